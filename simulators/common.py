@@ -1,0 +1,608 @@
+"""Shared building blocks for the vendor simulators (Trello, Asana, Planner).
+
+Everything here is vendor-neutral: clocks, rate/concurrency limiters, a runtime fault plan,
+the ``/_sim/*`` control endpoints (middleware), deterministic text and blob generators and
+``serve()`` to run an ASGI app on a free loopback port in a background thread.
+
+Typical wiring inside ``simulators/<vendor>/app.py``::
+
+    runtime = SimRuntime(clock=clock or SimClock(), state=store.dump, reseed=store.reseed,
+                         limiters={"token": WindowLimiter(100, 10.0, clock)})
+    app = FastAPI(...)
+    mount_sim_controls(app, runtime)      # adds /_sim/* + faults, latency, stats
+
+Vendor-specific behaviour (429 bodies, rate-limit headers) stays in the vendor app, which
+reads ``runtime.limiters[...]``; ``/_sim/limits`` only reconfigures those objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import random
+import re
+import socket
+import threading
+import time
+from collections import Counter, defaultdict, deque
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+SIM_PREFIX = "/_sim"
+
+
+def is_sim_path(path: str) -> bool:
+    """True for simulator control paths, which are not part of any vendor API."""
+    return path == SIM_PREFIX or path.startswith(SIM_PREFIX + "/")
+
+
+# --------------------------------------------------------------------------- clocks
+
+
+class SimClock:
+    """Real clock. ``monotonic()`` drives limiters; ``time()`` is wall-clock epoch seconds."""
+
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary origin, never going backwards."""
+        return time.monotonic()
+
+    def time(self) -> float:
+        """Wall-clock seconds since the Unix epoch (used for vendor timestamps and ids)."""
+        return time.time()
+
+
+class FakeClock(SimClock):
+    """Manually driven clock for tests: nothing moves until ``advance()`` is called."""
+
+    def __init__(self, start: float = 1000.0, wall_start: float = 1_750_000_000.0) -> None:
+        self._mono = start
+        self._wall = wall_start
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        return self._mono
+
+    def time(self) -> float:
+        return self._wall
+
+    def advance(self, seconds: float) -> None:
+        """Move both the monotonic and the wall clock forward."""
+        with self._lock:
+            self._mono += seconds
+            self._wall += seconds
+
+
+# --------------------------------------------------------------------------- limiters
+
+
+class WindowLimiter:
+    """Sliding-window request limiter per key (e.g. per token, per API key, per user)."""
+
+    def __init__(self, limit: int, window_s: float, clock: SimClock | None = None) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self.enabled = True
+        self.clock = clock or SimClock()
+        self._hits: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _trim(self, key: str, now: float) -> deque[float]:
+        q = self._hits[key]
+        while q and q[0] <= now - self.window_s:
+            q.popleft()
+        return q
+
+    def hit(self, key: str) -> float | None:
+        """Record one request for ``key``. None = allowed; else seconds until one is allowed.
+
+        A refused request is not recorded (it does not extend the penalty).
+        """
+        if not self.enabled:
+            return None
+        with self._lock:
+            now = self.clock.monotonic()
+            q = self._trim(key, now)
+            if len(q) >= self.limit:
+                return max(0.0, q[0] + self.window_s - now)
+            q.append(now)
+            return None
+
+    def remaining(self, key: str) -> int:
+        """Requests still allowed for ``key`` in the current window."""
+        with self._lock:
+            return max(0, self.limit - len(self._trim(key, self.clock.monotonic())))
+
+    def reset(self) -> None:
+        """Forget all recorded hits."""
+        with self._lock:
+            self._hits.clear()
+
+    def configure(self, *, limit: int | None = None, window_s: float | None = None,
+                  enabled: bool | None = None) -> None:
+        """Change settings at runtime (used by ``POST /_sim/limits``)."""
+        if limit is not None:
+            self.limit = int(limit)
+        if window_s is not None:
+            self.window_s = float(window_s)
+        if enabled is not None:
+            self.enabled = bool(enabled)
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": "window", "limit": self.limit, "window_s": self.window_s,
+                "enabled": self.enabled}
+
+
+class ConcurrencyLimiter:
+    """Caps requests in flight per key. ``async with lim.slot(key) as ok`` — ok False = full.
+
+    ``async with lim as ok`` uses the empty key.
+    """
+
+    def __init__(self, max_in_flight: int) -> None:
+        self.max_in_flight = max_in_flight
+        self.enabled = True
+        self._in_flight: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def in_flight(self, key: str = "") -> int:
+        return self._in_flight[key]
+
+    @contextlib.asynccontextmanager
+    async def slot(self, key: str = "") -> AsyncIterator[bool]:
+        """Try to take a slot; yields False (and takes nothing) when the key is full."""
+        with self._lock:
+            ok = not self.enabled or self._in_flight[key] < self.max_in_flight
+            if ok:
+                self._in_flight[key] += 1
+        try:
+            yield ok
+        finally:
+            if ok:
+                with self._lock:
+                    self._in_flight[key] -= 1
+
+    async def __aenter__(self) -> bool:
+        # One stack per task (contextvars are copied per asyncio task), so concurrent
+        # ``async with lim`` blocks do not share state.
+        cm = self.slot("")
+        stack = _CM_STACK.get(None)
+        if stack is None:
+            stack = []
+            _CM_STACK.set(stack)
+        stack.append(cm)
+        return await cm.__aenter__()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await _CM_STACK.get().pop().__aexit__(*exc)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._in_flight.clear()
+
+    def configure(self, *, max_in_flight: int | None = None, enabled: bool | None = None,
+                  **_: Any) -> None:
+        if max_in_flight is not None:
+            self.max_in_flight = int(max_in_flight)
+        if enabled is not None:
+            self.enabled = bool(enabled)
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": "concurrency", "max_in_flight": self.max_in_flight,
+                "enabled": self.enabled}
+
+
+_CM_STACK: contextvars.ContextVar[list[Any]] = contextvars.ContextVar("sim_cm_stack")
+
+Limiter = WindowLimiter | ConcurrencyLimiter
+
+
+# --------------------------------------------------------------------------- faults
+
+
+@dataclass
+class FaultRule:
+    """One fault. ``kind``: "status" (answer ``status``), "drop" (close the connection without
+    a response), "slow_body" (stream the real body at ``bytes_per_s``).
+
+    ``count`` None = unlimited; ``ratio`` is the chance a matching request gets the fault.
+    """
+
+    kind: str = "status"
+    status: int = 503
+    path: str | None = None          # regex searched in the request path
+    method: str | None = None
+    count: int | None = 1
+    ratio: float = 1.0
+    body: str = '{"error":"simulated fault"}'
+    headers: dict[str, str] = field(default_factory=dict)
+    bytes_per_s: int = 16_384
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method and self.method.upper() != method.upper():
+            return False
+        return not self.path or re.search(self.path, path) is not None
+
+
+@dataclass
+class FaultPlan:
+    """Runtime-settable latency and fault queue. Rules are tried in order; first hit wins."""
+
+    latency_ms: tuple[int, int] = (0, 0)
+    faults: list[FaultRule] = field(default_factory=list)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FaultPlan:
+        """Build from the JSON body of ``POST /_sim/faults``."""
+        lat = data.get("latency_ms") or (0, 0)
+        if isinstance(lat, (int, float)):
+            lat = (int(lat), int(lat))
+        rules = [FaultRule(**r) for r in data.get("faults", [])]
+        return cls(latency_ms=(int(lat[0]), int(lat[1])), faults=rules,
+                   seed=int(data.get("seed", 0)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"latency_ms": list(self.latency_ms), "seed": self.seed,
+                "faults": [asdict(r) for r in self.faults]}
+
+    def latency_s(self) -> float:
+        lo, hi = self.latency_ms
+        if hi <= 0:
+            return 0.0
+        with self._lock:
+            return self._rng.uniform(lo, hi) / 1000.0
+
+    def pick(self, method: str, path: str) -> FaultRule | None:
+        """Return the fault to apply to this request (consuming one ``count``), if any."""
+        with self._lock:
+            for rule in list(self.faults):
+                if not rule.matches(method, path):
+                    continue
+                if rule.ratio < 1.0 and self._rng.random() >= rule.ratio:
+                    continue
+                if rule.count is not None:
+                    rule.count -= 1
+                    if rule.count <= 0:
+                        self.faults.remove(rule)
+                return rule
+        return None
+
+
+# --------------------------------------------------------------------------- runtime + stats
+
+
+@dataclass
+class SimStats:
+    """Request counts per route template and status."""
+
+    by_route: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    by_status: Counter[str] = field(default_factory=Counter)
+    total: int = 0
+    faults_injected: int = 0
+
+    def record(self, route: str, status: int | str) -> None:
+        self.total += 1
+        self.by_route[route][str(status)] += 1
+        self.by_status[str(status)] += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "throttled": self.by_status.get("429", 0),
+                "faults_injected": self.faults_injected,
+                "by_status": dict(self.by_status),
+                "by_route": {k: dict(v) for k, v in sorted(self.by_route.items())}}
+
+
+@dataclass
+class SimRuntime:
+    """Everything ``/_sim/*`` controls. Kept on ``app.state.sim`` for in-process tests.
+
+    ``state()`` returns a JSON-able dump of the vendor store; ``reseed(params)`` rebuilds it
+    and returns a JSON-able summary.
+    """
+
+    clock: SimClock = field(default_factory=SimClock)
+    state: Callable[[], Any] = dict
+    reseed: Callable[[dict[str, Any]], Any] | None = None
+    limiters: dict[str, Limiter] = field(default_factory=dict)
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    stats: SimStats = field(default_factory=SimStats)
+
+    def set_limits(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply ``{"enabled": bool, "reset": bool, "limiters": {name: {...}}}``."""
+        for lim in self.limiters.values():
+            if "enabled" in body:
+                lim.configure(enabled=bool(body["enabled"]))
+            if body.get("reset"):
+                lim.reset()
+        for name, conf in (body.get("limiters") or {}).items():
+            if name not in self.limiters:
+                raise KeyError(name)
+            self.limiters[name].configure(**conf)
+        return self.describe_limits()
+
+    def describe_limits(self) -> dict[str, Any]:
+        return {name: lim.describe() for name, lim in self.limiters.items()}
+
+
+def _route_name(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None) or scope.get("path", "")
+    return f"{scope.get('method', '?')} {path}"
+
+
+async def _sim_endpoint(runtime: SimRuntime, request: Request) -> Response:
+    sub = request.url.path[len(SIM_PREFIX):].strip("/")
+    method = request.method
+    body: dict[str, Any] = {}
+    if method == "POST":
+        raw = await request.body()
+        body = (await request.json()) if raw.strip() else {}
+    if sub == "state" and method == "GET":
+        return JSONResponse(runtime.state())
+    if sub == "stats" and method == "GET":
+        return JSONResponse(runtime.stats.to_dict())
+    if sub in ("stats/reset", "stats") and method in ("POST", "DELETE"):
+        runtime.stats = SimStats()
+        return JSONResponse(runtime.stats.to_dict())
+    if sub == "faults" and method == "GET":
+        return JSONResponse(runtime.faults.to_dict())
+    if sub == "faults" and method in ("POST", "DELETE"):
+        try:
+            runtime.faults = FaultPlan.from_dict(body)
+        except (TypeError, ValueError) as exc:
+            return JSONResponse({"error": f"bad fault plan: {exc}"}, status_code=400)
+        return JSONResponse(runtime.faults.to_dict())
+    if sub == "limits" and method == "GET":
+        return JSONResponse(runtime.describe_limits())
+    if sub == "limits" and method == "POST":
+        try:
+            return JSONResponse(runtime.set_limits(body))
+        except (KeyError, TypeError, ValueError) as exc:
+            return JSONResponse({"error": f"bad limits: {exc!r}"}, status_code=400)
+    if sub == "seed" and method == "POST":
+        if runtime.reseed is None:
+            return JSONResponse({"error": "reseed not supported"}, status_code=501)
+        return JSONResponse(runtime.reseed(body))
+    if sub == "clock" and method == "POST":
+        if not isinstance(runtime.clock, FakeClock):
+            return JSONResponse({"error": "clock is not a FakeClock"}, status_code=409)
+        runtime.clock.advance(float(body.get("advance_s", 0)))
+        return JSONResponse({"monotonic": runtime.clock.monotonic(),
+                             "time": runtime.clock.time()})
+    return JSONResponse({"error": f"unknown sim endpoint {method} {sub}"}, status_code=404)
+
+
+class SimControls:
+    """ASGI middleware: serves ``/_sim/*``, injects latency/faults, counts requests."""
+
+    def __init__(self, app: ASGIApp, runtime: SimRuntime) -> None:
+        self.app = app
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if is_sim_path(path):
+            response = await _sim_endpoint(self.runtime, Request(scope, receive))
+            await response(scope, receive, send)
+            return
+        rt = self.runtime
+        delay = rt.faults.latency_s()
+        if delay:
+            await asyncio.sleep(delay)
+        rule = rt.faults.pick(scope["method"], path)
+        if rule is not None:
+            rt.stats.faults_injected += 1
+        if rule is not None and rule.kind == "drop":
+            rt.stats.record(f"{scope['method']} {path}", "drop")
+            await _drop_connection(send)
+            return
+        if rule is not None and rule.kind == "status":
+            rt.stats.record(f"{scope['method']} {path}", rule.status)
+            hdrs = {"content-type": "application/json", **rule.headers}
+            await Response(rule.body, status_code=rule.status, headers=hdrs)(scope, receive, send)
+            return
+        status_seen: list[int] = []
+        slow = rule.bytes_per_s if rule is not None and rule.kind == "slow_body" else 0
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_seen.append(message["status"])
+            if slow and message["type"] == "http.response.body" and message.get("body"):
+                await _send_slowly(send, message, slow)
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            rt.stats.record(_route_name(scope), status_seen[0] if status_seen else "error")
+
+
+async def _send_slowly(send: Send, message: Message, bytes_per_s: int) -> None:
+    body: bytes = message["body"]
+    step = max(1, bytes_per_s // 10)
+    for i in range(0, len(body), step):
+        last = i + step >= len(body)
+        await send({"type": "http.response.body", "body": body[i:i + step],
+                    "more_body": message.get("more_body", False) if last else True})
+        if not last:
+            await asyncio.sleep(0.1)
+
+
+class SimulatedDrop(ConnectionError):
+    """Raised when a drop fault is injected and the server transport is not reachable
+    (e.g. under ``httpx.ASGITransport``): the client sees an exception, not a response."""
+
+
+async def _drop_connection(send: Send) -> None:
+    # uvicorn passes its RequestResponseCycle.send bound method; aborting its transport closes
+    # the TCP connection without a response, which is what a real network drop looks like.
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is not None and hasattr(transport, "abort"):
+        transport.abort()
+        for _ in range(3):   # let connection_lost run so uvicorn does not try to write a 500
+            await asyncio.sleep(0)
+        return
+    raise SimulatedDrop("simulated dropped connection")
+
+
+def mount_sim_controls(app: Starlette, runtime: SimRuntime) -> Starlette:
+    """Wrap ``app`` with :class:`SimControls` and keep ``runtime`` on ``app.state.sim``."""
+    app.state.sim = runtime
+    # Outermost (outside Starlette's ServerErrorMiddleware) so a "drop" fault sees the
+    # server's own ``send`` and can abort the socket.
+    build_inner = app.build_middleware_stack
+    app.build_middleware_stack = lambda: SimControls(build_inner(), runtime)  # type: ignore[method-assign]
+    return app
+
+
+# --------------------------------------------------------------------------- seed helpers
+
+
+def seeded_rng(seed: int | str) -> random.Random:
+    """A private, deterministic RNG (never the global one)."""
+    return random.Random(f"ferry-sim:{seed}")
+
+
+_WORDS = ("migration", "ferry", "board", "sprint", "review", "design", "launch", "budget",
+          "customer", "roadmap", "bug", "release", "draft", "meeting", "follow-up", "data")
+_UNICODE_BITS = ("Ünïcödé", "naïve café", "日本語のタスク", "中文任务", "한국어", "עברית",
+                 "العربية", "Ελληνικά", "Кириллица", "emoji 🚀✅🔥", "👩‍💻 ZWJ", "e\u0301 combining",
+                 "math 𝛑≈3.14", "tab\tand \"quotes\" <tag> & amp", "RTL \u202eevil\u202c")
+
+
+def words(rng: random.Random, n: int) -> str:
+    """``n`` plain ASCII words."""
+    return " ".join(rng.choice(_WORDS) for _ in range(n))
+
+
+def unicode_text(rng: random.Random, n: int = 4) -> str:
+    """A short string mixing scripts, emoji (incl. ZWJ sequences), combining marks, RTL."""
+    parts = [rng.choice(_UNICODE_BITS) for _ in range(n)]
+    return " ".join(parts)
+
+
+def long_text(rng: random.Random, chars: int) -> str:
+    """Exactly ``chars`` code points of mixed ASCII/unicode paragraphs (for limits tests)."""
+    out: list[str] = []
+    size = 0
+    while size < chars:
+        para = f"{words(rng, 12)} {unicode_text(rng, 2)}.\n\n"
+        out.append(para)
+        size += len(para)
+    return "".join(out)[:chars]
+
+
+# --------------------------------------------------------------------------- blobs
+
+
+class Blob:
+    """Deterministic pseudo-random bytes of a chosen size, generated on demand.
+
+    Block ``i`` (64 KiB) is derived from ``(seed, i)`` only, so any byte range can be produced
+    without generating the preceding bytes and a 1 GiB attachment costs no memory.
+    """
+
+    BLOCK = 65_536
+
+    def __init__(self, size: int, seed: int | str) -> None:
+        self.size = size
+        self.seed = seed
+
+    def _block(self, index: int) -> bytes:
+        return random.Random(f"blob:{self.seed}:{index}").randbytes(self.BLOCK)
+
+    def iter_bytes(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Yield the bytes ``[start, end)`` (end defaults to size) in chunks of <= 64 KiB."""
+        stop = self.size if end is None else min(end, self.size)
+        pos = max(0, start)
+        while pos < stop:
+            idx, off = divmod(pos, self.BLOCK)
+            chunk = self._block(idx)[off:off + (stop - pos)]
+            yield chunk
+            pos += len(chunk)
+
+    def read(self, start: int = 0, end: int | None = None) -> bytes:
+        """Materialise a range (only for small blobs/ranges)."""
+        return b"".join(self.iter_bytes(start, end))
+
+    def sha256(self) -> str:
+        """Hex SHA-256 of the whole blob, computed in a streaming way."""
+        import hashlib
+        h = hashlib.sha256()
+        for chunk in self.iter_bytes():
+            h.update(chunk)
+        return h.hexdigest()
+
+
+def make_blob(size: int, seed: int | str) -> Blob:
+    """Deterministic bytes of ``size`` for attachments; see :class:`Blob`."""
+    return Blob(size, seed)
+
+
+def blob_response(blob: Blob, *, media_type: str = "application/octet-stream",
+                  filename: str | None = None, range_header: str | None = None,
+                  headers: Mapping[str, str] | None = None) -> Response:
+    """Stream ``blob`` (supports a single ``bytes=a-b`` Range)."""
+    hdrs = {"accept-ranges": "bytes", **(headers or {})}
+    if filename:
+        hdrs["content-disposition"] = f'attachment; filename="{filename}"'
+    start, end, status = 0, blob.size, 200
+    m = re.fullmatch(r"bytes=(\d*)-(\d*)", (range_header or "").strip())
+    if m and (m.group(1) or m.group(2)):
+        if m.group(1):
+            start = int(m.group(1))
+            end = min(blob.size, int(m.group(2)) + 1) if m.group(2) else blob.size
+        else:
+            start = max(0, blob.size - int(m.group(2)))
+        if start >= blob.size:
+            return Response(status_code=416, headers={"content-range": f"bytes */{blob.size}"})
+        status = 206
+        hdrs["content-range"] = f"bytes {start}-{end - 1}/{blob.size}"
+    hdrs["content-length"] = str(end - start)
+    return StreamingResponse(blob.iter_bytes(start, end), status_code=status,
+                             media_type=media_type, headers=hdrs)
+
+
+# --------------------------------------------------------------------------- serving
+
+
+@contextlib.contextmanager
+def serve(app: ASGIApp, port: int = 0, *, host: str = "127.0.0.1") -> Iterator[str]:
+    """Run ``app`` with uvicorn in a daemon thread; yield ``http://host:port`` until exit."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    actual_port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
+                              name=f"sim-server-{actual_port}")
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("simulator server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host}:{actual_port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
