@@ -1,0 +1,1 @@
+"""Connectors: vendor readers/writers of the canonical model. Contract: ``base.py``."""

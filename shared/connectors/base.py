@@ -1,0 +1,250 @@
+"""The connector contract: readers, writers, their capabilities, and source markers.
+
+A connector is a reader and/or a writer of the canonical model (``shared.engine.model``).
+The core is small (rclone ``fs/types.go`` style); extras are one-method optional protocols
+the engine discovers with ``isinstance`` (rclone ``fs/features.go`` style).
+
+Rules every connector follows (the conformance suite in ``tests/connectors/conformance.py``
+checks them):
+
+* Every remote call goes through the connector's ``Pacer`` (one per credential); the
+  connector only classifies responses (``shared.engine.httperrors.raise_for_response``).
+* Errors are the ``shared.errors`` types: ``AuthRequiredError`` (credentials refused, the run
+  pauses), ``SkippableItemError`` (this item fails alone), ``TransientError`` /
+  ``ThrottledError`` (retried by the pacer), ``FatalRunError``. The pacer may raise
+  ``DeferChunk`` (``shared.engine.pacer``); connectors let it through.
+* ``read`` pages are checkpoints: ``cursor`` is opaque, ``None`` starts, a page whose
+  ``next_cursor`` is ``None`` is the last one. Pages never repeat a record, and within the
+  TASK stream a parent task comes before its subtasks.
+* A writer embeds the marker it is given where its ``Capabilities.marker_location`` says and
+  ``find_by_marker`` finds the item by it (or, for kinds in ``natural_key_kinds``, by the
+  record's natural key such as a label's name). ``delete`` is idempotent.
+* Writers get records already adapted by the engine to their ``Capabilities``
+  (``shared.engine.adapt``); vendor-specific extra adaptations go in ``RecordAdapter.adapt``,
+  which must be pure (the dry run calls it).
+* Attachment bodies are streamed: never read a whole file into memory, no temp files.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Mapping
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.engine.limits import RateLimit
+from shared.engine.model import (
+    AnyRecord,
+    Attachment,
+    Container,
+    Kind,
+    Record,
+    UserRef,
+)
+
+#: Upper bound of one attachment chunk anywhere in the pipeline (bytes).
+MAX_CHUNK_BYTES = 4 * 1024 * 1024
+
+
+class MarkerLocation(StrEnum):
+    """Where a writer keeps the source marker of an item it created."""
+
+    EXTERNAL_ID = "external_id"  # a vendor field meant for it (Asana external.gid)
+    CUSTOM_FIELD = "custom_field"  # a hidden/custom field
+    DESCRIPTION_FOOTER = "description_footer"  # a last line of the description/notes
+    NAME = "name"  # item name (e.g. attachment file name suffix)
+    NONE = "none"  # no marker possible: reconciliation by natural key only
+
+
+class ChecklistSupport(StrEnum):
+    NATIVE = "native"  # Trello checklists, Planner checklist items
+    AS_SUBTASKS = "as_subtasks"  # Asana: the writer turns checklist items into subtasks
+    NONE = "none"  # the engine moves them into the description
+
+
+class Capabilities(BaseModel):
+    """What a connector can hold; the engine adapts records to it and the dry run reports it.
+
+    ``None`` limits mean "no limit we know of". Be honest: the conformance suite checks the
+    declared kinds and limits against behaviour.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    vendor: str
+    read_kinds: frozenset[Kind] = frozenset()
+    write_kinds: frozenset[Kind] = frozenset()
+    # limits of the destination
+    max_attachment_bytes: int | None = None
+    max_assignees: int | None = None  # 1 = single assignee (Asana)
+    max_labels_per_project: int | None = None  # Planner: 25 categories
+    max_checklist_items: int | None = None  # per task (Planner: 20)
+    max_name_chars: int | None = None
+    max_description_chars: int | None = None
+    max_comment_chars: int | None = None
+    # features of the destination
+    comment_author_kept: bool = False  # can write a comment as its original author
+    comment_time_kept: bool = False  # can set a comment's original time
+    checklists: ChecklistSupport = ChecklistSupport.NATIVE
+    subtasks: bool = False
+    sections: bool = True
+    start_dates: bool = True
+    due_times: bool = True  # keeps a time of day on the due date
+    custom_fields: bool = False
+    link_attachments: bool = True
+    completion: bool = True
+    # markers: where, and for which kinds find_by_marker works by marker / by natural key
+    marker_location: MarkerLocation = MarkerLocation.DESCRIPTION_FOOTER
+    marker_kinds: frozenset[Kind] = frozenset()
+    natural_key_kinds: frozenset[Kind] = frozenset()
+    # documented request limits per credential (the pacer is built from them)
+    rate_limit: RateLimit | None = None
+
+
+class Page(BaseModel):
+    """One page of a read. ``next_cursor`` is the checkpoint; ``None`` means the end."""
+
+    model_config = ConfigDict(frozen=True)
+
+    records: tuple[AnyRecord, ...] = ()
+    next_cursor: str | None = None
+    #: source ids the vendor reported deleted (tombstones), when it can say so
+    deleted: tuple[str, ...] = ()
+
+
+class DestRefs(BaseModel):
+    """Destination ids of a record's parents, resolved by the engine from the id map."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workspace: str | None = None  # destination container chosen for the migration
+    project: str | None = None
+    section: str | None = None
+    parent_task: str | None = None  # for subtasks
+    task: str | None = None  # for comments and attachments
+    labels: Mapping[str, str] = Field(default_factory=dict)  # label source id → dest id
+
+
+class Adaptation(BaseModel):
+    """A structured note of something the destination forced (or lost).
+
+    ``code`` is stable (``task.assignees_truncated``); ``loss`` says whether information is
+    gone rather than moved (e.g. into the description).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Kind
+    code: str
+    message: str
+    loss: bool = False
+
+
+# --- core protocols ---------------------------------------------------------------
+
+
+@runtime_checkable
+class Connection(Protocol):
+    """What both sides offer: who the credential is and what it can see."""
+
+    capabilities: Capabilities
+
+    async def whoami(self) -> UserRef:
+        """The account the credential acts as. Raises AuthRequiredError when refused."""
+        ...
+
+    async def list_containers(self) -> list[Container]:
+        """Workspaces and the project-level containers (boards, projects, plans) in them."""
+        ...
+
+
+@runtime_checkable
+class SourceReader(Connection, Protocol):
+    async def read(self, kind: Kind, scope: str, cursor: str | None, limit: int) -> Page:
+        """Read up to ``limit`` records of ``kind`` in project-level container ``scope``.
+
+        ``kind == PROJECT`` returns the one record of the container ``scope`` itself.
+        """
+        ...
+
+    def open_attachment(self, attachment: Attachment) -> AsyncIterator[bytes]:
+        """Stream a file attachment's bytes in chunks of at most ``MAX_CHUNK_BYTES``."""
+        ...
+
+
+@runtime_checkable
+class DestinationWriter(Connection, Protocol):
+    async def create(self, kind: Kind, record: Record, refs: DestRefs, marker: str) -> str:
+        """Create the item with ``marker`` embedded; returns its destination id.
+
+        Not called for ATTACHMENT (see ``upload_attachment``).
+        """
+        ...
+
+    async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs,
+                     marker: str) -> None:
+        """Overwrite the item's migrated fields (keep the marker). NotFoundError if gone."""
+        ...
+
+    async def find_by_marker(self, kind: Kind, marker: str, record: Record,
+                             refs: DestRefs) -> str | None:
+        """The destination id of the item carrying ``marker`` under ``refs``, or None."""
+        ...
+
+    async def delete(self, kind: Kind, dest_id: str) -> None:
+        """Delete the item; deleting a missing item is not an error."""
+        ...
+
+    async def upload_attachment(self, record: Attachment, refs: DestRefs, marker: str,
+                                chunks: AsyncIterator[bytes] | None) -> str:
+        """Attach a file (``chunks`` streamed, consumed once) or a link (``chunks`` None)."""
+        ...
+
+
+# --- optional features (one method each) -------------------------------------------
+
+
+@runtime_checkable
+class RecordAdapter(Protocol):
+    """A writer's own adaptations beyond the generic ones. Pure: no I/O (dry run uses it)."""
+
+    def adapt(self, kind: Kind, record: Record) -> tuple[Record, list[Adaptation]]:
+        ...
+
+
+@runtime_checkable
+class Closer(Protocol):
+    """Releases HTTP clients and the like."""
+
+    async def aclose(self) -> None:
+        ...
+
+
+# --- markers ---------------------------------------------------------------------------
+
+MARKER_PREFIX = "ferry"
+
+
+def make_marker(migration_id: str, kind: Kind, source_id: str) -> str:
+    """A short, stable marker: ``ferry:<migration 8>:<kind>:<sha256(source id) 16>``.
+
+    Stable across runs of one migration (so a re-run finds items of an earlier run) and
+    free of vendor ids (so it is safe to show in a description footer).
+    """
+    digest = hashlib.sha256(source_id.encode()).hexdigest()[:16]
+    mig = "".join(ch for ch in migration_id if ch.isalnum())[:8] or "x"
+    return f"{MARKER_PREFIX}:{mig}:{kind.value}:{digest}"
+
+
+def marker_footer(marker: str) -> str:
+    """The text a DESCRIPTION_FOOTER writer appends (and searches for)."""
+    return f"\n\n[{marker}]"
+
+
+def strip_marker_footer(text: str) -> str:
+    """Remove a footer written by ``marker_footer`` (for readers that round-trip text)."""
+    idx = text.rfind(f"\n\n[{MARKER_PREFIX}:")
+    if idx >= 0 and text.endswith("]"):
+        return text[:idx]
+    return text

@@ -1,0 +1,237 @@
+"""One pacer per credential: token bucket, concurrency cap, retries, Retry-After, AIMD rate.
+
+Modelled on rclone's ``lib/pacer``: the connector only says what a response means (it raises
+a typed error from ``shared.errors`` or returns an ``httpx.Response`` that the pacer checks),
+the pacer owns waiting. Error handling is data (Airbyte ``default_error_mapping`` style):
+``ERROR_MAPPING`` maps an exception type to an ``Action``.
+
+A wait longer than ``defer_threshold_s`` is never slept inside a function invocation: the
+pacer raises ``DeferChunk(delay_s)`` and the engine puts the chunk back on the queue with
+that visibility delay and its cursor.
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
+
+import httpx
+
+from shared.engine.clock import Clock, SystemClock
+from shared.engine.httperrors import MAX_RETRY_AFTER_S, raise_for_response
+from shared.engine.limits import RateLimit
+from shared.errors import (
+    AuthenticationError,
+    AuthRequiredError,
+    ConflictError,
+    FerryError,
+    NotFoundError,
+    PermissionDeniedError,
+    SkippableItemError,
+    ThrottledError,
+    TooManyRequestsError,
+    TransientError,
+    ValidationFailed,
+)
+
+T = TypeVar("T")
+
+
+class DeferChunk(FerryError):
+    """The needed wait is too long to sleep here: re-enqueue the chunk after ``delay_s``."""
+
+    slug = "deferred"
+    status = 503
+    title = "Chunk deferred"
+
+    def __init__(self, delay_s: float, detail: str = "") -> None:
+        super().__init__(detail or f"deferred for {delay_s:.1f}s")
+        self.delay_s = delay_s
+
+
+class Action(StrEnum):
+    """What the pacer does with an outcome (Airbyte ResponseAction, trimmed)."""
+
+    RETRY = "retry"  # backoff with jitter, then again
+    RATE_LIMITED = "rate_limited"  # obey Retry-After, slow down, then again
+    AUTH = "auth"  # credentials refused: re-raise (the run pauses)
+    SKIP = "skip"  # this item fails alone: re-raise
+    FAIL = "fail"  # re-raise unchanged
+
+
+#: First matching entry wins (so subclasses come before their bases).
+ERROR_MAPPING: tuple[tuple[type[BaseException], Action], ...] = (
+    (DeferChunk, Action.FAIL),
+    (ThrottledError, Action.RATE_LIMITED),
+    (TooManyRequestsError, Action.RATE_LIMITED),
+    (TransientError, Action.RETRY),
+    (httpx.TimeoutException, Action.RETRY),
+    (httpx.TransportError, Action.RETRY),  # connect errors, dropped connections
+    (ConnectionError, Action.RETRY),
+    (TimeoutError, Action.RETRY),
+    (AuthRequiredError, Action.AUTH),
+    (AuthenticationError, Action.AUTH),
+    (SkippableItemError, Action.SKIP),
+    (NotFoundError, Action.SKIP),
+    (ValidationFailed, Action.SKIP),
+    (PermissionDeniedError, Action.SKIP),
+    (ConflictError, Action.SKIP),
+)
+
+
+def classify(exc: BaseException,
+             mapping: tuple[tuple[type[BaseException], Action], ...] = ERROR_MAPPING) -> Action:
+    """The action for an exception; unknown exceptions FAIL (a bug is not retried)."""
+    for exc_type, action in mapping:
+        if isinstance(exc, exc_type):
+            return action
+    return Action.FAIL
+
+
+@dataclass(frozen=True)
+class PacerSettings:
+    """Tuning knobs; defaults suit vendor REST APIs."""
+
+    defer_threshold_s: float = 5.0  # longer waits become DeferChunk
+    max_retries: int = 5  # RETRY outcomes per call
+    max_throttles: int = 8  # RATE_LIMITED outcomes per call
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 60.0
+    max_retry_after_s: float = MAX_RETRY_AFTER_S
+    decrease_factor: float = 0.7  # multiplicative decrease of the rate on a 429
+    increase_step: float = 0.02  # additive increase (fraction of the limit) per success
+    min_rate_factor: float = 0.1
+
+
+class Pacer:
+    """Paces every call made with one credential.
+
+    ``await pacer.call(fn)`` runs ``fn()`` (a zero-argument coroutine function) once a token
+    and a concurrency slot are free; returns its result, checking ``httpx.Response`` results
+    with ``raise_for_response``. Retries RETRY/RATE_LIMITED outcomes; re-raises the others.
+    """
+
+    def __init__(self, limit: RateLimit, *, clock: Clock | None = None,
+                 rng: random.Random | None = None,
+                 settings: PacerSettings | None = None,
+                 mapping: tuple[tuple[type[BaseException], Action], ...] = ERROR_MAPPING) -> None:
+        self.limit = limit
+        self.clock: Clock = clock or SystemClock()
+        self.rng = rng or random.Random()
+        self.settings = settings or PacerSettings()
+        self.mapping = mapping
+        self._sem = asyncio.Semaphore(limit.concurrency)
+        self._tokens = limit.capacity
+        self._last = self.clock.monotonic()
+        self._blocked_until = 0.0
+        self.rate_factor = 1.0
+        # counters for benchmarks and logs
+        self.calls = 0
+        self.throttled = 0
+        self.retried = 0
+
+    # -- public --------------------------------------------------------------------
+
+    @property
+    def current_rate(self) -> float:
+        """Requests per second the bucket currently refills at."""
+        return self.limit.rate * self.rate_factor
+
+    async def call(self, fn: Callable[[], Awaitable[T]]) -> T:
+        """Run ``fn`` under the pacer (see class docstring). May raise ``DeferChunk``."""
+        retries = 0
+        throttles = 0
+        while True:
+            await self._acquire()
+            error: BaseException | None = None
+            async with self._sem:
+                self.calls += 1
+                try:
+                    result = await fn()
+                    if isinstance(result, httpx.Response):
+                        raise_for_response(result, self.clock.now())
+                except Exception as exc:  # classified below; CancelledError passes through
+                    error = exc
+            if error is None:
+                self._on_success()
+                return result
+            action = classify(error, self.mapping)
+            if action is Action.RATE_LIMITED:
+                throttles += 1
+                self.throttled += 1
+                retry_after = getattr(error, "retry_after", None)
+                wait = self._on_throttle(retry_after, throttles)
+                if throttles > self.settings.max_throttles:
+                    raise DeferChunk(max(wait, self.settings.defer_threshold_s),
+                                     f"still throttled after {throttles} tries") from error
+                continue  # _acquire waits for the block or defers
+            if action is Action.RETRY:
+                retries += 1
+                self.retried += 1
+                if retries > self.settings.max_retries:
+                    raise error
+                delay = self.backoff(retries)
+                if delay > self.settings.defer_threshold_s:
+                    raise DeferChunk(delay, f"retry {retries} after {error}") from error
+                await self.clock.sleep(delay)
+                continue
+            raise error
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with "equal jitter": uniform in [b/2, b], b = base·2^(n-1)."""
+        s = self.settings
+        ceiling = min(s.backoff_cap_s, s.backoff_base_s * (2 ** max(0, attempt - 1)))
+        return self.rng.uniform(ceiling / 2, ceiling)
+
+    # -- internals -----------------------------------------------------------------
+
+    def _refill(self, now: float) -> None:
+        elapsed = max(0.0, now - self._last)
+        self._tokens = min(self.limit.capacity, self._tokens + elapsed * self.current_rate)
+        self._last = now
+
+    async def _acquire(self) -> None:
+        """Take one token (reserving ahead when empty) and respect a Retry-After block."""
+        threshold = self.settings.defer_threshold_s
+        await self._wait_block(threshold)
+        now = self.clock.monotonic()
+        self._refill(now)
+        self._tokens -= 1
+        if self._tokens >= 0:
+            return
+        wait = -self._tokens / self.current_rate
+        if wait > threshold:
+            self._tokens += 1  # give the reservation back: this chunk goes to the queue
+            raise DeferChunk(wait, "rate limit budget exhausted")
+        await self.clock.sleep(wait)
+        await self._wait_block(threshold)  # a 429 may have arrived while we waited
+
+    async def _wait_block(self, threshold: float) -> None:
+        while True:
+            block = self._blocked_until - self.clock.monotonic()
+            if block <= 0:
+                return
+            if block > threshold:
+                raise DeferChunk(block, "vendor asked to retry later")
+            await self.clock.sleep(block)
+
+    def _on_success(self) -> None:
+        if self.rate_factor < 1.0:
+            self.rate_factor = min(1.0, self.rate_factor + self.settings.increase_step)
+
+    def _on_throttle(self, retry_after: float | None, throttles: int) -> float:
+        """Slow down (AIMD), drain the burst, block until Retry-After; returns the wait."""
+        s = self.settings
+        self.rate_factor = max(s.min_rate_factor, self.rate_factor * s.decrease_factor)
+        now = self.clock.monotonic()
+        self._refill(now)
+        self._tokens = min(self._tokens, 0.0)
+        if retry_after is None:
+            wait = self.backoff(throttles)
+        else:
+            wait = min(max(retry_after, 0.0), s.max_retry_after_s)
+        self._blocked_until = max(self._blocked_until, now + wait)
+        return wait
