@@ -1,0 +1,25 @@
+"""Ferry's HTTP API: a FastAPI app served inside `func.AsgiFunctionApp`.
+
+Routers are assembled here only; each resource lives in its own module.
+"""
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from functions.http_api.problems import install_problem_handlers
+
+
+def create_api() -> FastAPI:
+    from functions.http_api import health
+
+    api = FastAPI(
+        title="Ferry API",
+        version="0.1.0",
+        description="Move a team's work between cloud tools: nothing lost, nothing duplicated.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    install_problem_handlers(api)
+    api.include_router(health.router, prefix="/api")
+    return api

@@ -1,0 +1,1 @@
+"""Data layer: Cosmos repositories bound to a tenant, and Blob/Queue access per region."""
