@@ -1,0 +1,1 @@
+"""The local Azure Functions host stand-in (see runner.py)."""

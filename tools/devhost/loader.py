@@ -1,0 +1,43 @@
+"""Read the triggers of a function app through `app.get_functions()`, as the host does."""
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Trigger:
+    name: str
+    kind: str  # httpTrigger | queueTrigger | timerTrigger
+    binding: dict[str, Any]
+    function: Callable[..., Any]
+
+    @property
+    def arg_name(self) -> str:
+        return str(self.binding["name"])
+
+
+def load_app(spec: str) -> Any:
+    """`module:attribute`, e.g. `function_app:app`."""
+    module_name, _, attr = spec.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attr or "app")
+
+
+def triggers(app: Any) -> list[Trigger]:
+    out: list[Trigger] = []
+    for fn in app.get_functions():
+        bindings = json.loads(fn.get_function_json())["bindings"]
+        trigger = next((b for b in bindings if str(b.get("type", "")).endswith("Trigger")), None)
+        if trigger is None:
+            continue
+        out.append(Trigger(fn.get_function_name(), trigger["type"], trigger, fn.get_user_function()))
+    return out
+
+
+def asgi_app_of(app: Any) -> Any | None:
+    """The ASGI application inside an `AsgiFunctionApp`, served directly by uvicorn."""
+    middleware = getattr(app, "middleware", None)
+    return getattr(middleware, "_app", None)

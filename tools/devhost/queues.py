@@ -1,0 +1,189 @@
+"""Queue triggers served from Azurite with the Functions host's documented semantics.
+
+- messages are base64 text (host.json `messageEncoding`); one that does not decode goes
+  straight to `<queue>-poison` with a log line saying why;
+- a batch of `batchSize` is fetched when in-flight work drops to `newBatchThreshold`;
+- a message is leased while it runs (visibility extended, like the host's renewal), so
+  two worker processes never run the same message at the same time;
+- success deletes it; failure makes it visible again after `visibilityTimeout`; after
+  `maxDequeueCount` tries the original body moves to `<queue>-poison`;
+- empty polls back off exponentially up to `maxPollingInterval`;
+- on stop, no new message is taken; in-flight ones finish (or, past the grace period,
+  are abandoned and become visible again when their lease runs out): nothing is lost.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import inspect
+import logging
+from typing import Any
+
+from tools.devhost.host_config import HostConfig
+from tools.devhost.loader import Trigger
+
+log = logging.getLogger("ferry.runner.queue")
+
+
+class QueuePoller:
+    def __init__(
+        self, trigger: Trigger, connection: str, host: HostConfig, *, lease_s: float = 600.0,
+        min_poll_s: float = 0.1, grace_s: float = 30.0,
+    ) -> None:
+        self.trigger = trigger
+        self.queue_name = str(trigger.binding["queueName"])
+        self.connection = connection
+        self.options = host.queues
+        self.function_timeout_s = host.function_timeout_s
+        self.lease_s = lease_s
+        self.min_poll_s = min_poll_s
+        self.grace_s = grace_s
+        self._stop = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _client(self, name: str) -> Any:
+        from azure.storage.queue.aio import QueueClient
+
+        # Raw text both ways: the runner decodes base64 itself to tell a malformed message apart.
+        return QueueClient.from_connection_string(self.connection, name)
+
+    async def run(self) -> None:
+        from azure.core.exceptions import ResourceExistsError
+
+        self.queue = self._client(self.queue_name)
+        self.poison = self._client(f"{self.queue_name}-poison")
+        for q in (self.queue, self.poison):
+            try:
+                await q.create_queue()
+            except ResourceExistsError:
+                pass
+        delay = self.min_poll_s
+        try:
+            while not self._stop.is_set():
+                room = self.options.batch_size + self.options.threshold - len(self._in_flight)
+                if len(self._in_flight) > self.options.threshold or room <= 0:
+                    await self._wait_any(delay)
+                    continue
+                got = 0
+                try:
+                    async for msg in self.queue.receive_messages(
+                        max_messages=min(32, self.options.batch_size, room), visibility_timeout=int(self.lease_s)
+                    ):
+                        got += 1
+                        task = asyncio.create_task(self._handle(msg))
+                        self._in_flight.add(task)
+                        task.add_done_callback(self._in_flight.discard)
+                except Exception as exc:  # storage hiccup: log, back off, keep serving
+                    log.warning("receive from %s failed: %s", self.queue_name, exc)
+                delay = self.min_poll_s if got else min(delay * 2, self.options.max_polling_interval_s)
+                if not got:
+                    await self._wait_any(delay)
+        finally:
+            await self._drain()
+            await self.queue.close()
+            await self.poison.close()
+
+    async def _wait_any(self, timeout: float) -> None:
+        stop = asyncio.ensure_future(self._stop.wait())
+        waiters: set[asyncio.Future[Any]] = {stop, *self._in_flight}
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+
+    async def _drain(self) -> None:
+        if not self._in_flight:
+            return
+        log.info("waiting for %d in-flight message(s) on %s", len(self._in_flight), self.queue_name)
+        done, pending = await asyncio.wait(set(self._in_flight), timeout=self.grace_s)
+        for task in pending:
+            # Abandoned: the lease is no longer renewed, so the message becomes visible again.
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+
+    async def _handle(self, msg: Any) -> None:
+        state = {"receipt": msg.pop_receipt}
+        raw = msg.content or ""
+        if msg.dequeue_count > self.options.max_dequeue_count:
+            await self._to_poison(msg, state, raw, f"dequeued {msg.dequeue_count} times (max {self.options.max_dequeue_count})")
+            return
+        try:
+            body = self._decode(raw)
+        except ValueError as exc:
+            await self._to_poison(msg, state, raw, f"malformed message: {exc}")
+            return
+        renew = asyncio.create_task(self._renew(msg, state))
+        try:
+            from azure.functions.queue import QueueMessage
+
+            fmsg = QueueMessage(
+                id=msg.id, body=body, dequeue_count=msg.dequeue_count, pop_receipt=state["receipt"],
+                insertion_time=msg.inserted_on, expiration_time=msg.expires_on, time_next_visible=msg.next_visible_on,
+            )
+            await asyncio.wait_for(self._invoke(fmsg), timeout=self.function_timeout_s)
+        except asyncio.CancelledError:
+            renew.cancel()
+            raise
+        except Exception as exc:
+            renew.cancel()
+            await self._failed(msg, state, raw, exc)
+            return
+        renew.cancel()
+        try:
+            await self.queue.delete_message(msg.id, state["receipt"])
+        except Exception as exc:
+            log.warning("could not delete message %s from %s: %s (it will be redelivered)", msg.id, self.queue_name, exc)
+
+    def _decode(self, raw: str) -> bytes:
+        if self.options.message_encoding != "base64":
+            return raw.encode("utf-8")
+        try:
+            return base64.b64decode(raw.encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError) as exc:
+            raise ValueError("not base64 (host.json messageEncoding is base64)") from exc
+
+    async def _invoke(self, fmsg: Any) -> None:
+        fn = self.trigger.function
+        kwargs = {self.trigger.arg_name: fmsg}
+        if inspect.iscoroutinefunction(fn):
+            await fn(**kwargs)
+        else:
+            await asyncio.to_thread(fn, **kwargs)
+
+    async def _renew(self, msg: Any, state: dict[str, str]) -> None:
+        try:
+            while True:
+                await asyncio.sleep(self.lease_s / 2)
+                updated = await self.queue.update_message(msg.id, state["receipt"], visibility_timeout=int(self.lease_s))
+                state["receipt"] = updated.pop_receipt
+        except asyncio.CancelledError:
+            return
+        except Exception as exc:
+            log.warning("lease renewal of %s failed: %s", msg.id, exc)
+
+    async def _failed(self, msg: Any, state: dict[str, str], raw: str, exc: Exception) -> None:
+        log.warning(
+            "%s failed on message %s (try %d of %d): %s: %s", self.trigger.name, msg.id, msg.dequeue_count,
+            self.options.max_dequeue_count, type(exc).__name__, exc,
+        )
+        if msg.dequeue_count >= self.options.max_dequeue_count:
+            await self._to_poison(msg, state, raw, f"failed {msg.dequeue_count} times; last error {type(exc).__name__}")
+            return
+        try:
+            updated = await self.queue.update_message(
+                msg.id, state["receipt"], visibility_timeout=int(self.options.visibility_timeout_s)
+            )
+            state["receipt"] = updated.pop_receipt
+        except Exception as update_exc:
+            log.warning("could not release message %s: %s (visible after its lease)", msg.id, update_exc)
+
+    async def _to_poison(self, msg: Any, state: dict[str, str], raw: str, why: str) -> None:
+        log.error("moving message %s of %s to %s-poison: %s", msg.id, self.queue_name, self.queue_name, why)
+        await self.poison.send_message(raw)
+        try:
+            await self.queue.delete_message(msg.id, state["receipt"])
+        except Exception as exc:
+            log.warning("could not delete poisoned message %s: %s", msg.id, exc)
