@@ -140,8 +140,17 @@ class Pacer:
         """Requests per second the bucket currently refills at."""
         return self.limit.rate * self.rate_factor
 
-    async def call(self, fn: Callable[[], Awaitable[T]]) -> T:
-        """Run ``fn`` under the pacer (see class docstring). May raise ``DeferChunk``."""
+    async def call(self, fn: Callable[[], Awaitable[T]], *, idempotent: bool = True,
+                   replayable: bool = True) -> T:
+        """Run ``fn`` under the pacer (see class docstring). May raise ``DeferChunk``.
+
+        ``idempotent=False`` (creates, uploads): a 5xx or network error is ambiguous (the
+        item may exist now), so it is re-raised for the engine to reconcile by marker;
+        429s are still retried (the vendor did not process the request).
+        ``replayable=False`` (``fn`` consumes a one-shot body stream): nothing is retried;
+        throttling still slows the pacer down, and the error goes to the engine, which
+        reconciles and re-opens the source stream.
+        """
         retries = 0
         throttles = 0
         while True:
@@ -164,11 +173,15 @@ class Pacer:
                 self.throttled += 1
                 retry_after = getattr(error, "retry_after", None)
                 wait = self._on_throttle(retry_after, throttles)
+                if not replayable:
+                    raise error
                 if throttles > self.settings.max_throttles:
                     raise DeferChunk(max(wait, self.settings.defer_threshold_s),
                                      f"still throttled after {throttles} tries") from error
                 continue  # _acquire waits for the block or defers
             if action is Action.RETRY:
+                if not (idempotent and replayable):
+                    raise error
                 retries += 1
                 self.retried += 1
                 if retries > self.settings.max_retries:
