@@ -180,8 +180,9 @@ class DevIssuer:
         self,
         email: str,
         name: str | None = None,
+        /,
         *,
-        audience: str = DEFAULT_AUDIENCE,
+        audience: str | None = DEFAULT_AUDIENCE,
         ttl: int = 3600,
         kid: str | None = None,
         now: float | None = None,
@@ -189,8 +190,9 @@ class DevIssuer:
     ) -> str:
         """An RS256 token for `email` from this issuer.
 
-        Extra `claims` are added or override the defaults; a claim given as None is
-        left out (e.g. `exp=None` for a token without expiry, to test rejection).
+        `email` and `name` are positional so that `email=`/`name=` keywords can
+        override the claims themselves. Extra `claims` are added or override the
+        defaults; a claim given as None is left out (e.g. `exp=None` for a token without expiry, to test rejection).
         `kid` signs with an older key; `now` fixes the issue time.
         """
         self._reload_if_changed()
