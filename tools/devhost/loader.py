@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import sys
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -22,6 +24,10 @@ class Trigger:
 def load_app(spec: str) -> Any:
     """`module:attribute`, e.g. `function_app:app`."""
     module_name, _, attr = spec.partition(":")
+    # Like the host, import from the function app's root folder.
+    root = str(Path(__file__).resolve().parent.parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
     module = importlib.import_module(module_name)
     return getattr(module, attr or "app")
 
