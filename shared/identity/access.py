@@ -159,7 +159,12 @@ class Caller:
     @classmethod
     def api_key(cls, *, tenant_id: str, key_id: str, scopes: Iterable[Scope | str]) -> Caller:
         """An org API key. Raises ValidationFailed when it carries no known scope."""
-        parsed = frozenset(Scope(s) for s in scopes)
+        try:
+            parsed = frozenset(Scope(s) for s in scopes)
+        except ValueError as exc:
+            raise ValidationFailed(
+                f"API key scopes must be among {', '.join(Scope)}", field="scopes"
+            ) from exc
         if not parsed:
             raise ValidationFailed("an API key needs at least one scope", field="scopes")
         return cls(kind=CallerKind.API_KEY, tenant_id=tenant_id, subject=key_id, scopes=parsed)
