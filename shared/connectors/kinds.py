@@ -1,0 +1,369 @@
+"""Connector kinds and their auth types: one validated model per kind (a discriminated union).
+
+A connection document is `{"kind": ..., "auth": {"type": ..., ...}, <kind fields>,
+"base_url": null}`. Secret fields are typed `SecretStr`: `split_secrets` separates them
+(for the vault) from the public fields (stored and shown as they are); `join_secrets`
+puts them back. `SecretStr` renders as `**********`, so a model never echoes a secret.
+
+Later connectors add a kind with `@register_kind` on a `ConnectionBase` subclass whose
+`kind` is a `Literal[...]`; `parse_connection` validates against every registered kind.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Annotated, Any, ClassVar, Literal, Union
+
+import httpx
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
+
+from shared.errors import ValidationFailed
+
+_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_DOMAIN = re.compile(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
+
+
+def _http_url(value: str, *, https_only: bool) -> str:
+    try:
+        url = httpx.URL(value.strip())
+    except Exception as exc:  # httpx.InvalidURL and friends
+        raise ValueError("must be a valid URL") from exc
+    allowed = ("https",) if https_only else ("http", "https")
+    if url.scheme not in allowed or not url.host:
+        raise ValueError("must be an https URL" if https_only else "must be an http(s) URL")
+    if url.userinfo:
+        raise ValueError("must not contain credentials")
+    if url.query or url.fragment:
+        raise ValueError("must not contain a query or fragment")
+    return str(url).rstrip("/")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class AuthBase(_Strict):
+    """Base of every auth-type model; `type` is the discriminator."""
+
+    type: str
+
+
+class ConnectionBase(_Strict):
+    """Base of every kind. `base_url` overrides the vendor URL, for local simulators only
+    (outside local mode the SSRF guard refuses any non-vendor host anyway)."""
+
+    kind: str
+    auth: AuthBase
+    base_url: str | None = None
+
+    #: the vendor's public API root (None when the URL is a per-connection field)
+    vendor_base_url: ClassVar[str | None] = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value, https_only=False)
+
+    def effective_base_url(self) -> str:
+        """The API root this connection talks to: the override, else the vendor's."""
+        if self.base_url:
+            return self.base_url
+        if self.vendor_base_url is None:
+            raise NotImplementedError(f"{type(self).__name__} must define its base URL")
+        return self.vendor_base_url
+
+
+# --- Trello: https://developer.atlassian.com/cloud/trello/guides/rest-api/authorization/
+
+
+class TrelloKeyToken(AuthBase):
+    type: Literal["api_key_token"]
+    api_key: SecretStr = Field(min_length=1)
+    token: SecretStr = Field(min_length=1)
+
+
+class TrelloConnection(ConnectionBase):
+    kind: Literal["trello"]
+    auth: TrelloKeyToken
+    vendor_base_url: ClassVar[str | None] = "https://api.trello.com/1"
+
+
+# --- Asana: https://developers.asana.com/docs/authentication
+
+
+class AsanaPersonalAccessToken(AuthBase):
+    type: Literal["pat"]
+    token: SecretStr = Field(min_length=1)
+
+
+class AsanaOAuthApp(AuthBase):
+    type: Literal["oauth_app"]
+    client_id: str = Field(min_length=1, max_length=200)
+    client_secret: SecretStr = Field(min_length=1)
+    redirect_uri: str | None = None
+    #: obtained by the OAuth code exchange; absent until the user has consented
+    refresh_token: SecretStr | None = None
+
+    @field_validator("redirect_uri")
+    @classmethod
+    def _check_redirect(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value, https_only=False)
+
+
+class AsanaConnection(ConnectionBase):
+    kind: Literal["asana"]
+    auth: Annotated[Union[AsanaPersonalAccessToken, AsanaOAuthApp], Field(discriminator="type")]
+    vendor_base_url: ClassVar[str | None] = "https://app.asana.com/api/1.0"
+
+
+# --- Planner / Microsoft 365 (Graph): an Entra application (client credentials) or
+# delegated username + password (ROPC, which still needs the app's client id).
+
+
+class _EntraApp(AuthBase):
+    entra_tenant_id: str = Field(min_length=1, max_length=253)
+    client_id: str = Field(pattern=f"^{_GUID}$")
+
+    @field_validator("entra_tenant_id")
+    @classmethod
+    def _check_tenant(cls, value: str) -> str:
+        if re.fullmatch(_GUID, value) or _DOMAIN.fullmatch(value) or value == "organizations":
+            return value
+        raise ValueError("must be a directory (tenant) GUID or a verified domain name")
+
+
+class PlannerClientCredentials(_EntraApp):
+    type: Literal["client_credentials"]
+    client_secret: SecretStr = Field(min_length=1)
+
+
+class PlannerUsernamePassword(_EntraApp):
+    type: Literal["username_password"]
+    username: str = Field(min_length=3, max_length=320)
+    password: SecretStr = Field(min_length=1)
+
+
+class PlannerConnection(ConnectionBase):
+    kind: Literal["planner"]
+    auth: Annotated[Union[PlannerClientCredentials, PlannerUsernamePassword],
+                    Field(discriminator="type")]
+    vendor_base_url: ClassVar[str | None] = "https://graph.microsoft.com/v1.0"
+
+
+# --- Jira: https://developer.atlassian.com/cloud/jira/platform/basic-auth-for-rest-apis/
+
+
+class JiraApiToken(AuthBase):
+    type: Literal["api_token"]
+    email: str = Field(max_length=320)
+    api_token: SecretStr = Field(min_length=1)
+
+    @field_validator("email")
+    @classmethod
+    def _check_email(cls, value: str) -> str:
+        if not _EMAIL.fullmatch(value):
+            raise ValueError("must be an email address")
+        return value
+
+
+class JiraConnection(ConnectionBase):
+    kind: Literal["jira"]
+    #: https://<site>.atlassian.net, or a self-hosted Jira (must resolve to public IPs)
+    site_url: str
+    auth: JiraApiToken
+
+    @field_validator("site_url")
+    @classmethod
+    def _check_site(cls, value: str) -> str:
+        return _http_url(value, https_only=True)
+
+    def effective_base_url(self) -> str:
+        return self.base_url or self.site_url
+
+
+# --- Azure DevOps: https://learn.microsoft.com/azure/devops/organizations/accounts/use-personal-access-tokens-to-authenticate
+
+
+class AzureDevOpsPat(AuthBase):
+    type: Literal["pat"]
+    pat: SecretStr = Field(min_length=1)
+
+
+class AzureDevOpsConnection(ConnectionBase):
+    kind: Literal["azure_devops"]
+    #: https://dev.azure.com/<org>, or an Azure DevOps Server collection URL
+    organization_url: str
+    auth: AzureDevOpsPat
+
+    @field_validator("organization_url")
+    @classmethod
+    def _check_org(cls, value: str) -> str:
+        return _http_url(value, https_only=True)
+
+    def effective_base_url(self) -> str:
+        return self.base_url or self.organization_url
+
+
+# --- monday.com: https://developer.monday.com/api-reference/docs/authentication
+
+
+class MondayApiToken(AuthBase):
+    type: Literal["api_token"]
+    api_token: SecretStr = Field(min_length=1)
+
+
+class MondayConnection(ConnectionBase):
+    kind: Literal["monday"]
+    auth: MondayApiToken
+    vendor_base_url: ClassVar[str | None] = "https://api.monday.com/v2"
+
+
+# --- registry -------------------------------------------------------------------------
+
+_REGISTRY: dict[str, type[ConnectionBase]] = {}
+
+
+@lru_cache(maxsize=1)
+def _adapter() -> TypeAdapter[Any]:
+    models = tuple(_REGISTRY.values())
+    union = models[0] if len(models) == 1 else Union[models]  # noqa: UP007 - runtime union
+    return TypeAdapter(Annotated[union, Field(discriminator="kind")])
+
+
+def register_kind(model: type[ConnectionBase]) -> type[ConnectionBase]:
+    """Add a connection model (usable as a class decorator); its `kind` must be a Literal."""
+    kind_field = model.model_fields["kind"].annotation
+    kinds = getattr(kind_field, "__args__", ())
+    if len(kinds) != 1 or not isinstance(kinds[0], str):
+        raise TypeError(f"{model.__name__}.kind must be Literal['<one kind>']")
+    _REGISTRY[kinds[0]] = model
+    _adapter.cache_clear()
+    return model
+
+
+for _model in (TrelloConnection, AsanaConnection, PlannerConnection, JiraConnection,
+               AzureDevOpsConnection, MondayConnection):
+    register_kind(_model)
+
+
+def registered_kinds() -> tuple[str, ...]:
+    """Every registered connector kind."""
+    return tuple(_REGISTRY)
+
+
+def connection_model(kind: str) -> type[ConnectionBase]:
+    """The model class of one kind; raises ValidationFailed for an unknown kind."""
+    try:
+        return _REGISTRY[kind]
+    except KeyError as exc:
+        raise ValidationFailed(f"kind: unknown connector kind {kind!r}",
+                               errors=[{"field": "kind", "message": "unknown connector kind"}]
+                               ) from exc
+
+
+def connection_json_schema() -> dict[str, Any]:
+    """JSON schema of the connection union (for the OpenAPI description)."""
+    return _adapter().json_schema()
+
+
+def parse_connection(data: Mapping[str, Any]) -> ConnectionBase:
+    """Validate a connection; on failure raise ValidationFailed (422) naming the fields.
+
+    The error never contains the submitted values (they may be secrets).
+    """
+    try:
+        return _adapter().validate_python(dict(data))
+    except ValidationError as exc:
+        errors = [{"field": _field_path(err["loc"], data), "message": err["msg"],
+                   "type": err["type"]} for err in exc.errors(include_input=False,
+                                                               include_url=False)]
+        first = errors[0]
+        raise ValidationFailed(f"{first['field']}: {first['message']}", errors=errors) from None
+
+
+def _field_path(loc: tuple[int | str, ...], data: Mapping[str, Any]) -> str:
+    """Dotted field path without the union tags pydantic puts in `loc`."""
+    parts = list(loc)
+    if not parts:
+        return "kind"
+    if parts[0] == data.get("kind"):
+        parts = parts[1:]
+    auth = data.get("auth")
+    if len(parts) >= 2 and parts[0] == "auth" and isinstance(auth, Mapping) \
+            and parts[1] == auth.get("type"):
+        del parts[1]
+    if parts == ["auth"] and isinstance(auth, Mapping):
+        return "auth.type"
+    return ".".join(str(p) for p in parts) or "kind"
+
+
+def split_secrets(model: ConnectionBase) -> tuple[dict[str, Any], dict[str, str]]:
+    """(public fields as JSON-ready dict, {dotted secret path: secret value}).
+
+    Secret fields that are None are left out of both.
+    """
+    secrets: dict[str, str] = {}
+    _collect_secrets(model, "", secrets)
+    public = model.model_dump(mode="json")
+    _remove_paths(public, (p for p in secrets))
+    _remove_none_secrets(model, public)
+    return public, secrets
+
+
+def join_secrets(public: Mapping[str, Any], secrets: Mapping[str, str]) -> ConnectionBase:
+    """Rebuild and re-validate a connection from `split_secrets` output."""
+    data: dict[str, Any] = copy.deepcopy(dict(public))
+    for path, value in secrets.items():
+        target = data
+        *parents, leaf = path.split(".")
+        for name in parents:
+            target = target.setdefault(name, {})
+        target[leaf] = value
+    return parse_connection(data)
+
+
+def secret_paths(model: ConnectionBase) -> tuple[str, ...]:
+    """Dotted paths of the secret fields this connection has set."""
+    found: dict[str, str] = {}
+    _collect_secrets(model, "", found)
+    return tuple(found)
+
+
+def _collect_secrets(model: BaseModel, prefix: str, out: dict[str, str]) -> None:
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        path = f"{prefix}{name}"
+        if isinstance(value, SecretStr):
+            out[path] = value.get_secret_value()
+        elif isinstance(value, BaseModel):
+            _collect_secrets(value, f"{path}.", out)
+
+
+def _remove_paths(doc: dict[str, Any], paths: Any) -> None:
+    for path in paths:
+        target: Any = doc
+        *parents, leaf = path.split(".")
+        for name in parents:
+            target = target[name]
+        target.pop(leaf, None)
+
+
+def _remove_none_secrets(model: BaseModel, public: dict[str, Any]) -> None:
+    """Drop optional secret fields that are unset (they would dump as null)."""
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        if value is None and "SecretStr" in repr(info.annotation):
+            public.pop(name, None)
+        elif isinstance(value, BaseModel) and isinstance(public.get(name), dict):
+            _remove_none_secrets(value, public[name])

@@ -1,0 +1,1 @@
+"""Outbound HTTP for connectors, behind the SSRF guard (see http.py)."""

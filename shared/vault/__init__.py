@@ -1,0 +1,1 @@
+"""Connector vault: envelope encryption of connector secrets (see service.py)."""
