@@ -33,6 +33,10 @@ def load_app(spec: str) -> Any:
 
 
 def triggers(app: Any) -> list[Trigger]:
+    """The app's triggers; `get_functions()` may run only once per app (it indexes names)."""
+    cached = getattr(app, "_ferry_triggers", None)
+    if cached is not None:
+        return list(cached)
     out: list[Trigger] = []
     for fn in app.get_functions():
         bindings = json.loads(fn.get_function_json())["bindings"]
@@ -40,6 +44,7 @@ def triggers(app: Any) -> list[Trigger]:
         if trigger is None:
             continue
         out.append(Trigger(fn.get_function_name(), trigger["type"], trigger, fn.get_user_function()))
+    app._ferry_triggers = tuple(out)
     return out
 
 

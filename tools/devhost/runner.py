@@ -24,6 +24,11 @@ log = logging.getLogger("ferry.runner")
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
+def host_json() -> Path:
+    """host.json of the app root; FERRY_HOST_JSON points elsewhere (runner tests)."""
+    return Path(os.environ.get("FERRY_HOST_JSON") or ROOT / "host.json")
+
+
 def queue_connections(binding: dict[str, Any], env: dict[str, str] | os._Environ[str]) -> list[str]:
     """The trigger's own connection plus every region's storage: locally one runner plays
     every region's stamp, so an EU org's chunks are served from the EU account."""
@@ -66,7 +71,7 @@ def _http_asgi(app: Any, trigger: Trigger) -> Any:
 
 async def _serve_queues(app_spec: str, lease_s: float) -> None:
     app = load_app(app_spec)
-    host = load_host_config(ROOT / "host.json")
+    host = load_host_config(host_json())
     pollers = [
         QueuePoller(t, conn, host, lease_s=lease_s)
         for t in triggers(app) if t.kind == "queueTrigger"
@@ -91,7 +96,7 @@ async def serve(app_spec: str = "function_app:app", *, port: int = 7071, workers
     """Serve until SIGINT/SIGTERM; in-flight queue messages finish before exit."""
     lease = lease_s if lease_s is not None else float(os.environ.get("FERRY_RUNNER_LEASE_SECONDS", "600"))
     app = load_app(app_spec)
-    host = load_host_config(ROOT / "host.json")
+    host = load_host_config(host_json())
     found = triggers(app)
     tasks: list[Any] = []
     stoppers: list[Any] = []
