@@ -192,7 +192,8 @@ class DevIssuer:
 
         `email` and `name` are positional so that `email=`/`name=` keywords can
         override the claims themselves. Extra `claims` are added or override the
-        defaults; a claim given as None is left out (e.g. `exp=None` for a token without expiry, to test rejection).
+        defaults; a claim given as None is left out (e.g. `exp=None` for a token without
+        expiry, to test rejection).
         `kid` signs with an older key; `now` fixes the issue time.
         """
         self._reload_if_changed()

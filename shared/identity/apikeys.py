@@ -118,7 +118,9 @@ def parse(plaintext: str) -> ParsedKey:
 
 def digests_match(presented: str, stored: str) -> bool:
     """Constant-time comparison of two hex digests."""
-    return hmac.compare_digest(presented.encode("ascii", "replace"), stored.encode("ascii", "replace"))
+    return hmac.compare_digest(
+        presented.encode("ascii", "replace"), stored.encode("ascii", "replace")
+    )
 
 
 def display_form(prefix: str) -> str:

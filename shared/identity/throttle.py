@@ -14,6 +14,10 @@ signature-checked, so guessing is hopeless at any rate. Counting in Cosmos inste
 would turn every failed attempt into a paid write (a cost amplifier for the attacker)
 and add a database round trip to the rejection path.
 
+Client addresses are limited per IPv4 address and per IPv6 /64 (`client_key`). The
+caller must pass the address the platform saw, not a client-supplied header: on Azure
+the first `X-Forwarded-For` entry is set by the front end; elsewhere use the socket peer.
+
 Intended use by the auth dependency::
 
     throttle.check_client(ip)                    # before any parsing or I/O
@@ -27,6 +31,7 @@ legitimate holder out; it makes the flood visible (429 + a log line) instead.
 """
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from collections import OrderedDict, deque
@@ -35,6 +40,24 @@ from collections.abc import Callable
 from shared.errors import TooManyRequestsError
 
 Clock = Callable[[], float]
+
+
+def client_key(address: str) -> str:
+    """The unit a client address is limited by.
+
+    IPv6 addresses count per /64 network: one subscriber usually holds a whole /64, so
+    limiting single addresses would be bypassed by rotating through it. IPv4-mapped IPv6
+    addresses count as their IPv4 address. Anything that is not an IP is used as given.
+    """
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 class SlidingWindowLimiter:
@@ -126,7 +149,7 @@ class AuthFailureThrottle:
 
     def check_client(self, client: str) -> None:
         """Refuse a client address that failed too often, before any authentication work."""
-        self.clients.check(client, "sign-in attempts from this address")
+        self.clients.check(client_key(client), "sign-in attempts from this address")
 
     def check_prefix(self, prefix: str) -> None:
         """Refuse further wrong guesses at one key prefix (call after a failure only)."""
@@ -134,6 +157,6 @@ class AuthFailureThrottle:
 
     def record_failure(self, client: str, *, key_prefix: str | None = None) -> None:
         """Count one failed authentication for the client and, if known, the key prefix."""
-        self.clients.record(client)
+        self.clients.record(client_key(client))
         if key_prefix:
             self.prefixes.record(key_prefix)

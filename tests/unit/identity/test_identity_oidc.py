@@ -77,7 +77,7 @@ def _tampered_payload(issuer: DevIssuer) -> str:
 
 
 def _no_kid(issuer: DevIssuer) -> str:
-    header, payload, signature = issuer.mint("a@example.com").split(".")
+    _header, payload, signature = issuer.mint("a@example.com").split(".")
     return f"{b64url({'alg': 'RS256', 'typ': 'JWT'})}.{payload}.{signature}"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from shared.errors import TooManyRequestsError
-from shared.identity.throttle import AuthFailureThrottle, SlidingWindowLimiter
+from shared.identity.throttle import AuthFailureThrottle, SlidingWindowLimiter, client_key
 
 from .conftest import FakeClock
 
@@ -12,7 +12,7 @@ from .conftest import FakeClock
 def test_client_is_blocked_after_limit_and_released_by_the_window() -> None:
     clock = FakeClock(1000.0)
     throttle = AuthFailureThrottle(per_client=20, window_s=300, clock=clock)
-    for i in range(20):
+    for _ in range(20):
         throttle.check_client("203.0.113.7")
         throttle.record_failure("203.0.113.7")
         clock.advance(10)  # failures at t=1000, 1010, …, 1190
@@ -84,3 +84,27 @@ def test_clear() -> None:
 def test_bad_settings(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         SlidingWindowLimiter(**kwargs)
+
+
+def test_ipv6_is_limited_per_64() -> None:
+    clock = FakeClock(0.0)
+    throttle = AuthFailureThrottle(per_client=3, window_s=60, clock=clock)
+    for host in ("2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::9"):
+        throttle.record_failure(host)
+    with pytest.raises(TooManyRequestsError):
+        throttle.check_client("2001:db8:1:2::abcd")  # same /64, fresh address
+    throttle.check_client("2001:db8:1:3::1")  # neighbouring /64 is separate
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        (" 203.0.113.7 ", "203.0.113.7"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("2001:DB8::1", "2001:db8::/64"),
+        ("unknown", "unknown"),
+    ],
+)
+def test_client_key(address: str, key: str) -> None:
+    assert client_key(address) == key
