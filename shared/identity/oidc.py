@@ -15,9 +15,11 @@ that refresh fails the old keys stay in use (the issuer being down must not sign
 everyone out).
 
 Trust rules worth knowing:
-- Issuers are exact strings (Entra: `https://login.microsoftonline.com/{tenant}/v2.0`,
-  External ID: `https://{tenant}.ciamlogin.com/{tenant}/v2.0`); multi-tenant `common`
+- Issuers are matched as exact strings except for a trailing `/` (settings may strip it;
+  Auth0-style issuers end with one). Entra: `https://login.microsoftonline.com/{tenant}/v2.0`,
+  External ID: `https://{tenant}.ciamlogin.com/{tenant}/v2.0`; multi-tenant `common`
   endpoints are not supported. The discovery document must name the same issuer.
+  `Principal.issuer` is the issuer as configured, so it is stable for membership binding.
 - Production issuers and JWKS URIs must be https; plain http is allowed only for
   loopback issuers (the development issuer).
 - The email comes from `email`, else `preferred_username`, else `upn` (Entra), lower-
@@ -88,6 +90,10 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
+def _canonical(issuer: str) -> str:
+    return issuer.rstrip("/")
+
+
 def _check_issuer_url(issuer: str) -> None:
     parts = urlsplit(issuer)
     if parts.scheme not in ("https", "http") or not parts.hostname:
@@ -136,7 +142,10 @@ class OidcValidator:
         refresh_interval_s: float = 60.0,
         max_key_age_s: float = 3600.0,
     ) -> None:
-        self._issuers = tuple(dict.fromkeys(issuers))
+        unique: dict[str, str] = {}
+        for issuer in issuers:
+            unique.setdefault(_canonical(issuer), issuer)
+        self._issuers = tuple(unique.values())
         if not self._issuers:
             raise ConfigError("at least one OIDC issuer is required")
         for issuer in self._issuers:
@@ -151,6 +160,7 @@ class OidcValidator:
         self._http = http
         self._owns_http = http is None
         self._state = {issuer: _IssuerState() for issuer in self._issuers}
+        self._configured = {_canonical(issuer): issuer for issuer in self._issuers}
 
     @property
     def issuers(self) -> tuple[str, ...]:
@@ -190,9 +200,10 @@ class OidcValidator:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise AuthenticationError("token has no key id")
-        issuer = unverified.get("iss")
-        if not isinstance(issuer, str) or issuer not in self._state:
+        token_issuer = unverified.get("iss")
+        if not isinstance(token_issuer, str) or _canonical(token_issuer) not in self._configured:
             raise AuthenticationError("untrusted issuer")
+        issuer = self._configured[_canonical(token_issuer)]
 
         key = await self._key_for(issuer, kid)
         try:
@@ -201,7 +212,7 @@ class OidcValidator:
                 key=key,
                 algorithms=[ALGORITHM],
                 audience=self.audience,
-                issuer=issuer,
+                issuer=token_issuer,
                 # Time claims are checked below against the injected clock.
                 options={
                     "require": ["iss", "aud", "exp", "sub"],
@@ -317,8 +328,9 @@ class OidcValidator:
         log.info("loaded %d signing keys for %s", len(state.keys), issuer)
 
     async def _discover(self, issuer: str) -> str:
-        document = await self._get_json(issuer.rstrip("/") + WELL_KNOWN)
-        if document.get("issuer") != issuer:
+        document = await self._get_json(_canonical(issuer) + WELL_KNOWN)
+        named = document.get("issuer")
+        if not isinstance(named, str) or _canonical(named) != _canonical(issuer):
             # OIDC Discovery §4.3: the document must name exactly the issuer asked for.
             raise TransientError(f"discovery document names another issuer than {issuer}")
         jwks_uri = document.get("jwks_uri")

@@ -86,6 +86,7 @@ NEGATIVE: dict[str, tuple[Callable[[DevIssuer], str], str]] = {
     "HS256 keyed with the public PEM": (_hs256_with_public_pem, "algorithm"),
     "wrong aud": (lambda i: i.mint("a@example.com", audience="api://someone-else"), "audience"),
     "wrong iss": (lambda i: i.mint("a@example.com", iss="http://127.0.0.1:9"), "issuer"),
+    "iss with extra path": (lambda i: i.mint("a@example.com", iss=i.issuer + "/x"), "issuer"),
     "https look-alike iss": (
         lambda i: i.mint("a@example.com", iss=i.issuer.replace("http:", "https:")),
         "issuer",
@@ -282,3 +283,14 @@ def test_https_and_loopback_issuers_are_accepted() -> None:
         AUD,
     )
     assert len(v.issuers) == 3
+
+
+async def test_trailing_slash_of_issuer_is_tolerated(
+    shared_issuer: DevIssuer, clock: FakeClock
+) -> None:
+    configured = shared_issuer.issuer + "/"
+    async with OidcValidator([configured, shared_issuer.issuer], AUD, clock=clock) as v:
+        assert v.issuers == (configured,)
+        assert (await v.validate(shared_issuer.mint("a@x.org"))).issuer == configured
+        slashed = shared_issuer.mint("a@x.org", iss=configured)
+        assert (await v.validate(slashed)).issuer == configured
