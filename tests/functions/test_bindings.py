@@ -1,0 +1,41 @@
+"""Trigger and binding shapes of the real function app, read as the host reads them."""
+from __future__ import annotations
+
+import importlib
+
+from shared.config import QUEUE_CHUNKS, QUEUE_DELETIONS
+from tools.devhost.loader import triggers
+from tools.devhost.ncrontab import parse
+
+
+def _app():  # type: ignore[no-untyped-def]
+    return importlib.import_module("function_app").app
+
+
+def test_http_api_is_one_anonymous_catch_all_route() -> None:
+    http = [t for t in triggers(_app()) if t.kind == "httpTrigger"]
+    assert len(http) == 1
+    binding = http[0].binding
+    assert binding["route"] == "/{*route}"
+    assert binding["authLevel"] == "ANONYMOUS"  # auth is Ferry's own (OIDC / API keys), on every route
+
+
+def test_queue_triggers_use_known_queues_and_the_host_connection() -> None:
+    for t in triggers(_app()):
+        if t.kind == "queueTrigger":
+            assert t.binding["queueName"] in (QUEUE_CHUNKS, QUEUE_DELETIONS), t.name
+            assert t.binding["connection"] == "AzureWebJobsStorage", t.name
+
+
+def test_timer_schedules_are_valid_ncrontab() -> None:
+    for t in triggers(_app()):
+        if t.kind == "timerTrigger":
+            parse(t.binding["schedule"])
+
+
+def test_core_never_imports_azure_functions() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "shared"
+    offenders = [p for p in root.rglob("*.py") if "azure.functions" in p.read_text() or "import azure.functions" in p.read_text()]
+    assert not offenders, offenders
