@@ -61,12 +61,17 @@ Clock = Callable[[], float]
 
 @dataclass(frozen=True)
 class Principal:
-    """A person proven by a valid token; `email` is lower-cased."""
+    """A person proven by a valid token; `email` is lower-cased.
+
+    `expires_at` (Unix seconds, the token's `exp`) lets long-lived responses such as
+    log streams end when the credential does.
+    """
 
     subject: str
     issuer: str
     email: str
     name: str | None = None
+    expires_at: float | None = None
 
 
 @dataclass
@@ -232,7 +237,7 @@ class OidcValidator:
         except jwt.PyJWTError as exc:
             raise AuthenticationError("invalid token") from exc
 
-        self._check_times(claims)
+        expires_at = self._check_times(claims)
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise AuthenticationError("token lacks the sub claim")
@@ -245,9 +250,10 @@ class OidcValidator:
             issuer=issuer,
             email=email,
             name=name if isinstance(name, str) and name.strip() else None,
+            expires_at=expires_at,
         )
 
-    def _check_times(self, claims: dict[str, Any]) -> None:
+    def _check_times(self, claims: dict[str, Any]) -> float:
         now = self._clock()
         exp = _number(claims, "exp")
         if exp is None or exp <= now - self.leeway_s:
@@ -258,6 +264,7 @@ class OidcValidator:
         iat = _number(claims, "iat")
         if iat is not None and iat > now + self.leeway_s:
             raise AuthenticationError("token was issued in the future")
+        return exp
 
     # --- keys ---------------------------------------------------------------------
 

@@ -128,12 +128,14 @@ async def test_valid_token_gives_principal_with_lower_cased_email(
     shared_issuer: DevIssuer, validator: OidcValidator
 ) -> None:
     token = shared_issuer.mint("Alice.Smith@Example.COM", "Alice Smith")
+    claims = jwt.decode(token, options={"verify_signature": False})
     principal = await validator.validate(token)
     assert principal == Principal(
-        subject=jwt.decode(token, options={"verify_signature": False})["sub"],
+        subject=claims["sub"],
         issuer=shared_issuer.issuer,
         email="alice.smith@example.com",
         name="Alice Smith",
+        expires_at=claims["exp"],
     )
 
 
