@@ -28,12 +28,17 @@ param maxThroughput int = 1000
 ])
 param backupTier string = 'Continuous30Days'
 
-// Containers the repositories use. Partition key /pk everywhere; no unique
-// keys, no TTL (the retention timer deletes, TTL is never relied on).
+// Containers the repositories use (shared/store/cosmos.py CONTAINERS; a test
+// keeps the two lists equal). Partition key /pk everywhere; no unique keys, no
+// TTL (the retention timer deletes, TTL is never relied on). The app only
+// reads container metadata: with key-based metadata writes off and a data
+// role, it cannot create a missing container, so this list must be complete.
 var containerNames = [
   'tenants'
   'members'
+  'userOrgs'
   'apiKeys'
+  'keyIndex'
   'audit'
   'connectors'
   'dataKeys'
