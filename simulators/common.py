@@ -373,7 +373,10 @@ async def _sim_endpoint(runtime: SimRuntime, request: Request) -> Response:
     if sub == "seed" and method == "POST":
         if runtime.reseed is None:
             return JSONResponse({"error": "reseed not supported"}, status_code=501)
-        return JSONResponse(runtime.reseed(body))
+        try:
+            return JSONResponse(runtime.reseed(body))
+        except (KeyError, TypeError, ValueError) as exc:
+            return JSONResponse({"error": f"bad seed parameters: {exc}"}, status_code=400)
     if sub == "clock" and method == "POST":
         if not isinstance(runtime.clock, FakeClock):
             return JSONResponse({"error": "clock is not a FakeClock"}, status_code=409)
