@@ -1,0 +1,94 @@
+"""Loopback servers that count connections, and a network backend that records dials."""
+from __future__ import annotations
+
+import asyncio
+import ssl
+import typing
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpcore
+import pytest
+
+
+@dataclass
+class CountingServer:
+    """Minimal HTTP/1.1 server on 127.0.0.1: counts TCP connections and requests.
+
+    `/redirect-other` answers 302 to `http://localhost:<port>/target` (another origin),
+    `/redirect-same` 302 to `/target`; anything else 200 with the Host header as body.
+    """
+
+    port: int = 0
+    connections: int = 0
+    requests: list[str] = field(default_factory=list)
+    sni: list[str | None] = field(default_factory=list)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                path = lines[0].split(" ")[1]
+                host = next((ln.split(":", 1)[1].strip() for ln in lines
+                             if ln.lower().startswith("host:")), "")
+                self.requests.append(path)
+                if path == "/redirect-other":
+                    status, extra, body = "302 Found", (
+                        f"Location: http://localhost:{self.port}/target\r\n"), b""
+                elif path == "/redirect-same":
+                    status, extra, body = "302 Found", "Location: /target\r\n", b""
+                else:
+                    status, extra, body = "200 OK", "", f"host={host}".encode()
+                writer.write(f"HTTP/1.1 {status}\r\n{extra}Content-Length: {len(body)}\r\n"
+                             "\r\n".encode() + body)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+
+
+async def start_counting_server(ssl_context: ssl.SSLContext | None = None
+                                ) -> tuple[CountingServer, asyncio.Server]:
+    state = CountingServer()
+    server = await asyncio.start_server(state.handle, "127.0.0.1", 0, ssl=ssl_context)
+    state.port = server.sockets[0].getsockname()[1]
+    return state, server
+
+
+@pytest.fixture
+async def counting_server() -> AsyncIterator[CountingServer]:
+    state, server = await start_counting_server()
+    try:
+        yield state
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+class RecordingBackend(httpcore.AsyncNetworkBackend):
+    """Records every dial; dials for real only when `connect` is True."""
+
+    def __init__(self, connect: bool = False) -> None:
+        self.dials: list[tuple[str, int]] = []
+        self._connect = connect
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+                          ) -> httpcore.AsyncNetworkStream:
+        self.dials.append((host, port))
+        if not self._connect:
+            raise httpcore.ConnectError("recording backend does not connect")
+        return await self._inner.connect_tcp(host, port, timeout=timeout)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+@pytest.fixture
+def recording_backend() -> RecordingBackend:
+    return RecordingBackend()

@@ -1,0 +1,184 @@
+"""build_client: every refused destination is refused before any connection is made.
+
+Proof of "no request leaves the process": a loopback server counts TCP connections
+(it must see 0), and a recording network backend counts dials (it must see 0).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import ssl
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from shared.errors import UnsafeDestinationError
+from shared.net.http import build_client, outbound_ssl_context
+from tests.unit.net.conftest import CountingServer, RecordingBackend, start_counting_server
+
+REFUSED = [
+    "http://127.0.0.1:{port}/", "https://127.0.0.1:{port}/", "http://localhost:{port}/",
+    "https://localhost:{port}/", "https://2130706433:{port}/", "https://0177.0.0.1:{port}/",
+    "https://0x7f.0.0.1:{port}/", "https://0x7f000001:{port}/", "https://127.1:{port}/",
+    "https://[::1]:{port}/", "https://[::ffff:127.0.0.1]:{port}/",
+    "https://[::ffff:7f00:1]:{port}/", "https://[64:ff9b::7f00:1]:{port}/",
+    "https://0.0.0.0:{port}/", "https://[::]:{port}/",
+    "https://169.254.169.254/latest/meta-data/", "http://169.254.169.254/metadata/instance",
+    "https://[fe80::1]/", "https://10.0.0.5/", "https://172.16.0.1/", "https://192.168.1.1/",
+    "https://100.64.0.1/", "https://evil.example.com/", "https://api.trello.com.evil.example/",
+    "http://api.trello.com/1/boards", "https://api.trello.com:{port}/1/boards",
+]
+
+
+async def resolve_to_loopback(host: str, port: int) -> list[str]:
+    return ["127.0.0.1"]
+
+
+@pytest.mark.parametrize("template", REFUSED)
+async def test_refused_destinations_never_connect(template: str, counting_server: CountingServer,
+                                                  recording_backend: RecordingBackend) -> None:
+    url = template.format(port=counting_server.port)
+    # httpx itself rejects a dotted quad with an octal part ("0177.0.0.1") as InvalidURL
+    refused = (UnsafeDestinationError, httpx.InvalidURL)
+    # every name resolves to the counting server: a guard that forgot to check would hit it
+    async with build_client("trello", resolver=resolve_to_loopback,
+                            network_backend=recording_backend) as client:
+        with pytest.raises(refused):
+            await client.get(url)
+    async with build_client("trello", resolver=resolve_to_loopback) as client:
+        with pytest.raises(refused):
+            await client.get(url)
+    assert recording_backend.dials == []
+    assert counting_server.connections == 0
+
+
+@pytest.mark.parametrize(("kind", "base_url", "addresses"), [
+    ("trello", None, ["127.0.0.1"]),                        # vendor name, rebound to loopback
+    ("jira", "https://jira.example.org", ["169.254.169.254"]),  # self-hosted → metadata
+    ("jira", "https://jira.example.org", ["8.8.8.8", "10.0.0.1"]),  # one bad address fails all
+    ("azure_devops", "https://tfs.example.org", ["::ffff:192.168.0.1"]),
+    ("azure_devops", "https://tfs.example.org", ["fd00::1"]),
+])
+async def test_names_resolving_to_private_addresses_are_refused(
+        kind: str, base_url: str | None, addresses: list[str],
+        recording_backend: RecordingBackend) -> None:
+    async def resolver(host: str, port: int) -> list[str]:
+        return addresses
+
+    async with build_client(kind, base_url=base_url, resolver=resolver,
+                            network_backend=recording_backend) as client:
+        with pytest.raises(UnsafeDestinationError):
+            await client.get(base_url or "https://api.trello.com/1/members/me")
+    assert recording_backend.dials == []
+
+
+async def test_allowed_vendor_call_dials_the_checked_address() -> None:
+    calls: list[str] = []
+
+    async def public(host: str, port: int) -> list[str]:
+        calls.append(host)
+        return ["8.8.8.8", "8.8.4.4"] if len(calls) == 1 else ["127.0.0.1"]
+
+    backend = RecordingBackend()
+    async with build_client("trello", resolver=public, network_backend=backend) as client:
+        with pytest.raises(httpx.ConnectError):
+            await client.get("https://api.trello.com/1/members/me")
+    assert backend.dials == [("8.8.8.8", 443), ("8.8.4.4", 443)]  # IPs, never the name
+    assert calls == ["api.trello.com"]  # resolved once per connection attempt
+
+
+def _cert_for(name: str, directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+async def test_no_dns_rebinding_connects_to_checked_ip_with_original_name(
+        tmp_path: Path) -> None:
+    """Resolve once, connect to that IP; TLS SNI, certificate check and Host use the name."""
+    name = "jira.example.test"
+    cert, key = _cert_for(name, tmp_path)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    state, server = await start_counting_server(server_ctx)
+    server_ctx.sni_callback = lambda sock, sni, ctx: state.sni.append(sni)  # type: ignore[assignment,func-returns-value]
+    answers = iter([["127.0.0.1"]])  # a second lookup would raise StopIteration
+
+    async def resolver(host: str, port: int) -> list[str]:
+        assert host == name
+        return next(answers)
+
+    try:
+        async with build_client("jira", allow_loopback=True, base_url=f"https://{name}:{state.port}",
+                                resolver=resolver, local_ca_file=str(cert)) as client:
+            first = await client.get("/rest/api/2/myself")
+            second = await client.get("/rest/api/2/serverInfo")  # pooled: no new lookup
+        assert first.status_code == second.status_code == 200
+        assert first.text == f"host={name}:{state.port}"
+        assert state.sni == [name] and state.connections == 1
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_loopback_simulator_allowed_only_with_the_setting(
+        counting_server: CountingServer, caplog: pytest.LogCaptureFixture) -> None:
+    base = f"http://127.0.0.1:{counting_server.port}"
+    with pytest.raises(UnsafeDestinationError):
+        build_client("monday", base_url=base)
+    with caplog.at_level(logging.WARNING, logger="shared.net.http"):
+        client = build_client("monday", allow_loopback=True, base_url=base)
+    assert any("loopback" in r.getMessage() for r in caplog.records)
+    async with client:
+        response = await client.get("/v2")
+    assert response.status_code == 200 and counting_server.connections == 1
+
+
+async def test_redirect_to_another_host_is_refused(counting_server: CountingServer) -> None:
+    base = f"http://127.0.0.1:{counting_server.port}"
+    async with build_client("asana", allow_loopback=True, base_url=base) as client:
+        followed = await client.get("/redirect-same", follow_redirects=True)
+        assert followed.status_code == 200 and counting_server.requests[-1] == "/target"
+        with pytest.raises(UnsafeDestinationError):
+            await client.get("/redirect-other", follow_redirects=True)
+        assert counting_server.requests[-1] == "/redirect-other"  # target never requested
+        not_followed = await client.get("/redirect-other")
+        assert not_followed.status_code == 302 and not_followed.next_request is not None
+        with pytest.raises(UnsafeDestinationError):
+            await client.send(not_followed.next_request)
+    assert counting_server.requests == ["/redirect-same", "/target", "/redirect-other",
+                                        "/redirect-other"]
+
+
+def test_tls_is_verified_and_at_least_1_2() -> None:
+    context = outbound_ssl_context()
+    assert context.minimum_version >= ssl.TLSVersion.TLSv1_2
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+
+
+def test_guard_cannot_be_replaced_or_weakened() -> None:
+    for kwarg in ("transport", "mounts", "proxy", "verify", "trust_env", "follow_redirects"):
+        with pytest.raises(TypeError):
+            build_client("trello", **{kwarg: None})
+    with pytest.raises(UnsafeDestinationError):
+        build_client("trello", local_ca_file="/tmp/ca.pem")  # local CA only in local mode
+    client = build_client("trello")
+    assert client._trust_env is False  # no proxy from the environment dials for us
