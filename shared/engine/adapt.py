@@ -1,0 +1,225 @@
+"""Generic adaptations: fit a record to the destination's ``Capabilities`` without I/O.
+
+What a destination cannot hold is moved (usually into the description) or, when that is
+impossible, dropped with a ``loss`` note; never silently. The dry run calls the same
+functions, so its counts are the real run's counts. Writers add vendor-specific
+adaptations through the optional ``RecordAdapter`` protocol.
+"""
+from __future__ import annotations
+
+from shared.connectors.base import (
+    Adaptation,
+    Capabilities,
+    ChecklistSupport,
+    DestinationWriter,
+    MarkerLocation,
+    RecordAdapter,
+    marker_footer,
+)
+from shared.engine.model import Attachment, Comment, Kind, Project, Record, Task
+
+#: Room kept at the end of a description for a DESCRIPTION_FOOTER marker.
+MARKER_ROOM = len(marker_footer("ferry:12345678:attachment:0123456789abcdef")) + 8
+
+#: Human summaries for the dry run: ``{n}`` items, ``{limit}`` from the capabilities.
+SUMMARIES: dict[str, str] = {
+    "task.assignees_truncated": "{n} tasks have several assignees; the destination keeps "
+                                "{limit}, the others go to the description",
+    "task.start_date_in_description": "{n} tasks have a start date; the destination has none, "
+                                      "it goes to the description",
+    "task.due_time_dropped": "{n} tasks have a due time; the destination keeps the date only",
+    "task.checklists_in_description": "{n} tasks have checklists; the destination has none, "
+                                      "they go to the description",
+    "task.checklists_as_subtasks": "{n} tasks have checklists; they become subtasks",
+    "task.checklist_items_truncated": "{n} tasks have more than {limit} checklist items; the "
+                                      "rest go to the description",
+    "task.custom_fields_in_description": "{n} tasks have custom fields; they go to the "
+                                         "description",
+    "task.labels_in_description": "{n} tasks have labels; the destination has none, they go "
+                                  "to the description",
+    "task.subtask_flattened": "{n} subtasks become top-level tasks (noted in the description)",
+    "task.name_truncated": "{n} task names are longer than {limit} characters; the full name "
+                           "goes to the description",
+    "task.completion_dropped": "{n} completed tasks cannot be marked complete",
+    "task.description_truncated": "{n} task descriptions are cut to {limit} characters",
+    "project.description_truncated": "{n} project descriptions are cut to {limit} characters",
+    "comment.author_prepended": "{n} comments cannot keep their author; the original author "
+                                "and time are written at the top",
+    "comment.time_prepended": "{n} comments cannot keep their time; it is written at the top",
+    "comment.text_truncated": "{n} comments are cut to {limit} characters",
+    "attachment.too_large": "{n} attachments are larger than the destination's limit "
+                            "({limit} bytes) and are skipped",
+}
+
+_LIMIT_FIELDS = {
+    "task.assignees_truncated": "max_assignees",
+    "task.checklist_items_truncated": "max_checklist_items",
+    "task.name_truncated": "max_name_chars",
+    "task.description_truncated": "max_description_chars",
+    "project.description_truncated": "max_description_chars",
+    "comment.text_truncated": "max_comment_chars",
+    "attachment.too_large": "max_attachment_bytes",
+}
+
+
+def _note(kind: Kind, code: str, message: str, *, loss: bool = False) -> Adaptation:
+    return Adaptation(kind=kind, code=code, message=message, loss=loss)
+
+
+def _append(text: str, lines: list[str]) -> str:
+    block = "\n".join(lines)
+    return f"{text.rstrip()}\n\n{block}" if text.strip() else block
+
+
+def skip_reason(record: Record, caps: Capabilities) -> tuple[str, str] | None:
+    """(code, reason) when the record cannot go to this destination at all, else None."""
+    if record.kind not in caps.write_kinds:
+        return (f"{record.kind}.unsupported",
+                f"{caps.vendor} has no {record.kind}s; not migrated")
+    if isinstance(record, Attachment):
+        if record.is_link and not caps.link_attachments:
+            return ("attachment.link_unsupported", f"{caps.vendor} cannot hold link attachments")
+        limit = caps.max_attachment_bytes
+        if not record.is_link and limit is not None and (record.size or 0) > limit:
+            return ("attachment.too_large",
+                    f"{record.size} bytes is over {caps.vendor}'s limit of {limit} bytes")
+    return None
+
+
+def _cut(record: Record, field: str, limit: int | None, code: str, room: int = 0
+         ) -> tuple[Record, list[Adaptation]]:
+    text: str = getattr(record, field)
+    if limit is None or len(text) <= limit - room:
+        return record, []
+    keep = max(0, limit - room - 1)
+    note = _note(record.kind, code, f"{field} cut from {len(text)} to {keep} characters",
+                 loss=True)
+    return record.model_copy(update={field: text[:keep] + "…"}), [note]
+
+
+def _adapt_task(task: Task, caps: Capabilities) -> tuple[Task, list[Adaptation]]:
+    notes: list[Adaptation] = []
+    extra: list[str] = []
+    update: dict[str, object] = {}
+    k = Kind.TASK
+    if caps.max_name_chars is not None and len(task.name) > caps.max_name_chars:
+        update["name"] = task.name[: max(1, caps.max_name_chars - 1)] + "…"
+        extra.append(f"Full name: {task.name}")
+        notes.append(_note(k, "task.name_truncated", "name shortened; full name in description"))
+    if caps.max_assignees is not None and len(task.assignees) > caps.max_assignees:
+        kept, rest = task.assignees[: caps.max_assignees], task.assignees[caps.max_assignees:]
+        update["assignees"] = kept
+        extra.append("Also assigned: " + ", ".join(u.label() for u in rest))
+        notes.append(_note(k, "task.assignees_truncated",
+                           f"{len(task.assignees)} assignees; kept {len(kept)}, others moved "
+                           "to the description"))
+    if task.start_on and not caps.start_dates:
+        update["start_on"] = None
+        extra.append(f"Start date: {task.start_on.isoformat()}")
+        notes.append(_note(k, "task.start_date_in_description", "start date in description"))
+    if task.due_at and not caps.due_times:
+        update["due_at"] = None
+        update["due_on"] = task.due_on or task.due_at.date()
+        notes.append(_note(k, "task.due_time_dropped",
+                           f"due time {task.due_at.isoformat()} kept as a date", loss=True))
+    if task.checklists:
+        if caps.checklists is ChecklistSupport.NONE:
+            update["checklists"] = ()
+            for cl in task.checklists:
+                extra.append(f"{cl.name}:")
+                extra.extend(f"[{'x' if i.checked else ' '}] {i.name}" for i in cl.items)
+            notes.append(_note(k, "task.checklists_in_description", "checklists in description"))
+        else:
+            if caps.checklists is ChecklistSupport.AS_SUBTASKS:
+                notes.append(_note(k, "task.checklists_as_subtasks", "checklists as subtasks"))
+            limit = caps.max_checklist_items
+            total = sum(len(cl.items) for cl in task.checklists)
+            if limit is not None and total > limit:
+                kept_lists, room = [], limit
+                for cl in task.checklists:
+                    items, over = cl.items[:room], cl.items[room:]
+                    room -= len(items)
+                    if items:
+                        kept_lists.append(cl.model_copy(update={"items": items}))
+                    extra.extend(f"{cl.name}: [{'x' if i.checked else ' '}] {i.name}"
+                                 for i in over)
+                update["checklists"] = tuple(kept_lists)
+                notes.append(_note(k, "task.checklist_items_truncated",
+                                   f"{total} checklist items; kept {limit}, rest in description"))
+    if task.custom_fields and not caps.custom_fields:
+        update["custom_fields"] = ()
+        extra.extend(cf.as_text() for cf in task.custom_fields)
+        notes.append(_note(k, "task.custom_fields_in_description", "custom fields in description"))
+    if task.labels and Kind.LABEL not in caps.write_kinds:
+        update["labels"] = ()
+        extra.append("Labels: " + ", ".join(lab.name for lab in task.labels))
+        notes.append(_note(k, "task.labels_in_description", "labels in description"))
+    if task.parent_id and not caps.subtasks:
+        update["parent_id"] = None
+        extra.append("Originally a subtask.")
+        notes.append(_note(k, "task.subtask_flattened", "subtask made top-level"))
+    if task.completed and not caps.completion:
+        update["completed"] = False
+        notes.append(_note(k, "task.completion_dropped", "completion not kept", loss=True))
+    if extra:
+        update["description"] = _append(task.description, extra)
+    adapted = task.model_copy(update=update) if update else task
+    room = MARKER_ROOM if caps.marker_location is MarkerLocation.DESCRIPTION_FOOTER else 0
+    adapted, cut = _cut(adapted, "description", caps.max_description_chars,
+                        "task.description_truncated", room)
+    return adapted, notes + cut  # type: ignore[return-value]
+
+
+def _adapt_comment(comment: Comment, caps: Capabilities) -> tuple[Comment, list[Adaptation]]:
+    notes: list[Adaptation] = []
+    when = comment.created_at.strftime("%Y-%m-%d %H:%M UTC") if comment.created_at else None
+    header = None
+    if not caps.comment_author_kept and comment.author is not None:
+        header = f"{comment.author.label()}" + (f" wrote on {when}:" if when else " wrote:")
+        notes.append(_note(Kind.COMMENT, "comment.author_prepended", "author and time at top"))
+    elif not caps.comment_time_kept and when:
+        header = f"Written on {when}:"
+        notes.append(_note(Kind.COMMENT, "comment.time_prepended", "time at top"))
+    adapted = comment
+    if header:
+        adapted = comment.model_copy(update={"text": f"{header}\n\n{comment.text}"})
+    adapted, cut = _cut(adapted, "text", caps.max_comment_chars, "comment.text_truncated")
+    return adapted, notes + cut  # type: ignore[return-value]
+
+
+def adapt(record: Record, caps: Capabilities,
+          writer: DestinationWriter | None = None) -> tuple[Record, list[Adaptation]]:
+    """The record as the destination will hold it, and the notes of what changed."""
+    notes: list[Adaptation] = []
+    if isinstance(record, Task):
+        record, notes = _adapt_task(record, caps)
+    elif isinstance(record, Comment):
+        record, notes = _adapt_comment(record, caps)
+    elif isinstance(record, Project):
+        room = MARKER_ROOM if caps.marker_location is MarkerLocation.DESCRIPTION_FOOTER else 0
+        record, notes = _cut(record, "description", caps.max_description_chars,
+                             "project.description_truncated", room)
+    if writer is not None and isinstance(writer, RecordAdapter):
+        record, more = writer.adapt(record.kind, record)
+        notes = notes + list(more)
+    return record, notes
+
+
+def summarize(counts: dict[str, int], caps: Capabilities) -> list[str]:
+    """Dry-run sentences from ``adapt.<code>`` / ``skip.<code>`` counters."""
+    lines: list[str] = []
+    for key in sorted(counts):
+        prefix, _, code = key.partition(".")
+        if prefix not in ("adapt", "skip") or not counts[key]:
+            continue
+        template = SUMMARIES.get(code)
+        field = _LIMIT_FIELDS.get(code)
+        limit = getattr(caps, field) if field else None
+        if template is None:
+            lines.append(f"{counts[key]} × {code}")
+        else:
+            words = {1: "one", 2: "two", 3: "three"}
+            lines.append(template.format(n=counts[key], limit=words.get(limit, limit)))
+    return lines
+
+__all__ = ["Adaptation", "SUMMARIES", "adapt", "skip_reason", "summarize"]

@@ -1,0 +1,289 @@
+"""The chunk runner: process one queue message (one page of one phase of one scope).
+
+Flow: check run status and the scope checkpoint (stale or duplicate messages are dropped) →
+read one page → for each record decide by the id map (new / reconcile / changed /
+unchanged) → adapt to the destination → write (record intent first, reconcile by marker
+on redelivery) → flush id map, counters and report rows → advance the checkpoint
+(compare-and-set) → enqueue the next chunk.
+
+Chunk-level outcomes: ``DeferChunk`` → same message again after the delay; credentials
+refused → run PAUSED "reconnect"; a persistent outage → message again with backoff, then
+run FAILED. Item-level errors (4xx, mapping failures) fail that item alone.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from shared.connectors.base import DestinationWriter, SourceReader
+from shared.engine.clock import Clock, SystemClock
+from shared.engine.items import ItemContext, ItemProcessor, ItemResult
+from shared.engine.pacer import DeferChunk
+from shared.engine.planner import RunSettings, message_for, next_checkpoint
+from shared.engine.ports import (
+    FINAL_STATUSES,
+    ChunkMessage,
+    ChunkQueue,
+    IdMap,
+    IdMapEntry,
+    IdState,
+    ItemReport,
+    ItemStatus,
+    Phase,
+    RunState,
+    RunStatus,
+)
+from shared.errors import AuthRequiredError, FatalRunError, NotFoundError, TransientError
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    NEXT = "next"  # next chunk enqueued
+    SCOPE_DONE = "scope_done"
+    RUN_DONE = "run_done"
+    DEFERRED = "deferred"  # same chunk re-enqueued with a delay
+    PAUSED = "paused"
+    DROPPED = "dropped"  # stale/duplicate message, or run not running
+    FAILED = "failed"
+
+
+@dataclass
+class ChunkResult:
+    outcome: Outcome
+    counts: Counter[str] = field(default_factory=Counter)
+    delay_s: float = 0.0
+    next_message: ChunkMessage | None = None
+    reason: str | None = None
+
+
+class ChunkRunner:
+    """Runs chunks of one run; build one per message or reuse across messages of a run."""
+
+    def __init__(self, *, reader: SourceReader, writer: DestinationWriter, id_map: IdMap,
+                 run_state: RunState, queue: ChunkQueue, settings: RunSettings,
+                 clock: Clock | None = None) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.id_map = id_map
+        self.run_state = run_state
+        self.queue = queue
+        self.settings = settings
+        self.clock = clock or SystemClock()
+
+    async def run(self, msg: ChunkMessage) -> ChunkResult:
+        """Process ``msg``; never raises for expected outcomes (see ``Outcome``)."""
+        run_id = msg.run_id
+        status = await self.run_state.get_status(run_id)
+        if status in FINAL_STATUSES or status is RunStatus.PAUSED:
+            return ChunkResult(Outcome.DROPPED, reason=f"run is {status}")
+        if status is RunStatus.QUEUED:
+            await self.run_state.set_status(run_id, RunStatus.RUNNING)
+        checkpoint = await self.run_state.get_checkpoint(run_id, msg.scope)
+        if checkpoint != msg.checkpoint:
+            return ChunkResult(Outcome.DROPPED, reason="stale or duplicate chunk")
+        try:
+            if msg.phase is Phase.SWEEP:
+                counts, rows, next_cursor = await self._sweep(msg)
+            else:
+                counts, rows, next_cursor = await self._page(msg)
+        except _ChunkStop as stop:
+            return await self._stop(msg, stop)
+        return await self._advance(msg, counts, next_cursor)
+
+    # -- phases -------------------------------------------------------------------------
+
+    async def _page(self, msg: ChunkMessage) -> tuple[Counter[str], list[ItemReport], str | None]:
+        kind = msg.phase.kind
+        assert kind is not None
+        try:
+            page = await self.reader.read(kind, msg.scope, msg.cursor, self.settings.page_size)
+        except Exception as exc:  # noqa: BLE001 - sorted into chunk outcomes
+            if isinstance(exc, NotFoundError) and msg.cursor is None:
+                # the scope vanished at the source: report and close it
+                raise _ChunkStop(fail_scope=f"source container gone: {exc}") from exc
+            raise _ChunkStop.of(exc) from exc
+        if page.next_cursor is not None and page.next_cursor == msg.cursor:
+            raise _ChunkStop(fatal=f"{kind} pagination repeats cursor {msg.cursor!r}")
+        ctx = ItemContext(settings=self.settings, scope=msg.scope, run_id=msg.run_id,
+                          reader=self.reader, writer=self.writer, id_map=self.id_map,
+                          clock=self.clock)
+        processor = ItemProcessor(ctx)
+        results = await processor.process_page(list(page.records))
+        counts: Counter[str] = Counter()
+        rows: list[ItemReport] = []
+        stop: _ChunkStop | None = None
+        for res in results:
+            if isinstance(res, BaseException):
+                candidate = _ChunkStop.of(res)
+                stop = candidate if stop is None else stop.worse(candidate)
+                continue
+            _account(counts, rows, res)
+        if page.deleted:
+            await self._report_deleted(msg, kind, list(page.deleted), counts, rows)
+        await self._flush(msg, counts, rows, processor.seen)
+        if stop is not None:
+            stop.counts = counts
+            raise stop
+        return counts, rows, page.next_cursor
+
+    async def _sweep(self, msg: ChunkMessage) -> tuple[Counter[str], list[ItemReport], None]:
+        """Report items of this scope in the id map that the run no longer saw at the source."""
+        counts: Counter[str] = Counter()
+        rows: list[ItemReport] = []
+        read_kinds = self.reader.capabilities.read_kinds
+        gone: list[IdMapEntry] = []
+        async for entry in self.id_map.list(self.settings.migration_id, scope=msg.scope):
+            if (entry.state is IdState.DONE and entry.kind in read_kinds
+                    and entry.last_run_id != msg.run_id):
+                gone.append(entry)
+        for entry in gone:
+            self._deleted_row(entry.kind, entry.source_id, entry.dest_id, msg, counts, rows)
+            if not self.settings.dry_run:
+                await self.id_map.put(entry.model_copy(update={
+                    "state": IdState.DELETED_AT_SOURCE, "last_run_id": msg.run_id,
+                    "updated_at": self.clock.now()}))
+        await self._flush(msg, counts, rows, {})
+        return counts, rows, None
+
+    async def _report_deleted(self, msg: ChunkMessage, kind, source_ids: list[str],
+                              counts: Counter[str], rows: list[ItemReport]) -> None:
+        found = await self.id_map.get_many(self.settings.migration_id, kind, source_ids)
+        for sid, entry in found.items():
+            if entry.state is not IdState.DONE:
+                continue
+            self._deleted_row(kind, sid, entry.dest_id, msg, counts, rows)
+            if not self.settings.dry_run:
+                await self.id_map.put(entry.model_copy(update={
+                    "state": IdState.DELETED_AT_SOURCE, "last_run_id": msg.run_id,
+                    "updated_at": self.clock.now()}))
+
+    @staticmethod
+    def _deleted_row(kind, sid: str, dest_id: str | None, msg: ChunkMessage,
+                     counts: Counter[str], rows: list[ItemReport]) -> None:
+        counts[f"{kind}.{ItemStatus.DELETED_AT_SOURCE}"] += 1
+        rows.append(ItemReport(kind=kind, source_id=sid, scope=msg.scope, dest_id=dest_id,
+                               status=ItemStatus.DELETED_AT_SOURCE,
+                               reason="deleted at the source; kept at the destination"))
+
+    # -- bookkeeping --------------------------------------------------------------------
+
+    async def _flush(self, msg: ChunkMessage, counts: Counter[str], rows: list[ItemReport],
+                     seen: dict) -> None:
+        for kind, ids in seen.items():
+            if ids and not self.settings.dry_run:
+                await self.id_map.mark_seen(self.settings.migration_id, kind, ids, msg.run_id)
+        if counts:
+            await self.run_state.add_counts(msg.run_id, dict(counts))
+        if rows:
+            await self.run_state.add_items(msg.run_id, rows)
+
+    async def _advance(self, msg: ChunkMessage, counts: Counter[str],
+                       next_cursor: str | None) -> ChunkResult:
+        new = next_checkpoint(msg.checkpoint, next_cursor, self.reader, self.writer,
+                              self.settings)
+        moved = await self.run_state.advance(msg.run_id, msg.scope, msg.checkpoint, new)
+        if not moved:  # another delivery of this chunk got there first
+            return ChunkResult(Outcome.DROPPED, counts, reason="checkpoint already advanced")
+        if new is not None:
+            nxt = message_for(msg, new)
+            await self.queue.enqueue(nxt)
+            return ChunkResult(Outcome.NEXT, counts, next_message=nxt)
+        if await self.run_state.open_scopes(msg.run_id) > 0:
+            return ChunkResult(Outcome.SCOPE_DONE, counts)
+        totals = await self.run_state.get_counts(msg.run_id)
+        partial = any(v for k, v in totals.items()
+                      if k.endswith((".failed", ".skipped", "scope.failed")))
+        final = RunStatus.PARTIALLY_SUCCEEDED if partial else RunStatus.SUCCEEDED
+        await self.run_state.set_status(msg.run_id, final)
+        return ChunkResult(Outcome.RUN_DONE, counts, reason=str(final))
+
+    async def _stop(self, msg: ChunkMessage, stop: _ChunkStop) -> ChunkResult:
+        counts = stop.counts
+        if stop.auth:
+            await self.run_state.set_status(msg.run_id, RunStatus.PAUSED,
+                                            f"reconnect: {stop.auth}")
+            return ChunkResult(Outcome.PAUSED, counts, reason=f"reconnect: {stop.auth}")
+        if stop.fatal:
+            await self.run_state.set_status(msg.run_id, RunStatus.FAILED, stop.fatal)
+            return ChunkResult(Outcome.FAILED, counts, reason=stop.fatal)
+        if stop.fail_scope:
+            await self.run_state.add_counts(msg.run_id, {"scope.failed": 1})
+            await self.run_state.add_items(msg.run_id, [ItemReport(
+                kind=msg.phase.kind or "project", source_id=msg.scope, scope=msg.scope,  # type: ignore[arg-type]
+                status=ItemStatus.FAILED, reason=stop.fail_scope)])
+            moved = await self.run_state.advance(msg.run_id, msg.scope, msg.checkpoint, None)
+            if moved and await self.run_state.open_scopes(msg.run_id) == 0:
+                await self.run_state.set_status(msg.run_id, RunStatus.PARTIALLY_SUCCEEDED)
+            return ChunkResult(Outcome.SCOPE_DONE, counts, reason=stop.fail_scope)
+        if stop.defer is not None:
+            nxt = msg
+            delay = stop.defer
+        else:  # transient beyond the pacer's retries
+            attempt = msg.attempt + 1
+            if attempt > self.settings.max_chunk_attempts:
+                reason = f"remote service unavailable after {msg.attempt} attempts: {stop.transient}"
+                await self.run_state.set_status(msg.run_id, RunStatus.FAILED, reason)
+                return ChunkResult(Outcome.FAILED, counts, reason=reason)
+            nxt = msg.model_copy(update={"attempt": attempt})
+            delay = min(self.settings.chunk_backoff_cap_s,
+                        self.settings.chunk_backoff_s * 2 ** (attempt - 1))
+        await self.queue.enqueue(nxt, delay_s=delay)
+        return ChunkResult(Outcome.DEFERRED, counts, delay_s=delay, next_message=nxt,
+                           reason=stop.transient or "deferred")
+
+
+class _ChunkStop(Exception):
+    """Internal: why a chunk stops early (exactly one field set)."""
+
+    def __init__(self, *, defer: float | None = None, auth: str | None = None,
+                 fatal: str | None = None, transient: str | None = None,
+                 fail_scope: str | None = None) -> None:
+        super().__init__(auth or fatal or transient or fail_scope or f"defer {defer}")
+        self.defer = defer
+        self.auth = auth
+        self.fatal = fatal
+        self.transient = transient
+        self.fail_scope = fail_scope
+        self.counts: Counter[str] = Counter()
+
+    @classmethod
+    def of(cls, exc: BaseException) -> _ChunkStop:
+        if isinstance(exc, _ChunkStop):
+            return exc
+        if isinstance(exc, DeferChunk):
+            return cls(defer=exc.delay_s)
+        if isinstance(exc, AuthRequiredError):
+            return cls(auth=str(exc))
+        if isinstance(exc, TransientError | asyncio.TimeoutError | ConnectionError):
+            return cls(transient=str(exc) or type(exc).__name__)
+        if isinstance(exc, FatalRunError):
+            return cls(fatal=str(exc))
+        log.exception("unexpected chunk error", exc_info=exc)
+        return cls(transient=f"{type(exc).__name__}: {exc}")
+
+    def _rank(self) -> int:
+        return (4 if self.auth else 3 if self.fatal else 2 if self.transient else 1)
+
+    def worse(self, other: _ChunkStop) -> _ChunkStop:
+        if other._rank() != self._rank():
+            return other if other._rank() > self._rank() else self
+        if self.defer is not None and other.defer is not None:
+            return self if self.defer >= other.defer else other
+        return self
+
+
+def _account(counts: Counter[str], rows: list[ItemReport], res: ItemResult) -> None:
+    if res.counted:
+        counts[f"{res.kind}.{res.status}"] += 1
+    for code in res.adaptations:
+        counts[f"adapt.{code}"] += 1
+    if res.skip_code:
+        counts[f"skip.{res.skip_code}"] += 1
+    if res.report:
+        rows.append(ItemReport(kind=res.kind, source_id=res.source_id, scope=res.scope,
+                               status=res.status, dest_id=res.dest_id, reason=res.reason,
+                               adaptations=tuple(res.adaptations)))

@@ -1,0 +1,116 @@
+"""Id map logic on top of the ``IdMap`` port: entries, delta decisions, parent resolution."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import StrEnum
+
+from shared.connectors.base import DestRefs
+from shared.engine.model import Kind, Record, Task
+from shared.engine.ports import IdMap, IdMapEntry, IdState
+from shared.errors import SkippableItemError
+
+
+class Delta(StrEnum):
+    NEW = "new"  # no entry: create
+    RECONCILE = "reconcile"  # intent recorded, outcome unknown: find by marker first
+    CHANGED = "changed"  # written before from an older version: update
+    UNCHANGED = "unchanged"  # same version: nothing to write
+
+
+def decide(entry: IdMapEntry | None, record: Record) -> Delta:
+    """What the engine must do with ``record`` given its id-map entry."""
+    if entry is None or entry.state is IdState.DELETED_AT_SOURCE:
+        return Delta.NEW
+    if entry.state is IdState.INTENT or entry.dest_id is None:
+        return Delta.RECONCILE
+    if entry.source_version == record.version:
+        return Delta.UNCHANGED
+    return Delta.CHANGED
+
+
+def intent(migration_id: str, scope: str, record: Record, marker: str, run_id: str,
+           now: datetime, previous: IdMapEntry | None = None) -> IdMapEntry:
+    """The entry written before a create (keeps a previous dest id, if any)."""
+    return IdMapEntry(migration_id=migration_id, kind=record.kind, source_id=record.source_id,
+                      scope=scope, marker=marker, state=IdState.INTENT,
+                      dest_id=None, source_version=previous.source_version if previous else None,
+                      last_run_id=run_id, updated_at=now)
+
+
+def done(migration_id: str, scope: str, record: Record, marker: str, run_id: str,
+         dest_id: str, now: datetime) -> IdMapEntry:
+    """The entry written after a successful create/update."""
+    return IdMapEntry(migration_id=migration_id, kind=record.kind, source_id=record.source_id,
+                      scope=scope, marker=marker, state=IdState.DONE, dest_id=dest_id,
+                      source_version=record.version, last_run_id=run_id, updated_at=now)
+
+
+class ParentResolver:
+    """Resolves a record's parent source ids to destination ids, batching id-map reads."""
+
+    def __init__(self, id_map: IdMap, migration_id: str, workspace: str | None) -> None:
+        self.id_map = id_map
+        self.migration_id = migration_id
+        self.workspace = workspace
+        self._cache: dict[tuple[Kind, str], str | None] = {}
+
+    def remember(self, kind: Kind, source_id: str, dest_id: str | None) -> None:
+        self._cache[(kind, source_id)] = dest_id
+
+    async def prefetch(self, records: Iterable[Record]) -> None:
+        """Load the parents of a whole page in one read per kind."""
+        wanted: dict[Kind, set[str]] = {}
+        for rec in records:
+            for kind, sid in _parents(rec):
+                if (kind, sid) not in self._cache:
+                    wanted.setdefault(kind, set()).add(sid)
+        for kind, ids in wanted.items():
+            found = await self.id_map.get_many(self.migration_id, kind, sorted(ids))
+            for sid in ids:
+                entry = found.get(sid)
+                ok = entry is not None and entry.state is IdState.DONE
+                self._cache[(kind, sid)] = entry.dest_id if ok and entry else None
+
+    def refs(self, record: Record) -> DestRefs:
+        """DestRefs for ``record``; SkippableItemError when a required parent is missing."""
+        get = self._cache.get
+        if record.kind is Kind.PROJECT:
+            return DestRefs(workspace=self.workspace)
+        project_sid = getattr(record, "project_id", None)
+        project = get((Kind.PROJECT, project_sid)) if project_sid else None
+        if project is None:
+            raise SkippableItemError("its project was not migrated")
+        refs: dict[str, object] = {"workspace": self.workspace, "project": project}
+        if isinstance(record, Task):
+            if record.section_id:
+                refs["section"] = get((Kind.SECTION, record.section_id))
+            if record.parent_id:
+                parent = get((Kind.TASK, record.parent_id))
+                if parent is None:
+                    raise SkippableItemError("its parent task was not migrated")
+                refs["parent_task"] = parent
+            refs["labels"] = {lab.source_id: dest for lab in record.labels
+                              if (dest := get((Kind.LABEL, lab.source_id)))}
+        task_sid = getattr(record, "task_id", None)
+        if task_sid:
+            task = get((Kind.TASK, task_sid))
+            if task is None:
+                raise SkippableItemError("its task was not migrated")
+            refs["task"] = task
+        return DestRefs.model_validate(refs)
+
+
+def _parents(rec: Record) -> list[tuple[Kind, str]]:
+    out: list[tuple[Kind, str]] = []
+    if rec.kind is not Kind.PROJECT and getattr(rec, "project_id", None):
+        out.append((Kind.PROJECT, rec.project_id))  # type: ignore[attr-defined]
+    if isinstance(rec, Task):
+        if rec.section_id:
+            out.append((Kind.SECTION, rec.section_id))
+        if rec.parent_id:
+            out.append((Kind.TASK, rec.parent_id))
+        out.extend((Kind.LABEL, lab.source_id) for lab in rec.labels)
+    if getattr(rec, "task_id", None):
+        out.append((Kind.TASK, rec.task_id))  # type: ignore[attr-defined]
+    return out

@@ -1,0 +1,146 @@
+"""In-memory implementations of the engine ports, and an in-process run driver.
+
+They define the ports' semantics (compare-and-set checkpoints, idempotent upserts) for
+pure-logic tests, benchmarks and in-process previews. Production uses the Cosmos and
+Storage-queue adapters of ``shared/store``; these never persist anything.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+
+from shared.engine.model import Kind
+from shared.engine.ports import (
+    Checkpoint,
+    ChunkMessage,
+    IdMapEntry,
+    ItemReport,
+    Phase,
+    RunStatus,
+    can_transition,
+)
+
+
+class InMemoryIdMap:
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, Kind, str], IdMapEntry] = {}
+        self.writes = 0
+
+    async def get_many(self, migration_id: str, kind: Kind,
+                       source_ids: Sequence[str]) -> dict[str, IdMapEntry]:
+        out = {}
+        for sid in source_ids:
+            entry = self.entries.get((migration_id, kind, sid))
+            if entry is not None:
+                out[sid] = entry
+        return out
+
+    async def put(self, entry: IdMapEntry) -> None:
+        self.writes += 1
+        self.entries[(entry.migration_id, entry.kind, entry.source_id)] = entry
+
+    async def mark_seen(self, migration_id: str, kind: Kind, source_ids: Sequence[str],
+                        run_id: str) -> None:
+        self.writes += 1
+        for sid in source_ids:
+            key = (migration_id, kind, sid)
+            if key in self.entries:
+                self.entries[key] = self.entries[key].model_copy(update={"last_run_id": run_id})
+
+    async def list(self, migration_id: str, *,
+                   scope: str | None = None) -> AsyncIterator[IdMapEntry]:
+        for (mig, _, _), entry in list(self.entries.items()):
+            if mig == migration_id and (scope is None or entry.scope == scope):
+                yield entry
+
+
+class InMemoryRunState:
+    def __init__(self) -> None:
+        self.status: dict[str, RunStatus] = {}
+        self.reasons: dict[str, str | None] = {}
+        self.counts: dict[str, Counter[str]] = {}
+        self.items: dict[str, list[ItemReport]] = {}
+        self.checkpoints: dict[str, dict[str, Checkpoint | None]] = {}
+
+    async def start(self, run_id: str, scopes: Sequence[str]) -> None:
+        self.status[run_id] = RunStatus.RUNNING
+        self.counts.setdefault(run_id, Counter())
+        self.items.setdefault(run_id, [])
+        self.checkpoints[run_id] = {s: Checkpoint(phase=Phase.PROJECT) for s in scopes}
+
+    async def get_status(self, run_id: str) -> RunStatus:
+        return self.status.get(run_id, RunStatus.QUEUED)
+
+    async def set_status(self, run_id: str, status: RunStatus, reason: str | None = None) -> None:
+        if can_transition(self.status.get(run_id, RunStatus.QUEUED), status):
+            self.status[run_id] = status
+            self.reasons[run_id] = reason
+
+    async def add_counts(self, run_id: str, counts: Mapping[str, int]) -> None:
+        self.counts.setdefault(run_id, Counter()).update(counts)
+
+    async def get_counts(self, run_id: str) -> dict[str, int]:
+        return dict(self.counts.get(run_id, {}))
+
+    async def add_items(self, run_id: str, rows: Sequence[ItemReport]) -> None:
+        self.items.setdefault(run_id, []).extend(rows)
+
+    async def get_checkpoint(self, run_id: str, scope: str) -> Checkpoint | None:
+        return self.checkpoints.get(run_id, {}).get(scope)
+
+    async def advance(self, run_id: str, scope: str, expected: Checkpoint,
+                      new: Checkpoint | None) -> bool:
+        scopes = self.checkpoints.setdefault(run_id, {})
+        if scopes.get(scope) != expected:
+            return False
+        scopes[scope] = new
+        return True
+
+    async def open_scopes(self, run_id: str) -> int:
+        return sum(1 for cp in self.checkpoints.get(run_id, {}).values() if cp is not None)
+
+
+class InMemoryQueue:
+    """A delay-aware queue on a virtual time axis (no real waiting)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, ChunkMessage]] = []
+        self._seq = itertools.count()
+        self.now = 0.0
+        self.sent: list[tuple[ChunkMessage, float]] = []
+
+    async def enqueue(self, message: ChunkMessage, *, delay_s: float = 0.0) -> None:
+        message.to_json()  # the size check a real queue adapter makes
+        self.sent.append((message, delay_s))
+        heapq.heappush(self._heap, (self.now + delay_s, next(self._seq), message))
+
+    def pop(self) -> tuple[ChunkMessage, float] | None:
+        """Next visible message and the virtual delay waited for it."""
+        if not self._heap:
+            return None
+        at, _, msg = heapq.heappop(self._heap)
+        waited = max(0.0, at - self.now)
+        self.now = max(self.now, at)
+        return msg, waited
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+
+async def drain(queue: InMemoryQueue, handle: Callable[[ChunkMessage], Awaitable[object]],
+                *, max_messages: int = 100_000,
+                on_wait: Callable[[float], Awaitable[None]] | None = None) -> int:
+    """Deliver queued messages one by one until the queue is empty; returns how many."""
+    n = 0
+    while n < max_messages:
+        item = queue.pop()
+        if item is None:
+            return n
+        msg, waited = item
+        if waited and on_wait is not None:
+            await on_wait(waited)  # e.g. advance a FakeClock by the visibility delay
+        await handle(msg)
+        n += 1
+    raise RuntimeError("queue did not drain")

@@ -1,0 +1,234 @@
+"""Per-item migration: delta decision, adaptation, intent, reconcile by marker, write.
+
+Item-level failures (a 4xx for this item, a mapping error, a missing parent) end as a
+FAILED result with a reason; the rest of the page goes on. Chunk-level conditions
+(``DeferChunk``, ``AuthRequiredError``, ``TransientError`` after retries, ``FatalRunError``)
+propagate to the chunk runner.
+"""
+from __future__ import annotations
+
+import asyncio
+from contextlib import aclosing
+from dataclasses import dataclass, field
+
+from shared.connectors.base import (
+    DestinationWriter,
+    DestRefs,
+    SourceReader,
+    make_marker,
+)
+from shared.engine.adapt import adapt, skip_reason
+from shared.engine.clock import Clock
+from shared.engine.idmap import Delta, ParentResolver, decide, done, intent
+from shared.engine.model import Attachment, Kind, Record, Task
+from shared.engine.pacer import DeferChunk
+from shared.engine.planner import RunSettings
+from shared.engine.ports import IdMap, IdMapEntry, ItemStatus
+from shared.engine.streams import bounded
+from shared.errors import (
+    AuthRequiredError,
+    FatalRunError,
+    NotFoundError,
+    ThrottledError,
+    TransientError,
+)
+
+#: Errors that stop the chunk instead of failing one item.
+CHUNK_LEVEL = (DeferChunk, AuthRequiredError, TransientError, FatalRunError,
+               asyncio.TimeoutError, ConnectionError)
+
+
+@dataclass
+class ItemContext:
+    settings: RunSettings
+    scope: str
+    run_id: str
+    reader: SourceReader
+    writer: DestinationWriter
+    id_map: IdMap
+    clock: Clock
+
+
+@dataclass
+class ItemResult:
+    kind: Kind
+    source_id: str
+    scope: str
+    status: ItemStatus
+    dest_id: str | None = None
+    reason: str | None = None
+    adaptations: list[str] = field(default_factory=list)
+    skip_code: str | None = None
+    counted: bool = True  # False: already counted by an earlier delivery of this chunk
+    report: bool = True  # False: no report row (unchanged items are counted only)
+
+
+def _waves(records: list[Record]) -> list[list[Record]]:
+    """Split a page so that a subtask runs after its parent when both are in the page."""
+    in_page = {r.source_id: r for r in records}
+    depth: dict[str, int] = {}
+
+    def level(rec: Record, guard: int = 0) -> int:
+        if rec.source_id in depth:
+            return depth[rec.source_id]
+        parent = rec.parent_id if isinstance(rec, Task) else None
+        d = 0
+        if parent in in_page and guard < 100:
+            d = level(in_page[parent], guard + 1) + 1  # type: ignore[index]
+        depth[rec.source_id] = d
+        return d
+
+    waves: dict[int, list[Record]] = {}
+    for rec in records:
+        waves.setdefault(level(rec), []).append(rec)
+    return [waves[k] for k in sorted(waves)]
+
+
+class ItemProcessor:
+    """Processes the records of one page (all of one kind)."""
+
+    def __init__(self, ctx: ItemContext) -> None:
+        self.ctx = ctx
+        self.caps = ctx.writer.capabilities
+        self.resolver = ParentResolver(ctx.id_map, ctx.settings.migration_id,
+                                       ctx.settings.dest_workspace)
+        #: source ids with an entry that this run saw without writing it (→ mark_seen)
+        self.seen: dict[Kind, list[str]] = {}
+        self._stopped = False
+
+    async def process_page(self, records: list[Record]) -> list[ItemResult | BaseException]:
+        """Results in page order per wave; chunk-level errors appear as exceptions."""
+        if not records:
+            return []
+        kind = records[0].kind
+        ids = [r.source_id for r in records]
+        entries = await self.ctx.id_map.get_many(self.ctx.settings.migration_id, kind, ids)
+        await self.resolver.prefetch(records)
+        sem = asyncio.Semaphore(self.ctx.settings.item_concurrency)
+        results: list[ItemResult | BaseException] = []
+
+        async def one(rec: Record) -> ItemResult | None:
+            async with sem:
+                if self._stopped:
+                    return None  # left for the next delivery of this chunk
+                try:
+                    return await self._process(rec, entries.get(rec.source_id))
+                except CHUNK_LEVEL:
+                    self._stopped = True
+                    raise
+
+        for wave in _waves(records):
+            out = await asyncio.gather(*(one(r) for r in wave), return_exceptions=True)
+            results.extend(r for r in out if r is not None)
+            if self._stopped:
+                break
+        return results
+
+    async def _process(self, rec: Record, entry: IdMapEntry | None) -> ItemResult:
+        ctx = self.ctx
+        kind, sid = rec.kind, rec.source_id
+        base = dict(kind=kind, source_id=sid, scope=ctx.scope)
+        delta = decide(entry, rec)
+        already = entry is not None and entry.last_run_id == ctx.run_id
+        if entry is not None and not already:
+            self.seen.setdefault(kind, []).append(sid)
+        if delta is Delta.UNCHANGED:
+            return ItemResult(**base, status=ItemStatus.UNCHANGED, dest_id=entry.dest_id,  # type: ignore[union-attr]
+                              counted=not already, report=False)
+        skip = skip_reason(rec, self.caps)
+        if skip is not None:
+            return ItemResult(**base, status=ItemStatus.SKIPPED, reason=skip[1],
+                              skip_code=skip[0])
+        try:
+            adapted, notes = adapt(rec, self.caps, ctx.writer)
+            codes = [n.code for n in notes]
+            if ctx.settings.dry_run:
+                status = (ItemStatus.WOULD_UPDATE if delta is Delta.CHANGED
+                          else ItemStatus.WOULD_CREATE)
+                return ItemResult(**base, status=status, adaptations=codes, report=bool(codes))
+            refs = self.resolver.refs(adapted)
+            dest_id, status = await self._write(delta, entry, rec, adapted, refs)
+        except CHUNK_LEVEL:
+            raise
+        except Exception as exc:  # noqa: BLE001 - this item fails alone, with its reason
+            return ItemResult(**base, status=ItemStatus.FAILED, reason=_reason(exc))
+        await ctx.id_map.put(done(ctx.settings.migration_id, ctx.scope, rec,
+                                  self._marker(rec), ctx.run_id, dest_id, ctx.clock.now()))
+        if sid in self.seen.get(kind, ()):
+            self.seen[kind].remove(sid)
+        self.resolver.remember(kind, sid, dest_id)
+        return ItemResult(**base, status=status, dest_id=dest_id, adaptations=codes)
+
+    def _marker(self, rec: Record) -> str:
+        return make_marker(self.ctx.settings.migration_id, rec.kind, rec.source_id)
+
+    async def _write(self, delta: Delta, entry: IdMapEntry | None, rec: Record,
+                     adapted: Record, refs: DestRefs) -> tuple[str, ItemStatus]:
+        ctx, caps = self.ctx, self.caps
+        kind, marker = rec.kind, self._marker(rec)
+        writer = ctx.writer
+        if delta is Delta.CHANGED and entry is not None and entry.dest_id:
+            try:
+                return await self._update(entry.dest_id, rec, adapted, refs), ItemStatus.UPDATED
+            except NotFoundError:
+                delta = Delta.NEW  # gone at the destination: create it again
+        findable = kind in caps.marker_kinds or kind in caps.natural_key_kinds
+        if findable and (delta is Delta.RECONCILE or kind in caps.natural_key_kinds):
+            found = await writer.find_by_marker(kind, marker, adapted, refs)
+            if found is not None:
+                if delta is Delta.RECONCILE:  # the earlier attempt may have written partly
+                    found = await self._update(found, rec, adapted, refs)
+                return found, ItemStatus.RECONCILED
+        await ctx.id_map.put(intent(ctx.settings.migration_id, ctx.scope, rec, marker,
+                                    ctx.run_id, ctx.clock.now(), entry))
+        return await self._create(rec, adapted, refs, marker), ItemStatus.CREATED
+
+    async def _update(self, dest_id: str, rec: Record, adapted: Record, refs: DestRefs) -> str:
+        marker = self._marker(rec)
+        if isinstance(adapted, Attachment):
+            # attachments cannot be edited: upload the new one, then remove the old one
+            new_id = await self._create(rec, adapted, refs, marker)
+            if new_id != dest_id:
+                await self.ctx.writer.delete(Kind.ATTACHMENT, dest_id)
+            return new_id
+        await self.ctx.writer.update(rec.kind, dest_id, adapted, refs, marker)
+        return dest_id
+
+    async def _create(self, rec: Record, adapted: Record, refs: DestRefs, marker: str) -> str:
+        """Create (or upload); on an ambiguous failure reconcile by marker, then try again."""
+        ctx, caps = self.ctx, self.caps
+        attempts = ctx.settings.create_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                if isinstance(adapted, Attachment):
+                    return await self._upload(rec, adapted, refs, marker)
+                return await ctx.writer.create(rec.kind, adapted, refs, marker)
+            except TransientError as exc:  # incl. ThrottledError from a one-shot upload
+                if attempt == attempts:
+                    raise
+                if rec.kind in caps.marker_kinds:
+                    found = await ctx.writer.find_by_marker(rec.kind, marker, adapted, refs)
+                    if found is not None:
+                        return found
+                delay = (exc.retry_after if isinstance(exc, ThrottledError)
+                         and exc.retry_after is not None else 0.5 * 2 ** (attempt - 1))
+                if delay > ctx.settings.defer_threshold_s:
+                    raise DeferChunk(delay, f"create of {rec.kind} throttled") from exc
+                await ctx.clock.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _upload(self, rec: Record, adapted: Attachment, refs: DestRefs, marker: str) -> str:
+        ctx = self.ctx
+        if adapted.is_link:
+            return await ctx.writer.upload_attachment(adapted, refs, marker, None)
+        source = ctx.reader.open_attachment(rec)  # type: ignore[arg-type]
+        if not hasattr(source, "aclose"):
+            return await ctx.writer.upload_attachment(adapted, refs, marker, bounded(source))
+        async with aclosing(source):  # type: ignore[type-var]  # close the source stream always
+            return await ctx.writer.upload_attachment(adapted, refs, marker, bounded(source))
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    status = getattr(exc, "extra", {}).get("status") if hasattr(exc, "extra") else None
+    return f"{status}: {text}" if status else text

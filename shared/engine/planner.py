@@ -1,0 +1,77 @@
+"""Run planning: settings, first messages per scope, and the phase order within a scope.
+
+Each selected project-level container is one *scope*; scopes are independent and fan out
+(one chain of chunk messages each). Within a scope the phases follow ``Phase`` order
+(projects, sections, labels, tasks with subtasks after their parents, comments,
+attachments) and end with the deletion sweep.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.connectors.base import Connection
+from shared.engine.ports import Checkpoint, ChunkMessage, Phase
+
+PHASE_ORDER: tuple[Phase, ...] = tuple(Phase)
+
+
+class RunSettings(BaseModel):
+    """What the worker loads from the migration and run documents for one run (no secrets)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tenant_id: str
+    migration_id: str
+    run_id: str
+    dest_workspace: str | None = None  # destination container the projects go into
+    dry_run: bool = False
+    page_size: int = Field(default=50, ge=1, le=1000)
+    item_concurrency: int = Field(default=8, ge=1, le=64)
+    max_chunk_attempts: int = Field(default=8, ge=1)
+    chunk_backoff_s: float = 30.0
+    chunk_backoff_cap_s: float = 900.0
+    create_attempts: int = Field(default=3, ge=1)
+    defer_threshold_s: float = 5.0
+    sweep: bool = True  # report items deleted at the source
+
+
+def first_messages(settings: RunSettings, scopes: Sequence[str]) -> list[ChunkMessage]:
+    """One message per scope at (PROJECT, no cursor). Call ``RunState.start`` first."""
+    return [ChunkMessage(tenant_id=settings.tenant_id, migration_id=settings.migration_id,
+                         run_id=settings.run_id, scope=scope, phase=Phase.PROJECT)
+            for scope in dict.fromkeys(scopes)]
+
+
+def resume_messages(settings: RunSettings,
+                    checkpoints: Mapping[str, Checkpoint]) -> list[ChunkMessage]:
+    """Messages to continue open scopes from their checkpoints (after a pause or a crash)."""
+    return [ChunkMessage(tenant_id=settings.tenant_id, migration_id=settings.migration_id,
+                         run_id=settings.run_id, scope=scope, phase=cp.phase, cursor=cp.cursor)
+            for scope, cp in checkpoints.items()]
+
+
+def message_for(previous: ChunkMessage, checkpoint: Checkpoint) -> ChunkMessage:
+    """The message for ``checkpoint`` in the same run and scope (attempt reset)."""
+    return previous.model_copy(update={"phase": checkpoint.phase, "cursor": checkpoint.cursor,
+                                       "attempt": 0})
+
+
+def next_checkpoint(current: Checkpoint, next_cursor: str | None, reader: Connection,
+                    writer: Connection, settings: RunSettings) -> Checkpoint | None:
+    """The checkpoint after a page: same phase with the next cursor, else the next phase.
+
+    Kinds the reader cannot read are skipped; kinds the writer cannot hold are still read,
+    so that the report (and the dry run) says what could not go. None = scope finished.
+    """
+    if next_cursor is not None and current.phase is not Phase.SWEEP:
+        return Checkpoint(phase=current.phase, cursor=next_cursor)
+    read_kinds = reader.capabilities.read_kinds
+    idx = PHASE_ORDER.index(current.phase)
+    for phase in PHASE_ORDER[idx + 1:]:
+        if phase is Phase.SWEEP:
+            return Checkpoint(phase=phase) if settings.sweep else None
+        if phase.kind in read_kinds:
+            return Checkpoint(phase=phase)
+    return None

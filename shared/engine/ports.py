@@ -1,0 +1,218 @@
+"""Ports: what the engine needs from storage and queues, as small async protocols.
+
+The engine is written against these; ``shared/store`` (Cosmos) and the queue client provide
+the adapters, bound to one tenant when built (no tenant id in these signatures). Messages
+and entries hold ids, versions, cursors and counters only: never item content, never secrets.
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.engine.model import Kind
+
+#: Azure Storage queue messages are at most 64 KiB; base64 costs 4/3, so stay well below 48 KiB.
+MAX_MESSAGE_BYTES = 16 * 1024
+MAX_CURSOR_CHARS = 4096
+
+
+class Phase(StrEnum):
+    """A scope's steps: the kinds in dependency order, then the deletion sweep."""
+
+    PROJECT = "project"
+    SECTION = "section"
+    LABEL = "label"
+    TASK = "task"
+    COMMENT = "comment"
+    ATTACHMENT = "attachment"
+    SWEEP = "sweep"
+
+    @property
+    def kind(self) -> Kind | None:
+        return None if self is Phase.SWEEP else Kind(self.value)
+
+
+class IdState(StrEnum):
+    INTENT = "intent"  # about to create: on redelivery, reconcile by marker first
+    DONE = "done"  # dest_id holds the item written from source_version
+    DELETED_AT_SOURCE = "deleted_at_source"  # reported once, not again
+
+
+class IdMapEntry(BaseModel):
+    """(migration, kind, source id) → destination id + the source version written."""
+
+    model_config = ConfigDict(frozen=True)
+
+    migration_id: str
+    kind: Kind
+    source_id: str
+    scope: str  # the project-level source container (for the per-scope deletion sweep)
+    marker: str
+    state: IdState
+    dest_id: str | None = None
+    source_version: str | None = None
+    last_run_id: str | None = None  # the last run that saw this item at the source
+    updated_at: datetime | None = None
+
+
+class IdMap(Protocol):
+    async def get_many(self, migration_id: str, kind: Kind,
+                       source_ids: Sequence[str]) -> dict[str, IdMapEntry]:
+        """Entries for those source ids (absent ids are missing from the result)."""
+        ...
+
+    async def put(self, entry: IdMapEntry) -> None:
+        """Upsert by (migration_id, kind, source_id)."""
+        ...
+
+    async def mark_seen(self, migration_id: str, kind: Kind, source_ids: Sequence[str],
+                        run_id: str) -> None:
+        """Set ``last_run_id = run_id`` on existing entries (one batch per chunk)."""
+        ...
+
+    def list(self, migration_id: str, *, scope: str | None = None) -> AsyncIterator[IdMapEntry]:
+        """Every entry of the migration (optionally of one scope)."""
+        ...
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    SUCCEEDED = "succeeded"
+    PARTIALLY_SUCCEEDED = "partially_succeeded"
+    FAILED = "failed"
+
+
+FINAL_STATUSES = frozenset({RunStatus.CANCELLED, RunStatus.SUCCEEDED,
+                            RunStatus.PARTIALLY_SUCCEEDED, RunStatus.FAILED})
+
+#: Allowed status transitions (the store enforces them; a final status is final).
+TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
+    RunStatus.QUEUED: frozenset({RunStatus.RUNNING, RunStatus.CANCELLED, RunStatus.FAILED}),
+    RunStatus.RUNNING: frozenset({RunStatus.PAUSED, RunStatus.CANCELLED, RunStatus.SUCCEEDED,
+                                  RunStatus.PARTIALLY_SUCCEEDED, RunStatus.FAILED}),
+    RunStatus.PAUSED: frozenset({RunStatus.RUNNING, RunStatus.CANCELLED, RunStatus.FAILED}),
+    **{s: frozenset() for s in FINAL_STATUSES},
+}
+
+
+def can_transition(old: RunStatus, new: RunStatus) -> bool:
+    """True when ``old → new`` is allowed (staying put is allowed)."""
+    return old == new or new in TRANSITIONS[old]
+
+
+class ItemStatus(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    RECONCILED = "reconciled"  # found by marker after a crash/redelivery, then updated
+    UNCHANGED = "unchanged"
+    SKIPPED = "skipped"  # cannot go (e.g. over the destination's size limit): reason given
+    FAILED = "failed"
+    DELETED_AT_SOURCE = "deleted_at_source"
+    WOULD_CREATE = "would_create"  # dry run
+    WOULD_UPDATE = "would_update"  # dry run
+
+
+class ItemReport(BaseModel):
+    """One row of the per-item report (no content: ids, status, reason, adaptation codes)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Kind
+    source_id: str
+    scope: str
+    status: ItemStatus
+    dest_id: str | None = None
+    reason: str | None = None
+    adaptations: tuple[str, ...] = ()
+
+
+class Checkpoint(BaseModel):
+    """Where a scope stands: the phase and the page cursor to read next."""
+
+    model_config = ConfigDict(frozen=True)
+
+    phase: Phase
+    cursor: str | None = None
+
+
+class RunState(Protocol):
+    async def start(self, run_id: str, scopes: Sequence[str]) -> None:
+        """Status RUNNING; every scope's checkpoint at (PROJECT, None)."""
+        ...
+
+    async def get_status(self, run_id: str) -> RunStatus:
+        ...
+
+    async def set_status(self, run_id: str, status: RunStatus, reason: str | None = None) -> None:
+        """Move to ``status`` if allowed (``can_transition``); otherwise leave it."""
+        ...
+
+    async def add_counts(self, run_id: str, counts: Mapping[str, int]) -> None:
+        """Atomically add to named counters (Cosmos patch ``incr``)."""
+        ...
+
+    async def get_counts(self, run_id: str) -> dict[str, int]:
+        ...
+
+    async def add_items(self, run_id: str, rows: Sequence[ItemReport]) -> None:
+        """Append per-item report rows."""
+        ...
+
+    async def get_checkpoint(self, run_id: str, scope: str) -> Checkpoint | None:
+        """The scope's checkpoint, or None once the scope is closed."""
+        ...
+
+    async def advance(self, run_id: str, scope: str, expected: Checkpoint,
+                      new: Checkpoint | None) -> bool:
+        """Compare-and-set the checkpoint (``new=None`` closes the scope); False if it moved."""
+        ...
+
+    async def open_scopes(self, run_id: str) -> int:
+        """How many scopes are not closed yet."""
+        ...
+
+
+class ChunkMessage(BaseModel):
+    """One queue message = one page of one phase of one scope. Ids and cursors only."""
+
+    model_config = ConfigDict(frozen=True)
+
+    v: int = 1
+    tenant_id: str
+    migration_id: str
+    run_id: str
+    scope: str
+    phase: Phase
+    cursor: str | None = None
+    attempt: int = Field(default=0, ge=0)
+
+    @field_validator("cursor")
+    @classmethod
+    def _short_cursor(cls, value: str | None) -> str | None:
+        if value is not None and len(value) > MAX_CURSOR_CHARS:
+            raise ValueError("cursor too long for a queue message")
+        return value
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(phase=self.phase, cursor=self.cursor)
+
+    def to_json(self) -> str:
+        """Serialised body (the queue adapter base64-encodes it)."""
+        body = self.model_dump_json()
+        if len(body.encode()) > MAX_MESSAGE_BYTES:
+            raise ValueError("chunk message too large")
+        return body
+
+
+class ChunkQueue(Protocol):
+    async def enqueue(self, message: ChunkMessage, *, delay_s: float = 0.0) -> None:
+        """Send ``message``, invisible for ``delay_s`` seconds (visibility timeout)."""
+        ...

@@ -1,0 +1,200 @@
+"""Chunk runner logic on memory vendors with in-memory ports (pure logic, fake clock)."""
+from __future__ import annotations
+
+import hashlib
+
+from shared.connectors.memory import SyntheticBlob, memory_capabilities
+from shared.engine.limits import RateLimit
+from shared.engine.model import Kind, Task
+from shared.engine.ports import IdState, ItemStatus, Phase, RunStatus
+from shared.errors import SkippableItemError, TransientError
+from tests.unit.engine.harness import Harness
+
+SRC_KINDS = (Kind.PROJECT, Kind.SECTION, Kind.LABEL, Kind.TASK, Kind.COMMENT, Kind.ATTACHMENT)
+
+
+def _totals(h: Harness) -> dict[Kind, int]:
+    return {k: h.dst.count(k) for k in SRC_KINDS}
+
+
+async def test_full_run_copies_everything_in_order() -> None:
+    h = Harness(scopes=("p1", "p2"))
+    s = await h.run()
+    assert h.status(s) is RunStatus.SUCCEEDED
+    for kind in SRC_KINDS:
+        assert h.dst.count(kind) == h.src.count(kind), kind
+    c = h.counts(s)
+    assert c["task.created"] == h.src.count(Kind.TASK)
+    # subtasks point at their parent's destination id
+    entries = {(e.kind, e.source_id): e for e in h.id_map.entries.values()}
+    sub = h.src.items[Kind.TASK]["p1-t0-sub"]
+    dest_sub = h.dst.items[Kind.TASK][entries[(Kind.TASK, sub.source_id)].dest_id]
+    assert isinstance(dest_sub, Task)
+    assert dest_sub.parent_id == entries[(Kind.TASK, "p1-t0")].dest_id
+    # labels were mapped to destination label ids
+    dest_t2 = h.dst.items[Kind.TASK][entries[(Kind.TASK, "p1-t2")].dest_id]
+    assert {lab.source_id for lab in dest_t2.labels} == {
+        entries[(Kind.LABEL, "p1-l0")].dest_id, entries[(Kind.LABEL, "p1-l1")].dest_id}
+    # attachment bodies arrived intact
+    att_dest = entries[(Kind.ATTACHMENT, "p1-t0-a")].dest_id
+    expected = hashlib.sha256(b"".join(SyntheticBlob(3000, seed=0).iter_chunks(1 << 20)))
+    assert h.dst.uploads[att_dest].digest == expected.hexdigest()
+
+
+async def test_rerun_without_changes_makes_zero_destination_writes() -> None:
+    h = Harness()
+    await h.run()
+    writes = h.dst.writes
+    s2 = await h.run()
+    assert h.dst.writes == writes
+    c = h.counts(s2)
+    assert c["task.unchanged"] == h.src.count(Kind.TASK)
+    assert not any(k.endswith((".created", ".updated")) for k in c)
+    assert h.status(s2) is RunStatus.SUCCEEDED
+
+
+async def test_changed_item_is_updated_and_deleted_item_reported() -> None:
+    h = Harness()
+    await h.run()
+    h.src.edit(Kind.TASK, "p1-t1", name="Renamed at the source")
+    h.src.remove(Kind.TASK, "p1-t3")
+    total = _totals(h)
+    s2 = await h.run()
+    c = h.counts(s2)
+    assert c["task.updated"] == 1
+    assert c["task.deleted_at_source"] == 1
+    assert _totals(h) == total  # deletion is reported, not mirrored
+    dest_id = h.id_map.entries[("mig-0001", Kind.TASK, "p1-t1")].dest_id
+    assert h.dst.items[Kind.TASK][dest_id].name == "Renamed at the source"
+    rows = [r for r in h.rows(s2) if r.status is ItemStatus.DELETED_AT_SOURCE]
+    assert [r.source_id for r in rows] == ["p1-t3"]
+    s3 = await h.run()  # reported once only
+    assert "task.deleted_at_source" not in h.counts(s3)
+
+
+async def test_crash_before_recording_done_reconciles_by_marker() -> None:
+    h = Harness()
+    real_put = h.id_map.put
+    crashed = []
+
+    async def flaky_put(entry):
+        if entry.kind is Kind.TASK and entry.state is IdState.DONE and not crashed:
+            crashed.append(entry.source_id)
+            raise RuntimeError("worker died after the create")
+        await real_put(entry)
+
+    h.id_map.put = flaky_put  # type: ignore[method-assign]
+    s = await h.run()
+    assert crashed
+    assert h.dst.count(Kind.TASK) == h.src.count(Kind.TASK)  # no duplicate
+    c = h.counts(s)
+    assert c["task.reconciled"] == 1
+    assert c["task.created"] + c["task.reconciled"] == h.src.count(Kind.TASK)
+    assert h.status(s) is RunStatus.SUCCEEDED
+
+
+async def test_ambiguous_create_failure_reconciles_without_duplicate() -> None:
+    h = Harness()
+    h.dst.fail_next("create", TransientError("timeout after commit"), after=True,
+                    when=lambda op, rec: getattr(rec, "source_id", "") == "p1-t2")
+    s = await h.run()
+    assert h.dst.count(Kind.TASK) == h.src.count(Kind.TASK)
+    assert h.status(s) is RunStatus.SUCCEEDED
+
+
+async def test_duplicate_delivery_is_dropped() -> None:
+    h = Harness()
+    s = await h.start()
+    msg, _ = h.queue.pop()  # type: ignore[misc]
+    first = await h.deliver(s, msg)
+    writes = h.dst.writes
+    again = await h.deliver(s, msg)
+    assert first.outcome == "next" and again.outcome == "dropped"
+    assert h.dst.writes == writes
+
+
+async def test_item_failure_is_isolated_and_run_partial() -> None:
+    h = Harness()
+    h.dst.fail_next("create", SkippableItemError("Bad request: name", status=400),
+                    when=lambda op, rec: getattr(rec, "source_id", "") == "p1-t1")
+    s = await h.run()
+    rows = {r.source_id: r for r in h.rows(s) if r.status is ItemStatus.FAILED}
+    assert "400" in (rows["p1-t1"].reason or "")
+    assert "task was not migrated" in (rows["p1-t1-m0"].reason or "")  # its comment
+    assert h.dst.count(Kind.TASK) == h.src.count(Kind.TASK) - 1
+    assert h.status(s) is RunStatus.PARTIALLY_SUCCEEDED
+
+
+async def test_revoked_credentials_pause_then_resume() -> None:
+    h = Harness()
+    s = await h.start()
+    msg, _ = h.queue.pop()  # type: ignore[misc]
+    await h.deliver(s, msg)  # projects done
+    h.dst.revoke()
+    await h.drain(s)
+    assert h.status(s) is RunStatus.PAUSED
+    assert (h.state.reasons[s.run_id] or "").startswith("reconnect")
+    h.dst.revoked = False
+    await h.resume(s)
+    assert h.status(s) is RunStatus.SUCCEEDED
+    for kind in SRC_KINDS:
+        assert h.dst.count(kind) == h.src.count(kind), kind
+
+
+async def test_rate_limited_destination_defers_chunks() -> None:
+    h = Harness(dest_limit=RateLimit(requests=2, per_seconds=10, burst=2, concurrency=2))
+    s = await h.run()
+    deferred = [r for r in h.results if r.outcome == "deferred"]
+    assert deferred and all(r.delay_s > 5 for r in deferred)
+    assert h.status(s) is RunStatus.SUCCEEDED
+    assert h.dst.count(Kind.TASK) == h.src.count(Kind.TASK)
+
+
+async def test_persistent_outage_fails_run_after_attempts() -> None:
+    h = Harness()
+    h.src.fail_next("read", TransientError("502"), times=1000,
+                    when=lambda op, kind: kind is Kind.SECTION)
+    s = await h.run(max_chunk_attempts=3)
+    assert h.status(s) is RunStatus.FAILED
+    assert [r.outcome for r in h.results].count("deferred") == 3
+
+
+async def test_pagination_loop_fails_run() -> None:
+    h = Harness()
+    orig = h.reader.read
+
+    async def looping(kind, scope, cursor, limit):
+        page = await orig(kind, scope, cursor, limit)
+        if kind is Kind.TASK and cursor:
+            return page.model_copy(update={"next_cursor": cursor})
+        return page
+
+    h.reader.read = looping  # type: ignore[method-assign]
+    s = await h.run()
+    assert h.status(s) is RunStatus.FAILED
+    assert "repeats cursor" in (h.state.reasons[s.run_id] or "")
+
+
+async def test_attachment_over_limit_is_skipped_with_reason() -> None:
+    caps = memory_capabilities(max_attachment_bytes=2000)
+    h = Harness(caps=caps)
+    s = await h.run()
+    skipped = [r for r in h.rows(s) if r.status is ItemStatus.SKIPPED]
+    assert skipped and all("limit" in (r.reason or "") for r in skipped)
+    assert h.counts(s)["skip.attachment.too_large"] == len(skipped)
+    assert h.status(s) is RunStatus.PARTIALLY_SUCCEEDED
+
+
+async def test_subtasks_flattened_when_destination_has_none() -> None:
+    h = Harness(caps=memory_capabilities(subtasks=False))
+    s = await h.run()
+    assert all(t.parent_id is None for t in h.dst.items[Kind.TASK].values())
+    assert h.counts(s)["adapt.task.subtask_flattened"] == 4
+
+
+async def test_sweep_phase_runs_last() -> None:
+    h = Harness()
+    await h.run()
+    phases = [m.phase for m, _ in h.queue.sent]
+    assert phases[-1] is Phase.SWEEP
+    assert phases.index(Phase.TASK) < phases.index(Phase.COMMENT) < phases.index(Phase.SWEEP)
