@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
 from simulators.asana.models import AsanaApiError, bad_request
@@ -61,6 +61,9 @@ def get_ctx(request: Request) -> Ctx:
     query = dict(request.query_params)
     return Ctx(request, store, me, query, parse_opt_fields(query.get("opt_fields")),
                View(store, str(request.base_url)))
+
+
+CtxDep = Annotated[Ctx, Depends(get_ctx)]
 
 
 async def body_data(request: Request) -> dict[str, Any]:

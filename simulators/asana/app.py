@@ -12,7 +12,8 @@ from simulators.asana.api import API_PREFIX
 from simulators.asana.gate import AsanaGate, make_limiters
 from simulators.asana.models import AsanaApiError
 from simulators.asana.routes_core import router as core_router
-from simulators.asana.routes_tasks import downloads, router as tasks_router
+from simulators.asana.routes_tasks import downloads
+from simulators.asana.routes_tasks import router as tasks_router
 from simulators.asana.seed import SeedConfig, seed_store
 from simulators.asana.store import AsanaStore
 from simulators.common import SimClock, SimRuntime, mount_sim_controls

@@ -54,7 +54,7 @@ def iso_ts(epoch: float) -> str:
 def parse_ts(value: str, field_name: str) -> float:
     """Parse an ISO 8601 date-time (``Z`` or offset) to epoch seconds, or 400."""
     try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        dt = datetime.fromisoformat(value)
     except (ValueError, AttributeError) as exc:
         raise bad_request(f"{field_name}: Not a valid date-time: {value}") from exc
     if dt.tzinfo is None:

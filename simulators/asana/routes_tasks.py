@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from simulators.asana import attachments as att_ops
 from simulators.asana import tasks as ops
-from simulators.asana.api import Ctx, body_data, get_ctx
+from simulators.asana.api import CtxDep, body_data
 from simulators.asana.models import AsanaApiError, bad_request
 
 router = APIRouter()
@@ -21,7 +21,7 @@ downloads = APIRouter()
 
 
 @router.get("/tasks")
-async def get_tasks(ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+async def get_tasks(ctx: CtxDep) -> JSONResponse:
     q, store = ctx.query, ctx.store
     given = [k for k in ("project", "section", "tag") if q.get(k)]
     pair = bool(q.get("assignee")) and bool(q.get("workspace"))
@@ -44,20 +44,20 @@ async def get_tasks(ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
 
 
 @router.get("/projects/{project_gid}/tasks")
-async def get_project_tasks(project_gid: str, ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+async def get_project_tasks(project_gid: str, ctx: CtxDep) -> JSONResponse:
     return ctx.page("task", ops.filter_tasks(ops.project_tasks(ctx.store, project_gid),
                                              ctx.query))
 
 
 @router.get("/sections/{section_gid}/tasks")
-async def get_section_tasks(section_gid: str, ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+async def get_section_tasks(section_gid: str, ctx: CtxDep) -> JSONResponse:
     sec = ctx.store.section(section_gid)
     return ctx.page("task", ops.filter_tasks(ops.live_tasks(ctx.store, sec.task_gids),
                                              ctx.query))
 
 
 @router.get("/tags/{tag_gid}/tasks")
-async def get_tag_tasks(tag_gid: str, ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+async def get_tag_tasks(tag_gid: str, ctx: CtxDep) -> JSONResponse:
     tag = ctx.store.tag(tag_gid)
     return ctx.page("task", [t for t in ctx.store.tasks.values()
                              if tag.gid in t.tag_gids and not t.deleted])
@@ -67,7 +67,7 @@ async def get_tag_tasks(tag_gid: str, ctx: Ctx = Depends(get_ctx)) -> JSONRespon
 
 
 @router.post("/tasks")
-async def create_task(request: Request, ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+async def create_task(request: Request, ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
         task = ops.create_task(ctx.store, ctx.me, data)
@@ -75,13 +75,13 @@ async def create_task(request: Request, ctx: Ctx = Depends(get_ctx)) -> JSONResp
 
 
 @router.get("/tasks/{task_gid}")
-async def get_task(task_gid: str, ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+async def get_task(task_gid: str, ctx: CtxDep) -> JSONResponse:
     return ctx.one("task", ctx.store.task(task_gid))
 
 
 @router.put("/tasks/{task_gid}")
 async def update_task(task_gid: str, request: Request,
-                      ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+                      ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
         task = ops.update_task(ctx.store, ctx.me, task_gid, data)
@@ -89,21 +89,21 @@ async def update_task(task_gid: str, request: Request,
 
 
 @router.delete("/tasks/{task_gid}")
-async def delete_task(task_gid: str, ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+async def delete_task(task_gid: str, ctx: CtxDep) -> JSONResponse:
     with ctx.store.lock:
         ops.delete_task(ctx.store, task_gid)
     return ctx.empty()
 
 
 @router.get("/tasks/{task_gid}/subtasks")
-async def get_subtasks(task_gid: str, ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+async def get_subtasks(task_gid: str, ctx: CtxDep) -> JSONResponse:
     task = ctx.store.task(task_gid)
     return ctx.page("task", ops.live_tasks(ctx.store, task.subtask_gids))
 
 
 @router.post("/tasks/{task_gid}/subtasks")
 async def create_subtask(task_gid: str, request: Request,
-                         ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+                         ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
         task = ops.create_task(ctx.store, ctx.me, data, parent_gid=task_gid)
@@ -112,7 +112,7 @@ async def create_subtask(task_gid: str, request: Request,
 
 @router.post("/sections/{section_gid}/addTask")
 async def add_task_to_section(section_gid: str, request: Request,
-                              ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+                              ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
         ops.add_task_to_section(ctx.store, section_gid, data)
@@ -121,7 +121,7 @@ async def add_task_to_section(section_gid: str, request: Request,
 
 @router.post("/tasks/{task_gid}/addProject")
 async def add_project(task_gid: str, request: Request,
-                      ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+                      ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     if not data.get("project"):
         raise bad_request("project: Missing input")
@@ -133,14 +133,14 @@ async def add_project(task_gid: str, request: Request,
 
 
 @router.get("/tasks/{task_gid}/tags")
-async def get_task_tags(task_gid: str, ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+async def get_task_tags(task_gid: str, ctx: CtxDep) -> JSONResponse:
     task = ctx.store.task(task_gid)
     return ctx.page("tag", [ctx.store.tags[g] for g in task.tag_gids
                             if not ctx.store.tags[g].deleted])
 
 
 @router.post("/tasks/{task_gid}/addTag")
-async def add_tag(task_gid: str, request: Request, ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+async def add_tag(task_gid: str, request: Request, ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
         ops.set_tag(ctx.store, task_gid, data, add=True)
@@ -149,7 +149,7 @@ async def add_tag(task_gid: str, request: Request, ctx: Ctx = Depends(get_ctx)) 
 
 @router.post("/tasks/{task_gid}/removeTag")
 async def remove_tag(task_gid: str, request: Request,
-                     ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+                     ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
         ops.set_tag(ctx.store, task_gid, data, add=False)
@@ -160,13 +160,13 @@ async def remove_tag(task_gid: str, request: Request,
 
 
 @router.get("/tasks/{task_gid}/stories")
-async def get_stories(task_gid: str, ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+async def get_stories(task_gid: str, ctx: CtxDep) -> JSONResponse:
     return ctx.page("story", ops.task_stories(ctx.store, task_gid))
 
 
 @router.post("/tasks/{task_gid}/stories")
 async def create_story(task_gid: str, request: Request,
-                       ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+                       ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
         story = ops.create_comment(ctx.store, ctx.me, task_gid, data)
@@ -174,13 +174,13 @@ async def create_story(task_gid: str, request: Request,
 
 
 @router.get("/stories/{story_gid}")
-async def get_story(story_gid: str, ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+async def get_story(story_gid: str, ctx: CtxDep) -> JSONResponse:
     return ctx.one("story", ctx.store.story(story_gid))
 
 
 @router.put("/stories/{story_gid}")
 async def update_story(story_gid: str, request: Request,
-                       ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+                       ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
         story = ops.update_comment(ctx.store, ctx.me, story_gid, data)
@@ -188,7 +188,7 @@ async def update_story(story_gid: str, request: Request,
 
 
 @router.delete("/stories/{story_gid}")
-async def delete_story(story_gid: str, ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+async def delete_story(story_gid: str, ctx: CtxDep) -> JSONResponse:
     with ctx.store.lock:
         story = ctx.store.story(story_gid)
         if story.type != "comment":
@@ -201,20 +201,23 @@ async def delete_story(story_gid: str, ctx: Ctx = Depends(get_ctx)) -> JSONRespo
 
 
 @router.get("/attachments")
-async def get_attachments(ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+async def get_attachments(ctx: CtxDep) -> JSONResponse:
     return ctx.page("attachment", att_ops.attachments_of(ctx.store, ctx.query.get("parent")))
 
 
 @router.get("/tasks/{task_gid}/attachments")
-async def get_task_attachments(task_gid: str, ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+async def get_task_attachments(task_gid: str, ctx: CtxDep) -> JSONResponse:
     # Deprecated endpoint (no longer in the spec) that older clients still call.
     ctx.store.task(task_gid)
     return ctx.page("attachment", att_ops.attachments_of(ctx.store, task_gid))
 
 
 @router.post("/attachments")
-async def create_attachment(request: Request, ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+async def create_attachment(request: Request, ctx: CtxDep) -> JSONResponse:
+    # The spec documents multipart/form-data; Asana also takes form-encoded input (external
+    # links carry no file), https://developers.asana.com/docs/input-output-options
+    ctype = request.headers.get("content-type", "")
+    if not ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         raise bad_request("file: Missing input; attachments are uploaded as multipart/form-data")
     async with request.form(max_files=1, max_fields=20) as form:
         subtype = str(form.get("resource_subtype") or "asana")
@@ -239,19 +242,19 @@ async def create_attachment(request: Request, ctx: Ctx = Depends(get_ctx)) -> JS
 
 
 @router.get("/attachments/{attachment_gid}")
-async def get_attachment(attachment_gid: str, ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+async def get_attachment(attachment_gid: str, ctx: CtxDep) -> JSONResponse:
     return ctx.one("attachment", ctx.store.attachment(attachment_gid))
 
 
 @router.delete("/attachments/{attachment_gid}")
-async def delete_attachment(attachment_gid: str, ctx: Ctx = Depends(get_ctx)) -> JSONResponse:
+async def delete_attachment(attachment_gid: str, ctx: CtxDep) -> JSONResponse:
     with ctx.store.lock:
         att_ops.delete_attachment(ctx.store, attachment_gid)
     return ctx.empty()
 
 
 @downloads.get(att_ops.DOWNLOAD_PREFIX + "/{attachment_gid}/{name}")
-async def download(attachment_gid: str, name: str, request: Request) -> Response:  # noqa: ARG001
+async def download(attachment_gid: str, name: str, request: Request) -> Response:
     """The presigned file link of ``download_url`` (no bearer token, expires)."""
     store = request.app.state.asana_store
     try:

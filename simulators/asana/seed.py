@@ -153,8 +153,8 @@ def _seed_project(store: AsanaStore, cfg: SeedConfig, rng: Any, ws_gid: str,
 
 def _task_name(rng: Any, t: int) -> str:
     if t % 7 == 3:
-        return f"Task {t + 1} {unicode_text(rng, 2)}"
-    if t % 50 == 49:
+        return f"Task {t + 1} 🚀 {unicode_text(rng, 2)}"
+    if t % 50 == 5:
         return f"Task {t + 1} " + long_text(rng, 600).replace("\n", " ")
     return f"Task {t + 1} {words(rng, 3)}"
 
@@ -173,8 +173,10 @@ def _normalise_times(store: AsanaStore) -> None:
         if getattr(row, "completed_at", None) is not None:
             row.completed_at = t + 30.0
     # A task's version must move with everything that touched it (stories, attachments).
-    for child in [*store.stories.values(), *store.attachments.values()]:
-        owner = store.tasks.get(getattr(child, "target", None) or getattr(child, "parent", ""))
+    touches = [(s.target, s.created_at) for s in store.stories.values()]
+    touches += [(a.parent, a.created_at) for a in store.attachments.values()]
+    for owner_gid, when in touches:
+        owner = store.tasks.get(owner_gid)
         if owner is not None:
-            owner.modified_at = max(owner.modified_at, child.created_at + 1.0)
+            owner.modified_at = max(owner.modified_at, when + 1.0)
     store._last_stamp = 0.0

@@ -83,9 +83,10 @@ class AsanaStore:
     def stamp(self) -> float:
         """A strictly increasing ``modified_at`` (1 ms apart), so it works as a version."""
         with self.lock:
-            t = max(self.now(), self._last_stamp + 0.001)
-            self._last_stamp = t
-            return t
+            # Whole milliseconds, so the value survives the ISO round trip exactly.
+            ms = max(int(self.now() * 1000), round(self._last_stamp * 1000) + 1)
+            self._last_stamp = ms / 1000
+            return self._last_stamp
 
     def close(self) -> None:
         """Remove uploaded temp files."""

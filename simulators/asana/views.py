@@ -88,11 +88,12 @@ class View:
     # --- shaping ------------------------------------------------------------------------------
 
     def _lookup(self, ref: Ref) -> Any:
-        table = {"user": self.store.users, "workspace": self.store.workspaces,
-                 "project": self.store.projects, "section": self.store.sections,
-                 "task": self.store.tasks, "story": self.store.stories, "tag": self.store.tags,
-                 "attachment": self.store.attachments}[ref.kind]
-        return table[ref.gid]
+        table: dict[str, Any] = {"user": self.store.users, "workspace": self.store.workspaces,
+                                 "project": self.store.projects,
+                                 "section": self.store.sections, "task": self.store.tasks,
+                                 "story": self.store.stories, "tag": self.store.tags,
+                                 "attachment": self.store.attachments}
+        return table[ref.kind][ref.gid]
 
     def _shape(self, value: Any, tree: FieldTree | None) -> Any:
         if isinstance(value, Ref):
