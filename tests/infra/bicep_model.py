@@ -9,7 +9,7 @@ the templates (names, settings keys, fixed property values).
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +30,11 @@ def bicep_files() -> list[Path]:
     return sorted(BICEP_DIR.rglob("*.bicep"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def parse(path: Path) -> dict[str, Any]:
     """Parse one Bicep file (cached; the parser raises on a syntax error)."""
-    return BicepParser().parse(text=path.read_text(encoding="utf-8"))
+    parsed: dict[str, Any] = dict(BicepParser().parse(text=path.read_text(encoding="utf-8")))
+    return parsed
 
 
 def module(name: str) -> dict[str, Any]:
@@ -43,11 +44,15 @@ def module(name: str) -> dict[str, Any]:
 
 def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
     """Resources of one ARM type in a parsed template: symbolic name → config."""
-    return {
-        symbol: res["config"]
-        for symbol, res in template.get("resources", {}).items()
-        if res["type"] == resource_type and not res.get("existing")
-    }
+    found = {}
+    for symbol, res in template.get("resources", {}).items():
+        if res["type"] != resource_type or res.get("existing"):
+            continue
+        config = res["config"]
+        if "loop_type" in config or "condition" in config:  # `[for ...]` / `if (...)` wrap the body
+            config = config["config"]
+        found[symbol] = config
+    return found
 
 
 def one_resource(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
@@ -140,3 +145,30 @@ def stamp_stores(name_prefix: str, region: str) -> dict[str, str]:
         "searchEndpoint": f"https://{name['search']}.search.windows.net",
         "openAiEndpoint": f"https://{name['openAi']}.openai.azure.com/",
     }
+
+
+def evaluate(expression: Any, scope: dict[str, Any]) -> Any:
+    """Evaluate the small Bicep subset the app settings use, given identifier values.
+
+    Handles identifiers and literals (pycep renders both as strings: a string that names
+    a scope entry is taken as that identifier), `${x}` interpolation, `a.b` property
+    access and `join(array, delimiter)`. Anything else fails loudly.
+    """
+    if isinstance(expression, (bool, int)):
+        return expression
+    if isinstance(expression, str):
+        if expression in scope:
+            return scope[expression]
+        out = expression
+        for key, value in scope.items():
+            if isinstance(value, str):
+                out = out.replace("${" + key + "}", value)
+        assert "${" not in out, f"cannot evaluate {expression!r}"
+        return out
+    if "operator" in expression and expression["operator"]["type"] == "property_accessor":
+        operands = expression["operator"]["operands"]
+        return evaluate(operands["operand_1"], scope)[operands["operand_2"]]
+    if "function" in expression and expression["function"]["type"] == "join":
+        args = expression["function"]["parameters"]
+        return evaluate(args["delimiter"], {}).join(evaluate(args["input_array"], scope))
+    raise AssertionError(f"unsupported Bicep expression {expression!r}")
