@@ -45,6 +45,9 @@ _NOT_SECRET = frozenset({
     "nextpagetoken", "next_page_token", "pagetoken", "page_token", "continuationtoken",
     "continuation_token", "x-ms-continuationtoken", "synctoken", "sync_token", "max_tokens",
     "total_tokens", "prompt_tokens", "completion_tokens", "csrf_token_name"})
+# Short names that are secrets wherever they appear (`pat`: Azure DevOps personal access
+# token, the field name in shared/connectors/kinds.py).
+_EXACT_SECRET_NAMES = frozenset({"pat", "client_assertion", "sas", "private_key_pem"})
 # Short names that are secrets only as query or form parameters (`key` is also a
 # Jira project field, `code` a status, so they are not masked in JSON or text).
 _QUERY_ONLY = r"key|token|code|sig|signature|pat|password|client_secret|api_token|apikey"
@@ -54,6 +57,8 @@ _HEADER_NAMES = r"(?:proxy-)?authorization|cookie|set-cookie|x-api-key|api-key|x
 def is_secret_name(name: str) -> bool:
     """True when a field, parameter or header called `name` holds a secret."""
     lowered = name.lower()
+    if lowered in _EXACT_SECRET_NAMES:
+        return True
     return lowered not in _NOT_SECRET and bool(_SECRET_SUFFIX_RE.search(lowered))
 
 
