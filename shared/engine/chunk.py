@@ -197,7 +197,8 @@ class ChunkRunner:
         totals = await self.run_state.get_counts(msg.run_id)
         partial = any(v for k, v in totals.items()
                       if k.endswith((".failed", ".skipped", "scope.failed")))
-        final = RunStatus.PARTIALLY_SUCCEEDED if partial else RunStatus.SUCCEEDED
+        final = (RunStatus.PARTIALLY_SUCCEEDED if partial and not self.settings.dry_run
+                 else RunStatus.SUCCEEDED)
         await self.run_state.set_status(msg.run_id, final)
         return ChunkResult(Outcome.RUN_DONE, counts, reason=str(final))
 
