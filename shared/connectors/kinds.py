@@ -11,10 +11,12 @@ Later connectors add a kind with `@register_kind` on a `ConnectionBase` subclass
 from __future__ import annotations
 
 import copy
+import functools
+import operator
 import re
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal
 
 import httpx
 from pydantic import (
@@ -123,7 +125,7 @@ class AsanaOAuthApp(AuthBase):
 
 class AsanaConnection(ConnectionBase):
     kind: Literal["asana"]
-    auth: Annotated[Union[AsanaPersonalAccessToken, AsanaOAuthApp], Field(discriminator="type")]
+    auth: Annotated[AsanaPersonalAccessToken | AsanaOAuthApp, Field(discriminator="type")]
     vendor_base_url: ClassVar[str | None] = "https://app.asana.com/api/1.0"
 
 
@@ -156,7 +158,7 @@ class PlannerUsernamePassword(_EntraApp):
 
 class PlannerConnection(ConnectionBase):
     kind: Literal["planner"]
-    auth: Annotated[Union[PlannerClientCredentials, PlannerUsernamePassword],
+    auth: Annotated[PlannerClientCredentials | PlannerUsernamePassword,
                     Field(discriminator="type")]
     vendor_base_url: ClassVar[str | None] = "https://graph.microsoft.com/v1.0"
 
@@ -236,18 +238,17 @@ _REGISTRY: dict[str, type[ConnectionBase]] = {}
 
 @lru_cache(maxsize=1)
 def _adapter() -> TypeAdapter[Any]:
-    models = tuple(_REGISTRY.values())
-    union = models[0] if len(models) == 1 else Union[models]  # noqa: UP007 - runtime union
+    union: Any = functools.reduce(operator.or_, _REGISTRY.values())
     return TypeAdapter(Annotated[union, Field(discriminator="kind")])
 
 
 def register_kind(model: type[ConnectionBase]) -> type[ConnectionBase]:
     """Add a connection model (usable as a class decorator); its `kind` must be a Literal."""
     kind_field = model.model_fields["kind"].annotation
-    kinds = getattr(kind_field, "__args__", ())
-    if len(kinds) != 1 or not isinstance(kinds[0], str):
+    tags: tuple[object, ...] = getattr(kind_field, "__args__", ())
+    if len(tags) != 1 or not isinstance(tags[0], str):
         raise TypeError(f"{model.__name__}.kind must be Literal['<one kind>']")
-    _REGISTRY[kinds[0]] = model
+    _REGISTRY[tags[0]] = model
     _adapter.cache_clear()
     return model
 
@@ -283,7 +284,8 @@ def parse_connection(data: Mapping[str, Any]) -> ConnectionBase:
     The error never contains the submitted values (they may be secrets).
     """
     try:
-        return _adapter().validate_python(dict(data))
+        model: ConnectionBase = _adapter().validate_python(dict(data))
+        return model
     except ValidationError as exc:
         errors = [{"field": _field_path(err["loc"], data), "message": err["msg"],
                    "type": err["type"]} for err in exc.errors(include_input=False,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ssl
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import pytest
@@ -43,7 +43,7 @@ class StaticCredential:
     async def close(self) -> None:
         return None
 
-    async def __aenter__(self) -> StaticCredential:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *_: object) -> None:
