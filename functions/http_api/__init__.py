@@ -10,7 +10,7 @@ from functions.http_api.problems import install_problem_handlers
 
 
 def create_api() -> FastAPI:
-    from functions.http_api import health
+    from functions.http_api import audit, health, keys, members, orgs
 
     api = FastAPI(
         title="Ferry API",
@@ -21,5 +21,6 @@ def create_api() -> FastAPI:
         redoc_url=None,
     )
     install_problem_handlers(api)
-    api.include_router(health.router, prefix="/api")
+    for module in (health, orgs, members, keys, audit):
+        api.include_router(module.router, prefix="/api")
     return api

@@ -1,0 +1,58 @@
+"""Organisations: create, list mine, show one."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field, field_validator
+
+from functions.http_api.deps import SignedIn, authorize, request_info
+from shared.identity.access import Action, allowed_actions
+from shared.identity.regions import normalize_country
+from shared.store.stores import get_stores
+from shared.tenancy import orgs
+from shared.tenancy.auth import OrgAccess
+
+router = APIRouter(tags=["organisations"])
+
+
+class OrgCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    country: str = Field(description="ISO 3166-1 alpha-2 country of sign-up; decides the region")
+    region: str | None = Field(default=None, description="eu or us: overrides the country's region, at creation only")
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        return normalize_country(v)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v.strip()
+
+
+@router.post("/orgs", status_code=201, summary="Create an organisation (you become its first admin)")
+async def create_org(body: OrgCreate, principal: SignedIn, request: Request) -> dict[str, Any]:
+    org = await orgs.create_org(get_stores(), principal, name=body.name, country=body.country,
+                                region=body.region, request=request_info(request))
+    return orgs.public_org(org)
+
+
+@router.get("/me", summary="Who I am and my organisations")
+async def me(principal: SignedIn) -> dict[str, Any]:
+    return {"email": principal.email, "name": principal.name, "issuer": principal.issuer,
+            "organisations": await orgs.orgs_of(get_stores(), principal.email)}
+
+
+@router.get("/orgs/{orgId}", summary="Show an organisation")
+async def get_org(access: Annotated[OrgAccess, Depends(authorize(Action.ORG_READ))]) -> dict[str, Any]:
+    c = access.caller
+    return {**orgs.public_org(access.org), "you": {
+        "kind": c.kind.value, "id": c.subject, "role": c.role.value if c.role else None,
+        "memberType": c.member_type.value if c.member_type else None,
+        "scopes": sorted(s.value for s in c.scopes),
+        "allowed": sorted(a.value for a in allowed_actions(c)),
+    }}

@@ -1,0 +1,15 @@
+"""Continuation paging shared by every list route."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Callable
+
+from fastapi import Query
+
+from shared.store.repository import Page
+
+PageSize = Annotated[int, Query(ge=1, le=200, alias="pageSize", description="items per page")]
+Continuation = Annotated[str | None, Query(description="token from the previous page's `continuation`")]
+
+
+def page_body(page: Page[dict[str, Any]], shape: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    return {"items": [shape(d) for d in page.items], "continuation": page.continuation}

@@ -1,0 +1,136 @@
+"""Who is calling, resolved against one organisation before any handler runs.
+
+Two credentials: an OIDC bearer token (a person) or an org API key (automation). A key
+is sent as `Authorization: Bearer ferry_…` (primary) or `X-Ferry-Key: ferry_…`. Tenant
+ids in bodies or headers are never trusted: the org comes from the path, and the caller
+must be an active member of it (or hold one of its keys). An org the caller does not
+belong to answers exactly like a missing one (404).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from shared.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from shared.identity import apikeys
+from shared.identity.access import Caller, MemberStatus
+from shared.identity.apikeys import Credential
+from shared.identity.activity import ActivityThrottle
+from shared.identity.oidc import OidcValidator, Principal
+from shared.identity.throttle import AuthFailureThrottle
+from shared.store.repository import iso, utcnow
+from shared.store.stores import Stores
+from shared.tenancy import audit
+from shared.tenancy.audit import RequestInfo
+from shared.tenancy.context import TenantContext
+from shared.tenancy.ids import region_of
+from shared.tenancy.repositories import ApiKeysRepository, Directory, MembersRepository, TenantsRepository
+
+
+@dataclass(frozen=True)
+class OrgAccess:
+    caller: Caller
+    ctx: TenantContext
+    org: dict[str, Any]
+    request: RequestInfo
+
+
+class Authenticator:
+    def __init__(self, stores: Stores, validator: OidcValidator, *, throttle: AuthFailureThrottle | None = None,
+                 activity: ActivityThrottle | None = None, key_use: ActivityThrottle | None = None) -> None:
+        from datetime import timedelta
+
+        self.stores = stores
+        self.validator = validator
+        self.throttle = throttle or AuthFailureThrottle()
+        self.activity = activity or ActivityThrottle()
+        self.key_use = key_use or ActivityThrottle(interval=timedelta(minutes=1))
+
+    async def principal(self, cred: Credential, request: RequestInfo) -> Principal:
+        """A signed-in person (routes outside an org: `/api/me`, creating an org)."""
+        client = request.ip or "unknown"
+        self.throttle.check_client(client)
+        if cred.kind == "api_key":
+            raise AuthenticationError("API keys act for one organisation; use them on /api/orgs/{orgId}/… routes")
+        try:
+            return await self.validator.validate(cred.value)
+        except AuthenticationError:
+            self.throttle.record_failure(client)
+            raise
+
+    async def org_access(self, org_id: str, cred: Credential, request: RequestInfo) -> OrgAccess:
+        client = request.ip or "unknown"
+        self.throttle.check_client(client)
+        if cred.kind == "api_key":
+            caller, ctx = await self._key_caller(org_id, cred.value, client)
+        else:
+            principal = await self.principal(cred, request)
+            caller, ctx = await self._member_caller(org_id, principal, request)
+        org = await ctx.repo(TenantsRepository).find(org_id)
+        if org is None or org.get("status") != "active":
+            raise NotFoundError("organisation not found")
+        await self._touch(ctx, org)
+        return OrgAccess(caller, ctx, org, request)
+
+    async def _member_caller(self, org_id: str, principal: Principal, request: RequestInfo) -> tuple[Caller, TenantContext]:
+        ctx = self._context(org_id)
+        members = ctx.repo(MembersRepository)
+        member = await members.for_principal(principal.issuer, principal.subject, principal.email)
+        if member is None:
+            raise NotFoundError("organisation not found")
+        if member["status"] != MemberStatus.ACTIVE.value:
+            raise PermissionDeniedError("your membership of this organisation is deactivated")
+        today = datetime.now(timezone.utc).date().isoformat()
+        if member.get("subject") is None or member.get("lastSignInDay") != today:
+            # First sign-in binds the invitation to this identity; then one audit event a day.
+            member = await members.replace(
+                {**member, "issuer": principal.issuer, "subject": principal.subject,
+                 "name": member.get("name") or principal.name, "lastSignInDay": today, "lastSignInAt": iso(utcnow())},
+                etag=member["_etag"],
+            )
+            await audit.record(ctx, "signin", actor=f"user:{member['id']}", target=member["id"], request=request)
+        caller = Caller.user(tenant_id=org_id, subject=member["id"], email=member["email"], role=member["role"],
+                             member_type=member["memberType"], status=member["status"])
+        return caller, ctx
+
+    async def _key_caller(self, org_id: str, key: str, client: str) -> tuple[Caller, TenantContext]:
+        try:
+            parsed = apikeys.parse(key)
+        except AuthenticationError:
+            self.throttle.record_failure(client)
+            raise
+        self.throttle.check_prefix(parsed.prefix)
+        ctx = self._context(org_id)
+        owner = await Directory(ctx.cosmos).key_owner(parsed.prefix)
+        doc = None
+        if owner and owner.get("tenantId") == org_id:
+            doc = await ctx.repo(ApiKeysRepository).find(owner["keyId"])
+        if doc is None or not apikeys.digests_match(parsed.digest, doc["digest"]):
+            self.throttle.record_failure(client, key_prefix=parsed.prefix)
+            if owner and owner.get("tenantId") != org_id and doc is None:
+                # A valid key of another org: the org is simply not found for this caller.
+                raise NotFoundError("organisation not found")
+            raise AuthenticationError("unknown API key")
+        if doc.get("revokedAt"):
+            raise AuthenticationError("this API key was revoked")
+        stamp = self.key_use.should_write(doc["id"], doc.get("lastUsedAt"))
+        if stamp is not None:
+            await ctx.repo(ApiKeysRepository).patch(doc["id"], [{"op": "set", "path": "/lastUsedAt", "value": iso(stamp)}])
+        return Caller.api_key(tenant_id=org_id, key_id=doc["id"], scopes=doc["scopes"]), ctx
+
+    def _context(self, org_id: str) -> TenantContext:
+        if region_of(org_id) not in self.stores.settings.regions:
+            raise NotFoundError("organisation not found")
+        return TenantContext.for_org(self.stores, org_id)
+
+    async def _touch(self, ctx: TenantContext, org: dict[str, Any]) -> None:
+        """Authenticated activity keeps the org alive (at most about once an hour)."""
+        stamp = self.activity.should_write(ctx.tenant_id, org.get("lastActivityAt"))
+        if stamp is None:
+            return
+        try:
+            await ctx.repo(TenantsRepository).patch(ctx.tenant_id, [{"op": "set", "path": "/lastActivityAt", "value": iso(stamp)}])
+        except Exception:
+            self.activity.forget(ctx.tenant_id)
+            raise
