@@ -104,3 +104,9 @@ def test_peer_parameters_name_the_other_stamp(region: str, peer: str) -> None:
     assert mine["peerSearchEndpoint"] == expected["searchEndpoint"]
     assert mine["peerOpenAiEndpoint"] == expected["openAiEndpoint"]
     assert theirs.get("cosmosDatabaseName", expected["cosmosDatabase"]) == expected["cosmosDatabase"]
+
+
+def test_readme_documents_every_main_parameter() -> None:
+    readme = (BICEP_DIR.parent / "README.md").read_text(encoding="utf-8")
+    undocumented = [name for name in parse(MAIN)["parameters"] if f"| `{name}` |" not in readme]
+    assert not undocumented, f"infra/README.md parameter table lacks {undocumented}"

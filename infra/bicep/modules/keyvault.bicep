@@ -66,8 +66,9 @@ resource vault 'Microsoft.KeyVault/vaults@2024-11-01' = {
   }
 }
 
-// ARM creates the key once and never replaces an existing key on redeploy,
-// so re-running the template cannot orphan wrapped data keys.
+// ARM's "Keys - Create If Not Exist" creates only the first version and leaves an
+// existing key untouched, so re-running the template cannot orphan wrapped data
+// keys (nor change the rotation policy of an existing key: use the data plane).
 resource kek 'Microsoft.KeyVault/vaults/keys@2024-11-01' = {
   parent: vault
   name: keyName
