@@ -179,7 +179,7 @@ class ConcurrencyLimiter:
         stack.append(cm)
         return await cm.__aenter__()
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await _CM_STACK.get().pop().__aexit__(*exc)
 
     def reset(self) -> None:

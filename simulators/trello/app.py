@@ -14,9 +14,13 @@ from typing import Any
 from starlette.applications import Starlette
 
 from simulators.common import SimClock, SimRuntime, mount_sim_controls, seeded_rng
-from simulators.trello import routes_boards, routes_cards
-from simulators.trello.auth import TrelloAuthMiddleware, TrelloError, make_limiters
-from simulators.trello.auth import trello_error_handler
+from simulators.trello import routes_attachments, routes_boards, routes_cards, routes_more
+from simulators.trello.auth import (
+    TrelloAuthMiddleware,
+    TrelloError,
+    make_limiters,
+    trello_error_handler,
+)
 from simulators.trello.ids import ObjectIdFactory
 from simulators.trello.seed import SeedConfig, seed_store
 from simulators.trello.store import TrelloStore
@@ -61,10 +65,13 @@ def create_app(seed_config: SeedConfig | dict[str, Any] | None = None, *,
             limiter.reset()
         return state.summary
 
+    limiters = make_limiters(clock)
     runtime = SimRuntime(clock=clock, state=lambda: state.store.dump(), reseed=reseed,
-                         limiters=dict(make_limiters(clock)))
-    app = Starlette(routes=[*routes_boards.routes, *routes_cards.routes],
+                         limiters=dict(limiters))
+    routes = [*routes_boards.routes, *routes_cards.routes, *routes_attachments.routes,
+              *routes_more.routes]
+    app = Starlette(routes=routes,
                     exception_handlers={TrelloError: trello_error_handler})
     app.state.trello = state
-    app.add_middleware(TrelloAuthMiddleware, store_ref=lambda: state.store, runtime=runtime)
+    app.add_middleware(TrelloAuthMiddleware, store_ref=lambda: state.store, limiters=limiters)
     return mount_sim_controls(app, runtime)

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from simulators.common import SimRuntime, WindowLimiter
+from simulators.common import WindowLimiter
 from simulators.trello.store import Member, TrelloStore
 
 _OAUTH_RE = re.compile(r'(oauth_consumer_key|oauth_token)\s*=\s*"([^"]*)"')
@@ -65,10 +65,10 @@ def _credentials(scope: Scope) -> tuple[str | None, str | None, bool]:
 class TrelloAuthMiddleware:
     """Authenticates ``/1/*`` calls, applies the rate limits, adds the rate-limit headers."""
 
-    def __init__(self, app: ASGIApp, store_ref: Any, runtime: SimRuntime) -> None:
+    def __init__(self, app: ASGIApp, store_ref: Any, limiters: dict[str, WindowLimiter]) -> None:
         self.app = app
         self.store_ref = store_ref        # callable returning the current TrelloStore
-        self.runtime = runtime
+        self.limiters = limiters          # the same objects SimRuntime exposes at /_sim/limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/1/"):
@@ -113,7 +113,7 @@ class TrelloAuthMiddleware:
         await self.app(scope, receive, send_with_headers)
 
     def _check_limits(self, path: str, key: str, token: str) -> str | None:
-        lim = self.runtime.limiters
+        lim = self.limiters
         token_l, key_l, members_l = lim["token"], lim["key"], lim["members"]
         # Check everything before recording, so a refused request is not counted anywhere.
         if token_l.enabled and token_l.remaining(token) == 0:
@@ -130,7 +130,7 @@ class TrelloAuthMiddleware:
         return None
 
     def _headers(self, key: str, token: str) -> dict[str, str]:
-        lim = self.runtime.limiters
+        lim = self.limiters
         t, k = lim["token"], lim["key"]
         return {
             "x-rate-limit-api-token-interval-ms": str(int(t.window_s * 1000)),

@@ -46,7 +46,7 @@ async def member_organizations(request: Request) -> Response:
                          for o in store.orgs.values() if m.id in o.members])
 
 
-def _org(request: Request):  # noqa: ANN202 - small private helper
+def _org(request: Request):
     store = store_of(request)
     ref = request.path_params["id"]
     org = store.orgs.get(ref) or next((o for o in store.orgs.values() if o.name == ref), None)
@@ -87,9 +87,8 @@ async def create_board(request: Request) -> Response:
         raise TrelloError(400, "invalid value for name")
     me = current_member(request)
     id_org = p.get("idOrganization")
-    if id_org:
-        if id_org not in store.orgs or me.id not in store.orgs[id_org].members:
-            raise TrelloError(400, "invalid value for idOrganization")
+    if id_org and (id_org not in store.orgs or me.id not in store.orgs[id_org].members):
+        raise TrelloError(400, "invalid value for idOrganization")
     board = store.add_board(name, me.id, id_org, desc=require_text(p.get("desc"), "desc"))
     if "prefs_permissionLevel" in p:
         board.permission_level = str(p["prefs_permissionLevel"])

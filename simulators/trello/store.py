@@ -353,6 +353,19 @@ class TrelloStore:
         }
 
 
-__all__ = ["Action", "Attachment", "Board", "Card", "CheckItem", "Checklist", "Label",
-           "LABEL_COLORS", "Member", "Organization", "TList", "TrelloStore", "id_time",
-           "short_link"]
+__all__ = [
+    "LABEL_COLORS",
+    "Action",
+    "Attachment",
+    "Board",
+    "Card",
+    "CheckItem",
+    "Checklist",
+    "Label",
+    "Member",
+    "Organization",
+    "TList",
+    "TrelloStore",
+    "id_time",
+    "short_link",
+]

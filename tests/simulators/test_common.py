@@ -53,10 +53,8 @@ async def test_concurrency_limiter_refuses_when_full() -> None:
         async with lim.slot("v") as other:
             assert other is True
     assert lim.in_flight("u") == 0
-    async with lim as first:
-        async with lim as second:
-            async with lim as third:
-                assert (first, second, third) == (True, True, False)
+    async with lim as first, lim as second, lim as third:
+        assert (first, second, third) == (True, True, False)
     assert lim.in_flight() == 0
 
 
@@ -142,18 +140,17 @@ async def test_sim_controls_endpoints_faults_and_stats() -> None:
 
 def test_serve_drop_and_slow_body_over_real_socket() -> None:
     runtime = SimRuntime()
-    with serve(_demo_app(runtime)) as base:
-        with httpx.Client(base_url=base, timeout=10) as client:
-            assert client.get("/hello/x").json() == {"hello": "x"}
-            client.post("/_sim/faults", json={"faults": [
-                {"kind": "drop", "path": "/hello/", "count": 1},
-                {"kind": "slow_body", "path": "/blob", "count": 1, "bytes_per_s": 500_000}]})
-            with pytest.raises(httpx.RemoteProtocolError):
-                client.get("/hello/y")
-            r = client.get("/blob")
-            assert r.content == make_blob(100_000, 7).read()
-            assert client.get("/hello/z").status_code == 200
-            assert client.get("/_sim/stats").json()["by_status"]["drop"] == 1
+    with serve(_demo_app(runtime)) as base, httpx.Client(base_url=base, timeout=10) as client:
+        assert client.get("/hello/x").json() == {"hello": "x"}
+        client.post("/_sim/faults", json={"faults": [
+            {"kind": "drop", "path": "/hello/", "count": 1},
+            {"kind": "slow_body", "path": "/blob", "count": 1, "bytes_per_s": 500_000}]})
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.get("/hello/y")
+        r = client.get("/blob")
+        assert r.content == make_blob(100_000, 7).read()
+        assert client.get("/hello/z").status_code == 200
+        assert client.get("/_sim/stats").json()["by_status"]["drop"] == 1
 
 
 def test_serve_ports_are_distinct_and_released() -> None:

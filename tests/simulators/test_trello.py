@@ -328,3 +328,41 @@ def test_served_over_real_socket_with_drop_fault() -> None:
         with pytest.raises(httpx.RemoteProtocolError):
             c.get("/1/members/me", params=auth)
         assert c.get("/1/members/me", params=auth).status_code == 200
+
+
+async def test_board_level_reads_and_edits(client: httpx.AsyncClient, app: Any) -> None:
+    state = app.state.trello.store.dump()
+    board = state["boards"][0]["id"]
+    comments = [a for a in state["actions"] if a["type"] == "commentCard"
+                and state["cards"] and any(c["id"] == a["idCard"] and c["idBoard"] == board
+                                           for c in state["cards"])]
+    got: list[str] = []
+    before = None
+    while True:
+        page = (await client.get(f"/boards/{board}/actions", params={
+            "filter": "commentCard", "limit": 40, **({"before": before} if before else {})})
+        ).json()
+        got += [a["id"] for a in page]
+        if len(page) < 40:
+            break
+        before = page[-1]["id"]
+    assert sorted(got) == sorted(a["id"] for a in comments)
+    cards = (await client.get(f"/boards/{board}/cards/all",
+                              params={"checklists": "all", "attachments": "true"})).json()
+    assert sum(len(c["checklists"]) for c in cards) == sum(
+        1 for cl in state["checklists"] if any(c["id"] == cl["idCard"] for c in cards))
+    assert sum(len(c["attachments"]) for c in cards) == sum(
+        1 for a in state["attachments"] if any(c["id"] == a["idCard"] for c in cards))
+    mine = (await client.get("/members/me/boards")).json()
+    assert {b["id"] for b in mine} == {b["id"] for b in state["boards"]}
+    label = state["labels"][0]["id"]
+    edited = (await client.put(f"/labels/{label}", params={"name": "renamed", "color": "sky"}))
+    assert edited.json()["color"] == "sky"
+    assert (await client.delete(f"/labels/{label}")).status_code == 200
+    assert (await client.get(f"/labels/{label}")).status_code == 404
+    checklist = state["checklists"][0]["id"]
+    assert (await client.delete(f"/checklists/{checklist}")).status_code == 200
+    assert (await client.get(f"/checklists/{checklist}")).status_code == 404
+    assert (await client.delete(f"/boards/{board}")).status_code == 200
+    assert (await client.get(f"/boards/{board}")).status_code == 404
+    assert not [c for c in app.state.trello.store.dump()["cards"] if c["idBoard"] == board]
