@@ -152,10 +152,12 @@ class KeyVaultKeyWrapper:
     """
 
     def __init__(self, vault_uri: str, key_name: str, credential: AsyncTokenCredential,
-                 *, refresh_seconds: float = 300.0, **client_kwargs: Any) -> None:
+                 *, refresh_seconds: float = 300.0, close_credential: bool = False,
+                 **client_kwargs: Any) -> None:
         from azure.keyvault.keys.aio import KeyClient  # lazy: keep cold start small
 
         self._credential = credential
+        self._close_credential = close_credential
         self._key_name = key_name
         self._client_kwargs = client_kwargs
         self._keys: KeyClient = KeyClient(vault_uri, credential, **client_kwargs)
@@ -196,11 +198,13 @@ class KeyVaultKeyWrapper:
         self._current = None
 
     async def close(self) -> None:
-        """Close the SDK clients (not the credential, which the caller owns)."""
+        """Close the SDK clients, and the credential if this wrapper was told it owns it."""
         for client in self._crypto.values():
             await client.close()
         self._crypto.clear()
         await self._keys.close()
+        if self._close_credential:
+            await self._credential.close()
 
     def _client(self, kid: str) -> CryptographyClient:
         from azure.keyvault.keys.crypto.aio import CryptographyClient

@@ -132,3 +132,20 @@ async def test_refused_token_and_unknown_version(kv: RunningSimulator) -> None:
             await wrapper.unwrap(bogus)
     finally:
         await wrapper.close()
+
+
+async def test_local_settings_with_simulator_uri_use_the_sdk_path(kv: RunningSimulator) -> None:
+    from shared.config import RegionSettings, Settings
+    from shared.vault.factory import build_key_wrapper
+
+    region = RegionSettings(name="eu", cosmos_endpoint="https://127.0.0.1:1",
+                            cosmos_database="ferry-eu", keyvault_uri=kv.url)
+    settings = Settings(environment="local", stamp_region="eu", regions={"eu": region},
+                        oidc_issuers=("http://127.0.0.1:1",), oidc_audience="api://ferry",
+                        keyvault_key_name="ferry-kek")
+    wrapper = build_key_wrapper(settings, "eu")
+    assert isinstance(wrapper, KeyVaultKeyWrapper)
+    try:
+        assert await wrapper.unwrap(await wrapper.wrap(DEK)) == DEK
+    finally:
+        await wrapper.close()
