@@ -7,6 +7,8 @@ adaptations through the optional ``RecordAdapter`` protocol.
 """
 from __future__ import annotations
 
+from typing import TypeVar
+
 from shared.connectors.base import (
     Adaptation,
     Capabilities,
@@ -17,6 +19,8 @@ from shared.connectors.base import (
     marker_footer,
 )
 from shared.engine.model import Attachment, Comment, Kind, Project, Record, Task
+
+R = TypeVar("R", bound=Record)
 
 #: Room kept at the end of a description for a DESCRIPTION_FOOTER marker.
 MARKER_ROOM = len(marker_footer("ferry:12345678:attachment:0123456789abcdef")) + 8
@@ -86,8 +90,8 @@ def skip_reason(record: Record, caps: Capabilities) -> tuple[str, str] | None:
     return None
 
 
-def _cut(record: Record, field: str, limit: int | None, code: str, room: int = 0
-         ) -> tuple[Record, list[Adaptation]]:
+def _cut(record: R, field: str, limit: int | None, code: str, room: int = 0
+         ) -> tuple[R, list[Adaptation]]:
     text: str = getattr(record, field)
     if limit is None or len(text) <= limit - room:
         return record, []
@@ -167,7 +171,7 @@ def _adapt_task(task: Task, caps: Capabilities) -> tuple[Task, list[Adaptation]]
     room = MARKER_ROOM if caps.marker_location is MarkerLocation.DESCRIPTION_FOOTER else 0
     adapted, cut = _cut(adapted, "description", caps.max_description_chars,
                         "task.description_truncated", room)
-    return adapted, notes + cut  # type: ignore[return-value]
+    return adapted, notes + cut
 
 
 def _adapt_comment(comment: Comment, caps: Capabilities) -> tuple[Comment, list[Adaptation]]:
@@ -184,7 +188,7 @@ def _adapt_comment(comment: Comment, caps: Capabilities) -> tuple[Comment, list[
     if header:
         adapted = comment.model_copy(update={"text": f"{header}\n\n{comment.text}"})
     adapted, cut = _cut(adapted, "text", caps.max_comment_chars, "comment.text_truncated")
-    return adapted, notes + cut  # type: ignore[return-value]
+    return adapted, notes + cut
 
 
 def adapt(record: Record, caps: Capabilities,
@@ -214,12 +218,13 @@ def summarize(counts: dict[str, int], caps: Capabilities) -> list[str]:
             continue
         template = SUMMARIES.get(code)
         field = _LIMIT_FIELDS.get(code)
-        limit = getattr(caps, field) if field else None
+        limit: int | None = getattr(caps, field) if field else None
         if template is None:
             lines.append(f"{counts[key]} × {code}")
         else:
             words = {1: "one", 2: "two", 3: "three"}
-            lines.append(template.format(n=counts[key], limit=words.get(limit, limit)))
+            shown = words.get(limit, str(limit)) if limit is not None else "no"
+            lines.append(template.format(n=counts[key], limit=shown))
     return lines
 
-__all__ = ["Adaptation", "SUMMARIES", "adapt", "skip_reason", "summarize"]
+__all__ = ["SUMMARIES", "Adaptation", "adapt", "skip_reason", "summarize"]

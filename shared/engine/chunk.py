@@ -87,9 +87,9 @@ class ChunkRunner:
             return ChunkResult(Outcome.DROPPED, reason="stale or duplicate chunk")
         try:
             if msg.phase is Phase.SWEEP:
-                counts, rows, next_cursor = await self._sweep(msg)
+                counts, _, next_cursor = await self._sweep(msg)
             else:
-                counts, rows, next_cursor = await self._page(msg)
+                counts, _, next_cursor = await self._page(msg)
         except _ChunkStop as stop:
             return await self._stop(msg, stop)
         return await self._advance(msg, counts, next_cursor)
@@ -101,7 +101,7 @@ class ChunkRunner:
         assert kind is not None
         try:
             page = await self.reader.read(kind, msg.scope, msg.cursor, self.settings.page_size)
-        except Exception as exc:  # noqa: BLE001 - sorted into chunk outcomes
+        except Exception as exc:  # sorted into chunk outcomes
             if isinstance(exc, NotFoundError) and msg.cursor is None:
                 # the scope vanished at the source: report and close it
                 raise _ChunkStop(fail_scope=f"source container gone: {exc}") from exc

@@ -6,6 +6,7 @@ meaning (e.g. a 403 that means "token revoked") maps that case itself before cal
 """
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -44,7 +45,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None,
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds:  # NaN
+    if math.isnan(seconds):
         return None
     return min(max(seconds, 0.0), max_s)
 

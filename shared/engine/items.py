@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from typing import Any
 
 from shared.connectors.base import (
     DestinationWriter,
@@ -127,37 +128,40 @@ class ItemProcessor:
     async def _process(self, rec: Record, entry: IdMapEntry | None) -> ItemResult:
         ctx = self.ctx
         kind, sid = rec.kind, rec.source_id
-        base = dict(kind=kind, source_id=sid, scope=ctx.scope)
+
+        def result(status: ItemStatus, **kw: Any) -> ItemResult:
+            return ItemResult(kind=kind, source_id=sid, scope=ctx.scope, status=status, **kw)
+
         delta = decide(entry, rec)
         already = entry is not None and entry.last_run_id == ctx.run_id
         if entry is not None and not already:
             self.seen.setdefault(kind, []).append(sid)
         if delta is Delta.UNCHANGED:
-            return ItemResult(**base, status=ItemStatus.UNCHANGED, dest_id=entry.dest_id,  # type: ignore[union-attr]
-                              counted=not already, report=False)
+            assert entry is not None
+            return result(ItemStatus.UNCHANGED, dest_id=entry.dest_id, counted=not already,
+                          report=False)
         skip = skip_reason(rec, self.caps)
         if skip is not None:
-            return ItemResult(**base, status=ItemStatus.SKIPPED, reason=skip[1],
-                              skip_code=skip[0])
+            return result(ItemStatus.SKIPPED, reason=skip[1], skip_code=skip[0])
         try:
             adapted, notes = adapt(rec, self.caps, ctx.writer)
             codes = [n.code for n in notes]
             if ctx.settings.dry_run:
                 status = (ItemStatus.WOULD_UPDATE if delta is Delta.CHANGED
                           else ItemStatus.WOULD_CREATE)
-                return ItemResult(**base, status=status, adaptations=codes, report=bool(codes))
+                return result(status, adaptations=codes, report=bool(codes))
             refs = self.resolver.refs(adapted)
             dest_id, status = await self._write(delta, entry, rec, adapted, refs)
         except CHUNK_LEVEL:
             raise
         except Exception as exc:  # noqa: BLE001 - this item fails alone, with its reason
-            return ItemResult(**base, status=ItemStatus.FAILED, reason=_reason(exc))
+            return result(ItemStatus.FAILED, reason=_reason(exc))
         await ctx.id_map.put(done(ctx.settings.migration_id, ctx.scope, rec,
                                   self._marker(rec), ctx.run_id, dest_id, ctx.clock.now()))
         if sid in self.seen.get(kind, ()):
             self.seen[kind].remove(sid)
         self.resolver.remember(kind, sid, dest_id)
-        return ItemResult(**base, status=status, dest_id=dest_id, adaptations=codes)
+        return result(status, dest_id=dest_id, adaptations=codes)
 
     def _marker(self, rec: Record) -> str:
         return make_marker(self.ctx.settings.migration_id, rec.kind, rec.source_id)

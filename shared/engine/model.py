@@ -15,7 +15,7 @@ import hashlib
 import json
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -207,7 +207,7 @@ class Attachment(Record):
 
 
 AnyRecord = Annotated[
-    Union[Project, Section, Label, Task, Comment, Attachment], Field(discriminator="kind")
+    Project | Section | Label | Task | Comment | Attachment, Field(discriminator="kind")
 ]
 
 RECORD_TYPES: dict[Kind, type[Record]] = {

@@ -162,7 +162,7 @@ class Pacer:
                     result = await fn()
                     if isinstance(result, httpx.Response):
                         raise_for_response(result, self.clock.now())
-                except Exception as exc:  # classified below; CancelledError passes through
+                except Exception as exc:  # noqa: BLE001 - classified below (ERROR_MAPPING)
                     error = exc
             if error is None:
                 self._on_success()

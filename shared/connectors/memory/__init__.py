@@ -3,5 +3,5 @@ from shared.connectors.memory.connector import MemoryReader, MemoryWriter, memor
 from shared.connectors.memory.seed import seed_project
 from shared.connectors.memory.vendor import MemoryVendor, SyntheticBlob, VendorLimits
 
-__all__ = ["MemoryReader", "MemoryWriter", "MemoryVendor", "SyntheticBlob", "VendorLimits",
+__all__ = ["MemoryReader", "MemoryVendor", "MemoryWriter", "SyntheticBlob", "VendorLimits",
            "memory_capabilities", "seed_project"]

@@ -41,20 +41,20 @@ ALL_KINDS = frozenset(Kind)
 
 def memory_capabilities(**overrides: object) -> Capabilities:
     """Capabilities of the reference connector; override fields to imitate a vendor."""
-    base: dict[str, object] = dict(
-        vendor="memory",
-        read_kinds=ALL_KINDS,
-        write_kinds=ALL_KINDS,
-        comment_author_kept=True,
-        comment_time_kept=True,
-        checklists=ChecklistSupport.NATIVE,
-        subtasks=True,
-        custom_fields=True,
-        marker_location=MarkerLocation.EXTERNAL_ID,
-        marker_kinds=ALL_KINDS - {Kind.LABEL},
-        natural_key_kinds=frozenset({Kind.LABEL}),
-        rate_limit=RateLimit(requests=1500, per_seconds=60, burst=25, concurrency=16),
-    )
+    base: dict[str, object] = {
+        "vendor": "memory",
+        "read_kinds": ALL_KINDS,
+        "write_kinds": ALL_KINDS,
+        "comment_author_kept": True,
+        "comment_time_kept": True,
+        "checklists": ChecklistSupport.NATIVE,
+        "subtasks": True,
+        "custom_fields": True,
+        "marker_location": MarkerLocation.EXTERNAL_ID,
+        "marker_kinds": ALL_KINDS - {Kind.LABEL},
+        "natural_key_kinds": frozenset({Kind.LABEL}),
+        "rate_limit": RateLimit(requests=1500, per_seconds=60, burst=25, concurrency=16),
+    }
     base.update(overrides)
     return Capabilities.model_validate(base)
 
@@ -127,7 +127,8 @@ class MemoryReader(_MemoryBase):
             start = int(cursor) if cursor else 0
             page = rows[start:start + limit]
             end = start + len(page)
-            return Page(records=tuple(page), next_cursor=str(end) if end < len(rows) else None)
+            return Page(records=tuple(page),  # type: ignore[arg-type]  # canonical records
+                        next_cursor=str(end) if end < len(rows) else None)
 
         return await self._call("read", run, kind)
 

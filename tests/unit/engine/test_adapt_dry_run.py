@@ -71,6 +71,7 @@ def test_comment_author_prepended_when_not_kept() -> None:
     c = Comment(source_id="c", version="1", project_id="p", task_id="t", text="Hi",
                 author=ADA, created_at=datetime(2025, 5, 1, 9, 30, tzinfo=UTC))
     out, notes = adapt(c, memory_capabilities(comment_author_kept=False))
+    assert [n.code for n in notes] == ["comment.author_prepended"]
     assert out.text.startswith("Ada <ada@example.com> wrote on 2025-05-01 09:30 UTC:")
     out, _ = adapt(c, memory_capabilities())
     assert out.text == "Hi"
