@@ -51,7 +51,8 @@ _EXACT_SECRET_NAMES = frozenset({"pat", "client_assertion", "sas", "private_key_
 # Short names that are secrets only as query or form parameters (`key` is also a
 # Jira project field, `code` a status, so they are not masked in JSON or text).
 _QUERY_ONLY = r"key|token|code|sig|signature|pat|password|client_secret|api_token|apikey"
-_HEADER_NAMES = r"(?:proxy-)?authorization|cookie|set-cookie|x-api-key|api-key|x-functions-key"
+_HEADER_NAMES = (r"(?:proxy-)?authorization|cookie|set-cookie|x-api-key|api-key|x-functions-key"
+                 r"|x-ferry-key")
 
 
 def is_secret_name(name: str) -> bool:
@@ -88,7 +89,10 @@ _PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
      _mask_credential),
     # JSON Web Tokens (header.payload.signature; the header is base64 of '{"').
     (re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), MASK),
-    # Ferry organisation API keys; the lookahead spares identifiers such as ferry_run_id.
+    # Ferry organisation API keys (shared/identity/apikeys.py: ferry_ + 42 base62 chars,
+    # masked whatever the checksum), and anything key-like after the marker; the
+    # lookahead spares identifiers such as ferry_migration_chunk_id.
+    (re.compile(r"(?<![0-9A-Za-z_])ferry_[0-9A-Za-z]{42}(?![0-9A-Za-z_])"), MASK),
     (re.compile(r"\bferry_(?=[\w-]*[A-Z0-9])[\w-]{16,}"), MASK),
     # Query and form parameters: ?key=..&token=..
     (re.compile(rf"(?i)([?&;](?:{_QUERY_ONLY})=)(?!\*\*\*)[^&\s#\"'<>]+"), rf"\g<1>{MASK}"),
@@ -116,12 +120,17 @@ def register_secret(value: str | None) -> None:
         return
     forms = {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value)}
     with _lock:
+        changed = False
         for form in forms:
-            _known[form] = None
-            _known.move_to_end(form)
+            if form in _known:
+                _known.move_to_end(form)  # recently used: evicted last
+            else:
+                _known[form] = None
+                changed = True
         while len(_known) > MAX_REGISTERED:
             _known.popitem(last=False)
-        _known_re = None
+        if changed:  # the vault re-registers on every decrypt: recompile only when new
+            _known_re = None
 
 
 def forget_secret(value: str) -> None:

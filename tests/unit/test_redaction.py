@@ -60,9 +60,14 @@ def test_patterns_mask_the_secret(text: str) -> None:
 
 
 def test_ferry_api_keys_are_masked_but_identifiers_are_not() -> None:
-    key = "ferry_k7GhQ2xP9sLmN4vB8cR1tY6w"
-    out = redact(f"request with {key} and ferry_migration_chunk_processing_id")
-    assert key not in out and "ferry_migration_chunk_processing_id" in out
+    from shared.identity.apikeys import generate  # the real key format
+
+    real = generate().plaintext
+    lowercase_only = "ferry_" + "abcdefghij" * 4 + "ab"  # right shape, no digit or capital
+    for key in (real, lowercase_only, "ferry_k7GhQ2xP9sLmN4vB8cR1tY6w"):
+        out = redact(f"request with {key} and ferry_migration_chunk_processing_id")
+        assert key not in out and "ferry_migration_chunk_processing_id" in out
+    assert real not in redact(f"X-Ferry-Key: {real}")
 
 
 @pytest.mark.parametrize("text", [
