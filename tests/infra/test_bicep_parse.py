@@ -74,6 +74,8 @@ def test_parameter_file_fits_main(region: str) -> None:
     assert not set(values) - declared, f"unknown parameters {sorted(set(values) - declared)}"
     assert not _required(main) - set(values), f"required parameters missing {sorted(_required(main) - set(values))}"
     assert values["stampRegion"] == region
+    assert "*" not in values.get("corsAllowedOrigins", []), "CORS must list origins, never '*'"
+    assert all(issuer.startswith("https://") for issuer in values["oidcIssuers"])
     for name, value in values.items():
         allowed = decorator(main, name, "allowed")
         if allowed is not None:

@@ -145,7 +145,7 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2025-01
     policy: {
       rules: [
         {
-          name: 'delete-run-logs-after-${logsRetentionDays}-days'
+          name: 'deleteRunLogs'
           enabled: true
           type: 'Lifecycle'
           definition: {
