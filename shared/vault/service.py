@@ -125,6 +125,9 @@ class Vault:
         Returns the kid now used, or None when the organisation has no data key.
         Sealed secrets are untouched. Safe to repeat; concurrent writers retry on ETag.
         """
+        forget_current = getattr(self._wrapper, "forget_current", None)
+        if callable(forget_current):  # ask the vault for its newest version, not a cache
+            forget_current()
         for _attempt in range(5):
             doc = await self._store.get(tenant_id)
             if doc is None:

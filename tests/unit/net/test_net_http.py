@@ -152,6 +152,16 @@ async def test_loopback_simulator_allowed_only_with_the_setting(
     assert response.status_code == 200 and counting_server.connections == 1
 
 
+async def test_localhost_simulator_through_the_system_resolver(
+        counting_server: CountingServer) -> None:
+    # localhost may resolve to ::1 first; the server listens on 127.0.0.1 only, so this
+    # also exercises trying the next checked address
+    async with build_client("trello", allow_loopback=True,
+                            base_url=f"http://localhost:{counting_server.port}/1") as client:
+        response = await client.get("members/me")
+    assert response.status_code == 200 and counting_server.connections == 1
+
+
 async def test_redirect_to_another_host_is_refused(counting_server: CountingServer) -> None:
     base = f"http://127.0.0.1:{counting_server.port}"
     async with build_client("asana", allow_loopback=True, base_url=base) as client:
