@@ -183,3 +183,20 @@ async def test_concurrent_first_use_creates_one_data_key(store: DictDataKeyStore
     reader = Vault(store, wrapper)
     for i, sealed in enumerate(results):
         assert await reader.decrypt_fields("org-1", f"c{i}", sealed) == {"f": f"value-{i}"}
+
+
+async def test_connection_round_trip_through_the_vault(store: DictDataKeyStore,
+                                                       wrapper: LocalKeyWrapper) -> None:
+    from shared.connectors.kinds import parse_connection
+    from shared.vault.connections import open_connection, seal_connection
+
+    vault = Vault(store, wrapper)
+    connection = parse_connection({
+        "kind": "jira", "site_url": "https://acme.atlassian.net",
+        "auth": {"type": "api_token", "email": "ann@acme.com", "api_token": "jira-tok-123456"}})
+    public, sealed = await seal_connection(vault, "org-1", "conn-9", connection)
+    assert set(sealed) == {"auth.api_token"} and "jira-tok" not in repr((public, sealed))
+    assert public["auth"]["email"] == "ann@acme.com"
+    assert await open_connection(vault, "org-1", "conn-9", public, sealed) == connection
+    with pytest.raises(DecryptionError):
+        await open_connection(vault, "org-1", "conn-10", public, sealed)
