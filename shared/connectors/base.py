@@ -141,6 +141,17 @@ class Adaptation(BaseModel):
     loss: bool = False
 
 
+class Written(BaseModel):
+    """What ``create``/``upload_attachment`` may return instead of a bare id, and ``update``
+    instead of None: the destination id plus adaptations only known at write time (e.g. an
+    assignee who is not a member of the destination workspace)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dest_id: str
+    notes: tuple[Adaptation, ...] = ()
+
+
 # --- core protocols ---------------------------------------------------------------
 
 
@@ -175,7 +186,8 @@ class SourceReader(Connection, Protocol):
 
 @runtime_checkable
 class DestinationWriter(Connection, Protocol):
-    async def create(self, kind: Kind, record: Record, refs: DestRefs, marker: str) -> str:
+    async def create(self, kind: Kind, record: Record, refs: DestRefs,
+                     marker: str) -> str | Written:
         """Create the item with ``marker`` embedded; returns its destination id.
 
         Not called for ATTACHMENT (see ``upload_attachment``).
@@ -183,7 +195,7 @@ class DestinationWriter(Connection, Protocol):
         ...
 
     async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs,
-                     marker: str) -> None:
+                     marker: str) -> Written | None:
         """Overwrite the item's migrated fields (keep the marker). NotFoundError if gone."""
         ...
 
@@ -197,7 +209,7 @@ class DestinationWriter(Connection, Protocol):
         ...
 
     async def upload_attachment(self, record: Attachment, refs: DestRefs, marker: str,
-                                chunks: AsyncIterator[bytes] | None) -> str:
+                                chunks: AsyncIterator[bytes] | None) -> str | Written:
         """Attach a file (``chunks`` streamed, consumed once) or a link (``chunks`` None)."""
         ...
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 
 from shared.connectors.base import DestinationWriter, SourceReader
@@ -27,6 +29,7 @@ from shared.engine.ports import (
     FINAL_STATUSES,
     ChunkMessage,
     ChunkQueue,
+    Claim,
     IdMap,
     IdMapEntry,
     IdState,
@@ -36,7 +39,13 @@ from shared.engine.ports import (
     RunState,
     RunStatus,
 )
-from shared.errors import AuthRequiredError, FatalRunError, NotFoundError, TransientError
+from shared.errors import (
+    AuthRequiredError,
+    FatalRunError,
+    NotFoundError,
+    SkippableItemError,
+    TransientError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,16 +91,30 @@ class ChunkRunner:
             return ChunkResult(Outcome.DROPPED, reason=f"run is {status}")
         if status is RunStatus.QUEUED:
             await self.run_state.set_status(run_id, RunStatus.RUNNING)
-        checkpoint = await self.run_state.get_checkpoint(run_id, msg.scope)
-        if checkpoint != msg.checkpoint:
+        token = uuid.uuid4().hex
+        now = self.clock.now()
+        claim = await self.run_state.claim(run_id, msg.scope, msg.checkpoint, token,
+                                           now + timedelta(seconds=self.settings.lease_s))
+        if claim.outcome is Claim.STALE:
             return ChunkResult(Outcome.DROPPED, reason="stale or duplicate chunk")
+        if claim.outcome is Claim.BUSY:
+            # redelivered while the first delivery still runs: look again after its lease
+            until = claim.busy_until or now + timedelta(seconds=self.settings.lease_s)
+            delay = max(1.0, (until - now).total_seconds() + 1.0)
+            await self.queue.enqueue(msg, delay_s=delay)
+            return ChunkResult(Outcome.DEFERRED, delay_s=delay, next_message=msg,
+                               reason="scope busy with another delivery")
         try:
             if msg.phase is Phase.SWEEP:
                 counts, _, next_cursor = await self._sweep(msg)
             else:
                 counts, _, next_cursor = await self._page(msg)
         except _ChunkStop as stop:
+            await self.run_state.release(run_id, msg.scope, token)
             return await self._stop(msg, stop)
+        except BaseException:
+            await self.run_state.release(run_id, msg.scope, token)
+            raise
         return await self._advance(msg, counts, next_cursor)
 
     # -- phases -------------------------------------------------------------------------
@@ -102,9 +125,10 @@ class ChunkRunner:
         try:
             page = await self.reader.read(kind, msg.scope, msg.cursor, self.settings.page_size)
         except Exception as exc:  # sorted into chunk outcomes
-            if isinstance(exc, NotFoundError) and msg.cursor is None:
-                # the scope vanished at the source: report and close it
-                raise _ChunkStop(fail_scope=f"source container gone: {exc}") from exc
+            if isinstance(exc, NotFoundError | SkippableItemError):
+                # a 4xx on a read will not get better by retrying: report and close the scope
+                what = "source container gone" if msg.cursor is None else f"{kind} page failed"
+                raise _ChunkStop(fail_scope=f"{what}: {exc}") from exc
             raise _ChunkStop.of(exc) from exc
         if page.next_cursor is not None and page.next_cursor == msg.cursor:
             raise _ChunkStop(fatal=f"{kind} pagination repeats cursor {msg.cursor!r}")

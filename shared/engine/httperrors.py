@@ -15,6 +15,7 @@ import httpx
 from shared.errors import (
     AuthRequiredError,
     FerryError,
+    NotFoundError,
     SkippableItemError,
     ThrottledError,
     TransientError,
@@ -80,8 +81,9 @@ def error_for_response(resp: httpx.Response, now: datetime | None = None) -> Fer
         if status == 503 and retry_after is not None:
             return ThrottledError(detail, retry_after=retry_after)
         return TransientError(detail)
-    err = SkippableItemError(detail, status=status)
-    return err
+    if status in (404, 410):
+        return NotFoundError(detail, status=status)
+    return SkippableItemError(detail, status=status)
 
 
 def raise_for_response(resp: httpx.Response, now: datetime | None = None) -> httpx.Response:

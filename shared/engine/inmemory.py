@@ -10,11 +10,14 @@ import heapq
 import itertools
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
 
 from shared.engine.model import Kind
 from shared.engine.ports import (
     Checkpoint,
     ChunkMessage,
+    Claim,
+    ClaimResult,
     IdMapEntry,
     ItemReport,
     Phase,
@@ -57,18 +60,20 @@ class InMemoryIdMap:
 
 
 class InMemoryRunState:
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], datetime] | None = None) -> None:
+        self.now = now or (lambda: datetime.now(UTC))
+        self.leases: dict[tuple[str, str], tuple[str, datetime]] = {}
         self.status: dict[str, RunStatus] = {}
         self.reasons: dict[str, str | None] = {}
         self.counts: dict[str, Counter[str]] = {}
         self.items: dict[str, list[ItemReport]] = {}
-        self.checkpoints: dict[str, dict[str, Checkpoint | None]] = {}
+        self.scope_checkpoints: dict[str, dict[str, Checkpoint | None]] = {}
 
     async def start(self, run_id: str, scopes: Sequence[str]) -> None:
         self.status[run_id] = RunStatus.RUNNING
         self.counts.setdefault(run_id, Counter())
         self.items.setdefault(run_id, [])
-        self.checkpoints[run_id] = {s: Checkpoint(phase=Phase.PROJECT) for s in scopes}
+        self.scope_checkpoints[run_id] = {s: Checkpoint(phase=Phase.PROJECT) for s in scopes}
 
     async def get_status(self, run_id: str) -> RunStatus:
         return self.status.get(run_id, RunStatus.QUEUED)
@@ -87,19 +92,35 @@ class InMemoryRunState:
     async def add_items(self, run_id: str, rows: Sequence[ItemReport]) -> None:
         self.items.setdefault(run_id, []).extend(rows)
 
-    async def get_checkpoint(self, run_id: str, scope: str) -> Checkpoint | None:
-        return self.checkpoints.get(run_id, {}).get(scope)
+    async def checkpoints(self, run_id: str) -> dict[str, Checkpoint]:
+        return {s: cp for s, cp in self.scope_checkpoints.get(run_id, {}).items() if cp is not None}
+
+    async def claim(self, run_id: str, scope: str, expected: Checkpoint, token: str,
+                    until: datetime) -> ClaimResult:
+        if self.scope_checkpoints.get(run_id, {}).get(scope) != expected:
+            return ClaimResult(outcome=Claim.STALE)
+        held = self.leases.get((run_id, scope))
+        if held is not None and held[0] != token and held[1] > self.now():
+            return ClaimResult(outcome=Claim.BUSY, busy_until=held[1])
+        self.leases[(run_id, scope)] = (token, until)
+        return ClaimResult(outcome=Claim.CLAIMED)
+
+    async def release(self, run_id: str, scope: str, token: str) -> None:
+        held = self.leases.get((run_id, scope))
+        if held is not None and held[0] == token:
+            del self.leases[(run_id, scope)]
 
     async def advance(self, run_id: str, scope: str, expected: Checkpoint,
                       new: Checkpoint | None) -> bool:
-        scopes = self.checkpoints.setdefault(run_id, {})
+        scopes = self.scope_checkpoints.setdefault(run_id, {})
         if scopes.get(scope) != expected:
             return False
         scopes[scope] = new
+        self.leases.pop((run_id, scope), None)
         return True
 
     async def open_scopes(self, run_id: str) -> int:
-        return sum(1 for cp in self.checkpoints.get(run_id, {}).values() if cp is not None)
+        return sum(1 for cp in self.scope_checkpoints.get(run_id, {}).values() if cp is not None)
 
 
 class InMemoryQueue:

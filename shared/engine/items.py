@@ -16,6 +16,7 @@ from shared.connectors.base import (
     DestinationWriter,
     DestRefs,
     SourceReader,
+    Written,
     make_marker,
 )
 from shared.engine.adapt import adapt, skip_reason
@@ -151,7 +152,7 @@ class ItemProcessor:
                           else ItemStatus.WOULD_CREATE)
                 return result(status, adaptations=codes, report=bool(codes))
             refs = self.resolver.refs(adapted)
-            dest_id, status = await self._write(delta, entry, rec, adapted, refs)
+            dest_id, status = await self._write(delta, entry, rec, adapted, refs, codes)
         except CHUNK_LEVEL:
             raise
         except Exception as exc:  # noqa: BLE001 - this item fails alone, with its reason
@@ -167,13 +168,15 @@ class ItemProcessor:
         return make_marker(self.ctx.settings.migration_id, rec.kind, rec.source_id)
 
     async def _write(self, delta: Delta, entry: IdMapEntry | None, rec: Record,
-                     adapted: Record, refs: DestRefs) -> tuple[str, ItemStatus]:
+                     adapted: Record, refs: DestRefs, late: list[str]) -> tuple[str, ItemStatus]:
+        """Write the item; ``late`` collects adaptation codes the writer reports."""
         ctx, caps = self.ctx, self.caps
         kind, marker = rec.kind, self._marker(rec)
         writer = ctx.writer
         if delta is Delta.CHANGED and entry is not None and entry.dest_id:
             try:
-                return await self._update(entry.dest_id, rec, adapted, refs), ItemStatus.UPDATED
+                dest = await self._update(entry.dest_id, rec, adapted, refs, late)
+                return dest, ItemStatus.UPDATED
             except NotFoundError:
                 delta = Delta.NEW  # gone at the destination: create it again
         findable = kind in caps.marker_kinds or kind in caps.natural_key_kinds
@@ -181,32 +184,36 @@ class ItemProcessor:
             found = await writer.find_by_marker(kind, marker, adapted, refs)
             if found is not None:
                 if delta is Delta.RECONCILE:  # the earlier attempt may have written partly
-                    found = await self._update(found, rec, adapted, refs)
+                    found = await self._update(found, rec, adapted, refs, late)
                 return found, ItemStatus.RECONCILED
         await ctx.id_map.put(intent(ctx.settings.migration_id, ctx.scope, rec, marker,
                                     ctx.run_id, ctx.clock.now(), entry))
-        return await self._create(rec, adapted, refs, marker), ItemStatus.CREATED
+        return await self._create(rec, adapted, refs, marker, late), ItemStatus.CREATED
 
-    async def _update(self, dest_id: str, rec: Record, adapted: Record, refs: DestRefs) -> str:
+    async def _update(self, dest_id: str, rec: Record, adapted: Record, refs: DestRefs,
+                      late: list[str]) -> str:
         marker = self._marker(rec)
         if isinstance(adapted, Attachment):
             # attachments cannot be edited: upload the new one, then remove the old one
-            new_id = await self._create(rec, adapted, refs, marker)
+            new_id = await self._create(rec, adapted, refs, marker, late)
             if new_id != dest_id:
                 await self.ctx.writer.delete(Kind.ATTACHMENT, dest_id)
             return new_id
-        await self.ctx.writer.update(rec.kind, dest_id, adapted, refs, marker)
-        return dest_id
+        out = await self.ctx.writer.update(rec.kind, dest_id, adapted, refs, marker)
+        return _unwrap(out, dest_id, late)
 
-    async def _create(self, rec: Record, adapted: Record, refs: DestRefs, marker: str) -> str:
+    async def _create(self, rec: Record, adapted: Record, refs: DestRefs, marker: str,
+                      late: list[str]) -> str:
         """Create (or upload); on an ambiguous failure reconcile by marker, then try again."""
         ctx, caps = self.ctx, self.caps
         attempts = ctx.settings.create_attempts
         for attempt in range(1, attempts + 1):
             try:
                 if isinstance(adapted, Attachment):
-                    return await self._upload(rec, adapted, refs, marker)
-                return await ctx.writer.create(rec.kind, adapted, refs, marker)
+                    out = await self._upload(rec, adapted, refs, marker)
+                else:
+                    out = await ctx.writer.create(rec.kind, adapted, refs, marker)
+                return _unwrap(out, "", late)
             except TransientError as exc:  # incl. ThrottledError from a one-shot upload
                 if attempt == attempts:
                     raise
@@ -221,7 +228,8 @@ class ItemProcessor:
                 await ctx.clock.sleep(delay)
         raise AssertionError("unreachable")
 
-    async def _upload(self, rec: Record, adapted: Attachment, refs: DestRefs, marker: str) -> str:
+    async def _upload(self, rec: Record, adapted: Attachment, refs: DestRefs,
+                      marker: str) -> str | Written:
         ctx = self.ctx
         if adapted.is_link:
             return await ctx.writer.upload_attachment(adapted, refs, marker, None)
@@ -230,6 +238,18 @@ class ItemProcessor:
             return await ctx.writer.upload_attachment(adapted, refs, marker, bounded(source))
         async with aclosing(source):  # type: ignore[type-var]  # close the source stream always
             return await ctx.writer.upload_attachment(adapted, refs, marker, bounded(source))
+
+
+def _unwrap(value: str | Written | None, default: str, late: list[str]) -> str:
+    """A writer's answer as a destination id, collecting the notes it reported."""
+    if isinstance(value, Written):
+        late.extend(n.code for n in value.notes)
+        return value.dest_id
+    if isinstance(value, str) and value:
+        return value
+    if default:
+        return default
+    raise FatalRunError("writer returned no destination id")
 
 
 def _reason(exc: Exception) -> str:

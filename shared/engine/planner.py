@@ -34,7 +34,8 @@ class RunSettings(BaseModel):
     chunk_backoff_cap_s: float = 900.0
     create_attempts: int = Field(default=3, ge=1)
     defer_threshold_s: float = 5.0
-    sweep: bool = True  # report items deleted at the source
+    sweep: bool = True  # report items deleted at the source (never in a dry run)
+    lease_s: float = 600.0  # longer than any chunk runs (the Functions timeout)
 
 
 def first_messages(settings: RunSettings, scopes: Sequence[str]) -> list[ChunkMessage]:
@@ -71,7 +72,8 @@ def next_checkpoint(current: Checkpoint, next_cursor: str | None, reader: Connec
     idx = PHASE_ORDER.index(current.phase)
     for phase in PHASE_ORDER[idx + 1:]:
         if phase is Phase.SWEEP:
-            return Checkpoint(phase=phase) if settings.sweep else None
+            # a dry run records no "seen" marks, so it cannot tell what was deleted
+            return Checkpoint(phase=phase) if settings.sweep and not settings.dry_run else None
         if phase.kind in read_kinds:
             return Checkpoint(phase=phase)
     return None

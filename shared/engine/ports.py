@@ -142,6 +142,19 @@ class Checkpoint(BaseModel):
     cursor: str | None = None
 
 
+class Claim(StrEnum):
+    CLAIMED = "claimed"  # this delivery owns the scope's checkpoint until the lease ends
+    STALE = "stale"  # the checkpoint moved on (duplicate or old message): drop it
+    BUSY = "busy"  # another delivery holds a live lease (redelivered while running)
+
+
+class ClaimResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    outcome: Claim
+    busy_until: datetime | None = None
+
+
 class RunState(Protocol):
     async def start(self, run_id: str, scopes: Sequence[str]) -> None:
         """Status RUNNING; every scope's checkpoint at (PROJECT, None)."""
@@ -165,13 +178,25 @@ class RunState(Protocol):
         """Append per-item report rows."""
         ...
 
-    async def get_checkpoint(self, run_id: str, scope: str) -> Checkpoint | None:
-        """The scope's checkpoint, or None once the scope is closed."""
+    async def checkpoints(self, run_id: str) -> dict[str, Checkpoint]:
+        """Checkpoints of the scopes still open (to resume after a pause)."""
+        ...
+
+    async def claim(self, run_id: str, scope: str, expected: Checkpoint, token: str,
+                    until: datetime) -> ClaimResult:
+        """Take the scope's lease if its checkpoint is ``expected`` and no other live lease
+        exists (atomic, e.g. Cosmos etag). A queue message redelivered while its first
+        delivery still runs gets BUSY; an old or duplicate message gets STALE."""
+        ...
+
+    async def release(self, run_id: str, scope: str, token: str) -> None:
+        """Drop the lease held by ``token`` (chunk deferred or stopped)."""
         ...
 
     async def advance(self, run_id: str, scope: str, expected: Checkpoint,
                       new: Checkpoint | None) -> bool:
-        """Compare-and-set the checkpoint (``new=None`` closes the scope); False if it moved."""
+        """Compare-and-set the checkpoint and clear the lease (``new=None`` closes the
+        scope); False if the checkpoint had moved."""
         ...
 
     async def open_scopes(self, run_id: str) -> int:

@@ -41,7 +41,7 @@ class Harness:
             pacer = Pacer(self.dest_limit, clock=self.clock, rng=random.Random(7))
         self.writer = MemoryWriter(self.dst, capabilities=self.caps, pacer=pacer)
         self.id_map = InMemoryIdMap()
-        self.state = InMemoryRunState()
+        self.state = InMemoryRunState(now=self.clock.now)
         self.queue = InMemoryQueue()
         self.results: list[ChunkResult] = []
         self._runs = 0
@@ -82,7 +82,7 @@ class Harness:
 
     async def resume(self, settings: RunSettings) -> None:
         await self.state.set_status(settings.run_id, RunStatus.RUNNING)
-        cps = {s: cp for s, cp in self.state.checkpoints[settings.run_id].items() if cp}
+        cps = await self.state.checkpoints(settings.run_id)
         for msg in resume_messages(settings, cps):
             await self.queue.enqueue(msg)
         await self.drain(settings)

@@ -198,3 +198,64 @@ async def test_sweep_phase_runs_last() -> None:
     phases = [m.phase for m, _ in h.queue.sent]
     assert phases[-1] is Phase.SWEEP
     assert phases.index(Phase.TASK) < phases.index(Phase.COMMENT) < phases.index(Phase.SWEEP)
+
+
+async def test_redelivery_while_first_delivery_runs_waits_for_the_lease() -> None:
+    from datetime import timedelta
+
+    h = Harness()
+    s = await h.start()
+    msg, _ = h.queue.pop()  # type: ignore[misc]
+    # a first delivery of this message holds the lease and is still running
+    held = await h.state.claim(s.run_id, msg.scope, msg.checkpoint, "other",
+                               h.clock.now() + timedelta(seconds=600))
+    assert held.outcome == "claimed"
+    res = await h.deliver(s, msg)
+    assert res.outcome == "deferred" and 600 <= res.delay_s <= 602
+    assert h.dst.writes == 0
+    await h.drain(s)  # after the lease ran out, the redelivered copy takes over
+    assert h.status(s) is RunStatus.SUCCEEDED
+    assert h.dst.count(Kind.TASK) == h.src.count(Kind.TASK)
+
+
+async def test_writer_notes_reported_at_write_time_are_counted() -> None:
+    from shared.connectors.base import Adaptation, Written
+    from shared.connectors.memory import MemoryWriter
+
+    class NotingWriter(MemoryWriter):
+        async def create(self, kind, record, refs, marker):
+            dest = await super().create(kind, record, refs, marker)
+            if kind is Kind.TASK and record.assignees:
+                return Written(dest_id=dest, notes=(Adaptation(
+                    kind=kind, code="task.assignee_not_member",
+                    message="assignee is not a member; named in the description"),))
+            return dest
+
+    h = Harness()
+    h.writer = NotingWriter(h.dst, capabilities=h.caps)
+    s = await h.run()
+    assigned = sum(1 for t in h.src.items[Kind.TASK].values() if t.assignees)
+    assert h.counts(s)["adapt.task.assignee_not_member"] == assigned
+    assert h.dst.count(Kind.TASK) == h.src.count(Kind.TASK)
+
+
+async def test_source_scope_gone_fails_that_scope_only() -> None:
+    h = Harness(scopes=("p1", "p2"))
+    s = await h.start()
+    h.src.remove(Kind.PROJECT, "p2")
+    await h.drain(s)
+    assert h.status(s) is RunStatus.PARTIALLY_SUCCEEDED
+    assert h.counts(s)["scope.failed"] == 1
+    assert {t.project_id for t in h.src.items[Kind.TASK].values()} >= {"p1"}
+    assert h.counts(s)["task.created"] == sum(
+        1 for t in h.src.items[Kind.TASK].values() if t.project_id == "p1")
+
+
+async def test_dry_run_after_a_real_run_reports_no_deletions() -> None:
+    h = Harness()
+    await h.run()
+    s = await h.run(dry_run=True)
+    c = h.counts(s)
+    assert c["task.unchanged"] == h.src.count(Kind.TASK)
+    assert not any(k.endswith("deleted_at_source") for k in c)
+    assert Phase.SWEEP not in [m.phase for m, _ in h.queue.sent if m.run_id == s.run_id]

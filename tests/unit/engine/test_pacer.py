@@ -15,6 +15,7 @@ from shared.engine.limits import RateLimit
 from shared.engine.pacer import Action, DeferChunk, Pacer, PacerSettings, classify
 from shared.errors import (
     AuthRequiredError,
+    NotFoundError,
     SkippableItemError,
     ThrottledError,
     TransientError,
@@ -75,7 +76,7 @@ def _resp(status: int, headers: dict[str, str] | None = None) -> httpx.Response:
 @pytest.mark.parametrize("status,etype", [
     (429, ThrottledError), (401, AuthRequiredError), (500, TransientError),
     (502, TransientError), (408, TransientError), (400, SkippableItemError),
-    (404, SkippableItemError), (413, SkippableItemError), (422, SkippableItemError),
+    (404, NotFoundError), (410, NotFoundError), (413, SkippableItemError), (422, SkippableItemError),
 ])
 def test_error_for_response(status: int, etype: type) -> None:
     err = error_for_response(_resp(status), NOW)
