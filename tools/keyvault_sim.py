@@ -7,7 +7,7 @@ RSA-OAEP or RSA1_5, delete. Auth follows Key Vault's bearer challenge: a call wi
 `Authorization: Bearer ...` answers 401 with
 `WWW-Authenticate: Bearer authorization="https://login.microsoftonline.com/<tenant>",
 resource="https://vault.azure.net"`; any non-empty bearer token is accepted unless a
-`token_check` says otherwise. State is in memory.
+`token_check` says otherwise. State is in memory, or in `state_dir` when given.
 
 REST reference: https://learn.microsoft.com/rest/api/keyvault/keys/
 
@@ -18,7 +18,8 @@ Clients must be built with `verify_challenge_resource=False` (the resource is no
         client = KeyClient(kv.url, credential, verify_challenge_resource=False,
                            connection_verify=False)
 
-Run alone: `python -m tools.keyvault_sim --port 8443 --cert-dir .ferry/keyvault --key ferry-kek`.
+Run alone: `python -m tools.keyvault_sim --port 8443 --cert-dir .ferry/keyvault-sim
+--state-dir .ferry/keyvault-sim/keys --key ferry-kek`.
 """
 from __future__ import annotations
 
@@ -89,10 +90,27 @@ class KeyVaultSimulator:
 
     key_size: int = 2048
     token_check: Callable[[str], bool] | None = None
+    #: when set, keys persist there (`<name>/<version>.pem` + `<name>/versions`), so a
+    #: local runner keeps its key-encryption keys across restarts; else memory only
+    state_dir: Path | None = None
     keys: dict[str, list[KeyVersion]] = field(default_factory=dict)
     #: (method, path, status) of every request, for tests
     calls: list[tuple[str, str, int]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.state_dir is None or not Path(self.state_dir).is_dir():
+            return
+        for key_dir in sorted(p for p in Path(self.state_dir).iterdir() if p.is_dir()):
+            index = key_dir / "versions"
+            for line in index.read_text("ascii").split() if index.exists() else []:
+                version, created = line.split(":")
+                private = serialization.load_pem_private_key(
+                    (key_dir / f"{version}.pem").read_bytes(), password=None)
+                if not isinstance(private, rsa.RSAPrivateKey):
+                    raise ValueError(f"{key_dir / version}.pem is not an RSA private key")
+                self.keys.setdefault(key_dir.name, []).append(
+                    KeyVersion(version, private, int(created)))
 
     def create_key(self, name: str) -> KeyVersion:
         """Add a new version of key `name` (creating the key); it becomes the latest."""
@@ -100,7 +118,22 @@ class KeyVaultSimulator:
         version = KeyVersion(uuid.uuid4().hex, private, int(time.time()))
         with self._lock:
             self.keys.setdefault(name, []).append(version)
+            if self.state_dir is not None:
+                key_dir = Path(self.state_dir) / name
+                key_dir.mkdir(parents=True, exist_ok=True)
+                pem = key_dir / f"{version.version}.pem"
+                pem.write_bytes(private.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption()))
+                pem.chmod(0o600)
+                with (key_dir / "versions").open("a", encoding="ascii") as index:
+                    index.write(f"{version.version}:{version.created}\n")
         return version
+
+    def ensure_key(self, name: str) -> None:
+        """Create key `name` unless it exists (persisted keys are kept)."""
+        if self._find(name, None) is None:
+            self.create_key(name)
 
     # --- ASGI ---------------------------------------------------------------------------
 
@@ -166,6 +199,11 @@ class KeyVaultSimulator:
         body = self._bundle(request, name, kv)
         with self._lock:
             del self.keys[name]
+            if self.state_dir is not None:  # a deleted key is gone for good here (no soft delete)
+                key_dir = Path(self.state_dir) / name
+                for path in key_dir.glob("*"):
+                    path.unlink()
+                key_dir.rmdir()
         return JSONResponse({**body, "recoveryId": f"{str(request.base_url).rstrip('/')}"
                              f"/deletedkeys/{name}", "deletedDate": int(time.time()),
                              "scheduledPurgeDate": int(time.time()) + 90 * 86400})
@@ -311,13 +349,14 @@ def serve(port: int = 0, cert_dir: str | Path = ".ferry/keyvault-sim", *,
           keys: tuple[str, ...] = ()) -> Iterator[RunningSimulator]:
     """Serve the simulator over HTTPS on 127.0.0.1:`port` (0 = a free port) in a thread.
 
-    `keys` are created before serving. Stops the server when the block ends.
+    `keys` are created before serving unless they exist. Stops the server when the block
+    ends. Pass `sim=KeyVaultSimulator(state_dir=...)` to keep keys across restarts.
     """
     import uvicorn
 
     sim = sim or KeyVaultSimulator()
     for name in keys:
-        sim.create_key(name)
+        sim.ensure_key(name)
     cert_file, key_file = generate_self_signed_cert(cert_dir)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -348,8 +387,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8443)
     parser.add_argument("--cert-dir", default=".ferry/keyvault-sim")
     parser.add_argument("--key", action="append", default=[], help="key to create at start")
+    parser.add_argument("--state-dir", default=None,
+                        help="persist keys here (default: memory only)")
     args = parser.parse_args(argv)
-    with serve(args.port, args.cert_dir, keys=tuple(args.key)) as running:
+    sim = KeyVaultSimulator(state_dir=Path(args.state_dir) if args.state_dir else None)
+    with serve(args.port, args.cert_dir, sim=sim, keys=tuple(args.key)) as running:
         print(f"Key Vault simulator at {running.url} (cert {running.cert_file})", flush=True)
         try:
             while True:

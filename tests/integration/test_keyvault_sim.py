@@ -149,3 +149,24 @@ async def test_local_settings_with_simulator_uri_use_the_sdk_path(kv: RunningSim
         assert await wrapper.unwrap(await wrapper.wrap(DEK)) == DEK
     finally:
         await wrapper.close()
+
+
+async def test_persisted_keys_survive_a_simulator_restart(tmp_path: Any) -> None:
+    from tools.keyvault_sim import KeyVaultSimulator
+
+    credential = StaticCredential()
+    with serve(0, tmp_path / "tls", sim=KeyVaultSimulator(state_dir=tmp_path / "state"),
+               keys=("kek",)) as first:
+        wrapper = KeyVaultKeyWrapper(first.url, "kek", credential, **CLIENT_KW)
+        old = await wrapper.wrap(DEK)
+        await wrapper.close()
+    with serve(0, tmp_path / "tls", sim=KeyVaultSimulator(state_dir=tmp_path / "state"),
+               keys=("kek",)) as second:
+        wrapper = KeyVaultKeyWrapper(second.url, "kek", credential, **CLIENT_KW)
+        try:
+            # same key version; only the vault URL (port) differs after the restart
+            moved = WrappedKey(old.kid.replace(first.url, second.url), old.alg, old.value)
+            assert await wrapper.current_kid() == moved.kid
+            assert await wrapper.unwrap(moved) == DEK
+        finally:
+            await wrapper.close()
