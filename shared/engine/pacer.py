@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -248,3 +249,30 @@ class Pacer:
             wait = min(max(retry_after, 0.0), s.max_retry_after_s)
         self._blocked_until = max(self._blocked_until, now + wait)
         return wait
+
+
+class PacerRegistry:
+    """One pacer per credential within a worker process, shared by the chunks using it.
+
+    ``key`` names the credential without holding it (e.g. ``"{connector id}:{secret
+    version}"``). Instances of a scaled-out Function App do not share pacers; the vendor's
+    429s and the adaptive rate cover that case.
+    """
+
+    def __init__(self, *, clock: Clock | None = None, settings: PacerSettings | None = None,
+                 max_size: int = 256) -> None:
+        self.clock = clock
+        self.settings = settings
+        self.max_size = max_size
+        self._pacers: OrderedDict[str, Pacer] = OrderedDict()
+
+    def get(self, key: str, limit: RateLimit) -> Pacer:
+        """The pacer for ``key`` (created on first use, rebuilt if ``limit`` changed)."""
+        pacer = self._pacers.get(key)
+        if pacer is None or pacer.limit != limit:
+            pacer = Pacer(limit, clock=self.clock, settings=self.settings)
+            self._pacers[key] = pacer
+        self._pacers.move_to_end(key)
+        while len(self._pacers) > self.max_size:
+            self._pacers.popitem(last=False)
+        return pacer

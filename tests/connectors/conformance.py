@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -26,14 +27,18 @@ import pytest
 from shared.connectors.base import (
     MAX_CHUNK_BYTES,
     Capabilities,
+    ChecklistSupport,
     DestinationWriter,
     DestRefs,
     MarkerLocation,
     SourceReader,
+    Written,
     make_marker,
 )
 from shared.engine.model import (
     Attachment,
+    Checklist,
+    ChecklistItem,
     Comment,
     Container,
     Kind,
@@ -47,6 +52,11 @@ from shared.engine.model import (
 )
 
 ReadBack = Callable[[Kind, str], Awaitable[Record | None]]
+
+
+def _id(value: str | Written) -> str:
+    """A writer's answer as a destination id (writers may return ``Written``)."""
+    return value if isinstance(value, str) else value.dest_id
 
 
 async def _chunks(sizes: list[int]) -> AsyncIterator[bytes]:
@@ -125,19 +135,20 @@ class ConnectorConformance:
                             recs: dict[Kind, Record], marker: Callable[[Kind], str]
                             ) -> DestRefs:
         caps = writer.capabilities
-        project = await writer.create(Kind.PROJECT, recs[Kind.PROJECT],
-                                      DestRefs(workspace=dest_workspace), marker(Kind.PROJECT))
+        project = _id(await writer.create(Kind.PROJECT, recs[Kind.PROJECT],
+                                          DestRefs(workspace=dest_workspace),
+                                          marker(Kind.PROJECT)))
         refs = DestRefs(workspace=dest_workspace, project=project)
         section = None
         if Kind.SECTION in caps.write_kinds:
-            section = await writer.create(Kind.SECTION, recs[Kind.SECTION], refs,
-                                          marker(Kind.SECTION))
+            section = _id(await writer.create(Kind.SECTION, recs[Kind.SECTION], refs,
+                                              marker(Kind.SECTION)))
         labels: dict[str, str] = {}
         if Kind.LABEL in caps.write_kinds:
-            labels[recs[Kind.LABEL].source_id] = await writer.create(
-                Kind.LABEL, recs[Kind.LABEL], refs, marker(Kind.LABEL))
+            labels[recs[Kind.LABEL].source_id] = _id(await writer.create(
+                Kind.LABEL, recs[Kind.LABEL], refs, marker(Kind.LABEL)))
         refs = refs.model_copy(update={"section": section, "labels": labels})
-        task = await writer.create(Kind.TASK, recs[Kind.TASK], refs, marker(Kind.TASK))
+        task = _id(await writer.create(Kind.TASK, recs[Kind.TASK], refs, marker(Kind.TASK)))
         return refs.model_copy(update={"task": task})
 
     # -- tests: both sides ------------------------------------------------------------
@@ -169,6 +180,14 @@ class ConnectorConformance:
         containers = await reader.list_containers()
         assert all(isinstance(c, Container) for c in containers)
         assert source_scope in {c.id for c in containers}
+
+    async def test_writer_whoami_and_containers(self, writer: DestinationWriter,
+                                                dest_workspace: str | None) -> None:
+        me = await writer.whoami()
+        assert isinstance(me, UserRef) and (me.email or me.source_id)
+        containers = await writer.list_containers()
+        if dest_workspace is not None:
+            assert dest_workspace in {c.id for c in containers}
 
     # -- tests: reader ------------------------------------------------------------------
 
@@ -257,8 +276,8 @@ class ConnectorConformance:
             assert got is not None and getattr(got, "name", None) == "Renamed ✓"
 
         if Kind.COMMENT in caps.write_kinds:
-            cid = await writer.create(Kind.COMMENT, recs[Kind.COMMENT], refs,
-                                      marker(Kind.COMMENT))
+            cid = _id(await writer.create(Kind.COMMENT, recs[Kind.COMMENT], refs,
+                                          marker(Kind.COMMENT)))
             assert cid
             if Kind.COMMENT in caps.marker_kinds:
                 assert await writer.find_by_marker(Kind.COMMENT, marker(Kind.COMMENT),
@@ -269,6 +288,53 @@ class ConnectorConformance:
         if Kind.TASK in caps.marker_kinds:
             assert await writer.find_by_marker(Kind.TASK, marker(Kind.TASK), changed,
                                                refs) is None
+
+    async def test_declared_features_are_accepted(self, writer: DestinationWriter,
+                                                  dest_workspace: str | None,
+                                                  read_back: ReadBack | None) -> None:
+        """Capabilities honesty: a task using every declared feature up to its limits is
+        accepted (the engine only adapts what the capabilities exclude). Unknown assignee
+        e-mails must not fail a write: the writer drops them and says so (``Written``)."""
+        caps = writer.capabilities
+        run = uuid.uuid4().hex[:12]
+        recs = self.sample_records(run)
+
+        def marker(kind: Kind, sid: str = "") -> str:
+            return make_marker(f"conf{run}", kind, sid or recs[kind].source_id)
+
+        refs = await self._make_parents(writer, dest_workspace, recs, marker)
+        base = recs[Kind.TASK]
+        assert isinstance(base, Task)
+        people = (UserRef(email="ada@example.com", display_name="Ada"),
+                  UserRef(email="grace@example.com", display_name="Grace"))
+        n_items = min(2, caps.max_checklist_items or 2)
+        update: dict[str, Any] = {
+            "source_id": f"{run}-full", "assignees": people[: min(2, caps.max_assignees or 2)],
+            "due_on": date(2030, 1, 15), "completed": caps.completion}
+        if caps.due_times:
+            update["due_at"] = datetime(2030, 1, 15, 16, 30, tzinfo=UTC)
+        if caps.start_dates:
+            update["start_on"] = date(2030, 1, 2)
+        if caps.checklists is not ChecklistSupport.NONE:
+            update["checklists"] = (Checklist(name="Steps", items=tuple(
+                ChecklistItem(source_id=f"{run}-ci{i}", name=f"step {i}", checked=i == 0,
+                              position=float(i)) for i in range(n_items))),)
+        full = base.model_copy(update=update)
+        dest_id = _id(await writer.create(Kind.TASK, full, refs,
+                                          marker(Kind.TASK, full.source_id)))
+        assert dest_id
+        if caps.subtasks:
+            sub = base.model_copy(update={"source_id": f"{run}-sub", "parent_id": full.source_id,
+                                          "name": "Sous-tâche"})
+            sub_refs = refs.model_copy(update={"parent_task": dest_id})
+            assert await writer.create(Kind.TASK, sub, sub_refs,
+                                       marker(Kind.TASK, sub.source_id))
+        if read_back is not None:
+            got = await read_back(Kind.TASK, dest_id)
+            assert isinstance(got, Task)
+            assert got.completed == full.completed
+            if caps.checklists is ChecklistSupport.NATIVE:
+                assert sum(len(c.items) for c in got.checklists) == n_items
 
     async def test_unknown_marker_is_not_found(self, writer: DestinationWriter,
                                                dest_workspace: str | None) -> None:
@@ -288,11 +354,11 @@ class ConnectorConformance:
         run = uuid.uuid4().hex[:12]
         recs = self.sample_records(run)
         mk = make_marker(f"conf{run}", Kind.LABEL, recs[Kind.LABEL].source_id)
-        pid = await writer.create(Kind.PROJECT, recs[Kind.PROJECT],
+        pid = _id(await writer.create(Kind.PROJECT, recs[Kind.PROJECT],
                                   DestRefs(workspace=dest_workspace),
-                                  make_marker(f"conf{run}", Kind.PROJECT, f"{run}-p"))
+                                  make_marker(f"conf{run}", Kind.PROJECT, f"{run}-p")))
         refs = DestRefs(workspace=dest_workspace, project=pid)
-        lid = await writer.create(Kind.LABEL, recs[Kind.LABEL], refs, mk)
+        lid = _id(await writer.create(Kind.LABEL, recs[Kind.LABEL], refs, mk))
         assert await writer.find_by_marker(Kind.LABEL, mk, recs[Kind.LABEL], refs) == lid
 
     async def test_upload_attachment_stream(self, writer: DestinationWriter,
@@ -309,8 +375,8 @@ class ConnectorConformance:
         refs = await self._make_parents(writer, dest_workspace, recs, marker)
         att = recs[Kind.ATTACHMENT]
         assert isinstance(att, Attachment)
-        aid = await writer.upload_attachment(att, refs, marker(Kind.ATTACHMENT),
-                                             _chunks(list(self.upload_chunks)))
+        aid = _id(await writer.upload_attachment(att, refs, marker(Kind.ATTACHMENT),
+                                                 _chunks(list(self.upload_chunks))))
         assert aid
         if Kind.ATTACHMENT in caps.marker_kinds:
             assert await writer.find_by_marker(Kind.ATTACHMENT, marker(Kind.ATTACHMENT), att,
@@ -318,8 +384,8 @@ class ConnectorConformance:
         if caps.link_attachments:
             link = att.model_copy(update={"source_id": f"{run}-link", "is_link": True,
                                           "url": "https://example.com/doc", "size": None})
-            lid = await writer.upload_attachment(
-                link, refs, make_marker(f"conf{run}", Kind.ATTACHMENT, link.source_id), None)
+            lid = _id(await writer.upload_attachment(
+                link, refs, make_marker(f"conf{run}", Kind.ATTACHMENT, link.source_id), None))
             assert lid and lid != aid
 
 

@@ -252,3 +252,16 @@ async def test_concurrency_cap() -> None:
 
     await asyncio.gather(*(pacer.call(fn) for _ in range(6)))
     assert peak == 2
+
+
+def test_registry_shares_one_pacer_per_credential() -> None:
+    from shared.engine.pacer import PacerRegistry
+
+    reg = PacerRegistry(clock=FakeClock(), max_size=2)
+    limit = RateLimit(requests=10, per_seconds=1)
+    a = reg.get("conn-a:v1", limit)
+    assert reg.get("conn-a:v1", limit) is a
+    assert reg.get("conn-b:v1", limit) is not a
+    assert reg.get("conn-a:v1", RateLimit(requests=5, per_seconds=1)) is not a  # new limit
+    reg.get("conn-c:v1", limit)
+    assert len(reg._pacers) == 2
