@@ -19,6 +19,7 @@ import ssl
 import typing
 from typing import Any
 
+import anyio
 import httpcore
 import httpx
 
@@ -47,7 +48,11 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
                           socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
                           ) -> httpcore.AsyncNetworkStream:
         try:
-            addresses = await self._resolve(host, port)
+            # the connect timeout covers the lookup too: a slow resolver must not hang a chunk
+            with anyio.fail_after(timeout):
+                addresses = await self._resolve(host, port)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
         except OSError as exc:
             raise httpcore.ConnectError(f"could not resolve {host}") from exc
         self._policy.check_addresses(host, addresses)

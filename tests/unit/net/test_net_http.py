@@ -192,3 +192,18 @@ def test_guard_cannot_be_replaced_or_weakened() -> None:
         build_client("trello", local_ca_file="/tmp/ca.pem")  # local CA only in local mode
     client = build_client("trello")
     assert client._trust_env is False  # no proxy from the environment dials for us
+
+
+async def test_slow_resolver_is_bounded_by_the_connect_timeout(
+        recording_backend: RecordingBackend) -> None:
+    import anyio
+
+    async def hanging(host: str, port: int) -> list[str]:
+        await anyio.sleep_forever()
+        return []
+
+    async with build_client("monday", resolver=hanging, network_backend=recording_backend,
+                            timeout=httpx.Timeout(5.0, connect=0.05)) as client:
+        with pytest.raises(httpx.ConnectTimeout):
+            await client.post("https://api.monday.com/v2", json={"query": "{ me { id } }"})
+    assert recording_backend.dials == []
