@@ -125,6 +125,8 @@ class ChunkRunner:
         try:
             page = await self.reader.read(kind, msg.scope, msg.cursor, self.settings.page_size)
         except Exception as exc:  # sorted into chunk outcomes
+            if isinstance(exc, AuthRequiredError):
+                exc.extra.setdefault("side", "source")
             if isinstance(exc, NotFoundError | SkippableItemError):
                 # a 4xx on a read will not get better by retrying: report and close the scope
                 what = "source container gone" if msg.cursor is None else f"{kind} page failed"
@@ -282,7 +284,8 @@ class _ChunkStop(Exception):
         if isinstance(exc, DeferChunk):
             return cls(defer=exc.delay_s)
         if isinstance(exc, AuthRequiredError):
-            return cls(auth=str(exc))
+            side = exc.extra.get("side", "destination")
+            return cls(auth=f"{side} connection: {exc}")
         if isinstance(exc, TransientError | asyncio.TimeoutError | ConnectionError):
             return cls(transient=str(exc) or type(exc).__name__)
         if isinstance(exc, FatalRunError):

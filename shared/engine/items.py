@@ -8,6 +8,7 @@ propagate to the chunk runner.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -152,6 +153,7 @@ class ItemProcessor:
                           else ItemStatus.WOULD_CREATE)
                 return result(status, adaptations=codes, report=bool(codes))
             refs = self.resolver.refs(adapted)
+            adapted = _missing_labels_to_description(adapted, refs, codes)
             dest_id, status = await self._write(delta, entry, rec, adapted, refs, codes)
         except CHUNK_LEVEL:
             raise
@@ -233,11 +235,35 @@ class ItemProcessor:
         ctx = self.ctx
         if adapted.is_link:
             return await ctx.writer.upload_attachment(adapted, refs, marker, None)
-        source = ctx.reader.open_attachment(rec)  # type: ignore[arg-type]
-        if not hasattr(source, "aclose"):
+        source = _source_side(ctx.reader.open_attachment(rec))  # type: ignore[arg-type]
+        async with aclosing(source):  # close the source stream whatever happens
             return await ctx.writer.upload_attachment(adapted, refs, marker, bounded(source))
-        async with aclosing(source):  # type: ignore[type-var]  # close the source stream always
-            return await ctx.writer.upload_attachment(adapted, refs, marker, bounded(source))
+
+
+async def _source_side(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+    """Tag credential errors of the source stream so the pause reason names the source."""
+    try:
+        async for part in chunks:
+            yield part
+    except AuthRequiredError as exc:
+        exc.extra.setdefault("side", "source")
+        raise
+    finally:
+        if hasattr(chunks, "aclose"):
+            await chunks.aclose()
+
+
+def _missing_labels_to_description(record: Record, refs: DestRefs, codes: list[str]) -> Record:
+    """Labels whose destination label is missing (failed, over a limit) go to the text."""
+    if not isinstance(record, Task) or not record.labels:
+        return record
+    missing = [lab.name for lab in record.labels if lab.source_id not in refs.labels]
+    if not missing:
+        return record
+    codes.append("task.labels_in_description")
+    text = record.description.rstrip()
+    line = "Labels: " + ", ".join(missing)
+    return record.model_copy(update={"description": f"{text}\n\n{line}" if text else line})
 
 
 def _unwrap(value: str | Written | None, default: str, late: list[str]) -> str:

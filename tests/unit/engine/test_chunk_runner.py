@@ -259,3 +259,25 @@ async def test_dry_run_after_a_real_run_reports_no_deletions() -> None:
     assert c["task.unchanged"] == h.src.count(Kind.TASK)
     assert not any(k.endswith("deleted_at_source") for k in c)
     assert Phase.SWEEP not in [m.phase for m, _ in h.queue.sent if m.run_id == s.run_id]
+
+
+async def test_revoked_source_names_the_source_in_the_pause_reason() -> None:
+    h = Harness()
+    s = await h.start()
+    msg, _ = h.queue.pop()  # type: ignore[misc]
+    await h.deliver(s, msg)
+    h.src.revoke()
+    await h.drain(s)
+    assert h.status(s) is RunStatus.PAUSED
+    assert (h.state.reasons[s.run_id] or "").startswith("reconnect: source connection")
+
+
+async def test_labels_that_did_not_migrate_go_to_the_description() -> None:
+    h = Harness()
+    h.dst.fail_next("create", SkippableItemError("plan holds 25 labels", status=400),
+                    when=lambda op, rec: getattr(rec, "source_id", "") == "p1-l0")
+    s = await h.run()
+    dest_id = h.id_map.entries[("mig-0001", Kind.TASK, "p1-t1")].dest_id
+    task = h.dst.items[Kind.TASK][dest_id]
+    assert "Labels: label-0" in task.description and task.labels == ()
+    assert h.counts(s)["adapt.task.labels_in_description"] >= 1
