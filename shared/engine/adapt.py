@@ -51,6 +51,10 @@ SUMMARIES: dict[str, str] = {
                                 "and time are written at the top",
     "comment.time_prepended": "{n} comments cannot keep their time; it is written at the top",
     "comment.text_truncated": "{n} comments are cut to {limit} characters",
+    "attachment.link_unsupported": "{n} link attachments cannot be kept as links and are "
+                                   "skipped",
+    "task.labels_missing_in_description": "{n} tasks had labels that could not be created; "
+                                          "their names go to the description",
     "attachment.too_large": "{n} attachments are larger than the destination's limit "
                             "({limit} bytes) and are skipped",
 }
@@ -219,12 +223,16 @@ def summarize(counts: dict[str, int], caps: Capabilities) -> list[str]:
         template = SUMMARIES.get(code)
         field = _LIMIT_FIELDS.get(code)
         limit: int | None = getattr(caps, field) if field else None
-        if template is None:
+        if template is None and code.endswith(".unsupported"):
+            kind = code.split(".")[0]
+            lines.append(f"{counts[key]} {kind}s cannot be migrated: {caps.vendor} has none")
+        elif template is None:
             lines.append(f"{counts[key]} × {code}")
         else:
             words = {1: "one", 2: "two", 3: "three"}
             shown = words.get(limit, str(limit)) if limit is not None else "no"
             lines.append(template.format(n=counts[key], limit=shown))
     return lines
+
 
 __all__ = ["SUMMARIES", "Adaptation", "adapt", "skip_reason", "summarize"]

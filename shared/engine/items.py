@@ -260,7 +260,7 @@ def _missing_labels_to_description(record: Record, refs: DestRefs, codes: list[s
     missing = [lab.name for lab in record.labels if lab.source_id not in refs.labels]
     if not missing:
         return record
-    codes.append("task.labels_in_description")
+    codes.append("task.labels_missing_in_description")
     text = record.description.rstrip()
     line = "Labels: " + ", ".join(missing)
     return record.model_copy(update={"description": f"{text}\n\n{line}" if text else line})

@@ -159,3 +159,18 @@ def test_chunk_message_is_small_and_refuses_huge_cursors() -> None:
 def test_dest_refs_are_plain_ids() -> None:
     refs = DestRefs(workspace="w", project="p", labels={"l": "dl"})
     assert refs.model_dump()["labels"] == {"l": "dl"}
+
+
+async def test_in_process_preview_counts_per_kind_without_writes() -> None:
+    from shared.engine.preview import preview
+
+    caps = memory_capabilities(max_assignees=1, write_kinds=frozenset(Kind) - {Kind.LABEL})
+    h = Harness(caps=caps)
+    result = await preview(h.reader, h.writer, ["p1"], dest_workspace="dws",
+                           clock=h.clock)
+    assert h.dst.writes == 0 and sum(h.dst.calls.values()) == 0
+    assert result.status == "succeeded"
+    assert result.per_kind["task"]["would_create"] == h.src.count(Kind.TASK)
+    assert result.per_kind["label"]["skipped"] == h.src.count(Kind.LABEL)
+    assert "3 labels cannot be migrated: memory has none" in result.adaptations
+    assert any(line.startswith("5 tasks have several assignees") for line in result.adaptations)

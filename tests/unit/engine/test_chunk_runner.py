@@ -280,4 +280,4 @@ async def test_labels_that_did_not_migrate_go_to_the_description() -> None:
     dest_id = h.id_map.entries[("mig-0001", Kind.TASK, "p1-t1")].dest_id
     task = h.dst.items[Kind.TASK][dest_id]
     assert "Labels: label-0" in task.description and task.labels == ()
-    assert h.counts(s)["adapt.task.labels_in_description"] >= 1
+    assert h.counts(s)["adapt.task.labels_missing_in_description"] >= 1
