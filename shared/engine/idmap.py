@@ -20,12 +20,15 @@ class Delta(StrEnum):
 
 def decide(entry: IdMapEntry | None, record: Record) -> Delta:
     """What the engine must do with ``record`` given its id-map entry."""
-    if entry is None or entry.state is IdState.DELETED_AT_SOURCE:
+    if entry is None:
         return Delta.NEW
-    if entry.state is IdState.INTENT or entry.dest_id is None:
+    if entry.dest_id is None:
+        # an intent (or a failure after one) may have left an item: look for its marker
         return Delta.RECONCILE
-    if entry.source_version == record.version:
-        return Delta.UNCHANGED
+    if entry.state is IdState.DONE:
+        return Delta.UNCHANGED if entry.source_version == record.version else Delta.CHANGED
+    # failed, skipped or deleted at the source after an earlier success (e.g. restored from
+    # the trash): bring the existing destination item up to date rather than duplicating it
     return Delta.CHANGED
 
 
@@ -35,6 +38,20 @@ def intent(migration_id: str, scope: str, record: Record, marker: str, run_id: s
     return IdMapEntry(migration_id=migration_id, kind=record.kind, source_id=record.source_id,
                       scope=scope, marker=marker, state=IdState.INTENT,
                       dest_id=None, source_version=previous.source_version if previous else None,
+                      last_run_id=run_id, updated_at=now)
+
+
+def not_migrated(migration_id: str, scope: str, record: Record, marker: str, run_id: str,
+                 state: IdState, now: datetime, previous: IdMapEntry | None) -> IdMapEntry:
+    """The entry after a failure or skip: remembered for this run, retried by the next.
+
+    A previous destination id and the version it was written from are kept, so the next
+    run updates that item instead of creating another.
+    """
+    return IdMapEntry(migration_id=migration_id, kind=record.kind, source_id=record.source_id,
+                      scope=scope, marker=marker, state=state,
+                      dest_id=previous.dest_id if previous else None,
+                      source_version=previous.source_version if previous else None,
                       last_run_id=run_id, updated_at=now)
 
 

@@ -22,11 +22,11 @@ from shared.connectors.base import (
 )
 from shared.engine.adapt import adapt, skip_reason
 from shared.engine.clock import Clock
-from shared.engine.idmap import Delta, ParentResolver, decide, done, intent
+from shared.engine.idmap import Delta, ParentResolver, decide, done, intent, not_migrated
 from shared.engine.model import Attachment, Kind, Record, Task
 from shared.engine.pacer import DeferChunk
 from shared.engine.planner import RunSettings
-from shared.engine.ports import IdMap, IdMapEntry, ItemStatus
+from shared.engine.ports import IdMap, IdMapEntry, IdState, ItemStatus
 from shared.engine.streams import bounded
 from shared.errors import (
     AuthRequiredError,
@@ -142,8 +142,13 @@ class ItemProcessor:
             assert entry is not None
             return result(ItemStatus.UNCHANGED, dest_id=entry.dest_id, counted=not already,
                           report=False)
+        if already and entry is not None and entry.state in (IdState.FAILED, IdState.SKIPPED):
+            # failed or skipped earlier in this run (a redelivered chunk): once is enough
+            status = ItemStatus.FAILED if entry.state is IdState.FAILED else ItemStatus.SKIPPED
+            return result(status, counted=False, report=False)
         skip = skip_reason(rec, self.caps)
         if skip is not None:
+            await self._not_migrated(rec, entry, IdState.SKIPPED)
             return result(ItemStatus.SKIPPED, reason=skip[1], skip_code=skip[0])
         try:
             adapted, notes = adapt(rec, self.caps, ctx.writer)
@@ -158,6 +163,7 @@ class ItemProcessor:
         except CHUNK_LEVEL:
             raise
         except Exception as exc:  # noqa: BLE001 - this item fails alone, with its reason
+            await self._not_migrated(rec, entry, IdState.FAILED)
             return result(ItemStatus.FAILED, reason=_reason(exc))
         await ctx.id_map.put(done(ctx.settings.migration_id, ctx.scope, rec,
                                   self._marker(rec), ctx.run_id, dest_id, ctx.clock.now()))
@@ -165,6 +171,16 @@ class ItemProcessor:
             self.seen[kind].remove(sid)
         self.resolver.remember(kind, sid, dest_id)
         return result(status, dest_id=dest_id, adaptations=codes)
+
+    async def _not_migrated(self, rec: Record, entry: IdMapEntry | None, state: IdState) -> None:
+        ctx = self.ctx
+        if ctx.settings.dry_run:
+            return
+        await ctx.id_map.put(not_migrated(ctx.settings.migration_id, ctx.scope, rec,
+                                          self._marker(rec), ctx.run_id, state,
+                                          ctx.clock.now(), entry))
+        if rec.source_id in self.seen.get(rec.kind, ()):
+            self.seen[rec.kind].remove(rec.source_id)
 
     def _marker(self, rec: Record) -> str:
         return make_marker(self.ctx.settings.migration_id, rec.kind, rec.source_id)

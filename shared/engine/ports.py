@@ -40,6 +40,8 @@ class IdState(StrEnum):
     INTENT = "intent"  # about to create: on redelivery, reconcile by marker first
     DONE = "done"  # dest_id holds the item written from source_version
     DELETED_AT_SOURCE = "deleted_at_source"  # reported once, not again
+    FAILED = "failed"  # not migrated in ``last_run_id`` (4xx, mapping); retried next run
+    SKIPPED = "skipped"  # cannot go to this destination (e.g. too large); re-checked next run
 
 
 class IdMapEntry(BaseModel):

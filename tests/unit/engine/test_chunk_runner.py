@@ -281,3 +281,31 @@ async def test_labels_that_did_not_migrate_go_to_the_description() -> None:
     task = h.dst.items[Kind.TASK][dest_id]
     assert "Labels: label-0" in task.description and task.labels == ()
     assert h.counts(s)["adapt.task.labels_missing_in_description"] >= 1
+
+
+async def test_failed_item_counted_once_per_run_and_retried_next_run() -> None:
+    h = Harness(dest_limit=RateLimit(requests=2, per_seconds=10, burst=2, concurrency=2))
+    h.dst.fail_next("create", SkippableItemError("Bad request", status=400),
+                    when=lambda op, rec: getattr(rec, "source_id", "") == "p1-t1")
+    s = await h.run()
+    assert any(r.outcome == "deferred" for r in h.results)  # pages were redelivered
+    assert h.counts(s)["task.failed"] == 1
+    failed = [r.source_id for r in h.rows(s)
+              if r.status is ItemStatus.FAILED and r.kind is Kind.TASK]
+    assert failed == ["p1-t1"]
+    s2 = await h.run()  # the fault is gone: the next run migrates it
+    assert h.counts(s2)["task.created"] == 1
+    assert h.dst.count(Kind.TASK) == h.src.count(Kind.TASK)
+    assert h.status(s2) is RunStatus.SUCCEEDED
+
+
+async def test_item_restored_at_source_updates_the_old_destination_item() -> None:
+    h = Harness()
+    await h.run()
+    task = h.src.items[Kind.TASK]["p1-t3"]
+    h.src.remove(Kind.TASK, "p1-t3")
+    await h.run()  # reported deleted
+    h.src.put(task.model_copy(update={"version": h.src.new_version()}))
+    s3 = await h.run()
+    assert h.counts(s3)["task.updated"] == 1
+    assert h.dst.count(Kind.TASK) == h.src.count(Kind.TASK)
