@@ -2,5 +2,7 @@
 import azure.functions as func
 
 from functions.http_api import create_api
+from shared.logs.redaction import install_redaction
 
+install_redaction()  # before any handler can log: secrets are masked on every log record
 app = func.AsgiFunctionApp(app=create_api(), http_auth_level=func.AuthLevel.ANONYMOUS)

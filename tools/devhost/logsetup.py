@@ -12,8 +12,6 @@ def configure_logging(level: str | None = None) -> None:
     )
     for noisy in ("azure", "uvicorn.access", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    try:
-        from shared.logs.redaction import install_redaction
-    except ImportError:  # redaction lands with the vault work; logging must not depend on it
-        return
+    from shared.logs.redaction import install_redaction
+
     install_redaction()
