@@ -32,6 +32,8 @@ SPEC_FIXES: dict[str, str] = {
     "sharedWith / orderHintsByAssignee values are typed from the CSDL "
     "(plannerAssignment, plannerChecklistItem, plannerExternalReference) or as booleans "
     "/ strings (Graph docs), instead of `object`",
+    "null dictionary values": "PATCH bodies remove an assignment / checklist item / "
+    "reference / category by setting it to null",
     "nullable complex properties": "Graph sends null for unset complex properties "
     "(completedBy, createdBy...), which a bare $ref cannot allow in OpenAPI 3.0",
 }
@@ -74,10 +76,10 @@ def _relax(node: Any) -> None:
 
 def _nullable_refs(schemas: dict[str, Any], node: Any) -> None:
     """Inline `$ref`s to object schemas as nullable copies (a bare $ref cannot be null)."""
-    props = node.get("properties") if isinstance(node, dict) else None
+    props: dict[str, Any] = (node.get("properties") or {}) if isinstance(node, dict) else {}
     for part in (node.get("allOf") or []) if isinstance(node, dict) else []:
         _nullable_refs(schemas, part)
-    for name, prop in (props or {}).items():
+    for name, prop in list(props.items()):
         ref = prop.get("$ref", "") if isinstance(prop, dict) else ""
         target = schemas.get(ref.rsplit("/", 1)[-1]) if set(prop) == {"$ref"} else None
         if target is not None and target.get("type") == "object":
@@ -87,9 +89,9 @@ def _nullable_refs(schemas: dict[str, Any], node: Any) -> None:
 
 def patched_spec() -> dict[str, Any]:
     """Planner.yml with the SPEC_FIXES applied."""
-    import yaml
+    import yaml  # type: ignore[import-untyped]
 
-    spec = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    spec: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
     schemas = spec["components"]["schemas"]
     _relax(spec)
     values = {
@@ -101,7 +103,8 @@ def patched_spec() -> dict[str, Any]:
         "microsoft.graph.plannerOrderHintsByAssignee": {"type": "string"},
     }
     for name, value_schema in values.items():
-        schemas[name]["additionalProperties"] = copy.deepcopy(value_schema)
+        # null removes an entry in a PATCH (Planner's documented way to delete one)
+        schemas[name]["additionalProperties"] = {**copy.deepcopy(value_schema), "nullable": True}
     for schema in list(schemas.values()):
         _nullable_refs(schemas, schema)
     return spec

@@ -350,6 +350,11 @@ class DriveItem:
         return f"{self.parent_path}/{self.name}" if self.parent_path else self.name
 
 
+def _spool() -> BinaryIO:
+    """A temporary byte store that moves to disk past 8 MiB (large uploads stay off-heap)."""
+    return tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # type: ignore[return-value]
+
+
 @dataclass
 class UploadSession:
     id: str
@@ -361,9 +366,7 @@ class UploadSession:
     created_by: dict[str, Any] | None
     total: int | None = None
     received: int = 0
-    buffer: BinaryIO = field(
-        default_factory=lambda: tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-    )
+    buffer: BinaryIO = field(default_factory=lambda: _spool())
 
 
 @dataclass

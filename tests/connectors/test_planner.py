@@ -1,0 +1,272 @@
+"""Planner connector: the conformance suite and Planner specifics, against the simulator.
+
+Every Graph exchange on a Planner path (request and response) is validated against
+Planner.yml by an httpx hook on the connector's own client.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.connectors.base import DestRefs, make_marker
+from shared.connectors.planner import (
+    PlannerCredentials,
+    PlannerReader,
+    PlannerSettings,
+    PlannerWriter,
+)
+from shared.engine.clock import FakeClock as EngineClock
+from shared.engine.limits import RateLimit
+from shared.engine.model import Attachment, Kind, Record, Task
+from shared.engine.pacer import Pacer
+from shared.errors import AuthRequiredError
+from shared.net.http import build_client
+from simulators.common import FakeClock as SimFakeClock
+from simulators.common import make_blob, serve
+from simulators.planner import SeedConfig, create_app
+from simulators.planner.spec_check import validate_exchange
+from tests.connectors.conformance import ConnectorConformance
+
+CFG = SeedConfig(tasks_per_plan=8, deleted_tasks_per_plan=1, plans_per_group=1)
+FAST = RateLimit(requests=10_000, per_seconds=1, burst=1_000, concurrency=8)
+
+
+async def _validate(response: httpx.Response) -> None:
+    await response.aread()
+    validate_exchange(response, request_too=True)
+
+
+class Sim:
+    """A running simulator and how to connect to it."""
+
+    def __init__(self, app: Any, origin: str) -> None:
+        self.app = app
+        self.origin = origin
+        self.store = app.state.planner.store
+
+    def settings(self) -> PlannerSettings:
+        return PlannerSettings(base_url=f"{self.origin}/v1.0", login_base_url=self.origin,
+                               allow_loopback=True)
+
+    def creds(self, user: str | None = "alice", secret: str | None = None) -> PlannerCredentials:
+        if user is None:
+            return PlannerCredentials(self.store.tenant_id, CFG.client_id,
+                                      client_secret=secret or CFG.client_secret)
+        return PlannerCredentials(self.store.tenant_id, CFG.client_id,
+                                  username=f"{user}@{CFG.tenant_domain}",
+                                  password=secret or CFG.user_password)
+
+    def http(self) -> httpx.AsyncClient:
+        return build_client("planner", allow_loopback=True, base_url=f"{self.origin}/v1.0",
+                            event_hooks={"response": [_validate]})
+
+    @property
+    def group_id(self) -> str:
+        return next(iter(self.store.groups))
+
+    @property
+    def plan_id(self) -> str:
+        return next(iter(self.store.plans))
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Sim]:
+    app = create_app(CFG)
+    with serve(app) as origin:
+        yield Sim(app, origin)
+
+
+def _pacer(clock: Any = None) -> Pacer:
+    return Pacer(FAST, clock=clock, rng=random.Random(3))
+
+
+class TestPlannerConformance(ConnectorConformance):
+    @pytest.fixture
+    async def reader(self, sim: Sim) -> AsyncIterator[PlannerReader]:
+        reader = PlannerReader(sim.creds(), sim.settings(), pacer=_pacer(), http=sim.http())
+        yield reader
+        await reader.http.aclose()
+
+    @pytest.fixture
+    def source_scope(self, sim: Sim) -> str:
+        return sim.plan_id
+
+    @pytest.fixture
+    async def writer(self, sim: Sim) -> AsyncIterator[PlannerWriter]:
+        writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+        yield writer
+        await writer.http.aclose()
+
+    @pytest.fixture
+    def dest_workspace(self, sim: Sim) -> str:
+        return sim.group_id
+
+    @pytest.fixture
+    def read_back(self, reader: PlannerReader):
+        async def get(kind: Kind, dest_id: str) -> Record | None:
+            raw = await reader.graph.get_json(f"/planner/tasks/{dest_id}")
+            records = await reader._tasks(raw["planId"], [raw])
+            return records[0]
+
+        return get
+
+
+# --------------------------------------------------------------------------- reading
+
+
+async def test_reads_seeded_plan_faithfully(sim: Sim) -> None:
+    reader = PlannerReader(sim.creds(), sim.settings(), pacer=_pacer(), http=sim.http())
+    try:
+        plan = sim.plan_id
+        labels = (await reader.read(Kind.LABEL, plan, None, 100)).records
+        assert [lab.name for lab in labels][:2] == ["Urgent 🔥", "Design"] and len(labels) == 7
+        tasks = [t for t in (await reader.read(Kind.TASK, plan, None, 100)).records
+                 if isinstance(t, Task)]
+        assert len(tasks) == CFG.tasks_per_plan
+        assert max(len(t.name) for t in tasks) == 255
+        assert any(sum(len(c.items) for c in t.checklists) == 20 for t in tasks)
+        assert any(t.completed and t.completed_at for t in tasks)
+        assigned = [a for t in tasks for a in t.assignees]
+        assert assigned and all(a.email and a.email.endswith(CFG.tenant_domain) for a in assigned)
+        comments = (await reader.read(Kind.COMMENT, plan, None, 500)).records
+        assert comments and all(c.author and c.author.email for c in comments)  # type: ignore[attr-defined]
+        atts = [a for a in (await reader.read(Kind.ATTACHMENT, plan, None, 500)).records
+                if isinstance(a, Attachment)]
+        files = [a for a in atts if not a.is_link]
+        assert files and any(a.is_link for a in atts)
+        seeded = {i.size: i for i in sim.store.drive_items.values()}
+        file = files[0]
+        digest = hashlib.sha256()
+        async for part in reader.open_attachment(file):
+            digest.update(part)
+        blob_seed = seeded[file.size].content.seed  # type: ignore[union-attr]
+        assert digest.hexdigest() == make_blob(file.size or 0, blob_seed).sha256()
+    finally:
+        await reader.http.aclose()
+
+
+async def test_refused_credentials_raise_auth_required(sim: Sim) -> None:
+    for creds in (sim.creds(secret="wrong"), sim.creds("mfa.required"),
+                  sim.creds(None, secret="wrong")):
+        reader = PlannerReader(creds, sim.settings(), pacer=_pacer(), http=sim.http())
+        with pytest.raises(AuthRequiredError):
+            await reader.whoami()
+        await reader.http.aclose()
+
+
+async def test_app_only_lists_groups_and_plans(sim: Sim) -> None:
+    reader = PlannerReader(sim.creds(None), sim.settings(), pacer=_pacer(), http=sim.http())
+    containers = await reader.list_containers()
+    assert {c.id for c in containers} >= {sim.group_id, sim.plan_id}
+    assert (await reader.whoami()).source_id == f"app:{CFG.client_id}"
+    await reader.http.aclose()
+
+
+class _LinkedClock(EngineClock):
+    """Engine clock whose sleeps also move the simulator's clock (no real waiting)."""
+
+    def __init__(self, sim_clock: SimFakeClock) -> None:
+        super().__init__()
+        self.sim_clock = sim_clock
+
+    async def sleep(self, seconds: float) -> None:
+        self.sim_clock.advance(max(0.0, seconds))
+        await super().sleep(seconds)
+
+
+async def test_throttling_and_token_expiry_are_handled() -> None:
+    sim_clock = SimFakeClock()
+    app = create_app(CFG, clock=sim_clock, app_limit=(4, 3.0), page_size=2)
+    with serve(app) as origin:
+        sim = Sim(app, origin)
+        clock = _LinkedClock(sim_clock)
+        reader = PlannerReader(sim.creds(), sim.settings(), pacer=_pacer(clock), clock=clock,
+                               http=sim.http())
+        first = await reader.read(Kind.SECTION, sim.plan_id, None, 2)
+        sim_clock.advance(3600)  # the cached token is now expired on the server
+        records = list(first.records)
+        cursor = first.next_cursor
+        while cursor:
+            page = await reader.read(Kind.SECTION, sim.plan_id, cursor, 2)
+            records += page.records
+            cursor = page.next_cursor
+        tasks = await reader.read(Kind.TASK, sim.plan_id, None, 100)
+        assert len(records) == CFG.buckets_per_plan and len(tasks.records) == CFG.tasks_per_plan
+        stats = (await reader.http.get(f"{origin}/_sim/stats")).json()
+        assert stats["throttled"] >= 1 and reader.pacer.throttled >= 1
+        assert any(s >= 1 for s in clock.sleeps)
+        await reader.http.aclose()
+
+
+# --------------------------------------------------------------------------- writing
+
+
+async def test_large_file_goes_through_an_upload_session(sim: Sim) -> None:
+    writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+    reader = PlannerReader(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+    try:
+        task_id = next(t.id for t in sim.store.tasks.values()
+                       if t.plan_id == sim.plan_id and not t.deleted)
+        size = 5 * 1024 * 1024 + 12_345
+        blob = make_blob(size, "big-upload")
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for part in blob.iter_bytes():
+                yield part
+
+        att = Attachment(source_id="src-big", version="1", project_id="p", task_id="t",
+                         name="big file.bin", size=size)
+        marker = make_marker("mig1", Kind.ATTACHMENT, "src-big")
+        refs = DestRefs(project=sim.plan_id, task=task_id)
+        dest = await writer.upload_attachment(att, refs, marker, chunks())
+        assert await writer.find_by_marker(Kind.ATTACHMENT, marker, att, refs) == dest
+        mine = [a for a in (await reader.read(Kind.ATTACHMENT, sim.plan_id, None, 500)).records
+                if isinstance(a, Attachment) and a.name == "big file.bin"]
+        assert mine and mine[0].size == size
+        digest = hashlib.sha256()
+        async for part in reader.open_attachment(mine[0]):
+            digest.update(part)
+        assert digest.hexdigest() == blob.sha256()
+        await writer.delete(Kind.ATTACHMENT, dest)
+        assert await writer.find_by_marker(Kind.ATTACHMENT, marker, att, refs) is None
+    finally:
+        await writer.http.aclose()
+        await reader.http.aclose()
+
+
+async def test_task_round_trip_keeps_planner_fields(sim: Sim) -> None:
+    writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+    reader = PlannerReader(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+    try:
+        source = next(t for t in (await reader.read(Kind.TASK, sim.plan_id, None, 100)).records
+                      if isinstance(t, Task) and sum(len(c.items) for c in t.checklists) == 20)
+        labels = (await reader.read(Kind.LABEL, sim.plan_id, None, 100)).records
+        refs = DestRefs(project=sim.plan_id, section=source.section_id,
+                        labels={lab.source_id: f"{sim.plan_id}|{lab.source_id.split(':')[1]}"
+                                for lab in labels})
+        marker = make_marker("mig2", Kind.TASK, source.source_id)
+        dest = await writer.create(Kind.TASK, source, refs, marker)
+        assert await writer.find_by_marker(Kind.TASK, marker, source, refs) == dest
+        raw = await reader.graph.get_json(f"/planner/tasks/{dest}")
+        copy = (await reader._tasks(sim.plan_id, [raw]))[0]
+        assert isinstance(copy, Task)
+        assert copy.name == source.name and copy.completed == source.completed
+        assert {a.email for a in copy.assignees} == {a.email for a in source.assignees}
+        assert [lab.name for lab in copy.labels] == [lab.name for lab in source.labels]
+        assert [i.name for i in copy.checklists[0].items] == \
+            [i.name for i in source.checklists[0].items]
+        assert copy.description.startswith(source.description)
+        assert copy.due_at == source.due_at
+        await writer.update(Kind.TASK, dest, source.model_copy(update={"checklists": ()}),
+                            refs, marker)
+        again = (await reader._tasks(sim.plan_id,
+                                     [await reader.graph.get_json(f"/planner/tasks/{dest}")]))[0]
+        assert isinstance(again, Task) and again.checklists == ()
+    finally:
+        await writer.http.aclose()
+        await reader.http.aclose()
