@@ -115,7 +115,7 @@ async def add_task_to_section(section_gid: str, request: Request,
                               ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
-        ops.add_task_to_section(ctx.store, section_gid, data)
+        ops.add_task_to_section(ctx.store, ctx.me, section_gid, data)
     return ctx.empty()
 
 
@@ -127,7 +127,7 @@ async def add_project(task_gid: str, request: Request,
         raise bad_request("project: Missing input")
     with ctx.store.lock:
         ops.add_to_project(ctx.store, ctx.store.task(task_gid), data["project"],
-                           data.get("section"), before=data.get("insert_before"),
+                           data.get("section"), me=ctx.me, before=data.get("insert_before"),
                            after=data.get("insert_after"))
     return ctx.empty()
 

@@ -197,8 +197,8 @@ def delete_task(store: AsanaStore, gid: str) -> None:
 
 
 def add_to_project(store: AsanaStore, task: Task, project_gid: str, section_gid: str | None,
-                   *, before: str | None = None, after: str | None = None,
-                   story: bool = True) -> None:
+                   *, me: str | None = None, before: str | None = None,
+                   after: str | None = None, story: bool = True) -> None:
     """Home ``task`` in a project section (the first section when none is given)."""
     proj = store.project(project_gid)
     sections = store.live_sections(proj.gid)
@@ -213,11 +213,12 @@ def add_to_project(store: AsanaStore, task: Task, project_gid: str, section_gid:
     task.memberships = [(p, s) for p, s in task.memberships if p != proj.gid]
     task.memberships.append((proj.gid, section_gid))
     task.modified_at = store.stamp()
-    if story:
-        system_story(store, task, None, "section_changed")
+    if story and me is not None:
+        system_story(store, task, me, "section_changed")
 
 
-def add_task_to_section(store: AsanaStore, section_gid: str, data: dict[str, Any]) -> None:
+def add_task_to_section(store: AsanaStore, me: str, section_gid: str,
+                        data: dict[str, Any]) -> None:
     """POST /sections/{gid}/addTask."""
     sec = store.section(section_gid)
     if not data.get("task"):
@@ -225,7 +226,7 @@ def add_task_to_section(store: AsanaStore, section_gid: str, data: dict[str, Any
     task = store.task(data["task"])
     if task.workspace != store.projects[sec.project].workspace:
         raise bad_request("task: Task is in another workspace")
-    add_to_project(store, task, sec.project, sec.gid, before=data.get("insert_before"),
+    add_to_project(store, task, sec.project, sec.gid, me=me, before=data.get("insert_before"),
                    after=data.get("insert_after"))
 
 

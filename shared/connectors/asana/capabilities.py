@@ -1,0 +1,45 @@
+"""What Asana can hold, as the engine needs to know it (documented adaptations included).
+
+- One assignee per task (TaskResponse.assignee): extra assignees go to the notes (engine).
+- Comments are written by the token's user at the time of writing (StoryResponse.created_by
+  and created_at are read-only): the engine prepends the original author and time.
+- Checklists become subtasks (the writer creates one subtask per item).
+- Attachments up to 100 MB (createAttachmentForObject); link attachments are kept as links.
+- Markers: a last line ``[ferry:…]`` in project/task notes, tag notes and comment text
+  (the ``external`` field needs an OAuth app, so a PAT cannot use it). Sections are found
+  by name in their project, attachments by name (+ size or URL) on their task.
+- Custom fields are not written (they need paid workspaces and per-field setup): their
+  values go to the notes.
+"""
+from __future__ import annotations
+
+from shared.connectors.asana.client import asana_rate_limit
+from shared.connectors.base import Capabilities, ChecklistSupport, MarkerLocation
+from shared.engine.model import Kind
+
+MAX_ATTACHMENT_BYTES = 100 * 1024 * 1024
+
+
+def asana_capabilities(plan: str = "paid") -> Capabilities:
+    """Capabilities of the Asana connector for a workspace on ``plan`` ("free"/"paid")."""
+    return Capabilities(
+        vendor="asana",
+        read_kinds=frozenset(Kind),
+        write_kinds=frozenset(Kind),
+        max_attachment_bytes=MAX_ATTACHMENT_BYTES,
+        max_assignees=1,
+        comment_author_kept=False,
+        comment_time_kept=False,
+        checklists=ChecklistSupport.AS_SUBTASKS,
+        subtasks=True,
+        sections=True,
+        start_dates=True,
+        due_times=True,
+        custom_fields=False,
+        link_attachments=True,
+        completion=True,
+        marker_location=MarkerLocation.DESCRIPTION_FOOTER,
+        marker_kinds=frozenset({Kind.PROJECT, Kind.LABEL, Kind.TASK, Kind.COMMENT}),
+        natural_key_kinds=frozenset({Kind.SECTION, Kind.ATTACHMENT}),
+        rate_limit=asana_rate_limit(plan),
+    )

@@ -1,0 +1,238 @@
+"""``AsanaReader``: canonical records out of one Asana project, page by page.
+
+Scopes are project gids. Labels are the workspace tags the project's tasks use (Asana tags
+are workspace-wide). Comments are the ``comment`` stories of every task and subtask; system
+stories are activity and are not migrated. Attachments hosted by Asana stream from their
+presigned ``download_url``; other hosts (external links, Drive, Dropbox, ...) are links.
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from typing import Any
+
+from shared.connectors.asana.api_types import (
+    ATTACHMENT_FIELDS,
+    PROJECT_FIELDS,
+    STORY_FIELDS,
+    TAG_FIELDS,
+    TASK_FIELDS,
+    USER_FIELDS,
+    AsanaAttachment,
+    AsanaProject,
+    AsanaSection,
+    AsanaStory,
+    AsanaTag,
+    AsanaTask,
+    AsanaUser,
+    AsanaWorkspace,
+)
+from shared.connectors.asana.capabilities import asana_capabilities
+from shared.connectors.asana.client import AsanaClient
+from shared.connectors.asana.mapping import (
+    attachment_to_record,
+    project_to_record,
+    section_to_record,
+    story_to_comment,
+    tag_to_label,
+    task_to_record,
+    user_ref,
+)
+from shared.connectors.asana.walk import (
+    ListPos,
+    TaskWalk,
+    TaskWalkState,
+    decode,
+    encode,
+    fetch,
+)
+from shared.connectors.base import Capabilities, Page
+from shared.engine.model import (
+    AnyRecord,
+    Attachment,
+    Comment,
+    Container,
+    ContainerKind,
+    Kind,
+    UserRef,
+)
+from shared.errors import SkippableItemError
+
+#: API calls one ``read`` may make while looking for records (keeps a chunk short).
+MAX_CALLS_PER_READ = 20
+WALK_BATCH = 50
+
+
+class AsanaConnectionBase:
+    """``whoami`` and ``list_containers``, shared by reader and writer."""
+
+    def __init__(self, client: AsanaClient, *, capabilities: Capabilities | None = None):
+        self.client = client
+        self.capabilities = capabilities or asana_capabilities()
+
+    async def whoami(self) -> UserRef:
+        me = AsanaUser.model_validate(await self.client.get("/users/me",
+                                                            opt_fields=USER_FIELDS))
+        ref = user_ref(me)
+        assert ref is not None
+        return ref
+
+    async def list_containers(self) -> list[Container]:
+        """Workspaces, and every project (archived too) inside each."""
+        out: list[Container] = []
+        for raw in await self.client.all("/workspaces", opt_fields="name,is_organization"):
+            ws = AsanaWorkspace.model_validate(raw)
+            out.append(Container(id=ws.gid, name=ws.name, kind=ContainerKind.WORKSPACE))
+            for p in await self.client.all(f"/workspaces/{ws.gid}/projects", opt_fields="name"):
+                out.append(Container(id=p["gid"], name=p.get("name") or "",
+                                     kind=ContainerKind.PROJECT, parent_id=ws.gid))
+        return out
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+class AsanaReader(AsanaConnectionBase):
+    """Reads projects, sections, labels (tags), tasks, comments and attachments."""
+
+    def __init__(self, client: AsanaClient, *, capabilities: Capabilities | None = None):
+        super().__init__(client, capabilities=capabilities)
+        self._labels: dict[str, list[AsanaTag]] = {}
+        self._scope_ws: dict[str, str] = {}
+        self._people: dict[str, dict[str, AsanaUser]] = {}
+
+    async def _workspace_of(self, scope: str) -> str:
+        if scope not in self._scope_ws:
+            raw = await self.client.get(f"/projects/{scope}", opt_fields="workspace")
+            self._scope_ws[scope] = str(raw["workspace"]["gid"])
+        return self._scope_ws[scope]
+
+    async def people(self, scope: str) -> dict[str, AsanaUser]:
+        """Users of the scope's workspace by gid (nested users carry no e-mail)."""
+        ws = await self._workspace_of(scope)
+        if ws not in self._people:
+            users = await self.client.get(f"/workspaces/{ws}/users", opt_fields=USER_FIELDS)
+            self._people[ws] = {u["gid"]: AsanaUser.model_validate(u) for u in users or []}
+        return self._people[ws]
+
+    async def read(self, kind: Kind, scope: str, cursor: str | None, limit: int) -> Page:
+        """Up to ``limit`` records of ``kind`` in project ``scope`` (cursor from last page)."""
+        limit = max(1, limit)
+        if kind is Kind.PROJECT:
+            raw = await self.client.get(f"/projects/{scope}", opt_fields=PROJECT_FIELDS)
+            project = project_to_record(AsanaProject.model_validate(raw),
+                                        await self.people(scope))
+            return Page(records=(project,))
+        if kind is Kind.SECTION:
+            return await self._sections(scope, cursor, limit)
+        if kind is Kind.LABEL:
+            return await self._labels_page(scope, cursor, limit)
+        if kind is Kind.TASK:
+            return await self._tasks(scope, cursor, limit)
+        return await self._children(kind, scope, cursor, limit)
+
+    async def _sections(self, scope: str, cursor: str | None, limit: int) -> Page:
+        pos = ListPos(**decode(cursor)) if cursor else ListPos()
+        taken, after = await fetch(self.client, f"/projects/{scope}/sections",
+                                   {"opt_fields": "name"}, pos, limit)
+        records = tuple(section_to_record(AsanaSection.model_validate(s), scope, pos.p + i)
+                        for i, s in enumerate(taken))
+        return Page(records=records, next_cursor=encode(asdict(after)) if after else None)
+
+    async def _labels_page(self, scope: str, cursor: str | None, limit: int) -> Page:
+        # Tags used by the project's tasks: one scan per reader instance, then sliced.
+        if scope not in self._labels:
+            used: list[str] = []
+            walk, st = TaskWalk(self.client, scope, "tags"), TaskWalkState()
+            while not st.done():
+                for raw in await walk.step(st, 100):
+                    used.extend(t.gid for t in AsanaTask.model_validate(raw).tags
+                                if t.gid not in used)
+            ws = await self._workspace_of(scope)
+            known = {t["gid"]: AsanaTag.model_validate(t) for t in await self.client.all(
+                f"/workspaces/{ws}/tags", opt_fields=TAG_FIELDS)}
+            self._labels[scope] = [known[g] for g in used if g in known]
+        start = int(decode(cursor).get("i", 0))
+        tags = self._labels[scope][start:start + limit]
+        end = start + len(tags)
+        nxt = encode({"i": end}) if end < len(self._labels[scope]) else None
+        return Page(records=tuple(tag_to_label(t, scope) for t in tags), next_cursor=nxt)
+
+    async def _tasks(self, scope: str, cursor: str | None, limit: int) -> Page:
+        st = TaskWalkState.load(decode(cursor))
+        walk = TaskWalk(self.client, scope, TASK_FIELDS)
+        people = await self.people(scope)
+        records: list[AnyRecord] = []
+        for _ in range(MAX_CALLS_PER_READ):
+            if st.done() or len(records) >= limit:
+                break
+            first = st.n
+            taken = await walk.step(st, limit - len(records))
+            records.extend(task_to_record(AsanaTask.model_validate(t), scope, first + i, people)
+                           for i, t in enumerate(taken))
+        return Page(records=tuple(records), next_cursor=None if st.done() else encode(st.dump()))
+
+    async def _children(self, kind: Kind, scope: str, cursor: str | None, limit: int) -> Page:
+        """Comments or attachments: walk the tasks, list each task's children."""
+        state = decode(cursor)
+        walk_state = TaskWalkState.load(state.get("w")) if state.get("w", True) else None
+        pending: list[str] = list(state.get("t") or [])
+        pos = ListPos(**state["c"]) if state.get("c") else ListPos()
+        walk = TaskWalk(self.client, scope, "num_subtasks")
+        people = await self.people(scope)
+        records: list[AnyRecord] = []
+        for _ in range(MAX_CALLS_PER_READ):
+            if len(records) >= limit:
+                break
+            if not pending:
+                if walk_state is None or walk_state.done():
+                    walk_state = None
+                    break
+                pending = [t["gid"] for t in await walk.step(walk_state, WALK_BATCH)]
+                if walk_state.done():
+                    walk_state = None
+                continue
+            task = pending[0]
+            path, params = self._child_listing(kind, task)
+            page, after = await fetch(self.client, path, params, pos, limit - len(records))
+            for raw in page:  # one raw item gives at most one record: the page always fits
+                rec = self._child_record(kind, raw, scope, task, people)
+                if rec is not None:
+                    records.append(rec)
+            if after is None:
+                pending.pop(0)
+                pos = ListPos()
+            else:
+                pos = after
+        if walk_state is None and not pending:
+            return Page(records=tuple(records))
+        nxt_state = {"w": walk_state.dump() if walk_state else None, "t": pending,
+                     "c": asdict(pos)}
+        return Page(records=tuple(records), next_cursor=encode(nxt_state))
+
+    @staticmethod
+    def _child_listing(kind: Kind, task: str) -> tuple[str, dict[str, Any]]:
+        if kind is Kind.COMMENT:
+            return f"/tasks/{task}/stories", {"opt_fields": STORY_FIELDS}
+        if kind is Kind.ATTACHMENT:
+            return "/attachments", {"parent": task, "opt_fields": ATTACHMENT_FIELDS}
+        raise SkippableItemError(f"asana reader cannot read {kind}", status=400)
+
+    @staticmethod
+    def _child_record(kind: Kind, raw: dict[str, Any], scope: str, task: str,
+                      people: dict[str, AsanaUser]) -> Comment | Attachment | None:
+        if kind is Kind.COMMENT:
+            return story_to_comment(AsanaStory.model_validate(raw), scope, task, people)
+        return attachment_to_record(AsanaAttachment.model_validate(raw), scope, task)
+
+    async def open_attachment(self, attachment: Attachment) -> AsyncIterator[bytes]:
+        """Fetch a fresh ``download_url`` (valid ~2 minutes) and stream it."""
+        if attachment.is_link:
+            raise SkippableItemError("a link attachment has no body", status=400)
+        meta = AsanaAttachment.model_validate(await self.client.get(
+            f"/attachments/{attachment.source_id}", opt_fields="download_url,host,size"))
+        if not meta.download_url:
+            raise SkippableItemError(f"attachment {attachment.source_id} has no download link "
+                                     f"(host {meta.host})", status=404)
+        async for chunk in self.client.download(meta.download_url):
+            yield chunk

@@ -1,0 +1,113 @@
+"""Resumable walks over Asana listings, with cursors small enough for a queue message.
+
+A position in a listing is the offset token that continues it (``ListPos.o``) plus the
+absolute index it stands for (``ListPos.p``). Asana offset tokens expire
+(https://developers.asana.com/docs/pagination); when one is refused, the walk re-reads the
+listing from the start in pages of 100 up to index ``p`` and carries on from there, so a
+checkpoint taken hours ago still resumes without repeating or skipping items.
+
+:class:`TaskWalk` visits every task of a project: top-level tasks in list order, then the
+subtasks of each task after it (breadth first), so a parent always comes before its
+subtasks, as the connector contract requires.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from shared.connectors.asana.client import PAGE_MAX, AsanaClient, OffsetExpiredError
+
+
+@dataclass
+class ListPos:
+    """Token ``o`` continuing a listing at absolute index ``p`` (None: from the start)."""
+
+    o: str | None = None
+    p: int = 0
+
+
+async def fetch(client: AsanaClient, path: str, params: dict[str, Any], pos: ListPos,
+                room: int) -> tuple[list[dict[str, Any]], ListPos | None]:
+    """Up to ``room`` items at ``pos`` and the position after them (None at the end)."""
+    room = max(1, min(PAGE_MAX, room))
+    if pos.o is not None or pos.p == 0:
+        try:
+            items, nxt = await client.page(path, params, pos.o, room)
+            return items, (ListPos(nxt, pos.p + len(items)) if nxt else None)
+        except OffsetExpiredError:
+            pass
+    token: str | None = None
+    index = 0
+    while True:  # re-walk from the start up to index p with fresh tokens
+        items, nxt = await client.page(path, params, token, PAGE_MAX)
+        if index + len(items) > pos.p:
+            part = items[pos.p - index:pos.p - index + room]
+            end = pos.p + len(part)
+            if end < index + len(items):
+                return part, ListPos(None, end)
+            return part, (ListPos(nxt, end) if nxt else None)
+        if nxt is None:
+            return [], None
+        token, index = nxt, index + len(items)
+
+
+@dataclass
+class TaskWalkState:
+    top: ListPos | None = field(default_factory=ListPos)  # None: top-level list done
+    queue: list[str] = field(default_factory=list)  # tasks whose subtasks come next
+    sub: ListPos = field(default_factory=ListPos)  # position in queue[0]'s subtasks
+    n: int = 0  # tasks emitted so far (their position)
+
+    def done(self) -> bool:
+        return self.top is None and not self.queue
+
+    def dump(self) -> dict[str, Any]:
+        return {"top": asdict(self.top) if self.top else None, "queue": self.queue,
+                "sub": asdict(self.sub), "n": self.n}
+
+    @classmethod
+    def load(cls, data: dict[str, Any] | None) -> TaskWalkState:
+        if not data:
+            return cls()
+        top = data.get("top")
+        return cls(ListPos(**top) if top else None, list(data.get("queue") or []),
+                   ListPos(**(data.get("sub") or {})), int(data.get("n", 0)))
+
+
+class TaskWalk:
+    """Yields a project's tasks (raw dicts) in parent-first order, ``room`` at a time."""
+
+    def __init__(self, client: AsanaClient, project_gid: str, opt_fields: str) -> None:
+        self.client = client
+        self.project = project_gid
+        self.fields = opt_fields if "num_subtasks" in opt_fields else opt_fields + ",num_subtasks"
+
+    async def step(self, st: TaskWalkState, room: int) -> list[dict[str, Any]]:
+        """Take up to ``room`` tasks from one listing call (mutates ``st``)."""
+        params = {"opt_fields": self.fields}
+        if st.queue:
+            taken, after = await fetch(self.client, f"/tasks/{st.queue[0]}/subtasks", params,
+                                       st.sub, room)
+            if after is None:
+                st.queue.pop(0)
+                st.sub = ListPos()
+            else:
+                st.sub = after
+        elif st.top is not None:
+            taken, st.top = await fetch(self.client, f"/projects/{self.project}/tasks", params,
+                                        st.top, room)
+        else:
+            return []
+        st.queue.extend(t["gid"] for t in taken if t.get("num_subtasks"))
+        st.n += len(taken)
+        return taken
+
+
+def encode(state: dict[str, Any]) -> str:
+    """Compact JSON cursor (opaque to the engine, kept well under 4 KiB)."""
+    return json.dumps(state, separators=(",", ":"))
+
+
+def decode(cursor: str | None) -> dict[str, Any]:
+    return json.loads(cursor) if cursor else {}

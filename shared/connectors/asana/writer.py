@@ -1,0 +1,289 @@
+"""``AsanaWriter``: canonical records into Asana, with source markers for reconciliation.
+
+Markers are the last line of project/task notes, tag notes and comment text (see
+``capabilities.py``). Sections are reconciled by name within their project, attachments by
+name plus size (files) or URL (links) on their task. Deletes are idempotent.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from shared.connectors.asana.api_types import AsanaTask
+from shared.connectors.asana.client import AsanaClient
+from shared.connectors.asana.mapping import (
+    adapt_task_dates,
+    has_marker,
+    project_payload,
+    tag_payload,
+    task_payload,
+    unknown_assignee_note,
+    with_footer,
+)
+from shared.connectors.asana.reader import AsanaConnectionBase
+from shared.connectors.base import Adaptation, Capabilities, DestRefs
+from shared.engine.model import Attachment, Comment, Kind, Label, Project, Record, Section, Task
+from shared.errors import NotFoundError, SkippableItemError
+
+logger = logging.getLogger(__name__)
+
+UNTITLED = "Untitled section"  # the section Asana adds to every new project
+_PATHS = {Kind.PROJECT: "/projects", Kind.SECTION: "/sections", Kind.LABEL: "/tags",
+          Kind.TASK: "/tasks", Kind.COMMENT: "/stories", Kind.ATTACHMENT: "/attachments"}
+
+
+def _need(value: str | None, what: str) -> str:
+    if not value:
+        raise SkippableItemError(f"the destination {what} is unknown", status=400)
+    return value
+
+
+def checklist_marker(marker: str, item_source_id: str) -> str:
+    """Marker of the subtask made from one checklist item of the task with ``marker``."""
+    return f"{marker}:cl{hashlib.sha256(item_source_id.encode()).hexdigest()[:10]}"
+
+
+class AsanaWriter(AsanaConnectionBase):
+    """Creates, updates, finds and deletes Asana objects for the engine."""
+
+    def __init__(self, client: AsanaClient, *, capabilities: Capabilities | None = None):
+        super().__init__(client, capabilities=capabilities)
+        self._emails: dict[str, set[str]] = {}
+        self._project_ws: dict[str, str] = {}
+
+    # --- RecordAdapter (pure) --------------------------------------------------------------
+
+    def adapt(self, kind: Kind, record: Record) -> tuple[Record, list[Adaptation]]:
+        """Asana-only adaptation: a start date Asana would refuse goes to the notes."""
+        if isinstance(record, Task):
+            return adapt_task_dates(record)
+        return record, []
+
+    # --- lookups ---------------------------------------------------------------------------
+
+    async def _workspace(self, refs: DestRefs) -> str:
+        if refs.workspace:
+            return refs.workspace
+        if refs.project:
+            if refs.project not in self._project_ws:
+                raw = await self.client.get(f"/projects/{refs.project}",
+                                            opt_fields="workspace")
+                self._project_ws[refs.project] = raw["workspace"]["gid"]
+            return self._project_ws[refs.project]
+        workspaces = await self.client.all("/workspaces", opt_fields="name")
+        if not workspaces:
+            raise SkippableItemError("the Asana account has no workspace", status=400)
+        return str(workspaces[0]["gid"])
+
+    async def _assignee(self, ws: str, task: Task) -> tuple[str | None, Task]:
+        """An e-mail Asana knows in ``ws`` or None (then the person goes to the notes)."""
+        if not task.assignees:
+            return None, task
+        if ws not in self._emails:
+            users = await self.client.get(f"/workspaces/{ws}/users", opt_fields="email")
+            self._emails[ws] = {str(u.get("email", "")).lower() for u in users or []}
+        user = task.assignees[0]
+        if user.email and user.email.lower() in self._emails[ws]:
+            return user.email, task
+        logger.info("asana: assignee %s is not in workspace %s; noted in the task", user.label(),
+                    ws)
+        return None, task.model_copy(update={"description": unknown_assignee_note(task, user)})
+
+    # --- create / update ---------------------------------------------------------------------
+
+    async def create(self, kind: Kind, record: Record, refs: DestRefs, marker: str) -> str:
+        """Create the object with ``marker`` embedded; returns its gid."""
+        if isinstance(record, Project):
+            data = {**project_payload(record, marker), "workspace": await self._workspace(refs)}
+            return str((await self.client.post("/projects", data))["gid"])
+        if isinstance(record, Section):
+            return await self._create_section(record, _need(refs.project, "project"))
+        if isinstance(record, Label):
+            ws = await self._workspace(refs)
+            return str((await self.client.post(f"/workspaces/{ws}/tags",
+                                               tag_payload(record, marker)))["gid"])
+        if isinstance(record, Task):
+            return await self._create_task(record, refs, marker)
+        if isinstance(record, Comment):
+            task = _need(refs.task, "task")
+            created = await self.client.post(f"/tasks/{task}/stories",
+                                             {"text": with_footer(record.text, marker)})
+            return str(created["gid"])
+        raise SkippableItemError(f"asana writer cannot create {kind} this way", status=400)
+
+    async def _create_section(self, section: Section, project: str) -> str:
+        sections = await self.client.all(f"/projects/{project}/sections", opt_fields="name")
+        if len(sections) == 1 and sections[0].get("name") == UNTITLED:
+            # Reuse the empty default section instead of leaving it behind.
+            tasks, _ = await self.client.page(f"/sections/{sections[0]['gid']}/tasks", {},
+                                              None, 1)
+            if not tasks:
+                await self.client.put(f"/sections/{sections[0]['gid']}", {"name": section.name})
+                return str(sections[0]["gid"])
+        created = await self.client.post(f"/projects/{project}/sections",
+                                         {"name": section.name})
+        return str(created["gid"])
+
+    async def _create_task(self, task: Task, refs: DestRefs, marker: str) -> str:
+        ws = await self._workspace(refs)
+        email, task = await self._assignee(ws, task)
+        data = task_payload(task, marker, email)
+        tags = [refs.labels[lab.source_id] for lab in task.labels if lab.source_id in refs.labels]
+        if tags:
+            data["tags"] = tags
+        if refs.parent_task:
+            created = await self.client.post(f"/tasks/{refs.parent_task}/subtasks", data)
+        else:
+            # TaskCreateRequest marks `memberships` read-only, so: `projects`, then the
+            # section through addTask (the documented way to place a task in a section).
+            data["projects"] = [_need(refs.project, "project")]
+            created = await self.client.post("/tasks", data)
+            if refs.section:
+                await self.client.post(f"/sections/{refs.section}/addTask",
+                                       {"task": created["gid"]}, idempotent=True)
+        gid = str(created["gid"])
+        await self._sync_checklists(gid, task, marker, existing={})
+        return gid
+
+    async def _sync_checklists(self, gid: str, task: Task, marker: str,
+                               existing: dict[str, dict[str, Any]]) -> None:
+        """One subtask per checklist item (found again by its own marker)."""
+        several = len(task.checklists) > 1
+        for cl in task.checklists:
+            for item in cl.items:
+                mk = checklist_marker(marker, item.source_id)
+                name = f"{cl.name} · {item.name}" if several else item.name
+                found = next((s for s in existing.values() if has_marker(s.get("notes"), mk)),
+                             None)
+                if found is None:
+                    await self.client.post(f"/tasks/{gid}/subtasks", {
+                        "name": name, "completed": item.checked, "notes": with_footer("", mk)})
+                elif found.get("name") != name or found.get("completed") != item.checked:
+                    await self.client.put(f"/tasks/{found['gid']}",
+                                          {"name": name, "completed": item.checked})
+
+    async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs,
+                     marker: str) -> None:
+        """Overwrite migrated fields (the marker stays). NotFoundError when gone."""
+        if isinstance(record, Project):
+            await self.client.put(f"/projects/{dest_id}", project_payload(record, marker))
+        elif isinstance(record, Section):
+            await self.client.put(f"/sections/{dest_id}", {"name": record.name})
+        elif isinstance(record, Label):
+            await self.client.put(f"/tags/{dest_id}", tag_payload(record, marker))
+        elif isinstance(record, Task):
+            await self._update_task(dest_id, record, refs, marker)
+        elif isinstance(record, Comment):
+            await self.client.put(f"/stories/{dest_id}", {"text": with_footer(record.text,
+                                                                              marker)})
+        elif isinstance(record, Attachment):
+            await self.client.get(f"/attachments/{dest_id}", opt_fields="name")  # 404 if gone
+
+    async def _update_task(self, gid: str, task: Task, refs: DestRefs, marker: str) -> None:
+        ws = await self._workspace(refs)
+        email, task = await self._assignee(ws, task)
+        raw = await self.client.put(f"/tasks/{gid}", task_payload(task, marker, email))
+        now = AsanaTask.model_validate(raw)
+        if refs.section and not refs.parent_task and refs.project:
+            current = next((m.section.gid for m in now.memberships if m.project and m.section
+                            and m.project.gid == refs.project), None)
+            if current != refs.section:
+                await self.client.post(f"/sections/{refs.section}/addTask", {"task": gid})
+        want = {refs.labels[lab.source_id] for lab in task.labels if lab.source_id in refs.labels}
+        have = {t.gid for t in now.tags}
+        for tag in sorted(want - have):
+            await self.client.post(f"/tasks/{gid}/addTag", {"tag": tag}, idempotent=True)
+        for tag in sorted(have - want):
+            await self.client.post(f"/tasks/{gid}/removeTag", {"tag": tag}, idempotent=True)
+        if task.checklists:
+            subs = await self.client.all(f"/tasks/{gid}/subtasks", opt_fields="name,notes,completed")
+            await self._sync_checklists(gid, task, marker, existing={s["gid"]: s for s in subs})
+
+    # --- find / delete ------------------------------------------------------------------------
+
+    async def find_by_marker(self, kind: Kind, marker: str, record: Record,
+                             refs: DestRefs) -> str | None:
+        """The gid carrying ``marker`` (or, for sections/attachments, the natural key)."""
+        try:
+            return await self._find(kind, marker, record, refs)
+        except NotFoundError:
+            return None  # the parent is gone, so is the item
+
+    async def _find(self, kind: Kind, marker: str, record: Record, refs: DestRefs) -> str | None:
+        if kind is Kind.PROJECT:
+            ws = await self._workspace(refs)
+            items = await self.client.all(f"/workspaces/{ws}/projects", opt_fields="notes")
+            return _first(items, lambda p: has_marker(p.get("notes"), marker))
+        if kind is Kind.LABEL:
+            ws = await self._workspace(refs)
+            items = await self.client.all(f"/workspaces/{ws}/tags", opt_fields="notes")
+            return _first(items, lambda t: has_marker(t.get("notes"), marker))
+        if kind is Kind.SECTION:
+            if not refs.project or not isinstance(record, Section):
+                return None
+            items = await self.client.all(f"/projects/{refs.project}/sections", opt_fields="name")
+            return _first(items, lambda s: s.get("name") == record.name)
+        if kind is Kind.TASK:
+            if refs.parent_task:
+                path = f"/tasks/{refs.parent_task}/subtasks"
+            elif refs.project:
+                path = f"/projects/{refs.project}/tasks"
+            else:
+                return None
+            items = await self.client.all(path, opt_fields="notes")
+            return _first(items, lambda t: has_marker(t.get("notes"), marker))
+        if kind is Kind.COMMENT:
+            if not refs.task:
+                return None
+            items = await self.client.all(f"/tasks/{refs.task}/stories", opt_fields="type,text")
+            return _first(items, lambda s: s.get("type") == "comment"
+                          and has_marker(s.get("text"), marker))
+        if kind is Kind.ATTACHMENT and refs.task and isinstance(record, Attachment):
+            items = await self.client.all("/attachments", parent=refs.task,
+                                          opt_fields="name,size,host,view_url")
+            return _first(items, lambda a: _same_attachment(a, record))
+        return None
+
+    async def delete(self, kind: Kind, dest_id: str) -> None:
+        """Idempotent delete (Asana deletes go to the trash for 30 days)."""
+        await self.client.delete(f"{_PATHS[kind]}/{dest_id}")
+
+    # --- attachments ---------------------------------------------------------------------------
+
+    async def upload_attachment(self, record: Attachment, refs: DestRefs, marker: str,
+                                chunks: AsyncIterator[bytes] | None) -> str:
+        """Stream a file (multipart) or attach a link (``resource_subtype=external``)."""
+        task = _need(refs.task, "task")
+        if record.is_link or chunks is None:
+            if not record.url:
+                raise SkippableItemError("a link attachment needs a URL", status=400)
+            created = await self.client.upload({"parent": task, "resource_subtype": "external",
+                                                "name": record.name or record.url,
+                                                "url": record.url})
+            return str(created["gid"])
+        limit = self.capabilities.max_attachment_bytes
+        if limit is not None and record.size is not None and record.size > limit:
+            raise SkippableItemError(f"{record.size} bytes is over Asana's 100 MB limit",
+                                     status=400)
+        created = await self.client.upload(
+            {"parent": task},
+            (record.name or "attachment", record.mime_type or "application/octet-stream",
+             chunks, record.size))
+        return str(created["gid"])
+
+
+def _first(items: list[dict[str, Any]], match: Any) -> str | None:
+    for item in items:
+        if match(item):
+            return str(item["gid"])
+    return None
+
+
+def _same_attachment(item: dict[str, Any], record: Attachment) -> bool:
+    if item.get("name") != (record.name or record.url):
+        return False
+    if record.is_link:
+        return item.get("host") != "asana" and item.get("view_url") == record.url
+    return item.get("host") == "asana" and (record.size is None or item.get("size") == record.size)

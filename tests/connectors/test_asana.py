@@ -1,0 +1,319 @@
+"""Asana connector: the conformance suite and Asana specifics, against the Asana simulator.
+
+Every request the connector sends and every answer it gets on the vendor API is validated
+against asana_oas.yaml (loaded once per session); a mismatch fails the call loudly.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.connectors.asana import AsanaClient, AsanaReader, AsanaWriter, asana_capabilities
+from shared.connectors.asana.api_types import TASK_FIELDS, AsanaTask
+from shared.connectors.asana.mapping import task_to_record
+from shared.connectors.base import DestRefs, make_marker
+from shared.engine.clock import FakeClock as EngineClock
+from shared.engine.limits import RateLimit
+from shared.engine.model import (
+    Attachment,
+    Checklist,
+    ChecklistItem,
+    Comment,
+    Kind,
+    Project,
+    Record,
+    Section,
+    Task,
+    UserRef,
+)
+from shared.engine.pacer import DeferChunk, Pacer
+from shared.errors import AuthRequiredError
+from simulators.asana import DEFAULT_TOKEN, SeedConfig, create_app
+from simulators.asana.spec import is_vendor_path, load_spec, validate_request, validate_response
+from simulators.common import FakeClock as SimClock
+from simulators.common import serve
+from tests.connectors.conformance import ConnectorConformance, _chunks, digest_of
+
+SEED = SeedConfig(projects=2, tasks_per_project=12, archived_projects=0,
+                  attachment_sizes=[2048, 300_000], comments_per_task=2, subtasks_every=3)
+
+
+async def _spec_hook(response: httpx.Response) -> None:
+    if not is_vendor_path(response.request.url.path):
+        return
+    await response.aread()
+    try:
+        response.request.content  # noqa: B018 - raises for a streamed (upload) body
+    except httpx.RequestNotRead:
+        pass  # a streamed multipart upload has no replayable body to validate
+    else:
+        validate_request(response.request)
+    if response.status_code not in (429, 502, 503, 504):
+        validate_response(response)
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[tuple[Any, str]]:
+    load_spec()
+    app = create_app(SEED, clock=SimClock(wall_start=1_770_000_000.0))
+    with serve(app) as base:
+        yield app, base
+
+
+def make_client(base: str, token: str = DEFAULT_TOKEN, *, clock: EngineClock | None = None,
+                limit: RateLimit | None = None) -> AsanaClient:
+    pacer = Pacer(limit or RateLimit(requests=100_000, per_seconds=60, concurrency=8),
+                  clock=clock or EngineClock(), rng=random.Random(7))
+    client = AsanaClient(f"{base}/api/1.0", token, pacer=pacer, allow_loopback=True)
+    client.http.event_hooks["response"].append(_spec_hook)
+    return client
+
+
+async def _project_ids(client: AsanaClient) -> tuple[str, list[str]]:
+    ws = (await client.get("/workspaces"))[0]["gid"]
+    return ws, [p["gid"] for p in await client.get("/projects", workspace=ws)]
+
+
+class TestAsanaConformance(ConnectorConformance):
+    page_limit = 3
+
+    @pytest.fixture
+    async def reader(self, sim: tuple[Any, str]) -> AsyncIterator[AsanaReader]:
+        r = AsanaReader(make_client(sim[1]))
+        yield r
+        await r.aclose()
+
+    @pytest.fixture
+    async def source_scope(self, sim: tuple[Any, str]) -> str:
+        store = sim[0].state.asana_store
+        return next(p.gid for p in store.projects.values() if not p.deleted
+                    and p.name.startswith("Project 1"))
+
+    @pytest.fixture
+    async def writer(self, sim: tuple[Any, str]) -> AsyncIterator[AsanaWriter]:
+        w = AsanaWriter(make_client(sim[1]))
+        yield w
+        await w.aclose()
+
+    @pytest.fixture
+    def dest_workspace(self, sim: tuple[Any, str]) -> str:
+        return next(iter(sim[0].state.asana_store.workspaces))
+
+    @pytest.fixture
+    def read_back(self, sim: tuple[Any, str]):  # type: ignore[no-untyped-def]
+        async def get(kind: Kind, dest_id: str) -> Record | None:
+            client = make_client(sim[1])
+            try:
+                raw = await client.get(f"/tasks/{dest_id}", opt_fields=TASK_FIELDS)
+                return task_to_record(AsanaTask.model_validate(raw), "p", 0)
+            finally:
+                await client.aclose()
+        return get
+
+    def sample_records(self, run: str) -> dict[Kind, Record]:
+        recs = super().sample_records(run)
+        # the seeded workspace's members have @ws1.example.com addresses
+        task = recs[Kind.TASK]
+        assert isinstance(task, Task)
+        recs[Kind.TASK] = task.model_copy(update={"assignees": (
+            UserRef(email="user2@ws1.example.com", display_name="User 2"),)})
+        return recs
+
+
+# --- Asana specifics -------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def reader(sim: tuple[Any, str]) -> AsyncIterator[AsanaReader]:
+    r = AsanaReader(make_client(sim[1]))
+    yield r
+    await r.aclose()
+
+
+@pytest.fixture
+async def writer(sim: tuple[Any, str]) -> AsyncIterator[AsanaWriter]:
+    w = AsanaWriter(make_client(sim[1]))
+    yield w
+    await w.aclose()
+
+
+async def _read_all(reader: AsanaReader, kind: Kind, scope: str, limit: int = 4) -> list[Any]:
+    out: list[Any] = []
+    cursor = None
+    while True:
+        page = await reader.read(kind, scope, cursor, limit)
+        out.extend(page.records)
+        if page.next_cursor is None:
+            return out
+        cursor = page.next_cursor
+
+
+async def test_reads_what_the_seed_holds(sim: tuple[Any, str], reader: AsanaReader) -> None:
+    store = sim[0].state.asana_store
+    _, projects = await _project_ids(reader.client)
+    scope = projects[0]
+    tasks = await _read_all(reader, Kind.TASK, scope)
+    live = [t for t in store.tasks.values() if not t.deleted
+            and (any(p == scope for p, _ in t.memberships)
+                 or (t.parent and store.tasks[t.parent].memberships
+                     and store.tasks[t.parent].memberships[0][0] == scope))]
+    assert sorted(t.source_id for t in tasks) == sorted(t.gid for t in live)
+    subtasks = [t for t in tasks if t.parent_id]
+    assert subtasks and all(t.section_id is None for t in subtasks)
+    assert any(t.due_at for t in tasks) and any(t.start_on and t.due_on for t in tasks)
+    assert any(t.completed and t.completed_at for t in tasks)
+    assert any(t.assignees and t.assignees[0].email for t in tasks)
+    comments = await _read_all(reader, Kind.COMMENT, scope)
+    want = [s for s in store.stories.values() if s.type == "comment"
+            and s.target in {t.source_id for t in tasks}]
+    assert sorted(c.source_id for c in comments) == sorted(s.gid for s in want)
+    labels = await _read_all(reader, Kind.LABEL, scope)
+    used = {lab.source_id for t in tasks for lab in t.labels}
+    assert {lab.source_id for lab in labels} == used and used
+    atts = await _read_all(reader, Kind.ATTACHMENT, scope)
+    assert {a.is_link for a in atts} == {True, False}
+    file_att = next(a for a in atts if not a.is_link and a.size == 300_000)
+    digest = hashlib.sha256()
+    async for chunk in reader.open_attachment(file_att):
+        digest.update(chunk)
+    from simulators.asana.attachments import content_sha256
+    assert digest.hexdigest() == content_sha256(store.attachment(file_att.source_id))
+
+
+async def test_cursor_survives_an_expired_offset(sim: tuple[Any, str],
+                                                 reader: AsanaReader) -> None:
+    app, _ = sim
+    _, projects = await _project_ids(reader.client)
+    first = await reader.read(Kind.TASK, projects[0], None, 2)
+    assert first.next_cursor and '"o":' in first.next_cursor
+    app.state.sim.clock.advance(3601)  # Asana offsets expire
+    rest = await _read_all(reader, Kind.TASK, projects[0], 2)
+    resumed: list[Any] = list(first.records)
+    cursor = first.next_cursor
+    while cursor:
+        page = await reader.read(Kind.TASK, projects[0], cursor, 2)
+        resumed.extend(page.records)
+        cursor = page.next_cursor
+    assert [t.source_id for t in resumed] == [t.source_id for t in rest]
+
+
+async def test_round_trip_task_fields(sim: tuple[Any, str], writer: AsanaWriter,
+                                      reader: AsanaReader) -> None:
+    ws, _ = await _project_ids(writer.client)
+    run = uuid.uuid4().hex[:8]
+    mk = lambda kind, sid: make_marker(f"rt{run}", kind, sid)
+    pid = await writer.create(Kind.PROJECT, Project(source_id="p", version="1", name="RT",
+                                                    description="About ✓"), DestRefs(workspace=ws),
+                              mk(Kind.PROJECT, "p"))
+    sid = await writer.create(Kind.SECTION, Section(source_id="s", version="1", project_id="p",
+                                                    name="Backlog"), DestRefs(project=pid), "")
+    sections = await writer.client.get(f"/projects/{pid}/sections")
+    assert [s["name"] for s in sections] == ["Backlog"]  # the default section was reused
+    task = Task(source_id="t", version="1", project_id="p", section_id="s", name="Ship it",
+                description="Body", completed=True, start_on=_d("2025-03-01"),
+                due_on=_d("2025-03-04"), assignees=(UserRef(email="nobody@else.test",
+                                                             display_name="Nobody"),),
+                checklists=(Checklist(name="Steps", items=(
+                    ChecklistItem(source_id="i1", name="one", checked=True),
+                    ChecklistItem(source_id="i2", name="two"))),))
+    refs = DestRefs(workspace=ws, project=pid, section=sid)
+    tid = await writer.create(Kind.TASK, task, refs, mk(Kind.TASK, "t"))
+    got = (await _read_all(reader, Kind.TASK, pid))
+    top = next(t for t in got if t.source_id == tid)
+    assert top.name == "Ship it" and top.completed and top.section_id == sid
+    assert (top.start_on, top.due_on) == (task.start_on, task.due_on)
+    assert "Assignee (not in Asana): Nobody <nobody@else.test>" in top.description
+    assert top.assignees == ()
+    subs = sorted((t.name, t.completed) for t in got if t.parent_id == tid)
+    assert subs == [("one", True), ("two", False)]
+    # update: moves the checklist state and renames, no duplicate subtasks
+    changed = task.model_copy(update={"name": "Shipped", "checklists": (Checklist(
+        name="Steps", items=(ChecklistItem(source_id="i1", name="one", checked=True),
+                             ChecklistItem(source_id="i2", name="two", checked=True))),)})
+    await writer.update(Kind.TASK, tid, changed, refs, mk(Kind.TASK, "t"))
+    got = await _read_all(reader, Kind.TASK, pid)
+    assert sorted((t.name, t.completed) for t in got if t.parent_id == tid) == [
+        ("one", True), ("two", True)]
+    assert await writer.find_by_marker(Kind.TASK, mk(Kind.TASK, "t"), changed, refs) == tid
+    comment = Comment(source_id="c", version="1", project_id="p", task_id="t", text="Hi 💬")
+    cid = await writer.create(Kind.COMMENT, comment, refs.model_copy(update={"task": tid}),
+                              mk(Kind.COMMENT, "c"))
+    read = [c for c in await _read_all(reader, Kind.COMMENT, pid) if c.source_id == cid]
+    assert [c.text for c in read] == ["Hi 💬"]  # the marker footer is stripped on read
+
+
+async def test_upload_streams_and_reads_back(sim: tuple[Any, str], writer: AsanaWriter,
+                                             reader: AsanaReader) -> None:
+    _, projects = await _project_ids(writer.client)
+    task = (await writer.client.get(f"/projects/{projects[1]}/tasks"))[0]["gid"]
+    sizes = [1000, 1_500_000, 7]
+    att = Attachment(source_id="a", version="1", project_id="p", task_id="t",
+                     name="résumé ✓.bin", size=sum(sizes))
+    refs = DestRefs(project=projects[1], task=task)
+    aid = await writer.upload_attachment(att, refs, "m", _chunks(sizes))
+    meta = await writer.client.get(f"/attachments/{aid}")
+    assert meta["name"] == "résumé ✓.bin" and meta["size"] == sum(sizes)
+    digest = hashlib.sha256()
+    back = att.model_copy(update={"source_id": aid})
+    async for chunk in reader.open_attachment(back):
+        digest.update(chunk)
+    assert digest.hexdigest() == digest_of(sizes)
+    assert await writer.find_by_marker(Kind.ATTACHMENT, "m", att, refs) == aid
+    from shared.errors import SkippableItemError
+    with pytest.raises(SkippableItemError):  # the stream is shorter than declared
+        await writer.upload_attachment(att.model_copy(update={"size": 10}), refs, "m2",
+                                       _chunks([5]))
+
+
+async def test_throttling_defers_and_transient_faults_retry(sim: tuple[Any, str]) -> None:
+    _, base = sim
+    clock = EngineClock()
+    client = make_client(base, clock=clock)
+    async with httpx.AsyncClient(base_url=base) as ctl:
+        await ctl.post("/_sim/faults", json={"faults": [
+            {"kind": "status", "status": 503, "path": "/users/me", "count": 2}]})
+        me = await AsanaReader(client).whoami()
+        assert me.email == "user1@ws1.example.com" and client.pacer.retried == 2
+        await ctl.post("/_sim/limits", json={"reset": True, "limiters": {
+            "requests": {"limit": 2, "window_s": 60}}})
+        try:
+            await client.get("/users/me")
+            await client.get("/users/me")
+            with pytest.raises(DeferChunk) as info:
+                await client.get("/users/me")
+            assert 55 <= info.value.delay_s <= 60  # Retry-After obeyed, not slept here
+        finally:
+            await ctl.post("/_sim/limits", json={"reset": True, "limiters": {
+                "requests": {"limit": 1500, "window_s": 60}}})
+    await client.aclose()
+
+
+async def test_refused_token_pauses_the_run(sim: tuple[Any, str]) -> None:
+    client = make_client(sim[1], token="revoked")
+    with pytest.raises(AuthRequiredError):
+        await AsanaReader(client).whoami()
+    await client.aclose()
+
+
+def test_capabilities_and_pure_adaptation() -> None:
+    caps = asana_capabilities("free")
+    assert caps.max_assignees == 1 and caps.rate_limit is not None
+    assert caps.rate_limit.requests == 150 and caps.rate_limit.concurrency == 15
+    w = AsanaWriter.__new__(AsanaWriter)
+    task = Task(source_id="t", version="1", project_id="p", name="x",
+                start_on=_d("2025-05-02"), due_on=_d("2025-05-01"))
+    adapted, notes = w.adapt(Kind.TASK, task)
+    assert isinstance(adapted, Task) and adapted.start_on is None
+    assert "Start date: 2025-05-02" in adapted.description
+    assert [n.code for n in notes] == ["task.start_date_in_description"]
+
+
+def _d(value: str) -> Any:
+    from datetime import date
+    return date.fromisoformat(value)
