@@ -82,20 +82,7 @@ def cards_page(request: Request, board: Board, flt: str) -> Response:
         cards = [c for c in cards if _cursor_ok(c.id, c.last_activity, before, since)]
         cards.sort(key=lambda c: c.id, reverse=True)
         cards = cards[: 1000 if limit is None else limit]
-    fields = request.query_params.get("fields")
-    # Nested resources (https://developer.atlassian.com/cloud/trello/guides/rest-api/nested-resources/)
-    with_checklists = request.query_params.get("checklists", "none") == "all"
-    with_attachments = request.query_params.get("attachments", "false") == "true"
-    out = []
-    for c in cards:
-        item = render.pick(render.card(c, store), fields)
-        if with_checklists:
-            item["checklists"] = [render.checklist(store.checklists[i]) for i in c.id_checklists]
-        if with_attachments:
-            item["attachments"] = [render.attachment(a, _base(request)) for a in sorted(
-                store.card_attachments(c.id), key=lambda a: a.pos)]
-        out.append(item)
-    return JSONResponse(out)
+    return JSONResponse([_with_nested(request, store, c) for c in cards])
 
 
 def _apply_card_fields(store: TrelloStore, card: Card, p: dict[str, Any]) -> None:
@@ -147,7 +134,19 @@ async def create_card(request: Request) -> Response:
 async def get_card(request: Request) -> Response:
     store = store_of(request)
     card = card_for(request, request.path_params["id"])
-    return JSONResponse(render.pick(render.card(card, store), request.query_params.get("fields")))
+    return JSONResponse(_with_nested(request, store, card))
+
+
+def _with_nested(request: Request, store: TrelloStore, c: Card) -> dict[str, Any]:
+    """A card with Trello's nested resources ``checklists=all`` / ``attachments=true``
+    (https://developer.atlassian.com/cloud/trello/guides/rest-api/nested-resources/)."""
+    item = render.pick(render.card(c, store), request.query_params.get("fields"))
+    if request.query_params.get("checklists", "none") == "all":
+        item["checklists"] = [render.checklist(store.checklists[i]) for i in c.id_checklists]
+    if request.query_params.get("attachments", "false") == "true":
+        item["attachments"] = [render.attachment(a, _base(request)) for a in sorted(
+            store.card_attachments(c.id), key=lambda a: a.pos)]
+    return item
 
 
 async def update_card(request: Request) -> Response:

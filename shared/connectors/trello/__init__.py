@@ -1,0 +1,24 @@
+"""Trello connector: reader and writer over the REST API (``https://api.trello.com/1``)."""
+from __future__ import annotations
+
+from shared.connectors.kinds import TrelloConnection
+from shared.connectors.trello.capabilities import trello_capabilities
+from shared.connectors.trello.client import TRELLO_RATE_LIMIT, TrelloClient
+from shared.connectors.trello.reader import TrelloReader
+from shared.connectors.trello.writer import TrelloWriter
+from shared.engine.clock import Clock
+from shared.engine.pacer import Pacer
+from shared.net.http import build_client
+
+
+def trello_client(connection: TrelloConnection, *, allow_loopback: bool = False,
+                  pacer: Pacer | None = None, clock: Clock | None = None) -> TrelloClient:
+    """A client for ``connection`` with the SSRF-guarded HTTP client and its own pacer."""
+    base_url = connection.effective_base_url().rstrip("/") + "/"
+    http = build_client("trello", allow_loopback=allow_loopback, base_url=base_url)
+    return TrelloClient(http, connection.auth.api_key.get_secret_value(),
+                        connection.auth.token.get_secret_value(), pacer=pacer, clock=clock)
+
+
+__all__ = ["TRELLO_RATE_LIMIT", "TrelloClient", "TrelloReader", "TrelloWriter",
+           "trello_capabilities", "trello_client"]

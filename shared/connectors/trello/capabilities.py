@@ -1,0 +1,55 @@
+"""What Trello can hold, and how Ferry adapts to it (documented adaptations).
+
+* Comments are written by the token's member at the time of writing (no author or time
+  override): the engine prepends the original author and time.
+* No subtasks (checklists are native), no custom fields without the Custom Fields power-up
+  (the engine moves them into the description), no "completed" state except
+  ``dueComplete``, which is what ``Task.completed`` maps to.
+* Dates: a date-only due/start is written as 12:00 UTC of that day.
+* Texts: card names, descriptions and comments hold at most 16,384 characters.
+* Attachments: 250 MB per file (paid workspaces; free workspaces allow 10 MB and answer
+  413, which skips the item), links stay links.
+* Markers: a ``[ferry:…]`` footer at the end of board and card descriptions and of
+  comments; lists, labels and attachments are reconciled by their natural key (name,
+  name, name + size or URL), since Trello has no field to hold a marker for them.
+* Lists cannot be deleted in Trello: ``delete(SECTION)`` archives the list.
+* Assignees are matched by e-mail among the board's members (Trello shows e-mails only to
+  their owner or to managed-Enterprise admins); unmatched people are named in the card
+  description instead.
+"""
+from __future__ import annotations
+
+from shared.connectors.base import Capabilities, ChecklistSupport, MarkerLocation
+from shared.connectors.trello.client import TRELLO_RATE_LIMIT
+from shared.engine.model import Kind
+
+MAX_TEXT = 16_384
+MAX_ATTACHMENT_BYTES = 250 * 1024 * 1024
+ALL_KINDS = frozenset(Kind)
+
+
+def trello_capabilities() -> Capabilities:
+    """Trello as a source and a destination."""
+    return Capabilities(
+        vendor="trello",
+        read_kinds=ALL_KINDS,
+        write_kinds=ALL_KINDS,
+        max_attachment_bytes=MAX_ATTACHMENT_BYTES,
+        max_name_chars=MAX_TEXT,
+        max_description_chars=MAX_TEXT,
+        max_comment_chars=MAX_TEXT,
+        comment_author_kept=False,
+        comment_time_kept=False,
+        checklists=ChecklistSupport.NATIVE,
+        subtasks=False,
+        sections=True,
+        start_dates=True,
+        due_times=True,
+        custom_fields=False,
+        link_attachments=True,
+        completion=True,
+        marker_location=MarkerLocation.DESCRIPTION_FOOTER,
+        marker_kinds=frozenset({Kind.PROJECT, Kind.TASK, Kind.COMMENT}),
+        natural_key_kinds=frozenset({Kind.SECTION, Kind.LABEL, Kind.ATTACHMENT}),
+        rate_limit=TRELLO_RATE_LIMIT,
+    )

@@ -1,0 +1,185 @@
+"""Reads a Trello board (a project-level container) into canonical records.
+
+Streams and their cursors (opaque to the engine; each page is a checkpoint):
+* PROJECT — the board itself (one page).
+* SECTION, LABEL — the board's lists (all, archived too) / labels, sorted by id;
+  cursor = last id emitted (ids grow with creation time, so new items only append).
+* TASK — ``GET /boards/{id}/cards/all?limit&before&checklists=all``: Trello's id paging,
+  newest first; cursor = the last (oldest) card id.
+* COMMENT, ATTACHMENT — per card, oldest first (so comments are re-created in their
+  order): the board's card ids and badges, then ``/cards/{id}/actions?filter=commentCard``
+  or ``/cards/{id}/attachments`` for cards whose badge count is non-zero;
+  cursor = ``<card id>:<records of that card already emitted>``.
+"""
+from __future__ import annotations
+
+import bisect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from shared.connectors.base import Page
+from shared.connectors.trello.api_types import (
+    TAction,
+    TAttachment,
+    TBoard,
+    TCard,
+    TLabel,
+    TList,
+    TMember,
+    TOrganization,
+)
+from shared.connectors.trello.capabilities import trello_capabilities
+from shared.connectors.trello.client import TrelloClient
+from shared.connectors.trello.mapping import (
+    Members,
+    action_to_comment,
+    attachment_to_attachment,
+    board_to_project,
+    card_to_task,
+    label_to_label,
+    list_to_section,
+    user,
+)
+from shared.engine.model import (
+    Attachment,
+    Container,
+    ContainerKind,
+    Kind,
+    Record,
+    UserRef,
+)
+from shared.errors import SkippableItemError
+
+MAX_PAGE = 1000          # Trello's largest ``limit``
+
+
+class TrelloReader:
+    """``SourceReader`` over the Trello REST API."""
+
+    def __init__(self, client: TrelloClient) -> None:
+        self.client = client
+        self.capabilities = trello_capabilities()
+        self._members: dict[str, Members] = {}
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def whoami(self) -> UserRef:
+        """The token's member; Trello shows the e-mail to its owner only."""
+        me = TMember.model_validate(await self.client.get(
+            "/members/me", fields="username,fullName,email"))
+        return user(me)
+
+    async def list_containers(self) -> list[Container]:
+        """Workspaces the member belongs to and every board the member can open."""
+        orgs = [TOrganization.model_validate(o) for o in await self.client.get(
+            "/members/me/organizations", fields="name,displayName")]
+        boards = [TBoard.model_validate(b) for b in await self.client.get(
+            "/members/me/boards", filter="all", fields="name,closed,idOrganization")]
+        out = [Container(id=o.id, name=o.displayName or o.name, kind=ContainerKind.WORKSPACE)
+               for o in orgs]
+        out += [Container(id=b.id, name=b.name, kind=ContainerKind.BOARD,
+                          parent_id=b.idOrganization) for b in boards]
+        return out
+
+    async def members(self, board_id: str) -> Members:
+        """Board members by id (e-mails where Trello shows them), cached per board."""
+        if board_id not in self._members:
+            raw = await self.client.get(f"/boards/{board_id}/members",
+                                        fields="username,fullName,email")
+            self._members[board_id] = {m.id: user(m) for m in
+                                       (TMember.model_validate(x) for x in raw)}
+        return self._members[board_id]
+
+    async def read(self, kind: Kind, scope: str, cursor: str | None, limit: int) -> Page:
+        """Up to ``limit`` records of ``kind`` from board ``scope`` after ``cursor``."""
+        limit = max(1, min(limit, MAX_PAGE))
+        if kind is Kind.PROJECT:
+            board = TBoard.model_validate(await self.client.get(f"/boards/{scope}"))
+            return Page(records=(board_to_project(board, await self.members(scope)),))
+        if kind is Kind.SECTION:
+            raw = await self.client.get(f"/boards/{scope}/lists", filter="all")
+            items: list[Record] = [list_to_section(TList.model_validate(x), scope) for x in raw]
+            return _after_id(items, cursor, limit)
+        if kind is Kind.LABEL:
+            raw = await self.client.get(f"/boards/{scope}/labels", limit=MAX_PAGE)
+            return _after_id([label_to_label(TLabel.model_validate(x), scope) for x in raw],
+                             cursor, limit)
+        if kind is Kind.TASK:
+            return await self._tasks(scope, cursor, limit)
+        if kind is Kind.COMMENT:
+            return await self._per_card(scope, cursor, limit, "comments", self._comments)
+        if kind is Kind.ATTACHMENT:
+            return await self._per_card(scope, cursor, limit, "attachments", self._attachments)
+        raise SkippableItemError(f"Trello has no {kind}", status=400)
+
+    async def _tasks(self, scope: str, cursor: str | None, limit: int) -> Page:
+        members = await self.members(scope)
+        raw = await self.client.get(f"/boards/{scope}/cards/all", limit=limit, before=cursor,
+                                    checklists="all")
+        cards = [TCard.model_validate(x) for x in raw]
+        records = tuple(card_to_task(c, members) for c in cards)
+        more = len(cards) == limit
+        return Page(records=records, next_cursor=cards[-1].id if more and cards else None)
+
+    async def _comments(self, board: str, card: str, members: Members) -> list[Any]:
+        actions: list[TAction] = []
+        before: str | None = None
+        while True:   # newest first, 1000 per call; nearly always one call
+            raw = await self.client.get(f"/cards/{card}/actions", filter="commentCard",
+                                        limit=MAX_PAGE, before=before)
+            actions += [TAction.model_validate(x) for x in raw]
+            if len(raw) < MAX_PAGE:
+                break
+            before = actions[-1].id
+        return [action_to_comment(a, board, members) for a in reversed(actions)]
+
+    async def _attachments(self, board: str, card: str, members: Members) -> list[Any]:
+        raw = await self.client.get(f"/cards/{card}/attachments")
+        atts = sorted((TAttachment.model_validate(x) for x in raw), key=lambda a: a.id)
+        return [attachment_to_attachment(a, board, card, members) for a in atts]
+
+    async def _per_card(self, scope: str, cursor: str | None, limit: int, badge: str,
+                        fetch: Callable[[str, str, Members], Awaitable[list[Any]]]) -> Page:
+        members = await self.members(scope)
+        raw = await self.client.get(f"/boards/{scope}/cards/all", fields="id,badges")
+        cards = sorted((TCard.model_validate(x) for x in raw), key=lambda c: c.id)
+        ids = [c.id for c in cards]
+        start, skip = 0, 0
+        if cursor:
+            card_id, _, done = cursor.partition(":")
+            start = bisect.bisect_left(ids, card_id)
+            skip = int(done or 0) if start < len(ids) and ids[start] == card_id else 0
+        out: list[Any] = []
+        for pos in range(start, len(cards)):
+            card = cards[pos]
+            if getattr(card.badges, badge) == 0:
+                skip = 0
+                continue
+            records = (await fetch(scope, card.id, members))[skip:]
+            room = limit - len(out)
+            if len(records) > room:
+                out += records[:room]
+                return Page(records=tuple(out), next_cursor=f"{card.id}:{skip + room}")
+            out += records
+            skip = 0
+            if len(out) == limit:
+                nxt = ids[pos + 1] if pos + 1 < len(ids) else None
+                return Page(records=tuple(out), next_cursor=f"{nxt}:0" if nxt else None)
+        return Page(records=tuple(out))
+
+    async def open_attachment(self, attachment: Attachment) -> AsyncIterator[bytes]:
+        """Stream an uploaded file (1 MiB chunks) from its ``/download/`` URL."""
+        if attachment.is_link or not attachment.url:
+            raise SkippableItemError("a link attachment has no body", status=400)
+        async for chunk in self.client.download(attachment.url):
+            yield chunk
+
+
+def _after_id(items: list[Any], cursor: str | None, limit: int) -> Page:
+    items = sorted(items, key=lambda r: r.source_id)
+    if cursor:
+        items = [r for r in items if r.source_id > cursor]
+    page = items[:limit]
+    more = len(items) > limit
+    return Page(records=tuple(page), next_cursor=page[-1].source_id if more else None)
