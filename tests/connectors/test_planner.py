@@ -203,6 +203,25 @@ async def test_throttling_and_token_expiry_are_handled() -> None:
         await reader.http.aclose()
 
 
+async def test_server_errors_and_dropped_connections_are_retried() -> None:
+    app = create_app(CFG)
+    with serve(app) as origin:
+        sim = Sim(app, origin)
+        clock = EngineClock()
+        reader = PlannerReader(sim.creds(), sim.settings(), pacer=_pacer(clock), clock=clock,
+                               http=sim.http())
+        await reader.http.post(f"{origin}/_sim/faults", json={"faults": [
+            {"kind": "status", "status": 503, "path": "/tasks$", "count": 2,
+             "body": '{"error":{"code":"serviceNotAvailable","message":"Try again"}}'},
+            {"kind": "drop", "path": "/details$", "count": 1}]})
+        page = await reader.read(Kind.TASK, sim.plan_id, None, 100)
+        assert len(page.records) == CFG.tasks_per_plan
+        assert reader.pacer.retried >= 3 and len(clock.sleeps) >= 3
+        stats = (await reader.http.get(f"{origin}/_sim/stats")).json()
+        assert stats["faults_injected"] == 3
+        await reader.http.aclose()
+
+
 # --------------------------------------------------------------------------- writing
 
 

@@ -204,13 +204,14 @@ class GraphClient:
                     continue
                 raise
 
-    async def put_stream(self, path: str, chunks: AsyncIterator[bytes],
-                         content_type: str) -> dict[str, Any]:
-        """Simple upload of a one-shot stream (not retried: the engine reconciles)."""
+    async def put_stream(self, path: str, chunks: AsyncIterator[bytes], content_type: str,
+                         size: int) -> dict[str, Any]:
+        """Simple upload of a one-shot stream (not retried: the engine reconciles). The
+        declared Content-Length makes a stream of another size fail instead of storing it."""
 
         async def send(auth: dict[str, str]) -> httpx.Response:
-            return await self.http.put(self.url(path), content=chunks,
-                                       headers={**auth, "Content-Type": content_type})
+            return await self.http.put(self.url(path), content=chunks, headers={
+                **auth, "Content-Type": content_type, "Content-Length": str(size)})
 
         response = await self._authorized(send, idempotent=False, replayable=False)
         data: dict[str, Any] = response.json()

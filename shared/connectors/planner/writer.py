@@ -270,7 +270,8 @@ class PlannerWriter(PlannerBase):
         target = f"/groups/{group}/drive/root:/{quote(path)}"
         content_type = record.mime_type or "application/octet-stream"
         if record.size is not None and record.size <= SIMPLE_UPLOAD_MAX:
-            return await self.graph.put_stream(f"{target}:/content", chunks, content_type)
+            return await self.graph.put_stream(f"{target}:/content", chunks, content_type,
+                                               record.size)
         if record.size is None:
             raise SkippableItemError("a file of unknown size cannot be uploaded to SharePoint")
         session = await self.graph.request(
