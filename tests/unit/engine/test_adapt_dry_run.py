@@ -151,6 +151,7 @@ def test_chunk_message_is_small_and_refuses_huge_cursors() -> None:
     msg = ChunkMessage(tenant_id="t" * 36, migration_id="m" * 36, run_id="r" * 36,
                        scope="s" * 64, phase=Phase.TASK, cursor="c" * 4096, attempt=3)
     assert len(msg.to_json().encode()) < 48 * 1024
+    assert ChunkMessage.model_validate_json(msg.to_json()) == msg
     with pytest.raises(ValueError):
         ChunkMessage(tenant_id="t", migration_id="m", run_id="r", scope="s",
                      phase=Phase.TASK, cursor="c" * 5000)
