@@ -222,6 +222,25 @@ async def test_server_errors_and_dropped_connections_are_retried() -> None:
         await reader.http.aclose()
 
 
+async def test_runtime_opens_from_a_connection_document(sim: Sim) -> None:
+    from shared.connectors.kinds import parse_connection
+    from shared.connectors.registry import open_runtime
+
+    connection = parse_connection({
+        "kind": "planner", "base_url": f"{sim.origin}/v1.0",
+        "auth": {"type": "username_password", "entra_tenant_id": CFG.tenant_domain,
+                 "client_id": CFG.client_id, "username": f"zoe@{CFG.tenant_domain}",
+                 "password": CFG.user_password}})
+    runtime = await open_runtime(connection, allow_loopback=True, pacer=_pacer())
+    try:
+        assert runtime.reader is not None and runtime.writer is not None
+        me = await runtime.reader.whoami()
+        assert me.email == f"zoe@{CFG.tenant_domain}"
+        assert sim.plan_id in {c.id for c in await runtime.writer.list_containers()}
+    finally:
+        await runtime.aclose()
+
+
 # --------------------------------------------------------------------------- writing
 
 

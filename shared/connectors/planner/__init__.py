@@ -6,9 +6,10 @@ from shared.connectors.planner.connection import (
     PlannerSettings,
     credentials_from,
     planner_capabilities,
+    settings_from,
 )
 from shared.connectors.planner.reader import PlannerReader
 from shared.connectors.planner.writer import PlannerWriter
 
 __all__ = ["PlannerCredentials", "PlannerReader", "PlannerSettings", "PlannerWriter",
-           "credentials_from", "planner_capabilities"]
+           "credentials_from", "planner_capabilities", "settings_from"]

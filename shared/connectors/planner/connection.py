@@ -66,6 +66,18 @@ class PlannerSettings:
     allow_loopback: bool = False
 
 
+def settings_from(connection: PlannerConnection, *, allow_loopback: bool) -> PlannerSettings:
+    """Settings for a connection document. With a `base_url` override (local simulator),
+    the token endpoint is on the same origin: the simulator serves `/{tenant}/oauth2/v2.0/token`
+    next to `/v1.0`."""
+    if not connection.base_url:
+        return PlannerSettings(allow_loopback=allow_loopback)
+    url = httpx.URL(connection.base_url)
+    origin = f"{url.scheme}://{url.netloc.decode()}"
+    return PlannerSettings(base_url=connection.base_url, login_base_url=origin,
+                           allow_loopback=allow_loopback)
+
+
 def credentials_from(connection: PlannerConnection) -> PlannerCredentials:
     """The credentials of a validated Planner connection document."""
     auth = connection.auth
@@ -81,18 +93,23 @@ class PlannerBase:
 
     def __init__(self, credentials: PlannerCredentials, settings: PlannerSettings | None = None,
                  *, pacer: Pacer | None = None, clock: Clock | None = None,
-                 http: httpx.AsyncClient | None = None) -> None:
+                 http: httpx.AsyncClient | None = None, graph: GraphClient | None = None) -> None:
         self.settings = settings or PlannerSettings()
         self.credentials = credentials
         self.capabilities = planner_capabilities()
         self.clock = clock or SystemClock()
         self.pacer = pacer or Pacer(GRAPH_RATE_LIMIT, clock=self.clock, rng=random.Random())
-        self.http = http or build_client("planner", allow_loopback=self.settings.allow_loopback,
-                                         base_url=self.settings.base_url)
-        self._own_http = http is None
-        tokens = TokenSource(self.http, self.pacer, credentials,
-                             login_base_url=self.settings.login_base_url, clock=self.clock)
-        self.graph = GraphClient(self.http, self.pacer, tokens, base_url=self.settings.base_url)
+        if graph is not None:  # share client, pacer and token cache with a sibling
+            self.http, self.pacer, self._own_http, self.graph = graph.http, graph.pacer, False, graph
+        else:
+            self.http = http or build_client("planner",
+                                             allow_loopback=self.settings.allow_loopback,
+                                             base_url=self.settings.base_url)
+            self._own_http = http is None
+            tokens = TokenSource(self.http, self.pacer, credentials,
+                                 login_base_url=self.settings.login_base_url, clock=self.clock)
+            self.graph = GraphClient(self.http, self.pacer, tokens,
+                                     base_url=self.settings.base_url)
         self._users: dict[str, UserRef] = {}
         self._ids_by_email: dict[str, str | None] = {}
         self._plans: dict[str, PlannerPlan] = {}
