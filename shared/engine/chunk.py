@@ -23,6 +23,7 @@ from enum import StrEnum
 from shared.connectors.base import DestinationWriter, SourceReader
 from shared.engine.clock import Clock, SystemClock
 from shared.engine.items import ItemContext, ItemProcessor, ItemResult
+from shared.engine.model import Kind
 from shared.engine.pacer import DeferChunk
 from shared.engine.planner import RunSettings, message_for, next_checkpoint
 from shared.engine.ports import (
@@ -175,7 +176,7 @@ class ChunkRunner:
         await self._flush(msg, counts, rows, {})
         return counts, rows, None
 
-    async def _report_deleted(self, msg: ChunkMessage, kind, source_ids: list[str],
+    async def _report_deleted(self, msg: ChunkMessage, kind: Kind, source_ids: list[str],
                               counts: Counter[str], rows: list[ItemReport]) -> None:
         found = await self.id_map.get_many(self.settings.migration_id, kind, source_ids)
         for sid, entry in found.items():
@@ -188,7 +189,7 @@ class ChunkRunner:
                     "updated_at": self.clock.now()}))
 
     @staticmethod
-    def _deleted_row(kind, sid: str, dest_id: str | None, msg: ChunkMessage,
+    def _deleted_row(kind: Kind, sid: str, dest_id: str | None, msg: ChunkMessage,
                      counts: Counter[str], rows: list[ItemReport]) -> None:
         counts[f"{kind}.{ItemStatus.DELETED_AT_SOURCE}"] += 1
         rows.append(ItemReport(kind=kind, source_id=sid, scope=msg.scope, dest_id=dest_id,
@@ -198,7 +199,7 @@ class ChunkRunner:
     # -- bookkeeping --------------------------------------------------------------------
 
     async def _flush(self, msg: ChunkMessage, counts: Counter[str], rows: list[ItemReport],
-                     seen: dict) -> None:
+                     seen: dict[Kind, list[str]]) -> None:
         for kind, ids in seen.items():
             if ids and not self.settings.dry_run:
                 await self.id_map.mark_seen(self.settings.migration_id, kind, ids, msg.run_id)
@@ -240,7 +241,7 @@ class ChunkRunner:
         if stop.fail_scope:
             await self.run_state.add_counts(msg.run_id, {"scope.failed": 1})
             await self.run_state.add_items(msg.run_id, [ItemReport(
-                kind=msg.phase.kind or "project", source_id=msg.scope, scope=msg.scope,  # type: ignore[arg-type]
+                kind=msg.phase.kind or Kind.PROJECT, source_id=msg.scope, scope=msg.scope,
                 status=ItemStatus.FAILED, reason=stop.fail_scope)])
             moved = await self.run_state.advance(msg.run_id, msg.scope, msg.checkpoint, None)
             if moved and await self.run_state.open_scopes(msg.run_id) == 0:

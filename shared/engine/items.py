@@ -77,7 +77,7 @@ def _waves(records: list[Record]) -> list[list[Record]]:
         parent = rec.parent_id if isinstance(rec, Task) else None
         d = 0
         if parent in in_page and guard < 100:
-            d = level(in_page[parent], guard + 1) + 1  # type: ignore[index]
+            d = level(in_page[parent], guard + 1) + 1
         depth[rec.source_id] = d
         return d
 
