@@ -13,7 +13,8 @@ from shared.net.http import build_client
 
 def trello_client(connection: TrelloConnection, *, allow_loopback: bool = False,
                   pacer: Pacer | None = None, clock: Clock | None = None) -> TrelloClient:
-    """A client for ``connection`` with the SSRF-guarded HTTP client and its own pacer."""
+    """A client for ``connection`` (SSRF-guarded HTTP clients). Pass the credential's pacer
+    from ``PacerRegistry.get(key, TRELLO_RATE_LIMIT)``; without one it makes its own."""
     base_url = connection.effective_base_url().rstrip("/") + "/"
     http = build_client("trello", allow_loopback=allow_loopback, base_url=base_url)
     return TrelloClient(http, connection.auth.api_key.get_secret_value(),

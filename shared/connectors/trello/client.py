@@ -32,11 +32,18 @@ from shared.errors import (
     SkippableItemError,
     ThrottledError,
 )
+from shared.net.guard import register_vendor_hosts
+from shared.net.http import build_client
 
 #: 100 requests / 10 s per token (the 300 / 10 s per key is shared by every token of the
 #: key and cannot be paced per credential).
 TRELLO_RATE_LIMIT = RateLimit(requests=100, per_seconds=10, burst=10, concurrency=8)
 DOWNLOAD_CHUNK = 1024 * 1024
+#: Where ``/download/`` redirects to: Trello keeps files on S3 behind short-lived signed
+#: URLs (the exact bucket host is not documented; this is an assumption to confirm).
+FILES_KIND = "trello_files"
+register_vendor_hosts(FILES_KIND, ("trello-attachments.s3.amazonaws.com",
+                                   "*.s3.amazonaws.com"))
 _CREDENTIAL_ERRORS = ("invalid token", "invalid key", "expired token", "token revoked",
                       "token not found")
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -66,18 +73,25 @@ def _check(resp: httpx.Response) -> httpx.Response:
 
 
 class TrelloClient:
-    """Thin async client over ``/1``; ``http`` should come from ``shared.net.http.build_client``."""
+    """Thin async client of ``/1``; ``http`` comes from ``shared.net.http.build_client``
+    with ``base_url`` set to the API root (``…/1``)."""
 
     def __init__(self, http: httpx.AsyncClient, api_key: str, token: str, *,
-                 pacer: Pacer | None = None, clock: Clock | None = None) -> None:
+                 pacer: Pacer | None = None, clock: Clock | None = None,
+                 files_http: httpx.AsyncClient | None = None) -> None:
         self.http = http
         self.pacer = pacer or Pacer(TRELLO_RATE_LIMIT, clock=clock)
         self._headers = {"Authorization":
                          f'OAuth oauth_consumer_key="{api_key}", oauth_token="{token}"',
                          "Accept": "application/json"}
+        # No credentials on the file host: ``/download/`` redirects to a signed URL there.
+        # Loopback is allowed for it exactly when the API client is on loopback (local mode).
+        local = http.base_url.host in ("127.0.0.1", "localhost", "::1")
+        self.files = files_http or build_client(FILES_KIND, allow_loopback=local)
 
     async def aclose(self) -> None:
         await self.http.aclose()
+        await self.files.aclose()
 
     async def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                       json: Any = None, idempotent: bool = True) -> Any:
@@ -126,22 +140,23 @@ class TrelloClient:
     async def download(self, url: str) -> AsyncIterator[bytes]:
         """Stream an uploaded attachment: the authorised ``/download/`` route answers 302 to
         the file host, which is fetched without our credentials."""
-        resp = await self._open(url, self._headers)
+        resp = await self._open(self.http, url, self._headers)
         if resp.status_code in _REDIRECTS:
             location = resp.headers.get("location", "")
             await resp.aclose()
             target = resp.request.url.join(location)
-            resp = await self._open(str(target), {})
+            resp = await self._open(self.files, str(target), {})
         try:
             async for chunk in resp.aiter_bytes(DOWNLOAD_CHUNK):
                 yield chunk
         finally:
             await resp.aclose()
 
-    async def _open(self, url: str, headers: Mapping[str, str]) -> httpx.Response:
+    async def _open(self, http: httpx.AsyncClient, url: str,
+                    headers: Mapping[str, str]) -> httpx.Response:
         async def send() -> httpx.Response:
-            request = self.http.build_request("GET", url, headers=dict(headers))
-            resp = await self.http.send(request, stream=True)
+            request = http.build_request("GET", url, headers=dict(headers))
+            resp = await http.send(request, stream=True)
             if resp.status_code >= 400:
                 await resp.aread()
                 await resp.aclose()
