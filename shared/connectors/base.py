@@ -9,6 +9,8 @@ checks them):
 
 * Every remote call goes through the connector's ``Pacer`` (one per credential); the
   connector only classifies responses (``shared.engine.httperrors.raise_for_response``).
+  Creates pass ``idempotent=False`` (a 5xx/timeout is ambiguous: the engine reconciles by
+  marker), uploads of a one-shot body also ``replayable=False``.
 * Errors are the ``shared.errors`` types: ``AuthRequiredError`` (credentials refused, the run
   pauses), ``SkippableItemError`` (this item fails alone), ``TransientError`` /
   ``ThrottledError`` (retried by the pacer), ``FatalRunError``. The pacer may raise
@@ -23,6 +25,8 @@ checks them):
   (``shared.engine.adapt``); vendor-specific extra adaptations go in ``RecordAdapter.adapt``,
   which must be pure (the dry run calls it).
 * Attachment bodies are streamed: never read a whole file into memory, no temp files.
+* What only the write reveals (an assignee who is not a member of the destination) is
+  adapted, not failed: the writer returns ``Written(dest_id, notes)`` so it is reported.
 """
 from __future__ import annotations
 
