@@ -320,3 +320,26 @@ def test_capabilities_and_pure_adaptation() -> None:
 def _d(value: str) -> Any:
     from datetime import date
     return date.fromisoformat(value)
+
+
+async def test_runtime_factory_opens_a_guarded_paced_connector(sim: tuple[Any, str]) -> None:
+    from shared.connectors.kinds import parse_connection
+    from shared.connectors.registry import has_runtime, open_runtime, rate_limit_of
+    from shared.errors import UnsafeDestinationError, ValidationFailed
+
+    assert has_runtime("asana") and rate_limit_of("asana").requests == 1500
+    conn = parse_connection({"kind": "asana", "base_url": f"{sim[1]}/api/1.0",
+                             "auth": {"type": "pat", "token": DEFAULT_TOKEN}})
+    runtime = await open_runtime(conn, allow_loopback=True)
+    try:
+        assert runtime.reader is not None and runtime.writer is not None
+        assert (await runtime.reader.whoami()).email == "user1@ws1.example.com"
+    finally:
+        await runtime.aclose()
+    with pytest.raises(UnsafeDestinationError):  # loopback refused outside local mode
+        await open_runtime(conn, allow_loopback=False)
+    oauth = parse_connection({"kind": "asana", "base_url": f"{sim[1]}/api/1.0",
+                              "auth": {"type": "oauth_app", "client_id": "c",
+                                       "client_secret": "s"}})
+    with pytest.raises(ValidationFailed):
+        await open_runtime(oauth, allow_loopback=True)
