@@ -199,6 +199,7 @@ async def test_throttling_and_token_expiry_are_handled() -> None:
         assert len(records) == CFG.buckets_per_plan and len(tasks.records) == CFG.tasks_per_plan
         stats = (await reader.http.get(f"{origin}/_sim/stats")).json()
         assert stats["throttled"] >= 1 and reader.pacer.throttled >= 1
+        assert stats["by_status"].get("401", 0) == 1  # one refused token, then refreshed
         assert any(s >= 1 for s in clock.sleeps)
         await reader.http.aclose()
 
@@ -300,8 +301,13 @@ async def test_task_round_trip_keeps_planner_fields(sim: Sim) -> None:
             [i.name for i in source.checklists[0].items]
         assert copy.description.startswith(source.description)
         assert copy.due_at == source.due_at
+        # a concurrent edit: the first PATCH of the task meets a stale etag (412) and is redone
+        await writer.http.post(f"{sim.origin}/_sim/faults", json={"faults": [
+            {"kind": "status", "status": 412, "method": "PATCH", "path": f"/tasks/{dest}$",
+             "count": 1, "body": '{"error":{"code":"PreconditionFailed","message":"stale"}}'}]})
         await writer.update(Kind.TASK, dest, source.model_copy(update={"checklists": ()}),
                             refs, marker)
+        assert (await writer.http.get(f"{sim.origin}/_sim/faults")).json()["faults"] == []
         again = (await reader._tasks(sim.plan_id,
                                      [await reader.graph.get_json(f"/planner/tasks/{dest}")]))[0]
         assert isinstance(again, Task) and again.checklists == ()

@@ -173,7 +173,8 @@ class GraphClient:
     async def patch_etag(self, path: str, body: dict[str, Any], *, etag_path: str | None = None,
                          attempts: int = 3) -> dict[str, Any]:
         """PATCH with `If-Match` (Planner versions everything): read the etag, write, and on
-        412 (someone else changed it) read again and retry. Returns the new representation."""
+        412 (someone else changed it; 409 is treated alike) read again and retry.
+        Returns the new representation."""
         for attempt in range(attempts):
             current = await self.get_json(etag_path or path)
             try:
@@ -181,7 +182,7 @@ class GraphClient:
                     "PATCH", path, json=body,
                     headers={"If-Match": current["@odata.etag"], "Prefer": "return=representation"})
             except ITEM_ERRORS as exc:
-                if status_of(exc) == 412 and attempt + 1 < attempts:
+                if status_of(exc) in (409, 412) and attempt + 1 < attempts:
                     continue
                 raise
             if response.status_code == 204:  # the service ignored Prefer
@@ -200,7 +201,7 @@ class GraphClient:
             except ITEM_ERRORS as exc:
                 if status_of(exc) == 404:
                     return
-                if status_of(exc) == 412 and attempt < 2:
+                if status_of(exc) in (409, 412) and attempt < 2:
                     continue
                 raise
 
