@@ -17,7 +17,7 @@ import pytest
 from shared.connectors.asana import AsanaClient, AsanaReader, AsanaWriter, asana_capabilities
 from shared.connectors.asana.api_types import TASK_FIELDS, AsanaTask
 from shared.connectors.asana.mapping import task_to_record
-from shared.connectors.base import DestRefs, make_marker
+from shared.connectors.base import DestRefs, Written, make_marker
 from shared.engine.clock import FakeClock as EngineClock
 from shared.engine.limits import RateLimit
 from shared.engine.model import (
@@ -226,7 +226,10 @@ async def test_round_trip_task_fields(sim: tuple[Any, str], writer: AsanaWriter,
                     ChecklistItem(source_id="i1", name="one", checked=True),
                     ChecklistItem(source_id="i2", name="two"))),))
     refs = DestRefs(workspace=ws, project=pid, section=sid)
-    tid = await writer.create(Kind.TASK, task, refs, mk(Kind.TASK, "t"))
+    written = await writer.create(Kind.TASK, task, refs, mk(Kind.TASK, "t"))
+    assert isinstance(written, Written)  # the unknown assignee is reported, not failed
+    assert [n.code for n in written.notes] == ["task.assignee_not_in_workspace"]
+    tid = written.dest_id
     got = (await _read_all(reader, Kind.TASK, pid))
     top = next(t for t in got if t.source_id == tid)
     assert top.name == "Ship it" and top.completed and top.section_id == sid

@@ -23,7 +23,7 @@ from shared.connectors.asana.mapping import (
     with_footer,
 )
 from shared.connectors.asana.reader import AsanaConnectionBase
-from shared.connectors.base import Adaptation, Capabilities, DestRefs
+from shared.connectors.base import Adaptation, Capabilities, DestRefs, Written
 from shared.engine.model import Attachment, Comment, Kind, Label, Project, Record, Section, Task
 from shared.errors import NotFoundError, SkippableItemError
 
@@ -77,24 +77,29 @@ class AsanaWriter(AsanaConnectionBase):
             raise SkippableItemError("the Asana account has no workspace", status=400)
         return str(workspaces[0]["gid"])
 
-    async def _assignee(self, ws: str, task: Task) -> tuple[str | None, Task]:
-        """An e-mail Asana knows in ``ws`` or None (then the person goes to the notes)."""
+    async def _assignee(self, ws: str, task: Task) -> tuple[str | None, Task, list[Adaptation]]:
+        """An e-mail Asana knows in ``ws``, or None and the person moved to the notes."""
         if not task.assignees:
-            return None, task
+            return None, task, []
         if ws not in self._emails:
             users = await self.client.get(f"/workspaces/{ws}/users", opt_fields="email")
             self._emails[ws] = {str(u.get("email", "")).lower() for u in users or []}
         user = task.assignees[0]
         if user.email and user.email.lower() in self._emails[ws]:
-            return user.email, task
-        logger.info("asana: assignee %s is not in workspace %s; noted in the task", user.label(),
-                    ws)
-        return None, task.model_copy(update={"description": unknown_assignee_note(task, user)})
+            return user.email, task, []
+        logger.info("asana: assignee is not in workspace %s; noted in the task", ws)
+        note = Adaptation(kind=Kind.TASK, code="task.assignee_not_in_workspace",
+                          message=f"{user.label()} is not a member of the Asana workspace; "
+                                  "named in the task notes instead")
+        moved = task.model_copy(update={"description": unknown_assignee_note(task, user)})
+        return None, moved, [note]
 
     # --- create / update ---------------------------------------------------------------------
 
-    async def create(self, kind: Kind, record: Record, refs: DestRefs, marker: str) -> str:
-        """Create the object with ``marker`` embedded; returns its gid."""
+    async def create(self, kind: Kind, record: Record, refs: DestRefs,
+                     marker: str) -> str | Written:
+        """Create the object with ``marker`` embedded; returns its gid (``Written`` with
+        notes when the write had to adapt, e.g. an assignee outside the workspace)."""
         if isinstance(record, Project):
             data = {**project_payload(record, marker), "workspace": await self._workspace(refs)}
             return str((await self.client.post("/projects", data))["gid"])
@@ -126,9 +131,9 @@ class AsanaWriter(AsanaConnectionBase):
                                          {"name": section.name})
         return str(created["gid"])
 
-    async def _create_task(self, task: Task, refs: DestRefs, marker: str) -> str:
+    async def _create_task(self, task: Task, refs: DestRefs, marker: str) -> str | Written:
         ws = await self._workspace(refs)
-        email, task = await self._assignee(ws, task)
+        email, task, notes = await self._assignee(ws, task)
         data = task_payload(task, marker, email)
         tags = [refs.labels[lab.source_id] for lab in task.labels if lab.source_id in refs.labels]
         if tags:
@@ -145,7 +150,7 @@ class AsanaWriter(AsanaConnectionBase):
                                        {"task": created["gid"]}, idempotent=True)
         gid = str(created["gid"])
         await self._sync_checklists(gid, task, marker, existing={})
-        return gid
+        return Written(dest_id=gid, notes=tuple(notes)) if notes else gid
 
     async def _sync_checklists(self, gid: str, task: Task, marker: str,
                                existing: dict[str, dict[str, Any]]) -> None:
@@ -165,7 +170,7 @@ class AsanaWriter(AsanaConnectionBase):
                                           {"name": name, "completed": item.checked})
 
     async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs,
-                     marker: str) -> None:
+                     marker: str) -> Written | None:
         """Overwrite migrated fields (the marker stays). NotFoundError when gone."""
         if isinstance(record, Project):
             await self.client.put(f"/projects/{dest_id}", project_payload(record, marker))
@@ -174,16 +179,19 @@ class AsanaWriter(AsanaConnectionBase):
         elif isinstance(record, Label):
             await self.client.put(f"/tags/{dest_id}", tag_payload(record, marker))
         elif isinstance(record, Task):
-            await self._update_task(dest_id, record, refs, marker)
+            notes = await self._update_task(dest_id, record, refs, marker)
+            return Written(dest_id=dest_id, notes=tuple(notes)) if notes else None
         elif isinstance(record, Comment):
             await self.client.put(f"/stories/{dest_id}", {"text": with_footer(record.text,
                                                                               marker)})
         elif isinstance(record, Attachment):
             await self.client.get(f"/attachments/{dest_id}", opt_fields="name")  # 404 if gone
+        return None
 
-    async def _update_task(self, gid: str, task: Task, refs: DestRefs, marker: str) -> None:
+    async def _update_task(self, gid: str, task: Task, refs: DestRefs,
+                           marker: str) -> list[Adaptation]:
         ws = await self._workspace(refs)
-        email, task = await self._assignee(ws, task)
+        email, task, notes = await self._assignee(ws, task)
         raw = await self.client.put(f"/tasks/{gid}", task_payload(task, marker, email))
         now = AsanaTask.model_validate(raw)
         if refs.section and not refs.parent_task and refs.project:
@@ -198,8 +206,10 @@ class AsanaWriter(AsanaConnectionBase):
         for tag in sorted(have - want):
             await self.client.post(f"/tasks/{gid}/removeTag", {"tag": tag}, idempotent=True)
         if task.checklists:
-            subs = await self.client.all(f"/tasks/{gid}/subtasks", opt_fields="name,notes,completed")
+            subs = await self.client.all(f"/tasks/{gid}/subtasks",
+                                         opt_fields="name,notes,completed")
             await self._sync_checklists(gid, task, marker, existing={s["gid"]: s for s in subs})
+        return notes
 
     # --- find / delete ------------------------------------------------------------------------
 
