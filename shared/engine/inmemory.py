@@ -6,6 +6,7 @@ Storage-queue adapters of ``shared/store``; these never persist anything.
 """
 from __future__ import annotations
 
+import asyncio
 import heapq
 import itertools
 from collections import Counter
@@ -137,9 +138,10 @@ class InMemoryQueue:
         self.sent.append((message, delay_s))
         heapq.heappush(self._heap, (self.now + delay_s, next(self._seq), message))
 
-    def pop(self) -> tuple[ChunkMessage, float] | None:
-        """Next visible message and the virtual delay waited for it."""
-        if not self._heap:
+    def pop(self, *, due_only: bool = False) -> tuple[ChunkMessage, float] | None:
+        """Next visible message and the virtual delay waited for it (``due_only``: only a
+        message already visible now, without moving time forward)."""
+        if not self._heap or (due_only and self._heap[0][0] > self.now):
             return None
         at, _, msg = heapq.heappop(self._heap)
         waited = max(0.0, at - self.now)
@@ -148,6 +150,38 @@ class InMemoryQueue:
 
     def __len__(self) -> int:
         return len(self._heap)
+
+
+async def drain_concurrently(queue: InMemoryQueue,
+                             handle: Callable[[ChunkMessage], Awaitable[object]], *,
+                             workers: int = 3, max_messages: int = 100_000,
+                             on_wait: Callable[[float], Awaitable[None]] | None = None) -> int:
+    """Like ``drain`` with up to ``workers`` deliveries in flight (as several Function
+    instances would); time only moves forward when nothing is in flight."""
+    n = 0
+    running: set[asyncio.Task[object]] = set()
+    while n < max_messages:
+        if len(running) < workers:
+            item = queue.pop(due_only=True)
+            if item is not None:
+                running.add(asyncio.ensure_future(handle(item[0])))
+                n += 1
+                continue
+        if running:
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            running -= done
+            for task in done:
+                task.result()
+            continue
+        item = queue.pop()
+        if item is None:
+            return n
+        msg, waited = item
+        if waited and on_wait is not None:
+            await on_wait(waited)
+        running.add(asyncio.ensure_future(handle(msg)))
+        n += 1
+    raise RuntimeError("queue did not drain")
 
 
 async def drain(queue: InMemoryQueue, handle: Callable[[ChunkMessage], Awaitable[object]],

@@ -235,7 +235,7 @@ class ItemProcessor:
             except TransientError as exc:  # incl. ThrottledError from a one-shot upload
                 if attempt == attempts:
                     raise
-                if rec.kind in caps.marker_kinds:
+                if rec.kind in caps.marker_kinds or rec.kind in caps.natural_key_kinds:
                     found = await ctx.writer.find_by_marker(rec.kind, marker, adapted, refs)
                     if found is not None:
                         return found

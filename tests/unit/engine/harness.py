@@ -14,7 +14,13 @@ from shared.connectors.memory import (
 )
 from shared.engine.chunk import ChunkResult, ChunkRunner
 from shared.engine.clock import FakeClock
-from shared.engine.inmemory import InMemoryIdMap, InMemoryQueue, InMemoryRunState, drain
+from shared.engine.inmemory import (
+    InMemoryIdMap,
+    InMemoryQueue,
+    InMemoryRunState,
+    drain,
+    drain_concurrently,
+)
 from shared.engine.limits import RateLimit
 from shared.engine.pacer import Pacer
 from shared.engine.planner import RunSettings, first_messages, resume_messages
@@ -27,6 +33,7 @@ class Harness:
     scopes: tuple[str, ...] = ("p1",)
     seed: dict = field(default_factory=dict)
     dest_limit: RateLimit | None = None
+    workers: int = 1  # deliveries in flight at once
 
     def __post_init__(self) -> None:
         self.clock = FakeClock()
@@ -72,6 +79,9 @@ class Harness:
         return settings
 
     async def drain(self, settings: RunSettings) -> int:
+        if self.workers > 1:
+            return await drain_concurrently(self.queue, lambda m: self.deliver(settings, m),
+                                            workers=self.workers, on_wait=self.wait)
         return await drain(self.queue, lambda m: self.deliver(settings, m), on_wait=self.wait)
 
     async def run(self, **kw: object) -> RunSettings:
