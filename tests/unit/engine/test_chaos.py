@@ -58,3 +58,22 @@ async def test_random_faults_never_duplicate_or_lose_items(seed: int, workers: i
         assert entry.state is IdState.DONE and entry.dest_id in h.dst.items[entry.kind]
     dests = [e.dest_id for e in h.id_map.entries.values()]
     assert len(dests) == len(set(dests))
+    assert h.status(s) is RunStatus.SUCCEEDED
+
+    # second run under the same chaos: edits are applied once, deletions reported once
+    tasks = sorted(h.src.items[Kind.TASK])
+    edited = rng.sample(tasks, 4)
+    for sid in edited:
+        h.src.edit(Kind.TASK, sid, name=f"edited {sid}")
+    gone = next(t for t in tasks if t not in edited and not t.endswith("-sub")
+                and not any(x.parent_id == t for x in h.src.items[Kind.TASK].values()))
+    h.src.remove(Kind.TASK, gone)
+    s2 = await h.run(max_chunk_attempts=20)
+    assert h.status(s2) is RunStatus.SUCCEEDED, h.state.reasons.get(s2.run_id)
+    c = h.counts(s2)
+    assert c.get("task.updated", 0) + c.get("task.reconciled", 0) == 4
+    assert c["task.deleted_at_source"] == 1
+    for sid in edited:
+        dest = h.id_map.entries[("mig-0001", Kind.TASK, sid)].dest_id
+        assert h.dst.items[Kind.TASK][dest].name == f"edited {sid}"
+    assert h.dst.count(Kind.TASK) == h.src.count(Kind.TASK) + 1  # deletion not mirrored
