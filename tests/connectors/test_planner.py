@@ -314,3 +314,62 @@ async def test_task_round_trip_keeps_planner_fields(sim: Sim) -> None:
     finally:
         await writer.http.aclose()
         await reader.http.aclose()
+
+
+# --------------------------------------------------------------------------- pure mapping
+
+
+def test_mapping_helpers() -> None:
+    from datetime import date
+
+    from shared.connectors.planner.api_types import PlannerTask
+    from shared.connectors.planner.mapping import (
+        decode_reference_key,
+        encode_reference_key,
+        hint_position,
+        html_to_text,
+        planner_datetime,
+        priority_name,
+        task_fields,
+    )
+
+    hints = ["!", "8!", "8!!", "O", "OO", "a", "z~"]
+    assert [hint_position(h) for h in hints] == sorted(hint_position(h) for h in hints)
+    url = "https://contoso.sharepoint.com/a b/x.pdf?q=1#frag@x%20"
+    key = encode_reference_key(url)
+    assert not set(".:@#") & set(key) and decode_reference_key(key) == url
+    assert html_to_text("<div>Hello<br>wörld &amp; <b>you</b></div><p>next</p>") == \
+        "Hello\nwörld & you\nnext"
+    assert planner_datetime(date(2026, 3, 1), None) == "2026-03-01T12:00:00Z"
+    assert [priority_name(p) for p in (0, 1, 3, 5, 9)] == \
+        ["Urgent", "Urgent", "Important", "Medium", "Low"]
+    existing = PlannerTask.model_validate({
+        "id": "t", "@odata.etag": "W/\"1\"", "planId": "p", "title": "x",
+        "appliedCategories": {"category1": True, "category2": True},
+        "assignments": {"u1": {"orderHint": "a"}, "u2": {"orderHint": "b"}}})
+    record = Task(source_id="s", version="1", project_id="p", name="x", completed=True)
+    body = task_fields(record, bucket_id=None, categories=["category2", "category3"],
+                       assignee_ids=["u2", "u3"], existing=existing)
+    assert body["appliedCategories"] == {"category2": True, "category3": True,
+                                         "category1": False}
+    assert body["assignments"]["u1"] is None and "u2" not in body["assignments"]
+    assert body["assignments"]["u3"]["@odata.type"] == "#microsoft.graph.plannerAssignment"
+    assert body["percentComplete"] == 100 and "bucketId" not in body
+
+
+def test_writer_adapt_merges_checklists_and_drops_plan_description() -> None:
+    from shared.engine.model import Checklist, ChecklistItem, Project
+
+    writer = PlannerWriter.__new__(PlannerWriter)  # adapt is pure: no client needed
+    task = Task(source_id="s", version="1", project_id="p", name="x", checklists=(
+        Checklist(name="A", items=(ChecklistItem(source_id="1", name="one"),)),
+        Checklist(name="B", items=(ChecklistItem(source_id="2", name="two", checked=True),))))
+    adapted, notes = writer.adapt(Kind.TASK, task)
+    assert isinstance(adapted, Task) and len(adapted.checklists) == 1
+    assert [(i.name, i.checked) for i in adapted.checklists[0].items] == \
+        [("A: one", False), ("B: two", True)]
+    assert [n.code for n in notes] == ["task.checklists_merged"]
+    project, notes = writer.adapt(Kind.PROJECT, Project(source_id="p", version="1", name="P",
+                                                        description="gone"))
+    assert isinstance(project, Project) and project.description == ""
+    assert notes[0].loss
