@@ -35,6 +35,13 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/orgs/{orgId}/keys"): ADMINS,
     ("DELETE", "/api/orgs/{orgId}/keys/{keyId}"): ADMINS,
     ("GET", "/api/orgs/{orgId}/audit"): ADMINS,
+    ("GET", "/api/orgs/{orgId}/connectors"): INTERNAL_READ,
+    ("POST", "/api/orgs/{orgId}/connectors"): CONNECTOR_MANAGERS,
+    ("GET", "/api/orgs/{orgId}/connectors/{connectorId}"): INTERNAL_READ,
+    ("PATCH", "/api/orgs/{orgId}/connectors/{connectorId}"): CONNECTOR_MANAGERS,
+    ("DELETE", "/api/orgs/{orgId}/connectors/{connectorId}"): CONNECTOR_MANAGERS,
+    ("POST", "/api/orgs/{orgId}/connectors/{connectorId}/test"): CONNECTOR_MANAGERS,
+    ("GET", "/api/orgs/{orgId}/connectors/{connectorId}/containers"): INTERNAL_READ,
 }
 
 #: Routes outside any org: what an anonymous caller gets.

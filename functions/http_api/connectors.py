@@ -1,0 +1,109 @@
+"""Connectors of an organisation: the credentials Ferry uses to read and write a vendor.
+
+Secrets are write-only: send them in `connection.auth` on create (or PATCH to replace
+them); answers show only which secret fields are set (`secretFields`). Admins and internal
+members manage connectors, read keys list them, external members never see them.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from functions.http_api.deps import authorize
+from functions.http_api.paging import Continuation, PageSize, page_body
+from shared.connectors import service
+from shared.connectors.kinds import registered_kinds
+from shared.identity.access import Action
+from shared.tenancy.auth import OrgAccess
+
+router = APIRouter(prefix="/orgs/{orgId}/connectors", tags=["connectors"])
+Read = Annotated[OrgAccess, Depends(authorize(Action.CONNECTORS_READ))]
+Manage = Annotated[OrgAccess, Depends(authorize(Action.CONNECTORS_MANAGE))]
+
+_CONNECTION_DOC = (
+    "The connection: `kind` (one of " + ", ".join(f"`{k}`" for k in registered_kinds()) + "), "
+    "`auth` (`{\"type\": …, <credentials>}`), the kind's own fields (`site_url` for Jira, "
+    "`organization_url` for Azure DevOps) and an optional `base_url` (local simulators only)."
+)
+_EXAMPLE = {"kind": "trello", "auth": {"type": "api_key_token", "api_key": "…", "token": "…"}}
+
+
+def _name(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value.strip()
+
+
+class ConnectorCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    connection: dict[str, Any] = Field(description=_CONNECTION_DOC, examples=[_EXAMPLE])
+
+    _check_name = field_validator("name")(_name)
+
+
+class ConnectorPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    connection: dict[str, Any] | None = Field(
+        default=None, description="Fields to change. Secret fields left out keep their value while "
+                                  "`auth.type` stays the same; the kind cannot change.")
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str | None) -> str | None:
+        return None if value is None else _name(value)
+
+
+class ConnectorTest(BaseModel):
+    status: str = Field(description="ok, authentication_failed, unreachable or error")
+    message: str | None = Field(default=None, description="the vendor's message, redacted")
+    account: dict[str, Any] | None = Field(default=None, description="who the credentials act as")
+    testedAt: str
+
+
+@router.post("", status_code=201, summary="Create a connector (secrets are stored encrypted, never shown)")
+async def create_connector(body: ConnectorCreate, access: Manage) -> dict[str, Any]:
+    doc = await service.create_connector(access.ctx, name=body.name, connection=body.connection,
+                                         actor=access.caller.actor, request=access.request)
+    return service.public_connector(doc)
+
+
+@router.get("", summary="List connectors (never their secrets)")
+async def list_connectors(access: Read, pageSize: PageSize = 50, continuation: Continuation = None) -> dict[str, Any]:
+    page = await service.list_connectors(access.ctx, page_size=pageSize, continuation=continuation)
+    return page_body(page, service.public_connector)
+
+
+@router.get("/{connectorId}", summary="Show a connector (never its secrets)")
+async def get_connector(connectorId: str, access: Read) -> dict[str, Any]:
+    return service.public_connector(await service.get_connector(access.ctx, connectorId))
+
+
+@router.patch("/{connectorId}", summary="Rename a connector or change its connection (replaces sent secrets)")
+async def patch_connector(connectorId: str, body: ConnectorPatch, access: Manage) -> dict[str, Any]:
+    doc = await service.update_connector(access.ctx, connectorId, name=body.name, connection=body.connection,
+                                         actor=access.caller.actor, request=access.request)
+    return service.public_connector(doc)
+
+
+@router.delete("/{connectorId}", status_code=204, summary="Delete a connector and its encrypted secrets")
+async def delete_connector(connectorId: str, access: Manage) -> Response:
+    await service.delete_connector(access.ctx, connectorId, actor=access.caller.actor, request=access.request)
+    return Response(status_code=204)
+
+
+@router.post("/{connectorId}/test", summary="Test the credentials against the vendor's identity endpoint")
+async def check_connector(connectorId: str, access: Manage) -> ConnectorTest:
+    return ConnectorTest(**await service.run_connection_test(access.ctx, connectorId))
+
+
+@router.get("/{connectorId}/containers", summary="Workspaces and projects/boards/plans the connector can read")
+async def list_containers(connectorId: str, access: Read) -> dict[str, Any]:
+    containers = await service.list_containers(access.ctx, connectorId)
+    return {"items": [{"id": c.id, "name": c.name, "kind": c.kind.value, "parentId": c.parent_id}
+                      for c in containers]}
