@@ -1,0 +1,283 @@
+"""The engine's ports on Cosmos DB and Storage queues, bound to one tenant.
+
+- id map: container `idMap`, partition `tenantId:migrationId`, one document per
+  (kind, source id);
+- run state: the run document in `runs` (status, counters patched with `incr`), one
+  checkpoint-and-lease document per scope in `leases` (compare-and-set with ETags);
+- per-item report rows: `runItems`, partition `tenantId:migrationId`, upserted so a
+  redelivered chunk overwrites rather than duplicates;
+- chunk queue: the region's `migration-chunks` queue, visibility delay for deferrals.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from shared.config import QUEUE_CHUNKS
+from shared.engine.model import Kind
+from shared.engine.ports import (
+    FINAL_STATUSES,
+    Checkpoint,
+    ChunkMessage,
+    Claim,
+    ClaimResult,
+    IdMapEntry,
+    IdState,
+    ItemReport,
+    Phase,
+    RunStatus,
+    can_transition,
+)
+from shared.errors import ConflictError, NotFoundError
+from shared.store.repository import TenantRepository, iso
+from shared.tenancy.context import TenantContext
+
+T = TypeVar("T")
+CONCURRENCY = 16
+PATCH_OPS_MAX = 10  # Cosmos accepts at most 10 operations per patch
+
+
+class IdMapRepository(TenantRepository):
+    container_name = "idMap"
+
+
+class RunItemsRepository(TenantRepository):
+    container_name = "runItems"
+
+
+class RunsRepository(TenantRepository):
+    container_name = "runs"
+
+
+class LeasesRepository(TenantRepository):
+    container_name = "leases"
+
+
+def short_hash(text: str) -> str:
+    """Cosmos ids may not hold `/ \\ ? #` and vendor ids may: hash them (source ids stay in the body)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+async def bounded(items: Iterable[T], fn: Callable[[T], Awaitable[Any]], limit: int = CONCURRENCY) -> list[Any]:
+    sem = asyncio.Semaphore(limit)
+
+    async def one(item: T) -> Any:
+        async with sem:
+            return await fn(item)
+
+    return await asyncio.gather(*(one(i) for i in items))
+
+
+def _ts(value: datetime | None) -> str | None:
+    return iso(value) if value else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+class CosmosIdMap:
+    """(migration, kind, source id) → destination id + source version, in the tenant's region."""
+
+    def __init__(self, ctx: TenantContext, migration_id: str) -> None:
+        self.migration_id = migration_id
+        self.repo = ctx.repo(IdMapRepository, migration_id)
+
+    @staticmethod
+    def doc_id(kind: Kind | str, source_id: str) -> str:
+        return f"{kind}.{short_hash(source_id)}"
+
+    @staticmethod
+    def _entry(doc: Mapping[str, Any]) -> IdMapEntry:
+        return IdMapEntry(
+            migration_id=doc["migrationId"], kind=Kind(doc["kind"]), source_id=doc["sourceId"], scope=doc["scope"],
+            marker=doc["marker"], state=IdState(doc["state"]), dest_id=doc.get("destId"),
+            source_version=doc.get("sourceVersion"), last_run_id=doc.get("lastRunId"),
+            updated_at=_dt(doc.get("updatedAt")),
+        )
+
+    async def get_many(self, migration_id: str, kind: Kind, source_ids: Sequence[str]) -> dict[str, IdMapEntry]:
+        if not source_ids:
+            return {}
+        docs = await self.repo.query_all(
+            "c.kind = @kind AND ARRAY_CONTAINS(@ids, c.sourceId)", {"kind": str(kind), "ids": list(dict.fromkeys(source_ids))}
+        )
+        return {d["sourceId"]: self._entry(d) for d in docs if d.get("migrationId") == migration_id}
+
+    async def put(self, entry: IdMapEntry) -> None:
+        await self.repo.upsert({
+            "id": self.doc_id(entry.kind, entry.source_id), "migrationId": entry.migration_id, "kind": str(entry.kind),
+            "sourceId": entry.source_id, "scope": entry.scope, "marker": entry.marker, "state": str(entry.state),
+            "destId": entry.dest_id, "sourceVersion": entry.source_version, "lastRunId": entry.last_run_id,
+            "updatedAt": _ts(entry.updated_at) or iso(datetime.now(UTC)),
+        })
+
+    async def mark_seen(self, migration_id: str, kind: Kind, source_ids: Sequence[str], run_id: str) -> None:
+        async def one(sid: str) -> None:
+            try:
+                await self.repo.patch(self.doc_id(kind, sid), [{"op": "set", "path": "/lastRunId", "value": run_id}])
+            except NotFoundError:
+                pass  # only entries that exist are marked
+
+        await bounded(dict.fromkeys(source_ids), one)
+
+    async def list(self, migration_id: str, *, scope: str | None = None) -> AsyncIterator[IdMapEntry]:
+        where, params = ("c.scope = @scope", {"scope": scope}) if scope is not None else (None, None)
+        token = None
+        while True:
+            page = await self.repo.query_page(where, params, page_size=200, continuation=token)
+            for doc in page.items:
+                yield self._entry(doc)
+            token = page.continuation
+            if not token:
+                return
+
+
+class CosmosRunState:
+    """Status, counters, report rows, and per-scope checkpoints with leases."""
+
+    def __init__(self, ctx: TenantContext, migration_id: str,
+                 on_final: Callable[[str, RunStatus, str | None], Awaitable[None]] | None = None) -> None:
+        self.runs = ctx.repo(RunsRepository)
+        self.leases = ctx.repo(LeasesRepository)
+        self.items = ctx.repo(RunItemsRepository, migration_id)
+        self.migration_id = migration_id
+        self.on_final = on_final
+
+    @staticmethod
+    def scope_id(run_id: str, scope: str) -> str:
+        return f"{run_id}.{short_hash(scope)}"
+
+    async def start(self, run_id: str, scopes: Sequence[str]) -> None:
+        async def one(scope: str) -> None:
+            try:
+                await self.leases.create({"id": self.scope_id(run_id, scope), "runId": run_id, "scope": scope,
+                                          "phase": Phase.PROJECT.value, "cursor": None, "closed": False})
+            except ConflictError:
+                pass  # start is idempotent: a scope already started keeps its checkpoint
+
+        await bounded(dict.fromkeys(scopes), one)
+        await self.set_status(run_id, RunStatus.RUNNING)
+
+    async def get_status(self, run_id: str) -> RunStatus:
+        doc = await self.runs.find(run_id)
+        return RunStatus(doc["status"]) if doc else RunStatus.QUEUED
+
+    async def set_status(self, run_id: str, status: RunStatus, reason: str | None = None) -> None:
+        """Transition with an ETag so a final status is reached exactly once."""
+        for _ in range(20):
+            doc = await self.runs.get(run_id)
+            old = RunStatus(doc["status"])
+            if old == status or not can_transition(old, status):
+                return
+            now = iso(datetime.now(UTC))
+            changed = {**doc, "status": status.value, "statusReason": reason, "lastActivityAt": now}
+            if status is RunStatus.RUNNING and not doc.get("startedAt"):
+                changed["startedAt"] = now
+            if status in FINAL_STATUSES:
+                changed["finishedAt"] = now
+            try:
+                await self.runs.replace(changed, etag=doc["_etag"])
+            except ConflictError:
+                continue
+            if status in FINAL_STATUSES and self.on_final is not None:
+                await self.on_final(run_id, status, reason)
+            return
+        raise ConflictError(f"run {run_id} status kept changing")
+
+    async def add_counts(self, run_id: str, counts: Mapping[str, int]) -> None:
+        ops = [{"op": "incr", "path": f"/counts/{name}", "value": int(n)} for name, n in counts.items() if n]
+        for i in range(0, len(ops), PATCH_OPS_MAX - 1):
+            batch = ops[i:i + PATCH_OPS_MAX - 1]
+            batch.append({"op": "set", "path": "/lastActivityAt", "value": iso(datetime.now(UTC))})
+            await self.runs.patch(run_id, batch)
+
+    async def get_counts(self, run_id: str) -> dict[str, int]:
+        doc = await self.runs.get(run_id)
+        return {k: int(v) for k, v in (doc.get("counts") or {}).items()}
+
+    async def add_items(self, run_id: str, rows: Sequence[ItemReport]) -> None:
+        async def one(row: ItemReport) -> None:
+            await self.items.upsert({
+                "id": f"{run_id}.{row.kind}.{short_hash(row.source_id)}", "runId": run_id, "kind": str(row.kind),
+                "sourceId": row.source_id, "scope": row.scope, "status": str(row.status), "destId": row.dest_id,
+                "reason": row.reason, "adaptations": list(row.adaptations),
+            })
+
+        await bounded(rows, one)
+
+    async def _scope_doc(self, run_id: str, scope: str) -> dict[str, Any] | None:
+        return await self.leases.find(self.scope_id(run_id, scope))
+
+    @staticmethod
+    def _at(doc: Mapping[str, Any], expected: Checkpoint) -> bool:
+        return (not doc.get("closed") and doc.get("phase") == expected.phase.value
+                and doc.get("cursor") == expected.cursor)
+
+    async def checkpoints(self, run_id: str) -> dict[str, Checkpoint]:
+        docs = await self.leases.query_all("c.runId = @run AND c.closed = false", {"run": run_id})
+        return {d["scope"]: Checkpoint(phase=Phase(d["phase"]), cursor=d.get("cursor")) for d in docs}
+
+    async def claim(self, run_id: str, scope: str, expected: Checkpoint, token: str, until: datetime) -> ClaimResult:
+        for _ in range(20):
+            doc = await self._scope_doc(run_id, scope)
+            if doc is None or not self._at(doc, expected):
+                return ClaimResult(outcome=Claim.STALE)
+            held_until = _dt(doc.get("leaseUntil"))
+            if doc.get("leaseToken") not in (None, token) and held_until and held_until > datetime.now(UTC):
+                return ClaimResult(outcome=Claim.BUSY, busy_until=held_until)
+            try:
+                await self.leases.replace({**doc, "leaseToken": token, "leaseUntil": iso(until)}, etag=doc["_etag"])
+                return ClaimResult(outcome=Claim.CLAIMED)
+            except ConflictError:
+                continue
+        return ClaimResult(outcome=Claim.BUSY, busy_until=until)
+
+    async def release(self, run_id: str, scope: str, token: str) -> None:
+        for _ in range(20):
+            doc = await self._scope_doc(run_id, scope)
+            if doc is None or doc.get("leaseToken") != token:
+                return
+            try:
+                await self.leases.replace({**doc, "leaseToken": None, "leaseUntil": None}, etag=doc["_etag"])
+                return
+            except ConflictError:
+                continue
+
+    async def advance(self, run_id: str, scope: str, expected: Checkpoint, new: Checkpoint | None) -> bool:
+        for _ in range(20):
+            doc = await self._scope_doc(run_id, scope)
+            if doc is None or not self._at(doc, expected):
+                return False
+            moved = {**doc, "leaseToken": None, "leaseUntil": None}
+            if new is None:
+                moved["closed"] = True
+            else:
+                moved.update(phase=new.phase.value, cursor=new.cursor)
+            try:
+                await self.leases.replace(moved, etag=doc["_etag"])
+                return True
+            except ConflictError:
+                continue
+        return False
+
+    async def open_scopes(self, run_id: str) -> int:
+        return await self.leases.count("c.runId = @run AND c.closed = false", {"run": run_id})
+
+
+class StorageChunkQueue:
+    """The region's chunk queue; a deferral is a visibility delay, never a sleep."""
+
+    MAX_DELAY_S = 7 * 24 * 3600 - 1  # Azure Storage caps the visibility timeout at 7 days
+
+    def __init__(self, ctx: TenantContext) -> None:
+        self.storage = ctx.storage
+
+    async def enqueue(self, message: ChunkMessage, *, delay_s: float = 0.0) -> None:
+        import json
+
+        delay = min(self.MAX_DELAY_S, int(round(delay_s))) if delay_s > 0 else None
+        await self.storage.send(QUEUE_CHUNKS, json.loads(message.to_json()), visibility_timeout=delay)
