@@ -152,6 +152,8 @@ class ChunkRunner:
         if page.deleted:
             await self._report_deleted(msg, kind, list(page.deleted), counts, rows)
         await self._flush(msg, counts, rows, processor.seen)
+        if stop is None and processor.out_of_time:
+            stop = _ChunkStop(defer=0.0)  # same page again at once; done items are skipped
         if stop is not None:
             stop.counts = counts
             raise stop

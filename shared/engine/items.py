@@ -98,6 +98,8 @@ class ItemProcessor:
         #: source ids with an entry that this run saw without writing it (→ mark_seen)
         self.seen: dict[Kind, list[str]] = {}
         self._stopped = False
+        self.out_of_time = False  # the chunk budget ran out before every item started
+        self._started = ctx.clock.monotonic()
 
     async def process_page(self, records: list[Record]) -> list[ItemResult | BaseException]:
         """Results in page order per wave; chunk-level errors appear as exceptions."""
@@ -114,6 +116,9 @@ class ItemProcessor:
             async with sem:
                 if self._stopped:
                     return None  # left for the next delivery of this chunk
+                if self.ctx.clock.monotonic() - self._started > self.ctx.settings.chunk_budget_s:
+                    self.out_of_time = True  # stay well inside the Functions timeout
+                    return None
                 try:
                     return await self._process(rec, entries.get(rec.source_id))
                 except CHUNK_LEVEL:
@@ -123,7 +128,7 @@ class ItemProcessor:
         for wave in _waves(records):
             out = await asyncio.gather(*(one(r) for r in wave), return_exceptions=True)
             results.extend(r for r in out if r is not None)
-            if self._stopped:
+            if self._stopped or self.out_of_time:
                 break
         return results
 

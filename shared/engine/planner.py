@@ -36,6 +36,7 @@ class RunSettings(BaseModel):
     defer_threshold_s: float = 5.0
     sweep: bool = True  # report items deleted at the source (never in a dry run)
     lease_s: float = 600.0  # longer than any chunk runs (the Functions timeout)
+    chunk_budget_s: float = 240.0  # stop starting items after this; the rest goes next time
 
 
 def first_messages(settings: RunSettings, scopes: Sequence[str]) -> list[ChunkMessage]:

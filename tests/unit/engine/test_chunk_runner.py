@@ -309,3 +309,14 @@ async def test_item_restored_at_source_updates_the_old_destination_item() -> Non
     s3 = await h.run()
     assert h.counts(s3)["task.updated"] == 1
     assert h.dst.count(Kind.TASK) == h.src.count(Kind.TASK)
+
+
+async def test_chunk_time_budget_hands_the_rest_to_the_next_delivery() -> None:
+    h = Harness()
+    h.dst.limits.latency_s = 1.0  # each write takes a (fake) second
+    s = await h.run(chunk_budget_s=1.5, item_concurrency=1)
+    budget_stops = [r for r in h.results if r.outcome == "deferred" and r.delay_s == 0]
+    assert budget_stops
+    assert h.status(s) is RunStatus.SUCCEEDED
+    assert h.counts(s)["task.created"] == h.src.count(Kind.TASK)  # each counted once
+    assert h.dst.count(Kind.TASK) == h.src.count(Kind.TASK)
