@@ -87,30 +87,46 @@ async def list_segments(container: Any, tenant_id: str, run_id: str) -> list[Seg
 
 
 async def delete_prefix(container: Any, prefix: str, *, batch: int = 256) -> int:
-    """Delete every blob under `prefix` (no server-side delete-by-prefix: list, then batch
-    delete 256 at a time, the Blob Batch limit). Idempotent; returns how many were deleted."""
-    from azure.core.exceptions import ResourceNotFoundError
-
+    """Delete every blob under `prefix` (no server-side delete-by-prefix: list, then Blob
+    Batch deletes of at most 256). Sub-requests the batch refuses (Azurite refuses them
+    for named accounts on custom endpoints) are retried one by one. Idempotent; returns
+    how many blobs were deleted."""
     names: list[str] = [b.name async for b in container.list_blobs(name_starts_with=prefix)]
     deleted = 0
     for start in range(0, len(names), batch):
         part = names[start:start + batch]
+        retry: list[str] = []
         try:
             results = await container.delete_blobs(*part, raise_on_any_failure=False)
+            index = 0
             async for r in results:
                 if 200 <= r.status_code < 300:
                     deleted += 1
-        except ResourceNotFoundError:
-            continue
-        except Exception:
-            # A batch refused as a whole (some proxies, old emulators): one by one.
-            for name in part:
-                try:
-                    await container.delete_blob(name)
-                    deleted += 1
-                except ResourceNotFoundError:
-                    pass
+                elif r.status_code != 404:
+                    retry.append(part[index])
+                index += 1
+        except Exception:  # the batch refused as a whole: one by one
+            retry = part
+        deleted += await _delete_each(container, retry)
     return deleted
+
+
+async def _delete_each(container: Any, names: list[str]) -> int:
+    import asyncio
+
+    from azure.core.exceptions import ResourceNotFoundError
+
+    semaphore = asyncio.Semaphore(16)
+
+    async def one(name: str) -> int:
+        async with semaphore:
+            try:
+                await container.delete_blob(name)
+                return 1
+            except ResourceNotFoundError:
+                return 0
+
+    return sum(await asyncio.gather(*(one(n) for n in names)))
 
 
 def logs_container(storage: Any) -> Any:

@@ -1,0 +1,191 @@
+"""Org deletion: begin (on request or for inactivity) and run the job from the queue.
+
+Begin: the org document flips `active → deleting` under a condition (two concurrent
+requests cannot both win; an inactive org that came back to life in the meantime is
+spared), the job document is created, and the job message goes to the region's
+`deletions` queue. From that moment the API answers 404 for the org and workers drop its
+chunks. Run: `run_deletion_job` executes purge.py's steps with per-step progress in the
+job document; redelivery after a crash resumes; a finished job is a no-op.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from shared.config import QUEUE_DELETIONS
+from shared.errors import ConflictError, NotFoundError
+from shared.retention.jobs import DeletionJobs, DeletionMessage, new_job_id
+from shared.retention.purge import OrgPurger, step_names
+from shared.store.repository import iso
+from shared.tenancy.context import TenantContext
+from shared.tenancy.ids import region_of
+from shared.tenancy.repositories import TenantsRepository
+
+log = logging.getLogger("ferry.retention")
+Now = Callable[[], datetime]
+#: A chunk already running when deletion begins may write for up to the function timeout
+#: (host.json functionTimeout 10 min); the final verification waits that long after the
+#: last activity of an unfinished run.
+CHUNK_GRACE = timedelta(minutes=11)
+_RUN_FINAL = ("cancelled", "succeeded", "partially_succeeded", "failed")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class DeletionStarted:
+    job: dict[str, Any]
+    token: str | None
+
+
+async def begin_deletion(ctx: TenantContext, *, reason: str, now: datetime, with_token: bool,
+                         etag: str | None = None) -> DeletionStarted:
+    """Mark the org deleting, create its job and enqueue it. With `etag` (the sweep's view
+    of the org document) the flip happens only if the org did not change since, e.g. no
+    sign-in touched `lastActivityAt`. Raises ConflictError when the org is no longer
+    active (or changed)."""
+    job_id = new_job_id(ctx.region)
+    ops = [
+        {"op": "set", "path": "/status", "value": "deleting"},
+        {"op": "set", "path": "/deletionJobId", "value": job_id},
+        {"op": "set", "path": "/deletionRequestedAt", "value": iso(now)},
+    ]
+    if etag is None:
+        await ctx.repo(TenantsRepository).patch(ctx.tenant_id, ops, condition="from c where c.status = 'active'")
+    else:
+        await _patch_if_unchanged(ctx, ops, etag)
+    verify_after = await in_flight_until(ctx, now)
+    job, token = await DeletionJobs(ctx.cosmos).create(ctx.tenant_id, region=ctx.region, reason=reason, now=now,
+                                                       with_token=with_token, job_id=job_id, verify_after=verify_after)
+    await enqueue(ctx, job_id)
+    log.info("deletion %s of an org begun (%s)", job_id, reason)
+    return DeletionStarted(job, token)
+
+
+async def _patch_if_unchanged(ctx: TenantContext, ops: list[dict[str, Any]], etag: str) -> None:
+    from azure.core import MatchConditions
+
+    try:
+        await ctx.cosmos.container("tenants").patch_item(ctx.tenant_id, partition_key=ctx.tenant_id,
+                                                         patch_operations=ops, etag=etag,
+                                                         match_condition=MatchConditions.IfNotModified)
+    except Exception as exc:
+        if getattr(exc, "status_code", None) in (404, 412):
+            raise ConflictError("the organisation changed or is gone") from exc
+        raise
+
+
+async def in_flight_until(ctx: TenantContext, now: datetime) -> datetime | None:
+    """The latest `lastActivityAt + CHUNK_GRACE` over the org's unfinished runs, if later
+    than `now`: until then a chunk that began before the deletion may still be writing."""
+    latest: datetime | None = None
+    items = ctx.cosmos.container("runs").query_items(
+        "SELECT c.status, c.lastActivityAt FROM c WHERE c.tenantId = @t AND c.pk = @t",
+        parameters=[{"name": "@t", "value": ctx.tenant_id}], partition_key=ctx.tenant_id)
+    async for run in items:
+        at = parse_time(run.get("lastActivityAt"))
+        if run.get("status") in _RUN_FINAL or at is None:
+            continue
+        latest = at if latest is None or at > latest else latest
+    if latest is None or latest + CHUNK_GRACE <= now:
+        return None
+    return latest + CHUNK_GRACE
+
+
+async def enqueue(ctx: TenantContext, job_id: str, *, delay_s: int | None = None) -> None:
+    message = DeletionMessage(job_id, ctx.tenant_id).to_json()
+    await ctx.storage.send(QUEUE_DELETIONS, message, visibility_timeout=delay_s)
+
+
+@dataclass
+class DeletionOutcome:
+    """`succeeded`, `deferred` (retry after `delay_s`: in-flight chunks) or `unknown`."""
+
+    status: str
+    delay_s: int = 0
+    job: dict[str, Any] | None = None
+    leftovers: dict[str, int] = field(default_factory=dict)
+
+
+async def run_deletion_job(stores: Any, message: DeletionMessage, *, now: Now = utcnow,
+                           on_step: Callable[[str], Awaitable[None]] | None = None) -> DeletionOutcome:
+    """Run (or resume) one deletion job. Idempotent: safe on every redelivery."""
+    region = region_of(message.tenant_id)
+    jobs = DeletionJobs(stores.cosmos(region))
+    job = await jobs.get(message.job_id, message.tenant_id)
+    if job is None:
+        log.warning("deletion message for an unknown job %s dropped", message.job_id)
+        return DeletionOutcome("unknown")
+    if job["status"] == "succeeded":
+        return DeletionOutcome("succeeded", job=job)
+    started = job.get("startedAt") or iso(now())
+    job = await jobs.patch(job, [{"op": "set", "path": "/status", "value": "running"},
+                                 {"op": "set", "path": "/startedAt", "value": started},
+                                 {"op": "incr", "path": "/attempts", "value": 1}])
+    purger = OrgPurger(stores, region, message.tenant_id)
+    steps: dict[str, dict[str, Any]] = dict(job.get("steps") or {})
+    for step in step_names():
+        if (steps.get(step) or {}).get("done"):
+            continue
+        deleted = await purger.run_step(step)
+        steps[step] = {"done": True, "deleted": int((steps.get(step) or {}).get("deleted", 0)) + deleted}
+        if deleted:  # progress is written when something went (empty steps re-run cheaply)
+            job = await jobs.patch(job, [{"op": "set", "path": f"/steps/{step}", "value": steps[step]}])
+        if on_step is not None:
+            await on_step(step)
+    verify_after = parse_time(job.get("verifyAfter"))
+    if verify_after is not None and now() < verify_after:
+        delay = int((verify_after - now()).total_seconds()) + 1
+        job = await jobs.patch(job, [{"op": "set", "path": "/steps", "value": steps}])
+        return DeletionOutcome("deferred", delay_s=delay, job=job)
+    leftovers = await purger.leftovers()
+    for _round in range(3):
+        if not leftovers:
+            break
+        log.warning("deletion %s found leftovers %s; purging again", job["id"], sorted(leftovers))
+        for step in leftovers:
+            steps.setdefault(step, {"done": True, "deleted": 0})
+            steps[step]["deleted"] = int(steps[step].get("deleted", 0)) + await purger.run_step(step)
+        leftovers = await purger.leftovers()
+    if leftovers:
+        raise ConflictError(f"deletion {job['id']} still finds data: {sorted(leftovers)}")
+    counts = {step: int(s.get("deleted", 0)) for step, s in steps.items()}
+    job = await jobs.patch(job, [
+        {"op": "set", "path": "/steps", "value": {k: {"done": True, "deleted": v} for k, v in counts.items()}},
+        {"op": "set", "path": "/counts", "value": counts},
+        {"op": "set", "path": "/status", "value": "succeeded"},
+        {"op": "set", "path": "/finishedAt", "value": iso(now())},
+    ])
+    log.info("deletion %s finished: %d documents and blobs", job["id"], sum(counts.values()))
+    return DeletionOutcome("succeeded", job=job)
+
+
+async def ensure_job(ctx: TenantContext, org: dict[str, Any], *, now: datetime) -> bool:
+    """For an org stuck in `deleting` (its message lost or poisoned): make sure its job
+    exists and enqueue it again. Returns True when a message was sent."""
+    job_id = org.get("deletionJobId")
+    if not job_id:
+        raise NotFoundError("org has no deletion job id")
+    jobs = DeletionJobs(ctx.cosmos)
+    job = await jobs.get(job_id, ctx.tenant_id)
+    if job is not None and job.get("status") == "succeeded":
+        return False
+    if job is None:
+        await jobs.create(ctx.tenant_id, region=ctx.region, reason="request", now=now, with_token=False, job_id=job_id)
+    await enqueue(ctx, job_id)
+    return True

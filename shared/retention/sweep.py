@@ -1,0 +1,165 @@
+"""The daily retention sweep. THE ONLY CROSS-TENANT (UNSCOPED) READS OF FERRY LIVE HERE.
+
+Every other module reaches data through a TenantContext bound to one org. Retention has to
+find what nobody asked for, so it reads across tenants, and only for that:
+
+* `sweep_inactive_orgs`: orgs whose `lastActivityAt` (and whose unfinished runs'
+  `lastActivityAt`) is older than 90 days are marked deleting and get a deletion job;
+  orgs stuck in `deleting` (a lost or poisoned message) get their job enqueued again;
+* `sweep_run_logs`: a run's log whose newest segment was last modified more than 90 days
+  ago is deleted (blob last-modified is the log's activity: every append updates it);
+* `sweep_exports`: export archives past their `expiresAt` are deleted.
+
+The clock is a parameter (`now`), so tests move time to 89 and 91 days. In Azure each
+stamp sweeps its own region; the local runner plays every stamp and sweeps all regions.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.config import BLOB_EXPORTS, BLOB_LOGS
+from shared.errors import ConflictError
+from shared.logs.segments import delete_prefix
+from shared.retention.deletion import begin_deletion, ensure_job, parse_time, utcnow
+from shared.tenancy.context import TenantContext
+
+log = logging.getLogger("ferry.retention")
+INACTIVITY = timedelta(days=90)
+#: an org in `deleting` longer than this without a finished job gets its message again
+STUCK_AFTER = timedelta(hours=1)
+Now = Callable[[], datetime]
+
+
+@dataclass
+class SweepReport:
+    orgs_scheduled: list[str] = field(default_factory=list)
+    orgs_requeued: int = 0
+    orgs_spared: int = 0
+    run_logs_deleted: int = 0
+    log_blobs_deleted: int = 0
+    exports_deleted: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"orgsScheduled": len(self.orgs_scheduled), "orgsRequeued": self.orgs_requeued,
+                "orgsSpared": self.orgs_spared, "runLogsDeleted": self.run_logs_deleted,
+                "logBlobsDeleted": self.log_blobs_deleted, "exportsDeleted": self.exports_deleted}
+
+
+def sweep_regions(stores: Any) -> list[str]:
+    settings = stores.settings
+    return list(stores.regions) if settings.is_local else [settings.stamp_region]
+
+
+async def run_retention(stores: Any, *, now: Now = utcnow, inactivity: timedelta = INACTIVITY) -> SweepReport:
+    """The whole daily sweep over this stamp's region(s)."""
+    report = SweepReport()
+    for region in sweep_regions(stores):
+        await sweep_inactive_orgs(stores, region, now=now, inactivity=inactivity, report=report)
+        await sweep_run_logs(stores, region, now=now, inactivity=inactivity, report=report)
+        await sweep_exports(stores, region, now=now, report=report)
+    log.info("retention sweep: %s", report.as_dict())
+    return report
+
+
+async def sweep_inactive_orgs(stores: Any, region: str, *, now: Now = utcnow, inactivity: timedelta = INACTIVITY,
+                              report: SweepReport | None = None) -> SweepReport:
+    """Schedule the deletion of every org of `region` inactive for `inactivity`."""
+    report = report or SweepReport()
+    at = now()
+    cutoff = at - inactivity
+    tenants = stores.cosmos(region).container("tenants")
+    # Cross-tenant read (retention only): candidates by a coarse string filter, then exact checks.
+    candidates = tenants.query_items(
+        "SELECT c.id, c._etag, c.status, c.lastActivityAt, c.createdAt, c.deletionJobId, c.deletionRequestedAt "
+        "FROM c "
+        "WHERE (c.status = 'active' AND (NOT IS_DEFINED(c.lastActivityAt) OR c.lastActivityAt < @cutoff)) "
+        "OR (c.status = 'deleting' AND c.deletionRequestedAt < @stuck)",
+        parameters=[{"name": "@cutoff", "value": _iso_prefix(cutoff + timedelta(days=1))},
+                    {"name": "@stuck", "value": _iso_prefix(at - STUCK_AFTER + timedelta(days=1))}],
+        max_item_count=1000,
+    )
+    async for org in candidates:
+        ctx = TenantContext.for_org(stores, org["id"])
+        if org.get("status") == "deleting":
+            requested = parse_time(org.get("deletionRequestedAt"))
+            if requested is not None and requested <= at - STUCK_AFTER and await ensure_job(ctx, org, now=at):
+                report.orgs_requeued += 1
+            continue
+        last = parse_time(org.get("lastActivityAt")) or parse_time(org.get("createdAt"))
+        if last is None or last > cutoff:
+            continue
+        if await _runs_active_since(ctx, cutoff):
+            report.orgs_spared += 1
+            continue
+        try:
+            await begin_deletion(ctx, reason="inactivity", now=at, with_token=False,
+                                 etag=org["_etag"])
+        except ConflictError:
+            report.orgs_spared += 1  # activity (or a deletion request) came in meanwhile
+            continue
+        report.orgs_scheduled.append(org["id"])
+    return report
+
+
+async def _runs_active_since(ctx: TenantContext, cutoff: datetime) -> bool:
+    """A run that saw activity after the cutoff keeps its org alive (a long migration
+    without API calls is still activity)."""
+    items = ctx.cosmos.container("runs").query_items(
+        "SELECT VALUE MAX(c.lastActivityAt) FROM c WHERE c.tenantId = @t AND c.pk = @t",
+        parameters=[{"name": "@t", "value": ctx.tenant_id}], partition_key=ctx.tenant_id)
+    values = [v async for v in items]
+    latest = parse_time(values[0]) if values and isinstance(values[0], str) else None
+    return latest is not None and latest > cutoff
+
+
+async def sweep_run_logs(stores: Any, region: str, *, now: Now = utcnow, inactivity: timedelta = INACTIVITY,
+                         report: SweepReport | None = None) -> SweepReport:
+    """Delete the logs of runs whose newest log write is older than `inactivity`."""
+    report = report or SweepReport()
+    cutoff = now() - inactivity
+    container = stores.storage(region).container(BLOB_LOGS)
+    newest: dict[str, datetime] = {}
+    # Cross-tenant listing (retention only): `{tenantId}/{runId}/{segment}` → per-run newest write.
+    async for blob in container.list_blobs():
+        parts = blob.name.split("/")
+        if len(parts) < 3:
+            continue
+        prefix = f"{parts[0]}/{parts[1]}/"
+        modified = blob.last_modified
+        if prefix not in newest or modified > newest[prefix]:
+            newest[prefix] = modified
+    for prefix, modified in newest.items():
+        if modified <= cutoff:
+            report.log_blobs_deleted += await delete_prefix(container, prefix)
+            report.run_logs_deleted += 1
+    return report
+
+
+async def sweep_exports(stores: Any, region: str, *, now: Now = utcnow, report: SweepReport | None = None) -> SweepReport:
+    """Delete export archives whose download window has closed."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    from shared.retention.export import EXPORT_TTL
+
+    report = report or SweepReport()
+    at = now()
+    container = stores.storage(region).container(BLOB_EXPORTS)
+    async for blob in container.list_blobs(include=["metadata"]):
+        expires = parse_time((blob.metadata or {}).get("expiresAt")) or (blob.last_modified + EXPORT_TTL)
+        if expires <= at:
+            try:
+                await container.delete_blob(blob.name)
+                report.exports_deleted += 1
+            except ResourceNotFoundError:
+                pass
+    return report
+
+
+def _iso_prefix(ts: datetime) -> str:
+    """A string bound for the coarse Cosmos filter (ISO strings sort by time to the day);
+    exact comparisons happen in Python on parsed times."""
+    return ts.strftime("%Y-%m-%d")
