@@ -6,8 +6,10 @@ name plus size (files) or URL (links) on their task. Deletes are idempotent.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -52,6 +54,12 @@ class AsanaWriter(AsanaConnectionBase):
         super().__init__(client, capabilities=capabilities)
         self._emails: dict[str, set[str]] = {}
         self._project_ws: dict[str, str] = {}
+        # The engine writes items of a page concurrently: only one section create per
+        # project may look at (and reuse) the default section at a time.
+        self._section_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Source positions of what this writer placed, per container, so that items created
+        # concurrently still land in source order (insert_before the next known item).
+        self._positions: defaultdict[str, dict[str, float]] = defaultdict(dict)
 
     # --- RecordAdapter (pure) --------------------------------------------------------------
 
@@ -119,17 +127,38 @@ class AsanaWriter(AsanaConnectionBase):
         raise SkippableItemError(f"asana writer cannot create {kind} this way", status=400)
 
     async def _create_section(self, section: Section, project: str) -> str:
+        async with self._section_locks[project]:
+            return await self._create_section_locked(section, project)
+
+    async def _create_section_locked(self, section: Section, project: str) -> str:
         sections = await self.client.all(f"/projects/{project}/sections", opt_fields="name")
+        placed = self._positions[project]
         if len(sections) == 1 and sections[0].get("name") == UNTITLED:
             # Reuse the empty default section instead of leaving it behind.
             tasks, _ = await self.client.page(f"/sections/{sections[0]['gid']}/tasks", {},
                                               None, 1)
             if not tasks:
                 await self.client.put(f"/sections/{sections[0]['gid']}", {"name": section.name})
+                placed[str(sections[0]["gid"])] = section.position
                 return str(sections[0]["gid"])
-        created = await self.client.post(f"/projects/{project}/sections",
-                                         {"name": section.name})
+        data: dict[str, Any] = {"name": section.name}
+        anchor = _next_after(placed, section.position, {str(s["gid"]) for s in sections})
+        if anchor:
+            data["insert_before"] = anchor
+        created = await self.client.post(f"/projects/{project}/sections", data)
+        placed[str(created["gid"])] = section.position
         return str(created["gid"])
+
+    async def _place_task(self, gid: str, section: str, position: float) -> None:
+        """Put a new task into ``section`` in source order (addTask with insert_before)."""
+        async with self._section_locks[section]:
+            placed = self._positions[section]
+            data: dict[str, Any] = {"task": gid}
+            anchor = _next_after(placed, position, None)
+            if anchor:
+                data["insert_before"] = anchor
+            await self.client.post(f"/sections/{section}/addTask", data, idempotent=True)
+            placed[gid] = position
 
     async def _create_task(self, task: Task, refs: DestRefs, marker: str) -> str | Written:
         ws = await self._workspace(refs)
@@ -146,8 +175,7 @@ class AsanaWriter(AsanaConnectionBase):
             data["projects"] = [_need(refs.project, "project")]
             created = await self.client.post("/tasks", data)
             if refs.section:
-                await self.client.post(f"/sections/{refs.section}/addTask",
-                                       {"task": created["gid"]}, idempotent=True)
+                await self._place_task(str(created["gid"]), refs.section, task.position)
         gid = str(created["gid"])
         await self._sync_checklists(gid, task, marker, existing={})
         return Written(dest_id=gid, notes=tuple(notes)) if notes else gid
@@ -282,6 +310,14 @@ class AsanaWriter(AsanaConnectionBase):
             (record.name or "attachment", record.mime_type or "application/octet-stream",
              chunks, record.size))
         return str(created["gid"])
+
+
+def _next_after(placed: dict[str, float], position: float,
+                live: set[str] | None) -> str | None:
+    """The placed item with the smallest position above ``position`` (still present)."""
+    later = [(pos, gid) for gid, pos in placed.items()
+             if pos > position and (live is None or gid in live)]
+    return min(later)[1] if later else None
 
 
 def _first(items: list[dict[str, Any]], match: Any) -> str | None:
