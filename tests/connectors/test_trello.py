@@ -198,8 +198,8 @@ async def test_attachment_stream_matches_the_seeded_bytes(sim: Sim) -> None:
 async def test_board_copy_round_trip(sim: Sim) -> None:
     """Read a seeded board and write it into a new board; read the copy back."""
     source = sim.state["boards"][1]["id"]
-    reader = TrelloReader(make_client(sim))
-    writer = TrelloWriter(make_client(sim))
+    client = make_client(sim)          # one client and pacer per credential, as in runtime
+    reader, writer = TrelloReader(client), TrelloWriter(client)
     mig = "copytest"
     try:
         project = (await reader.read(Kind.PROJECT, source, None, 1)).records[0]
@@ -269,8 +269,7 @@ async def test_board_copy_round_trip(sim: Sim) -> None:
                                             tasks[0], refs)
         assert again == task_ids[tasks[0].source_id]
     finally:
-        await reader.aclose()
-        await writer.aclose()
+        await client.aclose()
 
 
 async def test_big_upload_streams_with_exact_length(sim: Sim) -> None:
