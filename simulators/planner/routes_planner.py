@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse, Response
 
-from simulators.planner.auth import graph_principal
+from simulators.planner.auth import graph_principal, require_user
 from simulators.planner.errors import GraphError, bad_request, not_found
 from simulators.planner.odata import collection
 from simulators.planner.rules import (
@@ -353,8 +353,6 @@ async def update_task_details(task_id: str, request: Request, who: Principal = C
 
 @router.get("/me/planner/tasks")
 async def my_tasks(request: Request, who: Principal = Caller) -> JSONResponse:
-    from simulators.planner.auth import require_user
-
     state = sim_state(request)
     user_id = require_user(who)
     items = [task_json(t) for t in state.store.live_tasks() if user_id in t.assignments]

@@ -23,7 +23,6 @@ from shared.errors import (
     AuthRequiredError,
     NotFoundError,
     SkippableItemError,
-    ThrottledError,
     TransientError,
 )
 from shared.net.guard import VENDOR_HOSTS, register_vendor_hosts
@@ -246,7 +245,3 @@ class GraphClient:
         finally:
             await response.aclose()
 
-
-def throttled_or_transient(exc: BaseException) -> bool:
-    """True for errors the engine may retry later (used to decide what to swallow)."""
-    return isinstance(exc, (ThrottledError, TransientError))

@@ -293,6 +293,3 @@ def checklist_patch(record: Task, existing: PlannerTaskDetails | None) -> dict[s
             patch[key] = None
     return patch
 
-
-def description_with_marker(text: str, footer: str) -> str:
-    return f"{text}{footer}" if footer not in text else text

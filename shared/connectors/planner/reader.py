@@ -14,6 +14,7 @@ from typing import Any
 from shared.connectors.base import Page
 from shared.connectors.planner.api_types import (
     DriveItem,
+    GraphUser,
     GroupPost,
     PlannerBucket,
     PlannerPlanDetails,
@@ -33,7 +34,7 @@ from shared.connectors.planner.mapping import (
     share_id,
     task_to_record,
 )
-from shared.engine.model import AnyRecord, Attachment, Kind
+from shared.engine.model import AnyRecord, Attachment, Kind, UserRef
 from shared.errors import SkippableItemError
 
 CHILD_TASK_BATCH = 50
@@ -62,7 +63,7 @@ class PlannerReader(PlannerBase):
     async def read(self, kind: Kind, scope: str, cursor: str | None, limit: int) -> Page:
         if kind is Kind.PROJECT:
             plan = await self.plan(scope, fresh=True)
-            return Page(records=(plan_to_project(plan),))
+            return Page(records=(plan_to_project(plan, await self._members(plan.group_id)),))
         if kind is Kind.SECTION:
             raw, nxt = await self._page(f"/planner/plans/{scope}/buckets", cursor, limit)
             return Page(records=tuple(bucket_to_section(PlannerBucket.model_validate(b), scope)
@@ -122,6 +123,18 @@ class PlannerReader(PlannerBase):
             task_cursor, offset = next_tasks, 0
 
     # -- records ----------------------------------------------------------------------
+
+    async def _members(self, group_id: str | None) -> tuple[UserRef, ...]:
+        """The plan's people: members of its group (sorted by e-mail for a stable version)."""
+        if not group_id:
+            return ()
+        raw = await self.graph.get_all(f"/groups/{group_id}/members",
+                                       {"$select": "id,displayName,mail,userPrincipalName"})
+        users = [GraphUser.model_validate(u) for u in raw
+                 if u.get("@odata.type", "#microsoft.graph.user") == "#microsoft.graph.user"]
+        refs = [UserRef(email=u.mail or u.user_principal_name, display_name=u.display_name,
+                        source_id=u.id) for u in users]
+        return tuple(sorted(refs, key=lambda r: (r.email or "", r.source_id or "")))
 
     async def _plan_details(self, plan_id: str) -> PlannerPlanDetails:
         raw = await self.graph.get_json(f"/planner/plans/{plan_id}/details")
