@@ -394,7 +394,8 @@ async def test_engine_migrates_a_project_and_reruns_as_deltas(sim: tuple[Any, st
             assert len(dst_comments) == len(src_comments)
             assert all(" wrote on " in s.text.split("\n")[0] for s in dst_comments)
             src_files = sorted(content_sha256(a) for a in src_store.attachments.values()
-                               if a.blob_seed and a.parent in {t.source_id for t in src_tasks})
+                               if a.host == "asana" and not a.deleted
+                               and a.parent in {t.source_id for t in src_tasks})
             dst_files = sorted(content_sha256(a) for a in dst_store.attachments.values()
                                if a.host == "asana" and not a.deleted)
             assert dst_files == src_files and src_files
