@@ -94,6 +94,10 @@ def _split(rest: str) -> tuple[str, str | None]:
     path = match.group("path").strip("/")
     if not path or any(part in ("", ".", "..") for part in path.split("/")):
         raise bad_request("The path is not valid.", code="invalidRequest")
+    # SharePoint refuses these characters in file and folder names.
+    if any(ch in '"*:<>?\\|' for ch in path) or any(
+            part != part.strip(" ") for part in path.split("/")):
+        raise bad_request("The provided name contains invalid characters.", code="invalidRequest")
     return path, match.group("op")
 
 

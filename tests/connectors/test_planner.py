@@ -20,6 +20,7 @@ from shared.connectors.planner import (
     PlannerSettings,
     PlannerWriter,
 )
+from shared.connectors.planner.writer import _marker_dir
 from shared.engine.clock import FakeClock as EngineClock
 from shared.engine.limits import RateLimit
 from shared.engine.model import Attachment, Kind, Record, Task
@@ -276,6 +277,26 @@ async def test_large_file_goes_through_an_upload_session(sim: Sim) -> None:
     finally:
         await writer.http.aclose()
         await reader.http.aclose()
+
+
+async def test_file_names_are_made_sharepoint_safe(sim: Sim) -> None:
+    writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+    try:
+        task_id = next(t.id for t in sim.store.tasks.values()
+                       if t.plan_id == sim.plan_id and not t.deleted)
+        att = Attachment(source_id="src-odd", version="1", project_id="p", task_id="t",
+                         name='notes: v2?*.txt ', size=3)
+
+        async def body() -> AsyncIterator[bytes]:
+            yield b"abc"
+
+        marker = make_marker("mig3", Kind.ATTACHMENT, "src-odd")
+        refs = DestRefs(project=sim.plan_id, task=task_id)
+        await writer.upload_attachment(att, refs, marker, body())
+        names = [i.name for i in sim.store.drive_items.values() if _marker_dir(marker) in i.path]
+        assert names == ["notes_ v2__.txt"]
+    finally:
+        await writer.http.aclose()
 
 
 async def test_task_round_trip_keeps_planner_fields(sim: Sim) -> None:

@@ -399,6 +399,9 @@ async def test_simple_upload_and_upload_session(client: httpx.AsyncClient, app: 
     assert small.status_code == 201 and small.json()["size"] == 5
     download = await client.get(small.json()["@microsoft.graph.downloadUrl"])
     assert download.content == b"hello"
+    bad_name = await client.put(f"/v1.0/groups/{group_id}/drive/root:/a:b?.txt:/content",
+                                headers=bearer(token), content=b"x")
+    assert bad_name.status_code == 400
     too_big = await client.put(f"/v1.0/groups/{group_id}/drive/root:/big.bin:/content",
                                headers=bearer(token), content=b"x" * (4 * 1024 * 1024 + 1))
     assert too_big.status_code == 413

@@ -58,6 +58,16 @@ def _marker_dir(marker: str) -> str:
     return marker.replace(":", "-")
 
 
+_BAD_NAME_CHARS = set('"*:<>?/\\|')
+
+
+def safe_file_name(name: str) -> str:
+    """SharePoint refuses `" * : < > ? / \\ |` and leading/trailing spaces or dots in names."""
+    cleaned = "".join("_" if ch in _BAD_NAME_CHARS or ord(ch) < 32 else ch for ch in name)
+    cleaned = cleaned.strip(" .")
+    return cleaned[:200] or "attachment"
+
+
 class PlannerWriter(PlannerBase):
     """Writes canonical records into a Microsoft 365 group's plans."""
 
@@ -254,7 +264,7 @@ class PlannerWriter(PlannerBase):
         else:
             task = await self._need_task(task_id)
             group = await self.group_of(task.plan_id)
-            item = await self._upload(group, f"Ferry/{_marker_dir(marker)}/{record.name}",
+            item = await self._upload(group, f"Ferry/{_marker_dir(marker)}/{safe_file_name(record.name)}",
                                       record, chunks)
             url = str(item["webUrl"])
             kind = "Other"
