@@ -7,7 +7,8 @@ adaptations through the optional ``RecordAdapter`` protocol.
 """
 from __future__ import annotations
 
-from typing import TypeVar
+import functools
+from typing import TypeVar, cast
 
 from shared.connectors.base import (
     Adaptation,
@@ -195,6 +196,12 @@ def _adapt_comment(comment: Comment, caps: Capabilities) -> tuple[Comment, list[
     return adapted, notes + cut
 
 
+@functools.lru_cache(maxsize=64)
+def _is_adapter(writer_type: type) -> bool:
+    """``isinstance(writer, RecordAdapter)``, once per class (the protocol check is slow)."""
+    return callable(getattr(writer_type, "adapt", None))
+
+
 def adapt(record: Record, caps: Capabilities,
           writer: DestinationWriter | None = None) -> tuple[Record, list[Adaptation]]:
     """The record as the destination will hold it, and the notes of what changed."""
@@ -207,8 +214,8 @@ def adapt(record: Record, caps: Capabilities,
         room = MARKER_ROOM if caps.marker_location is MarkerLocation.DESCRIPTION_FOOTER else 0
         record, notes = _cut(record, "description", caps.max_description_chars,
                              "project.description_truncated", room)
-    if writer is not None and isinstance(writer, RecordAdapter):
-        record, more = writer.adapt(record.kind, record)
+    if writer is not None and _is_adapter(type(writer)):
+        record, more = cast(RecordAdapter, writer).adapt(record.kind, record)
         notes = notes + list(more)
     return record, notes
 

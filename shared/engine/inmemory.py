@@ -30,6 +30,7 @@ from shared.engine.ports import (
 class InMemoryIdMap:
     def __init__(self) -> None:
         self.entries: dict[tuple[str, Kind, str], IdMapEntry] = {}
+        self._by_scope: dict[tuple[str, str], set[tuple[str, Kind, str]]] = {}
         self.writes = 0
 
     async def get_many(self, migration_id: str, kind: Kind,
@@ -43,7 +44,9 @@ class InMemoryIdMap:
 
     async def put(self, entry: IdMapEntry) -> None:
         self.writes += 1
-        self.entries[(entry.migration_id, entry.kind, entry.source_id)] = entry
+        key = (entry.migration_id, entry.kind, entry.source_id)
+        self.entries[key] = entry
+        self._by_scope.setdefault((entry.migration_id, entry.scope), set()).add(key)
 
     async def mark_seen(self, migration_id: str, kind: Kind, source_ids: Sequence[str],
                         run_id: str) -> None:
@@ -55,8 +58,15 @@ class InMemoryIdMap:
 
     async def list(self, migration_id: str, *,
                    scope: str | None = None) -> AsyncIterator[IdMapEntry]:
+        if scope is not None:
+            keys = sorted(self._by_scope.get((migration_id, scope), ()))
+            for key in keys:
+                entry = self.entries.get(key)
+                if entry is not None and entry.scope == scope:
+                    yield entry
+            return
         for (mig, _, _), entry in list(self.entries.items()):
-            if mig == migration_id and (scope is None or entry.scope == scope):
+            if mig == migration_id:
                 yield entry
 
 

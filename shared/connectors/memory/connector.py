@@ -108,7 +108,21 @@ class _MemoryBase:
 class MemoryReader(_MemoryBase):
     """Reads a memory vendor page by page; the cursor is an offset (opaque to the engine)."""
 
+    def __init__(self, vendor: MemoryVendor, *, pacer: Pacer | None = None,
+                 capabilities: Capabilities | None = None) -> None:
+        super().__init__(vendor, pacer=pacer, capabilities=capabilities)
+        self._cache: dict[tuple[Kind, str], tuple[int, list[Record]]] = {}
+
     def _scoped(self, kind: Kind, scope: str) -> list[Record]:
+        key = (kind, scope)
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] == self.vendor.mutations:
+            return cached[1]
+        rows = self._list(kind, scope)
+        self._cache[key] = (self.vendor.mutations, rows)
+        return rows
+
+    def _list(self, kind: Kind, scope: str) -> list[Record]:
         items = self.vendor.items[kind]
         if kind is Kind.PROJECT:
             return [items[scope]] if scope in items else []

@@ -88,6 +88,7 @@ class MemoryVendor:
         self._window_start = self.clock.monotonic()
         self._window_count = 0
         self.throttled = 0
+        self.mutations = 0  # bumped on every change (readers cache scoped listings on it)
 
     # -- state helpers (no faults, no latency: for seeding and assertions) -----------
 
@@ -105,6 +106,7 @@ class MemoryVendor:
     def put(self, record: Record, blob: bytes | SyntheticBlob | None = None) -> Record:
         """Insert or replace a record as is (seeding)."""
         self.items[record.kind][record.source_id] = record
+        self.mutations += 1
         if blob is not None:
             self.blobs[record.source_id] = blob
         return record
@@ -119,6 +121,7 @@ class MemoryVendor:
     def remove(self, kind: Kind, item_id: str) -> bool:
         """Delete an item (and its markers); True when it existed."""
         existed = self.items[kind].pop(item_id, None) is not None
+        self.mutations += 1
         for key in [k for k, v in self.markers.items() if v == item_id and k[0] == kind]:
             del self.markers[key]
         self.blobs.pop(item_id, None)
@@ -151,6 +154,8 @@ class MemoryVendor:
         self.revoked = True
 
     def _take_fault(self, op: str, subject: object, after: bool) -> Exception | None:
+        if not self.faults:
+            return None
         for fault in self.faults:
             if fault.after != after or fault.op not in (op, "*"):
                 continue
