@@ -35,6 +35,7 @@ class TrelloError(Exception):
 
 
 NOT_FOUND = "The requested resource was not found."
+KEY_429_ALLOWANCE = 200
 
 
 def error_response(exc: TrelloError) -> Response:
@@ -69,6 +70,9 @@ class TrelloAuthMiddleware:
         self.app = app
         self.store_ref = store_ref        # callable returning the current TrelloStore
         self.limiters = limiters          # the same objects SimRuntime exposes at /_sim/limits
+        key_l = limiters["key"]
+        self._key_429s = WindowLimiter(KEY_429_ALLOWANCE, key_l.window_s, key_l.clock)
+        self._key_blocked_until: dict[str, float] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/1/"):
@@ -113,6 +117,20 @@ class TrelloAuthMiddleware:
         await self.app(scope, receive, send_with_headers)
 
     def _check_limits(self, path: str, key: str, token: str) -> str | None:
+        key_l = self.limiters["key"]
+        # "If an API key gets more than 200 429s, every request on that key returns 429 for
+        # the rest of the 10 s window" (rate-limits guide): a key in the penalty box.
+        now = key_l.clock.monotonic()
+        if key_l.enabled and self._key_blocked_until.get(key, 0.0) > now:
+            return "API_KEY_LIMIT_EXCEEDED"
+        refusal = self._refusal(path, key, token)
+        if refusal is None:
+            return None
+        if key_l.enabled and self._key_429s.hit(key) is not None:
+            self._key_blocked_until[key] = now + key_l.window_s
+        return refusal
+
+    def _refusal(self, path: str, key: str, token: str) -> str | None:
         lim = self.limiters
         token_l, key_l, members_l = lim["token"], lim["key"], lim["members"]
         # Check everything before recording, so a refused request is not counted anywhere.

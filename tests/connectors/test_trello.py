@@ -362,3 +362,57 @@ def test_adapt_maps_colours_and_notes_archived_boards(sim: Sim) -> None:
     same, none = writer.adapt(Kind.SECTION, Section(source_id="s", version="1",
                                                     project_id="p", name="n"))
     assert none == [] and isinstance(same, Section)
+
+
+# -- pure mapping ------------------------------------------------------------------------
+
+
+def test_mapping_of_a_card_with_everything() -> None:
+    from datetime import UTC, date, datetime
+
+    from shared.connectors.base import marker_footer
+    from shared.connectors.trello.mapping import (
+        date_as_due,
+        format_dt,
+        id_time,
+        label_name,
+        trello_color,
+    )
+    from shared.engine.model import UserRef
+
+    raw = {
+        "id": "5abbe4b7ddc1b351ef961414", "name": "Ünïcödé ✅", "idBoard": "b", "idList": "l",
+        "desc": "body" + marker_footer("ferry:abc:task:0123"), "closed": True, "pos": 3.5,
+        "due": "2026-03-01T16:30:00.000Z", "start": "2026-02-01T12:00:00.000Z",
+        "dueComplete": True, "idMembers": ["m1", "m2"],
+        "labels": [{"id": "lab1", "name": "", "color": "red"}],
+        "checklists": [{"id": "c1", "name": "Steps", "pos": 2, "checkItems": [
+            {"id": "i2", "name": "two", "state": "incomplete", "pos": 20},
+            {"id": "i1", "name": "one", "state": "complete", "pos": 10,
+             "due": "2026-02-10T12:00:00.000Z", "idMember": "m1"}]}],
+        "unknownField": {"ignored": True},
+    }
+    ada = UserRef(email="ada@example.com", display_name="Ada", source_id="m1")
+    task = card_to_task(TCard.model_validate(raw), {"m1": ada})
+    assert task.description == "body"                  # marker footer stripped
+    assert task.due_at == datetime(2026, 3, 1, 16, 30, tzinfo=UTC)
+    assert task.due_on == date(2026, 3, 1) and task.start_on == date(2026, 2, 1)
+    assert task.completed and task.archived and task.position == 3.5
+    assert task.assignees == (ada, UserRef(source_id="m2"))
+    assert [lab.name for lab in task.labels] == ["red"]    # nameless label → its colour
+    items = task.checklists[0].items
+    assert [(i.name, i.checked) for i in items] == [("one", True), ("two", False)]
+    assert items[0].due_on == date(2026, 2, 10) and items[0].assignee == ada
+    assert task.created_at == id_time("5abbe4b7ddc1b351ef961414")
+    assert task.created_at == datetime(2018, 3, 28, 18, 53, 43, tzinfo=UTC)   # 0x5abbe4b7
+    again = card_to_task(TCard.model_validate({**raw, "badges": {"comments": 9}}), {"m1": ada})
+    assert again.version == task.version                   # badges are not content
+    renamed = card_to_task(TCard.model_validate({**raw, "name": "x"}), {"m1": ada})
+    assert renamed.version != task.version
+    assert format_dt(datetime(2026, 1, 2, 3, 4, 5, 678_000, tzinfo=UTC)) == \
+        "2026-01-02T03:04:05.678Z"
+    assert date_as_due(date(2026, 5, 1)) == "2026-05-01T12:00:00.000Z"
+    assert [trello_color(c) for c in ("Red", "grey", "light-green", "#abcdef", None)] == \
+        ["red", "black", "lime", None, None]
+    from shared.connectors.trello.api_types import TLabel
+    assert label_name(TLabel(id="x", name=None, color=None)) == "label"

@@ -366,3 +366,22 @@ async def test_board_level_reads_and_edits(client: httpx.AsyncClient, app: Any) 
     assert (await client.delete(f"/boards/{board}")).status_code == 200
     assert (await client.get(f"/boards/{board}")).status_code == 404
     assert not [c for c in app.state.trello.store.dump()["cards"] if c["idBoard"] == board]
+
+
+async def test_key_penalty_after_200_refusals(fake_clock: FakeClock,
+                                             asgi_client: Callable[..., httpx.AsyncClient]
+                                             ) -> None:
+    sim = create_app(SeedConfig(seed=4, boards=1, cards_per_board=1,
+                                extra_tokens={"tok-x": "xena"}), clock=fake_clock)
+    s = sim.state.trello.summary
+    async with asgi_client(sim, base_url="http://sim/1") as c:
+        await c.post("http://sim/_sim/limits", json={"limiters": {"token": {"limit": 1}}})
+        codes = [(await c.get("/members/me", params={"key": s["key"], "token": s["token"]})
+                  ).status_code for _ in range(202)]
+        assert codes[0] == 200 and codes[1:] == [429] * 201
+        # The key is now in the penalty box: another token of the same key is refused too.
+        r = await c.get("/members/me", params={"key": s["key"], "token": "tok-x"})
+        assert r.status_code == 429 and r.json()["error"] == "API_KEY_LIMIT_EXCEEDED"
+        fake_clock.advance(10.0)
+        r = await c.get("/members/me", params={"key": s["key"], "token": "tok-x"})
+        assert r.status_code == 200

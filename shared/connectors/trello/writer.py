@@ -253,7 +253,10 @@ class TrelloWriter:
             if isinstance(record, Label) and refs.project:
                 labels = [TLabel.model_validate(x) for x in await self.client.get(
                     f"/boards/{refs.project}/labels", limit=1000)]
-                return next((x.id for x in labels if x.name == record.name), None)
+                # Trello allows several labels of one name: prefer the same colour too.
+                named = [x for x in labels if x.name == record.name]
+                exact = [x for x in named if x.color == trello_color(record.color)]
+                return (exact or named)[0].id if named else None
             if isinstance(record, Attachment) and refs.task:
                 atts = [TAttachment.model_validate(x) for x in
                         await self.client.get(f"/cards/{refs.task}/attachments")]
