@@ -23,9 +23,26 @@ PLANS = {"free": 150, "paid": 1500}
 TOO_MANY = "You have made too many requests recently. Please, be chill."
 
 
+class CountingWindowLimiter(WindowLimiter):
+    """Asana counts rejected requests against the quota too ("Rejected requests still
+    count", rate-limits page), so a client that keeps retrying early stays blocked."""
+
+    def hit(self, key: str) -> float | None:
+        if not self.enabled:
+            return None
+        with self._lock:
+            now = self.clock.monotonic()
+            q = self._trim(key, now)
+            q.append(now)
+            if len(q) <= self.limit:
+                return None
+            # allowed again once all but limit-1 of the recorded hits left the window
+            return max(0.0, q[len(q) - self.limit] + self.window_s - now)
+
+
 def make_limiters(plan: str, clock: SimClock) -> dict[str, WindowLimiter | ConcurrencyLimiter]:
     """The three documented limits for ``plan`` ("free" or "paid")."""
-    return {"requests": WindowLimiter(PLANS[plan], 60.0, clock),
+    return {"requests": CountingWindowLimiter(PLANS[plan], 60.0, clock),
             "reads": ConcurrencyLimiter(50), "writes": ConcurrencyLimiter(15)}
 
 

@@ -365,6 +365,13 @@ async def test_rate_limit_per_token_with_retry_after(
         assert (await c.get("/api/1.0/users/me")).status_code == 200
         stats = (await c.get("/_sim/stats")).json()
         assert stats["throttled"] == 2
+        # rejected requests count too: hammering early keeps the token blocked
+        for _ in range(148):
+            await c.get("/api/1.0/users/me")
+        refused = [await c.get("/api/1.0/users/me") for _ in range(3)]
+        assert [r.status_code for r in refused] == [429, 429, 429]
+        fake_clock.advance(60)
+        assert (await c.get("/api/1.0/users/me")).status_code == 200
 
 
 async def test_concurrent_write_limit(sim: tuple[Any, httpx.AsyncClient]) -> None:

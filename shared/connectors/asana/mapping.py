@@ -8,7 +8,7 @@ after it, and sent in the same request as the due date.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from shared.connectors.asana.api_types import (
@@ -189,7 +189,8 @@ def date_fields(task: Task) -> dict[str, Any]:
     """Due and start dates in one request (Asana: a start needs its due date alongside)."""
     data: dict[str, Any] = {"due_on": None, "due_at": None, "start_on": None}
     if task.due_at is not None:
-        data["due_at"] = task.due_at.isoformat().replace("+00:00", "Z")
+        due_at = task.due_at if task.due_at.tzinfo else task.due_at.replace(tzinfo=UTC)
+        data["due_at"] = due_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
         del data["due_on"]
     elif task.due_on is not None:
         data["due_on"] = task.due_on.isoformat()
