@@ -41,10 +41,10 @@ _PURGERS: dict[str, Purger] = {}
 #: to CONTAINERS later are purged too (before `tenants`), without a change here.
 _FIRST = ("dataKeys", "connectors", "idMap", "runItems", "runs", "migrations", "apiKeys", "keyIndex")
 _LAST = ("members", "userOrgs", "audit", "tenants")
-NOT_TENANT_DATA = frozenset({"deletions"})
+NOT_TENANT_DATA = frozenset({"deletions"})  # receipts: hashed ids only, kept
 #: containers whose partition key is the tenant id itself (single-partition queries)
 TENANT_PARTITIONED = frozenset({"tenants", "members", "apiKeys", "audit", "connectors", "dataKeys", "migrations",
-                                "runs"})  # receipts: hashed ids only, kept
+                                "runs", "leases"})
 BLOB_PREFIXES = (BLOB_LOGS, BLOB_EXPORTS)
 DELETE_CONCURRENCY = 16
 
