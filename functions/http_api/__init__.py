@@ -10,7 +10,7 @@ from functions.http_api.problems import install_problem_handlers
 
 
 def create_api() -> FastAPI:
-    from functions.http_api import audit, connectors, health, keys, members, orgs
+    from functions.http_api import audit, connectors, deletion, export, health, keys, logs, members, migrations, orgs
 
     api = FastAPI(
         title="Ferry API",
@@ -21,6 +21,6 @@ def create_api() -> FastAPI:
         redoc_url=None,
     )
     install_problem_handlers(api)
-    for module in (health, orgs, members, keys, audit, connectors):
+    for module in (health, orgs, members, keys, audit, connectors, migrations, logs, deletion, export):
         api.include_router(module.router, prefix="/api")
     return api

@@ -35,6 +35,13 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/orgs/{orgId}/keys"): ADMINS,
     ("DELETE", "/api/orgs/{orgId}/keys/{keyId}"): ADMINS,
     ("GET", "/api/orgs/{orgId}/audit"): ADMINS,
+    ("GET", "/api/orgs/{orgId}/runs/{runId}/logs"): EVERYONE,
+    ("GET", "/api/orgs/{orgId}/runs/{runId}/logs/failures"): EVERYONE,
+    ("DELETE", "/api/orgs/{orgId}/runs/{runId}/logs"): ADMINS,
+    ("DELETE", "/api/orgs/{orgId}"): ADMINS,
+    ("POST", "/api/orgs/{orgId}/exports"): ADMINS,
+    ("GET", "/api/orgs/{orgId}/exports/{exportId}"): ADMINS,
+    ("GET", "/api/orgs/{orgId}/exports/{exportId}/download"): ADMINS,
     ("GET", "/api/orgs/{orgId}/connectors"): INTERNAL_READ,
     ("POST", "/api/orgs/{orgId}/connectors"): CONNECTOR_MANAGERS,
     ("GET", "/api/orgs/{orgId}/connectors/{connectorId}"): INTERNAL_READ,
@@ -42,6 +49,17 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("DELETE", "/api/orgs/{orgId}/connectors/{connectorId}"): CONNECTOR_MANAGERS,
     ("POST", "/api/orgs/{orgId}/connectors/{connectorId}/test"): CONNECTOR_MANAGERS,
     ("GET", "/api/orgs/{orgId}/connectors/{connectorId}/containers"): INTERNAL_READ,
+    ("GET", "/api/orgs/{orgId}/migrations"): EVERYONE,
+    ("POST", "/api/orgs/{orgId}/migrations"): WORKERS,
+    ("GET", "/api/orgs/{orgId}/migrations/{migrationId}"): EVERYONE,
+    ("DELETE", "/api/orgs/{orgId}/migrations/{migrationId}"): WORKERS,
+    ("GET", "/api/orgs/{orgId}/migrations/{migrationId}/runs"): EVERYONE,
+    ("POST", "/api/orgs/{orgId}/migrations/{migrationId}/runs"): WORKERS,
+    ("GET", "/api/orgs/{orgId}/migrations/{migrationId}/runs/{runId}"): EVERYONE,
+    ("POST", "/api/orgs/{orgId}/migrations/{migrationId}/runs/{runId}/pause"): WORKERS,
+    ("POST", "/api/orgs/{orgId}/migrations/{migrationId}/runs/{runId}/resume"): WORKERS,
+    ("POST", "/api/orgs/{orgId}/migrations/{migrationId}/runs/{runId}/cancel"): WORKERS,
+    ("GET", "/api/orgs/{orgId}/migrations/{migrationId}/runs/{runId}/report"): EVERYONE,
 }
 
 #: Routes outside any org: what an anonymous caller gets.
@@ -49,6 +67,7 @@ PUBLIC_ROUTES: dict[tuple[str, str], int] = {
     ("GET", "/api/health"): 200,
     ("GET", "/api/me"): 401,
     ("POST", "/api/orgs"): 401,
+    ("GET", "/api/deletions/{jobId}"): 401,
 }
 
 CALLERS = [ADMIN, MEMBER, EXTERNAL, K_READ, K_WRITE, K_ADMIN, "foreign", "deactivated", "revoked_key", "anonymous"]

@@ -1,0 +1,121 @@
+"""Migrations and runs: create, list, run (full, delta, dry run, retry failed), pause,
+resume, cancel, and the per-item report as JSON or CSV."""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Any, AsyncIterator, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
+from starlette.responses import StreamingResponse
+
+from functions.http_api.deps import authorize
+from functions.http_api.paging import Continuation, PageSize, page_body
+from shared.identity.access import Action
+from shared.migrations import service
+from shared.migrations.service import MigrationSpec, RunMode
+from shared.tenancy.auth import OrgAccess
+
+router = APIRouter(prefix="/orgs/{orgId}/migrations", tags=["migrations"])
+Read = Annotated[OrgAccess, Depends(authorize(Action.MIGRATIONS_READ))]
+Manage = Annotated[OrgAccess, Depends(authorize(Action.MIGRATIONS_MANAGE))]
+RunsRead = Annotated[OrgAccess, Depends(authorize(Action.RUNS_READ))]
+RunsManage = Annotated[OrgAccess, Depends(authorize(Action.RUNS_MANAGE))]
+
+
+class RunCreate(BaseModel):
+    mode: RunMode = "full"
+
+
+@router.post("", status_code=201, summary="Create a migration")
+async def create_migration(body: MigrationSpec, access: Manage) -> dict[str, Any]:
+    return service.public_migration(await service.create_migration(access.ctx, body, actor=access.caller.actor))
+
+
+@router.get("", summary="List migrations")
+async def list_migrations(access: Read, pageSize: PageSize = 50, continuation: Continuation = None) -> dict[str, Any]:  # noqa: N803
+    page = await service.list_migrations(access.ctx, page_size=pageSize, continuation=continuation)
+    return page_body(page, service.public_migration)
+
+
+@router.get("/{migrationId}", summary="Show a migration")
+async def get_migration(migrationId: str, access: Read) -> dict[str, Any]:  # noqa: N803
+    return service.public_migration(await service.get_migration(access.ctx, migrationId))
+
+
+@router.delete("/{migrationId}", status_code=204, summary="Delete a migration, its runs and its id map")
+async def delete_migration(migrationId: str, access: Manage) -> Response:  # noqa: N803
+    await service.delete_migration(access.ctx, migrationId)
+    return Response(status_code=204)
+
+
+@router.post("/{migrationId}/runs", status_code=202, summary="Start a run (full, delta, dry_run, retry_failed)")
+async def start_run(migrationId: str, body: RunCreate, access: RunsManage, request: Request) -> dict[str, Any]:  # noqa: N803
+    run = await service.start_run(access.ctx, migrationId, body.mode, actor=access.caller.actor, request=access.request)
+    return service.public_run(run)
+
+
+@router.get("/{migrationId}/runs", summary="List runs, newest first")
+async def list_runs(migrationId: str, access: RunsRead, pageSize: PageSize = 50,  # noqa: N803
+                    continuation: Continuation = None) -> dict[str, Any]:
+    page = await service.list_runs(access.ctx, migrationId, page_size=pageSize, continuation=continuation)
+    return page_body(page, service.public_run)
+
+
+@router.get("/{migrationId}/runs/{runId}", summary="Run status, counters per kind, throughput")
+async def get_run(migrationId: str, runId: str, access: RunsRead) -> dict[str, Any]:  # noqa: N803
+    return service.run_view(await service.get_run(access.ctx, migrationId, runId))
+
+
+@router.post("/{migrationId}/runs/{runId}/pause", summary="Pause a run (in-flight chunks finish)")
+async def pause_run(migrationId: str, runId: str, access: RunsManage) -> dict[str, Any]:  # noqa: N803
+    return service.run_view(await service.pause_run(access.ctx, migrationId, runId))
+
+
+@router.post("/{migrationId}/runs/{runId}/resume", summary="Resume a paused run from its checkpoints")
+async def resume_run(migrationId: str, runId: str, access: RunsManage) -> dict[str, Any]:  # noqa: N803
+    return service.run_view(await service.resume_run(access.ctx, migrationId, runId))
+
+
+@router.post("/{migrationId}/runs/{runId}/cancel", summary="Cancel a run")
+async def cancel_run(migrationId: str, runId: str, access: RunsManage) -> dict[str, Any]:  # noqa: N803
+    run = await service.cancel_run(access.ctx, migrationId, runId, actor=access.caller.actor, request=access.request)
+    return service.run_view(run)
+
+
+@router.get("/{migrationId}/runs/{runId}/report", summary="Per-item report as JSON lines or CSV",
+            response_class=StreamingResponse)
+async def report(migrationId: str, runId: str, access: RunsRead,  # noqa: N803
+                 format: Annotated[Literal["json", "csv"], Query()] = "json",  # noqa: A002
+                 action: Annotated[str | None, Query(description="only rows with this action")] = None) -> StreamingResponse:
+    await service.get_run(access.ctx, migrationId, runId)  # 404 before the stream starts
+    rows = service.report_rows(access.ctx, migrationId, runId, status=action)
+    if format == "csv":
+        return StreamingResponse(_csv(rows), media_type="text/csv",
+                                 headers={"Content-Disposition": f'attachment; filename="{runId}.csv"'})
+    return StreamingResponse(_json(rows), media_type="application/json")
+
+
+async def _json(rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+    import json
+
+    yield b'{"items":['
+    first = True
+    async for row in rows:
+        yield (b"" if first else b",") + json.dumps(row, ensure_ascii=False).encode()
+        first = False
+    yield b"]}"
+
+
+async def _csv(rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+    columns = ["kind", "sourceId", "destinationId", "action", "reason", "adaptations", "scope"]
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(columns)
+    yield buf.getvalue().encode()
+    async for row in rows:
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow([";".join(row[c]) if c == "adaptations" else (row[c] or "") for c in columns])
+        yield buf.getvalue().encode()

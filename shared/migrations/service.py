@@ -1,0 +1,241 @@
+"""Migrations and their runs: create, start, pause, resume, cancel, report.
+
+A migration names a source and a destination connector of the same org, the source
+containers to move (scopes), where they go, and the user and label mappings. A run is one
+pass of the engine over those scopes: `full`, `delta` (both incremental through the id map:
+unchanged items cost no destination write), `dry_run` (plan and counts, no writes) or
+`retry_failed` (an incremental run whose only writes are the items that failed before).
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from shared.connectors.service import get_connector
+from shared.engine.planner import RunSettings, first_messages, resume_messages
+from shared.engine.ports import FINAL_STATUSES, RunStatus
+from shared.errors import ConflictError, NotFoundError, ValidationFailed
+from shared.migrations.ports_cosmos import (
+    CosmosRunState,
+    IdMapRepository,
+    RunItemsRepository,
+    RunsRepository,
+    StorageChunkQueue,
+)
+from shared.store.repository import Page, TenantRepository, iso, utcnow
+from shared.tenancy import audit
+from shared.tenancy.audit import RequestInfo
+from shared.tenancy.context import TenantContext
+from shared.tenancy.ids import new_id, sortable_id
+
+RunMode = Literal["full", "delta", "dry_run", "retry_failed"]
+
+
+class MigrationsRepository(TenantRepository):
+    container_name = "migrations"
+
+
+class Scope(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1, max_length=512, description="source container id (board, project, plan)")
+    name: str | None = Field(default=None, max_length=500)
+
+
+class UserMapping(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    emails: dict[str, EmailStr] = Field(default_factory=dict, description="source email → destination email")
+    fallback: EmailStr | None = Field(default=None, description="who gets what maps to nobody")
+
+    @field_validator("emails")
+    @classmethod
+    def _lower(cls, v: dict[str, str]) -> dict[str, str]:
+        return {k.strip().lower(): str(e).lower() for k, e in v.items()}
+
+
+class MigrationSpec(BaseModel):
+    """What a client sends to create (or replace the settings of) a migration."""
+
+    name: str = Field(min_length=1, max_length=200)
+    sourceConnectorId: str  # noqa: N815 (API field names)
+    destinationConnectorId: str  # noqa: N815
+    scopes: list[Scope] = Field(min_length=1, max_length=500)
+    destinationWorkspace: str | None = Field(default=None, max_length=512)  # noqa: N815
+    userMapping: UserMapping = Field(default_factory=UserMapping)  # noqa: N815
+    labelMapping: dict[str, str] = Field(default_factory=dict, max_length=1000)  # noqa: N815
+    statusMapping: dict[str, str] = Field(default_factory=dict, max_length=1000)  # noqa: N815
+    pageSize: int = Field(default=50, ge=1, le=500)  # noqa: N815
+
+
+def public_migration(doc: dict[str, Any]) -> dict[str, Any]:
+    keys = ("id", "name", "sourceConnectorId", "destinationConnectorId", "scopes", "destinationWorkspace",
+            "userMapping", "labelMapping", "statusMapping", "pageSize", "createdAt", "createdBy", "lastRunId")
+    return {k: doc.get(k) for k in keys}
+
+
+def public_run(doc: dict[str, Any]) -> dict[str, Any]:
+    keys = ("id", "migrationId", "mode", "status", "statusReason", "createdAt", "createdBy", "startedAt",
+            "finishedAt", "lastActivityAt", "counts", "scopes")
+    return {k: doc.get(k) for k in keys}
+
+
+async def create_migration(ctx: TenantContext, spec: MigrationSpec, *, actor: str) -> dict[str, Any]:
+    if spec.sourceConnectorId == spec.destinationConnectorId and not spec.destinationWorkspace:
+        raise ValidationFailed("moving within one connector needs a destinationWorkspace", field="destinationWorkspace")
+    for field, connector_id in (("sourceConnectorId", spec.sourceConnectorId),
+                                ("destinationConnectorId", spec.destinationConnectorId)):
+        try:
+            await get_connector(ctx, connector_id)
+        except Exception as exc:
+            raise ValidationFailed(f"{field}: no such connector in this organisation", field=field) from exc
+    doc = {"id": new_id("mig"), **spec.model_dump(mode="json"), "createdAt": iso(utcnow()), "createdBy": actor,
+           "lastRunId": None}
+    return await ctx.repo(MigrationsRepository).create(doc)
+
+
+async def get_migration(ctx: TenantContext, migration_id: str) -> dict[str, Any]:
+    return await ctx.repo(MigrationsRepository).get(migration_id)
+
+
+async def list_migrations(ctx: TenantContext, *, page_size: int, continuation: str | None) -> Page[dict[str, Any]]:
+    return await ctx.repo(MigrationsRepository).query_page(order_by="c.createdAt DESC", page_size=page_size,
+                                                           continuation=continuation)
+
+
+async def delete_migration(ctx: TenantContext, migration_id: str) -> None:
+    """Delete the migration, its runs and its id map (destination items stay where they are)."""
+    await get_migration(ctx, migration_id)
+    runs = ctx.repo(RunsRepository)
+    active = await runs.query_all("c.migrationId = @m AND c.status IN ('queued','running','paused')",
+                                  {"m": migration_id})
+    if active:
+        raise ConflictError("cancel the migration's active run first")
+    for kind in (IdMapRepository, RunItemsRepository):
+        repo = ctx.repo(kind, migration_id)
+        for doc in await repo.query_all(select="c.id"):
+            await repo.delete(doc["id"])
+    for run in await runs.query_all("c.migrationId = @m", {"m": migration_id}, select="c.id"):
+        await runs.delete(run["id"])
+    await ctx.repo(MigrationsRepository).delete(migration_id)
+
+
+def run_settings(ctx: TenantContext, migration: dict[str, Any], run: dict[str, Any]) -> RunSettings:
+    return RunSettings(tenant_id=ctx.tenant_id, migration_id=migration["id"], run_id=run["id"],
+                       dest_workspace=migration.get("destinationWorkspace"), dry_run=run["mode"] == "dry_run",
+                       page_size=int(migration.get("pageSize") or 50))
+
+
+async def start_run(ctx: TenantContext, migration_id: str, mode: RunMode, *, actor: str,
+                    request: RequestInfo | None) -> dict[str, Any]:
+    """Create a run and enqueue the first chunk of every scope (scopes fan out)."""
+    migration = await get_migration(ctx, migration_id)
+    runs = ctx.repo(RunsRepository)
+    active = await runs.query_all("c.migrationId = @m AND c.status IN ('queued','running','paused')",
+                                  {"m": migration_id}, select="c.id")
+    if active:
+        raise ConflictError(f"run {active[0]['id']} of this migration is still active", runId=active[0]["id"])
+    scopes = [s["id"] for s in migration["scopes"]]
+    now = iso(utcnow())
+    run = await runs.create({"id": sortable_id("run"), "migrationId": migration_id, "mode": mode,
+                             "status": RunStatus.QUEUED.value, "counts": {}, "scopes": scopes, "createdAt": now,
+                             "createdBy": actor, "lastActivityAt": now})
+    state = CosmosRunState(ctx, migration_id)
+    await state.start(run["id"], scopes)
+    queue = StorageChunkQueue(ctx)
+    for message in first_messages(run_settings(ctx, migration, run), scopes):
+        await queue.enqueue(message)
+    await ctx.repo(MigrationsRepository).patch(migration_id, [{"op": "set", "path": "/lastRunId", "value": run["id"]}])
+    await audit.record(ctx, "run.started", actor=actor, target=run["id"], request=request,
+                       detail={"migrationId": migration_id, "mode": mode})
+    return await runs.get(run["id"])
+
+
+async def get_run(ctx: TenantContext, migration_id: str, run_id: str) -> dict[str, Any]:
+    run = await ctx.repo(RunsRepository).get(run_id)
+    if run.get("migrationId") != migration_id:
+        raise NotFoundError(f"run {run_id} not found")
+    return run
+
+
+async def list_runs(ctx: TenantContext, migration_id: str, *, page_size: int,
+                    continuation: str | None) -> Page[dict[str, Any]]:
+    return await ctx.repo(RunsRepository).query_page("c.migrationId = @m", {"m": migration_id}, order_by="c.id DESC",
+                                                     page_size=page_size, continuation=continuation)
+
+
+async def pause_run(ctx: TenantContext, migration_id: str, run_id: str) -> dict[str, Any]:
+    run = await get_run(ctx, migration_id, run_id)
+    if RunStatus(run["status"]) not in (RunStatus.QUEUED, RunStatus.RUNNING):
+        raise ConflictError(f"a {run['status']} run cannot be paused")
+    await CosmosRunState(ctx, migration_id).set_status(run_id, RunStatus.PAUSED, "paused by a user")
+    return await get_run(ctx, migration_id, run_id)
+
+
+async def resume_run(ctx: TenantContext, migration_id: str, run_id: str) -> dict[str, Any]:
+    """Continue a paused run from each open scope's checkpoint (also after "reconnect")."""
+    run = await get_run(ctx, migration_id, run_id)
+    if RunStatus(run["status"]) is not RunStatus.PAUSED:
+        raise ConflictError(f"a {run['status']} run cannot be resumed")
+    migration = await get_migration(ctx, migration_id)
+    state = CosmosRunState(ctx, migration_id)
+    await state.set_status(run_id, RunStatus.RUNNING)
+    queue = StorageChunkQueue(ctx)
+    # A chunk still in flight from before the pause finds its checkpoint moved or leased: the
+    # duplicate is dropped (STALE) or deferred (BUSY), never run twice.
+    for message in resume_messages(run_settings(ctx, migration, run), await state.checkpoints(run_id)):
+        await queue.enqueue(message)
+    return await get_run(ctx, migration_id, run_id)
+
+
+async def cancel_run(ctx: TenantContext, migration_id: str, run_id: str, *, actor: str,
+                     request: RequestInfo | None) -> dict[str, Any]:
+    run = await get_run(ctx, migration_id, run_id)
+    if RunStatus(run["status"]) in FINAL_STATUSES:
+        raise ConflictError(f"the run is already {run['status']}")
+    await CosmosRunState(ctx, migration_id).set_status(run_id, RunStatus.CANCELLED, "cancelled by a user")
+    await audit.record(ctx, "run.cancelled", actor=actor, target=run_id, request=request)
+    return await get_run(ctx, migration_id, run_id)
+
+
+async def report_rows(ctx: TenantContext, migration_id: str, run_id: str,
+                      status: str | None = None) -> AsyncIterator[dict[str, Any]]:
+    """Every per-item row of a run (kind, source id, destination id, action, reason)."""
+    await get_run(ctx, migration_id, run_id)
+    repo = ctx.repo(RunItemsRepository, migration_id)
+    where = "c.runId = @r" + (" AND c.status = @s" if status else "")
+    params: dict[str, Any] = {"r": run_id, **({"s": status} if status else {})}
+    token = None
+    while True:
+        page = await repo.query_page(where, params, page_size=200, continuation=token)
+        for doc in page.items:
+            yield {"kind": doc["kind"], "sourceId": doc["sourceId"], "destinationId": doc.get("destId"),
+                   "action": doc["status"], "reason": doc.get("reason"), "adaptations": doc.get("adaptations") or [],
+                   "scope": doc.get("scope")}
+        token = page.continuation
+        if not token:
+            return
+
+
+def run_view(run: dict[str, Any]) -> dict[str, Any]:
+    """A run as clients see it: counters grouped per kind, and throughput so far."""
+    from datetime import datetime
+
+    view = public_run(run)
+    per_kind: dict[str, dict[str, int]] = {}
+    processed = 0
+    for name, n in (run.get("counts") or {}).items():
+        kind, _, action = name.partition(".")
+        per_kind.setdefault(kind, {})[action or "count"] = int(n)
+        if kind != "scope":
+            processed += int(n)
+    view["counts"] = per_kind
+    started, ended = run.get("startedAt"), run.get("finishedAt") or run.get("lastActivityAt")
+    if started and ended:
+        seconds = (datetime.fromisoformat(ended.replace("Z", "+00:00"))
+                   - datetime.fromisoformat(started.replace("Z", "+00:00"))).total_seconds()
+        view["throughput"] = {"items": processed, "seconds": round(seconds, 1),
+                              "itemsPerMinute": round(processed * 60 / seconds, 1) if seconds > 0 else None}
+    return view

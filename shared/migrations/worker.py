@@ -1,0 +1,187 @@
+"""The queue worker's core: one chunk message in, the engine run against the org's stores.
+
+The trigger adapter (functions/migration_worker.py) only hands the message body here.
+Messages carry ids and cursors; everything else (connectors, secrets, settings) is loaded
+from the org's region, so a message for a deleted org or migration is simply dropped.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from pydantic import ValidationError
+
+from shared.connectors.registry import ConnectorRuntime
+from shared.connectors.service import ConnectorsRepository, open_connector
+from shared.engine.chunk import ChunkRunner, ChunkResult, Outcome
+from shared.engine.model import Kind
+from shared.engine.ports import ChunkMessage, ItemReport, ItemStatus, RunStatus
+from shared.logs.model import LogEvent, LogLevel
+from shared.logs.writer import RunLogWriter
+from shared.migrations.mapping import MappedReader
+from shared.migrations.ports_cosmos import CosmosIdMap, CosmosRunState, RunsRepository, StorageChunkQueue
+from shared.migrations.service import MigrationsRepository, run_settings
+from shared.retention.active import org_is_active
+from shared.store.stores import Stores
+from shared.tenancy.context import TenantContext
+
+log = logging.getLogger("ferry.worker")
+
+_STATUS_EVENTS = {
+    RunStatus.SUCCEEDED: (LogEvent.RUN_FINISHED, LogLevel.INFO),
+    RunStatus.PARTIALLY_SUCCEEDED: (LogEvent.RUN_FINISHED, LogLevel.WARNING),
+    RunStatus.FAILED: (LogEvent.RUN_FAILED, LogLevel.ERROR),
+    RunStatus.CANCELLED: (LogEvent.RUN_CANCELLED, LogLevel.INFO),
+    RunStatus.PAUSED: (LogEvent.RUN_PAUSED, LogLevel.WARNING),
+}
+
+
+class MalformedChunk(ValueError):
+    """A message that can never be processed; the host moves it to the poison queue."""
+
+
+class LoggedRunState(CosmosRunState):
+    """Run state whose report rows and status changes also go to the run's log."""
+
+    def __init__(self, ctx: TenantContext, migration_id: str, run_log: RunLogWriter) -> None:
+        super().__init__(ctx, migration_id, on_final=self._final)
+        self.run_log = run_log
+
+    async def add_items(self, run_id: str, rows: Sequence[ItemReport]) -> None:
+        await super().add_items(run_id, rows)
+        for row in rows:
+            self.run_log.report(row)
+
+    async def set_status(self, run_id: str, status: RunStatus, reason: str | None = None) -> None:
+        await super().set_status(run_id, status, reason)
+        if status is RunStatus.PAUSED:
+            self.run_log.event(LogEvent.RUN_PAUSED, level=LogLevel.WARNING, message=reason)
+
+    async def _final(self, run_id: str, status: RunStatus, reason: str | None) -> None:
+        # Called once per run, by the delivery whose status change won (ETag).
+        event, level = _STATUS_EVENTS[status]
+        counts = await self.get_counts(run_id)
+        self.run_log.event(event, level=level, code=status.value, counts=counts, message=reason)
+
+
+class ChunkWorker:
+    """Process-wide: keeps one live connector runtime per stored connector version, so
+    pacers (one per credential) and HTTP connections survive across chunks."""
+
+    def __init__(self, stores: Stores) -> None:
+        self.stores = stores
+        self._runtimes: dict[tuple[str, str, str], ConnectorRuntime] = {}
+        self._lock = asyncio.Lock()
+
+    async def handle(self, body: bytes | str) -> ChunkResult | None:
+        try:
+            msg = ChunkMessage.model_validate_json(body)
+        except ValidationError as exc:
+            raise MalformedChunk(f"not a chunk message: {exc.error_count()} validation error(s)") from exc
+        await self.stores.start()
+        ctx = TenantContext.for_org(self.stores, msg.tenant_id)
+        if not await org_is_active(ctx):
+            log.info("dropping a chunk of an organisation that no longer exists")
+            return None
+        migration = await ctx.repo(MigrationsRepository).find(msg.migration_id)
+        run = await ctx.repo(RunsRepository).find(msg.run_id)
+        if migration is None or run is None:
+            log.info("dropping a chunk of a deleted migration or run")
+            return None
+        run_log = RunLogWriter(ctx, msg.run_id)
+        state = LoggedRunState(ctx, migration["id"], run_log)
+        try:
+            source = await self._runtime(ctx, migration["sourceConnectorId"])
+            destination = await self._runtime(ctx, migration["destinationConnectorId"])
+            if source.reader is None or destination.writer is None:
+                await state.set_status(msg.run_id, RunStatus.FAILED, "the connectors cannot read or write")
+                return None
+            runner = ChunkRunner(
+                reader=MappedReader(source.reader, migration), writer=destination.writer,
+                id_map=CosmosIdMap(ctx, migration["id"]), run_state=state, queue=StorageChunkQueue(ctx),
+                settings=run_settings(ctx, migration, run),
+            )
+            if msg.cursor is None and msg.phase.value == "project" and msg.attempt == 0:
+                run_log.event(LogEvent.RUN_STARTED, scope=msg.scope, phase=msg.phase.value)
+            result = await runner.run(msg)
+            self._log_result(run_log, msg, result)
+            return result
+        except Exception as exc:
+            run_log.failure(kind=None, source_id=None, error=exc, scope=msg.scope, event="chunk.error")
+            raise
+        finally:
+            await self._flush(run_log)
+
+    async def _runtime(self, ctx: TenantContext, connector_id: str) -> ConnectorRuntime:
+        doc = await ctx.repo(ConnectorsRepository).get(connector_id)
+        key = (ctx.tenant_id, connector_id, str(doc.get("_etag")))
+        async with self._lock:
+            runtime = self._runtimes.get(key)
+            if runtime is None:
+                stale = [k for k in self._runtimes if k[:2] == key[:2]]
+                for k in stale:  # credentials changed: close the old client
+                    await self._runtimes.pop(k).aclose()
+                runtime = await open_connector(ctx, connector_id)
+                self._runtimes[key] = runtime
+            return runtime
+
+    @staticmethod
+    def _log_result(run_log: RunLogWriter, msg: ChunkMessage, result: ChunkResult) -> None:
+        counts: Mapping[str, int] = dict(result.counts)
+        if result.outcome is Outcome.DEFERRED:
+            run_log.event(LogEvent.CHUNK_DEFERRED, level=LogLevel.WARNING, scope=msg.scope, phase=msg.phase.value,
+                          message=f"retry in {result.delay_s:.0f}s: {result.reason or ''}".strip())
+        elif result.outcome is Outcome.DROPPED:
+            run_log.event(LogEvent.CHUNK_STALE, level=LogLevel.DEBUG, scope=msg.scope, phase=msg.phase.value,
+                          message=result.reason)
+        else:
+            run_log.event(LogEvent.CHUNK_FINISHED, scope=msg.scope, phase=msg.phase.value, counts=counts or None)
+
+    @staticmethod
+    async def _flush(run_log: RunLogWriter) -> None:
+        try:
+            await run_log.flush()
+        except Exception:  # a log outage must not fail (and so repeat) a chunk that succeeded
+            log.exception("could not append run log lines")
+
+    async def aclose(self) -> None:
+        for runtime in self._runtimes.values():
+            await runtime.aclose()
+        self._runtimes.clear()
+
+
+async def handle_poison(stores: Stores, body: bytes | str) -> None:
+    """A chunk that failed every delivery: its scope stops with a failure row, and the run
+    ends partially succeeded once no scope is left open."""
+    try:
+        msg = ChunkMessage.model_validate_json(body)
+    except ValidationError:
+        log.error("poison queue holds a message that is not a chunk; nothing to record")
+        return
+    await stores.start()
+    ctx = TenantContext.for_org(stores, msg.tenant_id)
+    if not await org_is_active(ctx) or await ctx.repo(RunsRepository).find(msg.run_id) is None:
+        return
+    run_log = RunLogWriter(ctx, msg.run_id)
+    state = LoggedRunState(ctx, msg.migration_id, run_log)
+    reason = f"chunk failed on every delivery: {msg.phase.value} page at cursor {msg.cursor or 'start'}"
+    closed = await state.advance(msg.run_id, msg.scope, msg.checkpoint, None)
+    if closed:
+        await state.add_counts(msg.run_id, {"scope.failed": 1})
+        await state.add_items(msg.run_id, [ItemReport(kind=msg.phase.kind or Kind.PROJECT, source_id=msg.scope,
+                                                      scope=msg.scope, status=ItemStatus.FAILED, reason=reason)])
+        if await state.open_scopes(msg.run_id) == 0:
+            await state.set_status(msg.run_id, RunStatus.PARTIALLY_SUCCEEDED, reason)
+    await ChunkWorker._flush(run_log)
+
+
+_worker: ChunkWorker | None = None
+
+
+def get_worker(stores: Stores) -> ChunkWorker:
+    global _worker
+    if _worker is None or _worker.stores is not stores:
+        _worker = ChunkWorker(stores)
+    return _worker
+
+
