@@ -106,6 +106,13 @@ def _cut(record: R, field: str, limit: int | None, code: str, room: int = 0
     return record.model_copy(update={field: text[:keep] + "…"}), [note]
 
 
+def fit_description(task: Task, caps: Capabilities) -> tuple[Task, list[Adaptation]]:
+    """Cut a task description to the destination's limit (room kept for a footer marker)."""
+    room = MARKER_ROOM if caps.marker_location is MarkerLocation.DESCRIPTION_FOOTER else 0
+    return _cut(task, "description", caps.max_description_chars,
+                "task.description_truncated", room)
+
+
 def _adapt_task(task: Task, caps: Capabilities) -> tuple[Task, list[Adaptation]]:
     notes: list[Adaptation] = []
     extra: list[str] = []
@@ -173,9 +180,7 @@ def _adapt_task(task: Task, caps: Capabilities) -> tuple[Task, list[Adaptation]]
     if extra:
         update["description"] = _append(task.description, extra)
     adapted = task.model_copy(update=update) if update else task
-    room = MARKER_ROOM if caps.marker_location is MarkerLocation.DESCRIPTION_FOOTER else 0
-    adapted, cut = _cut(adapted, "description", caps.max_description_chars,
-                        "task.description_truncated", room)
+    adapted, cut = fit_description(adapted, caps)
     return adapted, notes + cut
 
 

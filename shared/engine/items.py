@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.connectors.base import (
+    Capabilities,
     DestinationWriter,
     DestRefs,
     SourceReader,
     Written,
     make_marker,
 )
-from shared.engine.adapt import adapt, skip_reason
+from shared.engine.adapt import adapt, fit_description, skip_reason
 from shared.engine.clock import Clock
 from shared.engine.idmap import Delta, ParentResolver, decide, done, intent, not_migrated
 from shared.engine.model import Attachment, Kind, Record, Task
@@ -163,7 +164,7 @@ class ItemProcessor:
                           else ItemStatus.WOULD_CREATE)
                 return result(status, adaptations=codes, report=bool(codes))
             refs = self.resolver.refs(adapted)
-            adapted = _missing_labels_to_description(adapted, refs, codes)
+            adapted = _missing_labels_to_description(adapted, refs, codes, self.caps)
             dest_id, status = await self._write(delta, entry, rec, adapted, refs, codes)
         except CHUNK_LEVEL:
             raise
@@ -274,7 +275,8 @@ async def _source_side(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, No
             await chunks.aclose()
 
 
-def _missing_labels_to_description(record: Record, refs: DestRefs, codes: list[str]) -> Record:
+def _missing_labels_to_description(record: Record, refs: DestRefs, codes: list[str],
+                                   caps: Capabilities) -> Record:
     """Labels whose destination label is missing (failed, over a limit) go to the text."""
     if not isinstance(record, Task) or not record.labels:
         return record
@@ -284,7 +286,10 @@ def _missing_labels_to_description(record: Record, refs: DestRefs, codes: list[s
     codes.append("task.labels_missing_in_description")
     text = record.description.rstrip()
     line = "Labels: " + ", ".join(missing)
-    return record.model_copy(update={"description": f"{text}\n\n{line}" if text else line})
+    task = record.model_copy(update={"description": f"{text}\n\n{line}" if text else line})
+    task, cut = fit_description(task, caps)
+    codes.extend(n.code for n in cut)
+    return task
 
 
 def _unwrap(value: str | Written | None, default: str, late: list[str]) -> str:

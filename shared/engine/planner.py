@@ -35,7 +35,7 @@ class RunSettings(BaseModel):
     create_attempts: int = Field(default=3, ge=1)
     defer_threshold_s: float = 5.0
     sweep: bool = True  # report items deleted at the source (never in a dry run)
-    lease_s: float = 600.0  # longer than any chunk runs (the Functions timeout)
+    lease_s: float = 360.0  # longer than any chunk runs (budget + the Functions timeout)
     chunk_budget_s: float = 240.0  # stop starting items after this; the rest goes next time
 
 
