@@ -13,7 +13,8 @@ and the pacer. Reader and writer of one runtime share the client and the pacer.
 Pacers: one per credential in this process (`PacerRegistry`), keyed by a keyed hash of the
 connection's secrets (HMAC with a per-process random key: the key names the credential
 without holding it, and is useless outside this process). The connection test uses a
-separate, impatient pacer (`probe_pacer`) so a dead host answers in seconds, not minutes.
+separate, impatient pacer per credential (`probe_pacer`) so a dead host answers in seconds,
+not minutes.
 """
 from __future__ import annotations
 
@@ -87,6 +88,7 @@ class _Entry:
 
 _FACTORIES: dict[str, _Entry] = {}
 _PACERS = PacerRegistry()
+_PROBE_PACERS = PacerRegistry(settings=PROBE_SETTINGS)
 _FINGERPRINT_KEY = secrets.token_bytes(32)
 
 
@@ -136,9 +138,10 @@ def shared_pacer(connection: ConnectionBase) -> Pacer:
     return _PACERS.get(credential_key(connection), rate_limit_of(connection.kind))
 
 
-def probe_pacer(kind: str) -> Pacer:
-    """A fresh pacer for one quick probe call (connection test): few retries, short waits."""
-    return Pacer(rate_limit_of(kind), settings=PROBE_SETTINGS)
+def probe_pacer(connection: ConnectionBase) -> Pacer:
+    """The credential's pacer for quick probes (connection tests): few retries, short waits,
+    and the same documented rate, so repeated tests of one credential are paced too."""
+    return _PROBE_PACERS.get(credential_key(connection), rate_limit_of(connection.kind))
 
 
 async def open_runtime(connection: ConnectionBase, *, allow_loopback: bool,

@@ -298,7 +298,7 @@ async def run_connection_test(ctx: TenantContext, connector_id: str, *,
         connection = await unseal_connection(vault_for(ctx), ctx.tenant_id, connector_id,
                                              doc.get("public", {}), doc.get("sealed", {}))
         runtime = await open_runtime(connection, allow_loopback=_allow_loopback(ctx, allow_loopback),
-                                     pacer=probe_pacer(connection.kind))
+                                     pacer=probe_pacer(connection))
         side = runtime.reader or runtime.writer
         assert side is not None, "a runtime has a reader or a writer"
         who = await asyncio.wait_for(side.whoami(), TEST_TIMEOUT_S)

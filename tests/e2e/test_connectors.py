@@ -18,7 +18,7 @@ from shared.store.cosmos import CONTAINERS
 from simulators.asana import DEFAULT_TOKEN as ASANA_TOKEN
 from simulators.asana import SeedConfig as AsanaSeed
 from simulators.asana import create_app as asana_app
-from simulators.common import serve
+from simulators.common import FaultPlan, FaultRule, serve
 from simulators.planner import SeedConfig as PlannerSeed
 from simulators.planner import create_app as planner_app
 from simulators.trello import SeedConfig as TrelloSeed
@@ -39,8 +39,9 @@ CANARIES = (TRELLO_KEY, TRELLO_TOKEN, TRELLO_TOKEN_2, PLANNER_SECRET, BAD_SECRET
 
 
 class Sims:
-    def __init__(self, trello: str, asana: str, planner: str, planner_tenant: str, planner_client: str) -> None:
-        self.trello, self.asana, self.planner = trello, asana, planner
+    def __init__(self, trello: str, asana: str, planner: str, planner_tenant: str, planner_client: str,
+                 trello_app: Any) -> None:
+        self.trello, self.asana, self.planner, self.trello_app = trello, asana, planner, trello_app
         self.planner_tenant, self.planner_client = planner_tenant, planner_client
 
     def trello_conn(self, token: str = TRELLO_TOKEN, key: str = TRELLO_KEY, base: str | None = None) -> dict[str, Any]:
@@ -66,7 +67,7 @@ def sims() -> Iterator[Sims]:
                         attachment_sizes=[1024], long_text_chars=100, client_secret=PLANNER_SECRET)
     planner = planner_app(pseed)
     with serve(trello) as t, serve(asana) as a, serve(planner) as p:
-        yield Sims(t, a, p, planner.state.planner.store.tenant_id, pseed.client_id)
+        yield Sims(t, a, p, planner.state.planner.store.tenant_id, pseed.client_id, trello)
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +160,16 @@ def test_connection_test_ok_refused_unreachable(running_app: RunningApp, org: Or
         if want == "ok" and not result["account"]:
             failures.append(f"{label}: no account")
     assert not failures, "\n".join(failures)
+
+
+def test_a_vendor_message_echoing_the_secret_is_redacted(running_app: RunningApp, org: Org, sims: Sims) -> None:
+    cid = _create(running_app, org, sims.trello_conn())["id"]
+    echo = f"invalid token {TRELLO_TOKEN} (key={TRELLO_KEY})"
+    sims.trello_app.state.sim.faults = FaultPlan(faults=[FaultRule(status=401, path="/members/me", body=echo)])
+    result = _test(running_app, org, cid)
+    assert result["status"] == "authentication_failed" and "token ***" in result["message"]
+    assert TRELLO_TOKEN not in result["message"] and TRELLO_KEY not in result["message"]
+    assert _test(running_app, org, cid)["status"] == "ok"  # the fault was used up
 
 
 def test_containers_list_the_sources_boards(running_app: RunningApp, org: Org, sims: Sims) -> None:
