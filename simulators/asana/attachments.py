@@ -42,7 +42,7 @@ def add_blob_attachment(store: AsanaStore, parent: str, name: str, size: int, se
     """Seed helper: an attachment whose bytes are generated on demand (no memory cost)."""
     att = Attachment(store.new_gid(), parent, name, store.now(), size, blob_seed=seed,
                      content_type=content_type)
-    store.attachments[att.gid] = att
+    store.add_attachment(att)
     return att
 
 
@@ -50,9 +50,7 @@ def add_uploaded_attachment(store: AsanaStore, me: str, parent: str | None, file
                             content_type: str | None, source: IO[bytes]) -> Attachment:
     """Copy an uploaded file (already spooled by the multipart parser) into our temp dir."""
     parent_gid = _parent_gid(store, parent)
-    if store.upload_dir is None:
-        store.upload_dir = tempfile.mkdtemp(prefix="asana-sim-")
-    fd, path = tempfile.mkstemp(dir=store.upload_dir)
+    fd, path = tempfile.mkstemp(dir=store.uploads_dir())
     digest, size = hashlib.sha256(), 0
     try:
         with os.fdopen(fd, "wb") as out:
@@ -70,7 +68,7 @@ def add_uploaded_attachment(store: AsanaStore, me: str, parent: str | None, file
     att = Attachment(store.new_gid(), parent_gid, unquote(filename or "upload"), store.now(),
                      size, content_type=content_type or "application/octet-stream",
                      sha256=digest.hexdigest(), path=path)
-    store.attachments[att.gid] = att
+    store.add_attachment(att)
     _touch_parent(store, att, me)
     return att
 
@@ -85,7 +83,7 @@ def add_external_attachment(store: AsanaStore, me: str, parent: str | None, name
         raise bad_request("name: Missing input")
     att = Attachment(store.new_gid(), parent_gid, name, store.now(), 0, host="external",
                      resource_subtype="external", url=url)
-    store.attachments[att.gid] = att
+    store.add_attachment(att)
     _touch_parent(store, att, me)
     return att
 
@@ -110,7 +108,8 @@ def attachments_of(store: AsanaStore, parent: str | None) -> list[Attachment]:
         raise bad_request("parent: Missing input")
     if parent not in store.tasks and parent not in store.projects:
         raise unknown_object("task", parent)
-    return [a for a in store.attachments.values() if a.parent == parent and not a.deleted]
+    return [a for a in (store.attachments[g] for g in store.attachments_by_parent.get(parent, []))
+            if not a.deleted]
 
 
 # --- download links ---------------------------------------------------------------------------

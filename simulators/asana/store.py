@@ -7,7 +7,11 @@ Task, story and attachment operations live in :mod:`simulators.asana.tasks` and
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
+import weakref
+from collections import defaultdict
 from dataclasses import asdict
 from typing import Any, TypeVar
 
@@ -66,7 +70,22 @@ class AsanaStore:
         self.stories: dict[str, Story] = {}
         self.tags: dict[str, Tag] = {}
         self.attachments: dict[str, Attachment] = {}
+        # children by parent gid, so listing a task's stories/attachments is not a full scan
+        self.stories_by_task: defaultdict[str, list[str]] = defaultdict(list)
+        self.attachments_by_parent: defaultdict[str, list[str]] = defaultdict(list)
         self.upload_dir: str | None = None
+
+    def add_story(self, story: Story) -> Story:
+        """Store a story and index it under its task."""
+        self.stories[story.gid] = story
+        self.stories_by_task[story.target].append(story.gid)
+        return story
+
+    def add_attachment(self, att: Attachment) -> Attachment:
+        """Store an attachment and index it under its parent."""
+        self.attachments[att.gid] = att
+        self.attachments_by_parent[att.parent].append(att.gid)
+        return att
 
     # --- ids and time --------------------------------------------------------------------
 
@@ -89,10 +108,18 @@ class AsanaStore:
             return self._last_stamp
 
     def close(self) -> None:
-        """Remove uploaded temp files."""
+        """Remove uploaded temp files (also run when the store is garbage collected)."""
         for att in self.attachments.values():
             if att.path and os.path.exists(att.path):
                 os.unlink(att.path)
+                att.path = None
+
+    def uploads_dir(self) -> str:
+        """A private temp directory for uploaded files, removed with the store."""
+        if self.upload_dir is None:
+            self.upload_dir = tempfile.mkdtemp(prefix="asana-sim-")
+            weakref.finalize(self, shutil.rmtree, self.upload_dir, True)
+        return self.upload_dir
 
     # --- lookups (deleted objects answer 404 like the real API) --------------------------
 

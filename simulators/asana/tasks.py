@@ -284,7 +284,7 @@ def system_story(store: AsanaStore, task: Task, me: str | None, subtype: str) ->
     """Record a system story (the kind a connector must skip when it reads comments)."""
     story = Story(store.new_gid(), task.gid, store.now(), me, "system", subtype,
                   SYSTEM_TEXT.get(subtype, subtype))
-    store.stories[story.gid] = story
+    store.add_story(story)
     return story
 
 
@@ -303,7 +303,7 @@ def create_comment(store: AsanaStore, me: str, task_gid: str, data: dict[str, An
         raise bad_request("text: Missing input")
     story = Story(store.new_gid(), task.gid, store.now(), me, "comment", "comment_added", text,
                   html_text, is_pinned=bool(data.get("is_pinned", False)))
-    store.stories[story.gid] = story
+    store.add_story(story)
     task.modified_at = store.stamp()
     return story
 
@@ -330,4 +330,5 @@ def update_comment(store: AsanaStore, me: str, gid: str, data: dict[str, Any]) -
 
 def task_stories(store: AsanaStore, task_gid: str) -> list[Story]:
     store.task(task_gid)
-    return [s for s in store.stories.values() if s.target == task_gid and not s.deleted]
+    return [s for s in (store.stories[g] for g in store.stories_by_task.get(task_gid, []))
+            if not s.deleted]
