@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--boards", type=int, default=3)
     demo.add_argument("--cards", type=int, default=100, help="cards per board")
     demo.add_argument("--max-attachment-mb", type=int, default=20)
-    demo.add_argument("--workers", type=int, default=1)
+    demo.add_argument("--workers", type=int, default=1, help="queue worker processes")
+    demo.add_argument("--keep", action="store_true", help="keep the API running after the demo (Ctrl-C stops)")
     demo.set_defaults(func=cmd_demo)
     args = parser.parse_args(argv)
     try:
