@@ -186,9 +186,10 @@ class TenantRepository:
         sql = f"SELECT {select} FROM c WHERE {clause}"
         if order_by:
             sql += f" ORDER BY {order_by}"
+        token = decode_token(continuation)  # before the SDK call: a bad token is the caller's 422
         pager = self._container.query_items(
             sql, parameters=parameters, partition_key=self.pk, max_item_count=page_size
-        ).by_page(decode_token(continuation))
+        ).by_page(token)
         items: list[dict[str, Any]] = []
         async for page in pager:
             async for item in page:
