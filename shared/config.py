@@ -48,6 +48,13 @@ AZURE_SETTINGS: tuple[str, ...] = (
     "AZURE_CLIENT_ID",
 )
 
+#: Optional tuning, valid everywhere, with defaults that suit Azure.
+OPTIONAL_SETTINGS: tuple[str, ...] = (
+    # How long a chunk owns its scope: longer than host.json functionTimeout (600 s), so no
+    # chunk can outlive its lease and overlap a redelivery of itself.
+    "FERRY_CHUNK_LEASE_SECONDS",
+)
+
 #: Settings that exist only for local stand-ins; refused in Azure.
 LOCAL_ONLY_SETTINGS: tuple[str, ...] = (
     "FERRY_COSMOS_KEY_EU",
@@ -100,6 +107,7 @@ class Settings:
     allow_loopback_connectors: bool = False
     openai_chat_deployment: str | None = None
     openai_embedding_deployment: str | None = None
+    chunk_lease_s: float = 660.0
 
     @property
     def is_local(self) -> bool:
@@ -204,6 +212,13 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         if parsed.scheme != "https" and not (is_local and loopback and parsed.scheme == "http"):
             raise ConfigError(f"setting FERRY_OIDC_ISSUERS: issuer {issuer!r} must use https")
     allow_loopback = r.flag("FERRY_ALLOW_LOOPBACK_CONNECTORS") if is_local else False
+    lease_text = r.get("FERRY_CHUNK_LEASE_SECONDS", "660") or "660"
+    try:
+        chunk_lease_s = float(lease_text)
+    except ValueError as exc:
+        raise ConfigError(f"setting FERRY_CHUNK_LEASE_SECONDS must be a number, got {lease_text!r}") from exc
+    if not 1 <= chunk_lease_s <= 3600:
+        raise ConfigError("setting FERRY_CHUNK_LEASE_SECONDS must be between 1 and 3600")
     data_dir = r.get("FERRY_LOCAL_DATA_DIR") if is_local else None
     return Settings(
         environment=environment,  # type: ignore[arg-type]
@@ -216,6 +231,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         allow_loopback_connectors=allow_loopback,
         openai_chat_deployment=r.get("FERRY_OPENAI_CHAT_DEPLOYMENT"),
         openai_embedding_deployment=r.get("FERRY_OPENAI_EMBEDDING_DEPLOYMENT"),
+        chunk_lease_s=chunk_lease_s,
     )
 
 

@@ -125,7 +125,8 @@ async def delete_migration(ctx: TenantContext, migration_id: str) -> None:
 def run_settings(ctx: TenantContext, migration: dict[str, Any], run: dict[str, Any]) -> RunSettings:
     return RunSettings(tenant_id=ctx.tenant_id, migration_id=migration["id"], run_id=run["id"],
                        dest_workspace=migration.get("destinationWorkspace"), dry_run=run["mode"] == "dry_run",
-                       page_size=int(migration.get("pageSize") or 50))
+                       page_size=int(migration.get("pageSize") or 50),
+                       lease_s=ctx.stores.settings.chunk_lease_s)
 
 
 async def start_run(ctx: TenantContext, migration_id: str, mode: RunMode, *, actor: str,
