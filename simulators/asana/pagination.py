@@ -44,8 +44,12 @@ class OffsetTokens:
         # Looks like the JWT-ish tokens Asana hands out; the content is not meaningful.
         head = base64.urlsafe_b64encode(json.dumps({"typ": "JWT"}).encode()).decode().rstrip("=")
         token = f"{head}.{secrets.token_urlsafe(18)}"
+        now = self.clock.monotonic()
         with self._lock:
-            self._issued[token] = _Issued(scope, position, self.clock.monotonic())
+            if len(self._issued) >= 10_000:  # forget expired tokens now and then
+                self._issued = {k: v for k, v in self._issued.items()
+                                if now - v.issued_at <= self.ttl_s}
+            self._issued[token] = _Issued(scope, position, now)
         return token
 
     def resolve(self, token: str, scope: str) -> int:

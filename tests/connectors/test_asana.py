@@ -427,3 +427,49 @@ async def test_engine_migrates_a_project_and_reruns_as_deltas(sim: tuple[Any, st
         finally:
             await reader.aclose()
             await writer.aclose()
+
+
+# --- pure mapping ------------------------------------------------------------------------------
+
+
+def test_mapping_rules() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from shared.connectors.asana.api_types import AsanaAttachment, AsanaStory
+    from shared.connectors.asana.mapping import (
+        asana_color,
+        attachment_to_record,
+        date_fields,
+        has_marker,
+        story_to_comment,
+        with_footer,
+    )
+
+    base = Task(source_id="t", version="1", project_id="p", name="x")
+    cet = timezone(timedelta(hours=1))
+    due_at = base.model_copy(update={"due_at": datetime(2030, 1, 15, 17, 30, tzinfo=cet),
+                                     "start_on": _d("2030-01-02")})
+    assert date_fields(due_at) == {"due_at": "2030-01-15T16:30:00Z", "start_on": "2030-01-02"}
+    assert date_fields(base) == {"due_on": None, "due_at": None, "start_on": None}
+    no_due = base.model_copy(update={"start_on": _d("2030-01-02")})
+    assert date_fields(no_due)["start_on"] is None  # never a start without its due date
+    assert date_fields(base.model_copy(update={"due_on": _d("2030-02-01")})) == {
+        "due_on": "2030-02-01", "start_on": None}
+    assert asana_color("red") == "dark-red" and asana_color("light-teal") == "light-teal"
+    assert asana_color("chartreuse") is None
+    once = with_footer("Body", "ferry:m:task:1")
+    assert with_footer(once, "ferry:m:task:1") == once and has_marker(once, "ferry:m:task:1")
+    assert not has_marker(once, "ferry:m:task:2")
+    system = AsanaStory(gid="1", type="system", resource_subtype="assigned", text="assigned")
+    assert story_to_comment(system, "p", "t") is None
+    comment = AsanaStory(gid="2", type="comment", text=with_footer("hé", "ferry:m:comment:1"),
+                         created_at="2025-01-01T10:00:00.000Z")
+    got = story_to_comment(comment, "p", "t")
+    assert got is not None and got.text == "hé" and got.created_at == datetime(
+        2025, 1, 1, 10, tzinfo=UTC)
+    link = attachment_to_record(AsanaAttachment(gid="3", name="Doc", host="gdrive",
+                                                view_url="https://drive.example/doc"), "p", "t")
+    assert link.is_link and link.url == "https://drive.example/doc" and link.size is None
+    file = attachment_to_record(AsanaAttachment(gid="4", name="f.bin", host="asana", size=9),
+                                "p", "t")
+    assert not file.is_link and file.size == 9

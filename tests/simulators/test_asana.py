@@ -144,6 +144,17 @@ async def test_limit_bounds_and_too_large_unpaginated(sim: tuple[Any, httpx.Asyn
                         params={"limit": 100})).status_code == 200
 
 
+async def test_completed_since_filters(sim: tuple[Any, httpx.AsyncClient]) -> None:
+    _, c = sim
+    _, projects = await _ids(c)
+    all_tasks = (await c.get(f"/api/1.0/projects/{projects[0]}/tasks",
+                             params={"opt_fields": "completed"})).json()["data"]
+    open_only = (await c.get(f"/api/1.0/projects/{projects[0]}/tasks", params={
+        "opt_fields": "completed", "completed_since": "now"})).json()["data"]
+    assert any(t["completed"] for t in all_tasks)
+    assert open_only == [t for t in all_tasks if not t["completed"]]
+
+
 # --- opt_fields ---------------------------------------------------------------------------------
 
 
