@@ -154,6 +154,7 @@ async def _read_all(reader: AsanaReader, kind: Kind, scope: str, limit: int = 4)
         out.extend(page.records)
         if page.next_cursor is None:
             return out
+        assert len(page.next_cursor) < 2048, "cursor too big for a queue message"
         cursor = page.next_cursor
 
 
@@ -473,3 +474,25 @@ def test_mapping_rules() -> None:
     file = attachment_to_record(AsanaAttachment(gid="4", name="f.bin", host="asana", size=9),
                                 "p", "t")
     assert not file.is_link and file.size == 9
+
+
+async def test_walk_cursor_stays_small_when_every_task_has_subtasks() -> None:
+    app = create_app(SeedConfig(projects=1, tasks_per_project=120, subtasks_every=1,
+                                subtasks_per_task=2, comments_per_task=0, attachment_sizes=[],
+                                external_links=0, deleted_per_project=0, archived_projects=0),
+                     clock=SimClock())
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim/api/1.0")
+    client = AsanaClient("http://sim/api/1.0", DEFAULT_TOKEN, http=http,
+                         pacer=Pacer(RateLimit(requests=100_000, per_seconds=60),
+                                     clock=EngineClock()))
+    reader = AsanaReader(client)
+    try:
+        scope = next(iter(app.state.asana_store.projects))
+        tasks = await _read_all(reader, Kind.TASK, scope, 50)
+        assert len(tasks) == 120 * 3
+        seen: set[str] = set()
+        for t in tasks:
+            assert t.parent_id is None or t.parent_id in seen
+            seen.add(t.source_id)
+    finally:
+        await reader.aclose()

@@ -75,6 +75,11 @@ class TaskWalkState:
                    ListPos(**(data.get("sub") or {})), int(data.get("n", 0)))
 
 
+#: At most this many tasks per listing call in a walk: the gids of tasks with subtasks wait
+#: in the cursor, which must stay well under the queue message's 4 KiB cursor limit.
+WALK_ROOM = 50
+
+
 class TaskWalk:
     """Yields a project's tasks (raw dicts) in parent-first order, ``room`` at a time."""
 
@@ -86,6 +91,7 @@ class TaskWalk:
     async def step(self, st: TaskWalkState, room: int) -> list[dict[str, Any]]:
         """Take up to ``room`` tasks from one listing call (mutates ``st``)."""
         params = {"opt_fields": self.fields}
+        room = min(room, WALK_ROOM)
         if st.queue:
             taken, after = await fetch(self.client, f"/tasks/{st.queue[0]}/subtasks", params,
                                        st.sub, room)
