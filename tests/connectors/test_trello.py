@@ -33,7 +33,7 @@ from shared.net.http import build_client
 from simulators.common import FakeClock as SimFakeClock
 from simulators.common import make_blob, serve
 from simulators.trello import SeedConfig, create_app
-from simulators.trello.spec_check import is_api_path, validate_exchange
+from simulators.trello.spec_check import is_api_path, validate_exchange, validate_request
 from tests.connectors.conformance import ConnectorConformance, ReadBack
 
 SEED = SeedConfig(seed=11, boards=2, cards_per_board=14, many_comments=7, members=4,
@@ -77,6 +77,7 @@ def sim() -> Iterator[Sim]:
 
 async def _validate(response: httpx.Response) -> None:
     if is_api_path(response.request.url.path):
+        validate_request(response.request)
         await response.aread()
         validate_exchange(response)
 

@@ -60,22 +60,27 @@ class TrelloReader:
         self.client = client
         self.capabilities = trello_capabilities()
         self._members: dict[str, Members] = {}
+        self._me: UserRef | None = None
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
     async def whoami(self) -> UserRef:
-        """The token's member; Trello shows the e-mail to its owner only."""
-        me = TMember.model_validate(await self.client.get(
-            "/members/me", fields="username,fullName,email"))
-        return user(me)
+        """The token's member; Trello shows the e-mail to its owner only. Cached: the
+        ``/1/members/`` routes have their own, small limit (100 / 900 s)."""
+        if self._me is None:
+            me = TMember.model_validate(await self.client.get(
+                "/members/me", fields="username,fullName,email"))
+            self._me = user(me)
+        return self._me
 
     async def list_containers(self) -> list[Container]:
         """Workspaces the member belongs to and every board the member can open."""
+        me = (await self.whoami()).source_id
         orgs = [TOrganization.model_validate(o) for o in await self.client.get(
-            "/members/me/organizations", fields="name,displayName")]
+            f"/members/{me}/organizations", fields="name,displayName")]
         boards = [TBoard.model_validate(b) for b in await self.client.get(
-            "/members/me/boards", filter="all", fields="name,closed,idOrganization")]
+            f"/members/{me}/boards", filter="all", fields="name,closed,idOrganization")]
         out = [Container(id=o.id, name=o.displayName or o.name, kind=ContainerKind.WORKSPACE)
                for o in orgs]
         out += [Container(id=b.id, name=b.name, kind=ContainerKind.BOARD,

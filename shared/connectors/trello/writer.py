@@ -50,7 +50,7 @@ class TrelloWriter:
         self._reader = TrelloReader(client)
         self._default_list: dict[str, str] = {}
         self._people: dict[str, dict[str, str]] = {}
-        self._board_members: dict[str, list[str]] = {}
+        self._board_members: dict[str, set[str]] = {}
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -96,30 +96,23 @@ class TrelloWriter:
             self._default_list[board] = found
         return self._default_list[board]
 
-    async def _member_ids(self, board: str) -> list[str]:
-        if board not in self._board_members:
-            members = await self.client.get(f"/boards/{board}/members", fields="id")
-            self._board_members[board] = [m["id"] for m in members]
-        return self._board_members[board]
-
-    async def _people_of(self, board: str) -> dict[str, str]:
-        """E-mail → member id for the board members whose e-mail Trello shows us."""
+    async def _people_of(self, board: str) -> tuple[dict[str, str], set[str]]:
+        """(e-mail → member id for members whose e-mail Trello shows us, all member ids)."""
         if board not in self._people:
-            members = await self.client.get(f"/boards/{board}/members",
-                                            fields="username,fullName,email")
+            members = await self.client.get(f"/boards/{board}/members")
             me = await self._reader.whoami()
             people = {m["email"].lower(): m["id"] for m in members if m.get("email")}
             if me.email and me.source_id and any(m["id"] == me.source_id for m in members):
                 people[me.email.lower()] = me.source_id
             self._people[board] = people
-        return self._people[board]
+            self._board_members[board] = {m["id"] for m in members}
+        return self._people[board], self._board_members[board]
 
     async def _card_body(self, task: Task, refs: DestRefs,
                          marker: str) -> tuple[dict[str, Any], tuple[Adaptation, ...]]:
         board = _need(refs.project, "board")
-        people = await self._people_of(board)
+        people, on_board = await self._people_of(board)
         ids, missing = [], []
-        on_board = set(people.values()) | set(await self._member_ids(board))
         for person in task.assignees:
             # by e-mail; or by id when source and destination are the same Trello
             member = people.get((person.email or "").lower()) or (
@@ -155,9 +148,11 @@ class TrelloWriter:
             made = await self.client.post(f"/cards/{card_id}/checklists",
                                           json={"name": checklist.name or "Checklist"})
             for item in checklist.items:
-                await self.client.post(f"/checklists/{made['id']}/checkItems", json={
-                    "name": item.name[:MAX_TEXT], "checked": item.checked, "pos": "bottom",
-                    "due": date_as_due(item.due_on) if item.due_on else None})
+                fields: dict[str, Any] = {"name": item.name[:MAX_TEXT],
+                                          "checked": item.checked, "pos": "bottom"}
+                if item.due_on:
+                    fields["due"] = date_as_due(item.due_on)
+                await self.client.post(f"/checklists/{made['id']}/checkItems", json=fields)
 
     # -- DestinationWriter -----------------------------------------------------------
 
@@ -165,10 +160,12 @@ class TrelloWriter:
                      marker: str) -> str | Written:
         """Create a board, list, label, card (with checklists) or comment."""
         if isinstance(record, Project):
-            made = await self.client.post("/boards/", json={
+            body: dict[str, Any] = {
                 "name": record.name, "desc": _with_footer(record.description, marker),
-                "idOrganization": refs.workspace, "defaultLists": False,
-                "defaultLabels": False})
+                "defaultLists": False, "defaultLabels": False}
+            if refs.workspace:
+                body["idOrganization"] = refs.workspace
+            made = await self.client.post("/boards/", json=body)
             return str(made["id"])
         if isinstance(record, Section):
             made = await self.client.post("/lists", json={
@@ -184,7 +181,8 @@ class TrelloWriter:
         if isinstance(record, Task):
             body, notes = await self._card_body(record, refs, marker)
             body["pos"] = record.position if record.position > 0 else "bottom"
-            made = await self.client.post("/cards", json=body)
+            made = await self.client.post("/cards", json={    # nothing to clear yet
+                k: v for k, v in body.items() if v is not None and v != []})
             card_id = str(made["id"])
             if record.archived:
                 await self.client.put(f"/cards/{card_id}", json={"closed": True})
@@ -232,7 +230,7 @@ class TrelloWriter:
         try:
             if kind is Kind.PROJECT:
                 path = (f"/organizations/{refs.workspace}/boards" if refs.workspace
-                        else "/members/me/boards")
+                        else f"/members/{(await self.whoami()).source_id}/boards")
                 boards = [TBoard.model_validate(b) for b in
                           await self.client.get(path, filter="all", fields="name,desc")]
                 return next((b.id for b in boards if tag in b.desc), None)
