@@ -417,3 +417,74 @@ def test_mapping_of_a_card_with_everything() -> None:
         ["red", "black", "lime", None, None]
     from shared.connectors.trello.api_types import TLabel
     assert label_name(TLabel(id="x", name=None, color=None)) == "label"
+
+
+# -- through the engine --------------------------------------------------------------------
+
+
+async def test_engine_migrates_a_board_and_reruns_idempotently(sim: Sim) -> None:
+    """The chunk runner moves a seeded board into a new board of the same Trello; a second
+    run writes nothing new; an edit at the source is carried over by a third run."""
+    from shared.engine.chunk import ChunkRunner
+    from shared.engine.inmemory import InMemoryIdMap, InMemoryQueue, InMemoryRunState, drain
+    from shared.engine.planner import RunSettings, first_messages
+    from shared.engine.ports import RunStatus
+
+    clock = LinkedClock(sim.clock)
+    client = make_client(sim, clock=clock)
+    reader, writer = TrelloReader(client), TrelloWriter(client)
+    id_map, state, queue = InMemoryIdMap(), InMemoryRunState(now=clock.now), InMemoryQueue()
+    source = sim.state["boards"][0]["id"]
+    org = sim.state["organizations"][0]["id"]
+
+    async def run(n: int) -> tuple[RunStatus, dict[str, int]]:
+        settings = RunSettings(tenant_id="t1", migration_id="mig-trello", run_id=f"r{n}",
+                               dest_workspace=org, page_size=10)
+        await state.start(settings.run_id, [source])
+        for msg in first_messages(settings, [source]):
+            await queue.enqueue(msg)
+        runner = ChunkRunner(reader=reader, writer=writer, id_map=id_map, run_state=state,
+                             queue=queue, settings=settings, clock=clock)
+
+        async def wait(seconds: float) -> None:
+            clock.advance(seconds)
+            sim.clock.advance(seconds)
+
+        await drain(queue, runner.run, on_wait=wait)
+        return state.status[settings.run_id], dict(state.counts[settings.run_id])
+
+    try:
+        status, counts = await run(1)
+        assert status is RunStatus.SUCCEEDED, counts
+        assert counts["task.created"] == 14 and counts["attachment.created"] == 7
+        assert counts["comment.created"] == counts["adapt.comment.author_prepended"]
+        boards_before = len(sim.app.state.trello.store.boards)
+        dest = [b for b in sim.app.state.trello.store.boards.values()
+                if b.name == sim.state["boards"][0]["name"] and b.id != source]
+        assert len(dest) == 1
+        copy = dest[0].id
+        store = sim.app.state.trello.store
+        assert len(store.board_cards(copy)) == len(store.board_cards(source))
+        src_comments = sum(1 for a in store.actions.values()
+                           if a.id_board == source and a.type == "commentCard")
+        assert sum(1 for a in store.actions.values()
+                   if a.id_board == copy and a.type == "commentCard") == src_comments
+        assert len([a for a in store.attachments.values() if store.cards[a.id_card].id_board
+                    == copy]) == len([a for a in store.attachments.values()
+                                      if store.cards[a.id_card].id_board == source])
+
+        status, counts = await run(2)
+        assert status is RunStatus.SUCCEEDED
+        assert not [k for k in counts if k.endswith((".created", ".updated", ".failed"))]
+        assert len(store.boards) == boards_before
+        assert len(store.board_cards(copy)) == len(store.board_cards(source))
+
+        card = next(c for c in store.board_cards(source) if not c.closed)
+        card.name = "Renamed at the source ✏️"
+        status, counts = await run(3)
+        assert status is RunStatus.SUCCEEDED
+        assert counts.get("task.updated") == 1 and "task.created" not in counts
+        assert any(c.name == "Renamed at the source ✏️" for c in store.board_cards(copy))
+        assert len(store.board_cards(copy)) == len(store.board_cards(source))
+    finally:
+        await client.aclose()

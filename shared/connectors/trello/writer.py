@@ -129,9 +129,9 @@ class TrelloWriter:
                                             f"the description instead): {', '.join(missing)}"))
         desc = _with_footer(task.description, marker, note)
         if len(task.description) + len(note) + len(marker_footer(marker)) > MAX_TEXT:
-            notes.append(Adaptation(kind=Kind.TASK, code="task.description_truncated",
-                                    message=f"description cut to fit Trello's {MAX_TEXT} "
-                                            "characters", loss=True))
+            notes.append(Adaptation(kind=Kind.TASK, code="task.description_cut_for_note",
+                                    message=f"description cut so the assignee note fits "
+                                            f"Trello's {MAX_TEXT} characters", loss=True))
         due = format_dt(task.due_at) if task.due_at else (
             date_as_due(task.due_on) if task.due_on else None)
         return {
