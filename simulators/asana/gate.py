@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from simulators.asana.api import API_PREFIX
 from simulators.asana.models import AsanaApiError
-from simulators.asana.store import AsanaStore
+from simulators.asana.store import CALLER, AsanaStore
 from simulators.common import ConcurrencyLimiter, SimClock, SimRuntime, WindowLimiter
 
 PLANS = {"free": 150, "paid": 1500}
@@ -88,4 +88,8 @@ class AsanaGate:
                 await _answer(send, AsanaApiError(429, TOO_MANY, headers={"Retry-After": "1"}))
                 return
             scope.setdefault("state", {})["asana_user"] = user.gid
-            await self.app(scope, receive, send)
+            token_var = CALLER.set(user.gid)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                CALLER.reset(token_var)

@@ -12,10 +12,12 @@ import tempfile
 import threading
 import weakref
 from collections import defaultdict
+from contextvars import ContextVar
 from dataclasses import asdict
 from typing import Any, TypeVar
 
 from simulators.asana.models import (
+    AsanaApiError,
     Attachment,
     Project,
     Section,
@@ -40,6 +42,8 @@ COLORS = ("dark-pink", "dark-green", "dark-blue", "dark-red", "dark-teal", "dark
           "light-blue", "light-red", "light-teal", "light-brown", "light-orange",
           "light-purple", "light-warm-gray")
 GID_BASE = 1_200_000_000_000_000
+#: The user making the current API request (set by the gate); None for seeding and tests.
+CALLER: ContextVar[str | None] = ContextVar("asana_caller", default=None)
 
 
 class AsanaStore:
@@ -123,12 +127,35 @@ class AsanaStore:
 
     # --- lookups (deleted objects answer 404 like the real API) --------------------------
 
-    @staticmethod
-    def _live(table: dict[str, Any], kind: str, gid: str) -> Any:
+    def _live(self, table: dict[str, Any], kind: str, gid: str) -> Any:
         obj = table.get(str(gid))
         if obj is None or getattr(obj, "deleted", False):
             raise unknown_object(kind, str(gid))
+        self._check_visible(kind, obj)
         return obj
+
+    def _workspace_of(self, kind: str, obj: Any) -> str | None:
+        if kind == "workspace":
+            return str(obj.gid)
+        if kind in ("project", "task", "tag"):
+            return str(obj.workspace)
+        if kind == "section":
+            return str(self.projects[obj.project].workspace)
+        if kind == "story":
+            return str(self.tasks[obj.target].workspace)
+        if kind == "attachment":
+            parent = self.tasks.get(obj.parent) or self.projects.get(obj.parent)
+            return str(parent.workspace) if parent else None
+        return None
+
+    def _check_visible(self, kind: str, obj: Any) -> None:
+        """403 for objects of a workspace the calling user is not a member of."""
+        me = CALLER.get()
+        if me is None or me not in self.users:
+            return
+        ws = self._workspace_of(kind, obj)
+        if ws is not None and ws not in self.users[me].workspace_gids:
+            raise AsanaApiError(403, f"{kind}: You do not have access to {obj.gid}")
 
     def workspace(self, gid: str) -> Workspace:
         return self._live(self.workspaces, "workspace", gid)  # type: ignore[no-any-return]

@@ -99,6 +99,23 @@ async def test_bearer_token_required(sim: tuple[Any, httpx.AsyncClient],
         assert (await other.get("/api/1.0/users/me")).json()["data"]["email"].startswith("user2")
 
 
+async def test_other_workspaces_are_forbidden(make_client: Callable[..., httpx.AsyncClient],
+                                              fake_clock: FakeClock) -> None:
+    cfg = SeedConfig(workspaces=2, users_per_workspace=2, projects=1, tasks_per_project=3)
+    app = create_app(cfg, clock=fake_clock)
+    async with make_client(app) as first, make_client(app, token_for(2)) as second:
+        ws1 = (await first.get("/api/1.0/workspaces")).json()["data"]
+        ws2 = (await second.get("/api/1.0/workspaces")).json()["data"]
+        assert len(ws1) == len(ws2) == 1 and ws1[0]["gid"] != ws2[0]["gid"]
+        project = (await first.get("/api/1.0/projects",
+                                   params={"workspace": ws1[0]["gid"]})).json()["data"][0]
+        r = await second.get(f"/api/1.0/projects/{project['gid']}")
+        assert r.status_code == 403 and r.json()["errors"][0]["message"]
+        assert (await second.get("/api/1.0/projects", params={
+            "workspace": ws1[0]["gid"]})).status_code == 403
+        assert (await first.get(f"/api/1.0/projects/{project['gid']}")).status_code == 200
+
+
 # --- pagination -------------------------------------------------------------------------------
 
 
