@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import importlib
 import json
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -90,6 +91,7 @@ _FACTORIES: dict[str, _Entry] = {}
 _PACERS = PacerRegistry()
 _PROBE_PACERS = PacerRegistry(settings=PROBE_SETTINGS)
 _FINGERPRINT_KEY = secrets.token_bytes(32)
+_KIND_NAME = re.compile(r"[a-z][a-z0-9_]{0,40}")  # only plain kind names become module paths
 
 
 def register_runtime(kind: str, factory: RuntimeFactory, *, rate_limit: RateLimit) -> None:
@@ -98,7 +100,7 @@ def register_runtime(kind: str, factory: RuntimeFactory, *, rate_limit: RateLimi
 
 
 def _entry(kind: str) -> _Entry:
-    if kind not in _FACTORIES:
+    if kind not in _FACTORIES and _KIND_NAME.fullmatch(kind):
         try:
             importlib.import_module(f"shared.connectors.{kind}.runtime")
         except ModuleNotFoundError as exc:

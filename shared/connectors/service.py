@@ -130,7 +130,9 @@ async def check_destination(connection: ConnectionBase, *, allow_loopback: bool,
         url = httpx.URL(base)
         host = url.host.lower().rstrip(".")
         loopback_name = allow_loopback and host == "localhost"
-        if parse_ip_literal(host) is None and not loopback_name:
+        vendor_host = any(host == p or (p.startswith("*.") and host.endswith(p[1:])) for p in policy.vendor_hosts)
+        # Vendor hosts are the vendor's public service; a self-hosted name is resolved now.
+        if parse_ip_literal(host) is None and not loopback_name and not vendor_host:
             port = url.port or (443 if url.scheme == "https" else 80)
             try:
                 addresses = await asyncio.wait_for((resolver or system_resolver)(host, port), RESOLVE_TIMEOUT_S)

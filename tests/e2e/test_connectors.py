@@ -149,6 +149,7 @@ def test_connection_test_ok_refused_unreachable(running_app: RunningApp, org: Or
         "asana closed port": (sims.asana_conn(base=f"{closed}/api/1.0"), "unreachable"),
         "planner ok": (sims.planner_conn(), "ok"),
         "planner bad secret": (sims.planner_conn(secret=BAD_SECRET), "authentication_failed"),
+        "planner closed port": ({**sims.planner_conn(), "base_url": f"{closed}/v1.0"}, "unreachable"),
     }
     failures = []
     for label, (connection, want) in cases.items():

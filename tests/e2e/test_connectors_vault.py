@@ -128,6 +128,12 @@ async def test_guard_without_loopback_refuses_at_create_and_at_connect(stores: A
     assert (await create({**jira, "site_url": "https://jira.corp.example"}, resolver=public))["kind"] == "jira"
     assert (await create({**jira, "site_url": "https://jira.corp.example"}, resolver=unresolvable))["kind"] == "jira"
 
+    async def never(host: str, port: int) -> list[str]:
+        raise AssertionError(f"{host}: a vendor's own host is not resolved at create time")
+
+    vendor = {"kind": "trello", "auth": {"type": "api_key_token", "api_key": KEY, "token": TOKEN}}
+    assert (await create(vendor, resolver=never))["kind"] == "trello"
+
     # Stored while loopback was allowed, used where it is not: the guard refuses the call.
     cid = (await service.create_connector(ctx, name="l", connection=_conn(trello), actor=ACTOR,
                                           allow_loopback=True))["id"]
