@@ -34,8 +34,10 @@ from shared.engine.limits import RateLimit
 from shared.engine.pacer import Pacer, PacerRegistry, PacerSettings
 from shared.errors import ValidationFailed
 
-#: Settings of the pacer used by `POST …/connectors/{id}/test`: one retry, short waits.
-PROBE_SETTINGS = PacerSettings(defer_threshold_s=3.0, max_retries=1, max_throttles=1,
+#: Settings of the pacer of interactive calls (`POST …/connectors/{id}/test`, `GET
+#: …/containers`): a person is waiting, so few retries and short waits; a longer wait
+#: than `defer_threshold_s` fails the call (the API answers "try again later").
+PROBE_SETTINGS = PacerSettings(defer_threshold_s=3.0, max_retries=2, max_throttles=3,
                                backoff_base_s=0.2, backoff_cap_s=1.0)
 
 

@@ -328,7 +328,9 @@ async def list_containers(ctx: TenantContext, connector_id: str, *,
     Credentials refused → AuthRequiredError (424); vendor or network trouble →
     TransientError (502); both with redacted messages.
     """
-    runtime = await open_connector(ctx, connector_id, allow_loopback=allow_loopback)
+    connection = await load_connection(ctx, connector_id)
+    runtime = await open_runtime(connection, allow_loopback=_allow_loopback(ctx, allow_loopback),
+                                 pacer=probe_pacer(connection))  # a person is waiting: fail fast
     try:
         if runtime.reader is None:
             raise ValidationFailed("this connector cannot be a source", field="connectorId",

@@ -186,6 +186,10 @@ def test_containers_list_the_sources_boards(running_app: RunningApp, org: Org, s
     with running_app.client(org.admin_token) as c:
         refused = c.get(f"/api/orgs/{org.id}/connectors/{bad}/containers")
     assert refused.status_code == 424 and problem(refused)["type"] == "urn:ferry:problem:remote-auth"
+    closed = _create(running_app, org, sims.trello_conn(base=f"http://127.0.0.1:{free_port()}/1"))["id"]
+    with running_app.client(org.admin_token) as c:
+        down = c.get(f"/api/orgs/{org.id}/connectors/{closed}/containers")
+    assert down.status_code == 502 and problem(down)["type"] == "urn:ferry:problem:remote-transient"
 
 
 @pytest.mark.parametrize(("connection", "field"), [
