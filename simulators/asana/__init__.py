@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 from simulators.asana.app import create_app
-from simulators.asana.seed import DEFAULT_TOKEN, SeedConfig
+from simulators.asana.seed import (
+    DEFAULT_TOKEN,
+    OAUTH_CLIENT_ID,
+    OAUTH_CLIENT_SECRET,
+    SeedConfig,
+    auth_code_for,
+    refresh_token_for,
+    token_for,
+)
 
-__all__ = ["DEFAULT_TOKEN", "SeedConfig", "create_app"]
+__all__ = ["DEFAULT_TOKEN", "OAUTH_CLIENT_ID", "OAUTH_CLIENT_SECRET", "SeedConfig",
+           "auth_code_for", "create_app", "refresh_token_for", "token_for"]

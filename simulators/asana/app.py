@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from simulators.asana.api import API_PREFIX
 from simulators.asana.gate import AsanaGate, make_limiters
 from simulators.asana.models import AsanaApiError
+from simulators.asana.oauth import router as oauth_router
 from simulators.asana.routes_core import router as core_router
 from simulators.asana.routes_tasks import downloads
 from simulators.asana.routes_tasks import router as tasks_router
@@ -44,6 +45,7 @@ def create_app(seed_config: SeedConfig | dict[str, Any] | None = None, *,
     app.include_router(core_router, prefix=API_PREFIX)
     app.include_router(tasks_router, prefix=API_PREFIX)
     app.include_router(downloads)
+    app.include_router(oauth_router)
 
     @app.exception_handler(AsanaApiError)
     async def asana_error(_: Request, exc: AsanaApiError) -> JSONResponse:

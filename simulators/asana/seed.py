@@ -18,6 +18,8 @@ from simulators.asana.tasks import create_comment, create_task, delete_task, upd
 from simulators.common import long_text, seeded_rng, unicode_text, words
 
 DEFAULT_TOKEN = "asana-sim-token"
+OAUTH_CLIENT_ID = "asana-sim-client"
+OAUTH_CLIENT_SECRET = "asana-sim-secret"
 SEED_EPOCH = 1_735_689_600.0  # 2025-01-01T00:00:00Z: seeded timestamps start here
 SURNAMES = ("Müller", "Ødegård", "Nakamura", "O'Brien", "Dvořák", "Nguyễn")
 
@@ -59,11 +61,22 @@ def token_for(user_index: int) -> str:
     return DEFAULT_TOKEN if user_index == 0 else f"{DEFAULT_TOKEN}-{user_index}"
 
 
+def refresh_token_for(user_index: int) -> str:
+    """OAuth refresh token of the n-th seeded user (client :data:`OAUTH_CLIENT_ID`)."""
+    return f"asana-sim-refresh-{user_index}"
+
+
+def auth_code_for(user_index: int) -> str:
+    """A one-time OAuth authorization code of the n-th seeded user."""
+    return f"asana-sim-code-{user_index}"
+
+
 def seed_store(store: AsanaStore, config: SeedConfig | None = None) -> dict[str, Any]:
     """Fill ``store`` (after ``reset()``) and return a summary of what was made."""
     cfg = config or SeedConfig()
     store.reset()
     rng = seeded_rng(cfg.seed)
+    store.oauth_clients[OAUTH_CLIENT_ID] = OAUTH_CLIENT_SECRET
     user_index = 0
     summary: dict[str, Any] = {"workspaces": [], "tokens": {}}
     for w in range(cfg.workspaces):
@@ -76,6 +89,8 @@ def seed_store(store: AsanaStore, config: SeedConfig | None = None) -> dict[str,
             users.append(store.add_user(name, f"user{u + 1}@ws{w + 1}.example.com", [ws.gid],
                                         token=tok))
             summary["tokens"][tok] = users[-1].gid
+            store.refresh_tokens[refresh_token_for(user_index)] = users[-1].gid
+            store.auth_codes[auth_code_for(user_index)] = users[-1].gid
             user_index += 1
         me = users[0].gid
         tags = [store.create_tag(me, {"name": f"{words(rng, 1)}-{t}",

@@ -66,6 +66,11 @@ class AsanaStore:
         self._next = GID_BASE
         self._last_stamp = 0.0
         self.tokens: dict[str, str] = {}
+        #: OAuth access tokens expire (monotonic deadline); PATs are not in here
+        self.token_expiry: dict[str, float] = {}
+        self.oauth_clients: dict[str, str] = {}
+        self.refresh_tokens: dict[str, str] = {}
+        self.auth_codes: dict[str, str] = {}
         self.workspaces: dict[str, Workspace] = {}
         self.users: dict[str, User] = {}
         self.projects: dict[str, Project] = {}
@@ -200,8 +205,11 @@ class AsanaStore:
             raise bad_request(f"{field_name}: Not a recognized ID: {value}") from exc
 
     def user_by_token(self, token: str) -> User | None:
-        """The user a personal access token belongs to, or None."""
+        """The user a PAT or an unexpired OAuth access token belongs to, or None."""
         gid = self.tokens.get(token)
+        deadline = self.token_expiry.get(token)
+        if deadline is not None and self.clock.monotonic() >= deadline:
+            return None
         return self.users.get(gid) if gid else None
 
     # --- users and workspaces -------------------------------------------------------------
@@ -388,7 +396,8 @@ class AsanaStore:
             return out
         with self.lock:
             return {"workspaces": table(self.workspaces), "users": table(self.users),
-                    "tokens": dict(self.tokens), "projects": table(self.projects),
+                    "tokens": dict(self.tokens), "refresh_tokens": dict(self.refresh_tokens),
+                    "projects": table(self.projects),
                     "sections": table(self.sections), "tasks": table(self.tasks),
                     "stories": table(self.stories), "tags": table(self.tags),
                     "attachments": table(self.attachments)}

@@ -116,6 +116,43 @@ async def test_other_workspaces_are_forbidden(make_client: Callable[..., httpx.A
         assert (await first.get(f"/api/1.0/projects/{project['gid']}")).status_code == 200
 
 
+async def test_oauth_token_endpoint_and_expiry(sim: tuple[Any, httpx.AsyncClient],
+                                              make_client: Callable[..., httpx.AsyncClient],
+                                              fake_clock: FakeClock) -> None:
+    from simulators.asana import (
+        OAUTH_CLIENT_ID,
+        OAUTH_CLIENT_SECRET,
+        auth_code_for,
+        refresh_token_for,
+    )
+    app, c = sim
+    client = {"client_id": OAUTH_CLIENT_ID, "client_secret": OAUTH_CLIENT_SECRET}
+    bad = await c.post("/-/oauth_token", data={**client, "client_secret": "x",
+                                               "grant_type": "refresh_token",
+                                               "refresh_token": refresh_token_for(0)})
+    assert bad.status_code == 401 and bad.json()["error"] == "invalid_client"
+    wrong = await c.post("/-/oauth_token", data={**client, "grant_type": "refresh_token",
+                                                 "refresh_token": "nope"})
+    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+    code = await c.post("/-/oauth_token", data={**client, "grant_type": "authorization_code",
+                                                "code": auth_code_for(1),
+                                                "redirect_uri": "https://ferry.example/cb"})
+    body = code.json()
+    assert body["token_type"] == "bearer" and body["refresh_token"] and body["expires_in"] == 3600
+    assert body["data"]["email"] == "user2@ws1.example.com"
+    again = await c.post("/-/oauth_token", data={**client, "grant_type": "authorization_code",
+                                                 "code": auth_code_for(1)})
+    assert again.status_code == 400  # codes are single-use
+    async with make_client(app, body["access_token"]) as oauth:
+        assert (await oauth.get("/api/1.0/users/me")).json()["data"]["email"].startswith("user2")
+        fake_clock.advance(3600)
+        assert (await oauth.get("/api/1.0/users/me")).status_code == 401  # expired
+    refreshed = await c.post("/-/oauth_token", data={**client, "grant_type": "refresh_token",
+                                                     "refresh_token": body["refresh_token"]})
+    async with make_client(app, refreshed.json()["access_token"]) as oauth:
+        assert (await oauth.get("/api/1.0/users/me")).status_code == 200
+
+
 # --- pagination -------------------------------------------------------------------------------
 
 
