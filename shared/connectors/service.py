@@ -256,11 +256,26 @@ async def delete_connector(ctx: TenantContext, connector_id: str, *, actor: str,
 # --- using a connector -------------------------------------------------------------------
 
 
+UNREADABLE_SECRETS = "the stored secrets cannot be decrypted; enter them again"
+
+
+async def _unseal(ctx: TenantContext, doc: Mapping[str, Any]) -> ConnectionBase:
+    try:
+        return await unseal_connection(vault_for(ctx), ctx.tenant_id, doc["id"], doc.get("public", {}),
+                                       doc.get("sealed", {}))
+    except DecryptionError as exc:
+        # Keys destroyed or ciphertext damaged: like refused credentials, a person must
+        # enter them again (a run pauses with a "reconnect" reason).
+        raise AuthRequiredError(UNREADABLE_SECRETS) from exc
+
+
 async def load_connection(ctx: TenantContext, connector_id: str) -> ConnectionBase:
-    """The validated connection with its secrets decrypted (in memory only)."""
-    doc = await get_connector(ctx, connector_id)
-    return await unseal_connection(vault_for(ctx), ctx.tenant_id, connector_id, doc.get("public", {}),
-                                   doc.get("sealed", {}))
+    """The validated connection with its secrets decrypted (in memory only).
+
+    NotFoundError when the org has no such connector; AuthRequiredError when its secrets
+    cannot be decrypted any more.
+    """
+    return await _unseal(ctx, await get_connector(ctx, connector_id))
 
 
 async def open_connector(ctx: TenantContext, connector_id: str, *,
@@ -297,8 +312,7 @@ async def run_connection_test(ctx: TenantContext, connector_id: str, *,
     doc = await get_connector(ctx, connector_id)
     runtime: ConnectorRuntime | None = None
     try:
-        connection = await unseal_connection(vault_for(ctx), ctx.tenant_id, connector_id,
-                                             doc.get("public", {}), doc.get("sealed", {}))
+        connection = await _unseal(ctx, doc)
         runtime = await open_runtime(connection, allow_loopback=_allow_loopback(ctx, allow_loopback),
                                      pacer=probe_pacer(connection))
         side = runtime.reader or runtime.writer
@@ -309,9 +323,7 @@ async def run_connection_test(ctx: TenantContext, connector_id: str, *,
     except Exception as exc:  # noqa: BLE001 - every failure becomes an answer
         status = classify_failure(exc)
         message = _message(exc)
-        if isinstance(exc, DecryptionError):
-            message = "the stored secrets cannot be decrypted; enter them again"
-        elif status == "error":
+        if status == "error":
             log.warning("connector test failed unexpectedly: %s: %s", type(exc).__name__, message)
         return {"status": status, "message": message, "account": None, "testedAt": iso(utcnow())}
     finally:

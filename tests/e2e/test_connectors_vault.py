@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from shared.connectors import service
-from shared.errors import NotFoundError, ValidationFailed
+from shared.errors import AuthRequiredError, NotFoundError, ValidationFailed
 from shared.store.stores import Stores
 from shared.tenancy.context import TenantContext
 from shared.tenancy.ids import new_org_id
@@ -89,7 +89,9 @@ async def test_shredded_keys_make_the_test_say_so(own_stores: Stores, trello: st
     cid = (await service.create_connector(ctx, name="c", connection=_conn(trello), actor=ACTOR))["id"]
     await vault_for(ctx).shred(ctx.tenant_id)
     result = await _status(ctx, cid)
-    assert result["status"] == "error" and "decrypted" in result["message"]
+    assert result["status"] == "authentication_failed" and "decrypted" in result["message"]
+    with pytest.raises(AuthRequiredError):  # what the worker gets: the run pauses for new secrets
+        await service.open_connector(ctx, cid)
     # Sending the secrets again makes it usable (under a new data key).
     await service.update_connector(ctx, cid, actor=ACTOR, connection={"auth": _conn(trello)["auth"]})
     assert (await _status(ctx, cid))["status"] == "ok"
