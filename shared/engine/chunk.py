@@ -25,9 +25,11 @@ from shared.engine.clock import Clock, SystemClock
 from shared.engine.items import ItemContext, ItemProcessor, ItemResult
 from shared.engine.model import Kind
 from shared.engine.pacer import DeferChunk
-from shared.engine.planner import RunSettings, message_for, next_checkpoint
+from shared.engine.rollback import RollbackChunk
+from shared.engine.planner import RunSettings, message_for, next_checkpoint, retry_skips
 from shared.engine.ports import (
     FINAL_STATUSES,
+    Checkpoint,
     ChunkMessage,
     ChunkQueue,
     Claim,
@@ -106,8 +108,13 @@ class ChunkRunner:
             return ChunkResult(Outcome.DEFERRED, delay_s=delay, next_message=msg,
                                reason="scope busy with another delivery")
         try:
+            if self.settings.mode == "rollback":
+                counts, new = await self._rollback(msg)
+                return await self._advance_to(msg, counts, new)
             if msg.phase is Phase.SWEEP:
                 counts, _, next_cursor = await self._sweep(msg)
+            elif retry_skips(self.settings, msg.scope, msg.phase):
+                counts, next_cursor = Counter(), None  # nothing failed here: nothing to read
             else:
                 counts, _, next_cursor = await self._page(msg)
         except _ChunkStop as stop:
@@ -117,6 +124,21 @@ class ChunkRunner:
             await self.run_state.release(run_id, msg.scope, token)
             raise
         return await self._advance(msg, counts, next_cursor)
+
+    async def _rollback(self, msg: ChunkMessage) -> tuple[Counter[str], Checkpoint | None]:
+        """One rollback chunk (``shared.engine.rollback``); rows flushed even on a stop."""
+        chunk = RollbackChunk(settings=self.settings, writer=self.writer, id_map=self.id_map,
+                              clock=self.clock)
+        try:
+            counts, rows, new = await chunk.run(msg)
+        except Exception as exc:  # sorted into chunk outcomes, after what was done is kept
+            counts, rows = chunk.partial
+            await self._flush(msg, counts, rows, {})
+            stop = _ChunkStop.of(exc)
+            stop.counts = counts
+            raise stop from exc
+        await self._flush(msg, counts, rows, {})
+        return counts, new
 
     # -- phases -------------------------------------------------------------------------
 
@@ -213,7 +235,11 @@ class ChunkRunner:
     async def _advance(self, msg: ChunkMessage, counts: Counter[str],
                        next_cursor: str | None) -> ChunkResult:
         new = next_checkpoint(msg.checkpoint, next_cursor, self.reader, self.writer,
-                              self.settings)
+                              self.settings, msg.scope)
+        return await self._advance_to(msg, counts, new)
+
+    async def _advance_to(self, msg: ChunkMessage, counts: Counter[str],
+                          new: Checkpoint | None) -> ChunkResult:
         moved = await self.run_state.advance(msg.run_id, msg.scope, msg.checkpoint, new)
         if not moved:  # another delivery of this chunk got there first
             return ChunkResult(Outcome.DROPPED, counts, reason="checkpoint already advanced")

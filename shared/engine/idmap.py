@@ -20,8 +20,8 @@ class Delta(StrEnum):
 
 def decide(entry: IdMapEntry | None, record: Record) -> Delta:
     """What the engine must do with ``record`` given its id-map entry."""
-    if entry is None:
-        return Delta.NEW
+    if entry is None or entry.state is IdState.ROLLED_BACK:
+        return Delta.NEW  # a rollback deleted what was written: create it anew
     if entry.dest_id is None:
         # an intent (or a failure after one) may have left an item: look for its marker
         return Delta.RECONCILE
@@ -33,16 +33,17 @@ def decide(entry: IdMapEntry | None, record: Record) -> Delta:
 
 
 def intent(migration_id: str, scope: str, record: Record, marker: str, run_id: str,
-           now: datetime, previous: IdMapEntry | None = None) -> IdMapEntry:
-    """The entry written before a create (keeps a previous dest id, if any)."""
+           now: datetime, previous: IdMapEntry | None = None, *, depth: int = 0) -> IdMapEntry:
+    """The entry written before a create (keeps the previous source version, if any)."""
     return IdMapEntry(migration_id=migration_id, kind=record.kind, source_id=record.source_id,
                       scope=scope, marker=marker, state=IdState.INTENT,
                       dest_id=None, source_version=previous.source_version if previous else None,
-                      last_run_id=run_id, updated_at=now)
+                      last_run_id=run_id, updated_at=now, depth=depth)
 
 
 def not_migrated(migration_id: str, scope: str, record: Record, marker: str, run_id: str,
-                 state: IdState, now: datetime, previous: IdMapEntry | None) -> IdMapEntry:
+                 state: IdState, now: datetime, previous: IdMapEntry | None, *,
+                 depth: int = 0) -> IdMapEntry:
     """The entry after a failure or skip: remembered for this run, retried by the next.
 
     A previous destination id and the version it was written from are kept, so the next
@@ -52,15 +53,36 @@ def not_migrated(migration_id: str, scope: str, record: Record, marker: str, run
                       scope=scope, marker=marker, state=state,
                       dest_id=previous.dest_id if previous else None,
                       source_version=previous.source_version if previous else None,
-                      last_run_id=run_id, updated_at=now)
+                      last_run_id=run_id, updated_at=now, depth=depth,
+                      adopted=bool(previous and previous.dest_id and previous.adopted))
 
 
 def done(migration_id: str, scope: str, record: Record, marker: str, run_id: str,
-         dest_id: str, now: datetime) -> IdMapEntry:
-    """The entry written after a successful create/update."""
+         dest_id: str, now: datetime, *, adopted: bool = False, depth: int = 0) -> IdMapEntry:
+    """The entry written after a successful create/update (``adopted``: the item was found
+    at the destination by its natural key, not created by this migration)."""
     return IdMapEntry(migration_id=migration_id, kind=record.kind, source_id=record.source_id,
                       scope=scope, marker=marker, state=IdState.DONE, dest_id=dest_id,
-                      source_version=record.version, last_run_id=run_id, updated_at=now)
+                      source_version=record.version, last_run_id=run_id, updated_at=now,
+                      adopted=adopted, depth=depth)
+
+
+#: Id-map states a ``retry_failed`` run picks up: failed or skipped before, or a create
+#: whose outcome an interrupted run never recorded (reconciled by marker first).
+RETRY_STATES = frozenset({IdState.FAILED, IdState.SKIPPED, IdState.INTENT})
+
+
+def retryable(entry: IdMapEntry | None) -> bool:
+    """True when a ``retry_failed`` run should process the item of ``entry``."""
+    return entry is not None and entry.state in RETRY_STATES
+
+
+def retry_plan(entries: Iterable[tuple[str, Kind | str]]) -> dict[str, frozenset[Kind]]:
+    """Scope → kinds holding retryable items, from (scope, kind) pairs of such entries."""
+    plan: dict[str, set[Kind]] = {}
+    for scope, kind in entries:
+        plan.setdefault(scope, set()).add(Kind(kind))
+    return {scope: frozenset(kinds) for scope, kinds in plan.items()}
 
 
 class ParentResolver:
@@ -71,9 +93,18 @@ class ParentResolver:
         self.migration_id = migration_id
         self.workspace = workspace
         self._cache: dict[tuple[Kind, str], str | None] = {}
+        self._depths: dict[str, int] = {}  # task source id → subtask depth
 
-    def remember(self, kind: Kind, source_id: str, dest_id: str | None) -> None:
+    def remember(self, kind: Kind, source_id: str, dest_id: str | None, depth: int = 0) -> None:
         self._cache[(kind, source_id)] = dest_id
+        if kind is Kind.TASK:
+            self._depths[source_id] = depth
+
+    def depth(self, record: Record) -> int:
+        """Subtask depth of ``record`` (0 for top-level tasks and other kinds)."""
+        if isinstance(record, Task) and record.parent_id:
+            return self._depths.get(record.parent_id, 0) + 1
+        return 0
 
     async def prefetch(self, records: Iterable[Record]) -> None:
         """Load the parents of a whole page in one read per kind."""
@@ -88,6 +119,8 @@ class ParentResolver:
                 entry = found.get(sid)
                 ok = entry is not None and entry.state is IdState.DONE
                 self._cache[(kind, sid)] = entry.dest_id if ok and entry else None
+                if kind is Kind.TASK and entry is not None:
+                    self._depths[sid] = entry.depth
 
     def refs(self, record: Record) -> DestRefs:
         """DestRefs for ``record``; SkippableItemError when a required parent is missing."""

@@ -70,6 +70,19 @@ class InMemoryIdMap:
                 yield entry
 
 
+    async def page(self, migration_id: str, *, scope: str, kind: Kind, depth: int | None,
+                   after: str | None, limit: int) -> list[IdMapEntry]:
+        rows = [e async for e in self.list(migration_id, scope=scope)
+                if e.kind is kind and (depth is None or e.depth == depth)
+                and (after is None or e.source_id > after)]
+        rows.sort(key=lambda e: e.source_id)
+        return rows[:limit]
+
+    async def max_depth(self, migration_id: str, *, scope: str, kind: Kind) -> int:
+        return max([e.depth async for e in self.list(migration_id, scope=scope)
+                    if e.kind is kind], default=0)
+
+
 class InMemoryRunState:
     def __init__(self, now: Callable[[], datetime] | None = None) -> None:
         self.now = now or (lambda: datetime.now(UTC))

@@ -23,7 +23,15 @@ from shared.connectors.base import (
 )
 from shared.engine.adapt import adapt, fit_description, skip_reason
 from shared.engine.clock import Clock
-from shared.engine.idmap import Delta, ParentResolver, decide, done, intent, not_migrated
+from shared.engine.idmap import (
+    Delta,
+    ParentResolver,
+    decide,
+    done,
+    intent,
+    not_migrated,
+    retryable,
+)
 from shared.engine.model import Attachment, Kind, Record, Task
 from shared.engine.pacer import DeferChunk
 from shared.engine.planner import RunSettings
@@ -109,6 +117,11 @@ class ItemProcessor:
         kind = records[0].kind
         ids = [r.source_id for r in records]
         entries = await self.ctx.id_map.get_many(self.ctx.settings.migration_id, kind, ids)
+        if self.ctx.settings.mode == "retry_failed":
+            # only what earlier runs could not migrate; the rest is not touched nor counted
+            records = [r for r in records if retryable(entries.get(r.source_id))]
+            if not records:
+                return []
         await self.resolver.prefetch(records)
         sem = asyncio.Semaphore(self.ctx.settings.item_concurrency)
         results: list[ItemResult | BaseException] = []
@@ -165,17 +178,19 @@ class ItemProcessor:
                 return result(status, adaptations=codes, report=bool(codes))
             refs = self.resolver.refs(adapted)
             adapted = _missing_labels_to_description(adapted, refs, codes, self.caps)
-            dest_id, status = await self._write(delta, entry, rec, adapted, refs, codes)
+            dest_id, status, adopted = await self._write(delta, entry, rec, adapted, refs, codes)
         except CHUNK_LEVEL:
             raise
         except Exception as exc:  # noqa: BLE001 - this item fails alone, with its reason
             await self._not_migrated(rec, entry, IdState.FAILED)
             return result(ItemStatus.FAILED, reason=_reason(exc))
+        depth = self.resolver.depth(rec)
         await ctx.id_map.put(done(ctx.settings.migration_id, ctx.scope, rec,
-                                  self._marker(rec), ctx.run_id, dest_id, ctx.clock.now()))
+                                  self._marker(rec), ctx.run_id, dest_id, ctx.clock.now(),
+                                  adopted=adopted, depth=depth))
         if sid in self.seen.get(kind, ()):
             self.seen[kind].remove(sid)
-        self.resolver.remember(kind, sid, dest_id)
+        self.resolver.remember(kind, sid, dest_id, depth)
         return result(status, dest_id=dest_id, adaptations=codes)
 
     async def _not_migrated(self, rec: Record, entry: IdMapEntry | None, state: IdState) -> None:
@@ -184,7 +199,8 @@ class ItemProcessor:
             return
         await ctx.id_map.put(not_migrated(ctx.settings.migration_id, ctx.scope, rec,
                                           self._marker(rec), ctx.run_id, state,
-                                          ctx.clock.now(), entry))
+                                          ctx.clock.now(), entry,
+                                          depth=self.resolver.depth(rec)))
         if rec.source_id in self.seen.get(rec.kind, ()):
             self.seen[rec.kind].remove(rec.source_id)
 
@@ -192,15 +208,21 @@ class ItemProcessor:
         return make_marker(self.ctx.settings.migration_id, rec.kind, rec.source_id)
 
     async def _write(self, delta: Delta, entry: IdMapEntry | None, rec: Record,
-                     adapted: Record, refs: DestRefs, late: list[str]) -> tuple[str, ItemStatus]:
-        """Write the item; ``late`` collects adaptation codes the writer reports."""
+                     adapted: Record, refs: DestRefs,
+                     late: list[str]) -> tuple[str, ItemStatus, bool]:
+        """Write the item; ``late`` collects adaptation codes the writer reports.
+
+        Returns the destination id, the status, and whether the item was *adopted*: found
+        by its natural key (not by this migration's marker), so it may have existed at the
+        destination before Ferry and a rollback must leave it alone.
+        """
         ctx, caps = self.ctx, self.caps
         kind, marker = rec.kind, self._marker(rec)
         writer = ctx.writer
         if delta is Delta.CHANGED and entry is not None and entry.dest_id:
             try:
                 dest = await self._update(entry.dest_id, rec, adapted, refs, late)
-                return dest, ItemStatus.UPDATED
+                return dest, ItemStatus.UPDATED, entry.adopted
             except NotFoundError:
                 delta = Delta.NEW  # gone at the destination: create it again
         findable = kind in caps.marker_kinds or kind in caps.natural_key_kinds
@@ -209,10 +231,13 @@ class ItemProcessor:
             if found is not None:
                 if delta is Delta.RECONCILE:  # the earlier attempt may have written partly
                     found = await self._update(found, rec, adapted, refs, late)
-                return found, ItemStatus.RECONCILED
+                # by natural key, a same-named item may predate the migration: keep it safe
+                adopted = kind not in caps.marker_kinds
+                return found, ItemStatus.RECONCILED, adopted
         await ctx.id_map.put(intent(ctx.settings.migration_id, ctx.scope, rec, marker,
-                                    ctx.run_id, ctx.clock.now(), entry))
-        return await self._create(rec, adapted, refs, marker, late), ItemStatus.CREATED
+                                    ctx.run_id, ctx.clock.now(), entry,
+                                    depth=self.resolver.depth(rec)))
+        return await self._create(rec, adapted, refs, marker, late), ItemStatus.CREATED, False
 
     async def _update(self, dest_id: str, rec: Record, adapted: Record, refs: DestRefs,
                       late: list[str]) -> str:

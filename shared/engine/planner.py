@@ -8,13 +8,20 @@ attachments) and end with the deletion sweep.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.connectors.base import Connection
-from shared.engine.ports import Checkpoint, ChunkMessage, Phase
+from shared.engine.model import Kind
+from shared.engine.ports import Checkpoint, ChunkMessage, Phase, RunState
 
 PHASE_ORDER: tuple[Phase, ...] = tuple(Phase)
+
+#: ``full``/``delta``: incremental through the id map; ``dry_run``: no writes;
+#: ``retry_failed``: only the items earlier runs failed or skipped; ``rollback``: delete at
+#: the destination what the migration created (``shared.engine.rollback``).
+RunMode = Literal["full", "delta", "dry_run", "retry_failed", "rollback"]
 
 
 class RunSettings(BaseModel):
@@ -27,6 +34,9 @@ class RunSettings(BaseModel):
     run_id: str
     dest_workspace: str | None = None  # destination container the projects go into
     dry_run: bool = False
+    mode: RunMode = "full"
+    #: retry_failed: scope → kinds holding failed items (phases of other kinds are not read)
+    retry_plan: Mapping[str, frozenset[Kind]] | None = None
     page_size: int = Field(default=50, ge=1, le=1000)
     item_concurrency: int = Field(default=8, ge=1, le=64)
     max_chunk_attempts: int = Field(default=8, ge=1)
@@ -39,11 +49,35 @@ class RunSettings(BaseModel):
     chunk_budget_s: float = 240.0  # stop starting items after this; the rest goes next time
 
 
+#: Where every scope of a rollback starts: attachments first (see shared.engine.rollback).
+ROLLBACK_START = Checkpoint(phase=Phase.ATTACHMENT, cursor="rb")
+
+
 def first_messages(settings: RunSettings, scopes: Sequence[str]) -> list[ChunkMessage]:
-    """One message per scope at (PROJECT, no cursor). Call ``RunState.start`` first."""
+    """One message per scope at (PROJECT, no cursor) — for a rollback at ``ROLLBACK_START``.
+
+    Call ``RunState.start`` first (``begin`` does both, and moves a rollback's checkpoints).
+    """
+    first = ROLLBACK_START if settings.mode == "rollback" else Checkpoint(phase=Phase.PROJECT)
     return [ChunkMessage(tenant_id=settings.tenant_id, migration_id=settings.migration_id,
-                         run_id=settings.run_id, scope=scope, phase=Phase.PROJECT)
+                         run_id=settings.run_id, scope=scope, phase=first.phase,
+                         cursor=first.cursor)
             for scope in dict.fromkeys(scopes)]
+
+
+async def begin(run_state: RunState, settings: RunSettings,
+                scopes: Sequence[str]) -> list[ChunkMessage]:
+    """Start the run's scopes and return their first messages (the caller enqueues them).
+
+    ``RunState.start`` puts every scope at (PROJECT, None); a rollback's scopes are then
+    moved to ``ROLLBACK_START`` by compare-and-set, so starting twice is harmless.
+    """
+    await run_state.start(settings.run_id, scopes)
+    if settings.mode == "rollback":
+        for scope in dict.fromkeys(scopes):
+            await run_state.advance(settings.run_id, scope, Checkpoint(phase=Phase.PROJECT),
+                                    ROLLBACK_START)
+    return first_messages(settings, scopes)
 
 
 def resume_messages(settings: RunSettings,
@@ -60,8 +94,16 @@ def message_for(previous: ChunkMessage, checkpoint: Checkpoint) -> ChunkMessage:
                                        "attempt": 0})
 
 
+def retry_skips(settings: RunSettings, scope: str, phase: Phase) -> bool:
+    """True when a retry_failed run has nothing to retry in ``phase`` of ``scope``."""
+    if settings.mode != "retry_failed" or phase.kind is None:
+        return False
+    return phase.kind not in (settings.retry_plan or {}).get(scope, frozenset())
+
+
 def next_checkpoint(current: Checkpoint, next_cursor: str | None, reader: Connection,
-                    writer: Connection, settings: RunSettings) -> Checkpoint | None:
+                    writer: Connection, settings: RunSettings,
+                    scope: str | None = None) -> Checkpoint | None:
     """The checkpoint after a page: same phase with the next cursor, else the next phase.
 
     Kinds the reader cannot read are skipped; kinds the writer cannot hold are still read,
@@ -70,11 +112,15 @@ def next_checkpoint(current: Checkpoint, next_cursor: str | None, reader: Connec
     if next_cursor is not None and current.phase is not Phase.SWEEP:
         return Checkpoint(phase=current.phase, cursor=next_cursor)
     read_kinds = reader.capabilities.read_kinds
+    if settings.mode == "retry_failed":
+        read_kinds = read_kinds & (settings.retry_plan or {}).get(scope or "", frozenset())
     idx = PHASE_ORDER.index(current.phase)
     for phase in PHASE_ORDER[idx + 1:]:
         if phase is Phase.SWEEP:
-            # a dry run records no "seen" marks, so it cannot tell what was deleted
-            return Checkpoint(phase=phase) if settings.sweep and not settings.dry_run else None
+            # a dry run records no "seen" marks, so it cannot tell what was deleted; a retry
+            # run sees only failed items
+            sweep = settings.sweep and not settings.dry_run and settings.mode != "retry_failed"
+            return Checkpoint(phase=phase) if sweep else None
         if phase.kind in read_kinds:
             return Checkpoint(phase=phase)
     return None

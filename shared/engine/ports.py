@@ -42,6 +42,7 @@ class IdState(StrEnum):
     DELETED_AT_SOURCE = "deleted_at_source"  # reported once, not again
     FAILED = "failed"  # not migrated in ``last_run_id`` (4xx, mapping); retried next run
     SKIPPED = "skipped"  # cannot go to this destination (e.g. too large); re-checked next run
+    ROLLED_BACK = "rolled_back"  # deleted at the destination by a rollback: a later run creates it anew
 
 
 class IdMapEntry(BaseModel):
@@ -59,6 +60,11 @@ class IdMapEntry(BaseModel):
     source_version: str | None = None
     last_run_id: str | None = None  # the last run that saw this item at the source
     updated_at: datetime | None = None
+    #: found at the destination by its natural key (e.g. a tag of the same name) when this
+    #: migration had never tried to create it: it existed before, and a rollback keeps it
+    adopted: bool = False
+    #: subtask depth (0 = top-level task; other kinds 0): a rollback deletes deeper first
+    depth: int = 0
 
 
 class IdMap(Protocol):
@@ -78,6 +84,24 @@ class IdMap(Protocol):
 
     def list(self, migration_id: str, *, scope: str | None = None) -> AsyncIterator[IdMapEntry]:
         """Every entry of the migration (optionally of one scope)."""
+        ...
+
+
+class IdMapPages(Protocol):
+    """Optional id-map feature: keyset pages of one scope and kind (used by rollbacks).
+
+    An id map without it is read through ``IdMap.list`` and filtered in memory
+    (``shared.engine.rollback.entries_page``), which is fine for small maps only.
+    """
+
+    async def page(self, migration_id: str, *, scope: str, kind: Kind, depth: int | None,
+                   after: str | None, limit: int) -> list[IdMapEntry]:
+        """Up to ``limit`` entries of (scope, kind[, depth]) with ``source_id > after``,
+        ordered by source id."""
+        ...
+
+    async def max_depth(self, migration_id: str, *, scope: str, kind: Kind) -> int:
+        """The largest ``depth`` among the entries of (scope, kind); 0 when there are none."""
         ...
 
 
@@ -119,6 +143,8 @@ class ItemStatus(StrEnum):
     DELETED_AT_SOURCE = "deleted_at_source"
     WOULD_CREATE = "would_create"  # dry run
     WOULD_UPDATE = "would_update"  # dry run
+    DELETED = "deleted"  # rollback: deleted at the destination (or already gone: 404)
+    KEPT = "kept"  # rollback: existed at the destination before the migration, left alone
 
 
 class ItemReport(BaseModel):
