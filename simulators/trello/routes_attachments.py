@@ -99,7 +99,7 @@ async def get_attachment(request: Request) -> Response:
 
 async def delete_attachment(request: Request) -> Response:
     card, att = _attachment_for(request)
-    store_of(request).attachments.pop(att.id, None)
+    store_of(request).remove_attachment(att.id)
     if card.id_attachment_cover == att.id:
         card.id_attachment_cover = None
     return JSONResponse({"limits": {}})

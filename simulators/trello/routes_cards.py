@@ -235,7 +235,7 @@ async def update_action(request: Request) -> Response:
 
 async def delete_action(request: Request) -> Response:
     act = _action_for(request)
-    store_of(request).actions.pop(act.id, None)
+    store_of(request).remove_action(act.id)
     return JSONResponse({"limits": {}})
 
 

@@ -158,6 +158,9 @@ class TrelloStore:
         self.checklists: dict[str, Checklist] = {}
         self.actions: dict[str, Action] = {}
         self.attachments: dict[str, Attachment] = {}
+        # per-card indexes (insertion-ordered id sets): cards are rendered with counts
+        self._card_actions: dict[str, dict[str, None]] = {}
+        self._card_atts: dict[str, dict[str, None]] = {}
         self._lock = threading.RLock()
 
     # ---------------------------------------------------------------- lookups
@@ -182,10 +185,20 @@ class TrelloStore:
         return [c for c in self.cards.values() if c.id_board == board_id]
 
     def card_actions(self, card_id: str) -> list[Action]:
-        return [a for a in self.actions.values() if a.id_card == card_id]
+        return [self.actions[i] for i in self._card_actions.get(card_id, ())]
 
     def card_attachments(self, card_id: str) -> list[Attachment]:
-        return [a for a in self.attachments.values() if a.id_card == card_id]
+        return [self.attachments[i] for i in self._card_atts.get(card_id, ())]
+
+    def remove_action(self, action_id: str) -> None:
+        act = self.actions.pop(action_id, None)
+        if act is not None:
+            self._card_actions.get(act.id_card, {}).pop(action_id, None)
+
+    def remove_attachment(self, attachment_id: str) -> None:
+        att = self.attachments.pop(attachment_id, None)
+        if att is not None:
+            self._card_atts.get(att.id_card, {}).pop(attachment_id, None)
 
     def now(self) -> float:
         return round(self.clock.time(), 3)     # Trello dates have ms precision
@@ -267,6 +280,7 @@ class TrelloStore:
         act = Action(self.ids.new(when), type_, member_id, card.id_board, card.id, when, text,
                      edited)
         self.actions[act.id] = act
+        self._card_actions.setdefault(card.id, {})[act.id] = None
         if at is None:
             self._touch(card)
         return act
@@ -303,6 +317,7 @@ class TrelloStore:
         if blob is not None:
             att.size = blob.size
         self.attachments[att.id] = att
+        self._card_atts.setdefault(card.id, {})[att.id] = None
         if at is None:
             self._touch(card)
         return att
@@ -312,10 +327,10 @@ class TrelloStore:
         card = self.cards.pop(card_id)
         for cl_id in card.id_checklists:
             self.checklists.pop(cl_id, None)
-        for act in self.card_actions(card_id):
-            self.actions.pop(act.id, None)
-        for att in self.card_attachments(card_id):
-            self.attachments.pop(att.id, None)
+        for action_id in self._card_actions.pop(card_id, {}):
+            self.actions.pop(action_id, None)
+        for attachment_id in self._card_atts.pop(card_id, {}):
+            self.attachments.pop(attachment_id, None)
         self._touch(board_id=card.id_board)
 
     # ---------------------------------------------------------------- dump
