@@ -342,11 +342,43 @@ async def test_runtime_factory_opens_a_guarded_paced_connector(sim: tuple[Any, s
         await runtime.aclose()
     with pytest.raises(UnsafeDestinationError):  # loopback refused outside local mode
         await open_runtime(conn, allow_loopback=False)
-    oauth = parse_connection({"kind": "asana", "base_url": f"{sim[1]}/api/1.0",
-                              "auth": {"type": "oauth_app", "client_id": "c",
-                                       "client_secret": "s"}})
-    with pytest.raises(ValidationFailed):
-        await open_runtime(oauth, allow_loopback=True)
+    unauthorized = parse_connection({"kind": "asana", "base_url": f"{sim[1]}/api/1.0",
+                                     "auth": {"type": "oauth_app", "client_id": "c",
+                                              "client_secret": "s"}})
+    with pytest.raises(ValidationFailed):  # no refresh token yet: not consented
+        await open_runtime(unauthorized, allow_loopback=True)
+
+
+async def test_oauth_app_refreshes_its_access_token(sim: tuple[Any, str]) -> None:
+    from shared.connectors.kinds import parse_connection
+    from shared.connectors.registry import open_runtime
+    from simulators.asana import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, refresh_token_for
+
+    app, base = sim
+
+    def conn(refresh: str) -> Any:
+        return parse_connection({"kind": "asana", "base_url": f"{base}/api/1.0", "auth": {
+            "type": "oauth_app", "client_id": OAUTH_CLIENT_ID,
+            "client_secret": OAUTH_CLIENT_SECRET, "refresh_token": refresh}})
+
+    runtime = await open_runtime(conn(refresh_token_for(1)), allow_loopback=True)
+    try:
+        assert runtime.reader is not None
+        assert (await runtime.reader.whoami()).email == "user2@ws1.example.com"
+        store = app.state.asana_store
+        issued = {t for t in store.token_expiry}
+        app.state.sim.clock.advance(3700)  # the access token expired at the simulator
+        assert (await runtime.reader.whoami()).email == "user2@ws1.example.com"
+        assert {t for t in store.token_expiry} - issued, "a new access token was issued"
+    finally:
+        await runtime.aclose()
+    revoked = await open_runtime(conn("revoked-refresh-token"), allow_loopback=True)
+    try:
+        assert revoked.reader is not None
+        with pytest.raises(AuthRequiredError):
+            await revoked.reader.whoami()
+    finally:
+        await revoked.aclose()
 
 
 # --- the real engine: Asana → Asana through the chunk runner ----------------------------------

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import httpx
 
+from shared.connectors.asana.auth import StaticToken, TokenSource
 from shared.connectors.base import MAX_CHUNK_BYTES
 from shared.engine.httperrors import error_for_response
 from shared.engine.limits import RateLimit
@@ -74,25 +75,40 @@ def _check(resp: httpx.Response) -> httpx.Response:
 
 
 class AsanaClient:
-    """Thin async client of the Asana REST API. ``base_url`` is the ``…/api/1.0`` root."""
+    """Thin async client of the Asana REST API. ``base_url`` is the ``…/api/1.0`` root.
 
-    def __init__(self, base_url: str, token: str, *, pacer: Pacer | None = None,
+    ``token`` is a personal access token or a :class:`TokenSource` (OAuth refresher).
+    """
+
+    def __init__(self, base_url: str, token: str | TokenSource, *, pacer: Pacer | None = None,
                  plan: str = "paid", allow_loopback: bool = False,
                  http: httpx.AsyncClient | None = None,
                  files_http: httpx.AsyncClient | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.pacer = pacer or Pacer(asana_rate_limit(plan))
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self.tokens: TokenSource = StaticToken(token) if isinstance(token, str) else token
         self.http = http or build_client("asana", allow_loopback=allow_loopback,
-                                         base_url=self.base_url, headers=headers)
-        if http is not None:
-            self.http.headers.update(headers)
+                                         base_url=self.base_url)
+        self.http.headers["Accept"] = "application/json"
         # No bearer token here: download links are presigned and may point elsewhere.
         self.files = files_http or build_client(FILES_KIND, allow_loopback=allow_loopback)
 
     async def aclose(self) -> None:
         await self.http.aclose()
         await self.files.aclose()
+
+    async def _request(self, method: str, path: str, *, retry_auth: bool = True,
+                       **kwargs: Any) -> httpx.Response:
+        """Send with the current bearer token; on 401 refresh an OAuth token once."""
+        token = await self.tokens.token()
+        headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {token}"}
+        resp = await self.http.request(method, path, headers=headers, **kwargs)
+        if resp.status_code == 401 and retry_auth and self.tokens.refreshable:
+            await resp.aclose()
+            fresh = await self.tokens.refresh(token)
+            headers["Authorization"] = f"Bearer {fresh}"
+            resp = await self.http.request(method, path, headers=headers, **kwargs)
+        return resp
 
     async def _call(self, send: Callable[[], Awaitable[httpx.Response]], *,
                     idempotent: bool = True, replayable: bool = True) -> Any:
@@ -106,7 +122,7 @@ class AsanaClient:
 
     async def get(self, path: str, **params: Any) -> Any:
         """``data`` of a GET."""
-        return await self._call(lambda: self.http.get(path, params=_clean(params)))
+        return await self._call(lambda: self._request("GET", path, params=_clean(params)))
 
     async def page(self, path: str, params: dict[str, Any], offset: str | None,
                    limit: int) -> tuple[list[dict[str, Any]], str | None]:
@@ -114,7 +130,7 @@ class AsanaClient:
         query = _clean({**params, "limit": max(1, min(PAGE_MAX, limit)), "offset": offset})
 
         async def attempt() -> tuple[list[dict[str, Any]], str | None]:
-            body = _check(await self.http.get(path, params=query)).json()
+            body = _check(await self._request("GET", path, params=query)).json()
             nxt = body.get("next_page")
             return list(body.get("data") or []), (nxt or {}).get("offset")
 
@@ -131,16 +147,16 @@ class AsanaClient:
                 return out
 
     async def post(self, path: str, data: dict[str, Any], *, idempotent: bool = False) -> Any:
-        return await self._call(lambda: self.http.post(path, json={"data": data}),
+        return await self._call(lambda: self._request("POST", path, json={"data": data}),
                                 idempotent=idempotent)
 
     async def put(self, path: str, data: dict[str, Any]) -> Any:
-        return await self._call(lambda: self.http.put(path, json={"data": data}))
+        return await self._call(lambda: self._request("PUT", path, json={"data": data}))
 
     async def delete(self, path: str) -> None:
         """Idempotent: a missing object is already deleted."""
         try:
-            await self._call(lambda: self.http.delete(path))
+            await self._call(lambda: self._request("DELETE", path))
         except NotFoundError:
             return
 
@@ -184,8 +200,9 @@ class AsanaClient:
                     raise SkippableItemError("attachment is smaller than declared", status=400)
             yield tail
 
-        return await self._call(lambda: self.http.post("/attachments", content=body(),
-                                                       headers=headers),
+        # A one-shot body cannot be re-sent after a 401: _request gets a fresh token first.
+        return await self._call(lambda: self._request("POST", "/attachments", content=body(),
+                                                      headers=headers, retry_auth=False),
                                 idempotent=False, replayable=file is None)
 
     async def download(self, url: str, chunk_size: int = 1024 * 1024) -> AsyncIterator[bytes]:
