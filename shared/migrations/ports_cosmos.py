@@ -96,7 +96,8 @@ class CosmosIdMap:
             migration_id=doc["migrationId"], kind=Kind(doc["kind"]), source_id=doc["sourceId"], scope=doc["scope"],
             marker=doc["marker"], state=IdState(doc["state"]), dest_id=doc.get("destId"),
             source_version=doc.get("sourceVersion"), last_run_id=doc.get("lastRunId"),
-            updated_at=_dt(doc.get("updatedAt")),
+            updated_at=_dt(doc.get("updatedAt")), adopted=bool(doc.get("adopted")),
+            depth=int(doc.get("depth") or 0),
         )
 
     async def get_many(self, migration_id: str, kind: Kind, source_ids: Sequence[str]) -> dict[str, IdMapEntry]:
@@ -113,6 +114,7 @@ class CosmosIdMap:
             "sourceId": entry.source_id, "scope": entry.scope, "marker": entry.marker, "state": str(entry.state),
             "destId": entry.dest_id, "sourceVersion": entry.source_version, "lastRunId": entry.last_run_id,
             "updatedAt": _ts(entry.updated_at) or iso(datetime.now(UTC)),
+            "adopted": entry.adopted, "depth": entry.depth,
         })
 
     async def mark_seen(self, migration_id: str, kind: Kind, source_ids: Sequence[str], run_id: str) -> None:
@@ -123,6 +125,25 @@ class CosmosIdMap:
                 pass  # only entries that exist are marked
 
         await bounded(dict.fromkeys(source_ids), one)
+
+    async def page(self, migration_id: str, *, scope: str, kind: Kind, depth: int | None,
+                   after: str | None, limit: int) -> list[IdMapEntry]:
+        """Keyset page of (scope, kind[, depth]) by source id (``IdMapPages``, for rollbacks)."""
+        where = "c.scope = @scope AND c.kind = @kind"
+        params: dict[str, Any] = {"scope": scope, "kind": str(kind)}
+        if depth is not None:  # documents written before depth existed are top-level
+            where += " AND (c.depth = @depth" + (" OR NOT IS_DEFINED(c.depth))" if depth == 0 else ")")
+            params["depth"] = depth
+        if after is not None:
+            where += " AND c.sourceId > @after"
+            params["after"] = after
+        page = await self.repo.query_page(where, params, order_by="c.sourceId", page_size=limit)
+        return [self._entry(d) for d in page.items]
+
+    async def max_depth(self, migration_id: str, *, scope: str, kind: Kind) -> int:
+        values = await self.repo.query_all("c.scope = @scope AND c.kind = @kind AND IS_DEFINED(c.depth)",
+                                           {"scope": scope, "kind": str(kind)}, select="VALUE MAX(c.depth)")
+        return int(values[0] or 0) if values else 0
 
     async def list(self, migration_id: str, *, scope: str | None = None) -> AsyncIterator[IdMapEntry]:
         where, params = ("c.scope = @scope", {"scope": scope}) if scope is not None else (None, None)
