@@ -10,6 +10,7 @@ job document; redelivery after a crash resumes; a finished job is a no-op.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -30,6 +31,8 @@ Now = Callable[[], datetime]
 #: (host.json functionTimeout 10 min); the final verification waits that long after the
 #: last activity of an unfinished run.
 CHUNK_GRACE = timedelta(minutes=11)
+#: progress is written to the job document at most this often (and at the end)
+PROGRESS_EVERY_S = 1.0
 _RUN_FINAL = ("cancelled", "succeeded", "partially_succeeded", "failed")
 
 
@@ -54,11 +57,12 @@ class DeletionStarted:
 
 
 async def begin_deletion(ctx: TenantContext, *, reason: str, now: datetime, with_token: bool,
-                         etag: str | None = None) -> DeletionStarted:
+                         etag: str | None = None, runs_may_be_in_flight: bool = True) -> DeletionStarted:
     """Mark the org deleting, create its job and enqueue it. With `etag` (the sweep's view
     of the org document) the flip happens only if the org did not change since, e.g. no
-    sign-in touched `lastActivityAt`. Raises ConflictError when the org is no longer
-    active (or changed)."""
+    sign-in touched `lastActivityAt`. `runs_may_be_in_flight=False` (the sweep found no
+    run activity for 90 days) skips looking for chunks still running. Raises
+    ConflictError when the org is no longer active (or changed)."""
     job_id = new_job_id(ctx.region)
     ops = [
         {"op": "set", "path": "/status", "value": "deleting"},
@@ -69,7 +73,7 @@ async def begin_deletion(ctx: TenantContext, *, reason: str, now: datetime, with
         await ctx.repo(TenantsRepository).patch(ctx.tenant_id, ops, condition="from c where c.status = 'active'")
     else:
         await _patch_if_unchanged(ctx, ops, etag)
-    verify_after = await in_flight_until(ctx, now)
+    verify_after = await in_flight_until(ctx, now) if runs_may_be_in_flight else None
     job, token = await DeletionJobs(ctx.cosmos).create(ctx.tenant_id, region=ctx.region, reason=reason, now=now,
                                                        with_token=with_token, job_id=job_id, verify_after=verify_after)
     await enqueue(ctx, job_id)
@@ -127,36 +131,57 @@ async def run_deletion_job(stores: Any, message: DeletionMessage, *, now: Now = 
     """Run (or resume) one deletion job. Idempotent: safe on every redelivery."""
     region = region_of(message.tenant_id)
     jobs = DeletionJobs(stores.cosmos(region))
-    job = await jobs.get(message.job_id, message.tenant_id)
-    if job is None:
+    try:  # one conditional write claims the attempt: a finished job is not touched again
+        job = await jobs.start_attempt(message.job_id, message.tenant_id, now=iso(now()))
+    except NotFoundError:
         log.warning("deletion message for an unknown job %s dropped", message.job_id)
         return DeletionOutcome("unknown")
-    if job["status"] == "succeeded":
-        return DeletionOutcome("succeeded", job=job)
-    started = job.get("startedAt") or iso(now())
-    job = await jobs.patch(job, [{"op": "set", "path": "/status", "value": "running"},
-                                 {"op": "set", "path": "/startedAt", "value": started},
-                                 {"op": "incr", "path": "/attempts", "value": 1}])
+    except ConflictError:
+        return DeletionOutcome("succeeded", job=await jobs.get(message.job_id, message.tenant_id))
+    if not job.get("startedAt"):
+        job = await jobs.patch(job, [{"op": "set", "path": "/startedAt", "value": job["attemptAt"]}])
     purger = OrgPurger(stores, region, message.tenant_id)
     steps: dict[str, dict[str, Any]] = dict(job.get("steps") or {})
+    flushed_at = time.monotonic()
     for step in step_names():
         if (steps.get(step) or {}).get("done"):
             continue
         deleted = await purger.run_step(step)
         steps[step] = {"done": True, "deleted": int((steps.get(step) or {}).get("deleted", 0)) + deleted}
-        if deleted:  # progress is written when something went (empty steps re-run cheaply)
-            job = await jobs.patch(job, [{"op": "set", "path": f"/steps/{step}", "value": steps[step]}])
+        if deleted and time.monotonic() - flushed_at >= PROGRESS_EVERY_S:
+            job = await jobs.patch(job, [{"op": "set", "path": "/steps", "value": steps}])
+            flushed_at = time.monotonic()
         if on_step is not None:
             await on_step(step)
     verify_after = parse_time(job.get("verifyAfter"))
-    if verify_after is not None and now() < verify_after:
-        delay = int((verify_after - now()).total_seconds()) + 1
-        job = await jobs.patch(job, [{"op": "set", "path": "/steps", "value": steps}])
-        return DeletionOutcome("deferred", delay_s=delay, job=job)
+    if verify_after is not None:
+        if now() < verify_after:
+            delay = int((verify_after - now()).total_seconds()) + 1
+            job = await jobs.patch(job, [{"op": "set", "path": "/steps", "value": steps},
+                                         {"op": "set", "path": "/deferrals", "value": int(job.get("deferrals", 0)) + 1}])
+            return DeletionOutcome("deferred", delay_s=delay, job=job)
+        # Chunks that were running when deletion began have ended: sweep what they wrote.
+        await _final_check(purger, job, steps)
+    counts = {step: int(s.get("deleted", 0)) for step, s in steps.items()}
+    job = await jobs.patch(job, [
+        {"op": "set", "path": "/steps", "value": {k: {"done": True, "deleted": v} for k, v in counts.items()}},
+        {"op": "set", "path": "/counts", "value": counts},
+        # After a crash, what the failed attempt deleted since its last progress write is
+        # not counted: the receipt says so rather than guess.
+        {"op": "set", "path": "/countsExact",
+         "value": int(job.get("attempts", 1)) - int(job.get("deferrals", 0)) <= 1},
+        {"op": "set", "path": "/status", "value": "succeeded"},
+        {"op": "set", "path": "/finishedAt", "value": iso(now())},
+    ])
+    log.info("deletion %s finished: %d documents and blobs", job["id"], sum(counts.values()))
+    return DeletionOutcome("succeeded", job=job)
+
+
+async def _final_check(purger: OrgPurger, job: dict[str, Any], steps: dict[str, dict[str, Any]]) -> None:
     leftovers = await purger.leftovers()
     for _round in range(3):
         if not leftovers:
-            break
+            return
         log.warning("deletion %s found leftovers %s; purging again", job["id"], sorted(leftovers))
         for step in leftovers:
             steps.setdefault(step, {"done": True, "deleted": 0})
@@ -164,15 +189,6 @@ async def run_deletion_job(stores: Any, message: DeletionMessage, *, now: Now = 
         leftovers = await purger.leftovers()
     if leftovers:
         raise ConflictError(f"deletion {job['id']} still finds data: {sorted(leftovers)}")
-    counts = {step: int(s.get("deleted", 0)) for step, s in steps.items()}
-    job = await jobs.patch(job, [
-        {"op": "set", "path": "/steps", "value": {k: {"done": True, "deleted": v} for k, v in counts.items()}},
-        {"op": "set", "path": "/counts", "value": counts},
-        {"op": "set", "path": "/status", "value": "succeeded"},
-        {"op": "set", "path": "/finishedAt", "value": iso(now())},
-    ])
-    log.info("deletion %s finished: %d documents and blobs", job["id"], sum(counts.values()))
-    return DeletionOutcome("succeeded", job=job)
 
 
 async def ensure_job(ctx: TenantContext, org: dict[str, Any], *, now: datetime) -> bool:

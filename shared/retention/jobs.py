@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.errors import AuthenticationError, NotFoundError
+from shared.errors import AuthenticationError, ConflictError, NotFoundError
 from shared.store.cosmos import CosmosRegion
 from shared.store.repository import iso
 from shared.tenancy.ids import region_of
@@ -111,6 +111,22 @@ class DeletionJobs:
         found = [dict(i) async for i in items]
         return found[0] if found else None
 
+    async def start_attempt(self, job_id: str, tenant_id: str, *, now: str) -> dict[str, Any]:
+        """Mark the job running and count the attempt, unless it already succeeded
+        (ConflictError); NotFoundError when there is no such job."""
+        ops = [{"op": "set", "path": "/status", "value": "running"}, {"op": "incr", "path": "/attempts", "value": 1},
+               {"op": "set", "path": "/attemptAt", "value": now}]
+        try:
+            return dict(await self._container.patch_item(job_id, partition_key=org_hash(tenant_id), patch_operations=ops,
+                                                         filter_predicate="from c where c.status != 'succeeded'"))
+        except Exception as exc:
+            status = getattr(exc, "status_code", None)
+            if status == 404:
+                raise NotFoundError("deletion job not found") from exc
+            if status == 412:
+                raise ConflictError("deletion job already finished") from exc
+            raise
+
     async def patch(self, job: dict[str, Any], ops: list[dict[str, Any]]) -> dict[str, Any]:
         return dict(await self._container.patch_item(job["id"], partition_key=job["pk"], patch_operations=ops))
 
@@ -143,5 +159,5 @@ def public_job(job: dict[str, Any]) -> dict[str, Any]:
         "finishedAt": job.get("finishedAt"),
         "progress": {name: {"done": bool(s.get("done")), "deleted": int(s.get("deleted", 0))}
                      for name, s in sorted(steps.items())},
-        "counts": job.get("counts"),
+        "counts": job.get("counts"), "countsExact": job.get("countsExact"),
     }

@@ -15,6 +15,7 @@ stamp sweeps its own region; the local runner plays every stamp and sweeps all r
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ INACTIVITY = timedelta(days=90)
 #: an org in `deleting` longer than this without a finished job gets its message again
 STUCK_AFTER = timedelta(hours=1)
 Now = Callable[[], datetime]
+SWEEP_CONCURRENCY = 16
 
 
 @dataclass
@@ -82,27 +84,44 @@ async def sweep_inactive_orgs(stores: Any, region: str, *, now: Now = utcnow, in
                     {"name": "@stuck", "value": _iso_prefix(at - STUCK_AFTER + timedelta(days=1))}],
         max_item_count=1000,
     )
+    semaphore = asyncio.Semaphore(SWEEP_CONCURRENCY)
+    pending: set[asyncio.Task[None]] = set()
+
+    async def one(org: dict[str, Any]) -> None:
+        async with semaphore:
+            await _consider(stores, org, at=at, cutoff=cutoff, report=report)
+
     async for org in candidates:
-        ctx = TenantContext.for_org(stores, org["id"])
-        if org.get("status") == "deleting":
-            requested = parse_time(org.get("deletionRequestedAt"))
-            if requested is not None and requested <= at - STUCK_AFTER and await ensure_job(ctx, org, now=at):
-                report.orgs_requeued += 1
-            continue
-        last = parse_time(org.get("lastActivityAt")) or parse_time(org.get("createdAt"))
-        if last is None or last > cutoff:
-            continue
-        if await _runs_active_since(ctx, cutoff):
-            report.orgs_spared += 1
-            continue
-        try:
-            await begin_deletion(ctx, reason="inactivity", now=at, with_token=False,
-                                 etag=org["_etag"])
-        except ConflictError:
-            report.orgs_spared += 1  # activity (or a deletion request) came in meanwhile
-            continue
-        report.orgs_scheduled.append(org["id"])
+        task = asyncio.create_task(one(org))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+        if len(pending) >= SWEEP_CONCURRENCY * 4:
+            await asyncio.wait(set(pending), return_when=asyncio.FIRST_COMPLETED)
+    if pending:
+        await asyncio.gather(*pending)
     return report
+
+
+async def _consider(stores: Any, org: dict[str, Any], *, at: datetime, cutoff: datetime, report: SweepReport) -> None:
+    ctx = TenantContext.for_org(stores, org["id"])
+    if org.get("status") == "deleting":
+        requested = parse_time(org.get("deletionRequestedAt"))
+        if requested is not None and requested <= at - STUCK_AFTER and await ensure_job(ctx, org, now=at):
+            report.orgs_requeued += 1
+        return
+    last = parse_time(org.get("lastActivityAt")) or parse_time(org.get("createdAt"))
+    if last is None or last > cutoff:
+        return
+    if await _runs_active_since(ctx, cutoff):
+        report.orgs_spared += 1
+        return
+    try:
+        await begin_deletion(ctx, reason="inactivity", now=at, with_token=False,
+                             etag=org["_etag"], runs_may_be_in_flight=False)
+    except ConflictError:
+        report.orgs_spared += 1  # activity (or a deletion request) came in meanwhile
+        return
+    report.orgs_scheduled.append(org["id"])
 
 
 async def _runs_active_since(ctx: TenantContext, cutoff: datetime) -> bool:
