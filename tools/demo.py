@@ -229,9 +229,9 @@ def run_demo(args: argparse.Namespace) -> int:
             "destinationWorkspace": targets[0]["id"] if targets else None})
         base = f"/api/orgs/{org}/migrations/{mig['id']}"
         console.print(f"Migration of {len(scopes)} containers: " + ", ".join(x["name"][:30] for x in scopes))
-        started = time.monotonic()
         dry = _watch(api, base, org, api.call("POST", f"{base}/runs", json={"mode": "dry_run"})["id"], "Plan (dry run)", None)
         plan = dry["counts"]
+        started = time.monotonic()
         full = _watch(api, base, org, api.call("POST", f"{base}/runs", json={"mode": "full"})["id"], "Full run", plan)
         full_s = time.monotonic() - started
         created = [r for r in _report(api, base, full["id"]) if r["kind"] == "task" and r["action"] == "created"]
