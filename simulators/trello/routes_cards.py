@@ -161,6 +161,7 @@ async def update_card(request: Request) -> Response:
                     if c.id_list == card.id_list and c.id != card.id]
         card.pos = store.next_pos(siblings, as_pos(p["pos"]))
     _apply_card_fields(store, card, p)
+    store.note_pos(card.id_list, card.pos)
     store._touch(card)
     return JSONResponse(render.card(card, store))
 

@@ -158,6 +158,8 @@ class TrelloStore:
         self.checklists: dict[str, Checklist] = {}
         self.actions: dict[str, Action] = {}
         self.attachments: dict[str, Attachment] = {}
+        self._id_short: dict[str, int] = {}       # board id -> last idShort
+        self._list_top: dict[str, float] = {}     # list id -> highest card pos given out
         # per-card indexes (insertion-ordered id sets): cards are rendered with counts
         self._card_actions: dict[str, dict[str, None]] = {}
         self._card_atts: dict[str, dict[str, None]] = {}
@@ -199,6 +201,10 @@ class TrelloStore:
         att = self.attachments.pop(attachment_id, None)
         if att is not None:
             self._card_atts.get(att.id_card, {}).pop(attachment_id, None)
+
+    def note_pos(self, list_id: str, pos: float) -> None:
+        """Keep the per-list "bottom" counter right when a card moves or is repositioned."""
+        self._list_top[list_id] = max(pos, self._list_top.get(list_id, 0.0))
 
     def now(self) -> float:
         return round(self.clock.time(), 3)     # Trello dates have ms precision
@@ -264,8 +270,13 @@ class TrelloStore:
         lst = self.lists[list_id]
         when = at or self.now()
         with self._lock:
-            id_short = 1 + sum(1 for c in self.cards.values() if c.id_board == lst.id_board)
-            p = self.next_pos((c.pos for c in self.cards.values() if c.id_list == list_id), pos)
+            # counters instead of scans: seeding thousands of cards stays linear
+            id_short = self._id_short[lst.id_board] = self._id_short.get(lst.id_board, 0) + 1
+            top = self._list_top.get(list_id)
+            p = self.next_pos([] if top is None else [top], pos) if pos in (None, "", "bottom") \
+                else self.next_pos((c.pos for c in self.cards.values() if c.id_list == list_id),
+                                   pos)
+            self._list_top[list_id] = max(p, top or 0.0)
             card = Card(self.ids.new(when), lst.id_board, list_id, name, p, id_short,
                         last_activity=when, **attrs)
             self.cards[card.id] = card
