@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,25 +119,6 @@ def _edit_planner(v: Vendor, ids: list[str]) -> int:
 _EDITORS = {"trello": _edit_trello, "asana": _edit_asana, "planner": _edit_planner}
 
 
-@contextmanager
-def _runner(env: dict[str, str], port: int, workers: int, log_file: Path) -> Iterator[subprocess.Popen[bytes]]:
-    from tools.stack import wait_for_port
-
-    with open(log_file, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "tools.devhost", "--app", "function_app:app", "--port",
-                                 str(port), "--workers", str(workers)], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port, timeout=90, proc=proc)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 class Api:
     def __init__(self, base: str, token: str) -> None:
         self.http = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
@@ -194,6 +172,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     from tools.cli import local_values
     from tools.dev_issuer import DevIssuer
+    from tools.devhost.process import runner_process
     from tools.stack import free_port, start_stack
 
     console = Console()
@@ -212,7 +191,7 @@ def run_demo(args: argparse.Namespace) -> int:
         port = free_port()
         env = {**os.environ, **local_values(local.values()), "FERRY_OIDC_ISSUERS": issuer_url,
                "FERRY_SETTINGS_FILE": os.devnull, "FERRY_LOG_LEVEL": "WARNING"}
-        stack.enter_context(_runner(env, port, args.workers, data / "runner.log"))
+        stack.enter_context(runner_process(env, port, data / "runner.log", workers=args.workers))
         api = Api(f"http://127.0.0.1:{port}", issuer.mint("demo@ferry.example", "Demo User", audience=AUDIENCE))
         org = api.call("POST", "/api/orgs", json={"name": "Demo Org", "country": "DE"})["id"]
         console.print(f"Signed in as demo@ferry.example; organisation [cyan]{org}[/] (region eu)")

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Iterator
 
 import httpx
 import pytest
 
-from tools.stack import free_port, wait_for_port
+from tools.devhost.process import runner_process
+from tools.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,18 +34,5 @@ def running_app(local_env: dict[str, str], tmp_path_factory: pytest.TempPathFact
     port = free_port()
     log = tmp_path_factory.mktemp("runner") / "runner.log"
     env = {**os.environ, **local_env, "FERRY_RUNNER_LEASE_SECONDS": "20"}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tools.devhost", "--app", "function_app:app", "--port", str(port), "--workers", "1"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    app = RunningApp(f"http://127.0.0.1:{port}", proc, log)
-    try:
-        wait_for_port(port, timeout=60, proc=proc)
-        yield app
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with runner_process(env, port, log, workers=1) as proc:
+        yield RunningApp(f"http://127.0.0.1:{port}", proc, log)
