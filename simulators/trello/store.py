@@ -352,6 +352,7 @@ class TrelloStore:
                     "fileName": a.file_name, "url": a.link_url, "bytes": a.size,
                     "mimeType": a.mime_type, "sha256": a.sha256 if a.blob is None else None}
         return {
+            "apiKeys": sorted(self.api_keys),
             "members": [{"id": m.id, "username": m.username, "fullName": m.full_name,
                          "email": m.email, "token": m.token} for m in self.members.values()],
             "organizations": [{"id": o.id, "name": o.name, "displayName": o.display_name,

@@ -385,3 +385,30 @@ async def test_key_penalty_after_200_refusals(fake_clock: FakeClock,
         fake_clock.advance(10.0)
         r = await c.get("/members/me", params={"key": s["key"], "token": "tok-x"})
         assert r.status_code == 200
+
+
+def test_module_entry_point_serves_until_stopped() -> None:
+    """``python -m simulators.trello --port 0`` prints its URL and credentials, then serves."""
+    import re
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "simulators.trello", "--port", "0",
+                             "--boards", "1", "--cards", "3"], stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        found = re.search(r"(http://\S+/1)\s+key=(\S+) token=(\S+)", line)
+        assert found, line
+        base, key, token = found.groups()
+        # the port is bound before the line is printed; uvicorn listens a moment later
+        transport = httpx.HTTPTransport(retries=20)
+        with httpx.Client(transport=transport) as c:
+            r = c.get(f"{base}/members/me", params={"key": key, "token": token})
+        assert r.status_code == 200 and r.json()["username"] == "user0"
+        state = httpx.get(base.removesuffix("/1") + "/_sim/state").json()
+        assert state["apiKeys"] == [key] and len(state["cards"]) == 3
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
