@@ -23,8 +23,17 @@ def test_http_api_is_one_anonymous_catch_all_route() -> None:
 def test_queue_triggers_use_known_queues_and_the_host_connection() -> None:
     for t in triggers(_app()):
         if t.kind == "queueTrigger":
-            assert t.binding["queueName"] in (QUEUE_CHUNKS, QUEUE_DELETIONS), t.name
+            known = {QUEUE_CHUNKS, QUEUE_DELETIONS, f"{QUEUE_CHUNKS}-poison"}
+            assert t.binding["queueName"] in known, t.name
             assert t.binding["connection"] == "AzureWebJobsStorage", t.name
+
+
+def test_every_trigger_family_is_registered() -> None:
+    found = {(t.kind, t.binding.get("queueName")) for t in triggers(_app())}
+    assert ("queueTrigger", QUEUE_CHUNKS) in found  # the migration worker
+    assert ("queueTrigger", f"{QUEUE_CHUNKS}-poison") in found  # poison chunks end their scope
+    assert ("queueTrigger", QUEUE_DELETIONS) in found  # org deletion jobs
+    assert any(kind == "timerTrigger" for kind, _ in found)  # the daily retention sweep
 
 
 def test_timer_schedules_are_valid_ncrontab() -> None:
