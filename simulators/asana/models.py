@@ -182,8 +182,33 @@ class Task:
     memberships: list[tuple[str, str]] = field(default_factory=list)
     tag_gids: list[str] = field(default_factory=list)
     follower_gids: list[str] = field(default_factory=list)
+    #: custom field gid → value (text: str, number: float, enum: option gid)
+    custom_values: dict[str, Any] = field(default_factory=dict)
     liked: bool = False
     deleted: bool = False
+
+
+@dataclass
+class CustomField:
+    """A workspace custom field (``text``, ``number`` or ``enum``)."""
+
+    gid: str
+    workspace: str
+    name: str
+    resource_subtype: str
+    precision: int = 0
+    #: (option gid, name, color) for enum fields
+    enum_options: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def display(self, value: Any) -> str | None:
+        """Asana's ``display_value`` for a stored value."""
+        if value is None:
+            return None
+        if self.resource_subtype == "enum":
+            return next((name for gid, name, _ in self.enum_options if gid == value), None)
+        if self.resource_subtype == "number":
+            return f"{float(value):.{self.precision}f}"
+        return str(value)
 
 
 @dataclass

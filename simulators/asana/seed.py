@@ -96,8 +96,12 @@ def seed_store(store: AsanaStore, config: SeedConfig | None = None) -> dict[str,
         tags = [store.create_tag(me, {"name": f"{words(rng, 1)}-{t}",
                                       "color": rng.choice(COLORS)}, ws.gid)
                 for t in range(cfg.tags_per_workspace)]
+        fields = [store.add_custom_field(ws.gid, "Ticket", "text"),
+                  store.add_custom_field(ws.gid, "Estimate (h)", "number", precision=1),
+                  store.add_custom_field(ws.gid, "Priorité", "enum", options=[
+                      ("Low", "light-green"), ("High 🔥", "dark-red")])]
         for p in range(cfg.projects):
-            _seed_project(store, cfg, rng, ws.gid, users, tags, p)
+            _seed_project(store, cfg, rng, ws.gid, users, tags, p, fields)
         summary["workspaces"].append(ws.gid)
     _normalise_times(store)
     summary["counts"] = {k: len(getattr(store, k)) for k in
@@ -107,7 +111,7 @@ def seed_store(store: AsanaStore, config: SeedConfig | None = None) -> dict[str,
 
 
 def _seed_project(store: AsanaStore, cfg: SeedConfig, rng: Any, ws_gid: str,
-                  users: list[Any], tags: list[Any], index: int) -> None:
+                  users: list[Any], tags: list[Any], index: int, fields: list[Any]) -> None:
     me = users[0].gid
     proj = store.create_project(me, {
         "name": f"Project {index + 1}: {words(rng, 2)}",
@@ -139,6 +143,10 @@ def _seed_project(store: AsanaStore, cfg: SeedConfig, rng: Any, ws_gid: str,
             data["due_at"] = f"2025-03-{10 + t % 18}T15:30:00.000Z"
         if tags and t % 3 == 1:
             data["tags"] = [tg.gid for tg in rng.sample(tags, min(2, len(tags)))]
+        if t % 4 == 0:
+            data["custom_fields"] = {fields[0].gid: f"T-{1000 + t}",
+                                     fields[1].gid: round(rng.uniform(0.5, 40), 1),
+                                     fields[2].gid: fields[2].enum_options[t % 2][0]}
         task = create_task(store, me, data)
         tasks.append(task)
         if cfg.subtasks_every and t % cfg.subtasks_every == 0:

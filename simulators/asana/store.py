@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from simulators.asana.models import (
     AsanaApiError,
     Attachment,
+    CustomField,
     Project,
     Section,
     Story,
@@ -79,6 +80,7 @@ class AsanaStore:
         self.stories: dict[str, Story] = {}
         self.tags: dict[str, Tag] = {}
         self.attachments: dict[str, Attachment] = {}
+        self.custom_fields: dict[str, CustomField] = {}
         # children by parent gid, so listing a task's stories/attachments is not a full scan
         self.stories_by_task: defaultdict[str, list[str]] = defaultdict(list)
         self.attachments_by_parent: defaultdict[str, list[str]] = defaultdict(list)
@@ -354,6 +356,34 @@ class AsanaStore:
         proj = self.project(project_gid)
         return [self.sections[s] for s in proj.section_gids if not self.sections[s].deleted]
 
+    # --- custom fields ----------------------------------------------------------------------
+
+    def add_custom_field(self, workspace_gid: str, name: str, subtype: str, *,
+                         options: list[tuple[str, str]] | None = None,
+                         precision: int = 0) -> CustomField:
+        """Define a workspace custom field (``options``: (name, color) for enums)."""
+        cf = CustomField(self.new_gid(), workspace_gid, name, subtype, precision,
+                         [(self.new_gid(), n, c) for n, c in options or []])
+        self.custom_fields[cf.gid] = cf
+        return cf
+
+    def custom_value(self, workspace_gid: str, field_gid: str, value: Any) -> Any:
+        """Validate a value written to a custom field, or 400."""
+        cf = self.custom_fields.get(str(field_gid))
+        if cf is None or cf.workspace != workspace_gid:
+            raise bad_request(f"custom_fields: Not a recognized ID: {field_gid}")
+        if value is None:
+            return None
+        if cf.resource_subtype == "number":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise bad_request(f"custom_fields: {cf.name} expects a number")
+            return float(value)
+        if cf.resource_subtype == "enum":
+            if value not in {gid for gid, _, _ in cf.enum_options}:
+                raise bad_request(f"custom_fields: {value} is not an option of {cf.name}")
+            return value
+        return str(value)
+
     # --- tags -------------------------------------------------------------------------------
 
     def create_tag(self, me: str, data: dict[str, Any], workspace_gid: str | None) -> Tag:
@@ -400,4 +430,5 @@ class AsanaStore:
                     "projects": table(self.projects),
                     "sections": table(self.sections), "tasks": table(self.tasks),
                     "stories": table(self.stories), "tags": table(self.tags),
+                    "custom_fields": table(self.custom_fields),
                     "attachments": table(self.attachments)}

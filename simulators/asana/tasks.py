@@ -122,6 +122,13 @@ def _apply(store: AsanaStore, task: Task, data: dict[str, Any], me: str) -> list
             events.append("marked_incomplete")
     if "liked" in data:
         task.liked = bool(data["liked"])
+    if "custom_fields" in data:
+        values = data["custom_fields"] or {}
+        if not isinstance(values, dict):
+            raise bad_request("custom_fields: expected an object of field gid → value")
+        for field_gid, value in values.items():
+            task.custom_values[str(field_gid)] = store.custom_value(task.workspace, field_gid,
+                                                                    value)
     if any(k in data for k in ("due_on", "due_at", "start_on", "start_at")):
         _apply_dates(task, data)
         events.append("due_date_changed")

@@ -105,7 +105,8 @@ class View:
             return [self._shape(v, tree) for v in value]
         if isinstance(value, dict):
             if tree:
-                return {k: self._shape(value[k], sub) for k, sub in tree.items() if k in value}
+                picked = {k: self._shape(value[k], sub) for k, sub in tree.items() if k in value}
+                return {"gid": value["gid"], **picked} if "gid" in value else picked
             return {k: self._shape(v, None) for k, v in value.items()}
         return value
 
@@ -164,13 +165,36 @@ class View:
                 "modified_at": _ts(t.modified_at), "notes": t.notes, "num_hearts": 0,
                 "num_likes": 0, "num_subtasks": len(live_subtasks), "start_at": t.start_at,
                 "start_on": t.start_on, "actual_time_minutes": None,
-                "assignee": _user(t.assignee), "assignee_section": None, "custom_fields": [],
+                "assignee": _user(t.assignee), "assignee_section": None,
+                "custom_fields": [self._custom_value(g, v) for g, v in t.custom_values.items()],
                 "followers": [Ref("user", f) for f in t.follower_gids],
                 "parent": Ref("task", t.parent) if t.parent else None,
                 "projects": [Ref("project", p) for p, _ in t.memberships],
                 "tags": [Ref("tag", g) for g in t.tag_gids if not self.store.tags[g].deleted],
                 "workspace": Ref("workspace", t.workspace),
                 "permalink_url": f"{APP}/0/0/{t.gid}"}
+
+    def _custom_value(self, field_gid: str, value: Any) -> dict[str, Any]:
+        cf = self.store.custom_fields[field_gid]
+        out: dict[str, Any] = {
+            "gid": cf.gid, "resource_type": "custom_field", "name": cf.name,
+            "resource_subtype": cf.resource_subtype, "type": cf.resource_subtype,
+            "enabled": True, "display_value": cf.display(value)}
+        if cf.resource_subtype == "text":
+            out["text_value"] = value
+        elif cf.resource_subtype == "number":
+            out["number_value"] = value
+            out["precision"] = cf.precision
+        elif cf.resource_subtype == "enum":
+            out["enum_options"] = [self._option(o) for o in cf.enum_options]
+            option = next((o for o in cf.enum_options if o[0] == value), None)
+            out["enum_value"] = self._option(option) if option else None
+        return out
+
+    @staticmethod
+    def _option(option: tuple[str, str, str]) -> dict[str, Any]:
+        return {"gid": option[0], "resource_type": "enum_option", "name": option[1],
+                "enabled": True, "color": option[2]}
 
     def _full_story(self, s: Any) -> dict[str, Any]:
         out = {"gid": s.gid, "resource_type": "story", "created_at": _ts(s.created_at),

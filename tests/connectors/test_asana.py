@@ -173,6 +173,8 @@ async def test_reads_what_the_seed_holds(sim: tuple[Any, str], reader: AsanaRead
     assert any(t.due_at for t in tasks) and any(t.start_on and t.due_on for t in tasks)
     assert any(t.completed and t.completed_at for t in tasks)
     assert any(t.assignees and t.assignees[0].email for t in tasks)
+    fields = {cf.name: cf.value for t in tasks for cf in t.custom_fields}
+    assert fields.get("Priorité") in ("Low", "High 🔥") and str(fields["Ticket"]).startswith("T-")
     comments = await _read_all(reader, Kind.COMMENT, scope)
     want = [s for s in store.stories.values() if s.type == "comment"
             and s.target in {t.source_id for t in tasks}]

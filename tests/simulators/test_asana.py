@@ -324,6 +324,26 @@ async def test_subtasks_sections_and_order(sim: tuple[Any, httpx.AsyncClient]) -
     assert (await c.delete(f"/api/1.0/sections/{sec['gid']}")).status_code == 400
 
 
+async def test_custom_fields_read_and_write(sim: tuple[Any, httpx.AsyncClient]) -> None:
+    _, c = sim
+    _, projects = await _ids(c)
+    tasks = (await c.get(f"/api/1.0/projects/{projects[0]}/tasks", params={
+        "opt_fields": "custom_fields.name,custom_fields.display_value"})).json()["data"]
+    with_values = [t for t in tasks if t["custom_fields"]]
+    assert with_values
+    shown = {cf["name"]: cf["display_value"] for cf in with_values[0]["custom_fields"]}
+    assert shown["Ticket"].startswith("T-") and shown["Priorité"] in ("Low", "High 🔥")
+    full = (await c.get(f"/api/1.0/tasks/{with_values[0]['gid']}")).json()["data"]
+    prio = next(cf for cf in full["custom_fields"] if cf["resource_subtype"] == "enum")
+    other = next(o for o in prio["enum_options"] if o["gid"] != prio["enum_value"]["gid"])
+    url = f"/api/1.0/tasks/{with_values[0]['gid']}"
+    bad = await c.put(url, json={"data": {"custom_fields": {prio["gid"]: "999"}}})
+    assert bad.status_code == 400
+    ok = await c.put(url, json={"data": {"custom_fields": {prio["gid"]: other["gid"]}}})
+    after = next(cf for cf in ok.json()["data"]["custom_fields"] if cf["gid"] == prio["gid"])
+    assert after["display_value"] == other["name"]
+
+
 async def test_comments_and_system_stories(sim: tuple[Any, httpx.AsyncClient]) -> None:
     _, c = sim
     _, projects = await _ids(c)
