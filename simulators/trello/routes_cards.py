@@ -38,7 +38,10 @@ def _paging(request: Request) -> tuple[int | None, str | None, str | None, int]:
             raise TrelloError(400, "invalid value for limit") from exc
         if not 0 <= limit <= 1000:
             raise TrelloError(400, "invalid value for limit")
-    page = int(q.get("page", "0") or 0)
+    try:
+        page = int(q.get("page", "0") or 0)
+    except ValueError as exc:
+        raise TrelloError(400, "invalid value for page") from exc
     return limit, q.get("before"), q.get("since"), page
 
 

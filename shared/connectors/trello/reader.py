@@ -48,7 +48,7 @@ from shared.engine.model import (
     Record,
     UserRef,
 )
-from shared.errors import SkippableItemError
+from shared.errors import FatalRunError, SkippableItemError
 
 MAX_PAGE = 1000          # Trello's largest ``limit``
 
@@ -153,8 +153,10 @@ class TrelloReader:
         start, skip = 0, 0
         if cursor:
             card_id, _, done = cursor.partition(":")
+            if not done.isdigit():
+                raise FatalRunError(f"malformed {badge} cursor {cursor!r}")
             start = bisect.bisect_left(ids, card_id)
-            skip = int(done or 0) if start < len(ids) and ids[start] == card_id else 0
+            skip = int(done) if start < len(ids) and ids[start] == card_id else 0
         out: list[Any] = []
         for pos in range(start, len(cards)):
             card = cards[pos]
