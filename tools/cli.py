@@ -56,7 +56,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     settings_file = ensure_local_settings()
     configured = json.loads(settings_file.read_text())["Values"]
     with running_stack(DATA_DIR / "stack", fresh=args.fresh, blob_port=PORTS["blob"],
-                       queue_port=PORTS["queue"], cosmos_port=PORTS["cosmos"]) as stack:
+                       queue_port=PORTS["queue"], cosmos_port=PORTS["cosmos"], persist_cosmos=True) as stack:
         values = {**local_values(stack.values()), **{k: v for k, v in configured.items() if k.startswith("FERRY_LOG")}}
         _apply_env(values)
         issuer = DevIssuer(DATA_DIR / "dev-issuer")

@@ -107,11 +107,23 @@ def _require_node_tools() -> None:
         raise RuntimeError("npm dev tools are missing: run `npm ci` in the project root (the set-up does)")
 
 
+def _wait_for_line(path: Path, needle: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode}; see {path}")
+        if path.exists() and needle in path.read_text(errors="replace"):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{needle!r} not seen in {path} after {timeout}s")
+
+
 def start_stack(
     data_dir: Path, *, fresh: bool = False, blob_port: int | None = None, queue_port: int | None = None,
-    cosmos_port: int | None = None, quiet: bool = True,
+    cosmos_port: int | None = None, quiet: bool = True, persist_cosmos: bool = False,
 ) -> LocalStack:
-    """Start Azurite and the Cosmos stand-in; ports default to free ones."""
+    """Start Azurite and the Cosmos stand-in; ports default to free ones. With
+    `persist_cosmos` the Cosmos data is kept in `data_dir/cosmos.json` across restarts."""
     _require_node_tools()
     if fresh and data_dir.exists():
         shutil.rmtree(data_dir)
@@ -133,17 +145,18 @@ def start_stack(
         azurite_cmd.append("--silent")
     out = open(logs / "azurite.log", "ab")
     stack.procs.append(subprocess.Popen(azurite_cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT))
-    cosmos_out = open(logs / "cosmos.log", "ab")
-    stack.procs.append(
-        subprocess.Popen(
-            ["node", str(ROOT / "tools" / "cosmos" / "launcher.js"), "--port", str(stack.cosmos_port)],
-            stdout=cosmos_out, stderr=subprocess.STDOUT, cwd=ROOT,
-        )
-    )
+    cosmos_log = logs / "cosmos.log"
+    cosmos_log.write_text("")  # the readiness line below must come from this start
+    cosmos_out = open(cosmos_log, "ab")
+    cosmos_cmd = ["node", str(ROOT / "tools" / "cosmos" / "launcher.js"), "--port", str(stack.cosmos_port)]
+    if persist_cosmos:
+        cosmos_cmd += ["--data", str(data_dir / "cosmos.json")]
+    stack.procs.append(subprocess.Popen(cosmos_cmd, stdout=cosmos_out, stderr=subprocess.STDOUT, cwd=ROOT))
     try:
         wait_for_port(stack.blob_port, proc=stack.procs[0])
         wait_for_port(stack.queue_port, proc=stack.procs[0])
-        wait_for_port(stack.cosmos_port, proc=stack.procs[1])
+        # Ready once any saved data is loaded, not merely when the port opens.
+        _wait_for_line(cosmos_log, "cosmos-ready", stack.procs[1])
     except Exception:
         stack.stop()
         raise
