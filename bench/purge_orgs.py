@@ -19,21 +19,21 @@ import json
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.purge_seed import isolated_settings, seed_org  # noqa: E402
-from shared.config import QUEUE_DELETIONS  # noqa: E402
-from shared.retention.deletion import run_deletion_job  # noqa: E402
-from shared.retention.jobs import DeletionMessage  # noqa: E402
-from shared.retention.purge import cosmos_order  # noqa: E402
-from shared.retention.sweep import sweep_inactive_orgs  # noqa: E402
-from shared.store.stores import Stores  # noqa: E402
-from tools.stack import start_stack  # noqa: E402
+from bench.purge_seed import isolated_settings, seed_org
+from shared.config import QUEUE_DELETIONS
+from shared.retention.deletion import run_deletion_job
+from shared.retention.jobs import DeletionMessage
+from shared.retention.purge import cosmos_order
+from shared.retention.sweep import sweep_inactive_orgs
+from shared.store.stores import Stores
+from tools.stack import start_stack
 
-BASE = datetime(2020, 1, 6, tzinfo=timezone.utc)
+BASE = datetime(2020, 1, 6, tzinfo=UTC)
 GOAL_S = 600.0
 
 
@@ -78,7 +78,7 @@ async def _consume(stores: Stores, *, consumers: int, batch: int, now: datetime)
                                                      now=lambda: now)
                     done += outcome.status == "succeeded"
                     await queue.delete_message(msg)
-                except Exception as exc:  # left for redelivery, as the host would
+                except Exception as exc:  # noqa: BLE001 - left for redelivery, as the host would
                     failed += 1
                     print(f"  job failed: {type(exc).__name__}: {exc}", file=sys.stderr)
 

@@ -89,7 +89,7 @@ async def footprint(stores: Stores, org_id: str, region: str) -> dict[str, int]:
         items = stores.cosmos(region).container(name).query_items(
             "SELECT VALUE COUNT(1) FROM c WHERE c.tenantId = @t OR c.pk = @t OR STARTSWITH(c.pk, @tp)",
             parameters=[{"name": "@t", "value": org_id}, {"name": "@tp", "value": f"{org_id}:"}])
-        count = [n async for n in items][0]
+        count = await anext(aiter(items))
         if count:
             found[name] = count
     for container in ("logs", "exports"):

@@ -49,7 +49,7 @@ async def delete_org(body: OrgDeletion, access: Annotated[OrgAccess, Depends(aut
 
 
 @router.get("/deletions/{jobId}", summary="Progress and receipt of an org deletion (job token required)")
-async def deletion_status(jobId: str,  # noqa: N803
+async def deletion_status(jobId: str,
                           token: Annotated[str | None, Header(alias=JOB_TOKEN_HEADER)] = None) -> dict[str, Any]:
     stores = get_stores()
     if not token:
@@ -60,15 +60,3 @@ async def deletion_status(jobId: str,  # noqa: N803
     await stores.start()
     return await read_status(stores.cosmos(region), jobId, token)
 
-
-def _lifecycle_router() -> APIRouter:
-    """Logs, deletion and export routes in one router (included once by create_api)."""
-    from functions.http_api import export, logs
-
-    combined = APIRouter()
-    for part in (logs.router, router, export.router):
-        combined.include_router(part)
-    return combined
-
-
-lifecycle = _lifecycle_router()

@@ -52,11 +52,11 @@ def _page_body(page: Any) -> dict[str, Any]:
 
 @router.get("", summary="Log lines after a cursor; `Accept: text/event-stream` streams them live",
             responses={200: {"content": {"application/json": {}, "text/event-stream": {}}}})
-async def get_logs(runId: str, request: Request, access: Read, after: After = None,  # noqa: N803
+async def get_logs(runId: str, request: Request, access: Read, after: After = None,
                    level: Annotated[LogLevel | None, Query(description="minimum level")] = None,
                    limit: Limit = 200,
                    wait: Annotated[float, Query(ge=0, le=25, description="long-poll: seconds to wait for a line")] = 0,
-                   maxSeconds: Annotated[int | None, Query(ge=1, le=540, description="SSE: end the stream after")] = None,  # noqa: N803
+                   maxSeconds: Annotated[int | None, Query(ge=1, le=540, description="SSE: end the stream after")] = None,
                    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None) -> Any:
     reader = RunLogReader(access.ctx, runId)
     await _require_run(access, runId, reader)
@@ -101,7 +101,7 @@ async def sse_events(request: Request, access: OrgAccess, run_id: str, reader: R
 
 
 @router.get("/failures", summary="Failed items only, with counts by kind, code and error")
-async def get_failures(runId: str, access: Read, after: After = None, limit: Limit = 200) -> dict[str, Any]:  # noqa: N803
+async def get_failures(runId: str, access: Read, after: After = None, limit: Limit = 200) -> dict[str, Any]:
     reader = RunLogReader(access.ctx, runId)
     await _require_run(access, runId, reader)
     page = await reader.page(Cursor.parse(after), limit=limit, min_level=LogLevel.ERROR)
@@ -113,7 +113,7 @@ async def get_failures(runId: str, access: Read, after: After = None, limit: Lim
 
 
 @router.delete("", status_code=204, summary="Delete the run's log now (audited)")
-async def delete_logs(runId: str, access: Delete) -> Response:  # noqa: N803
+async def delete_logs(runId: str, access: Delete) -> Response:
     deleted = await delete_run_logs(access.ctx, runId)
     if not deleted and await run_document(access.ctx, runId) is None:
         raise NotFoundError("run not found")

@@ -26,7 +26,7 @@ from shared.logs.redaction import redact, redact_obj
 
 MAX_MESSAGE_CHARS = 500
 MAX_ID_CHARS = 512
-_ID = re.compile(r"^[^\s\x00-\x1f]{1,%d}$" % MAX_ID_CHARS)
+_ID = re.compile(rf"^[^\s\x00-\x1f]{{1,{MAX_ID_CHARS}}}$")
 _EVENT = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,4}$")
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
 _COUNTER = re.compile(r"^[A-Za-z][A-Za-z0-9_.:-]{0,63}$")
@@ -97,10 +97,10 @@ class ErrorInfo(BaseModel):
     type: str
     slug: str | None = None
     status: int | None = None
-    retryAfter: float | None = None  # noqa: N815 (wire name)
+    retryAfter: float | None = None
 
     @classmethod
-    def of(cls, exc: BaseException) -> "ErrorInfo":
+    def of(cls, exc: BaseException) -> ErrorInfo:
         """Only the shape of `exc`: str(exc) is never read (vendors put content in it)."""
         retry_after = getattr(exc, "retry_after", None)
         status = getattr(exc, "status", None)
@@ -129,8 +129,8 @@ class LogLine(BaseModel):
     level: LogLevel
     event: str
     kind: str | None = None
-    sourceId: str | None = None  # noqa: N815
-    destId: str | None = None  # noqa: N815
+    sourceId: str | None = None
+    destId: str | None = None
     scope: str | None = None
     phase: str | None = None
     code: str | None = None

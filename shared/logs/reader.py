@@ -33,7 +33,7 @@ class Cursor:
         return f"{self.segment}.{self.offset}"
 
     @classmethod
-    def parse(cls, text: str | None, *, field_name: str = "after") -> "Cursor":
+    def parse(cls, text: str | None, *, field_name: str = "after") -> Cursor:
         if not text:
             return cls(0, 0)
         match = _CURSOR.match(text.strip())
@@ -78,7 +78,7 @@ class RunLogReader:
             if seg.number > position.segment:
                 position = Cursor(seg.number, 0)
             if start >= seg.size:
-                result.cursor = position if position > result.cursor else result.cursor
+                result.cursor = max(result.cursor, position)
                 continue
             length = min(seg.size - start, budget)
             data = await self._read(seg.name, start, length)

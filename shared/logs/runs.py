@@ -8,6 +8,7 @@ from typing import Any
 
 from shared.logs.segments import delete_prefix, logs_container, run_prefix
 from shared.store.repository import TenantRepository
+from shared.tenancy.context import TenantContext
 
 #: run statuses after which no log line is written any more (engine RunStatus values)
 FINAL_STATUSES = frozenset({"cancelled", "succeeded", "partially_succeeded", "failed"})
@@ -17,17 +18,17 @@ class _Runs(TenantRepository):
     container_name = "runs"
 
 
-async def run_document(ctx: Any, run_id: str) -> dict[str, Any] | None:
+async def run_document(ctx: TenantContext, run_id: str) -> dict[str, Any] | None:
     """The run's document of this tenant, or None."""
     return await ctx.repo(_Runs).find(run_id)
 
 
-async def run_finished(ctx: Any, run_id: str) -> bool:
+async def run_finished(ctx: TenantContext, run_id: str) -> bool:
     """True when the run reached a final status (a missing run counts as finished)."""
     doc = await run_document(ctx, run_id)
     return doc is None or str(doc.get("status")) in FINAL_STATUSES
 
 
-async def delete_run_logs(ctx: Any, run_id: str) -> int:
+async def delete_run_logs(ctx: TenantContext, run_id: str) -> int:
     """Delete every segment of the run's log; idempotent; returns blobs deleted."""
     return await delete_prefix(logs_container(ctx.storage), run_prefix(ctx.tenant_id, run_id))

@@ -92,6 +92,8 @@ async def delete_prefix(container: Any, prefix: str, *, batch: int = 256) -> int
     for named accounts on custom endpoints) are retried one by one. Idempotent; returns
     how many blobs were deleted."""
     names: list[str] = [b.name async for b in container.list_blobs(name_starts_with=prefix)]
+    if len(names) <= 4:  # a batch costs a round trip of its own: not worth it for a few
+        return await _delete_each(container, names)
     deleted = 0
     for start in range(0, len(names), batch):
         part = names[start:start + batch]
@@ -105,7 +107,7 @@ async def delete_prefix(container: Any, prefix: str, *, batch: int = 256) -> int
                 elif r.status_code != 404:
                     retry.append(part[index])
                 index += 1
-        except Exception:  # the batch refused as a whole: one by one
+        except Exception:  # noqa: BLE001 - the batch refused as a whole: one by one
             retry = part
         deleted += await _delete_each(container, retry)
     return deleted

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Self
 
 from shared.logs.model import (
     ITEM_STATUS_EVENTS,
@@ -37,7 +37,7 @@ Now = Callable[[], datetime]
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _status_code(exc: BaseException) -> int | None:
@@ -144,7 +144,7 @@ class RunLogWriter:
         self.lines_written += written
         return written
 
-    async def __aenter__(self) -> "RunLogWriter":
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

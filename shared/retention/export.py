@@ -140,7 +140,7 @@ async def export_org(ctx: TenantContext, *, actor: str, request: RequestInfo, no
     sink = _Sink()
     counts: dict[str, int] = {}
     migration_ids: list[str] = []
-    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:  # type: ignore[arg-type]
+    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_DEFLATED) as archive:  # type: ignore[call-overload]
         org = await ctx.repo(_Repo).get(ctx.tenant_id)
         archive.writestr("organisation.json", json.dumps(clean(org), indent=2, ensure_ascii=False))
         sections: list[tuple[str, str, Any]] = [
@@ -190,7 +190,7 @@ async def describe_export(ctx: TenantContext, export_id: str, *, now: datetime) 
     except ResourceNotFoundError as exc:
         raise NotFoundError("export not found") from exc
     meta = props.metadata or {}
-    expires = datetime.fromisoformat(meta["expiresAt"].replace("Z", "+00:00")) if meta.get("expiresAt") else None
+    expires = datetime.fromisoformat(meta["expiresAt"]) if meta.get("expiresAt") else None
     if expires is None or expires <= now:
         raise NotFoundError("export not found or expired")
     return ({"id": export_id, "status": "ready", "createdAt": meta.get("createdAt"), "expiresAt": meta.get("expiresAt"),

@@ -66,7 +66,7 @@ class DeletionMessage:
         return {"type": MESSAGE_TYPE, "v": 1, "jobId": self.job_id, "tenantId": self.tenant_id}
 
     @classmethod
-    def parse(cls, body: dict[str, Any]) -> "DeletionMessage":
+    def parse(cls, body: dict[str, Any]) -> DeletionMessage:
         if body.get("type") != MESSAGE_TYPE or not body.get("jobId") or not body.get("tenantId"):
             raise ValueError("not a deletion job message")
         job_id, tenant_id = str(body["jobId"]), str(body["tenantId"])
@@ -85,7 +85,7 @@ class DeletionJobs:
         """A queued job; returns (document, one-time token or None)."""
         token = secrets.token_urlsafe(32) if with_token else None
         h = org_hash(tenant_id)
-        doc = {
+        doc: dict[str, Any] = {
             "id": job_id or new_job_id(region), "pk": h, "type": JOB_TYPE, "orgHash": h, "region": region,
             "reason": reason, "status": "queued", "requestedAt": iso(now), "startedAt": None,
             "finishedAt": None, "attempts": 0, "steps": {},

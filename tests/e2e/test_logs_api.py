@@ -44,7 +44,7 @@ def _events(lines: list[str]) -> list[dict[str, Any]]:
             current = {}
         elif not line.startswith(":") and ":" in line:
             key, _, value = line.partition(":")
-            current[key] = value[1:] if value.startswith(" ") else value
+            current[key] = value.removeprefix(" ")
     return out
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from datetime import datetime, timedelta, timezone
-from typing import Any, AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ from shared.tenancy.audit import RequestInfo
 from shared.tenancy.context import TenantContext
 from tools.stack import LocalStack, start_stack
 
-BASE = datetime(2020, 1, 6, 12, 0, tzinfo=timezone.utc)
+BASE = datetime(2020, 1, 6, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -113,9 +114,9 @@ async def test_a_recently_active_run_keeps_its_org(iso_stores: Stores) -> None:
 
 
 async def test_run_logs_expire_after_90_days_without_writes(iso_stores: Stores) -> None:
-    org = await seed_org(iso_stores, last_activity=datetime.now(timezone.utc))
+    org = await seed_org(iso_stores, last_activity=datetime.now(UTC))
     ctx = TenantContext.for_org(iso_stores, org.id)
-    written = datetime.now(timezone.utc)
+    written = datetime.now(UTC)
     await sweep_run_logs(iso_stores, "eu", now=lambda: written + timedelta(days=89))
     assert len(await list_segments(logs_container(ctx.storage), org.id, org.run_id)) == 1
     report = await sweep_run_logs(iso_stores, "eu", now=lambda: written + timedelta(days=91))
@@ -236,13 +237,13 @@ async def test_org_stuck_in_deleting_is_enqueued_again(iso_stores: Stores) -> No
 
 
 async def test_export_archive_is_streamed_in_blocks_without_secrets(iso_stores: Stores) -> None:
-    org = await seed_org(iso_stores, last_activity=datetime.now(timezone.utc), export_blob=False)
+    org = await seed_org(iso_stores, last_activity=datetime.now(UTC), export_blob=False)
     ctx = TenantContext.for_org(iso_stores, org.id)
     for i in range(40):
         await iso_stores.cosmos("eu").container("audit").upsert_item(
             {"id": f"aud_{i:03d}", "tenantId": org.id, "pk": org.id, "action": "signin", "detail": {"n": "x" * 400}})
     done = await export_org(ctx, actor="user:mem_1", request=RequestInfo(ip="203.0.113.1"),
-                            now=datetime.now(timezone.utc), block_bytes=2048)
+                            now=datetime.now(UTC), block_bytes=2048)
     blob = ctx.storage.container("exports").get_blob_client(f"{org.id}/{done['id']}.zip")
     committed, _ = await blob.get_block_list("committed")
     assert len(committed) > 1  # staged in several blocks, not uploaded in one piece
