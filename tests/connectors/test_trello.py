@@ -496,3 +496,31 @@ async def test_engine_migrates_a_board_and_reruns_idempotently(sim: Sim) -> None
         assert len(store.board_cards(copy)) == len(store.board_cards(source))
     finally:
         await client.aclose()
+
+
+async def test_streaming_a_large_attachment_keeps_memory_flat() -> None:
+    """A 32 MiB file goes from the simulator through the reader with a bounded footprint
+    (both sides of the stream run in this process, so tracemalloc sees them all)."""
+    import tracemalloc
+
+    size = 32 * 1024 * 1024
+    clock = SimFakeClock()
+    app = create_app(SeedConfig(seed=5, boards=1, cards_per_board=3, many_comments=0,
+                                attachment_sizes=(size,), link_attachment_every=0),
+                     clock=clock)
+    with serve(app) as base:
+        big = Sim(base, app, clock)
+        reader = TrelloReader(make_client(big))
+        try:
+            atts = await _read_all(reader, Kind.ATTACHMENT, big.state["boards"][0]["id"], 10)
+            att = next(a for a in atts if a.size == size)
+            tracemalloc.start()
+            total = 0
+            async for chunk in reader.open_attachment(att):
+                total += len(chunk)
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        finally:
+            await reader.aclose()
+    assert total == size
+    assert peak < 12 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB while streaming 32 MiB"
