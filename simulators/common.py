@@ -206,6 +206,9 @@ Limiter = WindowLimiter | ConcurrencyLimiter
 # --------------------------------------------------------------------------- faults
 
 
+FAULT_KINDS = ("status", "drop", "slow_body")
+
+
 @dataclass
 class FaultRule:
     """One fault. ``kind``: "status" (answer ``status``), "drop" (close the connection without
@@ -249,6 +252,11 @@ class FaultPlan:
         if isinstance(lat, (int, float)):
             lat = (int(lat), int(lat))
         rules = [FaultRule(**r) for r in data.get("faults", [])]
+        for rule in rules:
+            if rule.kind not in FAULT_KINDS:
+                raise ValueError(f"fault kind must be one of {FAULT_KINDS}, not {rule.kind!r}")
+            if rule.path:
+                re.compile(rule.path)     # a bad regex is the caller's error (400)
         return cls(latency_ms=(int(lat[0]), int(lat[1])), faults=rules,
                    seed=int(data.get("seed", 0)))
 
@@ -360,7 +368,7 @@ async def _sim_endpoint(runtime: SimRuntime, request: Request) -> Response:
     if sub == "faults" and method in ("POST", "DELETE"):
         try:
             runtime.faults = FaultPlan.from_dict(body)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, re.error) as exc:
             return JSONResponse({"error": f"bad fault plan: {exc}"}, status_code=400)
         return JSONResponse(runtime.faults.to_dict())
     if sub == "limits" and method == "GET":

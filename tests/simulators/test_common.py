@@ -124,6 +124,9 @@ async def test_sim_controls_endpoints_faults_and_stats() -> None:
         r = await client.get("/hello/b")
         assert r.status_code == 503 and r.headers["retry-after"] == "1"
         assert (await client.get("/hello/c")).status_code == 200
+        for bad in ({"kind": "explode"}, {"path": "(unclosed"}, {"nonsense": 1}):
+            r = await client.post("/_sim/faults", json={"faults": [bad]})
+            assert r.status_code == 400, bad
         r = await client.post("/_sim/limits", json={"limiters": {"token": {"limit": 9}}})
         assert r.json()["token"]["limit"] == 9
         assert (await client.post("/_sim/limits", json={"limiters": {"nope": {}}})).status_code == 400
