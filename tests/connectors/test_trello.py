@@ -524,3 +524,21 @@ async def test_streaming_a_large_attachment_keeps_memory_flat() -> None:
             await reader.aclose()
     assert total == size
     assert peak < 12 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB while streaming 32 MiB"
+
+
+async def test_registry_runtime_reads_and_downloads(sim: Sim) -> None:
+    """``open_runtime`` (registry + ``runtime.py``) gives a working reader and writer."""
+    from shared.connectors.registry import open_runtime
+
+    pacer = Pacer(TRELLO_RATE_LIMIT, clock=LinkedClock(sim.clock))
+    runtime = await open_runtime(sim.connection(), allow_loopback=True, pacer=pacer)
+    try:
+        assert runtime.reader is not None and runtime.writer is not None
+        assert (await runtime.writer.whoami()).email == "user0@example.com"
+        board = sim.state["boards"][0]["id"]
+        atts = await _read_all(runtime.reader, Kind.ATTACHMENT, board, 50)  # type: ignore[arg-type]
+        first = next(a for a in atts if not a.is_link)
+        body = b"".join([part async for part in runtime.reader.open_attachment(first)])
+        assert len(body) == first.size
+    finally:
+        await runtime.aclose()
