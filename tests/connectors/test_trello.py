@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.connectors.base import DestRefs, Written, make_marker
+from shared.connectors.base import DestRefs, SourceReader, Written, make_marker
 from shared.connectors.kinds import TrelloConnection, parse_connection
 from shared.connectors.trello import (
     TRELLO_RATE_LIMIT,
@@ -137,7 +137,7 @@ def _dest(value: str | Written) -> str:
     return value if isinstance(value, str) else value.dest_id
 
 
-async def _read_all(reader: TrelloReader, kind: Kind, scope: str, limit: int) -> list[Any]:
+async def _read_all(reader: SourceReader, kind: Kind, scope: str, limit: int) -> list[Any]:
     out: list[Any] = []
     cursor = None
     while True:
@@ -536,9 +536,37 @@ async def test_registry_runtime_reads_and_downloads(sim: Sim) -> None:
         assert runtime.reader is not None and runtime.writer is not None
         assert (await runtime.writer.whoami()).email == "user0@example.com"
         board = sim.state["boards"][0]["id"]
-        atts = await _read_all(runtime.reader, Kind.ATTACHMENT, board, 50)  # type: ignore[arg-type]
+        atts = await _read_all(runtime.reader, Kind.ATTACHMENT, board, 50)
         first = next(a for a in atts if not a.is_link)
         body = b"".join([part async for part in runtime.reader.open_attachment(first)])
         assert len(body) == first.size
     finally:
         await runtime.aclose()
+
+
+async def test_half_written_card_is_removed_so_a_retry_creates_it_whole(sim: Sim) -> None:
+    from shared.engine.model import Checklist, ChecklistItem, Task
+    from shared.errors import TransientError
+
+    writer = TrelloWriter(make_client(sim))
+    board = sim.state["boards"][0]
+    lst = next(x["id"] for x in sim.state["lists"] if x["idBoard"] == board["id"])
+    task = Task(source_id="half", version="1", project_id="p", name="Half-written",
+                checklists=(Checklist(name="c", items=(
+                    ChecklistItem(source_id="i", name="one"),)),))
+    refs = DestRefs(project=board["id"], section=lst)
+    marker = make_marker("half", Kind.TASK, "half")
+    async with httpx.AsyncClient(base_url=sim.base) as ctl:
+        await ctl.post("/_sim/faults", json={"faults": [
+            {"kind": "status", "status": 502, "method": "POST", "path": "/checkItems$",
+             "count": 1}]})
+        try:
+            with pytest.raises(TransientError):
+                await writer.create(Kind.TASK, task, refs, marker)
+            assert await writer.find_by_marker(Kind.TASK, marker, task, refs) is None
+            card = _dest(await writer.create(Kind.TASK, task, refs, marker))
+            assert await writer.find_by_marker(Kind.TASK, marker, task, refs) == card
+            assert len(sim.app.state.trello.store.cards[card].id_checklists) == 1
+        finally:
+            await ctl.post("/_sim/faults", json={})
+            await writer.aclose()

@@ -1,6 +1,7 @@
 """Writes canonical records into Trello (see ``capabilities.py`` for the adaptations)."""
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -184,9 +185,16 @@ class TrelloWriter:
             made = await self.client.post("/cards", json={    # nothing to clear yet
                 k: v for k, v in body.items() if v is not None and v != []})
             card_id = str(made["id"])
-            if record.archived:
-                await self.client.put(f"/cards/{card_id}", json={"closed": True})
-            await self._write_checklists(card_id, record)
+            try:
+                if record.archived:
+                    await self.client.put(f"/cards/{card_id}", json={"closed": True})
+                await self._write_checklists(card_id, record)
+            except BaseException:
+                # A half-written card must not be found by its marker and taken as done:
+                # remove it (best effort) so the engine's retry creates it whole.
+                with contextlib.suppress(Exception):
+                    await self.client.delete(f"/cards/{card_id}")
+                raise
             return Written(dest_id=card_id, notes=notes) if notes else card_id
         if isinstance(record, Comment):
             made = await self.client.post(
