@@ -25,8 +25,6 @@ from simulators.trello.ids import ObjectIdFactory
 from simulators.trello.seed import SeedConfig, seed_store
 from simulators.trello.store import TrelloStore
 
-DEFAULT_MAX_UPLOAD = 250 * 1024 * 1024     # Trello's limit for paid workspaces (free: 10 MB)
-
 
 @dataclass
 class TrelloSimState:
@@ -36,7 +34,6 @@ class TrelloSimState:
     config: SeedConfig
     clock: SimClock
     summary: dict[str, Any]
-    max_upload_bytes: int = DEFAULT_MAX_UPLOAD
 
 
 def build_store(config: SeedConfig, clock: SimClock) -> tuple[TrelloStore, dict[str, Any]]:

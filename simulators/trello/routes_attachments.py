@@ -46,7 +46,7 @@ async def create_attachment(request: Request) -> Response:
     name = require_text(p.get("name", ""), "name", 256)
     if isinstance(upload, UploadFile):
         state = request.app.state.trello
-        sink, size, digest = await _spool(upload, state.max_upload_bytes)
+        sink, size, digest = await _spool(upload, state.config.max_upload_bytes)
         file_name = name or upload.filename or "upload"
         mime = str(p.get("mimeType") or upload.content_type or "application/octet-stream")
         att = store.add_attachment(card, me, name or file_name, mime_type=mime,

@@ -54,6 +54,7 @@ class SeedConfig:
     long_desc_chars: int = 16_384        # Trello's maximum desc length
     closed_list: bool = True             # one archived list per board (with cards)
     enterprise_managed: bool = False
+    max_upload_bytes: int = 250 * 1024 * 1024   # paid workspaces; free ones: 10 MB
     api_key: str = DEFAULT_KEY
     extra_tokens: dict[str, str] = field(default_factory=dict)   # token -> username
 

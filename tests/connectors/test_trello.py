@@ -570,3 +570,27 @@ async def test_half_written_card_is_removed_so_a_retry_creates_it_whole(sim: Sim
         finally:
             await ctl.post("/_sim/faults", json={})
             await writer.aclose()
+
+
+async def test_upload_over_the_workspace_limit_skips_the_item(sim: Sim) -> None:
+    """A free workspace takes 10 MB per file; Trello answers 413 and the item is skipped."""
+    from shared.errors import SkippableItemError
+
+    config = sim.app.state.trello.config
+    saved = config.max_upload_bytes
+    config.max_upload_bytes = 100_000
+    writer = TrelloWriter(make_client(sim))
+    att = Attachment(source_id="toobig", version="1", project_id="p", task_id="t",
+                     name="too-big.bin", size=150_000)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"x" * 150_000
+
+    try:
+        with pytest.raises(SkippableItemError) as info:
+            await writer.upload_attachment(att, DestRefs(task=sim.state["cards"][0]["id"]),
+                                           "m", chunks())
+        assert info.value.extra.get("status") == 413
+    finally:
+        config.max_upload_bytes = saved
+        await writer.aclose()
