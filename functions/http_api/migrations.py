@@ -1,5 +1,5 @@
-"""Migrations and runs: create, list, run (full, delta, dry run, retry failed), pause,
-resume, cancel, and the per-item report as JSON or CSV."""
+"""Migrations and runs: create, list, run (full, delta, dry run, retry failed), roll back,
+pause, resume, cancel, the run view with its ETA, and the per-item report as JSON or CSV."""
 from __future__ import annotations
 
 import csv
@@ -56,6 +56,20 @@ async def start_run(migrationId: str, body: RunCreate, access: RunsManage, reque
     return service.public_run(run)
 
 
+@router.post("/{migrationId}/rollback", status_code=202, summary="Roll back: delete at the destination what Ferry created",
+             description=(
+                 "Queues a run with mode `rollback` (same status, counters, report and logs as other runs). It deletes "
+                 "the destination items recorded in the migration's id map, in reverse dependency order: attachments, "
+                 "comments, tasks (subtasks before their parents), labels, sections, projects. An item already gone "
+                 "(404) counts as deleted, so redelivered chunks and a second rollback are harmless. Items that existed "
+                 "at the destination before the migration are never deleted (a label matched by name is reported "
+                 "`kept`). Id-map entries are marked rolled back, so a later full run creates the items anew. "
+                 "409 while another run of the migration is active."))
+async def rollback(migrationId: str, access: RunsManage) -> dict[str, Any]:  # noqa: N803
+    run = await service.start_rollback(access.ctx, migrationId, actor=access.caller.actor, request=access.request)
+    return service.public_run(run)
+
+
 @router.get("/{migrationId}/runs", summary="List runs, newest first")
 async def list_runs(migrationId: str, access: RunsRead, pageSize: PageSize = 50,  # noqa: N803
                     continuation: Continuation = None) -> dict[str, Any]:
@@ -63,9 +77,19 @@ async def list_runs(migrationId: str, access: RunsRead, pageSize: PageSize = 50,
     return page_body(page, service.public_run)
 
 
-@router.get("/{migrationId}/runs/{runId}", summary="Run status, counters per kind, throughput")
+@router.get("/{migrationId}/runs/{runId}", summary="Run status, counters per kind, throughput, ETA",
+            description=(
+                "`eta` estimates the time left as destination requests left ÷ the destination's documented rate "
+                "limit (the pacer's budget per credential, `requestsPerSecond`). The work left comes from a plan: "
+                "for full and delta runs the migration's latest succeeded dry run (`basis` = `dry_run:<runId>`: per "
+                "kind, the items it counted minus those this run has processed, times the share that needed a write "
+                "— `would_create` + `would_update` — at one request per write); for `retry_failed` and `rollback` "
+                "runs the items the run planned at its start (one write each). Without a plan (no dry run yet, or a "
+                "dry run itself, whose time is source reads) `seconds` is null and `basis` is `unknown`; a finished "
+                "run has `seconds` 0. It is a floor: 429 slow-downs and other users of the same credential make the "
+                "run slower."))
 async def get_run(migrationId: str, runId: str, access: RunsRead) -> dict[str, Any]:  # noqa: N803
-    return service.run_view(await service.get_run(access.ctx, migrationId, runId))
+    return await service.get_run_view(access.ctx, migrationId, runId)
 
 
 @router.post("/{migrationId}/runs/{runId}/pause", summary="Pause a run (in-flight chunks finish)")

@@ -25,7 +25,6 @@ from shared.engine.clock import Clock, SystemClock
 from shared.engine.items import ItemContext, ItemProcessor, ItemResult
 from shared.engine.model import Kind
 from shared.engine.pacer import DeferChunk
-from shared.engine.rollback import RollbackChunk
 from shared.engine.planner import RunSettings, message_for, next_checkpoint, retry_skips
 from shared.engine.ports import (
     FINAL_STATUSES,
@@ -42,6 +41,7 @@ from shared.engine.ports import (
     RunState,
     RunStatus,
 )
+from shared.engine.rollback import RollbackChunk
 from shared.errors import (
     AuthRequiredError,
     FatalRunError,

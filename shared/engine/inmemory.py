@@ -7,6 +7,7 @@ Storage-queue adapters of ``shared/store``; these never persist anything.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import heapq
 import itertools
 from collections import Counter
@@ -71,7 +72,7 @@ class InMemoryIdMap:
 
 
     async def page(self, migration_id: str, *, scope: str, kind: Kind, depth: int | None,
-                   after: str | None, limit: int) -> list[IdMapEntry]:
+                   after: str | None, limit: int) -> builtins.list[IdMapEntry]:
         rows = [e async for e in self.list(migration_id, scope=scope)
                 if e.kind is kind and (depth is None or e.depth == depth)
                 and (after is None or e.source_id > after)]

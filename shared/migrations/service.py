@@ -3,8 +3,11 @@
 A migration names a source and a destination connector of the same org, the source
 containers to move (scopes), where they go, and the user and label mappings. A run is one
 pass of the engine over those scopes: `full`, `delta` (both incremental through the id map:
-unchanged items cost no destination write), `dry_run` (plan and counts, no writes) or
-`retry_failed` (an incremental run whose only writes are the items that failed before).
+unchanged items cost no destination write), `dry_run` (plan and counts, no writes),
+`retry_failed` (only the items earlier runs failed or skipped: the id map names them, and
+the run reads only the scopes and kinds that hold them, writing nothing else) or
+`rollback` (delete at the destination what the migration created, see
+`shared.engine.rollback`; started by `start_rollback`, not `start_run`).
 """
 from __future__ import annotations
 
@@ -14,7 +17,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from shared.connectors.service import get_connector
-from shared.engine.planner import RunSettings, first_messages, resume_messages
+from shared.engine.eta import Eta, estimate, plan_from_dry_run, plan_of_writes
+from shared.engine.idmap import RETRY_STATES, retry_plan
+from shared.engine.limits import RateLimit
+from shared.engine.model import Kind
+from shared.engine.planner import RunSettings, begin, resume_messages
 from shared.engine.ports import FINAL_STATUSES, RunStatus
 from shared.errors import ConflictError, NotFoundError, ValidationFailed
 from shared.migrations.ports_cosmos import (
@@ -123,35 +130,101 @@ async def delete_migration(ctx: TenantContext, migration_id: str) -> None:
 
 
 def run_settings(ctx: TenantContext, migration: dict[str, Any], run: dict[str, Any]) -> RunSettings:
+    mode = run["mode"]
+    plan = run.get("retryPlan")
     return RunSettings(tenant_id=ctx.tenant_id, migration_id=migration["id"], run_id=run["id"],
-                       dest_workspace=migration.get("destinationWorkspace"), dry_run=run["mode"] == "dry_run",
+                       dest_workspace=migration.get("destinationWorkspace"), dry_run=mode == "dry_run",
+                       mode=mode, sweep=mode in ("full", "delta"),
+                       retry_plan={scope: frozenset(Kind(k) for k in kinds) for scope, kinds in plan.items()}
+                       if plan is not None else None,
                        page_size=int(migration.get("pageSize") or 50),
                        lease_s=ctx.stores.settings.chunk_lease_s)
 
 
-async def start_run(ctx: TenantContext, migration_id: str, mode: RunMode, *, actor: str,
-                    request: RequestInfo | None) -> dict[str, Any]:
-    """Create a run and enqueue the first chunk of every scope (scopes fan out)."""
-    migration = await get_migration(ctx, migration_id)
-    runs = ctx.repo(RunsRepository)
-    active = await runs.query_all("c.migrationId = @m AND c.status IN ('queued','running','paused')",
-                                  {"m": migration_id}, select="c.id")
+async def _refuse_if_active(ctx: TenantContext, migration_id: str) -> None:
+    active = await ctx.repo(RunsRepository).query_all(
+        "c.migrationId = @m AND c.status IN ('queued','running','paused')", {"m": migration_id}, select="c.id")
     if active:
         raise ConflictError(f"run {active[0]['id']} of this migration is still active", runId=active[0]["id"])
+
+
+async def _retry_plan(ctx: TenantContext, migration_id: str) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """Scopes and kinds holding items earlier runs failed or skipped, and how many per kind."""
+    repo = ctx.repo(IdMapRepository, migration_id)
+    states = [str(s) for s in RETRY_STATES]
+    pairs = await repo.query_all("ARRAY_CONTAINS(@states, c.state)", {"states": states}, select="c.scope, c.kind")
+    per_kind: dict[str, int] = {}
+    for row in pairs:
+        per_kind[row["kind"]] = per_kind.get(row["kind"], 0) + 1
+    plan = retry_plan((row["scope"], row["kind"]) for row in pairs)
+    return {scope: sorted(str(k) for k in kinds) for scope, kinds in plan.items()}, per_kind
+
+
+async def _rollback_scope_plan(ctx: TenantContext, migration: dict[str, Any]) -> tuple[list[str], dict[str, int]]:
+    """The migration's scopes (every id-map entry belongs to one: scopes cannot be edited), and
+    the deletes per kind."""
+    repo = ctx.repo(IdMapRepository, migration["id"])
     scopes = [s["id"] for s in migration["scopes"]]
+    per_kind: dict[str, int] = {}
+    for kind in Kind:
+        n = await repo.count("c.kind = @k AND IS_DEFINED(c.destId) AND NOT IS_NULL(c.destId) "
+                             "AND c.state != 'rolled_back' AND (NOT IS_DEFINED(c.adopted) OR c.adopted = false)",
+                             {"k": str(kind)})
+        if n:
+            per_kind[str(kind)] = n
+    return list(dict.fromkeys(scopes)), per_kind
+
+
+async def _create_and_enqueue(ctx: TenantContext, migration: dict[str, Any], mode: str, scopes: list[str], *,
+                              actor: str, request: RequestInfo | None, extra: dict[str, Any]) -> dict[str, Any]:
+    runs = ctx.repo(RunsRepository)
     now = iso(utcnow())
-    run = await runs.create({"id": sortable_id("run"), "migrationId": migration_id, "mode": mode,
+    run = await runs.create({"id": sortable_id("run"), "migrationId": migration["id"], "mode": mode,
                              "status": RunStatus.QUEUED.value, "counts": {}, "scopes": scopes, "createdAt": now,
-                             "createdBy": actor, "lastActivityAt": now})
-    state = CosmosRunState(ctx, migration_id)
-    await state.start(run["id"], scopes)
+                             "createdBy": actor, "lastActivityAt": now, **extra})
     queue = StorageChunkQueue(ctx)
-    for message in first_messages(run_settings(ctx, migration, run), scopes):
+    for message in await begin(CosmosRunState(ctx, migration["id"]), run_settings(ctx, migration, run), scopes):
         await queue.enqueue(message)
-    await ctx.repo(MigrationsRepository).patch(migration_id, [{"op": "set", "path": "/lastRunId", "value": run["id"]}])
+    await ctx.repo(MigrationsRepository).patch(migration["id"], [{"op": "set", "path": "/lastRunId", "value": run["id"]}])
     await audit.record(ctx, "run.started", actor=actor, target=run["id"], request=request,
-                       detail={"migrationId": migration_id, "mode": mode})
+                       detail={"migrationId": migration["id"], "mode": mode})
     return await runs.get(run["id"])
+
+
+async def start_run(ctx: TenantContext, migration_id: str, mode: RunMode, *, actor: str,
+                    request: RequestInfo | None) -> dict[str, Any]:
+    """Create a run and enqueue the first chunk of every scope (scopes fan out).
+
+    ``retry_failed`` plans from the id map: only scopes holding failed or skipped items are
+    started, and in them only the phases of those kinds are read (ConflictError when
+    nothing failed).
+    """
+    migration = await get_migration(ctx, migration_id)
+    await _refuse_if_active(ctx, migration_id)
+    scopes = [s["id"] for s in migration["scopes"]]
+    extra: dict[str, Any] = {}
+    if mode == "retry_failed":
+        plan, per_kind = await _retry_plan(ctx, migration_id)
+        if not plan:
+            raise ConflictError("no item of this migration failed or was skipped: nothing to retry")
+        scopes = [s for s in scopes if s in plan] + [s for s in plan if s not in scopes]
+        extra = {"retryPlan": plan, "plan": per_kind}
+    return await _create_and_enqueue(ctx, migration, mode, scopes, actor=actor, request=request, extra=extra)
+
+
+async def start_rollback(ctx: TenantContext, migration_id: str, *, actor: str,
+                         request: RequestInfo | None) -> dict[str, Any]:
+    """Queue a rollback run: delete at the destination what the migration created there.
+
+    Same lifecycle, counters, report and logs as any run (mode ``rollback``). Items that
+    existed at the destination before are never deleted; deleting again is harmless, so a
+    second rollback finds nothing left to do.
+    """
+    migration = await get_migration(ctx, migration_id)
+    await _refuse_if_active(ctx, migration_id)
+    scopes, per_kind = await _rollback_scope_plan(ctx, migration)
+    return await _create_and_enqueue(ctx, migration, "rollback", scopes, actor=actor, request=request,
+                                     extra={"plan": per_kind})
 
 
 async def get_run(ctx: TenantContext, migration_id: str, run_id: str) -> dict[str, Any]:
@@ -220,11 +293,58 @@ async def report_rows(ctx: TenantContext, migration_id: str, run_id: str,
             return
 
 
-def run_view(run: dict[str, Any]) -> dict[str, Any]:
-    """A run as clients see it: counters grouped per kind, and throughput so far."""
+async def _destination_limit(ctx: TenantContext, migration: dict[str, Any]) -> RateLimit | None:
+    """The documented rate limit of the destination connector's kind (the pacer's budget)."""
+    from shared.connectors.registry import rate_limit_of
+
+    try:
+        connector = await get_connector(ctx, migration["destinationConnectorId"])
+        return rate_limit_of(connector["kind"])
+    except (NotFoundError, ValidationFailed, KeyError):
+        return None
+
+
+async def latest_dry_run(ctx: TenantContext, migration_id: str) -> dict[str, Any] | None:
+    """The migration's newest succeeded dry run, or None."""
+    page = await ctx.repo(RunsRepository).query_page(
+        "c.migrationId = @m AND c.mode = 'dry_run' AND c.status = 'succeeded'", {"m": migration_id},
+        order_by="c.id DESC", page_size=1)
+    return page.items[0] if page.items else None
+
+
+async def run_eta(ctx: TenantContext, migration: dict[str, Any], run: dict[str, Any]) -> Eta:
+    """ETA of a run, see `shared.engine.eta`: work left from the plan (the latest succeeded
+    dry run for full and delta runs; the run's own plan for retry_failed and rollback), priced
+    in destination requests, over the destination's documented rate limit."""
+    limit = await _destination_limit(ctx, migration)
+    counts = {k: int(v) for k, v in (run.get("counts") or {}).items()}
+    if RunStatus(run["status"]) in FINAL_STATUSES:
+        return estimate(None, counts, limit, basis="finished", finished=True)
+    mode = run["mode"]
+    if mode in ("retry_failed", "rollback"):
+        return estimate(plan_of_writes(run.get("plan") or {}), counts, limit, basis=f"{mode.split('_')[0]}_plan")
+    if mode == "dry_run":  # no writes: its time is the source's reads, which we do not price
+        return estimate(None, counts, limit, basis="unknown")
+    dry = await latest_dry_run(ctx, migration["id"])
+    if dry is None:
+        return estimate(None, counts, limit, basis="unknown")
+    return estimate(plan_from_dry_run(dry.get("counts") or {}), counts, limit, basis=f"dry_run:{dry['id']}")
+
+
+async def get_run_view(ctx: TenantContext, migration_id: str, run_id: str) -> dict[str, Any]:
+    """`run_view` with the run's ETA."""
+    run = await get_run(ctx, migration_id, run_id)
+    migration = await get_migration(ctx, migration_id)
+    return run_view(run, eta=await run_eta(ctx, migration, run))
+
+
+def run_view(run: dict[str, Any], *, eta: Eta | None = None) -> dict[str, Any]:
+    """A run as clients see it: counters grouped per kind, throughput so far, and the ETA."""
     from datetime import datetime
 
     view = public_run(run)
+    if eta is not None:
+        view["eta"] = eta.model_dump()
     per_kind: dict[str, dict[str, int]] = {}
     processed = 0
     for name, n in (run.get("counts") or {}).items():

@@ -9,17 +9,26 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from typing import Any
+
 from pydantic import ValidationError
 
+from shared.connectors.base import DestinationWriter
 from shared.connectors.registry import ConnectorRuntime
 from shared.connectors.service import ConnectorsRepository, open_connector
-from shared.engine.chunk import ChunkRunner, ChunkResult, Outcome
+from shared.engine.chunk import ChunkResult, ChunkRunner, Outcome
 from shared.engine.model import Kind
+from shared.engine.planner import first_messages
 from shared.engine.ports import ChunkMessage, ItemReport, ItemStatus, RunStatus
 from shared.logs.model import LogEvent, LogLevel
 from shared.logs.writer import RunLogWriter
 from shared.migrations.mapping import MappedReader
-from shared.migrations.ports_cosmos import CosmosIdMap, CosmosRunState, RunsRepository, StorageChunkQueue
+from shared.migrations.ports_cosmos import (
+    CosmosIdMap,
+    CosmosRunState,
+    RunsRepository,
+    StorageChunkQueue,
+)
 from shared.migrations.service import MigrationsRepository, run_settings
 from shared.retention.active import org_is_active
 from shared.store.stores import Stores
@@ -36,6 +45,10 @@ _STATUS_EVENTS = {
 }
 
 
+#: Rollback rows get their own events (the log model's table covers migration statuses).
+_ROLLBACK_EVENTS = {ItemStatus.DELETED: "item.deleted", ItemStatus.KEPT: "item.kept"}
+
+
 class MalformedChunk(ValueError):
     """A message that can never be processed; the host moves it to the poison queue."""
 
@@ -50,7 +63,11 @@ class LoggedRunState(CosmosRunState):
     async def add_items(self, run_id: str, rows: Sequence[ItemReport]) -> None:
         await super().add_items(run_id, rows)
         for row in rows:
-            self.run_log.report(row)
+            if row.status in _ROLLBACK_EVENTS:
+                self.run_log.item(_ROLLBACK_EVENTS[row.status], kind=str(row.kind), source_id=row.source_id,
+                                  dest_id=row.dest_id, scope=row.scope, message=row.reason)
+            else:
+                self.run_log.report(row)
 
     async def set_status(self, run_id: str, status: RunStatus, reason: str | None = None) -> None:
         await super().set_status(run_id, status, reason)
@@ -91,17 +108,24 @@ class ChunkWorker:
         run_log = RunLogWriter(ctx, msg.run_id)
         state = LoggedRunState(ctx, migration["id"], run_log)
         try:
-            source = await self._runtime(ctx, migration["sourceConnectorId"])
+            settings = run_settings(ctx, migration, run)
             destination = await self._runtime(ctx, migration["destinationConnectorId"])
-            if source.reader is None or destination.writer is None:
+            if settings.mode == "rollback":
+                # a rollback only deletes at the destination: the source may be gone by now
+                reader: Any = _NoSource(destination.writer)
+            else:
+                source = await self._runtime(ctx, migration["sourceConnectorId"])
+                reader = MappedReader(source.reader, migration) if source.reader is not None else None
+            if reader is None or destination.writer is None:
                 await state.set_status(msg.run_id, RunStatus.FAILED, "the connectors cannot read or write")
                 return None
             runner = ChunkRunner(
-                reader=MappedReader(source.reader, migration), writer=destination.writer,
+                reader=reader, writer=destination.writer,  # type: ignore[arg-type]
                 id_map=CosmosIdMap(ctx, migration["id"]), run_state=state, queue=StorageChunkQueue(ctx),
-                settings=run_settings(ctx, migration, run),
+                settings=settings,
             )
-            if msg.cursor is None and msg.phase.value == "project" and msg.attempt == 0:
+            first = first_messages(settings, [msg.scope])[0]
+            if msg.checkpoint == first.checkpoint and msg.attempt == 0:
                 run_log.event(LogEvent.RUN_STARTED, scope=msg.scope, phase=msg.phase.value)
             result = await runner.run(msg)
             self._log_result(run_log, msg, result)
@@ -148,6 +172,16 @@ class ChunkWorker:
         for runtime in self._runtimes.values():
             await runtime.aclose()
         self._runtimes.clear()
+
+
+class _NoSource:
+    """The reader of a rollback run, which reads nothing (the chunk runner never calls it)."""
+
+    def __init__(self, writer: DestinationWriter | None) -> None:
+        self.capabilities = writer.capabilities if writer is not None else None
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"a rollback does not read the source ({name})")
 
 
 async def handle_poison(stores: Stores, body: bytes | str) -> None:

@@ -55,6 +55,7 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("DELETE", "/api/orgs/{orgId}/migrations/{migrationId}"): WORKERS,
     ("GET", "/api/orgs/{orgId}/migrations/{migrationId}/runs"): EVERYONE,
     ("POST", "/api/orgs/{orgId}/migrations/{migrationId}/runs"): WORKERS,
+    ("POST", "/api/orgs/{orgId}/migrations/{migrationId}/rollback"): WORKERS,
     ("GET", "/api/orgs/{orgId}/migrations/{migrationId}/runs/{runId}"): EVERYONE,
     ("POST", "/api/orgs/{orgId}/migrations/{migrationId}/runs/{runId}/pause"): WORKERS,
     ("POST", "/api/orgs/{orgId}/migrations/{migrationId}/runs/{runId}/resume"): WORKERS,
