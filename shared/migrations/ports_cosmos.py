@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -127,7 +128,7 @@ class CosmosIdMap:
         await bounded(dict.fromkeys(source_ids), one)
 
     async def page(self, migration_id: str, *, scope: str, kind: Kind, depth: int | None,
-                   after: str | None, limit: int) -> list[IdMapEntry]:
+                   after: str | None, limit: int) -> builtins.list[IdMapEntry]:
         """Keyset page of (scope, kind[, depth]) by source id (``IdMapPages``, for rollbacks)."""
         where = "c.scope = @scope AND c.kind = @kind"
         params: dict[str, Any] = {"scope": scope, "kind": str(kind)}
