@@ -1,0 +1,98 @@
+"""The documented adaptations, per destination, each with the line that documents it.
+
+A difference between a source record and its destination copy is allowed only when the
+rule that explains it is listed here for that destination; the comparison records which
+rules it used, so the report can say which adaptations appeared. Anything else is a
+failure. Sources of the quotes:
+
+* Trello has no connector README; its adaptations are documented in the module docstring of
+  ``shared/connectors/trello/capabilities.py`` (quoted as ``trello/capabilities.py``) and in
+  ``TrelloWriter.adapt`` (``trello/writer.py``).
+* ``shared/connectors/asana/README.md`` ("Reading", "Writing (documented adaptations)").
+* ``shared/connectors/planner/README.md`` ("Writing", "Reading").
+* Generic engine adaptations: ``shared/engine/adapt.py`` ``SUMMARIES``.
+"""
+from __future__ import annotations
+
+ENGINE = "shared/engine/adapt.py SUMMARIES"
+
+#: rule → where it is documented, per destination vendor
+DOCUMENTED: dict[str, dict[str, str]] = {
+    "trello": {
+        "marker.footer": "trello/capabilities.py: 'Markers: a [ferry:…] footer at the end of "
+                         "board and card descriptions and of comments'",
+        "comment.author_time_prepended": "trello/capabilities.py: 'Comments are written by "
+                                         "the token's member at the time of writing … the "
+                                         "engine prepends the original author and time.'",
+        "task.subtask_flattened": "trello/capabilities.py: 'No subtasks (checklists are "
+                                  "native)'; " + ENGINE + " task.subtask_flattened",
+        "task.custom_fields_in_description": "trello/capabilities.py: 'no custom fields … "
+                                             "(the engine moves them into the description)'",
+        "task.date_only_at_noon_utc": "trello/capabilities.py: 'Dates: a date-only due/start "
+                                      "is written as 12:00 UTC of that day.'",
+        "text.truncated": "trello/capabilities.py: 'Texts: card names, descriptions and "
+                          "comments hold at most 16,384 characters.'",
+        "task.assignee_not_on_board": "trello/capabilities.py: 'Assignees are matched by "
+                                      "e-mail among the board's members …; unmatched people "
+                                      "are named in the card description instead.'",
+        "label.color_mapped": "trello/writer.py TrelloWriter.adapt: 'Pure, Trello-specific "
+                              "adaptations (label colours; …)'",
+    },
+    "asana": {
+        "marker.footer": "asana/README.md: 'Markers: last line [ferry:…] of project/task "
+                         "notes, tag notes and comment text'",
+        "comment.author_time_prepended": "asana/README.md: 'Comments are written by the "
+                                         "token's user now: the engine prepends author and "
+                                         "time.'",
+        "task.assignees_truncated": "asana/README.md: 'One assignee'; " + ENGINE +
+                                    " task.assignees_truncated",
+        "task.assignee_not_in_workspace": "asana/README.md: 'an assignee without an account "
+                                          "in the workspace is named in the notes'",
+        "task.start_date_in_description": "asana/README.md: 'A start date without a due "
+                                          "date, or after it, moves to the notes'",
+        "task.checklists_as_subtasks": "asana/README.md: 'Checklists become subtasks (one "
+                                       "per item …)'",
+        "task.custom_fields_in_description": "asana/README.md: 'Custom field values go to "
+                                             "the notes (the engine's generic adaptation).'",
+        "section.default_reused": "asana/README.md: 'New projects come with Asana's empty "
+                                  "\"Untitled section\": the first migrated section reuses it.'",
+        "label.unused_not_read": "asana/README.md (Reading): 'Labels = the workspace tags "
+                                 "used by the project's tasks'",
+        # Not in the README: the palette mapping is in asana/mapping.py (ASANA_COLORS,
+        # asana_color: 'canonical names map onto it'); reported as a documentation gap.
+        "label.color_mapped": "asana/mapping.py ASANA_COLORS: 'Asana's palette …; canonical "
+                              "names map onto it.'",
+    },
+    "planner": {
+        "marker.footer": "planner/README.md Writing: 'TASK | … PATCH …/details (description "
+                         "+ marker footer, checklist)'; 'COMMENT | … marker footer in the post'",
+        "comment.author_time_prepended": "planner/README.md: 'comment author and time not "
+                                         "kept (the engine prepends them; …)'",
+        "project.description_dropped": "planner/README.md: 'a project description is dropped "
+                                       "(project.description_dropped, loss)'",
+        "task.checklists_merged": "planner/README.md: 'several checklists are merged into "
+                                  "Planner's single checklist (task.checklists_merged)'",
+        "checklist.single_unnamed": "planner/README.md: 'Planner's single checklist' (a "
+                                    "Planner task has one checklist, without a name)",
+        "task.checklist_items_truncated": "planner/README.md Capabilities: '20 checklist "
+                                          "items'",
+        "task.name_truncated": "planner/README.md Capabilities: '255-char titles'",
+        "task.subtask_flattened": "planner/README.md Capabilities: 'no subtasks (flattened by "
+                                  "the engine)'",
+        "task.custom_fields_in_description": "planner/README.md Capabilities: 'no custom "
+                                             "fields'",
+        "task.assignee_not_in_tenant": "planner/README.md: 'Assignees whose e-mail is not a "
+                                       "user of the destination tenant are named in the "
+                                       "description (\"Assigned in the source to: …\")'",
+        "task.date_only_at_noon_utc": "planner/README.md: 'Date-only due/start dates are "
+                                      "written at 12:00 UTC'",
+        "label.color_by_category": "planner/README.md: 'LABEL | first free categoryN'; "
+                                   "Reading: 'colour = the Planner apps' colour of that "
+                                   "category'",
+    },
+}
+
+
+def documented(dest: str, rule: str) -> bool:
+    """Whether ``rule`` is a documented adaptation of destination ``dest``."""
+    return rule in DOCUMENTED[dest]

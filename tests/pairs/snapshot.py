@@ -1,0 +1,88 @@
+"""Read one project-level container through a connector's READER into canonical records.
+
+Both sides of a pair are read the same way (the destination through its own reader), so
+the comparison is between canonical records, field by field. File attachments are streamed
+through ``open_attachment`` and kept as a SHA-256 of their bytes only.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from shared.connectors.base import SourceReader
+from shared.engine.model import (
+    Attachment,
+    Comment,
+    Kind,
+    Label,
+    Project,
+    Record,
+    Section,
+    Task,
+)
+
+READ_PAGE = 50
+
+
+@dataclass
+class Snapshot:
+    """Everything one reader returns for one scope, by kind and source id."""
+
+    vendor: str
+    scope: str
+    project: Project
+    sections: dict[str, Section] = field(default_factory=dict)
+    labels: dict[str, Label] = field(default_factory=dict)
+    tasks: dict[str, Task] = field(default_factory=dict)
+    comments: dict[str, Comment] = field(default_factory=dict)
+    attachments: dict[str, Attachment] = field(default_factory=dict)
+    #: attachment source id → (bytes streamed, sha256) for files
+    digests: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+    def of(self, kind: Kind) -> dict[str, Record]:
+        table: dict[Kind, dict[str, Record]] = {
+            Kind.SECTION: self.sections, Kind.LABEL: self.labels,  # type: ignore[dict-item]
+            Kind.TASK: self.tasks, Kind.COMMENT: self.comments,  # type: ignore[dict-item]
+            Kind.ATTACHMENT: self.attachments}  # type: ignore[dict-item]
+        if kind is Kind.PROJECT:
+            return {self.project.source_id: self.project}
+        return table[kind]
+
+
+async def read_all(reader: SourceReader, kind: Kind, scope: str) -> list[Record]:
+    """Every record of ``kind`` in ``scope``, following cursors to the end."""
+    out: list[Record] = []
+    cursor: str | None = None
+    for _ in range(1_000):
+        page = await reader.read(kind, scope, cursor, READ_PAGE)
+        out.extend(page.records)
+        if page.next_cursor is None:
+            return out
+        cursor = page.next_cursor
+    raise AssertionError(f"{kind} pages of {scope} never ended")
+
+
+async def digest(reader: SourceReader, attachment: Attachment) -> tuple[int, str]:
+    """(size, sha256) of a file attachment, streamed."""
+    h = hashlib.sha256()
+    size = 0
+    async for chunk in reader.open_attachment(attachment):
+        h.update(chunk)
+        size += len(chunk)
+    return size, h.hexdigest()
+
+
+async def snapshot(vendor: str, reader: SourceReader, scope: str) -> Snapshot:
+    """Read every kind of ``scope`` (and stream every file) through ``reader``."""
+    (project,) = await read_all(reader, Kind.PROJECT, scope)
+    assert isinstance(project, Project)
+    snap = Snapshot(vendor, scope, project)
+    for kind in (Kind.SECTION, Kind.LABEL, Kind.TASK, Kind.COMMENT, Kind.ATTACHMENT):
+        table = snap.of(kind)
+        for rec in await read_all(reader, kind, scope):
+            assert rec.source_id not in table, f"{vendor} read {kind} {rec.source_id} twice"
+            table[rec.source_id] = rec
+    for att in snap.attachments.values():
+        if not att.is_link:
+            snap.digests[att.source_id] = await digest(reader, att)
+    return snap

@@ -1,0 +1,99 @@
+"""Issue 7: every ordered pair of Trello, Asana and Planner (and Asana → Asana, workspace to
+workspace) migrates a seeded scope; a field-by-field comparison of both sides, each read
+back through its connector's reader, finds only documented adaptations; a delta after
+edits at the source updates exactly the edited items.
+
+Undocumented differences found are listed in ``known.py`` with the defect behind each; the
+fidelity test tolerates exactly those, and a strict xfail per deterministic one keeps it
+visible until it is fixed.
+"""
+from __future__ import annotations
+
+import pytest
+
+from shared.engine.model import Kind
+from shared.engine.ports import ItemStatus, RunStatus
+from tests.pairs.compare import compare
+from tests.pairs.conftest import Outcomes
+from tests.pairs.documented import DOCUMENTED
+from tests.pairs.known import BUGS, DETERMINISTIC, KNOWN
+from tests.pairs.scenario import (
+    NEW_DESCRIPTION,
+    NEW_NAME,
+    PAIRS,
+    delta_run,
+    dest_task,
+    pair_id,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore:Use of allowEmptyValue:DeprecationWarning")
+#: fields every pair must have compared at least once (the seeds hold each of them)
+MUST_MATCH = ("project.name", "section.name", "task.name", "task.completed", "task.labels",
+              "task.assignees", "task.checklists", "task.description", "comment.text",
+              "attachment.url", "attachment.bytes")
+
+
+def _listing(diffs: list) -> str:
+    return "\n".join(f"  {d}" for d in diffs)
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=pair_id)
+async def test_fields_match_but_for_documented_adaptations(outcomes: Outcomes,
+                                                           pair: tuple[str, str]) -> None:
+    out = await outcomes.get(pair)
+    known = KNOWN[pair_id(pair)]
+    undocumented = [d for d in out.comparison.diffs if d.code not in known]
+    assert not undocumented, (
+        f"{pair_id(pair)}: differences no documented adaptation explains:\n"
+        f"{_listing(undocumented)}")
+    # the rules used must all be documented for this destination (compare.py enforces it)
+    assert set(out.comparison.rules) <= set(DOCUMENTED[pair[1]]) | {
+        "task.labels_missing_in_description"}
+    must = [f for f in MUST_MATCH  # planner-blank-lines leaves no comment text equal
+            if not (f == "comment.text" and "comment.blank_lines_lost" in known)]
+    missing = [f for f in must if not out.comparison.matched[f]]
+    assert not missing, f"{pair_id(pair)}: never compared equal: {missing}"
+    planner_dest = pair[1] == "planner"  # planner-order-hint makes some creates fail
+    assert out.first.status in ((RunStatus.SUCCEEDED, RunStatus.PARTIALLY_SUCCEEDED)
+                                if planner_dest else (RunStatus.SUCCEEDED,)), out.first.reason
+
+
+@pytest.mark.parametrize(("pair", "code"), [
+    pytest.param(p, c, id=f"{p}:{c}",
+                 marks=pytest.mark.xfail(strict=True, reason=BUGS[KNOWN[p][c]]))
+    for p, c in DETERMINISTIC])
+async def test_known_difference_is_gone(outcomes: Outcomes, pair: str, code: str) -> None:
+    out = await outcomes.get(tuple(pair.split("->")))  # type: ignore[arg-type]
+    found = [d for d in out.comparison.diffs if d.code == code]
+    assert not found, _listing(found)
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=pair_id)
+async def test_delta_updates_exactly_the_edited_items(outcomes: Outcomes,
+                                                      pair: tuple[str, str]) -> None:
+    out = await outcomes.get(pair)
+    done_before = set(out.migration.done_entries())
+    result, source, dest = await delta_run(out)
+    updated = {r.source_id for r in result.rows_with(ItemStatus.UPDATED)}
+    assert updated == set(out.edited), (
+        f"updated {sorted(updated)}, edited {out.edited}; counts {result.counts}")
+    assert result.count_suffix("updated") == {"task.updated": 3}, result.counts
+    created = {(r.kind, r.source_id) for r in result.rows_with(ItemStatus.CREATED)}
+    assert not created & done_before, f"re-created: {sorted(created & done_before)}"
+    if pair[1] != "planner":  # only items that failed before may be created again
+        assert not created, result.counts
+    # everything else that was migrated is unchanged
+    unchanged = sum(v for k, v in result.counts.items() if k.endswith(".unchanged"))
+    assert unchanged == len(done_before) - 3, result.counts
+    rename, complete, describe = out.edited
+    assert dest_task(out, dest, rename).name == NEW_NAME
+    assert dest_task(out, dest, complete).completed is True
+    assert dest_task(out, dest, describe).description.startswith(NEW_DESCRIPTION)
+    # and the whole scope still compares as before
+    again = compare(source, dest, out.migration.done_entries(), out.first.rows + result.rows,
+                    out.dst.people_emails(out.migration.dest_workspace))
+    known = KNOWN[pair_id(pair)]
+    undocumented = [d for d in again.diffs if d.code not in known]
+    assert not undocumented, _listing(undocumented)
+    assert result.status in (RunStatus.SUCCEEDED, RunStatus.PARTIALLY_SUCCEEDED)
+    assert (Kind.PROJECT, out.migration.scope) in out.migration.done_entries()
