@@ -26,8 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.purge_seed import isolated_settings, seed_org
 from shared.config import QUEUE_DELETIONS
-from shared.retention.deletion import run_deletion_job
-from shared.retention.jobs import DeletionMessage
+from shared.retention.deletion import handle_deletion_message
 from shared.retention.purge import cosmos_order
 from shared.retention.sweep import sweep_inactive_orgs
 from shared.store.stores import Stores
@@ -74,9 +73,9 @@ async def _consume(stores: Stores, *, consumers: int, batch: int, now: datetime)
             async def handle(msg: object) -> None:
                 nonlocal done, failed
                 try:
-                    outcome = await run_deletion_job(stores, DeletionMessage.parse(json.loads(msg.content)),  # type: ignore[attr-defined]
-                                                     now=lambda: now)
-                    done += outcome.status == "succeeded"
+                    outcomes = await handle_deletion_message(stores, json.loads(msg.content),  # type: ignore[attr-defined]
+                                                             now=lambda: now)
+                    done += outcomes.count("succeeded")
                     await queue.delete_message(msg)
                 except Exception as exc:  # noqa: BLE001 - left for redelivery, as the host would
                     failed += 1

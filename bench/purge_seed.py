@@ -13,8 +13,7 @@ from typing import Any
 from shared.config import BLOB_EXPORTS, QUEUE_DELETIONS, settings_from_env
 from shared.logs.model import LogEvent
 from shared.logs.writer import RunLogWriter
-from shared.retention.deletion import run_deletion_job
-from shared.retention.jobs import DeletionMessage
+from shared.retention.deletion import handle_deletion_message
 from shared.retention.purge import cosmos_order
 from shared.store.repository import iso
 from shared.store.stores import Stores
@@ -108,7 +107,7 @@ async def drain_deletions(stores: Stores, region: str, *, now: Any = None, max_r
         async for msg in queue.receive_messages(max_messages=32, visibility_timeout=60):
             got += 1
             kwargs = {"now": now} if now else {}
-            outcomes.append(await run_deletion_job(stores, DeletionMessage.parse(json.loads(msg.content)), **kwargs))
+            outcomes += await handle_deletion_message(stores, json.loads(msg.content), **kwargs)
             await queue.delete_message(msg)
         if not got:
             break

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse
 
 from functions.http_api.deps import authorize
-from shared.errors import NotFoundError, ValidationFailed
+from shared.errors import AuthenticationError, NotFoundError, ValidationFailed
 from shared.identity.access import Action
 from shared.retention.deletion import begin_deletion, utcnow
 from shared.retention.jobs import job_region, public_job, read_status
@@ -53,7 +53,7 @@ async def deletion_status(jobId: str,
                           token: Annotated[str | None, Header(alias=JOB_TOKEN_HEADER)] = None) -> dict[str, Any]:
     stores = get_stores()
     if not token:
-        return await read_status(None, jobId, None)  # type: ignore[arg-type]  # → 401
+        raise AuthenticationError(f"send the deletion job token in {JOB_TOKEN_HEADER}")
     region = job_region(jobId)
     if region not in stores.settings.regions:
         raise NotFoundError("deletion job not found")

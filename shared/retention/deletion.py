@@ -31,6 +31,8 @@ Now = Callable[[], datetime]
 #: (host.json functionTimeout 10 min); the final verification waits that long after the
 #: last activity of an unfinished run.
 CHUNK_GRACE = timedelta(minutes=11)
+#: a queue message may stay invisible at most 7 days
+MAX_DELAY_S = 7 * 24 * 3600 - 60
 #: progress is written to the job document at most this often (and at the end)
 PROGRESS_EVERY_S = 1.0
 _RUN_FINAL = ("cancelled", "succeeded", "partially_succeeded", "failed")
@@ -58,11 +60,22 @@ class DeletionStarted:
 
 async def begin_deletion(ctx: TenantContext, *, reason: str, now: datetime, with_token: bool,
                          etag: str | None = None, runs_may_be_in_flight: bool = True) -> DeletionStarted:
-    """Mark the org deleting, create its job and enqueue it. With `etag` (the sweep's view
-    of the org document) the flip happens only if the org did not change since, e.g. no
-    sign-in touched `lastActivityAt`. `runs_may_be_in_flight=False` (the sweep found no
-    run activity for 90 days) skips looking for chunks still running. Raises
-    ConflictError when the org is no longer active (or changed)."""
+    """Mark the org deleting, create its job and enqueue it (see `prepare_deletion`)."""
+    started = await prepare_deletion(ctx, reason=reason, now=now, with_token=with_token, etag=etag,
+                                     runs_may_be_in_flight=runs_may_be_in_flight)
+    await enqueue(ctx, started.job["id"])
+    log.info("deletion %s of an org begun (%s)", started.job["id"], reason)
+    return started
+
+
+async def prepare_deletion(ctx: TenantContext, *, reason: str, now: datetime, with_token: bool,
+                           etag: str | None = None, runs_may_be_in_flight: bool = True) -> DeletionStarted:
+    """Mark the org deleting and create its job document (not enqueued yet). With `etag`
+    (the sweep's view of the org document) the flip happens only if the org did not
+    change since, e.g. no sign-in touched `lastActivityAt`. `runs_may_be_in_flight=False`
+    (the sweep found no run activity for 90 days) skips looking for chunks still running.
+    Raises ConflictError when the org is no longer active (or changed). An org left in
+    `deleting` without a queued job (a crash right here) is found by the daily sweep."""
     job_id = new_job_id(ctx.region)
     ops = [
         {"op": "set", "path": "/status", "value": "deleting"},
@@ -76,8 +89,6 @@ async def begin_deletion(ctx: TenantContext, *, reason: str, now: datetime, with
     verify_after = await in_flight_until(ctx, now) if runs_may_be_in_flight else None
     job, token = await DeletionJobs(ctx.cosmos).create(ctx.tenant_id, region=ctx.region, reason=reason, now=now,
                                                        with_token=with_token, job_id=job_id, verify_after=verify_after)
-    await enqueue(ctx, job_id)
-    log.info("deletion %s of an org begun (%s)", job_id, reason)
     return DeletionStarted(job, token)
 
 
@@ -175,6 +186,22 @@ async def run_deletion_job(stores: Any, message: DeletionMessage, *, now: Now = 
     ])
     log.info("deletion %s finished: %d documents and blobs", job["id"], sum(counts.values()))
     return DeletionOutcome("succeeded", job=job)
+
+
+async def handle_deletion_message(stores: Any, body: dict[str, Any], *, now: Now = utcnow) -> list[str]:
+    """What the `deletions` queue trigger does with one message (single or batch job);
+    a deferred job is enqueued again with a delay. Returns the outcomes."""
+    from shared.retention.batch import BATCH_MESSAGE_TYPE, parse_batch, run_deletion_batch
+
+    if body.get("type") == BATCH_MESSAGE_TYPE:
+        return list((await run_deletion_batch(stores, parse_batch(body), now=now)).values())
+    message = DeletionMessage.parse(body)
+    outcome = await run_deletion_job(stores, message, now=now)
+    if outcome.status == "deferred":
+        # Chunks that were running when deletion began may still write: look again later.
+        ctx = TenantContext.for_org(stores, message.tenant_id)
+        await enqueue(ctx, message.job_id, delay_s=min(outcome.delay_s, MAX_DELAY_S))
+    return [outcome.status]
 
 
 async def _final_check(purger: OrgPurger, job: dict[str, Any], steps: dict[str, dict[str, Any]]) -> None:

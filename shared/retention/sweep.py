@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.config import BLOB_EXPORTS, BLOB_LOGS
+from shared.config import BLOB_EXPORTS, BLOB_LOGS, QUEUE_DELETIONS
 from shared.errors import ConflictError
 from shared.logs.segments import delete_prefix
-from shared.retention.deletion import begin_deletion, ensure_job, parse_time, utcnow
+from shared.retention.batch import BATCH_SIZE, batch_message
+from shared.retention.deletion import ensure_job, parse_time, prepare_deletion, utcnow
+from shared.retention.jobs import DeletionMessage
 from shared.tenancy.context import TenantContext
 
 log = logging.getLogger("ferry.retention")
@@ -84,55 +86,67 @@ async def sweep_inactive_orgs(stores: Any, region: str, *, now: Now = utcnow, in
                     {"name": "@stuck", "value": _iso_prefix(at - STUCK_AFTER + timedelta(days=1))}],
         max_item_count=1000,
     )
-    semaphore = asyncio.Semaphore(SWEEP_CONCURRENCY)
-    pending: set[asyncio.Task[None]] = set()
-
-    async def one(org: dict[str, Any]) -> None:
-        async with semaphore:
-            await _consider(stores, org, at=at, cutoff=cutoff, report=report)
-
+    batch: list[dict[str, Any]] = []
     async for org in candidates:
-        task = asyncio.create_task(one(org))
-        pending.add(task)
-        task.add_done_callback(pending.discard)
-        if len(pending) >= SWEEP_CONCURRENCY * 4:
-            await asyncio.wait(set(pending), return_when=asyncio.FIRST_COMPLETED)
-    if pending:
-        await asyncio.gather(*pending)
+        if org.get("status") == "deleting":
+            requested = parse_time(org.get("deletionRequestedAt"))
+            ctx = TenantContext.for_org(stores, org["id"])
+            if requested is not None and requested <= at - STUCK_AFTER and await ensure_job(ctx, org, now=at):
+                report.orgs_requeued += 1
+            continue
+        last = parse_time(org.get("lastActivityAt")) or parse_time(org.get("createdAt"))
+        if last is None or last > cutoff:
+            continue
+        batch.append(org)
+        if len(batch) >= BATCH_SIZE:
+            await _schedule(stores, region, batch, at=at, cutoff=cutoff, report=report)
+            batch = []
+    if batch:
+        await _schedule(stores, region, batch, at=at, cutoff=cutoff, report=report)
     return report
 
 
-async def _consider(stores: Any, org: dict[str, Any], *, at: datetime, cutoff: datetime, report: SweepReport) -> None:
-    ctx = TenantContext.for_org(stores, org["id"])
-    if org.get("status") == "deleting":
-        requested = parse_time(org.get("deletionRequestedAt"))
-        if requested is not None and requested <= at - STUCK_AFTER and await ensure_job(ctx, org, now=at):
-            report.orgs_requeued += 1
-        return
-    last = parse_time(org.get("lastActivityAt")) or parse_time(org.get("createdAt"))
-    if last is None or last > cutoff:
-        return
-    if await _runs_active_since(ctx, cutoff):
-        report.orgs_spared += 1
-        return
-    try:
-        await begin_deletion(ctx, reason="inactivity", now=at, with_token=False,
-                             etag=org["_etag"], runs_may_be_in_flight=False)
-    except ConflictError:
-        report.orgs_spared += 1  # activity (or a deletion request) came in meanwhile
-        return
-    report.orgs_scheduled.append(org["id"])
+async def _schedule(stores: Any, region: str, orgs: list[dict[str, Any]], *, at: datetime, cutoff: datetime,
+                    report: SweepReport) -> None:
+    """Flip a batch of inactive orgs to deleting and queue one batch job for them."""
+    busy = await _runs_active_since(stores, region, [o["id"] for o in orgs], cutoff)
+    report.orgs_spared += len(busy)
+
+    async def prepare(org: dict[str, Any]) -> DeletionMessage | None:
+        ctx = TenantContext.for_org(stores, org["id"])
+        try:
+            started = await prepare_deletion(ctx, reason="inactivity", now=at, with_token=False, etag=org["_etag"],
+                                             runs_may_be_in_flight=False)
+        except ConflictError:
+            report.orgs_spared += 1  # activity (or a deletion request) came in meanwhile
+            return None
+        return DeletionMessage(started.job["id"], org["id"])
+
+    semaphore = asyncio.Semaphore(SWEEP_CONCURRENCY)
+
+    async def bounded(org: dict[str, Any]) -> DeletionMessage | None:
+        async with semaphore:
+            return await prepare(org)
+
+    prepared = await asyncio.gather(*(bounded(o) for o in orgs if o["id"] not in busy))
+    messages = [m for m in prepared if m is not None]
+    if messages:
+        await stores.storage(region).send(QUEUE_DELETIONS, batch_message(messages))
+        report.orgs_scheduled += [m.tenant_id for m in messages]
 
 
-async def _runs_active_since(ctx: TenantContext, cutoff: datetime) -> bool:
-    """A run that saw activity after the cutoff keeps its org alive (a long migration
-    without API calls is still activity)."""
-    items = ctx.cosmos.container("runs").query_items(
-        "SELECT VALUE MAX(c.lastActivityAt) FROM c WHERE c.tenantId = @t AND c.pk = @t",
-        parameters=[{"name": "@t", "value": ctx.tenant_id}], partition_key=ctx.tenant_id)
-    values = [v async for v in items]
-    latest = parse_time(values[0]) if values and isinstance(values[0], str) else None
-    return latest is not None and latest > cutoff
+async def _runs_active_since(stores: Any, region: str, tenant_ids: list[str], cutoff: datetime) -> set[str]:
+    """Orgs of the batch with a run active after the cutoff (a long migration without API
+    calls is still activity): one cross-partition query for the batch."""
+    items = stores.cosmos(region).container("runs").query_items(
+        "SELECT c.tenantId, c.lastActivityAt FROM c WHERE ARRAY_CONTAINS(@ids, c.tenantId)",
+        parameters=[{"name": "@ids", "value": tenant_ids}], max_item_count=1000)
+    busy: set[str] = set()
+    async for run in items:
+        last = parse_time(run.get("lastActivityAt")) if isinstance(run.get("lastActivityAt"), str) else None
+        if last is not None and last > cutoff:
+            busy.add(run["tenantId"])
+    return busy
 
 
 async def sweep_run_logs(stores: Any, region: str, *, now: Now = utcnow, inactivity: timedelta = INACTIVITY,

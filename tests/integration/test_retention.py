@@ -70,7 +70,7 @@ async def test_org_inactive_89_days_is_kept_and_91_days_is_destroyed(iso_stores:
     assert report.orgs_scheduled == [old.id]
     assert not await org_is_active(TenantContext.for_org(iso_stores, old.id))  # workers drop its chunks now
     outcomes = await drain_deletions(iso_stores, "eu", now=at(91))
-    assert [o.status for o in outcomes] == ["succeeded"]
+    assert outcomes == ["succeeded"]
 
     assert await footprint(iso_stores, old.id, "eu") == {}
     assert await footprint(iso_stores, old.id, "us") == {}
@@ -197,6 +197,44 @@ async def test_registered_purger_runs_with_every_deletion_and_may_fail_once(iso_
         await drain_deletions(iso_stores, "eu")
     assert calls == [("eu", org.id), ("eu", org.id)]
     assert outcome.job["counts"]["search-search"] == 7  # type: ignore[index]
+
+
+async def test_sweep_batch_crashes_then_redelivery_finishes_every_org(iso_stores: Stores) -> None:
+    """The sweep's batch job (many orgs, one query per container) survives a crash too."""
+    olds = [await seed_org(iso_stores, region="us", last_activity=BASE) for _ in range(3)]
+    keep = await seed_org(iso_stores, region="us", last_activity=BASE + timedelta(days=60))
+    keep_before = await footprint(iso_stores, keep.id, "us")
+    failures = []
+
+    async def flaky(stores: Any, region: str, tenant_id: str) -> int:
+        if not failures:
+            failures.append(tenant_id)
+            raise ConnectionError("search unavailable")
+        return 0
+
+    register_purger("search", flaky)
+    try:
+        report = await sweep_inactive_orgs(iso_stores, "us", now=at(91))
+        assert sorted(report.orgs_scheduled) == sorted(o.id for o in olds)
+        queue = iso_stores.storage("us").queue(QUEUE_DELETIONS)
+        msgs = [m async for m in queue.receive_messages(max_messages=32, visibility_timeout=60)]
+        assert len(msgs) == 1 and len(json.loads(msgs[0].content)["jobs"]) == 3  # one message for the batch
+        from shared.retention.deletion import handle_deletion_message
+
+        with pytest.raises(ConnectionError):
+            await handle_deletion_message(iso_stores, json.loads(msgs[0].content), now=at(91))
+        assert [await org_is_active(TenantContext.for_org(iso_stores, o.id)) for o in olds] == [False] * 3
+        await queue.update_message(msgs[0], visibility_timeout=0)
+        outcomes = await drain_deletions(iso_stores, "us", now=at(91))
+    finally:
+        unregister_purger("search")
+    assert outcomes == ["succeeded"] * 3
+    for org in olds:
+        assert await footprint(iso_stores, org.id, "us") == {}
+        receipt = (await DeletionJobs(iso_stores.cosmos("us")).receipts(org.id))[0]
+        assert receipt["status"] == "succeeded" and receipt["countsExact"] is False
+        assert receipt["counts"]["cosmos-tenants"] == 1  # the crash came before the org documents went
+    assert await footprint(iso_stores, keep.id, "us") == keep_before
 
 
 async def test_final_check_waits_for_chunks_in_flight(iso_stores: Stores) -> None:
