@@ -82,7 +82,7 @@ def pools(crash_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., W
     """``pools(size, lease_s=…, chunk_lease_s=…)`` → a started pool, stopped after the test."""
     made: list[WorkerPool] = []
 
-    def make(size: int, *, lease_s: float = 2.0, chunk_lease_s: float = 2.0) -> WorkerPool:
+    def make(size: int, *, lease_s: float = 5.0, chunk_lease_s: float = 8.0) -> WorkerPool:
         work = tmp_path / f"pool{len(made)}"
         pool = WorkerPool(worker_env(crash_env, work, chunk_lease_s), work, size, lease_s)
         pool.start()

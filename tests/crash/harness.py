@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -80,54 +78,62 @@ class Sims:
 
 
 class WorkerPool:
-    """`size` worker processes on the chunk queue; dead ones are restarted by `ensure()`."""
+    """`size` worker processes on the chunk queue; dead ones are restarted by `ensure()`.
+
+    Workers fork from a multiprocessing fork server that preloaded Ferry (the server has no
+    threads and no event loop, so forking it is safe); each gets the pool's environment.
+    """
 
     def __init__(self, env: dict[str, str], work_dir: Path, size: int, lease_s: float) -> None:
+        import multiprocessing
+
         self.env = env
         self.plan_dir = Path(env[PLAN_DIR_ENV])
         self.log_dir = work_dir / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.size = size
         self.lease_s = lease_s
-        self.procs: list[subprocess.Popen[bytes]] = []
+        self.mp = multiprocessing.get_context("forkserver")
+        self.mp.set_forkserver_preload(["tests.crash.worker"])
+        self.procs: list[Any] = []
         self.crashes = 0  # planned exits (EXIT_CODE)
         self.other_exits: list[int] = []  # anything else is a failure of the test
         self._started = 0
 
-    def _spawn(self) -> subprocess.Popen[bytes]:
+    def _spawn(self) -> Any:
+        from tests.crash.worker import serve
+
         self._started += 1
-        log = open(self.log_dir / f"worker-{self._started:03d}.log", "wb")  # noqa: SIM115
-        try:
-            return subprocess.Popen([sys.executable, "-m", "tests.crash.worker", str(self.lease_s)],
-                                    cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        finally:
-            log.close()
+        log = self.log_dir / f"worker-{self._started:03d}.log"
+        proc = self.mp.Process(target=serve, args=(self.env, str(log), self.lease_s), daemon=False)
+        proc.start()
+        return proc
 
     def start(self) -> None:
         self.procs = [self._spawn() for _ in range(self.size)]
 
     def ensure(self) -> None:
         for i, proc in enumerate(self.procs):
-            code = proc.poll()
+            code = proc.exitcode
             if code is None:
                 continue
             if code == EXIT_CODE:
                 self.crashes += 1
             else:
                 self.other_exits.append(code)
+            proc.close()
             self.procs[i] = self._spawn()
 
     def stop(self) -> None:
         for proc in self.procs:
-            if proc.poll() is None:
-                proc.terminate()
+            if proc.exitcode is None:
+                proc.terminate()  # SIGTERM: the runner finishes in-flight messages first
         for proc in self.procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
+            proc.join(timeout=30)
+            if proc.exitcode is None:
                 proc.kill()
-                proc.wait(timeout=5)
-            if proc.returncode == EXIT_CODE:
+                proc.join(timeout=5)
+            if proc.exitcode == EXIT_CODE:
                 self.crashes += 1
 
     def tail(self, lines: int = 40) -> str:

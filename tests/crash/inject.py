@@ -29,6 +29,7 @@ import fcntl
 import functools
 import json
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,8 @@ def _count(migration_id: str, point: str) -> tuple[int, dict[str, Any]] | None:
         plan = json.loads(fh.read())
         n = int(plan["counts"].get(point, 0)) + 1
         plan["counts"][point] = n
+        if point == "deliveries" and os.getpid() not in plan.setdefault("pids", []):
+            plan["pids"].append(os.getpid())  # which worker processes served the migration
         fire = plan["targets"].get(point) == n
         if fire:
             plan["fired"].append(point)
@@ -174,7 +177,9 @@ def install() -> None:
             plan = _plan_of(msg.migration_id)
             if plan and n in plan.get("dup_before", []):
                 await _resend(self, msg, enqueue, TenantContext)
+            began = time.monotonic()
             result = await handle(self, body)
+            _trace(msg, n, time.monotonic() - began, result)
             if plan and n in plan.get("dup_after", []):
                 await _resend(self, msg, enqueue, TenantContext)
             return result
@@ -204,6 +209,15 @@ def install() -> None:
         return await delete_message(self, message, *args, **kwargs)
 
     QueueClient.delete_message = delete_wrapped  # type: ignore[method-assign]
+
+
+def _trace(msg: Any, n: int, seconds: float, result: Any) -> None:
+    """One line per finished delivery (for the suite's figures and for debugging)."""
+    outcome = getattr(getattr(result, "outcome", None), "value", None)
+    with open(plan_dir() / "deliveries.log", "a", encoding="utf-8") as log:
+        log.write(json.dumps({"migration": msg.migration_id, "n": n, "phase": msg.phase.value,
+                              "s": round(seconds, 3), "outcome": outcome, "pid": os.getpid(),
+                              "reason": getattr(result, "reason", None)}) + "\n")
 
 
 def _plan_of(migration_id: str) -> dict[str, Any] | None:
