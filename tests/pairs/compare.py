@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from shared.connectors.asana.mapping import asana_color
 from shared.connectors.base import strip_marker_footer
@@ -126,7 +127,7 @@ class Comparer:
                 return self.cause(Kind.TASK, task_id)
         return next((name for needle, name in CAUSES if needle in reason), reason[:80])
 
-    def pair(self, kind: Kind, sid: str, where: str) -> object | None:
+    def pair(self, kind: Kind, sid: str, where: str) -> Any:
         """The destination record of source ``sid``, or None (recorded as a Diff)."""
         dest_id = self.map.get((kind, sid))
         if dest_id is None:
@@ -170,9 +171,9 @@ class Comparer:
             d = self.pair(Kind.SECTION, s.source_id, where)
             if d is None:
                 continue
-            self.same("section.name", where, s.name, d.name)  # type: ignore[attr-defined]
-            self.same("section.archived", where, s.archived, d.archived)  # type: ignore[attr-defined]
-            placed.append((s.position, d.position, s.name))  # type: ignore[attr-defined]
+            self.same("section.name", where, s.name, d.name)
+            self.same("section.archived", where, s.archived, d.archived)
+            placed.append((s.position, d.position, s.name))
         placed.sort()
         if [p[1] for p in placed] != sorted(p[1] for p in placed):
             self.diff("section.order", "sections", f"source order {[p[2] for p in placed]} "
@@ -195,13 +196,13 @@ class Comparer:
             d = self.pair(Kind.LABEL, s.source_id, where)
             if d is None or s.source_id in self.collided:
                 continue
-            self.same("label.name", where, s.name, d.name)  # type: ignore[attr-defined]
+            self.same("label.name", where, s.name, d.name)
             want = s.color
             if self.dest == "trello":
                 want = trello_color(s.color)
             elif self.dest == "asana":
                 want = asana_color(s.color) or None
-            got = d.color  # type: ignore[attr-defined]
+            got = d.color
             if self.dest == "planner":
                 if got != s.color:
                     self.rule("label.color_by_category", where, f"{s.color} → {got}")
@@ -339,10 +340,10 @@ class Comparer:
             if items:
                 self.rule("task.checklists_as_subtasks", where, "checklist items as subtasks")
             several = len(s.checklists) > 1
-            want = [(f"{n} · {i.name}" if several else i.name, i.checked) for n, i in items]
+            subtasks = [(f"{n} · {i.name}" if several else i.name, i.checked) for n, i in items]
             subs = sorted((t for t in self.dst.tasks.values() if t.parent_id == d.source_id
                            and t.source_id not in mapped_dest), key=lambda t: t.position)
-            self.same("task.checklists", where, want, [(t.name, t.completed) for t in subs])
+            self.same("task.checklists", where, subtasks, [(t.name, t.completed) for t in subs])
             self.same("task.checklists", where, (), d.checklists)
         return lines
 
@@ -432,17 +433,17 @@ class Comparer:
             if d is None:
                 continue
             self.same("attachment.task", where, self.map.get((Kind.TASK, s.task_id)),
-                      d.task_id)  # type: ignore[attr-defined]
-            self.same("attachment.is_link", where, s.is_link, d.is_link)  # type: ignore[attr-defined]
+                      d.task_id)
+            self.same("attachment.is_link", where, s.is_link, d.is_link)
             if s.is_link:
-                self.same("attachment.url", where, s.url, d.url)  # type: ignore[attr-defined]
+                self.same("attachment.url", where, s.url, d.url)
                 want = s.name or s.url
-                self.same("attachment.name", where, want, d.name)  # type: ignore[attr-defined]
+                self.same("attachment.name", where, want, d.name)
                 continue
-            self.same("attachment.name", where, s.name, d.name)  # type: ignore[attr-defined]
-            self.same("attachment.size", where, s.size, d.size)  # type: ignore[attr-defined]
+            self.same("attachment.name", where, s.name, d.name)
+            self.same("attachment.size", where, s.size, d.size)
             self.same("attachment.bytes", where, self.src.digests.get(s.source_id),
-                      self.dst.digests.get(d.source_id))  # type: ignore[attr-defined]
+                      self.dst.digests.get(d.source_id))
 
     def extras(self) -> None:
         """Destination items that no source item explains."""

@@ -59,6 +59,12 @@ BUGS: dict[str, str] = {
         "mapping._Text (html_to_text) adds a newline for a <br> only when the text does not "
         "already end with one, so '\\n\\n' reads back as '\\n' (the author/time header "
         "loses its blank line). Fix: always emit '\\n' for <br> in html_to_text."),
+    "planner-reader-marker": (
+        "PlannerReader returns task descriptions and comment texts with Ferry's "
+        "'[ferry:…]' footer still in them (the Trello and Asana readers call "
+        "strip_marker_footer), so a plan Ferry wrote carries the markers of that migration "
+        "into the next one when it is used as a source. Fix: strip_marker_footer on "
+        "details.description in mapping.task_to_record and on the text in post_to_comment."),
     "comment-order": (
         "Comments of one task are written concurrently (one page at once), so the "
         "destination shows them in arrival order, not the source's; no writer can place a "

@@ -60,7 +60,8 @@ async def test_fields_match_but_for_documented_adaptations(outcomes: Outcomes,
 
 @pytest.mark.parametrize(("pair", "code"), [
     pytest.param(p, c, id=f"{p}:{c}",
-                 marks=pytest.mark.xfail(strict=True, reason=BUGS[KNOWN[p][c]]))
+                 marks=pytest.mark.xfail(strict=True, raises=AssertionError,
+                                       reason=BUGS[KNOWN[p][c]]))
     for p, c in DETERMINISTIC])
 async def test_known_difference_is_gone(outcomes: Outcomes, pair: str, code: str) -> None:
     out = await outcomes.get(tuple(pair.split("->")))  # type: ignore[arg-type]
