@@ -310,3 +310,21 @@ async def test_log_reader_sees_nothing_after_deletion(iso_stores: Stores) -> Non
     assert (await reader.page(Cursor(0, 0))).items == []
     shown = public_job((await DeletionJobs(iso_stores.cosmos("eu")).find(started.job["id"])) or {})
     assert shown["status"] == "succeeded" and "tokenDigest" not in shown
+
+
+async def test_exports_expire_after_their_download_window(iso_stores: Stores) -> None:
+    from shared.retention.sweep import sweep_exports
+
+    org = await seed_org(iso_stores, last_activity=datetime.now(UTC), export_blob=False, log_lines=0)
+    ctx = TenantContext.for_org(iso_stores, org.id)
+    made = datetime.now(UTC)
+    done = await export_org(ctx, actor="user:mem_1", request=RequestInfo(), now=made)
+    blobs = ctx.storage.container("exports")
+
+    async def names() -> list[str]:
+        return [b.name async for b in blobs.list_blobs(name_starts_with=f"{org.id}/")]
+
+    await sweep_exports(iso_stores, "eu", now=lambda: made + timedelta(hours=23))
+    assert await names() == [f"{org.id}/{done['id']}.zip"]
+    await sweep_exports(iso_stores, "eu", now=lambda: made + timedelta(hours=25))
+    assert await names() == []
