@@ -122,7 +122,7 @@ async def _remaining(stores: Stores, tenant_ids: set[str]) -> dict[str, int]:
     """One scan of every container and blob prefix: how many items name these tenants."""
     found: dict[str, int] = {}
     for name in [*cosmos_order(), "deletions"]:
-        items = stores.cosmos("eu").container(name).query_items("SELECT c.tenantId FROM c", max_item_count=5000)
+        items = stores.cosmos("eu").container(name).query_items("SELECT c.tenantId FROM c", max_item_count=1_000_000)
         count = sum([1 async for i in items if i.get("tenantId") in tenant_ids])
         if count:
             found[name] = count
