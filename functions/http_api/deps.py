@@ -26,10 +26,23 @@ def get_authenticator() -> Authenticator:
 
 
 def request_info(request: Request) -> RequestInfo:
-    # Behind Azure Front Door / App Service the client is the first X-Forwarded-For hop.
-    forwarded = request.headers.get("x-forwarded-for", "")
-    ip = forwarded.split(",")[0].strip() if forwarded else (request.client.host if request.client else None)
-    return RequestInfo(ip=ip, user_agent=request.headers.get("user-agent"))
+    return RequestInfo(ip=client_ip(request, behind_proxy=not get_stores().settings.is_local),
+                       user_agent=request.headers.get("user-agent"))
+
+
+def client_ip(request: Request, *, behind_proxy: bool) -> str | None:
+    """The caller's address for throttling and audit. In Azure the platform's front end
+    appends the address it saw to `X-Forwarded-For`, so only the LAST entry is trusted
+    (earlier ones are whatever the client sent). Locally there is no proxy: the socket peer."""
+    peer = request.client.host if request.client else None
+    if not behind_proxy:
+        return peer
+    last = request.headers.get("x-forwarded-for", "").split(",")[-1].strip()
+    if last.startswith("[") and "]" in last:  # [IPv6]:port
+        return last[1:last.index("]")]
+    if last.count(":") == 1:  # IPv4:port
+        last = last.split(":")[0]
+    return last or peer
 
 
 def credentials(request: Request) -> Credential:

@@ -16,7 +16,7 @@ and add a database round trip to the rejection path.
 
 Client addresses are limited per IPv4 address and per IPv6 /64 (`client_key`). The
 caller must pass the address the platform saw, not a client-supplied header: on Azure
-the first `X-Forwarded-For` entry is set by the front end; elsewhere use the socket peer.
+the last `X-Forwarded-For` entry is set by the platform's front end; elsewhere use the socket peer.
 
 Intended use by the auth dependency::
 

@@ -9,7 +9,7 @@ belong to answers exactly like a missing one (404).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from shared.errors import AuthenticationError, NotFoundError, PermissionDeniedError
@@ -39,8 +39,6 @@ class OrgAccess:
 class Authenticator:
     def __init__(self, stores: Stores, validator: OidcValidator, *, throttle: AuthFailureThrottle | None = None,
                  activity: ActivityThrottle | None = None, key_use: ActivityThrottle | None = None) -> None:
-        from datetime import timedelta
-
         self.stores = stores
         self.validator = validator
         self.throttle = throttle or AuthFailureThrottle()
@@ -103,14 +101,14 @@ class Authenticator:
         self.throttle.check_prefix(parsed.prefix)
         ctx = self._context(org_id)
         owner = await Directory(ctx.cosmos).key_owner(parsed.prefix)
-        doc = None
-        if owner and owner.get("tenantId") == org_id:
-            doc = await ctx.repo(ApiKeysRepository).find(owner["keyId"])
+        doc = await self._key_doc(ctx, owner, org_id)
         if doc is None or not apikeys.digests_match(parsed.digest, doc["digest"]):
-            self.throttle.record_failure(client, key_prefix=parsed.prefix)
-            if owner and owner.get("tenantId") != org_id and doc is None:
-                # A valid key of another org: the org is simply not found for this caller.
+            if owner and owner.get("tenantId") != org_id and await self._genuine_elsewhere(owner, parsed.digest):
+                # A real key of another org is no guess: it must not lock its own key out. To
+                # this caller the org simply does not exist.
+                self.throttle.record_failure(client)
                 raise NotFoundError("organisation not found")
+            self.throttle.record_failure(client, key_prefix=parsed.prefix)
             raise AuthenticationError("unknown API key")
         if doc.get("revokedAt"):
             raise AuthenticationError("this API key was revoked")
@@ -118,6 +116,17 @@ class Authenticator:
         if stamp is not None:
             await ctx.repo(ApiKeysRepository).patch(doc["id"], [{"op": "set", "path": "/lastUsedAt", "value": iso(stamp)}])
         return Caller.api_key(tenant_id=org_id, key_id=doc["id"], scopes=doc["scopes"]), ctx
+
+    @staticmethod
+    async def _key_doc(ctx: TenantContext, owner: dict[str, Any] | None, org_id: str) -> dict[str, Any] | None:
+        if not owner or owner.get("tenantId") != org_id:
+            return None
+        return await ctx.repo(ApiKeysRepository).find(owner["keyId"])
+
+    async def _genuine_elsewhere(self, owner: dict[str, Any], digest: str) -> bool:
+        other = TenantContext.for_org(self.stores, owner["tenantId"])
+        doc = await other.repo(ApiKeysRepository).find(owner["keyId"])
+        return bool(doc and not doc.get("revokedAt") and apikeys.digests_match(digest, doc["digest"]))
 
     def _context(self, org_id: str) -> TenantContext:
         if region_of(org_id) not in self.stores.settings.regions:

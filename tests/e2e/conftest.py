@@ -21,12 +21,23 @@ class RunningApp:
         self.proc = proc
         self.log = log
 
-    def client(self, token: str | None = None) -> httpx.Client:
+    def client(self, token: str | None = None, *, source: str | None = None) -> httpx.Client:
+        """A client of the API; `source` binds another loopback address (127.x.y.z), so tests
+        that fail authentication on purpose do not trip the per-client throttle for others."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+        transport = httpx.HTTPTransport(local_address=source) if source else None
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30, transport=transport)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+_sources = iter(f"127.{a}.{b}.{c}" for a in range(2, 255) for b in range(256) for c in range(1, 255))
+
+
+def fresh_source() -> str:
+    """A loopback address no other request of this session has used."""
+    return next(_sources)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import RunningApp
+from tests.e2e.conftest import RunningApp, fresh_source
 from tests.e2e.identity_helpers import Org, add_key, add_member, create_org
 
 # The spec under test, written independently of shared/identity/access.py.
@@ -71,7 +71,8 @@ PUBLIC_ROUTES: dict[tuple[str, str], int] = {
     ("GET", "/api/deletions/{jobId}"): 401,
 }
 
-CALLERS = [ADMIN, MEMBER, EXTERNAL, K_READ, K_WRITE, K_ADMIN, "foreign", "deactivated", "revoked_key", "anonymous"]
+CALLERS = [ADMIN, MEMBER, EXTERNAL, K_READ, K_WRITE, K_ADMIN, "foreign", "foreign_key", "deactivated", "revoked_key",
+           "anonymous"]
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +87,9 @@ def orgs(running_app: RunningApp, dev_issuer: Any) -> tuple[Org, Org]:
         assert c.patch(f"/api/orgs/{a.id}/members/{a.member_ids['deactivated']}", json={"status": "deactivated"}).status_code == 200
         assert c.delete(f"/api/orgs/{a.id}/keys/{a.key_ids['revoked_key']}").status_code == 200
     b = create_org(running_app, dev_issuer, country="US")
+    # A key of another org in the same region as `a`: its org ids must look missing too.
+    neighbour = create_org(running_app, dev_issuer, country="FR")
+    a.keys["foreign_key"] = add_key(running_app, neighbour, "neighbour", ["admin"])
     return a, b
 
 
@@ -127,7 +131,7 @@ def test_public_routes(running_app: RunningApp) -> None:
 def _expected(caller: str, allowed: set[str]) -> str:
     if caller == "anonymous" or caller == "revoked_key":
         return "401"
-    if caller == "foreign":
+    if caller in ("foreign", "foreign_key"):
         return "404"
     if caller == "deactivated":
         return "403"
@@ -138,8 +142,9 @@ def _expected(caller: str, allowed: set[str]) -> str:
 def test_matrix(running_app: RunningApp, orgs: tuple[Org, Org], caller: str) -> None:
     a, b = orgs
     failures = []
-    with running_app.client() as c:
-        for (method, path), allowed in ROUTES.items():
+    for (method, path), allowed in ROUTES.items():
+        # Each request from its own address: the failed-authentication throttle is per client.
+        with running_app.client(source=fresh_source()) as c:
             r = c.request(method, _url(path, a.id), headers=_headers(caller, a, b),
                           json={"__not_a_field__": True} if method in ("POST", "PATCH", "PUT") else None)
             want = _expected(caller, allowed)

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import RunningApp
+from tests.e2e.conftest import RunningApp, fresh_source
 from tests.e2e.identity_helpers import add_key, add_member, create_org, email, problem, token
 
 
@@ -37,7 +37,7 @@ def test_bad_org_input_is_422_naming_the_field(running_app: RunningApp, dev_issu
 
 def test_anonymous_and_forged_tokens_are_401(running_app: RunningApp, dev_issuer: Any) -> None:
     forged = dev_issuer.mint(email("x"), audience="someone-else")
-    with running_app.client() as c:
+    with running_app.client(source=fresh_source()) as c:
         assert c.get("/api/me").status_code == 401
         r = c.get("/api/me", headers={"Authorization": f"Bearer {forged}"})
     assert r.status_code == 401 and problem(r)["type"] == "urn:ferry:problem:unauthenticated"
@@ -115,18 +115,16 @@ def test_audit_records_security_events_for_admins_only(running_app: RunningApp, 
 
 
 def test_repeated_failed_sign_ins_get_429(running_app: RunningApp, dev_issuer: Any) -> None:
-    headers = {"X-Forwarded-For": "203.0.113.77"}
-    with running_app.client() as c:
-        codes = [c.get("/api/me", headers={**headers, "Authorization": "Bearer nonsense"}).status_code for _ in range(25)]
-        last = c.get("/api/me", headers={**headers, "Authorization": "Bearer nonsense"})
+    with running_app.client(source=fresh_source()) as c:
+        codes = [c.get("/api/me", headers={"Authorization": "Bearer nonsense"}).status_code for _ in range(25)]
+        last = c.get("/api/me", headers={"Authorization": "Bearer nonsense"})
     assert codes[0] == 401 and 429 in codes
     assert last.status_code == 429 and int(last.headers["retry-after"]) >= 1
 
 
 def test_guessing_api_keys_gets_429(running_app: RunningApp, dev_issuer: Any) -> None:
     org = create_org(running_app, dev_issuer)
-    headers = {"X-Forwarded-For": "198.51.100.9"}
-    with running_app.client() as c:
-        codes = [c.get(f"/api/orgs/{org.id}", headers={**headers, "X-Ferry-Key": "ferry_" + "A" * 42}).status_code
+    with running_app.client(source=fresh_source()) as c:
+        codes = [c.get(f"/api/orgs/{org.id}", headers={"X-Ferry-Key": "ferry_" + "A" * 42}).status_code
                  for _ in range(25)]
     assert codes[0] == 401 and codes[-1] == 429
