@@ -63,7 +63,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         with issuer.serve(ISSUER_PORT):
             print(f"Ferry API      http://127.0.0.1:{args.port}/api/docs", flush=True)
             print(f"Health         http://127.0.0.1:{args.port}/api/health", flush=True)
-            print(f"Sign in        ferry token you@example.com  →  Authorization: Bearer <token>", flush=True)
+            print("Sign in        ferry token you@example.com  →  Authorization: Bearer <token>", flush=True)
             print("Stop           Ctrl-C (in-flight messages finish first)", flush=True)
             asyncio.run(serve("function_app:app", port=args.port, workers=args.workers))
     return 0

@@ -5,8 +5,9 @@ the path and checks the permission table before any handler code runs.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Annotated, Callable
+from typing import Annotated
 
 from fastapi import Depends, Path, Request
 

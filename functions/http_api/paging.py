@@ -1,7 +1,8 @@
 """Continuation paging shared by every list route."""
 from __future__ import annotations
 
-from typing import Annotated, Any, Callable
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import Query
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, ClassVar, Generic, Iterable, TypeVar
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Generic, TypeVar
 
 from shared.errors import ConflictError, NotFoundError, ValidationFailed
 from shared.store.cosmos import CONTAINERS, CosmosRegion
@@ -21,11 +22,11 @@ MAX_PAGE = 200
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso(ts: datetime) -> str:
-    return ts.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

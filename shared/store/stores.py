@@ -20,7 +20,7 @@ class Stores:
         self._started = False
         self._lock = asyncio.Lock()
 
-    async def start(self) -> "Stores":
+    async def start(self) -> Stores:
         """Open clients and create containers/queues if missing; safe to call repeatedly."""
         if self._started:
             return self

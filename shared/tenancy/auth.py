@@ -9,14 +9,14 @@ belong to answers exactly like a missing one (404).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from shared.identity import apikeys
 from shared.identity.access import Caller, MemberStatus
-from shared.identity.apikeys import Credential
 from shared.identity.activity import ActivityThrottle
+from shared.identity.apikeys import Credential
 from shared.identity.oidc import OidcValidator, Principal
 from shared.identity.throttle import AuthFailureThrottle
 from shared.store.repository import iso, utcnow
@@ -79,7 +79,7 @@ class Authenticator:
             raise NotFoundError("organisation not found")
         if member["status"] != MemberStatus.ACTIVE.value:
             raise PermissionDeniedError("your membership of this organisation is deactivated")
-        today = datetime.now(timezone.utc).date().isoformat()
+        today = datetime.now(UTC).date().isoformat()
         if member.get("subject") is None or member.get("lastSignInDay") != today:
             # First sign-in binds the invitation to this identity; then one audit event a day.
             member = await members.replace(

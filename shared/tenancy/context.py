@@ -22,7 +22,7 @@ class TenantContext:
     region: str
 
     @classmethod
-    def for_org(cls, stores: Stores, org_id: str) -> "TenantContext":
+    def for_org(cls, stores: Stores, org_id: str) -> TenantContext:
         region = region_of(org_id)
         stores.settings.region(region)  # a region this deployment does not serve → ConfigError
         return cls(stores, org_id, region)

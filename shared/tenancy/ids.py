@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from shared.errors import NotFoundError
 
@@ -34,5 +34,5 @@ def new_id(prefix: str) -> str:
 
 def sortable_id(prefix: str, at: datetime | None = None) -> str:
     """Ids that sort by creation time (audit events, runs): ISO time + randomness."""
-    ts = (at or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S%fZ")
+    ts = (at or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
     return f"{prefix}_{ts}_{_random(6)}"

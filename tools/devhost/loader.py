@@ -4,9 +4,10 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-from pathlib import Path
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ import logging
 import multiprocessing
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from tools.devhost.host_config import load_host_config
 from tools.devhost.loader import Trigger, asgi_app_of, load_app, triggers

@@ -4,8 +4,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from tools.devhost.loader import Trigger
 from tools.devhost.ncrontab import parse
@@ -18,7 +18,7 @@ class TimerRunner:
         self.trigger = trigger
         self.schedule = parse(str(trigger.binding["schedule"]))
         self.run_on_startup = bool(trigger.binding.get("runOnStartup", False))
-        self._now = now or (lambda: datetime.now(timezone.utc))
+        self._now = now or (lambda: datetime.now(UTC))
         self._stop = asyncio.Event()
         self.fired = 0
 
@@ -35,7 +35,7 @@ class TimerRunner:
                 try:
                     await asyncio.wait_for(self._stop.wait(), timeout=wait)
                     return
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             now = self._now()
             # Like the host: a fire noticed more than a moment late is reported past due.
