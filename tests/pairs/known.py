@@ -39,6 +39,12 @@ BUGS: dict[str, str] = {
         "PlannerWriter creates tasks without orderHint, so Planner puts each new task first "
         "and a bucket shows the source order reversed/shuffled (buckets do get a hint). Fix: "
         "send orderHint '<previous task's hint> !' in source order, as for buckets."),
+    "planner-bucket-order": (
+        "PlannerWriter.create(SECTION) sends orderHint '<last bucket's hint> !' from a "
+        "listing that the other sections of the page, written at the same time, read too: "
+        "they all get the same hint and the bucket order is left to chance. Fix: serialise "
+        "section creates per plan (as the Asana writer does) or derive the hint from the "
+        "source position."),
     "planner-label-race": (
         "PlannerWriter._put_label reads the plan details, picks the first free categoryN, "
         "then patch_etag re-reads the etag and PATCHes: labels written concurrently (the "
@@ -80,6 +86,7 @@ BUGS: dict[str, str] = {
 PLANNER_DEST = {
     "not_migrated:planner.task_order_hint_exhausted": "planner-order-hint",
     "task.order": "planner-task-order",
+    "section.order": "planner-bucket-order",
     "label.collision": "planner-label-race",
     "not_migrated:planner.plan_details_etag_conflict": "planner-label-race",
     "comment.unreadable": "planner-comment-thread-race",
@@ -116,4 +123,5 @@ DETERMINISTIC: tuple[tuple[str, str], ...] = (
 )
 
 RACY = frozenset({"comment-order", "trello-section-order", "planner-label-race",
+                  "planner-bucket-order",
                   "planner-comment-thread-race", "planner-task-order"})

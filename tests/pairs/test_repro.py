@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -173,3 +174,19 @@ async def test_comments_of_a_task_keep_their_order(trello: ConnectorRuntime,
     read = await read_all(trello.reader, Kind.COMMENT, mig.dest_project())
     bodies = [c.text.rsplit("\n", 1)[-1] for c in read if isinstance(c, Comment)]
     assert bodies == ["Comment 0 💬", "Comment 1 💬", "Comment 2 💬"]
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=BUGS["planner-bucket-order"])
+async def test_planner_orders_buckets_written_at_once(planner: ConnectorRuntime,
+                                                      sims: dict[str, Sim]) -> None:
+    mig, plan = await _new_project(planner, sims["planner"])
+    assert planner.writer is not None and planner.reader is not None
+    sections = [Section(source_id=f"s{i}", version="1", project_id="p", name=f"Bucket {i}",
+                        position=float(i)) for i in range(3)]
+    await asyncio.gather(*(planner.writer.create(
+        Kind.SECTION, sec, DestRefs(project=plan), make_marker(mig, Kind.SECTION, sec.source_id))
+        for sec in sections))
+    read = [s for s in await read_all(planner.reader, Kind.SECTION, plan)
+            if isinstance(s, Section)]
+    positions = [s.position for s in sorted(read, key=lambda s: s.name)]
+    assert all(a < b for a, b in itertools.pairwise(positions)), positions
