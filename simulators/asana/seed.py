@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 
 from simulators.asana.attachments import add_blob_attachment, add_external_attachment
+from simulators.asana.custom_fields import add_custom_field
 from simulators.asana.store import COLORS, AsanaStore
 from simulators.asana.tasks import create_comment, create_task, delete_task, update_task
 from simulators.common import long_text, seeded_rng, unicode_text, words
@@ -96,9 +97,9 @@ def seed_store(store: AsanaStore, config: SeedConfig | None = None) -> dict[str,
         tags = [store.create_tag(me, {"name": f"{words(rng, 1)}-{t}",
                                       "color": rng.choice(COLORS)}, ws.gid)
                 for t in range(cfg.tags_per_workspace)]
-        fields = [store.add_custom_field(ws.gid, "Ticket", "text"),
-                  store.add_custom_field(ws.gid, "Estimate (h)", "number", precision=1),
-                  store.add_custom_field(ws.gid, "Priorité", "enum", options=[
+        fields = [add_custom_field(store, ws.gid, "Ticket", "text"),
+                  add_custom_field(store, ws.gid, "Estimate (h)", "number", precision=1),
+                  add_custom_field(store, ws.gid, "Priorité", "enum", options=[
                       ("Low", "light-green"), ("High 🔥", "dark-red")])]
         for p in range(cfg.projects):
             _seed_project(store, cfg, rng, ws.gid, users, tags, p, fields)

@@ -356,34 +356,6 @@ class AsanaStore:
         proj = self.project(project_gid)
         return [self.sections[s] for s in proj.section_gids if not self.sections[s].deleted]
 
-    # --- custom fields ----------------------------------------------------------------------
-
-    def add_custom_field(self, workspace_gid: str, name: str, subtype: str, *,
-                         options: list[tuple[str, str]] | None = None,
-                         precision: int = 0) -> CustomField:
-        """Define a workspace custom field (``options``: (name, color) for enums)."""
-        cf = CustomField(self.new_gid(), workspace_gid, name, subtype, precision,
-                         [(self.new_gid(), n, c) for n, c in options or []])
-        self.custom_fields[cf.gid] = cf
-        return cf
-
-    def custom_value(self, workspace_gid: str, field_gid: str, value: Any) -> Any:
-        """Validate a value written to a custom field, or 400."""
-        cf = self.custom_fields.get(str(field_gid))
-        if cf is None or cf.workspace != workspace_gid:
-            raise bad_request(f"custom_fields: Not a recognized ID: {field_gid}")
-        if value is None:
-            return None
-        if cf.resource_subtype == "number":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise bad_request(f"custom_fields: {cf.name} expects a number")
-            return float(value)
-        if cf.resource_subtype == "enum":
-            if value not in {gid for gid, _, _ in cf.enum_options}:
-                raise bad_request(f"custom_fields: {value} is not an option of {cf.name}")
-            return value
-        return str(value)
-
     # --- tags -------------------------------------------------------------------------------
 
     def create_tag(self, me: str, data: dict[str, Any], workspace_gid: str | None) -> Tag:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from simulators.asana.custom_fields import custom_value
 from simulators.asana.models import (
     AsanaApiError,
     Story,
@@ -127,8 +128,8 @@ def _apply(store: AsanaStore, task: Task, data: dict[str, Any], me: str) -> list
         if not isinstance(values, dict):
             raise bad_request("custom_fields: expected an object of field gid → value")
         for field_gid, value in values.items():
-            task.custom_values[str(field_gid)] = store.custom_value(task.workspace, field_gid,
-                                                                    value)
+            task.custom_values[str(field_gid)] = custom_value(store, task.workspace, field_gid,
+                                                              value)
     if any(k in data for k in ("due_on", "due_at", "start_on", "start_at")):
         _apply_dates(task, data)
         events.append("due_date_changed")
