@@ -51,7 +51,14 @@ async def delete_migration(migrationId: str, access: Manage) -> Response:  # noq
     return Response(status_code=204)
 
 
-@router.post("/{migrationId}/runs", status_code=202, summary="Start a run (full, delta, dry_run, retry_failed)")
+@router.post("/{migrationId}/runs", status_code=202, summary="Start a run (full, delta, dry_run, retry_failed)",
+             description=(
+                 "`full` and `delta` are incremental through the id map (unchanged items cost no destination "
+                 "write); `dry_run` plans and counts without writing. `retry_failed` runs only the items earlier runs "
+                 "failed or skipped (and creates an interrupted run left unconfirmed): the id map names them, only the "
+                 "scopes and kinds holding them are read — the vendors cannot fetch single items, so their pages are "
+                 "read and every other item is passed over untouched and uncounted — and only they are written. 409 "
+                 "when nothing failed, or while another run of the migration is active."))
 async def start_run(migrationId: str, body: RunCreate, access: RunsManage, request: Request) -> dict[str, Any]:  # noqa: N803
     run = await service.start_run(access.ctx, migrationId, body.mode, actor=access.caller.actor, request=access.request)
     return service.public_run(run)
