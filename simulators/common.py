@@ -597,7 +597,7 @@ def serve(app: ASGIApp, port: int = 0, *, host: str = "127.0.0.1") -> Iterator[s
     """Run ``app`` with uvicorn in a daemon thread; yield ``http://host:port`` until exit."""
     import uvicorn
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only for IPPROTO_TCP
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     actual_port = sock.getsockname()[1]

@@ -232,7 +232,7 @@ class DevIssuer:
         `port=0` picks a free port. `self.issuer` is set to the served URL, so tokens
         minted inside the block carry the right `iss`.
         """
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only for IPPROTO_TCP
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         self.issuer = issuer_url(sock.getsockname()[1], host)

@@ -358,7 +358,7 @@ def serve(port: int = 0, cert_dir: str | Path = ".ferry/keyvault-sim", *,
     for name in keys:
         sim.ensure_key(name)
     cert_file, key_file = generate_self_signed_cert(cert_dir)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only for IPPROTO_TCP
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     actual_port = sock.getsockname()[1]
