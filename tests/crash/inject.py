@@ -19,8 +19,10 @@ Points (issue 6):
 - ``P4``  after the chunk succeeded, before the host deletes the queue message.
 
 ``dup_before`` / ``dup_after`` list the n-th chunk deliveries of the migration whose message
-is sent again to the queue (through Ferry's own queue port) before processing starts (so the
-copy can meet the first delivery while it runs) or after it finished (a late duplicate).
+is sent again to the queue (through Ferry's own queue port): ``dup_before`` while the first
+delivery holds the scope (right after its source read; that delivery then waits, at most
+20 s, until another worker has taken the copy, so the two really meet), ``dup_after`` once
+the first delivery finished (a late duplicate).
 """
 from __future__ import annotations
 
@@ -40,6 +42,8 @@ POINTS = ("P1", "P2", "P3", "P3F", "P4")
 
 _current: contextvars.ContextVar[str | None] = contextvars.ContextVar("crash_migration", default=None)
 _by_message: dict[str, str] = {}  # queue message id → migration id (for P4)
+_dup_during: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("crash_dup", default=None)
+DUP_MEET_S = 20.0
 
 
 def plan_dir() -> Path:
@@ -134,7 +138,7 @@ def install() -> None:
     async def open_wrapped(ctx: Any, connector_id: str, **kw: Any) -> Any:
         runtime = await open_connector(ctx, connector_id, **kw)
         if runtime.reader is not None:
-            runtime.reader.read = _after("P1", runtime.reader.read)
+            runtime.reader.read = _dup_after_read(_after("P1", runtime.reader.read))
         if runtime.writer is not None:
             runtime.writer.create = _after("P2", runtime.writer.create)
             runtime.writer.upload_attachment = _after("P2", runtime.writer.upload_attachment)
@@ -171,17 +175,22 @@ def install() -> None:
         except Exception:
             return await handle(self, body)
         token = _current.set(msg.migration_id)
+        _dup_during.set(None)
         try:
             counted = _count(msg.migration_id, "deliveries")
             n = counted[0] if counted else 0
             plan = _plan_of(msg.migration_id)
             if plan and n in plan.get("dup_before", []):
-                await _resend(self, msg, enqueue, TenantContext)
+                if msg.phase.value == "sweep":  # no source read to wait behind
+                    await _resend(self, msg, enqueue, TenantContext, "before")
+                else:
+                    _dup_during.set({"worker": self, "msg": msg, "n": n, "send": functools.partial(
+                        _resend, self, msg, enqueue, TenantContext, "during")})
             began = time.monotonic()
             result = await handle(self, body)
             _trace(msg, n, time.monotonic() - began, result)
             if plan and n in plan.get("dup_after", []):
-                await _resend(self, msg, enqueue, TenantContext)
+                await _resend(self, msg, enqueue, TenantContext, "after")
             return result
         finally:
             _current.reset(token)
@@ -211,11 +220,50 @@ def install() -> None:
     QueueClient.delete_message = delete_wrapped  # type: ignore[method-assign]
 
 
+def _dup_after_read(read: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(read)
+    async def wrapped(*args: Any, **kwargs: Any) -> Any:
+        page = await read(*args, **kwargs)
+        dup = _dup_during.get()
+        if dup is not None and not dup.get("sent"):
+            dup["sent"] = True
+            # One waiting delivery at a time across the workers: two deliveries each waiting
+            # for the other worker to take their copy would only wait out the timeout.
+            with open(plan_dir() / "dup.lock", "w") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    await dup["send"]()  # a plain duplicate, most likely dropped as STALE
+                    return page
+                await dup["send"]()
+                await _await_copy(dup["msg"], dup["n"])
+        return page
+
+    return wrapped
+
+
+async def _await_copy(msg: Any, n: int) -> None:
+    """Until a later delivery of the same chunk finished (BUSY: it met this one), ≤ 20 s."""
+    import asyncio
+
+    deadline = time.monotonic() + DUP_MEET_S
+    path = plan_dir() / "deliveries.log"
+    while time.monotonic() < deadline:
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                d = json.loads(line)
+                if (d["migration"] == msg.migration_id and d["n"] > n and d["scope"] == msg.scope
+                        and d["phase"] == msg.phase.value and d["cursor"] == msg.cursor):
+                    return
+        await asyncio.sleep(0.2)
+
+
 def _trace(msg: Any, n: int, seconds: float, result: Any) -> None:
     """One line per finished delivery (for the suite's figures and for debugging)."""
     outcome = getattr(getattr(result, "outcome", None), "value", None)
     with open(plan_dir() / "deliveries.log", "a", encoding="utf-8") as log:
-        log.write(json.dumps({"migration": msg.migration_id, "n": n, "phase": msg.phase.value,
+        log.write(json.dumps({"migration": msg.migration_id, "n": n, "scope": msg.scope,
+                              "cursor": msg.cursor, "phase": msg.phase.value,
                               "s": round(seconds, 3), "outcome": outcome, "pid": os.getpid(),
                               "reason": getattr(result, "reason", None)}) + "\n")
 
@@ -227,7 +275,7 @@ def _plan_of(migration_id: str) -> dict[str, Any] | None:
         return None
 
 
-async def _resend(worker: Any, msg: Any, enqueue: Callable[..., Any], tenant_context: Any) -> None:
+async def _resend(worker: Any, msg: Any, enqueue: Callable[..., Any], tenant_context: Any, when: str) -> None:
     """The same message once more, through Ferry's queue port (uninstrumented)."""
     from shared.migrations.ports_cosmos import StorageChunkQueue
 
@@ -235,5 +283,5 @@ async def _resend(worker: Any, msg: Any, enqueue: Callable[..., Any], tenant_con
     queue = StorageChunkQueue(tenant_context.for_org(worker.stores, msg.tenant_id))
     await enqueue(queue, msg)
     with open(plan_dir() / "duplicates.log", "a", encoding="utf-8") as log:
-        log.write(json.dumps({"migration": msg.migration_id, "phase": msg.phase.value,
+        log.write(json.dumps({"migration": msg.migration_id, "phase": msg.phase.value, "when": when,
                               "cursor": msg.cursor, "pid": os.getpid()}) + "\n")
