@@ -55,10 +55,13 @@ def plan_path(directory: Path, migration_id: str) -> Path:
 
 
 def write_plan(directory: Path, migration_id: str, targets: dict[str, int],
-               dup_before: list[int] | None = None, dup_after: list[int] | None = None) -> None:
-    """Parent side: (re)place the plan of one migration (counters start at zero)."""
+               dup_before: list[int] | None = None, dup_after: list[int] | None = None,
+               fail: list[str] | None = None) -> None:
+    """Parent side: (re)place the plan of one migration (counters start at zero). Points in
+    ``fail`` raise a connection error at their target instead of ending the process (an
+    outage of that call rather than a crash)."""
     plan = {"targets": targets, "dup_before": dup_before or [], "dup_after": dup_after or [],
-            "counts": {}, "fired": []}
+            "fail": fail or [], "counts": {}, "fired": []}
     tmp = plan_path(directory, migration_id).with_suffix(".tmp")
     tmp.write_text(json.dumps(plan))
     tmp.replace(plan_path(directory, migration_id))
@@ -104,11 +107,15 @@ def hit(point: str, migration_id: str | None = None) -> None:
     counted = _count(mig, point)
     if counted is None or not counted[1]:
         return
-    line = json.dumps({"migration": mig, "point": point, "n": counted[0], "pid": os.getpid()})
+    failing = point in counted[1].get("fail", [])
+    line = json.dumps({"migration": mig, "point": point, "n": counted[0], "pid": os.getpid(),
+                       "mode": "fail" if failing else "crash"})
     with open(plan_dir() / "crashes.log", "a", encoding="utf-8") as log:
         log.write(line + "\n")
         log.flush()
         os.fsync(log.fileno())
+    if failing:
+        raise ConnectionResetError(f"injected outage at {point}")
     os._exit(EXIT_CODE)
 
 
