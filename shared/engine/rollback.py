@@ -12,8 +12,8 @@ entries of (scope, kind[, depth]) and:
 * leaves *adopted* entries alone (found by natural key, e.g. a tag of the same name that
   existed before the migration): only the entry is marked, the row says ``kept``;
 * when deleting an item inside a project fails (Asana refuses to delete a project's last
-  section, Graph cannot delete a single post), leaves it to its project: the sweep after the
-  project phase reports it deleted with the project, or failed when the project stayed.
+  section), leaves it to its project: the sweep after the project phase reports it deleted
+  with the project, or failed when the project stayed.
 
 Items that existed at the destination before Ferry are not in the id map (except adopted
 ones, kept), so they are never touched. Cursors are ``rb`` (start of a phase) or
@@ -51,8 +51,10 @@ START = ROLLBACK_START.cursor or "rb"
 ROLLBACK_ORDER: tuple[Phase, ...] = (Phase.ATTACHMENT, Phase.COMMENT, Phase.TASK, Phase.LABEL,
                                      Phase.SECTION, Phase.PROJECT, Phase.SWEEP)
 #: Kinds that live inside a project at every destination we know, so deleting the project
-#: removes them. Labels do not (Asana tags belong to the workspace).
-CONTAINED = frozenset({Kind.SECTION, Kind.TASK, Kind.COMMENT, Kind.ATTACHMENT})
+#: removes them. Labels do not (Asana tags belong to the workspace), nor do comments
+#: (Planner comments are posts of the Microsoft 365 group's conversations, which outlive
+#: the plan and cannot be deleted one by one: they are reported failed).
+CONTAINED = frozenset({Kind.SECTION, Kind.TASK, Kind.ATTACHMENT})
 
 
 def _parse(cursor: str | None) -> tuple[int | None, str | None]:
