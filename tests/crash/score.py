@@ -145,7 +145,7 @@ def score_migration(trello: dict[str, Any], asana: dict[str, Any], migration_id:
         task = live["tasks"][gid]
         if m in card_markers:
             top[m] += 1
-            task_of_card[card_markers[m]["id"]] = gid
+            task_of_card.setdefault(card_markers[m]["id"], gid)  # the first one, if duplicated
             pgid = project_of_board.get(mk(Kind.PROJECT, card_markers[m]["idBoard"]))
             if task.get("parent") or pgid not in [p for p, _ in task.get("memberships") or []]:
                 score._note("task", "unexpected", f"{m} not a top-level task of its project")

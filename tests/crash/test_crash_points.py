@@ -69,6 +69,27 @@ def _score_all(sims: Sims, boards: dict[str, list[str]]) -> Score:
     return total
 
 
+def _scorer_sees_planted_faults(sims: Sims, boards: dict[str, list[str]]) -> None:
+    """The scorer is not blind: in a copy of the destination, one comment removed, one task
+    copied and one stray section added are each counted."""
+    import copy
+
+    trello, asana = sims.trello_state(), copy.deepcopy(sims.asana_state())
+    mig, mine = next(iter(boards.items()))
+    clean = score_migration(trello, asana, mig, mine)
+    assert clean.clean, clean.summary()
+    prefix = "[ferry:" + "".join(ch for ch in mig if ch.isalnum())[:8] + ":"
+    story = next(g for g, s in asana["stories"].items() if prefix in s["text"] and not s["deleted"])
+    del asana["stories"][story]
+    gid, task = next((g, t) for g, t in asana["tasks"].items()
+                     if prefix + "task:" in t["notes"] and not t["parent"] and not t["deleted"])
+    asana["tasks"][gid + "0"] = {**task, "gid": gid + "0"}
+    project = next(p for p in asana["projects"].values() if prefix in p["notes"])
+    asana["sections"]["stray"] = {"gid": "stray", "project": project["gid"], "name": "Stray", "deleted": False}
+    planted = score_migration(trello, asana, mig, mine)
+    assert planted.totals() == (1, 1, 1), planted.summary()
+
+
 def _assert_finished(out: Outcome, pool: WorkerPool) -> None:
     assert not pool.other_exits, f"workers died unplanned: {pool.other_exits}\n{pool.tail()}"
     assert not out.stuck, (
@@ -105,7 +126,7 @@ async def test_crash_matrix_p1_p2_p4_then_delta(org: Any, sims: Sims, pools: Cal
     print(f"\ncrash matrix: {SEEDS} seeds x {points}: {sum(fired.values())} crashes, "
           f"{score.summary()}, full runs {out.seconds:.1f}s")
     assert score.clean, score.summary()
-    assert sum(score.expected.values()) > 0
+    _scorer_sees_planted_faults(sims, boards)
     await _delta_makes_no_writes(org, sims, pool, boards)
     print(f"crash matrix wall time {time.monotonic() - began:.1f}s")
 
