@@ -84,7 +84,6 @@ BUGS: dict[str, str] = {
 }
 
 PLANNER_DEST = {
-    "not_migrated:planner.task_order_hint_exhausted": "planner-order-hint",
     "task.order": "planner-task-order",
     "section.order": "planner-bucket-order",
     "label.collision": "planner-label-race",
@@ -114,11 +113,10 @@ DETERMINISTIC: tuple[tuple[str, str], ...] = (
     ("trello->asana", "section.archived"),
     ("trello->asana", "task.archived"),
     ("trello->planner", "section.archived"),
-    ("trello->planner", "not_migrated:planner.task_order_hint_exhausted"),
+    ("trello->planner", "task.archived"),
     ("trello->planner", "comment.blank_lines_lost"),
     ("asana->trello", "task.section_default_list"),
     ("asana->trello", "task.order"),
-    ("asana->planner", "not_migrated:planner.task_order_hint_exhausted"),
     ("asana->planner", "comment.blank_lines_lost"),
 )
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import re
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Self
 
+import httpx
 import pytest
 
 from shared.connectors.base import Adaptation, DestinationWriter, DestRefs, Written, make_marker
@@ -61,6 +63,42 @@ def _task(n: int, project: str) -> Task:
                 position=float(n))
 
 
+class HoldWrites:
+    """Network timing made deterministic: a matching write waits until ``reads`` matching
+    reads were sent (at most ``timeout`` s), so writes that run at once really interleave
+    as "all read, then all write". A writer that serialises its read-modify-write is not
+    reordered by it (its next read never comes while its write waits; the wait times out).
+    """
+
+    def __init__(self, client: httpx.AsyncClient, *, read: str, write: str, reads: int,
+                 timeout: float = 3.0) -> None:
+        self.client, self.read, self.write = client, read, write
+        self.reads, self.timeout = reads, timeout
+        self.seen = 0
+        self._enough = asyncio.Event()
+
+    async def _hook(self, request: httpx.Request) -> None:
+        path = request.url.path
+        if request.method == "GET" and re.search(self.read, path):
+            self.seen += 1
+            if self.seen >= self.reads:
+                self._enough.set()
+        elif request.method in ("POST", "PATCH") and re.search(self.write, path):
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._enough.wait(), self.timeout)
+
+    def __enter__(self) -> Self:
+        self.client.event_hooks["request"].append(self._hook)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.event_hooks["request"].remove(self._hook)
+
+
+def _planner_http(rt: ConnectorRuntime) -> httpx.AsyncClient:
+    return rt.writer.graph.http  # type: ignore[union-attr,no-any-return]
+
+
 @pytest.mark.xfail(strict=True, raises=SkippableItemError, reason=BUGS["planner-order-hint"])
 async def test_planner_plan_takes_more_than_six_tasks(planner: ConnectorRuntime,
                                                       sims: dict[str, Sim]) -> None:
@@ -80,9 +118,11 @@ async def test_planner_keeps_every_comment_written_at_once(planner: ConnectorRun
                                            make_marker(mig, Kind.TASK, "t0")))
     comments = [Comment(source_id=f"c{i}", version="1", project_id="p", task_id="t0",
                         text=f"Comment {i}") for i in range(3)]
-    await asyncio.gather(*(planner.writer.create(
-        Kind.COMMENT, c, DestRefs(project=plan, task=task),
-        make_marker(mig, Kind.COMMENT, c.source_id)) for c in comments))
+    with HoldWrites(_planner_http(planner), read=r"/planner/tasks/[^/]+$",
+                    write=r"/threads$", reads=3):
+        await asyncio.gather(*(planner.writer.create(
+            Kind.COMMENT, c, DestRefs(project=plan, task=task),
+            make_marker(mig, Kind.COMMENT, c.source_id)) for c in comments))
     read = await read_all(planner.reader, Kind.COMMENT, plan)
     assert len(read) == 3, [c.text for c in read if isinstance(c, Comment)]
 
@@ -94,9 +134,12 @@ async def test_planner_gives_labels_written_at_once_their_own_category(
     assert planner.writer is not None and planner.reader is not None
     labels = [Label(source_id=f"l{i}", version="1", project_id="p", name=f"Label {i}")
               for i in range(4)]
-    made = await asyncio.gather(*(planner.writer.create(
-        Kind.LABEL, lab, DestRefs(project=plan), make_marker(mig, Kind.LABEL, lab.source_id))
-        for lab in labels), return_exceptions=True)
+    with HoldWrites(_planner_http(planner), read=r"/plans/[^/]+/details$",
+                    write=r"/plans/[^/]+/details$", reads=2 * len(labels)):
+        made = await asyncio.gather(*(planner.writer.create(
+            Kind.LABEL, lab, DestRefs(project=plan),
+            make_marker(mig, Kind.LABEL, lab.source_id)) for lab in labels),
+            return_exceptions=True)
     assert not [m for m in made if isinstance(m, BaseException)], made
     read = await read_all(planner.reader, Kind.LABEL, plan)
     names = sorted(lab.name for lab in read if isinstance(lab, Label))
@@ -183,9 +226,11 @@ async def test_planner_orders_buckets_written_at_once(planner: ConnectorRuntime,
     assert planner.writer is not None and planner.reader is not None
     sections = [Section(source_id=f"s{i}", version="1", project_id="p", name=f"Bucket {i}",
                         position=float(i)) for i in range(3)]
-    await asyncio.gather(*(planner.writer.create(
-        Kind.SECTION, sec, DestRefs(project=plan), make_marker(mig, Kind.SECTION, sec.source_id))
-        for sec in sections))
+    with HoldWrites(_planner_http(planner), read=r"/plans/[^/]+/buckets$",
+                    write=r"/planner/buckets$", reads=len(sections)):
+        await asyncio.gather(*(planner.writer.create(
+            Kind.SECTION, sec, DestRefs(project=plan),
+            make_marker(mig, Kind.SECTION, sec.source_id)) for sec in sections))
     read = [s for s in await read_all(planner.reader, Kind.SECTION, plan)
             if isinstance(s, Section)]
     positions = [s.position for s in sorted(read, key=lambda s: s.name)]
