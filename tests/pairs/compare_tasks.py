@@ -1,0 +1,207 @@
+"""Field checks of tasks: name, parent, section, completion, dates, people, labels,
+checklists and the description with the lines documented adaptations add to it."""
+from __future__ import annotations
+
+from collections import Counter
+
+from shared.engine.model import Kind, Task
+from tests.pairs.checks import (
+    _FOOTER,
+    PLANNER_MAX_CHECKLIST,
+    PLANNER_MAX_TITLE,
+    TRELLO_MAX_TEXT,
+    Checks,
+    _emails,
+    _increasing,
+    _noon,
+    _short,
+)
+
+
+class TaskChecks(Checks):
+    """The task part of a comparison."""
+
+    def tasks(self) -> None:
+        mapped_dest = {self.map[(Kind.TASK, sid)] for sid in self.src.tasks
+                       if (Kind.TASK, sid) in self.map}
+        order: dict[str | None, list[tuple[float, float, str]]] = {}
+        for s in self.src.tasks.values():
+            where = f"task {_short(s.name, 40)}"
+            d = self.pair(Kind.TASK, s.source_id, where)
+            if not isinstance(d, Task):
+                continue
+            self.task(s, d, where, mapped_dest)
+            if not s.parent_id and s.section_id:
+                order.setdefault(d.section_id, []).append((s.position, d.position, s.name))
+        for section, items in order.items():
+            items.sort()
+            if not _increasing([i[1] for i in items]):
+                self.diff("task.order", f"section {section}",
+                          f"source order {[_short(i[2], 20) for i in items]} not kept")
+
+    def task(self, s: Task, d: Task, where: str, mapped_dest: set[str]) -> None:
+        dest = self.dest
+        want_name = s.name
+        if dest == "planner" and len(s.name) > PLANNER_MAX_TITLE:
+            self.rule("task.name_truncated", where, "title cut to 255")
+            want_name = s.name[:PLANNER_MAX_TITLE - 1] + "…"
+        self.same("task.name", where, want_name, d.name)
+        # parent / section
+        if dest == "asana":
+            want_parent = self.map.get((Kind.TASK, s.parent_id)) if s.parent_id else None
+            self.same("task.parent", where, want_parent, d.parent_id)
+        else:
+            if s.parent_id:
+                self.rule("task.subtask_flattened", where, "subtask made top-level")
+            self.same("task.parent", where, None, d.parent_id)
+        want_section = self.map.get((Kind.SECTION, s.section_id)) if s.section_id else None
+        if d.section_id != want_section and want_section is None and dest == "trello":
+            self.diff("task.section_default_list", where,
+                      f"a task without section lands in list {d.section_id!r} "
+                      f"({self.dst.sections[d.section_id].name!r})"
+                      if d.section_id in self.dst.sections else "unknown list")
+        else:
+            self.same("task.section", where, want_section, d.section_id)
+        self.same("task.completed", where, s.completed, d.completed)
+        self.same("task.archived", where, s.archived, d.archived)
+        lines = self.dates(s, d, where)
+        lines += self.assignees(s, d, where)
+        lines += self.labels_of(s, d, where)
+        lines += self.checklists(s, d, where, mapped_dest)
+        self.description(s, d, where, lines)
+
+    def dates(self, s: Task, d: Task, where: str) -> list[str]:
+        if s.due_at is not None:
+            self.same("task.due_at", where, s.due_at, d.due_at)
+        elif s.due_on is not None:
+            self.same("task.due_on", where, s.due_on, d.due_on)
+            if d.due_at is not None and self.rule("task.date_only_at_noon_utc", where,
+                                                  f"due {s.due_on} written as {d.due_at}"):
+                self.same("task.due_at", where, _noon(s.due_on), d.due_at)
+        else:
+            self.same("task.due_on", where, None, d.due_on)
+        due = s.due_on or (s.due_at.date() if s.due_at else None)
+        if (self.dest == "asana" and s.start_on is not None
+                and (due is None or s.start_on > due)):
+            self.rule("task.start_date_in_description", where, "start date in the notes")
+            self.same("task.start_on", where, None, d.start_on)
+            return [f"Start date: {s.start_on.isoformat()}"]
+        self.same("task.start_on", where, s.start_on, d.start_on)
+        return []
+
+    def assignees(self, s: Task, d: Task, where: str) -> list[str]:
+        people = list(s.assignees)
+        lines: list[str] = []
+        if self.dest == "asana" and len(people) > 1:
+            self.rule("task.assignees_truncated", where, "one assignee kept")
+            lines.append("Also assigned: " + ", ".join(u.label() for u in people[1:]))
+            people = people[:1]
+        known = [u for u in people if u.email and u.email.lower() in self.people]
+        unknown = [u for u in people if u not in known]
+        if unknown:
+            names = ", ".join(u.label() for u in unknown)
+            rule, line = {
+                "trello": ("task.assignee_not_on_board", f"Assigned in the source: {names}"),
+                "asana": ("task.assignee_not_in_workspace", f"Assignee (not in Asana): {names}"),
+                "planner": ("task.assignee_not_in_tenant", f"Assigned in the source to: {names}"),
+            }[self.dest]
+            self.rule(rule, where, f"{names} named in the description")
+            lines.append(line)
+        self.same("task.assignees", where, _emails(known), _emails(d.assignees))
+        return lines
+
+    def labels_of(self, s: Task, d: Task, where: str) -> list[str]:
+        """Label names by name; labels that were not migrated go to the description
+        (the engine's generic ``task.labels_missing_in_description``)."""
+        kept = [lab.name for lab in s.labels if (Kind.LABEL, lab.source_id) in self.map]
+        missing = [lab.name for lab in s.labels if (Kind.LABEL, lab.source_id) not in self.map]
+        got = sorted(lab.name for lab in d.labels)
+        late = {lab.name for lab in s.labels if (Kind.LABEL, lab.source_id) in self.rows}
+        if any(lab.source_id in self.collided for lab in s.labels):
+            pass  # reported as label.collision
+        elif sorted(kept) != got and set(kept) - set(got) <= late and set(got) <= set(kept):
+            # labels that failed in an earlier run and exist now never reach this task
+            self.diff("task.labels_stale_in_description", where,
+                      f"missing {sorted(set(kept) - set(got))}, created after the task")
+        else:
+            self.same("task.labels", where, sorted(kept), got)
+        if not missing:
+            return []
+        self.out.rules["task.labels_missing_in_description"] += 1  # engine, all destinations
+        return ["Labels: " + ", ".join(missing)]
+
+    def checklists(self, s: Task, d: Task, where: str, mapped_dest: set[str]) -> list[str]:
+        lines: list[str] = []
+        items = [(cl.name, i) for cl in s.checklists for i in cl.items]
+        if self.dest == "trello":
+            want = [(cl.name or "Checklist", [(i.name, i.checked) for i in cl.items])
+                    for cl in s.checklists]
+            self.same("task.checklists", where, want,
+                      [(cl.name, [(i.name, i.checked) for i in cl.items]) for cl in d.checklists])
+        elif self.dest == "planner":
+            if len(items) > PLANNER_MAX_CHECKLIST:
+                self.rule("task.checklist_items_truncated", where, "over 20 items")
+                lines += [f"{n}: [{'x' if i.checked else ' '}] {i.name}"
+                          for n, i in items[PLANNER_MAX_CHECKLIST:]]
+                items = items[:PLANNER_MAX_CHECKLIST]
+            several = len({n for n, _ in items}) > 1 or len(s.checklists) > 1
+            if several:
+                self.rule("task.checklists_merged", where, "checklists merged")
+            elif s.checklists and s.checklists[0].name not in ("Checklist", ""):
+                self.rule("checklist.single_unnamed", where, "checklist name not kept")
+            want_items = [(f"{n}: {i.name}" if several else i.name, i.checked) for n, i in items]
+            got = [(i.name, i.checked) for cl in d.checklists for i in cl.items]
+            self.same("task.checklists", where, want_items, got)
+        else:  # asana: one subtask per item, not in the id map
+            if items:
+                self.rule("task.checklists_as_subtasks", where, "checklist items as subtasks")
+            several = len(s.checklists) > 1
+            subtasks = [(f"{n} · {i.name}" if several else i.name, i.checked) for n, i in items]
+            subs = sorted((t for t in self.dst.tasks.values() if t.parent_id == d.source_id
+                           and t.source_id not in mapped_dest), key=lambda t: t.position)
+            self.same("task.checklists", where, subtasks, [(t.name, t.completed) for t in subs])
+            self.same("task.checklists", where, (), d.checklists)
+        return lines
+
+    def description(self, s: Task, d: Task, where: str, writer_lines: list[str]) -> None:
+        body = d.description
+        if self.dest == "planner":  # the Planner reader keeps the footer (others strip it)
+            stripped = _FOOTER.sub("", body)
+            if stripped != body:
+                self.rule("marker.footer", where, "marker footer in the description")
+            body = stripped
+        engine: list[str] = []
+        if self.dest == "planner" and len(s.name) > PLANNER_MAX_TITLE:
+            engine.append(f"Full name: {s.name}")
+        if s.parent_id and self.dest != "asana":
+            engine.append("Originally a subtask.")
+        if s.custom_fields:
+            self.rule("task.custom_fields_in_description", where, "custom fields in text")
+            engine += [cf.as_text() for cf in s.custom_fields]
+        want_lines = Counter(engine + writer_lines)
+        base = s.description.rstrip()
+        if not body.startswith(base):
+            cut = body.rstrip()
+            for line in writer_lines:  # the writer's notes come after a cut description
+                cut = cut.removesuffix(line).rstrip()
+            prefix = cut.removesuffix("…")
+            if (self.dest == "trello" and len(s.description) + 200 > TRELLO_MAX_TEXT
+                    and base.startswith(prefix) and len(body) <= TRELLO_MAX_TEXT):
+                self.rule("text.truncated", where, f"{len(base)} → {len(prefix)} characters")
+                got_tail = Counter(line for line in body[len(cut):].split("\n") if line.strip())
+                self.same("task.description_additions", where, Counter(writer_lines), got_tail)
+                return
+            self.diff("task.description", where,
+                      f"want {_short(base)} …, got {_short(body)}")
+            return
+        if base:
+            self.out.matched["task.description"] += 1  # the source text is all there
+        got = Counter(line for line in body[len(base):].split("\n") if line.strip())
+        stale = got - want_lines
+        if stale and not want_lines - got and all(k.startswith("Labels: ") for k in stale):
+            # a label that failed earlier and exists now: the task still names it in its text
+            self.diff("task.labels_stale_in_description", where, f"still {sorted(stale)}")
+            return
+        self.same("task.description_additions", where, want_lines, got)
+
+    # -- comments and attachments ---------------------------------------------------------
