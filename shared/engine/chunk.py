@@ -16,7 +16,7 @@ import asyncio
 import logging
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from enum import StrEnum
 
@@ -32,6 +32,7 @@ from shared.engine.ports import (
     ChunkMessage,
     ChunkQueue,
     Claim,
+    ClaimResult,
     IdMap,
     IdMapEntry,
     IdState,
@@ -99,7 +100,7 @@ class ChunkRunner:
         claim = await self.run_state.claim(run_id, msg.scope, msg.checkpoint, token,
                                            now + timedelta(seconds=self.settings.lease_s))
         if claim.outcome is Claim.STALE:
-            return ChunkResult(Outcome.DROPPED, reason="stale or duplicate chunk")
+            return await self._stale(msg, claim)
         if claim.outcome is Claim.BUSY:
             # redelivered while the first delivery still runs: look again after its lease
             until = claim.busy_until or now + timedelta(seconds=self.settings.lease_s)
@@ -244,9 +245,30 @@ class ChunkRunner:
         if not moved:  # another delivery of this chunk got there first
             return ChunkResult(Outcome.DROPPED, counts, reason="checkpoint already advanced")
         if new is not None:
-            nxt = message_for(msg, new)
-            await self.queue.enqueue(nxt)
-            return ChunkResult(Outcome.NEXT, counts, next_message=nxt)
+            return await self._hand_off(msg, new, counts)
+        return await self._finish(msg, counts)
+
+    async def _hand_off(self, msg: ChunkMessage, new: Checkpoint, counts: Counter[str]) -> ChunkResult:
+        # The checkpoint moved before the next message is sent; if this delivery dies (or the
+        # send fails) in between, its redelivery is STALE with `resume` and sends it then.
+        nxt = message_for(msg, new)
+        await self.queue.enqueue(nxt)
+        await self.run_state.handed_off(msg.run_id, msg.scope, new)
+        return ChunkResult(Outcome.NEXT, counts, next_message=nxt)
+
+    async def _stale(self, msg: ChunkMessage, claim: ClaimResult) -> ChunkResult:
+        """A message whose checkpoint moved on: usually a duplicate, dropped. But if this very
+        message moved it and its delivery died before the hand-off, finish the hand-off."""
+        if claim.resume is not None:
+            result = await self._hand_off(msg, claim.resume, Counter())
+            return replace(result, reason="resumed a hand-off lost by an earlier delivery")
+        if claim.closed_by_it:
+            return await self._finish(msg, Counter())
+        return ChunkResult(Outcome.DROPPED, reason="stale or duplicate chunk")
+
+    async def _finish(self, msg: ChunkMessage, counts: Counter[str]) -> ChunkResult:
+        """The scope closed: the last scope to close sets the run's final status (the store's
+        conditional status change makes that happen once, even when two get here)."""
         if await self.run_state.open_scopes(msg.run_id) > 0:
             return ChunkResult(Outcome.SCOPE_DONE, counts)
         totals = await self.run_state.get_counts(msg.run_id)

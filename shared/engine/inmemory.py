@@ -93,6 +93,8 @@ class InMemoryRunState:
         self.counts: dict[str, Counter[str]] = {}
         self.items: dict[str, list[ItemReport]] = {}
         self.scope_checkpoints: dict[str, dict[str, Checkpoint | None]] = {}
+        #: (run, scope) → (the checkpoint of the step that last advanced it, hand-off pending)
+        self.previous: dict[tuple[str, str], tuple[Checkpoint, bool]] = {}
 
     async def start(self, run_id: str, scopes: Sequence[str]) -> None:
         self.status[run_id] = RunStatus.RUNNING
@@ -123,7 +125,7 @@ class InMemoryRunState:
     async def claim(self, run_id: str, scope: str, expected: Checkpoint, token: str,
                     until: datetime) -> ClaimResult:
         if self.scope_checkpoints.get(run_id, {}).get(scope) != expected:
-            return ClaimResult(outcome=Claim.STALE)
+            return self._stale(run_id, scope, expected)
         held = self.leases.get((run_id, scope))
         if held is not None and held[0] != token and held[1] > self.now():
             return ClaimResult(outcome=Claim.BUSY, busy_until=held[1])
@@ -142,7 +144,22 @@ class InMemoryRunState:
             return False
         scopes[scope] = new
         self.leases.pop((run_id, scope), None)
+        self.previous[(run_id, scope)] = (expected, new is not None)
         return True
+
+    async def handed_off(self, run_id: str, scope: str, checkpoint: Checkpoint) -> None:
+        prev = self.previous.get((run_id, scope))
+        if prev and self.scope_checkpoints.get(run_id, {}).get(scope) == checkpoint:
+            self.previous[(run_id, scope)] = (prev[0], False)
+
+    def _stale(self, run_id: str, scope: str, expected: Checkpoint) -> ClaimResult:
+        prev = self.previous.get((run_id, scope))
+        if prev is None or prev[0] != expected:
+            return ClaimResult(outcome=Claim.STALE)
+        current = self.scope_checkpoints.get(run_id, {}).get(scope)
+        if current is None:
+            return ClaimResult(outcome=Claim.STALE, closed_by_it=True)
+        return ClaimResult(outcome=Claim.STALE, resume=current if prev[1] else None)
 
     async def open_scopes(self, run_id: str) -> int:
         return sum(1 for cp in self.scope_checkpoints.get(run_id, {}).values() if cp is not None)

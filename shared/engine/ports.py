@@ -181,6 +181,12 @@ class ClaimResult(BaseModel):
 
     outcome: Claim
     busy_until: datetime | None = None
+    #: STALE only, when this very message moved the checkpoint on and then its delivery died
+    #: (or failed to send) before the hand-off was confirmed: the checkpoint it moved to,
+    #: whose message may never have been sent.
+    resume: Checkpoint | None = None
+    #: STALE only: this message closed the scope (the run's completion check may be owed).
+    closed_by_it: bool = False
 
 
 class RunState(Protocol):
@@ -224,7 +230,13 @@ class RunState(Protocol):
     async def advance(self, run_id: str, scope: str, expected: Checkpoint,
                       new: Checkpoint | None) -> bool:
         """Compare-and-set the checkpoint and clear the lease (``new=None`` closes the
-        scope); False if the checkpoint had moved."""
+        scope); False if the checkpoint had moved. Remembers ``expected`` as the step that
+        got there, with the hand-off to ``new`` pending until ``handed_off``."""
+        ...
+
+    async def handed_off(self, run_id: str, scope: str, checkpoint: Checkpoint) -> None:
+        """The message for ``checkpoint`` was sent: a redelivery of the previous step must not
+        send it again. No-op when the scope has moved on meanwhile."""
         ...
 
     async def open_scopes(self, run_id: str) -> int:

@@ -247,7 +247,7 @@ class CosmosRunState:
         for _ in range(20):
             doc = await self._scope_doc(run_id, scope)
             if doc is None or not self._at(doc, expected):
-                return ClaimResult(outcome=Claim.STALE)
+                return self._stale(doc, expected)
             held_until = _dt(doc.get("leaseUntil"))
             if doc.get("leaseToken") not in (None, token) and held_until and held_until > datetime.now(UTC):
                 return ClaimResult(outcome=Claim.BUSY, busy_until=held_until)
@@ -274,7 +274,9 @@ class CosmosRunState:
             doc = await self._scope_doc(run_id, scope)
             if doc is None or not self._at(doc, expected):
                 return False
-            moved = {**doc, "leaseToken": None, "leaseUntil": None}
+            # Remember which step got here, with its hand-off pending until `handed_off`.
+            moved = {**doc, "leaseToken": None, "leaseUntil": None, "prevPhase": expected.phase.value,
+                     "prevCursor": expected.cursor, "handoffPending": new is not None}
             if new is None:
                 moved["closed"] = True
             else:
@@ -285,6 +287,28 @@ class CosmosRunState:
             except ConflictError:
                 continue
         return False
+
+    async def handed_off(self, run_id: str, scope: str, checkpoint: Checkpoint) -> None:
+        for _ in range(20):
+            doc = await self._scope_doc(run_id, scope)
+            if doc is None or not doc.get("handoffPending") or not self._at(doc, checkpoint):
+                return  # moved on meanwhile: that step owns the flag now
+            try:
+                await self.leases.replace({**doc, "handoffPending": False}, etag=doc["_etag"])
+                return
+            except ConflictError:
+                continue
+
+    @staticmethod
+    def _stale(doc: Mapping[str, Any] | None, expected: Checkpoint) -> ClaimResult:
+        """STALE, and whether this message is the step that moved the scope on (see ports)."""
+        if doc is None or doc.get("prevPhase") != expected.phase.value or doc.get("prevCursor") != expected.cursor:
+            return ClaimResult(outcome=Claim.STALE)
+        if doc.get("closed"):
+            return ClaimResult(outcome=Claim.STALE, closed_by_it=True)
+        if doc.get("handoffPending"):
+            return ClaimResult(outcome=Claim.STALE, resume=Checkpoint(phase=Phase(doc["phase"]), cursor=doc.get("cursor")))
+        return ClaimResult(outcome=Claim.STALE)
 
     async def open_scopes(self, run_id: str) -> int:
         return await self.leases.count("c.runId = @run AND c.closed = false", {"run": run_id})

@@ -116,3 +116,25 @@ async def test_queue_delay_keeps_message_invisible(stores: Any) -> None:
     assert (await client.get_queue_properties()).approximate_message_count == before + 1
     visible = await client.peek_messages(max_messages=32)
     assert not [m for m in visible if ctx.tenant_id in m.content], "a deferred chunk must stay invisible"
+
+
+async def test_a_lost_hand_off_is_resumed_by_the_step_that_advanced(stores: Any) -> None:
+    ctx = _ctx(stores)
+    state = CosmosRunState(ctx, "mig")
+    await _new_run(ctx, "r1")
+    await state.start("r1", ["s"])
+    first, second = Checkpoint(phase=Phase.PROJECT), Checkpoint(phase=Phase.TASK, cursor="c2")
+    until = datetime.now(UTC) + timedelta(seconds=30)
+    assert (await state.claim("r1", "s", first, "t1", until)).outcome is Claim.CLAIMED
+    assert await state.advance("r1", "s", first, second)
+    # The delivery dies before sending the next message: its redelivery learns where to resume.
+    again = await state.claim("r1", "s", first, "t2", until)
+    assert again.outcome is Claim.STALE and again.resume == second
+    await state.handed_off("r1", "s", second)
+    dup = await state.claim("r1", "s", first, "t3", until)
+    assert dup.outcome is Claim.STALE and dup.resume is None  # sent: a duplicate is only dropped
+    older = await state.claim("r1", "s", Checkpoint(phase=Phase.SECTION), "t4", until)
+    assert older.outcome is Claim.STALE and older.resume is None and not older.closed_by_it
+    assert await state.advance("r1", "s", second, None)
+    closing = await state.claim("r1", "s", second, "t5", until)
+    assert closing.outcome is Claim.STALE and closing.closed_by_it
