@@ -123,3 +123,9 @@ DETERMINISTIC: tuple[tuple[str, str], ...] = (
 RACY = frozenset({"comment-order", "trello-section-order", "planner-label-race",
                   "planner-bucket-order",
                   "planner-comment-thread-race", "planner-task-order"})
+
+
+def reason(bug: str) -> str:
+    """Short xfail reason: the defect's key and first sentence (the rest is in BUGS)."""
+    first = BUGS[bug].split(". ")[0].rstrip(".")
+    return f"{bug}: {first} (tests/pairs/known.py)"

@@ -16,7 +16,7 @@ from shared.engine.ports import ItemStatus, RunStatus
 from tests.pairs.compare import compare
 from tests.pairs.conftest import Outcomes
 from tests.pairs.documented import DOCUMENTED
-from tests.pairs.known import BUGS, DETERMINISTIC, KNOWN
+from tests.pairs.known import DETERMINISTIC, KNOWN, reason
 from tests.pairs.scenario import (
     NEW_DESCRIPTION,
     NEW_NAME,
@@ -74,7 +74,7 @@ async def test_fields_match_but_for_documented_adaptations(outcomes: Outcomes,
 @pytest.mark.parametrize(("pair", "code"), [
     pytest.param(p, c, id=f"{p}:{c}",
                  marks=pytest.mark.xfail(strict=True, raises=AssertionError,
-                                       reason=BUGS[KNOWN[p][c]]))
+                                       reason=reason(KNOWN[p][c])))
     for p, c in DETERMINISTIC])
 async def test_known_difference_is_gone(outcomes: Outcomes, pair: str, code: str) -> None:
     out = await outcomes.get(tuple(pair.split("->")))  # type: ignore[arg-type]
