@@ -131,13 +131,11 @@ async def test_crash_matrix_p1_p2_p4_then_delta(org: Any, sims: Sims, pools: Cal
     print(f"crash matrix wall time {time.monotonic() - began:.1f}s")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: ChunkRunner._advance moves the checkpoint before it enqueues the next chunk (or sets "
-    "the final status); a crash in between leaves the run running forever, because the "
-    "redelivered message is then STALE and dropped"))
 async def test_crash_before_next_chunk_is_enqueued(org: Any, sims: Sims, pools: Callable[..., WorkerPool]) -> None:
     """20 seeds × (P3 before the next chunk is enqueued, P3F after the scope's last
-    checkpoint closed before the final status): every run finishes, destination exact."""
+    checkpoint closed before the final status): every run finishes, destination exact.
+    (Before b319cf8 every one of these runs stayed `running` for ever: the redelivered
+    message found its checkpoint moved and was dropped as STALE.)"""
     pool = pools(4)
     points = ("P3", "P3F")
     boards, plans, out = await _run_seeds(org, sims, pool, first_board=SEEDS, seeds=SEEDS, points=points, timeout_s=400)
@@ -151,13 +149,11 @@ async def test_crash_before_next_chunk_is_enqueued(org: Any, sims: Sims, pools: 
     assert score.clean, score.summary()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: the same gap without a crash: a failed send of the next chunk after the checkpoint "
-    "moved makes the host retry a message that is then STALE"))
 async def test_queue_outage_before_next_chunk_is_enqueued(org: Any, sims: Sims,
                                                           pools: Callable[..., WorkerPool]) -> None:
     """3 seeds: sending the next chunk fails once (a Storage outage, no crash); the host
-    retries the message and the run must still finish with an exact destination."""
+    retries the message and the run must still finish with an exact destination (the same
+    gap as P3, fixed by b319cf8)."""
     pool = pools(2)
     boards, plans, out = await _run_seeds(org, sims, pool, first_board=2 * SEEDS + 16, seeds=3,
                                           points=("P3",), fail=["P3"], timeout_s=300)
