@@ -96,21 +96,40 @@ def _check_hint_chars(hint: str) -> None:
 
 
 def hint_between(low: str, high: str | None) -> str:
-    """A string that sorts strictly between `low` and `high` (None = unbounded)."""
+    """A string that sorts strictly between `low` and `high` (None = unbounded).
+
+    Hints grow in length when there is no room left at a position, as the service's do
+    ("Using order hints in Planner": values are compared ordinally and a shorter string
+    sorts first). A computed hint never ends on the lowest character '!': nothing printable
+    sorts between `x` and `x!`, so such a hint could never get a predecessor and inserting
+    at the front would run out after a few items.
+    """
     out: list[str] = []
     i = 0
     while True:
+        if high is not None and i >= len(high):  # `high` == out: nothing sorts below it
+            raise bad_request("The order hint cannot be placed between the given values.")
         da = ord(low[i]) if i < len(low) else HINT_LOW
-        db = ord(high[i]) if high is not None and i < len(high) else HINT_HIGH
+        db = ord(high[i]) if high is not None else HINT_HIGH
         if da == db:
             out.append(chr(da))
             i += 1
             continue
-        if db - da > 1:
-            out.append(chr((da + db) // 2))
+        if high is None and i < len(low):
+            mid = da + 1  # appending after `low`: step, so a long tail of appends stays short
+        elif high is not None and i >= len(low):
+            mid = db - 1  # inserting at the front: step down for the same reason
+        else:
+            mid = (da + db) // 2
+        if da < mid < db and mid > HINT_LOW + 1:
+            out.append(chr(mid))
             return "".join(out)
-        if da == HINT_LOW:  # nothing fits between `low` and `low + '!'`
-            raise bad_request("The order hint cannot be placed between the given values.")
+        if da == HINT_LOW:  # `low` is exhausted and only '!' is left below high[i]
+            out.append(chr(HINT_LOW + 1))
+            if db > HINT_LOW + 1:
+                high = None  # already below `high`: extend freely from here
+            i += 1
+            continue
         out.append(chr(da))
         high = None  # already below `high` from here on
         i += 1

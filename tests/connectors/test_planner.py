@@ -20,7 +20,7 @@ from shared.connectors.planner import (
     PlannerSettings,
     PlannerWriter,
 )
-from shared.connectors.planner.writer import _marker_dir
+from shared.connectors.planner.uploads import marker_dir as _marker_dir
 from shared.engine.clock import FakeClock as EngineClock
 from shared.engine.limits import RateLimit
 from shared.engine.model import Attachment, Kind, Record, Task

@@ -21,7 +21,6 @@ from shared.connectors.base import Adaptation, DestinationWriter, DestRefs, Writ
 from shared.connectors.memory import MemoryReader, MemoryVendor, seed_project
 from shared.connectors.registry import ConnectorRuntime
 from shared.engine.model import Comment, Kind, Label, Project, Record, Section, Task
-from shared.errors import SkippableItemError
 from tests.pairs.conftest import Outcomes
 from tests.pairs.known import reason
 from tests.pairs.migrate import Migration
@@ -99,7 +98,6 @@ def _planner_http(rt: ConnectorRuntime) -> httpx.AsyncClient:
     return rt.writer.graph.http  # type: ignore[union-attr,no-any-return]
 
 
-@pytest.mark.xfail(strict=True, raises=SkippableItemError, reason=reason("planner-order-hint"))
 async def test_planner_plan_takes_more_than_six_tasks(planner: ConnectorRuntime,
                                                       sims: dict[str, Sim]) -> None:
     mig, plan = await _new_project(planner, sims["planner"])
@@ -109,7 +107,6 @@ async def test_planner_plan_takes_more_than_six_tasks(planner: ConnectorRuntime,
                                     make_marker(mig, Kind.TASK, f"t{n}"))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason("planner-comment-thread-race"))
 async def test_planner_keeps_every_comment_written_at_once(planner: ConnectorRuntime,
                                                            sims: dict[str, Sim]) -> None:
     mig, plan = await _new_project(planner, sims["planner"])
@@ -127,7 +124,6 @@ async def test_planner_keeps_every_comment_written_at_once(planner: ConnectorRun
     assert len(read) == 3, [c.text for c in read if isinstance(c, Comment)]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason("planner-label-race"))
 async def test_planner_gives_labels_written_at_once_their_own_category(
         planner: ConnectorRuntime, sims: dict[str, Sim]) -> None:
     mig, plan = await _new_project(planner, sims["planner"])
@@ -163,7 +159,6 @@ async def test_trello_places_lists_by_source_position(trello: ConnectorRuntime,
     assert ordered == ["List at 1.0", "List at 2.0"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason("planner-reader-marker"))
 async def test_planner_reader_strips_the_marker_footer(outcomes: Outcomes) -> None:
     out = await outcomes.get(("asana", "planner"))
     texts = [t.description for t in out.dest.tasks.values()]
@@ -219,7 +214,6 @@ async def test_comments_of_a_task_keep_their_order(trello: ConnectorRuntime,
     assert bodies == ["Comment 0 💬", "Comment 1 💬", "Comment 2 💬"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason("planner-bucket-order"))
 async def test_planner_orders_buckets_written_at_once(planner: ConnectorRuntime,
                                                       sims: dict[str, Sim]) -> None:
     mig, plan = await _new_project(planner, sims["planner"])

@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote
 
+from shared.connectors.base import strip_marker_footer
 from shared.connectors.planner.api_types import (
     DriveItem,
     GroupPost,
@@ -74,8 +75,10 @@ class _Text(HTMLParser):
         self.parts: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.BREAKS and self.parts and not self.parts[-1].endswith("\n"):
+        if tag == "br":  # every <br> is a line break: "a<br><br>b" holds a blank line
             self.parts.append("\n")
+        elif tag in self.BREAKS and self.parts and not self.parts[-1].endswith("\n"):
+            self.parts.append("\n")  # a block starts on a new line
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self.BREAKS and tag != "br":
@@ -92,12 +95,14 @@ def html_to_text(content: str, content_type: str = "html") -> str:
     parser = _Text()
     parser.feed(content)
     parser.close()
-    return re.sub(r"\n{3,}", "\n\n", "".join(parser.parts)).strip()
+    return "".join(parser.parts).strip()
 
 
 def text_to_html(text: str) -> str:
-    """Escape text for an HTML post body, keeping line breaks."""
-    return "<div>" + html.escape(text).replace("\n", "<br>") + "</div>"
+    """Escape text for an HTML post body, one `<br>` per line break (so blank lines stay:
+    `html_to_text(text_to_html(t)) == t.strip()`)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "<div>" + html.escape(lines).replace("\n", "<br>") + "</div>"
 
 
 def encode_reference_key(url: str) -> str:
@@ -190,7 +195,8 @@ def task_to_record(task: PlannerTask, details: PlannerTaskDetails, users: dict[s
     creator = task.created_by.user.id if task.created_by and task.created_by.user else None
     return Task(
         source_id=task.id, version=f"{task.etag}|{details.etag}", project_id=task.plan_id,
-        section_id=task.bucket_id, name=task.title, description=details.description or "",
+        section_id=task.bucket_id, name=task.title,
+        description=strip_marker_footer(details.description or ""),
         completed=task.percent_complete >= 100, completed_at=task.completed,
         start_on=task.start.date() if task.start else None,
         due_on=task.due.date() if task.due else None, due_at=task.due,
@@ -205,7 +211,8 @@ def post_to_comment(post: GroupPost, plan_id: str, task_id: str) -> Comment:
     author = UserRef(email=sender.address, display_name=sender.name) if sender else None
     return Comment(source_id=post.id, version=post.change_key or str(post.modified),
                    project_id=plan_id, task_id=task_id,
-                   text=html_to_text(post.body.content, post.body.content_type),
+                   text=strip_marker_footer(html_to_text(post.body.content,
+                                                         post.body.content_type)),
                    author=author, created_at=post.created)
 
 

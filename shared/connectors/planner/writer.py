@@ -8,12 +8,9 @@ one is idempotent). Plans, buckets and labels are reconciled by name (natural ke
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import quote
 
 from shared.connectors.base import (
-    MAX_CHUNK_BYTES,
     Adaptation,
     DestRefs,
     marker_footer,
@@ -26,7 +23,6 @@ from shared.connectors.planner.api_types import (
     PlannerTaskDetails,
 )
 from shared.connectors.planner.client import GRAPH_BASE_URL, ITEM_ERRORS, status_of
-from shared.connectors.planner.connection import PlannerBase
 from shared.connectors.planner.mapping import (
     CATEGORY_KEYS,
     CHECKLIST_NAME,
@@ -35,6 +31,13 @@ from shared.connectors.planner.mapping import (
     task_fields,
     text_to_html,
 )
+from shared.connectors.planner.placement import (
+    BEFORE_ALL,
+    KeyedLocks,
+    PlacedItems,
+    order_hint_for,
+)
+from shared.connectors.planner.uploads import PlannerUploads, marker_dir
 from shared.engine.model import (
     Attachment,
     Checklist,
@@ -49,27 +52,20 @@ from shared.engine.model import (
 )
 from shared.errors import NotFoundError, SkippableItemError
 
-SIMPLE_UPLOAD_MAX = 4 * 1024 * 1024
-#: upload-session fragments must be multiples of 320 KiB; 10 × 320 KiB stays under 4 MiB
-FRAGMENT = 10 * 320 * 1024
 
+class PlannerWriter(PlannerUploads):
+    """Writes canonical records into a Microsoft 365 group's plans.
 
-def _marker_dir(marker: str) -> str:
-    return marker.replace(":", "-")
+    Bucket and task creates of one plan, label writes of one plan and comment writes of
+    one task are serialised (the engine writes a page at once; see placement.py)."""
 
-
-_BAD_NAME_CHARS = set('"*:<>?/\\|')
-
-
-def safe_file_name(name: str) -> str:
-    """SharePoint refuses `" * : < > ? / \\ |` and leading/trailing spaces or dots in names."""
-    cleaned = "".join("_" if ch in _BAD_NAME_CHARS or ord(ch) < 32 else ch for ch in name)
-    cleaned = cleaned.strip(" .")
-    return cleaned[:200] or "attachment"
-
-
-class PlannerWriter(PlannerBase):
-    """Writes canonical records into a Microsoft 365 group's plans."""
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._locks = KeyedLocks()
+        #: source positions of the buckets this writer created (bucket id → position)
+        self._bucket_positions: dict[str, float] = {}
+        #: per plan, per bucket id ("" = none): the tasks' (position, hint)
+        self._task_places: dict[str, dict[str, PlacedItems]] = {}
 
     # -- RecordAdapter ----------------------------------------------------------------
 
@@ -105,11 +101,7 @@ class PlannerWriter(PlannerBase):
             return str((await self.graph.request("POST", "/planner/plans", json=body,
                                                  idempotent=False)).json()["id"])
         if isinstance(record, Section):
-            plan = self._need(refs.project, "plan")
-            last = max((b.order_hint or "" for b in await self._buckets(plan)), default="")
-            body = {"name": record.name, "planId": plan, "orderHint": f"{last} !"}
-            return str((await self.graph.request("POST", "/planner/buckets", json=body,
-                                                 idempotent=False)).json()["id"])
+            return await self._create_bucket(self._need(refs.project, "plan"), record)
         if isinstance(record, Label):
             return await self._put_label(self._need(refs.project, "plan"), record)
         if isinstance(record, Task):
@@ -138,15 +130,6 @@ class PlannerWriter(PlannerBase):
                 raise NotFoundError(f"{kind} {dest_id} is gone") from exc
             raise
 
-    async def _need_task(self, task_id: str) -> PlannerTask:
-        return PlannerTask.model_validate(await self.graph.get_json(f"/planner/tasks/{task_id}"))
-
-    @staticmethod
-    def _need(value: str | None, what: str) -> str:
-        if not value:
-            raise SkippableItemError(f"the destination {what} is not known yet")
-        return value
-
     async def _buckets(self, plan_id: str) -> list[PlannerBucket]:
         raw = await self.graph.get_all(f"/planner/plans/{plan_id}/buckets")
         return [PlannerBucket.model_validate(b) for b in raw]
@@ -155,18 +138,44 @@ class PlannerWriter(PlannerBase):
         raw = await self.graph.get_json(f"/planner/plans/{plan_id}/details")
         return PlannerPlanDetails.model_validate(raw)
 
+    async def _create_bucket(self, plan: str, record: Section) -> str:
+        """A bucket placed by its source position among the plan's buckets (one create per
+        plan at a time, so buckets written at once do not share a hint)."""
+        async with self._locks(f"buckets|{plan}"):
+            placed = [(self._bucket_positions.get(b.id, BEFORE_ALL), b.order_hint or "")
+                      for b in await self._buckets(plan)]
+            body = {"name": record.name, "planId": plan,
+                    "orderHint": order_hint_for(record.position, placed)}
+            made = (await self.graph.request("POST", "/planner/buckets", json=body,
+                                             idempotent=False)).json()
+            self._bucket_positions[str(made["id"])] = record.position
+            return str(made["id"])
+
     async def _put_label(self, plan_id: str, record: Label) -> str:
-        details = await self._plan_details(plan_id)
-        names = details.category_descriptions
-        for key in CATEGORY_KEYS:
-            if names.get(key) == record.name:
-                return f"{plan_id}|{key}"
-        free = next((k for k in CATEGORY_KEYS if not names.get(k)), None)
-        if free is None:
-            raise SkippableItemError("the plan already uses all 25 label categories")
-        await self.graph.patch_etag(f"/planner/plans/{plan_id}/details",
-                                    {"categoryDescriptions": {free: record.name}})
-        return f"{plan_id}|{free}"
+        """Name the first free category. The category is chosen from the same read whose
+        etag guards the write (re-chosen on 412), and label writes of one plan run one at
+        a time, so labels written at once get distinct categories."""
+        path = f"/planner/plans/{plan_id}/details"
+        async with self._locks(f"labels|{plan_id}"):
+            for attempt in range(5):
+                raw = await self.graph.get_json(path)
+                names = PlannerPlanDetails.model_validate(raw).category_descriptions
+                for key in CATEGORY_KEYS:
+                    if names.get(key) == record.name:
+                        return f"{plan_id}|{key}"
+                free = next((k for k in CATEGORY_KEYS if not names.get(k)), None)
+                if free is None:
+                    raise SkippableItemError("the plan already uses all 25 label categories")
+                try:
+                    await self.graph.request(
+                        "PATCH", path, json={"categoryDescriptions": {free: record.name}},
+                        headers={"If-Match": raw["@odata.etag"]})
+                except ITEM_ERRORS as exc:
+                    if status_of(exc) in (409, 412) and attempt < 4:
+                        continue  # another writer changed the details: read and choose again
+                    raise
+                return f"{plan_id}|{free}"
+        raise AssertionError("unreachable")
 
     async def _task_inputs(self, record: Task, refs: DestRefs
                            ) -> tuple[list[str], list[str], list[str]]:
@@ -188,12 +197,29 @@ class PlannerWriter(PlannerBase):
         body = task_fields(record, bucket_id=refs.section, categories=inputs[0],
                            assignee_ids=inputs[1])
         body["planId"] = plan
-        created = await self.graph.request("POST", "/planner/tasks", json=body, idempotent=False)
-        task_id = str(created.json()["id"])
+        # Without orderHint Planner puts a new task first; place it by source position among
+        # the tasks of its bucket instead (one create per plan at a time, as for buckets).
+        async with self._locks(f"tasks|{plan}"):
+            placed = (await self._task_lists(plan)).setdefault(refs.section or "",
+                                                               PlacedItems(()))
+            body["orderHint"] = placed.hint_for(record.position)
+            created = (await self.graph.request("POST", "/planner/tasks", json=body,
+                                                idempotent=False)).json()
+            placed.add(record.position, created.get("orderHint"))
+        task_id = str(created["id"])
         # The marker goes into the details, which exist only once the task does; a crash in
         # between leaves a task without marker (the engine's intent record narrows this).
         await self._write_details(task_id, record, marker, inputs)
         return task_id
+
+    async def _task_lists(self, plan: str) -> dict[str, PlacedItems]:
+        """The plan's tasks by bucket, read once per writer; later creates are added."""
+        if plan not in self._task_places:
+            hints: dict[str, list[str]] = {}
+            for raw in await self.graph.get_all(f"/planner/plans/{plan}/tasks"):
+                hints.setdefault(raw.get("bucketId") or "", []).append(raw.get("orderHint") or "")
+            self._task_places[plan] = {b: PlacedItems(h) for b, h in hints.items()}
+        return self._task_places[plan]
 
     async def _write_task(self, task_id: str, record: Task, refs: DestRefs, marker: str) -> None:
         inputs = await self._task_inputs(record, refs)
@@ -221,21 +247,24 @@ class PlannerWriter(PlannerBase):
 
     async def _create_comment(self, record: Comment, refs: DestRefs, marker: str) -> str:
         task_id = self._need(refs.task, "task")
-        task = await self._need_task(task_id)
-        group = await self.group_of(task.plan_id)
         content = text_to_html(record.text + marker_footer(marker))
         post = {"body": {"contentType": "html", "content": content}}
-        thread = task.conversation_thread_id
-        if thread:
-            await self.graph.request("POST", f"/groups/{group}/threads/{thread}/reply",
-                                     json={"post": post}, idempotent=False)
-        else:
-            created = await self.graph.request(
-                "POST", f"/groups/{group}/threads", idempotent=False,
-                json={"topic": f'Comments on task "{task.title[:200]}"', "posts": [post]})
-            thread = str(created.json()["id"])
-            await self.graph.patch_etag(f"/planner/tasks/{task_id}",
-                                        {"conversationThreadId": thread})
+        # One comment per task at a time: comments written at once would each see no
+        # conversationThreadId, each start a thread, and only the last set would be read back.
+        async with self._locks(f"comments|{task_id}"):
+            task = await self._need_task(task_id)
+            group = await self.group_of(task.plan_id)
+            thread = task.conversation_thread_id
+            if thread:
+                await self.graph.request("POST", f"/groups/{group}/threads/{thread}/reply",
+                                         json={"post": post}, idempotent=False)
+            else:
+                created = await self.graph.request(
+                    "POST", f"/groups/{group}/threads", idempotent=False,
+                    json={"topic": f'Comments on task "{task.title[:200]}"', "posts": [post]})
+                thread = str(created.json()["id"])
+                await self.graph.patch_etag(f"/planner/tasks/{task_id}",
+                                            {"conversationThreadId": thread})
         found = await self._find_post(group, thread, marker)
         if found is None:
             raise SkippableItemError("the new comment was not found in its thread")
@@ -252,59 +281,6 @@ class PlannerWriter(PlannerBase):
             if marker in post.body.content:
                 return f"{group}|{thread}|{post.id}"
         return None
-
-    # -- attachments ----------------------------------------------------------------------
-
-    async def upload_attachment(self, record: Attachment, refs: DestRefs, marker: str,
-                                chunks: AsyncIterator[bytes] | None) -> str:
-        task_id = self._need(refs.task, "task")
-        if record.is_link or chunks is None:
-            url = record.url or ""
-            kind = "Other"
-        else:
-            task = await self._need_task(task_id)
-            group = await self.group_of(task.plan_id)
-            item = await self._upload(group, f"Ferry/{_marker_dir(marker)}/{safe_file_name(record.name)}",
-                                      record, chunks)
-            url = str(item["webUrl"])
-            kind = "Other"
-        key = encode_reference_key(url)
-        ref = {"@odata.type": "#microsoft.graph.plannerExternalReference",
-               "alias": record.name[:255], "type": kind}
-        await self.graph.patch_etag(f"/planner/tasks/{task_id}/details",
-                                    {"references": {key: ref}})
-        return f"{task_id}|{key}"
-
-    async def _upload(self, group: str, path: str, record: Attachment,
-                      chunks: AsyncIterator[bytes]) -> dict[str, Any]:
-        target = f"/groups/{group}/drive/root:/{quote(path)}"
-        content_type = record.mime_type or "application/octet-stream"
-        if record.size is not None and record.size <= SIMPLE_UPLOAD_MAX:
-            return await self.graph.put_stream(f"{target}:/content", chunks, content_type,
-                                               record.size)
-        if record.size is None:
-            raise SkippableItemError("a file of unknown size cannot be uploaded to SharePoint")
-        session = await self.graph.request(
-            "POST", f"{target}:/createUploadSession", idempotent=False,
-            json={"item": {"@microsoft.graph.conflictBehavior": "replace"}})
-        upload_url = str(session.json()["uploadUrl"])
-        buffer = bytearray()
-        sent = 0
-        result: dict[str, Any] = {}
-        async for chunk in chunks:
-            buffer.extend(chunk)
-            while len(buffer) >= FRAGMENT:  # at most one fragment + one chunk in memory
-                part = bytes(buffer[:FRAGMENT])
-                del buffer[:FRAGMENT]
-                await self.graph.put_fragment(upload_url, part, sent, record.size)
-                sent += len(part)
-        if buffer or sent < record.size:
-            last = await self.graph.put_fragment(upload_url, bytes(buffer), sent, record.size)
-            result = last.json()
-        if "webUrl" not in result:
-            raise SkippableItemError("the upload session did not complete")
-        assert MAX_CHUNK_BYTES >= FRAGMENT
-        return result
 
     # -- reconciliation and deletes -------------------------------------------------------
 
@@ -364,7 +340,7 @@ class PlannerWriter(PlannerBase):
         if record.is_link:
             key = encode_reference_key(record.url or "")
             return f"{task_id}|{key}" if key in keys else None
-        needle = _marker_dir(marker)  # file paths hold it verbatim (no '.', ':' to encode)
+        needle = marker_dir(marker)  # file paths hold it verbatim (no '.', ':' to encode)
         return next((f"{task_id}|{k}" for k in keys if needle in k), None)
 
     async def delete(self, kind: Kind, dest_id: str) -> None:

@@ -1,0 +1,97 @@
+"""File and link attachments of the Planner writer: task references, with files uploaded
+to the group's SharePoint library (simple PUT up to 4 MiB, upload sessions above)."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+from shared.connectors.base import MAX_CHUNK_BYTES, DestRefs
+from shared.connectors.planner.api_types import PlannerTask
+from shared.connectors.planner.connection import PlannerBase
+from shared.connectors.planner.mapping import encode_reference_key
+from shared.engine.model import Attachment
+from shared.errors import SkippableItemError
+
+SIMPLE_UPLOAD_MAX = 4 * 1024 * 1024
+#: upload-session fragments must be multiples of 320 KiB; 10 × 320 KiB stays under 4 MiB
+FRAGMENT = 10 * 320 * 1024
+
+
+def marker_dir(marker: str) -> str:
+    """The folder (and reference-key needle) of one marker: ':' is not allowed in names."""
+    return marker.replace(":", "-")
+
+
+_BAD_NAME_CHARS = set('"*:<>?/\\|')
+
+
+def safe_file_name(name: str) -> str:
+    """SharePoint refuses `" * : < > ? / \\ |` and leading/trailing spaces or dots in names."""
+    cleaned = "".join("_" if ch in _BAD_NAME_CHARS or ord(ch) < 32 else ch for ch in name)
+    cleaned = cleaned.strip(" .")
+    return cleaned[:200] or "attachment"
+
+
+class PlannerUploads(PlannerBase):
+    """upload_attachment for PlannerWriter (and the look-ups both need)."""
+
+    async def _need_task(self, task_id: str) -> PlannerTask:
+        return PlannerTask.model_validate(await self.graph.get_json(f"/planner/tasks/{task_id}"))
+
+    @staticmethod
+    def _need(value: str | None, what: str) -> str:
+        if not value:
+            raise SkippableItemError(f"the destination {what} is not known yet")
+        return value
+
+    async def upload_attachment(self, record: Attachment, refs: DestRefs, marker: str,
+                                chunks: AsyncIterator[bytes] | None) -> str:
+        task_id = self._need(refs.task, "task")
+        if record.is_link or chunks is None:
+            url = record.url or ""
+            kind = "Other"
+        else:
+            task = await self._need_task(task_id)
+            group = await self.group_of(task.plan_id)
+            item = await self._upload(group, f"Ferry/{marker_dir(marker)}/{safe_file_name(record.name)}",
+                                      record, chunks)
+            url = str(item["webUrl"])
+            kind = "Other"
+        key = encode_reference_key(url)
+        ref = {"@odata.type": "#microsoft.graph.plannerExternalReference",
+               "alias": record.name[:255], "type": kind}
+        await self.graph.patch_etag(f"/planner/tasks/{task_id}/details",
+                                    {"references": {key: ref}})
+        return f"{task_id}|{key}"
+
+    async def _upload(self, group: str, path: str, record: Attachment,
+                      chunks: AsyncIterator[bytes]) -> dict[str, Any]:
+        target = f"/groups/{group}/drive/root:/{quote(path)}"
+        content_type = record.mime_type or "application/octet-stream"
+        if record.size is not None and record.size <= SIMPLE_UPLOAD_MAX:
+            return await self.graph.put_stream(f"{target}:/content", chunks, content_type,
+                                               record.size)
+        if record.size is None:
+            raise SkippableItemError("a file of unknown size cannot be uploaded to SharePoint")
+        session = await self.graph.request(
+            "POST", f"{target}:/createUploadSession", idempotent=False,
+            json={"item": {"@microsoft.graph.conflictBehavior": "replace"}})
+        upload_url = str(session.json()["uploadUrl"])
+        buffer = bytearray()
+        sent = 0
+        result: dict[str, Any] = {}
+        async for chunk in chunks:
+            buffer.extend(chunk)
+            while len(buffer) >= FRAGMENT:  # at most one fragment + one chunk in memory
+                part = bytes(buffer[:FRAGMENT])
+                del buffer[:FRAGMENT]
+                await self.graph.put_fragment(upload_url, part, sent, record.size)
+                sent += len(part)
+        if buffer or sent < record.size:
+            last = await self.graph.put_fragment(upload_url, bytes(buffer), sent, record.size)
+            result = last.json()
+        if "webUrl" not in result:
+            raise SkippableItemError("the upload session did not complete")
+        assert MAX_CHUNK_BYTES >= FRAGMENT
+        return result
