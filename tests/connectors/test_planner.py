@@ -5,6 +5,7 @@ Planner.yml by an httpx hook on the connector's own client.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 from collections.abc import AsyncIterator, Iterator
@@ -23,7 +24,16 @@ from shared.connectors.planner import (
 from shared.connectors.planner.uploads import marker_dir as _marker_dir
 from shared.engine.clock import FakeClock as EngineClock
 from shared.engine.limits import RateLimit
-from shared.engine.model import Attachment, Kind, Record, Task
+from shared.engine.model import (
+    Attachment,
+    Comment,
+    Kind,
+    Label,
+    Project,
+    Record,
+    Section,
+    Task,
+)
 from shared.engine.pacer import Pacer
 from shared.errors import AuthRequiredError
 from shared.net.http import build_client
@@ -337,6 +347,67 @@ async def test_task_round_trip_keeps_planner_fields(sim: Sim) -> None:
         await reader.http.aclose()
 
 
+async def test_items_written_at_once_keep_source_order_and_own_categories(sim: Sim) -> None:
+    """The engine writes a page at once: buckets and tasks arriving in any order are placed
+    by source position, labels get distinct categories (a stale etag is re-read and the
+    category chosen again), comments of one task share one thread, and the reader returns
+    texts without Ferry's marker footer."""
+    writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+    reader = PlannerReader(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+    mig = "mig-order"
+    try:
+        plan = await writer.create(Kind.PROJECT, Project(source_id="p", version="1",
+                                                         name="Placed at once"),
+                                   DestRefs(workspace=sim.group_id),
+                                   make_marker(mig, Kind.PROJECT, "p"))
+        refs = DestRefs(project=plan)
+        sections = [Section(source_id=f"s{i}", version="1", project_id="p", name=f"B{i}",
+                            position=float(i)) for i in (2, 0, 3, 1)]
+        buckets = await asyncio.gather(*(writer.create(
+            Kind.SECTION, s, refs, make_marker(mig, Kind.SECTION, s.source_id))
+            for s in sections))
+        await writer.http.post(f"{sim.origin}/_sim/faults", json={"faults": [
+            {"kind": "status", "status": 412, "method": "PATCH", "path": "/details$",
+             "count": 1, "body": '{"error":{"code":"PreconditionFailed","message":"stale"}}'}]})
+        labels = [Label(source_id=f"l{i}", version="1", project_id="p", name=f"Label {i}")
+                  for i in range(4)]
+        await asyncio.gather(*(writer.create(Kind.LABEL, lab, refs,
+                                             make_marker(mig, Kind.LABEL, lab.source_id))
+                               for lab in labels))
+        bucket = buckets[1]  # "B0"
+        tasks = [Task(source_id=f"t{i}", version="1", project_id="p", section_id="s0",
+                      name=f"T{i}", description=f"About {i}", position=float(i))
+                 for i in (3, 0, 4, 1, 2)]
+        made = await asyncio.gather(*(writer.create(
+            Kind.TASK, t, DestRefs(project=plan, section=bucket),
+            make_marker(mig, Kind.TASK, t.source_id)) for t in tasks))
+        comments = [Comment(source_id=f"c{i}", version="1", project_id="p", task_id="t0",
+                            text=f"Note {i}\n\nsecond paragraph") for i in range(3)]
+        await asyncio.gather(*(writer.create(
+            Kind.COMMENT, c, DestRefs(project=plan, task=made[1]),
+            make_marker(mig, Kind.COMMENT, c.source_id)) for c in comments))
+
+        read_sections = [r for r in (await reader.read(Kind.SECTION, plan, None, 100)).records
+                         if isinstance(r, Section)]
+        assert [r.name for r in sorted(read_sections, key=lambda r: r.position)] == \
+            ["B0", "B1", "B2", "B3"]
+        read_labels = (await reader.read(Kind.LABEL, plan, None, 100)).records
+        assert sorted(r.name for r in read_labels if isinstance(r, Label)) == \
+            [lab.name for lab in labels]
+        read_tasks = [r for r in (await reader.read(Kind.TASK, plan, None, 100)).records
+                      if isinstance(r, Task)]
+        ordered = sorted(read_tasks, key=lambda r: r.position)
+        assert [r.name for r in ordered] == ["T0", "T1", "T2", "T3", "T4"]
+        assert len({r.position for r in read_tasks}) == 5
+        assert [r.description for r in ordered] == [f"About {i}" for i in range(5)]
+        read_comments = [r for r in (await reader.read(Kind.COMMENT, plan, None, 100)).records
+                         if isinstance(r, Comment)]
+        assert sorted(r.text for r in read_comments) == sorted(c.text for c in comments)
+    finally:
+        await writer.http.aclose()
+        await reader.http.aclose()
+
+
 # --------------------------------------------------------------------------- pure mapping
 
 
@@ -352,6 +423,7 @@ def test_mapping_helpers() -> None:
         planner_datetime,
         priority_name,
         task_fields,
+        text_to_html,
     )
 
     hints = ["!", "8!", "8!!", "O", "OO", "a", "z~"]
@@ -361,6 +433,9 @@ def test_mapping_helpers() -> None:
     assert not set(".:@#") & set(key) and decode_reference_key(key) == url
     assert html_to_text("<div>Hello<br>wörld &amp; <b>you</b></div><p>next</p>") == \
         "Hello\nwörld & you\nnext"
+    text = "Ann, 2026-01-02:\n\nLine <1> & \"2\"\n\n\n  indented\n\n[ferry:m:comment:c1]"
+    assert html_to_text(text_to_html(text)) == text  # blank lines survive both ways
+    assert html_to_text("<div>a<br><br>b</div>") == "a\n\nb"
     assert planner_datetime(date(2026, 3, 1), None) == "2026-03-01T12:00:00Z"
     assert [priority_name(p) for p in (0, 1, 3, 5, 9)] == \
         ["Urgent", "Urgent", "Important", "Medium", "Low"]

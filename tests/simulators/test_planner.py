@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import random
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -329,6 +330,49 @@ def test_order_hints() -> None:
     assert resolve_order_hint(f" {first}!") < first
     with pytest.raises(GraphError):
         resolve_order_hint("b a!")
+    with pytest.raises(GraphError):  # nothing printable sorts between "a" and "a!"
+        hint_between("a", "a!")
+
+
+def test_order_hints_grow_instead_of_running_out() -> None:
+    """Front insertion (a task created without orderHint) and appends ("<last> !") go on
+    for a whole plan's worth of items; hints grow in length, never end on '!'."""
+    first: str | None = None
+    for _ in range(9000):
+        hint = hint_between("", first)
+        assert (first is None or hint < first) and not hint.endswith("!")
+        first = hint
+    assert first is not None and len(first) < 250
+    last = ""
+    for _ in range(9000):
+        hint = resolve_order_hint(f"{last} !")
+        assert hint > last and not hint.endswith("!")
+        last = hint
+    assert len(last) < 250
+    rng = random.Random(5)
+    hints = [hint_between("", None)]
+    for _ in range(2000):  # anywhere in between
+        i = rng.randrange(len(hints) + 1)
+        low, high = (hints[i - 1] if i else ""), (hints[i] if i < len(hints) else None)
+        hint = hint_between(low, high)
+        assert low < hint and (high is None or hint < high) and not hint.endswith("!")
+        hints.insert(i, hint)
+
+
+async def test_tasks_created_without_hint_go_first_without_limit(
+        client: httpx.AsyncClient, app: Any) -> None:
+    token = await user_token(client, app)
+    group_id, _ = await first_plan(client, token)
+    plan = (await client.post("/v1.0/planner/plans", headers=bearer(token), json={
+        "title": "Many", "container": {
+            "url": f"https://graph.microsoft.com/v1.0/groups/{group_id}"}})).json()
+    hints = []
+    for n in range(40):
+        made = await client.post("/v1.0/planner/tasks", headers=bearer(token),
+                                 json={"planId": plan["id"], "title": f"Task {n}"})
+        assert made.status_code == 201, made.text
+        hints.append(made.json()["orderHint"])
+    assert hints == sorted(hints, reverse=True) and len(set(hints)) == len(hints)
 
 
 async def test_non_member_is_forbidden(client: httpx.AsyncClient, app: Any) -> None:
