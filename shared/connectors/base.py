@@ -98,6 +98,9 @@ class Capabilities(BaseModel):
     custom_fields: bool = False
     link_attachments: bool = True
     completion: bool = True
+    #: kinds whose archived (closed) state it keeps; the engine reports the others
+    #: (``section.archived_dropped`` / ``task.archived_dropped``, loss)
+    archived_kinds: frozenset[Kind] = frozenset()
     # markers: where, and for which kinds find_by_marker works by marker / by natural key
     marker_location: MarkerLocation = MarkerLocation.DESCRIPTION_FOOTER
     marker_kinds: frozenset[Kind] = frozenset()

@@ -19,7 +19,7 @@ from shared.connectors.base import (
     RecordAdapter,
     marker_footer,
 )
-from shared.engine.model import Attachment, Comment, Kind, Project, Record, Task
+from shared.engine.model import Attachment, Comment, Kind, Project, Record, Section, Task
 
 R = TypeVar("R", bound=Record)
 
@@ -46,6 +46,10 @@ SUMMARIES: dict[str, str] = {
     "task.name_truncated": "{n} task names are longer than {limit} characters; the full name "
                            "goes to the description",
     "task.completion_dropped": "{n} completed tasks cannot be marked complete",
+    "task.archived_dropped": "{n} archived tasks cannot be archived in the destination; "
+                             "they arrive active",
+    "section.archived_dropped": "{n} archived sections (lists) cannot be archived in the "
+                                "destination; they arrive active",
     "task.description_truncated": "{n} task descriptions are cut to {limit} characters",
     "project.description_truncated": "{n} project descriptions are cut to {limit} characters",
     "comment.author_prepended": "{n} comments cannot keep their author; the original author "
@@ -177,6 +181,10 @@ def _adapt_task(task: Task, caps: Capabilities) -> tuple[Task, list[Adaptation]]
     if task.completed and not caps.completion:
         update["completed"] = False
         notes.append(_note(k, "task.completion_dropped", "completion not kept", loss=True))
+    if task.archived and Kind.TASK not in caps.archived_kinds:
+        update["archived"] = False
+        notes.append(_note(k, "task.archived_dropped", "archived in the source; arrives "
+                           "active", loss=True))
     if extra:
         update["description"] = _append(task.description, extra)
     adapted = task.model_copy(update=update) if update else task
@@ -215,6 +223,11 @@ def adapt(record: Record, caps: Capabilities,
         record, notes = _adapt_task(record, caps)
     elif isinstance(record, Comment):
         record, notes = _adapt_comment(record, caps)
+    elif isinstance(record, Section):
+        if record.archived and Kind.SECTION not in caps.archived_kinds:
+            record = record.model_copy(update={"archived": False})
+            notes = [_note(Kind.SECTION, "section.archived_dropped",
+                           "archived in the source; arrives active", loss=True)]
     elif isinstance(record, Project):
         room = MARKER_ROOM if caps.marker_location is MarkerLocation.DESCRIPTION_FOOTER else 0
         record, notes = _cut(record, "description", caps.max_description_chars,

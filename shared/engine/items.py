@@ -32,7 +32,7 @@ from shared.engine.idmap import (
     not_migrated,
     retryable,
 )
-from shared.engine.model import Attachment, Kind, Record, Task
+from shared.engine.model import Attachment, Comment, Kind, Record, Task
 from shared.engine.pacer import DeferChunk
 from shared.engine.planner import RunSettings
 from shared.engine.ports import IdMap, IdMapEntry, IdState, ItemStatus
@@ -96,6 +96,18 @@ def _waves(records: list[Record]) -> list[list[Record]]:
     return [waves[k] for k in sorted(waves)]
 
 
+def _lanes(wave: list[Record]) -> list[list[int]]:
+    """Indexes of ``wave`` that run one after the other, in page order: the comments of one
+    task share a lane (no writer can place a comment, so the destination shows them in the
+    order they are written); every other record has a lane of its own, so a page still
+    runs concurrently."""
+    lanes: dict[str, list[int]] = {}
+    for i, rec in enumerate(wave):
+        key = f"comments:{rec.task_id}" if isinstance(rec, Comment) else f"item:{i}"
+        lanes.setdefault(key, []).append(i)
+    return list(lanes.values())
+
+
 class ItemProcessor:
     """Processes the records of one page (all of one kind)."""
 
@@ -139,9 +151,24 @@ class ItemProcessor:
                     self._stopped = True
                     raise
 
+        async def lane(recs: list[Record]) -> list[ItemResult | BaseException | None]:
+            # one after the other: a destination shows comments in arrival order
+            out: list[ItemResult | BaseException | None] = []
+            for rec in recs:
+                try:
+                    out.append(await one(rec))
+                except BaseException as exc:  # noqa: BLE001 - collected as gather() would
+                    out.append(exc)
+                    if not isinstance(exc, Exception):
+                        break  # cancelled: the rest is left for the next delivery
+            return out + [None] * (len(recs) - len(out))
+
         for wave in _waves(records):
-            out = await asyncio.gather(*(one(r) for r in wave), return_exceptions=True)
-            results.extend(r for r in out if r is not None)
+            lanes = _lanes(wave)
+            done = await asyncio.gather(*(lane([wave[i] for i in idx]) for idx in lanes))
+            placed = {i: r for idx, out in zip(lanes, done, strict=True)
+                      for i, r in zip(idx, out, strict=True)}
+            results.extend(r for i in range(len(wave)) if (r := placed[i]) is not None)
             if self._stopped or self.out_of_time:
                 break
         return results

@@ -7,6 +7,7 @@ so the suite runs at "Trello speed" (100 requests / 10 s) without waiting for re
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -26,8 +27,9 @@ from shared.connectors.trello import (
 )
 from shared.connectors.trello.api_types import TCard
 from shared.connectors.trello.mapping import card_to_task
+from shared.connectors.trello.writer import FIRST_POS, trello_pos
 from shared.engine.clock import FakeClock as EngineClock
-from shared.engine.model import Attachment, Kind, Label, Record, Section
+from shared.engine.model import Attachment, Kind, Label, Project, Record, Section, Task
 from shared.engine.pacer import Pacer
 from shared.errors import AuthRequiredError, NotFoundError
 from shared.net.http import build_client
@@ -594,3 +596,36 @@ async def test_upload_over_the_workspace_limit_skips_the_item(sim: Sim) -> None:
     finally:
         config.max_upload_bytes = saved
         await writer.aclose()
+
+
+async def test_lists_and_cards_written_at_once_keep_source_order(sim: Sim) -> None:
+    """Positions are sent as they are (0, the first Asana item, as a small positive pos):
+    written last-first, lists and cards still come back in source order."""
+    assert trello_pos(0.0) == FIRST_POS and 0 < FIRST_POS < 1 / 96
+    assert trello_pos(3.5) == 3.5
+    writer = TrelloWriter(make_client(sim))
+    reader = TrelloReader(make_client(sim))
+    try:
+        project = Project(source_id="order", version="1", name="Order")
+        board = _dest(await writer.create(Kind.PROJECT, project, DestRefs(
+            workspace=str(sim.state["organizations"][0]["id"])),
+            make_marker("order", Kind.PROJECT, "order")))
+        lists: dict[float, str] = {}
+        for pos in (2.0, 1.0, 0.0):  # the later ones first: what a concurrent page may do
+            section = Section(source_id=f"s{pos}", version="1", project_id="order",
+                              name=f"List {pos}", position=pos)
+            lists[pos] = _dest(await writer.create(Kind.SECTION, section, DestRefs(
+                project=board), make_marker("order", Kind.SECTION, section.source_id)))
+        tasks = [Task(source_id=f"t{n}", version="1", project_id="order", name=f"Card {n}",
+                      position=float(n)) for n in (2, 1, 0)]
+        await asyncio.gather(*(writer.create(Kind.TASK, t, DestRefs(
+            project=board, section=lists[0.0]), make_marker("order", Kind.TASK, t.source_id))
+            for t in tasks))
+        read_lists = sorted(await _read_all(reader, Kind.SECTION, board, 50),
+                            key=lambda s: s.position)
+        assert [s.name for s in read_lists] == ["List 0.0", "List 1.0", "List 2.0"]
+        cards = sorted(await _read_all(reader, Kind.TASK, board, 50), key=lambda t: t.position)
+        assert [t.name for t in cards] == ["Card 0", "Card 1", "Card 2"]
+    finally:
+        await writer.aclose()
+        await reader.aclose()

@@ -37,6 +37,10 @@ DOCUMENTED: dict[str, dict[str, str]] = {
                                       "are named in the card description instead.'",
         "label.color_mapped": "trello/writer.py TrelloWriter.adapt: 'Pure, Trello-specific "
                               "adaptations (label colours; …)'",
+        "task.section_default_list": "trello/capabilities.py: 'Every card needs a list: a "
+                                     "task without section (an Asana subtask the engine "
+                                     "flattened, …) goes to a list \"Tasks\"'; "
+                                     "trello/README.md",
     },
     "asana": {
         "marker.footer": "asana/README.md: 'Markers: last line [ferry:…] of project/task "
@@ -58,6 +62,11 @@ DOCUMENTED: dict[str, dict[str, str]] = {
                                   "\"Untitled section\": the first migrated section reuses it.'",
         "label.unused_not_read": "asana/README.md (Reading): 'Labels = the workspace tags "
                                  "used by the project's tasks'",
+        "section.archived_dropped": "asana/README.md: 'Archived sections and tasks cannot be "
+                                    "archived in Asana …'; " + ENGINE +
+                                    " section.archived_dropped",
+        "task.archived_dropped": "asana/README.md: 'Archived sections and tasks cannot be "
+                                 "archived in Asana …'; " + ENGINE + " task.archived_dropped",
         # Not in the README: the palette mapping is in asana/mapping.py (ASANA_COLORS,
         # asana_color: 'canonical names map onto it'); reported as a documentation gap.
         "label.color_mapped": "asana/mapping.py ASANA_COLORS: 'Asana's palette …; canonical "
@@ -86,6 +95,11 @@ DOCUMENTED: dict[str, dict[str, str]] = {
                                        "description (\"Assigned in the source to: …\")'",
         "task.date_only_at_noon_utc": "planner/README.md: 'Date-only due/start dates are "
                                       "written at 12:00 UTC'",
+        "section.archived_dropped": ENGINE + " section.archived_dropped: 'archived sections "
+                                    "(lists) cannot be archived in the destination; they "
+                                    "arrive active'",
+        "task.archived_dropped": ENGINE + " task.archived_dropped: 'archived tasks cannot be "
+                                 "archived in the destination; they arrive active'",
         "label.color_by_category": "planner/README.md: 'LABEL | first free categoryN'; "
                                    "Reading: 'colour = the Planner apps' colour of that "
                                    "category'",

@@ -23,38 +23,20 @@ BUGS: dict[str, str] = {
         "'Tasks' it creates at the top of the board (writer.py DEFAULT_LIST); not documented "
         "in trello/capabilities.py. Fix: document it, or place a flattened subtask in its "
         "parent's list."),
-    "trello-position-zero": (
-        "TrelloWriter.create sends pos='bottom' when Task.position is 0 "
-        "(`record.position if record.position > 0 else 'bottom'`), so the first task of an "
-        "Asana section (position 0.0) lands last. Fix: use `>= 0`/always send the position."),
-    "comment-order": (
-        "Comments of one task are written concurrently (one page at once), so the "
-        "destination shows them in arrival order, not the source's; no writer can place a "
-        "comment. Fix: write comments of one task sequentially in the engine "
-        "(group a page by task) or have writers serialise per task."),
-    "trello-section-order": (
-        "TrelloWriter creates lists with pos='bottom'; lists of one page are written "
-        "concurrently, so their order on the board is arrival order. Fix: send the source "
-        "position (as cards do), or insert relative to already placed lists as the Asana "
-        "writer does."),
 }
 
 PLANNER_DEST: dict[str, str] = {
-    "comment.order": "comment-order",
 }
-TRELLO_DEST = {"comment.order": "comment-order", "section.order": "trello-section-order"}
 
 KNOWN: dict[str, dict[str, str]] = {
-    "trello->asana": {"section.archived": "archived-dropped", "task.archived": "archived-dropped",
-                      "comment.order": "comment-order"},
+    "trello->asana": {"section.archived": "archived-dropped", "task.archived": "archived-dropped"},
     "trello->planner": {"section.archived": "archived-dropped",
                         "task.archived": "archived-dropped", **PLANNER_DEST},
-    "asana->trello": {"task.section_default_list": "trello-default-list",
-                      "task.order": "trello-position-zero", **TRELLO_DEST},
+    "asana->trello": {"task.section_default_list": "trello-default-list"},
     "asana->planner": dict(PLANNER_DEST),
-    "planner->trello": dict(TRELLO_DEST),
-    "planner->asana": {"comment.order": "comment-order"},
-    "asana->asana": {"comment.order": "comment-order"},
+    "planner->trello": {},
+    "planner->asana": {},
+    "asana->asana": {},
 }
 
 #: (pair, code) that appear in every run: a strict xfail test per entry
@@ -64,10 +46,9 @@ DETERMINISTIC: tuple[tuple[str, str], ...] = (
     ("trello->planner", "section.archived"),
     ("trello->planner", "task.archived"),
     ("asana->trello", "task.section_default_list"),
-    ("asana->trello", "task.order"),
 )
 
-RACY: frozenset[str] = frozenset({"comment-order", "trello-section-order"})
+RACY: frozenset[str] = frozenset()
 
 
 def reason(bug: str) -> str:

@@ -22,7 +22,6 @@ from shared.connectors.memory import MemoryReader, MemoryVendor, seed_project
 from shared.connectors.registry import ConnectorRuntime
 from shared.engine.model import Comment, Kind, Label, Project, Record, Section, Task
 from tests.pairs.conftest import Outcomes
-from tests.pairs.known import reason
 from tests.pairs.migrate import Migration
 from tests.pairs.snapshot import read_all
 from tests.pairs.world import Sim
@@ -142,7 +141,6 @@ async def test_planner_gives_labels_written_at_once_their_own_category(
     assert names == [lab.name for lab in labels]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason("trello-section-order"))
 async def test_trello_places_lists_by_source_position(trello: ConnectorRuntime,
                                                       sims: dict[str, Sim]) -> None:
     mig, board = await _new_project(trello, sims["trello"])
@@ -198,7 +196,6 @@ class HoldFirstComment:
         return made
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason("comment-order"))
 async def test_comments_of_a_task_keep_their_order(trello: ConnectorRuntime,
                                                    sims: dict[str, Sim]) -> None:
     vendor = MemoryVendor(name="src")

@@ -5,6 +5,13 @@
 * No subtasks (checklists are native), no custom fields without the Custom Fields power-up
   (the engine moves them into the description), no "completed" state except
   ``dueComplete``, which is what ``Task.completed`` maps to.
+* Every card needs a list: a task without section (an Asana subtask the engine flattened,
+  a task of a source without sections) goes to a list "Tasks" that the writer creates at
+  the top of the board (or finds there, by name) the first time it needs one.
+* Archived lists and cards stay archived (``closed``); an archived source board is created
+  open so its items can be written (``project.left_open``).
+* Order: lists and cards are created at their source position (a positive Trello ``pos``;
+  position 0 becomes a small positive number), so a page written at once keeps source order.
 * Dates: a date-only due/start is written as 12:00 UTC of that day.
 * Texts: card names, descriptions and comments hold at most 16,384 characters.
 * Attachments: 250 MB per file (paid workspaces; free workspaces allow 10 MB and answer
@@ -48,6 +55,7 @@ def trello_capabilities() -> Capabilities:
         custom_fields=False,
         link_attachments=True,
         completion=True,
+        archived_kinds=frozenset({Kind.SECTION, Kind.TASK}),
         marker_location=MarkerLocation.DESCRIPTION_FOOTER,
         marker_kinds=frozenset({Kind.PROJECT, Kind.TASK, Kind.COMMENT}),
         natural_key_kinds=frozenset({Kind.SECTION, Kind.LABEL, Kind.ATTACHMENT}),

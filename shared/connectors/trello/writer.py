@@ -35,6 +35,19 @@ def _need(value: str | None, what: str) -> str:
     return value
 
 
+#: Stands for source position 0 (the first item of an Asana section, an empty Planner hint):
+#: Trello takes "top", "bottom" or a *positive* number (written in plain decimals: the spec's
+#: pattern has no exponent), and every other position a reader gives is at least 1/96
+#: (Planner hints) or 1 (Asana); Trello's own positions are positive.
+FIRST_POS = 0.001
+
+
+def trello_pos(position: float) -> float:
+    """The ``pos`` for an item at source ``position``: the position itself, so items written
+    at once (the engine writes a page concurrently) still land in source order."""
+    return position if position > 0 else FIRST_POS
+
+
 def _with_footer(text: str, marker: str, note: str = "") -> str:
     """``text`` + optional note + marker footer, cut so the whole fits Trello's limit."""
     footer = marker_footer(marker)
@@ -170,7 +183,8 @@ class TrelloWriter:
             return str(made["id"])
         if isinstance(record, Section):
             made = await self.client.post("/lists", json={
-                "name": record.name, "idBoard": _need(refs.project, "board"), "pos": "bottom"})
+                "name": record.name, "idBoard": _need(refs.project, "board"),
+                "pos": trello_pos(record.position)})
             if record.archived:
                 await self.client.put(f"/lists/{made['id']}", json={"closed": True})
             return str(made["id"])
@@ -181,7 +195,7 @@ class TrelloWriter:
             return str(made["id"])
         if isinstance(record, Task):
             body, notes = await self._card_body(record, refs, marker)
-            body["pos"] = record.position if record.position > 0 else "bottom"
+            body["pos"] = trello_pos(record.position)
             made = await self.client.post("/cards", json={    # nothing to clear yet
                 k: v for k, v in body.items() if v is not None and v != []})
             card_id = str(made["id"])
