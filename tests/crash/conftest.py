@@ -24,8 +24,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 #: Boards in the source: every seed of every test migrates boards of its own.
-BOARDS = 64
-CREDENTIALS = 64
+BOARDS = 40
+CREDENTIALS = 40
 
 
 @pytest.fixture(scope="module")
