@@ -19,6 +19,7 @@ from simulators.trello import SeedConfig as TrelloSeed
 from simulators.trello import create_app as trello_app
 from tests.crash.harness import TRELLO_KEY, Sims, WorkerPool, new_org, trello_token, worker_env
 
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "crash: crash-point suite (worker processes killed); deselect with -m 'not crash'")
 

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from shared.config import QUEUE_CHUNKS
+from shared.connectors.service import create_connector
 from shared.engine.ports import FINAL_STATUSES, RunStatus
 from shared.identity.oidc import Principal
 from shared.migrations.ports_cosmos import RunsRepository
-from shared.migrations.service import MigrationSpec, create_migration, start_run
-from shared.connectors.service import create_connector
+from shared.migrations.service import MigrationSpec, Scope, create_migration, start_run
 from shared.tenancy.audit import RequestInfo
 from shared.tenancy.context import TenantContext
 from shared.tenancy.orgs import create_org
@@ -173,7 +173,7 @@ async def new_migration(ctx: TenantContext, sims: Sims, index: int, boards: list
         "kind": "asana", "base_url": f"{sims.asana}/api/1.0",
         "auth": {"type": "pat", "token": sims.asana_tokens[index % len(sims.asana_tokens)]}})
     spec = MigrationSpec(name=f"crash {index}", sourceConnectorId=src["id"], destinationConnectorId=dst["id"],
-                         scopes=[{"id": b} for b in boards], destinationWorkspace=sims.workspace,
+                         scopes=[Scope(id=b) for b in boards], destinationWorkspace=sims.workspace,
                          pageSize=4)
     return str((await create_migration(ctx, spec, actor=ACTOR))["id"])
 

@@ -13,10 +13,11 @@ import os
 import sys
 
 # Imported here so that the fork server holds them before any worker forks.
-import azure.functions  # noqa: F401
+import azure.functions
 import azure.storage.queue.aio  # noqa: F401
-import shared.connectors.asana.runtime  # noqa: F401
-import shared.connectors.trello.runtime  # noqa: F401
+
+import shared.connectors.asana.runtime
+import shared.connectors.trello.runtime
 import shared.migrations.worker  # noqa: F401
 from tests.crash import app as _app  # noqa: F401
 from tests.crash import inject
