@@ -53,7 +53,10 @@ class Comparer(TaskChecks):
             if d is None:
                 continue
             self.same("section.name", where, s.name, d.name)
-            self.same("section.archived", where, s.archived, d.archived)
+            if s.archived and not d.archived and self.dest != "trello":
+                self.rule("section.archived_dropped", where, "archived list arrives active")
+            else:
+                self.same("section.archived", where, s.archived, d.archived)
             placed.append((s.position, d.position, s.name))
         placed.sort()
         if not _increasing([p[1] for p in placed]):

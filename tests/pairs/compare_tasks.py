@@ -56,14 +56,19 @@ class TaskChecks(Checks):
             self.same("task.parent", where, None, d.parent_id)
         want_section = self.map.get((Kind.SECTION, s.section_id)) if s.section_id else None
         if d.section_id != want_section and want_section is None and dest == "trello":
-            self.diff("task.section_default_list", where,
-                      f"a task without section lands in list {d.section_id!r} "
-                      f"({self.dst.sections[d.section_id].name!r})"
-                      if d.section_id in self.dst.sections else "unknown list")
+            listed = self.dst.sections.get(d.section_id or "")
+            if listed is not None and listed.name == "Tasks":
+                self.rule("task.section_default_list", where, "in the default list 'Tasks'")
+            else:
+                self.diff("task.section_default_list", where,
+                          f"a task without section lands in list {d.section_id!r}")
         else:
             self.same("task.section", where, want_section, d.section_id)
         self.same("task.completed", where, s.completed, d.completed)
-        self.same("task.archived", where, s.archived, d.archived)
+        if s.archived and not d.archived and dest != "trello":
+            self.rule("task.archived_dropped", where, "archived task arrives active")
+        else:
+            self.same("task.archived", where, s.archived, d.archived)
         lines = self.dates(s, d, where)
         lines += self.assignees(s, d, where)
         lines += self.labels_of(s, d, where)
