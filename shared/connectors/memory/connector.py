@@ -53,6 +53,7 @@ def memory_capabilities(**overrides: object) -> Capabilities:
         "marker_location": MarkerLocation.EXTERNAL_ID,
         "marker_kinds": ALL_KINDS - {Kind.LABEL},
         "natural_key_kinds": frozenset({Kind.LABEL}),
+        "archived_kinds": frozenset({Kind.PROJECT, Kind.SECTION, Kind.TASK}),  # it stores records as given
         "rate_limit": RateLimit(requests=1500, per_seconds=60, burst=25, concurrency=16),
     }
     base.update(overrides)
