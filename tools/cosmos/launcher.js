@@ -67,6 +67,26 @@ patchHandler("query-documents", (original) => async (account, req, res, params) 
   return body;
 });
 
+// (5) @zeit/cosmosdb-query compiles a query into JS that accumulates matches with an array
+// spread inside `reduce` (`[...$, { c }]`): O(n²) in the container size (6.8 s for one
+// filtered query over 20,000 documents). Appending in place gives the same result in O(n).
+{
+  const queryLib = require(require.resolve("@zeit/cosmosdb-query", { paths: [lib] }));
+  const sample = queryLib.default("SELECT * FROM c");
+  const proto = Object.getPrototypeOf(sample);
+  const original = Object.getOwnPropertyDescriptor(proto, "code").get;
+  Object.defineProperty(proto, "code", {
+    configurable: true,
+    get() {
+      if (!this._ferryCode) {
+        const code = original.call(this);
+        this._ferryCode = code && code.replace(/\[\.\.\.\$, (\{[^{}\[\]]*\})\]/g, "($$.push($1), $$)");
+      }
+      return this._ferryCode;
+    },
+  });
+}
+
 // (4) The account object lives inside the server; every handler receives it. Capture it.
 let account = null;
 let dirty = false;
