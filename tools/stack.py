@@ -30,9 +30,20 @@ REGION_ACCOUNTS = {"eu": "ferryeu", "us": "ferryus"}
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(n: int) -> list[int]:
+    """`n` distinct free ports: all sockets stay bound until every port is known, so the
+    kernel cannot hand the same port out twice."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
@@ -130,7 +141,8 @@ def start_stack(
     (data_dir / "azurite").mkdir(parents=True, exist_ok=True)
     logs = data_dir / "logs"
     logs.mkdir(exist_ok=True)
-    stack = LocalStack(data_dir, blob_port or free_port(), queue_port or free_port(), cosmos_port or free_port())
+    spare = free_ports(4)
+    stack = LocalStack(data_dir, blob_port or spare[0], queue_port or spare[1], cosmos_port or spare[2])
     env = {
         **os.environ,
         "AZURITE_ACCOUNTS": ";".join(f"{a}:{DEV_STORAGE_KEY}" for a in REGION_ACCOUNTS.values()),
@@ -138,7 +150,7 @@ def start_stack(
     azurite_cmd = [
         str(NODE_BIN / "azurite"), "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost",
         "127.0.0.1", "--blobPort", str(stack.blob_port), "--queuePort", str(stack.queue_port), "--tablePort",
-        str(free_port()), "--location", str(data_dir / "azurite"), "--disableTelemetry", "--skipApiVersionCheck",
+        str(spare[3]), "--location", str(data_dir / "azurite"), "--disableTelemetry", "--skipApiVersionCheck",
         "--loose",
     ]
     if quiet:
