@@ -7,9 +7,6 @@ import logging
 import azure.functions as func
 
 from shared.config import QUEUE_DELETIONS
-from shared.retention.deletion import handle_deletion_message
-from shared.retention.sweep import run_retention
-from shared.store.stores import get_stores
 
 log = logging.getLogger("ferry.retention")
 bp = func.Blueprint()
@@ -18,6 +15,9 @@ bp = func.Blueprint()
 @bp.timer_trigger(schedule="0 30 2 * * *", arg_name="timer", run_on_startup=False, use_monitor=True)
 async def timer_retention_cleanup(timer: func.TimerRequest) -> None:
     """Daily at 02:30 UTC: 90-day log and org destruction, expired exports."""
+    from shared.retention.sweep import run_retention
+    from shared.store.stores import get_stores
+
     stores = await get_stores().start()
     await run_retention(stores)
 
@@ -26,5 +26,8 @@ async def timer_retention_cleanup(timer: func.TimerRequest) -> None:
 async def worker_deletion_job(msg: func.QueueMessage) -> None:
     """Run or resume one org deletion (or a sweep's batch); a failure leaves the message
     for redelivery, and the job resumes where it stood."""
+    from shared.retention.deletion import handle_deletion_message
+    from shared.store.stores import get_stores
+
     stores = await get_stores().start()
     await handle_deletion_message(stores, json.loads(msg.get_body().decode("utf-8")))
