@@ -7,7 +7,7 @@ import io
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 from starlette.responses import StreamingResponse
 
@@ -59,7 +59,7 @@ async def delete_migration(migrationId: str, access: Manage) -> Response:  # noq
                  "scopes and kinds holding them are read — the vendors cannot fetch single items, so their pages are "
                  "read and every other item is passed over untouched and uncounted — and only they are written. 409 "
                  "when nothing failed, or while another run of the migration is active."))
-async def start_run(migrationId: str, body: RunCreate, access: RunsManage, request: Request) -> dict[str, Any]:  # noqa: N803
+async def start_run(migrationId: str, body: RunCreate, access: RunsManage) -> dict[str, Any]:  # noqa: N803
     run = await service.start_run(access.ctx, migrationId, body.mode, actor=access.caller.actor, request=access.request)
     return service.public_run(run)
 
