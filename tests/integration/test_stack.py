@@ -65,3 +65,39 @@ async def test_missing_item_is_404_and_queries_stay_in_their_partition(stores: A
     # No partition key in the WHERE clause: the launcher scopes the query by the header.
     found = [d async for d in container.query_items("SELECT * FROM c WHERE c.v > 0", partition_key="p1")]
     assert [d["id"] for d in found] == ["a"]
+
+
+async def test_single_partition_queries_page_count_and_follow_writes(stores: Any) -> None:
+    """The launcher answers a single-partition query from that partition's documents only:
+    paging, aggregates and projections see exactly the partition, also after replace/delete."""
+    container = stores.cosmos("eu").container("leases")
+    for i in range(25):
+        await container.upsert_item({"id": f"in-{i:02d}", "pk": "part-a", "n": i})
+        await container.upsert_item({"id": f"out-{i:02d}", "pk": "part-b", "n": i})
+
+    pages = container.query_items(
+        "SELECT c.id FROM c WHERE c.pk = @pk", parameters=[{"name": "@pk", "value": "part-a"}],
+        partition_key="part-a", max_item_count=10,
+    ).by_page()
+    sizes, ids = [], []
+    async for page in pages:
+        batch = [d["id"] async for d in page]
+        sizes.append(len(batch))
+        ids.extend(batch)
+    assert sizes == [10, 10, 5]
+    assert ids == [f"in-{i:02d}" for i in range(25)]
+
+    count = [n async for n in container.query_items("SELECT VALUE COUNT(1) FROM c", partition_key="part-a")]
+    assert count == [25]
+
+    await container.replace_item("in-03", {"id": "in-03", "pk": "part-a", "n": 100})
+    await container.delete_item("in-04", partition_key="part-a")
+    big = [d["id"] async for d in container.query_items("SELECT c.id FROM c WHERE c.n > 50", partition_key="part-a")]
+    assert big == ["in-03"]
+    count = [n async for n in container.query_items("SELECT VALUE COUNT(1) FROM c", partition_key="part-a")]
+    assert count == [24]
+    none = [d async for d in container.query_items("SELECT * FROM c", partition_key="part-none")]
+    assert none == []
+    everywhere = [d["id"] async for d in container.query_items(
+        "SELECT c.id FROM c WHERE STARTSWITH(c.id, 'out-')")]
+    assert len(everywhere) == 25

@@ -3,7 +3,7 @@
 // It fixes the stock CLI's defects that bite Ferry (see ../shared/LOCAL-STACK.md):
 //   1. keep-alive instead of `Connection: close` on every response (≈ 25 ms → ≈ 1.5 ms/op);
 //   2. reading a missing document answers 404, not 500;
-//   3. a query sent with a partition-key header only returns documents of that partition;
+//   3. a query sent with a partition-key header runs over that partition's documents only;
 //   4. with --data FILE, data survives a restart (the stock server keeps it in memory only):
 //      loaded at start, written every few seconds when changed and at shutdown.
 // Handlers must be patched before ./routes is required: the router captures them at load.
@@ -38,34 +38,102 @@ patchHandler("read-document", (original) => (account, req, res, params) => {
   return original(account, req, res, params);
 });
 
-// (3) The stock handler ignores the partition-key header of a single-partition query.
-patchHandler("query-documents", (original) => async (account, req, res, params) => {
-  const body = await original(account, req, res, params);
-  const header = req.headers["x-ms-documentdb-partitionkey"];
-  const crossPartition = String(req.headers["x-ms-documentdb-query-enablecrosspartition"]) === "true";
-  if (!header || header === "[{}]" || crossPartition || !body || !Array.isArray(body.Documents)) {
-    return body;
-  }
-  let keyValue;
-  try {
-    const parsed = JSON.parse(header);
-    keyValue = Array.isArray(parsed) ? parsed[0] : parsed;
-  } catch (err) {
-    return body;
-  }
-  const coll = account.database(params.dbId).collection(params.collId).read() || {};
-  const paths = ((coll.partitionKey || {}).paths || []).map((p) => p.slice(1).split("/"));
-  if (paths.length !== 1) return body;
-  const keyPath = paths[0];
-  const valueAt = (doc) => keyPath.reduce((v, k) => (v && typeof v === "object" ? v[k] : undefined), doc);
-  // Aggregates and projections that drop the key cannot be filtered here; Ferry always
-  // names the partition key in its WHERE clauses as well, which is right in Azure too.
-  const docs = body.Documents.filter((d) => !d || typeof d !== "object" || valueAt(d) === undefined || valueAt(d) === keyValue);
-  body.Documents = docs;
-  body._count = docs.length;
-  res.setHeader("x-ms-item-count", String(docs.length));
-  return body;
-});
+// (3) The stock handler ignores the partition-key header of a single-partition query and
+// scans the whole container for every query: a query's cost grew with the number of orgs
+// (the 10,000-org purge spent most of its time there). Cosmos serves such a query from one
+// partition, so the stand-in keeps documents per partition (in the container's own order)
+// and runs a single-partition query over that partition's documents only.
+{
+  const Items = require(path.join(lib, "account", "items")).default;
+  const partitions = (items) => {
+    if (!items._ferryPartitions) {
+      items._ferryPartitions = new Map();
+      for (const [rid, item] of items._data) {
+        const key = items._getPartition(item.read());
+        if (!items._ferryPartitions.has(key)) items._ferryPartitions.set(key, new Map());
+        items._ferryPartitions.get(key).set(rid, item);
+      }
+    }
+    return items._ferryPartitions;
+  };
+  const originalSet = Items.prototype._set;
+  Items.prototype._set = function ferrySet(data) {
+    const result = originalSet.call(this, data);
+    const key = this._getPartition(data);
+    const parts = partitions(this);
+    if (!parts.has(key)) parts.set(key, new Map());
+    parts.get(key).set(data._rid, this._data.get(data._rid));
+    return result;
+  };
+  const originalDelete = Items.prototype.delete;
+  Items.prototype.delete = function ferryDelete(idOrRid, partition) {
+    const data = this._item("/id", idOrRid, partition).read();
+    originalDelete.call(this, idOrRid, partition);
+    const key = this._getPartition(data);
+    const part = partitions(this).get(key);
+    if (part) {
+      part.delete(data._rid);
+      if (!part.size) partitions(this).delete(key);
+    }
+  };
+  // Same as Items.query, over one partition's documents.
+  Items.prototype.ferryQueryPartition = function ferryQueryPartition(key, params, options) {
+    if (!this._parent.read()) return null;
+    const part = partitions(this).get(key);
+    const data = part ? [...part.values()].map((item) => item.read()) : [];
+    const parent = this._parent.read();
+    const compositeIndexes = (parent.indexingPolicy ? parent.indexingPolicy.compositeIndexes : null) || [];
+    try {
+      return this._getQuery(params.query).exec(data, {
+        parameters: params.parameters,
+        udf: this._userDefinedFunctions(),
+        maxItemCount: options.maxItemCount,
+        continuation: options.continuation,
+        compositeIndexes,
+      });
+    } catch (err) {
+      err.badRequest = true;
+      throw err;
+    }
+  };
+
+  const readItems = require(path.join(lib, "handler", "_read-items")).default;
+  const readJson = require(path.join(lib, "json")).default;
+  const partitionKeyOf = (req) => {
+    const header = req.headers["x-ms-documentdb-partitionkey"];
+    const crossPartition = String(req.headers["x-ms-documentdb-query-enablecrosspartition"]).toLowerCase() === "true";
+    if (!header || header === "[{}]" || crossPartition) return undefined;
+    try {
+      const parsed = JSON.parse(header);
+      const key = Array.isArray(parsed) ? parsed[0] : parsed;
+      return key !== null && typeof key === "object" ? undefined : key;
+    } catch (err) {
+      return undefined;
+    }
+  };
+  patchHandler("query-documents", (original) => async (acc, req, res, params) => {
+    const key = partitionKeyOf(req);
+    const collection = acc.database(params.dbId).collection(params.collId);
+    const paths = ((collection.read() || {}).partitionKey || {}).paths || [];
+    if (key === undefined || paths.length !== 1) return original(acc, req, res, params);
+    return readItems(req, res, "Documents", async ({ continuation, maxItemCount }) => {
+      const body = await readJson(req);
+      if (!body.query) {
+        res.statusCode = 400;
+        return { message: "missing query" };
+      }
+      try {
+        return collection.documents.ferryQueryPartition(key, body, { continuation, maxItemCount });
+      } catch (err) {
+        if (err.badRequest) {
+          res.statusCode = 400;
+          return { message: err.message };
+        }
+        throw err;
+      }
+    });
+  });
+}
 
 // (5) @zeit/cosmosdb-query compiles a query into JS that accumulates matches with an array
 // spread inside `reduce` (`[...$, { c }]`): O(n²) in the container size (6.8 s for one
