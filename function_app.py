@@ -2,10 +2,11 @@
 import azure.functions as func
 
 from functions import migration_worker, retention
-from functions.http_api import LazyApi, create_api
+from functions.http_api import front_door
 from shared.logs.redaction import install_redaction
 
 install_redaction()  # before any handler can log: secrets are masked on every log record
-app = func.AsgiFunctionApp(app=LazyApi(create_api), http_auth_level=func.AuthLevel.ANONYMOUS)
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+app.register_functions(front_door.bp)
 app.register_functions(migration_worker.bp)
 app.register_functions(retention.bp)

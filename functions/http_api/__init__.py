@@ -1,8 +1,8 @@
-"""Ferry's HTTP API: a FastAPI app served inside `func.AsgiFunctionApp`.
+"""Ferry's HTTP API: a FastAPI app behind one streaming HTTP trigger (`front_door`).
 
 Routers are assembled here only; each resource lives in its own module. The app is built on
 its first request (`LazyApi`): the Functions host imports `function_app` on every cold start,
-and most cold starts serve a queue message or a timer, which need no web framework.
+and most cold starts serve a queue message or a timer, which need no routes of ours.
 """
 from __future__ import annotations
 

@@ -1,15 +1,10 @@
 """A run's log: pages by cursor (with an optional long-poll wait), a live server-sent-event
 stream, a failures-only view, and deletion on request.
 
-Streaming in Azure: `func.AsgiFunctionApp` hands the whole response to the host at once,
-so under it an SSE answer arrives only when the stream ends. Streams therefore end by
-themselves (`maxSeconds`, short by default in Azure) and clients reconnect with
-`Last-Event-ID` — which degrades into long-polling without losing or repeating a line.
-For true live streaming in Azure, serve this route from a `func.FunctionApp` with the HTTP
-streaming extension (`azurefunctions-extensions-http-fastapi`, Functions host >= 4.34,
-app setting `PYTHON_ENABLE_INIT_INDEXING=1`) whose handler returns a
-`StreamingResponse` from the same generator (`sse_events`). Under the local runner
-uvicorn serves the ASGI app directly and streams as it is written.
+Streaming: the HTTP trigger uses the Functions HTTP streaming extension (`front_door`), so
+in Azure as under the local runner each line reaches the client when it is written. A stream
+ends by itself after `maxSeconds` (within the function timeout) and the client reconnects
+with `Last-Event-ID`, losing and repeating nothing.
 """
 from __future__ import annotations
 
@@ -27,7 +22,6 @@ from shared.identity.access import Action
 from shared.logs.model import LogLevel
 from shared.logs.reader import Cursor, RunLogReader
 from shared.logs.runs import delete_run_logs, run_document, run_finished
-from shared.store.stores import get_stores
 from shared.tenancy import audit
 from shared.tenancy.auth import OrgAccess
 
@@ -38,6 +32,7 @@ After = Annotated[str | None, Query(description="cursor: the `id` of the last li
 Limit = Annotated[int, Query(ge=1, le=1000, description="lines per page")]
 HEARTBEAT_POLLS = 30  # an SSE comment every ~15 s of silence keeps proxies from closing
 POLL_S = 0.5
+SSE_DEFAULT_S = 300  # well inside the 10-minute function timeout; clients reconnect after it
 
 
 async def _require_run(access: OrgAccess, run_id: str, reader: RunLogReader) -> None:
@@ -62,8 +57,7 @@ async def get_logs(runId: str, request: Request, access: Read, after: After = No
     await _require_run(access, runId, reader)
     if "text/event-stream" in request.headers.get("accept", ""):
         start = Cursor.parse(last_event_id, field_name="Last-Event-ID") if last_event_id else Cursor.parse(after)
-        default_s = 300 if get_stores().settings.is_local else 25
-        events = sse_events(request, access, runId, reader, start, level, float(maxSeconds or default_s))
+        events = sse_events(request, access, runId, reader, start, level, float(maxSeconds or SSE_DEFAULT_S))
         return StreamingResponse(events, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     cursor = Cursor.parse(after)

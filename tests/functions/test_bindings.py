@@ -16,8 +16,19 @@ def test_http_api_is_one_anonymous_catch_all_route() -> None:
     http = [t for t in triggers(_app()) if t.kind == "httpTrigger"]
     assert len(http) == 1
     binding = http[0].binding
-    assert binding["route"] == "/{*route}"
+    assert binding["route"] == "{*route}"
     assert binding["authLevel"] == "ANONYMOUS"  # auth is Ferry's own (OIDC / API keys), on every route
+
+
+def test_http_api_uses_the_streaming_extension() -> None:
+    """The worker streams only functions that take the extension's Request (HTTP v2)."""
+    import typing
+
+    from azurefunctions.extensions.base import HttpV2FeatureChecker, RequestTrackerMeta
+
+    (http,) = [t for t in triggers(_app()) if t.kind == "httpTrigger"]
+    assert RequestTrackerMeta.check_type(typing.get_type_hints(http.function)[http.arg_name])
+    assert HttpV2FeatureChecker.http_v2_enabled()
 
 
 def test_queue_triggers_use_known_queues_and_the_host_connection() -> None:

@@ -68,6 +68,13 @@ def test_host_storage_is_identity_based() -> None:
     assert values["FERRY_REGIONS"] == "eu,us"
 
 
+def test_http_streaming_is_enabled_for_the_worker() -> None:
+    """The HTTP trigger takes the streaming extension's Request; without init indexing the
+    worker would not stream (live log lines would wait for the end of the response)."""
+    values = {entry["name"]: entry["value"] for entry in app_settings()}
+    assert values.get("PYTHON_ENABLE_INIT_INDEXING") == "1"
+
+
 def test_no_secret_in_app_settings_or_parameters() -> None:
     rendered = json.dumps(app_settings()).lower()
     for marker in (*SECRET_FUNCTIONS, "accountkey=", "sharedaccesskey", "sig=", "password"):

@@ -42,6 +42,7 @@ class QueueOptions:
 class HostConfig:
     queues: QueueOptions
     function_timeout_s: float
+    route_prefix: str = "api"  # extensions.http.routePrefix; "" serves routes from the root
 
 
 def load_host_config(path: Path) -> HostConfig:
@@ -58,4 +59,5 @@ def load_host_config(path: Path) -> HostConfig:
         max_polling_interval_s=timespan_seconds(q.get("maxPollingInterval"), 60.0),
         message_encoding=str(q.get("messageEncoding", "base64")).lower(),
     )
-    return HostConfig(options, timespan_seconds(data.get("functionTimeout"), 600.0))
+    prefix = str(data.get("extensions", {}).get("http", {}).get("routePrefix", "api")).strip("/")
+    return HostConfig(options, timespan_seconds(data.get("functionTimeout"), 600.0), prefix)

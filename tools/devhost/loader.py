@@ -47,9 +47,3 @@ def triggers(app: Any) -> list[Trigger]:
         out.append(Trigger(fn.get_function_name(), trigger["type"], trigger, fn.get_user_function()))
     app._ferry_triggers = tuple(out)
     return out
-
-
-def asgi_app_of(app: Any) -> Any | None:
-    """The ASGI application inside an `AsgiFunctionApp`, served directly by uvicorn."""
-    middleware = getattr(app, "middleware", None)
-    return getattr(middleware, "_app", None)

@@ -1,6 +1,6 @@
 """The Functions host stand-in: serve every trigger of a function app locally.
 
-HTTP through uvicorn on the same routes, queue triggers polled from Azurite, timers on
+HTTP through uvicorn as the worker's streaming extension serves it, queue triggers polled from Azurite, timers on
 their schedule. `workers` > 0 runs queue triggers in that many separate processes
 (scale-out on the same queues); with 0 they run in this process.
 """
@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from tools.devhost.host_config import load_host_config
-from tools.devhost.loader import Trigger, asgi_app_of, load_app, triggers
+from tools.devhost.http import build_http_app
+from tools.devhost.loader import load_app, triggers
 from tools.devhost.queues import QueuePoller
 from tools.devhost.timers import TimerRunner
 
@@ -63,13 +64,6 @@ class _Server:
         self.server.should_exit = True
 
 
-def _http_asgi(app: Any, trigger: Trigger) -> Any:
-    inner = asgi_app_of(app)
-    if inner is None:
-        raise RuntimeError(f"HTTP function {trigger.name} is not an AsgiFunctionApp; the runner serves ASGI apps")
-    return inner
-
-
 async def _serve_queues(app_spec: str, lease_s: float) -> None:
     app = load_app(app_spec)
     host = load_host_config(host_json())
@@ -101,12 +95,13 @@ async def serve(app_spec: str = "function_app:app", *, port: int = 7071, workers
     found = triggers(app)
     tasks: list[Any] = []
     stoppers: list[Any] = []
+    http = [t for t in found if t.kind == "httpTrigger"]
+    if http:
+        server = _Server(build_http_app(http, host.route_prefix), port)
+        tasks.append(server.serve())
+        stoppers.append(server.stop)
     for t in found:
-        if t.kind == "httpTrigger":
-            server = _Server(_http_asgi(app, t), port)
-            tasks.append(server.serve())
-            stoppers.append(server.stop)
-        elif t.kind == "timerTrigger":
+        if t.kind == "timerTrigger":
             timer = TimerRunner(t)
             tasks.append(timer.run())
             stoppers.append(timer.stop)

@@ -133,6 +133,12 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
           value: 'azure'
         }
         {
+          // The HTTP trigger uses the streaming extension (live SSE log streams); the worker
+          // enables it only with init indexing.
+          name: 'PYTHON_ENABLE_INIT_INDEXING'
+          value: '1'
+        }
+        {
           name: 'FERRY_STAMP_REGION'
           value: stampRegion
         }
