@@ -203,8 +203,13 @@ async def download_url(ctx: TenantContext, blob: Any, *, now: datetime, valid: t
     from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
     start, expiry = now - timedelta(minutes=5), now + valid
-    key = await ctx.storage.blobs.get_user_delegation_key(key_start_time=start, key_expiry_time=expiry)
-    sas = generate_blob_sas(account_name=blob.account_name, container_name=blob.container_name,
+    service = ctx.storage.blobs
+    key = await service.get_user_delegation_key(key_start_time=start, key_expiry_time=expiry)
+    # Sign for the account that issued the key. `blob.account_name` is wrong on path-style
+    # (IP) endpoints such as Azurite: a blob client made by a container client reports
+    # "account/container" there, so the signed resource named the container twice
+    # (azure-sdk-for-python#19200; seen in tests/integration/test_export_sas.py).
+    sas = generate_blob_sas(account_name=service.account_name, container_name=blob.container_name,
                             blob_name=blob.blob_name, user_delegation_key=key,
                             permission=BlobSasPermissions(read=True), start=start, expiry=expiry,
                             content_disposition=f'attachment; filename="{blob.blob_name.rsplit("/", 1)[-1]}"')
