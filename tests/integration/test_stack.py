@@ -101,3 +101,32 @@ async def test_single_partition_queries_page_count_and_follow_writes(stores: Any
     everywhere = [d["id"] async for d in container.query_items(
         "SELECT c.id FROM c WHERE STARTSWITH(c.id, 'out-')")]
     assert len(everywhere) == 25
+
+
+async def test_cross_partition_equality_queries_follow_writes(stores: Any) -> None:
+    """Cross-partition `WHERE c.tenantId = @t …` is answered from the launcher's field index:
+    it must see exactly what a scan would, after creates, replaces and deletes."""
+    container = stores.cosmos("eu").container("userOrgs")
+
+    async def ids(sql: str, **params: Any) -> list[str]:
+        parameters = [{"name": f"@{k}", "value": v} for k, v in params.items()]
+        return sorted([d["id"] async for d in container.query_items(sql, parameters=parameters)])
+
+    for i in range(12):
+        await container.upsert_item({"id": f"x-{i:02d}", "pk": f"user-{i}", "tenantId": "org-x" if i % 3 else "org-y",
+                                     "n": i})
+    by_tenant = "SELECT c.id FROM c WHERE c.tenantId = @t"
+    assert await ids(by_tenant, t="org-y") == ["x-00", "x-03", "x-06", "x-09"]
+    assert len(await ids(by_tenant, t="org-x")) == 8
+    assert await ids(by_tenant + " AND c.n > @n", t="org-x", n=8) == ["x-10", "x-11"]
+    ordered = [d["n"] async for d in container.query_items(
+        "SELECT c.n FROM c WHERE c.tenantId = @t ORDER BY c.n DESC", parameters=[{"name": "@t", "value": "org-y"}])]
+    assert ordered == [9, 6, 3, 0]
+    # OR is not narrowed by the first term.
+    assert len(await ids("SELECT c.id FROM c WHERE c.tenantId = @t OR c.n = @n", t="org-y", n=1)) == 5
+
+    await container.replace_item("x-00", {"id": "x-00", "pk": "user-0", "tenantId": "org-x", "n": 0})
+    await container.delete_item("x-03", partition_key="user-3")
+    assert await ids(by_tenant, t="org-y") == ["x-06", "x-09"]
+    assert "x-00" in await ids(by_tenant, t="org-x")
+    assert await ids(by_tenant, t="org-none") == []

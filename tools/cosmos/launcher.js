@@ -5,7 +5,9 @@
 //   2. reading a missing document answers 404, not 500;
 //   3. a query sent with a partition-key header runs over that partition's documents only;
 //   4. with --data FILE, data survives a restart (the stock server keeps it in memory only):
-//      loaded at start, written every few seconds when changed and at shutdown.
+//      loaded at start, written every few seconds when changed and at shutdown;
+//   5. query results accumulate in place (the query compiler's array spread is O(n²));
+//   6. a cross-partition query filtered by a field's equality is served from an index on it.
 // Handlers must be patched before ./routes is required: the router captures them at load.
 "use strict";
 const path = require("path");
@@ -133,6 +135,77 @@ patchHandler("read-document", (original) => (account, req, res, params) => {
       }
     });
   });
+}
+
+// (6) A cross-partition query filtered by `c.<field> = @param` (first term of its WHERE, no OR)
+// is answered from an index on that field: Cosmos indexes every property and serves such a
+// filter from the index, while the stand-in scanned the whole container — so purging one org
+// (`WHERE c.tenantId = @t` in the lookup-keyed containers) cost time in the number of orgs.
+{
+  const Items = require(path.join(lib, "account", "items")).default;
+  const EQ_FIRST = /^\s*SELECT\s[\s\S]*?\sFROM\s+c\s+WHERE\s+c\.([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(@[A-Za-z_][A-Za-z0-9_]*)(\s+(?:AND|ORDER\s+BY)\s[\s\S]*)?$/i;
+  const indexable = (v) => typeof v === "string" || typeof v === "number" || typeof v === "boolean";
+  const fieldIndexes = (items) => items._ferryFieldIndexes || (items._ferryFieldIndexes = new Map());
+  const fieldIndex = (items, field) => {
+    const indexes = fieldIndexes(items);
+    if (!indexes.has(field)) {
+      const index = new Map();
+      for (const [rid, item] of items._data) {
+        const value = (item.read() || {})[field];
+        if (!indexable(value)) continue;
+        if (!index.has(value)) index.set(value, new Map());
+        index.get(value).set(rid, item);
+      }
+      indexes.set(field, index);
+    }
+    return indexes.get(field);
+  };
+  const originalSet = Items.prototype._set;
+  Items.prototype._set = function ferryIndexedSet(data) {
+    const result = originalSet.call(this, data);
+    for (const [field, index] of fieldIndexes(this)) {
+      const value = data[field];
+      if (!indexable(value)) continue;
+      if (!index.has(value)) index.set(value, new Map());
+      index.get(value).set(data._rid, this._data.get(data._rid));
+    }
+    return result;
+  };
+  const originalDelete = Items.prototype.delete;
+  Items.prototype.delete = function ferryIndexedDelete(idOrRid, partition) {
+    const data = this._item("/id", idOrRid, partition).read();
+    originalDelete.call(this, idOrRid, partition);
+    for (const [field, index] of fieldIndexes(this)) {
+      const bucket = index.get(data[field]);
+      if (bucket) {
+        bucket.delete(data._rid);
+        if (!bucket.size) index.delete(data[field]);
+      }
+    }
+  };
+  const originalQuery = Items.prototype.query;
+  Items.prototype.query = function ferryIndexedQuery(params, options) {
+    const match = typeof params.query === "string" ? EQ_FIRST.exec(params.query) : null;
+    const param = match && !/\bOR\b/i.test(params.query)
+      ? (params.parameters || []).find((p) => p && p.name === match[2]) : undefined;
+    if (!param || !indexable(param.value) || !this._parent.read()) return originalQuery.call(this, params, options);
+    const bucket = fieldIndex(this, match[1]).get(param.value);
+    const data = bucket ? [...bucket.values()].map((item) => item.read()) : [];
+    const parent = this._parent.read();
+    const compositeIndexes = (parent.indexingPolicy ? parent.indexingPolicy.compositeIndexes : null) || [];
+    try {
+      return this._getQuery(params.query).exec(data, {
+        parameters: params.parameters,
+        udf: this._userDefinedFunctions(),
+        maxItemCount: options.maxItemCount,
+        continuation: options.continuation,
+        compositeIndexes,
+      });
+    } catch (err) {
+      err.badRequest = true;
+      throw err;
+    }
+  };
 }
 
 // (5) @zeit/cosmosdb-query compiles a query into JS that accumulates matches with an array
