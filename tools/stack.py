@@ -148,7 +148,9 @@ def start_stack(
         "AZURITE_ACCOUNTS": ";".join(f"{a}:{DEV_STORAGE_KEY}" for a in REGION_ACCOUNTS.values()),
     }
     azurite_cmd = [
-        str(NODE_BIN / "azurite"), "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost",
+        # Azurite through Ferry's launcher (tools/azurite/launcher.js): the stock server with
+        # LokiJS lookups and deletes that no longer grow with the number of blobs/messages.
+        "node", str(ROOT / "tools" / "azurite" / "launcher.js"), "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost",
         "127.0.0.1", "--blobPort", str(stack.blob_port), "--queuePort", str(stack.queue_port), "--tablePort",
         str(spare[3]), "--location", str(data_dir / "azurite"), "--disableTelemetry", "--skipApiVersionCheck",
         "--loose",
