@@ -40,6 +40,26 @@ patchHandler("read-document", (original) => (account, req, res, params) => {
   return original(account, req, res, params);
 });
 
+// Items.query (the library's), over a subset of the container's documents (`subset`: a Map
+// of rid → item in container order, or undefined for none).
+function execOver(items, subset, params, options) {
+  const data = subset ? [...subset.values()].map((item) => item.read()) : [];
+  const parent = items._parent.read();
+  const compositeIndexes = (parent.indexingPolicy ? parent.indexingPolicy.compositeIndexes : null) || [];
+  try {
+    return items._getQuery(params.query).exec(data, {
+      parameters: params.parameters,
+      udf: items._userDefinedFunctions(),
+      maxItemCount: options.maxItemCount,
+      continuation: options.continuation,
+      compositeIndexes,
+    });
+  } catch (err) {
+    err.badRequest = true;
+    throw err;
+  }
+}
+
 // (3) The stock handler ignores the partition-key header of a single-partition query and
 // scans the whole container for every query: a query's cost grew with the number of orgs
 // (the 10,000-org purge spent most of its time there). Cosmos serves such a query from one
@@ -81,22 +101,7 @@ patchHandler("read-document", (original) => (account, req, res, params) => {
   // Same as Items.query, over one partition's documents.
   Items.prototype.ferryQueryPartition = function ferryQueryPartition(key, params, options) {
     if (!this._parent.read()) return null;
-    const part = partitions(this).get(key);
-    const data = part ? [...part.values()].map((item) => item.read()) : [];
-    const parent = this._parent.read();
-    const compositeIndexes = (parent.indexingPolicy ? parent.indexingPolicy.compositeIndexes : null) || [];
-    try {
-      return this._getQuery(params.query).exec(data, {
-        parameters: params.parameters,
-        udf: this._userDefinedFunctions(),
-        maxItemCount: options.maxItemCount,
-        continuation: options.continuation,
-        compositeIndexes,
-      });
-    } catch (err) {
-      err.badRequest = true;
-      throw err;
-    }
+    return execOver(this, partitions(this).get(key), params, options);
   };
 
   const readItems = require(path.join(lib, "handler", "_read-items")).default;
@@ -189,22 +194,7 @@ patchHandler("read-document", (original) => (account, req, res, params) => {
     const param = match && !/\bOR\b/i.test(params.query)
       ? (params.parameters || []).find((p) => p && p.name === match[2]) : undefined;
     if (!param || !indexable(param.value) || !this._parent.read()) return originalQuery.call(this, params, options);
-    const bucket = fieldIndex(this, match[1]).get(param.value);
-    const data = bucket ? [...bucket.values()].map((item) => item.read()) : [];
-    const parent = this._parent.read();
-    const compositeIndexes = (parent.indexingPolicy ? parent.indexingPolicy.compositeIndexes : null) || [];
-    try {
-      return this._getQuery(params.query).exec(data, {
-        parameters: params.parameters,
-        udf: this._userDefinedFunctions(),
-        maxItemCount: options.maxItemCount,
-        continuation: options.continuation,
-        compositeIndexes,
-      });
-    } catch (err) {
-      err.badRequest = true;
-      throw err;
-    }
+    return execOver(this, fieldIndex(this, match[1]).get(param.value), params, options);
   };
 }
 
