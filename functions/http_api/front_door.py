@@ -100,7 +100,7 @@ async def forward(app: AsgiApp, request: Any) -> Any:
 
 
 async def _stop(task: asyncio.Task[None]) -> None:
-    """End the app's task (the client left, or the body is complete) and wait for it."""
+    """End the app's task early (the client left, or it answered wrongly) and wait for it."""
     if not task.done():
         task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
