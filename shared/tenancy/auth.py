@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from shared.errors import AuthenticationError, FerryError, NotFoundError, PermissionDeniedError
 from shared.identity import apikeys
 from shared.identity.access import Caller, MemberStatus
 from shared.identity.activity import ActivityThrottle
@@ -98,17 +98,19 @@ class Authenticator:
         except AuthenticationError:
             self.throttle.record_failure(client)
             raise
-        self.throttle.check_prefix(parsed.prefix)
         ctx = self._context(org_id)
-        owner = await Directory(ctx.cosmos).key_owner(parsed.prefix)
+        # The digest is compared before any per-prefix limit is consulted: the prefix is not
+        # secret, so a flood of guesses at it must never lock its genuine holder out.
+        owner = await self._key_owner(ctx, parsed.prefix)
         doc = await self._key_doc(ctx, owner, org_id)
         if doc is None or not apikeys.digests_match(parsed.digest, doc["digest"]):
             if owner and owner.get("tenantId") != org_id and await self._genuine_elsewhere(owner, parsed.digest):
-                # A real key of another org is no guess: it must not lock its own key out. To
-                # this caller the org simply does not exist.
+                # A real key of another org (of any region) is no guess: it must not lock its
+                # own key out. To this caller the org simply does not exist.
                 self.throttle.record_failure(client)
                 raise NotFoundError("organisation not found")
             self.throttle.record_failure(client, key_prefix=parsed.prefix)
+            self.throttle.check_prefix(parsed.prefix)  # a flood at one prefix shows as 429
             raise AuthenticationError("unknown API key")
         if doc.get("revokedAt"):
             raise AuthenticationError("this API key was revoked")
@@ -117,6 +119,16 @@ class Authenticator:
             await ctx.repo(ApiKeysRepository).patch(doc["id"], [{"op": "set", "path": "/lastUsedAt", "value": iso(stamp)}])
         return Caller.api_key(tenant_id=org_id, key_id=doc["id"], scopes=doc["scopes"]), ctx
 
+    async def _key_owner(self, ctx: TenantContext, prefix: str) -> dict[str, Any] | None:
+        """Which org holds the key with this prefix: the path org's region first, then the
+        others (a key's index lives in its own org's region, which may not be the path's)."""
+        regions = [ctx.region] + [r for r in self.stores.settings.regions if r != ctx.region]
+        for region in regions:
+            owner = await Directory(self.stores.cosmos(region)).key_owner(prefix)
+            if owner is not None:
+                return owner
+        return None
+
     @staticmethod
     async def _key_doc(ctx: TenantContext, owner: dict[str, Any] | None, org_id: str) -> dict[str, Any] | None:
         if not owner or owner.get("tenantId") != org_id:
@@ -124,7 +136,10 @@ class Authenticator:
         return await ctx.repo(ApiKeysRepository).find(owner["keyId"])
 
     async def _genuine_elsewhere(self, owner: dict[str, Any], digest: str) -> bool:
-        other = TenantContext.for_org(self.stores, owner["tenantId"])
+        try:
+            other = TenantContext.for_org(self.stores, owner["tenantId"])
+        except FerryError:
+            return False  # an index entry of a region this deployment no longer serves
         doc = await other.repo(ApiKeysRepository).find(owner["keyId"])
         return bool(doc and not doc.get("revokedAt") and apikeys.digests_match(digest, doc["digest"]))
 
