@@ -20,14 +20,17 @@ the last `X-Forwarded-For` entry is set by the platform's front end; elsewhere u
 
 Intended use by the auth dependency::
 
-    throttle.check_client(ip)                    # before any parsing or I/O
-    ... authenticate ...
-    on failure: throttle.record_failure(ip, key_prefix=prefix_or_None); raise 401
-                then, for API keys, throttle.check_prefix(prefix) may turn it into 429
+    ... authenticate (a valid credential passes, whatever the counters say) ...
+    on failure: throttle.record_failure(ip, key_prefix=prefix_or_None)
+                throttle.check_client(ip)            # past the limit the failure is a 429
+                throttle.check_prefix(prefix)        # API keys: a flood at one prefix, too
+                raise 401
 
-The per-prefix limit is consulted only after a failed attempt, never before a correct
-key is checked, so someone who knows a key's (non-secret) prefix cannot lock its
-legitimate holder out; it makes the flood visible (429 + a log line) instead.
+Both limits are consulted only after a failed attempt, never before a credential is
+checked: someone who knows a key's (non-secret) prefix cannot lock its legitimate holder
+out, and the failures of some clients behind a shared address (an office NAT) cannot lock
+out the others' valid tokens and keys. The limits make a flood visible (429 with Retry-After);
+they never refuse a valid credential.
 """
 from __future__ import annotations
 
@@ -148,7 +151,7 @@ class AuthFailureThrottle:
         )
 
     def check_client(self, client: str) -> None:
-        """Refuse a client address that failed too often, before any authentication work."""
+        """Refuse a client address that failed too often (call after a failure only)."""
         self.clients.check(client_key(client), "sign-in attempts from this address")
 
     def check_prefix(self, prefix: str) -> None:

@@ -48,18 +48,24 @@ class Authenticator:
     async def principal(self, cred: Credential, request: RequestInfo) -> Principal:
         """A signed-in person (routes outside an org: `/api/me`, creating an org)."""
         client = request.ip or "unknown"
-        self.throttle.check_client(client)
         if cred.kind == "api_key":
             raise AuthenticationError("API keys act for one organisation; use them on /api/orgs/{orgId}/… routes")
         try:
             return await self.validator.validate(cred.value)
         except AuthenticationError:
-            self.throttle.record_failure(client)
+            self._count_failure(client)
             raise
+
+    def _count_failure(self, client: str, *, key_prefix: str | None = None) -> None:
+        """Count a failed attempt; past the address's limit the failure answers 429.
+
+        Only failures are refused: a valid credential from an address that failed often
+        still signs in (a shared NAT must not lock a whole office out)."""
+        self.throttle.record_failure(client, key_prefix=key_prefix)
+        self.throttle.check_client(client)
 
     async def org_access(self, org_id: str, cred: Credential, request: RequestInfo) -> OrgAccess:
         client = request.ip or "unknown"
-        self.throttle.check_client(client)
         if cred.kind == "api_key":
             caller, ctx = await self._key_caller(org_id, cred.value, client)
         else:
@@ -96,7 +102,7 @@ class Authenticator:
         try:
             parsed = apikeys.parse(key)
         except AuthenticationError:
-            self.throttle.record_failure(client)
+            self._count_failure(client)
             raise
         ctx = self._context(org_id)
         # The digest is compared before any per-prefix limit is consulted: the prefix is not
@@ -107,9 +113,9 @@ class Authenticator:
             if owner and owner.get("tenantId") != org_id and await self._genuine_elsewhere(owner, parsed.digest):
                 # A real key of another org (of any region) is no guess: it must not lock its
                 # own key out. To this caller the org simply does not exist.
-                self.throttle.record_failure(client)
+                self._count_failure(client)
                 raise NotFoundError("organisation not found")
-            self.throttle.record_failure(client, key_prefix=parsed.prefix)
+            self._count_failure(client, key_prefix=parsed.prefix)
             self.throttle.check_prefix(parsed.prefix)  # a flood at one prefix shows as 429
             raise AuthenticationError("unknown API key")
         if doc.get("revokedAt"):

@@ -20,11 +20,16 @@ from shared.tenancy.auth import Authenticator
 from shared.tenancy.context import TenantContext
 
 
-class _NoTokens:
-    """These tests sign in with keys only; a bearer token reaching the validator is a bug."""
+class _OneToken:
+    """A validator that knows one good token; everything else is refused like a bad JWT."""
+
+    def __init__(self, principal: Principal | None = None) -> None:
+        self.principal = principal
 
     async def validate(self, token: str) -> Principal:
-        raise AssertionError("no OIDC token expected")
+        if self.principal is None or token != "good-token":
+            raise AuthenticationError("invalid token")
+        return self.principal
 
 
 def _principal() -> Principal:
@@ -51,8 +56,8 @@ def _forged_with_prefix(genuine: str) -> str:
     return forged
 
 
-def _authenticator(stores: Any) -> Authenticator:
-    return Authenticator(stores, cast(OidcValidator, _NoTokens()), throttle=AuthFailureThrottle(window_s=300))
+def _authenticator(stores: Any, principal: Principal | None = None) -> Authenticator:
+    return Authenticator(stores, cast(OidcValidator, _OneToken(principal)), throttle=AuthFailureThrottle(window_s=300))
 
 
 async def test_guesses_at_a_known_prefix_never_lock_the_genuine_key_out(stores: Any) -> None:
@@ -90,3 +95,24 @@ async def test_a_key_no_region_knows_is_401(stores: Any) -> None:
     unknown = apikeys.generate().plaintext
     with pytest.raises(AuthenticationError, match="unknown API key"):
         await _authenticator(stores).org_access(org_id, Credential("api_key", unknown), RequestInfo(ip="192.0.2.1"))
+
+
+async def test_an_address_that_failed_often_still_signs_in_with_valid_credentials(stores: Any) -> None:
+    person = _principal()
+    org = await orgs.create_org(stores, person, name="Office", country="DE", region=None, request=RequestInfo())
+    ctx = TenantContext.for_org(stores, org["id"])
+    _, key = await keys.create_key(ctx, name="ci", scopes=[Scope.READ], actor="test", request=RequestInfo())
+    auth = _authenticator(stores, person)
+    office = RequestInfo(ip="203.0.113.50")  # one NAT address for a whole office
+    refused = []
+    for _ in range(25):
+        with pytest.raises((AuthenticationError, TooManyRequestsError)) as caught:
+            await auth.principal(Credential("bearer", "expired-or-forged"), office)
+        refused.append(type(caught.value))
+    assert refused[0] is AuthenticationError and refused[-1] is TooManyRequestsError  # failures are throttled
+
+    assert await auth.principal(Credential("bearer", "good-token"), office) == person
+    assert (await auth.org_access(org["id"], Credential("bearer", "good-token"), office)).caller.email == person.email
+    assert (await auth.org_access(org["id"], Credential("api_key", key), office)).ctx.tenant_id == org["id"]
+    with pytest.raises(TooManyRequestsError):  # while further failures from it stay refused
+        await auth.org_access(org["id"], Credential("api_key", apikeys.generate().plaintext), office)
