@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from functions.http_api.deps import authorize
+from functions.http_api.ids import ConnectorId
 from functions.http_api.paging import Continuation, PageSize, page_body
 from shared.connectors import service
 from shared.connectors.kinds import registered_kinds
@@ -80,30 +81,30 @@ async def list_connectors(access: Read, pageSize: PageSize = 50, continuation: C
 
 
 @router.get("/{connectorId}", summary="Show a connector (never its secrets)")
-async def get_connector(connectorId: str, access: Read) -> dict[str, Any]:
+async def get_connector(connectorId: ConnectorId, access: Read) -> dict[str, Any]:
     return service.public_connector(await service.get_connector(access.ctx, connectorId))
 
 
 @router.patch("/{connectorId}", summary="Rename a connector or change its connection (replaces sent secrets)")
-async def patch_connector(connectorId: str, body: ConnectorPatch, access: Manage) -> dict[str, Any]:
+async def patch_connector(connectorId: ConnectorId, body: ConnectorPatch, access: Manage) -> dict[str, Any]:
     doc = await service.update_connector(access.ctx, connectorId, name=body.name, connection=body.connection,
                                          actor=access.caller.actor, request=access.request)
     return service.public_connector(doc)
 
 
 @router.delete("/{connectorId}", status_code=204, summary="Delete a connector and its encrypted secrets")
-async def delete_connector(connectorId: str, access: Manage) -> Response:
+async def delete_connector(connectorId: ConnectorId, access: Manage) -> Response:
     await service.delete_connector(access.ctx, connectorId, actor=access.caller.actor, request=access.request)
     return Response(status_code=204)
 
 
 @router.post("/{connectorId}/test", summary="Test the credentials against the vendor's identity endpoint")
-async def check_connector(connectorId: str, access: Manage) -> ConnectorTest:
+async def check_connector(connectorId: ConnectorId, access: Manage) -> ConnectorTest:
     return ConnectorTest(**await service.run_connection_test(access.ctx, connectorId))
 
 
 @router.get("/{connectorId}/containers", summary="Workspaces and projects/boards/plans the connector can read")
-async def list_containers(connectorId: str, access: Read) -> dict[str, Any]:
+async def list_containers(connectorId: ConnectorId, access: Read) -> dict[str, Any]:
     containers = await service.list_containers(access.ctx, connectorId)
     return {"items": [{"id": c.id, "name": c.name, "kind": c.kind.value, "parentId": c.parent_id}
                       for c in containers]}

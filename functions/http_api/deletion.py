@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse
 
 from functions.http_api.deps import authorize
+from functions.http_api.ids import JobId
 from shared.errors import AuthenticationError, NotFoundError, ValidationFailed
 from shared.identity.access import Action
 from shared.retention.deletion import begin_deletion, utcnow
@@ -49,7 +50,7 @@ async def delete_org(body: OrgDeletion, access: Annotated[OrgAccess, Depends(aut
 
 
 @router.get("/deletions/{jobId}", summary="Progress and receipt of an org deletion (job token required)")
-async def deletion_status(jobId: str,
+async def deletion_status(jobId: JobId,
                           token: Annotated[str | None, Header(alias=JOB_TOKEN_HEADER)] = None) -> dict[str, Any]:
     stores = get_stores()
     if not token:

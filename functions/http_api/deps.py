@@ -9,8 +9,9 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 
+from functions.http_api.ids import OrgId
 from shared.identity.access import Action, require
 from shared.identity.apikeys import API_KEY_HEADER, Credential, credential_from_headers
 from shared.identity.oidc import OidcValidator, Principal
@@ -53,9 +54,6 @@ def credentials(request: Request) -> Credential:
 async def signed_in(request: Request) -> Principal:
     await get_stores().start()
     return await get_authenticator().principal(credentials(request), request_info(request))
-
-
-OrgId = Annotated[str, Path(description="Organisation id (names its region, e.g. org_eu_…)")]
 
 
 def authorize(action: Action) -> Callable[..., object]:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.responses import RedirectResponse, StreamingResponse
 
 from functions.http_api.deps import authorize
+from functions.http_api.ids import ExportId
 from shared.identity.access import Action
 from shared.retention.deletion import utcnow
 from shared.retention.export import describe_export, download_url, export_org
@@ -36,13 +37,13 @@ async def create_export(body: ExportRequest, access: Admin) -> dict[str, Any]:
 
 
 @router.get("/{exportId}", summary="An export and its download link, while it lasts")
-async def get_export(exportId: str, access: Admin) -> dict[str, Any]:
+async def get_export(exportId: ExportId, access: Admin) -> dict[str, Any]:
     body, _ = await describe_export(access.ctx, exportId, now=utcnow())
     return _links(access.ctx.tenant_id, body)
 
 
 @router.get("/{exportId}/download", summary="Download the archive (Azure: redirect to a short-lived SAS URL)")
-async def download_export(exportId: str, access: Admin) -> Any:
+async def download_export(exportId: ExportId, access: Admin) -> Any:
     _, blob = await describe_export(access.ctx, exportId, now=utcnow())
     if not get_stores().settings.is_local:
         return RedirectResponse(await download_url(access.ctx, blob, now=utcnow()), status_code=307)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from functions.http_api.deps import authorize
+from functions.http_api.ids import KeyId
 from functions.http_api.paging import Continuation, PageSize, page_body
 from shared.identity.access import Action, Scope
 from shared.tenancy import keys
@@ -37,5 +38,5 @@ async def list_keys(access: Manage, pageSize: PageSize = 50, continuation: Conti
 
 
 @router.delete("/{keyId}", summary="Revoke an API key, effective immediately")
-async def revoke_key(keyId: str, access: Manage) -> dict[str, Any]:  # noqa: N803
+async def revoke_key(keyId: KeyId, access: Manage) -> dict[str, Any]:  # noqa: N803
     return keys.public_key(await keys.revoke_key(access.ctx, keyId, actor=access.caller.actor, request=access.request))

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from starlette.responses import StreamingResponse
 
 from functions.http_api.deps import authorize
+from functions.http_api.ids import RunId
 from shared.errors import NotFoundError
 from shared.identity.access import Action
 from shared.logs.model import LogLevel
@@ -47,7 +48,7 @@ def _page_body(page: Any) -> dict[str, Any]:
 
 @router.get("", summary="Log lines after a cursor; `Accept: text/event-stream` streams them live",
             responses={200: {"content": {"application/json": {}, "text/event-stream": {}}}})
-async def get_logs(runId: str, request: Request, access: Read, after: After = None,
+async def get_logs(runId: RunId, request: Request, access: Read, after: After = None,
                    level: Annotated[LogLevel | None, Query(description="minimum level")] = None,
                    limit: Limit = 200,
                    wait: Annotated[float, Query(ge=0, le=25, description="long-poll: seconds to wait for a line")] = 0,
@@ -95,7 +96,7 @@ async def sse_events(request: Request, access: OrgAccess, run_id: str, reader: R
 
 
 @router.get("/failures", summary="Failed items only, with counts by kind, code and error")
-async def get_failures(runId: str, access: Read, after: After = None, limit: Limit = 200) -> dict[str, Any]:
+async def get_failures(runId: RunId, access: Read, after: After = None, limit: Limit = 200) -> dict[str, Any]:
     reader = RunLogReader(access.ctx, runId)
     await _require_run(access, runId, reader)
     page = await reader.page(Cursor.parse(after), limit=limit, min_level=LogLevel.ERROR)
@@ -107,7 +108,7 @@ async def get_failures(runId: str, access: Read, after: After = None, limit: Lim
 
 
 @router.delete("", status_code=204, summary="Delete the run's log now (audited)")
-async def delete_logs(runId: str, access: Delete) -> Response:
+async def delete_logs(runId: RunId, access: Delete) -> Response:
     deleted = await delete_run_logs(access.ctx, runId)
     if not deleted and await run_document(access.ctx, runId) is None:
         raise NotFoundError("run not found")

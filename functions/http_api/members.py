@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, EmailStr, Field
 
 from functions.http_api.deps import authorize
+from functions.http_api.ids import MemberId
 from functions.http_api.paging import Continuation, PageSize, page_body
 from shared.identity.access import Action, MemberChange, MemberStatus, MemberType, Role
 from shared.tenancy import orgs
@@ -44,12 +45,12 @@ async def add_member(body: MemberAdd, access: Manage) -> dict[str, Any]:
 
 
 @router.get("/{memberId}", summary="Show a member")
-async def get_member(memberId: str, access: Read) -> dict[str, Any]:  # noqa: N803
+async def get_member(memberId: MemberId, access: Read) -> dict[str, Any]:  # noqa: N803
     return orgs.public_member(await access.ctx.repo(MembersRepository).get(memberId))
 
 
 @router.patch("/{memberId}", summary="Change role or type, deactivate or reactivate")
-async def patch_member(memberId: str, body: MemberPatch, access: Manage) -> dict[str, Any]:  # noqa: N803
+async def patch_member(memberId: MemberId, body: MemberPatch, access: Manage) -> dict[str, Any]:  # noqa: N803
     change = MemberChange(member_id=memberId, role=body.role, member_type=body.memberType, status=body.status)
     doc = await orgs.change_member(access.ctx, memberId, change, actor=access.caller.actor, request=access.request)
     assert doc is not None
@@ -57,7 +58,7 @@ async def patch_member(memberId: str, body: MemberPatch, access: Manage) -> dict
 
 
 @router.delete("/{memberId}", status_code=204, summary="Remove a member")
-async def remove_member(memberId: str, access: Manage) -> Response:  # noqa: N803
+async def remove_member(memberId: MemberId, access: Manage) -> Response:  # noqa: N803
     await orgs.change_member(access.ctx, memberId, MemberChange(member_id=memberId, remove=True),
                              actor=access.caller.actor, request=access.request)
     return Response(status_code=204)

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from starlette.responses import StreamingResponse
 
 from functions.http_api.deps import authorize
+from functions.http_api.ids import MigrationId, RunId
 from functions.http_api.paging import Continuation, PageSize, page_body
 from shared.identity.access import Action
 from shared.migrations import service
@@ -41,12 +42,12 @@ async def list_migrations(access: Read, pageSize: PageSize = 50, continuation: C
 
 
 @router.get("/{migrationId}", summary="Show a migration")
-async def get_migration(migrationId: str, access: Read) -> dict[str, Any]:  # noqa: N803
+async def get_migration(migrationId: MigrationId, access: Read) -> dict[str, Any]:  # noqa: N803
     return service.public_migration(await service.get_migration(access.ctx, migrationId))
 
 
 @router.delete("/{migrationId}", status_code=204, summary="Delete a migration, its runs and its id map")
-async def delete_migration(migrationId: str, access: Manage) -> Response:  # noqa: N803
+async def delete_migration(migrationId: MigrationId, access: Manage) -> Response:  # noqa: N803
     await service.delete_migration(access.ctx, migrationId)
     return Response(status_code=204)
 
@@ -59,7 +60,7 @@ async def delete_migration(migrationId: str, access: Manage) -> Response:  # noq
                  "scopes and kinds holding them are read — the vendors cannot fetch single items, so their pages are "
                  "read and every other item is passed over untouched and uncounted — and only they are written. 409 "
                  "when nothing failed, or while another run of the migration is active."))
-async def start_run(migrationId: str, body: RunCreate, access: RunsManage) -> dict[str, Any]:  # noqa: N803
+async def start_run(migrationId: MigrationId, body: RunCreate, access: RunsManage) -> dict[str, Any]:  # noqa: N803
     run = await service.start_run(access.ctx, migrationId, body.mode, actor=access.caller.actor, request=access.request)
     return service.public_run(run)
 
@@ -73,13 +74,13 @@ async def start_run(migrationId: str, body: RunCreate, access: RunsManage) -> di
                  "at the destination before the migration are never deleted (a label matched by name is reported "
                  "`kept`). Id-map entries are marked rolled back, so a later full run creates the items anew. "
                  "409 while another run of the migration is active."))
-async def rollback(migrationId: str, access: RunsManage) -> dict[str, Any]:  # noqa: N803
+async def rollback(migrationId: MigrationId, access: RunsManage) -> dict[str, Any]:  # noqa: N803
     run = await service.start_rollback(access.ctx, migrationId, actor=access.caller.actor, request=access.request)
     return service.public_run(run)
 
 
 @router.get("/{migrationId}/runs", summary="List runs, newest first")
-async def list_runs(migrationId: str, access: RunsRead, pageSize: PageSize = 50,  # noqa: N803
+async def list_runs(migrationId: MigrationId, access: RunsRead, pageSize: PageSize = 50,  # noqa: N803
                     continuation: Continuation = None) -> dict[str, Any]:
     page = await service.list_runs(access.ctx, migrationId, page_size=pageSize, continuation=continuation)
     return page_body(page, service.public_run)
@@ -96,29 +97,29 @@ async def list_runs(migrationId: str, access: RunsRead, pageSize: PageSize = 50,
                 "dry run itself, whose time is source reads) `seconds` is null and `basis` is `unknown`; a finished "
                 "run has `seconds` 0. It is a floor: 429 slow-downs and other users of the same credential make the "
                 "run slower."))
-async def get_run(migrationId: str, runId: str, access: RunsRead) -> dict[str, Any]:  # noqa: N803
+async def get_run(migrationId: MigrationId, runId: RunId, access: RunsRead) -> dict[str, Any]:  # noqa: N803
     return await service.get_run_view(access.ctx, migrationId, runId)
 
 
 @router.post("/{migrationId}/runs/{runId}/pause", summary="Pause a run (in-flight chunks finish)")
-async def pause_run(migrationId: str, runId: str, access: RunsManage) -> dict[str, Any]:  # noqa: N803
+async def pause_run(migrationId: MigrationId, runId: RunId, access: RunsManage) -> dict[str, Any]:  # noqa: N803
     return service.run_view(await service.pause_run(access.ctx, migrationId, runId))
 
 
 @router.post("/{migrationId}/runs/{runId}/resume", summary="Resume a paused run from its checkpoints")
-async def resume_run(migrationId: str, runId: str, access: RunsManage) -> dict[str, Any]:  # noqa: N803
+async def resume_run(migrationId: MigrationId, runId: RunId, access: RunsManage) -> dict[str, Any]:  # noqa: N803
     return service.run_view(await service.resume_run(access.ctx, migrationId, runId))
 
 
 @router.post("/{migrationId}/runs/{runId}/cancel", summary="Cancel a run")
-async def cancel_run(migrationId: str, runId: str, access: RunsManage) -> dict[str, Any]:  # noqa: N803
+async def cancel_run(migrationId: MigrationId, runId: RunId, access: RunsManage) -> dict[str, Any]:  # noqa: N803
     run = await service.cancel_run(access.ctx, migrationId, runId, actor=access.caller.actor, request=access.request)
     return service.run_view(run)
 
 
 @router.get("/{migrationId}/runs/{runId}/report", summary="Per-item report as JSON lines or CSV",
             response_class=StreamingResponse)
-async def report(migrationId: str, runId: str, access: RunsRead,  # noqa: N803
+async def report(migrationId: MigrationId, runId: RunId, access: RunsRead,  # noqa: N803
                  format: Annotated[Literal["json", "csv"], Query()] = "json",  # noqa: A002
                  action: Annotated[str | None, Query(description="only rows with this action")] = None) -> StreamingResponse:
     await service.get_run(access.ctx, migrationId, runId)  # 404 before the stream starts
