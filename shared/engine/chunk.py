@@ -28,6 +28,7 @@ from shared.engine.pacer import DeferChunk
 from shared.engine.planner import RunSettings, message_for, next_checkpoint, retry_skips
 from shared.engine.ports import (
     FINAL_STATUSES,
+    VERIFY_DEFECTS,
     Checkpoint,
     ChunkMessage,
     ChunkQueue,
@@ -42,6 +43,7 @@ from shared.engine.ports import (
     RunState,
     RunStatus,
 )
+from shared.engine.report_repair import repair_report
 from shared.engine.rollback import RollbackChunk
 from shared.errors import (
     AuthRequiredError,
@@ -52,6 +54,9 @@ from shared.errors import (
 )
 
 log = logging.getLogger(__name__)
+
+#: Modes whose report is repaired from the id map when the run ends (``report_repair``).
+REPAIRED_MODES = frozenset({"full", "delta", "retry_failed"})
 
 
 class Outcome(StrEnum):
@@ -271,9 +276,18 @@ class ChunkRunner:
         conditional status change makes that happen once, even when two get here)."""
         if await self.run_state.open_scopes(msg.run_id) > 0:
             return ChunkResult(Outcome.SCOPE_DONE, counts)
+        if not self.settings.dry_run and self.settings.mode in REPAIRED_MODES:
+            repair = await repair_report(self.id_map, self.run_state,
+                                         migration_id=self.settings.migration_id,
+                                         run_id=msg.run_id)
+            if repair.rows_added or repair.counters_changed:
+                log.warning("run %s: %d report rows rebuilt from the id map, %d counters "
+                            "recounted", msg.run_id, len(repair.rows_added),
+                            len(repair.counters_changed))
         totals = await self.run_state.get_counts(msg.run_id)
         partial = any(v for k, v in totals.items()
-                      if k.endswith((".failed", ".skipped", "scope.failed")))
+                      if k.endswith((".failed", ".skipped", "scope.failed"))
+                      or k.rpartition(".")[2] in VERIFY_DEFECTS)
         final = (RunStatus.PARTIALLY_SUCCEEDED if partial and not self.settings.dry_run
                  else RunStatus.SUCCEEDED)
         await self.run_state.set_status(msg.run_id, final)

@@ -10,6 +10,9 @@ from shared.engine.model import Kind, Record, Task
 from shared.engine.ports import IdMap, IdMapEntry, IdState
 from shared.errors import SkippableItemError
 
+#: A failure reason kept in an id-map entry is cut to this many characters.
+REASON_CHARS = 300
+
 
 class Delta(StrEnum):
     NEW = "new"  # no entry: create
@@ -43,7 +46,7 @@ def intent(migration_id: str, scope: str, record: Record, marker: str, run_id: s
 
 def not_migrated(migration_id: str, scope: str, record: Record, marker: str, run_id: str,
                  state: IdState, now: datetime, previous: IdMapEntry | None, *,
-                 depth: int = 0) -> IdMapEntry:
+                 depth: int = 0, reason: str | None = None) -> IdMapEntry:
     """The entry after a failure or skip: remembered for this run, retried by the next.
 
     A previous destination id and the version it was written from are kept, so the next
@@ -54,17 +57,21 @@ def not_migrated(migration_id: str, scope: str, record: Record, marker: str, run
                       dest_id=previous.dest_id if previous else None,
                       source_version=previous.source_version if previous else None,
                       last_run_id=run_id, updated_at=now, depth=depth,
-                      adopted=bool(previous and previous.dest_id and previous.adopted))
+                      adopted=bool(previous and previous.dest_id and previous.adopted),
+                      written_run_id=run_id, action=state.value,
+                      reason=reason[:REASON_CHARS] if reason else None)
 
 
 def done(migration_id: str, scope: str, record: Record, marker: str, run_id: str,
-         dest_id: str, now: datetime, *, adopted: bool = False, depth: int = 0) -> IdMapEntry:
+         dest_id: str, now: datetime, *, adopted: bool = False, depth: int = 0,
+         action: str | None = None, adaptations: tuple[str, ...] = ()) -> IdMapEntry:
     """The entry written after a successful create/update (``adopted``: the item was found
     at the destination by its natural key, not created by this migration)."""
     return IdMapEntry(migration_id=migration_id, kind=record.kind, source_id=record.source_id,
                       scope=scope, marker=marker, state=IdState.DONE, dest_id=dest_id,
                       source_version=record.version, last_run_id=run_id, updated_at=now,
-                      adopted=adopted, depth=depth)
+                      adopted=adopted, depth=depth, written_run_id=run_id, action=action,
+                      adaptations=adaptations)
 
 
 #: Id-map states a ``retry_failed`` run picks up: failed or skipped before, or a create

@@ -117,7 +117,23 @@ class InMemoryRunState:
         return dict(self.counts.get(run_id, {}))
 
     async def add_items(self, run_id: str, rows: Sequence[ItemReport]) -> None:
-        self.items.setdefault(run_id, []).extend(rows)
+        # an upsert by (kind, source id), as the Cosmos report is: a row written again replaces
+        table = self.items.setdefault(run_id, [])
+        at = {(r.kind, r.source_id): i for i, r in enumerate(table)}
+        for row in rows:
+            i = at.get((row.kind, row.source_id))
+            if i is None:
+                at[(row.kind, row.source_id)] = len(table)
+                table.append(row)
+            else:
+                table[i] = row
+
+    async def item_keys(self, run_id: str) -> set[tuple[Kind, str]]:
+        return {(r.kind, r.source_id) for r in self.items.get(run_id, [])}
+
+    async def set_counts(self, run_id: str, counts: Mapping[str, int]) -> None:
+        self.counts.setdefault(run_id, Counter()).update(
+            {k: v - self.counts[run_id].get(k, 0) for k, v in counts.items()})
 
     async def checkpoints(self, run_id: str) -> dict[str, Checkpoint]:
         return {s: cp for s, cp in self.scope_checkpoints.get(run_id, {}).items() if cp is not None}

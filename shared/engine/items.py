@@ -194,7 +194,7 @@ class ItemProcessor:
             return result(status, counted=False, report=False)
         skip = skip_reason(rec, self.caps)
         if skip is not None:
-            await self._not_migrated(rec, entry, IdState.SKIPPED)
+            await self._not_migrated(rec, entry, IdState.SKIPPED, skip[1])
             return result(ItemStatus.SKIPPED, reason=skip[1], skip_code=skip[0])
         try:
             adapted, notes = adapt(rec, self.caps, ctx.writer)
@@ -209,25 +209,27 @@ class ItemProcessor:
         except CHUNK_LEVEL:
             raise
         except Exception as exc:  # noqa: BLE001 - this item fails alone, with its reason
-            await self._not_migrated(rec, entry, IdState.FAILED)
+            await self._not_migrated(rec, entry, IdState.FAILED, _reason(exc))
             return result(ItemStatus.FAILED, reason=_reason(exc))
         depth = self.resolver.depth(rec)
         await ctx.id_map.put(done(ctx.settings.migration_id, ctx.scope, rec,
                                   self._marker(rec), ctx.run_id, dest_id, ctx.clock.now(),
-                                  adopted=adopted, depth=depth))
+                                  adopted=adopted, depth=depth, action=status.value,
+                                  adaptations=tuple(codes)))
         if sid in self.seen.get(kind, ()):
             self.seen[kind].remove(sid)
         self.resolver.remember(kind, sid, dest_id, depth)
         return result(status, dest_id=dest_id, adaptations=codes)
 
-    async def _not_migrated(self, rec: Record, entry: IdMapEntry | None, state: IdState) -> None:
+    async def _not_migrated(self, rec: Record, entry: IdMapEntry | None, state: IdState,
+                            reason: str) -> None:
         ctx = self.ctx
         if ctx.settings.dry_run:
             return
         await ctx.id_map.put(not_migrated(ctx.settings.migration_id, ctx.scope, rec,
                                           self._marker(rec), ctx.run_id, state,
                                           ctx.clock.now(), entry,
-                                          depth=self.resolver.depth(rec)))
+                                          depth=self.resolver.depth(rec), reason=reason))
         if rec.source_id in self.seen.get(rec.kind, ()):
             self.seen[rec.kind].remove(rec.source_id)
 
@@ -296,7 +298,12 @@ class ItemProcessor:
                 if rec.kind in caps.marker_kinds or rec.kind in caps.natural_key_kinds:
                     found = await ctx.writer.find_by_marker(rec.kind, marker, adapted, refs)
                     if found is not None:
-                        return found
+                        if isinstance(adapted, Attachment):
+                            return found  # one part: found means complete
+                        # the create may have failed between the item and its parts
+                        # (subtasks, check items, label links): update finishes them
+                        out = await ctx.writer.update(rec.kind, found, adapted, refs, marker)
+                        return _unwrap(out, found, late)
                 delay = (exc.retry_after if isinstance(exc, ThrottledError)
                          and exc.retry_after is not None else 0.5 * 2 ** (attempt - 1))
                 if delay > ctx.settings.defer_threshold_s:

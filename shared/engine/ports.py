@@ -65,6 +65,13 @@ class IdMapEntry(BaseModel):
     adopted: bool = False
     #: subtask depth (0 = top-level task; other kinds 0): a rollback deletes deeper first
     depth: int = 0
+    #: the run that last wrote this entry's outcome (done, failed or skipped) and what that
+    #: outcome was: the report row of an item can be rebuilt from its entry when the
+    #: delivery that wrote the entry died before its rows were flushed (ids and codes only)
+    written_run_id: str | None = None
+    action: str | None = None  # an ``ItemStatus`` value
+    adaptations: tuple[str, ...] = ()
+    reason: str | None = None
 
 
 class IdMap(Protocol):
@@ -145,6 +152,17 @@ class ItemStatus(StrEnum):
     WOULD_UPDATE = "would_update"  # dry run
     DELETED = "deleted"  # rollback: deleted at the destination (or already gone: 404)
     KEPT = "kept"  # rollback: existed at the destination before the migration, left alone
+    # verify (``shared.verify``): the destination compared with the source, no writes
+    OK = "ok"  # there, every field as the source's or as a documented adaptation says
+    MISSING = "missing"  # not at the destination
+    DUPLICATE = "duplicate"  # at the destination more than once
+    DIFFERENT = "different"  # there, but fields differ (``reason`` names them, never values)
+    UNEXPECTED = "unexpected"  # at the destination in a migrated container, from no source item
+
+
+#: Verify outcomes that are defects of the migration (``ok`` is not).
+VERIFY_DEFECTS = frozenset({ItemStatus.MISSING, ItemStatus.DUPLICATE, ItemStatus.DIFFERENT,
+                            ItemStatus.UNEXPECTED})
 
 
 class ItemReport(BaseModel):
@@ -209,7 +227,15 @@ class RunState(Protocol):
         ...
 
     async def add_items(self, run_id: str, rows: Sequence[ItemReport]) -> None:
-        """Append per-item report rows."""
+        """Append per-item report rows (upsert by run, kind and source id)."""
+        ...
+
+    async def item_keys(self, run_id: str) -> set[tuple[Kind, str]]:
+        """(kind, source id) of every report row of the run."""
+        ...
+
+    async def set_counts(self, run_id: str, counts: Mapping[str, int]) -> None:
+        """Set named counters to exact values (the run-end recount)."""
         ...
 
     async def checkpoints(self, run_id: str) -> dict[str, Checkpoint]:

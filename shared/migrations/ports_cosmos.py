@@ -98,7 +98,9 @@ class CosmosIdMap:
             marker=doc["marker"], state=IdState(doc["state"]), dest_id=doc.get("destId"),
             source_version=doc.get("sourceVersion"), last_run_id=doc.get("lastRunId"),
             updated_at=_dt(doc.get("updatedAt")), adopted=bool(doc.get("adopted")),
-            depth=int(doc.get("depth") or 0),
+            depth=int(doc.get("depth") or 0), written_run_id=doc.get("writtenRunId"),
+            action=doc.get("action"), adaptations=tuple(doc.get("adaptations") or ()),
+            reason=doc.get("reason"),
         )
 
     async def get_many(self, migration_id: str, kind: Kind, source_ids: Sequence[str]) -> dict[str, IdMapEntry]:
@@ -115,7 +117,8 @@ class CosmosIdMap:
             "sourceId": entry.source_id, "scope": entry.scope, "marker": entry.marker, "state": str(entry.state),
             "destId": entry.dest_id, "sourceVersion": entry.source_version, "lastRunId": entry.last_run_id,
             "updatedAt": _ts(entry.updated_at) or iso(datetime.now(UTC)),
-            "adopted": entry.adopted, "depth": entry.depth,
+            "adopted": entry.adopted, "depth": entry.depth, "writtenRunId": entry.written_run_id,
+            "action": entry.action, "adaptations": list(entry.adaptations), "reason": entry.reason,
         })
 
     async def mark_seen(self, migration_id: str, kind: Kind, source_ids: Sequence[str], run_id: str) -> None:
@@ -230,6 +233,15 @@ class CosmosRunState:
             })
 
         await bounded(rows, one)
+
+    async def item_keys(self, run_id: str) -> set[tuple[Kind, str]]:
+        docs = await self.items.query_all("c.runId = @run", {"run": run_id}, select="c.kind, c.sourceId")
+        return {(Kind(d["kind"]), d["sourceId"]) for d in docs}
+
+    async def set_counts(self, run_id: str, counts: Mapping[str, int]) -> None:
+        ops = [{"op": "set", "path": f"/counts/{name}", "value": int(n)} for name, n in counts.items()]
+        for i in range(0, len(ops), PATCH_OPS_MAX):
+            await self.runs.patch(run_id, ops[i:i + PATCH_OPS_MAX])
 
     async def _scope_doc(self, run_id: str, scope: str) -> dict[str, Any] | None:
         return await self.leases.find(self.scope_id(run_id, scope))
