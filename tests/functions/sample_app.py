@@ -25,6 +25,8 @@ def _record(path_var: str, row: dict) -> None:  # type: ignore[type-arg]
 def sample_job(msg: func.QueueMessage) -> None:
     body = json.loads(msg.get_body())
     start = time.time()
+    # Which process took the message, before it works on it (runner tests kill that process).
+    _record("SAMPLE_STARTED", {"key": body["key"], "pid": os.getpid(), "dequeue": msg.dequeue_count})
     time.sleep(float(body.get("sleep", 0)))
     _record("SAMPLE_OUT", {"key": body["key"], "pid": os.getpid(), "start": start, "end": time.time(),
                            "dequeue": msg.dequeue_count})

@@ -203,3 +203,53 @@ def test_ctrl_c_lets_in_flight_messages_finish(conn: str, runner_env: dict[str, 
     rows = _rows(fresh_queue)
     assert [r["key"] for r in rows] == [key], out
     assert q.get_queue_properties().approximate_message_count == 0
+
+
+def _wait(what: str, check: Any, log: Path, timeout: float = 120) -> Any:
+    """Poll `check()` until it returns something truthy; fail naming `what` with the runner log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.2)
+    raise AssertionError(f"{what} did not happen; runner log:\n{log.read_text(errors='replace')}")
+
+
+def test_a_killed_worker_is_logged_restarted_and_its_message_redelivered(
+    conn: str, runner_env: dict[str, str], fresh_queue: Path, tmp_path: Path
+) -> None:
+    """SIGKILL the worker process holding a message: the supervisor logs the death (worker,
+    signal, the message it held), releases the message at once (visibilityTimeout, here 0)
+    instead of leaving it to the 300 s lease, and starts a new worker in its place."""
+    q = _queue(conn, "sample-jobs")
+    started = tmp_path / "started.jsonl"
+    env = {**runner_env, "SAMPLE_STARTED": str(started)}
+    log = tmp_path / "runner.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tools.devhost", "--app", APP, "--workers", "2", "--lease-seconds", "300"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        sent = q.send_message(base64.b64encode(json.dumps({"key": "held", "sleep": 4}).encode()).decode())
+        first = _wait("a worker taking the message", lambda: [r for r in _rows(started) if r["key"] == "held"], log)[0]
+        victim = int(first["pid"])
+        os.kill(victim, signal.SIGKILL)
+        rows = _wait("the message finishing after redelivery", lambda: [r for r in _rows(fresh_queue)], log)
+        restarted = _wait("the restart log line", lambda: [
+            line for line in log.read_text(errors="replace").splitlines() if "restarted as pid" in line], log)
+        new_pid = int(restarted[0].rsplit(" ", 1)[1])
+        os.kill(new_pid, 0)  # the replacement is alive (raises if not)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    text = log.read_text(errors="replace")
+    assert proc.returncode == 0, text
+    assert [(r["key"], r["dequeue"]) for r in rows] == [("held", 2)], text
+    assert rows[0]["pid"] != victim
+    death = next(line for line in text.splitlines() if "died after" in line)
+    assert f"pid {victim}" in death and "killed by SIGKILL" in death, death
+    assert f"sample-jobs/{sent.id} (try 1)" in death, death
+    assert f"released message {sent.id} of sample-jobs" in text, text
+    assert new_pid != victim
+    assert q.get_queue_properties().approximate_message_count == 0

@@ -9,7 +9,10 @@
   `maxDequeueCount` tries the original body moves to `<queue>-poison`;
 - empty polls back off exponentially up to `maxPollingInterval`;
 - on stop, no new message is taken; in-flight ones finish (or, past the grace period,
-  are abandoned and become visible again when their lease runs out): nothing is lost.
+  are abandoned and become visible again when their lease runs out): nothing is lost;
+- with a `report` callback (worker processes of `--workers N`), every message held, every
+  renewed pop receipt and every message let go is told to the runner's supervisor, which
+  releases what a dead worker held, as the host fails the invocations of a dead language worker.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import base64
 import binascii
 import inspect
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from tools.devhost.host_config import HostConfig
@@ -25,11 +29,14 @@ from tools.devhost.loader import Trigger
 
 log = logging.getLogger("ferry.runner.queue")
 
+#: What a poller tells its supervisor: {"op": "hold"|"receipt"|"done", "id", …}.
+Report = Callable[[dict[str, Any]], None]
+
 
 class QueuePoller:
     def __init__(
         self, trigger: Trigger, connection: str, host: HostConfig, *, lease_s: float = 600.0,
-        min_poll_s: float = 0.1, grace_s: float = 30.0,
+        min_poll_s: float = 0.1, grace_s: float = 30.0, report: Report | None = None,
     ) -> None:
         self.trigger = trigger
         self.queue_name = str(trigger.binding["queueName"])
@@ -39,6 +46,7 @@ class QueuePoller:
         self.lease_s = lease_s
         self.min_poll_s = min_poll_s
         self.grace_s = grace_s
+        self.report = report
         self._stop = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
 
@@ -104,7 +112,23 @@ class QueuePoller:
         if pending:
             await asyncio.wait(pending, timeout=5)
 
+    def _tell(self, op: str, msg: Any, **extra: Any) -> None:
+        if self.report is None:
+            return
+        try:
+            self.report({"op": op, "id": msg.id, **extra})
+        except OSError as exc:  # the supervisor is gone (runner stopping): serving goes on
+            log.debug("could not report %s of %s: %s", op, msg.id, exc)
+
     async def _handle(self, msg: Any) -> None:
+        self._tell("hold", msg, queue=self.queue_name, connection=self.connection, receipt=msg.pop_receipt,
+                   dequeue=msg.dequeue_count, lease_s=self.lease_s)
+        try:
+            await self._handle_held(msg)
+        finally:
+            self._tell("done", msg)
+
+    async def _handle_held(self, msg: Any) -> None:
         state = {"receipt": msg.pop_receipt}
         raw = msg.content or ""
         if msg.dequeue_count > self.options.max_dequeue_count:
@@ -159,6 +183,7 @@ class QueuePoller:
                 await asyncio.sleep(self.lease_s / 2)
                 updated = await self.queue.update_message(msg.id, state["receipt"], visibility_timeout=int(self.lease_s))
                 state["receipt"] = updated.pop_receipt
+                self._tell("receipt", msg, receipt=updated.pop_receipt)
         except asyncio.CancelledError:
             return
         except Exception as exc:
