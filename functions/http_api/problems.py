@@ -61,6 +61,9 @@ def install_problem_handlers(app: FastAPI) -> None:
             log.error("request failed: %s", exc.slug, exc_info=exc)
             return problem(exc.status, exc.slug, exc.title, instance=request.url.path, headers=headers)
         extra = {k: v for k, v in exc.extra.items() if isinstance(v, (str, int, float, bool, list, dict))}
+        if exc.status == 422 and "errors" not in extra and isinstance(extra.get("field"), str):
+            # Every 422 names its failing fields the same way, whichever layer refused them.
+            extra["errors"] = [{"field": extra["field"], "message": exc.detail}]
         if exc.status == 401:
             headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="ferry"'}
         return problem(exc.status, exc.slug, exc.title, exc.detail, instance=request.url.path, headers=headers, **extra)

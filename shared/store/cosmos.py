@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.config import RegionSettings, Settings
+from shared.store.continuation import KEY_CONTAINER, ContinuationCodec, load_or_create_key
 
 #: container name → whether its partition key is synthetic (`tenantId:migrationId`)
 CONTAINERS: dict[str, bool] = {
@@ -39,6 +40,7 @@ class CosmosRegion:
     client: Any
     database: Any
     _containers: dict[str, Any] = field(default_factory=dict)
+    _continuation: ContinuationCodec | None = None
 
     def container(self, name: str) -> Any:
         if name not in CONTAINERS:
@@ -48,6 +50,12 @@ class CosmosRegion:
             proxy = self.database.get_container_client(name)
             self._containers[name] = proxy
         return proxy
+
+    async def continuation_codec(self) -> ContinuationCodec:
+        """The codec of this region's list tokens (its key is read once per process)."""
+        if self._continuation is None:
+            self._continuation = ContinuationCodec(await load_or_create_key(self.container(KEY_CONTAINER)))
+        return self._continuation
 
     async def ensure_containers(self) -> None:
         """Create the database and every container if missing (idempotent)."""

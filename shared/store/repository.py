@@ -2,19 +2,19 @@
 
 Every document carries `tenantId` and `pk`; every query names both in its WHERE clause
 (the Cosmos stand-in ignores the partition-key argument of a query, and the explicit
-filter is right in Azure too). Lists page with continuation tokens, never OFFSET/LIMIT.
+filter is right in Azure too). Lists page with continuation tokens, never OFFSET/LIMIT; a
+client's token is MAC'd and bound to its query (continuation.py).
 State changes use ETags (optimistic concurrency) or conditional patches.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from shared.errors import ConflictError, NotFoundError, ValidationFailed
+from shared.errors import ConflictError, NotFoundError
+from shared.store.continuation import query_scope
 from shared.store.cosmos import CONTAINERS, CosmosRegion
 
 T = TypeVar("T")
@@ -33,22 +33,6 @@ def iso(ts: datetime) -> str:
 class Page(Generic[T]):
     items: list[T]
     continuation: str | None
-
-
-def encode_token(raw: str | None) -> str | None:
-    """Cosmos continuation tokens are JSON; clients get an opaque URL-safe string."""
-    if not raw:
-        return None
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_token(token: str | None) -> str | None:
-    if not token:
-        return None
-    try:
-        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise ValidationFailed("the continuation token is not valid", field="continuation") from exc
 
 
 def _http_status(exc: Exception) -> int | None:
@@ -187,7 +171,10 @@ class TenantRepository:
         sql = f"SELECT {select} FROM c WHERE {clause}"
         if order_by:
             sql += f" ORDER BY {order_by}"
-        token = decode_token(continuation)  # before the SDK call: a bad token is the caller's 422
+        # Only a token Ferry issued for this very query reaches the SDK (continuation.py).
+        codec = await self.region.continuation_codec()
+        scope = query_scope(self.container_name, self.pk, sql, parameters)
+        token = codec.decode(continuation, scope=scope)
         pager = self._container.query_items(
             sql, parameters=parameters, partition_key=self.pk, max_item_count=page_size
         ).by_page(token)
@@ -196,7 +183,10 @@ class TenantRepository:
             async for item in page:
                 items.append(dict(item))
             break
-        return Page(items, encode_token(pager.continuation_token))
+        following = pager.continuation_token
+        if following and following == token:
+            following = None  # a page that points at itself would make its client loop
+        return Page(items, codec.encode(following, scope=scope))
 
     async def query_all(
         self, where: str | None = None, params: dict[str, Any] | None = None, *, select: str = "*"

@@ -85,3 +85,24 @@ def test_every_path_parameter_declares_the_id_grammar(running_app: RunningApp) -
     loose = [f"{m.upper()} {path} {p['name']}" for path, m, p in params
              if p["schema"].get("pattern") != ID_PATTERN or p["schema"].get("maxLength") != 100]
     assert not loose, loose
+
+
+@pytest.mark.parametrize("token", ["TRUE", "eyJ0b2tlbiI6IitSSUQ6fmFiYyJ9", "c1.e30.AAAA"])
+def test_continuation_tokens_ferry_did_not_issue_are_422(running_app: RunningApp, org: Org, token: str) -> None:
+    with running_app.client(org.admin_token) as c:
+        for path in ("keys", "members", "audit", "connectors", "migrations"):
+            r = c.get(f"/api/orgs/{org.id}/{path}", params={"continuation": token})
+            assert r.status_code == 422, (path, r.status_code, r.text[:200])
+            assert problem(r)["errors"][0]["field"] == "continuation"
+
+
+def test_a_list_token_of_one_org_is_refused_by_another(running_app: RunningApp, dev_issuer: Any) -> None:
+    first, second = create_org(running_app, dev_issuer), create_org(running_app, dev_issuer)
+    with running_app.client(first.admin_token) as c:
+        for name in ("a", "b", "c"):
+            assert c.post(f"/api/orgs/{first.id}/keys", json={"name": name, "scopes": ["read"]}).status_code == 201
+        token = c.get(f"/api/orgs/{first.id}/keys", params={"pageSize": 1}).json()["continuation"]
+    assert token
+    with running_app.client(second.admin_token) as c:
+        r = c.get(f"/api/orgs/{second.id}/keys", params={"pageSize": 1, "continuation": token})
+    assert r.status_code == 422 and problem(r)["errors"][0]["field"] == "continuation"
