@@ -18,8 +18,18 @@ boards (create, get, update, delete, lists, cards[/{filter}] with ``limit/before
 and nested ``checklists=all`` / ``attachments=true``, labels, members, checklists,
 actions), lists, labels, cards (CRUD, actions with ``filter/limit/page/before/since``,
 comments, attachments: multipart or URL, metadata, ``/download/{fileName}`` → 302 to a
-signed ``/files/…`` URL, checklists, checkItem, idLabels, idMembers), checklists,
-checkItems, actions (get/edit/delete).
+signed ``/files/…`` URL, checklists, checkItem, idLabels, idMembers), checklists
+(``POST /1/checklists?idCard=…`` as well as ``POST /1/cards/{id}/checklists``, both with
+``idChecklistSource`` to copy another checklist's items; get, delete), checkItems, actions
+(get/edit/delete).
+
+Faults (``POST /_sim/faults``, :mod:`simulators.common` has the whole format): besides the
+fail-before-write kinds (``status``, ``drop``), ``apply_then_drop`` / ``apply_then_status``
+serve a write in full and then lose the answer (connection reset, or e.g. a 502), and
+``nth`` targets one exact call, e.g. the second check item of a run::
+
+    {"faults": [{"kind": "apply_then_drop", "method": "POST",
+                 "path": "^/1/checklists/*/checkItems$", "nth": 2}]}
 
 Seed (``SeedConfig``, deterministic): workspaces with members (e-mails — shown only to the
 token's owner, or to everyone with ``enterprise_managed=True``; ``/_sim/state`` always has

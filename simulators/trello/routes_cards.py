@@ -249,13 +249,43 @@ async def card_checklists(request: Request) -> Response:
     return JSONResponse([render.checklist(store.checklists[i]) for i in card.id_checklists])
 
 
-async def create_checklist(request: Request) -> Response:
+def _new_checklist(request: Request, card: Card, p: dict[str, Any], name: str) -> Response:
+    """Create a checklist on ``card``, copying the items of ``idChecklistSource`` if given
+    (both create routes document that parameter)."""
     store = store_of(request)
+    source = None
+    if p.get("idChecklistSource") not in (None, ""):
+        source_id = str(p["idChecklistSource"])
+        if not is_object_id(source_id):
+            raise TrelloError(400, "invalid value for idChecklistSource")
+        source = checklist_for(request, source_id)
+    cl = store.add_checklist(card, name, as_pos(p.get("pos")))
+    for item in sorted(source.items, key=lambda i: i.pos) if source else ():
+        store.add_check_item(cl, item.name, checked=item.state == "complete", due=item.due,
+                             id_member=item.id_member)
+    return JSONResponse(render.checklist(cl))
+
+
+async def create_checklist(request: Request) -> Response:
+    """``POST /1/cards/{id}/checklists``."""
     card = card_for(request, request.path_params["id"])
     p = await params(request)
-    cl = store.add_checklist(card, require_text(p.get("name", "Checklist"), "name"),
-                             as_pos(p.get("pos")))
-    return JSONResponse(render.checklist(cl))
+    return _new_checklist(request, card, p,
+                          require_text(p.get("name", "Checklist"), "name"))
+
+
+async def create_checklist_for_card(request: Request) -> Response:
+    """``POST /1/checklists?idCard=…`` (operation post-checklists): ``idCard`` is required;
+    ``name`` must be 1 to 16,384 characters when given (the card route has no lower bound)."""
+    p = await params(request)
+    card_id = p.get("idCard")
+    if not isinstance(card_id, str) or not is_object_id(card_id):
+        raise TrelloError(400, "invalid value for idCard")
+    card = card_for(request, card_id)
+    name = require_text(p.get("name", "Checklist"), "name", MAX_TEXT)
+    if not name:
+        raise TrelloError(400, "invalid value for name")
+    return _new_checklist(request, card, p, name)
 
 
 async def get_checklist(request: Request) -> Response:
@@ -343,6 +373,7 @@ routes = [
     Route("/1/actions/{id}", delete_action, methods=["DELETE"]),
     Route("/1/cards/{id}/checklists", card_checklists, methods=["GET"]),
     Route("/1/cards/{id}/checklists", create_checklist, methods=["POST"]),
+    Route("/1/checklists", create_checklist_for_card, methods=["POST"]),
     Route("/1/checklists/{id}", get_checklist, methods=["GET"]),
     Route("/1/checklists/{id}/checkItems", create_check_item, methods=["POST"]),
     Route("/1/cards/{id}/checkItem/{idCheckItem}", update_check_item, methods=["PUT"]),
