@@ -13,6 +13,32 @@ Typical wiring inside ``simulators/<vendor>/app.py``::
 
 Vendor-specific behaviour (429 bodies, rate-limit headers) stays in the vendor app, which
 reads ``runtime.limiters[...]``; ``/_sim/limits`` only reconfigures those objects.
+
+Fault plans (``POST /_sim/faults``; ``GET`` shows the plan, ``DELETE`` or an empty body clears it)::
+
+    {"latency_ms": [lo, hi] | n, "seed": 0,
+     "faults": [{"kind": "status", "status": 503, "method": "POST", "path": "/tasks/*/subtasks",
+                 "count": 1, "nth": null, "ratio": 1.0, "body": "...", "headers": {...}}]}
+
+Kinds — the first three fail *before* the vendor does anything, the last two *after*:
+
+- ``status``: answer ``status`` + ``body`` + ``headers``; the request is not served.
+- ``drop``: close the connection without an answer; the request is not served.
+- ``slow_body``: serve the request, stream its answer at ``bytes_per_s``.
+- ``apply_then_drop``: serve the request in full (the write happens), then drop the answer
+  and reset the connection: the client cannot tell whether the vendor has the item.
+- ``apply_then_status``: serve the request in full, then answer ``status`` (e.g. 500, 502,
+  504) + ``body`` instead of the real answer — a gateway that lost the reply.
+
+Matching: ``method`` (any when absent) and ``path``, a regular expression searched in the
+request path in which a segment that is exactly ``*`` stands for one path segment
+(``/tasks/*/subtasks`` matches ``/api/1.0/tasks/123/subtasks``). ``nth`` (1-based) skips the
+first ``nth - 1`` matching calls, so ``{"nth": 3}`` with the default ``count`` 1 hits exactly
+the third matching call; ``count`` null = every call from then on; ``ratio`` < 1 draws per
+call from ``seed``. Every rule counts the calls it matched in ``seen``; ``GET /_sim/faults``
+lists what was injected under ``injected`` (method, path, kind, the status the client saw and,
+for the ``apply_*`` kinds, the status the vendor had answered). Plans without the new keys
+mean what they always meant.
 """
 
 from __future__ import annotations
@@ -20,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import random
 import re
 import socket
@@ -206,31 +233,62 @@ Limiter = WindowLimiter | ConcurrencyLimiter
 # --------------------------------------------------------------------------- faults
 
 
-FAULT_KINDS = ("status", "drop", "slow_body")
+#: Kinds that fail before the request reaches the vendor app.
+BEFORE_KINDS = ("status", "drop", "slow_body")
+#: Kinds that let the vendor app serve the request in full, then lose its answer.
+APPLY_KINDS = ("apply_then_drop", "apply_then_status")
+FAULT_KINDS = BEFORE_KINDS + APPLY_KINDS
+#: How many injected faults ``GET /_sim/faults`` remembers (oldest dropped first).
+INJECTED_LOG_MAX = 1_000
+
+# A path segment that is exactly "*" (followed by "/", the "$" anchor or the end of the
+# pattern) means one segment. "/*" means nothing else useful in a regex over a path.
+_STAR_SEGMENT = re.compile(r"(?<=/)\*(?=/|\$|$)")
+
+
+@functools.lru_cache(maxsize=256)
+def path_pattern(path: str) -> re.Pattern[str]:
+    """Compile a rule's ``path``: a regex in which a lone ``*`` segment is ``[^/]+``."""
+    return re.compile(_STAR_SEGMENT.sub("[^/]+", path))
 
 
 @dataclass
 class FaultRule:
-    """One fault. ``kind``: "status" (answer ``status``), "drop" (close the connection without
-    a response), "slow_body" (stream the real body at ``bytes_per_s``).
+    """One fault; see the module docstring for the JSON form and the kinds.
 
-    ``count`` None = unlimited; ``ratio`` is the chance a matching request gets the fault.
+    ``count`` None = unlimited; ``nth`` = first fire at the nth matching call (1-based);
+    ``ratio`` is the chance a matching request gets the fault; ``seen`` counts matching calls.
     """
 
     kind: str = "status"
     status: int = 503
-    path: str | None = None          # regex searched in the request path
+    path: str | None = None          # regex searched in the request path ("*" = one segment)
     method: str | None = None
     count: int | None = 1
     ratio: float = 1.0
     body: str = '{"error":"simulated fault"}'
     headers: dict[str, str] = field(default_factory=dict)
     bytes_per_s: int = 16_384
+    nth: int | None = None
+    seen: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():
             return False
-        return not self.path or re.search(self.path, path) is not None
+        return not self.path or path_pattern(self.path).search(path) is not None
+
+    def validate(self) -> None:
+        """Raise ValueError (or re.error) for a rule the middleware could not apply."""
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"fault kind must be one of {FAULT_KINDS}, not {self.kind!r}")
+        if self.path:
+            path_pattern(self.path)       # a bad regex is the caller's error (400)
+        if self.nth is not None and (isinstance(self.nth, bool) or not isinstance(self.nth, int)
+                                     or self.nth < 1):
+            raise ValueError(f"nth must be a whole number >= 1, not {self.nth!r}")
+        if self.kind == "apply_then_status" and not 400 <= int(self.status) <= 599:
+            # a success status would hide the fault: the client must see an error
+            raise ValueError(f"apply_then_status needs an error status, not {self.status}")
 
 
 @dataclass
@@ -244,6 +302,7 @@ class FaultPlan:
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
+        self.injected: deque[dict[str, Any]] = deque(maxlen=INJECTED_LOG_MAX)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FaultPlan:
@@ -253,16 +312,15 @@ class FaultPlan:
             lat = (int(lat), int(lat))
         rules = [FaultRule(**r) for r in data.get("faults", [])]
         for rule in rules:
-            if rule.kind not in FAULT_KINDS:
-                raise ValueError(f"fault kind must be one of {FAULT_KINDS}, not {rule.kind!r}")
-            if rule.path:
-                re.compile(rule.path)     # a bad regex is the caller's error (400)
+            rule.validate()
         return cls(latency_ms=(int(lat[0]), int(lat[1])), faults=rules,
                    seed=int(data.get("seed", 0)))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"latency_ms": list(self.latency_ms), "seed": self.seed,
-                "faults": [asdict(r) for r in self.faults]}
+        with self._lock:
+            return {"latency_ms": list(self.latency_ms), "seed": self.seed,
+                    "faults": [asdict(r) for r in self.faults],
+                    "injected": list(self.injected)}
 
     def latency_s(self) -> float:
         lo, hi = self.latency_ms
@@ -272,10 +330,20 @@ class FaultPlan:
             return self._rng.uniform(lo, hi) / 1000.0
 
     def pick(self, method: str, path: str) -> FaultRule | None:
-        """Return the fault to apply to this request (consuming one ``count``), if any."""
+        """Return the fault to apply to this request (consuming one ``count``), if any.
+
+        Every matching rule counts the call (``seen``), also when an earlier rule wins, so
+        ``nth`` always means "the nth call of this route" whatever else the plan holds.
+        """
         with self._lock:
+            chosen: FaultRule | None = None
             for rule in list(self.faults):
                 if not rule.matches(method, path):
+                    continue
+                rule.seen += 1
+                if chosen is not None:
+                    continue
+                if rule.nth is not None and rule.seen < rule.nth:
                     continue
                 if rule.ratio < 1.0 and self._rng.random() >= rule.ratio:
                     continue
@@ -283,8 +351,18 @@ class FaultPlan:
                     rule.count -= 1
                     if rule.count <= 0:
                         self.faults.remove(rule)
-                return rule
-        return None
+                chosen = rule
+            return chosen
+
+    def note(self, method: str, path: str, rule: FaultRule, seen_status: int | str,
+             applied_status: int | str | None = None) -> None:
+        """Remember one injected fault for ``GET /_sim/faults`` (``injected``)."""
+        entry: dict[str, Any] = {"method": method, "path": path, "kind": rule.kind,
+                                 "status": seen_status}
+        if applied_status is not None:
+            entry["applied_status"] = applied_status
+        with self._lock:
+            self.injected.append(entry)
 
 
 # --------------------------------------------------------------------------- runtime + stats
@@ -414,17 +492,23 @@ class SimControls:
         delay = rt.faults.latency_s()
         if delay:
             await asyncio.sleep(delay)
-        rule = rt.faults.pick(scope["method"], path)
+        method = scope["method"]
+        plan = rt.faults
+        rule = plan.pick(method, path)
         if rule is not None:
             rt.stats.faults_injected += 1
         if rule is not None and rule.kind == "drop":
-            rt.stats.record(f"{scope['method']} {path}", "drop")
+            rt.stats.record(f"{method} {path}", "drop")
+            plan.note(method, path, rule, "drop")
             await _drop_connection(send)
             return
         if rule is not None and rule.kind == "status":
-            rt.stats.record(f"{scope['method']} {path}", rule.status)
-            hdrs = {"content-type": "application/json", **rule.headers}
-            await Response(rule.body, status_code=rule.status, headers=hdrs)(scope, receive, send)
+            rt.stats.record(f"{method} {path}", rule.status)
+            plan.note(method, path, rule, rule.status)
+            await _fault_response(rule)(scope, receive, send)
+            return
+        if rule is not None and rule.kind in APPLY_KINDS:
+            await self._apply_then_fail(scope, receive, send, rule, plan)
             return
         status_seen: list[int] = []
         slow = rule.bytes_per_s if rule is not None and rule.kind == "slow_body" else 0
@@ -441,6 +525,40 @@ class SimControls:
             await self.app(scope, receive, send_wrapper)
         finally:
             rt.stats.record(_route_name(scope), status_seen[0] if status_seen else "error")
+
+
+    async def _apply_then_fail(self, scope: Scope, receive: Receive, send: Send,
+                               rule: FaultRule, plan: FaultPlan) -> None:
+        """Let the vendor app serve the request in full (state changes), discard its answer,
+        then reset the connection or answer the rule's status: the lost-reply case a client
+        must survive without writing the item twice."""
+        applied: list[int] = []
+
+        async def swallow(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                applied.append(message["status"])
+
+        method, path = scope["method"], scope["path"]
+        try:
+            await self.app(scope, receive, swallow)
+        except Exception:
+            # The app itself failed (not the simulated fault): let the server answer 500.
+            self.runtime.stats.record(_route_name(scope), "error")
+            raise
+        served: int | str = applied[0] if applied else "none"
+        if rule.kind == "apply_then_drop":
+            self.runtime.stats.record(_route_name(scope), "drop")
+            plan.note(method, path, rule, "drop", served)
+            await _drop_connection(send)
+            return
+        self.runtime.stats.record(_route_name(scope), rule.status)
+        plan.note(method, path, rule, rule.status, served)
+        await _fault_response(rule)(scope, receive, send)
+
+
+def _fault_response(rule: FaultRule) -> Response:
+    hdrs = {"content-type": "application/json", **rule.headers}
+    return Response(rule.body, status_code=rule.status, headers=hdrs)
 
 
 async def _send_slowly(send: Send, message: Message, bytes_per_s: int) -> None:

@@ -16,6 +16,7 @@ from simulators.common import (
     FakeClock,
     FaultPlan,
     SimRuntime,
+    SimulatedDrop,
     WindowLimiter,
     blob_response,
     is_sim_path,
@@ -164,3 +165,137 @@ def test_serve_ports_are_distinct_and_released() -> None:
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{a}/hello/1", timeout=2)
 
+
+
+# --------------------------------------------------------------------------- apply-then-fail, nth
+
+
+def _counter_app(runtime: SimRuntime) -> tuple[Starlette, list[str]]:
+    """A tiny stateful app: ``POST /items/{name}`` appends, ``GET /items`` lists."""
+    items: list[str] = []
+
+    async def add(request: Request) -> Response:
+        await request.body()
+        items.append(request.path_params["name"])
+        return JSONResponse({"created": request.path_params["name"]}, status_code=201)
+
+    async def listing(request: Request) -> Response:
+        return JSONResponse(items)
+
+    app = Starlette(routes=[Route("/items/{name}", add, methods=["POST"]),
+                            Route("/items", listing, methods=["GET"])])
+    return mount_sim_controls(app, runtime), items
+
+
+def test_fault_plan_nth_fires_exactly_once_at_the_nth_matching_call() -> None:
+    plan = FaultPlan.from_dict({"faults": [
+        {"kind": "status", "status": 500, "method": "POST", "path": "/tasks/*/subtasks",
+         "nth": 3}]})
+    hits = [plan.pick("POST", f"/api/1.0/tasks/{i}/subtasks") is not None for i in range(1, 7)]
+    assert hits == [False, False, True, False, False, False]
+    assert plan.faults == []                       # count 1 consumed: the rule is gone
+    # other methods and paths do not count towards nth
+    plan = FaultPlan.from_dict({"faults": [{"path": "/tasks/*/subtasks", "nth": 2,
+                                            "method": "POST"}]})
+    assert plan.pick("GET", "/tasks/1/subtasks") is None
+    assert plan.pick("POST", "/tasks/1/stories") is None
+    assert plan.pick("POST", "/tasks/1/subtasks") is None
+    assert plan.faults[0].seen == 1
+    assert plan.pick("POST", "/tasks/2/subtasks") is not None
+    # nth with count None: every call from the nth on
+    plan = FaultPlan.from_dict({"faults": [{"nth": 2, "count": None}]})
+    assert [plan.pick("GET", "/x") is not None for _ in range(4)] == [False, True, True, True]
+
+
+def test_fault_plan_nth_counts_calls_an_earlier_rule_took() -> None:
+    plan = FaultPlan.from_dict({"faults": [
+        {"kind": "status", "status": 502, "path": "/cards", "count": 2},
+        {"kind": "apply_then_drop", "path": "/cards", "nth": 3}]})
+    kinds = [getattr(plan.pick("POST", "/1/cards"), "kind", None) for _ in range(4)]
+    assert kinds == ["status", "status", "apply_then_drop", None]
+
+
+def test_fault_plan_star_segment_and_validation() -> None:
+    rule = FaultPlan.from_dict({"faults": [{"path": "/tasks/*/subtasks"}]}).faults[0]
+    assert rule.matches("POST", "/api/1.0/tasks/120/subtasks")
+    assert not rule.matches("POST", "/api/1.0/tasks/subtasks")
+    assert not rule.matches("POST", "/api/1.0/tasks/1/2/subtasks")
+    tail = FaultPlan.from_dict({"faults": [{"path": "^/1/checklists/*$"}]}).faults[0]
+    assert tail.matches("DELETE", "/1/checklists/abc") and not tail.matches("GET", "/1/checklists")
+    # an ordinary regex keeps its meaning
+    assert FaultPlan.from_dict({"faults": [{"path": "^/1/cards.*"}]}).faults[0].matches(
+        "GET", "/1/cards/x/actions")
+    for bad in ({"nth": 0}, {"nth": "3"}, {"nth": True}, {"nth": 1.5},
+                {"kind": "apply_then_status", "status": 200}, {"kind": "apply_then_nothing"}):
+        with pytest.raises(ValueError):
+            FaultPlan.from_dict({"faults": [bad]})
+
+
+async def test_apply_then_status_serves_the_write_and_answers_the_fault() -> None:
+    runtime = SimRuntime()
+    app, items = _counter_app(runtime)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://sim") as client:
+        r = await client.post("/_sim/faults", json={"faults": [
+            {"kind": "apply_then_status", "status": 504, "method": "POST", "path": "/items/*",
+             "body": '{"error":"gateway timeout"}', "headers": {"Retry-After": "2"}}]})
+        assert r.status_code == 200
+        r = await client.post("/items/a", content=b"payload")
+        assert (r.status_code, r.json(), r.headers["retry-after"]) == (
+            504, {"error": "gateway timeout"}, "2")
+        assert items == ["a"]                      # the vendor has the item
+        r = await client.post("/items/b")
+        assert r.status_code == 201 and items == ["a", "b"]
+        plan = (await client.get("/_sim/faults")).json()
+        assert plan["faults"] == []
+        assert plan["injected"] == [{"method": "POST", "path": "/items/a",
+                                     "kind": "apply_then_status", "status": 504,
+                                     "applied_status": 201}]
+        stats = (await client.get("/_sim/stats")).json()
+        assert stats["by_route"]["POST /items/{name}"] == {"504": 1, "201": 1}
+        assert stats["faults_injected"] == 1
+
+
+async def test_apply_then_drop_in_process_raises_after_the_write() -> None:
+    runtime = SimRuntime()
+    app, items = _counter_app(runtime)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://sim") as client:
+        await client.post("/_sim/faults", json={"faults": [
+            {"kind": "apply_then_drop", "method": "POST", "path": "/items/*"}]})
+        with pytest.raises(SimulatedDrop):
+            await client.post("/items/a")
+        assert items == ["a"]
+
+
+def test_apply_then_drop_resets_the_connection_after_the_write() -> None:
+    runtime = SimRuntime()
+    app, items = _counter_app(runtime)
+    with serve(app) as base, httpx.Client(base_url=base, timeout=10) as client:
+        client.post("/_sim/faults", json={"faults": [
+            {"kind": "apply_then_drop", "method": "POST", "path": "/items/*", "nth": 2}]})
+        assert client.post("/items/a").status_code == 201
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.post("/items/b", content=b"x" * 100_000)
+        assert items == ["a", "b"]                 # served in full, answer lost
+        assert client.post("/items/c").status_code == 201
+        assert client.get("/items").json() == ["a", "b", "c"]
+        injected = client.get("/_sim/faults").json()["injected"]
+        assert injected == [{"method": "POST", "path": "/items/b", "kind": "apply_then_drop",
+                             "status": "drop", "applied_status": 201}]
+        assert client.get("/_sim/stats").json()["by_route"]["POST /items/{name}"] == {
+            "201": 2, "drop": 1}
+
+
+def test_fail_before_write_kinds_still_leave_state_untouched() -> None:
+    runtime = SimRuntime()
+    app, items = _counter_app(runtime)
+    with serve(app) as base, httpx.Client(base_url=base, timeout=10) as client:
+        client.post("/_sim/faults", json={"faults": [
+            {"kind": "status", "status": 503, "path": "/items/", "count": 1},
+            {"kind": "drop", "path": "/items/", "count": 1}]})
+        assert client.post("/items/a").status_code == 503
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.post("/items/b")
+        assert items == []
+        assert client.post("/items/c").status_code == 201 and items == ["c"]
