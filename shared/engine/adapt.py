@@ -20,6 +20,7 @@ from shared.connectors.base import (
     marker_footer,
 )
 from shared.engine.model import Attachment, Comment, Kind, Project, Record, Section, Task
+from shared.engine.status_map import SUMMARIES as STATUS_SUMMARIES
 
 R = TypeVar("R", bound=Record)
 
@@ -63,6 +64,8 @@ SUMMARIES: dict[str, str] = {
     "attachment.too_large": "{n} attachments are larger than the destination's limit "
                             "({limit} bytes) and are skipped",
 }
+
+SUMMARIES.update(STATUS_SUMMARIES)  # the status mapping's codes (shared.engine.status_map)
 
 _LIMIT_FIELDS = {
     "task.assignees_truncated": "max_assignees",

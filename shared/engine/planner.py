@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.connectors.base import Connection
 from shared.engine.model import Kind
 from shared.engine.ports import Checkpoint, ChunkMessage, Phase, RunState
+from shared.engine.status_map import StatusRule
 
 PHASE_ORDER: tuple[Phase, ...] = tuple(Phase)
 
@@ -38,6 +39,9 @@ class RunSettings(BaseModel):
     #: retry_failed: scope → kinds holding failed items (phases of other kinds are not read)
     retry_plan: Mapping[str, frozenset[Kind]] | None = None
     page_size: int = Field(default=50, ge=1, le=1000)
+    #: the migration's statusMapping (``shared.engine.status_map``): source section id or
+    #: name, or ``@completed``/``@open`` → target section name and/or completion
+    status_map: Mapping[str, StatusRule] = Field(default_factory=dict)
     item_concurrency: int = Field(default=8, ge=1, le=64)
     max_chunk_attempts: int = Field(default=8, ge=1)
     chunk_backoff_s: float = 30.0

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from shared.connectors.service import get_connector
 from shared.engine.eta import Eta, estimate, plan_from_dry_run, plan_of_writes
@@ -23,6 +24,7 @@ from shared.engine.limits import RateLimit
 from shared.engine.model import Kind
 from shared.engine.planner import RunSettings, begin, resume_messages
 from shared.engine.ports import FINAL_STATUSES, RunStatus
+from shared.engine.status_map import StatusRule, key_problems, parse_status_map
 from shared.errors import ConflictError, NotFoundError, ValidationFailed
 from shared.migrations.ports_cosmos import (
     CosmosRunState,
@@ -45,10 +47,17 @@ class MigrationsRepository(TenantRepository):
 
 
 class Scope(BaseModel):
+    """A source container to move. Only its id is kept: Ferry stores ids, not names."""
+
     model_config = ConfigDict(frozen=True)
 
     id: str = Field(min_length=1, max_length=512, description="source container id (board, project, plan)")
-    name: str | None = Field(default=None, max_length=500)
+    # Accepted so that clients written for earlier versions keep working, never stored nor
+    # answered (exclude=True keeps it out of model_dump): names are read live from
+    # GET …/connectors/{id}/containers.
+    name: str | None = Field(default=None, max_length=500, exclude=True, description=(
+        "accepted for compatibility and not stored: Ferry keeps only the id; read names live from "
+        "`GET /api/orgs/{orgId}/connectors/{connectorId}/containers`"))
 
 
 class UserMapping(BaseModel):
@@ -73,14 +82,33 @@ class MigrationSpec(BaseModel):
     destinationWorkspace: str | None = Field(default=None, max_length=512)  # noqa: N815
     userMapping: UserMapping = Field(default_factory=UserMapping)  # noqa: N815
     labelMapping: dict[str, str] = Field(default_factory=dict, max_length=1000)  # noqa: N815
-    statusMapping: dict[str, str] = Field(default_factory=dict, max_length=1000)  # noqa: N815
+    statusMapping: dict[str, StatusRule | str] = Field(
+        default_factory=dict, max_length=1000, description=STATUS_MAPPING_DOC)
     pageSize: int = Field(default=50, ge=1, le=500)  # noqa: N815
+
+    @field_validator("statusMapping")
+    @classmethod
+    def _status_rules(cls, v: dict[str, StatusRule | str]) -> dict[str, StatusRule | str]:
+        # stored as rule objects (a bare string is the legacy form of {"section": …})
+        for key, message in key_problems(v):
+            raise PydanticCustomError("status_mapping_key", "{key}: {message}", {"key": key, "message": message})
+        for key, value in v.items():
+            if isinstance(value, str) and not value.strip():
+                raise PydanticCustomError("status_mapping_section", "{key}: the section name is blank", {"key": key})
+        return dict(parse_status_map(v))
 
 
 def public_migration(doc: dict[str, Any]) -> dict[str, Any]:
     keys = ("id", "name", "sourceConnectorId", "destinationConnectorId", "scopes", "destinationWorkspace",
             "userMapping", "labelMapping", "statusMapping", "pageSize", "createdAt", "createdBy", "lastRunId")
-    return {k: doc.get(k) for k in keys}
+    out = {k: doc.get(k) for k in keys}
+    out["scopes"] = scope_ids(doc.get("scopes") or [])
+    return out
+
+
+def scope_ids(scopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Scopes as Ferry keeps them: ids only (earlier versions also stored the names sent)."""
+    return [{"id": s["id"]} for s in scopes]
 
 
 def public_run(doc: dict[str, Any]) -> dict[str, Any]:
@@ -104,7 +132,13 @@ async def create_migration(ctx: TenantContext, spec: MigrationSpec, *, actor: st
 
 
 async def get_migration(ctx: TenantContext, migration_id: str) -> dict[str, Any]:
-    return await ctx.repo(MigrationsRepository).get(migration_id)
+    doc = await ctx.repo(MigrationsRepository).get(migration_id)
+    if any(set(s) - {"id"} for s in doc.get("scopes") or []):
+        # a migration stored before Ferry kept ids only: drop the scope names it holds
+        doc["scopes"] = scope_ids(doc["scopes"])
+        await ctx.repo(MigrationsRepository).patch(migration_id, [{"op": "set", "path": "/scopes",
+                                                                   "value": doc["scopes"]}])
+    return doc
 
 
 async def list_migrations(ctx: TenantContext, *, page_size: int, continuation: str | None) -> Page[dict[str, Any]]:
@@ -138,6 +172,7 @@ def run_settings(ctx: TenantContext, migration: dict[str, Any], run: dict[str, A
                        retry_plan={scope: frozenset(Kind(k) for k in kinds) for scope, kinds in plan.items()}
                        if plan is not None else None,
                        page_size=int(migration.get("pageSize") or 50),
+                       status_map=parse_status_map(migration.get("statusMapping")),
                        lease_s=ctx.stores.settings.chunk_lease_s)
 
 
