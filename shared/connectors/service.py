@@ -300,6 +300,29 @@ def classify_failure(exc: BaseException) -> CheckStatus:
     return "error"
 
 
+def describe_failure(exc: BaseException) -> tuple[CheckStatus, str]:
+    """The status and message of a failed vendor call, the same for `/test` and `/containers`.
+
+    An error Ferry did not classify (a 302 with an empty body, `{}` where a list or a token
+    was due, a token answer without `access_token`…) is the vendor answering something
+    unexpected; its message names that, never the parser's internals."""
+    status = classify_failure(exc)
+    if status == "error" and not isinstance(exc, FerryError):
+        return status, f"the vendor's answer was not what its API documents ({type(exc).__name__})"
+    return status, _message(exc)
+
+
+def failure_problem(exc: BaseException) -> FerryError:
+    """The API problem of a failed vendor call (`/containers`): 424 credentials refused,
+    502 unreachable or an unexpected answer, with the message `/test` would show."""
+    status, message = describe_failure(exc)
+    if status == "authentication_failed":
+        return AuthRequiredError(message)
+    if status == "unreachable":
+        return TransientError(f"the vendor could not be reached: {message}")
+    return RemoteError(message)
+
+
 async def run_connection_test(ctx: TenantContext, connector_id: str, *,
                               allow_loopback: bool | None = None) -> dict[str, Any]:
     """Call the vendor's identity endpoint through the connector (`whoami`).
@@ -321,8 +344,7 @@ async def run_connection_test(ctx: TenantContext, connector_id: str, *,
     except ValidationFailed:
         raise  # a kind that cannot be opened yet: the request is at fault
     except Exception as exc:  # noqa: BLE001 - every failure becomes an answer
-        status = classify_failure(exc)
-        message = _message(exc)
+        status, message = describe_failure(exc)
         if status == "error":
             log.warning("connector test failed unexpectedly: %s: %s", type(exc).__name__, message)
         return {"status": status, "message": message, "account": None, "testedAt": iso(utcnow())}
@@ -337,22 +359,27 @@ async def list_containers(ctx: TenantContext, connector_id: str, *,
                           allow_loopback: bool | None = None) -> list[Container]:
     """The workspaces and project-level containers the connector's source can read.
 
-    Credentials refused → AuthRequiredError (424); vendor or network trouble →
-    TransientError (502); both with redacted messages.
+    Fails as `/test` reports (`failure_problem`): credentials refused → AuthRequiredError
+    (424); vendor or network trouble → TransientError (502); an answer the connector did
+    not expect → RemoteError (502); all with redacted messages.
     """
-    connection = await load_connection(ctx, connector_id)
-    runtime = await open_runtime(connection, allow_loopback=_allow_loopback(ctx, allow_loopback),
-                                 pacer=probe_pacer(connection))  # a person is waiting: fail fast
+    doc = await get_connector(ctx, connector_id)
+    runtime: ConnectorRuntime | None = None
     try:
+        connection = await _unseal(ctx, doc)
+        runtime = await open_runtime(connection, allow_loopback=_allow_loopback(ctx, allow_loopback),
+                                     pacer=probe_pacer(connection))  # a person is waiting: fail fast
         if runtime.reader is None:
             raise ValidationFailed("this connector cannot be a source", field="connectorId",
                                    errors=[{"field": "connectorId", "message": "not a source"}])
-        return await runtime.reader.list_containers()
-    except (AuthRequiredError, AuthenticationError, PermissionDeniedError) as exc:
-        raise AuthRequiredError(_message(exc)) from exc
-    except (RemoteError, DeferChunk, httpx.TransportError, OSError, TimeoutError) as exc:
-        if isinstance(exc, RemoteError) and not isinstance(exc, TransientError):
-            raise type(exc)(_message(exc)) from exc
-        raise TransientError(f"the vendor could not be reached: {_message(exc)}") from exc
+        return await asyncio.wait_for(runtime.reader.list_containers(), TEST_TIMEOUT_S)
+    except ValidationFailed:
+        raise  # the request is at fault
+    except Exception as exc:  # noqa: BLE001 - every vendor failure becomes the problem /test reports
+        status, message = describe_failure(exc)
+        if status == "error":
+            log.warning("listing containers failed unexpectedly: %s: %s", type(exc).__name__, message)
+        raise failure_problem(exc) from exc
     finally:
-        await runtime.aclose()
+        if runtime is not None:
+            await runtime.aclose()
