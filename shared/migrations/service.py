@@ -41,6 +41,17 @@ from shared.tenancy.ids import new_id, sortable_id
 
 RunMode = Literal["full", "delta", "dry_run", "retry_failed"]
 
+STATUS_MAPPING_DOC = (
+    "Where tasks go by their source status. Key: a source section (Trello list, Asana section, Planner "
+    "bucket) by id or by name (names compare trimmed and case-insensitively; an id wins over a name), or "
+    "`@completed` / `@open` for tasks by their source completion when no section key matched. Value: "
+    "`{\"section\": \"<destination section name>\", \"completed\": true|false}` (either or both); a bare "
+    "string is the older form of `{\"section\": …}` and is answered as an object. A target section the "
+    "source scope has (by name) receives the tasks; any other is created once per scope, after the source "
+    "sections. Subtasks keep their parent: only their completion is mapped. Without a rule a task keeps its "
+    "section and its completion. The dry run counts what the mapping does (`adapt.task.status_*`); changing "
+    "the mapping makes the next delta update the affected tasks.")
+
 
 class MigrationsRepository(TenantRepository):
     container_name = "migrations"
