@@ -16,6 +16,7 @@ import asyncio
 import logging
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from enum import StrEnum
@@ -59,6 +60,10 @@ log = logging.getLogger(__name__)
 REPAIRED_MODES = frozenset({"full", "delta", "retry_failed"})
 
 
+#: Verifies one scope (``shared.verify``): its counters and report rows, nothing written.
+ScopeVerifier = Callable[[str], Awaitable[tuple[Counter[str], list[ItemReport]]]]
+
+
 class Outcome(StrEnum):
     NEXT = "next"  # next chunk enqueued
     SCOPE_DONE = "scope_done"
@@ -83,7 +88,8 @@ class ChunkRunner:
 
     def __init__(self, *, reader: SourceReader, writer: DestinationWriter, id_map: IdMap,
                  run_state: RunState, queue: ChunkQueue, settings: RunSettings,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, verifier: ScopeVerifier | None = None) -> None:
+        self.verifier = verifier
         self.reader = reader
         self.writer = writer
         self.id_map = id_map
@@ -117,6 +123,9 @@ class ChunkRunner:
             if self.settings.mode == "rollback":
                 counts, new = await self._rollback(msg)
                 return await self._advance_to(msg, counts, new)
+            if self.settings.mode == "verify":
+                counts = await self._verify(msg)
+                return await self._advance_to(msg, counts, None)
             if msg.phase is Phase.SWEEP:
                 counts, _, next_cursor = await self._sweep(msg)
             elif retry_skips(self.settings, msg.scope, msg.phase):
@@ -145,6 +154,20 @@ class ChunkRunner:
             raise stop from exc
         await self._flush(msg, counts, rows, {})
         return counts, new
+
+    async def _verify(self, msg: ChunkMessage) -> Counter[str]:
+        """A verify run: one chunk per scope compares both sides (``ScopeVerifier``); no
+        writes. A verify needs a reader of the destination, which the worker supplies."""
+        if self.verifier is None:
+            raise _ChunkStop(fatal="this destination cannot be read back, so it cannot be verified")
+        try:
+            counts, rows = await self.verifier(msg.scope)
+        except Exception as exc:  # sorted into chunk outcomes
+            if isinstance(exc, NotFoundError | SkippableItemError):
+                raise _ChunkStop(fail_scope=f"verify could not read the scope: {exc}") from exc
+            raise _ChunkStop.of(exc) from exc
+        await self._flush(msg, counts, rows, {})
+        return counts
 
     # -- phases -------------------------------------------------------------------------
 
@@ -285,9 +308,12 @@ class ChunkRunner:
                             "recounted", msg.run_id, len(repair.rows_added),
                             len(repair.counters_changed))
         totals = await self.run_state.get_counts(msg.run_id)
-        partial = any(v for k, v in totals.items()
-                      if k.endswith((".failed", ".skipped", "scope.failed"))
-                      or k.rpartition(".")[2] in VERIFY_DEFECTS)
+        if self.settings.mode == "verify":  # skipped items are reported losses, not defects
+            partial = any(v for k, v in totals.items()
+                          if k.rpartition(".")[2] in VERIFY_DEFECTS or k == "scope.failed")
+        else:
+            partial = any(v for k, v in totals.items()
+                          if k.endswith((".failed", ".skipped", "scope.failed")))
         final = (RunStatus.PARTIALLY_SUCCEEDED if partial and not self.settings.dry_run
                  else RunStatus.SUCCEEDED)
         await self.run_state.set_status(msg.run_id, final)

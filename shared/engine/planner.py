@@ -21,8 +21,9 @@ PHASE_ORDER: tuple[Phase, ...] = tuple(Phase)
 
 #: ``full``/``delta``: incremental through the id map; ``dry_run``: no writes;
 #: ``retry_failed``: only the items earlier runs failed or skipped; ``rollback``: delete at
-#: the destination what the migration created (``shared.engine.rollback``).
-RunMode = Literal["full", "delta", "dry_run", "retry_failed", "rollback"]
+#: the destination what the migration created (``shared.engine.rollback``); ``verify``: read
+#: both sides and compare them item by item, no writes (``shared.verify``).
+RunMode = Literal["full", "delta", "dry_run", "retry_failed", "rollback", "verify"]
 
 
 class RunSettings(BaseModel):

@@ -70,6 +70,11 @@ class LogEvent(StrEnum):
     ITEM_DELETED_AT_SOURCE = "item.deleted_at_source"
     ITEM_WOULD_CREATE = "item.would_create"
     ITEM_WOULD_UPDATE = "item.would_update"
+    ITEM_VERIFIED = "item.verified"  # verify: there and faithful
+    ITEM_MISSING = "item.missing"
+    ITEM_DUPLICATE = "item.duplicate"
+    ITEM_DIFFERENT = "item.different"
+    ITEM_UNEXPECTED = "item.unexpected"
     REMOTE_THROTTLED = "remote.throttled"
     REMOTE_RETRY = "remote.retry"
     REMOTE_AUTH_REQUIRED = "remote.auth_required"
@@ -86,6 +91,11 @@ ITEM_STATUS_EVENTS: Mapping[str, tuple[LogEvent, LogLevel]] = {
     "deleted_at_source": (LogEvent.ITEM_DELETED_AT_SOURCE, LogLevel.INFO),
     "would_create": (LogEvent.ITEM_WOULD_CREATE, LogLevel.INFO),
     "would_update": (LogEvent.ITEM_WOULD_UPDATE, LogLevel.INFO),
+    "ok": (LogEvent.ITEM_VERIFIED, LogLevel.DEBUG),
+    "missing": (LogEvent.ITEM_MISSING, LogLevel.ERROR),
+    "duplicate": (LogEvent.ITEM_DUPLICATE, LogLevel.ERROR),
+    "different": (LogEvent.ITEM_DIFFERENT, LogLevel.WARNING),
+    "unexpected": (LogEvent.ITEM_UNEXPECTED, LogLevel.WARNING),
 }
 
 

@@ -39,7 +39,7 @@ from shared.tenancy.audit import RequestInfo
 from shared.tenancy.context import TenantContext
 from shared.tenancy.ids import new_id, sortable_id
 
-RunMode = Literal["full", "delta", "dry_run", "retry_failed"]
+RunMode = Literal["full", "delta", "dry_run", "retry_failed", "verify"]
 
 STATUS_MAPPING_DOC = (
     "Where tasks go by their source status. Key: a source section (Trello list, Asana section, Planner "
@@ -369,7 +369,7 @@ async def run_eta(ctx: TenantContext, migration: dict[str, Any], run: dict[str, 
     mode = run["mode"]
     if mode in ("retry_failed", "rollback"):
         return estimate(plan_of_writes(run.get("plan") or {}), counts, limit, basis=f"{mode.split('_')[0]}_plan")
-    if mode == "dry_run":  # no writes: its time is the source's reads, which we do not price
+    if mode in ("dry_run", "verify"):  # no writes: its time is reads, which we do not price
         return estimate(None, counts, limit, basis="unknown")
     dry = await latest_dry_run(ctx, migration["id"])
     if dry is None:

@@ -8,18 +8,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
-from shared.connectors.base import DestinationWriter
+from shared.connectors.base import DestinationWriter, SourceReader
 from shared.connectors.registry import ConnectorRuntime
 from shared.connectors.service import ConnectorsRepository, open_connector
-from shared.engine.chunk import ChunkResult, ChunkRunner, Outcome
+from shared.engine.chunk import ChunkResult, ChunkRunner, Outcome, ScopeVerifier
 from shared.engine.model import Kind
 from shared.engine.planner import first_messages
-from shared.engine.ports import ChunkMessage, ItemReport, ItemStatus, RunStatus
+from shared.engine.ports import (
+    Checkpoint,
+    ChunkMessage,
+    Claim,
+    ClaimResult,
+    IdMap,
+    ItemReport,
+    ItemStatus,
+    RunStatus,
+)
 from shared.logs.model import LogEvent, LogLevel
 from shared.logs.writer import RunLogWriter
 from shared.migrations.mapping import MappedReader
@@ -28,11 +39,13 @@ from shared.migrations.ports_cosmos import (
     CosmosRunState,
     RunsRepository,
     StorageChunkQueue,
+    heartbeat_s,
 )
 from shared.migrations.service import MigrationsRepository, run_settings
 from shared.retention.active import org_is_active
 from shared.store.stores import Stores
 from shared.tenancy.context import TenantContext
+from shared.verify.scope import verify_scope
 
 log = logging.getLogger("ferry.worker")
 
@@ -49,16 +62,73 @@ _STATUS_EVENTS = {
 _ROLLBACK_EVENTS = {ItemStatus.DELETED: "item.deleted", ItemStatus.KEPT: "item.kept"}
 
 
+def _verifier(reader: SourceReader, dest_reader: SourceReader, id_map: IdMap,
+              migration_id: str) -> ScopeVerifier:
+    """A verify run's comparison of one scope (``shared.verify``), reads only."""
+
+    async def verify(scope: str) -> tuple[Counter[str], list[ItemReport]]:
+        verdict = await verify_scope(reader, dest_reader, id_map, migration_id=migration_id,
+                                     scope=scope)
+        return verdict.counts, verdict.rows
+
+    return verify
+
+
 class MalformedChunk(ValueError):
     """A message that can never be processed; the host moves it to the poison queue."""
 
 
 class LoggedRunState(CosmosRunState):
-    """Run state whose report rows and status changes also go to the run's log."""
+    """Run state whose report rows and status changes also go to the run's log, and whose scope
+    claims are renewed while this process runs their chunk (a heartbeat).
+
+    The heartbeat is what lets the scope lease (``FERRY_CHUNK_LEASE_SECONDS``) be short: a living
+    chunk keeps its scope however long it runs, and the scope of a worker that died is free again
+    within one lease, so its redelivered message meets a BUSY claim for at most that long.
+    """
 
     def __init__(self, ctx: TenantContext, migration_id: str, run_log: RunLogWriter) -> None:
         super().__init__(ctx, migration_id, on_final=self._final)
         self.run_log = run_log
+        self._heartbeats: dict[tuple[str, str], asyncio.Task[None]] = {}
+
+    async def claim(self, run_id: str, scope: str, expected: Checkpoint, token: str, until: datetime) -> ClaimResult:
+        result = await super().claim(run_id, scope, expected, token, until)
+        if result.outcome is Claim.CLAIMED:
+            lease_s = max(1.0, (until - datetime.now(UTC)).total_seconds())
+            self._stop_heartbeat(run_id, scope)
+            self._heartbeats[(run_id, scope)] = asyncio.create_task(self._heartbeat(run_id, scope, token, lease_s))
+        return result
+
+    async def release(self, run_id: str, scope: str, token: str) -> None:
+        self._stop_heartbeat(run_id, scope)
+        await super().release(run_id, scope, token)
+
+    async def advance(self, run_id: str, scope: str, expected: Checkpoint, new: Checkpoint | None) -> bool:
+        self._stop_heartbeat(run_id, scope)  # advancing clears the lease
+        return await super().advance(run_id, scope, expected, new)
+
+    async def _heartbeat(self, run_id: str, scope: str, token: str, lease_s: float) -> None:
+        every = heartbeat_s(lease_s)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                if not await self.renew(run_id, scope, token, datetime.now(UTC) + timedelta(seconds=lease_s)):
+                    return
+            except Exception as exc:  # keep beating: one failed write must not give a live chunk's scope away
+                log.warning("could not renew the scope lease of run %s: %s", run_id, type(exc).__name__,
+                            exc_info=True)
+
+    def _stop_heartbeat(self, run_id: str, scope: str) -> None:
+        task = self._heartbeats.pop((run_id, scope), None)
+        if task is not None:
+            task.cancel()
+
+    def stop_heartbeats(self) -> None:
+        """The chunk is over, whatever its outcome: no lease of it is renewed any more."""
+        for task in self._heartbeats.values():
+            task.cancel()
+        self._heartbeats.clear()
 
     async def add_items(self, run_id: str, rows: Sequence[ItemReport]) -> None:
         await super().add_items(run_id, rows)
@@ -119,10 +189,14 @@ class ChunkWorker:
             if reader is None or destination.writer is None:
                 await state.set_status(msg.run_id, RunStatus.FAILED, "the connectors cannot read or write")
                 return None
+            id_map = CosmosIdMap(ctx, migration["id"])
+            verifier = None
+            if settings.mode == "verify" and destination.reader is not None:
+                verifier = _verifier(reader, destination.reader, id_map, migration["id"])
             runner = ChunkRunner(
                 reader=reader, writer=destination.writer,  # type: ignore[arg-type]
-                id_map=CosmosIdMap(ctx, migration["id"]), run_state=state, queue=StorageChunkQueue(ctx),
-                settings=settings,
+                id_map=id_map, run_state=state, queue=StorageChunkQueue(ctx),
+                settings=settings, verifier=verifier,
             )
             first = first_messages(settings, [msg.scope])[0]
             if msg.checkpoint == first.checkpoint and msg.attempt == 0:
@@ -134,6 +208,7 @@ class ChunkWorker:
             run_log.failure(kind=None, source_id=None, error=exc, scope=msg.scope, event="chunk.error")
             raise
         finally:
+            state.stop_heartbeats()
             await self._flush(run_log)
 
     async def _runtime(self, ctx: TenantContext, connector_id: str) -> ConnectorRuntime:

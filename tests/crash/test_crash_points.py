@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from shared.engine.ports import IdState
+from shared.migrations.ports_cosmos import CosmosIdMap, CosmosRunState
 from tests.crash.harness import Outcome, Sims, WorkerPool, new_migration, start, wait_runs
 from tests.crash.inject import read_plan, write_plan
 from tests.crash.score import Score, score_migration
@@ -101,6 +103,25 @@ def _assert_finished(out: Outcome, pool: WorkerPool) -> None:
     assert statuses == {"succeeded": len(out.runs)}, statuses
 
 
+async def _every_done_item_has_its_row(org: Any, out: Outcome) -> None:
+    """Reports survive the crashes: every item the run wrote has its report row, and the
+    per-kind counters equal the rows (``shared.engine.report_repair``)."""
+    for mig, run in out.runs.items():
+        keys = await CosmosRunState(org, mig).item_keys(run["id"])
+        written = Counter()
+        async for entry in CosmosIdMap(org, mig).list(mig):
+            if entry.written_run_id == run["id"] and entry.state is IdState.DONE:
+                assert (entry.kind, entry.source_id) in keys, (
+                    f"{mig}: {entry.kind} {entry.source_id} is done without a report row")
+                written[str(entry.kind)] += 1
+        counted = Counter()
+        for name, n in (run.get("counts") or {}).items():
+            kind, _, action = name.partition(".")
+            if action in ("created", "updated", "reconciled"):
+                counted[kind] += n
+        assert +counted == +written, f"{mig}: counters {dict(counted)} != id map {dict(written)}"
+
+
 async def _delta_makes_no_writes(org: Any, sims: Sims, pool: WorkerPool, boards: dict[str, list[str]]) -> None:
     for mig in boards:
         write_plan(pool.plan_dir, mig, {})  # no crash: the delta itself is under test
@@ -132,6 +153,7 @@ async def test_crash_matrix_then_delta(org: Any, sims: Sims, pools: Callable[...
           f"{score.summary()}, full runs {out.seconds:.1f}s")
     assert score.clean, score.summary()
     _scorer_sees_planted_faults(sims, boards)
+    await _every_done_item_has_its_row(org, out)
     await _delta_makes_no_writes(org, sims, pool, boards)
     print(f"crash matrix wall time {time.monotonic() - began:.1f}s")
 
@@ -149,6 +171,7 @@ async def test_queue_outage_before_next_chunk_is_enqueued(org: Any, sims: Sims,
     assert len(crashes_fired(pool)) == len(plans)
     score = _score_all(sims, boards)
     assert score.clean, score.summary()
+    await _every_done_item_has_its_row(org, out)
 
 
 async def test_duplicate_deliveries_and_two_workers_on_one_run(org: Any, sims: Sims,
@@ -182,3 +205,4 @@ async def test_duplicate_deliveries_and_two_workers_on_one_run(org: Any, sims: S
     assert outcomes["scope busy with another delivery"] >= 1, "no copy met its first delivery"
     assert outcomes["stale or duplicate chunk"] >= 1
     assert score.clean, score.summary()
+    await _every_done_item_has_its_row(org, out)

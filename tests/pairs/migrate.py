@@ -17,6 +17,7 @@ from shared.engine.inmemory import InMemoryIdMap, InMemoryQueue, InMemoryRunStat
 from shared.engine.model import Kind
 from shared.engine.planner import RunSettings, first_messages
 from shared.engine.ports import IdMapEntry, IdState, ItemReport, ItemStatus, RunStatus
+from shared.verify.scope import verify_scope
 
 PAGE_SIZE = 10
 
@@ -65,6 +66,32 @@ class Migration:
             await asyncio.sleep(seconds)
 
         await drain(queue, runner.run, max_messages=2_000, on_wait=wait)
+        rid = settings.run_id
+        return RunResult(rid, self.state.status[rid], self.state.reasons.get(rid),
+                         dict(self.state.counts.get(rid, Counter())),
+                         list(self.state.items.get(rid, [])))
+
+    async def verify(self, reader: SourceReader, dest_reader: SourceReader) -> RunResult:
+        """A verify run (``shared.verify`` through the ChunkRunner, as the worker wires it)."""
+        self.runs += 1
+        settings = RunSettings(tenant_id="t-pairs", migration_id=self.migration_id,
+                               run_id=f"{self.migration_id}-r{self.runs}", mode="verify",
+                               dest_workspace=self.dest_workspace, page_size=PAGE_SIZE)
+
+        async def verifier(scope: str) -> tuple[Counter[str], list[ItemReport]]:
+            verdict = await verify_scope(reader, dest_reader, self.id_map,
+                                         migration_id=self.migration_id, scope=scope,
+                                         with_bytes=True)
+            return verdict.counts, verdict.rows
+
+        queue = InMemoryQueue()
+        runner = ChunkRunner(reader=reader, writer=dest_reader,  # type: ignore[arg-type]
+                             id_map=self.id_map, run_state=self.state, queue=queue,
+                             settings=settings, verifier=verifier)
+        await self.state.start(settings.run_id, [self.scope])
+        for msg in first_messages(settings, [self.scope]):
+            await queue.enqueue(msg)
+        await drain(queue, runner.run, max_messages=10)
         rid = settings.run_id
         return RunResult(rid, self.state.status[rid], self.state.reasons.get(rid),
                          dict(self.state.counts.get(rid, Counter())),

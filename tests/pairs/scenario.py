@@ -5,9 +5,9 @@ import time
 from dataclasses import dataclass, field
 
 from shared.engine.model import Kind, Task
-from tests.pairs.compare import Comparison, compare
+from shared.verify.compare import Comparison, compare
+from shared.verify.snapshot import Snapshot, snapshot
 from tests.pairs.migrate import Migration, RunResult
-from tests.pairs.snapshot import Snapshot, snapshot
 from tests.pairs.world import Sim
 
 PAIRS: tuple[tuple[str, str], ...] = (

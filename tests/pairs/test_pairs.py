@@ -13,9 +13,9 @@ import pytest
 
 from shared.engine.model import Kind
 from shared.engine.ports import ItemStatus, RunStatus
-from tests.pairs.compare import compare
+from shared.verify.compare import compare
+from shared.verify.documented import DOCUMENTED
 from tests.pairs.conftest import Outcomes
-from tests.pairs.documented import DOCUMENTED
 from tests.pairs.known import KNOWN
 from tests.pairs.scenario import (
     NEW_DESCRIPTION,

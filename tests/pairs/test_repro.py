@@ -21,9 +21,9 @@ from shared.connectors.base import Adaptation, DestinationWriter, DestRefs, Writ
 from shared.connectors.memory import MemoryReader, MemoryVendor, seed_project
 from shared.connectors.registry import ConnectorRuntime
 from shared.engine.model import Comment, Kind, Label, Project, Record, Section, Task
+from shared.verify.snapshot import read_all
 from tests.pairs.conftest import Outcomes
 from tests.pairs.migrate import Migration
-from tests.pairs.snapshot import read_all
 from tests.pairs.world import Sim
 
 

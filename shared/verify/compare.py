@@ -16,9 +16,9 @@ from shared.connectors.base import strip_marker_footer
 from shared.connectors.trello.mapping import trello_color
 from shared.engine.model import Comment, Kind, Task
 from shared.engine.ports import IdMapEntry, ItemReport
-from tests.pairs.checks import _FOOTER, TRELLO_MAX_TEXT, Comparison, Diff, _increasing, _short
-from tests.pairs.compare_tasks import TaskChecks
-from tests.pairs.snapshot import Snapshot
+from shared.verify.checks import _FOOTER, TRELLO_MAX_TEXT, Comparison, Diff, _increasing, _short
+from shared.verify.compare_tasks import TaskChecks
+from shared.verify.snapshot import Snapshot
 
 __all__ = ["Comparison", "Diff", "compare"]
 
@@ -38,6 +38,7 @@ class Comparer(TaskChecks):
 
     def project(self) -> None:
         s, d = self.src.project, self.dst.project
+        self.item(Kind.PROJECT, s.source_id)
         self.same("project.name", "project", s.name, d.name)
         want = s.description
         if self.dest == "planner" and want:
@@ -59,11 +60,13 @@ class Comparer(TaskChecks):
                 self.same("section.archived", where, s.archived, d.archived)
             placed.append((s.position, d.position, s.name))
         placed.sort()
+        self.item(None)
         if not _increasing([p[1] for p in placed]):
             self.diff("section.order", "sections", f"source order {[p[2] for p in placed]} "
                       f"not kept (positions {[p[1] for p in placed]})")
 
     def labels(self) -> None:
+        self.item(None)
         by_dest: dict[str, list[str]] = {}
         for s in self.src.labels.values():
             dest_id = self.map.get((Kind.LABEL, s.source_id))
@@ -72,6 +75,7 @@ class Comparer(TaskChecks):
         for dest_id, sids in by_dest.items():
             if len(sids) > 1:  # several source labels written onto one destination label
                 self.collided.update(sids)
+                self.item(Kind.LABEL, sids[-1])
                 names = [self.src.labels[sid].name for sid in sids]
                 self.diff("label.collision", f"label {dest_id}",
                           f"source labels {names} all became this one label")
@@ -132,6 +136,7 @@ class Comparer(TaskChecks):
             src_order = [r[1] for r in sorted(rows, key=lambda r: (r[0], r[1]))]
             dst_order = [r[1] for r in sorted(rows, key=lambda r: (r[2], r[3]))]
             if src_order != dst_order:
+                self.item(Kind.TASK, task_id)
                 name = self.src.tasks[task_id].name if task_id in self.src.tasks else task_id
                 self.diff("comment.order", f"comments of {_short(name, 30)}",
                           "written in another order than the source's")
@@ -157,6 +162,7 @@ class Comparer(TaskChecks):
 
     def extras(self) -> None:
         """Destination items that no source item explains."""
+        self.item(None)
         for kind in (Kind.SECTION, Kind.LABEL, Kind.TASK, Kind.COMMENT, Kind.ATTACHMENT):
             explained = {v for (k, _), v in self.map.items() if k is kind}
             for dest_id, rec in self.dst.of(kind).items():
@@ -169,7 +175,8 @@ class Comparer(TaskChecks):
                         t.section_id == dest_id for t in self.dst.tasks.values()):
                     continue  # the default list, reported per task (task.section_default_list)
                 self.diff(f"{kind}.extra", f"{kind} {dest_id}",
-                          f"not from the source: {_short(getattr(rec, 'name', '') or '')}")
+                          f"not from the source: {_short(getattr(rec, 'name', '') or '')}",
+                          dest_id=dest_id)
 
 
 def compare(src: Snapshot, dst: Snapshot, entries: dict[tuple[Kind, str], IdMapEntry],

@@ -12,8 +12,8 @@ from typing import Any
 from shared.connectors.planner.mapping import attachment_source_id
 from shared.engine.model import Kind, UserRef
 from shared.engine.ports import IdMapEntry, ItemReport, ItemStatus
-from tests.pairs.documented import documented
-from tests.pairs.snapshot import Snapshot
+from shared.verify.documented import documented
+from shared.verify.snapshot import Snapshot
 
 TRELLO_MAX_TEXT = 16_384
 PLANNER_MAX_TITLE = 255
@@ -26,9 +26,17 @@ CAUSES = (("order hint cannot be placed", "planner.task_order_hint_exhausted"),
 
 @dataclass(frozen=True)
 class Diff:
+    """One difference. ``code`` names the field (never a value); ``where`` and ``detail`` may
+    quote content and are for people reading a test, never for the stored report. ``kind`` and
+    ``source_id`` name the source item it belongs to (None: the scope as a whole), ``dest_id``
+    a destination item no source item explains."""
+
     code: str
     where: str
     detail: str
+    kind: Kind | None = None
+    source_id: str | None = None
+    dest_id: str | None = None
 
     def __str__(self) -> str:
         return f"[{self.code}] {self.where}: {self.detail}"
@@ -90,11 +98,17 @@ class Checks:
             key: reader_id(self.dest, key[0], e.dest_id) for key, e in entries.items()
             if e.dest_id}
         self.collided: set[str] = set()
+        self.at: tuple[Kind, str] | None = None  # the source item being compared
 
     # -- helpers -----------------------------------------------------------------------
 
-    def diff(self, code: str, where: str, detail: str) -> None:
-        self.out.diffs.append(Diff(code, where, detail))
+    def diff(self, code: str, where: str, detail: str, *, dest_id: str | None = None) -> None:
+        kind, sid = self.at if self.at is not None else (None, None)
+        self.out.diffs.append(Diff(code, where, detail, kind, sid, dest_id))
+
+    def item(self, kind: Kind | None, sid: str | None = None) -> None:
+        """The source item the next differences belong to (None: the scope)."""
+        self.at = (kind, sid) if kind is not None and sid is not None else None
 
     def rule(self, rule: str, where: str, detail: str) -> bool:
         """Use documented ``rule`` (counted) or, if undocumented here, record a Diff."""
@@ -128,6 +142,7 @@ class Checks:
 
     def pair(self, kind: Kind, sid: str, where: str) -> Any:
         """The destination record of source ``sid``, or None (recorded as a Diff)."""
+        self.item(kind, sid)
         dest_id = self.map.get((kind, sid))
         if dest_id is None:
             self.diff(f"not_migrated:{self.cause(kind, sid)}", where,

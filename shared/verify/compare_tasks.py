@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from shared.engine.model import Kind, Task
-from tests.pairs.checks import (
+from shared.verify.checks import (
     _FOOTER,
     PLANNER_MAX_CHECKLIST,
     PLANNER_MAX_TITLE,
@@ -33,6 +33,7 @@ class TaskChecks(Checks):
             self.task(s, d, where, mapped_dest)
             if not s.parent_id and s.section_id:
                 order.setdefault(d.section_id, []).append((s.position, d.position, s.name))
+        self.item(None)
         for section, items in order.items():
             items.sort()
             if not _increasing([i[1] for i in items]):

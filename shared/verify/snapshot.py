@@ -1,4 +1,4 @@
-"""Read one project-level container through a connector's READER into canonical records.
+"""Read one project-level container through a connector's reader into canonical records.
 
 Both sides of a pair are read the same way (the destination through its own reader), so
 the comparison is between canonical records, field by field. File attachments are streamed
@@ -20,6 +20,7 @@ from shared.engine.model import (
     Section,
     Task,
 )
+from shared.errors import FatalRunError
 
 READ_PAGE = 50
 
@@ -59,7 +60,7 @@ async def read_all(reader: SourceReader, kind: Kind, scope: str) -> list[Record]
         if page.next_cursor is None:
             return out
         cursor = page.next_cursor
-    raise AssertionError(f"{kind} pages of {scope} never ended")
+    raise FatalRunError(f"{kind} pages of {scope} never ended")
 
 
 async def digest(reader: SourceReader, attachment: Attachment) -> tuple[int, str]:
@@ -72,17 +73,22 @@ async def digest(reader: SourceReader, attachment: Attachment) -> tuple[int, str
     return size, h.hexdigest()
 
 
-async def snapshot(vendor: str, reader: SourceReader, scope: str) -> Snapshot:
-    """Read every kind of ``scope`` (and stream every file) through ``reader``."""
-    (project,) = await read_all(reader, Kind.PROJECT, scope)
-    assert isinstance(project, Project)
+async def snapshot(vendor: str, reader: SourceReader, scope: str, *,
+                   with_bytes: bool = True) -> Snapshot:
+    """Read every kind of ``scope`` through ``reader`` and, ``with_bytes``, stream every file
+    to a digest (without it, files compare by name and size only)."""
+    found = await read_all(reader, Kind.PROJECT, scope)
+    if len(found) != 1 or not isinstance(found[0], Project):
+        raise FatalRunError(f"{vendor} returned {len(found)} projects for one container")
+    project = found[0]
     snap = Snapshot(vendor, scope, project)
     for kind in (Kind.SECTION, Kind.LABEL, Kind.TASK, Kind.COMMENT, Kind.ATTACHMENT):
         table = snap.of(kind)
         for rec in await read_all(reader, kind, scope):
-            assert rec.source_id not in table, f"{vendor} read {kind} {rec.source_id} twice"
+            if rec.source_id in table:
+                raise FatalRunError(f"{vendor} returned {kind} {rec.source_id} twice in one read")
             table[rec.source_id] = rec
     for att in snap.attachments.values():
-        if not att.is_link:
+        if with_bytes and not att.is_link:
             snap.digests[att.source_id] = await digest(reader, att)
     return snap
