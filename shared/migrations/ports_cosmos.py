@@ -41,6 +41,21 @@ CONCURRENCY = 16
 PATCH_OPS_MAX = 10  # Cosmos accepts at most 10 operations per patch
 
 
+def heartbeat_s(lease_s: float) -> float:
+    """How often a running chunk renews its scope lease (``CosmosRunState.renew``): often enough
+    that a missed beat shows within seconds, and at least three beats per lease, so one failed
+    write never gives a living chunk's scope away."""
+    return min(5.0, lease_s / 3)
+
+
+def lease_stalled(lease_until: datetime, lease_s: float, now: datetime) -> bool:
+    """Whether the holder of a scope lease stopped renewing it (its worker died): each renewal
+    sets the end to renewal time + ``lease_s``, so a lease last renewed more than two beats (and
+    a moment's slack) ago, or one that ran out while still held, belongs to a chunk nobody runs."""
+    last_renewal = lease_until.timestamp() - lease_s
+    return now >= lease_until or now.timestamp() - last_renewal > 2 * heartbeat_s(lease_s) + 2.0
+
+
 class IdMapRepository(TenantRepository):
     container_name = "idMap"
 
@@ -281,6 +296,21 @@ class CosmosRunState:
             except ConflictError:
                 continue
 
+    async def renew(self, run_id: str, scope: str, token: str, until: datetime) -> bool:
+        """Extend the lease ``token`` holds to ``until`` (the heartbeat of a running chunk, see
+        ``shared.migrations.worker``); False once ``token`` holds it no more (released, advanced
+        or taken over), so the heartbeat stops."""
+        for _ in range(20):
+            doc = await self._scope_doc(run_id, scope)
+            if doc is None or doc.get("leaseToken") != token or doc.get("closed"):
+                return False
+            try:
+                await self.leases.replace({**doc, "leaseUntil": iso(until)}, etag=doc["_etag"])
+                return True
+            except ConflictError:
+                continue
+        return True  # contended, not lost: the next beat tries again
+
     async def advance(self, run_id: str, scope: str, expected: Checkpoint, new: Checkpoint | None) -> bool:
         for _ in range(20):
             doc = await self._scope_doc(run_id, scope)
@@ -321,6 +351,13 @@ class CosmosRunState:
         if doc.get("handoffPending"):
             return ClaimResult(outcome=Claim.STALE, resume=Checkpoint(phase=Phase(doc["phase"]), cursor=doc.get("cursor")))
         return ClaimResult(outcome=Claim.STALE)
+
+    async def held_leases(self, run_id: str) -> list[tuple[str, datetime]]:
+        """(scope, lease end) of every open scope a delivery holds (read-only, for the run view)."""
+        docs = await self.leases.query_all(
+            "c.runId = @run AND c.closed = false AND IS_DEFINED(c.leaseToken) AND NOT IS_NULL(c.leaseToken)",
+            {"run": run_id}, select="c.scope, c.leaseUntil")
+        return [(d["scope"], until) for d in docs if (until := _dt(d.get("leaseUntil"))) is not None]
 
     async def open_scopes(self, run_id: str) -> int:
         return await self.leases.count("c.runId = @run AND c.closed = false", {"run": run_id})

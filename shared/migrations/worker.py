@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -41,7 +41,7 @@ from shared.migrations.ports_cosmos import (
     StorageChunkQueue,
     heartbeat_s,
 )
-from shared.migrations.service import MigrationsRepository, run_settings
+from shared.migrations.service import MigrationsRepository, run_settings, start_run
 from shared.retention.active import org_is_active
 from shared.store.stores import Stores
 from shared.tenancy.context import TenantContext
@@ -74,6 +74,28 @@ def _verifier(reader: SourceReader, dest_reader: SourceReader, id_map: IdMap,
     return verify
 
 
+def _verify_after(ctx: TenantContext, migration: Mapping[str, Any], run: Mapping[str, Any],
+                  run_log: RunLogWriter) -> Callable[[RunStatus], Awaitable[None]] | None:
+    """With ``verifyAfterRun``, a run that wrote (full, delta, retry_failed) and ended is
+    followed by a verify run. Called once per run, by the delivery that set its final status;
+    a worker that dies right there leaves the verify to be started by hand."""
+    if not migration.get("verifyAfterRun") or run.get("mode") not in ("full", "delta", "retry_failed"):
+        return None
+
+    async def start(status: RunStatus) -> None:
+        if status not in (RunStatus.SUCCEEDED, RunStatus.PARTIALLY_SUCCEEDED):
+            return
+        try:
+            verify = await start_run(ctx, str(migration["id"]), "verify", actor="ferry:verifyAfterRun",
+                                     request=None)
+        except Exception as exc:  # noqa: BLE001 - the run is done: say why no verify follows
+            run_log.failure(kind=None, source_id=None, error=exc, event="verify.not_started")
+            return
+        run_log.event(LogEvent.RUN_PLANNED, message=f"verify run {verify['id']} started (verifyAfterRun)")
+
+    return start
+
+
 class MalformedChunk(ValueError):
     """A message that can never be processed; the host moves it to the poison queue."""
 
@@ -90,6 +112,8 @@ class LoggedRunState(CosmosRunState):
     def __init__(self, ctx: TenantContext, migration_id: str, run_log: RunLogWriter) -> None:
         super().__init__(ctx, migration_id, on_final=self._final)
         self.run_log = run_log
+        #: what follows a run's end (a verify pass, when the migration asks for one)
+        self.after_final: Callable[[RunStatus], Awaitable[None]] | None = None
         self._heartbeats: dict[tuple[str, str], asyncio.Task[None]] = {}
 
     async def claim(self, run_id: str, scope: str, expected: Checkpoint, token: str, until: datetime) -> ClaimResult:
@@ -149,6 +173,8 @@ class LoggedRunState(CosmosRunState):
         event, level = _STATUS_EVENTS[status]
         counts = await self.get_counts(run_id)
         self.run_log.event(event, level=level, code=status.value, counts=counts, message=reason)
+        if self.after_final is not None:
+            await self.after_final(status)
 
 
 class ChunkWorker:
@@ -177,6 +203,7 @@ class ChunkWorker:
             return None
         run_log = RunLogWriter(ctx, msg.run_id)
         state = LoggedRunState(ctx, migration["id"], run_log)
+        state.after_final = _verify_after(ctx, migration, run, run_log)
         try:
             settings = run_settings(ctx, migration, run)
             destination = await self._runtime(ctx, migration["destinationConnectorId"])
