@@ -19,6 +19,15 @@ resolves tasks to it like any other parent. Without a rule a task keeps its own 
 its own completion (the default of every vendor pair: e.g. a completed Asana or Planner
 task moving to Trello stays in its list, its card marked complete through ``dueComplete``).
 
+The engine applies it in ``ItemProcessor._process`` right after ``adapt(...)`` (before the
+dry-run return, so the dry run reports it)::
+
+    if isinstance(adapted, Task) and ctx.settings.status_map:
+        adapted, mapped = map_task(ctx.settings.status_map, adapted,
+                                   await scope_sections(ctx.reader, ctx.scope), self.caps)
+        codes += [n.code for n in mapped]
+        await self.resolver.prefetch([adapted])  # the mapped section's destination id
+
 Everything here is pure (no I/O, no clock) but ``scope_sections``, which asks the reader. The dry run applies the same functions, so its
 adaptation counts (``task.status_section_mapped``, ``task.status_completed``,
 ``task.status_reopened``) are what the run will do.
