@@ -4,25 +4,28 @@ stream, a failures-only view, and deletion on request.
 Streaming: the HTTP trigger uses the Functions HTTP streaming extension (`front_door`), so
 in Azure as under the local runner each line reaches the client when it is written. A stream
 ends by itself after `maxSeconds` (within the function timeout) and the client reconnects
-with `Last-Event-ID`, losing and repeating nothing.
+with `Last-Event-ID`, losing and repeating nothing. A stream never outlives its credential:
+at the token's expiry, and within 30 s of a key's revocation or a member's deactivation or
+removal, it sends `event: end` with the reason and closes (stream_auth.py).
 """
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from starlette.responses import StreamingResponse
 
-from functions.http_api.deps import authorize
+from functions.http_api.deps import authorize, credentials, get_authenticator
 from functions.http_api.ids import RunId
 from shared.errors import NotFoundError
 from shared.identity.access import Action
 from shared.logs.model import LogLevel
 from shared.logs.reader import Cursor, RunLogReader
 from shared.logs.runs import delete_run_logs, run_document, run_finished
+from shared.logs.stream_auth import StreamAuthorisation
 from shared.tenancy import audit
 from shared.tenancy.auth import OrgAccess
 
@@ -58,7 +61,15 @@ async def get_logs(runId: RunId, request: Request, access: Read, after: After = 
     await _require_run(access, runId, reader)
     if "text/event-stream" in request.headers.get("accept", ""):
         start = Cursor.parse(last_event_id, field_name="Last-Event-ID") if last_event_id else Cursor.parse(after)
-        events = sse_events(request, access, runId, reader, start, level, float(maxSeconds or SSE_DEFAULT_S))
+        cred = credentials(request)
+        guard = StreamAuthorisation(lambda: get_authenticator().reauthorise(access, cred, Action.LOGS_READ),
+                                    expires_at=access.expires_at)
+
+        async def finished() -> bool:
+            return await run_finished(access.ctx, runId)
+
+        events = sse_events(request, runId, reader, start, level, float(maxSeconds or SSE_DEFAULT_S),
+                            finished=finished, guard=guard)
         return StreamingResponse(events, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     cursor = Cursor.parse(after)
@@ -69,21 +80,25 @@ async def get_logs(runId: RunId, request: Request, access: Read, after: After = 
     return _page_body(page)
 
 
-async def sse_events(request: Request, access: OrgAccess, run_id: str, reader: RunLogReader, start: Cursor,
-                     level: LogLevel | None, max_seconds: float) -> AsyncIterator[str]:
+async def sse_events(request: Request, run_id: str, reader: RunLogReader, start: Cursor,
+                     level: LogLevel | None, max_seconds: float, *, finished: Callable[[], Awaitable[bool]],
+                     guard: StreamAuthorisation) -> AsyncIterator[str]:
     """`id:`/`event: log`/`data:` per line; `event: end` once the run has finished and
-    every line was sent; comments as heartbeats; ends after `max_seconds`."""
+    every line was sent, or as soon as the caller's credential stops holding (`guard`);
+    comments as heartbeats; ends after `max_seconds`."""
     import asyncio
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max_seconds
     polls = 0
 
-    async def finished() -> bool:
-        return await run_finished(access.ctx, run_id)
-
     yield f"retry: 2000\n: stream of run {run_id}\n\n"
     async for item in reader.follow(start, min_level=level, poll_s=POLL_S, stop=finished):
+        reason = await guard.ended()
+        if reason is not None:
+            # Nothing more for this caller; a reconnect authenticates afresh (and fails).
+            yield f"event: end\ndata: {json.dumps({'reason': reason})}\n\n"
+            return
         if item is not None:
             yield f"id: {item['id']}\nevent: log\ndata: {json.dumps(item, ensure_ascii=False)}\n\n"
             continue

@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.errors import AuthenticationError, FerryError, NotFoundError, PermissionDeniedError
 from shared.identity import apikeys
-from shared.identity.access import Caller, MemberStatus
+from shared.identity.access import Action, Caller, MemberStatus, require
 from shared.identity.activity import ActivityThrottle
 from shared.identity.apikeys import Credential
 from shared.identity.oidc import OidcValidator, Principal
@@ -34,6 +34,8 @@ class OrgAccess:
     ctx: TenantContext
     org: dict[str, Any]
     request: RequestInfo
+    #: When the credential stops being valid (a token's `exp`, Unix seconds); None for keys.
+    expires_at: float | None = None
 
 
 class Authenticator:
@@ -66,16 +68,25 @@ class Authenticator:
 
     async def org_access(self, org_id: str, cred: Credential, request: RequestInfo) -> OrgAccess:
         client = request.ip or "unknown"
+        expires_at: float | None = None
         if cred.kind == "api_key":
             caller, ctx = await self._key_caller(org_id, cred.value, client)
         else:
             principal = await self.principal(cred, request)
+            expires_at = principal.expires_at
             caller, ctx = await self._member_caller(org_id, principal, request)
         org = await ctx.repo(TenantsRepository).find(org_id)
         if org is None or org.get("status") != "active":
             raise NotFoundError("organisation not found")
         await self._touch(ctx, org)
-        return OrgAccess(caller, ctx, org, request)
+        return OrgAccess(caller, ctx, org, request, expires_at)
+
+    async def reauthorise(self, access: OrgAccess, cred: Credential, action: Action) -> None:
+        """Raise as the request would now if `cred` no longer reaches `action` in the org of
+        `access` (key revoked, member deactivated or removed, org deleted, token expired):
+        what a long response checks while it runs."""
+        again = await self.org_access(access.ctx.tenant_id, cred, access.request)
+        require(again.caller, action)
 
     async def _member_caller(self, org_id: str, principal: Principal, request: RequestInfo) -> tuple[Caller, TenantContext]:
         ctx = self._context(org_id)
