@@ -13,6 +13,14 @@ older keys stay published so tokens already minted keep working.
 The issuer URL is `http://127.0.0.1:{port}`: the validator accepts plain http only for
 loopback issuers.
 
+For the web console it is also a small OIDC provider (authorization code + PKCE, public
+clients only): `/authorize` shows a sign-in page that accepts any email (no password: it
+is a development issuer) and redirects back with a one-time code; `/token` exchanges the
+code for an access token (audience `api://ferry-local`), an ID token (audience the client
+id, with the request's nonce) and a refresh token (rotated on each use), checking the PKCE
+verifier (S256 only); `/logout` ends the issuer's session. Redirect URIs must be loopback
+http(s) URLs. `prompt=none` answers `login_required` without a session cookie.
+
 Command line (the `ferry` CLI wraps these)::
 
     python -m tools.dev_issuer serve --port 8765 --keys .ferry/dev-issuer
@@ -21,13 +29,20 @@ Command line (the `ferry` CLI wraps these)::
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
+import hashlib
+import hmac
+import html
 import json
 import os
+import re
+import secrets
 import socket
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,13 +54,20 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 DEFAULT_PORT = 8765
 DEFAULT_AUDIENCE = "api://ferry-local"
 KEY_FILE = "dev-issuer-keys.json"
 _SUBJECT_NAMESPACE = uuid.UUID("6f1c1a4e-2b1d-4c55-9a53-5d0f3e7c9b10")
+SESSION_COOKIE = "ferry_dev_session"
+CODE_TTL = 120
+REFRESH_TTL = 8 * 3600
+_EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$")
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+_CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+         "Access-Control-Allow-Headers": "Content-Type", "Access-Control-Max-Age": "600"}
 
 
 def issuer_url(port: int, host: str = "127.0.0.1") -> str:
@@ -61,11 +83,19 @@ def subject_for(email: str) -> str:
 class DevIssuer:
     """Keys, token minting and the ASGI app of the development issuer."""
 
-    def __init__(self, key_dir: str | os.PathLike[str], *, issuer: str | None = None) -> None:
+    def __init__(self, key_dir: str | os.PathLike[str], *, issuer: str | None = None,
+                 audience: str = DEFAULT_AUDIENCE) -> None:
         self.key_dir = Path(key_dir)
         self.issuer = issuer or issuer_url(DEFAULT_PORT)
+        self.audience = audience
+        #: lifetime of access tokens issued by `/token` (tests shorten it to see renewal)
+        self.access_ttl = 3600
         self.jwks_requests = 0
         self.discovery_requests = 0
+        self.token_grants: dict[str, int] = {"authorization_code": 0, "refresh_token": 0}
+        self._codes: dict[str, _Grant] = {}
+        self._refresh: dict[str, _Grant] = {}
+        self._session_key = secrets.token_bytes(32)
         self._lock = threading.Lock()
         self._keys: list[tuple[str, rsa.RSAPrivateKey]] = []
         self._loaded_mtime: int | None = None
@@ -76,6 +106,9 @@ class DevIssuer:
             routes=[
                 Route("/.well-known/openid-configuration", self._discovery_endpoint),
                 Route("/jwks", self._jwks_endpoint),
+                Route("/authorize", self._authorize_endpoint, methods=["GET", "POST"]),
+                Route("/token", self._token_endpoint, methods=["POST", "OPTIONS"]),
+                Route("/logout", self._logout_endpoint),
             ]
         )
 
@@ -169,9 +202,16 @@ class DevIssuer:
         return {
             "issuer": self.issuer,
             "jwks_uri": f"{self.issuer}/jwks",
+            "authorization_endpoint": f"{self.issuer}/authorize",
+            "token_endpoint": f"{self.issuer}/token",
+            "end_session_endpoint": f"{self.issuer}/logout",
             "id_token_signing_alg_values_supported": ["RS256"],
             "subject_types_supported": ["public"],
-            "response_types_supported": ["id_token"],
+            "response_types_supported": ["code", "id_token"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
         }
 
     # --- tokens -------------------------------------------------------------------
@@ -219,11 +259,100 @@ class DevIssuer:
 
     async def _discovery_endpoint(self, request: Request) -> JSONResponse:
         self.discovery_requests += 1
-        return JSONResponse(self.discovery())
+        return JSONResponse(self.discovery(), headers=_CORS)
 
     async def _jwks_endpoint(self, request: Request) -> JSONResponse:
         self.jwks_requests += 1
-        return JSONResponse(self.jwks(), headers={"Cache-Control": "max-age=300"})
+        return JSONResponse(self.jwks(), headers={"Cache-Control": "max-age=300", **_CORS})
+
+    # --- sign-in for the console: authorization code + PKCE --------------------------
+
+    def _session_value(self, email: str, name: str | None) -> str:
+        raw = base64.urlsafe_b64encode(json.dumps([email, name]).encode()).decode().rstrip("=")
+        mac = hmac.new(self._session_key, raw.encode(), hashlib.sha256).hexdigest()[:32]
+        return f"{raw}.{mac}"
+
+    def _session(self, request: Request) -> tuple[str, str | None] | None:
+        value = request.cookies.get(SESSION_COOKIE, "")
+        raw, _, mac = value.partition(".")
+        if not raw or not hmac.compare_digest(mac, hmac.new(self._session_key, raw.encode(), hashlib.sha256).hexdigest()[:32]):
+            return None
+        email, name = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        return str(email), name
+
+    async def _authorize_endpoint(self, request: Request) -> Response:
+        params = dict(request.query_params) if request.method == "GET" else dict(await request.form())
+        problem = _authorize_problem(params)
+        if problem is not None:  # never redirect to an unchecked URI: show the error here
+            return _page(f"<h1>Sign-in request refused</h1><p>{html.escape(problem)}</p>", status=400)
+        if request.method == "GET":
+            session = self._session(request)
+            if params.get("prompt") == "none":
+                if session is None:
+                    return _redirect_back(params, error="login_required")
+                return self._grant(params, *session)
+            return _sign_in_page(params, (params.get("login_hint") or (session[0] if session else "")))
+        if params.get("action") == "cancel":
+            return _redirect_back(params, error="access_denied")
+        email = str(params.get("email") or "").strip().lower()
+        name = str(params.get("name") or "").strip() or None
+        if not _EMAIL.fullmatch(email) or len(email) > 320:
+            return _sign_in_page(params, email, error="Enter an email address, like you@example.com.")
+        return self._grant(params, email, name)
+
+    def _grant(self, params: dict[str, Any], email: str, name: str | None) -> Response:
+        code = secrets.token_urlsafe(32)
+        self._codes[code] = _Grant(
+            client_id=str(params["client_id"]), redirect_uri=str(params["redirect_uri"]), email=email, name=name,
+            challenge=str(params["code_challenge"]), nonce=params.get("nonce"), scope=str(params.get("scope") or "openid"),
+            expires=time.time() + CODE_TTL)
+        response = _redirect_back(params, code=code)
+        response.set_cookie(SESSION_COOKIE, self._session_value(email, name), httponly=True, samesite="lax",
+                            path="/")
+        return response
+
+    async def _token_endpoint(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=_CORS)
+        form = dict(await request.form())
+        grant_type = form.get("grant_type")
+        now = time.time()
+        grant: _Grant | None
+        if grant_type == "authorization_code":
+            grant = self._codes.pop(str(form.get("code") or ""), None)
+            if grant is None or grant.expires < now:
+                return _token_error("invalid_grant", "unknown, used or expired code")
+            if form.get("client_id") != grant.client_id or form.get("redirect_uri") != grant.redirect_uri:
+                return _token_error("invalid_grant", "client_id or redirect_uri differ from the authorization request")
+            verifier = str(form.get("code_verifier") or "")
+            if not 43 <= len(verifier) <= 128 or _s256(verifier) != grant.challenge:
+                return _token_error("invalid_grant", "PKCE verifier does not match the code challenge")
+        elif grant_type == "refresh_token":
+            grant = self._refresh.pop(str(form.get("refresh_token") or ""), None)
+            if grant is None or grant.expires < now or form.get("client_id") != grant.client_id:
+                return _token_error("invalid_grant", "unknown, used or expired refresh token")
+        else:
+            return _token_error("unsupported_grant_type", "authorization_code or refresh_token")
+        self.token_grants[str(grant_type)] += 1
+        ttl = int(self.access_ttl)
+        access = self.mint(grant.email, grant.name, audience=self.audience, ttl=ttl, scp=grant.scope)
+        id_token = self.mint(grant.email, grant.name, audience=grant.client_id, ttl=ttl,
+                             nonce=grant.nonce if grant_type == "authorization_code" else None)
+        refresh = secrets.token_urlsafe(32)
+        self._refresh[refresh] = _Grant(**{**grant.__dict__, "expires": now + REFRESH_TTL})
+        body = {"access_token": access, "id_token": id_token, "token_type": "Bearer", "expires_in": ttl,
+                "refresh_token": refresh, "scope": grant.scope}
+        return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache", **_CORS})
+
+    async def _logout_endpoint(self, request: Request) -> Response:
+        target = request.query_params.get("post_logout_redirect_uri")
+        response: Response
+        if target and _loopback_uri(target):
+            response = RedirectResponse(target, status_code=302)
+        else:
+            response = _page("<h1>Signed out</h1><p>You can close this page.</p>")
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
 
     @contextlib.contextmanager
     def serve(self, port: int = 0, host: str = "127.0.0.1") -> Iterator[str]:
@@ -254,6 +383,95 @@ class DevIssuer:
             server.should_exit = True
             thread.join(timeout=10)
             sock.close()
+
+
+@dataclass(frozen=True)
+class _Grant:
+    client_id: str
+    redirect_uri: str
+    email: str
+    name: str | None
+    challenge: str
+    nonce: str | None
+    scope: str
+    expires: float
+
+
+def _s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).decode().rstrip("=")
+
+
+def _loopback_uri(uri: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    return parts.scheme in ("http", "https") and (host in _LOOPBACK_HOSTS or host == "::1" or host.startswith("127."))
+
+
+def _authorize_problem(params: dict[str, Any]) -> str | None:
+    if not params.get("client_id"):
+        return "client_id is missing."
+    if not params.get("redirect_uri") or not _loopback_uri(str(params["redirect_uri"])):
+        return "redirect_uri must be a loopback http(s) URL for the development issuer."
+    if params.get("response_type") != "code":
+        return "response_type must be code."
+    if params.get("code_challenge_method") != "S256" or not params.get("code_challenge"):
+        return "PKCE is required: send code_challenge with code_challenge_method=S256."
+    return None
+
+
+def _redirect_back(params: dict[str, Any], **answer: str) -> RedirectResponse:
+    from urllib.parse import urlencode
+
+    query = {**answer, **({"state": str(params["state"])} if params.get("state") else {})}
+    uri = str(params["redirect_uri"])
+    return RedirectResponse(f"{uri}{'&' if '?' in uri else '?'}{urlencode(query)}", status_code=302)
+
+
+def _token_error(error: str, description: str) -> JSONResponse:
+    return JSONResponse({"error": error, "error_description": description}, status_code=400,
+                        headers={"Cache-Control": "no-store", **_CORS})
+
+
+_PAGE_CSS = (
+    "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f4f6f9;color:#1b2330}"
+    "main{max-width:26rem;margin:10vh auto;background:#fff;padding:2rem;border-radius:8px;"
+    "box-shadow:0 1px 4px #0002}h1{font-size:1.4rem;margin-top:0}label{display:block;margin:1rem 0 .3rem;"
+    "font-weight:600}input{width:100%;box-sizing:border-box;padding:.55rem;font:inherit;border:1px solid #8a94a6;"
+    "border-radius:4px}button{margin-top:1.2rem;padding:.6rem 1.2rem;font:inherit;border:0;border-radius:4px;"
+    "background:#0b5cad;color:#fff;cursor:pointer}button.secondary{background:#e3e8ef;color:#1b2330;margin-left:.5rem}"
+    ".error{color:#a40e26;font-weight:600}.note{color:#4a5568;font-size:.9rem}"
+)
+
+
+def _page(body: str, *, status: int = 200) -> HTMLResponse:
+    nonce = secrets.token_urlsafe(12)
+    doc = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+           f'content="width=device-width, initial-scale=1"><title>Sign in — Ferry development issuer</title>'
+           f'<style nonce="{nonce}">{_PAGE_CSS}</style></head><body><main>{body}</main></body></html>')
+    csp = f"default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    return HTMLResponse(doc, status_code=status, headers={"Content-Security-Policy": csp, "Cache-Control": "no-store",
+                                                          "X-Frame-Options": "DENY"})
+
+
+def _sign_in_page(params: dict[str, Any], email: str, *, error: str | None = None) -> HTMLResponse:
+    keep = ("client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge",
+            "code_challenge_method")
+    hidden = "".join(f'<input type="hidden" name="{k}" value="{html.escape(str(params[k]))}">'
+                     for k in keep if params.get(k) is not None)
+    message = f'<p class="error" role="alert" id="email-error">{html.escape(error)}</p>' if error else ""
+    described = ' aria-describedby="email-error" aria-invalid="true"' if error else ""
+    return _page(
+        "<h1>Sign in to Ferry</h1>"
+        '<p class="note">Development issuer: any email signs in, no password. Never deployed.</p>'
+        f'<form method="post" action="/authorize">{hidden}{message}'
+        f'<label for="email">Email</label><input id="email" name="email" type="email" required autocomplete="email"'
+        f' autofocus value="{html.escape(email)}"{described}>'
+        '<label for="name">Display name (optional)</label><input id="name" name="name" autocomplete="name">'
+        '<button type="submit" name="action" value="sign-in">Sign in</button>'
+        '<button type="submit" name="action" value="cancel" class="secondary" formnovalidate>Cancel</button>'
+        "</form>", status=400 if error else 200)
 
 
 def mint_dev_token(

@@ -21,6 +21,7 @@ def create_api() -> FastAPI:
     from fastapi import FastAPI
 
     from functions.http_api import audit, connectors, deletion, export, health, keys, logs, members, migrations, orgs
+    from functions.http_api import console
     from functions.http_api.problems import install_problem_handlers
 
     api = FastAPI(
@@ -28,12 +29,13 @@ def create_api() -> FastAPI:
         version="0.1.0",
         description="Move a team's work between cloud tools: nothing lost, nothing duplicated.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # /api/docs is served by `console` from local Swagger UI files (no CDN, strict CSP)
         redoc_url=None,
     )
     install_problem_handlers(api)
     for module in (health, orgs, members, keys, audit, connectors, migrations, logs, deletion, export):
         api.include_router(module.router, prefix="/api")
+    api.include_router(console.router)
     return api
 
 
