@@ -36,6 +36,7 @@ from shared.engine.model import Attachment, Comment, Kind, Record, Task
 from shared.engine.pacer import DeferChunk
 from shared.engine.planner import RunSettings
 from shared.engine.ports import IdMap, IdMapEntry, IdState, ItemStatus
+from shared.engine.status_map import map_task, scope_sections
 from shared.engine.streams import bounded
 from shared.errors import (
     AuthRequiredError,
@@ -199,6 +200,12 @@ class ItemProcessor:
         try:
             adapted, notes = adapt(rec, self.caps, ctx.writer)
             codes = [n.code for n in notes]
+            if isinstance(adapted, Task) and ctx.settings.status_map:
+                # the migration's statusMapping (before the dry-run return: it reports it too)
+                adapted, mapped = map_task(ctx.settings.status_map, adapted,
+                                           await scope_sections(ctx.reader, ctx.scope), self.caps)
+                codes += [n.code for n in mapped]
+                await self.resolver.prefetch([adapted])  # the mapped section's destination id
             if ctx.settings.dry_run:
                 status = (ItemStatus.WOULD_UPDATE if delta is Delta.CHANGED
                           else ItemStatus.WOULD_CREATE)

@@ -1,27 +1,17 @@
 """The status mapping through the whole engine (memory vendors): tasks land in the mapped
 sections with the mapped completion, a target the source lacks is created once, the dry run
-counts what the mapping will do, and a changed mapping is applied by the next delta.
-
-Runs once ``ItemProcessor._process`` applies ``shared.engine.status_map`` (issue 13, item 7:
-the hook is three lines after ``adapt(...)``, see the module docstring of status_map)."""
+counts what the mapping will do, and a changed mapping is applied by the next delta."""
 from __future__ import annotations
 
-import inspect
 from collections import Counter
 from typing import Any
 
-import pytest
-
-from shared.engine import items
 from shared.engine.model import Kind, Section, Task
 from shared.engine.planner import RunSettings
 from shared.engine.ports import RunStatus
 from shared.engine.status_map import is_status_section, parse_status_map
 from shared.migrations.mapping import MappedReader
 from tests.unit.engine.harness import Harness
-
-pytestmark = pytest.mark.skipif("map_task" not in inspect.getsource(items),
-                                reason="needs the status-map hook in ItemProcessor._process")
 
 # seed: sections "Colonne 0/1/2 – 進行中", tasks p1-t0…t8 in section t % 3, t4 completed
 COL = "Colonne {} – 進行中"
