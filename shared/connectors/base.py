@@ -43,6 +43,7 @@ from shared.engine.model import (
     Attachment,
     Container,
     Kind,
+    Label,
     Record,
     UserRef,
 )
@@ -238,6 +239,25 @@ class Closer(Protocol):
 
     async def aclose(self) -> None:
         ...
+
+
+# --- adaptations writers share ------------------------------------------------------------
+
+#: name given to a label that has neither a name nor a colour
+UNNAMED_LABEL = "Unnamed label"
+
+
+def name_nameless_label(label: Label) -> tuple[Label, list[Adaptation]]:
+    """A label without a name (Trello's colour-only labels) named after its colour, with a
+    ``label.renamed_empty`` note, for destinations that need a name (Asana tags, Planner
+    categories; Trello's API documents the name as a required, non-empty parameter)."""
+    if label.name.strip():
+        return label, []
+    name = label.color or UNNAMED_LABEL
+    note = Adaptation(kind=Kind.LABEL, code="label.renamed_empty",
+                      message=f"a label without a name is named {name!r} (its colour)"
+                      if label.color else f"a label without a name or colour is named {name!r}")
+    return label.model_copy(update={"name": name}), [note]
 
 
 # --- markers ---------------------------------------------------------------------------

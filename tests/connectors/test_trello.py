@@ -180,7 +180,11 @@ async def test_reader_maps_the_seeded_board(sim: Sim) -> None:
         sections = await _read_all(reader, Kind.SECTION, board["id"], 2)
         assert any(s.archived for s in sections)
         labels = await _read_all(reader, Kind.LABEL, board["id"], 2)
-        assert all(lab.name for lab in labels)
+        seeded_labels = {x["id"]: x for x in sim.state["labels"] if x["idBoard"] == board["id"]}
+        assert seeded_labels and {lab.source_id for lab in labels} == set(seeded_labels)
+        # names as Trello holds them: a colour-only label stays nameless (not its colour)
+        assert all(lab.name == (seeded_labels[lab.source_id]["name"] or "") for lab in labels)
+        assert any(lab.name == "" and lab.color for lab in labels)
     finally:
         await reader.aclose()
 
@@ -629,3 +633,212 @@ async def test_lists_and_cards_written_at_once_keep_source_order(sim: Sim) -> No
     finally:
         await writer.aclose()
         await reader.aclose()
+
+
+# --------------------------------------------------------------------------- parts, containers
+
+
+async def _new_board(writer: TrelloWriter, sim: Sim, name: str) -> str:
+    project = Project(source_id=name, version="1", name=name)
+    return _dest(await writer.create(Kind.PROJECT, project, DestRefs(
+        workspace=str(sim.state["organizations"][0]["id"])), make_marker(name, Kind.PROJECT,
+                                                                          name)))
+
+
+def _card_parts(sim: Sim, card: str) -> list[tuple[str, list[tuple[str, bool]]]]:
+    """The card's checklists and items as the simulator holds them, in position order."""
+    store = sim.app.state.trello.store
+    lists = sorted((store.checklists[i] for i in store.cards[card].id_checklists),
+                   key=lambda cl: cl.pos)
+    return [(cl.name, [(i.name, i.state == "complete") for i in sorted(cl.items,
+                                                                       key=lambda i: i.pos)])
+            for cl in lists]
+
+
+async def test_update_finishes_exactly_the_missing_parts_of_a_card(sim: Sim) -> None:
+    """A create whose response was lost leaves a card with part of its checklists; the
+    engine finds it by marker and calls update, which writes only what is missing. A later
+    update that fails on a check item is finished by the next update, nothing written
+    twice, and every part (list, labels, footer, checklists, items) is in line."""
+    from shared.engine.model import Checklist, ChecklistItem, LabelRef
+    from shared.errors import TransientError
+
+    writer = TrelloWriter(make_client(sim))
+    try:
+        board = await _new_board(writer, sim, "parts")
+        red, orange = [_dest(await writer.create(Kind.LABEL, Label(
+            source_id=f"l{c}", version="1", project_id="parts", name="bug", color=c),
+            DestRefs(project=board), make_marker("parts", Kind.LABEL, f"l{c}")))
+            for c in ("red", "orange")]
+        task = Task(source_id="t", version="1", project_id="parts", name="Card with parts",
+                    description="About it",
+                    labels=(LabelRef(source_id="lred", name="bug"),
+                            LabelRef(source_id="lorange", name="bug")),
+                    checklists=(
+                        Checklist(name="A", items=tuple(ChecklistItem(
+                            source_id=f"a{n}", name=f"a{n}", checked=n == 2) for n in range(3))),
+                        Checklist(name="", items=(ChecklistItem(source_id="b0", name="b0"),))))
+        refs = DestRefs(project=board, labels={"lred": red, "lorange": orange})
+        marker = make_marker("parts", Kind.TASK, "t")
+        # what an applied create with a dropped response can leave: the card (with its
+        # marker) and the first checklist with its first item, nothing more
+        lst = await writer._list_for(refs)
+        made = await writer.client.post("/cards", json={
+            "idList": lst, "name": task.name, "desc": "About it\n\n[" + marker + "]"})
+        partial = await writer.client.post(f"/cards/{made['id']}/checklists",
+                                           json={"name": "A"})
+        await writer.client.post(f"/checklists/{partial['id']}/checkItems",
+                                 json={"name": "a0", "checked": False})
+        assert await writer.find_by_marker(Kind.TASK, marker, task, refs) == made["id"]
+        found = str(made["id"])
+        await writer.update(Kind.TASK, found, task, refs, marker)
+        assert _card_parts(sim, found) == [
+            ("A", [("a0", False), ("a1", False), ("a2", True)]), ("Checklist", [("b0", False)])]
+        card = sim.app.state.trello.store.cards[found]
+        assert card.id_list == lst and sorted(card.id_labels) == sorted([red, orange])
+        assert card.desc.endswith(f"[{marker}]") and card.desc.count(marker) == 1
+        kept = {i.id for cl in card.id_checklists
+                for i in sim.app.state.trello.store.checklists[cl].items}
+
+        # the source changes (an item first, one checked, a checklist added); the first
+        # check item write fails, the next update finishes it
+        changed = task.model_copy(update={"checklists": (
+            Checklist(name="A", items=(ChecklistItem(source_id="new", name="first"),
+                                       *(ChecklistItem(source_id=f"a{n}", name=f"a{n}",
+                                                       checked=n >= 1) for n in range(3)))),
+            task.checklists[1],
+            Checklist(name="C", items=(ChecklistItem(source_id="c0", name="c0"),)))})
+        async with httpx.AsyncClient(base_url=sim.base) as ctl:
+            await ctl.post("/_sim/faults", json={"faults": [
+                {"kind": "status", "status": 503, "method": "POST", "path": "/checkItems$",
+                 "count": 1}]})
+            try:
+                with pytest.raises(TransientError):
+                    await writer.update(Kind.TASK, found, changed, refs, marker)
+            finally:
+                await ctl.post("/_sim/faults", json={})
+        await writer.update(Kind.TASK, found, changed, refs, marker)
+        want = [("A", [("first", False), ("a0", False), ("a1", True), ("a2", True)]),
+                ("Checklist", [("b0", False)]), ("C", [("c0", False)])]
+        assert _card_parts(sim, found) == want
+        now = {i.id for cl in card.id_checklists
+               for i in sim.app.state.trello.store.checklists[cl].items}
+        assert kept <= now  # the items already there were kept, not written again
+        await writer.update(Kind.TASK, found, changed, refs, marker)  # idempotent
+        assert _card_parts(sim, found) == want
+        assert [c.id for c in sim.app.state.trello.store.board_cards(board)] == [found]
+    finally:
+        await writer.aclose()
+
+
+class _Paused:
+    """Holds a writer's first look at a board's lists until ``release`` (forced order)."""
+
+    def __init__(self, writer: TrelloWriter, barrier: asyncio.Barrier | None = None) -> None:
+        self.looked = asyncio.Event()
+        self.release = asyncio.Event()
+        self.barrier = barrier
+        self._first = True
+        original = writer.client.get
+
+        async def get(path: str, **params: Any) -> Any:
+            out = await original(path, **params)
+            if path.endswith("/lists") and self._first:
+                self._first = False
+                self.looked.set()
+                if self.barrier is not None:
+                    await self.barrier.wait()
+                else:
+                    await self.release.wait()
+            return out
+
+        writer.client.get = get  # type: ignore[method-assign]
+
+
+def _default_lists(sim: Sim, board: str) -> tuple[list[str], list[str]]:
+    """(open, archived) ids of the board's lists named like the default list."""
+    lists = [x for x in sim.app.state.trello.store.lists.values()
+             if x.id_board == board and x.name == "Tasks"]
+    return [x.id for x in lists if not x.closed], [x.id for x in lists if x.closed]
+
+
+async def test_default_list_is_created_once_by_writers_of_two_processes(sim: Sim) -> None:
+    """Two writers (two worker processes) place cards without a section on one board, in
+    the interleavings that made duplicates: both look before either creates; one looks,
+    the other creates and uses its list, then the first creates. One open "Tasks" list
+    holds every card; a writer whose list lost archived it, empty."""
+    setup = TrelloWriter(make_client(sim))
+    try:
+        for case in ("both-look-first", "one-done-first"):
+            board = await _new_board(setup, sim, f"default-{case}")
+            one, two = TrelloWriter(make_client(sim)), TrelloWriter(make_client(sim))
+            try:
+                async def write(w: TrelloWriter, n: int, case: str = case,
+                                board: str = board) -> str:
+                    card = Task(source_id=f"{case}{n}", version="1", project_id="d",
+                                name=f"Card {n}", position=float(n + 1))
+                    return _dest(await w.create(Kind.TASK, card, DestRefs(project=board),
+                                                make_marker(case, Kind.TASK, f"{case}{n}")))
+
+                if case == "both-look-first":
+                    barrier = asyncio.Barrier(2)
+                    _Paused(one, barrier), _Paused(two, barrier)
+                    ids = await asyncio.gather(*(write(w, n) for n, w in
+                                                 enumerate((one, two, one, two, one, two))))
+                else:
+                    held = _Paused(two)
+                    late = asyncio.create_task(write(two, 0))
+                    await held.looked.wait()  # two saw no list ...
+                    ids = [await write(one, 1), await write(one, 2)]  # ... one made its own
+                    held.release.set()
+                    ids.append(await late)
+                opened, archived = _default_lists(sim, board)
+                assert len(opened) == 1, (case, opened)
+                assert len(archived) == 1, case  # the loser's own list, archived
+                store = sim.app.state.trello.store
+                assert {store.cards[i].id_list for i in ids} == {opened[0]}
+                assert not [c for c in store.board_cards(board) if c.id_list in archived]
+            finally:
+                await one.aclose()
+                await two.aclose()
+        # within one process: a page written at once asks for the list once
+        board = await _new_board(setup, sim, "default-one-process")
+        await asyncio.gather(*(setup.create(Kind.TASK, Task(
+            source_id=f"p{n}", version="1", project_id="d", name=f"P{n}"),
+            DestRefs(project=board), make_marker("p", Kind.TASK, f"p{n}")) for n in range(6)))
+        assert [len(x) for x in _default_lists(sim, board)] == [1, 0]
+    finally:
+        await setup.aclose()
+
+
+async def test_labels_of_one_name_stay_distinct_and_nameless_ones_are_named_reported(
+        sim: Sim) -> None:
+    """Trello holds two labels "bug" (red, orange): each source label finds only its own
+    (name and colour). The reader keeps a colour-only label nameless; the writer names it
+    after its colour (the API requires a non-empty name) and reports it."""
+    from shared.connectors.trello.api_types import TLabel
+    from shared.connectors.trello.mapping import label_to_label
+
+    writer = TrelloWriter(make_client(sim))
+    try:
+        board = await _new_board(writer, sim, "labels")
+        refs = DestRefs(project=board)
+        labels = []
+        for n, (name, color) in enumerate((("bug", "red"), ("bug", "orange"), ("", "green"))):
+            adapted, notes = writer.adapt(Kind.LABEL, Label(
+                source_id=f"l{n}", version="1", project_id="x", name=name, color=color))
+            assert [a.code for a in notes] == (["label.renamed_empty"] if not name else [])
+            assert isinstance(adapted, Label)
+            labels.append(adapted)
+        assert labels[2].name == "green"
+        red = _dest(await writer.create(Kind.LABEL, labels[0], refs, "m0"))
+        assert await writer.find_by_marker(Kind.LABEL, "m1", labels[1], refs) is None
+        orange = _dest(await writer.create(Kind.LABEL, labels[1], refs, "m1"))
+        green = _dest(await writer.create(Kind.LABEL, labels[2], refs, "m2"))
+        assert len({red, orange, green}) == 3
+        for label, dest in zip(labels, (red, orange, green), strict=True):
+            assert await writer.find_by_marker(Kind.LABEL, "m", label, refs) == dest
+        read = label_to_label(TLabel(id=green, name="", color="green"), board)
+        assert read.name == "" and read.color == "green"
+    finally:
+        await writer.aclose()

@@ -88,13 +88,15 @@ def list_to_section(lst: TList, board_id: str) -> Section:
 
 
 def label_name(label: TLabel) -> str:
-    """Trello labels may be nameless (colour only); the canonical label needs a name."""
+    """How a task's reference shows a label in text (a nameless label by its colour)."""
     return label.name or label.color or "label"
 
 
 def label_to_label(label: TLabel, board_id: str) -> Label:
+    """A label keeps its name, empty included: Trello labels may be colour only, and a
+    destination that needs a name says so when it gives one (``label.renamed_empty``)."""
     return _versioned(Label(source_id=label.id, version="", project_id=board_id,
-                            name=label_name(label), color=label.color))
+                            name=label.name or "", color=label.color))
 
 
 def card_to_task(card: TCard, members: Members) -> Task:
@@ -152,3 +154,42 @@ def trello_color(color: str | None) -> str | None:
                "light-green": "lime", "dark-green": "green"}
     c = aliases.get(c, c)
     return c if c in LABEL_COLORS else next((x for x in LABEL_COLORS if x in c), None)
+
+
+# --- destination: bringing a card's parts into line (pure) -------------------------------
+
+
+def match_in_order(want: list[str], have: list[str]) -> tuple[list[int | None], list[int]]:
+    """Pair wanted names with existing ones, in order: for each wanted name the index of the
+    next existing item of that name after the last paired one (None: missing), and the
+    indexes of existing items nothing paired with (extras).
+
+    Parts of a card are written one after the other, so an interrupted write leaves a prefix
+    of them (in order): this pairs that prefix whole, and only what is missing is written.
+    """
+    paired: list[int | None] = []
+    last = -1
+    for name in want:
+        nxt = next((j for j in range(last + 1, len(have)) if have[j] == name), None)
+        paired.append(nxt)
+        if nxt is not None:
+            last = nxt
+    used = {j for j in paired if j is not None}
+    return paired, [j for j in range(len(have)) if j not in used]
+
+
+def pos_between(before: float | None, after: float | None) -> float | str:
+    """A Trello ``pos`` between two neighbours' positions (None: no neighbour that side).
+    Trello takes a positive number, "top" or "bottom"."""
+    if after is None:
+        return "bottom"
+    if before is None:
+        return after / 2
+    return (before + after) / 2
+
+
+def same_due(have: str | None, want: date | None) -> bool:
+    """Whether a check item's ``due`` already holds the date Ferry would write."""
+    if want is None:
+        return have is None
+    return parse_dt(have) == parse_dt(date_as_due(want))

@@ -1,19 +1,43 @@
 """Writes canonical records into Trello (see ``capabilities.py`` for the adaptations)."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
-from shared.connectors.base import Adaptation, DestRefs, Written, marker_footer
-from shared.connectors.trello.api_types import TAttachment, TBoard, TCard, TLabel, TList
+from shared.connectors.base import (
+    Adaptation,
+    DestRefs,
+    Written,
+    marker_footer,
+    name_nameless_label,
+)
+from shared.connectors.trello.api_types import (
+    TAttachment,
+    TBoard,
+    TCard,
+    TCheckItem,
+    TChecklist,
+    TLabel,
+    TList,
+)
 from shared.connectors.trello.capabilities import MAX_TEXT, trello_capabilities
 from shared.connectors.trello.client import TrelloClient
-from shared.connectors.trello.mapping import date_as_due, format_dt, trello_color
+from shared.connectors.trello.mapping import (
+    date_as_due,
+    format_dt,
+    match_in_order,
+    pos_between,
+    same_due,
+    trello_color,
+)
 from shared.connectors.trello.reader import TrelloReader
 from shared.engine.model import (
     Attachment,
+    Checklist,
     Comment,
     Container,
     Kind,
@@ -27,6 +51,8 @@ from shared.engine.model import (
 from shared.errors import NotFoundError, SkippableItemError
 
 DEFAULT_LIST = "Tasks"
+#: the name of a checklist that has none in the source (Trello needs one)
+DEFAULT_CHECKLIST = "Checklist"
 
 
 def _need(value: str | None, what: str) -> str:
@@ -63,6 +89,7 @@ class TrelloWriter:
         self.capabilities = trello_capabilities()
         self._reader = TrelloReader(client)
         self._default_list: dict[str, str] = {}
+        self._default_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._people: dict[str, dict[str, str]] = {}
         self._board_members: dict[str, set[str]] = {}
 
@@ -78,8 +105,11 @@ class TrelloWriter:
     # -- RecordAdapter ---------------------------------------------------------------
 
     def adapt(self, kind: Kind, record: Record) -> tuple[Record, list[Adaptation]]:
-        """Pure, Trello-specific adaptations (label colours; archived boards stay open)."""
+        """Pure, Trello-specific adaptations (label colours and names; archived boards stay
+        open)."""
         notes: list[Adaptation] = []
+        if isinstance(record, Label):
+            record, notes = name_nameless_label(record)
         if isinstance(record, Label) and record.color and \
                 trello_color(record.color) != record.color:
             mapped = trello_color(record.color)
@@ -100,15 +130,40 @@ class TrelloWriter:
             return refs.section
         board = _need(refs.project, "board")
         if board not in self._default_list:
-            lists = [TList.model_validate(x) for x in
-                     await self.client.get(f"/boards/{board}/lists", filter="open")]
-            found = next((x.id for x in lists if x.name == DEFAULT_LIST), None)
-            if found is None:
-                made = await self.client.post("/lists", json={"name": DEFAULT_LIST,
-                                                              "idBoard": board, "pos": "top"})
-                found = made["id"]
-            self._default_list[board] = found
+            # one look (and at most one create) per board in this process at a time: the
+            # engine writes a page of cards at once
+            async with self._default_locks[board]:
+                if board not in self._default_list:
+                    self._default_list[board] = await self._default_list_of(board)
         return self._default_list[board]
+
+    async def _default_lists(self, board: str) -> list[TList]:
+        lists = [TList.model_validate(x) for x in
+                 await self.client.get(f"/boards/{board}/lists", filter="open")]
+        return [x for x in lists if x.name == DEFAULT_LIST and not x.closed]
+
+    async def _default_list_of(self, board: str) -> str:
+        """The board's list for cards without a section, created once across processes.
+
+        Trello has no "create if absent", so writers in other processes (two deliveries of
+        a chunk, or chunks of one scope once a lease has run out) may create one at the same
+        time. They converge on one rule: the open list named ``DEFAULT_LIST`` with the
+        smallest id. A writer that created one looks again *after* its create and, if its
+        own list is not the smallest, archives it (it is still empty: nothing is placed
+        before this check) and uses the smallest. Trello ids begin with their creation time,
+        so a list created later has a larger id, and every writer that looks after its own
+        create sees the first one made: they all choose it.
+        """
+        found = await self._default_lists(board)
+        if found:
+            return min(x.id for x in found)
+        made = TList.model_validate(await self.client.post(
+            "/lists", json={"name": DEFAULT_LIST, "idBoard": board, "pos": "top"}))
+        ids = {x.id for x in await self._default_lists(board)} | {made.id}
+        winner = min(ids)
+        if winner != made.id:
+            await self.client.put(f"/lists/{made.id}", json={"closed": True})
+        return winner
 
     async def _people_of(self, board: str) -> tuple[dict[str, str], set[str]]:
         """(e-mail → member id for members whose e-mail Trello shows us, all member ids)."""
@@ -157,16 +212,69 @@ class TrelloWriter:
                          if lab.source_id in refs.labels],
         }, tuple(notes)
 
-    async def _write_checklists(self, card_id: str, task: Task) -> None:
-        for checklist in task.checklists:
-            made = await self.client.post(f"/cards/{card_id}/checklists",
-                                          json={"name": checklist.name or "Checklist"})
-            for item in checklist.items:
-                fields: dict[str, Any] = {"name": item.name[:MAX_TEXT],
-                                          "checked": item.checked, "pos": "bottom"}
+    async def _sync_checklists(self, card_id: str, task: Task,
+                               existing: list[TChecklist]) -> None:
+        """Bring the card's checklists and check items into line with ``task``.
+
+        What is there already is paired by name, in order (``match_in_order``), and only
+        the missing parts are written: a retry after a failed check item finishes the card
+        without writing anything twice. Checklists the source no longer has are removed.
+        """
+        want = [(cl.name or DEFAULT_CHECKLIST, cl) for cl in task.checklists]
+        have = sorted(existing, key=lambda c: c.pos)
+        paired, extras = match_in_order([name for name, _ in want], [c.name for c in have])
+        for extra in extras:
+            await self.client.delete(f"/checklists/{have[extra].id}")
+        prev: float | None = None
+        for i, ((name, checklist), j) in enumerate(zip(want, paired, strict=True)):
+            if j is not None:
+                if await self._sync_items(card_id, have[j], checklist):
+                    prev = have[j].pos
+                    continue
+                # items the source no longer has and Trello's API cannot remove one by one
+                # here: the checklist is written again, in its place
+                await self.client.delete(f"/checklists/{have[j].id}")
+            after = next((have[k].pos for k in paired[i + 1:] if k is not None), None)
+            made = TChecklist.model_validate(await self.client.post(
+                f"/cards/{card_id}/checklists",
+                json={"name": name, "pos": pos_between(prev, after)}))
+            prev = made.pos
+            await self._sync_items(card_id, made, checklist)
+
+    async def _sync_items(self, card_id: str, have: TChecklist, checklist: Checklist) -> bool:
+        """Write the check items ``have`` misses and fix those that differ; False when it
+        holds items the source does not (the caller writes the checklist again)."""
+        items = sorted(have.checkItems, key=lambda x: x.pos)
+        names = [item.name[:MAX_TEXT] for item in checklist.items]
+        paired, extras = match_in_order(names, [x.name for x in items])
+        if extras:
+            if len(items) != len(names):
+                return False
+            paired = list(range(len(items)))  # as many items: renamed in place
+        prev: float | None = None
+        for i, (item, j) in enumerate(zip(checklist.items, paired, strict=True)):
+            if j is None:
+                after = next((items[k].pos for k in paired[i + 1:] if k is not None), None)
+                fields: dict[str, Any] = {"name": names[i], "checked": item.checked,
+                                          "pos": pos_between(prev, after)}
                 if item.due_on:
                     fields["due"] = date_as_due(item.due_on)
-                await self.client.post(f"/checklists/{made['id']}/checkItems", json=fields)
+                made = TCheckItem.model_validate(
+                    await self.client.post(f"/checklists/{have.id}/checkItems", json=fields))
+                prev = made.pos
+                continue
+            current = items[j]
+            fix: dict[str, Any] = {}
+            if current.name != names[i]:
+                fix["name"] = names[i]
+            if (current.state == "complete") != item.checked:
+                fix["state"] = "complete" if item.checked else "incomplete"
+            if not same_due(current.due, item.due_on):
+                fix["due"] = date_as_due(item.due_on) if item.due_on else None
+            if fix:
+                await self.client.put(f"/cards/{card_id}/checkItem/{current.id}", json=fix)
+            prev = current.pos
+        return True
 
     # -- DestinationWriter -----------------------------------------------------------
 
@@ -189,6 +297,7 @@ class TrelloWriter:
                 await self.client.put(f"/lists/{made['id']}", json={"closed": True})
             return str(made["id"])
         if isinstance(record, Label):
+            record, _ = name_nameless_label(record)  # as adapt() did (callers may skip it)
             made = await self.client.post("/labels", json={
                 "name": record.name, "color": trello_color(record.color),
                 "idBoard": _need(refs.project, "board")})
@@ -202,7 +311,7 @@ class TrelloWriter:
             try:
                 if record.archived:
                     await self.client.put(f"/cards/{card_id}", json={"closed": True})
-                await self._write_checklists(card_id, record)
+                await self._sync_checklists(card_id, record, [])
             except BaseException:
                 # A half-written card must not be found by its marker and taken as done:
                 # remove it (best effort) so the engine's retry creates it whole.
@@ -220,7 +329,9 @@ class TrelloWriter:
 
     async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs,
                      marker: str) -> Written | None:
-        """Overwrite migrated fields; a card's checklists are replaced."""
+        """Overwrite migrated fields and finish a card's parts: its list and labels (in
+        the card body), description with marker footer, checklists and check items (only
+        the missing ones are written, so an update after any failed part completes it)."""
         if isinstance(record, Project):
             await self.client.put(f"/boards/{dest_id}", json={
                 "name": record.name, "desc": _with_footer(record.description, marker)})
@@ -228,15 +339,16 @@ class TrelloWriter:
             await self.client.put(f"/lists/{dest_id}", json={"name": record.name,
                                                              "closed": record.archived})
         elif isinstance(record, Label):
+            record, _ = name_nameless_label(record)
             await self.client.put(f"/labels/{dest_id}", json={
                 "name": record.name, "color": trello_color(record.color)})
         elif isinstance(record, Task):
             body, notes = await self._card_body(record, refs, marker)
             body["closed"] = record.archived
             await self.client.put(f"/cards/{dest_id}", json=body)
-            for old in await self.client.get(f"/cards/{dest_id}/checklists"):
-                await self.client.delete(f"/checklists/{old['id']}")
-            await self._write_checklists(dest_id, record)
+            existing = [TChecklist.model_validate(x)
+                        for x in await self.client.get(f"/cards/{dest_id}/checklists")]
+            await self._sync_checklists(dest_id, record, existing)
             return Written(dest_id=dest_id, notes=notes) if notes else None
         elif isinstance(record, Comment):
             await self.client.put(f"/actions/{dest_id}",
@@ -271,12 +383,14 @@ class TrelloWriter:
                 same = sorted((x for x in lists if x.name == record.name), key=lambda x: x.closed)
                 return same[0].id if same else None
             if isinstance(record, Label) and refs.project:
+                record, _ = name_nameless_label(record)
                 labels = [TLabel.model_validate(x) for x in await self.client.get(
                     f"/boards/{refs.project}/labels", limit=1000)]
-                # Trello allows several labels of one name: prefer the same colour too.
-                named = [x for x in labels if x.name == record.name]
-                exact = [x for x in named if x.color == trello_color(record.color)]
-                return (exact or named)[0].id if named else None
+                # Trello allows several labels of one name ("bug" red and "bug" orange are
+                # two labels): a label is found by its name *and* colour, never by name alone
+                color = trello_color(record.color)
+                return next((x.id for x in labels
+                             if (x.name or "") == record.name and x.color == color), None)
             if isinstance(record, Attachment) and refs.task:
                 atts = [TAttachment.model_validate(x) for x in
                         await self.client.get(f"/cards/{refs.task}/attachments")]
