@@ -96,7 +96,9 @@ async def list_runs(migrationId: MigrationId, access: RunsRead, pageSize: PageSi
                 "runs the items the run planned at its start (one write each). Without a plan (no dry run yet, or a "
                 "dry run itself, whose time is source reads) `seconds` is null and `basis` is `unknown`; a finished "
                 "run has `seconds` 0. It is a floor: 429 slow-downs and other users of the same credential make the "
-                "run slower."))
+                "run slower. `waitingForRedelivery` (`count`, `until`, `reason`) appears while chunks of a worker that "
+                "died wait to run again (`until`: when their scopes are free; null once only the queue's redelivery "
+                "is awaited); `eta.reason` then says why the run is not moving."))
 async def get_run(migrationId: MigrationId, runId: RunId, access: RunsRead) -> dict[str, Any]:  # noqa: N803
     return await service.get_run_view(access.ctx, migrationId, runId)
 

@@ -32,6 +32,7 @@ from shared.migrations.ports_cosmos import (
     RunItemsRepository,
     RunsRepository,
     StorageChunkQueue,
+    lease_stalled,
 )
 from shared.store.repository import Page, TenantRepository, iso, utcnow
 from shared.tenancy import audit
@@ -377,20 +378,49 @@ async def run_eta(ctx: TenantContext, migration: dict[str, Any], run: dict[str, 
     return estimate(plan_from_dry_run(dry.get("counts") or {}), counts, limit, basis=f"dry_run:{dry['id']}")
 
 
+async def redelivery_wait(ctx: TenantContext, migration_id: str, run: dict[str, Any]) -> dict[str, Any] | None:
+    """Chunks of a running run whose worker stopped (died) while it ran them, or None.
+
+    Read from the scope leases: a running chunk's worker renews its scope's lease every few
+    seconds, so a lease still held but no longer renewed belongs to a dead worker. Its message
+    runs again once the queue delivers it again (the host fails a dead worker's invocations and
+    releases their messages after host.json `visibilityTimeout`) and the scope lease is free:
+    `until`, the latest lease end, is when every such scope is free again; null once it passed
+    (then only the queue's redelivery is awaited)."""
+    if RunStatus(run["status"]) is not RunStatus.RUNNING:
+        return None
+    lease_s = ctx.stores.settings.chunk_lease_s
+    now = utcnow()
+    held = await CosmosRunState(ctx, migration_id).held_leases(run["id"])
+    stalled = [until for _, until in held if lease_stalled(until, lease_s, now)]
+    if not stalled:
+        return None
+    until = max(stalled)
+    free = (f"their scopes are free again at {iso(until)}, then their redelivered messages run" if until > now
+            else "their scopes are free; waiting for the queue to deliver their messages again")
+    return {"count": len(stalled), "until": iso(until) if until > now else None,
+            "reason": f"the worker running {len(stalled)} chunk(s) stopped; {free}"}
+
+
 async def get_run_view(ctx: TenantContext, migration_id: str, run_id: str) -> dict[str, Any]:
-    """`run_view` with the run's ETA."""
+    """`run_view` with the run's ETA and the chunks waiting for redelivery."""
     run = await get_run(ctx, migration_id, run_id)
     migration = await get_migration(ctx, migration_id)
-    return run_view(run, eta=await run_eta(ctx, migration, run))
+    return run_view(run, eta=await run_eta(ctx, migration, run), waiting=await redelivery_wait(ctx, migration_id, run))
 
 
-def run_view(run: dict[str, Any], *, eta: Eta | None = None) -> dict[str, Any]:
-    """A run as clients see it: counters grouped per kind, throughput so far, and the ETA."""
+def run_view(run: dict[str, Any], *, eta: Eta | None = None, waiting: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A run as clients see it: counters grouped per kind, throughput so far, the ETA, and
+    `waitingForRedelivery` (`{count, until, reason}`, see `redelivery_wait`) while chunks of a
+    dead worker wait; the ETA's `reason` then says why the run is not moving."""
     from datetime import datetime
 
     view = public_run(run)
     if eta is not None:
-        view["eta"] = eta.model_dump()
+        why = f"waiting for redelivery: {waiting['reason']}" if waiting else None
+        view["eta"] = {**eta.model_dump(), "reason": why}
+    if waiting is not None:
+        view["waitingForRedelivery"] = waiting
     per_kind: dict[str, dict[str, int]] = {}
     processed = 0
     for name, n in (run.get("counts") or {}).items():

@@ -93,3 +93,46 @@ def test_stalled_means_two_missed_beats() -> None:
     assert not lease_stalled(just_renewed - timedelta(seconds=11), lease_s, now)  # one beat late
     assert lease_stalled(just_renewed - timedelta(seconds=13), lease_s, now)
     assert lease_stalled(now - timedelta(seconds=1), lease_s, now)  # expired, still held
+
+
+async def test_run_view_shows_chunks_waiting_for_redelivery(stores: Any) -> None:
+    from shared.engine.eta import Eta
+    from shared.migrations.service import redelivery_wait, run_view
+    from shared.store.repository import iso
+
+    ctx = _ctx(stores)
+    run_id, state = await _started_run(ctx, ["running", "dead", "expired", "idle"])
+    run = await ctx.repo(RunsRepository).get(run_id)
+    assert run["status"] == "running"
+    lease_s = ctx.stores.settings.chunk_lease_s
+    now = datetime.now(UTC)
+    # Just claimed (or renewed): a living chunk. Not waiting.
+    await state.claim(run_id, "running", START, "t1", now + timedelta(seconds=lease_s))
+    assert await redelivery_wait(ctx, "mig", run) is None
+    # Last renewed long ago, lease not over yet: its worker died.
+    dead_until = now + timedelta(seconds=lease_s / 3) - timedelta(seconds=2 * heartbeat_s(lease_s))
+    assert dead_until > now
+    await state.claim(run_id, "dead", START, "t2", dead_until)
+    waiting = await redelivery_wait(ctx, "mig", run)
+    assert waiting is not None and waiting["count"] == 1 and waiting["until"] == iso(dead_until)
+    assert "stopped" in waiting["reason"] and iso(dead_until) in waiting["reason"]
+    # A lease that ran out while still held counts too; `until` stays the latest lease end.
+    await state.claim(run_id, "expired", START, "t3", now - timedelta(seconds=1))
+    waiting = await redelivery_wait(ctx, "mig", run)
+    assert waiting is not None and (waiting["count"], waiting["until"]) == (2, iso(dead_until))
+
+    view = run_view(run, eta=Eta(seconds=None, itemsLeft=None, requestsLeft=None, requestsPerSecond=None,
+                                 basis="unknown"), waiting=waiting)
+    assert view["waitingForRedelivery"] == waiting
+    assert view["eta"]["basis"] == "unknown" and view["eta"]["reason"] == f"waiting for redelivery: {waiting['reason']}"
+    quiet = run_view(run, eta=Eta(seconds=0.0, itemsLeft=0, requestsLeft=0.0, requestsPerSecond=1.0, basis="x"))
+    assert "waitingForRedelivery" not in quiet and quiet["eta"]["reason"] is None
+
+    # Once the redelivery has moved the scope on, nothing waits there any more.
+    assert await state.advance(run_id, "dead", START, Checkpoint(phase=Phase.SECTION)) is True
+    assert await state.advance(run_id, "expired", START, None) is True
+    assert await redelivery_wait(ctx, "mig", run) is None
+    # Only a running run waits: a paused one is not moving on purpose.
+    await state.claim(run_id, "idle", START, "t4", now - timedelta(seconds=1))
+    assert await redelivery_wait(ctx, "mig", {**run, "status": "paused"}) is None
+    assert (await redelivery_wait(ctx, "mig", run) or {}).get("count") == 1
