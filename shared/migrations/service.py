@@ -67,7 +67,7 @@ class Scope(BaseModel):
     # Accepted so that clients written for earlier versions keep working, never stored nor
     # answered (exclude=True keeps it out of model_dump): names are read live from
     # GET …/connectors/{id}/containers.
-    name: str | None = Field(default=None, max_length=500, exclude=True, description=(
+    name: str | None = Field(default=None, max_length=500, exclude=True, deprecated=True, description=(
         "accepted for compatibility and not stored: Ferry keeps only the id; read names live from "
         "`GET /api/orgs/{orgId}/connectors/{connectorId}/containers`"))
 
