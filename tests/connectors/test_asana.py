@@ -16,7 +16,8 @@ import pytest
 
 from shared.connectors.asana import AsanaClient, AsanaReader, AsanaWriter, asana_capabilities
 from shared.connectors.asana.api_types import TASK_FIELDS, AsanaTask
-from shared.connectors.asana.mapping import task_to_record
+from shared.connectors.asana.mapping import task_to_record, with_footer
+from shared.connectors.asana.writer import checklist_marker
 from shared.connectors.base import DestRefs, Written, make_marker
 from shared.engine.clock import FakeClock as EngineClock
 from shared.engine.limits import RateLimit
@@ -26,6 +27,8 @@ from shared.engine.model import (
     ChecklistItem,
     Comment,
     Kind,
+    Label,
+    LabelRef,
     Project,
     Record,
     Section,
@@ -530,3 +533,90 @@ async def test_walk_cursor_stays_small_when_every_task_has_subtasks() -> None:
             seen.add(t.source_id)
     finally:
         await reader.aclose()
+
+
+def _dest(value: str | Written) -> str:
+    return value if isinstance(value, str) else value.dest_id
+
+
+async def _faults(base: str, *rules: dict[str, Any]) -> None:
+    async with httpx.AsyncClient(base_url=base) as ctl:
+        await ctl.post("/_sim/faults", json={"faults": list(rules)})
+
+
+async def test_update_after_a_failed_part_finishes_exactly_the_missing_parts(
+        sim: tuple[Any, str], writer: AsanaWriter) -> None:
+    """A write that applied but whose answer was lost (the task itself, or its second
+    checklist subtask) leaves a task with its marker and part of its parts. The engine finds
+    it by marker and calls update with the full record: the section placement, the tags and
+    the checklist subtasks are then all there, each exactly once, in source order."""
+    from shared.errors import TransientError
+
+    base = sim[1]
+    ws, _ = await _project_ids(writer.client)
+    run = uuid.uuid4().hex[:8]
+
+    def mk(kind: Kind, sid: str) -> str:
+        return make_marker(f"parts{run}", kind, sid)
+
+    pid = str(await writer.create(Kind.PROJECT, Project(source_id="p", version="1",
+                                                        name=f"Parts {run}"),
+                                  DestRefs(workspace=ws), mk(Kind.PROJECT, "p")))
+    sections = [str(await writer.create(Kind.SECTION, Section(
+        source_id=f"s{n}", version="1", project_id="p", name=f"S{n}", position=float(n)),
+        DestRefs(project=pid), "")) for n in range(2)]
+    tags = {f"l{n}": _dest(await writer.create(Kind.LABEL, Label(
+        source_id=f"l{n}", version="1", project_id="p", name="bug", color=color),
+        DestRefs(workspace=ws, project=pid), mk(Kind.LABEL, f"l{n}")))
+        for n, color in enumerate(("red", "orange"))}
+    refs = DestRefs(workspace=ws, project=pid, section=sections[1], labels=tags)
+
+    def task(sid: str, items: int) -> Task:
+        return Task(source_id=sid, version="1", project_id="p", section_id="s1", name=sid,
+                    labels=(LabelRef(source_id="l0", name="bug"),
+                            LabelRef(source_id="l1", name="bug")),
+                    checklists=(Checklist(name="Steps", items=tuple(
+                        ChecklistItem(source_id=f"{sid}-{n}", name=f"step {n}", checked=n == 0)
+                        for n in range(items))),))
+
+    async def parts(tid: str) -> tuple[list[tuple[str, bool]], set[str], str | None]:
+        subs = await writer.client.all(f"/tasks/{tid}/subtasks", opt_fields="name,completed")
+        raw = AsanaTask.model_validate(await writer.client.get(
+            f"/tasks/{tid}", opt_fields="tags,memberships.section,memberships.project"))
+        section = next((m.section.gid for m in raw.memberships if m.section), None)
+        return ([(s["name"], s["completed"]) for s in subs], {t.gid for t in raw.tags},
+                section)
+
+    want = [(f"step {n}", n == 0) for n in range(3)]
+    cases = (  # (task, fault): the answer to the task create, or to its 2nd subtask, lost
+        ("lost-task", {"kind": "apply_then_status", "status": 502, "method": "POST",
+                       "path": "/api/1.0/tasks$"}),
+        ("lost-subtask", {"kind": "apply_then_drop", "method": "POST",
+                          "path": "/tasks/*/subtasks", "nth": 2}))
+    try:
+        for sid, fault in cases:
+            record, marker = task(sid, 3), mk(Kind.TASK, sid)
+            await _faults(base, fault)
+            # (a reset reaches the caller as httpx's transport error: the pacer re-raises
+            # what it cannot retry as it is)
+            with pytest.raises((TransientError, httpx.TransportError)):
+                await writer.create(Kind.TASK, record, refs, marker)
+            await _faults(base)
+            tid = await writer.find_by_marker(Kind.TASK, marker, record, refs)
+            assert tid is not None, sid
+            await writer.update(Kind.TASK, tid, record, refs, marker)
+            assert await parts(tid) == (want, set(tags.values()), sections[1]), sid
+            await writer.update(Kind.TASK, tid, record, refs, marker)  # idempotent
+            assert await parts(tid) == (want, set(tags.values()), sections[1]), sid
+            tops = [t for t in await writer.client.all(f"/projects/{pid}/tasks",
+                                                       opt_fields="notes")
+                    if marker in (t.get("notes") or "")]
+            assert len(tops) == 1, sid
+        # a second copy of a checklist subtask and an item the source dropped are removed
+        tid = str(tops[0]["gid"])
+        await writer.client.post(f"/tasks/{tid}/subtasks", {
+            "name": "step 1", "notes": with_footer("", checklist_marker(marker, "lost-subtask-1"))})
+        await writer.update(Kind.TASK, tid, task("lost-subtask", 2), refs, marker)
+        assert (await parts(tid))[0] == want[:2]
+    finally:
+        await _faults(base)

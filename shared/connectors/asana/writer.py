@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,7 +26,14 @@ from shared.connectors.asana.mapping import (
     with_footer,
 )
 from shared.connectors.asana.reader import AsanaConnectionBase
-from shared.connectors.base import Adaptation, Capabilities, DestRefs, Written
+from shared.connectors.base import (
+    MARKER_PREFIX,
+    Adaptation,
+    Capabilities,
+    DestRefs,
+    Written,
+    name_nameless_label,
+)
 from shared.engine.model import Attachment, Comment, Kind, Label, Project, Record, Section, Task
 from shared.errors import NotFoundError, SkippableItemError
 
@@ -64,9 +72,12 @@ class AsanaWriter(AsanaConnectionBase):
     # --- RecordAdapter (pure) --------------------------------------------------------------
 
     def adapt(self, kind: Kind, record: Record) -> tuple[Record, list[Adaptation]]:
-        """Asana-only adaptation: a start date Asana would refuse goes to the notes."""
+        """Asana-only adaptations: a start date Asana would refuse goes to the notes; a tag
+        needs a name (a colour-only label is named after its colour)."""
         if isinstance(record, Task):
             return adapt_task_dates(record)
+        if isinstance(record, Label):
+            return name_nameless_label(record)
         return record, []
 
     # --- lookups ---------------------------------------------------------------------------
@@ -115,6 +126,7 @@ class AsanaWriter(AsanaConnectionBase):
             return await self._create_section(record, _need(refs.project, "project"))
         if isinstance(record, Label):
             ws = await self._workspace(refs)
+            record, _ = name_nameless_label(record)  # as adapt() did (callers may skip it)
             return str((await self.client.post(f"/workspaces/{ws}/tags",
                                                tag_payload(record, marker)))["gid"])
         if isinstance(record, Task):
@@ -177,25 +189,43 @@ class AsanaWriter(AsanaConnectionBase):
             if refs.section:
                 await self._place_task(str(created["gid"]), refs.section, task.position)
         gid = str(created["gid"])
-        await self._sync_checklists(gid, task, marker, existing={})
+        await self._sync_checklists(gid, task, marker, [])
         return Written(dest_id=gid, notes=tuple(notes)) if notes else gid
 
     async def _sync_checklists(self, gid: str, task: Task, marker: str,
-                               existing: dict[str, dict[str, Any]]) -> None:
-        """One subtask per checklist item (found again by its own marker)."""
+                               existing: list[dict[str, Any]]) -> None:
+        """One subtask per checklist item, each found again by its own marker: the missing
+        ones are created, changed ones fixed, and checklist subtasks of this task that the
+        source no longer has (or a second copy of one) deleted. The task's other subtasks
+        (the source's own subtasks, which carry their own task markers) are left alone.
+
+        Subtasks are written one after the other, so an interrupted write leaves the first
+        ones: a retry creates the rest after them, in source order.
+        """
         several = len(task.checklists) > 1
+        mine: dict[str, list[dict[str, Any]]] = {}  # checklist marker → its subtasks
+        for sub in existing:
+            found = _footer_marker(sub.get("notes"))
+            if found and found.startswith(f"{marker}:cl"):
+                mine.setdefault(found, []).append(sub)
         for cl in task.checklists:
             for item in cl.items:
                 mk = checklist_marker(marker, item.source_id)
                 name = f"{cl.name} · {item.name}" if several else item.name
-                found = next((s for s in existing.values() if has_marker(s.get("notes"), mk)),
-                             None)
-                if found is None:
+                copies = mine.pop(mk, [])
+                if not copies:
                     await self.client.post(f"/tasks/{gid}/subtasks", {
                         "name": name, "completed": item.checked, "notes": with_footer("", mk)})
-                elif found.get("name") != name or found.get("completed") != item.checked:
-                    await self.client.put(f"/tasks/{found['gid']}",
+                    continue
+                first, *again = copies
+                for extra in again:
+                    await self.client.delete(f"/tasks/{extra['gid']}")
+                if first.get("name") != name or first.get("completed") != item.checked:
+                    await self.client.put(f"/tasks/{first['gid']}",
                                           {"name": name, "completed": item.checked})
+        for gone in mine.values():  # items the source no longer has
+            for sub in gone:
+                await self.client.delete(f"/tasks/{sub['gid']}")
 
     async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs,
                      marker: str) -> Written | None:
@@ -205,6 +235,7 @@ class AsanaWriter(AsanaConnectionBase):
         elif isinstance(record, Section):
             await self.client.put(f"/sections/{dest_id}", {"name": record.name})
         elif isinstance(record, Label):
+            record, _ = name_nameless_label(record)
             await self.client.put(f"/tags/{dest_id}", tag_payload(record, marker))
         elif isinstance(record, Task):
             notes = await self._update_task(dest_id, record, refs, marker)
@@ -233,10 +264,9 @@ class AsanaWriter(AsanaConnectionBase):
             await self.client.post(f"/tasks/{gid}/addTag", {"tag": tag}, idempotent=True)
         for tag in sorted(have - want):
             await self.client.post(f"/tasks/{gid}/removeTag", {"tag": tag}, idempotent=True)
-        if task.checklists:
-            subs = await self.client.all(f"/tasks/{gid}/subtasks",
-                                         opt_fields="name,notes,completed")
-            await self._sync_checklists(gid, task, marker, existing={s["gid"]: s for s in subs})
+        # always: a checklist emptied at the source leaves subtasks to remove
+        subs = await self.client.all(f"/tasks/{gid}/subtasks", opt_fields="name,notes,completed")
+        await self._sync_checklists(gid, task, marker, subs)
         return notes
 
     # --- find / delete ------------------------------------------------------------------------
@@ -318,6 +348,15 @@ def _next_after(placed: dict[str, float], position: float,
     later = [(pos, gid) for gid, pos in placed.items()
              if pos > position and (live is None or gid in live)]
     return min(later)[1] if later else None
+
+
+_FOOTER = re.compile(rf"\[({MARKER_PREFIX}:[^\[\]\s]+)\]\s*$")
+
+
+def _footer_marker(text: str | None) -> str | None:
+    """The marker in the last line of ``text`` (see ``with_footer``), if any."""
+    found = _FOOTER.search(text or "")
+    return found.group(1) if found else None
 
 
 def _first(items: list[dict[str, Any]], match: Any) -> str | None:
