@@ -84,6 +84,9 @@ class Capabilities(BaseModel):
     max_attachment_bytes: int | None = None
     max_assignees: int | None = None  # 1 = single assignee (Asana)
     max_labels_per_project: int | None = None  # Planner: 25 categories
+    #: labels belong to one project (Trello board, Planner plan), not to the workspace (Asana
+    #: tags): a source label used in two scopes needs a destination label in each
+    labels_per_project: bool = False
     max_checklist_items: int | None = None  # per task (Planner: 20)
     max_name_chars: int | None = None
     max_description_chars: int | None = None

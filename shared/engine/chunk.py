@@ -46,6 +46,7 @@ from shared.engine.ports import (
 )
 from shared.engine.report_repair import repair_report
 from shared.engine.rollback import RollbackChunk
+from shared.engine.scoped_ids import ScopedIdMap, unscoped
 from shared.errors import (
     AuthRequiredError,
     FatalRunError,
@@ -187,7 +188,7 @@ class ChunkRunner:
         if page.next_cursor is not None and page.next_cursor == msg.cursor:
             raise _ChunkStop(fatal=f"{kind} pagination repeats cursor {msg.cursor!r}")
         ctx = ItemContext(settings=self.settings, scope=msg.scope, run_id=msg.run_id,
-                          reader=self.reader, writer=self.writer, id_map=self.id_map,
+                          reader=self.reader, writer=self.writer, id_map=self._ids(msg.scope),
                           clock=self.clock)
         processor = ItemProcessor(ctx)
         results = await processor.process_page(list(page.records))
@@ -221,7 +222,7 @@ class ChunkRunner:
                     and entry.last_run_id != msg.run_id):
                 gone.append(entry)
         for entry in gone:
-            self._deleted_row(entry.kind, entry.source_id, entry.dest_id, msg, counts, rows)
+            self._deleted_row(entry.kind, unscoped(entry), entry.dest_id, msg, counts, rows)
             if not self.settings.dry_run:
                 await self.id_map.put(entry.model_copy(update={
                     "state": IdState.DELETED_AT_SOURCE, "last_run_id": msg.run_id,
@@ -231,13 +232,14 @@ class ChunkRunner:
 
     async def _report_deleted(self, msg: ChunkMessage, kind: Kind, source_ids: list[str],
                               counts: Counter[str], rows: list[ItemReport]) -> None:
-        found = await self.id_map.get_many(self.settings.migration_id, kind, source_ids)
+        ids = self._ids(msg.scope)
+        found = await ids.get_many(self.settings.migration_id, kind, source_ids)
         for sid, entry in found.items():
             if entry.state is not IdState.DONE:
                 continue
             self._deleted_row(kind, sid, entry.dest_id, msg, counts, rows)
             if not self.settings.dry_run:
-                await self.id_map.put(entry.model_copy(update={
+                await ids.put(entry.model_copy(update={
                     "state": IdState.DELETED_AT_SOURCE, "last_run_id": msg.run_id,
                     "updated_at": self.clock.now()}))
 
@@ -251,11 +253,19 @@ class ChunkRunner:
 
     # -- bookkeeping --------------------------------------------------------------------
 
+    def _ids(self, scope: str) -> IdMap:
+        """The id map as ``scope``'s chunks see it (labels per scope where the destination
+        keeps labels per project: ``shared.engine.scoped_ids``)."""
+        if self.writer.capabilities.labels_per_project:
+            return ScopedIdMap(self.id_map, scope)
+        return self.id_map
+
     async def _flush(self, msg: ChunkMessage, counts: Counter[str], rows: list[ItemReport],
                      seen: dict[Kind, list[str]]) -> None:
         for kind, ids in seen.items():
             if ids and not self.settings.dry_run:
-                await self.id_map.mark_seen(self.settings.migration_id, kind, ids, msg.run_id)
+                await self._ids(msg.scope).mark_seen(self.settings.migration_id, kind, ids,
+                                                     msg.run_id)
         if counts:
             await self.run_state.add_counts(msg.run_id, dict(counts))
         if rows:

@@ -36,6 +36,7 @@ from shared.engine.model import Attachment, Comment, Kind, Record, Task
 from shared.engine.pacer import DeferChunk
 from shared.engine.planner import RunSettings
 from shared.engine.ports import IdMap, IdMapEntry, IdState, ItemStatus
+from shared.engine.scoped_ids import SCOPED_KINDS, scoped
 from shared.engine.status_map import map_task, scope_sections
 from shared.engine.streams import bounded
 from shared.errors import (
@@ -241,7 +242,10 @@ class ItemProcessor:
             self.seen[rec.kind].remove(rec.source_id)
 
     def _marker(self, rec: Record) -> str:
-        return make_marker(self.ctx.settings.migration_id, rec.kind, rec.source_id)
+        sid = rec.source_id
+        if self.caps.labels_per_project and rec.kind in SCOPED_KINDS:
+            sid = scoped(self.ctx.scope, sid)  # one destination label per project
+        return make_marker(self.ctx.settings.migration_id, rec.kind, sid)
 
     async def _write(self, delta: Delta, entry: IdMapEntry | None, rec: Record,
                      adapted: Record, refs: DestRefs,

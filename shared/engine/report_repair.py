@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from shared.engine.model import Kind
 from shared.engine.ports import IdMap, IdMapEntry, IdState, ItemReport, ItemStatus, RunState
+from shared.engine.scoped_ids import unscoped
 
 #: Per-item statuses whose counters the id map can recount exactly.
 RECOUNTED = frozenset({ItemStatus.CREATED, ItemStatus.UPDATED, ItemStatus.RECONCILED,
@@ -40,7 +41,7 @@ def _row(entry: IdMapEntry, status: ItemStatus) -> ItemReport:
     reason = entry.reason
     if status is ItemStatus.DELETED_AT_SOURCE:
         reason = "deleted at the source; kept at the destination"
-    return ItemReport(kind=entry.kind, source_id=entry.source_id, scope=entry.scope,
+    return ItemReport(kind=entry.kind, source_id=unscoped(entry), scope=entry.scope,
                       status=status, dest_id=entry.dest_id, reason=reason,
                       adaptations=entry.adaptations)
 
@@ -75,7 +76,7 @@ async def repair_report(id_map: IdMap, run_state: RunState, *, migration_id: str
         if entry.written_run_id == run_id:
             for code in entry.adaptations:
                 out.counts[f"adapt.{code}"] += 1
-        if has_row and (entry.kind, entry.source_id) not in have:
+        if has_row and (entry.kind, unscoped(entry)) not in have:
             out.rows_added.append(_row(entry, status))
     if out.rows_added:
         await run_state.add_items(run_id, out.rows_added)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from shared.connectors.base import SourceReader
 from shared.engine.model import Kind
 from shared.engine.ports import IdMap, IdMapEntry, IdState, ItemReport, ItemStatus
+from shared.engine.scoped_ids import unscoped
 from shared.verify.checks import Comparison, Diff
 from shared.verify.compare import compare
 from shared.verify.snapshot import Snapshot, snapshot
@@ -114,7 +115,8 @@ async def verify_scope(reader: SourceReader, dest_reader: SourceReader, id_map: 
             reason="the container was never migrated")])
     entries: dict[tuple[Kind, str], IdMapEntry] = {}
     async for entry in id_map.list(migration_id, scope=scope):
-        entries[(entry.kind, entry.source_id)] = entry
+        sid = unscoped(entry)
+        entries[(entry.kind, sid)] = entry.model_copy(update={"source_id": sid})
     src_vendor = reader.capabilities.vendor
     dst_vendor = dest_reader.capabilities.vendor
     src = await snapshot(src_vendor, reader, scope, with_bytes=with_bytes)

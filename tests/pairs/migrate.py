@@ -17,6 +17,7 @@ from shared.engine.inmemory import InMemoryIdMap, InMemoryQueue, InMemoryRunStat
 from shared.engine.model import Kind
 from shared.engine.planner import RunSettings, first_messages
 from shared.engine.ports import IdMapEntry, IdState, ItemReport, ItemStatus, RunStatus
+from shared.engine.scoped_ids import unscoped
 from shared.verify.scope import verify_scope
 
 PAGE_SIZE = 10
@@ -99,7 +100,8 @@ class Migration:
 
     def done_entries(self) -> dict[tuple[Kind, str], IdMapEntry]:
         """(kind, source id) → entry, for items written (state DONE)."""
-        return {(e.kind, e.source_id): e for e in self.id_map.entries.values()
+        return {(e.kind, unscoped(e)): e.model_copy(update={"source_id": unscoped(e)})
+                for e in self.id_map.entries.values()
                 if e.migration_id == self.migration_id and e.state is IdState.DONE}
 
     def dest_project(self) -> str:

@@ -37,6 +37,7 @@ def planner_capabilities() -> Capabilities:
         write_kinds=ALL_KINDS,
         max_assignees=20,
         max_labels_per_project=25,  # category1..category25 in v1.0
+        labels_per_project=True,  # categories belong to one plan
         max_checklist_items=20,  # one checklist per task, 20 items
         max_name_chars=255,
         comment_author_kept=False,  # posts are written as the signed-in account

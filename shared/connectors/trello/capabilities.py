@@ -58,6 +58,7 @@ def trello_capabilities() -> Capabilities:
         archived_kinds=frozenset({Kind.SECTION, Kind.TASK}),
         marker_location=MarkerLocation.DESCRIPTION_FOOTER,
         marker_kinds=frozenset({Kind.PROJECT, Kind.TASK, Kind.COMMENT}),
+        labels_per_project=True,  # labels belong to one board
         natural_key_kinds=frozenset({Kind.SECTION, Kind.LABEL, Kind.ATTACHMENT}),
         rate_limit=TRELLO_RATE_LIMIT,
     )
