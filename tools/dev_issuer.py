@@ -445,12 +445,20 @@ _PAGE_CSS = (
 )
 
 
-def _page(body: str, *, status: int = 200) -> HTMLResponse:
+def _page(body: str, *, status: int = 200, redirect_uri: str | None = None) -> HTMLResponse:
+    from urllib.parse import urlsplit
+
     nonce = secrets.token_urlsafe(12)
+    # form-action also governs the redirect that follows the form post (back to the client).
+    back = ""
+    if redirect_uri:
+        parts = urlsplit(redirect_uri)
+        back = f" {parts.scheme}://{parts.netloc}"
     doc = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
            f'content="width=device-width, initial-scale=1"><title>Sign in — Ferry development issuer</title>'
            f'<style nonce="{nonce}">{_PAGE_CSS}</style></head><body><main>{body}</main></body></html>')
-    csp = f"default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    csp = (f"default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self'{back}; frame-ancestors 'none'; "
+           "base-uri 'none'")
     return HTMLResponse(doc, status_code=status, headers={"Content-Security-Policy": csp, "Cache-Control": "no-store",
                                                           "X-Frame-Options": "DENY"})
 
@@ -471,7 +479,7 @@ def _sign_in_page(params: dict[str, Any], email: str, *, error: str | None = Non
         '<label for="name">Display name (optional)</label><input id="name" name="name" autocomplete="name">'
         '<button type="submit" name="action" value="sign-in">Sign in</button>'
         '<button type="submit" name="action" value="cancel" class="secondary" formnovalidate>Cancel</button>'
-        "</form>", status=400 if error else 200)
+        "</form>", status=400 if error else 200, redirect_uri=str(params["redirect_uri"]))
 
 
 def mint_dev_token(

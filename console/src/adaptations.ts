@@ -50,3 +50,20 @@ export function itemKinds(counts: Record<string, Record<string, number>>): strin
 export function total(c: Record<string, number> | undefined): number {
   return Object.values(c ?? {}).reduce((a, b) => a + b, 0);
 }
+
+/** Counters per kind: the run view groups them ({task: {created: 3}}); run lists carry them
+ * flat ({"task.created": 3}). Either way, grouped. */
+export function grouped(counts: Record<string, unknown> | undefined | null): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const [key, value] of Object.entries(counts ?? {})) {
+    if (value && typeof value === "object") {
+      out[key] = { ...(out[key] ?? {}), ...(value as Record<string, number>) };
+    } else if (typeof value === "number") {
+      const dot = key.indexOf(".");
+      const kind = dot < 0 ? key : key.slice(0, dot);
+      const action = dot < 0 ? "count" : key.slice(dot + 1);
+      (out[kind] ??= {})[action] = value;
+    }
+  }
+  return out;
+}

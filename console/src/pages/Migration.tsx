@@ -2,7 +2,7 @@ import { useState } from "react";
 import { api, call } from "../api/client";
 import type { Connector, Migration, Org, Page, Run } from "../api/types";
 import { FINAL_STATUSES } from "../api/types";
-import { adaptationSentences, itemKinds, total } from "../adaptations";
+import { adaptationSentences, grouped, itemKinds, total } from "../adaptations";
 import { kindLabel } from "../connectorKinds";
 import { RUN_MODES, modeLabel } from "../modes";
 import { Link, navigate } from "../router";
@@ -19,7 +19,7 @@ export function MigrationPage({ org, migrationId }: { org: Org; migrationId: str
         ? call<Page<Connector>>(api.GET("/api/orgs/{orgId}/connectors", { params: { path: { orgId } } }))
         : Promise.resolve({ items: [] as Connector[] }),
     ]);
-    return { mig, runs: runs.items, conns: conns.items };
+    return { mig, runs: runs.items.map((r) => ({ ...r, counts: grouped(r.counts) })), conns: conns.items };
   }, [orgId, migrationId]);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { api, call, rawGet } from "../api/client";
 import type { LogLine, Org, Page, ReportRow, Run } from "../api/types";
 import { FINAL_STATUSES } from "../api/types";
-import { itemKinds, total } from "../adaptations";
+import { grouped, itemKinds, total } from "../adaptations";
 import { modeLabel } from "../modes";
 import { Link } from "../router";
 import { followSse } from "../sse";
@@ -28,7 +28,7 @@ export function RunPage({ org, migrationId, runId }: { org: Org; migrationId: st
       try {
         const r = await call<Run>(api.GET("/api/orgs/{orgId}/migrations/{migrationId}/runs/{runId}", { params: { path } }));
         if (stop) return;
-        setRun(r);
+        setRun({ ...r, counts: grouped(r.counts) });
         setError(null);
         if (FINAL_STATUSES.includes(r.status)) return;
       } catch (e) {
@@ -38,7 +38,10 @@ export function RunPage({ org, migrationId, runId }: { org: Org; migrationId: st
     };
     void poll();
     call<Page<Run>>(api.GET("/api/orgs/{orgId}/migrations/{migrationId}/runs", { params: { path: { orgId, migrationId } } }))
-      .then((p) => !stop && setPlan(p.items.find((r) => r.mode === "dry_run" && r.status === "succeeded") ?? null))
+      .then((p) => {
+        const dry = p.items.find((r) => r.mode === "dry_run" && r.status === "succeeded");
+        if (!stop) setPlan(dry ? { ...dry, counts: grouped(dry.counts) } : null);
+      })
       .catch(() => undefined);
     return () => {
       stop = true;
@@ -51,7 +54,8 @@ export function RunPage({ org, migrationId, runId }: { org: Org; migrationId: st
     setBusy(true);
     try {
       const p = `/api/orgs/{orgId}/migrations/{migrationId}/runs/{runId}/${what}` as const;
-      setRun(await call<Run>(api.POST(p, { params: { path } })));
+      const r = await call<Run>(api.POST(p, { params: { path } }));
+      setRun({ ...r, counts: grouped(r.counts) });
     } catch (e) {
       setError(e);
     } finally {
