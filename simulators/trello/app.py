@@ -14,7 +14,7 @@ from typing import Any
 from starlette.applications import Starlette
 
 from simulators.common import SimClock, SimRuntime, mount_sim_controls, seeded_rng
-from simulators.trello import routes_attachments, routes_boards, routes_cards, routes_more
+from simulators.trello import custom_fields, routes_attachments, routes_boards, routes_cards, routes_more
 from simulators.trello.auth import (
     TrelloAuthMiddleware,
     TrelloError,
@@ -66,7 +66,7 @@ def create_app(seed_config: SeedConfig | dict[str, Any] | None = None, *,
     runtime = SimRuntime(clock=clock, state=lambda: state.store.dump(), reseed=reseed,
                          limiters=dict(limiters))
     routes = [*routes_boards.routes, *routes_cards.routes, *routes_attachments.routes,
-              *routes_more.routes]
+              *routes_more.routes, *custom_fields.routes]
     app = Starlette(routes=routes,
                     exception_handlers={TrelloError: trello_error_handler})
     app.state.trello = state

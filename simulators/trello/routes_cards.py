@@ -22,6 +22,7 @@ from simulators.trello.access import (
     store_of,
 )
 from simulators.trello.auth import NOT_FOUND, TrelloError, current_member, params
+from simulators.trello.custom_fields import card_items
 from simulators.trello.ids import is_object_id, parse_time
 from simulators.trello.store import Action, Board, Card, TrelloStore
 
@@ -149,6 +150,8 @@ def _with_nested(request: Request, store: TrelloStore, c: Card) -> dict[str, Any
     if request.query_params.get("attachments", "false") == "true":
         item["attachments"] = [render.attachment(a, _base(request)) for a in sorted(
             store.card_attachments(c.id), key=lambda a: a.pos)]
+    if request.query_params.get("customFieldItems", "false") == "true":
+        item["customFieldItems"] = card_items(store, c.id)
     return item
 
 

@@ -91,7 +91,7 @@ async def delete_board(request: Request) -> Response:
         raise TrelloError(401, "unauthorized permission requested")
     for card in store.board_cards(board.id):
         store.delete_card(card.id)
-    for table in (store.lists, store.labels):
+    for table in (store.lists, store.labels, store.custom_fields):
         for key in [k for k, v in table.items() if v.id_board == board.id]:
             del table[key]
     del store.boards[board.id]

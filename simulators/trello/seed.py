@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from simulators.common import long_text, make_blob, seeded_rng, unicode_text, words
+from simulators.trello.custom_fields import seed_custom_fields
 from simulators.trello.store import LABEL_COLORS, TrelloStore
 
 DAY = 86_400.0
@@ -53,6 +54,7 @@ class SeedConfig:
     closed_card_every: int = 10
     long_desc_chars: int = 16_384        # Trello's maximum desc length
     closed_list: bool = True             # one archived list per board (with cards)
+    custom_fields: bool = False          # Custom Fields on every board, values on most cards
     enterprise_managed: bool = False
     max_upload_bytes: int = 250 * 1024 * 1024   # paid workspaces; free ones: 10 MB
     api_key: str = DEFAULT_KEY
@@ -167,3 +169,5 @@ def _seed_board(store: TrelloStore, cfg: SeedConfig, rng: Any, tick: Any, org_id
         if cfg.link_attachment_every and n % cfg.link_attachment_every == 1:
             title, url = LINK_URLS[(n // 4) % len(LINK_URLS)]
             store.add_attachment(card, rng.choice(member_ids), title, at=tick(), link_url=url)
+    if cfg.custom_fields:
+        seed_custom_fields(store, board.id, store.board_cards(board.id), tick)

@@ -11,10 +11,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from simulators.common import Blob, SimClock
 from simulators.trello.ids import ObjectIdFactory, id_time, short_link
+
+if TYPE_CHECKING:
+    from simulators.trello.custom_fields import CustomField, FieldItem
 
 POS_STEP = 16384.0
 LABEL_COLORS = ("green", "yellow", "orange", "red", "purple", "blue", "sky", "lime", "pink",
@@ -154,6 +157,10 @@ class TrelloStore:
         self.boards: dict[str, Board] = {}
         self.lists: dict[str, TList] = {}
         self.labels: dict[str, Label] = {}
+        # Custom Fields (simulators.trello.custom_fields): definitions by id, card values by
+        # (card id, field id)
+        self.custom_fields: dict[str, CustomField] = {}
+        self.custom_field_items: dict[tuple[str, str], FieldItem] = {}
         self.cards: dict[str, Card] = {}
         self.checklists: dict[str, Checklist] = {}
         self.actions: dict[str, Action] = {}
@@ -342,6 +349,8 @@ class TrelloStore:
             self.actions.pop(action_id, None)
         for attachment_id in self._card_atts.pop(card_id, {}):
             self.attachments.pop(attachment_id, None)
+        for key in [k for k in self.custom_field_items if k[0] == card_id]:
+            del self.custom_field_items[key]
         self._touch(board_id=card.id_board)
 
     # ---------------------------------------------------------------- dump
@@ -377,6 +386,13 @@ class TrelloStore:
                          "idMemberCreator": a.id_member_creator, "date": a.date}
                         for a in self.actions.values()],
             "attachments": [att(a) for a in self.attachments.values()],
+            "customFields": [{"id": f.id, "idBoard": f.id_board, "name": f.name, "type": f.type,
+                              "pos": f.pos, "options": [{"id": o.id, "text": o.text, "color": o.color}
+                                                        for o in f.options]}
+                             for f in self.custom_fields.values()],
+            "customFieldItems": [{"id": i.id, "idCard": i.id_card, "idCustomField": i.id_field,
+                                  "value": i.value, "idValue": i.id_value}
+                                 for i in self.custom_field_items.values()],
         }
 
 
