@@ -39,6 +39,13 @@ class ConflictError(FerryError):
     title = "Conflict"
 
 
+class LimitExceededError(ConflictError):
+    """A create would pass a documented count limit (connectors, keys… per org)."""
+
+    slug = "limit-exceeded"
+    title = "Limit reached"
+
+
 class ValidationFailed(FerryError):
     slug = "validation"
     status = 422

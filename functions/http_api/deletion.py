@@ -49,12 +49,17 @@ async def delete_org(body: OrgDeletion, access: Annotated[OrgAccess, Depends(aut
     return JSONResponse(body_out, status_code=202, headers={"Location": url, "Cache-Control": "no-store"})
 
 
-@router.get("/deletions/{jobId}", summary="Progress and receipt of an org deletion (job token required)")
-async def deletion_status(jobId: JobId,
-                          token: Annotated[str | None, Header(alias=JOB_TOKEN_HEADER)] = None) -> dict[str, Any]:
-    stores = get_stores()
+async def job_token(token: Annotated[str | None, Header(alias=JOB_TOKEN_HEADER)] = None) -> str:
+    """The job token, required before anything else about the request is looked at (as the
+    credential of an org route is)."""
     if not token:
         raise AuthenticationError(f"send the deletion job token in {JOB_TOKEN_HEADER}")
+    return token
+
+
+@router.get("/deletions/{jobId}", summary="Progress and receipt of an org deletion (job token required)")
+async def deletion_status(jobId: JobId, token: Annotated[str, Depends(job_token)]) -> dict[str, Any]:
+    stores = get_stores()
     region = job_region(jobId)
     if region not in stores.settings.regions:
         raise NotFoundError("deletion job not found")

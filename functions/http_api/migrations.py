@@ -18,6 +18,7 @@ from shared.identity.access import Action
 from shared.migrations import service
 from shared.migrations.service import MigrationSpec, RunMode
 from shared.tenancy.auth import OrgAccess
+from shared.tenancy.limits import ensure_room
 
 router = APIRouter(prefix="/orgs/{orgId}/migrations", tags=["migrations"])
 Read = Annotated[OrgAccess, Depends(authorize(Action.MIGRATIONS_READ))]
@@ -32,6 +33,7 @@ class RunCreate(BaseModel):
 
 @router.post("", status_code=201, summary="Create a migration")
 async def create_migration(body: MigrationSpec, access: Manage) -> dict[str, Any]:
+    await ensure_room(access.ctx.repo(service.MigrationsRepository), "migrations")
     return service.public_migration(await service.create_migration(access.ctx, body, actor=access.caller.actor))
 
 

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from functions.http_api.body_limit import BodyLimitMiddleware
 from shared.errors import FerryError, TooManyRequestsError
 
 log = logging.getLogger("ferry.api")
@@ -52,6 +53,9 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def install_problem_handlers(app: FastAPI) -> None:
+    # An oversized body is answered as a problem before any handler (or parser) sees it.
+    app.add_middleware(BodyLimitMiddleware)
+
     @app.exception_handler(FerryError)
     async def ferry_error(request: Request, exc: FerryError) -> JSONResponse:
         headers = None

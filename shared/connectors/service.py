@@ -20,6 +20,7 @@ error names its field as the client sent it (`connection.site_url`).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -47,6 +48,7 @@ from shared.tenancy import audit
 from shared.tenancy.audit import RequestInfo
 from shared.tenancy.context import TenantContext
 from shared.tenancy.ids import new_id
+from shared.tenancy.limits import ensure_room
 from shared.vault.connections import open_connection as unseal_connection
 from shared.vault.connections import seal_connection
 from shared.vault.crypto import DecryptionError
@@ -60,6 +62,11 @@ RESOLVE_TIMEOUT_S = 3.0
 #: Upper bound of a connection test, whatever the vendor does.
 TEST_TIMEOUT_S = 25.0
 MAX_MESSAGE = 300
+#: Size limits of a connection body: a secret, key or URL of any vendor fits in 8 KiB (an
+#: Entra client secret is 40 characters, a PEM certificate about 3 KiB).
+MAX_FIELD_CHARS = 8192
+MAX_CONNECTION_BYTES = 32 * 1024
+MAX_DEPTH = 4
 
 CheckStatus = Literal["ok", "authentication_failed", "unreachable", "error"]
 
@@ -94,11 +101,37 @@ def _prefixed(exc: ValidationFailed) -> ValidationFailed:
     return ValidationFailed(f"{first['field']}: {first['message']}", errors=errors or [first])
 
 
+def _too_large(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(f"{field}: {message}", errors=[{"field": field, "message": message, "type": "too_large"}])
+
+
+def check_sizes(data: Mapping[str, Any]) -> None:
+    """Refuse (422 naming the field) a connection no vendor needs and Cosmos cannot hold well:
+    a string over MAX_FIELD_CHARS (a token, a key, a URL), nesting deeper than MAX_DEPTH, or
+    more than MAX_CONNECTION_BYTES of JSON in all. Checked before anything is sealed."""
+    def walk(value: Any, path: str, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            raise _too_large(path, f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, str) and len(value) > MAX_FIELD_CHARS:
+            raise _too_large(path, f"longer than {MAX_FIELD_CHARS} characters")
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}", depth + 1)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{path}.{index}", depth + 1)
+
+    walk(data, CONNECTION_FIELD, 0)
+    if len(json.dumps(data, default=str)) > MAX_CONNECTION_BYTES:
+        raise _too_large(CONNECTION_FIELD, f"more than {MAX_CONNECTION_BYTES} bytes in all")
+
+
 def validate_connection(data: Mapping[str, Any]) -> ConnectionBase:
     """Validate a connection body; ValidationFailed names `connection.<field>`."""
     if not isinstance(data, Mapping):
         raise ValidationFailed("connection: must be an object",
                                errors=[{"field": CONNECTION_FIELD, "message": "must be an object"}])
+    check_sizes(data)
     try:
         return parse_connection(data)
     except ValidationFailed as exc:
@@ -153,6 +186,7 @@ async def create_connector(ctx: TenantContext, *, name: str, connection: Mapping
                            resolver: Resolver | None = None) -> dict[str, Any]:
     """Validate, check the destination, seal the secrets and store a new connector."""
     model = validate_connection(connection)
+    await ensure_room(ctx.repo(ConnectorsRepository), "connectors")
     await check_destination(model, allow_loopback=_allow_loopback(ctx, allow_loopback), resolver=resolver)
     connector_id = new_id("con")
     public, sealed = await seal_connection(vault_for(ctx), ctx.tenant_id, connector_id, model)

@@ -21,6 +21,8 @@ RECHECK_INTERVAL_S = 30.0
 Clock = Callable[[], float]
 
 #: What a failed recheck means for the stream; anything else (a storage hiccup) does not end it.
+#: A recheck spends no request rate, so a 429 there is the failure throttle refusing a
+#: credential that just failed.
 _REFUSALS = (AuthenticationError, PermissionDeniedError, NotFoundError, TooManyRequestsError)
 
 

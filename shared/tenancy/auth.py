@@ -18,6 +18,7 @@ from shared.identity.access import Action, Caller, MemberStatus, require
 from shared.identity.activity import ActivityThrottle
 from shared.identity.apikeys import Credential
 from shared.identity.oidc import OidcValidator, Principal
+from shared.identity.ratelimit import RequestRateLimits
 from shared.identity.throttle import AuthFailureThrottle
 from shared.store.repository import iso, utcnow
 from shared.store.stores import Stores
@@ -40,15 +41,22 @@ class OrgAccess:
 
 class Authenticator:
     def __init__(self, stores: Stores, validator: OidcValidator, *, throttle: AuthFailureThrottle | None = None,
-                 activity: ActivityThrottle | None = None, key_use: ActivityThrottle | None = None) -> None:
+                 activity: ActivityThrottle | None = None, key_use: ActivityThrottle | None = None,
+                 rates: RequestRateLimits | None = None) -> None:
         self.stores = stores
         self.validator = validator
         self.throttle = throttle or AuthFailureThrottle()
+        self.rates = rates or RequestRateLimits()
         self.activity = activity or ActivityThrottle()
         self.key_use = key_use or ActivityThrottle(interval=timedelta(minutes=1))
 
     async def principal(self, cred: Credential, request: RequestInfo) -> Principal:
         """A signed-in person (routes outside an org: `/api/me`, creating an org)."""
+        principal = await self._validated(cred, request)
+        self.rates.take(caller=f"person:{principal.issuer} {principal.subject}")
+        return principal
+
+    async def _validated(self, cred: Credential, request: RequestInfo) -> Principal:
         client = request.ip or "unknown"
         if cred.kind == "api_key":
             raise AuthenticationError("API keys act for one organisation; use them on /api/orgs/{orgId}/… routes")
@@ -66,18 +74,23 @@ class Authenticator:
         self.throttle.record_failure(client, key_prefix=key_prefix)
         self.throttle.check_client(client)
 
-    async def org_access(self, org_id: str, cred: Credential, request: RequestInfo) -> OrgAccess:
+    async def org_access(self, org_id: str, cred: Credential, request: RequestInfo, *,
+                         counted: bool = True) -> OrgAccess:
+        """The caller's access to `org_id`; `counted` requests spend the caller's and the org's
+        request rate (429 + Retry-After past it)."""
         client = request.ip or "unknown"
         expires_at: float | None = None
         if cred.kind == "api_key":
             caller, ctx = await self._key_caller(org_id, cred.value, client)
         else:
-            principal = await self.principal(cred, request)
+            principal = await self._validated(cred, request)
             expires_at = principal.expires_at
             caller, ctx = await self._member_caller(org_id, principal, request)
         org = await ctx.repo(TenantsRepository).find(org_id)
         if org is None or org.get("status") != "active":
             raise NotFoundError("organisation not found")
+        if counted:
+            self.rates.take(caller=caller.actor, org=org_id)
         await self._touch(ctx, org)
         return OrgAccess(caller, ctx, org, request, expires_at)
 
@@ -85,7 +98,7 @@ class Authenticator:
         """Raise as the request would now if `cred` no longer reaches `action` in the org of
         `access` (key revoked, member deactivated or removed, org deleted, token expired):
         what a long response checks while it runs."""
-        again = await self.org_access(access.ctx.tenant_id, cred, access.request)
+        again = await self.org_access(access.ctx.tenant_id, cred, access.request, counted=False)
         require(again.caller, action)
 
     async def _member_caller(self, org_id: str, principal: Principal, request: RequestInfo) -> tuple[Caller, TenantContext]:

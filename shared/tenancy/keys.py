@@ -10,6 +10,7 @@ from shared.tenancy import audit
 from shared.tenancy.audit import RequestInfo
 from shared.tenancy.context import TenantContext
 from shared.tenancy.ids import new_id
+from shared.tenancy.limits import ensure_room
 from shared.tenancy.repositories import ApiKeysRepository, Directory
 
 
@@ -24,6 +25,7 @@ def public_key(doc: dict[str, Any]) -> dict[str, Any]:
 async def create_key(ctx: TenantContext, *, name: str, scopes: list[Scope], actor: str,
                      request: RequestInfo) -> tuple[dict[str, Any], str]:
     """Create a key; returns its record and the plaintext, which is never stored or shown again."""
+    await ensure_room(ctx.repo(ApiKeysRepository), "apiKeys")
     new = apikeys.generate()
     doc = await ctx.repo(ApiKeysRepository).create({
         "id": new_id("key"), "name": name, "prefix": new.prefix, "digest": new.digest,

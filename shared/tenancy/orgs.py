@@ -14,6 +14,7 @@ from shared.tenancy import audit
 from shared.tenancy.audit import RequestInfo
 from shared.tenancy.context import TenantContext
 from shared.tenancy.ids import new_id, new_org_id
+from shared.tenancy.limits import ensure_room, ensure_room_for_org
 from shared.tenancy.repositories import Directory, MembersRepository, TenantsRepository
 
 
@@ -36,6 +37,7 @@ async def create_org(stores: Stores, principal: Principal, *, name: str, country
     placed = validate_region(region) if region else region_for_country(country)
     if placed not in stores.settings.regions:
         raise ValidationFailed(f"region {placed} is not served by this deployment", field="region")
+    await ensure_room_for_org(stores, principal.email)
     org_id = new_org_id(placed)
     ctx = TenantContext.for_org(stores, org_id)
     now = iso(utcnow())
@@ -85,6 +87,7 @@ async def add_member(ctx: TenantContext, *, email: str, role: Role, member_type:
     email = email.lower()
     if await members.by_email(email):
         raise ConflictError(f"{email} is already a member")
+    await ensure_room(members, "members")
     await _claim_members_version(ctx)
     doc = await members.create({
         "id": new_id("mem"), "email": email, "role": role.value, "memberType": member_type.value,

@@ -116,3 +116,25 @@ async def test_an_address_that_failed_often_still_signs_in_with_valid_credential
     assert (await auth.org_access(org["id"], Credential("api_key", key), office)).ctx.tenant_id == org["id"]
     with pytest.raises(TooManyRequestsError):  # while further failures from it stay refused
         await auth.org_access(org["id"], Credential("api_key", apikeys.generate().plaintext), office)
+
+
+async def test_authenticated_requests_spend_the_rate_but_stream_rechecks_do_not(stores: Any) -> None:
+    from shared.identity.access import Action
+    from shared.identity.ratelimit import RequestRateLimits
+
+    org_id, key = await _org_with_key(stores, "DE")
+    now = [0.0]
+    auth = Authenticator(stores, cast(OidcValidator, _OneToken()),
+                         rates=RequestRateLimits(caller_rate=1, caller_burst=3, clock=lambda: now[0]))
+    cred = Credential("api_key", key)
+    access = None
+    for _ in range(3):
+        access = await auth.org_access(org_id, cred, RequestInfo(ip="192.0.2.9"))
+    assert access is not None
+    for _ in range(5):
+        await auth.reauthorise(access, cred, Action.LOGS_READ)
+    with pytest.raises(TooManyRequestsError) as caught:
+        await auth.org_access(org_id, cred, RequestInfo(ip="192.0.2.9"))
+    assert caught.value.retry_after >= 1
+    now[0] += 1.0
+    await auth.org_access(org_id, cred, RequestInfo(ip="192.0.2.9"))
