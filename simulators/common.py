@@ -39,6 +39,11 @@ call from ``seed``. Every rule counts the calls it matched in ``seen``; ``GET /_
 lists what was injected under ``injected`` (method, path, kind, the status the client saw and,
 for the ``apply_*`` kinds, the status the vendor had answered). Plans without the new keys
 mean what they always meant.
+
+``/_sim/stats`` counts each request under the status its client received, ``drop`` for a
+dropped connection, ``client_closed`` when the client went away before any answer started
+(e.g. an upload abandoned mid-body; nothing was answered, so it is not a 5xx) and ``error``
+when the app ended without answering.
 """
 
 from __future__ import annotations
@@ -58,7 +63,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -510,22 +515,26 @@ class SimControls:
         if rule is not None and rule.kind in APPLY_KINDS:
             await self._apply_then_fail(scope, receive, send, rule, plan)
             return
-        status_seen: list[int] = []
+        client = _ClientWatch(receive)
         slow = rule.bytes_per_s if rule is not None and rule.kind == "slow_body" else 0
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status_seen.append(message["status"])
+                client.started(message["status"])
             if slow and message["type"] == "http.response.body" and message.get("body"):
                 await _send_slowly(send, message, slow)
                 return
             await send(message)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            await self.app(scope, client.receive, send_wrapper)
+        except ClientDisconnect:
+            if not client.gone:
+                raise
+            # The client abandoned its request mid-body: nobody is left to answer, and a
+            # traceback would only look like a simulator failure.
         finally:
-            rt.stats.record(_route_name(scope), status_seen[0] if status_seen else "error")
-
+            rt.stats.record(_route_name(scope), client.label())
 
     async def _apply_then_fail(self, scope: Scope, receive: Receive, send: Send,
                                rule: FaultRule, plan: FaultPlan) -> None:
@@ -539,12 +548,21 @@ class SimControls:
                 applied.append(message["status"])
 
         method, path = scope["method"], scope["path"]
+        client = _ClientWatch(receive)
         try:
-            await self.app(scope, receive, swallow)
+            await self.app(scope, client.receive, swallow)
+        except ClientDisconnect:
+            if not client.gone:
+                raise
+            self.runtime.stats.record(_route_name(scope), CLIENT_CLOSED)
+            return
         except Exception:
             # The app itself failed (not the simulated fault): let the server answer 500.
             self.runtime.stats.record(_route_name(scope), "error")
             raise
+        if client.gone:
+            self.runtime.stats.record(_route_name(scope), CLIENT_CLOSED)
+            return
         served: int | str = applied[0] if applied else "none"
         if rule.kind == "apply_then_drop":
             self.runtime.stats.record(_route_name(scope), "drop")
@@ -554,6 +572,39 @@ class SimControls:
         self.runtime.stats.record(_route_name(scope), rule.status)
         plan.note(method, path, rule, rule.status, served)
         await _fault_response(rule)(scope, receive, send)
+
+
+#: Stats label of a request whose client went away before any answer started. Starlette
+#: turns the resulting ``ClientDisconnect`` into a 500 that nobody receives; counting that
+#: as a vendor 500 made a busy multi-org run look as if the simulator had failed.
+CLIENT_CLOSED = "client_closed"
+
+
+class _ClientWatch:
+    """Wraps ``receive`` to notice ``http.disconnect`` (the client closed the connection) and
+    keeps the status of the answer the client actually got, if any."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self.gone = False
+        self.status: int | None = None
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.disconnect":
+            self.gone = True
+        return message
+
+    def started(self, status: int) -> None:
+        """An answer starts; it only counts if the client was still there."""
+        if self.status is None and not self.gone:
+            self.status = status
+
+    def label(self) -> int | str:
+        """The stats label: the status the client got, or why it got none."""
+        if self.status is not None:
+            return self.status
+        return CLIENT_CLOSED if self.gone else "error"
 
 
 def _fault_response(rule: FaultRule) -> Response:

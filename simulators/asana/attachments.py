@@ -14,6 +14,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import IO
 from urllib.parse import quote, unquote
 
@@ -46,17 +47,28 @@ def add_blob_attachment(store: AsanaStore, parent: str, name: str, size: int, se
     return att
 
 
-def add_uploaded_attachment(store: AsanaStore, me: str, parent: str | None, filename: str,
-                            content_type: str | None, source: IO[bytes]) -> Attachment:
-    """Copy an uploaded file (already spooled by the multipart parser) into our temp dir."""
-    parent_gid = _parent_gid(store, parent)
-    fd, path = tempfile.mkstemp(dir=store.uploads_dir())
+@dataclass(frozen=True)
+class SpooledUpload:
+    """An uploaded file copied into the store's upload directory (not yet an attachment)."""
+
+    path: str
+    size: int
+    sha256: str
+
+
+def spool_upload(upload_dir: str, source: IO[bytes], max_bytes: int) -> SpooledUpload:
+    """Copy an uploaded file (already spooled by the multipart parser) into ``upload_dir``.
+
+    Runs in a worker thread (blocking file I/O), so it touches no store state: the store is
+    only changed on the event loop, under its lock, by :func:`add_uploaded_attachment`.
+    """
+    fd, path = tempfile.mkstemp(dir=upload_dir)
     digest, size = hashlib.sha256(), 0
     try:
         with os.fdopen(fd, "wb") as out:
             while chunk := source.read(CHUNK):
                 size += len(chunk)
-                if size > store.max_attachment_bytes:
+                if size > max_bytes:
                     raise bad_request("file: File is too large. The maximum attachment size "
                                       "is 100MB.")
                 digest.update(chunk)
@@ -64,10 +76,26 @@ def add_uploaded_attachment(store: AsanaStore, me: str, parent: str | None, file
     except BaseException:
         os.unlink(path)
         raise
+    return SpooledUpload(path, size, digest.hexdigest())
+
+
+def check_parent(store: AsanaStore, parent: str | None) -> str:
+    """The gid of a live task or project to attach to, or 400 as Asana answers."""
+    return _parent_gid(store, parent)
+
+
+def add_uploaded_attachment(store: AsanaStore, me: str, parent: str | None, filename: str,
+                            content_type: str | None, spooled: SpooledUpload) -> Attachment:
+    """Register a spooled upload as an attachment of ``parent`` (call with the store lock)."""
+    try:
+        parent_gid = _parent_gid(store, parent)   # it may have been deleted while copying
+    except BaseException:
+        os.unlink(spooled.path)
+        raise
     # Asana asks clients to URL-encode non-ASCII file names in Content-Disposition.
     att = Attachment(store.new_gid(), parent_gid, unquote(filename or "upload"), store.now(),
-                     size, content_type=content_type or "application/octet-stream",
-                     sha256=digest.hexdigest(), path=path)
+                     spooled.size, content_type=content_type or "application/octet-stream",
+                     sha256=spooled.sha256, path=spooled.path)
     store.add_attachment(att)
     _touch_parent(store, att, me)
     return att

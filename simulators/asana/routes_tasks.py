@@ -233,9 +233,18 @@ async def create_attachment(request: Request, ctx: CtxDep) -> JSONResponse:
             upload = form.get("file")
             if upload is None or isinstance(upload, str):
                 raise bad_request("file: Missing input")
-            att = await run_in_threadpool(
-                att_ops.add_uploaded_attachment, ctx.store, ctx.me, parent_gid,
-                upload.filename or "upload", upload.content_type, upload.file)
+            with ctx.store.lock:
+                att_ops.check_parent(ctx.store, parent_gid)
+                upload_dir = ctx.store.uploads_dir()
+            # Only the file copy runs in a worker thread; the store is changed here, on the
+            # event loop and under its lock, like every other write (a thread writing the
+            # store unlocked raced with dumps and other writers).
+            spooled = await run_in_threadpool(att_ops.spool_upload, upload_dir, upload.file,
+                                              ctx.store.max_attachment_bytes)
+            with ctx.store.lock:
+                att = att_ops.add_uploaded_attachment(
+                    ctx.store, ctx.me, parent_gid, upload.filename or "upload",
+                    upload.content_type, spooled)
         else:
             raise bad_request(f"resource_subtype: Not a valid enum value: {subtype}")
     return ctx.one("attachment", att, 200)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import socket
+import time
 
 import httpx
 import pytest
@@ -12,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from simulators.common import (
+    CLIENT_CLOSED,
     ConcurrencyLimiter,
     FakeClock,
     FaultPlan,
@@ -299,3 +302,23 @@ def test_fail_before_write_kinds_still_leave_state_untouched() -> None:
             client.post("/items/b")
         assert items == []
         assert client.post("/items/c").status_code == 201 and items == ["c"]
+
+
+def test_a_client_that_leaves_mid_body_is_counted_as_gone_not_as_a_500() -> None:
+    runtime = SimRuntime()
+    app, items = _counter_app(runtime)
+    with serve(app) as base, httpx.Client(base_url=base, timeout=10) as client:
+        host, port = base.rsplit("/", 1)[1].split(":")
+        with socket.create_connection((host, int(port))) as raw:
+            raw.sendall(b"POST /items/a HTTP/1.1\r\nHost: sim\r\nContent-Length: 1000\r\n\r\n"
+                        + b"x" * 10)
+        # the server notices the closed socket on its own schedule; wait for it
+        for _ in range(200):
+            stats = client.get("/_sim/stats").json()
+            if stats["total"]:
+                break
+            time.sleep(0.02)
+        assert stats["by_status"] == {CLIENT_CLOSED: 1}
+        assert items == []
+        assert client.post("/items/b").status_code == 201
+        assert client.get("/_sim/stats").json()["by_status"] == {CLIENT_CLOSED: 1, "201": 1}
