@@ -44,7 +44,7 @@ async def create_org(body: OrgCreate, principal: SignedIn, request: Request) -> 
 @router.get("/me", summary="Who I am and my organisations")
 async def me(principal: SignedIn) -> dict[str, Any]:
     return {"email": principal.email, "name": principal.name, "issuer": principal.issuer,
-            "organisations": await orgs.orgs_of(get_stores(), principal.email)}
+            "organisations": await orgs.orgs_of(get_stores(), principal)}
 
 
 @router.get("/orgs/{orgId}", summary="Show an organisation")

@@ -72,6 +72,9 @@ class Principal:
     email: str
     name: str | None = None
     expires_at: float | None = None
+    #: True only when the issuer vouched for `email` (`email_verified: true`); only such a
+    #: person may claim an invitation sent to that address (tenancy/repositories.py).
+    email_verified: bool = False
 
 
 @dataclass
@@ -117,6 +120,15 @@ def _email_of(claims: dict[str, Any]) -> str | None:
         if isinstance(candidate, str) and "@" in candidate.strip():
             return candidate.strip().lower()
     return None
+
+
+def _email_verified(claims: dict[str, Any], email: str) -> bool:
+    """The issuer vouched for this very address: it is the `email` claim and `email_verified`
+    is true. `preferred_username`/`upn` (Entra ID) are never taken as verified: an Entra
+    user may set them, and Entra sends no `email_verified`."""
+    claimed = claims.get("email")
+    return (isinstance(claimed, str) and claimed.strip().lower() == email
+            and claims.get("email_verified") in (True, "true"))
 
 
 def _number(claims: dict[str, Any], name: str) -> float | None:
@@ -251,6 +263,7 @@ class OidcValidator:
             email=email,
             name=name if isinstance(name, str) and name.strip() else None,
             expires_at=expires_at,
+            email_verified=_email_verified(claims, email),
         )
 
     def _check_times(self, claims: dict[str, Any]) -> float:

@@ -104,7 +104,8 @@ class Authenticator:
     async def _member_caller(self, org_id: str, principal: Principal, request: RequestInfo) -> tuple[Caller, TenantContext]:
         ctx = self._context(org_id)
         members = ctx.repo(MembersRepository)
-        member = await members.for_principal(principal.issuer, principal.subject, principal.email)
+        member = await members.for_principal(principal.issuer, principal.subject, principal.email,
+                                             email_verified=principal.email_verified)
         if member is None:
             raise NotFoundError("organisation not found")
         if member["status"] != MemberStatus.ACTIVE.value:

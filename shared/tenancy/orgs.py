@@ -56,14 +56,19 @@ async def create_org(stores: Stores, principal: Principal, *, name: str, country
     return org
 
 
-async def orgs_of(stores: Stores, email: str) -> list[dict[str, Any]]:
-    """Every org, in every region, where this email is a member (active or not)."""
+async def orgs_of(stores: Stores, principal: Principal) -> list[dict[str, Any]]:
+    """Every org, in every region, where this person is a member (active or not): bound to
+    their (issuer, subject), or an invitation to their e-mail if the issuer verified it.
+    The e-mail index only finds candidates; a token that merely carries someone's e-mail
+    lists nothing of theirs."""
     out: list[dict[str, Any]] = []
     for region in stores.regions:
-        for org_id in await Directory(stores.cosmos(region)).orgs_of(email):
+        for org_id in await Directory(stores.cosmos(region)).orgs_of(principal.email):
             ctx = TenantContext.for_org(stores, org_id)
-            org, member = await asyncio.gather(ctx.repo(TenantsRepository).find(org_id),
-                                               ctx.repo(MembersRepository).by_email(email))
+            org, member = await asyncio.gather(
+                ctx.repo(TenantsRepository).find(org_id),
+                ctx.repo(MembersRepository).for_principal(principal.issuer, principal.subject, principal.email,
+                                                          email_verified=principal.email_verified))
             if org and member and org.get("status") == "active":
                 out.append({**public_org(org), "role": member["role"], "memberType": member["memberType"],
                             "memberStatus": member["status"]})

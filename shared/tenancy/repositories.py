@@ -25,15 +25,19 @@ class MembersRepository(TenantRepository):
         found = await self.query_all("c.email = @email", {"email": email.lower()})
         return found[0] if found else None
 
-    async def for_principal(self, issuer: str, subject: str, email: str) -> dict[str, Any] | None:
-        """The member a signed-in person is: bound by (issuer, subject) once seen; before
-        the first sign-in an invitation matches by email only."""
-        found = await self.query_all(
-            "(c.issuer = @iss AND c.subject = @sub) OR (c.email = @email AND NOT IS_DEFINED(c.subject))",
-            {"iss": issuer, "sub": subject, "email": email.lower()},
-        )
-        bound = [m for m in found if m.get("subject") == subject]
-        return (bound or found or [None])[0]
+    async def for_principal(self, issuer: str, subject: str, email: str, *,
+                            email_verified: bool) -> dict[str, Any] | None:
+        """The member a signed-in person is. Once claimed, a member is bound to one
+        (issuer, subject): another token carrying the same e-mail is someone else. An
+        invitation not yet claimed is claimed by e-mail, and only when the issuer verified it."""
+        bound = await self.query_all("c.issuer = @iss AND c.subject = @sub", {"iss": issuer, "sub": subject})
+        if bound:
+            return bound[0]
+        if not email_verified:
+            return None
+        pending = await self.query_all("c.email = @email AND (NOT IS_DEFINED(c.subject) OR IS_NULL(c.subject))",
+                                       {"email": email.lower()})
+        return pending[0] if pending else None
 
 
 class ApiKeysRepository(TenantRepository):

@@ -136,6 +136,7 @@ async def test_valid_token_gives_principal_with_lower_cased_email(
         email="alice.smith@example.com",
         name="Alice Smith",
         expires_at=claims["exp"],
+        email_verified=True,
     )
 
 
@@ -153,6 +154,24 @@ async def test_email_claim_precedence(
 ) -> None:
     principal = await validator.validate(shared_issuer.mint("Erin@x.org", **claims))
     assert principal.email == expected
+
+
+@pytest.mark.parametrize(
+    ("claims", "verified"),
+    [
+        ({}, True),  # the development issuer vouches for the address, as real issuers do
+        ({"email_verified": "true"}, True),
+        ({"email_verified": None}, False),  # no claim: not verified
+        ({"email_verified": False, "preferred_username": "dan@x.org"}, False),
+        ({"email": None, "preferred_username": "erin@x.org", "email_verified": True}, False),  # Entra-style name
+        ({"email": None, "upn": "erin@x.org"}, False),
+    ],
+)
+async def test_only_an_email_the_issuer_verified_counts_as_verified(
+    shared_issuer: DevIssuer, validator: OidcValidator, claims: dict, verified: bool
+) -> None:
+    principal = await validator.validate(shared_issuer.mint("erin@x.org", **claims))
+    assert principal.email_verified is verified
 
 
 async def test_leeway_accepts_small_clock_skew(
