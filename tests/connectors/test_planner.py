@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.connectors.base import DestRefs, make_marker
+from shared.connectors.base import DestRefs, make_marker, marker_footer
 from shared.connectors.planner import (
     PlannerCredentials,
     PlannerReader,
@@ -358,16 +358,16 @@ async def test_items_written_at_once_keep_source_order_and_own_categories(sim: S
     reader = PlannerReader(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
     mig = "mig-order"
     try:
-        plan = await writer.create(Kind.PROJECT, Project(source_id="p", version="1",
-                                                         name="Placed at once"),
-                                   DestRefs(workspace=sim.group_id),
-                                   make_marker(mig, Kind.PROJECT, "p"))
+        plan = _dest(await writer.create(Kind.PROJECT, Project(source_id="p", version="1",
+                                                               name="Placed at once"),
+                                         DestRefs(workspace=sim.group_id),
+                                         make_marker(mig, Kind.PROJECT, "p")))
         refs = DestRefs(project=plan)
         sections = [Section(source_id=f"s{i}", version="1", project_id="p", name=f"B{i}",
                             position=float(i)) for i in (2, 0, 3, 1)]
-        buckets = await asyncio.gather(*(writer.create(
+        buckets = [_dest(b) for b in await asyncio.gather(*(writer.create(
             Kind.SECTION, s, refs, make_marker(mig, Kind.SECTION, s.source_id))
-            for s in sections))
+            for s in sections))]
         await writer.http.post(f"{sim.origin}/_sim/faults", json={"faults": [
             {"kind": "status", "status": 412, "method": "PATCH", "path": "/details$",
              "count": 1, "body": '{"error":{"code":"PreconditionFailed","message":"stale"}}'}]})
@@ -380,9 +380,9 @@ async def test_items_written_at_once_keep_source_order_and_own_categories(sim: S
         tasks = [Task(source_id=f"t{i}", version="1", project_id="p", section_id="s0",
                       name=f"T{i}", description=f"About {i}", position=float(i))
                  for i in (3, 0, 4, 1, 2)]
-        made = await asyncio.gather(*(writer.create(
+        made = [_dest(t) for t in await asyncio.gather(*(writer.create(
             Kind.TASK, t, DestRefs(project=plan, section=bucket),
-            make_marker(mig, Kind.TASK, t.source_id)) for t in tasks))
+            make_marker(mig, Kind.TASK, t.source_id)) for t in tasks))]
         comments = [Comment(source_id=f"c{i}", version="1", project_id="p", task_id="t0",
                             text=f"Note {i}\n\nsecond paragraph") for i in range(3)]
         await asyncio.gather(*(writer.create(
@@ -471,3 +471,126 @@ def test_writer_adapt_merges_checklists_and_drops_plan_description() -> None:
                                                         description="gone"))
     assert isinstance(project, Project) and project.description == ""
     assert notes[0].loss
+
+
+# --------------------------------------------------------------------------- parts and labels
+
+
+def _dest(value: object) -> str:
+    from shared.connectors.base import Written
+
+    assert isinstance(value, (str, Written))
+    return value if isinstance(value, str) else value.dest_id
+
+
+async def test_update_finishes_a_task_whose_create_lost_its_answer_or_a_part(sim: Sim) -> None:
+    """The marker of a Planner task lives in its details, written after the task: a create
+    whose answer was lost (apply-then-status on POST /planner/tasks) or whose details write
+    failed leaves a task without it. find_by_marker claims that task (created by this
+    credential, same title and bucket, nothing in its details) and update finishes it:
+    bucket, categories, description with footer and every checklist item, each once."""
+    from shared.engine.model import Checklist, ChecklistItem, LabelRef
+    from shared.errors import SkippableItemError, TransientError
+
+    writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+    mig = "mig-parts"
+    try:
+        plan = _dest(await writer.create(Kind.PROJECT, Project(
+            source_id="p", version="1", name="Parts"), DestRefs(workspace=sim.group_id),
+            make_marker(mig, Kind.PROJECT, "p")))
+        bucket = _dest(await writer.create(Kind.SECTION, Section(
+            source_id="s", version="1", project_id="p", name="B"), DestRefs(project=plan),
+            make_marker(mig, Kind.SECTION, "s")))
+        label = _dest(await writer.create(Kind.LABEL, Label(
+            source_id="l", version="1", project_id="p", name="bug", color="red"),
+            DestRefs(project=plan), make_marker(mig, Kind.LABEL, "l")))
+        refs = DestRefs(project=plan, section=bucket, labels={"l": label})
+        body = '{"error":{"code":"%s","message":"simulated"}}'
+        cases = (
+            ("lost-answer", {"kind": "apply_then_status", "status": 502, "method": "POST",
+                             "path": "/planner/tasks$", "body": body % "BadGateway"}),
+            ("details-refused", {"kind": "status", "status": 409, "method": "PATCH",
+                                 "path": "/planner/tasks/*/details$", "count": 3,
+                                 "body": body % "Conflict"}))
+        for name, fault in cases:
+            task = Task(source_id=name, version="1", project_id="p", section_id="s", name=name,
+                        description="About it", labels=(LabelRef(source_id="l", name="bug"),),
+                        checklists=(Checklist(name="", items=tuple(ChecklistItem(
+                            source_id=f"i{n}", name=f"item {n}", checked=n == 1)
+                            for n in range(3))),))
+            marker = make_marker(mig, Kind.TASK, name)
+            await writer.http.post(f"{sim.origin}/_sim/faults", json={"faults": [fault]})
+            with pytest.raises(TransientError if name == "lost-answer" else SkippableItemError):
+                await writer.create(Kind.TASK, task, refs, marker)
+            await writer.http.post(f"{sim.origin}/_sim/faults", json={})
+            found = await writer.find_by_marker(Kind.TASK, marker, task, refs)
+            assert found is not None, name
+            for _ in range(2):  # a second update changes nothing
+                await writer.update(Kind.TASK, found, task, refs, marker)
+                same = [t for t in sim.store.live_tasks(plan_id=plan) if t.title == name]
+                assert [t.id for t in same] == [found], name
+                stored = same[0]
+                assert stored.bucket_id == bucket, name
+                assert {k for k, v in stored.applied_categories.items() if v} == \
+                    {label.partition("|")[2]}, name
+                assert stored.description == "About it" + marker_footer(marker), name
+                items = sorted(stored.checklist.values(), key=lambda i: i.order_hint)
+                assert [(i.title, i.is_checked) for i in items] == \
+                    [(f"item {n}", n == 1) for n in range(3)], name
+        # a marker nobody wrote does not claim an unrelated task of another title
+        assert await writer.find_by_marker(Kind.TASK, make_marker(mig, Kind.TASK, "x"), Task(
+            source_id="x", version="1", project_id="p", name="nobody"), refs) is None
+    finally:
+        await writer.http.post(f"{sim.origin}/_sim/faults", json={})
+        await writer.http.aclose()
+
+
+async def test_labels_keep_their_identity_in_categories(sim: Sim) -> None:
+    """Two labels "bug" (red, orange) get two categories (each of its colour) and each is
+    found as its own; a colour-only label is named after its colour and reported; with all
+    25 categories used, a label whose name has a category is merged into it (reported,
+    and reported on a task carrying both), another one fails."""
+    from shared.engine.model import LabelRef
+    from shared.errors import SkippableItemError
+
+    writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+    mig = "mig-labels"
+    try:
+        plan = _dest(await writer.create(Kind.PROJECT, Project(
+            source_id="p", version="1", name="Labels"), DestRefs(workspace=sim.group_id),
+            make_marker(mig, Kind.PROJECT, "p")))
+        refs = DestRefs(project=plan)
+
+        def label(n: int, name: str, color: str | None) -> Label:
+            adapted, notes = writer.adapt(Kind.LABEL, Label(
+                source_id=f"l{n}", version="1", project_id="p", name=name, color=color))
+            assert [a.code for a in notes] == ([] if name else ["label.renamed_empty"])
+            assert isinstance(adapted, Label)
+            return adapted
+
+        red, orange, green = label(0, "bug", "red"), label(1, "bug", "orange"), label(2, "", "green")
+        assert green.name == "green"
+        ids = {}
+        for lab in (red, orange, green):
+            assert await writer.find_by_marker(Kind.LABEL, "m", lab, refs) is None
+            ids[lab.source_id] = _dest(await writer.create(Kind.LABEL, lab, refs, "m"))
+        assert len(set(ids.values())) == 3
+        assert ids["l0"].endswith("|category2") and ids["l1"].endswith("|category14")
+        for lab in (red, orange, green):
+            assert await writer.find_by_marker(Kind.LABEL, "m", lab, refs) == ids[lab.source_id]
+        for n in range(3, 25):  # fill every category
+            await writer.create(Kind.LABEL, label(n, f"L{n}", None), refs, "m")
+        merged = await writer.create(Kind.LABEL, label(99, "bug", "purple"), refs, "m")
+        assert not isinstance(merged, str)
+        assert merged.dest_id == ids["l0"] and [a.code for a in merged.notes] == ["label.merged"]
+        with pytest.raises(SkippableItemError):
+            await writer.create(Kind.LABEL, label(98, "fresh", None), refs, "m")
+        task = Task(source_id="t", version="1", project_id="p", name="Both bugs",
+                    labels=(LabelRef(source_id="l0", name="bug"),
+                            LabelRef(source_id="l99", name="bug")))
+        written = await writer.create(Kind.TASK, task, refs.model_copy(update={"labels": {
+            "l0": ids["l0"], "l99": merged.dest_id}}), make_marker(mig, Kind.TASK, "t"))
+        assert not isinstance(written, str)
+        assert [a.code for a in written.notes] == ["task.labels_merged"]
+    finally:
+        await writer.http.aclose()

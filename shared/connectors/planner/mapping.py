@@ -44,6 +44,14 @@ CATEGORY_COLORS = (
     "silver", "brown", "cranberry", "orange", "peach", "marigold", "light green", "dark green",
     "teal", "light blue", "dark blue", "lavender", "plum", "light gray", "dark gray",
 )
+#: Colours with another name in the sources' palettes (Trello, Asana) → the Planner colour.
+_COLOR_ALIASES = {
+    "sky": "light blue", "black": "dark gray", "grey": "gray", "dark red": "red",
+    "dark orange": "orange", "dark purple": "purple", "dark pink": "pink", "dark teal": "teal",
+    "dark brown": "brown", "light orange": "peach", "light purple": "lavender",
+    "light pink": "pink", "light teal": "aqua", "light brown": "bronze", "light red": "cranberry",
+    "dark warm gray": "dark gray", "light warm gray": "light gray", "yellow": "yellow",
+}
 #: plannerTask.priority (v1.0): 0-1 urgent, 2-4 important, 5-7 medium, 8-10 low.
 PRIORITY_NAMES = ((1, "Urgent"), (4, "Important"), (7, "Medium"), (10, "Low"))
 PRIORITY_VALUES = {"Urgent": 1, "Important": 3, "Medium": 5, "Low": 9}
@@ -55,6 +63,17 @@ CHECKLIST_NAME = "Checklist"
 
 def label_source_id(plan_id: str, category: str) -> str:
     return f"{plan_id}:{category}"
+
+
+def category_for_color(color: str | None) -> str | None:
+    """The category (``categoryN``) whose colour in the Planner apps is ``color``, if any:
+    a label written there keeps its colour, and its colour tells it apart from another
+    label of the same name."""
+    if not color:
+        return None
+    name = color.lower().replace("-", " ").replace("_", " ").strip()
+    name = _COLOR_ALIASES.get(name, name)
+    return CATEGORY_KEYS[CATEGORY_COLORS.index(name)] if name in CATEGORY_COLORS else None
 
 
 def hint_position(hint: str | None) -> float:

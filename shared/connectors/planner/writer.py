@@ -13,7 +13,9 @@ from typing import Any
 from shared.connectors.base import (
     Adaptation,
     DestRefs,
+    Written,
     marker_footer,
+    name_nameless_label,
 )
 from shared.connectors.planner.api_types import (
     GroupPost,
@@ -26,6 +28,7 @@ from shared.connectors.planner.client import GRAPH_BASE_URL, ITEM_ERRORS, status
 from shared.connectors.planner.mapping import (
     CATEGORY_KEYS,
     CHECKLIST_NAME,
+    category_for_color,
     checklist_patch,
     encode_reference_key,
     task_fields,
@@ -70,8 +73,11 @@ class PlannerWriter(PlannerUploads):
     # -- RecordAdapter ----------------------------------------------------------------
 
     def adapt(self, kind: Kind, record: Record) -> tuple[Record, list[Adaptation]]:
-        """Planner-only adaptations (pure): one checklist per task; plans have no description."""
+        """Planner-only adaptations (pure): one checklist per task; plans have no description;
+        a label needs a name (a colour-only label is named after its colour)."""
         notes: list[Adaptation] = []
+        if isinstance(record, Label):
+            return name_nameless_label(record)  # a category without a name is only a colour
         if isinstance(record, Project) and record.description:
             notes.append(Adaptation(kind=kind, code="project.description_dropped",
                                     message="Planner plans have no description", loss=True))
@@ -92,7 +98,8 @@ class PlannerWriter(PlannerUploads):
 
     # -- create / update ----------------------------------------------------------------
 
-    async def create(self, kind: Kind, record: Record, refs: DestRefs, marker: str) -> str:
+    async def create(self, kind: Kind, record: Record, refs: DestRefs,
+                     marker: str) -> str | Written:
         if isinstance(record, Project):
             if not refs.workspace:
                 raise SkippableItemError("a destination group (workspace) is required")
@@ -103,6 +110,7 @@ class PlannerWriter(PlannerUploads):
         if isinstance(record, Section):
             return await self._create_bucket(self._need(refs.project, "plan"), record)
         if isinstance(record, Label):
+            record, _ = name_nameless_label(record)  # as adapt() did (callers may skip it)
             return await self._put_label(self._need(refs.project, "plan"), record)
         if isinstance(record, Task):
             return await self._create_task(record, refs, marker)
@@ -111,7 +119,10 @@ class PlannerWriter(PlannerUploads):
         raise SkippableItemError(f"planner cannot create {kind}")
 
     async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs,
-                     marker: str) -> None:
+                     marker: str) -> Written | None:
+        """Overwrite migrated fields and finish a task's parts: bucket, categories and
+        assignments (task), description with marker footer and checklist items (details,
+        keyed by stable ids so a retry after any failure writes each item once)."""
         try:
             if isinstance(record, Project):
                 await self.graph.patch_etag(f"/planner/plans/{dest_id}",
@@ -120,15 +131,18 @@ class PlannerWriter(PlannerUploads):
                 await self.graph.patch_etag(f"/planner/buckets/{dest_id}", {"name": record.name})
             elif isinstance(record, Label):
                 plan, _, key = dest_id.partition("|")
+                record, _ = name_nameless_label(record)
                 await self.graph.patch_etag(f"/planner/plans/{plan}/details",
                                             {"categoryDescriptions": {key: record.name}})
             elif isinstance(record, Task):
-                await self._write_task(dest_id, record, refs, marker)
+                notes = await self._write_task(dest_id, record, refs, marker)
+                return Written(dest_id=dest_id, notes=notes) if notes else None
             # Group posts cannot be edited through Graph: a changed comment stays as it was.
         except ITEM_ERRORS as exc:
             if status_of(exc) == 404:
                 raise NotFoundError(f"{kind} {dest_id} is gone") from exc
             raise
+        return None
 
     async def _buckets(self, plan_id: str) -> list[PlannerBucket]:
         raw = await self.graph.get_all(f"/planner/plans/{plan_id}/buckets")
@@ -151,21 +165,35 @@ class PlannerWriter(PlannerUploads):
             self._bucket_positions[str(made["id"])] = record.position
             return str(made["id"])
 
-    async def _put_label(self, plan_id: str, record: Label) -> str:
-        """Name the first free category. The category is chosen from the same read whose
-        etag guards the write (re-chosen on 412), and label writes of one plan run one at
-        a time, so labels written at once get distinct categories."""
+    async def _put_label(self, plan_id: str, record: Label) -> str | Written:
+        """Give the label a category of its own: the category of its colour when free (so it
+        keeps its colour, and two labels of one name but different colours stay two), else
+        the first free one. The category is chosen from the same read whose etag guards the
+        write (re-chosen on 412), and label writes of one plan run one at a time, so labels
+        written at once get distinct categories. With all 25 categories used, a label is
+        merged into a category of the same name (``label.merged``) or fails."""
         path = f"/planner/plans/{plan_id}/details"
+        tried: str | None = None  # the category an attempt whose answer was lost may hold
         async with self._locks(f"labels|{plan_id}"):
             for attempt in range(5):
                 raw = await self.graph.get_json(path)
                 names = PlannerPlanDetails.model_validate(raw).category_descriptions
-                for key in CATEGORY_KEYS:
-                    if names.get(key) == record.name:
-                        return f"{plan_id}|{key}"
-                free = next((k for k in CATEGORY_KEYS if not names.get(k)), None)
+                held = label_category(names, record) or (
+                    tried if tried and names.get(tried) == record.name else None)
+                if held is not None:  # written by an earlier attempt whose answer was lost
+                    return f"{plan_id}|{held}"
+                own = category_for_color(record.color)
+                free = own if own and not names.get(own) else next(
+                    (k for k in CATEGORY_KEYS if not names.get(k)), None)
                 if free is None:
-                    raise SkippableItemError("the plan already uses all 25 label categories")
+                    same = next((k for k in CATEGORY_KEYS if names.get(k) == record.name), None)
+                    if same is None:
+                        raise SkippableItemError("the plan already uses all 25 label categories")
+                    return Written(dest_id=f"{plan_id}|{same}", notes=(Adaptation(
+                        kind=Kind.LABEL, code="label.merged", loss=True,
+                        message=f"the plan's 25 categories are all used: merged into the "
+                                f"category also named {record.name!r}"),))
+                tried = free
                 try:
                     await self.graph.request(
                         "PATCH", path, json={"categoryDescriptions": {free: record.name}},
@@ -179,8 +207,8 @@ class PlannerWriter(PlannerUploads):
 
     async def _task_inputs(self, record: Task, refs: DestRefs
                            ) -> tuple[list[str], list[str], list[str]]:
-        categories = [dest.partition("|")[2] for ref in record.labels
-                      if (dest := refs.labels.get(ref.source_id))]
+        categories = list(dict.fromkeys(dest.partition("|")[2] for ref in record.labels
+                                        if (dest := refs.labels.get(ref.source_id))))
         ids: list[str] = []
         unknown: list[str] = []
         for person in record.assignees:
@@ -191,7 +219,7 @@ class PlannerWriter(PlannerUploads):
                 unknown.append(person.label())
         return categories, ids, unknown
 
-    async def _create_task(self, record: Task, refs: DestRefs, marker: str) -> str:
+    async def _create_task(self, record: Task, refs: DestRefs, marker: str) -> str | Written:
         plan = self._need(refs.project, "plan")
         inputs = await self._task_inputs(record, refs)
         body = task_fields(record, bucket_id=refs.section, categories=inputs[0],
@@ -210,7 +238,8 @@ class PlannerWriter(PlannerUploads):
         # The marker goes into the details, which exist only once the task does; a crash in
         # between leaves a task without marker (the engine's intent record narrows this).
         await self._write_details(task_id, record, marker, inputs)
-        return task_id
+        notes = _merged_labels(record, refs)
+        return Written(dest_id=task_id, notes=notes) if notes else task_id
 
     async def _task_lists(self, plan: str) -> dict[str, PlacedItems]:
         """The plan's tasks by bucket, read once per writer; later creates are added."""
@@ -221,13 +250,15 @@ class PlannerWriter(PlannerUploads):
             self._task_places[plan] = {b: PlacedItems(h) for b, h in hints.items()}
         return self._task_places[plan]
 
-    async def _write_task(self, task_id: str, record: Task, refs: DestRefs, marker: str) -> None:
+    async def _write_task(self, task_id: str, record: Task, refs: DestRefs,
+                          marker: str) -> tuple[Adaptation, ...]:
         inputs = await self._task_inputs(record, refs)
         existing = await self._need_task(task_id)
         body = task_fields(record, bucket_id=refs.section, categories=inputs[0],
                            assignee_ids=inputs[1], existing=existing)
         await self.graph.patch_etag(f"/planner/tasks/{task_id}", body)
         await self._write_details(task_id, record, marker, inputs)
+        return _merged_labels(record, refs)
 
     async def _write_details(self, task_id: str, record: Task, marker: str,
                              inputs: tuple[list[str], list[str], list[str]]) -> None:
@@ -295,12 +326,16 @@ class PlannerWriter(PlannerUploads):
         if kind is Kind.SECTION and refs.project:
             buckets = await self._buckets(refs.project)
             return next((b.id for b in buckets if b.name == getattr(record, "name", None)), None)
-        if kind is Kind.LABEL and refs.project:
+        if kind is Kind.LABEL and refs.project and isinstance(record, Label):
+            record, _ = name_nameless_label(record)
             names = (await self._plan_details(refs.project)).category_descriptions
-            return next((f"{refs.project}|{k}" for k in CATEGORY_KEYS
-                         if names.get(k) == getattr(record, "name", None)), None)
+            held = label_category(names, record)
+            return f"{refs.project}|{held}" if held else None
         if kind is Kind.TASK and refs.project:
-            return await self._find_task(refs.project, marker)
+            found = await self._find_task(refs.project, marker)
+            if found is None and isinstance(record, Task):
+                found = await self._adopt_unmarked(refs.project, record, refs, marker)
+            return found
         if kind is Kind.COMMENT and refs.task:
             task = await self._task_or_none(refs.task)
             if task is None or not task.conversation_thread_id:
@@ -328,6 +363,47 @@ class PlannerWriter(PlannerUploads):
             if footer in (details.get("description") or ""):
                 return str(raw["id"])
         return None
+
+    async def _adopt_unmarked(self, plan_id: str, record: Task, refs: DestRefs,
+                              marker: str) -> str | None:
+        """A task whose create applied but whose answer was lost has no marker yet: the
+        marker lives in the details, written after the task exists. Such a task is found
+        by what the create wrote — this credential created it, its title and bucket, no
+        description, checklist or reference — and claimed by writing the marker footer
+        under the details' etag (a writer that loses that race looks at the next one), so
+        the engine's update then finishes it instead of creating a second task."""
+        me = await self._creator_id()
+        async with self._locks(f"adopt|{plan_id}"):
+            for raw in await self.graph.get_all(f"/planner/plans/{plan_id}/tasks"):
+                task = PlannerTask.model_validate(raw)
+                by = task.created_by
+                creator = (by.user.id if by and by.user else None) or (
+                    by.application.id if by and by.application else None)
+                if (task.has_description or task.title != record.name[:255]
+                        or (task.bucket_id or None) != (refs.section or None)
+                        or raw.get("checklistItemCount") or raw.get("referenceCount")
+                        or creator != me):
+                    continue
+                details = await self.graph.get_json(f"/planner/tasks/{task.id}/details")
+                if (details.get("description") or "").strip() or details.get("checklist"):
+                    continue
+                try:
+                    await self.graph.request(
+                        "PATCH", f"/planner/tasks/{task.id}/details",
+                        json={"description": marker_footer(marker)},
+                        headers={"If-Match": details["@odata.etag"]})
+                except ITEM_ERRORS as exc:
+                    if status_of(exc) in (409, 412):
+                        continue  # claimed by another writer meanwhile
+                    raise
+                return task.id
+        return None
+
+    async def _creator_id(self) -> str | None:
+        """The id Planner records in ``createdBy`` for this credential's writes."""
+        if self.credentials.delegated:
+            return (await self.whoami()).source_id
+        return self.credentials.client_id
 
     async def _find_reference(self, task_id: str, record: Attachment, marker: str) -> str | None:
         try:
@@ -366,3 +442,24 @@ class PlannerWriter(PlannerUploads):
         except ITEM_ERRORS as exc:
             if status_of(exc) != 404:
                 raise
+
+
+def label_category(names: dict[str, str | None], record: Label) -> str | None:
+    """The category holding ``record`` by natural key: the category of its colour if it
+    carries its name (a label without a Planner colour: the first category of its name).
+    Never a same-named category of another colour: that is another label ("bug" red and
+    "bug" orange are two labels)."""
+    own = category_for_color(record.color)
+    if own is None:
+        return next((k for k in CATEGORY_KEYS if names.get(k) == record.name), None)
+    return own if names.get(own) == record.name else None
+
+
+def _merged_labels(record: Task, refs: DestRefs) -> tuple[Adaptation, ...]:
+    """A note when two of the task's labels landed in one category (``label.merged``)."""
+    dests = [refs.labels[ref.source_id] for ref in record.labels if ref.source_id in refs.labels]
+    if len(set(dests)) == len(dests):
+        return ()
+    return (Adaptation(kind=Kind.TASK, code="task.labels_merged", loss=True,
+                       message="two of its labels share one Planner category (the plan's 25 "
+                               "categories are all used)"),)
