@@ -182,11 +182,11 @@ class Pacer:
                 continue  # _acquire waits for the block or defers
             if action is Action.RETRY:
                 if not (idempotent and replayable):
-                    raise error
+                    raise _transient(error)  # ambiguous: the engine reconciles by marker
                 retries += 1
                 self.retried += 1
                 if retries > self.settings.max_retries:
-                    raise error
+                    raise _transient(error)
                 delay = self.backoff(retries)
                 if delay > self.settings.defer_threshold_s:
                     raise DeferChunk(delay, f"retry {retries} after {error}") from error
@@ -276,3 +276,15 @@ class PacerRegistry:
         while len(self._pacers) > self.max_size:
             self._pacers.popitem(last=False)
         return pacer
+
+
+def _transient(error: BaseException) -> BaseException:
+    """A network-level failure (a reset, a timeout) as the ``TransientError`` the engine
+    handles: a dropped answer to a create is the case the engine reconciles by marker, so it
+    must not reach it as a bare ``httpx`` exception (which failed the item instead)."""
+    if isinstance(error, TransientError):
+        return error
+    wrapped = TransientError(f"{type(error).__name__}: {error}" if str(error)
+                             else type(error).__name__)
+    wrapped.__cause__ = error
+    return wrapped

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 from shared.connectors.base import DestinationWriter, SourceReader
 from shared.engine.chunk import ChunkRunner
+from shared.engine.idmap import retry_plan, retryable
 from shared.engine.inmemory import InMemoryIdMap, InMemoryQueue, InMemoryRunState, drain
 from shared.engine.model import Kind
-from shared.engine.planner import RunSettings, first_messages
+from shared.engine.planner import RunMode, RunSettings, first_messages
 from shared.engine.ports import IdMapEntry, IdState, ItemReport, ItemStatus, RunStatus
 from shared.engine.scoped_ids import unscoped
 from shared.verify.scope import verify_scope
@@ -50,12 +51,15 @@ class Migration:
     state: InMemoryRunState = field(default_factory=InMemoryRunState)
     runs: int = 0
 
-    async def run(self, reader: SourceReader, writer: DestinationWriter) -> RunResult:
+    async def run(self, reader: SourceReader, writer: DestinationWriter, *,
+                  mode: RunMode = "full", chunk_backoff_s: float = 30.0) -> RunResult:
         """One run (the first creates, later ones are deltas against the same id map)."""
         self.runs += 1
         settings = RunSettings(tenant_id="t-pairs", migration_id=self.migration_id,
-                               run_id=f"{self.migration_id}-r{self.runs}",
-                               dest_workspace=self.dest_workspace, page_size=PAGE_SIZE)
+                               run_id=f"{self.migration_id}-r{self.runs}", mode=mode,
+                               dest_workspace=self.dest_workspace, page_size=PAGE_SIZE,
+                               chunk_backoff_s=chunk_backoff_s,
+                               retry_plan=self._retry_plan() if mode == "retry_failed" else None)
         queue = InMemoryQueue()
         runner = ChunkRunner(reader=reader, writer=writer, id_map=self.id_map,
                              run_state=self.state, queue=queue, settings=settings)
@@ -97,6 +101,11 @@ class Migration:
         return RunResult(rid, self.state.status[rid], self.state.reasons.get(rid),
                          dict(self.state.counts.get(rid, Counter())),
                          list(self.state.items.get(rid, [])))
+
+    def _retry_plan(self) -> dict[str, frozenset[Kind]]:
+        plan = retry_plan((e.scope, e.kind) for e in self.id_map.entries.values()
+                          if e.migration_id == self.migration_id and retryable(e))
+        return plan or {self.scope: frozenset()}
 
     def done_entries(self) -> dict[tuple[Kind, str], IdMapEntry]:
         """(kind, source id) → entry, for items written (state DONE)."""

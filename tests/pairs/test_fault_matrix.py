@@ -1,0 +1,99 @@
+"""Issue 13's fault matrix: every destination write route of each destination vendor, one
+fault per run, in two shapes — the write fails before it applies (503), or it applies and its
+answer is lost (connection reset) — then the run as a user would go on with it (a
+``retry_failed`` when it says ``partially_succeeded``), then ``verify``: 0 missing,
+0 duplicate, 0 different, 0 unexpected, beyond the documented adaptations.
+
+The write routes are not listed by hand: a clean migration of each pair is made first and
+every write route the destination simulator served for it becomes a row of the matrix, so a
+new write a connector starts making is under test at once."""
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+
+import httpx
+import pytest
+
+from shared.engine.ports import VERIFY_DEFECTS, RunStatus
+from tests.pairs.conftest import Outcomes
+from tests.pairs.migrate import Migration
+from tests.pairs.scenario import pair_id
+from tests.pairs.world import Sim
+
+pytestmark = pytest.mark.filterwarnings("ignore:Use of allowEmptyValue:DeprecationWarning")
+
+#: one pair per destination vendor (its write routes are the subject)
+FAULT_PAIRS = (("trello", "asana"), ("asana", "trello"), ("trello", "planner"))
+SHAPES = ("status", "apply_then_drop")
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
+_counter = itertools.count()
+
+
+def _routes(sim: Sim) -> Counter[str]:
+    stats = httpx.get(f"{sim.base}/_sim/stats").json()
+    return Counter({route: sum(n.values()) for route, n in stats["by_route"].items()
+                    if route.split(" ")[0] in WRITES and "/_sim" not in route})
+
+
+def _pattern(template: str) -> str:
+    """A route template as a fault path: each {param} one segment, anchored at the end."""
+    return re.sub(r"\{[^}]+\}", "*", template) + "$"
+
+
+async def _migrate(outcomes: Outcomes, pair: tuple[str, str],
+                   fault: dict[str, object] | None) -> tuple[Migration, list[str]]:
+    out = await outcomes.get(pair)
+    # markers carry the first 8 letters and digits of the migration id: keep them distinct
+    mig = Migration(f"f{next(_counter):05d}x-fault", out.migration.scope,
+                    out.migration.dest_workspace)
+    notes: list[str] = []
+    a, b = await out.src.runtime(), await out.dst.runtime()
+    try:
+        assert a.reader is not None and b.writer is not None and b.reader is not None
+        if fault is not None:
+            httpx.post(f"{out.dst.base}/_sim/faults", json={"faults": [fault]}).raise_for_status()
+        first = await mig.run(a.reader, b.writer, chunk_backoff_s=0.05)
+        if fault is not None:
+            injected = httpx.get(f"{out.dst.base}/_sim/faults").json()
+            httpx.post(f"{out.dst.base}/_sim/faults", json={"faults": []}).raise_for_status()
+            notes.append(f"injected {len(injected.get('injected', []))}")
+        notes.append(f"first {first.status}")
+        if first.status is RunStatus.PARTIALLY_SUCCEEDED:
+            retry = await mig.run(a.reader, b.writer, mode="retry_failed", chunk_backoff_s=0.05)
+            notes.append(f"retry {retry.status}")
+            assert retry.status is RunStatus.SUCCEEDED, (notes, retry.reason, retry.counts)
+        else:
+            assert first.status is RunStatus.SUCCEEDED, (notes, first.reason, first.counts)
+        verdict = await mig.verify(a.reader, b.reader)
+    finally:
+        await a.aclose()
+        await b.aclose()
+    defects = [f"{r.kind} {r.source_id}: {r.status} {r.reason}" for r in verdict.rows
+               if r.status in VERIFY_DEFECTS]
+    assert not defects, (notes, defects[:10])
+    return mig, notes
+
+
+@pytest.mark.parametrize("pair", FAULT_PAIRS, ids=pair_id)
+async def test_one_fault_at_any_destination_write_is_finished_or_reported(
+        outcomes: Outcomes, pair: tuple[str, str]) -> None:
+    out = await outcomes.get(pair)
+    before = _routes(out.dst)
+    await _migrate(outcomes, pair, None)
+    used = _routes(out.dst) - before
+    assert len(used) >= 4, f"{pair_id(pair)}: too few write routes seen: {dict(used)}"
+    cells = 0
+    for route, calls in sorted(used.items()):
+        method, template = route.split(" ", 1)
+        for shape in SHAPES:
+            fault = {"kind": shape, "status": 503, "method": method, "path": _pattern(template),
+                     "nth": 2 if calls >= 2 else 1, "count": 1}
+            try:
+                await _migrate(outcomes, pair, fault)
+            except AssertionError as exc:
+                raise AssertionError(f"{pair_id(pair)}: {shape} at the {fault['nth']}th "
+                                     f"{route}: {exc}") from exc
+            cells += 1
+    print(f"\n{pair_id(pair)}: {cells} fault cells over {len(used)} write routes, all verified")
