@@ -594,3 +594,49 @@ async def test_labels_keep_their_identity_in_categories(sim: Sim) -> None:
         assert [a.code for a in written.notes] == ["task.labels_merged"]
     finally:
         await writer.http.aclose()
+
+
+async def test_a_comment_thread_whose_link_to_the_task_failed_is_found_and_linked(
+        sim: Sim) -> None:
+    """The first comment of a task makes a group thread, then the task's
+    conversationThreadId is set. When that second write fails, the comment is found again
+    in the thread by its marker, update links the thread to the task, and the next comment
+    goes into the same thread: one thread, each comment once."""
+    from shared.errors import SkippableItemError
+
+    writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+    mig = "mig-thread"
+    try:
+        plan = _dest(await writer.create(Kind.PROJECT, Project(
+            source_id="p", version="1", name="Thread"), DestRefs(workspace=sim.group_id),
+            make_marker(mig, Kind.PROJECT, "p")))
+        task = _dest(await writer.create(Kind.TASK, Task(
+            source_id="t", version="1", project_id="p", name="Talked about"),
+            DestRefs(project=plan), make_marker(mig, Kind.TASK, "t")))
+        refs = DestRefs(project=plan, task=task)
+        first = Comment(source_id="c1", version="1", project_id="p", task_id="t", text="One")
+        marker = make_marker(mig, Kind.COMMENT, "c1")
+        await writer.http.post(f"{sim.origin}/_sim/faults", json={"faults": [
+            {"kind": "status", "status": 409, "method": "PATCH", "path": f"/tasks/{task}$",
+             "count": 3, "body": '{"error":{"code":"Conflict","message":"simulated"}}'}]})
+        with pytest.raises(SkippableItemError):
+            await writer.create(Kind.COMMENT, first, refs, marker)
+        await writer.http.post(f"{sim.origin}/_sim/faults", json={})
+        found = await writer.find_by_marker(Kind.COMMENT, marker, first, refs)
+        assert found is not None
+        await writer.update(Kind.COMMENT, found, first, refs, marker)
+        second = Comment(source_id="c2", version="1", project_id="p", task_id="t", text="Two")
+        again = _dest(await writer.create(Kind.COMMENT, second, refs,
+                                          make_marker(mig, Kind.COMMENT, "c2")))
+        thread = found.split("|")[1]
+        assert again.split("|")[1] == thread
+        linked = await writer.graph.get_json(f"/planner/tasks/{task}")
+        assert linked["conversationThreadId"] == thread
+        topics = [t for t in await writer.graph.get_all(f"/groups/{sim.group_id}/threads")
+                  if t.get("topic") == 'Comments on task "Talked about"']
+        assert len(topics) == 1
+        posts = await writer.graph.get_all(f"/groups/{sim.group_id}/threads/{thread}/posts")
+        assert len(posts) == 2
+    finally:
+        await writer.http.post(f"{sim.origin}/_sim/faults", json={})
+        await writer.http.aclose()

@@ -137,7 +137,11 @@ class PlannerWriter(PlannerUploads):
             elif isinstance(record, Task):
                 notes = await self._write_task(dest_id, record, refs, marker)
                 return Written(dest_id=dest_id, notes=notes) if notes else None
-            # Group posts cannot be edited through Graph: a changed comment stays as it was.
+            elif isinstance(record, Comment):
+                # Group posts cannot be edited through Graph: a changed comment stays as it
+                # was. What update can finish is the task's link to the comment's thread
+                # (lost when the thread was made but the task's PATCH failed).
+                await self._link_thread(self._need(refs.task, "task"), dest_id)
         except ITEM_ERRORS as exc:
             if status_of(exc) == 404:
                 raise NotFoundError(f"{kind} {dest_id} is gone") from exc
@@ -292,7 +296,7 @@ class PlannerWriter(PlannerUploads):
             else:
                 created = await self.graph.request(
                     "POST", f"/groups/{group}/threads", idempotent=False,
-                    json={"topic": f'Comments on task "{task.title[:200]}"', "posts": [post]})
+                    json={"topic": _thread_topic(task.title), "posts": [post]})
                 thread = str(created.json()["id"])
                 await self.graph.patch_etag(f"/planner/tasks/{task_id}",
                                             {"conversationThreadId": thread})
@@ -300,6 +304,15 @@ class PlannerWriter(PlannerUploads):
         if found is None:
             raise SkippableItemError("the new comment was not found in its thread")
         return found
+
+    async def _link_thread(self, task_id: str, comment_id: str) -> None:
+        """Point a task without a comment thread at the thread of one of its comments."""
+        thread = comment_id.split("|")[1] if comment_id.count("|") == 2 else ""
+        async with self._locks(f"comments|{task_id}"):
+            task = await self._need_task(task_id)
+            if thread and not task.conversation_thread_id:
+                await self.graph.patch_etag(f"/planner/tasks/{task_id}",
+                                            {"conversationThreadId": thread})
 
     async def _find_post(self, group: str, thread: str, marker: str) -> str | None:
         try:
@@ -338,10 +351,19 @@ class PlannerWriter(PlannerUploads):
             return found
         if kind is Kind.COMMENT and refs.task:
             task = await self._task_or_none(refs.task)
-            if task is None or not task.conversation_thread_id:
+            if task is None:
                 return None
-            return await self._find_post(await self.group_of(task.plan_id),
-                                         task.conversation_thread_id, marker)
+            group = await self.group_of(task.plan_id)
+            if task.conversation_thread_id:
+                return await self._find_post(group, task.conversation_thread_id, marker)
+            # a thread made for the task's first comment whose link to the task was not
+            # written: found by its topic (update then links it)
+            for thread in await self.graph.get_all(f"/groups/{group}/threads"):
+                if thread.get("topic") == _thread_topic(task.title):
+                    found = await self._find_post(group, str(thread["id"]), marker)
+                    if found is not None:
+                        return found
+            return None
         if kind is Kind.ATTACHMENT and refs.task and isinstance(record, Attachment):
             return await self._find_reference(refs.task, record, marker)
         return None
@@ -442,6 +464,11 @@ class PlannerWriter(PlannerUploads):
         except ITEM_ERRORS as exc:
             if status_of(exc) != 404:
                 raise
+
+
+def _thread_topic(title: str) -> str:
+    """The topic of the group thread that holds a task's comments."""
+    return f'Comments on task "{title[:200]}"'
 
 
 def label_category(names: dict[str, str | None], record: Label) -> str | None:
