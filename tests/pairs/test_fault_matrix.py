@@ -52,13 +52,14 @@ async def _migrate(outcomes: Outcomes, pair: tuple[str, str],
     a, b = await out.src.runtime(), await out.dst.runtime()
     try:
         assert a.reader is not None and b.writer is not None and b.reader is not None
-        if fault is not None:
-            httpx.post(f"{out.dst.base}/_sim/faults", json={"faults": [fault]}).raise_for_status()
-        first = await mig.run(a.reader, b.writer, chunk_backoff_s=0.05)
-        if fault is not None:
-            injected = httpx.get(f"{out.dst.base}/_sim/faults").json()
-            httpx.post(f"{out.dst.base}/_sim/faults", json={"faults": []}).raise_for_status()
-            notes.append(f"injected {len(injected.get('injected', []))}")
+        async with httpx.AsyncClient(base_url=f"{out.dst.base}/_sim") as sim:
+            if fault is not None:
+                (await sim.post("/faults", json={"faults": [fault]})).raise_for_status()
+            first = await mig.run(a.reader, b.writer, chunk_backoff_s=0.05)
+            if fault is not None:
+                injected = (await sim.get("/faults")).json().get("injected", [])
+                (await sim.post("/faults", json={"faults": []})).raise_for_status()
+                assert injected, f"the fault {fault} never fired"
         notes.append(f"first {first.status}")
         if first.status is RunStatus.PARTIALLY_SUCCEEDED:
             retry = await mig.run(a.reader, b.writer, mode="retry_failed", chunk_backoff_s=0.05)
