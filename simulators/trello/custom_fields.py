@@ -6,7 +6,8 @@ and the "Getting started with Custom Fields" guide):
 * ``POST /1/customFields`` {idModel (a board), modelType "board", name, type (checkbox, list,
   number, text, date), pos, display_cardFront} → the definition;
   ``GET /1/boards/{id}/customFields``; ``GET|PUT|DELETE /1/customFields/{id}``;
-  ``GET|POST /1/customFields/{id}/options`` ({value: {text}, color, pos}) for list fields.
+  ``GET|POST /1/customFields/{id}/options`` ({value: {text}, color, pos}) and
+  ``DELETE /1/customFields/{id}/options/{idOption}`` for list fields.
 * ``PUT /1/cards/{idCard}/customField/{idCustomField}/item`` with ``{"value": {"text"|
   "number"|"date"|"checked": …}}`` or ``{"idValue": option id}``; an empty ``value`` or
   ``idValue`` ("") clears it. Numbers, dates and checkboxes travel as strings
@@ -208,6 +209,18 @@ async def add_option(request: Request) -> Response:
     return JSONResponse(render_option(f, opt))
 
 
+async def delete_option(request: Request) -> Response:
+    store = store_of(request)
+    f = _field_for(request, request.path_params["id"])
+    option = request.path_params["idOption"]
+    if option not in {o.id for o in f.options}:
+        raise TrelloError(404, NOT_FOUND)
+    f.options = [o for o in f.options if o.id != option]
+    for key in [k for k, i in store.custom_field_items.items() if i.id_value == option]:
+        del store.custom_field_items[key]   # cards that held it hold nothing now
+    return JSONResponse({})
+
+
 def _typed(f: CustomField, value: Any) -> dict[str, str]:
     """A ``value`` object for field ``f``, checked as Trello checks it (or 400)."""
     key = {"checkbox": "checked", "number": "number", "text": "text", "date": "date"}[f.type]
@@ -269,6 +282,7 @@ routes = [
     Route("/1/customFields/{id}", delete_field, methods=["DELETE"]),
     Route("/1/customFields/{id}/options", field_options, methods=["GET"]),
     Route("/1/customFields/{id}/options", add_option, methods=["POST"]),
+    Route("/1/customFields/{id}/options/{idOption}", delete_option, methods=["DELETE"]),
     Route("/1/boards/{id}/customFields", board_fields, methods=["GET"]),
     Route("/1/cards/{idCard}/customField/{idCustomField}/item", set_item, methods=["PUT"]),
     Route("/1/cards/{id}/customFieldItems", get_items, methods=["GET"]),

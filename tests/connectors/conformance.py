@@ -41,6 +41,8 @@ from shared.engine.model import (
     ChecklistItem,
     Comment,
     Container,
+    CustomFieldType,
+    CustomFieldValue,
     Kind,
     Label,
     LabelRef,
@@ -319,6 +321,14 @@ class ConnectorConformance:
             update["checklists"] = (Checklist(name="Steps", items=tuple(
                 ChecklistItem(source_id=f"{run}-ci{i}", name=f"step {i}", checked=i == 0,
                               position=float(i)) for i in range(n_items))),)
+        if caps.custom_fields:  # one value of each type a source may hold
+            update["custom_fields"] = (
+                CustomFieldValue(name="Conf text", value="T-1"),
+                CustomFieldValue(name="Conf number", type=CustomFieldType.NUMBER, value=2.5),
+                CustomFieldValue(name="Conf date", type=CustomFieldType.DATE, value="2030-01-15"),
+                CustomFieldValue(name="Conf flag", type=CustomFieldType.BOOL, value=True),
+                CustomFieldValue(name="Conf choice", type=CustomFieldType.ENUM, value="High"),
+                CustomFieldValue(name="Conf tags", type=CustomFieldType.MULTI_ENUM, value=["a", "b"]))
         full = base.model_copy(update=update)
         dest_id = _id(await writer.create(Kind.TASK, full, refs,
                                           marker(Kind.TASK, full.source_id)))

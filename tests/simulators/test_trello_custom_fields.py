@@ -74,6 +74,9 @@ async def test_define_add_options_set_and_clear_values(client: httpx.AsyncClient
                                json={"value": {"text": "Review"}, "color": "blue", "pos": "bottom"})
     assert option.status_code == 200 and option.json()["value"] == {"text": "Review"}
     assert (await client.get(f"/customFields/{made['list']['id']}/options")).json() == [option.json()]
+    spare = (await client.post(f"/customFields/{made['list']['id']}/options", json={"value": {"text": "x"}})).json()
+    assert (await client.delete(f"/customFields/{made['list']['id']}/options/{spare['id']}")).status_code == 200
+    assert (await client.get(f"/customFields/{made['list']['id']}/options")).json() == [option.json()]
 
     values = {"number": {"value": {"number": "2154"}}, "text": {"value": {"text": "Zoë"}},
               "list": {"idValue": option.json()["id"]}, "checkbox": {"value": {"checked": "true"}},

@@ -2,9 +2,11 @@
 
 * Comments are written by the token's member at the time of writing (no author or time
   override): the engine prepends the original author and time.
-* No subtasks (checklists are native), no custom fields without the Custom Fields power-up
-  (the engine moves them into the description), no "completed" state except
-  ``dueComplete``, which is what ``Task.completed`` maps to.
+* No subtasks (checklists are native), no "completed" state except ``dueComplete``, which
+  is what ``Task.completed`` maps to.
+* Custom fields are native (``custom_fields.py``): one board definition per source field
+  name and type, created when first needed; multi-select and people values are written as
+  text (``task.custom_field_as_text``), a field beyond Trello's 50 per board is reported lost.
 * Every card needs a list: a task without section (an Asana subtask the engine flattened,
   a task of a source without sections) goes to a list "Tasks" that the writer creates at
   the top of the board (or finds there, by name) the first time it needs one.
@@ -52,7 +54,7 @@ def trello_capabilities() -> Capabilities:
         sections=True,
         start_dates=True,
         due_times=True,
-        custom_fields=False,
+        custom_fields=True,
         link_attachments=True,
         completion=True,
         archived_kinds=frozenset({Kind.SECTION, Kind.TASK}),

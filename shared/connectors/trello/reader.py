@@ -4,8 +4,9 @@ Streams and their cursors (opaque to the engine; each page is a checkpoint):
 * PROJECT — the board itself (one page).
 * SECTION, LABEL — the board's lists (all, archived too) / labels, sorted by id;
   cursor = last id emitted (ids grow with creation time, so new items only append).
-* TASK — ``GET /boards/{id}/cards/all?limit&before&checklists=all``: Trello's id paging,
-  newest first; cursor = the last (oldest) card id.
+* TASK — ``GET /boards/{id}/cards/all?limit&before&checklists=all&customFieldItems=true``:
+  Trello's id paging, newest first; cursor = the last (oldest) card id. Custom field values
+  are named and typed by the board's definitions (``custom_fields.py``).
 * COMMENT, ATTACHMENT — per card, oldest first (so comments are re-created in their
   order): the board's card ids and badges, then ``/cards/{id}/actions?filter=commentCard``
   or ``/cards/{id}/attachments`` for cards whose badge count is non-zero;
@@ -30,6 +31,7 @@ from shared.connectors.trello.api_types import (
 )
 from shared.connectors.trello.capabilities import trello_capabilities
 from shared.connectors.trello.client import TrelloClient
+from shared.connectors.trello.custom_fields import TCustomField, with_custom_fields
 from shared.connectors.trello.mapping import (
     Members,
     action_to_comment,
@@ -61,6 +63,7 @@ class TrelloReader:
         self.capabilities = trello_capabilities()
         self._members: dict[str, Members] = {}
         self._me: UserRef | None = None
+        self._fields: dict[str, dict[str, TCustomField]] = {}
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -96,6 +99,13 @@ class TrelloReader:
                                        (TMember.model_validate(x) for x in raw)}
         return self._members[board_id]
 
+    async def custom_fields(self, board_id: str) -> dict[str, TCustomField]:
+        """The board's custom field definitions by id, cached per board (one call)."""
+        if board_id not in self._fields:
+            raw = await self.client.get(f"/boards/{board_id}/customFields")
+            self._fields[board_id] = {f.id: f for f in (TCustomField.model_validate(x) for x in raw)}
+        return self._fields[board_id]
+
     async def read(self, kind: Kind, scope: str, cursor: str | None, limit: int) -> Page:
         """Up to ``limit`` records of ``kind`` from board ``scope`` after ``cursor``."""
         limit = max(1, min(limit, MAX_PAGE))
@@ -121,9 +131,11 @@ class TrelloReader:
     async def _tasks(self, scope: str, cursor: str | None, limit: int) -> Page:
         members = await self.members(scope)
         raw = await self.client.get(f"/boards/{scope}/cards/all", limit=limit, before=cursor,
-                                    checklists="all")
+                                    checklists="all", customFieldItems="true")
         cards = [TCard.model_validate(x) for x in raw]
-        records = tuple(card_to_task(c, members) for c in cards)
+        fields = await self.custom_fields(scope)
+        records = tuple(with_custom_fields(card_to_task(c, members), x.get("customFieldItems") or (), fields)
+                        for c, x in zip(cards, raw, strict=True))
         more = len(cards) == limit
         return Page(records=records, next_cursor=cards[-1].id if more and cards else None)
 

@@ -26,6 +26,7 @@ from shared.connectors.trello.api_types import (
 )
 from shared.connectors.trello.capabilities import MAX_TEXT, trello_capabilities
 from shared.connectors.trello.client import TrelloClient
+from shared.connectors.trello.custom_fields import TrelloCustomFields
 from shared.connectors.trello.mapping import (
     date_as_due,
     format_dt,
@@ -88,6 +89,7 @@ class TrelloWriter:
         self.client = client
         self.capabilities = trello_capabilities()
         self._reader = TrelloReader(client)
+        self._fields = TrelloCustomFields(client)
         self._default_list: dict[str, str] = {}
         self._default_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._people: dict[str, dict[str, str]] = {}
@@ -312,6 +314,7 @@ class TrelloWriter:
                 if record.archived:
                     await self.client.put(f"/cards/{card_id}", json={"closed": True})
                 await self._sync_checklists(card_id, record, [])
+                notes += await self._fields.write(card_id, _need(refs.project, "board"), record)
             except BaseException:
                 # A half-written card must not be found by its marker and taken as done:
                 # remove it (best effort) so the engine's retry creates it whole.
@@ -349,6 +352,7 @@ class TrelloWriter:
             existing = [TChecklist.model_validate(x)
                         for x in await self.client.get(f"/cards/{dest_id}/checklists")]
             await self._sync_checklists(dest_id, record, existing)
+            notes += await self._fields.write(dest_id, _need(refs.project, "board"), record)
             return Written(dest_id=dest_id, notes=notes) if notes else None
         elif isinstance(record, Comment):
             await self.client.put(f"/actions/{dest_id}",
