@@ -22,6 +22,7 @@ def create_api() -> FastAPI:
 
     from functions.http_api import audit, connectors, deletion, export, health, keys, logs, members, migrations, orgs
     from functions.http_api import console
+    from functions.http_api.openapi_doc import install_openapi
     from functions.http_api.problems import install_problem_handlers
 
     api = FastAPI(
@@ -36,6 +37,7 @@ def create_api() -> FastAPI:
     for module in (health, orgs, members, keys, audit, connectors, migrations, logs, deletion, export):
         api.include_router(module.router, prefix="/api")
     api.include_router(console.router)
+    install_openapi(api)
     return api
 
 
