@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
+import httpx
+
 from shared.connectors.base import MAX_CHUNK_BYTES, DestRefs
 from shared.connectors.planner.api_types import PlannerTask
 from shared.connectors.planner.connection import PlannerBase
@@ -80,18 +82,42 @@ class PlannerUploads(PlannerBase):
         upload_url = str(session.json()["uploadUrl"])
         buffer = bytearray()
         sent = 0
-        result: dict[str, Any] = {}
-        async for chunk in chunks:
-            buffer.extend(chunk)
-            while len(buffer) >= FRAGMENT:  # at most one fragment + one chunk in memory
-                part = bytes(buffer[:FRAGMENT])
-                del buffer[:FRAGMENT]
-                await self.graph.put_fragment(upload_url, part, sent, record.size)
-                sent += len(part)
-        if buffer or sent < record.size:
-            last = await self.graph.put_fragment(upload_url, bytes(buffer), sent, record.size)
-            result = last.json()
-        if "webUrl" not in result:
-            raise SkippableItemError("the upload session did not complete")
+        # Graph answers every fragment but the last with 202 + nextExpectedRanges and the one
+        # that completes the file with 201/200 + the driveItem
+        # (https://learn.microsoft.com/graph/api/driveitem-createuploadsession). Keep the
+        # answer of whichever fragment was sent last: when the size is a multiple of
+        # FRAGMENT, that is the last full fragment sent inside the loop.
+        last: httpx.Response | None = None
+        try:
+            async for chunk in chunks:
+                buffer.extend(chunk)
+                while len(buffer) >= FRAGMENT:  # at most one fragment + one chunk in memory
+                    part = bytes(buffer[:FRAGMENT])
+                    del buffer[:FRAGMENT]
+                    last = await self.graph.put_fragment(upload_url, part, sent, record.size)
+                    sent += len(part)
+            if buffer:
+                last = await self.graph.put_fragment(upload_url, bytes(buffer), sent,
+                                                     record.size)
+                sent += len(buffer)
+            if sent != record.size:
+                raise SkippableItemError(
+                    f"the file has {sent} bytes but {record.size} were declared")
+            result: dict[str, Any] = last.json() if last is not None and last.status_code in (
+                200, 201) else {}
+            if "webUrl" not in result:
+                raise SkippableItemError("the upload session did not complete")
+        except Exception:
+            await self._cancel_session(upload_url)
+            raise
         assert MAX_CHUNK_BYTES >= FRAGMENT
         return result
+
+    async def _cancel_session(self, upload_url: str) -> None:
+        """Best effort: a session that will never complete is deleted, so its fragments do not
+        linger until it expires (DELETE on the pre-authenticated URL, no bearer token). A
+        retry of the attachment opens a new session."""
+        try:
+            await self.graph.pacer.call(lambda: self.graph.http.delete(upload_url))
+        except Exception:  # noqa: BLE001 - the upload's own error is the one to report
+            return
