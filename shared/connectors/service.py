@@ -253,6 +253,7 @@ async def update_connector(ctx: TenantContext, connector_id: str, *, actor: str,
         current = _joined_dict(doc.get("public", {}), secrets)
         model = validate_connection(_merge(current, {**connection, "kind": doc["kind"]}))
         await check_destination(model, allow_loopback=_allow_loopback(ctx, allow_loopback), resolver=resolver)
+        _require_secrets_for_new_host(doc, current, model, connection)
         public, sealed = await seal_connection(vault, ctx.tenant_id, connector_id, model)
         new["public"], new["sealed"] = public, sealed
         changed += sorted({k for k in connection if k != "kind"})
@@ -263,6 +264,32 @@ async def update_connector(ctx: TenantContext, connector_id: str, *, actor: str,
     await audit.record(ctx, "connector.updated", actor=actor, target=connector_id, request=request,
                        detail={"kind": doc["kind"], "changed": changed})
     return saved
+
+
+def _sent(connection: Mapping[str, Any], path: str) -> bool:
+    target: Any = connection
+    for part in path.split("."):
+        if not isinstance(target, Mapping) or part not in target:
+            return False
+        target = target[part]
+    return True
+
+
+def _require_secrets_for_new_host(doc: Mapping[str, Any], current: Mapping[str, Any], model: ConnectionBase,
+                                  connection: Mapping[str, Any]) -> None:
+    """A connection moved to another API root must carry its secrets again: the stored ones
+    were given for the old host and must never be sent to a new one (`/test` would)."""
+    try:
+        before = validate_connection(current).effective_base_url()
+    except ValidationFailed:
+        return  # the stored connection no longer validates: the patch replaces it wholesale
+    if httpx.URL(before).netloc == httpx.URL(model.effective_base_url()).netloc:
+        return
+    missing = [path for path in sorted(doc.get("sealed", {})) if not _sent(connection, path)]
+    if missing:
+        errors = [{"field": f"{CONNECTION_FIELD}.{path}", "message": "required again when the host changes"}
+                  for path in missing]
+        raise ValidationFailed(f"{errors[0]['field']}: send the secrets again with a new host", errors=errors)
 
 
 def _joined_dict(public: Mapping[str, Any], secrets: Mapping[str, str]) -> dict[str, Any]:

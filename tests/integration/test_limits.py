@@ -90,3 +90,4 @@ async def test_oversized_secrets_are_refused_naming_the_field_before_anything_is
         await connectors.create_connector(ctx, name="big", connection=connection, actor="t", allow_loopback=True)
     assert caught.value.extra["errors"][0]["field"] == field
     assert (await connectors.list_connectors(ctx)).items == []
+
