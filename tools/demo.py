@@ -218,14 +218,29 @@ def run_demo(args: argparse.Namespace) -> int:
         console.print(f"Edited {edited} {args.source} items at the source; running a delta…")
         delta = _watch(api, base, org, api.call("POST", f"{base}/runs", json={"mode": "delta"})["id"], "Delta run", plan)
         _summary(console, api, base, full, delta, full_s, port)
+        console.print("Verifying: reading both sides and comparing every migrated item (no writes)…")
+        verify = _watch(api, base, org, api.call("POST", f"{base}/runs", json={"mode": "verify"})["id"],
+                        "Verify run", None)
+        _verify_summary(console, api, base, verify)
         if args.keep:
+            console.print(f"Console: http://127.0.0.1:{port}/console/orgs/{org} (sign in as demo@ferry.example)")
             console.print(f"API docs: http://127.0.0.1:{port}/api/docs — Ctrl-C to stop")
             try:
                 while True:
                     time.sleep(3600)
             except KeyboardInterrupt:
                 pass
-    return 0 if delta["status"] in ("succeeded", "partially_succeeded") else 1
+    return 0 if delta["status"] in ("succeeded", "partially_succeeded") and verify["status"] == "succeeded" else 1
+
+
+def _verify_summary(console: Any, api: Api, base: str, verify: dict[str, Any]) -> None:
+    verdicts: dict[str, int] = {}
+    for counts in verify["counts"].values():
+        for verdict, n in counts.items():
+            verdicts[verdict] = verdicts.get(verdict, 0) + n
+    console.print(f"Verify: {verify['status']} — " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())))
+    for row in [r for r in _report(api, base, verify["id"]) if r["action"] not in ("ok", "skipped")][:10]:
+        console.print(f"  {row['action']}: {row['kind']} {row['sourceId']} {row.get('reason') or ''}")
 
 
 def _report(api: Api, base: str, run_id: str) -> list[dict[str, Any]]:
