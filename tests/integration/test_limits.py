@@ -80,7 +80,8 @@ async def test_migrations_per_org(stores: Any, monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.mark.parametrize(("connection", "field"), [
     (_trello(token="x" * 10_000_000), "connection.auth.token"),
-    ({**_trello(), "auth": {**_trello()["auth"], "extra": {"a": {"b": {"c": {"d": "deep"}}}}}}, "connection.auth.extra.a.b.c"),
+    ({**_trello(), "auth": {**_trello()["auth"], "extra": {"a": {"b": {"c": {"d": "deep"}}}}}},
+     "connection.auth.extra.a.b.c"),
     ({**_trello(), "auth": {**_trello()["auth"], **{f"f{i}": "y" * 8000 for i in range(5)}}}, "connection"),
 ])
 async def test_oversized_secrets_are_refused_naming_the_field_before_anything_is_stored(
