@@ -31,6 +31,7 @@ checks them):
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import AsyncIterator, Mapping
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -41,6 +42,7 @@ from shared.engine.limits import RateLimit
 from shared.engine.model import (
     AnyRecord,
     Attachment,
+    Comment,
     Container,
     Kind,
     Label,
@@ -132,7 +134,9 @@ class DestRefs(BaseModel):
     workspace: str | None = None  # destination container chosen for the migration
     project: str | None = None
     section: str | None = None
-    parent_task: str | None = None  # for subtasks
+    #: for subtasks; for a subtask the destination holds as a task (flattened), its parent's
+    #: destination id when known, so the writer can name the parent
+    parent_task: str | None = None
     task: str | None = None  # for comments and attachments
     labels: Mapping[str, str] = Field(default_factory=dict)  # label source id → dest id
 
@@ -261,6 +265,37 @@ def name_nameless_label(label: Label) -> tuple[Label, list[Adaptation]]:
                       message=f"a label without a name is named {name!r} (its colour)"
                       if label.color else f"a label without a name or colour is named {name!r}")
     return label.model_copy(update={"name": name}), [note]
+
+
+#: the line the engine adds to a subtask the destination cannot hold as one (adapt.py)
+FLATTENED_LINE = "Originally a subtask."
+
+#: a comment header as the engine writes it ("Ada <ada@x.org> wrote on 2025-05-01 09:30
+#: UTC:" or "Written on …:"): the dated forms, which a person hardly types as a first line
+_COMMENT_HEADER = re.compile(r"^(?:.+ wrote on|Written on) \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC:$")
+_ANY_HEADER = re.compile(r"^(?:.+ wrote(?: on \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC)?|"
+                         r"Written on \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC):$")
+
+
+def name_flattened_parent(description: str, parent_name: str) -> str:
+    """The engine's ``FLATTENED_LINE`` (its last occurrence) naming the parent task."""
+    lines = description.split("\n")
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i] == FLATTENED_LINE:
+            lines[i] = f'Originally a subtask of "{parent_name}".'
+            break
+    return "\n".join(lines)
+
+
+def unstack_comment_header(comment: Comment) -> Comment:
+    """A comment that Ferry already moved once starts with its original author's header;
+    on a second hop the engine puts the (then) writing account's header on top of it. Keep
+    the original one only: "Bob wrote on …:" stays the first line, not the second."""
+    outer, sep, rest = comment.text.partition("\n\n")
+    inner = rest.partition("\n")[0]
+    if sep and _ANY_HEADER.match(outer) and _COMMENT_HEADER.match(inner):
+        return comment.model_copy(update={"text": rest})
+    return comment
 
 
 # --- markers ---------------------------------------------------------------------------

@@ -620,3 +620,24 @@ async def test_update_after_a_failed_part_finishes_exactly_the_missing_parts(
         assert (await parts(tid))[0] == want[:2]
     finally:
         await _faults(base)
+
+
+async def test_comment_headers_do_not_stack_on_a_second_hop() -> None:
+    """Asana keeps no comment author: the engine writes a header; a comment Ferry moved
+    before already has one, and keeps only that (the original author and time)."""
+    from datetime import UTC, datetime
+
+    from shared.engine.adapt import adapt
+
+    writer = AsanaWriter(make_client("http://127.0.0.1:9"))
+    hop1 = "Ada <ada@example.com> wrote on 2025-05-01 09:30 UTC:\n\nLooks good"
+    comment = Comment(source_id="c", version="1", project_id="p", task_id="t", text=hop1,
+                      author=UserRef(display_name="Ferry"),
+                      created_at=datetime(2025, 6, 1, 10, 0, tzinfo=UTC))
+    out, _ = adapt(comment, writer.capabilities, writer)
+    assert isinstance(out, Comment) and out.text == hop1
+    plain = comment.model_copy(update={"text": "Ada wrote: hi"})  # not Ferry's header form
+    out, _ = adapt(plain, writer.capabilities, writer)
+    assert isinstance(out, Comment)
+    assert out.text == "Ferry wrote on 2025-06-01 10:00 UTC:\n\nAda wrote: hi"
+    await writer.aclose()  # never used the network: adapt is pure

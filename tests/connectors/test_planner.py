@@ -640,3 +640,37 @@ async def test_a_comment_thread_whose_link_to_the_task_failed_is_found_and_linke
     finally:
         await writer.http.post(f"{sim.origin}/_sim/faults", json={})
         await writer.http.aclose()
+
+
+async def test_flattened_subtask_names_its_parent_and_headers_do_not_stack(sim: Sim) -> None:
+    from datetime import UTC, datetime
+
+    from shared.engine.adapt import adapt
+    from shared.engine.model import UserRef
+
+    writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+    try:
+        plan = _dest(await writer.create(Kind.PROJECT, Project(
+            source_id="p", version="1", name="Flattened"), DestRefs(workspace=sim.group_id),
+            make_marker("f", Kind.PROJECT, "p")))
+        refs = DestRefs(project=plan)
+        parent = _dest(await writer.create(Kind.TASK, Task(
+            source_id="parent", version="1", project_id="p", name="Write the report"),
+            refs, make_marker("f", Kind.TASK, "parent")))
+        sub, _ = adapt(Task(source_id="sub", version="1", project_id="p", parent_id="parent",
+                            name="Find sources"), writer.capabilities, writer)
+        assert isinstance(sub, Task)
+        marker = make_marker("f", Kind.TASK, "sub")
+        made = _dest(await writer.create(Kind.TASK, sub, refs.model_copy(
+            update={"parent_task": parent}), marker))
+        stored = next(t for t in sim.store.live_tasks(plan_id=plan) if t.id == made)
+        assert stored.description == 'Originally a subtask of "Write the report".' + \
+            marker_footer(marker)
+        hop1 = "Ada wrote on 2025-05-01 09:30 UTC:\n\nLooks good"
+        again = Comment(source_id="c", version="1", project_id="p", task_id="sub", text=hop1,
+                        author=UserRef(display_name="Bob"),
+                        created_at=datetime(2025, 6, 1, 10, 0, tzinfo=UTC))
+        out, _ = adapt(again, writer.capabilities, writer)
+        assert isinstance(out, Comment) and out.text == hop1
+    finally:
+        await writer.http.aclose()

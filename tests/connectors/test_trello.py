@@ -842,3 +842,42 @@ async def test_labels_of_one_name_stay_distinct_and_nameless_ones_are_named_repo
         assert read.name == "" and read.color == "green"
     finally:
         await writer.aclose()
+
+
+async def test_flattened_subtask_names_its_parent_and_headers_do_not_stack(sim: Sim) -> None:
+    """A subtask Trello holds as a card says which card it came from; a comment that
+    Ferry moved before keeps its original author header only (not a second one on top)."""
+    from shared.engine.adapt import adapt
+    from shared.engine.model import Comment, UserRef
+
+    writer = TrelloWriter(make_client(sim))
+    try:
+        board = await _new_board(writer, sim, "flattened")
+        refs = DestRefs(project=board)
+        parent = _dest(await writer.create(Kind.TASK, Task(
+            source_id="parent", version="1", project_id="f", name="Write the report"),
+            refs, make_marker("f", Kind.TASK, "parent")))
+        sub = Task(source_id="sub", version="1", project_id="f", parent_id="parent",
+                   name="Find sources", description="Before Friday")
+        adapted, _ = adapt(sub, writer.capabilities, writer)
+        assert isinstance(adapted, Task) and adapted.parent_id is None
+        marker = make_marker("f", Kind.TASK, "sub")
+        card = _dest(await writer.create(Kind.TASK, adapted, refs.model_copy(
+            update={"parent_task": parent}), marker))
+        desc = sim.app.state.trello.store.cards[card].desc
+        assert desc == 'Before Friday\n\nOriginally a subtask of "Write the report".' + \
+            f"\n\n[{marker}]"
+        # second hop: the text already starts with the first hop's header
+        hop1 = 'Ada <ada@example.com> wrote on 2025-05-01 09:30 UTC:\n\nLooks good'
+        from datetime import UTC, datetime
+        again = Comment(source_id="c", version="1", project_id="f", task_id="sub", text=hop1,
+                        author=UserRef(display_name="Ferry bot"),
+                        created_at=datetime(2025, 6, 1, 10, 0, tzinfo=UTC))
+        out, _ = adapt(again, writer.capabilities, writer)
+        assert isinstance(out, Comment) and out.text == hop1
+        first = again.model_copy(update={"text": "Looks good"})
+        out, _ = adapt(first, writer.capabilities, writer)
+        assert isinstance(out, Comment)
+        assert out.text == "Ferry bot wrote on 2025-06-01 10:00 UTC:\n\nLooks good"
+    finally:
+        await writer.aclose()

@@ -33,6 +33,7 @@ from shared.connectors.base import (
     DestRefs,
     Written,
     name_nameless_label,
+    unstack_comment_header,
 )
 from shared.engine.model import Attachment, Comment, Kind, Label, Project, Record, Section, Task
 from shared.errors import NotFoundError, SkippableItemError
@@ -73,11 +74,14 @@ class AsanaWriter(AsanaConnectionBase):
 
     def adapt(self, kind: Kind, record: Record) -> tuple[Record, list[Adaptation]]:
         """Asana-only adaptations: a start date Asana would refuse goes to the notes; a tag
-        needs a name (a colour-only label is named after its colour)."""
+        needs a name (a colour-only label is named after its colour); a comment Ferry moved
+        before keeps its first author header only."""
         if isinstance(record, Task):
             return adapt_task_dates(record)
         if isinstance(record, Label):
             return name_nameless_label(record)
+        if isinstance(record, Comment):
+            return unstack_comment_header(record), []  # a second hop keeps the first header
         return record, []
 
     # --- lookups ---------------------------------------------------------------------------

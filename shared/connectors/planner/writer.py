@@ -11,11 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from shared.connectors.base import (
+    FLATTENED_LINE,
     Adaptation,
     DestRefs,
     Written,
     marker_footer,
+    name_flattened_parent,
     name_nameless_label,
+    unstack_comment_header,
 )
 from shared.connectors.planner.api_types import (
     GroupPost,
@@ -78,6 +81,8 @@ class PlannerWriter(PlannerUploads):
         notes: list[Adaptation] = []
         if isinstance(record, Label):
             return name_nameless_label(record)  # a category without a name is only a colour
+        if isinstance(record, Comment):
+            return unstack_comment_header(record), []  # a second hop keeps the first header
         if isinstance(record, Project) and record.description:
             notes.append(Adaptation(kind=kind, code="project.description_dropped",
                                     message="Planner plans have no description", loss=True))
@@ -209,6 +214,14 @@ class PlannerWriter(PlannerUploads):
                 return f"{plan_id}|{free}"
         raise AssertionError("unreachable")
 
+    async def _parent_named(self, record: Task, refs: DestRefs) -> Task:
+        """A flattened subtask's description names its parent ("Originally a subtask of …")."""
+        if not refs.parent_task or FLATTENED_LINE not in record.description:
+            return record
+        parent = await self._need_task(refs.parent_task)
+        return record.model_copy(update={"description": name_flattened_parent(
+            record.description, parent.title)})
+
     async def _task_inputs(self, record: Task, refs: DestRefs
                            ) -> tuple[list[str], list[str], list[str]]:
         categories = list(dict.fromkeys(dest.partition("|")[2] for ref in record.labels
@@ -225,6 +238,7 @@ class PlannerWriter(PlannerUploads):
 
     async def _create_task(self, record: Task, refs: DestRefs, marker: str) -> str | Written:
         plan = self._need(refs.project, "plan")
+        record = await self._parent_named(record, refs)
         inputs = await self._task_inputs(record, refs)
         body = task_fields(record, bucket_id=refs.section, categories=inputs[0],
                            assignee_ids=inputs[1])
@@ -256,6 +270,7 @@ class PlannerWriter(PlannerUploads):
 
     async def _write_task(self, task_id: str, record: Task, refs: DestRefs,
                           marker: str) -> tuple[Adaptation, ...]:
+        record = await self._parent_named(record, refs)
         inputs = await self._task_inputs(record, refs)
         existing = await self._need_task(task_id)
         body = task_fields(record, bucket_id=refs.section, categories=inputs[0],

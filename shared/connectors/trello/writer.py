@@ -9,11 +9,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from shared.connectors.base import (
+    FLATTENED_LINE,
     Adaptation,
     DestRefs,
     Written,
     marker_footer,
+    name_flattened_parent,
     name_nameless_label,
+    unstack_comment_header,
 )
 from shared.connectors.trello.api_types import (
     TAttachment,
@@ -112,6 +115,8 @@ class TrelloWriter:
         notes: list[Adaptation] = []
         if isinstance(record, Label):
             record, notes = name_nameless_label(record)
+        if isinstance(record, Comment):
+            record = unstack_comment_header(record)  # a second hop keeps the first header
         if isinstance(record, Label) and record.color and \
                 trello_color(record.color) != record.color:
             mapped = trello_color(record.color)
@@ -182,6 +187,10 @@ class TrelloWriter:
     async def _card_body(self, task: Task, refs: DestRefs,
                          marker: str) -> tuple[dict[str, Any], tuple[Adaptation, ...]]:
         board = _need(refs.project, "board")
+        if refs.parent_task and FLATTENED_LINE in task.description:
+            parent = await self.client.get(f"/cards/{refs.parent_task}", fields="name")
+            task = task.model_copy(update={"description": name_flattened_parent(
+                task.description, str(parent.get("name") or ""))})
         people, on_board = await self._people_of(board)
         ids, missing = [], []
         for person in task.assignees:
@@ -352,7 +361,7 @@ class TrelloWriter:
             existing = [TChecklist.model_validate(x)
                         for x in await self.client.get(f"/cards/{dest_id}/checklists")]
             await self._sync_checklists(dest_id, record, existing)
-            notes += await self._fields.write(dest_id, _need(refs.project, "board"), record)
+            notes += await self._fields.write(dest_id, _need(refs.project, "board"), record, update=True)
             return Written(dest_id=dest_id, notes=notes) if notes else None
         elif isinstance(record, Comment):
             await self.client.put(f"/actions/{dest_id}",
