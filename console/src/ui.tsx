@@ -202,3 +202,13 @@ export function saveBlob(blob: Blob, filename: string) {
 export function plural(n: number, one: string, many = `${one}s`) {
   return `${n.toLocaleString()} ${n === 1 ? one : many}`;
 }
+
+const OVERRIDES = /[\u202a-\u202e\u2066-\u2069]/g;
+
+/** A vendor-supplied name: rendered as text (React escapes it), isolated from the text
+ * around it (<bdi>), with explicit direction overrides shown instead of obeyed, so a name
+ * cannot disguise itself ("gnp.exe" reversed into "exe.png"). */
+export function VendorName({ name }: { name: string | null | undefined }) {
+  const shown = (name ?? "").replace(OVERRIDES, (c) => `[U+${c.charCodeAt(0).toString(16).toUpperCase()}]`);
+  return <bdi title={shown.length > 80 ? shown : undefined}>{shown}</bdi>;
+}

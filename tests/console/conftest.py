@@ -54,8 +54,10 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Module-scoped: Playwright's sync API keeps its event loop running in this thread while
+    it is open, which the asyncio tests that run later in the session must not find."""
     path = chromium_path()
     if path is None:
         pytest.skip("Debian's chromium is not installed (./dev test installs it with apt-get as root)")

@@ -144,6 +144,7 @@ def test_main_journey(console_app: ConsoleApp, browser: Any, dev_issuer: Any, ve
         tree = trello_card.get_by_role("list", name="Containers")
         expect(tree.get_by_text(HOSTILE_SCRIPT, exact=False)).to_be_visible()
         expect(tree.get_by_text(LONG_NAME, exact=False)).to_be_visible()
+        expect(tree.get_by_text("Board [U+202E]gnp.exe")).to_be_visible()  # the override is shown, not obeyed
         j.check("02-connectors")
 
         # --- migration wizard -----------------------------------------------------------

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 import { ApiProblem, api, call } from "../api/client";
 import type { Connector, ConnectorTest, Container, Org, Page } from "../api/types";
 import { KINDS, kindLabel } from "../connectorKinds";
-import { Confirm, Empty, Field, Loading, ProblemMessage, Select, Time, useAsync } from "../ui";
+import { Confirm, Empty, Field, Loading, ProblemMessage, Select, Time, VendorName, useAsync } from "../ui";
 
 export function ConnectorsPage({ org }: { org: Org }) {
   const orgId = org.id;
@@ -148,7 +148,7 @@ export function ContainerTree({ items }: { items: Container[] }) {
   const children = (id: string) => items.filter((i) => i.parentId === id);
   const node = (i: Container) => (
     <li key={i.id}>
-      <span className="kind">{i.kind}</span> {i.name}
+      <span className="kind">{i.kind}</span> <VendorName name={i.name} />
       {children(i.id).length ? <ul>{children(i.id).map(node)}</ul> : null}
     </li>
   );

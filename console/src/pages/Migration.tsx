@@ -6,7 +6,7 @@ import { adaptationSentences, grouped, itemKinds, total } from "../adaptations";
 import { kindLabel } from "../connectorKinds";
 import { RUN_MODES, modeLabel } from "../modes";
 import { Link, navigate } from "../router";
-import { Confirm, Empty, Loading, ProblemMessage, Time, plural, useAsync } from "../ui";
+import { Confirm, Empty, Loading, ProblemMessage, Time, VendorName, plural, useAsync } from "../ui";
 
 export function MigrationPage({ org, migrationId }: { org: Org; migrationId: string }) {
   const orgId = org.id;
@@ -63,7 +63,14 @@ export function MigrationPage({ org, migrationId }: { org: Org; migrationId: str
           {mig.destinationWorkspace ? ` · workspace ${mig.destinationWorkspace}` : ""}
         </dd>
         <dt>Containers</dt>
-        <dd>{mig.scopes.map((s) => s.name ?? s.id).join(", ")}</dd>
+        <dd>
+          {mig.scopes.map((s, i) => (
+            <span key={s.id}>
+              {i ? ", " : ""}
+              <VendorName name={s.name ?? s.id} />
+            </span>
+          ))}
+        </dd>
         <dt>People</dt>
         <dd>
           matched by email{mapped.length ? `; ${plural(mapped.length, "mapped person", "mapped people")}` : ""}

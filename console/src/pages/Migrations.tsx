@@ -1,7 +1,7 @@
 import { api, call } from "../api/client";
 import type { Migration, Org, Page } from "../api/types";
 import { Link } from "../router";
-import { Empty, Loading, ProblemMessage, Time, useAsync } from "../ui";
+import { Empty, Loading, ProblemMessage, Time, VendorName, useAsync } from "../ui";
 
 export function MigrationsPage({ org }: { org: Org }) {
   const orgId = org.id;
@@ -40,7 +40,14 @@ export function MigrationsPage({ org }: { org: Org }) {
                 <td>
                   <Link to={`${base}/migrations/${encodeURIComponent(m.id)}`}>{m.name}</Link>
                 </td>
-                <td>{m.scopes.map((s) => s.name ?? s.id).join(", ")}</td>
+                <td>
+                  {m.scopes.map((s, i) => (
+                    <span key={s.id}>
+                      {i ? ", " : ""}
+                      <VendorName name={s.name ?? s.id} />
+                    </span>
+                  ))}
+                </td>
                 <td>
                   <Time iso={m.createdAt} />
                 </td>

@@ -3,7 +3,7 @@ import { ApiProblem, api, call } from "../api/client";
 import type { Connector, Container, Org, Page } from "../api/types";
 import { kindLabel } from "../connectorKinds";
 import { navigate } from "../router";
-import { Empty, Field, Loading, ProblemMessage, Select, saveBlob, useAsync } from "../ui";
+import { Empty, Field, Loading, ProblemMessage, Select, VendorName, saveBlob, useAsync } from "../ui";
 
 type Pair = { from: string; to: string };
 
@@ -98,7 +98,7 @@ export function WizardPage({ org }: { org: Org }) {
                   }}
                 />
                 <span>
-                  {c.name} <span className="muted">({c.kind})</span>
+                  <VendorName name={c.name} /> <span className="muted">({c.kind})</span>
                 </span>
               </label>
             ))}
@@ -109,7 +109,7 @@ export function WizardPage({ org }: { org: Org }) {
               label="Destination workspace"
               value={workspace}
               onChange={setWorkspace}
-              options={workspaces.map((w) => ({ value: w.id, label: w.name }))}
+              options={workspaces.map((w) => ({ value: w.id, label: w.name.replace(/[\u202a-\u202e\u2066-\u2069]/g, "") }))}
               hint="Each source board or project becomes a project in this workspace."
             />
           ) : dstContainers.loading ? (
