@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from shared.engine.model import Kind, Task
+from shared.engine.model import CustomFieldType, Kind, Task
 from shared.verify.checks import (
     _FOOTER,
     PLANNER_MAX_CHECKLIST,
@@ -16,6 +16,17 @@ from shared.verify.checks import (
     _noon,
     _short,
 )
+
+#: destinations that hold custom fields natively (their ``Capabilities.custom_fields``)
+NATIVE_CUSTOM_FIELDS = frozenset({"trello"})
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class TaskChecks(Checks):
@@ -74,7 +85,32 @@ class TaskChecks(Checks):
         lines += self.assignees(s, d, where)
         lines += self.labels_of(s, d, where)
         lines += self.checklists(s, d, where, mapped_dest)
+        lines += self.custom_fields(s, d, where)
         self.description(s, d, where, lines)
+
+    def custom_fields(self, s: Task, d: Task, where: str) -> list[str]:
+        """Compared by name as the destination's reader reads them back where it holds
+        custom fields; elsewhere the lines the engine writes into the description."""
+        if not s.custom_fields:
+            return []
+        if self.dest not in NATIVE_CUSTOM_FIELDS:
+            self.rule("task.custom_fields_in_description", where, "custom fields in text")
+            return [cf.as_text() for cf in s.custom_fields]
+        want: dict[str, object] = {}
+        for cf in s.custom_fields:
+            value = cf.value
+            if cf.type in (CustomFieldType.MULTI_ENUM, CustomFieldType.PEOPLE):
+                self.rule("task.custom_field_as_text", where, f"{cf.name}: {cf.type} as text")
+                value = ", ".join(value) if isinstance(value, list) else value
+            elif cf.type is CustomFieldType.NUMBER and isinstance(value, str):
+                value = float(value) if _is_number(value) else value
+            elif cf.type is CustomFieldType.DATE and isinstance(value, str) and len(value) == 10:
+                self.rule("task.date_only_at_noon_utc", where, f"{cf.name}: date at 12:00 UTC")
+                value = f"{value}T12:00:00.000Z"
+            if value not in (None, "", []):
+                want[cf.name] = value
+        self.same("task.custom_fields", where, want, {cf.name: cf.value for cf in d.custom_fields})
+        return []
 
     def dates(self, s: Task, d: Task, where: str) -> list[str]:
         if s.due_at is not None:
@@ -181,9 +217,6 @@ class TaskChecks(Checks):
             engine.append(f"Full name: {s.name}")
         if s.parent_id and self.dest != "asana":
             engine.append("Originally a subtask.")
-        if s.custom_fields:
-            self.rule("task.custom_fields_in_description", where, "custom fields in text")
-            engine += [cf.as_text() for cf in s.custom_fields]
         want_lines = Counter(engine + writer_lines)
         base = s.description.rstrip()
         if not body.startswith(base):

@@ -26,8 +26,8 @@ DOCUMENTED: dict[str, dict[str, str]] = {
                                          "engine prepends the original author and time.'",
         "task.subtask_flattened": "trello/capabilities.py: 'No subtasks (checklists are "
                                   "native)'; " + ENGINE + " task.subtask_flattened",
-        "task.custom_fields_in_description": "trello/capabilities.py: 'no custom fields … "
-                                             "(the engine moves them into the description)'",
+        "task.custom_field_as_text": "trello/capabilities.py: 'Custom fields are native … "
+                                     "multi-select and people values are written as text'",
         "task.date_only_at_noon_utc": "trello/capabilities.py: 'Dates: a date-only due/start "
                                       "is written as 12:00 UTC of that day.'",
         "text.truncated": "trello/capabilities.py: 'Texts: card names, descriptions and "

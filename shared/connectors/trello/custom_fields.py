@@ -219,10 +219,14 @@ class TrelloCustomFields:
                                    for f in await self._definitions(board)]
             return winner.id
 
-    async def write(self, card_id: str, board: str, task: Task) -> tuple[Adaptation, ...]:
+    async def write(self, card_id: str, board: str, task: Task, *,
+                    update: bool = False) -> tuple[Adaptation, ...]:
         """Set the card's values of ``task.custom_fields`` (idempotent: setting a value
-        again changes nothing, so a redelivered update finishes what a failure left)."""
+        again changes nothing, so a redelivered update finishes what a failure left). An
+        ``update`` also clears the card's other values: like its name and description, a
+        card's custom fields are the source's, and a value the source dropped goes."""
         notes: list[Adaptation] = []
+        written: set[str] = set()
         for cf in task.custom_fields:
             trello_type = TRELLO_TYPES[cf.type]
             if cf.type is CustomFieldType.NUMBER and not _numeric(cf.value):
@@ -243,6 +247,15 @@ class TrelloCustomFields:
                 option = await self._option(board, field, str(cf.value))
             await self.client.put(f"/cards/{card_id}/customField/{field.id}/item",
                                   json=item_body(cf, trello_type, option))
+            written.add(field.id)
+        if update:
+            by_id = {f.id: f for f in await self._definitions(board)}
+            for raw in await self.client.get(f"/cards/{card_id}/customFieldItems"):
+                item = TFieldItem.model_validate(raw)
+                stale = by_id.get(item.idCustomField)
+                if item.idCustomField not in written and stale is not None:
+                    await self.client.put(f"/cards/{card_id}/customField/{stale.id}/item",
+                                          json={"idValue": ""} if stale.type == "list" else {"value": ""})
         return tuple(notes)
 
 
