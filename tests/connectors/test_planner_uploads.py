@@ -139,3 +139,38 @@ async def test_a_source_shorter_than_declared_is_refused(sim: Sim) -> None:
         await writer.http.aclose()
     assert not [i for i in sim.store.drive_items.values() if marker_dir(marker) in i.path]
     assert not sim.store.upload_sessions              # the dead session was cancelled
+
+
+@pytest.mark.parametrize(("kind", "nth"), [("apply_then_drop", 2), ("apply_then_drop", 3),
+                                           ("apply_then_status", 1), ("apply_then_status", 3),
+                                           ("drop", 2), ("status", 3)])
+async def test_a_fragment_whose_answer_is_lost_does_not_break_the_upload(
+        sim: Sim, kind: str, nth: int) -> None:
+    """Three fragments; one of them is applied and its answer lost (or refused before it
+    is applied). The uploader asks the session what it has and finishes the same file."""
+    size = 2 * FRAGMENT + 5
+    data = make_blob(size, f"lost-{kind}-{nth}").read()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield data
+
+    att = Attachment(source_id=f"src-lost-{kind}-{nth}", version="1", project_id="p",
+                     task_id="t", name="lost.bin", size=size)
+    marker = make_marker("mig-sizes", Kind.ATTACHMENT, att.source_id)
+    refs = DestRefs(project=next(iter(sim.store.plans)), task=next(sim.tasks))
+    writer = sim.writer()
+    async with httpx.AsyncClient(base_url=sim.origin) as ctl:
+        await ctl.post("/_sim/faults", json={"faults": [{
+            "kind": kind, "status": 504, "method": "PUT", "path": "/uploadSession$",
+            "nth": nth}]})
+        try:
+            await writer.upload_attachment(att, refs, marker, chunks())
+        finally:
+            await writer.http.aclose()
+        plan = (await ctl.get("/_sim/faults")).json()
+        await ctl.post("/_sim/faults", json={})
+    assert [e["kind"] for e in plan["injected"]] == [kind]
+    items = [i for i in sim.store.drive_items.values() if marker_dir(marker) in i.path]
+    assert [(i.name, i.size) for i in items] == [("lost.bin", size)]
+    assert _stored_bytes(items[0]) == data
+    assert not sim.store.upload_sessions

@@ -6,14 +6,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from shared.connectors.base import MAX_CHUNK_BYTES, DestRefs
 from shared.connectors.planner.api_types import PlannerTask
 from shared.connectors.planner.connection import PlannerBase
 from shared.connectors.planner.mapping import encode_reference_key
 from shared.engine.model import Attachment
-from shared.errors import SkippableItemError
+from shared.errors import NotFoundError, SkippableItemError, TransientError
 
 SIMPLE_UPLOAD_MAX = 4 * 1024 * 1024
 #: upload-session fragments must be multiples of 320 KiB; 10 × 320 KiB stays under 4 MiB
@@ -87,31 +85,74 @@ class PlannerUploads(PlannerBase):
         # (https://learn.microsoft.com/graph/api/driveitem-createuploadsession). Keep the
         # answer of whichever fragment was sent last: when the size is a multiple of
         # FRAGMENT, that is the last full fragment sent inside the loop.
-        last: httpx.Response | None = None
+        result: dict[str, Any] | None = None
         try:
             async for chunk in chunks:
                 buffer.extend(chunk)
                 while len(buffer) >= FRAGMENT:  # at most one fragment + one chunk in memory
                     part = bytes(buffer[:FRAGMENT])
                     del buffer[:FRAGMENT]
-                    last = await self.graph.put_fragment(upload_url, part, sent, record.size)
+                    result = await self._send_fragment(upload_url, target, part, sent,
+                                                       record.size)
                     sent += len(part)
             if buffer:
-                last = await self.graph.put_fragment(upload_url, bytes(buffer), sent,
-                                                     record.size)
+                result = await self._send_fragment(upload_url, target, bytes(buffer), sent,
+                                                   record.size)
                 sent += len(buffer)
             if sent != record.size:
                 raise SkippableItemError(
                     f"the file has {sent} bytes but {record.size} were declared")
-            result: dict[str, Any] = last.json() if last is not None and last.status_code in (
-                200, 201) else {}
-            if "webUrl" not in result:
+            if result is None or "webUrl" not in result:
                 raise SkippableItemError("the upload session did not complete")
         except Exception:
             await self._cancel_session(upload_url)
             raise
         assert MAX_CHUNK_BYTES >= FRAGMENT
         return result
+
+    async def _send_fragment(self, upload_url: str, target: str, part: bytes, start: int,
+                             total: int) -> dict[str, Any] | None:
+        """Send one fragment: the driveItem when it completed the file, else None.
+
+        A fragment whose answer was lost (connection reset, 5xx) may have landed all the
+        same; its retry then answers 416 (range already received) or, after the final
+        fragment, 404 (the session is gone because the file was committed). Graph's way out
+        is the session's status, "resuming an in-progress upload": GET uploadUrl →
+        nextExpectedRanges. Go on when the server expects the next byte, else re-raise.
+        """
+        end = start + len(part)
+        try:
+            response = await self.graph.put_fragment(upload_url, part, start, total)
+        except (TransientError, SkippableItemError, NotFoundError):
+            expected = await self._next_expected(upload_url)
+            if end < total and expected == end:
+                return None                      # it landed; only its 202 was lost
+            if end == total and expected is None:
+                item = await self._committed(target, total)
+                if item is not None:
+                    return item                  # committed; only its 201/200 was lost
+            raise
+        if response.status_code in (200, 201):
+            data: dict[str, Any] = response.json()
+            return data
+        return None
+
+    async def _next_expected(self, upload_url: str) -> int | None:
+        """The first byte the session still expects, or None when the session is gone."""
+        try:
+            status = await self.graph.pacer.call(lambda: self.graph.http.get(upload_url))
+        except NotFoundError:
+            return None
+        ranges = status.json().get("nextExpectedRanges") or []
+        return int(str(ranges[0]).split("-", 1)[0]) if ranges else None
+
+    async def _committed(self, target: str, total: int) -> dict[str, Any] | None:
+        """The file at ``target`` if it has the whole size (the session committed it)."""
+        try:
+            item = await self.graph.get_json(f"{target}:")
+        except NotFoundError:
+            return None
+        return item if item.get("size") == total and "webUrl" in item else None
 
     async def _cancel_session(self, upload_url: str) -> None:
         """Best effort: a session that will never complete is deleted, so its fragments do not
