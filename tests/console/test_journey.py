@@ -186,6 +186,7 @@ def test_main_journey(console_app: ConsoleApp, browser: Any, dev_issuer: Any, ve
         j.wait_status("succeeded")
         expect(page.locator("tr[data-kind=task] .num")).to_have_text(re.compile(r"^9$"))
         j.check("05-run")
+        page.screenshot(path=str(j.shots / "05-run-viewport.png"))  # the README's picture of the run view
         tasks = vendors.asana_live_tasks()
         assert len([t for t in tasks if t.parent is None]) >= 9, len(tasks)
 
