@@ -13,6 +13,7 @@ from simulators.asana.gate import AsanaGate, make_limiters
 from simulators.asana.models import AsanaApiError
 from simulators.asana.oauth import router as oauth_router
 from simulators.asana.routes_core import router as core_router
+from simulators.asana.routes_custom_fields import router as custom_fields_router
 from simulators.asana.routes_tasks import downloads
 from simulators.asana.routes_tasks import router as tasks_router
 from simulators.asana.seed import SeedConfig, seed_store
@@ -44,6 +45,7 @@ def create_app(seed_config: SeedConfig | dict[str, Any] | None = None, *,
     app.state.asana_store = store
     app.include_router(core_router, prefix=API_PREFIX)
     app.include_router(tasks_router, prefix=API_PREFIX)
+    app.include_router(custom_fields_router, prefix=API_PREFIX)
     app.include_router(downloads)
     app.include_router(oauth_router)
 

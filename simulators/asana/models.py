@@ -190,7 +190,7 @@ class Task:
 
 @dataclass
 class CustomField:
-    """A workspace custom field (``text``, ``number`` or ``enum``)."""
+    """A workspace custom field (``text``, ``number``, ``enum`` or ``date``)."""
 
     gid: str
     workspace: str
@@ -208,6 +208,8 @@ class CustomField:
             return next((name for gid, name, _ in self.enum_options if gid == value), None)
         if self.resource_subtype == "number":
             return f"{float(value):.{self.precision}f}"
+        if self.resource_subtype == "date":
+            return str(value.get("date"))  # stored as the date_value object
         return str(value)
 
 

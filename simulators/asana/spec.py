@@ -23,7 +23,7 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 SPEC_ENV = "FERRY_VENDOR_API_DIR"
 SERVED_PREFIXES = ("/users", "/workspaces", "/projects", "/sections", "/tasks", "/stories",
-                   "/attachments", "/tags")
+                   "/attachments", "/tags", "/custom_fields")
 API_HOST = "https://app.asana.com"
 
 

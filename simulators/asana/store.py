@@ -81,6 +81,8 @@ class AsanaStore:
         self.tags: dict[str, Tag] = {}
         self.attachments: dict[str, Attachment] = {}
         self.custom_fields: dict[str, CustomField] = {}
+        #: project gid → its custom field settings, (setting gid, project gid, field gid)
+        self.custom_field_settings: dict[str, list[tuple[str, str, str]]] = {}
         # children by parent gid, so listing a task's stories/attachments is not a full scan
         self.stories_by_task: defaultdict[str, list[str]] = defaultdict(list)
         self.attachments_by_parent: defaultdict[str, list[str]] = defaultdict(list)
@@ -403,4 +405,6 @@ class AsanaStore:
                     "sections": table(self.sections), "tasks": table(self.tasks),
                     "stories": table(self.stories), "tags": table(self.tags),
                     "custom_fields": table(self.custom_fields),
+                    "custom_field_settings": {p: [f for _, _, f in settings]
+                                              for p, settings in self.custom_field_settings.items()},
                     "attachments": table(self.attachments)}

@@ -27,6 +27,8 @@ COMPACT: dict[str, tuple[str, ...]] = {
     "story": ("gid", "resource_type", "created_at", "created_by", "resource_subtype", "text"),
     "tag": ("gid", "resource_type", "name"),
     "attachment": ("gid", "resource_type", "name", "resource_subtype"),
+    "custom_field": ("gid", "resource_type", "name", "resource_subtype", "type", "enum_options"),
+    "custom_field_setting": ("gid", "resource_type", "custom_field", "project", "is_important"),
 }
 OPT_IN = {"html_notes", "html_text"}
 
@@ -189,7 +191,27 @@ class View:
             out["enum_options"] = [self._option(o) for o in cf.enum_options]
             option = next((o for o in cf.enum_options if o[0] == value), None)
             out["enum_value"] = self._option(option) if option else None
+        elif cf.resource_subtype == "date":
+            out["date_value"] = value
         return out
+
+    def _full_custom_field(self, cf: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "gid": cf.gid, "resource_type": "custom_field", "name": cf.name,
+            "resource_subtype": cf.resource_subtype, "type": cf.resource_subtype,
+            "enabled": True, "description": "", "is_global_to_workspace": True,
+            "has_notifications_enabled": True, "created_by": None}
+        if cf.resource_subtype == "number":
+            out["precision"] = cf.precision
+        if cf.resource_subtype == "enum":
+            out["enum_options"] = [self._option(o) for o in cf.enum_options]
+        return out
+
+    def _full_custom_field_setting(self, setting: Any) -> dict[str, Any]:
+        gid, project, field_gid = setting
+        return {"gid": gid, "resource_type": "custom_field_setting", "is_important": False,
+                "custom_field": self._full_custom_field(self.store.custom_fields[field_gid]),
+                "project": Ref("project", project), "parent": Ref("project", project)}
 
     @staticmethod
     def _option(option: tuple[str, str, str]) -> dict[str, Any]:
