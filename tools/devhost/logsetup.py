@@ -12,6 +12,10 @@ def configure_logging(level: str | None = None) -> None:
     )
     for noisy in ("azure", "uvicorn.access", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The runner's own lines alone, e.g. DEBUG: which worker process took which message.
+    runner_level = os.environ.get("FERRY_RUNNER_LOG_LEVEL")
+    if runner_level:
+        logging.getLogger("ferry.runner").setLevel(runner_level.upper())
     from shared.logs.redaction import install_redaction
 
     install_redaction()

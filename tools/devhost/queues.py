@@ -121,6 +121,7 @@ class QueuePoller:
             log.debug("could not report %s of %s: %s", op, msg.id, exc)
 
     async def _handle(self, msg: Any) -> None:
+        log.debug("took message %s of %s (try %d)", msg.id, self.queue_name, msg.dequeue_count)
         self._tell("hold", msg, queue=self.queue_name, connection=self.connection, receipt=msg.pop_receipt,
                    dequeue=msg.dequeue_count, lease_s=self.lease_s)
         try:
