@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 
 from shared.connectors.asana.mapping import asana_color
-from shared.connectors.base import strip_marker_footer
+from shared.connectors.base import UNNAMED_LABEL, strip_marker_footer
 from shared.connectors.trello.mapping import trello_color
 from shared.engine.model import Comment, Kind, Task
 from shared.engine.ports import IdMapEntry, ItemReport
@@ -84,7 +84,10 @@ class Comparer(TaskChecks):
             d = self.pair(Kind.LABEL, s.source_id, where)
             if d is None or s.source_id in self.collided:
                 continue
-            self.same("label.name", where, s.name, d.name)
+            if not s.name.strip() and d.name == (s.color or UNNAMED_LABEL):
+                self.rule("label.renamed_empty", where, f"a nameless label named {d.name!r}")
+            else:
+                self.same("label.name", where, s.name, d.name)
             want = s.color
             if self.dest == "trello":
                 want = trello_color(s.color)

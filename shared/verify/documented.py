@@ -37,6 +37,8 @@ DOCUMENTED: dict[str, dict[str, str]] = {
                                       "are named in the card description instead.'",
         "label.color_mapped": "trello/writer.py TrelloWriter.adapt: 'Pure, Trello-specific "
                               "adaptations (label colours; …)'",
+        "label.renamed_empty": "trello/README.md: 'A label without a name is named after its "
+                               "colour (label.renamed_empty)'",
         "task.section_default_list": "trello/capabilities.py: 'Every card needs a list: a "
                                      "task without section (an Asana subtask the engine "
                                      "flattened, …) goes to a list \"Tasks\"'; "
@@ -71,6 +73,8 @@ DOCUMENTED: dict[str, dict[str, str]] = {
         # asana_color: 'canonical names map onto it'); reported as a documentation gap.
         "label.color_mapped": "asana/mapping.py ASANA_COLORS: 'Asana's palette …; canonical "
                               "names map onto it.'",
+        "label.renamed_empty": "asana/README.md: 'Tags need a name: a label without one … is "
+                               "named after its colour and reported (label.renamed_empty)'",
     },
     "planner": {
         "marker.footer": "planner/README.md Writing: 'TASK | … PATCH …/details (description "
@@ -100,9 +104,12 @@ DOCUMENTED: dict[str, dict[str, str]] = {
                                     "arrive active'",
         "task.archived_dropped": ENGINE + " task.archived_dropped: 'archived tasks cannot be "
                                  "archived in the destination; they arrive active'",
-        "label.color_by_category": "planner/README.md: 'LABEL | first free categoryN'; "
-                                   "Reading: 'colour = the Planner apps' colour of that "
-                                   "category'",
+        "label.color_by_category": "planner/README.md: 'LABEL | the categoryN of the label's "
+                                   "colour in the Planner apps when it is free, else the "
+                                   "first free one'; Reading: 'colour = the Planner apps' "
+                                   "colour of that category'",
+        "label.renamed_empty": "planner/README.md: 'a label without a name … is named after "
+                               "its colour (label.renamed_empty …)'",
     },
 }
 
