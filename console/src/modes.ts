@@ -12,6 +12,7 @@ export const RUN_MODES: ModeDef[] = [
   { mode: "full", label: "Run migration", help: "Moves everything; items already moved and unchanged cost nothing." },
   { mode: "delta", label: "Run delta", help: "Brings over only what changed at the source since the last run." },
   { mode: "retry_failed", label: "Retry failed items", help: "Runs only the items earlier runs failed or skipped." },
+  { mode: "verify", label: "Verify", help: "Reads both sides and compares every migrated item with the source; writes nothing." },
 ];
 
 export function modeLabel(mode: string): string {

@@ -23,6 +23,7 @@ from simulators.asana import create_app as asana_app
 from simulators.common import serve
 from simulators.trello import SeedConfig as TrelloSeed
 from simulators.trello import create_app as trello_app
+from tests.conftest import AUDIENCE
 from tests.console.conftest import ConsoleApp, PageWatch, artifacts_dir, run_axe
 
 KEY, TOKEN = "consolekey0123456789", "consoletoken0123456789"
@@ -30,6 +31,8 @@ HOSTILE_SCRIPT = "<script>alert(1)</script>"
 HOSTILE_RTL = "Board \u202egnp.exe"
 LONG_NAME = "L" * 290 + " long name"
 RUN_TIMEOUT_MS = 120_000
+EMAIL = "lead@console.example"
+VERIFY_DEFECTS = ("missing", "different", "duplicate", "unexpected", "failed")
 
 
 class Vendors:
@@ -79,6 +82,76 @@ class Journey:
         heading.locator(".status", has_text=re.compile(rf"^{status}$")).wait_for(timeout=RUN_TIMEOUT_MS)
 
 
+def check_verify_page(page: Any, base_url: str, token: str) -> None:
+    """A finished verify run's page against the API: the verdict table holds the run's
+    counters, the defect rows are exactly the report's defect rows (with the fields a
+    `different` row names), the verdict filter narrows the report to a verdict, and a clean
+    verify (the Trello → Asana journey should be one) says so."""
+    from playwright.sync_api import expect
+
+    found = re.search(r"/console/orgs/([^/]+)/migrations/([^/]+)/runs/([^/?#]+)", page.url)
+    assert found, page.url
+    org_id, migration_id, run_id = found.groups()
+    api = f"{base_url}/api/orgs/{org_id}/migrations/{migration_id}/runs/{run_id}"
+    headers = {"Authorization": f"Bearer {token}"}
+    run = httpx.get(api, headers=headers).raise_for_status().json()
+    rows = httpx.get(f"{api}/report", params={"format": "json"}, headers=headers).raise_for_status().json()["items"]
+    assert run["mode"] == "verify" and rows, run
+    results = page.get_by_role("region", name="Verify results")
+    expect(results).to_be_visible()
+
+    # the verdict table: every kind's counters as the run has them
+    counts = {k: v for k, v in run["counts"].items() if k not in ("adapt", "skip", "scope", "run")}
+    assert counts.get("task", {}).get("ok", 0) + sum(counts.get("task", {}).get(d, 0) for d in VERIFY_DEFECTS) >= 9, counts
+    for kind, by_verdict in counts.items():
+        row = results.locator(f"tr[data-kind={kind}]")
+        for verdict in ("ok", "missing", "different", "duplicate", "unexpected", "skipped"):
+            expect(row.locator(f"td[data-verdict={verdict}]")).to_have_text(str(by_verdict.get(verdict, 0)))
+    # the counters and the report agree (the page shows both)
+    per_row: dict[tuple[str, str], int] = {}
+    for r in rows:
+        per_row[(r["kind"], r["action"])] = per_row.get((r["kind"], r["action"]), 0) + 1
+    assert per_row == {(k, v): n for k, by in counts.items() for v, n in by.items() if n}, (per_row, counts)
+
+    # the defect rows: exactly the report's, fields named
+    defects = [r for r in rows if r["action"] in VERIFY_DEFECTS]
+    shown = results.locator("table.defect-table tbody tr")
+    expect(shown).to_have_count(len(defects))
+    seen = set()
+    for i in range(len(defects)):
+        tr = shown.nth(i)
+        cells = tr.locator("td")
+        seen.add((cells.nth(0).inner_text(), tr.get_attribute("data-verdict"), cells.nth(2).inner_text(),
+                  cells.nth(4).inner_text().replace("\n", ", ")))
+    want = {(r["kind"], r["action"], r["sourceId"],
+             (r["reason"] or "—").removeprefix("fields: ") if r["action"] == "different" else (r["reason"] or "—"))
+            for r in defects}
+    assert seen == want, (seen, want)
+
+    # the report filtered by verdict
+    report = page.get_by_role("region", name="Report")
+    n_ok = sum(1 for r in rows if r["action"] == "ok")
+    report.get_by_label("Verdict").select_option("ok")
+    expect(report.get_by_role("status")).to_have_text(re.compile(rf"^{n_ok} of {len(rows)} items"))
+    expect(report.locator("tbody tr:not([data-verdict=ok])")).to_have_count(0)
+    report.get_by_label("Verdict").select_option("missing")
+    n_missing = sum(1 for r in rows if r["action"] == "missing")
+    expect(report.get_by_role("status")).to_have_text(re.compile(rf"^{n_missing} of {len(rows)} items"))
+    report.get_by_label("Verdict").select_option("")
+
+    verdict = results.locator("p.verdict")
+    if defects:
+        expect(page.get_by_role("heading", level=1).locator(".status")).to_have_text("partially succeeded")
+        expect(verdict).to_have_text(re.compile(rf"^Verify found {len(defects)} defects? in {len(rows)} items compared"))
+        print("verify defects:", *(f"{r['kind']} {r['action']} {r['sourceId']} {r['reason']}" for r in defects), sep="\n  ")
+    else:
+        expect(page.get_by_role("heading", level=1).locator(".status")).to_have_text("succeeded")
+        expect(verdict).to_have_text(f"Every migrated item is at the destination as the source says ({len(rows)} items compared).")
+        expect(results.get_by_text("No defects: nothing is missing, different, duplicated or unexpected.")).to_be_visible()
+        expect(results.get_by_role("list", name="Verdicts in words").get_by_text(
+            re.compile(rf"^{counts['task']['ok']} tasks are at the destination as the source says\.$"))).to_be_visible()
+
+
 def test_main_journey(console_app: ConsoleApp, browser: Any, dev_issuer: Any, vendors: Vendors) -> None:
     from playwright.sync_api import expect
 
@@ -96,7 +169,7 @@ def test_main_journey(console_app: ConsoleApp, browser: Any, dev_issuer: Any, ve
         page.goto(f"{console_app.base_url}/console/")
         j.check("00-signed-out")
         page.get_by_role("button", name="Sign in").click()
-        page.get_by_label("Email").fill("lead@console.example")
+        page.get_by_label("Email").fill(EMAIL)
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("heading", name="Organisations", level=1)).to_be_visible()
         expect(page.get_by_text("lead@console.example")).to_be_visible()
@@ -189,6 +262,13 @@ def test_main_journey(console_app: ConsoleApp, browser: Any, dev_issuer: Any, ve
         page.screenshot(path=str(j.shots / "05-run-viewport.png"))  # the README's picture of the run view
         tasks = vendors.asana_live_tasks()
         assert len([t for t in tasks if t.parent is None]) >= 9, len(tasks)
+
+        # --- verify: both sides read again, the page shows what the API's report says -----
+        page.get_by_role("link", name="Back to the migration").click()
+        page.get_by_role("button", name="Verify", exact=True).click()
+        j.wait_status("(succeeded|partially succeeded)")
+        check_verify_page(page, console_app.base_url, dev_issuer.mint(EMAIL, audience=AUDIENCE))
+        j.check("05b-verify")
 
         # --- edit one source card, then a delta ---------------------------------------
         board = next(b for b in vendors.trello_call("GET", "members/me/boards") if b["name"] == HOSTILE_SCRIPT)

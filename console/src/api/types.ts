@@ -85,6 +85,7 @@ export interface Migration {
   userMapping?: { emails: Record<string, string>; fallback?: string | null };
   labelMapping?: Record<string, string>;
   statusMapping?: Record<string, string>;
+  verifyAfterRun?: boolean;
   createdAt?: string;
   lastRunId?: string | null;
 }

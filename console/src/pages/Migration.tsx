@@ -76,6 +76,8 @@ export function MigrationPage({ org, migrationId }: { org: Org; migrationId: str
           matched by email{mapped.length ? `; ${plural(mapped.length, "mapped person", "mapped people")}` : ""}
           {mig.userMapping?.fallback ? `; fallback ${mig.userMapping.fallback}` : ""}
         </dd>
+        <dt>Verify after each run</dt>
+        <dd>{mig.verifyAfterRun ? "yes: each full, delta or retry run is followed by a verify" : "no"}</dd>
       </dl>
       {canRun ? (
         <section aria-labelledby="actions">

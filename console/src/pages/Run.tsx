@@ -9,6 +9,7 @@ import { followSse } from "../sse";
 import { Empty, Loading, ProblemMessage, Select, Time, saveBlob } from "../ui";
 import { Preview } from "./Migration";
 import { RunExtras } from "./RunExtras";
+import { VERDICTS, VERDICT_LABELS, DEFECTS, verdictRank } from "../verify";
 
 const LEVELS = ["debug", "info", "warning", "error"];
 
@@ -20,6 +21,8 @@ export function RunPage({ org, migrationId, runId }: { org: Org; migrationId: st
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const final = run ? FINAL_STATUSES.includes(run.status) : false;
+  const reportUrl = `/api/orgs/${encodeURIComponent(orgId)}/migrations/${encodeURIComponent(migrationId)}/runs/${encodeURIComponent(runId)}/report`;
+  const report = useReportRows(final ? reportUrl : null);
 
   useEffect(() => {
     let stop = false;
@@ -107,10 +110,10 @@ export function RunPage({ org, migrationId, runId }: { org: Org; migrationId: st
         </div>
       ) : null}
       <ProblemMessage error={error} />
-      {run.mode === "dry_run" && final ? <Preview run={run} link="#" /> : <Progress run={run} plan={plan} />}
-      <RunExtras run={run} />
+      {run.mode === "dry_run" && final ? <Preview run={run} link="#" /> : run.mode === "verify" && final ? null : <Progress run={run} plan={plan} />}
+      <RunExtras run={run} rows={report.rows} />
       <LogTail orgId={orgId} runId={runId} />
-      {final ? <Report orgId={orgId} migrationId={migrationId} runId={runId} /> : null}
+      {final ? <Report url={reportUrl} runId={runId} mode={run.mode} rows={report.rows} loadError={report.error} /> : null}
     </>
   );
 }
@@ -241,19 +244,33 @@ function LogTail({ orgId, runId }: { orgId: string; runId: string }) {
 
 const FAILURE_FIRST = ["failed", "skipped"];
 
-function Report({ orgId, migrationId, runId }: { orgId: string; migrationId: string; runId: string }) {
+/** The run's report rows (JSON), once `url` is given (the run is final). */
+function useReportRows(url: string | null): { rows: ReportRow[] | null; error: unknown } {
   const [rows, setRows] = useState<ReportRow[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    setRows(null);
+    setError(null);
+    if (!url) return;
+    let stop = false;
+    rawGet(`${url}?format=json`)
+      .then((r) => r.json())
+      .then((b: { items: ReportRow[] }) => !stop && setRows(b.items))
+      .catch((e) => !stop && setError(e));
+    return () => {
+      stop = true;
+    };
+  }, [url]);
+  return { rows, error };
+}
+
+function Report(props: { url: string; runId: string; mode: string; rows: ReportRow[] | null; loadError: unknown }) {
+  const { url, runId, rows } = props;
+  const verify = props.mode === "verify";
   const [error, setError] = useState<unknown>(null);
   const [kind, setKind] = useState("");
   const [action, setAction] = useState("");
   const [reason, setReason] = useState("");
-  const url = `/api/orgs/${encodeURIComponent(orgId)}/migrations/${encodeURIComponent(migrationId)}/runs/${encodeURIComponent(runId)}/report`;
-  useEffect(() => {
-    rawGet(`${url}?format=json`)
-      .then((r) => r.json())
-      .then((b: { items: ReportRow[] }) => setRows(b.items))
-      .catch(setError);
-  }, [url]);
   const download = async (format: "csv" | "json") => {
     try {
       const r = await rawGet(`${url}?format=${format}`);
@@ -263,14 +280,18 @@ function Report({ orgId, migrationId, runId }: { orgId: string; migrationId: str
     }
   };
   const sorted = useMemo(() => {
-    const rank = (r: ReportRow) => (FAILURE_FIRST.includes(r.action) ? 0 : 1);
+    const rank = (r: ReportRow) => (verify ? verdictRank(r.action) : FAILURE_FIRST.includes(r.action) ? 0 : 1);
     return [...(rows ?? [])].sort((a, b) => rank(a) - rank(b));
-  }, [rows]);
+  }, [rows, verify]);
+  const failure = (a: string) => (verify ? DEFECTS.includes(a) : FAILURE_FIRST.includes(a));
   const filtered = sorted.filter(
     (r) => (!kind || r.kind === kind) && (!action || r.action === action) && (!reason || `${r.reason ?? ""} ${r.adaptations.join(" ")}`.toLowerCase().includes(reason.toLowerCase())),
   );
   const kinds = Array.from(new Set((rows ?? []).map((r) => r.kind))).sort();
-  const actions = Array.from(new Set((rows ?? []).map((r) => r.action))).sort();
+  const present = Array.from(new Set((rows ?? []).map((r) => r.action))).sort();
+  // A verify's report filters by verdict: every verdict offered, with how many rows have it.
+  const actions = verify ? [...VERDICTS.filter((v) => v !== "failed" || present.includes(v)), ...present.filter((a) => !(VERDICTS as readonly string[]).includes(a))] : present;
+  const actionLabel = (a: string) => (verify ? `${VERDICT_LABELS[a] ?? a} (${(rows ?? []).filter((r) => r.action === a).length.toLocaleString()})` : a);
   return (
     <section aria-labelledby="report">
       <div className="row">
@@ -284,13 +305,18 @@ function Report({ orgId, migrationId, runId }: { orgId: string; migrationId: str
           </button>
         </div>
       </div>
-      <ProblemMessage error={error} />
-      {rows === null && !error ? <Loading what="the report" /> : null}
+      <ProblemMessage error={error ?? props.loadError} />
+      {rows === null && !props.loadError ? <Loading what="the report" /> : null}
       {rows ? (
         <>
           <div className="filters">
             <Select label="Kind" value={kind} onChange={setKind} options={[{ value: "", label: "all kinds" }, ...kinds.map((k) => ({ value: k, label: k }))]} />
-            <Select label="Action" value={action} onChange={setAction} options={[{ value: "", label: "all actions" }, ...actions.map((a) => ({ value: a, label: a }))]} />
+            <Select
+              label={verify ? "Verdict" : "Action"}
+              value={action}
+              onChange={setAction}
+              options={[{ value: "", label: verify ? "all verdicts" : "all actions" }, ...actions.map((a) => ({ value: a, label: actionLabel(a) }))]}
+            />
             <div className="field">
               <label htmlFor="reason-filter">Reason contains</label>
               <input id="reason-filter" value={reason} onChange={(e) => setReason(e.target.value)} />
@@ -301,11 +327,11 @@ function Report({ orgId, migrationId, runId }: { orgId: string; migrationId: str
           </p>
           {filtered.length ? (
             <table className="table compact report">
-              <caption className="sr-only">Per-item report, failures first</caption>
+              <caption className="sr-only">{verify ? "Per-item verdicts, defects first" : "Per-item report, failures first"}</caption>
               <thead>
                 <tr>
                   <th scope="col">Kind</th>
-                  <th scope="col">Action</th>
+                  <th scope="col">{verify ? "Verdict" : "Action"}</th>
                   <th scope="col">Source id</th>
                   <th scope="col">Destination id</th>
                   <th scope="col">Reason / adaptations</th>
@@ -313,7 +339,7 @@ function Report({ orgId, migrationId, runId }: { orgId: string; migrationId: str
               </thead>
               <tbody>
                 {filtered.slice(0, 500).map((r, i) => (
-                  <tr key={`${r.kind}-${r.sourceId}-${i}`} className={FAILURE_FIRST.includes(r.action) ? "failure" : ""}>
+                  <tr key={`${r.kind}-${r.sourceId}-${i}`} className={failure(r.action) ? "failure" : ""} data-verdict={verify ? r.action : undefined}>
                     <td>{r.kind}</td>
                     <td>{r.action}</td>
                     <td className="id">{r.sourceId}</td>

@@ -19,6 +19,7 @@ export function WizardPage({ org }: { org: Org }) {
   const [fallback, setFallback] = useState("");
   const [labels, setLabels] = useState<Pair[]>([]);
   const [statuses, setStatuses] = useState<Pair[]>([]);
+  const [verifyAfterRun, setVerifyAfterRun] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const items = conns.data?.items ?? [];
@@ -58,6 +59,7 @@ export function WizardPage({ org }: { org: Org }) {
             userMapping: { emails: pairs(users), fallback: fallback.trim() || null },
             labelMapping: pairs(labels),
             statusMapping: pairs(statuses),
+            verifyAfterRun,
           },
         }),
       );
@@ -133,6 +135,18 @@ export function WizardPage({ org }: { org: Org }) {
           <legend>4. Labels and statuses</legend>
           <PairTable label="Label mapping" fromLabel="Source label" toLabel="Destination label" rows={labels} setRows={setLabels} csvName="label-mapping.csv" />
           <PairTable label="Status mapping" fromLabel="Source status or list" toLabel="Destination status" rows={statuses} setRows={setStatuses} csvName="status-mapping.csv" />
+        </fieldset>
+        <fieldset>
+          <legend>5. Checking</legend>
+          <label className="check">
+            <input type="checkbox" checked={verifyAfterRun} onChange={(e) => setVerifyAfterRun(e.target.checked)} aria-describedby="verify-after-run-hint" />
+            Verify after each run
+          </label>
+          <p className="hint" id="verify-after-run-hint">
+            After every full, delta or retry run, Ferry reads both tools again and compares each migrated item with the source (it writes nothing). Defects
+            are listed on the verify run's page.
+          </p>
+          {problem?.forField("verifyAfterRun") ? <p className="field-error">{problem.forField("verifyAfterRun")}</p> : null}
         </fieldset>
         <ProblemMessage error={error} />
         <button type="submit" disabled={busy || scopes.size === 0}>
