@@ -573,6 +573,7 @@ async def test_update_after_a_failed_part_finishes_exactly_the_missing_parts(
 
     def task(sid: str, items: int) -> Task:
         return Task(source_id=sid, version="1", project_id="p", section_id="s1", name=sid,
+                    position=1.0 if sid == "lost-task" else 2.0,
                     labels=(LabelRef(source_id="l0", name="bug"),
                             LabelRef(source_id="l1", name="bug")),
                     checklists=(Checklist(name="Steps", items=tuple(
@@ -588,6 +589,9 @@ async def test_update_after_a_failed_part_finishes_exactly_the_missing_parts(
                 section)
 
     want = [(f"step {n}", n == 0) for n in range(3)]
+    await writer.create(Kind.TASK, Task(source_id="later", version="1", project_id="p",
+                                        section_id="s1", name="later", position=9.0),
+                        refs, mk(Kind.TASK, "later"))
     cases = (  # (task, fault): the answer to the task create, or to its 2nd subtask, lost
         ("lost-task", {"kind": "apply_then_status", "status": 502, "method": "POST",
                        "path": "/api/1.0/tasks$"}),
@@ -612,6 +616,10 @@ async def test_update_after_a_failed_part_finishes_exactly_the_missing_parts(
                                                        opt_fields="notes")
                     if marker in (t.get("notes") or "")]
             assert len(tops) == 1, sid
+        # placed by source position, as a create places them: before the later task
+        order = [t["name"] for t in await writer.client.all(f"/sections/{sections[1]}/tasks",
+                                                            opt_fields="name")]
+        assert order == ["lost-task", "lost-subtask", "later"], order
         # a second copy of a checklist subtask and an item the source dropped are removed
         tid = str(tops[0]["gid"])
         await writer.client.post(f"/tasks/{tid}/subtasks", {

@@ -261,7 +261,9 @@ class AsanaWriter(AsanaConnectionBase):
             current = next((m.section.gid for m in now.memberships if m.project and m.section
                             and m.project.gid == refs.project), None)
             if current != refs.section:
-                await self.client.post(f"/sections/{refs.section}/addTask", {"task": gid})
+                # placed by source position, as a create places it (a create whose answer
+                # was lost never got that far)
+                await self._place_task(gid, refs.section, task.position)
         want = {refs.labels[lab.source_id] for lab in task.labels if lab.source_id in refs.labels}
         have = {t.gid for t in now.tags}
         for tag in sorted(want - have):
