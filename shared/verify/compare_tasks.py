@@ -17,8 +17,11 @@ from shared.verify.checks import (
     _short,
 )
 
-#: destinations that hold custom fields natively (their ``Capabilities.custom_fields``)
-NATIVE_CUSTOM_FIELDS = frozenset({"trello"})
+#: destinations that hold custom fields natively (their ``Capabilities.custom_fields``; Asana
+#: on the paid plan the pairs use), and those of them whose subtasks cannot (Asana: a subtask
+#: has no project to hold fields, its values go to the notes)
+NATIVE_CUSTOM_FIELDS = frozenset({"trello", "asana"})
+NO_SUBTASK_CUSTOM_FIELDS = frozenset({"asana"})
 
 
 def _is_number(text: str) -> bool:
@@ -93,7 +96,7 @@ class TaskChecks(Checks):
         custom fields; elsewhere the lines the engine writes into the description."""
         if not s.custom_fields:
             return []
-        if self.dest not in NATIVE_CUSTOM_FIELDS:
+        if self.dest not in NATIVE_CUSTOM_FIELDS or (s.parent_id and self.dest in NO_SUBTASK_CUSTOM_FIELDS):
             self.rule("task.custom_fields_in_description", where, "custom fields in text")
             return [cf.as_text() for cf in s.custom_fields]
         want: dict[str, object] = {}
@@ -102,6 +105,11 @@ class TaskChecks(Checks):
             if cf.type in (CustomFieldType.MULTI_ENUM, CustomFieldType.PEOPLE):
                 self.rule("task.custom_field_as_text", where, f"{cf.name}: {cf.type} as text")
                 value = ", ".join(value) if isinstance(value, list) else value
+            elif cf.type is CustomFieldType.BOOL and self.dest == "asana" and isinstance(value, bool):
+                self.rule("task.custom_field_as_text", where, f"{cf.name}: yes/no as text")
+                value = "true" if value else "false"
+            elif cf.type is CustomFieldType.DATE and self.dest == "asana" and isinstance(value, str):
+                value = value[:10]  # Asana date fields hold the day
             elif cf.type is CustomFieldType.NUMBER and isinstance(value, str):
                 value = float(value) if _is_number(value) else value
             elif cf.type is CustomFieldType.DATE and isinstance(value, str) and len(value) == 10:

@@ -59,7 +59,9 @@ DOCUMENTED: dict[str, dict[str, str]] = {
         "task.checklists_as_subtasks": "asana/README.md: 'Checklists become subtasks (one "
                                        "per item …)'",
         "task.custom_fields_in_description": "asana/README.md: 'Custom field values go to "
-                                             "the notes (the engine's generic adaptation).'",
+                                             "the notes of subtasks … and in free workspaces'",
+        "task.custom_field_as_text": "asana/README.md: 'yes/no, multi-select and people values "
+                                     "are written as text'",
         "section.default_reused": "asana/README.md: 'New projects come with Asana's empty "
                                   "\"Untitled section\": the first migrated section reuses it.'",
         "label.unused_not_read": "asana/README.md (Reading): 'Labels = the workspace tags "

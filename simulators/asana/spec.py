@@ -45,10 +45,15 @@ def load_spec() -> OpenAPI:
     return OpenAPI.from_dict(_str_keys(raw), config=Config(spec_validator_cls=None))
 
 
+_CUSTOM_VALUES = "An object where each key is the GID of a custom field"
+
+
 def _str_keys(node: Any) -> Any:
     """Normalise the parsed YAML for openapi-core.
 
     - YAML reads response codes (``200:``) as ints; OpenAPI wants string keys.
+    - Task ``custom_fields`` values are typed as strings against their own description
+      (numbers and date objects are documented values): they are left untyped.
     - Vendor quirk: nullable references are written ``allOf: [$ref X, {nullable: true}]``
       (e.g. ``TaskResponse.assignee``, ``parent``, ``completed_by``). Read strictly under
       OAS 3.0 that never admits null (the ``$ref``'d schema is not nullable), yet the API
@@ -60,6 +65,11 @@ def _str_keys(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     out = {str(k): _str_keys(v) for k, v in node.items()}
+    if str(out.get("description", "")).lstrip().startswith(_CUSTOM_VALUES):
+        # Task ``custom_fields`` on create/update: the text says a value is "either an enum
+        # GID, string, number, or object (depending on the custom field type)" (a date is
+        # {"date": …}), but the schema types every value as a string: any value passes here.
+        out["additionalProperties"] = {}
     parts = out.get("allOf")
     if isinstance(parts, list) and any(isinstance(p, dict) and p.get("nullable")
                                        for p in parts):

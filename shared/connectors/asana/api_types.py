@@ -61,6 +61,11 @@ class Membership(_Wire):
     section: Compact | None = None
 
 
+class AsanaNamed(_Wire):
+    gid: str | None = None
+    name: str = ""
+
+
 class AsanaCustomField(_Wire):
     gid: str | None = None
     name: str = ""
@@ -68,6 +73,9 @@ class AsanaCustomField(_Wire):
     display_value: str | None = None
     number_value: float | None = None
     text_value: str | None = None
+    date_value: dict[str, str | None] | None = None  # {"date": "YYYY-MM-DD", "date_time": …}
+    enum_value: AsanaNamed | None = None
+    multi_enum_values: list[AsanaNamed] = Field(default_factory=list)
 
 
 class AsanaTask(_Wire):
@@ -125,7 +133,9 @@ class NextPage(_Wire):
 TASK_FIELDS = ("name,notes,resource_subtype,completed,completed_at,created_at,modified_at,"
                "start_on,start_at,due_on,due_at,assignee,assignee.name,tags,tags.name,"
                "memberships.project,memberships.section,parent,num_subtasks,"
-               "custom_fields.name,custom_fields.resource_subtype,custom_fields.display_value")
+               "custom_fields.name,custom_fields.resource_subtype,custom_fields.display_value,"
+               "custom_fields.number_value,custom_fields.date_value.date,custom_fields.enum_value.name,"
+               "custom_fields.multi_enum_values.name")
 PROJECT_FIELDS = "name,notes,archived,color,created_at,modified_at,workspace,members,members.name"
 STORY_FIELDS = "type,resource_subtype,text,created_at,created_by,created_by.name,is_edited"
 ATTACHMENT_FIELDS = "name,resource_subtype,host,size,created_at,view_url"

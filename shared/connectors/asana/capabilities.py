@@ -8,8 +8,10 @@
 - Markers: a last line ``[ferry:…]`` in project/task notes, tag notes and comment text
   (the ``external`` field needs an OAuth app, so a PAT cannot use it). Sections are found
   by name in their project, attachments by name (+ size or URL) on their task.
-- Custom fields are not written (they need paid workspaces and per-field setup): their
-  values go to the notes.
+- Custom fields are native on paid plans (``custom_fields.py``: one workspace field per
+  source field name, enabled on the project, values set on the task; yes/no, multi-select
+  and people values as text; a subtask's go to its notes). Free workspaces have none: the
+  engine moves the values into the notes.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ def asana_capabilities(plan: str = "paid") -> Capabilities:
         sections=True,
         start_dates=True,
         due_times=True,
-        custom_fields=False,
+        custom_fields=plan != "free",
         link_attachments=True,
         completion=True,
         marker_location=MarkerLocation.DESCRIPTION_FOOTER,

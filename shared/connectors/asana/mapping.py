@@ -109,9 +109,19 @@ def tag_to_label(t: AsanaTag, project_id: str) -> Label:
 
 
 def _custom_field(cf: Any) -> CustomFieldValue:
-    return CustomFieldValue(name=cf.name, type=_CF_TYPES.get(cf.resource_subtype or "text",
-                                                             CustomFieldType.TEXT),
-                            value=cf.display_value, source_id=cf.gid)
+    """A task's value of one custom field, typed (numbers as numbers, a date as its ISO day,
+    enum and multi-enum values by option name); other types as Asana displays them."""
+    kind = _CF_TYPES.get(cf.resource_subtype or "text", CustomFieldType.TEXT)
+    value: str | float | list[str] | None = cf.display_value
+    if kind is CustomFieldType.NUMBER and cf.number_value is not None:
+        value = cf.number_value
+    elif kind is CustomFieldType.DATE and cf.date_value:
+        value = cf.date_value.get("date_time") or cf.date_value.get("date")
+    elif kind is CustomFieldType.ENUM and cf.enum_value is not None:
+        value = cf.enum_value.name
+    elif kind is CustomFieldType.MULTI_ENUM and cf.multi_enum_values:
+        value = [o.name for o in cf.multi_enum_values]
+    return CustomFieldValue(name=cf.name, type=kind, value=value, source_id=cf.gid)
 
 
 def task_to_record(t: AsanaTask, project_id: str, position: int,
@@ -131,7 +141,8 @@ def task_to_record(t: AsanaTask, project_id: str, position: int,
         due_on=parse_day(t.due_on) or (due_at.date() if due_at else None), due_at=due_at,
         assignees=tuple(u for u in [user_ref(t.assignee, people)] if u),
         labels=tuple(LabelRef(source_id=tag.gid, name=tag.name) for tag in t.tags),
-        custom_fields=tuple(_custom_field(cf) for cf in t.custom_fields),
+        # a task shows every field of its projects, empty ones with no value: those are not data
+        custom_fields=tuple(v for v in (_custom_field(cf) for cf in t.custom_fields) if v.value is not None),
         position=float(position), created_at=parse_time(t.created_at))
 
 

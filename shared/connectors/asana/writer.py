@@ -16,6 +16,7 @@ from typing import Any
 
 from shared.connectors.asana.api_types import AsanaTask
 from shared.connectors.asana.client import AsanaClient
+from shared.connectors.asana.custom_fields import AsanaCustomFields, subtask_fields_to_notes
 from shared.connectors.asana.mapping import (
     adapt_task_dates,
     has_marker,
@@ -69,6 +70,7 @@ class AsanaWriter(AsanaConnectionBase):
         # Source positions of what this writer placed, per container, so that items created
         # concurrently still land in source order (insert_before the next known item).
         self._positions: defaultdict[str, dict[str, float]] = defaultdict(dict)
+        self._custom = AsanaCustomFields(client)
 
     # --- RecordAdapter (pure) --------------------------------------------------------------
 
@@ -77,7 +79,9 @@ class AsanaWriter(AsanaConnectionBase):
         needs a name (a colour-only label is named after its colour); a comment Ferry moved
         before keeps its first author header only."""
         if isinstance(record, Task):
-            return adapt_task_dates(record)
+            record, notes = adapt_task_dates(record)
+            record, more = subtask_fields_to_notes(record)  # no project to hold them
+            return record, notes + more
         if isinstance(record, Label):
             return name_nameless_label(record)
         if isinstance(record, Comment):
@@ -194,6 +198,8 @@ class AsanaWriter(AsanaConnectionBase):
                 await self._place_task(str(created["gid"]), refs.section, task.position)
         gid = str(created["gid"])
         await self._sync_checklists(gid, task, marker, [])
+        if self.capabilities.custom_fields:
+            notes += await self._custom.write(gid, ws, None if refs.parent_task else refs.project, task)
         return Written(dest_id=gid, notes=tuple(notes)) if notes else gid
 
     async def _sync_checklists(self, gid: str, task: Task, marker: str,
@@ -273,6 +279,9 @@ class AsanaWriter(AsanaConnectionBase):
         # always: a checklist emptied at the source leaves subtasks to remove
         subs = await self.client.all(f"/tasks/{gid}/subtasks", opt_fields="name,notes,completed")
         await self._sync_checklists(gid, task, marker, subs)
+        if self.capabilities.custom_fields:
+            notes += await self._custom.write(gid, ws, None if refs.parent_task else refs.project, task,
+                                              update=True)
         return notes
 
     # --- find / delete ------------------------------------------------------------------------
