@@ -161,3 +161,21 @@ async def test_a_full_board_reports_the_field_lost(sim: Sim) -> None:
         assert [i["value"] for i in items] == [{"text": "kept"}]
     finally:
         await writer.aclose()
+
+
+async def test_a_field_defined_after_the_first_read_is_read_too(sim: Sim) -> None:
+    state = _state(sim)
+    board = state["boards"][0]["id"]
+    card = next(c["id"] for c in state["cards"] if c["idBoard"] == board)
+    reader = TrelloReader(make_client(sim))  # lives across chunks, as in the worker
+    client = make_client(sim)
+    try:
+        await _tasks(reader, board)  # definitions cached
+        made = await client.post("/customFields", json={"idModel": board, "modelType": "board", "name": "Later",
+                                                        "type": "text", "pos": "bottom"})
+        await client.put(f"/cards/{card}/customField/{made['id']}/item", json={"value": {"text": "new"}})
+        task = next(t for t in await _tasks(reader, board) if t.source_id == card)
+        assert {cf.name: cf.value for cf in task.custom_fields}["Later"] == "new"
+    finally:
+        await reader.aclose()
+        await client.aclose()

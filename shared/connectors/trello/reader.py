@@ -99,9 +99,9 @@ class TrelloReader:
                                        (TMember.model_validate(x) for x in raw)}
         return self._members[board_id]
 
-    async def custom_fields(self, board_id: str) -> dict[str, TCustomField]:
+    async def custom_fields(self, board_id: str, *, fresh: bool = False) -> dict[str, TCustomField]:
         """The board's custom field definitions by id, cached per board (one call)."""
-        if board_id not in self._fields:
+        if fresh or board_id not in self._fields:
             raw = await self.client.get(f"/boards/{board_id}/customFields")
             self._fields[board_id] = {f.id: f for f in (TCustomField.model_validate(x) for x in raw)}
         return self._fields[board_id]
@@ -134,6 +134,9 @@ class TrelloReader:
                                     checklists="all", customFieldItems="true")
         cards = [TCard.model_validate(x) for x in raw]
         fields = await self.custom_fields(scope)
+        used = {i.get("idCustomField") for x in raw for i in x.get("customFieldItems") or ()}
+        if not used <= fields.keys():  # a field defined since the definitions were cached
+            fields = await self.custom_fields(scope, fresh=True)
         records = tuple(with_custom_fields(card_to_task(c, members), x.get("customFieldItems") or (), fields)
                         for c, x in zip(cards, raw, strict=True))
         more = len(cards) == limit
