@@ -14,7 +14,7 @@ bp = func.Blueprint()
 
 @bp.timer_trigger(schedule="0 30 2 * * *", arg_name="timer", run_on_startup=False, use_monitor=True)
 async def timer_retention_cleanup(timer: func.TimerRequest) -> None:
-    """Daily at 02:30 UTC: 90-day log and org destruction, expired exports."""
+    """Daily at 02:30 UTC: 90-day log and org destruction, expired exports and idempotency keys."""
     from shared.retention.sweep import run_retention
     from shared.store.stores import get_stores
 

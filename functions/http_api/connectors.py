@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from functions.http_api.deps import authorize
+from functions.http_api.idempotency import IdempotencyKey, idempotent
 from functions.http_api.ids import ConnectorId
 from functions.http_api.paging import Continuation, PageSize, page_body
 from shared.connectors import service
 from shared.connectors.kinds import registered_kinds
 from shared.identity.access import Action
 from shared.tenancy.auth import OrgAccess
+from shared.tenancy.idempotency import IdempotencyRepository
 
 router = APIRouter(prefix="/orgs/{orgId}/connectors", tags=["connectors"])
 Read = Annotated[OrgAccess, Depends(authorize(Action.CONNECTORS_READ))]
@@ -68,10 +70,18 @@ class ConnectorTest(BaseModel):
 
 
 @router.post("", status_code=201, summary="Create a connector (secrets are stored encrypted, never shown)")
-async def create_connector(body: ConnectorCreate, access: Manage) -> dict[str, Any]:
-    doc = await service.create_connector(access.ctx, name=body.name, connection=body.connection,
-                                         actor=access.caller.actor, request=access.request)
-    return service.public_connector(doc)
+async def create_connector(body: ConnectorCreate, access: Manage, request: Request,
+                           key: IdempotencyKey = None) -> Any:
+    async def create() -> dict[str, Any]:
+        return service.public_connector(await service.create_connector(
+            access.ctx, name=body.name, connection=body.connection, actor=access.caller.actor,
+            request=access.request))
+
+    async def show(connector_id: str) -> dict[str, Any]:
+        return service.public_connector(await service.get_connector(access.ctx, connector_id))
+
+    return await idempotent(request, key, access.ctx.repo(IdempotencyRepository), status=201,
+                            create=create, show=show)
 
 
 @router.get("", summary="List connectors (never their secrets)")

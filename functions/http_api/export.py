@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict
 from starlette.responses import RedirectResponse, StreamingResponse
 
 from functions.http_api.deps import authorize
+from functions.http_api.idempotency import IdempotencyKey, idempotent
 from functions.http_api.ids import ExportId
 from shared.identity.access import Action
 from shared.retention.deletion import utcnow
 from shared.retention.export import describe_export, download_url, export_org
 from shared.store.stores import get_stores
 from shared.tenancy.auth import OrgAccess
+from shared.tenancy.idempotency import IdempotencyRepository
 
 router = APIRouter(prefix="/orgs/{orgId}/exports", tags=["export"])
 Admin = Annotated[OrgAccess, Depends(authorize(Action.EXPORT_REQUEST))]
@@ -31,9 +33,16 @@ def _links(org_id: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, summary="Export the organisation's data as a zip archive (audited)")
-async def create_export(body: ExportRequest, access: Admin) -> dict[str, Any]:
-    done = await export_org(access.ctx, actor=access.caller.actor, request=access.request, now=utcnow())
-    return _links(access.ctx.tenant_id, done)
+async def create_export(body: ExportRequest, access: Admin, request: Request, key: IdempotencyKey = None) -> Any:
+    async def create() -> dict[str, Any]:
+        done = await export_org(access.ctx, actor=access.caller.actor, request=access.request, now=utcnow())
+        return _links(access.ctx.tenant_id, done)
+
+    async def show(export_id: str) -> dict[str, Any]:
+        return _links(access.ctx.tenant_id, (await describe_export(access.ctx, export_id, now=utcnow()))[0])
+
+    return await idempotent(request, key, access.ctx.repo(IdempotencyRepository), status=201,
+                            create=create, show=show)
 
 
 @router.get("/{exportId}", summary="An export and its download link, while it lasts")

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from functions.http_api.deps import authorize
+from functions.http_api.idempotency import IdempotencyKey, idempotent
 from functions.http_api.ids import KeyId
 from functions.http_api.paging import Continuation, PageSize, page_body
 from shared.identity.access import Action, Scope
 from shared.tenancy import keys
 from shared.tenancy.auth import OrgAccess
+from shared.tenancy.idempotency import IdempotencyRepository
 from shared.tenancy.repositories import ApiKeysRepository
 
 router = APIRouter(prefix="/orgs/{orgId}/keys", tags=["api keys"])
@@ -24,10 +26,18 @@ class KeyCreate(BaseModel):
 
 
 @router.post("", status_code=201, summary="Create an API key (the key is shown only in this answer)")
-async def create_key(body: KeyCreate, access: Manage) -> dict[str, Any]:
-    doc, plaintext = await keys.create_key(access.ctx, name=body.name, scopes=body.scopes,
-                                           actor=access.caller.actor, request=access.request)
-    return {**keys.public_key(doc), "key": plaintext}
+async def create_key(body: KeyCreate, access: Manage, request: Request, key: IdempotencyKey = None) -> Any:
+    async def create() -> dict[str, Any]:
+        doc, plaintext = await keys.create_key(access.ctx, name=body.name, scopes=body.scopes,
+                                               actor=access.caller.actor, request=access.request)
+        return {**keys.public_key(doc), "key": plaintext}
+
+    async def show(key_id: str) -> dict[str, Any]:
+        # The secret exists only in the first answer (Ferry keeps its digest): a replay names the key.
+        return keys.public_key(await access.ctx.repo(ApiKeysRepository).get(key_id))
+
+    return await idempotent(request, key, access.ctx.repo(IdempotencyRepository), status=201,
+                            create=create, show=show)
 
 
 @router.get("", summary="List API keys (never the keys themselves)")

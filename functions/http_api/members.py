@@ -3,15 +3,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, EmailStr, Field
 
 from functions.http_api.deps import authorize
+from functions.http_api.idempotency import IdempotencyKey, idempotent
 from functions.http_api.ids import MemberId
 from functions.http_api.paging import Continuation, PageSize, page_body
 from shared.identity.access import Action, MemberChange, MemberStatus, MemberType, Role
 from shared.tenancy import orgs
 from shared.tenancy.auth import OrgAccess
+from shared.tenancy.idempotency import IdempotencyRepository
 from shared.tenancy.repositories import MembersRepository
 
 router = APIRouter(prefix="/orgs/{orgId}/members", tags=["members"])
@@ -38,10 +40,17 @@ async def list_members(access: Read, pageSize: PageSize = 50, continuation: Cont
 
 
 @router.post("", status_code=201, summary="Add a member by email")
-async def add_member(body: MemberAdd, access: Manage) -> dict[str, Any]:
-    doc = await orgs.add_member(access.ctx, email=str(body.email), role=body.role, member_type=body.memberType,
-                                actor=access.caller.actor, request=access.request)
-    return orgs.public_member(doc)
+async def add_member(body: MemberAdd, access: Manage, request: Request, key: IdempotencyKey = None) -> Any:
+    async def create() -> dict[str, Any]:
+        return orgs.public_member(await orgs.add_member(access.ctx, email=str(body.email), role=body.role,
+                                                        member_type=body.memberType, actor=access.caller.actor,
+                                                        request=access.request))
+
+    async def show(member_id: str) -> dict[str, Any]:
+        return orgs.public_member(await access.ctx.repo(MembersRepository).get(member_id))
+
+    return await idempotent(request, key, access.ctx.repo(IdempotencyRepository), status=201,
+                            create=create, show=show)
 
 
 @router.get("/{memberId}", summary="Show a member")

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 from starlette.responses import StreamingResponse
 
 from functions.http_api.deps import authorize
+from functions.http_api.idempotency import IdempotencyKey, idempotent
 from functions.http_api.ids import MigrationId, RunId
 from functions.http_api.paging import Continuation, PageSize, page_body
 from shared.identity.access import Action
 from shared.migrations import service
 from shared.migrations.service import MigrationSpec, RunMode
 from shared.tenancy.auth import OrgAccess
+from shared.tenancy.idempotency import IdempotencyRepository
 from shared.tenancy.limits import ensure_room
 
 router = APIRouter(prefix="/orgs/{orgId}/migrations", tags=["migrations"])
@@ -32,9 +34,17 @@ class RunCreate(BaseModel):
 
 
 @router.post("", status_code=201, summary="Create a migration")
-async def create_migration(body: MigrationSpec, access: Manage) -> dict[str, Any]:
-    await ensure_room(access.ctx.repo(service.MigrationsRepository), "migrations")
-    return service.public_migration(await service.create_migration(access.ctx, body, actor=access.caller.actor))
+async def create_migration(body: MigrationSpec, access: Manage, request: Request,
+                           key: IdempotencyKey = None) -> Any:
+    async def create() -> dict[str, Any]:
+        await ensure_room(access.ctx.repo(service.MigrationsRepository), "migrations")
+        return service.public_migration(await service.create_migration(access.ctx, body, actor=access.caller.actor))
+
+    async def show(migration_id: str) -> dict[str, Any]:
+        return service.public_migration(await service.get_migration(access.ctx, migration_id))
+
+    return await idempotent(request, key, access.ctx.repo(IdempotencyRepository), status=201,
+                            create=create, show=show)
 
 
 @router.get("", summary="List migrations")
@@ -62,9 +72,14 @@ async def delete_migration(migrationId: MigrationId, access: Manage) -> Response
                  "scopes and kinds holding them are read — the vendors cannot fetch single items, so their pages are "
                  "read and every other item is passed over untouched and uncounted — and only they are written. 409 "
                  "when nothing failed, or while another run of the migration is active."))
-async def start_run(migrationId: MigrationId, body: RunCreate, access: RunsManage) -> dict[str, Any]:  # noqa: N803
-    run = await service.start_run(access.ctx, migrationId, body.mode, actor=access.caller.actor, request=access.request)
-    return service.public_run(run)
+async def start_run(migrationId: MigrationId, body: RunCreate, access: RunsManage, request: Request,  # noqa: N803
+                    key: IdempotencyKey = None) -> Any:
+    async def create() -> dict[str, Any]:
+        return service.public_run(await service.start_run(access.ctx, migrationId, body.mode,
+                                                          actor=access.caller.actor, request=access.request))
+
+    return await idempotent(request, key, access.ctx.repo(IdempotencyRepository), status=202,
+                            create=create, show=_show_run(access, migrationId))
 
 
 @router.post("/{migrationId}/rollback", status_code=202, summary="Roll back: delete at the destination what Ferry created",
@@ -76,9 +91,21 @@ async def start_run(migrationId: MigrationId, body: RunCreate, access: RunsManag
                  "at the destination before the migration are never deleted (a label matched by name is reported "
                  "`kept`). Id-map entries are marked rolled back, so a later full run creates the items anew. "
                  "409 while another run of the migration is active."))
-async def rollback(migrationId: MigrationId, access: RunsManage) -> dict[str, Any]:  # noqa: N803
-    run = await service.start_rollback(access.ctx, migrationId, actor=access.caller.actor, request=access.request)
-    return service.public_run(run)
+async def rollback(migrationId: MigrationId, access: RunsManage, request: Request,  # noqa: N803
+                   key: IdempotencyKey = None) -> Any:
+    async def create() -> dict[str, Any]:
+        return service.public_run(await service.start_rollback(access.ctx, migrationId, actor=access.caller.actor,
+                                                               request=access.request))
+
+    return await idempotent(request, key, access.ctx.repo(IdempotencyRepository), status=202,
+                            create=create, show=_show_run(access, migrationId))
+
+
+def _show_run(access: OrgAccess, migration_id: str) -> Callable[[str], Awaitable[dict[str, Any]]]:
+    async def show(run_id: str) -> dict[str, Any]:
+        return service.public_run(await service.get_run(access.ctx, migration_id, run_id))
+
+    return show
 
 
 @router.get("/{migrationId}/runs", summary="List runs, newest first")

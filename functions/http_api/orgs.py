@@ -7,11 +7,15 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, field_validator
 
 from functions.http_api.deps import SignedIn, authorize, request_info
+from functions.http_api.idempotency import IdempotencyKey, idempotent
 from shared.identity.access import Action, allowed_actions
 from shared.identity.regions import normalize_country
 from shared.store.stores import get_stores
 from shared.tenancy import orgs
 from shared.tenancy.auth import OrgAccess
+from shared.tenancy.context import TenantContext
+from shared.tenancy.idempotency import IdempotencyRepository, principal_scope
+from shared.tenancy.repositories import TenantsRepository
 
 router = APIRouter(tags=["organisations"])
 
@@ -35,10 +39,20 @@ class OrgCreate(BaseModel):
 
 
 @router.post("/orgs", status_code=201, summary="Create an organisation (you become its first admin)")
-async def create_org(body: OrgCreate, principal: SignedIn, request: Request) -> dict[str, Any]:
-    org = await orgs.create_org(get_stores(), principal, name=body.name, country=body.country,
-                                region=body.region, request=request_info(request))
-    return orgs.public_org(org)
+async def create_org(body: OrgCreate, principal: SignedIn, request: Request, key: IdempotencyKey = None) -> Any:
+    stores = get_stores()
+
+    async def create() -> dict[str, Any]:
+        return orgs.public_org(await orgs.create_org(stores, principal, name=body.name, country=body.country,
+                                                     region=body.region, request=request_info(request)))
+
+    async def show(org_id: str) -> dict[str, Any]:
+        return orgs.public_org(await TenantContext.for_org(stores, org_id).repo(TenantsRepository).get(org_id))
+
+    # No org yet: the person's keys live in this stamp's region, scoped by (issuer, subject).
+    repo = IdempotencyRepository(stores.cosmos(stores.settings.stamp_region),
+                                 principal_scope(principal.issuer, principal.subject))
+    return await idempotent(request, key, repo, status=201, create=create, show=show)
 
 
 @router.get("/me", summary="Who I am and my organisations")

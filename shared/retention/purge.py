@@ -44,7 +44,7 @@ _LAST = ("members", "userOrgs", "audit", "tenants")
 NOT_TENANT_DATA = frozenset({"deletions"})  # receipts: hashed ids only, kept
 #: containers whose partition key is the tenant id itself (single-partition queries)
 TENANT_PARTITIONED = frozenset({"tenants", "members", "apiKeys", "audit", "connectors", "dataKeys", "migrations",
-                                "runs", "leases"})
+                                "runs", "leases", "idempotency"})
 BLOB_PREFIXES = (BLOB_LOGS, BLOB_EXPORTS)
 DELETE_CONCURRENCY = 16
 MAX_REFS = 5000  # ids fetched per query round

@@ -29,6 +29,7 @@ from shared.retention.batch import BATCH_SIZE, batch_message
 from shared.retention.deletion import ensure_job, parse_time, prepare_deletion, utcnow
 from shared.retention.jobs import DeletionMessage
 from shared.tenancy.context import TenantContext
+from shared.tenancy.idempotency import sweep_expired
 
 log = logging.getLogger("ferry.retention")
 INACTIVITY = timedelta(days=90)
@@ -46,11 +47,13 @@ class SweepReport:
     run_logs_deleted: int = 0
     log_blobs_deleted: int = 0
     exports_deleted: int = 0
+    idempotency_keys_deleted: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {"orgsScheduled": len(self.orgs_scheduled), "orgsRequeued": self.orgs_requeued,
                 "orgsSpared": self.orgs_spared, "runLogsDeleted": self.run_logs_deleted,
-                "logBlobsDeleted": self.log_blobs_deleted, "exportsDeleted": self.exports_deleted}
+                "logBlobsDeleted": self.log_blobs_deleted, "exportsDeleted": self.exports_deleted,
+                "idempotencyKeysDeleted": self.idempotency_keys_deleted}
 
 
 def sweep_regions(stores: Any) -> list[str]:
@@ -65,6 +68,7 @@ async def run_retention(stores: Any, *, now: Now = utcnow, inactivity: timedelta
         await sweep_inactive_orgs(stores, region, now=now, inactivity=inactivity, report=report)
         await sweep_run_logs(stores, region, now=now, inactivity=inactivity, report=report)
         await sweep_exports(stores, region, now=now, report=report)
+        report.idempotency_keys_deleted += await sweep_expired(stores.cosmos(region), now=now())
     log.info("retention sweep: %s", report.as_dict())
     return report
 

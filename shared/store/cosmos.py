@@ -29,6 +29,7 @@ CONTAINERS: dict[str, bool] = {
     "runItems": True,
     "deletions": False,
     "leases": False,
+    "idempotency": False,  # pk = tenant id, or `principal:<hash>` for org creation (tenancy/idempotency.py)
 }
 
 

@@ -48,6 +48,7 @@ var containerNames = [
   'runItems'
   'deletions'
   'leases'
+  'idempotency'
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2025-04-15' = {
