@@ -52,8 +52,10 @@ AZURE_SETTINGS: tuple[str, ...] = (
 #: Optional tuning, valid everywhere, with defaults that suit Azure.
 OPTIONAL_SETTINGS: tuple[str, ...] = (
     # How long a chunk owns its scope unless renewed: the worker running it renews the lease
-    # every third of it (shared/migrations/worker.py), so a chunk never loses its scope while it
-    # runs, and the scope of a worker that died is free for the redelivery within this time.
+    # every 5 s, or every third of it if shorter (shared/migrations/worker.py), so a chunk never
+    # loses its scope while it runs, and the scope of a worker that died is free for the
+    # redelivery within this time (default 30 s: a living chunk keeps its scope through four
+    # failed renewals in a row).
     "FERRY_CHUNK_LEASE_SECONDS",
 )
 
@@ -109,7 +111,7 @@ class Settings:
     allow_loopback_connectors: bool = False
     openai_chat_deployment: str | None = None
     openai_embedding_deployment: str | None = None
-    chunk_lease_s: float = 60.0
+    chunk_lease_s: float = 30.0
 
     @property
     def is_local(self) -> bool:
@@ -214,7 +216,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         if parsed.scheme != "https" and not (is_local and loopback and parsed.scheme == "http"):
             raise ConfigError(f"setting FERRY_OIDC_ISSUERS: issuer {issuer!r} must use https")
     allow_loopback = r.flag("FERRY_ALLOW_LOOPBACK_CONNECTORS") if is_local else False
-    lease_text = r.get("FERRY_CHUNK_LEASE_SECONDS", "60") or "60"
+    lease_text = r.get("FERRY_CHUNK_LEASE_SECONDS", "30") or "30"
     try:
         chunk_lease_s = float(lease_text)
     except ValueError as exc:

@@ -110,7 +110,7 @@ async def test_run_view_shows_chunks_waiting_for_redelivery(stores: Any) -> None
     await state.claim(run_id, "running", START, "t1", now + timedelta(seconds=lease_s))
     assert await redelivery_wait(ctx, "mig", run) is None
     # Last renewed long ago, lease not over yet: its worker died.
-    dead_until = now + timedelta(seconds=lease_s / 3) - timedelta(seconds=2 * heartbeat_s(lease_s))
+    dead_until = now + timedelta(seconds=lease_s - 2 * heartbeat_s(lease_s) - 3)
     assert dead_until > now
     await state.claim(run_id, "dead", START, "t2", dead_until)
     waiting = await redelivery_wait(ctx, "mig", run)
