@@ -1,7 +1,7 @@
 // Mode-specific panels of the run view: a verify run's verdicts.
 import type { ReportRow, Run } from "../api/types";
 import { FINAL_STATUSES } from "../api/types";
-import { itemKinds, total } from "../adaptations";
+import { KIND_ORDER, itemKinds, total } from "../adaptations";
 import { Empty, Loading } from "../ui";
 import { DEFECTS, SUMMARY_VERDICTS, VERDICT_LABELS, defectCount, fieldsOf, verdictRank, verdictSentences } from "../verify";
 
@@ -17,6 +17,11 @@ export function RunExtras({ run, rows }: { run: Run; rows: ReportRow[] | null })
 
 const DEFECT_ROWS_SHOWN = 200;
 
+function kindRank(kind: string): number {
+  const i = KIND_ORDER.indexOf(kind);
+  return i < 0 ? KIND_ORDER.length : i;
+}
+
 function VerifyResults({ run, rows }: { run: Run; rows: ReportRow[] | null }) {
   const final = FINAL_STATUSES.includes(run.status);
   const counts = run.counts ?? {};
@@ -25,7 +30,7 @@ function VerifyResults({ run, rows }: { run: Run; rows: ReportRow[] | null }) {
   const defects = defectCount(counts);
   const sentences = verdictSentences(counts, kinds, rows);
   const columns = counts.scope?.failed ? [...SUMMARY_VERDICTS, "failed" as const] : SUMMARY_VERDICTS;
-  const defectRows = (rows ?? []).filter((r) => DEFECTS.includes(r.action)).sort((a, b) => verdictRank(a.action) - verdictRank(b.action));
+  const defectRows = (rows ?? []).filter((r) => DEFECTS.includes(r.action)).sort((a, b) => verdictRank(a.action) - verdictRank(b.action) || kindRank(a.kind) - kindRank(b.kind));
   let headline: string;
   if (!final) headline = `Verifying… ${checked.toLocaleString()} items compared so far.`;
   else if (run.status === "failed" || run.status === "cancelled") headline = `The verify did not finish (${run.status}); what it compared is below.`;
