@@ -1,13 +1,9 @@
 """statusMapping through the public API, the queue and the worker, Trello → Asana on the
 simulators: validation errors name the field, the dry run says what the mapping will do, the
 full run puts tasks in the mapped sections with the mapped completion (a target the board
-has no list for is created once), and no scope name is kept.
-
-Runs once ``ItemProcessor._process`` applies ``shared.engine.status_map`` (the hook is in the
-status_map module docstring; issue 13, item 7)."""
+has no list for is created once), and no scope name is kept."""
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.engine import items
 from simulators.asana import DEFAULT_TOKEN as ASANA_TOKEN
 from simulators.asana import SeedConfig as AsanaSeed
 from simulators.asana import create_app as asana_app
@@ -24,9 +19,6 @@ from simulators.trello import SeedConfig as TrelloSeed
 from simulators.trello import create_app as trello_app
 from tests.e2e.conftest import RunningApp
 from tests.e2e.identity_helpers import Org, create_org
-
-pytestmark = pytest.mark.skipif("map_task" not in inspect.getsource(items),
-                                reason="needs the status-map hook in ItemProcessor._process")
 
 TRELLO_KEY, TRELLO_TOKEN = "statuskey0123456789abc", "statustoken0123456789abc"
 FINAL = ("succeeded", "partially_succeeded", "failed", "cancelled")
