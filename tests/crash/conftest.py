@@ -77,8 +77,10 @@ async def crash_stores(crash_env: dict[str, str]) -> AsyncIterator[Any]:
         await stores.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def org(crash_stores: Any) -> Any:
+    # one organisation per test: the matrix alone makes 40 connectors (each seed its own
+    # credentials), and an organisation holds at most 50 (shared.tenancy.limits)
     return await new_org(crash_stores)
 
 
