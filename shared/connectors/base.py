@@ -134,9 +134,10 @@ class DestRefs(BaseModel):
     workspace: str | None = None  # destination container chosen for the migration
     project: str | None = None
     section: str | None = None
-    #: for subtasks; for a subtask the destination holds as a task (flattened), its parent's
-    #: destination id when known, so the writer can name the parent
-    parent_task: str | None = None
+    parent_task: str | None = None  # for subtasks
+    #: a subtask the destination holds as a task (flattened): its parent's destination id
+    #: when known, so the writer can name the parent ("Originally a subtask of …")
+    flattened_parent: str | None = None
     task: str | None = None  # for comments and attachments
     labels: Mapping[str, str] = Field(default_factory=dict)  # label source id → dest id
 

@@ -107,6 +107,10 @@ class ParentResolver:
         if kind is Kind.TASK:
             self._depths[source_id] = depth
 
+    def known(self, kind: Kind, source_id: str) -> str | None:
+        """The destination id of a prefetched or remembered parent, or None."""
+        return self._cache.get((kind, source_id))
+
     def depth(self, record: Record) -> int:
         """Subtask depth of ``record`` (0 for top-level tasks and other kinds)."""
         if isinstance(record, Task) and record.parent_id:

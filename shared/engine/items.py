@@ -212,6 +212,10 @@ class ItemProcessor:
                           else ItemStatus.WOULD_CREATE)
                 return result(status, adaptations=codes, report=bool(codes))
             refs = self.resolver.refs(adapted)
+            if isinstance(rec, Task) and rec.parent_id and not getattr(adapted, "parent_id", None):
+                # flattened: the writer may name the parent in the text (None: not migrated)
+                refs = refs.model_copy(update={
+                    "flattened_parent": self.resolver.known(Kind.TASK, rec.parent_id)})
             adapted = _missing_labels_to_description(adapted, refs, codes, self.caps)
             dest_id, status, adopted = await self._write(delta, entry, rec, adapted, refs, codes)
         except CHUNK_LEVEL:

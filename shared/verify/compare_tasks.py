@@ -2,6 +2,7 @@
 checklists and the description with the lines documented adaptations add to it."""
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from shared.engine.model import CustomFieldType, Kind, Task
@@ -30,6 +31,11 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+#: "Originally a subtask of "‹parent›"." as the writers of flattening destinations write it
+_PARENT_LINE = re.compile(r'Originally a subtask of ".*"\.')
+_NAMED_PARENT = 'Originally a subtask of "‹parent›".'
 
 
 class TaskChecks(Checks):
@@ -224,7 +230,9 @@ class TaskChecks(Checks):
         if self.dest == "planner" and len(s.name) > PLANNER_MAX_TITLE:
             engine.append(f"Full name: {s.name}")
         if s.parent_id and self.dest != "asana":
-            engine.append("Originally a subtask.")
+            # the writer names the parent as it was then: a later rename leaves the old name
+            parent = self.dst.tasks.get(self.map.get((Kind.TASK, s.parent_id)) or "")
+            engine.append(_NAMED_PARENT if parent is not None else "Originally a subtask.")
         want_lines = Counter(engine + writer_lines)
         base = s.description.rstrip()
         if not body.startswith(base):
@@ -243,7 +251,8 @@ class TaskChecks(Checks):
             return
         if base:
             self.out.matched["task.description"] += 1  # the source text is all there
-        got = Counter(line for line in body[len(base):].split("\n") if line.strip())
+        got = Counter(_NAMED_PARENT if _PARENT_LINE.fullmatch(line) else line
+                      for line in body[len(base):].split("\n") if line.strip())
         stale = got - want_lines
         if stale and not want_lines - got and all(k.startswith("Labels: ") for k in stale):
             # a label that failed earlier and exists now: the task still names it in its text

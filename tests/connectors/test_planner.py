@@ -662,7 +662,7 @@ async def test_flattened_subtask_names_its_parent_and_headers_do_not_stack(sim: 
         assert isinstance(sub, Task)
         marker = make_marker("f", Kind.TASK, "sub")
         made = _dest(await writer.create(Kind.TASK, sub, refs.model_copy(
-            update={"parent_task": parent}), marker))
+            update={"flattened_parent": parent}), marker))
         stored = next(t for t in sim.store.live_tasks(plan_id=plan) if t.id == made)
         assert stored.description == 'Originally a subtask of "Write the report".' + \
             marker_footer(marker)

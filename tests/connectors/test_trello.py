@@ -863,7 +863,7 @@ async def test_flattened_subtask_names_its_parent_and_headers_do_not_stack(sim: 
         assert isinstance(adapted, Task) and adapted.parent_id is None
         marker = make_marker("f", Kind.TASK, "sub")
         card = _dest(await writer.create(Kind.TASK, adapted, refs.model_copy(
-            update={"parent_task": parent}), marker))
+            update={"flattened_parent": parent}), marker))
         desc = sim.app.state.trello.store.cards[card].desc
         assert desc == 'Before Friday\n\nOriginally a subtask of "Write the report".' + \
             f"\n\n[{marker}]"

@@ -216,9 +216,9 @@ class PlannerWriter(PlannerUploads):
 
     async def _parent_named(self, record: Task, refs: DestRefs) -> Task:
         """A flattened subtask's description names its parent ("Originally a subtask of …")."""
-        if not refs.parent_task or FLATTENED_LINE not in record.description:
+        if not refs.flattened_parent or FLATTENED_LINE not in record.description:
             return record
-        parent = await self._need_task(refs.parent_task)
+        parent = await self._need_task(refs.flattened_parent)
         return record.model_copy(update={"description": name_flattened_parent(
             record.description, parent.title)})
 

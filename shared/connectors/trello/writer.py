@@ -187,8 +187,8 @@ class TrelloWriter:
     async def _card_body(self, task: Task, refs: DestRefs,
                          marker: str) -> tuple[dict[str, Any], tuple[Adaptation, ...]]:
         board = _need(refs.project, "board")
-        if refs.parent_task and FLATTENED_LINE in task.description:
-            parent = await self.client.get(f"/cards/{refs.parent_task}", fields="name")
+        if refs.flattened_parent and FLATTENED_LINE in task.description:
+            parent = await self.client.get(f"/cards/{refs.flattened_parent}", fields="name")
             task = task.model_copy(update={"description": name_flattened_parent(
                 task.description, str(parent.get("name") or ""))})
         people, on_board = await self._people_of(board)
