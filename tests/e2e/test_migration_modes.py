@@ -80,7 +80,7 @@ def _wait(c: httpx.Client, base: str, run_id: str, timeout: float = 120) -> dict
     raise AssertionError(f"run {run_id} did not finish: {run}")
 
 
-def _migration(c: httpx.Client, org: Org, sims: Sims) -> str:
+def _migration(c: httpx.Client, org: Org, sims: Sims, **extra: Any) -> str:
     src = c.post(f"/api/orgs/{org.id}/connectors", json={"name": "Trello", "connection": {
         "kind": "trello", "base_url": f"{sims.trello}/1",
         "auth": {"type": "api_key_token", "api_key": TRELLO_KEY, "token": TRELLO_TOKEN}}})
@@ -93,7 +93,8 @@ def _migration(c: httpx.Client, org: Org, sims: Sims) -> str:
                      if x["kind"] == "workspace")
     mig = c.post(f"/api/orgs/{org.id}/migrations", json={
         "name": "modes", "sourceConnectorId": src.json()["id"], "destinationConnectorId": dst.json()["id"],
-        "scopes": [{"id": b["id"]} for b in boards], "destinationWorkspace": workspace["id"], "pageSize": 20})
+        "scopes": [{"id": b["id"]} for b in boards], "destinationWorkspace": workspace["id"], "pageSize": 20,
+        **extra})
     assert mig.status_code == 201, mig.text
     return f"/api/orgs/{org.id}/migrations/{mig.json()['id']}"
 
@@ -159,3 +160,56 @@ def test_eta_retry_failed_and_rollback(running_app: RunningApp, org: Org, sims: 
         assert second["status"] == "succeeded" and second["counts"] == {}
         assert sims.asana_writes() == writes  # a second rollback is a no-op
         # (a full run after a rollback creates everything anew: tests/integration/test_rollback_cosmos.py)
+
+
+def test_verify_run_and_verify_after_run(running_app: RunningApp, org: Org, sims: Sims) -> None:
+    """`verify` through the public API: every migrated item `ok`, a planted edit `different`
+    (field named, value not), no write at either side; `verifyAfterRun` starts one by itself."""
+    with running_app.client(org.admin_token) as c:
+        base = _migration(c, org, sims)
+        full = _wait(c, base, c.post(f"{base}/runs", json={"mode": "full"}).json()["id"])
+        assert full["status"] == "succeeded", full
+        writes = sims.asana_writes()
+        verify = c.post(f"{base}/runs", json={"mode": "verify"})
+        assert verify.status_code == 202, verify.text
+        clean = _wait(c, base, verify.json()["id"])
+        defects = [r for r in c.get(f"{base}/runs/{clean['id']}/report").json()["items"] if r["action"] != "ok"]
+        assert clean["status"] == "succeeded", "\n".join(f"{r['kind']} {r['action']} {r['reason']}" for r in defects)
+        assert clean["counts"]["task"].get("ok", 0) >= 6, clean["counts"]
+        assert not any(k in v for v in clean["counts"].values()
+                       for k in ("missing", "different", "duplicate", "unexpected")), clean["counts"]
+        assert sims.asana_writes() == writes  # reads only
+        # plant a defect at the destination: a migrated task renamed by someone
+        report = c.get(f"{base}/runs/{full['id']}/report").json()["items"]
+        task = next(r for r in report if r["kind"] == "task" and r["action"] == "created")
+        httpx.put(f"{sims.asana}/api/1.0/tasks/{task['destinationId']}",
+                  headers={"Authorization": f"Bearer {ASANA_TOKEN}"},
+                  json={"data": {"name": "Renamed at the destination"}}).raise_for_status()
+        found = _wait(c, base, c.post(f"{base}/runs", json={"mode": "verify"}).json()["id"])
+        assert found["status"] == "partially_succeeded", found
+        assert found["counts"]["task"]["different"] == 1, found["counts"]
+        rows = c.get(f"{base}/runs/{found['id']}/report").json()["items"]
+        (row,) = [r for r in rows if r["action"] == "different"]
+        assert row["sourceId"] == task["sourceId"] and "task.name" in row["reason"]
+        assert "Renamed" not in row["reason"]
+        logs = c.get(f"/api/orgs/{org.id}/runs/{found['id']}/logs").json()["items"]
+        assert any(line.get("event") == "item.different" for line in logs), logs[-5:]
+
+        # verifyAfterRun: a full run is followed by a verify run, started by the worker
+        after = _migration(c, org, sims, verifyAfterRun=True)
+        assert c.get(after).json()["verifyAfterRun"] is True
+        first = _wait(c, after, c.post(f"{after}/runs", json={"mode": "full"}).json()["id"])
+        assert first["status"] == "succeeded", first
+        deadline = time.monotonic() + 120
+        runs: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            runs = c.get(f"{after}/runs").json()["items"]
+            verifies = [r for r in runs if r["mode"] == "verify" and r["status"] in FINAL]
+            if verifies:
+                view = c.get(f"{after}/runs/{verifies[0]['id']}").json()
+                assert view["status"] == "succeeded", view
+                assert view["counts"]["task"].get("ok", 0) >= 6, view["counts"]
+                break
+            time.sleep(0.3)
+        else:
+            raise AssertionError(f"no verify run followed the full run: {runs}")
