@@ -97,6 +97,9 @@ class MigrationSpec(BaseModel):
     statusMapping: dict[str, StatusRule | str] = Field(
         default_factory=dict, max_length=1000, description=STATUS_MAPPING_DOC)
     pageSize: int = Field(default=50, ge=1, le=500)  # noqa: N815
+    verifyAfterRun: bool = Field(default=False, description=(
+        "when a full, delta or retry_failed run ends, start a `verify` run that reads both sides "
+        "and compares every migrated item (no writes)"))
 
     @field_validator("statusMapping")
     @classmethod
@@ -112,7 +115,7 @@ class MigrationSpec(BaseModel):
 
 def public_migration(doc: dict[str, Any]) -> dict[str, Any]:
     keys = ("id", "name", "sourceConnectorId", "destinationConnectorId", "scopes", "destinationWorkspace",
-            "userMapping", "labelMapping", "statusMapping", "pageSize", "createdAt", "createdBy", "lastRunId")
+            "userMapping", "labelMapping", "statusMapping", "pageSize", "verifyAfterRun", "createdAt", "createdBy", "lastRunId")
     out = {k: doc.get(k) for k in keys}
     out["scopes"] = scope_ids(doc.get("scopes") or [])
     return out
