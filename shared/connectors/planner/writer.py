@@ -72,6 +72,9 @@ class PlannerWriter(PlannerUploads):
         self._bucket_positions: dict[str, float] = {}
         #: per plan, per bucket id ("" = none): the tasks' (position, hint)
         self._task_places: dict[str, dict[str, PlacedItems]] = {}
+        #: (plan, bucket, source position) of creates whose answer was lost: the task may
+        #: exist without this writer knowing its order hint, so its update places it again
+        self._unplaced: set[tuple[str, str, float]] = set()
 
     # -- RecordAdapter ----------------------------------------------------------------
 
@@ -249,8 +252,11 @@ class PlannerWriter(PlannerUploads):
             placed = (await self._task_lists(plan)).setdefault(refs.section or "",
                                                                PlacedItems(()))
             body["orderHint"] = placed.hint_for(record.position)
+            where = (plan, refs.section or "", record.position)
+            self._unplaced.add(where)
             created = (await self.graph.request("POST", "/planner/tasks", json=body,
                                                 idempotent=False)).json()
+            self._unplaced.discard(where)
             placed.add(record.position, created.get("orderHint"))
         task_id = str(created["id"])
         # The marker goes into the details, which exist only once the task does; a crash in
@@ -275,7 +281,20 @@ class PlannerWriter(PlannerUploads):
         existing = await self._need_task(task_id)
         body = task_fields(record, bucket_id=refs.section, categories=inputs[0],
                            assignee_ids=inputs[1], existing=existing)
-        await self.graph.patch_etag(f"/planner/tasks/{task_id}", body)
+        where = (existing.plan_id, refs.section or "", record.position)
+        if where in self._unplaced:
+            # its create's answer was lost: tasks placed since did not count it, so place it
+            # again among them, by source position (as a create does)
+            async with self._locks(f"tasks|{existing.plan_id}"):
+                placed = (await self._task_lists(existing.plan_id)).setdefault(
+                    refs.section or "", PlacedItems(()))
+                body["orderHint"] = placed.hint_for(record.position)
+                patched = await self.graph.patch_etag(f"/planner/tasks/{task_id}", body)
+                hint = patched.get("orderHint") if isinstance(patched, dict) else None
+                placed.add(record.position, hint or body["orderHint"])
+                self._unplaced.discard(where)
+        else:
+            await self.graph.patch_etag(f"/planner/tasks/{task_id}", body)
         await self._write_details(task_id, record, marker, inputs)
         return _merged_labels(record, refs)
 
