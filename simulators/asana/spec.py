@@ -28,9 +28,9 @@ API_HOST = "https://app.asana.com"
 
 
 def spec_path() -> Path:
-    """``asana_oas.yaml`` under ``$FERRY_VENDOR_API_DIR`` or the checkout's ``../shared``."""
+    """``asana_oas.yaml`` under ``$FERRY_VENDOR_API_DIR`` or the repository's ``vendor-api``."""
     root = os.environ.get(SPEC_ENV)
-    base = Path(root) if root else Path(__file__).resolve().parents[3] / "shared" / "vendor-api"
+    base = Path(root) if root else Path(__file__).resolve().parents[2] / "vendor-api"
     return base / "asana" / "asana_oas.yaml"
 
 

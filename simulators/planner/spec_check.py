@@ -1,6 +1,6 @@
 """Validate Graph traffic (simulator responses, connector requests) against Planner.yml.
 
-Test helper. Loads `shared/vendor-api/microsoft-graph/Planner.yml` once per process and
+Test helper. Loads `vendor-api/microsoft-graph/Planner.yml` once per process and
 applies the corrections in `SPEC_FIXES` — places where the generated OpenAPI cannot express
 what Graph really sends — then validates httpx exchanges with openapi-core. Only the Planner
 paths are covered by that file; directory, conversation and drive routes are not validated
@@ -18,9 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-_VENDOR = Path(__file__).resolve().parents[2] / "shared" / "vendor-api" / "microsoft-graph"
-if not _VENDOR.exists():  # the vendor folder lives next to the repository in this setup
-    _VENDOR = Path("/work/shared/vendor-api/microsoft-graph")
+_VENDOR = Path(__file__).resolve().parents[2] / "vendor-api" / "microsoft-graph"
 SPEC_PATH = _VENDOR / "Planner.yml"
 CSDL_PATH = _VENDOR / "graph-v1.0-csdl-planner-subset.xml"
 

@@ -1,6 +1,6 @@
 """Validate simulator (or connector) traffic against Trello's published OpenAPI.
 
-Test helper: loads ``shared/vendor-api/trello/swagger.v3.json`` once, applies the
+Test helper: loads ``vendor-api/trello/swagger.v3.json`` once, applies the
 corrections in :data:`SPEC_FIXES` (places where the real API, which the simulator follows,
 differs from the published description), and validates httpx request/response pairs with
 openapi-core. ``/_sim/*`` and the attachment file host are not part of the API and skipped.
@@ -18,10 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "vendor-api" / "trello" / \
-    "swagger.v3.json"
-if not SPEC_PATH.exists():  # the vendor folder lives next to the repository in this setup
-    SPEC_PATH = Path("/work/shared/vendor-api/trello/swagger.v3.json")
+SPEC_PATH = Path(__file__).resolve().parents[2] / "vendor-api" / "trello" / "swagger.v3.json"
 
 # Why each fix: the spec text disagrees with the real API and with Trello's own object
 # definitions (https://developer.atlassian.com/cloud/trello/guides/rest-api/object-definitions/).
