@@ -72,8 +72,9 @@ class PlannerWriter(PlannerUploads):
         self._bucket_positions: dict[str, float] = {}
         #: per plan, per bucket id ("" = none): the tasks' (position, hint)
         self._task_places: dict[str, dict[str, PlacedItems]] = {}
-        #: (plan, bucket, source position) of creates whose answer was lost: the task may
-        #: exist without this writer knowing its order hint, so its update places it again
+        #: (plan, bucket or "bucket:<name>", source position) of task and bucket creates whose
+        #: answer was lost: the item may exist without this writer knowing its order hint, so
+        #: its update places it again
         self._unplaced: set[tuple[str, str, float]] = set()
 
     # -- RecordAdapter ----------------------------------------------------------------
@@ -136,7 +137,12 @@ class PlannerWriter(PlannerUploads):
                 await self.graph.patch_etag(f"/planner/plans/{dest_id}",
                                             {"title": record.name[:255]})
             elif isinstance(record, Section):
-                await self.graph.patch_etag(f"/planner/buckets/{dest_id}", {"name": record.name})
+                plan = refs.project or ""
+                if (plan, f"bucket:{record.name}", record.position) in self._unplaced:
+                    await self._replace_bucket(plan, dest_id, record)
+                else:
+                    await self.graph.patch_etag(f"/planner/buckets/{dest_id}",
+                                                {"name": record.name})
             elif isinstance(record, Label):
                 plan, _, key = dest_id.partition("|")
                 record, _ = name_nameless_label(record)
@@ -172,10 +178,23 @@ class PlannerWriter(PlannerUploads):
                       for b in await self._buckets(plan)]
             body = {"name": record.name, "planId": plan,
                     "orderHint": order_hint_for(record.position, placed)}
+            self._unplaced.add((plan, f"bucket:{record.name}", record.position))
             made = (await self.graph.request("POST", "/planner/buckets", json=body,
                                              idempotent=False)).json()
+            self._unplaced.discard((plan, f"bucket:{record.name}", record.position))
             self._bucket_positions[str(made["id"])] = record.position
             return str(made["id"])
+
+    async def _replace_bucket(self, plan: str, bucket_id: str, record: Section) -> None:
+        """A bucket whose create answer was lost: buckets placed since did not count it, so
+        place it again by its source position (as a create does)."""
+        async with self._locks(f"buckets|{plan}"):
+            placed = [(self._bucket_positions.get(b.id, BEFORE_ALL), b.order_hint or "")
+                      for b in await self._buckets(plan) if b.id != bucket_id]
+            await self.graph.patch_etag(f"/planner/buckets/{bucket_id}", {
+                "name": record.name, "orderHint": order_hint_for(record.position, placed)})
+            self._bucket_positions[bucket_id] = record.position
+            self._unplaced.discard((plan, f"bucket:{record.name}", record.position))
 
     async def _put_label(self, plan_id: str, record: Label) -> str | Written:
         """Give the label a category of its own: the category of its colour when free (so it
