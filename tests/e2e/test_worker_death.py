@@ -31,6 +31,7 @@ TRELLO_KEY, TRELLO_TOKEN = "deathkey0123456789abcd", "deathtoken0123456789abc"
 FINAL = ("succeeded", "partially_succeeded", "failed", "cancelled")
 CHUNK_LEASE_S = 20  # the scope lease; the heartbeat renews it every 5 s while a chunk runs
 TAKE = re.compile(r"\[(\d+)\] took message (\S+) of migration-chunks")
+DONE = re.compile(r"\[(\d+)\] done with message (\S+) of migration-chunks")
 
 
 @pytest.fixture()
@@ -89,6 +90,19 @@ def _until(what: str, check: Any, app: RunningApp, timeout: float = 120) -> Any:
     raise AssertionError(f"{what} did not happen; runner log tail:\n{app.output()[-6000:]}")
 
 
+def _holding(log: str) -> tuple[str, str] | None:
+    """(pid, message id) of the one chunk message a worker took and is not done with."""
+    open_: list[tuple[str, str]] = []
+    for line in log.splitlines():
+        took = TAKE.search(line)
+        if took:
+            open_.append((took.group(1), took.group(2)))
+        done = DONE.search(line)
+        if done:
+            open_ = [(p, m) for p, m in open_ if not (p == done.group(1) and m == done.group(2))]
+    return open_[-1] if len(open_) == 1 else None
+
+
 def _slow_write_seen(asana: str) -> bool:
     return int(httpx.get(f"{asana}/_sim/stats").json()["faults_injected"]) >= 1
 
@@ -102,8 +116,9 @@ def test_a_killed_worker_is_restarted_its_chunk_shown_waiting_and_the_run_finish
         base = _migration(c, org.id, trello, asana)
         run_id = c.post(f"{base}/runs", json={"mode": "full"}).json()["id"]
         _until("the slow task write", lambda: _slow_write_seen(asana), app)
-        # One scope: one chunk at a time, so the newest take is the chunk inside the slow write.
-        pid, held_id = TAKE.findall(app.output())[-1]
+        # One scope: one chunk at a time, so the chunk inside the slow write is the one message
+        # taken and not done with (the newest take alone could be a later, finished one).
+        pid, held_id = _until("the worker holding the chunk", lambda: _holding(app.output()), app)
         os.kill(int(pid), signal.SIGKILL)
         killed_at = time.monotonic()
         death = _until(f"the death of pid {pid} in the runner log", lambda: next(

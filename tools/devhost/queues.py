@@ -128,6 +128,7 @@ class QueuePoller:
             await self._handle_held(msg)
         finally:
             self._tell("done", msg)
+            log.debug("done with message %s of %s", msg.id, self.queue_name)
 
     async def _handle_held(self, msg: Any) -> None:
         state = {"receipt": msg.pop_receipt}
