@@ -29,7 +29,8 @@ from tools.stack import free_port
 
 TRELLO_KEY, TRELLO_TOKEN = "deathkey0123456789abcd", "deathtoken0123456789abc"
 FINAL = ("succeeded", "partially_succeeded", "failed", "cancelled")
-CHUNK_LEASE_S = 20  # the scope lease; the heartbeat renews it every 5 s while a chunk runs
+CHUNK_LEASE_S = 40  # the scope lease; the heartbeat renews it while a chunk runs (a long lease
+# leaves a loaded machine time to see the chunk waiting: stalled after ~2 beats, free at 40 s)
 TAKE = re.compile(r"\[(\d+)\] took message (\S+) of migration-chunks")
 DONE = re.compile(r"\[(\d+)\] done with message (\S+) of migration-chunks")
 
@@ -121,15 +122,16 @@ def test_a_killed_worker_is_restarted_its_chunk_shown_waiting_and_the_run_finish
         pid, held_id = _until("the worker holding the chunk", lambda: _holding(app.output()), app)
         os.kill(int(pid), signal.SIGKILL)
         killed_at = time.monotonic()
-        death = _until(f"the death of pid {pid} in the runner log", lambda: next(
-            (line for line in app.output().splitlines() if f"(pid {pid}) died after" in line), None), app)
 
         def shown() -> dict[str, Any] | None:
             view = c.get(f"{base}/runs/{run_id}").json()
             assert view["status"] not in FINAL, f"run ended before its chunk was seen waiting: {view}"
             return view if view.get("waitingForRedelivery") else None
 
+        # the view first (its window is the scope lease), then the runner's log of the death
         waiting = _until("the run view showing the chunk waiting", shown, app)
+        death = _until(f"the death of pid {pid} in the runner log", lambda: next(
+            (line for line in app.output().splitlines() if f"(pid {pid}) died after" in line), None), app)
         wait = waiting["waitingForRedelivery"]
         assert wait["count"] == 1 and "stopped" in wait["reason"], wait
         assert waiting["eta"]["reason"] == f"waiting for redelivery: {wait['reason']}"

@@ -112,7 +112,7 @@ def _plan(case: WriteCase, **rule: Any) -> None:
 
 def test_apply_then_drop_writes_and_resets_the_connection(case: WriteCase) -> None:
     _plan(case, kind="apply_then_drop")
-    with pytest.raises(httpx.RemoteProtocolError):
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):  # closed unanswered
         case.write(1)
     assert case.count() == 1                    # the vendor has the item
     assert case.write(2).is_success             # the fault fired once
@@ -144,7 +144,9 @@ def test_fail_before_write_leaves_no_item(case: WriteCase, kind: str) -> None:
     _plan(case, kind=kind, status=503, nth=2)
     assert case.write(1).is_success
     if kind == "drop":
-        with pytest.raises(httpx.RemoteProtocolError):
+        # the connection is closed without an answer: the client sees it as a protocol error or
+        # as a reset, depending on whether the close reaches it before or after it reads
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
             case.write(2)
     else:
         assert case.write(2).status_code == 503
