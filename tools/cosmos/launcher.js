@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Ferry's launcher for @vercel/cosmosdb-server 1.0.1 (pinned in package.json).
-// It fixes the stock CLI's defects that bite Ferry (see ../shared/LOCAL-STACK.md):
+// It fixes the stock CLI's defects that bite Ferry (measured and described in README.md, "How it runs locally"):
 //   1. keep-alive instead of `Connection: close` on every response (≈ 25 ms → ≈ 1.5 ms/op);
 //   2. reading a missing document answers 404, not 500;
 //   3. a query sent with a partition-key header runs over that partition's documents only;
