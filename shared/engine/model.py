@@ -91,6 +91,18 @@ class CustomFieldValue(_Frozen):
     value: str | float | bool | list[str] | None = None
     source_id: str | None = None
 
+    def holds_number(self) -> bool:
+        """Whether the value can go into a number field: a number (not a yes/no) or empty."""
+        if self.value is None:
+            return True
+        if isinstance(self.value, bool | list):
+            return False
+        try:
+            float(self.value)
+        except (TypeError, ValueError):
+            return False
+        return True
+
     def as_text(self) -> str:
         v = self.value
         if isinstance(v, list):

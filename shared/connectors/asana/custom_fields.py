@@ -69,15 +69,6 @@ def value_of(cf: CustomFieldValue, asana_type: str, option: str | None = None) -
     return str(v)
 
 
-def _numeric(value: object) -> bool:
-    if isinstance(value, bool):
-        return False
-    try:
-        float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return value is None
-    return True
-
 
 def _note(code: str, message: str) -> Adaptation:
     return Adaptation(kind=Kind.TASK, code=code, message=message)
@@ -165,7 +156,7 @@ class AsanaCustomFields:
         values: dict[str, Any] = {}
         for cf in task.custom_fields:
             asana_type = ASANA_TYPES[cf.type]
-            if asana_type == "number" and not _numeric(cf.value):
+            if asana_type == "number" and not cf.holds_number():
                 asana_type = "text"
             if asana_type == "text" and cf.type is not CustomFieldType.TEXT:
                 notes.append(_note("task.custom_field_as_text", f"{cf.name}: Asana holds no {cf.type} "

@@ -229,7 +229,7 @@ class TrelloCustomFields:
         written: set[str] = set()
         for cf in task.custom_fields:
             trello_type = TRELLO_TYPES[cf.type]
-            if cf.type is CustomFieldType.NUMBER and not _numeric(cf.value):
+            if cf.type is CustomFieldType.NUMBER and not cf.holds_number():
                 trello_type = "text"
             field = await self._field(board, cf.name, trello_type)
             if field is None:
@@ -258,12 +258,3 @@ class TrelloCustomFields:
                                           json={"idValue": ""} if stale.type == "list" else {"value": ""})
         return tuple(notes)
 
-
-def _numeric(value: object) -> bool:
-    if isinstance(value, bool):
-        return False
-    try:
-        float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return value is None
-    return True
