@@ -10,6 +10,7 @@ import re
 import signal
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ CHUNK_LEASE_S = 40  # the scope lease; the heartbeat renews it while a chunk run
 # leaves a loaded machine time to see the chunk waiting: stalled after ~2 beats, free at 40 s)
 TAKE = re.compile(r"\[(\d+)\] took message (\S+) of migration-chunks")
 DONE = re.compile(r"\[(\d+)\] done with message (\S+) of migration-chunks")
+HELD_S = 3.0  # how long the victim must have held its message (see _holding)
 
 
 @pytest.fixture()
@@ -91,17 +93,27 @@ def _until(what: str, check: Any, app: RunningApp, timeout: float = 120) -> Any:
     raise AssertionError(f"{what} did not happen; runner log tail:\n{app.output()[-6000:]}")
 
 
-def _holding(log: str) -> tuple[str, str] | None:
-    """(pid, message id) of the one chunk message a worker took and is not done with."""
-    open_: list[tuple[str, str]] = []
+def _holding(log: str, now: datetime) -> tuple[str, str] | None:
+    """(pid, message id) of the one chunk message a worker took and is not done with, once it
+    has been held for HELD_S: the chunk inside the slow write holds its message for minutes,
+    while a message taken a moment ago may be one that defers at once (killing its worker
+    would test nothing)."""
+    open_: list[tuple[str, str, datetime]] = []
     for line in log.splitlines():
         took = TAKE.search(line)
         if took:
-            open_.append((took.group(1), took.group(2)))
+            open_.append((took.group(1), took.group(2), _stamp(line)))
         done = DONE.search(line)
         if done:
-            open_ = [(p, m) for p, m in open_ if not (p == done.group(1) and m == done.group(2))]
-    return open_[-1] if len(open_) == 1 else None
+            open_ = [o for o in open_ if not (o[0] == done.group(1) and o[1] == done.group(2))]
+    if len(open_) != 1 or (now - open_[0][2]).total_seconds() < HELD_S:
+        return None
+    return open_[0][0], open_[0][1]
+
+
+def _stamp(line: str) -> datetime:
+    """The runner log's local time stamp ("2026-12-06 07:01:25,604 …")."""
+    return datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
 
 
 def _slow_write_seen(asana: str) -> bool:
@@ -119,7 +131,8 @@ def test_a_killed_worker_is_restarted_its_chunk_shown_waiting_and_the_run_finish
         _until("the slow task write", lambda: _slow_write_seen(asana), app)
         # One scope: one chunk at a time, so the chunk inside the slow write is the one message
         # taken and not done with (the newest take alone could be a later, finished one).
-        pid, held_id = _until("the worker holding the chunk", lambda: _holding(app.output()), app)
+        pid, held_id = _until("the worker holding the chunk",
+                              lambda: _holding(app.output(), datetime.now()), app)
         os.kill(int(pid), signal.SIGKILL)
         killed_at = time.monotonic()
 

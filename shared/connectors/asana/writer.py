@@ -70,6 +70,10 @@ class AsanaWriter(AsanaConnectionBase):
         # Source positions of what this writer placed, per container, so that items created
         # concurrently still land in source order (insert_before the next known item).
         self._positions: defaultdict[str, dict[str, float]] = defaultdict(dict)
+        #: (section, source position) of task creates not yet placed: a create whose answer
+        #: was lost may have left the task in its section (Asana's default) but out of order,
+        #: so the update that finishes it places it even when the section is already right
+        self._unplaced: set[tuple[str, float]] = set()
         self._custom = AsanaCustomFields(client)
 
     # --- RecordAdapter (pure) --------------------------------------------------------------
@@ -193,9 +197,12 @@ class AsanaWriter(AsanaConnectionBase):
             # TaskCreateRequest marks `memberships` read-only, so: `projects`, then the
             # section through addTask (the documented way to place a task in a section).
             data["projects"] = [_need(refs.project, "project")]
+            if refs.section:
+                self._unplaced.add((refs.section, task.position))
             created = await self.client.post("/tasks", data)
             if refs.section:
                 await self._place_task(str(created["gid"]), refs.section, task.position)
+                self._unplaced.discard((refs.section, task.position))
         gid = str(created["gid"])
         await self._sync_checklists(gid, task, marker, [])
         if self.capabilities.custom_fields:
@@ -266,10 +273,12 @@ class AsanaWriter(AsanaConnectionBase):
         if refs.section and not refs.parent_task and refs.project:
             current = next((m.section.gid for m in now.memberships if m.project and m.section
                             and m.project.gid == refs.project), None)
-            if current != refs.section:
+            unplaced = (refs.section, task.position) in self._unplaced
+            if current != refs.section or unplaced:
                 # placed by source position, as a create places it (a create whose answer
                 # was lost never got that far)
                 await self._place_task(gid, refs.section, task.position)
+                self._unplaced.discard((refs.section, task.position))
         want = {refs.labels[lab.source_id] for lab in task.labels if lab.source_id in refs.labels}
         have = {t.gid for t in now.tags}
         for tag in sorted(want - have):
