@@ -197,10 +197,14 @@ class WorkerSupervisor:
         if op == "hold":
             slot.held[msg_id] = _Held(str(report["queue"]), str(report["connection"]), str(report["receipt"]),
                                       int(report["dequeue"]), float(report["lease_s"]))
+            # the supervisor's own account of who holds what (a test picks its victim by it)
+            log.debug("queue worker %d (pid %s) holds message %s of %s", slot.number, slot.proc.pid, msg_id,
+                      report["queue"])
         elif op == "receipt" and msg_id in slot.held:
             slot.held[msg_id].receipt = str(report["receipt"])
         elif op == "done":
-            slot.held.pop(msg_id, None)
+            if slot.held.pop(msg_id, None) is not None:
+                log.debug("queue worker %d (pid %s) is done with message %s", slot.number, slot.proc.pid, msg_id)
 
     def _died(self, slot: _Slot) -> None:
         asyncio.get_running_loop().remove_reader(slot.proc.sentinel)
