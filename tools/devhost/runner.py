@@ -208,6 +208,9 @@ class WorkerSupervisor:
 
     def _died(self, slot: _Slot) -> None:
         asyncio.get_running_loop().remove_reader(slot.proc.sentinel)
+        # The death can be seen before the reports the worker sent just before it: read them
+        # now, or a message it had just taken would not be known as held (and not released).
+        self._read_reports(slot)
         self._deaths.put_nowait(slot)
 
     async def run(self) -> None:
