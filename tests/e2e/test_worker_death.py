@@ -25,7 +25,7 @@ from simulators.trello import create_app as trello_app
 from tests.e2e.conftest import RunningApp
 from tests.e2e.identity_helpers import create_org
 from tools.devhost.process import runner_process
-from tools.stack import free_port
+from tools.stack import LocalStack, free_port, start_stack
 
 TRELLO_KEY, TRELLO_TOKEN = "deathkey0123456789abcd", "deathtoken0123456789abc"
 FINAL = ("succeeded", "partially_succeeded", "failed", "cancelled")
@@ -40,9 +40,19 @@ DIED = re.compile(r"queue worker \d+ \(pid (\d+)\) died after .*? it held (\d+) 
 
 @pytest.fixture()
 def app_two_workers(local_env: dict[str, str], tmp_path: Path) -> Iterator[RunningApp]:
+    # A stack of its own: the session's runner polls the session's queues, and its workers
+    # would take this test's chunks (then the workers killed here hold nothing).
+    private = start_stack(tmp_path / "stack", fresh=True)
+    try:
+        yield from _runner(local_env, private, tmp_path)
+    finally:
+        private.stop()
+
+
+def _runner(local_env: dict[str, str], private: LocalStack, tmp_path: Path) -> Iterator[RunningApp]:
     port = free_port()
     log = tmp_path / "runner.log"
-    env = {**os.environ, **local_env, "FERRY_RUNNER_LOG_LEVEL": "DEBUG",
+    env = {**os.environ, **local_env, **private.values(), "FERRY_RUNNER_LOG_LEVEL": "DEBUG",
            "FERRY_CHUNK_LEASE_SECONDS": str(CHUNK_LEASE_S),
            # A lease far longer than the test's waits: the message must come back because the
            # runner released it, not because its lease ran out.
