@@ -12,6 +12,34 @@ from tools.stack import LocalStack, start_stack
 
 AUDIENCE = "api://ferry-local"
 
+#: Suites that start whole stacks, browsers or many worker processes: `-m "not slow"` leaves
+#: them out for a fast loop; CI (`.ci/run`) runs everything.
+SLOW_SUITES = frozenset({"crash", "pairs", "e2e", "console"})
+TESTS_DIR = Path(__file__).resolve().parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: a suite that starts stacks, browsers or worker processes "
+                                       f"({', '.join(sorted(SLOW_SUITES))}); deselect with -m 'not slow'")
+    config.addinivalue_line("markers", "crash: crash-point suite (worker processes killed); "
+                                       "deselect with -m 'not crash'")
+
+
+def suite_of(path: Path) -> str | None:
+    """The suite (first folder under tests/) a test file belongs to, None outside tests/."""
+    try:
+        parts = path.resolve().relative_to(TESTS_DIR).parts
+    except ValueError:
+        return None
+    return parts[0] if len(parts) > 1 else None
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own -m selection reads the markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if suite_of(item.path) in SLOW_SUITES:
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
