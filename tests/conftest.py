@@ -3,8 +3,8 @@ the development issuer, and settings that reach them. Nothing here mocks Ferry's
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import AsyncIterator, Iterator
 
 import pytest
 
