@@ -80,11 +80,11 @@ def _rss_mb() -> float:
 async def _engine(sims: dict[str, Any], size: int) -> dict[str, Any]:
     import httpx
 
-    from shared.connectors.kinds import parse_connection
     from shared.connectors.registry import open_runtime
+    from shared.connectors.settings import parse_connection
     from shared.engine.chunk import ChunkRunner
     from shared.engine.inmemory import InMemoryIdMap, InMemoryQueue, InMemoryRunState, drain
-    from shared.engine.planner import RunSettings, begin
+    from shared.engine.plan import RunSettings, begin
 
     source = await open_runtime(parse_connection({
         "kind": "trello", "base_url": f"{sims['trello']}/1",

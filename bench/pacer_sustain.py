@@ -17,9 +17,9 @@ import sys
 import time
 
 from shared.connectors.memory import MemoryVendor, VendorLimits
-from shared.engine.clock import SystemClock
-from shared.engine.limits import RateLimit
-from shared.engine.pacer import DeferChunk, Pacer
+from shared.contract.clock import SystemClock
+from shared.contract.limits import RateLimit
+from shared.contract.pacer import DeferChunk, Pacer
 
 LIMIT, WINDOW_S = 150, 6.0  # 1,500/min scaled to a 6 s window
 

@@ -68,10 +68,12 @@ LOCAL_ONLY_SETTINGS: tuple[str, ...] = (
     "FERRY_LOCAL_DATA_DIR",
     "FERRY_ALLOW_LOOPBACK_CONNECTORS",
     "AzureWebJobsStorage",
+    "FERRY_ASSISTANT_CHAT_KEY",
 )
 
 QUEUE_CHUNKS = "migration-chunks"
 QUEUE_DELETIONS = "deletions"
+QUEUE_ASSISTANT = "assistant-index"
 BLOB_LOGS = "logs"
 BLOB_EXPORTS = "exports"
 
@@ -112,6 +114,12 @@ class Settings:
     openai_chat_deployment: str | None = None
     openai_embedding_deployment: str | None = None
     chunk_lease_s: float = 30.0
+    #: the assistant's own managed identity (Azure; read-only on the search index and OpenAI)
+    assistant_client_id: str | None = None
+    #: an OpenAI-compatible chat endpoint for assistant answers (local; else extractive answers)
+    assistant_chat_url: str | None = None
+    assistant_chat_model: str | None = None
+    assistant_chat_key: str | None = field(default=None, repr=False)
 
     @property
     def is_local(self) -> bool:
@@ -236,6 +244,10 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         openai_chat_deployment=r.get("FERRY_OPENAI_CHAT_DEPLOYMENT"),
         openai_embedding_deployment=r.get("FERRY_OPENAI_EMBEDDING_DEPLOYMENT"),
         chunk_lease_s=chunk_lease_s,
+        assistant_client_id=r.get("FERRY_ASSISTANT_CLIENT_ID"),
+        assistant_chat_url=r.url("FERRY_ASSISTANT_CHAT_URL", required=False),
+        assistant_chat_model=r.get("FERRY_ASSISTANT_CHAT_MODEL"),
+        assistant_chat_key=r.get("FERRY_ASSISTANT_CHAT_KEY") if is_local else None,
     )
 
 

@@ -20,8 +20,19 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 def create_api() -> FastAPI:
     from fastapi import FastAPI
 
-    from functions.http_api import audit, connectors, deletion, export, health, keys, logs, members, migrations, orgs
-    from functions.http_api import console
+    from functions.http_api import (
+        audit,
+        connectors,
+        console,
+        deletion,
+        export,
+        health,
+        keys,
+        logs,
+        members,
+        migrations,
+        orgs,
+    )
     from functions.http_api.openapi_doc import install_openapi
     from functions.http_api.problems import install_problem_handlers
 

@@ -15,8 +15,8 @@ from functions.http_api.deps import authorize
 from functions.http_api.idempotency import IdempotencyKey, idempotent
 from functions.http_api.ids import ConnectorId
 from functions.http_api.paging import Continuation, PageSize, page_body
-from shared.connectors import service
-from shared.connectors.kinds import registered_kinds
+from shared.connections import service
+from shared.connectors.settings import registered_kinds
 from shared.identity.access import Action
 from shared.tenancy.auth import OrgAccess
 from shared.tenancy.idempotency import IdempotencyRepository

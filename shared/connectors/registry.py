@@ -28,10 +28,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from shared.connectors.base import DestinationWriter, SourceReader
-from shared.connectors.kinds import ConnectionBase, split_secrets
-from shared.engine.limits import RateLimit
-from shared.engine.pacer import Pacer, PacerRegistry, PacerSettings
+from shared.connectors.settings import ConnectionBase, split_secrets
+from shared.contract.connector import DestinationWriter, SourceReader
+from shared.contract.limits import RateLimit
+from shared.contract.pacer import Pacer, PacerRegistry, PacerSettings
 from shared.errors import ValidationFailed
 
 #: Settings of the pacer of interactive calls (`POST …/connectors/{id}/test`, `GET

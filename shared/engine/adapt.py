@@ -10,16 +10,16 @@ from __future__ import annotations
 import functools
 from typing import TypeVar, cast
 
-from shared.connectors.base import (
+from shared.contract.connector import (
     Adaptation,
     Capabilities,
     ChecklistSupport,
     DestinationWriter,
     MarkerLocation,
     RecordAdapter,
-    marker_footer,
 )
-from shared.engine.model import Attachment, Comment, Kind, Project, Record, Section, Task
+from shared.contract.model import Attachment, Comment, Kind, Project, Record, Section, Task
+from shared.contract.text import marker_footer
 from shared.engine.status_map import SUMMARIES as STATUS_SUMMARIES
 
 R = TypeVar("R", bound=Record)

@@ -21,14 +21,14 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from enum import StrEnum
 
-from shared.connectors.base import DestinationWriter, SourceReader
-from shared.engine.clock import Clock, SystemClock
+from shared.contract.clock import Clock, SystemClock
+from shared.contract.connector import DestinationWriter, SourceReader
+from shared.contract.model import Kind
+from shared.contract.pacer import DeferChunk
+from shared.contract.runs import FINAL_STATUSES, RunStatus
 from shared.engine.items import ItemContext, ItemProcessor, ItemResult
-from shared.engine.model import Kind
-from shared.engine.pacer import DeferChunk
-from shared.engine.planner import RunSettings, message_for, next_checkpoint, retry_skips
+from shared.engine.plan import RunSettings, message_for, next_checkpoint, retry_skips
 from shared.engine.ports import (
-    FINAL_STATUSES,
     VERIFY_DEFECTS,
     Checkpoint,
     ChunkMessage,
@@ -42,7 +42,6 @@ from shared.engine.ports import (
     ItemStatus,
     Phase,
     RunState,
-    RunStatus,
 )
 from shared.engine.report_repair import repair_report
 from shared.engine.rollback import RollbackChunk

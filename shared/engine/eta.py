@@ -25,8 +25,8 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.engine.limits import RateLimit
-from shared.engine.model import Kind
+from shared.contract.limits import RateLimit
+from shared.contract.model import Kind
 
 #: Destination requests one write of a kind costs at least (a create, update, upload or
 #: delete is one call at every vendor we support; extras such as Asana checklist subtasks

@@ -5,8 +5,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 
-from shared.connectors.base import DestRefs
-from shared.engine.model import Kind, Record, Task
+from shared.contract.connector import DestRefs
+from shared.contract.model import Kind, Record, Task
 from shared.engine.ports import IdMap, IdMapEntry, IdState
 from shared.errors import SkippableItemError
 

@@ -1,8 +1,8 @@
 """In-memory implementations of the engine ports, and an in-process run driver.
 
 They define the ports' semantics (compare-and-set checkpoints, idempotent upserts) for
-pure-logic tests, benchmarks and in-process previews. Production uses the Cosmos and
-Storage-queue adapters of ``shared/store``; these never persist anything.
+pure-logic tests and benchmarks. Production uses the Cosmos and Storage-queue adapters of
+``shared/migrations/ports_cosmos.py``; these never persist anything.
 """
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from shared.engine.model import Kind
+from shared.contract.model import Kind
+from shared.contract.runs import RunStatus, can_transition
 from shared.engine.ports import (
     Checkpoint,
     ChunkMessage,
@@ -23,8 +24,6 @@ from shared.engine.ports import (
     IdMapEntry,
     ItemReport,
     Phase,
-    RunStatus,
-    can_transition,
 )
 
 

@@ -13,16 +13,18 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.connectors.base import (
+from shared.contract.clock import Clock
+from shared.contract.connector import (
     Capabilities,
     DestinationWriter,
     DestRefs,
     SourceReader,
     Written,
-    make_marker,
 )
+from shared.contract.model import Attachment, Comment, Kind, Record, Task
+from shared.contract.pacer import DeferChunk
+from shared.contract.text import make_marker
 from shared.engine.adapt import adapt, fit_description, skip_reason
-from shared.engine.clock import Clock
 from shared.engine.idmap import (
     Delta,
     ParentResolver,
@@ -32,9 +34,7 @@ from shared.engine.idmap import (
     not_migrated,
     retryable,
 )
-from shared.engine.model import Attachment, Comment, Kind, Record, Task
-from shared.engine.pacer import DeferChunk
-from shared.engine.planner import RunSettings
+from shared.engine.plan import RunSettings
 from shared.engine.ports import IdMap, IdMapEntry, IdState, ItemStatus
 from shared.engine.scoped_ids import SCOPED_KINDS, scoped
 from shared.engine.status_map import map_task, scope_sections

@@ -1,7 +1,7 @@
 """Ports: what the engine needs from storage and queues, as small async protocols.
 
-The engine is written against these; ``shared/store`` (Cosmos) and the queue client provide
-the adapters, bound to one tenant when built (no tenant id in these signatures). Messages
+The engine is written against these; ``shared/migrations/ports_cosmos.py`` (Cosmos) and the
+queue client provide the adapters, bound to one tenant when built (no tenant id in these signatures). Messages
 and entries hold ids, versions, cursors and counters only: never item content, never secrets.
 """
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.engine.model import Kind
+from shared.contract.model import Kind
+from shared.contract.runs import RunStatus
 
 #: Azure Storage queue messages are at most 64 KiB; base64 costs 4/3, so stay well below 48 KiB.
 MAX_MESSAGE_BYTES = 16 * 1024
@@ -110,34 +111,6 @@ class IdMapPages(Protocol):
     async def max_depth(self, migration_id: str, *, scope: str, kind: Kind) -> int:
         """The largest ``depth`` among the entries of (scope, kind); 0 when there are none."""
         ...
-
-
-class RunStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    PAUSED = "paused"
-    CANCELLED = "cancelled"
-    SUCCEEDED = "succeeded"
-    PARTIALLY_SUCCEEDED = "partially_succeeded"
-    FAILED = "failed"
-
-
-FINAL_STATUSES = frozenset({RunStatus.CANCELLED, RunStatus.SUCCEEDED,
-                            RunStatus.PARTIALLY_SUCCEEDED, RunStatus.FAILED})
-
-#: Allowed status transitions (the store enforces them; a final status is final).
-TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
-    RunStatus.QUEUED: frozenset({RunStatus.RUNNING, RunStatus.CANCELLED, RunStatus.FAILED}),
-    RunStatus.RUNNING: frozenset({RunStatus.PAUSED, RunStatus.CANCELLED, RunStatus.SUCCEEDED,
-                                  RunStatus.PARTIALLY_SUCCEEDED, RunStatus.FAILED}),
-    RunStatus.PAUSED: frozenset({RunStatus.RUNNING, RunStatus.CANCELLED, RunStatus.FAILED}),
-    **{s: frozenset() for s in FINAL_STATUSES},
-}
-
-
-def can_transition(old: RunStatus, new: RunStatus) -> bool:
-    """True when ``old → new`` is allowed (staying put is allowed)."""
-    return old == new or new in TRANSITIONS[old]
 
 
 class ItemStatus(StrEnum):

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from shared.engine.model import Kind
+from shared.contract.model import Kind
 from shared.engine.ports import IdMap, IdMapEntry, IdState, ItemReport, ItemStatus, RunState
 from shared.engine.scoped_ids import unscoped
 

@@ -28,11 +28,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from shared.connectors.base import DestinationWriter
-from shared.engine.clock import Clock
+from shared.contract.clock import Clock
+from shared.contract.connector import DestinationWriter
+from shared.contract.model import Kind
 from shared.engine.items import CHUNK_LEVEL
-from shared.engine.model import Kind
-from shared.engine.planner import ROLLBACK_START, RunSettings
+from shared.engine.plan import ROLLBACK_START, RunSettings
 from shared.engine.ports import (
     Checkpoint,
     ChunkMessage,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
-from shared.engine.model import Kind
+from shared.contract.model import Kind
 from shared.engine.ports import IdMap, IdMapEntry
 
 SCOPED_KINDS = frozenset({Kind.LABEL})

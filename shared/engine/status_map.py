@@ -40,8 +40,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.connectors.base import Adaptation, Capabilities
-from shared.engine.model import Kind, Section, Task, content_version
+from shared.contract.connector import Adaptation, Capabilities
+from shared.contract.model import Kind, Section, Task, content_version
 
 #: Keys that match a task by its completion instead of its section.
 COMPLETED_KEY = "@completed"
@@ -193,7 +193,7 @@ def section_named(name: str, sections: Mapping[str, str]) -> str | None:
 
 @runtime_checkable
 class SectionDirectory(Protocol):
-    """A reader that can name a scope's sections (``shared.migrations.mapping.MappedReader``)."""
+    """A reader that can name a scope's sections (``shared.migrations.remap.MappedReader``)."""
 
     async def section_names(self, scope: str) -> Mapping[str, str]:
         """Every section of ``scope`` by source id → name, status sections included."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 
-from shared.connectors.base import MAX_CHUNK_BYTES
+from shared.contract.connector import MAX_CHUNK_BYTES
 
 #: Bytes streamed between two young-generation garbage collections (see ``bounded``).
 COLLECT_EVERY_BYTES = 8 * 1024 * 1024

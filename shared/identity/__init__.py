@@ -1,5 +1,8 @@
-"""Identity and tenancy core: token validation, regions, roles, API keys, abuse limits.
+"""Identity: decisions about a caller that need no stored data — token validation, the role
+and scope table, API key format and hashing, regions, abuse limits.
 
-Pure modules with no storage or web-framework imports; the HTTP layer wires them into
-dependencies and the data layer persists what they decide.
+The rule between the two packages: ``identity`` *decides* (pure modules, no storage and no
+web-framework imports); ``shared.tenancy`` *binds* those decisions to one organisation's
+stored records (orgs, members, key digests, audit, idempotency) through the tenant-scoped
+data layer. The HTTP layer wires both into its dependencies.
 """

@@ -46,7 +46,7 @@ _NOT_SECRET = frozenset({
     "continuation_token", "x-ms-continuationtoken", "synctoken", "sync_token", "max_tokens",
     "total_tokens", "prompt_tokens", "completion_tokens", "csrf_token_name"})
 # Short names that are secrets wherever they appear (`pat`: Azure DevOps personal access
-# token, the field name in shared/connectors/kinds.py).
+# token, the field name in shared/connectors/settings.py).
 _EXACT_SECRET_NAMES = frozenset({"pat", "client_assertion", "sas", "private_key_pem"})
 # Short names that are secrets only as query or form parameters (`key` is also a
 # Jira project field, `code` a status, so they are not masked in JSON or text).

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.contract.runs import FINAL_STATUSES
 from shared.logs.segments import delete_prefix, logs_container, run_prefix
 from shared.store.repository import TenantRepository
 from shared.tenancy.context import TenantContext
-
-#: run statuses after which no log line is written any more (engine RunStatus values)
-FINAL_STATUSES = frozenset({"cancelled", "succeeded", "partially_succeeded", "failed"})
 
 
 class _Runs(TenantRepository):

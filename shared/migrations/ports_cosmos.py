@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from shared.config import QUEUE_CHUNKS
-from shared.engine.model import Kind
+from shared.contract.model import Kind
+from shared.contract.runs import FINAL_STATUSES, RunStatus, can_transition
 from shared.engine.ports import (
-    FINAL_STATUSES,
     Checkpoint,
     ChunkMessage,
     Claim,
@@ -29,8 +29,6 @@ from shared.engine.ports import (
     IdState,
     ItemReport,
     Phase,
-    RunStatus,
-    can_transition,
 )
 from shared.errors import ConflictError, NotFoundError
 from shared.store.repository import TenantRepository, iso

@@ -17,13 +17,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from shared.connectors.service import get_connector
+from shared.connections.service import get_connector
+from shared.contract.limits import RateLimit
+from shared.contract.model import Kind
+from shared.contract.runs import FINAL_STATUSES, RunStatus
 from shared.engine.eta import Eta, estimate, plan_from_dry_run, plan_of_writes
 from shared.engine.idmap import RETRY_STATES, retry_plan
-from shared.engine.limits import RateLimit
-from shared.engine.model import Kind
-from shared.engine.planner import RunSettings, begin, resume_messages
-from shared.engine.ports import FINAL_STATUSES, RunStatus
+from shared.engine.plan import RunSettings, begin, resume_messages
 from shared.engine.status_map import StatusRule, key_problems, parse_status_map
 from shared.errors import ConflictError, NotFoundError, ValidationFailed
 from shared.migrations.ports_cosmos import (
@@ -34,7 +34,7 @@ from shared.migrations.ports_cosmos import (
     StorageChunkQueue,
     lease_stalled,
 )
-from shared.store.repository import Page, TenantRepository, iso, utcnow
+from shared.store.repository import QueryPage, TenantRepository, iso, utcnow
 from shared.tenancy import audit
 from shared.tenancy.audit import RequestInfo
 from shared.tenancy.context import TenantContext
@@ -156,7 +156,7 @@ async def get_migration(ctx: TenantContext, migration_id: str) -> dict[str, Any]
     return doc
 
 
-async def list_migrations(ctx: TenantContext, *, page_size: int, continuation: str | None) -> Page[dict[str, Any]]:
+async def list_migrations(ctx: TenantContext, *, page_size: int, continuation: str | None) -> QueryPage[dict[str, Any]]:
     return await ctx.repo(MigrationsRepository).query_page(order_by="c.createdAt DESC", page_size=page_size,
                                                            continuation=continuation)
 
@@ -285,7 +285,7 @@ async def get_run(ctx: TenantContext, migration_id: str, run_id: str) -> dict[st
 
 
 async def list_runs(ctx: TenantContext, migration_id: str, *, page_size: int,
-                    continuation: str | None) -> Page[dict[str, Any]]:
+                    continuation: str | None) -> QueryPage[dict[str, Any]]:
     return await ctx.repo(RunsRepository).query_page("c.migrationId = @m", {"m": migration_id}, order_by="c.id DESC",
                                                      page_size=page_size, continuation=continuation)
 

@@ -15,12 +15,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.connectors.base import DestinationWriter, SourceReader
+from shared.connections.service import ConnectorsRepository, open_connector
 from shared.connectors.registry import ConnectorRuntime
-from shared.connectors.service import ConnectorsRepository, open_connector
+from shared.contract.connector import DestinationWriter, SourceReader
+from shared.contract.model import Kind
+from shared.contract.runs import RunStatus
 from shared.engine.chunk import ChunkResult, ChunkRunner, Outcome, ScopeVerifier
-from shared.engine.model import Kind
-from shared.engine.planner import first_messages
+from shared.engine.plan import first_messages
 from shared.engine.ports import (
     Checkpoint,
     ChunkMessage,
@@ -29,11 +30,9 @@ from shared.engine.ports import (
     IdMap,
     ItemReport,
     ItemStatus,
-    RunStatus,
 )
 from shared.logs.model import LogEvent, LogLevel
 from shared.logs.writer import RunLogWriter
-from shared.migrations.mapping import MappedReader
 from shared.migrations.ports_cosmos import (
     CosmosIdMap,
     CosmosRunState,
@@ -41,6 +40,7 @@ from shared.migrations.ports_cosmos import (
     StorageChunkQueue,
     heartbeat_s,
 )
+from shared.migrations.remap import MappedReader
 from shared.migrations.service import MigrationsRepository, run_settings, start_run
 from shared.retention.active import org_is_active
 from shared.store.stores import Stores

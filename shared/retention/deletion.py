@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.config import QUEUE_DELETIONS
+from shared.contract.runs import FINAL_STATUSES
 from shared.errors import ConflictError, NotFoundError
 from shared.retention.jobs import DeletionJobs, DeletionMessage, new_job_id
 from shared.retention.purge import OrgPurger, step_names
@@ -35,7 +36,6 @@ CHUNK_GRACE = timedelta(minutes=11)
 MAX_DELAY_S = 7 * 24 * 3600 - 60
 #: progress is written to the job document at most this often (and at the end)
 PROGRESS_EVERY_S = 1.0
-_RUN_FINAL = ("cancelled", "succeeded", "partially_succeeded", "failed")
 
 
 def utcnow() -> datetime:
@@ -114,7 +114,7 @@ async def in_flight_until(ctx: TenantContext, now: datetime) -> datetime | None:
         parameters=[{"name": "@t", "value": ctx.tenant_id}], partition_key=ctx.tenant_id)
     async for run in items:
         at = parse_time(run.get("lastActivityAt"))
-        if run.get("status") in _RUN_FINAL or at is None:
+        if run.get("status") in FINAL_STATUSES or at is None:
             continue
         latest = at if latest is None or at > latest else latest
     if latest is None or latest + CHUNK_GRACE <= now:

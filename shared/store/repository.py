@@ -30,7 +30,7 @@ def iso(ts: datetime) -> str:
 
 
 @dataclass(frozen=True)
-class Page(Generic[T]):
+class QueryPage(Generic[T]):
     items: list[T]
     continuation: str | None
 
@@ -164,7 +164,7 @@ class TenantRepository:
         page_size: int = 50,
         continuation: str | None = None,
         select: str = "*",
-    ) -> Page[dict[str, Any]]:
+    ) -> QueryPage[dict[str, Any]]:
         """One page of a scoped query; `continuation` is the opaque token of the previous page."""
         page_size = max(1, min(page_size, MAX_PAGE))
         clause, parameters = self._scoped(where, params)
@@ -186,7 +186,7 @@ class TenantRepository:
         following = pager.continuation_token
         if following and following == token:
             following = None  # a page that points at itself would make its client loop
-        return Page(items, codec.encode(following, scope=scope))
+        return QueryPage(items, codec.encode(following, scope=scope))
 
     async def query_all(
         self, where: str | None = None, params: dict[str, Any] | None = None, *, select: str = "*"

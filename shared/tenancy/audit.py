@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shared.store.repository import Page, iso, utcnow
+from shared.store.repository import QueryPage, iso, utcnow
 from shared.tenancy.context import TenantContext
 from shared.tenancy.ids import sortable_id
 from shared.tenancy.repositories import AuditRepository
@@ -45,5 +45,5 @@ async def record(ctx: TenantContext, action: str, *, actor: str, target: str | N
     return await ctx.repo(AuditRepository).create(doc)
 
 
-async def list_events(ctx: TenantContext, *, page_size: int, continuation: str | None) -> Page[dict[str, Any]]:
+async def list_events(ctx: TenantContext, *, page_size: int, continuation: str | None) -> QueryPage[dict[str, Any]]:
     return await ctx.repo(AuditRepository).query_page(order_by="c.id DESC", page_size=page_size, continuation=continuation)

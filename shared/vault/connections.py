@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.connectors.kinds import ConnectionBase, join_secrets, split_secrets
+from shared.connectors.settings import ConnectionBase, join_secrets, split_secrets
 from shared.vault.service import Vault
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from shared.connectors.planner.mapping import attachment_source_id
-from shared.engine.model import Kind, UserRef
+from shared.contract.model import Kind, UserRef
 from shared.engine.ports import IdMapEntry, ItemReport, ItemStatus
 from shared.verify.documented import documented
 from shared.verify.snapshot import Snapshot

@@ -12,9 +12,9 @@ import re
 from datetime import datetime
 
 from shared.connectors.asana.mapping import asana_color
-from shared.connectors.base import UNNAMED_LABEL, strip_marker_footer
 from shared.connectors.trello.mapping import trello_color
-from shared.engine.model import Comment, Kind, Task
+from shared.contract.model import Comment, Kind, Task
+from shared.contract.text import UNNAMED_LABEL, strip_marker_footer
 from shared.engine.ports import IdMapEntry, ItemReport
 from shared.verify.checks import _FOOTER, TRELLO_MAX_TEXT, Comparison, Diff, _increasing, _short
 from shared.verify.compare_tasks import TaskChecks

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from shared.engine.model import CustomFieldType, Kind, Task
+from shared.contract.model import CustomFieldType, Kind, Task
 from shared.verify.checks import (
     _FOOTER,
     PLANNER_MAX_CHECKLIST,

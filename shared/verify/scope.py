@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from shared.connectors.base import SourceReader
-from shared.engine.model import Kind
+from shared.contract.connector import SourceReader
+from shared.contract.model import Kind
 from shared.engine.ports import IdMap, IdMapEntry, IdState, ItemReport, ItemStatus
 from shared.engine.scoped_ids import unscoped
 from shared.verify.checks import Comparison, Diff

@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from shared.connectors.base import SourceReader
-from shared.engine.model import (
+from shared.contract.connector import SourceReader
+from shared.contract.model import (
     Attachment,
     Comment,
     Kind,

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from shared.connectors.base import (
+from shared.contract.connector import (
     MAX_CHUNK_BYTES,
     Capabilities,
     ChecklistSupport,
@@ -33,9 +33,8 @@ from shared.connectors.base import (
     MarkerLocation,
     SourceReader,
     Written,
-    make_marker,
 )
-from shared.engine.model import (
+from shared.contract.model import (
     Attachment,
     Checklist,
     ChecklistItem,
@@ -52,6 +51,7 @@ from shared.engine.model import (
     Task,
     UserRef,
 )
+from shared.contract.text import make_marker
 
 ReadBack = Callable[[Kind, str], Awaitable[Record | None]]
 

@@ -18,10 +18,10 @@ from shared.connectors.asana import AsanaClient, AsanaReader, AsanaWriter, asana
 from shared.connectors.asana.api_types import TASK_FIELDS, AsanaTask
 from shared.connectors.asana.mapping import task_to_record, with_footer
 from shared.connectors.asana.writer import checklist_marker
-from shared.connectors.base import DestRefs, Written, make_marker
-from shared.engine.clock import FakeClock as EngineClock
-from shared.engine.limits import RateLimit
-from shared.engine.model import (
+from shared.contract.clock import FakeClock as EngineClock
+from shared.contract.connector import DestRefs, Written
+from shared.contract.limits import RateLimit
+from shared.contract.model import (
     Attachment,
     Checklist,
     ChecklistItem,
@@ -35,7 +35,8 @@ from shared.engine.model import (
     Task,
     UserRef,
 )
-from shared.engine.pacer import DeferChunk, Pacer
+from shared.contract.pacer import DeferChunk, Pacer
+from shared.contract.text import make_marker
 from shared.errors import AuthRequiredError
 from simulators.asana import DEFAULT_TOKEN, SeedConfig, create_app
 from simulators.asana.spec import is_vendor_path, load_spec, validate_request, validate_response
@@ -332,8 +333,8 @@ def _d(value: str) -> Any:
 
 
 async def test_runtime_factory_opens_a_guarded_paced_connector(sim: tuple[Any, str]) -> None:
-    from shared.connectors.kinds import parse_connection
     from shared.connectors.registry import has_runtime, open_runtime, rate_limit_of
+    from shared.connectors.settings import parse_connection
     from shared.errors import UnsafeDestinationError, ValidationFailed
 
     assert has_runtime("asana") and rate_limit_of("asana").requests == 1500
@@ -355,8 +356,8 @@ async def test_runtime_factory_opens_a_guarded_paced_connector(sim: tuple[Any, s
 
 
 async def test_oauth_app_refreshes_its_access_token(sim: tuple[Any, str]) -> None:
-    from shared.connectors.kinds import parse_connection
     from shared.connectors.registry import open_runtime
+    from shared.connectors.settings import parse_connection
     from simulators.asana import OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, refresh_token_for
 
     app, base = sim
@@ -392,7 +393,7 @@ async def test_oauth_app_refreshes_its_access_token(sim: tuple[Any, str]) -> Non
 async def test_engine_migrates_a_project_and_reruns_as_deltas(sim: tuple[Any, str]) -> None:
     from shared.engine.chunk import ChunkRunner
     from shared.engine.inmemory import InMemoryIdMap, InMemoryQueue, InMemoryRunState, drain
-    from shared.engine.planner import RunSettings, first_messages
+    from shared.engine.plan import RunSettings, first_messages
     from simulators.asana.attachments import content_sha256
 
     src_app, src_base = sim

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from shared.connectors.asana import AsanaReader, AsanaWriter, asana_capabilities
-from shared.connectors.base import DestRefs, Written, make_marker
+from shared.contract.connector import DestRefs, Written
+from shared.contract.model import CustomFieldType, CustomFieldValue, Kind, Project, Task
+from shared.contract.text import make_marker
 from shared.engine.adapt import adapt
-from shared.engine.model import CustomFieldType, CustomFieldValue, Kind, Project, Task
 from simulators.asana import SeedConfig, create_app
 from simulators.asana.spec import load_spec
 from simulators.common import FakeClock as SimClock

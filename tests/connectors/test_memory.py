@@ -5,7 +5,6 @@ import random
 
 import pytest
 
-from shared.connectors.base import DestRefs, make_marker
 from shared.connectors.memory import (
     MemoryReader,
     MemoryVendor,
@@ -14,10 +13,12 @@ from shared.connectors.memory import (
     memory_capabilities,
     seed_project,
 )
-from shared.engine.clock import FakeClock
-from shared.engine.limits import RateLimit
-from shared.engine.model import Kind, Record
-from shared.engine.pacer import DeferChunk, Pacer
+from shared.contract.clock import FakeClock
+from shared.contract.connector import DestRefs
+from shared.contract.limits import RateLimit
+from shared.contract.model import Kind, Record
+from shared.contract.pacer import DeferChunk, Pacer
+from shared.contract.text import make_marker
 from shared.errors import AuthRequiredError, SkippableItemError, TransientError
 from tests.connectors.conformance import ConnectorConformance, _chunks
 

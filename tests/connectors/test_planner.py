@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.connectors.base import DestRefs, make_marker, marker_footer
 from shared.connectors.planner import (
     PlannerCredentials,
     PlannerReader,
@@ -22,9 +21,10 @@ from shared.connectors.planner import (
     PlannerWriter,
 )
 from shared.connectors.planner.uploads import marker_dir as _marker_dir
-from shared.engine.clock import FakeClock as EngineClock
-from shared.engine.limits import RateLimit
-from shared.engine.model import (
+from shared.contract.clock import FakeClock as EngineClock
+from shared.contract.connector import DestRefs
+from shared.contract.limits import RateLimit
+from shared.contract.model import (
     Attachment,
     Comment,
     Kind,
@@ -34,7 +34,8 @@ from shared.engine.model import (
     Section,
     Task,
 )
-from shared.engine.pacer import Pacer
+from shared.contract.pacer import Pacer
+from shared.contract.text import make_marker, marker_footer
 from shared.errors import AuthRequiredError
 from shared.net.http import build_client
 from simulators.common import FakeClock as SimFakeClock
@@ -237,8 +238,8 @@ async def test_server_errors_and_dropped_connections_are_retried() -> None:
 
 
 async def test_runtime_opens_from_a_connection_document(sim: Sim) -> None:
-    from shared.connectors.kinds import parse_connection
     from shared.connectors.registry import open_runtime
+    from shared.connectors.settings import parse_connection
 
     connection = parse_connection({
         "kind": "planner", "base_url": f"{sim.origin}/v1.0",
@@ -456,7 +457,7 @@ def test_mapping_helpers() -> None:
 
 
 def test_writer_adapt_merges_checklists_and_drops_plan_description() -> None:
-    from shared.engine.model import Checklist, ChecklistItem, Project
+    from shared.contract.model import Checklist, ChecklistItem, Project
 
     writer = PlannerWriter.__new__(PlannerWriter)  # adapt is pure: no client needed
     task = Task(source_id="s", version="1", project_id="p", name="x", checklists=(
@@ -477,7 +478,7 @@ def test_writer_adapt_merges_checklists_and_drops_plan_description() -> None:
 
 
 def _dest(value: object) -> str:
-    from shared.connectors.base import Written
+    from shared.contract.connector import Written
 
     assert isinstance(value, (str, Written))
     return value if isinstance(value, str) else value.dest_id
@@ -489,7 +490,7 @@ async def test_update_finishes_a_task_whose_create_lost_its_answer_or_a_part(sim
     failed leaves a task without it. find_by_marker claims that task (created by this
     credential, same title and bucket, nothing in its details) and update finishes it:
     bucket, categories, description with footer and every checklist item, each once."""
-    from shared.engine.model import Checklist, ChecklistItem, LabelRef
+    from shared.contract.model import Checklist, ChecklistItem, LabelRef
     from shared.errors import SkippableItemError, TransientError
 
     writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
@@ -550,7 +551,7 @@ async def test_labels_keep_their_identity_in_categories(sim: Sim) -> None:
     found as its own; a colour-only label is named after its colour and reported; with all
     25 categories used, a label whose name has a category is merged into it (reported,
     and reported on a task carrying both), another one fails."""
-    from shared.engine.model import LabelRef
+    from shared.contract.model import LabelRef
     from shared.errors import SkippableItemError
 
     writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
@@ -645,8 +646,8 @@ async def test_a_comment_thread_whose_link_to_the_task_failed_is_found_and_linke
 async def test_flattened_subtask_names_its_parent_and_headers_do_not_stack(sim: Sim) -> None:
     from datetime import UTC, datetime
 
+    from shared.contract.model import UserRef
     from shared.engine.adapt import adapt
-    from shared.engine.model import UserRef
 
     writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
     try:

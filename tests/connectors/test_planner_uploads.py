@@ -20,12 +20,13 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.connectors.base import DestRefs, make_marker
 from shared.connectors.planner import PlannerCredentials, PlannerSettings, PlannerWriter, uploads
 from shared.connectors.planner.uploads import FRAGMENT, SIMPLE_UPLOAD_MAX, marker_dir
-from shared.engine.limits import RateLimit
-from shared.engine.model import Attachment, Kind
-from shared.engine.pacer import Pacer
+from shared.contract.connector import DestRefs
+from shared.contract.limits import RateLimit
+from shared.contract.model import Attachment, Kind
+from shared.contract.pacer import Pacer
+from shared.contract.text import make_marker
 from shared.errors import SkippableItemError
 from shared.net.http import build_client
 from simulators.common import make_blob, serve

@@ -16,8 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.connectors.base import DestRefs, SourceReader, Written, make_marker
-from shared.connectors.kinds import TrelloConnection, parse_connection
+from shared.connectors.settings import TrelloConnection, parse_connection
 from shared.connectors.trello import (
     TRELLO_RATE_LIMIT,
     TrelloClient,
@@ -28,9 +27,11 @@ from shared.connectors.trello import (
 from shared.connectors.trello.api_types import TCard
 from shared.connectors.trello.mapping import card_to_task
 from shared.connectors.trello.writer import FIRST_POS, trello_pos
-from shared.engine.clock import FakeClock as EngineClock
-from shared.engine.model import Attachment, Kind, Label, Project, Record, Section, Task
-from shared.engine.pacer import Pacer
+from shared.contract.clock import FakeClock as EngineClock
+from shared.contract.connector import DestRefs, SourceReader, Written
+from shared.contract.model import Attachment, Kind, Label, Project, Record, Section, Task
+from shared.contract.pacer import Pacer
+from shared.contract.text import make_marker
 from shared.errors import AuthRequiredError, NotFoundError
 from shared.net.http import build_client
 from simulators.common import FakeClock as SimFakeClock
@@ -385,7 +386,6 @@ def test_adapt_maps_colours_and_notes_archived_boards(sim: Sim) -> None:
 def test_mapping_of_a_card_with_everything() -> None:
     from datetime import UTC, date, datetime
 
-    from shared.connectors.base import marker_footer
     from shared.connectors.trello.mapping import (
         date_as_due,
         format_dt,
@@ -393,7 +393,8 @@ def test_mapping_of_a_card_with_everything() -> None:
         label_name,
         trello_color,
     )
-    from shared.engine.model import UserRef
+    from shared.contract.model import UserRef
+    from shared.contract.text import marker_footer
 
     raw = {
         "id": "5abbe4b7ddc1b351ef961414", "name": "Ünïcödé ✅", "idBoard": "b", "idList": "l",
@@ -439,10 +440,10 @@ def test_mapping_of_a_card_with_everything() -> None:
 async def test_engine_migrates_a_board_and_reruns_idempotently(sim: Sim) -> None:
     """The chunk runner moves a seeded board into a new board of the same Trello; a second
     run writes nothing new; an edit at the source is carried over by a third run."""
+    from shared.contract.runs import RunStatus
     from shared.engine.chunk import ChunkRunner
     from shared.engine.inmemory import InMemoryIdMap, InMemoryQueue, InMemoryRunState, drain
-    from shared.engine.planner import RunSettings, first_messages
-    from shared.engine.ports import RunStatus
+    from shared.engine.plan import RunSettings, first_messages
 
     clock = LinkedClock(sim.clock)
     client = make_client(sim, clock=clock)
@@ -551,7 +552,7 @@ async def test_registry_runtime_reads_and_downloads(sim: Sim) -> None:
 
 
 async def test_half_written_card_is_removed_so_a_retry_creates_it_whole(sim: Sim) -> None:
-    from shared.engine.model import Checklist, ChecklistItem, Task
+    from shared.contract.model import Checklist, ChecklistItem, Task
     from shared.errors import TransientError
 
     writer = TrelloWriter(make_client(sim))
@@ -660,7 +661,7 @@ async def test_update_finishes_exactly_the_missing_parts_of_a_card(sim: Sim) -> 
     engine finds it by marker and calls update, which writes only what is missing. A later
     update that fails on a check item is finished by the next update, nothing written
     twice, and every part (list, labels, footer, checklists, items) is in line."""
-    from shared.engine.model import Checklist, ChecklistItem, LabelRef
+    from shared.contract.model import Checklist, ChecklistItem, LabelRef
     from shared.errors import TransientError
 
     writer = TrelloWriter(make_client(sim))
@@ -847,8 +848,8 @@ async def test_labels_of_one_name_stay_distinct_and_nameless_ones_are_named_repo
 async def test_flattened_subtask_names_its_parent_and_headers_do_not_stack(sim: Sim) -> None:
     """A subtask Trello holds as a card says which card it came from; a comment that
     Ferry moved before keeps its original author header only (not a second one on top)."""
+    from shared.contract.model import Comment, UserRef
     from shared.engine.adapt import adapt
-    from shared.engine.model import Comment, UserRef
 
     writer = TrelloWriter(make_client(sim))
     try:

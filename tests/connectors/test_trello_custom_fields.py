@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from shared.connectors.base import DestRefs, Written, make_marker
 from shared.connectors.trello import TrelloReader, TrelloWriter
-from shared.engine.model import CustomFieldType, CustomFieldValue, Kind, Project, Task
+from shared.contract.connector import DestRefs, Written
+from shared.contract.model import CustomFieldType, CustomFieldValue, Kind, Project, Task
+from shared.contract.text import make_marker
 from simulators.common import FakeClock as SimFakeClock
 from simulators.common import serve
 from simulators.trello import SeedConfig, create_app

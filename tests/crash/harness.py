@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from shared.config import QUEUE_CHUNKS
-from shared.connectors.service import create_connector
-from shared.engine.ports import FINAL_STATUSES, RunStatus
+from shared.connections.service import create_connector
+from shared.contract.runs import FINAL_STATUSES, RunStatus
 from shared.identity.oidc import Principal
 from shared.migrations.ports_cosmos import RunsRepository
 from shared.migrations.service import MigrationSpec, Scope, create_migration, start_run

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.connectors.asana.writer import checklist_marker
-from shared.connectors.base import make_marker
-from shared.engine.model import Kind
+from shared.contract.model import Kind
+from shared.contract.text import make_marker
 
 _MARKER = re.compile(r"\[(ferry:[^\]\s]+)\]\s*$")
 KINDS = ("project", "section", "label", "task", "checklist", "comment", "attachment")

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from shared.connectors import service
+from shared.connections import service
 from shared.errors import AuthRequiredError, FerryError, RemoteError, TransientError
 from shared.tenancy.context import TenantContext
 from shared.tenancy.ids import new_org_id

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shared.connectors import service
+from shared.connections import service
 from shared.errors import AuthRequiredError, NotFoundError, ValidationFailed
 from shared.store.stores import Stores
 from shared.tenancy.context import TenantContext

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from shared.connectors import service as connectors
+from shared.connections import service as connectors
 from shared.errors import ValidationFailed
 from shared.tenancy.context import TenantContext
 from shared.tenancy.ids import new_org_id

@@ -6,9 +6,19 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.engine.model import Kind
-from shared.engine.ports import Checkpoint, Claim, ChunkMessage, IdMapEntry, IdState, ItemReport, ItemStatus, Phase, RunStatus
-from shared.migrations.ports_cosmos import CosmosIdMap, CosmosRunState, RunsRepository, RunItemsRepository
+from shared.contract.model import Kind
+from shared.contract.runs import RunStatus
+from shared.engine.ports import (
+    Checkpoint,
+    ChunkMessage,
+    Claim,
+    IdMapEntry,
+    IdState,
+    ItemReport,
+    ItemStatus,
+    Phase,
+)
+from shared.migrations.ports_cosmos import CosmosIdMap, CosmosRunState, RunItemsRepository, RunsRepository
 from shared.tenancy.context import TenantContext
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from shared.connectors import service as connectors
+from shared.connections import service as connectors
 from shared.errors import LimitExceededError, ValidationFailed
 from shared.identity.access import MemberType, Role, Scope
 from shared.identity.oidc import Principal

@@ -178,7 +178,7 @@ async def test_long_poll_returns_as_soon_as_a_line_arrives(stores: Any) -> None:
 
 
 async def test_report_rows_map_status_and_keep_reason_codes(stores: Any) -> None:
-    from shared.engine.model import Kind
+    from shared.contract.model import Kind
     from shared.engine.ports import ItemReport, ItemStatus
 
     ctx, run = ctx_for(stores), run_id()

@@ -7,11 +7,12 @@ import uuid
 from typing import Any
 
 from shared.connectors.memory import MemoryReader, MemoryVendor, MemoryWriter, seed_project
+from shared.contract.model import Kind
+from shared.contract.runs import RunStatus
 from shared.engine.chunk import ChunkRunner
 from shared.engine.inmemory import InMemoryQueue, drain
-from shared.engine.model import Kind
-from shared.engine.planner import RunSettings, begin
-from shared.engine.ports import IdMapEntry, IdState, RunStatus
+from shared.engine.plan import RunSettings, begin
+from shared.engine.ports import IdMapEntry, IdState
 from shared.migrations.ports_cosmos import CosmosIdMap, CosmosRunState, RunsRepository
 from shared.tenancy.context import TenantContext
 

@@ -11,13 +11,14 @@ import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 
-from shared.connectors.base import DestinationWriter, SourceReader
+from shared.contract.connector import DestinationWriter, SourceReader
+from shared.contract.model import Kind
+from shared.contract.runs import RunStatus
 from shared.engine.chunk import ChunkRunner
 from shared.engine.idmap import retry_plan, retryable
 from shared.engine.inmemory import InMemoryIdMap, InMemoryQueue, InMemoryRunState, drain
-from shared.engine.model import Kind
-from shared.engine.planner import RunMode, RunSettings, first_messages
-from shared.engine.ports import IdMapEntry, IdState, ItemReport, ItemStatus, RunStatus
+from shared.engine.plan import RunMode, RunSettings, first_messages
+from shared.engine.ports import IdMapEntry, IdState, ItemReport, ItemStatus
 from shared.engine.scoped_ids import unscoped
 from shared.verify.scope import verify_scope
 

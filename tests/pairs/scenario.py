@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from shared.engine.model import Kind, Task
+from shared.contract.model import Kind, Task
 from shared.verify.compare import Comparison, compare
 from shared.verify.snapshot import Snapshot, snapshot
 from tests.pairs.migrate import Migration, RunResult

@@ -17,9 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.connectors.base import Page
-from shared.engine.model import Kind, Project
-from shared.engine.ports import VERIFY_DEFECTS, RunStatus
+from shared.contract.connector import Page
+from shared.contract.model import Kind, Project
+from shared.contract.runs import RunStatus
+from shared.engine.ports import VERIFY_DEFECTS
 from tests.pairs.conftest import Outcomes
 from tests.pairs.migrate import Migration
 from tests.pairs.scenario import pair_id

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.engine.model import Kind
-from shared.engine.ports import ItemStatus, RunStatus
+from shared.contract.model import Kind
+from shared.contract.runs import RunStatus
+from shared.engine.ports import ItemStatus
 from shared.verify.compare import compare
 from shared.verify.documented import DOCUMENTED
 from tests.pairs.conftest import Outcomes

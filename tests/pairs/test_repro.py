@@ -17,10 +17,11 @@ from typing import Any, Self
 import httpx
 import pytest
 
-from shared.connectors.base import Adaptation, DestinationWriter, DestRefs, Written, make_marker
 from shared.connectors.memory import MemoryReader, MemoryVendor, seed_project
 from shared.connectors.registry import ConnectorRuntime
-from shared.engine.model import Comment, Kind, Label, Project, Record, Section, Task
+from shared.contract.connector import Adaptation, DestinationWriter, DestRefs, Written
+from shared.contract.model import Comment, Kind, Label, Project, Record, Section, Task
+from shared.contract.text import make_marker
 from shared.verify.snapshot import read_all
 from tests.pairs.conftest import Outcomes
 from tests.pairs.migrate import Migration

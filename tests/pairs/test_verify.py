@@ -7,9 +7,10 @@ from collections import Counter
 
 import pytest
 
-from shared.connectors.base import make_marker, marker_footer
-from shared.engine.model import Kind, Task
-from shared.engine.ports import VERIFY_DEFECTS, ItemStatus, RunStatus
+from shared.contract.model import Kind, Task
+from shared.contract.runs import RunStatus
+from shared.contract.text import make_marker, marker_footer
+from shared.engine.ports import VERIFY_DEFECTS, ItemStatus
 from tests.pairs.conftest import Outcomes
 from tests.pairs.known import KNOWN
 from tests.pairs.migrate import Migration

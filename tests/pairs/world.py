@@ -28,10 +28,10 @@ from typing import Any
 
 import httpx
 
-from shared.connectors.kinds import ConnectionBase, parse_connection
 from shared.connectors.registry import ConnectorRuntime, open_runtime
-from shared.engine.limits import RateLimit
-from shared.engine.pacer import Pacer
+from shared.connectors.settings import ConnectionBase, parse_connection
+from shared.contract.limits import RateLimit
+from shared.contract.pacer import Pacer
 from simulators.asana import DEFAULT_TOKEN
 from simulators.asana import SeedConfig as AsanaSeed
 from simulators.asana import create_app as asana_app

@@ -121,12 +121,6 @@ class AsanaAttachment(_Wire):
     permanent_url: str | None = None
 
 
-class NextPage(_Wire):
-    offset: str
-    path: str | None = None
-    uri: str | None = None
-
-
 # opt_fields per resource: exactly what mapping.py reads, and only values the spec's
 # opt_fields enums list (e-mails are not among them for nested users: they come from the
 # workspace's user list, fetched once per scope).

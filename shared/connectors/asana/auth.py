@@ -13,8 +13,8 @@ from typing import Protocol
 
 import httpx
 
-from shared.engine.clock import Clock, SystemClock
-from shared.engine.httperrors import error_for_response
+from shared.contract.clock import Clock, SystemClock
+from shared.contract.httperrors import error_for_response
 from shared.errors import AuthRequiredError, TransientError
 
 OAUTH_TOKEN_URL = "https://app.asana.com/-/oauth_token"

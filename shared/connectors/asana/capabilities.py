@@ -16,8 +16,8 @@
 from __future__ import annotations
 
 from shared.connectors.asana.client import asana_rate_limit
-from shared.connectors.base import Capabilities, ChecklistSupport, MarkerLocation
-from shared.engine.model import Kind
+from shared.contract.connector import Capabilities, ChecklistSupport, MarkerLocation
+from shared.contract.model import Kind
 
 MAX_ATTACHMENT_BYTES = 100 * 1024 * 1024
 

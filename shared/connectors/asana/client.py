@@ -21,10 +21,10 @@ from urllib.parse import quote
 import httpx
 
 from shared.connectors.asana.auth import StaticToken, TokenSource
-from shared.connectors.base import MAX_CHUNK_BYTES
-from shared.engine.httperrors import error_for_response
-from shared.engine.limits import RateLimit
-from shared.engine.pacer import Pacer
+from shared.contract.connector import MAX_CHUNK_BYTES
+from shared.contract.httperrors import error_for_response
+from shared.contract.limits import RateLimit
+from shared.contract.pacer import Pacer
 from shared.errors import NotFoundError, SkippableItemError
 from shared.net.guard import register_vendor_hosts
 from shared.net.http import build_client

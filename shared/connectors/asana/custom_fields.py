@@ -27,8 +27,8 @@ from collections import defaultdict
 from typing import Any
 
 from shared.connectors.asana.client import AsanaClient
-from shared.connectors.base import Adaptation
-from shared.engine.model import CustomFieldType, CustomFieldValue, Kind, Task
+from shared.contract.connector import Adaptation
+from shared.contract.model import CustomFieldType, CustomFieldValue, Kind, Task
 from shared.errors import SkippableItemError
 
 #: canonical type → the Asana field type that holds it natively

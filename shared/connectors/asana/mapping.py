@@ -20,8 +20,8 @@ from shared.connectors.asana.api_types import (
     AsanaTask,
     AsanaUser,
 )
-from shared.connectors.base import Adaptation, marker_footer, strip_marker_footer
-from shared.engine.model import (
+from shared.contract.connector import Adaptation
+from shared.contract.model import (
     Attachment,
     Comment,
     CustomFieldType,
@@ -35,6 +35,7 @@ from shared.engine.model import (
     UserRef,
     content_version,
 )
+from shared.contract.text import marker_footer, strip_marker_footer
 
 #: Asana's palette (ProjectResponse.color / TagResponse.color); canonical names map onto it.
 ASANA_COLORS = ("dark-pink", "dark-green", "dark-blue", "dark-red", "dark-teal", "dark-brown",

@@ -46,8 +46,8 @@ from shared.connectors.asana.walk import (
     encode,
     fetch,
 )
-from shared.connectors.base import Capabilities, Page
-from shared.engine.model import (
+from shared.contract.connector import Capabilities, Page
+from shared.contract.model import (
     AnyRecord,
     Attachment,
     Comment,

@@ -16,13 +16,13 @@ from shared.connectors.asana.auth import OAUTH_TOKEN_URL, OAuthRefresher, TokenS
 from shared.connectors.asana.client import AsanaClient, asana_rate_limit
 from shared.connectors.asana.reader import AsanaReader
 from shared.connectors.asana.writer import AsanaWriter
-from shared.connectors.kinds import (
+from shared.connectors.registry import RuntimeOptions, SimpleRuntime, register_runtime
+from shared.connectors.settings import (
     AsanaConnection,
     AsanaOAuthApp,
     AsanaPersonalAccessToken,
     ConnectionBase,
 )
-from shared.connectors.registry import RuntimeOptions, SimpleRuntime, register_runtime
 from shared.errors import ValidationFailed
 from shared.net.http import build_client
 

@@ -27,16 +27,9 @@ from shared.connectors.asana.mapping import (
     with_footer,
 )
 from shared.connectors.asana.reader import AsanaConnectionBase
-from shared.connectors.base import (
-    MARKER_PREFIX,
-    Adaptation,
-    Capabilities,
-    DestRefs,
-    Written,
-    name_nameless_label,
-    unstack_comment_header,
-)
-from shared.engine.model import Attachment, Comment, Kind, Label, Project, Record, Section, Task
+from shared.contract.connector import Adaptation, Capabilities, DestRefs, Written
+from shared.contract.model import Attachment, Comment, Kind, Label, Project, Record, Section, Task
+from shared.contract.text import MARKER_PREFIX, name_nameless_label, unstack_comment_header
 from shared.errors import NotFoundError, SkippableItemError
 
 logger = logging.getLogger(__name__)

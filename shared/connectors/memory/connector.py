@@ -1,6 +1,6 @@
 """The reference connector: reader and writer over a :class:`MemoryVendor`.
 
-It follows the contract of ``shared.connectors.base`` exactly and is what the conformance
+It follows the contract of ``shared.contract.connector`` exactly and is what the conformance
 suite, the engine tests, crash tests and benchmarks run on. Vendor connectors copy its
 shape. Items it writes are stored in the vendor in canonical form with destination ids,
 so a ``MemoryReader`` over the same vendor reads them back.
@@ -11,7 +11,8 @@ import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
-from shared.connectors.base import (
+from shared.connectors.memory.vendor import MemoryVendor, StoredAttachment, SyntheticBlob
+from shared.contract.connector import (
     MAX_CHUNK_BYTES,
     Capabilities,
     ChecklistSupport,
@@ -19,9 +20,8 @@ from shared.connectors.base import (
     MarkerLocation,
     Page,
 )
-from shared.connectors.memory.vendor import MemoryVendor, StoredAttachment, SyntheticBlob
-from shared.engine.limits import RateLimit
-from shared.engine.model import (
+from shared.contract.limits import RateLimit
+from shared.contract.model import (
     Attachment,
     Container,
     ContainerKind,
@@ -31,7 +31,7 @@ from shared.engine.model import (
     Task,
     UserRef,
 )
-from shared.engine.pacer import Pacer
+from shared.contract.pacer import Pacer
 from shared.errors import NotFoundError, SkippableItemError
 
 T = TypeVar("T")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from shared.connectors.memory.vendor import MemoryVendor, SyntheticBlob
-from shared.engine.model import (
+from shared.contract.model import (
     Attachment,
     Checklist,
     ChecklistItem,

@@ -13,8 +13,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from shared.engine.clock import Clock, SystemClock
-from shared.engine.model import Container, ContainerKind, Kind, Record, UserRef
+from shared.contract.clock import Clock, SystemClock
+from shared.contract.model import Container, ContainerKind, Kind, Record, UserRef
 from shared.errors import AuthRequiredError, NotFoundError, ThrottledError
 
 WRITE_OPS = frozenset({"create", "update", "delete", "upload"})

@@ -15,10 +15,10 @@ from typing import Any
 
 import httpx
 
-from shared.connectors.base import MAX_CHUNK_BYTES
-from shared.engine.clock import Clock, SystemClock
-from shared.engine.limits import RateLimit
-from shared.engine.pacer import Pacer
+from shared.contract.clock import Clock, SystemClock
+from shared.contract.connector import MAX_CHUNK_BYTES
+from shared.contract.limits import RateLimit
+from shared.contract.pacer import Pacer
 from shared.errors import (
     AuthRequiredError,
     NotFoundError,

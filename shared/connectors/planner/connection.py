@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 import httpx
 
-from shared.connectors.base import Capabilities, ChecklistSupport, MarkerLocation
-from shared.connectors.kinds import PlannerClientCredentials, PlannerConnection
 from shared.connectors.planner.api_types import GraphGroup, GraphUser, PlannerPlan
 from shared.connectors.planner.client import (
     GRAPH_BASE_URL,
@@ -20,9 +18,11 @@ from shared.connectors.planner.client import (
     TokenSource,
     status_of,
 )
-from shared.engine.clock import Clock, SystemClock
-from shared.engine.model import Container, ContainerKind, Kind, UserRef
-from shared.engine.pacer import Pacer
+from shared.connectors.settings import PlannerClientCredentials, PlannerConnection
+from shared.contract.clock import Clock, SystemClock
+from shared.contract.connector import Capabilities, ChecklistSupport, MarkerLocation
+from shared.contract.model import Container, ContainerKind, Kind, UserRef
+from shared.contract.pacer import Pacer
 from shared.errors import SkippableItemError
 from shared.net.http import build_client
 

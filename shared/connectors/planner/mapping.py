@@ -10,7 +10,6 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote
 
-from shared.connectors.base import strip_marker_footer
 from shared.connectors.planner.api_types import (
     DriveItem,
     GroupPost,
@@ -21,7 +20,7 @@ from shared.connectors.planner.api_types import (
     PlannerTask,
     PlannerTaskDetails,
 )
-from shared.engine.model import (
+from shared.contract.model import (
     Attachment,
     Checklist,
     ChecklistItem,
@@ -36,6 +35,7 @@ from shared.engine.model import (
     UserRef,
     content_version,
 )
+from shared.contract.text import strip_marker_footer
 
 CATEGORY_KEYS = tuple(f"category{i}" for i in range(1, 26))
 #: The colours the Planner apps give category1..category25.

@@ -11,7 +11,6 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from shared.connectors.base import Page
 from shared.connectors.planner.api_types import (
     DriveItem,
     GraphUser,
@@ -34,7 +33,8 @@ from shared.connectors.planner.mapping import (
     share_id,
     task_to_record,
 )
-from shared.engine.model import AnyRecord, Attachment, Kind, UserRef
+from shared.contract.connector import Page
+from shared.contract.model import AnyRecord, Attachment, Kind, UserRef
 from shared.errors import SkippableItemError
 
 CHILD_TASK_BATCH = 50

@@ -1,7 +1,6 @@
 """Registers the Planner runtime: a reader and a writer sharing one client, pacer and token."""
 from __future__ import annotations
 
-from shared.connectors.kinds import ConnectionBase, PlannerConnection
 from shared.connectors.planner.client import GRAPH_RATE_LIMIT
 from shared.connectors.planner.connection import credentials_from, settings_from
 from shared.connectors.planner.reader import PlannerReader
@@ -12,6 +11,7 @@ from shared.connectors.registry import (
     SimpleRuntime,
     register_runtime,
 )
+from shared.connectors.settings import ConnectionBase, PlannerConnection
 from shared.errors import ValidationFailed
 
 

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
-from shared.connectors.base import MAX_CHUNK_BYTES, DestRefs
 from shared.connectors.planner.api_types import PlannerTask
 from shared.connectors.planner.connection import PlannerBase
 from shared.connectors.planner.mapping import encode_reference_key
-from shared.engine.model import Attachment
+from shared.contract.connector import MAX_CHUNK_BYTES, DestRefs
+from shared.contract.model import Attachment
 from shared.errors import NotFoundError, SkippableItemError, TransientError
 
 SIMPLE_UPLOAD_MAX = 4 * 1024 * 1024

@@ -10,16 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.connectors.base import (
-    FLATTENED_LINE,
-    Adaptation,
-    DestRefs,
-    Written,
-    marker_footer,
-    name_flattened_parent,
-    name_nameless_label,
-    unstack_comment_header,
-)
 from shared.connectors.planner.api_types import (
     GroupPost,
     PlannerBucket,
@@ -44,7 +34,8 @@ from shared.connectors.planner.placement import (
     order_hint_for,
 )
 from shared.connectors.planner.uploads import PlannerUploads, marker_dir
-from shared.engine.model import (
+from shared.contract.connector import Adaptation, DestRefs, Written
+from shared.contract.model import (
     Attachment,
     Checklist,
     ChecklistItem,
@@ -55,6 +46,13 @@ from shared.engine.model import (
     Record,
     Section,
     Task,
+)
+from shared.contract.text import (
+    FLATTENED_LINE,
+    marker_footer,
+    name_flattened_parent,
+    name_nameless_label,
+    unstack_comment_header,
 )
 from shared.errors import NotFoundError, SkippableItemError
 

@@ -1,13 +1,13 @@
 """Trello connector: reader and writer over the REST API (``https://api.trello.com/1``)."""
 from __future__ import annotations
 
-from shared.connectors.kinds import TrelloConnection
+from shared.connectors.settings import TrelloConnection
 from shared.connectors.trello.capabilities import trello_capabilities
 from shared.connectors.trello.client import TRELLO_RATE_LIMIT, TrelloClient
 from shared.connectors.trello.reader import TrelloReader
 from shared.connectors.trello.writer import TrelloWriter
-from shared.engine.clock import Clock
-from shared.engine.pacer import Pacer
+from shared.contract.clock import Clock
+from shared.contract.pacer import Pacer
 from shared.net.http import build_client
 
 

@@ -28,9 +28,9 @@
 """
 from __future__ import annotations
 
-from shared.connectors.base import Capabilities, ChecklistSupport, MarkerLocation
 from shared.connectors.trello.client import TRELLO_RATE_LIMIT
-from shared.engine.model import Kind
+from shared.contract.connector import Capabilities, ChecklistSupport, MarkerLocation
+from shared.contract.model import Kind
 
 MAX_TEXT = 16_384
 MAX_ATTACHMENT_BYTES = 250 * 1024 * 1024

@@ -21,10 +21,10 @@ from typing import Any
 
 import httpx
 
-from shared.engine.clock import Clock
-from shared.engine.httperrors import error_for_response
-from shared.engine.limits import RateLimit
-from shared.engine.pacer import Pacer
+from shared.contract.clock import Clock
+from shared.contract.httperrors import error_for_response
+from shared.contract.limits import RateLimit
+from shared.contract.pacer import Pacer
 from shared.errors import (
     AuthRequiredError,
     NotFoundError,

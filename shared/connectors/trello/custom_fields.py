@@ -25,9 +25,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.connectors.base import Adaptation
 from shared.connectors.trello.client import TrelloClient
-from shared.engine.model import CustomFieldType, CustomFieldValue, Kind, Task, content_version
+from shared.contract.connector import Adaptation
+from shared.contract.model import CustomFieldType, CustomFieldValue, Kind, Task, content_version
 from shared.errors import SkippableItemError
 
 #: canonical type → the Trello field type that holds it natively

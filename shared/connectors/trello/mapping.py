@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import TypeVar
 
-from shared.connectors.base import strip_marker_footer
 from shared.connectors.trello.api_types import (
     LABEL_COLORS,
     TAction,
@@ -15,7 +14,7 @@ from shared.connectors.trello.api_types import (
     TList,
     TMember,
 )
-from shared.engine.model import (
+from shared.contract.model import (
     Attachment,
     Checklist,
     ChecklistItem,
@@ -29,6 +28,7 @@ from shared.engine.model import (
     UserRef,
     content_version,
 )
+from shared.contract.text import strip_marker_footer
 
 Members = dict[str, UserRef]
 R = TypeVar("R", bound=Record)

@@ -18,7 +18,6 @@ import bisect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from shared.connectors.base import Page
 from shared.connectors.trello.api_types import (
     TAction,
     TAttachment,
@@ -42,7 +41,8 @@ from shared.connectors.trello.mapping import (
     list_to_section,
     user,
 )
-from shared.engine.model import (
+from shared.contract.connector import Page
+from shared.contract.model import (
     Attachment,
     Container,
     ContainerKind,

@@ -1,8 +1,8 @@
 """Trello runtime factory: one guarded, paced client shared by reader and writer."""
 from __future__ import annotations
 
-from shared.connectors.kinds import ConnectionBase, TrelloConnection
 from shared.connectors.registry import RuntimeOptions, SimpleRuntime, register_runtime
+from shared.connectors.settings import ConnectionBase, TrelloConnection
 from shared.connectors.trello.client import TRELLO_RATE_LIMIT, TrelloClient
 from shared.connectors.trello.reader import TrelloReader
 from shared.connectors.trello.writer import TrelloWriter

@@ -8,16 +8,6 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
-from shared.connectors.base import (
-    FLATTENED_LINE,
-    Adaptation,
-    DestRefs,
-    Written,
-    marker_footer,
-    name_flattened_parent,
-    name_nameless_label,
-    unstack_comment_header,
-)
 from shared.connectors.trello.api_types import (
     TAttachment,
     TBoard,
@@ -39,7 +29,8 @@ from shared.connectors.trello.mapping import (
     trello_color,
 )
 from shared.connectors.trello.reader import TrelloReader
-from shared.engine.model import (
+from shared.contract.connector import Adaptation, DestRefs, Written
+from shared.contract.model import (
     Attachment,
     Checklist,
     Comment,
@@ -51,6 +42,13 @@ from shared.engine.model import (
     Section,
     Task,
     UserRef,
+)
+from shared.contract.text import (
+    FLATTENED_LINE,
+    marker_footer,
+    name_flattened_parent,
+    name_nameless_label,
+    unstack_comment_header,
 )
 from shared.errors import NotFoundError, SkippableItemError
 

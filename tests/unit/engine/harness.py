@@ -4,7 +4,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from shared.connectors.base import Capabilities
 from shared.connectors.memory import (
     MemoryReader,
     MemoryVendor,
@@ -12,8 +11,12 @@ from shared.connectors.memory import (
     memory_capabilities,
     seed_project,
 )
+from shared.contract.clock import FakeClock
+from shared.contract.connector import Capabilities
+from shared.contract.limits import RateLimit
+from shared.contract.pacer import Pacer
+from shared.contract.runs import RunStatus
 from shared.engine.chunk import ChunkResult, ChunkRunner
-from shared.engine.clock import FakeClock
 from shared.engine.inmemory import (
     InMemoryIdMap,
     InMemoryQueue,
@@ -21,10 +24,8 @@ from shared.engine.inmemory import (
     drain,
     drain_concurrently,
 )
-from shared.engine.limits import RateLimit
-from shared.engine.pacer import Pacer
-from shared.engine.planner import RunSettings, first_messages, resume_messages
-from shared.engine.ports import ChunkMessage, RunStatus
+from shared.engine.plan import RunSettings, first_messages, resume_messages
+from shared.engine.ports import ChunkMessage
 
 
 @dataclass

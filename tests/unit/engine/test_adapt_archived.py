@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from shared.connectors.memory import memory_capabilities
 from shared.connectors.trello.capabilities import trello_capabilities
+from shared.contract.model import Kind, Section, Task
 from shared.engine.adapt import adapt, summarize
-from shared.engine.model import Kind, Section, Task
 
 
 def _task(archived: bool) -> Task:

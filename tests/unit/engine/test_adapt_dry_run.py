@@ -6,10 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.connectors.base import ChecklistSupport, DestRefs
 from shared.connectors.memory import SyntheticBlob, memory_capabilities
-from shared.engine.adapt import adapt, skip_reason, summarize
-from shared.engine.model import (
+from shared.contract.connector import ChecklistSupport, DestRefs
+from shared.contract.model import (
     Attachment,
     Checklist,
     ChecklistItem,
@@ -20,6 +19,7 @@ from shared.engine.model import (
     Task,
     UserRef,
 )
+from shared.engine.adapt import adapt, skip_reason, summarize
 from shared.engine.ports import ChunkMessage, ItemStatus, Phase
 from shared.engine.streams import bounded
 from tests.unit.engine.harness import Harness
@@ -160,18 +160,3 @@ def test_chunk_message_is_small_and_refuses_huge_cursors() -> None:
 def test_dest_refs_are_plain_ids() -> None:
     refs = DestRefs(workspace="w", project="p", labels={"l": "dl"})
     assert refs.model_dump()["labels"] == {"l": "dl"}
-
-
-async def test_in_process_preview_counts_per_kind_without_writes() -> None:
-    from shared.engine.preview import preview
-
-    caps = memory_capabilities(max_assignees=1, write_kinds=frozenset(Kind) - {Kind.LABEL})
-    h = Harness(caps=caps)
-    result = await preview(h.reader, h.writer, ["p1"], dest_workspace="dws",
-                           clock=h.clock)
-    assert h.dst.writes == 0 and sum(h.dst.calls.values()) == 0
-    assert result.status == "succeeded"
-    assert result.per_kind["task"]["would_create"] == h.src.count(Kind.TASK)
-    assert result.per_kind["label"]["skipped"] == h.src.count(Kind.LABEL)
-    assert "3 labels cannot be migrated: memory has none" in result.adaptations
-    assert any(line.startswith("5 tasks have several assignees") for line in result.adaptations)

@@ -8,8 +8,9 @@ import random
 
 import pytest
 
-from shared.engine.model import Kind
-from shared.engine.ports import ChunkMessage, IdMapEntry, IdState, RunStatus
+from shared.contract.model import Kind
+from shared.contract.runs import RunStatus
+from shared.engine.ports import ChunkMessage, IdMapEntry, IdState
 from shared.errors import ThrottledError, TransientError
 from tests.unit.engine.harness import Harness
 

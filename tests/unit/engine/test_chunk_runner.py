@@ -4,9 +4,10 @@ from __future__ import annotations
 import hashlib
 
 from shared.connectors.memory import SyntheticBlob, memory_capabilities
-from shared.engine.limits import RateLimit
-from shared.engine.model import Kind, Task
-from shared.engine.ports import IdState, ItemStatus, Phase, RunStatus
+from shared.contract.limits import RateLimit
+from shared.contract.model import Kind, Task
+from shared.contract.runs import RunStatus
+from shared.engine.ports import IdState, ItemStatus, Phase
 from shared.errors import SkippableItemError, TransientError
 from tests.unit.engine.harness import Harness
 
@@ -219,8 +220,8 @@ async def test_redelivery_while_first_delivery_runs_waits_for_the_lease() -> Non
 
 
 async def test_writer_notes_reported_at_write_time_are_counted() -> None:
-    from shared.connectors.base import Adaptation, Written
     from shared.connectors.memory import MemoryWriter
+    from shared.contract.connector import Adaptation, Written
 
     class NotingWriter(MemoryWriter):
         async def create(self, kind, record, refs, marker):

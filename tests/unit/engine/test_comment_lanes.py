@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from shared.connectors.base import DestRefs
 from shared.connectors.memory import MemoryWriter
+from shared.contract.connector import DestRefs
+from shared.contract.model import Comment, Kind, Record, Task
 from shared.engine.items import _lanes
-from shared.engine.model import Comment, Kind, Record, Task
 from tests.unit.engine.harness import Harness
 
 

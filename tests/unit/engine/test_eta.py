@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from shared.contract.limits import RateLimit
 from shared.engine.eta import estimate, plan_from_dry_run, plan_of_writes
-from shared.engine.limits import RateLimit
 
 ASANA = RateLimit(requests=1500, per_seconds=60)  # 25 requests per second
 

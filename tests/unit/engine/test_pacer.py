@@ -9,10 +9,10 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from shared.engine.clock import FakeClock
-from shared.engine.httperrors import error_for_response, parse_retry_after
-from shared.engine.limits import RateLimit
-from shared.engine.pacer import Action, DeferChunk, Pacer, PacerSettings, classify
+from shared.contract.clock import FakeClock
+from shared.contract.httperrors import error_for_response, parse_retry_after
+from shared.contract.limits import RateLimit
+from shared.contract.pacer import Action, DeferChunk, Pacer, PacerSettings, classify
 from shared.errors import (
     AuthRequiredError,
     NotFoundError,
@@ -255,7 +255,7 @@ async def test_concurrency_cap() -> None:
 
 
 def test_registry_shares_one_pacer_per_credential() -> None:
-    from shared.engine.pacer import PacerRegistry
+    from shared.contract.pacer import PacerRegistry
 
     reg = PacerRegistry(clock=FakeClock(), max_size=2)
     limit = RateLimit(requests=10, per_seconds=1)

@@ -6,8 +6,9 @@ page; these tests kill the flush of a page (the worker "dies" between the id-map
 the report) and let the chunk be redelivered, as the queue does."""
 from __future__ import annotations
 
-from shared.engine.model import Kind
-from shared.engine.ports import IdState, ItemStatus, RunStatus
+from shared.contract.model import Kind
+from shared.contract.runs import RunStatus
+from shared.engine.ports import IdState, ItemStatus
 from shared.engine.report_repair import repair_report
 from shared.errors import TransientError
 from tests.unit.engine.harness import Harness
@@ -79,8 +80,8 @@ async def test_counters_lost_with_the_rows_are_recounted() -> None:
 
 
 async def test_adaptations_of_rebuilt_rows_are_kept() -> None:
-    from shared.connectors.base import ChecklistSupport
     from shared.connectors.memory import memory_capabilities
+    from shared.contract.connector import ChecklistSupport
 
     caps = memory_capabilities().model_copy(update={"checklists": ChecklistSupport.NONE})
     h = Harness(caps=caps)

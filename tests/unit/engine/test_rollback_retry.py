@@ -1,10 +1,11 @@
 """Rollback and retry_failed runs on memory vendors with in-memory ports (fake clock)."""
 from __future__ import annotations
 
+from shared.contract.model import Kind, Label
+from shared.contract.runs import RunStatus
 from shared.engine.idmap import retry_plan, retryable
-from shared.engine.model import Kind, Label
-from shared.engine.planner import RunSettings, begin
-from shared.engine.ports import IdState, ItemStatus, RunStatus
+from shared.engine.plan import RunSettings, begin
+from shared.engine.ports import IdState, ItemStatus
 from shared.errors import SkippableItemError, TransientError
 from tests.unit.engine.harness import Harness
 

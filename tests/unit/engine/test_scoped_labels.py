@@ -4,8 +4,8 @@ must become one destination label per destination project where labels belong to
 and the vendor refuses them."""
 from __future__ import annotations
 
-from shared.engine.model import Kind, Label, LabelRef, Task
-from shared.engine.ports import RunStatus
+from shared.contract.model import Kind, Label, LabelRef, Task
+from shared.contract.runs import RunStatus
 from tests.unit.engine.harness import Harness
 
 

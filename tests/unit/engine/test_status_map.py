@@ -6,8 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from shared.connectors.memory import memory_capabilities
+from shared.contract.model import Section, Task
 from shared.engine.adapt import summarize
-from shared.engine.model import Section, Task
 from shared.engine.status_map import (
     COMPLETED_KEY,
     OPEN_KEY,

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from shared.engine.model import Kind, Section, Task
-from shared.engine.planner import RunSettings
-from shared.engine.ports import RunStatus
+from shared.contract.model import Kind, Section, Task
+from shared.contract.runs import RunStatus
+from shared.engine.plan import RunSettings
 from shared.engine.status_map import is_status_section, parse_status_map
-from shared.migrations.mapping import MappedReader
+from shared.migrations.remap import MappedReader
 from tests.unit.engine.harness import Harness
 
 # seed: sections "Colonne 0/1/2 – 進行中", tasks p1-t0…t8 in section t % 3, t4 completed

@@ -8,9 +8,9 @@ import pytest
 from pydantic import ValidationError
 
 from shared.connectors.memory import MemoryReader, MemoryVendor, seed_project
-from shared.engine.model import Kind, Section
+from shared.contract.model import Kind, Section
 from shared.engine.status_map import StatusRule, is_status_section, map_task, scope_sections
-from shared.migrations.mapping import MappedReader
+from shared.migrations.remap import MappedReader
 from shared.migrations.service import MigrationSpec
 
 BASE: dict[str, Any] = {"name": "m", "sourceConnectorId": "c1", "destinationConnectorId": "c2",

@@ -7,8 +7,8 @@ from typing import Any, Literal
 import pytest
 from pydantic import SecretStr
 
-from shared.connectors import kinds
-from shared.connectors.kinds import (
+from shared.connectors import settings as kinds
+from shared.connectors.settings import (
     AuthBase,
     ConnectionBase,
     join_secrets,

@@ -187,7 +187,7 @@ async def test_concurrent_first_use_creates_one_data_key(store: DictDataKeyStore
 
 async def test_connection_round_trip_through_the_vault(store: DictDataKeyStore,
                                                        wrapper: LocalKeyWrapper) -> None:
-    from shared.connectors.kinds import parse_connection
+    from shared.connectors.settings import parse_connection
     from shared.vault.connections import open_connection, seal_connection
 
     vault = Vault(store, wrapper)

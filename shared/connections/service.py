@@ -27,10 +27,10 @@ from typing import Any, Literal
 
 import httpx
 
-from shared.connectors.kinds import ConnectionBase, parse_connection
 from shared.connectors.registry import ConnectorRuntime, open_runtime, probe_pacer
-from shared.engine.model import Container
-from shared.engine.pacer import DeferChunk
+from shared.connectors.settings import ConnectionBase, parse_connection
+from shared.contract.model import Container
+from shared.contract.pacer import DeferChunk
 from shared.errors import (
     AuthenticationError,
     AuthRequiredError,
@@ -43,7 +43,7 @@ from shared.errors import (
 )
 from shared.logs.redaction import redact
 from shared.net.guard import Resolver, parse_ip_literal, policy_for, system_resolver
-from shared.store.repository import Page, TenantRepository, iso, utcnow
+from shared.store.repository import QueryPage, TenantRepository, iso, utcnow
 from shared.tenancy import audit
 from shared.tenancy.audit import RequestInfo
 from shared.tenancy.context import TenantContext
@@ -206,7 +206,7 @@ async def get_connector(ctx: TenantContext, connector_id: str) -> dict[str, Any]
 
 
 async def list_connectors(ctx: TenantContext, *, page_size: int = 50,
-                          continuation: str | None = None) -> Page[dict[str, Any]]:
+                          continuation: str | None = None) -> QueryPage[dict[str, Any]]:
     """One page of the org's connectors, by name."""
     return await ctx.repo(ConnectorsRepository).query_page(order_by="c.name", page_size=page_size,
                                                            continuation=continuation)

@@ -21,8 +21,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from shared.connectors.base import Page, SourceReader
-from shared.engine.model import Comment, Kind, LabelRef, Project, Record, Section, Task, UserRef
+from shared.contract.connector import Page, SourceReader
+from shared.contract.model import Comment, Kind, LabelRef, Project, Record, Section, Task, UserRef
 from shared.engine.status_map import parse_status_map, status_sections
 
 #: Page size used to read a scope's sections for the status mapping.

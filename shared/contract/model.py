@@ -4,7 +4,7 @@ Workspace → project → section → task (subtasks are tasks with ``parent_id`
 embedded in the task) with labels, comments and attachments. Every record carries the
 vendor's ``source_id`` and a ``version`` (etag, update time or content hash) that the id map
 compares on re-runs. Parents are referenced by *source* ids; the engine resolves them to
-destination ids (:class:`shared.connectors.base.DestRefs`) before a write.
+destination ids (:class:`shared.contract.connector.DestRefs`) before a write.
 
 Records are frozen: an adaptation makes a copy (``record.model_copy(update=...)``).
 Item content lives only in memory, never in the store.
@@ -240,11 +240,6 @@ def content_version(payload: object) -> str:
     """
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()[:32]
-
-
-def record_hash(record: Record) -> str:
-    """Content hash of a record, ignoring its version (used by the reference connector)."""
-    return content_version(record.model_dump(mode="json", exclude={"version"}))
 
 
 def parent_source_ids(record: Record) -> dict[Kind, str]:

@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.connectors.base import Connection
-from shared.engine.model import Kind
+from shared.contract.connector import Connection
+from shared.contract.model import Kind
 from shared.engine.ports import Checkpoint, ChunkMessage, Phase, RunState
 from shared.engine.status_map import StatusRule
 

@@ -273,11 +273,6 @@ def connection_model(kind: str) -> type[ConnectionBase]:
                                ) from exc
 
 
-def connection_json_schema() -> dict[str, Any]:
-    """JSON schema of the connection union (for the OpenAPI description)."""
-    return _adapter().json_schema()
-
-
 def parse_connection(data: Mapping[str, Any]) -> ConnectionBase:
     """Validate a connection; on failure raise ValidationFailed (422) naming the fields.
 

@@ -1,6 +1,6 @@
 """The connector contract: readers, writers, their capabilities, and source markers.
 
-A connector is a reader and/or a writer of the canonical model (``shared.engine.model``).
+A connector is a reader and/or a writer of the canonical model (``shared.contract.model``).
 The core is small (rclone ``fs/types.go`` style); extras are one-method optional protocols
 the engine discovers with ``isinstance`` (rclone ``fs/features.go`` style).
 
@@ -8,13 +8,13 @@ Rules every connector follows (the conformance suite in ``tests/connectors/confo
 checks them):
 
 * Every remote call goes through the connector's ``Pacer`` (one per credential); the
-  connector only classifies responses (``shared.engine.httperrors.raise_for_response``).
+  connector only classifies responses (``shared.contract.httperrors.raise_for_response``).
   Creates pass ``idempotent=False`` (a 5xx/timeout is ambiguous: the engine reconciles by
   marker), uploads of a one-shot body also ``replayable=False``.
 * Errors are the ``shared.errors`` types: ``AuthRequiredError`` (credentials refused, the run
   pauses), ``SkippableItemError`` (this item fails alone), ``TransientError`` /
   ``ThrottledError`` (retried by the pacer), ``FatalRunError``. The pacer may raise
-  ``DeferChunk`` (``shared.engine.pacer``); connectors let it through.
+  ``DeferChunk`` (``shared.contract.pacer``); connectors let it through.
 * ``read`` pages are checkpoints: ``cursor`` is opaque, ``None`` starts, a page whose
   ``next_cursor`` is ``None`` is the last one. Pages never repeat a record, and within the
   TASK stream a parent task comes before its subtasks.
@@ -30,22 +30,18 @@ checks them):
 """
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import AsyncIterator, Mapping
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.engine.limits import RateLimit
-from shared.engine.model import (
+from shared.contract.limits import RateLimit
+from shared.contract.model import (
     AnyRecord,
     Attachment,
-    Comment,
     Container,
     Kind,
-    Label,
     Record,
     UserRef,
 )
@@ -239,90 +235,3 @@ class RecordAdapter(Protocol):
 
     def adapt(self, kind: Kind, record: Record) -> tuple[Record, list[Adaptation]]:
         ...
-
-
-@runtime_checkable
-class Closer(Protocol):
-    """Releases HTTP clients and the like."""
-
-    async def aclose(self) -> None:
-        ...
-
-
-# --- adaptations writers share ------------------------------------------------------------
-
-#: name given to a label that has neither a name nor a colour
-UNNAMED_LABEL = "Unnamed label"
-
-
-def name_nameless_label(label: Label) -> tuple[Label, list[Adaptation]]:
-    """A label without a name (Trello's colour-only labels) named after its colour, with a
-    ``label.renamed_empty`` note, for destinations that need a name (Asana tags, Planner
-    categories; Trello's API documents the name as a required, non-empty parameter)."""
-    if label.name.strip():
-        return label, []
-    name = label.color or UNNAMED_LABEL
-    note = Adaptation(kind=Kind.LABEL, code="label.renamed_empty",
-                      message=f"a label without a name is named {name!r} (its colour)"
-                      if label.color else f"a label without a name or colour is named {name!r}")
-    return label.model_copy(update={"name": name}), [note]
-
-
-#: the line the engine adds to a subtask the destination cannot hold as one (adapt.py)
-FLATTENED_LINE = "Originally a subtask."
-
-#: a comment header as the engine writes it ("Ada <ada@x.org> wrote on 2025-05-01 09:30
-#: UTC:" or "Written on …:"): the dated forms, which a person hardly types as a first line
-_COMMENT_HEADER = re.compile(r"^(?:.+ wrote on|Written on) \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC:$")
-_ANY_HEADER = re.compile(r"^(?:.+ wrote(?: on \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC)?|"
-                         r"Written on \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC):$")
-
-
-def name_flattened_parent(description: str, parent_name: str) -> str:
-    """The engine's ``FLATTENED_LINE`` (its last occurrence) naming the parent task."""
-    lines = description.split("\n")
-    for i in range(len(lines) - 1, -1, -1):
-        if lines[i] == FLATTENED_LINE:
-            lines[i] = f'Originally a subtask of "{parent_name}".'
-            break
-    return "\n".join(lines)
-
-
-def unstack_comment_header(comment: Comment) -> Comment:
-    """A comment that Ferry already moved once starts with its original author's header;
-    on a second hop the engine puts the (then) writing account's header on top of it. Keep
-    the original one only: "Bob wrote on …:" stays the first line, not the second."""
-    outer, sep, rest = comment.text.partition("\n\n")
-    inner = rest.partition("\n")[0]
-    if sep and _ANY_HEADER.match(outer) and _COMMENT_HEADER.match(inner):
-        return comment.model_copy(update={"text": rest})
-    return comment
-
-
-# --- markers ---------------------------------------------------------------------------
-
-MARKER_PREFIX = "ferry"
-
-
-def make_marker(migration_id: str, kind: Kind, source_id: str) -> str:
-    """A short, stable marker: ``ferry:<migration 8>:<kind>:<sha256(source id) 16>``.
-
-    Stable across runs of one migration (so a re-run finds items of an earlier run) and
-    free of vendor ids (so it is safe to show in a description footer).
-    """
-    digest = hashlib.sha256(source_id.encode()).hexdigest()[:16]
-    mig = "".join(ch for ch in migration_id if ch.isalnum())[:8] or "x"
-    return f"{MARKER_PREFIX}:{mig}:{kind.value}:{digest}"
-
-
-def marker_footer(marker: str) -> str:
-    """The text a DESCRIPTION_FOOTER writer appends (and searches for)."""
-    return f"\n\n[{marker}]"
-
-
-def strip_marker_footer(text: str) -> str:
-    """Remove a footer written by ``marker_footer`` (for readers that round-trip text)."""
-    idx = text.rfind(f"\n\n[{MARKER_PREFIX}:")
-    if idx >= 0 and text.endswith("]"):
-        return text[:idx]
-    return text

@@ -21,9 +21,9 @@ from typing import TypeVar
 
 import httpx
 
-from shared.engine.clock import Clock, SystemClock
-from shared.engine.httperrors import MAX_RETRY_AFTER_S, raise_for_response
-from shared.engine.limits import RateLimit
+from shared.contract.clock import Clock, SystemClock
+from shared.contract.httperrors import MAX_RETRY_AFTER_S, raise_for_response
+from shared.contract.limits import RateLimit
 from shared.errors import (
     AuthenticationError,
     AuthRequiredError,
