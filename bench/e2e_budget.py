@@ -1,0 +1,303 @@
+"""Real migrations on the local stack, measured from outside: time, requests, budget, CPU.
+
+Everything is the production path: the public API of the local runner (``tools.devhost``),
+its queue worker processes, the Cosmos stand-in, Azurite, and the vendor simulators — each in
+a process of its own (``bench.sim_server``) with the vendor's real rate limits. Nothing is
+faked or scaled in time.
+
+Per pair (``--pairs trello:asana,asana:trello,trello:planner``) it runs a full migration of
+``--boards`` × ``--cards``, then a delta with nothing changed, and prints:
+
+- full-run time (from the run's POST until the API shows it final; polled every 0.5 s);
+- destination requests and requests per migrated item (``/_sim/stats``; an item is any
+  record the run counted: project, section, label, task, comment, attachment …);
+- share of the destination budget: requests ÷ (published rate × full-run time);
+- actual ÷ ideal: full-run time ÷ (requests ÷ published rate) — 1.00 means the run was paced
+  exactly at the vendor's limit the whole time;
+- 429s the source and the destination answered;
+- worker CPU per item (user + system of the runner's queue workers, ``/proc``).
+
+Then ``--orgs`` organisations migrate at once on ``--multi-workers`` workers (each with its
+own pair of simulators, so its own credentials), with 429s and budget share per org.
+
+Run (a small run takes a few minutes on 2 busy cores):
+
+    .venv/bin/python -m bench.e2e_budget --boards 1 --cards 20 --orgs 2 --multi-workers 2
+
+The issue's sizes: ``--boards 3 --cards 100`` for the pairs, ``--pairs trello:asana
+--boards 10 --cards 100`` for the 1,000-card unchanged delta, ``--orgs 4 --multi-workers 4``.
+Figures only, no assertions: the machine's load changes the times.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.proc_cpu import WorkerCpu
+from bench.sim_server import SimProcess, sim_process
+
+ROOT = Path(__file__).resolve().parent.parent
+AUDIENCE = "api://ferry-local"
+FINAL = ("succeeded", "partially_succeeded", "failed", "cancelled")
+NOT_ITEMS = ("adapt", "skip", "scope")
+
+#: Published per-credential limits (requests, seconds) the budget is measured against.
+PUBLISHED: dict[str, tuple[int, float, str]] = {
+    # https://developers.asana.com/docs/rate-limits — paid plan, per token (the simulator's)
+    "asana": (1500, 60.0, "Asana 1,500/min per token"),
+    # https://developer.atlassian.com/cloud/trello/guides/rest-api/rate-limits/ — per token
+    "trello": (100, 10.0, "Trello 100/10 s per token"),
+    # Graph publishes no Planner quota (https://learn.microsoft.com/graph/throttling-limits);
+    # this is Ferry's own Planner pacer, as in issue 19
+    "planner": (600, 60.0, "Planner: Ferry's 600/min pacer"),
+}
+
+
+@dataclass
+class RunFigures:
+    """What one run cost, as measured from outside."""
+
+    label: str
+    status: str
+    seconds: float
+    items: int
+    source_requests: int
+    dest_requests: int
+    source_429: int
+    dest_429: int
+    worker_cpu_s: float
+    dest_kind: str
+
+    @property
+    def ideal_s(self) -> float:
+        limit, window, _ = PUBLISHED[self.dest_kind]
+        return self.dest_requests / (limit / window)
+
+    @property
+    def budget_share(self) -> float:
+        return self.ideal_s / self.seconds if self.seconds else 0.0
+
+    @property
+    def actual_over_ideal(self) -> float:
+        return self.seconds / self.ideal_s if self.ideal_s else float("inf")
+
+    def row(self) -> str:
+        per_item = self.dest_requests / max(self.items, 1)
+        cpu_ms = self.worker_cpu_s * 1000 / max(self.items, 1)
+        return (f"{self.label:<26} {self.status:<20} {self.seconds:8.1f} {self.items:6d} "
+                f"{self.source_requests:7d} {self.dest_requests:7d} {per_item:6.2f} "
+                f"{self.budget_share:6.2f} {self.actual_over_ideal:7.2f} "
+                f"{self.source_429:4d}/{self.dest_429:<4d} {cpu_ms:8.1f}")
+
+
+HEADER = (f"{'run':<26} {'status':<20} {'time s':>8} {'items':>6} {'src req':>7} {'dst req':>7} "
+          f"{'dst/it':>6} {'budget':>6} {'act/id':>7} {'429 s/d':>9} {'cpu ms/it':>8}")
+
+
+class Api:
+    """The public API as a client sees it (bearer token of the development issuer)."""
+
+    def __init__(self, base: str, token: str) -> None:
+        import httpx
+
+        self.http = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120)
+
+    def call(self, method: str, path: str, **kw: Any) -> Any:
+        r = self.http.request(method, path, **kw)
+        if r.status_code >= 400:
+            raise RuntimeError(f"{method} {path} answered {r.status_code}: {r.text[:500]}")
+        return r.json() if r.content else None
+
+
+@dataclass
+class Migration:
+    """An org's migration between two simulators, ready to run."""
+
+    api: Api
+    org: str
+    base: str
+    source: SimProcess
+    dest: SimProcess
+
+    def start(self, mode: str) -> str:
+        return str(self.api.call("POST", f"{self.base}/runs", json={"mode": mode})["id"])
+
+    def get(self, run_id: str) -> dict[str, Any]:
+        return dict(self.api.call("GET", f"{self.base}/runs/{run_id}"))
+
+
+def items_of(run: dict[str, Any]) -> int:
+    """Records the run counted, every kind and action (not adaptations, skips or scopes)."""
+    total = 0
+    for kind, counts in (run.get("counts") or {}).items():
+        if kind in NOT_ITEMS or not isinstance(counts, dict):
+            continue
+        total += sum(int(v) for v in counts.values())
+    return total
+
+
+def set_up(api: Api, name: str, source: SimProcess, dest: SimProcess) -> Migration:
+    org = api.call("POST", "/api/orgs", json={"name": name, "country": "DE"})["id"]
+    s = api.call("POST", f"/api/orgs/{org}/connectors",
+                 json={"name": f"{source.kind} (source)", "connection": source.connection})
+    d = api.call("POST", f"/api/orgs/{org}/connectors",
+                 json={"name": f"{dest.kind} (destination)", "connection": dest.connection})
+    scopes = [x for x in api.call("GET", f"/api/orgs/{org}/connectors/{s['id']}/containers")["items"]
+              if x["kind"] != "workspace"]
+    targets = [x for x in api.call("GET", f"/api/orgs/{org}/connectors/{d['id']}/containers")["items"]
+               if x["kind"] == "workspace"]
+    mig = api.call("POST", f"/api/orgs/{org}/migrations", json={
+        "name": name, "sourceConnectorId": s["id"], "destinationConnectorId": d["id"],
+        "scopes": [{"id": x["id"]} for x in scopes],
+        "destinationWorkspace": targets[0]["id"] if targets else None})
+    return Migration(api, org, f"/api/orgs/{org}/migrations/{mig['id']}", source, dest)
+
+
+def run_all(migs: list[Migration], mode: str, cpu: WorkerCpu, labels: list[str]) -> list[RunFigures]:
+    """Start ``mode`` on every migration at once; figures per run once all are final.
+
+    Worker CPU is shared by the runs that ran together: each gets its share by items."""
+    for m in migs:
+        m.source.reset_stats()
+        m.dest.reset_stats()
+    cpu.start()
+    started = time.monotonic()
+    runs = {i: m.start(mode) for i, m in enumerate(migs)}
+    done: dict[int, tuple[float, dict[str, Any]]] = {}
+    while len(done) < len(migs):
+        time.sleep(0.5)
+        for i, m in enumerate(migs):
+            if i in done:
+                continue
+            run = m.get(runs[i])
+            if run["status"] in FINAL:
+                done[i] = (time.monotonic() - started, run)
+    spent = cpu.spent()
+    all_items = sum(items_of(run) for _, run in done.values())
+    figures = []
+    for i, m in enumerate(migs):
+        seconds, run = done[i]
+        src, dst = m.source.stats(), m.dest.stats()
+        items = items_of(run)
+        figures.append(RunFigures(
+            label=labels[i], status=run["status"], seconds=seconds, items=items,
+            source_requests=int(src["total"]), dest_requests=int(dst["total"]),
+            source_429=int(src["throttled"]), dest_429=int(dst["throttled"]),
+            worker_cpu_s=spent * items / max(all_items, 1), dest_kind=m.dest.kind))
+    if cpu.lost:
+        print(f"  note: {cpu.lost} worker process(es) ended during the run; their CPU is missing")
+    return figures
+
+
+@contextmanager
+def runner(env: dict[str, str], workers: int, log: Path) -> Iterator[tuple[int, int]]:
+    from tools.devhost.process import runner_process
+    from tools.stack import free_port
+
+    port = free_port()
+    with runner_process(env, port, log, workers=workers) as proc:
+        yield port, proc.pid
+
+
+def pairs_scenario(args: argparse.Namespace, env: dict[str, str], token: str, out: Path) -> list[RunFigures]:
+    figures: list[RunFigures] = []
+    with runner(env, args.workers, out / "runner-pairs.log") as (port, pid):
+        api = Api(f"http://127.0.0.1:{port}", token)
+        cpu = WorkerCpu(pid)
+        for pair in args.pairs:
+            src_kind, dst_kind = pair.split(":")
+            with sim_process(src_kind, source=True, boards=args.boards, cards=args.cards,
+                             max_mb=args.max_attachment_mb, log=out / "sims.log") as src, \
+                    sim_process(dst_kind, source=False, log=out / "sims.log") as dst:
+                mig = set_up(api, f"Bench {pair}", src, dst)
+                for mode in ("full", "delta"):
+                    label = f"{src_kind}→{dst_kind} {mode}"
+                    fig = run_all([mig], mode, cpu, [label])[0]
+                    print(fig.row(), flush=True)
+                    figures.append(fig)
+    return figures
+
+
+def multi_scenario(args: argparse.Namespace, env: dict[str, str], token: str, out: Path) -> list[RunFigures]:
+    src_kind, dst_kind = args.multi_pair.split(":")
+    with ExitStack() as stack, runner(env, args.multi_workers, out / "runner-multi.log") as (port, pid):
+        api = Api(f"http://127.0.0.1:{port}", token)
+        migs = []
+        for n in range(args.orgs):
+            src = stack.enter_context(sim_process(src_kind, source=True, boards=args.multi_boards,
+                                                  cards=args.multi_cards, max_mb=args.max_attachment_mb,
+                                                  log=out / "sims.log"))
+            dst = stack.enter_context(sim_process(dst_kind, source=False, log=out / "sims.log"))
+            migs.append(set_up(api, f"Bench org {n + 1}", src, dst))
+        labels = [f"org {n + 1} {src_kind}→{dst_kind}" for n in range(args.orgs)]
+        figures = run_all(migs, "full", WorkerCpu(pid), labels)
+        for fig in figures:
+            print(fig.row(), flush=True)
+    return figures
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.e2e_budget", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--pairs", default="trello:asana,asana:trello,trello:planner",
+                   type=lambda s: [x for x in s.split(",") if x], help="source:destination,… ('' skips)")
+    p.add_argument("--boards", type=int, default=3)
+    p.add_argument("--cards", type=int, default=100, help="cards (tasks) per board")
+    p.add_argument("--workers", type=int, default=1, help="queue workers for the pairs")
+    p.add_argument("--max-attachment-mb", type=int, default=1)
+    p.add_argument("--orgs", type=int, default=4, help="organisations migrating at once (0 skips)")
+    p.add_argument("--multi-workers", type=int, default=2)
+    p.add_argument("--multi-pair", default="trello:asana")
+    p.add_argument("--multi-boards", type=int, default=1)
+    p.add_argument("--multi-cards", type=int, default=100)
+    p.add_argument("--json", type=Path, help="also write the figures here")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tools.cli import local_values
+    from tools.dev_issuer import DevIssuer
+    from tools.stack import start_stack
+
+    args = parse(argv)
+    out = ROOT / ".ferry" / "bench" / "e2e_budget"
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, list[dict[str, Any]]] = {}
+    with ExitStack() as stack:
+        local = start_stack(out / "stack", fresh=True)
+        stack.callback(local.stop)
+        issuer = DevIssuer(out / "dev-issuer")
+        issuer_url = stack.enter_context(issuer.serve(0))
+        env = {**os.environ, **local_values(local.values(), loopback_connectors=True),
+               "FERRY_OIDC_ISSUERS": issuer_url, "FERRY_SETTINGS_FILE": os.devnull,
+               "FERRY_LOG_LEVEL": "WARNING"}
+        token = issuer.mint("bench@ferry.example", "Bench", audience=AUDIENCE)
+        print("budgets: " + "; ".join(v[2] for v in PUBLISHED.values()))
+        if args.pairs:
+            print(f"pairs: {args.boards} boards × {args.cards} cards, {args.workers} worker(s)")
+            print(HEADER)
+            results["pairs"] = [_as_dict(f) for f in pairs_scenario(args, env, token, out)]
+        if args.orgs:
+            print(f"{args.orgs} orgs at once, {args.multi_boards} board(s) × {args.multi_cards} cards each, "
+                  f"{args.multi_workers} worker(s)")
+            print(HEADER)
+            results["multi"] = [_as_dict(f) for f in multi_scenario(args, env, token, out)]
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def _as_dict(fig: RunFigures) -> dict[str, Any]:
+    return {**asdict(fig), "budget_share": round(fig.budget_share, 3),
+            "actual_over_ideal": round(fig.actual_over_ideal, 3)}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
