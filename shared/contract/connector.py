@@ -48,6 +48,8 @@ from shared.contract.model import (
 
 #: Upper bound of one attachment chunk anywhere in the pipeline (bytes).
 MAX_CHUNK_BYTES = 4 * 1024 * 1024
+#: Longest reader cursor (it travels in a queue message with the chunk's other fields).
+MAX_CURSOR_CHARS = 4096
 
 
 class MarkerLocation(StrEnum):

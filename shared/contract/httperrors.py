@@ -51,7 +51,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None,
     return min(max(seconds, 0.0), max_s)
 
 
-def _describe(resp: httpx.Response) -> str:
+def describe(resp: httpx.Response) -> str:
+    """``METHOD /path → status body`` (first 200 characters), for error details."""
     # Only method + path: query strings can hold credentials (Trello key/token).
     try:
         req = resp.request
@@ -71,7 +72,7 @@ def error_for_response(resp: httpx.Response, now: datetime | None = None) -> Fer
     status = resp.status_code
     if status < 400:
         return None
-    detail = _describe(resp)
+    detail = describe(resp)
     retry_after = parse_retry_after(resp.headers.get("Retry-After"), now)
     if status == 429:
         return ThrottledError(detail, retry_after=retry_after)

@@ -13,12 +13,12 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.contract.connector import MAX_CURSOR_CHARS
 from shared.contract.model import Kind
 from shared.contract.runs import RunStatus
 
 #: Azure Storage queue messages are at most 64 KiB; base64 costs 4/3, so stay well below 48 KiB.
 MAX_MESSAGE_BYTES = 16 * 1024
-MAX_CURSOR_CHARS = 4096
 
 
 class Phase(StrEnum):

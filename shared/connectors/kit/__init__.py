@@ -1,0 +1,19 @@
+"""The connector kit: the parts every vendor connector is built from instead of copying another.
+
+* ``errors``  — one status → error table per vendor, merged over ``DEFAULT_RULES``
+  (Airbyte's error mapping, rclone's ``retryErrorCodes`` + ``shouldRetry``): a response
+  becomes a typed ``shared.errors`` error, and the pacer's action table decides what to do.
+* ``auth``    — credentials as request headers; ``TokenSource`` for tokens that can be
+  refreshed (OAuth refresh token, Entra client credentials / ROPC).
+* ``http``    — ``ApiClient``: every call through the credential's pacer, checked by the
+  vendor's table, refreshed once after a 401, idempotent deletes, streamed uploads and
+  downloads (redirects followed without credentials).
+* ``cursor``  — ``CursorCodec``: compact, validated cursors; anything else is
+  ``InvalidCursor``.
+* ``paging``  — declarative paginators (cursor token, offset, link) with loop detection.
+* ``markers`` — finding and writing the source marker in a description footer.
+* ``definitions`` — "define once" under races (two workers create the same definition:
+  both keep the one with the smallest id).
+
+``shared/connectors/README.md`` says how a vendor is put together from these parts.
+"""
