@@ -2,6 +2,7 @@
 import azure.functions as func
 
 from functions import migration_worker, retention
+from functions.assistant import worker as assistant_worker
 from functions.http_api import front_door
 from shared.logs.redaction import install_redaction
 
@@ -10,3 +11,4 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 app.register_functions(front_door.bp)
 app.register_functions(migration_worker.bp)
 app.register_functions(retention.bp)
+app.register_functions(assistant_worker.bp)

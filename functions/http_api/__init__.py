@@ -47,6 +47,9 @@ def create_api() -> FastAPI:
     install_problem_handlers(api)
     for module in (health, orgs, members, keys, audit, connectors, migrations, logs, deletion, export):
         api.include_router(module.router, prefix="/api")
+    from functions.assistant import api as assistant_api
+
+    api.include_router(assistant_api.router, prefix="/api")
     api.include_router(console.router)
     install_openapi(api)
     return api

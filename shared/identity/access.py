@@ -93,7 +93,8 @@ _ADMINS = frozenset({_G.ADMIN, _G.KEY_ADMIN})
 #:   (credentials, workspace names) or the member list, and never manage anything;
 #: - members manage connectors, migrations and runs (the daily work) but not people,
 #:   keys, logs deletion, the audit trail, exports or the org itself;
-#: - the assistant may search tenant content, so externals and read/write keys are out.
+#: - the assistant answers from run logs every caller may read (logs.read), so every caller
+#:   may ask; what it retrieves is trimmed to the caller's own permissions (assistant/query.py).
 PERMISSIONS: Mapping[Action, frozenset[Grantee]] = {
     Action.ORG_READ: _ALL,
     Action.ORG_DELETE: _ADMINS,
@@ -110,7 +111,7 @@ PERMISSIONS: Mapping[Action, frozenset[Grantee]] = {
     Action.LOGS_DELETE: _ADMINS,
     Action.AUDIT_READ: _ADMINS,
     Action.EXPORT_REQUEST: _ADMINS,
-    Action.ASSISTANT_ASK: frozenset({_G.ADMIN, _G.MEMBER, _G.KEY_ADMIN}),
+    Action.ASSISTANT_ASK: _ALL,
 }
 
 _SCOPE_RANK = {Scope.READ: 1, Scope.WRITE: 2, Scope.ADMIN: 3}

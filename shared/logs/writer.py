@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Self
 
+from shared.logs.listeners import flush_listeners
 from shared.logs.model import (
     ITEM_STATUS_EVENTS,
     ErrorInfo,
@@ -54,6 +55,7 @@ class RunLogWriter:
     def __init__(self, ctx: Any, run_id: str, *, limits: SegmentLimits | None = None,
                  now: Now | None = None, min_level: LogLevel = LogLevel.DEBUG) -> None:
         """`ctx` is the run's `TenantContext` (its storage is the org's region)."""
+        self._ctx = ctx
         self.tenant_id: str = ctx.tenant_id
         self.run_id = run_id
         self.limits = limits or SegmentLimits()
@@ -141,8 +143,18 @@ class RunLogWriter:
             del self._buffer[: len(batch)]
             self._buffered_bytes -= size
             written += len(batch)
+            await self._tell_listeners(batch)
         self.lines_written += written
         return written
+
+    async def _tell_listeners(self, lines: list[bytes]) -> None:
+        # e.g. the assistant's index feed; a failing listener never fails the log write
+        for listener in flush_listeners():
+            try:
+                await listener(self._ctx, self.run_id, lines)
+            except Exception as exc:  # noqa: BLE001 - derived data: the log itself is written
+                log.warning("log flush listener %s failed for run %s: %s", getattr(listener, "__name__", listener),
+                            self.run_id, type(exc).__name__)
 
     async def __aenter__(self) -> Self:
         return self

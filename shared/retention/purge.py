@@ -35,7 +35,10 @@ log = logging.getLogger("ferry.retention")
 #: A purger removes the org's data from one external store and returns how much it removed.
 #: It receives the process Stores, the org's region and the tenant id; it must be idempotent.
 Purger = Callable[[Any, str, str], Awaitable[int]]
+#: Counts what a purger's store still holds of an org (same arguments), for the final check.
+PurgeCounter = Callable[[Any, str, str], Awaitable[int]]
 _PURGERS: dict[str, Purger] = {}
+_COUNTERS: dict[str, PurgeCounter] = {}
 
 #: Cosmos containers in deletion order: keys first, the org document last. Containers added
 #: to CONTAINERS later are purged too (before `tenants`), without a change here.
@@ -50,16 +53,20 @@ DELETE_CONCURRENCY = 16
 MAX_REFS = 5000  # ids fetched per query round
 
 
-def register_purger(name: str, purger: Purger) -> None:
+def register_purger(name: str, purger: Purger, counter: PurgeCounter | None = None) -> None:
     """Register an external store to purge with every org (e.g. the assistant's search
-    index: `register_purger("search", purge_search_documents)`). Names are step names."""
+    index: `register_purger("search", purge_search_documents)`). Names are step names.
+    With `counter`, the job's final check also looks for the org's leftovers there."""
     if not name.replace("-", "").isalnum():
         raise ValueError("purger names are alphanumeric")
     _PURGERS[name] = purger
+    if counter is not None:
+        _COUNTERS[name] = counter
 
 
 def unregister_purger(name: str) -> None:
     _PURGERS.pop(name, None)
+    _COUNTERS.pop(name, None)
 
 
 def registered_purgers() -> dict[str, Purger]:
@@ -142,6 +149,10 @@ class OrgPurger:
                 count += 1
             if count:
                 found[f"blobs-{blob_container}"] = count
+        for name, counter in list(_COUNTERS.items()):
+            left = await counter(self.stores, self.region, self.tenant_id)
+            if left:
+                found[f"search-{name}"] = left
         return found
 
 

@@ -11,9 +11,17 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.config import BLOB_EXPORTS, BLOB_LOGS, QUEUE_CHUNKS, QUEUE_DELETIONS, RegionSettings, Settings
+from shared.config import (
+    BLOB_EXPORTS,
+    BLOB_LOGS,
+    QUEUE_ASSISTANT,
+    QUEUE_CHUNKS,
+    QUEUE_DELETIONS,
+    RegionSettings,
+    Settings,
+)
 
-QUEUES = (QUEUE_CHUNKS, QUEUE_DELETIONS)
+QUEUES = (QUEUE_CHUNKS, QUEUE_DELETIONS, QUEUE_ASSISTANT)
 BLOB_CONTAINERS = (BLOB_LOGS, BLOB_EXPORTS)
 MAX_QUEUE_MESSAGE_BYTES = 48 * 1024  # 64 KiB on the wire once base64-encoded
 

@@ -59,7 +59,7 @@ logs.read                 Y   Y   Y   Y   Y   Y   Y   Y
 logs.delete               Y   .   .   .   .   .   .   Y
 audit.read                Y   .   .   .   .   .   .   Y
 export.request            Y   .   .   .   .   .   .   Y
-assistant.ask             Y   Y   .   .   .   .   .   Y
+assistant.ask             Y   Y   Y   Y   Y   Y   Y   Y
 """
 
 
@@ -94,7 +94,7 @@ def test_externals_never_manage_or_see_connectors() -> None:
     for who in (CALLERS["external"], CALLERS["external_admin"]):
         actions = allowed_actions(who)
         assert actions == {Action.ORG_READ, Action.MIGRATIONS_READ, Action.RUNS_READ,
-                           Action.LOGS_READ}
+                           Action.LOGS_READ, Action.ASSISTANT_ASK}
 
 
 def test_admin_key_can_do_everything_an_admin_can() -> None:
