@@ -12,6 +12,7 @@ from typing import Any
 
 from shared.config import RegionSettings, Settings
 from shared.store.continuation import KEY_CONTAINER, ContinuationCodec, load_or_create_key
+from shared.store.transport import cosmos_transport
 
 #: container name → whether its partition key is synthetic (`tenantId:migrationId`)
 CONTAINERS: dict[str, bool] = {
@@ -85,9 +86,11 @@ def open_region(settings: Settings, region: RegionSettings) -> CosmosRegion:
 
     if settings.is_local:
         # The stand-in serves a self-signed certificate on loopback.
-        client = CosmosClient(region.cosmos_endpoint, credential=region.cosmos_key, connection_verify=False)
+        client = CosmosClient(region.cosmos_endpoint, credential=region.cosmos_key, connection_verify=False,
+                              transport=cosmos_transport())
     else:
         from azure.identity.aio import DefaultAzureCredential
 
-        client = CosmosClient(region.cosmos_endpoint, credential=DefaultAzureCredential())
+        client = CosmosClient(region.cosmos_endpoint, credential=DefaultAzureCredential(),
+                              transport=cosmos_transport())
     return CosmosRegion(region, client, client.get_database_client(region.cosmos_database))

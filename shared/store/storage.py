@@ -20,6 +20,7 @@ from shared.config import (
     RegionSettings,
     Settings,
 )
+from shared.store.transport import CLIENT_OPTIONS
 
 QUEUES = (QUEUE_CHUNKS, QUEUE_DELETIONS, QUEUE_ASSISTANT)
 BLOB_CONTAINERS = (BLOB_LOGS, BLOB_EXPORTS)
@@ -86,12 +87,12 @@ def open_storage(settings: Settings, region: RegionSettings) -> RegionStorage:
     from azure.storage.queue.aio import QueueServiceClient
 
     if settings.is_local:
-        blobs = BlobServiceClient.from_connection_string(region.storage_connection)
-        queues = QueueServiceClient.from_connection_string(region.storage_connection)
+        blobs = BlobServiceClient.from_connection_string(region.storage_connection, **CLIENT_OPTIONS)
+        queues = QueueServiceClient.from_connection_string(region.storage_connection, **CLIENT_OPTIONS)
     else:
         from azure.identity.aio import DefaultAzureCredential
 
         credential = DefaultAzureCredential()
-        blobs = BlobServiceClient(region.blob_endpoint, credential=credential)
-        queues = QueueServiceClient(region.queue_endpoint, credential=credential)
+        blobs = BlobServiceClient(region.blob_endpoint, credential=credential, **CLIENT_OPTIONS)
+        queues = QueueServiceClient(region.queue_endpoint, credential=credential, **CLIENT_OPTIONS)
     return RegionStorage(region, blobs, queues)
