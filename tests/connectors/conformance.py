@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from shared.connectors.kit.cursor import InvalidCursor
 from shared.contract.connector import (
     MAX_CHUNK_BYTES,
     Capabilities,
@@ -205,6 +206,16 @@ class ConnectorConformance:
                 assert rec.kind is kind and rec.source_id and rec.version
             if kind is Kind.PROJECT:
                 assert [r.source_id for r in small] == [source_scope]
+
+    async def test_a_cursor_it_did_not_write_is_invalid(self, reader: SourceReader,
+                                                       source_scope: str) -> None:
+        """One failure for every vendor: a cursor that is not the reader's own (corrupt, from
+        another connector or an older format) is ``InvalidCursor``, never a read from an
+        arbitrary place or an unhandled decoding error."""
+        for kind in sorted(reader.capabilities.read_kinds - {Kind.PROJECT}, key=list(Kind).index):
+            for foreign in ("not json {", '{"unknown": [1, 2]}', "[]"):
+                with pytest.raises(InvalidCursor):
+                    await reader.read(kind, source_scope, foreign, self.page_limit)
 
     async def test_parent_task_comes_first(self, reader: SourceReader,
                                            source_scope: str) -> None:

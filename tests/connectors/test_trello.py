@@ -25,6 +25,7 @@ from shared.connectors.trello import (
     trello_client,
 )
 from shared.connectors.trello.api_types import TCard
+from shared.connectors.trello.auth import key_and_token
 from shared.connectors.trello.mapping import card_to_task
 from shared.connectors.trello.writer import FIRST_POS, trello_pos
 from shared.contract.clock import FakeClock as EngineClock
@@ -97,7 +98,7 @@ def make_client(sim: Sim, *, token: str | None = None, clock: Any = None) -> Tre
     http = build_client("trello", allow_loopback=True, base_url=f"{sim.base}/1/",
                         event_hooks={"response": [_validate]})
     pacer = Pacer(TRELLO_RATE_LIMIT, clock=clock or LinkedClock(sim.clock))
-    return TrelloClient(http, sim.key, token or sim.token, pacer=pacer)
+    return TrelloClient(http, key_and_token(sim.key, token or sim.token), pacer=pacer)
 
 
 class TestTrelloConformance(ConnectorConformance):

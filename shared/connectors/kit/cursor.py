@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -24,14 +24,17 @@ class InvalidCursor(FatalRunError):
     slug = "invalid-cursor"
 
 
-class CursorCodec:
+M = TypeVar("M", bound=BaseModel)
+
+
+class CursorCodec(Generic[M]):
     """``encode``/``decode`` of a reader's cursor state.
 
     With a pydantic ``model`` the state is validated (unknown fields refused, types checked);
     without one any JSON object is accepted.
     """
 
-    def __init__(self, vendor: str, model: type[BaseModel] | None = None) -> None:
+    def __init__(self, vendor: str, model: type[M] | None = None) -> None:
         self.vendor = vendor
         self.model = model
 
@@ -65,7 +68,7 @@ class CursorCodec:
                                     f"({exc.error_count()} problems)") from exc
         return data
 
-    def load(self, cursor: str | None) -> BaseModel:
+    def load(self, cursor: str | None) -> M:
         """The ``model`` instance in ``cursor`` (its defaults for None)."""
         if self.model is None:
             raise TypeError("CursorCodec.load needs a model")

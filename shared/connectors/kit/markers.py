@@ -1,6 +1,7 @@
 """The source marker in a description footer, for writers whose vendor has no field for it
 (``MarkerLocation.DESCRIPTION_FOOTER``): written last, found again by ``find_marker``, kept
-within the vendor's length limit by cutting the text before it, never the marker."""
+within the vendor's length limit by cutting the text before it (and before a writer's note),
+never the marker."""
 from __future__ import annotations
 
 import re
@@ -8,17 +9,20 @@ import re
 from shared.contract.text import MARKER_PREFIX, marker_footer, strip_marker_footer
 
 _FOOTER = re.compile(rf"\[({re.escape(MARKER_PREFIX)}:[^\[\]\s]+)\]\s*$")
-#: what a cut text ends with, so a reader sees that something was cut
-ELLIPSIS = "…"
 
 
-def with_footer(text: str, marker: str, *, max_chars: int | None = None) -> str:
-    """``text`` followed by the marker footer, cut to fit ``max_chars`` if needed."""
+def with_footer(text: str, marker: str, *, max_chars: int | None = None, note: str = "") -> str:
+    """``text`` + ``note`` (a writer's own lines, kept whole) + the marker footer, the text
+    cut to fit ``max_chars`` if needed (the writer reports the cut as an adaptation)."""
     footer = marker_footer(marker)
-    if max_chars is not None and len(text) + len(footer) > max_chars:
-        room = max(0, max_chars - len(footer) - len(ELLIPSIS))
-        text = text[:room] + ELLIPSIS
-    return text + footer
+    if max_chars is not None:
+        text = text[:max(0, max_chars - len(footer) - len(note))]
+    return text + note + footer
+
+
+def fits(text: str, marker: str, *, max_chars: int, note: str = "") -> bool:
+    """Whether ``with_footer`` keeps ``text`` whole."""
+    return len(text) + len(note) + len(marker_footer(marker)) <= max_chars
 
 
 def find_marker(text: str | None) -> str | None:

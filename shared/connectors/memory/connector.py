@@ -11,6 +11,9 @@ import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.connectors.kit.cursor import CursorCodec
 from shared.connectors.memory.vendor import MemoryVendor, StoredAttachment, SyntheticBlob
 from shared.contract.connector import (
     MAX_CHUNK_BYTES,
@@ -67,6 +70,14 @@ def _depth(tasks: dict[str, Record], task: Task) -> int:
         cur = tasks[cur.parent_id]  # type: ignore[assignment]
         depth += 1
     return depth
+
+
+class _Offset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    offset: int = Field(default=0, ge=0)
+
+
+_OFFSET = CursorCodec("memory", _Offset)
 
 
 class _MemoryBase:
@@ -139,11 +150,11 @@ class MemoryReader(_MemoryBase):
             if kind is not Kind.PROJECT and scope not in self.vendor.items[Kind.PROJECT]:
                 raise NotFoundError(f"project {scope} not found")
             rows = self._scoped(kind, scope)
-            start = int(cursor) if cursor else 0
+            start = _OFFSET.load(cursor).offset
             page = rows[start:start + limit]
             end = start + len(page)
             return Page(records=tuple(page),  # type: ignore[arg-type]  # canonical records
-                        next_cursor=str(end) if end < len(rows) else None)
+                        next_cursor=_OFFSET.encode(_Offset(offset=end)) if end < len(rows) else None)
 
         return await self._call("read", run, kind)
 

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from shared.connectors.settings import TrelloConnection
-from shared.connectors.trello.capabilities import trello_capabilities
-from shared.connectors.trello.client import TRELLO_RATE_LIMIT, TrelloClient
+from shared.connectors.trello.auth import credential_for
+from shared.connectors.trello.capabilities import TRELLO_RATE_LIMIT, trello_capabilities
+from shared.connectors.trello.client import TrelloClient
 from shared.connectors.trello.reader import TrelloReader
 from shared.connectors.trello.writer import TrelloWriter
 from shared.contract.clock import Clock
@@ -17,8 +18,7 @@ def trello_client(connection: TrelloConnection, *, allow_loopback: bool = False,
     from ``PacerRegistry.get(key, TRELLO_RATE_LIMIT)``; without one it makes its own."""
     base_url = connection.effective_base_url().rstrip("/") + "/"
     http = build_client("trello", allow_loopback=allow_loopback, base_url=base_url)
-    return TrelloClient(http, connection.auth.api_key.get_secret_value(),
-                        connection.auth.token.get_secret_value(), pacer=pacer, clock=clock)
+    return TrelloClient(http, credential_for(connection), pacer=pacer, clock=clock)
 
 
 __all__ = ["TRELLO_RATE_LIMIT", "TrelloClient", "TrelloReader", "TrelloWriter",

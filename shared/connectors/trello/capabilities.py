@@ -28,9 +28,15 @@
 """
 from __future__ import annotations
 
-from shared.connectors.trello.client import TRELLO_RATE_LIMIT
 from shared.contract.connector import Capabilities, ChecklistSupport, MarkerLocation
+from shared.contract.limits import RateLimit
 from shared.contract.model import Kind
+
+#: Trello allows 100 requests / 10 s per token in a sliding window. A token bucket lets
+#: ``burst + rate × window`` through in any window, so 9 + 9/s × 10 s = 99 stays under it.
+#: (The 300 / 10 s per key is shared by every token of the key; it cannot be paced per
+#: credential and is left to the 429 handling.)
+TRELLO_RATE_LIMIT = RateLimit(requests=90, per_seconds=10, burst=9, concurrency=8)
 
 MAX_TEXT = 16_384
 MAX_ATTACHMENT_BYTES = 250 * 1024 * 1024

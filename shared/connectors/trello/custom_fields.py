@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.connectors.kit.definitions import define_once
 from shared.connectors.trello.client import TrelloClient
 from shared.contract.connector import Adaptation
 from shared.contract.model import CustomFieldType, CustomFieldValue, Kind, Task, content_version
@@ -176,45 +177,60 @@ class TrelloCustomFields:
         of that name and another type is already there."""
         async with self._locks[board]:
             fields = await self._definitions(board)
-            wanted = [name, f"{name} ({trello_type})"]
-            for candidate in wanted:
-                same = [f for f in fields if f.name == candidate]
-                if any(f.type == trello_type for f in same):
-                    return min((f for f in same if f.type == trello_type), key=lambda f: f.id)
-                if not same:
+            for candidate in (name, f"{name} ({trello_type})"):
+                if not any(f.name == candidate and f.type != trello_type for f in fields) or \
+                        any(f.name == candidate and f.type == trello_type for f in fields):
                     break
             else:
                 return None
-            try:
-                made = TCustomField.model_validate(await self.client.post("/customFields", json={
+
+            async def listing(fresh: bool) -> list[TCustomField]:
+                return await self._definitions(board, fresh=fresh)
+
+            async def create() -> TCustomField:
+                return TCustomField.model_validate(await self.client.post("/customFields", json={
                     "idModel": board, "modelType": "board", "name": candidate, "type": trello_type,
                     "pos": "bottom", "display_cardFront": True}))
+
+            async def delete(lost: TCustomField) -> None:
+                await self.client.delete(f"/customFields/{lost.id}")
+                self._boards[board] = [f for f in self._boards[board] if f.id != lost.id]
+
+            try:
+                return await define_once(
+                    listing=listing, matches=lambda f: f.name == candidate and f.type == trello_type,
+                    create=create, order=lambda f: f.id, identity=lambda f: f.id, delete=delete)
             except SkippableItemError:  # 400: the board holds its 50 fields already
                 return None
-            fields = await self._definitions(board, fresh=True)
-            winner = min((f for f in fields if f.name == candidate and f.type == trello_type),
-                         key=lambda f: f.id, default=made)
-            if winner.id != made.id:  # another worker defined it at the same time
-                await self.client.delete(f"/customFields/{made.id}")
-                self._boards[board] = [f for f in fields if f.id != made.id]
-            return winner
 
     async def _option(self, board: str, field: TCustomField, text: str) -> str:
         """The id of the list option ``text`` of ``field``, added when missing."""
         async with self._locks[f"{board}:{field.id}"]:
             current = next((f for f in await self._definitions(board) if f.id == field.id), field)
-            found = sorted((o for o in current.options if o.value.text == text), key=lambda o: o.id)
-            if found:
-                return found[0].id
-            made = TFieldOption.model_validate(await self.client.post(
-                f"/customFields/{field.id}/options", json={"value": {"text": text}, "color": "none",
-                                                           "pos": "bottom"}))
-            options = [TFieldOption.model_validate(x)
-                       for x in await self.client.get(f"/customFields/{field.id}/options")]
-            winner = min((o for o in options if o.value.text == text), key=lambda o: o.id, default=made)
-            if winner.id != made.id:
-                await self.client.delete(f"/customFields/{field.id}/options/{made.id}")
-                options = [o for o in options if o.id != made.id]
+            options = list(current.options)
+
+            async def listing(fresh: bool) -> list[TFieldOption]:
+                nonlocal options
+                if fresh:
+                    options = [TFieldOption.model_validate(x)
+                               for x in await self.client.get(f"/customFields/{field.id}/options")]
+                return options
+
+            async def create() -> TFieldOption:
+                return TFieldOption.model_validate(await self.client.post(
+                    f"/customFields/{field.id}/options", json={"value": {"text": text}, "color": "none",
+                                                               "pos": "bottom"}))
+
+            async def delete(lost: TFieldOption) -> None:
+                nonlocal options
+                await self.client.delete(f"/customFields/{field.id}/options/{lost.id}")
+                options = [o for o in options if o.id != lost.id]
+
+            winner = await define_once(listing=listing, matches=lambda o: o.value.text == text,
+                                       create=create, order=lambda o: o.id, identity=lambda o: o.id,
+                                       delete=delete)
+            if all(o.id != winner.id for o in options):
+                options.append(winner)
             self._boards[board] = [f.model_copy(update={"options": options}) if f.id == field.id else f
                                    for f in await self._definitions(board)]
             return winner.id

@@ -3,14 +3,17 @@
 Streams and their cursors (opaque to the engine; each page is a checkpoint):
 * PROJECT — the board itself (one page).
 * SECTION, LABEL — the board's lists (all, archived too) / labels, sorted by id;
-  cursor = last id emitted (ids grow with creation time, so new items only append).
+  cursor ``{"after": last id emitted}`` (ids grow with creation time, so new items only
+  append).
 * TASK — ``GET /boards/{id}/cards/all?limit&before&checklists=all&customFieldItems=true``:
-  Trello's id paging, newest first; cursor = the last (oldest) card id. Custom field values
-  are named and typed by the board's definitions (``custom_fields.py``).
+  Trello's id paging, newest first; cursor ``{"after": the last (oldest) card id}``. Custom
+  field values are named and typed by the board's definitions (``custom_fields.py``).
 * COMMENT, ATTACHMENT — per card, oldest first (so comments are re-created in their
   order): the board's card ids and badges, then ``/cards/{id}/actions?filter=commentCard``
   or ``/cards/{id}/attachments`` for cards whose badge count is non-zero;
-  cursor = ``<card id>:<records of that card already emitted>``.
+  cursor ``{"card": card id, "done": records of that card already emitted}``.
+
+Cursors go through the kit's ``CursorCodec``: one that does not fit is ``InvalidCursor``.
 """
 from __future__ import annotations
 
@@ -18,6 +21,9 @@ import bisect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.connectors.kit.cursor import CursorCodec
 from shared.connectors.trello.api_types import (
     TAction,
     TAttachment,
@@ -26,7 +32,6 @@ from shared.connectors.trello.api_types import (
     TLabel,
     TList,
     TMember,
-    TOrganization,
 )
 from shared.connectors.trello.capabilities import trello_capabilities
 from shared.connectors.trello.client import TrelloClient
@@ -42,17 +47,25 @@ from shared.connectors.trello.mapping import (
     user,
 )
 from shared.contract.connector import Page
-from shared.contract.model import (
-    Attachment,
-    Container,
-    ContainerKind,
-    Kind,
-    Record,
-    UserRef,
-)
-from shared.errors import FatalRunError, SkippableItemError
+from shared.contract.model import Attachment, Container, Kind, Record, UserRef
+from shared.errors import SkippableItemError
 
 MAX_PAGE = 1000          # Trello's largest ``limit``
+
+
+class _After(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    after: str = Field(min_length=1, max_length=64)
+
+
+class _CardPos(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    card: str = Field(min_length=1, max_length=64)
+    done: int = Field(default=0, ge=0)
+
+
+_AFTER = CursorCodec("Trello", _After)
+_CARD_POS = CursorCodec("Trello", _CardPos)
 
 
 class TrelloReader:
@@ -62,33 +75,16 @@ class TrelloReader:
         self.client = client
         self.capabilities = trello_capabilities()
         self._members: dict[str, Members] = {}
-        self._me: UserRef | None = None
         self._fields: dict[str, dict[str, TCustomField]] = {}
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
     async def whoami(self) -> UserRef:
-        """The token's member; Trello shows the e-mail to its owner only. Cached: the
-        ``/1/members/`` routes have their own, small limit (100 / 900 s)."""
-        if self._me is None:
-            me = TMember.model_validate(await self.client.get(
-                "/members/me", fields="username,fullName,email"))
-            self._me = user(me)
-        return self._me
+        return await self.client.whoami()
 
     async def list_containers(self) -> list[Container]:
-        """Workspaces the member belongs to and every board the member can open."""
-        me = (await self.whoami()).source_id
-        orgs = [TOrganization.model_validate(o) for o in await self.client.get(
-            f"/members/{me}/organizations", fields="name,displayName")]
-        boards = [TBoard.model_validate(b) for b in await self.client.get(
-            f"/members/{me}/boards", filter="all", fields="name,closed,idOrganization")]
-        out = [Container(id=o.id, name=o.displayName or o.name, kind=ContainerKind.WORKSPACE)
-               for o in orgs]
-        out += [Container(id=b.id, name=b.name, kind=ContainerKind.BOARD,
-                          parent_id=b.idOrganization) for b in boards]
-        return out
+        return await self.client.list_containers()
 
     async def members(self, board_id: str) -> Members:
         """Board members by id (e-mails where Trello shows them), cached per board."""
@@ -130,7 +126,8 @@ class TrelloReader:
 
     async def _tasks(self, scope: str, cursor: str | None, limit: int) -> Page:
         members = await self.members(scope)
-        raw = await self.client.get(f"/boards/{scope}/cards/all", limit=limit, before=cursor,
+        before = _AFTER.load(cursor).after if cursor else None
+        raw = await self.client.get(f"/boards/{scope}/cards/all", limit=limit, before=before,
                                     checklists="all", customFieldItems="true")
         cards = [TCard.model_validate(x) for x in raw]
         fields = await self.custom_fields(scope)
@@ -140,7 +137,8 @@ class TrelloReader:
         records = tuple(with_custom_fields(card_to_task(c, members), x.get("customFieldItems") or (), fields)
                         for c, x in zip(cards, raw, strict=True))
         more = len(cards) == limit
-        return Page(records=records, next_cursor=cards[-1].id if more and cards else None)
+        return Page(records=records,
+                    next_cursor=_AFTER.encode(_After(after=cards[-1].id)) if more and cards else None)
 
     async def _comments(self, board: str, card: str, members: Members) -> list[Any]:
         actions: list[TAction] = []
@@ -167,11 +165,10 @@ class TrelloReader:
         ids = [c.id for c in cards]
         start, skip = 0, 0
         if cursor:
-            card_id, _, done = cursor.partition(":")
-            if not done.isdigit():
-                raise FatalRunError(f"malformed {badge} cursor {cursor!r}")
+            pos_ = _CARD_POS.load(cursor)
+            card_id, done = pos_.card, pos_.done
             start = bisect.bisect_left(ids, card_id)
-            skip = int(done) if start < len(ids) and ids[start] == card_id else 0
+            skip = done if start < len(ids) and ids[start] == card_id else 0
         out: list[Any] = []
         for pos in range(start, len(cards)):
             card = cards[pos]
@@ -182,12 +179,14 @@ class TrelloReader:
             room = limit - len(out)
             if len(records) > room:
                 out += records[:room]
-                return Page(records=tuple(out), next_cursor=f"{card.id}:{skip + room}")
+                return Page(records=tuple(out),
+                            next_cursor=_CARD_POS.encode(_CardPos(card=card.id, done=skip + room)))
             out += records
             skip = 0
             if len(out) == limit:
                 nxt = ids[pos + 1] if pos + 1 < len(ids) else None
-                return Page(records=tuple(out), next_cursor=f"{nxt}:0" if nxt else None)
+                return Page(records=tuple(out),
+                            next_cursor=_CARD_POS.encode(_CardPos(card=nxt)) if nxt else None)
         return Page(records=tuple(out))
 
     async def open_attachment(self, attachment: Attachment) -> AsyncIterator[bytes]:
@@ -201,7 +200,9 @@ class TrelloReader:
 def _after_id(items: list[Any], cursor: str | None, limit: int) -> Page:
     items = sorted(items, key=lambda r: r.source_id)
     if cursor:
-        items = [r for r in items if r.source_id > cursor]
+        after = _AFTER.load(cursor).after
+        items = [r for r in items if r.source_id > after]
     page = items[:limit]
     more = len(items) > limit
-    return Page(records=tuple(page), next_cursor=page[-1].source_id if more else None)
+    return Page(records=tuple(page),
+                next_cursor=_AFTER.encode(_After(after=page[-1].source_id)) if more else None)

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
+from shared.connectors.kit.markers import fits, with_footer
 from shared.connectors.trello.api_types import (
     TAttachment,
     TBoard,
@@ -28,7 +29,6 @@ from shared.connectors.trello.mapping import (
     same_due,
     trello_color,
 )
-from shared.connectors.trello.reader import TrelloReader
 from shared.contract.connector import Adaptation, DestRefs, Written
 from shared.contract.model import (
     Attachment,
@@ -45,7 +45,6 @@ from shared.contract.model import (
 )
 from shared.contract.text import (
     FLATTENED_LINE,
-    marker_footer,
     name_flattened_parent,
     name_nameless_label,
     unstack_comment_header,
@@ -77,10 +76,7 @@ def trello_pos(position: float) -> float:
 
 
 def _with_footer(text: str, marker: str, note: str = "") -> str:
-    """``text`` + optional note + marker footer, cut so the whole fits Trello's limit."""
-    footer = marker_footer(marker)
-    room = MAX_TEXT - len(footer) - len(note)
-    return text[:max(0, room)] + note + footer
+    return with_footer(text, marker, max_chars=MAX_TEXT, note=note)
 
 
 class TrelloWriter:
@@ -89,7 +85,6 @@ class TrelloWriter:
     def __init__(self, client: TrelloClient) -> None:
         self.client = client
         self.capabilities = trello_capabilities()
-        self._reader = TrelloReader(client)
         self._fields = TrelloCustomFields(client)
         self._default_list: dict[str, str] = {}
         self._default_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -100,10 +95,10 @@ class TrelloWriter:
         await self.client.aclose()
 
     async def whoami(self) -> UserRef:
-        return await self._reader.whoami()
+        return await self.client.whoami()
 
     async def list_containers(self) -> list[Container]:
-        return await self._reader.list_containers()
+        return await self.client.list_containers()
 
     # -- RecordAdapter ---------------------------------------------------------------
 
@@ -174,7 +169,7 @@ class TrelloWriter:
         """(e-mail → member id for members whose e-mail Trello shows us, all member ids)."""
         if board not in self._people:
             members = await self.client.get(f"/boards/{board}/members")
-            me = await self._reader.whoami()
+            me = await self.client.whoami()
             people = {m["email"].lower(): m["id"] for m in members if m.get("email")}
             if me.email and me.source_id and any(m["id"] == me.source_id for m in members):
                 people[me.email.lower()] = me.source_id
@@ -206,7 +201,7 @@ class TrelloWriter:
                                     message=f"not found among the board's members (named in "
                                             f"the description instead): {', '.join(missing)}"))
         desc = _with_footer(task.description, marker, note)
-        if len(task.description) + len(note) + len(marker_footer(marker)) > MAX_TEXT:
+        if not fits(task.description, marker, max_chars=MAX_TEXT, note=note):
             notes.append(Adaptation(kind=Kind.TASK, code="task.description_cut_for_note",
                                     message=f"description cut so the assignee note fits "
                                             f"Trello's {MAX_TEXT} characters", loss=True))

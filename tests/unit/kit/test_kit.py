@@ -16,7 +16,7 @@ from shared.connectors.kit.cursor import CursorCodec, InvalidCursor
 from shared.connectors.kit.definitions import define_once
 from shared.connectors.kit.errors import ErrorTable, becomes, body_says, rule, status_of
 from shared.connectors.kit.http import ApiClient
-from shared.connectors.kit.markers import find_marker, with_footer, without_footer
+from shared.connectors.kit.markers import find_marker, fits, with_footer, without_footer
 from shared.connectors.kit.paging import LinkPaging, OffsetPaging, TokenPaging, fetch_all, fetch_page
 from shared.contract.clock import FakeClock
 from shared.contract.limits import RateLimit
@@ -314,8 +314,9 @@ def test_footer_round_trip_and_cut() -> None:
     marker = "ferry:abc:task:0123456789abcdef"
     text = with_footer("hello", marker)
     assert find_marker(text) == marker and without_footer(text) == "hello"
-    cut = with_footer("y" * 500, marker, max_chars=100)
-    assert len(cut) == 100 and find_marker(cut) == marker and "…" in cut
+    cut = with_footer("y" * 500, marker, max_chars=100, note="\n\nNot moved: Bob")
+    assert len(cut) == 100 and find_marker(cut) == marker and "Not moved: Bob" in cut
+    assert not fits("y" * 500, marker, max_chars=100) and fits("y", marker, max_chars=100)
     assert find_marker("no marker [here]") is None and find_marker(None) is None
 
 
