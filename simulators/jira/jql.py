@@ -1,7 +1,9 @@
 """The subset of JQL the simulator understands (Ferry's reader and writer use it).
 
 ``clause [AND clause]… [ORDER BY field [ASC|DESC]]`` where a clause is
-``field = value``, ``field != value`` or ``field in (v1, v2, …)`` over ``project``,
+``field = value``, ``field != value``, ``field in (v1, v2, …)`` or, for ``key``,
+``key > value`` / ``key >= value`` / ``key < value`` (issue keys compare by project key,
+then number, as JQL compares them) over ``project``,
 ``parent``, ``issuetype`` (``type``), ``key`` (``issuekey``, ``id``), ``status``,
 ``labels`` and ``assignee``; values are bare words or quoted strings. Anything else is a
 400, as Jira answers a query it cannot parse. ``/rest/api/3/search/jql`` refuses an
@@ -15,8 +17,8 @@ from dataclasses import dataclass
 
 from simulators.jira.store import Issue, JiraError, JiraStore
 
-_TOKEN = re.compile(r'\s*(?:(?P<q>"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\')|(?P<op>!=|=|\(|\)|,)'
-                    r'|(?P<w>[^\s=!(),"\']+))')
+_TOKEN = re.compile(r'\s*(?:(?P<q>"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\')|(?P<op>!=|>=|<=|=|>|<|\(|\)|,)'
+                    r'|(?P<w>[^\s=!<>(),"\']+))')
 FIELDS = {"project": "project", "parent": "parent", "issuetype": "issuetype",
           "type": "issuetype", "key": "key", "issuekey": "key", "id": "key",
           "status": "status", "labels": "labels", "assignee": "assignee"}
@@ -27,8 +29,9 @@ UNBOUNDED = ("Unbounded JQL queries are not allowed here. Please add a search re
 
 @dataclass(frozen=True)
 class Query:
-    clauses: tuple[tuple[str, bool, tuple[str, ...]], ...]  # (field, negated, values)
+    clauses: tuple[tuple[str, str, tuple[str, ...]], ...]  # (field, operator, values)
     descending: bool = False
+    by_key: bool = False  # ORDER BY key (else by id, i.e. creation)
 
 
 def _tokens(jql: str) -> list[str]:
@@ -60,8 +63,8 @@ def _value(tok: str) -> str:
 def parse(jql: str) -> Query:
     """Parse ``jql`` or raise a 400 ``JiraError``."""
     toks = _tokens(jql)
-    clauses: list[tuple[str, bool, tuple[str, ...]]] = []
-    descending = False
+    clauses: list[tuple[str, str, tuple[str, ...]]] = []
+    descending = by_key = False
     i = 0
     while i < len(toks):
         word = toks[i].lower()
@@ -75,6 +78,7 @@ def parse(jql: str) -> Query:
             if rest not in ([], ["asc"], ["desc"]):
                 raise _bad("Error in the JQL Query: Expecting either 'ASC' or 'DESC'.")
             descending = rest == ["desc"]
+            by_key = toks[i + 2].lower() == "key"
             break
         if clauses:
             if word != "and":
@@ -92,7 +96,12 @@ def parse(jql: str) -> Query:
             raise _bad("Error in the JQL Query: Expecting operator but got the end of the query.")
         op = toks[i + 1].lower()
         if op in ("=", "!="):
-            clauses.append((field, op == "!=", (_value(toks[i + 2]),)))
+            clauses.append((field, op, (_value(toks[i + 2]),)))
+            i += 3
+        elif op in (">", ">=", "<", "<=") and field == "key":
+            if not KEY.fullmatch(_value(toks[i + 2])):
+                raise _bad(f"The issue key '{_value(toks[i + 2])}' for field 'key' is invalid.")
+            clauses.append((field, op, (_value(toks[i + 2]),)))
             i += 3
         elif op == "in" and i + 2 < len(toks) and toks[i + 2] == "(":
             j, values = i + 3, []
@@ -102,11 +111,20 @@ def parse(jql: str) -> Query:
                 j += 1
             if j >= len(toks):
                 raise _bad("Error in the JQL Query: Expecting ')' but got the end of the query.")
-            clauses.append((field, False, tuple(values)))
+            clauses.append((field, "in", tuple(values)))
             i = j + 1
         else:
             raise _bad(f"Error in the JQL Query: Expecting operator but got '{toks[i + 1]}'.")
-    return Query(tuple(clauses), descending)
+    return Query(tuple(clauses), descending, by_key)
+
+
+KEY = re.compile(r"([A-Za-z][A-Za-z0-9_]*)-(\d+)")
+
+
+def key_order(key: str) -> tuple[str, int]:
+    """How JQL orders issue keys: by project key, then by number."""
+    m = KEY.fullmatch(key)
+    return (m.group(1).upper(), int(m.group(2))) if m else (key.upper(), 0)
 
 
 def matcher(store: JiraStore, query: Query) -> Callable[[Issue], bool]:
@@ -133,10 +151,19 @@ def matcher(store: JiraStore, query: Query) -> Callable[[Issue], bool]:
             return issue.assignee == value or (v == "empty" and issue.assignee is None)
         return False
 
+    def compare(op: str, value: str, issue: Issue) -> bool:
+        mine, other = key_order(issue.key), key_order(value)
+        return {">": mine > other, ">=": mine >= other, "<": mine < other,
+                "<=": mine <= other}[op]
+
     def match(issue: Issue) -> bool:
-        for field, negated, values in query.clauses:
+        for field, op, values in query.clauses:
+            if op in (">", ">=", "<", "<="):
+                if not compare(op, values[0], issue):
+                    return False
+                continue
             hit = any(one(field, value, issue) for value in values)
-            if hit == negated:
+            if hit == (op == "!="):
                 return False
         return True
 

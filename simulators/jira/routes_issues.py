@@ -36,11 +36,16 @@ def _search(ctx: CtxDep, query_text: str, token: str | None, max_results: int,
                 raise JiraError(400, BAD_TOKEN)
             after = held[1]
         match = jql.matcher(ctx.store, query)
-        ordered = sorted((i for i in ctx.store.issues.values() if match(i)),
-                         key=lambda i: int(i.id), reverse=query.descending)
+        def order(i: Issue) -> tuple[str, int]:
+            return jql.key_order(i.key) if query.by_key else ("", int(i.id))
+
+        ordered = sorted((i for i in ctx.store.issues.values() if match(i)), key=order,
+                         reverse=query.descending)
         if after is not None:  # resume after the last issue served (stable under inserts)
-            ordered = [i for i in ordered if (int(i.id) < int(after) if query.descending
-                                              else int(i.id) > int(after))]
+            last = ctx.store.issues.get(after)
+            mark = order(last) if last is not None else ("", int(after))
+            ordered = [i for i in ordered if (order(i) < mark if query.descending
+                                              else order(i) > mark)]
         page = ordered[:size]
         body: dict[str, Any] = {"issues": [views.issue(ctx.base, ctx.store, i, wanted)
                                            for i in page],

@@ -358,3 +358,17 @@ async def test_seeded_attachment_streams(sim: tuple[Any, httpx.AsyncClient]) -> 
     att = next(a for a in app.state.jira_store.attachments.values() if a.size == 70_000)
     got = await c.get(f"{API}/attachment/content/{att.id}", params={"redirect": "false"})
     assert got.status_code == 200 and got.content == att.blob.read()
+
+
+async def test_search_resumes_by_key(sim: tuple[Any, httpx.AsyncClient]) -> None:
+    """``key > X ORDER BY key`` — a position that needs no page token."""
+    _, c = sim
+    everything = await _search_all(c, "project = FER ORDER BY key ASC", 100)
+    keys = [i["key"] for i in everything]
+    assert keys == sorted(keys, key=lambda k: int(k.split("-")[1]))
+    after = await _search_all(c, f'project = FER AND key > "{keys[4]}" ORDER BY key ASC', 3)
+    assert [i["key"] for i in after] == keys[5:]
+    before = await _search_all(c, f"project = FER AND key <= {keys[1]} ORDER BY key DESC", 100)
+    assert [i["key"] for i in before] == keys[1::-1]
+    bad = await c.get(f"{API}/search/jql", params={"jql": "project = FER AND key > nope"})
+    assert bad.status_code == 400
