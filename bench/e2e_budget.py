@@ -197,18 +197,18 @@ def run_all(migs: list[Migration], mode: str, cpu: WorkerCpu, labels: list[str])
 
 
 @contextmanager
-def runner(env: dict[str, str], workers: int, log: Path) -> Iterator[tuple[int, int]]:
+def runner(env: dict[str, str], workers: int, log: Path, app: str) -> Iterator[tuple[int, int]]:
     from tools.devhost.process import runner_process
     from tools.stack import free_port
 
     port = free_port()
-    with runner_process(env, port, log, workers=workers) as proc:
+    with runner_process(env, port, log, workers=workers, app=app) as proc:
         yield port, proc.pid
 
 
 def pairs_scenario(args: argparse.Namespace, env: dict[str, str], token: str, out: Path) -> list[RunFigures]:
     figures: list[RunFigures] = []
-    with runner(env, args.workers, out / "runner-pairs.log") as (port, pid):
+    with runner(env, args.workers, out / "runner-pairs.log", args.app) as (port, pid):
         api = Api(f"http://127.0.0.1:{port}", token)
         cpu = WorkerCpu(pid)
         for pair in args.pairs:
@@ -227,7 +227,7 @@ def pairs_scenario(args: argparse.Namespace, env: dict[str, str], token: str, ou
 
 def multi_scenario(args: argparse.Namespace, env: dict[str, str], token: str, out: Path) -> list[RunFigures]:
     src_kind, dst_kind = args.multi_pair.split(":")
-    with ExitStack() as stack, runner(env, args.multi_workers, out / "runner-multi.log") as (port, pid):
+    with ExitStack() as stack, runner(env, args.multi_workers, out / "runner-multi.log", args.app) as (port, pid):
         api = Api(f"http://127.0.0.1:{port}", token)
         migs = []
         for n in range(args.orgs):
@@ -257,6 +257,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--multi-pair", default="trello:asana")
     p.add_argument("--multi-boards", type=int, default=1)
     p.add_argument("--multi-cards", type=int, default=100)
+    p.add_argument("--app", default="function_app:app",
+                   help="app the runner serves; bench.migration_app:app leaves the assistant's "
+                        "log indexing out of the workers' CPU")
     p.add_argument("--json", type=Path, help="also write the figures here")
     return p.parse_args(argv)
 
@@ -281,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         token = issuer.mint("bench@ferry.example", "Bench", audience=AUDIENCE)
         print("budgets: " + "; ".join(v[2] for v in PUBLISHED.values()))
         if args.pairs:
-            print(f"pairs: {args.boards} boards × {args.cards} cards, {args.workers} worker(s)")
+            print(f"pairs: {args.boards} boards × {args.cards} cards, {args.workers} worker(s), app {args.app}")
             print(HEADER)
             results["pairs"] = [_as_dict(f) for f in pairs_scenario(args, env, token, out)]
         if args.orgs:
