@@ -102,6 +102,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args)
 
 
+def demo_kinds() -> list[str]:
+    """The vendors the demo offers: the connector registry's, where the demo can simulate them."""
+    from shared.connectors.registry import available_kinds
+    from tools.demo import DEMO_VENDORS
+
+    return [kind for kind in available_kinds() if kind in DEMO_VENDORS]
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `ferry` command line."""
     parser = argparse.ArgumentParser(prog="ferry", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -119,8 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     tok.add_argument("--ttl", type=int, default=3600)
     tok.set_defaults(func=cmd_token)
     demo = sub.add_parser("demo", help="run a demo migration between simulated vendors")
-    demo.add_argument("--source", default="trello", choices=["trello", "asana", "planner"])
-    demo.add_argument("--destination", default="asana", choices=["trello", "asana", "planner"])
+    kinds = demo_kinds()
+    demo.add_argument("--source", default="trello", choices=kinds)
+    demo.add_argument("--destination", default="asana", choices=kinds)
     demo.add_argument("--boards", type=int, default=3)
     demo.add_argument("--cards", type=int, default=100, help="cards per board")
     demo.add_argument("--max-attachment-mb", type=int, default=20)

@@ -117,6 +117,8 @@ def _edit_planner(v: Vendor, ids: list[str]) -> int:
 
 
 _EDITORS = {"trello": _edit_trello, "asana": _edit_asana, "planner": _edit_planner}
+#: the vendors the demo can simulate (seed, start, edit); the CLI offers those the registry has
+DEMO_VENDORS = frozenset(_EDITORS)
 
 
 class Api:

@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from shared.connectors.settings import ConnectionBase, split_secrets
+from shared.connectors.settings import ConnectionBase, registered_kinds, split_secrets
 from shared.contract.connector import DestinationWriter, SourceReader
 from shared.contract.limits import RateLimit
 from shared.contract.pacer import Pacer, PacerRegistry, PacerSettings
@@ -122,6 +122,13 @@ def has_runtime(kind: str) -> bool:
     except ValidationFailed:
         return False
     return True
+
+
+def available_kinds() -> tuple[str, ...]:
+    """The kinds that can be opened now, in registration order: the one list of vendors that
+    the CLI, the demo and the tests offer (the connection models of ``settings`` may name
+    kinds whose connector is not built yet)."""
+    return tuple(kind for kind in registered_kinds() if has_runtime(kind))
 
 
 def rate_limit_of(kind: str) -> RateLimit:

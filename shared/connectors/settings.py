@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from shared.errors import ValidationFailed
+from shared.net.guard import register_vendor_hosts
 
 _GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -71,6 +72,10 @@ class ConnectionBase(_Strict):
 
     #: the vendor's public API root (None when the URL is a per-connection field)
     vendor_base_url: ClassVar[str | None] = None
+    #: the hosts the SSRF guard lets this kind reach ("*.x.com": any subdomain of x.com)
+    vendor_hosts: ClassVar[tuple[str, ...]] = ()
+    #: whether the configured URL may name a self-hosted server (Jira DC, Azure DevOps Server)
+    self_hosted: ClassVar[bool] = False
 
     @field_validator("base_url")
     @classmethod
@@ -99,6 +104,7 @@ class TrelloConnection(ConnectionBase):
     kind: Literal["trello"]
     auth: TrelloKeyToken
     vendor_base_url: ClassVar[str | None] = "https://api.trello.com/1"
+    vendor_hosts: ClassVar[tuple[str, ...]] = ("api.trello.com",)
 
 
 # --- Asana: https://developers.asana.com/docs/authentication
@@ -127,6 +133,7 @@ class AsanaConnection(ConnectionBase):
     kind: Literal["asana"]
     auth: Annotated[AsanaPersonalAccessToken | AsanaOAuthApp, Field(discriminator="type")]
     vendor_base_url: ClassVar[str | None] = "https://app.asana.com/api/1.0"
+    vendor_hosts: ClassVar[tuple[str, ...]] = ("app.asana.com",)
 
 
 # --- Planner / Microsoft 365 (Graph): an Entra application (client credentials) or
@@ -161,6 +168,9 @@ class PlannerConnection(ConnectionBase):
     auth: Annotated[PlannerClientCredentials | PlannerUsernamePassword,
                     Field(discriminator="type")]
     vendor_base_url: ClassVar[str | None] = "https://graph.microsoft.com/v1.0"
+    #: downloads redirect to, and upload sessions live on, the tenant's SharePoint host
+    vendor_hosts: ClassVar[tuple[str, ...]] = ("graph.microsoft.com", "login.microsoftonline.com",
+                                               "*.sharepoint.com")
 
 
 # --- Jira: https://developer.atlassian.com/cloud/jira/platform/basic-auth-for-rest-apis/
@@ -181,6 +191,9 @@ class JiraApiToken(AuthBase):
 
 class JiraConnection(ConnectionBase):
     kind: Literal["jira"]
+    vendor_hosts: ClassVar[tuple[str, ...]] = ("*.atlassian.net", "api.atlassian.com",
+                                               "auth.atlassian.com")
+    self_hosted: ClassVar[bool] = True
     #: https://<site>.atlassian.net, or a self-hosted Jira (must resolve to public IPs)
     site_url: str
     auth: JiraApiToken
@@ -204,6 +217,9 @@ class AzureDevOpsPat(AuthBase):
 
 class AzureDevOpsConnection(ConnectionBase):
     kind: Literal["azure_devops"]
+    vendor_hosts: ClassVar[tuple[str, ...]] = ("dev.azure.com", "*.visualstudio.com",
+                                               "login.microsoftonline.com")
+    self_hosted: ClassVar[bool] = True
     #: https://dev.azure.com/<org>, or an Azure DevOps Server collection URL
     organization_url: str
     auth: AzureDevOpsPat
@@ -229,6 +245,7 @@ class MondayConnection(ConnectionBase):
     kind: Literal["monday"]
     auth: MondayApiToken
     vendor_base_url: ClassVar[str | None] = "https://api.monday.com/v2"
+    vendor_hosts: ClassVar[tuple[str, ...]] = ("api.monday.com",)
 
 
 # --- registry -------------------------------------------------------------------------
@@ -249,6 +266,7 @@ def register_kind(model: type[ConnectionBase]) -> type[ConnectionBase]:
     if len(tags) != 1 or not isinstance(tags[0], str):
         raise TypeError(f"{model.__name__}.kind must be Literal['<one kind>']")
     _REGISTRY[tags[0]] = model
+    register_vendor_hosts(tags[0], model.vendor_hosts, self_hosted=model.self_hosted)
     _adapter.cache_clear()
     return model
 

@@ -2,8 +2,9 @@
 
 Rules (enforced by `shared.net.http.build_client`, in its transport, for every request):
 
-* each kind talks only to its vendor's hosts over https on port 443
-  (`VENDOR_HOSTS`; later connectors add theirs with `register_vendor_hosts`);
+* each kind talks only to its vendor's hosts over https on port 443 (`VENDOR_HOSTS`, filled
+  by `register_vendor_hosts`: each connection model in `shared.connectors.settings` declares
+  its hosts, and a connector its file hosts);
 * kinds that may be self-hosted (Jira, Azure DevOps Server) may also reach the host of
   their configured base URL: https only, and only if every address it resolves to is
   public;
@@ -32,16 +33,9 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 #: vendor API hosts per connector kind; "*.example.com" matches any subdomain only
-VENDOR_HOSTS: dict[str, tuple[str, ...]] = {
-    "trello": ("api.trello.com",),
-    "asana": ("app.asana.com",),
-    "planner": ("graph.microsoft.com", "login.microsoftonline.com"),
-    "jira": ("*.atlassian.net",),
-    "azure_devops": ("dev.azure.com",),
-    "monday": ("api.monday.com",),
-}
+VENDOR_HOSTS: dict[str, tuple[str, ...]] = {}
 #: kinds whose configured base URL may name a self-hosted server
-SELF_HOSTED_KINDS: set[str] = {"jira", "azure_devops"}
+SELF_HOSTED_KINDS: set[str] = set()
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from shared.connectors.registry import ConnectorRuntime, open_runtime
+from shared.connectors.registry import ConnectorRuntime, available_kinds, open_runtime
 from shared.connectors.settings import ConnectionBase, parse_connection
 from shared.contract.limits import RateLimit
 from shared.contract.pacer import Pacer
@@ -42,7 +42,6 @@ from simulators.planner.store import User as PlannerUser
 from simulators.trello import SeedConfig as TrelloSeed
 from simulators.trello import create_app as trello_app
 
-VENDORS = ("trello", "asana", "planner")
 #: Fast enough that pacing never shows; 8 in flight like the real limits.
 FAST = RateLimit(requests=100_000, per_seconds=1, burst=10_000, concurrency=8)
 
@@ -208,14 +207,25 @@ def trim_planner_sources(sims: dict[str, Sim]) -> None:
                 http.delete(f"/api/1.0/tasks/{task.gid}").raise_for_status()
 
 
+#: how the world starts each vendor's simulator and builds its connection
+_WORLD: dict[str, tuple[Callable[[], Any], Callable[[str, Any], Sim]]] = {
+    "trello": (lambda: trello_app(TRELLO_SEED), _trello),
+    "asana": (lambda: asana_app(ASANA_SEED), _asana),
+    "planner": (lambda: planner_app(PLANNER_SEED), _planner),
+}
+#: the vendors of the pair suite: the connector registry's, where the world can simulate them
+VENDORS = tuple(kind for kind in available_kinds() if kind in _WORLD)
+
+
 @contextlib.contextmanager
 def running_sims() -> Iterator[dict[str, Sim]]:
-    """The three simulators on free loopback ports, seeded and cross-populated."""
-    apps = {"trello": trello_app(TRELLO_SEED), "asana": asana_app(ASANA_SEED),
-            "planner": planner_app(PLANNER_SEED)}
-    build = {"trello": _trello, "asana": _asana, "planner": _planner}
+    """Every vendor's simulator on free loopback ports, seeded and cross-populated."""
     with contextlib.ExitStack() as stack:
-        sims = {v: build[v](stack.enter_context(serve(app)), app) for v, app in apps.items()}
+        sims: dict[str, Sim] = {}
+        for vendor in VENDORS:
+            make_app, build = _WORLD[vendor]
+            app = make_app()
+            sims[vendor] = build(stack.enter_context(serve(app)), app)
         add_people(sims)
         trim_planner_sources(sims)
         yield sims
