@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from functions.http_api.deps import authorize
 from functions.http_api.idempotency import IdempotencyKey, idempotent
@@ -17,6 +17,7 @@ from functions.http_api.ids import ConnectorId
 from functions.http_api.paging import Continuation, PageSize, page_body
 from shared.connections import service
 from shared.connectors.settings import registered_kinds
+from shared.display_names import DisplayName
 from shared.identity.access import Action
 from shared.tenancy.auth import OrgAccess
 from shared.tenancy.idempotency import IdempotencyRepository
@@ -33,33 +34,20 @@ _CONNECTION_DOC = (
 _EXAMPLE = {"kind": "trello", "auth": {"type": "api_key_token", "api_key": "…", "token": "…"}}
 
 
-def _name(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value.strip()
-
-
 class ConnectorCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: DisplayName = Field(min_length=1, max_length=200)
     connection: dict[str, Any] = Field(description=_CONNECTION_DOC, examples=[_EXAMPLE])
-
-    _check_name = field_validator("name")(_name)
 
 
 class ConnectorPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: DisplayName | None = Field(default=None, min_length=1, max_length=200)
     connection: dict[str, Any] | None = Field(
         default=None, description="Fields to change. Secret fields left out keep their value while "
                                   "`auth.type` stays the same; the kind cannot change.")
-
-    @field_validator("name")
-    @classmethod
-    def _check_name(cls, value: str | None) -> str | None:
-        return None if value is None else _name(value)
 
 
 class ConnectorTest(BaseModel):

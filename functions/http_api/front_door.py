@@ -17,6 +17,7 @@ from typing import Any
 
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import Request, StreamingResponse
+from starlette.convertors import PathConvertor, register_url_convertor
 
 from functions.http_api import LazyApi, create_api
 
@@ -31,6 +32,21 @@ _SCOPE_KEYS = ("type", "asgi", "http_version", "method", "scheme", "server", "cl
 
 bp = func.Blueprint()
 api = LazyApi(create_api)
+
+
+class _AnyPath(PathConvertor):
+    """Starlette's `path` convertor, taking a newline too (its own regex is `.*` without DOTALL)."""
+
+    regex = "(?s:.*)"
+
+
+# The worker routes every request of this function through the streaming extension's own
+# catch-all route, `/{path:path}`, compiled when the worker builds its web app after importing
+# `function_app`. With the stock convertor a path holding a decoded %0A matched nothing and the
+# worker answered its framework's `{"detail": "Not Found"}` without running Ferry; with this one
+# it reaches the API, which answers a problem (404, or 422 naming the id). Ferry's own
+# `{…:path}` routes take such paths too and answer the same way.
+register_url_convertor("path", _AnyPath())
 
 
 @bp.function_name("api")

@@ -4,12 +4,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from functions.http_api.deps import authorize
 from functions.http_api.idempotency import IdempotencyKey, idempotent
 from functions.http_api.ids import KeyId
 from functions.http_api.paging import Continuation, PageSize, page_body
+from shared.display_names import DisplayName
 from shared.identity.access import Action, Scope
 from shared.tenancy import keys
 from shared.tenancy.auth import OrgAccess
@@ -21,7 +22,9 @@ Manage = Annotated[OrgAccess, Depends(authorize(Action.KEYS_MANAGE))]
 
 
 class KeyCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    model_config = ConfigDict(extra="forbid")
+
+    name: DisplayName = Field(min_length=1, max_length=100)
     scopes: list[Scope] = Field(min_length=1, description="read, write and/or admin")
 
 

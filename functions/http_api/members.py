@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from functions.http_api.deps import authorize
 from functions.http_api.idempotency import IdempotencyKey, idempotent
@@ -22,12 +22,16 @@ Manage = Annotated[OrgAccess, Depends(authorize(Action.MEMBERS_MANAGE))]
 
 
 class MemberAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     email: EmailStr
     role: Role = Role.MEMBER
     memberType: MemberType = MemberType.INTERNAL  # noqa: N815 (API field name)
 
 
 class MemberPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     role: Role | None = None
     memberType: MemberType | None = None  # noqa: N815
     status: MemberStatus | None = Field(default=None, description="active or deactivated")

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from starlette.responses import StreamingResponse
 
 from functions.http_api.deps import authorize
@@ -30,6 +30,8 @@ RunsManage = Annotated[OrgAccess, Depends(authorize(Action.RUNS_MANAGE))]
 
 
 class RunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     mode: RunMode = "full"
 
 
@@ -111,6 +113,9 @@ def _show_run(access: OrgAccess, migration_id: str) -> Callable[[str], Awaitable
 @router.get("/{migrationId}/runs", summary="List runs, newest first")
 async def list_runs(migrationId: MigrationId, access: RunsRead, pageSize: PageSize = 50,  # noqa: N803
                     continuation: Continuation = None) -> dict[str, Any]:
+    # A missing or foreign migration is a 404, not an empty list: a client must not take "no
+    # runs yet" for an answer about a migration that is not there (or not its org's).
+    await service.get_migration(access.ctx, migrationId)
     page = await service.list_runs(access.ctx, migrationId, page_size=pageSize, continuation=continuation)
     return page_body(page, service.public_run)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from functions.http_api.deps import SignedIn, authorize, request_info
 from functions.http_api.idempotency import IdempotencyKey, idempotent
+from shared.display_names import DisplayName
 from shared.identity.access import Action, allowed_actions
 from shared.identity.regions import normalize_country
 from shared.store.stores import get_stores
@@ -21,7 +22,9 @@ router = APIRouter(tags=["organisations"])
 
 
 class OrgCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    model_config = ConfigDict(extra="forbid")
+
+    name: DisplayName = Field(min_length=1, max_length=200)
     country: str = Field(description="ISO 3166-1 alpha-2 country of sign-up; decides the region")
     region: str | None = Field(default=None, description="eu or us: overrides the country's region, at creation only")
 
@@ -29,13 +32,6 @@ class OrgCreate(BaseModel):
     @classmethod
     def _country(cls, v: str) -> str:
         return normalize_country(v)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must not be blank")
-        return v.strip()
 
 
 @router.post("/orgs", status_code=201, summary="Create an organisation (you become its first admin)")

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import Match
 
 from functions.http_api.body_limit import BodyLimitMiddleware
+from functions.http_api.request_limits import RequestLimitsMiddleware
 from shared.errors import FerryError, TooManyRequestsError
 
 log = logging.getLogger("ferry.api")
@@ -24,9 +27,11 @@ _STATUS_SLUGS = {
     406: ("not-acceptable", "Not acceptable"),
     409: ("conflict", "Conflict"),
     413: ("payload-too-large", "Payload too large"),
+    414: ("uri-too-long", "URI too long"),
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("validation", "Invalid request"),
     429: ("too-many-requests", "Too many requests"),
+    431: ("header-fields-too-large", "Request header fields too large"),
 }
 
 
@@ -52,9 +57,29 @@ def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+#: The methods a 405's `Allow` may name (those the Functions trigger takes).
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(app: Any, scope: Mapping[str, Any]) -> list[str]:
+    """Every method some route of `app` takes on this request's path, asked of each route as
+    a request with that method. Starlette's own 405 names the methods of the first route whose
+    path matched, so `PUT /api/orgs/{id}` was told `Allow: GET` although another router takes
+    DELETE on the same path."""
+    routes = list(getattr(app, "routes", ()))
+    return [m for m in _METHODS
+            if any(route.matches({**scope, "type": "http", "method": m})[0] is Match.FULL for route in routes)]
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    # An oversized body is answered as a problem before any handler (or parser) sees it.
+    # An oversized body is answered as a problem before any handler (or parser) sees it, and
+    # so is an oversized query string or header block (the last added runs first).
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(RequestLimitsMiddleware)
+    # No "/api/me/" → 307 to "/api/me": Starlette builds that Location from the Host header, so
+    # a forged Host made Ferry redirect a client to any site. An unrouted path, with or without
+    # a trailing slash, is a 404 problem like any other.
+    app.router.redirect_slashes = False
 
     @app.exception_handler(FerryError)
     async def ferry_error(request: Request, exc: FerryError) -> JSONResponse:
@@ -87,9 +112,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
         if exc.status_code == 404 and detail in (None, "Not Found"):
             detail = f"no route {request.method} {request.url.path}"
+        headers = getattr(exc, "headers", None)
         if exc.status_code == 405:
-            detail = f"{request.method} is not allowed on {request.url.path}"
-        return problem(exc.status_code, slug, title, detail, instance=request.url.path, headers=getattr(exc, "headers", None))
+            allow = ", ".join(allowed_methods(request.app, request.scope))
+            detail = f"{request.method} is not allowed on {request.url.path}; allowed: {allow}"
+            headers = {**(headers or {}), "Allow": allow}
+        return problem(exc.status_code, slug, title, detail, instance=request.url.path, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

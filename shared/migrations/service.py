@@ -21,6 +21,7 @@ from shared.connections.service import get_connector
 from shared.contract.limits import RateLimit
 from shared.contract.model import Kind
 from shared.contract.runs import FINAL_STATUSES, RunStatus
+from shared.display_names import DisplayName
 from shared.engine.eta import Eta, estimate, plan_from_dry_run, plan_of_writes
 from shared.engine.idmap import RETRY_STATES, retry_plan
 from shared.engine.plan import RunSettings, begin, resume_messages
@@ -61,7 +62,7 @@ class MigrationsRepository(TenantRepository):
 class Scope(BaseModel):
     """A source container to move. Only its id is kept: Ferry stores ids, not names."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str = Field(min_length=1, max_length=512, description="source container id (board, project, plan)")
     # Accepted so that clients written for earlier versions keep working, never stored nor
@@ -73,7 +74,7 @@ class Scope(BaseModel):
 
 
 class UserMapping(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     emails: dict[str, EmailStr] = Field(default_factory=dict, description="source email → destination email")
     fallback: EmailStr | None = Field(default=None, description="who gets what maps to nobody")
@@ -87,7 +88,9 @@ class UserMapping(BaseModel):
 class MigrationSpec(BaseModel):
     """What a client sends to create (or replace the settings of) a migration."""
 
-    name: str = Field(min_length=1, max_length=200)
+    model_config = ConfigDict(extra="forbid")  # an unknown field is a 422 naming it, never ignored
+
+    name: DisplayName = Field(min_length=1, max_length=200)
     sourceConnectorId: str  # noqa: N815 (API field names)
     destinationConnectorId: str  # noqa: N815
     scopes: list[Scope] = Field(min_length=1, max_length=500)

@@ -81,7 +81,12 @@ async def test_errors_and_unknown_paths(served: tuple[str, Any]) -> None:
         outside = await client.get("/elsewhere/stream")
         wrong_method = await client.delete("/api/stream")
     assert failed.status_code == 500
-    assert outside.status_code == 404 and wrong_method.status_code == 404
+    # What no function takes is the runner's to answer (in Azure the host's, before the app):
+    # a problem, never the worker framework's default page.
+    assert outside.status_code == 404 and outside.headers["content-type"] == "application/problem+json"
+    assert outside.json()["type"] == "urn:ferry:problem:not-found"
+    assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "GET, POST"
+    assert wrong_method.json()["type"] == "urn:ferry:problem:method-not-allowed"
 
 
 def test_route_templates_match_as_the_host_does() -> None:
@@ -89,6 +94,7 @@ def test_route_templates_match_as_the_host_does() -> None:
     assert catch_all.match("/api/orgs/o1").group("route") == "orgs/o1"
     assert catch_all.match("/API/health") and catch_all.match("/api")
     assert not catch_all.match("/apix/health") and not catch_all.match("/other")
+    assert catch_all.match("/api/orgs/a\nb").group("route") == "orgs/a\nb"  # the host's catch-all takes any path
     items = template_regex("", "things/{id:int}/{name?}")
     assert items.match("/things/7").group("id") == "7" and items.match("/things/7/a").group("name") == "a"
     assert not items.match("/things") and not items.match("/things/7/a/b")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.devhost.host_config import HostConfig, load_host_config
-from tools.devhost.http import build_http_app
+from tools.devhost.http import MAX_HEAD_BYTES, build_http_app, problem_h11_protocol
 from tools.devhost.loader import load_app, triggers
 from tools.devhost.queues import QueuePoller
 from tools.devhost.timers import TimerRunner
@@ -64,7 +64,8 @@ class _Server:
             def capture_signals(self) -> Iterator[None]:
                 yield
 
-        self.server = Quiet(uvicorn.Config(asgi, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+        self.server = Quiet(uvicorn.Config(asgi, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                                           http=problem_h11_protocol(), h11_max_incomplete_event_size=MAX_HEAD_BYTES))
 
     async def serve(self) -> None:
         await self.server.serve()
