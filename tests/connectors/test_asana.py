@@ -16,8 +16,10 @@ import pytest
 
 from shared.connectors.asana import AsanaClient, AsanaReader, AsanaWriter, asana_capabilities
 from shared.connectors.asana.api_types import TASK_FIELDS, AsanaTask
-from shared.connectors.asana.mapping import task_to_record, with_footer
+from shared.connectors.asana.mapping import marked_text, task_to_record
 from shared.connectors.asana.writer import checklist_marker
+from shared.connectors.kit.auth import bearer
+from shared.connectors.kit.markers import find_marker
 from shared.contract.clock import FakeClock as EngineClock
 from shared.contract.connector import DestRefs, Written
 from shared.contract.limits import RateLimit
@@ -77,7 +79,8 @@ def make_client(base: str, token: str = DEFAULT_TOKEN, *, clock: EngineClock | N
                 limit: RateLimit | None = None) -> AsanaClient:
     pacer = Pacer(limit or RateLimit(requests=100_000, per_seconds=60, concurrency=8),
                   clock=clock or EngineClock(), rng=random.Random(7))
-    client = AsanaClient(f"{base}/api/1.0", token, pacer=pacer, allow_loopback=True)
+    client = AsanaClient(f"{base}/api/1.0", bearer(token, vendor="Asana"), pacer=pacer,
+                         allow_loopback=True)
     client.http.event_hooks["response"].append(_spec_hook)
     return client
 
@@ -211,6 +214,56 @@ async def test_cursor_survives_an_expired_offset(sim: tuple[Any, str],
         resumed.extend(page.records)
         cursor = page.next_cursor
     assert [t.source_id for t in resumed] == [t.source_id for t in rest]
+
+
+@pytest.mark.parametrize("kind", [Kind.SECTION, Kind.LABEL, Kind.TASK, Kind.COMMENT,
+                                  Kind.ATTACHMENT])
+async def test_a_cursor_this_reader_did_not_write_is_invalid(reader: AsanaReader,
+                                                             kind: Kind) -> None:
+    from shared.connectors.kit.cursor import InvalidCursor
+
+    _, projects = await _project_ids(reader.client)
+    bad = ["not json", "[1]", '{"p": -1}', '{"unknown": 1}', '{"i": "x"}',
+           '{"w": {"top": {"p": "x"}}}', '{"top": {"o": 5}}']
+    for cursor in bad:
+        with pytest.raises(InvalidCursor):
+            await reader.read(kind, projects[0], cursor, 2)
+
+
+async def test_cursors_written_before_the_kit_still_resume(reader: AsanaReader) -> None:
+    """Cursors in queue messages outlive a deploy: the shapes written before the move to
+    the kit (every field, nulls included) resume where they were."""
+    _, projects = await _project_ids(reader.client)
+    scope = projects[0]
+    every = await _read_all(reader, Kind.TASK, scope, 50)
+    old_tasks = '{"top":{"o":null,"p":2},"queue":[],"sub":{"o":null,"p":0},"n":2}'
+    page = await reader.read(Kind.TASK, scope, old_tasks, 3)
+    assert [t.source_id for t in page.records] == [t.source_id for t in every[2:5]]
+    comments = await _read_all(reader, Kind.COMMENT, scope, 50)
+    old_children = ('{"w":{"top":{"o":null,"p":0},"queue":[],"sub":{"o":null,"p":0},"n":0},'
+                    '"t":[],"c":{"o":null,"p":0}}')
+    assert [c.source_id for c in (await reader.read(Kind.COMMENT, scope, old_children, 2)
+                                  ).records] == [c.source_id for c in comments[:2]]
+    assert (await reader.read(Kind.LABEL, scope, '{"i":1}', 1)).records
+
+
+def test_error_table_names_only_what_asana_means_differently() -> None:
+    from shared.connectors.asana.client import ASANA_ERRORS, OffsetExpiredError
+    from shared.connectors.kit.errors import status_of
+    from shared.errors import NotFoundError, SkippableItemError, ThrottledError
+
+    def resp(status: int, message: str) -> httpx.Response:
+        return httpx.Response(status, json={"errors": [{"message": message}]},
+                              request=httpx.Request("GET", "https://app.asana.com/api/1.0/x"))
+
+    expired = ASANA_ERRORS.error_for(resp(400, "offset: Your pagination token has expired."))
+    assert isinstance(expired, OffsetExpiredError)
+    other = ASANA_ERRORS.error_for(resp(400, "name: Missing input"))
+    assert type(other) is SkippableItemError and status_of(other) == 400
+    forbidden = ASANA_ERRORS.error_for(resp(403, "You do not have access to 12"))
+    assert type(forbidden) is SkippableItemError and status_of(forbidden) == 403
+    assert isinstance(ASANA_ERRORS.error_for(resp(404, "task: Unknown object")), NotFoundError)
+    assert isinstance(ASANA_ERRORS.error_for(resp(429, "slow down")), ThrottledError)
 
 
 async def test_round_trip_task_fields(sim: tuple[Any, str], writer: AsanaWriter,
@@ -479,9 +532,8 @@ def test_mapping_rules() -> None:
         asana_color,
         attachment_to_record,
         date_fields,
-        has_marker,
+        marked_text,
         story_to_comment,
-        with_footer,
     )
 
     base = Task(source_id="t", version="1", project_id="p", name="x")
@@ -496,12 +548,12 @@ def test_mapping_rules() -> None:
         "due_on": "2030-02-01", "start_on": None}
     assert asana_color("red") == "dark-red" and asana_color("light-teal") == "light-teal"
     assert asana_color("chartreuse") is None
-    once = with_footer("Body", "ferry:m:task:1")
-    assert with_footer(once, "ferry:m:task:1") == once and has_marker(once, "ferry:m:task:1")
-    assert not has_marker(once, "ferry:m:task:2")
+    once = marked_text("Body", "ferry:m:task:1")
+    assert marked_text(once, "ferry:m:task:1") == once and find_marker(once) == "ferry:m:task:1"
+    assert find_marker(once) != "ferry:m:task:2"
     system = AsanaStory(gid="1", type="system", resource_subtype="assigned", text="assigned")
     assert story_to_comment(system, "p", "t") is None
-    comment = AsanaStory(gid="2", type="comment", text=with_footer("hé", "ferry:m:comment:1"),
+    comment = AsanaStory(gid="2", type="comment", text=marked_text("hé", "ferry:m:comment:1"),
                          created_at="2025-01-01T10:00:00.000Z")
     got = story_to_comment(comment, "p", "t")
     assert got is not None and got.text == "hé" and got.created_at == datetime(
@@ -520,7 +572,7 @@ async def test_walk_cursor_stays_small_when_every_task_has_subtasks() -> None:
                                 external_links=0, deleted_per_project=0, archived_projects=0),
                      clock=SimClock())
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim/api/1.0")
-    client = AsanaClient("http://sim/api/1.0", DEFAULT_TOKEN, http=http,
+    client = AsanaClient("http://sim/api/1.0", bearer(DEFAULT_TOKEN, vendor="Asana"), http=http,
                          pacer=Pacer(RateLimit(requests=100_000, per_seconds=60),
                                      clock=EngineClock()))
     reader = AsanaReader(client)
@@ -624,7 +676,7 @@ async def test_update_after_a_failed_part_finishes_exactly_the_missing_parts(
         # a second copy of a checklist subtask and an item the source dropped are removed
         tid = str(tops[0]["gid"])
         await writer.client.post(f"/tasks/{tid}/subtasks", {
-            "name": "step 1", "notes": with_footer("", checklist_marker(marker, "lost-subtask-1"))})
+            "name": "step 1", "notes": marked_text("", checklist_marker(marker, "lost-subtask-1"))})
         await writer.update(Kind.TASK, tid, task("lost-subtask", 2), refs, marker)
         assert (await parts(tid))[0] == want[:2]
     finally:

@@ -1,4 +1,5 @@
-"""What Asana can hold, as the engine needs to know it (documented adaptations included).
+"""What Asana can hold, as the engine needs to know it (documented adaptations included),
+and its documented rate limit.
 
 - One assignee per task (TaskResponse.assignee): extra assignees go to the notes (engine).
 - Comments are written by the token's user at the time of writing (StoryResponse.created_by
@@ -15,11 +16,20 @@
 """
 from __future__ import annotations
 
-from shared.connectors.asana.client import asana_rate_limit
 from shared.contract.connector import Capabilities, ChecklistSupport, MarkerLocation
+from shared.contract.limits import RateLimit
 from shared.contract.model import Kind
 
 MAX_ATTACHMENT_BYTES = 100 * 1024 * 1024
+#: requests per minute per token (https://developers.asana.com/docs/rate-limits)
+PLANS = {"free": 150, "paid": 1500}
+
+
+def asana_rate_limit(plan: str = "paid") -> RateLimit:
+    """The documented per-token limit of a plan ("free" or "paid"). Asana also allows 50
+    concurrent reads and 15 concurrent writes: the pacer's concurrency is the write cap."""
+    return RateLimit(requests=PLANS[plan], per_seconds=60, burst=25 if plan == "paid" else 10,
+                     concurrency=15)
 
 
 def asana_capabilities(plan: str = "paid") -> Capabilities:

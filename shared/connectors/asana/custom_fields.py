@@ -27,6 +27,7 @@ from collections import defaultdict
 from typing import Any
 
 from shared.connectors.asana.client import AsanaClient
+from shared.connectors.kit.definitions import define_once
 from shared.contract.connector import Adaptation
 from shared.contract.model import CustomFieldType, CustomFieldValue, Kind, Task
 from shared.errors import SkippableItemError
@@ -69,6 +70,11 @@ def value_of(cf: CustomFieldValue, asana_type: str, option: str | None = None) -
     return str(v)
 
 
+def _gid_order(item: dict[str, Any]) -> tuple[int, str]:
+    """Asana gids are decimal strings: the smaller number is the older definition."""
+    gid = str(item["gid"])
+    return len(gid), gid
+
 
 def _note(code: str, message: str) -> Adaptation:
     return Adaptation(kind=Kind.TASK, code=code, message=message)
@@ -92,27 +98,24 @@ class AsanaCustomFields:
         """The workspace's field for ``name`` of ``asana_type``, defined when missing."""
         async with self._locks[ws]:
             for candidate in (name, f"{name} ({asana_type})"):
-                for fresh in (False, True):
-                    same = [f for f in await self._workspace_fields(ws, fresh=fresh)
-                            if str(f.get("name", "")).casefold() == candidate.casefold()]
-                    if same:
-                        break
-                if same and same[0].get("resource_subtype") == asana_type:
-                    return same[0]
-                if same:
-                    continue  # the name is taken by a field of another type
-                try:
-                    made = await self.client.post("/custom_fields", {
-                        "workspace": ws, "name": candidate, "resource_subtype": asana_type})
-                except SkippableItemError:  # 400: another worker defined it first
-                    found = [f for f in await self._workspace_fields(ws, fresh=True)
-                             if str(f.get("name", "")).casefold() == candidate.casefold()]
-                    if found and found[0].get("resource_subtype") == asana_type:
-                        return found[0]
-                    raise
-                made.setdefault("enum_options", [])
-                self._fields[ws].append(made)
-                return dict(made)
+                def named(f: dict[str, Any], candidate: str = candidate) -> bool:
+                    return str(f.get("name", "")).casefold() == candidate.casefold()
+
+                async def create(candidate: str = candidate) -> dict[str, Any]:
+                    made = dict(await self.client.post("/custom_fields", {
+                        "workspace": ws, "name": candidate, "resource_subtype": asana_type}))
+                    made.setdefault("enum_options", [])
+                    self._fields[ws].append(made)
+                    return made
+
+                # Asana refuses a second field of one name: no duplicate to delete
+                field = await define_once(
+                    listing=lambda fresh: self._workspace_fields(ws, fresh=fresh),
+                    matches=named,
+                    create=create, order=_gid_order, identity=lambda f: f["gid"])
+                if field.get("resource_subtype") == asana_type:
+                    return field
+                # the name is taken by a field of another type: try the next candidate
             raise SkippableItemError(f"custom field {name!r}: its name is taken in the Asana workspace "
                                      "by fields of other types", status=400)
 
@@ -137,14 +140,25 @@ class AsanaCustomFields:
 
     async def _option(self, ws: str, field: dict[str, Any], name: str) -> str:
         """The gid of the enum option ``name`` of ``field``, added when missing."""
+        async def listing(fresh: bool) -> list[dict[str, Any]]:
+            if fresh:
+                again = await self.client.get(f"/custom_fields/{field['gid']}", opt_fields=FIELD_OPTS)
+                field["enum_options"] = again.get("enum_options") or []
+            return list(field.get("enum_options") or [])
+
+        async def create() -> dict[str, Any]:
+            return dict(await self.client.post(f"/custom_fields/{field['gid']}/enum_options",
+                                               {"name": name}))
+
+        async def leave_unused(option: dict[str, Any]) -> None:
+            """Asana accepts two options of one name and cannot delete one: the option that
+            lost the race stays unused (every worker uses the winner)."""
+
         async with self._locks[f"field:{field['gid']}"]:
-            options = [o for o in field.get("enum_options") or [] if o.get("name") == name]
-            if not options:
-                await self.client.post(f"/custom_fields/{field['gid']}/enum_options", {"name": name})
-                fresh = await self.client.get(f"/custom_fields/{field['gid']}", opt_fields=FIELD_OPTS)
-                field["enum_options"] = fresh.get("enum_options") or []
-                options = [o for o in field["enum_options"] if o.get("name") == name]
-            return str(min(options, key=lambda o: (len(o["gid"]), o["gid"]))["gid"])
+            option = await define_once(listing=listing, matches=lambda o: o.get("name") == name,
+                                       create=create, order=_gid_order,
+                                       identity=lambda o: o["gid"], delete=leave_unused)
+            return str(option["gid"])
 
     async def write(self, task_gid: str, ws: str, project: str | None, task: Task, *,
                     update: bool = False) -> tuple[Adaptation, ...]:

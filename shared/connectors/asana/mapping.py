@@ -20,6 +20,7 @@ from shared.connectors.asana.api_types import (
     AsanaTask,
     AsanaUser,
 )
+from shared.connectors.kit.markers import with_footer, without_footer
 from shared.contract.connector import Adaptation
 from shared.contract.model import (
     Attachment,
@@ -35,7 +36,6 @@ from shared.contract.model import (
     UserRef,
     content_version,
 )
-from shared.contract.text import marker_footer, strip_marker_footer
 
 #: Asana's palette (ProjectResponse.color / TagResponse.color); canonical names map onto it.
 ASANA_COLORS = ("dark-pink", "dark-green", "dark-blue", "dark-red", "dark-teal", "dark-brown",
@@ -90,7 +90,7 @@ def asana_color(color: str | None) -> str | None:
 
 def project_to_record(p: AsanaProject, people: People | None = None) -> Project:
     return Project(source_id=p.gid, version=p.modified_at or content_version(p.model_dump()),
-                   name=p.name, description=strip_marker_footer(p.notes),
+                   name=p.name, description=without_footer(p.notes),
                    workspace_id=p.workspace.gid if p.workspace else None, archived=p.archived,
                    color=p.color,
                    members=tuple(u for u in (user_ref(m, people) for m in p.members) if u),
@@ -137,7 +137,7 @@ def task_to_record(t: AsanaTask, project_id: str, position: int,
         source_id=t.gid, version=t.modified_at or content_version(t.model_dump()),
         project_id=project_id, section_id=None if t.parent else section,
         parent_id=t.parent.gid if t.parent else None, name=t.name,
-        description=strip_marker_footer(t.notes), completed=t.completed,
+        description=without_footer(t.notes), completed=t.completed,
         completed_at=parse_time(t.completed_at), start_on=start_on,
         due_on=parse_day(t.due_on) or (due_at.date() if due_at else None), due_at=due_at,
         assignees=tuple(u for u in [user_ref(t.assignee, people)] if u),
@@ -152,7 +152,7 @@ def story_to_comment(s: AsanaStory, project_id: str, task_id: str,
     """Comments only: system stories ("assigned this task", ...) are activity, not content."""
     if s.type != "comment" and s.resource_subtype != "comment_added":
         return None
-    text = strip_marker_footer(s.text)
+    text = without_footer(s.text)
     return Comment(source_id=s.gid, version=content_version({"text": text}),
                    project_id=project_id, task_id=task_id, text=text,
                    author=user_ref(s.created_by, people), created_at=parse_time(s.created_at))
@@ -171,17 +171,15 @@ def attachment_to_record(a: AsanaAttachment, project_id: str, task_id: str) -> A
 # --- destination: canonical → Asana ---------------------------------------------------------
 
 
-def with_footer(text: str, marker: str) -> str:
-    """Notes/text with the source marker as its last line (``MarkerLocation.DESCRIPTION_FOOTER``)."""
-    return strip_marker_footer(text) + marker_footer(marker)
-
-
-def has_marker(text: str | None, marker: str) -> bool:
-    return bool(text) and text.rstrip().endswith(f"[{marker}]")  # type: ignore[union-attr]
+def marked_text(text: str, marker: str) -> str:
+    """Notes/text with the source marker as its last line (``MarkerLocation.DESCRIPTION_FOOTER``),
+    replacing a footer the text already has. Asana documents no length limit for notes, so
+    nothing is cut."""
+    return with_footer(without_footer(text), marker)
 
 
 def project_payload(p: Project, marker: str) -> dict[str, Any]:
-    data: dict[str, Any] = {"name": p.name, "notes": with_footer(p.description, marker),
+    data: dict[str, Any] = {"name": p.name, "notes": marked_text(p.description, marker),
                             "archived": p.archived}
     color = asana_color(p.color)
     if color:
@@ -190,7 +188,7 @@ def project_payload(p: Project, marker: str) -> dict[str, Any]:
 
 
 def tag_payload(label: Label, marker: str) -> dict[str, Any]:
-    data: dict[str, Any] = {"name": label.name, "notes": with_footer("", marker)}
+    data: dict[str, Any] = {"name": label.name, "notes": marked_text("", marker)}
     color = asana_color(label.color)
     if color:
         data["color"] = color
@@ -214,7 +212,7 @@ def date_fields(task: Task) -> dict[str, Any]:
 
 def task_payload(task: Task, marker: str, assignee: str | None) -> dict[str, Any]:
     """Writable task fields (create and update). ``assignee`` is an e-mail Asana knows."""
-    data: dict[str, Any] = {"name": task.name, "notes": with_footer(task.description, marker),
+    data: dict[str, Any] = {"name": task.name, "notes": marked_text(task.description, marker),
                             "completed": task.completed, "assignee": assignee}
     data.update(date_fields(task))
     return data

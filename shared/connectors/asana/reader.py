@@ -8,9 +8,11 @@ presigned ``download_url``; other hosts (external links, Drive, Dropbox, ...) ar
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import asdict
 from typing import Any
 
+from pydantic import Field
+
+from shared.connectors.asana import account
 from shared.connectors.asana.api_types import (
     ATTACHMENT_FIELDS,
     PROJECT_FIELDS,
@@ -25,10 +27,9 @@ from shared.connectors.asana.api_types import (
     AsanaTag,
     AsanaTask,
     AsanaUser,
-    AsanaWorkspace,
 )
 from shared.connectors.asana.capabilities import asana_capabilities
-from shared.connectors.asana.client import AsanaClient
+from shared.connectors.asana.client import VENDOR, AsanaClient
 from shared.connectors.asana.mapping import (
     attachment_to_record,
     project_to_record,
@@ -36,26 +37,11 @@ from shared.connectors.asana.mapping import (
     story_to_comment,
     tag_to_label,
     task_to_record,
-    user_ref,
 )
-from shared.connectors.asana.walk import (
-    ListPos,
-    TaskWalk,
-    TaskWalkState,
-    decode,
-    encode,
-    fetch,
-)
+from shared.connectors.asana.walk import CursorState, ListPos, TaskWalk, TaskWalkState, fetch
+from shared.connectors.kit.cursor import CursorCodec
 from shared.contract.connector import Capabilities, Page
-from shared.contract.model import (
-    AnyRecord,
-    Attachment,
-    Comment,
-    Container,
-    ContainerKind,
-    Kind,
-    UserRef,
-)
+from shared.contract.model import AnyRecord, Attachment, Comment, Container, Kind, UserRef
 from shared.errors import SkippableItemError
 
 #: API calls one ``read`` may make while looking for records (keeps a chunk short).
@@ -63,43 +49,43 @@ MAX_CALLS_PER_READ = 20
 WALK_BATCH = 50
 
 
-class AsanaConnectionBase:
-    """``whoami`` and ``list_containers``, shared by reader and writer."""
+class LabelsCursor(CursorState):
+    i: int = Field(default=0, ge=0)  # index in the project's used tags
+
+
+class ChildrenCursor(CursorState):
+    """Comments or attachments: the task walk (None: done), the tasks whose children come
+    next, and the position in the first one's listing."""
+
+    w: TaskWalkState | None = Field(default_factory=TaskWalkState)
+    t: list[str] = Field(default_factory=list)
+    c: ListPos = Field(default_factory=ListPos)
+
+
+SECTIONS = CursorCodec(VENDOR, ListPos)
+LABELS = CursorCodec(VENDOR, LabelsCursor)
+TASKS = CursorCodec(VENDOR, TaskWalkState)
+CHILDREN = CursorCodec(VENDOR, ChildrenCursor)
+
+
+class AsanaReader:
+    """Reads projects, sections, labels (tags), tasks, comments and attachments."""
 
     def __init__(self, client: AsanaClient, *, capabilities: Capabilities | None = None):
         self.client = client
         self.capabilities = capabilities or asana_capabilities()
-
-    async def whoami(self) -> UserRef:
-        me = AsanaUser.model_validate(await self.client.get("/users/me",
-                                                            opt_fields=USER_FIELDS))
-        ref = user_ref(me)
-        assert ref is not None
-        return ref
-
-    async def list_containers(self) -> list[Container]:
-        """Workspaces, and every project (archived too) inside each."""
-        out: list[Container] = []
-        for raw in await self.client.all("/workspaces", opt_fields="name,is_organization"):
-            ws = AsanaWorkspace.model_validate(raw)
-            out.append(Container(id=ws.gid, name=ws.name, kind=ContainerKind.WORKSPACE))
-            for p in await self.client.all(f"/workspaces/{ws.gid}/projects", opt_fields="name"):
-                out.append(Container(id=p["gid"], name=p.get("name") or "",
-                                     kind=ContainerKind.PROJECT, parent_id=ws.gid))
-        return out
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
-
-class AsanaReader(AsanaConnectionBase):
-    """Reads projects, sections, labels (tags), tasks, comments and attachments."""
-
-    def __init__(self, client: AsanaClient, *, capabilities: Capabilities | None = None):
-        super().__init__(client, capabilities=capabilities)
         self._labels: dict[str, list[AsanaTag]] = {}
         self._scope_ws: dict[str, str] = {}
         self._people: dict[str, dict[str, AsanaUser]] = {}
+
+    async def whoami(self) -> UserRef:
+        return await account.whoami(self.client)
+
+    async def list_containers(self) -> list[Container]:
+        return await account.list_containers(self.client)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
 
     async def _workspace_of(self, scope: str) -> str:
         if scope not in self._scope_ws:
@@ -132,12 +118,12 @@ class AsanaReader(AsanaConnectionBase):
         return await self._children(kind, scope, cursor, limit)
 
     async def _sections(self, scope: str, cursor: str | None, limit: int) -> Page:
-        pos = ListPos(**decode(cursor)) if cursor else ListPos()
+        pos = SECTIONS.load(cursor)
         taken, after = await fetch(self.client, f"/projects/{scope}/sections",
                                    {"opt_fields": "name"}, pos, limit)
         records = tuple(section_to_record(AsanaSection.model_validate(s), scope, pos.p + i)
                         for i, s in enumerate(taken))
-        return Page(records=records, next_cursor=encode(asdict(after)) if after else None)
+        return Page(records=records, next_cursor=SECTIONS.encode(after))
 
     async def _labels_page(self, scope: str, cursor: str | None, limit: int) -> Page:
         # Tags used by the project's tasks: one scan per reader instance, then sliced.
@@ -152,14 +138,14 @@ class AsanaReader(AsanaConnectionBase):
             known = {t["gid"]: AsanaTag.model_validate(t) for t in await self.client.all(
                 f"/workspaces/{ws}/tags", opt_fields=TAG_FIELDS)}
             self._labels[scope] = [known[g] for g in used if g in known]
-        start = int(decode(cursor).get("i", 0))
+        start = LABELS.load(cursor).i
         tags = self._labels[scope][start:start + limit]
         end = start + len(tags)
-        nxt = encode({"i": end}) if end < len(self._labels[scope]) else None
+        nxt = LABELS.encode(LabelsCursor(i=end)) if end < len(self._labels[scope]) else None
         return Page(records=tuple(tag_to_label(t, scope) for t in tags), next_cursor=nxt)
 
     async def _tasks(self, scope: str, cursor: str | None, limit: int) -> Page:
-        st = TaskWalkState.load(decode(cursor))
+        st = TASKS.load(cursor)
         walk = TaskWalk(self.client, scope, TASK_FIELDS)
         people = await self.people(scope)
         records: list[AnyRecord] = []
@@ -170,14 +156,12 @@ class AsanaReader(AsanaConnectionBase):
             taken = await walk.step(st, limit - len(records))
             records.extend(task_to_record(AsanaTask.model_validate(t), scope, first + i, people)
                            for i, t in enumerate(taken))
-        return Page(records=tuple(records), next_cursor=None if st.done() else encode(st.dump()))
+        return Page(records=tuple(records), next_cursor=None if st.done() else TASKS.encode(st))
 
     async def _children(self, kind: Kind, scope: str, cursor: str | None, limit: int) -> Page:
         """Comments or attachments: walk the tasks, list each task's children."""
-        state = decode(cursor)
-        walk_state = TaskWalkState.load(state.get("w")) if state.get("w", True) else None
-        pending: list[str] = list(state.get("t") or [])
-        pos = ListPos(**state["c"]) if state.get("c") else ListPos()
+        state = CHILDREN.load(cursor)
+        walk_state, pending, pos = state.w, state.t, state.c
         walk = TaskWalk(self.client, scope, "num_subtasks")
         people = await self.people(scope)
         records: list[AnyRecord] = []
@@ -206,9 +190,8 @@ class AsanaReader(AsanaConnectionBase):
                 pos = after
         if walk_state is None and not pending:
             return Page(records=tuple(records))
-        nxt_state = {"w": walk_state.dump() if walk_state else None, "t": pending,
-                     "c": asdict(pos)}
-        return Page(records=tuple(records), next_cursor=encode(nxt_state))
+        nxt = ChildrenCursor(w=walk_state, t=pending, c=pos)
+        return Page(records=tuple(records), next_cursor=CHILDREN.encode(nxt))
 
     @staticmethod
     def _child_listing(kind: Kind, task: str) -> tuple[str, dict[str, Any]]:

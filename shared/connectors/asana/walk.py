@@ -4,27 +4,36 @@ A position in a listing is the offset token that continues it (``ListPos.o``) pl
 absolute index it stands for (``ListPos.p``). Asana offset tokens expire
 (https://developers.asana.com/docs/pagination); when one is refused, the walk re-reads the
 listing from the start in pages of 100 up to index ``p`` and carries on from there, so a
-checkpoint taken hours ago still resumes without repeating or skipping items.
+checkpoint taken hours ago still resumes without repeating or skipping items. Each page is
+one call of the kit's paginator (``AsanaClient.page``).
 
 :class:`TaskWalk` visits every task of a project: top-level tasks in list order, then the
 subtasks of each task after it (breadth first), so a parent always comes before its
 subtasks, as the connector contract requires.
+
+The positions are pydantic models so that the reader's ``CursorCodec`` validates a cursor
+coming back (anything else is ``InvalidCursor``).
 """
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.connectors.asana.client import PAGE_MAX, AsanaClient, OffsetExpiredError
 
 
-@dataclass
-class ListPos:
+class CursorState(BaseModel):
+    """Base of the cursor models: unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ListPos(CursorState):
     """Token ``o`` continuing a listing at absolute index ``p`` (None: from the start)."""
 
     o: str | None = None
-    p: int = 0
+    p: int = Field(default=0, ge=0)
 
 
 async def fetch(client: AsanaClient, path: str, params: dict[str, Any], pos: ListPos,
@@ -34,7 +43,7 @@ async def fetch(client: AsanaClient, path: str, params: dict[str, Any], pos: Lis
     if pos.o is not None or pos.p == 0:
         try:
             items, nxt = await client.page(path, params, pos.o, room)
-            return items, (ListPos(nxt, pos.p + len(items)) if nxt else None)
+            return items, (ListPos(o=nxt, p=pos.p + len(items)) if nxt else None)
         except OffsetExpiredError:
             pass
     token: str | None = None
@@ -45,34 +54,21 @@ async def fetch(client: AsanaClient, path: str, params: dict[str, Any], pos: Lis
             part = items[pos.p - index:pos.p - index + room]
             end = pos.p + len(part)
             if end < index + len(items):
-                return part, ListPos(None, end)
-            return part, (ListPos(nxt, end) if nxt else None)
+                return part, ListPos(p=end)
+            return part, (ListPos(o=nxt, p=end) if nxt else None)
         if nxt is None:
             return [], None
         token, index = nxt, index + len(items)
 
 
-@dataclass
-class TaskWalkState:
-    top: ListPos | None = field(default_factory=ListPos)  # None: top-level list done
-    queue: list[str] = field(default_factory=list)  # tasks whose subtasks come next
-    sub: ListPos = field(default_factory=ListPos)  # position in queue[0]'s subtasks
-    n: int = 0  # tasks emitted so far (their position)
+class TaskWalkState(CursorState):
+    top: ListPos | None = Field(default_factory=ListPos)  # None: top-level list done
+    queue: list[str] = Field(default_factory=list)  # tasks whose subtasks come next
+    sub: ListPos = Field(default_factory=ListPos)  # position in queue[0]'s subtasks
+    n: int = Field(default=0, ge=0)  # tasks emitted so far (their position)
 
     def done(self) -> bool:
         return self.top is None and not self.queue
-
-    def dump(self) -> dict[str, Any]:
-        return {"top": asdict(self.top) if self.top else None, "queue": self.queue,
-                "sub": asdict(self.sub), "n": self.n}
-
-    @classmethod
-    def load(cls, data: dict[str, Any] | None) -> TaskWalkState:
-        if not data:
-            return cls()
-        top = data.get("top")
-        return cls(ListPos(**top) if top else None, list(data.get("queue") or []),
-                   ListPos(**(data.get("sub") or {})), int(data.get("n", 0)))
 
 
 #: At most this many tasks per listing call in a walk: the gids of tasks with subtasks wait
@@ -108,12 +104,3 @@ class TaskWalk:
         st.queue.extend(t["gid"] for t in taken if t.get("num_subtasks"))
         st.n += len(taken)
         return taken
-
-
-def encode(state: dict[str, Any]) -> str:
-    """Compact JSON cursor (opaque to the engine, kept well under 4 KiB)."""
-    return json.dumps(state, separators=(",", ":"))
-
-
-def decode(cursor: str | None) -> dict[str, Any]:
-    return json.loads(cursor) if cursor else {}

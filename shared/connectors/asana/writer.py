@@ -9,27 +9,38 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import re
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
+from shared.connectors.asana import account
 from shared.connectors.asana.api_types import AsanaTask
+from shared.connectors.asana.capabilities import asana_capabilities
 from shared.connectors.asana.client import AsanaClient
 from shared.connectors.asana.custom_fields import AsanaCustomFields, subtask_fields_to_notes
 from shared.connectors.asana.mapping import (
     adapt_task_dates,
-    has_marker,
+    marked_text,
     project_payload,
     tag_payload,
     task_payload,
     unknown_assignee_note,
-    with_footer,
 )
-from shared.connectors.asana.reader import AsanaConnectionBase
+from shared.connectors.kit.markers import find_marker
 from shared.contract.connector import Adaptation, Capabilities, DestRefs, Written
-from shared.contract.model import Attachment, Comment, Kind, Label, Project, Record, Section, Task
-from shared.contract.text import MARKER_PREFIX, name_nameless_label, unstack_comment_header
+from shared.contract.model import (
+    Attachment,
+    Comment,
+    Container,
+    Kind,
+    Label,
+    Project,
+    Record,
+    Section,
+    Task,
+    UserRef,
+)
+from shared.contract.text import name_nameless_label, unstack_comment_header
 from shared.errors import NotFoundError, SkippableItemError
 
 logger = logging.getLogger(__name__)
@@ -50,11 +61,12 @@ def checklist_marker(marker: str, item_source_id: str) -> str:
     return f"{marker}:cl{hashlib.sha256(item_source_id.encode()).hexdigest()[:10]}"
 
 
-class AsanaWriter(AsanaConnectionBase):
+class AsanaWriter:
     """Creates, updates, finds and deletes Asana objects for the engine."""
 
     def __init__(self, client: AsanaClient, *, capabilities: Capabilities | None = None):
-        super().__init__(client, capabilities=capabilities)
+        self.client = client
+        self.capabilities = capabilities or asana_capabilities()
         self._emails: dict[str, set[str]] = {}
         self._project_ws: dict[str, str] = {}
         # The engine writes items of a page concurrently: only one section create per
@@ -68,6 +80,15 @@ class AsanaWriter(AsanaConnectionBase):
         #: so the update that finishes it places it even when the section is already right
         self._unplaced: set[tuple[str, float]] = set()
         self._custom = AsanaCustomFields(client)
+
+    async def whoami(self) -> UserRef:
+        return await account.whoami(self.client)
+
+    async def list_containers(self) -> list[Container]:
+        return await account.list_containers(self.client)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
 
     # --- RecordAdapter (pure) --------------------------------------------------------------
 
@@ -139,7 +160,7 @@ class AsanaWriter(AsanaConnectionBase):
         if isinstance(record, Comment):
             task = _need(refs.task, "task")
             created = await self.client.post(f"/tasks/{task}/stories",
-                                             {"text": with_footer(record.text, marker)})
+                                             {"text": marked_text(record.text, marker)})
             return str(created["gid"])
         raise SkippableItemError(f"asana writer cannot create {kind} this way", status=400)
 
@@ -215,7 +236,7 @@ class AsanaWriter(AsanaConnectionBase):
         several = len(task.checklists) > 1
         mine: dict[str, list[dict[str, Any]]] = {}  # checklist marker → its subtasks
         for sub in existing:
-            found = _footer_marker(sub.get("notes"))
+            found = find_marker(sub.get("notes"))
             if found and found.startswith(f"{marker}:cl"):
                 mine.setdefault(found, []).append(sub)
         for cl in task.checklists:
@@ -225,7 +246,7 @@ class AsanaWriter(AsanaConnectionBase):
                 copies = mine.pop(mk, [])
                 if not copies:
                     await self.client.post(f"/tasks/{gid}/subtasks", {
-                        "name": name, "completed": item.checked, "notes": with_footer("", mk)})
+                        "name": name, "completed": item.checked, "notes": marked_text("", mk)})
                     continue
                 first, *again = copies
                 for extra in again:
@@ -251,7 +272,7 @@ class AsanaWriter(AsanaConnectionBase):
             notes = await self._update_task(dest_id, record, refs, marker)
             return Written(dest_id=dest_id, notes=tuple(notes)) if notes else None
         elif isinstance(record, Comment):
-            await self.client.put(f"/stories/{dest_id}", {"text": with_footer(record.text,
+            await self.client.put(f"/stories/{dest_id}", {"text": marked_text(record.text,
                                                                               marker)})
         elif isinstance(record, Attachment):
             await self.client.get(f"/attachments/{dest_id}", opt_fields="name")  # 404 if gone
@@ -300,11 +321,11 @@ class AsanaWriter(AsanaConnectionBase):
         if kind is Kind.PROJECT:
             ws = await self._workspace(refs)
             items = await self.client.all(f"/workspaces/{ws}/projects", opt_fields="notes")
-            return _first(items, lambda p: has_marker(p.get("notes"), marker))
+            return _first(items, lambda p: find_marker(p.get("notes")) == marker)
         if kind is Kind.LABEL:
             ws = await self._workspace(refs)
             items = await self.client.all(f"/workspaces/{ws}/tags", opt_fields="notes")
-            return _first(items, lambda t: has_marker(t.get("notes"), marker))
+            return _first(items, lambda t: find_marker(t.get("notes")) == marker)
         if kind is Kind.SECTION:
             if not refs.project or not isinstance(record, Section):
                 return None
@@ -318,13 +339,13 @@ class AsanaWriter(AsanaConnectionBase):
             else:
                 return None
             items = await self.client.all(path, opt_fields="notes")
-            return _first(items, lambda t: has_marker(t.get("notes"), marker))
+            return _first(items, lambda t: find_marker(t.get("notes")) == marker)
         if kind is Kind.COMMENT:
             if not refs.task:
                 return None
             items = await self.client.all(f"/tasks/{refs.task}/stories", opt_fields="type,text")
             return _first(items, lambda s: s.get("type") == "comment"
-                          and has_marker(s.get("text"), marker))
+                          and find_marker(s.get("text")) == marker)
         if kind is Kind.ATTACHMENT and refs.task and isinstance(record, Attachment):
             items = await self.client.all("/attachments", parent=refs.task,
                                           opt_fields="name,size,host,view_url")
@@ -365,15 +386,6 @@ def _next_after(placed: dict[str, float], position: float,
     later = [(pos, gid) for gid, pos in placed.items()
              if pos > position and (live is None or gid in live)]
     return min(later)[1] if later else None
-
-
-_FOOTER = re.compile(rf"\[({MARKER_PREFIX}:[^\[\]\s]+)\]\s*$")
-
-
-def _footer_marker(text: str | None) -> str | None:
-    """The marker in the last line of ``text`` (see ``with_footer``), if any."""
-    found = _FOOTER.search(text or "")
-    return found.group(1) if found else None
 
 
 def _first(items: list[dict[str, Any]], match: Any) -> str | None:
