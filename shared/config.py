@@ -101,6 +101,10 @@ class RegionSettings:
         return f"https://{self.storage_account}.queue.core.windows.net"
 
 
+#: local runs keep their data (keys, indexes) under this folder of the project
+LOCAL_DATA_DIRNAME = ".ferry"
+
+
 @dataclass(frozen=True)
 class Settings:
     environment: Literal["local", "azure"]

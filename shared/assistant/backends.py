@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from shared.assistant.index import LocalSearchIndex, SearchIndex
-from shared.config import Settings
+from shared.config import LOCAL_DATA_DIRNAME, Settings
 
 INDEX_NAME = "ferry-assistant"
 
@@ -95,8 +95,6 @@ class OpenAICompatibleChat:
 
 
 def local_index_path(settings: Settings, region: str) -> Path:
-    from shared.vault.factory import LOCAL_DATA_DIRNAME
-
     base = settings.local_data_dir or Path(__file__).resolve().parents[2] / LOCAL_DATA_DIRNAME
     return base / "assistant" / f"index-{region}.sqlite3"
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlparse
 
+from shared.config import LOCAL_DATA_DIRNAME
 from shared.errors import ConfigError
 from shared.vault.keys import KeyVaultKeyWrapper, KeyWrapper, LocalKeyWrapper
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
     from shared.config import Settings
 
-LOCAL_DATA_DIRNAME = ".ferry"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
