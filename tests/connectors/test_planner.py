@@ -15,10 +15,12 @@ import httpx
 import pytest
 
 from shared.connectors.planner import (
+    PlannerClient,
     PlannerCredentials,
     PlannerReader,
     PlannerSettings,
     PlannerWriter,
+    connect,
 )
 from shared.connectors.planner.uploads import marker_dir as _marker_dir
 from shared.contract.clock import FakeClock as EngineClock
@@ -77,6 +79,10 @@ class Sim:
         return build_client("planner", allow_loopback=True, base_url=f"{self.origin}/v1.0",
                             event_hooks={"response": [_validate]})
 
+    def client(self, creds: PlannerCredentials, clock: Any = None) -> PlannerClient:
+        return connect(creds, self.settings(), pacer=_pacer(clock), http=self.http(),
+                       clock=clock)
+
     @property
     def group_id(self) -> str:
         return next(iter(self.store.groups))
@@ -100,9 +106,9 @@ def _pacer(clock: Any = None) -> Pacer:
 class TestPlannerConformance(ConnectorConformance):
     @pytest.fixture
     async def reader(self, sim: Sim) -> AsyncIterator[PlannerReader]:
-        reader = PlannerReader(sim.creds(), sim.settings(), pacer=_pacer(), http=sim.http())
+        reader = PlannerReader(sim.client(sim.creds()))
         yield reader
-        await reader.http.aclose()
+        await reader.client.aclose()
 
     @pytest.fixture
     def source_scope(self, sim: Sim) -> str:
@@ -110,9 +116,9 @@ class TestPlannerConformance(ConnectorConformance):
 
     @pytest.fixture
     async def writer(self, sim: Sim) -> AsyncIterator[PlannerWriter]:
-        writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+        writer = PlannerWriter(sim.client(sim.creds("bob")))
         yield writer
-        await writer.http.aclose()
+        await writer.client.aclose()
 
     @pytest.fixture
     def dest_workspace(self, sim: Sim) -> str:
@@ -121,7 +127,7 @@ class TestPlannerConformance(ConnectorConformance):
     @pytest.fixture
     def read_back(self, reader: PlannerReader):
         async def get(kind: Kind, dest_id: str) -> Record | None:
-            raw = await reader.graph.get_json(f"/planner/tasks/{dest_id}")
+            raw = await reader.client.get_json(f"/planner/tasks/{dest_id}")
             records = await reader._tasks(raw["planId"], [raw])
             return records[0]
 
@@ -132,7 +138,7 @@ class TestPlannerConformance(ConnectorConformance):
 
 
 async def test_reads_seeded_plan_faithfully(sim: Sim) -> None:
-    reader = PlannerReader(sim.creds(), sim.settings(), pacer=_pacer(), http=sim.http())
+    reader = PlannerReader(sim.client(sim.creds()))
     try:
         plan = sim.plan_id
         labels = (await reader.read(Kind.LABEL, plan, None, 100)).records
@@ -161,24 +167,24 @@ async def test_reads_seeded_plan_faithfully(sim: Sim) -> None:
         blob_seed = seeded[file.size].content.seed  # type: ignore[union-attr]
         assert digest.hexdigest() == make_blob(file.size or 0, blob_seed).sha256()
     finally:
-        await reader.http.aclose()
+        await reader.client.aclose()
 
 
 async def test_refused_credentials_raise_auth_required(sim: Sim) -> None:
     for creds in (sim.creds(secret="wrong"), sim.creds("mfa.required"),
                   sim.creds(None, secret="wrong")):
-        reader = PlannerReader(creds, sim.settings(), pacer=_pacer(), http=sim.http())
+        reader = PlannerReader(sim.client(creds))
         with pytest.raises(AuthRequiredError):
             await reader.whoami()
-        await reader.http.aclose()
+        await reader.client.aclose()
 
 
 async def test_app_only_lists_groups_and_plans(sim: Sim) -> None:
-    reader = PlannerReader(sim.creds(None), sim.settings(), pacer=_pacer(), http=sim.http())
+    reader = PlannerReader(sim.client(sim.creds(None)))
     containers = await reader.list_containers()
     assert {c.id for c in containers} >= {sim.group_id, sim.plan_id}
     assert (await reader.whoami()).source_id == f"app:{CFG.client_id}"
-    await reader.http.aclose()
+    await reader.client.aclose()
 
 
 class _LinkedClock(EngineClock):
@@ -199,8 +205,7 @@ async def test_throttling_and_token_expiry_are_handled() -> None:
     with serve(app) as origin:
         sim = Sim(app, origin)
         clock = _LinkedClock(sim_clock)
-        reader = PlannerReader(sim.creds(), sim.settings(), pacer=_pacer(clock), clock=clock,
-                               http=sim.http())
+        reader = PlannerReader(sim.client(sim.creds(), clock))
         first = await reader.read(Kind.SECTION, sim.plan_id, None, 2)
         sim_clock.advance(3600)  # the cached token is now expired on the server
         records = list(first.records)
@@ -211,11 +216,11 @@ async def test_throttling_and_token_expiry_are_handled() -> None:
             cursor = page.next_cursor
         tasks = await reader.read(Kind.TASK, sim.plan_id, None, 100)
         assert len(records) == CFG.buckets_per_plan and len(tasks.records) == CFG.tasks_per_plan
-        stats = (await reader.http.get(f"{origin}/_sim/stats")).json()
-        assert stats["throttled"] >= 1 and reader.pacer.throttled >= 1
+        stats = (await reader.client.http.get(f"{origin}/_sim/stats")).json()
+        assert stats["throttled"] >= 1 and reader.client.pacer.throttled >= 1
         assert stats["by_status"].get("401", 0) == 1  # one refused token, then refreshed
         assert any(s >= 1 for s in clock.sleeps)
-        await reader.http.aclose()
+        await reader.client.aclose()
 
 
 async def test_server_errors_and_dropped_connections_are_retried() -> None:
@@ -223,18 +228,17 @@ async def test_server_errors_and_dropped_connections_are_retried() -> None:
     with serve(app) as origin:
         sim = Sim(app, origin)
         clock = EngineClock()
-        reader = PlannerReader(sim.creds(), sim.settings(), pacer=_pacer(clock), clock=clock,
-                               http=sim.http())
-        await reader.http.post(f"{origin}/_sim/faults", json={"faults": [
+        reader = PlannerReader(sim.client(sim.creds(), clock))
+        await reader.client.http.post(f"{origin}/_sim/faults", json={"faults": [
             {"kind": "status", "status": 503, "path": "/tasks$", "count": 2,
              "body": '{"error":{"code":"serviceNotAvailable","message":"Try again"}}'},
             {"kind": "drop", "path": "/details$", "count": 1}]})
         page = await reader.read(Kind.TASK, sim.plan_id, None, 100)
         assert len(page.records) == CFG.tasks_per_plan
-        assert reader.pacer.retried >= 3 and len(clock.sleeps) >= 3
-        stats = (await reader.http.get(f"{origin}/_sim/stats")).json()
+        assert reader.client.pacer.retried >= 3 and len(clock.sleeps) >= 3
+        stats = (await reader.client.http.get(f"{origin}/_sim/stats")).json()
         assert stats["faults_injected"] == 3
-        await reader.http.aclose()
+        await reader.client.aclose()
 
 
 async def test_runtime_opens_from_a_connection_document(sim: Sim) -> None:
@@ -260,8 +264,8 @@ async def test_runtime_opens_from_a_connection_document(sim: Sim) -> None:
 
 
 async def test_large_file_goes_through_an_upload_session(sim: Sim) -> None:
-    writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
-    reader = PlannerReader(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+    writer = PlannerWriter(sim.client(sim.creds("bob")))
+    reader = PlannerReader(sim.client(sim.creds("bob")))
     try:
         task_id = next(t.id for t in sim.store.tasks.values()
                        if t.plan_id == sim.plan_id and not t.deleted)
@@ -288,12 +292,12 @@ async def test_large_file_goes_through_an_upload_session(sim: Sim) -> None:
         await writer.delete(Kind.ATTACHMENT, dest)
         assert await writer.find_by_marker(Kind.ATTACHMENT, marker, att, refs) is None
     finally:
-        await writer.http.aclose()
-        await reader.http.aclose()
+        await writer.client.aclose()
+        await reader.client.aclose()
 
 
 async def test_file_names_are_made_sharepoint_safe(sim: Sim) -> None:
-    writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+    writer = PlannerWriter(sim.client(sim.creds("bob")))
     try:
         task_id = next(t.id for t in sim.store.tasks.values()
                        if t.plan_id == sim.plan_id and not t.deleted)
@@ -309,12 +313,12 @@ async def test_file_names_are_made_sharepoint_safe(sim: Sim) -> None:
         names = [i.name for i in sim.store.drive_items.values() if _marker_dir(marker) in i.path]
         assert names == ["notes_ v2__.txt"]
     finally:
-        await writer.http.aclose()
+        await writer.client.aclose()
 
 
 async def test_task_round_trip_keeps_planner_fields(sim: Sim) -> None:
-    writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
-    reader = PlannerReader(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+    writer = PlannerWriter(sim.client(sim.creds("bob")))
+    reader = PlannerReader(sim.client(sim.creds("bob")))
     try:
         source = next(t for t in (await reader.read(Kind.TASK, sim.plan_id, None, 100)).records
                       if isinstance(t, Task) and sum(len(c.items) for c in t.checklists) == 20)
@@ -325,7 +329,7 @@ async def test_task_round_trip_keeps_planner_fields(sim: Sim) -> None:
         marker = make_marker("mig2", Kind.TASK, source.source_id)
         dest = await writer.create(Kind.TASK, source, refs, marker)
         assert await writer.find_by_marker(Kind.TASK, marker, source, refs) == dest
-        raw = await reader.graph.get_json(f"/planner/tasks/{dest}")
+        raw = await reader.client.get_json(f"/planner/tasks/{dest}")
         copy = (await reader._tasks(sim.plan_id, [raw]))[0]
         assert isinstance(copy, Task)
         assert copy.name == source.name and copy.completed == source.completed
@@ -336,18 +340,18 @@ async def test_task_round_trip_keeps_planner_fields(sim: Sim) -> None:
         assert copy.description.startswith(source.description)
         assert copy.due_at == source.due_at
         # a concurrent edit: the first PATCH of the task meets a stale etag (412) and is redone
-        await writer.http.post(f"{sim.origin}/_sim/faults", json={"faults": [
+        await writer.client.http.post(f"{sim.origin}/_sim/faults", json={"faults": [
             {"kind": "status", "status": 412, "method": "PATCH", "path": f"/tasks/{dest}$",
              "count": 1, "body": '{"error":{"code":"PreconditionFailed","message":"stale"}}'}]})
         await writer.update(Kind.TASK, dest, source.model_copy(update={"checklists": ()}),
                             refs, marker)
-        assert (await writer.http.get(f"{sim.origin}/_sim/faults")).json()["faults"] == []
+        assert (await writer.client.http.get(f"{sim.origin}/_sim/faults")).json()["faults"] == []
         again = (await reader._tasks(sim.plan_id,
-                                     [await reader.graph.get_json(f"/planner/tasks/{dest}")]))[0]
+                                     [await reader.client.get_json(f"/planner/tasks/{dest}")]))[0]
         assert isinstance(again, Task) and again.checklists == ()
     finally:
-        await writer.http.aclose()
-        await reader.http.aclose()
+        await writer.client.aclose()
+        await reader.client.aclose()
 
 
 async def test_items_written_at_once_keep_source_order_and_own_categories(sim: Sim) -> None:
@@ -355,8 +359,8 @@ async def test_items_written_at_once_keep_source_order_and_own_categories(sim: S
     by source position, labels get distinct categories (a stale etag is re-read and the
     category chosen again), comments of one task share one thread, and the reader returns
     texts without Ferry's marker footer."""
-    writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
-    reader = PlannerReader(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+    writer = PlannerWriter(sim.client(sim.creds("bob")))
+    reader = PlannerReader(sim.client(sim.creds("bob")))
     mig = "mig-order"
     try:
         plan = _dest(await writer.create(Kind.PROJECT, Project(source_id="p", version="1",
@@ -369,7 +373,7 @@ async def test_items_written_at_once_keep_source_order_and_own_categories(sim: S
         buckets = [_dest(b) for b in await asyncio.gather(*(writer.create(
             Kind.SECTION, s, refs, make_marker(mig, Kind.SECTION, s.source_id))
             for s in sections))]
-        await writer.http.post(f"{sim.origin}/_sim/faults", json={"faults": [
+        await writer.client.http.post(f"{sim.origin}/_sim/faults", json={"faults": [
             {"kind": "status", "status": 412, "method": "PATCH", "path": "/details$",
              "count": 1, "body": '{"error":{"code":"PreconditionFailed","message":"stale"}}'}]})
         labels = [Label(source_id=f"l{i}", version="1", project_id="p", name=f"Label {i}")
@@ -407,8 +411,8 @@ async def test_items_written_at_once_keep_source_order_and_own_categories(sim: S
                          if isinstance(r, Comment)]
         assert sorted(r.text for r in read_comments) == sorted(c.text for c in comments)
     finally:
-        await writer.http.aclose()
-        await reader.http.aclose()
+        await writer.client.aclose()
+        await reader.client.aclose()
 
 
 # --------------------------------------------------------------------------- pure mapping
@@ -493,7 +497,7 @@ async def test_update_finishes_a_task_whose_create_lost_its_answer_or_a_part(sim
     from shared.contract.model import Checklist, ChecklistItem, LabelRef
     from shared.errors import SkippableItemError, TransientError
 
-    writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+    writer = PlannerWriter(sim.client(sim.creds("bob")))
     mig = "mig-parts"
     try:
         plan = _dest(await writer.create(Kind.PROJECT, Project(
@@ -520,10 +524,10 @@ async def test_update_finishes_a_task_whose_create_lost_its_answer_or_a_part(sim
                             source_id=f"i{n}", name=f"item {n}", checked=n == 1)
                             for n in range(3))),))
             marker = make_marker(mig, Kind.TASK, name)
-            await writer.http.post(f"{sim.origin}/_sim/faults", json={"faults": [fault]})
+            await writer.client.http.post(f"{sim.origin}/_sim/faults", json={"faults": [fault]})
             with pytest.raises(TransientError if name == "lost-answer" else SkippableItemError):
                 await writer.create(Kind.TASK, task, refs, marker)
-            await writer.http.post(f"{sim.origin}/_sim/faults", json={})
+            await writer.client.http.post(f"{sim.origin}/_sim/faults", json={})
             found = await writer.find_by_marker(Kind.TASK, marker, task, refs)
             assert found is not None, name
             for _ in range(2):  # a second update changes nothing
@@ -542,8 +546,8 @@ async def test_update_finishes_a_task_whose_create_lost_its_answer_or_a_part(sim
         assert await writer.find_by_marker(Kind.TASK, make_marker(mig, Kind.TASK, "x"), Task(
             source_id="x", version="1", project_id="p", name="nobody"), refs) is None
     finally:
-        await writer.http.post(f"{sim.origin}/_sim/faults", json={})
-        await writer.http.aclose()
+        await writer.client.http.post(f"{sim.origin}/_sim/faults", json={})
+        await writer.client.aclose()
 
 
 async def test_labels_keep_their_identity_in_categories(sim: Sim) -> None:
@@ -554,7 +558,7 @@ async def test_labels_keep_their_identity_in_categories(sim: Sim) -> None:
     from shared.contract.model import LabelRef
     from shared.errors import SkippableItemError
 
-    writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+    writer = PlannerWriter(sim.client(sim.creds("bob")))
     mig = "mig-labels"
     try:
         plan = _dest(await writer.create(Kind.PROJECT, Project(
@@ -594,7 +598,7 @@ async def test_labels_keep_their_identity_in_categories(sim: Sim) -> None:
         assert not isinstance(written, str)
         assert [a.code for a in written.notes] == ["task.labels_merged"]
     finally:
-        await writer.http.aclose()
+        await writer.client.aclose()
 
 
 async def test_a_comment_thread_whose_link_to_the_task_failed_is_found_and_linked(
@@ -605,7 +609,7 @@ async def test_a_comment_thread_whose_link_to_the_task_failed_is_found_and_linke
     goes into the same thread: one thread, each comment once."""
     from shared.errors import SkippableItemError
 
-    writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+    writer = PlannerWriter(sim.client(sim.creds("bob")))
     mig = "mig-thread"
     try:
         plan = _dest(await writer.create(Kind.PROJECT, Project(
@@ -617,12 +621,12 @@ async def test_a_comment_thread_whose_link_to_the_task_failed_is_found_and_linke
         refs = DestRefs(project=plan, task=task)
         first = Comment(source_id="c1", version="1", project_id="p", task_id="t", text="One")
         marker = make_marker(mig, Kind.COMMENT, "c1")
-        await writer.http.post(f"{sim.origin}/_sim/faults", json={"faults": [
+        await writer.client.http.post(f"{sim.origin}/_sim/faults", json={"faults": [
             {"kind": "status", "status": 409, "method": "PATCH", "path": f"/tasks/{task}$",
              "count": 3, "body": '{"error":{"code":"Conflict","message":"simulated"}}'}]})
         with pytest.raises(SkippableItemError):
             await writer.create(Kind.COMMENT, first, refs, marker)
-        await writer.http.post(f"{sim.origin}/_sim/faults", json={})
+        await writer.client.http.post(f"{sim.origin}/_sim/faults", json={})
         found = await writer.find_by_marker(Kind.COMMENT, marker, first, refs)
         assert found is not None
         await writer.update(Kind.COMMENT, found, first, refs, marker)
@@ -631,16 +635,16 @@ async def test_a_comment_thread_whose_link_to_the_task_failed_is_found_and_linke
                                           make_marker(mig, Kind.COMMENT, "c2")))
         thread = found.split("|")[1]
         assert again.split("|")[1] == thread
-        linked = await writer.graph.get_json(f"/planner/tasks/{task}")
+        linked = await writer.client.get_json(f"/planner/tasks/{task}")
         assert linked["conversationThreadId"] == thread
-        topics = [t for t in await writer.graph.get_all(f"/groups/{sim.group_id}/threads")
+        topics = [t for t in await writer.client.get_all(f"/groups/{sim.group_id}/threads")
                   if t.get("topic") == 'Comments on task "Talked about"']
         assert len(topics) == 1
-        posts = await writer.graph.get_all(f"/groups/{sim.group_id}/threads/{thread}/posts")
+        posts = await writer.client.get_all(f"/groups/{sim.group_id}/threads/{thread}/posts")
         assert len(posts) == 2
     finally:
-        await writer.http.post(f"{sim.origin}/_sim/faults", json={})
-        await writer.http.aclose()
+        await writer.client.http.post(f"{sim.origin}/_sim/faults", json={})
+        await writer.client.aclose()
 
 
 async def test_flattened_subtask_names_its_parent_and_headers_do_not_stack(sim: Sim) -> None:
@@ -649,7 +653,7 @@ async def test_flattened_subtask_names_its_parent_and_headers_do_not_stack(sim: 
     from shared.contract.model import UserRef
     from shared.engine.adapt import adapt
 
-    writer = PlannerWriter(sim.creds("bob"), sim.settings(), pacer=_pacer(), http=sim.http())
+    writer = PlannerWriter(sim.client(sim.creds("bob")))
     try:
         plan = _dest(await writer.create(Kind.PROJECT, Project(
             source_id="p", version="1", name="Flattened"), DestRefs(workspace=sim.group_id),
@@ -674,4 +678,4 @@ async def test_flattened_subtask_names_its_parent_and_headers_do_not_stack(sim: 
         out, _ = adapt(again, writer.capabilities, writer)
         assert isinstance(out, Comment) and out.text == hop1
     finally:
-        await writer.http.aclose()
+        await writer.client.aclose()

@@ -20,7 +20,13 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.connectors.planner import PlannerCredentials, PlannerSettings, PlannerWriter, uploads
+from shared.connectors.planner import (
+    PlannerCredentials,
+    PlannerSettings,
+    PlannerWriter,
+    connect,
+    uploads,
+)
 from shared.connectors.planner.uploads import FRAGMENT, SIMPLE_UPLOAD_MAX, marker_dir
 from shared.contract.connector import DestRefs
 from shared.contract.limits import RateLimit
@@ -58,8 +64,8 @@ class Sim:
         settings = PlannerSettings(base_url=f"{self.origin}/v1.0", login_base_url=self.origin,
                                    allow_loopback=True)
         http = build_client("planner", allow_loopback=True, base_url=f"{self.origin}/v1.0")
-        return PlannerWriter(creds, settings, pacer=Pacer(FAST, rng=random.Random(5)),
-                             http=http)
+        return PlannerWriter(connect(creds, settings, pacer=Pacer(FAST, rng=random.Random(5)),
+                                     http=http))
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +108,7 @@ async def test_upload_completes_at_every_size_boundary(sim: Sim, size: int, sess
         try:
             dest = await writer.upload_attachment(att, refs, marker, chunks())
         finally:
-            await writer.http.aclose()
+            await writer.client.aclose()
         stats = (await ctl.get("/_sim/stats")).json()
     assert dest.startswith(f"{refs.task}|")
     items = [i for i in sim.store.drive_items.values() if marker_dir(marker) in i.path]
@@ -137,7 +143,7 @@ async def test_a_source_shorter_than_declared_is_refused(sim: Sim) -> None:
         with pytest.raises(SkippableItemError, match=f"{2 * FRAGMENT} bytes but {declared}"):
             await writer.upload_attachment(att, refs, marker, chunks())
     finally:
-        await writer.http.aclose()
+        await writer.client.aclose()
     assert not [i for i in sim.store.drive_items.values() if marker_dir(marker) in i.path]
     assert not sim.store.upload_sessions              # the dead session was cancelled
 
@@ -167,7 +173,7 @@ async def test_a_fragment_whose_answer_is_lost_does_not_break_the_upload(
         try:
             await writer.upload_attachment(att, refs, marker, chunks())
         finally:
-            await writer.http.aclose()
+            await writer.client.aclose()
         plan = (await ctl.get("/_sim/faults")).json()
         await ctl.post("/_sim/faults", json={})
     assert [e["kind"] for e in plan["injected"]] == [kind]

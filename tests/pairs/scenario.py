@@ -98,7 +98,7 @@ async def edit_source(src: Sim, rename: Task, complete: Task, describe: Task) ->
             await client.put(f"/tasks/{complete.source_id}", {"completed": True})
             await client.put(f"/tasks/{describe.source_id}", {"notes": NEW_DESCRIPTION})
         else:
-            graph = reader.graph  # type: ignore[union-attr]
+            graph = reader.client  # type: ignore[union-attr]
             await graph.patch_etag(f"/planner/tasks/{rename.source_id}", {"title": NEW_NAME})
             await graph.patch_etag(f"/planner/tasks/{complete.source_id}",
                                    {"percentComplete": 100})

@@ -95,7 +95,7 @@ class HoldWrites:
 
 
 def _planner_http(rt: ConnectorRuntime) -> httpx.AsyncClient:
-    return rt.writer.graph.http  # type: ignore[union-attr,no-any-return]
+    return rt.writer.client.http  # type: ignore[union-attr,no-any-return]
 
 
 async def test_planner_plan_takes_more_than_six_tasks(planner: ConnectorRuntime,

@@ -12,8 +12,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
+from shared.errors import SkippableItemError
+
 #: position of items the writer did not place (already there): before anything it places
 BEFORE_ALL = float("-inf")
+
+
+def need(value: str | None, what: str) -> str:
+    """The destination parent an item goes into (``DestRefs``); without it the item fails
+    alone (its parent failed or is not written yet)."""
+    if not value:
+        raise SkippableItemError(f"the destination {what} is not known yet")
+    return value
 
 
 class KeyedLocks:

@@ -6,9 +6,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
-from shared.connectors.planner.api_types import PlannerTask
-from shared.connectors.planner.connection import PlannerBase
+from shared.connectors.planner.client import PlannerClient
+from shared.connectors.planner.directory import Directory
 from shared.connectors.planner.mapping import encode_reference_key
+from shared.connectors.planner.placement import need
 from shared.contract.connector import MAX_CHUNK_BYTES, DestRefs
 from shared.contract.model import Attachment
 from shared.errors import NotFoundError, SkippableItemError, TransientError
@@ -33,27 +34,22 @@ def safe_file_name(name: str) -> str:
     return cleaned[:200] or "attachment"
 
 
-class PlannerUploads(PlannerBase):
-    """upload_attachment for PlannerWriter (and the look-ups both need)."""
+class Uploads:
+    """``upload_attachment`` of the Planner writer."""
 
-    async def _need_task(self, task_id: str) -> PlannerTask:
-        return PlannerTask.model_validate(await self.graph.get_json(f"/planner/tasks/{task_id}"))
-
-    @staticmethod
-    def _need(value: str | None, what: str) -> str:
-        if not value:
-            raise SkippableItemError(f"the destination {what} is not known yet")
-        return value
+    def __init__(self, client: PlannerClient, directory: Directory) -> None:
+        self.client = client
+        self.directory = directory
 
     async def upload_attachment(self, record: Attachment, refs: DestRefs, marker: str,
                                 chunks: AsyncIterator[bytes] | None) -> str:
-        task_id = self._need(refs.task, "task")
+        task_id = need(refs.task, "task")
         if record.is_link or chunks is None:
             url = record.url or ""
             kind = "Other"
         else:
-            task = await self._need_task(task_id)
-            group = await self.group_of(task.plan_id)
+            task = await self.directory.task(task_id)
+            group = await self.directory.group_of(task.plan_id)
             item = await self._upload(group, f"Ferry/{marker_dir(marker)}/{safe_file_name(record.name)}",
                                       record, chunks)
             url = str(item["webUrl"])
@@ -61,7 +57,7 @@ class PlannerUploads(PlannerBase):
         key = encode_reference_key(url)
         ref = {"@odata.type": "#microsoft.graph.plannerExternalReference",
                "alias": record.name[:255], "type": kind}
-        await self.graph.patch_etag(f"/planner/tasks/{task_id}/details",
+        await self.client.patch_etag(f"/planner/tasks/{task_id}/details",
                                     {"references": {key: ref}})
         return f"{task_id}|{key}"
 
@@ -70,14 +66,14 @@ class PlannerUploads(PlannerBase):
         target = f"/groups/{group}/drive/root:/{quote(path)}"
         content_type = record.mime_type or "application/octet-stream"
         if record.size is not None and record.size <= SIMPLE_UPLOAD_MAX:
-            return await self.graph.put_stream(f"{target}:/content", chunks, content_type,
+            return await self.client.put_stream(f"{target}:/content", chunks, content_type,
                                                record.size)
         if record.size is None:
             raise SkippableItemError("a file of unknown size cannot be uploaded to SharePoint")
-        session = await self.graph.request(
-            "POST", f"{target}:/createUploadSession", idempotent=False,
-            json={"item": {"@microsoft.graph.conflictBehavior": "replace"}})
-        upload_url = str(session.json()["uploadUrl"])
+        session = await self.client.post(
+            f"{target}:/createUploadSession",
+            {"item": {"@microsoft.graph.conflictBehavior": "replace"}})
+        upload_url = str(session["uploadUrl"])
         buffer = bytearray()
         sent = 0
         # Graph answers every fragment but the last with 202 + nextExpectedRanges and the one
@@ -122,7 +118,9 @@ class PlannerUploads(PlannerBase):
         """
         end = start + len(part)
         try:
-            response = await self.graph.put_fragment(upload_url, part, start, total)
+            # the upload URL is pre-authenticated: no bearer token
+            response = await self.client.plain("PUT", upload_url, content=part, headers={
+                "Content-Range": f"bytes {start}-{end - 1}/{total}"})
         except (TransientError, SkippableItemError, NotFoundError):
             expected = await self._next_expected(upload_url)
             if end < total and expected == end:
@@ -140,7 +138,7 @@ class PlannerUploads(PlannerBase):
     async def _next_expected(self, upload_url: str) -> int | None:
         """The first byte the session still expects, or None when the session is gone."""
         try:
-            status = await self.graph.pacer.call(lambda: self.graph.http.get(upload_url))
+            status = await self.client.plain("GET", upload_url)
         except NotFoundError:
             return None
         ranges = status.json().get("nextExpectedRanges") or []
@@ -149,7 +147,7 @@ class PlannerUploads(PlannerBase):
     async def _committed(self, target: str, total: int) -> dict[str, Any] | None:
         """The file at ``target`` if it has the whole size (the session committed it)."""
         try:
-            item = await self.graph.get_json(f"{target}:")
+            item = await self.client.get_json(f"{target}:")
         except NotFoundError:
             return None
         return item if item.get("size") == total and "webUrl" in item else None
@@ -159,6 +157,6 @@ class PlannerUploads(PlannerBase):
         linger until it expires (DELETE on the pre-authenticated URL, no bearer token). A
         retry of the attachment opens a new session."""
         try:
-            await self.graph.pacer.call(lambda: self.graph.http.delete(upload_url))
+            await self.client.plain("DELETE", upload_url)
         except Exception:  # noqa: BLE001 - the upload's own error is the one to report
             return

@@ -8,8 +8,11 @@ one is idempotent). Plans, buckets and labels are reconciled by name (natural ke
 """
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
+from shared.connectors.kit.errors import status_of
+from shared.connectors.kit.markers import find_marker, with_footer
 from shared.connectors.planner.api_types import (
     GroupPost,
     PlannerBucket,
@@ -17,13 +20,16 @@ from shared.connectors.planner.api_types import (
     PlannerTask,
     PlannerTaskDetails,
 )
-from shared.connectors.planner.client import GRAPH_BASE_URL, ITEM_ERRORS, status_of
+from shared.connectors.planner.capabilities import planner_capabilities
+from shared.connectors.planner.client import GRAPH_BASE_URL, ITEM_ERRORS, PlannerClient
+from shared.connectors.planner.directory import Directory
 from shared.connectors.planner.mapping import (
     CATEGORY_KEYS,
     CHECKLIST_NAME,
     category_for_color,
     checklist_patch,
     encode_reference_key,
+    html_to_text,
     task_fields,
     text_to_html,
 )
@@ -31,25 +37,27 @@ from shared.connectors.planner.placement import (
     BEFORE_ALL,
     KeyedLocks,
     PlacedItems,
+    need,
     order_hint_for,
 )
-from shared.connectors.planner.uploads import PlannerUploads, marker_dir
+from shared.connectors.planner.uploads import Uploads, marker_dir
 from shared.contract.connector import Adaptation, DestRefs, Written
 from shared.contract.model import (
     Attachment,
     Checklist,
     ChecklistItem,
     Comment,
+    Container,
     Kind,
     Label,
     Project,
     Record,
     Section,
     Task,
+    UserRef,
 )
 from shared.contract.text import (
     FLATTENED_LINE,
-    marker_footer,
     name_flattened_parent,
     name_nameless_label,
     unstack_comment_header,
@@ -57,14 +65,17 @@ from shared.contract.text import (
 from shared.errors import NotFoundError, SkippableItemError
 
 
-class PlannerWriter(PlannerUploads):
+class PlannerWriter:
     """Writes canonical records into a Microsoft 365 group's plans.
 
     Bucket and task creates of one plan, label writes of one plan and comment writes of
     one task are serialised (the engine writes a page at once; see placement.py)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, client: PlannerClient) -> None:
+        self.client = client
+        self.directory = Directory(client)
+        self.uploads = Uploads(client, self.directory)
+        self.capabilities = planner_capabilities()
         self._locks = KeyedLocks()
         #: source positions of the buckets this writer created (bucket id → position)
         self._bucket_positions: dict[str, float] = {}
@@ -74,6 +85,16 @@ class PlannerWriter(PlannerUploads):
         #: answer was lost: the item may exist without this writer knowing its order hint, so
         #: its update places it again
         self._unplaced: set[tuple[str, str, float]] = set()
+
+    async def whoami(self) -> UserRef:
+        return await self.directory.whoami()
+
+    async def list_containers(self) -> list[Container]:
+        return await self.directory.list_containers()
+
+    async def upload_attachment(self, record: Attachment, refs: DestRefs, marker: str,
+                                chunks: AsyncIterator[bytes] | None) -> str:
+        return await self.uploads.upload_attachment(record, refs, marker, chunks)
 
     # -- RecordAdapter ----------------------------------------------------------------
 
@@ -112,13 +133,12 @@ class PlannerWriter(PlannerUploads):
                 raise SkippableItemError("a destination group (workspace) is required")
             body = {"title": record.name[:255],
                     "container": {"url": f"{GRAPH_BASE_URL}/groups/{refs.workspace}"}}
-            return str((await self.graph.request("POST", "/planner/plans", json=body,
-                                                 idempotent=False)).json()["id"])
+            return str((await self.client.post("/planner/plans", body))["id"])
         if isinstance(record, Section):
-            return await self._create_bucket(self._need(refs.project, "plan"), record)
+            return await self._create_bucket(need(refs.project, "plan"), record)
         if isinstance(record, Label):
             record, _ = name_nameless_label(record)  # as adapt() did (callers may skip it)
-            return await self._put_label(self._need(refs.project, "plan"), record)
+            return await self._put_label(need(refs.project, "plan"), record)
         if isinstance(record, Task):
             return await self._create_task(record, refs, marker)
         if isinstance(record, Comment):
@@ -132,19 +152,19 @@ class PlannerWriter(PlannerUploads):
         keyed by stable ids so a retry after any failure writes each item once)."""
         try:
             if isinstance(record, Project):
-                await self.graph.patch_etag(f"/planner/plans/{dest_id}",
+                await self.client.patch_etag(f"/planner/plans/{dest_id}",
                                             {"title": record.name[:255]})
             elif isinstance(record, Section):
                 plan = refs.project or ""
                 if (plan, f"bucket:{record.name}", record.position) in self._unplaced:
                     await self._replace_bucket(plan, dest_id, record)
                 else:
-                    await self.graph.patch_etag(f"/planner/buckets/{dest_id}",
+                    await self.client.patch_etag(f"/planner/buckets/{dest_id}",
                                                 {"name": record.name})
             elif isinstance(record, Label):
                 plan, _, key = dest_id.partition("|")
                 record, _ = name_nameless_label(record)
-                await self.graph.patch_etag(f"/planner/plans/{plan}/details",
+                await self.client.patch_etag(f"/planner/plans/{plan}/details",
                                             {"categoryDescriptions": {key: record.name}})
             elif isinstance(record, Task):
                 notes = await self._write_task(dest_id, record, refs, marker)
@@ -153,7 +173,7 @@ class PlannerWriter(PlannerUploads):
                 # Group posts cannot be edited through Graph: a changed comment stays as it
                 # was. What update can finish is the task's link to the comment's thread
                 # (lost when the thread was made but the task's PATCH failed).
-                await self._link_thread(self._need(refs.task, "task"), dest_id)
+                await self._link_thread(need(refs.task, "task"), dest_id)
         except ITEM_ERRORS as exc:
             if status_of(exc) == 404:
                 raise NotFoundError(f"{kind} {dest_id} is gone") from exc
@@ -161,11 +181,11 @@ class PlannerWriter(PlannerUploads):
         return None
 
     async def _buckets(self, plan_id: str) -> list[PlannerBucket]:
-        raw = await self.graph.get_all(f"/planner/plans/{plan_id}/buckets")
+        raw = await self.client.get_all(f"/planner/plans/{plan_id}/buckets")
         return [PlannerBucket.model_validate(b) for b in raw]
 
     async def _plan_details(self, plan_id: str) -> PlannerPlanDetails:
-        raw = await self.graph.get_json(f"/planner/plans/{plan_id}/details")
+        raw = await self.client.get_json(f"/planner/plans/{plan_id}/details")
         return PlannerPlanDetails.model_validate(raw)
 
     async def _create_bucket(self, plan: str, record: Section) -> str:
@@ -177,8 +197,7 @@ class PlannerWriter(PlannerUploads):
             body = {"name": record.name, "planId": plan,
                     "orderHint": order_hint_for(record.position, placed)}
             self._unplaced.add((plan, f"bucket:{record.name}", record.position))
-            made = (await self.graph.request("POST", "/planner/buckets", json=body,
-                                             idempotent=False)).json()
+            made = await self.client.post("/planner/buckets", body)
             self._unplaced.discard((plan, f"bucket:{record.name}", record.position))
             self._bucket_positions[str(made["id"])] = record.position
             return str(made["id"])
@@ -189,7 +208,7 @@ class PlannerWriter(PlannerUploads):
         async with self._locks(f"buckets|{plan}"):
             placed = [(self._bucket_positions.get(b.id, BEFORE_ALL), b.order_hint or "")
                       for b in await self._buckets(plan) if b.id != bucket_id]
-            await self.graph.patch_etag(f"/planner/buckets/{bucket_id}", {
+            await self.client.patch_etag(f"/planner/buckets/{bucket_id}", {
                 "name": record.name, "orderHint": order_hint_for(record.position, placed)})
             self._bucket_positions[bucket_id] = record.position
             self._unplaced.discard((plan, f"bucket:{record.name}", record.position))
@@ -205,7 +224,7 @@ class PlannerWriter(PlannerUploads):
         tried: str | None = None  # the category an attempt whose answer was lost may hold
         async with self._locks(f"labels|{plan_id}"):
             for attempt in range(5):
-                raw = await self.graph.get_json(path)
+                raw = await self.client.get_json(path)
                 names = PlannerPlanDetails.model_validate(raw).category_descriptions
                 held = label_category(names, record) or (
                     tried if tried and names.get(tried) == record.name else None)
@@ -224,9 +243,8 @@ class PlannerWriter(PlannerUploads):
                                 f"category also named {record.name!r}"),))
                 tried = free
                 try:
-                    await self.graph.request(
-                        "PATCH", path, json={"categoryDescriptions": {free: record.name}},
-                        headers={"If-Match": raw["@odata.etag"]})
+                    await self.client.patch_if_match(
+                        path, {"categoryDescriptions": {free: record.name}}, raw["@odata.etag"])
                 except ITEM_ERRORS as exc:
                     if status_of(exc) in (409, 412) and attempt < 4:
                         continue  # another writer changed the details: read and choose again
@@ -238,7 +256,7 @@ class PlannerWriter(PlannerUploads):
         """A flattened subtask's description names its parent ("Originally a subtask of …")."""
         if not refs.flattened_parent or FLATTENED_LINE not in record.description:
             return record
-        parent = await self._need_task(refs.flattened_parent)
+        parent = await self.directory.task(refs.flattened_parent)
         return record.model_copy(update={"description": name_flattened_parent(
             record.description, parent.title)})
 
@@ -249,7 +267,7 @@ class PlannerWriter(PlannerUploads):
         ids: list[str] = []
         unknown: list[str] = []
         for person in record.assignees:
-            uid = await self.user_id_for(person)
+            uid = await self.directory.user_id_for(person)
             if uid:
                 ids.append(uid)
             else:
@@ -257,7 +275,7 @@ class PlannerWriter(PlannerUploads):
         return categories, ids, unknown
 
     async def _create_task(self, record: Task, refs: DestRefs, marker: str) -> str | Written:
-        plan = self._need(refs.project, "plan")
+        plan = need(refs.project, "plan")
         record = await self._parent_named(record, refs)
         inputs = await self._task_inputs(record, refs)
         body = task_fields(record, bucket_id=refs.section, categories=inputs[0],
@@ -271,8 +289,7 @@ class PlannerWriter(PlannerUploads):
             body["orderHint"] = placed.hint_for(record.position)
             where = (plan, refs.section or "", record.position)
             self._unplaced.add(where)
-            created = (await self.graph.request("POST", "/planner/tasks", json=body,
-                                                idempotent=False)).json()
+            created = await self.client.post("/planner/tasks", body)
             self._unplaced.discard(where)
             placed.add(record.position, created.get("orderHint"))
         task_id = str(created["id"])
@@ -286,7 +303,7 @@ class PlannerWriter(PlannerUploads):
         """The plan's tasks by bucket, read once per writer; later creates are added."""
         if plan not in self._task_places:
             hints: dict[str, list[str]] = {}
-            for raw in await self.graph.get_all(f"/planner/plans/{plan}/tasks"):
+            for raw in await self.client.get_all(f"/planner/plans/{plan}/tasks"):
                 hints.setdefault(raw.get("bucketId") or "", []).append(raw.get("orderHint") or "")
             self._task_places[plan] = {b: PlacedItems(h) for b, h in hints.items()}
         return self._task_places[plan]
@@ -295,7 +312,7 @@ class PlannerWriter(PlannerUploads):
                           marker: str) -> tuple[Adaptation, ...]:
         record = await self._parent_named(record, refs)
         inputs = await self._task_inputs(record, refs)
-        existing = await self._need_task(task_id)
+        existing = await self.directory.task(task_id)
         body = task_fields(record, bucket_id=refs.section, categories=inputs[0],
                            assignee_ids=inputs[1], existing=existing)
         where = (existing.plan_id, refs.section or "", record.position)
@@ -306,50 +323,50 @@ class PlannerWriter(PlannerUploads):
                 placed = (await self._task_lists(existing.plan_id)).setdefault(
                     refs.section or "", PlacedItems(()))
                 body["orderHint"] = placed.hint_for(record.position)
-                patched = await self.graph.patch_etag(f"/planner/tasks/{task_id}", body)
+                patched = await self.client.patch_etag(f"/planner/tasks/{task_id}", body)
                 hint = patched.get("orderHint") if isinstance(patched, dict) else None
                 placed.add(record.position, hint or body["orderHint"])
                 self._unplaced.discard(where)
         else:
-            await self.graph.patch_etag(f"/planner/tasks/{task_id}", body)
+            await self.client.patch_etag(f"/planner/tasks/{task_id}", body)
         await self._write_details(task_id, record, marker, inputs)
         return _merged_labels(record, refs)
 
     async def _write_details(self, task_id: str, record: Task, marker: str,
                              inputs: tuple[list[str], list[str], list[str]]) -> None:
         existing = PlannerTaskDetails.model_validate(
-            await self.graph.get_json(f"/planner/tasks/{task_id}/details"))
+            await self.client.get_json(f"/planner/tasks/{task_id}/details"))
         text = record.description
         if inputs[2]:  # people the destination tenant does not know: keep their names
             line = "Assigned in the source to: " + ", ".join(inputs[2])
             text = f"{text.rstrip()}\n\n{line}" if text.strip() else line
-        body: dict[str, Any] = {"description": text + marker_footer(marker),
+        body: dict[str, Any] = {"description": with_footer(text, marker),
                                 "checklist": checklist_patch(record, existing)}
         if not body["checklist"]:
             del body["checklist"]
-        await self.graph.patch_etag(f"/planner/tasks/{task_id}/details", body)
+        await self.client.patch_etag(f"/planner/tasks/{task_id}/details", body)
 
     # -- comments -------------------------------------------------------------------------
 
     async def _create_comment(self, record: Comment, refs: DestRefs, marker: str) -> str:
-        task_id = self._need(refs.task, "task")
-        content = text_to_html(record.text + marker_footer(marker))
+        task_id = need(refs.task, "task")
+        content = text_to_html(with_footer(record.text, marker))
         post = {"body": {"contentType": "html", "content": content}}
         # One comment per task at a time: comments written at once would each see no
         # conversationThreadId, each start a thread, and only the last set would be read back.
         async with self._locks(f"comments|{task_id}"):
-            task = await self._need_task(task_id)
-            group = await self.group_of(task.plan_id)
+            task = await self.directory.task(task_id)
+            group = await self.directory.group_of(task.plan_id)
             thread = task.conversation_thread_id
             if thread:
-                await self.graph.request("POST", f"/groups/{group}/threads/{thread}/reply",
-                                         json={"post": post}, idempotent=False)
+                await self.client.post(f"/groups/{group}/threads/{thread}/reply",
+                                       {"post": post})
             else:
-                created = await self.graph.request(
-                    "POST", f"/groups/{group}/threads", idempotent=False,
-                    json={"topic": _thread_topic(task.title), "posts": [post]})
-                thread = str(created.json()["id"])
-                await self.graph.patch_etag(f"/planner/tasks/{task_id}",
+                created = await self.client.post(
+                    f"/groups/{group}/threads",
+                    {"topic": _thread_topic(task.title), "posts": [post]})
+                thread = str(created["id"])
+                await self.client.patch_etag(f"/planner/tasks/{task_id}",
                                             {"conversationThreadId": thread})
         found = await self._find_post(group, thread, marker)
         if found is None:
@@ -360,20 +377,20 @@ class PlannerWriter(PlannerUploads):
         """Point a task without a comment thread at the thread of one of its comments."""
         thread = comment_id.split("|")[1] if comment_id.count("|") == 2 else ""
         async with self._locks(f"comments|{task_id}"):
-            task = await self._need_task(task_id)
+            task = await self.directory.task(task_id)
             if thread and not task.conversation_thread_id:
-                await self.graph.patch_etag(f"/planner/tasks/{task_id}",
+                await self.client.patch_etag(f"/planner/tasks/{task_id}",
                                             {"conversationThreadId": thread})
 
     async def _find_post(self, group: str, thread: str, marker: str) -> str | None:
         try:
-            raw = await self.graph.get_all(f"/groups/{group}/threads/{thread}/posts")
+            raw = await self.client.get_all(f"/groups/{group}/threads/{thread}/posts")
         except ITEM_ERRORS as exc:
             if status_of(exc) == 404:
                 return None
             raise
         for post in (GroupPost.model_validate(p) for p in raw):
-            if marker in post.body.content:
+            if find_marker(html_to_text(post.body.content, post.body.content_type)) == marker:
                 return f"{group}|{thread}|{post.id}"
         return None
 
@@ -384,7 +401,7 @@ class PlannerWriter(PlannerUploads):
         if kind is Kind.PROJECT:
             if not refs.workspace:
                 return None
-            plans = await self.graph.get_all(f"/groups/{refs.workspace}/planner/plans")
+            plans = await self.client.get_all(f"/groups/{refs.workspace}/planner/plans")
             return next((p["id"] for p in plans if p.get("title") == getattr(record, "name", None)),
                         None)
         if kind is Kind.SECTION and refs.project:
@@ -404,12 +421,12 @@ class PlannerWriter(PlannerUploads):
             task = await self._task_or_none(refs.task)
             if task is None:
                 return None
-            group = await self.group_of(task.plan_id)
+            group = await self.directory.group_of(task.plan_id)
             if task.conversation_thread_id:
                 return await self._find_post(group, task.conversation_thread_id, marker)
             # a thread made for the task's first comment whose link to the task was not
             # written: found by its topic (update then links it)
-            for thread in await self.graph.get_all(f"/groups/{group}/threads"):
+            for thread in await self.client.get_all(f"/groups/{group}/threads"):
                 if thread.get("topic") == _thread_topic(task.title):
                     found = await self._find_post(group, str(thread["id"]), marker)
                     if found is not None:
@@ -421,19 +438,18 @@ class PlannerWriter(PlannerUploads):
 
     async def _task_or_none(self, task_id: str) -> PlannerTask | None:
         try:
-            return await self._need_task(task_id)
+            return await self.directory.task(task_id)
         except ITEM_ERRORS as exc:
             if status_of(exc) == 404:
                 return None
             raise
 
     async def _find_task(self, plan_id: str, marker: str) -> str | None:
-        footer = marker_footer(marker)
-        for raw in await self.graph.get_all(f"/planner/plans/{plan_id}/tasks"):
+        for raw in await self.client.get_all(f"/planner/plans/{plan_id}/tasks"):
             if not raw.get("hasDescription"):
                 continue
-            details = await self.graph.get_json(f"/planner/tasks/{raw['id']}/details")
-            if footer in (details.get("description") or ""):
+            details = await self.client.get_json(f"/planner/tasks/{raw['id']}/details")
+            if find_marker(details.get("description")) == marker:
                 return str(raw["id"])
         return None
 
@@ -445,9 +461,9 @@ class PlannerWriter(PlannerUploads):
         description, checklist or reference — and claimed by writing the marker footer
         under the details' etag (a writer that loses that race looks at the next one), so
         the engine's update then finishes it instead of creating a second task."""
-        me = await self._creator_id()
+        me = await self.directory.creator_id()
         async with self._locks(f"adopt|{plan_id}"):
-            for raw in await self.graph.get_all(f"/planner/plans/{plan_id}/tasks"):
+            for raw in await self.client.get_all(f"/planner/plans/{plan_id}/tasks"):
                 task = PlannerTask.model_validate(raw)
                 by = task.created_by
                 creator = (by.user.id if by and by.user else None) or (
@@ -457,14 +473,13 @@ class PlannerWriter(PlannerUploads):
                         or raw.get("checklistItemCount") or raw.get("referenceCount")
                         or creator != me):
                     continue
-                details = await self.graph.get_json(f"/planner/tasks/{task.id}/details")
+                details = await self.client.get_json(f"/planner/tasks/{task.id}/details")
                 if (details.get("description") or "").strip() or details.get("checklist"):
                     continue
                 try:
-                    await self.graph.request(
-                        "PATCH", f"/planner/tasks/{task.id}/details",
-                        json={"description": marker_footer(marker)},
-                        headers={"If-Match": details["@odata.etag"]})
+                    await self.client.patch_if_match(
+                        f"/planner/tasks/{task.id}/details",
+                        {"description": with_footer("", marker)}, details["@odata.etag"])
                 except ITEM_ERRORS as exc:
                     if status_of(exc) in (409, 412):
                         continue  # claimed by another writer meanwhile
@@ -472,15 +487,9 @@ class PlannerWriter(PlannerUploads):
                 return task.id
         return None
 
-    async def _creator_id(self) -> str | None:
-        """The id Planner records in ``createdBy`` for this credential's writes."""
-        if self.credentials.delegated:
-            return (await self.whoami()).source_id
-        return self.credentials.client_id
-
     async def _find_reference(self, task_id: str, record: Attachment, marker: str) -> str | None:
         try:
-            details = await self.graph.get_json(f"/planner/tasks/{task_id}/details")
+            details = await self.client.get_json(f"/planner/tasks/{task_id}/details")
         except ITEM_ERRORS as exc:
             if status_of(exc) == 404:
                 return None
@@ -494,11 +503,11 @@ class PlannerWriter(PlannerUploads):
 
     async def delete(self, kind: Kind, dest_id: str) -> None:
         if kind is Kind.PROJECT:
-            await self.graph.delete_etag(f"/planner/plans/{dest_id}")
+            await self.client.delete_etag(f"/planner/plans/{dest_id}")
         elif kind is Kind.SECTION:
-            await self.graph.delete_etag(f"/planner/buckets/{dest_id}")
+            await self.client.delete_etag(f"/planner/buckets/{dest_id}")
         elif kind is Kind.TASK:
-            await self.graph.delete_etag(f"/planner/tasks/{dest_id}")
+            await self.client.delete_etag(f"/planner/tasks/{dest_id}")
         elif kind is Kind.LABEL:
             plan, _, key = dest_id.partition("|")
             await self._ignore_missing(f"/planner/plans/{plan}/details",
@@ -511,7 +520,7 @@ class PlannerWriter(PlannerUploads):
 
     async def _ignore_missing(self, path: str, body: dict[str, Any]) -> None:
         try:
-            await self.graph.patch_etag(path, body)
+            await self.client.patch_etag(path, body)
         except ITEM_ERRORS as exc:
             if status_of(exc) != 404:
                 raise
