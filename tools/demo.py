@@ -191,7 +191,9 @@ def run_demo(args: argparse.Namespace) -> int:
                                                       max_mb=args.max_attachment_mb))
         dst = _start_vendor(stack, args.destination, _seed(args.destination, source=False, boards=0, cards=0, max_mb=1))
         port = free_port()
-        env = {**os.environ, **local_values(local.values(), loopback_connectors=True), "FERRY_OIDC_ISSUERS": issuer_url,
+        # Every port of the demo is a free one (stand-ins, issuer, simulators, runner): it runs beside
+        # `ferry up`, the test suite and another checkout's demo.
+        env = {**os.environ, **local_values(local.values(), loopback_connectors=True, issuer=issuer_url),
                "FERRY_SETTINGS_FILE": os.devnull, "FERRY_LOG_LEVEL": "WARNING"}
         stack.enter_context(runner_process(env, port, data / "runner.log", workers=args.workers))
         api = Api(f"http://127.0.0.1:{port}", issuer.mint("demo@ferry.example", "Demo User", audience=AUDIENCE))

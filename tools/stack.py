@@ -131,7 +131,7 @@ def _wait_for_line(path: Path, needle: str, proc: subprocess.Popen, timeout: flo
 
 def start_stack(
     data_dir: Path, *, fresh: bool = False, blob_port: int | None = None, queue_port: int | None = None,
-    cosmos_port: int | None = None, quiet: bool = True, persist_cosmos: bool = False,
+    table_port: int | None = None, cosmos_port: int | None = None, quiet: bool = True, persist_cosmos: bool = False,
 ) -> LocalStack:
     """Start Azurite and the Cosmos stand-in; ports default to free ones. With
     `persist_cosmos` the Cosmos data is kept in `data_dir/cosmos.json` across restarts."""
@@ -152,7 +152,7 @@ def start_stack(
         # LokiJS lookups and deletes that no longer grow with the number of blobs/messages.
         "node", str(ROOT / "tools" / "azurite" / "launcher.js"), "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost",
         "127.0.0.1", "--blobPort", str(stack.blob_port), "--queuePort", str(stack.queue_port), "--tablePort",
-        str(spare[3]), "--location", str(data_dir / "azurite"), "--disableTelemetry", "--skipApiVersionCheck",
+        str(table_port or spare[3]), "--location", str(data_dir / "azurite"), "--disableTelemetry", "--skipApiVersionCheck",
         "--loose",
     ]
     if quiet:
