@@ -679,3 +679,52 @@ async def test_flattened_subtask_names_its_parent_and_headers_do_not_stack(sim: 
         assert isinstance(out, Comment) and out.text == hop1
     finally:
         await writer.client.aclose()
+
+
+async def test_a_cursor_this_reader_did_not_write_is_invalid(sim: Sim) -> None:
+    """A cursor that is not JSON, not an object, or not of the reader's shape fails the
+    run with InvalidCursor (never read from an arbitrary place); the reader's own cursors
+    go on."""
+    from shared.connectors.kit.cursor import InvalidCursor
+
+    reader = PlannerReader(sim.client(sim.creds()))
+    try:
+        for kind, bad in ((Kind.SECTION, "not json"), (Kind.TASK, "[1, 2]"),
+                          (Kind.TASK, '{"url": 5}'), (Kind.LABEL, '{"off": -1}'),
+                          (Kind.COMMENT, '{"tc": "{\\"skip\\": \\"x\\"}"}'),
+                          (Kind.ATTACHMENT, '{"elsewhere": 1}')):
+            with pytest.raises(InvalidCursor):
+                await reader.read(kind, sim.plan_id, bad, 2)
+        first = await reader.read(Kind.LABEL, sim.plan_id, None, 2)
+        assert first.next_cursor is not None
+        second = await reader.read(Kind.LABEL, sim.plan_id, first.next_cursor, 2)
+        assert {r.source_id for r in first.records}.isdisjoint(
+            r.source_id for r in second.records)
+    finally:
+        await reader.client.aclose()
+
+
+def test_graph_403_refuses_one_object_not_the_credential() -> None:
+    """Graph's 403 fails the item alone with its status (look-ups read it as "not
+    visible"); everything else is the kit's default."""
+    from shared.connectors.kit.errors import status_of
+    from shared.connectors.planner.client import PLANNER_ERRORS
+    from shared.errors import (
+        AuthRequiredError,
+        NotFoundError,
+        SkippableItemError,
+        ThrottledError,
+    )
+
+    def answer(status: int) -> httpx.Response:
+        return httpx.Response(status, json={"error": {"code": "x", "message": "y"}},
+                              headers={"Retry-After": "2"},
+                              request=httpx.Request("GET", "https://graph.microsoft.com/v1.0/x"))
+
+    refused = PLANNER_ERRORS.error_for(answer(403))
+    assert type(refused) is SkippableItemError and status_of(refused) == 403
+    assert type(PLANNER_ERRORS.error_for(answer(401))) is AuthRequiredError
+    assert type(PLANNER_ERRORS.error_for(answer(404))) is NotFoundError
+    assert type(PLANNER_ERRORS.error_for(answer(429))) is ThrottledError
+    stale = PLANNER_ERRORS.error_for(answer(412))
+    assert type(stale) is SkippableItemError and status_of(stale) == 412
