@@ -168,6 +168,8 @@ def seed_store(store: JiraStore, config: SeedConfig) -> dict[str, Any]:
                     sub.parent_id = issue.id
                     sub.summary = f"Sub-task {s} of {issue.key}"
                     sub.status_id = project.statuses[0 if s == 0 else -1]
+                    if store.statuses[sub.status_id].category == "done":
+                        sub.resolution_date = sub.updated
                     counts["issues"] += 1
     return counts
 
