@@ -62,5 +62,6 @@ async def handle_index_message(backends: Backends, message: Mapping[str, Any]) -
     lines = message.get("lines") or []
     if not isinstance(lines, list):
         raise TypeError("assistant-index message without a list of lines")
-    await sync_docs(backends)
-    return await index_lines(backends, tenant_id, run_id, lines, mode=message.get("mode"))
+    written = await index_lines(backends, tenant_id, run_id, lines, mode=message.get("mode"))
+    await sync_docs(backends)  # after the org's records: they are what a member waits for
+    return written

@@ -69,9 +69,13 @@ class MiniLmEmbedder:
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         """One unit vector per text, in order."""
-        out: list[list[float]] = []
-        for start in range(0, len(texts), _BATCH):
-            out.extend(self._embed_batch(texts[start:start + _BATCH]).tolist())
+        # Batches of similar lengths pad less (attention cost grows with the longest text).
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out: list[list[float]] = [[] for _ in texts]
+        for start in range(0, len(order), _BATCH):
+            chunk = order[start:start + _BATCH]
+            for i, vector in zip(chunk, self._embed_batch([texts[i] for i in chunk]).tolist(), strict=True):
+                out[i] = vector
         return out
 
     def _embed_batch(self, texts: list[str]) -> Any:
