@@ -79,5 +79,5 @@ async def _sse(first: tuple[str, Any], events: AsyncIterator[tuple[str, Any]]) -
                 yield f"event: end\ndata: {json.dumps(data)}\n\n"
             else:
                 yield f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-    except Exception as exc:  # noqa: BLE001 - the stream has started: say it ended, not why in detail
+    except Exception as exc:
         yield f"event: error\ndata: {json.dumps({'type': type(exc).__name__})}\n\n"
