@@ -19,6 +19,7 @@ from shared.connectors.jira import JiraClient, JiraReader, JiraWriter
 from shared.connectors.jira.auth import credential_for
 from shared.connectors.jira.mapping import TASK_FIELDS, issue_to_task
 from shared.connectors.kit.cursor import InvalidCursor
+from shared.connectors.registry import open_runtime
 from shared.connectors.settings import JiraConnection, parse_connection
 from shared.contract.clock import FakeClock as EngineClock
 from shared.contract.connector import DestRefs, Written
@@ -346,3 +347,21 @@ async def test_comment_and_file_round_trip(sim: tuple[Any, str], writer: JiraWri
     await writer.delete(Kind.PROJECT, pid)
     await writer.delete(Kind.PROJECT, pid)
     assert pid not in store.projects and iid not in store.issues
+
+
+async def test_runtime_through_the_registry(sim: tuple[Any, str]) -> None:
+    """The runtime the engine opens: reader and writer over one guarded, paced client."""
+    conn = parse_connection({"kind": "jira", "site_url": "https://ferry-sim.atlassian.net",
+                             "base_url": sim[1], "auth": {"type": "api_token",
+                                                          "email": DEFAULT_EMAIL,
+                                                          "api_token": DEFAULT_TOKEN}})
+    runtime = await open_runtime(conn, allow_loopback=True)
+    try:
+        assert runtime.reader is not None and runtime.writer is not None
+        me = await runtime.reader.whoami()
+        assert me.email == DEFAULT_EMAIL
+        containers = await runtime.writer.list_containers()
+        assert _project_id(sim[0]) in {c.id for c in containers}
+    finally:
+        await runtime.aclose()
+        await runtime.aclose()  # idempotent

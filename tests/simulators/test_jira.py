@@ -245,7 +245,8 @@ async def test_issue_lifecycle_transitions_and_subtasks(sim: tuple[Any, httpx.As
                          json={"transition": {"id": "999"}})).status_code == 400
     assert (await c.post(f"{API}/issue/{key}/transitions",
                          json={"transition": {"id": done["id"]}})).status_code == 204
-    issue = (await c.get(f"{API}/issue/{key}", params={"fields": "summary,labels,status,resolutiondate"})).json()["fields"]
+    wanted = {"fields": "summary,labels,status,resolutiondate"}
+    issue = (await c.get(f"{API}/issue/{key}", params=wanted)).json()["fields"]
     assert issue["summary"] == "Renamed" and issue["labels"] == ["b", "c"]
     assert issue["status"]["id"] == done["to"]["id"] and issue["resolutiondate"]
     sub = await c.post(f"{API}/issue", json={"fields": {

@@ -35,6 +35,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 Node = dict[str, Any]
+#: files shown in the text: migrated as attachments, they leave no text behind
+_MEDIA = frozenset({"mediaSingle", "mediaGroup", "media"})
 
 # --- ADF → text -------------------------------------------------------------------------------
 
@@ -43,7 +45,8 @@ def adf_to_text(doc: Any) -> str:
     """The text of an ADF document ("" for None or an empty document)."""
     if not isinstance(doc, dict):
         return ""
-    return "\n\n".join(_block(b, 0) for b in doc.get("content") or [])
+    return "\n\n".join(_block(b, 0) for b in doc.get("content") or []
+                        if isinstance(b, dict) and b.get("type") not in _MEDIA)
 
 
 def _block(node: Node, depth: int) -> str:
@@ -72,7 +75,7 @@ def _block(node: Node, depth: int) -> str:
                      for cell in row.get("content") or []]
             rows.append("| " + " | ".join(cells) + " |")
         return "\n".join(rows)
-    if kind in ("mediaSingle", "mediaGroup", "media"):
+    if kind in _MEDIA:
         return ""
     # panel, expand, decisionList and other containers: their blocks' text
     if content and all(isinstance(c, dict) and c.get("type") != "text" for c in content):
