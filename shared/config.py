@@ -47,6 +47,7 @@ AZURE_SETTINGS: tuple[str, ...] = (
     "FERRY_OPENAI_EMBEDDING_DEPLOYMENT",
     "AzureWebJobsStorage__accountName",
     "AZURE_CLIENT_ID",
+    "FERRY_ASSISTANT_CLIENT_ID",
 )
 
 #: Optional tuning, valid everywhere, with defaults that suit Azure.
@@ -57,6 +58,10 @@ OPTIONAL_SETTINGS: tuple[str, ...] = (
     # redelivery within this time (default 30 s: a living chunk keeps its scope through four
     # failed renewals in a row).
     "FERRY_CHUNK_LEASE_SECONDS",
+    # An OpenAI-compatible chat endpoint for the assistant's answers (and its model name);
+    # without it, locally, answers are extractive. In Azure the OpenAI deployment answers.
+    "FERRY_ASSISTANT_CHAT_URL",
+    "FERRY_ASSISTANT_CHAT_MODEL",
 )
 
 #: Settings that exist only for local stand-ins; refused in Azure.
@@ -238,7 +243,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     data_dir = r.get("FERRY_LOCAL_DATA_DIR") if is_local else None
     return Settings(
         environment=environment,  # type: ignore[arg-type]
-        stamp_region=stamp,  # type: ignore[arg-type]
+        stamp_region=stamp,
         regions=regions,
         oidc_issuers=issuers,
         oidc_audience=r.required("FERRY_OIDC_AUDIENCE"),

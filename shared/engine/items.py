@@ -317,8 +317,8 @@ class ItemProcessor:
                             return found  # one part: found means complete
                         # the create may have failed between the item and its parts
                         # (subtasks, check items, label links): update finishes them
-                        out = await ctx.writer.update(rec.kind, found, adapted, refs, marker)
-                        return _unwrap(out, found, late)
+                        finished = await ctx.writer.update(rec.kind, found, adapted, refs, marker)
+                        return _unwrap(finished, found, late)
                 delay = (exc.retry_after if isinstance(exc, ThrottledError)
                          and exc.retry_after is not None else 0.5 * 2 ** (attempt - 1))
                 if delay > ctx.settings.defer_threshold_s:

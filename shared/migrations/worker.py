@@ -221,7 +221,7 @@ class ChunkWorker:
             if settings.mode == "verify" and destination.reader is not None:
                 verifier = _verifier(reader, destination.reader, id_map, migration["id"])
             runner = ChunkRunner(
-                reader=reader, writer=destination.writer,  # type: ignore[arg-type]
+                reader=reader, writer=destination.writer,
                 id_map=id_map, run_state=state, queue=StorageChunkQueue(ctx),
                 settings=settings, verifier=verifier,
             )

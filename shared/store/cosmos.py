@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.config import RegionSettings, Settings
+from shared.errors import ConfigError
 from shared.store.continuation import KEY_CONTAINER, ContinuationCodec, load_or_create_key
 from shared.store.transport import cosmos_transport
 
@@ -85,6 +86,8 @@ def open_region(settings: Settings, region: RegionSettings) -> CosmosRegion:
     from azure.cosmos.aio import CosmosClient
 
     if settings.is_local:
+        if region.cosmos_key is None:
+            raise ConfigError("the local Cosmos DB stand-in needs its key (COSMOS_KEY)")
         # The stand-in serves a self-signed certificate on loopback.
         client = CosmosClient(region.cosmos_endpoint, credential=region.cosmos_key, connection_verify=False,
                               transport=cosmos_transport())

@@ -20,6 +20,7 @@ from shared.config import (
     RegionSettings,
     Settings,
 )
+from shared.errors import ConfigError
 from shared.store.transport import CLIENT_OPTIONS
 
 QUEUES = (QUEUE_CHUNKS, QUEUE_DELETIONS, QUEUE_ASSISTANT)
@@ -87,6 +88,8 @@ def open_storage(settings: Settings, region: RegionSettings) -> RegionStorage:
     from azure.storage.queue.aio import QueueServiceClient
 
     if settings.is_local:
+        if region.storage_connection is None:
+            raise ConfigError("local storage needs a connection string (Azurite)")
         blobs = BlobServiceClient.from_connection_string(region.storage_connection, **CLIENT_OPTIONS)
         queues = QueueServiceClient.from_connection_string(region.storage_connection, **CLIENT_OPTIONS)
     else:

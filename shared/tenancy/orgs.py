@@ -131,8 +131,9 @@ async def change_member(ctx: TenantContext, member_id: str, change: MemberChange
         name = "member.deactivated" if change.status is MemberStatus.DEACTIVATED else "member.reactivated"
         events.append((name, {}))
     if not events:
-        return target
-    saved = await members.replace(updated, etag=target["_etag"])
+        unchanged: dict[str, Any] = target
+        return unchanged
+    saved: dict[str, Any] = await members.replace(updated, etag=target["_etag"])
     for name, detail in events:
         await audit.record(ctx, name, actor=actor, target=member_id, request=request, detail=detail)
     return saved

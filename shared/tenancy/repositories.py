@@ -32,7 +32,8 @@ class MembersRepository(TenantRepository):
         invitation not yet claimed is claimed by e-mail, and only when the issuer verified it."""
         bound = await self.query_all("c.issuer = @iss AND c.subject = @sub", {"iss": issuer, "sub": subject})
         if bound:
-            return bound[0]
+            member: dict[str, Any] = bound[0]
+            return member
         if not email_verified:
             return None
         pending = await self.query_all("c.email = @email AND (NOT IS_DEFINED(c.subject) OR IS_NULL(c.subject))",

@@ -87,12 +87,13 @@ def verdicts(scope: str, src: Snapshot, dst: Snapshot,
         if rec is not None and entry.dest_id:
             migrated_names.setdefault(kind, {}).setdefault(_name(rec), sid)
     for d in extras:
-        kind = _extra_kind(d.code)
-        rec = dst.of(kind).get(d.dest_id or "") if kind is not None else None
-        twin = migrated_names.get(kind, {}).get(_name(rec)) if kind and rec is not None else None
+        extra_kind = _extra_kind(d.code)
+        rec = dst.of(extra_kind).get(d.dest_id or "") if extra_kind is not None else None
+        twin = (migrated_names.get(extra_kind, {}).get(_name(rec))
+                if extra_kind and rec is not None else None)
         status = ItemStatus.DUPLICATE if twin is not None else ItemStatus.UNEXPECTED
-        reason = f"same name as source {kind} {twin}" if twin else "no source item"
-        add(kind or Kind.PROJECT, f"dest:{d.dest_id}", status, d.dest_id, reason)
+        reason = f"same name as source {extra_kind} {twin}" if twin else "no source item"
+        add(extra_kind or Kind.PROJECT, f"dest:{d.dest_id}", status, d.dest_id, reason)
     return ScopeVerdict(counts, rows, comparison)
 
 

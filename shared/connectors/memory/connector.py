@@ -153,7 +153,7 @@ class MemoryReader(_MemoryBase):
             start = _OFFSET.load(cursor).offset
             page = rows[start:start + limit]
             end = start + len(page)
-            return Page(records=tuple(page),  # type: ignore[arg-type]  # canonical records
+            return Page(records=tuple(page),
                         next_cursor=_OFFSET.encode(_Offset(offset=end)) if end < len(rows) else None)
 
         return await self._call("read", run, kind)
