@@ -253,6 +253,18 @@ module openAi 'modules/openai.bicep' = {
   }
 }
 
+// The assistant's own identity: reads the index and calls the models, nothing else.
+module assistant 'modules/assistant.bicep' = {
+  name: 'assistant'
+  params: {
+    name: 'id-assistant-${base}'
+    location: location
+    tags: allTags
+    searchServiceName: search.outputs.name
+    openAiAccountName: openAi.outputs.name
+  }
+}
+
 // This stamp's identity on this stamp's resources.
 module hostRoles 'modules/roles.bicep' = {
   name: 'roles-host'
@@ -315,6 +327,8 @@ module functionApp 'modules/functionapp.bicep' = {
     tags: allTags
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
+    assistantIdentityId: assistant.outputs.id
+    assistantIdentityClientId: assistant.outputs.clientId
     stampRegion: stampRegion
     hostStorageAccountName: storage.outputs.name
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
@@ -341,6 +355,7 @@ module functionApp 'modules/functionapp.bicep' = {
 output stampRegion string = stampRegion
 output peerRegion string = peerRegion
 output principalId string = identity.outputs.principalId
+output assistantPrincipalId string = assistant.outputs.principalId
 output storageAccountName string = storage.outputs.name
 output cosmosEndpoint string = cosmos.outputs.endpoint
 output cosmosDatabaseName string = cosmos.outputs.databaseName

@@ -25,6 +25,7 @@ from tests.infra.bicep_model import (
 )
 
 EXPECTED_MODULES = {
+    "assistant.bicep",
     "cosmos.bicep",
     "functionapp.bicep",
     "identity.bicep",

@@ -23,6 +23,12 @@ param identityId string
 @description('Client id of that identity (AZURE_CLIENT_ID for DefaultAzureCredential).')
 param identityClientId string
 
+@description('Resource id of the assistant identity (reads the search index and calls OpenAI only).')
+param assistantIdentityId string
+
+@description('Client id of the assistant identity (FERRY_ASSISTANT_CLIENT_ID).')
+param assistantIdentityClientId string
+
 @description('This stamp region: eu or us.')
 @allowed([
   'eu'
@@ -104,6 +110,7 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
     type: 'UserAssigned'
     userAssignedIdentities: {
       '${identityId}': {}
+      '${assistantIdentityId}': {}
     }
   }
   properties: {
@@ -213,6 +220,11 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
         {
           name: 'FERRY_OPENAI_EMBEDDING_DEPLOYMENT'
           value: openAiEmbeddingDeployment
+        }
+        // The assistant answers as its own identity (modules/assistant.bicep).
+        {
+          name: 'FERRY_ASSISTANT_CLIENT_ID'
+          value: assistantIdentityClientId
         }
         // Identity-based host storage with a user-assigned identity:
         // https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity

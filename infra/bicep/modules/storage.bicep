@@ -43,6 +43,8 @@ var queueNames = [
   'migration-chunks-poison'
   'deletions'
   'deletions-poison'
+  'assistant-index'
+  'assistant-index-poison'
 ]
 
 var blobContainerNames = [
