@@ -386,6 +386,7 @@ def mutation_root(store: MondayStore) -> dict[str, Any]:
         "delete_update": delete_update, "add_file_to_column": add_file_to_column,
         "add_file_to_update": add_file_to_update, "create_or_get_tag": create_or_get_tag,
         "set_item_description_content": set_item_description_content,
+        "complexity": lambda info: vars(info.context.charge),
     }
 
 

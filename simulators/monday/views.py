@@ -124,12 +124,16 @@ def item_view(store: MondayStore, item: Item) -> dict[str, Any]:
 
     def assets(_: Info, assets_source: str | None = None,
                column_ids: list[str] | None = None) -> list[dict[str, Any]]:
-        found = [a for a in store.assets.values() if a.item_id == item.id
-                 and (column_ids is None or a.column_id in column_ids)
-                 and (assets_source != "gallery" or a.update_id is not None)]
-        if assets_source is None or assets_source == "columns":
-            found = [a for a in found if a.update_id is None]
-        return [asset_view(store, a) for a in sorted(found, key=lambda a: int(a.id))]
+        """Files in the item's file columns (``columns``, the default), in its updates
+        (``gallery``) or both (``all``); a file cleared from its column is no longer listed."""
+        in_columns = {str(f["assetId"]) for cid, v in item.values.items()
+                      if isinstance(v, dict) and (column_ids is None or cid in column_ids)
+                      for f in v.get("files", [])}
+        in_updates = {a for u in store.item_updates(item) for a in u.asset_ids}
+        wanted = {"columns": in_columns, "gallery": in_updates}.get(
+            assets_source or "columns", in_columns | in_updates)
+        return [asset_view(store, store.assets[a]) for a in sorted(wanted, key=int)
+                if a in store.assets]
 
     def description(_: Info) -> dict[str, Any] | None:
         if item.description_doc_id is None:
