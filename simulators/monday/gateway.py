@@ -17,6 +17,7 @@ accepted too). Missing or unknown tokens answer 401.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -138,10 +139,14 @@ class OperationTagger:
 
         try:
             await self.app(inner, replay, send)
-        finally:
-            for up in payload.files:       # parts no mutation took (taken ones were moved)
-                if os.path.exists(up.path):
-                    os.unlink(up.path)
+        finally:   # parts no mutation took (taken ones were moved under the store)
+            await anyio.to_thread.run_sync(_discard, [up.path for up in payload.files])
+
+
+def _discard(paths: list[str]) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 async def _json(send: Send, status: int, body: dict[str, Any],
