@@ -191,6 +191,26 @@ async def test_reader_maps_the_seeded_board(sim: Sim) -> None:
         await reader.aclose()
 
 
+async def test_comments_and_attachments_are_read_board_wide_not_per_card(sim: Sim) -> None:
+    """Issue 19: the child streams cost a few requests per page, whatever the number of cards
+    (they used to cost one request per card with a comment or an attachment)."""
+    board = sim.state["boards"][0]
+    cards = [c for c in sim.state["cards"] if c["idBoard"] == board["id"]]
+    client = make_client(sim)
+    reader = TrelloReader(client)
+    try:
+        for kind in (Kind.COMMENT, Kind.ATTACHMENT):
+            before = client.pacer.calls
+            page = await reader.read(kind, board["id"], None, 500)
+            assert page.next_cursor is None and len(page.records) > 3
+            assert {r.task_id for r in page.records} <= {c["id"] for c in cards}
+            # members (first read only) + card ids + one page of actions / one card listing
+            assert client.pacer.calls - before <= 3, kind
+        assert len(cards) > 3
+    finally:
+        await reader.aclose()
+
+
 async def test_attachment_stream_matches_the_seeded_bytes(sim: Sim) -> None:
     reader = TrelloReader(make_client(sim))
     try:
