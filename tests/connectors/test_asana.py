@@ -270,7 +270,9 @@ async def test_round_trip_task_fields(sim: tuple[Any, str], writer: AsanaWriter,
                                       reader: AsanaReader) -> None:
     ws, _ = await _project_ids(writer.client)
     run = uuid.uuid4().hex[:8]
-    mk = lambda kind, sid: make_marker(f"rt{run}", kind, sid)
+    def mk(kind: Kind, sid: str) -> str:
+        return make_marker(f"rt{run}", kind, sid)
+
     pid = await writer.create(Kind.PROJECT, Project(source_id="p", version="1", name="RT",
                                                     description="About ✓"), DestRefs(workspace=ws),
                               mk(Kind.PROJECT, "p"))
@@ -425,10 +427,10 @@ async def test_oauth_app_refreshes_its_access_token(sim: tuple[Any, str]) -> Non
         assert runtime.reader is not None
         assert (await runtime.reader.whoami()).email == "user2@ws1.example.com"
         store = app.state.asana_store
-        issued = {t for t in store.token_expiry}
+        issued = set(store.token_expiry)
         app.state.sim.clock.advance(3700)  # the access token expired at the simulator
         assert (await runtime.reader.whoami()).email == "user2@ws1.example.com"
-        assert {t for t in store.token_expiry} - issued, "a new access token was issued"
+        assert set(store.token_expiry) - issued, "a new access token was issued"
     finally:
         await runtime.aclose()
     revoked = await open_runtime(conn("revoked-refresh-token"), allow_loopback=True)
@@ -584,6 +586,117 @@ async def test_walk_cursor_stays_small_when_every_task_has_subtasks() -> None:
         for t in tasks:
             assert t.parent_id is None or t.parent_id in seen
             seen.add(t.source_id)
+    finally:
+        await reader.aclose()
+
+
+class _Counted:
+    """A small simulator in process (no thread), and the requests a reader sends to it."""
+
+    def __init__(self) -> None:
+        self.app = create_app(SeedConfig(projects=1, tasks_per_project=12, subtasks_every=3,
+                                         comments_per_task=1, attachment_sizes=[4096, 9000],
+                                         external_links=1, deleted_per_project=0,
+                                         archived_projects=0), clock=SimClock())
+        self.sent: list[tuple[str, str]] = []
+
+        async def count(request: httpx.Request) -> None:
+            self.sent.append((request.method, request.url.path))
+
+        transport = httpx.ASGITransport(app=self.app)
+        http = httpx.AsyncClient(transport=transport, base_url="http://sim/api/1.0",
+                                 event_hooks={"request": [count]})
+        files = httpx.AsyncClient(transport=transport, event_hooks={"request": [count]})
+        self.clock = EngineClock()
+        self.client = AsanaClient("http://sim/api/1.0", bearer(DEFAULT_TOKEN, vendor="Asana"),
+                                  http=http, files_http=files,
+                                  pacer=Pacer(RateLimit(requests=100_000, per_seconds=60),
+                                              clock=self.clock))
+        self.scope = next(iter(self.app.state.asana_store.projects))
+
+    def walks(self) -> int:
+        """Task listings sent (top-level pages and subtask lists): the walk's calls."""
+        return sum(1 for _, path in self.sent
+                   if path.endswith((f"/projects/{self.scope}/tasks", "/subtasks")))
+
+
+async def test_comments_and_attachments_replay_the_labels_walk() -> None:
+    """One worker reading a scope's phases lists its tasks once for labels, comments and
+    attachments; a reader without that memory (another worker) walks and reads the same."""
+    sim = _Counted()
+    reader = AsanaReader(sim.client)
+    try:
+        await _read_all(reader, Kind.LABEL, sim.scope)
+        one_walk = sim.walks()
+        assert one_walk >= 2  # the top-level list and subtask lists
+        comments = await _read_all(reader, Kind.COMMENT, sim.scope, 3)
+        attachments = await _read_all(reader, Kind.ATTACHMENT, sim.scope, 3)
+        assert sim.walks() == one_walk, "comments and attachments walked again"
+        other = AsanaReader(sim.client)
+        assert [c.source_id for c in await _read_all(other, Kind.COMMENT, sim.scope, 3)] == [
+            c.source_id for c in comments] and comments
+        assert [a.source_id for a in await _read_all(other, Kind.ATTACHMENT, sim.scope, 3)] == [
+            a.source_id for a in attachments] and attachments
+        assert sim.walks() == 2 * one_walk  # the other walked for comments, then replayed
+    finally:
+        await reader.aclose()
+
+
+async def test_a_new_labels_phase_sees_tags_used_since_the_last_run() -> None:
+    """A worker's reader outlives a run: the next run's labels phase lists the tasks again
+    (a tag put on a task in between is a label of the scope), and so do its comments."""
+    sim = _Counted()
+    reader = AsanaReader(sim.client)
+    try:
+        before = {lab.source_id for lab in await _read_all(reader, Kind.LABEL, sim.scope)}
+        store = sim.app.state.asana_store
+        unused = next(g for g in store.tags if g not in before)
+        task = next(t.gid for t in store.tasks.values() if not t.parent and not t.deleted)
+        assert (await sim.client.post(f"/tasks/{task}/addTag", {"tag": unused},
+                                      idempotent=True)) is not None
+        new = await sim.client.post(f"/tasks/{task}/subtasks", {"name": "added since"})
+        await sim.client.post(f"/tasks/{new['gid']}/stories", {"text": "hello"})
+        after = {lab.source_id for lab in await _read_all(reader, Kind.LABEL, sim.scope)}
+        assert after == before | {unused}
+        texts = [c.text for c in await _read_all(reader, Kind.COMMENT, sim.scope)]
+        assert "hello" in texts
+    finally:
+        await reader.aclose()
+
+
+async def test_attachment_opens_with_the_listed_link_or_a_fresh_one() -> None:
+    """The listing's presigned link is used while fresh (no second GET); when the file host
+    refuses it (expired) or it is old, the reader asks Asana for a new one."""
+    from simulators.asana.attachments import content_sha256
+
+    sim = _Counted()
+    reader = AsanaReader(sim.client)
+    store = sim.app.state.asana_store
+
+    async def body(att: Attachment) -> str:
+        digest = hashlib.sha256()
+        async for chunk in reader.open_attachment(att):
+            digest.update(chunk)
+        return digest.hexdigest()
+
+    def meta_gets() -> int:
+        return sum(1 for m, p in sim.sent if m == "GET" and "/attachments/" in p)
+
+    try:
+        files = [a for a in await _read_all(reader, Kind.ATTACHMENT, sim.scope, 50) if not a.is_link]
+        assert len(files) == 2
+        first, second = files
+        assert await body(first) == content_sha256(store.attachment(first.source_id))
+        assert meta_gets() == 0
+        sim.app.state.sim.clock.advance(600)  # the listed links expired at the file host
+        assert await body(second) == content_sha256(store.attachment(second.source_id))
+        assert meta_gets() == 1
+        await _read_all(reader, Kind.ATTACHMENT, sim.scope, 50)
+        sim.clock.advance(61)  # too old to try
+        assert await body(first) == content_sha256(store.attachment(first.source_id))
+        assert meta_gets() == 2
+        downloads = [p for _, p in sim.sent if "/_downloads/" in p]
+        assert len(downloads) == 4  # the expired one was tried once, the old one never
     finally:
         await reader.aclose()
 

@@ -132,6 +132,7 @@ TASK_FIELDS = ("name,notes,resource_subtype,completed,completed_at,created_at,mo
                "custom_fields.multi_enum_values.name")
 PROJECT_FIELDS = "name,notes,archived,color,created_at,modified_at,workspace,members,members.name"
 STORY_FIELDS = "type,resource_subtype,text,created_at,created_by,created_by.name,is_edited"
-ATTACHMENT_FIELDS = "name,resource_subtype,host,size,created_at,view_url"
+# download_url: a presigned link valid ~2 minutes, used if the file is opened soon after
+ATTACHMENT_FIELDS = "name,resource_subtype,host,size,created_at,view_url,download_url"
 TAG_FIELDS = "name,color,notes"
 USER_FIELDS = "name,email"

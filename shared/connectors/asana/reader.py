@@ -38,15 +38,25 @@ from shared.connectors.asana.mapping import (
     tag_to_label,
     task_to_record,
 )
-from shared.connectors.asana.walk import CursorState, ListPos, TaskWalk, TaskWalkState, fetch
+from shared.connectors.asana.walk import (
+    CursorState,
+    ListPos,
+    TaskWalk,
+    TaskWalkState,
+    WalkMemo,
+    fetch,
+    shared_step,
+)
 from shared.connectors.kit.cursor import CursorCodec
 from shared.contract.connector import Capabilities, Page
 from shared.contract.model import AnyRecord, Attachment, Comment, Container, Kind, UserRef
-from shared.errors import SkippableItemError
+from shared.errors import NotFoundError, SkippableItemError
 
 #: API calls one ``read`` may make while looking for records (keeps a chunk short).
 MAX_CALLS_PER_READ = 20
-WALK_BATCH = 50
+#: a presigned ``download_url`` from the attachment listing is used while younger than this
+#: (Asana: valid for about two minutes); an older one is asked for again
+FRESH_LINK_S = 60.0
 
 
 class LabelsCursor(CursorState):
@@ -77,6 +87,9 @@ class AsanaReader:
         self._labels: dict[str, list[AsanaTag]] = {}
         self._scope_ws: dict[str, str] = {}
         self._people: dict[str, dict[str, AsanaUser]] = {}
+        self._memo = WalkMemo(client.pacer.clock)
+        #: attachment gid → (download_url, when listed) of the last attachment page
+        self._links: dict[str, tuple[str, float]] = {}
 
     async def whoami(self) -> UserRef:
         return await account.whoami(self.client)
@@ -105,9 +118,11 @@ class AsanaReader:
         """Up to ``limit`` records of ``kind`` in project ``scope`` (cursor from last page)."""
         limit = max(1, limit)
         if kind is Kind.PROJECT:
-            raw = await self.client.get(f"/projects/{scope}", opt_fields=PROJECT_FIELDS)
-            project = project_to_record(AsanaProject.model_validate(raw),
-                                        await self.people(scope))
+            raw = AsanaProject.model_validate(await self.client.get(
+                f"/projects/{scope}", opt_fields=PROJECT_FIELDS))
+            if raw.workspace is not None:  # no second GET for it later
+                self._scope_ws[scope] = raw.workspace.gid
+            project = project_to_record(raw, await self.people(scope))
             return Page(records=(project,))
         if kind is Kind.SECTION:
             return await self._sections(scope, cursor, limit)
@@ -126,12 +141,15 @@ class AsanaReader:
         return Page(records=records, next_cursor=SECTIONS.encode(after))
 
     async def _labels_page(self, scope: str, cursor: str | None, limit: int) -> Page:
-        # Tags used by the project's tasks: one scan per reader instance, then sliced.
-        if scope not in self._labels:
+        # Tags used by the project's tasks: one scan when the phase starts (every run), then
+        # sliced. The scan's steps are kept for the comments and attachments phases.
+        if cursor is None or scope not in self._labels:
+            self._memo.forget(scope)
             used: list[str] = []
-            walk, st = TaskWalk(self.client, scope, "tags"), TaskWalkState()
+            st = TaskWalkState()
             while not st.done():
-                for raw in await walk.step(st, 100):
+                taken, st = await shared_step(self._memo, self.client, scope, st)
+                for raw in taken:
                     used.extend(t.gid for t in AsanaTask.model_validate(raw).tags
                                 if t.gid not in used)
             ws = await self._workspace_of(scope)
@@ -162,7 +180,6 @@ class AsanaReader:
         """Comments or attachments: walk the tasks, list each task's children."""
         state = CHILDREN.load(cursor)
         walk_state, pending, pos = state.w, state.t, state.c
-        walk = TaskWalk(self.client, scope, "num_subtasks")
         people = await self.people(scope)
         records: list[AnyRecord] = []
         for _ in range(MAX_CALLS_PER_READ):
@@ -172,7 +189,9 @@ class AsanaReader:
                 if walk_state is None or walk_state.done():
                     walk_state = None
                     break
-                pending = [t["gid"] for t in await walk.step(walk_state, WALK_BATCH)]
+                taken, walk_state = await shared_step(self._memo, self.client, scope,
+                                                      walk_state)
+                pending = [t["gid"] for t in taken]
                 if walk_state.done():
                     walk_state = None
                 continue
@@ -201,17 +220,42 @@ class AsanaReader:
             return "/attachments", {"parent": task, "opt_fields": ATTACHMENT_FIELDS}
         raise SkippableItemError(f"asana reader cannot read {kind}", status=400)
 
-    @staticmethod
-    def _child_record(kind: Kind, raw: dict[str, Any], scope: str, task: str,
+    def _child_record(self, kind: Kind, raw: dict[str, Any], scope: str, task: str,
                       people: dict[str, AsanaUser]) -> Comment | Attachment | None:
         if kind is Kind.COMMENT:
             return story_to_comment(AsanaStory.model_validate(raw), scope, task, people)
-        return attachment_to_record(AsanaAttachment.model_validate(raw), scope, task)
+        att = AsanaAttachment.model_validate(raw)
+        if att.download_url:
+            self._links[att.gid] = (att.download_url, self.client.pacer.clock.monotonic())
+        return attachment_to_record(att, scope, task)
+
+    def _fresh_link(self, gid: str) -> str | None:
+        """The listed ``download_url`` of ``gid`` while it is fresh (each is used once)."""
+        now = self.client.pacer.clock.monotonic()
+        for stale in [g for g, (_, at) in self._links.items() if now - at > FRESH_LINK_S]:
+            del self._links[stale]
+        link = self._links.pop(gid, None)
+        return link[0] if link else None
 
     async def open_attachment(self, attachment: Attachment) -> AsyncIterator[bytes]:
-        """Fetch a fresh ``download_url`` (valid ~2 minutes) and stream it."""
+        """Stream a file from its presigned ``download_url`` (valid ~2 minutes): the one the
+        listing gave while it is fresh, else (or when that one is refused) a new one."""
         if attachment.is_link:
             raise SkippableItemError("a link attachment has no body", status=400)
+        listed = self._fresh_link(attachment.source_id)
+        if listed is not None:
+            stream = self.client.download(listed)
+            try:
+                first = await anext(stream)
+            except StopAsyncIteration:
+                return  # an empty file
+            except (SkippableItemError, NotFoundError):
+                pass  # expired or gone meanwhile (the stream ended with it): ask Asana again
+            else:
+                yield first
+                async for chunk in stream:
+                    yield chunk
+                return
         meta = AsanaAttachment.model_validate(await self.client.get(
             f"/attachments/{attachment.source_id}", opt_fields="download_url,host,size"))
         if not meta.download_url:

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.connectors.asana.client import PAGE_MAX, AsanaClient, OffsetExpiredError
+from shared.contract.clock import Clock
 
 
 class CursorState(BaseModel):
@@ -104,3 +105,59 @@ class TaskWalk:
         st.queue.extend(t["gid"] for t in taken if t.get("num_subtasks"))
         st.n += len(taken)
         return taken
+
+
+#: what the shared walk asks for: the tags feed the labels, the gids the comments and
+#: attachments (the walk adds ``num_subtasks``)
+SHARED_WALK_FIELDS = "tags"
+
+
+class WalkMemo:
+    """The steps of one scope's task walk, kept by a reader for the phases after it.
+
+    The labels scan, the comments and the attachments each walk the whole project (every
+    top-level listing page and every subtask listing) in the same steps. A reader instance
+    lives as long as its worker's runtime, so when one worker reads those phases of a scope
+    it replays the labels scan's steps instead of listing again. A step is keyed by the
+    cursor state it starts from, so a chunk resumed elsewhere simply walks (and its offset
+    tokens, which differ, never match). Entries live for one run at most: the labels phase
+    starts every run and ``forget``s the scope, and ``ttl_s`` bounds a run that skips it
+    (a retry of some kinds only).
+    """
+
+    def __init__(self, clock: Clock, *, ttl_s: float = 900.0) -> None:
+        self.clock = clock
+        self.ttl_s = ttl_s
+        self._steps: dict[str, tuple[float, dict[str, tuple[list[dict[str, Any]], str]]]] = {}
+
+    def forget(self, scope: str) -> None:
+        self._steps.pop(scope, None)
+
+    def recall(self, scope: str, before: str) -> tuple[list[dict[str, Any]], TaskWalkState] | None:
+        entry = self._steps.get(scope)
+        if entry is None or self.clock.monotonic() - entry[0] > self.ttl_s:
+            self._steps.pop(scope, None)
+            return None
+        step = entry[1].get(before)
+        if step is None:
+            return None
+        return step[0], TaskWalkState.model_validate_json(step[1])
+
+    def keep(self, scope: str, before: str, taken: list[dict[str, Any]],
+             after: TaskWalkState) -> None:
+        entry = self._steps.setdefault(scope, (self.clock.monotonic(), {}))
+        entry[1][before] = (taken, after.model_dump_json())
+
+
+async def shared_step(memo: WalkMemo, client: AsanaClient, scope: str,
+                      st: TaskWalkState) -> tuple[list[dict[str, Any]], TaskWalkState]:
+    """One ``WALK_ROOM`` step of the shared walk from ``st``: replayed when this reader took
+    it before in this run, else listed (and kept). ``st`` is not changed."""
+    before = st.model_dump_json()
+    hit = memo.recall(scope, before)
+    if hit is not None:
+        return hit
+    after = st.model_copy(deep=True)
+    taken = await TaskWalk(client, scope, SHARED_WALK_FIELDS).step(after, WALK_ROOM)
+    memo.keep(scope, before, taken, after)
+    return taken, after
