@@ -186,7 +186,7 @@ async def test_reads_what_the_seed_holds(sim: tuple[Any, str], reader: JiraReade
     assert any(s.startswith("component:") for s in used) and any(s.startswith("label:") for s in used)
     comments = await _read_all(reader, Kind.COMMENT, scope, 3)
     want = [c for c in store.comments.values() if c.issue_id in {i.id for i in issues}]
-    assert sorted(c.source_id for c in comments) == sorted(c.id for c in want)
+    assert sorted(c.source_id for c in comments) == sorted(f"{c.issue_id}/{c.id}" for c in want)
     assert all(c.author and c.author.email and c.created_at for c in comments)
     atts = await _read_all(reader, Kind.ATTACHMENT, scope, 1)
     assert {a.is_link for a in atts} == {True, False}
@@ -284,7 +284,7 @@ async def test_rich_text_labels_assignee_and_links(sim: tuple[Any, str],
     assert isinstance(adapted, Label) and adapted.name == "needs_review"
     assert [n.code for n in notes] == ["label.renamed_for_jira"]
     lid = await writer.create(Kind.LABEL, adapted, DestRefs(project=pid), "m")
-    assert lid == "needs_review"
+    assert lid == "label:needs_review"
     text = "# Plan\n\n- one **bold**\n- two [link](https://example.com)\n\n```sh\nls\n```\n\n@Ada said `hi`"
     t = Task(source_id=f"{run}-t", version="1", project_id="p", name="Rich", description=text,
              assignees=(UserRef(email="nobody@example.com", display_name="Nobody"),),
@@ -365,3 +365,29 @@ async def test_runtime_through_the_registry(sim: tuple[Any, str]) -> None:
     finally:
         await runtime.aclose()
         await runtime.aclose()  # idempotent
+
+
+async def test_the_writer_answers_the_ids_the_reader_reads(sim: tuple[Any, str],
+                                                          writer: JiraWriter,
+                                                          reader: JiraReader) -> None:
+    """Verify pairs items through the id map: what ``create`` answers must be the id the
+    destination's reader gives the same item (labels, comments and web links included)."""
+    pid, run = await _new_project(writer, sim[1])
+    label = Label(source_id=f"{run}-l", version="1", project_id="p", name="shipping")
+    lid = await writer.create(Kind.LABEL, label, DestRefs(project=pid), "m")
+    assert isinstance(lid, str)
+    refs = DestRefs(project=pid, labels={label.source_id: lid})
+    t = Task(source_id=f"{run}-t", version="1", project_id="p", name="ids",
+             labels=(LabelRef(source_id=label.source_id, name="shipping"),))
+    iid = await writer.create(Kind.TASK, t, refs, "mt")
+    assert isinstance(iid, str)
+    trefs = refs.model_copy(update={"task": iid})
+    c = Comment(source_id=f"{run}-c", version="1", project_id="p", task_id=t.source_id, text="x")
+    cid = await writer.create(Kind.COMMENT, c, trefs, make_marker("m", Kind.COMMENT, c.source_id))
+    link = Attachment(source_id=f"{run}-a", version="1", project_id="p", task_id=t.source_id,
+                      name="Spec", is_link=True, url="https://example.com/s")
+    aid = await writer.upload_attachment(link, trefs, make_marker("m", Kind.ATTACHMENT, "a"), None)
+    read = {kind: {r.source_id for r in await _read_all(reader, kind, pid)}
+            for kind in (Kind.LABEL, Kind.TASK, Kind.COMMENT, Kind.ATTACHMENT)}
+    assert read == {Kind.LABEL: {lid}, Kind.TASK: {iid}, Kind.COMMENT: {cid},
+                    Kind.ATTACHMENT: {aid}}

@@ -90,7 +90,7 @@ def label_record(project_id: str, source_id: str, name: str) -> Label:
 
 def issue_labels(fields: Json) -> list[tuple[str, str]]:
     """(source id, name) of an issue's labels, then its components (both become labels)."""
-    out = [(LABEL_PREFIX + str(name), str(name)) for name in fields.get("labels") or []]
+    out = [(label_id(str(name)), str(name)) for name in fields.get("labels") or []]
     out += [(COMPONENT_PREFIX + str(c["id"]), str(c.get("name") or ""))
             for c in fields.get("components") or []]
     return out
@@ -120,9 +120,25 @@ def issue_to_task(issue: Json, project_id: str, position: int) -> Task:
         created_by=user_ref(f.get("reporter")))
 
 
+def comment_id(issue_id: str, comment: str) -> str:
+    """A comment's id as reader and writer both give it: Jira deletes comments under their
+    issue, so the issue is part of the id."""
+    return f"{issue_id}/{comment}"
+
+
+def link_id(issue_id: str, link: str) -> str:
+    """A web link's id (reader and writer): ``<issue id>/link/<link id>``."""
+    return f"{issue_id}/{LINK_PREFIX.rstrip(':')}/{link}"
+
+
+def label_id(name: str) -> str:
+    """A Jira label's id (reader and writer): ``label:<name>``."""
+    return LABEL_PREFIX + name
+
+
 def comment_to_record(c: Json, project_id: str, issue_id: str) -> Comment:
     text = strip_marker_footer(adf_to_text(c.get("body")))
-    return Comment(source_id=str(c["id"]),
+    return Comment(source_id=comment_id(issue_id, str(c["id"])),
                    version=str(c.get("updated") or content_version({"t": text})),
                    project_id=project_id, task_id=issue_id, text=text,
                    author=user_ref(c.get("author")), created_at=parse_time(c.get("created")))
@@ -139,7 +155,7 @@ def attachment_to_record(a: Json, project_id: str, issue_id: str) -> Attachment:
 def link_to_record(link: Json, project_id: str, issue_id: str) -> Attachment:
     """A web link (remote issue link) as a link attachment."""
     obj = link.get("object") or {}
-    return Attachment(source_id=LINK_PREFIX + str(link["id"]),
+    return Attachment(source_id=link_id(issue_id, str(link["id"])),
                       version=content_version({"u": obj.get("url"), "t": obj.get("title")}),
                       project_id=project_id, task_id=issue_id,
                       name=str(obj.get("title") or obj.get("url") or ""), is_link=True,

@@ -25,7 +25,11 @@ from typing import Any
 from shared.connectors.jira.adf import marker_of, with_marker
 from shared.connectors.jira.client import COMMENTS, PAGE_BEANS
 from shared.connectors.jira.mapping import (
+    LABEL_PREFIX,
+    comment_id,
+    label_id,
     label_name,
+    link_id,
     project_description,
     project_key,
     status_category_for,
@@ -49,6 +53,12 @@ def _need(value: str | None, what: str) -> str:
     if not value:
         raise SkippableItemError(f"the destination {what} is unknown", status=400)
     return value
+
+
+def _label_names(task: Task, refs: DestRefs) -> list[str]:
+    """The Jira labels of a task: its labels' destination ids are ``label:<name>``."""
+    return [refs.labels[lab.source_id].removeprefix(LABEL_PREFIX) for lab in task.labels
+            if lab.source_id in refs.labels]
 
 
 def _split(dest_id: str, kind: str) -> tuple[str, str]:
@@ -132,14 +142,14 @@ class JiraWriter(JiraBase):
             return await self._section(_need(refs.project, "project"), record.name)
         if isinstance(record, Label):
             name, _ = label_name(name_nameless_label(record)[0].name)
-            return name  # a Jira label exists as soon as an issue carries it
+            return label_id(name)  # a Jira label exists as soon as an issue carries it
         if isinstance(record, Task):
             return await self._create_task(record, refs, marker)
         if isinstance(record, Comment):
             issue = _need(refs.task, "task")
             made = await self.client.post(f"/issue/{issue}/comment",
                                           {"body": with_marker(record.text, marker)})
-            return f"{issue}/{made['id']}"
+            return comment_id(issue, str(made["id"]))
         raise SkippableItemError(f"the Jira writer cannot create {kind} this way", status=400)
 
     async def _create_project(self, project: Project, marker: str) -> str | Written:
@@ -197,8 +207,7 @@ class JiraWriter(JiraBase):
         project = _need(refs.project, "project")
         standard, subtask = await self.issue_types(project)
         account, task, notes = await self._assignee(task)
-        labels = [refs.labels[lab.source_id] for lab in task.labels if lab.source_id in refs.labels]
-        fields = task_fields(task, marker, account, labels)
+        fields = task_fields(task, marker, account, _label_names(task, refs))
         fields["project"] = {"id": project}
         if refs.parent_task and subtask:
             fields["issuetype"] = {"id": subtask[0]}
@@ -281,9 +290,8 @@ class JiraWriter(JiraBase):
                            marker: str) -> list[Adaptation]:
         project = _need(refs.project, "project")
         account, task, notes = await self._assignee(task)
-        labels = [refs.labels[lab.source_id] for lab in task.labels if lab.source_id in refs.labels]
         await self.client.put(f"/issue/{iid}", {"fields": task_fields(task, marker, account,
-                                                                      labels)})
+                                                                      _label_names(task, refs))})
         now = await self.client.get(f"/issue/{iid}", fields="status")
         current = str(((now.get("fields") or {}).get("status") or {}).get("id") or "") or None
         return notes + await self._place(iid, project, task, refs, current)
@@ -309,7 +317,7 @@ class JiraWriter(JiraBase):
             return next((str(s["id"]) for s in await self.statuses(refs.project, fresh=True)
                          if str(s.get("name", "")).strip().casefold() == want), None)
         if kind is Kind.LABEL and isinstance(record, Label):
-            return label_name(name_nameless_label(record)[0].name)[0]
+            return label_id(label_name(name_nameless_label(record)[0].name)[0])
         if kind is Kind.TASK:
             if refs.parent_task:
                 jql = f"parent = {refs.parent_task}"
@@ -324,12 +332,12 @@ class JiraWriter(JiraBase):
         if kind is Kind.COMMENT and refs.task:
             for c in await self.client.all(COMMENTS, f"/issue/{refs.task}/comment"):
                 if marker_of(c.get("body")) == marker:
-                    return f"{refs.task}/{c['id']}"
+                    return comment_id(refs.task, str(c["id"]))
             return None
         if kind is Kind.ATTACHMENT and refs.task and isinstance(record, Attachment):
             if record.is_link:
                 links = await self.client.get(f"/issue/{refs.task}/remotelink", globalId=marker)
-                return f"{refs.task}/link/{links[0]['id']}" if links else None
+                return link_id(refs.task, str(links[0]["id"])) if links else None
             issue = await self.client.get(f"/issue/{refs.task}", fields="attachment")
             for a in (issue.get("fields") or {}).get("attachment") or []:
                 if a.get("filename") == record.name and (record.size is None
@@ -367,7 +375,7 @@ class JiraWriter(JiraBase):
                 "globalId": marker,
                 "object": {"url": record.url, "title": strip_marker_footer(record.name or record.url)[:255]}},
                 idempotent=True)
-            return f"{issue}/link/{made['id']}"
+            return link_id(issue, str(made["id"]))
         made = await self.client.upload(issue, record.name or "attachment",
                                         record.mime_type or "application/octet-stream", chunks,
                                         record.size)
