@@ -112,7 +112,7 @@ def _node_at(project: Project, structure: str, path: str) -> tuple[Node, str]:
         raise AdoError(404, f"VS402485: The node with path '{path}' does not exist.",
                        "ClassificationNodeDoesNotExistException")
     label = "Area" if structure == "area" else "Iteration"
-    return node, "\\".join([project.name, label, *[p for p in parts]]) if parts else \
+    return node, "\\".join([project.name, label, *parts]) if parts else \
         f"{project.name}\\{label}"
 
 

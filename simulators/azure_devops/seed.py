@@ -177,8 +177,10 @@ def _seed_items(state: SimState, config: SeedConfig, project_id: str, rng: Any,
             ops.append(_field("Microsoft.VSTS.Scheduling.StartDate", "2026-03-02T00:00:00Z"))
             ops.append(_field("Microsoft.VSTS.Scheduling.TargetDate", "2026-03-20T00:00:00Z"))
         tops.append(_create(state, project_id, top_type, owner, ops))
-    _link(state, early, tops[-1], owner)
-    for i, parent in enumerate(tops):
+    _link(state, store.work_items[early.id], tops[-1], owner)
+    for i, top in enumerate(tops):
+        # links stored a new copy of the linked items: work on the stored one
+        parent = store.work_items[top.id]
         if config.children_every and i % config.children_every == 0:
             _create(state, project_id, child_type, owner, [
                 _field("System.Title", f"Child of {parent.id}"),
@@ -186,17 +188,18 @@ def _seed_items(state: SimState, config: SeedConfig, project_id: str, rng: Any,
                 {"op": "add", "path": "/relations/-", "value": {
                     "rel": PARENT, "url": work_item_url("", store.organization, parent)}}])
         if config.comments_every and i % config.comments_every == 0:
+            parent = store.work_items[top.id]
             for k in range(2):
                 add_comment(state, parent, f"<p>Comment {k + 1} on {parent.id}: "
                             f"{unicode_text(rng, 1)}</p>", people[k % len(people)])
     for k, size in enumerate(config.attachment_sizes):
-        host = tops[k % len(tops)]
+        host = store.work_items[tops[k % len(tops)].id]
         att = Attachment(id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"ado-sim:{project_id}:{k}")),
                          project_id=project_id, name=f"seed-file-{k + 1}.bin",
                          blob=make_blob(size, f"{project_id}:{k}"))
         store.attachments[att.id] = att
         _attach(state, host, att, owner)
-    _hyperlink(state, tops[1 % len(tops)], owner)
+    _hyperlink(state, store.work_items[tops[1 % len(tops)].id], owner)
     gone = _create(state, project_id, top_type, owner, [_field("System.Title", "Deleted item")])
     gone.deleted = True
 

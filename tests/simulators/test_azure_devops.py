@@ -56,7 +56,7 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 async def project_id(client: httpx.AsyncClient, name: str = "Ferry Basic") -> str:
     r = await client.get(f"/{ORG}/_apis/projects", params=V)
-    return next(p["id"] for p in r.json()["value"] if p["name"] == name)
+    return str(next(p["id"] for p in r.json()["value"] if p["name"] == name))
 
 
 async def create_item(client: httpx.AsyncClient, project: str, title: str,

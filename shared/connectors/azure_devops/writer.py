@@ -1,0 +1,623 @@
+"""``AzureDevOpsWriter``: canonical records into Azure Boards, with source markers.
+
+Destination ids: a project's GUID; ``<project>:<area node id>`` for a section (area);
+the tag name for a label; the work item id for a task; ``<work item>:<comment id>`` for a
+comment; ``<work item>:<attachment GUID>`` for a file and ``<work item>:url-<hash>`` for a
+link. Markers are a ``[ferry:…]`` footer in project and work item descriptions and in
+comments, and the relation comment of files and links (``capabilities.py``). Deletes are
+idempotent. What only the write reveals — an assignee the organization does not know, a
+date field the process lacks — is dropped and reported (``Written.notes``).
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from shared.connectors.azure_devops.capabilities import azure_devops_capabilities
+from shared.connectors.azure_devops.client import (
+    AdoClient,
+    UnknownFieldError,
+    UnknownIdentityError,
+    _seg,
+)
+from shared.connectors.azure_devops.mapping import (
+    START,
+    TARGET,
+    adapt_project,
+    adapt_section,
+    adapt_task,
+    has_marker_html,
+    html_with_footer,
+    link_key,
+    patch_ops,
+    task_fields,
+)
+from shared.connectors.kit.errors import status_of
+from shared.connectors.kit.markers import find_marker, with_footer
+from shared.contract.connector import Adaptation, Capabilities, DestRefs, Written
+from shared.contract.model import (
+    Attachment,
+    Comment,
+    Kind,
+    Label,
+    Project,
+    Record,
+    Section,
+    Task,
+    UserRef,
+)
+from shared.contract.text import name_nameless_label, unstack_comment_header
+from shared.errors import NotFoundError, SkippableItemError, TransientError
+
+PARENT = "System.LinkTypes.Hierarchy-Reverse"
+#: backlog types of the system processes (Agile, Scrum, Basic, CMMI), in that order
+BACKLOG_TYPES = ("User Story", "Product Backlog Item", "Issue", "Requirement")
+#: how long one call waits for a project create/update/delete (projects usually take a few
+#: seconds). Longer waits are not slept here: the call fails as transient, the engine finds
+#: a created project again by its marker (or the create meets the 409 of its own name).
+OPERATION_TIMEOUT_S = 30.0
+
+
+def _need(value: str | None, what: str) -> str:
+    if not value:
+        raise SkippableItemError(f"the destination {what} is unknown", status=400)
+    return value
+
+
+@dataclass
+class _Process:
+    top_type: str
+    child_type: str
+    #: type (lower) → [(state, category)] in the process's order
+    states: dict[str, list[tuple[str, str]]]
+
+    def state_for(self, type_name: str, completed: bool, current: str | None) -> str | None:
+        """The state to write: None keeps ``current`` (it already means ``completed``)."""
+        states = self.states.get(type_name.lower(), [])
+        category = next((c for s, c in states if current and s.lower() == current.lower()), None)
+        if completed and category != "Completed":
+            return next((s for s, c in states if c == "Completed"), None)
+        if not completed and category == "Completed":
+            return next((s for s, c in states if c == "Proposed"), None)
+        return None
+
+
+class AzureDevOpsWriter:
+    """Creates, updates, finds and deletes Azure DevOps items for the engine."""
+
+    def __init__(self, client: AdoClient, *, capabilities: Capabilities | None = None,
+                 poll_s: float = 0.5) -> None:
+        self.client = client
+        self.capabilities = capabilities or azure_devops_capabilities()
+        self.poll_s = poll_s
+        self._processes: dict[str, _Process] = {}
+        self._project_names: dict[str, str] = {}
+        self._areas: dict[str, dict[str, str]] = {}  # project → node id → name
+        self._item_project: dict[str, str] = {}      # work item id → project id
+        self._unknown_people: set[str] = set()
+        self._area_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._default_process: str | None = None
+
+    async def whoami(self) -> UserRef:
+        return await self.client.whoami()
+
+    async def list_containers(self) -> list[Any]:
+        return await self.client.list_containers()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    # --- RecordAdapter (pure) --------------------------------------------------------------
+
+    def adapt(self, kind: Kind, record: Record) -> tuple[Record, list[Adaptation]]:
+        if isinstance(record, Project):
+            return adapt_project(record)
+        if isinstance(record, Section):
+            return adapt_section(record)
+        if isinstance(record, Task):
+            return adapt_task(record)
+        if isinstance(record, Label):
+            label, notes = name_nameless_label(record)
+            if ";" in label.name:  # the separator of System.Tags
+                notes.append(Adaptation(kind=Kind.LABEL, code="label.name_adapted",
+                                        message="a tag cannot hold ';': it became ','"))
+                label = label.model_copy(update={"name": label.name.replace(";", ",")})
+            return label, notes
+        if isinstance(record, Comment):
+            return unstack_comment_header(record), []
+        return record, []
+
+    # --- lookups ---------------------------------------------------------------------------
+
+    async def _project_name(self, project: str) -> str:
+        if project not in self._project_names:
+            body = await self.client.get(f"_apis/projects/{_seg(project)}")
+            self._project_names[project] = str(body["name"])
+        return self._project_names[project]
+
+    async def _process(self, project: str) -> _Process:
+        if project not in self._processes:
+            body = await self.client.get(f"{_seg(project)}/_apis/wit/workitemtypes")
+            types = {str(t["name"]).lower(): t for t in body.get("value") or []
+                     if not t.get("isDisabled")}
+            top = next((t for t in BACKLOG_TYPES if t.lower() in types), None)
+            if top is None:
+                raise SkippableItemError("the project's process has no backlog work item type "
+                                         f"({', '.join(BACKLOG_TYPES)})", status=400)
+            child = "Task" if "task" in types else top
+            self._processes[project] = _Process(top, child, {
+                name: [(str(s["name"]), str(s.get("category") or ""))
+                       for s in t.get("states") or []] for name, t in types.items()})
+        return self._processes[project]
+
+    async def _area_names(self, project: str, fresh: bool = False) -> dict[str, str]:
+        if fresh or project not in self._areas:
+            root = await self.client.get(f"{_seg(project)}/_apis/wit/classificationnodes/Areas",
+                                         **{"$depth": 1})
+            self._areas[project] = {str(c["id"]): str(c["name"])
+                                    for c in root.get("children") or []}
+            self._areas[project]["root"] = str(root["id"])
+        return self._areas[project]
+
+    async def _area_path(self, project: str, section: str | None) -> str:
+        name = await self._project_name(project)
+        if not section:
+            return name
+        owner, _, node = section.partition(":")
+        areas = await self._area_names(owner)
+        if node not in areas:
+            areas = await self._area_names(owner, fresh=True)
+        if node not in areas:
+            raise SkippableItemError("the destination area of the task is gone", status=404)
+        return f"{name}\\{areas[node]}"
+
+    async def _project_of_item(self, wid: str) -> str | None:
+        """The project of a work item (the organization-level URL needs none); None if gone."""
+        if wid not in self._item_project:
+            try:
+                item = await self.client.get(f"_apis/wit/workitems/{wid}",
+                                             fields="System.TeamProject")
+            except NotFoundError:
+                return None
+            self._item_project[wid] = str(item["fields"]["System.TeamProject"])
+        return self._item_project[wid]
+
+    def _parent_url(self, wid: str) -> str:
+        return f"{self.client.org_url}/_apis/wit/workItems/{wid}"
+
+    # --- create --------------------------------------------------------------------------------
+
+    async def create(self, kind: Kind, record: Record, refs: DestRefs,
+                     marker: str) -> str | Written:
+        if isinstance(record, Project):
+            return await self._create_project(record, marker)
+        if isinstance(record, Section):
+            return await self._create_section(record, _need(refs.project, "project"))
+        if isinstance(record, Label):
+            label, _ = self.adapt(Kind.LABEL, record)
+            assert isinstance(label, Label)
+            return label.name  # a tag exists by being used: nothing to create
+        if isinstance(record, Task):
+            return await self._create_task(record, refs, marker)
+        if isinstance(record, Comment):
+            project, task = _need(refs.project, "project"), _need(refs.task, "task")
+            made = await self.client.json(
+                "POST", f"{_seg(project)}/_apis/wit/workItems/{task}/comments", preview=True,
+                json={"text": html_with_footer(record.text, marker)}, idempotent=False)
+            return f"{task}:{made['id']}"
+        raise SkippableItemError(f"Azure DevOps writer cannot create {kind} this way",
+                                 status=400)
+
+    async def _default_process_id(self) -> str:
+        if self._default_process is None:
+            body = await self.client.get("_apis/process/processes")
+            procs = body.get("value") or []
+            chosen = next((p for p in procs if p.get("isDefault")), procs[0] if procs else None)
+            if chosen is None:
+                raise SkippableItemError("the organization lists no process", status=400)
+            self._default_process = str(chosen["id"])
+        return self._default_process
+
+    async def _create_project(self, project: Project, marker: str) -> str | Written:
+        adapted, notes = adapt_project(project)
+        body = {"name": adapted.name, "visibility": "private",
+                "description": with_footer(adapted.description, marker),
+                "capabilities": {"processTemplate": {
+                    "templateTypeId": await self._default_process_id()},
+                    "versioncontrol": {"sourceControlType": "Git"}}}
+        for attempt in range(1, 4):
+            try:
+                op = await self.client.json("POST", "_apis/projects", json=body,
+                                            idempotent=False)
+                break
+            except SkippableItemError as exc:
+                if status_of(exc) != 409 or attempt == 3:
+                    raise
+                existing = await self._project_named(str(body["name"]))
+                if existing and find_marker(existing.get("description")) == marker:
+                    return str(existing["id"])  # an earlier attempt made it
+                body["name"] = f"{adapted.name[:60]} ({attempt + 1})"
+                notes.append(Adaptation(kind=Kind.PROJECT, code="project.renamed_duplicate",
+                                        message="a project of that name exists: a number was "
+                                                "added to the name"))
+        await self._wait(str(op["id"]))
+        made = await self.client.get(f"_apis/projects/{_seg(str(body['name']))}")
+        self._project_names[str(made["id"])] = str(made["name"])
+        return Written(dest_id=str(made["id"]), notes=tuple(notes)) if notes \
+            else str(made["id"])
+
+    async def _project_named(self, name: str) -> dict[str, Any] | None:
+        try:
+            found: dict[str, Any] = await self.client.get(f"_apis/projects/{_seg(name)}")
+            return found
+        except NotFoundError:
+            return None
+
+    async def _wait(self, operation: str) -> None:
+        """Poll a project operation until it ends (created, updated or deleted)."""
+        waited, delay = 0.0, self.poll_s
+        while waited < OPERATION_TIMEOUT_S:
+            op = await self.client.get(f"_apis/operations/{operation}")
+            status = op.get("status")
+            if status == "succeeded":
+                return
+            if status in ("failed", "cancelled"):
+                raise SkippableItemError(f"Azure DevOps project operation {status}: "
+                                         f"{op.get('resultMessage') or ''}", status=500)
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 5.0)
+        raise TransientError("Azure DevOps project operation still running")
+
+    async def _create_section(self, section: Section, project: str) -> str:
+        adapted, _ = adapt_section(section)
+        async with self._area_locks[project]:
+            try:
+                node = await self.client.json(
+                    "POST", f"{_seg(project)}/_apis/wit/classificationnodes/Areas",
+                    json={"name": adapted.name}, idempotent=False)
+            except SkippableItemError as exc:
+                if status_of(exc) != 409:
+                    raise
+                found = await self._find_area(project, adapted.name)
+                if found is None:
+                    raise
+                return found
+            self._areas.setdefault(project, {})[str(node["id"])] = str(node["name"])
+            return f"{project}:{node['id']}"
+
+    async def _find_area(self, project: str, name: str) -> str | None:
+        areas = await self._area_names(project, fresh=True)
+        node = next((i for i, n in areas.items() if i != "root" and n.lower() == name.lower()),
+                    None)
+        return f"{project}:{node}" if node else None
+
+    async def _create_task(self, task: Task, refs: DestRefs, marker: str) -> str | Written:
+        project = _need(refs.project, "project")
+        process = await self._process(project)
+        type_name = process.child_type if refs.parent_task else process.top_type
+        state = process.state_for(type_name, task.completed, None) if task.completed else None
+        values, notes = await self._values(task, refs, project, marker, state)
+        extra = []
+        if refs.parent_task:
+            extra.append({"op": "add", "path": "/relations/-", "value": {
+                "rel": PARENT, "url": self._parent_url(refs.parent_task)}})
+
+        async def send(ops: list[dict[str, Any]]) -> dict[str, Any]:
+            return await self.client.create_work_item(project, type_name, ops + extra)
+
+        item = await self._tolerant(send, values, None, notes)
+        wid = str(item["id"])
+        self._item_project[wid] = project
+        return Written(dest_id=wid, notes=tuple(notes)) if notes else wid
+
+    async def _values(self, task: Task, refs: DestRefs, project: str, marker: str,
+                      state: str | None) -> tuple[dict[str, Any], list[Adaptation]]:
+        notes: list[Adaptation] = []
+        email = next((a.email for a in task.assignees if a.email), None)
+        if email and email.lower() in self._unknown_people:
+            notes.append(_unknown_person(email))
+            email = None
+        tags = [refs.labels[lab.source_id] for lab in task.labels if lab.source_id in refs.labels]
+        area = await self._area_path(project, refs.section)
+        return task_fields(task, area, state, marker, email, tags), notes
+
+    async def _tolerant(self, send: Any, values: dict[str, Any],
+                        current: dict[str, Any] | None,
+                        notes: list[Adaptation]) -> dict[str, Any]:
+        """Send the fields; an unknown assignee or a date field the process lacks is dropped
+        (and reported) and the write sent again, once per cause."""
+        for _ in range(3):
+            try:
+                result: dict[str, Any] = await send(patch_ops(values, current))
+                return result
+            except UnknownIdentityError:
+                email = values.get("System.AssignedTo")
+                if not email:
+                    raise
+                self._unknown_people.add(str(email).lower())
+                notes.append(_unknown_person(str(email)))
+                values = {**values, "System.AssignedTo": None}
+            except UnknownFieldError as exc:
+                dates = [f for f in (START, TARGET) if values.get(f) and f in str(exc)]
+                if not dates:
+                    raise
+                notes.append(Adaptation(kind=Kind.TASK, code="task.dates_dropped", loss=True,
+                                        message="the destination process has no "
+                                                f"{', '.join(dates)} field: dates were dropped"))
+                values = {k: v for k, v in values.items() if k not in dates}
+        raise SkippableItemError("Azure DevOps refused the work item fields", status=400)
+
+    # --- update --------------------------------------------------------------------------------
+
+    async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs,
+                     marker: str) -> Written | None:
+        if isinstance(record, Project):
+            adapted, _ = adapt_project(record)
+            op = await self.client.json("PATCH", f"_apis/projects/{_seg(dest_id)}", json={
+                "description": with_footer(adapted.description, marker)})
+            await self._wait(str(op["id"]))
+        elif isinstance(record, Section):
+            await self._rename_area(dest_id, adapt_section(record)[0].name)
+        elif isinstance(record, Label):
+            return None  # a tag is its name: tasks carry the new one on their update
+        elif isinstance(record, Task):
+            notes = await self._update_task(dest_id, record, refs, marker)
+            return Written(dest_id=dest_id, notes=tuple(notes)) if notes else None
+        elif isinstance(record, Comment):
+            wid, _, cid = dest_id.partition(":")
+            project = await self._project_of_item(wid)
+            if project is None:
+                raise NotFoundError(f"work item {wid} is gone")
+            await self.client.json(
+                "PATCH", f"{_seg(project)}/_apis/wit/workItems/{wid}/comments/{cid}",
+                preview=True, json={"text": html_with_footer(record.text, marker)})
+        elif isinstance(record, Attachment):
+            if await self._relation_index(dest_id) is None:
+                raise NotFoundError(f"attachment {dest_id} is gone")
+        return None
+
+    async def _rename_area(self, dest_id: str, name: str) -> None:
+        project, _, node = dest_id.partition(":")
+        areas = await self._area_names(project, fresh=True)
+        if node not in areas:
+            raise NotFoundError(f"area {dest_id} is gone")
+        if areas[node] != name:
+            await self.client.json(
+                "PATCH", f"{_seg(project)}/_apis/wit/classificationnodes/Areas/"
+                         f"{_seg(areas[node])}", json={"name": name})
+            areas[node] = name
+
+    async def _update_task(self, wid: str, task: Task, refs: DestRefs,
+                           marker: str) -> list[Adaptation]:
+        project = _need(refs.project, "project") if refs.project else \
+            await self._project_of_item(wid)
+        if project is None:
+            raise NotFoundError(f"work item {wid} is gone")
+        item = await self.client.get(f"{_seg(project)}/_apis/wit/workitems/{wid}",
+                                     **{"$expand": "relations"})
+        fields = item.get("fields") or {}
+        process = await self._process(project)
+        state = process.state_for(str(fields.get("System.WorkItemType") or ""), task.completed,
+                                  str(fields.get("System.State") or "") or None)
+        values, notes = await self._values(task, refs, project, marker, state)
+        extra: list[dict[str, Any]] = []
+        relations = item.get("relations") or []
+        parents = [i for i, r in enumerate(relations) if r.get("rel") == PARENT]
+        want = refs.parent_task
+        have = [str(relations[i]["url"]).rstrip("/").rsplit("/", 1)[-1] for i in parents]
+        if want and have != [want] or not want and have:
+            extra = [{"op": "test", "path": "/rev", "value": item["rev"]}]
+            extra += [{"op": "remove", "path": f"/relations/{i}"} for i in reversed(parents)]
+            if want:
+                extra.append({"op": "add", "path": "/relations/-", "value": {
+                    "rel": PARENT, "url": self._parent_url(want)}})
+
+        async def send(ops: list[dict[str, Any]]) -> dict[str, Any]:
+            if not ops and not extra:
+                return dict(item)
+            return await self.client.patch_work_item(project, wid, extra + ops)
+
+        await self._tolerant(send, values, fields, notes)
+        self._item_project[wid] = project
+        return notes
+
+    # --- find / delete ------------------------------------------------------------------------
+
+    async def find_by_marker(self, kind: Kind, marker: str, record: Record,
+                             refs: DestRefs) -> str | None:
+        try:
+            return await self._find(kind, marker, record, refs)
+        except NotFoundError:
+            return None  # the parent is gone, so is the item
+
+    async def _find(self, kind: Kind, marker: str, record: Record,
+                    refs: DestRefs) -> str | None:
+        if kind is Kind.PROJECT:
+            for p in await self.client.projects():
+                if find_marker(p.get("description")) == marker:
+                    return str(p["id"])
+            return None
+        if kind is Kind.SECTION and isinstance(record, Section) and refs.project:
+            return await self._find_area(refs.project, adapt_section(record)[0].name)
+        if kind is Kind.LABEL and isinstance(record, Label):
+            label, _ = self.adapt(Kind.LABEL, record)
+            return label.name if isinstance(label, Label) else None
+        if kind is Kind.TASK and refs.project:
+            return await self._find_task(refs.project, marker, record)
+        if kind is Kind.COMMENT and refs.project and refs.task:
+            return await self._find_comment(refs.project, refs.task, marker)
+        if kind is Kind.ATTACHMENT and refs.project and refs.task:
+            item = await self.client.get(f"{_seg(refs.project)}/_apis/wit/workitems/{refs.task}",
+                                         **{"$expand": "relations"})
+            for rel in item.get("relations") or []:
+                if f"[{marker}]" in str((rel.get("attributes") or {}).get("comment") or ""):
+                    return f"{refs.task}:{_relation_key(rel)}"
+        return None
+
+    async def _find_task(self, project: str, marker: str, record: Record) -> str | None:
+        """By title first (one query), then every work item of the project."""
+        title = adapt_task(record)[0].name if isinstance(record, Task) else ""
+        wheres = [f"[System.Title] = '{_quote(title)}'"] if title else []
+        wheres.append("")
+        for where in wheres:
+            last = 0
+            while True:
+                cond = f"[System.Id] > {last}" + (f" AND {where}" if where else "")
+                ids = await self.client.wiql(project, cond, top=200)
+                items = await self.client.work_items(project, ids,
+                                                     fields=["System.Description"])
+                for item in items:
+                    if has_marker_html((item.get("fields") or {}).get("System.Description"),
+                                       marker):
+                        self._item_project[str(item["id"])] = project
+                        return str(item["id"])
+                if len(ids) < 200:
+                    break
+                last = ids[-1]
+        return None
+
+    async def _find_comment(self, project: str, wid: str, marker: str) -> str | None:
+        token: str | None = None
+        for _ in range(1000):
+            page = await self.client.json(
+                "GET", f"{_seg(project)}/_apis/wit/workItems/{wid}/comments", preview=True,
+                params={"$top": 200, "continuationToken": token})
+            for c in page.get("comments") or []:
+                if has_marker_html(c.get("text"), marker):
+                    return f"{wid}:{c['id']}"
+            token = page.get("continuationToken")
+            if not token:
+                return None
+        return None
+
+    async def delete(self, kind: Kind, dest_id: str) -> None:
+        """Idempotent delete (work items go to the project's recycle bin)."""
+        if kind is Kind.PROJECT:
+            try:
+                op = await self.client.json("DELETE", f"_apis/projects/{_seg(dest_id)}")
+            except NotFoundError:
+                return
+            await self._wait(str(op["id"]))
+        elif kind is Kind.SECTION:
+            await self._delete_area(dest_id)
+        elif kind is Kind.LABEL:
+            return  # deleting a tag removes it from every work item, migrated or not
+        elif kind is Kind.TASK:
+            project = await self._project_of_item(dest_id)
+            if project is not None:
+                await self.client.delete(f"{_seg(project)}/_apis/wit/workitems/{dest_id}")
+            self._item_project.pop(dest_id, None)
+        elif kind is Kind.COMMENT:
+            wid, _, cid = dest_id.partition(":")
+            project = await self._project_of_item(wid)
+            if project is not None:
+                await self._delete_comment(project, wid, cid)
+        elif kind is Kind.ATTACHMENT:
+            await self._remove_relation(dest_id)
+
+    async def _delete_comment(self, project: str, wid: str, cid: str) -> None:
+        try:
+            await self.client.call(
+                "DELETE", f"{_seg(project)}/_apis/wit/workItems/{wid}/comments/{cid}",
+                preview=True)
+        except NotFoundError:
+            return
+
+    async def _delete_area(self, dest_id: str) -> None:
+        project, _, node = dest_id.partition(":")
+        try:
+            areas = await self._area_names(project, fresh=True)
+        except NotFoundError:
+            return  # the project is gone
+        if node not in areas:
+            return
+        # work items still in it move to the project's root area
+        await self.client.delete(
+            f"{_seg(project)}/_apis/wit/classificationnodes/Areas/{_seg(areas[node])}",
+            **{"$reclassifyId": areas["root"]})
+        areas.pop(node, None)
+
+    async def _relation_index(self, dest_id: str) -> tuple[str, int, int] | None:
+        """(project, relation index, work item rev) of a file or link, None when gone."""
+        wid, _, key = dest_id.partition(":")
+        project = await self._project_of_item(wid)
+        if project is None:
+            return None
+        try:
+            item = await self.client.get(f"{_seg(project)}/_apis/wit/workitems/{wid}",
+                                         **{"$expand": "relations"})
+        except NotFoundError:
+            return None
+        for i, rel in enumerate(item.get("relations") or []):
+            if _relation_key(rel) == key:
+                return project, i, int(item["rev"])
+        return None
+
+    async def _remove_relation(self, dest_id: str) -> None:
+        wid = dest_id.partition(":")[0]
+        for _ in range(3):  # another writer may change the item in between (412)
+            found = await self._relation_index(dest_id)
+            if found is None:
+                return
+            project, index, rev = found
+            try:
+                await self.client.patch_work_item(project, wid, [
+                    {"op": "test", "path": "/rev", "value": rev},
+                    {"op": "remove", "path": f"/relations/{index}"}])
+                return
+            except SkippableItemError as exc:
+                if status_of(exc) != 412:
+                    raise
+        raise TransientError(f"work item {wid} kept changing while a file was removed")
+
+    # --- attachments ---------------------------------------------------------------------------
+
+    async def upload_attachment(self, record: Attachment, refs: DestRefs, marker: str,
+                                chunks: AsyncIterator[bytes] | None) -> str | Written:
+        project, task = _need(refs.project, "project"), _need(refs.task, "task")
+        if record.is_link or chunks is None:
+            if not record.url:
+                raise SkippableItemError("a link attachment needs a URL", status=400)
+            relation = {"rel": "Hyperlink", "url": record.url,
+                        "attributes": {"comment": f"{record.name or record.url} [{marker}]"}}
+            try:
+                await self.client.patch_work_item(project, task, [
+                    {"op": "add", "path": "/relations/-", "value": relation}])
+            except SkippableItemError as exc:
+                if status_of(exc) != 400 or "already exists" not in str(exc):
+                    raise
+                # the same URL is linked already (an earlier attempt, or the user): kept
+            return f"{task}:{link_key(record.url)}"
+        limit = self.capabilities.max_attachment_bytes
+        if limit is not None and record.size is not None and record.size > limit:
+            raise SkippableItemError(f"{record.size} bytes is over Azure DevOps' 130 MB upload "
+                                     "limit", status=413)
+        ref = await self.client.upload(project, record.name or "attachment", chunks, record.size)
+        await self.client.patch_work_item(project, task, [{
+            "op": "add", "path": "/relations/-",
+            "value": {"rel": "AttachedFile", "url": ref["url"],
+                      "attributes": {"comment": f"[{marker}]"}}}])
+        return f"{task}:{str(ref['id']).lower()}"
+
+
+def _relation_key(rel: dict[str, Any]) -> str:
+    url = str(rel.get("url") or "")
+    if rel.get("rel") == "AttachedFile":
+        return url.rstrip("/").rsplit("/", 1)[-1].split("?")[0].lower()
+    return link_key(url)
+
+
+def _quote(text: str) -> str:
+    """A WIQL string literal's content (a quote is doubled)."""
+    return re.sub("'", "''", text)
+
+
+def _unknown_person(email: str) -> Adaptation:
+    return Adaptation(kind=Kind.TASK, code="task.assignee_not_member", loss=True,
+                      message=f"{email} is not a user of the Azure DevOps organization: the "
+                              "task is left unassigned")
