@@ -201,7 +201,8 @@ async def test_reads_what_the_seed_holds(sim: tuple[Any, str], reader: JiraReade
 async def test_a_foreign_cursor_is_refused(sim: tuple[Any, str], reader: JiraReader) -> None:
     scope = _project_id(sim[0])
     for kind, bad in ((Kind.TASK, '{"x":1}'), (Kind.COMMENT, "not json"),
-                      (Kind.SECTION, '{"i":"a"}')):
+                      (Kind.SECTION, '{"i":"a"}'),
+                      (Kind.TASK, '{"k":"FER-1\\" OR project != x"}')):  # no JQL through a cursor
         with pytest.raises(InvalidCursor):
             await reader.read(kind, scope, bad, 3)
 

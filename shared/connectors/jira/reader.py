@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.connectors.jira.capabilities import jira_capabilities
 from shared.connectors.jira.client import COMMENTS, PAGE_BEANS, JiraClient
@@ -52,10 +52,11 @@ class IssueCursor(BaseModel):
     ``s``: records of the next issue already given; ``n``: tasks given (their position)."""
 
     model_config = ConfigDict(extra="forbid")
-    p: int = 0
-    k: str | None = None
-    s: int = 0
-    n: int = 0
+    p: int = Field(default=0, ge=0, le=2)
+    #: an issue key only: it goes into JQL
+    k: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]*-[0-9]+$")
+    s: int = Field(default=0, ge=0)
+    n: int = Field(default=0, ge=0)
 
 
 INDEX = CursorCodec("Jira", IndexCursor)
@@ -206,7 +207,7 @@ class JiraReader(JiraBase):
                     return Page(records=tuple(records), next_cursor=ISSUES.encode(st))
                 records += items
                 st.k, st.s = str(issue["key"]), 0
-                if len(records) == limit:
+                if len(records) == limit or calls >= MAX_CALLS_PER_READ:
                     return Page(records=tuple(records), next_cursor=ISSUES.encode(st))
             if last:
                 st = IssueCursor(p=st.p + 1)
