@@ -86,8 +86,7 @@ async def read_task(base: str, dest_id: str) -> Task | None:
         pid = (await reader._project(project))["id"]
         raw = await client.get(f"{project}/_apis/wit/workitems/{dest_id}",
                                fields=",".join(FIELDS))
-        sections = {str(a["name"]).lower(): str(a["id"]) for a in await reader._areas(pid)}
-        return task_record(raw, pid, project, await reader._state_categories(pid), sections)
+        return task_record(raw, pid, await reader._state_categories(pid))
     finally:
         await client.aclose()
 
@@ -143,7 +142,7 @@ async def test_reads_rich_text_states_areas_tags_and_late_children(
     reader = AzureDevOpsReader(make_client(base))
     try:
         sections = {s.source_id: s.name for s in await _all(reader, Kind.SECTION, scope)}
-        assert sorted(sections.values()) == ["Team A", "Team B"]
+        assert list(sections.values()) == ["To Do", "Doing", "Done"]  # the board's columns
         tasks = await _all(reader, Kind.TASK, scope)
         store = app.state.ado.store
         live = [w for w in store.work_items.values() if w.project_id == scope and not w.deleted]
@@ -157,10 +156,7 @@ async def test_reads_rich_text_states_areas_tags_and_late_children(
         by_state = {w.id: w.fields["System.State"] for w in live}
         for t in tasks:
             assert t.completed == (by_state[int(t.source_id)] == "Done")
-        frontend = next(w for w in live
-                        if w.fields.get("System.AreaPath", "").endswith("Team A\\Frontend"))
-        in_frontend = next(t for t in tasks if t.source_id == str(frontend.id))
-        assert sections[str(in_frontend.section_id)] == "Team A"
+            assert sections[str(t.section_id)] == by_state[int(t.source_id)]
         early = next(t for t in tasks if t.name.startswith("Early child"))
         order = [t.source_id for t in tasks]
         assert early.parent_id and order.index(early.parent_id) < order.index(early.source_id)
@@ -246,7 +242,7 @@ async def test_task_round_trip_rich_text_status_and_assignee(sim: tuple[Any, str
         got = await read_task(base, made.dest_id)
         assert got is not None
         assert got.description == description and got.completed and got.due_at == task.due_at
-        assert got.start_on == date(2030, 1, 2) and got.section_id == section.split(":")[1]
+        assert got.start_on == date(2030, 1, 2) and got.section_id == "state:closed"
         reopened = task.model_copy(update={"completed": False,
                                            "assignees": (UserRef(email="linus@example.com"),)})
         await writer.update(Kind.TASK, made.dest_id, reopened, refs, marker)
@@ -256,6 +252,41 @@ async def test_task_round_trip_rich_text_status_and_assignee(sim: tuple[Any, str
         assert app.state.ado.store.identities[now["System.AssignedTo"]].email == \
             "linus@example.com"
         assert await writer.find_by_marker(Kind.TASK, marker, reopened, refs) == made.dest_id
+    finally:
+        await writer.aclose()
+
+
+async def test_sections_are_board_columns_when_they_name_a_state(sim: tuple[Any, str]) -> None:
+    app, base = sim
+    writer = AzureDevOpsWriter(make_client(base), poll_s=0.01)
+    run = uuid.uuid4().hex[:8]
+    try:
+        pid, refs = await _project(writer, run)  # Agile: New, Active, Resolved, Closed
+        doing = await writer.create(Kind.SECTION, Section(
+            source_id="s", version="1", project_id="p", name="Doing"), refs, "m")
+        assert isinstance(doing, Written) and doing.dest_id == "state:Active"
+        assert [n.code for n in doing.notes] == ["section.mapped_to_state"]
+        assert await writer.find_by_marker(Kind.SECTION, "m", Section(
+            source_id="s", version="1", project_id="p", name="doing"), refs) == "state:Active"
+        assert await writer.create(Kind.SECTION, Section(
+            source_id="r", version="1", project_id="p", name="resolved"), refs, "m") == \
+            "state:Resolved"
+        refs = refs.model_copy(update={"section": doing.dest_id})
+        store = app.state.ado.store
+        open_id = await writer.create(Kind.TASK, Task(source_id="o", version="1",
+                                                      project_id="p", name="open"), refs,
+                                      make_marker("m", Kind.TASK, f"{run}o"))
+        assert store.work_items[int(str(open_id))].fields["System.State"] == "Active"
+        done = await writer.create(Kind.TASK, Task(source_id="d", version="1", project_id="p",
+                                                   name="done", completed=True), refs,
+                                   make_marker("m", Kind.TASK, f"{run}d"))
+        assert isinstance(done, Written)
+        assert [n.code for n in done.notes] == ["task.state_from_completion"]
+        assert store.work_items[int(done.dest_id)].fields["System.State"] == "Closed"
+        assert store.work_items[int(done.dest_id)].fields["System.AreaPath"] == f"ADO {run}"
+        await writer.delete(Kind.SECTION, doing.dest_id)  # a column is not deleted
+        states = await writer.client.get(f"{pid}/_apis/wit/workitemtypes/User Story/states")
+        assert "Active" in {x["name"] for x in states["value"]}
     finally:
         await writer.aclose()
 

@@ -1,20 +1,23 @@
 """What Azure Boards can hold, as the engine needs to know it (adaptations in README.md).
 
 - A source project becomes an Azure DevOps project (created with the organization's default
-  process); sections become area paths directly under the project (areas have no order:
-  the board shows them by name); labels are work item tags (per project, no colour).
+  process). Sections are the board's columns, i.e. states: a section named like a state of
+  the backlog type (or meaning one: "Doing" → Active) is that state; any other becomes an
+  area directly under the project (areas have no order). Labels are work item tags (per
+  project, no colour). Read back, a project's sections are its states.
 - Tasks are work items (the process's backlog type: User Story, Product Backlog Item, Issue
   or Requirement); subtasks are child ``Task`` work items (parent/child links). One
-  assignee (``System.AssignedTo``). Completion is the state: the type's first Completed
-  state, or its first Proposed state when reopened. Start and due dates are
+  assignee (``System.AssignedTo``). Completion decides the state's category: the column's
+  state when it agrees, else the type's first Completed state, or its first Proposed state
+  when reopened. Start and due dates are
   ``Microsoft.VSTS.Scheduling.StartDate`` / ``TargetDate`` (with their time of day).
 - Checklists have no place of their own: the engine writes them into the description.
 - Comments are written by the connection's identity at the time of writing (the engine
   puts the original author and time on top). Attachments up to 130 MB (one simple upload),
   links stay links (``Hyperlink`` relations).
 - Markers: a ``[ferry:…]`` footer at the end of project and work item descriptions and of
-  comments; files and links carry it in their relation's comment. Areas are reconciled by
-  name, tags are their own name.
+  comments; files and links carry it in their relation's comment. Columns and areas are
+  reconciled by name, tags are their own name.
 - Rate: Azure DevOps publishes no request rate, only a consumption limit (200 TSTUs in a
   sliding 5 minutes, 429 + Retry-After beyond it). The pacer keeps a steady 10 requests/s
   with bursts of 20 and 8 in flight; a 429 slows it down by its Retry-After.

@@ -1,8 +1,9 @@
 """Azure DevOps items ↔ canonical records (pure functions, no I/O).
 
 Work item fields used: ``System.Title``, ``System.Description`` (HTML, see
-``richtext.py``), ``System.State`` (its category decides completion), ``System.AreaPath``
-(the section), ``System.AssignedTo``, ``System.Tags``, ``System.Parent``,
+``richtext.py``), ``System.State`` (the section — a board column — and, by its category,
+completion), ``System.AreaPath`` (a section that is no state), ``System.AssignedTo``,
+``System.Tags``, ``System.Parent``,
 ``System.CreatedDate``/``CreatedBy``, ``Microsoft.VSTS.Common.ClosedDate``,
 ``Microsoft.VSTS.Scheduling.StartDate`` and ``TargetDate``.
 """
@@ -89,30 +90,64 @@ def project_record(raw: dict[str, Any], organization: str) -> Project:
                    workspace_id=organization)
 
 
-def section_record(node: dict[str, Any], project_id: str, position: int) -> Section:
-    name = str(node.get("name") or "")
-    return Section(source_id=str(node["id"]), version=content_version({"name": name}),
-                   project_id=project_id, name=name, position=float(position))
-
-
 def label_record(name: str, project_id: str) -> Label:
     return Label(source_id=label_id(name), version=content_version({"name": name}),
                  project_id=project_id, name=name)
 
 
-def area_section(area_path: str, project_name: str, sections: dict[str, str]) -> str | None:
-    """The section (first-level area under the project) a work item's area path is in."""
-    parts = [p for p in area_path.split("\\") if p]
-    if len(parts) < 2 or parts[0].lower() != project_name.lower():
-        return None
-    return sections.get(parts[1].lower())
+def state_section_id(state: str) -> str:
+    """A state's section id (states are unique by name, case-insensitively)."""
+    return "state:" + state.strip().lower()
 
 
-def task_record(item: dict[str, Any], project_id: str, project_name: str,
-                categories: dict[tuple[str, str], str], sections: dict[str, str],
-                parent_ok: bool = True) -> Task:
-    """A work item as a task. ``categories``: (type, state) → state category;
-    ``sections``: first-level area name (lower) → section id."""
+def state_sections(types: list[dict[str, Any]], project_id: str) -> list[Section]:
+    """The board columns: the states of the project's work item types, in process order,
+    each name once (Basic: To Do, Doing, Done; Agile: New, Active, Resolved, Closed,
+    Removed)."""
+    out: list[Section] = []
+    seen: set[str] = set()
+    for wtype in types:
+        if wtype.get("isDisabled"):
+            continue
+        for state in wtype.get("states") or []:
+            name = str(state.get("name") or "")
+            if name and name.lower() not in seen:
+                seen.add(name.lower())
+                out.append(Section(source_id=state_section_id(name),
+                                   version=content_version({"name": name}),
+                                   project_id=project_id, name=name, position=float(len(out))))
+    return out
+
+
+#: section names that mean a state category when no state has the name itself
+CATEGORY_WORDS: dict[str, frozenset[str]] = {
+    "Proposed": frozenset({"to do", "todo", "to-do", "backlog", "new", "open", "not started",
+                           "planned", "ideas"}),
+    "InProgress": frozenset({"doing", "in progress", "in-progress", "active", "working",
+                             "started", "ongoing", "wip", "committed", "in review", "review"}),
+    "Resolved": frozenset({"resolved"}),
+    "Completed": frozenset({"done", "complete", "completed", "closed", "finished",
+                            "shipped"}),
+}
+
+
+def state_for_section(name: str, states: list[tuple[str, str]]) -> str | None:
+    """The state a section named ``name`` stands for: the state of that name, else the
+    first state of the category the name means (``CATEGORY_WORDS``), else None."""
+    key = " ".join(name.strip().lower().split())
+    exact = next((s for s, _ in states if s.lower() == key), None)
+    if exact is not None:
+        return exact
+    for category, words in CATEGORY_WORDS.items():
+        if key in words:
+            return next((s for s, c in states if c == category), None)
+    return None
+
+
+def task_record(item: dict[str, Any], project_id: str,
+                categories: dict[tuple[str, str], str]) -> Task:
+    """A work item as a task; its section is its state (``categories``: (type, state) →
+    state category)."""
     f = item.get("fields") or {}
     wtype, state = str(f.get("System.WorkItemType") or ""), str(f.get("System.State") or "")
     category = categories.get((wtype.lower(), state.lower()), "")
@@ -124,8 +159,8 @@ def task_record(item: dict[str, Any], project_id: str, project_name: str,
     return Task(
         source_id=str(item["id"]), version=f"rev:{item.get('rev', f.get('System.Rev', 0))}",
         project_id=project_id,
-        section_id=area_section(str(f.get("System.AreaPath") or ""), project_name, sections),
-        parent_id=str(parent) if parent and parent_ok else None,
+        section_id=state_section_id(state) if state else None,
+        parent_id=str(parent) if parent else None,
         name=str(f.get("System.Title") or ""),
         description=without_footer(html_to_markdown(f.get("System.Description"))),
         completed=category == COMPLETED, archived=category == REMOVED,
@@ -217,7 +252,8 @@ def adapt_section(section: Section) -> tuple[Section, list[Adaptation]]:
         return section, []
     return section.model_copy(update={"name": name}), [Adaptation(
         kind=Kind.SECTION, code="section.name_adapted",
-        message="area names cannot hold \\ / $ ? * : \" & > < # % | +; the name was adjusted")]
+        message="a section that is no state becomes an area, whose name cannot hold "
+                "\\ / $ ? * : \" & > < # % | +; the name was adjusted")]
 
 
 def adapt_task(task: Task) -> tuple[Task, list[Adaptation]]:

@@ -1,8 +1,8 @@
 """``AzureDevOpsReader``: canonical records out of one Azure DevOps project, page by page.
 
-Scopes are project ids. Sections are the areas directly under the project (a work item in
-a deeper area belongs to its first-level ancestor; one at the project's root has none).
-Labels are the project's tags. Tasks are every work item of the project, found with WIQL by
+Scopes are project ids. Sections are the board's columns: the states of the project's work
+item types (a task's section is its state; completion is the state's category). Labels are
+the project's tags. Tasks are every work item of the project, found with WIQL by
 ascending id (keyset paging: ``[System.Id] > last``) and read 200 at a time; a work item
 whose parent has a larger id (linked after it was created) is held back to a second pass,
 so a parent always comes before its children. Comments are listed per work item that has
@@ -23,7 +23,7 @@ from shared.connectors.azure_devops.mapping import (
     comment_record,
     label_record,
     project_record,
-    section_record,
+    state_sections,
     task_record,
 )
 from shared.connectors.kit.cursor import CursorCodec
@@ -76,8 +76,7 @@ class AzureDevOpsReader:
         self.client = client
         self.capabilities = capabilities or azure_devops_capabilities()
         self._projects: dict[str, dict[str, Any]] = {}
-        self._categories: dict[str, dict[tuple[str, str], str]] = {}
-        self._sections: dict[str, list[dict[str, Any]]] = {}
+        self._types: dict[str, list[dict[str, Any]]] = {}
 
     async def whoami(self) -> UserRef:
         return await self.client.whoami()
@@ -95,20 +94,15 @@ class AzureDevOpsReader:
             self._projects[scope] = await self.client.get(f"_apis/projects/{_seg(scope)}")
         return self._projects[scope]
 
-    async def _state_categories(self, scope: str) -> dict[tuple[str, str], str]:
-        if scope not in self._categories:
+    async def _work_item_types(self, scope: str) -> list[dict[str, Any]]:
+        if scope not in self._types:
             body = await self.client.get(f"{_seg(scope)}/_apis/wit/workitemtypes")
-            self._categories[scope] = {
-                (str(t["name"]).lower(), str(s["name"]).lower()): str(s.get("category") or "")
-                for t in body.get("value") or [] for s in t.get("states") or []}
-        return self._categories[scope]
+            self._types[scope] = list(body.get("value") or [])
+        return self._types[scope]
 
-    async def _areas(self, scope: str) -> list[dict[str, Any]]:
-        if scope not in self._sections:
-            root = await self.client.get(f"{_seg(scope)}/_apis/wit/classificationnodes/Areas",
-                                         **{"$depth": 1})
-            self._sections[scope] = list(root.get("children") or [])
-        return self._sections[scope]
+    async def _state_categories(self, scope: str) -> dict[tuple[str, str], str]:
+        return {(str(t["name"]).lower(), str(st["name"]).lower()): str(st.get("category") or "")
+                for t in await self._work_item_types(scope) for st in t.get("states") or []}
 
     # --- read ------------------------------------------------------------------------------------
 
@@ -118,14 +112,12 @@ class AzureDevOpsReader:
             return Page(records=(project_record(await self._project(scope),
                                                 self.client.organization),))
         if kind is Kind.SECTION:
-            areas = await self._areas(scope)
+            columns = state_sections(await self._work_item_types(scope), scope)
             start = OFFSETS.load(cursor).i
-            nodes = areas[start:start + limit]
-            records: tuple[AnyRecord, ...] = tuple(
-                section_record(a, scope, start + n) for n, a in enumerate(nodes))
-            end = start + len(nodes)
-            return Page(records=records,
-                        next_cursor=OFFSETS.encode(_Offset(i=end)) if end < len(areas) else None)
+            shown = columns[start:start + limit]
+            end = start + len(shown)
+            return Page(records=tuple(shown),
+                        next_cursor=OFFSETS.encode(_Offset(i=end)) if end < len(columns) else None)
         if kind is Kind.LABEL:
             body = await self.client.get(f"{_seg(scope)}/_apis/wit/tags")
             names = sorted({str(t["name"]) for t in body.get("value") or []}, key=str.lower)
@@ -144,9 +136,7 @@ class AzureDevOpsReader:
 
     async def _tasks(self, scope: str, cursor: str | None, limit: int) -> Page:
         st = TASKS.load(cursor)
-        project = await self._project(scope)
         categories = await self._state_categories(scope)
-        sections = {str(a["name"]).lower(): str(a["id"]) for a in await self._areas(scope)}
         ids = await self.client.wiql(scope, f"[System.Id] > {st.after}", top=limit)
         items = await self.client.work_items(scope, ids, fields=FIELDS)
         records: list[AnyRecord] = []
@@ -158,8 +148,7 @@ class AzureDevOpsReader:
                 continue
             if st.phase == 1 and not late:
                 continue
-            records.append(task_record(item, scope, str(project.get("name") or ""),
-                                       categories, sections))
+            records.append(task_record(item, scope, categories))
         if ids:
             st.after = ids[-1]
         if len(ids) < limit:  # this pass is over

@@ -1,6 +1,12 @@
 """``AzureDevOpsWriter``: canonical records into Azure Boards, with source markers.
 
-Destination ids: a project's GUID; ``<project>:<area node id>`` for a section (area);
+Sections are board columns, i.e. states: a section whose name is a state of the backlog
+type (or means one: "Doing" → the first InProgress state) is that state, and its tasks get
+it; any other section becomes an area under the project, its tasks get that area path and
+a state from their completion. A task's completion always decides its state category.
+
+Destination ids: a project's GUID; ``state:<name>`` or ``area:<project>:<node id>`` for a
+section;
 the tag name for a label; the work item id for a task; ``<work item>:<comment id>`` for a
 comment; ``<work item>:<attachment GUID>`` for a file and ``<work item>:url-<hash>`` for a
 link. Markers are a ``[ferry:…]`` footer in project and work item descriptions and in
@@ -34,6 +40,7 @@ from shared.connectors.azure_devops.mapping import (
     html_with_footer,
     link_key,
     patch_ops,
+    state_for_section,
     task_fields,
 )
 from shared.connectors.kit.errors import status_of
@@ -75,15 +82,36 @@ class _Process:
     #: type (lower) → [(state, category)] in the process's order
     states: dict[str, list[tuple[str, str]]]
 
-    def state_for(self, type_name: str, completed: bool, current: str | None) -> str | None:
-        """The state to write: None keeps ``current`` (it already means ``completed``)."""
+    def state_for(self, type_name: str, completed: bool, current: str | None,
+                  column: str | None = None) -> tuple[str | None, Adaptation | None]:
+        """The state to write (None keeps ``current``): the section's state ``column`` when
+        the type has it and its category agrees with ``completed``, else one from the
+        completion (a note says when the column had to give way)."""
         states = self.states.get(type_name.lower(), [])
-        category = next((c for s, c in states if current and s.lower() == current.lower()), None)
-        if completed and category != "Completed":
-            return next((s for s, c in states if c == "Completed"), None)
-        if not completed and category == "Completed":
-            return next((s for s, c in states if c == "Proposed"), None)
-        return None
+
+        def category(name: str | None) -> str | None:
+            return next((c for s, c in states if name and s.lower() == name.lower()), None)
+
+        note = None
+        if column is not None:
+            wanted = category(column)
+            if wanted is not None and (wanted == "Completed") == completed:
+                same = current is not None and current.lower() == column.lower()
+                return (None if same else column), None
+            note = Adaptation(kind=Kind.TASK, code="task.state_from_completion",
+                              message=f"the column {column!r} contradicts the task's completion "
+                                      f"(or the {type_name} type lacks it): the state follows "
+                                      "the completion")
+        have = category(current)
+        if completed and have != "Completed":
+            return next((s for s, c in states if c == "Completed"), None), note
+        if not completed and (have == "Completed" or have is None and current is not None):
+            return next((s for s, c in states if c == "Proposed"), None), note
+        return None, note
+
+    def column_for(self, name: str) -> str | None:
+        """The backlog type's state a section named ``name`` stands for, if any."""
+        return state_for_section(name, self.states.get(self.top_type.lower(), []))
 
 
 class AzureDevOpsWriter:
@@ -165,9 +193,9 @@ class AzureDevOpsWriter:
 
     async def _area_path(self, project: str, section: str | None) -> str:
         name = await self._project_name(project)
-        if not section:
+        if not section or not section.startswith("area:"):
             return name
-        owner, _, node = section.partition(":")
+        owner, _, node = section[len("area:"):].partition(":")
         areas = await self._area_names(owner)
         if node not in areas:
             areas = await self._area_names(owner, fresh=True)
@@ -273,7 +301,14 @@ class AzureDevOpsWriter:
             delay = min(delay * 2, 5.0)
         raise TransientError("Azure DevOps project operation still running")
 
-    async def _create_section(self, section: Section, project: str) -> str:
+    async def _create_section(self, section: Section, project: str) -> str | Written:
+        column = (await self._process(project)).column_for(section.name)
+        if column is not None:  # a column of the board: nothing to create
+            if column.lower() == " ".join(section.name.lower().split()):
+                return f"state:{column}"
+            return Written(dest_id=f"state:{column}", notes=(Adaptation(
+                kind=Kind.SECTION, code="section.mapped_to_state",
+                message=f"the section {section.name!r} is the board column {column!r}"),))
         adapted, _ = adapt_section(section)
         async with self._area_locks[project]:
             try:
@@ -288,20 +323,21 @@ class AzureDevOpsWriter:
                     raise
                 return found
             self._areas.setdefault(project, {})[str(node["id"])] = str(node["name"])
-            return f"{project}:{node['id']}"
+            return f"area:{project}:{node['id']}"
 
     async def _find_area(self, project: str, name: str) -> str | None:
         areas = await self._area_names(project, fresh=True)
         node = next((i for i, n in areas.items() if i != "root" and n.lower() == name.lower()),
                     None)
-        return f"{project}:{node}" if node else None
+        return f"area:{project}:{node}" if node else None
 
     async def _create_task(self, task: Task, refs: DestRefs, marker: str) -> str | Written:
         project = _need(refs.project, "project")
         process = await self._process(project)
         type_name = process.child_type if refs.parent_task else process.top_type
-        state = process.state_for(type_name, task.completed, None) if task.completed else None
+        state, note = process.state_for(type_name, task.completed, None, _column(refs))
         values, notes = await self._values(task, refs, project, marker, state)
+        notes += [note] if note else []
         extra = []
         if refs.parent_task:
             extra.append({"op": "add", "path": "/relations/-", "value": {
@@ -362,7 +398,8 @@ class AzureDevOpsWriter:
                 "description": with_footer(adapted.description, marker)})
             await self._wait(str(op["id"]))
         elif isinstance(record, Section):
-            await self._rename_area(dest_id, adapt_section(record)[0].name)
+            if dest_id.startswith("area:"):
+                await self._rename_area(dest_id, adapt_section(record)[0].name)
         elif isinstance(record, Label):
             return None  # a tag is its name: tasks carry the new one on their update
         elif isinstance(record, Task):
@@ -382,7 +419,7 @@ class AzureDevOpsWriter:
         return None
 
     async def _rename_area(self, dest_id: str, name: str) -> None:
-        project, _, node = dest_id.partition(":")
+        project, _, node = dest_id[len("area:"):].partition(":")
         areas = await self._area_names(project, fresh=True)
         if node not in areas:
             raise NotFoundError(f"area {dest_id} is gone")
@@ -402,9 +439,11 @@ class AzureDevOpsWriter:
                                      **{"$expand": "relations"})
         fields = item.get("fields") or {}
         process = await self._process(project)
-        state = process.state_for(str(fields.get("System.WorkItemType") or ""), task.completed,
-                                  str(fields.get("System.State") or "") or None)
+        state, note = process.state_for(str(fields.get("System.WorkItemType") or ""),
+                                        task.completed, str(fields.get("System.State") or "")
+                                        or None, _column(refs))
         values, notes = await self._values(task, refs, project, marker, state)
+        notes += [note] if note else []
         extra: list[dict[str, Any]] = []
         relations = item.get("relations") or []
         parents = [i for i, r in enumerate(relations) if r.get("rel") == PARENT]
@@ -443,6 +482,9 @@ class AzureDevOpsWriter:
                     return str(p["id"])
             return None
         if kind is Kind.SECTION and isinstance(record, Section) and refs.project:
+            column = (await self._process(refs.project)).column_for(record.name)
+            if column is not None:
+                return f"state:{column}"
             return await self._find_area(refs.project, adapt_section(record)[0].name)
         if kind is Kind.LABEL and isinstance(record, Label):
             label, _ = self.adapt(Kind.LABEL, record)
@@ -529,7 +571,9 @@ class AzureDevOpsWriter:
             return
 
     async def _delete_area(self, dest_id: str) -> None:
-        project, _, node = dest_id.partition(":")
+        if not dest_id.startswith("area:"):
+            return  # a board column (state) belongs to the process: nothing to delete
+        project, _, node = dest_id[len("area:"):].partition(":")
         try:
             areas = await self._area_names(project, fresh=True)
         except NotFoundError:
@@ -603,6 +647,13 @@ class AzureDevOpsWriter:
             "value": {"rel": "AttachedFile", "url": ref["url"],
                       "attributes": {"comment": f"[{marker}]"}}}])
         return f"{task}:{str(ref['id']).lower()}"
+
+
+def _column(refs: DestRefs) -> str | None:
+    """The state a task's section stands for (None for an area or no section)."""
+    if refs.section and refs.section.startswith("state:"):
+        return refs.section[len("state:"):]
+    return None
 
 
 def _relation_key(rel: dict[str, Any]) -> str:
