@@ -109,7 +109,9 @@ def _tag(path: str, payload: Payload) -> str:
         return f"{path}/invalid"
     if op is None:
         return f"{path}/invalid"
-    return f"{path}/{op.operation.value}/{'+'.join(root_field_names(op)) or 'none'}"
+    # ``complexity`` rides along with many operations: it does not name them
+    fields = [f for f in root_field_names(op) if f != "complexity"] or root_field_names(op)
+    return f"{path}/{op.operation.value}/{'+'.join(fields) or 'none'}"
 
 
 class OperationTagger:

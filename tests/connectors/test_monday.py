@@ -8,27 +8,45 @@ so waiting for the complexity budget to reset costs no real time.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from shared.connectors.kit.cursor import InvalidCursor
 from shared.connectors.monday import MONDAY_RATE_LIMIT, MondayClient, MondayReader, MondayWriter
 from shared.connectors.monday import operations as ops
 from shared.connectors.monday.auth import api_token
 from shared.connectors.monday.mapping import Columns, item_to_task
 from shared.contract.clock import FakeClock as EngineClock
-from shared.contract.model import Kind, Record, Task
+from shared.contract.connector import DestRefs, Written
+from shared.contract.model import (
+    Attachment,
+    Comment,
+    Kind,
+    Label,
+    LabelRef,
+    Project,
+    Record,
+    Section,
+    Task,
+    UserRef,
+)
 from shared.contract.pacer import Pacer, PacerSettings
+from shared.contract.text import make_marker
+from shared.errors import AuthRequiredError, TransientError
 from shared.net.http import build_client
 from simulators.common import FakeClock as SimFakeClock
 from simulators.common import serve
 from simulators.monday import DEFAULT_TOKEN, SeedConfig, create_app
 from simulators.monday.spec import check_request, check_response
-from tests.connectors.conformance import ConnectorConformance, ReadBack
+from tests.connectors.conformance import ConnectorConformance, ReadBack, digest_of
 
 SEED = SeedConfig(seed=7, boards=2, items_per_board=12, groups_per_board=3, many_updates=7,
                   file_sizes=(2_048, 300_000))
@@ -57,6 +75,12 @@ class Sim:
 
     def workspace(self) -> str:
         return next(iter(self.store.workspaces))
+
+    def get(self, path: str) -> dict[str, Any]:
+        """A control call (the server runs in its own thread, so blocking here is fine)."""
+        with httpx.Client(base_url=self.base, timeout=10) as http:
+            out: dict[str, Any] = http.get(path).json()
+            return out
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         with httpx.Client(base_url=self.base, timeout=10) as http:
@@ -145,3 +169,277 @@ class TestMondayConformance(ConnectorConformance):
             assert kind is Kind.TASK
             return await read_task(writer.client, dest_id)
         return back
+
+
+# -- monday-specific behaviour -----------------------------------------------------------------
+
+
+def test_every_operation_is_valid_against_the_sdl() -> None:
+    for name, query in ops.OPERATIONS.items():
+        try:
+            check_request(query)
+        except AssertionError as exc:   # pragma: no cover - the message names the operation
+            raise AssertionError(f"{name}: {exc}") from exc
+    check_request(ops.docs_markdown(ops.NESTED_PAGE))
+
+
+@pytest.fixture
+async def writer(sim: Sim) -> AsyncIterator[MondayWriter]:
+    w = MondayWriter(make_client(sim))
+    yield w
+    await w.aclose()
+
+
+@pytest.fixture
+async def reader(sim: Sim) -> AsyncIterator[MondayReader]:
+    r = MondayReader(make_client(sim))
+    yield r
+    await r.aclose()
+
+
+async def _read_all(reader: MondayReader, kind: Kind, scope: str, limit: int = 500
+                    ) -> list[Any]:
+    out: list[Any] = []
+    cursor: str | None = None
+    while True:
+        page = await reader.read(kind, scope, cursor, limit)
+        out += page.records
+        cursor = page.next_cursor
+        if cursor is None:
+            return out
+
+
+def _id(value: str | Written) -> str:
+    return value if isinstance(value, str) else value.dest_id
+
+
+async def _project(writer: MondayWriter, sim: Sim, run: str) -> tuple[DestRefs, str]:
+    mk = make_marker(f"m{run}", Kind.PROJECT, f"{run}-p")
+    project = _id(await writer.create(Kind.PROJECT, Project(source_id=f"{run}-p", version="1",
+                                                            name=f"Monday {run}"),
+                                      DestRefs(workspace=sim.workspace()), mk))
+    refs = DestRefs(workspace=sim.workspace(), project=project)
+    section = _id(await writer.create(Kind.SECTION, Section(
+        source_id=f"{run}-s", version="1", project_id=f"{run}-p", name="Doing"), refs,
+        make_marker(f"m{run}", Kind.SECTION, f"{run}-s")))
+    label = _id(await writer.create(Kind.LABEL, Label(
+        source_id=f"{run}-l", version="1", project_id=f"{run}-p", name=f"tag-{run}"), refs,
+        make_marker(f"m{run}", Kind.LABEL, f"{run}-l")))
+    return refs.model_copy(update={"section": section, "labels": {f"{run}-l": label}}), project
+
+
+RICH = ("# Goal\n\nShip it, see [the runbook](https://example.com/runbook) and `ferry plan`.\n\n"
+        "- one\n- two\n\n1. first\n2. second\n\n```\nferry run --full\n```")
+
+
+async def test_task_fields_round_trip(sim: Sim, writer: MondayWriter,
+                                      reader: MondayReader) -> None:
+    run = uuid.uuid4().hex[:10]
+    refs, board = await _project(writer, sim, run)
+    task = Task(source_id=f"{run}-t", version="1", project_id=f"{run}-p",
+                section_id=f"{run}-s", name="Tâche 🚀", description=RICH, completed=True,
+                due_on=date(2030, 1, 15), due_at=datetime(2030, 1, 15, 16, 30, tzinfo=UTC),
+                assignees=(UserRef(email="User2@monday.example.com"),),
+                labels=(LabelRef(source_id=f"{run}-l", name=f"tag-{run}"),))
+    written = await writer.create(Kind.TASK, task, refs, make_marker(f"m{run}", Kind.TASK,
+                                                                     task.source_id))
+    assert isinstance(written, Written) and not written.notes
+    got = [t for t in await _read_all(reader, Kind.TASK, board) if t.source_id == written.dest_id]
+    assert len(got) == 1
+    back = got[0]
+    assert (back.name, back.description, back.completed, back.due_at) == (
+        task.name, RICH, True, task.due_at)
+    assert [a.email for a in back.assignees] == ["user2@monday.example.com"]
+    assert [lbl.name for lbl in back.labels] == [f"tag-{run}"]
+    assert back.section_id == refs.section
+    sections = await _read_all(reader, Kind.SECTION, board)
+    assert [s.name for s in sections] == ["Doing"]       # the new board's default group went
+    # an update clears what the task no longer has
+    plain = task.model_copy(update={"completed": False, "due_on": None, "due_at": None,
+                                    "labels": (), "assignees": (), "description": ""})
+    await writer.update(Kind.TASK, written.dest_id, plain, refs,
+                        make_marker(f"m{run}", Kind.TASK, task.source_id))
+    again = next(t for t in await _read_all(reader, Kind.TASK, board)
+                 if t.source_id == written.dest_id)
+    assert (again.completed, again.due_on, again.labels, again.assignees, again.description) \
+        == (False, None, (), (), "")
+
+
+async def test_unknown_assignee_is_named_in_the_description(sim: Sim,
+                                                           writer: MondayWriter) -> None:
+    run = uuid.uuid4().hex[:10]
+    refs, _ = await _project(writer, sim, run)
+    task = Task(source_id=f"{run}-t", version="1", project_id=f"{run}-p", name="x",
+                assignees=(UserRef(email="ada@example.com", display_name="Ada"),))
+    written = await writer.create(Kind.TASK, task, refs, make_marker(f"m{run}", Kind.TASK, "t"))
+    assert isinstance(written, Written)
+    assert [n.code for n in written.notes] == ["task.assignee_not_in_account"]
+    back = await read_task(writer.client, written.dest_id)
+    assert back is not None and "Ada <ada@example.com>" in back.description
+    assert back.assignees == ()
+
+
+async def test_comment_rich_text_and_time_round_trip(sim: Sim, writer: MondayWriter,
+                                                     reader: MondayReader) -> None:
+    run = uuid.uuid4().hex[:10]
+    refs, board = await _project(writer, sim, run)
+    task = _id(await writer.create(Kind.TASK, Task(source_id=f"{run}-t", version="1",
+                                                   project_id=f"{run}-p", name="t"),
+                                   refs, make_marker(f"m{run}", Kind.TASK, "t")))
+    refs = refs.model_copy(update={"task": task})
+    when = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
+    comment = Comment(source_id=f"{run}-c", version="1", project_id=f"{run}-p",
+                      task_id=f"{run}-t", text=RICH, created_at=when)
+    mk = make_marker(f"m{run}", Kind.COMMENT, comment.source_id)
+    cid = _id(await writer.create(Kind.COMMENT, comment, refs, mk))
+    stored = sim.store.updates[cid].body
+    for tag in ("<h1>", "<ul>", "<ol>", '<a href="https://example.com/runbook">', "<code>",
+                "<pre>"):
+        assert tag in stored
+    comments = [c for c in await _read_all(reader, Kind.COMMENT, board) if c.source_id == cid]
+    assert [(c.text, c.created_at) for c in comments] == [(RICH, when)]
+    assert await writer.find_by_marker(Kind.COMMENT, mk, comment, refs) == cid
+
+
+async def test_seeded_mentions_and_links_read_as_text(sim: Sim, reader: MondayReader) -> None:
+    comments = await _read_all(reader, Kind.COMMENT, sim.boards()[0])
+    rich = [c for c in comments if c.text.startswith("## Status update")]
+    assert rich, "the seed has rich updates"
+    assert "[the spec](https://example.com/spec)" in rich[0].text
+    assert "`ferry run`" in rich[0].text and "- first point" in rich[0].text
+    assert rich[0].text.endswith("Thanks @User Two")
+
+
+async def test_subitems_come_after_their_parent(sim: Sim, writer: MondayWriter,
+                                                reader: MondayReader) -> None:
+    run = uuid.uuid4().hex[:10]
+    refs, board = await _project(writer, sim, run)
+    parent = _id(await writer.create(Kind.TASK, Task(source_id=f"{run}-p1", version="1",
+                                                     project_id=f"{run}-p", name="parent"),
+                                     refs, make_marker(f"m{run}", Kind.TASK, "p1")))
+    sub_refs = refs.model_copy(update={"parent_task": parent})
+    subs = []
+    for i in range(2):     # the first creates the subitems board, the second uses it
+        sub = Task(source_id=f"{run}-s{i}", version="1", project_id=f"{run}-p",
+                   parent_id=f"{run}-p1", name=f"sub {i}", completed=i == 1,
+                   due_on=date(2030, 2, 1))
+        mk = make_marker(f"m{run}", Kind.TASK, sub.source_id)
+        subs.append(_id(await writer.create(Kind.TASK, sub, sub_refs, mk)))
+        assert await writer.find_by_marker(Kind.TASK, mk, sub, sub_refs) == subs[-1]
+    deep = await writer.create(Kind.TASK, Task(source_id=f"{run}-deep", version="1",
+                                               project_id=f"{run}-p", name="deep"),
+                               refs.model_copy(update={"parent_task": subs[0]}),
+                               make_marker(f"m{run}", Kind.TASK, "deep"))
+    assert isinstance(deep, Written)
+    assert [n.code for n in deep.notes] == ["task.subtask_lifted"]
+    tasks = await _read_all(reader, Kind.TASK, board, limit=2)
+    order = [t.source_id for t in tasks]
+    assert order == [parent, *subs, deep.dest_id]
+    assert {t.parent_id for t in tasks[1:]} == {parent}
+    assert [t.completed for t in tasks[1:3]] == [False, True]
+    assert tasks[1].due_on == date(2030, 2, 1)
+
+
+async def test_a_lost_create_answer_is_found_by_marker(sim: Sim, writer: MondayWriter) -> None:
+    run = uuid.uuid4().hex[:10]
+    refs, board = await _project(writer, sim, run)
+    task = Task(source_id=f"{run}-t", version="1", project_id=f"{run}-p", name="lost answer")
+    mk = make_marker(f"m{run}", Kind.TASK, task.source_id)
+    sim.post("/_sim/faults", {"faults": [{"kind": "apply_then_drop",
+                                          "path": "/v2/mutation/create_item$"}]})
+    with pytest.raises(TransientError):
+        await writer.create(Kind.TASK, task, refs, mk)
+    found = await writer.find_by_marker(Kind.TASK, mk, task, refs)
+    assert found is not None
+    names = [i.name for i in sim.store.items.values() if i.board_id == board]
+    assert names == ["lost answer"]
+    await writer.update(Kind.TASK, found, task, refs, mk)    # what the engine does next
+    assert sim.post("/_sim/faults", {})["faults"] == []
+
+
+async def test_complexity_budget_is_waited_for_not_exceeded(sim: Sim) -> None:
+    """A tight budget: the client waits for the reset (on the linked fake clock) before an
+    operation the budget cannot pay, so monday never answers COMPLEXITY_BUDGET_EXHAUSTED and
+    every record is read."""
+    sim.post("/_sim/limits", {"limiters": {"complexity": {"limit": 150_000}}, "reset": True})
+    sim.post("/_sim/stats/reset", {})
+    start = sim.clock.monotonic()
+    patient = PacerSettings(defer_threshold_s=120)
+    reader = MondayReader(make_client(sim, settings=patient))
+    try:
+        board = sim.boards()[1]
+        counts = {kind: len(await _read_all(reader, kind, board, limit=3))
+                  for kind in (Kind.TASK, Kind.COMMENT, Kind.ATTACHMENT)}
+    finally:
+        await reader.aclose()
+        sim.post("/_sim/limits", {"limiters": {"complexity": {"limit": 10_000_000}},
+                                  "reset": True})
+    stats = sim.get("/_sim/stats")
+    assert stats["throttled"] == 0, stats["by_status"]
+    assert counts[Kind.TASK] >= 12 and counts[Kind.COMMENT] == 7 + 11 * 2
+    assert sim.clock.monotonic() - start >= 60, "the budget was never waited for"
+
+
+async def test_an_expired_cursor_continues_where_it_was(sim: Sim, reader: MondayReader) -> None:
+    board = sim.boards()[0]
+    everything = [t.source_id for t in await _read_all(reader, Kind.TASK, board)]
+    first = await reader.read(Kind.TASK, board, None, 4)
+    sim.clock.advance(3601)              # monday's cursors live 60 minutes
+    rest = await _read_all_from(reader, board, first.next_cursor)
+    assert [t.source_id for t in first.records] + rest == everything
+
+
+async def _read_all_from(reader: MondayReader, board: str, cursor: str | None) -> list[str]:
+    out: list[str] = []
+    while cursor is not None:
+        page = await reader.read(Kind.TASK, board, cursor, 4)
+        out += [t.source_id for t in page.records]
+        cursor = page.next_cursor
+    return out
+
+
+async def test_a_foreign_cursor_is_invalid(sim: Sim, reader: MondayReader) -> None:
+    with pytest.raises(InvalidCursor):
+        await reader.read(Kind.TASK, sim.boards()[0], '{"after": "x"}', 5)
+
+
+async def test_a_refused_token_pauses_the_run(sim: Sim) -> None:
+    client = make_client(sim, token="not-a-token")
+    try:
+        with pytest.raises(AuthRequiredError):
+            await client.whoami()
+    finally:
+        await client.aclose()
+
+
+async def test_files_stream_both_ways_and_delete_is_idempotent(sim: Sim, writer: MondayWriter,
+                                                               reader: MondayReader) -> None:
+    run = uuid.uuid4().hex[:10]
+    refs, board = await _project(writer, sim, run)
+    task = _id(await writer.create(Kind.TASK, Task(source_id=f"{run}-t", version="1",
+                                                   project_id=f"{run}-p", name="t"),
+                                   refs, make_marker(f"m{run}", Kind.TASK, "t")))
+    refs = refs.model_copy(update={"task": task})
+    sizes = [70_000, 1_000_000, 3]
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for i, n in enumerate(sizes):
+            yield bytes([65 + i % 26]) * n
+
+    att = Attachment(source_id=f"{run}-a", version="1", project_id=f"{run}-p",
+                     task_id=f"{run}-t", name="Überblick – 日本.bin", size=sum(sizes))
+    aid = _id(await writer.upload_attachment(att, refs, "m", chunks()))
+    assert await writer.find_by_marker(Kind.ATTACHMENT, "m", att, refs) == aid
+    read = [a for a in await _read_all(reader, Kind.ATTACHMENT, board) if a.task_id == task]
+    assert [(a.name, a.size) for a in read] == [(att.name, sum(sizes))]
+    digest = hashlib.sha256()
+    async for part in reader.open_attachment(read[0]):
+        digest.update(part)
+    assert digest.hexdigest() == digest_of(sizes)
+    for _ in range(2):
+        await writer.delete(Kind.ATTACHMENT, aid)
+    assert await writer.find_by_marker(Kind.ATTACHMENT, "m", att, refs) is None
+    for kind, dest in ((Kind.TASK, task), (Kind.SECTION, refs.section or ""),
+                       (Kind.PROJECT, board)):
+        await writer.delete(kind, dest)
+        await writer.delete(kind, dest)

@@ -23,7 +23,6 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -64,6 +63,10 @@ class CursorExpired(SkippableItemError):
     """monday's ``items_page`` cursor is older than 60 minutes (the reader starts over)."""
 
 
+class LastGroup(SkippableItemError):
+    """monday keeps at least one group on a board (``DeleteLastGroupException``)."""
+
+
 def _retry_in(ext: Mapping[str, Any]) -> float | None:
     value = ext.get("retry_in_seconds")
     if value is None:
@@ -95,6 +98,7 @@ GRAPHQL_ERRORS: dict[str, Callable[[str, Mapping[str, Any]], FerryError]] = {
     "UNAUTHENTICATED": lambda msg, _: AuthRequiredError(f"monday.com refused the token: {msg}"),
     "UserUnauthorizedException": lambda msg, _: PermissionDeniedError(msg),
     "CursorExpiredError": _item(CursorExpired, 400),
+    "DeleteLastGroupException": _item(LastGroup, 400),
     "INTERNAL_SERVER_ERROR": lambda msg, _: TransientError(msg),
 }
 
@@ -129,7 +133,8 @@ class ComplexityWatch:
         now = self.clock.monotonic()
         if self.left is None or now >= self.reset_at:
             return
-        if self.costs.get(name, 1) > self.left:
+        # an operation not run yet is assumed to cost as much as the dearest one so far
+        if self.costs.get(name, max(self.costs.values(), default=1)) > self.left:
             raise ThrottledError(f"monday.com complexity budget: {self.left} points left",
                                  retry_after=self.reset_at - now)
 
@@ -262,10 +267,10 @@ async def _multipart(boundary: str, query: str, variables: dict[str, Any], filen
                         ("map", json.dumps({"file": "variables.file"}))):
         yield dash + f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode() \
             + value.encode() + b"\r\n"
-    # RFC 7578 §4.2: a non-ASCII file name travels percent-encoded in filename*
-    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "'")
-    yield dash + (f'Content-Disposition: form-data; name="file"; filename="{ascii_name}"; '
-                  f"filename*=UTF-8''{quote(filename)}\r\n"
+    # the file name as browsers send it: UTF-8 in the quoted parameter, quotes escaped
+    # (RFC 7578 §4.2 allows it; servers seldom read the filename* form)
+    safe = filename.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
+    yield dash + (f'Content-Disposition: form-data; name="file"; filename="{safe}"\r\n'
                   f"Content-Type: {content_type}\r\n\r\n").encode()
     async for chunk in chunks:
         yield chunk

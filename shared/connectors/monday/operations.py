@@ -30,7 +30,7 @@ ITEM_FIELDS = f"""fragment ItemFields on Item {{
   {_VALUES}
 }}"""
 
-_UPDATE = "id body created_at updated_at creator { id name email }"
+_UPDATE = "id body created_at updated_at original_creation_date creator { id name email }"
 _ASSET = "id name file_size file_extension created_at uploaded_by { id name email }"
 
 OPERATIONS: dict[str, str] = {
@@ -97,6 +97,8 @@ OPERATIONS: dict[str, str] = {
   items(ids: $ids) {{ ...ItemFields parent_item {{ id }}
     board {{ id columns {{ id title type settings_str }} }} }} }}
 {ITEM_FIELDS}""",
+    "default_group": f"""query($ids: [ID!]) {{ {_C}
+  boards(ids: $ids) {{ groups(ids: ["topics"]) {{ id title items_page(limit: 1) {{ items {{ id }} }} }} }} }}""",
     "item_meta": f"query($ids: [ID!]) {{ {_C} items(ids: $ids) {{ id name board {{ id }} "
                  f"group {{ id }} parent_item {{ id }} }} }}",
     "item_update_bodies": f"query($ids: [ID!], $page: Int!) {{ {_C} items(ids: $ids) {{ id "

@@ -186,6 +186,7 @@ class MondayReader:
                     per_item: PerItem) -> Page:
         state = _WALK.load(cursor)
         page_cursor, before, index, done = state.c, state.n, state.i, state.d
+        self._md = {}    # descriptions are read ahead for this read only, never reused
         out: list[Record] = []
         # fetch about as many items as the page may hold (items carry their subitems);
         # comments and files nest lists under each item, so those pages are smaller
@@ -233,8 +234,6 @@ class MondayReader:
 
     async def _descriptions(self, flat: list[Flat], index: int) -> dict[str, str]:
         """Markdown of the item at ``index`` and the next ones (cached by item id)."""
-        if len(self._md) > 2 * ops.ITEMS_PAGE:
-            self._md = {}
         cache = self._md
         item_id = str(flat[index][0]["id"])
         if item_id in cache:

@@ -22,7 +22,7 @@ from shared.connectors.kit.definitions import define_once
 from shared.connectors.kit.markers import find_marker, with_footer
 from shared.connectors.monday import operations as ops
 from shared.connectors.monday.capabilities import monday_capabilities
-from shared.connectors.monday.client import MondayClient
+from shared.connectors.monday.client import LastGroup, MondayClient
 from shared.connectors.monday.mapping import (
     ROLES,
     Columns,
@@ -51,6 +51,8 @@ from shared.errors import NotFoundError, SkippableItemError
 
 logger = logging.getLogger(__name__)
 TASK_ROLES = ("people", "status", "date", "tags", "marker")
+#: the group monday gives a new board (id ``topics``)
+DEFAULT_GROUP_TITLE = "Group Title"
 
 
 class MondayWriter:
@@ -136,6 +138,7 @@ class MondayWriter:
             data = await self.client.run("create_group", {
                 "board": board, "name": record.name, "after": await self._last_group(board)},
                 mutation=True)
+            await self._drop_default_group(board)
             return section_id(board, str(data["create_group"]["id"]))
         if isinstance(record, Label):
             data = await self.client.run("create_tag", {"name": record.name}, mutation=True)
@@ -204,8 +207,14 @@ class MondayWriter:
                 await self.client.run("delete_board", {"id": dest_id}, mutation=True)
             elif kind is Kind.SECTION:
                 board, group = split_section(dest_id)
-                await self.client.run("delete_group", {"board": board, "group": group},
-                                      mutation=True)
+                try:
+                    await self.client.run("delete_group", {"board": board, "group": group},
+                                          mutation=True)
+                except LastGroup:
+                    # monday keeps one group per board; it goes with the board (rollback
+                    # deletes the project after its sections)
+                    logger.info("monday.com: group %s is the last of board %s; kept", group,
+                                board)
             elif kind is Kind.TASK:
                 await self.client.run("delete_item", {"item": dest_id}, mutation=True)
             elif kind is Kind.COMMENT:
@@ -336,6 +345,21 @@ class MondayWriter:
         meta = await self._item_meta(item)
         parent = meta.get("parent_item")
         return (str(parent["id"]), True) if parent else (item, False)
+
+    async def _drop_default_group(self, board: str) -> None:
+        """A board made by ``create_board`` starts with monday's group "Group Title" (id
+        ``topics``); once a migrated section exists, that group — still empty — goes, or
+        verify would find a section no source has."""
+        rows = (await self.client.run("default_group", {"ids": [board]}))["boards"] or []
+        groups = (rows[0].get("groups") or []) if rows and rows[0] else []
+        for group in groups:
+            if group and group["title"] == DEFAULT_GROUP_TITLE \
+                    and not group["items_page"]["items"]:
+                try:
+                    await self.client.run("delete_group", {"board": board, "group": group["id"]},
+                                          mutation=True)
+                except NotFoundError:
+                    pass
 
     async def _last_group(self, board: str) -> str | None:
         groups = sorted((await self._board(board))["groups"] or [],
