@@ -24,6 +24,8 @@ from shared.connectors.monday import MONDAY_RATE_LIMIT, MondayClient, MondayRead
 from shared.connectors.monday import operations as ops
 from shared.connectors.monday.auth import api_token
 from shared.connectors.monday.mapping import Columns, item_to_task
+from shared.connectors.registry import has_runtime, open_runtime
+from shared.connectors.settings import parse_connection
 from shared.contract.clock import FakeClock as EngineClock
 from shared.contract.connector import DestRefs, Written
 from shared.contract.model import (
@@ -443,3 +445,20 @@ async def test_files_stream_both_ways_and_delete_is_idempotent(sim: Sim, writer:
                        (Kind.PROJECT, board)):
         await writer.delete(kind, dest)
         await writer.delete(kind, dest)
+
+
+async def test_the_runtime_opens_from_a_stored_connection(sim: Sim) -> None:
+    """The registry finds ``shared.connectors.monday.runtime`` by kind, as for the others;
+    every field of the connection model is used (token, base URL)."""
+    conn = parse_connection({"kind": "monday", "base_url": f"{sim.base}/v2",
+                             "auth": {"type": "api_token", "api_token": DEFAULT_TOKEN}})
+    assert has_runtime("monday")
+    runtime = await open_runtime(conn, allow_loopback=True)
+    try:
+        assert runtime.reader is not None and runtime.writer is not None
+        assert (await runtime.reader.whoami()).email == "user1@monday.example.com"
+        containers = await runtime.writer.list_containers()
+        assert set(sim.boards()) <= {c.id for c in containers}
+        assert sim.workspace() in {c.id for c in containers}
+    finally:
+        await runtime.aclose()
