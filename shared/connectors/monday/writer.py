@@ -38,7 +38,6 @@ from shared.contract.model import (
     Attachment,
     Comment,
     Container,
-    ContainerKind,
     Kind,
     Label,
     Project,
@@ -120,8 +119,15 @@ class MondayWriter:
         if not wanted:
             return None
         if self._workspaces is None:
-            self._workspaces = {c.id for c in await self.client.list_containers()
-                                if c.kind is ContainerKind.WORKSPACE}
+            found: set[str] = set()
+            page = 1
+            while True:
+                rows = (await self.client.run("workspaces", {"page": page}))["workspaces"] or []
+                found |= {str(w["id"]) for w in rows if w and w.get("id")}
+                if len(rows) < ops.LIST_PAGE:
+                    break
+                page += 1
+            self._workspaces = found
         return wanted if wanted in self._workspaces else None
 
     # --- the contract ------------------------------------------------------------------------
