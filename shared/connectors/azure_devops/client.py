@@ -10,7 +10,8 @@ What Azure DevOps' statuses mean beyond the kit's defaults (``ADO_ERRORS``):
 * 429 ``TF400733`` (the TSTU consumption limit) carries ``Retry-After``: the pacer waits.
 * 400 ``… is an unknown identity`` → ``UnknownIdentityError`` (the writer drops the assignee
   and reports it); 400 ``TF51535: Cannot find field`` → ``UnknownFieldError`` (the process
-  lacks a field, e.g. the dates: the writer drops it and reports it).
+  lacks a field, e.g. the dates: the writer drops it and reports it); 400 ``… already
+  exists`` on a link → ``RelationExistsError`` (a retried link: it is there).
 * 203 with a sign-in page instead of JSON is how the service refuses some credentials:
   ``AuthRequiredError``, like a 401.
 """
@@ -47,6 +48,10 @@ class UnknownFieldError(SkippableItemError):
     """The work item type (its process) has no such field."""
 
 
+class RelationExistsError(SkippableItemError):
+    """The work item already has that link (a retried link whose first answer was lost)."""
+
+
 def _as(error: type[SkippableItemError]) -> Any:
     def make(resp: httpx.Response, detail: str) -> FerryError:
         return error(detail, status=resp.status_code)
@@ -56,6 +61,7 @@ def _as(error: type[SkippableItemError]) -> Any:
 ADO_ERRORS = ErrorTable("Azure DevOps", [
     rule(400, _as(UnknownIdentityError), when=body_says("unknown identity")),
     rule(400, _as(UnknownFieldError), when=body_says("TF51535")),
+    rule(400, _as(RelationExistsError), when=body_says("already exists")),
 ])
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from shared.connectors.azure_devops.capabilities import azure_devops_capabilities
 from shared.connectors.azure_devops.client import (
     AdoClient,
+    RelationExistsError,
     UnknownFieldError,
     UnknownIdentityError,
     _seg,
@@ -627,26 +628,27 @@ class AzureDevOpsWriter:
         if record.is_link or chunks is None:
             if not record.url:
                 raise SkippableItemError("a link attachment needs a URL", status=400)
-            relation = {"rel": "Hyperlink", "url": record.url,
-                        "attributes": {"comment": f"{record.name or record.url} [{marker}]"}}
-            try:
-                await self.client.patch_work_item(project, task, [
-                    {"op": "add", "path": "/relations/-", "value": relation}])
-            except SkippableItemError as exc:
-                if status_of(exc) != 400 or "already exists" not in str(exc):
-                    raise
-                # the same URL is linked already (an earlier attempt, or the user): kept
+            await self._add_relation(project, task, {
+                "rel": "Hyperlink", "url": record.url,
+                "attributes": {"comment": f"{record.name or record.url} [{marker}]"}})
             return f"{task}:{link_key(record.url)}"
         limit = self.capabilities.max_attachment_bytes
         if limit is not None and record.size is not None and record.size > limit:
             raise SkippableItemError(f"{record.size} bytes is over Azure DevOps' 130 MB upload "
                                      "limit", status=413)
         ref = await self.client.upload(project, record.name or "attachment", chunks, record.size)
-        await self.client.patch_work_item(project, task, [{
-            "op": "add", "path": "/relations/-",
-            "value": {"rel": "AttachedFile", "url": ref["url"],
-                      "attributes": {"comment": f"[{marker}]"}}}])
+        await self._add_relation(project, task, {
+            "rel": "AttachedFile", "url": ref["url"], "attributes": {"comment": f"[{marker}]"}})
         return f"{task}:{str(ref['id']).lower()}"
+
+    async def _add_relation(self, project: str, task: str, relation: dict[str, Any]) -> None:
+        """Link a file or URL. The call is retried after a lost answer; the service refuses
+        a second identical link (TF201040 "already exists"), which means it is there."""
+        try:
+            await self.client.patch_work_item(project, task, [
+                {"op": "add", "path": "/relations/-", "value": relation}])
+        except RelationExistsError:
+            return
 
 
 def _column(refs: DestRefs) -> str | None:
