@@ -6,6 +6,7 @@ identity-based (`DefaultAzureCredential`, i.e. the app's managed identity); keys
 connection strings are accepted only when ``FERRY_ENVIRONMENT=local`` and only for the
 local stand-ins. A missing or malformed setting stops start-up with one message naming it.
 """
+
 from __future__ import annotations
 
 import json

@@ -14,6 +14,7 @@ Other format characters stay allowed: the zero-width joiner builds emoji sequenc
 right-to-left scripts need no control character to display. A refusal names the character
 by its code point, never by echoing it.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -21,8 +22,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-BIDI_CONTROLS = frozenset(
-    {0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)})
+BIDI_CONTROLS = frozenset({0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)})
 _REFUSED_CATEGORIES = frozenset({"Cc", "Zl", "Zp", "Cs"})
 
 

@@ -3,6 +3,7 @@
 Exactly one place maps these to HTTP problems (functions/http_api/problems.py) and one
 to queue outcomes (the migration worker). Add a type only when a caller acts differently.
 """
+
 from __future__ import annotations
 
 

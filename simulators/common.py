@@ -156,8 +156,9 @@ class WindowLimiter:
         with self._lock:
             self._hits.clear()
 
-    def configure(self, *, limit: int | None = None, window_s: float | None = None,
-                  enabled: bool | None = None) -> None:
+    def configure(
+        self, *, limit: int | None = None, window_s: float | None = None, enabled: bool | None = None
+    ) -> None:
         """Change settings at runtime (used by ``POST /_sim/limits``)."""
         if limit is not None:
             self.limit = int(limit)
@@ -167,8 +168,7 @@ class WindowLimiter:
             self.enabled = bool(enabled)
 
     def describe(self) -> dict[str, Any]:
-        return {"type": "window", "limit": self.limit, "window_s": self.window_s,
-                "enabled": self.enabled}
+        return {"type": "window", "limit": self.limit, "window_s": self.window_s, "enabled": self.enabled}
 
 
 class ConcurrencyLimiter:
@@ -218,16 +218,14 @@ class ConcurrencyLimiter:
         with self._lock:
             self._in_flight.clear()
 
-    def configure(self, *, max_in_flight: int | None = None, enabled: bool | None = None,
-                  **_: Any) -> None:
+    def configure(self, *, max_in_flight: int | None = None, enabled: bool | None = None, **_: Any) -> None:
         if max_in_flight is not None:
             self.max_in_flight = int(max_in_flight)
         if enabled is not None:
             self.enabled = bool(enabled)
 
     def describe(self) -> dict[str, Any]:
-        return {"type": "concurrency", "max_in_flight": self.max_in_flight,
-                "enabled": self.enabled}
+        return {"type": "concurrency", "max_in_flight": self.max_in_flight, "enabled": self.enabled}
 
 
 _CM_STACK: contextvars.ContextVar[list[Any]] = contextvars.ContextVar("sim_cm_stack")
@@ -267,7 +265,7 @@ class FaultRule:
 
     kind: str = "status"
     status: int = 503
-    path: str | None = None          # regex searched in the request path ("*" = one segment)
+    path: str | None = None  # regex searched in the request path ("*" = one segment)
     method: str | None = None
     count: int | None = 1
     ratio: float = 1.0
@@ -287,9 +285,8 @@ class FaultRule:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}, not {self.kind!r}")
         if self.path:
-            path_pattern(self.path)       # a bad regex is the caller's error (400)
-        if self.nth is not None and (isinstance(self.nth, bool) or not isinstance(self.nth, int)
-                                     or self.nth < 1):
+            path_pattern(self.path)  # a bad regex is the caller's error (400)
+        if self.nth is not None and (isinstance(self.nth, bool) or not isinstance(self.nth, int) or self.nth < 1):
             raise ValueError(f"nth must be a whole number >= 1, not {self.nth!r}")
         if self.kind == "apply_then_status" and not 400 <= int(self.status) <= 599:
             # a success status would hide the fault: the client must see an error
@@ -318,14 +315,16 @@ class FaultPlan:
         rules = [FaultRule(**r) for r in data.get("faults", [])]
         for rule in rules:
             rule.validate()
-        return cls(latency_ms=(int(lat[0]), int(lat[1])), faults=rules,
-                   seed=int(data.get("seed", 0)))
+        return cls(latency_ms=(int(lat[0]), int(lat[1])), faults=rules, seed=int(data.get("seed", 0)))
 
     def to_dict(self) -> dict[str, Any]:
         with self._lock:
-            return {"latency_ms": list(self.latency_ms), "seed": self.seed,
-                    "faults": [asdict(r) for r in self.faults],
-                    "injected": list(self.injected)}
+            return {
+                "latency_ms": list(self.latency_ms),
+                "seed": self.seed,
+                "faults": [asdict(r) for r in self.faults],
+                "injected": list(self.injected),
+            }
 
     def latency_s(self) -> float:
         lo, hi = self.latency_ms
@@ -359,11 +358,11 @@ class FaultPlan:
                 chosen = rule
             return chosen
 
-    def note(self, method: str, path: str, rule: FaultRule, seen_status: int | str,
-             applied_status: int | str | None = None) -> None:
+    def note(
+        self, method: str, path: str, rule: FaultRule, seen_status: int | str, applied_status: int | str | None = None
+    ) -> None:
         """Remember one injected fault for ``GET /_sim/faults`` (``injected``)."""
-        entry: dict[str, Any] = {"method": method, "path": path, "kind": rule.kind,
-                                 "status": seen_status}
+        entry: dict[str, Any] = {"method": method, "path": path, "kind": rule.kind, "status": seen_status}
         if applied_status is not None:
             entry["applied_status"] = applied_status
         with self._lock:
@@ -388,10 +387,13 @@ class SimStats:
         self.by_status[str(status)] += 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {"total": self.total, "throttled": self.by_status.get("429", 0),
-                "faults_injected": self.faults_injected,
-                "by_status": dict(self.by_status),
-                "by_route": {k: dict(v) for k, v in sorted(self.by_route.items())}}
+        return {
+            "total": self.total,
+            "throttled": self.by_status.get("429", 0),
+            "faults_injected": self.faults_injected,
+            "by_status": dict(self.by_status),
+            "by_route": {k: dict(v) for k, v in sorted(self.by_route.items())},
+        }
 
 
 @dataclass
@@ -433,7 +435,7 @@ def _route_name(scope: Scope) -> str:
 
 
 async def _sim_endpoint(runtime: SimRuntime, request: Request) -> Response:
-    sub = request.url.path[len(SIM_PREFIX):].strip("/")
+    sub = request.url.path[len(SIM_PREFIX) :].strip("/")
     method = request.method
     body: dict[str, Any] = {}
     if method == "POST":
@@ -472,8 +474,7 @@ async def _sim_endpoint(runtime: SimRuntime, request: Request) -> Response:
         if not isinstance(runtime.clock, FakeClock):
             return JSONResponse({"error": "clock is not a FakeClock"}, status_code=409)
         runtime.clock.advance(float(body.get("advance_s", 0)))
-        return JSONResponse({"monotonic": runtime.clock.monotonic(),
-                             "time": runtime.clock.time()})
+        return JSONResponse({"monotonic": runtime.clock.monotonic(), "time": runtime.clock.time()})
     return JSONResponse({"error": f"unknown sim endpoint {method} {sub}"}, status_code=404)
 
 
@@ -536,8 +537,9 @@ class SimControls:
         finally:
             rt.stats.record(_route_name(scope), client.label())
 
-    async def _apply_then_fail(self, scope: Scope, receive: Receive, send: Send,
-                               rule: FaultRule, plan: FaultPlan) -> None:
+    async def _apply_then_fail(
+        self, scope: Scope, receive: Receive, send: Send, rule: FaultRule, plan: FaultPlan
+    ) -> None:
         """Let the vendor app serve the request in full (state changes), discard its answer,
         then reset the connection or answer the rule's status: the lost-reply case a client
         must survive without writing the item twice."""
@@ -617,8 +619,13 @@ async def _send_slowly(send: Send, message: Message, bytes_per_s: int) -> None:
     step = max(1, bytes_per_s // 10)
     for i in range(0, len(body), step):
         last = i + step >= len(body)
-        await send({"type": "http.response.body", "body": body[i:i + step],
-                    "more_body": message.get("more_body", False) if last else True})
+        await send(
+            {
+                "type": "http.response.body",
+                "body": body[i : i + step],
+                "more_body": message.get("more_body", False) if last else True,
+            }
+        )
         if not last:
             await asyncio.sleep(0.1)
 
@@ -634,7 +641,7 @@ async def _drop_connection(send: Send) -> None:
     transport = getattr(getattr(send, "__self__", None), "transport", None)
     if transport is not None and hasattr(transport, "abort"):
         transport.abort()
-        for _ in range(3):   # let connection_lost run so uvicorn does not try to write a 500
+        for _ in range(3):  # let connection_lost run so uvicorn does not try to write a 500
             await asyncio.sleep(0)
         return
     raise SimulatedDrop("simulated dropped connection")
@@ -658,11 +665,41 @@ def seeded_rng(seed: int | str) -> random.Random:
     return random.Random(f"ferry-sim:{seed}")
 
 
-_WORDS = ("migration", "ferry", "board", "sprint", "review", "design", "launch", "budget",
-          "customer", "roadmap", "bug", "release", "draft", "meeting", "follow-up", "data")
-_UNICODE_BITS = ("Ünïcödé", "naïve café", "日本語のタスク", "中文任务", "한국어", "עברית",
-                 "العربية", "Ελληνικά", "Кириллица", "emoji 🚀✅🔥", "👩‍💻 ZWJ", "e\u0301 combining",
-                 "math 𝛑≈3.14", "tab\tand \"quotes\" <tag> & amp", "RTL \u202eevil\u202c")
+_WORDS = (
+    "migration",
+    "ferry",
+    "board",
+    "sprint",
+    "review",
+    "design",
+    "launch",
+    "budget",
+    "customer",
+    "roadmap",
+    "bug",
+    "release",
+    "draft",
+    "meeting",
+    "follow-up",
+    "data",
+)
+_UNICODE_BITS = (
+    "Ünïcödé",
+    "naïve café",
+    "日本語のタスク",
+    "中文任务",
+    "한국어",
+    "עברית",
+    "العربية",
+    "Ελληνικά",
+    "Кириллица",
+    "emoji 🚀✅🔥",
+    "👩‍💻 ZWJ",
+    "e\u0301 combining",
+    "math 𝛑≈3.14",
+    'tab\tand "quotes" <tag> & amp',
+    "RTL \u202eevil\u202c",
+)
 
 
 def words(rng: random.Random, n: int) -> str:
@@ -712,7 +749,7 @@ class Blob:
         pos = max(0, start)
         while pos < stop:
             idx, off = divmod(pos, self.BLOCK)
-            chunk = self._block(idx)[off:off + (stop - pos)]
+            chunk = self._block(idx)[off : off + (stop - pos)]
             yield chunk
             pos += len(chunk)
 
@@ -723,6 +760,7 @@ class Blob:
     def sha256(self) -> str:
         """Hex SHA-256 of the whole blob, computed in a streaming way."""
         import hashlib
+
         h = hashlib.sha256()
         for chunk in self.iter_bytes():
             h.update(chunk)
@@ -734,9 +772,14 @@ def make_blob(size: int, seed: int | str) -> Blob:
     return Blob(size, seed)
 
 
-def blob_response(blob: Blob, *, media_type: str = "application/octet-stream",
-                  filename: str | None = None, range_header: str | None = None,
-                  headers: Mapping[str, str] | None = None) -> Response:
+def blob_response(
+    blob: Blob,
+    *,
+    media_type: str = "application/octet-stream",
+    filename: str | None = None,
+    range_header: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     """Stream ``blob`` (supports a single ``bytes=a-b`` Range)."""
     hdrs = {"accept-ranges": "bytes", **(headers or {})}
     if filename:
@@ -754,8 +797,7 @@ def blob_response(blob: Blob, *, media_type: str = "application/octet-stream",
         status = 206
         hdrs["content-range"] = f"bytes {start}-{end - 1}/{blob.size}"
     hdrs["content-length"] = str(end - start)
-    return StreamingResponse(blob.iter_bytes(start, end), status_code=status,
-                             media_type=media_type, headers=hdrs)
+    return StreamingResponse(blob.iter_bytes(start, end), status_code=status, media_type=media_type, headers=hdrs)
 
 
 # --------------------------------------------------------------------------- serving
@@ -766,14 +808,17 @@ def serve(app: ASGIApp, port: int = 0, *, host: str = "127.0.0.1") -> Iterator[s
     """Run ``app`` with uvicorn in a daemon thread; yield ``http://host:port`` until exit."""
     import uvicorn
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only for IPPROTO_TCP
+    sock = socket.socket(
+        socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+    )  # asyncio sets TCP_NODELAY only for IPPROTO_TCP
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     actual_port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                              name=f"sim-server-{actual_port}")
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"sim-server-{actual_port}"
+    )
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:

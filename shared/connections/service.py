@@ -17,6 +17,7 @@ document and with it the ciphertext.
 The input mirrors the API body (`{"name", "connection": {…}}`), so every validation
 error names its field as the client sent it (`connection.site_url`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -81,10 +82,15 @@ class ConnectorsRepository(TenantRepository):
 def public_connector(doc: Mapping[str, Any]) -> dict[str, Any]:
     """What the API shows of a connector: never a secret, only which secret fields are set."""
     return {
-        "id": doc["id"], "kind": doc["kind"], "name": doc["name"],
-        "connection": doc.get("public", {}), "secretFields": sorted(doc.get("sealed", {})),
-        "createdAt": doc.get("createdAt"), "createdBy": doc.get("createdBy"),
-        "updatedAt": doc.get("updatedAt"), "updatedBy": doc.get("updatedBy"),
+        "id": doc["id"],
+        "kind": doc["kind"],
+        "name": doc["name"],
+        "connection": doc.get("public", {}),
+        "secretFields": sorted(doc.get("sealed", {})),
+        "createdAt": doc.get("createdAt"),
+        "createdBy": doc.get("createdBy"),
+        "updatedAt": doc.get("updatedAt"),
+        "updatedBy": doc.get("updatedBy"),
         "version": doc.get("version"),
     }
 
@@ -109,6 +115,7 @@ def check_sizes(data: Mapping[str, Any]) -> None:
     """Refuse (422 naming the field) a connection no vendor needs and Cosmos cannot hold well:
     a string over MAX_FIELD_CHARS (a token, a key, a URL), nesting deeper than MAX_DEPTH, or
     more than MAX_CONNECTION_BYTES of JSON in all. Checked before anything is sealed."""
+
     def walk(value: Any, path: str, depth: int) -> None:
         if depth > MAX_DEPTH:
             raise _too_large(path, f"nested deeper than {MAX_DEPTH} levels")
@@ -129,8 +136,9 @@ def check_sizes(data: Mapping[str, Any]) -> None:
 def validate_connection(data: Mapping[str, Any]) -> ConnectionBase:
     """Validate a connection body; ValidationFailed names `connection.<field>`."""
     if not isinstance(data, Mapping):
-        raise ValidationFailed("connection: must be an object",
-                               errors=[{"field": CONNECTION_FIELD, "message": "must be an object"}])
+        raise ValidationFailed(
+            "connection: must be an object", errors=[{"field": CONNECTION_FIELD, "message": "must be an object"}]
+        )
     check_sizes(data)
     try:
         return parse_connection(data)
@@ -148,8 +156,9 @@ def _url_field(connection: ConnectionBase) -> str:
     return "base_url"
 
 
-async def check_destination(connection: ConnectionBase, *, allow_loopback: bool,
-                            resolver: Resolver | None = None) -> None:
+async def check_destination(
+    connection: ConnectionBase, *, allow_loopback: bool, resolver: Resolver | None = None
+) -> None:
     """Refuse now (422 naming the field) an API root the SSRF guard would refuse later.
 
     Checks scheme, host and port against the kind's policy and, for a host name, the
@@ -174,16 +183,24 @@ async def check_destination(connection: ConnectionBase, *, allow_loopback: bool,
             if addresses:
                 policy.check_addresses(host, addresses)
     except UnsafeDestinationError as exc:
-        raise ValidationFailed(f"{field}: {exc.detail}",
-                               errors=[{"field": field, "message": exc.detail, "type": "unsafe_destination"}]) from exc
+        raise ValidationFailed(
+            f"{field}: {exc.detail}", errors=[{"field": field, "message": exc.detail, "type": "unsafe_destination"}]
+        ) from exc
 
 
 # --- CRUD --------------------------------------------------------------------------------
 
 
-async def create_connector(ctx: TenantContext, *, name: str, connection: Mapping[str, Any], actor: str,
-                           request: RequestInfo | None = None, allow_loopback: bool | None = None,
-                           resolver: Resolver | None = None) -> dict[str, Any]:
+async def create_connector(
+    ctx: TenantContext,
+    *,
+    name: str,
+    connection: Mapping[str, Any],
+    actor: str,
+    request: RequestInfo | None = None,
+    allow_loopback: bool | None = None,
+    resolver: Resolver | None = None,
+) -> dict[str, Any]:
     """Validate, check the destination, seal the secrets and store a new connector."""
     model = validate_connection(connection)
     await ensure_room(ctx.repo(ConnectorsRepository), "connectors")
@@ -191,12 +208,28 @@ async def create_connector(ctx: TenantContext, *, name: str, connection: Mapping
     connector_id = new_id("con")
     public, sealed = await seal_connection(vault_for(ctx), ctx.tenant_id, connector_id, model)
     now = iso(utcnow())
-    doc = await ctx.repo(ConnectorsRepository).create({
-        "id": connector_id, "kind": model.kind, "name": name, "public": public, "sealed": sealed,
-        "createdAt": now, "createdBy": actor, "updatedAt": now, "updatedBy": actor, "version": 1,
-    })
-    await audit.record(ctx, "connector.created", actor=actor, target=connector_id, request=request,
-                       detail={"kind": model.kind, "name": name})
+    doc = await ctx.repo(ConnectorsRepository).create(
+        {
+            "id": connector_id,
+            "kind": model.kind,
+            "name": name,
+            "public": public,
+            "sealed": sealed,
+            "createdAt": now,
+            "createdBy": actor,
+            "updatedAt": now,
+            "updatedBy": actor,
+            "version": 1,
+        }
+    )
+    await audit.record(
+        ctx,
+        "connector.created",
+        actor=actor,
+        target=connector_id,
+        request=request,
+        detail={"kind": model.kind, "name": name},
+    )
     return doc
 
 
@@ -205,28 +238,42 @@ async def get_connector(ctx: TenantContext, connector_id: str) -> dict[str, Any]
     return await ctx.repo(ConnectorsRepository).get(connector_id)
 
 
-async def list_connectors(ctx: TenantContext, *, page_size: int = 50,
-                          continuation: str | None = None) -> QueryPage[dict[str, Any]]:
+async def list_connectors(
+    ctx: TenantContext, *, page_size: int = 50, continuation: str | None = None
+) -> QueryPage[dict[str, Any]]:
     """One page of the org's connectors, by name."""
-    return await ctx.repo(ConnectorsRepository).query_page(order_by="c.name", page_size=page_size,
-                                                           continuation=continuation)
+    return await ctx.repo(ConnectorsRepository).query_page(
+        order_by="c.name", page_size=page_size, continuation=continuation
+    )
 
 
 def _merge(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
     """`patch` over `current`; `auth` merges field by field unless its type changes."""
     out = dict(current)
     for key, value in patch.items():
-        if key == "auth" and isinstance(value, Mapping) and isinstance(current.get("auth"), Mapping) \
-                and value.get("type", current["auth"].get("type")) == current["auth"].get("type"):
+        if (
+            key == "auth"
+            and isinstance(value, Mapping)
+            and isinstance(current.get("auth"), Mapping)
+            and value.get("type", current["auth"].get("type")) == current["auth"].get("type")
+        ):
             out["auth"] = {**current["auth"], **value}
         else:
             out[key] = value
     return out
 
 
-async def update_connector(ctx: TenantContext, connector_id: str, *, actor: str, name: str | None = None,
-                           connection: Mapping[str, Any] | None = None, request: RequestInfo | None = None,
-                           allow_loopback: bool | None = None, resolver: Resolver | None = None) -> dict[str, Any]:
+async def update_connector(
+    ctx: TenantContext,
+    connector_id: str,
+    *,
+    actor: str,
+    name: str | None = None,
+    connection: Mapping[str, Any] | None = None,
+    request: RequestInfo | None = None,
+    allow_loopback: bool | None = None,
+    resolver: Resolver | None = None,
+) -> dict[str, Any]:
     """Rename and/or change the connection. Secret fields not sent keep their value (while
     the auth type stays the same); sent ones replace it. The kind cannot change."""
     repo = ctx.repo(ConnectorsRepository)
@@ -238,12 +285,15 @@ async def update_connector(ctx: TenantContext, connector_id: str, *, actor: str,
         changed.append("name")
     if connection is not None:
         if not isinstance(connection, Mapping):
-            raise ValidationFailed("connection: must be an object",
-                                   errors=[{"field": CONNECTION_FIELD, "message": "must be an object"}])
+            raise ValidationFailed(
+                "connection: must be an object", errors=[{"field": CONNECTION_FIELD, "message": "must be an object"}]
+            )
         if connection.get("kind", doc["kind"]) != doc["kind"]:
             field = f"{CONNECTION_FIELD}.kind"
-            raise ValidationFailed(f"{field}: a connector's kind cannot change; create a new connector",
-                                   errors=[{"field": field, "message": "cannot change"}])
+            raise ValidationFailed(
+                f"{field}: a connector's kind cannot change; create a new connector",
+                errors=[{"field": field, "message": "cannot change"}],
+            )
         vault = vault_for(ctx)
         try:
             secrets = await vault.decrypt_fields(ctx.tenant_id, connector_id, doc.get("sealed", {}))
@@ -261,8 +311,14 @@ async def update_connector(ctx: TenantContext, connector_id: str, *, actor: str,
         return doc
     new.update(updatedAt=iso(utcnow()), updatedBy=actor, version=int(doc.get("version", 1)) + 1)
     saved = await repo.replace(new, etag=doc["_etag"])
-    await audit.record(ctx, "connector.updated", actor=actor, target=connector_id, request=request,
-                       detail={"kind": doc["kind"], "changed": changed})
+    await audit.record(
+        ctx,
+        "connector.updated",
+        actor=actor,
+        target=connector_id,
+        request=request,
+        detail={"kind": doc["kind"], "changed": changed},
+    )
     return saved
 
 
@@ -275,8 +331,9 @@ def _sent(connection: Mapping[str, Any], path: str) -> bool:
     return True
 
 
-def _require_secrets_for_new_host(doc: Mapping[str, Any], current: Mapping[str, Any], model: ConnectionBase,
-                                  connection: Mapping[str, Any]) -> None:
+def _require_secrets_for_new_host(
+    doc: Mapping[str, Any], current: Mapping[str, Any], model: ConnectionBase, connection: Mapping[str, Any]
+) -> None:
     """A connection moved to another API root must carry its secrets again: the stored ones
     were given for the old host and must never be sent to a new one (`/test` would)."""
     try:
@@ -287,8 +344,10 @@ def _require_secrets_for_new_host(doc: Mapping[str, Any], current: Mapping[str, 
         return
     missing = [path for path in sorted(doc.get("sealed", {})) if not _sent(connection, path)]
     if missing:
-        errors = [{"field": f"{CONNECTION_FIELD}.{path}", "message": "required again when the host changes"}
-                  for path in missing]
+        errors = [
+            {"field": f"{CONNECTION_FIELD}.{path}", "message": "required again when the host changes"}
+            for path in missing
+        ]
         raise ValidationFailed(f"{errors[0]['field']}: send the secrets again with a new host", errors=errors)
 
 
@@ -304,14 +363,21 @@ def _joined_dict(public: Mapping[str, Any], secrets: Mapping[str, str]) -> dict[
     return out
 
 
-async def delete_connector(ctx: TenantContext, connector_id: str, *, actor: str,
-                           request: RequestInfo | None = None) -> None:
+async def delete_connector(
+    ctx: TenantContext, connector_id: str, *, actor: str, request: RequestInfo | None = None
+) -> None:
     """Delete the connector and its sealed secrets (NotFoundError when there is none)."""
     repo = ctx.repo(ConnectorsRepository)
     doc = await repo.get(connector_id)
     await repo.delete(connector_id)
-    await audit.record(ctx, "connector.deleted", actor=actor, target=connector_id, request=request,
-                       detail={"kind": doc["kind"], "name": doc["name"]})
+    await audit.record(
+        ctx,
+        "connector.deleted",
+        actor=actor,
+        target=connector_id,
+        request=request,
+        detail={"kind": doc["kind"], "name": doc["name"]},
+    )
 
 
 # --- using a connector -------------------------------------------------------------------
@@ -322,8 +388,9 @@ UNREADABLE_SECRETS = "the stored secrets cannot be decrypted; enter them again"
 
 async def _unseal(ctx: TenantContext, doc: Mapping[str, Any]) -> ConnectionBase:
     try:
-        return await unseal_connection(vault_for(ctx), ctx.tenant_id, doc["id"], doc.get("public", {}),
-                                       doc.get("sealed", {}))
+        return await unseal_connection(
+            vault_for(ctx), ctx.tenant_id, doc["id"], doc.get("public", {}), doc.get("sealed", {})
+        )
     except DecryptionError as exc:
         # Keys destroyed or ciphertext damaged: like refused credentials, a person must
         # enter them again (a run pauses with a "reconnect" reason).
@@ -339,8 +406,9 @@ async def load_connection(ctx: TenantContext, connector_id: str) -> ConnectionBa
     return await _unseal(ctx, await get_connector(ctx, connector_id))
 
 
-async def open_connector(ctx: TenantContext, connector_id: str, *,
-                         allow_loopback: bool | None = None) -> ConnectorRuntime:
+async def open_connector(
+    ctx: TenantContext, connector_id: str, *, allow_loopback: bool | None = None
+) -> ConnectorRuntime:
     """A live reader/writer of a stored connector (the worker's entry point)."""
     connection = await load_connection(ctx, connector_id)
     return await open_runtime(connection, allow_loopback=_allow_loopback(ctx, allow_loopback))
@@ -355,8 +423,9 @@ def classify_failure(exc: BaseException) -> CheckStatus:
     """What a failed identity call means to the person testing the connector."""
     if isinstance(exc, (AuthRequiredError, AuthenticationError, PermissionDeniedError)):
         return "authentication_failed"
-    if isinstance(exc, (UnsafeDestinationError, TransientError, DeferChunk, httpx.TransportError,
-                        OSError, TimeoutError)):
+    if isinstance(
+        exc, (UnsafeDestinationError, TransientError, DeferChunk, httpx.TransportError, OSError, TimeoutError)
+    ):
         return "unreachable"
     return "error"
 
@@ -384,8 +453,9 @@ def failure_problem(exc: BaseException) -> FerryError:
     return RemoteError(message)
 
 
-async def run_connection_test(ctx: TenantContext, connector_id: str, *,
-                              allow_loopback: bool | None = None) -> dict[str, Any]:
+async def run_connection_test(
+    ctx: TenantContext, connector_id: str, *, allow_loopback: bool | None = None
+) -> dict[str, Any]:
     """Call the vendor's identity endpoint through the connector (`whoami`).
 
     Answers `{"status": ok | authentication_failed | unreachable | error, "message",
@@ -397,14 +467,15 @@ async def run_connection_test(ctx: TenantContext, connector_id: str, *,
     runtime: ConnectorRuntime | None = None
     try:
         connection = await _unseal(ctx, doc)
-        runtime = await open_runtime(connection, allow_loopback=_allow_loopback(ctx, allow_loopback),
-                                     pacer=probe_pacer(connection))
+        runtime = await open_runtime(
+            connection, allow_loopback=_allow_loopback(ctx, allow_loopback), pacer=probe_pacer(connection)
+        )
         side = runtime.reader or runtime.writer
         assert side is not None, "a runtime has a reader or a writer"
         who = await asyncio.wait_for(side.whoami(), TEST_TIMEOUT_S)
     except ValidationFailed:
         raise  # a kind that cannot be opened yet: the request is at fault
-    except Exception as exc:  # noqa: BLE001 - every failure becomes an answer
+    except Exception as exc:
         status, message = describe_failure(exc)
         if status == "error":
             log.warning("connector test failed unexpectedly: %s: %s", type(exc).__name__, message)
@@ -416,8 +487,9 @@ async def run_connection_test(ctx: TenantContext, connector_id: str, *,
     return {"status": "ok", "message": None, "account": account, "testedAt": iso(utcnow())}
 
 
-async def list_containers(ctx: TenantContext, connector_id: str, *,
-                          allow_loopback: bool | None = None) -> list[Container]:
+async def list_containers(
+    ctx: TenantContext, connector_id: str, *, allow_loopback: bool | None = None
+) -> list[Container]:
     """The workspaces and project-level containers the connector's source can read.
 
     Fails as `/test` reports (`failure_problem`): credentials refused → AuthRequiredError
@@ -428,15 +500,19 @@ async def list_containers(ctx: TenantContext, connector_id: str, *,
     runtime: ConnectorRuntime | None = None
     try:
         connection = await _unseal(ctx, doc)
-        runtime = await open_runtime(connection, allow_loopback=_allow_loopback(ctx, allow_loopback),
-                                     pacer=probe_pacer(connection))  # a person is waiting: fail fast
+        runtime = await open_runtime(
+            connection, allow_loopback=_allow_loopback(ctx, allow_loopback), pacer=probe_pacer(connection)
+        )  # a person is waiting: fail fast
         if runtime.reader is None:
-            raise ValidationFailed("this connector cannot be a source", field="connectorId",
-                                   errors=[{"field": "connectorId", "message": "not a source"}])
+            raise ValidationFailed(
+                "this connector cannot be a source",
+                field="connectorId",
+                errors=[{"field": "connectorId", "message": "not a source"}],
+            )
         return await asyncio.wait_for(runtime.reader.list_containers(), TEST_TIMEOUT_S)
     except ValidationFailed:
         raise  # the request is at fault
-    except Exception as exc:  # noqa: BLE001 - every vendor failure becomes the problem /test reports
+    except Exception as exc:
         status, message = describe_failure(exc)
         if status == "error":
             log.warning("listing containers failed unexpectedly: %s: %s", type(exc).__name__, message)

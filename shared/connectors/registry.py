@@ -16,6 +16,7 @@ without holding it, and is useless outside this process). The connection test us
 separate, impatient pacer per credential (`probe_pacer`) so a dead host answers in seconds,
 not minutes.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,8 +38,9 @@ from shared.errors import ValidationFailed
 #: Settings of the pacer of interactive calls (`POST …/connectors/{id}/test`, `GET
 #: …/containers`): a person is waiting, so few retries and short waits; a longer wait
 #: than `defer_threshold_s` fails the call (the API answers "try again later").
-PROBE_SETTINGS = PacerSettings(defer_threshold_s=3.0, max_retries=2, max_throttles=3,
-                               backoff_base_s=0.2, backoff_cap_s=1.0)
+PROBE_SETTINGS = PacerSettings(
+    defer_threshold_s=3.0, max_retries=2, max_throttles=3, backoff_base_s=0.2, backoff_cap_s=1.0
+)
 
 
 class ConnectorRuntime(Protocol):
@@ -110,8 +112,11 @@ def _entry(kind: str) -> _Entry:
                 raise  # a real import error inside the connector: do not hide it
     entry = _FACTORIES.get(kind)
     if entry is None:
-        raise ValidationFailed(f"kind: connectors of kind {kind!r} cannot be used yet", field="kind",
-                               errors=[{"field": "kind", "message": "this connector kind is not available yet"}])
+        raise ValidationFailed(
+            f"kind: connectors of kind {kind!r} cannot be used yet",
+            field="kind",
+            errors=[{"field": "kind", "message": "this connector kind is not available yet"}],
+        )
     return entry
 
 
@@ -155,8 +160,9 @@ def probe_pacer(connection: ConnectionBase) -> Pacer:
     return _PROBE_PACERS.get(credential_key(connection), rate_limit_of(connection.kind))
 
 
-async def open_runtime(connection: ConnectionBase, *, allow_loopback: bool,
-                       pacer: Pacer | None = None) -> ConnectorRuntime:
+async def open_runtime(
+    connection: ConnectionBase, *, allow_loopback: bool, pacer: Pacer | None = None
+) -> ConnectorRuntime:
     """Open a live connector for `connection`; close it with `await runtime.aclose()`.
 
     `allow_loopback` comes from settings (local mode only). `pacer` defaults to the

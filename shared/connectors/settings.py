@@ -8,6 +8,7 @@ puts them back. `SecretStr` renders as `**********`, so a model never echoes a s
 Later connectors add a kind with `@register_kind` on a `ConnectionBase` subclass whose
 `kind` is a `Literal[...]`; `parse_connection` validates against every registered kind.
 """
+
 from __future__ import annotations
 
 import copy
@@ -165,12 +166,10 @@ class PlannerUsernamePassword(_EntraApp):
 
 class PlannerConnection(ConnectionBase):
     kind: Literal["planner"]
-    auth: Annotated[PlannerClientCredentials | PlannerUsernamePassword,
-                    Field(discriminator="type")]
+    auth: Annotated[PlannerClientCredentials | PlannerUsernamePassword, Field(discriminator="type")]
     vendor_base_url: ClassVar[str | None] = "https://graph.microsoft.com/v1.0"
     #: downloads redirect to, and upload sessions live on, the tenant's SharePoint host
-    vendor_hosts: ClassVar[tuple[str, ...]] = ("graph.microsoft.com", "login.microsoftonline.com",
-                                               "*.sharepoint.com")
+    vendor_hosts: ClassVar[tuple[str, ...]] = ("graph.microsoft.com", "login.microsoftonline.com", "*.sharepoint.com")
 
 
 # --- Jira: https://developer.atlassian.com/cloud/jira/platform/basic-auth-for-rest-apis/
@@ -191,8 +190,7 @@ class JiraApiToken(AuthBase):
 
 class JiraConnection(ConnectionBase):
     kind: Literal["jira"]
-    vendor_hosts: ClassVar[tuple[str, ...]] = ("*.atlassian.net", "api.atlassian.com",
-                                               "auth.atlassian.com")
+    vendor_hosts: ClassVar[tuple[str, ...]] = ("*.atlassian.net", "api.atlassian.com", "auth.atlassian.com")
     self_hosted: ClassVar[bool] = True
     #: https://<site>.atlassian.net, or a self-hosted Jira (must resolve to public IPs)
     site_url: str
@@ -217,8 +215,7 @@ class AzureDevOpsPat(AuthBase):
 
 class AzureDevOpsConnection(ConnectionBase):
     kind: Literal["azure_devops"]
-    vendor_hosts: ClassVar[tuple[str, ...]] = ("dev.azure.com", "*.visualstudio.com",
-                                               "login.microsoftonline.com")
+    vendor_hosts: ClassVar[tuple[str, ...]] = ("dev.azure.com", "*.visualstudio.com", "login.microsoftonline.com")
     self_hosted: ClassVar[bool] = True
     #: https://dev.azure.com/<org>, or an Azure DevOps Server collection URL
     organization_url: str
@@ -271,8 +268,14 @@ def register_kind(model: type[ConnectionBase]) -> type[ConnectionBase]:
     return model
 
 
-for _model in (TrelloConnection, AsanaConnection, PlannerConnection, JiraConnection,
-               AzureDevOpsConnection, MondayConnection):
+for _model in (
+    TrelloConnection,
+    AsanaConnection,
+    PlannerConnection,
+    JiraConnection,
+    AzureDevOpsConnection,
+    MondayConnection,
+):
     register_kind(_model)
 
 
@@ -286,9 +289,9 @@ def connection_model(kind: str) -> type[ConnectionBase]:
     try:
         return _REGISTRY[kind]
     except KeyError as exc:
-        raise ValidationFailed(f"kind: unknown connector kind {kind!r}",
-                               errors=[{"field": "kind", "message": "unknown connector kind"}]
-                               ) from exc
+        raise ValidationFailed(
+            f"kind: unknown connector kind {kind!r}", errors=[{"field": "kind", "message": "unknown connector kind"}]
+        ) from exc
 
 
 def parse_connection(data: Mapping[str, Any]) -> ConnectionBase:
@@ -300,9 +303,10 @@ def parse_connection(data: Mapping[str, Any]) -> ConnectionBase:
         model: ConnectionBase = _adapter().validate_python(dict(data))
         return model
     except ValidationError as exc:
-        errors = [{"field": _field_path(err["loc"], data), "message": err["msg"],
-                   "type": err["type"]} for err in exc.errors(include_input=False,
-                                                               include_url=False)]
+        errors = [
+            {"field": _field_path(err["loc"], data), "message": err["msg"], "type": err["type"]}
+            for err in exc.errors(include_input=False, include_url=False)
+        ]
         first = errors[0]
         raise ValidationFailed(f"{first['field']}: {first['message']}", errors=errors) from None
 
@@ -315,8 +319,7 @@ def _field_path(loc: tuple[int | str, ...], data: Mapping[str, Any]) -> str:
     if parts[0] == data.get("kind"):
         parts = parts[1:]
     auth = data.get("auth")
-    if len(parts) >= 2 and parts[0] == "auth" and isinstance(auth, Mapping) \
-            and parts[1] == auth.get("type"):
+    if len(parts) >= 2 and parts[0] == "auth" and isinstance(auth, Mapping) and parts[1] == auth.get("type"):
         del parts[1]
     if parts == ["auth"] and isinstance(auth, Mapping):
         return "auth.type"

@@ -1,4 +1,5 @@
 """Injectable time: the pacer and the engine never call ``time``/``asyncio.sleep`` directly."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,8 +17,7 @@ class Clock(Protocol):
         """Wall-clock time, timezone-aware UTC (for HTTP dates and timestamps)."""
         ...
 
-    async def sleep(self, seconds: float) -> None:
-        ...
+    async def sleep(self, seconds: float) -> None: ...
 
 
 class SystemClock:
@@ -40,8 +40,7 @@ class FakeClock:
     the sum, so it models parallel waits well enough for pacer tests.
     """
 
-    def __init__(self, start: float = 1000.0,
-                 wall: datetime = datetime(2026, 1, 1, tzinfo=UTC)) -> None:
+    def __init__(self, start: float = 1000.0, wall: datetime = datetime(2026, 1, 1, tzinfo=UTC)) -> None:
         self._t = start
         self._start = start
         self._wall = wall

@@ -28,6 +28,7 @@ checks them):
 * What only the write reveals (an assignee who is not a member of the destination) is
   adapted, not failed: the writer returns ``Written(dest_id, notes)`` so it is reported.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
@@ -200,21 +201,18 @@ class SourceReader(Connection, Protocol):
 
 @runtime_checkable
 class DestinationWriter(Connection, Protocol):
-    async def create(self, kind: Kind, record: Record, refs: DestRefs,
-                     marker: str) -> str | Written:
+    async def create(self, kind: Kind, record: Record, refs: DestRefs, marker: str) -> str | Written:
         """Create the item with ``marker`` embedded; returns its destination id.
 
         Not called for ATTACHMENT (see ``upload_attachment``).
         """
         ...
 
-    async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs,
-                     marker: str) -> Written | None:
+    async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs, marker: str) -> Written | None:
         """Overwrite the item's migrated fields (keep the marker). NotFoundError if gone."""
         ...
 
-    async def find_by_marker(self, kind: Kind, marker: str, record: Record,
-                             refs: DestRefs) -> str | None:
+    async def find_by_marker(self, kind: Kind, marker: str, record: Record, refs: DestRefs) -> str | None:
         """The destination id of the item carrying ``marker`` under ``refs``, or None."""
         ...
 
@@ -222,8 +220,9 @@ class DestinationWriter(Connection, Protocol):
         """Delete the item; deleting a missing item is not an error."""
         ...
 
-    async def upload_attachment(self, record: Attachment, refs: DestRefs, marker: str,
-                                chunks: AsyncIterator[bytes] | None) -> str | Written:
+    async def upload_attachment(
+        self, record: Attachment, refs: DestRefs, marker: str, chunks: AsyncIterator[bytes] | None
+    ) -> str | Written:
         """Attach a file (``chunks`` streamed, consumed once) or a link (``chunks`` None)."""
         ...
 
@@ -235,5 +234,4 @@ class DestinationWriter(Connection, Protocol):
 class RecordAdapter(Protocol):
     """A writer's own adaptations beyond the generic ones. Pure: no I/O (dry run uses it)."""
 
-    def adapt(self, kind: Kind, record: Record) -> tuple[Record, list[Adaptation]]:
-        ...
+    def adapt(self, kind: Kind, record: Record) -> tuple[Record, list[Adaptation]]: ...

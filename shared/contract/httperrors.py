@@ -4,6 +4,7 @@ Connectors call ``raise_for_response`` (or return the ``httpx.Response`` from th
 they give ``Pacer.call``, which checks it). A connector whose vendor gives a status another
 meaning (e.g. a 403 that means "token revoked") maps that case itself before calling this.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,9 @@ from shared.errors import (
 MAX_RETRY_AFTER_S = 3600.0
 
 
-def parse_retry_after(value: str | None, now: datetime | None = None,
-                      *, max_s: float = MAX_RETRY_AFTER_S) -> float | None:
+def parse_retry_after(
+    value: str | None, now: datetime | None = None, *, max_s: float = MAX_RETRY_AFTER_S
+) -> float | None:
     """``Retry-After`` as seconds (RFC 9110: delta-seconds or HTTP-date), clamped to [0, max_s].
 
     Returns None when absent or unparseable (the caller then backs off on its own).

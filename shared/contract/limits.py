@@ -1,4 +1,5 @@
 """Documented vendor request limits, declared by connectors and enforced by the pacer."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field

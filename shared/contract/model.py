@@ -9,6 +9,7 @@ destination ids (:class:`shared.contract.connector.DestRefs`) before a write.
 Records are frozen: an adaptation makes a copy (``record.model_copy(update=...)``).
 Item content lives only in memory, never in the store.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -218,9 +219,7 @@ class Attachment(Record):
     author: UserRef | None = None
 
 
-AnyRecord = Annotated[
-    Project | Section | Label | Task | Comment | Attachment, Field(discriminator="kind")
-]
+AnyRecord = Annotated[Project | Section | Label | Task | Comment | Attachment, Field(discriminator="kind")]
 
 RECORD_TYPES: dict[Kind, type[Record]] = {
     Kind.PROJECT: Project,

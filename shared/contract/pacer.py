@@ -9,6 +9,7 @@ A wait longer than ``defer_threshold_s`` is never slept inside a function invoca
 pacer raises ``DeferChunk(delay_s)`` and the engine puts the chunk back on the queue with
 that visibility delay and its cursor.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -83,8 +84,7 @@ ERROR_MAPPING: tuple[tuple[type[BaseException], Action], ...] = (
 )
 
 
-def classify(exc: BaseException,
-             mapping: tuple[tuple[type[BaseException], Action], ...] = ERROR_MAPPING) -> Action:
+def classify(exc: BaseException, mapping: tuple[tuple[type[BaseException], Action], ...] = ERROR_MAPPING) -> Action:
     """The action for an exception; unknown exceptions FAIL (a bug is not retried)."""
     for exc_type, action in mapping:
         if isinstance(exc, exc_type):
@@ -115,10 +115,15 @@ class Pacer:
     with ``raise_for_response``. Retries RETRY/RATE_LIMITED outcomes; re-raises the others.
     """
 
-    def __init__(self, limit: RateLimit, *, clock: Clock | None = None,
-                 rng: random.Random | None = None,
-                 settings: PacerSettings | None = None,
-                 mapping: tuple[tuple[type[BaseException], Action], ...] = ERROR_MAPPING) -> None:
+    def __init__(
+        self,
+        limit: RateLimit,
+        *,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        settings: PacerSettings | None = None,
+        mapping: tuple[tuple[type[BaseException], Action], ...] = ERROR_MAPPING,
+    ) -> None:
         self.limit = limit
         self.clock: Clock = clock or SystemClock()
         self.rng = rng or random.Random()
@@ -141,8 +146,7 @@ class Pacer:
         """Requests per second the bucket currently refills at."""
         return self.limit.rate * self.rate_factor
 
-    async def call(self, fn: Callable[[], Awaitable[T]], *, idempotent: bool = True,
-                   replayable: bool = True) -> T:
+    async def call(self, fn: Callable[[], Awaitable[T]], *, idempotent: bool = True, replayable: bool = True) -> T:
         """Run ``fn`` under the pacer (see class docstring). May raise ``DeferChunk``.
 
         ``idempotent=False`` (creates, uploads): a 5xx or network error is ambiguous (the
@@ -163,7 +167,7 @@ class Pacer:
                     result = await fn()
                     if isinstance(result, httpx.Response):
                         raise_for_response(result, self.clock.now())
-                except Exception as exc:  # noqa: BLE001 - classified below (ERROR_MAPPING)
+                except Exception as exc:
                     error = exc
             if error is None:
                 self._on_success()
@@ -177,8 +181,9 @@ class Pacer:
                 if not replayable:
                     raise error
                 if throttles > self.settings.max_throttles:
-                    raise DeferChunk(max(wait, self.settings.defer_threshold_s),
-                                     f"still throttled after {throttles} tries") from error
+                    raise DeferChunk(
+                        max(wait, self.settings.defer_threshold_s), f"still throttled after {throttles} tries"
+                    ) from error
                 continue  # _acquire waits for the block or defers
             if action is Action.RETRY:
                 if not (idempotent and replayable):
@@ -259,8 +264,9 @@ class PacerRegistry:
     429s and the adaptive rate cover that case.
     """
 
-    def __init__(self, *, clock: Clock | None = None, settings: PacerSettings | None = None,
-                 max_size: int = 256) -> None:
+    def __init__(
+        self, *, clock: Clock | None = None, settings: PacerSettings | None = None, max_size: int = 256
+    ) -> None:
         self.clock = clock
         self.settings = settings
         self.max_size = max_size
@@ -284,7 +290,6 @@ def _transient(error: BaseException) -> BaseException:
     must not reach it as a bare ``httpx`` exception (which failed the item instead)."""
     if isinstance(error, TransientError):
         return error
-    wrapped = TransientError(f"{type(error).__name__}: {error}" if str(error)
-                             else type(error).__name__)
+    wrapped = TransientError(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
     wrapped.__cause__ = error
     return wrapped

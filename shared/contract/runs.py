@@ -1,5 +1,6 @@
 """Run statuses and the transitions between them: the engine writes them, the API shows them,
 retention reads them (a run in a final status holds nothing in flight)."""
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -15,14 +16,14 @@ class RunStatus(StrEnum):
     FAILED = "failed"
 
 
-FINAL_STATUSES = frozenset({RunStatus.CANCELLED, RunStatus.SUCCEEDED,
-                            RunStatus.PARTIALLY_SUCCEEDED, RunStatus.FAILED})
+FINAL_STATUSES = frozenset({RunStatus.CANCELLED, RunStatus.SUCCEEDED, RunStatus.PARTIALLY_SUCCEEDED, RunStatus.FAILED})
 
 #: Allowed status transitions (the store enforces them; a final status is final).
 TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
     RunStatus.QUEUED: frozenset({RunStatus.RUNNING, RunStatus.CANCELLED, RunStatus.FAILED}),
-    RunStatus.RUNNING: frozenset({RunStatus.PAUSED, RunStatus.CANCELLED, RunStatus.SUCCEEDED,
-                                  RunStatus.PARTIALLY_SUCCEEDED, RunStatus.FAILED}),
+    RunStatus.RUNNING: frozenset(
+        {RunStatus.PAUSED, RunStatus.CANCELLED, RunStatus.SUCCEEDED, RunStatus.PARTIALLY_SUCCEEDED, RunStatus.FAILED}
+    ),
     RunStatus.PAUSED: frozenset({RunStatus.RUNNING, RunStatus.CANCELLED, RunStatus.FAILED}),
     **{s: frozenset() for s in FINAL_STATUSES},
 }

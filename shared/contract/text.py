@@ -1,6 +1,7 @@
 """The text conventions Ferry writes into destinations, shared by the engine, the writers
 and verify: source markers and their description footer, the line a flattened subtask gets,
 comment headers, and the name of a label that has none."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,9 +23,13 @@ def name_nameless_label(label: Label) -> tuple[Label, list[Adaptation]]:
     if label.name.strip():
         return label, []
     name = label.color or UNNAMED_LABEL
-    note = Adaptation(kind=Kind.LABEL, code="label.renamed_empty",
-                      message=f"a label without a name is named {name!r} (its colour)"
-                      if label.color else f"a label without a name or colour is named {name!r}")
+    note = Adaptation(
+        kind=Kind.LABEL,
+        code="label.renamed_empty",
+        message=f"a label without a name is named {name!r} (its colour)"
+        if label.color
+        else f"a label without a name or colour is named {name!r}",
+    )
     return label.model_copy(update={"name": name}), [note]
 
 
@@ -34,8 +39,10 @@ FLATTENED_LINE = "Originally a subtask."
 #: a comment header as the engine writes it ("Ada <ada@x.org> wrote on 2025-05-01 09:30
 #: UTC:" or "Written on …:"): the dated forms, which a person hardly types as a first line
 _COMMENT_HEADER = re.compile(r"^(?:.+ wrote on|Written on) \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC:$")
-_ANY_HEADER = re.compile(r"^(?:.+ wrote(?: on \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC)?|"
-                         r"Written on \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC):$")
+_ANY_HEADER = re.compile(
+    r"^(?:.+ wrote(?: on \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC)?|"
+    r"Written on \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC):$"
+)
 
 
 def name_flattened_parent(description: str, parent_name: str) -> str:

@@ -5,6 +5,7 @@ impossible, dropped with a ``loss`` note; never silently. The dry run calls the 
 functions, so its counts are the real run's counts. Writers add vendor-specific
 adaptations through the optional ``RecordAdapter`` protocol.
 """
+
 from __future__ import annotations
 
 import functools
@@ -30,39 +31,32 @@ MARKER_ROOM = len(marker_footer("ferry:12345678:attachment:0123456789abcdef")) +
 #: Human summaries for the dry run: ``{n}`` items, ``{limit}`` from the capabilities.
 SUMMARIES: dict[str, str] = {
     "task.assignees_truncated": "{n} tasks have several assignees; the destination keeps "
-                                "{limit}, the others go to the description",
+    "{limit}, the others go to the description",
     "task.start_date_in_description": "{n} tasks have a start date; the destination has none, "
-                                      "it goes to the description",
+    "it goes to the description",
     "task.due_time_dropped": "{n} tasks have a due time; the destination keeps the date only",
-    "task.checklists_in_description": "{n} tasks have checklists; the destination has none, "
-                                      "they go to the description",
+    "task.checklists_in_description": "{n} tasks have checklists; the destination has none, they go to the description",
     "task.checklists_as_subtasks": "{n} tasks have checklists; they become subtasks",
     "task.checklist_items_truncated": "{n} tasks have more than {limit} checklist items; the "
-                                      "rest go to the description",
-    "task.custom_fields_in_description": "{n} tasks have custom fields; they go to the "
-                                         "description",
-    "task.labels_in_description": "{n} tasks have labels; the destination has none, they go "
-                                  "to the description",
+    "rest go to the description",
+    "task.custom_fields_in_description": "{n} tasks have custom fields; they go to the description",
+    "task.labels_in_description": "{n} tasks have labels; the destination has none, they go to the description",
     "task.subtask_flattened": "{n} subtasks become top-level tasks (noted in the description)",
-    "task.name_truncated": "{n} task names are longer than {limit} characters; the full name "
-                           "goes to the description",
+    "task.name_truncated": "{n} task names are longer than {limit} characters; the full name goes to the description",
     "task.completion_dropped": "{n} completed tasks cannot be marked complete",
-    "task.archived_dropped": "{n} archived tasks cannot be archived in the destination; "
-                             "they arrive active",
+    "task.archived_dropped": "{n} archived tasks cannot be archived in the destination; they arrive active",
     "section.archived_dropped": "{n} archived sections (lists) cannot be archived in the "
-                                "destination; they arrive active",
+    "destination; they arrive active",
     "task.description_truncated": "{n} task descriptions are cut to {limit} characters",
     "project.description_truncated": "{n} project descriptions are cut to {limit} characters",
     "comment.author_prepended": "{n} comments cannot keep their author; the original author "
-                                "and time are written at the top",
+    "and time are written at the top",
     "comment.time_prepended": "{n} comments cannot keep their time; it is written at the top",
     "comment.text_truncated": "{n} comments are cut to {limit} characters",
-    "attachment.link_unsupported": "{n} link attachments cannot be kept as links and are "
-                                   "skipped",
+    "attachment.link_unsupported": "{n} link attachments cannot be kept as links and are skipped",
     "task.labels_missing_in_description": "{n} tasks had labels that could not be created; "
-                                          "their names go to the description",
-    "attachment.too_large": "{n} attachments are larger than the destination's limit "
-                            "({limit} bytes) and are skipped",
+    "their names go to the description",
+    "attachment.too_large": "{n} attachments are larger than the destination's limit ({limit} bytes) and are skipped",
 }
 
 SUMMARIES.update(STATUS_SUMMARIES)  # the status mapping's codes (shared.engine.status_map)
@@ -90,34 +84,29 @@ def _append(text: str, lines: list[str]) -> str:
 def skip_reason(record: Record, caps: Capabilities) -> tuple[str, str] | None:
     """(code, reason) when the record cannot go to this destination at all, else None."""
     if record.kind not in caps.write_kinds:
-        return (f"{record.kind}.unsupported",
-                f"{caps.vendor} has no {record.kind}s; not migrated")
+        return (f"{record.kind}.unsupported", f"{caps.vendor} has no {record.kind}s; not migrated")
     if isinstance(record, Attachment):
         if record.is_link and not caps.link_attachments:
             return ("attachment.link_unsupported", f"{caps.vendor} cannot hold link attachments")
         limit = caps.max_attachment_bytes
         if not record.is_link and limit is not None and (record.size or 0) > limit:
-            return ("attachment.too_large",
-                    f"{record.size} bytes is over {caps.vendor}'s limit of {limit} bytes")
+            return ("attachment.too_large", f"{record.size} bytes is over {caps.vendor}'s limit of {limit} bytes")
     return None
 
 
-def _cut(record: R, field: str, limit: int | None, code: str, room: int = 0
-         ) -> tuple[R, list[Adaptation]]:
+def _cut(record: R, field: str, limit: int | None, code: str, room: int = 0) -> tuple[R, list[Adaptation]]:
     text: str = getattr(record, field)
     if limit is None or len(text) <= limit - room:
         return record, []
     keep = max(0, limit - room - 1)
-    note = _note(record.kind, code, f"{field} cut from {len(text)} to {keep} characters",
-                 loss=True)
+    note = _note(record.kind, code, f"{field} cut from {len(text)} to {keep} characters", loss=True)
     return record.model_copy(update={field: text[:keep] + "…"}), [note]
 
 
 def fit_description(task: Task, caps: Capabilities) -> tuple[Task, list[Adaptation]]:
     """Cut a task description to the destination's limit (room kept for a footer marker)."""
     room = MARKER_ROOM if caps.marker_location is MarkerLocation.DESCRIPTION_FOOTER else 0
-    return _cut(task, "description", caps.max_description_chars,
-                "task.description_truncated", room)
+    return _cut(task, "description", caps.max_description_chars, "task.description_truncated", room)
 
 
 def _adapt_task(task: Task, caps: Capabilities) -> tuple[Task, list[Adaptation]]:
@@ -130,12 +119,16 @@ def _adapt_task(task: Task, caps: Capabilities) -> tuple[Task, list[Adaptation]]
         extra.append(f"Full name: {task.name}")
         notes.append(_note(k, "task.name_truncated", "name shortened; full name in description"))
     if caps.max_assignees is not None and len(task.assignees) > caps.max_assignees:
-        kept, rest = task.assignees[: caps.max_assignees], task.assignees[caps.max_assignees:]
+        kept, rest = task.assignees[: caps.max_assignees], task.assignees[caps.max_assignees :]
         update["assignees"] = kept
         extra.append("Also assigned: " + ", ".join(u.label() for u in rest))
-        notes.append(_note(k, "task.assignees_truncated",
-                           f"{len(task.assignees)} assignees; kept {len(kept)}, others moved "
-                           "to the description"))
+        notes.append(
+            _note(
+                k,
+                "task.assignees_truncated",
+                f"{len(task.assignees)} assignees; kept {len(kept)}, others moved to the description",
+            )
+        )
     if task.start_on and not caps.start_dates:
         update["start_on"] = None
         extra.append(f"Start date: {task.start_on.isoformat()}")
@@ -143,8 +136,7 @@ def _adapt_task(task: Task, caps: Capabilities) -> tuple[Task, list[Adaptation]]
     if task.due_at and not caps.due_times:
         update["due_at"] = None
         update["due_on"] = task.due_on or task.due_at.date()
-        notes.append(_note(k, "task.due_time_dropped",
-                           f"due time {task.due_at.isoformat()} kept as a date", loss=True))
+        notes.append(_note(k, "task.due_time_dropped", f"due time {task.due_at.isoformat()} kept as a date", loss=True))
     if task.checklists:
         if caps.checklists is ChecklistSupport.NONE:
             update["checklists"] = ()
@@ -164,11 +156,15 @@ def _adapt_task(task: Task, caps: Capabilities) -> tuple[Task, list[Adaptation]]
                     room -= len(items)
                     if items:
                         kept_lists.append(cl.model_copy(update={"items": items}))
-                    extra.extend(f"{cl.name}: [{'x' if i.checked else ' '}] {i.name}"
-                                 for i in over)
+                    extra.extend(f"{cl.name}: [{'x' if i.checked else ' '}] {i.name}" for i in over)
                 update["checklists"] = tuple(kept_lists)
-                notes.append(_note(k, "task.checklist_items_truncated",
-                                   f"{total} checklist items; kept {limit}, rest in description"))
+                notes.append(
+                    _note(
+                        k,
+                        "task.checklist_items_truncated",
+                        f"{total} checklist items; kept {limit}, rest in description",
+                    )
+                )
     if task.custom_fields and not caps.custom_fields:
         update["custom_fields"] = ()
         extra.extend(cf.as_text() for cf in task.custom_fields)
@@ -186,8 +182,7 @@ def _adapt_task(task: Task, caps: Capabilities) -> tuple[Task, list[Adaptation]]
         notes.append(_note(k, "task.completion_dropped", "completion not kept", loss=True))
     if task.archived and Kind.TASK not in caps.archived_kinds:
         update["archived"] = False
-        notes.append(_note(k, "task.archived_dropped", "archived in the source; arrives "
-                           "active", loss=True))
+        notes.append(_note(k, "task.archived_dropped", "archived in the source; arrives active", loss=True))
     if extra:
         update["description"] = _append(task.description, extra)
     adapted = task.model_copy(update=update) if update else task
@@ -218,8 +213,9 @@ def _is_adapter(writer_type: type) -> bool:
     return callable(getattr(writer_type, "adapt", None))
 
 
-def adapt(record: Record, caps: Capabilities,
-          writer: DestinationWriter | None = None) -> tuple[Record, list[Adaptation]]:
+def adapt(
+    record: Record, caps: Capabilities, writer: DestinationWriter | None = None
+) -> tuple[Record, list[Adaptation]]:
     """The record as the destination will hold it, and the notes of what changed."""
     notes: list[Adaptation] = []
     if isinstance(record, Task):
@@ -229,12 +225,12 @@ def adapt(record: Record, caps: Capabilities,
     elif isinstance(record, Section):
         if record.archived and Kind.SECTION not in caps.archived_kinds:
             record = record.model_copy(update={"archived": False})
-            notes = [_note(Kind.SECTION, "section.archived_dropped",
-                           "archived in the source; arrives active", loss=True)]
+            notes = [
+                _note(Kind.SECTION, "section.archived_dropped", "archived in the source; arrives active", loss=True)
+            ]
     elif isinstance(record, Project):
         room = MARKER_ROOM if caps.marker_location is MarkerLocation.DESCRIPTION_FOOTER else 0
-        record, notes = _cut(record, "description", caps.max_description_chars,
-                             "project.description_truncated", room)
+        record, notes = _cut(record, "description", caps.max_description_chars, "project.description_truncated", room)
     if writer is not None and _is_adapter(type(writer)):
         record, more = cast(RecordAdapter, writer).adapt(record.kind, record)
         notes = notes + list(more)

@@ -10,6 +10,7 @@ Chunk-level outcomes: ``DeferChunk`` → same message again after the delay; cre
 refused → run PAUSED "reconnect"; a persistent outage → message again with backoff, then
 run FAILED. Item-level errors (4xx, mapping failures) fail that item alone.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -86,9 +87,18 @@ class ChunkResult:
 class ChunkRunner:
     """Runs chunks of one run; build one per message or reuse across messages of a run."""
 
-    def __init__(self, *, reader: SourceReader, writer: DestinationWriter, id_map: IdMap,
-                 run_state: RunState, queue: ChunkQueue, settings: RunSettings,
-                 clock: Clock | None = None, verifier: ScopeVerifier | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        reader: SourceReader,
+        writer: DestinationWriter,
+        id_map: IdMap,
+        run_state: RunState,
+        queue: ChunkQueue,
+        settings: RunSettings,
+        clock: Clock | None = None,
+        verifier: ScopeVerifier | None = None,
+    ) -> None:
         self.verifier = verifier
         self.reader = reader
         self.writer = writer
@@ -108,8 +118,9 @@ class ChunkRunner:
             await self.run_state.set_status(run_id, RunStatus.RUNNING)
         token = uuid.uuid4().hex
         now = self.clock.now()
-        claim = await self.run_state.claim(run_id, msg.scope, msg.checkpoint, token,
-                                           now + timedelta(seconds=self.settings.lease_s))
+        claim = await self.run_state.claim(
+            run_id, msg.scope, msg.checkpoint, token, now + timedelta(seconds=self.settings.lease_s)
+        )
         if claim.outcome is Claim.STALE:
             return await self._stale(msg, claim)
         if claim.outcome is Claim.BUSY:
@@ -117,8 +128,9 @@ class ChunkRunner:
             until = claim.busy_until or now + timedelta(seconds=self.settings.lease_s)
             delay = max(1.0, (until - now).total_seconds() + 1.0)
             await self.queue.enqueue(msg, delay_s=delay)
-            return ChunkResult(Outcome.DEFERRED, delay_s=delay, next_message=msg,
-                               reason="scope busy with another delivery")
+            return ChunkResult(
+                Outcome.DEFERRED, delay_s=delay, next_message=msg, reason="scope busy with another delivery"
+            )
         try:
             if self.settings.mode == "rollback":
                 counts, new = await self._rollback(msg)
@@ -142,8 +154,7 @@ class ChunkRunner:
 
     async def _rollback(self, msg: ChunkMessage) -> tuple[Counter[str], Checkpoint | None]:
         """One rollback chunk (``shared.engine.rollback``); rows flushed even on a stop."""
-        chunk = RollbackChunk(settings=self.settings, writer=self.writer, id_map=self.id_map,
-                              clock=self.clock)
+        chunk = RollbackChunk(settings=self.settings, writer=self.writer, id_map=self.id_map, clock=self.clock)
         try:
             counts, rows, new = await chunk.run(msg)
         except Exception as exc:  # sorted into chunk outcomes, after what was done is kept
@@ -186,9 +197,15 @@ class ChunkRunner:
             raise _ChunkStop.of(exc) from exc
         if page.next_cursor is not None and page.next_cursor == msg.cursor:
             raise _ChunkStop(fatal=f"{kind} pagination repeats cursor {msg.cursor!r}")
-        ctx = ItemContext(settings=self.settings, scope=msg.scope, run_id=msg.run_id,
-                          reader=self.reader, writer=self.writer, id_map=self._ids(msg.scope),
-                          clock=self.clock)
+        ctx = ItemContext(
+            settings=self.settings,
+            scope=msg.scope,
+            run_id=msg.run_id,
+            reader=self.reader,
+            writer=self.writer,
+            id_map=self._ids(msg.scope),
+            clock=self.clock,
+        )
         processor = ItemProcessor(ctx)
         results = await processor.process_page(list(page.records))
         counts: Counter[str] = Counter()
@@ -217,20 +234,26 @@ class ChunkRunner:
         read_kinds = self.reader.capabilities.read_kinds
         gone: list[IdMapEntry] = []
         async for entry in self.id_map.list(self.settings.migration_id, scope=msg.scope):
-            if (entry.state is IdState.DONE and entry.kind in read_kinds
-                    and entry.last_run_id != msg.run_id):
+            if entry.state is IdState.DONE and entry.kind in read_kinds and entry.last_run_id != msg.run_id:
                 gone.append(entry)
         for entry in gone:
             self._deleted_row(entry.kind, unscoped(entry), entry.dest_id, msg, counts, rows)
             if not self.settings.dry_run:
-                await self.id_map.put(entry.model_copy(update={
-                    "state": IdState.DELETED_AT_SOURCE, "last_run_id": msg.run_id,
-                    "updated_at": self.clock.now()}))
+                await self.id_map.put(
+                    entry.model_copy(
+                        update={
+                            "state": IdState.DELETED_AT_SOURCE,
+                            "last_run_id": msg.run_id,
+                            "updated_at": self.clock.now(),
+                        }
+                    )
+                )
         await self._flush(msg, counts, rows, {})
         return counts, rows, None
 
-    async def _report_deleted(self, msg: ChunkMessage, kind: Kind, source_ids: list[str],
-                              counts: Counter[str], rows: list[ItemReport]) -> None:
+    async def _report_deleted(
+        self, msg: ChunkMessage, kind: Kind, source_ids: list[str], counts: Counter[str], rows: list[ItemReport]
+    ) -> None:
         ids = self._ids(msg.scope)
         found = await ids.get_many(self.settings.migration_id, kind, source_ids)
         for sid, entry in found.items():
@@ -238,17 +261,31 @@ class ChunkRunner:
                 continue
             self._deleted_row(kind, sid, entry.dest_id, msg, counts, rows)
             if not self.settings.dry_run:
-                await ids.put(entry.model_copy(update={
-                    "state": IdState.DELETED_AT_SOURCE, "last_run_id": msg.run_id,
-                    "updated_at": self.clock.now()}))
+                await ids.put(
+                    entry.model_copy(
+                        update={
+                            "state": IdState.DELETED_AT_SOURCE,
+                            "last_run_id": msg.run_id,
+                            "updated_at": self.clock.now(),
+                        }
+                    )
+                )
 
     @staticmethod
-    def _deleted_row(kind: Kind, sid: str, dest_id: str | None, msg: ChunkMessage,
-                     counts: Counter[str], rows: list[ItemReport]) -> None:
+    def _deleted_row(
+        kind: Kind, sid: str, dest_id: str | None, msg: ChunkMessage, counts: Counter[str], rows: list[ItemReport]
+    ) -> None:
         counts[f"{kind}.{ItemStatus.DELETED_AT_SOURCE}"] += 1
-        rows.append(ItemReport(kind=kind, source_id=sid, scope=msg.scope, dest_id=dest_id,
-                               status=ItemStatus.DELETED_AT_SOURCE,
-                               reason="deleted at the source; kept at the destination"))
+        rows.append(
+            ItemReport(
+                kind=kind,
+                source_id=sid,
+                scope=msg.scope,
+                dest_id=dest_id,
+                status=ItemStatus.DELETED_AT_SOURCE,
+                reason="deleted at the source; kept at the destination",
+            )
+        )
 
     # -- bookkeeping --------------------------------------------------------------------
 
@@ -259,25 +296,22 @@ class ChunkRunner:
             return ScopedIdMap(self.id_map, scope)
         return self.id_map
 
-    async def _flush(self, msg: ChunkMessage, counts: Counter[str], rows: list[ItemReport],
-                     seen: dict[Kind, list[str]]) -> None:
+    async def _flush(
+        self, msg: ChunkMessage, counts: Counter[str], rows: list[ItemReport], seen: dict[Kind, list[str]]
+    ) -> None:
         for kind, ids in seen.items():
             if ids and not self.settings.dry_run:
-                await self._ids(msg.scope).mark_seen(self.settings.migration_id, kind, ids,
-                                                     msg.run_id)
+                await self._ids(msg.scope).mark_seen(self.settings.migration_id, kind, ids, msg.run_id)
         if counts:
             await self.run_state.add_counts(msg.run_id, dict(counts))
         if rows:
             await self.run_state.add_items(msg.run_id, rows)
 
-    async def _advance(self, msg: ChunkMessage, counts: Counter[str],
-                       next_cursor: str | None) -> ChunkResult:
-        new = next_checkpoint(msg.checkpoint, next_cursor, self.reader, self.writer,
-                              self.settings, msg.scope)
+    async def _advance(self, msg: ChunkMessage, counts: Counter[str], next_cursor: str | None) -> ChunkResult:
+        new = next_checkpoint(msg.checkpoint, next_cursor, self.reader, self.writer, self.settings, msg.scope)
         return await self._advance_to(msg, counts, new)
 
-    async def _advance_to(self, msg: ChunkMessage, counts: Counter[str],
-                          new: Checkpoint | None) -> ChunkResult:
+    async def _advance_to(self, msg: ChunkMessage, counts: Counter[str], new: Checkpoint | None) -> ChunkResult:
         moved = await self.run_state.advance(msg.run_id, msg.scope, msg.checkpoint, new)
         if not moved:  # another delivery of this chunk got there first
             return ChunkResult(Outcome.DROPPED, counts, reason="checkpoint already advanced")
@@ -309,39 +343,47 @@ class ChunkRunner:
         if await self.run_state.open_scopes(msg.run_id) > 0:
             return ChunkResult(Outcome.SCOPE_DONE, counts)
         if not self.settings.dry_run and self.settings.mode in REPAIRED_MODES:
-            repair = await repair_report(self.id_map, self.run_state,
-                                         migration_id=self.settings.migration_id,
-                                         run_id=msg.run_id)
+            repair = await repair_report(
+                self.id_map, self.run_state, migration_id=self.settings.migration_id, run_id=msg.run_id
+            )
             if repair.rows_added or repair.counters_changed:
-                log.warning("run %s: %d report rows rebuilt from the id map, %d counters "
-                            "recounted", msg.run_id, len(repair.rows_added),
-                            len(repair.counters_changed))
+                log.warning(
+                    "run %s: %d report rows rebuilt from the id map, %d counters recounted",
+                    msg.run_id,
+                    len(repair.rows_added),
+                    len(repair.counters_changed),
+                )
         totals = await self.run_state.get_counts(msg.run_id)
         if self.settings.mode == "verify":  # skipped items are reported losses, not defects
-            partial = any(v for k, v in totals.items()
-                          if k.rpartition(".")[2] in VERIFY_DEFECTS or k == "scope.failed")
+            partial = any(v for k, v in totals.items() if k.rpartition(".")[2] in VERIFY_DEFECTS or k == "scope.failed")
         else:
-            partial = any(v for k, v in totals.items()
-                          if k.endswith((".failed", ".skipped", "scope.failed")))
-        final = (RunStatus.PARTIALLY_SUCCEEDED if partial and not self.settings.dry_run
-                 else RunStatus.SUCCEEDED)
+            partial = any(v for k, v in totals.items() if k.endswith((".failed", ".skipped", "scope.failed")))
+        final = RunStatus.PARTIALLY_SUCCEEDED if partial and not self.settings.dry_run else RunStatus.SUCCEEDED
         await self.run_state.set_status(msg.run_id, final)
         return ChunkResult(Outcome.RUN_DONE, counts, reason=str(final))
 
     async def _stop(self, msg: ChunkMessage, stop: _ChunkStop) -> ChunkResult:
         counts = stop.counts
         if stop.auth:
-            await self.run_state.set_status(msg.run_id, RunStatus.PAUSED,
-                                            f"reconnect: {stop.auth}")
+            await self.run_state.set_status(msg.run_id, RunStatus.PAUSED, f"reconnect: {stop.auth}")
             return ChunkResult(Outcome.PAUSED, counts, reason=f"reconnect: {stop.auth}")
         if stop.fatal:
             await self.run_state.set_status(msg.run_id, RunStatus.FAILED, stop.fatal)
             return ChunkResult(Outcome.FAILED, counts, reason=stop.fatal)
         if stop.fail_scope:
             await self.run_state.add_counts(msg.run_id, {"scope.failed": 1})
-            await self.run_state.add_items(msg.run_id, [ItemReport(
-                kind=msg.phase.kind or Kind.PROJECT, source_id=msg.scope, scope=msg.scope,
-                status=ItemStatus.FAILED, reason=stop.fail_scope)])
+            await self.run_state.add_items(
+                msg.run_id,
+                [
+                    ItemReport(
+                        kind=msg.phase.kind or Kind.PROJECT,
+                        source_id=msg.scope,
+                        scope=msg.scope,
+                        status=ItemStatus.FAILED,
+                        reason=stop.fail_scope,
+                    )
+                ],
+            )
             moved = await self.run_state.advance(msg.run_id, msg.scope, msg.checkpoint, None)
             if moved and await self.run_state.open_scopes(msg.run_id) == 0:
                 await self.run_state.set_status(msg.run_id, RunStatus.PARTIALLY_SUCCEEDED)
@@ -356,19 +398,25 @@ class ChunkRunner:
                 await self.run_state.set_status(msg.run_id, RunStatus.FAILED, reason)
                 return ChunkResult(Outcome.FAILED, counts, reason=reason)
             nxt = msg.model_copy(update={"attempt": attempt})
-            delay = min(self.settings.chunk_backoff_cap_s,
-                        self.settings.chunk_backoff_s * 2 ** (attempt - 1))
+            delay = min(self.settings.chunk_backoff_cap_s, self.settings.chunk_backoff_s * 2 ** (attempt - 1))
         await self.queue.enqueue(nxt, delay_s=delay)
-        return ChunkResult(Outcome.DEFERRED, counts, delay_s=delay, next_message=nxt,
-                           reason=stop.transient or "deferred")
+        return ChunkResult(
+            Outcome.DEFERRED, counts, delay_s=delay, next_message=nxt, reason=stop.transient or "deferred"
+        )
 
 
 class _ChunkStop(Exception):
     """Internal: why a chunk stops early (exactly one field set)."""
 
-    def __init__(self, *, defer: float | None = None, auth: str | None = None,
-                 fatal: str | None = None, transient: str | None = None,
-                 fail_scope: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        defer: float | None = None,
+        auth: str | None = None,
+        fatal: str | None = None,
+        transient: str | None = None,
+        fail_scope: str | None = None,
+    ) -> None:
         super().__init__(auth or fatal or transient or fail_scope or f"defer {defer}")
         self.defer = defer
         self.auth = auth
@@ -394,7 +442,7 @@ class _ChunkStop(Exception):
         return cls(transient=f"{type(exc).__name__}: {exc}")
 
     def _rank(self) -> int:
-        return (4 if self.auth else 3 if self.fatal else 2 if self.transient else 1)
+        return 4 if self.auth else 3 if self.fatal else 2 if self.transient else 1
 
     def worse(self, other: _ChunkStop) -> _ChunkStop:
         if other._rank() != self._rank():
@@ -412,6 +460,14 @@ def _account(counts: Counter[str], rows: list[ItemReport], res: ItemResult) -> N
     if res.skip_code:
         counts[f"skip.{res.skip_code}"] += 1
     if res.report:
-        rows.append(ItemReport(kind=res.kind, source_id=res.source_id, scope=res.scope,
-                               status=res.status, dest_id=res.dest_id, reason=res.reason,
-                               adaptations=tuple(res.adaptations)))
+        rows.append(
+            ItemReport(
+                kind=res.kind,
+                source_id=res.source_id,
+                scope=res.scope,
+                status=res.status,
+                dest_id=res.dest_id,
+                reason=res.reason,
+                adaptations=tuple(res.adaptations),
+            )
+        )

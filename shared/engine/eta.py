@@ -19,6 +19,7 @@ destination requests. ``seconds = requests left / rate``. This is a floor: it as
 pacer runs at the full documented rate (no 429 slow-down, no other use of the credential)
 and that source reads, which go to another credential's budget, keep up.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -84,16 +85,20 @@ def processed(counts: Mapping[str, int]) -> dict[str, int]:
     return out
 
 
-def estimate(plan: Mapping[str, KindPlan] | None, counts: Mapping[str, int],
-             limit: RateLimit | None, *, basis: str, finished: bool = False) -> Eta:
+def estimate(
+    plan: Mapping[str, KindPlan] | None,
+    counts: Mapping[str, int],
+    limit: RateLimit | None,
+    *,
+    basis: str,
+    finished: bool = False,
+) -> Eta:
     """The ETA of a run (see the module docstring for the formula)."""
     rate = limit.rate if limit is not None else None
     if finished:
-        return Eta(seconds=0.0, itemsLeft=0, requestsLeft=0.0, requestsPerSecond=rate,
-                   basis="finished")
+        return Eta(seconds=0.0, itemsLeft=0, requestsLeft=0.0, requestsPerSecond=rate, basis="finished")
     if plan is None:
-        return Eta(seconds=None, itemsLeft=None, requestsLeft=None, requestsPerSecond=rate,
-                   basis="unknown")
+        return Eta(seconds=None, itemsLeft=None, requestsLeft=None, requestsPerSecond=rate, basis="unknown")
     done = processed(counts)
     items_left = 0
     requests_left = 0.0
@@ -103,5 +108,6 @@ def estimate(plan: Mapping[str, KindPlan] | None, counts: Mapping[str, int],
         if p.items:
             requests_left += left * p.writes / p.items * REQUESTS_PER_WRITE.get(kind, 1.0)
     seconds = round(requests_left / rate, 1) if rate else None
-    return Eta(seconds=seconds, itemsLeft=items_left, requestsLeft=round(requests_left, 1),
-               requestsPerSecond=rate, basis=basis)
+    return Eta(
+        seconds=seconds, itemsLeft=items_left, requestsLeft=round(requests_left, 1), requestsPerSecond=rate, basis=basis
+    )

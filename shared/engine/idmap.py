@@ -1,4 +1,5 @@
 """Id map logic on top of the ``IdMap`` port: entries, delta decisions, parent resolution."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -35,43 +36,103 @@ def decide(entry: IdMapEntry | None, record: Record) -> Delta:
     return Delta.CHANGED
 
 
-def intent(migration_id: str, scope: str, record: Record, marker: str, run_id: str,
-           now: datetime, previous: IdMapEntry | None = None, *, depth: int = 0) -> IdMapEntry:
+def intent(
+    migration_id: str,
+    scope: str,
+    record: Record,
+    marker: str,
+    run_id: str,
+    now: datetime,
+    previous: IdMapEntry | None = None,
+    *,
+    depth: int = 0,
+) -> IdMapEntry:
     """The entry written before a create (keeps the previous source version, if any)."""
-    return IdMapEntry(migration_id=migration_id, kind=record.kind, source_id=record.source_id,
-                      scope=scope, marker=marker, state=IdState.INTENT,
-                      dest_id=None, source_version=previous.source_version if previous else None,
-                      last_run_id=run_id, updated_at=now, depth=depth)
+    return IdMapEntry(
+        migration_id=migration_id,
+        kind=record.kind,
+        source_id=record.source_id,
+        scope=scope,
+        marker=marker,
+        state=IdState.INTENT,
+        dest_id=None,
+        source_version=previous.source_version if previous else None,
+        last_run_id=run_id,
+        updated_at=now,
+        depth=depth,
+    )
 
 
-def not_migrated(migration_id: str, scope: str, record: Record, marker: str, run_id: str,
-                 state: IdState, now: datetime, previous: IdMapEntry | None, *,
-                 depth: int = 0, reason: str | None = None) -> IdMapEntry:
+def not_migrated(
+    migration_id: str,
+    scope: str,
+    record: Record,
+    marker: str,
+    run_id: str,
+    state: IdState,
+    now: datetime,
+    previous: IdMapEntry | None,
+    *,
+    depth: int = 0,
+    reason: str | None = None,
+) -> IdMapEntry:
     """The entry after a failure or skip: remembered for this run, retried by the next.
 
     A previous destination id and the version it was written from are kept, so the next
     run updates that item instead of creating another.
     """
-    return IdMapEntry(migration_id=migration_id, kind=record.kind, source_id=record.source_id,
-                      scope=scope, marker=marker, state=state,
-                      dest_id=previous.dest_id if previous else None,
-                      source_version=previous.source_version if previous else None,
-                      last_run_id=run_id, updated_at=now, depth=depth,
-                      adopted=bool(previous and previous.dest_id and previous.adopted),
-                      written_run_id=run_id, action=state.value,
-                      reason=reason[:REASON_CHARS] if reason else None)
+    return IdMapEntry(
+        migration_id=migration_id,
+        kind=record.kind,
+        source_id=record.source_id,
+        scope=scope,
+        marker=marker,
+        state=state,
+        dest_id=previous.dest_id if previous else None,
+        source_version=previous.source_version if previous else None,
+        last_run_id=run_id,
+        updated_at=now,
+        depth=depth,
+        adopted=bool(previous and previous.dest_id and previous.adopted),
+        written_run_id=run_id,
+        action=state.value,
+        reason=reason[:REASON_CHARS] if reason else None,
+    )
 
 
-def done(migration_id: str, scope: str, record: Record, marker: str, run_id: str,
-         dest_id: str, now: datetime, *, adopted: bool = False, depth: int = 0,
-         action: str | None = None, adaptations: tuple[str, ...] = ()) -> IdMapEntry:
+def done(
+    migration_id: str,
+    scope: str,
+    record: Record,
+    marker: str,
+    run_id: str,
+    dest_id: str,
+    now: datetime,
+    *,
+    adopted: bool = False,
+    depth: int = 0,
+    action: str | None = None,
+    adaptations: tuple[str, ...] = (),
+) -> IdMapEntry:
     """The entry written after a successful create/update (``adopted``: the item was found
     at the destination by its natural key, not created by this migration)."""
-    return IdMapEntry(migration_id=migration_id, kind=record.kind, source_id=record.source_id,
-                      scope=scope, marker=marker, state=IdState.DONE, dest_id=dest_id,
-                      source_version=record.version, last_run_id=run_id, updated_at=now,
-                      adopted=adopted, depth=depth, written_run_id=run_id, action=action,
-                      adaptations=adaptations)
+    return IdMapEntry(
+        migration_id=migration_id,
+        kind=record.kind,
+        source_id=record.source_id,
+        scope=scope,
+        marker=marker,
+        state=IdState.DONE,
+        dest_id=dest_id,
+        source_version=record.version,
+        last_run_id=run_id,
+        updated_at=now,
+        adopted=adopted,
+        depth=depth,
+        written_run_id=run_id,
+        action=action,
+        adaptations=adaptations,
+    )
 
 
 #: Id-map states a ``retry_failed`` run picks up: failed or skipped before, or a create
@@ -151,8 +212,9 @@ class ParentResolver:
                 if parent is None:
                     raise SkippableItemError("its parent task was not migrated")
                 refs["parent_task"] = parent
-            refs["labels"] = {lab.source_id: dest for lab in record.labels
-                              if (dest := get((Kind.LABEL, lab.source_id)))}
+            refs["labels"] = {
+                lab.source_id: dest for lab in record.labels if (dest := get((Kind.LABEL, lab.source_id)))
+            }
         task_sid = getattr(record, "task_id", None)
         if task_sid:
             task = get((Kind.TASK, task_sid))

@@ -4,6 +4,7 @@ They define the ports' semantics (compare-and-set checkpoints, idempotent upsert
 pure-logic tests and benchmarks. Production uses the Cosmos and Storage-queue adapters of
 ``shared/migrations/ports_cosmos.py``; these never persist anything.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,7 @@ class InMemoryIdMap:
         self._by_scope: dict[tuple[str, str], set[tuple[str, Kind, str]]] = {}
         self.writes = 0
 
-    async def get_many(self, migration_id: str, kind: Kind,
-                       source_ids: Sequence[str]) -> dict[str, IdMapEntry]:
+    async def get_many(self, migration_id: str, kind: Kind, source_ids: Sequence[str]) -> dict[str, IdMapEntry]:
         out = {}
         for sid in source_ids:
             entry = self.entries.get((migration_id, kind, sid))
@@ -48,16 +48,14 @@ class InMemoryIdMap:
         self.entries[key] = entry
         self._by_scope.setdefault((entry.migration_id, entry.scope), set()).add(key)
 
-    async def mark_seen(self, migration_id: str, kind: Kind, source_ids: Sequence[str],
-                        run_id: str) -> None:
+    async def mark_seen(self, migration_id: str, kind: Kind, source_ids: Sequence[str], run_id: str) -> None:
         self.writes += 1
         for sid in source_ids:
             key = (migration_id, kind, sid)
             if key in self.entries:
                 self.entries[key] = self.entries[key].model_copy(update={"last_run_id": run_id})
 
-    async def list(self, migration_id: str, *,
-                   scope: str | None = None) -> AsyncIterator[IdMapEntry]:
+    async def list(self, migration_id: str, *, scope: str | None = None) -> AsyncIterator[IdMapEntry]:
         if scope is not None:
             keys = sorted(self._by_scope.get((migration_id, scope), ()))
             for key in keys:
@@ -69,18 +67,19 @@ class InMemoryIdMap:
             if mig == migration_id:
                 yield entry
 
-
-    async def page(self, migration_id: str, *, scope: str, kind: Kind, depth: int | None,
-                   after: str | None, limit: int) -> builtins.list[IdMapEntry]:
-        rows = [e async for e in self.list(migration_id, scope=scope)
-                if e.kind is kind and (depth is None or e.depth == depth)
-                and (after is None or e.source_id > after)]
+    async def page(
+        self, migration_id: str, *, scope: str, kind: Kind, depth: int | None, after: str | None, limit: int
+    ) -> builtins.list[IdMapEntry]:
+        rows = [
+            e
+            async for e in self.list(migration_id, scope=scope)
+            if e.kind is kind and (depth is None or e.depth == depth) and (after is None or e.source_id > after)
+        ]
         rows.sort(key=lambda e: e.source_id)
         return rows[:limit]
 
     async def max_depth(self, migration_id: str, *, scope: str, kind: Kind) -> int:
-        return max([e.depth async for e in self.list(migration_id, scope=scope)
-                    if e.kind is kind], default=0)
+        return max([e.depth async for e in self.list(migration_id, scope=scope) if e.kind is kind], default=0)
 
 
 class InMemoryRunState:
@@ -132,13 +131,13 @@ class InMemoryRunState:
 
     async def set_counts(self, run_id: str, counts: Mapping[str, int]) -> None:
         self.counts.setdefault(run_id, Counter()).update(
-            {k: v - self.counts[run_id].get(k, 0) for k, v in counts.items()})
+            {k: v - self.counts[run_id].get(k, 0) for k, v in counts.items()}
+        )
 
     async def checkpoints(self, run_id: str) -> dict[str, Checkpoint]:
         return {s: cp for s, cp in self.scope_checkpoints.get(run_id, {}).items() if cp is not None}
 
-    async def claim(self, run_id: str, scope: str, expected: Checkpoint, token: str,
-                    until: datetime) -> ClaimResult:
+    async def claim(self, run_id: str, scope: str, expected: Checkpoint, token: str, until: datetime) -> ClaimResult:
         if self.scope_checkpoints.get(run_id, {}).get(scope) != expected:
             return self._stale(run_id, scope, expected)
         held = self.leases.get((run_id, scope))
@@ -152,8 +151,7 @@ class InMemoryRunState:
         if held is not None and held[0] == token:
             del self.leases[(run_id, scope)]
 
-    async def advance(self, run_id: str, scope: str, expected: Checkpoint,
-                      new: Checkpoint | None) -> bool:
+    async def advance(self, run_id: str, scope: str, expected: Checkpoint, new: Checkpoint | None) -> bool:
         scopes = self.scope_checkpoints.setdefault(run_id, {})
         if scopes.get(scope) != expected:
             return False
@@ -208,10 +206,14 @@ class InMemoryQueue:
         return len(self._heap)
 
 
-async def drain_concurrently(queue: InMemoryQueue,
-                             handle: Callable[[ChunkMessage], Awaitable[object]], *,
-                             workers: int = 3, max_messages: int = 100_000,
-                             on_wait: Callable[[float], Awaitable[None]] | None = None) -> int:
+async def drain_concurrently(
+    queue: InMemoryQueue,
+    handle: Callable[[ChunkMessage], Awaitable[object]],
+    *,
+    workers: int = 3,
+    max_messages: int = 100_000,
+    on_wait: Callable[[float], Awaitable[None]] | None = None,
+) -> int:
     """Like ``drain`` with up to ``workers`` deliveries in flight (as several Function
     instances would); time only moves forward when nothing is in flight."""
     n = 0
@@ -240,9 +242,13 @@ async def drain_concurrently(queue: InMemoryQueue,
     raise RuntimeError("queue did not drain")
 
 
-async def drain(queue: InMemoryQueue, handle: Callable[[ChunkMessage], Awaitable[object]],
-                *, max_messages: int = 100_000,
-                on_wait: Callable[[float], Awaitable[None]] | None = None) -> int:
+async def drain(
+    queue: InMemoryQueue,
+    handle: Callable[[ChunkMessage], Awaitable[object]],
+    *,
+    max_messages: int = 100_000,
+    on_wait: Callable[[float], Awaitable[None]] | None = None,
+) -> int:
     """Deliver queued messages one by one until the queue is empty; returns how many."""
     n = 0
     while n < max_messages:

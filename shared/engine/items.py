@@ -5,6 +5,7 @@ FAILED result with a reason; the rest of the page goes on. Chunk-level condition
 (``DeferChunk``, ``AuthRequiredError``, ``TransientError`` after retries, ``FatalRunError``)
 propagate to the chunk runner.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -48,8 +49,7 @@ from shared.errors import (
 )
 
 #: Errors that stop the chunk instead of failing one item.
-CHUNK_LEVEL = (DeferChunk, AuthRequiredError, TransientError, FatalRunError,
-               asyncio.TimeoutError, ConnectionError)
+CHUNK_LEVEL = (DeferChunk, AuthRequiredError, TransientError, FatalRunError, asyncio.TimeoutError, ConnectionError)
 
 
 @dataclass
@@ -116,8 +116,7 @@ class ItemProcessor:
     def __init__(self, ctx: ItemContext) -> None:
         self.ctx = ctx
         self.caps = ctx.writer.capabilities
-        self.resolver = ParentResolver(ctx.id_map, ctx.settings.migration_id,
-                                       ctx.settings.dest_workspace)
+        self.resolver = ParentResolver(ctx.id_map, ctx.settings.migration_id, ctx.settings.dest_workspace)
         #: source ids with an entry that this run saw without writing it (→ mark_seen)
         self.seen: dict[Kind, list[str]] = {}
         self._stopped = False
@@ -159,7 +158,7 @@ class ItemProcessor:
             for rec in recs:
                 try:
                     out.append(await one(rec))
-                except BaseException as exc:  # noqa: BLE001 - collected as gather() would
+                except BaseException as exc:
                     out.append(exc)
                     if not isinstance(exc, Exception):
                         break  # cancelled: the rest is left for the next delivery
@@ -168,8 +167,7 @@ class ItemProcessor:
         for wave in _waves(records):
             lanes = _lanes(wave)
             done = await asyncio.gather(*(lane([wave[i] for i in idx]) for idx in lanes))
-            placed = {i: r for idx, out in zip(lanes, done, strict=True)
-                      for i, r in zip(idx, out, strict=True)}
+            placed = {i: r for idx, out in zip(lanes, done, strict=True) for i, r in zip(idx, out, strict=True)}
             results.extend(r for i in range(len(wave)) if (r := placed[i]) is not None)
             if self._stopped or self.out_of_time:
                 break
@@ -188,8 +186,7 @@ class ItemProcessor:
             self.seen.setdefault(kind, []).append(sid)
         if delta is Delta.UNCHANGED:
             assert entry is not None
-            return result(ItemStatus.UNCHANGED, dest_id=entry.dest_id, counted=not already,
-                          report=False)
+            return result(ItemStatus.UNCHANGED, dest_id=entry.dest_id, counted=not already, report=False)
         if already and entry is not None and entry.state in (IdState.FAILED, IdState.SKIPPED):
             # failed or skipped earlier in this run (a redelivered chunk): once is enough
             status = ItemStatus.FAILED if entry.state is IdState.FAILED else ItemStatus.SKIPPED
@@ -203,45 +200,64 @@ class ItemProcessor:
             codes = [n.code for n in notes]
             if isinstance(adapted, Task) and ctx.settings.status_map:
                 # the migration's statusMapping (before the dry-run return: it reports it too)
-                adapted, mapped = map_task(ctx.settings.status_map, adapted,
-                                           await scope_sections(ctx.reader, ctx.scope), self.caps)
+                adapted, mapped = map_task(
+                    ctx.settings.status_map, adapted, await scope_sections(ctx.reader, ctx.scope), self.caps
+                )
                 codes += [n.code for n in mapped]
                 await self.resolver.prefetch([adapted])  # the mapped section's destination id
             if ctx.settings.dry_run:
-                status = (ItemStatus.WOULD_UPDATE if delta is Delta.CHANGED
-                          else ItemStatus.WOULD_CREATE)
+                status = ItemStatus.WOULD_UPDATE if delta is Delta.CHANGED else ItemStatus.WOULD_CREATE
                 return result(status, adaptations=codes, report=bool(codes))
             refs = self.resolver.refs(adapted)
             if isinstance(rec, Task) and rec.parent_id and not getattr(adapted, "parent_id", None):
                 # flattened: the writer may name the parent in the text (None: not migrated)
-                refs = refs.model_copy(update={
-                    "flattened_parent": self.resolver.known(Kind.TASK, rec.parent_id)})
+                refs = refs.model_copy(update={"flattened_parent": self.resolver.known(Kind.TASK, rec.parent_id)})
             adapted = _missing_labels_to_description(adapted, refs, codes, self.caps)
             dest_id, status, adopted = await self._write(delta, entry, rec, adapted, refs, codes)
         except CHUNK_LEVEL:
             raise
-        except Exception as exc:  # noqa: BLE001 - this item fails alone, with its reason
+        except Exception as exc:
             await self._not_migrated(rec, entry, IdState.FAILED, _reason(exc))
             return result(ItemStatus.FAILED, reason=_reason(exc))
         depth = self.resolver.depth(rec)
-        await ctx.id_map.put(done(ctx.settings.migration_id, ctx.scope, rec,
-                                  self._marker(rec), ctx.run_id, dest_id, ctx.clock.now(),
-                                  adopted=adopted, depth=depth, action=status.value,
-                                  adaptations=tuple(codes)))
+        await ctx.id_map.put(
+            done(
+                ctx.settings.migration_id,
+                ctx.scope,
+                rec,
+                self._marker(rec),
+                ctx.run_id,
+                dest_id,
+                ctx.clock.now(),
+                adopted=adopted,
+                depth=depth,
+                action=status.value,
+                adaptations=tuple(codes),
+            )
+        )
         if sid in self.seen.get(kind, ()):
             self.seen[kind].remove(sid)
         self.resolver.remember(kind, sid, dest_id, depth)
         return result(status, dest_id=dest_id, adaptations=codes)
 
-    async def _not_migrated(self, rec: Record, entry: IdMapEntry | None, state: IdState,
-                            reason: str) -> None:
+    async def _not_migrated(self, rec: Record, entry: IdMapEntry | None, state: IdState, reason: str) -> None:
         ctx = self.ctx
         if ctx.settings.dry_run:
             return
-        await ctx.id_map.put(not_migrated(ctx.settings.migration_id, ctx.scope, rec,
-                                          self._marker(rec), ctx.run_id, state,
-                                          ctx.clock.now(), entry,
-                                          depth=self.resolver.depth(rec), reason=reason))
+        await ctx.id_map.put(
+            not_migrated(
+                ctx.settings.migration_id,
+                ctx.scope,
+                rec,
+                self._marker(rec),
+                ctx.run_id,
+                state,
+                ctx.clock.now(),
+                entry,
+                depth=self.resolver.depth(rec),
+                reason=reason,
+            )
+        )
         if rec.source_id in self.seen.get(rec.kind, ()):
             self.seen[rec.kind].remove(rec.source_id)
 
@@ -251,9 +267,9 @@ class ItemProcessor:
             sid = scoped(self.ctx.scope, sid)  # one destination label per project
         return make_marker(self.ctx.settings.migration_id, rec.kind, sid)
 
-    async def _write(self, delta: Delta, entry: IdMapEntry | None, rec: Record,
-                     adapted: Record, refs: DestRefs,
-                     late: list[str]) -> tuple[str, ItemStatus, bool]:
+    async def _write(
+        self, delta: Delta, entry: IdMapEntry | None, rec: Record, adapted: Record, refs: DestRefs, late: list[str]
+    ) -> tuple[str, ItemStatus, bool]:
         """Write the item; ``late`` collects adaptation codes the writer reports.
 
         Returns the destination id, the status, and whether the item was *adopted*: found
@@ -278,13 +294,21 @@ class ItemProcessor:
                 # by natural key, a same-named item may predate the migration: keep it safe
                 adopted = kind not in caps.marker_kinds
                 return found, ItemStatus.RECONCILED, adopted
-        await ctx.id_map.put(intent(ctx.settings.migration_id, ctx.scope, rec, marker,
-                                    ctx.run_id, ctx.clock.now(), entry,
-                                    depth=self.resolver.depth(rec)))
+        await ctx.id_map.put(
+            intent(
+                ctx.settings.migration_id,
+                ctx.scope,
+                rec,
+                marker,
+                ctx.run_id,
+                ctx.clock.now(),
+                entry,
+                depth=self.resolver.depth(rec),
+            )
+        )
         return await self._create(rec, adapted, refs, marker, late), ItemStatus.CREATED, False
 
-    async def _update(self, dest_id: str, rec: Record, adapted: Record, refs: DestRefs,
-                      late: list[str]) -> str:
+    async def _update(self, dest_id: str, rec: Record, adapted: Record, refs: DestRefs, late: list[str]) -> str:
         marker = self._marker(rec)
         if isinstance(adapted, Attachment):
             # attachments cannot be edited: upload the new one, then remove the old one
@@ -295,8 +319,7 @@ class ItemProcessor:
         out = await self.ctx.writer.update(rec.kind, dest_id, adapted, refs, marker)
         return _unwrap(out, dest_id, late)
 
-    async def _create(self, rec: Record, adapted: Record, refs: DestRefs, marker: str,
-                      late: list[str]) -> str:
+    async def _create(self, rec: Record, adapted: Record, refs: DestRefs, marker: str, late: list[str]) -> str:
         """Create (or upload); on an ambiguous failure reconcile by marker, then try again."""
         ctx, caps = self.ctx, self.caps
         attempts = ctx.settings.create_attempts
@@ -319,15 +342,17 @@ class ItemProcessor:
                         # (subtasks, check items, label links): update finishes them
                         finished = await ctx.writer.update(rec.kind, found, adapted, refs, marker)
                         return _unwrap(finished, found, late)
-                delay = (exc.retry_after if isinstance(exc, ThrottledError)
-                         and exc.retry_after is not None else 0.5 * 2 ** (attempt - 1))
+                delay = (
+                    exc.retry_after
+                    if isinstance(exc, ThrottledError) and exc.retry_after is not None
+                    else 0.5 * 2 ** (attempt - 1)
+                )
                 if delay > ctx.settings.defer_threshold_s:
                     raise DeferChunk(delay, f"create of {rec.kind} throttled") from exc
                 await ctx.clock.sleep(delay)
         raise AssertionError("unreachable")
 
-    async def _upload(self, rec: Record, adapted: Attachment, refs: DestRefs,
-                      marker: str) -> str | Written:
+    async def _upload(self, rec: Record, adapted: Attachment, refs: DestRefs, marker: str) -> str | Written:
         ctx = self.ctx
         if adapted.is_link:
             return await ctx.writer.upload_attachment(adapted, refs, marker, None)
@@ -349,8 +374,7 @@ async def _source_side(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, No
             await chunks.aclose()
 
 
-def _missing_labels_to_description(record: Record, refs: DestRefs, codes: list[str],
-                                   caps: Capabilities) -> Record:
+def _missing_labels_to_description(record: Record, refs: DestRefs, codes: list[str], caps: Capabilities) -> Record:
     """Labels whose destination label is missing (failed, over a limit) go to the text."""
     if not isinstance(record, Task) or not record.labels:
         return record

@@ -5,6 +5,7 @@ Each selected project-level container is one *scope*; scopes are independent and
 (projects, sections, labels, tasks with subtasks after their parents, comments,
 attachments) and end with the deletion sweep.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -64,14 +65,20 @@ def first_messages(settings: RunSettings, scopes: Sequence[str]) -> list[ChunkMe
     Call ``RunState.start`` first (``begin`` does both, and moves a rollback's checkpoints).
     """
     first = ROLLBACK_START if settings.mode == "rollback" else Checkpoint(phase=Phase.PROJECT)
-    return [ChunkMessage(tenant_id=settings.tenant_id, migration_id=settings.migration_id,
-                         run_id=settings.run_id, scope=scope, phase=first.phase,
-                         cursor=first.cursor)
-            for scope in dict.fromkeys(scopes)]
+    return [
+        ChunkMessage(
+            tenant_id=settings.tenant_id,
+            migration_id=settings.migration_id,
+            run_id=settings.run_id,
+            scope=scope,
+            phase=first.phase,
+            cursor=first.cursor,
+        )
+        for scope in dict.fromkeys(scopes)
+    ]
 
 
-async def begin(run_state: RunState, settings: RunSettings,
-                scopes: Sequence[str]) -> list[ChunkMessage]:
+async def begin(run_state: RunState, settings: RunSettings, scopes: Sequence[str]) -> list[ChunkMessage]:
     """Start the run's scopes and return their first messages (the caller enqueues them).
 
     ``RunState.start`` puts every scope at (PROJECT, None); a rollback's scopes are then
@@ -80,23 +87,28 @@ async def begin(run_state: RunState, settings: RunSettings,
     await run_state.start(settings.run_id, scopes)
     if settings.mode == "rollback":
         for scope in dict.fromkeys(scopes):
-            await run_state.advance(settings.run_id, scope, Checkpoint(phase=Phase.PROJECT),
-                                    ROLLBACK_START)
+            await run_state.advance(settings.run_id, scope, Checkpoint(phase=Phase.PROJECT), ROLLBACK_START)
     return first_messages(settings, scopes)
 
 
-def resume_messages(settings: RunSettings,
-                    checkpoints: Mapping[str, Checkpoint]) -> list[ChunkMessage]:
+def resume_messages(settings: RunSettings, checkpoints: Mapping[str, Checkpoint]) -> list[ChunkMessage]:
     """Messages to continue open scopes from their checkpoints (after a pause or a crash)."""
-    return [ChunkMessage(tenant_id=settings.tenant_id, migration_id=settings.migration_id,
-                         run_id=settings.run_id, scope=scope, phase=cp.phase, cursor=cp.cursor)
-            for scope, cp in checkpoints.items()]
+    return [
+        ChunkMessage(
+            tenant_id=settings.tenant_id,
+            migration_id=settings.migration_id,
+            run_id=settings.run_id,
+            scope=scope,
+            phase=cp.phase,
+            cursor=cp.cursor,
+        )
+        for scope, cp in checkpoints.items()
+    ]
 
 
 def message_for(previous: ChunkMessage, checkpoint: Checkpoint) -> ChunkMessage:
     """The message for ``checkpoint`` in the same run and scope (attempt reset)."""
-    return previous.model_copy(update={"phase": checkpoint.phase, "cursor": checkpoint.cursor,
-                                       "attempt": 0})
+    return previous.model_copy(update={"phase": checkpoint.phase, "cursor": checkpoint.cursor, "attempt": 0})
 
 
 def retry_skips(settings: RunSettings, scope: str, phase: Phase) -> bool:
@@ -106,9 +118,14 @@ def retry_skips(settings: RunSettings, scope: str, phase: Phase) -> bool:
     return phase.kind not in (settings.retry_plan or {}).get(scope, frozenset())
 
 
-def next_checkpoint(current: Checkpoint, next_cursor: str | None, reader: Connection,
-                    writer: Connection, settings: RunSettings,
-                    scope: str | None = None) -> Checkpoint | None:
+def next_checkpoint(
+    current: Checkpoint,
+    next_cursor: str | None,
+    reader: Connection,
+    writer: Connection,
+    settings: RunSettings,
+    scope: str | None = None,
+) -> Checkpoint | None:
     """The checkpoint after a page: same phase with the next cursor, else the next phase.
 
     Kinds the reader cannot read are skipped; kinds the writer cannot hold are still read,
@@ -120,7 +137,7 @@ def next_checkpoint(current: Checkpoint, next_cursor: str | None, reader: Connec
     if settings.mode == "retry_failed":
         read_kinds = read_kinds & (settings.retry_plan or {}).get(scope or "", frozenset())
     idx = PHASE_ORDER.index(current.phase)
-    for phase in PHASE_ORDER[idx + 1:]:
+    for phase in PHASE_ORDER[idx + 1 :]:
         if phase is Phase.SWEEP:
             # a dry run records no "seen" marks, so it cannot tell what was deleted; a retry
             # run sees only failed items

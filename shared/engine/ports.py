@@ -4,6 +4,7 @@ The engine is written against these; ``shared/migrations/ports_cosmos.py`` (Cosm
 queue client provide the adapters, bound to one tenant when built (no tenant id in these signatures). Messages
 and entries hold ids, versions, cursors and counters only: never item content, never secrets.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -76,8 +77,7 @@ class IdMapEntry(BaseModel):
 
 
 class IdMap(Protocol):
-    async def get_many(self, migration_id: str, kind: Kind,
-                       source_ids: Sequence[str]) -> dict[str, IdMapEntry]:
+    async def get_many(self, migration_id: str, kind: Kind, source_ids: Sequence[str]) -> dict[str, IdMapEntry]:
         """Entries for those source ids (absent ids are missing from the result)."""
         ...
 
@@ -85,8 +85,7 @@ class IdMap(Protocol):
         """Upsert by (migration_id, kind, source_id)."""
         ...
 
-    async def mark_seen(self, migration_id: str, kind: Kind, source_ids: Sequence[str],
-                        run_id: str) -> None:
+    async def mark_seen(self, migration_id: str, kind: Kind, source_ids: Sequence[str], run_id: str) -> None:
         """Set ``last_run_id = run_id`` on existing entries (one batch per chunk)."""
         ...
 
@@ -102,8 +101,9 @@ class IdMapPages(Protocol):
     (``shared.engine.rollback.entries_page``), which is fine for small maps only.
     """
 
-    async def page(self, migration_id: str, *, scope: str, kind: Kind, depth: int | None,
-                   after: str | None, limit: int) -> list[IdMapEntry]:
+    async def page(
+        self, migration_id: str, *, scope: str, kind: Kind, depth: int | None, after: str | None, limit: int
+    ) -> list[IdMapEntry]:
         """Up to ``limit`` entries of (scope, kind[, depth]) with ``source_id > after``,
         ordered by source id."""
         ...
@@ -134,8 +134,7 @@ class ItemStatus(StrEnum):
 
 
 #: Verify outcomes that are defects of the migration (``ok`` is not).
-VERIFY_DEFECTS = frozenset({ItemStatus.MISSING, ItemStatus.DUPLICATE, ItemStatus.DIFFERENT,
-                            ItemStatus.UNEXPECTED})
+VERIFY_DEFECTS = frozenset({ItemStatus.MISSING, ItemStatus.DUPLICATE, ItemStatus.DIFFERENT, ItemStatus.UNEXPECTED})
 
 
 class ItemReport(BaseModel):
@@ -185,8 +184,7 @@ class RunState(Protocol):
         """Status RUNNING; every scope's checkpoint at (PROJECT, None)."""
         ...
 
-    async def get_status(self, run_id: str) -> RunStatus:
-        ...
+    async def get_status(self, run_id: str) -> RunStatus: ...
 
     async def set_status(self, run_id: str, status: RunStatus, reason: str | None = None) -> None:
         """Move to ``status`` if allowed (``can_transition``); otherwise leave it."""
@@ -196,8 +194,7 @@ class RunState(Protocol):
         """Atomically add to named counters (Cosmos patch ``incr``)."""
         ...
 
-    async def get_counts(self, run_id: str) -> dict[str, int]:
-        ...
+    async def get_counts(self, run_id: str) -> dict[str, int]: ...
 
     async def add_items(self, run_id: str, rows: Sequence[ItemReport]) -> None:
         """Append per-item report rows (upsert by run, kind and source id)."""
@@ -215,8 +212,7 @@ class RunState(Protocol):
         """Checkpoints of the scopes still open (to resume after a pause)."""
         ...
 
-    async def claim(self, run_id: str, scope: str, expected: Checkpoint, token: str,
-                    until: datetime) -> ClaimResult:
+    async def claim(self, run_id: str, scope: str, expected: Checkpoint, token: str, until: datetime) -> ClaimResult:
         """Take the scope's lease if its checkpoint is ``expected`` and no other live lease
         exists (atomic, e.g. Cosmos etag). A queue message redelivered while its first
         delivery still runs gets BUSY; an old or duplicate message gets STALE."""
@@ -226,8 +222,7 @@ class RunState(Protocol):
         """Drop the lease held by ``token`` (chunk deferred or stopped)."""
         ...
 
-    async def advance(self, run_id: str, scope: str, expected: Checkpoint,
-                      new: Checkpoint | None) -> bool:
+    async def advance(self, run_id: str, scope: str, expected: Checkpoint, new: Checkpoint | None) -> bool:
         """Compare-and-set the checkpoint and clear the lease (``new=None`` closes the
         scope); False if the checkpoint had moved. Remembers ``expected`` as the step that
         got there, with the hand-off to ``new`` pending until ``handed_off``."""

@@ -15,6 +15,7 @@ and codes, never content) and, when the last scope closes, this module
 
 Both steps are idempotent: two deliveries that close the run at once write the same values.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -25,9 +26,17 @@ from shared.engine.ports import IdMap, IdMapEntry, IdState, ItemReport, ItemStat
 from shared.engine.scoped_ids import unscoped
 
 #: Per-item statuses whose counters the id map can recount exactly.
-RECOUNTED = frozenset({ItemStatus.CREATED, ItemStatus.UPDATED, ItemStatus.RECONCILED,
-                       ItemStatus.FAILED, ItemStatus.SKIPPED, ItemStatus.UNCHANGED,
-                       ItemStatus.DELETED_AT_SOURCE})
+RECOUNTED = frozenset(
+    {
+        ItemStatus.CREATED,
+        ItemStatus.UPDATED,
+        ItemStatus.RECONCILED,
+        ItemStatus.FAILED,
+        ItemStatus.SKIPPED,
+        ItemStatus.UNCHANGED,
+        ItemStatus.DELETED_AT_SOURCE,
+    }
+)
 
 
 @dataclass
@@ -41,9 +50,15 @@ def _row(entry: IdMapEntry, status: ItemStatus) -> ItemReport:
     reason = entry.reason
     if status is ItemStatus.DELETED_AT_SOURCE:
         reason = "deleted at the source; kept at the destination"
-    return ItemReport(kind=entry.kind, source_id=unscoped(entry), scope=entry.scope,
-                      status=status, dest_id=entry.dest_id, reason=reason,
-                      adaptations=entry.adaptations)
+    return ItemReport(
+        kind=entry.kind,
+        source_id=unscoped(entry),
+        scope=entry.scope,
+        status=status,
+        dest_id=entry.dest_id,
+        reason=reason,
+        adaptations=entry.adaptations,
+    )
 
 
 def outcome(entry: IdMapEntry, run_id: str) -> tuple[ItemStatus, bool] | None:
@@ -62,8 +77,7 @@ def outcome(entry: IdMapEntry, run_id: str) -> tuple[ItemStatus, bool] | None:
     return None
 
 
-async def repair_report(id_map: IdMap, run_state: RunState, *, migration_id: str,
-                        run_id: str) -> Repair:
+async def repair_report(id_map: IdMap, run_state: RunState, *, migration_id: str, run_id: str) -> Repair:
     """Add the missing rows of ``run_id`` and set its per-item counters from the id map."""
     have = await run_state.item_keys(run_id)
     out = Repair()

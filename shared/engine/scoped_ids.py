@@ -12,6 +12,7 @@ the card ("invalid value for idLabels").
 ``DestRefs.labels`` keep using source ids. ``unscoped`` turns a stored key back into the
 source id (the report repair and the verify do so for the entries they list).
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
@@ -44,24 +45,20 @@ class ScopedIdMap:
     def _key(self, kind: Kind, source_id: str) -> str:
         return scoped(self.scope, source_id) if kind in SCOPED_KINDS else source_id
 
-    async def get_many(self, migration_id: str, kind: Kind,
-                       source_ids: Sequence[str]) -> dict[str, IdMapEntry]:
+    async def get_many(self, migration_id: str, kind: Kind, source_ids: Sequence[str]) -> dict[str, IdMapEntry]:
         if kind not in SCOPED_KINDS:
             return await self.inner.get_many(migration_id, kind, source_ids)
         keys = {self._key(kind, sid): sid for sid in source_ids}
         found = await self.inner.get_many(migration_id, kind, list(keys))
-        return {keys[key]: entry.model_copy(update={"source_id": keys[key]})
-                for key, entry in found.items()}
+        return {keys[key]: entry.model_copy(update={"source_id": keys[key]}) for key, entry in found.items()}
 
     async def put(self, entry: IdMapEntry) -> None:
         if entry.kind in SCOPED_KINDS:
             entry = entry.model_copy(update={"source_id": self._key(entry.kind, entry.source_id)})
         await self.inner.put(entry)
 
-    async def mark_seen(self, migration_id: str, kind: Kind, source_ids: Sequence[str],
-                        run_id: str) -> None:
-        await self.inner.mark_seen(migration_id, kind,
-                                   [self._key(kind, sid) for sid in source_ids], run_id)
+    async def mark_seen(self, migration_id: str, kind: Kind, source_ids: Sequence[str], run_id: str) -> None:
+        await self.inner.mark_seen(migration_id, kind, [self._key(kind, sid) for sid in source_ids], run_id)
 
     def list(self, migration_id: str, *, scope: str | None = None) -> AsyncIterator[IdMapEntry]:
         return self.inner.list(migration_id, scope=scope)

@@ -28,10 +28,12 @@ dry-run return, so the dry run reports it)::
         codes += [n.code for n in mapped]
         await self.resolver.prefetch([adapted])  # the mapped section's destination id
 
-Everything here is pure (no I/O, no clock) but ``scope_sections``, which asks the reader. The dry run applies the same functions, so its
+Everything here is pure (no I/O, no clock) but ``scope_sections``, which asks the reader. The dry run
+applies the same functions, so its
 adaptation counts (``task.status_section_mapped``, ``task.status_completed``,
 ``task.status_reopened``) are what the run will do.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -57,9 +59,9 @@ SUMMARIES: dict[str, str] = {
     "task.status_completed": "{n} tasks are marked complete by the status mapping",
     "task.status_reopened": "{n} tasks are marked not complete by the status mapping",
     "task.status_completion_dropped": "{n} tasks the status mapping marks complete cannot be "
-                                      "marked complete at the destination",
+    "marked complete at the destination",
     "task.status_section_dropped": "{n} tasks the status mapping moves cannot be moved: the "
-                                   "destination has no sections",
+    "destination has no sections",
 }
 
 
@@ -69,12 +71,18 @@ class StatusRule(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     section: str | None = Field(
-        default=None, min_length=1, max_length=200, pattern=r"\S",
+        default=None,
+        min_length=1,
+        max_length=200,
+        pattern=r"\S",
         description="name of the destination section (list, section, bucket) the tasks go to; "
-                    "created once per scope when the source has no section of that name")
+        "created once per scope when the source has no section of that name",
+    )
     completed: bool | None = Field(
-        default=None, description="true: the tasks are marked complete; false: marked not "
-                                  "complete; absent: they keep their source completion")
+        default=None,
+        description="true: the tasks are marked complete; false: marked not "
+        "complete; absent: they keep their source completion",
+    )
 
     @model_validator(mode="after")
     def _something_to_do(self) -> StatusRule:
@@ -144,8 +152,7 @@ def target_names(status_map: StatusMap) -> list[str]:
     return list(names.values())
 
 
-def status_sections(status_map: StatusMap, scope: str,
-                    existing: Mapping[str, Section]) -> list[Section]:
+def status_sections(status_map: StatusMap, scope: str, existing: Mapping[str, Section]) -> list[Section]:
     """Sections the mapping adds to ``scope``: its targets that no source section is named.
 
     ``existing`` is every source section of the scope (id → record). They are placed after
@@ -160,13 +167,19 @@ def status_sections(status_map: StatusMap, scope: str,
             continue
         position = last + 1.0 + len(out)
         sid = status_section_id(scope, name)
-        out.append(Section(source_id=sid, version=content_version([sid, name, position]),
-                           project_id=scope, name=name, position=position))
+        out.append(
+            Section(
+                source_id=sid,
+                version=content_version([sid, name, position]),
+                project_id=scope,
+                name=name,
+                position=position,
+            )
+        )
     return out
 
 
-def rule_for(status_map: StatusMap, task: Task,
-             sections: Mapping[str, str]) -> StatusRule | None:
+def rule_for(status_map: StatusMap, task: Task, sections: Mapping[str, str]) -> StatusRule | None:
     """The rule that applies to ``task``: by section id, section name, then completion."""
     if not status_map:
         return None
@@ -212,8 +225,9 @@ def _note(code: str, message: str, *, loss: bool = False) -> Adaptation:
     return Adaptation(kind=Kind.TASK, code=code, message=message, loss=loss)
 
 
-def map_task(status_map: StatusMap, task: Task, sections: Mapping[str, str],
-             caps: Capabilities) -> tuple[Task, list[Adaptation]]:
+def map_task(
+    status_map: StatusMap, task: Task, sections: Mapping[str, str], caps: Capabilities
+) -> tuple[Task, list[Adaptation]]:
     """``task`` with the section and completion its status rule gives, and what changed.
 
     ``sections`` maps every section of the task's scope (source sections, then the status
@@ -230,25 +244,38 @@ def map_task(status_map: StatusMap, task: Task, sections: Mapping[str, str],
         if target is not None and target != task.section_id:
             if caps.sections:
                 update["section_id"] = target
-                notes.append(_note("task.status_section_mapped",
-                                   "moved to the section the status mapping names"))
+                notes.append(_note("task.status_section_mapped", "moved to the section the status mapping names"))
             else:
-                notes.append(_note("task.status_section_dropped",
-                                   "the destination has no sections", loss=True))
+                notes.append(_note("task.status_section_dropped", "the destination has no sections", loss=True))
     if rule.completed is not None and rule.completed != task.completed:
         if rule.completed and not caps.completion:
-            notes.append(_note("task.status_completion_dropped",
-                               "the destination cannot mark tasks complete", loss=True))
+            notes.append(
+                _note("task.status_completion_dropped", "the destination cannot mark tasks complete", loss=True)
+            )
         elif rule.completed:
             update["completed"] = True
             notes.append(_note("task.status_completed", "marked complete by the status mapping"))
         else:
             update.update(completed=False, completed_at=None)
-            notes.append(_note("task.status_reopened",
-                               "marked not complete by the status mapping"))
+            notes.append(_note("task.status_reopened", "marked not complete by the status mapping"))
     return (task.model_copy(update=update) if update else task), notes
 
 
-__all__ = ["COMPLETED_KEY", "OPEN_KEY", "SUMMARIES", "SectionDirectory", "StatusMap", "StatusRule",
-           "key_problems", "map_task", "normalise", "parse_status_map", "rule_for", "scope_sections",
-           "section_named", "status_section_id", "status_sections", "target_names"]
+__all__ = [
+    "COMPLETED_KEY",
+    "OPEN_KEY",
+    "SUMMARIES",
+    "SectionDirectory",
+    "StatusMap",
+    "StatusRule",
+    "key_problems",
+    "map_task",
+    "normalise",
+    "parse_status_map",
+    "rule_for",
+    "scope_sections",
+    "section_named",
+    "status_section_id",
+    "status_sections",
+    "target_names",
+]

@@ -1,4 +1,5 @@
 """Bounded streaming of attachment bodies: source chunks → destination, no buffering."""
+
 from __future__ import annotations
 
 import gc
@@ -11,8 +12,9 @@ COLLECT_EVERY_BYTES = 8 * 1024 * 1024
 GC_GENERATION = 1  # generations 0 and 1: the fragments' cycles are young when they die
 
 
-async def bounded(chunks: AsyncIterator[bytes], max_bytes: int = MAX_CHUNK_BYTES,
-                  *, collect_every: int | None = None) -> AsyncIterator[bytes]:
+async def bounded(
+    chunks: AsyncIterator[bytes], max_bytes: int = MAX_CHUNK_BYTES, *, collect_every: int | None = None
+) -> AsyncIterator[bytes]:
     """Re-yield ``chunks`` split so that no piece exceeds ``max_bytes`` (empty ones dropped).
 
     Only one source chunk is held at a time, so memory stays flat whatever the file size
@@ -38,4 +40,4 @@ async def bounded(chunks: AsyncIterator[bytes], max_bytes: int = MAX_CHUNK_BYTES
             continue
         view = memoryview(part)
         for i in range(0, len(view), max_bytes):
-            yield bytes(view[i:i + max_bytes])
+            yield bytes(view[i : i + max_bytes])

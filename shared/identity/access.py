@@ -19,6 +19,7 @@ Key scopes are cumulative: `write` includes `read`, `admin` includes both, so a 
 grantee is its highest scope. An `admin` key may do everything an admin user may.
 Deactivated members are not callers at all: `Caller.user` refuses them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -163,9 +164,7 @@ class Caller:
         try:
             parsed = frozenset(Scope(s) for s in scopes)
         except ValueError as exc:
-            raise ValidationFailed(
-                f"API key scopes must be among {', '.join(Scope)}", field="scopes"
-            ) from exc
+            raise ValidationFailed(f"API key scopes must be among {', '.join(Scope)}", field="scopes") from exc
         if not parsed:
             raise ValidationFailed("an API key needs at least one scope", field="scopes")
         return cls(kind=CallerKind.API_KEY, tenant_id=tenant_id, subject=key_id, scopes=parsed)
@@ -248,11 +247,7 @@ class _State:
 
 
 def _is_active_admin(m: _State) -> bool:
-    return (
-        m.role is Role.ADMIN
-        and m.member_type is MemberType.INTERNAL
-        and m.status is MemberStatus.ACTIVE
-    )
+    return m.role is Role.ADMIN and m.member_type is MemberType.INTERNAL and m.status is MemberStatus.ACTIVE
 
 
 def check_member_change(members: Iterable[MemberLike], change: MemberChange) -> None:
@@ -267,10 +262,7 @@ def check_member_change(members: Iterable[MemberLike], change: MemberChange) -> 
     (e.g. an ETag on the tenant document), or two admins demoting each other at once can
     both pass.
     """
-    states = [
-        _State(m.id, Role(m.role), MemberType(m.member_type), MemberStatus(m.status))
-        for m in members
-    ]
+    states = [_State(m.id, Role(m.role), MemberType(m.member_type), MemberStatus(m.status)) for m in members]
     target = next((m for m in states if m.id == change.member_id), None)
     if target is None:
         raise NotFoundError("member not found")

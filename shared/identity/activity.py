@@ -5,6 +5,7 @@ written at most once per `interval` (an hour by default) instead of on every req
 Each worker instance remembers when it last wrote per key; the stored value read with
 the tenant covers writes made by other instances.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict

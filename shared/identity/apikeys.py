@@ -23,6 +23,7 @@ from an OIDC token (a JWT never starts with `ferry_`). Also accepted: ``X-Ferry-
 ferry_…`` for tools that reserve `Authorization` for something else. Sending both with
 different values is refused. `credential_from_headers` implements exactly this rule.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -118,9 +119,7 @@ def parse(plaintext: str) -> ParsedKey:
 
 def digests_match(presented: str, stored: str) -> bool:
     """Constant-time comparison of two hex digests."""
-    return hmac.compare_digest(
-        presented.encode("ascii", "replace"), stored.encode("ascii", "replace")
-    )
+    return hmac.compare_digest(presented.encode("ascii", "replace"), stored.encode("ascii", "replace"))
 
 
 def display_form(prefix: str) -> str:

@@ -30,6 +30,7 @@ Trust rules worth knowing:
 Failures of the token raise `AuthenticationError` with a short reason; an issuer whose
 keys cannot be fetched at all raises `TransientError` (a 5xx, not the caller's fault).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -127,8 +128,9 @@ def _email_verified(claims: dict[str, Any], email: str) -> bool:
     is true. `preferred_username`/`upn` (Entra ID) are never taken as verified: an Entra
     user may set them, and Entra sends no `email_verified`."""
     claimed = claims.get("email")
-    return (isinstance(claimed, str) and claimed.strip().lower() == email
-            and claims.get("email_verified") in (True, "true"))
+    return (
+        isinstance(claimed, str) and claimed.strip().lower() == email and claims.get("email_verified") in (True, "true")
+    )
 
 
 def _number(claims: dict[str, Any], name: str) -> float | None:

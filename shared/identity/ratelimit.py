@@ -10,6 +10,7 @@ times the rate. They guard cost and fairness between tenants (one busy script mu
 starve an org's other users), not secrecy. Memory is bounded by `max_tracked` buckets,
 least recently used evicted first.
 """
+
 from __future__ import annotations
 
 import math
@@ -67,8 +68,15 @@ class TokenBucketLimiter:
 class RequestRateLimits:
     """The two request limits of the API: per caller and per organisation."""
 
-    def __init__(self, *, caller_rate: float = CALLER_RATE, caller_burst: float = CALLER_BURST,
-                 org_rate: float = ORG_RATE, org_burst: float = ORG_BURST, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        caller_rate: float = CALLER_RATE,
+        caller_burst: float = CALLER_BURST,
+        org_rate: float = ORG_RATE,
+        org_burst: float = ORG_BURST,
+        clock: Clock = time.monotonic,
+    ) -> None:
         self.callers = TokenBucketLimiter(rate=caller_rate, burst=caller_burst, clock=clock)
         self.orgs = TokenBucketLimiter(rate=org_rate, burst=org_burst, clock=clock)
 

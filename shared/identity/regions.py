@@ -11,6 +11,7 @@ regions French Guiana (GF), Guadeloupe (GP), Martinique (MQ), Réunion (RE), May
 and Saint-Martin (MF). Overseas countries and territories outside the Union (e.g. PF,
 NC, GL, AW) and the Crown Dependencies (JE, GG, IM) map to `us` like any other country.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -61,9 +62,7 @@ EEA_NON_EU: frozenset[str] = frozenset({"IS", "LI", "NO"})
 #: EU territory with its own ISO code (see the module docstring).
 EU_TERRITORIES: frozenset[str] = frozenset({"AX", "GF", "GP", "MQ", "RE", "YT", "MF"})
 #: Every code that maps to the `eu` region.
-EU_REGION_COUNTRIES: frozenset[str] = (
-    EU_MEMBER_STATES | EEA_NON_EU | EU_TERRITORIES | frozenset({"CH", "GB"})
-)
+EU_REGION_COUNTRIES: frozenset[str] = EU_MEMBER_STATES | EEA_NON_EU | EU_TERRITORIES | frozenset({"CH", "GB"})
 
 REGIONS: tuple[Region, ...] = ("eu", "us")
 
@@ -79,9 +78,7 @@ def normalize_country(code: str) -> str:
     normalized = code.strip().upper()
     if normalized not in ISO_3166_ALPHA2:
         shown = code if len(code) <= 8 else code[:8] + "…"
-        raise ValidationFailed(
-            f"{shown!r} is not an ISO 3166-1 alpha-2 country code", field="country"
-        )
+        raise ValidationFailed(f"{shown!r} is not an ISO 3166-1 alpha-2 country code", field="country")
     return normalized
 
 

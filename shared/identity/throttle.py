@@ -32,6 +32,7 @@ out, and the failures of some clients behind a shared address (an office NAT) ca
 out the others' valid tokens and keys. The limits make a flood visible (429 with Retry-After);
 they never refuse a valid credential.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -106,9 +107,7 @@ class SlidingWindowLimiter:
         """Raise TooManyRequestsError when `key` has reached its limit."""
         wait = self.retry_after(key)
         if wait is not None:
-            raise TooManyRequestsError(
-                f"too many failed {what}; retry later", retry_after=float(math.ceil(wait))
-            )
+            raise TooManyRequestsError(f"too many failed {what}; retry later", retry_after=float(math.ceil(wait)))
 
     def record(self, key: str) -> None:
         """Count one event for `key` now."""
@@ -143,12 +142,8 @@ class AuthFailureThrottle:
         clock: Clock = time.monotonic,
         max_tracked: int = 100_000,
     ) -> None:
-        self.clients = SlidingWindowLimiter(
-            limit=per_client, window_s=window_s, clock=clock, max_tracked=max_tracked
-        )
-        self.prefixes = SlidingWindowLimiter(
-            limit=per_prefix, window_s=window_s, clock=clock, max_tracked=max_tracked
-        )
+        self.clients = SlidingWindowLimiter(limit=per_client, window_s=window_s, clock=clock, max_tracked=max_tracked)
+        self.prefixes = SlidingWindowLimiter(limit=per_prefix, window_s=window_s, clock=clock, max_tracked=max_tracked)
 
     def check_client(self, client: str) -> None:
         """Refuse a client address that failed too often (call after a failure only)."""

@@ -2,4 +2,5 @@
 
 The engine writes with `RunLogWriter`; the API reads with `RunLogReader`.
 """
+
 from __future__ import annotations

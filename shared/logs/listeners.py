@@ -5,6 +5,7 @@ listener at import time costs the function app's cold start nothing. The assista
 index feed is one (shared/assistant/feed.py). Arguments: the run's TenantContext, the
 run id, the stored lines (NDJSON bytes).
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable

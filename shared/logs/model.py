@@ -12,6 +12,7 @@ A line is built only from typed fields, so the easy way to log is also the safe 
 
 Levels order debug < info < warning < error; filters take a minimum level.
 """
+
 from __future__ import annotations
 
 import re

@@ -6,6 +6,7 @@ start. Every line's id is the cursor just after it, so `after=<id of the last li
 in order; a later segment is only entered once it exists, and by then the earlier one is
 sealed (segments.py), so nothing can appear behind a cursor.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -63,8 +64,9 @@ class RunLogReader:
     async def exists(self) -> bool:
         return bool(await self.segments())
 
-    async def page(self, after: Cursor, *, limit: int = 200, min_level: LogLevel | None = None,
-                   max_bytes: int = MAX_PAGE_BYTES) -> LogPage:
+    async def page(
+        self, after: Cursor, *, limit: int = 200, min_level: LogLevel | None = None, max_bytes: int = MAX_PAGE_BYTES
+    ) -> LogPage:
         """Up to `limit` lines after `after` (at least `min_level` when given). Lines
         skipped by the level filter still advance the cursor."""
         segments = await self.segments()
@@ -108,9 +110,16 @@ class RunLogReader:
                 return result
         return result
 
-    async def wait_page(self, after: Cursor, *, wait_s: float, limit: int = 200,
-                        min_level: LogLevel | None = None, poll_s: float = 0.5,
-                        sleep: Callable[[float], Any] = asyncio.sleep) -> LogPage:
+    async def wait_page(
+        self,
+        after: Cursor,
+        *,
+        wait_s: float,
+        limit: int = 200,
+        min_level: LogLevel | None = None,
+        poll_s: float = 0.5,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+    ) -> LogPage:
         """Long-poll: like `page`, but waits up to `wait_s` seconds for a first line."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.0, wait_s)
@@ -122,8 +131,14 @@ class RunLogReader:
             cursor = page.cursor
             await sleep(min(poll_s, max(0.0, deadline - loop.time())))
 
-    async def follow(self, after: Cursor, *, min_level: LogLevel | None = None, poll_s: float = 0.5,
-                     stop: Callable[[], Any] | None = None) -> AsyncIterator[dict[str, Any] | None]:
+    async def follow(
+        self,
+        after: Cursor,
+        *,
+        min_level: LogLevel | None = None,
+        poll_s: float = 0.5,
+        stop: Callable[[], Any] | None = None,
+    ) -> AsyncIterator[dict[str, Any] | None]:
         """Lines after `after` as they arrive; yields None after each empty poll (a chance
         for heartbeats and disconnect checks). Ends when `stop()` (awaited) is true and no
         further line is available."""

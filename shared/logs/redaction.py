@@ -19,6 +19,7 @@ How it is wired (`install_redaction`):
   Code that adds a handler later and logs secrets in `extra` fields should call
   `install_redaction()` again (idempotent) or add `RedactingFilter()` to that handler.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,20 +40,37 @@ MAX_REGISTERED = 10_000
 _SECRET_SUFFIX_RE = re.compile(
     r"(?i)(?:password|passwd|passphrase|pwd|secret|token|apikey|api[_-]key|accesskey"
     r"|access[_-]key|privatekey|private[_-]key|credentials?|authorization|cookie"
-    r"|x-functions-key)$")
+    r"|x-functions-key)$"
+)
 # ...except these, which are pagination cursors or counters, not credentials.
-_NOT_SECRET = frozenset({
-    "nextpagetoken", "next_page_token", "pagetoken", "page_token", "continuationtoken",
-    "continuation_token", "x-ms-continuationtoken", "synctoken", "sync_token", "max_tokens",
-    "total_tokens", "prompt_tokens", "completion_tokens", "csrf_token_name"})
+_NOT_SECRET = frozenset(
+    {
+        "nextpagetoken",
+        "next_page_token",
+        "pagetoken",
+        "page_token",
+        "continuationtoken",
+        "continuation_token",
+        "x-ms-continuationtoken",
+        "synctoken",
+        "sync_token",
+        "max_tokens",
+        "total_tokens",
+        "prompt_tokens",
+        "completion_tokens",
+        "csrf_token_name",
+    }
+)
 # Short names that are secrets wherever they appear (`pat`: Azure DevOps personal access
 # token, the field name in shared/connectors/settings.py).
 _EXACT_SECRET_NAMES = frozenset({"pat", "client_assertion", "sas", "private_key_pem"})
 # Short names that are secrets only as query or form parameters (`key` is also a
 # Jira project field, `code` a status, so they are not masked in JSON or text).
 _QUERY_ONLY = r"key|token|code|sig|signature|pat|password|client_secret|api_token|apikey"
-_HEADER_NAMES = (r"(?:proxy-)?authorization|cookie|set-cookie|x-api-key|api-key|x-functions-key"
-                 r"|x-ferry-key")
+_HEADER_NAMES = (
+    r"(?:proxy-)?authorization|cookie|set-cookie|x-api-key|api-key|x-functions-key"
+    r"|x-ferry-key"
+)
 
 
 def is_secret_name(name: str) -> bool:
@@ -82,11 +100,9 @@ def _mask_credential(match: re.Match[str]) -> str:
 
 _PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # Header lines and header dict entries: mask the whole value up to quote / line end.
-    (re.compile(rf"(?i)(\b(?:{_HEADER_NAMES})[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)[^\"'\r\n]+"),
-     rf"\g<1>{MASK}"),
+    (re.compile(rf"(?i)(\b(?:{_HEADER_NAMES})[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*)[^\"'\r\n]+"), rf"\g<1>{MASK}"),
     # Bearer / Basic credentials anywhere.
-    (re.compile(r"(?i)\b(?P<scheme>bearer|basic)\s+(?P<cred>[A-Za-z0-9\-._~+/]+=*)"),
-     _mask_credential),
+    (re.compile(r"(?i)\b(?P<scheme>bearer|basic)\s+(?P<cred>[A-Za-z0-9\-._~+/]+=*)"), _mask_credential),
     # JSON Web Tokens (header.payload.signature; the header is base64 of '{"').
     (re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), MASK),
     # Ferry organisation API keys (shared/identity/apikeys.py: ferry_ + 42 base62 chars,
@@ -97,9 +113,14 @@ _PATTERNS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = 
     # Query and form parameters: ?key=..&token=..
     (re.compile(rf"(?i)([?&;](?:{_QUERY_ONLY})=)(?!\*\*\*)[^&\s#\"'<>]+"), rf"\g<1>{MASK}"),
     # name=value / name: value / "name": "value" with a secret-looking name.
-    (re.compile(r"(?P<prefix>[\"']?(?<![\w-])(?P<name>[A-Za-z_][\w-]*)[\"']?\s*[:=]\s*)"
-                r"(?:(?P<quote>[\"'])(?P<qval>[^\"'\r\n]*)(?P=quote)"
-                r"|(?P<val>[^\"'&\s,;}\])#]+))"), _mask_pair),
+    (
+        re.compile(
+            r"(?P<prefix>[\"']?(?<![\w-])(?P<name>[A-Za-z_][\w-]*)[\"']?\s*[:=]\s*)"
+            r"(?:(?P<quote>[\"'])(?P<qval>[^\"'\r\n]*)(?P=quote)"
+            r"|(?P<val>[^\"'&\s,;}\])#]+))"
+        ),
+        _mask_pair,
+    ),
     # Credentials in URLs: scheme://user:password@host
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+@"), rf"\g<1>{MASK}@"),
 ]
@@ -181,9 +202,17 @@ def redact_obj(obj: Any) -> Any:
     if isinstance(obj, str):
         return redact(obj)
     if isinstance(obj, dict):
-        return {k: (MASK if isinstance(k, str) and is_secret_name(k) and obj[k] is not None
-                    and not isinstance(obj[k], (dict, list, bool)) else redact_obj(obj[k]))
-                for k in obj}
+        return {
+            k: (
+                MASK
+                if isinstance(k, str)
+                and is_secret_name(k)
+                and obj[k] is not None
+                and not isinstance(obj[k], (dict, list, bool))
+                else redact_obj(obj[k])
+            )
+            for k in obj
+        }
     if isinstance(obj, (list, tuple, set, frozenset)):
         return type(obj)(redact_obj(v) for v in obj)
     if isinstance(obj, bytes):
@@ -194,14 +223,17 @@ def redact_obj(obj: Any) -> Any:
 # --- logging wiring -----------------------------------------------------------------
 
 _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
-    "message", "asctime", "_ferry_redacted"}
+    "message",
+    "asctime",
+    "_ferry_redacted",
+}
 
 
 def _redact_record_text(record: logging.LogRecord) -> None:
     """Freeze the formatted message, exception and stack text in redacted form."""
     try:
         message = record.getMessage()
-    except Exception:  # noqa: BLE001 - a bad format string is logging's error to report
+    except Exception:
         return
     record.msg = redact(message)
     record.args = None

@@ -2,6 +2,7 @@
 
 The runs container belongs to the engine; this reads one document, scoped to the tenant.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -12,6 +12,7 @@ Azurite enforces none of them, so `SegmentLimits` is enforced here. A rolled-ove
 sealed before its successor is created (`Seal Append Blob`), so a reader that has seen
 segment n+1 knows nothing more can arrive in segment n: reading by cursor has no gaps.
 """
+
 from __future__ import annotations
 
 import re
@@ -80,8 +81,15 @@ async def list_segments(container: Any, tenant_id: str, run_id: str) -> list[Seg
         number = segment_number(blob.name)
         if number is None:
             continue
-        out.append(Segment(number, blob.name, int(blob.size or 0), bool(getattr(blob, "is_append_blob_sealed", False)),
-                           blob.last_modified))
+        out.append(
+            Segment(
+                number,
+                blob.name,
+                int(blob.size or 0),
+                bool(getattr(blob, "is_append_blob_sealed", False)),
+                blob.last_modified,
+            )
+        )
     out.sort(key=lambda s: s.number)
     return out
 
@@ -96,7 +104,7 @@ async def delete_prefix(container: Any, prefix: str, *, batch: int = 256) -> int
         return await _delete_each(container, names)
     deleted = 0
     for start in range(0, len(names), batch):
-        part = names[start:start + batch]
+        part = names[start : start + batch]
         retry: list[str] = []
         try:
             results = await container.delete_blobs(*part, raise_on_any_failure=False)
@@ -107,7 +115,7 @@ async def delete_prefix(container: Any, prefix: str, *, batch: int = 256) -> int
                 elif r.status_code != 404:
                     retry.append(part[index])
                 index += 1
-        except Exception:  # noqa: BLE001 - the batch refused as a whole: one by one
+        except Exception:
             retry = part
         deleted += await _delete_each(container, retry)
     return deleted

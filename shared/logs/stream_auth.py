@@ -8,6 +8,7 @@ the same authorisation again (`recheck`, which raises as the request would have)
 wait between checks bounds how long a revoked credential can keep reading: 30 s, the
 same order as the heartbeat, and one cheap point read per stream per interval.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,14 @@ _REFUSALS = (AuthenticationError, PermissionDeniedError, NotFoundError, TooManyR
 class StreamAuthorisation:
     """Tells a stream when to stop because its caller may no longer read it."""
 
-    def __init__(self, recheck: Callable[[], Awaitable[object]], *, expires_at: float | None,
-                 interval_s: float = RECHECK_INTERVAL_S, clock: Clock = time.time) -> None:
+    def __init__(
+        self,
+        recheck: Callable[[], Awaitable[object]],
+        *,
+        expires_at: float | None,
+        interval_s: float = RECHECK_INTERVAL_S,
+        clock: Clock = time.time,
+    ) -> None:
         if interval_s <= 0:
             raise ValueError("interval_s must be positive")
         self._recheck = recheck
@@ -55,7 +62,7 @@ class StreamAuthorisation:
             await self._recheck()
         except _REFUSALS as exc:
             self.reason = f"access ended: {exc.detail}"
-        except Exception as exc:  # noqa: BLE001 - a failed check is retried, never taken for a refusal
+        except Exception as exc:
             log.warning("stream re-authorisation could not run: %s", type(exc).__name__)
             self._next_check = now + min(self._interval_s, 5.0)
         return self.reason

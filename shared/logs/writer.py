@@ -15,6 +15,7 @@ batch); a segment rolls over before 50,000 blocks or its size cap (see segments.
 Several writers of one run (independent scopes in parallel) may append concurrently: an
 Append Block is atomic and every batch holds whole lines.
 """
+
 from __future__ import annotations
 
 import logging
@@ -52,8 +53,15 @@ def _error_code(exc: BaseException) -> str:
 class RunLogWriter:
     """Buffered, typed writer of one run's log (bound to the run's tenant and region)."""
 
-    def __init__(self, ctx: Any, run_id: str, *, limits: SegmentLimits | None = None,
-                 now: Now | None = None, min_level: LogLevel = LogLevel.DEBUG) -> None:
+    def __init__(
+        self,
+        ctx: Any,
+        run_id: str,
+        *,
+        limits: SegmentLimits | None = None,
+        now: Now | None = None,
+        min_level: LogLevel = LogLevel.DEBUG,
+    ) -> None:
         """`ctx` is the run's `TenantContext` (its storage is the org's region)."""
         self._ctx = ctx
         self.tenant_id: str = ctx.tenant_id
@@ -71,28 +79,83 @@ class RunLogWriter:
 
     # --- recording (no I/O) ----------------------------------------------------------
 
-    def event(self, event: LogEvent | str, *, level: LogLevel = LogLevel.INFO, scope: str | None = None,
-              phase: str | None = None, code: str | None = None, counts: Mapping[str, int] | None = None,
-              message: str | None = None) -> None:
+    def event(
+        self,
+        event: LogEvent | str,
+        *,
+        level: LogLevel = LogLevel.INFO,
+        scope: str | None = None,
+        phase: str | None = None,
+        code: str | None = None,
+        counts: Mapping[str, int] | None = None,
+        message: str | None = None,
+    ) -> None:
         """A run- or chunk-level event (no item)."""
-        self._add(LogLine(time=self._now(), level=level, event=str(event), scope=scope, phase=phase, code=code,
-                          counts=dict(counts) if counts else None, message=message))
+        self._add(
+            LogLine(
+                time=self._now(),
+                level=level,
+                event=str(event),
+                scope=scope,
+                phase=phase,
+                code=code,
+                counts=dict(counts) if counts else None,
+                message=message,
+            )
+        )
 
-    def item(self, event: LogEvent | str, *, kind: str, source_id: str, dest_id: str | None = None,
-             scope: str | None = None, level: LogLevel = LogLevel.INFO, code: str | None = None,
-             message: str | None = None) -> None:
+    def item(
+        self,
+        event: LogEvent | str,
+        *,
+        kind: str,
+        source_id: str,
+        dest_id: str | None = None,
+        scope: str | None = None,
+        level: LogLevel = LogLevel.INFO,
+        code: str | None = None,
+        message: str | None = None,
+    ) -> None:
         """An item-level event: ids only (a title does not fit an id: no whitespace)."""
-        self._add(LogLine(time=self._now(), level=level, event=str(event), kind=str(kind), sourceId=source_id,
-                          destId=dest_id, scope=scope, code=code, message=message))
+        self._add(
+            LogLine(
+                time=self._now(),
+                level=level,
+                event=str(event),
+                kind=str(kind),
+                sourceId=source_id,
+                destId=dest_id,
+                scope=scope,
+                code=code,
+                message=message,
+            )
+        )
 
-    def failure(self, *, kind: str | None, source_id: str | None, error: BaseException | None = None,
-                scope: str | None = None, code: str | None = None, event: LogEvent | str = LogEvent.ITEM_FAILED,
-                level: LogLevel = LogLevel.ERROR) -> None:
+    def failure(
+        self,
+        *,
+        kind: str | None,
+        source_id: str | None,
+        error: BaseException | None = None,
+        scope: str | None = None,
+        code: str | None = None,
+        event: LogEvent | str = LogEvent.ITEM_FAILED,
+        level: LogLevel = LogLevel.ERROR,
+    ) -> None:
         """A failed item (or chunk when ids are None). The exception's text is never
         written: only its type, problem slug, HTTP status and Retry-After."""
-        self._add(LogLine(time=self._now(), level=level, event=str(event), kind=str(kind) if kind else None,
-                          sourceId=source_id, scope=scope, code=code,
-                          error=ErrorInfo.of(error) if error is not None else None))
+        self._add(
+            LogLine(
+                time=self._now(),
+                level=level,
+                event=str(event),
+                kind=str(kind) if kind else None,
+                sourceId=source_id,
+                scope=scope,
+                code=code,
+                error=ErrorInfo.of(error) if error is not None else None,
+            )
+        )
 
     def report(self, row: Any) -> None:
         """One engine `ItemReport` row (kind, source_id, scope, status, dest_id, reason,
@@ -102,14 +165,26 @@ class RunLogWriter:
         event, level = ITEM_STATUS_EVENTS.get(status, (LogEvent.ITEM_UPDATED, LogLevel.INFO))
         reason = getattr(row, "reason", None)
         code, message = (reason, None) if is_code(reason) else (None, reason)
-        self.item(event, kind=str(getattr(row.kind, "value", row.kind)), source_id=row.source_id,
-                  dest_id=getattr(row, "dest_id", None), scope=getattr(row, "scope", None), level=level,
-                  code=code, message=message)
+        self.item(
+            event,
+            kind=str(getattr(row.kind, "value", row.kind)),
+            source_id=row.source_id,
+            dest_id=getattr(row, "dest_id", None),
+            scope=getattr(row, "scope", None),
+            level=level,
+            code=code,
+            message=message,
+        )
         for adaptation in getattr(row, "adaptations", ()) or ():
-            self.item(LogEvent.ITEM_ADAPTED, kind=str(getattr(row.kind, "value", row.kind)),
-                      source_id=row.source_id, scope=getattr(row, "scope", None), level=LogLevel.INFO,
-                      code=adaptation if is_code(adaptation) else None,
-                      message=None if is_code(adaptation) else adaptation)
+            self.item(
+                LogEvent.ITEM_ADAPTED,
+                kind=str(getattr(row.kind, "value", row.kind)),
+                source_id=row.source_id,
+                scope=getattr(row, "scope", None),
+                level=LogLevel.INFO,
+                code=adaptation if is_code(adaptation) else None,
+                message=None if is_code(adaptation) else adaptation,
+            )
 
     def _add(self, line: LogLine) -> None:
         if line.level.rank < self._min_level.rank:
@@ -152,9 +227,13 @@ class RunLogWriter:
         for listener in flush_listeners():
             try:
                 await listener(self._ctx, self.run_id, lines)
-            except Exception as exc:  # noqa: BLE001 - derived data: the log itself is written
-                log.warning("log flush listener %s failed for run %s: %s", getattr(listener, "__name__", listener),
-                            self.run_id, type(exc).__name__)
+            except Exception as exc:
+                log.warning(
+                    "log flush listener %s failed for run %s: %s",
+                    getattr(listener, "__name__", listener),
+                    self.run_id,
+                    type(exc).__name__,
+                )
 
     async def __aenter__(self) -> Self:
         return self
@@ -169,8 +248,10 @@ class RunLogWriter:
             await self._open_latest()
         for _attempt in range(20):
             assert self._segment is not None
-            if (self._segment_blocks >= self.limits.max_blocks
-                    or self._segment_bytes + len(payload) > self.limits.max_segment_bytes):
+            if (
+                self._segment_blocks >= self.limits.max_blocks
+                or self._segment_bytes + len(payload) > self.limits.max_segment_bytes
+            ):
                 await self._roll_over()
                 continue
             blob = self._container.get_blob_client(segment_name(self.tenant_id, self.run_id, self._segment))
@@ -232,7 +313,8 @@ class RunLogWriter:
         self._segment += 1
         await self._create(self._segment)
         props = await self._container.get_blob_client(
-            segment_name(self.tenant_id, self.run_id, self._segment)).get_blob_properties()
+            segment_name(self.tenant_id, self.run_id, self._segment)
+        ).get_blob_properties()
         self._segment_blocks = int(props.append_blob_committed_block_count or 0)
         self._segment_bytes = int(props.size or 0)
         if props.is_append_blob_sealed:  # someone else already filled it: keep going

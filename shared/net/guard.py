@@ -17,6 +17,7 @@ Rules (enforced by `shared.net.http.build_client`, in its transport, for every r
 * `allow_loopback` (local mode only) additionally permits loopback addresses and
   `localhost`, any port, over http or https, for the vendor simulators.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -59,10 +60,12 @@ def parse_ip_literal(host: str) -> IPAddress | None:
         pass
     if not _NUMERIC_HOST.match(text):
         return None
-    parts = [p for p in text.rstrip(".").split(".")]
+    parts = list(text.rstrip(".").split("."))
     try:
-        nums = [int(p, 16) if p.lower().startswith("0x") else int(p, 8) if len(p) > 1
-                and p.startswith("0") else int(p) for p in parts]
+        nums = [
+            int(p, 16) if p.lower().startswith("0x") else int(p, 8) if len(p) > 1 and p.startswith("0") else int(p)
+            for p in parts
+        ]
     except ValueError as exc:  # "0x" alone, "08"
         raise UnsafeDestinationError("malformed numeric host") from exc
     # a.b.c.d / a.b.(16 bits) / a.(24 bits) / (32 bits), as inet_aton reads them
@@ -85,8 +88,9 @@ def is_public_address(ip: IPAddress) -> bool:
             return is_public_address(embedded)
         if ip in _IPV4_COMPATIBLE or ip.is_site_local:
             return False
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_loopback
-                                 or ip.is_link_local or ip.is_private or ip.is_unspecified)
+    return ip.is_global and not (
+        ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local or ip.is_private or ip.is_unspecified
+    )
 
 
 def _is_loopback(ip: IPAddress) -> bool:
@@ -139,14 +143,12 @@ class DestinationPolicy:
                 raise UnsafeDestinationError(f"non-canonical IP address spelling: {where}")
             if not is_public_address(ip) and not (self.allow_loopback and _is_loopback(ip)):
                 raise UnsafeDestinationError(f"address not allowed: {where}")
-        loopback_name = self.allow_loopback and (host == "localhost" or (ip is not None
-                                                                        and _is_loopback(ip)))
+        loopback_name = self.allow_loopback and (host == "localhost" or (ip is not None and _is_loopback(ip)))
         if scheme != "https" and not loopback_name:
             raise UnsafeDestinationError(f"only https is allowed: {where}")
         if loopback_name:  # local mode: any simulator port on this machine
             return
-        if port == 443 and scheme == "https" and any(
-                _host_matches(host, p) for p in self.vendor_hosts):
+        if port == 443 and scheme == "https" and any(_host_matches(host, p) for p in self.vendor_hosts):
             return
         if (scheme, host, port) in self.extra_origins:
             return
@@ -164,8 +166,7 @@ class DestinationPolicy:
         return addresses
 
 
-def policy_for(kind: str, *, allow_loopback: bool = False,
-               base_url: str | None = None) -> DestinationPolicy:
+def policy_for(kind: str, *, allow_loopback: bool = False, base_url: str | None = None) -> DestinationPolicy:
     """Build the policy of one connector client; refuses an unusable `base_url` early."""
     if kind not in VENDOR_HOSTS:
         raise UnsafeDestinationError(f"no outbound hosts are registered for kind {kind!r}")

@@ -12,6 +12,7 @@ The guard sits below anything a connector can change:
 * TLS 1.2 or newer, certificate verification always on (a local simulator CA can be
   added in local mode only).
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,23 +31,31 @@ logger = logging.getLogger(__name__)
 
 _CROSS_ORIGIN = "ferry.cross_origin_redirect"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-DEFAULT_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=20,
-                              keepalive_expiry=30.0)
+DEFAULT_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=20, keepalive_expiry=30.0)
 
 
 class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
     """Resolve once, check every address, connect to a checked address."""
 
-    def __init__(self, policy: DestinationPolicy, *, resolver: Resolver | None = None,
-                 inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+    def __init__(
+        self,
+        policy: DestinationPolicy,
+        *,
+        resolver: Resolver | None = None,
+        inner: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
         self._policy = policy
         self._resolve = resolver or system_resolver
         self._inner = inner or httpcore.AnyIOBackend()
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-                          ) -> httpcore.AsyncNetworkStream:
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         try:
             # the connect timeout covers the lookup too: a slow resolver must not hang a chunk
             with anyio.fail_after(timeout):
@@ -59,17 +68,20 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         last: Exception | None = None
         for address in addresses:  # try each checked address, never a fresh lookup
             try:
-                return await self._inner.connect_tcp(address, port, timeout=timeout,
-                                                     local_address=local_address,
-                                                     socket_options=socket_options)
+                return await self._inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
         assert last is not None
         raise last
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: typing.Iterable[httpcore.SOCKET_OPTION]
-                                  | None = None) -> httpcore.AsyncNetworkStream:
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         raise UnsafeDestinationError("unix sockets are not an allowed destination")
 
     async def sleep(self, seconds: float) -> None:
@@ -79,9 +91,15 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx transport whose connection pool dials only through `GuardedNetworkBackend`."""
 
-    def __init__(self, policy: DestinationPolicy, *, ssl_context: ssl.SSLContext,
-                 limits: httpx.Limits = DEFAULT_LIMITS, resolver: Resolver | None = None,
-                 network_backend: httpcore.AsyncNetworkBackend | None = None) -> None:
+    def __init__(
+        self,
+        policy: DestinationPolicy,
+        *,
+        ssl_context: ssl.SSLContext,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+        resolver: Resolver | None = None,
+        network_backend: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
         super().__init__(verify=ssl_context, trust_env=False, limits=limits)
         self.policy = policy
         # replace the pool httpx built with one that uses the guarded backend
@@ -90,15 +108,15 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            http1=True, http2=False, retries=0,
-            network_backend=GuardedNetworkBackend(policy, resolver=resolver,
-                                                  inner=network_backend),
+            http1=True,
+            http2=False,
+            retries=0,
+            network_backend=GuardedNetworkBackend(policy, resolver=resolver, inner=network_backend),
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.extensions.get(_CROSS_ORIGIN):
-            raise UnsafeDestinationError(
-                f"redirect to another host refused: {request.url.scheme}://{request.url.host}")
+            raise UnsafeDestinationError(f"redirect to another host refused: {request.url.scheme}://{request.url.host}")
         self.policy.check_url(request.url)
         return await super().handle_async_request(request)
 
@@ -110,8 +128,7 @@ class GuardedAsyncClient(httpx.AsyncClient):
     a 3xx response; only sending the marked request is refused.
     """
 
-    def _build_redirect_request(self, request: httpx.Request,
-                                response: httpx.Response) -> httpx.Request:
+    def _build_redirect_request(self, request: httpx.Request, response: httpx.Response) -> httpx.Request:
         new = super()._build_redirect_request(request, response)
         if _origin(new.url) != _origin(request.url):
             new.extensions = {**new.extensions, _CROSS_ORIGIN: True}
@@ -133,14 +150,19 @@ def outbound_ssl_context(*, extra_ca_file: str | None = None) -> ssl.SSLContext:
     return context
 
 
-def build_client(kind: str, *, allow_loopback: bool = False, base_url: str | None = None,
-                 timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
-                 limits: httpx.Limits = DEFAULT_LIMITS,
-                 headers: dict[str, str] | None = None,
-                 local_ca_file: str | None = None,
-                 resolver: Resolver | None = None,
-                 network_backend: httpcore.AsyncNetworkBackend | None = None,
-                 **client_kwargs: Any) -> httpx.AsyncClient:
+def build_client(
+    kind: str,
+    *,
+    allow_loopback: bool = False,
+    base_url: str | None = None,
+    timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+    limits: httpx.Limits = DEFAULT_LIMITS,
+    headers: dict[str, str] | None = None,
+    local_ca_file: str | None = None,
+    resolver: Resolver | None = None,
+    network_backend: httpcore.AsyncNetworkBackend | None = None,
+    **client_kwargs: Any,
+) -> httpx.AsyncClient:
     """An `httpx.AsyncClient` for connector `kind` that can only reach allowed hosts.
 
     `allow_loopback` (local mode only, off by default) permits loopback simulators and
@@ -151,17 +173,26 @@ def build_client(kind: str, *, allow_loopback: bool = False, base_url: str | Non
     connect to checked addresses. Raises UnsafeDestinationError for a refused base URL.
     """
     if allow_loopback:
-        logger.warning("SSRF guard: loopback destinations allowed for %s (local mode only)",
-                       kind)
+        logger.warning("SSRF guard: loopback destinations allowed for %s (local mode only)", kind)
     if local_ca_file and not allow_loopback:
         raise UnsafeDestinationError("extra CA certificates are only allowed in local mode")
     for reserved in ("transport", "mounts", "proxy", "verify", "trust_env", "follow_redirects"):
         if reserved in client_kwargs:
             raise TypeError(f"build_client does not accept {reserved!r}: the guard owns it")
     policy = policy_for(kind, allow_loopback=allow_loopback, base_url=base_url)
-    transport = GuardedTransport(policy, ssl_context=outbound_ssl_context(
-        extra_ca_file=local_ca_file), limits=limits, resolver=resolver,
-        network_backend=network_backend)
-    return GuardedAsyncClient(transport=transport, base_url=base_url or "", timeout=timeout,
-                              headers=headers, trust_env=False, follow_redirects=False,
-                              **client_kwargs)
+    transport = GuardedTransport(
+        policy,
+        ssl_context=outbound_ssl_context(extra_ca_file=local_ca_file),
+        limits=limits,
+        resolver=resolver,
+        network_backend=network_backend,
+    )
+    return GuardedAsyncClient(
+        transport=transport,
+        base_url=base_url or "",
+        timeout=timeout,
+        headers=headers,
+        trust_env=False,
+        follow_redirects=False,
+        **client_kwargs,
+    )

@@ -3,4 +3,5 @@
 The daily sweep (sweep.py) is the only code allowed to read across tenants; everything
 else here works on one org through its TenantContext.
 """
+
 from __future__ import annotations

@@ -5,6 +5,7 @@ queue selectively; they are dropped when dequeued. The migration worker calls
 `org_is_active(ctx)` at the start of each chunk and completes the message without work
 when it answers False.
 """
+
 from __future__ import annotations
 
 from shared.tenancy.context import TenantContext

@@ -13,6 +13,7 @@ batch writes no intermediate progress: a crash is followed by a full, idempotent
 redelivery, and the receipts then say `countsExact: false`. Orgs whose deletion must wait
 for chunks in flight (`verifyAfter`) are handed to the single-org path.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -41,8 +42,11 @@ Now = Callable[[], datetime]
 def batch_message(messages: list[DeletionMessage]) -> dict[str, Any]:
     if not 0 < len(messages) <= BATCH_SIZE:
         raise ValueError(f"a batch holds 1..{BATCH_SIZE} deletions")
-    return {"type": BATCH_MESSAGE_TYPE, "v": 1,
-            "jobs": [{"jobId": m.job_id, "tenantId": m.tenant_id} for m in messages]}
+    return {
+        "type": BATCH_MESSAGE_TYPE,
+        "v": 1,
+        "jobs": [{"jobId": m.job_id, "tenantId": m.tenant_id} for m in messages],
+    }
 
 
 def parse_batch(body: dict[str, Any]) -> list[DeletionMessage]:
@@ -84,15 +88,18 @@ class BatchPurger:
             results = await _bounded([_PURGERS[name](self.stores, self.region, t) for t in self.tenant_ids])
         else:
             results = [0] * len(self.tenant_ids)
-        counts.update(dict(zip(self.tenant_ids, results)))
+        counts.update(dict(zip(self.tenant_ids, results, strict=False)))
         return counts
 
     async def _purge_container(self, name: str) -> Counter[str]:
         container = self.stores.cosmos(self.region).container(name)
         refs: list[tuple[str, Any, str]] = []
         # One cross-partition query for the whole batch (retention's own read).
-        items = container.query_items("SELECT c.id, c.pk, c.tenantId FROM c WHERE ARRAY_CONTAINS(@ids, c.tenantId)",
-                                       parameters=[{"name": "@ids", "value": self.tenant_ids}], max_item_count=1000)
+        items = container.query_items(
+            "SELECT c.id, c.pk, c.tenantId FROM c WHERE ARRAY_CONTAINS(@ids, c.tenantId)",
+            parameters=[{"name": "@ids", "value": self.tenant_ids}],
+            max_item_count=1000,
+        )
         async for item in items:
             refs.append((item["id"], item.get("pk"), item["tenantId"]))
 
@@ -107,7 +114,7 @@ class BatchPurger:
 
         deleted = await _bounded([delete(i, pk) for i, pk, _ in refs])
         counts: Counter[str] = Counter()
-        for (_, _, tenant), n in zip(refs, deleted):
+        for (_, _, tenant), n in zip(refs, deleted, strict=False):
             counts[tenant] += n
         return counts
 
@@ -132,7 +139,7 @@ async def run_deletion_batch(stores: Any, messages: list[DeletionMessage], *, no
 
     started = await _bounded([start(m) for m in messages])
     live: list[tuple[DeletionMessage, dict[str, Any]]] = []
-    for m, job in zip(messages, started):
+    for m, job in zip(messages, started, strict=False):
         if job is None:
             continue
         if job.get("verifyAfter"):
@@ -151,14 +158,17 @@ async def run_deletion_batch(stores: Any, messages: list[DeletionMessage], *, no
 
     async def finish(m: DeletionMessage, job: dict[str, Any]) -> None:
         counts = totals[m.tenant_id]
-        await jobs.patch(job, [
-            {"op": "set", "path": "/steps", "value": {k: {"done": True, "deleted": v} for k, v in counts.items()}},
-            {"op": "set", "path": "/counts", "value": counts},
-            {"op": "set", "path": "/countsExact", "value": int(job.get("attempts", 1)) <= 1},
-            {"op": "set", "path": "/status", "value": "succeeded"},
-            {"op": "set", "path": "/startedAt", "value": job.get("startedAt") or job.get("attemptAt")},
-            {"op": "set", "path": "/finishedAt", "value": iso(now())},
-        ])
+        await jobs.patch(
+            job,
+            [
+                {"op": "set", "path": "/steps", "value": {k: {"done": True, "deleted": v} for k, v in counts.items()}},
+                {"op": "set", "path": "/counts", "value": counts},
+                {"op": "set", "path": "/countsExact", "value": int(job.get("attempts", 1)) <= 1},
+                {"op": "set", "path": "/status", "value": "succeeded"},
+                {"op": "set", "path": "/startedAt", "value": job.get("startedAt") or job.get("attemptAt")},
+                {"op": "set", "path": "/finishedAt", "value": iso(now())},
+            ],
+        )
         outcome[m.job_id] = "succeeded"
 
     await _bounded([finish(m, job) for m, job in live])

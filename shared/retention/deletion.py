@@ -7,6 +7,7 @@ spared), the job document is created, and the job message goes to the region's
 chunks. Run: `run_deletion_job` executes purge.py's steps with per-step progress in the
 job document; redelivery after a crash resumes; a finished job is a no-op.
 """
+
 from __future__ import annotations
 
 import logging
@@ -58,18 +59,33 @@ class DeletionStarted:
     token: str | None
 
 
-async def begin_deletion(ctx: TenantContext, *, reason: str, now: datetime, with_token: bool,
-                         etag: str | None = None, runs_may_be_in_flight: bool = True) -> DeletionStarted:
+async def begin_deletion(
+    ctx: TenantContext,
+    *,
+    reason: str,
+    now: datetime,
+    with_token: bool,
+    etag: str | None = None,
+    runs_may_be_in_flight: bool = True,
+) -> DeletionStarted:
     """Mark the org deleting, create its job and enqueue it (see `prepare_deletion`)."""
-    started = await prepare_deletion(ctx, reason=reason, now=now, with_token=with_token, etag=etag,
-                                     runs_may_be_in_flight=runs_may_be_in_flight)
+    started = await prepare_deletion(
+        ctx, reason=reason, now=now, with_token=with_token, etag=etag, runs_may_be_in_flight=runs_may_be_in_flight
+    )
     await enqueue(ctx, started.job["id"])
     log.info("deletion %s of an org begun (%s)", started.job["id"], reason)
     return started
 
 
-async def prepare_deletion(ctx: TenantContext, *, reason: str, now: datetime, with_token: bool,
-                           etag: str | None = None, runs_may_be_in_flight: bool = True) -> DeletionStarted:
+async def prepare_deletion(
+    ctx: TenantContext,
+    *,
+    reason: str,
+    now: datetime,
+    with_token: bool,
+    etag: str | None = None,
+    runs_may_be_in_flight: bool = True,
+) -> DeletionStarted:
     """Mark the org deleting and create its job document (not enqueued yet). With `etag`
     (the sweep's view of the org document) the flip happens only if the org did not
     change since, e.g. no sign-in touched `lastActivityAt`. `runs_may_be_in_flight=False`
@@ -87,8 +103,15 @@ async def prepare_deletion(ctx: TenantContext, *, reason: str, now: datetime, wi
     else:
         await _patch_if_unchanged(ctx, ops, etag)
     verify_after = await in_flight_until(ctx, now) if runs_may_be_in_flight else None
-    job, token = await DeletionJobs(ctx.cosmos).create(ctx.tenant_id, region=ctx.region, reason=reason, now=now,
-                                                       with_token=with_token, job_id=job_id, verify_after=verify_after)
+    job, token = await DeletionJobs(ctx.cosmos).create(
+        ctx.tenant_id,
+        region=ctx.region,
+        reason=reason,
+        now=now,
+        with_token=with_token,
+        job_id=job_id,
+        verify_after=verify_after,
+    )
     return DeletionStarted(job, token)
 
 
@@ -96,9 +119,13 @@ async def _patch_if_unchanged(ctx: TenantContext, ops: list[dict[str, Any]], eta
     from azure.core import MatchConditions
 
     try:
-        await ctx.cosmos.container("tenants").patch_item(ctx.tenant_id, partition_key=ctx.tenant_id,
-                                                         patch_operations=ops, etag=etag,
-                                                         match_condition=MatchConditions.IfNotModified)
+        await ctx.cosmos.container("tenants").patch_item(
+            ctx.tenant_id,
+            partition_key=ctx.tenant_id,
+            patch_operations=ops,
+            etag=etag,
+            match_condition=MatchConditions.IfNotModified,
+        )
     except Exception as exc:
         if getattr(exc, "status_code", None) in (404, 412):
             raise ConflictError("the organisation changed or is gone") from exc
@@ -111,7 +138,9 @@ async def in_flight_until(ctx: TenantContext, now: datetime) -> datetime | None:
     latest: datetime | None = None
     items = ctx.cosmos.container("runs").query_items(
         "SELECT c.status, c.lastActivityAt FROM c WHERE c.tenantId = @t AND c.pk = @t",
-        parameters=[{"name": "@t", "value": ctx.tenant_id}], partition_key=ctx.tenant_id)
+        parameters=[{"name": "@t", "value": ctx.tenant_id}],
+        partition_key=ctx.tenant_id,
+    )
     async for run in items:
         at = parse_time(run.get("lastActivityAt"))
         if run.get("status") in FINAL_STATUSES or at is None:
@@ -137,8 +166,9 @@ class DeletionOutcome:
     leftovers: dict[str, int] = field(default_factory=dict)
 
 
-async def run_deletion_job(stores: Any, message: DeletionMessage, *, now: Now = utcnow,
-                           on_step: Callable[[str], Awaitable[None]] | None = None) -> DeletionOutcome:
+async def run_deletion_job(
+    stores: Any, message: DeletionMessage, *, now: Now = utcnow, on_step: Callable[[str], Awaitable[None]] | None = None
+) -> DeletionOutcome:
     """Run (or resume) one deletion job. Idempotent: safe on every redelivery."""
     region = region_of(message.tenant_id)
     jobs = DeletionJobs(stores.cosmos(region))
@@ -168,22 +198,33 @@ async def run_deletion_job(stores: Any, message: DeletionMessage, *, now: Now = 
     if verify_after is not None:
         if now() < verify_after:
             delay = int((verify_after - now()).total_seconds()) + 1
-            job = await jobs.patch(job, [{"op": "set", "path": "/steps", "value": steps},
-                                         {"op": "set", "path": "/deferrals", "value": int(job.get("deferrals", 0)) + 1}])
+            job = await jobs.patch(
+                job,
+                [
+                    {"op": "set", "path": "/steps", "value": steps},
+                    {"op": "set", "path": "/deferrals", "value": int(job.get("deferrals", 0)) + 1},
+                ],
+            )
             return DeletionOutcome("deferred", delay_s=delay, job=job)
         # Chunks that were running when deletion began have ended: sweep what they wrote.
         await _final_check(purger, job, steps)
     counts = {step: int(s.get("deleted", 0)) for step, s in steps.items()}
-    job = await jobs.patch(job, [
-        {"op": "set", "path": "/steps", "value": {k: {"done": True, "deleted": v} for k, v in counts.items()}},
-        {"op": "set", "path": "/counts", "value": counts},
-        # After a crash, what the failed attempt deleted since its last progress write is
-        # not counted: the receipt says so rather than guess.
-        {"op": "set", "path": "/countsExact",
-         "value": int(job.get("attempts", 1)) - int(job.get("deferrals", 0)) <= 1},
-        {"op": "set", "path": "/status", "value": "succeeded"},
-        {"op": "set", "path": "/finishedAt", "value": iso(now())},
-    ])
+    job = await jobs.patch(
+        job,
+        [
+            {"op": "set", "path": "/steps", "value": {k: {"done": True, "deleted": v} for k, v in counts.items()}},
+            {"op": "set", "path": "/counts", "value": counts},
+            # After a crash, what the failed attempt deleted since its last progress write is
+            # not counted: the receipt says so rather than guess.
+            {
+                "op": "set",
+                "path": "/countsExact",
+                "value": int(job.get("attempts", 1)) - int(job.get("deferrals", 0)) <= 1,
+            },
+            {"op": "set", "path": "/status", "value": "succeeded"},
+            {"op": "set", "path": "/finishedAt", "value": iso(now())},
+        ],
+    )
     log.info("deletion %s finished: %d documents and blobs", job["id"], sum(counts.values()))
     return DeletionOutcome("succeeded", job=job)
 

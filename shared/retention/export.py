@@ -14,6 +14,7 @@ Data keys, id maps and run logs are not the org's data in this sense and are lef
 
 The archive is downloadable for `EXPORT_TTL`; the daily sweep deletes it afterwards.
 """
+
 from __future__ import annotations
 
 import base64
@@ -110,8 +111,11 @@ class _BlockStager:
     async def commit(self, metadata: dict[str, str]) -> None:
         from azure.storage.blob import BlobBlock, ContentSettings
 
-        await self.blob.commit_block_list([BlobBlock(block_id=b) for b in self.block_ids], metadata=metadata,
-                                          content_settings=ContentSettings(content_type="application/zip"))
+        await self.blob.commit_block_list(
+            [BlobBlock(block_id=b) for b in self.block_ids],
+            metadata=metadata,
+            content_settings=ContentSettings(content_type="application/zip"),
+        )
 
 
 async def _pages(ctx: TenantContext, container: str, partition: str | None = None) -> AsyncIterator[dict[str, Any]]:
@@ -130,8 +134,9 @@ def export_blob_name(tenant_id: str, export_id: str) -> str:
     return f"{tenant_id}/{export_id}.zip"
 
 
-async def export_org(ctx: TenantContext, *, actor: str, request: RequestInfo, now: datetime,
-                     block_bytes: int = BLOCK_BYTES) -> dict[str, Any]:
+async def export_org(
+    ctx: TenantContext, *, actor: str, request: RequestInfo, now: datetime, block_bytes: int = BLOCK_BYTES
+) -> dict[str, Any]:
     """Build the archive, audit `export.requested`, return the export's description."""
     export_id = new_id("exp")
     await audit.record(ctx, "export.requested", actor=actor, target=export_id, request=request)
@@ -144,9 +149,12 @@ async def export_org(ctx: TenantContext, *, actor: str, request: RequestInfo, no
         org = await ctx.repo(_Repo).get(ctx.tenant_id)
         archive.writestr("organisation.json", json.dumps(clean(org), indent=2, ensure_ascii=False))
         sections: list[tuple[str, str, Any]] = [
-            ("members.jsonl", "members", clean), ("api-keys.jsonl", "apiKeys", public_key),
-            ("connectors.jsonl", "connectors", clean), ("migrations.jsonl", "migrations", clean),
-            ("runs.jsonl", "runs", clean), ("audit.jsonl", "audit", clean),
+            ("members.jsonl", "members", clean),
+            ("api-keys.jsonl", "apiKeys", public_key),
+            ("connectors.jsonl", "connectors", clean),
+            ("migrations.jsonl", "migrations", clean),
+            ("runs.jsonl", "runs", clean),
+            ("audit.jsonl", "audit", clean),
         ]
         for filename, container, shape in sections:
             counts[filename] = 0
@@ -166,16 +174,27 @@ async def export_org(ctx: TenantContext, *, actor: str, request: RequestInfo, no
                     counts["reports.jsonl"] += 1
                     if sink.size >= block_bytes:
                         await stager.stage(sink.take(block_bytes))
-        manifest = {"exportId": export_id, "organisation": ctx.tenant_id, "region": ctx.region,
-                    "createdAt": iso(now), "format": 1, "files": counts}
+        manifest = {
+            "exportId": export_id,
+            "organisation": ctx.tenant_id,
+            "region": ctx.region,
+            "createdAt": iso(now),
+            "format": 1,
+            "files": counts,
+        }
         archive.writestr("manifest.json", json.dumps(manifest, indent=2))
     while sink.size:
         await stager.stage(sink.take(block_bytes))
     expires = now + EXPORT_TTL
-    await stager.commit({"exportId": export_id, "createdAt": iso(now), "expiresAt": iso(expires),
-                         "requestedBy": actor})
-    return {"id": export_id, "status": "ready", "createdAt": iso(now), "expiresAt": iso(expires),
-            "sizeBytes": stager.bytes, "files": counts}
+    await stager.commit({"exportId": export_id, "createdAt": iso(now), "expiresAt": iso(expires), "requestedBy": actor})
+    return {
+        "id": export_id,
+        "status": "ready",
+        "createdAt": iso(now),
+        "expiresAt": iso(expires),
+        "sizeBytes": stager.bytes,
+        "files": counts,
+    }
 
 
 async def describe_export(ctx: TenantContext, export_id: str, *, now: datetime) -> tuple[dict[str, Any], Any]:
@@ -193,11 +212,21 @@ async def describe_export(ctx: TenantContext, export_id: str, *, now: datetime) 
     expires = datetime.fromisoformat(meta["expiresAt"]) if meta.get("expiresAt") else None
     if expires is None or expires <= now:
         raise NotFoundError("export not found or expired")
-    return ({"id": export_id, "status": "ready", "createdAt": meta.get("createdAt"), "expiresAt": meta.get("expiresAt"),
-             "sizeBytes": props.size}, blob)
+    return (
+        {
+            "id": export_id,
+            "status": "ready",
+            "createdAt": meta.get("createdAt"),
+            "expiresAt": meta.get("expiresAt"),
+            "sizeBytes": props.size,
+        },
+        blob,
+    )
 
 
-async def download_url(ctx: TenantContext, blob: Any, *, now: datetime, valid: timedelta = timedelta(minutes=15)) -> str:
+async def download_url(
+    ctx: TenantContext, blob: Any, *, now: datetime, valid: timedelta = timedelta(minutes=15)
+) -> str:
     """A short-lived read-only user-delegation SAS URL (Azure; identity-based, no account
     key). Azurite only signs these over HTTPS with OAuth, so local runs stream instead."""
     from azure.storage.blob import BlobSasPermissions, generate_blob_sas
@@ -209,8 +238,14 @@ async def download_url(ctx: TenantContext, blob: Any, *, now: datetime, valid: t
     # (IP) endpoints such as Azurite: a blob client made by a container client reports
     # "account/container" there, so the signed resource named the container twice
     # (azure-sdk-for-python#19200; seen in tests/integration/test_export_sas.py).
-    sas = generate_blob_sas(account_name=service.account_name, container_name=blob.container_name,
-                            blob_name=blob.blob_name, user_delegation_key=key,
-                            permission=BlobSasPermissions(read=True), start=start, expiry=expiry,
-                            content_disposition=f'attachment; filename="{blob.blob_name.rsplit("/", 1)[-1]}"')
+    sas = generate_blob_sas(
+        account_name=service.account_name,
+        container_name=blob.container_name,
+        blob_name=blob.blob_name,
+        user_delegation_key=key,
+        permission=BlobSasPermissions(read=True),
+        start=start,
+        expiry=expiry,
+        content_disposition=f'attachment; filename="{blob.blob_name.rsplit("/", 1)[-1]}"',
+    )
     return f"{blob.url}?{sas}"

@@ -14,6 +14,7 @@ digest is kept (the token itself is shown once, in the 202 answer):
 The org id hash is SHA-256 over a fixed label and the id: whoever knows the org id can find
 its receipt; the receipt alone does not reveal the org.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -80,15 +81,33 @@ class DeletionJobs:
     def __init__(self, region: CosmosRegion) -> None:
         self._container = region.container(CONTAINER)
 
-    async def create(self, tenant_id: str, *, region: str, reason: str, now: datetime, with_token: bool,
-                     job_id: str | None = None, verify_after: datetime | None = None) -> tuple[dict[str, Any], str | None]:
+    async def create(
+        self,
+        tenant_id: str,
+        *,
+        region: str,
+        reason: str,
+        now: datetime,
+        with_token: bool,
+        job_id: str | None = None,
+        verify_after: datetime | None = None,
+    ) -> tuple[dict[str, Any], str | None]:
         """A queued job; returns (document, one-time token or None)."""
         token = secrets.token_urlsafe(32) if with_token else None
         h = org_hash(tenant_id)
         doc: dict[str, Any] = {
-            "id": job_id or new_job_id(region), "pk": h, "type": JOB_TYPE, "orgHash": h, "region": region,
-            "reason": reason, "status": "queued", "requestedAt": iso(now), "startedAt": None,
-            "finishedAt": None, "attempts": 0, "steps": {},
+            "id": job_id or new_job_id(region),
+            "pk": h,
+            "type": JOB_TYPE,
+            "orgHash": h,
+            "region": region,
+            "reason": reason,
+            "status": "queued",
+            "requestedAt": iso(now),
+            "startedAt": None,
+            "finishedAt": None,
+            "attempts": 0,
+            "steps": {},
             "verifyAfter": iso(verify_after) if verify_after else None,
             "tokenDigest": token_digest(token) if token else None,
         }
@@ -114,11 +133,20 @@ class DeletionJobs:
     async def start_attempt(self, job_id: str, tenant_id: str, *, now: str) -> dict[str, Any]:
         """Mark the job running and count the attempt, unless it already succeeded
         (ConflictError); NotFoundError when there is no such job."""
-        ops = [{"op": "set", "path": "/status", "value": "running"}, {"op": "incr", "path": "/attempts", "value": 1},
-               {"op": "set", "path": "/attemptAt", "value": now}]
+        ops = [
+            {"op": "set", "path": "/status", "value": "running"},
+            {"op": "incr", "path": "/attempts", "value": 1},
+            {"op": "set", "path": "/attemptAt", "value": now},
+        ]
         try:
-            return dict(await self._container.patch_item(job_id, partition_key=org_hash(tenant_id), patch_operations=ops,
-                                                         filter_predicate="from c where c.status != 'succeeded'"))
+            return dict(
+                await self._container.patch_item(
+                    job_id,
+                    partition_key=org_hash(tenant_id),
+                    patch_operations=ops,
+                    filter_predicate="from c where c.status != 'succeeded'",
+                )
+            )
         except Exception as exc:
             status = getattr(exc, "status_code", None)
             if status == 404:
@@ -134,7 +162,8 @@ class DeletionJobs:
         """Every job of an org (by its hash)."""
         h = org_hash(tenant_id)
         items = self._container.query_items(
-            "SELECT * FROM c WHERE c.pk = @pk", parameters=[{"name": "@pk", "value": h}], partition_key=h)
+            "SELECT * FROM c WHERE c.pk = @pk", parameters=[{"name": "@pk", "value": h}], partition_key=h
+        )
         return [dict(i) async for i in items]
 
 
@@ -154,10 +183,18 @@ def public_job(job: dict[str, Any]) -> dict[str, Any]:
     """What a job or receipt shows: no tenant id, no names, no token digest."""
     steps = job.get("steps") or {}
     return {
-        "id": job["id"], "status": job["status"], "reason": job.get("reason"), "region": job.get("region"),
-        "orgHash": job.get("orgHash"), "requestedAt": job.get("requestedAt"), "startedAt": job.get("startedAt"),
+        "id": job["id"],
+        "status": job["status"],
+        "reason": job.get("reason"),
+        "region": job.get("region"),
+        "orgHash": job.get("orgHash"),
+        "requestedAt": job.get("requestedAt"),
+        "startedAt": job.get("startedAt"),
         "finishedAt": job.get("finishedAt"),
-        "progress": {name: {"done": bool(s.get("done")), "deleted": int(s.get("deleted", 0))}
-                     for name, s in sorted(steps.items())},
-        "counts": job.get("counts"), "countsExact": job.get("countsExact"),
+        "progress": {
+            name: {"done": bool(s.get("done")), "deleted": int(s.get("deleted", 0))}
+            for name, s in sorted(steps.items())
+        },
+        "counts": job.get("counts"),
+        "countsExact": job.get("countsExact"),
     }

@@ -18,6 +18,7 @@ remaining (and re-checks the finished) steps:
 Queue messages of the org still waiting in `migration-chunks` cannot be removed selectively;
 the worker drops them when dequeued because `org_is_active` is false (see active.py).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -46,8 +47,9 @@ _FIRST = ("dataKeys", "connectors", "idMap", "runItems", "runs", "migrations", "
 _LAST = ("members", "userOrgs", "audit", "tenants")
 NOT_TENANT_DATA = frozenset({"deletions"})  # receipts: hashed ids only, kept
 #: containers whose partition key is the tenant id itself (single-partition queries)
-TENANT_PARTITIONED = frozenset({"tenants", "members", "apiKeys", "audit", "connectors", "dataKeys", "migrations",
-                                "runs", "leases", "idempotency"})
+TENANT_PARTITIONED = frozenset(
+    {"tenants", "members", "apiKeys", "audit", "connectors", "dataKeys", "migrations", "runs", "leases", "idempotency"}
+)
 BLOB_PREFIXES = (BLOB_LOGS, BLOB_EXPORTS)
 DELETE_CONCURRENCY = 16
 MAX_REFS = 5000  # ids fetched per query round
@@ -82,8 +84,12 @@ def cosmos_order() -> list[str]:
 def step_names() -> list[str]:
     """Every step of a deletion, in order (the receipt lists each with its count)."""
     cosmos = cosmos_order()
-    return (["cosmos-dataKeys"] + [f"blobs-{b}" for b in BLOB_PREFIXES] + [f"search-{n}" for n in _PURGERS]
-            + [f"cosmos-{c}" for c in cosmos if c != "dataKeys"])
+    return (
+        ["cosmos-dataKeys"]
+        + [f"blobs-{b}" for b in BLOB_PREFIXES]
+        + [f"search-{n}" for n in _PURGERS]
+        + [f"cosmos-{c}" for c in cosmos if c != "dataKeys"]
+    )
 
 
 @dataclass
@@ -126,8 +132,9 @@ class OrgPurger:
             # unknown partitioning: a cross-partition query, filtered by tenantId.
             items = container.query_items(sql, parameters=params, max_item_count=1000)
         else:
-            items = container.query_items(sql + " AND c.pk = @t", parameters=params, partition_key=self.tenant_id,
-                                          max_item_count=1000)
+            items = container.query_items(
+                sql + " AND c.pk = @t", parameters=params, partition_key=self.tenant_id, max_item_count=1000
+            )
         out: list[tuple[str, Any]] = []
         async for item in items:
             out.append((item["id"], item.get("pk")))

@@ -13,6 +13,7 @@ find what nobody asked for, so it reads across tenants, and only for that:
 The clock is a parameter (`now`), so tests move time to 89 and 91 days. In Azure each
 stamp sweeps its own region; the local runner plays every stamp and sweeps all regions.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -50,10 +51,15 @@ class SweepReport:
     idempotency_keys_deleted: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {"orgsScheduled": len(self.orgs_scheduled), "orgsRequeued": self.orgs_requeued,
-                "orgsSpared": self.orgs_spared, "runLogsDeleted": self.run_logs_deleted,
-                "logBlobsDeleted": self.log_blobs_deleted, "exportsDeleted": self.exports_deleted,
-                "idempotencyKeysDeleted": self.idempotency_keys_deleted}
+        return {
+            "orgsScheduled": len(self.orgs_scheduled),
+            "orgsRequeued": self.orgs_requeued,
+            "orgsSpared": self.orgs_spared,
+            "runLogsDeleted": self.run_logs_deleted,
+            "logBlobsDeleted": self.log_blobs_deleted,
+            "exportsDeleted": self.exports_deleted,
+            "idempotencyKeysDeleted": self.idempotency_keys_deleted,
+        }
 
 
 def sweep_regions(stores: Any) -> list[str]:
@@ -73,8 +79,14 @@ async def run_retention(stores: Any, *, now: Now = utcnow, inactivity: timedelta
     return report
 
 
-async def sweep_inactive_orgs(stores: Any, region: str, *, now: Now = utcnow, inactivity: timedelta = INACTIVITY,
-                              report: SweepReport | None = None) -> SweepReport:
+async def sweep_inactive_orgs(
+    stores: Any,
+    region: str,
+    *,
+    now: Now = utcnow,
+    inactivity: timedelta = INACTIVITY,
+    report: SweepReport | None = None,
+) -> SweepReport:
     """Schedule the deletion of every org of `region` inactive for `inactivity`."""
     report = report or SweepReport()
     at = now()
@@ -86,8 +98,10 @@ async def sweep_inactive_orgs(stores: Any, region: str, *, now: Now = utcnow, in
         "FROM c "
         "WHERE (c.status = 'active' AND (NOT IS_DEFINED(c.lastActivityAt) OR c.lastActivityAt < @cutoff)) "
         "OR (c.status = 'deleting' AND c.deletionRequestedAt < @stuck)",
-        parameters=[{"name": "@cutoff", "value": _iso_prefix(cutoff + timedelta(days=1))},
-                    {"name": "@stuck", "value": _iso_prefix(at - STUCK_AFTER + timedelta(days=1))}],
+        parameters=[
+            {"name": "@cutoff", "value": _iso_prefix(cutoff + timedelta(days=1))},
+            {"name": "@stuck", "value": _iso_prefix(at - STUCK_AFTER + timedelta(days=1))},
+        ],
         max_item_count=1000,
     )
     batch: list[dict[str, Any]] = []
@@ -110,8 +124,9 @@ async def sweep_inactive_orgs(stores: Any, region: str, *, now: Now = utcnow, in
     return report
 
 
-async def _schedule(stores: Any, region: str, orgs: list[dict[str, Any]], *, at: datetime, cutoff: datetime,
-                    report: SweepReport) -> None:
+async def _schedule(
+    stores: Any, region: str, orgs: list[dict[str, Any]], *, at: datetime, cutoff: datetime, report: SweepReport
+) -> None:
     """Flip a batch of inactive orgs to deleting and queue one batch job for them."""
     busy = await _runs_active_since(stores, region, [o["id"] for o in orgs], cutoff)
     report.orgs_spared += len(busy)
@@ -119,8 +134,9 @@ async def _schedule(stores: Any, region: str, orgs: list[dict[str, Any]], *, at:
     async def prepare(org: dict[str, Any]) -> DeletionMessage | None:
         ctx = TenantContext.for_org(stores, org["id"])
         try:
-            started = await prepare_deletion(ctx, reason="inactivity", now=at, with_token=False, etag=org["_etag"],
-                                             runs_may_be_in_flight=False)
+            started = await prepare_deletion(
+                ctx, reason="inactivity", now=at, with_token=False, etag=org["_etag"], runs_may_be_in_flight=False
+            )
         except ConflictError:
             report.orgs_spared += 1  # activity (or a deletion request) came in meanwhile
             return None
@@ -142,9 +158,15 @@ async def _schedule(stores: Any, region: str, orgs: list[dict[str, Any]], *, at:
 async def _runs_active_since(stores: Any, region: str, tenant_ids: list[str], cutoff: datetime) -> set[str]:
     """Orgs of the batch with a run active after the cutoff (a long migration without API
     calls is still activity): one cross-partition query for the batch."""
-    items = stores.cosmos(region).container("runs").query_items(
-        "SELECT c.tenantId, c.lastActivityAt FROM c WHERE ARRAY_CONTAINS(@ids, c.tenantId)",
-        parameters=[{"name": "@ids", "value": tenant_ids}], max_item_count=1000)
+    items = (
+        stores.cosmos(region)
+        .container("runs")
+        .query_items(
+            "SELECT c.tenantId, c.lastActivityAt FROM c WHERE ARRAY_CONTAINS(@ids, c.tenantId)",
+            parameters=[{"name": "@ids", "value": tenant_ids}],
+            max_item_count=1000,
+        )
+    )
     busy: set[str] = set()
     async for run in items:
         last = parse_time(run.get("lastActivityAt")) if isinstance(run.get("lastActivityAt"), str) else None
@@ -153,8 +175,14 @@ async def _runs_active_since(stores: Any, region: str, tenant_ids: list[str], cu
     return busy
 
 
-async def sweep_run_logs(stores: Any, region: str, *, now: Now = utcnow, inactivity: timedelta = INACTIVITY,
-                         report: SweepReport | None = None) -> SweepReport:
+async def sweep_run_logs(
+    stores: Any,
+    region: str,
+    *,
+    now: Now = utcnow,
+    inactivity: timedelta = INACTIVITY,
+    report: SweepReport | None = None,
+) -> SweepReport:
     """Delete the logs of runs whose newest log write is older than `inactivity`."""
     report = report or SweepReport()
     cutoff = now() - inactivity
@@ -176,7 +204,9 @@ async def sweep_run_logs(stores: Any, region: str, *, now: Now = utcnow, inactiv
     return report
 
 
-async def sweep_exports(stores: Any, region: str, *, now: Now = utcnow, report: SweepReport | None = None) -> SweepReport:
+async def sweep_exports(
+    stores: Any, region: str, *, now: Now = utcnow, report: SweepReport | None = None
+) -> SweepReport:
     """Delete export archives whose download window has closed."""
     from azure.core.exceptions import ResourceNotFoundError
 

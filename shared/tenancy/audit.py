@@ -1,4 +1,5 @@
 """Append-only audit trail of security-relevant actions."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,12 +11,28 @@ from shared.tenancy.ids import sortable_id
 from shared.tenancy.repositories import AuditRepository
 
 #: The events Ferry records; anything else is a programming error.
-EVENTS = frozenset({
-    "org.created", "signin", "member.added", "member.role_changed", "member.type_changed",
-    "member.deactivated", "member.reactivated", "member.removed", "key.created", "key.revoked",
-    "connector.created", "connector.updated", "connector.deleted", "run.started", "run.cancelled",
-    "deletion.requested", "export.requested", "logs.deleted",
-})
+EVENTS = frozenset(
+    {
+        "org.created",
+        "signin",
+        "member.added",
+        "member.role_changed",
+        "member.type_changed",
+        "member.deactivated",
+        "member.reactivated",
+        "member.removed",
+        "key.created",
+        "key.revoked",
+        "connector.created",
+        "connector.updated",
+        "connector.deleted",
+        "run.started",
+        "run.cancelled",
+        "deletion.requested",
+        "export.requested",
+        "logs.deleted",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -26,8 +43,15 @@ class RequestInfo:
     user_agent: str | None = None
 
 
-async def record(ctx: TenantContext, action: str, *, actor: str, target: str | None = None,
-                 request: RequestInfo | None = None, detail: dict[str, Any] | None = None) -> dict[str, Any]:
+async def record(
+    ctx: TenantContext,
+    action: str,
+    *,
+    actor: str,
+    target: str | None = None,
+    request: RequestInfo | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     if action not in EVENTS:
         raise ValueError(f"unknown audit event {action!r}")
     at = utcnow()
@@ -46,4 +70,6 @@ async def record(ctx: TenantContext, action: str, *, actor: str, target: str | N
 
 
 async def list_events(ctx: TenantContext, *, page_size: int, continuation: str | None) -> QueryPage[dict[str, Any]]:
-    return await ctx.repo(AuditRepository).query_page(order_by="c.id DESC", page_size=page_size, continuation=continuation)
+    return await ctx.repo(AuditRepository).query_page(
+        order_by="c.id DESC", page_size=page_size, continuation=continuation
+    )

@@ -6,6 +6,7 @@ ids in bodies or headers are never trusted: the org comes from the path, and the
 must be an active member of it (or hold one of its keys). An org the caller does not
 belong to answers exactly like a missing one (404).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,9 +41,16 @@ class OrgAccess:
 
 
 class Authenticator:
-    def __init__(self, stores: Stores, validator: OidcValidator, *, throttle: AuthFailureThrottle | None = None,
-                 activity: ActivityThrottle | None = None, key_use: ActivityThrottle | None = None,
-                 rates: RequestRateLimits | None = None) -> None:
+    def __init__(
+        self,
+        stores: Stores,
+        validator: OidcValidator,
+        *,
+        throttle: AuthFailureThrottle | None = None,
+        activity: ActivityThrottle | None = None,
+        key_use: ActivityThrottle | None = None,
+        rates: RequestRateLimits | None = None,
+    ) -> None:
         self.stores = stores
         self.validator = validator
         self.throttle = throttle or AuthFailureThrottle()
@@ -74,8 +82,9 @@ class Authenticator:
         self.throttle.record_failure(client, key_prefix=key_prefix)
         self.throttle.check_client(client)
 
-    async def org_access(self, org_id: str, cred: Credential, request: RequestInfo, *,
-                         counted: bool = True) -> OrgAccess:
+    async def org_access(
+        self, org_id: str, cred: Credential, request: RequestInfo, *, counted: bool = True
+    ) -> OrgAccess:
         """The caller's access to `org_id`; `counted` requests spend the caller's and the org's
         request rate (429 + Retry-After past it)."""
         client = request.ip or "unknown"
@@ -101,11 +110,14 @@ class Authenticator:
         again = await self.org_access(access.ctx.tenant_id, cred, access.request, counted=False)
         require(again.caller, action)
 
-    async def _member_caller(self, org_id: str, principal: Principal, request: RequestInfo) -> tuple[Caller, TenantContext]:
+    async def _member_caller(
+        self, org_id: str, principal: Principal, request: RequestInfo
+    ) -> tuple[Caller, TenantContext]:
         ctx = self._context(org_id)
         members = ctx.repo(MembersRepository)
-        member = await members.for_principal(principal.issuer, principal.subject, principal.email,
-                                             email_verified=principal.email_verified)
+        member = await members.for_principal(
+            principal.issuer, principal.subject, principal.email, email_verified=principal.email_verified
+        )
         if member is None:
             raise NotFoundError("organisation not found")
         if member["status"] != MemberStatus.ACTIVE.value:
@@ -114,13 +126,25 @@ class Authenticator:
         if member.get("subject") is None or member.get("lastSignInDay") != today:
             # First sign-in binds the invitation to this identity; then one audit event a day.
             member = await members.replace(
-                {**member, "issuer": principal.issuer, "subject": principal.subject,
-                 "name": member.get("name") or principal.name, "lastSignInDay": today, "lastSignInAt": iso(utcnow())},
+                {
+                    **member,
+                    "issuer": principal.issuer,
+                    "subject": principal.subject,
+                    "name": member.get("name") or principal.name,
+                    "lastSignInDay": today,
+                    "lastSignInAt": iso(utcnow()),
+                },
                 etag=member["_etag"],
             )
             await audit.record(ctx, "signin", actor=f"user:{member['id']}", target=member["id"], request=request)
-        caller = Caller.user(tenant_id=org_id, subject=member["id"], email=member["email"], role=member["role"],
-                             member_type=member["memberType"], status=member["status"])
+        caller = Caller.user(
+            tenant_id=org_id,
+            subject=member["id"],
+            email=member["email"],
+            role=member["role"],
+            member_type=member["memberType"],
+            status=member["status"],
+        )
         return caller, ctx
 
     async def _key_caller(self, org_id: str, key: str, client: str) -> tuple[Caller, TenantContext]:
@@ -147,7 +171,9 @@ class Authenticator:
             raise AuthenticationError("this API key was revoked")
         stamp = self.key_use.should_write(doc["id"], doc.get("lastUsedAt"))
         if stamp is not None:
-            await ctx.repo(ApiKeysRepository).patch(doc["id"], [{"op": "set", "path": "/lastUsedAt", "value": iso(stamp)}])
+            await ctx.repo(ApiKeysRepository).patch(
+                doc["id"], [{"op": "set", "path": "/lastUsedAt", "value": iso(stamp)}]
+            )
         return Caller.api_key(tenant_id=org_id, key_id=doc["id"], scopes=doc["scopes"]), ctx
 
     async def _key_owner(self, ctx: TenantContext, prefix: str) -> dict[str, Any] | None:
@@ -185,7 +211,9 @@ class Authenticator:
         if stamp is None:
             return
         try:
-            await ctx.repo(TenantsRepository).patch(ctx.tenant_id, [{"op": "set", "path": "/lastActivityAt", "value": iso(stamp)}])
+            await ctx.repo(TenantsRepository).patch(
+                ctx.tenant_id, [{"op": "set", "path": "/lastActivityAt", "value": iso(stamp)}]
+            )
         except Exception:
             self.activity.forget(ctx.tenant_id)
             raise

@@ -3,6 +3,7 @@
 Built from an org id (which names its region), it hands out repositories already bound
 to that tenant and that region's stores; a handler cannot reach another org or region.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -15,6 +15,7 @@ key again — only the first answer ever holds it).
 * records past `expiresAt` are ignored and replaced, and the daily retention sweep deletes
   them (`sweep_expired`), since Ferry never relies on Cosmos TTL.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -61,8 +62,7 @@ def principal_scope(issuer: str, subject: str) -> str:
 
 def validate_key(key: str) -> str:
     if not KEY_GRAMMAR.fullmatch(key):
-        raise ValidationFailed("Idempotency-Key must be 1-255 printable ASCII characters without spaces",
-                               field=HEADER)
+        raise ValidationFailed("Idempotency-Key must be 1-255 printable ASCII characters without spaces", field=HEADER)
     return key
 
 
@@ -119,8 +119,14 @@ def _stale(doc: dict[str, Any], now: datetime) -> bool:
 async def claim(repo: IdempotencyRepository, key: str, digest: str, *, now: datetime) -> Claim | Replay:
     """Take the key for this request, or say how the earlier request with it ended."""
     rid = record_id(validate_key(key))
-    fresh = {"id": rid, "requestDigest": digest, "state": "pending", "createdAt": iso(now),
-             "pendingUntil": iso(now + PENDING_FOR), "expiresAt": iso(now + KEY_TTL)}
+    fresh = {
+        "id": rid,
+        "requestDigest": digest,
+        "state": "pending",
+        "createdAt": iso(now),
+        "pendingUntil": iso(now + PENDING_FOR),
+        "expiresAt": iso(now + KEY_TTL),
+    }
     for _ in range(3):
         try:
             await repo.create(fresh)
@@ -139,21 +145,27 @@ async def claim(repo: IdempotencyRepository, key: str, digest: str, *, now: date
         if held.get("requestDigest") != digest:
             raise IdempotencyKeyReusedError(
                 "this Idempotency-Key was used for another request in the last 24 hours; "
-                "use a new key for a new request", field=HEADER)
+                "use a new key for a new request",
+                field=HEADER,
+            )
         if held.get("state") == "done":
             return Replay(int(held["status"]), str(held["resourceId"]))
-        raise IdempotencyKeyInUseError("a request with this Idempotency-Key is still being answered; "
-                                       "retry it in a few seconds", field=HEADER)
+        raise IdempotencyKeyInUseError(
+            "a request with this Idempotency-Key is still being answered; retry it in a few seconds", field=HEADER
+        )
     raise IdempotencyKeyInUseError("this Idempotency-Key is contended; retry in a few seconds", field=HEADER)
 
 
 async def complete(repo: IdempotencyRepository, held: Claim, *, status: int, resource_id: str) -> None:
     """Remember how the request ended (status and the created id) for the rest of the day."""
-    await repo.patch(held.record_id, [
-        {"op": "set", "path": "/state", "value": "done"},
-        {"op": "set", "path": "/status", "value": status},
-        {"op": "set", "path": "/resourceId", "value": resource_id},
-    ])
+    await repo.patch(
+        held.record_id,
+        [
+            {"op": "set", "path": "/state", "value": "done"},
+            {"op": "set", "path": "/status", "value": status},
+            {"op": "set", "path": "/resourceId", "value": resource_id},
+        ],
+    )
 
 
 async def release(repo: IdempotencyRepository, held: Claim) -> None:
@@ -164,8 +176,9 @@ async def release(repo: IdempotencyRepository, held: Claim) -> None:
 async def sweep_expired(cosmos: Any, *, now: datetime) -> int:
     """Delete every record of a region past its day (retention sweep; cross-tenant by design)."""
     container = cosmos.container(IdempotencyRepository.container_name)
-    items = container.query_items("SELECT c.id, c.pk FROM c WHERE c.expiresAt <= @now",
-                                  parameters=[{"name": "@now", "value": iso(now)}])
+    items = container.query_items(
+        "SELECT c.id, c.pk FROM c WHERE c.expiresAt <= @now", parameters=[{"name": "@now", "value": iso(now)}]
+    )
     deleted = 0
     async for item in items:
         try:

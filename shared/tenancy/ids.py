@@ -1,5 +1,6 @@
 """Identifiers. An organisation id names its region, so any stamp routes a request to the
 org's own stores without a global directory (`org_eu_…`, `org_us_…`)."""
+
 from __future__ import annotations
 
 import re

@@ -6,6 +6,7 @@ limit is `LimitExceededError` (409 `limit-exceeded`, naming the limit); deleting
 something makes room again. The count is read before the write, so two creates racing at
 the very limit may both pass: the limits are a bound on abuse, not an exact quota.
 """
+
 from __future__ import annotations
 
 from shared.errors import LimitExceededError
@@ -15,11 +16,11 @@ from shared.tenancy.repositories import Directory
 
 #: What the API documents (README, OpenAPI); tests may lower them.
 LIMITS: dict[str, int] = {
-    "connectors": 50,       # per organisation
-    "migrations": 100,      # per organisation
-    "apiKeys": 20,          # active (not revoked) keys per organisation
-    "members": 500,         # per organisation, invitations included
-    "organisations": 10,    # per person (by e-mail), in every region together
+    "connectors": 50,  # per organisation
+    "migrations": 100,  # per organisation
+    "apiKeys": 20,  # active (not revoked) keys per organisation
+    "members": 500,  # per organisation, invitations included
+    "organisations": 10,  # per person (by e-mail), in every region together
 }
 
 #: Documents that do not count against a limit (revoked keys make room for new ones).
@@ -31,8 +32,9 @@ async def ensure_room(repo: TenantRepository, what: str) -> None:
     limit = LIMITS[what]
     held = await repo.count(_NOT_COUNTED.get(what))
     if held >= limit:
-        raise LimitExceededError(f"this organisation already has {held} {what}; the limit is {limit}",
-                                 limit=limit, resource=what)
+        raise LimitExceededError(
+            f"this organisation already has {held} {what}; the limit is {limit}", limit=limit, resource=what
+        )
 
 
 async def ensure_room_for_org(stores: Stores, email: str) -> None:
@@ -42,5 +44,6 @@ async def ensure_room_for_org(stores: Stores, email: str) -> None:
     for region in stores.regions:
         held += len(await Directory(stores.cosmos(region)).orgs_of(email))
     if held >= limit:
-        raise LimitExceededError(f"you already belong to {held} organisations; the limit is {limit}",
-                                 limit=limit, resource="organisations")
+        raise LimitExceededError(
+            f"you already belong to {held} organisations; the limit is {limit}", limit=limit, resource="organisations"
+        )

@@ -1,4 +1,5 @@
 """Organisations and their members."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,14 +25,20 @@ def public_org(doc: dict[str, Any]) -> dict[str, Any]:
 
 def public_member(doc: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": doc["id"], "email": doc["email"], "name": doc.get("name"), "role": doc["role"],
-        "memberType": doc["memberType"], "status": doc["status"], "addedAt": doc.get("addedAt"),
+        "id": doc["id"],
+        "email": doc["email"],
+        "name": doc.get("name"),
+        "role": doc["role"],
+        "memberType": doc["memberType"],
+        "status": doc["status"],
+        "addedAt": doc.get("addedAt"),
         "signedInAt": doc.get("lastSignInAt"),
     }
 
 
-async def create_org(stores: Stores, principal: Principal, *, name: str, country: str,
-                     region: str | None, request: RequestInfo) -> dict[str, Any]:
+async def create_org(
+    stores: Stores, principal: Principal, *, name: str, country: str, region: str | None, request: RequestInfo
+) -> dict[str, Any]:
     """Create an org in the region of its country (or the creator's explicit choice) with
     the creator as its first admin."""
     placed = validate_region(region) if region else region_for_country(country)
@@ -41,18 +48,42 @@ async def create_org(stores: Stores, principal: Principal, *, name: str, country
     org_id = new_org_id(placed)
     ctx = TenantContext.for_org(stores, org_id)
     now = iso(utcnow())
-    org = await ctx.repo(TenantsRepository).create({
-        "id": org_id, "name": name, "country": country.upper(), "region": placed, "status": "active",
-        "createdAt": now, "createdBy": principal.email, "lastActivityAt": now, "membersVersion": 0,
-    })
-    member = await ctx.repo(MembersRepository).create({
-        "id": new_id("mem"), "email": principal.email, "name": principal.name, "role": Role.ADMIN.value,
-        "memberType": MemberType.INTERNAL.value, "status": MemberStatus.ACTIVE.value, "addedAt": now,
-        "addedBy": principal.email, "issuer": principal.issuer, "subject": principal.subject,
-    })
+    org = await ctx.repo(TenantsRepository).create(
+        {
+            "id": org_id,
+            "name": name,
+            "country": country.upper(),
+            "region": placed,
+            "status": "active",
+            "createdAt": now,
+            "createdBy": principal.email,
+            "lastActivityAt": now,
+            "membersVersion": 0,
+        }
+    )
+    member = await ctx.repo(MembersRepository).create(
+        {
+            "id": new_id("mem"),
+            "email": principal.email,
+            "name": principal.name,
+            "role": Role.ADMIN.value,
+            "memberType": MemberType.INTERNAL.value,
+            "status": MemberStatus.ACTIVE.value,
+            "addedAt": now,
+            "addedBy": principal.email,
+            "issuer": principal.issuer,
+            "subject": principal.subject,
+        }
+    )
     await Directory(ctx.cosmos).add_membership(principal.email, org_id, member["id"])
-    await audit.record(ctx, "org.created", actor=f"user:{member['id']}", target=org_id, request=request,
-                       detail={"region": placed, "country": country.upper()})
+    await audit.record(
+        ctx,
+        "org.created",
+        actor=f"user:{member['id']}",
+        target=org_id,
+        request=request,
+        detail={"region": placed, "country": country.upper()},
+    )
     return org
 
 
@@ -67,11 +98,19 @@ async def orgs_of(stores: Stores, principal: Principal) -> list[dict[str, Any]]:
             ctx = TenantContext.for_org(stores, org_id)
             org, member = await asyncio.gather(
                 ctx.repo(TenantsRepository).find(org_id),
-                ctx.repo(MembersRepository).for_principal(principal.issuer, principal.subject, principal.email,
-                                                          email_verified=principal.email_verified))
+                ctx.repo(MembersRepository).for_principal(
+                    principal.issuer, principal.subject, principal.email, email_verified=principal.email_verified
+                ),
+            )
             if org and member and org.get("status") == "active":
-                out.append({**public_org(org), "role": member["role"], "memberType": member["memberType"],
-                            "memberStatus": member["status"]})
+                out.append(
+                    {
+                        **public_org(org),
+                        "role": member["role"],
+                        "memberType": member["memberType"],
+                        "memberStatus": member["status"],
+                    }
+                )
     return out
 
 
@@ -84,8 +123,9 @@ async def _claim_members_version(ctx: TenantContext) -> None:
     await tenants.replace({**org, "membersVersion": int(org.get("membersVersion", 0)) + 1}, etag=org["_etag"])
 
 
-async def add_member(ctx: TenantContext, *, email: str, role: Role, member_type: MemberType, actor: str,
-                     request: RequestInfo) -> dict[str, Any]:
+async def add_member(
+    ctx: TenantContext, *, email: str, role: Role, member_type: MemberType, actor: str, request: RequestInfo
+) -> dict[str, Any]:
     if role is Role.ADMIN and member_type is MemberType.EXTERNAL:
         raise ValidationFailed("external members cannot be admins", field="role")
     members = ctx.repo(MembersRepository)
@@ -94,18 +134,32 @@ async def add_member(ctx: TenantContext, *, email: str, role: Role, member_type:
         raise ConflictError(f"{email} is already a member")
     await ensure_room(members, "members")
     await _claim_members_version(ctx)
-    doc = await members.create({
-        "id": new_id("mem"), "email": email, "role": role.value, "memberType": member_type.value,
-        "status": MemberStatus.ACTIVE.value, "addedAt": iso(utcnow()), "addedBy": actor,
-    })
+    doc = await members.create(
+        {
+            "id": new_id("mem"),
+            "email": email,
+            "role": role.value,
+            "memberType": member_type.value,
+            "status": MemberStatus.ACTIVE.value,
+            "addedAt": iso(utcnow()),
+            "addedBy": actor,
+        }
+    )
     await Directory(ctx.cosmos).add_membership(email, ctx.tenant_id, doc["id"])
-    await audit.record(ctx, "member.added", actor=actor, target=doc["id"], request=request,
-                       detail={"role": role.value, "memberType": member_type.value})
+    await audit.record(
+        ctx,
+        "member.added",
+        actor=actor,
+        target=doc["id"],
+        request=request,
+        detail={"role": role.value, "memberType": member_type.value},
+    )
     return doc
 
 
-async def change_member(ctx: TenantContext, member_id: str, change: MemberChange, *, actor: str,
-                        request: RequestInfo) -> dict[str, Any] | None:
+async def change_member(
+    ctx: TenantContext, member_id: str, change: MemberChange, *, actor: str, request: RequestInfo
+) -> dict[str, Any] | None:
     """Apply a role/type/status change or a removal, refusing to lose the last admin."""
     members = ctx.repo(MembersRepository)
     current = await members.query_all()

@@ -4,6 +4,7 @@ that sign-in needs (a user's organisations, an API key's organisation).
 The indexes hold ids only (email → org id + member id, key prefix → org id + key id):
 no tenant content. They live in the org's region like everything else of the org.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,8 +26,9 @@ class MembersRepository(TenantRepository):
         found = await self.query_all("c.email = @email", {"email": email.lower()})
         return found[0] if found else None
 
-    async def for_principal(self, issuer: str, subject: str, email: str, *,
-                            email_verified: bool) -> dict[str, Any] | None:
+    async def for_principal(
+        self, issuer: str, subject: str, email: str, *, email_verified: bool
+    ) -> dict[str, Any] | None:
         """The member a signed-in person is. Once claimed, a member is bound to one
         (issuer, subject): another token carrying the same e-mail is someone else. An
         invitation not yet claimed is claimed by e-mail, and only when the issuer verified it."""
@@ -36,8 +38,9 @@ class MembersRepository(TenantRepository):
             return member
         if not email_verified:
             return None
-        pending = await self.query_all("c.email = @email AND (NOT IS_DEFINED(c.subject) OR IS_NULL(c.subject))",
-                                       {"email": email.lower()})
+        pending = await self.query_all(
+            "c.email = @email AND (NOT IS_DEFINED(c.subject) OR IS_NULL(c.subject))", {"email": email.lower()}
+        )
         return pending[0] if pending else None
 
 

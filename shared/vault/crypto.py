@@ -11,6 +11,7 @@ that wraps it): rotating the vault key re-wraps data keys but never touches seal
 The associated data (AAD) binds tenant id, connector id, field name and data-key version,
 so a ciphertext copied to another record, field or organisation fails authentication.
 """
+
 from __future__ import annotations
 
 import base64
@@ -45,9 +46,7 @@ class Sealed:
 
     def to_str(self) -> str:
         """Serialise to the `fv1.<kv>.<nonce>.<ct>` envelope string."""
-        return ".".join(
-            (ENVELOPE_PREFIX, str(self.key_version), _b64e(self.nonce), _b64e(self.ciphertext))
-        )
+        return ".".join((ENVELOPE_PREFIX, str(self.key_version), _b64e(self.nonce), _b64e(self.ciphertext)))
 
     @classmethod
     def from_str(cls, envelope: str) -> Sealed:

@@ -9,6 +9,7 @@
 
 Compose with the region's data-key store: `Vault(store, build_key_wrapper(settings, region))`.
 """
+
 from __future__ import annotations
 
 import time
@@ -56,26 +57,28 @@ def local_key_dir(settings: Settings, region: str, *, project_root: Path | None 
     return Path(base) / "keys" / region
 
 
-def build_key_wrapper(settings: Settings, region: str, *,
-                      credential: AsyncTokenCredential | None = None,
-                      project_root: Path | None = None) -> KeyWrapper:
+def build_key_wrapper(
+    settings: Settings, region: str, *, credential: AsyncTokenCredential | None = None, project_root: Path | None = None
+) -> KeyWrapper:
     """The key wrapper serving `region` (see module docstring for the three cases)."""
     uri = settings.region(region).keyvault_uri
     if not uri:
         if not settings.is_local:
             raise ConfigError(f"region {region} has no Key Vault URI (FERRY_KEYVAULT_URI_*)")
-        return LocalKeyWrapper(local_key_dir(settings, region, project_root=project_root),
-                               settings.keyvault_key_name)
+        return LocalKeyWrapper(local_key_dir(settings, region, project_root=project_root), settings.keyvault_key_name)
     simulator = settings.is_local and urlparse(uri).hostname in _LOOPBACK
     if simulator:
         # the simulator's resource (vault.azure.net) does not match 127.0.0.1 and its
         # certificate is self-signed; both checks stay on for every real vault
-        return KeyVaultKeyWrapper(uri, settings.keyvault_key_name,
-                                  credential or StaticLocalCredential(),
-                                  verify_challenge_resource=False, connection_verify=False)
+        return KeyVaultKeyWrapper(
+            uri,
+            settings.keyvault_key_name,
+            credential or StaticLocalCredential(),
+            verify_challenge_resource=False,
+            connection_verify=False,
+        )
     if credential is None:
         from azure.identity.aio import DefaultAzureCredential
 
-        return KeyVaultKeyWrapper(uri, settings.keyvault_key_name, DefaultAzureCredential(),
-                                  close_credential=True)
+        return KeyVaultKeyWrapper(uri, settings.keyvault_key_name, DefaultAzureCredential(), close_credential=True)
     return KeyVaultKeyWrapper(uri, settings.keyvault_key_name, credential)

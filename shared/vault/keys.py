@@ -12,6 +12,7 @@ Two providers share one small interface (`KeyWrapper`):
 A wrapped key carries the full key id (`kid`, including the key version), so data keys
 wrapped under an older key version keep unwrapping after the key is rotated.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -71,8 +72,9 @@ class LocalKeyWrapper:
     `kid` looks like `local:<key_name>/<version>`.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], key_name: str = "ferry-data-keys",
-                 *, key_size: int = 2048) -> None:
+    def __init__(
+        self, directory: str | os.PathLike[str], key_name: str = "ferry-data-keys", *, key_size: int = 2048
+    ) -> None:
         if not re.fullmatch(r"[A-Za-z0-9-]{1,127}", key_name):
             raise ConfigError("local key name must be 1-127 letters, digits or dashes")
         self._dir = Path(directory) / key_name
@@ -107,8 +109,9 @@ class LocalKeyWrapper:
         version = uuid.uuid4().hex
         key = await asyncio.to_thread(rsa.generate_private_key, 65537, self._key_size)
         self._dir.mkdir(parents=True, exist_ok=True)
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         _write_private(self._dir / f"{version}.pem", pem)
         # write-then-rename: a reader never sees a half-written pointer
         tmp = self._dir / f"current.{version}.tmp"
@@ -122,7 +125,7 @@ class LocalKeyWrapper:
 
     def _load(self, kid: str) -> rsa.RSAPrivateKey:
         prefix = f"local:{self._name}/"
-        version = kid[len(prefix):] if kid.startswith(prefix) else ""
+        version = kid[len(prefix) :] if kid.startswith(prefix) else ""
         if not re.fullmatch(r"[0-9a-f]{32}", version):
             raise NotFoundError(f"key id is not a version of local key {self._name}")
         if version not in self._cache:
@@ -151,9 +154,16 @@ class KeyVaultKeyWrapper:
     `connection_verify=False` for the local simulator; `api_version`, `retry_total`).
     """
 
-    def __init__(self, vault_uri: str, key_name: str, credential: AsyncTokenCredential,
-                 *, refresh_seconds: float = 300.0, close_credential: bool = False,
-                 **client_kwargs: Any) -> None:
+    def __init__(
+        self,
+        vault_uri: str,
+        key_name: str,
+        credential: AsyncTokenCredential,
+        *,
+        refresh_seconds: float = 300.0,
+        close_credential: bool = False,
+        **client_kwargs: Any,
+    ) -> None:
         from azure.keyvault.keys.aio import KeyClient  # lazy: keep cold start small
 
         self._credential = credential
@@ -189,8 +199,7 @@ class KeyVaultKeyWrapper:
 
         if wrapped.alg != RSA_OAEP_256:
             raise ValueError(f"unsupported wrap algorithm {wrapped.alg}")
-        result = await self._client(wrapped.kid).unwrap_key(
-            KeyWrapAlgorithm.rsa_oaep_256, wrapped.value)
+        result = await self._client(wrapped.kid).unwrap_key(KeyWrapAlgorithm.rsa_oaep_256, wrapped.value)
         return result.key
 
     def forget_current(self) -> None:

@@ -6,6 +6,7 @@ files or the Key Vault simulator, see shared/vault/factory.py). Vaults are cache
 `Stores` object, so a process reuses the unwrapped-data-key cache across invocations, and
 a test that builds new `Stores` gets new vaults.
 """
+
 from __future__ import annotations
 
 import threading

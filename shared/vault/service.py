@@ -20,6 +20,7 @@ region's key-encryption key (`KeyWrapper`: Key Vault in Azure, local RSA files l
 
 One `Vault` serves one region (its store and its key wrapper); pick it by tenant region.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -77,8 +78,14 @@ class _CachedKeys:
 class Vault:
     """Encrypts and decrypts connector secret fields for one region."""
 
-    def __init__(self, store: DataKeyStore, wrapper: KeyWrapper, *, cache_ttl: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        store: DataKeyStore,
+        wrapper: KeyWrapper,
+        *,
+        cache_ttl: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._store = store
         self._wrapper = wrapper
         self._ttl = cache_ttl
@@ -86,22 +93,21 @@ class Vault:
         self._cache: dict[str, _CachedKeys] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def encrypt_fields(self, tenant_id: str, connector_id: str,
-                             secrets: Mapping[str, str]) -> dict[str, str]:
+    async def encrypt_fields(self, tenant_id: str, connector_id: str, secrets: Mapping[str, str]) -> dict[str, str]:
         """Seal each secret value; returns field name -> envelope string."""
         keys = await self._keys(tenant_id, create=True)
         version = keys.current_version
         dek = keys.keys[version]
         return {
-            name: seal(dek, value.encode("utf-8"),
-                       build_aad(tenant_id, connector_id, name, version),
-                       key_version=version).to_str()
+            name: seal(
+                dek, value.encode("utf-8"), build_aad(tenant_id, connector_id, name, version), key_version=version
+            ).to_str()
             for name, value in secrets.items()
         }
 
-    async def decrypt_fields(self, tenant_id: str, connector_id: str,
-                             sealed: Mapping[str, str], *,
-                             register_for_redaction: bool = True) -> dict[str, str]:
+    async def decrypt_fields(
+        self, tenant_id: str, connector_id: str, sealed: Mapping[str, str], *, register_for_redaction: bool = True
+    ) -> dict[str, str]:
         """Open each sealed value; raises DecryptionError if any fails.
 
         Decrypted values are registered with the log redactor (unless told not to), so
@@ -111,8 +117,7 @@ class Vault:
         for name, envelope in sealed.items():
             parsed = Sealed.from_str(envelope)
             dek = await self._dek(tenant_id, parsed.key_version)
-            plain = open_sealed(dek, parsed,
-                                build_aad(tenant_id, connector_id, name, parsed.key_version))
+            plain = open_sealed(dek, parsed, build_aad(tenant_id, connector_id, name, parsed.key_version))
             value = plain.decode("utf-8")
             if register_for_redaction:
                 register_secret(value)
@@ -139,8 +144,9 @@ class Vault:
             new_doc["keys"] = []
             for entry in doc["keys"]:
                 dek = await self._wrapper.unwrap(_wrapped_of(entry))
-                new_doc["keys"].append(_entry(entry["version"], await self._wrapper.wrap(dek),
-                                              created=entry.get("createdAt")))
+                new_doc["keys"].append(
+                    _entry(entry["version"], await self._wrapper.wrap(dek), created=entry.get("createdAt"))
+                )
             new_doc["updatedAt"] = _now_iso()
             try:
                 await self._store.put(new_doc, doc.get("_etag"))
@@ -205,18 +211,22 @@ class Vault:
                 if not create:
                     raise DecryptionError("organisation has no data key (destroyed or never made)")
                 doc = await self._create(tenant_id)
-            keys = {int(e["version"]): await self._wrapper.unwrap(_wrapped_of(e))
-                    for e in doc["keys"]}
+            keys = {int(e["version"]): await self._wrapper.unwrap(_wrapped_of(e)) for e in doc["keys"]}
             cached = _CachedKeys(self._clock() + self._ttl, int(doc["currentVersion"]), keys)
             self._cache[tenant_id] = cached
             return cached
 
     async def _create(self, tenant_id: str) -> dict[str, Any]:
         now = _now_iso()
-        doc = {"id": data_key_doc_id(tenant_id), "tenantId": tenant_id, "pk": tenant_id,
-               "type": DOC_TYPE, "currentVersion": 1,
-               "keys": [_entry(1, await self._wrapper.wrap(new_data_key()), created=now)],
-               "updatedAt": now}
+        doc = {
+            "id": data_key_doc_id(tenant_id),
+            "tenantId": tenant_id,
+            "pk": tenant_id,
+            "type": DOC_TYPE,
+            "currentVersion": 1,
+            "keys": [_entry(1, await self._wrapper.wrap(new_data_key()), created=now)],
+            "updatedAt": now,
+        }
         try:
             await self._store.put(doc, None)
         except ConflictError:
@@ -229,9 +239,13 @@ class Vault:
 
 
 def _entry(version: int, wrapped: WrappedKey, *, created: str | None = None) -> dict[str, Any]:
-    return {"version": version, "kid": wrapped.kid, "alg": wrapped.alg,
-            "wrapped": base64.b64encode(wrapped.value).decode("ascii"),
-            "createdAt": created or _now_iso()}
+    return {
+        "version": version,
+        "kid": wrapped.kid,
+        "alg": wrapped.alg,
+        "wrapped": base64.b64encode(wrapped.value).decode("ascii"),
+        "createdAt": created or _now_iso(),
+    }
 
 
 def _wrapped_of(entry: Mapping[str, Any]) -> WrappedKey:

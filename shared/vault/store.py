@@ -12,6 +12,7 @@ etag)` replaces only while the stored ETag still equals `etag` (Cosmos `IfNotMod
 else `ConflictError` — also when the document was deleted meanwhile, since a vanished
 document is just another change the writer did not see.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,5 +1,6 @@
 """What a comparison is made of: differences, counters, id translation and the checks
 every field comparison uses (see ``compare.py`` for the walk over a scope)."""
+
 from __future__ import annotations
 
 import itertools
@@ -20,8 +21,10 @@ PLANNER_MAX_TITLE = 255
 PLANNER_MAX_CHECKLIST = 20
 _FOOTER = re.compile(r"\s*\[ferry:[^\]\s]+\]\s*$")
 #: failure reasons → the defect behind them (so a cascade has one name)
-CAUSES = (("order hint cannot be placed", "planner.task_order_hint_exhausted"),
-          ("If-Match", "planner.plan_details_etag_conflict"))
+CAUSES = (
+    ("order hint cannot be placed", "planner.task_order_hint_exhausted"),
+    ("If-Match", "planner.plan_details_etag_conflict"),
+)
 
 
 @dataclass(frozen=True)
@@ -87,16 +90,21 @@ def _short(text: str, n: int = 70) -> str:
 class Checks:
     """State and primitive checks of one comparison (one migrated scope)."""
 
-    def __init__(self, src: Snapshot, dst: Snapshot, entries: dict[tuple[Kind, str], IdMapEntry],
-                 rows: list[ItemReport], dest_people: set[str]) -> None:
+    def __init__(
+        self,
+        src: Snapshot,
+        dst: Snapshot,
+        entries: dict[tuple[Kind, str], IdMapEntry],
+        rows: list[ItemReport],
+        dest_people: set[str],
+    ) -> None:
         self.src, self.dst, self.dest = src, dst, dst.vendor
-        self.rows = {(r.kind, r.source_id): r for r in rows
-                     if r.status in (ItemStatus.FAILED, ItemStatus.SKIPPED)}
+        self.rows = {(r.kind, r.source_id): r for r in rows if r.status in (ItemStatus.FAILED, ItemStatus.SKIPPED)}
         self.people = dest_people
         self.out = Comparison()
         self.map: dict[tuple[Kind, str], str] = {
-            key: reader_id(self.dest, key[0], e.dest_id) for key, e in entries.items()
-            if e.dest_id}
+            key: reader_id(self.dest, key[0], e.dest_id) for key, e in entries.items() if e.dest_id
+        }
         self.collided: set[str] = set()
         self.at: tuple[Kind, str] | None = None  # the source item being compared
 
@@ -121,8 +129,7 @@ class Checks:
     def same(self, what: str, where: str, want: object, got: object) -> bool:
         """Equal values count in ``matched`` (empty ones under ``<what>:empty``)."""
         if want == got:
-            self.out.matched[what if want not in (None, "", (), [], set(), Counter())
-                             else f"{what}:empty"] += 1
+            self.out.matched[what if want not in (None, "", (), [], set(), Counter()) else f"{what}:empty"] += 1
             return True
         self.diff(what, where, f"want {want!r}, got {got!r}")
         return False
@@ -134,8 +141,7 @@ class Checks:
         reason = row.reason or ""
         if "its task was not migrated" in reason or "parent" in reason:
             parent = self.src.comments.get(sid) or self.src.attachments.get(sid)
-            task_id = getattr(parent, "task_id", None) or getattr(
-                self.src.tasks.get(sid), "parent_id", None)
+            task_id = getattr(parent, "task_id", None) or getattr(self.src.tasks.get(sid), "parent_id", None)
             if task_id and (Kind.TASK, task_id) in self.rows:
                 return self.cause(Kind.TASK, task_id)
         return next((name for needle, name in CAUSES if needle in reason), reason[:80])
@@ -145,13 +151,15 @@ class Checks:
         self.item(kind, sid)
         dest_id = self.map.get((kind, sid))
         if dest_id is None:
-            self.diff(f"not_migrated:{self.cause(kind, sid)}", where,
-                      f"{kind} not in the destination")
+            self.diff(f"not_migrated:{self.cause(kind, sid)}", where, f"{kind} not in the destination")
             return None
         rec = self.dst.of(kind).get(dest_id)
         if rec is None:
-            if kind is Kind.LABEL and self.dest == "asana" and not any(
-                    lab.source_id == sid for t in self.src.tasks.values() for lab in t.labels):
+            if (
+                kind is Kind.LABEL
+                and self.dest == "asana"
+                and not any(lab.source_id == sid for t in self.src.tasks.values() for lab in t.labels)
+            ):
                 self.rule("label.unused_not_read", where, "unused label not read back")
             else:
                 self.diff(f"{kind}.unreadable", where, f"written as {dest_id}, not read back")

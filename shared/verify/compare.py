@@ -6,6 +6,7 @@ is derived from the source value and the destination's documented adaptations
 (``documented.DOCUMENTED``); a difference that no documented rule explains becomes a
 ``Diff`` whose ``code`` names it. Rules used are counted in ``Comparison.rules``.
 """
+
 from __future__ import annotations
 
 import re
@@ -62,8 +63,11 @@ class Comparer(TaskChecks):
         placed.sort()
         self.item(None)
         if not _increasing([p[1] for p in placed]):
-            self.diff("section.order", "sections", f"source order {[p[2] for p in placed]} "
-                      f"not kept (positions {[p[1] for p in placed]})")
+            self.diff(
+                "section.order",
+                "sections",
+                f"source order {[p[2] for p in placed]} not kept (positions {[p[1] for p in placed]})",
+            )
 
     def labels(self) -> None:
         self.item(None)
@@ -77,8 +81,7 @@ class Comparer(TaskChecks):
                 self.collided.update(sids)
                 self.item(Kind.LABEL, sids[-1])
                 names = [self.src.labels[sid].name for sid in sids]
-                self.diff("label.collision", f"label {dest_id}",
-                          f"source labels {names} all became this one label")
+                self.diff("label.collision", f"label {dest_id}", f"source labels {names} all became this one label")
         for s in self.src.labels.values():
             where = f"label {s.name!r}"
             d = self.pair(Kind.LABEL, s.source_id, where)
@@ -103,7 +106,6 @@ class Comparer(TaskChecks):
             self.same("label.color", where, want, got)
 
     # -- tasks ---------------------------------------------------------------------------
-
 
     def comments(self) -> None:
         per_task: dict[str, list[tuple[datetime, str, datetime, str]]] = {}
@@ -133,16 +135,16 @@ class Comparer(TaskChecks):
             else:
                 self.same("comment.text", where, want, got)
             if s.created_at and d.created_at:
-                per_task.setdefault(s.task_id, []).append(
-                    (s.created_at, s.source_id, d.created_at, d.source_id))
+                per_task.setdefault(s.task_id, []).append((s.created_at, s.source_id, d.created_at, d.source_id))
         for task_id, rows in per_task.items():
             src_order = [r[1] for r in sorted(rows, key=lambda r: (r[0], r[1]))]
             dst_order = [r[1] for r in sorted(rows, key=lambda r: (r[2], r[3]))]
             if src_order != dst_order:
                 self.item(Kind.TASK, task_id)
                 name = self.src.tasks[task_id].name if task_id in self.src.tasks else task_id
-                self.diff("comment.order", f"comments of {_short(name, 30)}",
-                          "written in another order than the source's")
+                self.diff(
+                    "comment.order", f"comments of {_short(name, 30)}", "written in another order than the source's"
+                )
 
     def attachments(self) -> None:
         for s in self.src.attachments.values():
@@ -150,8 +152,7 @@ class Comparer(TaskChecks):
             d = self.pair(Kind.ATTACHMENT, s.source_id, where)
             if d is None:
                 continue
-            self.same("attachment.task", where, self.map.get((Kind.TASK, s.task_id)),
-                      d.task_id)
+            self.same("attachment.task", where, self.map.get((Kind.TASK, s.task_id)), d.task_id)
             self.same("attachment.is_link", where, s.is_link, d.is_link)
             if s.is_link:
                 self.same("attachment.url", where, s.url, d.url)
@@ -160,8 +161,7 @@ class Comparer(TaskChecks):
                 continue
             self.same("attachment.name", where, s.name, d.name)
             self.same("attachment.size", where, s.size, d.size)
-            self.same("attachment.bytes", where, self.src.digests.get(s.source_id),
-                      self.dst.digests.get(d.source_id))
+            self.same("attachment.bytes", where, self.src.digests.get(s.source_id), self.dst.digests.get(d.source_id))
 
     def extras(self) -> None:
         """Destination items that no source item explains."""
@@ -171,18 +171,28 @@ class Comparer(TaskChecks):
             for dest_id, rec in self.dst.of(kind).items():
                 if dest_id in explained:
                     continue
-                if (kind is Kind.TASK and self.dest == "asana" and isinstance(rec, Task)
-                        and rec.parent_id):
+                if kind is Kind.TASK and self.dest == "asana" and isinstance(rec, Task) and rec.parent_id:
                     continue  # checklist subtasks, compared in checklists()
-                if kind is Kind.SECTION and self.dest == "trello" and any(
-                        t.section_id == dest_id for t in self.dst.tasks.values()):
+                if (
+                    kind is Kind.SECTION
+                    and self.dest == "trello"
+                    and any(t.section_id == dest_id for t in self.dst.tasks.values())
+                ):
                     continue  # the default list, reported per task (task.section_default_list)
-                self.diff(f"{kind}.extra", f"{kind} {dest_id}",
-                          f"not from the source: {_short(getattr(rec, 'name', '') or '')}",
-                          dest_id=dest_id)
+                self.diff(
+                    f"{kind}.extra",
+                    f"{kind} {dest_id}",
+                    f"not from the source: {_short(getattr(rec, 'name', '') or '')}",
+                    dest_id=dest_id,
+                )
 
 
-def compare(src: Snapshot, dst: Snapshot, entries: dict[tuple[Kind, str], IdMapEntry],
-            rows: list[ItemReport], dest_people: set[str]) -> Comparison:
+def compare(
+    src: Snapshot,
+    dst: Snapshot,
+    entries: dict[tuple[Kind, str], IdMapEntry],
+    rows: list[ItemReport],
+    dest_people: set[str],
+) -> Comparison:
     """Every field of every source item against its destination copy."""
     return Comparer(src, dst, entries, rows, dest_people).run()

@@ -1,5 +1,6 @@
 """Field checks of tasks: name, parent, section, completion, dates, people, labels,
 checklists and the description with the lines documented adaptations add to it."""
+
 from __future__ import annotations
 
 import re
@@ -42,8 +43,7 @@ class TaskChecks(Checks):
     """The task part of a comparison."""
 
     def tasks(self) -> None:
-        mapped_dest = {self.map[(Kind.TASK, sid)] for sid in self.src.tasks
-                       if (Kind.TASK, sid) in self.map}
+        mapped_dest = {self.map[(Kind.TASK, sid)] for sid in self.src.tasks if (Kind.TASK, sid) in self.map}
         order: dict[str | None, list[tuple[float, float, str]]] = {}
         for s in self.src.tasks.values():
             where = f"task {_short(s.name, 40)}"
@@ -57,15 +57,16 @@ class TaskChecks(Checks):
         for section, items in order.items():
             items.sort()
             if not _increasing([i[1] for i in items]):
-                self.diff("task.order", f"section {section}",
-                          f"source order {[_short(i[2], 20) for i in items]} not kept")
+                self.diff(
+                    "task.order", f"section {section}", f"source order {[_short(i[2], 20) for i in items]} not kept"
+                )
 
     def task(self, s: Task, d: Task, where: str, mapped_dest: set[str]) -> None:
         dest = self.dest
         want_name = s.name
         if dest == "planner" and len(s.name) > PLANNER_MAX_TITLE:
             self.rule("task.name_truncated", where, "title cut to 255")
-            want_name = s.name[:PLANNER_MAX_TITLE - 1] + "…"
+            want_name = s.name[: PLANNER_MAX_TITLE - 1] + "…"
         self.same("task.name", where, want_name, d.name)
         # parent / section
         if dest == "asana":
@@ -81,8 +82,7 @@ class TaskChecks(Checks):
             if listed is not None and listed.name == "Tasks":
                 self.rule("task.section_default_list", where, "in the default list 'Tasks'")
             else:
-                self.diff("task.section_default_list", where,
-                          f"a task without section lands in list {d.section_id!r}")
+                self.diff("task.section_default_list", where, f"a task without section lands in list {d.section_id!r}")
         else:
             self.same("task.section", where, want_section, d.section_id)
         self.same("task.completed", where, s.completed, d.completed)
@@ -131,14 +131,14 @@ class TaskChecks(Checks):
             self.same("task.due_at", where, s.due_at, d.due_at)
         elif s.due_on is not None:
             self.same("task.due_on", where, s.due_on, d.due_on)
-            if d.due_at is not None and self.rule("task.date_only_at_noon_utc", where,
-                                                  f"due {s.due_on} written as {d.due_at}"):
+            if d.due_at is not None and self.rule(
+                "task.date_only_at_noon_utc", where, f"due {s.due_on} written as {d.due_at}"
+            ):
                 self.same("task.due_at", where, _noon(s.due_on), d.due_at)
         else:
             self.same("task.due_on", where, None, d.due_on)
         due = s.due_on or (s.due_at.date() if s.due_at else None)
-        if (self.dest == "asana" and s.start_on is not None
-                and (due is None or s.start_on > due)):
+        if self.dest == "asana" and s.start_on is not None and (due is None or s.start_on > due):
             self.rule("task.start_date_in_description", where, "start date in the notes")
             self.same("task.start_on", where, None, d.start_on)
             return [f"Start date: {s.start_on.isoformat()}"]
@@ -177,8 +177,11 @@ class TaskChecks(Checks):
             pass  # reported as label.collision
         elif sorted(kept) != got and set(kept) - set(got) <= late and set(got) <= set(kept):
             # labels that failed in an earlier run and exist now never reach this task
-            self.diff("task.labels_stale_in_description", where,
-                      f"missing {sorted(set(kept) - set(got))}, created after the task")
+            self.diff(
+                "task.labels_stale_in_description",
+                where,
+                f"missing {sorted(set(kept) - set(got))}, created after the task",
+            )
         else:
             self.same("task.labels", where, sorted(kept), got)
         if not missing:
@@ -190,15 +193,17 @@ class TaskChecks(Checks):
         lines: list[str] = []
         items = [(cl.name, i) for cl in s.checklists for i in cl.items]
         if self.dest == "trello":
-            want = [(cl.name or "Checklist", [(i.name, i.checked) for i in cl.items])
-                    for cl in s.checklists]
-            self.same("task.checklists", where, want,
-                      [(cl.name, [(i.name, i.checked) for i in cl.items]) for cl in d.checklists])
+            want = [(cl.name or "Checklist", [(i.name, i.checked) for i in cl.items]) for cl in s.checklists]
+            self.same(
+                "task.checklists",
+                where,
+                want,
+                [(cl.name, [(i.name, i.checked) for i in cl.items]) for cl in d.checklists],
+            )
         elif self.dest == "planner":
             if len(items) > PLANNER_MAX_CHECKLIST:
                 self.rule("task.checklist_items_truncated", where, "over 20 items")
-                lines += [f"{n}: [{'x' if i.checked else ' '}] {i.name}"
-                          for n, i in items[PLANNER_MAX_CHECKLIST:]]
+                lines += [f"{n}: [{'x' if i.checked else ' '}] {i.name}" for n, i in items[PLANNER_MAX_CHECKLIST:]]
                 items = items[:PLANNER_MAX_CHECKLIST]
             several = len({n for n, _ in items}) > 1 or len(s.checklists) > 1
             if several:
@@ -213,8 +218,10 @@ class TaskChecks(Checks):
                 self.rule("task.checklists_as_subtasks", where, "checklist items as subtasks")
             several = len(s.checklists) > 1
             subtasks = [(f"{n} · {i.name}" if several else i.name, i.checked) for n, i in items]
-            subs = sorted((t for t in self.dst.tasks.values() if t.parent_id == d.source_id
-                           and t.source_id not in mapped_dest), key=lambda t: t.position)
+            subs = sorted(
+                (t for t in self.dst.tasks.values() if t.parent_id == d.source_id and t.source_id not in mapped_dest),
+                key=lambda t: t.position,
+            )
             self.same("task.checklists", where, subtasks, [(t.name, t.completed) for t in subs])
             self.same("task.checklists", where, (), d.checklists)
         return lines
@@ -240,19 +247,25 @@ class TaskChecks(Checks):
             for line in writer_lines:  # the writer's notes come after a cut description
                 cut = cut.removesuffix(line).rstrip()
             prefix = cut.removesuffix("…")
-            if (self.dest == "trello" and len(s.description) + 200 > TRELLO_MAX_TEXT
-                    and base.startswith(prefix) and len(body) <= TRELLO_MAX_TEXT):
+            if (
+                self.dest == "trello"
+                and len(s.description) + 200 > TRELLO_MAX_TEXT
+                and base.startswith(prefix)
+                and len(body) <= TRELLO_MAX_TEXT
+            ):
                 self.rule("text.truncated", where, f"{len(base)} → {len(prefix)} characters")
-                got_tail = Counter(line for line in body[len(cut):].split("\n") if line.strip())
+                got_tail = Counter(line for line in body[len(cut) :].split("\n") if line.strip())
                 self.same("task.description_additions", where, Counter(writer_lines), got_tail)
                 return
-            self.diff("task.description", where,
-                      f"want {_short(base)} …, got {_short(body)}")
+            self.diff("task.description", where, f"want {_short(base)} …, got {_short(body)}")
             return
         if base:
             self.out.matched["task.description"] += 1  # the source text is all there
-        got = Counter(_NAMED_PARENT if _PARENT_LINE.fullmatch(line) else line
-                      for line in body[len(base):].split("\n") if line.strip())
+        got = Counter(
+            _NAMED_PARENT if _PARENT_LINE.fullmatch(line) else line
+            for line in body[len(base) :].split("\n")
+            if line.strip()
+        )
         stale = got - want_lines
         if stale and not want_lines - got and all(k.startswith("Labels: ") for k in stale):
             # a label that failed earlier and exists now: the task still names it in its text

@@ -12,6 +12,7 @@ failure. Sources of the quotes:
 * ``shared/connectors/planner/README.md`` ("Writing", "Reading").
 * Generic engine adaptations: ``shared/engine/adapt.py`` ``SUMMARIES``.
 """
+
 from __future__ import annotations
 
 ENGINE = "shared/engine/adapt.py SUMMARIES"
@@ -20,98 +21,88 @@ ENGINE = "shared/engine/adapt.py SUMMARIES"
 DOCUMENTED: dict[str, dict[str, str]] = {
     "trello": {
         "marker.footer": "trello/capabilities.py: 'Markers: a [ferry:…] footer at the end of "
-                         "board and card descriptions and of comments'",
+        "board and card descriptions and of comments'",
         "comment.author_time_prepended": "trello/capabilities.py: 'Comments are written by "
-                                         "the token's member at the time of writing … the "
-                                         "engine prepends the original author and time.'",
+        "the token's member at the time of writing … the "
+        "engine prepends the original author and time.'",
         "task.subtask_flattened": "trello/capabilities.py: 'No subtasks (checklists are "
-                                  "native)'; " + ENGINE + " task.subtask_flattened",
+        "native)'; " + ENGINE + " task.subtask_flattened",
         "task.custom_field_as_text": "trello/capabilities.py: 'Custom fields are native … "
-                                     "multi-select and people values are written as text'",
+        "multi-select and people values are written as text'",
         "task.date_only_at_noon_utc": "trello/capabilities.py: 'Dates: a date-only due/start "
-                                      "is written as 12:00 UTC of that day.'",
+        "is written as 12:00 UTC of that day.'",
         "text.truncated": "trello/capabilities.py: 'Texts: card names, descriptions and "
-                          "comments hold at most 16,384 characters.'",
+        "comments hold at most 16,384 characters.'",
         "task.assignee_not_on_board": "trello/capabilities.py: 'Assignees are matched by "
-                                      "e-mail among the board's members …; unmatched people "
-                                      "are named in the card description instead.'",
+        "e-mail among the board's members …; unmatched people "
+        "are named in the card description instead.'",
         "label.color_mapped": "trello/writer.py TrelloWriter.adapt: 'Pure, Trello-specific "
-                              "adaptations (label colours; …)'",
+        "adaptations (label colours; …)'",
         "label.renamed_empty": "trello/README.md: 'A label without a name is named after its "
-                               "colour (label.renamed_empty)'",
+        "colour (label.renamed_empty)'",
         "task.section_default_list": "trello/capabilities.py: 'Every card needs a list: a "
-                                     "task without section (an Asana subtask the engine "
-                                     "flattened, …) goes to a list \"Tasks\"'; "
-                                     "trello/README.md",
+        "task without section (an Asana subtask the engine "
+        'flattened, …) goes to a list "Tasks"\'; '
+        "trello/README.md",
     },
     "asana": {
         "marker.footer": "asana/README.md: 'Markers: last line [ferry:…] of project/task "
-                         "notes, tag notes and comment text'",
+        "notes, tag notes and comment text'",
         "comment.author_time_prepended": "asana/README.md: 'Comments are written by the "
-                                         "token's user now: the engine prepends author and "
-                                         "time.'",
-        "task.assignees_truncated": "asana/README.md: 'One assignee'; " + ENGINE +
-                                    " task.assignees_truncated",
+        "token's user now: the engine prepends author and "
+        "time.'",
+        "task.assignees_truncated": "asana/README.md: 'One assignee'; " + ENGINE + " task.assignees_truncated",
         "task.assignee_not_in_workspace": "asana/README.md: 'an assignee without an account "
-                                          "in the workspace is named in the notes'",
+        "in the workspace is named in the notes'",
         "task.start_date_in_description": "asana/README.md: 'A start date without a due "
-                                          "date, or after it, moves to the notes'",
-        "task.checklists_as_subtasks": "asana/README.md: 'Checklists become subtasks (one "
-                                       "per item …)'",
+        "date, or after it, moves to the notes'",
+        "task.checklists_as_subtasks": "asana/README.md: 'Checklists become subtasks (one per item …)'",
         "task.custom_fields_in_description": "asana/README.md: 'Custom field values go to "
-                                             "the notes of subtasks … and in free workspaces'",
-        "task.custom_field_as_text": "asana/README.md: 'yes/no, multi-select and people values "
-                                     "are written as text'",
+        "the notes of subtasks … and in free workspaces'",
+        "task.custom_field_as_text": "asana/README.md: 'yes/no, multi-select and people values are written as text'",
         "section.default_reused": "asana/README.md: 'New projects come with Asana's empty "
-                                  "\"Untitled section\": the first migrated section reuses it.'",
-        "label.unused_not_read": "asana/README.md (Reading): 'Labels = the workspace tags "
-                                 "used by the project's tasks'",
+        '"Untitled section": the first migrated section reuses it.\'',
+        "label.unused_not_read": "asana/README.md (Reading): 'Labels = the workspace tags used by the project's tasks'",
         "section.archived_dropped": "asana/README.md: 'Archived sections and tasks cannot be "
-                                    "archived in Asana …'; " + ENGINE +
-                                    " section.archived_dropped",
+        "archived in Asana …'; " + ENGINE + " section.archived_dropped",
         "task.archived_dropped": "asana/README.md: 'Archived sections and tasks cannot be "
-                                 "archived in Asana …'; " + ENGINE + " task.archived_dropped",
+        "archived in Asana …'; " + ENGINE + " task.archived_dropped",
         # Not in the README: the palette mapping is in asana/mapping.py (ASANA_COLORS,
         # asana_color: 'canonical names map onto it'); reported as a documentation gap.
-        "label.color_mapped": "asana/mapping.py ASANA_COLORS: 'Asana's palette …; canonical "
-                              "names map onto it.'",
+        "label.color_mapped": "asana/mapping.py ASANA_COLORS: 'Asana's palette …; canonical names map onto it.'",
         "label.renamed_empty": "asana/README.md: 'Tags need a name: a label without one … is "
-                               "named after its colour and reported (label.renamed_empty)'",
+        "named after its colour and reported (label.renamed_empty)'",
     },
     "planner": {
         "marker.footer": "planner/README.md Writing: 'TASK | … PATCH …/details (description "
-                         "+ marker footer, checklist)'; 'COMMENT | … marker footer in the post'",
+        "+ marker footer, checklist)'; 'COMMENT | … marker footer in the post'",
         "comment.author_time_prepended": "planner/README.md: 'comment author and time not "
-                                         "kept (the engine prepends them; …)'",
+        "kept (the engine prepends them; …)'",
         "project.description_dropped": "planner/README.md: 'a project description is dropped "
-                                       "(project.description_dropped, loss)'",
+        "(project.description_dropped, loss)'",
         "task.checklists_merged": "planner/README.md: 'several checklists are merged into "
-                                  "Planner's single checklist (task.checklists_merged)'",
+        "Planner's single checklist (task.checklists_merged)'",
         "checklist.single_unnamed": "planner/README.md: 'Planner's single checklist' (a "
-                                    "Planner task has one checklist, without a name)",
-        "task.checklist_items_truncated": "planner/README.md Capabilities: '20 checklist "
-                                          "items'",
+        "Planner task has one checklist, without a name)",
+        "task.checklist_items_truncated": "planner/README.md Capabilities: '20 checklist items'",
         "task.name_truncated": "planner/README.md Capabilities: '255-char titles'",
-        "task.subtask_flattened": "planner/README.md Capabilities: 'no subtasks (flattened by "
-                                  "the engine)'",
-        "task.custom_fields_in_description": "planner/README.md Capabilities: 'no custom "
-                                             "fields'",
+        "task.subtask_flattened": "planner/README.md Capabilities: 'no subtasks (flattened by the engine)'",
+        "task.custom_fields_in_description": "planner/README.md Capabilities: 'no custom fields'",
         "task.assignee_not_in_tenant": "planner/README.md: 'Assignees whose e-mail is not a "
-                                       "user of the destination tenant are named in the "
-                                       "description (\"Assigned in the source to: …\")'",
-        "task.date_only_at_noon_utc": "planner/README.md: 'Date-only due/start dates are "
-                                      "written at 12:00 UTC'",
+        "user of the destination tenant are named in the "
+        'description ("Assigned in the source to: …")\'',
+        "task.date_only_at_noon_utc": "planner/README.md: 'Date-only due/start dates are written at 12:00 UTC'",
         "section.archived_dropped": ENGINE + " section.archived_dropped: 'archived sections "
-                                    "(lists) cannot be archived in the destination; they "
-                                    "arrive active'",
+        "(lists) cannot be archived in the destination; they "
+        "arrive active'",
         "task.archived_dropped": ENGINE + " task.archived_dropped: 'archived tasks cannot be "
-                                 "archived in the destination; they arrive active'",
+        "archived in the destination; they arrive active'",
         "label.color_by_category": "planner/README.md: 'LABEL | the categoryN of the label's "
-                                   "colour in the Planner apps when it is free, else the "
-                                   "first free one'; Reading: 'colour = the Planner apps' "
-                                   "colour of that category'",
+        "colour in the Planner apps when it is free, else the "
+        "first free one'; Reading: 'colour = the Planner apps' "
+        "colour of that category'",
         "label.renamed_empty": "planner/README.md: 'a label without a name … is named after "
-                               "its colour (label.renamed_empty …)'",
+        "its colour (label.renamed_empty …)'",
     },
 }
 

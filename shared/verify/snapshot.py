@@ -4,6 +4,7 @@ Both sides of a pair are read the same way (the destination through its own read
 the comparison is between canonical records, field by field. File attachments are streamed
 through ``open_attachment`` and kept as a SHA-256 of their bytes only.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -42,9 +43,12 @@ class Snapshot:
 
     def of(self, kind: Kind) -> dict[str, Record]:
         table: dict[Kind, dict[str, Record]] = {
-            Kind.SECTION: self.sections, Kind.LABEL: self.labels,  # type: ignore[dict-item]
-            Kind.TASK: self.tasks, Kind.COMMENT: self.comments,  # type: ignore[dict-item]
-            Kind.ATTACHMENT: self.attachments}  # type: ignore[dict-item]
+            Kind.SECTION: self.sections,
+            Kind.LABEL: self.labels,  # type: ignore[dict-item]
+            Kind.TASK: self.tasks,
+            Kind.COMMENT: self.comments,  # type: ignore[dict-item]
+            Kind.ATTACHMENT: self.attachments,
+        }  # type: ignore[dict-item]
         if kind is Kind.PROJECT:
             return {self.project.source_id: self.project}
         return table[kind]
@@ -73,8 +77,7 @@ async def digest(reader: SourceReader, attachment: Attachment) -> tuple[int, str
     return size, h.hexdigest()
 
 
-async def snapshot(vendor: str, reader: SourceReader, scope: str, *,
-                   with_bytes: bool = True) -> Snapshot:
+async def snapshot(vendor: str, reader: SourceReader, scope: str, *, with_bytes: bool = True) -> Snapshot:
     """Read every kind of ``scope`` through ``reader`` and, ``with_bytes``, stream every file
     to a digest (without it, files compare by name and size only)."""
     found = await read_all(reader, Kind.PROJECT, scope)

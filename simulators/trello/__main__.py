@@ -23,19 +23,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workspaces", type=int, default=1)
     parser.add_argument("--boards", type=int, default=3)
     parser.add_argument("--cards", type=int, default=100)
-    parser.add_argument("--enterprise-managed", action="store_true",
-                        help="show every member's e-mail (managed Enterprise)")
+    parser.add_argument(
+        "--enterprise-managed", action="store_true", help="show every member's e-mail (managed Enterprise)"
+    )
     args = parser.parse_args(argv)
-    config = SeedConfig(seed=args.seed, workspaces=args.workspaces, boards=args.boards,
-                        cards_per_board=args.cards, enterprise_managed=args.enterprise_managed)
+    config = SeedConfig(
+        seed=args.seed,
+        workspaces=args.workspaces,
+        boards=args.boards,
+        cards_per_board=args.cards,
+        enterprise_managed=args.enterprise_managed,
+    )
     app = create_app(config)
     summary = app.state.trello.summary
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     port = sock.getsockname()[1]
-    print(f"Trello simulator on http://{args.host}:{port}/1  "
-          f"key={summary['key']} token={summary['token']}", flush=True)
+    print(f"Trello simulator on http://{args.host}:{port}/1  key={summary['key']} token={summary['token']}", flush=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     server.run(sockets=[sock])
 

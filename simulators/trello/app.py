@@ -43,8 +43,7 @@ def build_store(config: SeedConfig, clock: SimClock) -> tuple[TrelloStore, dict[
     return store, summary
 
 
-def create_app(seed_config: SeedConfig | dict[str, Any] | None = None, *,
-               clock: SimClock | None = None) -> Starlette:
+def create_app(seed_config: SeedConfig | dict[str, Any] | None = None, *, clock: SimClock | None = None) -> Starlette:
     """The Trello simulator. ``app.state.trello`` (store, config, summary with ``key`` and
     the owner ``token``) and ``app.state.sim`` (:class:`SimRuntime`) are for tests."""
     clock = clock or SimClock()
@@ -63,12 +62,15 @@ def create_app(seed_config: SeedConfig | dict[str, Any] | None = None, *,
         return state.summary
 
     limiters = make_limiters(clock)
-    runtime = SimRuntime(clock=clock, state=lambda: state.store.dump(), reseed=reseed,
-                         limiters=dict(limiters))
-    routes = [*routes_boards.routes, *routes_cards.routes, *routes_attachments.routes,
-              *routes_more.routes, *custom_fields.routes]
-    app = Starlette(routes=routes,
-                    exception_handlers={TrelloError: trello_error_handler})
+    runtime = SimRuntime(clock=clock, state=lambda: state.store.dump(), reseed=reseed, limiters=dict(limiters))
+    routes = [
+        *routes_boards.routes,
+        *routes_cards.routes,
+        *routes_attachments.routes,
+        *routes_more.routes,
+        *custom_fields.routes,
+    ]
+    app = Starlette(routes=routes, exception_handlers={TrelloError: trello_error_handler})
     app.state.trello = state
     app.add_middleware(TrelloAuthMiddleware, store_ref=lambda: state.store, limiters=limiters)
     return mount_sim_controls(app, runtime)

@@ -49,9 +49,11 @@ async def trello_error_handler(request: Request, exc: Exception) -> Response:
 
 def make_limiters(runtime_clock: Any) -> dict[str, WindowLimiter]:
     """The three documented limits, keyed by the names ``/_sim/limits`` uses."""
-    return {"token": WindowLimiter(100, 10.0, runtime_clock),
-            "key": WindowLimiter(300, 10.0, runtime_clock),
-            "members": WindowLimiter(100, 900.0, runtime_clock)}
+    return {
+        "token": WindowLimiter(100, 10.0, runtime_clock),
+        "key": WindowLimiter(300, 10.0, runtime_clock),
+        "members": WindowLimiter(100, 900.0, runtime_clock),
+    }
 
 
 def _credentials(scope: Scope) -> tuple[str | None, str | None, bool]:
@@ -68,8 +70,8 @@ class TrelloAuthMiddleware:
 
     def __init__(self, app: ASGIApp, store_ref: Any, limiters: dict[str, WindowLimiter]) -> None:
         self.app = app
-        self.store_ref = store_ref        # callable returning the current TrelloStore
-        self.limiters = limiters          # the same objects SimRuntime exposes at /_sim/limits
+        self.store_ref = store_ref  # callable returning the current TrelloStore
+        self.limiters = limiters  # the same objects SimRuntime exposes at /_sim/limits
         key_l = limiters["key"]
         self._key_429s = WindowLimiter(KEY_429_ALLOWANCE, key_l.window_s, key_l.clock)
         self._key_blocked_until: dict[str, float] = {}
@@ -90,8 +92,7 @@ class TrelloAuthMiddleware:
             await PlainTextResponse("invalid key", 401)(scope, receive, send)
             return
         if not token:
-            await PlainTextResponse("unauthorized permission requested", 401)(
-                scope, receive, send)
+            await PlainTextResponse("unauthorized permission requested", 401)(scope, receive, send)
             return
         member: Member | None = store.member_by_token(token)
         if member is None:
@@ -177,9 +178,9 @@ async def params(request: Request) -> dict[str, Any]:
             except ValueError as exc:
                 raise TrelloError(400, "invalid json") from exc
             if isinstance(body, dict):
-                out.update({k: v for k, v in body.items()})
+                out.update(dict(body.items()))
     elif request.method in ("POST", "PUT") and ("form" in ctype):
         form = await request.form(max_part_size=1 << 30)
         for k, v in form.multi_items():
-            out[k] = v                     # UploadFile objects stay as they are
+            out[k] = v  # UploadFile objects stay as they are
     return out

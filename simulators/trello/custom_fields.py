@@ -59,16 +59,23 @@ class FieldItem:
     id: str
     id_card: str
     id_field: str
-    value: dict[str, str] | None = None   # text / number / date / checked, as strings
-    id_value: str | None = None           # list fields: the option id
+    value: dict[str, str] | None = None  # text / number / date / checked, as strings
+    id_value: str | None = None  # list fields: the option id
 
 
 def seed_custom_fields(store: TrelloStore, board_id: str, cards: list[Any], tick: Any) -> None:
     """One field of each type on the board and values on most cards, chosen by the card's
     place (a seed without custom fields is the same as before they existed)."""
     made: dict[str, CustomField] = {}
-    for n, (name, kind) in enumerate((("Estimate", "number"), ("Ticket", "text"), ("Priority", "list"),
-                                      ("Reviewed", "checkbox"), ("Deadline", "date"))):
+    for n, (name, kind) in enumerate(
+        (
+            ("Estimate", "number"),
+            ("Ticket", "text"),
+            ("Priority", "list"),
+            ("Reviewed", "checkbox"),
+            ("Deadline", "date"),
+        )
+    ):
         f = CustomField(store.ids.new(tick()), board_id, name, kind, float((n + 1) * 16384))
         store.custom_fields[f.id] = f
         made[kind] = f
@@ -100,17 +107,24 @@ def render_option(f: CustomField, o: FieldOption) -> dict[str, Any]:
 
 
 def render_field(f: CustomField) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": f.id, "idModel": f.id_board, "modelType": "board",
-                           "fieldGroup": f"group-{f.id}", "display": {"cardFront": f.card_front},
-                           "name": f.name, "pos": f.pos, "type": f.type, "isSuggestedField": False}
+    out: dict[str, Any] = {
+        "id": f.id,
+        "idModel": f.id_board,
+        "modelType": "board",
+        "fieldGroup": f"group-{f.id}",
+        "display": {"cardFront": f.card_front},
+        "name": f.name,
+        "pos": f.pos,
+        "type": f.type,
+        "isSuggestedField": False,
+    }
     if f.type == "list":
         out["options"] = [render_option(f, o) for o in f.options]
     return out
 
 
 def render_item(item: FieldItem) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": item.id, "idCustomField": item.id_field, "idModel": item.id_card,
-                           "modelType": "card"}
+    out: dict[str, Any] = {"id": item.id, "idCustomField": item.id_field, "idModel": item.id_card, "modelType": "card"}
     if item.id_value is not None:
         out["idValue"] = item.id_value
     else:
@@ -203,8 +217,9 @@ async def add_option(request: Request) -> Response:
     color = str(p.get("color") or "none")
     if color != "none" and color not in LABEL_COLORS:
         raise TrelloError(400, "invalid value for color")
-    opt = FieldOption(store.ids.new(store.now()), text, color,
-                      store.next_pos((o.pos for o in f.options), as_pos(p.get("pos"))))
+    opt = FieldOption(
+        store.ids.new(store.now()), text, color, store.next_pos((o.pos for o in f.options), as_pos(p.get("pos")))
+    )
     f.options.append(opt)
     return JSONResponse(render_option(f, opt))
 
@@ -217,7 +232,7 @@ async def delete_option(request: Request) -> Response:
         raise TrelloError(404, NOT_FOUND)
     f.options = [o for o in f.options if o.id != option]
     for key in [k for k, i in store.custom_field_items.items() if i.id_value == option]:
-        del store.custom_field_items[key]   # cards that held it hold nothing now
+        del store.custom_field_items[key]  # cards that held it hold nothing now
     return JSONResponse({})
 
 
@@ -233,8 +248,7 @@ def _typed(f: CustomField, value: Any) -> dict[str, str]:
             float(text)
         except ValueError as exc:
             raise TrelloError(400, "Invalid custom field item value.") from exc
-    elif (f.type == "date" and parse_time(text) is None) or (f.type == "checkbox"
-                                                              and text not in ("true", "false")):
+    elif (f.type == "date" and parse_time(text) is None) or (f.type == "checkbox" and text not in ("true", "false")):
         raise TrelloError(400, "Invalid custom field item value.")
     if f.type == "date":
         text = iso(parse_time(text)) or text

@@ -62,7 +62,7 @@ def parse_time(value: str) -> float | None:
     if not text:
         return None
     try:
-        parsed = dt.datetime.fromisoformat(text)   # 3.11 reads a trailing Z
+        parsed = dt.datetime.fromisoformat(text)  # 3.11 reads a trailing Z
     except ValueError:
         return None
     if parsed.tzinfo is None:

@@ -40,11 +40,19 @@ def member(m: Member, *, show_email: bool) -> dict[str, Any]:
     """Trello hides ``email`` except for the token's own member (or managed enterprise)."""
     avatar_hash, avatar_url = _avatar(m)
     out: dict[str, Any] = {
-        "id": m.id, "username": m.username, "fullName": m.full_name, "initials": m.initials,
-        "avatarHash": avatar_hash, "avatarUrl": avatar_url, "confirmed": True,
+        "id": m.id,
+        "username": m.username,
+        "fullName": m.full_name,
+        "initials": m.initials,
+        "avatarHash": avatar_hash,
+        "avatarUrl": avatar_url,
+        "confirmed": True,
         "memberType": "normal",
-        "url": f"{WEB}/{m.username}", "activityBlocked": False, "bio": "",
-        "idOrganizations": [], "idBoards": [],
+        "url": f"{WEB}/{m.username}",
+        "activityBlocked": False,
+        "bio": "",
+        "idOrganizations": [],
+        "idBoards": [],
     }
     if show_email:
         out["email"] = m.email
@@ -54,40 +62,76 @@ def member(m: Member, *, show_email: bool) -> dict[str, Any]:
 def member_brief(m: Member) -> dict[str, Any]:
     """What ``GET /boards/{id}/members`` and ``memberCreator`` carry."""
     avatar_hash, avatar_url = _avatar(m)
-    return {"id": m.id, "username": m.username, "fullName": m.full_name,
-            "initials": m.initials, "avatarHash": avatar_hash, "avatarUrl": avatar_url}
+    return {
+        "id": m.id,
+        "username": m.username,
+        "fullName": m.full_name,
+        "initials": m.initials,
+        "avatarHash": avatar_hash,
+        "avatarUrl": avatar_url,
+    }
 
 
 def organization(o: Organization, store: TrelloStore) -> dict[str, Any]:
     return {
-        "id": o.id, "name": o.name, "displayName": o.display_name, "desc": o.desc,
-        "url": f"{WEB}/w/{o.name}", "website": None, "logoHash": None,
+        "id": o.id,
+        "name": o.name,
+        "displayName": o.display_name,
+        "desc": o.desc,
+        "url": f"{WEB}/w/{o.name}",
+        "website": None,
+        "logoHash": None,
         "idBoards": [b.id for b in store.boards.values() if b.id_organization == o.id],
-        "prefs": {"permissionLevel": "private"}, "premiumFeatures": [],
+        "prefs": {"permissionLevel": "private"},
+        "premiumFeatures": [],
     }
 
 
 def board(b: Board, store: TrelloStore) -> dict[str, Any]:
     link = short_link(b.id)
-    label_names = {c: "" for c in ("green", "yellow", "orange", "red", "purple", "blue")}
+    label_names = dict.fromkeys(("green", "yellow", "orange", "red", "purple", "blue"), "")
     return {
-        "id": b.id, "name": b.name, "desc": b.desc, "descData": "", "closed": b.closed,
-        "idOrganization": b.id_organization, "pinned": False,
+        "id": b.id,
+        "name": b.name,
+        "desc": b.desc,
+        "descData": "",
+        "closed": b.closed,
+        "idOrganization": b.id_organization,
+        "pinned": False,
         "idMemberCreator": b.id_member_creator,
-        "url": f"{WEB}/b/{link}/{slugify(b.name)}", "shortUrl": f"{WEB}/b/{link}",
-        "shortLink": link, "labelNames": label_names, "starred": False, "subscribed": False,
+        "url": f"{WEB}/b/{link}/{slugify(b.name)}",
+        "shortUrl": f"{WEB}/b/{link}",
+        "shortLink": link,
+        "labelNames": label_names,
+        "starred": False,
+        "subscribed": False,
         "dateLastActivity": iso(b.last_activity),
-        "prefs": {"permissionLevel": b.permission_level, "hideVotes": False,
-                  "voting": "disabled", "comments": "members", "invitations": "members",
-                  "selfJoin": True, "cardCovers": True, "isTemplate": False,
-                  "cardAging": "regular", "calendarFeedEnabled": False,
-                  "backgroundTile": False},
+        "prefs": {
+            "permissionLevel": b.permission_level,
+            "hideVotes": False,
+            "voting": "disabled",
+            "comments": "members",
+            "invitations": "members",
+            "selfJoin": True,
+            "cardCovers": True,
+            "isTemplate": False,
+            "cardAging": "regular",
+            "calendarFeedEnabled": False,
+            "backgroundTile": False,
+        },
     }
 
 
 def tlist(x: TList) -> dict[str, Any]:
-    return {"id": x.id, "name": x.name, "closed": x.closed, "idBoard": x.id_board,
-            "pos": x.pos, "subscribed": False, "color": None}
+    return {
+        "id": x.id,
+        "name": x.name,
+        "closed": x.closed,
+        "idBoard": x.id_board,
+        "pos": x.pos,
+        "subscribed": False,
+        "color": None,
+    }
 
 
 def label(x: Label, uses: int = 0) -> dict[str, Any]:
@@ -95,15 +139,28 @@ def label(x: Label, uses: int = 0) -> dict[str, Any]:
 
 
 def check_item(i: CheckItem) -> dict[str, Any]:
-    return {"id": i.id, "idChecklist": i.id_checklist, "name": i.name, "nameData": None,
-            "pos": i.pos, "state": i.state, "due": iso(i.due), "dueReminder": None,
-            "idMember": i.id_member}
+    return {
+        "id": i.id,
+        "idChecklist": i.id_checklist,
+        "name": i.name,
+        "nameData": None,
+        "pos": i.pos,
+        "state": i.state,
+        "due": iso(i.due),
+        "dueReminder": None,
+        "idMember": i.id_member,
+    }
 
 
 def checklist(cl: Checklist) -> dict[str, Any]:
-    return {"id": cl.id, "name": cl.name, "idBoard": cl.id_board, "idCard": cl.id_card,
-            "pos": cl.pos,
-            "checkItems": [check_item(i) for i in sorted(cl.items, key=lambda i: i.pos)]}
+    return {
+        "id": cl.id,
+        "name": cl.name,
+        "idBoard": cl.id_board,
+        "idCard": cl.id_card,
+        "pos": cl.pos,
+        "checkItems": [check_item(i) for i in sorted(cl.items, key=lambda i: i.pos)],
+    }
 
 
 def card(c: Card, store: TrelloStore) -> dict[str, Any]:
@@ -114,27 +171,60 @@ def card(c: Card, store: TrelloStore) -> dict[str, Any]:
     for lab in labels:
         lab.pop("uses")
     return {
-        "id": c.id, "name": c.name, "desc": c.desc, "descData": {"emoji": {}},
-        "closed": c.closed, "idBoard": c.id_board, "idList": c.id_list, "pos": c.pos,
-        "idShort": c.id_short, "shortLink": link, "shortUrl": f"{WEB}/c/{link}",
+        "id": c.id,
+        "name": c.name,
+        "desc": c.desc,
+        "descData": {"emoji": {}},
+        "closed": c.closed,
+        "idBoard": c.id_board,
+        "idList": c.id_list,
+        "pos": c.pos,
+        "idShort": c.id_short,
+        "shortLink": link,
+        "shortUrl": f"{WEB}/c/{link}",
         "url": f"{WEB}/c/{link}/{c.id_short}-{slugify(c.name)}",
-        "due": iso(c.due), "start": iso(c.start), "dueComplete": c.due_complete,
-        "dueReminder": None, "dateLastActivity": iso(c.last_activity),
-        "idMembers": list(c.id_members), "idLabels": list(c.id_labels), "labels": labels,
-        "idChecklists": list(c.id_checklists), "idMembersVoted": [],
-        "idAttachmentCover": c.id_attachment_cover, "manualCoverAttachment": False,
-        "checkItemStates": [], "subscribed": False, "address": None, "locationName": None,
-        "coordinates": None, "cardRole": None, "isTemplate": False, "mirrorSourceId": None,
-        "cover": {"idAttachment": c.id_attachment_cover, "color": None,
-                  "idUploadedBackground": None, "size": "normal", "brightness": "dark",
-                  "isTemplate": False},
+        "due": iso(c.due),
+        "start": iso(c.start),
+        "dueComplete": c.due_complete,
+        "dueReminder": None,
+        "dateLastActivity": iso(c.last_activity),
+        "idMembers": list(c.id_members),
+        "idLabels": list(c.id_labels),
+        "labels": labels,
+        "idChecklists": list(c.id_checklists),
+        "idMembersVoted": [],
+        "idAttachmentCover": c.id_attachment_cover,
+        "manualCoverAttachment": False,
+        "checkItemStates": [],
+        "subscribed": False,
+        "address": None,
+        "locationName": None,
+        "coordinates": None,
+        "cardRole": None,
+        "isTemplate": False,
+        "mirrorSourceId": None,
+        "cover": {
+            "idAttachment": c.id_attachment_cover,
+            "color": None,
+            "idUploadedBackground": None,
+            "size": "normal",
+            "brightness": "dark",
+            "isTemplate": False,
+        },
         "badges": {
-            "attachmentsByType": {"trello": {"board": 0, "card": 0}}, "location": False,
-            "votes": 0, "viewingMemberVoted": False, "subscribed": False, "fogbugz": "",
+            "attachmentsByType": {"trello": {"board": 0, "card": 0}},
+            "location": False,
+            "votes": 0,
+            "viewingMemberVoted": False,
+            "subscribed": False,
+            "fogbugz": "",
             "checkItems": len(items),
             "checkItemsChecked": sum(1 for i in items if i.state == "complete"),
-            "comments": comments, "attachments": len(store.card_attachments(c.id)),
-            "description": bool(c.desc), "due": iso(c.due), "start": iso(c.start),
+            "comments": comments,
+            "attachments": len(store.card_attachments(c.id)),
+            "description": bool(c.desc),
+            "due": iso(c.due),
+            "start": iso(c.start),
             "dueComplete": c.due_complete,
         },
     }
@@ -146,8 +236,12 @@ def action(a: Action, store: TrelloStore) -> dict[str, Any]:
     lst = store.lists.get(c.id_list) if c else None
     creator = store.members.get(a.id_member_creator)
     data: dict[str, Any] = {
-        "card": {"id": a.id_card, "name": c.name if c else "", "idShort": c.id_short if c else 0,
-                 "shortLink": short_link(a.id_card)},
+        "card": {
+            "id": a.id_card,
+            "name": c.name if c else "",
+            "idShort": c.id_short if c else 0,
+            "shortLink": short_link(a.id_card),
+        },
         "board": {"id": a.id_board, "name": b.name if b else "", "shortLink": short_link(a.id_board)},
         "list": {"id": lst.id if lst else "", "name": lst.name if lst else ""},
     }
@@ -157,11 +251,18 @@ def action(a: Action, store: TrelloStore) -> dict[str, Any]:
         if a.date_last_edited is not None:
             data["dateLastEdited"] = iso(a.date_last_edited)
     out: dict[str, Any] = {
-        "id": a.id, "idMemberCreator": a.id_member_creator, "type": a.type, "date": iso(a.date),
-        "data": data, "appCreator": None,
-        "limits": {"reactions": {"perAction": {"status": "ok", "disableAt": 900, "warnAt": 810},
-                                 "uniquePerAction": {"status": "ok", "disableAt": 17,
-                                                     "warnAt": 16}}},
+        "id": a.id,
+        "idMemberCreator": a.id_member_creator,
+        "type": a.type,
+        "date": iso(a.date),
+        "data": data,
+        "appCreator": None,
+        "limits": {
+            "reactions": {
+                "perAction": {"status": "ok", "disableAt": 900, "warnAt": 810},
+                "uniquePerAction": {"status": "ok", "disableAt": 17, "warnAt": 16},
+            }
+        },
     }
     if creator:
         out["memberCreator"] = member_brief(creator)
@@ -174,7 +275,16 @@ def attachment(a: Attachment, base_url: str) -> dict[str, Any]:
     else:
         url = a.link_url or ""
     return {
-        "id": a.id, "bytes": a.size, "date": iso(a.date), "edgeColor": None,
-        "idMember": a.id_member, "isUpload": a.is_upload, "mimeType": a.mime_type,
-        "name": a.name, "previews": [], "url": url, "pos": a.pos, "fileName": a.file_name,
+        "id": a.id,
+        "bytes": a.size,
+        "date": iso(a.date),
+        "edgeColor": None,
+        "idMember": a.id_member,
+        "isUpload": a.is_upload,
+        "mimeType": a.mime_type,
+        "name": a.name,
+        "previews": [],
+        "url": url,
+        "pos": a.pos,
+        "fileName": a.file_name,
     }

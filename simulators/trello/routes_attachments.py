@@ -49,14 +49,14 @@ async def create_attachment(request: Request) -> Response:
         sink, size, digest = await _spool(upload, state.config.max_upload_bytes)
         file_name = name or upload.filename or "upload"
         mime = str(p.get("mimeType") or upload.content_type or "application/octet-stream")
-        att = store.add_attachment(card, me, name or file_name, mime_type=mime,
-                                   file_name=file_name, data=sink, size=size, sha256=digest)
+        att = store.add_attachment(
+            card, me, name or file_name, mime_type=mime, file_name=file_name, data=sink, size=size, sha256=digest
+        )
     elif p.get("url"):
         url = str(p["url"])
         if not url.startswith(("http://", "https://")):
             raise TrelloError(400, "invalid value for url")
-        att = store.add_attachment(card, me, name or url, link_url=url,
-                                   mime_type=str(p.get("mimeType", "")))
+        att = store.add_attachment(card, me, name or url, link_url=url, mime_type=str(p.get("mimeType", "")))
     else:
         raise TrelloError(400, "must specify either file or url")
     if str(p.get("setCover", "false")).lower() == "true":
@@ -65,7 +65,7 @@ async def create_attachment(request: Request) -> Response:
 
 
 async def _spool(upload: UploadFile, max_bytes: int) -> tuple[Any, int, str]:
-    sink = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - kept as state
+    sink = tempfile.SpooledTemporaryFile(max_size=8 << 20)
     digest = hashlib.sha256()
     size = 0
     while chunk := await upload.read(1 << 20):
@@ -122,13 +122,13 @@ async def serve_file(request: Request) -> Response:
     """The simulated attachment host (stands in for Trello's S3); needs the signature."""
     store = store_of(request)
     att = store.attachments.get(request.path_params["idAttachment"])
-    if att is None or not hmac.compare_digest(request.query_params.get("signature", ""),
-                                              _signature(att.id)):
+    if att is None or not hmac.compare_digest(request.query_params.get("signature", ""), _signature(att.id)):
         return Response("Access Denied", status_code=403)
     media = att.mime_type or "application/octet-stream"
     if att.blob is not None:
-        return blob_response(att.blob, media_type=media, filename=att.file_name,
-                             range_header=request.headers.get("range"))
+        return blob_response(
+            att.blob, media_type=media, filename=att.file_name, range_header=request.headers.get("range")
+        )
     data = att.data
     assert data is not None
 
@@ -142,9 +142,7 @@ async def serve_file(request: Request) -> Response:
             pos += len(chunk)
             yield chunk
 
-    return StreamingResponse(chunks(), media_type=media,
-                             headers={"content-length": str(att.size or 0)})
-
+    return StreamingResponse(chunks(), media_type=media, headers={"content-length": str(att.size or 0)})
 
 
 routes = [
@@ -152,7 +150,6 @@ routes = [
     Route("/1/cards/{id}/attachments", create_attachment, methods=["POST"]),
     Route("/1/cards/{id}/attachments/{idAttachment}", get_attachment, methods=["GET"]),
     Route("/1/cards/{id}/attachments/{idAttachment}", delete_attachment, methods=["DELETE"]),
-    Route("/1/cards/{id}/attachments/{idAttachment}/download/{fileName:path}",
-          download_attachment, methods=["GET"]),
+    Route("/1/cards/{id}/attachments/{idAttachment}/download/{fileName:path}", download_attachment, methods=["GET"]),
     Route("/files/{idAttachment}/download", serve_file, methods=["GET"]),
 ]

@@ -42,8 +42,9 @@ async def member_organizations(request: Request) -> Response:
     if m is None:
         raise TrelloError(404, "model not found")
     fields = request.query_params.get("fields")
-    return JSONResponse([render.pick(render.organization(o, store), fields)
-                         for o in store.orgs.values() if m.id in o.members])
+    return JSONResponse(
+        [render.pick(render.organization(o, store), fields) for o in store.orgs.values() if m.id in o.members]
+    )
 
 
 def _org(request: Request):
@@ -66,9 +67,13 @@ async def organization_boards(request: Request) -> Response:
     org = _org(request)
     flt = request.query_params.get("filter", "all")
     me = current_member(request).id
-    boards = [b for b in store.boards.values()
-              if b.id_organization == org.id and store.can_see_board(me, b)
-              and (flt in ("all", "") or (flt == "open") != b.closed)]
+    boards = [
+        b
+        for b in store.boards.values()
+        if b.id_organization == org.id
+        and store.can_see_board(me, b)
+        and (flt in ("all", "") or (flt == "open") != b.closed)
+    ]
     fields = request.query_params.get("fields")
     return JSONResponse([render.pick(render.board(b, store), fields) for b in boards])
 
@@ -127,8 +132,7 @@ async def board_lists(request: Request) -> Response:
     store = store_of(request)
     board = board_for(request, request.path_params["id"])
     flt = request.query_params.get("filter", "open")
-    lists = sorted((x for x in store.lists.values() if x.id_board == board.id),
-                   key=lambda x: x.pos)
+    lists = sorted((x for x in store.lists.values() if x.id_board == board.id), key=lambda x: x.pos)
     if flt == "open":
         lists = [x for x in lists if not x.closed]
     elif flt == "closed":
@@ -166,8 +170,7 @@ async def update_list(request: Request) -> Response:
         lst.closed = as_bool(p["closed"], "closed")
     if "pos" in p:
         store = store_of(request)
-        siblings = [x.pos for x in store.lists.values()
-                    if x.id_board == lst.id_board and x.id != lst.id]
+        siblings = [x.pos for x in store.lists.values() if x.id_board == lst.id_board and x.id != lst.id]
         lst.pos = store.next_pos(siblings, as_pos(p["pos"]))
     return JSONResponse(render.tlist(lst))
 
@@ -179,8 +182,7 @@ async def board_labels(request: Request) -> Response:
     if not 0 <= limit <= 1000:
         raise TrelloError(400, "invalid value for limit")
     labels = [x for x in store.labels.values() if x.id_board == board.id][:limit]
-    uses = {x.id: sum(1 for c in store.board_cards(board.id) if x.id in c.id_labels)
-            for x in labels}
+    uses = {x.id: sum(1 for c in store.board_cards(board.id) if x.id in c.id_labels) for x in labels}
     fields = request.query_params.get("fields")
     return JSONResponse([render.pick(render.label(x, uses[x.id]), fields) for x in labels])
 
@@ -215,8 +217,7 @@ async def board_members(request: Request) -> Response:
 async def board_checklists(request: Request) -> Response:
     store = store_of(request)
     board = board_for(request, request.path_params["id"])
-    return JSONResponse([render.checklist(cl) for cl in store.checklists.values()
-                         if cl.id_board == board.id])
+    return JSONResponse([render.checklist(cl) for cl in store.checklists.values() if cl.id_board == board.id])
 
 
 async def board_cards(request: Request) -> Response:

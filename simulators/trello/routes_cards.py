@@ -26,7 +26,7 @@ from simulators.trello.custom_fields import card_items
 from simulators.trello.ids import is_object_id, parse_time
 from simulators.trello.store import Action, Board, Card, TrelloStore
 
-MAX_TEXT = 16_384               # Trello's limit for card names, descriptions and comments
+MAX_TEXT = 16_384  # Trello's limit for card names, descriptions and comments
 
 
 def _paging(request: Request) -> tuple[int | None, str | None, str | None, int]:
@@ -109,8 +109,7 @@ def _apply_card_fields(store: TrelloStore, card: Card, p: dict[str, Any]) -> Non
         card.id_members = list(dict.fromkeys(ids))
     if "idLabels" in p:
         ids = as_id_list(p["idLabels"], "idLabels")
-        if any(store.labels.get(i) is None or store.labels[i].id_board != card.id_board
-               for i in ids):
+        if any(store.labels.get(i) is None or store.labels[i].id_board != card.id_board for i in ids):
             raise TrelloError(400, "invalid value for idLabels")
         card.id_labels = list(dict.fromkeys(ids))
     if "idAttachmentCover" in p:
@@ -125,8 +124,7 @@ async def create_card(request: Request) -> Response:
         raise TrelloError(400, "invalid value for idList")
     lst = list_for(request, list_id)
     name = require_text(p.get("name", ""), "name", MAX_TEXT)
-    card = store.add_card(lst.id, name, pos=as_pos(p.get("pos")),
-                          creator=current_member(request).id)
+    card = store.add_card(lst.id, name, pos=as_pos(p.get("pos")), creator=current_member(request).id)
     try:
         _apply_card_fields(store, card, {k: v for k, v in p.items() if k != "name"})
     except TrelloError:
@@ -148,8 +146,9 @@ def _with_nested(request: Request, store: TrelloStore, c: Card) -> dict[str, Any
     if request.query_params.get("checklists", "none") == "all":
         item["checklists"] = [render.checklist(store.checklists[i]) for i in c.id_checklists]
     if request.query_params.get("attachments", "false") == "true":
-        item["attachments"] = [render.attachment(a, _base(request)) for a in sorted(
-            store.card_attachments(c.id), key=lambda a: a.pos)]
+        item["attachments"] = [
+            render.attachment(a, _base(request)) for a in sorted(store.card_attachments(c.id), key=lambda a: a.pos)
+        ]
     if request.query_params.get("customFieldItems", "false") == "true":
         item["customFieldItems"] = card_items(store, c.id)
     return item
@@ -163,8 +162,7 @@ async def update_card(request: Request) -> Response:
         lst = list_for(request, str(p["idList"]))
         card.id_list, card.id_board = lst.id, lst.id_board
     if "pos" in p:
-        siblings = [c.pos for c in store.cards.values()
-                    if c.id_list == card.id_list and c.id != card.id]
+        siblings = [c.pos for c in store.cards.values() if c.id_list == card.id_list and c.id != card.id]
         card.pos = store.next_pos(siblings, as_pos(p["pos"]))
     _apply_card_fields(store, card, p)
     store.note_pos(card.id_list, card.pos)
@@ -183,8 +181,7 @@ async def card_actions(request: Request) -> Response:
     ``since``."""
     store = store_of(request)
     card = card_for(request, request.path_params["id"])
-    return actions_page(request, store.card_actions(card.id),
-                        "commentCard,updateCard:idList")
+    return actions_page(request, store.card_actions(card.id), "commentCard,updateCard:idList")
 
 
 def actions_page(request: Request, actions: list[Action], default_filter: str) -> Response:
@@ -196,10 +193,9 @@ def actions_page(request: Request, actions: list[Action], default_filter: str) -
     limit = 50 if limit is None else limit
     if page < 0 or page * limit >= 1000 and page:
         raise TrelloError(400, "invalid value for page")
-    acts = [a for a in actions
-            if ("all" in types or a.type in types) and _cursor_ok(a.id, a.date, before, since)]
+    acts = [a for a in actions if ("all" in types or a.type in types) and _cursor_ok(a.id, a.date, before, since)]
     acts.sort(key=lambda a: a.id, reverse=True)
-    acts = acts[page * limit:(page + 1) * limit]
+    acts = acts[page * limit : (page + 1) * limit]
     return JSONResponse([render.action(a, store) for a in acts])
 
 
@@ -264,8 +260,7 @@ def _new_checklist(request: Request, card: Card, p: dict[str, Any], name: str) -
         source = checklist_for(request, source_id)
     cl = store.add_checklist(card, name, as_pos(p.get("pos")))
     for item in sorted(source.items, key=lambda i: i.pos) if source else ():
-        store.add_check_item(cl, item.name, checked=item.state == "complete", due=item.due,
-                             id_member=item.id_member)
+        store.add_check_item(cl, item.name, checked=item.state == "complete", due=item.due, id_member=item.id_member)
     return JSONResponse(render.checklist(cl))
 
 
@@ -273,8 +268,7 @@ async def create_checklist(request: Request) -> Response:
     """``POST /1/cards/{id}/checklists``."""
     card = card_for(request, request.path_params["id"])
     p = await params(request)
-    return _new_checklist(request, card, p,
-                          require_text(p.get("name", "Checklist"), "name"))
+    return _new_checklist(request, card, p, require_text(p.get("name", "Checklist"), "name"))
 
 
 async def create_checklist_for_card(request: Request) -> Response:
@@ -305,9 +299,14 @@ async def create_check_item(request: Request) -> Response:
     member = p.get("idMember")
     if member and member not in store.members:
         raise TrelloError(400, "invalid value for idMember")
-    item = store.add_check_item(cl, name, pos=as_pos(p.get("pos")),
-                                checked=as_bool(p.get("checked", False), "checked"),
-                                due=as_time(p.get("due"), "due"), id_member=member or None)
+    item = store.add_check_item(
+        cl,
+        name,
+        pos=as_pos(p.get("pos")),
+        checked=as_bool(p.get("checked", False), "checked"),
+        due=as_time(p.get("due"), "due"),
+        id_member=member or None,
+    )
     return JSONResponse(render.check_item(item))
 
 
@@ -315,8 +314,7 @@ async def update_check_item(request: Request) -> Response:
     store = store_of(request)
     card = card_for(request, request.path_params["id"])
     item_id = request.path_params["idCheckItem"]
-    item = next((i for cl_id in card.id_checklists for i in store.checklists[cl_id].items
-                 if i.id == item_id), None)
+    item = next((i for cl_id in card.id_checklists for i in store.checklists[cl_id].items if i.id == item_id), None)
     if item is None:
         raise TrelloError(404, NOT_FOUND)
     p = await params(request)
@@ -327,9 +325,11 @@ async def update_check_item(request: Request) -> Response:
     if "name" in p:
         item.name = require_text(p["name"], "name", MAX_TEXT)
     if "pos" in p:
-        item.pos = float(as_pos(p["pos"]) or item.pos) if p["pos"] not in ("top", "bottom") \
-            else store.next_pos([i.pos for i in store.checklists[item.id_checklist].items],
-                                p["pos"])
+        item.pos = (
+            float(as_pos(p["pos"]) or item.pos)
+            if p["pos"] not in ("top", "bottom")
+            else store.next_pos([i.pos for i in store.checklists[item.id_checklist].items], p["pos"])
+        )
     if "due" in p:
         item.due = as_time(p["due"], "due")
     store._touch(card)

@@ -29,8 +29,7 @@ async def member_boards(request: Request) -> Response:
     if m is None:
         raise TrelloError(404, "model not found")
     flt = request.query_params.get("filter", "all")
-    boards = [b for b in store.boards.values() if m.id in b.members
-              and (flt == "all" or (flt == "open") != b.closed)]
+    boards = [b for b in store.boards.values() if m.id in b.members and (flt == "all" or (flt == "open") != b.closed)]
     fields = request.query_params.get("fields")
     return JSONResponse([render.pick(render.board(b, store), fields) for b in boards])
 

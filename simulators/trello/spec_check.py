@@ -30,22 +30,19 @@ SPEC_FIXES: dict[str, str] = {
     "GET /cards/{id}/attachments/{idAttachment}": "returns one object, the spec says an array",
     "format: date": "date fields hold ISO date-times ('2018-10-17T19:10:14.808Z')",
     "nullable next to $ref": "OpenAPI 3.0 ignores siblings of $ref, so the spec's intended "
-                             "'nullable: true' (idAttachmentCover, mirrorSourceId...) is inlined",
+    "'nullable: true' (idAttachmentCover, mirrorSourceId...) is inlined",
     "nullable enum": "'nullable: true' with an enum (cardRole, Color) also admits null",
     "OAuth header": "requests may carry key + token in 'Authorization: OAuth' instead of the "
-                    "query (validated as if they were in the query)",
+    "query (validated as if they were in the query)",
     "fields lists": "'fields' parameters take 'all' or a comma-separated list (their own "
-                    "descriptions say so); the spec types them as a single enum value",
-    "label color parameter": "a label without colour is color=null; in a query string that "
-                             "is the text 'null'",
+    "descriptions say so); the spec types them as a single enum value",
+    "label color parameter": "a label without colour is color=null; in a query string that is the text 'null'",
     "pos parameter": "'top', 'bottom' or a positive number; in a query string all are text, "
-                     "which the spec's oneOf cannot type",
+    "which the spec's oneOf cannot type",
     "id lists": "'Comma-separated list of … IDs' parameters (idMembers, idLabels) are typed "
-                "as one id or as an exploded array; they are comma-separated arrays",
-    "boolean defaults": "string parameters with a boolean default (attachments=false) get "
-                        "the string default",
-    "JSON body": "Trello reads documented query parameters from a JSON body too (validated "
-                 "as query parameters)",
+    "as one id or as an exploded array; they are comma-separated arrays",
+    "boolean defaults": "string parameters with a boolean default (attachments=false) get the string default",
+    "JSON body": "Trello reads documented query parameters from a JSON body too (validated as query parameters)",
 }
 _OAUTH = re.compile(r'(oauth_consumer_key|oauth_token)\s*=\s*"([^"]*)"')
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?$")
@@ -70,8 +67,7 @@ def _patched_spec() -> dict[str, Any]:
     schemas = spec["components"]["schemas"]
     schemas["Attachment"]["properties"]["bytes"] = {"type": "integer", "nullable": True}
     schemas["CheckItem"]["properties"]["pos"] = {"type": "number"}
-    schemas["Card"]["properties"]["labels"] = {
-        "type": "array", "items": {"$ref": "#/components/schemas/Label"}}
+    schemas["Card"]["properties"]["labels"] = {"type": "array", "items": {"$ref": "#/components/schemas/Label"}}
     for item in spec["paths"].values():
         for op in item.values():
             for param in op.get("parameters", []) if isinstance(op, dict) else []:
@@ -79,23 +75,28 @@ def _patched_spec() -> dict[str, Any]:
                 if param.get("in") == "query" and (name == "fields" or name.endswith("_fields")):
                     param["schema"] = {"type": "string"}
                 schema = param.get("schema", {})
-                if param.get("in") == "query" and "comma-separated list of" in \
-                        param.get("description", "").lower() and "ID" in param["description"]:
-                    param.update(style="form", explode=False, schema={
-                        "type": "array", "items": {"$ref": "#/components/schemas/TrelloID"}})
+                if (
+                    param.get("in") == "query"
+                    and "comma-separated list of" in param.get("description", "").lower()
+                    and "ID" in param["description"]
+                ):
+                    param.update(
+                        style="form",
+                        explode=False,
+                        schema={"type": "array", "items": {"$ref": "#/components/schemas/TrelloID"}},
+                    )
                 elif isinstance(schema.get("default"), bool) and schema.get("type") == "string":
                     schema["default"] = str(schema["default"]).lower()
                     schema.pop("oneOf", None)
                 if param.get("in") == "query" and name == "pos":
-                    param["schema"] = {"type": "string",
-                                       "pattern": r"^(top|bottom|[0-9]+(\.[0-9]+)?)$"}
+                    param["schema"] = {"type": "string", "pattern": r"^(top|bottom|[0-9]+(\.[0-9]+)?)$"}
                 if param.get("in") == "query" and name == "color":
-                    param["schema"] = {"type": "string",
-                                       "enum": [*schemas["Color"]["enum"][:10], "null"]}
+                    param["schema"] = {"type": "string", "enum": [*schemas["Color"]["enum"][:10], "null"]}
     single = {"application/json": {"schema": {"$ref": "#/components/schemas/Attachment"}}}
     spec["paths"]["/cards/{id}/attachments"]["post"]["responses"]["200"]["content"] = single
-    spec["paths"]["/cards/{id}/attachments/{idAttachment}"]["get"]["responses"]["200"][
-        "content"] = copy.deepcopy(single)
+    spec["paths"]["/cards/{id}/attachments/{idAttachment}"]["get"]["responses"]["200"]["content"] = copy.deepcopy(
+        single
+    )
     return spec
 
 
@@ -104,8 +105,7 @@ def trello_openapi() -> Any:
     """The corrected spec as an ``openapi_core.OpenAPI`` (loaded once per process)."""
     from openapi_core import Config, OpenAPI
 
-    config = Config(spec_validator_cls=None,
-                    extra_format_validators={"date": lambda v: bool(_ISO.match(v))})
+    config = Config(spec_validator_cls=None, extra_format_validators={"date": lambda v: bool(_ISO.match(v))})
     return OpenAPI.from_dict(_patched_spec(), config=config)
 
 
@@ -130,13 +130,13 @@ class _Req:
             for key, value in json.loads(self.body).items():
                 if value is None:
                     if key != "color":
-                        continue          # null clears a field (due=null): no query form
+                        continue  # null clears a field (due=null): no query form
                     value = "null"
                 elif isinstance(value, bool):
                     value = str(value).lower()
                 elif isinstance(value, list):
                     if not value:
-                        continue          # an empty list is "none" (no query parameter)
+                        continue  # an empty list is "none" (no query parameter)
                     value = ",".join(str(v) for v in value)
                 query.append((key, str(value)))
             self.body = None
@@ -144,13 +144,12 @@ class _Req:
             # The same key + token in ``Authorization: OAuth …`` (Trello's authorization
             # guide; the only form /download/ accepts) satisfy the spec's query schemes.
             found = dict(_OAUTH.findall(request.headers.get("authorization", "")))
-            for spec_name, oauth_name in (("key", "oauth_consumer_key"),
-                                          ("token", "oauth_token")):
+            for spec_name, oauth_name in (("key", "oauth_consumer_key"), ("token", "oauth_token")):
                 if oauth_name in found:
                     query.append((spec_name, found[oauth_name]))
         self.parameters = RequestParameters(
-            query=ImmutableMultiDict(query), header=Headers(dict(request.headers)),
-            cookie=ImmutableMultiDict())
+            query=ImmutableMultiDict(query), header=Headers(dict(request.headers)), cookie=ImmutableMultiDict()
+        )
 
 
 class _Resp:

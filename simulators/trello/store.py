@@ -20,8 +20,7 @@ if TYPE_CHECKING:
     from simulators.trello.custom_fields import CustomField, FieldItem
 
 POS_STEP = 16384.0
-LABEL_COLORS = ("green", "yellow", "orange", "red", "purple", "blue", "sky", "lime", "pink",
-                "black")
+LABEL_COLORS = ("green", "yellow", "orange", "red", "purple", "blue", "sky", "lime", "pink", "black")
 
 
 @dataclass
@@ -40,7 +39,7 @@ class Organization:
     name: str
     display_name: str
     desc: str = ""
-    members: dict[str, str] = field(default_factory=dict)   # idMember -> "admin"/"normal"
+    members: dict[str, str] = field(default_factory=dict)  # idMember -> "admin"/"normal"
 
 
 @dataclass
@@ -52,7 +51,7 @@ class Board:
     desc: str = ""
     closed: bool = False
     permission_level: str = "org"
-    members: dict[str, str] = field(default_factory=dict)   # idMember -> memberType
+    members: dict[str, str] = field(default_factory=dict)  # idMember -> memberType
     last_activity: float = 0.0
 
 
@@ -137,10 +136,10 @@ class Attachment:
     mime_type: str = ""
     is_upload: bool = False
     file_name: str | None = None
-    link_url: str | None = None          # for link attachments (Drive, Dropbox, web...)
+    link_url: str | None = None  # for link attachments (Drive, Dropbox, web...)
     size: int | None = None
-    blob: Blob | None = None             # seeded upload: bytes generated on demand
-    data: IO[bytes] | None = None        # uploaded through the API (spooled to disk if big)
+    blob: Blob | None = None  # seeded upload: bytes generated on demand
+    data: IO[bytes] | None = None  # uploaded through the API (spooled to disk if big)
     sha256: str | None = None
 
 
@@ -165,8 +164,8 @@ class TrelloStore:
         self.checklists: dict[str, Checklist] = {}
         self.actions: dict[str, Action] = {}
         self.attachments: dict[str, Attachment] = {}
-        self._id_short: dict[str, int] = {}       # board id -> last idShort
-        self._list_top: dict[str, float] = {}     # list id -> highest card pos given out
+        self._id_short: dict[str, int] = {}  # board id -> last idShort
+        self._list_top: dict[str, float] = {}  # list id -> highest card pos given out
         # per-card indexes (insertion-ordered id sets): cards are rendered with counts
         self._card_actions: dict[str, dict[str, None]] = {}
         self._card_atts: dict[str, dict[str, None]] = {}
@@ -180,8 +179,7 @@ class TrelloStore:
         """``me``, an id or a username."""
         if ref == "me":
             return me
-        return self.members.get(ref) or next(
-            (m for m in self.members.values() if m.username == ref), None)
+        return self.members.get(ref) or next((m for m in self.members.values() if m.username == ref), None)
 
     def can_see_board(self, member_id: str, board: Board) -> bool:
         """Board members see a board; so do organisation members for org-visible boards."""
@@ -214,7 +212,7 @@ class TrelloStore:
         self._list_top[list_id] = max(pos, self._list_top.get(list_id, 0.0))
 
     def now(self) -> float:
-        return round(self.clock.time(), 3)     # Trello dates have ms precision
+        return round(self.clock.time(), 3)  # Trello dates have ms precision
 
     def _touch(self, card: Card | None = None, board_id: str | None = None) -> None:
         now = self.now()
@@ -235,76 +233,99 @@ class TrelloStore:
         return float(pos)
 
     # ---------------------------------------------------------------- creation
-    def add_member(self, username: str, full_name: str, email: str, token: str,
-                   at: float | None = None) -> Member:
+    def add_member(self, username: str, full_name: str, email: str, token: str, at: float | None = None) -> Member:
         initials = "".join(p[0] for p in full_name.split()[:2]).upper() or "?"
         m = Member(self.ids.new(at or self.now()), username, full_name, email, initials, token)
         self.members[m.id] = m
         return m
 
-    def add_org(self, name: str, display_name: str, members: dict[str, str],
-                at: float | None = None) -> Organization:
-        org = Organization(self.ids.new(at or self.now()), name, display_name,
-                           members=dict(members))
+    def add_org(self, name: str, display_name: str, members: dict[str, str], at: float | None = None) -> Organization:
+        org = Organization(self.ids.new(at or self.now()), name, display_name, members=dict(members))
         self.orgs[org.id] = org
         return org
 
-    def add_board(self, name: str, creator: str, id_org: str | None, desc: str = "",
-                  at: float | None = None, members: dict[str, str] | None = None) -> Board:
+    def add_board(
+        self,
+        name: str,
+        creator: str,
+        id_org: str | None,
+        desc: str = "",
+        at: float | None = None,
+        members: dict[str, str] | None = None,
+    ) -> Board:
         when = at or self.now()
-        board = Board(self.ids.new(when), name, id_org, creator, desc=desc,
-                      members=dict(members or {creator: "admin"}), last_activity=when)
+        board = Board(
+            self.ids.new(when),
+            name,
+            id_org,
+            creator,
+            desc=desc,
+            members=dict(members or {creator: "admin"}),
+            last_activity=when,
+        )
         board.members.setdefault(creator, "admin")
         self.boards[board.id] = board
         return board
 
-    def add_list(self, board_id: str, name: str, pos: Any = None,
-                 at: float | None = None) -> TList:
+    def add_list(self, board_id: str, name: str, pos: Any = None, at: float | None = None) -> TList:
         p = self.next_pos((x.pos for x in self.lists.values() if x.id_board == board_id), pos)
         lst = TList(self.ids.new(at or self.now()), board_id, name, p)
         self.lists[lst.id] = lst
         self._touch(board_id=board_id)
         return lst
 
-    def add_label(self, board_id: str, name: str, color: str | None,
-                  at: float | None = None) -> Label:
+    def add_label(self, board_id: str, name: str, color: str | None, at: float | None = None) -> Label:
         label = Label(self.ids.new(at or self.now()), board_id, name, color)
         self.labels[label.id] = label
         return label
 
-    def add_card(self, list_id: str, name: str, *, pos: Any = None, at: float | None = None,
-                 creator: str | None = None, **attrs: Any) -> Card:
+    def add_card(
+        self,
+        list_id: str,
+        name: str,
+        *,
+        pos: Any = None,
+        at: float | None = None,
+        creator: str | None = None,
+        **attrs: Any,
+    ) -> Card:
         lst = self.lists[list_id]
         when = at or self.now()
         with self._lock:
             # counters instead of scans: seeding thousands of cards stays linear
             id_short = self._id_short[lst.id_board] = self._id_short.get(lst.id_board, 0) + 1
             top = self._list_top.get(list_id)
-            p = self.next_pos([] if top is None else [top], pos) if pos in (None, "", "bottom") \
-                else self.next_pos((c.pos for c in self.cards.values() if c.id_list == list_id),
-                                   pos)
+            p = (
+                self.next_pos([] if top is None else [top], pos)
+                if pos in (None, "", "bottom")
+                else self.next_pos((c.pos for c in self.cards.values() if c.id_list == list_id), pos)
+            )
             self._list_top[list_id] = max(p, top or 0.0)
-            card = Card(self.ids.new(when), lst.id_board, list_id, name, p, id_short,
-                        last_activity=when, **attrs)
+            card = Card(self.ids.new(when), lst.id_board, list_id, name, p, id_short, last_activity=when, **attrs)
             self.cards[card.id] = card
         if creator:
             self.add_action(card, "createCard", creator, at=when)
         self._touch(board_id=lst.id_board)
         return card
 
-    def add_action(self, card: Card, type_: str, member_id: str, text: str = "",
-                   at: float | None = None, edited: float | None = None) -> Action:
+    def add_action(
+        self,
+        card: Card,
+        type_: str,
+        member_id: str,
+        text: str = "",
+        at: float | None = None,
+        edited: float | None = None,
+    ) -> Action:
         when = at or self.now()
-        act = Action(self.ids.new(when), type_, member_id, card.id_board, card.id, when, text,
-                     edited)
+        act = Action(self.ids.new(when), type_, member_id, card.id_board, card.id, when, text, edited)
         self.actions[act.id] = act
         self._card_actions.setdefault(card.id, {})[act.id] = None
         if at is None:
             self._touch(card)
         return act
 
-    def add_checklist(self, card: Card, name: str, pos: Any = None,
-                      at: float | None = None) -> Checklist:
+    def add_checklist(self, card: Card, name: str, pos: Any = None, at: float | None = None) -> Checklist:
         p = self.next_pos((self.checklists[c].pos for c in card.id_checklists), pos)
         cl = Checklist(self.ids.new(at or self.now()), card.id_board, card.id, name, p)
         self.checklists[cl.id] = cl
@@ -313,25 +334,56 @@ class TrelloStore:
             self._touch(card)
         return cl
 
-    def add_check_item(self, cl: Checklist, name: str, *, pos: Any = None, checked: bool = False,
-                       at: float | None = None, due: float | None = None,
-                       id_member: str | None = None) -> CheckItem:
+    def add_check_item(
+        self,
+        cl: Checklist,
+        name: str,
+        *,
+        pos: Any = None,
+        checked: bool = False,
+        at: float | None = None,
+        due: float | None = None,
+        id_member: str | None = None,
+    ) -> CheckItem:
         p = self.next_pos((i.pos for i in cl.items), pos)
-        item = CheckItem(self.ids.new(at or self.now()), cl.id, name, p,
-                         "complete" if checked else "incomplete", due, id_member)
+        item = CheckItem(
+            self.ids.new(at or self.now()), cl.id, name, p, "complete" if checked else "incomplete", due, id_member
+        )
         cl.items.append(item)
         return item
 
-    def add_attachment(self, card: Card, member_id: str, name: str, *, at: float | None = None,
-                       mime_type: str = "", link_url: str | None = None,
-                       file_name: str | None = None, blob: Blob | None = None,
-                       data: IO[bytes] | None = None, size: int | None = None,
-                       sha256: str | None = None) -> Attachment:
+    def add_attachment(
+        self,
+        card: Card,
+        member_id: str,
+        name: str,
+        *,
+        at: float | None = None,
+        mime_type: str = "",
+        link_url: str | None = None,
+        file_name: str | None = None,
+        blob: Blob | None = None,
+        data: IO[bytes] | None = None,
+        size: int | None = None,
+        sha256: str | None = None,
+    ) -> Attachment:
         existing = self.card_attachments(card.id)
-        att = Attachment(self.ids.new(at or self.now()), card.id, member_id, name,
-                         at or self.now(), self.next_pos((a.pos for a in existing), None),
-                         mime_type=mime_type, is_upload=link_url is None, file_name=file_name,
-                         link_url=link_url, size=size, blob=blob, data=data, sha256=sha256)
+        att = Attachment(
+            self.ids.new(at or self.now()),
+            card.id,
+            member_id,
+            name,
+            at or self.now(),
+            self.next_pos((a.pos for a in existing), None),
+            mime_type=mime_type,
+            is_upload=link_url is None,
+            file_name=file_name,
+            link_url=link_url,
+            size=size,
+            blob=blob,
+            data=data,
+            sha256=sha256,
+        )
         if blob is not None:
             att.size = blob.size
         self.attachments[att.id] = att
@@ -356,43 +408,102 @@ class TrelloStore:
     # ---------------------------------------------------------------- dump
     def dump(self) -> dict[str, Any]:
         """Everything, for ``GET /_sim/state`` (includes hidden data such as emails)."""
+
         def att(a: Attachment) -> dict[str, Any]:
-            return {"id": a.id, "idCard": a.id_card, "name": a.name, "isUpload": a.is_upload,
-                    "fileName": a.file_name, "url": a.link_url, "bytes": a.size,
-                    "mimeType": a.mime_type, "sha256": a.sha256 if a.blob is None else None}
+            return {
+                "id": a.id,
+                "idCard": a.id_card,
+                "name": a.name,
+                "isUpload": a.is_upload,
+                "fileName": a.file_name,
+                "url": a.link_url,
+                "bytes": a.size,
+                "mimeType": a.mime_type,
+                "sha256": a.sha256 if a.blob is None else None,
+            }
+
         return {
             "apiKeys": sorted(self.api_keys),
-            "members": [{"id": m.id, "username": m.username, "fullName": m.full_name,
-                         "email": m.email, "token": m.token} for m in self.members.values()],
-            "organizations": [{"id": o.id, "name": o.name, "displayName": o.display_name,
-                               "members": o.members} for o in self.orgs.values()],
-            "boards": [{"id": b.id, "name": b.name, "idOrganization": b.id_organization,
-                        "closed": b.closed, "desc": b.desc, "members": b.members}
-                       for b in self.boards.values()],
-            "lists": [{"id": x.id, "idBoard": x.id_board, "name": x.name, "closed": x.closed,
-                       "pos": x.pos} for x in self.lists.values()],
-            "labels": [{"id": x.id, "idBoard": x.id_board, "name": x.name, "color": x.color}
-                       for x in self.labels.values()],
-            "cards": [{"id": c.id, "idBoard": c.id_board, "idList": c.id_list, "name": c.name,
-                       "desc": c.desc, "closed": c.closed, "pos": c.pos, "due": c.due,
-                       "start": c.start, "dueComplete": c.due_complete,
-                       "idMembers": c.id_members, "idLabels": c.id_labels,
-                       "idChecklists": c.id_checklists} for c in self.cards.values()],
-            "checklists": [{"id": cl.id, "idCard": cl.id_card, "name": cl.name,
-                            "checkItems": [{"id": i.id, "name": i.name, "state": i.state,
-                                            "pos": i.pos} for i in cl.items]}
-                           for cl in self.checklists.values()],
-            "actions": [{"id": a.id, "type": a.type, "idCard": a.id_card, "text": a.text,
-                         "idMemberCreator": a.id_member_creator, "date": a.date}
-                        for a in self.actions.values()],
+            "members": [
+                {"id": m.id, "username": m.username, "fullName": m.full_name, "email": m.email, "token": m.token}
+                for m in self.members.values()
+            ],
+            "organizations": [
+                {"id": o.id, "name": o.name, "displayName": o.display_name, "members": o.members}
+                for o in self.orgs.values()
+            ],
+            "boards": [
+                {
+                    "id": b.id,
+                    "name": b.name,
+                    "idOrganization": b.id_organization,
+                    "closed": b.closed,
+                    "desc": b.desc,
+                    "members": b.members,
+                }
+                for b in self.boards.values()
+            ],
+            "lists": [
+                {"id": x.id, "idBoard": x.id_board, "name": x.name, "closed": x.closed, "pos": x.pos}
+                for x in self.lists.values()
+            ],
+            "labels": [
+                {"id": x.id, "idBoard": x.id_board, "name": x.name, "color": x.color} for x in self.labels.values()
+            ],
+            "cards": [
+                {
+                    "id": c.id,
+                    "idBoard": c.id_board,
+                    "idList": c.id_list,
+                    "name": c.name,
+                    "desc": c.desc,
+                    "closed": c.closed,
+                    "pos": c.pos,
+                    "due": c.due,
+                    "start": c.start,
+                    "dueComplete": c.due_complete,
+                    "idMembers": c.id_members,
+                    "idLabels": c.id_labels,
+                    "idChecklists": c.id_checklists,
+                }
+                for c in self.cards.values()
+            ],
+            "checklists": [
+                {
+                    "id": cl.id,
+                    "idCard": cl.id_card,
+                    "name": cl.name,
+                    "checkItems": [{"id": i.id, "name": i.name, "state": i.state, "pos": i.pos} for i in cl.items],
+                }
+                for cl in self.checklists.values()
+            ],
+            "actions": [
+                {
+                    "id": a.id,
+                    "type": a.type,
+                    "idCard": a.id_card,
+                    "text": a.text,
+                    "idMemberCreator": a.id_member_creator,
+                    "date": a.date,
+                }
+                for a in self.actions.values()
+            ],
             "attachments": [att(a) for a in self.attachments.values()],
-            "customFields": [{"id": f.id, "idBoard": f.id_board, "name": f.name, "type": f.type,
-                              "pos": f.pos, "options": [{"id": o.id, "text": o.text, "color": o.color}
-                                                        for o in f.options]}
-                             for f in self.custom_fields.values()],
-            "customFieldItems": [{"id": i.id, "idCard": i.id_card, "idCustomField": i.id_field,
-                                  "value": i.value, "idValue": i.id_value}
-                                 for i in self.custom_field_items.values()],
+            "customFields": [
+                {
+                    "id": f.id,
+                    "idBoard": f.id_board,
+                    "name": f.name,
+                    "type": f.type,
+                    "pos": f.pos,
+                    "options": [{"id": o.id, "text": o.text, "color": o.color} for o in f.options],
+                }
+                for f in self.custom_fields.values()
+            ],
+            "customFieldItems": [
+                {"id": i.id, "idCard": i.id_card, "idCustomField": i.id_field, "value": i.value, "idValue": i.id_value}
+                for i in self.custom_field_items.values()
+            ],
         }
 
 

@@ -1,5 +1,6 @@
 """The function app the crash-test workers serve: Ferry's real queue triggers only
 (`functions/migration_worker.py`: chunk worker and poison handler), without HTTP or timers."""
+
 from __future__ import annotations
 
 import azure.functions as func

@@ -1,6 +1,7 @@
 """Fixtures of the crash suite: a local stack of its own (so no other test's runner takes
 its chunk messages), vendor simulators served by the test process (their state survives
 every worker death), one org, and a factory of crash worker pools."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -21,7 +22,9 @@ from tests.crash.harness import TRELLO_KEY, Sims, WorkerPool, new_org, trello_to
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "crash: crash-point suite (worker processes killed); deselect with -m 'not crash'")
+    config.addinivalue_line(
+        "markers", "crash: crash-point suite (worker processes killed); deselect with -m 'not crash'"
+    )
 
 
 #: Boards in the source: every seed of every test migrates boards of its own.
@@ -33,13 +36,26 @@ CREDENTIALS = 40
 def sims() -> Iterator[Sims]:
     """Small boards (8 cards over 4 lists, 3 labels, a few comments, small files and links,
     checklists) so that one seed's run takes a few seconds."""
-    trello = trello_app(TrelloSeed(
-        seed=6, boards=BOARDS, lists_per_board=3, cards_per_board=7, members=2, labels_per_board=3,
-        comments_per_card=1, many_comments=3, checklist_every=3, attachment_sizes=(700, 1500),
-        link_attachment_every=3, closed_card_every=4, long_desc_chars=300, api_key=TRELLO_KEY,
-        extra_tokens={trello_token(i): f"crash{i}" for i in range(CREDENTIALS)}))
-    asana = asana_app(AsanaSeed(projects=0, tasks_per_project=0, users_per_workspace=CREDENTIALS,
-                                tags_per_workspace=0))
+    trello = trello_app(
+        TrelloSeed(
+            seed=6,
+            boards=BOARDS,
+            lists_per_board=3,
+            cards_per_board=7,
+            members=2,
+            labels_per_board=3,
+            comments_per_card=1,
+            many_comments=3,
+            checklist_every=3,
+            attachment_sizes=(700, 1500),
+            link_attachment_every=3,
+            closed_card_every=4,
+            long_desc_chars=300,
+            api_key=TRELLO_KEY,
+            extra_tokens={trello_token(i): f"crash{i}" for i in range(CREDENTIALS)},
+        )
+    )
+    asana = asana_app(AsanaSeed(projects=0, tasks_per_project=0, users_per_workspace=CREDENTIALS, tags_per_workspace=0))
     with ExitStack() as stack:
         t = stack.enter_context(serve(trello))
         a = stack.enter_context(serve(asana))
@@ -48,8 +64,13 @@ def sims() -> Iterator[Sims]:
         state = httpx.get(f"{t}/_sim/state").json()
         boards = [b["id"] for b in state["boards"]]
         workspace = next(iter(httpx.get(f"{a}/_sim/state").json()["workspaces"]))
-        yield Sims(trello=t, asana=a, boards=boards, workspace=workspace,
-                   asana_tokens=[token_for(i) for i in range(CREDENTIALS)])
+        yield Sims(
+            trello=t,
+            asana=a,
+            boards=boards,
+            workspace=workspace,
+            asana_tokens=[token_for(i) for i in range(CREDENTIALS)],
+        )
 
 
 @pytest.fixture(scope="session")

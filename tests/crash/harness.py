@@ -6,6 +6,7 @@ chunks are processed by separate worker processes running the local runner's
 `QueuePoller` on Ferry's real queue trigger. Worker processes die by `os._exit` when a
 planned crash point is hit (tests/crash/inject.py); the pool restarts them.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,9 +39,16 @@ TRELLO_KEY = "crashkey0123456789abcdef"
 HOST_JSON = {
     "version": "2.0",
     "functionTimeout": "00:02:00",
-    "extensions": {"queues": {"batchSize": 1, "newBatchThreshold": 0, "maxDequeueCount": 30,
-                              "visibilityTimeout": "00:00:00", "maxPollingInterval": "00:00:00.5",
-                              "messageEncoding": "base64"}},
+    "extensions": {
+        "queues": {
+            "batchSize": 1,
+            "newBatchThreshold": 0,
+            "maxDequeueCount": 30,
+            "visibilityTimeout": "00:00:00",
+            "maxPollingInterval": "00:00:00.5",
+            "messageEncoding": "base64",
+        }
+    },
 }
 
 
@@ -73,8 +81,11 @@ class Sims:
         import httpx
 
         stats = httpx.get(f"{self.asana}/_sim/stats", timeout=30).json()
-        return sum(sum(by_status.values()) for route, by_status in stats["by_route"].items()
-                   if route.split(" ")[0] in ("POST", "PUT", "PATCH", "DELETE") and "/_sim" not in route)
+        return sum(
+            sum(by_status.values())
+            for route, by_status in stats["by_route"].items()
+            if route.split(" ")[0] in ("POST", "PUT", "PATCH", "DELETE") and "/_sim" not in route
+        )
 
 
 class WorkerPool:
@@ -139,8 +150,9 @@ class WorkerPool:
     def tail(self, lines: int = 40) -> str:
         """The last lines of the newest worker logs (for assertion messages)."""
         logs = sorted(self.log_dir.glob("worker-*.log"))[-3:]
-        return "\n".join(f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-lines:])
-                         for p in logs)
+        return "\n".join(
+            f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-lines:]) for p in logs
+        )
 
 
 def worker_env(local_env: dict[str, str], work_dir: Path, chunk_lease_s: float) -> dict[str, str]:
@@ -151,30 +163,58 @@ def worker_env(local_env: dict[str, str], work_dir: Path, chunk_lease_s: float) 
     host.write_text(json.dumps(HOST_JSON))
     plans = work_dir / "plans"
     plans.mkdir(exist_ok=True)
-    return {**os.environ, **local_env, "FERRY_CHUNK_LEASE_SECONDS": str(chunk_lease_s),
-            "FERRY_HOST_JSON": str(host), PLAN_DIR_ENV: str(plans), "PYTHONUNBUFFERED": "1"}
+    return {
+        **os.environ,
+        **local_env,
+        "FERRY_CHUNK_LEASE_SECONDS": str(chunk_lease_s),
+        "FERRY_HOST_JSON": str(host),
+        PLAN_DIR_ENV: str(plans),
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 async def new_org(stores: Any) -> TenantContext:
-    principal = Principal(subject=uuid.uuid4().hex, issuer="https://issuer.crash.test",
-                          email=f"crash-{uuid.uuid4().hex[:8]}@example.com", name="Crash Tests")
-    org = await create_org(stores, principal, name="Crash tests", country="NL", region=None,
-                           request=RequestInfo())
+    principal = Principal(
+        subject=uuid.uuid4().hex,
+        issuer="https://issuer.crash.test",
+        email=f"crash-{uuid.uuid4().hex[:8]}@example.com",
+        name="Crash Tests",
+    )
+    org = await create_org(stores, principal, name="Crash tests", country="NL", region=None, request=RequestInfo())
     return TenantContext.for_org(stores, org["id"])
 
 
 async def new_migration(ctx: TenantContext, sims: Sims, index: int, boards: list[str]) -> str:
     """A Trello → Asana migration of ``boards`` with its own credentials on both sides
     (so every seed has its own pacers and vendor quotas)."""
-    src = await create_connector(ctx, name=f"Trello {index}", actor=ACTOR, connection={
-        "kind": "trello", "base_url": f"{sims.trello}/1",
-        "auth": {"type": "api_key_token", "api_key": TRELLO_KEY, "token": trello_token(index)}})
-    dst = await create_connector(ctx, name=f"Asana {index}", actor=ACTOR, connection={
-        "kind": "asana", "base_url": f"{sims.asana}/api/1.0",
-        "auth": {"type": "pat", "token": sims.asana_tokens[index % len(sims.asana_tokens)]}})
-    spec = MigrationSpec(name=f"crash {index}", sourceConnectorId=src["id"], destinationConnectorId=dst["id"],
-                         scopes=[Scope(id=b) for b in boards], destinationWorkspace=sims.workspace,
-                         pageSize=4)
+    src = await create_connector(
+        ctx,
+        name=f"Trello {index}",
+        actor=ACTOR,
+        connection={
+            "kind": "trello",
+            "base_url": f"{sims.trello}/1",
+            "auth": {"type": "api_key_token", "api_key": TRELLO_KEY, "token": trello_token(index)},
+        },
+    )
+    dst = await create_connector(
+        ctx,
+        name=f"Asana {index}",
+        actor=ACTOR,
+        connection={
+            "kind": "asana",
+            "base_url": f"{sims.asana}/api/1.0",
+            "auth": {"type": "pat", "token": sims.asana_tokens[index % len(sims.asana_tokens)]},
+        },
+    )
+    spec = MigrationSpec(
+        name=f"crash {index}",
+        sourceConnectorId=src["id"],
+        destinationConnectorId=dst["id"],
+        scopes=[Scope(id=b) for b in boards],
+        destinationWorkspace=sims.workspace,
+        pageSize=4,
+    )
     return str((await create_migration(ctx, spec, actor=ACTOR))["id"])
 
 
@@ -196,8 +236,7 @@ async def queued_messages(ctx: TenantContext) -> int:
     return int(props.approximate_message_count or 0)
 
 
-async def wait_runs(ctx: TenantContext, runs: dict[str, str], pool: WorkerPool, *,
-                    timeout_s: float) -> Outcome:
+async def wait_runs(ctx: TenantContext, runs: dict[str, str], pool: WorkerPool, *, timeout_s: float) -> Outcome:
     """Keep the pool alive until every run is final, or until the runs are stuck: not final
     while the queue holds no message at all (nothing could ever move them again)."""
     repo = ctx.repo(RunsRepository)
@@ -218,6 +257,7 @@ async def wait_runs(ctx: TenantContext, runs: dict[str, str], pool: WorkerPool, 
         else:
             empty_since = None
         if now - started > timeout_s:
-            raise AssertionError(f"{len(open_)} run(s) not final after {timeout_s:.0f}s with {queued} "
-                                 f"message(s) queued:\n{pool.tail()}")
+            raise AssertionError(
+                f"{len(open_)} run(s) not final after {timeout_s:.0f}s with {queued} message(s) queued:\n{pool.tail()}"
+            )
         await asyncio.sleep(0.3)

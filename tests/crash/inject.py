@@ -24,6 +24,7 @@ delivery holds the scope (right after its source read; that delivery then waits,
 20 s, until another worker has taken the copy, so the two really meet), ``dup_after`` once
 the first delivery finished (a late duplicate).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -55,14 +56,25 @@ def plan_path(directory: Path, migration_id: str) -> Path:
     return directory / f"{migration_id}.json"
 
 
-def write_plan(directory: Path, migration_id: str, targets: dict[str, int],
-               dup_before: list[int] | None = None, dup_after: list[int] | None = None,
-               fail: list[str] | None = None) -> None:
+def write_plan(
+    directory: Path,
+    migration_id: str,
+    targets: dict[str, int],
+    dup_before: list[int] | None = None,
+    dup_after: list[int] | None = None,
+    fail: list[str] | None = None,
+) -> None:
     """Parent side: (re)place the plan of one migration (counters start at zero). Points in
     ``fail`` raise a connection error at their target instead of ending the process (an
     outage of that call rather than a crash)."""
-    plan = {"targets": targets, "dup_before": dup_before or [], "dup_after": dup_after or [],
-            "fail": fail or [], "counts": {}, "fired": []}
+    plan = {
+        "targets": targets,
+        "dup_before": dup_before or [],
+        "dup_after": dup_after or [],
+        "fail": fail or [],
+        "counts": {},
+        "fired": [],
+    }
     tmp = plan_path(directory, migration_id).with_suffix(".tmp")
     tmp.write_text(json.dumps(plan))
     tmp.replace(plan_path(directory, migration_id))
@@ -109,8 +121,9 @@ def hit(point: str, migration_id: str | None = None) -> None:
     if counted is None or not counted[1]:
         return
     failing = point in counted[1].get("fail", [])
-    line = json.dumps({"migration": mig, "point": point, "n": counted[0], "pid": os.getpid(),
-                       "mode": "fail" if failing else "crash"})
+    line = json.dumps(
+        {"migration": mig, "point": point, "n": counted[0], "pid": os.getpid(), "mode": "fail" if failing else "crash"}
+    )
     with open(plan_dir() / "crashes.log", "a", encoding="utf-8") as log:
         log.write(line + "\n")
         log.flush()
@@ -150,7 +163,8 @@ def install() -> None:
         if runtime.writer is not None:
             runtime.writer.create = _after("P2", runtime.writer.create)  # type: ignore[method-assign]
             runtime.writer.upload_attachment = _after(  # type: ignore[method-assign]
-                "P2", runtime.writer.upload_attachment)
+                "P2", runtime.writer.upload_attachment
+            )
         return runtime
 
     worker_mod.open_connector = open_wrapped
@@ -193,8 +207,14 @@ def install() -> None:
                 if msg.phase.value == "sweep":  # no source read to wait behind
                     await _resend(self, msg, enqueue, TenantContext, "before")
                 else:
-                    _dup_during.set({"worker": self, "msg": msg, "n": n, "send": functools.partial(
-                        _resend, self, msg, enqueue, TenantContext, "during")})
+                    _dup_during.set(
+                        {
+                            "worker": self,
+                            "msg": msg,
+                            "n": n,
+                            "send": functools.partial(_resend, self, msg, enqueue, TenantContext, "during"),
+                        }
+                    )
             began = time.monotonic()
             result = await handle(self, body)
             _trace(msg, n, time.monotonic() - began, result)
@@ -259,8 +279,13 @@ async def _await_copy(msg: Any, n: int) -> None:
         if path.exists():
             for line in path.read_text(encoding="utf-8").splitlines():
                 d = json.loads(line)
-                if (d["migration"] == msg.migration_id and d["n"] > n and d["scope"] == msg.scope
-                        and d["phase"] == msg.phase.value and d["cursor"] == msg.cursor):
+                if (
+                    d["migration"] == msg.migration_id
+                    and d["n"] > n
+                    and d["scope"] == msg.scope
+                    and d["phase"] == msg.phase.value
+                    and d["cursor"] == msg.cursor
+                ):
                     return
         await asyncio.sleep(0.2)
 
@@ -269,10 +294,22 @@ def _trace(msg: Any, n: int, seconds: float, result: Any) -> None:
     """One line per finished delivery (for the suite's figures and for debugging)."""
     outcome = getattr(getattr(result, "outcome", None), "value", None)
     with open(plan_dir() / "deliveries.log", "a", encoding="utf-8") as log:
-        log.write(json.dumps({"migration": msg.migration_id, "n": n, "scope": msg.scope,
-                              "cursor": msg.cursor, "phase": msg.phase.value,
-                              "s": round(seconds, 3), "outcome": outcome, "pid": os.getpid(),
-                              "reason": getattr(result, "reason", None)}) + "\n")
+        log.write(
+            json.dumps(
+                {
+                    "migration": msg.migration_id,
+                    "n": n,
+                    "scope": msg.scope,
+                    "cursor": msg.cursor,
+                    "phase": msg.phase.value,
+                    "s": round(seconds, 3),
+                    "outcome": outcome,
+                    "pid": os.getpid(),
+                    "reason": getattr(result, "reason", None),
+                }
+            )
+            + "\n"
+        )
 
 
 def _plan_of(migration_id: str) -> dict[str, Any] | None:
@@ -290,5 +327,15 @@ async def _resend(worker: Any, msg: Any, enqueue: Callable[..., Any], tenant_con
     queue = StorageChunkQueue(tenant_context.for_org(worker.stores, msg.tenant_id))
     await enqueue(queue, msg)
     with open(plan_dir() / "duplicates.log", "a", encoding="utf-8") as log:  # noqa: ASYNC230
-        log.write(json.dumps({"migration": msg.migration_id, "phase": msg.phase.value, "when": when,
-                              "cursor": msg.cursor, "pid": os.getpid()}) + "\n")
+        log.write(
+            json.dumps(
+                {
+                    "migration": msg.migration_id,
+                    "phase": msg.phase.value,
+                    "when": when,
+                    "cursor": msg.cursor,
+                    "pid": os.getpid(),
+                }
+            )
+            + "\n"
+        )

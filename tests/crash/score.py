@@ -16,6 +16,7 @@ destination object that carries a marker of the migration but is not expected, o
 under the wrong parent, counts as unexpected; so do extra sections in the projects and
 extra attachments on the tasks.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,8 +50,12 @@ class Score:
         return not (self.lost or self.duplicated or self.unexpected)
 
     def add(self, other: Score) -> None:
-        for mine, theirs in ((self.expected, other.expected), (self.lost, other.lost),
-                             (self.duplicated, other.duplicated), (self.unexpected, other.unexpected)):
+        for mine, theirs in (
+            (self.expected, other.expected),
+            (self.lost, other.lost),
+            (self.duplicated, other.duplicated),
+            (self.unexpected, other.unexpected),
+        ):
             mine.update(theirs)
         self.examples.extend(other.examples[: max(0, 20 - len(self.examples))])
 
@@ -59,9 +64,11 @@ class Score:
 
     def summary(self) -> str:
         lost, dup, unexp = self.totals()
-        return (f"expected {dict(self.expected)}; lost {lost} {dict(self.lost)}; duplicated {dup} "
-                f"{dict(self.duplicated)}; unexpected {unexp} {dict(self.unexpected)}"
-                + ("\n  " + "\n  ".join(self.examples) if self.examples else ""))
+        return (
+            f"expected {dict(self.expected)}; lost {lost} {dict(self.lost)}; duplicated {dup} "
+            f"{dict(self.duplicated)}; unexpected {unexp} {dict(self.unexpected)}"
+            + ("\n  " + "\n  ".join(self.examples) if self.examples else "")
+        )
 
     def _note(self, kind: str, what: str, text: str) -> None:
         getattr(self, what)[kind] += 1
@@ -85,8 +92,7 @@ def _compare(score: Score, kind: str, expected: Counter[Any], actual: Counter[An
                 score._note(kind, "unexpected", str(key))
 
 
-def score_migration(trello: dict[str, Any], asana: dict[str, Any], migration_id: str,
-                    boards: list[str]) -> Score:
+def score_migration(trello: dict[str, Any], asana: dict[str, Any], migration_id: str, boards: list[str]) -> Score:
     """Compare the boards of one migration with what the Asana simulator now holds."""
     score = Score()
     prefix = make_marker(migration_id, Kind.PROJECT, "x").rsplit(":", 2)[0] + ":"
@@ -103,8 +109,10 @@ def score_migration(trello: dict[str, Any], asana: dict[str, Any], migration_id:
     comments = [x for x in trello["actions"] if x["type"] == "commentCard" and x["idCard"] in card_ids]
     attachments = [x for x in trello["attachments"] if x["idCard"] in card_ids]
 
-    live = {name: {gid: obj for gid, obj in asana[name].items() if not obj.get("deleted")}
-            for name in ("projects", "sections", "tasks", "stories", "tags", "attachments")}
+    live = {
+        name: {gid: obj for gid, obj in asana[name].items() if not obj.get("deleted")}
+        for name in ("projects", "sections", "tasks", "stories", "tags", "attachments")
+    }
 
     def mine(objs: dict[str, Any], text_field: str) -> dict[str, str]:
         """gid → marker, for objects carrying a marker of this migration."""
@@ -124,7 +132,9 @@ def score_migration(trello: dict[str, Any], asana: dict[str, Any], migration_id:
     _compare(score, "project", Counter(mk(Kind.PROJECT, b) for b in boards), Counter(projects.values()))
     project_of_board = {m: g for g, m in projects.items()}
     # sections: by name within each board's project
-    want_sections: Counter[tuple[str, str]] = Counter((b, x["name"]) for b in boards for x in lists if x["idBoard"] == b)
+    want_sections: Counter[tuple[str, str]] = Counter(
+        (b, x["name"]) for b in boards for x in lists if x["idBoard"] == b
+    )
     have_sections: Counter[tuple[str, str]] = Counter()
     for b in boards:
         pgid = project_of_board.get(mk(Kind.PROJECT, b))
@@ -135,8 +145,11 @@ def score_migration(trello: dict[str, Any], asana: dict[str, Any], migration_id:
     # labels → tags
     _compare(score, "label", Counter(mk(Kind.LABEL, x["id"]) for x in labels), Counter(tags.values()))
     # cards → tasks (top level, in the board's project); checklist items → subtasks
-    item_markers = {checklist_marker(mk(Kind.TASK, cl["idCard"]), item["id"]): cl["idCard"]
-                    for cl in checklists for item in cl["checkItems"]}
+    item_markers = {
+        checklist_marker(mk(Kind.TASK, cl["idCard"]), item["id"]): cl["idCard"]
+        for cl in checklists
+        for item in cl["checkItems"]
+    }
     card_markers = {mk(Kind.TASK, c["id"]): c for c in cards}
     task_of_card: dict[str, str] = {}
     top: Counter[str] = Counter()

@@ -7,6 +7,7 @@ from the seed; the pool restarts the worker and the run goes on from the queue. 
 destination must hold every source item exactly once (0 lost, 0 duplicated, 0 unexpected),
 and a delta run with no source change must make 0 destination writes.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,17 +45,25 @@ def crashes_fired(pool: WorkerPool) -> list[dict[str, Any]]:
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
-async def _run_seeds(org: Any, sims: Sims, pool: WorkerPool, *, first_board: int, seeds: int,
-                     points: tuple[str, ...], boards_per_seed: int = 1,
-                     dups: Callable[[int], tuple[list[int], list[int]]] | None = None,
-                     fail: list[str] | None = None,
-                     timeout_s: float = 150) -> tuple[dict[str, list[str]], dict[str, dict[str, int]], Outcome]:
+async def _run_seeds(
+    org: Any,
+    sims: Sims,
+    pool: WorkerPool,
+    *,
+    first_board: int,
+    seeds: int,
+    points: tuple[str, ...],
+    boards_per_seed: int = 1,
+    dups: Callable[[int], tuple[list[int], list[int]]] | None = None,
+    fail: list[str] | None = None,
+    timeout_s: float = 150,
+) -> tuple[dict[str, list[str]], dict[str, dict[str, int]], Outcome]:
     """Start one full run per seed (all at once: the crash waits overlap) and wait."""
     boards: dict[str, list[str]] = {}
     plans: dict[str, dict[str, int]] = {}
     for seed in range(seeds):
         idx = first_board + seed * boards_per_seed
-        mine = sims.boards[idx:idx + boards_per_seed]
+        mine = sims.boards[idx : idx + boards_per_seed]
         mig = await new_migration(org, sims, idx, mine)
         plans[mig] = plan_for(seed, points)
         before, after = dups(seed) if dups else ([], [])
@@ -84,8 +93,11 @@ def _scorer_sees_planted_faults(sims: Sims, boards: dict[str, list[str]]) -> Non
     prefix = "[ferry:" + "".join(ch for ch in mig if ch.isalnum())[:8] + ":"
     story = next(g for g, s in asana["stories"].items() if prefix in s["text"] and not s["deleted"])
     del asana["stories"][story]
-    gid, task = next((g, t) for g, t in asana["tasks"].items()
-                     if prefix + "task:" in t["notes"] and not t["parent"] and not t["deleted"])
+    gid, task = next(
+        (g, t)
+        for g, t in asana["tasks"].items()
+        if prefix + "task:" in t["notes"] and not t["parent"] and not t["deleted"]
+    )
     asana["tasks"][gid + "0"] = {**task, "gid": gid + "0"}
     project = next(p for p in asana["projects"].values() if prefix in p["notes"])
     asana["sections"]["stray"] = {"gid": "stray", "project": project["gid"], "name": "Stray", "deleted": False}
@@ -98,7 +110,8 @@ def _assert_finished(out: Outcome, pool: WorkerPool) -> None:
     assert not out.stuck, (
         f"{len(out.stuck)} run(s) stuck: status running while the queue holds no message; "
         f"checkpoints advanced but the next chunk was never sent "
-        f"{[(m, d['status'], d.get('counts')) for m, d in list(out.stuck.items())[:3]]}")
+        f"{[(m, d['status'], d.get('counts')) for m, d in list(out.stuck.items())[:3]]}"
+    )
     statuses = Counter(d["status"] for d in out.runs.values())
     assert statuses == {"succeeded": len(out.runs)}, statuses
 
@@ -112,7 +125,8 @@ async def _every_done_item_has_its_row(org: Any, out: Outcome) -> None:
         async for entry in CosmosIdMap(org, mig).list(mig):
             if entry.written_run_id == run["id"] and entry.state is IdState.DONE:
                 assert (entry.kind, entry.source_id) in keys, (
-                    f"{mig}: {entry.kind} {entry.source_id} is done without a report row")
+                    f"{mig}: {entry.kind} {entry.source_id} is done without a report row"
+                )
                 written[str(entry.kind)] += 1
         counted = Counter()
         for name, n in (run.get("counts") or {}).items():
@@ -128,8 +142,10 @@ async def _delta_makes_no_writes(org: Any, sims: Sims, pool: WorkerPool, boards:
     writes = sims.asana_writes()
     out = await wait_runs(org, {mig: await start(org, mig, "delta") for mig in boards}, pool, timeout_s=90)
     _assert_finished(out, pool)
-    changed = {m: {k: v for k, v in d["counts"].items() if k.endswith((".created", ".updated", ".reconciled"))}
-               for m, d in out.runs.items()}
+    changed = {
+        m: {k: v for k, v in d["counts"].items() if k.endswith((".created", ".updated", ".reconciled"))}
+        for m, d in out.runs.items()
+    }
     assert sims.asana_writes() == writes, f"delta wrote to Asana: {sims.asana_writes() - writes} call(s)"
     assert not any(changed.values()), changed
 
@@ -149,8 +165,10 @@ async def test_crash_matrix_then_delta(org: Any, sims: Sims, pools: Callable[...
     fired = Counter((c["migration"], c["point"]) for c in crashes_fired(pool))
     assert fired == Counter({(m, p): 1 for m, plan in plans.items() for p in plan}), fired
     score = _score_all(sims, boards)
-    print(f"\ncrash matrix: {SEEDS} seeds x {points}: {sum(fired.values())} crashes, "
-          f"{score.summary()}, full runs {out.seconds:.1f}s")
+    print(
+        f"\ncrash matrix: {SEEDS} seeds x {points}: {sum(fired.values())} crashes, "
+        f"{score.summary()}, full runs {out.seconds:.1f}s"
+    )
     assert score.clean, score.summary()
     _scorer_sees_planted_faults(sims, boards)
     await _every_done_item_has_its_row(org, out)
@@ -158,14 +176,16 @@ async def test_crash_matrix_then_delta(org: Any, sims: Sims, pools: Callable[...
     print(f"crash matrix wall time {time.monotonic() - began:.1f}s")
 
 
-async def test_queue_outage_before_next_chunk_is_enqueued(org: Any, sims: Sims,
-                                                          pools: Callable[..., WorkerPool]) -> None:
+async def test_queue_outage_before_next_chunk_is_enqueued(
+    org: Any, sims: Sims, pools: Callable[..., WorkerPool]
+) -> None:
     """3 seeds: sending the next chunk fails once (a Storage outage, no crash); the host
     retries the message and the run must still finish with an exact destination (the same
     gap as P3, fixed by b319cf8)."""
     pool = pools(2)
-    boards, plans, out = await _run_seeds(org, sims, pool, first_board=SEEDS, seeds=3,
-                                          points=("P3",), fail=["P3"], timeout_s=300)
+    boards, plans, out = await _run_seeds(
+        org, sims, pool, first_board=SEEDS, seeds=3, points=("P3",), fail=["P3"], timeout_s=300
+    )
     print(f"\nP3 outage: stuck {len(out.stuck)} of {len(out.runs)} after {out.seconds:.1f}s")
     _assert_finished(out, pool)
     assert len(crashes_fired(pool)) == len(plans)
@@ -174,8 +194,9 @@ async def test_queue_outage_before_next_chunk_is_enqueued(org: Any, sims: Sims,
     await _every_done_item_has_its_row(org, out)
 
 
-async def test_duplicate_deliveries_and_two_workers_on_one_run(org: Any, sims: Sims,
-                                                                pools: Callable[..., WorkerPool]) -> None:
+async def test_duplicate_deliveries_and_two_workers_on_one_run(
+    org: Any, sims: Sims, pools: Callable[..., WorkerPool]
+) -> None:
     """8 seeds, each a run over two boards served by two worker processes at once; in each
     run two chunk messages are delivered again while their first delivery holds the scope,
     and two once their first delivery finished."""
@@ -188,17 +209,21 @@ async def test_duplicate_deliveries_and_two_workers_on_one_run(org: Any, sims: S
         picks = rng.sample(range(1, 16), 4)
         return picks[:2], picks[2:]
 
-    boards, _, out = await _run_seeds(org, sims, pool, first_board=SEEDS + 4, seeds=8, points=(),
-                                      boards_per_seed=2, dups=dups, timeout_s=300)
+    boards, _, out = await _run_seeds(
+        org, sims, pool, first_board=SEEDS + 4, seeds=8, points=(), boards_per_seed=2, dups=dups, timeout_s=300
+    )
     _assert_finished(out, pool)
     sent = Counter(json.loads(line)["when"] for line in (pool.plan_dir / "duplicates.log").read_text().splitlines())
     served = {m: read_plan(pool.plan_dir, m) for m in boards}
     two = [m for m, plan in served.items() if plan and len(plan.get("pids", [])) >= 2]
-    outcomes = Counter(json.loads(line)["reason"] for line in
-                       (pool.plan_dir / "deliveries.log").read_text().splitlines())
+    outcomes = Counter(
+        json.loads(line)["reason"] for line in (pool.plan_dir / "deliveries.log").read_text().splitlines()
+    )
     score = _score_all(sims, boards)
-    print(f"\nduplicates: {dict(sent)} duplicate deliveries over {len(boards)} runs, {len(two)} runs "
-          f"served by two workers, outcomes {dict(outcomes)}, {score.summary()}, {out.seconds:.1f}s")
+    print(
+        f"\nduplicates: {dict(sent)} duplicate deliveries over {len(boards)} runs, {len(two)} runs "
+        f"served by two workers, outcomes {dict(outcomes)}, {score.summary()}, {out.seconds:.1f}s"
+    )
     # copies "during" need a source read (not a sweep or a dropped delivery), so may be fewer
     assert sent["after"] == 2 * len(boards) and sent["during"] + sent["before"] >= len(boards), sent
     assert len(two) == len(boards), "every run is served by both workers"

@@ -7,6 +7,7 @@ crash costs milliseconds instead of a second of imports. It installs the crash h
 local runner's `QueuePoller` (tools/devhost), exactly as `./dev up --workers N` runs a
 worker process. `python -m tests.crash.worker <lease seconds>` does the same from a shell.
 """
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ name → {path, config: {params}}) and ``outputs``. Identifiers and string liter
 both come out as plain strings, so the helpers here only read what is literal in
 the templates (names, settings keys, fixed property values).
 """
+
 from __future__ import annotations
 
 import json
@@ -132,8 +133,11 @@ def stamp_stores(name_prefix: str, region: str) -> dict[str, str]:
     main = parse(MAIN)
     base = _render(main["variables"]["base"]["value"], {"namePrefix": name_prefix, "stampRegion": region})
     calls = module_calls(main)
-    name = {symbol: _render(params["name"], {"base": base}) for symbol, (_, params) in calls.items()
-            if isinstance(params.get("name"), str) and "${base}" in params["name"]}
+    name = {
+        symbol: _render(params["name"], {"base": base})
+        for symbol, (_, params) in calls.items()
+        if isinstance(params.get("name"), str) and "${base}" in params["name"]
+    }
     database = _render(parameter_default(main, "cosmosDatabaseName"), {"stampRegion": region})
     return {
         "storageAccount": name["storage"],

@@ -1,6 +1,7 @@
 """Code and infrastructure cannot drift: the Bicep sets every setting the app reads in
 Azure, creates every container and queue the code opens, and puts no secret in settings.
 """
+
 from __future__ import annotations
 
 import json

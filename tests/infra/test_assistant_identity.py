@@ -2,6 +2,7 @@
 only roles are reading the search index and using the OpenAI deployments — no Cosmos DB,
 Key Vault or Storage role anywhere — attached to the app and named by
 FERRY_ASSISTANT_CLIENT_ID, which the code uses for answering."""
+
 from __future__ import annotations
 
 from tests.infra.bicep_model import MAIN, app_settings, module, module_calls, parse, resources_of_type
@@ -27,8 +28,12 @@ def test_assistant_identity_has_exactly_two_read_roles() -> None:
 def test_assistant_identity_touches_no_data_store_or_secret() -> None:
     assistant = module("assistant")
     types = {r["type"] for r in assistant["resources"].values()}
-    assert types == {"Microsoft.ManagedIdentity/userAssignedIdentities", "Microsoft.Authorization/roleAssignments",
-                     "Microsoft.Search/searchServices", "Microsoft.CognitiveServices/accounts"}
+    assert types == {
+        "Microsoft.ManagedIdentity/userAssignedIdentities",
+        "Microsoft.Authorization/roleAssignments",
+        "Microsoft.Search/searchServices",
+        "Microsoft.CognitiveServices/accounts",
+    }
     assert not any(t.startswith(("Microsoft.DocumentDB", "Microsoft.KeyVault", "Microsoft.Storage")) for t in types)
     # Nor does the stamp hand the assistant identity to the stamp's role module.
     for name, (_, params) in module_calls(parse(MAIN)).items():

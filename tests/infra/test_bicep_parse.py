@@ -5,6 +5,7 @@ There is no Bicep compiler on this machine, so these checks stand in for the
 parameter part of `bicep build`: a misspelt module parameter or a forgotten
 required one fails here rather than at deployment time.
 """
+
 from __future__ import annotations
 
 import re

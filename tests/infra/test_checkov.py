@@ -5,6 +5,7 @@ own virtual environment. The test finds it, in this order, at `$FERRY_CHECKOV` (
 the `checkov` executable), at `.venv-infra/bin/checkov`, or on PATH. When it is nowhere
 the test fails and says how to install it: a security gate must not pass by skipping.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,11 +49,14 @@ def checkov_report() -> dict[str, Any]:
     proc = subprocess.run(
         [
             _checkov_executable(),
-            "-d", str(BICEP_DIR),
-            "--framework", "bicep",
+            "-d",
+            str(BICEP_DIR),
+            "--framework",
+            "bicep",
             "--skip-download",
             "--compact",
-            "--output", "json",
+            "--output",
+            "json",
         ],
         capture_output=True,
         text=True,

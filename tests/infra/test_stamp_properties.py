@@ -3,6 +3,7 @@
 checkov covers generic rules; these pin Ferry's own: Entra-only data planes, the KEK's
 shape, the 90-day log backstop, the retention bounds and least-privilege roles.
 """
+
 from __future__ import annotations
 
 from tests.infra.bicep_model import (

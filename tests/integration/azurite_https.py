@@ -9,6 +9,7 @@ Azurite decodes the JWT without checking its signature; it requires `iat`, `nbf`
 VALID_ISSUE_PREFIXES in common/utils/constants.js, VALID_BLOB_AUDIENCES in
 blob/utils/constants.js). The key it hands out is derived from the token's `oid` and `tid`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -46,15 +47,18 @@ def write_self_signed_cert(directory: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                                                    x509.DNSName("localhost")]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path
 
 
@@ -89,9 +93,22 @@ def start_azurite_https(directory: Path) -> AzuriteHttps:
     port = free_port()
     log = directory / "azurite-https.log"
     cmd = [
-        str(NODE_BIN / "azurite-blob"), "--blobHost", "127.0.0.1", "--blobPort", str(port),
-        "--cert", str(cert), "--key", str(key), "--oauth", "basic", "--inMemoryPersistence",
-        "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--silent",
+        str(NODE_BIN / "azurite-blob"),
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(port),
+        "--cert",
+        str(cert),
+        "--key",
+        str(key),
+        "--oauth",
+        "basic",
+        "--inMemoryPersistence",
+        "--disableTelemetry",
+        "--skipApiVersionCheck",
+        "--loose",
+        "--silent",
     ]
     env = {k: v for k, v in os.environ.items() if k != "AZURITE_ACCOUNTS"}
     with open(log, "ab") as out:
@@ -112,8 +129,13 @@ class AzureAdLikeCredential:
     signatures (see module docstring), so only the claims matter here.
     """
 
-    def __init__(self, *, tenant_id: str | None = None, object_id: str | None = None,
-                 lifetime: dt.timedelta = dt.timedelta(hours=1)) -> None:
+    def __init__(
+        self,
+        *,
+        tenant_id: str | None = None,
+        object_id: str | None = None,
+        lifetime: dt.timedelta = dt.timedelta(hours=1),
+    ) -> None:
         self.tenant_id = tenant_id or str(uuid.uuid4())
         self.object_id = object_id or str(uuid.uuid4())
         self.lifetime = lifetime
@@ -126,9 +148,16 @@ class AzureAdLikeCredential:
         now = int(time.time())
         exp = now + int(self.lifetime.total_seconds())
         claims = {
-            "aud": STORAGE_AUDIENCE, "iss": f"https://sts.windows.net/{self.tenant_id}/",
-            "iat": now, "nbf": now - 60, "exp": exp, "oid": self.object_id, "tid": self.tenant_id,
-            "sub": self.object_id, "scp": "user_impersonation", "ver": "1.0",
+            "aud": STORAGE_AUDIENCE,
+            "iss": f"https://sts.windows.net/{self.tenant_id}/",
+            "iat": now,
+            "nbf": now - 60,
+            "exp": exp,
+            "oid": self.object_id,
+            "tid": self.tenant_id,
+            "sub": self.object_id,
+            "scp": "user_impersonation",
+            "ver": "1.0",
         }
         return AccessToken(jwt.encode(claims, self._key, algorithm="HS256"), exp)
 
@@ -142,5 +171,4 @@ class AzureAdLikeCredential:
         return None
 
 
-__all__ = ["ACCOUNT", "AzureAdLikeCredential", "AzuriteHttps", "start_azurite_https",
-           "write_self_signed_cert"]
+__all__ = ["ACCOUNT", "AzureAdLikeCredential", "AzuriteHttps", "start_azurite_https", "write_self_signed_cert"]

@@ -1,5 +1,6 @@
 """API-key sign-in against the real stores: a known prefix cannot lock its key out, and a
 genuine key used on an org of the other region is a 404, never a counted guess."""
+
 from __future__ import annotations
 
 import secrets
@@ -38,8 +39,7 @@ def _principal() -> Principal:
 
 
 async def _org_with_key(stores: Any, country: str) -> tuple[str, str]:
-    org = await orgs.create_org(stores, _principal(), name="Acme", country=country, region=None,
-                                request=RequestInfo())
+    org = await orgs.create_org(stores, _principal(), name="Acme", country=country, region=None, request=RequestInfo())
     ctx = TenantContext.for_org(stores, org["id"])
     _, plaintext = await keys.create_key(ctx, name="ci", scopes=[Scope.READ], actor="test", request=RequestInfo())
     return org["id"], plaintext
@@ -47,7 +47,7 @@ async def _org_with_key(stores: Any, country: str) -> tuple[str, str]:
 
 def _forged_with_prefix(genuine: str) -> str:
     """A well-formed key (valid checksum) that shares the genuine key's lookup prefix."""
-    prefix = genuine[len(apikeys.KEY_MARKER):len(apikeys.KEY_MARKER) + apikeys.PREFIX_LENGTH]
+    prefix = genuine[len(apikeys.KEY_MARKER) : len(apikeys.KEY_MARKER) + apikeys.PREFIX_LENGTH]
     alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
     rest = "".join(secrets.choice(alphabet) for _ in range(apikeys.BODY_LENGTH - apikeys.PREFIX_LENGTH))
     marked = apikeys.KEY_MARKER + prefix + rest
@@ -66,8 +66,9 @@ async def test_guesses_at_a_known_prefix_never_lock_the_genuine_key_out(stores: 
     outcomes = []
     for i in range(25):  # each guess from its own address: only the prefix limit can bite
         with pytest.raises((AuthenticationError, TooManyRequestsError)) as caught:
-            await auth.org_access(org_id, Credential("api_key", _forged_with_prefix(genuine)),
-                                  RequestInfo(ip=f"203.0.113.{i + 1}"))
+            await auth.org_access(
+                org_id, Credential("api_key", _forged_with_prefix(genuine)), RequestInfo(ip=f"203.0.113.{i + 1}")
+            )
         outcomes.append(type(caught.value))
     assert outcomes[0] is AuthenticationError and outcomes[-1] is TooManyRequestsError  # the flood is visible
 
@@ -77,7 +78,8 @@ async def test_guesses_at_a_known_prefix_never_lock_the_genuine_key_out(stores: 
 
 @pytest.mark.parametrize(("key_country", "path_country"), [("DE", "US"), ("US", "DE"), ("DE", "FR")])
 async def test_a_genuine_key_on_another_org_is_404_in_any_region_and_counts_no_guess(
-        stores: Any, key_country: str, path_country: str) -> None:
+    stores: Any, key_country: str, path_country: str
+) -> None:
     own_org, genuine = await _org_with_key(stores, key_country)
     other_org, _ = await _org_with_key(stores, path_country)
     auth = _authenticator(stores)
@@ -124,8 +126,11 @@ async def test_authenticated_requests_spend_the_rate_but_stream_rechecks_do_not(
 
     org_id, key = await _org_with_key(stores, "DE")
     now = [0.0]
-    auth = Authenticator(stores, cast(OidcValidator, _OneToken()),
-                         rates=RequestRateLimits(caller_rate=1, caller_burst=3, clock=lambda: now[0]))
+    auth = Authenticator(
+        stores,
+        cast(OidcValidator, _OneToken()),
+        rates=RequestRateLimits(caller_rate=1, caller_burst=3, clock=lambda: now[0]),
+    )
     cred = Credential("api_key", key)
     access = None
     for _ in range(3):

@@ -1,5 +1,6 @@
 """Continuation tokens against the Cosmos stand-in: only a token Ferry issued for the same
 query of the same tenant reaches the SDK; anything else is a 422 at once."""
+
 from __future__ import annotations
 
 import base64
@@ -30,13 +31,16 @@ def _b64(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-@pytest.mark.parametrize("token", [
-    "TRUE",
-    _b64(json.dumps({"token": "+RID:~abc", "range": {"min": "", "max": "FF"}})),  # base64 of other JSON
-    "c1." + _b64('{"token":"+RID:~abc"}') + ".AAAAAAAAAAAAAAAAAAAAAA",  # right shape, wrong MAC
-    "c1..",
-    "c1." + "A" * 9000 + ".x",
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "TRUE",
+        _b64(json.dumps({"token": "+RID:~abc", "range": {"min": "", "max": "FF"}})),  # base64 of other JSON
+        "c1." + _b64('{"token":"+RID:~abc"}') + ".AAAAAAAAAAAAAAAAAAAAAA",  # right shape, wrong MAC
+        "c1..",
+        "c1." + "A" * 9000 + ".x",
+    ],
+)
 async def test_tokens_ferry_did_not_issue_are_refused(stores: Any, token: str) -> None:
     repo = await _filled(stores, 3)
     with pytest.raises(ValidationFailed) as caught:
@@ -61,8 +65,7 @@ async def test_every_instance_of_a_region_accepts_the_tokens_of_the_others(store
     token = (await repo.query_page(order_by="c.n", page_size=4)).continuation
     other_instance = open_region(settings, settings.region("eu"))  # a second process's client
     try:
-        page = await Widgets(other_instance, repo.tenant_id).query_page(order_by="c.n", page_size=4,
-                                                                         continuation=token)
+        page = await Widgets(other_instance, repo.tenant_id).query_page(order_by="c.n", page_size=4, continuation=token)
     finally:
         await other_instance.close()
     assert [d["n"] for d in page.items] == [4, 5, 6, 7]

@@ -1,4 +1,5 @@
 """The engine's ports on the Cosmos stand-in and Azurite: the semantics the chunk runner relies on."""
+
 from __future__ import annotations
 
 import asyncio
@@ -35,8 +36,18 @@ async def test_id_map_round_trip_with_awkward_ids(stores: Any) -> None:
     ids = CosmosIdMap(ctx, "mig1")
     awkward = ["a/b?c#d", "ünï", "x" * 300, "plain"]
     for n, sid in enumerate(awkward):
-        await ids.put(IdMapEntry(migration_id="mig1", kind=Kind.TASK, source_id=sid, scope="p1", marker=f"m{n}",
-                                 state=IdState.DONE, dest_id=f"d{n}", source_version="v1"))
+        await ids.put(
+            IdMapEntry(
+                migration_id="mig1",
+                kind=Kind.TASK,
+                source_id=sid,
+                scope="p1",
+                marker=f"m{n}",
+                state=IdState.DONE,
+                dest_id=f"d{n}",
+                source_version="v1",
+            )
+        )
     got = await ids.get_many("mig1", Kind.TASK, awkward + ["absent"])
     assert set(got) == set(awkward) and got["a/b?c#d"].dest_id == "d0"
     assert await ids.get_many("mig1", Kind.COMMENT, awkward) == {}

@@ -5,6 +5,7 @@ these tests run the real function against an Azurite that can sign user-delegati
 HTTPS with a self-signed certificate and `--oauth basic` (see azurite_https.py). The
 archive bytes are random; what matters is who may read them, for how long, and how.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,8 +42,9 @@ async def service(azurite: AzuriteHttps) -> AsyncIterator[Any]:
     from azure.storage.blob.aio import BlobServiceClient
 
     # connection_verify=False: the certificate is self-signed for this run only.
-    client = BlobServiceClient(azurite.account_url, credential=AzureAdLikeCredential(), connection_verify=False,
-                               retry_total=0)
+    client = BlobServiceClient(
+        azurite.account_url, credential=AzureAdLikeCredential(), connection_verify=False, retry_total=0
+    )
     async with client:
         await client.create_container(BLOB_EXPORTS)
         yield client
@@ -52,8 +54,9 @@ async def service(azurite: AzuriteHttps) -> AsyncIterator[Any]:
 def ctx(service: Any) -> Any:
     # download_url reads only ctx.storage.blobs; RegionStorage is the production holder of
     # that client (its settings and queues play no part here). The storage itself is real.
-    return SimpleNamespace(tenant_id=TENANT, region="eu",
-                           storage=RegionStorage(settings=None, blobs=service, queue_service=None))  # type: ignore[arg-type]
+    return SimpleNamespace(
+        tenant_id=TENANT, region="eu", storage=RegionStorage(settings=None, blobs=service, queue_service=None)
+    )  # type: ignore[arg-type]
 
 
 async def _upload(ctx: Any, export_id: str, data: bytes) -> Any:
@@ -79,8 +82,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def test_sas_url_downloads_the_archive_as_an_attachment(ctx: Any, archive: tuple[Any, bytes],
-                                                              http: httpx.AsyncClient) -> None:
+async def test_sas_url_downloads_the_archive_as_an_attachment(
+    ctx: Any, archive: tuple[Any, bytes], http: httpx.AsyncClient
+) -> None:
     blob, data = archive
     url = await download_url(ctx, blob, now=_now())
     query = parse_qs(urlsplit(url).query)

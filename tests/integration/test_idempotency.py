@@ -1,5 +1,6 @@
 """Idempotency-Key records against the real Cosmos stand-in: claim, replay, reuse, release,
 expiry after a day and the sweep, with a fake clock (issue 18, item 11)."""
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ The real `azure-keyvault-keys` aio clients talk to `tools.keyvault_sim` (self-si
 certificate for 127.0.0.1, bearer challenge). The data-key store is the dict stand-in of
 the unit tests, standing for the lead's Cosmos repository until it exists.
 """
+
 from __future__ import annotations
 
 import ssl
@@ -25,8 +26,7 @@ from tests.unit.vault.test_vault_service import DictDataKeyStore
 from tools.keyvault_sim import RunningSimulator, serve
 
 DEK = bytes(range(32))
-CLIENT_KW: dict[str, Any] = {"verify_challenge_resource": False, "connection_verify": False,
-                             "retry_total": 0}
+CLIENT_KW: dict[str, Any] = {"verify_challenge_resource": False, "connection_verify": False, "retry_total": 0}
 
 
 class StaticCredential:
@@ -138,11 +138,17 @@ async def test_local_settings_with_simulator_uri_use_the_sdk_path(kv: RunningSim
     from shared.config import RegionSettings, Settings
     from shared.vault.factory import build_key_wrapper
 
-    region = RegionSettings(name="eu", cosmos_endpoint="https://127.0.0.1:1",
-                            cosmos_database="ferry-eu", keyvault_uri=kv.url)
-    settings = Settings(environment="local", stamp_region="eu", regions={"eu": region},
-                        oidc_issuers=("http://127.0.0.1:1",), oidc_audience="api://ferry",
-                        keyvault_key_name="ferry-kek")
+    region = RegionSettings(
+        name="eu", cosmos_endpoint="https://127.0.0.1:1", cosmos_database="ferry-eu", keyvault_uri=kv.url
+    )
+    settings = Settings(
+        environment="local",
+        stamp_region="eu",
+        regions={"eu": region},
+        oidc_issuers=("http://127.0.0.1:1",),
+        oidc_audience="api://ferry",
+        keyvault_key_name="ferry-kek",
+    )
     wrapper = build_key_wrapper(settings, "eu")
     assert isinstance(wrapper, KeyVaultKeyWrapper)
     try:
@@ -155,13 +161,11 @@ async def test_persisted_keys_survive_a_simulator_restart(tmp_path: Any) -> None
     from tools.keyvault_sim import KeyVaultSimulator
 
     credential = StaticCredential()
-    with serve(0, tmp_path / "tls", sim=KeyVaultSimulator(state_dir=tmp_path / "state"),
-               keys=("kek",)) as first:
+    with serve(0, tmp_path / "tls", sim=KeyVaultSimulator(state_dir=tmp_path / "state"), keys=("kek",)) as first:
         wrapper = KeyVaultKeyWrapper(first.url, "kek", credential, **CLIENT_KW)
         old = await wrapper.wrap(DEK)
         await wrapper.close()
-    with serve(0, tmp_path / "tls", sim=KeyVaultSimulator(state_dir=tmp_path / "state"),
-               keys=("kek",)) as second:
+    with serve(0, tmp_path / "tls", sim=KeyVaultSimulator(state_dir=tmp_path / "state"), keys=("kek",)) as second:
         wrapper = KeyVaultKeyWrapper(second.url, "kek", credential, **CLIENT_KW)
         try:
             # same key version; only the vault URL (port) differs after the restart

@@ -1,4 +1,5 @@
 """Count and size limits against the real stores (limits lowered so the tests stay small)."""
+
 from __future__ import annotations
 
 import uuid
@@ -25,15 +26,20 @@ def _person() -> Principal:
 
 
 def _trello(token: str = "tok-0123456789") -> dict[str, Any]:
-    return {"kind": "trello", "base_url": "http://127.0.0.1:9/1",
-            "auth": {"type": "api_key_token", "api_key": "key-0123456789", "token": token}}
+    return {
+        "kind": "trello",
+        "base_url": "http://127.0.0.1:9/1",
+        "auth": {"type": "api_key_token", "api_key": "key-0123456789", "token": token},
+    }
 
 
 async def test_connectors_per_org(stores: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(limits.LIMITS, "connectors", 2)
     ctx = TenantContext.for_org(stores, new_org_id("eu"))
-    made = [await connectors.create_connector(ctx, name=f"c{i}", connection=_trello(), actor="t", allow_loopback=True)
-            for i in range(2)]
+    made = [
+        await connectors.create_connector(ctx, name=f"c{i}", connection=_trello(), actor="t", allow_loopback=True)
+        for i in range(2)
+    ]
     with pytest.raises(LimitExceededError) as caught:
         await connectors.create_connector(ctx, name="c3", connection=_trello(), actor="t", allow_loopback=True)
     assert caught.value.status == 409 and caught.value.extra == {"limit": 2, "resource": "connectors"}
@@ -61,11 +67,13 @@ async def test_members_per_org_and_orgs_per_person(stores: Any, monkeypatch: pyt
     with pytest.raises(LimitExceededError, match="organisations"):
         await orgs.create_org(stores, person, name="Three", country="FR", region=None, request=REQUEST)
     ctx = TenantContext.for_org(stores, org["id"])
-    await orgs.add_member(ctx, email=_person().email, role=Role.MEMBER, member_type=MemberType.INTERNAL, actor="t",
-                          request=REQUEST)
+    await orgs.add_member(
+        ctx, email=_person().email, role=Role.MEMBER, member_type=MemberType.INTERNAL, actor="t", request=REQUEST
+    )
     with pytest.raises(LimitExceededError, match="members"):
-        await orgs.add_member(ctx, email=_person().email, role=Role.MEMBER, member_type=MemberType.INTERNAL,
-                              actor="t", request=REQUEST)
+        await orgs.add_member(
+            ctx, email=_person().email, role=Role.MEMBER, member_type=MemberType.INTERNAL, actor="t", request=REQUEST
+        )
 
 
 async def test_migrations_per_org(stores: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -78,17 +86,22 @@ async def test_migrations_per_org(stores: Any, monkeypatch: pytest.MonkeyPatch) 
         await limits.ensure_room(repo, "migrations")
 
 
-@pytest.mark.parametrize(("connection", "field"), [
-    (_trello(token="x" * 10_000_000), "connection.auth.token"),
-    ({**_trello(), "auth": {**_trello()["auth"], "extra": {"a": {"b": {"c": {"d": "deep"}}}}}},
-     "connection.auth.extra.a.b.c"),
-    ({**_trello(), "auth": {**_trello()["auth"], **{f"f{i}": "y" * 8000 for i in range(5)}}}, "connection"),
-])
+@pytest.mark.parametrize(
+    ("connection", "field"),
+    [
+        (_trello(token="x" * 10_000_000), "connection.auth.token"),
+        (
+            {**_trello(), "auth": {**_trello()["auth"], "extra": {"a": {"b": {"c": {"d": "deep"}}}}}},
+            "connection.auth.extra.a.b.c",
+        ),
+        ({**_trello(), "auth": {**_trello()["auth"], **{f"f{i}": "y" * 8000 for i in range(5)}}}, "connection"),
+    ],
+)
 async def test_oversized_secrets_are_refused_naming_the_field_before_anything_is_stored(
-        stores: Any, connection: dict[str, Any], field: str) -> None:
+    stores: Any, connection: dict[str, Any], field: str
+) -> None:
     ctx = TenantContext.for_org(stores, new_org_id("eu"))
     with pytest.raises(ValidationFailed) as caught:
         await connectors.create_connector(ctx, name="big", connection=connection, actor="t", allow_loopback=True)
     assert caught.value.extra["errors"][0]["field"] == field
     assert (await connectors.list_connectors(ctx)).items == []
-

@@ -1,4 +1,5 @@
 """Run logs against Azurite: typed lines, roll-over before Azure's limits, cursor paging."""
+
 from __future__ import annotations
 
 import asyncio
@@ -44,13 +45,15 @@ async def test_lines_round_trip_with_typed_fields(stores: Any) -> None:
     async with RunLogWriter(ctx, run) as log:
         log.event(LogEvent.RUN_STARTED, counts={"scopes": 2})
         log.item(LogEvent.ITEM_CREATED, kind="task", source_id="t-1", dest_id="d-1", scope="board-9")
-        log.failure(kind="task", source_id="t-2", error=ThrottledError("429 on card 'x'", retry_after=3), scope="board-9")
+        log.failure(
+            kind="task", source_id="t-2", error=ThrottledError("429 on card 'x'", retry_after=3), scope="board-9"
+        )
     lines = await read_all(RunLogReader(ctx, run))
-    assert [l["event"] for l in lines] == ["run.started", "item.created", "item.failed"]
+    assert [line["event"] for line in lines] == ["run.started", "item.created", "item.failed"]
     assert lines[1]["sourceId"] == "t-1" and lines[1]["destId"] == "d-1" and lines[1]["kind"] == "task"
     assert lines[2]["level"] == "error"
     assert lines[2]["error"] == {"type": "ThrottledError", "slug": "remote-throttled", "status": 503, "retryAfter": 3.0}
-    assert all(l["time"] and l["id"] for l in lines)
+    assert all(line["time"] and line["id"] for line in lines)
 
 
 async def test_item_content_never_reaches_the_log(stores: Any) -> None:
@@ -78,8 +81,11 @@ async def test_item_content_never_reaches_the_log(stores: Any) -> None:
 async def test_secrets_are_redacted_in_messages(stores: Any) -> None:
     ctx, run = ctx_for(stores), run_id()
     async with RunLogWriter(ctx, run) as log:
-        log.event(LogEvent.REMOTE_RETRY, level=LogLevel.WARNING,
-                  message="retrying GET https://api.trello.com/1/boards?key=abc123&token=deadbeefcafe0042")
+        log.event(
+            LogEvent.REMOTE_RETRY,
+            level=LogLevel.WARNING,
+            message="retrying GET https://api.trello.com/1/boards?key=abc123&token=deadbeefcafe0042",
+        )
         log.event(LogEvent.REMOTE_AUTH_REQUIRED, message="Authorization: Bearer eyJhbGciOi.eyJzdWIi.sig")
     lines = await read_all(RunLogReader(ctx, run))
     text = str(lines)
@@ -105,7 +111,7 @@ async def test_roll_over_before_block_and_append_limits(stores: Any) -> None:
         assert props.append_blob_committed_block_count <= limits.max_blocks
         assert props.size <= limits.max_blocks * limits.max_append_bytes
     assert all(s.sealed for s in segments[:-1]) and not segments[-1].sealed
-    ids = [l["sourceId"] for l in await read_all(RunLogReader(ctx, run))]
+    ids = [line["sourceId"] for line in await read_all(RunLogReader(ctx, run))]
     assert ids == [f"task-{i:04d}" for i in range(60)]
 
 
@@ -117,7 +123,7 @@ async def test_a_new_writer_continues_the_newest_segment(stores: Any) -> None:
             log.event(LogEvent.CHUNK_FINISHED, counts={"chunk": chunk})
     segments = await list_segments(logs_container(ctx.storage), ctx.tenant_id, run)
     assert len(segments) == 3
-    assert [l["counts"]["chunk"] for l in await read_all(RunLogReader(ctx, run))] == list(range(5))
+    assert [line["counts"]["chunk"] for line in await read_all(RunLogReader(ctx, run))] == list(range(5))
 
 
 async def test_concurrent_writers_lose_and_repeat_nothing(stores: Any) -> None:
@@ -131,7 +137,7 @@ async def test_concurrent_writers_lose_and_repeat_nothing(stores: Any) -> None:
                     log.item(LogEvent.ITEM_CREATED, kind="task", source_id=f"{name}-{batch}-{i}", scope=name)
 
     await asyncio.gather(*(scope(f"s{n}") for n in range(4)))
-    ids = [l["sourceId"] for l in await read_all(RunLogReader(ctx, run), limit=13)]
+    ids = [line["sourceId"] for line in await read_all(RunLogReader(ctx, run), limit=13)]
     assert len(ids) == 4 * 6 * 5 and len(set(ids)) == len(ids)
     for n in range(4):  # each scope's own order is kept
         own = [i for i in ids if i.startswith(f"s{n}-")]
@@ -150,12 +156,12 @@ async def test_cursor_resumes_without_gap_or_repeat_and_filters_levels(stores: A
                 await log.flush()
     reader = RunLogReader(ctx, run)
     everything = await read_all(reader, limit=4)
-    assert [l["sourceId"] for l in everything] == [f"t{i}" for i in range(30)]
+    assert [line["sourceId"] for line in everything] == [f"t{i}" for i in range(30)]
     middle = everything[11]["id"]
     rest = await reader.page(Cursor.parse(middle), limit=100)
-    assert [l["sourceId"] for l in rest.items] == [f"t{i}" for i in range(12, 30)]
+    assert [line["sourceId"] for line in rest.items] == [f"t{i}" for i in range(12, 30)]
     errors = await read_all(reader, limit=1, level=LogLevel.ERROR)
-    assert [l["sourceId"] for l in errors] == ["t3", "t13", "t23"]
+    assert [line["sourceId"] for line in errors] == ["t3", "t13", "t23"]
     with pytest.raises(ValidationFailed):
         Cursor.parse("12;drop")
 
@@ -174,7 +180,7 @@ async def test_long_poll_returns_as_soon_as_a_line_arrives(stores: Any) -> None:
     writer = asyncio.create_task(later())
     page = await reader.wait_page(empty.cursor, wait_s=20, poll_s=0.05)
     await writer
-    assert [l["event"] for l in page.items] == ["run.started"]
+    assert [line["event"] for line in page.items] == ["run.started"]
 
 
 async def test_report_rows_map_status_and_keep_reason_codes(stores: Any) -> None:
@@ -183,11 +189,19 @@ async def test_report_rows_map_status_and_keep_reason_codes(stores: Any) -> None
 
     ctx, run = ctx_for(stores), run_id()
     async with RunLogWriter(ctx, run) as log:
-        log.report(ItemReport(kind=Kind.ATTACHMENT, source_id="a1", scope="p1", status=ItemStatus.SKIPPED,
-                              reason="over_size_limit", adaptations=("comment_author_prepended",)))
+        log.report(
+            ItemReport(
+                kind=Kind.ATTACHMENT,
+                source_id="a1",
+                scope="p1",
+                status=ItemStatus.SKIPPED,
+                reason="over_size_limit",
+                adaptations=("comment_author_prepended",),
+            )
+        )
         log.report(ItemReport(kind=Kind.TASK, source_id="t1", scope="p1", status=ItemStatus.CREATED, dest_id="d1"))
     lines = await read_all(RunLogReader(ctx, run))
-    assert [(l["event"], l["level"], l.get("code")) for l in lines] == [
+    assert [(line["event"], line["level"], line.get("code")) for line in lines] == [
         ("item.skipped", "warning", "over_size_limit"),
         ("item.adapted", "info", "comment_author_prepended"),
         ("item.created", "info", None),

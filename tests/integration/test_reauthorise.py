@@ -1,5 +1,6 @@
 """What a live log stream re-checks, against the real stores: a revoked key, a deactivated
 or removed member, a deleted org each refuse; an unchanged credential passes."""
+
 from __future__ import annotations
 
 import uuid
@@ -35,8 +36,13 @@ class _Tokens:
 def _person(tokens: _Tokens, expires_at: float | None = None) -> Principal:
     tag = uuid.uuid4().hex[:8]
     # the issuer vouches for the address: only then may a person claim an invitation
-    p = Principal(subject=f"sub-{tag}", issuer="https://issuer.example", email=f"{tag}@example.com",
-                  expires_at=expires_at, email_verified=True)
+    p = Principal(
+        subject=f"sub-{tag}",
+        issuer="https://issuer.example",
+        email=f"{tag}@example.com",
+        expires_at=expires_at,
+        email_verified=True,
+    )
     tokens.people[p.email] = p
     return p
 
@@ -47,8 +53,9 @@ async def _setup(stores: Any) -> tuple[Authenticator, _Tokens, str, Principal, P
     reader = _person(tokens, expires_at=4_102_444_800.0)
     org = await orgs.create_org(stores, admin, name="Acme", country="DE", region=None, request=REQUEST)
     ctx = TenantContext.for_org(stores, org["id"])
-    await orgs.add_member(ctx, email=reader.email, role=Role.MEMBER, member_type=MemberType.INTERNAL,
-                          actor="test", request=REQUEST)
+    await orgs.add_member(
+        ctx, email=reader.email, role=Role.MEMBER, member_type=MemberType.INTERNAL, actor="test", request=REQUEST
+    )
     return Authenticator(stores, cast(OidcValidator, tokens)), tokens, org["id"], admin, reader
 
 
@@ -65,10 +72,13 @@ async def test_a_revoked_key_is_refused_on_recheck(stores: Any) -> None:
         await auth.reauthorise(access, cred, Action.LOGS_READ)
 
 
-@pytest.mark.parametrize(("change", "refusal"), [
-    ("deactivate", PermissionDeniedError), ("remove", NotFoundError), ("delete org", NotFoundError)])
-async def test_a_member_who_lost_access_is_refused_on_recheck(stores: Any, change: str,
-                                                              refusal: type[FerryError]) -> None:
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [("deactivate", PermissionDeniedError), ("remove", NotFoundError), ("delete org", NotFoundError)],
+)
+async def test_a_member_who_lost_access_is_refused_on_recheck(
+    stores: Any, change: str, refusal: type[FerryError]
+) -> None:
     auth, _, org_id, _, reader = await _setup(stores)
     cred = Credential("bearer", reader.email)
     access = await auth.org_access(org_id, cred, REQUEST)
@@ -77,11 +87,17 @@ async def test_a_member_who_lost_access_is_refused_on_recheck(stores: Any, chang
     ctx = TenantContext.for_org(stores, org_id)
     member_id = access.caller.subject
     if change == "deactivate":
-        await orgs.change_member(ctx, member_id, MemberChange(member_id=member_id, status=MemberStatus.DEACTIVATED),
-                                 actor="test", request=REQUEST)
+        await orgs.change_member(
+            ctx,
+            member_id,
+            MemberChange(member_id=member_id, status=MemberStatus.DEACTIVATED),
+            actor="test",
+            request=REQUEST,
+        )
     elif change == "remove":
-        await orgs.change_member(ctx, member_id, MemberChange(member_id=member_id, remove=True), actor="test",
-                                 request=REQUEST)
+        await orgs.change_member(
+            ctx, member_id, MemberChange(member_id=member_id, remove=True), actor="test", request=REQUEST
+        )
     else:
         await ctx.repo(TenantsRepository).patch(org_id, [{"op": "set", "path": "/status", "value": "deleting"}])
     with pytest.raises(refusal):

@@ -1,4 +1,5 @@
 """The data layer against the Cosmos stand-in: tenant scoping, concurrency, paging."""
+
 from __future__ import annotations
 
 import uuid
@@ -65,9 +66,15 @@ async def test_conditional_patch_and_atomic_increments(stores) -> None:  # type:
     for _ in range(5):
         await repo.patch("run", [{"op": "incr", "path": "/done", "value": 2}])
     assert (await repo.get("run"))["done"] == 10
-    await repo.patch("run", [{"op": "set", "path": "/status", "value": "succeeded"}], condition="FROM c WHERE c.status = 'running'")
+    await repo.patch(
+        "run", [{"op": "set", "path": "/status", "value": "succeeded"}], condition="FROM c WHERE c.status = 'running'"
+    )
     with pytest.raises(ConflictError):
-        await repo.patch("run", [{"op": "set", "path": "/status", "value": "succeeded"}], condition="FROM c WHERE c.status = 'running'")
+        await repo.patch(
+            "run",
+            [{"op": "set", "path": "/status", "value": "succeeded"}],
+            condition="FROM c WHERE c.status = 'running'",
+        )
 
 
 async def test_continuation_paging_visits_each_item_once(stores) -> None:  # type: ignore[no-untyped-def]

@@ -1,5 +1,6 @@
 """Retention against its own local stack (the sweep reads across tenants): 90-day clock,
 whole-org destruction in every store, crash and redelivery, receipts, export archives."""
+
 from __future__ import annotations
 
 import io
@@ -58,9 +59,23 @@ async def test_org_inactive_89_days_is_kept_and_91_days_is_destroyed(iso_stores:
     other_region = await seed_org(iso_stores, region="us", last_activity=BASE + timedelta(days=30))
     before_recent = await footprint(iso_stores, recent.id, "eu")
     before_us = await footprint(iso_stores, other_region.id, "us")
-    assert set(before_recent) >= {"tenants", "members", "userOrgs", "apiKeys", "keyIndex", "audit", "connectors",
-                                  "dataKeys", "migrations", "runs", "leases", "idMap", "runItems", "blob:logs",
-                                  "blob:exports"}, before_recent
+    assert set(before_recent) >= {
+        "tenants",
+        "members",
+        "userOrgs",
+        "apiKeys",
+        "keyIndex",
+        "audit",
+        "connectors",
+        "dataKeys",
+        "migrations",
+        "runs",
+        "leases",
+        "idMap",
+        "runItems",
+        "blob:logs",
+        "blob:exports",
+    }, before_recent
 
     kept = await sweep_inactive_orgs(iso_stores, "eu", now=at(89))
     assert old.id not in kept.orgs_scheduled and await drain_deletions(iso_stores, "eu") == []
@@ -96,7 +111,9 @@ async def test_activity_since_the_scan_spares_the_org(iso_stores: Stores) -> Non
     from shared.tenancy.repositories import TenantsRepository
 
     seen = await ctx.repo(TenantsRepository).get(org.id)  # what the sweep read
-    await ctx.repo(TenantsRepository).patch(org.id, [{"op": "set", "path": "/lastActivityAt", "value": "2020-03-01T00:00:00Z"}])
+    await ctx.repo(TenantsRepository).patch(
+        org.id, [{"op": "set", "path": "/lastActivityAt", "value": "2020-03-01T00:00:00Z"}]
+    )
     with pytest.raises(ConflictError):  # a sign-in since: the flip is refused
         await begin_deletion(ctx, reason="inactivity", now=at(91)(), with_token=False, etag=seen["_etag"])
     assert await org_is_active(ctx)
@@ -104,9 +121,19 @@ async def test_activity_since_the_scan_spares_the_org(iso_stores: Stores) -> Non
 
 async def test_a_recently_active_run_keeps_its_org(iso_stores: Stores) -> None:
     org = await seed_org(iso_stores, last_activity=BASE)
-    await iso_stores.cosmos("eu").container("runs").upsert_item(
-        {"id": "run_long", "tenantId": org.id, "pk": org.id, "status": "running",
-         "lastActivityAt": (BASE + timedelta(days=80)).isoformat()})
+    await (
+        iso_stores.cosmos("eu")
+        .container("runs")
+        .upsert_item(
+            {
+                "id": "run_long",
+                "tenantId": org.id,
+                "pk": org.id,
+                "status": "running",
+                "lastActivityAt": (BASE + timedelta(days=80)).isoformat(),
+            }
+        )
+    )
     report = await sweep_inactive_orgs(iso_stores, "eu", now=at(91))
     assert org.id not in report.orgs_scheduled and report.orgs_spared >= 1
     await drain_deletions(iso_stores, "eu", now=at(91))
@@ -246,8 +273,11 @@ async def test_final_check_waits_for_chunks_in_flight(iso_stores: Stores) -> Non
     first = await run_deletion_job(iso_stores, message, now=lambda: BASE + timedelta(minutes=2))
     assert first.status == "deferred" and 8 * 60 < first.delay_s <= 10 * 60
     # ...and it did: a late id-map write after the first pass.
-    await iso_stores.cosmos("eu").container("idMap").upsert_item(
-        {"id": "task:late", "tenantId": org.id, "pk": f"{org.id}:{org.migration_id}"})
+    await (
+        iso_stores.cosmos("eu")
+        .container("idMap")
+        .upsert_item({"id": "task:late", "tenantId": org.id, "pk": f"{org.id}:{org.migration_id}"})
+    )
     done = await run_deletion_job(iso_stores, message, now=lambda: BASE + timedelta(minutes=13))
     await drain_deletions(iso_stores, "eu")
     assert done.status == "succeeded" and done.job["counts"]["cosmos-idMap"] == 3  # type: ignore[index]
@@ -264,10 +294,14 @@ async def test_org_stuck_in_deleting_is_enqueued_again(iso_stores: Stores) -> No
     lost_ctx = TenantContext.for_org(iso_stores, lost.id)
     from shared.tenancy.repositories import TenantsRepository
 
-    await lost_ctx.repo(TenantsRepository).patch(lost.id, [
-        {"op": "set", "path": "/status", "value": "deleting"},
-        {"op": "set", "path": "/deletionJobId", "value": "del_eu_" + "x" * 20},
-        {"op": "set", "path": "/deletionRequestedAt", "value": "2020-01-06T12:00:00Z"}])
+    await lost_ctx.repo(TenantsRepository).patch(
+        lost.id,
+        [
+            {"op": "set", "path": "/status", "value": "deleting"},
+            {"op": "set", "path": "/deletionJobId", "value": "del_eu_" + "x" * 20},
+            {"op": "set", "path": "/deletionRequestedAt", "value": "2020-01-06T12:00:00Z"},
+        ],
+    )
     report = await sweep_inactive_orgs(iso_stores, "eu", now=lambda: BASE + STUCK_AFTER + timedelta(minutes=5))
     assert report.orgs_requeued == 1 and started.job["id"]
     await drain_deletions(iso_stores, "eu")
@@ -278,22 +312,37 @@ async def test_export_archive_is_streamed_in_blocks_without_secrets(iso_stores: 
     org = await seed_org(iso_stores, last_activity=datetime.now(UTC), export_blob=False)
     ctx = TenantContext.for_org(iso_stores, org.id)
     for i in range(40):
-        await iso_stores.cosmos("eu").container("audit").upsert_item(
-            {"id": f"aud_{i:03d}", "tenantId": org.id, "pk": org.id, "action": "signin", "detail": {"n": "x" * 400}})
-    done = await export_org(ctx, actor="user:mem_1", request=RequestInfo(ip="203.0.113.1"),
-                            now=datetime.now(UTC), block_bytes=2048)
+        await (
+            iso_stores.cosmos("eu")
+            .container("audit")
+            .upsert_item(
+                {"id": f"aud_{i:03d}", "tenantId": org.id, "pk": org.id, "action": "signin", "detail": {"n": "x" * 400}}
+            )
+        )
+    done = await export_org(
+        ctx, actor="user:mem_1", request=RequestInfo(ip="203.0.113.1"), now=datetime.now(UTC), block_bytes=2048
+    )
     blob = ctx.storage.container("exports").get_blob_client(f"{org.id}/{done['id']}.zip")
     committed, _ = await blob.get_block_list("committed")
     assert len(committed) > 1  # staged in several blocks, not uploaded in one piece
     data = await (await blob.download_blob()).readall()
     archive = zipfile.ZipFile(io.BytesIO(data))
     names = set(archive.namelist())
-    assert {"manifest.json", "organisation.json", "members.jsonl", "connectors.jsonl", "migrations.jsonl",
-            "runs.jsonl", "reports.jsonl", "audit.jsonl", "api-keys.jsonl"} <= names
-    members = [json.loads(l) for l in archive.read("members.jsonl").splitlines()]
+    assert {
+        "manifest.json",
+        "organisation.json",
+        "members.jsonl",
+        "connectors.jsonl",
+        "migrations.jsonl",
+        "runs.jsonl",
+        "reports.jsonl",
+        "audit.jsonl",
+        "api-keys.jsonl",
+    } <= names
+    members = [json.loads(line) for line in archive.read("members.jsonl").splitlines()]
     assert members[0]["email"] == org.email
     assert len(archive.read("reports.jsonl").splitlines()) == 2
-    audit = [json.loads(l) for l in archive.read("audit.jsonl").splitlines()]
+    audit = [json.loads(line) for line in archive.read("audit.jsonl").splitlines()]
     assert any(e["action"] == "export.requested" for e in audit)
     everything = b"".join(archive.read(n) for n in names)
     assert b"sealed-ciphertext" not in everything and b"d" * 64 not in everything and b"wrapped" not in everything

@@ -1,6 +1,7 @@
 """Rollback on the real Cosmos stand-in ports (id map pages, run state) over memory vendors:
 the destination ends as it was before the run, a second rollback changes nothing, and a
 later full run recreates everything."""
+
 from __future__ import annotations
 
 import uuid
@@ -35,12 +36,25 @@ class Setup:
     async def run(self, mode: str) -> tuple[RunStatus, dict[str, int]]:
         self.n += 1
         run_id = f"run{self.n:03d}"
-        await self.ctx.repo(RunsRepository).create({"id": run_id, "migrationId": self.mig, "mode": mode,
-                                                    "status": "queued", "counts": {}})
-        settings = RunSettings(tenant_id=self.ctx.tenant_id, migration_id=self.mig, run_id=run_id,
-                               dest_workspace="dws", page_size=3, mode=mode)  # type: ignore[arg-type]
-        runner = ChunkRunner(reader=MemoryReader(self.src), writer=MemoryWriter(self.dst), id_map=self.id_map,
-                             run_state=self.state, queue=self.queue, settings=settings)
+        await self.ctx.repo(RunsRepository).create(
+            {"id": run_id, "migrationId": self.mig, "mode": mode, "status": "queued", "counts": {}}
+        )
+        settings = RunSettings(
+            tenant_id=self.ctx.tenant_id,
+            migration_id=self.mig,
+            run_id=run_id,
+            dest_workspace="dws",
+            page_size=3,
+            mode=mode,
+        )  # type: ignore[arg-type]
+        runner = ChunkRunner(
+            reader=MemoryReader(self.src),
+            writer=MemoryWriter(self.dst),
+            id_map=self.id_map,
+            run_state=self.state,
+            queue=self.queue,
+            settings=settings,
+        )
         for msg in await begin(self.state, settings, ["p1", "p2"]):
             await self.queue.enqueue(msg)
         await drain(self.queue, runner.run)
@@ -77,10 +91,24 @@ async def test_rollback_on_cosmos_restores_the_destination(stores: Any) -> None:
 async def test_keyset_pages_by_depth_and_source_id(stores: Any) -> None:
     s = Setup(stores)
     for n, (sid, depth) in enumerate([("b", 0), ("a", 1), ("c", 0), ("d/e?", 2), ("e", 0)]):
-        await s.id_map.put(IdMapEntry(migration_id=s.mig, kind=Kind.TASK, source_id=sid, scope="p", marker=f"m{n}",
-                                      state=IdState.DONE, dest_id=f"d{n}", depth=depth, adopted=sid == "e"))
-    await s.id_map.put(IdMapEntry(migration_id=s.mig, kind=Kind.LABEL, source_id="l", scope="p", marker="ml",
-                                  state=IdState.DONE, dest_id="dl"))
+        await s.id_map.put(
+            IdMapEntry(
+                migration_id=s.mig,
+                kind=Kind.TASK,
+                source_id=sid,
+                scope="p",
+                marker=f"m{n}",
+                state=IdState.DONE,
+                dest_id=f"d{n}",
+                depth=depth,
+                adopted=sid == "e",
+            )
+        )
+    await s.id_map.put(
+        IdMapEntry(
+            migration_id=s.mig, kind=Kind.LABEL, source_id="l", scope="p", marker="ml", state=IdState.DONE, dest_id="dl"
+        )
+    )
     assert await s.id_map.max_depth(s.mig, scope="p", kind=Kind.TASK) == 2
     assert await s.id_map.max_depth(s.mig, scope="other", kind=Kind.TASK) == 0
     top = await s.id_map.page(s.mig, scope="p", kind=Kind.TASK, depth=0, after=None, limit=2)

@@ -1,4 +1,5 @@
 """The local Functions runner against Azurite: host semantics for queues and timers."""
+
 from __future__ import annotations
 
 import asyncio
@@ -78,8 +79,12 @@ async def _run_until(poller: QueuePoller, done: Any, timeout: float = 30) -> Non
         await asyncio.wait_for(task, 15)
 
 
-FAST = HostConfig(QueueOptions(batch_size=8, new_batch_threshold=4, max_dequeue_count=3, visibility_timeout_s=0,
-                               max_polling_interval_s=0.5), function_timeout_s=30)
+FAST = HostConfig(
+    QueueOptions(
+        batch_size=8, new_batch_threshold=4, max_dequeue_count=3, visibility_timeout_s=0, max_polling_interval_s=0.5
+    ),
+    function_timeout_s=30,
+)
 
 
 async def test_each_message_is_processed_once(conn: str, fresh_queue: Path) -> None:
@@ -133,7 +138,8 @@ async def test_timer_fires_on_schedule_and_on_startup(tmp_path: Path, monkeypatc
     runner = TimerRunner(_trigger("timerTrigger"))
     task = asyncio.create_task(runner.run())
     start = time.monotonic()
-    while len(_rows(ticks)) < 3 and time.monotonic() - start < 10:
+    # the ticks come from another process through a file: nothing to await but the file
+    while len(_rows(ticks)) < 3 and time.monotonic() - start < 10:  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     runner.stop()
     await asyncio.wait_for(task, 5)
@@ -146,21 +152,45 @@ async def test_timer_fires_on_schedule_and_on_startup(tmp_path: Path, monkeypatc
 def _start_runner(env: dict[str, str], workers: int, lease: float) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "tools.devhost", "--app", APP, "--workers", str(workers), "--lease-seconds", str(lease)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
 @pytest.fixture()
 def runner_env(local_env: dict[str, str], fresh_queue: Path, tmp_path: Path) -> dict[str, str]:
     host = tmp_path / "host.json"
-    host.write_text(json.dumps({"version": "2.0", "extensions": {"queues": {
-        "batchSize": 4, "newBatchThreshold": 2, "maxDequeueCount": 3, "visibilityTimeout": "00:00:00",
-        "maxPollingInterval": "00:00:00.500"}}}))
-    return {**os.environ, **local_env, "FERRY_HOST_JSON": str(host), "SAMPLE_OUT": str(fresh_queue),
-            "SAMPLE_TICKS": str(tmp_path / "ticks.jsonl")}
+    host.write_text(
+        json.dumps(
+            {
+                "version": "2.0",
+                "extensions": {
+                    "queues": {
+                        "batchSize": 4,
+                        "newBatchThreshold": 2,
+                        "maxDequeueCount": 3,
+                        "visibilityTimeout": "00:00:00",
+                        "maxPollingInterval": "00:00:00.500",
+                    }
+                },
+            }
+        )
+    )
+    return {
+        **os.environ,
+        **local_env,
+        "FERRY_HOST_JSON": str(host),
+        "SAMPLE_OUT": str(fresh_queue),
+        "SAMPLE_TICKS": str(tmp_path / "ticks.jsonl"),
+    }
 
 
-def test_two_worker_processes_never_run_one_message_twice(conn: str, runner_env: dict[str, str], fresh_queue: Path) -> None:
+def test_two_worker_processes_never_run_one_message_twice(
+    conn: str, runner_env: dict[str, str], fresh_queue: Path
+) -> None:
     q = _queue(conn, "sample-jobs")
     keys = [f"m{i}" for i in range(16)]
     for k in keys:
@@ -229,15 +259,22 @@ def test_a_killed_worker_is_logged_restarted_and_its_message_redelivered(
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tools.devhost", "--app", APP, "--workers", "2", "--lease-seconds", "300"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         sent = q.send_message(base64.b64encode(json.dumps({"key": "held", "sleep": 4}).encode()).decode())
         first = _wait("a worker taking the message", lambda: [r for r in _rows(started) if r["key"] == "held"], log)[0]
         victim = int(first["pid"])
         os.kill(victim, signal.SIGKILL)
-        rows = _wait("the message finishing after redelivery", lambda: [r for r in _rows(fresh_queue)], log)
-        restarted = _wait("the restart log line", lambda: [
-            line for line in log.read_text(errors="replace").splitlines() if "restarted as pid" in line], log)
+        rows = _wait("the message finishing after redelivery", lambda: list(_rows(fresh_queue)), log)
+        restarted = _wait(
+            "the restart log line",
+            lambda: [line for line in log.read_text(errors="replace").splitlines() if "restarted as pid" in line],
+            log,
+        )
         new_pid = int(restarted[0].rsplit(" ", 1)[1])
         os.kill(new_pid, 0)  # the replacement is alive (raises if not)
     finally:

@@ -1,4 +1,5 @@
 """The project's Cosmos stand-in launcher fixes what bites in the stock CLI, and keeps data."""
+
 from __future__ import annotations
 
 import asyncio
@@ -76,8 +77,10 @@ async def test_single_partition_queries_page_count_and_follow_writes(stores: Any
         await container.upsert_item({"id": f"out-{i:02d}", "pk": "part-b", "n": i})
 
     pages = container.query_items(
-        "SELECT c.id FROM c WHERE c.pk = @pk", parameters=[{"name": "@pk", "value": "part-a"}],
-        partition_key="part-a", max_item_count=10,
+        "SELECT c.id FROM c WHERE c.pk = @pk",
+        parameters=[{"name": "@pk", "value": "part-a"}],
+        partition_key="part-a",
+        max_item_count=10,
     ).by_page()
     sizes, ids = [], []
     async for page in pages:
@@ -98,8 +101,7 @@ async def test_single_partition_queries_page_count_and_follow_writes(stores: Any
     assert count == [24]
     none = [d async for d in container.query_items("SELECT * FROM c", partition_key="part-none")]
     assert none == []
-    everywhere = [d["id"] async for d in container.query_items(
-        "SELECT c.id FROM c WHERE STARTSWITH(c.id, 'out-')")]
+    everywhere = [d["id"] async for d in container.query_items("SELECT c.id FROM c WHERE STARTSWITH(c.id, 'out-')")]
     assert len(everywhere) == 25
 
 
@@ -113,14 +115,19 @@ async def test_cross_partition_equality_queries_follow_writes(stores: Any) -> No
         return sorted([d["id"] async for d in container.query_items(sql, parameters=parameters)])
 
     for i in range(12):
-        await container.upsert_item({"id": f"x-{i:02d}", "pk": f"user-{i}", "tenantId": "org-x" if i % 3 else "org-y",
-                                     "n": i})
+        await container.upsert_item(
+            {"id": f"x-{i:02d}", "pk": f"user-{i}", "tenantId": "org-x" if i % 3 else "org-y", "n": i}
+        )
     by_tenant = "SELECT c.id FROM c WHERE c.tenantId = @t"
     assert await ids(by_tenant, t="org-y") == ["x-00", "x-03", "x-06", "x-09"]
     assert len(await ids(by_tenant, t="org-x")) == 8
     assert await ids(by_tenant + " AND c.n > @n", t="org-x", n=8) == ["x-10", "x-11"]
-    ordered = [d["n"] async for d in container.query_items(
-        "SELECT c.n FROM c WHERE c.tenantId = @t ORDER BY c.n DESC", parameters=[{"name": "@t", "value": "org-y"}])]
+    ordered = [
+        d["n"]
+        async for d in container.query_items(
+            "SELECT c.n FROM c WHERE c.tenantId = @t ORDER BY c.n DESC", parameters=[{"name": "@t", "value": "org-y"}]
+        )
+    ]
     assert ordered == [9, 6, 3, 0]
     # OR is not narrowed by the first term.
     assert len(await ids("SELECT c.id FROM c WHERE c.tenantId = @t OR c.n = @n", t="org-y", n=1)) == 5

@@ -3,6 +3,7 @@
 No mocks: documents go to the stand-in's `dataKeys` container; keys are local RSA files
 under a temporary folder (the same LocalKeyWrapper local runs use).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,15 +23,21 @@ from shared.vault.store import CosmosDataKeyStore
 
 
 def _doc(tenant: str, **extra: Any) -> dict[str, Any]:
-    return {"id": data_key_doc_id(tenant), "tenantId": tenant, "pk": tenant, "type": "dataKey",
-            "currentVersion": 1, "keys": [], **extra}
+    return {
+        "id": data_key_doc_id(tenant),
+        "tenantId": tenant,
+        "pk": tenant,
+        "type": "dataKey",
+        "currentVersion": 1,
+        "keys": [],
+        **extra,
+    }
 
 
 async def _raw(stores: Any, region: str, tenant: str) -> list[dict[str, Any]]:
     """Every dataKeys document of `tenant` in `region`, read past the repositories."""
     container = stores.cosmos(region).container("dataKeys")
-    items = container.query_items("SELECT * FROM c WHERE c.tenantId = @t",
-                                  parameters=[{"name": "@t", "value": tenant}])
+    items = container.query_items("SELECT * FROM c WHERE c.tenantId = @t", parameters=[{"name": "@t", "value": tenant}])
     return [dict(i) async for i in items]
 
 
@@ -84,7 +91,9 @@ async def test_vault_for_keeps_each_orgs_keys_in_its_region(stores: Any) -> None
     assert vault_for(eu) is vault_for(eu) and vault_for(eu) is not vault_for(us)
     for ctx in (eu, us):
         sealed = await vault_for(ctx).encrypt_fields(ctx.tenant_id, "con_1", {"auth.token": "canary-region-secret"})
-        assert await vault_for(ctx).decrypt_fields(ctx.tenant_id, "con_1", sealed) == {"auth.token": "canary-region-secret"}
+        assert await vault_for(ctx).decrypt_fields(ctx.tenant_id, "con_1", sealed) == {
+            "auth.token": "canary-region-secret"
+        }
     other = {"eu": "us", "us": "eu"}
     for ctx in (eu, us):
         assert len(await _raw(stores, ctx.region, ctx.tenant_id)) == 1
@@ -97,8 +106,9 @@ async def test_two_processes_creating_the_first_key_agree(stores: Any, tmp_path:
     wrapper = LocalKeyWrapper(tmp_path / "keys")
     a, b = Vault(CosmosDataKeyStore(stores, "eu"), wrapper), Vault(CosmosDataKeyStore(stores, "eu"), wrapper)
     tenant = new_org_id("eu")
-    sa, sb = await asyncio.gather(a.encrypt_fields(tenant, "c", {"f": "secret-from-a"}),
-                                  b.encrypt_fields(tenant, "c", {"f": "secret-from-b"}))
+    sa, sb = await asyncio.gather(
+        a.encrypt_fields(tenant, "c", {"f": "secret-from-a"}), b.encrypt_fields(tenant, "c", {"f": "secret-from-b"})
+    )
     a.clear_cache()
     b.clear_cache()
     assert await b.decrypt_fields(tenant, "c", sa) == {"f": "secret-from-a"}

@@ -1,6 +1,7 @@
 """Worker death is visible and bounded: the scope lease a running chunk holds is renewed while it
 runs (so it can be short), stops being renewed when its worker dies, and the run view shows the
 scope waiting for redelivery meanwhile, with the ETA saying so."""
+
 from __future__ import annotations
 
 import asyncio
@@ -121,8 +122,11 @@ async def test_run_view_shows_chunks_waiting_for_redelivery(stores: Any) -> None
     waiting = await redelivery_wait(ctx, "mig", run)
     assert waiting is not None and (waiting["count"], waiting["until"]) == (2, iso(dead_until))
 
-    view = run_view(run, eta=Eta(seconds=None, itemsLeft=None, requestsLeft=None, requestsPerSecond=None,
-                                 basis="unknown"), waiting=waiting)
+    view = run_view(
+        run,
+        eta=Eta(seconds=None, itemsLeft=None, requestsLeft=None, requestsPerSecond=None, basis="unknown"),
+        waiting=waiting,
+    )
     assert view["waitingForRedelivery"] == waiting
     assert view["eta"]["basis"] == "unknown" and view["eta"]["reason"] == f"waiting for redelivery: {waiting['reason']}"
     quiet = run_view(run, eta=Eta(seconds=0.0, itemsLeft=0, requestsLeft=0.0, requestsPerSecond=1.0, basis="x"))

@@ -1,4 +1,5 @@
 """Secrets never reach log output in clear: patterns, registered values, logging wiring."""
+
 from __future__ import annotations
 
 import io
@@ -30,29 +31,32 @@ def _clean_registry() -> Iterator[None]:
     clear_registered_secrets()
 
 
-@pytest.mark.parametrize("text", [
-    f"GET https://api.trello.com/1/boards/abc?key={CANARY}&fields=name",
-    f"GET https://api.trello.com/1/boards/abc?fields=name&token={CANARY}",
-    f"Authorization: Bearer {CANARY}",
-    f"authorization: Basic {CANARY}==",
-    f"{{'Authorization': 'token {CANARY}', 'Accept': 'application/json'}}",
-    f'{{"headers": {{"authorization": "Bearer {CANARY}"}}}}',
-    f"client_secret={CANARY}&grant_type=client_credentials",
-    f'{{"client_secret": "{CANARY}", "client_id": "abc"}}',
-    f"api_token={CANARY}",
-    f'"apiToken": "{CANARY}"',
-    f"access_token={CANARY}&expires_in=3600",
-    f'{{"refresh_token": "{CANARY}", "token_type": "Bearer"}}',
-    f"password: {CANARY}",
-    f"{{'password': '{CANARY} with spaces'}}",
-    f"login failed (token={CANARY})",
-    f"x-api-key: {CANARY}",
-    f"Cookie: session={CANARY}; other=1",
-    f"retry with Bearer {CANARY}.part2.part3 now",
-    f"https://user:{CANARY}@jira.example.org/rest",
-    f"pat={CANARY}",
-    "jwt eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ" + CANARY + "In0.c2lnbmF0dXJl",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"GET https://api.trello.com/1/boards/abc?key={CANARY}&fields=name",
+        f"GET https://api.trello.com/1/boards/abc?fields=name&token={CANARY}",
+        f"Authorization: Bearer {CANARY}",
+        f"authorization: Basic {CANARY}==",
+        f"{{'Authorization': 'token {CANARY}', 'Accept': 'application/json'}}",
+        f'{{"headers": {{"authorization": "Bearer {CANARY}"}}}}',
+        f"client_secret={CANARY}&grant_type=client_credentials",
+        f'{{"client_secret": "{CANARY}", "client_id": "abc"}}',
+        f"api_token={CANARY}",
+        f'"apiToken": "{CANARY}"',
+        f"access_token={CANARY}&expires_in=3600",
+        f'{{"refresh_token": "{CANARY}", "token_type": "Bearer"}}',
+        f"password: {CANARY}",
+        f"{{'password': '{CANARY} with spaces'}}",
+        f"login failed (token={CANARY})",
+        f"x-api-key: {CANARY}",
+        f"Cookie: session={CANARY}; other=1",
+        f"retry with Bearer {CANARY}.part2.part3 now",
+        f"https://user:{CANARY}@jira.example.org/rest",
+        f"pat={CANARY}",
+        "jwt eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ" + CANARY + "In0.c2lnbmF0dXJl",
+    ],
+)
 def test_patterns_mask_the_secret(text: str) -> None:
     out = redact(text)
     assert CANARY not in out and CANARY[:8] not in out
@@ -70,13 +74,16 @@ def test_ferry_api_keys_are_masked_but_identifiers_are_not() -> None:
     assert real not in redact(f"X-Ferry-Key: {real}")
 
 
-@pytest.mark.parametrize("text", [
-    '{"key": "PROJ-12", "fields": {"summary": "x"}}',   # Jira issue key is not a secret
-    "status code: 401 for /rest/api/3/issue",
-    '{"nextPageToken": "CURSOR-1", "max_tokens": 128}',
-    "basic information about the Bearer challenge",
-    "monkey=banana tokenizer=simple",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"key": "PROJ-12", "fields": {"summary": "x"}}',  # Jira issue key is not a secret
+        "status code: 401 for /rest/api/3/issue",
+        '{"nextPageToken": "CURSOR-1", "max_tokens": 128}',
+        "basic information about the Bearer challenge",
+        "monkey=banana tokenizer=simple",
+    ],
+)
 def test_ordinary_text_is_kept(text: str) -> None:
     assert redact(text) == text
 
@@ -84,8 +91,7 @@ def test_ordinary_text_is_kept(text: str) -> None:
 def test_registered_secret_is_masked_verbatim_and_url_encoded() -> None:
     secret = "no pattern/here+at all"
     register_secret(secret)
-    out = redact(f"value {secret} and quoted no%20pattern%2Fhere%2Bat%20all and "
-                 "no+pattern%2Fhere%2Bat+all")
+    out = redact(f"value {secret} and quoted no%20pattern%2Fhere%2Bat%20all and no+pattern%2Fhere%2Bat+all")
     assert "no pattern" not in out and "no%20pattern" not in out and "no+pattern" not in out
     forget_secret(secret)
     assert secret in redact(f"value {secret}")
@@ -107,10 +113,15 @@ def test_registry_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_redact_obj_masks_secret_keys_and_strings() -> None:
-    data = {"kind": "jira", "auth": {"type": "api_token", "email": "a@b.co",
-                                     "api_token": CANARY},
-            "headers": [("Authorization", f"Bearer {CANARY}")], "key": "PROJ",
-            "secret": SecretStr(CANARY), "note": f"token={CANARY}", "count": 3}
+    data = {
+        "kind": "jira",
+        "auth": {"type": "api_token", "email": "a@b.co", "api_token": CANARY},
+        "headers": [("Authorization", f"Bearer {CANARY}")],
+        "key": "PROJ",
+        "secret": SecretStr(CANARY),
+        "note": f"token={CANARY}",
+        "count": 3,
+    }
     out = redact_obj(data)
     assert CANARY not in repr(out)
     assert out["auth"]["email"] == "a@b.co" and out["key"] == "PROJ" and out["count"] == 3
@@ -140,8 +151,11 @@ def test_canaries_never_reach_log_output(log_stream: tuple[logging.Logger, io.St
     install_redaction(logger)  # idempotent
     plain_canary = "plain-canary-without-pattern"
     register_secret(plain_canary)
-    logger.info("calling %s", f"https://api.trello.com/1/cards?key={CANARY}&token={CANARY}",
-                extra={"detail": {"api_token": CANARY}})
+    logger.info(
+        "calling %s",
+        f"https://api.trello.com/1/cards?key={CANARY}&token={CANARY}",
+        extra={"detail": {"api_token": CANARY}},
+    )
     logger.warning("decrypted value leaked: %s", plain_canary, extra={"detail": plain_canary})
     try:
         raise RuntimeError(f"vendor said: invalid access_token={CANARY}")
@@ -152,8 +166,7 @@ def test_canaries_never_reach_log_output(log_stream: tuple[logging.Logger, io.St
     assert output.count(MASK) >= 5 and "vendor said" in output and "RuntimeError" in output
 
 
-def test_handlers_added_later_get_redacted_records(
-        log_stream: tuple[logging.Logger, io.StringIO]) -> None:
+def test_handlers_added_later_get_redacted_records(log_stream: tuple[logging.Logger, io.StringIO]) -> None:
     logger, _ = log_stream
     install_redaction(logger)
     late = io.StringIO()

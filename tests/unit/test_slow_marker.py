@@ -1,5 +1,6 @@
 """The `slow` marker: the suites that start stacks, browsers or worker processes carry it, so
 `./dev test -m "not slow"` is a fast loop, and nothing else carries it."""
+
 from __future__ import annotations
 
 import subprocess
@@ -16,7 +17,11 @@ SLOW = ["tests/e2e/test_api_shell.py", "tests/pairs/test_repro.py"]
 def _collected(marker: str) -> set[str]:
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "-m", marker, FAST, *SLOW],
-        cwd=ROOT, capture_output=True, text=True, check=False)
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert out.returncode in (0, 5), out.stdout + out.stderr  # 5: everything deselected
     return {line.split("::")[0] for line in out.stdout.splitlines() if "::" in line}
 

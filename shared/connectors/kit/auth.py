@@ -5,6 +5,7 @@ once for fresh headers (``refresh`` with the headers that were refused, so concu
 refresh once between them) and sends again; a second 401 is the vendor's final word
 (``AuthRequiredError``: the run pauses until the user reconnects).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -65,8 +66,9 @@ class TokenSource:
 
     refreshable = True
 
-    def __init__(self, grant: Callable[[], Awaitable[tuple[str, float]]], *,
-                 clock: Clock | None = None, skew_s: float = 60.0) -> None:
+    def __init__(
+        self, grant: Callable[[], Awaitable[tuple[str, float]]], *, clock: Clock | None = None, skew_s: float = 60.0
+    ) -> None:
         self._grant = grant
         self.clock = clock or SystemClock()
         self.skew_s = skew_s
@@ -97,28 +99,31 @@ class TokenSource:
             return token
 
 
-def oauth_refresh_grant(http: httpx.AsyncClient, token_url: str, form: dict[str, str], *,
-                        vendor: str) -> Callable[[], Awaitable[tuple[str, float]]]:
+def oauth_refresh_grant(
+    http: httpx.AsyncClient, token_url: str, form: dict[str, str], *, vendor: str
+) -> Callable[[], Awaitable[tuple[str, float]]]:
     """The OAuth 2.0 refresh-token grant (RFC 6749 §6). A rotated refresh token replaces the
     old one in ``form``; a refused grant (400/401/403) means the user must reconnect."""
+
     async def grant() -> tuple[str, float]:
         body = await token_request(http, token_url, form, vendor=vendor)
         if body.get("refresh_token"):
             form["refresh_token"] = str(body["refresh_token"])
         return str(body["access_token"]), float(str(body.get("expires_in", 3600)))
+
     return grant
 
 
-async def token_request(http: httpx.AsyncClient, token_url: str, form: Mapping[str, str], *,
-                        vendor: str) -> dict[str, object]:
+async def token_request(
+    http: httpx.AsyncClient, token_url: str, form: Mapping[str, str], *, vendor: str
+) -> dict[str, object]:
     """POST a token request form; errors in the kit's terms (never the form in a message)."""
     try:
         resp = await http.post(token_url, data=dict(form))
     except httpx.TransportError as exc:
         raise TransientError(f"{vendor} token endpoint unreachable: {type(exc).__name__}") from exc
     if resp.status_code in (400, 401, 403):
-        raise AuthRequiredError(f"{vendor} refused the token request ({_oauth_error(resp)}): "
-                                "reconnect the connector")
+        raise AuthRequiredError(f"{vendor} refused the token request ({_oauth_error(resp)}): reconnect the connector")
     if resp.status_code == 429 or resp.status_code >= 500:
         raise TransientError(f"{vendor} token endpoint answered {resp.status_code}")
     if resp.status_code >= 300:

@@ -6,6 +6,7 @@ the reader expects is ``InvalidCursor``: the chunk cannot continue from it, and 
 fails with that reason rather than reading from an arbitrary place (which could skip or
 repeat records). One class for every vendor, so the engine sees one kind of failure.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,7 @@ class CursorCodec(Generic[M]):
         """The cursor for ``state`` (None stays None: the listing is done)."""
         if state is None:
             return None
-        data = state.model_dump(mode="json", exclude_defaults=True) if isinstance(state, BaseModel) \
-            else dict(state)
+        data = state.model_dump(mode="json", exclude_defaults=True) if isinstance(state, BaseModel) else dict(state)
         text = json.dumps(data, separators=(",", ":"), sort_keys=True)
         if len(text) > MAX_CURSOR_CHARS:
             # A bug, not bad input: the reader keeps too much in its cursor.
@@ -64,8 +64,9 @@ class CursorCodec(Generic[M]):
             try:
                 self.model.model_validate(data)
             except ValidationError as exc:
-                raise InvalidCursor(f"{self.vendor}: the cursor does not fit this reader "
-                                    f"({exc.error_count()} problems)") from exc
+                raise InvalidCursor(
+                    f"{self.vendor}: the cursor does not fit this reader ({exc.error_count()} problems)"
+                ) from exc
         return data
 
     def load(self, cursor: str | None) -> M:

@@ -9,6 +9,7 @@ it (Trello: two fields of one name). Both end with one definition used by everyb
 * accepted → list again, every worker keeps the same one (the smallest id, ``order``), and a
   worker whose own definition lost deletes it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
@@ -19,10 +20,15 @@ from shared.errors import SkippableItemError
 T = TypeVar("T")
 
 
-async def define_once(*, listing: Callable[[bool], Awaitable[Sequence[T]]],
-                      matches: Callable[[T], bool], create: Callable[[], Awaitable[T]],
-                      order: Callable[[T], Any], identity: Callable[[T], Any],
-                      delete: Callable[[T], Awaitable[None]] | None = None) -> T:
+async def define_once(
+    *,
+    listing: Callable[[bool], Awaitable[Sequence[T]]],
+    matches: Callable[[T], bool],
+    create: Callable[[], Awaitable[T]],
+    order: Callable[[T], Any],
+    identity: Callable[[T], Any],
+    delete: Callable[[T], Awaitable[None]] | None = None,
+) -> T:
     """The one definition ``matches`` selects, created if there is none.
 
     ``listing(fresh)`` lists the definitions (``fresh=False`` may answer from a cache);

@@ -6,6 +6,7 @@ expired page token). Everything else falls through to ``DEFAULT_RULES``. The tab
 *what* a response is; the pacer's ``ERROR_MAPPING`` decides *what to do* (retry, slow down,
 pause the run, skip the item).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -39,14 +40,16 @@ class Rule:
     when: Callable[[httpx.Response], bool] | None = None
 
 
-def rule(statuses: int | Iterable[int], factory: ErrorFactory,
-         when: Callable[[httpx.Response], bool] | None = None) -> Rule:
+def rule(
+    statuses: int | Iterable[int], factory: ErrorFactory, when: Callable[[httpx.Response], bool] | None = None
+) -> Rule:
     codes = frozenset({statuses} if isinstance(statuses, int) else statuses)
     return Rule(codes, factory, when)
 
 
 def becomes(error: type[FerryError], prefix: str = "") -> ErrorFactory:
     """A factory raising ``error`` with the response described (and the status kept)."""
+
     def make(resp: httpx.Response, detail: str) -> FerryError:
         text = f"{prefix}{detail}" if prefix else detail
         if issubclass(error, ThrottledError):
@@ -54,6 +57,7 @@ def becomes(error: type[FerryError], prefix: str = "") -> ErrorFactory:
         if issubclass(error, (SkippableItemError, NotFoundError)):
             return error(text, status=resp.status_code)
         return error(text)
+
     return make
 
 
@@ -86,8 +90,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
 class ErrorTable:
     """A vendor's rules, then the defaults; any other 4xx fails the item alone."""
 
-    def __init__(self, vendor: str, rules: Iterable[Rule] = (), *,
-                 defaults: Iterable[Rule] = DEFAULT_RULES) -> None:
+    def __init__(self, vendor: str, rules: Iterable[Rule] = (), *, defaults: Iterable[Rule] = DEFAULT_RULES) -> None:
         self.vendor = vendor
         self.rules: tuple[Rule, ...] = (*rules, *defaults)
 
@@ -128,4 +131,5 @@ def body_says(*needles: str) -> Callable[[httpx.Response], bool]:
         except (UnicodeDecodeError, httpx.ResponseNotRead):
             return False
         return any(n in text for n in lowered)
+
     return check

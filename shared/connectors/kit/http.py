@@ -11,6 +11,7 @@ Downloads open a stream and follow redirects by hand, without credentials on the
 (pre-signed file URLs on S3 or SharePoint must not receive the vendor token), through a
 second client guarded for the vendor's file hosts.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -35,9 +36,16 @@ class ApiClient:
     """A vendor's HTTP API with one credential. ``http`` has ``base_url`` set to the API root;
     ``files`` (optional) reaches the hosts downloads redirect to."""
 
-    def __init__(self, http: httpx.AsyncClient, *, pacer: Pacer, errors: ErrorTable,
-                 credential: Credential, files: httpx.AsyncClient | None = None,
-                 headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        pacer: Pacer,
+        errors: ErrorTable,
+        credential: Credential,
+        files: httpx.AsyncClient | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.http = http
         self.pacer = pacer
         self.errors = errors
@@ -52,8 +60,9 @@ class ApiClient:
 
     # --- one request -------------------------------------------------------------------------
 
-    async def _send(self, method: str, url: str, *, replayable: bool, stream: bool = False,
-                    **kwargs: Any) -> httpx.Response:
+    async def _send(
+        self, method: str, url: str, *, replayable: bool, stream: bool = False, **kwargs: Any
+    ) -> httpx.Response:
         """Send once with the credential's headers; after a 401, refresh once and resend
         (a one-shot body is not resent: the 401 stands and the engine retries the item)."""
         extra: dict[str, str] = kwargs.pop("headers", None) or {}
@@ -65,8 +74,9 @@ class ApiClient:
             resp = await self._raw(method, url, {**self.headers, **extra, **auth}, stream, kwargs)
         return resp
 
-    async def _raw(self, method: str, url: str, headers: dict[str, str], stream: bool,
-                   kwargs: dict[str, Any]) -> httpx.Response:
+    async def _raw(
+        self, method: str, url: str, headers: dict[str, str], stream: bool, kwargs: dict[str, Any]
+    ) -> httpx.Response:
         request = self.http.build_request(method, url, headers=headers, **kwargs)
         resp = await self.http.send(request, stream=stream)
         if stream and resp.status_code >= 400:
@@ -74,10 +84,20 @@ class ApiClient:
             await resp.aclose()
         return resp
 
-    async def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                      json: Any = None, content: Any = None, data: Any = None,
-                      files: Any = None, headers: Mapping[str, str] | None = None,
-                      idempotent: bool = True, replayable: bool = True) -> httpx.Response:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content: Any = None,
+        data: Any = None,
+        files: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool = True,
+        replayable: bool = True,
+    ) -> httpx.Response:
         """One checked call (``path`` relative to the API root, or an absolute URL the guard
         allows). Raises the vendor table's typed errors."""
         kwargs = _kwargs(params, json, content, data, files, headers)
@@ -88,8 +108,7 @@ class ApiClient:
 
         return await self.pacer.call(attempt, idempotent=idempotent, replayable=replayable)
 
-    async def call(self, attempt: Callable[[], Awaitable[T]], *, idempotent: bool = True,
-                   replayable: bool = True) -> T:
+    async def call(self, attempt: Callable[[], Awaitable[T]], *, idempotent: bool = True, replayable: bool = True) -> T:
         """Run a connector-built attempt under the pacer (for calls ``request`` cannot
         express, such as a GraphQL body whose errors come back with status 200)."""
         return await self.pacer.call(attempt, idempotent=idempotent, replayable=replayable)
@@ -97,29 +116,36 @@ class ApiClient:
     async def send_checked(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """``_send`` + the error table, without the pacer: for use inside ``call``."""
         replayable = kwargs.pop("replayable", True)
-        return self.errors.check(await self._send(method, _relative(path), replayable=replayable,
-                                                  **kwargs))
+        return self.errors.check(await self._send(method, _relative(path), replayable=replayable, **kwargs))
 
     # --- JSON ---------------------------------------------------------------------------------
 
-    async def json(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                   json: Any = None, headers: Mapping[str, str] | None = None,
-                   idempotent: bool = True) -> Any:
+    async def json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool = True,
+    ) -> Any:
         """The decoded JSON body of a call (None when the answer is empty). A 2xx that is not
         JSON is a proxy or an outage page: treated like a 5xx (retried, or ambiguous for a
         create)."""
         kwargs = _kwargs(params, json, None, None, None, headers)
 
         async def attempt() -> Any:
-            resp = self.errors.check(await self._send(method, _relative(path), replayable=True,
-                                                      **kwargs))
+            resp = self.errors.check(await self._send(method, _relative(path), replayable=True, **kwargs))
             if not resp.content:
                 return None
             try:
                 return resp.json()
             except ValueError as exc:
-                raise TransientError(f"{self.errors.vendor}: {method} {_path_of(path)} answered "
-                                     f"{resp.status_code} with a body that is not JSON") from exc
+                raise TransientError(
+                    f"{self.errors.vendor}: {method} {_path_of(path)} answered "
+                    f"{resp.status_code} with a body that is not JSON"
+                ) from exc
 
         return await self.pacer.call(attempt, idempotent=idempotent)
 
@@ -135,20 +161,27 @@ class ApiClient:
 
     # --- files --------------------------------------------------------------------------------
 
-    async def upload(self, method: str, path: str, body: AsyncIterator[bytes], *,
-                     content_type: str, length: int | None,
-                     headers: Mapping[str, str] | None = None) -> httpx.Response:
+    async def upload(
+        self,
+        method: str,
+        path: str,
+        body: AsyncIterator[bytes],
+        *,
+        content_type: str,
+        length: int | None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         """Send a streamed body once: never retried (the stream is one-shot); the engine
         reconciles by marker and re-opens the source stream. The credential is refreshed
         before sending if it is about to expire (``headers()`` does that)."""
         extra = {**(headers or {}), "Content-Type": content_type}
         if length is not None:
             extra["Content-Length"] = str(length)
-        return await self.request(method, path, content=body, headers=extra,
-                                  idempotent=False, replayable=False)
+        return await self.request(method, path, content=body, headers=extra, idempotent=False, replayable=False)
 
-    async def download(self, url: str, *, authorised: bool = True,
-                       chunk_size: int = 1024 * 1024) -> AsyncIterator[bytes]:
+    async def download(
+        self, url: str, *, authorised: bool = True, chunk_size: int = 1024 * 1024
+    ) -> AsyncIterator[bytes]:
         """Stream a file in chunks of at most ``MAX_CHUNK_BYTES``. ``url`` on the API host is
         fetched with credentials (``authorised``); a redirect is followed on ``files``
         without them. A pre-signed URL is fetched with ``authorised=False``."""
@@ -161,8 +194,7 @@ class ApiClient:
 
     async def _open(self, url: str, authorised: bool) -> httpx.Response:
         if authorised:
-            resp = self.errors.check(await self._send("GET", _relative(url), replayable=True,
-                                                      stream=True))
+            resp = self.errors.check(await self._send("GET", _relative(url), replayable=True, stream=True))
         else:
             resp = await self._open_plain(url)
         hops = 0
@@ -185,8 +217,9 @@ class ApiClient:
         return resp
 
 
-def _kwargs(params: Mapping[str, Any] | None, json: Any, content: Any, data: Any, files: Any,
-            headers: Mapping[str, str] | None) -> dict[str, Any]:
+def _kwargs(
+    params: Mapping[str, Any] | None, json: Any, content: Any, data: Any, files: Any, headers: Mapping[str, str] | None
+) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"headers": dict(headers or {})}
     if params is not None:
         kwargs["params"] = {k: v for k, v in params.items() if v is not None}
@@ -205,4 +238,3 @@ def _relative(path: str) -> str:
 
 def _path_of(path: str) -> str:
     return httpx.URL(path).path if path.startswith(("http://", "https://")) else path
-

@@ -2,6 +2,7 @@
 (``MarkerLocation.DESCRIPTION_FOOTER``): written last, found again by ``find_marker``, kept
 within the vendor's length limit by cutting the text before it (and before a writer's note),
 never the marker."""
+
 from __future__ import annotations
 
 import re
@@ -16,7 +17,7 @@ def with_footer(text: str, marker: str, *, max_chars: int | None = None, note: s
     cut to fit ``max_chars`` if needed (the writer reports the cut as an adaptation)."""
     footer = marker_footer(marker)
     if max_chars is not None:
-        text = text[:max(0, max_chars - len(footer) - len(note))]
+        text = text[: max(0, max_chars - len(footer) - len(note))]
     return text + note + footer
 
 

@@ -12,6 +12,7 @@ answer into the records and the next position; positions are plain strings so a 
 keep them in its cursor. ``fetch_all`` walks a whole listing and stops a vendor that hands
 back a position it already gave (a paging loop would otherwise never end).
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -26,13 +27,13 @@ Records = list[dict[str, Any]]
 
 
 class Paginator(Protocol):
-    def request(self, path: str, position: str | None, page_size: int,
-                params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    def request(
+        self, path: str, position: str | None, page_size: int, params: Mapping[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
         """The path (or absolute URL) and query parameters of the page at ``position``."""
         ...
 
-    def parse(self, resp: httpx.Response, position: str | None,
-              page_size: int) -> tuple[Records, str | None]:
+    def parse(self, resp: httpx.Response, position: str | None, page_size: int) -> tuple[Records, str | None]:
         """The records of an answer and the position of the next page (None at the end)."""
         ...
 
@@ -62,8 +63,9 @@ class TokenPaging:
     size_param: str | None = "limit"
     max_size: int = 100
 
-    def request(self, path: str, position: str | None, page_size: int,
-                params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    def request(
+        self, path: str, position: str | None, page_size: int, params: Mapping[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
         query = dict(params)
         if self.size_param:
             query[self.size_param] = max(1, min(self.max_size, page_size))
@@ -71,8 +73,7 @@ class TokenPaging:
             query[self.token_param] = position
         return path, query
 
-    def parse(self, resp: httpx.Response, position: str | None,
-              page_size: int) -> tuple[Records, str | None]:
+    def parse(self, resp: httpx.Response, position: str | None, page_size: int) -> tuple[Records, str | None]:
         body = resp.json()
         nxt = _dig(body, self.next_at)
         return _records(body, self.records_at), (str(nxt) if nxt else None)
@@ -87,15 +88,14 @@ class OffsetPaging:
     #: count pages (``page=0,1,…``) instead of records (``offset=0,50,…``)
     by_page: bool = False
 
-    def request(self, path: str, position: str | None, page_size: int,
-                params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    def request(
+        self, path: str, position: str | None, page_size: int, params: Mapping[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
         size = max(1, min(self.max_size, page_size))
         offset = int(position or 0)
-        return path, {**params, self.size_param: size,
-                      self.offset_param: offset // size if self.by_page else offset}
+        return path, {**params, self.size_param: size, self.offset_param: offset // size if self.by_page else offset}
 
-    def parse(self, resp: httpx.Response, position: str | None,
-              page_size: int) -> tuple[Records, str | None]:
+    def parse(self, resp: httpx.Response, position: str | None, page_size: int) -> tuple[Records, str | None]:
         size = max(1, min(self.max_size, page_size))
         records = _records(resp.json(), self.records_at)
         if len(records) < size:
@@ -110,8 +110,9 @@ class LinkPaging:
     next_at: tuple[str, ...] = ("@odata.nextLink",)
     size_param: str | None = None
 
-    def request(self, path: str, position: str | None, page_size: int,
-                params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    def request(
+        self, path: str, position: str | None, page_size: int, params: Mapping[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
         if position is not None:
             return position, {}  # the next link carries every parameter
         query = dict(params)
@@ -119,8 +120,7 @@ class LinkPaging:
             query[self.size_param] = page_size
         return path, query
 
-    def parse(self, resp: httpx.Response, position: str | None,
-              page_size: int) -> tuple[Records, str | None]:
+    def parse(self, resp: httpx.Response, position: str | None, page_size: int) -> tuple[Records, str | None]:
         body = resp.json()
         if self.next_at:
             nxt = _dig(body, self.next_at)
@@ -132,9 +132,15 @@ class LinkPaging:
 Fetch = Callable[[str, dict[str, Any]], Awaitable[httpx.Response]]
 
 
-async def fetch_page(fetch: Fetch, paginator: Paginator, path: str, position: str | None, *,
-                     page_size: int, params: Mapping[str, Any] | None = None,
-                     ) -> tuple[Records, str | None]:
+async def fetch_page(
+    fetch: Fetch,
+    paginator: Paginator,
+    path: str,
+    position: str | None,
+    *,
+    page_size: int,
+    params: Mapping[str, Any] | None = None,
+) -> tuple[Records, str | None]:
     """One page: ``fetch(path_or_url, query)`` sends the request (through the pacer)."""
     where, query = paginator.request(path, position, page_size, params or {})
     resp = await fetch(where, query)
@@ -144,16 +150,22 @@ async def fetch_page(fetch: Fetch, paginator: Paginator, path: str, position: st
     return records, nxt
 
 
-async def fetch_all(fetch: Fetch, paginator: Paginator, path: str, *, page_size: int,
-                    params: Mapping[str, Any] | None = None, max_pages: int = 10_000) -> Records:
+async def fetch_all(
+    fetch: Fetch,
+    paginator: Paginator,
+    path: str,
+    *,
+    page_size: int,
+    params: Mapping[str, Any] | None = None,
+    max_pages: int = 10_000,
+) -> Records:
     """Every record of a listing. A position seen before, or more than ``max_pages`` pages,
     is a vendor paging loop: ``TransientError`` (the chunk is retried later)."""
     out: Records = []
     seen: set[str] = set()
     position: str | None = None
     for _ in range(max_pages):
-        records, position = await fetch_page(fetch, paginator, path, position,
-                                             page_size=page_size, params=params)
+        records, position = await fetch_page(fetch, paginator, path, position, page_size=page_size, params=params)
         out.extend(records)
         if position is None:
             return out

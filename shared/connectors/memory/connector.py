@@ -5,6 +5,7 @@ suite, the engine tests, crash tests and benchmarks run on. Vendor connectors co
 shape. Items it writes are stored in the vendor in canonical form with destination ids,
 so a ``MemoryReader`` over the same vendor reads them back.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -81,14 +82,22 @@ _OFFSET = CursorCodec("memory", _Offset)
 
 
 class _MemoryBase:
-    def __init__(self, vendor: MemoryVendor, *, pacer: Pacer | None = None,
-                 capabilities: Capabilities | None = None) -> None:
+    def __init__(
+        self, vendor: MemoryVendor, *, pacer: Pacer | None = None, capabilities: Capabilities | None = None
+    ) -> None:
         self.vendor = vendor
         self.pacer = pacer
         self.capabilities = capabilities or memory_capabilities()
 
-    async def _call(self, op: str, fn: Callable[[], Awaitable[T]], subject: object = None,
-                    *, idempotent: bool = True, replayable: bool = True) -> T:
+    async def _call(
+        self,
+        op: str,
+        fn: Callable[[], Awaitable[T]],
+        subject: object = None,
+        *,
+        idempotent: bool = True,
+        replayable: bool = True,
+    ) -> T:
         async def attempt() -> T:
             await self.vendor.enter(op, subject)
             result = await fn()
@@ -109,9 +118,14 @@ class _MemoryBase:
         async def run() -> list[Container]:
             out = list(self.vendor.workspaces.values())
             for project in self.vendor.items[Kind.PROJECT].values():
-                out.append(Container(id=project.source_id, name=project.name,  # type: ignore[attr-defined]
-                                     kind=ContainerKind.PROJECT,
-                                     parent_id=project.workspace_id))  # type: ignore[attr-defined]
+                out.append(
+                    Container(
+                        id=project.source_id,
+                        name=project.name,  # type: ignore[attr-defined]
+                        kind=ContainerKind.PROJECT,
+                        parent_id=project.workspace_id,
+                    )
+                )  # type: ignore[attr-defined]
             return out
 
         return await self._call("list", run)
@@ -120,8 +134,9 @@ class _MemoryBase:
 class MemoryReader(_MemoryBase):
     """Reads a memory vendor page by page; the cursor is an offset (opaque to the engine)."""
 
-    def __init__(self, vendor: MemoryVendor, *, pacer: Pacer | None = None,
-                 capabilities: Capabilities | None = None) -> None:
+    def __init__(
+        self, vendor: MemoryVendor, *, pacer: Pacer | None = None, capabilities: Capabilities | None = None
+    ) -> None:
         super().__init__(vendor, pacer=pacer, capabilities=capabilities)
         self._cache: dict[tuple[Kind, str], tuple[int, list[Record]]] = {}
 
@@ -151,10 +166,11 @@ class MemoryReader(_MemoryBase):
                 raise NotFoundError(f"project {scope} not found")
             rows = self._scoped(kind, scope)
             start = _OFFSET.load(cursor).offset
-            page = rows[start:start + limit]
+            page = rows[start : start + limit]
             end = start + len(page)
-            return Page(records=tuple(page),
-                        next_cursor=_OFFSET.encode(_Offset(offset=end)) if end < len(rows) else None)
+            return Page(
+                records=tuple(page), next_cursor=_OFFSET.encode(_Offset(offset=end)) if end < len(rows) else None
+            )
 
         return await self._call("read", run, kind)
 
@@ -170,7 +186,7 @@ class MemoryReader(_MemoryBase):
                 yield part
         else:
             for i in range(0, len(blob), chunk):
-                yield blob[i:i + chunk]
+                yield blob[i : i + chunk]
 
     @staticmethod
     async def _noop() -> None:
@@ -180,8 +196,7 @@ class MemoryReader(_MemoryBase):
 class MemoryWriter(_MemoryBase):
     """Writes canonical records into a memory vendor, enforcing its ``Capabilities``."""
 
-    def _place(self, kind: Kind, record: Record, refs: DestRefs, dest_id: str,
-               version: str) -> Record:
+    def _place(self, kind: Kind, record: Record, refs: DestRefs, dest_id: str, version: str) -> Record:
         """The record as the destination stores it: destination ids everywhere."""
         update: dict[str, object] = {"source_id": dest_id, "version": version}
         if kind is Kind.PROJECT:
@@ -196,7 +211,9 @@ class MemoryWriter(_MemoryBase):
             update["parent_id"] = refs.parent_task
             update["labels"] = tuple(
                 lab.model_copy(update={"source_id": refs.labels[lab.source_id]})
-                for lab in record.labels if lab.source_id in refs.labels)
+                for lab in record.labels
+                if lab.source_id in refs.labels
+            )
         if kind in (Kind.COMMENT, Kind.ATTACHMENT):
             if refs.task is None:
                 raise SkippableItemError(f"{kind} needs a destination task", status=400)
@@ -231,8 +248,7 @@ class MemoryWriter(_MemoryBase):
 
         return await self._call("create", run, record, idempotent=False)
 
-    async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs,
-                     marker: str) -> None:
+    async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs, marker: str) -> None:
         """Replace the item's fields, keeping its id and marker."""
         self._check(kind, record)
 
@@ -243,8 +259,7 @@ class MemoryWriter(_MemoryBase):
 
         await self._call("update", run, record)
 
-    async def find_by_marker(self, kind: Kind, marker: str, record: Record,
-                             refs: DestRefs) -> str | None:
+    async def find_by_marker(self, kind: Kind, marker: str, record: Record, refs: DestRefs) -> str | None:
         """By marker; labels (no marker possible) by name within the destination project."""
 
         async def run() -> str | None:
@@ -253,8 +268,7 @@ class MemoryWriter(_MemoryBase):
                 return found
             if kind in self.capabilities.natural_key_kinds and isinstance(record, Label):
                 for item in self.vendor.items[kind].values():
-                    if (isinstance(item, Label) and item.name == record.name
-                            and item.project_id == refs.project):
+                    if isinstance(item, Label) and item.name == record.name and item.project_id == refs.project:
                         return item.source_id
             return None
 
@@ -268,8 +282,9 @@ class MemoryWriter(_MemoryBase):
 
         await self._call("delete", run, dest_id)
 
-    async def upload_attachment(self, record: Attachment, refs: DestRefs, marker: str,
-                                chunks: AsyncIterator[bytes] | None) -> str:
+    async def upload_attachment(
+        self, record: Attachment, refs: DestRefs, marker: str, chunks: AsyncIterator[bytes] | None
+    ) -> str:
         """Consume the stream keeping only a digest and size (memory stays flat)."""
         self._check(Kind.ATTACHMENT, record)
         if record.is_link != (chunks is None):
@@ -288,8 +303,7 @@ class MemoryWriter(_MemoryBase):
                         raise SkippableItemError("attachment too large", status=413)
                     digest.update(part)
             dest_id = self.vendor.new_id("d")
-            self.vendor.put(self._place(Kind.ATTACHMENT, record, refs, dest_id,
-                                        self.vendor.new_version()))
+            self.vendor.put(self._place(Kind.ATTACHMENT, record, refs, dest_id, self.vendor.new_version()))
             self.vendor.uploads[dest_id] = StoredAttachment(digest.hexdigest(), size, max_chunk)
             self.vendor.markers[(Kind.ATTACHMENT, marker)] = dest_id
             return dest_id

@@ -5,6 +5,7 @@ window limit answering like a 429 with Retry-After) or broken (scripted faults),
 credential may be revoked. Attachment bodies are stored as bytes or as a (size, seed)
 recipe generated on demand, so multi-GiB files cost no memory.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -70,8 +71,9 @@ class MemoryVendor:
     name: str = "memory"
     clock: Clock = field(default_factory=SystemClock)
     limits: VendorLimits = field(default_factory=VendorLimits)
-    me: UserRef = field(default_factory=lambda: UserRef(email="owner@example.com",
-                                                        display_name="Owner", source_id="u0"))
+    me: UserRef = field(
+        default_factory=lambda: UserRef(email="owner@example.com", display_name="Owner", source_id="u0")
+    )
     rng_jitter: Callable[[], float] | None = None
 
     def __post_init__(self) -> None:
@@ -144,8 +146,15 @@ class MemoryVendor:
 
     # -- fault injection ---------------------------------------------------------------
 
-    def fail_next(self, op: str, error: Exception, *, times: int = 1, after: bool = False,
-                  when: Callable[[str, object], bool] | None = None) -> None:
+    def fail_next(
+        self,
+        op: str,
+        error: Exception,
+        *,
+        times: int = 1,
+        after: bool = False,
+        when: Callable[[str, object], bool] | None = None,
+    ) -> None:
         """Make the next ``times`` matching ``op`` calls raise ``error`` (``after``: post-write)."""
         self.faults.append(Fault(op, error, times, after, when))
 
@@ -172,8 +181,9 @@ class MemoryVendor:
     async def enter(self, op: str, subject: object = None) -> None:
         """Run before each operation: latency, credential, rate limit, scripted faults."""
         lim = self.limits
-        delay = lim.latency_s + (self.rng_jitter() * lim.latency_jitter_s
-                                 if self.rng_jitter and lim.latency_jitter_s else 0.0)
+        delay = lim.latency_s + (
+            self.rng_jitter() * lim.latency_jitter_s if self.rng_jitter and lim.latency_jitter_s else 0.0
+        )
         if delay > 0:
             await self.clock.sleep(delay)
         if self.revoked:
@@ -188,8 +198,9 @@ class MemoryVendor:
                 self.throttled += 1
                 self.calls["429"] += 1
                 wait = self._window_start + lim.window_s - now
-                raise ThrottledError(f"{self.name}: rate limit exceeded",
-                                     retry_after=wait if lim.send_retry_after else None)
+                raise ThrottledError(
+                    f"{self.name}: rate limit exceeded", retry_after=wait if lim.send_retry_after else None
+                )
             self._window_count += 1
         error = self._take_fault(op, subject, after=False)
         if error is not None:

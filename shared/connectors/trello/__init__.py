@@ -1,4 +1,5 @@
 """Trello connector: reader and writer over the REST API (``https://api.trello.com/1``)."""
+
 from __future__ import annotations
 
 from shared.connectors.settings import TrelloConnection
@@ -12,8 +13,13 @@ from shared.contract.pacer import Pacer
 from shared.net.http import build_client
 
 
-def trello_client(connection: TrelloConnection, *, allow_loopback: bool = False,
-                  pacer: Pacer | None = None, clock: Clock | None = None) -> TrelloClient:
+def trello_client(
+    connection: TrelloConnection,
+    *,
+    allow_loopback: bool = False,
+    pacer: Pacer | None = None,
+    clock: Clock | None = None,
+) -> TrelloClient:
     """A client for ``connection`` (SSRF-guarded HTTP clients). Pass the credential's pacer
     from ``PacerRegistry.get(key, TRELLO_RATE_LIMIT)``; without one it makes its own."""
     base_url = connection.effective_base_url().rstrip("/") + "/"
@@ -21,5 +27,4 @@ def trello_client(connection: TrelloConnection, *, allow_loopback: bool = False,
     return TrelloClient(http, credential_for(connection), pacer=pacer, clock=clock)
 
 
-__all__ = ["TRELLO_RATE_LIMIT", "TrelloClient", "TrelloReader", "TrelloWriter",
-           "trello_capabilities", "trello_client"]
+__all__ = ["TRELLO_RATE_LIMIT", "TrelloClient", "TrelloReader", "TrelloWriter", "trello_capabilities", "trello_client"]

@@ -2,13 +2,13 @@
 
 Field names are Trello's (https://developer.atlassian.com/cloud/trello/guides/rest-api/object-definitions/).
 """
+
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
 #: Trello's label colours (the API refuses others).
-LABEL_COLORS: tuple[str, ...] = ("green", "yellow", "orange", "red", "purple", "blue", "sky",
-                                 "lime", "pink", "black")
+LABEL_COLORS: tuple[str, ...] = ("green", "yellow", "orange", "red", "purple", "blue", "sky", "lime", "pink", "black")
 
 
 class _Wire(BaseModel):  # field names are Trello's (camelCase)

@@ -26,6 +26,7 @@
   their owner or to managed-Enterprise admins); unmatched people are named in the card
   description instead.
 """
+
 from __future__ import annotations
 
 from shared.contract.connector import Capabilities, ChecklistSupport, MarkerLocation

@@ -15,6 +15,7 @@ list fields are added the same way. Canonical types Trello lacks are written as 
 (``task.custom_field_as_text``: multi-select and people fields); a field that cannot be
 defined (Trello allows 50 per board) is reported lost (``task.custom_field_dropped``).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,13 +34,20 @@ from shared.errors import SkippableItemError
 
 #: canonical type → the Trello field type that holds it natively
 TRELLO_TYPES: dict[CustomFieldType, str] = {
-    CustomFieldType.TEXT: "text", CustomFieldType.NUMBER: "number", CustomFieldType.DATE: "date",
-    CustomFieldType.BOOL: "checkbox", CustomFieldType.ENUM: "list",
-    CustomFieldType.MULTI_ENUM: "text", CustomFieldType.PEOPLE: "text",
+    CustomFieldType.TEXT: "text",
+    CustomFieldType.NUMBER: "number",
+    CustomFieldType.DATE: "date",
+    CustomFieldType.BOOL: "checkbox",
+    CustomFieldType.ENUM: "list",
+    CustomFieldType.MULTI_ENUM: "text",
+    CustomFieldType.PEOPLE: "text",
 }
 CANONICAL_TYPES: dict[str, CustomFieldType] = {
-    "text": CustomFieldType.TEXT, "number": CustomFieldType.NUMBER, "date": CustomFieldType.DATE,
-    "checkbox": CustomFieldType.BOOL, "list": CustomFieldType.ENUM,
+    "text": CustomFieldType.TEXT,
+    "number": CustomFieldType.NUMBER,
+    "date": CustomFieldType.DATE,
+    "checkbox": CustomFieldType.BOOL,
+    "list": CustomFieldType.ENUM,
 }
 
 
@@ -80,8 +88,9 @@ def field_value(item: TFieldItem, definition: TCustomField) -> CustomFieldValue 
     if definition.type == "list":
         value = next((o.value.text for o in definition.options if o.id == item.idValue), None)
     else:
-        raw = (item.value or {}).get({"number": "number", "date": "date", "checkbox": "checked"}
-                                     .get(definition.type, "text"))
+        raw = (item.value or {}).get(
+            {"number": "number", "date": "date", "checkbox": "checked"}.get(definition.type, "text")
+        )
         if raw is None:
             return None
         if definition.type == "number":
@@ -98,8 +107,9 @@ def field_value(item: TFieldItem, definition: TCustomField) -> CustomFieldValue 
     return CustomFieldValue(name=definition.name, type=kind, value=value, source_id=definition.id)
 
 
-def with_custom_fields(task: Task, raw_items: Iterable[Mapping[str, Any]],
-                       definitions: Mapping[str, TCustomField]) -> Task:
+def with_custom_fields(
+    task: Task, raw_items: Iterable[Mapping[str, Any]], definitions: Mapping[str, TCustomField]
+) -> Task:
     """``task`` with the values of its card's custom fields (in the board's field order),
     versioned again so that a changed value makes the next delta update the card."""
     values = []
@@ -112,8 +122,7 @@ def with_custom_fields(task: Task, raw_items: Iterable[Mapping[str, Any]],
         return task
     fields = tuple(v for _, v in sorted(values, key=lambda pv: pv[0]))
     updated = task.model_copy(update={"custom_fields": fields})
-    return updated.model_copy(update={"version": content_version(
-        updated.model_dump(mode="json", exclude={"version"}))})
+    return updated.model_copy(update={"version": content_version(updated.model_dump(mode="json", exclude={"version"}))})
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -178,8 +187,9 @@ class TrelloCustomFields:
         async with self._locks[board]:
             fields = await self._definitions(board)
             for candidate in (name, f"{name} ({trello_type})"):
-                if not any(f.name == candidate and f.type != trello_type for f in fields) or \
-                        any(f.name == candidate and f.type == trello_type for f in fields):
+                if not any(f.name == candidate and f.type != trello_type for f in fields) or any(
+                    f.name == candidate and f.type == trello_type for f in fields
+                ):
                     break
             else:
                 return None
@@ -188,9 +198,19 @@ class TrelloCustomFields:
                 return await self._definitions(board, fresh=fresh)
 
             async def create() -> TCustomField:
-                return TCustomField.model_validate(await self.client.post("/customFields", json={
-                    "idModel": board, "modelType": "board", "name": candidate, "type": trello_type,
-                    "pos": "bottom", "display_cardFront": True}))
+                return TCustomField.model_validate(
+                    await self.client.post(
+                        "/customFields",
+                        json={
+                            "idModel": board,
+                            "modelType": "board",
+                            "name": candidate,
+                            "type": trello_type,
+                            "pos": "bottom",
+                            "display_cardFront": True,
+                        },
+                    )
+                )
 
             async def delete(lost: TCustomField) -> None:
                 await self.client.delete(f"/customFields/{lost.id}")
@@ -198,8 +218,13 @@ class TrelloCustomFields:
 
             try:
                 return await define_once(
-                    listing=listing, matches=lambda f: f.name == candidate and f.type == trello_type,
-                    create=create, order=lambda f: f.id, identity=lambda f: f.id, delete=delete)
+                    listing=listing,
+                    matches=lambda f: f.name == candidate and f.type == trello_type,
+                    create=create,
+                    order=lambda f: f.id,
+                    identity=lambda f: f.id,
+                    delete=delete,
+                )
             except SkippableItemError:  # 400: the board holds its 50 fields already
                 return None
 
@@ -212,31 +237,42 @@ class TrelloCustomFields:
             async def listing(fresh: bool) -> list[TFieldOption]:
                 nonlocal options
                 if fresh:
-                    options = [TFieldOption.model_validate(x)
-                               for x in await self.client.get(f"/customFields/{field.id}/options")]
+                    options = [
+                        TFieldOption.model_validate(x)
+                        for x in await self.client.get(f"/customFields/{field.id}/options")
+                    ]
                 return options
 
             async def create() -> TFieldOption:
-                return TFieldOption.model_validate(await self.client.post(
-                    f"/customFields/{field.id}/options", json={"value": {"text": text}, "color": "none",
-                                                               "pos": "bottom"}))
+                return TFieldOption.model_validate(
+                    await self.client.post(
+                        f"/customFields/{field.id}/options",
+                        json={"value": {"text": text}, "color": "none", "pos": "bottom"},
+                    )
+                )
 
             async def delete(lost: TFieldOption) -> None:
                 nonlocal options
                 await self.client.delete(f"/customFields/{field.id}/options/{lost.id}")
                 options = [o for o in options if o.id != lost.id]
 
-            winner = await define_once(listing=listing, matches=lambda o: o.value.text == text,
-                                       create=create, order=lambda o: o.id, identity=lambda o: o.id,
-                                       delete=delete)
+            winner = await define_once(
+                listing=listing,
+                matches=lambda o: o.value.text == text,
+                create=create,
+                order=lambda o: o.id,
+                identity=lambda o: o.id,
+                delete=delete,
+            )
             if all(o.id != winner.id for o in options):
                 options.append(winner)
-            self._boards[board] = [f.model_copy(update={"options": options}) if f.id == field.id else f
-                                   for f in await self._definitions(board)]
+            self._boards[board] = [
+                f.model_copy(update={"options": options}) if f.id == field.id else f
+                for f in await self._definitions(board)
+            ]
             return winner.id
 
-    async def write(self, card_id: str, board: str, task: Task, *,
-                    update: bool = False) -> tuple[Adaptation, ...]:
+    async def write(self, card_id: str, board: str, task: Task, *, update: bool = False) -> tuple[Adaptation, ...]:
         """Set the card's values of ``task.custom_fields`` (idempotent: setting a value
         again changes nothing, so a redelivered update finishes what a failure left). An
         ``update`` also clears the card's other values: like its name and description, a
@@ -249,20 +285,27 @@ class TrelloCustomFields:
                 trello_type = "text"
             field = await self._field(board, cf.name, trello_type)
             if field is None:
-                notes.append(_note("task.custom_field_dropped", f"{cf.name}: the board holds no more "
-                                   "custom fields", loss=True))
+                notes.append(
+                    _note("task.custom_field_dropped", f"{cf.name}: the board holds no more custom fields", loss=True)
+                )
                 continue
             if field.name != cf.name:
-                notes.append(_note("task.custom_field_renamed", f"{cf.name} is {field.name}: a field "
-                                   "of that name and another type is on the board"))
+                notes.append(
+                    _note(
+                        "task.custom_field_renamed",
+                        f"{cf.name} is {field.name}: a field of that name and another type is on the board",
+                    )
+                )
             if trello_type == "text" and cf.type is not CustomFieldType.TEXT:
-                notes.append(_note("task.custom_field_as_text", f"{cf.name}: Trello has no {cf.type} "
-                                   "fields; written as text"))
+                notes.append(
+                    _note("task.custom_field_as_text", f"{cf.name}: Trello has no {cf.type} fields; written as text")
+                )
             option = None
             if trello_type == "list" and cf.value not in (None, ""):
                 option = await self._option(board, field, str(cf.value))
-            await self.client.put(f"/cards/{card_id}/customField/{field.id}/item",
-                                  json=item_body(cf, trello_type, option))
+            await self.client.put(
+                f"/cards/{card_id}/customField/{field.id}/item", json=item_body(cf, trello_type, option)
+            )
             written.add(field.id)
         if update:
             by_id = {f.id: f for f in await self._definitions(board)}
@@ -270,7 +313,8 @@ class TrelloCustomFields:
                 item = TFieldItem.model_validate(raw)
                 stale = by_id.get(item.idCustomField)
                 if item.idCustomField not in written and stale is not None:
-                    await self.client.put(f"/cards/{card_id}/customField/{stale.id}/item",
-                                          json={"idValue": ""} if stale.type == "list" else {"value": ""})
+                    await self.client.put(
+                        f"/cards/{card_id}/customField/{stale.id}/item",
+                        json={"idValue": ""} if stale.type == "list" else {"value": ""},
+                    )
         return tuple(notes)
-

@@ -1,4 +1,5 @@
 """Pure mapping between Trello wire types and the canonical model (no I/O)."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
@@ -66,25 +67,32 @@ def _day(value: datetime | None) -> date | None:
 
 
 def user(member: TMember) -> UserRef:
-    return UserRef(email=member.email or None, display_name=member.fullName or member.username,
-                   source_id=member.id)
+    return UserRef(email=member.email or None, display_name=member.fullName or member.username, source_id=member.id)
 
 
 def _versioned(record: R) -> R:
-    return record.model_copy(update={"version": content_version(
-        record.model_dump(mode="json", exclude={"version"}))})
+    return record.model_copy(update={"version": content_version(record.model_dump(mode="json", exclude={"version"}))})
 
 
 def board_to_project(board: TBoard, members: Members) -> Project:
-    return _versioned(Project(
-        source_id=board.id, version="", name=board.name, description=strip_marker_footer(
-            board.desc), workspace_id=board.idOrganization, archived=board.closed,
-        members=tuple(members.values()), created_at=id_time(board.id)))
+    return _versioned(
+        Project(
+            source_id=board.id,
+            version="",
+            name=board.name,
+            description=strip_marker_footer(board.desc),
+            workspace_id=board.idOrganization,
+            archived=board.closed,
+            members=tuple(members.values()),
+            created_at=id_time(board.id),
+        )
+    )
 
 
 def list_to_section(lst: TList, board_id: str) -> Section:
-    return _versioned(Section(source_id=lst.id, version="", project_id=board_id,
-                              name=lst.name, position=lst.pos, archived=lst.closed))
+    return _versioned(
+        Section(source_id=lst.id, version="", project_id=board_id, name=lst.name, position=lst.pos, archived=lst.closed)
+    )
 
 
 def label_name(label: TLabel) -> str:
@@ -95,8 +103,9 @@ def label_name(label: TLabel) -> str:
 def label_to_label(label: TLabel, board_id: str) -> Label:
     """A label keeps its name, empty included: Trello labels may be colour only, and a
     destination that needs a name says so when it gives one (``label.renamed_empty``)."""
-    return _versioned(Label(source_id=label.id, version="", project_id=board_id,
-                            name=label.name or "", color=label.color))
+    return _versioned(
+        Label(source_id=label.id, version="", project_id=board_id, name=label.name or "", color=label.color)
+    )
 
 
 def card_to_task(card: TCard, members: Members) -> Task:
@@ -104,21 +113,43 @@ def card_to_task(card: TCard, members: Members) -> Task:
     due = parse_dt(card.due)
     start = parse_dt(card.start)
     checklists = tuple(
-        Checklist(source_id=cl.id, name=cl.name, items=tuple(
-            ChecklistItem(source_id=i.id, name=i.name, checked=i.state == "complete",
-                          position=i.pos, due_on=_day(parse_dt(i.due)),
-                          assignee=members.get(i.idMember or ""))
-            for i in sorted(cl.checkItems, key=lambda i: i.pos)))
-        for cl in sorted(card.checklists, key=lambda c: c.pos))
-    return _versioned(Task(
-        source_id=card.id, version="", project_id=card.idBoard, section_id=card.idList or None,
-        name=card.name, description=strip_marker_footer(card.desc),
-        completed=card.dueComplete, start_on=start.date() if start else None,
-        due_on=due.date() if due else None, due_at=due,
-        assignees=tuple(members.get(m, UserRef(source_id=m)) for m in card.idMembers),
-        labels=tuple(LabelRef(source_id=lab.id, name=label_name(lab)) for lab in card.labels),
-        checklists=checklists, position=card.pos, created_at=id_time(card.id),
-        archived=card.closed))
+        Checklist(
+            source_id=cl.id,
+            name=cl.name,
+            items=tuple(
+                ChecklistItem(
+                    source_id=i.id,
+                    name=i.name,
+                    checked=i.state == "complete",
+                    position=i.pos,
+                    due_on=_day(parse_dt(i.due)),
+                    assignee=members.get(i.idMember or ""),
+                )
+                for i in sorted(cl.checkItems, key=lambda i: i.pos)
+            ),
+        )
+        for cl in sorted(card.checklists, key=lambda c: c.pos)
+    )
+    return _versioned(
+        Task(
+            source_id=card.id,
+            version="",
+            project_id=card.idBoard,
+            section_id=card.idList or None,
+            name=card.name,
+            description=strip_marker_footer(card.desc),
+            completed=card.dueComplete,
+            start_on=start.date() if start else None,
+            due_on=due.date() if due else None,
+            due_at=due,
+            assignees=tuple(members.get(m, UserRef(source_id=m)) for m in card.idMembers),
+            labels=tuple(LabelRef(source_id=lab.id, name=label_name(lab)) for lab in card.labels),
+            checklists=checklists,
+            position=card.pos,
+            created_at=id_time(card.id),
+            archived=card.closed,
+        )
+    )
 
 
 def action_to_comment(action: TAction, board_id: str, members: Members) -> Comment:
@@ -126,22 +157,42 @@ def action_to_comment(action: TAction, board_id: str, members: Members) -> Comme
     if author is None and action.memberCreator is not None:
         author = user(action.memberCreator)
     card_id = action.data.card.id if action.data.card else ""
-    record = Comment(source_id=action.id, version="", project_id=board_id, task_id=card_id,
-                     text=strip_marker_footer(action.data.text), author=author,
-                     created_at=parse_dt(action.date))
+    record = Comment(
+        source_id=action.id,
+        version="",
+        project_id=board_id,
+        task_id=card_id,
+        text=strip_marker_footer(action.data.text),
+        author=author,
+        created_at=parse_dt(action.date),
+    )
     # dateLastEdited is part of the version so an edited comment is migrated again
-    return record.model_copy(update={"version": content_version(
-        [record.model_dump(mode="json", exclude={"version"}), action.data.dateLastEdited])})
+    return record.model_copy(
+        update={
+            "version": content_version(
+                [record.model_dump(mode="json", exclude={"version"}), action.data.dateLastEdited]
+            )
+        }
+    )
 
 
-def attachment_to_attachment(att: TAttachment, board_id: str, card_id: str,
-                             members: Members) -> Attachment:
+def attachment_to_attachment(att: TAttachment, board_id: str, card_id: str, members: Members) -> Attachment:
     """Uploads keep their ``/download/`` URL in ``url`` (the reader streams from it)."""
-    return _versioned(Attachment(
-        source_id=att.id, version="", project_id=board_id, task_id=card_id, name=att.name,
-        size=att.bytes if att.isUpload else None, mime_type=att.mimeType or None,
-        is_link=not att.isUpload, url=att.url or None, created_at=parse_dt(att.date),
-        author=members.get(att.idMember or "")))
+    return _versioned(
+        Attachment(
+            source_id=att.id,
+            version="",
+            project_id=board_id,
+            task_id=card_id,
+            name=att.name,
+            size=att.bytes if att.isUpload else None,
+            mime_type=att.mimeType or None,
+            is_link=not att.isUpload,
+            url=att.url or None,
+            created_at=parse_dt(att.date),
+            author=members.get(att.idMember or ""),
+        )
+    )
 
 
 def trello_color(color: str | None) -> str | None:
@@ -149,9 +200,18 @@ def trello_color(color: str | None) -> str | None:
     if not color:
         return None
     c = color.lower().strip()
-    aliases = {"grey": "black", "gray": "black", "cyan": "sky", "teal": "sky",
-               "magenta": "pink", "violet": "purple", "indigo": "blue", "brown": "orange",
-               "light-green": "lime", "dark-green": "green"}
+    aliases = {
+        "grey": "black",
+        "gray": "black",
+        "cyan": "sky",
+        "teal": "sky",
+        "magenta": "pink",
+        "violet": "purple",
+        "indigo": "blue",
+        "brown": "orange",
+        "light-green": "lime",
+        "dark-green": "green",
+    }
     c = aliases.get(c, c)
     return c if c in LABEL_COLORS else next((x for x in LABEL_COLORS if x in c), None)
 

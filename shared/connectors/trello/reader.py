@@ -19,6 +19,7 @@ read cost 1 request each: 835 + 402 of 1,320 source reads in a 1,000-card delta)
 
 Cursors go through the kit's ``CursorCodec``: one that does not fit is ``InvalidCursor``.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -54,7 +55,7 @@ from shared.contract.connector import Page
 from shared.contract.model import Attachment, Container, Kind, Record, UserRef
 from shared.errors import SkippableItemError
 
-MAX_PAGE = 1000          # Trello's largest ``limit``
+MAX_PAGE = 1000  # Trello's largest ``limit``
 
 
 class _After(BaseModel):
@@ -86,10 +87,8 @@ class TrelloReader:
     async def members(self, board_id: str) -> Members:
         """Board members by id (e-mails where Trello shows them), cached per board."""
         if board_id not in self._members:
-            raw = await self.client.get(f"/boards/{board_id}/members",
-                                        fields="username,fullName,email")
-            self._members[board_id] = {m.id: user(m) for m in
-                                       (TMember.model_validate(x) for x in raw)}
+            raw = await self.client.get(f"/boards/{board_id}/members", fields="username,fullName,email")
+            self._members[board_id] = {m.id: user(m) for m in (TMember.model_validate(x) for x in raw)}
         return self._members[board_id]
 
     async def custom_fields(self, board_id: str, *, fresh: bool = False) -> dict[str, TCustomField]:
@@ -111,8 +110,7 @@ class TrelloReader:
             return _after_id(items, cursor, limit)
         if kind is Kind.LABEL:
             raw = await self.client.get(f"/boards/{scope}/labels", limit=MAX_PAGE)
-            return _after_id([label_to_label(TLabel.model_validate(x), scope) for x in raw],
-                             cursor, limit)
+            return _after_id([label_to_label(TLabel.model_validate(x), scope) for x in raw], cursor, limit)
         if kind is Kind.TASK:
             return await self._tasks(scope, cursor, limit)
         if kind is Kind.COMMENT:
@@ -124,18 +122,20 @@ class TrelloReader:
     async def _tasks(self, scope: str, cursor: str | None, limit: int) -> Page:
         members = await self.members(scope)
         before = _AFTER.load(cursor).after if cursor else None
-        raw = await self.client.get(f"/boards/{scope}/cards/all", limit=limit, before=before,
-                                    checklists="all", customFieldItems="true")
+        raw = await self.client.get(
+            f"/boards/{scope}/cards/all", limit=limit, before=before, checklists="all", customFieldItems="true"
+        )
         cards = [TCard.model_validate(x) for x in raw]
         fields = await self.custom_fields(scope)
         used = {i.get("idCustomField") for x in raw for i in x.get("customFieldItems") or ()}
         if not used <= fields.keys():  # a field defined since the definitions were cached
             fields = await self.custom_fields(scope, fresh=True)
-        records = tuple(with_custom_fields(card_to_task(c, members), x.get("customFieldItems") or (), fields)
-                        for c, x in zip(cards, raw, strict=True))
+        records = tuple(
+            with_custom_fields(card_to_task(c, members), x.get("customFieldItems") or (), fields)
+            for c, x in zip(cards, raw, strict=True)
+        )
         more = len(cards) == limit
-        return Page(records=records,
-                    next_cursor=_AFTER.encode(_After(after=cards[-1].id)) if more and cards else None)
+        return Page(records=records, next_cursor=_AFTER.encode(_After(after=cards[-1].id)) if more and cards else None)
 
     async def _comments(self, scope: str, cursor: str | None, limit: int) -> Page:
         """The board's comments, oldest first (each card's in the order they were written),
@@ -147,14 +147,16 @@ class TrelloReader:
         actions: list[TAction] = []
         before: str | None = None
         while True:
-            raw = await self.client.get(f"/boards/{scope}/actions", filter="commentCard",
-                                        limit=MAX_PAGE, before=before)
+            raw = await self.client.get(f"/boards/{scope}/actions", filter="commentCard", limit=MAX_PAGE, before=before)
             actions += [TAction.model_validate(x) for x in raw]
             if len(raw) < MAX_PAGE:
                 break
             before = actions[-1].id
-        comments = [action_to_comment(a, scope, members) for a in actions
-                    if a.data.card is not None and a.data.card.id in on_board]
+        comments = [
+            action_to_comment(a, scope, members)
+            for a in actions
+            if a.data.card is not None and a.data.card.id in on_board
+        ]
         return _after_id(comments, cursor, limit)
 
     async def _attachments(self, scope: str, cursor: str | None, limit: int) -> Page:
@@ -165,17 +167,18 @@ class TrelloReader:
         found: list[tuple[str, Any]] = []
         for card in raw:
             for att in (TAttachment.model_validate(x) for x in card.get("attachments") or ()):
-                found.append((f"{card['id']}:{att.id}",
-                              attachment_to_attachment(att, scope, str(card["id"]), members)))
+                found.append((f"{card['id']}:{att.id}", attachment_to_attachment(att, scope, str(card["id"]), members)))
         found.sort(key=lambda pair: pair[0])
         start = 0
         if cursor:
             after = _AFTER.load(cursor).after
             start = bisect.bisect_right([key for key, _ in found], after)
-        page = found[start:start + limit]
+        page = found[start : start + limit]
         more = start + limit < len(found)
-        return Page(records=tuple(r for _, r in page),
-                    next_cursor=_AFTER.encode(_After(after=page[-1][0])) if more and page else None)
+        return Page(
+            records=tuple(r for _, r in page),
+            next_cursor=_AFTER.encode(_After(after=page[-1][0])) if more and page else None,
+        )
 
     async def open_attachment(self, attachment: Attachment) -> AsyncIterator[bytes]:
         """Stream an uploaded file (1 MiB chunks) from its ``/download/`` URL."""
@@ -192,5 +195,4 @@ def _after_id(items: list[Any], cursor: str | None, limit: int) -> Page:
         items = [r for r in items if r.source_id > after]
     page = items[:limit]
     more = len(items) > limit
-    return Page(records=tuple(page),
-                next_cursor=_AFTER.encode(_After(after=page[-1].source_id)) if more else None)
+    return Page(records=tuple(page), next_cursor=_AFTER.encode(_After(after=page[-1].source_id)) if more else None)

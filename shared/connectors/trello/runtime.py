@@ -1,4 +1,5 @@
 """Trello runtime factory: one guarded, paced client shared by reader and writer."""
+
 from __future__ import annotations
 
 from shared.connectors.registry import RuntimeOptions, SimpleRuntime, register_runtime

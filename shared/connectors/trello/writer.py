@@ -1,4 +1,5 @@
 """Writes canonical records into Trello (see ``capabilities.py`` for the adaptations)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -110,17 +111,25 @@ class TrelloWriter:
             record, notes = name_nameless_label(record)
         if isinstance(record, Comment):
             record = unstack_comment_header(record)  # a second hop keeps the first header
-        if isinstance(record, Label) and record.color and \
-                trello_color(record.color) != record.color:
+        if isinstance(record, Label) and record.color and trello_color(record.color) != record.color:
             mapped = trello_color(record.color)
-            notes.append(Adaptation(kind=kind, code="label.color_mapped",
-                                    message=f"colour {record.color!r} becomes {mapped!r}",
-                                    loss=mapped is None))
+            notes.append(
+                Adaptation(
+                    kind=kind,
+                    code="label.color_mapped",
+                    message=f"colour {record.color!r} becomes {mapped!r}",
+                    loss=mapped is None,
+                )
+            )
             record = record.model_copy(update={"color": mapped})
         if isinstance(record, Project) and record.archived:
-            notes.append(Adaptation(kind=kind, code="project.left_open",
-                                    message="an archived source board is created open so "
-                                            "its items can be written"))
+            notes.append(
+                Adaptation(
+                    kind=kind,
+                    code="project.left_open",
+                    message="an archived source board is created open so its items can be written",
+                )
+            )
         return record, notes
 
     # -- helpers -----------------------------------------------------------------------
@@ -138,8 +147,7 @@ class TrelloWriter:
         return self._default_list[board]
 
     async def _default_lists(self, board: str) -> list[TList]:
-        lists = [TList.model_validate(x) for x in
-                 await self.client.get(f"/boards/{board}/lists", filter="open")]
+        lists = [TList.model_validate(x) for x in await self.client.get(f"/boards/{board}/lists", filter="open")]
         return [x for x in lists if x.name == DEFAULT_LIST and not x.closed]
 
     async def _default_list_of(self, board: str) -> str:
@@ -157,8 +165,9 @@ class TrelloWriter:
         found = await self._default_lists(board)
         if found:
             return min(x.id for x in found)
-        made = TList.model_validate(await self.client.post(
-            "/lists", json={"name": DEFAULT_LIST, "idBoard": board, "pos": "top"}))
+        made = TList.model_validate(
+            await self.client.post("/lists", json={"name": DEFAULT_LIST, "idBoard": board, "pos": "top"})
+        )
         ids = {x.id for x in await self._default_lists(board)} | {made.id}
         winner = min(ids)
         if winner != made.id:
@@ -177,19 +186,22 @@ class TrelloWriter:
             self._board_members[board] = {m["id"] for m in members}
         return self._people[board], self._board_members[board]
 
-    async def _card_body(self, task: Task, refs: DestRefs,
-                         marker: str) -> tuple[dict[str, Any], tuple[Adaptation, ...]]:
+    async def _card_body(
+        self, task: Task, refs: DestRefs, marker: str
+    ) -> tuple[dict[str, Any], tuple[Adaptation, ...]]:
         board = _need(refs.project, "board")
         if refs.flattened_parent and FLATTENED_LINE in task.description:
             parent = await self.client.get(f"/cards/{refs.flattened_parent}", fields="name")
-            task = task.model_copy(update={"description": name_flattened_parent(
-                task.description, str(parent.get("name") or ""))})
+            task = task.model_copy(
+                update={"description": name_flattened_parent(task.description, str(parent.get("name") or ""))}
+            )
         people, on_board = await self._people_of(board)
         ids, missing = [], []
         for person in task.assignees:
             # by e-mail; or by id when source and destination are the same Trello
             member = people.get((person.email or "").lower()) or (
-                person.source_id if person.source_id in on_board else None)
+                person.source_id if person.source_id in on_board else None
+            )
             if member:
                 ids.append(member)
             else:
@@ -197,27 +209,37 @@ class TrelloWriter:
         note = f"\n\nAssigned in the source: {', '.join(missing)}" if missing else ""
         notes: list[Adaptation] = []
         if missing:
-            notes.append(Adaptation(kind=Kind.TASK, code="task.assignee_not_on_board",
-                                    message=f"not found among the board's members (named in "
-                                            f"the description instead): {', '.join(missing)}"))
+            notes.append(
+                Adaptation(
+                    kind=Kind.TASK,
+                    code="task.assignee_not_on_board",
+                    message=f"not found among the board's members (named in "
+                    f"the description instead): {', '.join(missing)}",
+                )
+            )
         desc = _with_footer(task.description, marker, note)
         if not fits(task.description, marker, max_chars=MAX_TEXT, note=note):
-            notes.append(Adaptation(kind=Kind.TASK, code="task.description_cut_for_note",
-                                    message=f"description cut so the assignee note fits "
-                                            f"Trello's {MAX_TEXT} characters", loss=True))
-        due = format_dt(task.due_at) if task.due_at else (
-            date_as_due(task.due_on) if task.due_on else None)
+            notes.append(
+                Adaptation(
+                    kind=Kind.TASK,
+                    code="task.description_cut_for_note",
+                    message=f"description cut so the assignee note fits Trello's {MAX_TEXT} characters",
+                    loss=True,
+                )
+            )
+        due = format_dt(task.due_at) if task.due_at else (date_as_due(task.due_on) if task.due_on else None)
         return {
-            "idList": await self._list_for(refs), "name": task.name[:MAX_TEXT],
-            "desc": desc, "due": due,
+            "idList": await self._list_for(refs),
+            "name": task.name[:MAX_TEXT],
+            "desc": desc,
+            "due": due,
             "start": date_as_due(task.start_on) if task.start_on else None,
-            "dueComplete": task.completed, "idMembers": ids,
-            "idLabels": [refs.labels[lab.source_id] for lab in task.labels
-                         if lab.source_id in refs.labels],
+            "dueComplete": task.completed,
+            "idMembers": ids,
+            "idLabels": [refs.labels[lab.source_id] for lab in task.labels if lab.source_id in refs.labels],
         }, tuple(notes)
 
-    async def _sync_checklists(self, card_id: str, task: Task,
-                               existing: list[TChecklist]) -> None:
+    async def _sync_checklists(self, card_id: str, task: Task, existing: list[TChecklist]) -> None:
         """Bring the card's checklists and check items into line with ``task``.
 
         What is there already is paired by name, in order (``match_in_order``), and only
@@ -238,10 +260,12 @@ class TrelloWriter:
                 # items the source no longer has and Trello's API cannot remove one by one
                 # here: the checklist is written again, in its place
                 await self.client.delete(f"/checklists/{have[j].id}")
-            after = next((have[k].pos for k in paired[i + 1:] if k is not None), None)
-            made = TChecklist.model_validate(await self.client.post(
-                f"/cards/{card_id}/checklists",
-                json={"name": name, "pos": pos_between(prev, after)}))
+            after = next((have[k].pos for k in paired[i + 1 :] if k is not None), None)
+            made = TChecklist.model_validate(
+                await self.client.post(
+                    f"/cards/{card_id}/checklists", json={"name": name, "pos": pos_between(prev, after)}
+                )
+            )
             prev = made.pos
             await self._sync_items(card_id, made, checklist)
 
@@ -258,13 +282,13 @@ class TrelloWriter:
         prev: float | None = None
         for i, (item, j) in enumerate(zip(checklist.items, paired, strict=True)):
             if j is None:
-                after = next((items[k].pos for k in paired[i + 1:] if k is not None), None)
-                fields: dict[str, Any] = {"name": names[i], "checked": item.checked,
-                                          "pos": pos_between(prev, after)}
+                after = next((items[k].pos for k in paired[i + 1 :] if k is not None), None)
+                fields: dict[str, Any] = {"name": names[i], "checked": item.checked, "pos": pos_between(prev, after)}
                 if item.due_on:
                     fields["due"] = date_as_due(item.due_on)
                 made = TCheckItem.model_validate(
-                    await self.client.post(f"/checklists/{have.id}/checkItems", json=fields))
+                    await self.client.post(f"/checklists/{have.id}/checkItems", json=fields)
+                )
                 prev = made.pos
                 continue
             current = items[j]
@@ -282,35 +306,47 @@ class TrelloWriter:
 
     # -- DestinationWriter -----------------------------------------------------------
 
-    async def create(self, kind: Kind, record: Record, refs: DestRefs,
-                     marker: str) -> str | Written:
+    async def create(self, kind: Kind, record: Record, refs: DestRefs, marker: str) -> str | Written:
         """Create a board, list, label, card (with checklists) or comment."""
         if isinstance(record, Project):
             body: dict[str, Any] = {
-                "name": record.name, "desc": _with_footer(record.description, marker),
-                "defaultLists": False, "defaultLabels": False}
+                "name": record.name,
+                "desc": _with_footer(record.description, marker),
+                "defaultLists": False,
+                "defaultLabels": False,
+            }
             if refs.workspace:
                 body["idOrganization"] = refs.workspace
             made = await self.client.post("/boards/", json=body)
             return str(made["id"])
         if isinstance(record, Section):
-            made = await self.client.post("/lists", json={
-                "name": record.name, "idBoard": _need(refs.project, "board"),
-                "pos": trello_pos(record.position)})
+            made = await self.client.post(
+                "/lists",
+                json={"name": record.name, "idBoard": _need(refs.project, "board"), "pos": trello_pos(record.position)},
+            )
             if record.archived:
                 await self.client.put(f"/lists/{made['id']}", json={"closed": True})
             return str(made["id"])
         if isinstance(record, Label):
             record, _ = name_nameless_label(record)  # as adapt() did (callers may skip it)
-            made = await self.client.post("/labels", json={
-                "name": record.name, "color": trello_color(record.color),
-                "idBoard": _need(refs.project, "board")})
+            made = await self.client.post(
+                "/labels",
+                json={
+                    "name": record.name,
+                    "color": trello_color(record.color),
+                    "idBoard": _need(refs.project, "board"),
+                },
+            )
             return str(made["id"])
         if isinstance(record, Task):
             body, notes = await self._card_body(record, refs, marker)
             body["pos"] = trello_pos(record.position)
-            made = await self.client.post("/cards", json={    # nothing to clear yet
-                k: v for k, v in body.items() if v is not None and v != []})
+            made = await self.client.post(
+                "/cards",
+                json={  # nothing to clear yet
+                    k: v for k, v in body.items() if v is not None and v != []
+                },
+            )
             card_id = str(made["id"])
             try:
                 if record.archived:
@@ -326,84 +362,90 @@ class TrelloWriter:
             return Written(dest_id=card_id, notes=notes) if notes else card_id
         if isinstance(record, Comment):
             made = await self.client.post(
-                f"/cards/{_need(refs.task, 'card')}/actions/comments",
-                json={"text": _with_footer(record.text, marker)})
+                f"/cards/{_need(refs.task, 'card')}/actions/comments", json={"text": _with_footer(record.text, marker)}
+            )
             return str(made["id"])
-        raise SkippableItemError(f"create() does not write {kind}; use upload_attachment",
-                                 status=400)
+        raise SkippableItemError(f"create() does not write {kind}; use upload_attachment", status=400)
 
-    async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs,
-                     marker: str) -> Written | None:
+    async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs, marker: str) -> Written | None:
         """Overwrite migrated fields and finish a card's parts: its list and labels (in
         the card body), description with marker footer, checklists and check items (only
         the missing ones are written, so an update after any failed part completes it)."""
         if isinstance(record, Project):
-            await self.client.put(f"/boards/{dest_id}", json={
-                "name": record.name, "desc": _with_footer(record.description, marker)})
+            await self.client.put(
+                f"/boards/{dest_id}", json={"name": record.name, "desc": _with_footer(record.description, marker)}
+            )
         elif isinstance(record, Section):
-            await self.client.put(f"/lists/{dest_id}", json={"name": record.name,
-                                                             "closed": record.archived})
+            await self.client.put(f"/lists/{dest_id}", json={"name": record.name, "closed": record.archived})
         elif isinstance(record, Label):
             record, _ = name_nameless_label(record)
-            await self.client.put(f"/labels/{dest_id}", json={
-                "name": record.name, "color": trello_color(record.color)})
+            await self.client.put(f"/labels/{dest_id}", json={"name": record.name, "color": trello_color(record.color)})
         elif isinstance(record, Task):
             body, notes = await self._card_body(record, refs, marker)
             body["closed"] = record.archived
             await self.client.put(f"/cards/{dest_id}", json=body)
-            existing = [TChecklist.model_validate(x)
-                        for x in await self.client.get(f"/cards/{dest_id}/checklists")]
+            existing = [TChecklist.model_validate(x) for x in await self.client.get(f"/cards/{dest_id}/checklists")]
             await self._sync_checklists(dest_id, record, existing)
             notes += await self._fields.write(dest_id, _need(refs.project, "board"), record, update=True)
             return Written(dest_id=dest_id, notes=notes) if notes else None
         elif isinstance(record, Comment):
-            await self.client.put(f"/actions/{dest_id}",
-                                  json={"text": _with_footer(record.text, marker)})
-        elif not isinstance(record, Attachment):   # attachments are immutable in Trello
+            await self.client.put(f"/actions/{dest_id}", json={"text": _with_footer(record.text, marker)})
+        elif not isinstance(record, Attachment):  # attachments are immutable in Trello
             raise SkippableItemError(f"cannot update {kind}", status=400)
         return None
 
-    async def find_by_marker(self, kind: Kind, marker: str, record: Record,
-                             refs: DestRefs) -> str | None:
+    async def find_by_marker(self, kind: Kind, marker: str, record: Record, refs: DestRefs) -> str | None:
         """By the ``[marker]`` footer (boards, cards, comments) or by natural key."""
         tag = f"[{marker}]"
         try:
             if kind is Kind.PROJECT:
-                path = (f"/organizations/{refs.workspace}/boards" if refs.workspace
-                        else f"/members/{(await self.whoami()).source_id}/boards")
-                boards = [TBoard.model_validate(b) for b in
-                          await self.client.get(path, filter="all", fields="name,desc")]
+                path = (
+                    f"/organizations/{refs.workspace}/boards"
+                    if refs.workspace
+                    else f"/members/{(await self.whoami()).source_id}/boards"
+                )
+                boards = [
+                    TBoard.model_validate(b) for b in await self.client.get(path, filter="all", fields="name,desc")
+                ]
                 return next((b.id for b in boards if tag in b.desc), None)
             if kind is Kind.TASK and refs.project:
-                cards = [TCard.model_validate(c) for c in await self.client.get(
-                    f"/boards/{refs.project}/cards/all", fields="desc")]
+                cards = [
+                    TCard.model_validate(c)
+                    for c in await self.client.get(f"/boards/{refs.project}/cards/all", fields="desc")
+                ]
                 return next((c.id for c in cards if tag in c.desc), None)
             if kind is Kind.COMMENT and refs.task:
-                actions = await self.client.get(f"/cards/{refs.task}/actions",
-                                                filter="commentCard", limit=1000)
-                return next((a["id"] for a in actions
-                             if tag in a.get("data", {}).get("text", "")), None)
+                actions = await self.client.get(f"/cards/{refs.task}/actions", filter="commentCard", limit=1000)
+                return next((a["id"] for a in actions if tag in a.get("data", {}).get("text", "")), None)
             if isinstance(record, Section) and refs.project:
-                lists = [TList.model_validate(x) for x in await self.client.get(
-                    f"/boards/{refs.project}/lists", filter="all")]
+                lists = [
+                    TList.model_validate(x)
+                    for x in await self.client.get(f"/boards/{refs.project}/lists", filter="all")
+                ]
                 same = sorted((x for x in lists if x.name == record.name), key=lambda x: x.closed)
                 return same[0].id if same else None
             if isinstance(record, Label) and refs.project:
                 record, _ = name_nameless_label(record)
-                labels = [TLabel.model_validate(x) for x in await self.client.get(
-                    f"/boards/{refs.project}/labels", limit=1000)]
+                labels = [
+                    TLabel.model_validate(x)
+                    for x in await self.client.get(f"/boards/{refs.project}/labels", limit=1000)
+                ]
                 # Trello allows several labels of one name ("bug" red and "bug" orange are
                 # two labels): a label is found by its name *and* colour, never by name alone
                 color = trello_color(record.color)
-                return next((x.id for x in labels
-                             if (x.name or "") == record.name and x.color == color), None)
+                return next((x.id for x in labels if (x.name or "") == record.name and x.color == color), None)
             if isinstance(record, Attachment) and refs.task:
-                atts = [TAttachment.model_validate(x) for x in
-                        await self.client.get(f"/cards/{refs.task}/attachments")]
+                atts = [TAttachment.model_validate(x) for x in await self.client.get(f"/cards/{refs.task}/attachments")]
                 for att in atts:
-                    hit = (att.url == record.url) if record.is_link else (
-                        att.isUpload and att.name == record.name
-                        and (record.size is None or att.bytes == record.size))
+                    hit = (
+                        (att.url == record.url)
+                        if record.is_link
+                        else (
+                            att.isUpload
+                            and att.name == record.name
+                            and (record.size is None or att.bytes == record.size)
+                        )
+                    )
                     if hit:
                         return f"{refs.task}:{att.id}"
         except NotFoundError:
@@ -429,15 +471,17 @@ class TrelloWriter:
             card, _, att = dest_id.partition(":")
             await self.client.delete(f"/cards/{card}/attachments/{att}")
 
-    async def upload_attachment(self, record: Attachment, refs: DestRefs, marker: str,
-                                chunks: AsyncIterator[bytes] | None) -> str:
+    async def upload_attachment(
+        self, record: Attachment, refs: DestRefs, marker: str, chunks: AsyncIterator[bytes] | None
+    ) -> str:
         """A link (``chunks`` None) or a streamed multipart upload; id is ``card:attachment``."""
         card = _need(refs.task, "card")
         if chunks is None:
             if not record.url:
                 raise SkippableItemError("a link attachment needs a URL", status=400)
-            made = await self.client.post(f"/cards/{card}/attachments",
-                                          json={"url": record.url, "name": record.name[:256]})
+            made = await self.client.post(
+                f"/cards/{card}/attachments", json={"url": record.url, "name": record.name[:256]}
+            )
             return f"{card}:{made['id']}"
         boundary = uuid.uuid4().hex
         mime = record.mime_type or "application/octet-stream"
@@ -450,16 +494,19 @@ class TrelloWriter:
                 yield part
             yield tail
 
-        made = await self.client.upload(f"/cards/{card}/attachments", body(),
-                                        f"multipart/form-data; boundary={boundary}", length)
+        made = await self.client.upload(
+            f"/cards/{card}/attachments", body(), f"multipart/form-data; boundary={boundary}", length
+        )
         return f"{card}:{made['id']}"
 
 
 def _multipart_frame(boundary: str, name: str, mime: str) -> tuple[bytes, bytes]:
     """Bytes before and after the file content of a ``multipart/form-data`` body."""
     quoted = name.replace("\\", "\\\\").replace('"', "%22").replace("\r", " ").replace("\n", " ")
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n"
-            f"{name}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"mimeType\"\r\n\r\n"
-            f"{mime}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"{quoted}\"\r\nContent-Type: {mime}\r\n\r\n")
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\n'
+        f'{name}\r\n--{boundary}\r\nContent-Disposition: form-data; name="mimeType"\r\n\r\n'
+        f'{mime}\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="{quoted}"\r\nContent-Type: {mime}\r\n\r\n'
+    )
     return head.encode(), f"\r\n--{boundary}--\r\n".encode()

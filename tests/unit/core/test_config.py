@@ -76,8 +76,16 @@ def test_every_azure_setting_is_declared() -> None:
 
     settings_from_env(Spy(AZURE_ENV))
     # Local-only names are read in Azure only to refuse them.
-    undeclared = {k for k in read if k not in AZURE_SETTINGS and k not in OPTIONAL_SETTINGS
-                  and k not in LOCAL_ONLY_SETTINGS and not k.startswith(("FERRY_COSMOS_KEY", "FERRY_STORAGE_CONNECTION", "FERRY_LOCAL", "FERRY_ALLOW", "AzureWebJobsStorage"))}
+    undeclared = {
+        k
+        for k in read
+        if k not in AZURE_SETTINGS
+        and k not in OPTIONAL_SETTINGS
+        and k not in LOCAL_ONLY_SETTINGS
+        and not k.startswith(
+            ("FERRY_COSMOS_KEY", "FERRY_STORAGE_CONNECTION", "FERRY_LOCAL", "FERRY_ALLOW", "AzureWebJobsStorage")
+        )
+    }
     assert not undeclared
 
 

@@ -1,4 +1,5 @@
 """`./dev up` and the README agree: loopback connectors are off unless asked for (issue 18, item 10)."""
+
 from __future__ import annotations
 
 import json
@@ -8,9 +9,14 @@ import pytest
 from shared.config import ConfigError, settings_from_env
 from tools.cli import ROOT, build_parser, local_values, loopback_connectors_wanted
 
-STACK = {"FERRY_ENVIRONMENT": "local", "FERRY_REGIONS": "eu", "FERRY_STAMP_REGION": "eu",
-         "FERRY_COSMOS_ENDPOINT_EU": "https://127.0.0.1:8081", "FERRY_COSMOS_KEY_EU": "k",
-         "FERRY_STORAGE_CONNECTION_EU": "AccountName=ferryeu;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:10000/ferryeu"}
+STACK = {
+    "FERRY_ENVIRONMENT": "local",
+    "FERRY_REGIONS": "eu",
+    "FERRY_STAMP_REGION": "eu",
+    "FERRY_COSMOS_ENDPOINT_EU": "https://127.0.0.1:8081",
+    "FERRY_COSMOS_KEY_EU": "k",
+    "FERRY_STORAGE_CONNECTION_EU": "AccountName=ferryeu;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:10000/ferryeu",
+}
 
 
 def _example_values() -> dict[str, str]:

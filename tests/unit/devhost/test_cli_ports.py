@@ -1,5 +1,6 @@
 """`ferry up` ports (issue 14, item 6): every stand-in takes a free port unless an option names
 one; a port named twice is refused; `ferry token` finds the issuer of the running `ferry up`."""
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,9 @@ def test_token_without_a_running_up_says_so(tmp_path: Path, capsys: pytest.Captu
 def test_token_names_the_issuer_of_the_running_up(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import jwt
 
-    (tmp_path / UP_FILE).write_text(json.dumps({"api": "http://127.0.0.1:1", "issuer": "http://127.0.0.1:45678",
-                                                "ports": {"issuer": 45678}}))
+    (tmp_path / UP_FILE).write_text(
+        json.dumps({"api": "http://127.0.0.1:1", "issuer": "http://127.0.0.1:45678", "ports": {"issuer": 45678}})
+    )
     args = build_parser().parse_args(["token", "a@example.com", "--data-dir", str(tmp_path)])
     assert cmd_token(args) == 0
     claims = jwt.decode(capsys.readouterr().out.strip(), options={"verify_signature": False})

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from tools.devhost.host_config import timespan_seconds
 from tools.devhost.ncrontab import parse
 
-NOW = datetime(2026, 11, 23, 1, 30, 15, tzinfo=timezone.utc)  # a Monday
+NOW = datetime(2026, 11, 23, 1, 30, 15, tzinfo=UTC)  # a Monday
 
 
 @pytest.mark.parametrize(
@@ -27,7 +27,7 @@ NOW = datetime(2026, 11, 23, 1, 30, 15, tzinfo=timezone.utc)  # a Monday
     ],
 )
 def test_next_fire(expr: str, expected: datetime) -> None:
-    assert parse(expr).next_after(NOW) == expected.replace(tzinfo=timezone.utc)
+    assert parse(expr).next_after(NOW) == expected.replace(tzinfo=UTC)
 
 
 @pytest.mark.parametrize("expr", ["* * * * *", "61 * * * * *", "0 0 25 * * *", "a b c d e f", "*/0 * * * * *"])

@@ -1,4 +1,5 @@
 """A whole engine on memory vendors and in-memory ports, for pure-logic tests."""
+
 from __future__ import annotations
 
 import random
@@ -55,13 +56,20 @@ class Harness:
         self._runs = 0
 
     def settings(self, run_id: str, **kw: object) -> RunSettings:
-        return RunSettings(tenant_id="t1", migration_id="mig-0001", run_id=run_id,
-                           dest_workspace="dws", page_size=4, **kw)
+        return RunSettings(
+            tenant_id="t1", migration_id="mig-0001", run_id=run_id, dest_workspace="dws", page_size=4, **kw
+        )
 
     def runner(self, settings: RunSettings) -> ChunkRunner:
-        return ChunkRunner(reader=self.reader, writer=self.writer, id_map=self.id_map,
-                           run_state=self.state, queue=self.queue, settings=settings,
-                           clock=self.clock)
+        return ChunkRunner(
+            reader=self.reader,
+            writer=self.writer,
+            id_map=self.id_map,
+            run_state=self.state,
+            queue=self.queue,
+            settings=settings,
+            clock=self.clock,
+        )
 
     async def deliver(self, settings: RunSettings, msg: ChunkMessage) -> ChunkResult:
         res = await self.runner(settings).run(msg)
@@ -81,8 +89,9 @@ class Harness:
 
     async def drain(self, settings: RunSettings) -> int:
         if self.workers > 1:
-            return await drain_concurrently(self.queue, lambda m: self.deliver(settings, m),
-                                            workers=self.workers, on_wait=self.wait)
+            return await drain_concurrently(
+                self.queue, lambda m: self.deliver(settings, m), workers=self.workers, on_wait=self.wait
+            )
         return await drain(self.queue, lambda m: self.deliver(settings, m), on_wait=self.wait)
 
     async def run(self, **kw: object) -> RunSettings:

@@ -1,5 +1,6 @@
 """Archived sections and tasks: kept where the destination can archive them, otherwise
 written active with a loss note (never silently)."""
+
 from __future__ import annotations
 
 from shared.connectors.memory import memory_capabilities
@@ -24,11 +25,11 @@ def test_archived_items_arrive_active_with_a_loss_note_where_nothing_can_be_arch
     section, notes = adapt(_section(True), caps)
     assert section.archived is False  # type: ignore[attr-defined]
     assert [(n.code, n.loss) for n in notes] == [("section.archived_dropped", True)]
-    lines = summarize({"adapt.task.archived_dropped": 2,
-                       "adapt.section.archived_dropped": 1}, caps)
+    lines = summarize({"adapt.task.archived_dropped": 2, "adapt.section.archived_dropped": 1}, caps)
     assert lines == [
         "1 archived sections (lists) cannot be archived in the destination; they arrive active",
-        "2 archived tasks cannot be archived in the destination; they arrive active"]
+        "2 archived tasks cannot be archived in the destination; they arrive active",
+    ]
 
 
 def test_archived_state_is_kept_where_the_destination_holds_it() -> None:

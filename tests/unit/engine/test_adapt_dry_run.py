@@ -1,4 +1,5 @@
 """Adaptations to capabilities, and the dry run's counts and sentences (no writes)."""
+
 from __future__ import annotations
 
 import tracemalloc
@@ -41,10 +42,10 @@ def test_single_assignee_keeps_first_and_moves_others() -> None:
 
 
 def test_checklists_into_description_or_truncated() -> None:
-    cl = Checklist(name="Steps", items=tuple(
-        ChecklistItem(source_id=str(i), name=f"s{i}", checked=i == 0) for i in range(4)))
-    out, notes = adapt(_task(checklists=(cl,)),
-                       memory_capabilities(checklists=ChecklistSupport.NONE))
+    cl = Checklist(
+        name="Steps", items=tuple(ChecklistItem(source_id=str(i), name=f"s{i}", checked=i == 0) for i in range(4))
+    )
+    out, notes = adapt(_task(checklists=(cl,)), memory_capabilities(checklists=ChecklistSupport.NONE))
     assert out.checklists == () and "[x] s0" in out.description and "[ ] s3" in out.description
     out, notes = adapt(_task(checklists=(cl,)), memory_capabilities(max_checklist_items=3))
     assert sum(len(c.items) for c in out.checklists) == 3
@@ -53,23 +54,38 @@ def test_checklists_into_description_or_truncated() -> None:
 
 
 def test_everything_unsupported_goes_to_description() -> None:
-    caps = memory_capabilities(start_dates=False, due_times=False, custom_fields=False,
-                               write_kinds=frozenset(Kind) - {Kind.LABEL}, subtasks=False)
-    t = _task(start_on=datetime(2025, 1, 2).date(), due_at=datetime(2025, 1, 5, 14, tzinfo=UTC),
-              custom_fields=(CustomFieldValue(name="Points", value=3.0),),
-              labels=(LabelRef(source_id="l", name="urgent"),), parent_id="parent")
+    caps = memory_capabilities(
+        start_dates=False,
+        due_times=False,
+        custom_fields=False,
+        write_kinds=frozenset(Kind) - {Kind.LABEL},
+        subtasks=False,
+    )
+    t = _task(
+        start_on=datetime(2025, 1, 2).date(),
+        due_at=datetime(2025, 1, 5, 14, tzinfo=UTC),
+        custom_fields=(CustomFieldValue(name="Points", value=3.0),),
+        labels=(LabelRef(source_id="l", name="urgent"),),
+        parent_id="parent",
+    )
     out, notes = adapt(t, caps)
     assert out.start_on is None and out.due_at is None and str(out.due_on) == "2025-01-05"
     assert out.parent_id is None and out.labels == () and out.custom_fields == ()
-    for text in ("Start date: 2025-01-02", "Points: 3.0", "Labels: urgent",
-                 "Originally a subtask."):
+    for text in ("Start date: 2025-01-02", "Points: 3.0", "Labels: urgent", "Originally a subtask."):
         assert text in out.description
     assert {n.code for n in notes if n.loss} == {"task.due_time_dropped"}
 
 
 def test_comment_author_prepended_when_not_kept() -> None:
-    c = Comment(source_id="c", version="1", project_id="p", task_id="t", text="Hi",
-                author=ADA, created_at=datetime(2025, 5, 1, 9, 30, tzinfo=UTC))
+    c = Comment(
+        source_id="c",
+        version="1",
+        project_id="p",
+        task_id="t",
+        text="Hi",
+        author=ADA,
+        created_at=datetime(2025, 5, 1, 9, 30, tzinfo=UTC),
+    )
     out, notes = adapt(c, memory_capabilities(comment_author_kept=False))
     assert [n.code for n in notes] == ["comment.author_prepended"]
     assert out.text.startswith("Ada <ada@example.com> wrote on 2025-05-01 09:30 UTC:")
@@ -78,17 +94,14 @@ def test_comment_author_prepended_when_not_kept() -> None:
 
 
 def test_long_description_cut_with_room_for_marker() -> None:
-    caps = memory_capabilities(max_description_chars=100,
-                               marker_location="description_footer")
+    caps = memory_capabilities(max_description_chars=100, marker_location="description_footer")
     out, notes = adapt(_task(description="x" * 500), caps)
     assert len(out.description) < 100 and notes[0].loss
 
 
 def test_skip_reasons() -> None:
-    att = Attachment(source_id="a", version="1", project_id="p", task_id="t", name="f",
-                     size=10_000)
-    assert skip_reason(att, memory_capabilities(max_attachment_bytes=100))[0] == \
-        "attachment.too_large"
+    att = Attachment(source_id="a", version="1", project_id="p", task_id="t", name="f", size=10_000)
+    assert skip_reason(att, memory_capabilities(max_attachment_bytes=100))[0] == "attachment.too_large"
     assert skip_reason(att, memory_capabilities()) is None
     no_labels = memory_capabilities(write_kinds=frozenset({Kind.PROJECT, Kind.TASK}))
     assert skip_reason(_task(), no_labels) is None
@@ -96,8 +109,7 @@ def test_skip_reasons() -> None:
 
 
 async def test_dry_run_counts_adaptations_without_writing() -> None:
-    caps = memory_capabilities(max_assignees=1, comment_author_kept=False,
-                               max_attachment_bytes=2000)
+    caps = memory_capabilities(max_assignees=1, comment_author_kept=False, max_attachment_bytes=2000)
     h = Harness(caps=caps, seed={"tasks": 24})
     s = await h.run(dry_run=True)
     assert h.dst.writes == 0 and h.dst.calls["find"] == 0
@@ -106,8 +118,7 @@ async def test_dry_run_counts_adaptations_without_writing() -> None:
     assert c["task.would_create"] == h.src.count(Kind.TASK)
     assert c["adapt.task.assignees_truncated"] == 12
     lines = summarize(c, caps)
-    assert ("12 tasks have several assignees; the destination keeps one, the others go to "
-            "the description") in lines
+    assert ("12 tasks have several assignees; the destination keeps one, the others go to the description") in lines
     assert any(line.startswith("24 comments cannot keep their author") for line in lines)
     assert any("attachments are larger than the destination's limit" in ln for ln in lines)
     rows = [r for r in h.rows(s) if r.status is ItemStatus.WOULD_CREATE]
@@ -134,8 +145,7 @@ async def test_bounded_stream_keeps_memory_flat() -> None:
 
 
 async def test_large_attachment_streams_through_the_engine() -> None:
-    h = Harness(seed={"tasks": 1, "attachment_size": 40 * 1024 * 1024,
-                      "comments_per_task": 0, "subtasks_every": 0})
+    h = Harness(seed={"tasks": 1, "attachment_size": 40 * 1024 * 1024, "comments_per_task": 0, "subtasks_every": 0})
     tracemalloc.start()
     s = await h.run()
     _, peak = tracemalloc.get_traced_memory()
@@ -148,13 +158,19 @@ async def test_large_attachment_streams_through_the_engine() -> None:
 
 
 def test_chunk_message_is_small_and_refuses_huge_cursors() -> None:
-    msg = ChunkMessage(tenant_id="t" * 36, migration_id="m" * 36, run_id="r" * 36,
-                       scope="s" * 64, phase=Phase.TASK, cursor="c" * 4096, attempt=3)
+    msg = ChunkMessage(
+        tenant_id="t" * 36,
+        migration_id="m" * 36,
+        run_id="r" * 36,
+        scope="s" * 64,
+        phase=Phase.TASK,
+        cursor="c" * 4096,
+        attempt=3,
+    )
     assert len(msg.to_json().encode()) < 48 * 1024
     assert ChunkMessage.model_validate_json(msg.to_json()) == msg
     with pytest.raises(ValueError):
-        ChunkMessage(tenant_id="t", migration_id="m", run_id="r", scope="s",
-                     phase=Phase.TASK, cursor="c" * 5000)
+        ChunkMessage(tenant_id="t", migration_id="m", run_id="r", scope="s", phase=Phase.TASK, cursor="c" * 5000)
 
 
 def test_dest_refs_are_plain_ids() -> None:

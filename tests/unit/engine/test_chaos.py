@@ -2,6 +2,7 @@
 
 Whatever happens, a run ends with every source item at the destination exactly once.
 """
+
 from __future__ import annotations
 
 import random
@@ -26,11 +27,9 @@ async def test_random_faults_never_duplicate_or_lose_items(seed: int, workers: i
 
     # timeouts after the vendor committed (ambiguous), failures before, throttling
     for op in ("create", "upload"):
-        h.dst.fail_next(op, TransientError("timeout after commit"), times=10_000, after=True,
-                        when=sometimes(0.08))
+        h.dst.fail_next(op, TransientError("timeout after commit"), times=10_000, after=True, when=sometimes(0.08))
         h.dst.fail_next(op, TransientError("502"), times=10_000, when=sometimes(0.05))
-    h.dst.fail_next("update", ThrottledError("429", retry_after=1), times=10_000,
-                    when=sometimes(0.05))
+    h.dst.fail_next("update", ThrottledError("429", retry_after=1), times=10_000, when=sometimes(0.05))
     h.src.fail_next("read", TransientError("reset"), times=10_000, when=sometimes(0.05))
 
     real_put = h.id_map.put
@@ -66,8 +65,13 @@ async def test_random_faults_never_duplicate_or_lose_items(seed: int, workers: i
     edited = rng.sample(tasks, 4)
     for sid in edited:
         h.src.edit(Kind.TASK, sid, name=f"edited {sid}")
-    gone = next(t for t in tasks if t not in edited and not t.endswith("-sub")
-                and not any(x.parent_id == t for x in h.src.items[Kind.TASK].values()))
+    gone = next(
+        t
+        for t in tasks
+        if t not in edited
+        and not t.endswith("-sub")
+        and not any(x.parent_id == t for x in h.src.items[Kind.TASK].values())
+    )
     h.src.remove(Kind.TASK, gone)
     s2 = await h.run(max_chunk_attempts=20)
     assert h.status(s2) is RunStatus.SUCCEEDED, h.state.reasons.get(s2.run_id)

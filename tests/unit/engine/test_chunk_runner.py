@@ -1,4 +1,5 @@
 """Chunk runner logic on memory vendors with in-memory ports (pure logic, fake clock)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -35,7 +36,9 @@ async def test_full_run_copies_everything_in_order() -> None:
     # labels were mapped to destination label ids
     dest_t2 = h.dst.items[Kind.TASK][entries[(Kind.TASK, "p1-t2")].dest_id]
     assert {lab.source_id for lab in dest_t2.labels} == {
-        entries[(Kind.LABEL, "p1-l0")].dest_id, entries[(Kind.LABEL, "p1-l1")].dest_id}
+        entries[(Kind.LABEL, "p1-l0")].dest_id,
+        entries[(Kind.LABEL, "p1-l1")].dest_id,
+    }
     # attachment bodies arrived intact
     att_dest = entries[(Kind.ATTACHMENT, "p1-t0-a")].dest_id
     expected = hashlib.sha256(b"".join(SyntheticBlob(3000, seed=0).iter_chunks(1 << 20)))
@@ -96,8 +99,12 @@ async def test_crash_before_recording_done_reconciles_by_marker() -> None:
 
 async def test_ambiguous_create_failure_reconciles_without_duplicate() -> None:
     h = Harness()
-    h.dst.fail_next("create", TransientError("timeout after commit"), after=True,
-                    when=lambda op, rec: getattr(rec, "source_id", "") == "p1-t2")
+    h.dst.fail_next(
+        "create",
+        TransientError("timeout after commit"),
+        after=True,
+        when=lambda op, rec: getattr(rec, "source_id", "") == "p1-t2",
+    )
     s = await h.run()
     assert h.dst.count(Kind.TASK) == h.src.count(Kind.TASK)
     assert h.status(s) is RunStatus.SUCCEEDED
@@ -116,8 +123,11 @@ async def test_duplicate_delivery_is_dropped() -> None:
 
 async def test_item_failure_is_isolated_and_run_partial() -> None:
     h = Harness()
-    h.dst.fail_next("create", SkippableItemError("Bad request: name", status=400),
-                    when=lambda op, rec: getattr(rec, "source_id", "") == "p1-t1")
+    h.dst.fail_next(
+        "create",
+        SkippableItemError("Bad request: name", status=400),
+        when=lambda op, rec: getattr(rec, "source_id", "") == "p1-t1",
+    )
     s = await h.run()
     rows = {r.source_id: r for r in h.rows(s) if r.status is ItemStatus.FAILED}
     assert "400" in (rows["p1-t1"].reason or "")
@@ -153,8 +163,7 @@ async def test_rate_limited_destination_defers_chunks() -> None:
 
 async def test_persistent_outage_fails_run_after_attempts() -> None:
     h = Harness()
-    h.src.fail_next("read", TransientError("502"), times=1000,
-                    when=lambda op, kind: kind is Kind.SECTION)
+    h.src.fail_next("read", TransientError("502"), times=1000, when=lambda op, kind: kind is Kind.SECTION)
     s = await h.run(max_chunk_attempts=3)
     assert h.status(s) is RunStatus.FAILED
     assert [r.outcome for r in h.results].count("deferred") == 3
@@ -208,8 +217,7 @@ async def test_redelivery_while_first_delivery_runs_waits_for_the_lease() -> Non
     s = await h.start()
     msg, _ = h.queue.pop()  # type: ignore[misc]
     # a first delivery of this message holds the lease and is still running
-    held = await h.state.claim(s.run_id, msg.scope, msg.checkpoint, "other",
-                               h.clock.now() + timedelta(seconds=600))
+    held = await h.state.claim(s.run_id, msg.scope, msg.checkpoint, "other", h.clock.now() + timedelta(seconds=600))
     assert held.outcome == "claimed"
     res = await h.deliver(s, msg)
     assert res.outcome == "deferred" and 600 <= res.delay_s <= 602
@@ -227,9 +235,16 @@ async def test_writer_notes_reported_at_write_time_are_counted() -> None:
         async def create(self, kind, record, refs, marker):
             dest = await super().create(kind, record, refs, marker)
             if kind is Kind.TASK and record.assignees:
-                return Written(dest_id=dest, notes=(Adaptation(
-                    kind=kind, code="task.assignee_not_member",
-                    message="assignee is not a member; named in the description"),))
+                return Written(
+                    dest_id=dest,
+                    notes=(
+                        Adaptation(
+                            kind=kind,
+                            code="task.assignee_not_member",
+                            message="assignee is not a member; named in the description",
+                        ),
+                    ),
+                )
             return dest
 
     h = Harness()
@@ -248,8 +263,7 @@ async def test_source_scope_gone_fails_that_scope_only() -> None:
     assert h.status(s) is RunStatus.PARTIALLY_SUCCEEDED
     assert h.counts(s)["scope.failed"] == 1
     assert {t.project_id for t in h.src.items[Kind.TASK].values()} >= {"p1"}
-    assert h.counts(s)["task.created"] == sum(
-        1 for t in h.src.items[Kind.TASK].values() if t.project_id == "p1")
+    assert h.counts(s)["task.created"] == sum(1 for t in h.src.items[Kind.TASK].values() if t.project_id == "p1")
 
 
 async def test_dry_run_after_a_real_run_reports_no_deletions() -> None:
@@ -275,8 +289,11 @@ async def test_revoked_source_names_the_source_in_the_pause_reason() -> None:
 
 async def test_labels_that_did_not_migrate_go_to_the_description() -> None:
     h = Harness()
-    h.dst.fail_next("create", SkippableItemError("plan holds 25 labels", status=400),
-                    when=lambda op, rec: getattr(rec, "source_id", "") == "p1-l0")
+    h.dst.fail_next(
+        "create",
+        SkippableItemError("plan holds 25 labels", status=400),
+        when=lambda op, rec: getattr(rec, "source_id", "") == "p1-l0",
+    )
     s = await h.run()
     dest_id = h.id_map.entries[("mig-0001", Kind.TASK, "p1-t1")].dest_id
     task = h.dst.items[Kind.TASK][dest_id]
@@ -286,13 +303,15 @@ async def test_labels_that_did_not_migrate_go_to_the_description() -> None:
 
 async def test_failed_item_counted_once_per_run_and_retried_next_run() -> None:
     h = Harness(dest_limit=RateLimit(requests=2, per_seconds=10, burst=2, concurrency=2))
-    h.dst.fail_next("create", SkippableItemError("Bad request", status=400),
-                    when=lambda op, rec: getattr(rec, "source_id", "") == "p1-t1")
+    h.dst.fail_next(
+        "create",
+        SkippableItemError("Bad request", status=400),
+        when=lambda op, rec: getattr(rec, "source_id", "") == "p1-t1",
+    )
     s = await h.run()
     assert any(r.outcome == "deferred" for r in h.results)  # pages were redelivered
     assert h.counts(s)["task.failed"] == 1
-    failed = [r.source_id for r in h.rows(s)
-              if r.status is ItemStatus.FAILED and r.kind is Kind.TASK]
+    failed = [r.source_id for r in h.rows(s) if r.status is ItemStatus.FAILED and r.kind is Kind.TASK]
     assert failed == ["p1-t1"]
     s2 = await h.run()  # the fault is gone: the next run migrates it
     assert h.counts(s2)["task.created"] == 1

@@ -1,5 +1,6 @@
 """Comments of one task are written one after the other (no writer can place a comment, so
 the destination shows them in arrival order); everything else still runs concurrently."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,7 @@ class CountingWriter(MemoryWriter):
         self.peak_comments = 0
         self.order: list[tuple[str, str]] = []
 
-    async def create(self, kind: Kind, record: Record, refs: DestRefs,
-                     marker: str) -> str:
+    async def create(self, kind: Kind, record: Record, refs: DestRefs, marker: str) -> str:
         if not isinstance(record, Comment):
             return await super().create(kind, record, refs, marker)
         self.now[record.task_id] += 1
@@ -43,18 +43,15 @@ def test_lanes_group_comments_by_task_in_page_order() -> None:
     def comment(sid: str, task: str) -> Comment:
         return Comment(source_id=sid, version="1", project_id="p", task_id=task, text=sid)
 
-    wave: list[Record] = [comment("a1", "a"), comment("b1", "b"), comment("a2", "a"),
-                          comment("a3", "a")]
+    wave: list[Record] = [comment("a1", "a"), comment("b1", "b"), comment("a2", "a"), comment("a3", "a")]
     assert _lanes(wave) == [[0, 2, 3], [1]]
-    tasks: list[Record] = [Task(source_id=f"t{i}", version="1", project_id="p", name="t")
-                           for i in range(3)]
+    tasks: list[Record] = [Task(source_id=f"t{i}", version="1", project_id="p", name="t") for i in range(3)]
     assert _lanes(tasks) == [[0], [1], [2]]
 
 
 async def test_comments_of_a_task_are_written_one_after_the_other() -> None:
     # pages of 4 comments: two tasks' comments in each page
-    h = Harness(seed={"tasks": 4, "comments_per_task": 2, "subtasks_every": 0,
-                      "attachments_every": 0})
+    h = Harness(seed={"tasks": 4, "comments_per_task": 2, "subtasks_every": 0, "attachments_every": 0})
     writer = CountingWriter(h.writer)
     h.writer = writer
     await h.run()

@@ -1,5 +1,6 @@
 """A chunk whose delivery dies between moving the checkpoint and sending the next message
 (or before the final status) is finished by its redelivery; a plain duplicate is dropped."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta

@@ -1,4 +1,5 @@
 """Pacer with a fake clock: token bucket, Retry-After, backoff, AIMD, defer, concurrency."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,12 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 def make(limit: RateLimit | None = None, **settings: float) -> tuple[Pacer, FakeClock]:
     clock = FakeClock(wall=NOW)
-    pacer = Pacer(limit or RateLimit(requests=10, per_seconds=1, burst=1, concurrency=4),
-                  clock=clock, rng=random.Random(42), settings=PacerSettings(**settings))
+    pacer = Pacer(
+        limit or RateLimit(requests=10, per_seconds=1, burst=1, concurrency=4),
+        clock=clock,
+        rng=random.Random(42),
+        settings=PacerSettings(**settings),
+    )
     return pacer, clock
 
 
@@ -48,10 +53,19 @@ class Script:
 # -- Retry-After -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("3", 3.0), (" 1.5 ", 1.5), ("0", 0.0), ("-4", 0.0), ("99999", 3600.0),
-    (None, None), ("", None), ("soon", None),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("3", 3.0),
+        (" 1.5 ", 1.5),
+        ("0", 0.0),
+        ("-4", 0.0),
+        ("99999", 3600.0),
+        (None, None),
+        ("", None),
+        ("soon", None),
+    ],
+)
 def test_retry_after_seconds(value: str | None, expected: float | None) -> None:
     assert parse_retry_after(value, NOW) == expected
 
@@ -70,14 +84,24 @@ def test_retry_after_http_date_and_clamp() -> None:
 
 def _resp(status: int, headers: dict[str, str] | None = None) -> httpx.Response:
     req = httpx.Request("POST", "https://api.example.com/1/cards?key=SECRET&token=SECRET")
-    return httpx.Response(status, headers=headers, request=req, text="{\"error\":\"x\"}")
+    return httpx.Response(status, headers=headers, request=req, text='{"error":"x"}')
 
 
-@pytest.mark.parametrize("status,etype", [
-    (429, ThrottledError), (401, AuthRequiredError), (500, TransientError),
-    (502, TransientError), (408, TransientError), (400, SkippableItemError),
-    (404, NotFoundError), (410, NotFoundError), (413, SkippableItemError), (422, SkippableItemError),
-])
+@pytest.mark.parametrize(
+    "status,etype",
+    [
+        (429, ThrottledError),
+        (401, AuthRequiredError),
+        (500, TransientError),
+        (502, TransientError),
+        (408, TransientError),
+        (400, SkippableItemError),
+        (404, NotFoundError),
+        (410, NotFoundError),
+        (413, SkippableItemError),
+        (422, SkippableItemError),
+    ],
+)
 def test_error_for_response(status: int, etype: type) -> None:
     err = error_for_response(_resp(status), NOW)
     assert type(err) is etype

@@ -4,6 +4,7 @@ row, and the per-item counters equal what the id map says (``shared.engine.repor
 A delivery writes each item's id-map entry as it goes and its rows and counters once per
 page; these tests kill the flush of a page (the worker "dies" between the id-map writes and
 the report) and let the chunk be redelivered, as the queue does."""
+
 from __future__ import annotations
 
 from shared.contract.model import Kind
@@ -34,8 +35,7 @@ def _task_rows(h: Harness, run_id: str) -> dict[str, ItemStatus]:
 
 
 async def _done_tasks(h: Harness) -> set[str]:
-    return {e.source_id async for e in h.id_map.list("mig-0001")
-            if e.kind is Kind.TASK and e.state is IdState.DONE}
+    return {e.source_id async for e in h.id_map.list("mig-0001") if e.kind is Kind.TASK and e.state is IdState.DONE}
 
 
 async def test_rows_lost_before_the_flush_are_rebuilt_at_run_end() -> None:
@@ -117,8 +117,11 @@ async def test_failed_items_keep_their_reason_in_rebuilt_rows() -> None:
     h = Harness()
     from shared.errors import SkippableItemError
 
-    h.dst.fail_next("create", SkippableItemError("400: refused", status=400),
-                    when=lambda op, rec: getattr(rec, "source_id", "") == "p1-t2")
+    h.dst.fail_next(
+        "create",
+        SkippableItemError("400: refused", status=400),
+        when=lambda op, rec: getattr(rec, "source_id", "") == "p1-t2",
+    )
     real = h.state.add_items
 
     async def drop_failed(run_id, rows):  # type: ignore[no-untyped-def]
@@ -129,8 +132,9 @@ async def test_failed_items_keep_their_reason_in_rebuilt_rows() -> None:
     assert not [r for r in h.state.items[s.run_id] if r.status is ItemStatus.FAILED]
     h.state.add_items = real  # type: ignore[method-assign]
     await repair_report(h.id_map, h.state, migration_id="mig-0001", run_id=s.run_id)
-    failed = {r.source_id: r.reason for r in h.state.items[s.run_id]
-              if r.status is ItemStatus.FAILED and r.kind is Kind.TASK}
+    failed = {
+        r.source_id: r.reason for r in h.state.items[s.run_id] if r.status is ItemStatus.FAILED and r.kind is Kind.TASK
+    }
     assert failed == {"p1-t2": "400: 400: refused"}  # status, then the vendor's message
     assert h.status(s) is RunStatus.PARTIALLY_SUCCEEDED
 
@@ -139,8 +143,12 @@ async def test_ambiguous_create_failure_finishes_the_item_by_update() -> None:
     """The create applied, its answer was lost: the item is found by its marker and then
     updated, so parts the lost create may not have written are written now."""
     h = Harness()
-    h.dst.fail_next("create", TransientError("reset after commit"), after=True,
-                    when=lambda op, rec: getattr(rec, "source_id", "") == "p1-t2")
+    h.dst.fail_next(
+        "create",
+        TransientError("reset after commit"),
+        after=True,
+        when=lambda op, rec: getattr(rec, "source_id", "") == "p1-t2",
+    )
     s = await h.run()
     assert h.dst.count(Kind.TASK) == h.src.count(Kind.TASK)
     assert h.dst.calls["update"] >= 1, "the found item was not brought up to date"

@@ -1,4 +1,5 @@
 """Rollback and retry_failed runs on memory vendors with in-memory ports (fake clock)."""
+
 from __future__ import annotations
 
 from shared.contract.model import Kind, Label
@@ -90,9 +91,12 @@ async def test_rollback_keeps_what_existed_before_and_survives_redelivery() -> N
     # one task is deleted by hand; one delete is applied but its answer is lost
     gone = h.id_map.entries[("mig-0001", Kind.TASK, "p1-t2")].dest_id
     h.dst.remove(Kind.TASK, gone or "")
-    h.dst.fail_next("delete", TransientError("connection reset"), after=True,
-                    when=lambda op, subject: subject == h.id_map.entries[
-                        ("mig-0001", Kind.TASK, "p1-t5")].dest_id)
+    h.dst.fail_next(
+        "delete",
+        TransientError("connection reset"),
+        after=True,
+        when=lambda op, subject: subject == h.id_map.entries[("mig-0001", Kind.TASK, "p1-t5")].dest_id,
+    )
 
     s2 = await _run(h, mode="rollback")
     assert h.status(s2) is RunStatus.SUCCEEDED
@@ -110,8 +114,11 @@ async def test_child_delete_refused_is_left_to_its_project() -> None:
     h = Harness()
     await h.run()
     section = h.id_map.entries[("mig-0001", Kind.SECTION, "p1-s0")].dest_id
-    h.dst.fail_next("delete", SkippableItemError("last section cannot be deleted", status=400),
-                    when=lambda op, subject: subject == section)
+    h.dst.fail_next(
+        "delete",
+        SkippableItemError("last section cannot be deleted", status=400),
+        when=lambda op, subject: subject == section,
+    )
     s = await _run(h, mode="rollback")
     assert h.status(s) is RunStatus.SUCCEEDED
     row = next(r for r in h.rows(s) if r.source_id == "p1-s0")
@@ -122,10 +129,18 @@ async def test_child_delete_refused_is_left_to_its_project() -> None:
 async def test_failed_project_delete_reports_its_leftovers_and_a_second_rollback_retries() -> None:
     h = Harness()
     await h.run()
-    h.dst.fail_next("delete", SkippableItemError("forbidden", status=403), times=2,
-                    when=lambda op, subject: str(subject) in {
-                        h.id_map.entries[("mig-0001", Kind.PROJECT, "p1")].dest_id,
-                        h.id_map.entries[("mig-0001", Kind.SECTION, "p1-s1")].dest_id})
+    h.dst.fail_next(
+        "delete",
+        SkippableItemError("forbidden", status=403),
+        times=2,
+        when=lambda op, subject: (
+            str(subject)
+            in {
+                h.id_map.entries[("mig-0001", Kind.PROJECT, "p1")].dest_id,
+                h.id_map.entries[("mig-0001", Kind.SECTION, "p1-s1")].dest_id,
+            }
+        ),
+    )
     s = await _run(h, mode="rollback")
     assert h.status(s) is RunStatus.PARTIALLY_SUCCEEDED
     failed = {(r.kind, r.source_id) for r in h.rows(s) if r.status is ItemStatus.FAILED}
@@ -138,8 +153,11 @@ async def test_failed_project_delete_reports_its_leftovers_and_a_second_rollback
 
 async def test_retry_failed_reads_and_writes_only_failed_items() -> None:
     h = Harness(scopes=("p1", "p2"))
-    h.dst.fail_next("create", SkippableItemError("Bad request", status=400),
-                    when=lambda op, rec: getattr(rec, "source_id", "") == "p1-t1")
+    h.dst.fail_next(
+        "create",
+        SkippableItemError("Bad request", status=400),
+        when=lambda op, rec: getattr(rec, "source_id", "") == "p1-t1",
+    )
     s1 = await h.run()
     assert h.status(s1) is RunStatus.PARTIALLY_SUCCEEDED
     failed = {(e.scope, e.kind) for e in h.id_map.entries.values() if retryable(e)}

@@ -2,6 +2,7 @@
 must become one destination label per destination project where labels belong to a project
 (Trello boards, Planner plans), or the second board's cards point at the first board's label
 and the vendor refuses them."""
+
 from __future__ import annotations
 
 from shared.contract.model import Kind, Label, LabelRef, Task
@@ -16,17 +17,15 @@ def _share_labels(h: Harness) -> None:
         assert isinstance(rec, Label)
         shared = "tag-" + sid.split("-l")[1]
         del items[Kind.LABEL][sid]
-        items[Kind.LABEL][f"{rec.project_id}:{shared}"] = rec.model_copy(
-            update={"source_id": shared})
+        items[Kind.LABEL][f"{rec.project_id}:{shared}"] = rec.model_copy(update={"source_id": shared})
     for sid, rec in list(items[Kind.TASK].items()):
         assert isinstance(rec, Task)
-        labels = tuple(LabelRef(source_id="tag-" + ref.source_id.split("-l")[1], name=ref.name)
-                       for ref in rec.labels)
+        labels = tuple(LabelRef(source_id="tag-" + ref.source_id.split("-l")[1], name=ref.name) for ref in rec.labels)
         items[Kind.TASK][sid] = rec.model_copy(update={"labels": labels})
 
 
 def _labels_of_foreign_projects(h: Harness) -> list[str]:
-    dest_labels = {sid: rec for sid, rec in h.dst.items[Kind.LABEL].items()}
+    dest_labels = dict(h.dst.items[Kind.LABEL].items())
     wrong = []
     for task in h.dst.items[Kind.TASK].values():
         assert isinstance(task, Task)

@@ -1,5 +1,6 @@
 """The status mapping as a pure adaptation: which rule applies, where the task goes, what
 completion it gets, which sections the mapping adds, and what is reported."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,13 +28,19 @@ SECTIONS = {"s-todo": "To do", "s-doing": "Doing", "s-done": "Done"}
 
 
 def task(section: str | None = "s-todo", *, completed: bool = False, parent: str | None = None) -> Task:
-    return Task(source_id="t1", version="v1", project_id="p1", section_id=section, parent_id=parent,
-                name="Write the report", completed=completed)
+    return Task(
+        source_id="t1",
+        version="v1",
+        project_id="p1",
+        section_id=section,
+        parent_id=parent,
+        name="Write the report",
+        completed=completed,
+    )
 
 
 def section(sid: str, name: str, position: float, *, archived: bool = False) -> Section:
-    return Section(source_id=sid, version="v", project_id="p1", name=name, position=position,
-                   archived=archived)
+    return Section(source_id=sid, version="v", project_id="p1", name=name, position=position, archived=archived)
 
 
 def test_legacy_string_values_are_target_sections() -> None:
@@ -82,8 +89,7 @@ def test_moves_to_an_existing_section_and_marks_complete() -> None:
 
 def test_a_target_the_source_lacks_is_the_status_section() -> None:
     rules = parse_status_map({"Done": "Completed"})
-    added = status_sections(rules, "p1", {sid: section(sid, name, i) for i, (sid, name)
-                                          in enumerate(SECTIONS.items())})
+    added = status_sections(rules, "p1", {sid: section(sid, name, i) for i, (sid, name) in enumerate(SECTIONS.items())})
     assert [(s.name, s.position) for s in added] == [("Completed", 3.0)]
     assert added[0].source_id == status_section_id("p1", "completed ")
     assert is_status_section(added[0].source_id) and "Completed" not in added[0].source_id  # ids at rest
@@ -123,8 +129,10 @@ def test_what_the_destination_cannot_hold_is_reported_as_a_loss() -> None:
     original = task("s-todo")
     mapped, notes = map_task({"To do": StatusRule(section="Done", completed=True)}, original, SECTIONS, caps)
     assert mapped == original
-    assert [(n.code, n.loss) for n in notes] == [("task.status_section_dropped", True),
-                                                 ("task.status_completion_dropped", True)]
+    assert [(n.code, n.loss) for n in notes] == [
+        ("task.status_section_dropped", True),
+        ("task.status_completion_dropped", True),
+    ]
 
 
 def test_unknown_target_without_sections_keeps_the_section() -> None:
@@ -145,5 +153,7 @@ async def test_scope_sections_asks_readers_that_can_tell() -> None:
 
 def test_dry_run_sentences() -> None:
     lines = summarize({"adapt.task.status_section_mapped": 4, "adapt.task.status_completed": 2}, CAPS)
-    assert lines == ["2 tasks are marked complete by the status mapping",
-                     "4 tasks go to the section the status mapping names"]
+    assert lines == [
+        "2 tasks are marked complete by the status mapping",
+        "4 tasks go to the section the status mapping names",
+    ]

@@ -1,6 +1,7 @@
 """The status mapping through the whole engine (memory vendors): tasks land in the mapped
 sections with the mapped completion, a target the source lacks is created once, the dry run
 counts what the mapping will do, and a changed mapping is applied by the next delta."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -41,16 +42,28 @@ def name(t: int) -> str:
 
 
 async def test_tasks_go_where_the_mapping_says() -> None:
-    mapping = {COL.format(1): {"section": "Fini", "completed": True}, "p1-s2": COL.format(0),
-               "@completed": {"section": "Archive"}}
+    mapping = {
+        COL.format(1): {"section": "Fini", "completed": True},
+        "p1-s2": COL.format(0),
+        "@completed": {"section": "Archive"},
+    }
     h = harness(mapping)
     settings = await run(h, mapping)
     assert h.status(settings) is RunStatus.SUCCEEDED
     sections, tasks = destination(h)
     assert sorted(sections.values()) == sorted([COL.format(i) for i in range(3)] + ["Fini", "Archive"])
     where = {t: sections[tasks[name(t)].section_id] for t in range(9)}  # type: ignore[index]
-    assert where == {0: COL.format(0), 1: "Fini", 2: COL.format(0), 3: COL.format(0), 4: "Fini",
-                     5: COL.format(0), 6: COL.format(0), 7: "Fini", 8: COL.format(0)}
+    assert where == {
+        0: COL.format(0),
+        1: "Fini",
+        2: COL.format(0),
+        3: COL.format(0),
+        4: "Fini",
+        5: COL.format(0),
+        6: COL.format(0),
+        7: "Fini",
+        8: COL.format(0),
+    }
     assert {t for t in range(9) if tasks[name(t)].completed} == {1, 4, 7}
     # subtasks stay under their parent
     assert all(tasks[f"Sous-tâche {t}"].parent_id == tasks[name(t)].source_id for t in (0, 3, 6))

@@ -1,4 +1,5 @@
 """``bounded`` frees garbage cycles while a large attachment streams (see its docstring)."""
+
 from __future__ import annotations
 
 import gc

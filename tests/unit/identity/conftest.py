@@ -1,4 +1,5 @@
 """Fixtures of the identity tests: a fake clock and the development issuer on loopback."""
+
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,5 @@
 """The permission table, callers and the last-admin rule."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,15 +27,11 @@ from shared.identity.access import (
 T = "tenant-1"
 
 CALLERS: dict[str, Caller] = {
-    "admin": Caller.user(tenant_id=T, subject="u1", email="a@x.org", role="admin",
-                         member_type="internal"),
-    "member": Caller.user(tenant_id=T, subject="u2", email="m@x.org", role="member",
-                          member_type="internal"),
-    "external": Caller.user(tenant_id=T, subject="u3", email="e@y.org", role="member",
-                            member_type="external"),
+    "admin": Caller.user(tenant_id=T, subject="u1", email="a@x.org", role="admin", member_type="internal"),
+    "member": Caller.user(tenant_id=T, subject="u2", email="m@x.org", role="member", member_type="internal"),
+    "external": Caller.user(tenant_id=T, subject="u3", email="e@y.org", role="member", member_type="external"),
     # An external that somehow holds the admin role is still only an external.
-    "external_admin": Caller.user(tenant_id=T, subject="u4", email="e2@y.org", role="admin",
-                                  member_type="external"),
+    "external_admin": Caller.user(tenant_id=T, subject="u4", email="e2@y.org", role="admin", member_type="external"),
     "key_read": Caller.api_key(tenant_id=T, key_id="k1", scopes=["read"]),
     "key_write": Caller.api_key(tenant_id=T, key_id="k2", scopes=["write"]),
     "key_write_read": Caller.api_key(tenant_id=T, key_id="k3", scopes=["read", "write"]),
@@ -93,8 +90,13 @@ def test_permission_table(action: str, caller: str) -> None:
 def test_externals_never_manage_or_see_connectors() -> None:
     for who in (CALLERS["external"], CALLERS["external_admin"]):
         actions = allowed_actions(who)
-        assert actions == {Action.ORG_READ, Action.MIGRATIONS_READ, Action.RUNS_READ,
-                           Action.LOGS_READ, Action.ASSISTANT_ASK}
+        assert actions == {
+            Action.ORG_READ,
+            Action.MIGRATIONS_READ,
+            Action.RUNS_READ,
+            Action.LOGS_READ,
+            Action.ASSISTANT_ASK,
+        }
 
 
 def test_admin_key_can_do_everything_an_admin_can() -> None:
@@ -103,9 +105,13 @@ def test_admin_key_can_do_everything_an_admin_can() -> None:
 
 def test_grantees() -> None:
     assert {n: c.grantee for n, c in CALLERS.items()} == {
-        "admin": Grantee.ADMIN, "member": Grantee.MEMBER, "external": Grantee.EXTERNAL,
-        "external_admin": Grantee.EXTERNAL, "key_read": Grantee.KEY_READ,
-        "key_write": Grantee.KEY_WRITE, "key_write_read": Grantee.KEY_WRITE,
+        "admin": Grantee.ADMIN,
+        "member": Grantee.MEMBER,
+        "external": Grantee.EXTERNAL,
+        "external_admin": Grantee.EXTERNAL,
+        "key_read": Grantee.KEY_READ,
+        "key_write": Grantee.KEY_WRITE,
+        "key_write_read": Grantee.KEY_WRITE,
         "key_admin": Grantee.KEY_ADMIN,
     }
     assert CALLERS["admin"].actor == "user:u1"
@@ -120,8 +126,7 @@ def test_unknown_action_is_denied() -> None:
 
 def test_deactivated_member_is_not_a_caller() -> None:
     with pytest.raises(PermissionDeniedError):
-        Caller.user(tenant_id=T, subject="u", email=None, role="admin", member_type="internal",
-                    status="deactivated")
+        Caller.user(tenant_id=T, subject="u", email=None, role="admin", member_type="internal", status="deactivated")
 
 
 @pytest.mark.parametrize("scopes", [[], ["root"], ["read", "bogus"]])

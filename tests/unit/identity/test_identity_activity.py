@@ -1,4 +1,5 @@
 """When lastActivityAt is written."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta

@@ -1,4 +1,5 @@
 """API key format, checksum, parsing and the header rule."""
+
 from __future__ import annotations
 
 import hashlib
@@ -113,9 +114,7 @@ KEY = apikeys.generate().plaintext
         ("", f" {KEY} ", Credential("api_key", KEY)),
     ],
 )
-def test_credential_from_headers(
-    authorization: str | None, x_key: str | None, expected: Credential
-) -> None:
+def test_credential_from_headers(authorization: str | None, x_key: str | None, expected: Credential) -> None:
     assert credential_from_headers(authorization, x_key) == expected
 
 
@@ -129,8 +128,6 @@ def test_credential_from_headers(
         ("Bearer eyJ.x.y", KEY, "conflicting"),
     ],
 )
-def test_credential_from_headers_refusals(
-    authorization: str | None, x_key: str | None, reason: str
-) -> None:
+def test_credential_from_headers_refusals(authorization: str | None, x_key: str | None, reason: str) -> None:
     with pytest.raises(AuthenticationError, match=reason):
         credential_from_headers(authorization, x_key)

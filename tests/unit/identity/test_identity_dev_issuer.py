@@ -1,4 +1,5 @@
 """The development issuer: persisted keys, rotation, HTTP documents, CLI."""
+
 from __future__ import annotations
 
 import httpx
@@ -49,7 +50,10 @@ def test_cli_token(tmp_path, capsys) -> None:
     issuer = DevIssuer(tmp_path, issuer="http://127.0.0.1:8123")
     key = jwt.PyJWK(issuer.jwks()["keys"][0])
     claims = jwt.decode(
-        token, key, algorithms=["RS256"], audience=DEFAULT_AUDIENCE,
+        token,
+        key,
+        algorithms=["RS256"],
+        audience=DEFAULT_AUDIENCE,
         issuer="http://127.0.0.1:8123",
     )
     assert claims["email"] == "Bob@Example.com"

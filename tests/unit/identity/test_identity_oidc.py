@@ -1,4 +1,5 @@
 """OidcValidator against the real development issuer served on loopback."""
+
 from __future__ import annotations
 
 import asyncio
@@ -64,9 +65,7 @@ def _unknown_kid(issuer: DevIssuer) -> str:
 
 
 def _known_kid_wrong_key(issuer: DevIssuer) -> str:
-    return jwt.encode(
-        _claims(issuer), _ATTACKER_KEY, algorithm="RS256", headers={"kid": issuer.current_kid}
-    )
+    return jwt.encode(_claims(issuer), _ATTACKER_KEY, algorithm="RS256", headers={"kid": issuer.current_kid})
 
 
 def _tampered_payload(issuer: DevIssuer) -> str:
@@ -114,9 +113,7 @@ NEGATIVE: dict[str, tuple[Callable[[DevIssuer], str], str]] = {
 
 
 @pytest.mark.parametrize("case", list(NEGATIVE))
-async def test_rejected_tokens(
-    case: str, shared_issuer: DevIssuer, validator: OidcValidator
-) -> None:
+async def test_rejected_tokens(case: str, shared_issuer: DevIssuer, validator: OidcValidator) -> None:
     build, reason = NEGATIVE[case]
     token = build(shared_issuer)
     with pytest.raises(AuthenticationError) as caught:
@@ -185,9 +182,7 @@ async def test_leeway_accepts_small_clock_skew(
         await validator.validate(token)
 
 
-async def test_rotated_key_is_accepted_after_one_refresh(
-    own_issuer: DevIssuer, clock: FakeClock
-) -> None:
+async def test_rotated_key_is_accepted_after_one_refresh(own_issuer: DevIssuer, clock: FakeClock) -> None:
     async with OidcValidator([own_issuer.issuer], AUD, clock=clock, refresh_interval_s=60) as v:
         old_token = own_issuer.mint("a@example.com")
         await v.validate(old_token)
@@ -210,14 +205,10 @@ async def test_rotated_key_is_accepted_after_one_refresh(
         assert own_issuer.jwks_requests == 2
 
 
-async def test_flood_of_unknown_kids_fetches_at_most_once_per_interval(
-    own_issuer: DevIssuer, clock: FakeClock
-) -> None:
+async def test_flood_of_unknown_kids_fetches_at_most_once_per_interval(own_issuer: DevIssuer, clock: FakeClock) -> None:
     def forged() -> str:
         claims = _claims(own_issuer)
-        return jwt.encode(
-            claims, _ATTACKER_KEY, algorithm="RS256", headers={"kid": uuid.uuid4().hex}
-        )
+        return jwt.encode(claims, _ATTACKER_KEY, algorithm="RS256", headers={"kid": uuid.uuid4().hex})
 
     async def attempt(token: str) -> None:
         with pytest.raises(AuthenticationError, match="unknown signing key"):
@@ -239,9 +230,7 @@ async def test_flood_of_unknown_kids_fetches_at_most_once_per_interval(
 
 
 async def test_keys_are_refetched_after_max_age(own_issuer: DevIssuer, clock: FakeClock) -> None:
-    async with OidcValidator(
-        [own_issuer.issuer], AUD, clock=clock, max_key_age_s=3600
-    ) as v:
+    async with OidcValidator([own_issuer.issuer], AUD, clock=clock, max_key_age_s=3600) as v:
         token = own_issuer.mint("a@example.com", ttl=7200)
         await v.validate(token)
         clock.advance(1800)
@@ -273,9 +262,7 @@ async def test_unreachable_issuer_is_a_transient_error(clock: FakeClock, tmp_pat
             await v.validate(issuer.mint("a@example.com"))
 
 
-async def test_discovery_naming_another_issuer_is_refused(
-    own_issuer: DevIssuer, clock: FakeClock
-) -> None:
+async def test_discovery_naming_another_issuer_is_refused(own_issuer: DevIssuer, clock: FakeClock) -> None:
     served = own_issuer.issuer
     token = own_issuer.mint("a@example.com")
     own_issuer.issuer = "http://127.0.0.1:1"  # discovery now names a different issuer
@@ -306,9 +293,7 @@ def test_https_and_loopback_issuers_are_accepted() -> None:
     assert len(v.issuers) == 3
 
 
-async def test_trailing_slash_of_issuer_is_tolerated(
-    shared_issuer: DevIssuer, clock: FakeClock
-) -> None:
+async def test_trailing_slash_of_issuer_is_tolerated(shared_issuer: DevIssuer, clock: FakeClock) -> None:
     configured = shared_issuer.issuer + "/"
     async with OidcValidator([configured, shared_issuer.issuer], AUD, clock=clock) as v:
         assert v.issuers == (configured,)

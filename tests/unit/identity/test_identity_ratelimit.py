@@ -1,4 +1,5 @@
 """Request-rate limits per credential and per org, with a hand-moved clock."""
+
 from __future__ import annotations
 
 import pytest

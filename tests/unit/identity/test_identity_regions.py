@@ -1,4 +1,5 @@
 """Country → region table."""
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,35 @@ from shared.identity.regions import (
     validate_region,
 )
 
-EU27 = ["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"]
+EU27 = [
+    "AT",
+    "BE",
+    "BG",
+    "HR",
+    "CY",
+    "CZ",
+    "DK",
+    "EE",
+    "FI",
+    "FR",
+    "DE",
+    "GR",
+    "HU",
+    "IE",
+    "IT",
+    "LV",
+    "LT",
+    "LU",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SK",
+    "SI",
+    "ES",
+    "SE",
+]
 EU_REGION = EU27 + ["IS", "LI", "NO", "CH", "GB", "AX", "GF", "GP", "MQ", "RE", "YT", "MF"]
 #: the alpha-2 codes of Debian's iso-codes (copied into the repository, source inside the file)
 ISO_CODES_JSON = Path(__file__).parent / "data" / "iso_3166-1_alpha2.json"

@@ -1,4 +1,5 @@
 """Failed-authentication limits, with a hand-moved clock."""
+
 from __future__ import annotations
 
 import pytest

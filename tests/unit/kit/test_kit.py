@@ -1,5 +1,6 @@
 """The connector kit on its own: error table, refresh-once auth, client, cursors, paging,
 define-once. Vendor answers come from an ``httpx.MockTransport`` handler per test."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,36 +35,49 @@ from shared.errors import (
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-def _resp(status: int, body: Any = None, headers: dict[str, str] | None = None,
-          method: str = "GET", url: str = "https://api.example.com/x") -> httpx.Response:
+def _resp(
+    status: int,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    method: str = "GET",
+    url: str = "https://api.example.com/x",
+) -> httpx.Response:
     content = b"" if body is None else (body.encode() if isinstance(body, str) else json.dumps(body).encode())
-    return httpx.Response(status, content=content, headers=headers,
-                          request=httpx.Request(method, url))
+    return httpx.Response(status, content=content, headers=headers, request=httpx.Request(method, url))
 
 
 def _client(handler: Handler, credential: Any = None, *, files: Handler | None = None) -> ApiClient:
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="https://api.example.com/v1")
     files_http = httpx.AsyncClient(transport=httpx.MockTransport(files)) if files else None
     pacer = Pacer(RateLimit(requests=1000, per_seconds=1, burst=1000), clock=FakeClock())
-    return ApiClient(http, pacer=pacer, errors=ErrorTable("Vendor"),
-                     credential=credential or bearer("t0", vendor="Vendor"), files=files_http)
+    return ApiClient(
+        http,
+        pacer=pacer,
+        errors=ErrorTable("Vendor"),
+        credential=credential or bearer("t0", vendor="Vendor"),
+        files=files_http,
+    )
 
 
 # --- error table -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("status", "headers", "error"), [
-    (429, {"Retry-After": "7"}, ThrottledError),
-    (401, {}, AuthRequiredError),
-    (403, {}, PermissionDeniedError),
-    (404, {}, NotFoundError),
-    (410, {}, NotFoundError),
-    (500, {}, TransientError),
-    (408, {}, TransientError),
-    (503, {"Retry-After": "3"}, ThrottledError),
-    (409, {}, SkippableItemError),
-    (412, {}, SkippableItemError),
-    (400, {}, SkippableItemError),
-])
+
+@pytest.mark.parametrize(
+    ("status", "headers", "error"),
+    [
+        (429, {"Retry-After": "7"}, ThrottledError),
+        (401, {}, AuthRequiredError),
+        (403, {}, PermissionDeniedError),
+        (404, {}, NotFoundError),
+        (410, {}, NotFoundError),
+        (500, {}, TransientError),
+        (408, {}, TransientError),
+        (503, {"Retry-After": "3"}, ThrottledError),
+        (409, {}, SkippableItemError),
+        (412, {}, SkippableItemError),
+        (400, {}, SkippableItemError),
+    ],
+)
 def test_default_rules(status: int, headers: dict[str, str], error: type[Exception]) -> None:
     err = ErrorTable("Vendor").error_for(_resp(status, "nope", headers))
     assert type(err) is error
@@ -74,10 +88,13 @@ def test_default_rules(status: int, headers: dict[str, str], error: type[Excepti
 
 
 def test_vendor_rules_come_first_and_may_pass() -> None:
-    table = ErrorTable("Trello", [
-        rule(401, becomes(PermissionDeniedError), when=lambda r: not body_says("invalid token")(r)),
-        rule(400, lambda r, d: None),  # declines: the default decides
-    ])
+    table = ErrorTable(
+        "Trello",
+        [
+            rule(401, becomes(PermissionDeniedError), when=lambda r: not body_says("invalid token")(r)),
+            rule(400, lambda r, d: None),  # declines: the default decides
+        ],
+    )
     assert isinstance(table.error_for(_resp(401, "unauthorized permission requested")), PermissionDeniedError)
     assert isinstance(table.error_for(_resp(401, "invalid token")), AuthRequiredError)
     assert isinstance(table.error_for(_resp(400, "bad")), SkippableItemError)
@@ -90,6 +107,7 @@ def test_error_detail_names_vendor_and_path_but_never_the_query() -> None:
 
 
 # --- auth and the client -----------------------------------------------------------------------
+
 
 async def test_refreshes_once_after_401_then_succeeds() -> None:
     grants: list[str] = []
@@ -203,8 +221,7 @@ async def test_create_5xx_is_ambiguous_and_not_retried_but_get_is() -> None:
 
 
 async def test_get_retries_a_5xx_and_a_non_json_success() -> None:
-    answers = [httpx.Response(500), httpx.Response(200, text="<html>proxy</html>"),
-               httpx.Response(200, json=[1])]
+    answers = [httpx.Response(500), httpx.Response(200, text="<html>proxy</html>"), httpx.Response(200, json=[1])]
 
     api = _client(lambda req: answers.pop(0))
     assert await api.get("/things") == [1]
@@ -238,6 +255,7 @@ async def test_download_of_a_missing_file_is_not_found() -> None:
 
 # --- cursors ------------------------------------------------------------------------------------
 
+
 class _State(BaseModel):
     model_config = ConfigDict(extra="forbid")
     off: int = 0
@@ -263,9 +281,12 @@ def test_cursor_too_long_is_a_bug() -> None:
 
 # --- paging -------------------------------------------------------------------------------------
 
+
 async def test_token_paging_walks_and_detects_loops() -> None:
-    pages = {None: ({"data": [{"id": 1}], "next_page": {"offset": "b"}}),
-             "b": ({"data": [{"id": 2}], "next_page": None})}
+    pages = {
+        None: ({"data": [{"id": 1}], "next_page": {"offset": "b"}}),
+        "b": ({"data": [{"id": 2}], "next_page": None}),
+    }
 
     async def fetch(path: str, query: dict[str, Any]) -> httpx.Response:
         assert query["limit"] == 100
@@ -310,6 +331,7 @@ async def test_link_paging_by_body_and_by_header() -> None:
 
 # --- markers ------------------------------------------------------------------------------------
 
+
 def test_footer_round_trip_and_cut() -> None:
     marker = "ferry:abc:task:0123456789abcdef"
     text = with_footer("hello", marker)
@@ -321,6 +343,7 @@ def test_footer_round_trip_and_cut() -> None:
 
 
 # --- define once --------------------------------------------------------------------------------
+
 
 async def test_two_workers_defining_at_once_keep_one_definition() -> None:
     store: list[dict[str, Any]] = []
@@ -347,8 +370,14 @@ async def test_two_workers_defining_at_once_keep_one_definition() -> None:
         store.remove(d)
 
     def once() -> Any:
-        return define_once(listing=listing, matches=lambda d: d["name"] == "Priority", create=create,
-                           order=lambda d: d["id"], identity=lambda d: d["id"], delete=delete)
+        return define_once(
+            listing=listing,
+            matches=lambda d: d["name"] == "Priority",
+            create=create,
+            order=lambda d: d["id"],
+            identity=lambda d: d["id"],
+            delete=delete,
+        )
 
     a, b = await asyncio.gather(once(), once())
     assert a == b == {"id": 10, "name": "Priority"} and store == [{"id": 10, "name": "Priority"}]
@@ -364,8 +393,13 @@ async def test_refused_create_takes_the_existing_definition() -> None:
         store.append({"id": 1, "name": "P"})  # another worker won the race
         raise SkippableItemError("name taken", status=400)
 
-    got = await define_once(listing=listing, matches=lambda d: d["name"] == "P", create=create,
-                            order=lambda d: d["id"], identity=lambda d: d["id"])
+    got = await define_once(
+        listing=listing,
+        matches=lambda d: d["name"] == "P",
+        create=create,
+        order=lambda d: d["id"],
+        identity=lambda d: d["id"],
+    )
     assert got == {"id": 1, "name": "P"}
 
 

@@ -1,5 +1,6 @@
 """A log stream ends when its credential stops holding: at token expiry at once, after a
 revocation within one re-check interval. Fake clocks only; nothing sleeps."""
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,13 @@ async def test_rechecks_only_when_due_and_ends_on_refusal() -> None:
     assert await guard.ended() == "access ended: this API key was revoked" and recheck.calls == 2  # sticky
 
 
-@pytest.mark.parametrize("refusal", [PermissionDeniedError("your membership of this organisation is deactivated"),
-                                     NotFoundError("organisation not found")])
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        PermissionDeniedError("your membership of this organisation is deactivated"),
+        NotFoundError("organisation not found"),
+    ],
+)
 async def test_deactivated_removed_or_deleted_ends_the_stream(refusal: Exception) -> None:
     clock, recheck = Clock(), Recheck()
     guard = StreamAuthorisation(recheck, expires_at=None, interval_s=30, clock=clock)
@@ -108,8 +114,16 @@ async def test_the_stream_sends_nothing_after_revocation() -> None:
         return False
 
     sent: list[str] = []
-    async for chunk in sse_events(cast(Any, _Request()), "run_1", cast(RunLogReader, reader), Cursor(0, 0), None,
-                                  540.0, finished=finished, guard=guard):
+    async for chunk in sse_events(
+        cast(Any, _Request()),
+        "run_1",
+        cast(RunLogReader, reader),
+        Cursor(0, 0),
+        None,
+        540.0,
+        finished=finished,
+        guard=guard,
+    ):
         sent.append(chunk)
         if len(sent) == 3:  # two lines out: the key is revoked now
             recheck.refusal = AuthenticationError("this API key was revoked")

@@ -1,5 +1,6 @@
 """statusMapping on a migration: validated as the API promises, handed to the engine in the
 run settings, and the source side (sections by name, status sections) from MappedReader."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,8 +14,12 @@ from shared.engine.status_map import StatusRule, is_status_section, map_task, sc
 from shared.migrations.remap import MappedReader
 from shared.migrations.service import MigrationSpec
 
-BASE: dict[str, Any] = {"name": "m", "sourceConnectorId": "c1", "destinationConnectorId": "c2",
-                        "scopes": [{"id": "p1"}]}
+BASE: dict[str, Any] = {
+    "name": "m",
+    "sourceConnectorId": "c1",
+    "destinationConnectorId": "c2",
+    "scopes": [{"id": "p1"}],
+}
 
 
 def spec(**extra: Any) -> MigrationSpec:
@@ -22,22 +27,31 @@ def spec(**extra: Any) -> MigrationSpec:
 
 
 def test_rules_and_the_legacy_string_form_are_stored_as_rules() -> None:
-    stored = spec(statusMapping={"Done": {"section": "Completed", "completed": True},
-                                 "Doing": "In progress", "@completed": {"completed": True}}
-                  ).model_dump(mode="json")["statusMapping"]
-    assert stored == {"Done": {"section": "Completed", "completed": True},
-                      "Doing": {"section": "In progress", "completed": None},
-                      "@completed": {"section": None, "completed": True}}
+    stored = spec(
+        statusMapping={
+            "Done": {"section": "Completed", "completed": True},
+            "Doing": "In progress",
+            "@completed": {"completed": True},
+        }
+    ).model_dump(mode="json")["statusMapping"]
+    assert stored == {
+        "Done": {"section": "Completed", "completed": True},
+        "Doing": {"section": "In progress", "completed": None},
+        "@completed": {"section": None, "completed": True},
+    }
 
 
-@pytest.mark.parametrize(("mapping", "needle"), [
-    ({"Done": {}}, "give section, completed or both"),
-    ({"Done": {"section": "x", "colour": "red"}}, "colour"),
-    ({"Done": {"completed": "maybe"}}, "completed"),
-    ({"Done": ""}, "blank"),
-    ({"@closed": {"completed": True}}, "unknown special key"),
-    ({"Done": "A", " DONE": "B"}, "the same section name"),
-])
+@pytest.mark.parametrize(
+    ("mapping", "needle"),
+    [
+        ({"Done": {}}, "give section, completed or both"),
+        ({"Done": {"section": "x", "colour": "red"}}, "colour"),
+        ({"Done": {"completed": "maybe"}}, "completed"),
+        ({"Done": ""}, "blank"),
+        ({"@closed": {"completed": True}}, "unknown special key"),
+        ({"Done": "A", " DONE": "B"}, "the same section name"),
+    ],
+)
 def test_invalid_mappings_name_the_field(mapping: dict[str, Any], needle: str) -> None:
     with pytest.raises(ValidationError) as info:
         spec(statusMapping=mapping)
@@ -86,8 +100,13 @@ async def _all(reader: MappedReader, kind: Kind, limit: int) -> list[Any]:
 
 @pytest.mark.parametrize("limit", [1, 2, 50])
 async def test_status_sections_come_after_the_source_sections(limit: int) -> None:
-    _, reader = _reader(**{"colonne 0 – 進行中": "Colonne 2 – 進行中", "p1-s1": {"section": "Archive"},
-                           "@completed": {"section": "Archive", "completed": True}})
+    _, reader = _reader(
+        **{
+            "colonne 0 – 進行中": "Colonne 2 – 進行中",
+            "p1-s1": {"section": "Archive"},
+            "@completed": {"section": "Archive", "completed": True},
+        }
+    )
     sections = await _all(reader, Kind.SECTION, limit)
     assert [s.name for s in sections] == [f"Colonne {i} – 進行中" for i in range(3)] + ["Archive"]
     extra = sections[-1]
@@ -120,7 +139,7 @@ async def test_section_names_read_once_and_drive_map_task() -> None:
     names = await asyncio.gather(*(scope_sections(reader, "p1") for _ in range(8)))
     assert calls["n"] == 1 and all(n == names[0] for n in names)
     fini = next(sid for sid, name in names[0].items() if name == "Fini")
-    tasks = [r for r in await _all(reader, Kind.TASK, 50)]
+    tasks = list(await _all(reader, Kind.TASK, 50))
     moved = [map_task(reader.status_map, t, names[0], inner.capabilities)[0] for t in tasks]
     in_s1 = [t.source_id for t in tasks if t.section_id == "p1-s1"]
     assert in_s1 and {t.source_id for t in moved if t.section_id == fini} == set(in_s1)
@@ -129,7 +148,15 @@ async def test_section_names_read_once_and_drive_map_task() -> None:
 
 async def test_an_archived_and_an_open_section_of_one_name_the_open_one_wins() -> None:
     vendor, reader = _reader(**{"@open": "Colonne 0 – 進行中"})
-    vendor.put(Section(source_id="p1-s9", version=vendor.new_version(), project_id="p1",
-                       name="colonne 0 – 進行中", position=-1.0, archived=True))
+    vendor.put(
+        Section(
+            source_id="p1-s9",
+            version=vendor.new_version(),
+            project_id="p1",
+            name="colonne 0 – 進行中",
+            position=-1.0,
+            archived=True,
+        )
+    )
     names = await scope_sections(reader, "p1")
     assert list(names)[:1] == ["p1-s0"]

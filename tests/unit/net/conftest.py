@@ -1,4 +1,5 @@
 """Loopback servers that count connections, and a network backend that records dials."""
+
 from __future__ import annotations
 
 import asyncio
@@ -31,18 +32,15 @@ class CountingServer:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
                 path = lines[0].split(" ")[1]
-                host = next((ln.split(":", 1)[1].strip() for ln in lines
-                             if ln.lower().startswith("host:")), "")
+                host = next((ln.split(":", 1)[1].strip() for ln in lines if ln.lower().startswith("host:")), "")
                 self.requests.append(path)
                 if path == "/redirect-other":
-                    status, extra, body = "302 Found", (
-                        f"Location: http://localhost:{self.port}/target\r\n"), b""
+                    status, extra, body = "302 Found", (f"Location: http://localhost:{self.port}/target\r\n"), b""
                 elif path == "/redirect-same":
                     status, extra, body = "302 Found", "Location: /target\r\n", b""
                 else:
                     status, extra, body = "200 OK", "", f"host={host}".encode()
-                writer.write(f"HTTP/1.1 {status}\r\n{extra}Content-Length: {len(body)}\r\n"
-                             "\r\n".encode() + body)
+                writer.write(f"HTTP/1.1 {status}\r\n{extra}Content-Length: {len(body)}\r\n\r\n".encode() + body)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
             pass
@@ -50,8 +48,7 @@ class CountingServer:
             writer.close()
 
 
-async def start_counting_server(ssl_context: ssl.SSLContext | None = None
-                                ) -> tuple[CountingServer, asyncio.Server]:
+async def start_counting_server(ssl_context: ssl.SSLContext | None = None) -> tuple[CountingServer, asyncio.Server]:
     state = CountingServer()
     server = await asyncio.start_server(state.handle, "127.0.0.1", 0, ssl=ssl_context)
     state.port = server.sockets[0].getsockname()[1]
@@ -76,10 +73,14 @@ class RecordingBackend(httpcore.AsyncNetworkBackend):
         self._connect = connect
         self._inner = httpcore.AnyIOBackend()
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-                          ) -> httpcore.AsyncNetworkStream:
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
         self.dials.append((host, port))
         if not self._connect:
             raise httpcore.ConnectError("recording backend does not connect")

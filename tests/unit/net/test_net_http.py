@@ -3,6 +3,7 @@
 Proof of "no request leaves the process": a loopback server counts TCP connections
 (it must see 0), and a recording network backend counts dials (it must see 0).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,16 +23,32 @@ from shared.net.http import build_client, outbound_ssl_context
 from tests.unit.net.conftest import CountingServer, RecordingBackend, start_counting_server
 
 REFUSED = [
-    "http://127.0.0.1:{port}/", "https://127.0.0.1:{port}/", "http://localhost:{port}/",
-    "https://localhost:{port}/", "https://2130706433:{port}/", "https://0177.0.0.1:{port}/",
-    "https://0x7f.0.0.1:{port}/", "https://0x7f000001:{port}/", "https://127.1:{port}/",
-    "https://[::1]:{port}/", "https://[::ffff:127.0.0.1]:{port}/",
-    "https://[::ffff:7f00:1]:{port}/", "https://[64:ff9b::7f00:1]:{port}/",
-    "https://0.0.0.0:{port}/", "https://[::]:{port}/",
-    "https://169.254.169.254/latest/meta-data/", "http://169.254.169.254/metadata/instance",
-    "https://[fe80::1]/", "https://10.0.0.5/", "https://172.16.0.1/", "https://192.168.1.1/",
-    "https://100.64.0.1/", "https://evil.example.com/", "https://api.trello.com.evil.example/",
-    "http://api.trello.com/1/boards", "https://api.trello.com:{port}/1/boards",
+    "http://127.0.0.1:{port}/",
+    "https://127.0.0.1:{port}/",
+    "http://localhost:{port}/",
+    "https://localhost:{port}/",
+    "https://2130706433:{port}/",
+    "https://0177.0.0.1:{port}/",
+    "https://0x7f.0.0.1:{port}/",
+    "https://0x7f000001:{port}/",
+    "https://127.1:{port}/",
+    "https://[::1]:{port}/",
+    "https://[::ffff:127.0.0.1]:{port}/",
+    "https://[::ffff:7f00:1]:{port}/",
+    "https://[64:ff9b::7f00:1]:{port}/",
+    "https://0.0.0.0:{port}/",
+    "https://[::]:{port}/",
+    "https://169.254.169.254/latest/meta-data/",
+    "http://169.254.169.254/metadata/instance",
+    "https://[fe80::1]/",
+    "https://10.0.0.5/",
+    "https://172.16.0.1/",
+    "https://192.168.1.1/",
+    "https://100.64.0.1/",
+    "https://evil.example.com/",
+    "https://api.trello.com.evil.example/",
+    "http://api.trello.com/1/boards",
+    "https://api.trello.com:{port}/1/boards",
 ]
 
 
@@ -40,14 +57,14 @@ async def resolve_to_loopback(host: str, port: int) -> list[str]:
 
 
 @pytest.mark.parametrize("template", REFUSED)
-async def test_refused_destinations_never_connect(template: str, counting_server: CountingServer,
-                                                  recording_backend: RecordingBackend) -> None:
+async def test_refused_destinations_never_connect(
+    template: str, counting_server: CountingServer, recording_backend: RecordingBackend
+) -> None:
     url = template.format(port=counting_server.port)
     # httpx itself rejects a dotted quad with an octal part ("0177.0.0.1") as InvalidURL
     refused = (UnsafeDestinationError, httpx.InvalidURL)
     # every name resolves to the counting server: a guard that forgot to check would hit it
-    async with build_client("trello", resolver=resolve_to_loopback,
-                            network_backend=recording_backend) as client:
+    async with build_client("trello", resolver=resolve_to_loopback, network_backend=recording_backend) as client:
         with pytest.raises(refused):
             await client.get(url)
     async with build_client("trello", resolver=resolve_to_loopback) as client:
@@ -57,21 +74,23 @@ async def test_refused_destinations_never_connect(template: str, counting_server
     assert counting_server.connections == 0
 
 
-@pytest.mark.parametrize(("kind", "base_url", "addresses"), [
-    ("trello", None, ["127.0.0.1"]),                        # vendor name, rebound to loopback
-    ("jira", "https://jira.example.org", ["169.254.169.254"]),  # self-hosted → metadata
-    ("jira", "https://jira.example.org", ["8.8.8.8", "10.0.0.1"]),  # one bad address fails all
-    ("azure_devops", "https://tfs.example.org", ["::ffff:192.168.0.1"]),
-    ("azure_devops", "https://tfs.example.org", ["fd00::1"]),
-])
+@pytest.mark.parametrize(
+    ("kind", "base_url", "addresses"),
+    [
+        ("trello", None, ["127.0.0.1"]),  # vendor name, rebound to loopback
+        ("jira", "https://jira.example.org", ["169.254.169.254"]),  # self-hosted → metadata
+        ("jira", "https://jira.example.org", ["8.8.8.8", "10.0.0.1"]),  # one bad address fails all
+        ("azure_devops", "https://tfs.example.org", ["::ffff:192.168.0.1"]),
+        ("azure_devops", "https://tfs.example.org", ["fd00::1"]),
+    ],
+)
 async def test_names_resolving_to_private_addresses_are_refused(
-        kind: str, base_url: str | None, addresses: list[str],
-        recording_backend: RecordingBackend) -> None:
+    kind: str, base_url: str | None, addresses: list[str], recording_backend: RecordingBackend
+) -> None:
     async def resolver(host: str, port: int) -> list[str]:
         return addresses
 
-    async with build_client(kind, base_url=base_url, resolver=resolver,
-                            network_backend=recording_backend) as client:
+    async with build_client(kind, base_url=base_url, resolver=resolver, network_backend=recording_backend) as client:
         with pytest.raises(UnsafeDestinationError):
             await client.get(base_url or "https://api.trello.com/1/members/me")
     assert recording_backend.dials == []
@@ -96,23 +115,27 @@ def _cert_for(name: str, directory: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path
 
 
-async def test_no_dns_rebinding_connects_to_checked_ip_with_original_name(
-        tmp_path: Path) -> None:
+async def test_no_dns_rebinding_connects_to_checked_ip_with_original_name(tmp_path: Path) -> None:
     """Resolve once, connect to that IP; TLS SNI, certificate check and Host use the name."""
     name = "jira.example.test"
     cert, key = _cert_for(name, tmp_path)
@@ -127,8 +150,13 @@ async def test_no_dns_rebinding_connects_to_checked_ip_with_original_name(
         return next(answers)
 
     try:
-        async with build_client("jira", allow_loopback=True, base_url=f"https://{name}:{state.port}",
-                                resolver=resolver, local_ca_file=str(cert)) as client:
+        async with build_client(
+            "jira",
+            allow_loopback=True,
+            base_url=f"https://{name}:{state.port}",
+            resolver=resolver,
+            local_ca_file=str(cert),
+        ) as client:
             first = await client.get("/rest/api/2/myself")
             second = await client.get("/rest/api/2/serverInfo")  # pooled: no new lookup
         assert first.status_code == second.status_code == 200
@@ -140,7 +168,8 @@ async def test_no_dns_rebinding_connects_to_checked_ip_with_original_name(
 
 
 async def test_loopback_simulator_allowed_only_with_the_setting(
-        counting_server: CountingServer, caplog: pytest.LogCaptureFixture) -> None:
+    counting_server: CountingServer, caplog: pytest.LogCaptureFixture
+) -> None:
     base = f"http://127.0.0.1:{counting_server.port}"
     with pytest.raises(UnsafeDestinationError):
         build_client("monday", base_url=base)
@@ -152,12 +181,12 @@ async def test_loopback_simulator_allowed_only_with_the_setting(
     assert response.status_code == 200 and counting_server.connections == 1
 
 
-async def test_localhost_simulator_through_the_system_resolver(
-        counting_server: CountingServer) -> None:
+async def test_localhost_simulator_through_the_system_resolver(counting_server: CountingServer) -> None:
     # localhost may resolve to ::1 first; the server listens on 127.0.0.1 only, so this
     # also exercises trying the next checked address
-    async with build_client("trello", allow_loopback=True,
-                            base_url=f"http://localhost:{counting_server.port}/1") as client:
+    async with build_client(
+        "trello", allow_loopback=True, base_url=f"http://localhost:{counting_server.port}/1"
+    ) as client:
         response = await client.get("members/me")
     assert response.status_code == 200 and counting_server.connections == 1
 
@@ -174,8 +203,7 @@ async def test_redirect_to_another_host_is_refused(counting_server: CountingServ
         assert not_followed.status_code == 302 and not_followed.next_request is not None
         with pytest.raises(UnsafeDestinationError):
             await client.send(not_followed.next_request)
-    assert counting_server.requests == ["/redirect-same", "/target", "/redirect-other",
-                                        "/redirect-other"]
+    assert counting_server.requests == ["/redirect-same", "/target", "/redirect-other", "/redirect-other"]
 
 
 def test_tls_is_verified_and_at_least_1_2() -> None:
@@ -194,16 +222,16 @@ def test_guard_cannot_be_replaced_or_weakened() -> None:
     assert client._trust_env is False  # no proxy from the environment dials for us
 
 
-async def test_slow_resolver_is_bounded_by_the_connect_timeout(
-        recording_backend: RecordingBackend) -> None:
+async def test_slow_resolver_is_bounded_by_the_connect_timeout(recording_backend: RecordingBackend) -> None:
     import anyio
 
     async def hanging(host: str, port: int) -> list[str]:
         await anyio.sleep_forever()
         return []
 
-    async with build_client("monday", resolver=hanging, network_backend=recording_backend,
-                            timeout=httpx.Timeout(5.0, connect=0.05)) as client:
+    async with build_client(
+        "monday", resolver=hanging, network_backend=recording_backend, timeout=httpx.Timeout(5.0, connect=0.05)
+    ) as client:
         with pytest.raises(httpx.ConnectTimeout):
             await client.post("https://api.monday.com/v2", json={"query": "{ me { id } }"})
     assert recording_backend.dials == []

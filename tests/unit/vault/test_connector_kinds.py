@@ -1,4 +1,5 @@
 """Connector kinds: per-kind/per-auth validation (422 naming the field) and secret split."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -24,28 +25,75 @@ CANARY = "Cn4ry-kinds-7Zq"
 GUID = "8f1c2d3e-4b5a-4c6d-8e7f-901234567890"
 
 VALID: list[tuple[dict[str, Any], set[str]]] = [
-    ({"kind": "trello", "auth": {"type": "api_key_token", "api_key": "k" * 32, "token": CANARY}},
-     {"auth.api_key", "auth.token"}),
+    (
+        {"kind": "trello", "auth": {"type": "api_key_token", "api_key": "k" * 32, "token": CANARY}},
+        {"auth.api_key", "auth.token"},
+    ),
     ({"kind": "asana", "auth": {"type": "pat", "token": CANARY}}, {"auth.token"}),
-    ({"kind": "asana", "auth": {"type": "oauth_app", "client_id": "120000", "client_secret": CANARY,
-                                "redirect_uri": "https://ferry.example/oauth/asana"}},
-     {"auth.client_secret"}),
-    ({"kind": "asana", "auth": {"type": "oauth_app", "client_id": "120000", "client_secret": CANARY,
-                                "refresh_token": "rt-" + CANARY}},
-     {"auth.client_secret", "auth.refresh_token"}),
-    ({"kind": "planner", "auth": {"type": "client_credentials", "entra_tenant_id": GUID,
-                                  "client_id": GUID, "client_secret": CANARY}},
-     {"auth.client_secret"}),
-    ({"kind": "planner", "auth": {"type": "username_password", "entra_tenant_id": "contoso.com",
-                                  "client_id": GUID, "username": "ann@contoso.com",
-                                  "password": CANARY}}, {"auth.password"}),
-    ({"kind": "jira", "site_url": "https://acme.atlassian.net/",
-      "auth": {"type": "api_token", "email": "ann@acme.com", "api_token": CANARY}},
-     {"auth.api_token"}),
-    ({"kind": "azure_devops", "organization_url": "https://dev.azure.com/acme",
-      "auth": {"type": "pat", "pat": CANARY}}, {"auth.pat"}),
-    ({"kind": "monday", "auth": {"type": "api_token", "api_token": CANARY},
-      "base_url": "http://127.0.0.1:9100/v2"}, {"auth.api_token"}),
+    (
+        {
+            "kind": "asana",
+            "auth": {
+                "type": "oauth_app",
+                "client_id": "120000",
+                "client_secret": CANARY,
+                "redirect_uri": "https://ferry.example/oauth/asana",
+            },
+        },
+        {"auth.client_secret"},
+    ),
+    (
+        {
+            "kind": "asana",
+            "auth": {
+                "type": "oauth_app",
+                "client_id": "120000",
+                "client_secret": CANARY,
+                "refresh_token": "rt-" + CANARY,
+            },
+        },
+        {"auth.client_secret", "auth.refresh_token"},
+    ),
+    (
+        {
+            "kind": "planner",
+            "auth": {"type": "client_credentials", "entra_tenant_id": GUID, "client_id": GUID, "client_secret": CANARY},
+        },
+        {"auth.client_secret"},
+    ),
+    (
+        {
+            "kind": "planner",
+            "auth": {
+                "type": "username_password",
+                "entra_tenant_id": "contoso.com",
+                "client_id": GUID,
+                "username": "ann@contoso.com",
+                "password": CANARY,
+            },
+        },
+        {"auth.password"},
+    ),
+    (
+        {
+            "kind": "jira",
+            "site_url": "https://acme.atlassian.net/",
+            "auth": {"type": "api_token", "email": "ann@acme.com", "api_token": CANARY},
+        },
+        {"auth.api_token"},
+    ),
+    (
+        {
+            "kind": "azure_devops",
+            "organization_url": "https://dev.azure.com/acme",
+            "auth": {"type": "pat", "pat": CANARY},
+        },
+        {"auth.pat"},
+    ),
+    (
+        {"kind": "monday", "auth": {"type": "api_token", "api_token": CANARY}, "base_url": "http://127.0.0.1:9100/v2"},
+        {"auth.api_token"},
+    ),
 ]
 
 
@@ -68,34 +116,67 @@ def test_urls_are_normalised_and_effective_base_url() -> None:
     assert parse_connection(VALID[8][0]).effective_base_url() == "http://127.0.0.1:9100/v2"
 
 
-@pytest.mark.parametrize(("data", "field"), [
-    ({"kind": "asana", "auth": {"type": "pat"}}, "auth.token"),
-    ({"kind": "asana", "auth": {"type": "oauth_app", "client_id": "1"}}, "auth.client_secret"),
-    ({"kind": "asana", "auth": {"type": "nope", "token": CANARY}}, "auth.type"),
-    ({"kind": "trello", "auth": {"type": "api_key_token", "api_key": CANARY}}, "auth.token"),
-    ({"kind": "trello", "auth": {"type": "api_key_token", "api_key": "k", "token": ""}},
-     "auth.token"),
-    ({"kind": "planner", "auth": {"type": "client_credentials", "entra_tenant_id": GUID,
-                                  "client_id": "not-a-guid", "client_secret": CANARY}},
-     "auth.client_id"),
-    ({"kind": "planner", "auth": {"type": "username_password", "entra_tenant_id": "bad tenant",
-                                  "client_id": GUID, "username": "ann", "password": CANARY}},
-     "auth.entra_tenant_id"),
-    ({"kind": "jira", "site_url": "http://acme.atlassian.net",
-      "auth": {"type": "api_token", "email": "a@b.co", "api_token": CANARY}}, "site_url"),
-    ({"kind": "jira", "site_url": "https://acme.atlassian.net",
-      "auth": {"type": "api_token", "email": "not-an-email", "api_token": CANARY}}, "auth.email"),
-    ({"kind": "azure_devops", "auth": {"type": "pat", "pat": CANARY}}, "organization_url"),
-    ({"kind": "monday", "auth": {"type": "api_token", "api_token": CANARY},
-      "base_url": "file:///etc/passwd"}, "base_url"),
-    ({"kind": "monday", "auth": {"type": "api_token", "api_token": CANARY},
-      "extra_field": CANARY}, "extra_field"),
-    ({"kind": "monday"}, "auth"),
-    ({"kind": "dropbox"}, "kind"),
-    ({}, "kind"),
-])
-def test_invalid_connections_name_the_field_and_never_echo_secrets(
-        data: dict[str, Any], field: str) -> None:
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"kind": "asana", "auth": {"type": "pat"}}, "auth.token"),
+        ({"kind": "asana", "auth": {"type": "oauth_app", "client_id": "1"}}, "auth.client_secret"),
+        ({"kind": "asana", "auth": {"type": "nope", "token": CANARY}}, "auth.type"),
+        ({"kind": "trello", "auth": {"type": "api_key_token", "api_key": CANARY}}, "auth.token"),
+        ({"kind": "trello", "auth": {"type": "api_key_token", "api_key": "k", "token": ""}}, "auth.token"),
+        (
+            {
+                "kind": "planner",
+                "auth": {
+                    "type": "client_credentials",
+                    "entra_tenant_id": GUID,
+                    "client_id": "not-a-guid",
+                    "client_secret": CANARY,
+                },
+            },
+            "auth.client_id",
+        ),
+        (
+            {
+                "kind": "planner",
+                "auth": {
+                    "type": "username_password",
+                    "entra_tenant_id": "bad tenant",
+                    "client_id": GUID,
+                    "username": "ann",
+                    "password": CANARY,
+                },
+            },
+            "auth.entra_tenant_id",
+        ),
+        (
+            {
+                "kind": "jira",
+                "site_url": "http://acme.atlassian.net",
+                "auth": {"type": "api_token", "email": "a@b.co", "api_token": CANARY},
+            },
+            "site_url",
+        ),
+        (
+            {
+                "kind": "jira",
+                "site_url": "https://acme.atlassian.net",
+                "auth": {"type": "api_token", "email": "not-an-email", "api_token": CANARY},
+            },
+            "auth.email",
+        ),
+        ({"kind": "azure_devops", "auth": {"type": "pat", "pat": CANARY}}, "organization_url"),
+        (
+            {"kind": "monday", "auth": {"type": "api_token", "api_token": CANARY}, "base_url": "file:///etc/passwd"},
+            "base_url",
+        ),
+        ({"kind": "monday", "auth": {"type": "api_token", "api_token": CANARY}, "extra_field": CANARY}, "extra_field"),
+        ({"kind": "monday"}, "auth"),
+        ({"kind": "dropbox"}, "kind"),
+        ({}, "kind"),
+    ],
+)
+def test_invalid_connections_name_the_field_and_never_echo_secrets(data: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationFailed) as info:
         parse_connection(data)
     error = info.value
@@ -125,8 +206,7 @@ def test_later_connectors_extend_the_registry(restore_registry: None) -> None:
         auth: ClickUpToken
 
     assert "clickup" in registered_kinds()
-    model = parse_connection({"kind": "clickup", "auth": {"type": "api_token",
-                                                          "api_token": CANARY}})
+    model = parse_connection({"kind": "clickup", "auth": {"type": "api_token", "api_token": CANARY}})
     assert split_secrets(model)[1] == {"auth.api_token": CANARY}
     with pytest.raises(TypeError):
         register_kind(ConnectionBase)  # kind is not a Literal

@@ -1,4 +1,5 @@
 """AES-256-GCM sealing of single fields: round trip, tamper and misplacement detection."""
+
 from __future__ import annotations
 
 import pytest
@@ -39,12 +40,15 @@ def test_flipped_bit_fails(part: str) -> None:
         open_sealed(key, Sealed(1, bytes(nonce), bytes(ct)), AAD)
 
 
-@pytest.mark.parametrize("other", [
-    ("org-2", "conn-1", "auth.token", 1),   # moved to another organisation
-    ("org-1", "conn-2", "auth.token", 1),   # moved to another connector
-    ("org-1", "conn-1", "auth.api_key", 1),  # moved to another field
-    ("org-1", "conn-1", "auth.token", 2),   # claimed under another key version
-])
+@pytest.mark.parametrize(
+    "other",
+    [
+        ("org-2", "conn-1", "auth.token", 1),  # moved to another organisation
+        ("org-1", "conn-2", "auth.token", 1),  # moved to another connector
+        ("org-1", "conn-1", "auth.api_key", 1),  # moved to another field
+        ("org-1", "conn-1", "auth.token", 2),  # claimed under another key version
+    ],
+)
 def test_misplaced_ciphertext_fails(other: tuple[str, str, str, int]) -> None:
     key = new_data_key()
     sealed = seal(key, b"secret value", AAD, key_version=1)
@@ -62,8 +66,9 @@ def test_aad_is_unambiguous() -> None:
     assert build_aad("a.b", "c", "f", 1) != build_aad("a", "b.c", "f", 1)
 
 
-@pytest.mark.parametrize("text", ["", "fv1", "fv2.1.AAAA.BBBB", "fv1.x.AAAA.BBBB",
-                                  "fv1.1.AAAA.BBBB", "fv1.1.!!!!.????", "plain secret"])
+@pytest.mark.parametrize(
+    "text", ["", "fv1", "fv2.1.AAAA.BBBB", "fv1.x.AAAA.BBBB", "fv1.1.AAAA.BBBB", "fv1.1.!!!!.????", "plain secret"]
+)
 def test_malformed_envelope_is_rejected(text: str) -> None:
     with pytest.raises(DecryptionError):
         Sealed.from_str(text)

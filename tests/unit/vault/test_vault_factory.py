@@ -1,4 +1,5 @@
 """build_key_wrapper picks the region's wrapper: local files, simulator, or Key Vault."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,12 +13,23 @@ from shared.vault.keys import KeyVaultKeyWrapper, LocalKeyWrapper
 
 
 def _settings(environment: str, uri: str | None, data_dir: Path | None) -> Settings:
-    regions = {name: RegionSettings(name=name, cosmos_endpoint="https://127.0.0.1:1",  # type: ignore[arg-type]
-                                    cosmos_database=f"ferry-{name}", keyvault_uri=uri)
-               for name in ("eu", "us")}
-    return Settings(environment=environment, stamp_region="eu", regions=regions,  # type: ignore[arg-type]
-                    oidc_issuers=("https://issuer.example",), oidc_audience="api://ferry",
-                    local_data_dir=data_dir)
+    regions = {
+        name: RegionSettings(
+            name=name,
+            cosmos_endpoint="https://127.0.0.1:1",  # type: ignore[arg-type]
+            cosmos_database=f"ferry-{name}",
+            keyvault_uri=uri,
+        )
+        for name in ("eu", "us")
+    }
+    return Settings(
+        environment=environment,
+        stamp_region="eu",
+        regions=regions,  # type: ignore[arg-type]
+        oidc_issuers=("https://issuer.example",),
+        oidc_audience="api://ferry",
+        local_data_dir=data_dir,
+    )
 
 
 async def test_local_regions_get_separate_key_folders(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
 """LocalKeyWrapper: RSA-OAEP-256 wrap/unwrap with local key files, versions and rotation."""
+
 from __future__ import annotations
 
 import os

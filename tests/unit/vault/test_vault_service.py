@@ -4,6 +4,7 @@
 which implements the same `DataKeyStore` protocol; it keeps the ETag semantics the
 vault relies on (create-only with etag None, if-match replace, idempotent delete).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -62,8 +63,7 @@ def wrapper(tmp_path: Path) -> LocalKeyWrapper:
     return LocalKeyWrapper(tmp_path / "keys")
 
 
-async def test_round_trip_and_ciphertext_only_at_rest(store: DictDataKeyStore,
-                                                      wrapper: LocalKeyWrapper) -> None:
+async def test_round_trip_and_ciphertext_only_at_rest(store: DictDataKeyStore, wrapper: LocalKeyWrapper) -> None:
     assert isinstance(store, DataKeyStore)
     vault = Vault(store, wrapper)
     sealed = await vault.encrypt_fields("org-1", "conn-1", SECRETS)
@@ -76,8 +76,7 @@ async def test_round_trip_and_ciphertext_only_at_rest(store: DictDataKeyStore,
     assert await Vault(store, wrapper).decrypt_fields("org-1", "conn-1", sealed) == SECRETS
 
 
-async def test_each_encryption_differs_and_fields_are_bound(store: DictDataKeyStore,
-                                                            wrapper: LocalKeyWrapper) -> None:
+async def test_each_encryption_differs_and_fields_are_bound(store: DictDataKeyStore, wrapper: LocalKeyWrapper) -> None:
     vault = Vault(store, wrapper)
     a = await vault.encrypt_fields("org-1", "conn-1", {"f": "same"})
     b = await vault.encrypt_fields("org-1", "conn-1", {"f": "same"})
@@ -86,8 +85,7 @@ async def test_each_encryption_differs_and_fields_are_bound(store: DictDataKeySt
         await vault.decrypt_fields("org-1", "conn-1", {"g": a["f"]})
 
 
-async def test_swapped_org_or_connector_fails(store: DictDataKeyStore,
-                                              wrapper: LocalKeyWrapper) -> None:
+async def test_swapped_org_or_connector_fails(store: DictDataKeyStore, wrapper: LocalKeyWrapper) -> None:
     vault = Vault(store, wrapper)
     sealed = await vault.encrypt_fields("org-1", "conn-1", SECRETS)
     await vault.encrypt_fields("org-2", "conn-1", {"x": "other org secret"})
@@ -99,8 +97,7 @@ async def test_swapped_org_or_connector_fails(store: DictDataKeyStore,
         await vault.decrypt_fields("org-3", "conn-1", sealed)
 
 
-async def test_decrypted_values_are_registered_for_redaction(store: DictDataKeyStore,
-                                                             wrapper: LocalKeyWrapper) -> None:
+async def test_decrypted_values_are_registered_for_redaction(store: DictDataKeyStore, wrapper: LocalKeyWrapper) -> None:
     clear_registered_secrets()
     vault = Vault(store, wrapper)
     canary = "canary-no-pattern-4f2a9c"
@@ -111,9 +108,9 @@ async def test_decrypted_values_are_registered_for_redaction(store: DictDataKeyS
     clear_registered_secrets()
 
 
-async def test_vault_key_rotation_rewraps_and_keeps_secrets(store: DictDataKeyStore,
-                                                            wrapper: LocalKeyWrapper,
-                                                            tmp_path: Path) -> None:
+async def test_vault_key_rotation_rewraps_and_keeps_secrets(
+    store: DictDataKeyStore, wrapper: LocalKeyWrapper, tmp_path: Path
+) -> None:
     vault = Vault(store, wrapper)
     sealed = {org: await vault.encrypt_fields(org, "conn-1", SECRETS) for org in ("o1", "o2")}
     old_kid = await wrapper.current_kid()
@@ -130,8 +127,7 @@ async def test_vault_key_rotation_rewraps_and_keeps_secrets(store: DictDataKeySt
         assert await fresh.decrypt_fields(org, "conn-1", sealed[org]) == SECRETS
 
 
-async def test_data_key_rotation_keeps_old_values(store: DictDataKeyStore,
-                                                  wrapper: LocalKeyWrapper) -> None:
+async def test_data_key_rotation_keeps_old_values(store: DictDataKeyStore, wrapper: LocalKeyWrapper) -> None:
     vault = Vault(store, wrapper)
     old = await vault.encrypt_fields("org-1", "conn-1", SECRETS)
     assert await vault.rotate_data_key("org-1") == 2
@@ -142,8 +138,7 @@ async def test_data_key_rotation_keeps_old_values(store: DictDataKeyStore,
     assert await other.decrypt_fields("org-1", "conn-1", new) == SECRETS
 
 
-async def test_shred_destroys_every_secret_of_the_org(store: DictDataKeyStore,
-                                                      wrapper: LocalKeyWrapper) -> None:
+async def test_shred_destroys_every_secret_of_the_org(store: DictDataKeyStore, wrapper: LocalKeyWrapper) -> None:
     vault = Vault(store, wrapper)
     doomed = await vault.encrypt_fields("org-1", "conn-1", SECRETS)
     kept = await vault.encrypt_fields("org-2", "conn-1", SECRETS)
@@ -161,8 +156,7 @@ async def test_shred_destroys_every_secret_of_the_org(store: DictDataKeyStore,
         await vault.decrypt_fields("org-1", "conn-1", doomed)
 
 
-async def test_other_process_cache_expires_after_ttl(store: DictDataKeyStore,
-                                                     wrapper: LocalKeyWrapper) -> None:
+async def test_other_process_cache_expires_after_ttl(store: DictDataKeyStore, wrapper: LocalKeyWrapper) -> None:
     clock = FakeClock()
     worker = Vault(store, wrapper, cache_ttl=60, clock=clock)
     sealed = await worker.encrypt_fields("org-1", "conn-1", SECRETS)
@@ -174,26 +168,29 @@ async def test_other_process_cache_expires_after_ttl(store: DictDataKeyStore,
         await worker.decrypt_fields("org-1", "conn-1", sealed)
 
 
-async def test_concurrent_first_use_creates_one_data_key(store: DictDataKeyStore,
-                                                         wrapper: LocalKeyWrapper) -> None:
+async def test_concurrent_first_use_creates_one_data_key(store: DictDataKeyStore, wrapper: LocalKeyWrapper) -> None:
     vaults = [Vault(store, wrapper) for _ in range(4)]
-    results = await asyncio.gather(*(v.encrypt_fields("org-1", f"c{i}", {"f": f"value-{i}"})
-                                     for i, v in enumerate(vaults)))
+    results = await asyncio.gather(
+        *(v.encrypt_fields("org-1", f"c{i}", {"f": f"value-{i}"}) for i, v in enumerate(vaults))
+    )
     assert len(store.docs["org-1"]["keys"]) == 1
     reader = Vault(store, wrapper)
     for i, sealed in enumerate(results):
         assert await reader.decrypt_fields("org-1", f"c{i}", sealed) == {"f": f"value-{i}"}
 
 
-async def test_connection_round_trip_through_the_vault(store: DictDataKeyStore,
-                                                       wrapper: LocalKeyWrapper) -> None:
+async def test_connection_round_trip_through_the_vault(store: DictDataKeyStore, wrapper: LocalKeyWrapper) -> None:
     from shared.connectors.settings import parse_connection
     from shared.vault.connections import open_connection, seal_connection
 
     vault = Vault(store, wrapper)
-    connection = parse_connection({
-        "kind": "jira", "site_url": "https://acme.atlassian.net",
-        "auth": {"type": "api_token", "email": "ann@acme.com", "api_token": "jira-tok-123456"}})
+    connection = parse_connection(
+        {
+            "kind": "jira",
+            "site_url": "https://acme.atlassian.net",
+            "auth": {"type": "api_token", "email": "ann@acme.com", "api_token": "jira-tok-123456"},
+        }
+    )
     public, sealed = await seal_connection(vault, "org-1", "conn-9", connection)
     assert set(sealed) == {"auth.api_token"} and "jira-tok" not in repr((public, sealed))
     assert public["auth"]["email"] == "ann@acme.com"
