@@ -33,7 +33,7 @@ class Ctx:
     @property
     def base(self) -> str:
         """The API root as the client reached it (site or 3LO gateway)."""
-        root = self.request.scope.get("state", {}).get("jira_root", "")
+        root = str(self.request.scope.get("state", {}).get("jira_root", ""))
         return str(self.request.base_url).rstrip("/") + root
 
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -91,7 +92,7 @@ class _BytesBlob(Blob):
         super().__init__(len(data), "upload")
         self._data = data
 
-    def iter_bytes(self, start: int = 0, end: int | None = None):  # type: ignore[override]
+    def iter_bytes(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         stop = self.size if end is None else min(end, self.size)
         for pos in range(max(0, start), stop, self.BLOCK):
             yield self._data[pos:min(stop, pos + self.BLOCK)]

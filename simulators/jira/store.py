@@ -257,7 +257,7 @@ class JiraStore:
         for sub in self.subtasks_of(issue.id):
             self.delete_issue(sub)
         for table in (self.comments, self.attachments, self.remote_links):
-            for key in [k for k, v in table.items() if v.issue_id == issue.id]:  # type: ignore[attr-defined]
+            for key in [k for k, v in table.items() if v.issue_id == issue.id]:
                 del table[key]
         self.issues.pop(issue.id, None)
 

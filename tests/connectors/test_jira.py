@@ -84,7 +84,7 @@ def make_client(base: str, email: str = DEFAULT_EMAIL, token: str = DEFAULT_TOKE
 
 
 def _project_id(app: Any, key: str = "FER") -> str:
-    return next(p.id for p in app.state.jira_store.projects.values() if p.key == key)
+    return str(next(p.id for p in app.state.jira_store.projects.values() if p.key == key))
 
 
 class TestJiraConformance(ConnectorConformance):

@@ -3,6 +3,8 @@ Jira's own documents come out as the Markdown the other vendors read, and the ma
 paragraph is found again. Pure functions: no simulator."""
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
 from shared.connectors.jira.adf import adf_to_text, marker_of, text_to_adf, with_marker
@@ -42,7 +44,7 @@ def test_markdown_becomes_structure() -> None:
     assert doc["content"][0]["attrs"] == {"level": 2}
     # "- one / - nested / 2. two" mixes list kinds on one level: kept as text, not guessed
     assert doc["content"][2]["attrs"] == {"language": "sh"}
-    marks = {m["type"] for n in _walk(doc) for m in n.get("marks") or []}  # type: ignore[union-attr]
+    marks = {m["type"] for n in _walk(doc) for m in cast(list[dict[str, str]], n.get("marks") or [])}
     assert marks == {"link", "strong"}
     assert all(n.get("text") != "" for n in _walk(doc))  # ADF refuses empty text nodes
     nested = text_to_adf("- one\n  - nested")["content"][0]

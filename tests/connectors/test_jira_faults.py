@@ -100,7 +100,7 @@ async def test_lost_create_answer_is_found_and_finished(sim: tuple[Any, str, Sim
         made = [i for i in store.issues.values() if i.project_id == pid]
         assert len(made) == 1 and made[0].status_id != done  # created, never transitioned
         found = await writer.find_by_marker(Kind.TASK, marker, task, refs)
-        assert found == made[0].id
+        assert found is not None and found == made[0].id
         await writer.update(Kind.TASK, found, task, refs, marker)
         assert store.issues[found].status_id == done and store.issues[found].resolution_date
         assert len([i for i in store.issues.values() if i.project_id == pid]) == 1
