@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import hashlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -52,6 +53,31 @@ def lease_stalled(lease_until: datetime, lease_s: float, now: datetime) -> bool:
     a moment's slack) ago, or one that ran out while still held, belongs to a chunk nobody runs."""
     last_renewal = lease_until.timestamp() - lease_s
     return now >= lease_until or now.timestamp() - last_renewal > 2 * heartbeat_s(lease_s) + 2.0
+
+
+#: A scope document that is not closed (documents always carry `closed`; older ones may not).
+_OPEN = "(NOT IS_DEFINED(c.closed) OR c.closed = false)"
+
+
+def _literal(value: str | None) -> str:
+    """A Cosmos SQL literal for a conditional patch (filter predicates take no parameters):
+    JSON's string syntax is Cosmos SQL's (escapes included), so vendor cursors are safe."""
+    return "null" if value is None else json.dumps(value)
+
+
+def _at_clause(expected: Checkpoint) -> str:
+    """The condition ``CosmosRunState._at`` checks on a read document, as a filter predicate."""
+    cursor = ("(NOT IS_DEFINED(c.cursor) OR IS_NULL(c.cursor))" if expected.cursor is None
+              else f"c.cursor = {_literal(expected.cursor)}")
+    return f"{_OPEN} AND c.phase = {_literal(expected.phase.value)} AND {cursor}"
+
+
+def _lease_ops(token: str | None, until: datetime | None) -> list[dict[str, Any]]:
+    """Patch operations setting (or clearing) a scope lease. ``leaseUntilTs`` (epoch seconds)
+    is what a claim's condition compares: ISO text does not order when microseconds are 0."""
+    return [{"op": "set", "path": "/leaseToken", "value": token},
+            {"op": "set", "path": "/leaseUntil", "value": iso(until) if until else None},
+            {"op": "set", "path": "/leaseUntilTs", "value": until.timestamp() if until else None}]
 
 
 class IdMapRepository(TenantRepository):
@@ -120,7 +146,8 @@ class CosmosIdMap:
         if not source_ids:
             return {}
         docs = await self.repo.query_all(
-            "c.kind = @kind AND ARRAY_CONTAINS(@ids, c.sourceId)", {"kind": str(kind), "ids": list(dict.fromkeys(source_ids))}
+            "c.kind = @kind AND ARRAY_CONTAINS(@ids, c.sourceId)",
+            {"kind": str(kind), "ids": list(dict.fromkeys(source_ids))},
         )
         return {d["sourceId"]: self._entry(d) for d in docs if d.get("migrationId") == migration_id}
 
@@ -269,6 +296,19 @@ class CosmosRunState:
         return {d["scope"]: Checkpoint(phase=Phase(d["phase"]), cursor=d.get("cursor")) for d in docs}
 
     async def claim(self, run_id: str, scope: str, expected: Checkpoint, token: str, until: datetime) -> ClaimResult:
+        # One conditional patch when the scope is at `expected` and free (the usual case);
+        # otherwise read it to say why (stale, busy until when) or to take a lease written
+        # before leases carried `leaseUntilTs`.
+        free = (f"(NOT IS_DEFINED(c.leaseToken) OR IS_NULL(c.leaseToken) OR c.leaseToken = {_literal(token)}"
+                f" OR c.leaseUntilTs <= {datetime.now(UTC).timestamp()!r})")
+        try:
+            await self.leases.patch(self.scope_id(run_id, scope), _lease_ops(token, until),
+                                    condition=f"FROM c WHERE {_at_clause(expected)} AND {free}")
+            return ClaimResult(outcome=Claim.CLAIMED)
+        except NotFoundError:
+            return self._stale(None, expected)
+        except ConflictError:
+            pass
         for _ in range(20):
             doc = await self._scope_doc(run_id, scope)
             if doc is None or not self._at(doc, expected):
@@ -277,67 +317,57 @@ class CosmosRunState:
             if doc.get("leaseToken") not in (None, token) and held_until and held_until > datetime.now(UTC):
                 return ClaimResult(outcome=Claim.BUSY, busy_until=held_until)
             try:
-                await self.leases.replace({**doc, "leaseToken": token, "leaseUntil": iso(until)}, etag=doc["_etag"])
+                await self.leases.replace({**doc, "leaseToken": token, "leaseUntil": iso(until),
+                                           "leaseUntilTs": until.timestamp()}, etag=doc["_etag"])
                 return ClaimResult(outcome=Claim.CLAIMED)
             except ConflictError:
                 continue
         return ClaimResult(outcome=Claim.BUSY, busy_until=until)
 
     async def release(self, run_id: str, scope: str, token: str) -> None:
-        for _ in range(20):
-            doc = await self._scope_doc(run_id, scope)
-            if doc is None or doc.get("leaseToken") != token:
-                return
-            try:
-                await self.leases.replace({**doc, "leaseToken": None, "leaseUntil": None}, etag=doc["_etag"])
-                return
-            except ConflictError:
-                continue
+        try:
+            await self.leases.patch(self.scope_id(run_id, scope), _lease_ops(None, None),
+                                    condition=f"FROM c WHERE c.leaseToken = {_literal(token)}")
+        except (ConflictError, NotFoundError):
+            return  # released, advanced or taken over meanwhile: not ours to clear
 
     async def renew(self, run_id: str, scope: str, token: str, until: datetime) -> bool:
         """Extend the lease ``token`` holds to ``until`` (the heartbeat of a running chunk, see
         ``shared.migrations.worker``); False once ``token`` holds it no more (released, advanced
         or taken over), so the heartbeat stops."""
-        for _ in range(20):
-            doc = await self._scope_doc(run_id, scope)
-            if doc is None or doc.get("leaseToken") != token or doc.get("closed"):
-                return False
-            try:
-                await self.leases.replace({**doc, "leaseUntil": iso(until)}, etag=doc["_etag"])
-                return True
-            except ConflictError:
-                continue
-        return True  # contended, not lost: the next beat tries again
+        try:
+            await self.leases.patch(self.scope_id(run_id, scope), _lease_ops(token, until)[1:],
+                                    condition=f"FROM c WHERE c.leaseToken = {_literal(token)} AND {_OPEN}")
+            return True
+        except (ConflictError, NotFoundError):
+            return False
 
     async def advance(self, run_id: str, scope: str, expected: Checkpoint, new: Checkpoint | None) -> bool:
-        for _ in range(20):
-            doc = await self._scope_doc(run_id, scope)
-            if doc is None or not self._at(doc, expected):
-                return False
-            # Remember which step got here, with its hand-off pending until `handed_off`.
-            moved = {**doc, "leaseToken": None, "leaseUntil": None, "prevPhase": expected.phase.value,
-                     "prevCursor": expected.cursor, "handoffPending": new is not None}
-            if new is None:
-                moved["closed"] = True
-            else:
-                moved.update(phase=new.phase.value, cursor=new.cursor)
-            try:
-                await self.leases.replace(moved, etag=doc["_etag"])
-                return True
-            except ConflictError:
-                continue
-        return False
+        # Remember which step got here, with its hand-off pending until `handed_off`; one
+        # conditional patch: it applies only while the scope is still at `expected`.
+        ops = [*_lease_ops(None, None),
+               {"op": "set", "path": "/prevPhase", "value": expected.phase.value},
+               {"op": "set", "path": "/prevCursor", "value": expected.cursor},
+               {"op": "set", "path": "/handoffPending", "value": new is not None}]
+        if new is None:
+            ops.append({"op": "set", "path": "/closed", "value": True})
+        else:
+            ops += [{"op": "set", "path": "/phase", "value": new.phase.value},
+                    {"op": "set", "path": "/cursor", "value": new.cursor}]
+        try:
+            await self.leases.patch(self.scope_id(run_id, scope), ops,
+                                    condition=f"FROM c WHERE {_at_clause(expected)}")
+            return True
+        except (ConflictError, NotFoundError):
+            return False
 
     async def handed_off(self, run_id: str, scope: str, checkpoint: Checkpoint) -> None:
-        for _ in range(20):
-            doc = await self._scope_doc(run_id, scope)
-            if doc is None or not doc.get("handoffPending") or not self._at(doc, checkpoint):
-                return  # moved on meanwhile: that step owns the flag now
-            try:
-                await self.leases.replace({**doc, "handoffPending": False}, etag=doc["_etag"])
-                return
-            except ConflictError:
-                continue
+        try:
+            await self.leases.patch(
+                self.scope_id(run_id, scope), [{"op": "set", "path": "/handoffPending", "value": False}],
+                condition=f"FROM c WHERE c.handoffPending = true AND {_at_clause(checkpoint)}")
+        except (ConflictError, NotFoundError):
+            return  # moved on meanwhile: that step owns the flag now
 
     @staticmethod
     def _stale(doc: Mapping[str, Any] | None, expected: Checkpoint) -> ClaimResult:
@@ -347,7 +377,8 @@ class CosmosRunState:
         if doc.get("closed"):
             return ClaimResult(outcome=Claim.STALE, closed_by_it=True)
         if doc.get("handoffPending"):
-            return ClaimResult(outcome=Claim.STALE, resume=Checkpoint(phase=Phase(doc["phase"]), cursor=doc.get("cursor")))
+            resume = Checkpoint(phase=Phase(doc["phase"]), cursor=doc.get("cursor"))
+            return ClaimResult(outcome=Claim.STALE, resume=resume)
         return ClaimResult(outcome=Claim.STALE)
 
     async def held_leases(self, run_id: str) -> list[tuple[str, datetime]]:

@@ -7,7 +7,8 @@
 //   4. with --data FILE, data survives a restart (the stock server keeps it in memory only):
 //      loaded at start, written every few seconds when changed and at shutdown;
 //   5. query results accumulate in place (the query compiler's array spread is O(n²));
-//   6. a cross-partition query filtered by a field's equality is served from an index on it.
+//   6. a cross-partition query filtered by a field's equality is served from an index on it;
+//   7. a conditional patch's condition is evaluated as written on the addressed document only.
 // Handlers must be patched before ./routes is required: the router captures them at load.
 "use strict";
 const path = require("path");
@@ -216,6 +217,40 @@ function execOver(items, subset, params, options) {
       return this._ferryCode;
     },
   });
+}
+
+// (7) A conditional patch (`filter_predicate`, "FROM c WHERE …") was checked (a) after the
+// whole condition had been lower-cased — field names and string literals too — so a condition
+// on a camelCase field (c.leaseToken) or a mixed-case value was never true, and (b) over every
+// document of the container with that id, in any partition, so another tenant's document with
+// the same id could satisfy it. Cosmos evaluates it, as written, on the addressed document.
+{
+  const patchOps = require(path.join(lib, "handler", "_patch-operations"));
+  const { parsePartitionKey } = require(path.join(lib, "utils", "get-partition-from-header"));
+  const queryLib = require(require.resolve("@zeit/cosmosdb-query", { paths: [lib] }));
+  const originalPatch = patchOps.patchOperation;
+  const unmet = { statusCode: 412, body: { code: "PreconditionFailed",
+    message: "Condition specified in the patch request is not satisfied." } };
+  patchOps.patchOperation = (collection, input) => {
+    const condition = input && typeof input.condition === "string" ? input.condition.trim() : "";
+    if (!condition) return originalPatch(collection, input);
+    let data;
+    try {
+      data = collection.document(input.id, parsePartitionKey(input.partitionKey, input.id)).read();
+    } catch (err) {
+      return originalPatch(collection, input); // the library answers a malformed request
+    }
+    if (!data) return originalPatch(collection, { ...input, condition: undefined }); // its 404
+    const clause = /^(?:from\s+c\s+)?where\s+/i.exec(condition);
+    const query = clause ? `SELECT * FROM c WHERE ${condition.slice(clause[0].length)}` : condition;
+    let matched;
+    try {
+      matched = queryLib.default(query).exec([data], { parameters: [] }).result.length > 0;
+    } catch (err) {
+      return { statusCode: 400, body: { code: "BadRequest", message: String((err && err.message) || err) } };
+    }
+    return matched ? originalPatch(collection, { ...input, condition: undefined }) : unmet;
+  };
 }
 
 // (4) The account object lives inside the server; every handler receives it. Capture it.
