@@ -216,7 +216,7 @@ async def test_task_round_trip_rich_text_status_and_assignee(sim: tuple[Any, str
             source_id="s", version="1", project_id="p", name="In progress / review"), refs,
             make_marker("m", Kind.SECTION, "s"))
         assert isinstance(section, str)
-        refs = refs.model_copy(update={"section": section, "labels": {"l1": "urgent"}})
+        refs = refs.model_copy(update={"section": section, "labels": {"l1": "tag:urgent"}})
         description = ("# Plan\n\nSome **bold** text with `code` and a "
                        "[link](https://example.com/a?b=1&c=2).\n\n- one\n- two\n  - nested\n\n"
                        "```\nx = '<y>'\n```")
@@ -264,13 +264,13 @@ async def test_sections_are_board_columns_when_they_name_a_state(sim: tuple[Any,
         pid, refs = await _project(writer, run)  # Agile: New, Active, Resolved, Closed
         doing = await writer.create(Kind.SECTION, Section(
             source_id="s", version="1", project_id="p", name="Doing"), refs, "m")
-        assert isinstance(doing, Written) and doing.dest_id == "state:Active"
+        assert isinstance(doing, Written) and doing.dest_id == "state:active"
         assert [n.code for n in doing.notes] == ["section.mapped_to_state"]
         assert await writer.find_by_marker(Kind.SECTION, "m", Section(
-            source_id="s", version="1", project_id="p", name="doing"), refs) == "state:Active"
+            source_id="s", version="1", project_id="p", name="doing"), refs) == "state:active"
         assert await writer.create(Kind.SECTION, Section(
             source_id="r", version="1", project_id="p", name="resolved"), refs, "m") == \
-            "state:Resolved"
+            "state:resolved"
         refs = refs.model_copy(update={"section": doing.dest_id})
         store = app.state.ado.store
         open_id = await writer.create(Kind.TASK, Task(source_id="o", version="1",
@@ -287,6 +287,52 @@ async def test_sections_are_board_columns_when_they_name_a_state(sim: tuple[Any,
         await writer.delete(Kind.SECTION, doing.dest_id)  # a column is not deleted
         states = await writer.client.get(f"{pid}/_apis/wit/workitemtypes/User Story/states")
         assert "Active" in {x["name"] for x in states["value"]}
+    finally:
+        await writer.aclose()
+
+
+async def test_writer_answers_the_ids_the_reader_reads(sim: tuple[Any, str]) -> None:
+    """Verify pairs items through the id map: what the writer answered must be what the
+    reader reads back from the destination."""
+    from shared.contract.model import Attachment, Label
+
+    _, base = sim
+    writer = AzureDevOpsWriter(make_client(base), poll_s=0.01)
+    reader = AzureDevOpsReader(writer.client)
+    run = uuid.uuid4().hex[:8]
+    try:
+        pid, refs = await _project(writer, run)
+        column = str(await writer.create(Kind.SECTION, Section(
+            source_id="s", version="1", project_id="p", name="Active"), refs, "m"))
+        label = str(await writer.create(Kind.LABEL, Label(
+            source_id="l", version="1", project_id="p", name="Needs Review"), refs, "m"))
+        refs = refs.model_copy(update={"section": column, "labels": {"l": label}})
+        task = str(await writer.create(Kind.TASK, Task(
+            source_id="t", version="1", project_id="p", name="t", labels=(_label("l", "x"),)),
+            refs, make_marker("m", Kind.TASK, f"{run}t")))
+        refs = refs.model_copy(update={"task": task})
+        comment = str(await writer.create(Kind.COMMENT, Comment(
+            source_id="c", version="1", project_id="p", task_id="t", text="hi"), refs,
+            make_marker("m", Kind.COMMENT, f"{run}c")))
+
+        async def one() -> AsyncIterator[bytes]:
+            yield b"x"
+
+        att = Attachment(source_id="a", version="1", project_id="p", task_id="t", name="a.txt",
+                         size=1)
+        file_id = str(await writer.upload_attachment(att, refs, make_marker(
+            "m", Kind.ATTACHMENT, f"{run}a"), one()))
+        link_id = str(await writer.upload_attachment(att.model_copy(update={
+            "is_link": True, "url": "https://example.com/l", "size": None}), refs,
+            make_marker("m", Kind.ATTACHMENT, f"{run}l"), None))
+        read = {kind: {r.source_id for r in await _all(reader, kind, pid)} for kind in Kind}
+        assert read[Kind.PROJECT] == {pid}
+        assert column in read[Kind.SECTION] and label in read[Kind.LABEL]
+        assert read[Kind.TASK] == {task} and read[Kind.COMMENT] == {comment}
+        assert read[Kind.ATTACHMENT] == {file_id, link_id}
+        tasks = await _all(reader, Kind.TASK, pid)
+        assert tasks[0].section_id == column
+        assert [lab.source_id for lab in tasks[0].labels] == [label]
     finally:
         await writer.aclose()
 

@@ -76,8 +76,14 @@ def tag_names(value: Any) -> list[str]:
 
 
 def label_id(name: str) -> str:
-    """A tag's source id: its name, case-folded (tags are unique by name in a project)."""
-    return "tag:" + name.strip().lower()
+    """A tag's id, as reader and writer answer it: ``tag:<name>`` (Azure DevOps keeps one
+    spelling per tag and project, the first one used)."""
+    return "tag:" + name.strip()
+
+
+def tag_of(label: str) -> str:
+    """The tag name in a label id."""
+    return label[len("tag:"):] if label.startswith("tag:") else label
 
 
 # --- records out --------------------------------------------------------------------------

@@ -5,9 +5,9 @@ type (or means one: "Doing" → the first InProgress state) is that state, and i
 it; any other section becomes an area under the project, its tasks get that area path and
 a state from their completion. A task's completion always decides its state category.
 
-Destination ids: a project's GUID; ``state:<name>`` or ``area:<project>:<node id>`` for a
-section;
-the tag name for a label; the work item id for a task; ``<work item>:<comment id>`` for a
+Destination ids are the ids the reader reads (verify pairs items through them): a
+project's GUID; ``state:<name in lower case>`` or ``area:<project>:<node id>`` for a
+section; ``tag:<name>`` for a label; the work item id for a task; ``<work item>:<comment id>`` for a
 comment; ``<work item>:<attachment GUID>`` for a file and ``<work item>:url-<hash>`` for a
 link. Markers are a ``[ferry:…]`` footer in project and work item descriptions and in
 comments, and the relation comment of files and links (``capabilities.py``). Deletes are
@@ -39,9 +39,12 @@ from shared.connectors.azure_devops.mapping import (
     adapt_task,
     has_marker_html,
     html_with_footer,
+    label_id,
     link_key,
     patch_ops,
     state_for_section,
+    state_section_id,
+    tag_of,
     task_fields,
 )
 from shared.connectors.kit.errors import status_of
@@ -98,7 +101,8 @@ class _Process:
             wanted = category(column)
             if wanted is not None and (wanted == "Completed") == completed:
                 same = current is not None and current.lower() == column.lower()
-                return (None if same else column), None
+                name = next(s for s, _ in states if s.lower() == column.lower())
+                return (None if same else name), None
             note = Adaptation(kind=Kind.TASK, code="task.state_from_completion",
                               message=f"the column {column!r} contradicts the task's completion "
                                       f"(or the {type_name} type lacks it): the state follows "
@@ -229,7 +233,7 @@ class AzureDevOpsWriter:
         if isinstance(record, Label):
             label, _ = self.adapt(Kind.LABEL, record)
             assert isinstance(label, Label)
-            return label.name  # a tag exists by being used: nothing to create
+            return label_id(label.name)  # a tag exists by being used: nothing to create
         if isinstance(record, Task):
             return await self._create_task(record, refs, marker)
         if isinstance(record, Comment):
@@ -306,8 +310,8 @@ class AzureDevOpsWriter:
         column = (await self._process(project)).column_for(section.name)
         if column is not None:  # a column of the board: nothing to create
             if column.lower() == " ".join(section.name.lower().split()):
-                return f"state:{column}"
-            return Written(dest_id=f"state:{column}", notes=(Adaptation(
+                return state_section_id(column)
+            return Written(dest_id=state_section_id(column), notes=(Adaptation(
                 kind=Kind.SECTION, code="section.mapped_to_state",
                 message=f"the section {section.name!r} is the board column {column!r}"),))
         adapted, _ = adapt_section(section)
@@ -359,7 +363,8 @@ class AzureDevOpsWriter:
         if email and email.lower() in self._unknown_people:
             notes.append(_unknown_person(email))
             email = None
-        tags = [refs.labels[lab.source_id] for lab in task.labels if lab.source_id in refs.labels]
+        tags = [tag_of(refs.labels[lab.source_id]) for lab in task.labels
+                if lab.source_id in refs.labels]
         area = await self._area_path(project, refs.section)
         return task_fields(task, area, state, marker, email, tags), notes
 
@@ -485,11 +490,11 @@ class AzureDevOpsWriter:
         if kind is Kind.SECTION and isinstance(record, Section) and refs.project:
             column = (await self._process(refs.project)).column_for(record.name)
             if column is not None:
-                return f"state:{column}"
+                return state_section_id(column)
             return await self._find_area(refs.project, adapt_section(record)[0].name)
         if kind is Kind.LABEL and isinstance(record, Label):
             label, _ = self.adapt(Kind.LABEL, record)
-            return label.name if isinstance(label, Label) else None
+            return label_id(label.name) if isinstance(label, Label) else None
         if kind is Kind.TASK and refs.project:
             return await self._find_task(refs.project, marker, record)
         if kind is Kind.COMMENT and refs.project and refs.task:
