@@ -462,3 +462,78 @@ async def test_the_runtime_opens_from_a_stored_connection(sim: Sim) -> None:
         assert sim.workspace() in {c.id for c in containers}
     finally:
         await runtime.aclose()
+
+
+WRITE_ROUTES = ["create_board", "create_group", "create_or_get_tag", "create_item",
+                "create_subitem", "create_update", "add_file_to_column"]
+
+
+@pytest.mark.parametrize("kind", ["apply_then_drop", "apply_then_status"])
+@pytest.mark.parametrize("route", WRITE_ROUTES)
+async def test_every_write_lost_after_it_applied_is_found_again(
+        sim: Sim, writer: MondayWriter, route: str, kind: str) -> None:
+    """The fault matrix's case for each write route: monday applied the write and the answer
+    was lost (reset or 502). The write raises an ambiguous error and ``find_by_marker`` finds
+    exactly the one item it made, as the engine's reconciliation needs."""
+    run = uuid.uuid4().hex[:10]
+    mig = f"f{run}"
+    proj = Project(source_id=f"{run}-p", version="1", name=f"Faults {run}")
+    refs = DestRefs(workspace=sim.workspace())
+    if route != "create_board":
+        refs, _ = await _project(writer, sim, run)
+    parent = Task(source_id=f"{run}-parent", version="1", project_id=f"{run}-p", name="parent")
+    if route in ("create_subitem", "create_update", "add_file_to_column"):
+        task = _id(await writer.create(Kind.TASK, parent, refs,
+                                       make_marker(mig, Kind.TASK, parent.source_id)))
+        refs = refs.model_copy(update={"task": task, "parent_task": task})
+        if route == "create_subitem":   # the subitems board exists: one call per subitem
+            await writer.create(Kind.TASK, parent.model_copy(update={
+                "source_id": f"{run}-first", "parent_id": parent.source_id}), refs,
+                make_marker(mig, Kind.TASK, f"{run}-first"))
+    records: dict[str, tuple[Kind, Record]] = {
+        "create_board": (Kind.PROJECT, proj),
+        "create_group": (Kind.SECTION, Section(source_id=f"{run}-s2", version="1",
+                                               project_id=proj.source_id, name="Lost group")),
+        "create_or_get_tag": (Kind.LABEL, Label(source_id=f"{run}-l2", version="1",
+                                                project_id=proj.source_id, name=f"lost-{run}")),
+        "create_item": (Kind.TASK, Task(source_id=f"{run}-t", version="1",
+                                        project_id=proj.source_id, name="lost item")),
+        "create_subitem": (Kind.TASK, Task(source_id=f"{run}-sub", version="1",
+                                           project_id=proj.source_id, name="lost sub",
+                                           parent_id=parent.source_id)),
+        "create_update": (Kind.COMMENT, Comment(source_id=f"{run}-c", version="1",
+                                                project_id=proj.source_id,
+                                                task_id=parent.source_id, text="lost")),
+        "add_file_to_column": (Kind.ATTACHMENT, Attachment(
+            source_id=f"{run}-a", version="1", project_id=proj.source_id,
+            task_id=parent.source_id, name="lost.txt", size=5)),
+    }
+    rkind, record = records[route]
+    if rkind is not Kind.TASK or route == "create_item":
+        refs = refs.model_copy(update={"parent_task": None})
+    marker = make_marker(mig, rkind, record.source_id)
+    fault: dict[str, Any] = {"kind": kind, "path": f"/mutation/{route}$"}
+    if kind == "apply_then_status":
+        fault["status"] = 502
+    sim.post("/_sim/faults", {"faults": [fault]})
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"lost!"
+
+    try:
+        with pytest.raises(TransientError):
+            if isinstance(record, Attachment):
+                await writer.upload_attachment(record, refs, marker, body())
+            else:
+                await writer.create(rkind, record, refs, marker)
+    finally:
+        plan = sim.get("/_sim/faults")
+        sim.post("/_sim/faults", {})
+    assert [(i["kind"], i["applied_status"]) for i in plan["injected"]] == [(kind, 200)]
+    found = await writer.find_by_marker(rkind, marker, record, refs)
+    assert found is not None
+    if rkind is Kind.TASK:
+        assert sum(1 for i in sim.store.items.values()
+                   if i.name == record.name and i.state == "active"   # type: ignore[attr-defined]
+                   and i.board_id in {b.id for b in sim.store.boards.values()}
+                   and i.values.get("ferry_marker") == marker) == 1
