@@ -17,6 +17,7 @@ What Azure DevOps' statuses mean beyond the kit's defaults (``ADO_ERRORS``):
 """
 from __future__ import annotations
 
+import json as json_module
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -30,7 +31,13 @@ from shared.connectors.kit.http import ApiClient
 from shared.contract.clock import Clock
 from shared.contract.model import Container, ContainerKind, UserRef
 from shared.contract.pacer import Pacer
-from shared.errors import AuthRequiredError, FerryError, SkippableItemError, TransientError
+from shared.errors import (
+    AuthRequiredError,
+    FerryError,
+    NotFoundError,
+    SkippableItemError,
+    TransientError,
+)
 
 API_VERSION = "7.1"
 PREVIEW_VERSION = "7.1-preview.4"
@@ -131,21 +138,19 @@ class AdoClient:
     async def patch_work_item(self, project: str, wid: str | int, ops: list[dict[str, Any]],
                               **params: Any) -> dict[str, Any]:
         body: dict[str, Any] = await self.json(
-            "PATCH", f"{_seg(project)}/_apis/wit/workitems/{wid}", params=params, json=ops,
+            "PATCH", f"{segment(project)}/_apis/wit/workitems/{wid}", params=params, json=ops,
             content_type=JSON_PATCH)
         return body
 
     async def create_work_item(self, project: str, type_name: str,
                                ops: list[dict[str, Any]], **params: Any) -> dict[str, Any]:
         body: dict[str, Any] = await self.json(
-            "POST", f"{_seg(project)}/_apis/wit/workitems/${quote(type_name)}", params=params,
+            "POST", f"{segment(project)}/_apis/wit/workitems/${quote(type_name)}", params=params,
             json=ops, content_type=JSON_PATCH, idempotent=False)
         return body
 
     async def delete(self, path: str, **params: Any) -> None:
         """Idempotent: an object already gone is deleted."""
-        from shared.errors import NotFoundError
-
         try:
             await self.call("DELETE", path, params=params)
         except NotFoundError:
@@ -158,7 +163,7 @@ class AdoClient:
         """Ids of the project's work items matching ``where`` (WIQL), in ``order``."""
         query = (f"SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project"
                  f"{' AND ' + where if where else ''} ORDER BY {order}")
-        body = await self.json("POST", f"{_seg(project)}/_apis/wit/wiql",
+        body = await self.json("POST", f"{segment(project)}/_apis/wit/wiql",
                                params={"$top": top}, json={"query": query})
         return [int(w["id"]) for w in body.get("workItems") or []]
 
@@ -172,7 +177,7 @@ class AdoClient:
                 body["fields"] = fields
             if expand:
                 body["$expand"] = expand
-            answer = await self.json("POST", f"{_seg(project)}/_apis/wit/workitemsbatch",
+            answer = await self.json("POST", f"{segment(project)}/_apis/wit/workitemsbatch",
                                      json=body)
             out.extend(v for v in answer.get("value") or [] if v)
         return out
@@ -182,7 +187,7 @@ class AdoClient:
     async def upload(self, project: str, name: str, body: AsyncIterator[bytes],
                      size: int | None) -> dict[str, Any]:
         """One simple upload, streamed, sent once (the stream is one-shot)."""
-        path = (f"{_seg(project)}/_apis/wit/attachments?fileName={quote(name)}"
+        path = (f"{segment(project)}/_apis/wit/attachments?fileName={quote(name)}"
                 f"&uploadType=Simple&api-version={API_VERSION}")
         resp = await self.api.upload("POST", path, body, content_type="application/octet-stream",
                                      length=size)
@@ -233,12 +238,10 @@ class AdoClient:
         return out
 
 
-def _seg(project: str) -> str:
+def segment(project: str) -> str:
     """A project id or name as one path segment."""
     return quote(project, safe="")
 
 
 def _dumps(value: Any) -> bytes:
-    import json as _json
-
-    return _json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    return json_module.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from shared.connectors.azure_devops.capabilities import azure_devops_capabilities
-from shared.connectors.azure_devops.client import AdoClient, _seg
+from shared.connectors.azure_devops.client import AdoClient, segment
 from shared.connectors.azure_devops.mapping import (
     FIELDS,
     attachment_records,
@@ -91,12 +91,12 @@ class AzureDevOpsReader:
 
     async def _project(self, scope: str) -> dict[str, Any]:
         if scope not in self._projects:
-            self._projects[scope] = await self.client.get(f"_apis/projects/{_seg(scope)}")
+            self._projects[scope] = await self.client.get(f"_apis/projects/{segment(scope)}")
         return self._projects[scope]
 
     async def _work_item_types(self, scope: str) -> list[dict[str, Any]]:
         if scope not in self._types:
-            body = await self.client.get(f"{_seg(scope)}/_apis/wit/workitemtypes")
+            body = await self.client.get(f"{segment(scope)}/_apis/wit/workitemtypes")
             self._types[scope] = list(body.get("value") or [])
         return self._types[scope]
 
@@ -119,7 +119,7 @@ class AzureDevOpsReader:
             return Page(records=tuple(shown),
                         next_cursor=OFFSETS.encode(_Offset(i=end)) if end < len(columns) else None)
         if kind is Kind.LABEL:
-            body = await self.client.get(f"{_seg(scope)}/_apis/wit/tags")
+            body = await self.client.get(f"{segment(scope)}/_apis/wit/tags")
             names = sorted({str(t["name"]) for t in body.get("value") or []}, key=str.lower)
             start = OFFSETS.load(cursor).i
             part = names[start:start + limit]
@@ -178,7 +178,7 @@ class AzureDevOpsReader:
             wid = st.pending[0]
             try:
                 page = await self.client.json(
-                    "GET", f"{_seg(scope)}/_apis/wit/workItems/{wid}/comments", preview=True,
+                    "GET", f"{segment(scope)}/_apis/wit/workItems/{wid}/comments", preview=True,
                     params={"$top": min(200, limit - len(records)), "order": "asc",
                             "continuationToken": st.token})
             except NotFoundError:  # deleted since it was listed

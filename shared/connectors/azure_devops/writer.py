@@ -29,7 +29,7 @@ from shared.connectors.azure_devops.client import (
     RelationExistsError,
     UnknownFieldError,
     UnknownIdentityError,
-    _seg,
+    segment,
 )
 from shared.connectors.azure_devops.mapping import (
     START,
@@ -168,13 +168,13 @@ class AzureDevOpsWriter:
 
     async def _project_name(self, project: str) -> str:
         if project not in self._project_names:
-            body = await self.client.get(f"_apis/projects/{_seg(project)}")
+            body = await self.client.get(f"_apis/projects/{segment(project)}")
             self._project_names[project] = str(body["name"])
         return self._project_names[project]
 
     async def _process(self, project: str) -> _Process:
         if project not in self._processes:
-            body = await self.client.get(f"{_seg(project)}/_apis/wit/workitemtypes")
+            body = await self.client.get(f"{segment(project)}/_apis/wit/workitemtypes")
             types = {str(t["name"]).lower(): t for t in body.get("value") or []
                      if not t.get("isDisabled")}
             top = next((t for t in BACKLOG_TYPES if t.lower() in types), None)
@@ -189,7 +189,7 @@ class AzureDevOpsWriter:
 
     async def _area_names(self, project: str, fresh: bool = False) -> dict[str, str]:
         if fresh or project not in self._areas:
-            root = await self.client.get(f"{_seg(project)}/_apis/wit/classificationnodes/Areas",
+            root = await self.client.get(f"{segment(project)}/_apis/wit/classificationnodes/Areas",
                                          **{"$depth": 1})
             self._areas[project] = {str(c["id"]): str(c["name"])
                                     for c in root.get("children") or []}
@@ -239,7 +239,7 @@ class AzureDevOpsWriter:
         if isinstance(record, Comment):
             project, task = _need(refs.project, "project"), _need(refs.task, "task")
             made = await self.client.json(
-                "POST", f"{_seg(project)}/_apis/wit/workItems/{task}/comments", preview=True,
+                "POST", f"{segment(project)}/_apis/wit/workItems/{task}/comments", preview=True,
                 json={"text": html_with_footer(record.text, marker)}, idempotent=False)
             return f"{task}:{made['id']}"
         raise SkippableItemError(f"Azure DevOps writer cannot create {kind} this way",
@@ -278,14 +278,14 @@ class AzureDevOpsWriter:
                                         message="a project of that name exists: a number was "
                                                 "added to the name"))
         await self._wait(str(op["id"]))
-        made = await self.client.get(f"_apis/projects/{_seg(str(body['name']))}")
+        made = await self.client.get(f"_apis/projects/{segment(str(body['name']))}")
         self._project_names[str(made["id"])] = str(made["name"])
         return Written(dest_id=str(made["id"]), notes=tuple(notes)) if notes \
             else str(made["id"])
 
     async def _project_named(self, name: str) -> dict[str, Any] | None:
         try:
-            found: dict[str, Any] = await self.client.get(f"_apis/projects/{_seg(name)}")
+            found: dict[str, Any] = await self.client.get(f"_apis/projects/{segment(name)}")
             return found
         except NotFoundError:
             return None
@@ -318,7 +318,7 @@ class AzureDevOpsWriter:
         async with self._area_locks[project]:
             try:
                 node = await self.client.json(
-                    "POST", f"{_seg(project)}/_apis/wit/classificationnodes/Areas",
+                    "POST", f"{segment(project)}/_apis/wit/classificationnodes/Areas",
                     json={"name": adapted.name}, idempotent=False)
             except SkippableItemError as exc:
                 if status_of(exc) != 409:
@@ -400,7 +400,7 @@ class AzureDevOpsWriter:
                      marker: str) -> Written | None:
         if isinstance(record, Project):
             adapted, _ = adapt_project(record)
-            op = await self.client.json("PATCH", f"_apis/projects/{_seg(dest_id)}", json={
+            op = await self.client.json("PATCH", f"_apis/projects/{segment(dest_id)}", json={
                 "description": with_footer(adapted.description, marker)})
             await self._wait(str(op["id"]))
         elif isinstance(record, Section):
@@ -417,7 +417,7 @@ class AzureDevOpsWriter:
             if project is None:
                 raise NotFoundError(f"work item {wid} is gone")
             await self.client.json(
-                "PATCH", f"{_seg(project)}/_apis/wit/workItems/{wid}/comments/{cid}",
+                "PATCH", f"{segment(project)}/_apis/wit/workItems/{wid}/comments/{cid}",
                 preview=True, json={"text": html_with_footer(record.text, marker)})
         elif isinstance(record, Attachment):
             if await self._relation_index(dest_id) is None:
@@ -431,8 +431,8 @@ class AzureDevOpsWriter:
             raise NotFoundError(f"area {dest_id} is gone")
         if areas[node] != name:
             await self.client.json(
-                "PATCH", f"{_seg(project)}/_apis/wit/classificationnodes/Areas/"
-                         f"{_seg(areas[node])}", json={"name": name})
+                "PATCH", f"{segment(project)}/_apis/wit/classificationnodes/Areas/"
+                         f"{segment(areas[node])}", json={"name": name})
             areas[node] = name
 
     async def _update_task(self, wid: str, task: Task, refs: DestRefs,
@@ -441,7 +441,7 @@ class AzureDevOpsWriter:
             await self._project_of_item(wid)
         if project is None:
             raise NotFoundError(f"work item {wid} is gone")
-        item = await self.client.get(f"{_seg(project)}/_apis/wit/workitems/{wid}",
+        item = await self.client.get(f"{segment(project)}/_apis/wit/workitems/{wid}",
                                      **{"$expand": "relations"})
         fields = item.get("fields") or {}
         process = await self._process(project)
@@ -500,7 +500,7 @@ class AzureDevOpsWriter:
         if kind is Kind.COMMENT and refs.project and refs.task:
             return await self._find_comment(refs.project, refs.task, marker)
         if kind is Kind.ATTACHMENT and refs.project and refs.task:
-            item = await self.client.get(f"{_seg(refs.project)}/_apis/wit/workitems/{refs.task}",
+            item = await self.client.get(f"{segment(refs.project)}/_apis/wit/workitems/{refs.task}",
                                          **{"$expand": "relations"})
             for rel in item.get("relations") or []:
                 if f"[{marker}]" in str((rel.get("attributes") or {}).get("comment") or ""):
@@ -533,7 +533,7 @@ class AzureDevOpsWriter:
         token: str | None = None
         for _ in range(1000):
             page = await self.client.json(
-                "GET", f"{_seg(project)}/_apis/wit/workItems/{wid}/comments", preview=True,
+                "GET", f"{segment(project)}/_apis/wit/workItems/{wid}/comments", preview=True,
                 params={"$top": 200, "continuationToken": token})
             for c in page.get("comments") or []:
                 if has_marker_html(c.get("text"), marker):
@@ -547,7 +547,7 @@ class AzureDevOpsWriter:
         """Idempotent delete (work items go to the project's recycle bin)."""
         if kind is Kind.PROJECT:
             try:
-                op = await self.client.json("DELETE", f"_apis/projects/{_seg(dest_id)}")
+                op = await self.client.json("DELETE", f"_apis/projects/{segment(dest_id)}")
             except NotFoundError:
                 return
             await self._wait(str(op["id"]))
@@ -558,7 +558,7 @@ class AzureDevOpsWriter:
         elif kind is Kind.TASK:
             project = await self._project_of_item(dest_id)
             if project is not None:
-                await self.client.delete(f"{_seg(project)}/_apis/wit/workitems/{dest_id}")
+                await self.client.delete(f"{segment(project)}/_apis/wit/workitems/{dest_id}")
             self._item_project.pop(dest_id, None)
         elif kind is Kind.COMMENT:
             wid, _, cid = dest_id.partition(":")
@@ -571,7 +571,7 @@ class AzureDevOpsWriter:
     async def _delete_comment(self, project: str, wid: str, cid: str) -> None:
         try:
             await self.client.call(
-                "DELETE", f"{_seg(project)}/_apis/wit/workItems/{wid}/comments/{cid}",
+                "DELETE", f"{segment(project)}/_apis/wit/workItems/{wid}/comments/{cid}",
                 preview=True)
         except NotFoundError:
             return
@@ -588,7 +588,7 @@ class AzureDevOpsWriter:
             return
         # work items still in it move to the project's root area
         await self.client.delete(
-            f"{_seg(project)}/_apis/wit/classificationnodes/Areas/{_seg(areas[node])}",
+            f"{segment(project)}/_apis/wit/classificationnodes/Areas/{segment(areas[node])}",
             **{"$reclassifyId": areas["root"]})
         areas.pop(node, None)
 
@@ -599,7 +599,7 @@ class AzureDevOpsWriter:
         if project is None:
             return None
         try:
-            item = await self.client.get(f"{_seg(project)}/_apis/wit/workitems/{wid}",
+            item = await self.client.get(f"{segment(project)}/_apis/wit/workitems/{wid}",
                                          **{"$expand": "relations"})
         except NotFoundError:
             return None
