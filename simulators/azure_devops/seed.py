@@ -6,7 +6,7 @@ comments, attached files, a hyperlink and a work item in the recycle bin."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from simulators.azure_devops import processes
@@ -43,7 +43,6 @@ class SeedConfig:
     users: tuple[tuple[str, str], ...] = (("Ada Lovelace", "ada@example.com"),
                                          ("Linus Torvalds", "linus@example.com"),
                                          ("Chloé Dupont", "chloe@example.com"))
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SeedConfig:

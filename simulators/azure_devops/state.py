@@ -1,7 +1,7 @@
 """What every route reaches through ``request.app.state.ado``."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from starlette.requests import Request
@@ -19,7 +19,6 @@ class SimState:
     comment_page: int = 200
     #: projects per page when the client sends no ``$top`` (the service's default is 100)
     project_page: int = 100
-    extra: dict[str, object] = field(default_factory=dict)
 
     def now(self) -> str:
         """The service's timestamp format: UTC, milliseconds, ``Z``."""
