@@ -13,7 +13,6 @@ from ``/attachment/content/{id}?redirect=false``, which answers the bytes itself
 """
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
@@ -23,9 +22,9 @@ import httpx
 from shared.connectors.kit.auth import Credential
 from shared.connectors.kit.errors import ErrorTable
 from shared.connectors.kit.http import ApiClient
+from shared.connectors.kit.multipart import FilePart, multipart
 from shared.connectors.kit.paging import OffsetPaging, Paginator, TokenPaging, fetch_all, fetch_page
 from shared.contract.pacer import Pacer
-from shared.errors import SkippableItemError
 
 API = "/rest/api/3"
 JIRA_ERRORS = ErrorTable("Jira")
@@ -95,30 +94,11 @@ class JiraClient:
                      size: int | None) -> list[dict[str, Any]]:
         """POST one file as multipart/form-data, streamed once (never retried: the engine
         finds it again by name and size and re-opens the source)."""
-        boundary = "ferry-" + secrets.token_hex(12)
-        # the file name as browsers send it (HTML form encoding): UTF-8, with '"', CR and LF
-        # percent-escaped; Jira keeps the name it receives
-        safe = name.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
-        head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-                f'filename="{safe}"\r\nContent-Type: {mime}\r\n\r\n').encode()
-        tail = f"\r\n--{boundary}--\r\n".encode()
-        length = None if size is None else len(head) + size + len(tail)
-
-        async def body() -> AsyncIterator[bytes]:
-            yield head
-            sent = 0
-            async for chunk in chunks:
-                sent += len(chunk)
-                if size is not None and sent > size:
-                    raise SkippableItemError("attachment is larger than declared", status=400)
-                yield chunk
-            if size is not None and sent != size:
-                raise SkippableItemError("attachment is smaller than declared", status=400)
-            yield tail
-
-        resp = await self.api.upload("POST", f"{API}/issue/{issue_id}/attachments", body(),
-                                     content_type=f"multipart/form-data; boundary={boundary}",
-                                     length=length, headers={"X-Atlassian-Token": "no-check"})
+        # the file name as browsers send it; Jira keeps the name it receives
+        form = multipart({}, FilePart(name, mime, chunks, size), name_style="html")
+        resp = await self.api.upload("POST", f"{API}/issue/{issue_id}/attachments", form.body,
+                                     content_type=form.content_type, length=form.length,
+                                     headers={"X-Atlassian-Token": "no-check"})
         return list(resp.json())
 
     def download(self, attachment_id: str) -> AsyncIterator[bytes]:

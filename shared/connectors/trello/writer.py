@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
 from shared.connectors.kit.markers import fits, with_footer
+from shared.connectors.kit.multipart import FilePart, multipart
 from shared.connectors.trello.api_types import (
     TAttachment,
     TBoard,
@@ -483,30 +483,10 @@ class TrelloWriter:
                 f"/cards/{card}/attachments", json={"url": record.url, "name": record.name[:256]}
             )
             return f"{card}:{made['id']}"
-        boundary = uuid.uuid4().hex
         mime = record.mime_type or "application/octet-stream"
-        head, tail = _multipart_frame(boundary, record.name[:256] or "file", mime)
-        length = len(head) + record.size + len(tail) if record.size is not None else None
-
-        async def body() -> AsyncIterator[bytes]:
-            yield head
-            async for part in chunks:
-                yield part
-            yield tail
-
-        made = await self.client.upload(
-            f"/cards/{card}/attachments", body(), f"multipart/form-data; boundary={boundary}", length
-        )
+        name = record.name[:256] or "file"
+        # Trello reads the name and type from form fields too (the file part's name is kept
+        # as sent: HTML form encoding)
+        form = multipart({"name": name, "mimeType": mime}, FilePart(name, mime, chunks, record.size))
+        made = await self.client.upload(f"/cards/{card}/attachments", form.body, form.content_type, form.length)
         return f"{card}:{made['id']}"
-
-
-def _multipart_frame(boundary: str, name: str, mime: str) -> tuple[bytes, bytes]:
-    """Bytes before and after the file content of a ``multipart/form-data`` body."""
-    quoted = name.replace("\\", "\\\\").replace('"', "%22").replace("\r", " ").replace("\n", " ")
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\n'
-        f'{name}\r\n--{boundary}\r\nContent-Disposition: form-data; name="mimeType"\r\n\r\n'
-        f'{mime}\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-        f'filename="{quoted}"\r\nContent-Type: {mime}\r\n\r\n'
-    )
-    return head.encode(), f"\r\n--{boundary}--\r\n".encode()

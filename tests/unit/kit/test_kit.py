@@ -406,3 +406,38 @@ async def test_refused_create_takes_the_existing_definition() -> None:
 def test_static_headers_are_copies() -> None:
     cred = StaticHeaders({"Authorization": "x"}, vendor="V")
     assert asyncio.run(cred.headers()) == {"Authorization": "x"}
+
+
+# --- multipart ----------------------------------------------------------------------------------
+
+
+async def _gather(body: AsyncIterator[bytes]) -> bytes:
+    return b"".join([part async for part in body])
+
+
+async def test_multipart_streams_the_file_with_an_exact_length() -> None:
+    from shared.connectors.kit.multipart import FilePart, multipart
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"ab"
+        yield b"cd"
+
+    form = multipart({"name": "r\u00e9sum\u00e9.txt"}, FilePart('a"b\nc.txt', "text/plain", chunks(), 4))
+    raw = await _gather(form.body)
+    assert form.length == len(raw) and b"abcd" in raw
+    assert 'filename="a%22b%0Ac.txt"'.encode() in raw  # no header injection through a name
+    boundary = form.content_type.split("boundary=")[1].encode()
+    assert raw.endswith(b"--" + boundary + b"--\r\n")
+
+
+async def test_multipart_refuses_a_source_of_another_size() -> None:
+    from shared.connectors.kit.multipart import FilePart, multipart
+
+    for declared in (3, 5):
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b"abcd"
+
+        form = multipart({}, FilePart("f", "text/plain", chunks(), declared), name_style="rfc5987")
+        with pytest.raises(SkippableItemError):
+            await _gather(form.body)
