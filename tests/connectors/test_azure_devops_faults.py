@@ -182,3 +182,31 @@ async def test_a_503_before_an_update_is_retried(sim: tuple[Any, str],
     finally:
         await _clear(base)
     assert app.state.ado.store.work_items[int(task)].fields["System.Title"] == "renamed"
+
+
+async def test_lost_answer_of_a_relink_is_redone_from_the_new_revision(
+        sim: tuple[Any, str], writer: AzureDevOpsWriter) -> None:
+    """Moving a subtask to another parent tests the revision; when the first PATCH is
+    applied and its answer lost, the retried one meets 412 and the writer reads again."""
+    app, base = sim
+    run, refs, first = await _setup(writer)
+    second = str(await writer.create(Kind.TASK, Task(source_id="t2", version="1",
+                                                     project_id="p", name="second"), refs,
+                                     make_marker("f", Kind.TASK, f"{run}t2")))
+    child = Task(source_id="c", version="1", project_id="p", name="child", parent_id="t")
+    marker = make_marker("f", Kind.TASK, f"{run}c")
+    cid = str(await writer.create(Kind.TASK, child, refs.model_copy(
+        update={"parent_task": first}), marker))
+    await _fault(base, "PATCH", f"/_apis/wit/workitems/{cid}$")
+    try:
+        await writer.update(Kind.TASK, cid, child, refs.model_copy(
+            update={"parent_task": second}), marker)
+    finally:
+        await _clear(base)
+    async with httpx.AsyncClient(base_url=base) as control:
+        stats = (await control.get("/_sim/stats")).json()
+    assert stats["by_status"].get("412", 0) >= 1  # the retried PATCH met the new revision
+    store = app.state.ado.store
+    assert store.work_items[int(cid)].fields["System.Parent"] == int(second)
+    assert [r.rel for r in store.work_items[int(cid)].relations] == [
+        "System.LinkTypes.Hierarchy-Reverse"]

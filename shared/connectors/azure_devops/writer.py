@@ -409,7 +409,15 @@ class AzureDevOpsWriter:
         elif isinstance(record, Label):
             return None  # a tag is its name: tasks carry the new one on their update
         elif isinstance(record, Task):
-            notes = await self._update_task(dest_id, record, refs, marker)
+            for attempt in (1, 2):
+                try:
+                    notes = await self._update_task(dest_id, record, refs, marker)
+                    break
+                except SkippableItemError as exc:
+                    # a re-link tests the revision: a retried PATCH whose first answer was
+                    # lost (or another writer) changed it; read the item again and redo
+                    if status_of(exc) != 412 or attempt == 2:
+                        raise
             return Written(dest_id=dest_id, notes=tuple(notes)) if notes else None
         elif isinstance(record, Comment):
             wid, _, cid = dest_id.partition(":")
