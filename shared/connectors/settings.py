@@ -213,13 +213,21 @@ class AzureDevOpsPat(AuthBase):
     pat: SecretStr = Field(min_length=1)
 
 
+class AzureDevOpsEntraApp(_EntraApp):
+    """A Microsoft Entra service principal added to the Azure DevOps organisation (client
+    credentials grant; https://learn.microsoft.com/azure/devops/integrate/get-started/authentication/service-principal-managed-identity)."""
+
+    type: Literal["client_credentials"]
+    client_secret: SecretStr = Field(min_length=1)
+
+
 class AzureDevOpsConnection(ConnectionBase):
     kind: Literal["azure_devops"]
     vendor_hosts: ClassVar[tuple[str, ...]] = ("dev.azure.com", "*.visualstudio.com", "login.microsoftonline.com")
     self_hosted: ClassVar[bool] = True
     #: https://dev.azure.com/<org>, or an Azure DevOps Server collection URL
     organization_url: str
-    auth: AzureDevOpsPat
+    auth: Annotated[AzureDevOpsPat | AzureDevOpsEntraApp, Field(discriminator="type")]
 
     @field_validator("organization_url")
     @classmethod

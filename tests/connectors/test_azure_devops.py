@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from shared.connectors.azure_devops import AzureDevOpsReader, AzureDevOpsWriter
 from shared.connectors.azure_devops.auth import credential_for, entra_credential
@@ -508,6 +509,29 @@ async def test_runtime_through_the_registry(sim: tuple[Any, str]) -> None:
         containers = await runtime.writer.list_containers()
         assert ORG in {c.id for c in containers}
         assert project_id(sim[0]) in {c.id for c in containers}
+    finally:
+        await runtime.aclose()
+
+
+async def test_a_stored_entra_app_connection_opens_through_the_registry(sim: tuple[Any, str]) -> None:
+    """The connection model's Entra auth type reaches the service principal's tokens (the
+    token endpoint on the simulator's origin when base_url points at it)."""
+    conn = parse_connection({"kind": "azure_devops", "organization_url": f"https://dev.azure.com/{ORG}",
+                             "base_url": f"{sim[1]}/{ORG}",
+                             "auth": {"type": "client_credentials", "entra_tenant_id": SEED.tenant_id,
+                                      "client_id": SEED.client_id, "client_secret": SEED.client_secret}})
+    runtime = await open_runtime(conn, allow_loopback=True)
+    try:
+        assert runtime.reader is not None
+        assert (await runtime.reader.whoami()).display_name == "Ferry migration app"
+    finally:
+        await runtime.aclose()
+    wrong = conn.model_copy(update={"auth": conn.auth.model_copy(update={"client_secret": SecretStr("no")})})
+    runtime = await open_runtime(wrong, allow_loopback=True)
+    try:
+        assert runtime.reader is not None
+        with pytest.raises(AuthRequiredError):
+            await runtime.reader.whoami()
     finally:
         await runtime.aclose()
 

@@ -10,7 +10,7 @@ from shared.connectors.azure_devops.capabilities import (
 from shared.connectors.azure_devops.client import AdoClient
 from shared.connectors.azure_devops.reader import AzureDevOpsReader
 from shared.connectors.azure_devops.writer import AzureDevOpsWriter
-from shared.connectors.settings import AzureDevOpsConnection
+from shared.connectors.settings import AzureDevOpsConnection, AzureDevOpsPat
 from shared.contract.clock import Clock
 from shared.contract.pacer import Pacer
 from shared.net.http import build_client
@@ -22,7 +22,12 @@ def azure_devops_client(connection: AzureDevOpsConnection, *, allow_loopback: bo
     registry; without one it makes its own from ``AZURE_DEVOPS_RATE_LIMIT``."""
     base_url = connection.effective_base_url().rstrip("/") + "/"
     http = build_client("azure_devops", allow_loopback=allow_loopback, base_url=base_url)
-    return AdoClient(http, credential_for(connection), pacer=pacer, clock=clock)
+    login = None if isinstance(connection.auth, AzureDevOpsPat) else \
+        build_client("azure_devops", allow_loopback=allow_loopback)
+    client = AdoClient(http, credential_for(connection, login), pacer=pacer, clock=clock)
+    if login is not None:
+        client.closers.append(login.aclose)
+    return client
 
 
 __all__ = ["AZURE_DEVOPS_RATE_LIMIT", "AdoClient", "AzureDevOpsReader", "AzureDevOpsWriter",

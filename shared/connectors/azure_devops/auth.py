@@ -6,16 +6,16 @@
   means the user must create a new one and reconnect.
 * **Microsoft Entra ID** (service principal, client credentials): bearer tokens for the
   resource ``499b84ac-1321-427f-aa17-267ca6975798`` (Azure DevOps), renewed a minute before
-  they expire and once after a 401 (the kit's ``TokenSource``). The connection model
-  (``shared.connectors.settings.AzureDevOpsConnection``) offers only PATs today; this is the
-  credential an Entra auth type would use (see README).
+  they expire and once after a 401 (the kit's ``TokenSource``); ``auth.type =
+  "client_credentials"``. With a ``base_url`` override (a local simulator) the token endpoint
+  is on that origin.
 """
 from __future__ import annotations
 
 import httpx
 
 from shared.connectors.kit.auth import StaticHeaders, TokenSource, basic, token_request
-from shared.connectors.settings import AzureDevOpsConnection
+from shared.connectors.settings import AzureDevOpsConnection, AzureDevOpsPat
 from shared.contract.clock import Clock
 
 VENDOR = "Azure DevOps"
@@ -27,8 +27,21 @@ def pat_credential(pat: str) -> StaticHeaders:
     return basic("", pat, vendor=VENDOR)
 
 
-def credential_for(connection: AzureDevOpsConnection) -> StaticHeaders:
-    return pat_credential(connection.auth.pat.get_secret_value())
+def credential_for(connection: AzureDevOpsConnection,
+                   login_http: httpx.AsyncClient | None = None) -> StaticHeaders | TokenSource:
+    """The connection's credential; an Entra app needs ``login_http`` (a guarded client that
+    may reach the token endpoint)."""
+    auth = connection.auth
+    if isinstance(auth, AzureDevOpsPat):
+        return pat_credential(auth.pat.get_secret_value())
+    if login_http is None:
+        raise ValueError("an Entra credential needs a client for the token endpoint")
+    login_base = LOGIN_BASE
+    if connection.base_url:
+        url = httpx.URL(connection.base_url)
+        login_base = f"{url.scheme}://{url.netloc.decode()}"
+    return entra_credential(login_http, tenant=auth.entra_tenant_id, client_id=auth.client_id,
+                            client_secret=auth.client_secret.get_secret_value(), login_base=login_base)
 
 
 def entra_credential(http: httpx.AsyncClient, *, tenant: str, client_id: str,

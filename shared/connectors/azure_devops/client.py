@@ -18,7 +18,7 @@ What Azure DevOps' statuses mean beyond the kit's defaults (``ADO_ERRORS``):
 from __future__ import annotations
 
 import json as json_module
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -93,9 +93,13 @@ class AdoClient:
         self.org_url = str(http.base_url).rstrip("/")
         self.organization = organization_name(self.org_url)
         self._me: UserRef | None = None
+        #: more to close with the client (an Entra credential's token endpoint client)
+        self.closers: list[Callable[[], Awaitable[None]]] = []
 
     async def aclose(self) -> None:
         await self.api.aclose()
+        for close in self.closers:
+            await close()
 
     # --- JSON calls ----------------------------------------------------------------------
 
