@@ -19,7 +19,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from simulators.common import SimClock, SimRuntime, WindowLimiter, mount_sim_controls
-from simulators.planner import auth, routes_directory, routes_drive, routes_planner, routes_threads
+from simulators.planner import (
+    auth,
+    routes_batch,
+    routes_directory,
+    routes_drive,
+    routes_planner,
+    routes_threads,
+)
 from simulators.planner.errors import (
     AadError,
     GraphError,
@@ -73,6 +80,7 @@ def create_app(
     app.include_router(routes_directory.router)
     app.include_router(routes_threads.router)
     app.include_router(routes_drive.router)
+    app.include_router(routes_batch.router)
     mount_sim_controls(app, runtime)
     return app
 

@@ -165,6 +165,21 @@ def _unauthorized(message: str) -> GraphError:
 def graph_principal(request: Request) -> Principal:
     """FastAPI dependency: the caller of a Graph route (401 if unauthenticated, 429 if throttled)."""
     state = sim_state(request)
+    token = check_token(request)
+    limiter = state.runtime.limiters.get("app")
+    wait = limiter.hit(token.app_id) if limiter is not None and hasattr(limiter, "hit") else None
+    if wait is not None:
+        raise GraphError(
+            429, "TooManyRequests",
+            "Too many requests are being sent. Please retry after the time in Retry-After.",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+    return Principal(app_id=token.app_id, user_id=token.user_id)
+
+
+def check_token(request: Request) -> Token:
+    """The caller's valid token (401 if there is none), without counting a request."""
+    state = sim_state(request)
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if not value or scheme.lower() != "bearer":
@@ -176,15 +191,7 @@ def graph_principal(request: Request) -> Principal:
         raise _unauthorized("Access token validation failure. Invalid audience.")
     if state.clock.monotonic() >= token.expires_at:
         raise _unauthorized("Lifetime validation failed, the token is expired.")
-    limiter = state.runtime.limiters.get("app")
-    wait = limiter.hit(token.app_id) if limiter is not None and hasattr(limiter, "hit") else None
-    if wait is not None:
-        raise GraphError(
-            429, "TooManyRequests",
-            "Too many requests are being sent. Please retry after the time in Retry-After.",
-            headers={"Retry-After": str(max(1, math.ceil(wait)))},
-        )
-    return Principal(app_id=token.app_id, user_id=token.user_id)
+    return token
 
 
 def require_user(principal: Principal) -> str:
