@@ -12,10 +12,11 @@ from functions.http_api.ids import ID_PATTERN
 from tests.e2e.conftest import RunningApp
 from tests.e2e.identity_helpers import Org, create_org, problem
 
-# A path with %0A never reaches Ferry: the Functions worker's own catch-all route (Starlette
-# `{path:path}`, `.*`) does not match a newline and answers its default 404 (issue 18, item 7).
+# A path with %0A reaches Ferry too: the worker's catch-all route takes a newline since
+# front_door registers a `path` convertor that does (issue 18, item 7; test_http_contract.py).
 BAD_IDS = {
     "control": "run\x01x",
+    "newline": "run\nx",
     "nul": "run\x00x",
     "question-mark": "run?x=1",
     "bidi": "run\u202ex",
