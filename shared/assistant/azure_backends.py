@@ -140,6 +140,9 @@ class AzureSearchIndex:
         results = await self._client.delete_documents(documents=[{"id": i} for i in ids])
         return sum(1 for r in results if r.succeeded)
 
+    async def close(self) -> None:
+        await self._client.close()
+
     async def count(self, tenant_id: str) -> int:
         results = await self._client.search(search_text="*", filter=_tenant_eq(tenant_id), include_total_count=True,
                                             top=0)
