@@ -28,7 +28,8 @@ UP_FILE = "up.json"  # in the data dir while `ferry up` runs: its URLs and ports
 AUDIENCE = "api://ferry-local"
 
 
-def local_values(stack_values: dict[str, str], *, loopback_connectors: bool, issuer: str | None = None) -> dict[str, str]:
+def local_values(stack_values: dict[str, str], *, loopback_connectors: bool,
+                 issuer: str | None = None) -> dict[str, str]:
     """Settings of a local run: the stand-ins' plus identity and connector switches.
     `issuer` is the development issuer's URL (callers that start one pass it; the default is
     the issuer's conventional address).
@@ -193,7 +194,8 @@ def demo_kinds() -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The `ferry` command line."""
-    parser = argparse.ArgumentParser(prog="ferry", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="ferry", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="run the local stack and serve every trigger")
     up.add_argument("--fresh", action="store_true", help="wipe local data first")
@@ -201,7 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=API_PORT, help=f"the API's port (default {API_PORT}; 0 = a free one)")
     up.add_argument("--data-dir", default=str(DATA_DIR), help="where local data, issuer keys and up.json live")
     for name in STAND_INS:
-        up.add_argument(f"--{name}-port", type=int, default=0, help=f"port of the {name} stand-in (default: a free one)")
+        up.add_argument(f"--{name}-port", type=int, default=0,
+                        help=f"port of the {name} stand-in (default: a free one)")
     up.add_argument("--allow-loopback-connectors", action="store_true",
                     help="let connectors reach vendor simulators on this machine (off by default)")
     up.set_defaults(func=cmd_up)

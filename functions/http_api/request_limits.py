@@ -7,6 +7,7 @@ app holds the same line locally and answers it as a problem, never as a server's
 The path is not limited here: every id in it is checked against the id grammar (`ids.py`),
 which names the parameter that is wrong.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,14 +23,25 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
-def problem_message(status: int, slug: str, title: str, detail: str, instance: str,
-                    **extra: Any) -> tuple[Message, Message]:
+def problem_message(
+    status: int, slug: str, title: str, detail: str, instance: str, **extra: Any
+) -> tuple[Message, Message]:
     """The two ASGI messages of a problem+json answer (for code that runs outside FastAPI)."""
-    body = json.dumps({"type": f"urn:ferry:problem:{slug}", "title": title, "status": status, "detail": detail,
-                       "instance": instance, **extra}).encode()
-    start = {"type": "http.response.start", "status": status,
-             "headers": [(b"content-type", b"application/problem+json"),
-                         (b"content-length", str(len(body)).encode())]}
+    body = json.dumps(
+        {
+            "type": f"urn:ferry:problem:{slug}",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": instance,
+            **extra,
+        }
+    ).encode()
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())],
+    }
     return start, {"type": "http.response.body", "body": body}
 
 
@@ -41,8 +53,13 @@ def header_bytes(headers: list[tuple[bytes, bytes]]) -> int:
 class RequestLimitsMiddleware:
     """ASGI middleware answering an oversized query string (414) or header block (431)."""
 
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], *,
-                 max_query_bytes: int = MAX_QUERY_BYTES, max_header_bytes: int = MAX_HEADER_BYTES) -> None:
+    def __init__(
+        self,
+        app: Callable[[Scope, Receive, Send], Awaitable[None]],
+        *,
+        max_query_bytes: int = MAX_QUERY_BYTES,
+        max_header_bytes: int = MAX_HEADER_BYTES,
+    ) -> None:
         self.app = app
         self.max_query_bytes = max_query_bytes
         self.max_header_bytes = max_header_bytes
@@ -55,13 +72,23 @@ class RequestLimitsMiddleware:
             headers = header_bytes(list(scope.get("headers") or []))
             refusal = None
             if query > self.max_query_bytes:
-                refusal = problem_message(414, "uri-too-long", "URI too long",
-                                          f"the query string is {query} bytes; at most {self.max_query_bytes}",
-                                          path, limit=self.max_query_bytes)
+                refusal = problem_message(
+                    414,
+                    "uri-too-long",
+                    "URI too long",
+                    f"the query string is {query} bytes; at most {self.max_query_bytes}",
+                    path,
+                    limit=self.max_query_bytes,
+                )
             elif headers > self.max_header_bytes:
-                refusal = problem_message(431, "header-fields-too-large", "Request header fields too large",
-                                          f"the request headers are {headers} bytes; at most {self.max_header_bytes}",
-                                          path, limit=self.max_header_bytes)
+                refusal = problem_message(
+                    431,
+                    "header-fields-too-large",
+                    "Request header fields too large",
+                    f"the request headers are {headers} bytes; at most {self.max_header_bytes}",
+                    path,
+                    limit=self.max_header_bytes,
+                )
             if refusal is not None:
                 for message in refusal:
                     await send(message)

@@ -3,6 +3,7 @@ control characters in paths, 405s with a full `Allow`, no redirect built from a 
 `Host`, 404 for the runs of a missing or foreign migration, unknown body fields and unsafe
 names refused naming the field, and oversized query strings and headers — every answer a
 problem+json, never a framework's default page."""
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,14 @@ ODD_METHODS = ["TRACE", "QUERY", "PROPFIND", "FERRY"]
 #: Control characters that must not reach a store nor fall through every route.
 CONTROL = ["%0A", "%0D", "%00", "%01", "%1B", "%7F", "%0D%0A"]
 UNKNOWN = "ferryUnknownField"
-UNSAFE_NAMES = {"nul": "Acme\x00", "bidi-override": "Acme\u202egnp.exe", "bidi-isolate": "Acme\u2066x",
-                "newline": "Ac\nme", "escape": "Ac\x1bme", "line-separator": "Ac\u2028me"}
+UNSAFE_NAMES = {
+    "nul": "Acme\x00",
+    "bidi-override": "Acme\u202egnp.exe",
+    "bidi-isolate": "Acme\u2066x",
+    "newline": "Ac\nme",
+    "escape": "Ac\x1bme",
+    "line-separator": "Ac\u2028me",
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,18 +38,32 @@ def org(running_app: RunningApp, dev_issuer: Any) -> Org:
 
 def _connector(c: httpx.Client, org_id: str, name: str) -> str:
     # Never called on: the vendor address only has to be a well-formed loopback URL.
-    r = c.post(f"/api/orgs/{org_id}/connectors", json={"name": name, "connection": {
-        "kind": "trello", "base_url": "http://127.0.0.1:9/1",
-        "auth": {"type": "api_key_token", "api_key": "key0123456789", "token": "token0123456789"}}})
+    r = c.post(
+        f"/api/orgs/{org_id}/connectors",
+        json={
+            "name": name,
+            "connection": {
+                "kind": "trello",
+                "base_url": "http://127.0.0.1:9/1",
+                "auth": {"type": "api_key_token", "api_key": "key0123456789", "token": "token0123456789"},
+            },
+        },
+    )
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
 
 
 def _migration(c: httpx.Client, org_id: str) -> str:
     source, destination = _connector(c, org_id, "source"), _connector(c, org_id, "destination")
-    r = c.post(f"/api/orgs/{org_id}/migrations", json={
-        "name": "contract", "sourceConnectorId": source, "destinationConnectorId": destination,
-        "scopes": [{"id": "board1"}]})
+    r = c.post(
+        f"/api/orgs/{org_id}/migrations",
+        json={
+            "name": "contract",
+            "sourceConnectorId": source,
+            "destinationConnectorId": destination,
+            "scopes": [{"id": "board1"}],
+        },
+    )
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
 
@@ -143,8 +164,12 @@ def test_every_request_body_refuses_an_unknown_field_by_name(running_app: Runnin
     own = create_org(running_app, dev_issuer, name="Unknown fields")
     with running_app.client(own.admin_token) as c:
         spec = c.get("/api/openapi.json").json()
-        operations = [(method.upper(), path) for path, ops in spec["paths"].items()
-                      for method, op in ops.items() if isinstance(op, dict) and "requestBody" in op]
+        operations = [
+            (method.upper(), path)
+            for path, ops in spec["paths"].items()
+            for method, op in ops.items()
+            if isinstance(op, dict) and "requestBody" in op
+        ]
         assert len(operations) >= 10, operations
         missed = []
         for method, path in operations:
@@ -159,9 +184,16 @@ def test_every_request_body_refuses_an_unknown_field_by_name(running_app: Runnin
 def test_unknown_fields_in_nested_objects_are_named(running_app: RunningApp, org: Org) -> None:
     with running_app.client(org.admin_token) as c:
         source, destination = _connector(c, org.id, "nested source"), _connector(c, org.id, "nested destination")
-        r = c.post(f"/api/orgs/{org.id}/migrations", json={
-            "name": "nested", "sourceConnectorId": source, "destinationConnectorId": destination,
-            "scopes": [{"id": "board1", "colour": "red"}], "userMapping": {"emails": {}, "default": "x@example.com"}})
+        r = c.post(
+            f"/api/orgs/{org.id}/migrations",
+            json={
+                "name": "nested",
+                "sourceConnectorId": source,
+                "destinationConnectorId": destination,
+                "scopes": [{"id": "board1", "colour": "red"}],
+                "userMapping": {"emails": {}, "default": "x@example.com"},
+            },
+        )
     assert r.status_code == 422, r.text
     assert {e["field"] for e in problem(r)["errors"]} == {"scopes.0.colour", "userMapping.default"}
 
@@ -174,12 +206,27 @@ def test_names_with_control_or_bidi_characters_are_refused(running_app: RunningA
         answers = {
             "org": c.post("/api/orgs", json={"name": name, "country": "DE"}),
             "key": c.post(f"/api/orgs/{org.id}/keys", json={"name": name, "scopes": ["read"]}),
-            "connector": c.post(f"/api/orgs/{org.id}/connectors", json={"name": name, "connection": {
-                "kind": "trello", "auth": {"type": "api_key_token", "api_key": "k0123456789", "token": "t0123456789"}}}),
+            "connector": c.post(
+                f"/api/orgs/{org.id}/connectors",
+                json={
+                    "name": name,
+                    "connection": {
+                        "kind": "trello",
+                        "auth": {"type": "api_key_token", "api_key": "k0123456789", "token": "t0123456789"},
+                    },
+                },
+            ),
             "connector rename": c.patch(f"/api/orgs/{org.id}/connectors/{source}", json={"name": name}),
-            "migration": c.post(f"/api/orgs/{org.id}/migrations", json={
-                "name": name, "sourceConnectorId": source, "destinationConnectorId": source,
-                "destinationWorkspace": "w1", "scopes": [{"id": "board1"}]}),
+            "migration": c.post(
+                f"/api/orgs/{org.id}/migrations",
+                json={
+                    "name": name,
+                    "sourceConnectorId": source,
+                    "destinationConnectorId": source,
+                    "destinationWorkspace": "w1",
+                    "scopes": [{"id": "board1"}],
+                },
+            ),
         }
         renamed = c.get(f"/api/orgs/{org.id}/connectors/{source}").json()["name"]
     for what, r in answers.items():
@@ -220,7 +267,11 @@ def test_oversized_headers_are_a_431_problem(running_app: RunningApp) -> None:
     assert too_big.status_code == 431, too_big.text[:200]
     assert problem(too_big)["type"] == "urn:ferry:problem:header-fields-too-large"
     # Beyond what the runner reads at all (1 MiB of head) it answers the same problem itself.
-    answer = _raw(running_app.base_url, b"GET /api/health HTTP/1.1\r\nHost: x\r\n"
-                  + b"".join(b"X-Big-%d: %s\r\n" % (n, b"a" * 8000) for n in range(400)) + b"\r\n")
+    answer = _raw(
+        running_app.base_url,
+        b"GET /api/health HTTP/1.1\r\nHost: x\r\n"
+        + b"".join(b"X-Big-%d: %s\r\n" % (n, b"a" * 8000) for n in range(400))
+        + b"\r\n",
+    )
     assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
     assert b"application/problem+json" in answer and b"header-fields-too-large" in answer

@@ -1,6 +1,7 @@
 """Two `ferry up` at once (issue 14, item 6): every stand-in of each takes a port of its own,
 so two checkouts — and the test suite, whose stacks take free ports too — run side by side.
 Each serves its API, signs in with its own development issuer, and refuses the other's tokens."""
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,14 @@ ROOT = Path(__file__).resolve().parents[2]
 def ferry_up(data_dir: Path, settings: Path) -> Iterator[dict[str, Any]]:
     """`ferry up --port 0` on `data_dir`; yields what it wrote to up.json once its API answers."""
     env = {**os.environ, "FERRY_SETTINGS_FILE": str(settings)}
-    log = open(data_dir.parent / f"{data_dir.name}.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "tools.cli", "up", "--port", "0", "--workers", "0",
-                             "--data-dir", str(data_dir)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log = open(data_dir.parent / f"{data_dir.name}.log", "wb")  # closed below, once the process is gone
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tools.cli", "up", "--port", "0", "--workers", "0", "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 180
         up: dict[str, Any] | None = None
@@ -51,8 +57,14 @@ def ferry_up(data_dir: Path, settings: Path) -> Iterator[dict[str, Any]]:
 
 
 def _token(data_dir: Path, email: str) -> str:
-    out = subprocess.run([sys.executable, "-m", "tools.cli", "token", email, "--data-dir", str(data_dir)],
-                         cwd=ROOT, capture_output=True, text=True, check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "tools.cli", "token", email, "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     return out.stdout.strip()
 
 
@@ -66,7 +78,7 @@ def test_two_ferry_ups_run_side_by_side(tmp_path: Path) -> None:
         assert all(len(p) == 6 for p in ports), ups  # api, blob, queue, table, cosmos, issuer
         assert not ports[0] & ports[1], ups
         tokens = [_token(d, "parallel@example.com") for d in dirs]
-        for up, token, other in zip(ups, tokens, reversed(tokens)):
+        for up, token, other in zip(ups, tokens, reversed(tokens), strict=True):
             health = httpx.get(f"{up['api']}/api/health", timeout=30)
             assert health.status_code == 200 and health.json()["status"] == "ok", health.text
             me = httpx.get(f"{up['api']}/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=30)
