@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from shared.connectors.planner.mapping import attachment_source_id
+from shared.contract.connector import Capabilities
 from shared.contract.model import Kind, UserRef
 from shared.engine.ports import IdMapEntry, ItemReport, ItemStatus
 from shared.verify.documented import documented
@@ -99,6 +100,8 @@ class Checks:
         dest_people: set[str],
     ) -> None:
         self.src, self.dst, self.dest = src, dst, dst.vendor
+        #: what the destination holds: the checks ask it rather than the vendor's name
+        self.caps = dst.capabilities or Capabilities(vendor=dst.vendor)
         self.rows = {(r.kind, r.source_id): r for r in rows if r.status in (ItemStatus.FAILED, ItemStatus.SKIPPED)}
         self.people = dest_people
         self.out = Comparison()
@@ -125,6 +128,10 @@ class Checks:
             return True
         self.diff(rule, where, f"undocumented for {self.dest}: {detail}")
         return False
+
+    def unordered(self, rule: str, where: str) -> bool:
+        """Whether the destination documents that it does not keep this order."""
+        return documented(self.dest, rule) and self.rule(rule, where, "order not kept")
 
     def same(self, what: str, where: str, want: object, got: object) -> bool:
         """Equal values count in ``matched`` (empty ones under ``<what>:empty``)."""
@@ -157,7 +164,7 @@ class Checks:
         if rec is None:
             if (
                 kind is Kind.LABEL
-                and self.dest == "asana"
+                and documented(self.dest, "label.unused_not_read")
                 and not any(lab.source_id == sid for t in self.src.tasks.values() for lab in t.labels)
             ):
                 self.rule("label.unused_not_read", where, "unused label not read back")

@@ -13,12 +13,15 @@ import re
 from datetime import datetime
 
 from shared.connectors.asana.mapping import asana_color
+from shared.connectors.jira.mapping import label_name as jira_label_name
 from shared.connectors.trello.mapping import trello_color
+from shared.contract.connector import ChecklistSupport
 from shared.contract.model import Comment, Kind, Task
 from shared.contract.text import UNNAMED_LABEL, strip_marker_footer
 from shared.engine.ports import IdMapEntry, ItemReport
 from shared.verify.checks import _FOOTER, TRELLO_MAX_TEXT, Comparison, Diff, _increasing, _short
 from shared.verify.compare_tasks import TaskChecks
+from shared.verify.documented import documented
 from shared.verify.snapshot import Snapshot
 
 __all__ = ["Comparison", "Diff", "compare"]
@@ -40,7 +43,12 @@ class Comparer(TaskChecks):
     def project(self) -> None:
         s, d = self.src.project, self.dst.project
         self.item(Kind.PROJECT, s.source_id)
-        self.same("project.name", "project", s.name, d.name)
+        renamed = re.fullmatch(re.escape(s.name[:74]) + r" \(\d+\)", d.name) or (
+            len(s.name) > 80 and d.name == s.name[:80])
+        if renamed and self.rule("project.renamed_for_jira", "project", f"named {d.name!r}"):
+            pass  # a name taken on the site (or too long) changed as documented
+        else:
+            self.same("project.name", "project", s.name, d.name)
         want = s.description
         if self.dest == "planner" and want:
             self.rule("project.description_dropped", "project", "description dropped")
@@ -54,15 +62,20 @@ class Comparer(TaskChecks):
             d = self.pair(Kind.SECTION, s.source_id, where)
             if d is None:
                 continue
-            self.same("section.name", where, s.name, d.name)
-            if s.archived and not d.archived and self.dest != "trello":
+            if d.name != s.name and d.name.casefold() == s.name.strip().casefold():
+                self.rule("section.existing_status_reused", where, f"status {d.name!r}")
+            else:
+                self.same("section.name", where, s.name, d.name)
+            if s.archived and not d.archived and Kind.SECTION not in self.caps.archived_kinds:
                 self.rule("section.archived_dropped", where, "archived list arrives active")
             else:
                 self.same("section.archived", where, s.archived, d.archived)
             placed.append((s.position, d.position, s.name))
         placed.sort()
         self.item(None)
-        if not _increasing([p[1] for p in placed]):
+        if not _increasing([p[1] for p in placed]) and not self.unordered(
+            "section.order_not_kept", "sections"
+        ):
             self.diff(
                 "section.order",
                 "sections",
@@ -89,9 +102,15 @@ class Comparer(TaskChecks):
                 continue
             if not s.name.strip() and d.name == (s.color or UNNAMED_LABEL):
                 self.rule("label.renamed_empty", where, f"a nameless label named {d.name!r}")
+            elif d.name != s.name and d.name == jira_label_name(s.name)[0]:
+                if self.rule("label.renamed_for_jira", where, f"named {d.name!r}"):
+                    self.same("label.name", where, d.name, d.name)  # the rename is the rule's
             else:
                 self.same("label.name", where, s.name, d.name)
             want = s.color
+            if s.color and d.color is None and documented(self.dest, "label.color_dropped"):
+                self.rule("label.color_dropped", where, f"{s.color} not kept")
+                continue
             if self.dest == "trello":
                 want = trello_color(s.color)
             elif self.dest == "asana":
@@ -171,7 +190,8 @@ class Comparer(TaskChecks):
             for dest_id, rec in self.dst.of(kind).items():
                 if dest_id in explained:
                     continue
-                if kind is Kind.TASK and self.dest == "asana" and isinstance(rec, Task) and rec.parent_id:
+                if (kind is Kind.TASK and self.caps.checklists is ChecklistSupport.AS_SUBTASKS
+                        and isinstance(rec, Task) and rec.parent_id):
                     continue  # checklist subtasks, compared in checklists()
                 if (
                     kind is Kind.SECTION
@@ -179,6 +199,9 @@ class Comparer(TaskChecks):
                     and any(t.section_id == dest_id for t in self.dst.tasks.values())
                 ):
                     continue  # the default list, reported per task (task.section_default_list)
+                if kind is Kind.SECTION and documented(self.dest, "section.project_default"):
+                    self.rule("section.project_default", f"section {dest_id}", "the new project's own")
+                    continue
                 self.diff(
                     f"{kind}.extra",
                     f"{kind} {dest_id}",

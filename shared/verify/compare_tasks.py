@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from shared.contract.connector import ChecklistSupport
 from shared.contract.model import CustomFieldType, Kind, Task
 from shared.verify.checks import (
     _FOOTER,
@@ -19,11 +20,16 @@ from shared.verify.checks import (
     _short,
 )
 
-#: destinations that hold custom fields natively (their ``Capabilities.custom_fields``; Asana
-#: on the paid plan the pairs use), and those of them whose subtasks cannot (Asana: a subtask
-#: has no project to hold fields, its values go to the notes)
-NATIVE_CUSTOM_FIELDS = frozenset({"trello", "asana"})
+#: destinations holding custom fields natively (``Capabilities.custom_fields``) whose subtasks
+#: cannot (Asana: a subtask has no project to hold fields, its values go to the notes)
 NO_SUBTASK_CUSTOM_FIELDS = frozenset({"asana"})
+#: the line a destination's writer adds for each assignee it cannot find, and its rule
+UNKNOWN_ASSIGNEE = {
+    "trello": ("task.assignee_not_on_board", "Assigned in the source: {names}"),
+    "asana": ("task.assignee_not_in_workspace", "Assignee (not in Asana): {names}"),
+    "planner": ("task.assignee_not_in_tenant", "Assigned in the source to: {names}"),
+    "jira": ("task.assignee_not_in_jira", "Assignee (not in Jira): {names}"),
+}
 
 
 def _is_number(text: str) -> bool:
@@ -56,7 +62,9 @@ class TaskChecks(Checks):
         self.item(None)
         for section, items in order.items():
             items.sort()
-            if not _increasing([i[1] for i in items]):
+            if not _increasing([i[1] for i in items]) and not self.unordered(
+                "task.order_not_kept", f"section {section}"
+            ):
                 self.diff(
                     "task.order", f"section {section}", f"source order {[_short(i[2], 20) for i in items]} not kept"
                 )
@@ -64,12 +72,13 @@ class TaskChecks(Checks):
     def task(self, s: Task, d: Task, where: str, mapped_dest: set[str]) -> None:
         dest = self.dest
         want_name = s.name
-        if dest == "planner" and len(s.name) > PLANNER_MAX_TITLE:
-            self.rule("task.name_truncated", where, "title cut to 255")
-            want_name = s.name[: PLANNER_MAX_TITLE - 1] + "…"
+        limit = PLANNER_MAX_TITLE if dest == "planner" else self.caps.max_name_chars
+        if limit is not None and len(s.name) > limit:
+            self.rule("task.name_truncated", where, f"title cut to {limit}")
+            want_name = s.name[: limit - 1] + "…"
         self.same("task.name", where, want_name, d.name)
         # parent / section
-        if dest == "asana":
+        if self.caps.subtasks:
             want_parent = self.map.get((Kind.TASK, s.parent_id)) if s.parent_id else None
             self.same("task.parent", where, want_parent, d.parent_id)
         else:
@@ -83,10 +92,15 @@ class TaskChecks(Checks):
                 self.rule("task.section_default_list", where, "in the default list 'Tasks'")
             else:
                 self.diff("task.section_default_list", where, f"a task without section lands in list {d.section_id!r}")
+        elif d.section_id != want_section and d.section_id and s.completed == d.completed:
+            # a destination whose completion is the task's status (Jira) moves a task whose
+            # section says otherwise to a status that says what its completion says
+            self.rule("task.section_replaced_by_completion", where,
+                      f"in section {d.section_id!r}, not {want_section!r}")
         else:
             self.same("task.section", where, want_section, d.section_id)
         self.same("task.completed", where, s.completed, d.completed)
-        if s.archived and not d.archived and dest != "trello":
+        if s.archived and not d.archived and Kind.TASK not in self.caps.archived_kinds:
             self.rule("task.archived_dropped", where, "archived task arrives active")
         else:
             self.same("task.archived", where, s.archived, d.archived)
@@ -102,7 +116,7 @@ class TaskChecks(Checks):
         custom fields; elsewhere the lines the engine writes into the description."""
         if not s.custom_fields:
             return []
-        if self.dest not in NATIVE_CUSTOM_FIELDS or (s.parent_id and self.dest in NO_SUBTASK_CUSTOM_FIELDS):
+        if not self.caps.custom_fields or (s.parent_id and self.dest in NO_SUBTASK_CUSTOM_FIELDS):
             self.rule("task.custom_fields_in_description", where, "custom fields in text")
             return [cf.as_text() for cf in s.custom_fields]
         want: dict[str, object] = {}
@@ -127,7 +141,11 @@ class TaskChecks(Checks):
         return []
 
     def dates(self, s: Task, d: Task, where: str) -> list[str]:
-        if s.due_at is not None:
+        if s.due_at is not None and not self.caps.due_times:
+            self.rule("task.due_time_dropped", where, f"due {s.due_at} kept as its date")
+            self.same("task.due_on", where, s.due_on or s.due_at.date(), d.due_on)
+            self.same("task.due_at", where, None, d.due_at)
+        elif s.due_at is not None:
             self.same("task.due_at", where, s.due_at, d.due_at)
         elif s.due_on is not None:
             self.same("task.due_on", where, s.due_on, d.due_on)
@@ -138,6 +156,10 @@ class TaskChecks(Checks):
         else:
             self.same("task.due_on", where, None, d.due_on)
         due = s.due_on or (s.due_at.date() if s.due_at else None)
+        if s.start_on is not None and not self.caps.start_dates:  # the engine's line
+            self.rule("task.start_date_in_description", where, "start date in the description")
+            self.same("task.start_on", where, None, d.start_on)
+            return [f"Start date: {s.start_on.isoformat()}"]
         if self.dest == "asana" and s.start_on is not None and (due is None or s.start_on > due):
             self.rule("task.start_date_in_description", where, "start date in the notes")
             self.same("task.start_on", where, None, d.start_on)
@@ -148,28 +170,27 @@ class TaskChecks(Checks):
     def assignees(self, s: Task, d: Task, where: str) -> list[str]:
         people = list(s.assignees)
         lines: list[str] = []
-        if self.dest == "asana" and len(people) > 1:
-            self.rule("task.assignees_truncated", where, "one assignee kept")
-            lines.append("Also assigned: " + ", ".join(u.label() for u in people[1:]))
-            people = people[:1]
+        most = self.caps.max_assignees
+        if most is not None and len(people) > most:
+            self.rule("task.assignees_truncated", where, f"{most} assignee(s) kept")
+            lines.append("Also assigned: " + ", ".join(u.label() for u in people[most:]))
+            people = people[:most]
         known = [u for u in people if u.email and u.email.lower() in self.people]
         unknown = [u for u in people if u not in known]
         if unknown:
             names = ", ".join(u.label() for u in unknown)
-            rule, line = {
-                "trello": ("task.assignee_not_on_board", f"Assigned in the source: {names}"),
-                "asana": ("task.assignee_not_in_workspace", f"Assignee (not in Asana): {names}"),
-                "planner": ("task.assignee_not_in_tenant", f"Assigned in the source to: {names}"),
-            }[self.dest]
+            rule, line = UNKNOWN_ASSIGNEE.get(self.dest, ("task.assignee_unknown", "{names}"))
             self.rule(rule, where, f"{names} named in the description")
-            lines.append(line)
+            lines.append(line.format(names=names))
         self.same("task.assignees", where, _emails(known), _emails(d.assignees))
         return lines
 
     def labels_of(self, s: Task, d: Task, where: str) -> list[str]:
         """Label names by name; labels that were not migrated go to the description
         (the engine's generic ``task.labels_missing_in_description``)."""
-        kept = [lab.name for lab in s.labels if (Kind.LABEL, lab.source_id) in self.map]
+        # by the name of the label each became (its own rename is the label's check)
+        kept = [self._label_name(lab.source_id, lab.name) for lab in s.labels
+                if (Kind.LABEL, lab.source_id) in self.map]
         missing = [lab.name for lab in s.labels if (Kind.LABEL, lab.source_id) not in self.map]
         got = sorted(lab.name for lab in d.labels)
         late = {lab.name for lab in s.labels if (Kind.LABEL, lab.source_id) in self.rows}
@@ -189,10 +210,21 @@ class TaskChecks(Checks):
         self.out.rules["task.labels_missing_in_description"] += 1  # engine, all destinations
         return ["Labels: " + ", ".join(missing)]
 
+    def _label_name(self, sid: str, name: str) -> str:
+        dest = self.dst.labels.get(self.map.get((Kind.LABEL, sid)) or "")
+        return dest.name if dest is not None else name
+
     def checklists(self, s: Task, d: Task, where: str, mapped_dest: set[str]) -> list[str]:
         lines: list[str] = []
         items = [(cl.name, i) for cl in s.checklists for i in cl.items]
-        if self.dest == "trello":
+        if self.caps.checklists is ChecklistSupport.NONE:  # the engine's lines
+            if s.checklists:
+                self.rule("task.checklists_in_description", where, "checklists in the description")
+            for cl in s.checklists:
+                lines.append(f"{cl.name}:")
+                lines.extend(f"[{'x' if i.checked else ' '}] {i.name}" for i in cl.items)
+            self.same("task.checklists", where, (), d.checklists)
+        elif self.dest == "trello":
             want = [(cl.name or "Checklist", [(i.name, i.checked) for i in cl.items]) for cl in s.checklists]
             self.same(
                 "task.checklists",
@@ -234,9 +266,10 @@ class TaskChecks(Checks):
                 self.rule("marker.footer", where, "marker footer in the description")
             body = stripped
         engine: list[str] = []
-        if self.dest == "planner" and len(s.name) > PLANNER_MAX_TITLE:
+        limit = PLANNER_MAX_TITLE if self.dest == "planner" else self.caps.max_name_chars
+        if limit is not None and len(s.name) > limit:
             engine.append(f"Full name: {s.name}")
-        if s.parent_id and self.dest != "asana":
+        if s.parent_id and not self.caps.subtasks:
             # the writer names the parent as it was then: a later rename leaves the old name
             parent = self.dst.tasks.get(self.map.get((Kind.TASK, s.parent_id)) or "")
             engine.append(_NAMED_PARENT if parent is not None else "Originally a subtask.")

@@ -10,6 +10,7 @@ failure. Sources of the quotes:
   ``TrelloWriter.adapt`` (``trello/writer.py``).
 * ``shared/connectors/asana/README.md`` ("Reading", "Writing (documented adaptations)").
 * ``shared/connectors/planner/README.md`` ("Writing", "Reading").
+* ``shared/connectors/jira/README.md`` ("Reading", "Writing (documented adaptations)").
 * Generic engine adaptations: ``shared/engine/adapt.py`` ``SUMMARIES``.
 """
 
@@ -103,6 +104,56 @@ DOCUMENTED: dict[str, dict[str, str]] = {
         "colour of that category'",
         "label.renamed_empty": "planner/README.md: 'a label without a name … is named after "
         "its colour (label.renamed_empty …)'",
+    },
+    "jira": {
+        "marker.footer": "jira/README.md: 'Markers: a last paragraph [ferry:…] in issue "
+        "descriptions and comments, a last line in project descriptions'",
+        "comment.author_time_prepended": "jira/README.md: 'Comments are written by the "
+        "token's account at the time of writing: the engine prepends the original author and "
+        "time'",
+        "project.renamed_for_jira": "jira/README.md: 'A name already used on the site, or "
+        "longer than 80 characters, is changed (project.renamed_for_jira)'",
+        "section.archived_dropped": ENGINE + " section.archived_dropped: 'archived sections "
+        "(lists) cannot be archived in the destination; they arrive active'",
+        "task.archived_dropped": ENGINE + " task.archived_dropped: 'archived tasks cannot be "
+        "archived in the destination; they arrive active'",
+        "task.section_replaced_by_completion": "jira/README.md: 'a completed task whose "
+        "section is not a done status goes to the project's first done status, an open task "
+        "in a done status to the first to-do status (task.section_replaced_by_completion, "
+        "loss: the section name)'",
+        "task.assignee_not_in_jira": "jira/README.md: 'a person without an account on the "
+        "site is named in the description (task.assignee_not_in_jira)'",
+        "task.assignees_truncated": "jira/README.md: 'One assignee'; " + ENGINE
+        + " task.assignees_truncated",
+        "label.renamed_for_jira": "jira/README.md: 'Labels cannot contain blanks: needs "
+        "review becomes needs_review (label.renamed_for_jira)'",
+        "label.color_dropped": "jira/README.md: 'Jira labels have no colour: a label's colour "
+        "is not kept (label.color_dropped)'",
+        "label.unused_not_read": "jira/README.md (Reading): 'Labels are the labels and the "
+        "components the project's issues use'; Writing: 'Jira labels exist as soon as an issue "
+        "carries them'",
+        "label.renamed_empty": "jira/README.md: 'a label without a name is named after its "
+        "colour (label.renamed_empty)'",
+        "task.checklists_in_description": "jira/README.md: 'The engine moves into the "
+        "description what Jira cannot hold here: checklists, …'; " + ENGINE
+        + " task.checklists_in_description",
+        "task.start_date_in_description": "jira/README.md: '… the start date (its custom "
+        "field id differs per site) …'; " + ENGINE + " task.start_date_in_description",
+        "task.due_time_dropped": "jira/README.md: '… a due time of day (duedate is a "
+        "date) …'; " + ENGINE + " task.due_time_dropped",
+        "task.custom_fields_in_description": "jira/README.md: '… and custom field values'; "
+        + ENGINE + " task.custom_fields_in_description",
+        "task.name_truncated": "jira/README.md: 'Names longer than 255 characters and texts "
+        "longer than 32,767 are cut by the engine'",
+        "section.existing_status_reused": "jira/README.md: 'Sections: an existing status of "
+        "the same name (case-insensitive) is used'",
+        "section.order_not_kept": "jira/README.md: 'statuses the new project already has keep "
+        "their place on its board and created ones are added after them, so the board's "
+        "column order can differ from the source's section order'",
+        "task.order_not_kept": "jira/README.md: 'issues are listed in key (creation) order and "
+        "the engine writes a page concurrently, so tasks are not in source order'",
+        "section.project_default": "jira/README.md: 'statuses the new project already has keep "
+        "their place on its board' (a new project's To Do, In Progress and Done)",
     },
 }
 

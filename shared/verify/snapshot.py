@@ -8,9 +8,11 @@ through ``open_attachment`` and kept as a SHA-256 of their bytes only.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
-from shared.contract.connector import SourceReader
+from shared.contract.connector import Capabilities, SourceReader
 from shared.contract.model import (
     Attachment,
     Comment,
@@ -40,18 +42,22 @@ class Snapshot:
     attachments: dict[str, Attachment] = field(default_factory=dict)
     #: attachment source id → (bytes streamed, sha256) for files
     digests: dict[str, tuple[int, str]] = field(default_factory=dict)
+    #: what the vendor holds (its reader's, the same as its writer's): the comparison asks
+    #: it, not the vendor's name, what a destination keeps
+    capabilities: Capabilities | None = None
 
     def of(self, kind: Kind) -> dict[str, Record]:
-        table: dict[Kind, dict[str, Record]] = {
-            Kind.SECTION: self.sections,
-            Kind.LABEL: self.labels,  # type: ignore[dict-item]
-            Kind.TASK: self.tasks,
-            Kind.COMMENT: self.comments,  # type: ignore[dict-item]
-            Kind.ATTACHMENT: self.attachments,
-        }  # type: ignore[dict-item]
         if kind is Kind.PROJECT:
             return {self.project.source_id: self.project}
-        return table[kind]
+        table: dict[Kind, Mapping[str, Record]] = {
+            Kind.SECTION: self.sections,
+            Kind.LABEL: self.labels,
+            Kind.TASK: self.tasks,
+            Kind.COMMENT: self.comments,
+            Kind.ATTACHMENT: self.attachments,
+        }
+        # the live table (snapshot() fills it through this view)
+        return cast("dict[str, Record]", table[kind])
 
 
 async def read_all(reader: SourceReader, kind: Kind, scope: str) -> list[Record]:
@@ -84,7 +90,7 @@ async def snapshot(vendor: str, reader: SourceReader, scope: str, *, with_bytes:
     if len(found) != 1 or not isinstance(found[0], Project):
         raise FatalRunError(f"{vendor} returned {len(found)} projects for one container")
     project = found[0]
-    snap = Snapshot(vendor, scope, project)
+    snap = Snapshot(vendor, scope, project, capabilities=reader.capabilities)
     for kind in (Kind.SECTION, Kind.LABEL, Kind.TASK, Kind.COMMENT, Kind.ATTACHMENT):
         table = snap.of(kind)
         for rec in await read_all(reader, kind, scope):

@@ -97,3 +97,13 @@ def test_marker_paragraph() -> None:
 def test_runtime_is_registered() -> None:
     assert has_runtime("jira")
     assert rate_limit_of("jira") == JIRA_RATE_LIMIT
+
+
+def test_a_marker_alone_reads_back_as_no_text() -> None:
+    """An issue or comment written with an empty text holds only the marker paragraph."""
+    from shared.connectors.jira.mapping import text_without_marker
+
+    assert text_without_marker(with_marker("", "ferry:abc:task:1")) == ""
+    assert text_without_marker(with_marker("Body\n\nmore", "ferry:abc:task:1")) == "Body\n\nmore"
+    assert text_without_marker(text_to_adf("[ferry:abc:task:1] and more")) == "[ferry:abc:task:1] and more"
+    assert text_without_marker(None) == ""

@@ -35,7 +35,7 @@ async def main() -> None:
             print("   engine adaptation counters:", {k: v for k, v in out.first.counts.items()
                                                      if k.startswith(("adapt.", "skip."))})
             for d in c.diffs:
-                print(f"   DIFF ({KNOWN[key].get(d.code, 'UNKNOWN')}) {str(d)[:220]}")
+                print(f"   DIFF ({KNOWN.get(key, {}).get(d.code, 'UNKNOWN')}) {str(d)[:220]}")
             updated = sorted(r.source_id for r in delta.rows_with(ItemStatus.UPDATED))
             print(f"   delta: {delta.status}, updated {updated} (edited {out.edited}), "
                   f"counts {dict(sorted((k, v) for k, v in delta.counts.items() if v))}")

@@ -8,12 +8,12 @@ from shared.contract.model import Kind, Task
 from shared.verify.compare import Comparison, compare
 from shared.verify.snapshot import Snapshot, snapshot
 from tests.pairs.migrate import Migration, RunResult
-from tests.pairs.world import Sim
+from tests.pairs.world import VENDORS, Sim
 
-PAIRS: tuple[tuple[str, str], ...] = (
-    ("trello", "asana"), ("trello", "planner"), ("asana", "trello"), ("asana", "planner"),
-    ("planner", "trello"), ("planner", "asana"), ("asana", "asana"),
-)
+#: every ordered pair of two vendors, and Asana → Asana (workspace to workspace)
+PAIRS: tuple[tuple[str, str], ...] = tuple(
+    [(a, b) for a in VENDORS for b in VENDORS if a != b]
+    + [("asana", "asana")] * ("asana" in VENDORS))
 
 
 def pair_id(pair: tuple[str, str]) -> str:
@@ -78,32 +78,13 @@ def pick_edits(source: Snapshot, migrated: set[str]) -> tuple[Task, Task, Task]:
     return rename, complete, describe
 
 
-NEW_NAME = "Renamed at the source — Δ ✓"
-NEW_DESCRIPTION = "Description edited at the source.\n\nSecond paragraph — ünïcödé ✓"
-
-
 async def edit_source(src: Sim, rename: Task, complete: Task, describe: Task) -> None:
     """The three edits, through the source vendor's API (the connector's own client)."""
+    assert src.world is not None
     rt = await src.runtime()
     try:
-        reader = rt.reader
-        if src.vendor == "trello":
-            client = reader.client  # type: ignore[union-attr]
-            await client.put(f"/cards/{rename.source_id}", json={"name": NEW_NAME})
-            await client.put(f"/cards/{complete.source_id}", json={"dueComplete": True})
-            await client.put(f"/cards/{describe.source_id}", json={"desc": NEW_DESCRIPTION})
-        elif src.vendor == "asana":
-            client = reader.client  # type: ignore[union-attr]
-            await client.put(f"/tasks/{rename.source_id}", {"name": NEW_NAME})
-            await client.put(f"/tasks/{complete.source_id}", {"completed": True})
-            await client.put(f"/tasks/{describe.source_id}", {"notes": NEW_DESCRIPTION})
-        else:
-            graph = reader.client  # type: ignore[union-attr]
-            await graph.patch_etag(f"/planner/tasks/{rename.source_id}", {"title": NEW_NAME})
-            await graph.patch_etag(f"/planner/tasks/{complete.source_id}",
-                                   {"percentComplete": 100})
-            await graph.patch_etag(f"/planner/tasks/{describe.source_id}/details",
-                                   {"description": NEW_DESCRIPTION})
+        assert rt.reader is not None
+        await src.world.edit(src, rt.reader, rename, complete, describe)
     finally:
         await rt.aclose()
 

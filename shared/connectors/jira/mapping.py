@@ -11,7 +11,7 @@ import unicodedata
 from datetime import date, datetime
 from typing import Any
 
-from shared.connectors.jira.adf import adf_to_text, with_marker
+from shared.connectors.jira.adf import adf_to_text, marker_of, with_marker
 from shared.contract.connector import Adaptation
 from shared.contract.model import (
     Attachment,
@@ -96,6 +96,14 @@ def issue_labels(fields: Json) -> list[tuple[str, str]]:
     return out
 
 
+def text_without_marker(doc: Any) -> str:
+    """An ADF document's text without the marker paragraph a writer added: dropped as a
+    paragraph, so a marker alone (an item written with an empty text) leaves no text."""
+    if marker_of(doc) is not None:
+        doc = {**doc, "content": doc["content"][:-1]}
+    return strip_marker_footer(adf_to_text(doc))
+
+
 def issue_to_task(issue: Json, project_id: str, position: int) -> Task:
     """An issue (``fields`` as ``TASK_FIELDS`` asks) as a task; sub-task types get their
     parent. The priority travels as a field value (no canonical priority)."""
@@ -110,7 +118,7 @@ def issue_to_task(issue: Json, project_id: str, position: int) -> Task:
         version=str(f.get("updated") or content_version(f)),
         project_id=project_id, section_id=None if parent else (str(status["id"]) if status.get("id") else None),
         parent_id=str(parent) if parent else None, name=str(f.get("summary") or ""),
-        description=strip_marker_footer(adf_to_text(f.get("description"))),
+        description=text_without_marker(f.get("description")),
         completed=is_done(status), completed_at=parse_time(f.get("resolutiondate")),
         due_on=due, assignees=tuple(u for u in [user_ref(f.get("assignee"))] if u),
         labels=tuple(LabelRef(source_id=sid, name=name) for sid, name in issue_labels(f)),
@@ -137,7 +145,7 @@ def label_id(name: str) -> str:
 
 
 def comment_to_record(c: Json, project_id: str, issue_id: str) -> Comment:
-    text = strip_marker_footer(adf_to_text(c.get("body")))
+    text = text_without_marker(c.get("body"))
     return Comment(source_id=comment_id(issue_id, str(c["id"])),
                    version=str(c.get("updated") or content_version({"t": text})),
                    project_id=project_id, task_id=issue_id, text=text,
