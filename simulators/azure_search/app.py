@@ -51,7 +51,7 @@ def parse_filter(text: str) -> Predicate:
         if pos >= len(tokens):
             raise FilterError("unexpected end of filter")
         pos += 1
-        return tokens[pos - 1]
+        return str(tokens[pos - 1])
 
     def expr() -> Predicate:
         left = term()
