@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI
 from starlette.requests import Request
@@ -38,8 +39,11 @@ CONCURRENCY = 40
 def _asset_response(store: MondayStore, asset: Asset, request: Request) -> Response:
     if asset.path is not None:
         return FileResponse(asset.path, media_type=asset.content_type, filename=asset.name)
-    return blob_response(asset.blob(), media_type=asset.content_type, filename=asset.name,
-                         range_header=request.headers.get("range"))
+    # RFC 6266: a non-Latin-1 name only travels as filename* (a header is Latin-1)
+    disposition = f"attachment; filename*=UTF-8''{quote(asset.name)}"
+    return blob_response(asset.blob(), media_type=asset.content_type,
+                         range_header=request.headers.get("range"),
+                         headers={"content-disposition": disposition})
 
 
 def create_app(seed_config: SeedConfig | dict[str, Any] | None = None, *,

@@ -10,7 +10,8 @@
 * No start dates (a Timeline column is not written): the engine moves them into the
   description. No checklists (the engine moves them into the description), no custom fields
   (their values go to the description; a monday source's extra columns are read as custom
-  fields: the Status label, text columns). Link attachments cannot go into a Files column.
+  fields: the Status label, text columns). A Files column holds no links: a link attachment
+  is written as an update "Link: [name](url)" (``attachment.link_as_update``).
 * Comments are written by the token's user (the engine puts the original author on top);
   their original time is kept (``create_update(original_creation_date:)``).
 * Item names hold at most 255 characters (``ItemNameTooLongException``).
@@ -51,7 +52,7 @@ def monday_capabilities() -> Capabilities:
         start_dates=False,
         due_times=True,
         custom_fields=False,
-        link_attachments=False,
+        link_attachments=True,
         completion=True,
         marker_location=MarkerLocation.CUSTOM_FIELD,
         marker_kinds=frozenset({Kind.PROJECT, Kind.TASK, Kind.COMMENT}),

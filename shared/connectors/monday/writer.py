@@ -2,7 +2,9 @@
 
 Destination ids: a board id (PROJECT), ``<board id>:<group id>`` (SECTION), a tag id
 (LABEL), an item id (TASK, subitems too), an update id (COMMENT), ``<item id>:<asset id>``
-(ATTACHMENT: an asset does not name its item, and removing a file needs it).
+(ATTACHMENT: an asset does not name its item, and removing a file needs it), or
+``link:<update id>`` for a link attachment (a Files column holds no links: the link is
+written as an update "Link: [name](url)").
 
 Creates are single mutations where monday allows it, so an answer lost after the write
 leaves an item the engine finds again by its marker: ``create_item`` carries the marker in
@@ -46,10 +48,14 @@ from shared.contract.model import (
     Task,
     UserRef,
 )
+from shared.contract.text import name_nameless_label, unstack_comment_header
 from shared.errors import NotFoundError, SkippableItemError
 
 logger = logging.getLogger(__name__)
 TASK_ROLES = ("people", "status", "date", "tags", "marker")
+#: a link attachment's destination id: the update that names it
+LINK_ID = "link:"
+LINK_PREFIX = "Link: "
 #: the group monday gives a new board (id ``topics``)
 DEFAULT_GROUP_TITLE = "Group Title"
 
@@ -132,6 +138,15 @@ class MondayWriter:
 
     # --- the contract ------------------------------------------------------------------------
 
+    def adapt(self, kind: Kind, record: Record) -> tuple[Record, list[Adaptation]]:
+        """monday-only adaptations (pure): a tag needs a name (a colour-only label is named
+        after its colour); a comment Ferry moved before keeps its first author header only."""
+        if isinstance(record, Label):
+            return name_nameless_label(record)
+        if isinstance(record, Comment):
+            return unstack_comment_header(record), []
+        return record, []
+
     async def create(self, kind: Kind, record: Record, refs: DestRefs, marker: str
                      ) -> str | Written:
         if isinstance(record, Project):
@@ -203,6 +218,9 @@ class MondayWriter:
         if kind is Kind.COMMENT and refs.task:
             return await self._find_update(marker, refs.task)
         if kind is Kind.ATTACHMENT and refs.task and isinstance(record, Attachment):
+            if record.is_link:
+                found = await self._find_update(marker, refs.task)
+                return f"{LINK_ID}{found}" if found else None
             return await self._find_file(record, refs.task)
         return None
 
@@ -225,6 +243,9 @@ class MondayWriter:
                 await self.client.run("delete_item", {"item": dest_id}, mutation=True)
             elif kind is Kind.COMMENT:
                 await self.client.run("delete_update", {"id": dest_id}, mutation=True)
+            elif kind is Kind.ATTACHMENT and dest_id.startswith(LINK_ID):
+                await self.client.run("delete_update", {"id": dest_id[len(LINK_ID):]},
+                                      mutation=True)
             elif kind is Kind.ATTACHMENT:
                 await self._delete_file(dest_id)
             # LABEL: monday has no mutation that deletes an account tag; it stays.
@@ -233,9 +254,9 @@ class MondayWriter:
 
     async def upload_attachment(self, record: Attachment, refs: DestRefs, marker: str,
                                 chunks: AsyncIterator[bytes] | None) -> str | Written:
-        if record.is_link or chunks is None:
-            raise SkippableItemError("monday.com files columns cannot hold links", status=400)
         item = _need(refs.task, "task")
+        if record.is_link or chunks is None:
+            return await self._link_update(record, item, marker)
         board = await self._item_board(item)
         cols = await self.columns(board, ("file",))
         data = await self.client.upload("add_file", {"item": item, "column": cols.by_role["file"]},
@@ -243,6 +264,18 @@ class MondayWriter:
                                         content_type=record.mime_type or "application/octet-stream",
                                         chunks=chunks)
         return f"{item}:{data['add_file_to_column']['id']}"
+
+    async def _link_update(self, record: Attachment, item: str, marker: str) -> Written:
+        """A Files column holds no links: a link attachment becomes an update naming it."""
+        if not record.url:
+            raise SkippableItemError("a link attachment without a URL", status=400)
+        text = f"{LINK_PREFIX}[{record.name or record.url}]({record.url})"
+        data = await self.client.run("create_update", {
+            "item": item, "body": comment_body(text, marker), "when": _iso(record.created_at)},
+            mutation=True)
+        note = Adaptation(kind=Kind.ATTACHMENT, code="attachment.link_as_update",
+                          message="a link attachment is written as an update with the link")
+        return Written(dest_id=f"{LINK_ID}{data['create_update']['id']}", notes=(note,))
 
     # --- tasks --------------------------------------------------------------------------------
 
