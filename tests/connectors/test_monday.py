@@ -537,3 +537,33 @@ async def test_every_write_lost_after_it_applied_is_found_again(
                    if i.name == record.name and i.state == "active"   # type: ignore[attr-defined]
                    and i.board_id in {b.id for b in sim.store.boards.values()}
                    and i.values.get("ferry_marker") == marker) == 1
+
+
+async def test_a_link_attachment_becomes_an_update(sim: Sim, writer: MondayWriter,
+                                                   reader: MondayReader) -> None:
+    run = uuid.uuid4().hex[:10]
+    refs, board = await _project(writer, sim, run)
+    task = _id(await writer.create(Kind.TASK, Task(source_id=f"{run}-t", version="1",
+                                                   project_id=f"{run}-p", name="t"),
+                                   refs, make_marker(f"m{run}", Kind.TASK, "t")))
+    refs = refs.model_copy(update={"task": task})
+    link = Attachment(source_id=f"{run}-l", version="1", project_id=f"{run}-p",
+                      task_id=f"{run}-t", name="Spec", is_link=True,
+                      url="https://docs.google.com/document/d/1")
+    mk = make_marker(f"m{run}", Kind.ATTACHMENT, link.source_id)
+    written = await writer.upload_attachment(link, refs, mk, None)
+    assert isinstance(written, Written)
+    assert [n.code for n in written.notes] == ["attachment.link_as_update"]
+    assert await writer.find_by_marker(Kind.ATTACHMENT, mk, link, refs) == written.dest_id
+    comments = [c for c in await _read_all(reader, Kind.COMMENT, board) if c.task_id == task]
+    assert [c.text for c in comments] == ["Link: [Spec](https://docs.google.com/document/d/1)"]
+    for _ in range(2):
+        await writer.delete(Kind.ATTACHMENT, written.dest_id)
+    assert await writer.find_by_marker(Kind.ATTACHMENT, mk, link, refs) is None
+
+
+def test_a_colour_only_label_is_named_after_its_colour(writer: MondayWriter) -> None:
+    label = Label(source_id="l", version="1", project_id="p", name=" ", color="green")
+    adapted, notes = writer.adapt(Kind.LABEL, label)
+    assert isinstance(adapted, Label) and adapted.name == "green"
+    assert [n.code for n in notes] == ["label.renamed_empty"]
