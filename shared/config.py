@@ -63,6 +63,11 @@ OPTIONAL_SETTINGS: tuple[str, ...] = (
     # without it, locally, answers are extractive. In Azure the OpenAI deployment answers.
     "FERRY_ASSISTANT_CHAT_URL",
     "FERRY_ASSISTANT_CHAT_MODEL",
+    # Microsoft Entra issuers (of FERRY_OIDC_ISSUERS) whose `email` claim counts as verified
+    # when the token says its domain is owned by the tenant (`xms_edov: true`, an optional
+    # claim the app registration must request): Entra sends no `email_verified`, so without
+    # this an Entra user cannot claim an invitation by e-mail.
+    "FERRY_OIDC_DOMAIN_VERIFIED_ISSUERS",
 )
 
 #: Settings that exist only for local stand-ins; refused in Azure.
@@ -118,6 +123,8 @@ class Settings:
     regions: Mapping[Region, RegionSettings]
     oidc_issuers: tuple[str, ...]
     oidc_audience: str
+    #: issuers whose `email` is verified by `xms_edov` (see OPTIONAL_SETTINGS)
+    oidc_domain_verified_issuers: tuple[str, ...] = ()
     keyvault_key_name: str = "ferry-kek"
     local_data_dir: Path | None = None
     allow_loopback_connectors: bool = False
@@ -233,6 +240,11 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         loopback = parsed.hostname in ("127.0.0.1", "localhost", "::1")
         if parsed.scheme != "https" and not (is_local and loopback and parsed.scheme == "http"):
             raise ConfigError(f"setting FERRY_OIDC_ISSUERS: issuer {issuer!r} must use https")
+    edov = tuple(
+        i.strip().rstrip("/") for i in (r.get("FERRY_OIDC_DOMAIN_VERIFIED_ISSUERS") or "").split(",") if i.strip()
+    )
+    if not set(edov) <= set(issuers):
+        raise ConfigError("setting FERRY_OIDC_DOMAIN_VERIFIED_ISSUERS may name only issuers of FERRY_OIDC_ISSUERS")
     allow_loopback = r.flag("FERRY_ALLOW_LOOPBACK_CONNECTORS") if is_local else False
     lease_text = r.get("FERRY_CHUNK_LEASE_SECONDS", "30") or "30"
     try:
@@ -248,6 +260,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         regions=regions,
         oidc_issuers=issuers,
         oidc_audience=r.required("FERRY_OIDC_AUDIENCE"),
+        oidc_domain_verified_issuers=edov,
         keyvault_key_name=r.get("FERRY_KEYVAULT_KEY_NAME", "ferry-kek") or "ferry-kek",
         local_data_dir=Path(data_dir) if data_dir else None,
         allow_loopback_connectors=allow_loopback,

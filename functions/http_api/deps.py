@@ -23,7 +23,11 @@ from shared.tenancy.auth import Authenticator, OrgAccess
 @lru_cache(maxsize=1)
 def get_authenticator() -> Authenticator:
     stores = get_stores()
-    validator = OidcValidator(stores.settings.oidc_issuers, stores.settings.oidc_audience)
+    validator = OidcValidator(
+        stores.settings.oidc_issuers,
+        stores.settings.oidc_audience,
+        domain_verified_issuers=stores.settings.oidc_domain_verified_issuers,
+    )
     return Authenticator(stores, validator)
 
 

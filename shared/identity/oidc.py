@@ -123,14 +123,20 @@ def _email_of(claims: dict[str, Any]) -> str | None:
     return None
 
 
-def _email_verified(claims: dict[str, Any], email: str) -> bool:
+_TRUE = (True, "true", 1, "1")
+
+
+def _email_verified(claims: dict[str, Any], email: str, *, domain_verified_ok: bool = False) -> bool:
     """The issuer vouched for this very address: it is the `email` claim and `email_verified`
-    is true. `preferred_username`/`upn` (Entra ID) are never taken as verified: an Entra
-    user may set them, and Entra sends no `email_verified`."""
+    is true, or — for an Entra issuer configured to be trusted so — `xms_edov` ("email domain
+    owner verified", an optional claim) is true. `preferred_username`/`upn` are never taken
+    as verified: an Entra user may set them, and Entra sends no `email_verified`."""
     claimed = claims.get("email")
-    return (
-        isinstance(claimed, str) and claimed.strip().lower() == email and claims.get("email_verified") in (True, "true")
-    )
+    if not (isinstance(claimed, str) and claimed.strip().lower() == email):
+        return False
+    if claims.get("email_verified") in _TRUE:
+        return True
+    return domain_verified_ok and claims.get("xms_edov") in _TRUE
 
 
 def _number(claims: dict[str, Any], name: str) -> float | None:
@@ -160,6 +166,7 @@ class OidcValidator:
         clock: Clock = time.time,
         refresh_interval_s: float = 60.0,
         max_key_age_s: float = 3600.0,
+        domain_verified_issuers: Iterable[str] = (),
     ) -> None:
         unique: dict[str, str] = {}
         for issuer in issuers:
@@ -180,6 +187,10 @@ class OidcValidator:
         self._owns_http = http is None
         self._state = {issuer: _IssuerState() for issuer in self._issuers}
         self._configured = {_canonical(issuer): issuer for issuer in self._issuers}
+        #: Entra issuers whose `email` is verified by `xms_edov` (FERRY_OIDC_DOMAIN_VERIFIED_ISSUERS)
+        self._domain_verified = frozenset(_canonical(i) for i in domain_verified_issuers)
+        if not self._domain_verified <= set(self._configured):
+            raise ConfigError("a domain-verified issuer must be one of the trusted issuers")
 
     @property
     def issuers(self) -> tuple[str, ...]:
@@ -265,7 +276,9 @@ class OidcValidator:
             email=email,
             name=name if isinstance(name, str) and name.strip() else None,
             expires_at=expires_at,
-            email_verified=_email_verified(claims, email),
+            email_verified=_email_verified(
+                claims, email, domain_verified_ok=_canonical(issuer) in self._domain_verified
+            ),
         )
 
     def _check_times(self, claims: dict[str, Any]) -> float:

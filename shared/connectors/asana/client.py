@@ -18,8 +18,6 @@ from urllib.parse import quote
 
 import httpx
 
-# the connection models register the API hosts the guard lets build_client("asana") reach
-import shared.connectors.settings  # noqa: F401
 from shared.connectors.asana.capabilities import asana_rate_limit
 from shared.connectors.kit.auth import Credential
 from shared.connectors.kit.errors import ErrorTable, becomes, rule

@@ -20,7 +20,6 @@ from shared.errors import (
     AuthRequiredError,
     FerryError,
     NotFoundError,
-    PermissionDeniedError,
     SkippableItemError,
     ThrottledError,
     TransientError,
@@ -81,7 +80,9 @@ _SERVER = frozenset(range(500, 600)) | {408, 425}
 DEFAULT_RULES: tuple[Rule, ...] = (
     rule(429, _throttled),
     rule(401, becomes(AuthRequiredError)),
-    rule(403, becomes(PermissionDeniedError)),
+    # 403: this object is not the caller's to read or write; the item (or scope) fails alone,
+    # as the engine expects of an item error (PermissionDeniedError is the API's own 403)
+    rule(403, becomes(SkippableItemError)),
     rule((404, 410), becomes(NotFoundError)),
     rule(_SERVER, _unavailable),
 )

@@ -65,6 +65,15 @@ def test_repr_never_shows_secrets(local_env: dict[str, str]) -> None:
     assert "AccountKey" not in text
 
 
+def test_domain_verified_issuers_must_be_trusted_issuers() -> None:
+    s = settings_from_env(
+        {**AZURE_ENV, "FERRY_OIDC_DOMAIN_VERIFIED_ISSUERS": "https://login.microsoftonline.com/tid/v2.0/"}
+    )
+    assert s.oidc_domain_verified_issuers == ("https://login.microsoftonline.com/tid/v2.0",)
+    with pytest.raises(ConfigError, match="FERRY_OIDC_DOMAIN_VERIFIED_ISSUERS"):
+        settings_from_env({**AZURE_ENV, "FERRY_OIDC_DOMAIN_VERIFIED_ISSUERS": "https://evil.example.com"})
+
+
 def test_every_azure_setting_is_declared() -> None:
     # Each name settings_from_env reads in Azure must be in AZURE_SETTINGS (the Bicep drift test uses it).
     read: set[str] = set()

@@ -171,6 +171,34 @@ async def test_only_an_email_the_issuer_verified_counts_as_verified(
     assert principal.email_verified is verified
 
 
+@pytest.mark.parametrize(
+    ("claims", "trusted", "verified"),
+    [
+        ({"email_verified": None, "xms_edov": True}, True, True),  # Entra, domain owned by the tenant
+        ({"email_verified": None, "xms_edov": "1"}, True, True),
+        ({"email_verified": None, "xms_edov": True}, False, False),  # issuer not configured so
+        ({"email_verified": None, "xms_edov": False}, True, False),
+        ({"email_verified": None}, True, False),  # the optional claim is not requested
+        ({"email": None, "preferred_username": "erin@x.org", "xms_edov": True}, True, False),
+    ],
+)
+async def test_an_entra_issuer_may_vouch_for_email_by_domain_ownership(
+    shared_issuer: DevIssuer, clock: FakeClock, claims: dict, trusted: bool, verified: bool
+) -> None:
+    """Issue 18: Entra sends no email_verified; `xms_edov` from an issuer configured in
+    FERRY_OIDC_DOMAIN_VERIFIED_ISSUERS lets its users claim invitations by e-mail."""
+    edov = [shared_issuer.issuer] if trusted else []
+    async with OidcValidator([shared_issuer.issuer], AUD, clock=clock, domain_verified_issuers=edov) as v:
+        principal = await v.validate(shared_issuer.mint("erin@x.org", **claims))
+    assert principal.email_verified is verified
+
+
+def test_a_domain_verified_issuer_must_be_trusted() -> None:
+    with pytest.raises(ConfigError):
+        OidcValidator(["https://login.example.com/t/v2.0"], AUD,
+                      domain_verified_issuers=["https://other.example.com/t/v2.0"])
+
+
 async def test_leeway_accepts_small_clock_skew(
     shared_issuer: DevIssuer, validator: OidcValidator, clock: FakeClock
 ) -> None:

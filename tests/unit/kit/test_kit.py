@@ -67,7 +67,7 @@ def _client(handler: Handler, credential: Any = None, *, files: Handler | None =
     [
         (429, {"Retry-After": "7"}, ThrottledError),
         (401, {}, AuthRequiredError),
-        (403, {}, PermissionDeniedError),
+        (403, {}, SkippableItemError),
         (404, {}, NotFoundError),
         (410, {}, NotFoundError),
         (500, {}, TransientError),
