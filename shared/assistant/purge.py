@@ -3,6 +3,7 @@ step (org deletion and the 90-day sweep) and its final leftovers check.
 
 Runs as the stamp identity (it writes the index), in the org's region.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -5,6 +5,7 @@ It is rendered into the search service's own filter language (`odata()` for Azur
 Search, `sql()` for the local index), so records of other orgs are never returned to the
 process at all: the trim happens in the query, not by dropping hits afterwards.
 """
+
 from __future__ import annotations
 
 import re

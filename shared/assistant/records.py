@@ -11,6 +11,7 @@ and `requires`, the permission a caller needs to see it (`logs.read` for run rec
 Record ids are digests of what the record is *about* (tenant, run, event, item, code), so
 indexing the same line twice upserts the same document.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -123,8 +124,9 @@ def _counts_text(counts: Mapping[str, int]) -> str:
     return "; ".join(parts)
 
 
-def records_from_lines(tenant_id: str, run_id: str, lines: Iterable[Mapping[str, Any]],
-                       *, mode: str | None = None) -> list[SearchRecord]:
+def records_from_lines(
+    tenant_id: str, run_id: str, lines: Iterable[Mapping[str, Any]], *, mode: str | None = None
+) -> list[SearchRecord]:
     """The records of some log lines of one run (lines as stored: LogLine JSON)."""
     out: dict[str, SearchRecord] = {}
     for line in lines:
@@ -152,14 +154,26 @@ def _record(tenant_id: str, run_id: str, line: Mapping[str, Any], mode: str | No
         if code:
             text.append(f"Reason: {describe_code(code)} ({code}).")
         if error:
-            text.append(f"Error: {error.get('type', '')} {error.get('slug') or ''} "
-                        f"status {error.get('status') or 'none'}.")
+            text.append(
+                f"Error: {error.get('type', '')} {error.get('slug') or ''} status {error.get('status') or 'none'}."
+            )
         if message:
             text.append(f"Note: {message}")
         key = record_id(tenant_id, run_id, event, kind, source_id, code)
-        return SearchRecord(id=key, tenantId=tenant_id, requires=LOGS_READ, type="item", content=" ".join(text),
-                            runId=run_id, kind=kind, sourceId=source_id, event=event, code=code, level=level,
-                            time=time)
+        return SearchRecord(
+            id=key,
+            tenantId=tenant_id,
+            requires=LOGS_READ,
+            type="item",
+            content=" ".join(text),
+            runId=run_id,
+            kind=kind,
+            sourceId=source_id,
+            event=event,
+            code=code,
+            level=level,
+            time=time,
+        )
     if event in _RUN_EVENTS:
         text = [f"{run_words} {_RUN_EVENTS[event]} at {time}."]
         if code:
@@ -170,8 +184,21 @@ def _record(tenant_id: str, run_id: str, line: Mapping[str, Any], mode: str | No
         if counts:
             text.append(f"Counts: {_counts_text(counts)}.")
         # A run's final summary replaces the previous one; other run events each have their own.
-        key = (record_id(tenant_id, run_id, "summary") if event in _RUN_SUMMARY_EVENTS
-               else record_id(tenant_id, run_id, event, time))
-        return SearchRecord(id=key, tenantId=tenant_id, requires=LOGS_READ, type="run", content=" ".join(text),
-                            runId=run_id, event=event, code=code, level=level, time=time)
+        key = (
+            record_id(tenant_id, run_id, "summary")
+            if event in _RUN_SUMMARY_EVENTS
+            else record_id(tenant_id, run_id, event, time)
+        )
+        return SearchRecord(
+            id=key,
+            tenantId=tenant_id,
+            requires=LOGS_READ,
+            type="run",
+            content=" ".join(text),
+            runId=run_id,
+            event=event,
+            code=code,
+            level=level,
+            time=time,
+        )
     return None

@@ -4,6 +4,7 @@
 (`query`, then `delta` text pieces, then `citations`). Both build the query the same way
 and say what they searched (`query`: the text, the filter, the mode, how many records).
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
@@ -49,14 +50,21 @@ class Assistant:
         self.backends = backends
         self.top = top
 
-    async def retrieve(self, tenant_id: str, allowed: Iterable[Action | str], question: str
-                       ) -> tuple[TenantFilter, list[Hit], dict[str, Any]]:
+    async def retrieve(
+        self, tenant_id: str, allowed: Iterable[Action | str], question: str
+    ) -> tuple[TenantFilter, list[Hit], dict[str, Any]]:
         trim = TenantFilter.for_caller(tenant_id, allowed)
         text = clean_question(question)
         [vector] = await self.backends.embedder.embed([text])
         hits = await self.backends.index.search(text, vector, trim, top=self.top)
-        query = {"text": text, "mode": "hybrid (keyword + vector, reciprocal rank fusion)", "filter": trim.odata(),
-                 "top": self.top, "region": self.backends.region, "retrieved": len(hits)}
+        query = {
+            "text": text,
+            "mode": "hybrid (keyword + vector, reciprocal rank fusion)",
+            "filter": trim.odata(),
+            "top": self.top,
+            "region": self.backends.region,
+            "retrieved": len(hits),
+        }
         return trim, hits, query
 
     async def ask(self, tenant_id: str, allowed: Iterable[Action | str], question: str) -> Answer:
@@ -68,8 +76,9 @@ class Assistant:
         text = await chat.complete(prompt_messages(query["text"], hits))
         return Answer(text, _citations(hits, cited_refs(text, len(hits))), query, chat.name)
 
-    async def ask_stream(self, tenant_id: str, allowed: Iterable[Action | str], question: str
-                         ) -> AsyncIterator[tuple[str, Any]]:
+    async def ask_stream(
+        self, tenant_id: str, allowed: Iterable[Action | str], question: str
+    ) -> AsyncIterator[tuple[str, Any]]:
         """(`query`, dict), (`delta`, str)…, (`citations`, list), (`done`, {model})."""
         _trim, hits, query = await self.retrieve(tenant_id, allowed, question)
         yield "query", query

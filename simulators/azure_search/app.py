@@ -14,6 +14,7 @@ A filter the simulator cannot parse is a 400, like the service: a query is never
 unfiltered by mistake. Requests need an `api-key` header or a bearer token (401 without).
 Fault plans come from simulators/common.py (`/_sim/faults`).
 """
+
 from __future__ import annotations
 
 import math
@@ -141,10 +142,13 @@ class SearchStore:
         rankings: list[list[str]] = []
         text = (body.get("search") or "*").strip()
         if text != "*":
-            scores = _bm25(_TOKEN.findall(text.lower()),
-                           {k: _TOKEN.findall(" ".join(str(v) for f, v in d.items()
-                                                       if isinstance(v, str) and f != key).lower())
-                            for k, d in by_key.items()})
+            scores = _bm25(
+                _TOKEN.findall(text.lower()),
+                {
+                    k: _TOKEN.findall(" ".join(str(v) for f, v in d.items() if isinstance(v, str) and f != key).lower())
+                    for k, d in by_key.items()
+                },
+            )
             rankings.append(sorted(scores, key=lambda k: -scores[k]))
         for vq in body.get("vectorQueries") or []:
             if vq.get("kind") != "vector":
@@ -215,8 +219,9 @@ def create_app(store: SearchStore | None = None) -> FastAPI:
                 results.append({"key": doc_key, "status": False, "errorMessage": "not found", "statusCode": 404})
                 continue
             docs[doc_key] = {**docs.get(doc_key, {}), **action} if kind in ("merge", "mergeOrUpload") else action
-            results.append({"key": doc_key, "status": True, "errorMessage": None,
-                            "statusCode": 200 if kind != "upload" else 201})
+            results.append(
+                {"key": doc_key, "status": True, "errorMessage": None, "statusCode": 200 if kind != "upload" else 201}
+            )
         return JSONResponse({"value": results})
 
     @app.post("/indexes('{name}')/docs/search.post.search")
@@ -232,7 +237,7 @@ def create_app(store: SearchStore | None = None) -> FastAPI:
         skip, top = int(body.get("skip") or 0), int(body.get("top") if body.get("top") is not None else 50)
         select = [s.strip() for s in (body.get("select") or "").split(",") if s.strip()]
         page = []
-        for doc, score in ranked[skip: skip + top]:
+        for doc, score in ranked[skip : skip + top]:
             shown = {k: v for k, v in doc.items() if not select or k in select}
             page.append({"@search.score": score, **shown})
         answer: dict[str, Any] = {"value": page}
@@ -244,5 +249,4 @@ def create_app(store: SearchStore | None = None) -> FastAPI:
 
 
 def _not_found(name: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": "ResourceNotFound", "message": f"index {name} not found"}},
-                        status_code=404)
+    return JSONResponse({"error": {"code": "ResourceNotFound", "message": f"index {name} not found"}}, status_code=404)

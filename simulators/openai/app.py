@@ -11,6 +11,7 @@ serve it (tried with `openai` 3.x):
 Every request body is kept (`app.state.requests`) for tests to inspect what was sent.
 Requests need an `api-key` header or a bearer token. Faults: `/_sim/faults`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -64,8 +65,9 @@ def create_app() -> FastAPI:
             if body.get("encoding_format") == "base64":
                 value = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
             data.append({"object": "embedding", "index": n, "embedding": value})
-        return JSONResponse({"object": "list", "data": data, "model": model,
-                             "usage": {"prompt_tokens": 0, "total_tokens": 0}})
+        return JSONResponse(
+            {"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": 0, "total_tokens": 0}}
+        )
 
     async def chat(request: Request, model: str) -> Any:
         body = await request.json()
@@ -73,20 +75,31 @@ def create_app() -> FastAPI:
         text = _answer(body.get("messages") or [])
         created = int(time.time())
         if body.get("stream"):
+
             def chunks() -> Iterator[str]:
                 for n, word in enumerate(text.split(" ")):
                     piece = word if n == 0 else " " + word
-                    chunk = {"id": "chatcmpl-sim", "object": "chat.completion.chunk", "created": created,
-                             "model": model, "choices": [{"index": 0, "delta": {"content": piece},
-                                                          "finish_reason": None}]}
+                    chunk = {
+                        "id": "chatcmpl-sim",
+                        "object": "chat.completion.chunk",
+                        "created": created,
+                        "model": model,
+                        "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
+                    }
                     yield f"data: {json.dumps(chunk)}\n\n"
                 yield "data: [DONE]\n\n"
 
             return StreamingResponse(chunks(), media_type="text/event-stream")
-        return JSONResponse({"id": "chatcmpl-sim", "object": "chat.completion", "created": created, "model": model,
-                             "choices": [{"index": 0, "finish_reason": "stop",
-                                          "message": {"role": "assistant", "content": text}}],
-                             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}})
+        return JSONResponse(
+            {
+                "id": "chatcmpl-sim",
+                "object": "chat.completion",
+                "created": created,
+                "model": model,
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            }
+        )
 
     @app.post("/openai/deployments/{deployment}/embeddings")
     async def azure_embeddings(deployment: str, request: Request) -> JSONResponse:

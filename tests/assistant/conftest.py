@@ -1,5 +1,6 @@
 """The assistant's test backends: the real local index (SQLite) and the real packaged
 MiniLM embeddings, loaded once per session; no chat model unless a test brings one."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator

@@ -3,6 +3,7 @@ worker writes them are fed to the `assistant-index` queue, indexed by the runner
 worker, and answered by `POST /api/orgs/{orgId}/assistant/ask` (JSON and SSE) for the
 asking org only; deleting the org leaves 0 of its documents and the receipt names the step.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,13 +32,23 @@ async def _write_runs(stores: Any, org: Org, tag: str) -> None:
     add_flush_listener(feed_run_lines)  # as function_app registers it in every worker process
     try:
         run_id = f"run_{tag}_full01"
-        await stores.cosmos(ctx.region).container("runs").upsert_item(
-            {"id": run_id, "tenantId": org.id, "pk": org.id, "status": "partially_succeeded"})
+        await (
+            stores.cosmos(ctx.region)
+            .container("runs")
+            .upsert_item({"id": run_id, "tenantId": org.id, "pk": org.id, "status": "partially_succeeded"})
+        )
         writer = RunLogWriter(ctx, run_id)
         for line in run_lines(tag)[run_id]:
             if line.get("sourceId"):
-                writer.item(line["event"], kind=line["kind"], source_id=line["sourceId"], scope=line.get("scope"),
-                            level=line["level"], code=line.get("code"), message=line.get("message"))
+                writer.item(
+                    line["event"],
+                    kind=line["kind"],
+                    source_id=line["sourceId"],
+                    scope=line.get("scope"),
+                    level=line["level"],
+                    code=line.get("code"),
+                    message=line.get("message"),
+                )
             else:
                 writer.event(line["event"], level=line["level"], code=line.get("code"), counts=line.get("counts"))
         await writer.flush()
@@ -58,9 +69,12 @@ def _ask_until_cited(app: RunningApp, org: Org, run_id: str, timeout: float = 60
             time.sleep(2)  # waiting for the queue worker, not timing it
 
 
-async def test_ask_answers_for_the_org_only_then_deletion_empties_it(running_app: RunningApp,  # noqa: F811
-                                                                     dev_issuer: Any, stores: Any,
-                                                                     settings: Any) -> None:
+async def test_ask_answers_for_the_org_only_then_deletion_empties_it(
+    running_app: RunningApp,  # noqa: F811
+    dev_issuer: Any,
+    stores: Any,
+    settings: Any,
+) -> None:
     org_a = create_org(running_app, dev_issuer, name="Alpha")
     org_b = create_org(running_app, dev_issuer, name="Bravo")
     external = add_member(running_app, dev_issuer, org_a, "ext", member_type="external")
@@ -82,8 +96,9 @@ async def test_ask_answers_for_the_org_only_then_deletion_empties_it(running_app
     with running_app.client(org_a.admin_token) as c:
         assert c.post(f"/api/orgs/{org_a.id}/assistant/ask", json={"question": "   "}).status_code == 422
         events: list[tuple[str, str]] = []
-        with c.stream("POST", f"/api/orgs/{org_a.id}/assistant/ask", json=QUESTION,
-                      headers={"Accept": "text/event-stream"}) as r:
+        with c.stream(
+            "POST", f"/api/orgs/{org_a.id}/assistant/ask", json=QUESTION, headers={"Accept": "text/event-stream"}
+        ) as r:
             assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
             name = ""
             for line in r.iter_lines():

@@ -1,5 +1,6 @@
 """Cold start unchanged: importing the function app loads none of the assistant's heavy
 libraries (numpy, tokenizers, safetensors, the Search and OpenAI SDKs) nor its model."""
+
 from __future__ import annotations
 
 import json
@@ -8,14 +9,23 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("numpy", "tokenizers", "safetensors", "openai", "azure.search.documents", "httpx2",
-         "shared.assistant.minilm", "shared.assistant.azure_backends", "shared.assistant.service",
-         "shared.logs.writer", "functions.assistant.api")
+HEAVY = (
+    "numpy",
+    "tokenizers",
+    "safetensors",
+    "openai",
+    "azure.search.documents",
+    "httpx2",
+    "shared.assistant.minilm",
+    "shared.assistant.azure_backends",
+    "shared.assistant.service",
+    "shared.logs.writer",
+    "functions.assistant.api",
+)
 
 
 def test_importing_function_app_loads_no_assistant_library() -> None:
-    code = ("import json, sys, function_app; "
-            f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))")
+    code = f"import json, sys, function_app; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
 

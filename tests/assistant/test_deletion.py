@@ -1,5 +1,6 @@
 """Org deletion and the retention sweep remove the org's records from the index: through
 the purger registered with retention (its `search-assistant` step and leftovers check)."""
+
 from __future__ import annotations
 
 from pathlib import Path

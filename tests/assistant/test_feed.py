@@ -1,6 +1,7 @@
 """The feed: run log lines as stored become queue messages (indexable lines only, each
 message under the limit); a failing feed never fails the log write; a message indexed
 twice leaves the same documents."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,9 @@ def _raw(lines: list[dict[str, Any]]) -> list[bytes]:
 
 def test_only_indexable_lines_are_sent_in_messages_under_the_limit() -> None:
     lines = [item("item.created", "task", f"t{n}", scope="b" * 400) for n in range(400)]
-    lines.append({"time": "2026-01-01T00:00:00Z", "level": "debug", "event": "item.unchanged", "kind": "task",
-                  "sourceId": "x"})
+    lines.append(
+        {"time": "2026-01-01T00:00:00Z", "level": "debug", "event": "item.unchanged", "kind": "task", "sourceId": "x"}
+    )
     lines.append({"time": "2026-01-01T00:00:00Z", "level": "info", "event": "chunk.started"})
     messages = messages_for(ORG_A, "run_1", _raw(lines))
     assert len(messages) > 1
@@ -60,8 +62,13 @@ async def test_the_writer_feeds_the_region_queue_and_survives_a_failing_feed(mon
     for fail in (False, True):
         storage = _Storage(fail=fail)
         writer = RunLogWriter(SimpleNamespace(tenant_id=ORG_A, storage=storage), "run_1")
-        writer.item(LogEvent.ITEM_SKIPPED, kind="attachment", source_id="att1", level=LogLevel.WARNING,
-                    code="attachment.too_large")
+        writer.item(
+            LogEvent.ITEM_SKIPPED,
+            kind="attachment",
+            source_id="att1",
+            level=LogLevel.WARNING,
+            code="attachment.too_large",
+        )
         assert await writer.flush() == 1  # the log line is written whether or not the feed works
         assert writer.pending == 0
         if not fail:

@@ -1,5 +1,6 @@
 """Two orgs with similar runs: every answer for org A cites only org A (and Ferry's docs),
 including questions that name org B's ids, runs and org id."""
+
 from __future__ import annotations
 
 from shared.assistant.backends import Backends
@@ -60,8 +61,10 @@ async def test_org_b_sees_its_own_records_for_the_same_questions(seeded: Backend
 
 async def test_the_filter_is_part_of_every_query(seeded: Backends) -> None:
     _, _, query = await Assistant(seeded).retrieve(ORG_A, EVERYONE, "anything")
-    assert query["filter"] == ("(tenantId eq 'org_eu_alphaalphaalphaalph1' or tenantId eq '_ferry') "
-                               "and search.in(requires, 'public,logs.read', ',')")
+    assert query["filter"] == (
+        "(tenantId eq 'org_eu_alphaalphaalphaalph1' or tenantId eq '_ferry') "
+        "and search.in(requires, 'public,logs.read', ',')"
+    )
 
 
 async def test_a_caller_without_logs_read_retrieves_docs_only(seeded: Backends) -> None:

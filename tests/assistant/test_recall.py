@@ -1,6 +1,7 @@
 """Retrieval quality on a labelled set of questions about a seeded run: recall@5, printed
 (`-s` shows it) and held above a floor. A question's label is what would answer it: the
 records (by source id, code or event) or the documentation sections (by path fragment)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

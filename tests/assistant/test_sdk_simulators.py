@@ -2,6 +2,7 @@
 against small simulators of their REST APIs: index schema, idempotent upserts, the hybrid
 query with the tenant filter sent to the service, purging, embeddings, answers and
 streaming; faults before and after a write."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -47,10 +48,15 @@ def _backends(search_url: str, openai_url: str, index_name: str) -> Backends:
     from azure.core.credentials import AzureKeyCredential
 
     client = _openai_client(openai_url)
-    index = AzureSearchIndex(search_url, AzureKeyCredential("sim-key"), index_name=index_name, dimensions=384,
-                             retry_total=0)
-    return Backends(region="eu", index=index, embedder=AzureOpenAIEmbedder(client, "embedding"),
-                    chat=OpenAICompatibleChat(client, "chat"))
+    index = AzureSearchIndex(
+        search_url, AzureKeyCredential("sim-key"), index_name=index_name, dimensions=384, retry_total=0
+    )
+    return Backends(
+        region="eu",
+        index=index,
+        embedder=AzureOpenAIEmbedder(client, "embedding"),
+        chat=OpenAICompatibleChat(client, "chat"),
+    )
 
 
 def test_the_filter_parser_reads_what_ferry_writes() -> None:
@@ -106,8 +112,14 @@ async def test_a_failed_write_is_retried_whole_and_leaves_the_same_documents(sea
     await backends.index.upsert([])  # creates the index
     for kind in ("status", "apply_then_status"):  # refused before the write, lost after it
         async with httpx.AsyncClient() as control:
-            await control.post(f"{search_url}/_sim/faults", json={"faults": [
-                {"kind": kind, "status": 503, "method": "POST", "path": "/docs/search.index", "count": 1}]})
+            await control.post(
+                f"{search_url}/_sim/faults",
+                json={
+                    "faults": [
+                        {"kind": kind, "status": 503, "method": "POST", "path": "/docs/search.index", "count": 1}
+                    ]
+                },
+            )
         with pytest.raises(Exception) as failed:
             await index_lines(backends, ORG_A, "run_a_full01", lines)
         assert "503" in str(failed.value) or "Service Unavailable" in str(failed.value)

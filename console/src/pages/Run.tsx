@@ -9,6 +9,7 @@ import { followSse } from "../sse";
 import { Empty, Loading, ProblemMessage, Select, Time, saveBlob } from "../ui";
 import { Preview } from "./Migration";
 import { RunExtras } from "./RunExtras";
+import { AssistantPanel } from "./Assistant";
 import { VERDICTS, VERDICT_LABELS, DEFECTS, verdictRank } from "../verify";
 
 const LEVELS = ["debug", "info", "warning", "error"];
@@ -113,6 +114,7 @@ export function RunPage({ org, migrationId, runId }: { org: Org; migrationId: st
       {run.mode === "dry_run" && final ? <Preview run={run} link="#" /> : run.mode === "verify" && final ? null : <Progress run={run} plan={plan} />}
       <RunExtras run={run} rows={report.rows} />
       <LogTail orgId={orgId} runId={runId} />
+      {org.you.allowed.includes("assistant.ask") ? <AssistantPanel orgId={orgId} runId={runId} /> : null}
       {final ? <Report url={reportUrl} runId={runId} mode={run.mode} rows={report.rows} loadError={report.error} /> : null}
     </>
   );
