@@ -385,10 +385,27 @@ async def test_complexity_budget_is_waited_for_not_exceeded(sim: Sim) -> None:
 async def test_an_expired_cursor_continues_where_it_was(sim: Sim, reader: MondayReader) -> None:
     board = sim.boards()[0]
     everything = [t.source_id for t in await _read_all(reader, Kind.TASK, board)]
-    first = await reader.read(Kind.TASK, board, None, 4)
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:     # up to a checkpoint that holds one of monday's cursors
+        page = await reader.read(Kind.TASK, board, cursor, 2)
+        seen += [t.source_id for t in page.records]
+        cursor = page.next_cursor
+        assert cursor is not None
+        if json.loads(cursor).get("c"):
+            break
     sim.clock.advance(3601)              # monday's cursors live 60 minutes
-    rest = await _read_all_from(reader, board, first.next_cursor)
-    assert [t.source_id for t in first.records] + rest == everything
+    streams: list[str] = []
+    page = reader._page
+
+    async def spy(scope: str, stream: str, *args: Any) -> Any:
+        streams.append(stream)
+        return await page(scope, stream, *args)
+
+    reader._page = spy  # type: ignore[method-assign]
+    rest = await _read_all_from(reader, board, cursor)
+    assert seen + rest == everything
+    assert "ids" in streams, "the expired cursor was not replaced by walking again"
 
 
 async def _read_all_from(reader: MondayReader, board: str, cursor: str | None) -> list[str]:

@@ -98,6 +98,7 @@ GRAPHQL_ERRORS: dict[str, Callable[[str, Mapping[str, Any]], FerryError]] = {
     "UNAUTHENTICATED": lambda msg, _: AuthRequiredError(f"monday.com refused the token: {msg}"),
     "UserUnauthorizedException": lambda msg, _: PermissionDeniedError(msg),
     "CursorExpiredError": _item(CursorExpired, 400),
+    "CursorException": _item(CursorExpired, 400),      # a cursor monday no longer knows
     "DeleteLastGroupException": _item(LastGroup, 400),
     "INTERNAL_SERVER_ERROR": lambda msg, _: TransientError(msg),
 }

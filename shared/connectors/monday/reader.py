@@ -165,22 +165,23 @@ class MondayReader:
         return list(page["items"] or []), page.get("cursor")
 
     async def _page_at(self, scope: str, stream: str, cursor: str | None, before: int,
-                       size: int) -> tuple[list[Mapping[str, Any]], str | None]:
-        """``size`` items after the first ``before``; an expired cursor is replaced by
-        walking again (light pages of ids) to the ``before``-th item."""
+                       size: int) -> tuple[list[Mapping[str, Any]], str | None, str | None]:
+        """``size`` items after the first ``before``, the next page's cursor and the cursor
+        that now starts this page: an expired one is replaced by walking again (light pages
+        of ids) to the ``before``-th item."""
         try:
-            return await self._page(scope, stream, cursor, size)
+            items, nxt = await self._page(scope, stream, cursor, size)
+            return items, nxt, cursor
         except CursorExpired:
-            if before == 0:
-                return await self._page(scope, stream, None, size)
-            seen, cursor = 0, None
+            seen, fresh = 0, None
             while seen < before:
                 step = min(ops.ITEMS_PAGE, before - seen)
-                items, cursor = await self._page(scope, "ids", cursor, step)
-                seen += len(items)
-                if cursor is None:
-                    return [], None
-            return await self._page(scope, stream, cursor, size)
+                ids, fresh = await self._page(scope, "ids", fresh, step)
+                seen += len(ids)
+                if fresh is None:
+                    return [], None, None
+            items, nxt = await self._page(scope, stream, fresh, size)
+            return items, nxt, fresh
 
     async def _walk(self, scope: str, cursor: str | None, limit: int, stream: str,
                     per_item: PerItem) -> Page:
@@ -192,7 +193,8 @@ class MondayReader:
         # comments and files nest lists under each item, so those pages are smaller
         size = max(1, min(limit, ops.ITEMS_PAGE if stream == "items" else ops.NESTED_PAGE))
         while True:
-            items, nxt = await self._page_at(scope, stream, page_cursor, before, size)
+            items, nxt, page_cursor = await self._page_at(scope, stream, page_cursor, before,
+                                                          size)
             flat: list[Flat] = []
             for item in items:
                 flat.append((item, None))
