@@ -7,8 +7,8 @@ the per-minute budget "resets 60 seconds after the first call"; the ``complexity
 answers ``before``/``query``/``after``/``reset_in_x_seconds``; an exhausted budget answers
 ``COMPLEXITY_BUDGET_EXHAUSTED`` with ``retry_in_seconds`` (429 + ``Retry-After``).
 
-monday does not publish its cost formula, so the simulator's is a model with the property
-the documentation stresses — cost grows with what a query may return: every selected field
+The simulator does not reproduce monday's per-field costs; its formula is a model with the
+property the documentation stresses — cost grows with what a query may return: every selected field
 costs 1 per parent object it may be resolved for, a field taking ``limit`` (or ``ids``)
 multiplies what is nested under it by that number (``boards`` 25, ``users`` 200 by default),
 and each root mutation adds 10.
