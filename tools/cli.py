@@ -1,11 +1,12 @@
 """`ferry`: the developer command (installed into the project's virtual environment).
 
-    ferry up [--fresh] [--workers N] [--allow-loopback-connectors] [--port P] [--data-dir DIR]
-             [--blob-port P] [--queue-port P] [--table-port P] [--cosmos-port P] [--issuer-port P]
-                                       stand-ins + development issuer + every trigger
-    ferry token EMAIL [--data-dir DIR] a bearer token from the development issuer of `ferry up`
-    ferry demo [...]                   the demo migration between simulated vendors
+ferry up [--fresh] [--workers N] [--allow-loopback-connectors] [--port P] [--data-dir DIR]
+         [--blob-port P] [--queue-port P] [--table-port P] [--cosmos-port P] [--issuer-port P]
+                                   stand-ins + development issuer + every trigger
+ferry token EMAIL [--data-dir DIR] a bearer token from the development issuer of `ferry up`
+ferry demo [...]                   the demo migration between simulated vendors
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,9 @@ UP_FILE = "up.json"  # in the data dir while `ferry up` runs: its URLs and ports
 AUDIENCE = "api://ferry-local"
 
 
-def local_values(stack_values: dict[str, str], *, loopback_connectors: bool,
-                 issuer: str | None = None) -> dict[str, str]:
+def local_values(
+    stack_values: dict[str, str], *, loopback_connectors: bool, issuer: str | None = None
+) -> dict[str, str]:
     """Settings of a local run: the stand-ins' plus identity and connector switches.
     `issuer` is the development issuer's URL (callers that start one pass it; the default is
     the issuer's conventional address).
@@ -93,8 +95,10 @@ def require_free(port: int, what: str, option: str) -> None:
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
-            raise SystemExit(f"ferry up: port {port} for the {what} is in use (another `ferry up`, another "
-                             f"checkout?); pass {option} 0 for a free one, or another port") from None
+            raise SystemExit(
+                f"ferry up: port {port} for the {what} is in use (another `ferry up`, another "
+                f"checkout?); pass {option} 0 for a free one, or another port"
+            ) from None
 
 
 def _settings_file() -> Path:
@@ -128,28 +132,50 @@ def cmd_up(args: argparse.Namespace) -> int:
     ports = choose_ports({name: getattr(args, f"{name}_port") for name in STAND_INS})
     settings_file = _settings_file()
     configured = json.loads(settings_file.read_text())["Values"] if settings_file.is_file() else {}
-    with running_stack(data_dir / "stack", fresh=args.fresh, blob_port=ports["blob"], queue_port=ports["queue"],
-                       table_port=ports["table"], cosmos_port=ports["cosmos"], persist_cosmos=True) as stack:
+    with running_stack(
+        data_dir / "stack",
+        fresh=args.fresh,
+        blob_port=ports["blob"],
+        queue_port=ports["queue"],
+        table_port=ports["table"],
+        cosmos_port=ports["cosmos"],
+        persist_cosmos=True,
+    ) as stack:
         issuer = DevIssuer(data_dir / "dev-issuer")
         with issuer.serve(ports["issuer"]) as issuer_url:
             loopback = loopback_connectors_wanted({**configured, **os.environ}, flag=args.allow_loopback_connectors)
-            values = {**local_values(stack.values(), loopback_connectors=loopback, issuer=issuer_url),
-                      **{k: v for k, v in configured.items() if k.startswith("FERRY_LOG")}}
+            values = {
+                **local_values(stack.values(), loopback_connectors=loopback, issuer=issuer_url),
+                **{k: v for k, v in configured.items() if k.startswith("FERRY_LOG")},
+            }
             _apply_env(values)
             api = f"http://127.0.0.1:{api_port}"
             up_file = data_dir / UP_FILE
-            up_file.write_text(json.dumps({"api": api, "issuer": issuer_url, "ports": {"api": api_port, **ports},
-                                           "pid": os.getpid()}, indent=2))
+            up_file.write_text(
+                json.dumps(
+                    {"api": api, "issuer": issuer_url, "ports": {"api": api_port, **ports}, "pid": os.getpid()},
+                    indent=2,
+                )
+            )
             print(f"Ferry API      {api}/api/docs", flush=True)
             print(f"Health         {api}/api/health", flush=True)
             print(f"Console        {api}/console/", flush=True)
-            print(f"Sign in        ferry token you@example.com{_data_dir_option(data_dir)}  →  "
-                  "Authorization: Bearer <token>", flush=True)
-            print("Stand-ins      " + ", ".join(f"{name} {port}" for name, port in ports.items())
-                  + f" (also in {up_file})", flush=True)
+            print(
+                f"Sign in        ferry token you@example.com{_data_dir_option(data_dir)}  →  "
+                "Authorization: Bearer <token>",
+                flush=True,
+            )
+            print(
+                "Stand-ins      "
+                + ", ".join(f"{name} {port}" for name, port in ports.items())
+                + f" (also in {up_file})",
+                flush=True,
+            )
             print("Stop           Ctrl-C (in-flight messages finish first)", flush=True)
-            print(f"Connectors     loopback destinations {'allowed (local simulators)' if loopback else 'refused'}",
-                  flush=True)
+            print(
+                f"Connectors     loopback destinations {'allowed (local simulators)' if loopback else 'refused'}",
+                flush=True,
+            )
             try:
                 asyncio.run(serve("function_app:app", port=api_port, workers=args.workers))
             finally:
@@ -169,12 +195,18 @@ def cmd_token(args: argparse.Namespace) -> int:
     if port is None:
         up = read_up_file(data_dir)
         if up is None:
-            print(f"ferry token: no `ferry up` runs from {data_dir} ({UP_FILE} is missing); start it, or pass "
-                  "--issuer-port", file=sys.stderr)
+            print(
+                f"ferry token: no `ferry up` runs from {data_dir} ({UP_FILE} is missing); start it, or pass "
+                "--issuer-port",
+                file=sys.stderr,
+            )
             return 2
         port = int(up["ports"]["issuer"])
-    print(mint_dev_token(args.email, key_dir=data_dir / "dev-issuer", port=port,
-                         audience=AUDIENCE, name=args.name, ttl=args.ttl))
+    print(
+        mint_dev_token(
+            args.email, key_dir=data_dir / "dev-issuer", port=port, audience=AUDIENCE, name=args.name, ttl=args.ttl
+        )
+    )
     return 0
 
 
@@ -194,8 +226,9 @@ def demo_kinds() -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The `ferry` command line."""
-    parser = argparse.ArgumentParser(prog="ferry", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="ferry", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="run the local stack and serve every trigger")
     up.add_argument("--fresh", action="store_true", help="wipe local data first")
@@ -203,10 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--port", type=int, default=API_PORT, help=f"the API's port (default {API_PORT}; 0 = a free one)")
     up.add_argument("--data-dir", default=str(DATA_DIR), help="where local data, issuer keys and up.json live")
     for name in STAND_INS:
-        up.add_argument(f"--{name}-port", type=int, default=0,
-                        help=f"port of the {name} stand-in (default: a free one)")
-    up.add_argument("--allow-loopback-connectors", action="store_true",
-                    help="let connectors reach vendor simulators on this machine (off by default)")
+        up.add_argument(
+            f"--{name}-port", type=int, default=0, help=f"port of the {name} stand-in (default: a free one)"
+        )
+    up.add_argument(
+        "--allow-loopback-connectors",
+        action="store_true",
+        help="let connectors reach vendor simulators on this machine (off by default)",
+    )
     up.set_defaults(func=cmd_up)
     tok = sub.add_parser("token", help="print a bearer token for EMAIL from the development issuer")
     tok.add_argument("email")

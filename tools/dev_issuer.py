@@ -26,6 +26,7 @@ Command line (the `ferry` CLI wraps these)::
     python -m tools.dev_issuer serve --port 8765 --keys .ferry/dev-issuer
     python -m tools.dev_issuer token alice@example.com --port 8765 --keys .ferry/dev-issuer
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,8 +67,12 @@ CODE_TTL = 120
 REFRESH_TTL = 8 * 3600
 _EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$")
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
-_CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-         "Access-Control-Allow-Headers": "Content-Type", "Access-Control-Max-Age": "600"}
+_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type",
+    "Access-Control-Max-Age": "600",
+}
 
 
 def issuer_url(port: int, host: str = "127.0.0.1") -> str:
@@ -83,8 +88,9 @@ def subject_for(email: str) -> str:
 class DevIssuer:
     """Keys, token minting and the ASGI app of the development issuer."""
 
-    def __init__(self, key_dir: str | os.PathLike[str], *, issuer: str | None = None,
-                 audience: str = DEFAULT_AUDIENCE) -> None:
+    def __init__(
+        self, key_dir: str | os.PathLike[str], *, issuer: str | None = None, audience: str = DEFAULT_AUDIENCE
+    ) -> None:
         self.key_dir = Path(key_dir)
         self.issuer = issuer or issuer_url(DEFAULT_PORT)
         self.audience = audience
@@ -130,9 +136,7 @@ class DevIssuer:
             stored = json.loads(self._path.read_text(encoding="utf-8"))
             keys = []
             for entry in stored["keys"]:
-                private = serialization.load_pem_private_key(
-                    entry["private_pem"].encode("ascii"), password=None
-                )
+                private = serialization.load_pem_private_key(entry["private_pem"].encode("ascii"), password=None)
                 assert isinstance(private, rsa.RSAPrivateKey)
                 keys.append((entry["kid"], private))
             self._keys = keys
@@ -252,9 +256,7 @@ class DevIssuer:
         payload.update(claims)
         payload = {k: v for k, v in payload.items() if v is not None}
         signing_kid = kid or self.current_kid
-        return jwt.encode(
-            payload, self._private(signing_kid), algorithm="RS256", headers={"kid": signing_kid}
-        )
+        return jwt.encode(payload, self._private(signing_kid), algorithm="RS256", headers={"kid": signing_kid})
 
     # --- HTTP ---------------------------------------------------------------------
 
@@ -276,7 +278,9 @@ class DevIssuer:
     def _session(self, request: Request) -> tuple[str, str | None] | None:
         value = request.cookies.get(SESSION_COOKIE, "")
         raw, _, mac = value.partition(".")
-        if not raw or not hmac.compare_digest(mac, hmac.new(self._session_key, raw.encode(), hashlib.sha256).hexdigest()[:32]):
+        if not raw or not hmac.compare_digest(
+            mac, hmac.new(self._session_key, raw.encode(), hashlib.sha256).hexdigest()[:32]
+        ):
             return None
         email, name = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
         return str(email), name
@@ -304,12 +308,17 @@ class DevIssuer:
     def _grant(self, params: dict[str, Any], email: str, name: str | None) -> Response:
         code = secrets.token_urlsafe(32)
         self._codes[code] = _Grant(
-            client_id=str(params["client_id"]), redirect_uri=str(params["redirect_uri"]), email=email, name=name,
-            challenge=str(params["code_challenge"]), nonce=params.get("nonce"), scope=str(params.get("scope") or "openid"),
-            expires=time.time() + CODE_TTL)
+            client_id=str(params["client_id"]),
+            redirect_uri=str(params["redirect_uri"]),
+            email=email,
+            name=name,
+            challenge=str(params["code_challenge"]),
+            nonce=params.get("nonce"),
+            scope=str(params.get("scope") or "openid"),
+            expires=time.time() + CODE_TTL,
+        )
         response = _redirect_back(params, code=code)
-        response.set_cookie(SESSION_COOKIE, self._session_value(email, name), httponly=True, samesite="lax",
-                            path="/")
+        response.set_cookie(SESSION_COOKIE, self._session_value(email, name), httponly=True, samesite="lax", path="/")
         return response
 
     async def _token_endpoint(self, request: Request) -> Response:
@@ -337,12 +346,23 @@ class DevIssuer:
         self.token_grants[str(grant_type)] += 1
         ttl = int(self.access_ttl)
         access = self.mint(grant.email, grant.name, audience=self.audience, ttl=ttl, scp=grant.scope)
-        id_token = self.mint(grant.email, grant.name, audience=grant.client_id, ttl=ttl,
-                             nonce=grant.nonce if grant_type == "authorization_code" else None)
+        id_token = self.mint(
+            grant.email,
+            grant.name,
+            audience=grant.client_id,
+            ttl=ttl,
+            nonce=grant.nonce if grant_type == "authorization_code" else None,
+        )
         refresh = secrets.token_urlsafe(32)
         self._refresh[refresh] = _Grant(**{**grant.__dict__, "expires": now + REFRESH_TTL})
-        body = {"access_token": access, "id_token": id_token, "token_type": "Bearer", "expires_in": ttl,
-                "refresh_token": refresh, "scope": grant.scope}
+        body = {
+            "access_token": access,
+            "id_token": id_token,
+            "token_type": "Bearer",
+            "expires_in": ttl,
+            "refresh_token": refresh,
+            "scope": grant.scope,
+        }
         return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache", **_CORS})
 
     async def _logout_endpoint(self, request: Request) -> Response:
@@ -362,16 +382,14 @@ class DevIssuer:
         `port=0` picks a free port. `self.issuer` is set to the served URL, so tokens
         minted inside the block carry the right `iss`.
         """
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only for IPPROTO_TCP
+        sock = socket.socket(
+            socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+        )  # asyncio sets TCP_NODELAY only for IPPROTO_TCP
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         self.issuer = issuer_url(sock.getsockname()[1], host)
-        server = uvicorn.Server(
-            uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
-        )
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="dev-issuer", daemon=True
-        )
+        server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="dev-issuer", daemon=True)
         thread.start()
         try:
             deadline = time.monotonic() + 10
@@ -431,8 +449,11 @@ def _redirect_back(params: dict[str, Any], **answer: str) -> RedirectResponse:
 
 
 def _token_error(error: str, description: str) -> JSONResponse:
-    return JSONResponse({"error": error, "error_description": description}, status_code=400,
-                        headers={"Cache-Control": "no-store", **_CORS})
+    return JSONResponse(
+        {"error": error, "error_description": description},
+        status_code=400,
+        headers={"Cache-Control": "no-store", **_CORS},
+    )
 
 
 _PAGE_CSS = (
@@ -455,20 +476,38 @@ def _page(body: str, *, status: int = 200, redirect_uri: str | None = None) -> H
     if redirect_uri:
         parts = urlsplit(redirect_uri)
         back = f" {parts.scheme}://{parts.netloc}"
-    doc = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
-           f'content="width=device-width, initial-scale=1"><title>Sign in — Ferry development issuer</title>'
-           f'<style nonce="{nonce}">{_PAGE_CSS}</style></head><body><main>{body}</main></body></html>')
-    csp = (f"default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self'{back}; frame-ancestors 'none'; "
-           "base-uri 'none'")
-    return HTMLResponse(doc, status_code=status, headers={"Content-Security-Policy": csp, "Cache-Control": "no-store",
-                                                          "X-Frame-Options": "DENY"})
+    doc = (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+        f'content="width=device-width, initial-scale=1"><title>Sign in — Ferry development issuer</title>'
+        f'<style nonce="{nonce}">{_PAGE_CSS}</style></head><body><main>{body}</main></body></html>'
+    )
+    csp = (
+        f"default-src 'none'; style-src 'nonce-{nonce}'; form-action 'self'{back}; frame-ancestors 'none'; "
+        "base-uri 'none'"
+    )
+    return HTMLResponse(
+        doc,
+        status_code=status,
+        headers={"Content-Security-Policy": csp, "Cache-Control": "no-store", "X-Frame-Options": "DENY"},
+    )
 
 
 def _sign_in_page(params: dict[str, Any], email: str, *, error: str | None = None) -> HTMLResponse:
-    keep = ("client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge",
-            "code_challenge_method")
-    hidden = "".join(f'<input type="hidden" name="{k}" value="{html.escape(str(params[k]))}">'
-                     for k in keep if params.get(k) is not None)
+    keep = (
+        "client_id",
+        "redirect_uri",
+        "response_type",
+        "scope",
+        "state",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+    )
+    hidden = "".join(
+        f'<input type="hidden" name="{k}" value="{html.escape(str(params[k]))}">'
+        for k in keep
+        if params.get(k) is not None
+    )
     message = f'<p class="error" role="alert" id="email-error">{html.escape(error)}</p>' if error else ""
     described = ' aria-describedby="email-error" aria-invalid="true"' if error else ""
     return _page(
@@ -480,7 +519,10 @@ def _sign_in_page(params: dict[str, Any], email: str, *, error: str | None = Non
         '<label for="name">Display name (optional)</label><input id="name" name="name" autocomplete="name">'
         '<button type="submit" name="action" value="sign-in">Sign in</button>'
         '<button type="submit" name="action" value="cancel" class="secondary" formnovalidate>Cancel</button>'
-        "</form>", status=400 if error else 200, redirect_uri=str(params["redirect_uri"]))
+        "</form>",
+        status=400 if error else 200,
+        redirect_uri=str(params["redirect_uri"]),
+    )
 
 
 def mint_dev_token(
@@ -493,9 +535,7 @@ def mint_dev_token(
     ttl: int = 3600,
 ) -> str:
     """What `ferry token EMAIL` prints: a token from the issuer the runner serves."""
-    return DevIssuer(key_dir, issuer=issuer_url(port)).mint(
-        email, name, audience=audience, ttl=ttl
-    )
+    return DevIssuer(key_dir, issuer=issuer_url(port)).mint(email, name, audience=audience, ttl=ttl)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,6 +5,7 @@ region (`ferryeu`, `ferryus`) so an EU org's blobs and messages cannot land in t
 account. The Cosmos stand-in runs through tools/cosmos/launcher.js, which fixes the
 stock CLI's defects (keep-alive, 404 on a missing item, partition-scoped queries).
 """
+
 from __future__ import annotations
 
 import json
@@ -130,8 +131,15 @@ def _wait_for_line(path: Path, needle: str, proc: subprocess.Popen, timeout: flo
 
 
 def start_stack(
-    data_dir: Path, *, fresh: bool = False, blob_port: int | None = None, queue_port: int | None = None,
-    table_port: int | None = None, cosmos_port: int | None = None, quiet: bool = True, persist_cosmos: bool = False,
+    data_dir: Path,
+    *,
+    fresh: bool = False,
+    blob_port: int | None = None,
+    queue_port: int | None = None,
+    table_port: int | None = None,
+    cosmos_port: int | None = None,
+    quiet: bool = True,
+    persist_cosmos: bool = False,
 ) -> LocalStack:
     """Start Azurite and the Cosmos stand-in; ports default to free ones. With
     `persist_cosmos` the Cosmos data is kept in `data_dir/cosmos.json` across restarts."""
@@ -150,9 +158,24 @@ def start_stack(
     azurite_cmd = [
         # Azurite through Ferry's launcher (tools/azurite/launcher.js): the stock server with
         # LokiJS lookups and deletes that no longer grow with the number of blobs/messages.
-        "node", str(ROOT / "tools" / "azurite" / "launcher.js"), "--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1", "--tableHost",
-        "127.0.0.1", "--blobPort", str(stack.blob_port), "--queuePort", str(stack.queue_port), "--tablePort",
-        str(table_port or spare[3]), "--location", str(data_dir / "azurite"), "--disableTelemetry", "--skipApiVersionCheck",
+        "node",
+        str(ROOT / "tools" / "azurite" / "launcher.js"),
+        "--blobHost",
+        "127.0.0.1",
+        "--queueHost",
+        "127.0.0.1",
+        "--tableHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(stack.blob_port),
+        "--queuePort",
+        str(stack.queue_port),
+        "--tablePort",
+        str(table_port or spare[3]),
+        "--location",
+        str(data_dir / "azurite"),
+        "--disableTelemetry",
+        "--skipApiVersionCheck",
         "--loose",
     ]
     if quiet:

@@ -4,6 +4,7 @@ Routers are assembled here only; each resource lives in its own module. The app 
 its first request (`LazyApi`): the Functions host imports `function_app` on every cold start,
 and most cold starts serve a queue message or a timer, which need no routes of ours.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable

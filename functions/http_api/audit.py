@@ -1,4 +1,5 @@
 """The org's audit trail (admins)."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -19,6 +20,9 @@ def _event(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("", summary="Audit events, newest first")
-async def list_audit(access: Annotated[OrgAccess, Depends(authorize(Action.AUDIT_READ))], pageSize: PageSize = 50,  # noqa: N803
-                     continuation: Continuation = None) -> dict[str, Any]:
+async def list_audit(
+    access: Annotated[OrgAccess, Depends(authorize(Action.AUDIT_READ))],
+    pageSize: PageSize = 50,
+    continuation: Continuation = None,
+) -> dict[str, Any]:
     return page_body(await audit.list_events(access.ctx, page_size=pageSize, continuation=continuation), _event)

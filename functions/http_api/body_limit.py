@@ -2,6 +2,7 @@
 parses it (a 10 MB "secret" must not become a 13 MB Cosmos item; Cosmos refuses items
 over 2 MB). Checked on the declared `Content-Length` and again on the bytes that arrive,
 so a chunked upload cannot slip past it."""
+
 from __future__ import annotations
 
 import json
@@ -17,9 +18,16 @@ Send = Callable[[Message], Awaitable[None]]
 
 
 def _problem(path: str, limit: int) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    body = json.dumps({"type": "urn:ferry:problem:payload-too-large", "title": "Payload too large", "status": 413,
-                       "detail": f"the request body is larger than {limit} bytes", "instance": path,
-                       "limit": limit}).encode()
+    body = json.dumps(
+        {
+            "type": "urn:ferry:problem:payload-too-large",
+            "title": "Payload too large",
+            "status": 413,
+            "detail": f"the request body is larger than {limit} bytes",
+            "instance": path,
+            "limit": limit,
+        }
+    ).encode()
     return body, [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
 
 

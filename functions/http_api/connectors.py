@@ -4,6 +4,7 @@ Secrets are write-only: send them in `connection.auth` on create (or PATCH to re
 them); answers show only which secret fields are set (`secretFields`). Admins and internal
 members manage connectors, read keys list them, external members never see them.
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -28,7 +29,7 @@ Manage = Annotated[OrgAccess, Depends(authorize(Action.CONNECTORS_MANAGE))]
 
 _CONNECTION_DOC = (
     "The connection: `kind` (one of " + ", ".join(f"`{k}`" for k in registered_kinds()) + "), "
-    "`auth` (`{\"type\": …, <credentials>}`), the kind's own fields (`site_url` for Jira, "
+    '`auth` (`{"type": …, <credentials>}`), the kind\'s own fields (`site_url` for Jira, '
     "`organization_url` for Azure DevOps) and an optional `base_url` (local simulators only)."
 )
 _EXAMPLE = {"kind": "trello", "auth": {"type": "api_key_token", "api_key": "…", "token": "…"}}
@@ -46,8 +47,10 @@ class ConnectorPatch(BaseModel):
 
     name: DisplayName | None = Field(default=None, min_length=1, max_length=200)
     connection: dict[str, Any] | None = Field(
-        default=None, description="Fields to change. Secret fields left out keep their value while "
-                                  "`auth.type` stays the same; the kind cannot change.")
+        default=None,
+        description="Fields to change. Secret fields left out keep their value while "
+        "`auth.type` stays the same; the kind cannot change.",
+    )
 
 
 class ConnectorTest(BaseModel):
@@ -58,18 +61,22 @@ class ConnectorTest(BaseModel):
 
 
 @router.post("", status_code=201, summary="Create a connector (secrets are stored encrypted, never shown)")
-async def create_connector(body: ConnectorCreate, access: Manage, request: Request,
-                           key: IdempotencyKey = None) -> Any:
+async def create_connector(body: ConnectorCreate, access: Manage, request: Request, key: IdempotencyKey = None) -> Any:
     async def create() -> dict[str, Any]:
-        return service.public_connector(await service.create_connector(
-            access.ctx, name=body.name, connection=body.connection, actor=access.caller.actor,
-            request=access.request))
+        return service.public_connector(
+            await service.create_connector(
+                access.ctx,
+                name=body.name,
+                connection=body.connection,
+                actor=access.caller.actor,
+                request=access.request,
+            )
+        )
 
     async def show(connector_id: str) -> dict[str, Any]:
         return service.public_connector(await service.get_connector(access.ctx, connector_id))
 
-    return await idempotent(request, key, access.ctx.repo(IdempotencyRepository), status=201,
-                            create=create, show=show)
+    return await idempotent(request, key, access.ctx.repo(IdempotencyRepository), status=201, create=create, show=show)
 
 
 @router.get("", summary="List connectors (never their secrets)")
@@ -85,8 +92,14 @@ async def get_connector(connectorId: ConnectorId, access: Read) -> dict[str, Any
 
 @router.patch("/{connectorId}", summary="Rename a connector or change its connection (replaces sent secrets)")
 async def patch_connector(connectorId: ConnectorId, body: ConnectorPatch, access: Manage) -> dict[str, Any]:
-    doc = await service.update_connector(access.ctx, connectorId, name=body.name, connection=body.connection,
-                                         actor=access.caller.actor, request=access.request)
+    doc = await service.update_connector(
+        access.ctx,
+        connectorId,
+        name=body.name,
+        connection=body.connection,
+        actor=access.caller.actor,
+        request=access.request,
+    )
     return service.public_connector(doc)
 
 
@@ -104,5 +117,4 @@ async def check_connector(connectorId: ConnectorId, access: Manage) -> Connector
 @router.get("/{connectorId}/containers", summary="Workspaces and projects/boards/plans the connector can read")
 async def list_containers(connectorId: ConnectorId, access: Read) -> dict[str, Any]:
     containers = await service.list_containers(access.ctx, connectorId)
-    return {"items": [{"id": c.id, "name": c.name, "kind": c.kind.value, "parentId": c.parent_id}
-                      for c in containers]}
+    return {"items": [{"id": c.id, "name": c.name, "kind": c.kind.value, "parentId": c.parent_id} for c in containers]}

@@ -13,6 +13,7 @@
 `python -m functions.http_api.console openapi` prints the OpenAPI document the console's
 typed client is generated from.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,9 +35,16 @@ CONSOLE_PATH = "/console"
 ASSET_CACHE = "public, max-age=31536000, immutable"
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 _TYPES = {
-    ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".html": "text/html; charset=utf-8",
-    ".json": "application/json", ".svg": "image/svg+xml", ".png": "image/png", ".ico": "image/x-icon",
-    ".map": "application/json", ".woff2": "font/woff2", ".txt": "text/plain; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".map": "application/json",
+    ".woff2": "font/woff2",
+    ".txt": "text/plain; charset=utf-8",
 }
 DEFAULT_CLIENT_ID = "ferry-console"
 DEFAULT_SCOPE = "openid profile email"
@@ -61,29 +69,38 @@ def _origin(url: str) -> str:
 def console_csp(issuers: tuple[str, ...]) -> str:
     """The console's policy: nothing inline, nothing from elsewhere but the issuers' endpoints."""
     others = " ".join(sorted({_origin(i) for i in issuers}))
-    return "; ".join([
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        f"connect-src 'self' {others}".strip(),
-        f"form-action 'self' {others}".strip(),
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-        "object-src 'none'",
-        "manifest-src 'self'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            f"connect-src 'self' {others}".strip(),
+            f"form-action 'self' {others}".strip(),
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+            "manifest-src 'self'",
+        ]
+    )
 
 
 # Swagger UI sets style attributes as it renders, so its page allows inline styles (never scripts).
-DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-            "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'; object-src 'none'; form-action 'none'")
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'; object-src 'none'; form-action 'none'"
+)
 
 
 def _security_headers(csp: str) -> dict[str, str]:
-    return {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-            "X-Frame-Options": "DENY", "Cross-Origin-Opener-Policy": "same-origin"}
+    return {
+        "Content-Security-Policy": csp,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
 
 
 @lru_cache(maxsize=64)
@@ -105,14 +122,20 @@ def _file(folder: Path, name: str) -> bytes | None:
 
 
 def _not_built(path: str) -> Response:
-    return problem(503, "console-not-built", "Console not built",
-                   "the console's build is missing: run `./dev up` (or `./dev test`), which builds it", instance=path)
+    return problem(
+        503,
+        "console-not-built",
+        "Console not built",
+        "the console's build is missing: run `./dev up` (or `./dev test`), which builds it",
+        instance=path,
+    )
 
 
 def _typed(name: str, body: bytes, cache: str, extra: dict[str, str] | None = None) -> Response:
     media = _TYPES.get(Path(name).suffix.lower(), "application/octet-stream")
-    return Response(body, media_type=media, headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff",
-                                                    **(extra or {})})
+    return Response(
+        body, media_type=media, headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff", **(extra or {})}
+    )
 
 
 @router.get("/")
@@ -145,7 +168,9 @@ async def console_config() -> JSONResponse:
 async def console_asset(name: str) -> Response:
     body = _file(dist_dir() / "assets", name)
     if body is None:
-        return problem(404, "not-found", "Not found", f"no console asset {name}", instance=f"{CONSOLE_PATH}/assets/{name}")
+        return problem(
+            404, "not-found", "Not found", f"no console asset {name}", instance=f"{CONSOLE_PATH}/assets/{name}"
+        )
     return _typed(name, body, ASSET_CACHE)
 
 
@@ -161,8 +186,11 @@ async def console_page(path: str) -> Response:
     index = _file(folder, "index.html")
     if index is None:
         return _not_built(f"{CONSOLE_PATH}/{path}")
-    return Response(index, media_type="text/html; charset=utf-8",
-                    headers={"Cache-Control": "no-cache", **_security_headers(console_csp(_issuers()))})
+    return Response(
+        index,
+        media_type="text/html; charset=utf-8",
+        headers={"Cache-Control": "no-cache", **_security_headers(console_csp(_issuers()))},
+    )
 
 
 # --- API docs: Swagger UI from local files ---------------------------------------------------
@@ -189,8 +217,11 @@ DOCS_HTML = """<!doctype html>
 async def docs_page() -> Response:
     if _file(dist_dir() / "swagger", "swagger-ui-bundle.js") is None:
         return _not_built("/api/docs")
-    return Response(DOCS_HTML, media_type="text/html; charset=utf-8",
-                    headers={"Cache-Control": "no-cache", **_security_headers(DOCS_CSP)})
+    return Response(
+        DOCS_HTML,
+        media_type="text/html; charset=utf-8",
+        headers={"Cache-Control": "no-cache", **_security_headers(DOCS_CSP)},
+    )
 
 
 @router.get("/api/docs/assets/{name}")

@@ -9,6 +9,7 @@ status cannot be guarded by membership: `GET /api/deletions/{jobId}` with header
 store — no names, no e-mails). Only the token's SHA-256 is stored; a wrong token and an
 unknown job answer the same 404.
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -37,15 +38,17 @@ class OrgDeletion(BaseModel):
 
 
 @router.delete("/orgs/{orgId}", status_code=202, summary="Delete the organisation and all its data (admins)")
-async def delete_org(body: OrgDeletion, access: Annotated[OrgAccess, Depends(authorize(Action.ORG_DELETE))]) -> JSONResponse:
+async def delete_org(
+    body: OrgDeletion, access: Annotated[OrgAccess, Depends(authorize(Action.ORG_DELETE))]
+) -> JSONResponse:
     if body.confirm != access.org.get("name"):
         raise ValidationFailed("confirm must be the organisation's name, exactly", field="confirm")
-    await audit.record(access.ctx, "deletion.requested", actor=access.caller.actor, target=access.ctx.tenant_id,
-                       request=access.request)
+    await audit.record(
+        access.ctx, "deletion.requested", actor=access.caller.actor, target=access.ctx.tenant_id, request=access.request
+    )
     started = await begin_deletion(access.ctx, reason="request", now=utcnow(), with_token=True)
     url = f"/api/deletions/{started.job['id']}"
-    body_out = {**public_job(started.job), "statusUrl": url, "token": started.token,
-                "tokenHeader": JOB_TOKEN_HEADER}
+    body_out = {**public_job(started.job), "statusUrl": url, "token": started.token, "tokenHeader": JOB_TOKEN_HEADER}
     return JSONResponse(body_out, status_code=202, headers={"Location": url, "Cache-Control": "no-store"})
 
 
@@ -65,4 +68,3 @@ async def deletion_status(jobId: JobId, token: Annotated[str, Depends(job_token)
         raise NotFoundError("deletion job not found")
     await stores.start()
     return await read_status(stores.cosmos(region), jobId, token)
-

@@ -3,6 +3,7 @@
 `authorize(action)` resolves the caller's active membership (or API key) of the org in
 the path and checks the permission table before any handler code runs.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -32,8 +33,10 @@ def get_authenticator() -> Authenticator:
 
 
 def request_info(request: Request) -> RequestInfo:
-    return RequestInfo(ip=client_ip(request, behind_proxy=not get_stores().settings.is_local),
-                       user_agent=request.headers.get("user-agent"))
+    return RequestInfo(
+        ip=client_ip(request, behind_proxy=not get_stores().settings.is_local),
+        user_agent=request.headers.get("user-agent"),
+    )
 
 
 def client_ip(request: Request, *, behind_proxy: bool) -> str | None:
@@ -45,7 +48,7 @@ def client_ip(request: Request, *, behind_proxy: bool) -> str | None:
         return peer
     last = request.headers.get("x-forwarded-for", "").split(",")[-1].strip()
     if last.startswith("[") and "]" in last:  # [IPv6]:port
-        return last[1:last.index("]")]
+        return last[1 : last.index("]")]
     if last.count(":") == 1:  # IPv4:port
         last = last.split(":")[0]
     return last or peer
@@ -61,7 +64,7 @@ async def signed_in(request: Request) -> Principal:
 
 
 def authorize(action: Action) -> Callable[..., object]:
-    async def dependency(request: Request, orgId: OrgId) -> OrgAccess:  # noqa: N803 (path name)
+    async def dependency(request: Request, orgId: OrgId) -> OrgAccess:
         await get_stores().start()
         access = await get_authenticator().org_access(orgId, credentials(request), request_info(request))
         require(access.caller, action)

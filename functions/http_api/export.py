@@ -1,6 +1,7 @@
 """GDPR export of the organisation's own data (admins): one zip archive, downloadable for
 a short time. In Azure the download answers 307 to a 15-minute user-delegation SAS URL
 (the Function never carries the bytes); locally it streams the blob."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
@@ -41,8 +42,7 @@ async def create_export(body: ExportRequest, access: Admin, request: Request, ke
     async def show(export_id: str) -> dict[str, Any]:
         return _links(access.ctx.tenant_id, (await describe_export(access.ctx, export_id, now=utcnow()))[0])
 
-    return await idempotent(request, key, access.ctx.repo(IdempotencyRepository), status=201,
-                            create=create, show=show)
+    return await idempotent(request, key, access.ctx.repo(IdempotencyRepository), status=201, create=create, show=show)
 
 
 @router.get("/{exportId}", summary="An export and its download link, while it lasts")
@@ -51,15 +51,22 @@ async def get_export(exportId: ExportId, access: Admin) -> dict[str, Any]:
     return _links(access.ctx.tenant_id, body)
 
 
-@router.get("/{exportId}/download", summary="Download the archive (Azure: redirect to a short-lived SAS URL)",
-            response_class=StreamingResponse,  # the archive, not JSON (the document said application/json)
-            responses={200: {"description": "the zip archive (local runs)", "content": {"application/zip": {}}},
-                       307: {"description": "Azure: the archive's short-lived SAS URL in `Location`"}})
+@router.get(
+    "/{exportId}/download",
+    summary="Download the archive (Azure: redirect to a short-lived SAS URL)",
+    response_class=StreamingResponse,  # the archive, not JSON (the document said application/json)
+    responses={
+        200: {"description": "the zip archive (local runs)", "content": {"application/zip": {}}},
+        307: {"description": "Azure: the archive's short-lived SAS URL in `Location`"},
+    },
+)
 async def download_export(exportId: ExportId, access: Admin) -> Any:
     _, blob = await describe_export(access.ctx, exportId, now=utcnow())
     if not get_stores().settings.is_local:
         return RedirectResponse(await download_url(access.ctx, blob, now=utcnow()), status_code=307)
     stream = await blob.download_blob()
-    return StreamingResponse(stream.chunks(), media_type="application/zip",
-                             headers={"Content-Disposition": f'attachment; filename="{exportId}.zip"',
-                                      "Cache-Control": "no-store"})
+    return StreamingResponse(
+        stream.chunks(),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{exportId}.zip"', "Cache-Control": "no-store"},
+    )

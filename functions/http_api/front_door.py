@@ -8,6 +8,7 @@ the worker runs its own ASGI server, gives this function the real request and se
 `StreamingResponse` returned here chunk by chunk. The local runner serves the same
 function the same way (`tools/devhost/http.py`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -27,8 +28,21 @@ AsgiApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message],
 
 # Keys of an ASGI HTTP scope that describe the request; the worker's own router adds
 # others (app, router, route, endpoint, path_params) that must not leak into ours.
-_SCOPE_KEYS = ("type", "asgi", "http_version", "method", "scheme", "server", "client", "root_path",
-               "path", "raw_path", "query_string", "headers", "extensions")
+_SCOPE_KEYS = (
+    "type",
+    "asgi",
+    "http_version",
+    "method",
+    "scheme",
+    "server",
+    "client",
+    "root_path",
+    "path",
+    "raw_path",
+    "query_string",
+    "headers",
+    "extensions",
+)
 
 bp = func.Blueprint()
 api = LazyApi(create_api)
@@ -73,7 +87,7 @@ async def forward(app: AsgiApp, request: Any) -> Any:
         # raised there; after it, the problem handlers have already answered and logged it.
         try:
             await app(scope, _receiver(request), send)
-        except Exception as exc:  # noqa: BLE001 - re-raised on the response side
+        except Exception as exc:
             await outbox.put(exc)
         finally:
             await outbox.put({"type": "ferry.app.done"})

@@ -1,4 +1,5 @@
 """GET /api/health: readiness of each region's Cosmos and Storage."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter

@@ -5,6 +5,7 @@ the header nothing changes; with it, a retry of the same request answers the fir
 status and what it created (read again, with `Idempotent-Replayed: true`), another request
 under the same key is a 409 problem, and nothing is created twice.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -27,17 +28,21 @@ from shared.tenancy.idempotency import (
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
-IdempotencyKey = Annotated[str | None, Header(
-    alias=HEADER,
-    description=(
-        "Makes a retried create safe: a unique value per intended create (a UUID), 1-255 printable ASCII "
-        f"characters. For {int(KEY_TTL.total_seconds() // 3600)} hours the same key with the same method, path and "
-        "body answers the first answer's status and what it created (read again; header "
-        f"`{REPLAYED_HEADER}: true`; an API key's secret is shown only in the first answer), while the same key "
-        "with another request is a 409 `idempotency-key-reused`, and during the first request a 409 "
-        "`idempotency-key-in-use`. Keys are kept per organisation (per person for creating an organisation); "
-        "a request that failed creates nothing and frees its key."),
-)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=HEADER,
+        description=(
+            "Makes a retried create safe: a unique value per intended create (a UUID), 1-255 printable ASCII "
+            f"characters. For {int(KEY_TTL.total_seconds() // 3600)} hours the same key with the same method, path and "
+            "body answers the first answer's status and what it created (read again; header "
+            f"`{REPLAYED_HEADER}: true`; an API key's secret is shown only in the first answer), while the same key "
+            "with another request is a 409 `idempotency-key-reused`, and during the first request a 409 "
+            "`idempotency-key-in-use`. Keys are kept per organisation (per person for creating an organisation); "
+            "a request that failed creates nothing and frees its key."
+        ),
+    ),
+]
 
 
 async def idempotent(
@@ -52,11 +57,9 @@ async def idempotent(
     """Run `create` once per key; `show(id)` answers a replay. `status` is the route's success status."""
     if key is None:
         return await create()
-    held = await claim(repo, key, request_digest(request.method, request.url.path, await request.body()),
-                       now=utcnow())
+    held = await claim(repo, key, request_digest(request.method, request.url.path, await request.body()), now=utcnow())
     if not isinstance(held, Claim):
-        return JSONResponse(await show(held.resource_id), status_code=held.status,
-                            headers={REPLAYED_HEADER: "true"})
+        return JSONResponse(await show(held.resource_id), status_code=held.status, headers={REPLAYED_HEADER: "true"})
     try:
         body = await create()
     except BaseException:

@@ -6,6 +6,7 @@ of anything — is answered 422 here: it never reaches Cosmos or Blob Storage, w
 names fail slowly (retries) or as a 500. The grammar is declared once and appears in the
 OpenAPI document (`pattern`, `maxLength`), so clients and fuzzers see the rule too.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,9 @@ def is_id(value: str) -> bool:
 
 
 def _id(description: str) -> Any:
-    return Path(description=description, pattern=ID_PATTERN, max_length=ID_MAX_LENGTH,
-                examples=["abc_0123456789abcdef"])
+    return Path(
+        description=description, pattern=ID_PATTERN, max_length=ID_MAX_LENGTH, examples=["abc_0123456789abcdef"]
+    )
 
 
 OrgId = Annotated[str, _id("Organisation id (names its region, e.g. org_eu_…)")]

@@ -8,6 +8,7 @@ with `Last-Event-ID`, losing and repeating nothing. A stream never outlives its 
 at the token's expiry, and within 30 s of a key's revocation or a member's deactivation or
 removal, it sends `event: end` with the reason and closes (stream_auth.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -49,29 +50,40 @@ def _page_body(page: Any) -> dict[str, Any]:
     return {"items": page.items, "cursor": str(page.cursor), "more": page.more}
 
 
-@router.get("", summary="Log lines after a cursor; `Accept: text/event-stream` streams them live",
-            responses={200: {"content": {"application/json": {}, "text/event-stream": {}}}})
-async def get_logs(runId: RunId, request: Request, access: Read, after: After = None,
-                   level: Annotated[LogLevel | None, Query(description="minimum level")] = None,
-                   limit: Limit = 200,
-                   wait: Annotated[float, Query(ge=0, le=25, description="long-poll: seconds to wait for a line")] = 0,
-                   maxSeconds: Annotated[int | None, Query(ge=1, le=540, description="SSE: end the stream after")] = None,
-                   last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None) -> Any:
+@router.get(
+    "",
+    summary="Log lines after a cursor; `Accept: text/event-stream` streams them live",
+    responses={200: {"content": {"application/json": {}, "text/event-stream": {}}}},
+)
+async def get_logs(
+    runId: RunId,
+    request: Request,
+    access: Read,
+    after: After = None,
+    level: Annotated[LogLevel | None, Query(description="minimum level")] = None,
+    limit: Limit = 200,
+    wait: Annotated[float, Query(ge=0, le=25, description="long-poll: seconds to wait for a line")] = 0,
+    maxSeconds: Annotated[int | None, Query(ge=1, le=540, description="SSE: end the stream after")] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> Any:
     reader = RunLogReader(access.ctx, runId)
     await _require_run(access, runId, reader)
     if "text/event-stream" in request.headers.get("accept", ""):
         start = Cursor.parse(last_event_id, field_name="Last-Event-ID") if last_event_id else Cursor.parse(after)
         cred = credentials(request)
-        guard = StreamAuthorisation(lambda: get_authenticator().reauthorise(access, cred, Action.LOGS_READ),
-                                    expires_at=access.expires_at)
+        guard = StreamAuthorisation(
+            lambda: get_authenticator().reauthorise(access, cred, Action.LOGS_READ), expires_at=access.expires_at
+        )
 
         async def finished() -> bool:
             return await run_finished(access.ctx, runId)
 
-        events = sse_events(request, runId, reader, start, level, float(maxSeconds or SSE_DEFAULT_S),
-                            finished=finished, guard=guard)
-        return StreamingResponse(events, media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        events = sse_events(
+            request, runId, reader, start, level, float(maxSeconds or SSE_DEFAULT_S), finished=finished, guard=guard
+        )
+        return StreamingResponse(
+            events, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        )
     cursor = Cursor.parse(after)
     if wait:
         page = await reader.wait_page(cursor, wait_s=wait, limit=limit, min_level=level)
@@ -80,9 +92,17 @@ async def get_logs(runId: RunId, request: Request, access: Read, after: After = 
     return _page_body(page)
 
 
-async def sse_events(request: Request, run_id: str, reader: RunLogReader, start: Cursor,
-                     level: LogLevel | None, max_seconds: float, *, finished: Callable[[], Awaitable[bool]],
-                     guard: StreamAuthorisation) -> AsyncIterator[str]:
+async def sse_events(
+    request: Request,
+    run_id: str,
+    reader: RunLogReader,
+    start: Cursor,
+    level: LogLevel | None,
+    max_seconds: float,
+    *,
+    finished: Callable[[], Awaitable[bool]],
+    guard: StreamAuthorisation,
+) -> AsyncIterator[str]:
     """`id:`/`event: log`/`data:` per line; `event: end` once the run has finished and
     every line was sent, or as soon as the caller's credential stops holding (`guard`);
     comments as heartbeats; ends after `max_seconds`."""
@@ -118,8 +138,15 @@ async def get_failures(runId: RunId, access: Read, after: After = None, limit: L
     by_kind = Counter(i.get("kind") or "run" for i in page.items)
     by_code = Counter(i.get("code") or (i.get("error") or {}).get("slug") or "unspecified" for i in page.items)
     by_error = Counter((i.get("error") or {}).get("type") or "none" for i in page.items)
-    return {**_page_body(page), "summary": {"failures": len(page.items), "byKind": dict(by_kind),
-                                            "byCode": dict(by_code), "byError": dict(by_error)}}
+    return {
+        **_page_body(page),
+        "summary": {
+            "failures": len(page.items),
+            "byKind": dict(by_kind),
+            "byCode": dict(by_code),
+            "byError": dict(by_error),
+        },
+    }
 
 
 @router.delete("", status_code=204, summary="Delete the run's log now (audited)")
@@ -127,6 +154,12 @@ async def delete_logs(runId: RunId, access: Delete) -> Response:
     deleted = await delete_run_logs(access.ctx, runId)
     if not deleted and await run_document(access.ctx, runId) is None:
         raise NotFoundError("run not found")
-    await audit.record(access.ctx, "logs.deleted", actor=access.caller.actor, target=runId, request=access.request,
-                       detail={"blobs": deleted})
+    await audit.record(
+        access.ctx,
+        "logs.deleted",
+        actor=access.caller.actor,
+        target=runId,
+        request=access.request,
+        detail={"blobs": deleted},
+    )
     return Response(status_code=204)

@@ -11,6 +11,7 @@ FastAPI documents what it can see (paths, bodies, 200/422). This adds what it ca
 * links from each create to the read, update and delete of what it created, so a stateful
   client (or fuzzer) can chain create → read → update → delete.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,25 +32,42 @@ _PROBLEM_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer"},
         "detail": {"type": "string"},
         "instance": {"type": "string"},
-        "errors": {"type": "array", "description": "422: each failing field",
-                   "items": {"type": "object", "properties": {"field": {"type": "string"},
-                                                              "message": {"type": "string"}}}},
+        "errors": {
+            "type": "array",
+            "description": "422: each failing field",
+            "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}},
+        },
     },
     "additionalProperties": True,
 }
 _SCHEMES: dict[str, Any] = {
-    BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT or ferry_ API key",
-             "description": "An OIDC token of a configured issuer (RS256; iss, aud, exp, nbf checked), or an "
-                            "organisation API key `ferry_…` (org routes only)."},
-    API_KEY: {"type": "apiKey", "in": "header", "name": "X-Ferry-Key",
-              "description": "An organisation API key, for clients that reserve Authorization."},
-    JOB_TOKEN: {"type": "apiKey", "in": "header", "name": "X-Ferry-Job-Token",
-                "description": "The token answered once when an organisation's deletion was requested."},
+    BEARER: {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT or ferry_ API key",
+        "description": "An OIDC token of a configured issuer (RS256; iss, aud, exp, nbf checked), or an "
+        "organisation API key `ferry_…` (org routes only).",
+    },
+    API_KEY: {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Ferry-Key",
+        "description": "An organisation API key, for clients that reserve Authorization.",
+    },
+    JOB_TOKEN: {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Ferry-Job-Token",
+        "description": "The token answered once when an organisation's deletion was requested.",
+    },
 }
 _DESCRIPTIONS = {
-    401: "No valid credential", 403: "The credential may not do this", 404: "Not found (or not yours)",
+    401: "No valid credential",
+    403: "The credential may not do this",
+    404: "Not found (or not yours)",
     409: "Conflicts with the current state, or a count limit is reached (`limit-exceeded`)",
-    413: "The request body is too large", 422: "Invalid input; `errors[].field` names each field",
+    413: "The request body is too large",
+    422: "Invalid input; `errors[].field` names each field",
     429: "Too many requests; retry after `Retry-After` seconds",
 }
 _WRITE = ("post", "put", "patch", "delete")
@@ -77,8 +95,10 @@ def _problem_statuses(path: str, method: str, operation: dict[str, Any]) -> list
 
 
 def _problem_response(status: int) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": _DESCRIPTIONS[status],
-                                "content": {"application/problem+json": {"schema": PROBLEM_REF}}}
+    response: dict[str, Any] = {
+        "description": _DESCRIPTIONS[status],
+        "content": {"application/problem+json": {"schema": PROBLEM_REF}},
+    }
     if status == 429:
         response["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
     return response
@@ -105,8 +125,10 @@ def _link_creates(paths: dict[str, Any]) -> None:
                     continue
                 parameters = {p: f"$request.path.{p}" for p in re.findall(r"\{(\w+)\}", path)}
                 parameters[param] = "$response.body#/id"
-                links[f"{method.capitalize()}Created"] = {"operationId": target["operationId"],
-                                                         "parameters": parameters}
+                links[f"{method.capitalize()}Created"] = {
+                    "operationId": target["operationId"],
+                    "parameters": parameters,
+                }
 
 
 def describe(api: FastAPI) -> dict[str, Any]:
@@ -132,6 +154,7 @@ def describe(api: FastAPI) -> dict[str, Any]:
 
 def install_openapi(api: FastAPI) -> None:
     """Serve `describe(api)` (built once, on first request) as the app's OpenAPI document."""
+
     def openapi() -> dict[str, Any]:
         if api.openapi_schema is None:
             api.openapi_schema = describe(api)

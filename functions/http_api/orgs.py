@@ -1,4 +1,5 @@
 """Organisations: create, list mine, show one."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -39,30 +40,48 @@ async def create_org(body: OrgCreate, principal: SignedIn, request: Request, key
     stores = get_stores()
 
     async def create() -> dict[str, Any]:
-        return orgs.public_org(await orgs.create_org(stores, principal, name=body.name, country=body.country,
-                                                     region=body.region, request=request_info(request)))
+        return orgs.public_org(
+            await orgs.create_org(
+                stores,
+                principal,
+                name=body.name,
+                country=body.country,
+                region=body.region,
+                request=request_info(request),
+            )
+        )
 
     async def show(org_id: str) -> dict[str, Any]:
         return orgs.public_org(await TenantContext.for_org(stores, org_id).repo(TenantsRepository).get(org_id))
 
     # No org yet: the person's keys live in this stamp's region, scoped by (issuer, subject).
-    repo = IdempotencyRepository(stores.cosmos(stores.settings.stamp_region),
-                                 principal_scope(principal.issuer, principal.subject))
+    repo = IdempotencyRepository(
+        stores.cosmos(stores.settings.stamp_region), principal_scope(principal.issuer, principal.subject)
+    )
     return await idempotent(request, key, repo, status=201, create=create, show=show)
 
 
 @router.get("/me", summary="Who I am and my organisations")
 async def me(principal: SignedIn) -> dict[str, Any]:
-    return {"email": principal.email, "name": principal.name, "issuer": principal.issuer,
-            "organisations": await orgs.orgs_of(get_stores(), principal)}
+    return {
+        "email": principal.email,
+        "name": principal.name,
+        "issuer": principal.issuer,
+        "organisations": await orgs.orgs_of(get_stores(), principal),
+    }
 
 
 @router.get("/orgs/{orgId}", summary="Show an organisation")
 async def get_org(access: Annotated[OrgAccess, Depends(authorize(Action.ORG_READ))]) -> dict[str, Any]:
     c = access.caller
-    return {**orgs.public_org(access.org), "you": {
-        "kind": c.kind.value, "id": c.subject, "role": c.role.value if c.role else None,
-        "memberType": c.member_type.value if c.member_type else None,
-        "scopes": sorted(s.value for s in c.scopes),
-        "allowed": sorted(a.value for a in allowed_actions(c)),
-    }}
+    return {
+        **orgs.public_org(access.org),
+        "you": {
+            "kind": c.kind.value,
+            "id": c.subject,
+            "role": c.role.value if c.role else None,
+            "memberType": c.member_type.value if c.member_type else None,
+            "scopes": sorted(s.value for s in c.scopes),
+            "allowed": sorted(a.value for a in allowed_actions(c)),
+        },
+    }

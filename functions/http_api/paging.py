@@ -1,4 +1,5 @@
 """Continuation paging shared by every list route."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """The one place that turns errors into RFC 9457 problem+json answers."""
+
 from __future__ import annotations
 
 import logging
@@ -40,8 +41,14 @@ def problem_type(slug: str) -> str:
 
 
 def problem(
-    status: int, slug: str, title: str, detail: str | None = None, *, instance: str | None = None,
-    headers: dict[str, str] | None = None, **extra: Any,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None = None,
+    *,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": problem_type(slug), "title": title, "status": status}
     if detail:
@@ -67,8 +74,11 @@ def allowed_methods(app: Any, scope: Mapping[str, Any]) -> list[str]:
     path matched, so `PUT /api/orgs/{id}` was told `Allow: GET` although another router takes
     DELETE on the same path."""
     routes = list(getattr(app, "routes", ()))
-    return [m for m in _METHODS
-            if any(route.matches({**scope, "type": "http", "method": m})[0] is Match.FULL for route in routes)]
+    return [
+        m
+        for m in _METHODS
+        if any(route.matches({**scope, "type": "http", "method": m})[0] is Match.FULL for route in routes)
+    ]
 
 
 def install_problem_handlers(app: FastAPI) -> None:

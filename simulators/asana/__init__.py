@@ -13,5 +13,13 @@ from simulators.asana.seed import (
     token_for,
 )
 
-__all__ = ["DEFAULT_TOKEN", "OAUTH_CLIENT_ID", "OAUTH_CLIENT_SECRET", "SeedConfig",
-           "auth_code_for", "create_app", "refresh_token_for", "token_for"]
+__all__ = [
+    "DEFAULT_TOKEN",
+    "OAUTH_CLIENT_ID",
+    "OAUTH_CLIENT_SECRET",
+    "SeedConfig",
+    "auth_code_for",
+    "create_app",
+    "refresh_token_for",
+    "token_for",
+]

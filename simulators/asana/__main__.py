@@ -20,10 +20,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--projects", type=int, default=3)
     parser.add_argument("--tasks", type=int, default=100, help="tasks per project")
     args = parser.parse_args(argv)
-    app = create_app(SeedConfig(seed=args.seed, projects=args.projects,
-                                tasks_per_project=args.tasks), plan=args.plan)
-    print(f"Asana simulator on http://{args.host}:{args.port}/api/1.0 "
-          f"(token: {DEFAULT_TOKEN})", flush=True)
+    app = create_app(SeedConfig(seed=args.seed, projects=args.projects, tasks_per_project=args.tasks), plan=args.plan)
+    print(f"Asana simulator on http://{args.host}:{args.port}/api/1.0 (token: {DEFAULT_TOKEN})", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 

@@ -35,17 +35,20 @@ class Ctx:
 
     def one(self, kind: str, obj: Any, status: int = 200) -> JSONResponse:
         """``{"data": <full record>}``."""
-        return JSONResponse({"data": self.view.one(kind, obj, self.opt_fields)},
-                            status_code=status)
+        return JSONResponse({"data": self.view.one(kind, obj, self.opt_fields)}, status_code=status)
 
     def page(self, kind: str, items: list[Any]) -> JSONResponse:
         """A paginated list: ``{"data": [...], "next_page": {...} | null}``."""
-        api_path = self.request.url.path[len(API_PREFIX):]
-        page, next_page = paginate(items, self.query, api_path=api_path,
-                                   base_url=self.api_root, tokens=self.store.offsets,
-                                   unpaginated_max=self.store.unpaginated_max)
-        return JSONResponse({"data": self.view.many(kind, page, self.opt_fields),
-                             "next_page": next_page})
+        api_path = self.request.url.path[len(API_PREFIX) :]
+        page, next_page = paginate(
+            items,
+            self.query,
+            api_path=api_path,
+            base_url=self.api_root,
+            tokens=self.store.offsets,
+            unpaginated_max=self.store.unpaginated_max,
+        )
+        return JSONResponse({"data": self.view.many(kind, page, self.opt_fields), "next_page": next_page})
 
     def empty(self) -> JSONResponse:
         """``{"data": {}}`` as deletes and ``add*`` actions answer."""
@@ -59,8 +62,7 @@ def get_ctx(request: Request) -> Ctx:
     if me is None:  # the gate always sets it; keep handlers safe if mounted without it
         raise AsanaApiError(401, "Not Authorized")
     query = dict(request.query_params)
-    return Ctx(request, store, me, query, parse_opt_fields(query.get("opt_fields")),
-               View(store, str(request.base_url)))
+    return Ctx(request, store, me, query, parse_opt_fields(query.get("opt_fields")), View(store, str(request.base_url)))
 
 
 CtxDep = Annotated[Ctx, Depends(get_ctx)]

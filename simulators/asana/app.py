@@ -21,17 +21,20 @@ from simulators.asana.store import AsanaStore
 from simulators.common import SimClock, SimRuntime, mount_sim_controls
 
 
-def create_app(seed_config: SeedConfig | dict[str, Any] | None = None, *,
-               clock: SimClock | None = None, plan: str = "paid",
-               offset_ttl_s: float = 3600.0) -> FastAPI:
+def create_app(
+    seed_config: SeedConfig | dict[str, Any] | None = None,
+    *,
+    clock: SimClock | None = None,
+    plan: str = "paid",
+    offset_ttl_s: float = 3600.0,
+) -> FastAPI:
     """Build a seeded Asana simulator.
 
     ``plan`` picks the documented per-token rate limit ("free" 150/min, "paid" 1,500/min).
     The store is ``app.state.asana_store``, the ``/_sim`` runtime ``app.state.sim``.
     """
     clock = clock or SimClock()
-    config = (seed_config if isinstance(seed_config, SeedConfig)
-              else SeedConfig.from_dict(seed_config))
+    config = seed_config if isinstance(seed_config, SeedConfig) else SeedConfig.from_dict(seed_config)
     store = AsanaStore(clock, offset_ttl_s=offset_ttl_s)
     seed_store(store, config)
 
@@ -39,8 +42,7 @@ def create_app(seed_config: SeedConfig | dict[str, Any] | None = None, *,
         with store.lock:
             return seed_store(store, SeedConfig.from_dict(params))
 
-    runtime = SimRuntime(clock=clock, state=store.dump, reseed=reseed,
-                         limiters=dict(make_limiters(plan, clock)))
+    runtime = SimRuntime(clock=clock, state=store.dump, reseed=reseed, limiters=dict(make_limiters(plan, clock)))
     app = FastAPI(title="Asana simulator", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.asana_store = store
     app.include_router(core_router, prefix=API_PREFIX)

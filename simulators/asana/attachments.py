@@ -38,11 +38,11 @@ def _parent_gid(store: AsanaStore, parent: str | None) -> str:
     raise bad_request(f"parent: Not a recognized ID: {parent}")
 
 
-def add_blob_attachment(store: AsanaStore, parent: str, name: str, size: int, seed: str,
-                        *, content_type: str = "application/octet-stream") -> Attachment:
+def add_blob_attachment(
+    store: AsanaStore, parent: str, name: str, size: int, seed: str, *, content_type: str = "application/octet-stream"
+) -> Attachment:
     """Seed helper: an attachment whose bytes are generated on demand (no memory cost)."""
-    att = Attachment(store.new_gid(), parent, name, store.now(), size, blob_seed=seed,
-                     content_type=content_type)
+    att = Attachment(store.new_gid(), parent, name, store.now(), size, blob_seed=seed, content_type=content_type)
     store.add_attachment(att)
     return att
 
@@ -69,8 +69,7 @@ def spool_upload(upload_dir: str, source: IO[bytes], max_bytes: int) -> SpooledU
             while chunk := source.read(CHUNK):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise bad_request("file: File is too large. The maximum attachment size "
-                                      "is 100MB.")
+                    raise bad_request("file: File is too large. The maximum attachment size is 100MB.")
                 digest.update(chunk)
                 out.write(chunk)
     except BaseException:
@@ -84,33 +83,43 @@ def check_parent(store: AsanaStore, parent: str | None) -> str:
     return _parent_gid(store, parent)
 
 
-def add_uploaded_attachment(store: AsanaStore, me: str, parent: str | None, filename: str,
-                            content_type: str | None, spooled: SpooledUpload) -> Attachment:
+def add_uploaded_attachment(
+    store: AsanaStore, me: str, parent: str | None, filename: str, content_type: str | None, spooled: SpooledUpload
+) -> Attachment:
     """Register a spooled upload as an attachment of ``parent`` (call with the store lock)."""
     try:
-        parent_gid = _parent_gid(store, parent)   # it may have been deleted while copying
+        parent_gid = _parent_gid(store, parent)  # it may have been deleted while copying
     except BaseException:
         os.unlink(spooled.path)
         raise
     # Asana asks clients to URL-encode non-ASCII file names in Content-Disposition.
-    att = Attachment(store.new_gid(), parent_gid, unquote(filename or "upload"), store.now(),
-                     spooled.size, content_type=content_type or "application/octet-stream",
-                     sha256=spooled.sha256, path=spooled.path)
+    att = Attachment(
+        store.new_gid(),
+        parent_gid,
+        unquote(filename or "upload"),
+        store.now(),
+        spooled.size,
+        content_type=content_type or "application/octet-stream",
+        sha256=spooled.sha256,
+        path=spooled.path,
+    )
     store.add_attachment(att)
     _touch_parent(store, att, me)
     return att
 
 
-def add_external_attachment(store: AsanaStore, me: str, parent: str | None, name: str | None,
-                            url: str | None) -> Attachment:
+def add_external_attachment(
+    store: AsanaStore, me: str, parent: str | None, name: str | None, url: str | None
+) -> Attachment:
     """``resource_subtype=external``: ``parent``, ``name`` and ``url`` are required."""
     parent_gid = _parent_gid(store, parent)
     if not url:
         raise bad_request("url: Missing input")
     if not name:
         raise bad_request("name: Missing input")
-    att = Attachment(store.new_gid(), parent_gid, name, store.now(), 0, host="external",
-                     resource_subtype="external", url=url)
+    att = Attachment(
+        store.new_gid(), parent_gid, name, store.now(), 0, host="external", resource_subtype="external", url=url
+    )
     store.add_attachment(att)
     _touch_parent(store, att, me)
     return att
@@ -136,8 +145,7 @@ def attachments_of(store: AsanaStore, parent: str | None) -> list[Attachment]:
         raise bad_request("parent: Missing input")
     if parent not in store.tasks and parent not in store.projects:
         raise unknown_object("task", parent)
-    return [a for a in (store.attachments[g] for g in store.attachments_by_parent.get(parent, []))
-            if not a.deleted]
+    return [a for a in (store.attachments[g] for g in store.attachments_by_parent.get(parent, [])) if not a.deleted]
 
 
 # --- download links ---------------------------------------------------------------------------
@@ -152,8 +160,10 @@ def download_url(store: AsanaStore, att: Attachment, server_root: str) -> str | 
     if att.resource_subtype == "external":
         return att.url
     expires = int(store.now() + store.download_ttl_s)
-    return (f"{server_root.rstrip('/')}{DOWNLOAD_PREFIX}/{att.gid}/{quote(att.name)}"
-            f"?expires={expires}&sig={_sign(att.gid, expires)}")
+    return (
+        f"{server_root.rstrip('/')}{DOWNLOAD_PREFIX}/{att.gid}/{quote(att.name)}"
+        f"?expires={expires}&sig={_sign(att.gid, expires)}"
+    )
 
 
 def check_download(store: AsanaStore, gid: str, expires: str | None, sig: str | None) -> Attachment:

@@ -16,12 +16,19 @@ from simulators.asana.store import AsanaStore
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def add_custom_field(store: AsanaStore, workspace_gid: str, name: str, subtype: str, *,
-                     options: list[tuple[str, str]] | None = None,
-                     precision: int = 0) -> CustomField:
+def add_custom_field(
+    store: AsanaStore,
+    workspace_gid: str,
+    name: str,
+    subtype: str,
+    *,
+    options: list[tuple[str, str]] | None = None,
+    precision: int = 0,
+) -> CustomField:
     """Define a workspace custom field (``options``: (name, color) for enums)."""
-    cf = CustomField(store.new_gid(), workspace_gid, name, subtype, precision,
-                     [(store.new_gid(), n, c) for n, c in options or []])
+    cf = CustomField(
+        store.new_gid(), workspace_gid, name, subtype, precision, [(store.new_gid(), n, c) for n, c in options or []]
+    )
     store.custom_fields[cf.gid] = cf
     return cf
 
@@ -45,6 +52,6 @@ def custom_value(store: AsanaStore, workspace_gid: str, field_gid: str, value: A
         # CustomFieldRequest.date_value: {"date": "YYYY-MM-DD"} or {"date_time": …}
         day = value.get("date") if isinstance(value, dict) else None
         if not isinstance(day, str) or not _DAY.fullmatch(day):
-            raise bad_request(f"custom_fields: {cf.name} expects {{\"date\": \"YYYY-MM-DD\"}}")
+            raise bad_request(f'custom_fields: {cf.name} expects {{"date": "YYYY-MM-DD"}}')
         return {"date": day}
     return str(value)

@@ -42,14 +42,16 @@ class CountingWindowLimiter(WindowLimiter):
 
 def make_limiters(plan: str, clock: SimClock) -> dict[str, WindowLimiter | ConcurrencyLimiter]:
     """The three documented limits for ``plan`` ("free" or "paid")."""
-    return {"requests": CountingWindowLimiter(PLANS[plan], 60.0, clock),
-            "reads": ConcurrencyLimiter(50), "writes": ConcurrencyLimiter(15)}
+    return {
+        "requests": CountingWindowLimiter(PLANS[plan], 60.0, clock),
+        "reads": ConcurrencyLimiter(50),
+        "writes": ConcurrencyLimiter(15),
+    }
 
 
 async def _answer(send: Send, err: AsanaApiError) -> None:
     body = json.dumps(err.body()).encode()
-    headers = [(b"content-type", b"application/json; charset=utf-8"),
-               (b"content-length", str(len(body)).encode())]
+    headers = [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode())]
     headers += [(k.lower().encode(), v.encode()) for k, v in err.headers.items()]
     await send({"type": "http.response.start", "status": err.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-HELP = ("For more information on API status codes and how to handle them, read the docs on "
-        "errors: https://developers.asana.com/docs/errors")
+HELP = (
+    "For more information on API status codes and how to handle them, read the docs on "
+    "errors: https://developers.asana.com/docs/errors"
+)
 
 
 class AsanaApiError(Exception):

@@ -7,6 +7,7 @@ https://developers.asana.com/docs/oauth : form-encoded ``grant_type`` = ``author
 Errors follow RFC 6749 (``{"error": "invalid_grant", "error_description": ...}``).
 The seed registers one client and a refresh token and an authorization code per user.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -51,8 +52,11 @@ async def oauth_token(request: Request) -> JSONResponse:
     store.token_expiry[access] = store.clock.monotonic() + ACCESS_TTL_S
     user = store.users[user_gid]
     body: dict[str, object] = {
-        "access_token": access, "token_type": "bearer", "expires_in": ACCESS_TTL_S,
-        "data": {"id": int(user.gid), "gid": user.gid, "name": user.name, "email": user.email}}
+        "access_token": access,
+        "token_type": "bearer",
+        "expires_in": ACCESS_TTL_S,
+        "data": {"id": int(user.gid), "gid": user.gid, "name": user.name, "email": user.email},
+    }
     if refresh:
         body["refresh_token"] = refresh
     return JSONResponse(body)

@@ -47,8 +47,7 @@ class OffsetTokens:
         now = self.clock.monotonic()
         with self._lock:
             if len(self._issued) >= 10_000:  # forget expired tokens now and then
-                self._issued = {k: v for k, v in self._issued.items()
-                                if now - v.issued_at <= self.ttl_s}
+                self._issued = {k: v for k, v in self._issued.items() if now - v.issued_at <= self.ttl_s}
             self._issued[token] = _Issued(scope, position, now)
         return token
 
@@ -76,8 +75,15 @@ def parse_limit(raw: str | None) -> int | None:
     return value
 
 
-def paginate(items: Sequence[T], query: Mapping[str, str], *, api_path: str, base_url: str,
-             tokens: OffsetTokens, unpaginated_max: int) -> tuple[list[T], dict[str, Any] | None]:
+def paginate(
+    items: Sequence[T],
+    query: Mapping[str, str],
+    *,
+    api_path: str,
+    base_url: str,
+    tokens: OffsetTokens,
+    unpaginated_max: int,
+) -> tuple[list[T], dict[str, Any] | None]:
     """Cut one page out of ``items`` according to ``limit``/``offset`` in ``query``.
 
     ``api_path`` is the path below ``/api/1.0`` (e.g. ``/tasks``); ``base_url`` the absolute
@@ -90,10 +96,11 @@ def paginate(items: Sequence[T], query: Mapping[str, str], *, api_path: str, bas
     start = tokens.resolve(offset, scope) if offset else 0
     if limit is None:
         if offset is None and len(items) > unpaginated_max:
-            raise bad_request("The result is too large. You should use pagination (may require "
-                              "specifying a workspace)!")
+            raise bad_request(
+                "The result is too large. You should use pagination (may require specifying a workspace)!"
+            )
         return list(items[start:]), None
-    page = list(items[start:start + limit])
+    page = list(items[start : start + limit])
     if start + limit >= len(items):
         return page, None
     token = tokens.issue(scope, start + limit)

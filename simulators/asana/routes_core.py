@@ -60,8 +60,7 @@ async def get_projects(ctx: CtxDep) -> JSONResponse:
 
 
 @router.get("/workspaces/{workspace_gid}/projects")
-async def get_workspace_projects(workspace_gid: str,
-                                 ctx: CtxDep) -> JSONResponse:
+async def get_workspace_projects(workspace_gid: str, ctx: CtxDep) -> JSONResponse:
     archived = bool_param(ctx.query.get("archived"), "archived")
     return ctx.page("project", ctx.store.projects_of(workspace_gid, archived))
 
@@ -75,8 +74,7 @@ async def create_project(request: Request, ctx: CtxDep) -> JSONResponse:
 
 
 @router.post("/workspaces/{workspace_gid}/projects")
-async def create_workspace_project(workspace_gid: str, request: Request,
-                                   ctx: CtxDep) -> JSONResponse:
+async def create_workspace_project(workspace_gid: str, request: Request, ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
         proj = ctx.store.create_project(ctx.me, data, workspace_gid)
@@ -89,8 +87,7 @@ async def get_project(project_gid: str, ctx: CtxDep) -> JSONResponse:
 
 
 @router.put("/projects/{project_gid}")
-async def update_project(project_gid: str, request: Request,
-                         ctx: CtxDep) -> JSONResponse:
+async def update_project(project_gid: str, request: Request, ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
         proj = ctx.store.update_project(ctx.me, project_gid, data)
@@ -113,8 +110,7 @@ async def get_sections(project_gid: str, ctx: CtxDep) -> JSONResponse:
 
 
 @router.post("/projects/{project_gid}/sections")
-async def create_section(project_gid: str, request: Request,
-                         ctx: CtxDep) -> JSONResponse:
+async def create_section(project_gid: str, request: Request, ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
         sec = ctx.store.create_section(project_gid, data)
@@ -127,8 +123,7 @@ async def get_section(section_gid: str, ctx: CtxDep) -> JSONResponse:
 
 
 @router.put("/sections/{section_gid}")
-async def update_section(section_gid: str, request: Request,
-                         ctx: CtxDep) -> JSONResponse:
+async def update_section(section_gid: str, request: Request, ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
         sec = ctx.store.update_section(section_gid, data)
@@ -159,8 +154,7 @@ async def get_tags(ctx: CtxDep) -> JSONResponse:
 
 
 @router.post("/workspaces/{workspace_gid}/tags")
-async def create_workspace_tag(workspace_gid: str, request: Request,
-                               ctx: CtxDep) -> JSONResponse:
+async def create_workspace_tag(workspace_gid: str, request: Request, ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
         tag = ctx.store.create_tag(ctx.me, data, workspace_gid)
@@ -181,8 +175,7 @@ async def get_tag(tag_gid: str, ctx: CtxDep) -> JSONResponse:
 
 
 @router.put("/tags/{tag_gid}")
-async def update_tag(tag_gid: str, request: Request,
-                     ctx: CtxDep) -> JSONResponse:
+async def update_tag(tag_gid: str, request: Request, ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
         tag = ctx.store.update_tag(tag_gid, data)

@@ -21,9 +21,24 @@ from simulators.asana.models import CustomField, bad_request, unknown_object
 
 router = APIRouter()
 SUBTYPES = ("text", "number", "enum", "date")
-ENUM_COLORS = ("none", "red", "orange", "yellow-orange", "yellow", "yellow-green", "green",
-               "blue-green", "aqua", "blue", "indigo", "purple", "magenta", "hot-pink", "pink",
-               "cool-gray")
+ENUM_COLORS = (
+    "none",
+    "red",
+    "orange",
+    "yellow-orange",
+    "yellow",
+    "yellow-green",
+    "green",
+    "blue-green",
+    "aqua",
+    "blue",
+    "indigo",
+    "purple",
+    "magenta",
+    "hot-pink",
+    "pink",
+    "cool-gray",
+)
 
 
 def _field(ctx: CtxDep, gid: str) -> CustomField:
@@ -36,8 +51,7 @@ def _field(ctx: CtxDep, gid: str) -> CustomField:
 @router.get("/workspaces/{workspace_gid}/custom_fields")
 async def get_workspace_custom_fields(workspace_gid: str, ctx: CtxDep) -> JSONResponse:
     ctx.store.workspace(workspace_gid)
-    return ctx.page("custom_field", [cf for cf in ctx.store.custom_fields.values()
-                                     if cf.workspace == workspace_gid])
+    return ctx.page("custom_field", [cf for cf in ctx.store.custom_fields.values() if cf.workspace == workspace_gid])
 
 
 @router.post("/custom_fields")
@@ -56,12 +70,19 @@ async def create_custom_field(request: Request, ctx: CtxDep) -> JSONResponse:
     if subtype == "enum" and not all(isinstance(o, dict) and str(o.get("name") or "").strip() for o in options):
         raise bad_request("enum_options: each option needs a name")
     with ctx.store.lock:
-        if any(cf.workspace == workspace and cf.name.casefold() == name.casefold()
-               for cf in ctx.store.custom_fields.values()):
+        if any(
+            cf.workspace == workspace and cf.name.casefold() == name.casefold()
+            for cf in ctx.store.custom_fields.values()
+        ):
             raise bad_request(f"name: A custom field named {name!r} already exists in this workspace")
-        cf = add_custom_field(ctx.store, workspace, name, subtype,
-                              options=[(str(o["name"]), str(o.get("color") or "none")) for o in options],
-                              precision=int(data.get("precision") or 0))
+        cf = add_custom_field(
+            ctx.store,
+            workspace,
+            name,
+            subtype,
+            options=[(str(o["name"]), str(o.get("color") or "none")) for o in options],
+            precision=int(data.get("precision") or 0),
+        )
     return ctx.one("custom_field", cf, 201)
 
 

@@ -26,8 +26,7 @@ async def get_tasks(ctx: CtxDep) -> JSONResponse:
     given = [k for k in ("project", "section", "tag") if q.get(k)]
     pair = bool(q.get("assignee")) and bool(q.get("workspace"))
     if len(given) + int(pair) != 1 or (not pair and (q.get("assignee") or q.get("workspace"))):
-        raise bad_request("Must specify exactly one of project, tag, section, user task list, "
-                          "or assignee + workspace")
+        raise bad_request("Must specify exactly one of project, tag, section, user task list, or assignee + workspace")
     if q.get("project"):
         tasks = ops.project_tasks(store, q["project"])
     elif q.get("section"):
@@ -38,29 +37,25 @@ async def get_tasks(ctx: CtxDep) -> JSONResponse:
     else:
         ws = store.workspace(q["workspace"])
         uid = store.user(q["assignee"], me=ctx.me).gid
-        tasks = [t for t in store.tasks.values()
-                 if t.workspace == ws.gid and t.assignee == uid and not t.deleted]
+        tasks = [t for t in store.tasks.values() if t.workspace == ws.gid and t.assignee == uid and not t.deleted]
     return ctx.page("task", ops.filter_tasks(tasks, q))
 
 
 @router.get("/projects/{project_gid}/tasks")
 async def get_project_tasks(project_gid: str, ctx: CtxDep) -> JSONResponse:
-    return ctx.page("task", ops.filter_tasks(ops.project_tasks(ctx.store, project_gid),
-                                             ctx.query))
+    return ctx.page("task", ops.filter_tasks(ops.project_tasks(ctx.store, project_gid), ctx.query))
 
 
 @router.get("/sections/{section_gid}/tasks")
 async def get_section_tasks(section_gid: str, ctx: CtxDep) -> JSONResponse:
     sec = ctx.store.section(section_gid)
-    return ctx.page("task", ops.filter_tasks(ops.live_tasks(ctx.store, sec.task_gids),
-                                             ctx.query))
+    return ctx.page("task", ops.filter_tasks(ops.live_tasks(ctx.store, sec.task_gids), ctx.query))
 
 
 @router.get("/tags/{tag_gid}/tasks")
 async def get_tag_tasks(tag_gid: str, ctx: CtxDep) -> JSONResponse:
     tag = ctx.store.tag(tag_gid)
-    return ctx.page("task", [t for t in ctx.store.tasks.values()
-                             if tag.gid in t.tag_gids and not t.deleted])
+    return ctx.page("task", [t for t in ctx.store.tasks.values() if tag.gid in t.tag_gids and not t.deleted])
 
 
 # --- single tasks ----------------------------------------------------------------------------
@@ -80,8 +75,7 @@ async def get_task(task_gid: str, ctx: CtxDep) -> JSONResponse:
 
 
 @router.put("/tasks/{task_gid}")
-async def update_task(task_gid: str, request: Request,
-                      ctx: CtxDep) -> JSONResponse:
+async def update_task(task_gid: str, request: Request, ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
         task = ops.update_task(ctx.store, ctx.me, task_gid, data)
@@ -102,8 +96,7 @@ async def get_subtasks(task_gid: str, ctx: CtxDep) -> JSONResponse:
 
 
 @router.post("/tasks/{task_gid}/subtasks")
-async def create_subtask(task_gid: str, request: Request,
-                         ctx: CtxDep) -> JSONResponse:
+async def create_subtask(task_gid: str, request: Request, ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
         task = ops.create_task(ctx.store, ctx.me, data, parent_gid=task_gid)
@@ -111,8 +104,7 @@ async def create_subtask(task_gid: str, request: Request,
 
 
 @router.post("/sections/{section_gid}/addTask")
-async def add_task_to_section(section_gid: str, request: Request,
-                              ctx: CtxDep) -> JSONResponse:
+async def add_task_to_section(section_gid: str, request: Request, ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
         ops.add_task_to_section(ctx.store, ctx.me, section_gid, data)
@@ -120,23 +112,27 @@ async def add_task_to_section(section_gid: str, request: Request,
 
 
 @router.post("/tasks/{task_gid}/addProject")
-async def add_project(task_gid: str, request: Request,
-                      ctx: CtxDep) -> JSONResponse:
+async def add_project(task_gid: str, request: Request, ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     if not data.get("project"):
         raise bad_request("project: Missing input")
     with ctx.store.lock:
-        ops.add_to_project(ctx.store, ctx.store.task(task_gid), data["project"],
-                           data.get("section"), me=ctx.me, before=data.get("insert_before"),
-                           after=data.get("insert_after"))
+        ops.add_to_project(
+            ctx.store,
+            ctx.store.task(task_gid),
+            data["project"],
+            data.get("section"),
+            me=ctx.me,
+            before=data.get("insert_before"),
+            after=data.get("insert_after"),
+        )
     return ctx.empty()
 
 
 @router.get("/tasks/{task_gid}/tags")
 async def get_task_tags(task_gid: str, ctx: CtxDep) -> JSONResponse:
     task = ctx.store.task(task_gid)
-    return ctx.page("tag", [ctx.store.tags[g] for g in task.tag_gids
-                            if not ctx.store.tags[g].deleted])
+    return ctx.page("tag", [ctx.store.tags[g] for g in task.tag_gids if not ctx.store.tags[g].deleted])
 
 
 @router.post("/tasks/{task_gid}/addTag")
@@ -148,8 +144,7 @@ async def add_tag(task_gid: str, request: Request, ctx: CtxDep) -> JSONResponse:
 
 
 @router.post("/tasks/{task_gid}/removeTag")
-async def remove_tag(task_gid: str, request: Request,
-                     ctx: CtxDep) -> JSONResponse:
+async def remove_tag(task_gid: str, request: Request, ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
         ops.set_tag(ctx.store, task_gid, data, add=False)
@@ -165,8 +160,7 @@ async def get_stories(task_gid: str, ctx: CtxDep) -> JSONResponse:
 
 
 @router.post("/tasks/{task_gid}/stories")
-async def create_story(task_gid: str, request: Request,
-                       ctx: CtxDep) -> JSONResponse:
+async def create_story(task_gid: str, request: Request, ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
         story = ops.create_comment(ctx.store, ctx.me, task_gid, data)
@@ -179,8 +173,7 @@ async def get_story(story_gid: str, ctx: CtxDep) -> JSONResponse:
 
 
 @router.put("/stories/{story_gid}")
-async def update_story(story_gid: str, request: Request,
-                       ctx: CtxDep) -> JSONResponse:
+async def update_story(story_gid: str, request: Request, ctx: CtxDep) -> JSONResponse:
     data = await body_data(request)
     with ctx.store.lock:
         story = ops.update_comment(ctx.store, ctx.me, story_gid, data)
@@ -227,8 +220,12 @@ async def create_attachment(request: Request, ctx: CtxDep) -> JSONResponse:
             name, url = form.get("name"), form.get("url")
             with ctx.store.lock:
                 att = att_ops.add_external_attachment(
-                    ctx.store, ctx.me, parent_gid, name if isinstance(name, str) else None,
-                    url if isinstance(url, str) else None)
+                    ctx.store,
+                    ctx.me,
+                    parent_gid,
+                    name if isinstance(name, str) else None,
+                    url if isinstance(url, str) else None,
+                )
         elif subtype == "asana":
             upload = form.get("file")
             if upload is None or isinstance(upload, str):
@@ -239,12 +236,13 @@ async def create_attachment(request: Request, ctx: CtxDep) -> JSONResponse:
             # Only the file copy runs in a worker thread; the store is changed here, on the
             # event loop and under its lock, like every other write (a thread writing the
             # store unlocked raced with dumps and other writers).
-            spooled = await run_in_threadpool(att_ops.spool_upload, upload_dir, upload.file,
-                                              ctx.store.max_attachment_bytes)
+            spooled = await run_in_threadpool(
+                att_ops.spool_upload, upload_dir, upload.file, ctx.store.max_attachment_bytes
+            )
             with ctx.store.lock:
                 att = att_ops.add_uploaded_attachment(
-                    ctx.store, ctx.me, parent_gid, upload.filename or "upload",
-                    upload.content_type, spooled)
+                    ctx.store, ctx.me, parent_gid, upload.filename or "upload", upload.content_type, spooled
+                )
         else:
             raise bad_request(f"resource_subtype: Not a valid enum value: {subtype}")
     return ctx.one("attachment", att, 200)
@@ -267,13 +265,20 @@ async def download(attachment_gid: str, name: str, request: Request) -> Response
     """The presigned file link of ``download_url`` (no bearer token, expires)."""
     store = request.app.state.asana_store
     try:
-        att = att_ops.check_download(store, attachment_gid, request.query_params.get("expires"),
-                                     request.query_params.get("sig"))
+        att = att_ops.check_download(
+            store, attachment_gid, request.query_params.get("expires"), request.query_params.get("sig")
+        )
     except AsanaApiError as exc:
         # Like S3: a small XML error, not Asana's JSON envelope.
-        return Response(f"<Error><Code>AccessDenied</Code><Message>{exc.message}</Message>"
-                        "</Error>", status_code=exc.status, media_type="application/xml")
-    headers = {"content-length": str(att.size),
-               "content-disposition": f"attachment; filename*=UTF-8''{quote(att.name)}"}
-    return StreamingResponse(iterate_in_threadpool(att_ops.iter_content(att)),
-                             media_type=att.content_type, headers=headers)
+        return Response(
+            f"<Error><Code>AccessDenied</Code><Message>{exc.message}</Message></Error>",
+            status_code=exc.status,
+            media_type="application/xml",
+        )
+    headers = {
+        "content-length": str(att.size),
+        "content-disposition": f"attachment; filename*=UTF-8''{quote(att.name)}",
+    }
+    return StreamingResponse(
+        iterate_in_threadpool(att_ops.iter_content(att)), media_type=att.content_type, headers=headers
+    )

@@ -35,12 +35,12 @@ class SeedConfig:
     projects: int = 3
     sections_per_project: int = 3
     tasks_per_project: int = 100
-    subtasks_every: int = 5          # every n-th task gets subtasks
+    subtasks_every: int = 5  # every n-th task gets subtasks
     subtasks_per_task: int = 2
     comments_per_task: int = 2
     tags_per_workspace: int = 5
     attachment_sizes: list[int] = field(default_factory=lambda: [2048, 300_000])
-    external_links: int = 1          # per project
+    external_links: int = 1  # per project
     completed_every: int = 4
     deleted_per_project: int = 2
     archived_projects: int = 1
@@ -81,59 +81,79 @@ def seed_store(store: AsanaStore, config: SeedConfig | None = None) -> dict[str,
     user_index = 0
     summary: dict[str, Any] = {"workspaces": [], "tokens": {}}
     for w in range(cfg.workspaces):
-        ws = store.add_workspace(f"Workspace {w + 1} · {unicode_text(rng, 1)}",
-                                 email_domains=[f"ws{w + 1}.example.com"])
+        ws = store.add_workspace(
+            f"Workspace {w + 1} · {unicode_text(rng, 1)}", email_domains=[f"ws{w + 1}.example.com"]
+        )
         users = []
         for u in range(cfg.users_per_workspace):
             name = f"User {u + 1} {rng.choice(SURNAMES)}"
             tok = token_for(user_index)
-            users.append(store.add_user(name, f"user{u + 1}@ws{w + 1}.example.com", [ws.gid],
-                                        token=tok))
+            users.append(store.add_user(name, f"user{u + 1}@ws{w + 1}.example.com", [ws.gid], token=tok))
             summary["tokens"][tok] = users[-1].gid
             store.refresh_tokens[refresh_token_for(user_index)] = users[-1].gid
             store.auth_codes[auth_code_for(user_index)] = users[-1].gid
             user_index += 1
         me = users[0].gid
-        tags = [store.create_tag(me, {"name": f"{words(rng, 1)}-{t}",
-                                      "color": rng.choice(COLORS)}, ws.gid)
-                for t in range(cfg.tags_per_workspace)]
-        fields = [add_custom_field(store, ws.gid, "Ticket", "text"),
-                  add_custom_field(store, ws.gid, "Estimate (h)", "number", precision=1),
-                  add_custom_field(store, ws.gid, "Priorité", "enum", options=[
-                      ("Low", "light-green"), ("High 🔥", "dark-red")])]
+        tags = [
+            store.create_tag(me, {"name": f"{words(rng, 1)}-{t}", "color": rng.choice(COLORS)}, ws.gid)
+            for t in range(cfg.tags_per_workspace)
+        ]
+        fields = [
+            add_custom_field(store, ws.gid, "Ticket", "text"),
+            add_custom_field(store, ws.gid, "Estimate (h)", "number", precision=1),
+            add_custom_field(
+                store, ws.gid, "Priorité", "enum", options=[("Low", "light-green"), ("High 🔥", "dark-red")]
+            ),
+        ]
         for p in range(cfg.projects):
             _seed_project(store, cfg, rng, ws.gid, users, tags, p, fields)
         summary["workspaces"].append(ws.gid)
     _normalise_times(store)
-    summary["counts"] = {k: len(getattr(store, k)) for k in
-                         ("users", "projects", "sections", "tasks", "stories", "tags",
-                          "attachments")}
+    summary["counts"] = {
+        k: len(getattr(store, k)) for k in ("users", "projects", "sections", "tasks", "stories", "tags", "attachments")
+    }
     return summary
 
 
-def _seed_project(store: AsanaStore, cfg: SeedConfig, rng: Any, ws_gid: str,
-                  users: list[Any], tags: list[Any], index: int, fields: list[Any]) -> None:
+def _seed_project(
+    store: AsanaStore,
+    cfg: SeedConfig,
+    rng: Any,
+    ws_gid: str,
+    users: list[Any],
+    tags: list[Any],
+    index: int,
+    fields: list[Any],
+) -> None:
     me = users[0].gid
-    proj = store.create_project(me, {
-        "name": f"Project {index + 1}: {words(rng, 2)}",
-        "notes": f"Seeded project {index + 1}. {unicode_text(rng, 2)}",
-        "color": rng.choice(COLORS)}, ws_gid)
+    proj = store.create_project(
+        me,
+        {
+            "name": f"Project {index + 1}: {words(rng, 2)}",
+            "notes": f"Seeded project {index + 1}. {unicode_text(rng, 2)}",
+            "color": rng.choice(COLORS),
+        },
+        ws_gid,
+    )
     first = store.live_sections(proj.gid)[0]
     store.update_section(first.gid, {"name": "To do"})
-    sections = [first] + [store.create_section(proj.gid, {"name": f"{words(rng, 1)} {s + 2}"})
-                          for s in range(cfg.sections_per_project - 1)]
+    sections = [first] + [
+        store.create_section(proj.gid, {"name": f"{words(rng, 1)} {s + 2}"})
+        for s in range(cfg.sections_per_project - 1)
+    ]
     tasks = []
     for t in range(cfg.tasks_per_project):
         sec = sections[t % len(sections)]
-        data: dict[str, Any] = {"name": _task_name(rng, t),
-                                "memberships": [{"project": proj.gid, "section": sec.gid}]}
+        data: dict[str, Any] = {"name": _task_name(rng, t), "memberships": [{"project": proj.gid, "section": sec.gid}]}
         if t == 0:
             data["notes"] = long_text(rng, cfg.long_text_chars)
         elif t % 3 == 0:
-            data["html_notes"] = (f"<body><strong>{words(rng, 2)}</strong> "
-                                  f"{escape(unicode_text(rng, 1))} &amp; <em>{words(rng, 3)}</em>"
-                                  f"<ul><li>{words(rng, 2)}</li><li>{words(rng, 2)}</li></ul>"
-                                  "</body>")
+            data["html_notes"] = (
+                f"<body><strong>{words(rng, 2)}</strong> "
+                f"{escape(unicode_text(rng, 1))} &amp; <em>{words(rng, 3)}</em>"
+                f"<ul><li>{words(rng, 2)}</li><li>{words(rng, 2)}</li></ul>"
+                "</body>"
+            )
         else:
             data["notes"] = words(rng, 8)
         if t % 2 == 0:
@@ -145,15 +165,18 @@ def _seed_project(store: AsanaStore, cfg: SeedConfig, rng: Any, ws_gid: str,
         if tags and t % 3 == 1:
             data["tags"] = [tg.gid for tg in rng.sample(tags, min(2, len(tags)))]
         if t % 4 == 0:
-            data["custom_fields"] = {fields[0].gid: f"T-{1000 + t}",
-                                     fields[1].gid: round(rng.uniform(0.5, 40), 1),
-                                     fields[2].gid: fields[2].enum_options[t % 2][0]}
+            data["custom_fields"] = {
+                fields[0].gid: f"T-{1000 + t}",
+                fields[1].gid: round(rng.uniform(0.5, 40), 1),
+                fields[2].gid: fields[2].enum_options[t % 2][0],
+            }
         task = create_task(store, me, data)
         tasks.append(task)
         if cfg.subtasks_every and t % cfg.subtasks_every == 0:
             for s in range(cfg.subtasks_per_task):
-                create_task(store, me, {"name": f"Step {s + 1}: {words(rng, 2)}",
-                                        "completed": s == 0}, parent_gid=task.gid)
+                create_task(
+                    store, me, {"name": f"Step {s + 1}: {words(rng, 2)}", "completed": s == 0}, parent_gid=task.gid
+                )
         for c in range(cfg.comments_per_task):
             author = users[(t + c) % len(users)].gid
             text = unicode_text(rng, 3) if c % 2 else words(rng, 6)
@@ -163,13 +186,11 @@ def _seed_project(store: AsanaStore, cfg: SeedConfig, rng: Any, ws_gid: str,
     for i, size in enumerate(cfg.attachment_sizes):
         if tasks:
             target = tasks[i % len(tasks)]
-            add_blob_attachment(store, target.gid, f"file-{i + 1}-{size}.bin", size,
-                                f"{cfg.seed}:{proj.gid}:{i}")
+            add_blob_attachment(store, target.gid, f"file-{i + 1}-{size}.bin", size, f"{cfg.seed}:{proj.gid}:{i}")
     for i in range(cfg.external_links):
         if tasks:
-            add_external_attachment(store, me, tasks[-1 - i].gid, f"Spec {i + 1}",
-                                    f"https://example.com/spec/{i + 1}")
-    for task in tasks[-cfg.deleted_per_project - 1:-1] if cfg.deleted_per_project else []:
+            add_external_attachment(store, me, tasks[-1 - i].gid, f"Spec {i + 1}", f"https://example.com/spec/{i + 1}")
+    for task in tasks[-cfg.deleted_per_project - 1 : -1] if cfg.deleted_per_project else []:
         delete_task(store, task.gid)
     if index < cfg.archived_projects and cfg.projects > 1:
         store.update_project(me, proj.gid, {"archived": True})
@@ -185,9 +206,14 @@ def _task_name(rng: Any, t: int) -> str:
 
 def _normalise_times(store: AsanaStore) -> None:
     """Give seeded objects fixed timestamps (in gid order) so the seed is reproducible."""
-    rows: list[Any] = [*store.projects.values(), *store.sections.values(),
-                       *store.tasks.values(), *store.stories.values(), *store.tags.values(),
-                       *store.attachments.values()]
+    rows: list[Any] = [
+        *store.projects.values(),
+        *store.sections.values(),
+        *store.tasks.values(),
+        *store.stories.values(),
+        *store.tags.values(),
+        *store.attachments.values(),
+    ]
     rows.sort(key=lambda r: int(r.gid))
     for i, row in enumerate(rows):
         t = SEED_EPOCH + i * 37.0

@@ -22,8 +22,17 @@ from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 SPEC_ENV = "FERRY_VENDOR_API_DIR"
-SERVED_PREFIXES = ("/users", "/workspaces", "/projects", "/sections", "/tasks", "/stories",
-                   "/attachments", "/tags", "/custom_fields")
+SERVED_PREFIXES = (
+    "/users",
+    "/workspaces",
+    "/projects",
+    "/sections",
+    "/tasks",
+    "/stories",
+    "/attachments",
+    "/tags",
+    "/custom_fields",
+)
 API_HOST = "https://app.asana.com"
 
 
@@ -71,8 +80,7 @@ def _str_keys(node: Any) -> Any:
         # {"date": …}), but the schema types every value as a string: any value passes here.
         out["additionalProperties"] = {}
     parts = out.get("allOf")
-    if isinstance(parts, list) and any(isinstance(p, dict) and p.get("nullable")
-                                       for p in parts):
+    if isinstance(parts, list) and any(isinstance(p, dict) and p.get("nullable") for p in parts):
         rest = {k: v for k, v in out.items() if k != "allOf"}
         return {**rest, "anyOf": [{"allOf": parts}, {"enum": [None]}]}
     return out
@@ -88,7 +96,9 @@ class _Req:
         self.method = request.method.lower()
         self.parameters = RequestParameters(
             query=ImmutableMultiDict(parse_qs(url.query, keep_blank_values=True)),
-            header=Headers(dict(request.headers)), cookie=ImmutableMultiDict({}))
+            header=Headers(dict(request.headers)),
+            cookie=ImmutableMultiDict({}),
+        )
         self.content_type = request.headers.get("content-type", "")
         try:
             self.body: bytes | None = request.content or None

@@ -38,10 +38,26 @@ from simulators.common import SimClock
 
 R = TypeVar("R")
 
-COLORS = ("dark-pink", "dark-green", "dark-blue", "dark-red", "dark-teal", "dark-brown",
-          "dark-orange", "dark-purple", "dark-warm-gray", "light-pink", "light-green",
-          "light-blue", "light-red", "light-teal", "light-brown", "light-orange",
-          "light-purple", "light-warm-gray")
+COLORS = (
+    "dark-pink",
+    "dark-green",
+    "dark-blue",
+    "dark-red",
+    "dark-teal",
+    "dark-brown",
+    "dark-orange",
+    "dark-purple",
+    "dark-warm-gray",
+    "light-pink",
+    "light-green",
+    "light-blue",
+    "light-red",
+    "light-teal",
+    "light-brown",
+    "light-orange",
+    "light-purple",
+    "light-warm-gray",
+)
 GID_BASE = 1_200_000_000_000_000
 #: The user making the current API request (set by the gate); None for seeding and tests.
 CALLER: ContextVar[str | None] = ContextVar("asana_caller", default=None)
@@ -50,8 +66,14 @@ CALLER: ContextVar[str | None] = ContextVar("asana_caller", default=None)
 class AsanaStore:
     """All objects of one simulated Asana instance, keyed by gid (a numeric string)."""
 
-    def __init__(self, clock: SimClock | None = None, *, offset_ttl_s: float = 3600.0,
-                 unpaginated_max: int = 1000, max_attachment_bytes: int = 100 * 1024 * 1024):
+    def __init__(
+        self,
+        clock: SimClock | None = None,
+        *,
+        offset_ttl_s: float = 3600.0,
+        unpaginated_max: int = 1000,
+        max_attachment_bytes: int = 100 * 1024 * 1024,
+    ):
         self.clock = clock or SimClock()
         self.lock = threading.RLock()
         self.offsets = OffsetTokens(self.clock, offset_ttl_s)
@@ -201,8 +223,7 @@ class AsanaStore:
     def user_ref(self, value: Any, field_name: str, me: str) -> str:
         """Resolve a user given in a request field (one string) or 400."""
         if not isinstance(value, str):
-            raise bad_request(f"{field_name}: Not a valid user reference; expected one gid, "
-                              "email or \"me\"")
+            raise bad_request(f'{field_name}: Not a valid user reference; expected one gid, email or "me"')
         try:
             return self.user(value, me=me).gid
         except Exception as exc:
@@ -218,14 +239,14 @@ class AsanaStore:
 
     # --- users and workspaces -------------------------------------------------------------
 
-    def add_workspace(self, name: str, *, is_organization: bool = False,
-                      email_domains: list[str] | None = None) -> Workspace:
+    def add_workspace(
+        self, name: str, *, is_organization: bool = False, email_domains: list[str] | None = None
+    ) -> Workspace:
         ws = Workspace(self.new_gid(), name, is_organization, list(email_domains or []))
         self.workspaces[ws.gid] = ws
         return ws
 
-    def add_user(self, name: str, email: str, workspace_gids: list[str],
-                 token: str | None = None) -> User:
+    def add_user(self, name: str, email: str, workspace_gids: list[str], token: str | None = None) -> User:
         user = User(self.new_gid(), name, email, list(workspace_gids))
         self.users[user.gid] = user
         for w in workspace_gids:
@@ -245,8 +266,7 @@ class AsanaStore:
         if ws.is_organization and not data.get("team"):
             raise bad_request("team: Missing input")
         now = self.stamp()
-        proj = Project(self.new_gid(), ws.gid, str(data.get("name") or ""), now, now, owner=me,
-                       members=[me])
+        proj = Project(self.new_gid(), ws.gid, str(data.get("name") or ""), now, now, owner=me, members=[me])
         self._apply_project(proj, data, me)
         self.projects[proj.gid] = proj
         # Asana gives every new list project one section, "Untitled section".
@@ -297,8 +317,11 @@ class AsanaStore:
 
     def projects_of(self, workspace_gid: str, archived: bool | None) -> list[Project]:
         self.workspace(workspace_gid)
-        return [p for p in self.projects.values() if p.workspace == workspace_gid
-                and not p.deleted and (archived is None or p.archived == archived)]
+        return [
+            p
+            for p in self.projects.values()
+            if p.workspace == workspace_gid and not p.deleted and (archived is None or p.archived == archived)
+        ]
 
     def project_html_notes(self, proj: Project) -> str:
         return notes_to_html(proj.notes)
@@ -311,13 +334,11 @@ class AsanaStore:
             raise bad_request("name: Missing input")
         sec = Section(self.new_gid(), proj.gid, str(data["name"]), self.now())
         self.sections[sec.gid] = sec
-        self._place(proj.section_gids, sec.gid, data.get("insert_before"),
-                    data.get("insert_after"), "section")
+        self._place(proj.section_gids, sec.gid, data.get("insert_before"), data.get("insert_after"), "section")
         return sec
 
     @staticmethod
-    def _place(order: list[str], gid: str, before: str | None, after: str | None,
-               kind: str) -> None:
+    def _place(order: list[str], gid: str, before: str | None, after: str | None, kind: str) -> None:
         if gid in order:
             order.remove(gid)
         if before and after:
@@ -325,8 +346,9 @@ class AsanaStore:
         anchor = before or after
         if anchor:
             if anchor not in order:
-                raise bad_request(f"{'insert_before' if before else 'insert_after'}: "
-                                  f"{kind} {anchor} is not in the same container")
+                raise bad_request(
+                    f"{'insert_before' if before else 'insert_after'}: {kind} {anchor} is not in the same container"
+                )
             idx = order.index(anchor) + (0 if before else 1)
             order.insert(idx, gid)
         else:
@@ -339,8 +361,13 @@ class AsanaStore:
                 raise bad_request("name: Missing input")
             sec.name = str(data["name"])
         if data.get("insert_before") or data.get("insert_after"):
-            self._place(self.project(sec.project).section_gids, sec.gid,
-                        data.get("insert_before"), data.get("insert_after"), "section")
+            self._place(
+                self.project(sec.project).section_gids,
+                sec.gid,
+                data.get("insert_before"),
+                data.get("insert_after"),
+                "section",
+            )
         return sec
 
     def delete_section(self, gid: str) -> None:
@@ -368,9 +395,15 @@ class AsanaStore:
         color = data.get("color")
         if color not in (*COLORS, None):
             raise bad_request(f"color: Not a valid enum value: {color}")
-        tag = Tag(self.new_gid(), ws.gid, str(data.get("name") or ""), self.now(), color,
-                  str(data.get("notes") or ""),
-                  [self.user_ref(f, "followers", me) for f in data.get("followers") or []])
+        tag = Tag(
+            self.new_gid(),
+            ws.gid,
+            str(data.get("name") or ""),
+            self.now(),
+            color,
+            str(data.get("notes") or ""),
+            [self.user_ref(f, "followers", me) for f in data.get("followers") or []],
+        )
         self.tags[tag.gid] = tag
         return tag
 
@@ -389,6 +422,7 @@ class AsanaStore:
 
     def dump(self) -> dict[str, Any]:
         """JSON-able copy of everything (deleted objects included, flagged)."""
+
         def table(rows: dict[str, Any]) -> dict[str, Any]:
             out = {}
             for gid, obj in rows.items():
@@ -398,13 +432,21 @@ class AsanaStore:
                         row[key] = iso_ts(row[key])
                 out[gid] = row
             return out
+
         with self.lock:
-            return {"workspaces": table(self.workspaces), "users": table(self.users),
-                    "tokens": dict(self.tokens), "refresh_tokens": dict(self.refresh_tokens),
-                    "projects": table(self.projects),
-                    "sections": table(self.sections), "tasks": table(self.tasks),
-                    "stories": table(self.stories), "tags": table(self.tags),
-                    "custom_fields": table(self.custom_fields),
-                    "custom_field_settings": {p: [f for _, _, f in settings]
-                                              for p, settings in self.custom_field_settings.items()},
-                    "attachments": table(self.attachments)}
+            return {
+                "workspaces": table(self.workspaces),
+                "users": table(self.users),
+                "tokens": dict(self.tokens),
+                "refresh_tokens": dict(self.refresh_tokens),
+                "projects": table(self.projects),
+                "sections": table(self.sections),
+                "tasks": table(self.tasks),
+                "stories": table(self.stories),
+                "tags": table(self.tags),
+                "custom_fields": table(self.custom_fields),
+                "custom_field_settings": {
+                    p: [f for _, _, f in settings] for p, settings in self.custom_field_settings.items()
+                },
+                "attachments": table(self.attachments),
+            }

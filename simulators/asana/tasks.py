@@ -44,11 +44,11 @@ def _apply_dates(task: Task, data: dict[str, Any]) -> None:
         if data.get(a) is not None and data.get(b) is not None:
             raise bad_request(f"You may only provide one of {a} or {b}!")
     if "start_on" in data and "due_on" not in data and "due_at" not in data:
-        raise bad_request("start_on: due_on or due_at must be present in the request when "
-                          "setting or unsetting start_on")
+        raise bad_request(
+            "start_on: due_on or due_at must be present in the request when setting or unsetting start_on"
+        )
     if "start_at" in data and "due_at" not in data:
-        raise bad_request("start_at: due_at must be present in the request when setting or "
-                          "unsetting start_at")
+        raise bad_request("start_at: due_at must be present in the request when setting or unsetting start_at")
     for key in ("due_on", "start_on"):
         if data.get(key) is not None:
             parse_date(data[key], key)
@@ -72,8 +72,7 @@ def _apply_dates(task: Task, data: dict[str, Any]) -> None:
         raise bad_request("start_on: A task with a start date must also have a due date")
     if start and due and start > due:
         raise bad_request("start_on: The start date must be on or before the due date")
-    if task.start_at and task.due_at and (
-            parse_ts(task.start_at, "start_at") > parse_ts(task.due_at, "due_at")):
+    if task.start_at and task.due_at and (parse_ts(task.start_at, "start_at") > parse_ts(task.due_at, "due_at")):
         raise bad_request("start_at: The start time must be before the due time")
 
 
@@ -95,8 +94,7 @@ def _apply(store: AsanaStore, task: Task, data: dict[str, Any], me: str) -> list
         task.html_notes = raw
     if "resource_subtype" in data:
         if data["resource_subtype"] not in SUBTYPES:
-            raise bad_request(f"resource_subtype: Not a valid enum value: "
-                              f"{data['resource_subtype']}")
+            raise bad_request(f"resource_subtype: Not a valid enum value: {data['resource_subtype']}")
         task.resource_subtype = data["resource_subtype"]
     if "assignee" in data:
         value = data["assignee"]
@@ -128,16 +126,14 @@ def _apply(store: AsanaStore, task: Task, data: dict[str, Any], me: str) -> list
         if not isinstance(values, dict):
             raise bad_request("custom_fields: expected an object of field gid → value")
         for field_gid, value in values.items():
-            task.custom_values[str(field_gid)] = custom_value(store, task.workspace, field_gid,
-                                                              value)
+            task.custom_values[str(field_gid)] = custom_value(store, task.workspace, field_gid, value)
     if any(k in data for k in ("due_on", "due_at", "start_on", "start_at")):
         _apply_dates(task, data)
         events.append("due_date_changed")
     return events
 
 
-def create_task(store: AsanaStore, me: str, data: dict[str, Any],
-                parent_gid: str | None = None) -> Task:
+def create_task(store: AsanaStore, me: str, data: dict[str, Any], parent_gid: str | None = None) -> Task:
     """POST /tasks and POST /tasks/{gid}/subtasks."""
     parent_gid = parent_gid or data.get("parent")
     parent = store.task(parent_gid) if parent_gid else None
@@ -204,9 +200,17 @@ def delete_task(store: AsanaStore, gid: str) -> None:
             delete_task(store, sub)
 
 
-def add_to_project(store: AsanaStore, task: Task, project_gid: str, section_gid: str | None,
-                   *, me: str | None = None, before: str | None = None,
-                   after: str | None = None, story: bool = True) -> None:
+def add_to_project(
+    store: AsanaStore,
+    task: Task,
+    project_gid: str,
+    section_gid: str | None,
+    *,
+    me: str | None = None,
+    before: str | None = None,
+    after: str | None = None,
+    story: bool = True,
+) -> None:
     """Home ``task`` in a project section (the first section when none is given)."""
     proj = store.project(project_gid)
     sections = store.live_sections(proj.gid)
@@ -225,8 +229,7 @@ def add_to_project(store: AsanaStore, task: Task, project_gid: str, section_gid:
         system_story(store, task, me, "section_changed")
 
 
-def add_task_to_section(store: AsanaStore, me: str, section_gid: str,
-                        data: dict[str, Any]) -> None:
+def add_task_to_section(store: AsanaStore, me: str, section_gid: str, data: dict[str, Any]) -> None:
     """POST /sections/{gid}/addTask."""
     sec = store.section(section_gid)
     if not data.get("task"):
@@ -234,8 +237,9 @@ def add_task_to_section(store: AsanaStore, me: str, section_gid: str,
     task = store.task(data["task"])
     if task.workspace != store.projects[sec.project].workspace:
         raise bad_request("task: Task is in another workspace")
-    add_to_project(store, task, sec.project, sec.gid, me=me, before=data.get("insert_before"),
-                   after=data.get("insert_after"))
+    add_to_project(
+        store, task, sec.project, sec.gid, me=me, before=data.get("insert_before"), after=data.get("insert_after")
+    )
 
 
 def set_tag(store: AsanaStore, task_gid: str, data: dict[str, Any], *, add: bool) -> None:
@@ -280,18 +284,22 @@ def filter_tasks(tasks: list[Task], query: dict[str, str]) -> list[Task]:
 
 # --- stories ---------------------------------------------------------------------------------
 
-SYSTEM_TEXT = {"assigned": "assigned this task", "unassigned": "unassigned this task",
-               "marked_complete": "marked this task complete",
-               "marked_incomplete": "marked this task incomplete",
-               "name_changed": "changed the name", "due_date_changed": "changed the due date",
-               "section_changed": "moved this task", "attachment_added": "attached a file",
-               "added_to_project": "added this task to a project"}
+SYSTEM_TEXT = {
+    "assigned": "assigned this task",
+    "unassigned": "unassigned this task",
+    "marked_complete": "marked this task complete",
+    "marked_incomplete": "marked this task incomplete",
+    "name_changed": "changed the name",
+    "due_date_changed": "changed the due date",
+    "section_changed": "moved this task",
+    "attachment_added": "attached a file",
+    "added_to_project": "added this task to a project",
+}
 
 
 def system_story(store: AsanaStore, task: Task, me: str | None, subtype: str) -> Story:
     """Record a system story (the kind a connector must skip when it reads comments)."""
-    story = Story(store.new_gid(), task.gid, store.now(), me, "system", subtype,
-                  SYSTEM_TEXT.get(subtype, subtype))
+    story = Story(store.new_gid(), task.gid, store.now(), me, "system", subtype, SYSTEM_TEXT.get(subtype, subtype))
     store.add_story(story)
     return story
 
@@ -309,8 +317,17 @@ def create_comment(store: AsanaStore, me: str, task_gid: str, data: dict[str, An
         html_text = notes_to_html(text)
     else:
         raise bad_request("text: Missing input")
-    story = Story(store.new_gid(), task.gid, store.now(), me, "comment", "comment_added", text,
-                  html_text, is_pinned=bool(data.get("is_pinned", False)))
+    story = Story(
+        store.new_gid(),
+        task.gid,
+        store.now(),
+        me,
+        "comment",
+        "comment_added",
+        text,
+        html_text,
+        is_pinned=bool(data.get("is_pinned", False)),
+    )
     store.add_story(story)
     task.modified_at = store.stamp()
     return story
@@ -338,5 +355,4 @@ def update_comment(store: AsanaStore, me: str, gid: str, data: dict[str, Any]) -
 
 def task_stories(store: AsanaStore, task_gid: str) -> list[Story]:
     store.task(task_gid)
-    return [s for s in (store.stories[g] for g in store.stories_by_task.get(task_gid, []))
-            if not s.deleted]
+    return [s for s in (store.stories[g] for g in store.stories_by_task.get(task_gid, [])) if not s.deleted]

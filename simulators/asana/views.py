@@ -90,11 +90,16 @@ class View:
     # --- shaping ------------------------------------------------------------------------------
 
     def _lookup(self, ref: Ref) -> Any:
-        table: dict[str, Any] = {"user": self.store.users, "workspace": self.store.workspaces,
-                                 "project": self.store.projects,
-                                 "section": self.store.sections, "task": self.store.tasks,
-                                 "story": self.store.stories, "tag": self.store.tags,
-                                 "attachment": self.store.attachments}
+        table: dict[str, Any] = {
+            "user": self.store.users,
+            "workspace": self.store.workspaces,
+            "project": self.store.projects,
+            "section": self.store.sections,
+            "task": self.store.tasks,
+            "story": self.store.stories,
+            "tag": self.store.tags,
+            "attachment": self.store.attachments,
+        }
         return table[ref.kind][ref.gid]
 
     def _shape(self, value: Any, tree: FieldTree | None) -> Any:
@@ -125,63 +130,116 @@ class View:
         return getattr(self, f"_full_{kind}")(obj)  # type: ignore[no-any-return]
 
     def _full_user(self, u: Any) -> dict[str, Any]:
-        return {"gid": u.gid, "resource_type": "user", "name": u.name, "email": u.email,
-                "photo": None, "workspaces": [Ref("workspace", w) for w in u.workspace_gids]}
+        return {
+            "gid": u.gid,
+            "resource_type": "user",
+            "name": u.name,
+            "email": u.email,
+            "photo": None,
+            "workspaces": [Ref("workspace", w) for w in u.workspace_gids],
+        }
 
     def _full_workspace(self, w: Any) -> dict[str, Any]:
-        return {"gid": w.gid, "resource_type": "workspace", "name": w.name,
-                "email_domains": list(w.email_domains), "is_organization": w.is_organization}
+        return {
+            "gid": w.gid,
+            "resource_type": "workspace",
+            "name": w.name,
+            "email_domains": list(w.email_domains),
+            "is_organization": w.is_organization,
+        }
 
     def _full_project(self, p: Any) -> dict[str, Any]:
-        return {"gid": p.gid, "resource_type": "project", "name": p.name,
-                "archived": p.archived, "color": p.color, "created_at": _ts(p.created_at),
-                "custom_field_settings": [], "default_view": p.default_view,
-                "due_date": p.due_on, "due_on": p.due_on, "html_notes": notes_to_html(p.notes),
-                "members": [Ref("user", m) for m in p.members],
-                "modified_at": _ts(p.modified_at), "notes": p.notes, "public": p.public,
-                "privacy_setting": p.privacy_setting, "start_on": p.start_on,
-                "custom_fields": [], "completed": False, "completed_at": None,
-                "followers": [Ref("user", m) for m in p.members], "owner": _user(p.owner),
-                "permalink_url": f"{APP}/0/{p.gid}/list",
-                "workspace": Ref("workspace", p.workspace)}
+        return {
+            "gid": p.gid,
+            "resource_type": "project",
+            "name": p.name,
+            "archived": p.archived,
+            "color": p.color,
+            "created_at": _ts(p.created_at),
+            "custom_field_settings": [],
+            "default_view": p.default_view,
+            "due_date": p.due_on,
+            "due_on": p.due_on,
+            "html_notes": notes_to_html(p.notes),
+            "members": [Ref("user", m) for m in p.members],
+            "modified_at": _ts(p.modified_at),
+            "notes": p.notes,
+            "public": p.public,
+            "privacy_setting": p.privacy_setting,
+            "start_on": p.start_on,
+            "custom_fields": [],
+            "completed": False,
+            "completed_at": None,
+            "followers": [Ref("user", m) for m in p.members],
+            "owner": _user(p.owner),
+            "permalink_url": f"{APP}/0/{p.gid}/list",
+            "workspace": Ref("workspace", p.workspace),
+        }
 
     def _full_section(self, s: Any) -> dict[str, Any]:
-        return {"gid": s.gid, "resource_type": "section", "name": s.name,
-                "created_at": _ts(s.created_at), "project": Ref("project", s.project),
-                "projects": [Ref("project", s.project)]}
+        return {
+            "gid": s.gid,
+            "resource_type": "section",
+            "name": s.name,
+            "created_at": _ts(s.created_at),
+            "project": Ref("project", s.project),
+            "projects": [Ref("project", s.project)],
+        }
 
     def _full_task(self, t: Any) -> dict[str, Any]:
         live_subtasks = [g for g in t.subtask_gids if not self.store.tasks[g].deleted]
-        return {"gid": t.gid, "resource_type": "task", "name": t.name,
-                "resource_subtype": t.resource_subtype,
-                "created_by": ({"gid": t.created_by, "resource_type": "user"}
-                               if t.created_by else None),
-                "assignee_status": t.assignee_status, "completed": t.completed,
-                "completed_at": _ts(t.completed_at), "completed_by": _user(t.completed_by),
-                "created_at": _ts(t.created_at), "dependencies": [], "dependents": [],
-                "due_at": t.due_at, "due_on": t.due_on, "hearted": t.liked, "hearts": [],
-                "html_notes": t.html_notes, "is_rendered_as_separator": False,
-                "liked": t.liked, "likes": [],
-                "memberships": [{"project": Ref("project", p), "section": Ref("section", s)}
-                                for p, s in t.memberships],
-                "modified_at": _ts(t.modified_at), "notes": t.notes, "num_hearts": 0,
-                "num_likes": 0, "num_subtasks": len(live_subtasks), "start_at": t.start_at,
-                "start_on": t.start_on, "actual_time_minutes": None,
-                "assignee": _user(t.assignee), "assignee_section": None,
-                "custom_fields": [self._custom_value(g, v) for g, v in t.custom_values.items()],
-                "followers": [Ref("user", f) for f in t.follower_gids],
-                "parent": Ref("task", t.parent) if t.parent else None,
-                "projects": [Ref("project", p) for p, _ in t.memberships],
-                "tags": [Ref("tag", g) for g in t.tag_gids if not self.store.tags[g].deleted],
-                "workspace": Ref("workspace", t.workspace),
-                "permalink_url": f"{APP}/0/0/{t.gid}"}
+        return {
+            "gid": t.gid,
+            "resource_type": "task",
+            "name": t.name,
+            "resource_subtype": t.resource_subtype,
+            "created_by": ({"gid": t.created_by, "resource_type": "user"} if t.created_by else None),
+            "assignee_status": t.assignee_status,
+            "completed": t.completed,
+            "completed_at": _ts(t.completed_at),
+            "completed_by": _user(t.completed_by),
+            "created_at": _ts(t.created_at),
+            "dependencies": [],
+            "dependents": [],
+            "due_at": t.due_at,
+            "due_on": t.due_on,
+            "hearted": t.liked,
+            "hearts": [],
+            "html_notes": t.html_notes,
+            "is_rendered_as_separator": False,
+            "liked": t.liked,
+            "likes": [],
+            "memberships": [{"project": Ref("project", p), "section": Ref("section", s)} for p, s in t.memberships],
+            "modified_at": _ts(t.modified_at),
+            "notes": t.notes,
+            "num_hearts": 0,
+            "num_likes": 0,
+            "num_subtasks": len(live_subtasks),
+            "start_at": t.start_at,
+            "start_on": t.start_on,
+            "actual_time_minutes": None,
+            "assignee": _user(t.assignee),
+            "assignee_section": None,
+            "custom_fields": [self._custom_value(g, v) for g, v in t.custom_values.items()],
+            "followers": [Ref("user", f) for f in t.follower_gids],
+            "parent": Ref("task", t.parent) if t.parent else None,
+            "projects": [Ref("project", p) for p, _ in t.memberships],
+            "tags": [Ref("tag", g) for g in t.tag_gids if not self.store.tags[g].deleted],
+            "workspace": Ref("workspace", t.workspace),
+            "permalink_url": f"{APP}/0/0/{t.gid}",
+        }
 
     def _custom_value(self, field_gid: str, value: Any) -> dict[str, Any]:
         cf = self.store.custom_fields[field_gid]
         out: dict[str, Any] = {
-            "gid": cf.gid, "resource_type": "custom_field", "name": cf.name,
-            "resource_subtype": cf.resource_subtype, "type": cf.resource_subtype,
-            "enabled": True, "display_value": cf.display(value)}
+            "gid": cf.gid,
+            "resource_type": "custom_field",
+            "name": cf.name,
+            "resource_subtype": cf.resource_subtype,
+            "type": cf.resource_subtype,
+            "enabled": True,
+            "display_value": cf.display(value),
+        }
         if cf.resource_subtype == "text":
             out["text_value"] = value
         elif cf.resource_subtype == "number":
@@ -197,10 +255,17 @@ class View:
 
     def _full_custom_field(self, cf: Any) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "gid": cf.gid, "resource_type": "custom_field", "name": cf.name,
-            "resource_subtype": cf.resource_subtype, "type": cf.resource_subtype,
-            "enabled": True, "description": "", "is_global_to_workspace": True,
-            "has_notifications_enabled": True, "created_by": None}
+            "gid": cf.gid,
+            "resource_type": "custom_field",
+            "name": cf.name,
+            "resource_subtype": cf.resource_subtype,
+            "type": cf.resource_subtype,
+            "enabled": True,
+            "description": "",
+            "is_global_to_workspace": True,
+            "has_notifications_enabled": True,
+            "created_by": None,
+        }
         if cf.resource_subtype == "number":
             out["precision"] = cf.precision
         if cf.resource_subtype == "enum":
@@ -209,43 +274,79 @@ class View:
 
     def _full_custom_field_setting(self, setting: Any) -> dict[str, Any]:
         gid, project, field_gid = setting
-        return {"gid": gid, "resource_type": "custom_field_setting", "is_important": False,
-                "custom_field": self._full_custom_field(self.store.custom_fields[field_gid]),
-                "project": Ref("project", project), "parent": Ref("project", project)}
+        return {
+            "gid": gid,
+            "resource_type": "custom_field_setting",
+            "is_important": False,
+            "custom_field": self._full_custom_field(self.store.custom_fields[field_gid]),
+            "project": Ref("project", project),
+            "parent": Ref("project", project),
+        }
 
     @staticmethod
     def _option(option: tuple[str, str, str]) -> dict[str, Any]:
-        return {"gid": option[0], "resource_type": "enum_option", "name": option[1],
-                "enabled": True, "color": option[2]}
+        return {
+            "gid": option[0],
+            "resource_type": "enum_option",
+            "name": option[1],
+            "enabled": True,
+            "color": option[2],
+        }
 
     def _full_story(self, s: Any) -> dict[str, Any]:
-        out = {"gid": s.gid, "resource_type": "story", "created_at": _ts(s.created_at),
-               "created_by": _user(s.created_by), "resource_subtype": s.resource_subtype,
-               "text": s.text, "type": s.type, "is_editable": s.type == "comment",
-               "is_edited": s.is_edited, "hearted": False, "hearts": [], "num_hearts": 0,
-               "liked": False, "likes": [], "num_likes": 0, "reaction_summary": [],
-               "previews": [], "source": "api", "target": Ref("task", s.target)}
+        out = {
+            "gid": s.gid,
+            "resource_type": "story",
+            "created_at": _ts(s.created_at),
+            "created_by": _user(s.created_by),
+            "resource_subtype": s.resource_subtype,
+            "text": s.text,
+            "type": s.type,
+            "is_editable": s.type == "comment",
+            "is_edited": s.is_edited,
+            "hearted": False,
+            "hearts": [],
+            "num_hearts": 0,
+            "liked": False,
+            "likes": [],
+            "num_likes": 0,
+            "reaction_summary": [],
+            "previews": [],
+            "source": "api",
+            "target": Ref("task", s.target),
+        }
         if s.type == "comment":
             out["html_text"] = s.html_text
             out["is_pinned"] = s.is_pinned
         return out
 
     def _full_tag(self, t: Any) -> dict[str, Any]:
-        return {"gid": t.gid, "resource_type": "tag", "name": t.name, "color": t.color,
-                "notes": t.notes, "created_at": _ts(t.created_at),
-                "followers": [Ref("user", f) for f in t.follower_gids],
-                "workspace": Ref("workspace", t.workspace),
-                "permalink_url": f"{APP}/0/{t.gid}/list"}
+        return {
+            "gid": t.gid,
+            "resource_type": "tag",
+            "name": t.name,
+            "color": t.color,
+            "notes": t.notes,
+            "created_at": _ts(t.created_at),
+            "followers": [Ref("user", f) for f in t.follower_gids],
+            "workspace": Ref("workspace", t.workspace),
+            "permalink_url": f"{APP}/0/{t.gid}/list",
+        }
 
     def _full_attachment(self, a: Any) -> dict[str, Any]:
         parent_kind = "task" if a.parent in self.store.tasks else "project"
         out: dict[str, Any] = {
-            "gid": a.gid, "resource_type": "attachment", "name": a.name,
-            "resource_subtype": a.resource_subtype, "created_at": _ts(a.created_at),
+            "gid": a.gid,
+            "resource_type": "attachment",
+            "name": a.name,
+            "resource_subtype": a.resource_subtype,
+            "created_at": _ts(a.created_at),
             "download_url": download_url(self.store, a, self.server_root),
             "permanent_url": f"{APP}/app/asana/-/get_asset?asset_id={a.gid}",
-            "host": a.host, "parent": Ref(parent_kind, a.parent),
-            "view_url": a.url if a.resource_subtype == "external" else None}
+            "host": a.host,
+            "parent": Ref(parent_kind, a.parent),
+            "view_url": a.url if a.resource_subtype == "external" else None,
+        }
         if a.resource_subtype == "asana":
             out["size"] = a.size
         else:

@@ -1,4 +1,5 @@
 """Azure DevOps Services (Boards) simulator. See README.md here."""
+
 from __future__ import annotations
 
 from simulators.azure_devops.app import create_app

@@ -1,4 +1,5 @@
 """``python -m simulators.azure_devops --port 8084 [--seed 7 --projects 2 --items 10]``."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,9 +22,12 @@ def main(argv: list[str] | None = None) -> None:
     config = SeedConfig(seed=args.seed, projects=args.projects, items_per_project=args.items)
     app = create_app(config)
     origin = f"http://{args.host}:{args.port}"
-    print(f"Azure DevOps simulator: organization_url {origin}/{config.organization}  "
-          f"PAT {config.pat}  Entra {origin}/{config.tenant_id}/oauth2/v2.0/token "
-          f"client_id={config.client_id} client_secret={config.client_secret}", flush=True)
+    print(
+        f"Azure DevOps simulator: organization_url {origin}/{config.organization}  "
+        f"PAT {config.pat}  Entra {origin}/{config.tenant_id}/oauth2/v2.0/token "
+        f"client_id={config.client_id} client_secret={config.client_secret}",
+        flush=True,
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 

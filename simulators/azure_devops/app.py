@@ -6,6 +6,7 @@ Entra ID token endpoint, on one origin.
 - ``{origin}/{tenant}/oauth2/v2.0/token`` — Entra ID client-credentials tokens
 - ``{origin}/_sim/...`` — simulator controls (``simulators/common.py``), not the service
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,27 +33,32 @@ from simulators.azure_devops.views import dump_state
 from simulators.common import SimClock, SimRuntime, mount_sim_controls
 
 
-def create_app(seed_config: SeedConfig | None = None, *, clock: SimClock | None = None,
-               tstu_limit: float = DEFAULT_LIMIT, tstu_window_s: float = WINDOW_S,
-               comment_page: int = 200, project_page: int = 100) -> FastAPI:
+def create_app(
+    seed_config: SeedConfig | None = None,
+    *,
+    clock: SimClock | None = None,
+    tstu_limit: float = DEFAULT_LIMIT,
+    tstu_window_s: float = WINDOW_S,
+    comment_page: int = 200,
+    project_page: int = 100,
+) -> FastAPI:
     """Build the simulator (``tstu_limit`` TSTUs per ``tstu_window_s`` per identity)."""
     clock = clock or SimClock()
     config = seed_config or SeedConfig()
-    runtime = SimRuntime(clock=clock, limiters={
-        "tstu": TstuLimiter(tstu_limit, tstu_window_s, clock)})
-    state = SimState(seed_store(config, clock), clock, runtime, comment_page=comment_page,
-                     project_page=project_page)
+    runtime = SimRuntime(clock=clock, limiters={"tstu": TstuLimiter(tstu_limit, tstu_window_s, clock)})
+    state = SimState(seed_store(config, clock), clock, runtime, comment_page=comment_page, project_page=project_page)
 
     def reseed(params: dict[str, Any]) -> dict[str, Any]:
         state.store = seed_store(SeedConfig.from_dict(params), clock)
-        return {"organization": state.store.organization,
-                "projects": len(state.store.projects),
-                "work_items": len(state.store.work_items)}
+        return {
+            "organization": state.store.organization,
+            "projects": len(state.store.projects),
+            "work_items": len(state.store.work_items),
+        }
 
     runtime.state = lambda: dump_state(state.store)
     runtime.reseed = reseed
-    app = FastAPI(title="Azure DevOps simulator", openapi_url=None, docs_url=None,
-                  redoc_url=None)
+    app = FastAPI(title="Azure DevOps simulator", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.ado = state
     app.add_exception_handler(AdoError, ado_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
@@ -85,8 +91,13 @@ class RateLimitHeaders:
         async def with_headers(message: Message) -> None:
             extra = scope["state"].get("rate_headers")
             if message["type"] == "http.response.start" and extra:
-                message = dict(message, headers=[*message.get("headers", []), *(
-                    (k.lower().encode(), v.encode()) for k, v in extra.items())])
+                message = dict(
+                    message,
+                    headers=[
+                        *message.get("headers", []),
+                        *((k.lower().encode(), v.encode()) for k, v in extra.items()),
+                    ],
+                )
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -94,9 +105,25 @@ class RateLimitHeaders:
 
 #: literal route segments after ``_apis`` (the service matches them case-insensitively:
 #: its own URLs say ``workItems`` where the spec says ``workitems``)
-_LITERALS = frozenset({"wit", "workitems", "comments", "attachments", "classificationnodes",
-                       "projects", "operations", "process", "processes", "connectiondata",
-                       "wiql", "tags", "workitemtypes", "states", "workitemsbatch"})
+_LITERALS = frozenset(
+    {
+        "wit",
+        "workitems",
+        "comments",
+        "attachments",
+        "classificationnodes",
+        "projects",
+        "operations",
+        "process",
+        "processes",
+        "connectiondata",
+        "wiql",
+        "tags",
+        "workitemtypes",
+        "states",
+        "workitemsbatch",
+    }
+)
 
 
 class CaseInsensitiveRoutes:
@@ -114,15 +141,18 @@ class CaseInsensitiveRoutes:
 
 
 async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse(error_body(f"VS403420: The request is not valid: {exc}",
-                                   "ArgumentException"), status_code=400)
+    return JSONResponse(error_body(f"VS403420: The request is not valid: {exc}", "ArgumentException"), status_code=400)
 
 
 async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
-        return JSONResponse(error_body(
-            "VS800075: The controller for path '" + request.url.path + "' was not found or "
-            "does not implement IController.", "HttpException"), status_code=404)
-    return JSONResponse(error_body(str(exc.detail), "HttpException"),
-                        status_code=exc.status_code)
+        return JSONResponse(
+            error_body(
+                "VS800075: The controller for path '" + request.url.path + "' was not found or "
+                "does not implement IController.",
+                "HttpException",
+            ),
+            status_code=404,
+        )
+    return JSONResponse(error_body(str(exc.detail), "HttpException"), status_code=exc.status_code)

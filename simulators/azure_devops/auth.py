@@ -11,6 +11,7 @@
 - ``api-version`` is required (the spec marks it required on every operation): missing →
   400; a preview-only route (comments) called without ``-preview`` → 400, as the service does.
 """
+
 from __future__ import annotations
 
 import base64
@@ -28,17 +29,18 @@ from simulators.azure_devops.tstu import TstuLimiter
 
 ADO_RESOURCE = "499b84ac-1321-427f-aa17-267ca6975798"
 TOKEN_LIFETIME_S = 3599
-_CHALLENGE = ('Bearer authorization_uri=https://login.microsoftonline.com/common, '
-              'Basic realm="https://dev.azure.com/"')
+_CHALLENGE = 'Bearer authorization_uri=https://login.microsoftonline.com/common, Basic realm="https://dev.azure.com/"'
 
 router = APIRouter()
 
 
 def _unauthorized(message: str = "") -> AdoError:
-    return AdoError(401, message or "TF400813: The user '' is not authorized to access this "
-                    "resource.", "UnauthorizedRequestException",
-                    headers={"WWW-Authenticate": _CHALLENGE,
-                             "X-TFS-FedAuthRedirect": "Suppressed"})
+    return AdoError(
+        401,
+        message or "TF400813: The user '' is not authorized to access this resource.",
+        "UnauthorizedRequestException",
+        headers={"WWW-Authenticate": _CHALLENGE, "X-TFS-FedAuthRedirect": "Suppressed"},
+    )
 
 
 def authenticate(state: SimState, header: str) -> Identity:
@@ -78,18 +80,28 @@ def request_class(method: str, path: str) -> str:
 def check_api_version(request: Request, *, preview: bool = False) -> None:
     version = request.query_params.get("api-version")
     if not version:
-        raise AdoError(400, "VS800075: The request did not specify an api-version. Specify "
-                       "api-version=7.1 (the version this organization serves).",
-                       "VssVersionNotSpecifiedException")
+        raise AdoError(
+            400,
+            "VS800075: The request did not specify an api-version. Specify "
+            "api-version=7.1 (the version this organization serves).",
+            "VssVersionNotSpecifiedException",
+        )
     if not version.startswith(("7.0", "7.1")):
-        raise AdoError(400, f"VS800071: The requested REST API version of {version} is out of "
-                       "range for this server. The latest REST API version for this server is "
-                       "7.1.", "VssVersionOutOfRangeException")
+        raise AdoError(
+            400,
+            f"VS800071: The requested REST API version of {version} is out of "
+            "range for this server. The latest REST API version for this server is "
+            "7.1.",
+            "VssVersionOutOfRangeException",
+        )
     if preview and "-preview" not in version:
-        raise AdoError(400, f"VS800063: The requested version \"{version}\" of the resource is "
-                       "under preview. The -preview flag must be supplied in the api-version "
-                       "for such requests. For example: \"7.1-preview\"",
-                       "VssInvalidPreviewVersionException")
+        raise AdoError(
+            400,
+            f'VS800063: The requested version "{version}" of the resource is '
+            "under preview. The -preview flag must be supplied in the api-version "
+            'for such requests. For example: "7.1-preview"',
+            "VssInvalidPreviewVersionException",
+        )
 
 
 def caller(request: Request, *, preview: bool = False) -> Identity:
@@ -97,17 +109,20 @@ def caller(request: Request, *, preview: bool = False) -> Identity:
     state = sim_state(request)
     org = request.path_params.get("organization", "")
     if org.lower() != state.store.organization.lower():
-        raise AdoError(404, f"VS800075: The organization '{org}' does not exist.",
-                       "HostDoesNotExistException")
+        raise AdoError(404, f"VS800075: The organization '{org}' does not exist.", "HostDoesNotExistException")
     who = authenticate(state, request.headers.get("authorization", ""))
     check_api_version(request, preview=preview)
     limiter = state.runtime.limiters.get("tstu")
     if isinstance(limiter, TstuLimiter):
         wait = limiter.charge(who.id, request_class(request.method, request.url.path))
         if wait is not None:
-            raise AdoError(429, "TF400733: The request has been canceled: Request was blocked "
-                           "due to exceeding usage of resource 'ATCPU' in namespace 'User'.",
-                           "RequestBlockedException", headers=limiter.headers(who.id, wait))
+            raise AdoError(
+                429,
+                "TF400733: The request has been canceled: Request was blocked "
+                "due to exceeding usage of resource 'ATCPU' in namespace 'User'.",
+                "RequestBlockedException",
+                headers=limiter.headers(who.id, wait),
+            )
         if limiter.near(who.id):
             request.state.rate_headers = limiter.headers(who.id, None)
     return who
@@ -125,8 +140,9 @@ def _b64(data: dict[str, object]) -> str:
 
 
 def _aad_error(status: int, error: str, code: int, description: str) -> JSONResponse:
-    return JSONResponse({"error": error, "error_description": f"AADSTS{code}: {description}",
-                         "error_codes": [code]}, status_code=status)
+    return JSONResponse(
+        {"error": error, "error_description": f"AADSTS{code}: {description}", "error_codes": [code]}, status_code=status
+    )
 
 
 @router.post("/{tenant}/oauth2/v2.0/token")
@@ -136,21 +152,28 @@ async def token_endpoint(tenant: str, request: Request) -> JSONResponse:
     if tenant.lower() != state.store.tenant_id.lower():
         return _aad_error(400, "invalid_request", 90002, f"Tenant '{tenant}' not found.")
     if form.get("grant_type") != "client_credentials":
-        return _aad_error(400, "unsupported_grant_type", 70003,
-                          "The app requested an unsupported grant type.")
+        return _aad_error(400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type.")
     app = state.store.apps.get(form.get("client_id", ""))
     if app is None:
         return _aad_error(400, "unauthorized_client", 700016, "Application was not found.")
     if form.get("client_secret") != app.client_secret:
         return _aad_error(401, "invalid_client", 7000215, "Invalid client secret provided.")
     if form.get("scope", "").strip() != f"{ADO_RESOURCE}/.default":
-        return _aad_error(400, "invalid_scope", 1002012,
-                          "The provided value for scope is not valid.")
-    token = ".".join((_b64({"typ": "JWT", "alg": "none"}),
-                      _b64({"aud": ADO_RESOURCE, "tid": state.store.tenant_id,
-                            "appid": app.client_id}), secrets.token_urlsafe(24)))
-    state.store.bearer_tokens[token] = (app.identity_id,
-                                        state.clock.monotonic() + TOKEN_LIFETIME_S)
-    return JSONResponse({"token_type": "Bearer", "expires_in": TOKEN_LIFETIME_S,
-                         "ext_expires_in": TOKEN_LIFETIME_S, "access_token": token},
-                        headers={"Cache-Control": "no-store"})
+        return _aad_error(400, "invalid_scope", 1002012, "The provided value for scope is not valid.")
+    token = ".".join(
+        (
+            _b64({"typ": "JWT", "alg": "none"}),
+            _b64({"aud": ADO_RESOURCE, "tid": state.store.tenant_id, "appid": app.client_id}),
+            secrets.token_urlsafe(24),
+        )
+    )
+    state.store.bearer_tokens[token] = (app.identity_id, state.clock.monotonic() + TOKEN_LIFETIME_S)
+    return JSONResponse(
+        {
+            "token_type": "Bearer",
+            "expires_in": TOKEN_LIFETIME_S,
+            "ext_expires_in": TOKEN_LIFETIME_S,
+            "access_token": token,
+        },
+        headers={"Cache-Control": "no-store"},
+    )

@@ -5,6 +5,7 @@ a field the process does not define. ``readonly`` fields are computed; ``bypass`
 may only be written with ``bypassRules=true`` (the "Bypass rules on work item updates"
 permission), which is how the service lets a migration keep created dates and authors.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,35 +20,37 @@ class FieldDef:
     bypass: bool = False
 
 
-FIELDS: dict[str, FieldDef] = {f.reference.lower(): f for f in (
-    FieldDef("System.Id", "ID", "integer", readonly=True),
-    FieldDef("System.Rev", "Rev", "integer", readonly=True),
-    FieldDef("System.TeamProject", "Team Project", "string", readonly=True),
-    FieldDef("System.WorkItemType", "Work Item Type", "string", readonly=True),
-    FieldDef("System.Title", "Title", "string"),
-    FieldDef("System.Description", "Description", "html"),
-    FieldDef("System.State", "State", "string"),
-    FieldDef("System.Reason", "Reason", "string"),
-    FieldDef("System.AreaPath", "Area Path", "treePath"),
-    FieldDef("System.IterationPath", "Iteration Path", "treePath"),
-    FieldDef("System.AssignedTo", "Assigned To", "identity"),
-    FieldDef("System.CreatedBy", "Created By", "identity", bypass=True),
-    FieldDef("System.CreatedDate", "Created Date", "dateTime", bypass=True),
-    FieldDef("System.ChangedBy", "Changed By", "identity", bypass=True),
-    FieldDef("System.ChangedDate", "Changed Date", "dateTime", bypass=True),
-    FieldDef("System.CommentCount", "Comment Count", "integer", readonly=True),
-    FieldDef("System.Parent", "Parent", "integer", readonly=True),
-    FieldDef("System.Tags", "Tags", "plainText"),
-    FieldDef("System.History", "History", "html"),
-    FieldDef("Microsoft.VSTS.Common.Priority", "Priority", "integer"),
-    FieldDef("Microsoft.VSTS.Common.ClosedDate", "Closed Date", "dateTime", bypass=True),
-    FieldDef("Microsoft.VSTS.Common.StateChangeDate", "State Change Date", "dateTime",
-             readonly=True),
-    FieldDef("Microsoft.VSTS.Scheduling.StartDate", "Start Date", "dateTime"),
-    FieldDef("Microsoft.VSTS.Scheduling.TargetDate", "Target Date", "dateTime"),
-    FieldDef("Microsoft.VSTS.Scheduling.DueDate", "Due Date", "dateTime"),
-    FieldDef("Microsoft.VSTS.Scheduling.RemainingWork", "Remaining Work", "double"),
-)}
+FIELDS: dict[str, FieldDef] = {
+    f.reference.lower(): f
+    for f in (
+        FieldDef("System.Id", "ID", "integer", readonly=True),
+        FieldDef("System.Rev", "Rev", "integer", readonly=True),
+        FieldDef("System.TeamProject", "Team Project", "string", readonly=True),
+        FieldDef("System.WorkItemType", "Work Item Type", "string", readonly=True),
+        FieldDef("System.Title", "Title", "string"),
+        FieldDef("System.Description", "Description", "html"),
+        FieldDef("System.State", "State", "string"),
+        FieldDef("System.Reason", "Reason", "string"),
+        FieldDef("System.AreaPath", "Area Path", "treePath"),
+        FieldDef("System.IterationPath", "Iteration Path", "treePath"),
+        FieldDef("System.AssignedTo", "Assigned To", "identity"),
+        FieldDef("System.CreatedBy", "Created By", "identity", bypass=True),
+        FieldDef("System.CreatedDate", "Created Date", "dateTime", bypass=True),
+        FieldDef("System.ChangedBy", "Changed By", "identity", bypass=True),
+        FieldDef("System.ChangedDate", "Changed Date", "dateTime", bypass=True),
+        FieldDef("System.CommentCount", "Comment Count", "integer", readonly=True),
+        FieldDef("System.Parent", "Parent", "integer", readonly=True),
+        FieldDef("System.Tags", "Tags", "plainText"),
+        FieldDef("System.History", "History", "html"),
+        FieldDef("Microsoft.VSTS.Common.Priority", "Priority", "integer"),
+        FieldDef("Microsoft.VSTS.Common.ClosedDate", "Closed Date", "dateTime", bypass=True),
+        FieldDef("Microsoft.VSTS.Common.StateChangeDate", "State Change Date", "dateTime", readonly=True),
+        FieldDef("Microsoft.VSTS.Scheduling.StartDate", "Start Date", "dateTime"),
+        FieldDef("Microsoft.VSTS.Scheduling.TargetDate", "Target Date", "dateTime"),
+        FieldDef("Microsoft.VSTS.Scheduling.DueDate", "Due Date", "dateTime"),
+        FieldDef("Microsoft.VSTS.Scheduling.RemainingWork", "Remaining Work", "double"),
+    )
+}
 
 #: System.Title's documented maximum (a string field holds 255 characters)
 TITLE_MAX = 255

@@ -9,6 +9,7 @@ with ``jsonschema``'s Draft4Validator against the operation the method and path 
 reads them instead; the files are left as published. Paths the descriptions do not hold
 (``connectionData``, ``operations``, the Entra token endpoint, ``/_sim``) are not validated.
 """
+
 from __future__ import annotations
 
 import copy
@@ -28,28 +29,28 @@ SPECS = (VENDOR / "wit-7.1" / "workItemTracking.json", VENDOR / "core-7.1" / "co
 
 SPEC_FIXES: dict[str, str] = {
     "collections": "operations typed `array` answer a `VssJsonCollectionWrapper` "
-                   "(`{\"count\", \"value\"}`) on the wire; the `value` is checked against the "
-                   "array schema and `count` against its length",
+    '(`{"count", "value"}`) on the wire; the `value` is checked against the '
+    "array schema and `count` against its length",
     "JsonPatchDocument": "declared `type: object` with `allOf: [array]`, which no document "
-                         "satisfies; read as an array of JsonPatchOperation",
+    "satisfies; read as an array of JsonPatchOperation",
     "JsonPatchOperation.value": "typed `object`, while its description says 'either a "
-                                "primitive or a JToken' (titles and states are strings): any "
-                                "JSON value",
+    "primitive or a JToken' (titles and states are strings): any "
+    "JSON value",
     "dictionary values": "dictionaries of .NET `object` (work item `fields`, relation and node "
-                         "`attributes`, `_links`) are typed `additionalProperties: {type: "
-                         "object}`, which refuses the strings, numbers and identity objects "
-                         "they hold; any value is accepted",
+    "`attributes`, `_links`) are typed `additionalProperties: {type: "
+    "object}`, which refuses the strings, numbers and identity objects "
+    "they hold; any value is accepted",
     "status codes": "only 200 is described; the service answers 201 (attachment upload, "
-                    "classification node create), 202 (project create/update/delete, an "
-                    "operation) and 204 (deletes of comments and nodes): they are checked "
-                    "against the 200 schema, a 204 has no body",
+    "classification node create), 202 (project create/update/delete, an "
+    "operation) and 204 (deletes of comments and nodes): they are checked "
+    "against the 200 schema, a 204 has no body",
     "comments list": "`Comments_Get Comments Batch` and `Comments_Get Comments` share one path "
-                     "in the description, which keeps only the batch form (`ids` required); "
-                     "the list form (`$top`, `continuationToken`, `order`, no `ids`) is "
-                     "accepted as the REST reference documents it",
+    "in the description, which keeps only the batch form (`ids` required); "
+    "the list form (`$top`, `continuationToken`, `order`, no `ids`) is "
+    "accepted as the REST reference documents it",
     "wiql without team": "`{team}` is optional in `Wiql_Query By Wiql` (REST reference); the "
-                         "team-less path `/{organization}/{project}/_apis/wit/wiql` is the "
-                         "same operation",
+    "team-less path `/{organization}/{project}/_apis/wit/wiql` is the "
+    "same operation",
 }
 
 
@@ -89,8 +90,7 @@ def _load(path: Path) -> dict[str, Any]:
     _relax(doc)
     defs = doc["definitions"]
     if "JsonPatchDocument" in defs:
-        defs["JsonPatchDocument"] = {"type": "array",
-                                     "items": {"$ref": "#/definitions/JsonPatchOperation"}}
+        defs["JsonPatchDocument"] = {"type": "array", "items": {"$ref": "#/definitions/JsonPatchOperation"}}
         value = defs["JsonPatchOperation"]["properties"]["value"]
         value.pop("type", None)
     return doc
@@ -110,8 +110,7 @@ def _specs() -> tuple[list[dict[str, Any]], list[Operation]]:
             for method, spec in item.items():
                 if method == "parameters":
                     continue
-                ops.append(Operation(method.upper(), template, _compile(template), literal,
-                                     spec, index))
+                ops.append(Operation(method.upper(), template, _compile(template), literal, spec, index))
     return docs, ops
 
 
@@ -146,8 +145,10 @@ def validate_request(request: httpx.Request) -> None:
     if op is None:
         return
     docs, _ = _specs()
-    params = [p if "$ref" not in p else docs[op.doc]["parameters"][p["$ref"].rsplit("/", 1)[-1]]
-              for p in op.spec.get("parameters", [])]
+    params = [
+        p if "$ref" not in p else docs[op.doc]["parameters"][p["$ref"].rsplit("/", 1)[-1]]
+        for p in op.spec.get("parameters", [])
+    ]
     query = dict(request.url.params)
     listing = op.spec.get("operationId") == "Comments_Get Comments Batch" and "ids" not in query
     for param in params:

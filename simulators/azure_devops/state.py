@@ -1,4 +1,5 @@
 """What every route reaches through ``request.app.state.ado``."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

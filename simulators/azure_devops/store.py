@@ -4,6 +4,7 @@ Plain dataclasses; the routes own the rules. Ids follow the service: projects, p
 identities and attachments are GUIDs, work items and classification nodes are integers
 unique in the organization, comments are integers unique per work item.
 """
+
 from __future__ import annotations
 
 import threading
@@ -30,10 +31,14 @@ class Identity:
 
     def ref(self, origin: str) -> dict[str, Any]:
         """The ``IdentityRef`` the service answers in fields and comments."""
-        return {"displayName": self.display_name, "url": f"{origin}/_apis/Identities/{self.id}",
-                "id": self.id, "uniqueName": self.email,
-                "imageUrl": f"{origin}/_apis/GraphProfile/MemberAvatars/aad.{self.id}",
-                "descriptor": f"aad.{self.id}"}
+        return {
+            "displayName": self.display_name,
+            "url": f"{origin}/_apis/Identities/{self.id}",
+            "id": self.id,
+            "uniqueName": self.email,
+            "imageUrl": f"{origin}/_apis/GraphProfile/MemberAvatars/aad.{self.id}",
+            "descriptor": f"aad.{self.id}",
+        }
 
 
 @dataclass
@@ -201,10 +206,11 @@ class Store:
         name, or ``Display Name <email>`` (the forms the service accepts)."""
         text = value.strip()
         if text.endswith(">") and "<" in text:
-            text = text[text.rindex("<") + 1:-1]
+            text = text[text.rindex("<") + 1 : -1]
         low = text.lower()
-        return next((i for i in self.identities.values()
-                     if i.email.lower() == low or i.display_name.lower() == low), None)
+        return next(
+            (i for i in self.identities.values() if i.email.lower() == low or i.display_name.lower() == low), None
+        )
 
     def process_of(self, project: Project) -> Process:
         return self.processes[project.process_id]

@@ -13,6 +13,7 @@ per class of request (``COSTS``, an assumption stated here and in the README), t
 through ``POST /_sim/limits {"limiters": {"tstu": {"limit": 5, "window_s": 300}}}`` so
 tests can reach the limit with a handful of calls.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,8 +32,7 @@ WINDOW_S = 300.0
 class TstuLimiter(WindowLimiter):
     """A sliding window of weighted charges per identity (``limit`` is in TSTUs)."""
 
-    def __init__(self, limit: float = DEFAULT_LIMIT, window_s: float = WINDOW_S,
-                 clock: SimClock | None = None) -> None:
+    def __init__(self, limit: float = DEFAULT_LIMIT, window_s: float = WINDOW_S, clock: SimClock | None = None) -> None:
         super().__init__(int(limit), window_s, clock)
         self.tstu_limit = float(limit)
         self.costs = dict(COSTS)
@@ -86,12 +86,13 @@ class TstuLimiter(WindowLimiter):
             usage = self._usage[key]
             last = self._charges[key][-1][0] if self._charges[key] else now
         reset = self.clock.time() + max(0.0, last + self.window_s - now)
-        out = {"X-RateLimit-Resource": "ATCPU",
-               "X-RateLimit-Limit": f"{self.tstu_limit:g}",
-               "X-RateLimit-Remaining": "0" if wait is not None
-               else f"{max(0.0, self.tstu_limit - usage):.3f}",
-               "X-RateLimit-Reset": str(math.ceil(reset)),
-               "X-RateLimit-Delay": f"{(wait or 0.0):.3f}"}
+        out = {
+            "X-RateLimit-Resource": "ATCPU",
+            "X-RateLimit-Limit": f"{self.tstu_limit:g}",
+            "X-RateLimit-Remaining": "0" if wait is not None else f"{max(0.0, self.tstu_limit - usage):.3f}",
+            "X-RateLimit-Reset": str(math.ceil(reset)),
+            "X-RateLimit-Delay": f"{(wait or 0.0):.3f}",
+        }
         if wait is not None:
             out["Retry-After"] = str(max(1, math.ceil(wait)))
         return out
@@ -108,9 +109,15 @@ class TstuLimiter(WindowLimiter):
             self._charges.clear()
             self._usage.clear()
 
-    def configure(self, *, limit: float | None = None, window_s: float | None = None,
-                  enabled: bool | None = None, costs: dict[str, float] | None = None,
-                  **_: Any) -> None:
+    def configure(
+        self,
+        *,
+        limit: float | None = None,
+        window_s: float | None = None,
+        enabled: bool | None = None,
+        costs: dict[str, float] | None = None,
+        **_: Any,
+    ) -> None:
         if limit is not None:
             self.tstu_limit = float(limit)
             self.limit = int(limit)
@@ -125,5 +132,10 @@ class TstuLimiter(WindowLimiter):
                 self.costs[name] = float(value)
 
     def describe(self) -> dict[str, Any]:
-        return {"type": "tstu", "limit": self.tstu_limit, "window_s": self.window_s,
-                "enabled": self.enabled, "costs": dict(self.costs)}
+        return {
+            "type": "tstu",
+            "limit": self.tstu_limit,
+            "window_s": self.window_s,
+            "enabled": self.enabled,
+            "costs": dict(self.costs),
+        }

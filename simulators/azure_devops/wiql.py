@@ -6,6 +6,7 @@ values ``'text'`` (``''`` escapes a quote), numbers, ``@project``, ``@me``. ``OR
 parentheses and link queries (``FROM WorkItemLinks``) are refused with a 400 naming what
 the simulator lacks (the service supports them; Ferry does not use them).
 """
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,10 @@ from typing import Any
 from simulators.azure_devops.errors import AdoError
 from simulators.azure_devops.fields import FIELDS
 
-_TOKEN = re.compile(r"\s*(?:(\[[^\]]+\])|('(?:[^']|'')*')|(@\w+)|(-?\d+(?:\.\d+)?)|"
-                    r"(<>|>=|<=|=|<|>)|(,|\(|\))|([A-Za-z_]+))")
+_TOKEN = re.compile(
+    r"\s*(?:(\[[^\]]+\])|('(?:[^']|'')*')|(@\w+)|(-?\d+(?:\.\d+)?)|"
+    r"(<>|>=|<=|=|<|>)|(,|\(|\))|([A-Za-z_]+))"
+)
 
 
 @dataclass
@@ -44,7 +47,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         found = _TOKEN.match(text, pos)
         if found is None or found.end() == pos:
-            raise _bad(f"Unexpected text at position {pos}: {text[pos:pos + 20]!r}.")
+            raise _bad(f"Unexpected text at position {pos}: {text[pos : pos + 20]!r}.")
         kinds = ("field", "string", "macro", "number", "op", "punct", "word")
         for kind, value in zip(kinds, found.groups(), strict=True):
             if value is not None:
@@ -60,8 +63,11 @@ def _field(token: tuple[str, str]) -> str:
     name = token[1][1:-1].strip()
     known = FIELDS.get(name.lower())
     if known is None:
-        raise AdoError(400, f"TF51005: The query references a field that does not exist. The "
-                       f"error is caused by «[{name}]».", "WiqlFieldException")
+        raise AdoError(
+            400,
+            f"TF51005: The query references a field that does not exist. The error is caused by «[{name}]».",
+            "WiqlFieldException",
+        )
     return known.reference
 
 

@@ -19,10 +19,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--projects", type=int, default=2)
     parser.add_argument("--issues", type=int, default=12, help="issues per project")
     args = parser.parse_args(argv)
-    app = create_app(SeedConfig(seed=args.seed, projects=args.projects,
-                                issues_per_project=args.issues))
-    print(f"Jira simulator on http://{args.host}:{args.port} "
-          f"(basic auth: {DEFAULT_EMAIL} / {DEFAULT_TOKEN})", flush=True)
+    app = create_app(SeedConfig(seed=args.seed, projects=args.projects, issues_per_project=args.issues))
+    print(
+        f"Jira simulator on http://{args.host}:{args.port} (basic auth: {DEFAULT_EMAIL} / {DEFAULT_TOKEN})", flush=True
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 

@@ -1,5 +1,6 @@
 """Request plumbing shared by the Jira routers: the caller, the API root, JSON bodies,
 paging parameters, and the Atlassian Document Format check Jira applies to rich text."""
+
 from __future__ import annotations
 
 import json
@@ -13,14 +14,59 @@ from simulators.jira.store import JiraError, JiraStore, User
 API = "/rest/api/3"
 
 #: ADF node and mark types (https://developer.atlassian.com/cloud/jira/platform/apis/document/structure/)
-ADF_NODES = frozenset({
-    "doc", "paragraph", "text", "heading", "bulletList", "orderedList", "listItem",
-    "codeBlock", "hardBreak", "mention", "blockquote", "rule", "inlineCard", "emoji",
-    "panel", "table", "tableRow", "tableHeader", "tableCell", "mediaSingle", "mediaGroup",
-    "media", "date", "status", "expand", "nestedExpand", "taskList", "taskItem",
-    "decisionList", "decisionItem", "blockCard", "embedCard", "mediaInline"})
-ADF_MARKS = frozenset({"strong", "em", "code", "link", "strike", "underline", "textColor",
-                       "subsup", "backgroundColor", "alignment", "indentation", "border"})
+ADF_NODES = frozenset(
+    {
+        "doc",
+        "paragraph",
+        "text",
+        "heading",
+        "bulletList",
+        "orderedList",
+        "listItem",
+        "codeBlock",
+        "hardBreak",
+        "mention",
+        "blockquote",
+        "rule",
+        "inlineCard",
+        "emoji",
+        "panel",
+        "table",
+        "tableRow",
+        "tableHeader",
+        "tableCell",
+        "mediaSingle",
+        "mediaGroup",
+        "media",
+        "date",
+        "status",
+        "expand",
+        "nestedExpand",
+        "taskList",
+        "taskItem",
+        "decisionList",
+        "decisionItem",
+        "blockCard",
+        "embedCard",
+        "mediaInline",
+    }
+)
+ADF_MARKS = frozenset(
+    {
+        "strong",
+        "em",
+        "code",
+        "link",
+        "strike",
+        "underline",
+        "textColor",
+        "subsup",
+        "backgroundColor",
+        "alignment",
+        "indentation",
+        "border",
+    }
+)
 NOT_ADF = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
 
 
@@ -62,8 +108,7 @@ async def json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def int_param(request: Request, name: str, default: int, *, low: int = 0,
-              high: int | None = None) -> int:
+def int_param(request: Request, name: str, default: int, *, low: int = 0, high: int | None = None) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
@@ -77,6 +122,7 @@ def int_param(request: Request, name: str, default: int, *, low: int = 0,
 
 def check_adf(doc: Any, field: str) -> dict[str, Any]:
     """``doc`` if it is an ADF document, else Jira's 400 naming ``field``."""
+
     def bad() -> JiraError:
         return JiraError(400, errors={field: NOT_ADF})
 
@@ -91,8 +137,7 @@ def check_adf(doc: Any, field: str) -> dict[str, Any]:
             for mark in n.get("marks") or []:
                 if not isinstance(mark, dict) or mark.get("type") not in ADF_MARKS:
                     raise bad()
-                if mark["type"] == "link" and not isinstance((mark.get("attrs") or {})
-                                                             .get("href"), str):
+                if mark["type"] == "link" and not isinstance((mark.get("attrs") or {}).get("href"), str):
                     raise bad()
         if n["type"] == "heading" and (n.get("attrs") or {}).get("level") not in range(1, 7):
             raise bad()

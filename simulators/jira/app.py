@@ -1,4 +1,5 @@
 """Jira simulator app: ``create_app()`` assembles store, seed, routers, gate and controls."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,14 +20,12 @@ from simulators.jira.seed import SeedConfig, seed_store
 from simulators.jira.store import JiraError, JiraStore
 
 
-def create_app(seed_config: SeedConfig | dict[str, Any] | None = None, *,
-               clock: SimClock | None = None) -> FastAPI:
+def create_app(seed_config: SeedConfig | dict[str, Any] | None = None, *, clock: SimClock | None = None) -> FastAPI:
     """A seeded Jira Cloud simulator. The store is ``app.state.jira_store``, the ``/_sim``
     runtime ``app.state.sim`` (limiters: ``burst_read``, ``burst_write``,
     ``issue_write_short``, ``issue_write_long``)."""
     clock = clock or SimClock()
-    config = (seed_config if isinstance(seed_config, SeedConfig)
-              else SeedConfig.from_dict(seed_config))
+    config = seed_config if isinstance(seed_config, SeedConfig) else SeedConfig.from_dict(seed_config)
     store = JiraStore(clock)
     seed_store(store, config)
 
@@ -34,10 +33,8 @@ def create_app(seed_config: SeedConfig | dict[str, Any] | None = None, *,
         with store.lock:
             return seed_store(store, SeedConfig.from_dict(params))
 
-    runtime = SimRuntime(clock=clock, state=store.dump, reseed=reseed,
-                         limiters=make_limiters(clock))
-    app = FastAPI(title="Jira Cloud simulator", openapi_url=None, docs_url=None,
-                  redoc_url=None)
+    runtime = SimRuntime(clock=clock, state=store.dump, reseed=reseed, limiters=make_limiters(clock))
+    app = FastAPI(title="Jira Cloud simulator", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.jira_store = store
     for router in (projects_router, issues_router, files_router, media, oauth_router):
         app.include_router(router)
@@ -49,8 +46,7 @@ def create_app(seed_config: SeedConfig | dict[str, Any] | None = None, *,
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         # unknown routes and methods answer in Jira's ErrorCollection too
-        return JSONResponse(JiraError(exc.status_code, str(exc.detail)).body(),
-                            status_code=exc.status_code)
+        return JSONResponse(JiraError(exc.status_code, str(exc.detail)).body(), status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -27,6 +27,7 @@ A refused request gets 429 with ``Retry-After`` (whole seconds), ``X-RateLimit-L
 points-based hourly quota applies to OAuth apps only ("API token-based traffic is not
 affected") and is not simulated.
 """
+
 from __future__ import annotations
 
 import base64
@@ -88,8 +89,9 @@ class TokenBucketLimiter:
         with self._lock:
             self._buckets.clear()
 
-    def configure(self, *, rate: float | None = None, capacity: int | None = None,
-                  enabled: bool | None = None, **_: Any) -> None:
+    def configure(
+        self, *, rate: float | None = None, capacity: int | None = None, enabled: bool | None = None, **_: Any
+    ) -> None:
         if rate is not None:
             self.rate = float(rate)
         if capacity is not None:
@@ -98,14 +100,12 @@ class TokenBucketLimiter:
             self.enabled = bool(enabled)
 
     def describe(self) -> dict[str, Any]:
-        return {"type": "token_bucket", "rate": self.rate, "capacity": self.capacity,
-                "enabled": self.enabled}
+        return {"type": "token_bucket", "rate": self.rate, "capacity": self.capacity, "enabled": self.enabled}
 
 
 def make_limiters(clock: SimClock) -> dict[str, Any]:
     """The burst buckets and per-issue windows, named for ``/_sim/limits``."""
-    out: dict[str, Any] = {name: TokenBucketLimiter(rate, cap, clock)
-                           for name, (rate, cap) in BURST.items()}
+    out: dict[str, Any] = {name: TokenBucketLimiter(rate, cap, clock) for name, (rate, cap) in BURST.items()}
     out.update({name: WindowLimiter(n, window, clock) for name, (n, window) in PER_ISSUE.items()})
     return out
 
@@ -113,8 +113,7 @@ def make_limiters(clock: SimClock) -> dict[str, Any]:
 async def answer(send: Send, err: JiraError) -> None:
     """Send ``err`` as Jira's ErrorCollection."""
     body = json.dumps(err.body()).encode()
-    headers = [(b"content-type", b"application/json;charset=UTF-8"),
-               (b"content-length", str(len(body)).encode())]
+    headers = [(b"content-type", b"application/json;charset=UTF-8"), (b"content-length", str(len(body)).encode())]
     headers += [(k.lower().encode(), v.encode()) for k, v in err.headers.items()]
     await send({"type": "http.response.start", "status": err.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
@@ -123,10 +122,17 @@ async def answer(send: Send, err: JiraError) -> None:
 def throttled(store: JiraStore, wait: float, limit: int, reason: str) -> JiraError:
     seconds = max(1, math.ceil(wait))
     reset = datetime.fromtimestamp(store.clock.time() + seconds, UTC)
-    return JiraError(429, "Rate limit exceeded.", headers={
-        "Retry-After": str(seconds), "X-RateLimit-Limit": str(limit),
-        "X-RateLimit-Remaining": "0", "RateLimit-Reason": reason,
-        "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%MZ")})
+    return JiraError(
+        429,
+        "Rate limit exceeded.",
+        headers={
+            "Retry-After": str(seconds),
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": "0",
+            "RateLimit-Reason": reason,
+            "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%MZ"),
+        },
+    )
 
 
 class JiraGate:
@@ -147,20 +153,26 @@ class JiraGate:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        account = self._authenticate(headers.get(b"authorization", b"").decode("latin-1"),
-                                     gateway.group(1) if gateway else None)
+        account = self._authenticate(
+            headers.get(b"authorization", b"").decode("latin-1"), gateway.group(1) if gateway else None
+        )
         if account is None:
-            await answer(send, JiraError(401, NOT_AUTHENTICATED,
-                                         headers={"WWW-Authenticate": 'Basic realm="protected-area"'}))
+            await answer(
+                send, JiraError(401, NOT_AUTHENTICATED, headers={"WWW-Authenticate": 'Basic realm="protected-area"'})
+            )
             return
         state = scope.setdefault("state", {})
         state["jira_account"] = account
         if gateway:
             # the 3LO gateway serves the same API under /ex/jira/<cloudId>
-            prefix = path[:len(path) - len(gateway.group(2))]
+            prefix = path[: len(path) - len(gateway.group(2))]
             state["jira_root"] = prefix
-            scope = {**scope, "path": gateway.group(2), "raw_path": gateway.group(2).encode(),
-                     "root_path": scope.get("root_path", "")}
+            scope = {
+                **scope,
+                "path": gateway.group(2),
+                "raw_path": gateway.group(2).encode(),
+                "root_path": scope.get("root_path", ""),
+            }
         else:
             state["jira_root"] = ""
         refused = self._limits(scope["method"], scope["path"])
@@ -209,7 +221,8 @@ class JiraGate:
             return None
         with self.store.lock:
             issue = self.store.issues.get(hit.group(1)) or next(
-                (i for i in self.store.issues.values() if i.key == hit.group(1).upper()), None)
+                (i for i in self.store.issues.values() if i.key == hit.group(1).upper()), None
+            )
         if issue is None:
             return None
         windows = [self._window("issue_write_short"), self._window("issue_write_long")]

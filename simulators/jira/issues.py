@@ -6,6 +6,7 @@ of 1-255 characters; labels without spaces; rich text as ADF; an assignee that e
 a sub-task type needs a parent in the same project and sub-tasks cannot have sub-tasks;
 ``status`` is not a field — it changes through a transition.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,20 @@ from simulators.jira.api import check_adf
 from simulators.jira.store import Issue, JiraError, JiraStore, Project
 from simulators.jira.views import START_DATE_FIELD
 
-SETTABLE = {"project", "issuetype", "summary", "description", "assignee", "labels",
-            "components", "priority", "parent", "duedate", START_DATE_FIELD, "reporter"}
+SETTABLE = {
+    "project",
+    "issuetype",
+    "summary",
+    "description",
+    "assignee",
+    "labels",
+    "components",
+    "priority",
+    "parent",
+    "duedate",
+    START_DATE_FIELD,
+    "reporter",
+}
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -42,8 +55,7 @@ def _labels(values: Any) -> list[str]:
     for raw in values:
         label = str(raw)
         if not label or re.search(r"\s", label):
-            raise JiraError(400, errors={"labels": f"The label '{label}' contains spaces which "
-                                                   "is invalid."})
+            raise JiraError(400, errors={"labels": f"The label '{label}' contains spaces which is invalid."})
         if len(label) > 255:
             raise JiraError(400, errors={"labels": "The label must not exceed 255 characters."})
         if label not in out:
@@ -57,25 +69,36 @@ def _components(store: JiraStore, project: Project, values: Any) -> list[str]:
     out = []
     for value in values:
         ref = _ref(value, "components")
-        comp = next((c for c in store.components.values() if c.project_id == project.id
-                     and (c.id == ref or c.name == ref)), None)
+        comp = next(
+            (c for c in store.components.values() if c.project_id == project.id and (c.id == ref or c.name == ref)),
+            None,
+        )
         if comp is None:
             raise JiraError(400, errors={"components": f"Component name '{ref}' is not valid"})
         out.append(comp.id)
     return out
 
 
-def apply_fields(store: JiraStore, issue: Issue, fields: dict[str, Any],
-                 update: dict[str, Any] | None = None, *, creating: bool = False) -> None:
+def apply_fields(
+    store: JiraStore,
+    issue: Issue,
+    fields: dict[str, Any],
+    update: dict[str, Any] | None = None,
+    *,
+    creating: bool = False,
+) -> None:
     """Validate and set ``fields`` / ``update`` on ``issue`` (all or nothing)."""
     unknown = set(fields) - SETTABLE
     if unknown:
         name = min(unknown)
-        raise JiraError(400, errors={name: f"Field '{name}' cannot be set. It is not on the "
-                                           "appropriate screen, or unknown."})
+        raise JiraError(
+            400, errors={name: f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."}
+        )
     if not creating and ("project" in fields or "issuetype" in fields):
-        raise JiraError(400, errors={"project": "The project and issue type of an existing "
-                                                "issue are changed by a move, not an edit."})
+        raise JiraError(
+            400,
+            errors={"project": "The project and issue type of an existing issue are changed by a move, not an edit."},
+        )
     staged: dict[str, Any] = {}
     project = store.projects[issue.project_id]
     if "summary" in fields:
@@ -92,15 +115,15 @@ def apply_fields(store: JiraStore, issue: Issue, fields: dict[str, Any],
         value = fields["assignee"]
         account = None if value is None else _ref(value, "assignee")
         if account is not None and store.user(account) is None:
-            raise JiraError(400, errors={"assignee": f"User '{account}' cannot be assigned "
-                                                     "issues."})
+            raise JiraError(400, errors={"assignee": f"User '{account}' cannot be assigned issues."})
         staged["assignee"] = account
     if "priority" in fields:
         ref = _ref(fields["priority"], "priority")
         prio = next((p for p in store.priorities.values() if ref in (p.id, p.name)), None)
         if prio is None:
-            raise JiraError(400, errors={"priority": f"Specify the Priority (id or name) in "
-                                                     f"the string format, not '{ref}'."})
+            raise JiraError(
+                400, errors={"priority": f"Specify the Priority (id or name) in the string format, not '{ref}'."}
+            )
         staged["priority_id"] = prio.id
     for field, attr in (("duedate", "duedate"), (START_DATE_FIELD, "startdate")):
         if field in fields:
@@ -109,8 +132,7 @@ def apply_fields(store: JiraStore, issue: Issue, fields: dict[str, Any],
                 raise JiraError(400, errors={field: "Error parsing date string: " + str(value)})
             staged[attr] = value
     labels = _labels(fields["labels"]) if "labels" in fields else list(issue.labels)
-    comps = (_components(store, project, fields["components"]) if "components" in fields
-             else list(issue.components))
+    comps = _components(store, project, fields["components"]) if "components" in fields else list(issue.components)
     for op in (update or {}).get("labels", []):
         for verb, value in (op or {}).items():
             if verb == "add":
@@ -130,21 +152,24 @@ def apply_fields(store: JiraStore, issue: Issue, fields: dict[str, Any],
                 comps = ids
     staged["labels"], staged["components"] = labels, comps
     if "parent" in fields:
-        parent = None if fields["parent"] is None else store.issue(_ref(fields["parent"],
-                                                                        "parent"))
-        if parent is not None and (parent.project_id != issue.project_id
-                                   or parent.parent_id is not None or parent.id == issue.id):
-            raise JiraError(400, errors={"parent": "Could not set the parent: sub-tasks "
-                                                   "cannot have sub-tasks and must be in the "
-                                                   "parent's project."})
+        parent = None if fields["parent"] is None else store.issue(_ref(fields["parent"], "parent"))
+        if parent is not None and (
+            parent.project_id != issue.project_id or parent.parent_id is not None or parent.id == issue.id
+        ):
+            raise JiraError(
+                400,
+                errors={
+                    "parent": "Could not set the parent: sub-tasks "
+                    "cannot have sub-tasks and must be in the "
+                    "parent's project."
+                },
+            )
         staged["parent_id"] = parent.id if parent else None
     parent_id = staged.get("parent_id", issue.parent_id)
     if store.issue_types[issue.type_id].subtask and parent_id is None:
-        raise JiraError(400, errors={"parent": "Issue type is a sub-task but parent issue key "
-                                               "or id not specified."})
+        raise JiraError(400, errors={"parent": "Issue type is a sub-task but parent issue key or id not specified."})
     if parent_id is not None and store.subtasks_of(issue.id):
-        raise JiraError(400, errors={"parent": "An issue with sub-tasks cannot become a "
-                                               "sub-task."})
+        raise JiraError(400, errors={"parent": "An issue with sub-tasks cannot become a sub-task."})
     for attr, value in staged.items():
         setattr(issue, attr, value)
 

@@ -9,6 +9,7 @@ then number, as JQL compares them) over ``project``,
 400, as Jira answers a query it cannot parse. ``/rest/api/3/search/jql`` refuses an
 unbounded query (no restriction at all), as the real endpoint does.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,14 +18,24 @@ from dataclasses import dataclass
 
 from simulators.jira.store import Issue, JiraError, JiraStore
 
-_TOKEN = re.compile(r'\s*(?:(?P<q>"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\')|(?P<op>!=|>=|<=|=|>|<|\(|\)|,)'
-                    r'|(?P<w>[^\s=!<>(),"\']+))')
-FIELDS = {"project": "project", "parent": "parent", "issuetype": "issuetype",
-          "type": "issuetype", "key": "key", "issuekey": "key", "id": "key",
-          "status": "status", "labels": "labels", "assignee": "assignee"}
+_TOKEN = re.compile(
+    r'\s*(?:(?P<q>"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\')|(?P<op>!=|>=|<=|=|>|<|\(|\)|,)'
+    r'|(?P<w>[^\s=!<>(),"\']+))'
+)
+FIELDS = {
+    "project": "project",
+    "parent": "parent",
+    "issuetype": "issuetype",
+    "type": "issuetype",
+    "key": "key",
+    "issuekey": "key",
+    "id": "key",
+    "status": "status",
+    "labels": "labels",
+    "assignee": "assignee",
+}
 ORDER_FIELDS = {"key", "id", "created", "rank"}
-UNBOUNDED = ("Unbounded JQL queries are not allowed here. Please add a search restriction "
-             "to your query.")
+UNBOUNDED = "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
 
 
 @dataclass(frozen=True)
@@ -42,8 +53,9 @@ def _tokens(jql: str) -> list[str]:
             break
         m = _TOKEN.match(jql, pos)
         if not m or m.end() == pos:
-            raise _bad(f"Error in the JQL Query: the character '{jql[pos]}' is a reserved "
-                       f"JQL character (at position {pos}).")
+            raise _bad(
+                f"Error in the JQL Query: the character '{jql[pos]}' is a reserved JQL character (at position {pos})."
+            )
         token = m.group("q")
         out.append(token if token is not None else (m.group("op") or m.group("w")))
         pos = m.end()
@@ -70,11 +82,10 @@ def parse(jql: str) -> Query:
         word = toks[i].lower()
         if word == "order":
             if i + 2 >= len(toks) or toks[i + 1].lower() != "by":
-                raise _bad("Error in the JQL Query: Expecting 'by' and a field name after "
-                           "'order'.")
+                raise _bad("Error in the JQL Query: Expecting 'by' and a field name after 'order'.")
             if toks[i + 2].lower() not in ORDER_FIELDS:
                 raise _bad(f"Not able to sort using field '{toks[i + 2]}'.")
-            rest = [t.lower() for t in toks[i + 3:]]
+            rest = [t.lower() for t in toks[i + 3 :]]
             if rest not in ([], ["asc"], ["desc"]):
                 raise _bad("Error in the JQL Query: Expecting either 'ASC' or 'DESC'.")
             descending = rest == ["desc"]
@@ -82,16 +93,14 @@ def parse(jql: str) -> Query:
             break
         if clauses:
             if word != "and":
-                raise _bad(f"Error in the JQL Query: Expecting either 'AND' or 'ORDER BY' but "
-                           f"got '{toks[i]}'.")
+                raise _bad(f"Error in the JQL Query: Expecting either 'AND' or 'ORDER BY' but got '{toks[i]}'.")
             i += 1
             if i >= len(toks):
                 raise _bad("Error in the JQL Query: Expecting a field name but got the end.")
             word = toks[i].lower()
         field = FIELDS.get(word)
         if field is None:
-            raise _bad(f"Field '{toks[i]}' does not exist or you do not have permission to "
-                       "view it.")
+            raise _bad(f"Field '{toks[i]}' does not exist or you do not have permission to view it.")
         if i + 2 > len(toks):
             raise _bad("Error in the JQL Query: Expecting operator but got the end of the query.")
         op = toks[i + 1].lower()
@@ -129,6 +138,7 @@ def key_order(key: str) -> tuple[str, int]:
 
 def matcher(store: JiraStore, query: Query) -> Callable[[Issue], bool]:
     """A predicate over issues (ids or keys accepted wherever Jira accepts either)."""
+
     def one(field: str, value: str, issue: Issue) -> bool:
         v = value.lower()
         if field == "project":
@@ -153,8 +163,7 @@ def matcher(store: JiraStore, query: Query) -> Callable[[Issue], bool]:
 
     def compare(op: str, value: str, issue: Issue) -> bool:
         mine, other = key_order(issue.key), key_order(value)
-        return {">": mine > other, ">=": mine >= other, "<": mine < other,
-                "<=": mine <= other}[op]
+        return {">": mine > other, ">=": mine >= other, "<": mine < other, "<=": mine <= other}[op]
 
     def match(issue: Issue) -> bool:
         for field, op, values in query.clauses:

@@ -14,6 +14,7 @@ https://developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/ :
 
 Errors follow RFC 6749 (``{"error": "invalid_grant", "error_description": …}``).
 """
+
 from __future__ import annotations
 
 import json
@@ -60,8 +61,15 @@ async def oauth_token(request: Request) -> JSONResponse:
         refresh = f"jira-sim-refresh-{secrets.token_hex(16)}"
         store.access_tokens[access] = (account, store.clock.monotonic() + ACCESS_TTL_S)
         store.refresh_tokens[refresh] = account
-    return JSONResponse({"access_token": access, "expires_in": ACCESS_TTL_S,
-                         "token_type": "Bearer", "refresh_token": refresh, "scope": SCOPES})
+    return JSONResponse(
+        {
+            "access_token": access,
+            "expires_in": ACCESS_TTL_S,
+            "token_type": "Bearer",
+            "refresh_token": refresh,
+            "scope": SCOPES,
+        }
+    )
 
 
 @router.get("/oauth/token/accessible-resources")
@@ -73,5 +81,14 @@ async def accessible_resources(request: Request) -> JSONResponse:
     if held is None or held[1] <= store.clock.monotonic():
         return JSONResponse({"code": 401, "message": "Unauthorized"}, status_code=401)
     site = str(request.base_url).rstrip("/")
-    return JSONResponse([{"id": store.cloud_id, "url": site, "name": "ferry-sim",
-                          "scopes": SCOPES.split(), "avatarUrl": f"{site}/avatar.png"}])
+    return JSONResponse(
+        [
+            {
+                "id": store.cloud_id,
+                "url": site,
+                "name": "ferry-sim",
+                "scopes": SCOPES.split(),
+                "avatarUrl": f"{site}/avatar.png",
+            }
+        ]
+    )

@@ -7,6 +7,7 @@ request must carry ``X-Atlassian-Token: no-check`` or Jira blocks it as a possib
 (403). ``GET /attachment/content/{id}`` answers 303 to the media store unless
 ``redirect=false``, in which case it streams the bytes itself (206 for a ``Range``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -59,9 +60,17 @@ async def upload(ctx: CtxDep, id_or_key: str, request: Request) -> JSONResponse:
             data += chunk
             if len(data) > ctx.store.max_attachment_bytes:
                 raise JiraError(413, "The attachment is larger than the site's limit.")
-        created.append(Attachment(ctx.store.new_id(), issue.id, part.filename or "file",
-                                  part.content_type or "application/octet-stream",
-                                  ctx.account, ctx.store.now(), data=bytes(data)))
+        created.append(
+            Attachment(
+                ctx.store.new_id(),
+                issue.id,
+                part.filename or "file",
+                part.content_type or "application/octet-stream",
+                ctx.account,
+                ctx.store.now(),
+                data=bytes(data),
+            )
+        )
     await form.close()
     with ctx.store.lock:
         ctx.store.issue(issue.id)  # still there?
@@ -81,8 +90,7 @@ async def metadata(ctx: CtxDep, aid: str) -> JSONResponse:
 
 def _content(att: Attachment, range_header: str | None) -> Response:
     blob = att.blob if att.blob is not None else _BytesBlob(att.data or b"")
-    return blob_response(blob, media_type=att.mime_type, filename=att.filename,
-                         range_header=range_header)
+    return blob_response(blob, media_type=att.mime_type, filename=att.filename, range_header=range_header)
 
 
 class _BytesBlob(Blob):
@@ -95,7 +103,7 @@ class _BytesBlob(Blob):
     def iter_bytes(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         stop = self.size if end is None else min(end, self.size)
         for pos in range(max(0, start), stop, self.BLOCK):
-            yield self._data[pos:min(stop, pos + self.BLOCK)]
+            yield self._data[pos : min(stop, pos + self.BLOCK)]
 
 
 @router.get("/attachment/content/{aid}")
@@ -104,8 +112,9 @@ async def content(ctx: CtxDep, aid: str, request: Request) -> Response:
         att = _attachment(ctx.store, aid)
     if request.query_params.get("redirect", "true").lower() != "false":
         token = media_token(ctx.store, att.id)
-        return RedirectResponse(f"{str(request.base_url).rstrip('/')}/_media/file/{att.id}"
-                                f"?token={token}", status_code=303)
+        return RedirectResponse(
+            f"{str(request.base_url).rstrip('/')}/_media/file/{att.id}?token={token}", status_code=303
+        )
     return _content(att, request.headers.get("range"))
 
 
@@ -115,8 +124,7 @@ async def media_file(aid: str, request: Request) -> Response:
     store: JiraStore = request.app.state.jira_store
     with store.lock:
         att = store.attachments.get(aid)
-    if att is None or not hmac.compare_digest(request.query_params.get("token", ""),
-                                              media_token(store, aid)):
+    if att is None or not hmac.compare_digest(request.query_params.get("token", ""), media_token(store, aid)):
         return JSONResponse({"error": "not found"}, status_code=404)
     return _content(att, request.headers.get("range"))
 

@@ -1,5 +1,6 @@
 """Issues: search (``/search/jql`` with ``nextPageToken``), create/read/edit/delete,
 transitions, comments and remote links."""
+
 from __future__ import annotations
 
 import secrets
@@ -21,8 +22,9 @@ def _fields_param(request: Request) -> list[str]:
     return request.query_params.getlist("fields")
 
 
-def _search(ctx: CtxDep, query_text: str, token: str | None, max_results: int,
-            fields: list[str] | None) -> JSONResponse:
+def _search(
+    ctx: CtxDep, query_text: str, token: str | None, max_results: int, fields: list[str] | None
+) -> JSONResponse:
     query = jql.parse(query_text)
     if not query.clauses:
         raise JiraError(400, jql.UNBOUNDED)
@@ -36,20 +38,20 @@ def _search(ctx: CtxDep, query_text: str, token: str | None, max_results: int,
                 raise JiraError(400, BAD_TOKEN)
             after = held[1]
         match = jql.matcher(ctx.store, query)
+
         def order(i: Issue) -> tuple[str, int]:
             return jql.key_order(i.key) if query.by_key else ("", int(i.id))
 
-        ordered = sorted((i for i in ctx.store.issues.values() if match(i)), key=order,
-                         reverse=query.descending)
+        ordered = sorted((i for i in ctx.store.issues.values() if match(i)), key=order, reverse=query.descending)
         if after is not None:  # resume after the last issue served (stable under inserts)
             last = ctx.store.issues.get(after)
             mark = order(last) if last is not None else ("", int(after))
-            ordered = [i for i in ordered if (order(i) < mark if query.descending
-                                              else order(i) > mark)]
+            ordered = [i for i in ordered if (order(i) < mark if query.descending else order(i) > mark)]
         page = ordered[:size]
-        body: dict[str, Any] = {"issues": [views.issue(ctx.base, ctx.store, i, wanted)
-                                           for i in page],
-                                "isLast": len(ordered) <= size}
+        body: dict[str, Any] = {
+            "issues": [views.issue(ctx.base, ctx.store, i, wanted) for i in page],
+            "isLast": len(ordered) <= size,
+        }
         if not body["isLast"]:
             nxt = secrets.token_urlsafe(24)
             ctx.store.search_tokens[nxt] = (query_text, page[-1].id)
@@ -59,18 +61,26 @@ def _search(ctx: CtxDep, query_text: str, token: str | None, max_results: int,
 
 @router.get("/search/jql")
 async def search_get(ctx: CtxDep, request: Request) -> JSONResponse:
-    return _search(ctx, request.query_params.get("jql") or "",
-                   request.query_params.get("nextPageToken"),
-                   int_param(request, "maxResults", 50, low=1), _fields_param(request))
+    return _search(
+        ctx,
+        request.query_params.get("jql") or "",
+        request.query_params.get("nextPageToken"),
+        int_param(request, "maxResults", 50, low=1),
+        _fields_param(request),
+    )
 
 
 @router.post("/search/jql")
 async def search_post(ctx: CtxDep, request: Request) -> JSONResponse:
     body = await json_body(request)
     fields = body.get("fields")
-    return _search(ctx, str(body.get("jql") or ""), body.get("nextPageToken"),
-                   int(body.get("maxResults") or 50),
-                   [str(f) for f in fields] if isinstance(fields, list) else None)
+    return _search(
+        ctx,
+        str(body.get("jql") or ""),
+        body.get("nextPageToken"),
+        int(body.get("maxResults") or 50),
+        [str(f) for f in fields] if isinstance(fields, list) else None,
+    )
 
 
 @router.post("/issue")
@@ -85,19 +95,32 @@ async def create_issue(ctx: CtxDep, request: Request) -> JSONResponse:
         if "summary" not in fields:
             raise JiraError(400, errors={"summary": "You must specify a summary of the issue."})
         now = ctx.store.now()
-        issue = Issue(id=ctx.store.new_id(), key=f"{project.key}-{project.next_number}",
-                      project_id=project.id, type_id=type_id, summary="",
-                      status_id=project.statuses[0], priority_id=ctx.store.default_priority().id,
-                      reporter=ctx.account, created=now, updated=now)
-        apply_fields(ctx.store, issue, {k: v for k, v in fields.items() if k != "project"
-                                        and k != "issuetype"}, body.get("update"),
-                     creating=True)
+        issue = Issue(
+            id=ctx.store.new_id(),
+            key=f"{project.key}-{project.next_number}",
+            project_id=project.id,
+            type_id=type_id,
+            summary="",
+            status_id=project.statuses[0],
+            priority_id=ctx.store.default_priority().id,
+            reporter=ctx.account,
+            created=now,
+            updated=now,
+        )
+        apply_fields(
+            ctx.store,
+            issue,
+            {k: v for k, v in fields.items() if k != "project" and k != "issuetype"},
+            body.get("update"),
+            creating=True,
+        )
         if body.get("transition"):
             transition(ctx.store, issue, str((body["transition"] or {}).get("id") or ""))
         project.next_number += 1
         ctx.store.issues[issue.id] = issue
-    return JSONResponse({"id": issue.id, "key": issue.key,
-                         "self": f"{ctx.base}{API}/issue/{issue.id}"}, status_code=201)
+    return JSONResponse(
+        {"id": issue.id, "key": issue.key, "self": f"{ctx.base}{API}/issue/{issue.id}"}, status_code=201
+    )
 
 
 @router.get("/issue/{id_or_key}")
@@ -118,8 +141,7 @@ async def edit_issue(ctx: CtxDep, id_or_key: str, request: Request) -> Response:
             transition(ctx.store, issue, str((body["transition"] or {}).get("id") or ""))
         issue.updated = ctx.store.now()
         if request.query_params.get("returnIssue") == "true":
-            return JSONResponse(views.issue(ctx.base, ctx.store, issue,
-                                            set(views.ISSUE_FIELDS)))
+            return JSONResponse(views.issue(ctx.base, ctx.store, issue, set(views.ISSUE_FIELDS)))
     return Response(status_code=204)
 
 
@@ -128,8 +150,7 @@ async def delete_issue(ctx: CtxDep, id_or_key: str, request: Request) -> Respons
     with ctx.store.lock:
         issue = ctx.store.issue(id_or_key)
         if ctx.store.subtasks_of(issue.id) and request.query_params.get("deleteSubtasks") != "true":
-            raise JiraError(400, "The issue has subtasks. To delete the issue, set "
-                                 "deleteSubtasks to true.")
+            raise JiraError(400, "The issue has subtasks. To delete the issue, set deleteSubtasks to true.")
         ctx.store.delete_issue(issue)
     return Response(status_code=204)
 
@@ -142,11 +163,25 @@ async def get_transitions(ctx: CtxDep, id_or_key: str) -> JSONResponse:
     with ctx.store.lock:
         issue = ctx.store.issue(id_or_key)
         project = ctx.store.projects[issue.project_id]
-        return JSONResponse({"expand": "transitions", "transitions": [
-            {"id": tid, "name": st.name, "to": views.status(ctx.base, st), "hasScreen": False,
-             "isGlobal": True, "isInitial": False, "isAvailable": True, "isConditional": False,
-             "isLooped": False}
-            for tid, st in ctx.store.transitions(project)]})
+        return JSONResponse(
+            {
+                "expand": "transitions",
+                "transitions": [
+                    {
+                        "id": tid,
+                        "name": st.name,
+                        "to": views.status(ctx.base, st),
+                        "hasScreen": False,
+                        "isGlobal": True,
+                        "isInitial": False,
+                        "isAvailable": True,
+                        "isConditional": False,
+                        "isLooped": False,
+                    }
+                    for tid, st in ctx.store.transitions(project)
+                ],
+            }
+        )
 
 
 @router.post("/issue/{id_or_key}/transitions")
@@ -180,12 +215,20 @@ async def list_comments(ctx: CtxDep, id_or_key: str, request: Request) -> JSONRe
     size = int_param(request, "maxResults", 100, low=1, high=100)
     with ctx.store.lock:
         issue = ctx.store.issue(id_or_key)
-        comments = sorted((c for c in ctx.store.comments.values() if c.issue_id == issue.id),
-                          key=lambda c: (c.created, int(c.id)),
-                          reverse=request.query_params.get("orderBy") == "-created")
-        part = comments[start:start + size]
-        return JSONResponse({"startAt": start, "maxResults": size, "total": len(comments),
-                             "comments": [views.comment(ctx.base, ctx.store, c) for c in part]})
+        comments = sorted(
+            (c for c in ctx.store.comments.values() if c.issue_id == issue.id),
+            key=lambda c: (c.created, int(c.id)),
+            reverse=request.query_params.get("orderBy") == "-created",
+        )
+        part = comments[start : start + size]
+        return JSONResponse(
+            {
+                "startAt": start,
+                "maxResults": size,
+                "total": len(comments),
+                "comments": [views.comment(ctx.base, ctx.store, c) for c in part],
+            }
+        )
 
 
 @router.post("/issue/{id_or_key}/comment")
@@ -204,8 +247,7 @@ async def add_comment(ctx: CtxDep, id_or_key: str, request: Request) -> JSONResp
 @router.get("/issue/{id_or_key}/comment/{cid}")
 async def get_comment(ctx: CtxDep, id_or_key: str, cid: str) -> JSONResponse:
     with ctx.store.lock:
-        return JSONResponse(views.comment(ctx.base, ctx.store,
-                                          _comment(ctx, ctx.store.issue(id_or_key), cid)))
+        return JSONResponse(views.comment(ctx.base, ctx.store, _comment(ctx, ctx.store.issue(id_or_key), cid)))
 
 
 @router.put("/issue/{id_or_key}/comment/{cid}")
@@ -234,8 +276,11 @@ async def list_links(ctx: CtxDep, id_or_key: str, request: Request) -> JSONRespo
     global_id = request.query_params.get("globalId")
     with ctx.store.lock:
         issue = ctx.store.issue(id_or_key)
-        links = [views.remote_link(ctx.base, rl) for rl in ctx.store.remote_links.values()
-                 if rl.issue_id == issue.id and (global_id is None or rl.global_id == global_id)]
+        links = [
+            views.remote_link(ctx.base, rl)
+            for rl in ctx.store.remote_links.values()
+            if rl.issue_id == issue.id and (global_id is None or rl.global_id == global_id)
+        ]
     return JSONResponse(links)
 
 
@@ -246,13 +291,21 @@ async def upsert_link(ctx: CtxDep, id_or_key: str, request: Request) -> JSONResp
     obj = body.get("object") or {}
     url, title = obj.get("url"), obj.get("title")
     if not isinstance(url, str) or not url or not isinstance(title, str) or not title:
-        raise JiraError(400, errors={"title": "Link title must be provided."} if not title
-                        else {"url": "Link URL must be provided."})
+        raise JiraError(
+            400,
+            errors={"title": "Link title must be provided."} if not title else {"url": "Link URL must be provided."},
+        )
     with ctx.store.lock:
         issue = ctx.store.issue(id_or_key)
         gid = body.get("globalId")
-        link = next((rl for rl in ctx.store.remote_links.values()
-                     if gid is not None and rl.issue_id == issue.id and rl.global_id == gid), None)
+        link = next(
+            (
+                rl
+                for rl in ctx.store.remote_links.values()
+                if gid is not None and rl.issue_id == issue.id and rl.global_id == gid
+            ),
+            None,
+        )
         status = 200
         if link is None:
             link = RemoteLink(ctx.store.new_id(), issue.id, url, title, gid)
@@ -260,9 +313,9 @@ async def upsert_link(ctx: CtxDep, id_or_key: str, request: Request) -> JSONResp
             status = 201
         link.url, link.title, link.relationship = url, title, body.get("relationship")
         issue.updated = ctx.store.now()
-        return JSONResponse({"id": int(link.id),
-                             "self": f"{ctx.base}{API}/issue/{issue.id}/remotelink/{link.id}"},
-                            status_code=status)
+        return JSONResponse(
+            {"id": int(link.id), "self": f"{ctx.base}{API}/issue/{issue.id}/remotelink/{link.id}"}, status_code=status
+        )
 
 
 def _link(ctx: CtxDep, issue: Issue, link_id: str) -> RemoteLink:
@@ -275,8 +328,7 @@ def _link(ctx: CtxDep, issue: Issue, link_id: str) -> RemoteLink:
 @router.get("/issue/{id_or_key}/remotelink/{link_id}")
 async def get_link(ctx: CtxDep, id_or_key: str, link_id: str) -> JSONResponse:
     with ctx.store.lock:
-        return JSONResponse(views.remote_link(ctx.base, _link(ctx, ctx.store.issue(id_or_key),
-                                                              link_id)))
+        return JSONResponse(views.remote_link(ctx.base, _link(ctx, ctx.store.issue(id_or_key), link_id)))
 
 
 @router.delete("/issue/{id_or_key}/remotelink/{link_id}")
@@ -284,6 +336,3 @@ async def delete_link(ctx: CtxDep, id_or_key: str, link_id: str) -> Response:
     with ctx.store.lock:
         del ctx.store.remote_links[_link(ctx, ctx.store.issue(id_or_key), link_id).id]
     return Response(status_code=204)
-
-
-

@@ -7,6 +7,7 @@ openapi-core. Requests through the OAuth 2.0 (3LO) gateway
 (``/ex/jira/<cloudId>/rest/api/3/…``) are validated as the site path they stand for.
 Simulator-only paths (``/_sim/*``, ``/_media/*``, ``/oauth/*``) are not part of the API.
 """
+
 from __future__ import annotations
 
 import copy
@@ -22,24 +23,23 @@ from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-SPEC_PATH = (Path(__file__).resolve().parents[2] / "vendor-api" / "jira"
-             / "swagger-v3.trimmed.json")
+SPEC_PATH = Path(__file__).resolve().parents[2] / "vendor-api" / "jira" / "swagger-v3.trimmed.json"
 API_HOST = "https://your-domain.atlassian.net"
 _GATEWAY = re.compile(r"^/ex/jira/[0-9a-fA-F-]{36}(?=/rest/)")
 
 #: Where the description disagrees with the API as documented in prose, and why.
 SPEC_FIXES: dict[str, str] = {
     "GET /issue/{issueIdOrKey}/remotelink": "answers the list of the issue's remote links "
-        "(the operation's own text: 'Returns the remote issue links for an issue'); the "
-        "schema names one RemoteIssueLink",
+    "(the operation's own text: 'Returns the remote issue links for an issue'); the "
+    "schema names one RemoteIssueLink",
     "format: date-time": "Jira answers timestamps as '2021-01-17T12:34:00.000+0000' (the "
-        "examples in this same file show it): an offset without a colon, which RFC 3339's "
-        "date-time does not admit; the format is dropped, the type (string) kept",
+    "examples in this same file show it): an offset without a colon, which RFC 3339's "
+    "date-time does not admit; the format is dropped, the type (string) kept",
     "204 content": "a 204 (No Content) answer has no body (RFC 9110 §15.3.5); some "
-        "operations (edit issue, transition) declare a JSON content for it: dropped",
+    "operations (edit issue, transition) declare a JSON content for it: dropped",
     "POST /issue/{issueIdOrKey}/attachments": "the body is multipart/form-data with parts "
-        "named 'file' (the operation's text); the schema types it as a JSON array of Spring "
-        "MultipartFile objects, which no form can match: the request body is not validated",
+    "named 'file' (the operation's text); the schema types it as a JSON array of Spring "
+    "MultipartFile objects, which no form can match: the request body is not validated",
 }
 
 
@@ -93,7 +93,9 @@ class _Req:
         self.method = request.method.lower()
         self.parameters = RequestParameters(
             query=ImmutableMultiDict(parse_qs(url.query, keep_blank_values=True)),
-            header=Headers(dict(request.headers)), cookie=ImmutableMultiDict({}))
+            header=Headers(dict(request.headers)),
+            cookie=ImmutableMultiDict({}),
+        )
         self.content_type = request.headers.get("content-type", "")
         try:
             self.body: bytes | None = request.content or None

@@ -9,6 +9,7 @@ The workflow of a project is its ordered status list with a global transition in
 status ("any status can move here"), which is what a team-managed project's board gives
 (one column per status). Transition ids are the workflow's own, ``11``, ``21``, ``31`` …
 """
+
 from __future__ import annotations
 
 import itertools
@@ -22,8 +23,7 @@ from simulators.common import Blob, SimClock
 #: Jira's three status categories (GET /rest/api/3/statuscategory)
 CATEGORIES: dict[str, dict[str, Any]] = {
     "new": {"id": 2, "key": "new", "name": "To Do", "colorName": "blue-gray"},
-    "indeterminate": {"id": 4, "key": "indeterminate", "name": "In Progress",
-                      "colorName": "yellow"},
+    "indeterminate": {"id": 4, "key": "indeterminate", "name": "In Progress", "colorName": "yellow"},
     "done": {"id": 3, "key": "done", "name": "Done", "colorName": "green"},
 }
 #: the statusCategory names ``POST /rest/api/3/statuses`` takes
@@ -33,8 +33,9 @@ CATEGORY_BY_CREATE_NAME = {"TODO": "new", "IN_PROGRESS": "indeterminate", "DONE"
 class JiraError(Exception):
     """An error answered in Jira's ErrorCollection shape."""
 
-    def __init__(self, status: int, *messages: str, errors: dict[str, str] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, *messages: str, errors: dict[str, str] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(status, messages, errors)
         self.status = status
         self.messages = list(messages)
@@ -211,14 +212,16 @@ class JiraStore:
 
     def project(self, id_or_key: str) -> Project:
         found = self.projects.get(id_or_key) or next(
-            (p for p in self.projects.values() if p.key.upper() == id_or_key.upper()), None)
+            (p for p in self.projects.values() if p.key.upper() == id_or_key.upper()), None
+        )
         if found is None:
             raise not_found(f"No project could be found with key '{id_or_key}'.")
         return found
 
     def issue(self, id_or_key: str) -> Issue:
         found = self.issues.get(id_or_key) or next(
-            (i for i in self.issues.values() if i.key.upper() == id_or_key.upper()), None)
+            (i for i in self.issues.values() if i.key.upper() == id_or_key.upper()), None
+        )
         if found is None:
             raise not_found()
         return found
@@ -236,14 +239,18 @@ class JiraStore:
         self.statuses[st.id] = st
         return st
 
-    def add_project(self, key: str, name: str, lead: str, description: str = "",
-                    statuses: list[str] | None = None) -> Project:
+    def add_project(
+        self, key: str, name: str, lead: str, description: str = "", statuses: list[str] | None = None
+    ) -> Project:
         if any(p.key.upper() == key.upper() for p in self.projects.values()):
             raise JiraError(400, errors={"projectKey": f"Project '{key}' uses this project key."})
         project = Project(self.new_id(), key.upper(), name, lead, description)
         # a new team-managed project's board: To Do, In Progress, Done
-        board = ([(n, "new") for n in statuses] if statuses else
-                 [("To Do", "new"), ("In Progress", "indeterminate"), ("Done", "done")])
+        board = (
+            [(n, "new") for n in statuses]
+            if statuses
+            else [("To Do", "new"), ("In Progress", "indeterminate"), ("Done", "done")]
+        )
         for st_name, cat in board:
             project.statuses.append(self.add_status(st_name, cat, project.id).id)
         self.projects[project.id] = project
@@ -272,16 +279,23 @@ class JiraStore:
         """A JSON-able summary for ``GET /_sim/state``."""
         with self.lock:
             return {
-                "projects": [{"id": p.id, "key": p.key, "name": p.name,
-                              "statuses": [self.statuses[s].name for s in p.statuses]}
-                             for p in self.projects.values()],
-                "issues": [{"id": i.id, "key": i.key, "summary": i.summary,
-                            "status": self.statuses[i.status_id].name, "parent": i.parent_id,
-                            "labels": i.labels, "assignee": i.assignee,
-                            "comments": sum(c.issue_id == i.id for c in self.comments.values()),
-                            "attachments": sum(a.issue_id == i.id
-                                               for a in self.attachments.values())}
-                           for i in self.issues.values()],
-                "users": [{"accountId": u.account_id, "email": u.email}
-                          for u in self.users.values()],
+                "projects": [
+                    {"id": p.id, "key": p.key, "name": p.name, "statuses": [self.statuses[s].name for s in p.statuses]}
+                    for p in self.projects.values()
+                ],
+                "issues": [
+                    {
+                        "id": i.id,
+                        "key": i.key,
+                        "summary": i.summary,
+                        "status": self.statuses[i.status_id].name,
+                        "parent": i.parent_id,
+                        "labels": i.labels,
+                        "assignee": i.assignee,
+                        "comments": sum(c.issue_id == i.id for c in self.comments.values()),
+                        "attachments": sum(a.issue_id == i.id for a in self.attachments.values()),
+                    }
+                    for i in self.issues.values()
+                ],
+                "users": [{"accountId": u.account_id, "email": u.email} for u in self.users.values()],
             }

@@ -5,6 +5,7 @@ Every request the connector sends and every JSON answer it gets on the vendor AP
 validated against the official description (vendor-api/azure-devops, with the simulator's
 documented SPEC_FIXES); a mismatch fails the call loudly.
 """
+
 from __future__ import annotations
 
 import random
@@ -58,18 +59,21 @@ def sim() -> Iterator[tuple[Any, str]]:
 
 
 def connection(base: str, pat: str = DEFAULT_PAT) -> AzureDevOpsConnection:
-    conn = parse_connection({"kind": "azure_devops",
-                             "organization_url": f"https://dev.azure.com/{ORG}",
-                             "base_url": f"{base}/{ORG}", "auth": {"type": "pat", "pat": pat}})
+    conn = parse_connection(
+        {
+            "kind": "azure_devops",
+            "organization_url": f"https://dev.azure.com/{ORG}",
+            "base_url": f"{base}/{ORG}",
+            "auth": {"type": "pat", "pat": pat},
+        }
+    )
     assert isinstance(conn, AzureDevOpsConnection)
     return conn
 
 
-def make_client(base: str, pat: str = DEFAULT_PAT, *,
-                limit: RateLimit = FAST) -> AdoClient:
+def make_client(base: str, pat: str = DEFAULT_PAT, *, limit: RateLimit = FAST) -> AdoClient:
     conn = connection(base, pat)
-    http = build_client("azure_devops", allow_loopback=True,
-                        base_url=conn.effective_base_url() + "/")
+    http = build_client("azure_devops", allow_loopback=True, base_url=conn.effective_base_url() + "/")
     http.event_hooks["response"].append(_spec_hook)
     return AdoClient(http, credential_for(conn), pacer=Pacer(limit, rng=random.Random(7)))
 
@@ -85,8 +89,7 @@ async def read_task(base: str, dest_id: str) -> Task | None:
         project = item["fields"]["System.TeamProject"]
         reader = AzureDevOpsReader(client)
         pid = (await reader._project(project))["id"]
-        raw = await client.get(f"{project}/_apis/wit/workitems/{dest_id}",
-                               fields=",".join(FIELDS))
+        raw = await client.get(f"{project}/_apis/wit/workitems/{dest_id}", fields=",".join(FIELDS))
         return task_record(raw, pid, await reader._state_categories(pid))
     finally:
         await client.aclose()
@@ -119,6 +122,7 @@ class TestAzureDevOpsConformance(ConnectorConformance):
     def read_back(self, sim: tuple[Any, str]):  # type: ignore[no-untyped-def]
         async def get(kind: Kind, dest_id: str) -> Record | None:
             return await read_task(sim[1], dest_id) if kind is Kind.TASK else None
+
         return get
 
 
@@ -136,8 +140,7 @@ async def _all(reader: AzureDevOpsReader, kind: Kind, scope: str, limit: int = 4
         cursor = page.next_cursor
 
 
-async def test_reads_rich_text_states_areas_tags_and_late_children(
-        sim: tuple[Any, str]) -> None:
+async def test_reads_rich_text_states_areas_tags_and_late_children(sim: tuple[Any, str]) -> None:
     app, base = sim
     scope = project_id(app)
     reader = AzureDevOpsReader(make_client(base))
@@ -151,7 +154,7 @@ async def test_reads_rich_text_states_areas_tags_and_late_children(
         rich = next(t for t in tasks if t.description.startswith("## Goal"))
         assert "- first step" in rich.description and "1. one" in rich.description
         assert "[spec](https://example.com/spec)" in rich.description
-        assert "```\nprint(\"hello\")\n```" in rich.description
+        assert '```\nprint("hello")\n```' in rich.description
         assert "`inline`" in rich.description and "@" in rich.description
         assert "data-vss-mention" not in rich.description
         by_state = {w.id: w.fields["System.State"] for w in live}
@@ -165,12 +168,11 @@ async def test_reads_rich_text_states_areas_tags_and_late_children(
         assert {"backend", "urgent", "ünïcode ✓"} <= labels
         tagged = next(t for t in tasks if t.labels)
         assert {lab.source_id for lab in tagged.labels} <= {
-            lab.source_id for lab in await _all(reader, Kind.LABEL, scope)}
+            lab.source_id for lab in await _all(reader, Kind.LABEL, scope)
+        }
         comments = await _all(reader, Kind.COMMENT, scope, limit=3)
-        assert comments and all(isinstance(c, Comment) and c.author and c.author.email
-                                for c in comments)
-        assert len(comments) == sum(len([c for c in store.comments.get(w.id, [])
-                                         if not c.deleted]) for w in live)
+        assert comments and all(isinstance(c, Comment) and c.author and c.author.email for c in comments)
+        assert len(comments) == sum(len([c for c in store.comments.get(w.id, []) if not c.deleted]) for w in live)
         atts = await _all(reader, Kind.ATTACHMENT, scope, limit=1)
         assert {a.is_link for a in atts} == {True, False}
     finally:
@@ -200,9 +202,12 @@ async def test_refused_pat_pauses_the_run(sim: tuple[Any, str]) -> None:
 
 
 async def _project(writer: AzureDevOpsWriter, run: str) -> tuple[str, DestRefs]:
-    made = await writer.create(Kind.PROJECT, Project(source_id=f"{run}-p", version="1",
-                                                     name=f"ADO {run}"),
-                               DestRefs(workspace=ORG), make_marker("m", Kind.PROJECT, run))
+    made = await writer.create(
+        Kind.PROJECT,
+        Project(source_id=f"{run}-p", version="1", name=f"ADO {run}"),
+        DestRefs(workspace=ORG),
+        make_marker("m", Kind.PROJECT, run),
+    )
     pid = made if isinstance(made, str) else made.dest_id
     return pid, DestRefs(workspace=ORG, project=pid)
 
@@ -213,20 +218,32 @@ async def test_task_round_trip_rich_text_status_and_assignee(sim: tuple[Any, str
     run = uuid.uuid4().hex[:8]
     try:
         pid, refs = await _project(writer, run)
-        section = await writer.create(Kind.SECTION, Section(
-            source_id="s", version="1", project_id="p", name="In progress / review"), refs,
-            make_marker("m", Kind.SECTION, "s"))
+        section = await writer.create(
+            Kind.SECTION,
+            Section(source_id="s", version="1", project_id="p", name="In progress / review"),
+            refs,
+            make_marker("m", Kind.SECTION, "s"),
+        )
         assert isinstance(section, str)
         refs = refs.model_copy(update={"section": section, "labels": {"l1": "tag:urgent"}})
-        description = ("# Plan\n\nSome **bold** text with `code` and a "
-                       "[link](https://example.com/a?b=1&c=2).\n\n- one\n- two\n  - nested\n\n"
-                       "```\nx = '<y>'\n```")
-        task = Task(source_id=f"{run}-t", version="1", project_id="p", name="Rich ✓",
-                    description=description, completed=True,
-                    assignees=(UserRef(email="nobody@example.com"),),
-                    due_at=datetime(2030, 1, 15, 16, 30, tzinfo=UTC), due_on=date(2030, 1, 15),
-                    start_on=date(2030, 1, 2),
-                    labels=(_label("l1", "urgent"),))
+        description = (
+            "# Plan\n\nSome **bold** text with `code` and a "
+            "[link](https://example.com/a?b=1&c=2).\n\n- one\n- two\n  - nested\n\n"
+            "```\nx = '<y>'\n```"
+        )
+        task = Task(
+            source_id=f"{run}-t",
+            version="1",
+            project_id="p",
+            name="Rich ✓",
+            description=description,
+            completed=True,
+            assignees=(UserRef(email="nobody@example.com"),),
+            due_at=datetime(2030, 1, 15, 16, 30, tzinfo=UTC),
+            due_on=date(2030, 1, 15),
+            start_on=date(2030, 1, 2),
+            labels=(_label("l1", "urgent"),),
+        )
         marker = make_marker("m", Kind.TASK, task.source_id)
         made = await writer.create(Kind.TASK, task, refs, marker)
         assert isinstance(made, Written)
@@ -244,14 +261,12 @@ async def test_task_round_trip_rich_text_status_and_assignee(sim: tuple[Any, str
         assert got is not None
         assert got.description == description and got.completed and got.due_at == task.due_at
         assert got.start_on == date(2030, 1, 2) and got.section_id == "state:closed"
-        reopened = task.model_copy(update={"completed": False,
-                                           "assignees": (UserRef(email="linus@example.com"),)})
+        reopened = task.model_copy(update={"completed": False, "assignees": (UserRef(email="linus@example.com"),)})
         await writer.update(Kind.TASK, made.dest_id, reopened, refs, marker)
         assert stored is not app.state.ado.store.work_items[int(made.dest_id)]
         now = app.state.ado.store.work_items[int(made.dest_id)].fields
         assert now["System.State"] == "New"
-        assert app.state.ado.store.identities[now["System.AssignedTo"]].email == \
-            "linus@example.com"
+        assert app.state.ado.store.identities[now["System.AssignedTo"]].email == "linus@example.com"
         assert await writer.find_by_marker(Kind.TASK, marker, reopened, refs) == made.dest_id
     finally:
         await writer.aclose()
@@ -263,24 +278,38 @@ async def test_sections_are_board_columns_when_they_name_a_state(sim: tuple[Any,
     run = uuid.uuid4().hex[:8]
     try:
         pid, refs = await _project(writer, run)  # Agile: New, Active, Resolved, Closed
-        doing = await writer.create(Kind.SECTION, Section(
-            source_id="s", version="1", project_id="p", name="Doing"), refs, "m")
+        doing = await writer.create(
+            Kind.SECTION, Section(source_id="s", version="1", project_id="p", name="Doing"), refs, "m"
+        )
         assert isinstance(doing, Written) and doing.dest_id == "state:active"
         assert [n.code for n in doing.notes] == ["section.mapped_to_state"]
-        assert await writer.find_by_marker(Kind.SECTION, "m", Section(
-            source_id="s", version="1", project_id="p", name="doing"), refs) == "state:active"
-        assert await writer.create(Kind.SECTION, Section(
-            source_id="r", version="1", project_id="p", name="resolved"), refs, "m") == \
-            "state:resolved"
+        assert (
+            await writer.find_by_marker(
+                Kind.SECTION, "m", Section(source_id="s", version="1", project_id="p", name="doing"), refs
+            )
+            == "state:active"
+        )
+        assert (
+            await writer.create(
+                Kind.SECTION, Section(source_id="r", version="1", project_id="p", name="resolved"), refs, "m"
+            )
+            == "state:resolved"
+        )
         refs = refs.model_copy(update={"section": doing.dest_id})
         store = app.state.ado.store
-        open_id = await writer.create(Kind.TASK, Task(source_id="o", version="1",
-                                                      project_id="p", name="open"), refs,
-                                      make_marker("m", Kind.TASK, f"{run}o"))
+        open_id = await writer.create(
+            Kind.TASK,
+            Task(source_id="o", version="1", project_id="p", name="open"),
+            refs,
+            make_marker("m", Kind.TASK, f"{run}o"),
+        )
         assert store.work_items[int(str(open_id))].fields["System.State"] == "Active"
-        done = await writer.create(Kind.TASK, Task(source_id="d", version="1", project_id="p",
-                                                   name="done", completed=True), refs,
-                                   make_marker("m", Kind.TASK, f"{run}d"))
+        done = await writer.create(
+            Kind.TASK,
+            Task(source_id="d", version="1", project_id="p", name="done", completed=True),
+            refs,
+            make_marker("m", Kind.TASK, f"{run}d"),
+        )
         assert isinstance(done, Written)
         assert [n.code for n in done.notes] == ["task.state_from_completion"]
         assert store.work_items[int(done.dest_id)].fields["System.State"] == "Closed"
@@ -303,29 +332,48 @@ async def test_writer_answers_the_ids_the_reader_reads(sim: tuple[Any, str]) -> 
     run = uuid.uuid4().hex[:8]
     try:
         pid, refs = await _project(writer, run)
-        column = str(await writer.create(Kind.SECTION, Section(
-            source_id="s", version="1", project_id="p", name="Active"), refs, "m"))
-        label = str(await writer.create(Kind.LABEL, Label(
-            source_id="l", version="1", project_id="p", name="Needs Review"), refs, "m"))
+        column = str(
+            await writer.create(
+                Kind.SECTION, Section(source_id="s", version="1", project_id="p", name="Active"), refs, "m"
+            )
+        )
+        label = str(
+            await writer.create(
+                Kind.LABEL, Label(source_id="l", version="1", project_id="p", name="Needs Review"), refs, "m"
+            )
+        )
         refs = refs.model_copy(update={"section": column, "labels": {"l": label}})
-        task = str(await writer.create(Kind.TASK, Task(
-            source_id="t", version="1", project_id="p", name="t", labels=(_label("l", "x"),)),
-            refs, make_marker("m", Kind.TASK, f"{run}t")))
+        task = str(
+            await writer.create(
+                Kind.TASK,
+                Task(source_id="t", version="1", project_id="p", name="t", labels=(_label("l", "x"),)),
+                refs,
+                make_marker("m", Kind.TASK, f"{run}t"),
+            )
+        )
         refs = refs.model_copy(update={"task": task})
-        comment = str(await writer.create(Kind.COMMENT, Comment(
-            source_id="c", version="1", project_id="p", task_id="t", text="hi"), refs,
-            make_marker("m", Kind.COMMENT, f"{run}c")))
+        comment = str(
+            await writer.create(
+                Kind.COMMENT,
+                Comment(source_id="c", version="1", project_id="p", task_id="t", text="hi"),
+                refs,
+                make_marker("m", Kind.COMMENT, f"{run}c"),
+            )
+        )
 
         async def one() -> AsyncIterator[bytes]:
             yield b"x"
 
-        att = Attachment(source_id="a", version="1", project_id="p", task_id="t", name="a.txt",
-                         size=1)
-        file_id = str(await writer.upload_attachment(att, refs, make_marker(
-            "m", Kind.ATTACHMENT, f"{run}a"), one()))
-        link_id = str(await writer.upload_attachment(att.model_copy(update={
-            "is_link": True, "url": "https://example.com/l", "size": None}), refs,
-            make_marker("m", Kind.ATTACHMENT, f"{run}l"), None))
+        att = Attachment(source_id="a", version="1", project_id="p", task_id="t", name="a.txt", size=1)
+        file_id = str(await writer.upload_attachment(att, refs, make_marker("m", Kind.ATTACHMENT, f"{run}a"), one()))
+        link_id = str(
+            await writer.upload_attachment(
+                att.model_copy(update={"is_link": True, "url": "https://example.com/l", "size": None}),
+                refs,
+                make_marker("m", Kind.ATTACHMENT, f"{run}l"),
+                None,
+            )
+        )
         read = {kind: {r.source_id for r in await _all(reader, kind, pid)} for kind in Kind}
         assert read[Kind.PROJECT] == {pid}
         assert column in read[Kind.SECTION] and label in read[Kind.LABEL]
@@ -350,21 +398,23 @@ async def test_subtask_moves_to_another_parent_on_update(sim: tuple[Any, str]) -
     run = uuid.uuid4().hex[:8]
     try:
         pid, refs = await _project(writer, run)
-        parents = [await writer.create(Kind.TASK, Task(source_id=f"{run}-{i}", version="1",
-                                                       project_id="p", name=f"parent {i}"),
-                                       refs, make_marker("m", Kind.TASK, f"{run}-{i}"))
-                   for i in range(2)]
+        parents = [
+            await writer.create(
+                Kind.TASK,
+                Task(source_id=f"{run}-{i}", version="1", project_id="p", name=f"parent {i}"),
+                refs,
+                make_marker("m", Kind.TASK, f"{run}-{i}"),
+            )
+            for i in range(2)
+        ]
         first, second = (str(p) for p in parents)
-        child = Task(source_id=f"{run}-c", version="1", project_id="p", name="child",
-                     parent_id=f"{run}-0")
+        child = Task(source_id=f"{run}-c", version="1", project_id="p", name="child", parent_id=f"{run}-0")
         marker = make_marker("m", Kind.TASK, child.source_id)
-        cid = await writer.create(Kind.TASK, child, refs.model_copy(
-            update={"parent_task": first}), marker)
+        cid = await writer.create(Kind.TASK, child, refs.model_copy(update={"parent_task": first}), marker)
         store = app.state.ado.store
         assert store.work_items[int(str(cid))].fields["System.WorkItemType"] == "Task"
         assert store.work_items[int(str(cid))].fields["System.Parent"] == int(first)
-        await writer.update(Kind.TASK, str(cid), child, refs.model_copy(
-            update={"parent_task": second}), marker)
+        await writer.update(Kind.TASK, str(cid), child, refs.model_copy(update={"parent_task": second}), marker)
         assert store.work_items[int(str(cid))].fields["System.Parent"] == int(second)
         parent_rels = [r.rel for r in store.work_items[int(first)].relations]
         assert parent_rels == []
@@ -379,8 +429,10 @@ async def test_lost_create_answer_is_found_by_marker_once(sim: tuple[Any, str]) 
     try:
         pid, refs = await _project(writer, run)
         async with httpx.AsyncClient(base_url=base) as control:
-            await control.post("/_sim/faults", json={"faults": [{
-                "kind": "apply_then_drop", "method": "POST", "path": "/_apis/wit/workitems/\\$"}]})
+            await control.post(
+                "/_sim/faults",
+                json={"faults": [{"kind": "apply_then_drop", "method": "POST", "path": "/_apis/wit/workitems/\\$"}]},
+            )
             task = Task(source_id=f"{run}-t", version="1", project_id="p", name="lost answer")
             marker = make_marker("m", Kind.TASK, task.source_id)
             with pytest.raises(Exception) as failed:
@@ -388,8 +440,11 @@ async def test_lost_create_answer_is_found_by_marker_once(sim: tuple[Any, str]) 
             assert not isinstance(failed.value, AssertionError)
             await control.delete("/_sim/faults")
         found = await writer.find_by_marker(Kind.TASK, marker, task, refs)
-        made = [w for w in app.state.ado.store.work_items.values()
-                if w.project_id == pid and w.fields["System.Title"] == "lost answer"]
+        made = [
+            w
+            for w in app.state.ado.store.work_items.values()
+            if w.project_id == pid and w.fields["System.Title"] == "lost answer"
+        ]
         assert len(made) == 1 and found == str(made[0].id)
     finally:
         await writer.aclose()
@@ -401,22 +456,30 @@ async def test_comments_attachments_and_idempotent_deletes(sim: tuple[Any, str])
     run = uuid.uuid4().hex[:8]
     try:
         pid, refs = await _project(writer, run)
-        tid = str(await writer.create(Kind.TASK, Task(source_id="t", version="1",
-                                                      project_id="p", name="host"), refs,
-                                      make_marker("m", Kind.TASK, f"{run}t")))
+        tid = str(
+            await writer.create(
+                Kind.TASK,
+                Task(source_id="t", version="1", project_id="p", name="host"),
+                refs,
+                make_marker("m", Kind.TASK, f"{run}t"),
+            )
+        )
         refs = refs.model_copy(update={"task": tid})
-        comment = Comment(source_id="c", version="1", project_id="p", task_id="t",
-                          text="Ada wrote on 2025-05-01 09:30 UTC:\n\nHello *there*")
+        comment = Comment(
+            source_id="c",
+            version="1",
+            project_id="p",
+            task_id="t",
+            text="Ada wrote on 2025-05-01 09:30 UTC:\n\nHello *there*",
+        )
         cmark = make_marker("m", Kind.COMMENT, f"{run}c")
         cid = str(await writer.create(Kind.COMMENT, comment, refs, cmark))
         assert await writer.find_by_marker(Kind.COMMENT, cmark, comment, refs) == cid
-        await writer.update(Kind.COMMENT, cid, comment.model_copy(update={"text": "edited"}),
-                            refs, cmark)
+        await writer.update(Kind.COMMENT, cid, comment.model_copy(update={"text": "edited"}), refs, cmark)
         from shared.connectors.azure_devops.mapping import attachment_records, comment_record
 
         client = writer.client
-        page = await client.json("GET", f"{pid}/_apis/wit/workItems/{tid}/comments",
-                                 preview=True)
+        page = await client.json("GET", f"{pid}/_apis/wit/workItems/{tid}/comments", preview=True)
         assert comment_record(page["comments"][0], pid, tid).text == "edited"
 
         async def chunks() -> AsyncIterator[bytes]:
@@ -424,25 +487,21 @@ async def test_comments_attachments_and_idempotent_deletes(sim: tuple[Any, str])
                 yield part
 
         from shared.contract.model import Attachment
-        att = Attachment(source_id="a", version="1", project_id="p", task_id="t",
-                         name="notes ü.txt", size=71_005)
+
+        att = Attachment(source_id="a", version="1", project_id="p", task_id="t", name="notes ü.txt", size=71_005)
         amark = make_marker("m", Kind.ATTACHMENT, f"{run}a")
         aid = str(await writer.upload_attachment(att, refs, amark, chunks()))
         assert await writer.find_by_marker(Kind.ATTACHMENT, amark, att, refs) == aid
-        link = att.model_copy(update={"is_link": True, "url": "https://example.com/x",
-                                      "size": None, "name": "Spec"})
+        link = att.model_copy(update={"is_link": True, "url": "https://example.com/x", "size": None, "name": "Spec"})
         lmark = make_marker("m", Kind.ATTACHMENT, f"{run}l")
         lid = str(await writer.upload_attachment(link, refs, lmark, None))
         item = await client.get(f"{pid}/_apis/wit/workitems/{tid}", **{"$expand": "relations"})
         read = attachment_records(item, pid)
-        assert {(a.name, a.size, a.is_link) for a in read} == {("notes ü.txt", 71_005, False),
-                                                               ("Spec", None, True)}
+        assert {(a.name, a.size, a.is_link) for a in read} == {("notes ü.txt", 71_005, False), ("Spec", None, True)}
         reader = AzureDevOpsReader(writer.client)
-        body = b"".join([c async for c in reader.open_attachment(
-            next(a for a in read if not a.is_link))])
+        body = b"".join([c async for c in reader.open_attachment(next(a for a in read if not a.is_link))])
         assert body == b"a" * 1000 + b"b" * 70_000 + b"c" * 5
-        for kind, dest in ((Kind.COMMENT, cid), (Kind.ATTACHMENT, aid), (Kind.ATTACHMENT, lid),
-                           (Kind.TASK, tid)):
+        for kind, dest in ((Kind.COMMENT, cid), (Kind.ATTACHMENT, aid), (Kind.ATTACHMENT, lid), (Kind.TASK, tid)):
             await writer.delete(kind, dest)
             await writer.delete(kind, dest)  # idempotent
         assert app.state.ado.store.work_items[int(tid)].deleted
@@ -458,8 +517,9 @@ async def test_duplicate_project_name_is_renamed_and_reported(sim: tuple[Any, st
     writer = AzureDevOpsWriter(make_client(base), poll_s=0.01)
     try:
         record = Project(source_id="dup", version="1", name="Ferry Basic")
-        made = await writer.create(Kind.PROJECT, record, DestRefs(workspace=ORG),
-                                   make_marker("m", Kind.PROJECT, uuid.uuid4().hex))
+        made = await writer.create(
+            Kind.PROJECT, record, DestRefs(workspace=ORG), make_marker("m", Kind.PROJECT, uuid.uuid4().hex)
+        )
         assert isinstance(made, Written)
         assert [n.code for n in made.notes] == ["project.renamed_duplicate"]
         await writer.delete(Kind.PROJECT, made.dest_id)
@@ -471,10 +531,8 @@ def test_tstu_429s_are_paced_without_failed_writes() -> None:
     """A low TSTU budget: writes meet 429 + Retry-After, the pacer waits, none fails."""
     import asyncio
 
-    app = create_app(SeedConfig(items_per_project=1, attachment_sizes=()),
-                     tstu_limit=0.5, tstu_window_s=2.0)
-    app.state.ado.runtime.limiters["tstu"].configure(costs={"write": 0.1, "read": 0.01,
-                                                            "query": 0.01})
+    app = create_app(SeedConfig(items_per_project=1, attachment_sizes=()), tstu_limit=0.5, tstu_window_s=2.0)
+    app.state.ado.runtime.limiters["tstu"].configure(costs={"write": 0.1, "read": 0.01, "query": 0.01})
 
     async def run(base: str) -> list[str]:
         writer = AzureDevOpsWriter(make_client(base), poll_s=0.01)
@@ -482,9 +540,12 @@ def test_tstu_429s_are_paced_without_failed_writes() -> None:
             refs = DestRefs(workspace=ORG, project=project_id(app))
             out = []
             for i in range(12):
-                made = await writer.create(Kind.TASK, Task(
-                    source_id=f"t{i}", version="1", project_id="p", name=f"paced {i}"),
-                    refs, make_marker("m", Kind.TASK, f"t{i}"))
+                made = await writer.create(
+                    Kind.TASK,
+                    Task(source_id=f"t{i}", version="1", project_id="p", name=f"paced {i}"),
+                    refs,
+                    make_marker("m", Kind.TASK, f"t{i}"),
+                )
                 out.append(str(made))
             return out
         finally:
@@ -496,8 +557,7 @@ def test_tstu_429s_are_paced_without_failed_writes() -> None:
     assert len(set(made)) == 12
     assert stats["throttled"] >= 1
     store = app.state.ado.store
-    assert sum(1 for w in store.work_items.values()
-               if w.fields["System.Title"].startswith("paced ")) == 12
+    assert sum(1 for w in store.work_items.values() if w.fields["System.Title"].startswith("paced ")) == 12
 
 
 async def test_runtime_through_the_registry(sim: tuple[Any, str]) -> None:
@@ -516,10 +576,19 @@ async def test_runtime_through_the_registry(sim: tuple[Any, str]) -> None:
 async def test_a_stored_entra_app_connection_opens_through_the_registry(sim: tuple[Any, str]) -> None:
     """The connection model's Entra auth type reaches the service principal's tokens (the
     token endpoint on the simulator's origin when base_url points at it)."""
-    conn = parse_connection({"kind": "azure_devops", "organization_url": f"https://dev.azure.com/{ORG}",
-                             "base_url": f"{sim[1]}/{ORG}",
-                             "auth": {"type": "client_credentials", "entra_tenant_id": SEED.tenant_id,
-                                      "client_id": SEED.client_id, "client_secret": SEED.client_secret}})
+    conn = parse_connection(
+        {
+            "kind": "azure_devops",
+            "organization_url": f"https://dev.azure.com/{ORG}",
+            "base_url": f"{sim[1]}/{ORG}",
+            "auth": {
+                "type": "client_credentials",
+                "entra_tenant_id": SEED.tenant_id,
+                "client_id": SEED.client_id,
+                "client_secret": SEED.client_secret,
+            },
+        }
+    )
     runtime = await open_runtime(conn, allow_loopback=True)
     try:
         assert runtime.reader is not None
@@ -540,8 +609,9 @@ async def test_entra_service_principal_token(sim: tuple[Any, str]) -> None:
     _, base = sim
     http = build_client("azure_devops", allow_loopback=True, base_url=f"{base}/{ORG}/")
     login = build_client("azure_devops", allow_loopback=True)
-    credential = entra_credential(login, tenant=SEED.tenant_id, client_id=SEED.client_id,
-                                  client_secret=SEED.client_secret, login_base=base)
+    credential = entra_credential(
+        login, tenant=SEED.tenant_id, client_id=SEED.client_id, client_secret=SEED.client_secret, login_base=base
+    )
     client = AdoClient(http, credential, pacer=Pacer(FAST))
     try:
         me = await client.whoami()
@@ -549,11 +619,13 @@ async def test_entra_service_principal_token(sim: tuple[Any, str]) -> None:
     finally:
         await client.aclose()
         await login.aclose()
-    bad = entra_credential(login, tenant=SEED.tenant_id, client_id=SEED.client_id,
-                           client_secret="wrong", login_base=base)
+    bad = entra_credential(
+        login, tenant=SEED.tenant_id, client_id=SEED.client_id, client_secret="wrong", login_base=base
+    )
     login2 = build_client("azure_devops", allow_loopback=True)
-    bad = entra_credential(login2, tenant=SEED.tenant_id, client_id=SEED.client_id,
-                           client_secret="wrong", login_base=base)
+    bad = entra_credential(
+        login2, tenant=SEED.tenant_id, client_id=SEED.client_id, client_secret="wrong", login_base=base
+    )
     try:
         with pytest.raises(AuthRequiredError):
             await bad.headers()

@@ -1,4 +1,5 @@
 """Azure DevOps rich text: HTML fields ↔ Ferry's canonical (Markdown) text."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,20 +30,23 @@ def test_canonical_text_round_trips(text: str) -> None:
 
 def test_html_becomes_markdown_with_mentions_as_text() -> None:
     """Tags become Markdown, a mention its text, an image a link, &nbsp; a space."""
-    html = ('<div><h2>Goal</h2><p>Ship <b>it</b>&nbsp;now &amp; <i>then</i></p>'
-            '<ul><li>first</li><li>see <a href="https://example.com/spec">spec</a></li></ul>'
-            '<pre><code>x = 1\ny = 2</code></pre>'
-            '<p>Ask <a href="#" data-vss-mention="version:2.0,abc">@Ada Lovelace</a>'
-            '<br>about <code>inline</code></p><img src="https://example.com/i.png" alt="pic">'
-            '</div>')
+    html = (
+        "<div><h2>Goal</h2><p>Ship <b>it</b>&nbsp;now &amp; <i>then</i></p>"
+        '<ul><li>first</li><li>see <a href="https://example.com/spec">spec</a></li></ul>'
+        "<pre><code>x = 1\ny = 2</code></pre>"
+        '<p>Ask <a href="#" data-vss-mention="version:2.0,abc">@Ada Lovelace</a>'
+        '<br>about <code>inline</code></p><img src="https://example.com/i.png" alt="pic">'
+        "</div>"
+    )
     assert html_to_markdown(html) == (
         "## Goal\n\nShip **it** now & *then*\n\n- first\n- see "
         "[spec](https://example.com/spec)\n\n```\nx = 1\ny = 2\n```\n\n"
-        "Ask @Ada Lovelace\nabout `inline`\n\n[pic](https://example.com/i.png)")
+        "Ask @Ada Lovelace\nabout `inline`\n\n[pic](https://example.com/i.png)"
+    )
 
 
 def test_markdown_is_escaped_into_html() -> None:
-    out = markdown_to_html("<script>alert(1)</script> & [x](https://a.b/?q=\"1\")")
+    out = markdown_to_html('<script>alert(1)</script> & [x](https://a.b/?q="1")')
     assert "<script>" not in out and "&lt;script&gt;" in out
     assert 'href="https://a.b/?q=&quot;1&quot;"' in out
 
@@ -60,10 +64,24 @@ def test_list_right_after_text_gets_a_blank_line() -> None:
     assert html_to_markdown(markdown_to_html("text\n- item")) == "text\n\n- item"
 
 
-@pytest.mark.parametrize(("name", "state"), [
-    ("Doing", "Active"), ("in   progress", "Active"), ("DONE", "Closed"), ("Resolved", "Resolved"),
-    ("To Do", "New"), ("Backlog", "New"), ("Ideas for later", None)])
+@pytest.mark.parametrize(
+    ("name", "state"),
+    [
+        ("Doing", "Active"),
+        ("in   progress", "Active"),
+        ("DONE", "Closed"),
+        ("Resolved", "Resolved"),
+        ("To Do", "New"),
+        ("Backlog", "New"),
+        ("Ideas for later", None),
+    ],
+)
 def test_sections_that_name_or_mean_a_state(name: str, state: str | None) -> None:
-    agile = [("New", "Proposed"), ("Active", "InProgress"), ("Resolved", "Resolved"),
-             ("Closed", "Completed"), ("Removed", "Removed")]
+    agile = [
+        ("New", "Proposed"),
+        ("Active", "InProgress"),
+        ("Resolved", "Resolved"),
+        ("Closed", "Completed"),
+        ("Removed", "Removed"),
+    ]
     assert state_for_section(name, agile) == state

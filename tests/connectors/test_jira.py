@@ -4,6 +4,7 @@ Every request the connector sends (with a JSON body) and every answer it gets on
 API is validated against the official description (vendor-api/jira, trimmed); a mismatch
 fails the call loudly.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -48,8 +49,9 @@ from tests.connectors.conformance import ConnectorConformance, _chunks, digest_o
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use of allowEmptyValue:DeprecationWarning")
 
-SEED = SeedConfig(projects=2, issues_per_project=10, subtasks_every=3, comments_per_issue=2,
-                  attachment_sizes=[2048, 300_000], links=1)
+SEED = SeedConfig(
+    projects=2, issues_per_project=10, subtasks_every=3, comments_per_issue=2, attachment_sizes=[2048, 300_000], links=1
+)
 
 
 async def _spec_hook(response: httpx.Response) -> None:
@@ -70,13 +72,27 @@ def sim() -> Iterator[tuple[Any, str]]:
         yield app, base
 
 
-def make_client(base: str, email: str = DEFAULT_EMAIL, token: str = DEFAULT_TOKEN, *,
-                limit: RateLimit | None = None, clock: EngineClock | None = None) -> JiraClient:
-    pacer = Pacer(limit or RateLimit(requests=100_000, per_seconds=60, concurrency=8),
-                  clock=clock or EngineClock(), rng=random.Random(7))
-    conn = parse_connection({"kind": "jira", "site_url": "https://ferry-sim.atlassian.net",
-                             "base_url": base,
-                             "auth": {"type": "api_token", "email": email, "api_token": token}})
+def make_client(
+    base: str,
+    email: str = DEFAULT_EMAIL,
+    token: str = DEFAULT_TOKEN,
+    *,
+    limit: RateLimit | None = None,
+    clock: EngineClock | None = None,
+) -> JiraClient:
+    pacer = Pacer(
+        limit or RateLimit(requests=100_000, per_seconds=60, concurrency=8),
+        clock=clock or EngineClock(),
+        rng=random.Random(7),
+    )
+    conn = parse_connection(
+        {
+            "kind": "jira",
+            "site_url": "https://ferry-sim.atlassian.net",
+            "base_url": base,
+            "auth": {"type": "api_token", "email": email, "api_token": token},
+        }
+    )
     assert isinstance(conn, JiraConnection)
     http = build_client("jira", allow_loopback=True, base_url=conn.effective_base_url())
     http.event_hooks["response"].append(_spec_hook)
@@ -119,14 +135,16 @@ class TestJiraConformance(ConnectorConformance):
                 return issue_to_task(raw, "p", 0)
             finally:
                 await client.aclose()
+
         return get
 
     def sample_records(self, run: str) -> dict[Kind, Record]:
         recs = super().sample_records(run)
         task = recs[Kind.TASK]
         assert isinstance(task, Task)  # the seeded site has grace@example.com
-        recs[Kind.TASK] = task.model_copy(update={"assignees": (
-            UserRef(email="grace@example.com", display_name="Grace Hopper"),)})
+        recs[Kind.TASK] = task.model_copy(
+            update={"assignees": (UserRef(email="grace@example.com", display_name="Grace Hopper"),)}
+        )
         return recs
 
 
@@ -200,15 +218,17 @@ async def test_reads_what_the_seed_holds(sim: tuple[Any, str], reader: JiraReade
 
 async def test_a_foreign_cursor_is_refused(sim: tuple[Any, str], reader: JiraReader) -> None:
     scope = _project_id(sim[0])
-    for kind, bad in ((Kind.TASK, '{"x":1}'), (Kind.COMMENT, "not json"),
-                      (Kind.SECTION, '{"i":"a"}'),
-                      (Kind.TASK, '{"k":"FER-1\\" OR project != x"}')):  # no JQL through a cursor
+    for kind, bad in (
+        (Kind.TASK, '{"x":1}'),
+        (Kind.COMMENT, "not json"),
+        (Kind.SECTION, '{"i":"a"}'),
+        (Kind.TASK, '{"k":"FER-1\\" OR project != x"}'),
+    ):  # no JQL through a cursor
         with pytest.raises(InvalidCursor):
             await reader.read(kind, scope, bad, 3)
 
 
-async def test_pages_survive_a_server_cap_below_the_page_size(sim: tuple[Any, str],
-                                                              reader: JiraReader) -> None:
+async def test_pages_survive_a_server_cap_below_the_page_size(sim: tuple[Any, str], reader: JiraReader) -> None:
     store = sim[0].state.jira_store
     scope = _project_id(sim[0])
     store.max_results_cap = 2
@@ -231,13 +251,13 @@ async def test_revoked_token_pauses(sim: tuple[Any, str]) -> None:
 async def _new_project(writer: JiraWriter, workspace: str) -> tuple[str, str]:
     run = uuid.uuid4().hex[:10]
     project = Project(source_id=f"{run}-p", version="1", name=f"Status test {run}")
-    made = await writer.create(Kind.PROJECT, project, DestRefs(workspace=workspace),
-                               make_marker("m", Kind.PROJECT, project.source_id))
+    made = await writer.create(
+        Kind.PROJECT, project, DestRefs(workspace=workspace), make_marker("m", Kind.PROJECT, project.source_id)
+    )
     return (made if isinstance(made, str) else made.dest_id), run
 
 
-async def test_status_follows_section_and_completion(sim: tuple[Any, str],
-                                                     writer: JiraWriter) -> None:
+async def test_status_follows_section_and_completion(sim: tuple[Any, str], writer: JiraWriter) -> None:
     store = sim[0].state.jira_store
     pid, run = await _new_project(writer, sim[1])
     refs = DestRefs(project=pid)
@@ -255,14 +275,15 @@ async def test_status_follows_section_and_completion(sim: tuple[Any, str],
     assert await section("Doing") == doing
 
     def task(name: str, *, completed: bool) -> Task:
-        return Task(source_id=f"{run}-{name}", version="1", project_id="p", name=name,
-                    completed=completed)
+        return Task(source_id=f"{run}-{name}", version="1", project_id="p", name=name, completed=completed)
 
-    plain = await writer.create(Kind.TASK, task("in doing", completed=False),
-                                refs.model_copy(update={"section": doing}), "m1")
+    plain = await writer.create(
+        Kind.TASK, task("in doing", completed=False), refs.model_copy(update={"section": doing}), "m1"
+    )
     assert isinstance(plain, str) and store.issues[plain].status_id == doing
-    moved = await writer.create(Kind.TASK, task("done in doing", completed=True),
-                                refs.model_copy(update={"section": doing}), "m2")
+    moved = await writer.create(
+        Kind.TASK, task("done in doing", completed=True), refs.model_copy(update={"section": doing}), "m2"
+    )
     assert isinstance(moved, Written)
     assert [n.code for n in moved.notes] == ["task.section_replaced_by_completion"]
     assert store.statuses[store.issues[moved.dest_id].status_id].category == "done"
@@ -271,13 +292,13 @@ async def test_status_follows_section_and_completion(sim: tuple[Any, str],
     # reopened at the source: the update takes it out of the done status
     await writer.update(Kind.TASK, loose, task("done without section", completed=False), refs, "m3")
     assert store.statuses[store.issues[loose].status_id].category == "new"
-    await writer.update(Kind.TASK, plain, task("in doing", completed=False),
-                        refs.model_copy(update={"section": shipped}), "m1")
+    await writer.update(
+        Kind.TASK, plain, task("in doing", completed=False), refs.model_copy(update={"section": shipped}), "m1"
+    )
     assert store.issues[plain].status_id == shipped
 
 
-async def test_rich_text_labels_assignee_and_links(sim: tuple[Any, str],
-                                                   writer: JiraWriter) -> None:
+async def test_rich_text_labels_assignee_and_links(sim: tuple[Any, str], writer: JiraWriter) -> None:
     store = sim[0].state.jira_store
     pid, run = await _new_project(writer, sim[1])
     label = Label(source_id=f"{run}-l", version="1", project_id="p", name="needs review")
@@ -287,9 +308,15 @@ async def test_rich_text_labels_assignee_and_links(sim: tuple[Any, str],
     lid = await writer.create(Kind.LABEL, adapted, DestRefs(project=pid), "m")
     assert lid == "label:needs_review"
     text = "# Plan\n\n- one **bold**\n- two [link](https://example.com)\n\n```sh\nls\n```\n\n@Ada said `hi`"
-    t = Task(source_id=f"{run}-t", version="1", project_id="p", name="Rich", description=text,
-             assignees=(UserRef(email="nobody@example.com", display_name="Nobody"),),
-             labels=(LabelRef(source_id=label.source_id, name="needs review"),))
+    t = Task(
+        source_id=f"{run}-t",
+        version="1",
+        project_id="p",
+        name="Rich",
+        description=text,
+        assignees=(UserRef(email="nobody@example.com", display_name="Nobody"),),
+        labels=(LabelRef(source_id=label.source_id, name="needs review"),),
+    )
     refs = DestRefs(project=pid, labels={label.source_id: str(lid)})
     marker = make_marker("m", Kind.TASK, t.source_id)
     made = await writer.create(Kind.TASK, t, refs, marker)
@@ -307,8 +334,15 @@ async def test_rich_text_labels_assignee_and_links(sim: tuple[Any, str],
     assert back.description == text + "\n\nAssignee (not in Jira): Nobody <nobody@example.com>"
     assert await writer.find_by_marker(Kind.TASK, marker, t, refs) == made.dest_id
     # a web link is upserted by its marker: sending it twice makes one link
-    link = Attachment(source_id=f"{run}-a", version="1", project_id="p", task_id=t.source_id,
-                      name="Spec", is_link=True, url="https://example.com/spec")
+    link = Attachment(
+        source_id=f"{run}-a",
+        version="1",
+        project_id="p",
+        task_id=t.source_id,
+        name="Spec",
+        is_link=True,
+        url="https://example.com/spec",
+    )
     arefs = refs.model_copy(update={"task": made.dest_id})
     amark = make_marker("m", Kind.ATTACHMENT, link.source_id)
     first = await writer.upload_attachment(link, arefs, amark, None)
@@ -326,8 +360,13 @@ async def test_comment_and_file_round_trip(sim: tuple[Any, str], writer: JiraWri
     iid = await writer.create(Kind.TASK, t, DestRefs(project=pid), "mt")
     assert isinstance(iid, str)
     refs = DestRefs(project=pid, task=iid)
-    c = Comment(source_id=f"{run}-c", version="1", project_id="p", task_id=t.source_id,
-                text="Ada wrote on 2025-05-01 09:30 UTC:\n\nLooks *good*")
+    c = Comment(
+        source_id=f"{run}-c",
+        version="1",
+        project_id="p",
+        task_id=t.source_id,
+        text="Ada wrote on 2025-05-01 09:30 UTC:\n\nLooks *good*",
+    )
     cmark = make_marker("m", Kind.COMMENT, c.source_id)
     cid = await writer.create(Kind.COMMENT, c, refs, cmark)
     assert isinstance(cid, str) and cid.startswith(f"{iid}/")
@@ -335,8 +374,15 @@ async def test_comment_and_file_round_trip(sim: tuple[Any, str], writer: JiraWri
     await writer.update(Kind.COMMENT, cid, c.model_copy(update={"text": "edited"}), refs, cmark)
     assert await writer.find_by_marker(Kind.COMMENT, cmark, c, refs) == cid
     sizes = [1000, 70_000, 5]
-    att = Attachment(source_id=f"{run}-f", version="1", project_id="p", task_id=t.source_id,
-                     name="données.txt", size=sum(sizes), mime_type="text/plain")
+    att = Attachment(
+        source_id=f"{run}-f",
+        version="1",
+        project_id="p",
+        task_id=t.source_id,
+        name="données.txt",
+        size=sum(sizes),
+        mime_type="text/plain",
+    )
     aid = await writer.upload_attachment(att, refs, "ma", _chunks(sizes))
     stored = store.attachments[aid]
     assert stored.filename == "données.txt"
@@ -352,10 +398,14 @@ async def test_comment_and_file_round_trip(sim: tuple[Any, str], writer: JiraWri
 
 async def test_runtime_through_the_registry(sim: tuple[Any, str]) -> None:
     """The runtime the engine opens: reader and writer over one guarded, paced client."""
-    conn = parse_connection({"kind": "jira", "site_url": "https://ferry-sim.atlassian.net",
-                             "base_url": sim[1], "auth": {"type": "api_token",
-                                                          "email": DEFAULT_EMAIL,
-                                                          "api_token": DEFAULT_TOKEN}})
+    conn = parse_connection(
+        {
+            "kind": "jira",
+            "site_url": "https://ferry-sim.atlassian.net",
+            "base_url": sim[1],
+            "auth": {"type": "api_token", "email": DEFAULT_EMAIL, "api_token": DEFAULT_TOKEN},
+        }
+    )
     runtime = await open_runtime(conn, allow_loopback=True)
     try:
         assert runtime.reader is not None and runtime.writer is not None
@@ -368,9 +418,9 @@ async def test_runtime_through_the_registry(sim: tuple[Any, str]) -> None:
         await runtime.aclose()  # idempotent
 
 
-async def test_the_writer_answers_the_ids_the_reader_reads(sim: tuple[Any, str],
-                                                          writer: JiraWriter,
-                                                          reader: JiraReader) -> None:
+async def test_the_writer_answers_the_ids_the_reader_reads(
+    sim: tuple[Any, str], writer: JiraWriter, reader: JiraReader
+) -> None:
     """Verify pairs items through the id map: what ``create`` answers must be the id the
     destination's reader gives the same item (labels, comments and web links included)."""
     pid, run = await _new_project(writer, sim[1])
@@ -378,17 +428,30 @@ async def test_the_writer_answers_the_ids_the_reader_reads(sim: tuple[Any, str],
     lid = await writer.create(Kind.LABEL, label, DestRefs(project=pid), "m")
     assert isinstance(lid, str)
     refs = DestRefs(project=pid, labels={label.source_id: lid})
-    t = Task(source_id=f"{run}-t", version="1", project_id="p", name="ids",
-             labels=(LabelRef(source_id=label.source_id, name="shipping"),))
+    t = Task(
+        source_id=f"{run}-t",
+        version="1",
+        project_id="p",
+        name="ids",
+        labels=(LabelRef(source_id=label.source_id, name="shipping"),),
+    )
     iid = await writer.create(Kind.TASK, t, refs, "mt")
     assert isinstance(iid, str)
     trefs = refs.model_copy(update={"task": iid})
     c = Comment(source_id=f"{run}-c", version="1", project_id="p", task_id=t.source_id, text="x")
     cid = await writer.create(Kind.COMMENT, c, trefs, make_marker("m", Kind.COMMENT, c.source_id))
-    link = Attachment(source_id=f"{run}-a", version="1", project_id="p", task_id=t.source_id,
-                      name="Spec", is_link=True, url="https://example.com/s")
+    link = Attachment(
+        source_id=f"{run}-a",
+        version="1",
+        project_id="p",
+        task_id=t.source_id,
+        name="Spec",
+        is_link=True,
+        url="https://example.com/s",
+    )
     aid = await writer.upload_attachment(link, trefs, make_marker("m", Kind.ATTACHMENT, "a"), None)
-    read = {kind: {r.source_id for r in await _read_all(reader, kind, pid)}
-            for kind in (Kind.LABEL, Kind.TASK, Kind.COMMENT, Kind.ATTACHMENT)}
-    assert read == {Kind.LABEL: {lid}, Kind.TASK: {iid}, Kind.COMMENT: {cid},
-                    Kind.ATTACHMENT: {aid}}
+    read = {
+        kind: {r.source_id for r in await _read_all(reader, kind, pid)}
+        for kind in (Kind.LABEL, Kind.TASK, Kind.COMMENT, Kind.ATTACHMENT)
+    }
+    assert read == {Kind.LABEL: {lid}, Kind.TASK: {iid}, Kind.COMMENT: {cid}, Kind.ATTACHMENT: {aid}}

@@ -26,16 +26,19 @@ def asgi_client() -> Callable[..., httpx.AsyncClient]:
     ``on_response`` runs on every response after its body is read (spec validation hooks).
     """
 
-    def make(app: ASGIApp, *, base_url: str = "http://sim",
-             on_response: ResponseHook | None = None) -> httpx.AsyncClient:
+    def make(
+        app: ASGIApp, *, base_url: str = "http://sim", on_response: ResponseHook | None = None
+    ) -> httpx.AsyncClient:
         hooks: dict[str, list[ResponseHook]] = {"response": []}
         if on_response is not None:
+
             async def run(response: httpx.Response) -> None:
                 await response.aread()
                 await on_response(response)
+
             hooks["response"].append(run)
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url,
-                                 event_hooks=hooks, timeout=30)
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=base_url, event_hooks=hooks, timeout=30
+        )
 
     return make
-

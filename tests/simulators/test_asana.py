@@ -31,8 +31,7 @@ def _spec_once() -> None:
 async def _validate(response: httpx.Response) -> None:
     # 429 and gateway statuses (injected faults) are not declared on most operations;
     # everything else must match the spec.
-    if is_vendor_path(response.request.url.path) and response.status_code not in (
-            429, 502, 503, 504):
+    if is_vendor_path(response.request.url.path) and response.status_code not in (429, 502, 503, 504):
         validate_response(response)
 
 
@@ -43,12 +42,14 @@ def make_client(asgi_client: Callable[..., httpx.AsyncClient]) -> Callable[..., 
         if token:
             client.headers["Authorization"] = f"Bearer {token}"
         return client
+
     return make
 
 
 @pytest.fixture
-async def sim(make_client: Callable[..., httpx.AsyncClient],
-              fake_clock: FakeClock) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+async def sim(
+    make_client: Callable[..., httpx.AsyncClient], fake_clock: FakeClock
+) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
     app = create_app(SMALL, clock=fake_clock)
     async with make_client(app) as client:
         yield app, client
@@ -80,15 +81,15 @@ async def test_me_workspaces_and_user_emails(sim: tuple[Any, httpx.AsyncClient])
     me = (await c.get("/api/1.0/users/me")).json()["data"]
     assert me["email"] == "user1@ws1.example.com" and me["resource_type"] == "user"
     ws, _ = await _ids(c)
-    users = (await c.get(f"/api/1.0/workspaces/{ws}/users",
-                         params={"opt_fields": "name,email"})).json()["data"]
+    users = (await c.get(f"/api/1.0/workspaces/{ws}/users", params={"opt_fields": "name,email"})).json()["data"]
     assert len(users) == 4 and all("@ws1.example.com" in u["email"] for u in users)
     by_email = (await c.get("/api/1.0/users/user2@ws1.example.com")).json()["data"]
     assert by_email["gid"] == users[1]["gid"]
 
 
-async def test_bearer_token_required(sim: tuple[Any, httpx.AsyncClient],
-                                     make_client: Callable[..., httpx.AsyncClient]) -> None:
+async def test_bearer_token_required(
+    sim: tuple[Any, httpx.AsyncClient], make_client: Callable[..., httpx.AsyncClient]
+) -> None:
     app, _ = sim
     for token in (None, "wrong"):
         async with make_client(app, token) as anon:
@@ -99,56 +100,64 @@ async def test_bearer_token_required(sim: tuple[Any, httpx.AsyncClient],
         assert (await other.get("/api/1.0/users/me")).json()["data"]["email"].startswith("user2")
 
 
-async def test_other_workspaces_are_forbidden(make_client: Callable[..., httpx.AsyncClient],
-                                              fake_clock: FakeClock) -> None:
+async def test_other_workspaces_are_forbidden(
+    make_client: Callable[..., httpx.AsyncClient], fake_clock: FakeClock
+) -> None:
     cfg = SeedConfig(workspaces=2, users_per_workspace=2, projects=1, tasks_per_project=3)
     app = create_app(cfg, clock=fake_clock)
     async with make_client(app) as first, make_client(app, token_for(2)) as second:
         ws1 = (await first.get("/api/1.0/workspaces")).json()["data"]
         ws2 = (await second.get("/api/1.0/workspaces")).json()["data"]
         assert len(ws1) == len(ws2) == 1 and ws1[0]["gid"] != ws2[0]["gid"]
-        project = (await first.get("/api/1.0/projects",
-                                   params={"workspace": ws1[0]["gid"]})).json()["data"][0]
+        project = (await first.get("/api/1.0/projects", params={"workspace": ws1[0]["gid"]})).json()["data"][0]
         r = await second.get(f"/api/1.0/projects/{project['gid']}")
         assert r.status_code == 403 and r.json()["errors"][0]["message"]
-        assert (await second.get("/api/1.0/projects", params={
-            "workspace": ws1[0]["gid"]})).status_code == 403
+        assert (await second.get("/api/1.0/projects", params={"workspace": ws1[0]["gid"]})).status_code == 403
         assert (await first.get(f"/api/1.0/projects/{project['gid']}")).status_code == 200
 
 
-async def test_oauth_token_endpoint_and_expiry(sim: tuple[Any, httpx.AsyncClient],
-                                              make_client: Callable[..., httpx.AsyncClient],
-                                              fake_clock: FakeClock) -> None:
+async def test_oauth_token_endpoint_and_expiry(
+    sim: tuple[Any, httpx.AsyncClient], make_client: Callable[..., httpx.AsyncClient], fake_clock: FakeClock
+) -> None:
     from simulators.asana import (
         OAUTH_CLIENT_ID,
         OAUTH_CLIENT_SECRET,
         auth_code_for,
         refresh_token_for,
     )
+
     app, c = sim
     client = {"client_id": OAUTH_CLIENT_ID, "client_secret": OAUTH_CLIENT_SECRET}
-    bad = await c.post("/-/oauth_token", data={**client, "client_secret": "x",
-                                               "grant_type": "refresh_token",
-                                               "refresh_token": refresh_token_for(0)})
+    bad = await c.post(
+        "/-/oauth_token",
+        data={**client, "client_secret": "x", "grant_type": "refresh_token", "refresh_token": refresh_token_for(0)},
+    )
     assert bad.status_code == 401 and bad.json()["error"] == "invalid_client"
-    wrong = await c.post("/-/oauth_token", data={**client, "grant_type": "refresh_token",
-                                                 "refresh_token": "nope"})
+    wrong = await c.post("/-/oauth_token", data={**client, "grant_type": "refresh_token", "refresh_token": "nope"})
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
-    code = await c.post("/-/oauth_token", data={**client, "grant_type": "authorization_code",
-                                                "code": auth_code_for(1),
-                                                "redirect_uri": "https://ferry.example/cb"})
+    code = await c.post(
+        "/-/oauth_token",
+        data={
+            **client,
+            "grant_type": "authorization_code",
+            "code": auth_code_for(1),
+            "redirect_uri": "https://ferry.example/cb",
+        },
+    )
     body = code.json()
     assert body["token_type"] == "bearer" and body["refresh_token"] and body["expires_in"] == 3600
     assert body["data"]["email"] == "user2@ws1.example.com"
-    again = await c.post("/-/oauth_token", data={**client, "grant_type": "authorization_code",
-                                                 "code": auth_code_for(1)})
+    again = await c.post(
+        "/-/oauth_token", data={**client, "grant_type": "authorization_code", "code": auth_code_for(1)}
+    )
     assert again.status_code == 400  # codes are single-use
     async with make_client(app, body["access_token"]) as oauth:
         assert (await oauth.get("/api/1.0/users/me")).json()["data"]["email"].startswith("user2")
         fake_clock.advance(3600)
         assert (await oauth.get("/api/1.0/users/me")).status_code == 401  # expired
-    refreshed = await c.post("/-/oauth_token", data={**client, "grant_type": "refresh_token",
-                                                     "refresh_token": body["refresh_token"]})
+    refreshed = await c.post(
+        "/-/oauth_token", data={**client, "grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    )
     async with make_client(app, refreshed.json()["access_token"]) as oauth:
         assert (await oauth.get("/api/1.0/users/me")).status_code == 200
 
@@ -171,17 +180,16 @@ async def test_offset_pagination_walks_everything_once(sim: tuple[Any, httpx.Asy
 
 
 async def test_offsets_are_bound_to_their_listing_and_expire(
-        sim: tuple[Any, httpx.AsyncClient], fake_clock: FakeClock) -> None:
+    sim: tuple[Any, httpx.AsyncClient], fake_clock: FakeClock
+) -> None:
     _, c = sim
     _, projects = await _ids(c)
     page = (await c.get("/api/1.0/tasks", params={"project": projects[0], "limit": 3})).json()
     offset = page["next_page"]["offset"]
-    foreign = await c.get("/api/1.0/tasks", params={"project": projects[1], "limit": 3,
-                                                     "offset": offset})
+    foreign = await c.get("/api/1.0/tasks", params={"project": projects[1], "limit": 3, "offset": offset})
     assert foreign.status_code == 400
     fake_clock.advance(3601)
-    expired = await c.get("/api/1.0/tasks", params={"project": projects[0], "limit": 3,
-                                                     "offset": offset})
+    expired = await c.get("/api/1.0/tasks", params={"project": projects[0], "limit": 3, "offset": offset})
     assert expired.status_code == 400 and "expired" in expired.json()["errors"][0]["message"]
 
 
@@ -194,17 +202,20 @@ async def test_limit_bounds_and_too_large_unpaginated(sim: tuple[Any, httpx.Asyn
     app.state.asana_store.unpaginated_max = 10
     r = await c.get(f"/api/1.0/projects/{projects[0]}/tasks")
     assert r.status_code == 400 and "pagination" in r.json()["errors"][0]["message"]
-    assert (await c.get(f"/api/1.0/projects/{projects[0]}/tasks",
-                        params={"limit": 100})).status_code == 200
+    assert (await c.get(f"/api/1.0/projects/{projects[0]}/tasks", params={"limit": 100})).status_code == 200
 
 
 async def test_completed_since_filters(sim: tuple[Any, httpx.AsyncClient]) -> None:
     _, c = sim
     _, projects = await _ids(c)
-    all_tasks = (await c.get(f"/api/1.0/projects/{projects[0]}/tasks",
-                             params={"opt_fields": "completed"})).json()["data"]
-    open_only = (await c.get(f"/api/1.0/projects/{projects[0]}/tasks", params={
-        "opt_fields": "completed", "completed_since": "now"})).json()["data"]
+    all_tasks = (await c.get(f"/api/1.0/projects/{projects[0]}/tasks", params={"opt_fields": "completed"})).json()[
+        "data"
+    ]
+    open_only = (
+        await c.get(
+            f"/api/1.0/projects/{projects[0]}/tasks", params={"opt_fields": "completed", "completed_since": "now"}
+        )
+    ).json()["data"]
     assert any(t["completed"] for t in all_tasks)
     assert open_only == [t for t in all_tasks if not t["completed"]]
 
@@ -215,8 +226,12 @@ async def test_completed_since_filters(sim: tuple[Any, httpx.AsyncClient]) -> No
 async def test_opt_fields_select_and_expand(sim: tuple[Any, httpx.AsyncClient]) -> None:
     _, c = sim
     _, projects = await _ids(c)
-    tasks = (await c.get(f"/api/1.0/projects/{projects[0]}/tasks", params={
-        "opt_fields": "name,assignee.email,memberships.section.name,html_notes"})).json()["data"]
+    tasks = (
+        await c.get(
+            f"/api/1.0/projects/{projects[0]}/tasks",
+            params={"opt_fields": "name,assignee.email,memberships.section.name,html_notes"},
+        )
+    ).json()["data"]
     t0 = tasks[0]
     assert set(t0) == {"gid", "name", "assignee", "memberships", "html_notes"}
     assert set(t0["assignee"]) == {"gid", "email"}
@@ -240,10 +255,10 @@ async def test_task_rules_are_enforced(sim: tuple[Any, httpx.AsyncClient]) -> No
     _, projects = await _ids(c)
     p = projects[0]
     bad = [
-        {"start_on": "2025-01-01"},                                  # no due in the request
-        {"start_on": "2025-02-02", "due_on": "2025-02-01"},          # start after due
+        {"start_on": "2025-01-01"},  # no due in the request
+        {"start_on": "2025-02-02", "due_on": "2025-02-01"},  # start after due
         {"due_on": "2025-02-01", "due_at": "2025-02-01T10:00:00Z"},  # both due forms
-        {"assignee": ["me", "user2@ws1.example.com"]},               # one assignee only
+        {"assignee": ["me", "user2@ws1.example.com"]},  # one assignee only
         {"assignee": "nobody@nowhere.test"},
         {"notes": "a", "html_notes": "<body>a</body>"},
         {"html_notes": "<p>not wrapped</p>"},
@@ -253,49 +268,49 @@ async def test_task_rules_are_enforced(sim: tuple[Any, httpx.AsyncClient]) -> No
         r = await _create(c, name="x", projects=[p], **extra)
         assert r.status_code == 400, extra
         assert r.json()["errors"][0]["message"]
-    assert (await _create(c, name="no home")).status_code == 400     # workspace missing
-    ok = await _create(c, name="ok", projects=[p], start_on="2025-02-01", due_on="2025-02-01",
-                       assignee="user2@ws1.example.com",
-                       html_notes="<body>Hi <strong>there</strong> &amp; ünï</body>")
+    assert (await _create(c, name="no home")).status_code == 400  # workspace missing
+    ok = await _create(
+        c,
+        name="ok",
+        projects=[p],
+        start_on="2025-02-01",
+        due_on="2025-02-01",
+        assignee="user2@ws1.example.com",
+        html_notes="<body>Hi <strong>there</strong> &amp; ünï</body>",
+    )
     assert ok.status_code == 201
     task = ok.json()["data"]
     assert task["notes"] == "Hi there & ünï" and task["assignee"]["name"].startswith("User 2")
     # unsetting start_on also needs the due date in the same request
     r = await c.put(f"/api/1.0/tasks/{task['gid']}", json={"data": {"start_on": None}})
     assert r.status_code == 400
-    r = await c.put(f"/api/1.0/tasks/{task['gid']}",
-                    json={"data": {"start_on": None, "due_on": "2025-03-01"}})
+    r = await c.put(f"/api/1.0/tasks/{task['gid']}", json={"data": {"start_on": None, "due_on": "2025-03-01"}})
     assert r.status_code == 200 and r.json()["data"]["start_on"] is None
 
 
-async def test_completion_and_modified_at_versioning(sim: tuple[Any, httpx.AsyncClient],
-                                                     fake_clock: FakeClock) -> None:
+async def test_completion_and_modified_at_versioning(sim: tuple[Any, httpx.AsyncClient], fake_clock: FakeClock) -> None:
     _, c = sim
     ws, projects = await _ids(c)
     task = (await _create(c, name="v", projects=[projects[0]])).json()["data"]
     versions = [task["modified_at"]]
-    done = (await c.put(f"/api/1.0/tasks/{task['gid']}",
-                        json={"data": {"completed": True}})).json()["data"]
+    done = (await c.put(f"/api/1.0/tasks/{task['gid']}", json={"data": {"completed": True}})).json()["data"]
     assert done["completed"] and done["completed_at"] and done["completed_by"]["gid"]
     versions.append(done["modified_at"])
     await c.post(f"/api/1.0/tasks/{task['gid']}/stories", json={"data": {"text": "hi"}})
-    tag = (await c.post(f"/api/1.0/workspaces/{ws}/tags",
-                        json={"data": {"name": "t"}})).json()["data"]
+    tag = (await c.post(f"/api/1.0/workspaces/{ws}/tags", json={"data": {"name": "t"}})).json()["data"]
     for step in ("story", "tag"):
         if step == "tag":
-            r = await c.post(f"/api/1.0/tasks/{task['gid']}/addTag",
-                             json={"data": {"tag": tag["gid"]}})
+            r = await c.post(f"/api/1.0/tasks/{task['gid']}/addTag", json={"data": {"tag": tag["gid"]}})
             assert r.status_code == 200 and r.json() == {"data": {}}
-        versions.append((await c.get(f"/api/1.0/tasks/{task['gid']}")).json()["data"]
-                        ["modified_at"])
-    undone = (await c.put(f"/api/1.0/tasks/{task['gid']}",
-                          json={"data": {"completed": False}})).json()["data"]
+        versions.append((await c.get(f"/api/1.0/tasks/{task['gid']}")).json()["data"]["modified_at"])
+    undone = (await c.put(f"/api/1.0/tasks/{task['gid']}", json={"data": {"completed": False}})).json()["data"]
     assert undone["completed_at"] is None and undone["completed_by"] is None
     versions.append(undone["modified_at"])
     assert versions == sorted(versions) and len(set(versions)) == len(versions)
     fake_clock.advance(5)
-    since = (await c.get("/api/1.0/tasks", params={
-        "project": projects[0], "modified_since": undone["modified_at"]})).json()["data"]
+    since = (
+        await c.get("/api/1.0/tasks", params={"project": projects[0], "modified_since": undone["modified_at"]})
+    ).json()["data"]
     assert [t["gid"] for t in since] == [task["gid"]]
 
 
@@ -303,15 +318,15 @@ async def test_subtasks_sections_and_order(sim: tuple[Any, httpx.AsyncClient]) -
     _, c = sim
     _, projects = await _ids(c)
     p = projects[1]
-    sec = (await c.post(f"/api/1.0/projects/{p}/sections",
-                        json={"data": {"name": "Doing ✓"}})).json()["data"]
-    a = (await _create(c, name="A", memberships=[{"project": p, "section": sec["gid"]}]))
+    sec = (await c.post(f"/api/1.0/projects/{p}/sections", json={"data": {"name": "Doing ✓"}})).json()["data"]
+    a = await _create(c, name="A", memberships=[{"project": p, "section": sec["gid"]}])
     b = (await _create(c, name="B", projects=[p])).json()["data"]
-    r = await c.post(f"/api/1.0/sections/{sec['gid']}/addTask",
-                     json={"data": {"task": b["gid"], "insert_before": a.json()["data"]["gid"]}})
+    r = await c.post(
+        f"/api/1.0/sections/{sec['gid']}/addTask",
+        json={"data": {"task": b["gid"], "insert_before": a.json()["data"]["gid"]}},
+    )
     assert r.status_code == 200
-    names = [t["name"] for t in (await c.get(f"/api/1.0/sections/{sec['gid']}/tasks")).json()
-             ["data"]]
+    names = [t["name"] for t in (await c.get(f"/api/1.0/sections/{sec['gid']}/tasks")).json()["data"]]
     assert names == ["B", "A"]
     moved = (await c.get(f"/api/1.0/tasks/{b['gid']}")).json()["data"]
     assert [m["section"]["gid"] for m in moved["memberships"]] == [sec["gid"]]
@@ -327,8 +342,12 @@ async def test_subtasks_sections_and_order(sim: tuple[Any, httpx.AsyncClient]) -
 async def test_custom_fields_read_and_write(sim: tuple[Any, httpx.AsyncClient]) -> None:
     _, c = sim
     _, projects = await _ids(c)
-    tasks = (await c.get(f"/api/1.0/projects/{projects[0]}/tasks", params={
-        "opt_fields": "custom_fields.name,custom_fields.display_value"})).json()["data"]
+    tasks = (
+        await c.get(
+            f"/api/1.0/projects/{projects[0]}/tasks",
+            params={"opt_fields": "custom_fields.name,custom_fields.display_value"},
+        )
+    ).json()["data"]
     with_values = [t for t in tasks if t["custom_fields"]]
     assert with_values
     shown = {cf["name"]: cf["display_value"] for cf in with_values[0]["custom_fields"]}
@@ -348,18 +367,17 @@ async def test_comments_and_system_stories(sim: tuple[Any, httpx.AsyncClient]) -
     _, c = sim
     _, projects = await _ids(c)
     task = (await _create(c, name="c", projects=[projects[0]], assignee="me")).json()["data"]
-    r = await c.post(f"/api/1.0/tasks/{task['gid']}/stories",
-                     json={"data": {"text": "Ünïcode 🚀 comment"}})
+    r = await c.post(f"/api/1.0/tasks/{task['gid']}/stories", json={"data": {"text": "Ünïcode 🚀 comment"}})
     assert r.status_code == 201
     story = r.json()["data"]
     assert story["type"] == "comment" and story["resource_subtype"] == "comment_added"
     assert story["created_by"]["gid"] == (await c.get("/api/1.0/users/me")).json()["data"]["gid"]
-    stories = (await c.get(f"/api/1.0/tasks/{task['gid']}/stories",
-                           params={"opt_fields": "type,text,created_by.email"})).json()["data"]
+    stories = (
+        await c.get(f"/api/1.0/tasks/{task['gid']}/stories", params={"opt_fields": "type,text,created_by.email"})
+    ).json()["data"]
     assert {s["type"] for s in stories} == {"system", "comment"}
     assert [s["text"] for s in stories if s["type"] == "comment"] == ["Ünïcode 🚀 comment"]
-    assert (await c.post(f"/api/1.0/tasks/{task['gid']}/stories",
-                         json={"data": {}})).status_code == 400
+    assert (await c.post(f"/api/1.0/tasks/{task['gid']}/stories", json={"data": {}})).status_code == 400
 
 
 async def test_deleted_tasks_and_projects_are_gone(sim: tuple[Any, httpx.AsyncClient]) -> None:
@@ -376,27 +394,29 @@ async def test_deleted_tasks_and_projects_are_gone(sim: tuple[Any, httpx.AsyncCl
 async def test_archived_projects_filter(sim: tuple[Any, httpx.AsyncClient]) -> None:
     _, c = sim
     ws, projects = await _ids(c)
-    live = (await c.get(f"/api/1.0/workspaces/{ws}/projects",
-                        params={"archived": "false"})).json()["data"]
+    live = (await c.get(f"/api/1.0/workspaces/{ws}/projects", params={"archived": "false"})).json()["data"]
     assert len(live) == len(projects) - SMALL.archived_projects
     created = await c.post("/api/1.0/projects", json={"data": {"workspace": ws, "name": "N"}})
     assert created.status_code == 201
-    sections = (await c.get(f"/api/1.0/projects/{created.json()['data']['gid']}/sections"))
+    sections = await c.get(f"/api/1.0/projects/{created.json()['data']['gid']}/sections")
     assert [s["name"] for s in sections.json()["data"]] == ["Untitled section"]
 
 
 # --- attachments -------------------------------------------------------------------------------
 
 
-async def test_upload_and_download_attachment(sim: tuple[Any, httpx.AsyncClient],
-                                              make_client: Callable[..., httpx.AsyncClient],
-                                              fake_clock: FakeClock) -> None:
+async def test_upload_and_download_attachment(
+    sim: tuple[Any, httpx.AsyncClient], make_client: Callable[..., httpx.AsyncClient], fake_clock: FakeClock
+) -> None:
     app, c = sim
     _, projects = await _ids(c)
     task = (await _create(c, name="att", projects=[projects[0]])).json()["data"]
     payload = bytes(range(256)) * 1200
-    r = await c.post("/api/1.0/attachments", data={"parent": task["gid"]},
-                     files={"file": ("r%C3%A9sum%C3%A9.pdf", payload, "application/pdf")})
+    r = await c.post(
+        "/api/1.0/attachments",
+        data={"parent": task["gid"]},
+        files={"file": ("r%C3%A9sum%C3%A9.pdf", payload, "application/pdf")},
+    )
     assert r.status_code == 200
     att = r.json()["data"]
     assert att["name"] == "résumé.pdf" and att["size"] == len(payload) and att["host"] == "asana"
@@ -408,14 +428,16 @@ async def test_upload_and_download_attachment(sim: tuple[Any, httpx.AsyncClient]
         assert got.status_code == 200 and got.content == payload
         fake_clock.advance(121)  # links live two minutes
         assert (await anon.get(url)).status_code == 403
-    ext = await c.post("/api/1.0/attachments", data={
-        "parent": task["gid"], "resource_subtype": "external", "name": "Spec",
-        "url": "https://example.com/spec"})
+    ext = await c.post(
+        "/api/1.0/attachments",
+        data={"parent": task["gid"], "resource_subtype": "external", "name": "Spec", "url": "https://example.com/spec"},
+    )
     assert ext.status_code == 200 and ext.json()["data"]["host"] == "external"
     assert (await c.post("/api/1.0/attachments", data={"parent": task["gid"]})).status_code == 400
     app.state.asana_store.max_attachment_bytes = 1000
-    too_big = await c.post("/api/1.0/attachments", data={"parent": task["gid"]},
-                           files={"file": ("big.bin", b"x" * 1001)})
+    too_big = await c.post(
+        "/api/1.0/attachments", data={"parent": task["gid"]}, files={"file": ("big.bin", b"x" * 1001)}
+    )
     assert too_big.status_code == 400
     assert (await c.delete(f"/api/1.0/attachments/{att['gid']}")).json() == {"data": {}}
     assert (await c.get(f"/api/1.0/attachments/{att['gid']}")).status_code == 404
@@ -435,7 +457,8 @@ async def test_seeded_attachments_have_their_sizes(sim: tuple[Any, httpx.AsyncCl
 
 
 async def test_rate_limit_per_token_with_retry_after(
-        make_client: Callable[..., httpx.AsyncClient], fake_clock: FakeClock) -> None:
+    make_client: Callable[..., httpx.AsyncClient], fake_clock: FakeClock
+) -> None:
     app = create_app(SeedConfig(projects=1, tasks_per_project=3), clock=fake_clock, plan="free")
     async with make_client(app) as c, make_client(app, token_for(1)) as other:
         statuses = [(await c.get("/api/1.0/users/me")).status_code for _ in range(150)]
@@ -464,11 +487,11 @@ async def test_concurrent_write_limit(sim: tuple[Any, httpx.AsyncClient]) -> Non
     ws, _ = await _ids(c)
     await c.post("/_sim/limits", json={"limiters": {"writes": {"max_in_flight": 1}}})
     # The first write streams its answer slowly, so it stays in flight.
-    await c.post("/_sim/faults", json={"faults": [
-        {"kind": "slow_body", "path": "/tags$", "method": "POST", "count": 1,
-         "bytes_per_s": 200}]})
-    slow = asyncio.create_task(c.post(f"/api/1.0/workspaces/{ws}/tags",
-                                      json={"data": {"name": "slow"}}))
+    await c.post(
+        "/_sim/faults",
+        json={"faults": [{"kind": "slow_body", "path": "/tags$", "method": "POST", "count": 1, "bytes_per_s": 200}]},
+    )
+    slow = asyncio.create_task(c.post(f"/api/1.0/workspaces/{ws}/tags", json={"data": {"name": "slow"}}))
     writes = app.state.sim.limiters["writes"]
     for _ in range(500):
         if writes.in_flight(DEFAULT_TOKEN):
@@ -482,8 +505,7 @@ async def test_concurrent_write_limit(sim: tuple[Any, httpx.AsyncClient]) -> Non
 
 async def test_fault_injection_and_state(sim: tuple[Any, httpx.AsyncClient]) -> None:
     _, c = sim
-    await c.post("/_sim/faults", json={"faults": [{"kind": "status", "status": 503,
-                                                    "path": "/users/me", "count": 1}]})
+    await c.post("/_sim/faults", json={"faults": [{"kind": "status", "status": 503, "path": "/users/me", "count": 1}]})
     assert (await c.get("/api/1.0/users/me")).status_code == 503
     assert (await c.get("/api/1.0/users/me")).status_code == 200
     state = (await c.get("/_sim/state")).json()
@@ -499,8 +521,7 @@ def test_seed_is_deterministic() -> None:
     a = create_app(SMALL, clock=FakeClock()).state.asana_store.dump()
     b = create_app(SMALL, clock=FakeClock()).state.asana_store.dump()
     assert a == b
-    c = create_app(SeedConfig(seed=7, projects=2, tasks_per_project=24),
-                   clock=FakeClock()).state.asana_store.dump()
+    c = create_app(SeedConfig(seed=7, projects=2, tasks_per_project=24), clock=FakeClock()).state.asana_store.dump()
     assert c != a
     names = [t["name"] for t in a["tasks"].values()]
     assert any(len(n) > 500 for n in names) and any(ord(ch) > 0x1F000 for n in names for ch in n)
@@ -510,14 +531,18 @@ def test_seed_is_deterministic() -> None:
 
 
 def test_real_server_streams_big_attachment_and_drops() -> None:
-    app = create_app(SeedConfig(projects=1, tasks_per_project=2, deleted_per_project=0,
-                                external_links=0, attachment_sizes=[6 * 1024 * 1024]))
+    app = create_app(
+        SeedConfig(
+            projects=1, tasks_per_project=2, deleted_per_project=0, external_links=0, attachment_sizes=[6 * 1024 * 1024]
+        )
+    )
     with serve(app) as base, httpx.Client(base_url=base, headers=AUTH, timeout=30) as c:
         ws = c.get("/api/1.0/workspaces").json()["data"][0]["gid"]
         project = c.get("/api/1.0/projects", params={"workspace": ws}).json()["data"][0]["gid"]
         task = c.get(f"/api/1.0/projects/{project}/tasks").json()["data"][0]["gid"]
-        att = c.get("/api/1.0/attachments", params={"parent": task, "opt_fields":
-                                                    "download_url,size"}).json()["data"][0]
+        att = c.get("/api/1.0/attachments", params={"parent": task, "opt_fields": "download_url,size"}).json()["data"][
+            0
+        ]
         assert att["download_url"].startswith(base)
         digest, total = hashlib.sha256(), 0
         with c.stream("GET", att["download_url"]) as resp:
@@ -526,6 +551,7 @@ def test_real_server_streams_big_attachment_and_drops() -> None:
                 total += len(chunk)
         store = app.state.asana_store
         from simulators.asana.attachments import content_sha256
+
         assert total == att["size"] == 6 * 1024 * 1024
         assert digest.hexdigest() == content_sha256(store.attachment(att["gid"]))
         c.post("/_sim/faults", json={"faults": [{"kind": "drop", "path": "/users/me"}]})

@@ -1,6 +1,7 @@
 """Asana simulator: custom fields — definitions in a workspace (names unique, as documented),
 enum options, settings on projects, and text/number/enum/date values on tasks. Every request
 and response on an API path is validated against asana_oas.yaml."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
@@ -30,8 +31,9 @@ async def _validate(response: httpx.Response) -> None:
 
 
 @pytest.fixture
-async def client(asgi_client: Callable[..., httpx.AsyncClient],
-                 fake_clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    asgi_client: Callable[..., httpx.AsyncClient], fake_clock: FakeClock
+) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(SeedConfig(projects=1, tasks_per_project=2, attachment_sizes=[]), clock=fake_clock)
     async with asgi_client(app, base_url="http://sim", on_response=_validate) as c:
         c.headers["Authorization"] = f"Bearer {DEFAULT_TOKEN}"
@@ -45,8 +47,9 @@ async def _ws_project(client: httpx.AsyncClient) -> tuple[str, str]:
 
 
 async def _create(client: httpx.AsyncClient, ws: str, name: str, subtype: str, **extra: Any) -> httpx.Response:
-    return await client.post(f"{API}/custom_fields", json={"data": {
-        "workspace": ws, "name": name, "resource_subtype": subtype, **extra}})
+    return await client.post(
+        f"{API}/custom_fields", json={"data": {"workspace": ws, "name": name, "resource_subtype": subtype, **extra}}
+    )
 
 
 async def test_define_list_and_enable_on_a_project(client: httpx.AsyncClient) -> None:
@@ -60,21 +63,25 @@ async def test_define_list_and_enable_on_a_project(client: httpx.AsyncClient) ->
     listed = (await client.get(f"{API}/workspaces/{ws}/custom_fields", params={"limit": 100})).json()["data"]
     assert field["gid"] in {f["gid"] for f in listed}
 
-    option = await client.post(f"{API}/custom_fields/{field['gid']}/enum_options",
-                               json={"data": {"name": "Done", "color": "green"}})
+    option = await client.post(
+        f"{API}/custom_fields/{field['gid']}/enum_options", json={"data": {"name": "Done", "color": "green"}}
+    )
     assert option.status_code == 201 and option.json()["data"]["name"] == "Done"
     got = (await client.get(f"{API}/custom_fields/{field['gid']}")).json()["data"]
     assert [o["name"] for o in got["enum_options"]] == ["Doing", "Done"]
 
-    setting = await client.post(f"{API}/projects/{project}/addCustomFieldSetting",
-                                json={"data": {"custom_field": field["gid"]}})
+    setting = await client.post(
+        f"{API}/projects/{project}/addCustomFieldSetting", json={"data": {"custom_field": field["gid"]}}
+    )
     assert setting.status_code == 200, setting.text
     assert setting.json()["data"]["custom_field"]["gid"] == field["gid"]
-    twice = await client.post(f"{API}/projects/{project}/addCustomFieldSetting",
-                              json={"data": {"custom_field": field["gid"]}})
+    twice = await client.post(
+        f"{API}/projects/{project}/addCustomFieldSetting", json={"data": {"custom_field": field["gid"]}}
+    )
     assert twice.status_code == 400
-    settings = (await client.get(f"{API}/projects/{project}/custom_field_settings",
-                                 params={"opt_fields": "custom_field.name"})).json()["data"]
+    settings = (
+        await client.get(f"{API}/projects/{project}/custom_field_settings", params={"opt_fields": "custom_field.name"})
+    ).json()["data"]
     assert [s["custom_field"]["name"] for s in settings] == ["Stage"]
 
 
@@ -86,18 +93,29 @@ async def test_values_of_each_type_on_a_task(client: httpx.AsyncClient) -> None:
     enum = (await _create(client, ws, "Level", "enum", enum_options=[{"name": "High"}])).json()["data"]
     fields["enum"] = enum["gid"]
     task = (await client.post(f"{API}/tasks", json={"data": {"name": "t", "projects": [project]}})).json()["data"]
-    values = {fields["text"]: "T-1", fields["number"]: 2.5, fields["date"]: {"date": "2030-01-15"},
-              fields["enum"]: enum["enum_options"][0]["gid"]}
+    values = {
+        fields["text"]: "T-1",
+        fields["number"]: 2.5,
+        fields["date"]: {"date": "2030-01-15"},
+        fields["enum"]: enum["enum_options"][0]["gid"],
+    }
     put = await client.put(f"{API}/tasks/{task['gid']}", json={"data": {"custom_fields": values}})
     assert put.status_code == 200, put.text
-    got = (await client.get(f"{API}/tasks/{task['gid']}", params={"opt_fields": (
-        "custom_fields.name,custom_fields.display_value,custom_fields.number_value,"
-        "custom_fields.date_value,custom_fields.enum_value.name")})).json()["data"]["custom_fields"]
+    got = (
+        await client.get(
+            f"{API}/tasks/{task['gid']}",
+            params={
+                "opt_fields": (
+                    "custom_fields.name,custom_fields.display_value,custom_fields.number_value,"
+                    "custom_fields.date_value,custom_fields.enum_value.name"
+                )
+            },
+        )
+    ).json()["data"]["custom_fields"]
     by_name = {cf["name"]: cf for cf in got}
     assert by_name["When"]["date_value"]["date"] == "2030-01-15" and by_name["When"]["display_value"] == "2030-01-15"
     assert by_name["Size"]["number_value"] == 2.5 and by_name["Level"]["enum_value"]["name"] == "High"
-    bad = await client.put(f"{API}/tasks/{task['gid']}", json={"data": {"custom_fields": {
-        fields["date"]: "tomorrow"}}})
+    bad = await client.put(f"{API}/tasks/{task['gid']}", json={"data": {"custom_fields": {fields["date"]: "tomorrow"}}})
     assert bad.status_code == 400
 
 

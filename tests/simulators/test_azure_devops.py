@@ -6,6 +6,7 @@ Every answer these tests receive (and every request they send) is validated agai
 copied official description (``vendor-api/azure-devops``, with the documented SPEC_FIXES)
 by an httpx response hook.
 """
+
 from __future__ import annotations
 
 import base64
@@ -48,9 +49,13 @@ def app(clock: FakeClock) -> Any:
 
 @pytest.fixture
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="https://dev.azure.test", headers=basic(),
-                                 event_hooks={"response": [_validate]}, timeout=30) as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="https://dev.azure.test",
+        headers=basic(),
+        event_hooks={"response": [_validate]},
+        timeout=30,
+    ) as c:
         yield c
 
 
@@ -59,13 +64,12 @@ async def project_id(client: httpx.AsyncClient, name: str = "Ferry Basic") -> st
     return str(next(p["id"] for p in r.json()["value"] if p["name"] == name))
 
 
-async def create_item(client: httpx.AsyncClient, project: str, title: str,
-                      type_name: str = "Issue", **fields: Any) -> dict[str, Any]:
+async def create_item(
+    client: httpx.AsyncClient, project: str, title: str, type_name: str = "Issue", **fields: Any
+) -> dict[str, Any]:
     ops = [{"op": "add", "path": "/fields/System.Title", "value": title}]
-    ops += [{"op": "add", "path": f"/fields/{k.replace('_', '.')}", "value": v}
-            for k, v in fields.items()]
-    r = await client.post(f"/{ORG}/{project}/_apis/wit/workitems/${type_name}", params=V,
-                          json=ops, headers=PATCH)
+    ops += [{"op": "add", "path": f"/fields/{k.replace('_', '.')}", "value": v} for k, v in fields.items()]
+    r = await client.post(f"/{ORG}/{project}/_apis/wit/workitems/${type_name}", params=V, json=ops, headers=PATCH)
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
@@ -75,49 +79,45 @@ async def create_item(client: httpx.AsyncClient, project: str, title: str,
 
 
 async def test_pat_with_any_user_name_authenticates(client: httpx.AsyncClient) -> None:
-    r = await client.get(f"/{ORG}/_apis/connectionData", params=V,
-                         headers=basic(user="whoever"))
+    r = await client.get(f"/{ORG}/_apis/connectionData", params=V, headers=basic(user="whoever"))
     assert r.status_code == 200
     user = r.json()["authenticatedUser"]
     assert user["properties"]["Account"]["$value"] == "ada@example.com"
 
 
-@pytest.mark.parametrize("headers", [
-    {}, basic("not-a-pat"), {"Authorization": "Basic !!!"},
-    {"Authorization": "Bearer forged.token.value"}])
-async def test_refused_credentials_are_401_with_challenge(app: Any,
-                                                          headers: dict[str, str]) -> None:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="https://dev.azure.test") as bare:
+@pytest.mark.parametrize(
+    "headers", [{}, basic("not-a-pat"), {"Authorization": "Basic !!!"}, {"Authorization": "Bearer forged.token.value"}]
+)
+async def test_refused_credentials_are_401_with_challenge(app: Any, headers: dict[str, str]) -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://dev.azure.test") as bare:
         r = await bare.get(f"/{ORG}/_apis/projects", params=V, headers=headers)
     assert r.status_code == 401
     assert "Basic" in r.headers["www-authenticate"] and "Bearer" in r.headers["www-authenticate"]
     assert r.json()["message"].startswith("TF400813")
 
 
-async def test_entra_client_credentials_token_and_expiry(client: httpx.AsyncClient,
-                                                         clock: FakeClock) -> None:
+async def test_entra_client_credentials_token_and_expiry(client: httpx.AsyncClient, clock: FakeClock) -> None:
     url = f"/{CFG.tenant_id}/oauth2/v2.0/token"
-    form = {"grant_type": "client_credentials", "client_id": CFG.client_id,
-            "client_secret": CFG.client_secret,
-            "scope": "499b84ac-1321-427f-aa17-267ca6975798/.default"}
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": CFG.client_id,
+        "client_secret": CFG.client_secret,
+        "scope": "499b84ac-1321-427f-aa17-267ca6975798/.default",
+    }
     bad = await client.post(url, data={**form, "client_secret": "wrong"})
     assert bad.status_code == 401 and bad.json()["error"] == "invalid_client"
     scope = await client.post(url, data={**form, "scope": "https://graph.microsoft.com/.default"})
     assert scope.status_code == 400 and scope.json()["error"] == "invalid_scope"
     token = (await client.post(url, data=form)).json()["access_token"]
-    me = await client.get(f"/{ORG}/_apis/connectionData", params=V,
-                          headers={"Authorization": f"Bearer {token}"})
+    me = await client.get(f"/{ORG}/_apis/connectionData", params=V, headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200
     assert me.json()["authenticatedUser"]["providerDisplayName"] == "Ferry migration app"
     clock.advance(3600)
-    expired = await client.get(f"/{ORG}/_apis/projects", params=V,
-                               headers={"Authorization": f"Bearer {token}"})
+    expired = await client.get(f"/{ORG}/_apis/projects", params=V, headers={"Authorization": f"Bearer {token}"})
     assert expired.status_code == 401
 
 
-async def test_api_version_is_required_and_comments_need_preview(
-        client: httpx.AsyncClient) -> None:
+async def test_api_version_is_required_and_comments_need_preview(client: httpx.AsyncClient) -> None:
     pid = await project_id(client)
     r = await client.get(f"/{ORG}/_apis/projects")
     assert r.status_code == 400 and "api-version" in r.json()["message"]
@@ -137,8 +137,7 @@ async def test_projects_page_with_continuation_header(client: httpx.AsyncClient)
     r = await client.get(f"/{ORG}/_apis/projects", params={**V, "$top": 1})
     assert r.json()["count"] == 1
     token = r.headers["x-ms-continuationtoken"]
-    r2 = await client.get(f"/{ORG}/_apis/projects",
-                          params={**V, "$top": 1, "continuationToken": token})
+    r2 = await client.get(f"/{ORG}/_apis/projects", params={**V, "$top": 1, "continuationToken": token})
     assert "x-ms-continuationtoken" not in r2.headers
     names = {r.json()["value"][0]["name"], r2.json()["value"][0]["name"]}
     assert names == {"Ferry Basic", "Ferry Agile"}
@@ -147,9 +146,14 @@ async def test_projects_page_with_continuation_header(client: httpx.AsyncClient)
 async def test_project_create_is_an_operation_to_poll(client: httpx.AsyncClient) -> None:
     procs = (await client.get(f"/{ORG}/_apis/process/processes", params=V)).json()["value"]
     basic_id = next(p["id"] for p in procs if p["name"] == "Basic")
-    body = {"name": "Moved board", "description": "from Trello",
-            "capabilities": {"processTemplate": {"templateTypeId": basic_id},
-                             "versioncontrol": {"sourceControlType": "Git"}}}
+    body = {
+        "name": "Moved board",
+        "description": "from Trello",
+        "capabilities": {
+            "processTemplate": {"templateTypeId": basic_id},
+            "versioncontrol": {"sourceControlType": "Git"},
+        },
+    }
     r = await client.post(f"/{ORG}/_apis/projects", params=V, json=body)
     assert r.status_code == 202 and r.json()["status"] == "queued"
     op_url = f"/{ORG}/_apis/operations/{r.json()['id']}"
@@ -157,11 +161,9 @@ async def test_project_create_is_an_operation_to_poll(client: httpx.AsyncClient)
     assert statuses == ["inProgress", "succeeded"]
     again = await client.post(f"/{ORG}/_apis/projects", params=V, json=body)
     assert again.status_code == 409
-    bad = await client.post(f"/{ORG}/_apis/projects", params=V,
-                            json={**body, "name": "a/b"})
+    bad = await client.post(f"/{ORG}/_apis/projects", params=V, json={**body, "name": "a/b"})
     assert bad.status_code == 400
-    got = await client.get(f"/{ORG}/_apis/projects/Moved board", params={
-        **V, "includeCapabilities": "true"})
+    got = await client.get(f"/{ORG}/_apis/projects/Moved board", params={**V, "includeCapabilities": "true"})
     assert got.json()["capabilities"]["processTemplate"]["templateName"] == "Basic"
     deleted = await client.delete(f"/{ORG}/_apis/projects/{got.json()['id']}", params=V)
     assert deleted.status_code == 202
@@ -173,69 +175,83 @@ async def test_project_create_is_an_operation_to_poll(client: httpx.AsyncClient)
 
 async def test_create_by_json_patch_normalises_and_resolves(client: httpx.AsyncClient) -> None:
     pid = await project_id(client)
-    wi = await create_item(client, pid, "Tâche 🚀", System_Tags="b; a;  a ",
-                           System_AssignedTo="Linus Torvalds <linus@example.com>",
-                           System_State="Doing")
+    wi = await create_item(
+        client,
+        pid,
+        "Tâche 🚀",
+        System_Tags="b; a;  a ",
+        System_AssignedTo="Linus Torvalds <linus@example.com>",
+        System_State="Doing",
+    )
     fields = wi["fields"]
     assert fields["System.Tags"] == "a; b"
     assert fields["System.AssignedTo"]["uniqueName"] == "linus@example.com"
     assert fields["System.State"] == "Doing" and fields["System.AreaPath"] == "Ferry Basic"
     assert fields["System.CreatedBy"]["uniqueName"] == "ada@example.com"
-    done = await client.patch(f"/{ORG}/{pid}/_apis/wit/workitems/{wi['id']}", params=V,
-                              headers=PATCH, json=[{"op": "replace",
-                                                    "path": "/fields/System.State",
-                                                    "value": "Done"}])
+    done = await client.patch(
+        f"/{ORG}/{pid}/_apis/wit/workitems/{wi['id']}",
+        params=V,
+        headers=PATCH,
+        json=[{"op": "replace", "path": "/fields/System.State", "value": "Done"}],
+    )
     assert done.json()["rev"] == 2
     assert "Microsoft.VSTS.Common.ClosedDate" in done.json()["fields"]
 
 
-@pytest.mark.parametrize(("ops", "status", "code"), [
-    ([{"op": "add", "path": "/fields/Custom.Nope", "value": 1}], 400, "TF51535"),
-    ([{"op": "add", "path": "/fields/System.AssignedTo", "value": "nobody@example.com"}], 400,
-     "unknown identity"),
-    ([{"op": "add", "path": "/fields/System.State", "value": "Closed"}], 400, "TF401320"),
-    ([{"op": "add", "path": "/fields/System.Title", "value": "x" * 256}], 400, "TF401320"),
-    ([{"op": "add", "path": "/fields/System.AreaPath", "value": "Ferry Basic\\Nowhere"}], 400,
-     "TF401347"),
-    ([{"op": "add", "path": "/fields/System.CreatedDate", "value": "2020-01-01T00:00:00Z"}],
-     400, "bypassRules"),
-    ([{"op": "add", "path": "/fields/System.Id", "value": 5}], 400, "ReadOnly"),
-])
-async def test_invalid_documents_change_nothing(client: httpx.AsyncClient, app: Any,
-                                                ops: list[dict[str, Any]], status: int,
-                                                code: str) -> None:
+@pytest.mark.parametrize(
+    ("ops", "status", "code"),
+    [
+        ([{"op": "add", "path": "/fields/Custom.Nope", "value": 1}], 400, "TF51535"),
+        ([{"op": "add", "path": "/fields/System.AssignedTo", "value": "nobody@example.com"}], 400, "unknown identity"),
+        ([{"op": "add", "path": "/fields/System.State", "value": "Closed"}], 400, "TF401320"),
+        ([{"op": "add", "path": "/fields/System.Title", "value": "x" * 256}], 400, "TF401320"),
+        ([{"op": "add", "path": "/fields/System.AreaPath", "value": "Ferry Basic\\Nowhere"}], 400, "TF401347"),
+        ([{"op": "add", "path": "/fields/System.CreatedDate", "value": "2020-01-01T00:00:00Z"}], 400, "bypassRules"),
+        ([{"op": "add", "path": "/fields/System.Id", "value": 5}], 400, "ReadOnly"),
+    ],
+)
+async def test_invalid_documents_change_nothing(
+    client: httpx.AsyncClient, app: Any, ops: list[dict[str, Any]], status: int, code: str
+) -> None:
     pid = await project_id(client)
     before = len(app.state.ado.store.work_items)
     doc = [{"op": "add", "path": "/fields/System.Title", "value": "ok"}, *ops]
     if ops[0]["path"] == "/fields/System.Title":
         doc = ops
-    r = await client.post(f"/{ORG}/{pid}/_apis/wit/workitems/$Issue", params=V, json=doc,
-                          headers=PATCH)
+    r = await client.post(f"/{ORG}/{pid}/_apis/wit/workitems/$Issue", params=V, json=doc, headers=PATCH)
     assert r.status_code == status and code in r.json()["message"]
     assert len(app.state.ado.store.work_items) == before
 
 
 async def test_bypass_rules_keeps_created_date(client: httpx.AsyncClient) -> None:
     pid = await project_id(client)
-    r = await client.post(f"/{ORG}/{pid}/_apis/wit/workitems/$Issue",
-                          params={**V, "bypassRules": "true"}, headers=PATCH, json=[
-                              {"op": "add", "path": "/fields/System.Title", "value": "old"},
-                              {"op": "add", "path": "/fields/System.CreatedDate",
-                               "value": "2020-05-01T09:30:00Z"}])
+    r = await client.post(
+        f"/{ORG}/{pid}/_apis/wit/workitems/$Issue",
+        params={**V, "bypassRules": "true"},
+        headers=PATCH,
+        json=[
+            {"op": "add", "path": "/fields/System.Title", "value": "old"},
+            {"op": "add", "path": "/fields/System.CreatedDate", "value": "2020-05-01T09:30:00Z"},
+        ],
+    )
     assert r.json()["fields"]["System.CreatedDate"] == "2020-05-01T09:30:00Z"
 
 
-async def test_patch_needs_json_patch_content_type_and_rev_test(
-        client: httpx.AsyncClient) -> None:
+async def test_patch_needs_json_patch_content_type_and_rev_test(client: httpx.AsyncClient) -> None:
     pid = await project_id(client)
     wi = await create_item(client, pid, "typed")
-    r = await client.patch(f"/{ORG}/{pid}/_apis/wit/workitems/{wi['id']}", params=V,
-                           json=[{"op": "add", "path": "/fields/System.Title", "value": "x"}])
+    r = await client.patch(
+        f"/{ORG}/{pid}/_apis/wit/workitems/{wi['id']}",
+        params=V,
+        json=[{"op": "add", "path": "/fields/System.Title", "value": "x"}],
+    )
     assert r.status_code == 415
-    stale = await client.patch(f"/{ORG}/{pid}/_apis/wit/workitems/{wi['id']}", params=V,
-                               headers=PATCH, json=[
-                                   {"op": "test", "path": "/rev", "value": 99},
-                                   {"op": "add", "path": "/fields/System.Title", "value": "x"}])
+    stale = await client.patch(
+        f"/{ORG}/{pid}/_apis/wit/workitems/{wi['id']}",
+        params=V,
+        headers=PATCH,
+        json=[{"op": "test", "path": "/rev", "value": 99}, {"op": "add", "path": "/fields/System.Title", "value": "x"}],
+    )
     assert stale.status_code == 412
     fresh = await client.get(f"/{ORG}/{pid}/_apis/wit/workitems/{wi['id']}", params=V)
     assert fresh.json()["fields"]["System.Title"] == "typed"
@@ -248,8 +264,13 @@ async def test_parent_links_are_reciprocal_and_single(client: httpx.AsyncClient)
     child = await create_item(client, pid, "child", "Task")
 
     def link(target: dict[str, Any]) -> list[dict[str, Any]]:
-        return [{"op": "add", "path": "/relations/-", "value": {
-            "rel": "System.LinkTypes.Hierarchy-Reverse", "url": target["url"]}}]
+        return [
+            {
+                "op": "add",
+                "path": "/relations/-",
+                "value": {"rel": "System.LinkTypes.Hierarchy-Reverse", "url": target["url"]},
+            }
+        ]
 
     base = f"/{ORG}/{pid}/_apis/wit/workitems"
     r = await client.patch(f"{base}/{child['id']}", params=V, headers=PATCH, json=link(a))
@@ -258,8 +279,9 @@ async def test_parent_links_are_reciprocal_and_single(client: httpx.AsyncClient)
     assert [x["rel"] for x in parent.json()["relations"]] == ["System.LinkTypes.Hierarchy-Forward"]
     second = await client.patch(f"{base}/{child['id']}", params=V, headers=PATCH, json=link(b))
     assert second.status_code == 400 and "TF201036" in second.json()["message"]
-    removed = await client.patch(f"{base}/{child['id']}", params=V, headers=PATCH,
-                                 json=[{"op": "remove", "path": "/relations/0"}])
+    removed = await client.patch(
+        f"{base}/{child['id']}", params=V, headers=PATCH, json=[{"op": "remove", "path": "/relations/0"}]
+    )
     assert "System.Parent" not in removed.json()["fields"]
     parent = await client.get(f"{base}/{a['id']}", params={**V, "$expand": "relations"})
     assert parent.json().get("relations", []) == []
@@ -279,10 +301,8 @@ async def test_delete_is_404_afterwards_and_leaves_wiql(client: httpx.AsyncClien
 # --- WIQL and batch ------------------------------------------------------------------------------
 
 
-async def wiql_ids(client: httpx.AsyncClient, pid: str, where: str,
-                   top: int | None = None) -> list[int]:
-    query = ("SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project AND "
-             f"{where} ORDER BY [System.Id]")
+async def wiql_ids(client: httpx.AsyncClient, pid: str, where: str, top: int | None = None) -> list[int]:
+    query = f"SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project AND {where} ORDER BY [System.Id]"
     params: dict[str, str | int] = {**V, **({"$top": top} if top else {})}
     r = await client.post(f"/{ORG}/{pid}/_apis/wit/wiql", params=params, json={"query": query})
     assert r.status_code == 200, r.text
@@ -305,10 +325,14 @@ async def test_wiql_keyset_pages_cover_the_project_once(client: httpx.AsyncClien
     assert under and set(under) < set(every)
 
 
-@pytest.mark.parametrize("query", [
-    "SELECT [System.Id] FROM WorkItems WHERE [System.Id] > 1 OR [System.Id] < 1",
-    "SELECT [System.Nope] FROM WorkItems",
-    "SELECT [System.Id] FROM WorkItemLinks"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT [System.Id] FROM WorkItems WHERE [System.Id] > 1 OR [System.Id] < 1",
+        "SELECT [System.Nope] FROM WorkItems",
+        "SELECT [System.Id] FROM WorkItemLinks",
+    ],
+)
 async def test_wiql_refuses_what_it_cannot_run(client: httpx.AsyncClient, query: str) -> None:
     pid = await project_id(client)
     r = await client.post(f"/{ORG}/{pid}/_apis/wit/wiql", params=V, json={"query": query})
@@ -320,12 +344,12 @@ async def test_batch_get_limits(client: httpx.AsyncClient) -> None:
     url = f"/{ORG}/{pid}/_apis/wit/workitemsbatch"
     r = await client.post(url, params=V, json={"ids": list(range(1, 202))})
     assert r.status_code == 400 and "exceeds the limit of 200" in r.json()["message"]
-    r = await client.post(url, params=V, json={"ids": [1], "fields": ["System.Title"],
-                                               "$expand": "relations"})
+    r = await client.post(url, params=V, json={"ids": [1], "fields": ["System.Title"], "$expand": "relations"})
     assert r.status_code == 400
     ids = await wiql_ids(client, pid, "[System.Id] > 0", top=2)
-    r = await client.post(url, params=V, json={"ids": [*ids, 999_999], "errorPolicy": "omit",
-                                               "fields": ["System.Title", "System.State"]})
+    r = await client.post(
+        url, params=V, json={"ids": [*ids, 999_999], "errorPolicy": "omit", "fields": ["System.Title", "System.State"]}
+    )
     values = r.json()["value"]
     assert values[-1] is None and set(values[0]["fields"]) == {"System.Title", "System.State"}
     strict = await client.post(url, params=V, json={"ids": [*ids, 999_999]})
@@ -371,40 +395,56 @@ async def test_upload_link_and_download(client: httpx.AsyncClient) -> None:
     pid = await project_id(client)
     wi = await create_item(client, pid, "with file")
     data = bytes(range(256)) * 300
-    up = await client.post(f"/{ORG}/{pid}/_apis/wit/attachments",
-                           params={**V, "fileName": "notes ü.txt", "uploadType": "Simple"},
-                           content=data, headers={"Content-Type": "application/octet-stream"})
+    up = await client.post(
+        f"/{ORG}/{pid}/_apis/wit/attachments",
+        params={**V, "fileName": "notes ü.txt", "uploadType": "Simple"},
+        content=data,
+        headers={"Content-Type": "application/octet-stream"},
+    )
     assert up.status_code == 201
-    link = await client.patch(f"/{ORG}/{pid}/_apis/wit/workitems/{wi['id']}",
-                              params={**V, "$expand": "relations"}, headers=PATCH, json=[
-                                  {"op": "add", "path": "/relations/-", "value": {
-                                      "rel": "AttachedFile", "url": up.json()["url"],
-                                      "attributes": {"comment": "ferry"}}}])
+    link = await client.patch(
+        f"/{ORG}/{pid}/_apis/wit/workitems/{wi['id']}",
+        params={**V, "$expand": "relations"},
+        headers=PATCH,
+        json=[
+            {
+                "op": "add",
+                "path": "/relations/-",
+                "value": {"rel": "AttachedFile", "url": up.json()["url"], "attributes": {"comment": "ferry"}},
+            }
+        ],
+    )
     rel = link.json()["relations"][0]
     assert rel["attributes"]["name"] == "notes ü.txt"
     assert rel["attributes"]["resourceSize"] == len(data)
     got = await client.get(rel["url"].replace("https://dev.azure.test", ""), params=V)
     assert got.content == data
-    missing = await client.patch(f"/{ORG}/{pid}/_apis/wit/workitems/{wi['id']}", params=V,
-                                 headers=PATCH, json=[{"op": "add", "path": "/relations/-",
-                                                       "value": {"rel": "AttachedFile",
-                                                                 "url": up.json()["url"][:-4]
-                                                                 + "0000"}}])
+    missing = await client.patch(
+        f"/{ORG}/{pid}/_apis/wit/workitems/{wi['id']}",
+        params=V,
+        headers=PATCH,
+        json=[
+            {
+                "op": "add",
+                "path": "/relations/-",
+                "value": {"rel": "AttachedFile", "url": up.json()["url"][:-4] + "0000"},
+            }
+        ],
+    )
     assert missing.status_code == 400
 
 
 async def test_chunked_upload_in_order_only(client: httpx.AsyncClient) -> None:
     pid = await project_id(client)
-    start = await client.post(f"/{ORG}/{pid}/_apis/wit/attachments",
-                              params={**V, "fileName": "big.bin", "uploadType": "Chunked"})
+    start = await client.post(
+        f"/{ORG}/{pid}/_apis/wit/attachments", params={**V, "fileName": "big.bin", "uploadType": "Chunked"}
+    )
     url = f"/{ORG}/{pid}/_apis/wit/attachments/{start.json()['id']}"
     put = {**V, "fileName": "big.bin"}
-    out_of_order = await client.put(url, params=put, content=b"b" * 5,
-                                    headers={"Content-Range": "bytes 5-9/10"})
+    out_of_order = await client.put(url, params=put, content=b"b" * 5, headers={"Content-Range": "bytes 5-9/10"})
     assert out_of_order.status_code == 400
     for lo, part in ((0, b"a" * 5), (5, b"b" * 5)):
-        r = await client.put(url, params=put, content=part,
-                             headers={"Content-Range": f"bytes {lo}-{lo + 4}/10"})
+        r = await client.put(url, params=put, content=part, headers={"Content-Range": f"bytes {lo}-{lo + 4}/10"})
         assert r.status_code == 201
     assert (await client.get(url, params=V)).content == b"aaaaabbbbb"
 
@@ -440,26 +480,21 @@ async def test_area_nodes_create_rename_delete(client: httpx.AsyncClient) -> Non
     assert gone.status_code == 204
     moved = await client.get(f"/{ORG}/{pid}/_apis/wit/workitems/{wi['id']}", params=V)
     assert moved.json()["fields"]["System.AreaPath"] == "Ferry Basic"
-    tree = (await client.get(f"/{ORG}/{pid}/_apis/wit/classificationnodes",
-                             params={**V, "$depth": 2})).json()
+    tree = (await client.get(f"/{ORG}/{pid}/_apis/wit/classificationnodes", params={**V, "$depth": 2})).json()
     assert {n["structureType"] for n in tree["value"]} == {"area", "iteration"}
 
 
 async def test_types_and_states(client: httpx.AsyncClient) -> None:
     pid = await project_id(client, "Ferry Agile")
-    states = (await client.get(f"/{ORG}/{pid}/_apis/wit/workitemtypes/User Story/states",
-                               params=V)).json()["value"]
-    assert [(s["name"], s["category"]) for s in states][-2:] == [("Closed", "Completed"),
-                                                                ("Removed", "Removed")]
+    states = (await client.get(f"/{ORG}/{pid}/_apis/wit/workitemtypes/User Story/states", params=V)).json()["value"]
+    assert [(s["name"], s["category"]) for s in states][-2:] == [("Closed", "Completed"), ("Removed", "Removed")]
 
 
 # --- TSTU limit ----------------------------------------------------------------------------------
 
 
-async def test_tstu_limit_blocks_with_headers_then_recovers(client: httpx.AsyncClient,
-                                                            clock: FakeClock) -> None:
-    r = await client.post("/_sim/limits", json={"limiters": {"tstu": {
-        "limit": 0.1, "costs": {"read": 0.02}}}})
+async def test_tstu_limit_blocks_with_headers_then_recovers(client: httpx.AsyncClient, clock: FakeClock) -> None:
+    r = await client.post("/_sim/limits", json={"limiters": {"tstu": {"limit": 0.1, "costs": {"read": 0.02}}}})
     assert r.status_code == 200
     statuses = []
     for _ in range(8):
@@ -498,25 +533,27 @@ async def test_near_the_limit_answers_carry_rate_headers(client: httpx.AsyncClie
 def test_apply_then_drop_creates_once_over_a_socket() -> None:
     app = create_app(SeedConfig(items_per_project=2, attachment_sizes=()))
     with serve(app) as base, httpx.Client(base_url=base, headers=basic(), timeout=10) as http:
-        pid = next(p["id"] for p in http.get(f"/{ORG}/_apis/projects", params=V).json()["value"]
-                   if p["name"] == "Ferry Basic")
-        http.post("/_sim/faults", json={"faults": [{"kind": "apply_then_drop", "method": "POST",
-                                                    "path": "/_apis/wit/workitems/\\$Issue",
-                                                    "nth": 2}]})
+        pid = next(
+            p["id"] for p in http.get(f"/{ORG}/_apis/projects", params=V).json()["value"] if p["name"] == "Ferry Basic"
+        )
+        http.post(
+            "/_sim/faults",
+            json={
+                "faults": [
+                    {"kind": "apply_then_drop", "method": "POST", "path": "/_apis/wit/workitems/\\$Issue", "nth": 2}
+                ]
+            },
+        )
         doc = [{"op": "add", "path": "/fields/System.Title", "value": "dropped answer"}]
 
         def count() -> int:
-            q = {"query": "SELECT [System.Id] FROM WorkItems WHERE [System.Title] = "
-                          "'dropped answer'"}
-            return len(http.post(f"/{ORG}/{pid}/_apis/wit/wiql", params=V, json=q)
-                       .json()["workItems"])
+            q = {"query": "SELECT [System.Id] FROM WorkItems WHERE [System.Title] = 'dropped answer'"}
+            return len(http.post(f"/{ORG}/{pid}/_apis/wit/wiql", params=V, json=q).json()["workItems"])
 
-        first = http.post(f"/{ORG}/{pid}/_apis/wit/workitems/$Issue", params=V, json=doc,
-                          headers=PATCH)
+        first = http.post(f"/{ORG}/{pid}/_apis/wit/workitems/$Issue", params=V, json=doc, headers=PATCH)
         assert first.status_code == 200 and count() == 1
         with pytest.raises(httpx.TransportError):
-            http.post(f"/{ORG}/{pid}/_apis/wit/workitems/$Issue", params=V, json=doc,
-                      headers=PATCH)
+            http.post(f"/{ORG}/{pid}/_apis/wit/workitems/$Issue", params=V, json=doc, headers=PATCH)
         assert count() == 2  # the write happened although its answer was lost
         plan = http.get("/_sim/faults").json()
         assert plan["injected"][0]["kind"] == "apply_then_drop"
@@ -524,40 +561,57 @@ def test_apply_then_drop_creates_once_over_a_socket() -> None:
         assert stats["by_status"]["drop"] == 1 and stats["faults_injected"] == 1
 
 
-async def test_status_fault_before_the_write_changes_nothing(client: httpx.AsyncClient,
-                                                             app: Any) -> None:
+async def test_status_fault_before_the_write_changes_nothing(client: httpx.AsyncClient, app: Any) -> None:
     pid = await project_id(client)
-    await client.post("/_sim/faults", json={"faults": [{
-        "kind": "status", "status": 503, "method": "PATCH", "path": "/_apis/wit/workitems/*$",
-        "headers": {"Retry-After": "2"}}]})
+    await client.post(
+        "/_sim/faults",
+        json={
+            "faults": [
+                {
+                    "kind": "status",
+                    "status": 503,
+                    "method": "PATCH",
+                    "path": "/_apis/wit/workitems/*$",
+                    "headers": {"Retry-After": "2"},
+                }
+            ]
+        },
+    )
     wi = await create_item(client, pid, "stays")
-    r = await client.patch(f"/{ORG}/{pid}/_apis/wit/workitems/{wi['id']}", params=V,
-                           headers=PATCH, json=[{"op": "add", "path": "/fields/System.Title",
-                                                 "value": "changed"}])
+    r = await client.patch(
+        f"/{ORG}/{pid}/_apis/wit/workitems/{wi['id']}",
+        params=V,
+        headers=PATCH,
+        json=[{"op": "add", "path": "/fields/System.Title", "value": "changed"}],
+    )
     assert r.status_code == 503 and r.headers["retry-after"] == "2"
     assert app.state.ado.store.work_items[wi["id"]].fields["System.Title"] == "stays"
 
 
-async def test_apply_then_status_applies_and_answers_error(client: httpx.AsyncClient,
-                                                           app: Any) -> None:
+async def test_apply_then_status_applies_and_answers_error(client: httpx.AsyncClient, app: Any) -> None:
     pid = await project_id(client)
     wi = await create_item(client, pid, "talk")
-    await client.post("/_sim/faults", json={"faults": [{
-        "kind": "apply_then_status", "status": 502, "method": "POST", "path": "/comments$"}]})
-    r = await client.post(f"/{ORG}/{pid}/_apis/wit/workItems/{wi['id']}/comments", params=PV,
-                          json={"text": "lost answer"})
+    await client.post(
+        "/_sim/faults",
+        json={"faults": [{"kind": "apply_then_status", "status": 502, "method": "POST", "path": "/comments$"}]},
+    )
+    r = await client.post(
+        f"/{ORG}/{pid}/_apis/wit/workItems/{wi['id']}/comments", params=PV, json={"text": "lost answer"}
+    )
     assert r.status_code == 502
     assert [c.text for c in app.state.ado.store.comments[wi["id"]]] == ["lost answer"]
 
 
 def test_spec_validator_rejects_a_wrong_answer() -> None:
     """The validation hook can fail: a work item whose id is a string is refused."""
-    req = httpx.Request("GET", "https://dev.azure.com/o/p/_apis/wit/workitems/1",
-                        params={"api-version": "7.1"})
+    req = httpx.Request("GET", "https://dev.azure.com/o/p/_apis/wit/workitems/1", params={"api-version": "7.1"})
     bad = httpx.Response(200, json={"id": "one", "rev": 1, "fields": {}}, request=req)
     with pytest.raises(SpecMismatch):
         validate_response(bad)
-    wrapped = httpx.Response(200, json=[{"id": "x"}], request=httpx.Request(
-        "GET", "https://dev.azure.com/o/_apis/projects", params={"api-version": "7.1"}))
+    wrapped = httpx.Response(
+        200,
+        json=[{"id": "x"}],
+        request=httpx.Request("GET", "https://dev.azure.com/o/_apis/projects", params={"api-version": "7.1"}),
+    )
     with pytest.raises(SpecMismatch):
         validate_response(wrapped)

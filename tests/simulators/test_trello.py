@@ -15,8 +15,7 @@ from simulators.trello import SeedConfig, create_app
 from simulators.trello.ids import id_time
 from simulators.trello.spec_check import validate_exchange
 
-SMALL = SeedConfig(seed=7, boards=2, cards_per_board=30, many_comments=120,
-                   attachment_sizes=(1_024, 300_000))
+SMALL = SeedConfig(seed=7, boards=2, cards_per_board=30, many_comments=120, attachment_sizes=(1_024, 300_000))
 
 
 async def _validate(response: httpx.Response) -> None:
@@ -35,8 +34,7 @@ def creds(app: Any) -> dict[str, str]:
 
 
 @pytest.fixture
-async def client(app: Any, creds: dict[str, str],
-                 asgi_client: Callable[..., httpx.AsyncClient]) -> Any:
+async def client(app: Any, creds: dict[str, str], asgi_client: Callable[..., httpx.AsyncClient]) -> Any:
     async with asgi_client(app, base_url="http://sim/1", on_response=_validate) as c:
         c.params = c.params.merge(creds)
         yield c
@@ -50,11 +48,12 @@ def test_seed_is_deterministic() -> None:
     assert a["cards"][0]["id"] != c.state.trello.store.dump()["cards"][0]["id"]
     # Ids embed creation time: seeded comments on a card are in time order.
     times = [id_time(x["id"]) for x in a["actions"] if x["idCard"] == a["cards"][0]["id"]]
-    assert times == sorted(times) and len(times) == 121   # createCard + 120 comments
+    assert times == sorted(times) and len(times) == 121  # createCard + 120 comments
 
 
-async def test_auth_errors_are_trello_text(app: Any, creds: dict[str, str],
-                                           asgi_client: Callable[..., httpx.AsyncClient]) -> None:
+async def test_auth_errors_are_trello_text(
+    app: Any, creds: dict[str, str], asgi_client: Callable[..., httpx.AsyncClient]
+) -> None:
     async with asgi_client(app, base_url="http://sim/1") as c:
         r = await c.get("/members/me", params={"key": creds["key"], "token": "nope"})
         assert (r.status_code, r.text) == (401, "invalid token")
@@ -79,14 +78,11 @@ async def test_members_emails_and_workspaces(client: httpx.AsyncClient, app: Any
     assert others and all("email" not in m for m in others)
     other = (await client.get(f"/members/{others[0]['id']}", params={"fields": "all"})).json()
     assert "email" not in other
-    managed = create_app(SeedConfig(seed=7, boards=1, cards_per_board=2,
-                                    enterprise_managed=True), clock=FakeClock())
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=managed),
-                                 base_url="http://sim/1") as c:
+    managed = create_app(SeedConfig(seed=7, boards=1, cards_per_board=2, enterprise_managed=True), clock=FakeClock())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=managed), base_url="http://sim/1") as c:
         s = managed.state.trello.summary
         board = managed.state.trello.store.dump()["boards"][0]["id"]
-        r = await c.get(f"/boards/{board}/members", params={"key": s["key"],
-                                                             "token": s["token"]})
+        r = await c.get(f"/boards/{board}/members", params={"key": s["key"], "token": s["token"]})
         assert all(m["email"].endswith("@example.com") for m in r.json())
 
 
@@ -105,24 +101,23 @@ async def test_board_collections_match_state(client: httpx.AsyncClient, app: Any
     assert {c["id"] for c in closed} == {c["id"] for c in on_board if c["closed"]}
     visible = (await client.get(f"/boards/{board}/cards")).json()
     assert {c["id"] for c in visible} == {
-        c["id"] for c in on_board if not c["closed"] and c["idList"] not in closed_lists}
+        c["id"] for c in on_board if not c["closed"] and c["idList"] not in closed_lists
+    }
     long_card = next(c for c in every if len(c["desc"]) == 16_384)
     assert long_card["badges"]["description"] is True
     labels = (await client.get(f"/boards/{board}/labels")).json()
     assert any(x["color"] is None for x in labels) and all("uses" in x for x in labels)
     checklists = (await client.get(f"/boards/{board}/checklists")).json()
     assert checklists and all(cl["checkItems"] for cl in checklists)
-    page = (await client.get(f"/boards/{board}/cards", params={"filter": "all",
-                                                                "limit": 10})).json()
-    older = (await client.get(f"/boards/{board}/cards",
-                              params={"filter": "all", "limit": 100,
-                                      "before": page[-1]["id"]})).json()
+    page = (await client.get(f"/boards/{board}/cards", params={"filter": "all", "limit": 10})).json()
+    older = (
+        await client.get(f"/boards/{board}/cards", params={"filter": "all", "limit": 100, "before": page[-1]["id"]})
+    ).json()
     assert len(page) == 10 and len(older) == 20
     assert {c["id"] for c in page} | {c["id"] for c in older} == {c["id"] for c in every}
 
 
-async def test_comment_paging_before_since_and_page(client: httpx.AsyncClient,
-                                                    app: Any) -> None:
+async def test_comment_paging_before_since_and_page(client: httpx.AsyncClient, app: Any) -> None:
     card = app.state.trello.store.dump()["cards"][0]["id"]
     seen: list[dict[str, Any]] = []
     before: str | None = None
@@ -138,18 +133,15 @@ async def test_comment_paging_before_since_and_page(client: httpx.AsyncClient,
     assert len(ids) == 120 and len(set(ids)) == 120 and ids == sorted(ids, reverse=True)
     assert all(a["type"] == "commentCard" and "text" in a["data"] for a in seen)
     assert any("dateLastEdited" in a["data"] for a in seen)
-    newer = (await client.get(f"/cards/{card}/actions",
-                              params={"filter": "commentCard", "since": ids[10],
-                                      "limit": 1000})).json()
+    newer = (
+        await client.get(f"/cards/{card}/actions", params={"filter": "commentCard", "since": ids[10], "limit": 1000})
+    ).json()
     assert [a["id"] for a in newer] == ids[:10]
-    by_date = (await client.get(f"/cards/{card}/actions",
-                                params={"filter": "commentCard", "since": seen[10]["date"]}))
+    by_date = await client.get(f"/cards/{card}/actions", params={"filter": "commentCard", "since": seen[10]["date"]})
     assert [a["id"] for a in by_date.json()] == ids[:10]
-    page2 = (await client.get(f"/cards/{card}/actions",
-                              params={"filter": "commentCard", "page": 2})).json()
+    page2 = (await client.get(f"/cards/{card}/actions", params={"filter": "commentCard", "page": 2})).json()
     assert [a["id"] for a in page2] == ids[100:]
-    everything = (await client.get(f"/cards/{card}/actions",
-                                   params={"filter": "all", "limit": 1000})).json()
+    everything = (await client.get(f"/cards/{card}/actions", params={"filter": "all", "limit": 1000})).json()
     assert len(everything) == 121
     bad = await client.get(f"/cards/{card}/actions", params={"limit": 1001})
     assert bad.status_code == 400
@@ -157,42 +149,49 @@ async def test_comment_paging_before_since_and_page(client: httpx.AsyncClient,
 
 async def test_write_flow(client: httpx.AsyncClient, app: Any) -> None:
     org = (await client.get("/members/me/organizations")).json()[0]
-    board = (await client.post("/boards/", params={"name": "Migrated 🚢",
-                                                   "idOrganization": org["id"],
-                                                   "defaultLists": "false"})).json()
+    board = (
+        await client.post(
+            "/boards/", params={"name": "Migrated 🚢", "idOrganization": org["id"], "defaultLists": "false"}
+        )
+    ).json()
     assert (await client.get(f"/boards/{board['id']}/lists")).json() == []
     todo = (await client.post("/lists", params={"name": "To do", "idBoard": board["id"]})).json()
-    done = (await client.post(f"/boards/{board['id']}/lists",
-                              params={"name": "Done", "pos": "bottom"})).json()
+    done = (await client.post(f"/boards/{board['id']}/lists", params={"name": "Done", "pos": "bottom"})).json()
     assert done["pos"] > todo["pos"]
-    label = (await client.post("/labels", params={"name": "urgent", "color": "red",
-                                                  "idBoard": board["id"]})).json()
-    blue = (await client.post(f"/boards/{board['id']}/labels",
-                              params={"name": "later", "color": "blue"})).json()
+    label = (await client.post("/labels", params={"name": "urgent", "color": "red", "idBoard": board["id"]})).json()
+    blue = (await client.post(f"/boards/{board['id']}/labels", params={"name": "later", "color": "blue"})).json()
     me = (await client.get("/members/me")).json()
-    card = (await client.post("/cards", json={
-        "idList": todo["id"], "name": "Ünïcödé ✅", "desc": "x" * 16_384,
-        "due": "2026-03-01T12:00:00.000Z", "start": "2026-02-01T00:00:00Z",
-        "idLabels": label["id"], "idMembers": [me["id"]]})).json()
+    card = (
+        await client.post(
+            "/cards",
+            json={
+                "idList": todo["id"],
+                "name": "Ünïcödé ✅",
+                "desc": "x" * 16_384,
+                "due": "2026-03-01T12:00:00.000Z",
+                "start": "2026-02-01T00:00:00Z",
+                "idLabels": label["id"],
+                "idMembers": [me["id"]],
+            },
+        )
+    ).json()
     assert card["due"] == "2026-03-01T12:00:00.000Z" and card["idLabels"] == [label["id"]]
     assert card["labels"][0]["color"] == "red"
     too_long = await client.post("/cards", params={"idList": todo["id"], "desc": "y" * 16_385})
     assert (too_long.status_code, too_long.text) == (400, "invalid value for desc")
-    labels = (await client.post(f"/cards/{card['id']}/idLabels",
-                                params={"value": blue["id"]})).json()
+    labels = (await client.post(f"/cards/{card['id']}/idLabels", params={"value": blue["id"]})).json()
     assert labels == [label["id"], blue["id"]]
-    moved = (await client.put(f"/cards/{card['id']}", params={
-        "idList": done["id"], "dueComplete": "true", "closed": "true"})).json()
+    moved = (
+        await client.put(f"/cards/{card['id']}", params={"idList": done["id"], "dueComplete": "true", "closed": "true"})
+    ).json()
     assert (moved["idList"], moved["dueComplete"], moved["closed"]) == (done["id"], True, True)
-    comment = (await client.post(f"/cards/{card['id']}/actions/comments",
-                                 params={"text": "Hello 👋"})).json()
+    comment = (await client.post(f"/cards/{card['id']}/actions/comments", params={"text": "Hello 👋"})).json()
     assert comment["type"] == "commentCard" and comment["data"]["text"] == "Hello 👋"
-    checklist = (await client.post(f"/cards/{card['id']}/checklists",
-                                   params={"name": "Steps"})).json()
-    item = (await client.post(f"/checklists/{checklist['id']}/checkItems",
-                              params={"name": "one", "checked": "false"})).json()
-    item = (await client.put(f"/cards/{card['id']}/checkItem/{item['id']}",
-                             params={"state": "complete"})).json()
+    checklist = (await client.post(f"/cards/{card['id']}/checklists", params={"name": "Steps"})).json()
+    item = (
+        await client.post(f"/checklists/{checklist['id']}/checkItems", params={"name": "one", "checked": "false"})
+    ).json()
+    item = (await client.put(f"/cards/{card['id']}/checkItem/{item['id']}", params={"state": "complete"})).json()
     assert item["state"] == "complete"
     again = (await client.get(f"/cards/{card['id']}")).json()
     assert again["badges"]["checkItemsChecked"] == 1 and again["badges"]["comments"] == 1
@@ -202,34 +201,36 @@ async def test_write_flow(client: httpx.AsyncClient, app: Any) -> None:
     gone = await client.get(f"/cards/{card['id']}")
     assert (gone.status_code, gone.text) == (404, "The requested resource was not found.")
     assert (await client.get("/cards/not-an-id")).text == "invalid id"
-    bad_color = await client.post("/labels", params={"name": "x", "color": "mauve",
-                                                     "idBoard": board["id"]})
+    bad_color = await client.post("/labels", params={"name": "x", "color": "mauve", "idBoard": board["id"]})
     assert bad_color.status_code == 400
 
 
-async def test_attachments_upload_links_and_download(client: httpx.AsyncClient, app: Any,
-                                                     creds: dict[str, str]) -> None:
+async def test_attachments_upload_links_and_download(
+    client: httpx.AsyncClient, app: Any, creds: dict[str, str]
+) -> None:
     state = app.state.trello.store.dump()
     card = state["cards"][3]["id"]
     payload = make_blob(300_001, "upload").read()
-    up = await client.post(f"/cards/{card}/attachments",
-                           data={"name": "spec.pdf", "mimeType": "application/pdf"},
-                           files={"file": ("spec.pdf", payload, "application/pdf")})
+    up = await client.post(
+        f"/cards/{card}/attachments",
+        data={"name": "spec.pdf", "mimeType": "application/pdf"},
+        files={"file": ("spec.pdf", payload, "application/pdf")},
+    )
     att = up.json()
     assert (att["bytes"], att["isUpload"], att["mimeType"]) == (300_001, True, "application/pdf")
-    link = (await client.post(f"/cards/{card}/attachments",
-                              params={"url": "https://drive.google.com/file/d/X/view",
-                                      "name": "Drive"})).json()
-    assert (link["isUpload"], link["bytes"], link["url"]) == (
-        False, None, "https://drive.google.com/file/d/X/view")
+    link = (
+        await client.post(
+            f"/cards/{card}/attachments", params={"url": "https://drive.google.com/file/d/X/view", "name": "Drive"}
+        )
+    ).json()
+    assert (link["isUpload"], link["bytes"], link["url"]) == (False, None, "https://drive.google.com/file/d/X/view")
     listed = (await client.get(f"/cards/{card}/attachments")).json()
     assert {a["id"] for a in listed} >= {att["id"], link["id"]}
     one = (await client.get(f"/cards/{card}/attachments/{att['id']}")).json()
     assert one["url"].endswith(f"/1/cards/{card}/attachments/{att['id']}/download/spec.pdf")
     # Downloads need the OAuth header; key/token in the query are refused (Trello, 2021).
     assert (await client.get(one["url"])).status_code == 401
-    header = {"Authorization":
-              f'OAuth oauth_consumer_key="{creds["key"]}", oauth_token="{creds["token"]}"'}
+    header = {"Authorization": f'OAuth oauth_consumer_key="{creds["key"]}", oauth_token="{creds["token"]}"'}
     async with httpx.AsyncClient(transport=client._transport, follow_redirects=True) as raw:
         r = await raw.get(one["url"], headers=header)
         assert r.status_code == 200 and r.content == payload
@@ -245,36 +246,32 @@ async def test_attachments_upload_links_and_download(client: httpx.AsyncClient, 
     assert (await client.delete(f"/cards/{card}/attachments/{link['id']}")).status_code == 200
 
 
-async def test_rate_limits_token_and_key(app: Any, fake_clock: FakeClock,
-                                         asgi_client: Callable[..., httpx.AsyncClient]) -> None:
-    cfg = SeedConfig(seed=1, boards=1, cards_per_board=1,
-                     extra_tokens={"tok-b": "bob", "tok-c": "cy", "tok-d": "di"})
+async def test_rate_limits_token_and_key(
+    app: Any, fake_clock: FakeClock, asgi_client: Callable[..., httpx.AsyncClient]
+) -> None:
+    cfg = SeedConfig(seed=1, boards=1, cards_per_board=1, extra_tokens={"tok-b": "bob", "tok-c": "cy", "tok-d": "di"})
     sim = create_app(cfg, clock=fake_clock)
     key = sim.state.trello.summary["key"]
     board = sim.state.trello.store.dump()["boards"][0]["id"]
     owner = sim.state.trello.summary["token"]
     async with asgi_client(sim, base_url="http://sim/1") as c:
-        statuses = [(await c.get(f"/boards/{board}", params={"key": key, "token": owner}))
-                    for _ in range(101)]
+        statuses = [(await c.get(f"/boards/{board}", params={"key": key, "token": owner})) for _ in range(101)]
         assert [r.status_code for r in statuses[:100]] == [200] * 100
         last = statuses[-1]
         assert last.status_code == 429
-        assert last.json() == {"error": "API_TOKEN_LIMIT_EXCEEDED",
-                               "message": "Rate limit exceeded"}
+        assert last.json() == {"error": "API_TOKEN_LIMIT_EXCEEDED", "message": "Rate limit exceeded"}
         assert last.headers["x-rate-limit-api-token-remaining"] == "0"
         assert last.headers["x-rate-limit-api-token-max"] == "100"
         assert statuses[0].headers["x-rate-limit-api-key-interval-ms"] == "10000"
         fake_clock.advance(10.0)
-        assert (await c.get(f"/boards/{board}", params={"key": key, "token": owner})
-                ).status_code == 200
+        assert (await c.get(f"/boards/{board}", params={"key": key, "token": owner})).status_code == 200
         # Per key: 300 / 10 s across tokens (other tokens only see /members/me, 401 elsewhere
         # is irrelevant: the limit counts authenticated requests).
         fake_clock.advance(10.0)
         codes = []
         for token in ("tok-b", "tok-c", "tok-d"):
             for _ in range(100):
-                codes.append((await c.get("/members/me", params={"key": key,
-                                                                 "token": token})).status_code)
+                codes.append((await c.get("/members/me", params={"key": key, "token": token})).status_code)
         assert codes.count(200) == 300
         r = await c.get(f"/boards/{board}", params={"key": key, "token": owner})
         assert r.status_code == 429 and r.json()["error"] == "API_KEY_LIMIT_EXCEEDED"
@@ -282,12 +279,10 @@ async def test_rate_limits_token_and_key(app: Any, fake_clock: FakeClock,
         assert stats["throttled"] == 2
         off = await c.post("http://sim/_sim/limits", json={"enabled": False})
         assert off.json()["key"]["enabled"] is False
-        assert (await c.get(f"/boards/{board}", params={"key": key, "token": owner})
-                ).status_code == 200
+        assert (await c.get(f"/boards/{board}", params={"key": key, "token": owner})).status_code == 200
 
 
-async def test_members_route_limit(fake_clock: FakeClock,
-                                   asgi_client: Callable[..., httpx.AsyncClient]) -> None:
+async def test_members_route_limit(fake_clock: FakeClock, asgi_client: Callable[..., httpx.AsyncClient]) -> None:
     sim = create_app(SeedConfig(seed=2, boards=1, cards_per_board=1), clock=fake_clock)
     s = sim.state.trello.summary
     auth = {"key": s["key"], "token": s["token"]}
@@ -295,23 +290,23 @@ async def test_members_route_limit(fake_clock: FakeClock,
         for _ in range(10):
             for _ in range(10):
                 assert (await c.get("/members/me", params=auth)).status_code == 200
-            fake_clock.advance(10.0)   # stay under the 100 / 10 s token limit
+            fake_clock.advance(10.0)  # stay under the 100 / 10 s token limit
         r = await c.get("/members/me", params=auth)
-        assert r.status_code == 429       # 100 / 900 s on /1/members/
+        assert r.status_code == 429  # 100 / 900 s on /1/members/
         fake_clock.advance(900.0)
         assert (await c.get("/members/me", params=auth)).status_code == 200
 
 
 async def test_faults_and_reseed(client: httpx.AsyncClient, app: Any) -> None:
-    await client.post("http://sim/_sim/faults", json={"faults": [
-        {"kind": "status", "status": 502, "path": "^/1/members", "count": 1}]})
+    await client.post(
+        "http://sim/_sim/faults",
+        json={"faults": [{"kind": "status", "status": 502, "path": "^/1/members", "count": 1}]},
+    )
     assert (await client.get("/members/me")).status_code == 502
     assert (await client.get("/members/me")).status_code == 200
-    summary = (await client.post("http://sim/_sim/seed",
-                                 json={"seed": 9, "boards": 1, "cards_per_board": 5})).json()
+    summary = (await client.post("http://sim/_sim/seed", json={"seed": 9, "boards": 1, "cards_per_board": 5})).json()
     assert summary["counts"]["cards"] == 5
-    assert (await client.get("/members/me", params={"token": summary["token"]})
-            ).status_code == 200
+    assert (await client.get("/members/me", params={"token": summary["token"]})).status_code == 200
     state = (await client.get("http://sim/_sim/state")).json()
     assert len(state["boards"]) == 1
     bad = await client.post("http://sim/_sim/seed", json={"nonsense": 1})
@@ -333,30 +328,38 @@ def test_served_over_real_socket_with_drop_fault() -> None:
 async def test_board_level_reads_and_edits(client: httpx.AsyncClient, app: Any) -> None:
     state = app.state.trello.store.dump()
     board = state["boards"][0]["id"]
-    comments = [a for a in state["actions"] if a["type"] == "commentCard"
-                and state["cards"] and any(c["id"] == a["idCard"] and c["idBoard"] == board
-                                           for c in state["cards"])]
+    comments = [
+        a
+        for a in state["actions"]
+        if a["type"] == "commentCard"
+        and state["cards"]
+        and any(c["id"] == a["idCard"] and c["idBoard"] == board for c in state["cards"])
+    ]
     got: list[str] = []
     before = None
     while True:
-        page = (await client.get(f"/boards/{board}/actions", params={
-            "filter": "commentCard", "limit": 40, **({"before": before} if before else {})})
+        page = (
+            await client.get(
+                f"/boards/{board}/actions",
+                params={"filter": "commentCard", "limit": 40, **({"before": before} if before else {})},
+            )
         ).json()
         got += [a["id"] for a in page]
         if len(page) < 40:
             break
         before = page[-1]["id"]
     assert sorted(got) == sorted(a["id"] for a in comments)
-    cards = (await client.get(f"/boards/{board}/cards/all",
-                              params={"checklists": "all", "attachments": "true"})).json()
+    cards = (await client.get(f"/boards/{board}/cards/all", params={"checklists": "all", "attachments": "true"})).json()
     assert sum(len(c["checklists"]) for c in cards) == sum(
-        1 for cl in state["checklists"] if any(c["id"] == cl["idCard"] for c in cards))
+        1 for cl in state["checklists"] if any(c["id"] == cl["idCard"] for c in cards)
+    )
     assert sum(len(c["attachments"]) for c in cards) == sum(
-        1 for a in state["attachments"] if any(c["id"] == a["idCard"] for c in cards))
+        1 for a in state["attachments"] if any(c["id"] == a["idCard"] for c in cards)
+    )
     mine = (await client.get("/members/me/boards")).json()
     assert {b["id"] for b in mine} == {b["id"] for b in state["boards"]}
     label = state["labels"][0]["id"]
-    edited = (await client.put(f"/labels/{label}", params={"name": "renamed", "color": "sky"}))
+    edited = await client.put(f"/labels/{label}", params={"name": "renamed", "color": "sky"})
     assert edited.json()["color"] == "sky"
     assert (await client.delete(f"/labels/{label}")).status_code == 200
     assert (await client.get(f"/labels/{label}")).status_code == 404
@@ -368,16 +371,16 @@ async def test_board_level_reads_and_edits(client: httpx.AsyncClient, app: Any) 
     assert not [c for c in app.state.trello.store.dump()["cards"] if c["idBoard"] == board]
 
 
-async def test_key_penalty_after_200_refusals(fake_clock: FakeClock,
-                                             asgi_client: Callable[..., httpx.AsyncClient]
-                                             ) -> None:
-    sim = create_app(SeedConfig(seed=4, boards=1, cards_per_board=1,
-                                extra_tokens={"tok-x": "xena"}), clock=fake_clock)
+async def test_key_penalty_after_200_refusals(
+    fake_clock: FakeClock, asgi_client: Callable[..., httpx.AsyncClient]
+) -> None:
+    sim = create_app(SeedConfig(seed=4, boards=1, cards_per_board=1, extra_tokens={"tok-x": "xena"}), clock=fake_clock)
     s = sim.state.trello.summary
     async with asgi_client(sim, base_url="http://sim/1") as c:
         await c.post("http://sim/_sim/limits", json={"limiters": {"token": {"limit": 1}}})
-        codes = [(await c.get("/members/me", params={"key": s["key"], "token": s["token"]})
-                  ).status_code for _ in range(202)]
+        codes = [
+            (await c.get("/members/me", params={"key": s["key"], "token": s["token"]})).status_code for _ in range(202)
+        ]
         assert codes[0] == 200 and codes[1:] == [429] * 201
         # The key is now in the penalty box: another token of the same key is refused too.
         r = await c.get("/members/me", params={"key": s["key"], "token": "tok-x"})
@@ -393,9 +396,11 @@ def test_module_entry_point_serves_until_stopped() -> None:
     import subprocess
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-m", "simulators.trello", "--port", "0",
-                             "--boards", "1", "--cards", "3"], stdout=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simulators.trello", "--port", "0", "--boards", "1", "--cards", "3"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

@@ -29,8 +29,7 @@ def app(fake_clock: FakeClock) -> Any:
 
 
 @pytest.fixture
-async def client(app: Any, asgi_client: Callable[..., httpx.AsyncClient]
-                 ) -> AsyncIterator[httpx.AsyncClient]:
+async def client(app: Any, asgi_client: Callable[..., httpx.AsyncClient]) -> AsyncIterator[httpx.AsyncClient]:
     summary = app.state.trello.summary
     async with asgi_client(app, base_url="http://sim/1", on_response=_validate) as c:
         c.params = c.params.merge({"key": summary["key"], "token": summary["token"]})
@@ -46,13 +45,12 @@ async def _a_card(client: httpx.AsyncClient) -> str:
 async def test_creates_a_checklist_on_the_card(client: httpx.AsyncClient) -> None:
     card = await _a_card(client)
     before = (await client.get(f"/cards/{card}/checklists")).json()
-    r = await client.post("/checklists", params={"idCard": card, "name": "Launch ✅",
-                                                 "pos": "top"})
+    r = await client.post("/checklists", params={"idCard": card, "name": "Launch ✅", "pos": "top"})
     assert r.status_code == 200
     made = r.json()
     assert (made["idCard"], made["name"], made["checkItems"]) == (card, "Launch ✅", [])
     after = (await client.get(f"/cards/{card}/checklists")).json()
-    assert min(after, key=lambda c: c["pos"])["id"] == made["id"]   # pos=top: first
+    assert min(after, key=lambda c: c["pos"])["id"] == made["id"]  # pos=top: first
     assert len(after) == len(before) + 1
     got = await client.get(f"/checklists/{made['id']}")
     assert got.json()["idBoard"] == made["idBoard"]
@@ -70,12 +68,14 @@ async def test_copies_the_items_of_id_checklist_source(client: httpx.AsyncClient
         await client.post(f"/checklists/{source['id']}/checkItems", params={"name": name})
     items = (await client.get(f"/checklists/{source['id']}")).json()["checkItems"]
     await client.put(f"/cards/{card}/checkItem/{items[1]['id']}", params={"state": "complete"})
-    copy = await client.post("/checklists", params={
-        "idCard": card, "name": "copy", "idChecklistSource": source["id"]})
+    copy = await client.post("/checklists", params={"idCard": card, "name": "copy", "idChecklistSource": source["id"]})
     assert copy.status_code == 200
     copied = copy.json()["checkItems"]
     assert [(i["name"], i["state"]) for i in copied] == [
-        ("one", "incomplete"), ("two", "complete"), ("three", "incomplete")]
+        ("one", "incomplete"),
+        ("two", "complete"),
+        ("three", "incomplete"),
+    ]
     assert {i["id"] for i in copied}.isdisjoint({i["id"] for i in items})
     assert all(i["idChecklist"] == copy.json()["id"] for i in copied)
 
@@ -83,15 +83,16 @@ async def test_copies_the_items_of_id_checklist_source(client: httpx.AsyncClient
 async def test_refuses_what_trello_refuses(client: httpx.AsyncClient) -> None:
     card = await _a_card(client)
     count = len((await client.get(f"/cards/{card}/checklists")).json())
-    cases = [({}, 400, "invalid value for idCard"),
-             ({"idCard": "not-an-id"}, 400, "invalid value for idCard"),
-             ({"idCard": "5" * 24}, 404, None),
-             ({"idCard": card, "name": ""}, 400, "invalid value for name"),
-             ({"idCard": card, "name": "x" * 16_385}, 400, "invalid value for name"),
-             ({"idCard": card, "pos": "middle"}, 400, "invalid value for pos"),
-             ({"idCard": card, "idChecklistSource": "zz"}, 400,
-              "invalid value for idChecklistSource"),
-             ({"idCard": card, "idChecklistSource": "6" * 24}, 404, None)]
+    cases = [
+        ({}, 400, "invalid value for idCard"),
+        ({"idCard": "not-an-id"}, 400, "invalid value for idCard"),
+        ({"idCard": "5" * 24}, 404, None),
+        ({"idCard": card, "name": ""}, 400, "invalid value for name"),
+        ({"idCard": card, "name": "x" * 16_385}, 400, "invalid value for name"),
+        ({"idCard": card, "pos": "middle"}, 400, "invalid value for pos"),
+        ({"idCard": card, "idChecklistSource": "zz"}, 400, "invalid value for idChecklistSource"),
+        ({"idCard": card, "idChecklistSource": "6" * 24}, 404, None),
+    ]
     for query, status, text in cases:
         r = await client.post("/checklists", params=query)
         assert r.status_code == status, (query, r.text)

@@ -14,8 +14,7 @@ from simulators.common import FakeClock
 from simulators.trello import SeedConfig, create_app
 from simulators.trello.spec_check import validate_exchange, validate_request
 
-SEED = SeedConfig(seed=11, boards=1, cards_per_board=12, many_comments=0, attachment_sizes=(),
-                  custom_fields=True)
+SEED = SeedConfig(seed=11, boards=1, cards_per_board=12, many_comments=0, attachment_sizes=(), custom_fields=True)
 
 
 @pytest.fixture
@@ -46,8 +45,12 @@ async def test_seeded_fields_and_values_are_served(client: httpx.AsyncClient) ->
     board = await _board(client)
     fields = (await client.get(f"/boards/{board}/customFields")).json()
     assert [(f["name"], f["type"]) for f in fields] == [
-        ("Estimate", "number"), ("Ticket", "text"), ("Priority", "list"), ("Reviewed", "checkbox"),
-        ("Deadline", "date")]
+        ("Estimate", "number"),
+        ("Ticket", "text"),
+        ("Priority", "list"),
+        ("Reviewed", "checkbox"),
+        ("Deadline", "date"),
+    ]
     priority = next(f for f in fields if f["type"] == "list")
     assert [o["value"]["text"] for o in priority["options"]] == ["High", "Low"]
     cards = (await client.get(f"/boards/{board}/cards/all", params={"customFieldItems": "true"})).json()
@@ -63,24 +66,44 @@ async def test_define_add_options_set_and_clear_values(client: httpx.AsyncClient
     board = await _board(client)
     card = (await client.get(f"/boards/{board}/cards/all")).json()[0]["id"]
     made = {}
-    for name, kind in (("Size", "number"), ("Owner", "text"), ("Stage", "list"), ("Done?", "checkbox"),
-                       ("When", "date")):
-        r = await client.post("/customFields", json={"idModel": board, "modelType": "board", "name": name,
-                                                     "type": kind, "pos": "bottom", "display_cardFront": True})
+    for name, kind in (
+        ("Size", "number"),
+        ("Owner", "text"),
+        ("Stage", "list"),
+        ("Done?", "checkbox"),
+        ("When", "date"),
+    ):
+        r = await client.post(
+            "/customFields",
+            json={
+                "idModel": board,
+                "modelType": "board",
+                "name": name,
+                "type": kind,
+                "pos": "bottom",
+                "display_cardFront": True,
+            },
+        )
         assert r.status_code == 200, r.text
         made[kind] = r.json()
         assert r.json()["idModel"] == board and r.json()["type"] == kind
-    option = await client.post(f"/customFields/{made['list']['id']}/options",
-                               json={"value": {"text": "Review"}, "color": "blue", "pos": "bottom"})
+    option = await client.post(
+        f"/customFields/{made['list']['id']}/options",
+        json={"value": {"text": "Review"}, "color": "blue", "pos": "bottom"},
+    )
     assert option.status_code == 200 and option.json()["value"] == {"text": "Review"}
     assert (await client.get(f"/customFields/{made['list']['id']}/options")).json() == [option.json()]
     spare = (await client.post(f"/customFields/{made['list']['id']}/options", json={"value": {"text": "x"}})).json()
     assert (await client.delete(f"/customFields/{made['list']['id']}/options/{spare['id']}")).status_code == 200
     assert (await client.get(f"/customFields/{made['list']['id']}/options")).json() == [option.json()]
 
-    values = {"number": {"value": {"number": "2154"}}, "text": {"value": {"text": "Zoë"}},
-              "list": {"idValue": option.json()["id"]}, "checkbox": {"value": {"checked": "true"}},
-              "date": {"value": {"date": "2025-03-13T16:00:00.000Z"}}}
+    values = {
+        "number": {"value": {"number": "2154"}},
+        "text": {"value": {"text": "Zoë"}},
+        "list": {"idValue": option.json()["id"]},
+        "checkbox": {"value": {"checked": "true"}},
+        "date": {"value": {"date": "2025-03-13T16:00:00.000Z"}},
+    }
     for kind, body in values.items():
         r = await client.put(f"/cards/{card}/customField/{made[kind]['id']}/item", json=body)
         assert r.status_code == 200, (kind, r.text)
@@ -95,34 +118,45 @@ async def test_define_add_options_set_and_clear_values(client: httpx.AsyncClient
     assert made["text"]["id"] not in items and made["number"]["id"] in items
 
 
-@pytest.mark.parametrize(("kind", "body"), [
-    ("number", {"value": {"number": "many"}}),
-    ("number", {"value": {"text": "12"}}),
-    ("checkbox", {"value": {"checked": "yes"}}),
-    ("date", {"value": {"date": "soon"}}),
-    ("list", {"idValue": "5f0000000000000000000000"}),
-    ("text", {"idValue": "5f0000000000000000000000"}),
-])
+@pytest.mark.parametrize(
+    ("kind", "body"),
+    [
+        ("number", {"value": {"number": "many"}}),
+        ("number", {"value": {"text": "12"}}),
+        ("checkbox", {"value": {"checked": "yes"}}),
+        ("date", {"value": {"date": "soon"}}),
+        ("list", {"idValue": "5f0000000000000000000000"}),
+        ("text", {"idValue": "5f0000000000000000000000"}),
+    ],
+)
 async def test_wrong_values_are_refused(client: httpx.AsyncClient, kind: str, body: dict[str, Any]) -> None:
     board = await _board(client)
     card = (await client.get(f"/boards/{board}/cards/all")).json()[0]["id"]
-    made = (await client.post("/customFields", json={"idModel": board, "modelType": "board", "name": "F",
-                                                     "type": kind, "pos": "bottom"})).json()
+    made = (
+        await client.post(
+            "/customFields", json={"idModel": board, "modelType": "board", "name": "F", "type": kind, "pos": "bottom"}
+        )
+    ).json()
     r = await client.put(f"/cards/{card}/customField/{made['id']}/item", json=body)
     assert r.status_code == 400
 
 
 async def test_fields_are_per_board_and_limited(client: httpx.AsyncClient) -> None:
     board = await _board(client)
-    r = await client.post("/customFields", json={"idModel": board, "modelType": "board", "name": "x",
-                                                 "type": "colour", "pos": "bottom"})
+    r = await client.post(
+        "/customFields", json={"idModel": board, "modelType": "board", "name": "x", "type": "colour", "pos": "bottom"}
+    )
     assert r.status_code == 400
     for n in range(50 - 5):
-        r = await client.post("/customFields", json={"idModel": board, "modelType": "board", "name": f"f{n}",
-                                                     "type": "text", "pos": "bottom"})
+        r = await client.post(
+            "/customFields",
+            json={"idModel": board, "modelType": "board", "name": f"f{n}", "type": "text", "pos": "bottom"},
+        )
         assert r.status_code == 200
-    r = await client.post("/customFields", json={"idModel": board, "modelType": "board", "name": "one too many",
-                                                 "type": "text", "pos": "bottom"})
+    r = await client.post(
+        "/customFields",
+        json={"idModel": board, "modelType": "board", "name": "one too many", "type": "text", "pos": "bottom"},
+    )
     assert r.status_code == 400
     field = (await client.get(f"/boards/{board}/customFields")).json()[0]["id"]
     assert (await client.delete(f"/customFields/{field}")).status_code == 200

@@ -31,23 +31,31 @@ class WriteCase:
 
     http: httpx.Client
     method: str
-    path: str                                   # fault-plan path of the route
-    write: Callable[[int], httpx.Response]      # the i-th write
-    count: Callable[[], int]                    # items the route created, via the API
+    path: str  # fault-plan path of the route
+    write: Callable[[int], httpx.Response]  # the i-th write
+    count: Callable[[], int]  # items the route created, via the API
 
 
 def _asana() -> Iterator[WriteCase]:
-    app = asana_app(AsanaSeed(projects=1, tasks_per_project=2, subtasks_every=0,
-                              attachment_sizes=[], external_links=0, deleted_per_project=0))
-    with serve(app) as base, httpx.Client(base_url=f"{base}", timeout=10, headers={
-            "Authorization": f"Bearer {DEFAULT_TOKEN}"}) as http:
+    app = asana_app(
+        AsanaSeed(
+            projects=1,
+            tasks_per_project=2,
+            subtasks_every=0,
+            attachment_sizes=[],
+            external_links=0,
+            deleted_per_project=0,
+        )
+    )
+    with (
+        serve(app) as base,
+        httpx.Client(base_url=f"{base}", timeout=10, headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"}) as http,
+    ):
         ws = http.get("/api/1.0/workspaces").json()["data"][0]["gid"]
-        parent = http.post("/api/1.0/tasks", json={"data": {"workspace": ws, "name": "parent"}}
-                           ).json()["data"]["gid"]
+        parent = http.post("/api/1.0/tasks", json={"data": {"workspace": ws, "name": "parent"}}).json()["data"]["gid"]
 
         def write(i: int) -> httpx.Response:
-            return http.post(f"/api/1.0/tasks/{parent}/subtasks",
-                             json={"data": {"name": f"checklist item {i}"}})
+            return http.post(f"/api/1.0/tasks/{parent}/subtasks", json={"data": {"name": f"checklist item {i}"}})
 
         def count() -> int:
             return len(http.get(f"/api/1.0/tasks/{parent}/subtasks").json()["data"])
@@ -58,8 +66,10 @@ def _asana() -> Iterator[WriteCase]:
 def _trello() -> Iterator[WriteCase]:
     app = trello_app(TrelloSeed(seed=5, boards=1, cards_per_board=2, attachment_sizes=()))
     summary = app.state.trello.summary
-    with serve(app) as base, httpx.Client(base_url=base, timeout=10, params={
-            "key": summary["key"], "token": summary["token"]}) as http:
+    with (
+        serve(app) as base,
+        httpx.Client(base_url=base, timeout=10, params={"key": summary["key"], "token": summary["token"]}) as http,
+    ):
         board = http.get("/1/members/me/boards").json()[0]["id"]
         card = http.get(f"/1/boards/{board}/cards").json()[0]["id"]
         before = len(http.get(f"/1/cards/{card}/checklists").json())
@@ -78,10 +88,15 @@ def _planner() -> Iterator[WriteCase]:
     app = planner_app(cfg)
     store = app.state.planner.store
     with serve(app) as base, httpx.Client(base_url=base, timeout=10) as http:
-        token = http.post(f"/{store.tenant_id}/oauth2/v2.0/token", data={
-            "grant_type": "client_credentials", "client_id": cfg.client_id,
-            "client_secret": cfg.client_secret,
-            "scope": "https://graph.microsoft.com/.default"}).json()["access_token"]
+        token = http.post(
+            f"/{store.tenant_id}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": cfg.client_id,
+                "client_secret": cfg.client_secret,
+                "scope": "https://graph.microsoft.com/.default",
+            },
+        ).json()["access_token"]
         http.headers["Authorization"] = f"Bearer {token}"
         plan = next(iter(store.plans))
 
@@ -95,8 +110,7 @@ def _planner() -> Iterator[WriteCase]:
         yield WriteCase(http, "POST", "/planner/tasks$", write, count)
 
 
-CASES: dict[str, Callable[[], Iterator[WriteCase]]] = {
-    "asana": _asana, "trello": _trello, "planner": _planner}
+CASES: dict[str, Callable[[], Iterator[WriteCase]]] = {"asana": _asana, "trello": _trello, "planner": _planner}
 
 
 @pytest.fixture(params=sorted(CASES))
@@ -105,8 +119,7 @@ def case(request: pytest.FixtureRequest) -> Iterator[WriteCase]:
 
 
 def _plan(case: WriteCase, **rule: Any) -> None:
-    r = case.http.post("/_sim/faults", json={"faults": [
-        {"method": case.method, "path": case.path, **rule}]})
+    r = case.http.post("/_sim/faults", json={"faults": [{"method": case.method, "path": case.path, **rule}]})
     assert r.status_code == 200, r.text
 
 
@@ -114,8 +127,8 @@ def test_apply_then_drop_writes_and_resets_the_connection(case: WriteCase) -> No
     _plan(case, kind="apply_then_drop")
     with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):  # closed unanswered
         case.write(1)
-    assert case.count() == 1                    # the vendor has the item
-    assert case.write(2).is_success             # the fault fired once
+    assert case.count() == 1  # the vendor has the item
+    assert case.write(2).is_success  # the fault fired once
     assert case.count() == 2
     injected = case.http.get("/_sim/faults").json()["injected"]
     assert [(e["kind"], e["status"]) for e in injected] == [("apply_then_drop", "drop")]
@@ -135,7 +148,7 @@ def test_nth_hits_exactly_the_nth_write(case: WriteCase) -> None:
     statuses = [case.write(i).status_code for i in range(1, 7)]
     assert [s == 504 for s in statuses] == [False, False, True, False, False, False]
     assert all(200 <= s < 300 for i, s in enumerate(statuses) if i != 2)
-    assert case.count() == 6                    # the third write was applied too
+    assert case.count() == 6  # the third write was applied too
     assert case.http.get("/_sim/faults").json()["faults"] == []
 
 
@@ -150,5 +163,5 @@ def test_fail_before_write_leaves_no_item(case: WriteCase, kind: str) -> None:
             case.write(2)
     else:
         assert case.write(2).status_code == 503
-    assert case.count() == 1                    # the second write never happened
+    assert case.count() == 1  # the second write never happened
     assert case.write(3).is_success and case.count() == 2

@@ -1,5 +1,6 @@
 """`python -m tools.devhost --app function_app:app`: serve a function app with the settings
 already in the environment (or in local.settings.json, loaded like the host does)."""
+
 from __future__ import annotations
 
 import argparse

@@ -2,6 +2,7 @@
 
 https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue#host-json
 """
+
 from __future__ import annotations
 
 import json

@@ -9,6 +9,7 @@ answered by the runner as a problem (404, or 405 with `Allow`), since locally th
 all there is in front of the app; in Azure the Functions host answers such requests itself
 (a bodyless 404), before any code of the app runs.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,7 +56,8 @@ class HttpFunction:
         _require_streaming_request(trigger)
         route = str(trigger.binding.get("route") or trigger.name)
         methods = frozenset(str(m).upper() for m in trigger.binding.get("methods") or ()) or frozenset(
-            {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"})
+            {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"}
+        )
         return cls(trigger, template_regex(route_prefix, route), methods)
 
 
@@ -66,7 +68,8 @@ def _require_streaming_request(trigger: Trigger) -> None:
     if not RequestTrackerMeta.check_type(hints.get(trigger.arg_name)):
         raise RuntimeError(
             f"HTTP function {trigger.name} must take the streaming extension's Request "
-            "(azurefunctions.extensions.http.fastapi); the runner serves HTTP as the worker does with it")
+            "(azurefunctions.extensions.http.fastapi); the runner serves HTTP as the worker does with it"
+        )
 
 
 def build_http_app(http_triggers: list[Trigger], route_prefix: str) -> Any:
@@ -106,8 +109,9 @@ class HostFront:
         self.functions = functions
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
-                       send: Callable[[Message], Awaitable[None]]) -> None:
+    async def __call__(
+        self, scope: Scope, receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]
+    ) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -118,19 +122,40 @@ class HostFront:
             return
         allow = sorted({m for fn in routed for m in fn.methods})
         if allow:
-            await _problem(send, 405, "method-not-allowed", "Method not allowed",
-                           f"{method} is not allowed on this path; allowed: {', '.join(allow)}",
-                           [(b"allow", ", ".join(allow).encode())])
+            await _problem(
+                send,
+                405,
+                "method-not-allowed",
+                "Method not allowed",
+                f"{method} is not allowed on this path; allowed: {', '.join(allow)}",
+                [(b"allow", ", ".join(allow).encode())],
+            )
         else:
             await _problem(send, 404, "not-found", "Not found", "no function serves this path", [])
 
 
-async def _problem(send: Callable[[Message], Awaitable[None]], status: int, slug: str, title: str, detail: str,
-                   headers: list[tuple[bytes, bytes]]) -> None:
-    body = json.dumps({"type": f"urn:ferry:problem:{slug}", "title": title, "status": status,
-                       "detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()), *headers]})
+async def _problem(
+    send: Callable[[Message], Awaitable[None]],
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    headers: list[tuple[bytes, bytes]],
+) -> None:
+    body = json.dumps(
+        {"type": f"urn:ferry:problem:{slug}", "title": title, "status": status, "detail": detail}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -170,11 +195,21 @@ def problem_h11_protocol() -> type[Any]:
                 detail = f"the request line and headers together are over {MAX_HEAD_BYTES} bytes"
             else:
                 status, slug, title, detail = 400, "bad-request", "Bad request", "the request is not valid HTTP/1.1"
-            body = json.dumps({"type": f"urn:ferry:problem:{slug}", "title": title, "status": status,
-                               "detail": detail}).encode()
-            for event in (h11.Response(status_code=status, headers=[
-                    (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close")]), h11.Data(data=body), h11.EndOfMessage()):
+            body = json.dumps(
+                {"type": f"urn:ferry:problem:{slug}", "title": title, "status": status, "detail": detail}
+            ).encode()
+            for event in (
+                h11.Response(
+                    status_code=status,
+                    headers=[
+                        (b"content-type", b"application/problem+json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"connection", b"close"),
+                    ],
+                ),
+                h11.Data(data=body),
+                h11.EndOfMessage(),
+            ):
                 self.transport.write(self.conn.send(event))
             self.transport.close()
 

@@ -1,4 +1,5 @@
 """Read the triggers of a function app through `app.get_functions()`, as the host does."""
+
 from __future__ import annotations
 
 import importlib

@@ -1,4 +1,5 @@
 """Console logging for the local runner, with secret redaction on every handler."""
+
 from __future__ import annotations
 
 import logging

@@ -6,6 +6,7 @@ English three-letter names; day-of-week 0 (or 7) is Sunday. The host also accept
 TimeSpan (`hh:mm:ss`) meaning "every interval"; that form is supported too.
 https://learn.microsoft.com/azure/azure-functions/functions-bindings-timer#ncrontab-expressions
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

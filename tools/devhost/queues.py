@@ -14,6 +14,7 @@
   renewed pop receipt and every message let go is told to the runner's supervisor, which
   releases what a dead worker held, as the host fails the invocations of a dead language worker.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -35,8 +36,15 @@ Report = Callable[[dict[str, Any]], None]
 
 class QueuePoller:
     def __init__(
-        self, trigger: Trigger, connection: str, host: HostConfig, *, lease_s: float = 600.0,
-        min_poll_s: float = 0.1, grace_s: float = 30.0, report: Report | None = None,
+        self,
+        trigger: Trigger,
+        connection: str,
+        host: HostConfig,
+        *,
+        lease_s: float = 600.0,
+        min_poll_s: float = 0.1,
+        grace_s: float = 30.0,
+        report: Report | None = None,
     ) -> None:
         self.trigger = trigger
         self.queue_name = str(trigger.binding["queueName"])
@@ -122,8 +130,15 @@ class QueuePoller:
 
     async def _handle(self, msg: Any) -> None:
         log.debug("took message %s of %s (try %d)", msg.id, self.queue_name, msg.dequeue_count)
-        self._tell("hold", msg, queue=self.queue_name, connection=self.connection, receipt=msg.pop_receipt,
-                   dequeue=msg.dequeue_count, lease_s=self.lease_s)
+        self._tell(
+            "hold",
+            msg,
+            queue=self.queue_name,
+            connection=self.connection,
+            receipt=msg.pop_receipt,
+            dequeue=msg.dequeue_count,
+            lease_s=self.lease_s,
+        )
         try:
             await self._handle_held(msg)
         finally:
@@ -134,7 +149,9 @@ class QueuePoller:
         state = {"receipt": msg.pop_receipt}
         raw = msg.content or ""
         if msg.dequeue_count > self.options.max_dequeue_count:
-            await self._to_poison(msg, state, raw, f"dequeued {msg.dequeue_count} times (max {self.options.max_dequeue_count})")
+            await self._to_poison(
+                msg, state, raw, f"dequeued {msg.dequeue_count} times (max {self.options.max_dequeue_count})"
+            )
             return
         try:
             body = self._decode(raw)
@@ -146,8 +163,13 @@ class QueuePoller:
             from azure.functions.queue import QueueMessage
 
             fmsg = QueueMessage(
-                id=msg.id, body=body, dequeue_count=msg.dequeue_count, pop_receipt=state["receipt"],
-                insertion_time=msg.inserted_on, expiration_time=msg.expires_on, time_next_visible=msg.next_visible_on,
+                id=msg.id,
+                body=body,
+                dequeue_count=msg.dequeue_count,
+                pop_receipt=state["receipt"],
+                insertion_time=msg.inserted_on,
+                expiration_time=msg.expires_on,
+                time_next_visible=msg.next_visible_on,
             )
             await asyncio.wait_for(self._invoke(fmsg), timeout=self.function_timeout_s)
         except asyncio.CancelledError:
@@ -161,7 +183,9 @@ class QueuePoller:
         try:
             await self.queue.delete_message(msg.id, state["receipt"])
         except Exception as exc:
-            log.warning("could not delete message %s from %s: %s (it will be redelivered)", msg.id, self.queue_name, exc)
+            log.warning(
+                "could not delete message %s from %s: %s (it will be redelivered)", msg.id, self.queue_name, exc
+            )
 
     def _decode(self, raw: str) -> bytes:
         if self.options.message_encoding != "base64":
@@ -183,7 +207,9 @@ class QueuePoller:
         try:
             while True:
                 await asyncio.sleep(self.lease_s / 2)
-                updated = await self.queue.update_message(msg.id, state["receipt"], visibility_timeout=int(self.lease_s))
+                updated = await self.queue.update_message(
+                    msg.id, state["receipt"], visibility_timeout=int(self.lease_s)
+                )
                 state["receipt"] = updated.pop_receipt
                 self._tell("receipt", msg, receipt=updated.pop_receipt)
         except asyncio.CancelledError:
@@ -193,8 +219,13 @@ class QueuePoller:
 
     async def _failed(self, msg: Any, state: dict[str, str], raw: str, exc: Exception) -> None:
         log.warning(
-            "%s failed on message %s (try %d of %d): %s: %s", self.trigger.name, msg.id, msg.dequeue_count,
-            self.options.max_dequeue_count, type(exc).__name__, exc,
+            "%s failed on message %s (try %d of %d): %s: %s",
+            self.trigger.name,
+            msg.id,
+            msg.dequeue_count,
+            self.options.max_dequeue_count,
+            type(exc).__name__,
+            exc,
         )
         if msg.dequeue_count >= self.options.max_dequeue_count:
             await self._to_poison(msg, state, raw, f"failed {msg.dequeue_count} times; last error {type(exc).__name__}")

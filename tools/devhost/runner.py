@@ -4,6 +4,7 @@ HTTP through uvicorn as the worker's streaming extension serves it, queue trigge
 their schedule. `workers` > 0 runs queue triggers in that many separate processes
 (scale-out on the same queues), kept alive by a `WorkerSupervisor`; with 0 they run in this process.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -64,8 +65,17 @@ class _Server:
             def capture_signals(self) -> Iterator[None]:
                 yield
 
-        self.server = Quiet(uvicorn.Config(asgi, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                                           http=problem_h11_protocol(), h11_max_incomplete_event_size=MAX_HEAD_BYTES))
+        self.server = Quiet(
+            uvicorn.Config(
+                asgi,
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                lifespan="on",
+                http=problem_h11_protocol(),
+                h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+            )
+        )
 
     async def serve(self) -> None:
         await self.server.serve()
@@ -80,7 +90,8 @@ async def _serve_queues(app_spec: str, lease_s: float, report: Connection | None
     tell = report.send if report is not None else None
     pollers = [
         QueuePoller(t, conn, host, lease_s=lease_s, report=tell)
-        for t in triggers(app) if t.kind == "queueTrigger"
+        for t in triggers(app)
+        if t.kind == "queueTrigger"
         for conn in queue_connections(t.binding, os.environ)
     ]
     loop = asyncio.get_running_loop()
@@ -174,8 +185,12 @@ class WorkerSupervisor:
     def _start(self, slot: _Slot) -> None:
         loop = asyncio.get_running_loop()
         reader, writer = self._ctx.Pipe(duplex=False)
-        proc = self._ctx.Process(target=worker_main, args=(self.app_spec, self.lease_s, writer), daemon=False,
-                                 name=f"ferry-queue-worker-{slot.number}")
+        proc = self._ctx.Process(
+            target=worker_main,
+            args=(self.app_spec, self.lease_s, writer),
+            daemon=False,
+            name=f"ferry-queue-worker-{slot.number}",
+        )
         proc.start()
         writer.close()  # the child holds the only write end: its death closes the pipe
         slot.proc, slot.reports, slot.started, slot.held = proc, reader, time.monotonic(), {}
@@ -196,11 +211,17 @@ class WorkerSupervisor:
     def _apply(slot: _Slot, report: dict[str, Any]) -> None:
         op, msg_id = report.get("op"), str(report.get("id"))
         if op == "hold":
-            slot.held[msg_id] = _Held(str(report["queue"]), str(report["connection"]), str(report["receipt"]),
-                                      int(report["dequeue"]), float(report["lease_s"]))
+            slot.held[msg_id] = _Held(
+                str(report["queue"]),
+                str(report["connection"]),
+                str(report["receipt"]),
+                int(report["dequeue"]),
+                float(report["lease_s"]),
+            )
             # the supervisor's own account of who holds what (a test picks its victim by it)
-            log.debug("queue worker %d (pid %s) holds message %s of %s", slot.number, slot.proc.pid, msg_id,
-                      report["queue"])
+            log.debug(
+                "queue worker %d (pid %s) holds message %s of %s", slot.number, slot.proc.pid, msg_id, report["queue"]
+            )
         elif op == "receipt" and msg_id in slot.held:
             slot.held[msg_id].receipt = str(report["receipt"])
         elif op == "done":
@@ -241,17 +262,28 @@ class WorkerSupervisor:
         if self._stopping.is_set():
             return  # stopping: an exit now is expected, and the stop owns the rest
         uptime = time.monotonic() - slot.started
-        log.error("queue worker %d (pid %s) died after %.1f s: %s; it held %d message(s)%s", slot.number, proc.pid,
-                  uptime, describe_exit(proc.exitcode), len(held),
-                  ": " + ", ".join(f"{h.queue}/{mid} (try {h.dequeue})" for mid, h in held.items()) if held else "")
+        log.error(
+            "queue worker %d (pid %s) died after %.1f s: %s; it held %d message(s)%s",
+            slot.number,
+            proc.pid,
+            uptime,
+            describe_exit(proc.exitcode),
+            len(held),
+            ": " + ", ".join(f"{h.queue}/{mid} (try {h.dequeue})" for mid, h in held.items()) if held else "",
+        )
         for msg_id, h in held.items():
             await self._release(msg_id, h)
         slot.quick_deaths = slot.quick_deaths + 1 if uptime < self.QUICK_DEATH_S else 0
         if slot.quick_deaths > 1:
             # Crash-looping: wait 1, 2, 4 … s between starts rather than spinning.
             delay = min(self.MAX_RESTART_DELAY_S, 2.0 ** (slot.quick_deaths - 2))
-            log.warning("queue worker %d died %d time(s) in a row within %.0f s of starting; restarting in %.0f s",
-                        slot.number, slot.quick_deaths, self.QUICK_DEATH_S, delay)
+            log.warning(
+                "queue worker %d died %d time(s) in a row within %.0f s of starting; restarting in %.0f s",
+                slot.number,
+                slot.quick_deaths,
+                self.QUICK_DEATH_S,
+                delay,
+            )
             try:
                 await asyncio.wait_for(self._stopping.wait(), timeout=delay)
                 return
@@ -270,11 +302,22 @@ class WorkerSupervisor:
         try:
             async with QueueClient.from_connection_string(held.connection, held.queue) as queue:
                 await queue.update_message(msg_id, held.receipt, visibility_timeout=delay)
-            log.warning("released message %s of %s held by the dead worker: visible again in %d s (try %d of %d)",
-                        msg_id, held.queue, delay, held.dequeue, self.host.queues.max_dequeue_count)
+            log.warning(
+                "released message %s of %s held by the dead worker: visible again in %d s (try %d of %d)",
+                msg_id,
+                held.queue,
+                delay,
+                held.dequeue,
+                self.host.queues.max_dequeue_count,
+            )
         except (AzureError, OSError) as exc:  # e.g. a renewal the worker made but never reported
-            log.warning("could not release message %s of %s (%s): visible again when its lease of %.0f s runs out",
-                        msg_id, held.queue, type(exc).__name__, held.lease_s)
+            log.warning(
+                "could not release message %s of %s (%s): visible again when its lease of %.0f s runs out",
+                msg_id,
+                held.queue,
+                type(exc).__name__,
+                held.lease_s,
+            )
 
     async def _join_all(self) -> None:
         loop = asyncio.get_running_loop()
@@ -288,8 +331,14 @@ class WorkerSupervisor:
             await asyncio.to_thread(slot.proc.join, 60)
 
 
-async def serve(app_spec: str = "function_app:app", *, port: int = 7071, workers: int = 1,
-                lease_s: float | None = None, ready: asyncio.Event | None = None) -> None:
+async def serve(
+    app_spec: str = "function_app:app",
+    *,
+    port: int = 7071,
+    workers: int = 1,
+    lease_s: float | None = None,
+    ready: asyncio.Event | None = None,
+) -> None:
     """Serve until SIGINT/SIGTERM; in-flight queue messages finish before exit."""
     lease = lease_s if lease_s is not None else float(os.environ.get("FERRY_RUNNER_LEASE_SECONDS", DEFAULT_LEASE_S))
     app = load_app(app_spec)

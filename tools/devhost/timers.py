@@ -1,4 +1,5 @@
 """Timer triggers on their six-field NCRONTAB schedule, runOnStartup honoured."""
+
 from __future__ import annotations
 
 import asyncio

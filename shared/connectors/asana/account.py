@@ -1,5 +1,6 @@
 """What reader and writer both answer about the credential (the contract's ``Connection``):
 who it acts as, and the workspaces and projects it can see."""
+
 from __future__ import annotations
 
 from shared.connectors.asana.api_types import USER_FIELDS, AsanaUser, AsanaWorkspace
@@ -22,6 +23,5 @@ async def list_containers(client: AsanaClient) -> list[Container]:
         ws = AsanaWorkspace.model_validate(raw)
         out.append(Container(id=ws.gid, name=ws.name, kind=ContainerKind.WORKSPACE))
         for p in await client.all(f"/workspaces/{ws.gid}/projects", opt_fields="name"):
-            out.append(Container(id=p["gid"], name=p.get("name") or "",
-                                 kind=ContainerKind.PROJECT, parent_id=ws.gid))
+            out.append(Container(id=p["gid"], name=p.get("name") or "", kind=ContainerKind.PROJECT, parent_id=ws.gid))
     return out

@@ -4,6 +4,7 @@ Names follow asana_oas.yaml (``TaskResponse``, ``StoryResponse``, ...). Unknown 
 ignored so that Asana adding fields never breaks a read. These types never leave the
 ``shared.connectors.asana`` package: ``mapping.py`` turns them into canonical records.
 """
+
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -124,12 +125,14 @@ class AsanaAttachment(_Wire):
 # opt_fields per resource: exactly what mapping.py reads, and only values the spec's
 # opt_fields enums list (e-mails are not among them for nested users: they come from the
 # workspace's user list, fetched once per scope).
-TASK_FIELDS = ("name,notes,resource_subtype,completed,completed_at,created_at,modified_at,"
-               "start_on,start_at,due_on,due_at,assignee,assignee.name,tags,tags.name,"
-               "memberships.project,memberships.section,parent,num_subtasks,"
-               "custom_fields.name,custom_fields.resource_subtype,custom_fields.display_value,"
-               "custom_fields.number_value,custom_fields.date_value.date,custom_fields.enum_value.name,"
-               "custom_fields.multi_enum_values.name")
+TASK_FIELDS = (
+    "name,notes,resource_subtype,completed,completed_at,created_at,modified_at,"
+    "start_on,start_at,due_on,due_at,assignee,assignee.name,tags,tags.name,"
+    "memberships.project,memberships.section,parent,num_subtasks,"
+    "custom_fields.name,custom_fields.resource_subtype,custom_fields.display_value,"
+    "custom_fields.number_value,custom_fields.date_value.date,custom_fields.enum_value.name,"
+    "custom_fields.multi_enum_values.name"
+)
 PROJECT_FIELDS = "name,notes,archived,color,created_at,modified_at,workspace,members,members.name"
 STORY_FIELDS = "type,resource_subtype,text,created_at,created_by,created_by.name,is_edited"
 # download_url: a presigned link valid ~2 minutes, used if the file is opened soon after

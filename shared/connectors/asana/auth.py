@@ -7,6 +7,7 @@ returns an ``access_token`` valid ``expires_in`` seconds (one hour). The kit's
 ``TokenSource`` renews it shortly before it expires and once more when the API answers 401;
 a refused grant means the user must reconnect (``AuthRequiredError``: the run pauses).
 """
+
 from __future__ import annotations
 
 import httpx
@@ -35,9 +36,11 @@ def credential_for(connection: AsanaConnection, http: httpx.AsyncClient) -> Cred
     if isinstance(auth, AsanaPersonalAccessToken):
         return bearer(auth.token.get_secret_value(), vendor=VENDOR)
     if auth.refresh_token is None:
-        raise ValidationFailed("auth: the Asana OAuth app has not been authorized yet "
-                               "(no refresh token)", field="auth")
-    form = {"grant_type": "refresh_token", "client_id": auth.client_id,
-            "client_secret": auth.client_secret.get_secret_value(),
-            "refresh_token": auth.refresh_token.get_secret_value()}
+        raise ValidationFailed("auth: the Asana OAuth app has not been authorized yet (no refresh token)", field="auth")
+    form = {
+        "grant_type": "refresh_token",
+        "client_id": auth.client_id,
+        "client_secret": auth.client_secret.get_secret_value(),
+        "refresh_token": auth.refresh_token.get_secret_value(),
+    }
     return TokenSource(oauth_refresh_grant(http, token_url_for(connection), form, vendor=VENDOR))

@@ -14,6 +14,7 @@ and its documented rate limit.
   and people values as text; a subtask's go to its notes). Free workspaces have none: the
   engine moves the values into the notes.
 """
+
 from __future__ import annotations
 
 from shared.contract.connector import Capabilities, ChecklistSupport, MarkerLocation
@@ -28,8 +29,7 @@ PLANS = {"free": 150, "paid": 1500}
 def asana_rate_limit(plan: str = "paid") -> RateLimit:
     """The documented per-token limit of a plan ("free" or "paid"). Asana also allows 50
     concurrent reads and 15 concurrent writes: the pacer's concurrency is the write cap."""
-    return RateLimit(requests=PLANS[plan], per_seconds=60, burst=25 if plan == "paid" else 10,
-                     concurrency=15)
+    return RateLimit(requests=PLANS[plan], per_seconds=60, burst=25 if plan == "paid" else 10, concurrency=15)
 
 
 def asana_capabilities(plan: str = "paid") -> Capabilities:

@@ -9,6 +9,7 @@ for about two minutes (AttachmentResponse.download_url). It is fetched just in t
 without the bearer token, through a second guarded client whose allowed hosts are
 ``DOWNLOAD_HOSTS``.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -39,8 +40,9 @@ register_vendor_hosts(FILES_KIND, DOWNLOAD_HOSTS)
 
 PAGE_MAX = 100
 #: ``{"data": [...], "next_page": {"offset": "…"} | null}``
-PAGING = TokenPaging(records_at=("data",), next_at=("next_page", "offset"),
-                     token_param="offset", size_param="limit", max_size=PAGE_MAX)
+PAGING = TokenPaging(
+    records_at=("data",), next_at=("next_page", "offset"), token_param="offset", size_param="limit", max_size=PAGE_MAX
+)
 
 
 class OffsetExpiredError(SkippableItemError):
@@ -57,12 +59,15 @@ def _offset_refused(resp: httpx.Response) -> bool:
 
 
 #: What Asana means differently from the kit's defaults.
-ASANA_ERRORS = ErrorTable(VENDOR, [
-    rule(400, becomes(OffsetExpiredError), when=_offset_refused),
-    # 403 is per object in Asana (a project of a workspace the user is not in, someone
-    # else's story, an expired presigned link): that item, or that scope's read, fails alone.
-    rule(403, becomes(SkippableItemError)),
-])
+ASANA_ERRORS = ErrorTable(
+    VENDOR,
+    [
+        rule(400, becomes(OffsetExpiredError), when=_offset_refused),
+        # 403 is per object in Asana (a project of a workspace the user is not in, someone
+        # else's story, an expired presigned link): that item, or that scope's read, fails alone.
+        rule(403, becomes(SkippableItemError)),
+    ],
+)
 
 
 def _data(body: Any) -> Any:
@@ -72,17 +77,26 @@ def _data(body: Any) -> Any:
 class AsanaClient:
     """Thin async client of the Asana REST API. ``base_url`` is the ``…/api/1.0`` root."""
 
-    def __init__(self, base_url: str, credential: Credential, *, pacer: Pacer | None = None,
-                 plan: str = "paid", allow_loopback: bool = False,
-                 http: httpx.AsyncClient | None = None,
-                 files_http: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        credential: Credential,
+        *,
+        pacer: Pacer | None = None,
+        plan: str = "paid",
+        allow_loopback: bool = False,
+        http: httpx.AsyncClient | None = None,
+        files_http: httpx.AsyncClient | None = None,
+    ) -> None:
         base_url = base_url.rstrip("/")
         self.api = ApiClient(
             http or build_client("asana", allow_loopback=allow_loopback, base_url=base_url),
-            pacer=pacer or Pacer(asana_rate_limit(plan)), errors=ASANA_ERRORS,
+            pacer=pacer or Pacer(asana_rate_limit(plan)),
+            errors=ASANA_ERRORS,
             credential=credential,
             # No bearer token there: download links are presigned and may point elsewhere.
-            files=files_http or build_client(FILES_KIND, allow_loopback=allow_loopback))
+            files=files_http or build_client(FILES_KIND, allow_loopback=allow_loopback),
+        )
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -104,19 +118,18 @@ class AsanaClient:
     async def _fetch(self, path: str, query: dict[str, Any]) -> httpx.Response:
         return await self.api.request("GET", path, params=query)
 
-    async def page(self, path: str, params: dict[str, Any], offset: str | None,
-                   limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    async def page(
+        self, path: str, params: dict[str, Any], offset: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of a listing: (items, next offset or None)."""
-        return await fetch_page(self._fetch, PAGING, path, offset, page_size=limit,
-                                params=params)
+        return await fetch_page(self._fetch, PAGING, path, offset, page_size=limit, params=params)
 
     async def all(self, path: str, **params: Any) -> list[dict[str, Any]]:
         """Every item of a listing, page by page (for small listings such as sections)."""
         return await fetch_all(self._fetch, PAGING, path, page_size=PAGE_MAX, params=params)
 
     async def post(self, path: str, data: dict[str, Any], *, idempotent: bool = False) -> Any:
-        return _data(await self.api.json("POST", path, json={"data": data},
-                                          idempotent=idempotent))
+        return _data(await self.api.json("POST", path, json={"data": data}, idempotent=idempotent))
 
     async def put(self, path: str, data: dict[str, Any]) -> Any:
         return _data(await self.api.json("PUT", path, json={"data": data}))
@@ -127,8 +140,9 @@ class AsanaClient:
 
     # --- files -------------------------------------------------------------------------------
 
-    async def upload(self, fields: dict[str, str], file: tuple[str, str, AsyncIterator[bytes],
-                                                               int | None] | None = None) -> Any:
+    async def upload(
+        self, fields: dict[str, str], file: tuple[str, str, AsyncIterator[bytes], int | None] | None = None
+    ) -> Any:
         """POST /attachments as multipart/form-data, streaming the file part.
 
         ``file`` = (name, content type, chunks, size or None). With a known size the body
@@ -139,17 +153,24 @@ class AsanaClient:
         boundary = "ferry-" + secrets.token_hex(12)
         content_type = f"multipart/form-data; boundary={boundary}"
         head = b"".join(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n'.encode()
-            + v.encode() + b"\r\n" for k, v in fields.items())
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n'.encode() + v.encode() + b"\r\n"
+            for k, v in fields.items()
+        )
         if file is None:
             resp = await self.api.request(
-                "POST", "/attachments", content=head + f"--{boundary}--\r\n".encode(),
-                headers={"Content-Type": content_type}, idempotent=False)
+                "POST",
+                "/attachments",
+                content=head + f"--{boundary}--\r\n".encode(),
+                headers={"Content-Type": content_type},
+                idempotent=False,
+            )
             return _data(resp.json())
         name, mime, chunks, size = file
-        head += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-                 f'filename="{quote(name, safe=" ._-()")}"; filename*=UTF-8\'\'{quote(name)}\r\n'
-                 f"Content-Type: {mime}\r\n\r\n").encode()
+        head += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f"filename=\"{quote(name, safe=' ._-()')}\"; filename*=UTF-8''{quote(name)}\r\n"
+            f"Content-Type: {mime}\r\n\r\n"
+        ).encode()
         tail = f"\r\n--{boundary}--\r\n".encode()
 
         async def body() -> AsyncIterator[bytes]:
@@ -165,8 +186,13 @@ class AsanaClient:
             yield tail
 
         # one-shot: never re-sent (the kit makes the token fresh before sending instead)
-        resp = await self.api.upload("POST", "/attachments", body(), content_type=content_type,
-                                     length=None if size is None else len(head) + size + len(tail))
+        resp = await self.api.upload(
+            "POST",
+            "/attachments",
+            body(),
+            content_type=content_type,
+            length=None if size is None else len(head) + size + len(tail),
+        )
         return _data(resp.json())
 
     def download(self, url: str) -> AsyncIterator[bytes]:

@@ -20,6 +20,7 @@ A name already used in the workspace by a field of another type gets ``name (typ
 fields of one of the task's projects: their custom fields go to the notes (the writer's
 ``adapt``, ``task.custom_fields_in_description``).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -34,8 +35,12 @@ from shared.errors import SkippableItemError
 
 #: canonical type → the Asana field type that holds it natively
 ASANA_TYPES: dict[CustomFieldType, str] = {
-    CustomFieldType.TEXT: "text", CustomFieldType.NUMBER: "number", CustomFieldType.DATE: "date",
-    CustomFieldType.ENUM: "enum", CustomFieldType.BOOL: "text", CustomFieldType.MULTI_ENUM: "text",
+    CustomFieldType.TEXT: "text",
+    CustomFieldType.NUMBER: "number",
+    CustomFieldType.DATE: "date",
+    CustomFieldType.ENUM: "enum",
+    CustomFieldType.BOOL: "text",
+    CustomFieldType.MULTI_ENUM: "text",
     CustomFieldType.PEOPLE: "text",
 }
 FIELD_OPTS = "name,resource_subtype,enum_options.name"
@@ -47,8 +52,11 @@ def subtask_fields_to_notes(task: Task) -> tuple[Task, list[Adaptation]]:
         return task, []
     lines = "\n".join(cf.as_text() for cf in task.custom_fields)
     text = f"{task.description.rstrip()}\n\n{lines}" if task.description.strip() else lines
-    note = Adaptation(kind=Kind.TASK, code="task.custom_fields_in_description",
-                      message="a subtask has no project to hold custom fields: they go to the notes")
+    note = Adaptation(
+        kind=Kind.TASK,
+        code="task.custom_fields_in_description",
+        message="a subtask has no project to hold custom fields: they go to the notes",
+    )
     return task.model_copy(update={"custom_fields": (), "description": text}), [note]
 
 
@@ -98,12 +106,16 @@ class AsanaCustomFields:
         """The workspace's field for ``name`` of ``asana_type``, defined when missing."""
         async with self._locks[ws]:
             for candidate in (name, f"{name} ({asana_type})"):
+
                 def named(f: dict[str, Any], candidate: str = candidate) -> bool:
                     return str(f.get("name", "")).casefold() == candidate.casefold()
 
                 async def create(candidate: str = candidate) -> dict[str, Any]:
-                    made = dict(await self.client.post("/custom_fields", {
-                        "workspace": ws, "name": candidate, "resource_subtype": asana_type}))
+                    made = dict(
+                        await self.client.post(
+                            "/custom_fields", {"workspace": ws, "name": candidate, "resource_subtype": asana_type}
+                        )
+                    )
                     made.setdefault("enum_options", [])
                     self._fields[ws].append(made)
                     return made
@@ -112,27 +124,33 @@ class AsanaCustomFields:
                 field = await define_once(
                     listing=lambda fresh: self._workspace_fields(ws, fresh=fresh),
                     matches=named,
-                    create=create, order=_gid_order, identity=lambda f: f["gid"])
+                    create=create,
+                    order=_gid_order,
+                    identity=lambda f: f["gid"],
+                )
                 if field.get("resource_subtype") == asana_type:
                     return field
                 # the name is taken by a field of another type: try the next candidate
-            raise SkippableItemError(f"custom field {name!r}: its name is taken in the Asana workspace "
-                                     "by fields of other types", status=400)
+            raise SkippableItemError(
+                f"custom field {name!r}: its name is taken in the Asana workspace by fields of other types", status=400
+            )
 
     async def _enable(self, project: str, field_gid: str) -> None:
         """Show the field on the project (once; a concurrent add is the same outcome)."""
         async with self._locks[f"project:{project}"]:
             if project not in self._enabled:
-                settings = await self.client.all(f"/projects/{project}/custom_field_settings",
-                                                 opt_fields="custom_field")
+                settings = await self.client.all(
+                    f"/projects/{project}/custom_field_settings", opt_fields="custom_field"
+                )
                 self._enabled[project] = {s["custom_field"]["gid"] for s in settings if s.get("custom_field")}
             if field_gid in self._enabled[project]:
                 return
             try:
                 await self.client.post(f"/projects/{project}/addCustomFieldSetting", {"custom_field": field_gid})
             except SkippableItemError:
-                settings = await self.client.all(f"/projects/{project}/custom_field_settings",
-                                                 opt_fields="custom_field")
+                settings = await self.client.all(
+                    f"/projects/{project}/custom_field_settings", opt_fields="custom_field"
+                )
                 self._enabled[project] = {s["custom_field"]["gid"] for s in settings if s.get("custom_field")}
                 if field_gid not in self._enabled[project]:
                     raise
@@ -140,6 +158,7 @@ class AsanaCustomFields:
 
     async def _option(self, ws: str, field: dict[str, Any], name: str) -> str:
         """The gid of the enum option ``name`` of ``field``, added when missing."""
+
         async def listing(fresh: bool) -> list[dict[str, Any]]:
             if fresh:
                 again = await self.client.get(f"/custom_fields/{field['gid']}", opt_fields=FIELD_OPTS)
@@ -147,21 +166,26 @@ class AsanaCustomFields:
             return list(field.get("enum_options") or [])
 
         async def create() -> dict[str, Any]:
-            return dict(await self.client.post(f"/custom_fields/{field['gid']}/enum_options",
-                                               {"name": name}))
+            return dict(await self.client.post(f"/custom_fields/{field['gid']}/enum_options", {"name": name}))
 
         async def leave_unused(option: dict[str, Any]) -> None:
             """Asana accepts two options of one name and cannot delete one: the option that
             lost the race stays unused (every worker uses the winner)."""
 
         async with self._locks[f"field:{field['gid']}"]:
-            option = await define_once(listing=listing, matches=lambda o: o.get("name") == name,
-                                       create=create, order=_gid_order,
-                                       identity=lambda o: o["gid"], delete=leave_unused)
+            option = await define_once(
+                listing=listing,
+                matches=lambda o: o.get("name") == name,
+                create=create,
+                order=_gid_order,
+                identity=lambda o: o["gid"],
+                delete=leave_unused,
+            )
             return str(option["gid"])
 
-    async def write(self, task_gid: str, ws: str, project: str | None, task: Task, *,
-                    update: bool = False) -> tuple[Adaptation, ...]:
+    async def write(
+        self, task_gid: str, ws: str, project: str | None, task: Task, *, update: bool = False
+    ) -> tuple[Adaptation, ...]:
         """Set the task's values of ``task.custom_fields``; an ``update`` also clears the
         values of the task the source no longer has (its custom fields are the source's)."""
         if project is None or (not task.custom_fields and not update):
@@ -173,20 +197,24 @@ class AsanaCustomFields:
             if asana_type == "number" and not cf.holds_number():
                 asana_type = "text"
             if asana_type == "text" and cf.type is not CustomFieldType.TEXT:
-                notes.append(_note("task.custom_field_as_text", f"{cf.name}: Asana holds no {cf.type} "
-                                   "values; written as text"))
+                notes.append(
+                    _note("task.custom_field_as_text", f"{cf.name}: Asana holds no {cf.type} values; written as text")
+                )
             field = await self._field(ws, cf.name, asana_type)
             if str(field.get("name", "")).casefold() != cf.name.casefold():
-                notes.append(_note("task.custom_field_renamed", f"{cf.name} is {field.get('name')}: a "
-                                   "field of that name and another type is in the workspace"))
+                notes.append(
+                    _note(
+                        "task.custom_field_renamed",
+                        f"{cf.name} is {field.get('name')}: a field of that name and another type is in the workspace",
+                    )
+                )
             await self._enable(project, field["gid"])
             option = None
             if asana_type == "enum" and cf.value not in (None, ""):
                 option = await self._option(ws, field, str(cf.value))
             values[field["gid"]] = value_of(cf, asana_type, option)
         if update:
-            current = await self.client.get(f"/tasks/{task_gid}",
-                                             opt_fields="custom_fields.display_value")
+            current = await self.client.get(f"/tasks/{task_gid}", opt_fields="custom_fields.display_value")
             for cf in current.get("custom_fields") or []:
                 if cf.get("gid") not in values and cf.get("display_value") not in (None, ""):
                     values[cf["gid"]] = None

@@ -5,6 +5,7 @@ Asana write requests. Asana rules honoured here (asana_oas.yaml, TaskBase):
 one assignee; ``due_on`` xor ``due_at``; a start date only together with a due date, not
 after it, and sent in the same request as the due date.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -38,18 +39,50 @@ from shared.contract.model import (
 )
 
 #: Asana's palette (ProjectResponse.color / TagResponse.color); canonical names map onto it.
-ASANA_COLORS = ("dark-pink", "dark-green", "dark-blue", "dark-red", "dark-teal", "dark-brown",
-                "dark-orange", "dark-purple", "dark-warm-gray", "light-pink", "light-green",
-                "light-blue", "light-red", "light-teal", "light-brown", "light-orange",
-                "light-purple", "light-warm-gray")
-_SIMPLE_COLORS = {"red": "dark-red", "green": "dark-green", "blue": "dark-blue",
-                  "yellow": "light-orange", "orange": "dark-orange", "purple": "dark-purple",
-                  "pink": "dark-pink", "teal": "dark-teal", "sky": "light-blue",
-                  "lime": "light-green", "black": "dark-warm-gray", "brown": "dark-brown",
-                  "gray": "light-warm-gray", "grey": "light-warm-gray"}
-_CF_TYPES = {"text": CustomFieldType.TEXT, "number": CustomFieldType.NUMBER,
-             "date": CustomFieldType.DATE, "enum": CustomFieldType.ENUM,
-             "multi_enum": CustomFieldType.MULTI_ENUM, "people": CustomFieldType.PEOPLE}
+ASANA_COLORS = (
+    "dark-pink",
+    "dark-green",
+    "dark-blue",
+    "dark-red",
+    "dark-teal",
+    "dark-brown",
+    "dark-orange",
+    "dark-purple",
+    "dark-warm-gray",
+    "light-pink",
+    "light-green",
+    "light-blue",
+    "light-red",
+    "light-teal",
+    "light-brown",
+    "light-orange",
+    "light-purple",
+    "light-warm-gray",
+)
+_SIMPLE_COLORS = {
+    "red": "dark-red",
+    "green": "dark-green",
+    "blue": "dark-blue",
+    "yellow": "light-orange",
+    "orange": "dark-orange",
+    "purple": "dark-purple",
+    "pink": "dark-pink",
+    "teal": "dark-teal",
+    "sky": "light-blue",
+    "lime": "light-green",
+    "black": "dark-warm-gray",
+    "brown": "dark-brown",
+    "gray": "light-warm-gray",
+    "grey": "light-warm-gray",
+}
+_CF_TYPES = {
+    "text": CustomFieldType.TEXT,
+    "number": CustomFieldType.NUMBER,
+    "date": CustomFieldType.DATE,
+    "enum": CustomFieldType.ENUM,
+    "multi_enum": CustomFieldType.MULTI_ENUM,
+    "people": CustomFieldType.PEOPLE,
+}
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -71,9 +104,11 @@ def user_ref(user: AsanaUser | None, people: People | None = None) -> UserRef | 
     if user is None:
         return None
     known = (people or {}).get(user.gid)
-    return UserRef(email=user.email or (known.email if known else None),
-                   display_name=user.name or (known.name if known else None),
-                   source_id=user.gid)
+    return UserRef(
+        email=user.email or (known.email if known else None),
+        display_name=user.name or (known.name if known else None),
+        source_id=user.gid,
+    )
 
 
 def asana_color(color: str | None) -> str | None:
@@ -89,24 +124,39 @@ def asana_color(color: str | None) -> str | None:
 
 
 def project_to_record(p: AsanaProject, people: People | None = None) -> Project:
-    return Project(source_id=p.gid, version=p.modified_at or content_version(p.model_dump()),
-                   name=p.name, description=without_footer(p.notes),
-                   workspace_id=p.workspace.gid if p.workspace else None, archived=p.archived,
-                   color=p.color,
-                   members=tuple(u for u in (user_ref(m, people) for m in p.members) if u),
-                   created_at=parse_time(p.created_at))
+    return Project(
+        source_id=p.gid,
+        version=p.modified_at or content_version(p.model_dump()),
+        name=p.name,
+        description=without_footer(p.notes),
+        workspace_id=p.workspace.gid if p.workspace else None,
+        archived=p.archived,
+        color=p.color,
+        members=tuple(u for u in (user_ref(m, people) for m in p.members) if u),
+        created_at=parse_time(p.created_at),
+    )
 
 
 def section_to_record(s: AsanaSection, project_id: str, position: int) -> Section:
     # Sections carry no modified_at: the version is a hash of what we migrate.
-    return Section(source_id=s.gid, version=content_version({"name": s.name, "pos": position}),
-                   project_id=project_id, name=s.name, position=float(position))
+    return Section(
+        source_id=s.gid,
+        version=content_version({"name": s.name, "pos": position}),
+        project_id=project_id,
+        name=s.name,
+        position=float(position),
+    )
 
 
 def tag_to_label(t: AsanaTag, project_id: str) -> Label:
     """Asana tags are workspace-wide; a project's labels are the tags its tasks use."""
-    return Label(source_id=t.gid, version=content_version({"name": t.name, "color": t.color}),
-                 project_id=project_id, name=t.name, color=t.color)
+    return Label(
+        source_id=t.gid,
+        version=content_version({"name": t.name, "color": t.color}),
+        project_id=project_id,
+        name=t.name,
+        color=t.color,
+    )
 
 
 def _custom_field(cf: Any) -> CustomFieldValue:
@@ -125,47 +175,66 @@ def _custom_field(cf: Any) -> CustomFieldValue:
     return CustomFieldValue(name=cf.name, type=kind, value=value, source_id=cf.gid)
 
 
-def task_to_record(t: AsanaTask, project_id: str, position: int,
-                   people: People | None = None) -> Task:
+def task_to_record(t: AsanaTask, project_id: str, position: int, people: People | None = None) -> Task:
     """A task or subtask. ``version`` is ``modified_at``, which Asana bumps on every change."""
-    section = next((m.section.gid for m in t.memberships
-                    if m.project and m.project.gid == project_id and m.section), None)
+    section = next(
+        (m.section.gid for m in t.memberships if m.project and m.project.gid == project_id and m.section), None
+    )
     due_at = parse_time(t.due_at)
     start_at = parse_time(t.start_at)
     start_on = parse_day(t.start_on) or (start_at.date() if start_at else None)
     return Task(
-        source_id=t.gid, version=t.modified_at or content_version(t.model_dump()),
-        project_id=project_id, section_id=None if t.parent else section,
-        parent_id=t.parent.gid if t.parent else None, name=t.name,
-        description=without_footer(t.notes), completed=t.completed,
-        completed_at=parse_time(t.completed_at), start_on=start_on,
-        due_on=parse_day(t.due_on) or (due_at.date() if due_at else None), due_at=due_at,
+        source_id=t.gid,
+        version=t.modified_at or content_version(t.model_dump()),
+        project_id=project_id,
+        section_id=None if t.parent else section,
+        parent_id=t.parent.gid if t.parent else None,
+        name=t.name,
+        description=without_footer(t.notes),
+        completed=t.completed,
+        completed_at=parse_time(t.completed_at),
+        start_on=start_on,
+        due_on=parse_day(t.due_on) or (due_at.date() if due_at else None),
+        due_at=due_at,
         assignees=tuple(u for u in [user_ref(t.assignee, people)] if u),
         labels=tuple(LabelRef(source_id=tag.gid, name=tag.name) for tag in t.tags),
         # a task shows every field of its projects, empty ones with no value: those are not data
         custom_fields=tuple(v for v in (_custom_field(cf) for cf in t.custom_fields) if v.value is not None),
-        position=float(position), created_at=parse_time(t.created_at))
+        position=float(position),
+        created_at=parse_time(t.created_at),
+    )
 
 
-def story_to_comment(s: AsanaStory, project_id: str, task_id: str,
-                     people: People | None = None) -> Comment | None:
+def story_to_comment(s: AsanaStory, project_id: str, task_id: str, people: People | None = None) -> Comment | None:
     """Comments only: system stories ("assigned this task", ...) are activity, not content."""
     if s.type != "comment" and s.resource_subtype != "comment_added":
         return None
     text = without_footer(s.text)
-    return Comment(source_id=s.gid, version=content_version({"text": text}),
-                   project_id=project_id, task_id=task_id, text=text,
-                   author=user_ref(s.created_by, people), created_at=parse_time(s.created_at))
+    return Comment(
+        source_id=s.gid,
+        version=content_version({"text": text}),
+        project_id=project_id,
+        task_id=task_id,
+        text=text,
+        author=user_ref(s.created_by, people),
+        created_at=parse_time(s.created_at),
+    )
 
 
 def attachment_to_record(a: AsanaAttachment, project_id: str, task_id: str) -> Attachment:
     """Files hosted by Asana stream; everything else (external, Drive, Box, ...) is a link."""
     is_link = (a.host or "asana") != "asana"
-    return Attachment(source_id=a.gid,
-                      version=content_version({"name": a.name, "size": a.size, "host": a.host}),
-                      project_id=project_id, task_id=task_id, name=a.name,
-                      size=None if is_link else a.size, is_link=is_link,
-                      url=a.view_url if is_link else None, created_at=parse_time(a.created_at))
+    return Attachment(
+        source_id=a.gid,
+        version=content_version({"name": a.name, "size": a.size, "host": a.host}),
+        project_id=project_id,
+        task_id=task_id,
+        name=a.name,
+        size=None if is_link else a.size,
+        is_link=is_link,
+        url=a.view_url if is_link else None,
+        created_at=parse_time(a.created_at),
+    )
 
 
 # --- destination: canonical → Asana ---------------------------------------------------------
@@ -179,8 +248,7 @@ def marked_text(text: str, marker: str) -> str:
 
 
 def project_payload(p: Project, marker: str) -> dict[str, Any]:
-    data: dict[str, Any] = {"name": p.name, "notes": marked_text(p.description, marker),
-                            "archived": p.archived}
+    data: dict[str, Any] = {"name": p.name, "notes": marked_text(p.description, marker), "archived": p.archived}
     color = asana_color(p.color)
     if color:
         data["color"] = color
@@ -212,8 +280,12 @@ def date_fields(task: Task) -> dict[str, Any]:
 
 def task_payload(task: Task, marker: str, assignee: str | None) -> dict[str, Any]:
     """Writable task fields (create and update). ``assignee`` is an e-mail Asana knows."""
-    data: dict[str, Any] = {"name": task.name, "notes": marked_text(task.description, marker),
-                            "completed": task.completed, "assignee": assignee}
+    data: dict[str, Any] = {
+        "name": task.name,
+        "notes": marked_text(task.description, marker),
+        "completed": task.completed,
+        "assignee": assignee,
+    }
     data.update(date_fields(task))
     return data
 
@@ -225,8 +297,9 @@ def adapt_task_dates(task: Task) -> tuple[Task, list[Adaptation]]:
         return task, []
     why = "no due date" if due is None else "it is after the due date"
     text = f"{task.description.rstrip()}\n\nStart date: {task.start_on.isoformat()}".lstrip()
-    note = Adaptation(kind=Kind.TASK, code="task.start_date_in_description",
-                      message=f"start date moved to the description ({why})")
+    note = Adaptation(
+        kind=Kind.TASK, code="task.start_date_in_description", message=f"start date moved to the description ({why})"
+    )
     return task.model_copy(update={"start_on": None, "description": text}), [note]
 
 

@@ -5,6 +5,7 @@ are workspace-wide). Comments are the ``comment`` stories of every task and subt
 stories are activity and are not migrated. Attachments hosted by Asana stream from their
 presigned ``download_url``; other hosts (external links, Drive, Dropbox, ...) are links.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -118,8 +119,7 @@ class AsanaReader:
         """Up to ``limit`` records of ``kind`` in project ``scope`` (cursor from last page)."""
         limit = max(1, limit)
         if kind is Kind.PROJECT:
-            raw = AsanaProject.model_validate(await self.client.get(
-                f"/projects/{scope}", opt_fields=PROJECT_FIELDS))
+            raw = AsanaProject.model_validate(await self.client.get(f"/projects/{scope}", opt_fields=PROJECT_FIELDS))
             if raw.workspace is not None:  # no second GET for it later
                 self._scope_ws[scope] = raw.workspace.gid
             project = project_to_record(raw, await self.people(scope))
@@ -134,10 +134,10 @@ class AsanaReader:
 
     async def _sections(self, scope: str, cursor: str | None, limit: int) -> Page:
         pos = SECTIONS.load(cursor)
-        taken, after = await fetch(self.client, f"/projects/{scope}/sections",
-                                   {"opt_fields": "name"}, pos, limit)
-        records = tuple(section_to_record(AsanaSection.model_validate(s), scope, pos.p + i)
-                        for i, s in enumerate(taken))
+        taken, after = await fetch(self.client, f"/projects/{scope}/sections", {"opt_fields": "name"}, pos, limit)
+        records = tuple(
+            section_to_record(AsanaSection.model_validate(s), scope, pos.p + i) for i, s in enumerate(taken)
+        )
         return Page(records=records, next_cursor=SECTIONS.encode(after))
 
     async def _labels_page(self, scope: str, cursor: str | None, limit: int) -> Page:
@@ -150,14 +150,15 @@ class AsanaReader:
             while not st.done():
                 taken, st = await shared_step(self._memo, self.client, scope, st)
                 for raw in taken:
-                    used.extend(t.gid for t in AsanaTask.model_validate(raw).tags
-                                if t.gid not in used)
+                    used.extend(t.gid for t in AsanaTask.model_validate(raw).tags if t.gid not in used)
             ws = await self._workspace_of(scope)
-            known = {t["gid"]: AsanaTag.model_validate(t) for t in await self.client.all(
-                f"/workspaces/{ws}/tags", opt_fields=TAG_FIELDS)}
+            known = {
+                t["gid"]: AsanaTag.model_validate(t)
+                for t in await self.client.all(f"/workspaces/{ws}/tags", opt_fields=TAG_FIELDS)
+            }
             self._labels[scope] = [known[g] for g in used if g in known]
         start = LABELS.load(cursor).i
-        tags = self._labels[scope][start:start + limit]
+        tags = self._labels[scope][start : start + limit]
         end = start + len(tags)
         nxt = LABELS.encode(LabelsCursor(i=end)) if end < len(self._labels[scope]) else None
         return Page(records=tuple(tag_to_label(t, scope) for t in tags), next_cursor=nxt)
@@ -172,8 +173,9 @@ class AsanaReader:
                 break
             first = st.n
             taken = await walk.step(st, limit - len(records))
-            records.extend(task_to_record(AsanaTask.model_validate(t), scope, first + i, people)
-                           for i, t in enumerate(taken))
+            records.extend(
+                task_to_record(AsanaTask.model_validate(t), scope, first + i, people) for i, t in enumerate(taken)
+            )
         return Page(records=tuple(records), next_cursor=None if st.done() else TASKS.encode(st))
 
     async def _children(self, kind: Kind, scope: str, cursor: str | None, limit: int) -> Page:
@@ -189,8 +191,7 @@ class AsanaReader:
                 if walk_state is None or walk_state.done():
                     walk_state = None
                     break
-                taken, walk_state = await shared_step(self._memo, self.client, scope,
-                                                      walk_state)
+                taken, walk_state = await shared_step(self._memo, self.client, scope, walk_state)
                 pending = [t["gid"] for t in taken]
                 if walk_state.done():
                     walk_state = None
@@ -220,8 +221,9 @@ class AsanaReader:
             return "/attachments", {"parent": task, "opt_fields": ATTACHMENT_FIELDS}
         raise SkippableItemError(f"asana reader cannot read {kind}", status=400)
 
-    def _child_record(self, kind: Kind, raw: dict[str, Any], scope: str, task: str,
-                      people: dict[str, AsanaUser]) -> Comment | Attachment | None:
+    def _child_record(
+        self, kind: Kind, raw: dict[str, Any], scope: str, task: str, people: dict[str, AsanaUser]
+    ) -> Comment | Attachment | None:
         if kind is Kind.COMMENT:
             return story_to_comment(AsanaStory.model_validate(raw), scope, task, people)
         att = AsanaAttachment.model_validate(raw)
@@ -256,10 +258,12 @@ class AsanaReader:
                 async for chunk in stream:
                     yield chunk
                 return
-        meta = AsanaAttachment.model_validate(await self.client.get(
-            f"/attachments/{attachment.source_id}", opt_fields="download_url,host,size"))
+        meta = AsanaAttachment.model_validate(
+            await self.client.get(f"/attachments/{attachment.source_id}", opt_fields="download_url,host,size")
+        )
         if not meta.download_url:
-            raise SkippableItemError(f"attachment {attachment.source_id} has no download link "
-                                     f"(host {meta.host})", status=404)
+            raise SkippableItemError(
+                f"attachment {attachment.source_id} has no download link (host {meta.host})", status=404
+            )
         async for chunk in self.client.download(meta.download_url):
             yield chunk

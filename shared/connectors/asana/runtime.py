@@ -8,6 +8,7 @@ The registry's pacer is built from the paid-plan limit (1,500 requests/minute pe
 on a free workspace (150/minute) Asana's 429 + Retry-After slows the pacer down
 (adaptive rate) and long waits defer the chunk, so nothing is lost, only paced.
 """
+
 from __future__ import annotations
 
 from shared.connectors.asana.auth import credential_for
@@ -31,8 +32,7 @@ async def open_asana(connection: ConnectionBase, options: RuntimeOptions) -> Sim
     except BaseException:
         await http.aclose()
         raise
-    client = AsanaClient(base, credential, pacer=options.pacer, http=http,
-                         allow_loopback=options.allow_loopback)
+    client = AsanaClient(base, credential, pacer=options.pacer, http=http, allow_loopback=options.allow_loopback)
     return SimpleRuntime(AsanaReader(client), AsanaWriter(client), (client.aclose,))
 
 

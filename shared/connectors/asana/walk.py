@@ -14,6 +14,7 @@ subtasks, as the connector contract requires.
 The positions are pydantic models so that the reader's ``CursorCodec`` validates a cursor
 coming back (anything else is ``InvalidCursor``).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -37,8 +38,9 @@ class ListPos(CursorState):
     p: int = Field(default=0, ge=0)
 
 
-async def fetch(client: AsanaClient, path: str, params: dict[str, Any], pos: ListPos,
-                room: int) -> tuple[list[dict[str, Any]], ListPos | None]:
+async def fetch(
+    client: AsanaClient, path: str, params: dict[str, Any], pos: ListPos, room: int
+) -> tuple[list[dict[str, Any]], ListPos | None]:
     """Up to ``room`` items at ``pos`` and the position after them (None at the end)."""
     room = max(1, min(PAGE_MAX, room))
     if pos.o is not None or pos.p == 0:
@@ -52,7 +54,7 @@ async def fetch(client: AsanaClient, path: str, params: dict[str, Any], pos: Lis
     while True:  # re-walk from the start up to index p with fresh tokens
         items, nxt = await client.page(path, params, token, PAGE_MAX)
         if index + len(items) > pos.p:
-            part = items[pos.p - index:pos.p - index + room]
+            part = items[pos.p - index : pos.p - index + room]
             end = pos.p + len(part)
             if end < index + len(items):
                 return part, ListPos(p=end)
@@ -90,16 +92,14 @@ class TaskWalk:
         params = {"opt_fields": self.fields}
         room = min(room, WALK_ROOM)
         if st.queue:
-            taken, after = await fetch(self.client, f"/tasks/{st.queue[0]}/subtasks", params,
-                                       st.sub, room)
+            taken, after = await fetch(self.client, f"/tasks/{st.queue[0]}/subtasks", params, st.sub, room)
             if after is None:
                 st.queue.pop(0)
                 st.sub = ListPos()
             else:
                 st.sub = after
         elif st.top is not None:
-            taken, st.top = await fetch(self.client, f"/projects/{self.project}/tasks", params,
-                                        st.top, room)
+            taken, st.top = await fetch(self.client, f"/projects/{self.project}/tasks", params, st.top, room)
         else:
             return []
         st.queue.extend(t["gid"] for t in taken if t.get("num_subtasks"))
@@ -143,14 +143,14 @@ class WalkMemo:
             return None
         return step[0], TaskWalkState.model_validate_json(step[1])
 
-    def keep(self, scope: str, before: str, taken: list[dict[str, Any]],
-             after: TaskWalkState) -> None:
+    def keep(self, scope: str, before: str, taken: list[dict[str, Any]], after: TaskWalkState) -> None:
         entry = self._steps.setdefault(scope, (self.clock.monotonic(), {}))
         entry[1][before] = (taken, after.model_dump_json())
 
 
-async def shared_step(memo: WalkMemo, client: AsanaClient, scope: str,
-                      st: TaskWalkState) -> tuple[list[dict[str, Any]], TaskWalkState]:
+async def shared_step(
+    memo: WalkMemo, client: AsanaClient, scope: str, st: TaskWalkState
+) -> tuple[list[dict[str, Any]], TaskWalkState]:
     """One ``WALK_ROOM`` step of the shared walk from ``st``: replayed when this reader took
     it before in this run, else listed (and kept). ``st`` is not changed."""
     before = st.model_dump_json()

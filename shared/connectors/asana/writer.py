@@ -4,6 +4,7 @@ Markers are the last line of project/task notes, tag notes and comment text (see
 ``capabilities.py``). Sections are reconciled by name within their project, attachments by
 name plus size (files) or URL (links) on their task. Deletes are idempotent.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -46,8 +47,14 @@ from shared.errors import NotFoundError, SkippableItemError
 logger = logging.getLogger(__name__)
 
 UNTITLED = "Untitled section"  # the section Asana adds to every new project
-_PATHS = {Kind.PROJECT: "/projects", Kind.SECTION: "/sections", Kind.LABEL: "/tags",
-          Kind.TASK: "/tasks", Kind.COMMENT: "/stories", Kind.ATTACHMENT: "/attachments"}
+_PATHS = {
+    Kind.PROJECT: "/projects",
+    Kind.SECTION: "/sections",
+    Kind.LABEL: "/tags",
+    Kind.TASK: "/tasks",
+    Kind.COMMENT: "/stories",
+    Kind.ATTACHMENT: "/attachments",
+}
 
 
 def _need(value: str | None, what: str) -> str:
@@ -113,8 +120,7 @@ class AsanaWriter:
             return refs.workspace
         if refs.project:
             if refs.project not in self._project_ws:
-                raw = await self.client.get(f"/projects/{refs.project}",
-                                            opt_fields="workspace")
+                raw = await self.client.get(f"/projects/{refs.project}", opt_fields="workspace")
                 self._project_ws[refs.project] = raw["workspace"]["gid"]
             return self._project_ws[refs.project]
         workspaces = await self.client.all("/workspaces", opt_fields="name")
@@ -133,16 +139,17 @@ class AsanaWriter:
         if user.email and user.email.lower() in self._emails[ws]:
             return user.email, task, []
         logger.info("asana: assignee is not in workspace %s; noted in the task", ws)
-        note = Adaptation(kind=Kind.TASK, code="task.assignee_not_in_workspace",
-                          message=f"{user.label()} is not a member of the Asana workspace; "
-                                  "named in the task notes instead")
+        note = Adaptation(
+            kind=Kind.TASK,
+            code="task.assignee_not_in_workspace",
+            message=f"{user.label()} is not a member of the Asana workspace; named in the task notes instead",
+        )
         moved = task.model_copy(update={"description": unknown_assignee_note(task, user)})
         return None, moved, [note]
 
     # --- create / update ---------------------------------------------------------------------
 
-    async def create(self, kind: Kind, record: Record, refs: DestRefs,
-                     marker: str) -> str | Written:
+    async def create(self, kind: Kind, record: Record, refs: DestRefs, marker: str) -> str | Written:
         """Create the object with ``marker`` embedded; returns its gid (``Written`` with
         notes when the write had to adapt, e.g. an assignee outside the workspace)."""
         if isinstance(record, Project):
@@ -153,14 +160,12 @@ class AsanaWriter:
         if isinstance(record, Label):
             ws = await self._workspace(refs)
             record, _ = name_nameless_label(record)  # as adapt() did (callers may skip it)
-            return str((await self.client.post(f"/workspaces/{ws}/tags",
-                                               tag_payload(record, marker)))["gid"])
+            return str((await self.client.post(f"/workspaces/{ws}/tags", tag_payload(record, marker)))["gid"])
         if isinstance(record, Task):
             return await self._create_task(record, refs, marker)
         if isinstance(record, Comment):
             task = _need(refs.task, "task")
-            created = await self.client.post(f"/tasks/{task}/stories",
-                                             {"text": marked_text(record.text, marker)})
+            created = await self.client.post(f"/tasks/{task}/stories", {"text": marked_text(record.text, marker)})
             return str(created["gid"])
         raise SkippableItemError(f"asana writer cannot create {kind} this way", status=400)
 
@@ -173,8 +178,7 @@ class AsanaWriter:
         placed = self._positions[project]
         if len(sections) == 1 and sections[0].get("name") == UNTITLED:
             # Reuse the empty default section instead of leaving it behind.
-            tasks, _ = await self.client.page(f"/sections/{sections[0]['gid']}/tasks", {},
-                                              None, 1)
+            tasks, _ = await self.client.page(f"/sections/{sections[0]['gid']}/tasks", {}, None, 1)
             if not tasks:
                 await self.client.put(f"/sections/{sections[0]['gid']}", {"name": section.name})
                 placed[str(sections[0]["gid"])] = section.position
@@ -223,8 +227,7 @@ class AsanaWriter:
             notes += await self._custom.write(gid, ws, None if refs.parent_task else refs.project, task)
         return Written(dest_id=gid, notes=tuple(notes)) if notes else gid
 
-    async def _sync_checklists(self, gid: str, task: Task, marker: str,
-                               existing: list[dict[str, Any]]) -> None:
+    async def _sync_checklists(self, gid: str, task: Task, marker: str, existing: list[dict[str, Any]]) -> None:
         """One subtask per checklist item, each found again by its own marker: the missing
         ones are created, changed ones fixed, and checklist subtasks of this task that the
         source no longer has (or a second copy of one) deleted. The task's other subtasks
@@ -245,21 +248,21 @@ class AsanaWriter:
                 name = f"{cl.name} · {item.name}" if several else item.name
                 copies = mine.pop(mk, [])
                 if not copies:
-                    await self.client.post(f"/tasks/{gid}/subtasks", {
-                        "name": name, "completed": item.checked, "notes": marked_text("", mk)})
+                    await self.client.post(
+                        f"/tasks/{gid}/subtasks",
+                        {"name": name, "completed": item.checked, "notes": marked_text("", mk)},
+                    )
                     continue
                 first, *again = copies
                 for extra in again:
                     await self.client.delete(f"/tasks/{extra['gid']}")
                 if first.get("name") != name or first.get("completed") != item.checked:
-                    await self.client.put(f"/tasks/{first['gid']}",
-                                          {"name": name, "completed": item.checked})
+                    await self.client.put(f"/tasks/{first['gid']}", {"name": name, "completed": item.checked})
         for gone in mine.values():  # items the source no longer has
             for sub in gone:
                 await self.client.delete(f"/tasks/{sub['gid']}")
 
-    async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs,
-                     marker: str) -> Written | None:
+    async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs, marker: str) -> Written | None:
         """Overwrite migrated fields (the marker stays). NotFoundError when gone."""
         if isinstance(record, Project):
             await self.client.put(f"/projects/{dest_id}", project_payload(record, marker))
@@ -272,21 +275,21 @@ class AsanaWriter:
             notes = await self._update_task(dest_id, record, refs, marker)
             return Written(dest_id=dest_id, notes=tuple(notes)) if notes else None
         elif isinstance(record, Comment):
-            await self.client.put(f"/stories/{dest_id}", {"text": marked_text(record.text,
-                                                                              marker)})
+            await self.client.put(f"/stories/{dest_id}", {"text": marked_text(record.text, marker)})
         elif isinstance(record, Attachment):
             await self.client.get(f"/attachments/{dest_id}", opt_fields="name")  # 404 if gone
         return None
 
-    async def _update_task(self, gid: str, task: Task, refs: DestRefs,
-                           marker: str) -> list[Adaptation]:
+    async def _update_task(self, gid: str, task: Task, refs: DestRefs, marker: str) -> list[Adaptation]:
         ws = await self._workspace(refs)
         email, task, notes = await self._assignee(ws, task)
         raw = await self.client.put(f"/tasks/{gid}", task_payload(task, marker, email))
         now = AsanaTask.model_validate(raw)
         if refs.section and not refs.parent_task and refs.project:
-            current = next((m.section.gid for m in now.memberships if m.project and m.section
-                            and m.project.gid == refs.project), None)
+            current = next(
+                (m.section.gid for m in now.memberships if m.project and m.section and m.project.gid == refs.project),
+                None,
+            )
             unplaced = (refs.section, task.position) in self._unplaced
             if current != refs.section or unplaced:
                 # placed by source position, as a create places it (a create whose answer
@@ -303,14 +306,12 @@ class AsanaWriter:
         subs = await self.client.all(f"/tasks/{gid}/subtasks", opt_fields="name,notes,completed")
         await self._sync_checklists(gid, task, marker, subs)
         if self.capabilities.custom_fields:
-            notes += await self._custom.write(gid, ws, None if refs.parent_task else refs.project, task,
-                                              update=True)
+            notes += await self._custom.write(gid, ws, None if refs.parent_task else refs.project, task, update=True)
         return notes
 
     # --- find / delete ------------------------------------------------------------------------
 
-    async def find_by_marker(self, kind: Kind, marker: str, record: Record,
-                             refs: DestRefs) -> str | None:
+    async def find_by_marker(self, kind: Kind, marker: str, record: Record, refs: DestRefs) -> str | None:
         """The gid carrying ``marker`` (or, for sections/attachments, the natural key)."""
         try:
             return await self._find(kind, marker, record, refs)
@@ -344,11 +345,9 @@ class AsanaWriter:
             if not refs.task:
                 return None
             items = await self.client.all(f"/tasks/{refs.task}/stories", opt_fields="type,text")
-            return _first(items, lambda s: s.get("type") == "comment"
-                          and find_marker(s.get("text")) == marker)
+            return _first(items, lambda s: s.get("type") == "comment" and find_marker(s.get("text")) == marker)
         if kind is Kind.ATTACHMENT and refs.task and isinstance(record, Attachment):
-            items = await self.client.all("/attachments", parent=refs.task,
-                                          opt_fields="name,size,host,view_url")
+            items = await self.client.all("/attachments", parent=refs.task, opt_fields="name,size,host,view_url")
             return _first(items, lambda a: _same_attachment(a, record))
         return None
 
@@ -358,33 +357,31 @@ class AsanaWriter:
 
     # --- attachments ---------------------------------------------------------------------------
 
-    async def upload_attachment(self, record: Attachment, refs: DestRefs, marker: str,
-                                chunks: AsyncIterator[bytes] | None) -> str:
+    async def upload_attachment(
+        self, record: Attachment, refs: DestRefs, marker: str, chunks: AsyncIterator[bytes] | None
+    ) -> str:
         """Stream a file (multipart) or attach a link (``resource_subtype=external``)."""
         task = _need(refs.task, "task")
         if record.is_link or chunks is None:
             if not record.url:
                 raise SkippableItemError("a link attachment needs a URL", status=400)
-            created = await self.client.upload({"parent": task, "resource_subtype": "external",
-                                                "name": record.name or record.url,
-                                                "url": record.url})
+            created = await self.client.upload(
+                {"parent": task, "resource_subtype": "external", "name": record.name or record.url, "url": record.url}
+            )
             return str(created["gid"])
         limit = self.capabilities.max_attachment_bytes
         if limit is not None and record.size is not None and record.size > limit:
-            raise SkippableItemError(f"{record.size} bytes is over Asana's 100 MB limit",
-                                     status=400)
+            raise SkippableItemError(f"{record.size} bytes is over Asana's 100 MB limit", status=400)
         created = await self.client.upload(
             {"parent": task},
-            (record.name or "attachment", record.mime_type or "application/octet-stream",
-             chunks, record.size))
+            (record.name or "attachment", record.mime_type or "application/octet-stream", chunks, record.size),
+        )
         return str(created["gid"])
 
 
-def _next_after(placed: dict[str, float], position: float,
-                live: set[str] | None) -> str | None:
+def _next_after(placed: dict[str, float], position: float, live: set[str] | None) -> str | None:
     """The placed item with the smallest position above ``position`` (still present)."""
-    later = [(pos, gid) for gid, pos in placed.items()
-             if pos > position and (live is None or gid in live)]
+    later = [(pos, gid) for gid, pos in placed.items() if pos > position and (live is None or gid in live)]
     return min(later)[1] if later else None
 
 

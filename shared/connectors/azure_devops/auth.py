@@ -10,6 +10,7 @@
   "client_credentials"``. With a ``base_url`` override (a local simulator) the token endpoint
   is on that origin.
 """
+
 from __future__ import annotations
 
 import httpx
@@ -27,8 +28,9 @@ def pat_credential(pat: str) -> StaticHeaders:
     return basic("", pat, vendor=VENDOR)
 
 
-def credential_for(connection: AzureDevOpsConnection,
-                   login_http: httpx.AsyncClient | None = None) -> StaticHeaders | TokenSource:
+def credential_for(
+    connection: AzureDevOpsConnection, login_http: httpx.AsyncClient | None = None
+) -> StaticHeaders | TokenSource:
     """The connection's credential; an Entra app needs ``login_http`` (a guarded client that
     may reach the token endpoint)."""
     auth = connection.auth
@@ -40,17 +42,32 @@ def credential_for(connection: AzureDevOpsConnection,
     if connection.base_url:
         url = httpx.URL(connection.base_url)
         login_base = f"{url.scheme}://{url.netloc.decode()}"
-    return entra_credential(login_http, tenant=auth.entra_tenant_id, client_id=auth.client_id,
-                            client_secret=auth.client_secret.get_secret_value(), login_base=login_base)
+    return entra_credential(
+        login_http,
+        tenant=auth.entra_tenant_id,
+        client_id=auth.client_id,
+        client_secret=auth.client_secret.get_secret_value(),
+        login_base=login_base,
+    )
 
 
-def entra_credential(http: httpx.AsyncClient, *, tenant: str, client_id: str,
-                     client_secret: str, login_base: str = LOGIN_BASE,
-                     clock: Clock | None = None) -> TokenSource:
+def entra_credential(
+    http: httpx.AsyncClient,
+    *,
+    tenant: str,
+    client_id: str,
+    client_secret: str,
+    login_base: str = LOGIN_BASE,
+    clock: Clock | None = None,
+) -> TokenSource:
     """Bearer tokens of a service principal (client credentials grant)."""
     url = f"{login_base.rstrip('/')}/{tenant}/oauth2/v2.0/token"
-    form = {"grant_type": "client_credentials", "client_id": client_id,
-            "client_secret": client_secret, "scope": f"{ADO_RESOURCE}/.default"}
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "scope": f"{ADO_RESOURCE}/.default",
+    }
 
     async def grant() -> tuple[str, float]:
         body = await token_request(http, url, form, vendor=VENDOR)

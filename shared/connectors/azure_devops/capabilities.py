@@ -22,6 +22,7 @@
   sliding 5 minutes, 429 + Retry-After beyond it). The pacer keeps a steady 10 requests/s
   with bursts of 20 and 8 in flight; a 429 slows it down by its Retry-After.
 """
+
 from __future__ import annotations
 
 from shared.contract.connector import Capabilities, ChecklistSupport, MarkerLocation

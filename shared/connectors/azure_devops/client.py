@@ -15,6 +15,7 @@ What Azure DevOps' statuses mean beyond the kit's defaults (``ADO_ERRORS``):
 * 203 with a sign-in page instead of JSON is how the service refuses some credentials:
   ``AuthRequiredError``, like a 401.
 """
+
 from __future__ import annotations
 
 import json as json_module
@@ -62,14 +63,18 @@ class RelationExistsError(SkippableItemError):
 def _as(error: type[SkippableItemError]) -> Any:
     def make(resp: httpx.Response, detail: str) -> FerryError:
         return error(detail, status=resp.status_code)
+
     return make
 
 
-ADO_ERRORS = ErrorTable("Azure DevOps", [
-    rule(400, _as(UnknownIdentityError), when=body_says("unknown identity")),
-    rule(400, _as(UnknownFieldError), when=body_says("TF51535")),
-    rule(400, _as(RelationExistsError), when=body_says("already exists")),
-])
+ADO_ERRORS = ErrorTable(
+    "Azure DevOps",
+    [
+        rule(400, _as(UnknownIdentityError), when=body_says("unknown identity")),
+        rule(400, _as(UnknownFieldError), when=body_says("TF51535")),
+        rule(400, _as(RelationExistsError), when=body_says("already exists")),
+    ],
+)
 
 
 def organization_name(org_url: str) -> str:
@@ -85,10 +90,12 @@ def organization_name(org_url: str) -> str:
 class AdoClient:
     """Thin async client of one organization; ``http`` has ``base_url`` = organization URL."""
 
-    def __init__(self, http: httpx.AsyncClient, credential: Credential, *,
-                 pacer: Pacer | None = None, clock: Clock | None = None) -> None:
-        self.api = ApiClient(http, pacer=pacer or Pacer(AZURE_DEVOPS_RATE_LIMIT, clock=clock),
-                             errors=ADO_ERRORS, credential=credential)
+    def __init__(
+        self, http: httpx.AsyncClient, credential: Credential, *, pacer: Pacer | None = None, clock: Clock | None = None
+    ) -> None:
+        self.api = ApiClient(
+            http, pacer=pacer or Pacer(AZURE_DEVOPS_RATE_LIMIT, clock=clock), errors=ADO_ERRORS, credential=credential
+        )
         self.pacer = self.api.pacer
         self.org_url = str(http.base_url).rstrip("/")
         self.organization = organization_name(self.org_url)
@@ -103,16 +110,23 @@ class AdoClient:
 
     # --- JSON calls ----------------------------------------------------------------------
 
-    async def call(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                   json: Any = None, content_type: str | None = None,
-                   idempotent: bool = True, preview: bool = False) -> httpx.Response:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        content_type: str | None = None,
+        idempotent: bool = True,
+        preview: bool = False,
+    ) -> httpx.Response:
         """One checked, paced call; ``path`` is relative to the organization URL."""
         query = {**(params or {}), "api-version": PREVIEW_VERSION if preview else API_VERSION}
         headers = {"Content-Type": content_type} if content_type else None
 
         async def attempt() -> httpx.Response:
-            kwargs: dict[str, Any] = {"params": {k: v for k, v in query.items()
-                                                 if v is not None}}
+            kwargs: dict[str, Any] = {"params": {k: v for k, v in query.items() if v is not None}}
             if json is not None:
                 kwargs["content"] = _dumps(json)
                 kwargs["headers"] = {"Content-Type": content_type or "application/json"}
@@ -120,8 +134,9 @@ class AdoClient:
                 kwargs["headers"] = headers
             resp = await self.api.send_checked(method, path, **kwargs)
             if resp.status_code == 203:
-                raise AuthRequiredError("Azure DevOps answered with a sign-in page: the "
-                                        "credentials were refused (reconnect the connector)")
+                raise AuthRequiredError(
+                    "Azure DevOps answered with a sign-in page: the credentials were refused (reconnect the connector)"
+                )
             return resp
 
         return await self.api.call(attempt, idempotent=idempotent)
@@ -133,24 +148,30 @@ class AdoClient:
         try:
             return resp.json()
         except ValueError as exc:
-            raise TransientError(f"Azure DevOps: {method} {path} answered a body that is not "
-                                 "JSON") from exc
+            raise TransientError(f"Azure DevOps: {method} {path} answered a body that is not JSON") from exc
 
     async def get(self, path: str, **params: Any) -> Any:
         return await self.json("GET", path, params=params)
 
-    async def patch_work_item(self, project: str, wid: str | int, ops: list[dict[str, Any]],
-                              **params: Any) -> dict[str, Any]:
+    async def patch_work_item(
+        self, project: str, wid: str | int, ops: list[dict[str, Any]], **params: Any
+    ) -> dict[str, Any]:
         body: dict[str, Any] = await self.json(
-            "PATCH", f"{segment(project)}/_apis/wit/workitems/{wid}", params=params, json=ops,
-            content_type=JSON_PATCH)
+            "PATCH", f"{segment(project)}/_apis/wit/workitems/{wid}", params=params, json=ops, content_type=JSON_PATCH
+        )
         return body
 
-    async def create_work_item(self, project: str, type_name: str,
-                               ops: list[dict[str, Any]], **params: Any) -> dict[str, Any]:
+    async def create_work_item(
+        self, project: str, type_name: str, ops: list[dict[str, Any]], **params: Any
+    ) -> dict[str, Any]:
         body: dict[str, Any] = await self.json(
-            "POST", f"{segment(project)}/_apis/wit/workitems/${quote(type_name)}", params=params,
-            json=ops, content_type=JSON_PATCH, idempotent=False)
+            "POST",
+            f"{segment(project)}/_apis/wit/workitems/${quote(type_name)}",
+            params=params,
+            json=ops,
+            content_type=JSON_PATCH,
+            idempotent=False,
+        )
         return body
 
     async def delete(self, path: str, **params: Any) -> None:
@@ -162,47 +183,48 @@ class AdoClient:
 
     # --- work item queries -----------------------------------------------------------------
 
-    async def wiql(self, project: str, where: str, *, top: int | None = None,
-                   order: str = "[System.Id]") -> list[int]:
+    async def wiql(self, project: str, where: str, *, top: int | None = None, order: str = "[System.Id]") -> list[int]:
         """Ids of the project's work items matching ``where`` (WIQL), in ``order``."""
-        query = (f"SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project"
-                 f"{' AND ' + where if where else ''} ORDER BY {order}")
-        body = await self.json("POST", f"{segment(project)}/_apis/wit/wiql",
-                               params={"$top": top}, json={"query": query})
+        query = (
+            f"SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = @project"
+            f"{' AND ' + where if where else ''} ORDER BY {order}"
+        )
+        body = await self.json(
+            "POST", f"{segment(project)}/_apis/wit/wiql", params={"$top": top}, json={"query": query}
+        )
         return [int(w["id"]) for w in body.get("workItems") or []]
 
-    async def work_items(self, project: str, ids: list[int], *, fields: list[str] | None = None,
-                         expand: str | None = None) -> list[dict[str, Any]]:
+    async def work_items(
+        self, project: str, ids: list[int], *, fields: list[str] | None = None, expand: str | None = None
+    ) -> list[dict[str, Any]]:
         """Work items by id, in the order asked, ≤ 200 per call; deleted ones are left out."""
         out: list[dict[str, Any]] = []
         for start in range(0, len(ids), BATCH_MAX):
-            body: dict[str, Any] = {"ids": ids[start:start + BATCH_MAX], "errorPolicy": "omit"}
+            body: dict[str, Any] = {"ids": ids[start : start + BATCH_MAX], "errorPolicy": "omit"}
             if fields:
                 body["fields"] = fields
             if expand:
                 body["$expand"] = expand
-            answer = await self.json("POST", f"{segment(project)}/_apis/wit/workitemsbatch",
-                                     json=body)
+            answer = await self.json("POST", f"{segment(project)}/_apis/wit/workitemsbatch", json=body)
             out.extend(v for v in answer.get("value") or [] if v)
         return out
 
     # --- files -------------------------------------------------------------------------------
 
-    async def upload(self, project: str, name: str, body: AsyncIterator[bytes],
-                     size: int | None) -> dict[str, Any]:
+    async def upload(self, project: str, name: str, body: AsyncIterator[bytes], size: int | None) -> dict[str, Any]:
         """One simple upload, streamed, sent once (the stream is one-shot)."""
-        path = (f"{segment(project)}/_apis/wit/attachments?fileName={quote(name)}"
-                f"&uploadType=Simple&api-version={API_VERSION}")
-        resp = await self.api.upload("POST", path, body, content_type="application/octet-stream",
-                                     length=size)
+        path = (
+            f"{segment(project)}/_apis/wit/attachments?fileName={quote(name)}"
+            f"&uploadType=Simple&api-version={API_VERSION}"
+        )
+        resp = await self.api.upload("POST", path, body, content_type="application/octet-stream", length=size)
         answer: dict[str, Any] = resp.json()
         return answer
 
     def download(self, url: str) -> AsyncIterator[bytes]:
         """Stream an attachment from its URL on the organization's host (with credentials)."""
         sep = "&" if "?" in url else "?"
-        return self.api.download(f"{url}{sep}api-version={API_VERSION}&download=true",
-                                 chunk_size=DOWNLOAD_CHUNK)
+        return self.api.download(f"{url}{sep}api-version={API_VERSION}&download=true", chunk_size=DOWNLOAD_CHUNK)
 
     # --- the account ---------------------------------------------------------------------------
 
@@ -212,9 +234,11 @@ class AdoClient:
             body = await self.get("_apis/connectionData")
             user = body.get("authenticatedUser") or {}
             account = ((user.get("properties") or {}).get("Account") or {}).get("$value")
-            self._me = UserRef(email=account if account and "@" in str(account) else None,
-                               display_name=user.get("providerDisplayName"),
-                               source_id=user.get("id"))
+            self._me = UserRef(
+                email=account if account and "@" in str(account) else None,
+                display_name=user.get("providerDisplayName"),
+                source_id=user.get("id"),
+            )
         return self._me
 
     async def projects(self) -> list[dict[str, Any]]:
@@ -223,8 +247,7 @@ class AdoClient:
         token: str | None = None
         seen: set[str] = set()
         while True:
-            resp = await self.call("GET", "_apis/projects",
-                                   params={"$top": 100, "continuationToken": token})
+            resp = await self.call("GET", "_apis/projects", params={"$top": 100, "continuationToken": token})
             out.extend(resp.json().get("value") or [])
             token = resp.headers.get("x-ms-continuationtoken")
             if not token:
@@ -235,10 +258,11 @@ class AdoClient:
 
     async def list_containers(self) -> list[Container]:
         """The organization (a workspace) and its projects."""
-        out = [Container(id=self.organization, name=self.organization,
-                         kind=ContainerKind.WORKSPACE)]
-        out += [Container(id=p["id"], name=p.get("name") or "", kind=ContainerKind.PROJECT,
-                          parent_id=self.organization) for p in await self.projects()]
+        out = [Container(id=self.organization, name=self.organization, kind=ContainerKind.WORKSPACE)]
+        out += [
+            Container(id=p["id"], name=p.get("name") or "", kind=ContainerKind.PROJECT, parent_id=self.organization)
+            for p in await self.projects()
+        ]
         return out
 
 

@@ -7,6 +7,7 @@ completion), ``System.AreaPath`` (a section that is no state), ``System.Assigned
 ``System.CreatedDate``/``CreatedBy``, ``Microsoft.VSTS.Common.ClosedDate``,
 ``Microsoft.VSTS.Scheduling.StartDate`` and ``TargetDate``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,11 +32,24 @@ from shared.contract.model import (
 )
 from shared.contract.text import MARKER_PREFIX, marker_footer
 
-FIELDS = ["System.Id", "System.Title", "System.Description", "System.State",
-          "System.WorkItemType", "System.AreaPath", "System.AssignedTo", "System.Tags",
-          "System.Parent", "System.CreatedDate", "System.CreatedBy", "System.CommentCount",
-          "System.Rev", "Microsoft.VSTS.Common.ClosedDate",
-          "Microsoft.VSTS.Scheduling.StartDate", "Microsoft.VSTS.Scheduling.TargetDate"]
+FIELDS = [
+    "System.Id",
+    "System.Title",
+    "System.Description",
+    "System.State",
+    "System.WorkItemType",
+    "System.AreaPath",
+    "System.AssignedTo",
+    "System.Tags",
+    "System.Parent",
+    "System.CreatedDate",
+    "System.CreatedBy",
+    "System.CommentCount",
+    "System.Rev",
+    "Microsoft.VSTS.Common.ClosedDate",
+    "Microsoft.VSTS.Scheduling.StartDate",
+    "Microsoft.VSTS.Scheduling.TargetDate",
+]
 START = "Microsoft.VSTS.Scheduling.StartDate"
 TARGET = "Microsoft.VSTS.Scheduling.TargetDate"
 #: characters Azure DevOps refuses in project and area names, and their lengths
@@ -67,8 +81,11 @@ def identity(value: Any) -> UserRef | None:
     if not isinstance(value, dict):
         return None
     unique = value.get("uniqueName")
-    return UserRef(email=unique if isinstance(unique, str) and "@" in unique else None,
-                   display_name=value.get("displayName"), source_id=value.get("id"))
+    return UserRef(
+        email=unique if isinstance(unique, str) and "@" in unique else None,
+        display_name=value.get("displayName"),
+        source_id=value.get("id"),
+    )
 
 
 def tag_names(value: Any) -> list[str]:
@@ -83,22 +100,24 @@ def label_id(name: str) -> str:
 
 def tag_of(label: str) -> str:
     """The tag name in a label id."""
-    return label[len("tag:"):] if label.startswith("tag:") else label
+    return label[len("tag:") :] if label.startswith("tag:") else label
 
 
 # --- records out --------------------------------------------------------------------------
 
 
 def project_record(raw: dict[str, Any], organization: str) -> Project:
-    return Project(source_id=str(raw["id"]), version=f"rev:{raw.get('revision', 0)}",
-                   name=str(raw.get("name") or ""),
-                   description=without_footer(str(raw.get("description") or "")),
-                   workspace_id=organization)
+    return Project(
+        source_id=str(raw["id"]),
+        version=f"rev:{raw.get('revision', 0)}",
+        name=str(raw.get("name") or ""),
+        description=without_footer(str(raw.get("description") or "")),
+        workspace_id=organization,
+    )
 
 
 def label_record(name: str, project_id: str) -> Label:
-    return Label(source_id=label_id(name), version=content_version({"name": name}),
-                 project_id=project_id, name=name)
+    return Label(source_id=label_id(name), version=content_version({"name": name}), project_id=project_id, name=name)
 
 
 def state_section_id(state: str) -> str:
@@ -119,21 +138,38 @@ def state_sections(types: list[dict[str, Any]], project_id: str) -> list[Section
             name = str(state.get("name") or "")
             if name and name.lower() not in seen:
                 seen.add(name.lower())
-                out.append(Section(source_id=state_section_id(name),
-                                   version=content_version({"name": name}),
-                                   project_id=project_id, name=name, position=float(len(out))))
+                out.append(
+                    Section(
+                        source_id=state_section_id(name),
+                        version=content_version({"name": name}),
+                        project_id=project_id,
+                        name=name,
+                        position=float(len(out)),
+                    )
+                )
     return out
 
 
 #: section names that mean a state category when no state has the name itself
 CATEGORY_WORDS: dict[str, frozenset[str]] = {
-    "Proposed": frozenset({"to do", "todo", "to-do", "backlog", "new", "open", "not started",
-                           "planned", "ideas"}),
-    "InProgress": frozenset({"doing", "in progress", "in-progress", "active", "working",
-                             "started", "ongoing", "wip", "committed", "in review", "review"}),
+    "Proposed": frozenset({"to do", "todo", "to-do", "backlog", "new", "open", "not started", "planned", "ideas"}),
+    "InProgress": frozenset(
+        {
+            "doing",
+            "in progress",
+            "in-progress",
+            "active",
+            "working",
+            "started",
+            "ongoing",
+            "wip",
+            "committed",
+            "in review",
+            "review",
+        }
+    ),
     "Resolved": frozenset({"resolved"}),
-    "Completed": frozenset({"done", "complete", "completed", "closed", "finished",
-                            "shipped"}),
+    "Completed": frozenset({"done", "complete", "completed", "closed", "finished", "shipped"}),
 }
 
 
@@ -150,44 +186,50 @@ def state_for_section(name: str, states: list[tuple[str, str]]) -> str | None:
     return None
 
 
-def task_record(item: dict[str, Any], project_id: str,
-                categories: dict[tuple[str, str], str]) -> Task:
+def task_record(item: dict[str, Any], project_id: str, categories: dict[tuple[str, str], str]) -> Task:
     """A work item as a task; its section is its state (``categories``: (type, state) →
     state category)."""
     f = item.get("fields") or {}
     wtype, state = str(f.get("System.WorkItemType") or ""), str(f.get("System.State") or "")
     category = categories.get((wtype.lower(), state.lower()), "")
     start, target = parse_time(f.get(START)), parse_time(f.get(TARGET))
-    due_at = target if target is not None and target.timetz().replace(tzinfo=None) != time() \
-        else None
+    due_at = target if target is not None and target.timetz().replace(tzinfo=None) != time() else None
     assignee = identity(f.get("System.AssignedTo"))
     parent = f.get("System.Parent")
     return Task(
-        source_id=str(item["id"]), version=f"rev:{item.get('rev', f.get('System.Rev', 0))}",
+        source_id=str(item["id"]),
+        version=f"rev:{item.get('rev', f.get('System.Rev', 0))}",
         project_id=project_id,
         section_id=state_section_id(state) if state else None,
         parent_id=str(parent) if parent else None,
         name=str(f.get("System.Title") or ""),
         description=without_footer(html_to_markdown(f.get("System.Description"))),
-        completed=category == COMPLETED, archived=category == REMOVED,
-        completed_at=parse_time(f.get("Microsoft.VSTS.Common.ClosedDate"))
-        if category == COMPLETED else None,
+        completed=category == COMPLETED,
+        archived=category == REMOVED,
+        completed_at=parse_time(f.get("Microsoft.VSTS.Common.ClosedDate")) if category == COMPLETED else None,
         start_on=start.date() if start else None,
-        due_on=target.date() if target else None, due_at=due_at,
+        due_on=target.date() if target else None,
+        due_at=due_at,
         assignees=(assignee,) if assignee else (),
-        labels=tuple(LabelRef(source_id=label_id(t), name=t)
-                     for t in tag_names(f.get("System.Tags"))),
-        position=float(item["id"]), created_at=parse_time(f.get("System.CreatedDate")),
-        created_by=identity(f.get("System.CreatedBy")))
+        labels=tuple(LabelRef(source_id=label_id(t), name=t) for t in tag_names(f.get("System.Tags"))),
+        position=float(item["id"]),
+        created_at=parse_time(f.get("System.CreatedDate")),
+        created_by=identity(f.get("System.CreatedBy")),
+    )
 
 
 def comment_record(raw: dict[str, Any], project_id: str, task_id: str) -> Comment:
     text = str(raw.get("text") or "")
     body = text if raw.get("format") == "markdown" else html_to_markdown(text)
-    return Comment(source_id=f"{task_id}:{raw['id']}", version=f"v:{raw.get('version', 1)}",
-                   project_id=project_id, task_id=task_id, text=without_footer(body),
-                   author=identity(raw.get("createdBy")),
-                   created_at=parse_time(raw.get("createdDate")))
+    return Comment(
+        source_id=f"{task_id}:{raw['id']}",
+        version=f"v:{raw.get('version', 1)}",
+        project_id=project_id,
+        task_id=task_id,
+        text=without_footer(body),
+        author=identity(raw.get("createdBy")),
+        created_at=parse_time(raw.get("createdDate")),
+    )
 
 
 def attachment_records(item: dict[str, Any], project_id: str) -> list[Attachment]:
@@ -202,17 +244,31 @@ def attachment_records(item: dict[str, Any], project_id: str) -> list[Attachment
             key = url.rstrip("/").rsplit("/", 1)[-1].lower()
             name = str(attrs.get("name") or "attachment")
             size = attrs.get("resourceSize")
-            out.append(Attachment(
-                source_id=f"{task_id}:{key}", project_id=project_id, task_id=task_id,
-                version=content_version({"name": name, "size": size, "url": key}), name=name,
-                size=int(size) if isinstance(size, int) else None, url=url,
-                created_at=parse_time(attrs.get("resourceCreatedDate"))))
+            out.append(
+                Attachment(
+                    source_id=f"{task_id}:{key}",
+                    project_id=project_id,
+                    task_id=task_id,
+                    version=content_version({"name": name, "size": size, "url": key}),
+                    name=name,
+                    size=int(size) if isinstance(size, int) else None,
+                    url=url,
+                    created_at=parse_time(attrs.get("resourceCreatedDate")),
+                )
+            )
         elif rel.get("rel") == "Hyperlink":
             name = _without_marker(comment) or url
-            out.append(Attachment(
-                source_id=f"{task_id}:{link_key(url)}", project_id=project_id, task_id=task_id,
-                version=content_version({"name": name, "url": url}), name=name, is_link=True,
-                url=url))
+            out.append(
+                Attachment(
+                    source_id=f"{task_id}:{link_key(url)}",
+                    project_id=project_id,
+                    task_id=task_id,
+                    version=content_version({"name": name, "url": url}),
+                    name=name,
+                    is_link=True,
+                    url=url,
+                )
+            )
     return out
 
 
@@ -246,20 +302,28 @@ def adapt_project(project: Project) -> tuple[Project, list[Adaptation]]:
     name = clean_name(project.name, _BAD_PROJECT, PROJECT_NAME_MAX, "Migrated project")
     if name == project.name:
         return project, []
-    return project.model_copy(update={"name": name}), [Adaptation(
-        kind=Kind.PROJECT, code="project.name_adapted",
-        message="Azure DevOps project names are at most 64 characters without "
-                "\\ / : * ? \" < > ; # $ { } , + = [ ] | % & @; the name was adjusted")]
+    return project.model_copy(update={"name": name}), [
+        Adaptation(
+            kind=Kind.PROJECT,
+            code="project.name_adapted",
+            message="Azure DevOps project names are at most 64 characters without "
+            '\\ / : * ? " < > ; # $ { } , + = [ ] | % & @; the name was adjusted',
+        )
+    ]
 
 
 def adapt_section(section: Section) -> tuple[Section, list[Adaptation]]:
     name = clean_name(section.name, _BAD_NODE, NODE_NAME_MAX, "Section")
     if name == section.name:
         return section, []
-    return section.model_copy(update={"name": name}), [Adaptation(
-        kind=Kind.SECTION, code="section.name_adapted",
-        message="a section that is no state becomes an area, whose name cannot hold "
-                "\\ / $ ? * : \" & > < # % | +; the name was adjusted")]
+    return section.model_copy(update={"name": name}), [
+        Adaptation(
+            kind=Kind.SECTION,
+            code="section.name_adapted",
+            message="a section that is no state becomes an area, whose name cannot hold "
+            '\\ / $ ? * : " & > < # % | +; the name was adjusted',
+        )
+    ]
 
 
 def adapt_task(task: Task) -> tuple[Task, list[Adaptation]]:
@@ -269,14 +333,18 @@ def adapt_task(task: Task) -> tuple[Task, list[Adaptation]]:
         return task, []
     first = task.name.replace("\r", "\n").split("\n", 1)[0].strip() or "Untitled"
     description = f"{task.name}\n\n{task.description}".strip()
-    return task.model_copy(update={"name": first, "description": description}), [Adaptation(
-        kind=Kind.TASK, code="task.name_multiline",
-        message="a title holds one line: the first line is the title, the whole name is in "
-                "the description")]
+    return task.model_copy(update={"name": first, "description": description}), [
+        Adaptation(
+            kind=Kind.TASK,
+            code="task.name_multiline",
+            message="a title holds one line: the first line is the title, the whole name is in the description",
+        )
+    ]
 
 
-def task_fields(task: Task, area_path: str, state: str | None, marker: str,
-                assignee: str | None, tags: list[str]) -> dict[str, Any]:
+def task_fields(
+    task: Task, area_path: str, state: str | None, marker: str, assignee: str | None, tags: list[str]
+) -> dict[str, Any]:
     """Field values of a work item for ``task`` (None removes the field)."""
     values: dict[str, Any] = {
         "System.Title": task.name,
@@ -285,8 +353,9 @@ def task_fields(task: Task, area_path: str, state: str | None, marker: str,
         "System.AssignedTo": assignee,
         "System.Tags": "; ".join(tags) if tags else None,
         START: iso(datetime.combine(task.start_on, time(), UTC)) if task.start_on else None,
-        TARGET: iso(task.due_at) if task.due_at else (
-            iso(datetime.combine(task.due_on, time(), UTC)) if task.due_on else None),
+        TARGET: iso(task.due_at)
+        if task.due_at
+        else (iso(datetime.combine(task.due_on, time(), UTC)) if task.due_on else None),
     }
     if state:
         values["System.State"] = state
@@ -314,8 +383,7 @@ def _differs(name: str, have: Any, want: Any) -> bool:
         a, b = parse_time(have), parse_time(want)
         return a != b
     if name == "System.Tags":
-        return sorted(t.lower() for t in tag_names(have)) != sorted(
-            t.lower() for t in tag_names(want))
+        return sorted(t.lower() for t in tag_names(have)) != sorted(t.lower() for t in tag_names(want))
     if name == "System.AssignedTo":
         return str(have or "").lower() != str(want or "").lower()
     return bool(have != want)

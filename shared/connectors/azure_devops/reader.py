@@ -8,6 +8,7 @@ whose parent has a larger id (linked after it was created) is held back to a sec
 so a parent always comes before its children. Comments are listed per work item that has
 any; attachments are the attached files and hyperlinks of each work item.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -44,23 +45,23 @@ class _Offset(BaseModel):
 
 class _Tasks(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    phase: int = 0      # 0: every work item but late children; 1: only late children
-    after: int = 0      # the last work item id of the previous page
+    phase: int = 0  # 0: every work item but late children; 1: only late children
+    after: int = 0  # the last work item id of the previous page
     late: bool = False  # phase 0 held back at least one late child
 
 
 class _Comments(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    after: int = 0            # work items up to this id are done
-    pending: list[int] = []   # work items with comments still to list (ascending)
+    after: int = 0  # work items up to this id are done
+    pending: list[int] = []  # work items with comments still to list (ascending)
     token: str | None = None  # continuation token within pending[0]
-    done: bool = False        # no more work items with comments after ``after``
+    done: bool = False  # no more work items with comments after ``after``
 
 
 class _Attachments(BaseModel):
     model_config = ConfigDict(extra="forbid")
     after: int = 0  # work items up to this id are done
-    skip: int = 0   # attachments of the next work item already read
+    skip: int = 0  # attachments of the next work item already read
 
 
 OFFSETS = CursorCodec("Azure DevOps", _Offset)
@@ -101,31 +102,36 @@ class AzureDevOpsReader:
         return self._types[scope]
 
     async def _state_categories(self, scope: str) -> dict[tuple[str, str], str]:
-        return {(str(t["name"]).lower(), str(st["name"]).lower()): str(st.get("category") or "")
-                for t in await self._work_item_types(scope) for st in t.get("states") or []}
+        return {
+            (str(t["name"]).lower(), str(st["name"]).lower()): str(st.get("category") or "")
+            for t in await self._work_item_types(scope)
+            for st in t.get("states") or []
+        }
 
     # --- read ------------------------------------------------------------------------------------
 
     async def read(self, kind: Kind, scope: str, cursor: str | None, limit: int) -> Page:
         limit = max(1, min(limit, 200))
         if kind is Kind.PROJECT:
-            return Page(records=(project_record(await self._project(scope),
-                                                self.client.organization),))
+            return Page(records=(project_record(await self._project(scope), self.client.organization),))
         if kind is Kind.SECTION:
             columns = state_sections(await self._work_item_types(scope), scope)
             start = OFFSETS.load(cursor).i
-            shown = columns[start:start + limit]
+            shown = columns[start : start + limit]
             end = start + len(shown)
-            return Page(records=tuple(shown),
-                        next_cursor=OFFSETS.encode(_Offset(i=end)) if end < len(columns) else None)
+            return Page(
+                records=tuple(shown), next_cursor=OFFSETS.encode(_Offset(i=end)) if end < len(columns) else None
+            )
         if kind is Kind.LABEL:
             body = await self.client.get(f"{segment(scope)}/_apis/wit/tags")
             names = sorted({str(t["name"]) for t in body.get("value") or []}, key=str.lower)
             start = OFFSETS.load(cursor).i
-            part = names[start:start + limit]
+            part = names[start : start + limit]
             end = start + len(part)
-            return Page(records=tuple(label_record(n, scope) for n in part),
-                        next_cursor=OFFSETS.encode(_Offset(i=end)) if end < len(names) else None)
+            return Page(
+                records=tuple(label_record(n, scope) for n in part),
+                next_cursor=OFFSETS.encode(_Offset(i=end)) if end < len(names) else None,
+            )
         if kind is Kind.TASK:
             return await self._tasks(scope, cursor, limit)
         if kind is Kind.COMMENT:
@@ -153,8 +159,7 @@ class AzureDevOpsReader:
             st.after = ids[-1]
         if len(ids) < limit:  # this pass is over
             if st.phase == 0 and st.late:
-                return Page(records=tuple(records),
-                            next_cursor=TASKS.encode(_Tasks(phase=1, after=0)))
+                return Page(records=tuple(records), next_cursor=TASKS.encode(_Tasks(phase=1, after=0)))
             return Page(records=tuple(records))
         return Page(records=tuple(records), next_cursor=TASKS.encode(st))
 
@@ -168,8 +173,8 @@ class AzureDevOpsReader:
                 if st.done:
                     break
                 ids = await self.client.wiql(
-                    scope, f"[System.Id] > {st.after} AND [System.CommentCount] > 0",
-                    top=WALK_BATCH)
+                    scope, f"[System.Id] > {st.after} AND [System.CommentCount] > 0", top=WALK_BATCH
+                )
                 st.pending = ids
                 st.done = len(ids) < WALK_BATCH
                 if not ids:
@@ -178,13 +183,16 @@ class AzureDevOpsReader:
             wid = st.pending[0]
             try:
                 page = await self.client.json(
-                    "GET", f"{segment(scope)}/_apis/wit/workItems/{wid}/comments", preview=True,
-                    params={"$top": min(200, limit - len(records)), "order": "asc",
-                            "continuationToken": st.token})
+                    "GET",
+                    f"{segment(scope)}/_apis/wit/workItems/{wid}/comments",
+                    preview=True,
+                    params={"$top": min(200, limit - len(records)), "order": "asc", "continuationToken": st.token},
+                )
             except NotFoundError:  # deleted since it was listed
                 page = {}
-            records.extend(comment_record(c, scope, str(wid))
-                           for c in page.get("comments") or [] if not c.get("isDeleted"))
+            records.extend(
+                comment_record(c, scope, str(wid)) for c in page.get("comments") or [] if not c.get("isDeleted")
+            )
             st.token = page.get("continuationToken")
             if not st.token:
                 st.after = st.pending.pop(0)
@@ -198,7 +206,7 @@ class AzureDevOpsReader:
         items = await self.client.work_items(scope, ids, expand="relations")
         records: list[AnyRecord] = []
         for item in items:
-            found = attachment_records(item, scope)[st.skip:]
+            found = attachment_records(item, scope)[st.skip :]
             room = limit - len(records)
             if len(found) > room:
                 records.extend(found[:room])

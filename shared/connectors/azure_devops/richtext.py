@@ -12,14 +12,14 @@ Plain text survives a round trip exactly (``html_to_markdown(markdown_to_html(t)
 except that runs of three or more newlines collapse to one blank line and a list that
 directly follows a line of text gets a blank line before it.
 """
+
 from __future__ import annotations
 
 import html
 import re
 from html.parser import HTMLParser
 
-_BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "pre",
-           "blockquote", "table", "tr"}
+_BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "pre", "blockquote", "table", "tr"}
 
 
 class _ToMarkdown(HTMLParser):
@@ -160,9 +160,11 @@ def _inline(text: str) -> str:
             out.append(f"<code>{html.escape(part[1:-1], quote=False)}</code>")
             continue
         piece = html.escape(part, quote=False)
-        piece = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)",
-                       lambda m: f'<a href="{m.group(2).replace(chr(34), "&quot;")}">'
-                                 f'{m.group(1)}</a>', piece)
+        piece = re.sub(
+            r"\[([^\]]+)\]\(([^)\s]+)\)",
+            lambda m: f'<a href="{m.group(2).replace(chr(34), "&quot;")}">{m.group(1)}</a>',
+            piece,
+        )
         piece = re.sub(r"\*\*(\S(?:.*?\S)?)\*\*", r"<strong>\1</strong>", piece)
         piece = re.sub(r"(?<![*\w])\*(\S(?:.*?\S)?)\*(?![*\w])", r"<em>\1</em>", piece)
         out.append(piece)
@@ -196,8 +198,7 @@ def markdown_to_html(text: str) -> str:
             while i < len(lines) and not lines[i].startswith("```"):
                 body.append(lines[i])
                 i += 1
-            out.append("<pre><code>" + html.escape("\n".join(body), quote=False)
-                       + "</code></pre>")
+            out.append("<pre><code>" + html.escape("\n".join(body), quote=False) + "</code></pre>")
             i += 1
             continue
         heading = _HEADING.match(line)
@@ -227,8 +228,7 @@ def markdown_to_html(text: str) -> str:
             while i < len(lines) and lines[i].startswith("> "):
                 quoted.append(lines[i][2:])
                 i += 1
-            out.append("<blockquote>" + "<br>".join(_inline(q) for q in quoted)
-                       + "</blockquote>")
+            out.append("<blockquote>" + "<br>".join(_inline(q) for q in quoted) + "</blockquote>")
             continue
         elif not line.strip():
             flush()

@@ -1,4 +1,5 @@
 """Azure DevOps runtime factory: one guarded, paced client shared by reader and writer."""
+
 from __future__ import annotations
 
 from shared.connectors.azure_devops import azure_devops_client
@@ -9,13 +10,11 @@ from shared.connectors.registry import RuntimeOptions, SimpleRuntime, register_r
 from shared.connectors.settings import AzureDevOpsConnection, ConnectionBase
 
 
-async def open_azure_devops(connection: ConnectionBase,
-                            options: RuntimeOptions) -> SimpleRuntime:
+async def open_azure_devops(connection: ConnectionBase, options: RuntimeOptions) -> SimpleRuntime:
     """Reader and writer over one ``AdoClient`` (PAT in HTTP basic)."""
     if not isinstance(connection, AzureDevOpsConnection):
         raise TypeError("open_azure_devops needs an AzureDevOpsConnection")
-    client = azure_devops_client(connection, allow_loopback=options.allow_loopback,
-                                 pacer=options.pacer)
+    client = azure_devops_client(connection, allow_loopback=options.allow_loopback, pacer=options.pacer)
     return SimpleRuntime(AzureDevOpsReader(client), AzureDevOpsWriter(client), (client.aclose,))
 
 

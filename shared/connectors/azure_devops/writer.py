@@ -14,6 +14,7 @@ comments, and the relation comment of files and links (``capabilities.py``). Del
 idempotent. What only the write reveals — an assignee the organization does not know, a
 date field the process lacks — is dropped and reported (``Written.notes``).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -86,8 +87,9 @@ class _Process:
     #: type (lower) → [(state, category)] in the process's order
     states: dict[str, list[tuple[str, str]]]
 
-    def state_for(self, type_name: str, completed: bool, current: str | None,
-                  column: str | None = None) -> tuple[str | None, Adaptation | None]:
+    def state_for(
+        self, type_name: str, completed: bool, current: str | None, column: str | None = None
+    ) -> tuple[str | None, Adaptation | None]:
         """The state to write (None keeps ``current``): the section's state ``column`` when
         the type has it and its category agrees with ``completed``, else one from the
         completion (a note says when the column had to give way)."""
@@ -103,10 +105,13 @@ class _Process:
                 same = current is not None and current.lower() == column.lower()
                 name = next(s for s, _ in states if s.lower() == column.lower())
                 return (None if same else name), None
-            note = Adaptation(kind=Kind.TASK, code="task.state_from_completion",
-                              message=f"the column {column!r} contradicts the task's completion "
-                                      f"(or the {type_name} type lacks it): the state follows "
-                                      "the completion")
+            note = Adaptation(
+                kind=Kind.TASK,
+                code="task.state_from_completion",
+                message=f"the column {column!r} contradicts the task's completion "
+                f"(or the {type_name} type lacks it): the state follows "
+                "the completion",
+            )
         have = category(current)
         if completed and have != "Completed":
             return next((s for s, c in states if c == "Completed"), None), note
@@ -122,15 +127,14 @@ class _Process:
 class AzureDevOpsWriter:
     """Creates, updates, finds and deletes Azure DevOps items for the engine."""
 
-    def __init__(self, client: AdoClient, *, capabilities: Capabilities | None = None,
-                 poll_s: float = 0.5) -> None:
+    def __init__(self, client: AdoClient, *, capabilities: Capabilities | None = None, poll_s: float = 0.5) -> None:
         self.client = client
         self.capabilities = capabilities or azure_devops_capabilities()
         self.poll_s = poll_s
         self._processes: dict[str, _Process] = {}
         self._project_names: dict[str, str] = {}
         self._areas: dict[str, dict[str, str]] = {}  # project → node id → name
-        self._item_project: dict[str, str] = {}      # work item id → project id
+        self._item_project: dict[str, str] = {}  # work item id → project id
         self._unknown_people: set[str] = set()
         self._area_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._default_process: str | None = None
@@ -156,8 +160,11 @@ class AzureDevOpsWriter:
         if isinstance(record, Label):
             label, notes = name_nameless_label(record)
             if ";" in label.name:  # the separator of System.Tags
-                notes.append(Adaptation(kind=Kind.LABEL, code="label.name_adapted",
-                                        message="a tag cannot hold ';': it became ','"))
+                notes.append(
+                    Adaptation(
+                        kind=Kind.LABEL, code="label.name_adapted", message="a tag cannot hold ';': it became ','"
+                    )
+                )
                 label = label.model_copy(update={"name": label.name.replace(";", ",")})
             return label, notes
         if isinstance(record, Comment):
@@ -175,24 +182,27 @@ class AzureDevOpsWriter:
     async def _process(self, project: str) -> _Process:
         if project not in self._processes:
             body = await self.client.get(f"{segment(project)}/_apis/wit/workitemtypes")
-            types = {str(t["name"]).lower(): t for t in body.get("value") or []
-                     if not t.get("isDisabled")}
+            types = {str(t["name"]).lower(): t for t in body.get("value") or [] if not t.get("isDisabled")}
             top = next((t for t in BACKLOG_TYPES if t.lower() in types), None)
             if top is None:
-                raise SkippableItemError("the project's process has no backlog work item type "
-                                         f"({', '.join(BACKLOG_TYPES)})", status=400)
+                raise SkippableItemError(
+                    f"the project's process has no backlog work item type ({', '.join(BACKLOG_TYPES)})", status=400
+                )
             child = "Task" if "task" in types else top
-            self._processes[project] = _Process(top, child, {
-                name: [(str(s["name"]), str(s.get("category") or ""))
-                       for s in t.get("states") or []] for name, t in types.items()})
+            self._processes[project] = _Process(
+                top,
+                child,
+                {
+                    name: [(str(s["name"]), str(s.get("category") or "")) for s in t.get("states") or []]
+                    for name, t in types.items()
+                },
+            )
         return self._processes[project]
 
     async def _area_names(self, project: str, fresh: bool = False) -> dict[str, str]:
         if fresh or project not in self._areas:
-            root = await self.client.get(f"{segment(project)}/_apis/wit/classificationnodes/Areas",
-                                         **{"$depth": 1})
-            self._areas[project] = {str(c["id"]): str(c["name"])
-                                    for c in root.get("children") or []}
+            root = await self.client.get(f"{segment(project)}/_apis/wit/classificationnodes/Areas", **{"$depth": 1})
+            self._areas[project] = {str(c["id"]): str(c["name"]) for c in root.get("children") or []}
             self._areas[project]["root"] = str(root["id"])
         return self._areas[project]
 
@@ -200,7 +210,7 @@ class AzureDevOpsWriter:
         name = await self._project_name(project)
         if not section or not section.startswith("area:"):
             return name
-        owner, _, node = section[len("area:"):].partition(":")
+        owner, _, node = section[len("area:") :].partition(":")
         areas = await self._area_names(owner)
         if node not in areas:
             areas = await self._area_names(owner, fresh=True)
@@ -212,8 +222,7 @@ class AzureDevOpsWriter:
         """The project of a work item (the organization-level URL needs none); None if gone."""
         if wid not in self._item_project:
             try:
-                item = await self.client.get(f"_apis/wit/workitems/{wid}",
-                                             fields="System.TeamProject")
+                item = await self.client.get(f"_apis/wit/workitems/{wid}", fields="System.TeamProject")
             except NotFoundError:
                 return None
             self._item_project[wid] = str(item["fields"]["System.TeamProject"])
@@ -224,8 +233,7 @@ class AzureDevOpsWriter:
 
     # --- create --------------------------------------------------------------------------------
 
-    async def create(self, kind: Kind, record: Record, refs: DestRefs,
-                     marker: str) -> str | Written:
+    async def create(self, kind: Kind, record: Record, refs: DestRefs, marker: str) -> str | Written:
         if isinstance(record, Project):
             return await self._create_project(record, marker)
         if isinstance(record, Section):
@@ -239,11 +247,14 @@ class AzureDevOpsWriter:
         if isinstance(record, Comment):
             project, task = _need(refs.project, "project"), _need(refs.task, "task")
             made = await self.client.json(
-                "POST", f"{segment(project)}/_apis/wit/workItems/{task}/comments", preview=True,
-                json={"text": html_with_footer(record.text, marker)}, idempotent=False)
+                "POST",
+                f"{segment(project)}/_apis/wit/workItems/{task}/comments",
+                preview=True,
+                json={"text": html_with_footer(record.text, marker)},
+                idempotent=False,
+            )
             return f"{task}:{made['id']}"
-        raise SkippableItemError(f"Azure DevOps writer cannot create {kind} this way",
-                                 status=400)
+        raise SkippableItemError(f"Azure DevOps writer cannot create {kind} this way", status=400)
 
     async def _default_process_id(self) -> str:
         if self._default_process is None:
@@ -257,15 +268,18 @@ class AzureDevOpsWriter:
 
     async def _create_project(self, project: Project, marker: str) -> str | Written:
         adapted, notes = adapt_project(project)
-        body = {"name": adapted.name, "visibility": "private",
-                "description": with_footer(adapted.description, marker),
-                "capabilities": {"processTemplate": {
-                    "templateTypeId": await self._default_process_id()},
-                    "versioncontrol": {"sourceControlType": "Git"}}}
+        body = {
+            "name": adapted.name,
+            "visibility": "private",
+            "description": with_footer(adapted.description, marker),
+            "capabilities": {
+                "processTemplate": {"templateTypeId": await self._default_process_id()},
+                "versioncontrol": {"sourceControlType": "Git"},
+            },
+        }
         for attempt in range(1, 4):
             try:
-                op = await self.client.json("POST", "_apis/projects", json=body,
-                                            idempotent=False)
+                op = await self.client.json("POST", "_apis/projects", json=body, idempotent=False)
                 break
             except SkippableItemError as exc:
                 if status_of(exc) != 409 or attempt == 3:
@@ -274,14 +288,17 @@ class AzureDevOpsWriter:
                 if existing and find_marker(existing.get("description")) == marker:
                     return str(existing["id"])  # an earlier attempt made it
                 body["name"] = f"{adapted.name[:60]} ({attempt + 1})"
-                notes.append(Adaptation(kind=Kind.PROJECT, code="project.renamed_duplicate",
-                                        message="a project of that name exists: a number was "
-                                                "added to the name"))
+                notes.append(
+                    Adaptation(
+                        kind=Kind.PROJECT,
+                        code="project.renamed_duplicate",
+                        message="a project of that name exists: a number was added to the name",
+                    )
+                )
         await self._wait(str(op["id"]))
         made = await self.client.get(f"_apis/projects/{segment(str(body['name']))}")
         self._project_names[str(made["id"])] = str(made["name"])
-        return Written(dest_id=str(made["id"]), notes=tuple(notes)) if notes \
-            else str(made["id"])
+        return Written(dest_id=str(made["id"]), notes=tuple(notes)) if notes else str(made["id"])
 
     async def _project_named(self, name: str) -> dict[str, Any] | None:
         try:
@@ -299,8 +316,9 @@ class AzureDevOpsWriter:
             if status == "succeeded":
                 return
             if status in ("failed", "cancelled"):
-                raise SkippableItemError(f"Azure DevOps project operation {status}: "
-                                         f"{op.get('resultMessage') or ''}", status=500)
+                raise SkippableItemError(
+                    f"Azure DevOps project operation {status}: {op.get('resultMessage') or ''}", status=500
+                )
             await asyncio.sleep(delay)
             waited += delay
             delay = min(delay * 2, 5.0)
@@ -311,15 +329,25 @@ class AzureDevOpsWriter:
         if column is not None:  # a column of the board: nothing to create
             if column.lower() == " ".join(section.name.lower().split()):
                 return state_section_id(column)
-            return Written(dest_id=state_section_id(column), notes=(Adaptation(
-                kind=Kind.SECTION, code="section.mapped_to_state",
-                message=f"the section {section.name!r} is the board column {column!r}"),))
+            return Written(
+                dest_id=state_section_id(column),
+                notes=(
+                    Adaptation(
+                        kind=Kind.SECTION,
+                        code="section.mapped_to_state",
+                        message=f"the section {section.name!r} is the board column {column!r}",
+                    ),
+                ),
+            )
         adapted, _ = adapt_section(section)
         async with self._area_locks[project]:
             try:
                 node = await self.client.json(
-                    "POST", f"{segment(project)}/_apis/wit/classificationnodes/Areas",
-                    json={"name": adapted.name}, idempotent=False)
+                    "POST",
+                    f"{segment(project)}/_apis/wit/classificationnodes/Areas",
+                    json={"name": adapted.name},
+                    idempotent=False,
+                )
             except SkippableItemError as exc:
                 if status_of(exc) != 409:
                     raise
@@ -332,8 +360,7 @@ class AzureDevOpsWriter:
 
     async def _find_area(self, project: str, name: str) -> str | None:
         areas = await self._area_names(project, fresh=True)
-        node = next((i for i, n in areas.items() if i != "root" and n.lower() == name.lower()),
-                    None)
+        node = next((i for i, n in areas.items() if i != "root" and n.lower() == name.lower()), None)
         return f"area:{project}:{node}" if node else None
 
     async def _create_task(self, task: Task, refs: DestRefs, marker: str) -> str | Written:
@@ -345,8 +372,13 @@ class AzureDevOpsWriter:
         notes += [note] if note else []
         extra = []
         if refs.parent_task:
-            extra.append({"op": "add", "path": "/relations/-", "value": {
-                "rel": PARENT, "url": self._parent_url(refs.parent_task)}})
+            extra.append(
+                {
+                    "op": "add",
+                    "path": "/relations/-",
+                    "value": {"rel": PARENT, "url": self._parent_url(refs.parent_task)},
+                }
+            )
 
         async def send(ops: list[dict[str, Any]]) -> dict[str, Any]:
             return await self.client.create_work_item(project, type_name, ops + extra)
@@ -356,21 +388,21 @@ class AzureDevOpsWriter:
         self._item_project[wid] = project
         return Written(dest_id=wid, notes=tuple(notes)) if notes else wid
 
-    async def _values(self, task: Task, refs: DestRefs, project: str, marker: str,
-                      state: str | None) -> tuple[dict[str, Any], list[Adaptation]]:
+    async def _values(
+        self, task: Task, refs: DestRefs, project: str, marker: str, state: str | None
+    ) -> tuple[dict[str, Any], list[Adaptation]]:
         notes: list[Adaptation] = []
         email = next((a.email for a in task.assignees if a.email), None)
         if email and email.lower() in self._unknown_people:
             notes.append(_unknown_person(email))
             email = None
-        tags = [tag_of(refs.labels[lab.source_id]) for lab in task.labels
-                if lab.source_id in refs.labels]
+        tags = [tag_of(refs.labels[lab.source_id]) for lab in task.labels if lab.source_id in refs.labels]
         area = await self._area_path(project, refs.section)
         return task_fields(task, area, state, marker, email, tags), notes
 
-    async def _tolerant(self, send: Any, values: dict[str, Any],
-                        current: dict[str, Any] | None,
-                        notes: list[Adaptation]) -> dict[str, Any]:
+    async def _tolerant(
+        self, send: Any, values: dict[str, Any], current: dict[str, Any] | None, notes: list[Adaptation]
+    ) -> dict[str, Any]:
         """Send the fields; an unknown assignee or a date field the process lacks is dropped
         (and reported) and the write sent again, once per cause."""
         for _ in range(3):
@@ -388,20 +420,27 @@ class AzureDevOpsWriter:
                 dates = [f for f in (START, TARGET) if values.get(f) and f in str(exc)]
                 if not dates:
                     raise
-                notes.append(Adaptation(kind=Kind.TASK, code="task.dates_dropped", loss=True,
-                                        message="the destination process has no "
-                                                f"{', '.join(dates)} field: dates were dropped"))
+                notes.append(
+                    Adaptation(
+                        kind=Kind.TASK,
+                        code="task.dates_dropped",
+                        loss=True,
+                        message=f"the destination process has no {', '.join(dates)} field: dates were dropped",
+                    )
+                )
                 values = {k: v for k, v in values.items() if k not in dates}
         raise SkippableItemError("Azure DevOps refused the work item fields", status=400)
 
     # --- update --------------------------------------------------------------------------------
 
-    async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs,
-                     marker: str) -> Written | None:
+    async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs, marker: str) -> Written | None:
         if isinstance(record, Project):
             adapted, _ = adapt_project(record)
-            op = await self.client.json("PATCH", f"_apis/projects/{segment(dest_id)}", json={
-                "description": with_footer(adapted.description, marker)})
+            op = await self.client.json(
+                "PATCH",
+                f"_apis/projects/{segment(dest_id)}",
+                json={"description": with_footer(adapted.description, marker)},
+            )
             await self._wait(str(op["id"]))
         elif isinstance(record, Section):
             if dest_id.startswith("area:"):
@@ -425,37 +464,42 @@ class AzureDevOpsWriter:
             if project is None:
                 raise NotFoundError(f"work item {wid} is gone")
             await self.client.json(
-                "PATCH", f"{segment(project)}/_apis/wit/workItems/{wid}/comments/{cid}",
-                preview=True, json={"text": html_with_footer(record.text, marker)})
+                "PATCH",
+                f"{segment(project)}/_apis/wit/workItems/{wid}/comments/{cid}",
+                preview=True,
+                json={"text": html_with_footer(record.text, marker)},
+            )
         elif isinstance(record, Attachment):
             if await self._relation_index(dest_id) is None:
                 raise NotFoundError(f"attachment {dest_id} is gone")
         return None
 
     async def _rename_area(self, dest_id: str, name: str) -> None:
-        project, _, node = dest_id[len("area:"):].partition(":")
+        project, _, node = dest_id[len("area:") :].partition(":")
         areas = await self._area_names(project, fresh=True)
         if node not in areas:
             raise NotFoundError(f"area {dest_id} is gone")
         if areas[node] != name:
             await self.client.json(
-                "PATCH", f"{segment(project)}/_apis/wit/classificationnodes/Areas/"
-                         f"{segment(areas[node])}", json={"name": name})
+                "PATCH",
+                f"{segment(project)}/_apis/wit/classificationnodes/Areas/{segment(areas[node])}",
+                json={"name": name},
+            )
             areas[node] = name
 
-    async def _update_task(self, wid: str, task: Task, refs: DestRefs,
-                           marker: str) -> list[Adaptation]:
-        project = _need(refs.project, "project") if refs.project else \
-            await self._project_of_item(wid)
+    async def _update_task(self, wid: str, task: Task, refs: DestRefs, marker: str) -> list[Adaptation]:
+        project = _need(refs.project, "project") if refs.project else await self._project_of_item(wid)
         if project is None:
             raise NotFoundError(f"work item {wid} is gone")
-        item = await self.client.get(f"{segment(project)}/_apis/wit/workitems/{wid}",
-                                     **{"$expand": "relations"})
+        item = await self.client.get(f"{segment(project)}/_apis/wit/workitems/{wid}", **{"$expand": "relations"})
         fields = item.get("fields") or {}
         process = await self._process(project)
-        state, note = process.state_for(str(fields.get("System.WorkItemType") or ""),
-                                        task.completed, str(fields.get("System.State") or "")
-                                        or None, _column(refs))
+        state, note = process.state_for(
+            str(fields.get("System.WorkItemType") or ""),
+            task.completed,
+            str(fields.get("System.State") or "") or None,
+            _column(refs),
+        )
         values, notes = await self._values(task, refs, project, marker, state)
         notes += [note] if note else []
         extra: list[dict[str, Any]] = []
@@ -467,8 +511,9 @@ class AzureDevOpsWriter:
             extra = [{"op": "test", "path": "/rev", "value": item["rev"]}]
             extra += [{"op": "remove", "path": f"/relations/{i}"} for i in reversed(parents)]
             if want:
-                extra.append({"op": "add", "path": "/relations/-", "value": {
-                    "rel": PARENT, "url": self._parent_url(want)}})
+                extra.append(
+                    {"op": "add", "path": "/relations/-", "value": {"rel": PARENT, "url": self._parent_url(want)}}
+                )
 
         async def send(ops: list[dict[str, Any]]) -> dict[str, Any]:
             if not ops and not extra:
@@ -481,15 +526,13 @@ class AzureDevOpsWriter:
 
     # --- find / delete ------------------------------------------------------------------------
 
-    async def find_by_marker(self, kind: Kind, marker: str, record: Record,
-                             refs: DestRefs) -> str | None:
+    async def find_by_marker(self, kind: Kind, marker: str, record: Record, refs: DestRefs) -> str | None:
         try:
             return await self._find(kind, marker, record, refs)
         except NotFoundError:
             return None  # the parent is gone, so is the item
 
-    async def _find(self, kind: Kind, marker: str, record: Record,
-                    refs: DestRefs) -> str | None:
+    async def _find(self, kind: Kind, marker: str, record: Record, refs: DestRefs) -> str | None:
         if kind is Kind.PROJECT:
             for p in await self.client.projects():
                 if find_marker(p.get("description")) == marker:
@@ -508,8 +551,9 @@ class AzureDevOpsWriter:
         if kind is Kind.COMMENT and refs.project and refs.task:
             return await self._find_comment(refs.project, refs.task, marker)
         if kind is Kind.ATTACHMENT and refs.project and refs.task:
-            item = await self.client.get(f"{segment(refs.project)}/_apis/wit/workitems/{refs.task}",
-                                         **{"$expand": "relations"})
+            item = await self.client.get(
+                f"{segment(refs.project)}/_apis/wit/workitems/{refs.task}", **{"$expand": "relations"}
+            )
             for rel in item.get("relations") or []:
                 if f"[{marker}]" in str((rel.get("attributes") or {}).get("comment") or ""):
                     return f"{refs.task}:{_relation_key(rel)}"
@@ -525,11 +569,9 @@ class AzureDevOpsWriter:
             while True:
                 cond = f"[System.Id] > {last}" + (f" AND {where}" if where else "")
                 ids = await self.client.wiql(project, cond, top=200)
-                items = await self.client.work_items(project, ids,
-                                                     fields=["System.Description"])
+                items = await self.client.work_items(project, ids, fields=["System.Description"])
                 for item in items:
-                    if has_marker_html((item.get("fields") or {}).get("System.Description"),
-                                       marker):
+                    if has_marker_html((item.get("fields") or {}).get("System.Description"), marker):
                         self._item_project[str(item["id"])] = project
                         return str(item["id"])
                 if len(ids) < 200:
@@ -541,8 +583,11 @@ class AzureDevOpsWriter:
         token: str | None = None
         for _ in range(1000):
             page = await self.client.json(
-                "GET", f"{segment(project)}/_apis/wit/workItems/{wid}/comments", preview=True,
-                params={"$top": 200, "continuationToken": token})
+                "GET",
+                f"{segment(project)}/_apis/wit/workItems/{wid}/comments",
+                preview=True,
+                params={"$top": 200, "continuationToken": token},
+            )
             for c in page.get("comments") or []:
                 if has_marker_html(c.get("text"), marker):
                     return f"{wid}:{c['id']}"
@@ -579,15 +624,15 @@ class AzureDevOpsWriter:
     async def _delete_comment(self, project: str, wid: str, cid: str) -> None:
         try:
             await self.client.call(
-                "DELETE", f"{segment(project)}/_apis/wit/workItems/{wid}/comments/{cid}",
-                preview=True)
+                "DELETE", f"{segment(project)}/_apis/wit/workItems/{wid}/comments/{cid}", preview=True
+            )
         except NotFoundError:
             return
 
     async def _delete_area(self, dest_id: str) -> None:
         if not dest_id.startswith("area:"):
             return  # a board column (state) belongs to the process: nothing to delete
-        project, _, node = dest_id[len("area:"):].partition(":")
+        project, _, node = dest_id[len("area:") :].partition(":")
         try:
             areas = await self._area_names(project, fresh=True)
         except NotFoundError:
@@ -597,7 +642,8 @@ class AzureDevOpsWriter:
         # work items still in it move to the project's root area
         await self.client.delete(
             f"{segment(project)}/_apis/wit/classificationnodes/Areas/{segment(areas[node])}",
-            **{"$reclassifyId": areas["root"]})
+            **{"$reclassifyId": areas["root"]},
+        )
         areas.pop(node, None)
 
     async def _relation_index(self, dest_id: str) -> tuple[str, int, int] | None:
@@ -607,8 +653,7 @@ class AzureDevOpsWriter:
         if project is None:
             return None
         try:
-            item = await self.client.get(f"{segment(project)}/_apis/wit/workitems/{wid}",
-                                         **{"$expand": "relations"})
+            item = await self.client.get(f"{segment(project)}/_apis/wit/workitems/{wid}", **{"$expand": "relations"})
         except NotFoundError:
             return None
         for i, rel in enumerate(item.get("relations") or []):
@@ -624,9 +669,11 @@ class AzureDevOpsWriter:
                 return
             project, index, rev = found
             try:
-                await self.client.patch_work_item(project, wid, [
-                    {"op": "test", "path": "/rev", "value": rev},
-                    {"op": "remove", "path": f"/relations/{index}"}])
+                await self.client.patch_work_item(
+                    project,
+                    wid,
+                    [{"op": "test", "path": "/rev", "value": rev}, {"op": "remove", "path": f"/relations/{index}"}],
+                )
                 return
             except SkippableItemError as exc:
                 if status_of(exc) != 412:
@@ -635,31 +682,37 @@ class AzureDevOpsWriter:
 
     # --- attachments ---------------------------------------------------------------------------
 
-    async def upload_attachment(self, record: Attachment, refs: DestRefs, marker: str,
-                                chunks: AsyncIterator[bytes] | None) -> str | Written:
+    async def upload_attachment(
+        self, record: Attachment, refs: DestRefs, marker: str, chunks: AsyncIterator[bytes] | None
+    ) -> str | Written:
         project, task = _need(refs.project, "project"), _need(refs.task, "task")
         if record.is_link or chunks is None:
             if not record.url:
                 raise SkippableItemError("a link attachment needs a URL", status=400)
-            await self._add_relation(project, task, {
-                "rel": "Hyperlink", "url": record.url,
-                "attributes": {"comment": f"{record.name or record.url} [{marker}]"}})
+            await self._add_relation(
+                project,
+                task,
+                {
+                    "rel": "Hyperlink",
+                    "url": record.url,
+                    "attributes": {"comment": f"{record.name or record.url} [{marker}]"},
+                },
+            )
             return f"{task}:{link_key(record.url)}"
         limit = self.capabilities.max_attachment_bytes
         if limit is not None and record.size is not None and record.size > limit:
-            raise SkippableItemError(f"{record.size} bytes is over Azure DevOps' 130 MB upload "
-                                     "limit", status=413)
+            raise SkippableItemError(f"{record.size} bytes is over Azure DevOps' 130 MB upload limit", status=413)
         ref = await self.client.upload(project, record.name or "attachment", chunks, record.size)
-        await self._add_relation(project, task, {
-            "rel": "AttachedFile", "url": ref["url"], "attributes": {"comment": f"[{marker}]"}})
+        await self._add_relation(
+            project, task, {"rel": "AttachedFile", "url": ref["url"], "attributes": {"comment": f"[{marker}]"}}
+        )
         return f"{task}:{str(ref['id']).lower()}"
 
     async def _add_relation(self, project: str, task: str, relation: dict[str, Any]) -> None:
         """Link a file or URL. The call is retried after a lost answer; the service refuses
         a second identical link (TF201040 "already exists"), which means it is there."""
         try:
-            await self.client.patch_work_item(project, task, [
-                {"op": "add", "path": "/relations/-", "value": relation}])
+            await self.client.patch_work_item(project, task, [{"op": "add", "path": "/relations/-", "value": relation}])
         except RelationExistsError:
             return
 
@@ -667,7 +720,7 @@ class AzureDevOpsWriter:
 def _column(refs: DestRefs) -> str | None:
     """The state a task's section stands for (None for an area or no section)."""
     if refs.section and refs.section.startswith("state:"):
-        return refs.section[len("state:"):]
+        return refs.section[len("state:") :]
     return None
 
 
@@ -684,6 +737,9 @@ def _quote(text: str) -> str:
 
 
 def _unknown_person(email: str) -> Adaptation:
-    return Adaptation(kind=Kind.TASK, code="task.assignee_not_member", loss=True,
-                      message=f"{email} is not a user of the Azure DevOps organization: the "
-                              "task is left unassigned")
+    return Adaptation(
+        kind=Kind.TASK,
+        code="task.assignee_not_member",
+        loss=True,
+        message=f"{email} is not a user of the Azure DevOps organization: the task is left unassigned",
+    )

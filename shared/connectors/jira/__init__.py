@@ -1,4 +1,5 @@
 """Jira Cloud connector (REST v3): reader and writer of the canonical model; see README.md."""
+
 from __future__ import annotations
 
 from shared.connectors.jira.capabilities import JIRA_RATE_LIMIT, jira_capabilities

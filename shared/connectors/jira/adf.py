@@ -28,6 +28,7 @@ paragraphs, single line breaks ``hardBreak`` nodes); Markup is recognised only w
 balanced (``2 * 3`` stays text). Underline, colours and media have no text form and are
 dropped (media are migrated as attachments).
 """
+
 from __future__ import annotations
 
 import re
@@ -45,8 +46,9 @@ def adf_to_text(doc: Any) -> str:
     """The text of an ADF document ("" for None or an empty document)."""
     if not isinstance(doc, dict):
         return ""
-    return "\n\n".join(_block(b, 0) for b in doc.get("content") or []
-                        if isinstance(b, dict) and b.get("type") not in _MEDIA)
+    return "\n\n".join(
+        _block(b, 0) for b in doc.get("content") or [] if isinstance(b, dict) and b.get("type") not in _MEDIA
+    )
 
 
 def _block(node: Node, depth: int) -> str:
@@ -71,8 +73,10 @@ def _block(node: Node, depth: int) -> str:
     if kind == "table":
         rows = []
         for row in content:
-            cells = [" ".join(_block(b, 0) for b in (cell.get("content") or [])).replace("\n", " ")
-                     for cell in row.get("content") or []]
+            cells = [
+                " ".join(_block(b, 0) for b in (cell.get("content") or [])).replace("\n", " ")
+                for cell in row.get("content") or []
+            ]
             rows.append("| " + " | ".join(cells) + " |")
         return "\n".join(rows)
     if kind in _MEDIA:
@@ -166,7 +170,8 @@ _INLINE = re.compile(
     r"|\[(?P<ltext>[^\]\n]+)\]\((?P<href>(?:https?|mailto|ftp):[^)\s]+)\)"
     r"|\*\*(?P<strong>(?=\S)(?:[^*]|\*(?!\*))+?(?<=\S))\*\*"
     r"|~~(?P<strike>(?=\S)[^~]+?(?<=\S))~~"
-    r"|(?<![*\w])\*(?P<em>(?=[^\s*])[^*\n]+?(?<=[^\s*]))\*(?![*\w])")
+    r"|(?<![*\w])\*(?P<em>(?=[^\s*])[^*\n]+?(?<=[^\s*]))\*(?![*\w])"
+)
 
 
 def text_to_adf(text: str) -> Node:
@@ -174,11 +179,13 @@ def text_to_adf(text: str) -> Node:
     content: list[Node] = []
     pos = 0
     for fence in _FENCE.finditer(text):
-        before = text[pos:fence.start()]
+        before = text[pos : fence.start()]
         if before:
             content += _chunks(before.removesuffix("\n\n"))
-        block: Node = {"type": "codeBlock", "content": [{"type": "text", "text": fence.group(2)}]
-                       if fence.group(2) else []}
+        block: Node = {
+            "type": "codeBlock",
+            "content": [{"type": "text", "text": fence.group(2)}] if fence.group(2) else [],
+        }
         if fence.group(1):
             block["attrs"] = {"language": fence.group(1)}
         content.append(block)
@@ -197,8 +204,11 @@ def _chunk(part: str) -> Node:
     lines = part.split("\n")
     heading = _HEADING.fullmatch(part)
     if heading and "\n" not in part:
-        return {"type": "heading", "attrs": {"level": len(heading.group(1))},
-                "content": _inline_nodes(heading.group(2))}
+        return {
+            "type": "heading",
+            "attrs": {"level": len(heading.group(1))},
+            "content": _inline_nodes(heading.group(2)),
+        }
     if _RULE.fullmatch(part):
         return {"type": "rule"}
     if all(line.startswith("> ") or line == ">" for line in lines):
@@ -249,7 +259,7 @@ def _parse_items(lines: list[str], at: int, depth: int) -> tuple[Node, int] | No
         body = [m.group(4)]
         i += 1
         while i < len(lines) and lines[i].startswith(pad + "  ") and not _ITEM.fullmatch(lines[i]):
-            body.append(lines[i][len(pad) + 2:])  # a line break inside the item
+            body.append(lines[i][len(pad) + 2 :])  # a line break inside the item
             i += 1
         item: Node = {"type": "listItem", "content": [_paragraph("\n".join(body))]}
         if i < len(lines):
@@ -269,7 +279,7 @@ def _inline_nodes(text: str, marks: tuple[Node, ...] = ()) -> list[Node]:
     pos = 0
     for m in _INLINE.finditer(text):
         if m.start() > pos:
-            nodes.append(_text(text[pos:m.start()], marks))
+            nodes.append(_text(text[pos : m.start()], marks))
         if m.group("code") is not None:
             nodes.append(_text(m.group("code"), (*marks, {"type": "code"})))
         elif m.group("ltext") is not None:

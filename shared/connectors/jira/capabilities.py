@@ -17,6 +17,7 @@
   API, per-issue write limits; https://developer.atlassian.com/cloud/jira/platform/rate-limiting/).
   The pacer starts at 20 requests/s with a burst of 40 and follows ``Retry-After`` on 429s.
 """
+
 from __future__ import annotations
 
 from shared.contract.connector import Capabilities, ChecklistSupport, MarkerLocation

@@ -11,6 +11,7 @@ Attachments are uploaded as ``multipart/form-data`` (one part named ``file``) wi
 ``X-Atlassian-Token: no-check``, streamed once with a Content-Length; they are downloaded
 from ``/attachment/content/{id}?redirect=false``, which answers the bytes itself.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -28,12 +29,15 @@ from shared.contract.pacer import Pacer
 
 API = "/rest/api/3"
 JIRA_ERRORS = ErrorTable("Jira")
-ISSUES = TokenPaging(records_at=("issues",), next_at=("nextPageToken",),
-                     token_param="nextPageToken", size_param="maxResults", max_size=100)
-PAGE_BEANS = OffsetPaging(records_at=("values",), offset_param="startAt",
-                          size_param="maxResults", max_size=50)
-COMMENTS = OffsetPaging(records_at=("comments",), offset_param="startAt",
-                        size_param="maxResults", max_size=100)
+ISSUES = TokenPaging(
+    records_at=("issues",),
+    next_at=("nextPageToken",),
+    token_param="nextPageToken",
+    size_param="maxResults",
+    max_size=100,
+)
+PAGE_BEANS = OffsetPaging(records_at=("values",), offset_param="startAt", size_param="maxResults", max_size=50)
+COMMENTS = OffsetPaging(records_at=("comments",), offset_param="startAt", size_param="maxResults", max_size=100)
 
 
 class JiraClient:
@@ -65,14 +69,13 @@ class JiraClient:
     async def _fetch(self, where: str, query: dict[str, Any]) -> httpx.Response:
         return await self.api.request("GET", API + where, params=query)
 
-    async def page(self, paginator: Paginator, path: str, position: str | None, *,
-                   size: int, **params: Any) -> tuple[list[dict[str, Any]], str | None]:
+    async def page(
+        self, paginator: Paginator, path: str, position: str | None, *, size: int, **params: Any
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of a listing and the position of the next one (None at the end)."""
-        return await fetch_page(self._fetch, paginator, path, position, page_size=size,
-                                params=params)
+        return await fetch_page(self._fetch, paginator, path, position, page_size=size, params=params)
 
-    async def all(self, paginator: Paginator, path: str, *, size: int = 100,
-                  **params: Any) -> list[dict[str, Any]]:
+    async def all(self, paginator: Paginator, path: str, *, size: int = 100, **params: Any) -> list[dict[str, Any]]:
         """Every record of a listing (loops refused by the kit)."""
         return await fetch_all(self._fetch, paginator, path, page_size=size, params=params)
 
@@ -80,8 +83,7 @@ class JiraClient:
         """Up to ``size`` issues of ``jql`` and whether they are the last (one request: the
         caller keeps its own position). The server may answer fewer than asked (it caps
         ``maxResults``), so the end is ``isLast``, never a short page."""
-        body = await self.get("/search/jql", jql=jql, fields=fields,
-                              maxResults=max(1, min(100, size)))
+        body = await self.get("/search/jql", jql=jql, fields=fields, maxResults=max(1, min(100, size)))
         return list(body.get("issues") or []), bool(body.get("isLast", True))
 
     async def search_all(self, jql: str, fields: str) -> list[dict[str, Any]]:
@@ -90,15 +92,21 @@ class JiraClient:
 
     # --- files -------------------------------------------------------------------------------
 
-    async def upload(self, issue_id: str, name: str, mime: str, chunks: AsyncIterator[bytes],
-                     size: int | None) -> list[dict[str, Any]]:
+    async def upload(
+        self, issue_id: str, name: str, mime: str, chunks: AsyncIterator[bytes], size: int | None
+    ) -> list[dict[str, Any]]:
         """POST one file as multipart/form-data, streamed once (never retried: the engine
         finds it again by name and size and re-opens the source)."""
         # the file name as browsers send it; Jira keeps the name it receives
         form = multipart({}, FilePart(name, mime, chunks, size), name_style="html")
-        resp = await self.api.upload("POST", f"{API}/issue/{issue_id}/attachments", form.body,
-                                     content_type=form.content_type, length=form.length,
-                                     headers={"X-Atlassian-Token": "no-check"})
+        resp = await self.api.upload(
+            "POST",
+            f"{API}/issue/{issue_id}/attachments",
+            form.body,
+            content_type=form.content_type,
+            length=form.length,
+            headers={"X-Atlassian-Token": "no-check"},
+        )
         return list(resp.json())
 
     def download(self, attachment_id: str) -> AsyncIterator[bytes]:

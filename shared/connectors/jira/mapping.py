@@ -4,6 +4,7 @@ Source side: ``*_to_record``. Destination side: ``*_fields`` build request bodie
 Jira honoured here: a summary of at most 255 characters (the engine cuts longer names),
 labels without blanks, rich text as ADF (``adf.py``), dates as ``YYYY-MM-DD``.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,8 +36,10 @@ LABEL_PREFIX = "label:"
 COMPONENT_PREFIX = "component:"
 LINK_PREFIX = "link:"
 #: the fields the reader asks for (``/search/jql`` answers only ``id`` by default)
-TASK_FIELDS = ("summary,description,status,issuetype,priority,assignee,reporter,labels,"
-               "components,parent,duedate,created,updated,resolutiondate")
+TASK_FIELDS = (
+    "summary,description,status,issuetype,priority,assignee,reporter,labels,"
+    "components,parent,duedate,created,updated,resolutiondate"
+)
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -53,9 +56,11 @@ def parse_day(value: str | None) -> date | None:
 def user_ref(user: Json | None) -> UserRef | None:
     if not user:
         return None
-    return UserRef(email=user.get("emailAddress") or None,
-                   display_name=user.get("displayName") or None,
-                   source_id=user.get("accountId") or None)
+    return UserRef(
+        email=user.get("emailAddress") or None,
+        display_name=user.get("displayName") or None,
+        source_id=user.get("accountId") or None,
+    )
 
 
 def is_done(status: Json | None) -> bool:
@@ -68,31 +73,35 @@ def is_done(status: Json | None) -> bool:
 def project_to_record(p: Json, site: str) -> Project:
     lead = user_ref(p.get("lead"))
     description = strip_marker_footer(str(p.get("description") or ""))
-    return Project(source_id=str(p["id"]),
-                   version=content_version({"name": p.get("name"), "d": description,
-                                            "archived": bool(p.get("archived"))}),
-                   name=str(p.get("name") or p.get("key") or ""), description=description,
-                   workspace_id=site, archived=bool(p.get("archived")),
-                   members=(lead,) if lead else ())
+    return Project(
+        source_id=str(p["id"]),
+        version=content_version({"name": p.get("name"), "d": description, "archived": bool(p.get("archived"))}),
+        name=str(p.get("name") or p.get("key") or ""),
+        description=description,
+        workspace_id=site,
+        archived=bool(p.get("archived")),
+        members=(lead,) if lead else (),
+    )
 
 
 def status_to_section(status: Json, project_id: str, position: int) -> Section:
-    return Section(source_id=str(status["id"]),
-                   version=content_version({"name": status.get("name"), "pos": position}),
-                   project_id=project_id, name=str(status.get("name") or ""),
-                   position=float(position))
+    return Section(
+        source_id=str(status["id"]),
+        version=content_version({"name": status.get("name"), "pos": position}),
+        project_id=project_id,
+        name=str(status.get("name") or ""),
+        position=float(position),
+    )
 
 
 def label_record(project_id: str, source_id: str, name: str) -> Label:
-    return Label(source_id=source_id, version=content_version({"name": name}),
-                 project_id=project_id, name=name)
+    return Label(source_id=source_id, version=content_version({"name": name}), project_id=project_id, name=name)
 
 
 def issue_labels(fields: Json) -> list[tuple[str, str]]:
     """(source id, name) of an issue's labels, then its components (both become labels)."""
     out = [(label_id(str(name)), str(name)) for name in fields.get("labels") or []]
-    out += [(COMPONENT_PREFIX + str(c["id"]), str(c.get("name") or ""))
-            for c in fields.get("components") or []]
+    out += [(COMPONENT_PREFIX + str(c["id"]), str(c.get("name") or "")) for c in fields.get("components") or []]
     return out
 
 
@@ -116,16 +125,21 @@ def issue_to_task(issue: Json, project_id: str, position: int) -> Task:
     return Task(
         source_id=str(issue["id"]),
         version=str(f.get("updated") or content_version(f)),
-        project_id=project_id, section_id=None if parent else (str(status["id"]) if status.get("id") else None),
-        parent_id=str(parent) if parent else None, name=str(f.get("summary") or ""),
+        project_id=project_id,
+        section_id=None if parent else (str(status["id"]) if status.get("id") else None),
+        parent_id=str(parent) if parent else None,
+        name=str(f.get("summary") or ""),
         description=text_without_marker(f.get("description")),
-        completed=is_done(status), completed_at=parse_time(f.get("resolutiondate")),
-        due_on=due, assignees=tuple(u for u in [user_ref(f.get("assignee"))] if u),
+        completed=is_done(status),
+        completed_at=parse_time(f.get("resolutiondate")),
+        due_on=due,
+        assignees=tuple(u for u in [user_ref(f.get("assignee"))] if u),
         labels=tuple(LabelRef(source_id=sid, name=name) for sid, name in issue_labels(f)),
-        custom_fields=(CustomFieldValue(name="Priority", type=CustomFieldType.ENUM, value=prio),)
-        if prio else (),
-        position=float(position), created_at=parse_time(f.get("created")),
-        created_by=user_ref(f.get("reporter")))
+        custom_fields=(CustomFieldValue(name="Priority", type=CustomFieldType.ENUM, value=prio),) if prio else (),
+        position=float(position),
+        created_at=parse_time(f.get("created")),
+        created_by=user_ref(f.get("reporter")),
+    )
 
 
 def comment_id(issue_id: str, comment: str) -> str:
@@ -146,28 +160,43 @@ def label_id(name: str) -> str:
 
 def comment_to_record(c: Json, project_id: str, issue_id: str) -> Comment:
     text = text_without_marker(c.get("body"))
-    return Comment(source_id=comment_id(issue_id, str(c["id"])),
-                   version=str(c.get("updated") or content_version({"t": text})),
-                   project_id=project_id, task_id=issue_id, text=text,
-                   author=user_ref(c.get("author")), created_at=parse_time(c.get("created")))
+    return Comment(
+        source_id=comment_id(issue_id, str(c["id"])),
+        version=str(c.get("updated") or content_version({"t": text})),
+        project_id=project_id,
+        task_id=issue_id,
+        text=text,
+        author=user_ref(c.get("author")),
+        created_at=parse_time(c.get("created")),
+    )
 
 
 def attachment_to_record(a: Json, project_id: str, issue_id: str) -> Attachment:
-    return Attachment(source_id=str(a["id"]),
-                      version=content_version({"n": a.get("filename"), "s": a.get("size")}),
-                      project_id=project_id, task_id=issue_id, name=str(a.get("filename") or ""),
-                      size=a.get("size"), mime_type=a.get("mimeType"),
-                      created_at=parse_time(a.get("created")), author=user_ref(a.get("author")))
+    return Attachment(
+        source_id=str(a["id"]),
+        version=content_version({"n": a.get("filename"), "s": a.get("size")}),
+        project_id=project_id,
+        task_id=issue_id,
+        name=str(a.get("filename") or ""),
+        size=a.get("size"),
+        mime_type=a.get("mimeType"),
+        created_at=parse_time(a.get("created")),
+        author=user_ref(a.get("author")),
+    )
 
 
 def link_to_record(link: Json, project_id: str, issue_id: str) -> Attachment:
     """A web link (remote issue link) as a link attachment."""
     obj = link.get("object") or {}
-    return Attachment(source_id=link_id(issue_id, str(link["id"])),
-                      version=content_version({"u": obj.get("url"), "t": obj.get("title")}),
-                      project_id=project_id, task_id=issue_id,
-                      name=str(obj.get("title") or obj.get("url") or ""), is_link=True,
-                      url=obj.get("url"))
+    return Attachment(
+        source_id=link_id(issue_id, str(link["id"])),
+        version=content_version({"u": obj.get("url"), "t": obj.get("title")}),
+        project_id=project_id,
+        task_id=issue_id,
+        name=str(obj.get("title") or obj.get("url") or ""),
+        is_link=True,
+        url=obj.get("url"),
+    )
 
 
 # --- destination: canonical → Jira -------------------------------------------------------------
@@ -178,9 +207,13 @@ def label_name(name: str) -> tuple[str, list[Adaptation]]:
     fixed = re.sub(r"\s+", "_", name.strip())[:255] or "unnamed"
     if fixed == name:
         return fixed, []
-    return fixed, [Adaptation(kind=Kind.LABEL, code="label.renamed_for_jira",
-                              message=f"label {name!r} is {fixed!r} in Jira (labels cannot "
-                                      "contain spaces)")]
+    return fixed, [
+        Adaptation(
+            kind=Kind.LABEL,
+            code="label.renamed_for_jira",
+            message=f"label {name!r} is {fixed!r} in Jira (labels cannot contain spaces)",
+        )
+    ]
 
 
 def project_key(name: str, attempt: int = 0) -> str:
@@ -191,10 +224,10 @@ def project_key(name: str, attempt: int = 0) -> str:
     initials = "".join(w[0] for w in words if w[0].isalpha()).upper()
     base = initials if len(initials) >= 2 else "".join(words).upper()
     base = re.sub(r"^[^A-Z]+", "", base) or "FERRY"
-    base = (base + "X")[:max(2, len(base))][:10]
+    base = (base + "X")[: max(2, len(base))][:10]
     if attempt:
         suffix = str(attempt + 1)
-        base = base[:10 - len(suffix)] + suffix
+        base = base[: 10 - len(suffix)] + suffix
     return base
 
 
@@ -207,12 +240,15 @@ def description_doc(text: str, marker: str) -> dict[str, Any]:
     return with_marker(strip_marker_footer(text), marker)
 
 
-def task_fields(task: Task, marker: str, assignee: str | None,
-                labels: list[str]) -> dict[str, Any]:
+def task_fields(task: Task, marker: str, assignee: str | None, labels: list[str]) -> dict[str, Any]:
     """Fields an edit writes (create adds project, issue type and parent)."""
-    return {"summary": task.name[:255], "description": description_doc(task.description, marker),
-            "assignee": {"accountId": assignee} if assignee else None,
-            "labels": labels, "duedate": task.due_on.isoformat() if task.due_on else None}
+    return {
+        "summary": task.name[:255],
+        "description": description_doc(task.description, marker),
+        "assignee": {"accountId": assignee} if assignee else None,
+        "labels": labels,
+        "duedate": task.due_on.isoformat() if task.due_on else None,
+    }
 
 
 def unknown_assignee_note(task: Task, user: UserRef) -> Task:

@@ -10,6 +10,7 @@ in JQL, which compares keys by number), so a checkpoint stays valid for as long 
 project exists — ``nextPageToken``'s lifetime is not documented, and a chunk may resume
 hours later. Page tokens walk the listings read whole in one call (labels, markers).
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -86,16 +87,24 @@ class JiraBase:
         """The site, and every project the account can browse in it."""
         out = [Container(id=self.site, name=self.site, kind=ContainerKind.WORKSPACE)]
         for p in await self.client.all(PAGE_BEANS, "/project/search", size=50):
-            out.append(Container(id=str(p["id"]), name=str(p.get("name") or p.get("key")),
-                                 kind=ContainerKind.PROJECT, parent_id=self.site))
+            out.append(
+                Container(
+                    id=str(p["id"]),
+                    name=str(p.get("name") or p.get("key")),
+                    kind=ContainerKind.PROJECT,
+                    parent_id=self.site,
+                )
+            )
         return out
 
     async def issue_types(self, project: str) -> tuple[list[str], list[str]]:
         """(standard type ids, sub-task type ids) of a project."""
         if project not in self._types:
             types = await self.client.get("/issuetype/project", projectId=project)
-            self._types[project] = ([str(t["id"]) for t in types if not t.get("subtask")],
-                                    [str(t["id"]) for t in types if t.get("subtask")])
+            self._types[project] = (
+                [str(t["id"]) for t in types if not t.get("subtask")],
+                [str(t["id"]) for t in types if t.get("subtask")],
+            )
         return self._types[project]
 
     async def aclose(self) -> None:
@@ -140,26 +149,28 @@ class JiraReader(JiraBase):
     async def _sections(self, scope: str, cursor: str | None, limit: int) -> Page:
         start = INDEX.load(cursor).i
         statuses = await self.statuses(scope)
-        part = statuses[start:start + limit]
+        part = statuses[start : start + limit]
         end = start + len(part)
-        return Page(records=tuple(status_to_section(s, scope, start + n)
-                                  for n, s in enumerate(part)),
-                    next_cursor=INDEX.encode({"i": end}) if end < len(statuses) else None)
+        return Page(
+            records=tuple(status_to_section(s, scope, start + n) for n, s in enumerate(part)),
+            next_cursor=INDEX.encode({"i": end}) if end < len(statuses) else None,
+        )
 
     async def _label_page(self, scope: str, cursor: str | None, limit: int) -> Page:
         # The labels and components the project's issues use: one scan per reader, sliced.
         if scope not in self._labels:
             used: dict[str, str] = {}
-            for issue in await self.client.search_all(f"project = {scope} ORDER BY key ASC",
-                                                      "labels,components"):
+            for issue in await self.client.search_all(f"project = {scope} ORDER BY key ASC", "labels,components"):
                 for sid, name in issue_labels(issue.get("fields") or {}):
                     used.setdefault(sid, name)
             self._labels[scope] = list(used.items())
         start = INDEX.load(cursor).i
-        part = self._labels[scope][start:start + limit]
+        part = self._labels[scope][start : start + limit]
         end = start + len(part)
-        return Page(records=tuple(label_record(scope, sid, name) for sid, name in part),
-                    next_cursor=INDEX.encode({"i": end}) if end < len(self._labels[scope]) else None)
+        return Page(
+            records=tuple(label_record(scope, sid, name) for sid, name in part),
+            next_cursor=INDEX.encode({"i": end}) if end < len(self._labels[scope]) else None,
+        )
 
     async def _tasks(self, scope: str, cursor: str | None, limit: int) -> Page:
         st = ISSUES.load(cursor)
@@ -172,8 +183,7 @@ class JiraReader(JiraBase):
                 st = IssueCursor(p=st.p + 1, n=st.n)
                 continue
             room = limit - len(records)
-            issues, last = await self.client.search(_jql(scope, phases[st.p], st.k),
-                                                    TASK_FIELDS, room)
+            issues, last = await self.client.search(_jql(scope, phases[st.p], st.k), TASK_FIELDS, room)
             for issue in issues[:room]:
                 records.append(issue_to_task(issue, scope, st.n))
                 st.n += 1
@@ -194,11 +204,10 @@ class JiraReader(JiraBase):
             if not phases[st.p]:
                 st = IssueCursor(p=st.p + 1)
                 continue
-            issues, last = await self.client.search(_jql(scope, phases[st.p], st.k), field,
-                                                    WALK_BATCH)
+            issues, last = await self.client.search(_jql(scope, phases[st.p], st.k), field, WALK_BATCH)
             calls += 1
             for issue in issues:
-                items = (await self._items_of(kind, issue, scope))[st.s:]
+                items = (await self._items_of(kind, issue, scope))[st.s :]
                 calls += 1 if kind is Kind.ATTACHMENT else 0
                 room = limit - len(records)
                 if len(items) > room:
@@ -221,8 +230,7 @@ class JiraReader(JiraBase):
             page = fields.get("comment") or {}
             comments = list(page.get("comments") or [])
             if int(page.get("total") or 0) > len(comments):  # the embedded page is partial
-                comments = await self.client.all(COMMENTS, f"/issue/{iid}/comment",
-                                                 orderBy="created")
+                comments = await self.client.all(COMMENTS, f"/issue/{iid}/comment", orderBy="created")
             return [comment_to_record(c, scope, iid) for c in comments]
         if kind is Kind.ATTACHMENT:
             files = sorted(fields.get("attachment") or [], key=lambda a: int(a["id"]))

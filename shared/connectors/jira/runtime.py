@@ -4,6 +4,7 @@ The connection's ``site_url`` (``https://<site>.atlassian.net``, or a self-hoste
 the SSRF guard admits) is the API host; ``base_url`` overrides it for a local simulator. The
 credential is the account's e-mail and API token (``auth.py``).
 """
+
 from __future__ import annotations
 
 from shared.connectors.jira.auth import credential_for
@@ -20,8 +21,7 @@ async def open_jira(connection: ConnectionBase, options: RuntimeOptions) -> Simp
     """Reader and writer over one ``JiraClient``."""
     if not isinstance(connection, JiraConnection):
         raise TypeError("open_jira needs a JiraConnection")
-    http = build_client("jira", allow_loopback=options.allow_loopback,
-                        base_url=connection.effective_base_url())
+    http = build_client("jira", allow_loopback=options.allow_loopback, base_url=connection.effective_base_url())
     client = JiraClient(http, credential_for(connection), pacer=options.pacer)
     return SimpleRuntime(JiraReader(client), JiraWriter(client), (client.aclose,))
 

@@ -15,6 +15,7 @@
   size. Comment and web-link ids are ``<issue id>/<id>`` and ``<issue id>/link/<id>``:
   deleting them needs the issue. Deletes are idempotent.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -57,8 +58,9 @@ def _need(value: str | None, what: str) -> str:
 
 def _label_names(task: Task, refs: DestRefs) -> list[str]:
     """The Jira labels of a task: its labels' destination ids are ``label:<name>``."""
-    return [refs.labels[lab.source_id].removeprefix(LABEL_PREFIX) for lab in task.labels
-            if lab.source_id in refs.labels]
+    return [
+        refs.labels[lab.source_id].removeprefix(LABEL_PREFIX) for lab in task.labels if lab.source_id in refs.labels
+    ]
 
 
 def _split(dest_id: str, kind: str) -> tuple[str, str]:
@@ -102,8 +104,9 @@ class JiraWriter(JiraBase):
         key = email.lower()
         if key not in self._accounts:
             found = await self.client.get("/user/search", query=email)
-            self._accounts[key] = next((str(u["accountId"]) for u in found or []
-                                        if str(u.get("emailAddress", "")).lower() == key), None)
+            self._accounts[key] = next(
+                (str(u["accountId"]) for u in found or [] if str(u.get("emailAddress", "")).lower() == key), None
+            )
         return self._accounts[key]
 
     async def _assignee(self, task: Task) -> tuple[str | None, Task, list[Adaptation]]:
@@ -113,9 +116,11 @@ class JiraWriter(JiraBase):
         account = await self._account(user.email) if user.email else None
         if account:
             return account, task, []
-        note = Adaptation(kind=Kind.TASK, code="task.assignee_not_in_jira",
-                          message=f"{user.label()} has no Jira account on this site; named in "
-                                  "the description instead")
+        note = Adaptation(
+            kind=Kind.TASK,
+            code="task.assignee_not_in_jira",
+            message=f"{user.label()} has no Jira account on this site; named in the description instead",
+        )
         return None, unknown_assignee_note(task, user), [note]
 
     async def statuses(self, project: str, *, fresh: bool = False) -> list[dict[str, Any]]:
@@ -134,8 +139,7 @@ class JiraWriter(JiraBase):
 
     # --- create ----------------------------------------------------------------------------
 
-    async def create(self, kind: Kind, record: Record, refs: DestRefs,
-                     marker: str) -> str | Written:
+    async def create(self, kind: Kind, record: Record, refs: DestRefs, marker: str) -> str | Written:
         if isinstance(record, Project):
             return await self._create_project(record, marker)
         if isinstance(record, Section):
@@ -147,8 +151,7 @@ class JiraWriter(JiraBase):
             return await self._create_task(record, refs, marker)
         if isinstance(record, Comment):
             issue = _need(refs.task, "task")
-            made = await self.client.post(f"/issue/{issue}/comment",
-                                          {"body": with_marker(record.text, marker)})
+            made = await self.client.post(f"/issue/{issue}/comment", {"body": with_marker(record.text, marker)})
             return comment_id(issue, str(made["id"]))
         raise SkippableItemError(f"the Jira writer cannot create {kind} this way", status=400)
 
@@ -161,19 +164,31 @@ class JiraWriter(JiraBase):
         while name.lower() in names:
             name, n = f"{project.name[:74]} ({n})", n + 1
         if name != project.name:
-            notes.append(Adaptation(kind=Kind.PROJECT, code="project.renamed_for_jira",
-                                    message=f"the project is named {name!r} (Jira project names "
-                                            "are unique per site and at most 80 characters)"))
+            notes.append(
+                Adaptation(
+                    kind=Kind.PROJECT,
+                    code="project.renamed_for_jira",
+                    message=f"the project is named {name!r} (Jira project names "
+                    "are unique per site and at most 80 characters)",
+                )
+            )
         lead = await self._my_account()
         for attempt in range(KEY_ATTEMPTS):
             key = project_key(project.name, attempt)
             if key in keys:
                 continue
             try:
-                made = await self.client.post("/project", {
-                    "key": key, "name": name, "leadAccountId": lead,
-                    "projectTypeKey": "software", "projectTemplateKey": TEAM_MANAGED_KANBAN,
-                    "description": project_description(project, marker)})
+                made = await self.client.post(
+                    "/project",
+                    {
+                        "key": key,
+                        "name": name,
+                        "leadAccountId": lead,
+                        "projectTypeKey": "software",
+                        "projectTemplateKey": TEAM_MANAGED_KANBAN,
+                        "description": project_description(project, marker),
+                    },
+                )
             except SkippableItemError as exc:
                 if status_of(exc) != 400:
                     raise
@@ -191,15 +206,21 @@ class JiraWriter(JiraBase):
                     if str(status.get("name", "")).strip().casefold() == name.strip().casefold():
                         return str(status["id"])
             try:
-                made = await self.client.post("/statuses", {
-                    "scope": {"type": "PROJECT", "project": {"id": project}},
-                    "statuses": [{"name": name.strip()[:255],
-                                  "statusCategory": status_category_for(name)}]})
+                made = await self.client.post(
+                    "/statuses",
+                    {
+                        "scope": {"type": "PROJECT", "project": {"id": project}},
+                        "statuses": [{"name": name.strip()[:255], "statusCategory": status_category_for(name)}],
+                    },
+                )
             except SkippableItemError as exc:
                 if status_of(exc) != 409:  # 409: created meanwhile; read the board again
                     raise
-                made = [s for s in await self.statuses(project, fresh=True)
-                        if str(s.get("name", "")).casefold() == name.strip().casefold()]
+                made = [
+                    s
+                    for s in await self.statuses(project, fresh=True)
+                    if str(s.get("name", "")).casefold() == name.strip().casefold()
+                ]
             self._statuses.pop(project, None)
             return str(made[0]["id"])
 
@@ -220,8 +241,7 @@ class JiraWriter(JiraBase):
         notes += await self._place(iid, project, task, refs, None)
         return Written(dest_id=iid, notes=tuple(notes)) if notes else iid
 
-    async def _place(self, iid: str, project: str, task: Task, refs: DestRefs,
-                     current: str | None) -> list[Adaptation]:
+    async def _place(self, iid: str, project: str, task: Task, refs: DestRefs, current: str | None) -> list[Adaptation]:
         """Transition the issue to the status its section and completion ask for."""
         statuses = await self.statuses(project)
         by_id = {str(s["id"]): s for s in statuses}
@@ -235,11 +255,16 @@ class JiraWriter(JiraBase):
         if target is not None and (self._category(target) == "done") != task.completed:
             replacement = (done if task.completed else todo)[:1]
             if replacement:
-                notes.append(Adaptation(
-                    kind=Kind.TASK, code="task.section_replaced_by_completion", loss=True,
-                    message=f"the task is {'complete' if task.completed else 'open'}, so it is "
-                            f"in status {replacement[0].get('name')!r}, not "
-                            f"{target.get('name')!r} (Jira's completion is its status)"))
+                notes.append(
+                    Adaptation(
+                        kind=Kind.TASK,
+                        code="task.section_replaced_by_completion",
+                        loss=True,
+                        message=f"the task is {'complete' if task.completed else 'open'}, so it is "
+                        f"in status {replacement[0].get('name')!r}, not "
+                        f"{target.get('name')!r} (Jira's completion is its status)",
+                    )
+                )
                 target = replacement[0]
         if target is None:
             now = by_id.get(current or "")
@@ -250,23 +275,20 @@ class JiraWriter(JiraBase):
         if target is None or str(target["id"]) == current:
             return notes
         options = (await self.client.get(f"/issue/{iid}/transitions")).get("transitions") or []
-        move = next((t for t in options if str((t.get("to") or {}).get("id")) == str(target["id"])),
-                    None)
+        move = next((t for t in options if str((t.get("to") or {}).get("id")) == str(target["id"])), None)
         if move is None:
-            raise SkippableItemError(f"the workflow has no transition to status "
-                                     f"{target.get('name')!r}", status=400)
-        await self.client.post(f"/issue/{iid}/transitions", {"transition": {"id": move["id"]}},
-                               idempotent=True)
+            raise SkippableItemError(f"the workflow has no transition to status {target.get('name')!r}", status=400)
+        await self.client.post(f"/issue/{iid}/transitions", {"transition": {"id": move["id"]}}, idempotent=True)
         return notes
 
     # --- update ----------------------------------------------------------------------------
 
-    async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs,
-                     marker: str) -> Written | None:
+    async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs, marker: str) -> Written | None:
         if isinstance(record, Project):
             name = record.name[:80]
-            await self.client.put(f"/project/{dest_id}", {
-                "name": name, "description": project_description(record, marker)})
+            await self.client.put(
+                f"/project/{dest_id}", {"name": name, "description": project_description(record, marker)}
+            )
         elif isinstance(record, Section):
             project = _need(refs.project, "project")
             if dest_id not in {str(s["id"]) for s in await self.statuses(project, fresh=True)}:
@@ -276,8 +298,7 @@ class JiraWriter(JiraBase):
             return Written(dest_id=dest_id, notes=tuple(notes)) if notes else None
         elif isinstance(record, Comment):
             issue, cid = _split(dest_id, "comment")
-            await self.client.put(f"/issue/{issue}/comment/{cid}",
-                                  {"body": with_marker(record.text, marker)})
+            await self.client.put(f"/issue/{issue}/comment/{cid}", {"body": with_marker(record.text, marker)})
         elif isinstance(record, Attachment):
             if "/" in dest_id:
                 issue, lid = _split(dest_id, "link")
@@ -286,20 +307,17 @@ class JiraWriter(JiraBase):
                 await self.client.get(f"/attachment/{dest_id}")
         return None
 
-    async def _update_task(self, iid: str, task: Task, refs: DestRefs,
-                           marker: str) -> list[Adaptation]:
+    async def _update_task(self, iid: str, task: Task, refs: DestRefs, marker: str) -> list[Adaptation]:
         project = _need(refs.project, "project")
         account, task, notes = await self._assignee(task)
-        await self.client.put(f"/issue/{iid}", {"fields": task_fields(task, marker, account,
-                                                                      _label_names(task, refs))})
+        await self.client.put(f"/issue/{iid}", {"fields": task_fields(task, marker, account, _label_names(task, refs))})
         now = await self.client.get(f"/issue/{iid}", fields="status")
         current = str(((now.get("fields") or {}).get("status") or {}).get("id") or "") or None
         return notes + await self._place(iid, project, task, refs, current)
 
     # --- find / delete ---------------------------------------------------------------------
 
-    async def find_by_marker(self, kind: Kind, marker: str, record: Record,
-                             refs: DestRefs) -> str | None:
+    async def find_by_marker(self, kind: Kind, marker: str, record: Record, refs: DestRefs) -> str | None:
         try:
             return await self._find(kind, marker, record, refs)
         except NotFoundError:
@@ -307,15 +325,20 @@ class JiraWriter(JiraBase):
 
     async def _find(self, kind: Kind, marker: str, record: Record, refs: DestRefs) -> str | None:
         if kind is Kind.PROJECT:
-            for p in await self.client.all(PAGE_BEANS, "/project/search", size=50,
-                                           expand="description"):
+            for p in await self.client.all(PAGE_BEANS, "/project/search", size=50, expand="description"):
                 if find_marker(str(p.get("description") or "")) == marker:
                     return str(p["id"])
             return None
         if kind is Kind.SECTION and isinstance(record, Section) and refs.project:
             want = record.name.strip().casefold()
-            return next((str(s["id"]) for s in await self.statuses(refs.project, fresh=True)
-                         if str(s.get("name", "")).strip().casefold() == want), None)
+            return next(
+                (
+                    str(s["id"])
+                    for s in await self.statuses(refs.project, fresh=True)
+                    if str(s.get("name", "")).strip().casefold() == want
+                ),
+                None,
+            )
         if kind is Kind.LABEL and isinstance(record, Label):
             return label_id(label_name(name_nameless_label(record)[0].name)[0])
         if kind is Kind.TASK:
@@ -340,8 +363,7 @@ class JiraWriter(JiraBase):
                 return link_id(refs.task, str(links[0]["id"])) if links else None
             issue = await self.client.get(f"/issue/{refs.task}", fields="attachment")
             for a in (issue.get("fields") or {}).get("attachment") or []:
-                if a.get("filename") == record.name and (record.size is None
-                                                         or a.get("size") == record.size):
+                if a.get("filename") == record.name and (record.size is None or a.get("size") == record.size):
                     return str(a["id"])
         return None
 
@@ -364,19 +386,24 @@ class JiraWriter(JiraBase):
 
     # --- attachments -----------------------------------------------------------------------
 
-    async def upload_attachment(self, record: Attachment, refs: DestRefs, marker: str,
-                                chunks: AsyncIterator[bytes] | None) -> str:
+    async def upload_attachment(
+        self, record: Attachment, refs: DestRefs, marker: str, chunks: AsyncIterator[bytes] | None
+    ) -> str:
         """A file (multipart, streamed once) or a web link whose ``globalId`` is the marker."""
         issue = _need(refs.task, "task")
         if record.is_link or chunks is None:
             if not record.url:
                 raise SkippableItemError("a link attachment needs a URL", status=400)
-            made = await self.client.post(f"/issue/{issue}/remotelink", {
-                "globalId": marker,
-                "object": {"url": record.url, "title": strip_marker_footer(record.name or record.url)[:255]}},
-                idempotent=True)
+            made = await self.client.post(
+                f"/issue/{issue}/remotelink",
+                {
+                    "globalId": marker,
+                    "object": {"url": record.url, "title": strip_marker_footer(record.name or record.url)[:255]},
+                },
+                idempotent=True,
+            )
             return link_id(issue, str(made["id"]))
-        made = await self.client.upload(issue, record.name or "attachment",
-                                        record.mime_type or "application/octet-stream", chunks,
-                                        record.size)
+        made = await self.client.upload(
+            issue, record.name or "attachment", record.mime_type or "application/octet-stream", chunks, record.size
+        )
         return str(made[0]["id"])
