@@ -61,6 +61,7 @@ from collections import Counter, defaultdict, deque
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -772,6 +773,16 @@ def make_blob(size: int, seed: int | str) -> Blob:
     return Blob(size, seed)
 
 
+def content_disposition(filename: str) -> str:
+    """``attachment`` with the file's name as HTTP allows it in a header (RFC 6266): an ASCII
+    fallback and, for any other name, the UTF-8 ``filename*`` (a header is Latin-1 only, so a
+    name like "Plan – v2.pdf" written as-is fails the response)."""
+    fallback = re.sub(r'[^\x20-\x7e]|["\\]', "_", filename)
+    if fallback == filename:
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 def blob_response(
     blob: Blob,
     *,
@@ -783,7 +794,7 @@ def blob_response(
     """Stream ``blob`` (supports a single ``bytes=a-b`` Range)."""
     hdrs = {"accept-ranges": "bytes", **(headers or {})}
     if filename:
-        hdrs["content-disposition"] = f'attachment; filename="{filename}"'
+        hdrs["content-disposition"] = content_disposition(filename)
     start, end, status = 0, blob.size, 200
     m = re.fullmatch(r"bytes=(\d*)-(\d*)", (range_header or "").strip())
     if m and (m.group(1) or m.group(2)):
