@@ -127,6 +127,7 @@ export function AssistantPanel({ orgId, runId }: { orgId: string; runId: string 
           value={question}
           maxLength={1000}
           rows={2}
+          style={{ display: "block", width: "100%", boxSizing: "border-box" }}
           onChange={(e) => setQuestion(e.target.value)}
           placeholder="Why did 12 cards lose their start date?"
         />
