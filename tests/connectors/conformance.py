@@ -14,6 +14,7 @@ the fixtures below (start your simulator in a fixture on a free port and stop it
 Override ``sample_records`` to give records your vendor accepts. Class attributes tune
 paging (``page_limit``) and upload sizes (``upload_chunks``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -100,26 +101,42 @@ class ConnectorConformance:
         ada = UserRef(email="ada@example.com", display_name="Ada Lovelace")
         return {
             Kind.PROJECT: Project(source_id=f"{run}-p", version="1", name=f"Conformance {run}"),
-            Kind.SECTION: Section(source_id=f"{run}-s", version="1", project_id=f"{run}-p",
-                                  name="À faire"),
-            Kind.LABEL: Label(source_id=f"{run}-l", version="1", project_id=f"{run}-p",
-                              name=f"lbl-{run[:6]}", color="red"),
-            Kind.TASK: Task(source_id=f"{run}-t", version="1", project_id=f"{run}-p",
-                            section_id=f"{run}-s", name="Tâche ünïcödé 🚀",
-                            description="Line one\nLine two", assignees=(ada,),
-                            labels=(LabelRef(source_id=f"{run}-l", name=f"lbl-{run[:6]}"),)),
-            Kind.COMMENT: Comment(source_id=f"{run}-c", version="1", project_id=f"{run}-p",
-                                  task_id=f"{run}-t", text="Un commentaire 💬", author=ada),
-            Kind.ATTACHMENT: Attachment(source_id=f"{run}-a", version="1",
-                                        project_id=f"{run}-p", task_id=f"{run}-t",
-                                        name="notes.txt", size=sum(self.upload_chunks),
-                                        mime_type="text/plain"),
+            Kind.SECTION: Section(source_id=f"{run}-s", version="1", project_id=f"{run}-p", name="À faire"),
+            Kind.LABEL: Label(
+                source_id=f"{run}-l", version="1", project_id=f"{run}-p", name=f"lbl-{run[:6]}", color="red"
+            ),
+            Kind.TASK: Task(
+                source_id=f"{run}-t",
+                version="1",
+                project_id=f"{run}-p",
+                section_id=f"{run}-s",
+                name="Tâche ünïcödé 🚀",
+                description="Line one\nLine two",
+                assignees=(ada,),
+                labels=(LabelRef(source_id=f"{run}-l", name=f"lbl-{run[:6]}"),),
+            ),
+            Kind.COMMENT: Comment(
+                source_id=f"{run}-c",
+                version="1",
+                project_id=f"{run}-p",
+                task_id=f"{run}-t",
+                text="Un commentaire 💬",
+                author=ada,
+            ),
+            Kind.ATTACHMENT: Attachment(
+                source_id=f"{run}-a",
+                version="1",
+                project_id=f"{run}-p",
+                task_id=f"{run}-t",
+                name="notes.txt",
+                size=sum(self.upload_chunks),
+                mime_type="text/plain",
+            ),
         }
 
     # -- helpers ----------------------------------------------------------------------
 
-    async def _read_all(self, reader: SourceReader, kind: Kind, scope: str,
-                        limit: int) -> list[Record]:
+    async def _read_all(self, reader: SourceReader, kind: Kind, scope: str, limit: int) -> list[Record]:
         out: list[Record] = []
         cursor: str | None = None
         seen_cursors: set[str] = set()
@@ -134,22 +151,28 @@ class ConnectorConformance:
             cursor = page.next_cursor
         raise AssertionError("pagination did not end")
 
-    async def _make_parents(self, writer: DestinationWriter, dest_workspace: str | None,
-                            recs: dict[Kind, Record], marker: Callable[[Kind], str]
-                            ) -> DestRefs:
+    async def _make_parents(
+        self,
+        writer: DestinationWriter,
+        dest_workspace: str | None,
+        recs: dict[Kind, Record],
+        marker: Callable[[Kind], str],
+    ) -> DestRefs:
         caps = writer.capabilities
-        project = _id(await writer.create(Kind.PROJECT, recs[Kind.PROJECT],
-                                          DestRefs(workspace=dest_workspace),
-                                          marker(Kind.PROJECT)))
+        project = _id(
+            await writer.create(
+                Kind.PROJECT, recs[Kind.PROJECT], DestRefs(workspace=dest_workspace), marker(Kind.PROJECT)
+            )
+        )
         refs = DestRefs(workspace=dest_workspace, project=project)
         section = None
         if Kind.SECTION in caps.write_kinds:
-            section = _id(await writer.create(Kind.SECTION, recs[Kind.SECTION], refs,
-                                              marker(Kind.SECTION)))
+            section = _id(await writer.create(Kind.SECTION, recs[Kind.SECTION], refs, marker(Kind.SECTION)))
         labels: dict[str, str] = {}
         if Kind.LABEL in caps.write_kinds:
-            labels[recs[Kind.LABEL].source_id] = _id(await writer.create(
-                Kind.LABEL, recs[Kind.LABEL], refs, marker(Kind.LABEL)))
+            labels[recs[Kind.LABEL].source_id] = _id(
+                await writer.create(Kind.LABEL, recs[Kind.LABEL], refs, marker(Kind.LABEL))
+            )
         refs = refs.model_copy(update={"section": section, "labels": labels})
         task = _id(await writer.create(Kind.TASK, recs[Kind.TASK], refs, marker(Kind.TASK)))
         return refs.model_copy(update={"task": task})
@@ -184,8 +207,7 @@ class ConnectorConformance:
         assert all(isinstance(c, Container) for c in containers)
         assert source_scope in {c.id for c in containers}
 
-    async def test_writer_whoami_and_containers(self, writer: DestinationWriter,
-                                                dest_workspace: str | None) -> None:
+    async def test_writer_whoami_and_containers(self, writer: DestinationWriter, dest_workspace: str | None) -> None:
         me = await writer.whoami()
         assert isinstance(me, UserRef) and (me.email or me.source_id)
         containers = await writer.list_containers()
@@ -194,8 +216,7 @@ class ConnectorConformance:
 
     # -- tests: reader ------------------------------------------------------------------
 
-    async def test_pages_to_exhaustion_without_repeats(self, reader: SourceReader,
-                                                       source_scope: str) -> None:
+    async def test_pages_to_exhaustion_without_repeats(self, reader: SourceReader, source_scope: str) -> None:
         for kind in sorted(reader.capabilities.read_kinds, key=list(Kind).index):
             small = await self._read_all(reader, kind, source_scope, self.page_limit)
             ids = [r.source_id for r in small]
@@ -207,8 +228,7 @@ class ConnectorConformance:
             if kind is Kind.PROJECT:
                 assert [r.source_id for r in small] == [source_scope]
 
-    async def test_a_cursor_it_did_not_write_is_invalid(self, reader: SourceReader,
-                                                       source_scope: str) -> None:
+    async def test_a_cursor_it_did_not_write_is_invalid(self, reader: SourceReader, source_scope: str) -> None:
         """One failure for every vendor: a cursor that is not the reader's own (corrupt, from
         another connector or an older format) is ``InvalidCursor``, never a read from an
         arbitrary place or an unhandled decoding error."""
@@ -217,8 +237,7 @@ class ConnectorConformance:
                 with pytest.raises(InvalidCursor):
                     await reader.read(kind, source_scope, foreign, self.page_limit)
 
-    async def test_parent_task_comes_first(self, reader: SourceReader,
-                                           source_scope: str) -> None:
+    async def test_parent_task_comes_first(self, reader: SourceReader, source_scope: str) -> None:
         if Kind.TASK not in reader.capabilities.read_kinds:
             pytest.skip("no tasks")
         seen: set[str] = set()
@@ -230,21 +249,20 @@ class ConnectorConformance:
                 assert task.parent_id in seen, "subtask read before its parent"
             seen.add(task.source_id)
 
-    async def test_versions_stable_without_changes(self, reader: SourceReader,
-                                                   source_scope: str) -> None:
+    async def test_versions_stable_without_changes(self, reader: SourceReader, source_scope: str) -> None:
         for kind in reader.capabilities.read_kinds:
-            first = {r.source_id: r.version
-                     for r in await self._read_all(reader, kind, source_scope, 500)}
-            again = {r.source_id: r.version
-                     for r in await self._read_all(reader, kind, source_scope, 500)}
+            first = {r.source_id: r.version for r in await self._read_all(reader, kind, source_scope, 500)}
+            again = {r.source_id: r.version for r in await self._read_all(reader, kind, source_scope, 500)}
             assert first == again, f"{kind}: versions changed with no edit (delta would redo)"
 
-    async def test_attachment_streams_in_bounded_chunks(self, reader: SourceReader,
-                                                        source_scope: str) -> None:
+    async def test_attachment_streams_in_bounded_chunks(self, reader: SourceReader, source_scope: str) -> None:
         if Kind.ATTACHMENT not in reader.capabilities.read_kinds:
             pytest.skip("no attachments")
-        atts = [a for a in await self._read_all(reader, Kind.ATTACHMENT, source_scope, 500)
-                if isinstance(a, Attachment) and not a.is_link]
+        atts = [
+            a
+            for a in await self._read_all(reader, Kind.ATTACHMENT, source_scope, 500)
+            if isinstance(a, Attachment) and not a.is_link
+        ]
         assert atts, "the seeded scope needs one file attachment"
         att = atts[0]
         total = 0
@@ -256,9 +274,9 @@ class ConnectorConformance:
 
     # -- tests: writer -------------------------------------------------------------------
 
-    async def test_create_find_update_delete(self, writer: DestinationWriter,
-                                             dest_workspace: str | None,
-                                             read_back: ReadBack | None) -> None:
+    async def test_create_find_update_delete(
+        self, writer: DestinationWriter, dest_workspace: str | None, read_back: ReadBack | None
+    ) -> None:
         run = uuid.uuid4().hex[:12]
         recs = self.sample_records(run)
         mid = f"conf{run}"
@@ -289,22 +307,19 @@ class ConnectorConformance:
             assert got is not None and getattr(got, "name", None) == "Renamed ✓"
 
         if Kind.COMMENT in caps.write_kinds:
-            cid = _id(await writer.create(Kind.COMMENT, recs[Kind.COMMENT], refs,
-                                          marker(Kind.COMMENT)))
+            cid = _id(await writer.create(Kind.COMMENT, recs[Kind.COMMENT], refs, marker(Kind.COMMENT)))
             assert cid
             if Kind.COMMENT in caps.marker_kinds:
-                assert await writer.find_by_marker(Kind.COMMENT, marker(Kind.COMMENT),
-                                                   recs[Kind.COMMENT], refs) == cid
+                assert await writer.find_by_marker(Kind.COMMENT, marker(Kind.COMMENT), recs[Kind.COMMENT], refs) == cid
 
         await writer.delete(Kind.TASK, task_id)
         await writer.delete(Kind.TASK, task_id)  # idempotent
         if Kind.TASK in caps.marker_kinds:
-            assert await writer.find_by_marker(Kind.TASK, marker(Kind.TASK), changed,
-                                               refs) is None
+            assert await writer.find_by_marker(Kind.TASK, marker(Kind.TASK), changed, refs) is None
 
-    async def test_declared_features_are_accepted(self, writer: DestinationWriter,
-                                                  dest_workspace: str | None,
-                                                  read_back: ReadBack | None) -> None:
+    async def test_declared_features_are_accepted(
+        self, writer: DestinationWriter, dest_workspace: str | None, read_back: ReadBack | None
+    ) -> None:
         """Capabilities honesty: a task using every declared feature up to its limits is
         accepted (the engine only adapts what the capabilities exclude). Unknown assignee
         e-mails must not fail a write: the writer drops them and says so (``Written``)."""
@@ -318,20 +333,31 @@ class ConnectorConformance:
         refs = await self._make_parents(writer, dest_workspace, recs, marker)
         base = recs[Kind.TASK]
         assert isinstance(base, Task)
-        people = (UserRef(email="ada@example.com", display_name="Ada"),
-                  UserRef(email="grace@example.com", display_name="Grace"))
+        people = (
+            UserRef(email="ada@example.com", display_name="Ada"),
+            UserRef(email="grace@example.com", display_name="Grace"),
+        )
         n_items = min(2, caps.max_checklist_items or 2)
         update: dict[str, Any] = {
-            "source_id": f"{run}-full", "assignees": people[: min(2, caps.max_assignees or 2)],
-            "due_on": date(2030, 1, 15), "completed": caps.completion}
+            "source_id": f"{run}-full",
+            "assignees": people[: min(2, caps.max_assignees or 2)],
+            "due_on": date(2030, 1, 15),
+            "completed": caps.completion,
+        }
         if caps.due_times:
             update["due_at"] = datetime(2030, 1, 15, 16, 30, tzinfo=UTC)
         if caps.start_dates:
             update["start_on"] = date(2030, 1, 2)
         if caps.checklists is not ChecklistSupport.NONE:
-            update["checklists"] = (Checklist(name="Steps", items=tuple(
-                ChecklistItem(source_id=f"{run}-ci{i}", name=f"step {i}", checked=i == 0,
-                              position=float(i)) for i in range(n_items))),)
+            update["checklists"] = (
+                Checklist(
+                    name="Steps",
+                    items=tuple(
+                        ChecklistItem(source_id=f"{run}-ci{i}", name=f"step {i}", checked=i == 0, position=float(i))
+                        for i in range(n_items)
+                    ),
+                ),
+            )
         if caps.custom_fields:  # one value of each type a source may hold
             update["custom_fields"] = (
                 CustomFieldValue(name="Conf text", value="T-1"),
@@ -339,17 +365,15 @@ class ConnectorConformance:
                 CustomFieldValue(name="Conf date", type=CustomFieldType.DATE, value="2030-01-15"),
                 CustomFieldValue(name="Conf flag", type=CustomFieldType.BOOL, value=True),
                 CustomFieldValue(name="Conf choice", type=CustomFieldType.ENUM, value="High"),
-                CustomFieldValue(name="Conf tags", type=CustomFieldType.MULTI_ENUM, value=["a", "b"]))
+                CustomFieldValue(name="Conf tags", type=CustomFieldType.MULTI_ENUM, value=["a", "b"]),
+            )
         full = base.model_copy(update=update)
-        dest_id = _id(await writer.create(Kind.TASK, full, refs,
-                                          marker(Kind.TASK, full.source_id)))
+        dest_id = _id(await writer.create(Kind.TASK, full, refs, marker(Kind.TASK, full.source_id)))
         assert dest_id
         if caps.subtasks:
-            sub = base.model_copy(update={"source_id": f"{run}-sub", "parent_id": full.source_id,
-                                          "name": "Sous-tâche"})
+            sub = base.model_copy(update={"source_id": f"{run}-sub", "parent_id": full.source_id, "name": "Sous-tâche"})
             sub_refs = refs.model_copy(update={"parent_task": dest_id})
-            assert await writer.create(Kind.TASK, sub, sub_refs,
-                                       marker(Kind.TASK, sub.source_id))
+            assert await writer.create(Kind.TASK, sub, sub_refs, marker(Kind.TASK, sub.source_id))
         if read_back is not None:
             got = await read_back(Kind.TASK, dest_id)
             assert isinstance(got, Task)
@@ -357,16 +381,13 @@ class ConnectorConformance:
             if caps.checklists is ChecklistSupport.NATIVE:
                 assert sum(len(c.items) for c in got.checklists) == n_items
 
-    async def test_unknown_marker_is_not_found(self, writer: DestinationWriter,
-                                               dest_workspace: str | None) -> None:
+    async def test_unknown_marker_is_not_found(self, writer: DestinationWriter, dest_workspace: str | None) -> None:
         run = uuid.uuid4().hex[:12]
         rec = self.sample_records(run)[Kind.PROJECT]
         marker = make_marker(f"none{run}", Kind.PROJECT, rec.source_id)
-        assert await writer.find_by_marker(Kind.PROJECT, marker, rec,
-                                           DestRefs(workspace=dest_workspace)) is None
+        assert await writer.find_by_marker(Kind.PROJECT, marker, rec, DestRefs(workspace=dest_workspace)) is None
 
-    async def test_label_reconciles(self, writer: DestinationWriter,
-                                    dest_workspace: str | None) -> None:
+    async def test_label_reconciles(self, writer: DestinationWriter, dest_workspace: str | None) -> None:
         caps = writer.capabilities
         if Kind.LABEL not in caps.write_kinds:
             pytest.skip("no labels")
@@ -375,15 +396,19 @@ class ConnectorConformance:
         run = uuid.uuid4().hex[:12]
         recs = self.sample_records(run)
         mk = make_marker(f"conf{run}", Kind.LABEL, recs[Kind.LABEL].source_id)
-        pid = _id(await writer.create(Kind.PROJECT, recs[Kind.PROJECT],
-                                  DestRefs(workspace=dest_workspace),
-                                  make_marker(f"conf{run}", Kind.PROJECT, f"{run}-p")))
+        pid = _id(
+            await writer.create(
+                Kind.PROJECT,
+                recs[Kind.PROJECT],
+                DestRefs(workspace=dest_workspace),
+                make_marker(f"conf{run}", Kind.PROJECT, f"{run}-p"),
+            )
+        )
         refs = DestRefs(workspace=dest_workspace, project=pid)
         lid = _id(await writer.create(Kind.LABEL, recs[Kind.LABEL], refs, mk))
         assert await writer.find_by_marker(Kind.LABEL, mk, recs[Kind.LABEL], refs) == lid
 
-    async def test_upload_attachment_stream(self, writer: DestinationWriter,
-                                            dest_workspace: str | None) -> None:
+    async def test_upload_attachment_stream(self, writer: DestinationWriter, dest_workspace: str | None) -> None:
         caps = writer.capabilities
         if Kind.ATTACHMENT not in caps.write_kinds:
             pytest.skip("no attachments")
@@ -396,17 +421,19 @@ class ConnectorConformance:
         refs = await self._make_parents(writer, dest_workspace, recs, marker)
         att = recs[Kind.ATTACHMENT]
         assert isinstance(att, Attachment)
-        aid = _id(await writer.upload_attachment(att, refs, marker(Kind.ATTACHMENT),
-                                                 _chunks(list(self.upload_chunks))))
+        aid = _id(await writer.upload_attachment(att, refs, marker(Kind.ATTACHMENT), _chunks(list(self.upload_chunks))))
         assert aid
         if Kind.ATTACHMENT in caps.marker_kinds:
-            assert await writer.find_by_marker(Kind.ATTACHMENT, marker(Kind.ATTACHMENT), att,
-                                               refs) == aid
+            assert await writer.find_by_marker(Kind.ATTACHMENT, marker(Kind.ATTACHMENT), att, refs) == aid
         if caps.link_attachments:
-            link = att.model_copy(update={"source_id": f"{run}-link", "is_link": True,
-                                          "url": "https://example.com/doc", "size": None})
-            lid = _id(await writer.upload_attachment(
-                link, refs, make_marker(f"conf{run}", Kind.ATTACHMENT, link.source_id), None))
+            link = att.model_copy(
+                update={"source_id": f"{run}-link", "is_link": True, "url": "https://example.com/doc", "size": None}
+            )
+            lid = _id(
+                await writer.upload_attachment(
+                    link, refs, make_marker(f"conf{run}", Kind.ATTACHMENT, link.source_id), None
+                )
+            )
             assert lid and lid != aid
 
 

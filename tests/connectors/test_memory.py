@@ -1,4 +1,5 @@
 """The reference connector passes the conformance suite, and its fault injection works."""
+
 from __future__ import annotations
 
 import random
@@ -56,8 +57,9 @@ class TestMemoryConformance(ConnectorConformance):
 
 
 def _pacer(clock: FakeClock, requests: float = 10, per: float = 1.0) -> Pacer:
-    return Pacer(RateLimit(requests=requests, per_seconds=per, burst=1, concurrency=2),
-                 clock=clock, rng=random.Random(1))
+    return Pacer(
+        RateLimit(requests=requests, per_seconds=per, burst=1, concurrency=2), clock=clock, rng=random.Random(1)
+    )
 
 
 async def test_revoked_credentials_raise_auth_required() -> None:
@@ -102,15 +104,13 @@ async def test_long_retry_after_defers() -> None:
 async def test_writer_refuses_what_capabilities_exclude() -> None:
     v = MemoryVendor(clock=FakeClock())
     seed_project(v)
-    w = MemoryWriter(v, capabilities=memory_capabilities(max_assignees=1,
-                                                         max_attachment_bytes=100))
+    w = MemoryWriter(v, capabilities=memory_capabilities(max_assignees=1, max_attachment_bytes=100))
     task = v.items[Kind.TASK]["p1-t0"]  # two assignees
     with pytest.raises(SkippableItemError):
         await w.create(Kind.TASK, task, DestRefs(project="x"), "m")
     att = v.items[Kind.ATTACHMENT]["p1-t0-a"]
     with pytest.raises(SkippableItemError):
-        await w.upload_attachment(att, DestRefs(project="x", task="t"), "m2",
-                                  _chunks([60, 60]))
+        await w.upload_attachment(att, DestRefs(project="x", task="t"), "m2", _chunks([60, 60]))
 
 
 async def test_crash_after_create_leaves_item_findable() -> None:
