@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 
 import httpx
@@ -31,7 +31,7 @@ import httpx
 from shared.connectors.registry import ConnectorRuntime, open_runtime, probe_pacer
 from shared.connectors.settings import ConnectionBase, parse_connection
 from shared.contract.model import Container
-from shared.contract.pacer import DeferChunk
+from shared.contract.pacer import DeferChunk, Pacer
 from shared.errors import (
     AuthenticationError,
     AuthRequiredError,
@@ -407,11 +407,18 @@ async def load_connection(ctx: TenantContext, connector_id: str) -> ConnectionBa
 
 
 async def open_connector(
-    ctx: TenantContext, connector_id: str, *, allow_loopback: bool | None = None
+    ctx: TenantContext,
+    connector_id: str,
+    *,
+    allow_loopback: bool | None = None,
+    pacer_for: Callable[[ConnectionBase], Awaitable[Pacer]] | None = None,
 ) -> ConnectorRuntime:
-    """A live reader/writer of a stored connector (the worker's entry point)."""
+    """A live reader/writer of a stored connector (the worker's entry point). ``pacer_for``
+    picks the pacer of its credential (the worker's draws on the credential's shared budget);
+    without it the registry's process-wide pacer is used."""
     connection = await load_connection(ctx, connector_id)
-    return await open_runtime(connection, allow_loopback=_allow_loopback(ctx, allow_loopback))
+    pacer = await pacer_for(connection) if pacer_for is not None else None
+    return await open_runtime(connection, allow_loopback=_allow_loopback(ctx, allow_loopback), pacer=pacer)
 
 
 def _message(exc: BaseException) -> str:

@@ -8,6 +8,11 @@ the pacer owns waiting. Error handling is data (Airbyte ``default_error_mapping`
 A wait longer than ``defer_threshold_s`` is never slept inside a function invocation: the
 pacer raises ``DeferChunk(delay_s)`` and the engine puts the chunk back on the queue with
 that visibility delay and its cursor.
+
+With a ``SharedBudget`` (``shared.contract.budget``) the pacer sends only at slots drawn
+from the credential's ledger, which every process using the credential shares; its own
+token bucket is then unused. A slot is taken once a concurrency slot is held, right before
+the request goes, so a request never waits on anything between its slot and its send.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import TypeVar
 
 import httpx
 
+from shared.contract.budget import SharedBudget, SlotQueue
 from shared.contract.clock import Clock, SystemClock
 from shared.contract.httperrors import MAX_RETRY_AFTER_S, raise_for_response
 from shared.contract.limits import RateLimit
@@ -123,8 +129,10 @@ class Pacer:
         rng: random.Random | None = None,
         settings: PacerSettings | None = None,
         mapping: tuple[tuple[type[BaseException], Action], ...] = ERROR_MAPPING,
+        budget: SharedBudget | None = None,
     ) -> None:
         self.limit = limit
+        self.budget = budget
         self.clock: Clock = clock or SystemClock()
         self.rng = rng or random.Random()
         self.settings = settings or PacerSettings()
@@ -134,6 +142,7 @@ class Pacer:
         self._last = self.clock.monotonic()
         self._blocked_until = 0.0
         self.rate_factor = 1.0
+        self.slots = SlotQueue(budget, self.clock) if budget is not None else None
         # counters for benchmarks and logs
         self.calls = 0
         self.throttled = 0
@@ -159,9 +168,12 @@ class Pacer:
         retries = 0
         throttles = 0
         while True:
-            await self._acquire()
+            if self.slots is None:
+                await self._acquire()
             error: BaseException | None = None
             async with self._sem:
+                if self.slots is not None:
+                    await self._take_slot()
                 self.calls += 1
                 try:
                     result = await fn()
@@ -178,6 +190,8 @@ class Pacer:
                 self.throttled += 1
                 retry_after = getattr(error, "retry_after", None)
                 wait = self._on_throttle(retry_after, throttles)
+                if self.budget is not None:  # every process using the credential holds off
+                    await self.budget.hold_until(self.clock.now().timestamp() + wait)
                 if not replayable:
                     raise error
                 if throttles > self.settings.max_throttles:
@@ -227,6 +241,15 @@ class Pacer:
             raise DeferChunk(wait, "rate limit budget exhausted")
         await self.clock.sleep(wait)
         await self._wait_block(threshold)  # a 429 may have arrived while we waited
+
+    async def _take_slot(self) -> None:
+        """The next slot of the shared budget (after any Retry-After block)."""
+        assert self.slots is not None
+        threshold = self.settings.defer_threshold_s
+        await self._wait_block(threshold)
+        too_long = await self.slots.take(threshold)
+        if too_long is not None:
+            raise DeferChunk(too_long, "the credential's shared request budget is spent for now")
 
     async def _wait_block(self, threshold: float) -> None:
         while True:

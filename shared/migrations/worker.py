@@ -11,6 +11,7 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -33,6 +34,7 @@ from shared.engine.ports import (
 )
 from shared.logs.model import LogEvent, LogLevel
 from shared.logs.writer import RunLogWriter
+from shared.migrations.credential_pacers import CredentialPacers
 from shared.migrations.ports_cosmos import (
     CosmosIdMap,
     CosmosRunState,
@@ -88,7 +90,7 @@ def _verify_after(ctx: TenantContext, migration: Mapping[str, Any], run: Mapping
         try:
             verify = await start_run(ctx, str(migration["id"]), "verify", actor="ferry:verifyAfterRun",
                                      request=None)
-        except Exception as exc:  # noqa: BLE001 - the run is done: say why no verify follows
+        except Exception as exc:  # the run is done: say why no verify follows
             run_log.failure(kind=None, source_id=None, error=exc, event="verify.not_started")
             return
         run_log.event(LogEvent.RUN_PLANNED, message=f"verify run {verify['id']} started (verifyAfterRun)")
@@ -179,12 +181,15 @@ class LoggedRunState(CosmosRunState):
 
 class ChunkWorker:
     """Process-wide: keeps one live connector runtime per stored connector version, so
-    pacers (one per credential) and HTTP connections survive across chunks."""
+    pacers (one per credential, drawing on its shared budget) and HTTP connections survive
+    across chunks."""
 
     def __init__(self, stores: Stores) -> None:
         self.stores = stores
         self._runtimes: dict[tuple[str, str, str], ConnectorRuntime] = {}
         self._lock = asyncio.Lock()
+        #: one pacer per credential, on the credential's budget shared by every process
+        self._pacers = CredentialPacers()
 
     async def handle(self, body: bytes | str) -> ChunkResult | None:
         try:
@@ -247,7 +252,7 @@ class ChunkWorker:
                 stale = [k for k in self._runtimes if k[:2] == key[:2]]
                 for k in stale:  # credentials changed: close the old client
                     await self._runtimes.pop(k).aclose()
-                runtime = await open_connector(ctx, connector_id)
+                runtime = await open_connector(ctx, connector_id, pacer_for=partial(self._pacers.pacer_for, ctx))
                 self._runtimes[key] = runtime
             return runtime
 

@@ -90,19 +90,20 @@ def _invalid() -> ValidationFailed:
                             field="continuation")
 
 
-async def load_or_create_key(container: Any) -> bytes:
-    """The region's continuation key, created on first use (two racing creators agree:
-    the loser of the create reads the winner's key)."""
+async def load_or_create_key(container: Any, doc_id: str = KEY_DOC_ID, partition: str = KEY_PARTITION) -> bytes:
+    """The region's continuation key (or another region-wide secret named by ``doc_id`` and
+    ``partition``), created on first use (two racing creators agree: the loser of the create
+    reads the winner's key)."""
     for _ in range(3):
         try:
-            doc = await container.read_item(KEY_DOC_ID, partition_key=KEY_PARTITION)
+            doc = await container.read_item(doc_id, partition_key=partition)
             return _b64d(str(doc["key"]))
         except Exception as exc:
             if getattr(exc, "status_code", None) != 404:
                 raise
         try:
-            await container.create_item({"id": KEY_DOC_ID, "pk": KEY_PARTITION, "key": _b64e(secrets.token_bytes(32))})
+            await container.create_item({"id": doc_id, "pk": partition, "key": _b64e(secrets.token_bytes(32))})
         except Exception as exc:
             if getattr(exc, "status_code", None) != 409:
                 raise
-    raise RuntimeError("the continuation key could neither be read nor created")
+    raise RuntimeError(f"the region key {doc_id} could neither be read nor created")

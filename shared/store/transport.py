@@ -8,6 +8,7 @@ locally) and never through a proxy from the environment, so the clients are buil
 (``AioHttpTransport``'s ``use_env_settings`` keyword, documented on the class:
 https://learn.microsoft.com/python/api/azure-core/azure.core.pipeline.transport.aiohttptransport).
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -6,6 +6,7 @@ patch whose condition is the check the read made; these tests pin that (by count
 repository's calls) and the cases that still need the document: a stale or busy scope, and a
 lease written before leases carried ``leaseUntilTs``.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -94,14 +95,18 @@ async def test_an_expired_lease_without_lease_until_ts_is_taken_over(stores: Any
     sid = state.scope_id("r1", "s")
     doc = await leases.inner.get(sid)
     past = iso(datetime.now(UTC) - timedelta(seconds=5))
-    await leases.inner.replace({k: v for k, v in doc.items() if k != "leaseUntilTs"}
-                               | {"leaseToken": "dead-worker", "leaseUntil": past}, etag=doc["_etag"])
+    await leases.inner.replace(
+        {k: v for k, v in doc.items() if k != "leaseUntilTs"} | {"leaseToken": "dead-worker", "leaseUntil": past},
+        etag=doc["_etag"],
+    )
     assert (await state.claim("r1", "s", Checkpoint(phase=Phase.PROJECT), "t1", _until())).outcome is Claim.CLAIMED
     taken = await leases.inner.get(sid)
     assert taken["leaseToken"] == "t1" and taken["leaseUntilTs"] > datetime.now(UTC).timestamp()
     live = iso(_until())
-    await leases.inner.replace({k: v for k, v in taken.items() if k != "leaseUntilTs"}
-                               | {"leaseToken": "living-worker", "leaseUntil": live}, etag=taken["_etag"])
+    await leases.inner.replace(
+        {k: v for k, v in taken.items() if k != "leaseUntilTs"} | {"leaseToken": "living-worker", "leaseUntil": live},
+        etag=taken["_etag"],
+    )
     busy = await state.claim("r1", "s", Checkpoint(phase=Phase.PROJECT), "t2", _until())
     assert busy.outcome is Claim.BUSY
 
@@ -124,11 +129,17 @@ async def test_conditions_compare_field_names_and_values_as_written(stores: Any)
     ctx = TenantContext.for_org(stores, f"org_eu_{uuid.uuid4().hex[:20]}")
     repo = ctx.repo(LeasesRepository)
     await repo.create({"id": "doc", "leaseToken": "AbC", "leaseUntilTs": 10.5, "closed": False})
-    ok = await repo.patch("doc", [{"op": "set", "path": "/n", "value": 1}],
-                          condition='FROM c WHERE c.leaseToken = "AbC" AND c.leaseUntilTs < 11')
+    ok = await repo.patch(
+        "doc",
+        [{"op": "set", "path": "/n", "value": 1}],
+        condition='FROM c WHERE c.leaseToken = "AbC" AND c.leaseUntilTs < 11',
+    )
     assert ok["n"] == 1
-    for unmet in ('FROM c WHERE c.leaseToken = "abc"', "FROM c WHERE c.leaseUntilTs > 11",
-                  "FROM c WHERE NOT IS_DEFINED(c.leaseToken)"):
+    for unmet in (
+        'FROM c WHERE c.leaseToken = "abc"',
+        "FROM c WHERE c.leaseUntilTs > 11",
+        "FROM c WHERE NOT IS_DEFINED(c.leaseToken)",
+    ):
         with pytest.raises(ConflictError):
             await repo.patch("doc", [{"op": "set", "path": "/n", "value": 2}], condition=unmet)
     assert (await repo.get("doc"))["n"] == 1

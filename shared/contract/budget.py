@@ -1,0 +1,192 @@
+"""One request budget per credential, shared by every process that uses the credential.
+
+A pacer alone is per process: with several worker processes (or Functions instances) each
+one paces itself at the vendor's rate, and together they overrun it (issue 19: two workers
+sent 1,625 requests a minute to Asana's 1,500). A ``SharedBudget`` is the ledger they all
+draw from; the pacer asks it for *slots* — instants at which it may send one request — and
+never sends before its slot. Ledgers on a store every instance reaches implement it
+(``shared.store.budget_ledger``: a Cosmos DB document per credential); ``InMemoryBudget``
+runs the same arithmetic in one process, for tests.
+
+The arithmetic is GCRA (the generic cell rate algorithm, "virtual scheduling"): the ledger
+keeps one number, the theoretical arrival time ``tat``. With emission interval
+``T = 1 / rate`` and tolerance ``tau = (burst - 1) · T``, a request may go at
+``max(now, tat - tau)`` and moves ``tat`` to ``max(tat, that instant) + T``. Any interval of
+length ``W`` then holds at most ``burst + rate · W`` slots. Vendors count requests in a
+sliding window of ``W`` seconds (and Asana counts the ones it refused too), so the budget is
+sized *window-exact*: ``burst + rate · (W + slack) ≤ limit``, where ``slack`` is how late
+after its slot a request may still be sent (a slot older than that is dropped unused, so
+lateness can never pile requests of two slots' worth into one window).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from shared.contract.limits import RateLimit
+
+#: How late after its slot a request may still go out (event-loop lag, a busy machine).
+DEFAULT_SLACK_S = 0.25
+
+
+@dataclass(frozen=True)
+class BudgetParams:
+    """A window-exact GCRA for one vendor limit."""
+
+    rate: float  # slots per second
+    burst: float  # slots that may go at once after a quiet spell (≥ 1)
+    window_s: float  # the vendor's window
+    slack_s: float  # lateness allowed after a slot
+
+    @property
+    def emission_s(self) -> float:
+        return 1.0 / self.rate
+
+    @property
+    def tolerance_s(self) -> float:
+        return (self.burst - 1.0) * self.emission_s
+
+    def worst_window(self) -> float:
+        """The most requests one vendor window can see: ``burst + rate · (window + slack)``."""
+        return self.burst + self.rate * (self.window_s + self.slack_s)
+
+
+def window_exact(limit: RateLimit, slack_s: float = DEFAULT_SLACK_S) -> BudgetParams:
+    """Budget parameters for ``limit`` read as the vendor's sliding window (``requests`` per
+    ``per_seconds``): the burst is kept small (at most 2 % of the window's requests, and
+    never above the limit's own burst) because every slot of burst is a slot of rate lost."""
+    requests, window = float(limit.requests), float(limit.per_seconds)
+    burst = max(1.0, min(limit.capacity, requests * 0.02))
+    rate = (requests - burst) / (window + slack_s)
+    if rate <= 0:
+        raise ValueError(f"limit {limit} leaves no rate after a burst of {burst}")
+    return BudgetParams(rate=rate, burst=burst, window_s=window, slack_s=slack_s)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What the ledger answered: ``slots`` (epoch seconds, ascending) to send at, or none
+    and ``wait_s`` when the first free slot is further away than the caller may wait."""
+
+    slots: tuple[float, ...] = ()
+    wait_s: float = 0.0
+
+
+def gcra_reserve(
+    tat: float | None, now: float, count: int, params: BudgetParams, max_wait_s: float
+) -> tuple[float | None, Grant]:
+    """Reserve up to ``count`` slots at ``now`` against ledger state ``tat``.
+
+    Returns the new ``tat`` (None: unchanged, nothing granted) and the grant. Only slots
+    within ``max_wait_s`` of ``now`` are reserved; if even the first is further, nothing is
+    and ``wait_s`` says how long until it is."""
+    emission, tolerance = params.emission_s, params.tolerance_s
+    current = now if tat is None else tat
+    first = max(now, current - tolerance)
+    if first - now > max_wait_s:
+        return None, Grant(wait_s=first - now)
+    slots: list[float] = []
+    for _ in range(max(1, count)):
+        slot = max(now, current - tolerance)
+        if slot - now > max_wait_s:
+            break
+        slots.append(slot)
+        current = max(current, slot) + emission
+    return current, Grant(slots=tuple(slots))
+
+
+class SharedBudget(Protocol):
+    """The ledger of one credential's requests, shared by every process that uses it."""
+
+    params: BudgetParams
+
+    async def reserve(self, count: int, now: float, max_wait_s: float) -> Grant:
+        """Up to ``count`` slots from ``now`` (epoch seconds) on, none further than ``max_wait_s``."""
+        ...
+
+    async def hold_until(self, until: float) -> None:
+        """No slot before ``until`` for anyone (a vendor's Retry-After)."""
+        ...
+
+
+@dataclass
+class InMemoryBudget:
+    """``SharedBudget`` within one process: the same GCRA on a variable (tests, benchmarks)."""
+
+    params: BudgetParams
+    tat: float | None = None
+    reservations: int = 0  # ledger round trips a shared store would have made
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def reserve(self, count: int, now: float, max_wait_s: float) -> Grant:
+        async with self._lock:
+            self.reservations += 1
+            new_tat, grant = gcra_reserve(self.tat, now, count, self.params, max_wait_s)
+            if new_tat is not None:
+                self.tat = new_tat
+            return grant
+
+    async def hold_until(self, until: float) -> None:
+        async with self._lock:
+            # the next slot is at `until` at the earliest: tat - tolerance ≥ until
+            self.tat = max(self.tat or 0.0, until + self.params.tolerance_s)
+
+
+class SlotQueue:
+    """One process's reserved slots of a ``SharedBudget``, handed to its concurrent callers
+    in order. A reservation asks for as many slots as callers are waiting (at most
+    ``max_batch``), so a busy pacer makes one ledger round trip per several requests; a slot
+    not taken within ``slack_s`` of its time is dropped (it was counted, never sent: safe)."""
+
+    def __init__(self, budget: SharedBudget, clock: _WallClock, *, max_batch: int = 16) -> None:
+        self.budget = budget
+        self.clock = clock
+        self.max_batch = max_batch
+        self._slots: deque[float] = deque()
+        self._lock = asyncio.Lock()
+        self._waiting = 0
+        self.dropped = 0  # slots reserved and never used (benchmarks)
+
+    async def take(self, max_wait_s: float) -> float | None:
+        """Wait for this caller's slot. Returns None when it may send now, or the wait (in
+        seconds) when the next slot is further than ``max_wait_s`` away (nothing is taken)."""
+        self._waiting += 1
+        try:
+            async with self._lock:
+                slot, too_long = await self._next(max_wait_s)
+        finally:
+            self._waiting -= 1
+        if too_long is not None:
+            return too_long
+        delay = slot - self.clock.now().timestamp()
+        if delay > 0:
+            await self.clock.sleep(delay)
+        return None
+
+    async def _next(self, max_wait_s: float) -> tuple[float, float | None]:
+        slack = self.budget.params.slack_s
+        for _ in range(4):
+            now = self.clock.now().timestamp()
+            while self._slots and self._slots[0] < now - slack:
+                self._slots.popleft()
+                self.dropped += 1
+            if self._slots:
+                return self._slots.popleft(), None
+            want = min(self.max_batch, max(1, self._waiting))
+            grant = await self.budget.reserve(want, now, max_wait_s)
+            if not grant.slots and grant.wait_s > max_wait_s:
+                return 0.0, grant.wait_s
+            if not grant.slots:  # a short wait (a contended ledger): wait, then ask again
+                await self.clock.sleep(grant.wait_s)
+            self._slots.extend(grant.slots)
+        return 0.0, slack  # no usable grant after several tries: try again shortly
+
+
+class _WallClock(Protocol):
+    def now(self) -> datetime: ...
+
+    async def sleep(self, seconds: float) -> None: ...

@@ -1,0 +1,160 @@
+"""Shared request budgets in virtual time: window-exact GCRA, and pacers of several
+"processes" sharing one budget against the simulators' own sliding-window limiters."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+
+import pytest
+
+from shared.contract.budget import (
+    BudgetParams,
+    InMemoryBudget,
+    SharedBudget,
+    gcra_reserve,
+    window_exact,
+)
+from shared.contract.clock import EventClock
+from shared.contract.limits import RateLimit
+from shared.contract.pacer import DeferChunk, Pacer
+from shared.errors import ThrottledError
+from simulators.asana.gate import CountingWindowLimiter
+from simulators.common import WindowLimiter
+
+ASANA = RateLimit(requests=1500, per_seconds=60, burst=25, concurrency=8)
+TRELLO = RateLimit(requests=90, per_seconds=10, burst=9, concurrency=8)
+PLANNER = RateLimit(requests=600, per_seconds=60, burst=20, concurrency=8)
+#: Asana's free plan (150/min): the same rules as the paid plan's at a tenth of the requests
+ASANA_FREE = RateLimit(requests=150, per_seconds=60, burst=10, concurrency=8)
+
+
+@pytest.mark.parametrize("limit", [ASANA, ASANA_FREE, TRELLO, PLANNER])
+def test_window_exact_budget_never_exceeds_the_window(limit: RateLimit) -> None:
+    params = window_exact(limit)
+    assert params.worst_window() <= limit.requests + 1e-9
+    assert params.rate / limit.rate >= 0.95  # the price of exactness stays small
+
+
+def test_gcra_slots_respect_every_window() -> None:
+    """Slots reserved at random moments: no window of W seconds (shifted by the slack) holds
+    more than burst + rate · (W + slack)."""
+    params = window_exact(RateLimit(requests=100, per_seconds=10, burst=10))
+    rng = random.Random(7)
+    tat: float | None = None
+    now, slots = 0.0, []
+    while now < 60:
+        new_tat, grant = gcra_reserve(tat, now, rng.randint(1, 6), params, max_wait_s=2.0)
+        if new_tat is not None:
+            tat = new_tat
+        slots.extend(grant.slots)
+        now += rng.expovariate(8.0)
+    assert slots == sorted(slots)
+    for start in slots:  # a window beginning at a slot is the worst case
+        inside = sum(1 for s in slots if start <= s < start + params.window_s + params.slack_s)
+        assert inside <= params.worst_window() + 1e-9
+    assert len(slots) >= 0.95 * params.rate * 60
+
+
+def test_a_far_slot_is_not_reserved_and_the_wait_is_told() -> None:
+    params = BudgetParams(rate=1.0, burst=1.0, window_s=10.0, slack_s=0.25)
+    tat, grant = gcra_reserve(None, 0.0, 3, params, max_wait_s=1.5)
+    assert grant.slots == (0.0, 1.0) and tat == 2.0  # the third would be 2 s away
+    again, refused = gcra_reserve(10.0, 0.0, 1, params, max_wait_s=5.0)
+    assert again is None and refused.slots == () and refused.wait_s == pytest.approx(10.0)
+
+
+async def test_hold_until_moves_every_callers_next_slot() -> None:
+    budget = InMemoryBudget(window_exact(TRELLO))
+    await budget.hold_until(100.0)
+    grant = await budget.reserve(1, now=50.0, max_wait_s=60.0)
+    assert grant.slots == (pytest.approx(100.0),)
+
+
+class _Monotonic:
+    def __init__(self, clock: EventClock) -> None:
+        self.clock = clock
+
+    def monotonic(self) -> float:
+        return self.clock.monotonic()
+
+
+async def _drive(
+    limit: RateLimit,
+    vendor: WindowLimiter,
+    budgets: Callable[[], SharedBudget],
+    processes: int,
+    seconds: float,
+    clock: EventClock,
+) -> int:
+    """``processes`` pacers (one per worker process, each from ``budgets()``), 8 callers
+    each, calling the vendor without pause for ``seconds``; returns requests served."""
+    served = 0
+
+    async def vendor_call() -> str:
+        await clock.sleep(0.05)  # the request travels
+        wait = vendor.hit("token")
+        if wait is not None:
+            raise ThrottledError(retry_after=max(1.0, wait))
+        return "ok"
+
+    async def caller(pacer: Pacer) -> None:
+        nonlocal served
+        while clock.monotonic() < seconds:
+            try:
+                await pacer.call(vendor_call)
+                served += 1
+            except DeferChunk as exc:  # the engine would re-enqueue the chunk this long
+                await clock.sleep(exc.delay_s)
+
+    pacers = [Pacer(limit, clock=clock, rng=random.Random(n), budget=budgets()) for n in range(processes)]
+    tasks = [asyncio.create_task(caller(p)) for p in pacers for _ in range(8)]
+    await clock.run(seconds)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return served
+
+
+@pytest.mark.parametrize(("limit", "limiter"), [(TRELLO, WindowLimiter), (ASANA_FREE, CountingWindowLimiter)])
+async def test_four_processes_sharing_a_budget_get_no_429(limit: RateLimit, limiter: type[WindowLimiter]) -> None:
+    clock = EventClock()
+    vendor = _Counting(limiter(int(limit.requests), limit.per_seconds, _Monotonic(clock)))  # type: ignore[arg-type]
+    shared = InMemoryBudget(window_exact(limit))
+    seconds = 3 * limit.per_seconds
+    served = await _drive(limit, vendor, lambda: shared, processes=4, seconds=seconds, clock=clock)
+    assert vendor.refused == 0
+    # and the budget is used: at least 95 % of what the vendor allows over the run
+    assert served >= 0.95 * limit.requests * seconds / limit.per_seconds - limit.requests * 0.02
+
+
+@pytest.mark.parametrize(("limit", "limiter"), [(TRELLO, WindowLimiter), (ASANA_FREE, CountingWindowLimiter)])
+async def test_a_budget_per_process_overruns_the_vendor(limit: RateLimit, limiter: type[WindowLimiter]) -> None:
+    """The same four processes, each with a ledger of its own (the budget bypassed): the
+    vendor refuses requests. This is what the shared ledger prevents."""
+    clock = EventClock()
+    vendor = _Counting(limiter(int(limit.requests), limit.per_seconds, _Monotonic(clock)))  # type: ignore[arg-type]
+    await _drive(
+        limit,
+        vendor,
+        lambda: InMemoryBudget(window_exact(limit)),
+        processes=4,
+        seconds=2 * limit.per_seconds,
+        clock=clock,
+    )
+    assert vendor.refused > 0
+
+
+class _Counting(WindowLimiter):
+    """A vendor limiter that counts what it refused."""
+
+    def __init__(self, inner: WindowLimiter) -> None:
+        self.inner = inner
+        self.refused = 0
+
+    def hit(self, key: str) -> float | None:
+        wait = self.inner.hit(key)
+        if wait is not None:
+            self.refused += 1
+        return wait
