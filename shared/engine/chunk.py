@@ -51,6 +51,7 @@ from shared.errors import (
     AuthRequiredError,
     FatalRunError,
     NotFoundError,
+    PermissionDeniedError,
     SkippableItemError,
     TransientError,
 )
@@ -174,7 +175,7 @@ class ChunkRunner:
         try:
             counts, rows = await self.verifier(msg.scope)
         except Exception as exc:  # sorted into chunk outcomes
-            if isinstance(exc, NotFoundError | SkippableItemError):
+            if isinstance(exc, NotFoundError | SkippableItemError | PermissionDeniedError):
                 raise _ChunkStop(fail_scope=f"verify could not read the scope: {exc}") from exc
             raise _ChunkStop.of(exc) from exc
         await self._flush(msg, counts, rows, {})
@@ -190,7 +191,7 @@ class ChunkRunner:
         except Exception as exc:  # sorted into chunk outcomes
             if isinstance(exc, AuthRequiredError):
                 exc.extra.setdefault("side", "source")
-            if isinstance(exc, NotFoundError | SkippableItemError):
+            if isinstance(exc, NotFoundError | SkippableItemError | PermissionDeniedError):
                 # a 4xx on a read will not get better by retrying: report and close the scope
                 what = "source container gone" if msg.cursor is None else f"{kind} page failed"
                 raise _ChunkStop(fail_scope=f"{what}: {exc}") from exc

@@ -9,7 +9,7 @@ from shared.contract.limits import RateLimit
 from shared.contract.model import Kind, Task
 from shared.contract.runs import RunStatus
 from shared.engine.ports import IdState, ItemStatus, Phase
-from shared.errors import SkippableItemError, TransientError
+from shared.errors import PermissionDeniedError, SkippableItemError, TransientError
 from tests.unit.engine.harness import Harness
 
 SRC_KINDS = (Kind.PROJECT, Kind.SECTION, Kind.LABEL, Kind.TASK, Kind.COMMENT, Kind.ATTACHMENT)
@@ -264,6 +264,20 @@ async def test_source_scope_gone_fails_that_scope_only() -> None:
     assert h.counts(s)["scope.failed"] == 1
     assert {t.project_id for t in h.src.items[Kind.TASK].values()} >= {"p1"}
     assert h.counts(s)["task.created"] == sum(1 for t in h.src.items[Kind.TASK].values() if t.project_id == "p1")
+
+
+async def test_a_scope_the_source_refuses_to_show_fails_that_scope_only() -> None:
+    """A 403 (or Trello's per-object 401) on a page read will not get better by retrying: the
+    scope fails with the reason, the others go on (it used to be retried as transient)."""
+    h = Harness(scopes=("p1", "p2"))
+    s = await h.start()
+    # the first scope to read its sections is refused (once: a retry would get through)
+    h.src.fail_next(
+        "read", PermissionDeniedError("no access to this board"), when=lambda op, kind: kind is Kind.SECTION
+    )
+    await h.drain(s)
+    assert h.status(s) is RunStatus.PARTIALLY_SUCCEEDED
+    assert h.counts(s)["scope.failed"] == 1
 
 
 async def test_dry_run_after_a_real_run_reports_no_deletions() -> None:
