@@ -20,10 +20,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--boards", type=int, default=2)
     parser.add_argument("--items", type=int, default=20, help="items per board")
     args = parser.parse_args(argv)
-    app = create_app(SeedConfig(seed=args.seed, boards=args.boards,
-                                items_per_board=args.items), plan=args.plan)
-    print(f"monday.com simulator on http://{args.host}:{args.port}/v2 "
-          f"(token: {DEFAULT_TOKEN})", flush=True)
+    app = create_app(SeedConfig(seed=args.seed, boards=args.boards, items_per_board=args.items), plan=args.plan)
+    print(f"monday.com simulator on http://{args.host}:{args.port}/v2 (token: {DEFAULT_TOKEN})", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 

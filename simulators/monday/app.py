@@ -41,14 +41,21 @@ def _asset_response(store: MondayStore, asset: Asset, request: Request) -> Respo
         return FileResponse(asset.path, media_type=asset.content_type, filename=asset.name)
     # RFC 6266: a non-Latin-1 name only travels as filename* (a header is Latin-1)
     disposition = f"attachment; filename*=UTF-8''{quote(asset.name)}"
-    return blob_response(asset.blob(), media_type=asset.content_type,
-                         range_header=request.headers.get("range"),
-                         headers={"content-disposition": disposition})
+    return blob_response(
+        asset.blob(),
+        media_type=asset.content_type,
+        range_header=request.headers.get("range"),
+        headers={"content-disposition": disposition},
+    )
 
 
-def create_app(seed_config: SeedConfig | dict[str, Any] | None = None, *,
-               clock: SimClock | None = None, plan: str = "paid",
-               cursor_ttl_s: float = CURSOR_TTL_S) -> ASGIApp:
+def create_app(
+    seed_config: SeedConfig | dict[str, Any] | None = None,
+    *,
+    clock: SimClock | None = None,
+    plan: str = "paid",
+    cursor_ttl_s: float = CURSOR_TTL_S,
+) -> ASGIApp:
     """Build a seeded monday.com simulator (GraphQL at ``/v2``, uploads at ``/v2/file``).
 
     ``plan`` picks the documented per-minute complexity budget of a personal token ("paid"
@@ -57,8 +64,7 @@ def create_app(seed_config: SeedConfig | dict[str, Any] | None = None, *,
     as ``app.state`` through the wrapper.
     """
     clock = clock or SimClock()
-    config = seed_config if isinstance(seed_config, SeedConfig) \
-        else SeedConfig.from_dict(seed_config)
+    config = seed_config if isinstance(seed_config, SeedConfig) else SeedConfig.from_dict(seed_config)
     store = MondayStore(clock)
     seed_store(store, config)
 
@@ -67,14 +73,19 @@ def create_app(seed_config: SeedConfig | dict[str, Any] | None = None, *,
             return seed_store(store, SeedConfig.from_dict(params))
 
     budget = PERSONAL_TOKEN_BUDGET if plan == "paid" else FREE_ACCOUNT_BUDGET
-    runtime = SimRuntime(clock=clock, state=store.dump, reseed=reseed, limiters={
-        "complexity": ComplexityBudget(budget, clock),
-        "ip": WindowLimiter(IP_LIMIT[0], IP_LIMIT[1], clock),
-        "concurrency": ConcurrencyLimiter(CONCURRENCY)})
+    runtime = SimRuntime(
+        clock=clock,
+        state=store.dump,
+        reseed=reseed,
+        limiters={
+            "complexity": ComplexityBudget(budget, clock),
+            "ip": WindowLimiter(IP_LIMIT[0], IP_LIMIT[1], clock),
+            "concurrency": ConcurrencyLimiter(CONCURRENCY),
+        },
+    )
     cursors = CursorBook(clock, cursor_ttl_s)
     signer = UrlSigner(clock)
-    app = FastAPI(title="monday.com simulator", openapi_url=None, docs_url=None,
-                  redoc_url=None)
+    app = FastAPI(title="monday.com simulator", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.monday_store = store
     app.state.cursors = cursors
 
@@ -83,8 +94,7 @@ def create_app(seed_config: SeedConfig | dict[str, Any] | None = None, *,
         asset = store.assets.get(asset_id)
         q = request.query_params
         if asset is None or not signer.valid(asset_id, q.get("expires", ""), q.get("sig", "")):
-            return Response("<Error><Code>AccessDenied</Code></Error>", status_code=403,
-                            media_type="application/xml")
+            return Response("<Error><Code>AccessDenied</Code></Error>", status_code=403, media_type="application/xml")
         return _asset_response(store, asset, request)
 
     @app.get("/protected_static/{asset_id}/{name}")

@@ -43,32 +43,44 @@ MUTATION_BASE = 10
 DEFAULT_LIST_SIZE = {"boards": 25, "items": 25, "updates": 25, "workspaces": 25, "users": 200}
 
 
-def query_complexity(schema: GraphQLSchema, op: OperationDefinitionNode,
-                     fragments: dict[str, FragmentDefinitionNode],
-                     variables: dict[str, Any]) -> int:
+def query_complexity(
+    schema: GraphQLSchema,
+    op: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    variables: dict[str, Any],
+) -> int:
     """The simulator's cost of one operation (see the module docstring)."""
-    root = (schema.mutation_type if op.operation is OperationType.MUTATION
-            else schema.query_type)
+    root = schema.mutation_type if op.operation is OperationType.MUTATION else schema.query_type
     assert root is not None
-    base = MUTATION_BASE * len(op.selection_set.selections) \
-        if op.operation is OperationType.MUTATION else 0
+    base = MUTATION_BASE * len(op.selection_set.selections) if op.operation is OperationType.MUTATION else 0
     coerced = get_variable_values(schema, op.variable_definitions or (), variables)
-    if isinstance(coerced, list):     # wrong variable values: executing reports them
+    if isinstance(coerced, list):  # wrong variable values: executing reports them
         raise coerced[0]
     return base + _cost(schema, op.selection_set, root, 1, fragments, coerced)
 
 
-def _cost(schema: GraphQLSchema, selection: SelectionSetNode | None, parent: GraphQLNamedType,
-          mult: int, fragments: dict[str, FragmentDefinitionNode], variables: Any) -> int:
+def _cost(
+    schema: GraphQLSchema,
+    selection: SelectionSetNode | None,
+    parent: GraphQLNamedType,
+    mult: int,
+    fragments: dict[str, FragmentDefinitionNode],
+    variables: Any,
+) -> int:
     if selection is None:
         return 0
     total = 0
     for node in selection.selections:
         if isinstance(node, FragmentSpreadNode):
             frag = fragments[node.name.value]
-            total += _cost(schema, frag.selection_set,
-                           schema.get_type(frag.type_condition.name.value) or parent,
-                           mult, fragments, variables)
+            total += _cost(
+                schema,
+                frag.selection_set,
+                schema.get_type(frag.type_condition.name.value) or parent,
+                mult,
+                fragments,
+                variables,
+            )
             continue
         if isinstance(node, InlineFragmentNode):
             cond = schema.get_type(node.type_condition.name.value) if node.type_condition else None
@@ -90,8 +102,9 @@ def _cost(schema: GraphQLSchema, selection: SelectionSetNode | None, parent: Gra
             size = max(1, len(args["ids"]))
         elif isinstance(parent, GraphQLObjectType) and parent is schema.query_type:
             size = DEFAULT_LIST_SIZE.get(name, 1)
-        total += mult + _cost(schema, node.selection_set, get_named_type(field_def.type),
-                              mult * size, fragments, variables)
+        total += mult + _cost(
+            schema, node.selection_set, get_named_type(field_def.type), mult * size, fragments, variables
+        )
     return total
 
 
@@ -138,5 +151,10 @@ class ComplexityBudget(WindowLimiter):
             self._windows.clear()
 
     def describe(self) -> dict[str, Any]:
-        return {"type": "complexity_budget", "limit": self.limit, "window_s": self.window_s,
-                "enabled": self.enabled, "max_query": MAX_QUERY_COMPLEXITY}
+        return {
+            "type": "complexity_budget",
+            "limit": self.limit,
+            "window_s": self.window_s,
+            "enabled": self.enabled,
+            "max_query": MAX_QUERY_COMPLEXITY,
+        }

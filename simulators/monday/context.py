@@ -23,6 +23,6 @@ class RequestContext:
     store: MondayStore
     user: User
     base_url: str
-    cursors: Any                      # paging.CursorBook
-    signer: Any                       # files.UrlSigner
+    cursors: Any  # paging.CursorBook
+    signer: Any  # files.UrlSigner
     charge: Charge = field(default_factory=Charge)

@@ -20,26 +20,34 @@ from simulators.monday.store import ACCOUNT_ID
 class MondayError(GraphQLError):
     """An application-level error raised inside a resolver (answered with HTTP 200)."""
 
-    def __init__(self, message: str, code: str, *, status_code: int = 200,
-                 error_data: dict[str, Any] | None = None) -> None:
-        super().__init__(message, extensions={"code": code, "error_data": error_data or {},
-                                              "status_code": status_code})
+    def __init__(
+        self, message: str, code: str, *, status_code: int = 200, error_data: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, extensions={"code": code, "error_data": error_data or {}, "status_code": status_code})
 
 
 def not_found(kind: str, ident: str) -> MondayError:
-    return MondayError(f"{kind.capitalize()} not found", "ResourceNotFoundException",
-                       status_code=404, error_data={"resource_type": kind, "resource_id": ident})
+    return MondayError(
+        f"{kind.capitalize()} not found",
+        "ResourceNotFoundException",
+        status_code=404,
+        error_data={"resource_type": kind, "resource_id": ident},
+    )
 
 
 def invalid_board(board_id: str) -> MondayError:
-    return MondayError("The board does not exist. Please check your board ID and try again",
-                       "InvalidBoardIdException", status_code=200,
-                       error_data={"board_id": board_id})
+    return MondayError(
+        "The board does not exist. Please check your board ID and try again",
+        "InvalidBoardIdException",
+        status_code=200,
+        error_data={"board_id": board_id},
+    )
 
 
 def invalid_column(column_id: str) -> MondayError:
-    return MondayError("This column ID doesn't exist for the board", "InvalidColumnIdException",
-                       error_data={"column_id": column_id})
+    return MondayError(
+        "This column ID doesn't exist for the board", "InvalidColumnIdException", error_data={"column_id": column_id}
+    )
 
 
 def column_value_error(message: str, column_id: str) -> MondayError:
@@ -52,5 +60,4 @@ def invalid_argument(message: str) -> MondayError:
 
 def transport_error(message: str, code: str, **extensions: Any) -> dict[str, Any]:
     """The body of an error that stops the whole request (auth, limits, bad request)."""
-    return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}],
-            "account_id": ACCOUNT_ID}
+    return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}], "account_id": ACCOUNT_ID}

@@ -49,8 +49,9 @@ class UploadTooLarge(Exception):
     pass
 
 
-def spool(upload_dir: str, source: IO[bytes], filename: str, content_type: str,
-          max_bytes: int = MAX_UPLOAD_BYTES) -> UploadedFile:
+def spool(
+    upload_dir: str, source: IO[bytes], filename: str, content_type: str, max_bytes: int = MAX_UPLOAD_BYTES
+) -> UploadedFile:
     """Copy an uploaded part (already spooled by the multipart parser) into ``upload_dir``."""
     fd, path = tempfile.mkstemp(dir=upload_dir)
     size = 0
@@ -67,8 +68,7 @@ def spool(upload_dir: str, source: IO[bytes], filename: str, content_type: str,
     return UploadedFile(filename, content_type, path, size)
 
 
-def apply_map(variables: dict[str, Any], mapping: dict[str, Any],
-              files: dict[str, UploadedFile]) -> dict[str, Any]:
+def apply_map(variables: dict[str, Any], mapping: dict[str, Any], files: dict[str, UploadedFile]) -> dict[str, Any]:
     """Put each file part where ``map`` says (``variables.file`` → ``variables["file"]``)."""
     for part, targets in mapping.items():
         if part not in files:

@@ -71,7 +71,7 @@ async def _read_payload(scope: Scope, receive: Receive, upload_dir: str) -> Payl
         if not isinstance(body, dict):
             return Payload(error="the request body must be a JSON object")
         variables = body.get("variables")
-        if isinstance(variables, str):   # monday's playground sends variables as a string
+        if isinstance(variables, str):  # monday's playground sends variables as a string
             variables = json.loads(variables or "{}")
         return Payload(str(body.get("query") or ""), variables or {}, body.get("operationName"))
     except (ValueError, UnicodeDecodeError) as exc:
@@ -87,8 +87,12 @@ async def _read_multipart(request: Request, upload_dir: str) -> Payload:
         for key, value in form.multi_items():
             if isinstance(value, UploadFile):
                 files[key] = await anyio.to_thread.run_sync(
-                    spool, upload_dir, value.file, value.filename or key,
-                    value.content_type or "application/octet-stream")
+                    spool,
+                    upload_dir,
+                    value.file,
+                    value.filename or key,
+                    value.content_type or "application/octet-stream",
+                )
         mapping = json.loads(texts.get("map") or "{}")
         if not mapping and len(files) == 1:
             mapping = {next(iter(files)): "variables.file"}
@@ -122,8 +126,7 @@ class OperationTagger:
         self.upload_dir = upload_dir
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" \
-                or scope["path"] not in GRAPHQL_PATHS:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in GRAPHQL_PATHS:
             await self.app(scope, receive, send)
             return
         payload = await _read_payload(scope, receive, self.upload_dir)
@@ -141,7 +144,7 @@ class OperationTagger:
 
         try:
             await self.app(inner, replay, send)
-        finally:   # parts no mutation took (taken ones were moved under the store)
+        finally:  # parts no mutation took (taken ones were moved under the store)
             await anyio.to_thread.run_sync(_discard, [up.path for up in payload.files])
 
 
@@ -151,11 +154,9 @@ def _discard(paths: list[str]) -> None:
             os.unlink(path)
 
 
-async def _json(send: Send, status: int, body: dict[str, Any],
-                headers: dict[str, str] | None = None) -> None:
+async def _json(send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
     raw = json.dumps(body).encode()
-    hdrs = [(b"content-type", b"application/json; charset=utf-8"),
-            (b"content-length", str(len(raw)).encode())]
+    hdrs = [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(raw)).encode())]
     hdrs += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": hdrs})
     await send({"type": "http.response.body", "body": raw})
@@ -176,8 +177,7 @@ def _error_dict(err: GraphQLError) -> dict[str, Any]:
 class MondayGate:
     """Auth, limits and execution of ``/v2`` operations (tagged paths)."""
 
-    def __init__(self, app: ASGIApp, store: MondayStore, runtime: SimRuntime,
-                 cursors: Any, signer: Any) -> None:
+    def __init__(self, app: ASGIApp, store: MondayStore, runtime: SimRuntime, cursors: Any, signer: Any) -> None:
         self.app = app
         self.store = store
         self.runtime = runtime
@@ -191,8 +191,7 @@ class MondayGate:
             return
         user = self.store.user_by_token(_token(scope))
         if user is None:
-            await _json(send, 401, transport_error("Not Authenticated", "UNAUTHENTICATED",
-                                                   status_code=401))
+            await _json(send, 401, transport_error("Not Authenticated", "UNAUTHENTICATED", status_code=401))
             return
         ip = (scope.get("client") or ("unknown", 0))[0]
         ip_limit = self.runtime.limiters["ip"]
@@ -200,82 +199,123 @@ class MondayGate:
         wait = ip_limit.hit(ip)
         if wait is not None:
             retry = max(1, math.ceil(wait))
-            await _json(send, 429, transport_error("IP rate limit exceeded",
-                                                   "IP_RATE_LIMIT_EXCEEDED",
-                                                   retry_in_seconds=retry),
-                        {"Retry-After": str(retry)})
+            await _json(
+                send,
+                429,
+                transport_error("IP rate limit exceeded", "IP_RATE_LIMIT_EXCEEDED", retry_in_seconds=retry),
+                {"Retry-After": str(retry)},
+            )
             return
         if payload.error:
-            await _json(send, 400, transport_error(payload.error, "BAD_REQUEST",
-                                                   status_code=400))
+            await _json(send, 400, transport_error(payload.error, "BAD_REQUEST", status_code=400))
             return
         gate = self.runtime.limiters["concurrency"]
         assert isinstance(gate, ConcurrencyLimiter)
         async with gate.slot("account") as ok:
             if not ok:
-                await _json(send, 429, transport_error("Concurrency limit exceeded",
-                                                       "maxConcurrencyExceeded",
-                                                       retry_in_seconds=1),
-                            {"Retry-After": "1"})
+                await _json(
+                    send,
+                    429,
+                    transport_error("Concurrency limit exceeded", "maxConcurrencyExceeded", retry_in_seconds=1),
+                    {"Retry-After": "1"},
+                )
                 return
             status, body, headers = self._run(payload, user, _token(scope), scope)
             await _json(send, status, body, headers)
 
-    def _run(self, payload: Payload, user: Any, token: str, scope: Scope
-             ) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def _run(self, payload: Payload, user: Any, token: str, scope: Scope) -> tuple[int, dict[str, Any], dict[str, str]]:
         request_id = str(uuid.uuid4())
         base = {"account_id": ACCOUNT_ID, "extensions": {"request_id": request_id}}
         if not payload.query.strip():
-            return 400, transport_error("No query string was present", "BAD_REQUEST",
-                                        status_code=400), {}
+            return 400, transport_error("No query string was present", "BAD_REQUEST", status_code=400), {}
         try:
             document = parse_document(payload.query)
         except GraphQLError as exc:
-            return 200, {"errors": [{**_error_dict(exc),
-                                     "extensions": {"code": "GRAPHQL_PARSE_FAILED"}}], **base}, {}
+            return 200, {"errors": [{**_error_dict(exc), "extensions": {"code": "GRAPHQL_PARSE_FAILED"}}], **base}, {}
         problems = validation_errors(document)
         if problems:
-            return 200, {"errors": [{**_error_dict(e), "extensions": {
-                "code": "GRAPHQL_VALIDATION_FAILED"}} for e in problems], **base}, {}
+            return (
+                200,
+                {
+                    "errors": [
+                        {**_error_dict(e), "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}} for e in problems
+                    ],
+                    **base,
+                },
+                {},
+            )
         op = select_operation(document, payload.operation_name)
         if op is None:
-            return 200, {"errors": [{"message": "Unknown or ambiguous operation name",
-                                     "extensions": {"code": "BAD_REQUEST"}}], **base}, {}
+            return (
+                200,
+                {
+                    "errors": [
+                        {"message": "Unknown or ambiguous operation name", "extensions": {"code": "BAD_REQUEST"}}
+                    ],
+                    **base,
+                },
+                {},
+            )
         schema = load_schema()
-        fragments = {d.name.value: d for d in document.definitions
-                     if d.__class__.__name__ == "FragmentDefinitionNode"}
+        fragments = {d.name.value: d for d in document.definitions if d.__class__.__name__ == "FragmentDefinitionNode"}
         try:
             cost = query_complexity(schema, op, fragments, payload.variables or {})
-        except GraphQLError as exc:   # bad variable values: execute reports them the same way
+        except GraphQLError as exc:  # bad variable values: execute reports them the same way
             return 200, {"errors": [_error_dict(exc)], **base}, {}
         if cost > MAX_QUERY_COMPLEXITY:
-            return 200, {"errors": [{"message": f"Query has complexity of {cost}, which "
-                                                f"exceeds max complexity of "
-                                                f"{MAX_QUERY_COMPLEXITY}",
-                                     "extensions": {"code": "maxComplexityExceeded",
-                                                    "complexity": cost,
-                                                    "maxComplexity": MAX_QUERY_COMPLEXITY}}],
-                         **base}, {}
+            return (
+                200,
+                {
+                    "errors": [
+                        {
+                            "message": f"Query has complexity of {cost}, which "
+                            f"exceeds max complexity of "
+                            f"{MAX_QUERY_COMPLEXITY}",
+                            "extensions": {
+                                "code": "maxComplexityExceeded",
+                                "complexity": cost,
+                                "maxComplexity": MAX_QUERY_COMPLEXITY,
+                            },
+                        }
+                    ],
+                    **base,
+                },
+                {},
+            )
         budget = self.runtime.limiters["complexity"]
         assert isinstance(budget, ComplexityBudget)
         ok, before, after, reset_in = budget.charge(token, cost)
         if not ok:
-            return 429, transport_error("Complexity budget exhausted",
-                                        "COMPLEXITY_BUDGET_EXHAUSTED",
-                                        retry_in_seconds=reset_in), \
-                {"Retry-After": str(reset_in)}
+            return (
+                429,
+                transport_error(
+                    "Complexity budget exhausted", "COMPLEXITY_BUDGET_EXHAUSTED", retry_in_seconds=reset_in
+                ),
+                {"Retry-After": str(reset_in)},
+            )
         host = dict(scope["headers"]).get(b"host", b"127.0.0.1").decode("latin-1")
-        ctx = RequestContext(self.store, user, f"{scope.get('scheme', 'http')}://{host}",
-                             self.cursors, self.signer, Charge(cost, before, after, reset_in))
+        ctx = RequestContext(
+            self.store,
+            user,
+            f"{scope.get('scheme', 'http')}://{host}",
+            self.cursors,
+            self.signer,
+            Charge(cost, before, after, reset_in),
+        )
         from simulators.monday.mutations import mutation_root
         from simulators.monday.queries import query_root
-        root = mutation_root(self.store) if op.operation is OperationType.MUTATION \
-            else query_root(self.store)
+
+        root = mutation_root(self.store) if op.operation is OperationType.MUTATION else query_root(self.store)
         with self.store.lock:
-            result = execute(schema, document, root_value=root, context_value=ctx,
-                             variable_values=payload.variables,
-                             operation_name=payload.operation_name)
-        if hasattr(result, "__await__"):   # pragma: no cover - every resolver is synchronous
+            result = execute(
+                schema,
+                document,
+                root_value=root,
+                context_value=ctx,
+                variable_values=payload.variables,
+                operation_name=payload.operation_name,
+            )
+        if hasattr(result, "__await__"):  # pragma: no cover - every resolver is synchronous
             raise RuntimeError("asynchronous resolver")
         body: dict[str, Any] = {"data": result.data}  # type: ignore[union-attr]
         if result.errors:  # type: ignore[union-attr]

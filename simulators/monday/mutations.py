@@ -38,8 +38,7 @@ from simulators.monday.views import asset_view, board_view, group_view, item_vie
 Info = GraphQLResolveInfo
 GROUP_COLORS = ("#579bfc", "#00c875", "#fdab3d", "#e2445c", "#a25ddc", "#037f4c")
 TAG_COLORS = ("#00c875", "#fdab3d", "#579bfc", "#e2445c", "#a25ddc")
-SUBITEM_COLUMNS = (("person", "Owner", "people"), ("status", "Status", "status"),
-                   ("date0", "Date", "date"))
+SUBITEM_COLUMNS = (("person", "Owner", "people"), ("status", "Status", "status"), ("date0", "Date", "date"))
 
 
 def _board(store: MondayStore, board_id: str) -> Board:
@@ -60,8 +59,7 @@ def _check_name(name: str) -> None:
     if not name.strip():
         raise invalid_argument("item_name can't be empty")
     if len(name) > MAX_ITEM_NAME:
-        raise MondayError(f"Item name is too long (maximum is {MAX_ITEM_NAME} characters)",
-                          "ItemNameTooLongException")
+        raise MondayError(f"Item name is too long (maximum is {MAX_ITEM_NAME} characters)", "ItemNameTooLongException")
 
 
 def new_column_id(board: Board, column_type: str) -> str:
@@ -71,14 +69,20 @@ def new_column_id(board: Board, column_type: str) -> str:
             return cid
 
 
-def new_board(store: MondayStore, name: str, kind: str, workspace_id: str | None, creator: str,
-              *, description: str = "", btype: str = "board",
-              columns: tuple[tuple[str, str, str], ...] = SUBITEM_COLUMNS) -> Board:
+def new_board(
+    store: MondayStore,
+    name: str,
+    kind: str,
+    workspace_id: str | None,
+    creator: str,
+    *,
+    description: str = "",
+    btype: str = "board",
+    columns: tuple[tuple[str, str, str], ...] = SUBITEM_COLUMNS,
+) -> Board:
     now = store.now()
-    board = Board(store.new_id(), name, workspace_id, kind, creator, now, now,
-                  description=description, type=btype)
-    board.columns = [Column(cid, title, ctype, default_settings(ctype))
-                     for cid, title, ctype in columns]
+    board = Board(store.new_id(), name, workspace_id, kind, creator, now, now, description=description, type=btype)
+    board.columns = [Column(cid, title, ctype, default_settings(ctype)) for cid, title, ctype in columns]
     board.groups = [Group("topics", "Group Title", GROUP_COLORS[0], 1.0)]
     store.boards[board.id] = board
     return board
@@ -87,12 +91,17 @@ def new_board(store: MondayStore, name: str, kind: str, workspace_id: str | None
 def _subitems_board(store: MondayStore, parent_board: Board, user_id: str) -> Board:
     if parent_board.subitems_board_id and parent_board.subitems_board_id in store.boards:
         return store.boards[parent_board.subitems_board_id]
-    sub = new_board(store, f"Subitems of {parent_board.name}", parent_board.kind,
-                    parent_board.workspace_id, user_id, btype="sub_items_board")
+    sub = new_board(
+        store,
+        f"Subitems of {parent_board.name}",
+        parent_board.kind,
+        parent_board.workspace_id,
+        user_id,
+        btype="sub_items_board",
+    )
     sub.parent_board_id = parent_board.id
     parent_board.subitems_board_id = sub.id
-    parent_board.columns.append(Column("subitems", "Subitems", "subtasks",
-                                       {"boardIds": [int(sub.id)]}))
+    parent_board.columns.append(Column("subitems", "Subitems", "subtasks", {"boardIds": [int(sub.id)]}))
     return sub
 
 
@@ -106,8 +115,15 @@ def _touch(store: MondayStore, item: Item) -> None:
 def _add_asset(store: MondayStore, user_id: str, up: UploadedFile) -> Asset:
     if not isinstance(up, UploadedFile):
         raise invalid_argument("file must be sent as a multipart file part")
-    asset = Asset(store.new_id(), up.filename or "file", up.size, user_id, store.now(),
-                  content_type=up.content_type, path=store_file(store.upload_dir, up))
+    asset = Asset(
+        store.new_id(),
+        up.filename or "file",
+        up.size,
+        user_id,
+        store.now(),
+        content_type=up.content_type,
+        path=store_file(store.upload_dir, up),
+    )
     store.assets[asset.id] = asset
     return asset
 
@@ -115,13 +131,19 @@ def _add_asset(store: MondayStore, user_id: str, up: UploadedFile) -> Asset:
 def mutation_root(store: MondayStore) -> dict[str, Any]:
     """The root value of mutation operations."""
 
-    def create_board(info: Info, board_name: str, board_kind: str,
-                     workspace_id: str | None = None, description: str | None = None,
-                     **_: Any) -> dict[str, Any]:
+    def create_board(
+        info: Info,
+        board_name: str,
+        board_kind: str,
+        workspace_id: str | None = None,
+        description: str | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
         if workspace_id is not None and str(workspace_id) not in store.workspaces:
             raise MondayError("Workspace not found", "InvalidWorkspaceIdException")
-        board = new_board(store, board_name, board_kind, workspace_id, info.context.user.id,
-                          description=description or "")
+        board = new_board(
+            store, board_name, board_kind, workspace_id, info.context.user.id, description=description or ""
+        )
         return board_view(store, board)
 
     def update_board(_: Info, board_id: str, board_attribute: str, new_value: str) -> Any:
@@ -143,11 +165,18 @@ def mutation_root(store: MondayStore) -> dict[str, Any]:
             board.state = state
             board.updated_at = store.now()
             return board_view(store, board)
+
         return resolve
 
-    def create_group(_: Info, board_id: str, group_name: str, group_color: str | None = None,
-                     relative_to: str | None = None, position_relative_method: str | None = None,
-                     **__: Any) -> dict[str, Any]:
+    def create_group(
+        _: Info,
+        board_id: str,
+        group_name: str,
+        group_color: str | None = None,
+        relative_to: str | None = None,
+        position_relative_method: str | None = None,
+        **__: Any,
+    ) -> dict[str, Any]:
         board = _board(store, board_id)
         groups = board.live_groups()
         # monday puts a new group at the top unless told where (create_group docs)
@@ -163,15 +192,17 @@ def mutation_root(store: MondayStore) -> dict[str, Any]:
             else:
                 nxt = groups[idx + 1].position if idx + 1 < len(groups) else anchor.position + 2.0
                 position = (anchor.position + nxt) / 2
-        group = Group(f"group_mk{secrets.token_hex(4)}", group_name,
-                      group_color or GROUP_COLORS[len(board.groups) % len(GROUP_COLORS)],
-                      position)
+        group = Group(
+            f"group_mk{secrets.token_hex(4)}",
+            group_name,
+            group_color or GROUP_COLORS[len(board.groups) % len(GROUP_COLORS)],
+            position,
+        )
         board.groups.append(group)
         board.updated_at = store.now()
         return group_view(store, board, group)
 
-    def update_group(_: Info, board_id: str, group_id: str, group_attribute: str,
-                     new_value: str) -> dict[str, Any]:
+    def update_group(_: Info, board_id: str, group_id: str, group_attribute: str, new_value: str) -> dict[str, Any]:
         board = _board(store, board_id)
         group = board.group(group_id)
         if group is None:
@@ -192,18 +223,25 @@ def mutation_root(store: MondayStore) -> dict[str, Any]:
         if group is None:
             raise not_found("group", group_id)
         if len(board.live_groups()) == 1:
-            raise MondayError("Cannot delete the last group of the board",
-                              "DeleteLastGroupException")
+            raise MondayError("Cannot delete the last group of the board", "DeleteLastGroupException")
         group.deleted = True
         for item in store.items.values():
             if item.board_id == board.id and item.group_id == group.id:
                 item.state = "deleted"
         return group_view(store, board, group)
 
-    def create_column(_: Info, board_id: str, title: str, column_type: str,
-                      id: str | None = None, description: str | None = None,
-                      defaults: Any = None, **__: Any) -> dict[str, Any]:
+    def create_column(
+        _: Info,
+        board_id: str,
+        title: str,
+        column_type: str,
+        id: str | None = None,
+        description: str | None = None,
+        defaults: Any = None,
+        **__: Any,
+    ) -> dict[str, Any]:
         from simulators.monday.columns import column_view, parse_json_arg
+
         board = _board(store, board_id)
         if id is not None and board.column(id) is not None:
             raise MondayError(f"Column id {id} already exists", "ColumnIdAlreadyExists")
@@ -211,52 +249,68 @@ def mutation_root(store: MondayStore) -> dict[str, Any]:
         extra = parse_json_arg(defaults, "defaults") if defaults else None
         if isinstance(extra, dict):
             settings.update(extra)
-        column = Column(id or new_column_id(board, column_type), title, column_type, settings,
-                        description)
+        column = Column(id or new_column_id(board, column_type), title, column_type, settings, description)
         board.columns.append(column)
         board.updated_at = store.now()
         return column_view(column)
 
-    def create_item(info: Info, board_id: str, item_name: str, group_id: str | None = None,
-                    column_values: Any = None, create_labels_if_missing: bool = False,
-                    **_: Any) -> dict[str, Any]:
+    def create_item(
+        info: Info,
+        board_id: str,
+        item_name: str,
+        group_id: str | None = None,
+        column_values: Any = None,
+        create_labels_if_missing: bool = False,
+        **_: Any,
+    ) -> dict[str, Any]:
         board = _board(store, board_id)
         _check_name(item_name)
         groups = board.live_groups()
         group = board.group(group_id) if group_id else (groups[0] if groups else None)
         if group is None:
-            raise MondayError("Group not found", "InvalidGroupIdException",
-                              error_data={"group_id": group_id})
+            raise MondayError("Group not found", "InvalidGroupIdException", error_data={"group_id": group_id})
         now = store.now()
-        peers = [i.position for i in store.items.values()
-                 if i.board_id == board.id and i.group_id == group.id]
-        item = Item(store.new_id(), board.id, group.id, item_name, info.context.user.id,
-                    now, now, max(peers, default=0.0) + 1.0)
+        peers = [i.position for i in store.items.values() if i.board_id == board.id and i.group_id == group.id]
+        item = Item(
+            store.new_id(), board.id, group.id, item_name, info.context.user.id, now, now, max(peers, default=0.0) + 1.0
+        )
         write_values(store, board, item, column_values, create_labels=create_labels_if_missing)
         store.items[item.id] = item
         board.updated_at = now
         return item_view(store, item)
 
-    def create_subitem(info: Info, parent_item_id: str, item_name: str,
-                       column_values: Any = None, create_labels_if_missing: bool = False
-                       ) -> dict[str, Any]:
+    def create_subitem(
+        info: Info,
+        parent_item_id: str,
+        item_name: str,
+        column_values: Any = None,
+        create_labels_if_missing: bool = False,
+    ) -> dict[str, Any]:
         parent = _item(store, parent_item_id)
         if parent.parent_id is not None:
             raise invalid_argument("subitems cannot have subitems")
         _check_name(item_name)
         sub_board = _subitems_board(store, store.boards[parent.board_id], info.context.user.id)
         now = store.now()
-        item = Item(store.new_id(), sub_board.id, "topics", item_name, info.context.user.id,
-                    now, now, float(len(store.subitems(parent)) + 1), parent_id=parent.id)
-        write_values(store, sub_board, item, column_values,
-                     create_labels=create_labels_if_missing)
+        item = Item(
+            store.new_id(),
+            sub_board.id,
+            "topics",
+            item_name,
+            info.context.user.id,
+            now,
+            now,
+            float(len(store.subitems(parent)) + 1),
+            parent_id=parent.id,
+        )
+        write_values(store, sub_board, item, column_values, create_labels=create_labels_if_missing)
         store.items[item.id] = item
         _touch(store, parent)
         return item_view(store, item)
 
-    def change_multiple_column_values(_: Info, board_id: str, column_values: Any,
-                                      item_id: str | None = None,
-                                      create_labels_if_missing: bool = False) -> dict[str, Any]:
+    def change_multiple_column_values(
+        _: Info, board_id: str, column_values: Any, item_id: str | None = None, create_labels_if_missing: bool = False
+    ) -> dict[str, Any]:
         board = _board(store, board_id)
         item = _item(store, item_id)
         if item.board_id != board.id:
@@ -265,16 +319,23 @@ def mutation_root(store: MondayStore) -> dict[str, Any]:
         _touch(store, item)
         return item_view(store, item)
 
-    def change_column_value(_: Info, board_id: str, column_id: str, value: Any,
-                            item_id: str | None = None, create_labels_if_missing: bool = False
-                            ) -> dict[str, Any]:
+    def change_column_value(
+        _: Info,
+        board_id: str,
+        column_id: str,
+        value: Any,
+        item_id: str | None = None,
+        create_labels_if_missing: bool = False,
+    ) -> dict[str, Any]:
         from simulators.monday.columns import parse_json_arg
+
         board = _board(store, board_id)
         item = _item(store, item_id)
         if item.board_id != board.id:
             raise not_found("item", str(item_id))
-        write_value(store, board, item, column_id, parse_json_arg(value, column_id),
-                    create_labels=create_labels_if_missing)
+        write_value(
+            store, board, item, column_id, parse_json_arg(value, column_id), create_labels=create_labels_if_missing
+        )
         _touch(store, item)
         return item_view(store, item)
 
@@ -296,11 +357,17 @@ def mutation_root(store: MondayStore) -> dict[str, Any]:
                 for sub in store.subitems(item):
                     sub.state = "deleted"
             return item_view(store, item)
+
         return resolve
 
-    def create_update(info: Info, body: str, item_id: str | None = None,
-                      parent_id: str | None = None, original_creation_date: str | None = None,
-                      **_: Any) -> dict[str, Any]:
+    def create_update(
+        info: Info,
+        body: str,
+        item_id: str | None = None,
+        parent_id: str | None = None,
+        original_creation_date: str | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
         if parent_id is not None:
             parent = store.updates.get(str(parent_id))
             if parent is None or parent.deleted:
@@ -310,9 +377,16 @@ def mutation_root(store: MondayStore) -> dict[str, Any]:
         if not body.strip():
             raise invalid_argument("body can't be empty")
         now = store.now()
-        update = Update(store.new_id(), item.id, body, info.context.user.id, now, now,
-                        original_creation_date=original_creation_date,
-                        parent_id=str(parent_id) if parent_id else None)
+        update = Update(
+            store.new_id(),
+            item.id,
+            body,
+            info.context.user.id,
+            now,
+            now,
+            original_creation_date=original_creation_date,
+            parent_id=str(parent_id) if parent_id else None,
+        )
         store.updates[update.id] = update
         return update_view(store, update)
 
@@ -331,13 +405,13 @@ def mutation_root(store: MondayStore) -> dict[str, Any]:
         update.deleted = True
         return update_view(store, update)
 
-    def add_file_to_column(info: Info, item_id: str, column_id: str, file: Any
-                           ) -> dict[str, Any]:
+    def add_file_to_column(info: Info, item_id: str, column_id: str, file: Any) -> dict[str, Any]:
         item = _item(store, item_id)
         board = store.boards[item.board_id]
         column = board.column(column_id)
         if column is None or column.type != "file":
             from simulators.monday.errors import invalid_column
+
             raise invalid_column(column_id)
         asset = _add_asset(store, info.context.user.id, file)
         asset.item_id, asset.column_id = item.id, column_id
@@ -354,8 +428,7 @@ def mutation_root(store: MondayStore) -> dict[str, Any]:
         update.asset_ids.append(asset.id)
         return asset_view(store, asset)
 
-    def create_or_get_tag(_: Info, tag_name: str | None = None, board_id: str | None = None
-                          ) -> dict[str, Any] | None:
+    def create_or_get_tag(_: Info, tag_name: str | None = None, board_id: str | None = None) -> dict[str, Any] | None:
         if not tag_name or not tag_name.strip():
             raise invalid_argument("tag_name can't be empty")
         tag = next((t for t in store.tags.values() if t.name == tag_name), None)
@@ -374,17 +447,27 @@ def mutation_root(store: MondayStore) -> dict[str, Any]:
         return {"success": True, "block_ids": blocks, "error": None}
 
     return {
-        "create_board": create_board, "update_board": update_board,
-        "archive_board": set_board_state("archived"), "delete_board": set_board_state("deleted"),
-        "create_group": create_group, "update_group": update_group, "delete_group": delete_group,
-        "create_column": create_column, "create_item": create_item,
+        "create_board": create_board,
+        "update_board": update_board,
+        "archive_board": set_board_state("archived"),
+        "delete_board": set_board_state("deleted"),
+        "create_group": create_group,
+        "update_group": update_group,
+        "delete_group": delete_group,
+        "create_column": create_column,
+        "create_item": create_item,
         "create_subitem": create_subitem,
         "change_multiple_column_values": change_multiple_column_values,
-        "change_column_value": change_column_value, "move_item_to_group": move_item_to_group,
-        "archive_item": set_item_state("archived"), "delete_item": set_item_state("deleted"),
-        "create_update": create_update, "edit_update": edit_update,
-        "delete_update": delete_update, "add_file_to_column": add_file_to_column,
-        "add_file_to_update": add_file_to_update, "create_or_get_tag": create_or_get_tag,
+        "change_column_value": change_column_value,
+        "move_item_to_group": move_item_to_group,
+        "archive_item": set_item_state("archived"),
+        "delete_item": set_item_state("deleted"),
+        "create_update": create_update,
+        "edit_update": edit_update,
+        "delete_update": delete_update,
+        "add_file_to_column": add_file_to_column,
+        "add_file_to_update": add_file_to_update,
+        "create_or_get_tag": create_or_get_tag,
         "set_item_description_content": set_item_description_content,
         "complexity": lambda info: vars(info.context.charge),
     }

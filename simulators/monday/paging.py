@@ -52,8 +52,10 @@ class CursorBook:
             cur = self._cursors.get(token)
             if cur is not None and self.clock.monotonic() - cur.issued > self.ttl_s:
                 del self._cursors[token]
-                raise MondayError("CursorExpiredError: The cursor has expired, please run the "
-                                  "query again without a cursor", "CursorExpiredError")
+                raise MondayError(
+                    "CursorExpiredError: The cursor has expired, please run the query again without a cursor",
+                    "CursorExpiredError",
+                )
         if cur is None:
             raise MondayError("CursorException: cursor is not valid", "CursorException")
         return cur
@@ -108,21 +110,27 @@ def _filtered(items: list[Item], params: dict[str, Any] | None) -> list[Item]:
     return items
 
 
-def page_of(info: GraphQLResolveInfo, store: MondayStore, ids: list[str], offset: int,
-            limit: int) -> dict[str, Any]:
+def page_of(info: GraphQLResolveInfo, store: MondayStore, ids: list[str], offset: int, limit: int) -> dict[str, Any]:
     from simulators.monday.views import item_view
+
     ctx = info.context
-    chunk = ids[offset:offset + limit]
+    chunk = ids[offset : offset + limit]
     items = [store.items[i] for i in chunk if i in store.items]
     more = offset + limit < len(ids)
-    return {"cursor": ctx.cursors.issue(ids, offset + limit) if more else None,
-            "items": [item_view(store, i) for i in items if i.state != "deleted"]}
+    return {
+        "cursor": ctx.cursors.issue(ids, offset + limit) if more else None,
+        "items": [item_view(store, i) for i in items if i.state != "deleted"],
+    }
 
 
-def items_page_resolver(store: MondayStore, board: Board, group: Group | None
-                        ) -> Callable[..., dict[str, Any]]:
-    def resolve(info: GraphQLResolveInfo, limit: int, cursor: str | None = None,
-                query_params: dict[str, Any] | None = None, **_: Any) -> dict[str, Any]:
+def items_page_resolver(store: MondayStore, board: Board, group: Group | None) -> Callable[..., dict[str, Any]]:
+    def resolve(
+        info: GraphQLResolveInfo,
+        limit: int,
+        cursor: str | None = None,
+        query_params: dict[str, Any] | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
         _check_limit(limit)
         if cursor:
             cur = info.context.cursors.take(cursor)
@@ -130,19 +138,24 @@ def items_page_resolver(store: MondayStore, board: Board, group: Group | None
         items = [i for i in store.board_items(board) if group is None or i.group_id == group.id]
         ids = [i.id for i in _filtered(items, query_params)]
         return page_of(info, store, ids, 0, limit)
+
     return resolve
 
 
-def next_items_page(info: GraphQLResolveInfo, store: MondayStore, cursor: str,
-                    limit: int) -> dict[str, Any]:
+def next_items_page(info: GraphQLResolveInfo, store: MondayStore, cursor: str, limit: int) -> dict[str, Any]:
     _check_limit(limit)
     cur = info.context.cursors.take(cursor)
     return page_of(info, store, cur.ids, cur.offset, limit)
 
 
-def items_by_column_values(info: GraphQLResolveInfo, store: MondayStore, board_id: str,
-                           limit: int, columns: list[dict[str, Any]] | None = None,
-                           cursor: str | None = None) -> dict[str, Any]:
+def items_by_column_values(
+    info: GraphQLResolveInfo,
+    store: MondayStore,
+    board_id: str,
+    limit: int,
+    columns: list[dict[str, Any]] | None = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
     """``items_page_by_column_values``: items whose column texts equal one of the values."""
     _check_limit(limit)
     if cursor:
@@ -151,7 +164,8 @@ def items_by_column_values(info: GraphQLResolveInfo, store: MondayStore, board_i
     board = store.live_board(board_id)
     if board is None:
         raise invalid_board(board_id)
-    rules = [{"column_id": c["column_id"], "compare_value": c["column_values"],
-              "operator": "any_of"} for c in columns or []]
+    rules = [
+        {"column_id": c["column_id"], "compare_value": c["column_values"], "operator": "any_of"} for c in columns or []
+    ]
     items = _filtered(store.board_items(board), {"rules": rules})
     return page_of(info, store, [i.id for i in items], 0, limit)

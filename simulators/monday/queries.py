@@ -27,7 +27,7 @@ def _page(rows: list[Any], limit: int | None, page: int | None, default: int) ->
     if size < 1 or (page is not None and page < 1):
         raise invalid_argument("limit and page must be positive")
     start = ((page or 1) - 1) * size
-    return rows[start:start + size]
+    return rows[start : start + size]
 
 
 def query_root(store: MondayStore) -> dict[str, Any]:
@@ -36,9 +36,15 @@ def query_root(store: MondayStore) -> dict[str, Any]:
     def me(info: Info) -> dict[str, Any]:
         return user_view(info.context.user)
 
-    def users(_: Info, ids: list[str] | None = None, emails: list[str] | None = None,
-              limit: int | None = None, page: int | None = None, name: str | None = None,
-              **__: Any) -> list[dict[str, Any]]:
+    def users(
+        _: Info,
+        ids: list[str] | None = None,
+        emails: list[str] | None = None,
+        limit: int | None = None,
+        page: int | None = None,
+        name: str | None = None,
+        **__: Any,
+    ) -> list[dict[str, Any]]:
         rows = sorted(store.users.values(), key=lambda u: int(u.id))
         if ids is not None:
             rows = [u for u in rows if u.id in {str(i) for i in ids}]
@@ -49,10 +55,16 @@ def query_root(store: MondayStore) -> dict[str, Any]:
             rows = [u for u in rows if name.lower() in u.name.lower()]
         return [user_view(u) for u in _page(rows, limit, page, 200)]
 
-    def boards(_: Info, ids: list[str] | None = None, limit: int | None = None,
-               page: int | None = None, state: str | None = None,
-               workspace_ids: list[str | None] | None = None, board_kind: str | None = None,
-               **__: Any) -> list[dict[str, Any]]:
+    def boards(
+        _: Info,
+        ids: list[str] | None = None,
+        limit: int | None = None,
+        page: int | None = None,
+        state: str | None = None,
+        workspace_ids: list[str | None] | None = None,
+        board_kind: str | None = None,
+        **__: Any,
+    ) -> list[dict[str, Any]]:
         want = state or "active"
         rows = sorted(store.boards.values(), key=lambda b: int(b.id))
         rows = [b for b in rows if want == "all" or b.state == want]
@@ -64,20 +76,19 @@ def query_root(store: MondayStore) -> dict[str, Any]:
             rows = [b for b in rows if b.kind == board_kind]
         return [board_view(store, b) for b in _page(rows, limit, page, 25)]
 
-    def items(_: Info, ids: list[str] | None = None, limit: int | None = None,
-              page: int | None = None, **__: Any) -> list[dict[str, Any]]:
-        rows = sorted((i for i in store.items.values() if i.state != "deleted"),
-                      key=lambda i: int(i.id))
+    def items(
+        _: Info, ids: list[str] | None = None, limit: int | None = None, page: int | None = None, **__: Any
+    ) -> list[dict[str, Any]]:
+        rows = sorted((i for i in store.items.values() if i.state != "deleted"), key=lambda i: int(i.id))
         if ids is not None:
             wanted = [str(i) for i in ids]
-            rows = [store.items[i] for i in wanted if i in store.items
-                    and store.items[i].state != "deleted"]
+            rows = [store.items[i] for i in wanted if i in store.items and store.items[i].state != "deleted"]
         return [item_view(store, i) for i in _page(rows, limit, page, 25)]
 
-    def updates(_: Info, ids: list[str] | None = None, limit: int | None = None,
-                page: int | None = None, **__: Any) -> list[dict[str, Any]]:
-        rows = sorted((u for u in store.updates.values() if not u.deleted),
-                      key=lambda u: int(u.id), reverse=True)
+    def updates(
+        _: Info, ids: list[str] | None = None, limit: int | None = None, page: int | None = None, **__: Any
+    ) -> list[dict[str, Any]]:
+        rows = sorted((u for u in store.updates.values() if not u.deleted), key=lambda u: int(u.id), reverse=True)
         if ids is not None:
             rows = [u for u in rows if u.id in {str(i) for i in ids}]
         return [update_view(store, u) for u in _page(rows, limit, page, 25)]
@@ -91,28 +102,36 @@ def query_root(store: MondayStore) -> dict[str, Any]:
             rows = [t for t in rows if str(t.id) in {str(i) for i in ids}]
         return [vars(t) for t in rows]
 
-    def workspaces(_: Info, ids: list[str] | None = None, limit: int | None = None,
-                   page: int | None = None, **__: Any) -> list[dict[str, Any]]:
+    def workspaces(
+        _: Info, ids: list[str] | None = None, limit: int | None = None, page: int | None = None, **__: Any
+    ) -> list[dict[str, Any]]:
         rows = sorted(store.workspaces.values(), key=lambda w: int(w.id))
         if ids is not None:
             rows = [w for w in rows if w.id in {str(i) for i in ids}]
         return [workspace_view(w) for w in _page(rows, limit, page, 25)]
 
     def export_markdown_from_doc(_: Info, docId: str, **__: Any) -> dict[str, Any]:
-        item = next((i for i in store.items.values() if i.description_doc_id == str(docId)
-                     and i.state != "deleted"), None)
+        item = next(
+            (i for i in store.items.values() if i.description_doc_id == str(docId) and i.state != "deleted"), None
+        )
         if item is None:
             return {"success": False, "markdown": None, "error": "Document not found"}
         return {"success": True, "markdown": item.description_md or "", "error": None}
 
     return {
-        "me": me, "users": users, "boards": boards, "items": items, "updates": updates,
-        "assets": assets, "tags": tags, "workspaces": workspaces,
+        "me": me,
+        "users": users,
+        "boards": boards,
+        "items": items,
+        "updates": updates,
+        "assets": assets,
+        "tags": tags,
+        "workspaces": workspaces,
         "account": lambda _: account_view(),
         "complexity": lambda info: vars(info.context.charge),
         "next_items_page": lambda info, cursor, limit: next_items_page(info, store, cursor, limit),
-        "items_page_by_column_values": lambda info, board_id, limit, **kw:
-            items_by_column_values(info, store, board_id, limit, kw.get("columns"),
-                                   kw.get("cursor")),
+        "items_page_by_column_values": lambda info, board_id, limit, **kw: items_by_column_values(
+            info, store, board_id, limit, kw.get("columns"), kw.get("cursor")
+        ),
         "export_markdown_from_doc": export_markdown_from_doc,
     }

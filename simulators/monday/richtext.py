@@ -6,8 +6,7 @@ from html.parser import HTMLParser
 
 
 class _Plain(HTMLParser):
-    BLOCKS = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre",
-                        "ul", "ol", "blockquote"})
+    BLOCKS = frozenset({"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "ul", "ol", "blockquote"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

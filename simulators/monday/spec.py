@@ -35,7 +35,7 @@ from simulators.monday.schema import (
     validation_errors,
 )
 
-_INT_RANGE = (-(2 ** 31), 2 ** 31 - 1)
+_INT_RANGE = (-(2**31), 2**31 - 1)
 
 
 class SpecViolation(AssertionError):
@@ -63,22 +63,21 @@ def check_response(query: str, body: dict[str, Any], operation_name: str | None 
     schema = load_schema()
     root = schema.mutation_type if op.operation is OperationType.MUTATION else schema.query_type
     assert root is not None
-    fragments = {d.name.value: d for d in document.definitions
-                 if isinstance(d, FragmentDefinitionNode)}
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     # a field whose resolver failed is null with an error, even if non-null (partial data)
     errored = {tuple(e.get("path") or ()) for e in body.get("errors", [])}
     _Checker(fragments, errored).object(op.selection_set, root, data, ())
 
 
 class _Checker:
-    def __init__(self, fragments: dict[str, FragmentDefinitionNode],
-                 errored: set[tuple[Any, ...]]) -> None:
+    def __init__(self, fragments: dict[str, FragmentDefinitionNode], errored: set[tuple[Any, ...]]) -> None:
         self.fragments = fragments
         self.errored = errored
         self._groups = 0
 
-    def _fields(self, selection: SelectionSetNode, parent: Any, typename: str | None,
-                group: int = 0) -> list[tuple[FieldNode, Any, int]]:
+    def _fields(
+        self, selection: SelectionSetNode, parent: Any, typename: str | None, group: int = 0
+    ) -> list[tuple[FieldNode, Any, int]]:
         """(field node, its parent type, group) for every field that may apply to the value.
 
         Group 0 fields must be present; fields of a fragment on a concrete type whose
@@ -95,8 +94,7 @@ class _Checker:
                 cond_name, sub = frag.type_condition.name.value, frag.selection_set
             else:
                 assert isinstance(node, InlineFragmentNode)
-                cond_name = node.type_condition.name.value if node.type_condition \
-                    else parent.name
+                cond_name = node.type_condition.name.value if node.type_condition else parent.name
                 sub = node.selection_set
             cond = schema.get_type(cond_name)
             if cond_name == parent.name:
@@ -104,14 +102,14 @@ class _Checker:
             elif typename is None:
                 self._groups += 1
                 out.extend(self._fields(sub, cond, None, self._groups))
-            elif cond_name == typename or (is_abstract_type(cond) and schema.is_sub_type(
-                    cond, schema.get_type(typename))):  # type: ignore[arg-type]
+            elif cond_name == typename or (
+                is_abstract_type(cond) and schema.is_sub_type(cond, schema.get_type(typename))
+            ):  # type: ignore[arg-type]
                 concrete = schema.get_type(typename) if is_abstract_type(cond) else cond
                 out.extend(self._fields(sub, concrete, typename, group))
         return out
 
-    def object(self, selection: SelectionSetNode, gtype: Any, value: Any,
-               path: tuple[Any, ...]) -> None:
+    def object(self, selection: SelectionSetNode, gtype: Any, value: Any, path: tuple[Any, ...]) -> None:
         where = ".".join(map(str, path)) or "data"
         if not isinstance(value, dict):
             raise SpecViolation(f"{where}: expected an object")
@@ -119,8 +117,11 @@ class _Checker:
         schema = load_schema()
         if typename is not None:
             concrete = schema.get_type(typename)
-            if concrete is None or (is_abstract_type(gtype) and not schema.is_sub_type(
-                    gtype, concrete)) or (not is_abstract_type(gtype) and concrete is not gtype):  # type: ignore[arg-type]
+            if (
+                concrete is None
+                or (is_abstract_type(gtype) and not schema.is_sub_type(gtype, concrete))
+                or (not is_abstract_type(gtype) and concrete is not gtype)
+            ):  # type: ignore[arg-type]
                 raise SpecViolation(f"{where}: {typename} is not a possible type of {gtype.name}")
         fields = self._fields(selection, gtype, typename)
         present: dict[int, set[bool]] = {}
@@ -128,8 +129,11 @@ class _Checker:
             key = node.alias.value if node.alias else node.name.value
             present.setdefault(group, set()).add(key in value)
         if False in present.get(0, set()):
-            missing = [n.name.value for n, _, g in fields if g == 0
-                       and (n.alias.value if n.alias else n.name.value) not in value]
+            missing = [
+                n.name.value
+                for n, _, g in fields
+                if g == 0 and (n.alias.value if n.alias else n.name.value) not in value
+            ]
             raise SpecViolation(f"{where}: missing {missing}")
         if any(len(flags) > 1 for g, flags in present.items() if g):
             raise SpecViolation(f"{where}: a fragment answered in part")
@@ -151,8 +155,9 @@ class _Checker:
         if extra:
             raise SpecViolation(f"{where}: unselected keys {sorted(extra)}")
 
-    def value(self, gtype: GraphQLOutputType, selection: SelectionSetNode | None, value: Any,
-              path: tuple[Any, ...]) -> None:
+    def value(
+        self, gtype: GraphQLOutputType, selection: SelectionSetNode | None, value: Any, path: tuple[Any, ...]
+    ) -> None:
         where = ".".join(map(str, path))
         if isinstance(gtype, GraphQLNonNull):
             if value is None:
@@ -181,14 +186,13 @@ class _Checker:
 
 def _scalar(name: str, value: Any, where: str) -> None:
     ok = {
-        "Int": lambda v: isinstance(v, int) and not isinstance(v, bool)
-        and _INT_RANGE[0] <= v <= _INT_RANGE[1],
+        "Int": lambda v: isinstance(v, int) and not isinstance(v, bool) and _INT_RANGE[0] <= v <= _INT_RANGE[1],
         "Float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
         "String": lambda v: isinstance(v, str),
         "Boolean": lambda v: isinstance(v, bool),
         "ID": lambda v: isinstance(v, str),
         "Date": lambda v: isinstance(v, str),
         "ISO8601DateTime": lambda v: isinstance(v, str),
-    }.get(name, lambda v: True)   # JSON, File, CompareValue …: any JSON value
+    }.get(name, lambda v: True)  # JSON, File, CompareValue …: any JSON value
     if not ok(value):
         raise SpecViolation(f"{where}: {value!r} is not a valid {name}")

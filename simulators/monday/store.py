@@ -53,7 +53,7 @@ class Workspace:
 class Column:
     id: str
     title: str
-    type: str                                 # ColumnType enum value
+    type: str  # ColumnType enum value
     settings: dict[str, Any] = field(default_factory=dict)
     description: str | None = None
     archived: bool = False
@@ -74,12 +74,12 @@ class Board:
     id: str
     name: str
     workspace_id: str | None
-    kind: str                                 # BoardKind: public / private / share
+    kind: str  # BoardKind: public / private / share
     creator_id: str
     created_at: float
     updated_at: float
     description: str = ""
-    state: str = "active"                     # State: active / archived / deleted
+    state: str = "active"  # State: active / archived / deleted
     columns: list[Column] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
     #: "board" or "sub_items_board" (the hidden board monday keeps a board's subitems on)
@@ -120,12 +120,12 @@ class Item:
 class Update:
     id: str
     item_id: str
-    body: str                                 # HTML
+    body: str  # HTML
     creator_id: str
     created_at: float
     updated_at: float
     original_creation_date: str | None = None
-    parent_id: str | None = None              # a reply's post
+    parent_id: str | None = None  # a reply's post
     asset_ids: list[str] = field(default_factory=list)
     deleted: bool = False
 
@@ -138,8 +138,8 @@ class Asset:
     uploaded_by: str
     created_at: float
     content_type: str = "application/octet-stream"
-    path: str | None = None                   # an uploaded file (on disk)
-    blob_seed: str | None = None              # a seeded file (bytes generated on demand)
+    path: str | None = None  # an uploaded file (on disk)
+    blob_seed: str | None = None  # a seeded file (bytes generated on demand)
     item_id: str | None = None
     column_id: str | None = None
     update_id: str | None = None
@@ -217,8 +217,9 @@ class MondayStore:
     def board_items(self, board: Board) -> list[Item]:
         """Active top-level items of ``board`` in display order (group, then position)."""
         order = {g.id: i for i, g in enumerate(board.live_groups())}
-        items = [i for i in self.items.values()
-                 if i.board_id == board.id and i.state == "active" and i.group_id in order]
+        items = [
+            i for i in self.items.values() if i.board_id == board.id and i.state == "active" and i.group_id in order
+        ]
         return sorted(items, key=lambda i: (order[i.group_id], i.position, int(i.id)))
 
     def subitems(self, item: Item) -> list[Item]:
@@ -227,8 +228,7 @@ class MondayStore:
 
     def item_updates(self, item: Item) -> list[Update]:
         """Top-level updates of an item, newest first (monday's order)."""
-        ups = [u for u in self.updates.values()
-               if u.item_id == item.id and not u.deleted and u.parent_id is None]
+        ups = [u for u in self.updates.values() if u.item_id == item.id and not u.deleted and u.parent_id is None]
         return sorted(ups, key=lambda u: (u.created_at, int(u.id)), reverse=True)
 
     def dump(self) -> dict[str, Any]:
@@ -238,13 +238,16 @@ class MondayStore:
                 "account_id": ACCOUNT_ID,
                 "users": [vars(u) for u in self.users.values()],
                 "workspaces": [vars(w) for w in self.workspaces.values()],
-                "boards": [{**{k: v for k, v in vars(b).items() if k not in ("columns", "groups")},
-                            "columns": [vars(c) for c in b.columns],
-                            "groups": [vars(g) for g in b.groups]}
-                           for b in self.boards.values()],
+                "boards": [
+                    {
+                        **{k: v for k, v in vars(b).items() if k not in ("columns", "groups")},
+                        "columns": [vars(c) for c in b.columns],
+                        "groups": [vars(g) for g in b.groups],
+                    }
+                    for b in self.boards.values()
+                ],
                 "items": [vars(i) for i in self.items.values()],
                 "updates": [vars(u) for u in self.updates.values()],
-                "assets": [{k: v for k, v in vars(a).items() if k != "path"}
-                           for a in self.assets.values()],
+                "assets": [{k: v for k, v in vars(a).items() if k != "path"} for a in self.assets.values()],
                 "tags": [vars(t) for t in self.tags.values()],
             }

@@ -6,6 +6,7 @@ operation's selection on that SDL (``simulators.monday.spec``).
 Time: the simulator runs on a fake clock that the pacer's sleeps advance (``LinkedClock``),
 so waiting for the complexity budget to reset costs no real time.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -50,8 +51,7 @@ from simulators.monday import DEFAULT_TOKEN, SeedConfig, create_app
 from simulators.monday.spec import check_request, check_response
 from tests.connectors.conformance import ConnectorConformance, ReadBack, digest_of
 
-SEED = SeedConfig(seed=7, boards=2, items_per_board=12, groups_per_board=3, many_updates=7,
-                  file_sizes=(2_048, 300_000))
+SEED = SeedConfig(seed=7, boards=2, items_per_board=12, groups_per_board=3, many_updates=7, file_sizes=(2_048, 300_000))
 
 
 class LinkedClock(EngineClock):
@@ -72,8 +72,11 @@ class Sim:
         self.store = app.state.monday_store
 
     def boards(self) -> list[str]:
-        return [b.id for b in self.store.boards.values() if b.type == "board"
-                and b.state == "active" and b.name.startswith("Board")]
+        return [
+            b.id
+            for b in self.store.boards.values()
+            if b.type == "board" and b.state == "active" and b.name.startswith("Board")
+        ]
 
     def workspace(self) -> str:
         return next(iter(self.store.workspaces))
@@ -120,10 +123,8 @@ async def _validate(response: httpx.Response) -> None:
     check_response(sent["query"], body)
 
 
-def make_client(sim: Sim, *, token: str = DEFAULT_TOKEN,
-                settings: PacerSettings | None = None) -> MondayClient:
-    http = build_client("monday", allow_loopback=True, base_url=f"{sim.base}/v2",
-                        event_hooks={"response": [_validate]})
+def make_client(sim: Sim, *, token: str = DEFAULT_TOKEN, settings: PacerSettings | None = None) -> MondayClient:
+    http = build_client("monday", allow_loopback=True, base_url=f"{sim.base}/v2", event_hooks={"response": [_validate]})
     clock = LinkedClock(sim.clock)
     pacer = Pacer(MONDAY_RATE_LIMIT, clock=clock, settings=settings)
     return MondayClient(http, api_token(token), pacer=pacer, clock=clock)
@@ -136,12 +137,19 @@ async def read_task(client: MondayClient, item: str) -> Task | None:
     row = rows[0]
     md = ""
     if row.get("description"):
-        got = await client.run("docs_markdown", {"d0": row["description"]["id"]},
-                               query=ops.docs_markdown(1))
+        got = await client.run("docs_markdown", {"d0": row["description"]["id"]}, query=ops.docs_markdown(1))
         md = got["d0"]["markdown"] or ""
     parent = (row.get("parent_item") or {}).get("id")
-    return item_to_task(row, str(row["board"]["id"]), Columns.of(row["board"]["columns"]), {},
-                        {}, description=md, position=0, parent_id=parent)
+    return item_to_task(
+        row,
+        str(row["board"]["id"]),
+        Columns.of(row["board"]["columns"]),
+        {},
+        {},
+        description=md,
+        position=0,
+        parent_id=parent,
+    )
 
 
 class TestMondayConformance(ConnectorConformance):
@@ -170,6 +178,7 @@ class TestMondayConformance(ConnectorConformance):
         async def back(kind: Kind, dest_id: str) -> Record | None:
             assert kind is Kind.TASK
             return await read_task(writer.client, dest_id)
+
         return back
 
 
@@ -180,7 +189,7 @@ def test_every_operation_is_valid_against_the_sdl() -> None:
     for name, query in ops.OPERATIONS.items():
         try:
             check_request(query)
-        except AssertionError as exc:   # pragma: no cover - the message names the operation
+        except AssertionError as exc:  # pragma: no cover - the message names the operation
             raise AssertionError(f"{name}: {exc}") from exc
     check_request(ops.docs_markdown(ops.NESTED_PAGE))
 
@@ -199,8 +208,7 @@ async def reader(sim: Sim) -> AsyncIterator[MondayReader]:
     await r.aclose()
 
 
-async def _read_all(reader: MondayReader, kind: Kind, scope: str, limit: int = 500
-                    ) -> list[Any]:
+async def _read_all(reader: MondayReader, kind: Kind, scope: str, limit: int = 500) -> list[Any]:
     out: list[Any] = []
     cursor: str | None = None
     while True:
@@ -217,62 +225,92 @@ def _id(value: str | Written) -> str:
 
 async def _project(writer: MondayWriter, sim: Sim, run: str) -> tuple[DestRefs, str]:
     mk = make_marker(f"m{run}", Kind.PROJECT, f"{run}-p")
-    project = _id(await writer.create(Kind.PROJECT, Project(source_id=f"{run}-p", version="1",
-                                                            name=f"Monday {run}"),
-                                      DestRefs(workspace=sim.workspace()), mk))
+    project = _id(
+        await writer.create(
+            Kind.PROJECT,
+            Project(source_id=f"{run}-p", version="1", name=f"Monday {run}"),
+            DestRefs(workspace=sim.workspace()),
+            mk,
+        )
+    )
     refs = DestRefs(workspace=sim.workspace(), project=project)
-    section = _id(await writer.create(Kind.SECTION, Section(
-        source_id=f"{run}-s", version="1", project_id=f"{run}-p", name="Doing"), refs,
-        make_marker(f"m{run}", Kind.SECTION, f"{run}-s")))
-    label = _id(await writer.create(Kind.LABEL, Label(
-        source_id=f"{run}-l", version="1", project_id=f"{run}-p", name=f"tag-{run}"), refs,
-        make_marker(f"m{run}", Kind.LABEL, f"{run}-l")))
+    section = _id(
+        await writer.create(
+            Kind.SECTION,
+            Section(source_id=f"{run}-s", version="1", project_id=f"{run}-p", name="Doing"),
+            refs,
+            make_marker(f"m{run}", Kind.SECTION, f"{run}-s"),
+        )
+    )
+    label = _id(
+        await writer.create(
+            Kind.LABEL,
+            Label(source_id=f"{run}-l", version="1", project_id=f"{run}-p", name=f"tag-{run}"),
+            refs,
+            make_marker(f"m{run}", Kind.LABEL, f"{run}-l"),
+        )
+    )
     return refs.model_copy(update={"section": section, "labels": {f"{run}-l": label}}), project
 
 
-RICH = ("# Goal\n\nShip it, see [the runbook](https://example.com/runbook) and `ferry plan`.\n\n"
-        "- one\n- two\n\n1. first\n2. second\n\n```\nferry run --full\n```")
+RICH = (
+    "# Goal\n\nShip it, see [the runbook](https://example.com/runbook) and `ferry plan`.\n\n"
+    "- one\n- two\n\n1. first\n2. second\n\n```\nferry run --full\n```"
+)
 
 
-async def test_task_fields_round_trip(sim: Sim, writer: MondayWriter,
-                                      reader: MondayReader) -> None:
+async def test_task_fields_round_trip(sim: Sim, writer: MondayWriter, reader: MondayReader) -> None:
     run = uuid.uuid4().hex[:10]
     refs, board = await _project(writer, sim, run)
-    task = Task(source_id=f"{run}-t", version="1", project_id=f"{run}-p",
-                section_id=f"{run}-s", name="Tâche 🚀", description=RICH, completed=True,
-                due_on=date(2030, 1, 15), due_at=datetime(2030, 1, 15, 16, 30, tzinfo=UTC),
-                assignees=(UserRef(email="User2@monday.example.com"),),
-                labels=(LabelRef(source_id=f"{run}-l", name=f"tag-{run}"),))
-    written = await writer.create(Kind.TASK, task, refs, make_marker(f"m{run}", Kind.TASK,
-                                                                     task.source_id))
+    task = Task(
+        source_id=f"{run}-t",
+        version="1",
+        project_id=f"{run}-p",
+        section_id=f"{run}-s",
+        name="Tâche 🚀",
+        description=RICH,
+        completed=True,
+        due_on=date(2030, 1, 15),
+        due_at=datetime(2030, 1, 15, 16, 30, tzinfo=UTC),
+        assignees=(UserRef(email="User2@monday.example.com"),),
+        labels=(LabelRef(source_id=f"{run}-l", name=f"tag-{run}"),),
+    )
+    written = await writer.create(Kind.TASK, task, refs, make_marker(f"m{run}", Kind.TASK, task.source_id))
     assert isinstance(written, Written) and not written.notes
     got = [t for t in await _read_all(reader, Kind.TASK, board) if t.source_id == written.dest_id]
     assert len(got) == 1
     back = got[0]
-    assert (back.name, back.description, back.completed, back.due_at) == (
-        task.name, RICH, True, task.due_at)
+    assert (back.name, back.description, back.completed, back.due_at) == (task.name, RICH, True, task.due_at)
     assert [a.email for a in back.assignees] == ["user2@monday.example.com"]
     assert [lbl.name for lbl in back.labels] == [f"tag-{run}"]
     assert back.section_id == refs.section
     sections = await _read_all(reader, Kind.SECTION, board)
-    assert [s.name for s in sections] == ["Doing"]       # the new board's default group went
+    assert [s.name for s in sections] == ["Doing"]  # the new board's default group went
     # an update clears what the task no longer has
-    plain = task.model_copy(update={"completed": False, "due_on": None, "due_at": None,
-                                    "labels": (), "assignees": (), "description": ""})
-    await writer.update(Kind.TASK, written.dest_id, plain, refs,
-                        make_marker(f"m{run}", Kind.TASK, task.source_id))
-    again = next(t for t in await _read_all(reader, Kind.TASK, board)
-                 if t.source_id == written.dest_id)
-    assert (again.completed, again.due_on, again.labels, again.assignees, again.description) \
-        == (False, None, (), (), "")
+    plain = task.model_copy(
+        update={"completed": False, "due_on": None, "due_at": None, "labels": (), "assignees": (), "description": ""}
+    )
+    await writer.update(Kind.TASK, written.dest_id, plain, refs, make_marker(f"m{run}", Kind.TASK, task.source_id))
+    again = next(t for t in await _read_all(reader, Kind.TASK, board) if t.source_id == written.dest_id)
+    assert (again.completed, again.due_on, again.labels, again.assignees, again.description) == (
+        False,
+        None,
+        (),
+        (),
+        "",
+    )
 
 
-async def test_unknown_assignee_is_named_in_the_description(sim: Sim,
-                                                           writer: MondayWriter) -> None:
+async def test_unknown_assignee_is_named_in_the_description(sim: Sim, writer: MondayWriter) -> None:
     run = uuid.uuid4().hex[:10]
     refs, _ = await _project(writer, sim, run)
-    task = Task(source_id=f"{run}-t", version="1", project_id=f"{run}-p", name="x",
-                assignees=(UserRef(email="ada@example.com", display_name="Ada"),))
+    task = Task(
+        source_id=f"{run}-t",
+        version="1",
+        project_id=f"{run}-p",
+        name="x",
+        assignees=(UserRef(email="ada@example.com", display_name="Ada"),),
+    )
     written = await writer.create(Kind.TASK, task, refs, make_marker(f"m{run}", Kind.TASK, "t"))
     assert isinstance(written, Written)
     assert [n.code for n in written.notes] == ["task.assignee_not_in_account"]
@@ -281,22 +319,26 @@ async def test_unknown_assignee_is_named_in_the_description(sim: Sim,
     assert back.assignees == ()
 
 
-async def test_comment_rich_text_and_time_round_trip(sim: Sim, writer: MondayWriter,
-                                                     reader: MondayReader) -> None:
+async def test_comment_rich_text_and_time_round_trip(sim: Sim, writer: MondayWriter, reader: MondayReader) -> None:
     run = uuid.uuid4().hex[:10]
     refs, board = await _project(writer, sim, run)
-    task = _id(await writer.create(Kind.TASK, Task(source_id=f"{run}-t", version="1",
-                                                   project_id=f"{run}-p", name="t"),
-                                   refs, make_marker(f"m{run}", Kind.TASK, "t")))
+    task = _id(
+        await writer.create(
+            Kind.TASK,
+            Task(source_id=f"{run}-t", version="1", project_id=f"{run}-p", name="t"),
+            refs,
+            make_marker(f"m{run}", Kind.TASK, "t"),
+        )
+    )
     refs = refs.model_copy(update={"task": task})
     when = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
-    comment = Comment(source_id=f"{run}-c", version="1", project_id=f"{run}-p",
-                      task_id=f"{run}-t", text=RICH, created_at=when)
+    comment = Comment(
+        source_id=f"{run}-c", version="1", project_id=f"{run}-p", task_id=f"{run}-t", text=RICH, created_at=when
+    )
     mk = make_marker(f"m{run}", Kind.COMMENT, comment.source_id)
     cid = _id(await writer.create(Kind.COMMENT, comment, refs, mk))
     stored = sim.store.updates[cid].body
-    for tag in ("<h1>", "<ul>", "<ol>", '<a href="https://example.com/runbook">', "<code>",
-                "<pre>"):
+    for tag in ("<h1>", "<ul>", "<ol>", '<a href="https://example.com/runbook">', "<code>", "<pre>"):
         assert tag in stored
     comments = [c for c in await _read_all(reader, Kind.COMMENT, board) if c.source_id == cid]
     assert [(c.text, c.created_at) for c in comments] == [(RICH, when)]
@@ -312,26 +354,38 @@ async def test_seeded_mentions_and_links_read_as_text(sim: Sim, reader: MondayRe
     assert rich[0].text.endswith("Thanks @User Two")
 
 
-async def test_subitems_come_after_their_parent(sim: Sim, writer: MondayWriter,
-                                                reader: MondayReader) -> None:
+async def test_subitems_come_after_their_parent(sim: Sim, writer: MondayWriter, reader: MondayReader) -> None:
     run = uuid.uuid4().hex[:10]
     refs, board = await _project(writer, sim, run)
-    parent = _id(await writer.create(Kind.TASK, Task(source_id=f"{run}-p1", version="1",
-                                                     project_id=f"{run}-p", name="parent"),
-                                     refs, make_marker(f"m{run}", Kind.TASK, "p1")))
+    parent = _id(
+        await writer.create(
+            Kind.TASK,
+            Task(source_id=f"{run}-p1", version="1", project_id=f"{run}-p", name="parent"),
+            refs,
+            make_marker(f"m{run}", Kind.TASK, "p1"),
+        )
+    )
     sub_refs = refs.model_copy(update={"parent_task": parent})
     subs = []
-    for i in range(2):     # the first creates the subitems board, the second uses it
-        sub = Task(source_id=f"{run}-s{i}", version="1", project_id=f"{run}-p",
-                   parent_id=f"{run}-p1", name=f"sub {i}", completed=i == 1,
-                   due_on=date(2030, 2, 1))
+    for i in range(2):  # the first creates the subitems board, the second uses it
+        sub = Task(
+            source_id=f"{run}-s{i}",
+            version="1",
+            project_id=f"{run}-p",
+            parent_id=f"{run}-p1",
+            name=f"sub {i}",
+            completed=i == 1,
+            due_on=date(2030, 2, 1),
+        )
         mk = make_marker(f"m{run}", Kind.TASK, sub.source_id)
         subs.append(_id(await writer.create(Kind.TASK, sub, sub_refs, mk)))
         assert await writer.find_by_marker(Kind.TASK, mk, sub, sub_refs) == subs[-1]
-    deep = await writer.create(Kind.TASK, Task(source_id=f"{run}-deep", version="1",
-                                               project_id=f"{run}-p", name="deep"),
-                               refs.model_copy(update={"parent_task": subs[0]}),
-                               make_marker(f"m{run}", Kind.TASK, "deep"))
+    deep = await writer.create(
+        Kind.TASK,
+        Task(source_id=f"{run}-deep", version="1", project_id=f"{run}-p", name="deep"),
+        refs.model_copy(update={"parent_task": subs[0]}),
+        make_marker(f"m{run}", Kind.TASK, "deep"),
+    )
     assert isinstance(deep, Written)
     assert [n.code for n in deep.notes] == ["task.subtask_lifted"]
     tasks = await _read_all(reader, Kind.TASK, board, limit=2)
@@ -347,15 +401,14 @@ async def test_a_lost_create_answer_is_found_by_marker(sim: Sim, writer: MondayW
     refs, board = await _project(writer, sim, run)
     task = Task(source_id=f"{run}-t", version="1", project_id=f"{run}-p", name="lost answer")
     mk = make_marker(f"m{run}", Kind.TASK, task.source_id)
-    sim.post("/_sim/faults", {"faults": [{"kind": "apply_then_drop",
-                                          "path": "/v2/mutation/create_item$"}]})
+    sim.post("/_sim/faults", {"faults": [{"kind": "apply_then_drop", "path": "/v2/mutation/create_item$"}]})
     with pytest.raises(TransientError):
         await writer.create(Kind.TASK, task, refs, mk)
     found = await writer.find_by_marker(Kind.TASK, mk, task, refs)
     assert found is not None
     names = [i.name for i in sim.store.items.values() if i.board_id == board]
     assert names == ["lost answer"]
-    await writer.update(Kind.TASK, found, task, refs, mk)    # what the engine does next
+    await writer.update(Kind.TASK, found, task, refs, mk)  # what the engine does next
     assert sim.post("/_sim/faults", {})["faults"] == []
 
 
@@ -370,12 +423,13 @@ async def test_complexity_budget_is_waited_for_not_exceeded(sim: Sim) -> None:
     reader = MondayReader(make_client(sim, settings=patient))
     try:
         board = sim.boards()[1]
-        counts = {kind: len(await _read_all(reader, kind, board, limit=3))
-                  for kind in (Kind.TASK, Kind.COMMENT, Kind.ATTACHMENT)}
+        counts = {
+            kind: len(await _read_all(reader, kind, board, limit=3))
+            for kind in (Kind.TASK, Kind.COMMENT, Kind.ATTACHMENT)
+        }
     finally:
         await reader.aclose()
-        sim.post("/_sim/limits", {"limiters": {"complexity": {"limit": 10_000_000}},
-                                  "reset": True})
+        sim.post("/_sim/limits", {"limiters": {"complexity": {"limit": 10_000_000}}, "reset": True})
     stats = sim.get("/_sim/stats")
     assert stats["throttled"] == 0, stats["by_status"]
     assert counts[Kind.TASK] >= 12 and counts[Kind.COMMENT] == 7 + 11 * 2
@@ -387,14 +441,14 @@ async def test_an_expired_cursor_continues_where_it_was(sim: Sim, reader: Monday
     everything = [t.source_id for t in await _read_all(reader, Kind.TASK, board)]
     seen: list[str] = []
     cursor: str | None = None
-    while True:     # up to a checkpoint that holds one of monday's cursors
+    while True:  # up to a checkpoint that holds one of monday's cursors
         page = await reader.read(Kind.TASK, board, cursor, 2)
         seen += [t.source_id for t in page.records]
         cursor = page.next_cursor
         assert cursor is not None
         if json.loads(cursor).get("c"):
             break
-    sim.clock.advance(3601)              # monday's cursors live 60 minutes
+    sim.clock.advance(3601)  # monday's cursors live 60 minutes
     streams: list[str] = []
     page = reader._page
 
@@ -431,13 +485,19 @@ async def test_a_refused_token_pauses_the_run(sim: Sim) -> None:
         await client.aclose()
 
 
-async def test_files_stream_both_ways_and_delete_is_idempotent(sim: Sim, writer: MondayWriter,
-                                                               reader: MondayReader) -> None:
+async def test_files_stream_both_ways_and_delete_is_idempotent(
+    sim: Sim, writer: MondayWriter, reader: MondayReader
+) -> None:
     run = uuid.uuid4().hex[:10]
     refs, board = await _project(writer, sim, run)
-    task = _id(await writer.create(Kind.TASK, Task(source_id=f"{run}-t", version="1",
-                                                   project_id=f"{run}-p", name="t"),
-                                   refs, make_marker(f"m{run}", Kind.TASK, "t")))
+    task = _id(
+        await writer.create(
+            Kind.TASK,
+            Task(source_id=f"{run}-t", version="1", project_id=f"{run}-p", name="t"),
+            refs,
+            make_marker(f"m{run}", Kind.TASK, "t"),
+        )
+    )
     refs = refs.model_copy(update={"task": task})
     sizes = [70_000, 1_000_000, 3]
 
@@ -445,8 +505,14 @@ async def test_files_stream_both_ways_and_delete_is_idempotent(sim: Sim, writer:
         for i, n in enumerate(sizes):
             yield bytes([65 + i % 26]) * n
 
-    att = Attachment(source_id=f"{run}-a", version="1", project_id=f"{run}-p",
-                     task_id=f"{run}-t", name="Überblick – 日本.bin", size=sum(sizes))
+    att = Attachment(
+        source_id=f"{run}-a",
+        version="1",
+        project_id=f"{run}-p",
+        task_id=f"{run}-t",
+        name="Überblick – 日本.bin",
+        size=sum(sizes),
+    )
     aid = _id(await writer.upload_attachment(att, refs, "m", chunks()))
     assert await writer.find_by_marker(Kind.ATTACHMENT, "m", att, refs) == aid
     read = [a for a in await _read_all(reader, Kind.ATTACHMENT, board) if a.task_id == task]
@@ -458,8 +524,7 @@ async def test_files_stream_both_ways_and_delete_is_idempotent(sim: Sim, writer:
     for _ in range(2):
         await writer.delete(Kind.ATTACHMENT, aid)
     assert await writer.find_by_marker(Kind.ATTACHMENT, "m", att, refs) is None
-    for kind, dest in ((Kind.TASK, task), (Kind.SECTION, refs.section or ""),
-                       (Kind.PROJECT, board)):
+    for kind, dest in ((Kind.TASK, task), (Kind.SECTION, refs.section or ""), (Kind.PROJECT, board)):
         await writer.delete(kind, dest)
         await writer.delete(kind, dest)
 
@@ -467,8 +532,9 @@ async def test_files_stream_both_ways_and_delete_is_idempotent(sim: Sim, writer:
 async def test_the_runtime_opens_from_a_stored_connection(sim: Sim) -> None:
     """The registry finds ``shared.connectors.monday.runtime`` by kind, as for the others;
     every field of the connection model is used (token, base URL)."""
-    conn = parse_connection({"kind": "monday", "base_url": f"{sim.base}/v2",
-                             "auth": {"type": "api_token", "api_token": DEFAULT_TOKEN}})
+    conn = parse_connection(
+        {"kind": "monday", "base_url": f"{sim.base}/v2", "auth": {"type": "api_token", "api_token": DEFAULT_TOKEN}}
+    )
     assert has_runtime("monday")
     runtime = await open_runtime(conn, allow_loopback=True)
     try:
@@ -481,14 +547,22 @@ async def test_the_runtime_opens_from_a_stored_connection(sim: Sim) -> None:
         await runtime.aclose()
 
 
-WRITE_ROUTES = ["create_board", "create_group", "create_or_get_tag", "create_item",
-                "create_subitem", "create_update", "add_file_to_column"]
+WRITE_ROUTES = [
+    "create_board",
+    "create_group",
+    "create_or_get_tag",
+    "create_item",
+    "create_subitem",
+    "create_update",
+    "add_file_to_column",
+]
 
 
 @pytest.mark.parametrize("kind", ["apply_then_drop", "apply_then_status"])
 @pytest.mark.parametrize("route", WRITE_ROUTES)
 async def test_every_write_lost_after_it_applied_is_found_again(
-        sim: Sim, writer: MondayWriter, route: str, kind: str) -> None:
+    sim: Sim, writer: MondayWriter, route: str, kind: str
+) -> None:
     """The fault matrix's case for each write route: monday applied the write and the answer
     was lost (reset or 502). The write raises an ambiguous error and ``find_by_marker`` finds
     exactly the one item it made, as the engine's reconciliation needs."""
@@ -500,30 +574,56 @@ async def test_every_write_lost_after_it_applied_is_found_again(
         refs, _ = await _project(writer, sim, run)
     parent = Task(source_id=f"{run}-parent", version="1", project_id=f"{run}-p", name="parent")
     if route in ("create_subitem", "create_update", "add_file_to_column"):
-        task = _id(await writer.create(Kind.TASK, parent, refs,
-                                       make_marker(mig, Kind.TASK, parent.source_id)))
+        task = _id(await writer.create(Kind.TASK, parent, refs, make_marker(mig, Kind.TASK, parent.source_id)))
         refs = refs.model_copy(update={"task": task, "parent_task": task})
-        if route == "create_subitem":   # the subitems board exists: one call per subitem
-            await writer.create(Kind.TASK, parent.model_copy(update={
-                "source_id": f"{run}-first", "parent_id": parent.source_id}), refs,
-                make_marker(mig, Kind.TASK, f"{run}-first"))
+        if route == "create_subitem":  # the subitems board exists: one call per subitem
+            await writer.create(
+                Kind.TASK,
+                parent.model_copy(update={"source_id": f"{run}-first", "parent_id": parent.source_id}),
+                refs,
+                make_marker(mig, Kind.TASK, f"{run}-first"),
+            )
     records: dict[str, tuple[Kind, Record]] = {
         "create_board": (Kind.PROJECT, proj),
-        "create_group": (Kind.SECTION, Section(source_id=f"{run}-s2", version="1",
-                                               project_id=proj.source_id, name="Lost group")),
-        "create_or_get_tag": (Kind.LABEL, Label(source_id=f"{run}-l2", version="1",
-                                                project_id=proj.source_id, name=f"lost-{run}")),
-        "create_item": (Kind.TASK, Task(source_id=f"{run}-t", version="1",
-                                        project_id=proj.source_id, name="lost item")),
-        "create_subitem": (Kind.TASK, Task(source_id=f"{run}-sub", version="1",
-                                           project_id=proj.source_id, name="lost sub",
-                                           parent_id=parent.source_id)),
-        "create_update": (Kind.COMMENT, Comment(source_id=f"{run}-c", version="1",
-                                                project_id=proj.source_id,
-                                                task_id=parent.source_id, text="lost")),
-        "add_file_to_column": (Kind.ATTACHMENT, Attachment(
-            source_id=f"{run}-a", version="1", project_id=proj.source_id,
-            task_id=parent.source_id, name="lost.txt", size=5)),
+        "create_group": (
+            Kind.SECTION,
+            Section(source_id=f"{run}-s2", version="1", project_id=proj.source_id, name="Lost group"),
+        ),
+        "create_or_get_tag": (
+            Kind.LABEL,
+            Label(source_id=f"{run}-l2", version="1", project_id=proj.source_id, name=f"lost-{run}"),
+        ),
+        "create_item": (
+            Kind.TASK,
+            Task(source_id=f"{run}-t", version="1", project_id=proj.source_id, name="lost item"),
+        ),
+        "create_subitem": (
+            Kind.TASK,
+            Task(
+                source_id=f"{run}-sub",
+                version="1",
+                project_id=proj.source_id,
+                name="lost sub",
+                parent_id=parent.source_id,
+            ),
+        ),
+        "create_update": (
+            Kind.COMMENT,
+            Comment(
+                source_id=f"{run}-c", version="1", project_id=proj.source_id, task_id=parent.source_id, text="lost"
+            ),
+        ),
+        "add_file_to_column": (
+            Kind.ATTACHMENT,
+            Attachment(
+                source_id=f"{run}-a",
+                version="1",
+                project_id=proj.source_id,
+                task_id=parent.source_id,
+                name="lost.txt",
+                size=5,
+            ),
+        ),
     }
     rkind, record = records[route]
     if rkind is not Kind.TASK or route == "create_item":
@@ -550,23 +650,40 @@ async def test_every_write_lost_after_it_applied_is_found_again(
     found = await writer.find_by_marker(rkind, marker, record, refs)
     assert found is not None
     if rkind is Kind.TASK:
-        assert sum(1 for i in sim.store.items.values()
-                   if i.name == record.name and i.state == "active"   # type: ignore[attr-defined]
-                   and i.board_id in {b.id for b in sim.store.boards.values()}
-                   and i.values.get("ferry_marker") == marker) == 1
+        assert (
+            sum(
+                1
+                for i in sim.store.items.values()
+                if i.name == record.name
+                and i.state == "active"  # type: ignore[attr-defined]
+                and i.board_id in {b.id for b in sim.store.boards.values()}
+                and i.values.get("ferry_marker") == marker
+            )
+            == 1
+        )
 
 
-async def test_a_link_attachment_becomes_an_update(sim: Sim, writer: MondayWriter,
-                                                   reader: MondayReader) -> None:
+async def test_a_link_attachment_becomes_an_update(sim: Sim, writer: MondayWriter, reader: MondayReader) -> None:
     run = uuid.uuid4().hex[:10]
     refs, board = await _project(writer, sim, run)
-    task = _id(await writer.create(Kind.TASK, Task(source_id=f"{run}-t", version="1",
-                                                   project_id=f"{run}-p", name="t"),
-                                   refs, make_marker(f"m{run}", Kind.TASK, "t")))
+    task = _id(
+        await writer.create(
+            Kind.TASK,
+            Task(source_id=f"{run}-t", version="1", project_id=f"{run}-p", name="t"),
+            refs,
+            make_marker(f"m{run}", Kind.TASK, "t"),
+        )
+    )
     refs = refs.model_copy(update={"task": task})
-    link = Attachment(source_id=f"{run}-l", version="1", project_id=f"{run}-p",
-                      task_id=f"{run}-t", name="Spec", is_link=True,
-                      url="https://docs.google.com/document/d/1")
+    link = Attachment(
+        source_id=f"{run}-l",
+        version="1",
+        project_id=f"{run}-p",
+        task_id=f"{run}-t",
+        name="Spec",
+        is_link=True,
+        url="https://docs.google.com/document/d/1",
+    )
     mk = make_marker(f"m{run}", Kind.ATTACHMENT, link.source_id)
     written = await writer.upload_attachment(link, refs, mk, None)
     assert isinstance(written, Written)

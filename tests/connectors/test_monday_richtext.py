@@ -1,4 +1,5 @@
 """monday.com rich text: Ferry's Markdown subset ↔ update HTML, both ways (pure)."""
+
 from __future__ import annotations
 
 import pytest
@@ -30,19 +31,25 @@ def test_markup_is_escaped_not_interpreted() -> None:
 
 def test_structures_become_html() -> None:
     out = text_to_html("# H\n\n- a\n- b\n\n2. x\n\n[t](https://e.org)\n\n```\nc\n```")
-    assert out == ('<h1>H</h1><ul><li>a</li><li>b</li></ul><ol><li>x</li></ol>'
-                   '<p><a href="https://e.org">t</a></p><pre><code>c</code></pre>')
+    assert out == (
+        "<h1>H</h1><ul><li>a</li><li>b</li></ul><ol><li>x</li></ol>"
+        '<p><a href="https://e.org">t</a></p><pre><code>c</code></pre>'
+    )
 
 
 def test_monday_html_reads_as_markdown() -> None:
-    body = ('<div><h2>Plan</h2><p>Ask <a class="user_mention_editor router" '
-            'href="https://x.monday.com/users/1" data-mention-type="User" data-mention-id="1">'
-            '@Ada Lovelace</a> about <b>it</b></p>\n<ol><li>one</li>\n<li>two</li></ol>'
-            '<p>see https://e.org/raw and <a href="https://e.org/doc">the doc</a><br>next</p>'
-            '</div>')
-    assert html_to_text(body) == ("## Plan\n\nAsk @Ada Lovelace about **it**\n\n1. one\n2. two"
-                                  "\n\nsee https://e.org/raw and [the doc](https://e.org/doc)"
-                                  "\nnext")
+    body = (
+        '<div><h2>Plan</h2><p>Ask <a class="user_mention_editor router" '
+        'href="https://x.monday.com/users/1" data-mention-type="User" data-mention-id="1">'
+        "@Ada Lovelace</a> about <b>it</b></p>\n<ol><li>one</li>\n<li>two</li></ol>"
+        '<p>see https://e.org/raw and <a href="https://e.org/doc">the doc</a><br>next</p>'
+        "</div>"
+    )
+    assert html_to_text(body) == (
+        "## Plan\n\nAsk @Ada Lovelace about **it**\n\n1. one\n2. two"
+        "\n\nsee https://e.org/raw and [the doc](https://e.org/doc)"
+        "\nnext"
+    )
 
 
 def test_a_link_whose_text_is_its_url_stays_a_bare_url() -> None:

@@ -14,15 +14,14 @@ import pytest
 from simulators.common import serve
 from simulators.monday import DEFAULT_TOKEN, SeedConfig, create_app
 
-CREATE = 'mutation($b: ID!, $n: String!) { create_item(board_id: $b, item_name: $n) { id } }'
+CREATE = "mutation($b: ID!, $n: String!) { create_item(board_id: $b, item_name: $n) { id } }"
 COUNT = "query($b: [ID!]) { boards(ids: $b) { items_page(limit: 500) { items { name } } } }"
 
 
 @pytest.fixture
 def sim() -> Iterator[tuple[httpx.Client, str]]:
     app = create_app(SeedConfig(boards=1, items_per_board=2, file_sizes=()))
-    with serve(app) as base, httpx.Client(base_url=base, timeout=10, headers={
-            "Authorization": DEFAULT_TOKEN}) as http:
+    with serve(app) as base, httpx.Client(base_url=base, timeout=10, headers={"Authorization": DEFAULT_TOKEN}) as http:
         boards = http.post("/v2", json={"query": "{ boards { id type } }"}).json()
         board = next(b["id"] for b in boards["data"]["boards"] if b["type"] == "board")
         yield http, board
@@ -52,8 +51,15 @@ def test_apply_then_drop_creates_the_item_and_resets(sim: tuple[httpx.Client, st
     names = _names(http, board)
     assert [names.count(n) for n in ("first", "second", "third")] == [1, 1, 1]
     injected = http.get("/_sim/faults").json()["injected"]
-    assert injected == [{"method": "POST", "path": "/v2/mutation/create_item",
-                         "kind": "apply_then_drop", "status": "drop", "applied_status": 200}]
+    assert injected == [
+        {
+            "method": "POST",
+            "path": "/v2/mutation/create_item",
+            "kind": "apply_then_drop",
+            "status": "drop",
+            "applied_status": 200,
+        }
+    ]
 
 
 def test_apply_then_status_creates_the_item_and_answers_502(sim: tuple[httpx.Client, str]) -> None:
@@ -66,12 +72,15 @@ def test_apply_then_status_creates_the_item_and_answers_502(sim: tuple[httpx.Cli
 def test_faults_before_the_write_leave_nothing(sim: tuple[httpx.Client, str]) -> None:
     http, board = sim
     before = _names(http, board)
-    _plan(http, {"kind": "status", "status": 503, "path": "/v2/mutation/create_item$"},
-          {"kind": "drop", "path": "/v2/mutation/create_item$"})
+    _plan(
+        http,
+        {"kind": "status", "status": 503, "path": "/v2/mutation/create_item$"},
+        {"kind": "drop", "path": "/v2/mutation/create_item$"},
+    )
     assert _create(http, board, "never").status_code == 503
     with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
         _create(http, board, "never either")
-    assert _names(http, board) == before          # reads are not matched by the plan
+    assert _names(http, board) == before  # reads are not matched by the plan
 
 
 def test_stats_count_per_operation(sim: tuple[httpx.Client, str]) -> None:

@@ -1,4 +1,5 @@
 """monday.com connector: reader and writer over the GraphQL API (``https://api.monday.com/v2``)."""
+
 from __future__ import annotations
 
 from shared.connectors.monday.auth import credential_for
@@ -12,8 +13,13 @@ from shared.contract.pacer import Pacer
 from shared.net.http import build_client
 
 
-def monday_client(connection: MondayConnection, *, allow_loopback: bool = False,
-                  pacer: Pacer | None = None, clock: Clock | None = None) -> MondayClient:
+def monday_client(
+    connection: MondayConnection,
+    *,
+    allow_loopback: bool = False,
+    pacer: Pacer | None = None,
+    clock: Clock | None = None,
+) -> MondayClient:
     """A client for ``connection`` (SSRF-guarded HTTP clients). Pass the credential's pacer
     from ``PacerRegistry.get(key, MONDAY_RATE_LIMIT)``; without one it makes its own."""
     base_url = connection.effective_base_url().rstrip("/")
@@ -21,5 +27,4 @@ def monday_client(connection: MondayConnection, *, allow_loopback: bool = False,
     return MondayClient(http, credential_for(connection), pacer=pacer, clock=clock)
 
 
-__all__ = ["MONDAY_RATE_LIMIT", "MondayClient", "MondayReader", "MondayWriter",
-           "monday_capabilities", "monday_client"]
+__all__ = ["MONDAY_RATE_LIMIT", "MondayClient", "MondayReader", "MondayWriter", "monday_capabilities", "monday_client"]

@@ -1,6 +1,7 @@
 """monday.com credentials: a personal API token, sent as the bare ``Authorization`` header
 value (https://developer.monday.com/api-reference/docs/authentication). A token cannot be
 refreshed: a refused one means the user must reconnect."""
+
 from __future__ import annotations
 
 from shared.connectors.kit.auth import StaticHeaders

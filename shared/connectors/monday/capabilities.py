@@ -24,6 +24,7 @@
   conservative setting (monday's minute limit depends on the plan), with 429 + Retry-After
   slowing it down.
 """
+
 from __future__ import annotations
 
 from shared.contract.connector import Capabilities, ChecklistSupport, MarkerLocation

@@ -16,6 +16,7 @@ before an operation whose last cost is more than what the budget has left, the c
 ``ThrottledError`` with the seconds until the reset — the pacer waits (or defers the chunk)
 instead of spending a request on a ``COMPLEXITY_BUDGET_EXHAUSTED``.
 """
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,7 @@ logger = logging.getLogger(__name__)
 #: Where ``Asset.public_url`` points: monday keeps files on S3 behind signed links valid for
 #: an hour (the bucket host is an assumption to confirm; fetched without the token).
 FILES_KIND = "monday_files"
-register_vendor_hosts(FILES_KIND, ("files-monday-com.s3.amazonaws.com", "*.s3.amazonaws.com",
-                                   "*.monday.com"))
+register_vendor_hosts(FILES_KIND, ("files-monday-com.s3.amazonaws.com", "*.s3.amazonaws.com", "*.monday.com"))
 DOWNLOAD_CHUNK = 1024 * 1024
 
 MONDAY_ERRORS = ErrorTable("monday.com")
@@ -78,8 +78,9 @@ def _throttled(msg: str, ext: Mapping[str, Any]) -> FerryError:
     return ThrottledError(msg, retry_after=_retry_in(ext))
 
 
-def _item(error: type[SkippableItemError] | type[NotFoundError], status: int
-          ) -> Callable[[str, Mapping[str, Any]], FerryError]:
+def _item(
+    error: type[SkippableItemError] | type[NotFoundError], status: int
+) -> Callable[[str, Mapping[str, Any]], FerryError]:
     return lambda msg, _: error(msg, status=status)
 
 
@@ -98,7 +99,7 @@ GRAPHQL_ERRORS: dict[str, Callable[[str, Mapping[str, Any]], FerryError]] = {
     "UNAUTHENTICATED": lambda msg, _: AuthRequiredError(f"monday.com refused the token: {msg}"),
     "UserUnauthorizedException": lambda msg, _: PermissionDeniedError(msg),
     "CursorExpiredError": _item(CursorExpired, 400),
-    "CursorException": _item(CursorExpired, 400),      # a cursor monday no longer knows
+    "CursorException": _item(CursorExpired, 400),  # a cursor monday no longer knows
     "DeleteLastGroupException": _item(LastGroup, 400),
     "INTERNAL_SERVER_ERROR": lambda msg, _: TransientError(msg),
 }
@@ -109,8 +110,7 @@ def graphql_error(body: Mapping[str, Any]) -> FerryError | None:
     errors = body.get("errors") or []
     if not errors:
         return None
-    first: Mapping[str, Any] = errors[0] if isinstance(errors[0], Mapping) \
-        else {"message": str(errors[0])}
+    first: Mapping[str, Any] = errors[0] if isinstance(errors[0], Mapping) else {"message": str(errors[0])}
     ext: Mapping[str, Any] = first.get("extensions") or {}
     code = str(ext.get("code") or body.get("error_code") or "")
     msg = f"monday.com: {first.get('message', 'error')} ({code or 'no code'})"
@@ -136,8 +136,9 @@ class ComplexityWatch:
             return
         # an operation not run yet is assumed to cost as much as the dearest one so far
         if self.costs.get(name, max(self.costs.values(), default=1)) > self.left:
-            raise ThrottledError(f"monday.com complexity budget: {self.left} points left",
-                                 retry_after=self.reset_at - now)
+            raise ThrottledError(
+                f"monday.com complexity budget: {self.left} points left", retry_after=self.reset_at - now
+            )
 
     def observe(self, name: str, complexity: Mapping[str, Any] | None) -> None:
         if not complexity:
@@ -150,14 +151,24 @@ class ComplexityWatch:
 class MondayClient:
     """GraphQL client of ``https://api.monday.com/v2`` (``http`` has ``base_url`` there)."""
 
-    def __init__(self, http: httpx.AsyncClient, credential: Credential, *,
-                 pacer: Pacer | None = None, clock: Clock | None = None,
-                 files_http: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        credential: Credential,
+        *,
+        pacer: Pacer | None = None,
+        clock: Clock | None = None,
+        files_http: httpx.AsyncClient | None = None,
+    ) -> None:
         local = http.base_url.host in ("127.0.0.1", "localhost", "::1")
-        self.api = ApiClient(http, pacer=pacer or Pacer(MONDAY_RATE_LIMIT, clock=clock),
-                             errors=MONDAY_ERRORS, credential=credential,
-                             files=files_http or build_client(FILES_KIND, allow_loopback=local),
-                             headers={"Accept": "application/json", "API-Version": API_VERSION})
+        self.api = ApiClient(
+            http,
+            pacer=pacer or Pacer(MONDAY_RATE_LIMIT, clock=clock),
+            errors=MONDAY_ERRORS,
+            credential=credential,
+            files=files_http or build_client(FILES_KIND, allow_loopback=local),
+            headers={"Accept": "application/json", "API-Version": API_VERSION},
+        )
         self.pacer = self.api.pacer
         self.endpoint = str(http.base_url).rstrip("/")
         self.budget = ComplexityWatch(clock or SystemClock())
@@ -171,8 +182,9 @@ class MondayClient:
         try:
             body = resp.json()
         except ValueError as exc:
-            raise TransientError(f"monday.com: {name} answered {resp.status_code} with a body "
-                                 f"that is not JSON") from exc
+            raise TransientError(
+                f"monday.com: {name} answered {resp.status_code} with a body that is not JSON"
+            ) from exc
         data = body.get("data") if isinstance(body, dict) else None
         if isinstance(data, dict):
             self.budget.observe(name, data.get("complexity"))
@@ -183,8 +195,9 @@ class MondayClient:
             raise TransientError(f"monday.com: {name} answered without data")
         return data
 
-    async def run(self, name: str, variables: Mapping[str, Any] | None = None, *,
-                  mutation: bool = False, query: str | None = None) -> dict[str, Any]:
+    async def run(
+        self, name: str, variables: Mapping[str, Any] | None = None, *, mutation: bool = False, query: str | None = None
+    ) -> dict[str, Any]:
         """Run the operation ``operations.OPERATIONS[name]`` (or ``query``, built by
         ``operations``); a mutation is not retried after an ambiguous failure: the engine
         reconciles by marker."""
@@ -193,22 +206,24 @@ class MondayClient:
         async def attempt() -> dict[str, Any]:
             self.budget.check(name)
             resp = await self.api.send_checked(
-                "POST", self.endpoint, json={"query": query, "variables": dict(variables or {})})
+                "POST", self.endpoint, json={"query": query, "variables": dict(variables or {})}
+            )
             return self._data(name, resp)
 
         return await self.api.call(attempt, idempotent=not mutation)
 
-    async def upload(self, name: str, variables: Mapping[str, Any], *, filename: str,
-                     content_type: str, chunks: AsyncIterator[bytes]) -> dict[str, Any]:
+    async def upload(
+        self, name: str, variables: Mapping[str, Any], *, filename: str, content_type: str, chunks: AsyncIterator[bytes]
+    ) -> dict[str, Any]:
         """A GraphQL multipart request to ``/v2/file`` with the file streamed (never held in
         memory) as the ``file`` variable; sent once (the stream is one-shot)."""
         boundary = f"ferry{secrets.token_hex(12)}"
         query = ops.OPERATIONS[name]
         self.budget.check(name)
         body = _multipart(boundary, query, dict(variables), filename, content_type, chunks)
-        resp = await self.api.upload("POST", f"{self.endpoint}/file", body,
-                                     content_type=f"multipart/form-data; boundary={boundary}",
-                                     length=None)
+        resp = await self.api.upload(
+            "POST", f"{self.endpoint}/file", body, content_type=f"multipart/form-data; boundary={boundary}", length=None
+        )
         return self._data(name, resp)
 
     def download(self, url: str) -> AsyncIterator[bytes]:
@@ -220,8 +235,7 @@ class MondayClient:
     async def whoami(self) -> UserRef:
         if self._me is None:
             me = (await self.run("me"))["me"]
-            self._me = UserRef(email=me.get("email"), display_name=me.get("name"),
-                               source_id=str(me["id"]))
+            self._me = UserRef(email=me.get("email"), display_name=me.get("name"), source_id=str(me["id"]))
         return self._me
 
     async def user_ids(self, emails: list[str]) -> dict[str, str | None]:
@@ -242,8 +256,11 @@ class MondayClient:
         while True:
             data = await self.run("workspaces", {"page": page})
             rows = data["workspaces"] or []
-            out += [Container(id=str(w["id"]), name=w["name"], kind=ContainerKind.WORKSPACE)
-                    for w in rows if w and w.get("id")]
+            out += [
+                Container(id=str(w["id"]), name=w["name"], kind=ContainerKind.WORKSPACE)
+                for w in rows
+                if w and w.get("id")
+            ]
             if len(rows) < ops.LIST_PAGE:
                 break
             page += 1
@@ -251,28 +268,42 @@ class MondayClient:
         while True:
             data = await self.run("boards_list", {"page": page})
             rows = data["boards"] or []
-            out += [Container(id=str(b["id"]), name=b["name"], kind=ContainerKind.BOARD,
-                              parent_id=str(b["workspace_id"]) if b.get("workspace_id") else None)
-                    for b in rows if b and b.get("type") == "board"]
+            out += [
+                Container(
+                    id=str(b["id"]),
+                    name=b["name"],
+                    kind=ContainerKind.BOARD,
+                    parent_id=str(b["workspace_id"]) if b.get("workspace_id") else None,
+                )
+                for b in rows
+                if b and b.get("type") == "board"
+            ]
             if len(rows) < ops.LIST_PAGE:
                 return out
             page += 1
 
 
-async def _multipart(boundary: str, query: str, variables: dict[str, Any], filename: str,
-                     content_type: str, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _multipart(
+    boundary: str, query: str, variables: dict[str, Any], filename: str, content_type: str, chunks: AsyncIterator[bytes]
+) -> AsyncIterator[bytes]:
     """The multipart body: ``query``, ``variables``, ``map`` then the file part, streamed."""
     dash = f"--{boundary}\r\n".encode()
     variables = {**variables, "file": None}
-    for name, value in (("query", query), ("variables", json.dumps(variables)),
-                        ("map", json.dumps({"file": "variables.file"}))):
-        yield dash + f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode() \
-            + value.encode() + b"\r\n"
+    for name, value in (
+        ("query", query),
+        ("variables", json.dumps(variables)),
+        ("map", json.dumps({"file": "variables.file"})),
+    ):
+        yield dash + f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + value.encode() + b"\r\n"
     # the file name as browsers send it: UTF-8 in the quoted parameter, quotes escaped
     # (RFC 7578 §4.2 allows it; servers seldom read the filename* form)
     safe = filename.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
-    yield dash + (f'Content-Disposition: form-data; name="file"; filename="{safe}"\r\n'
-                  f"Content-Type: {content_type}\r\n\r\n").encode()
+    yield (
+        dash
+        + (
+            f'Content-Disposition: form-data; name="file"; filename="{safe}"\r\nContent-Type: {content_type}\r\n\r\n'
+        ).encode()
+    )
     async for chunk in chunks:
         yield chunk
     yield f"\r\n--{boundary}--\r\n".encode()

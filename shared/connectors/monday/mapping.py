@@ -5,6 +5,7 @@ section's id — source and destination — is ``<board id>:<group id>``. Column
 read by column *type* (the first People, Status, Date and Tags column of the board); other
 status and text columns become custom field values; the ``ferry_marker`` column is Ferry's.
 """
+
 from __future__ import annotations
 
 import json
@@ -105,33 +106,54 @@ class Columns:
 def user_ref(raw: Mapping[str, Any] | None) -> UserRef | None:
     if not raw:
         return None
-    return UserRef(email=raw.get("email"), display_name=raw.get("name"),
-                   source_id=str(raw["id"]) if raw.get("id") else None)
+    return UserRef(
+        email=raw.get("email"), display_name=raw.get("name"), source_id=str(raw["id"]) if raw.get("id") else None
+    )
 
 
 def board_to_project(board: Mapping[str, Any]) -> Project:
-    rec = Project(source_id=str(board["id"]), version="-", name=board["name"],
-                  description=without_footer(board.get("description") or ""),
-                  workspace_id=str(board["workspace_id"]) if board.get("workspace_id") else None,
-                  archived=board.get("state") == "archived",
-                  created_at=parse_time(board.get("created_at")))
+    rec = Project(
+        source_id=str(board["id"]),
+        version="-",
+        name=board["name"],
+        description=without_footer(board.get("description") or ""),
+        workspace_id=str(board["workspace_id"]) if board.get("workspace_id") else None,
+        archived=board.get("state") == "archived",
+        created_at=parse_time(board.get("created_at")),
+    )
     return _versioned(rec)
 
 
 def group_to_section(board_id: str, group: Mapping[str, Any], position: int) -> Section:
-    return _versioned(Section(source_id=section_id(board_id, str(group["id"])), version="-",
-                              project_id=board_id, name=group["title"], position=float(position),
-                              archived=bool(group.get("archived"))))
+    return _versioned(
+        Section(
+            source_id=section_id(board_id, str(group["id"])),
+            version="-",
+            project_id=board_id,
+            name=group["title"],
+            position=float(position),
+            archived=bool(group.get("archived")),
+        )
+    )
 
 
 def tag_to_label(tag: Mapping[str, Any], board_id: str) -> Label:
-    return _versioned(Label(source_id=str(tag["id"]), version="-", project_id=board_id,
-                            name=tag["name"], color=tag.get("color")))
+    return _versioned(
+        Label(source_id=str(tag["id"]), version="-", project_id=board_id, name=tag["name"], color=tag.get("color"))
+    )
 
 
-def item_to_task(item: Mapping[str, Any], board_id: str, columns: Columns, users: Users,
-                 tags: Mapping[str, str], *, description: str, position: int,
-                 parent_id: str | None = None) -> Task:
+def item_to_task(
+    item: Mapping[str, Any],
+    board_id: str,
+    columns: Columns,
+    users: Users,
+    tags: Mapping[str, str],
+    *,
+    description: str,
+    position: int,
+    parent_id: str | None = None,
+) -> Task:
     """An item (or, with ``parent_id``, a subitem) as a task."""
     values = {str(cv["id"]): cv for cv in item.get("column_values") or []}
     role = columns.by_role
@@ -162,38 +184,65 @@ def item_to_task(item: Mapping[str, Any], board_id: str, columns: Columns, users
             continue
         ctype = columns.types.get(cid, cv.get("type"))
         if ctype == "status" and cv.get("label"):
-            custom.append(CustomFieldValue(name=columns.titles.get(cid, cid),
-                                           type=CustomFieldType.ENUM, value=cv["label"]))
+            custom.append(
+                CustomFieldValue(name=columns.titles.get(cid, cid), type=CustomFieldType.ENUM, value=cv["label"])
+            )
         elif ctype in ("text", "long_text") and cv.get("text"):
             custom.append(CustomFieldValue(name=columns.titles.get(cid, cid), value=cv["text"]))
     creator = users.get(str(item.get("creator_id") or ""))
     group = (item.get("group") or {}).get("id")
-    task = Task(source_id=str(item["id"]), version="-", project_id=board_id,
-                section_id=section_id(board_id, str(group)) if group and parent_id is None
-                else None,
-                parent_id=parent_id, name=item["name"], description=description,
-                completed=completed, due_on=due_on, due_at=due_at,
-                assignees=tuple(assignees), labels=tuple(labels), custom_fields=tuple(custom),
-                position=float(position), created_at=parse_time(item.get("created_at")),
-                created_by=creator, archived=item.get("state") == "archived")
+    task = Task(
+        source_id=str(item["id"]),
+        version="-",
+        project_id=board_id,
+        section_id=section_id(board_id, str(group)) if group and parent_id is None else None,
+        parent_id=parent_id,
+        name=item["name"],
+        description=description,
+        completed=completed,
+        due_on=due_on,
+        due_at=due_at,
+        assignees=tuple(assignees),
+        labels=tuple(labels),
+        custom_fields=tuple(custom),
+        position=float(position),
+        created_at=parse_time(item.get("created_at")),
+        created_by=creator,
+        archived=item.get("state") == "archived",
+    )
     return _versioned(task)
 
 
 def update_to_comment(update: Mapping[str, Any], board_id: str, item_id: str) -> Comment:
     original = parse_time(update.get("original_creation_date"))
-    return _versioned(Comment(source_id=str(update["id"]), version="-", project_id=board_id,
-                              task_id=item_id, text=without_footer(html_to_text(update["body"])),
-                              author=user_ref(update.get("creator")),
-                              created_at=original or parse_time(update.get("created_at"))))
+    return _versioned(
+        Comment(
+            source_id=str(update["id"]),
+            version="-",
+            project_id=board_id,
+            task_id=item_id,
+            text=without_footer(html_to_text(update["body"])),
+            author=user_ref(update.get("creator")),
+            created_at=original or parse_time(update.get("created_at")),
+        )
+    )
 
 
 def asset_to_attachment(asset: Mapping[str, Any], board_id: str, item_id: str) -> Attachment:
     name = str(asset["name"])
-    return _versioned(Attachment(source_id=str(asset["id"]), version="-", project_id=board_id,
-                                 task_id=item_id, name=name, size=int(asset["file_size"]),
-                                 mime_type=mimetypes.guess_type(name)[0],
-                                 created_at=parse_time(asset.get("created_at")),
-                                 author=user_ref(asset.get("uploaded_by"))))
+    return _versioned(
+        Attachment(
+            source_id=str(asset["id"]),
+            version="-",
+            project_id=board_id,
+            task_id=item_id,
+            name=name,
+            size=int(asset["file_size"]),
+            mime_type=mimetypes.guess_type(name)[0],
+            created_at=parse_time(asset.get("created_at")),
+            author=user_ref(asset.get("uploaded_by")),
+        )
+    )
 
 
 R = TypeVar("R", bound=Record)
@@ -218,8 +267,9 @@ def date_value(task: Task) -> dict[str, str] | None:
     return None
 
 
-def task_values(task: Task, columns: Columns, *, people: list[str], tag_ids: list[str],
-                marker: str | None, clear: bool) -> dict[str, Any]:
+def task_values(
+    task: Task, columns: Columns, *, people: list[str], tag_ids: list[str], marker: str | None, clear: bool
+) -> dict[str, Any]:
     """``column_values`` for a task; ``clear`` (an update) empties what the task lacks."""
     role = columns.by_role
     out: dict[str, Any] = {}
@@ -228,8 +278,7 @@ def task_values(task: Task, columns: Columns, *, people: list[str], tag_ids: lis
         if name in role and (value is not None or clear):
             out[role[name]] = value if value is not None else {}
 
-    put("people", {"personsAndTeams": [{"id": int(p), "kind": "person"} for p in people]}
-        if people else None)
+    put("people", {"personsAndTeams": [{"id": int(p), "kind": "person"} for p in people]} if people else None)
     put("status", {"label": DONE_LABEL} if task.completed else None)
     put("date", date_value(task))
     put("tags", {"tag_ids": [int(t) for t in tag_ids]} if tag_ids else None)

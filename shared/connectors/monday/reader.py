@@ -14,6 +14,7 @@ Descriptions are item documents exported as Markdown (``export_markdown_from_doc
 request. Users (for assignees and authors by e-mail) are read once per reader.
 Cursors go through the kit's ``CursorCodec``: one that does not fit is ``InvalidCursor``.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -40,7 +41,7 @@ from shared.contract.model import Attachment, Container, Kind, Record, UserRef
 from shared.errors import NotFoundError, SkippableItemError
 
 DOCS_PER_REQUEST = 25
-Flat = tuple[Mapping[str, Any], str | None]          # (item, parent item id)
+Flat = tuple[Mapping[str, Any], str | None]  # (item, parent item id)
 PerItem = Callable[[str, list[Flat], int], Awaitable[list[Record]]]
 
 
@@ -114,13 +115,11 @@ class MondayReader:
         if kind is Kind.SECTION:
             board = await self.board(scope, fresh=cursor is None)
             groups = sorted(board["groups"] or [], key=lambda g: float(g["position"]))
-            return _slice([group_to_section(scope, g, i) for i, g in enumerate(groups)],
-                          cursor, limit)
+            return _slice([group_to_section(scope, g, i) for i, g in enumerate(groups)], cursor, limit)
         if kind is Kind.LABEL:
             tags = (await self.client.run("tags"))["tags"] or []
             used = await self._used_tags(scope)
-            return _slice([tag_to_label(t, scope) for t in tags if str(t["id"]) in used],
-                          cursor, limit)
+            return _slice([tag_to_label(t, scope) for t in tags if str(t["id"]) in used], cursor, limit)
         if kind is Kind.TASK:
             return await self._walk(scope, cursor, limit, "items", self._tasks)
         if kind is Kind.COMMENT:
@@ -145,14 +144,14 @@ class MondayReader:
     async def tags(self) -> dict[str, str]:
         """Account tags by id (name), read once per reader."""
         if self._tags is None:
-            self._tags = {str(t["id"]): t["name"]
-                          for t in (await self.client.run("tags"))["tags"] or []}
+            self._tags = {str(t["id"]): t["name"] for t in (await self.client.run("tags"))["tags"] or []}
         return self._tags
 
     # --- the item walk -----------------------------------------------------------------------
 
-    async def _page(self, scope: str, stream: str, cursor: str | None,
-                    size: int = ops.ITEMS_PAGE) -> tuple[list[Mapping[str, Any]], str | None]:
+    async def _page(
+        self, scope: str, stream: str, cursor: str | None, size: int = ops.ITEMS_PAGE
+    ) -> tuple[list[Mapping[str, Any]], str | None]:
         if cursor is None:
             data = await self.client.run(f"{stream}_first", {"ids": [scope], "limit": size})
             boards = data["boards"] or []
@@ -164,8 +163,9 @@ class MondayReader:
             page = data["next_items_page"]
         return list(page["items"] or []), page.get("cursor")
 
-    async def _page_at(self, scope: str, stream: str, cursor: str | None, before: int,
-                       size: int) -> tuple[list[Mapping[str, Any]], str | None, str | None]:
+    async def _page_at(
+        self, scope: str, stream: str, cursor: str | None, before: int, size: int
+    ) -> tuple[list[Mapping[str, Any]], str | None, str | None]:
         """``size`` items after the first ``before``, the next page's cursor and the cursor
         that now starts this page: an expired one is replaced by walking again (light pages
         of ids) to the ``before``-th item."""
@@ -183,18 +183,16 @@ class MondayReader:
             items, nxt = await self._page(scope, stream, fresh, size)
             return items, nxt, fresh
 
-    async def _walk(self, scope: str, cursor: str | None, limit: int, stream: str,
-                    per_item: PerItem) -> Page:
+    async def _walk(self, scope: str, cursor: str | None, limit: int, stream: str, per_item: PerItem) -> Page:
         state = _WALK.load(cursor)
         page_cursor, before, index, done = state.c, state.n, state.i, state.d
-        self._md = {}    # descriptions are read ahead for this read only, never reused
+        self._md = {}  # descriptions are read ahead for this read only, never reused
         out: list[Record] = []
         # fetch about as many items as the page may hold (items carry their subitems);
         # comments and files nest lists under each item, so those pages are smaller
         size = max(1, min(limit, ops.ITEMS_PAGE if stream == "items" else ops.NESTED_PAGE))
         while True:
-            items, nxt, page_cursor = await self._page_at(scope, stream, page_cursor, before,
-                                                          size)
+            items, nxt, page_cursor = await self._page_at(scope, stream, page_cursor, before, size)
             flat: list[Flat] = []
             for item in items:
                 flat.append((item, None))
@@ -204,19 +202,19 @@ class MondayReader:
                 room = limit - len(out)
                 if len(records) > room:
                     out += records[:room]
-                    return Page(records=tuple(out), next_cursor=_WALK.encode(
-                        _Walk(c=page_cursor, n=before, i=index, d=done + room)))
+                    return Page(
+                        records=tuple(out),
+                        next_cursor=_WALK.encode(_Walk(c=page_cursor, n=before, i=index, d=done + room)),
+                    )
                 out += records
                 index, done = index + 1, 0
                 if len(out) == limit and index < len(flat):
-                    return Page(records=tuple(out), next_cursor=_WALK.encode(
-                        _Walk(c=page_cursor, n=before, i=index)))
+                    return Page(records=tuple(out), next_cursor=_WALK.encode(_Walk(c=page_cursor, n=before, i=index)))
             if nxt is None:
                 return Page(records=tuple(out))
             page_cursor, before, index, done = nxt, before + len(items), 0, 0
             if len(out) == limit:
-                return Page(records=tuple(out), next_cursor=_WALK.encode(
-                    _Walk(c=page_cursor, n=before)))
+                return Page(records=tuple(out), next_cursor=_WALK.encode(_Walk(c=page_cursor, n=before)))
 
     async def _tasks(self, scope: str, flat: list[Flat], index: int) -> list[Record]:
         board = await self.board(scope)
@@ -227,9 +225,18 @@ class MondayReader:
             columns = await self._columns(sub_board) if sub_board else Columns.of([])
         descriptions = await self._descriptions(flat, index)
         tags = await self.tags() if _has_tags(item) else {}
-        return [item_to_task(item, scope, columns, await self.users(), tags,
-                             description=descriptions.get(str(item["id"]), ""),
-                             position=index, parent_id=parent)]
+        return [
+            item_to_task(
+                item,
+                scope,
+                columns,
+                await self.users(),
+                tags,
+                description=descriptions.get(str(item["id"]), ""),
+                position=index,
+                parent_id=parent,
+            )
+        ]
 
     async def _columns(self, board_id: str) -> Columns:
         return Columns.of((await self.board(board_id))["columns"] or [])
@@ -252,9 +259,9 @@ class MondayReader:
             if len(batch) == DOCS_PER_REQUEST:
                 break
         if batch:
-            data = await self.client.run("docs_markdown", {f"d{i}": doc for i, (_, doc)
-                                                           in enumerate(batch)},
-                                         query=ops.docs_markdown(len(batch)))
+            data = await self.client.run(
+                "docs_markdown", {f"d{i}": doc for i, (_, doc) in enumerate(batch)}, query=ops.docs_markdown(len(batch))
+            )
             for i, (iid, _) in enumerate(batch):
                 got = data.get(f"d{i}") or {}
                 cache[iid] = (got.get("markdown") or "") if got.get("success") else ""
@@ -264,10 +271,9 @@ class MondayReader:
         item = flat[index][0]
         updates = list(item.get("updates") or [])
         page = 1
-        while len(updates) == page * ops.UPDATES_PAGE:     # more than one page on this item
+        while len(updates) == page * ops.UPDATES_PAGE:  # more than one page on this item
             page += 1
-            data = await self.client.run("item_updates_page", {"ids": [item["id"]],
-                                                                "page": page})
+            data = await self.client.run("item_updates_page", {"ids": [item["id"]], "page": page})
             rows = data["items"] or []
             updates += (rows[0].get("updates") or []) if rows else []
         ordered = sorted(updates, key=lambda u: (u.get("created_at") or "", int(u["id"])))
@@ -296,7 +302,6 @@ def _has_tags(item: Mapping[str, Any]) -> bool:
 
 def _slice(records: list[Any], cursor: str | None, limit: int) -> Page:
     start = _AFTER.load(cursor).after if cursor else 0
-    page = records[start:start + limit]
+    page = records[start : start + limit]
     end = start + len(page)
-    return Page(records=tuple(page),
-                next_cursor=_AFTER.encode(_After(after=end)) if end < len(records) else None)
+    return Page(records=tuple(page), next_cursor=_AFTER.encode(_After(after=end)) if end < len(records) else None)

@@ -11,6 +11,7 @@ notes and Planner bodies arrive as plain text). monday holds two kinds:
   back into the same Markdown, mentions (``<a data-mention-type="User">@Ada</a>``) as their
   text. ``html_to_text(text_to_html(t)) == t`` for text in that subset (the tests check it).
 """
+
 from __future__ import annotations
 
 import html
@@ -29,7 +30,7 @@ def _inline(text: str) -> str:
     out: list[str] = []
     pos = 0
     for m in _INLINE.finditer(text):
-        out.append(html.escape(text[pos:m.start()], quote=False))
+        out.append(html.escape(text[pos : m.start()], quote=False))
         code, label, url, bold = m.groups()
         if code is not None:
             out.append(f"<code>{html.escape(code, quote=False)}</code>")
@@ -93,14 +94,13 @@ def text_to_html(text: str) -> str:
 
 
 class _ToText(HTMLParser):
-    BLOCKS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "pre",
-                        "blockquote", "table"})
+    BLOCKS = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "pre", "blockquote", "table"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.blocks: list[str] = []
         self.cur: list[str] = []
-        self.lists: list[list[int]] = []      # [kind (0 bullet, 1 numbered), counter]
+        self.lists: list[list[int]] = []  # [kind (0 bullet, 1 numbered), counter]
         self.href: list[str | None] = []
         self.link_text: list[list[str]] = []
         self.pre = 0

@@ -1,4 +1,5 @@
 """monday.com runtime factory: one guarded, paced client shared by reader and writer."""
+
 from __future__ import annotations
 
 from shared.connectors.monday import monday_client

@@ -13,6 +13,7 @@ document mutation) follows, and ``update`` — which the engine runs after findi
 create — writes it again. The one exception is a board's very first subitem: monday creates
 the subitems board with it, so its columns exist only afterwards (name first, then values).
 """
+
 from __future__ import annotations
 
 import json
@@ -87,8 +88,7 @@ class MondayWriter:
         board: dict[str, Any] = rows[0]
         return board
 
-    async def columns(self, board_id: str, roles: tuple[str, ...], *, fresh: bool = False
-                      ) -> Columns:
+    async def columns(self, board_id: str, roles: tuple[str, ...], *, fresh: bool = False) -> Columns:
         """The board's columns, with a column created once for each role it lacks."""
         if fresh or board_id not in self._columns:
             self._columns[board_id] = Columns.of((await self._board(board_id))["columns"] or [])
@@ -104,21 +104,23 @@ class MondayWriter:
 
         async def listing(fresh: bool) -> list[str]:
             if fresh:
-                self._columns[board_id] = Columns.of((await self._board(board_id))["columns"]
-                                                     or [])
+                self._columns[board_id] = Columns.of((await self._board(board_id))["columns"] or [])
             found = self._columns[board_id].by_role.get(role)
             return [found] if found else []
 
         async def create() -> str:
-            made = (await self.client.run("create_column", {"board": board_id, "id": cid,
-                                                            "title": title, "type": ctype},
-                                          mutation=True))["create_column"]
+            made = (
+                await self.client.run(
+                    "create_column", {"board": board_id, "id": cid, "title": title, "type": ctype}, mutation=True
+                )
+            )["create_column"]
             self._columns[board_id] = Columns.of((await self._board(board_id))["columns"] or [])
             return str(made["id"])
 
         # a fixed column id: a second worker's create is refused, and it takes the first one
-        await define_once(listing=listing, matches=lambda _: True, create=create,
-                          order=lambda c: c, identity=lambda c: c)
+        await define_once(
+            listing=listing, matches=lambda _: True, create=create, order=lambda c: c, identity=lambda c: c
+        )
 
     async def _workspace(self, wanted: str | None) -> str | None:
         """``refs.workspace`` when it names a workspace (a board id or nothing: none)."""
@@ -147,18 +149,25 @@ class MondayWriter:
             return unstack_comment_header(record), []
         return record, []
 
-    async def create(self, kind: Kind, record: Record, refs: DestRefs, marker: str
-                     ) -> str | Written:
+    async def create(self, kind: Kind, record: Record, refs: DestRefs, marker: str) -> str | Written:
         if isinstance(record, Project):
-            data = await self.client.run("create_board", {
-                "name": record.name, "ws": await self._workspace(refs.workspace),
-                "desc": with_footer(record.description, marker)}, mutation=True)
+            data = await self.client.run(
+                "create_board",
+                {
+                    "name": record.name,
+                    "ws": await self._workspace(refs.workspace),
+                    "desc": with_footer(record.description, marker),
+                },
+                mutation=True,
+            )
             return str(data["create_board"]["id"])
         if isinstance(record, Section):
             board = _need(refs.project, "project")
-            data = await self.client.run("create_group", {
-                "board": board, "name": record.name, "after": await self._last_group(board)},
-                mutation=True)
+            data = await self.client.run(
+                "create_group",
+                {"board": board, "name": record.name, "after": await self._last_group(board)},
+                mutation=True,
+            )
             await self._drop_default_group(board)
             return section_id(board, str(data["create_group"]["id"]))
         if isinstance(record, Label):
@@ -167,23 +176,29 @@ class MondayWriter:
         if isinstance(record, Task):
             return await self._create_task(record, refs, marker)
         if isinstance(record, Comment):
-            data = await self.client.run("create_update", {
-                "item": _need(refs.task, "task"), "body": comment_body(record.text, marker),
-                "when": _iso(record.created_at)}, mutation=True)
+            data = await self.client.run(
+                "create_update",
+                {
+                    "item": _need(refs.task, "task"),
+                    "body": comment_body(record.text, marker),
+                    "when": _iso(record.created_at),
+                },
+                mutation=True,
+            )
             return str(data["create_update"]["id"])
         raise SkippableItemError(f"monday.com cannot create {kind} this way", status=400)
 
-    async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs,
-                     marker: str) -> Written | None:
+    async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs, marker: str) -> Written | None:
         if isinstance(record, Project):
-            await self.client.run("update_board", {
-                "id": dest_id, "name": record.name,
-                "desc": with_footer(record.description, marker)}, mutation=True)
+            await self.client.run(
+                "update_board",
+                {"id": dest_id, "name": record.name, "desc": with_footer(record.description, marker)},
+                mutation=True,
+            )
             return None
         if isinstance(record, Section):
             board, group = split_section(dest_id)
-            await self.client.run("rename_group", {"board": board, "group": group,
-                                                   "title": record.name}, mutation=True)
+            await self.client.run("rename_group", {"board": board, "group": group, "title": record.name}, mutation=True)
             return None
         if isinstance(record, Label):
             # monday has no tag rename: the label is the tag of the new name
@@ -192,14 +207,13 @@ class MondayWriter:
         if isinstance(record, Task):
             return await self._update_task(dest_id, record, refs, marker)
         if isinstance(record, Comment):
-            await self.client.run("edit_update", {"id": dest_id,
-                                                  "body": comment_body(record.text, marker)},
-                                  mutation=True)
+            await self.client.run(
+                "edit_update", {"id": dest_id, "body": comment_body(record.text, marker)}, mutation=True
+            )
             return None
         raise SkippableItemError(f"monday.com cannot update {kind}", status=400)
 
-    async def find_by_marker(self, kind: Kind, marker: str, record: Record,
-                             refs: DestRefs) -> str | None:
+    async def find_by_marker(self, kind: Kind, marker: str, record: Record, refs: DestRefs) -> str | None:
         if kind is Kind.PROJECT:
             return await self._find_board(marker, await self._workspace(refs.workspace))
         if kind is Kind.SECTION and refs.project:
@@ -232,37 +246,38 @@ class MondayWriter:
             elif kind is Kind.SECTION:
                 board, group = split_section(dest_id)
                 try:
-                    await self.client.run("delete_group", {"board": board, "group": group},
-                                          mutation=True)
+                    await self.client.run("delete_group", {"board": board, "group": group}, mutation=True)
                 except LastGroup:
                     # monday keeps one group per board; it goes with the board (rollback
                     # deletes the project after its sections)
-                    logger.info("monday.com: group %s is the last of board %s; kept", group,
-                                board)
+                    logger.info("monday.com: group %s is the last of board %s; kept", group, board)
             elif kind is Kind.TASK:
                 await self.client.run("delete_item", {"item": dest_id}, mutation=True)
             elif kind is Kind.COMMENT:
                 await self.client.run("delete_update", {"id": dest_id}, mutation=True)
             elif kind is Kind.ATTACHMENT and dest_id.startswith(LINK_ID):
-                await self.client.run("delete_update", {"id": dest_id[len(LINK_ID):]},
-                                      mutation=True)
+                await self.client.run("delete_update", {"id": dest_id[len(LINK_ID) :]}, mutation=True)
             elif kind is Kind.ATTACHMENT:
                 await self._delete_file(dest_id)
             # LABEL: monday has no mutation that deletes an account tag; it stays.
         except NotFoundError:
             return
 
-    async def upload_attachment(self, record: Attachment, refs: DestRefs, marker: str,
-                                chunks: AsyncIterator[bytes] | None) -> str | Written:
+    async def upload_attachment(
+        self, record: Attachment, refs: DestRefs, marker: str, chunks: AsyncIterator[bytes] | None
+    ) -> str | Written:
         item = _need(refs.task, "task")
         if record.is_link or chunks is None:
             return await self._link_update(record, item, marker)
         board = await self._item_board(item)
         cols = await self.columns(board, ("file",))
-        data = await self.client.upload("add_file", {"item": item, "column": cols.by_role["file"]},
-                                        filename=record.name,
-                                        content_type=record.mime_type or "application/octet-stream",
-                                        chunks=chunks)
+        data = await self.client.upload(
+            "add_file",
+            {"item": item, "column": cols.by_role["file"]},
+            filename=record.name,
+            content_type=record.mime_type or "application/octet-stream",
+            chunks=chunks,
+        )
         return f"{item}:{data['add_file_to_column']['id']}"
 
     async def _link_update(self, record: Attachment, item: str, marker: str) -> Written:
@@ -270,11 +285,16 @@ class MondayWriter:
         if not record.url:
             raise SkippableItemError("a link attachment without a URL", status=400)
         text = f"{LINK_PREFIX}[{record.name or record.url}]({record.url})"
-        data = await self.client.run("create_update", {
-            "item": item, "body": comment_body(text, marker), "when": _iso(record.created_at)},
-            mutation=True)
-        note = Adaptation(kind=Kind.ATTACHMENT, code="attachment.link_as_update",
-                          message="a link attachment is written as an update with the link")
+        data = await self.client.run(
+            "create_update",
+            {"item": item, "body": comment_body(text, marker), "when": _iso(record.created_at)},
+            mutation=True,
+        )
+        note = Adaptation(
+            kind=Kind.ATTACHMENT,
+            code="attachment.link_as_update",
+            message="a link attachment is written as an update with the link",
+        )
         return Written(dest_id=f"{LINK_ID}{data['create_update']['id']}", notes=(note,))
 
     # --- tasks --------------------------------------------------------------------------------
@@ -286,21 +306,24 @@ class MondayWriter:
         unknown = [u for u in task.assignees if not (u.email and ids.get(u.email.lower()))]
         return known, unknown
 
-    async def _prepare(self, task: Task, refs: DestRefs, cols: Columns, marker: str | None,
-                       *, clear: bool) -> tuple[dict[str, Any], str, list[Adaptation]]:
+    async def _prepare(
+        self, task: Task, refs: DestRefs, cols: Columns, marker: str | None, *, clear: bool
+    ) -> tuple[dict[str, Any], str, list[Adaptation]]:
         """Column values, the description markdown and the notes of a task write."""
         people, unknown = await self._people(task)
         notes: list[Adaptation] = []
         description = task.description
         if unknown:
             description = (description + unknown_people_note(unknown)).lstrip()
-            notes.append(Adaptation(kind=Kind.TASK, code="task.assignee_not_in_account",
-                                    message="assignees without a monday.com account are "
-                                            "named in the description"))
-        tag_ids = [refs.labels[ref.source_id] for ref in task.labels
-                   if ref.source_id in refs.labels]
-        values = task_values(task, cols, people=people, tag_ids=tag_ids, marker=marker,
-                             clear=clear)
+            notes.append(
+                Adaptation(
+                    kind=Kind.TASK,
+                    code="task.assignee_not_in_account",
+                    message="assignees without a monday.com account are named in the description",
+                )
+            )
+        tag_ids = [refs.labels[ref.source_id] for ref in task.labels if ref.source_id in refs.labels]
+        values = task_values(task, cols, people=people, tag_ids=tag_ids, marker=marker, clear=clear)
         return values, description, notes
 
     async def _create_task(self, task: Task, refs: DestRefs, marker: str) -> Written:
@@ -308,67 +331,70 @@ class MondayWriter:
         if refs.parent_task:
             parent, lifted = await self._top_parent(refs.parent_task)
             if lifted:
-                notes.append(Adaptation(kind=Kind.TASK, code="task.subtask_lifted",
-                                        message="monday.com subitems have no subitems: "
-                                                "written under the top-level item"))
+                notes.append(
+                    Adaptation(
+                        kind=Kind.TASK,
+                        code="task.subtask_lifted",
+                        message="monday.com subitems have no subitems: written under the top-level item",
+                    )
+                )
             return await self._create_subitem(task, refs, parent, marker, notes)
         board = _need(refs.project, "project")
         cols = await self.columns(board, TASK_ROLES)
         values, description, more = await self._prepare(task, refs, cols, marker, clear=False)
         group = split_section(refs.section)[1] if refs.section else None
-        data = await self.client.run("create_item", {
-            "board": board, "group": group, "name": task.name, "values": json.dumps(values)},
-            mutation=True)
+        data = await self.client.run(
+            "create_item",
+            {"board": board, "group": group, "name": task.name, "values": json.dumps(values)},
+            mutation=True,
+        )
         item = str(data["create_item"]["id"])
         await self._describe(item, description)
         return Written(dest_id=item, notes=tuple(notes + more))
 
-    async def _create_subitem(self, task: Task, refs: DestRefs, parent: str, marker: str,
-                              notes: list[Adaptation]) -> Written:
+    async def _create_subitem(
+        self, task: Task, refs: DestRefs, parent: str, marker: str, notes: list[Adaptation]
+    ) -> Written:
         board = _need(refs.project, "project")
         sub_board = (await self.columns(board, (), fresh=True)).subitems_board
         if sub_board is not None:
             cols = await self.columns(sub_board, TASK_ROLES)
-            values, description, more = await self._prepare(task, refs, cols, marker,
-                                                            clear=False)
-            data = await self.client.run("create_subitem", {
-                "parent": parent, "name": task.name, "values": json.dumps(values)},
-                mutation=True)
+            values, description, more = await self._prepare(task, refs, cols, marker, clear=False)
+            data = await self.client.run(
+                "create_subitem", {"parent": parent, "name": task.name, "values": json.dumps(values)}, mutation=True
+            )
             item = str(data["create_subitem"]["id"])
-        else:   # the board's first subitem creates the subitems board
-            data = await self.client.run("create_subitem", {"parent": parent,
-                                                            "name": task.name}, mutation=True)
+        else:  # the board's first subitem creates the subitems board
+            data = await self.client.run("create_subitem", {"parent": parent, "name": task.name}, mutation=True)
             item = str(data["create_subitem"]["id"])
             sub_board = str(data["create_subitem"]["board"]["id"])
             cols = await self.columns(sub_board, TASK_ROLES)
-            values, description, more = await self._prepare(task, refs, cols, marker,
-                                                            clear=False)
-            await self.client.run("change_values", {"board": sub_board, "item": item,
-                                                    "values": json.dumps(values)}, mutation=True)
+            values, description, more = await self._prepare(task, refs, cols, marker, clear=False)
+            await self.client.run(
+                "change_values", {"board": sub_board, "item": item, "values": json.dumps(values)}, mutation=True
+            )
         await self._describe(item, description)
         return Written(dest_id=item, notes=tuple(notes + more))
 
-    async def _update_task(self, dest_id: str, task: Task, refs: DestRefs, marker: str
-                           ) -> Written:
+    async def _update_task(self, dest_id: str, task: Task, refs: DestRefs, marker: str) -> Written:
         meta = await self._item_meta(dest_id)
         board = str(meta["board"]["id"])
         cols = await self.columns(board, TASK_ROLES)
         values, description, notes = await self._prepare(task, refs, cols, marker, clear=True)
         values["name"] = task.name
-        await self.client.run("change_values", {"board": board, "item": dest_id,
-                                                "values": json.dumps(values)}, mutation=True)
+        await self.client.run(
+            "change_values", {"board": board, "item": dest_id, "values": json.dumps(values)}, mutation=True
+        )
         if refs.section and not meta.get("parent_item"):
             group = split_section(refs.section)[1]
             if (meta.get("group") or {}).get("id") != group:
-                await self.client.run("move_item", {"item": dest_id, "group": group},
-                                      mutation=True)
+                await self.client.run("move_item", {"item": dest_id, "group": group}, mutation=True)
         await self._describe(dest_id, description, always=True)
         return Written(dest_id=dest_id, notes=tuple(notes))
 
     async def _describe(self, item: str, markdown: str, *, always: bool = False) -> None:
         if markdown or always:
-            await self.client.run("set_description", {"item": item, "md": markdown},
-                                  mutation=True)
+            await self.client.run("set_description", {"item": item, "md": markdown}, mutation=True)
 
     async def _item_meta(self, item: str) -> dict[str, Any]:
         rows = (await self.client.run("item_meta", {"ids": [item]}))["items"] or []
@@ -392,17 +418,14 @@ class MondayWriter:
         rows = (await self.client.run("default_group", {"ids": [board]}))["boards"] or []
         groups = (rows[0].get("groups") or []) if rows and rows[0] else []
         for group in groups:
-            if group and group["title"] == DEFAULT_GROUP_TITLE \
-                    and not group["items_page"]["items"]:
+            if group and group["title"] == DEFAULT_GROUP_TITLE and not group["items_page"]["items"]:
                 try:
-                    await self.client.run("delete_group", {"board": board, "group": group["id"]},
-                                          mutation=True)
+                    await self.client.run("delete_group", {"board": board, "group": group["id"]}, mutation=True)
                 except NotFoundError:
                     pass
 
     async def _last_group(self, board: str) -> str | None:
-        groups = sorted((await self._board(board))["groups"] or [],
-                        key=lambda g: float(g["position"]))
+        groups = sorted((await self._board(board))["groups"] or [], key=lambda g: float(g["position"]))
         return str(groups[-1]["id"]) if groups else None
 
     # --- finding ----------------------------------------------------------------------------
@@ -410,8 +433,9 @@ class MondayWriter:
     async def _find_board(self, marker: str, workspace: str | None) -> str | None:
         page = 1
         while True:
-            rows = (await self.client.run("boards_described", {
-                "page": page, "ws": [workspace] if workspace else None}))["boards"] or []
+            rows = (
+                await self.client.run("boards_described", {"page": page, "ws": [workspace] if workspace else None})
+            )["boards"] or []
             for row in rows:
                 if row and find_marker(row.get("description")) == marker:
                     return str(row["id"])
@@ -429,11 +453,12 @@ class MondayWriter:
             cols = await self.columns(target, ())
             if "marker" not in cols.by_role:
                 continue
-            data = await self.client.run("find_items", {"board": target,
-                                                        "column": cols.by_role["marker"],
-                                                        "values": [marker]})
-            live = [i for i in data["items_page_by_column_values"]["items"] or []
-                    if i.get("state", "active") != "deleted"]
+            data = await self.client.run(
+                "find_items", {"board": target, "column": cols.by_role["marker"], "values": [marker]}
+            )
+            live = [
+                i for i in data["items_page_by_column_values"]["items"] or [] if i.get("state", "active") != "deleted"
+            ]
             if live:
                 return str(min(live, key=lambda i: int(i["id"]))["id"])
         return None
@@ -441,8 +466,7 @@ class MondayWriter:
     async def _find_update(self, marker: str, item: str) -> str | None:
         page = 1
         while True:
-            rows = (await self.client.run("item_update_bodies", {"ids": [item], "page": page})
-                    )["items"] or []
+            rows = (await self.client.run("item_update_bodies", {"ids": [item], "page": page}))["items"] or []
             updates = (rows[0].get("updates") or []) if rows and rows[0] else []
             for update in updates:
                 if comment_marker(update["body"]) == marker:
@@ -455,8 +479,7 @@ class MondayWriter:
         rows = (await self.client.run("item_assets", {"ids": [item]}))["items"] or []
         assets = (rows[0].get("assets") or []) if rows and rows[0] else []
         for asset in assets:
-            if asset["name"] == record.name and (record.size is None
-                                                 or int(asset["file_size"]) == record.size):
+            if asset["name"] == record.name and (record.size is None or int(asset["file_size"]) == record.size):
                 return f"{item}:{asset['id']}"
         return None
 
@@ -475,14 +498,14 @@ class MondayWriter:
             if not any(str(f.get("assetId")) == asset for f in files):
                 continue
             if len(files) > 1:
-                logger.warning("monday.com: file %s shares its column with others; it stays",
-                               asset)
+                logger.warning("monday.com: file %s shares its column with others; it stays", asset)
                 return
             board = await self._item_board(item)
-            await self.client.run("clear_files", {"board": board, "item": item,
-                                                  "column": cv["id"],
-                                                  "value": json.dumps({"clear_all": True})},
-                                  mutation=True)
+            await self.client.run(
+                "clear_files",
+                {"board": board, "item": item, "column": cv["id"], "value": json.dumps({"clear_all": True})},
+                mutation=True,
+            )
             return
 
 
