@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 
-from shared.config import QUEUE_CHUNKS, QUEUE_DELETIONS
+from shared.config import QUEUE_ASSISTANT, QUEUE_CHUNKS, QUEUE_DELETIONS
 from tools.devhost.loader import triggers
 from tools.devhost.ncrontab import parse
 
@@ -34,7 +34,7 @@ def test_http_api_uses_the_streaming_extension() -> None:
 def test_queue_triggers_use_known_queues_and_the_host_connection() -> None:
     for t in triggers(_app()):
         if t.kind == "queueTrigger":
-            known = {QUEUE_CHUNKS, QUEUE_DELETIONS, f"{QUEUE_CHUNKS}-poison"}
+            known = {QUEUE_CHUNKS, QUEUE_DELETIONS, f"{QUEUE_CHUNKS}-poison", QUEUE_ASSISTANT}
             assert t.binding["queueName"] in known, t.name
             assert t.binding["connection"] == "AzureWebJobsStorage", t.name
 
@@ -44,6 +44,7 @@ def test_every_trigger_family_is_registered() -> None:
     assert ("queueTrigger", QUEUE_CHUNKS) in found  # the migration worker
     assert ("queueTrigger", f"{QUEUE_CHUNKS}-poison") in found  # poison chunks end their scope
     assert ("queueTrigger", QUEUE_DELETIONS) in found  # org deletion jobs
+    assert ("queueTrigger", QUEUE_ASSISTANT) in found  # the assistant's index
     assert any(kind == "timerTrigger" for kind, _ in found)  # the daily retention sweep
 
 
