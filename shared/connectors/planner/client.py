@@ -8,8 +8,8 @@ without the bearer token). Collections follow ``@odata.nextLink`` with the kit's
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -26,7 +26,7 @@ from shared.connectors.planner.auth import (
 from shared.connectors.settings import PlannerConnection
 from shared.contract.clock import Clock
 from shared.contract.pacer import Pacer
-from shared.errors import NotFoundError, SkippableItemError
+from shared.errors import NotFoundError, SkippableItemError, TransientError
 from shared.net.http import build_client
 
 GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
@@ -48,6 +48,20 @@ ITEM_ERRORS = (SkippableItemError, NotFoundError)
 #: reader's pages ask for their size with ``$top``, whole listings take Graph's default
 GRAPH_PAGES = LinkPaging(size_param="$top")
 GRAPH_LISTING = LinkPaging()
+
+
+#: Graph runs at most 20 requests in one ``$batch``
+MAX_BATCH = 20
+
+
+@dataclass(frozen=True)
+class Sub:
+    """One request of a ``$batch`` (``path`` relative to the version root)."""
+
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -116,9 +130,83 @@ class PlannerClient:
         data = await self.api.json("POST", path, json=body, idempotent=False)
         return data if isinstance(data, dict) else {}
 
-    async def patch_if_match(self, path: str, body: dict[str, Any], etag: str) -> None:
-        """One PATCH guarded by ``etag`` (a 412 means someone changed the object)."""
-        await self.api.request("PATCH", path, json=body, headers={"If-Match": etag})
+    async def patch_if_match(self, path: str, body: dict[str, Any],
+                             etag: str) -> dict[str, Any] | None:
+        """One PATCH guarded by ``etag`` (a 412 means someone changed the object); the new
+        representation, or None when the service ignored ``Prefer``."""
+        response = await self.api.request(
+            "PATCH", path, json=body,
+            headers={"If-Match": etag, "Prefer": "return=representation"})
+        if response.status_code == 204 or not response.content:
+            return None
+        data: dict[str, Any] = response.json()
+        return data
+
+    async def patch_known(self, path: str, body: dict[str, Any], etag: str, *,
+                          etag_path: str | None = None) -> dict[str, Any]:
+        """PATCH with an etag taken from an earlier answer (no read first); when it is stale
+        (412, or 409) the object is read again and the write retried (``patch_etag``), so
+        a PATCH whose answer was lost and that the pacer sent again ends the same way.
+        Returns the new representation."""
+        try:
+            response = await self.api.request(
+                "PATCH", path, json=body,
+                headers={"If-Match": etag, "Prefer": "return=representation"})
+        except ITEM_ERRORS as exc:
+            if status_of(exc) not in (409, 412):
+                raise
+            return await self.patch_etag(path, body, etag_path=etag_path, attempts=2)
+        if response.status_code == 204:  # the service ignored Prefer
+            return await self.get_json(etag_path or path)
+        data: dict[str, Any] = response.json()
+        return data
+
+    async def chain(self, calls: Sequence[Sub], *, idempotent: bool) -> list[httpx.Response]:
+        """``calls`` in one Graph ``$batch`` (https://learn.microsoft.com/graph/json-batching),
+        each run after the one before (``dependsOn``). The first call's error is raised (then
+        nothing of the batch was applied, so the pacer may send a throttled batch again);
+        the others' answers come back as they are, to be checked by the caller (after a
+        failed one the rest answer 424). Graph counts each request against its limits."""
+        if not 0 < len(calls) <= MAX_BATCH:
+            raise ValueError(f"a $batch holds 1 to {MAX_BATCH} requests, not {len(calls)}")
+        requests: list[dict[str, Any]] = []
+        for n, call in enumerate(calls, 1):
+            item: dict[str, Any] = {"id": str(n), "method": call.method, "url": call.path}
+            headers = dict(call.headers)
+            if call.body is not None:
+                item["body"] = call.body
+                headers["Content-Type"] = "application/json"
+            if headers:
+                item["headers"] = headers
+            if n > 1:
+                item["dependsOn"] = [str(n - 1)]
+            requests.append(item)
+
+        async def attempt() -> list[httpx.Response]:
+            resp = await self.api.send_checked("POST", "/$batch", json={"requests": requests})
+            answers = self._answers(resp, calls)
+            self.api.errors.check(answers[0])
+            return answers
+
+        return await self.api.call(attempt, idempotent=idempotent)
+
+    def _answers(self, resp: httpx.Response, calls: Sequence[Sub]) -> list[httpx.Response]:
+        """The batch answer as one ``httpx.Response`` per call, in the order of ``calls``."""
+        try:
+            found = {str(r["id"]): r for r in resp.json()["responses"]}
+            picked = [found[str(n)] for n in range(1, len(calls) + 1)]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TransientError("Planner: a $batch answer without every response") from exc
+        out: list[httpx.Response] = []
+        for call, answer in zip(calls, picked, strict=True):
+            request = self.api.http.build_request(call.method, call.path.lstrip("/"))
+            body = answer.get("body")
+            headers = {str(k): str(v) for k, v in (answer.get("headers") or {}).items()}
+            out.append(httpx.Response(int(answer.get("status", 500)), headers=headers,
+                                      json=body, request=request) if body is not None
+                       else httpx.Response(int(answer.get("status", 500)), headers=headers,
+                                           request=request))
+        return out
 
     async def patch_etag(self, path: str, body: dict[str, Any], *, etag_path: str | None = None,
                          attempts: int = 3) -> dict[str, Any]:

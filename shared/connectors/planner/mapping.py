@@ -279,13 +279,12 @@ def task_fields(record: Task, *, bucket_id: str | None, categories: list[str],
     wanted = set(categories)
     current = {k for k, v in (existing.applied_categories if existing else {}).items() if v}
     if wanted or current:
-        body["appliedCategories"] = {k: True for k in sorted(wanted)} | {
-            k: False for k in sorted(current - wanted)}
+        body["appliedCategories"] = dict.fromkeys(sorted(wanted), True) | dict.fromkeys(sorted(current - wanted), False)
     had = set(existing.assignments) if existing else set()
     assignments: dict[str, Any] = {
         uid: {"@odata.type": "#microsoft.graph.plannerAssignment", "orderHint": " !"}
         for uid in assignee_ids if uid not in had}
-    assignments.update({uid: None for uid in had - set(assignee_ids)})
+    assignments.update(dict.fromkeys(had - set(assignee_ids)))
     if assignments:
         body["assignments"] = assignments
     return body

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from shared.connectors.planner.client import PlannerClient
 from shared.connectors.planner.directory import Directory
 from shared.connectors.planner.mapping import encode_reference_key
-from shared.connectors.planner.placement import need
+from shared.connectors.planner.placement import KeyedLocks, need
 from shared.contract.connector import MAX_CHUNK_BYTES, DestRefs
 from shared.contract.model import Attachment
 from shared.errors import NotFoundError, SkippableItemError, TransientError
@@ -35,11 +35,27 @@ def safe_file_name(name: str) -> str:
 
 
 class Uploads:
-    """``upload_attachment`` of the Planner writer."""
+    """``upload_attachment`` of the Planner writer.
+
+    A task's references live in its details, written under their etag. The etag of the
+    last answer for a task's details is kept (``remember_details``), so a reference is one
+    PATCH (a stale etag is read again); references of one task are written one at a time,
+    each with the etag the previous one answered."""
 
     def __init__(self, client: PlannerClient, directory: Directory) -> None:
         self.client = client
         self.directory = directory
+        self._locks = KeyedLocks()
+        #: task id → etag of its details in the last answer seen
+        self._details_etags: dict[str, str] = {}
+
+    def remember_details(self, task_id: str, details: dict[str, Any]) -> None:
+        """Keep the etag of a details answer (a write of the task's description)."""
+        etag = details.get("@odata.etag")
+        if isinstance(etag, str):
+            self._details_etags[task_id] = etag
+        else:
+            self._details_etags.pop(task_id, None)
 
     async def upload_attachment(self, record: Attachment, refs: DestRefs, marker: str,
                                 chunks: AsyncIterator[bytes] | None) -> str:
@@ -48,8 +64,8 @@ class Uploads:
             url = record.url or ""
             kind = "Other"
         else:
-            task = await self.directory.task(task_id)
-            group = await self.directory.group_of(task.plan_id)
+            plan = refs.project or (await self.directory.task(task_id)).plan_id
+            group = await self.directory.group_of(plan)
             item = await self._upload(group, f"Ferry/{marker_dir(marker)}/{safe_file_name(record.name)}",
                                       record, chunks)
             url = str(item["webUrl"])
@@ -57,8 +73,13 @@ class Uploads:
         key = encode_reference_key(url)
         ref = {"@odata.type": "#microsoft.graph.plannerExternalReference",
                "alias": record.name[:255], "type": kind}
-        await self.client.patch_etag(f"/planner/tasks/{task_id}/details",
-                                    {"references": {key: ref}})
+        path = f"/planner/tasks/{task_id}/details"
+        body = {"references": {key: ref}}
+        async with self._locks(f"references|{task_id}"):
+            etag = self._details_etags.pop(task_id, None)
+            written = await (self.client.patch_known(path, body, etag) if etag
+                             else self.client.patch_etag(path, body))
+            self.remember_details(task_id, written)
         return f"{task_id}|{key}"
 
     async def _upload(self, group: str, path: str, record: Attachment,
@@ -158,5 +179,5 @@ class Uploads:
         retry of the attachment opens a new session."""
         try:
             await self.client.plain("DELETE", upload_url)
-        except Exception:  # noqa: BLE001 - the upload's own error is the one to report
+        except Exception:
             return

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
+
 from shared.connectors.kit.errors import status_of
 from shared.connectors.kit.markers import find_marker, with_footer
 from shared.connectors.planner.api_types import (
@@ -21,7 +23,7 @@ from shared.connectors.planner.api_types import (
     PlannerTaskDetails,
 )
 from shared.connectors.planner.capabilities import planner_capabilities
-from shared.connectors.planner.client import GRAPH_BASE_URL, ITEM_ERRORS, PlannerClient
+from shared.connectors.planner.client import GRAPH_BASE_URL, ITEM_ERRORS, PlannerClient, Sub
 from shared.connectors.planner.directory import Directory
 from shared.connectors.planner.mapping import (
     CATEGORY_KEYS,
@@ -77,6 +79,11 @@ class PlannerWriter:
         self.uploads = Uploads(client, self.directory)
         self.capabilities = planner_capabilities()
         self._locks = KeyedLocks()
+        #: plan id → its details (label categories) as last read or written: a label's write
+        #: starts from them (their etag guards it)
+        self._details_read: dict[str, dict[str, Any]] = {}
+        #: task id → (group, thread) of the task's comments, as written or read
+        self._threads: dict[str, tuple[str, str]] = {}
         #: source positions of the buckets this writer created (bucket id → position)
         self._bucket_positions: dict[str, float] = {}
         #: per plan, per bucket id ("" = none): the tasks' (position, hint)
@@ -164,8 +171,8 @@ class PlannerWriter:
             elif isinstance(record, Label):
                 plan, _, key = dest_id.partition("|")
                 record, _ = name_nameless_label(record)
-                await self.client.patch_etag(f"/planner/plans/{plan}/details",
-                                            {"categoryDescriptions": {key: record.name}})
+                self._details_read[plan] = await self.client.patch_etag(
+                    f"/planner/plans/{plan}/details", {"categoryDescriptions": {key: record.name}})
             elif isinstance(record, Task):
                 notes = await self._write_task(dest_id, record, refs, marker)
                 return Written(dest_id=dest_id, notes=notes) if notes else None
@@ -186,6 +193,7 @@ class PlannerWriter:
 
     async def _plan_details(self, plan_id: str) -> PlannerPlanDetails:
         raw = await self.client.get_json(f"/planner/plans/{plan_id}/details")
+        self._details_read[plan_id] = raw
         return PlannerPlanDetails.model_validate(raw)
 
     async def _create_bucket(self, plan: str, record: Section) -> str:
@@ -224,7 +232,10 @@ class PlannerWriter:
         tried: str | None = None  # the category an attempt whose answer was lost may hold
         async with self._locks(f"labels|{plan_id}"):
             for attempt in range(5):
-                raw = await self.client.get_json(path)
+                # first with the details last read or written (the engine looks a label up
+                # just before it creates it); a stale etag (412) reads them again
+                cached = self._details_read.get(plan_id) if attempt == 0 else None
+                raw = cached or await self.client.get_json(path)
                 names = PlannerPlanDetails.model_validate(raw).category_descriptions
                 held = label_category(names, record) or (
                     tried if tried and names.get(tried) == record.name else None)
@@ -243,12 +254,17 @@ class PlannerWriter:
                                 f"category also named {record.name!r}"),))
                 tried = free
                 try:
-                    await self.client.patch_if_match(
+                    written = await self.client.patch_if_match(
                         path, {"categoryDescriptions": {free: record.name}}, raw["@odata.etag"])
                 except ITEM_ERRORS as exc:
+                    self._details_read.pop(plan_id, None)
                     if status_of(exc) in (409, 412) and attempt < 4:
                         continue  # another writer changed the details: read and choose again
                     raise
+                if written is None:
+                    self._details_read.pop(plan_id, None)
+                else:
+                    self._details_read[plan_id] = written
                 return f"{plan_id}|{free}"
         raise AssertionError("unreachable")
 
@@ -323,12 +339,13 @@ class PlannerWriter:
                 placed = (await self._task_lists(existing.plan_id)).setdefault(
                     refs.section or "", PlacedItems(()))
                 body["orderHint"] = placed.hint_for(record.position)
-                patched = await self.client.patch_etag(f"/planner/tasks/{task_id}", body)
+                patched = await self.client.patch_known(f"/planner/tasks/{task_id}", body,
+                                                        existing.etag)
                 hint = patched.get("orderHint") if isinstance(patched, dict) else None
                 placed.add(record.position, hint or body["orderHint"])
                 self._unplaced.discard(where)
         else:
-            await self.client.patch_etag(f"/planner/tasks/{task_id}", body)
+            await self.client.patch_known(f"/planner/tasks/{task_id}", body, existing.etag)
         await self._write_details(task_id, record, marker, inputs)
         return _merged_labels(record, refs)
 
@@ -344,31 +361,75 @@ class PlannerWriter:
                                 "checklist": checklist_patch(record, existing)}
         if not body["checklist"]:
             del body["checklist"]
-        await self.client.patch_etag(f"/planner/tasks/{task_id}/details", body)
+        # the etag of the read above (no second read); its answer's etag serves the task's
+        # attachments, which change the same details
+        written = await self.client.patch_known(f"/planner/tasks/{task_id}/details", body,
+                                                existing.etag)
+        self.uploads.remember_details(task_id, written)
 
     # -- comments -------------------------------------------------------------------------
 
     async def _create_comment(self, record: Comment, refs: DestRefs, marker: str) -> str:
+        """A post in the task's thread (the thread made with the task's first comment).
+
+        A reply and the read of the thread that finds the new post's id go in one ``$batch``;
+        the thread of a task is remembered, so later comments need nothing else."""
         task_id = need(refs.task, "task")
         content = text_to_html(with_footer(record.text, marker))
         post = {"body": {"contentType": "html", "content": content}}
         # One comment per task at a time: comments written at once would each see no
         # conversationThreadId, each start a thread, and only the last set would be read back.
         async with self._locks(f"comments|{task_id}"):
+            known = self._threads.get(task_id)
+            if known is not None:
+                try:
+                    return await self._reply(*known, post, marker)
+                except NotFoundError:
+                    del self._threads[task_id]  # the thread was deleted: look at the task
             task = await self.directory.task(task_id)
             group = await self.directory.group_of(task.plan_id)
-            thread = task.conversation_thread_id
-            if thread:
-                await self.client.post(f"/groups/{group}/threads/{thread}/reply",
-                                       {"post": post})
-            else:
-                created = await self.client.post(
-                    f"/groups/{group}/threads",
-                    {"topic": _thread_topic(task.title), "posts": [post]})
-                thread = str(created["id"])
-                await self.client.patch_etag(f"/planner/tasks/{task_id}",
-                                            {"conversationThreadId": thread})
-        found = await self._find_post(group, thread, marker)
+            if task.conversation_thread_id:
+                self._threads[task_id] = (group, task.conversation_thread_id)
+                return await self._reply(group, task.conversation_thread_id, post, marker)
+            return await self._start_thread(task, group, post, marker)
+
+    async def _reply(self, group: str, thread: str, post: dict[str, Any], marker: str) -> str:
+        _, posts = await self.client.chain([
+            Sub("POST", f"/groups/{group}/threads/{thread}/reply", {"post": post}),
+            Sub("GET", f"/groups/{group}/threads/{thread}/posts")], idempotent=False)
+        return await self._new_post(group, thread, marker, posts)
+
+    async def _start_thread(self, task: PlannerTask, group: str, post: dict[str, Any],
+                            marker: str) -> str:
+        """A new thread for the task's first comment, linked to the task (under the etag of
+        the task as just read) in one ``$batch`` with the read that finds the post."""
+        created = await self.client.post(f"/groups/{group}/threads",
+                                         {"topic": _thread_topic(task.title), "posts": [post]})
+        thread = str(created["id"])
+        link = {"conversationThreadId": thread}
+        posts: httpx.Response | None
+        try:
+            _, posts = await self.client.chain([
+                Sub("PATCH", f"/planner/tasks/{task.id}", link, {"If-Match": task.etag}),
+                Sub("GET", f"/groups/{group}/threads/{thread}/posts")], idempotent=True)
+        except ITEM_ERRORS as exc:
+            if status_of(exc) not in (409, 412):
+                raise
+            # the task changed since it was read: read it again and link (one try left)
+            await self.client.patch_etag(f"/planner/tasks/{task.id}", link, attempts=2)
+            posts = None
+        self._threads[task.id] = (group, thread)
+        return await self._new_post(group, thread, marker, posts)
+
+    async def _new_post(self, group: str, thread: str, marker: str,
+                        posts: httpx.Response | None) -> str:
+        """The id of the post carrying ``marker``: from the batched read of the thread when
+        it answered and holds it, else read again (all pages)."""
+        found = None
+        if posts is not None and posts.status_code < 400:
+            found = _post_with(posts.json().get("value", []), group, thread, marker)
+        if found is None:
+            found = await self._find_post(group, thread, marker)
         if found is None:
             raise SkippableItemError("the new comment was not found in its thread")
         return found
@@ -379,8 +440,9 @@ class PlannerWriter:
         async with self._locks(f"comments|{task_id}"):
             task = await self.directory.task(task_id)
             if thread and not task.conversation_thread_id:
-                await self.client.patch_etag(f"/planner/tasks/{task_id}",
-                                            {"conversationThreadId": thread})
+                await self.client.patch_known(f"/planner/tasks/{task_id}",
+                                              {"conversationThreadId": thread}, task.etag)
+                self._threads[task_id] = (comment_id.split("|")[0], thread)
 
     async def _find_post(self, group: str, thread: str, marker: str) -> str | None:
         try:
@@ -389,10 +451,7 @@ class PlannerWriter:
             if status_of(exc) == 404:
                 return None
             raise
-        for post in (GroupPost.model_validate(p) for p in raw):
-            if find_marker(html_to_text(post.body.content, post.body.content_type)) == marker:
-                return f"{group}|{thread}|{post.id}"
-        return None
+        return _post_with(raw, group, thread, marker)
 
     # -- reconciliation and deletes -------------------------------------------------------
 
@@ -524,6 +583,14 @@ class PlannerWriter:
         except ITEM_ERRORS as exc:
             if status_of(exc) != 404:
                 raise
+
+
+def _post_with(raw: list[dict[str, Any]], group: str, thread: str, marker: str) -> str | None:
+    """The comment id of the post in ``raw`` whose text ends with ``marker``'s footer."""
+    for post in (GroupPost.model_validate(p) for p in raw):
+        if find_marker(html_to_text(post.body.content, post.body.content_type)) == marker:
+            return f"{group}|{thread}|{post.id}"
+    return None
 
 
 def _thread_topic(title: str) -> str:
