@@ -157,6 +157,7 @@ def _receiver(request: Any) -> Callable[[], Awaitable[Message]]:
                 body_done = True
                 return {"type": "http.disconnect"}
             return {"type": "http.request", "body": chunk, "more_body": True}
-        return await request.receive()
+        message: dict[str, Any] = await request.receive()
+        return message
 
     return receive

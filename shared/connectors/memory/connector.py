@@ -123,9 +123,9 @@ class _MemoryBase:
                         id=project.source_id,
                         name=project.name,  # type: ignore[attr-defined]
                         kind=ContainerKind.PROJECT,
-                        parent_id=project.workspace_id,
+                        parent_id=project.workspace_id,  # type: ignore[attr-defined]
                     )
-                )  # type: ignore[attr-defined]
+                )
             return out
 
         return await self._call("list", run)
