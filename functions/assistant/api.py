@@ -37,6 +37,7 @@ class Citation(BaseModel):
     runId: str | None = None
     kind: str | None = None
     sourceId: str | None = None
+    sourceIds: list[str] | None = Field(default=None, description="the items of a grouped record")
     section: str | None = None
 
 

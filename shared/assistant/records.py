@@ -68,6 +68,7 @@ class SearchRecord:
     runId: str = ""
     kind: str = ""
     sourceId: str = ""
+    sourceIds: str = ""  # a grouped record's items, space-separated (at most MAX_LISTED_IDS)
     event: str = ""
     code: str = ""
     level: str = ""
@@ -83,13 +84,15 @@ class SearchRecord:
         names = cls.__dataclass_fields__
         return cls(**{k: v for k, v in doc.items() if k in names})
 
-    def citation(self) -> dict[str, str]:
+    def citation(self) -> dict[str, Any]:
         """How an answer cites this record: run id and item source id, or a doc section."""
         if self.type == "doc":
             return {"type": "doc", "section": self.section}
-        out = {"type": self.type, "runId": self.runId}
+        out: dict[str, Any] = {"type": self.type, "runId": self.runId}
         if self.sourceId:
             out |= {"kind": self.kind, "sourceId": self.sourceId}
+        if self.sourceIds:
+            out["sourceIds"] = self.sourceIds.split()
         return out
 
 
@@ -114,6 +117,40 @@ def describe_code(code: str) -> str:
     return _words(bare)
 
 
+_OUTCOME_WORDS = {
+    "succeeded": " (the run succeeded: every item is in the report)",
+    "partially_succeeded": " (the run partially succeeded: some items failed, were skipped or differ)",
+    "failed": " (the run failed)",
+    "cancelled": " (the run was cancelled)",
+    "paused": " (the run is paused)",
+}
+_STATUS_WORDS = {
+    401: "sign-in required",
+    403: "forbidden",
+    404: "not found",
+    409: "conflict",
+    413: "too large",
+    429: "rate limited: too many requests, throttled by the vendor",
+}
+
+
+def _status_words(status: Any) -> str:
+    if not isinstance(status, int):
+        return ""
+    words = _STATUS_WORDS.get(status) or ("vendor server error" if status >= 500 else "")
+    return f" ({words})" if words else ""
+
+
+def _kind_of_run(counts: Mapping[str, int]) -> str:
+    """What the counters say the run was (log lines do not carry the run's mode)."""
+    names = " ".join(counts)
+    if "would_" in names:
+        return "This was a dry run: a prediction of what a migration would do; nothing was written."
+    if any(name.endswith((".ok", ".missing", ".different", ".duplicate", ".unexpected")) for name in counts):
+        return "This was a verify run: it compared the source and the destination and found these verdicts."
+    return ""
+
+
 def _counts_text(counts: Mapping[str, int]) -> str:
     parts = []
     for name, n in sorted(counts.items()):
@@ -124,16 +161,83 @@ def _counts_text(counts: Mapping[str, int]) -> str:
     return "; ".join(parts)
 
 
+#: Item events that are the normal course of a run: one record per (event, kind, code) group
+#: of a batch of lines, listing the items, instead of one per item (a board of 5,000 cards
+#: is a handful of records to embed, not 5,000). Defects and skips stay one record per item.
+GROUPED_EVENTS = frozenset(
+    {
+        "item.created",
+        "item.updated",
+        "item.reconciled",
+        "item.adapted",
+        "item.deleted_at_source",
+        "item.would_create",
+        "item.would_update",
+        "item.deleted",
+        "item.kept",
+    }
+)
+MAX_LISTED_IDS = 40
+
+
 def records_from_lines(
     tenant_id: str, run_id: str, lines: Iterable[Mapping[str, Any]], *, mode: str | None = None
 ) -> list[SearchRecord]:
     """The records of some log lines of one run (lines as stored: LogLine JSON)."""
     out: dict[str, SearchRecord] = {}
+    groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
     for line in lines:
+        event = str(line.get("event") or "")
+        if event in GROUPED_EVENTS and line.get("sourceId"):
+            key = (event, str(line.get("kind") or "item"), str(line.get("code") or ""))
+            groups.setdefault(key, []).append(line)
+            continue
         record = _record(tenant_id, run_id, line, mode)
         if record is not None:
             out[record.id] = record  # the last line about a thing wins (its newest state)
+    for (event, kind, code), members in groups.items():
+        record = (
+            _record(tenant_id, run_id, members[0], mode)
+            if len(members) == 1
+            else _group_record(tenant_id, run_id, event, kind, code, members, mode)
+        )
+        if record is not None:
+            out[record.id] = record
     return list(out.values())
+
+
+def _group_record(
+    tenant_id: str, run_id: str, event: str, kind: str, code: str, members: list[Mapping[str, Any]], mode: str | None
+) -> SearchRecord:
+    """One record for several items of a batch that had the same event, kind and code; its
+    id is derived from the ids it lists, so the same batch indexed again is the same record."""
+    ids = list(dict.fromkeys(str(m["sourceId"]) for m in members))
+    scopes = sorted({str(m["scope"]) for m in members if m.get("scope")})
+    run_words = f"Run {run_id}" + (f" ({mode})" if mode else "")
+    listed = ", ".join(ids[:MAX_LISTED_IDS]) + (
+        f" and {len(ids) - MAX_LISTED_IDS} more" if len(ids) > MAX_LISTED_IDS else ""
+    )
+    text = [f"{run_words}: {len(ids)} {kind} items {_ITEM_EVENTS[event]}."]
+    if code:
+        text.append(f"Reason: {describe_code(code)} ({code}).")
+    if scopes:
+        text.append(f"Scope (board, project or plan) {', '.join(scopes[:5])}.")
+    text.append(f"Source ids: {listed}.")
+    return SearchRecord(
+        id=record_id(tenant_id, run_id, event, kind, code, "group", *ids),
+        tenantId=tenant_id,
+        requires=LOGS_READ,
+        type="item",
+        content=" ".join(text),
+        runId=run_id,
+        kind=kind,
+        sourceId=ids[0],
+        sourceIds=" ".join(ids[:MAX_LISTED_IDS]),
+        event=event,
+        code=code,
+        level=str(members[-1].get("level") or "info"),
+        time=str(members[-1].get("time") or ""),
+    )
 
 
 def _record(tenant_id: str, run_id: str, line: Mapping[str, Any], mode: str | None) -> SearchRecord | None:
@@ -155,7 +259,8 @@ def _record(tenant_id: str, run_id: str, line: Mapping[str, Any], mode: str | No
             text.append(f"Reason: {describe_code(code)} ({code}).")
         if error:
             text.append(
-                f"Error: {error.get('type', '')} {error.get('slug') or ''} status {error.get('status') or 'none'}."
+                f"Error: {error.get('type', '')} {error.get('slug') or ''} status {error.get('status') or 'none'}"
+                f"{_status_words(error.get('status'))}."
             )
         if message:
             text.append(f"Note: {message}")
@@ -176,8 +281,13 @@ def _record(tenant_id: str, run_id: str, line: Mapping[str, Any], mode: str | No
         )
     if event in _RUN_EVENTS:
         text = [f"{run_words} {_RUN_EVENTS[event]} at {time}."]
+        if event == "run.started":
+            text.append("The migration run began" + (f" with scope {line['scope']}" if line.get("scope") else "") + ".")
         if code:
-            text.append(f"Status: {_words(code)}.")
+            text.append(f"Status: {_words(code)}{_OUTCOME_WORDS.get(code, '')}.")
+        kind_of_run = _kind_of_run(line.get("counts") or {})
+        if kind_of_run:
+            text.append(kind_of_run)
         if message:
             text.append(f"Reason: {message}")
         counts = line.get("counts") or {}

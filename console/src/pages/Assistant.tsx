@@ -13,6 +13,7 @@ export interface Citation {
   runId?: string;
   kind?: string;
   sourceId?: string;
+  sourceIds?: string[];
   section?: string;
 }
 
@@ -48,6 +49,8 @@ export function parseSse(buffer: string, onEvent: (event: string, data: string) 
 
 function citationText(c: Citation): string {
   if (c.type === "doc") return `Ferry documentation: ${c.section ?? ""}`;
+  if (c.type === "item" && c.sourceIds && c.sourceIds.length > 1)
+    return `Run ${c.runId ?? ""}: ${c.sourceIds.length} ${c.kind ?? "item"} items (${c.sourceIds.join(", ")})`;
   if (c.type === "item") return `Run ${c.runId ?? ""}: ${c.kind ?? "item"} ${c.sourceId ?? ""}`;
   return `Run ${c.runId ?? ""}`;
 }
