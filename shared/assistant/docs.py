@@ -32,6 +32,7 @@ def doc_files(root: Path = ROOT) -> list[Path]:
     """The documents the assistant knows, relative order fixed."""
     files = [root / "README.md", root / "infra" / "README.md"]
     files += sorted((root / "shared" / "connectors").glob("*/README.md"))
+    files.append(root / "shared" / "assistant" / "README.md")
     return [f for f in files if f.is_file()]
 
 
