@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import httpx
 
+from shared.connections.rotation import StoredSecrets
 from shared.connectors.registry import ConnectorRuntime, open_runtime, probe_pacer
 from shared.connectors.settings import ConnectionBase, parse_connection
 from shared.contract.model import Container
@@ -418,7 +419,18 @@ async def open_connector(
     without it the registry's process-wide pacer is used."""
     connection = await load_connection(ctx, connector_id)
     pacer = await pacer_for(connection) if pacer_for is not None else None
-    return await open_runtime(connection, allow_loopback=_allow_loopback(ctx, allow_loopback), pacer=pacer)
+    return await open_runtime(
+        connection,
+        allow_loopback=_allow_loopback(ctx, allow_loopback),
+        pacer=pacer,
+        secrets=stored_secrets(ctx, connector_id),
+    )
+
+
+def stored_secrets(ctx: TenantContext, connector_id: str) -> StoredSecrets:
+    """Where a runtime of this connector stores the secrets its vendor rotates (a rotating
+    refresh token is sealed again before it is used: the next worker and run need it)."""
+    return StoredSecrets(ctx.repo(ConnectorsRepository), vault_for(ctx), connector_id)
 
 
 def _message(exc: BaseException) -> str:
@@ -475,7 +487,10 @@ async def run_connection_test(
     try:
         connection = await _unseal(ctx, doc)
         runtime = await open_runtime(
-            connection, allow_loopback=_allow_loopback(ctx, allow_loopback), pacer=probe_pacer(connection)
+            connection,
+            allow_loopback=_allow_loopback(ctx, allow_loopback),
+            pacer=probe_pacer(connection),
+            secrets=stored_secrets(ctx, connector_id),
         )
         side = runtime.reader or runtime.writer
         assert side is not None, "a runtime has a reader or a writer"
@@ -508,7 +523,10 @@ async def list_containers(
     try:
         connection = await _unseal(ctx, doc)
         runtime = await open_runtime(
-            connection, allow_loopback=_allow_loopback(ctx, allow_loopback), pacer=probe_pacer(connection)
+            connection,
+            allow_loopback=_allow_loopback(ctx, allow_loopback),
+            pacer=probe_pacer(connection),
+            secrets=stored_secrets(ctx, connector_id),
         )  # a person is waiting: fail fast
         if runtime.reader is None:
             raise ValidationFailed(

@@ -5,7 +5,8 @@ Each vendor package registers a factory in its `runtime.py`
 imports `shared.connectors.<kind>.runtime` on first use, so the function app's cold start
 does not pay for connectors it does not use.
 
-A factory receives the connection and `RuntimeOptions` (loopback policy and the pacer) and
+A factory receives the connection and `RuntimeOptions` (loopback policy, the pacer and, for
+credentials that rotate, the `SecretKeeper` that stores a rotated secret) and
 builds its vendor client with `shared.net.http.build_client(kind, allow_loopback=...,
 base_url=connection.effective_base_url())`: every remote call goes through the SSRF guard
 and the pacer. Reader and writer of one runtime share the client and the pacer.
@@ -29,7 +30,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from shared.connectors.settings import ConnectionBase, registered_kinds, split_secrets
+from shared.connectors.kit.rotation import SecretKeeper
+from shared.connectors.settings import ConnectionBase, credential_identity, registered_kinds
 from shared.contract.connector import DestinationWriter, SourceReader
 from shared.contract.limits import RateLimit
 from shared.contract.pacer import Pacer, PacerRegistry, PacerSettings
@@ -76,10 +78,14 @@ class SimpleRuntime:
 
 @dataclass(frozen=True)
 class RuntimeOptions:
-    """What a factory gets besides the connection."""
+    """What a factory gets besides the connection. ``secrets`` keeps the connection's secrets
+    between runs (the connections layer seals them in the vault): a connector whose refresh
+    tokens rotate stores each new one there before using it; None where nothing is stored
+    (tests, scripts), and then a rotated token lives in memory only."""
 
     allow_loopback: bool
     pacer: Pacer
+    secrets: SecretKeeper | None = None
 
 
 RuntimeFactory = Callable[[ConnectionBase, RuntimeOptions], Awaitable[ConnectorRuntime]]
@@ -143,7 +149,7 @@ def rate_limit_of(kind: str) -> RateLimit:
 
 def credential_key(connection: ConnectionBase) -> str:
     """Names the credential of `connection` without holding it (HMAC, per-process key)."""
-    public, secret_values = split_secrets(connection)
+    public, secret_values = credential_identity(connection)  # a rotated token is the same credential
     material = json.dumps({"public": public, "secrets": secret_values}, sort_keys=True).encode()
     digest = hmac.new(_FINGERPRINT_KEY, material, hashlib.sha256).hexdigest()[:32]
     return f"{connection.kind}:{digest}"
@@ -161,14 +167,21 @@ def probe_pacer(connection: ConnectionBase) -> Pacer:
 
 
 async def open_runtime(
-    connection: ConnectionBase, *, allow_loopback: bool, pacer: Pacer | None = None
+    connection: ConnectionBase,
+    *,
+    allow_loopback: bool,
+    pacer: Pacer | None = None,
+    secrets: SecretKeeper | None = None,
 ) -> ConnectorRuntime:
     """Open a live connector for `connection`; close it with `await runtime.aclose()`.
 
     `allow_loopback` comes from settings (local mode only). `pacer` defaults to the
-    credential's process-wide pacer. Raises ValidationFailed for a kind without runtime and
+    credential's process-wide pacer. `secrets` stores secrets the vendor rotates (see
+    `RuntimeOptions`). Raises ValidationFailed for a kind without runtime and
     `UnsafeDestinationError` when the guard refuses the connection's base URL.
     """
     entry = _entry(connection.kind)
-    options = RuntimeOptions(allow_loopback=allow_loopback, pacer=pacer or shared_pacer(connection))
+    options = RuntimeOptions(
+        allow_loopback=allow_loopback, pacer=pacer or shared_pacer(connection), secrets=secrets
+    )
     return await entry.factory(connection, options)

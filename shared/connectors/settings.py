@@ -62,6 +62,10 @@ class AuthBase(_Strict):
 
     type: str
 
+    #: secret fields the vendor replaces on use (a rotating refresh token): stored again by
+    #: the runtime, and left out of what names the credential (`credential_identity`)
+    rotating_secrets: ClassVar[tuple[str, ...]] = ()
+
 
 class ConnectionBase(_Strict):
     """Base of every kind. `base_url` overrides the vendor URL, for local simulators only
@@ -172,7 +176,8 @@ class PlannerConnection(ConnectionBase):
     vendor_hosts: ClassVar[tuple[str, ...]] = ("graph.microsoft.com", "login.microsoftonline.com", "*.sharepoint.com")
 
 
-# --- Jira: https://developer.atlassian.com/cloud/jira/platform/basic-auth-for-rest-apis/
+# --- Jira: https://developer.atlassian.com/cloud/jira/platform/basic-auth-for-rest-apis/ and
+# https://developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/
 
 
 class JiraApiToken(AuthBase):
@@ -188,13 +193,29 @@ class JiraApiToken(AuthBase):
         return value
 
 
+class JiraOAuthApp(AuthBase):
+    """An OAuth 2.0 (3LO) app the user consented to: its refresh token (rotating: each refresh
+    answers a new one and the old one stops working) and the site's cloud id, under which
+    the API is reached (`https://api.atlassian.com/ex/jira/<cloud_id>`)."""
+
+    type: Literal["oauth_app"]
+    client_id: str = Field(min_length=1, max_length=200)
+    client_secret: SecretStr = Field(min_length=1)
+    refresh_token: SecretStr = Field(min_length=1)
+    cloud_id: str = Field(pattern=f"^{_GUID}$")
+
+    rotating_secrets: ClassVar[tuple[str, ...]] = ("refresh_token",)
+
+
 class JiraConnection(ConnectionBase):
     kind: Literal["jira"]
     vendor_hosts: ClassVar[tuple[str, ...]] = ("*.atlassian.net", "api.atlassian.com", "auth.atlassian.com")
     self_hosted: ClassVar[bool] = True
+    #: the OAuth 2.0 (3LO) gateway of Jira Cloud sites
+    oauth_api_root: ClassVar[str] = "https://api.atlassian.com"
     #: https://<site>.atlassian.net, or a self-hosted Jira (must resolve to public IPs)
     site_url: str
-    auth: JiraApiToken
+    auth: Annotated[JiraApiToken | JiraOAuthApp, Field(discriminator="type")]
 
     @field_validator("site_url")
     @classmethod
@@ -202,6 +223,10 @@ class JiraConnection(ConnectionBase):
         return _http_url(value, https_only=True)
 
     def effective_base_url(self) -> str:
+        """The site (API token), or the 3LO gateway of the site's cloud id (OAuth app);
+        `base_url` stands for the site, or for the gateway's origin, locally."""
+        if isinstance(self.auth, JiraOAuthApp):
+            return f"{self.base_url or self.oauth_api_root}/ex/jira/{self.auth.cloud_id}"
         return self.base_url or self.site_url
 
 
@@ -357,6 +382,14 @@ def join_secrets(public: Mapping[str, Any], secrets: Mapping[str, str]) -> Conne
             target = target.setdefault(name, {})
         target[leaf] = value
     return parse_connection(data)
+
+
+def credential_identity(model: ConnectionBase) -> tuple[dict[str, Any], dict[str, str]]:
+    """`split_secrets` without the secrets the vendor rotates: what names one credential
+    (for its pacer and request budget) before and after a rotation alike."""
+    public, secrets = split_secrets(model)
+    rotating = {f"auth.{name}" for name in model.auth.rotating_secrets}
+    return public, {path: value for path, value in secrets.items() if path not in rotating}
 
 
 def secret_paths(model: ConnectionBase) -> tuple[str, ...]:

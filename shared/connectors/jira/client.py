@@ -43,10 +43,13 @@ COMMENTS = OffsetPaging(records_at=("comments",), offset_param="startAt", size_p
 class JiraClient:
     """Thin async client of a Jira Cloud site; ``http`` has ``base_url`` set to the site."""
 
-    def __init__(self, http: httpx.AsyncClient, credential: Credential, *, pacer: Pacer) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, credential: Credential, *, pacer: Pacer, site: str | None = None
+    ) -> None:
         self.api = ApiClient(http, pacer=pacer, errors=JIRA_ERRORS, credential=credential)
         self.pacer = pacer
-        self.site = str(http.base_url).rstrip("/")
+        #: the site URL (the workspace); through the OAuth gateway it is not the API root
+        self.site = (site or str(http.base_url)).rstrip("/")
 
     async def aclose(self) -> None:
         await self.api.aclose()

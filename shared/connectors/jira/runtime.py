@@ -1,8 +1,11 @@
 """Jira runtime factory: one guarded, paced client shared by reader and writer.
 
-The connection's ``site_url`` (``https://<site>.atlassian.net``, or a self-hosted Jira that
-the SSRF guard admits) is the API host; ``base_url`` overrides it for a local simulator. The
-credential is the account's e-mail and API token (``auth.py``).
+With an API token the connection's ``site_url`` (``https://<site>.atlassian.net``, or a
+self-hosted Jira that the SSRF guard admits) is the API host; ``base_url`` overrides it for a
+local simulator. With an OAuth app the API is the 3LO gateway
+``https://api.atlassian.com/ex/jira/<cloudId>`` (``base_url`` stands for its origin locally)
+and the site stays the workspace; the rotated refresh tokens are stored through
+``options.secrets`` (``auth.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from shared.connectors.jira.client import JiraClient
 from shared.connectors.jira.reader import JiraReader
 from shared.connectors.jira.writer import JiraWriter
 from shared.connectors.registry import RuntimeOptions, SimpleRuntime, register_runtime
-from shared.connectors.settings import ConnectionBase, JiraConnection
+from shared.connectors.settings import ConnectionBase, JiraConnection, JiraOAuthApp
 from shared.net.http import build_client
 
 
@@ -22,7 +25,13 @@ async def open_jira(connection: ConnectionBase, options: RuntimeOptions) -> Simp
     if not isinstance(connection, JiraConnection):
         raise TypeError("open_jira needs a JiraConnection")
     http = build_client("jira", allow_loopback=options.allow_loopback, base_url=connection.effective_base_url())
-    client = JiraClient(http, credential_for(connection), pacer=options.pacer)
+    try:
+        credential = credential_for(connection, http, keeper=options.secrets)
+    except BaseException:
+        await http.aclose()
+        raise
+    oauth = isinstance(connection.auth, JiraOAuthApp)
+    client = JiraClient(http, credential, pacer=options.pacer, site=connection.site_url if oauth else None)
     return SimpleRuntime(JiraReader(client), JiraWriter(client), (client.aclose,))
 
 

@@ -115,11 +115,16 @@ def oauth_refresh_grant(
 
 
 async def token_request(
-    http: httpx.AsyncClient, token_url: str, form: Mapping[str, str], *, vendor: str
+    http: httpx.AsyncClient, token_url: str, form: Mapping[str, str], *, vendor: str, json_body: bool = False
 ) -> dict[str, object]:
-    """POST a token request form; errors in the kit's terms (never the form in a message)."""
+    """POST a token request form; errors in the kit's terms (never the form in a message).
+    ``json_body`` sends the parameters as a JSON object instead (Atlassian's token endpoint
+    documents ``Content-Type: application/json``)."""
     try:
-        resp = await http.post(token_url, data=dict(form))
+        if json_body:
+            resp = await http.post(token_url, json=dict(form))
+        else:
+            resp = await http.post(token_url, data=dict(form))
     except httpx.TransportError as exc:
         raise TransientError(f"{vendor} token endpoint unreachable: {type(exc).__name__}") from exc
     if resp.status_code in (400, 401, 403):
