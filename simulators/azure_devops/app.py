@@ -23,6 +23,7 @@ from simulators.azure_devops import (
     routes_attachments,
     routes_comments,
     routes_core,
+    routes_teams,
     routes_wit,
 )
 from simulators.azure_devops.errors import AdoError, ado_error_handler, error_body
@@ -66,6 +67,7 @@ def create_app(
 
     app.include_router(auth.router)
     app.include_router(routes_core.router)
+    app.include_router(routes_teams.router)
     app.include_router(routes_comments.router)
     app.include_router(routes_attachments.router)
     app.include_router(routes_wit.router)

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import Field
 
 from shared.connectors.asana import account
+from shared.connectors.asana import people as people_of
 from shared.connectors.asana.api_types import (
     ATTACHMENT_FIELDS,
     PROJECT_FIELDS,
@@ -97,6 +98,10 @@ class AsanaReader:
 
     async def list_containers(self) -> list[Container]:
         return await account.list_containers(self.client)
+
+    async def list_people(self, scope: str | None) -> list[UserRef]:
+        """Users of a workspace or members of a project (``PeopleLister``), fetched fresh."""
+        return await people_of.list_people(self.client, scope)
 
     async def aclose(self) -> None:
         await self.client.aclose()

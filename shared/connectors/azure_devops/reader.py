@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.connectors.azure_devops import people
 from shared.connectors.azure_devops.capabilities import azure_devops_capabilities
 from shared.connectors.azure_devops.client import AdoClient, segment
 from shared.connectors.azure_devops.mapping import (
@@ -84,6 +85,10 @@ class AzureDevOpsReader:
 
     async def list_containers(self) -> list[Container]:
         return await self.client.list_containers()
+
+    async def list_people(self, scope: str | None) -> list[UserRef]:
+        """Team members of a project or of the organization (``PeopleLister``), fetched fresh."""
+        return await people.list_people(self.client, scope)
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.connectors.jira import people
 from shared.connectors.jira.capabilities import jira_capabilities
 from shared.connectors.jira.client import COMMENTS, PAGE_BEANS, JiraClient
 from shared.connectors.jira.mapping import (
@@ -96,6 +97,10 @@ class JiraBase:
                 )
             )
         return out
+
+    async def list_people(self, scope: str | None) -> list[UserRef]:
+        """People assignable in a project or on the site (``PeopleLister``), fetched fresh."""
+        return await people.list_people(self.client, self.site, scope)
 
     async def issue_types(self, project: str) -> tuple[list[str], list[str]]:
         """(standard type ids, sub-task type ids) of a project."""

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.connectors.kit.cursor import CursorCodec
 from shared.connectors.monday import operations as ops
+from shared.connectors.monday import people
 from shared.connectors.monday.capabilities import monday_capabilities
 from shared.connectors.monday.client import CursorExpired, MondayClient
 from shared.connectors.monday.mapping import (
@@ -34,7 +35,6 @@ from shared.connectors.monday.mapping import (
     item_to_task,
     tag_to_label,
     update_to_comment,
-    user_ref,
 )
 from shared.contract.connector import Page
 from shared.contract.model import Attachment, Container, Kind, Record, UserRef
@@ -83,20 +83,13 @@ class MondayReader:
     async def list_containers(self) -> list[Container]:
         return await self.client.list_containers()
 
+    async def list_people(self, scope: str | None) -> list[UserRef]:
+        """The account's users (``PeopleLister``), fetched fresh."""
+        return await people.list_people(self.client, scope)
+
     async def users(self) -> dict[str, UserRef]:
         if self._users is None:
-            found: dict[str, UserRef] = {}
-            page = 1
-            while True:
-                rows = (await self.client.run("users_page", {"page": page}))["users"] or []
-                for row in rows:
-                    ref = user_ref(row)
-                    if ref is not None:
-                        found[str(row["id"])] = ref
-                if len(rows) < 500:
-                    break
-                page += 1
-            self._users = found
+            self._users = await people.account_users(self.client)
         return self._users
 
     async def board(self, scope: str, *, fresh: bool = False) -> Mapping[str, Any]:

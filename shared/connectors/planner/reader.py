@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.connectors.kit.cursor import CursorCodec
 from shared.connectors.kit.errors import status_of
+from shared.connectors.planner import people
 from shared.connectors.planner.api_types import (
     DriveItem,
     GroupPost,
@@ -90,6 +91,10 @@ class PlannerReader:
 
     async def list_containers(self) -> list[Container]:
         return await self.directory.list_containers()
+
+    async def list_people(self, scope: str | None) -> list[UserRef]:
+        """Members of a group or of a plan's group (``PeopleLister``), fetched fresh."""
+        return await people.list_people(self.directory, scope)
 
     async def read(self, kind: Kind, scope: str, cursor: str | None, limit: int) -> Page:
         if kind is Kind.PROJECT:

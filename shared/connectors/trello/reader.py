@@ -29,6 +29,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.connectors.kit.cursor import CursorCodec
+from shared.connectors.trello import people
 from shared.connectors.trello.api_types import (
     TAction,
     TAttachment,
@@ -83,6 +84,10 @@ class TrelloReader:
 
     async def list_containers(self) -> list[Container]:
         return await self.client.list_containers()
+
+    async def list_people(self, scope: str | None) -> list[UserRef]:
+        """Members of a board or workspace (``PeopleLister``), fetched fresh."""
+        return await people.list_people(self.client, scope)
 
     async def members(self, board_id: str) -> Members:
         """Board members by id (e-mails where Trello shows them), cached per board."""
