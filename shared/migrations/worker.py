@@ -245,7 +245,9 @@ class ChunkWorker:
 
     async def _runtime(self, ctx: TenantContext, connector_id: str) -> ConnectorRuntime:
         doc = await ctx.repo(ConnectorsRepository).get(connector_id)
-        key = (ctx.tenant_id, connector_id, str(doc.get("_etag")))
+        # `version` counts the user's changes; a rotated refresh token (stored by the runtime
+        # itself, see shared.connections.rotation) changes the ETag but not the connection
+        key = (ctx.tenant_id, connector_id, str(doc.get("version")))
         async with self._lock:
             runtime = self._runtimes.get(key)
             if runtime is None:
