@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.http_api.deps import authorize
 from functions.http_api.idempotency import IdempotencyKey, idempotent
 from functions.http_api.ids import ConnectorId
 from functions.http_api.paging import Continuation, PageSize, page_body
-from shared.connections import service
+from shared.connections import people, service
 from shared.connectors.settings import registered_kinds
 from shared.display_names import DisplayName
 from shared.identity.access import Action
@@ -51,6 +51,27 @@ class ConnectorPatch(BaseModel):
         description="Fields to change. Secret fields left out keep their value while "
         "`auth.type` stays the same; the kind cannot change.",
     )
+
+
+class Person(BaseModel):
+    id: str | None = Field(description="the vendor's id of the person")
+    name: str | None = Field(description="the name the vendor shows (vendor-supplied text)")
+    email: str | None = Field(description="the e-mail, when the vendor shows it to this credential")
+
+
+class PeoplePage(BaseModel):
+    items: list[Person]
+    continuation: str | None = Field(default=None, description="token of the next page; null on the last")
+
+
+ContainerParam = Annotated[
+    str | None,
+    Query(
+        max_length=people.MAX_CONTAINER_CHARS,
+        description="a container id from `/containers`: a workspace (its users) or a board, project or "
+        "plan (its members); left out: everyone the connector can see",
+    ),
+]
 
 
 class ConnectorTest(BaseModel):
@@ -118,3 +139,27 @@ async def check_connector(connectorId: ConnectorId, access: Manage) -> Connector
 async def list_containers(connectorId: ConnectorId, access: Read) -> dict[str, Any]:
     containers = await service.list_containers(access.ctx, connectorId)
     return {"items": [{"id": c.id, "name": c.name, "kind": c.kind.value, "parentId": c.parent_id} for c in containers]}
+
+
+@router.get(
+    "/{connectorId}/people",
+    summary="People the connector can see in a container, for the user mapping (nothing is stored)",
+    description="Each person's vendor id, name and e-mail (when the vendor shows it), sorted by name. "
+    "Asked of the vendor at every call and never stored or logged: people are personal data. "
+    "Errors as `/containers`: 424 when the vendor refuses the credentials, 502 when it cannot be "
+    "reached; a container it does not know is a 422 naming `container`.",
+)
+async def list_people(
+    connectorId: ConnectorId,
+    access: Read,
+    container: ContainerParam = None,
+    pageSize: PageSize = 100,
+    continuation: Continuation = None,
+) -> PeoplePage:
+    page = await people.list_people(
+        access.ctx, connectorId, container=container, page_size=pageSize, continuation=continuation
+    )
+    return PeoplePage(
+        items=[Person(id=p.source_id, name=p.display_name, email=p.email) for p in page.items],
+        continuation=page.continuation,
+    )

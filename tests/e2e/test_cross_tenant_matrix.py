@@ -49,6 +49,7 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("DELETE", "/api/orgs/{orgId}/connectors/{connectorId}"): CONNECTOR_MANAGERS,
     ("POST", "/api/orgs/{orgId}/connectors/{connectorId}/test"): CONNECTOR_MANAGERS,
     ("GET", "/api/orgs/{orgId}/connectors/{connectorId}/containers"): INTERNAL_READ,
+    ("GET", "/api/orgs/{orgId}/connectors/{connectorId}/people"): INTERNAL_READ,
     ("GET", "/api/orgs/{orgId}/migrations"): EVERYONE,
     ("POST", "/api/orgs/{orgId}/migrations"): WORKERS,
     ("GET", "/api/orgs/{orgId}/migrations/{migrationId}"): EVERYONE,
