@@ -7,6 +7,7 @@ import asyncio
 from shared.connectors.kit.errors import status_of
 from shared.connectors.planner.api_types import GraphGroup, GraphUser, PlannerPlan, PlannerTask
 from shared.connectors.planner.client import ITEM_ERRORS, PlannerClient
+from shared.connectors.planner.placement import KeyedLocks
 from shared.contract.model import Container, ContainerKind, UserRef
 from shared.errors import SkippableItemError
 
@@ -21,6 +22,7 @@ class Directory:
         self._users: dict[str, UserRef] = {}
         self._ids_by_email: dict[str, str | None] = {}
         self._plans: dict[str, PlannerPlan] = {}
+        self._locks = KeyedLocks()
 
     async def whoami(self) -> UserRef:
         """The signed-in user (delegated) or the application (app-only token)."""
@@ -62,10 +64,16 @@ class Directory:
         return out
 
     async def plan(self, plan_id: str, *, fresh: bool = False) -> PlannerPlan:
-        if fresh or plan_id not in self._plans:
-            raw = await self.client.get_json(f"/planner/plans/{plan_id}")
-            self._plans[plan_id] = PlannerPlan.model_validate(raw)
-        return self._plans[plan_id]
+        # one read at a time per plan: the items of a page ask for the same plan at once
+        async with self._locks(f"plan|{plan_id}"):
+            if fresh or plan_id not in self._plans:
+                raw = await self.client.get_json(f"/planner/plans/{plan_id}")
+                self._plans[plan_id] = PlannerPlan.model_validate(raw)
+            return self._plans[plan_id]
+
+    def remember_plan(self, plan: PlannerPlan) -> None:
+        """A plan as a create answered it (its group does not change)."""
+        self._plans[plan.id] = plan
 
     async def group_of(self, plan_id: str) -> str:
         group = (await self.plan(plan_id)).group_id

@@ -18,6 +18,7 @@ from shared.connectors.kit.markers import find_marker, with_footer
 from shared.connectors.planner.api_types import (
     GroupPost,
     PlannerBucket,
+    PlannerPlan,
     PlannerPlanDetails,
     PlannerTask,
     PlannerTaskDetails,
@@ -82,6 +83,8 @@ class PlannerWriter:
         #: plan id → its details (label categories) as last read or written: a label's write
         #: starts from them (their etag guards it)
         self._details_read: dict[str, dict[str, Any]] = {}
+        #: plan id → its buckets as last read, with those this writer made since
+        self._bucket_reads: dict[str, dict[str, PlannerBucket]] = {}
         #: task id → (group, thread) of the task's comments, as written or read
         self._threads: dict[str, tuple[str, str]] = {}
         #: source positions of the buckets this writer created (bucket id → position)
@@ -140,7 +143,9 @@ class PlannerWriter:
                 raise SkippableItemError("a destination group (workspace) is required")
             body = {"title": record.name[:255],
                     "container": {"url": f"{GRAPH_BASE_URL}/groups/{refs.workspace}"}}
-            return str((await self.client.post("/planner/plans", body))["id"])
+            plan = PlannerPlan.model_validate(await self.client.post("/planner/plans", body))
+            self.directory.remember_plan(plan)
+            return plan.id
         if isinstance(record, Section):
             return await self._create_bucket(need(refs.project, "plan"), record)
         if isinstance(record, Label):
@@ -189,7 +194,18 @@ class PlannerWriter:
 
     async def _buckets(self, plan_id: str) -> list[PlannerBucket]:
         raw = await self.client.get_all(f"/planner/plans/{plan_id}/buckets")
-        return [PlannerBucket.model_validate(b) for b in raw]
+        buckets = [PlannerBucket.model_validate(b) for b in raw]
+        self._bucket_reads[plan_id] = {b.id: b for b in buckets}
+        return buckets
+
+    async def _bucket_listing(self, plan_id: str) -> list[PlannerBucket]:
+        """The plan's buckets for placing a new one: the last read (the engine looks a bucket
+        up by name just before it creates it) with the buckets this writer made since; read
+        again when a create's answer was lost (that bucket may exist unseen)."""
+        known = self._bucket_reads.get(plan_id)
+        if known is None or any(where[0] == plan_id for where in self._unplaced):
+            return await self._buckets(plan_id)
+        return list(known.values())
 
     async def _plan_details(self, plan_id: str) -> PlannerPlanDetails:
         raw = await self.client.get_json(f"/planner/plans/{plan_id}/details")
@@ -201,14 +217,16 @@ class PlannerWriter:
         plan at a time, so buckets written at once do not share a hint)."""
         async with self._locks(f"buckets|{plan}"):
             placed = [(self._bucket_positions.get(b.id, BEFORE_ALL), b.order_hint or "")
-                      for b in await self._buckets(plan)]
+                      for b in await self._bucket_listing(plan)]
             body = {"name": record.name, "planId": plan,
                     "orderHint": order_hint_for(record.position, placed)}
             self._unplaced.add((plan, f"bucket:{record.name}", record.position))
             made = await self.client.post("/planner/buckets", body)
             self._unplaced.discard((plan, f"bucket:{record.name}", record.position))
-            self._bucket_positions[str(made["id"])] = record.position
-            return str(made["id"])
+            bucket = PlannerBucket.model_validate(made)
+            self._bucket_positions[bucket.id] = record.position
+            self._bucket_reads.setdefault(plan, {})[bucket.id] = bucket
+            return bucket.id
 
     async def _replace_bucket(self, plan: str, bucket_id: str, record: Section) -> None:
         """A bucket whose create answer was lost: buckets placed since did not count it, so
