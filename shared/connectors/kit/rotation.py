@@ -10,8 +10,10 @@ used. Connectors stay pure: they see the keeper only as this protocol.
 Two holders of one connector (two worker processes, or a worker and a connection test) may
 refresh at once. The vendor takes the old token once: the loser's grant is refused. The
 loser then re-reads the stored token (waiting briefly while the winner is still storing it)
-and, when another one is stored by now, retries once with it; only a refusal of that one too,
-or of a token nobody replaced, pauses the run (``AuthRequiredError``).
+and, when another one is stored by now, retries with it (a few times at most, never with a
+token already refused: with more holders the stored one may be used up again before it is
+presented); a refusal that no newly stored token explains pauses the run
+(``AuthRequiredError``).
 
 What cannot be saved: the vendor rotated the token but its answer never arrived (the new
 token was never seen). The old one is then dead and the run pauses with the vendor's reason;
@@ -34,6 +36,9 @@ REFRESH_TOKEN_PATH = "auth.refresh_token"
 #: how long a refused holder waits, in steps, for a concurrent winner to store its token: a
 #: winner stores right after its grant (one document write), so a few seconds cover it
 SETTLE_DELAYS_S = (0.25, 0.5, 1.0, 2.0)
+#: stored successors a refused holder tries before the refusal stands (two holders racing
+#: need one; each further concurrent rotation may need one more)
+MAX_SUCCESSORS = 3
 
 
 class SecretKeeper(Protocol):
@@ -89,25 +94,29 @@ class RotatingRefreshGrant:
         self._known: set[str] = {self._form["refresh_token"]}
 
     async def __call__(self) -> tuple[str, float]:
-        used = self._form["refresh_token"]
-        try:
-            body = await self._request()
-        except AuthRequiredError:
-            successor = await self._successor(used)
-            if successor is None:
-                raise
-            # another holder rotated it first and stored the successor: retry once with it
-            self._form["refresh_token"] = successor
-            self._known = {successor}
-            body = await self._request()
+        refused: set[str] = set()
+        while True:
+            try:
+                body = await self._request()
+                break
+            except AuthRequiredError:
+                refused.add(self._form["refresh_token"])
+                # Another holder may have rotated it first: retry with the token it stored.
+                # The stored one may itself be used up by the time we present it (a third
+                # rotation raced ours), so a few successors are tried, never one twice.
+                successor = await self._successor(refused) if len(refused) <= MAX_SUCCESSORS else None
+                if successor is None:
+                    raise
+                self._form["refresh_token"] = successor
+                self._known = {successor}
         await self._keep(str(body.get("refresh_token") or ""))
         return str(body["access_token"]), float(str(body.get("expires_in", 3600)))
 
     async def _request(self) -> dict[str, object]:
         return await token_request(self._http, self._url, self._form, vendor=self._vendor, json_body=self._json)
 
-    async def _successor(self, refused: str) -> str | None:
-        """A stored refresh token other than ``refused``, waiting a little for a concurrent
+    async def _successor(self, refused: Collection[str]) -> str | None:
+        """A stored refresh token not yet ``refused``, waiting a little for a concurrent
         winner to finish storing it; None when nobody replaced it (the refusal stands)."""
         if self._keeper is None:
             return None
@@ -115,7 +124,7 @@ class RotatingRefreshGrant:
             if delay:
                 await self._clock.sleep(delay)
             stored = await self._keeper.stored(self._path)
-            if stored and stored != refused:
+            if stored and stored not in refused:
                 return stored
         return None
 

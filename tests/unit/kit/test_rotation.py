@@ -212,3 +212,24 @@ async def test_without_a_keeper_the_rotation_lives_in_memory() -> None:
     vendor.access.clear()
     assert await api.get("/me") == {"ok": True}
     assert vendor.grants == ["r0", "r1"]
+
+
+async def test_a_successor_used_up_meanwhile_leads_to_the_next_stored_one() -> None:
+    class Chain(MemoryKeeper):
+        """r0 was rotated to r-mid by one holder and r-mid to r-last by another before we
+        could present r-mid: each read shows the next value stored."""
+
+        def __init__(self) -> None:
+            super().__init__("r0")
+            self.chain = ["r0", "r-mid", "r-last"]
+
+        async def stored(self, path: str) -> str | None:
+            self.reads += 1
+            self.values[path] = self.chain[min(self.reads, len(self.chain) - 1)]
+            return self.values[path]
+
+    vendor, keeper = Vendor("r-last"), Chain()
+    api, _ = _setup(keeper, vendor)
+    assert await api.get("/me") == {"ok": True}
+    assert vendor.grants == ["r0", "r-mid", "r-last"]
+    assert keeper.values[REFRESH_TOKEN_PATH] == "r1"
