@@ -186,7 +186,7 @@ async def test_two_workers_refreshing_at_once_keep_the_one_live_token(
         for _round in range(3):
             # both hold the same stored refresh token and need an access token now: the
             # vendor takes it once, the refused one reads the winner's and retries once
-            assert await asyncio.gather(_whoami(a), _whoami(b)) == [DEFAULT_EMAIL, DEFAULT_EMAIL]
+            assert list(await asyncio.gather(_whoami(a), _whoami(b))) == [DEFAULT_EMAIL, DEFAULT_EMAIL]
             stored = await _stored(ctx, cid)
             assert jira.live() == {stored}
             jira.expire_access_tokens()
