@@ -12,7 +12,7 @@ window-exact (``shared.contract.budget.window_exact``).
 from __future__ import annotations
 
 from shared.connectors.registry import rate_limit_of
-from shared.connectors.settings import ConnectionBase, split_secrets
+from shared.connectors.settings import ConnectionBase, credential_identity
 from shared.contract.budget import window_exact
 from shared.contract.pacer import Pacer
 from shared.store.budget_ledger import CosmosBudgetLedger
@@ -32,7 +32,7 @@ class CredentialPacers:
         ledger = self._ledgers.get(ctx.region)
         if ledger is None:
             ledger = self._ledgers[ctx.region] = CosmosBudgetLedger(ctx.cosmos)
-        public, secrets = split_secrets(connection)
+        public, secrets = credential_identity(connection)  # one budget before and after a rotation
         key = f"{ctx.region}:{await ledger.credential_key(connection.kind, public, secrets)}"
         limit = rate_limit_of(connection.kind)
         pacer = self._pacers.pop(key, None)
