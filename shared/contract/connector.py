@@ -31,7 +31,7 @@ checks them):
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
@@ -123,6 +123,15 @@ class Page(BaseModel):
     next_cursor: str | None = None
     #: source ids the vendor reported deleted (tombstones), when it can say so
     deleted: tuple[str, ...] = ()
+    #: ``ChildSkipReader`` pages only (comments, attachments): parent tasks whose children
+    #: of this kind were not listed because the parent's version is still the one the
+    #: engine's ``ListedParents`` gave for it; the engine keeps those children as seen
+    unchanged_parents: tuple[str, ...] = ()
+    #: ``ChildSkipReader`` pages only: parent task → its version as read *before* its
+    #: children of this kind were listed, for parents whose listing ended in this page (all
+    #: of their children are in it or in earlier pages). The engine remembers it, so a later
+    #: run may skip the parent while that version holds.
+    listed_parents: Mapping[str, str] = Field(default_factory=dict)
 
 
 class DestRefs(BaseModel):
@@ -228,6 +237,31 @@ class DestinationWriter(Connection, Protocol):
 
 
 # --- optional features (one method each) -------------------------------------------
+
+
+#: The engine's answer to a ``ChildSkipReader``: of the given parent task ids, those whose
+#: children of the kind being read may be skipped, each with the parent version at which
+#: they were last listed completely (and every one of them migrated). A parent missing from
+#: the answer must be listed.
+ListedParents = Callable[[Sequence[str]], Awaitable[Mapping[str, str]]]
+
+
+@runtime_checkable
+class ChildSkipReader(Protocol):
+    """A reader that lists children (comments, attachments) per parent task and can skip the
+    parents whose version has not moved since their children were last read.
+
+    Only for a child kind whose every addition, change and removal moves the parent's
+    version, as the vendor documents it (Asana: an attachment added or trashed moves the
+    task's ``modified_at``, an edited comment does not, so Asana skips attachments only).
+    For other kinds ``read_changed`` is ``read``. Whatever it skips, the engine keeps as
+    seen; what it lists completely goes in ``Page.listed_parents``.
+    """
+
+    async def read_changed(self, kind: Kind, scope: str, cursor: str | None, limit: int, listed: ListedParents) -> Page:
+        """As ``read``, leaving out the children of parents whose version is the one
+        ``listed`` answers for them (named in ``Page.unchanged_parents``)."""
+        ...
 
 
 @runtime_checkable

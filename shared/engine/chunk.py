@@ -23,10 +23,11 @@ from datetime import timedelta
 from enum import StrEnum
 
 from shared.contract.clock import Clock, SystemClock
-from shared.contract.connector import DestinationWriter, SourceReader
+from shared.contract.connector import ChildSkipReader, DestinationWriter, SourceReader
 from shared.contract.model import Kind
 from shared.contract.pacer import DeferChunk
 from shared.contract.runs import FINAL_STATUSES, RunStatus
+from shared.engine.child_skip import CHILD_KINDS, ChildSkip
 from shared.engine.items import ItemContext, ItemProcessor, ItemResult
 from shared.engine.plan import RunSettings, message_for, next_checkpoint, retry_skips
 from shared.engine.ports import (
@@ -37,6 +38,7 @@ from shared.engine.ports import (
     Claim,
     ClaimResult,
     IdMap,
+    IdMapChildren,
     IdMapEntry,
     IdState,
     ItemReport,
@@ -186,8 +188,13 @@ class ChunkRunner:
     async def _page(self, msg: ChunkMessage) -> tuple[Counter[str], list[ItemReport], str | None]:
         kind = msg.phase.kind
         assert kind is not None
+        skip = self._child_skip(kind)
         try:
-            page = await self.reader.read(kind, msg.scope, msg.cursor, self.settings.page_size)
+            if skip is not None:
+                assert isinstance(self.reader, ChildSkipReader)
+                page = await self.reader.read_changed(kind, msg.scope, msg.cursor, self.settings.page_size, skip)
+            else:
+                page = await self.reader.read(kind, msg.scope, msg.cursor, self.settings.page_size)
         except Exception as exc:  # sorted into chunk outcomes
             if isinstance(exc, AuthRequiredError):
                 exc.extra.setdefault("side", "source")
@@ -220,13 +227,51 @@ class ChunkRunner:
             _account(counts, rows, res)
         if page.deleted:
             await self._report_deleted(msg, kind, list(page.deleted), counts, rows)
+        if skip is not None and page.unchanged_parents:
+            self._keep_children(msg, kind, skip, page.unchanged_parents, counts, processor.seen)
         await self._flush(msg, counts, rows, processor.seen)
         if stop is None and processor.out_of_time:
             stop = _ChunkStop(defer=0.0)  # same page again at once; done items are skipped
         if stop is not None:
             stop.counts = counts
             raise stop
+        if skip is not None and page.listed_parents:
+            # every child of these parents is now processed: a later run may skip them while
+            # their version holds (after the marks, so a crash in between lists them again)
+            assert isinstance(self.id_map, IdMapChildren)
+            await self.id_map.set_listed(self.settings.migration_id, kind, page.listed_parents)
         return counts, rows, page.next_cursor
+
+    def _child_skip(self, kind: Kind) -> ChildSkip | None:
+        """The ``ListedParents`` of this page when the reader and the id map can skip the
+        children of unchanged tasks: in runs that migrate (full, delta), not in a dry run (it
+        records no "seen" marks), a retry (it reads failed items only) or a verify."""
+        if kind not in CHILD_KINDS or self.settings.dry_run or self.settings.mode not in ("full", "delta"):
+            return None
+        if not isinstance(self.reader, ChildSkipReader) or not isinstance(self.id_map, IdMapChildren):
+            return None
+        return ChildSkip(self.id_map, self.id_map, migration_id=self.settings.migration_id, kind=kind)
+
+    def _keep_children(
+        self,
+        msg: ChunkMessage,
+        kind: Kind,
+        skip: ChildSkip,
+        parents: tuple[str, ...],
+        counts: Counter[str],
+        seen: dict[Kind, list[str]],
+    ) -> None:
+        """The children of tasks the reader skipped are still at the source: seen (the sweep
+        keeps them) and counted unchanged once per run, as if they had been read."""
+        try:
+            kept = skip.kept_children(parents)
+        except FatalRunError as exc:
+            raise _ChunkStop(fatal=str(exc)) from exc
+        marks = seen.setdefault(kind, [])
+        for child in kept:
+            if child.last_run_id != msg.run_id:
+                counts[f"{kind}.{ItemStatus.UNCHANGED}"] += 1
+                marks.append(child.source_id)
 
     async def _sweep(self, msg: ChunkMessage) -> tuple[Counter[str], list[ItemReport], None]:
         """Report items of this scope in the id map that the run no longer saw at the source."""

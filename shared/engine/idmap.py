@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from shared.contract.connector import DestRefs
-from shared.contract.model import Kind, Record, Task
+from shared.contract.model import Attachment, Comment, Kind, Record, Task
 from shared.engine.ports import IdMap, IdMapEntry, IdState
 from shared.errors import SkippableItemError
 
@@ -20,6 +20,11 @@ class Delta(StrEnum):
     RECONCILE = "reconcile"  # intent recorded, outcome unknown: find by marker first
     CHANGED = "changed"  # written before from an older version: update
     UNCHANGED = "unchanged"  # same version: nothing to write
+
+
+def parent_task(record: Record) -> str | None:
+    """The task a comment or attachment belongs to (kept on its entry), else None."""
+    return record.task_id if isinstance(record, Comment | Attachment) else None
 
 
 def decide(entry: IdMapEntry | None, record: Record) -> Delta:
@@ -60,6 +65,7 @@ def intent(
         last_run_id=run_id,
         updated_at=now,
         depth=depth,
+        parent_id=parent_task(record),
     )
 
 
@@ -97,6 +103,7 @@ def not_migrated(
         written_run_id=run_id,
         action=state.value,
         reason=reason[:REASON_CHARS] if reason else None,
+        parent_id=parent_task(record),
     )
 
 
@@ -132,6 +139,7 @@ def done(
         written_run_id=run_id,
         action=action,
         adaptations=adaptations,
+        parent_id=parent_task(record),
     )
 
 

@@ -32,6 +32,8 @@ class InMemoryIdMap:
     def __init__(self) -> None:
         self.entries: dict[tuple[str, Kind, str], IdMapEntry] = {}
         self._by_scope: dict[tuple[str, str], set[tuple[str, Kind, str]]] = {}
+        #: (migration, kind, parent task) → keys of the entries that name it as their parent
+        self._by_parent: dict[tuple[str, Kind, str], set[tuple[str, Kind, str]]] = {}
         self.writes = 0
 
     async def get_many(self, migration_id: str, kind: Kind, source_ids: Sequence[str]) -> dict[str, IdMapEntry]:
@@ -47,6 +49,8 @@ class InMemoryIdMap:
         key = (entry.migration_id, entry.kind, entry.source_id)
         self.entries[key] = entry
         self._by_scope.setdefault((entry.migration_id, entry.scope), set()).add(key)
+        if entry.parent_id is not None:
+            self._by_parent.setdefault((entry.migration_id, entry.kind, entry.parent_id), set()).add(key)
 
     async def mark_seen(self, migration_id: str, kind: Kind, source_ids: Sequence[str], run_id: str) -> None:
         self.writes += 1
@@ -54,6 +58,24 @@ class InMemoryIdMap:
             key = (migration_id, kind, sid)
             if key in self.entries:
                 self.entries[key] = self.entries[key].model_copy(update={"last_run_id": run_id})
+
+    async def children(self, migration_id: str, kind: Kind, parent_ids: Sequence[str]) -> builtins.list[IdMapEntry]:
+        out: builtins.list[IdMapEntry] = []
+        for parent in dict.fromkeys(parent_ids):
+            for key in sorted(self._by_parent.get((migration_id, kind, parent), ())):
+                entry = self.entries.get(key)
+                if entry is not None and entry.parent_id == parent:  # it may have moved since
+                    out.append(entry)
+        return out
+
+    async def set_listed(self, migration_id: str, kind: Kind, versions: Mapping[str, str]) -> None:
+        self.writes += 1
+        for parent, version in versions.items():
+            key = (migration_id, Kind.TASK, parent)
+            entry = self.entries.get(key)
+            if entry is not None:
+                listed = {**entry.children_listed, str(kind): version}
+                self.entries[key] = entry.model_copy(update={"children_listed": listed})
 
     async def list(self, migration_id: str, *, scope: str | None = None) -> AsyncIterator[IdMapEntry]:
         if scope is not None:

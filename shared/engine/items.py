@@ -33,6 +33,7 @@ from shared.engine.idmap import (
     done,
     intent,
     not_migrated,
+    parent_task,
     retryable,
 )
 from shared.engine.plan import RunSettings
@@ -186,6 +187,13 @@ class ItemProcessor:
             self.seen.setdefault(kind, []).append(sid)
         if delta is Delta.UNCHANGED:
             assert entry is not None
+            parent = parent_task(rec)
+            if parent is not None and entry.parent_id != parent and not ctx.settings.dry_run:
+                # an entry written before parents were kept: name it once, so that a later
+                # delta may skip listing this task's children (``shared.engine.child_skip``)
+                await ctx.id_map.put(entry.model_copy(update={"parent_id": parent, "last_run_id": ctx.run_id}))
+                if sid in self.seen.get(kind, ()):
+                    self.seen[kind].remove(sid)
             return result(ItemStatus.UNCHANGED, dest_id=entry.dest_id, counted=not already, report=False)
         if already and entry is not None and entry.state in (IdState.FAILED, IdState.SKIPPED):
             # failed or skipped earlier in this run (a redelivered chunk): once is enough

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -74,6 +74,11 @@ class IdMapEntry(BaseModel):
     action: str | None = None  # an ``ItemStatus`` value
     adaptations: tuple[str, ...] = ()
     reason: str | None = None
+    #: comments and attachments: the source id of their task (``IdMapChildren.children``)
+    parent_id: str | None = None
+    #: tasks: child kind → the task's version when its children of that kind were last
+    #: listed completely (``shared.engine.child_skip``); a rewritten entry starts without
+    children_listed: Mapping[str, str] = Field(default_factory=dict)
 
 
 class IdMap(Protocol):
@@ -91,6 +96,22 @@ class IdMap(Protocol):
 
     def list(self, migration_id: str, *, scope: str | None = None) -> AsyncIterator[IdMapEntry]:
         """Every entry of the migration (optionally of one scope)."""
+        ...
+
+
+@runtime_checkable
+class IdMapChildren(Protocol):
+    """Optional id-map feature: the comments and attachments of given tasks, and the task
+    versions their children were listed at (``shared.engine.child_skip``). An id map without
+    it makes the engine list every task's children, as before."""
+
+    async def children(self, migration_id: str, kind: Kind, parent_ids: Sequence[str]) -> list[IdMapEntry]:
+        """Entries of ``kind`` whose ``parent_id`` is one of ``parent_ids``."""
+        ...
+
+    async def set_listed(self, migration_id: str, kind: Kind, versions: Mapping[str, str]) -> None:
+        """On the TASK entries of ``versions``' keys, set ``children_listed[kind]`` to the
+        version; a task without an entry is left alone."""
         ...
 
 

@@ -21,6 +21,7 @@ from shared.contract.connector import (
     Capabilities,
     ChecklistSupport,
     DestRefs,
+    ListedParents,
     MarkerLocation,
     Page,
 )
@@ -79,6 +80,19 @@ class _Offset(BaseModel):
 
 
 _OFFSET = CursorCodec("memory", _Offset)
+
+
+class _ChildPos(BaseModel):
+    """``read_changed``: the parent ``t`` (index in the scope's parents), its children read
+    so far ``c``, and the parent's version ``v`` read before its listing began."""
+
+    model_config = ConfigDict(extra="forbid")
+    t: int = Field(default=0, ge=0)
+    c: int = Field(default=0, ge=0)
+    v: str | None = None
+
+
+_CHILDREN = CursorCodec("memory", _ChildPos)
 
 
 class _MemoryBase:
@@ -160,7 +174,9 @@ class MemoryReader(_MemoryBase):
 
     async def read(self, kind: Kind, scope: str, cursor: str | None, limit: int) -> Page:
         """Up to ``limit`` records of ``kind`` in project ``scope`` from offset ``cursor``."""
+        return await self._read(kind, scope, cursor, limit)
 
+    async def _read(self, kind: Kind, scope: str, cursor: str | None, limit: int) -> Page:
         async def run() -> Page:
             if kind is not Kind.PROJECT and scope not in self.vendor.items[Kind.PROJECT]:
                 raise NotFoundError(f"project {scope} not found")
@@ -170,6 +186,54 @@ class MemoryReader(_MemoryBase):
             end = start + len(page)
             return Page(
                 records=tuple(page), next_cursor=_OFFSET.encode(_Offset(offset=end)) if end < len(rows) else None
+            )
+
+        return await self._call("read", run, kind)
+
+    async def read_changed(self, kind: Kind, scope: str, cursor: str | None, limit: int, listed: ListedParents) -> Page:
+        """``read`` for kinds the vendor does not version on the parent; for those it does
+        (``MemoryVendor.bumps_parent``) children parent by parent, leaving out the parents
+        whose version ``listed`` answers (``ChildSkipReader``)."""
+        if kind not in self.vendor.bumps_parent:
+            return await self._read(kind, scope, cursor, limit)
+
+        async def run() -> Page:
+            if scope not in self.vendor.items[Kind.PROJECT]:
+                raise NotFoundError(f"project {scope} not found")
+            children: dict[str, list[Record]] = {}
+            for rec in self._scoped(kind, scope):
+                children.setdefault(rec.task_id, []).append(rec)  # type: ignore[attr-defined]
+            versions = {t.source_id: t.version for t in self._scoped(Kind.TASK, scope)}
+            # parents in task order; children of a task not in the scope come last, always read
+            parents = list(versions) + [p for p in children if p not in versions]
+            pos = _CHILDREN.load(cursor)
+            answer = await listed(parents[pos.t : pos.t + limit])
+            records: list[Record] = []
+            unchanged: list[str] = []
+            complete: dict[str, str] = {}
+            t, c, v = pos.t, pos.c, pos.v
+            while t < len(parents) and t < pos.t + limit and len(records) < limit:
+                parent = parents[t]
+                if c == 0:
+                    v = versions.get(parent)  # read before its children are listed
+                    if v is not None and answer.get(parent) == v:
+                        unchanged.append(parent)
+                        t += 1
+                        continue
+                kids = children.get(parent, [])
+                take = kids[c : c + limit - len(records)]
+                records.extend(take)
+                c += len(take)
+                if c >= len(kids):
+                    if v is not None:
+                        complete[parent] = v
+                    t, c, v = t + 1, 0, None
+            nxt = _CHILDREN.encode(_ChildPos(t=t, c=c, v=v)) if t < len(parents) else None
+            return Page(
+                records=tuple(records),
+                next_cursor=nxt,
+                unchanged_parents=tuple(unchanged),
+                listed_parents=complete,
             )
 
         return await self._call("read", run, kind)

@@ -75,6 +75,10 @@ class MemoryVendor:
         default_factory=lambda: UserRef(email="owner@example.com", display_name="Owner", source_id="u0")
     )
     rng_jitter: Callable[[], float] | None = None
+    #: child kinds whose every put, edit and removal gives the parent task a new version
+    #: (as Asana's ``modified_at`` moves for attachments); the reader may skip those
+    #: children under a task whose version has not moved (``MemoryReader.read_changed``)
+    bumps_parent: frozenset[Kind] = frozenset()
 
     def __post_init__(self) -> None:
         self.workspaces: dict[str, Container] = {}
@@ -111,6 +115,7 @@ class MemoryVendor:
         self.mutations += 1
         if blob is not None:
             self.blobs[record.source_id] = blob
+        self._touch_parent(record)
         return record
 
     def edit(self, kind: Kind, item_id: str, **changes: object) -> Record:
@@ -118,17 +123,28 @@ class MemoryVendor:
         old = self.get(kind, item_id)
         new = old.model_copy(update={**changes, "version": self.new_version()})
         self.items[kind][item_id] = new
+        self.mutations += 1
+        self._touch_parent(new)
         return new
 
     def remove(self, kind: Kind, item_id: str) -> bool:
         """Delete an item (and its markers); True when it existed."""
-        existed = self.items[kind].pop(item_id, None) is not None
+        gone = self.items[kind].pop(item_id, None)
+        existed = gone is not None
         self.mutations += 1
+        if gone is not None:
+            self._touch_parent(gone)
         for key in [k for k, v in self.markers.items() if v == item_id and k[0] == kind]:
             del self.markers[key]
         self.blobs.pop(item_id, None)
         self.uploads.pop(item_id, None)
         return existed
+
+    def _touch_parent(self, record: Record) -> None:
+        task_id = getattr(record, "task_id", None)
+        task = self.items[Kind.TASK].get(task_id) if task_id and record.kind in self.bumps_parent else None
+        if task is not None:
+            self.items[Kind.TASK][task.source_id] = task.model_copy(update={"version": self.new_version()})
 
     def get(self, kind: Kind, item_id: str) -> Record:
         try:
