@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from shared.config import QUEUE_CHUNKS
 from shared.contract.model import Kind
 from shared.contract.runs import FINAL_STATUSES, RunStatus, can_transition
+from shared.engine.child_skip import CHILD_KINDS
 from shared.engine.ports import (
     Checkpoint,
     ChunkMessage,
@@ -78,6 +79,11 @@ def _lease_ops(token: str | None, until: datetime | None) -> list[dict[str, Any]
     return [{"op": "set", "path": "/leaseToken", "value": token},
             {"op": "set", "path": "/leaseUntil", "value": iso(until) if until else None},
             {"op": "set", "path": "/leaseUntilTs", "value": until.timestamp() if until else None}]
+
+
+def _listed_field(kind: Kind | str) -> str:
+    """The task document's field holding ``children_listed[kind]`` (``listedAttachment``)."""
+    return "listed" + str(kind).capitalize()
 
 
 class IdMapRepository(TenantRepository):
@@ -139,7 +145,8 @@ class CosmosIdMap:
             updated_at=_dt(doc.get("updatedAt")), adopted=bool(doc.get("adopted")),
             depth=int(doc.get("depth") or 0), written_run_id=doc.get("writtenRunId"),
             action=doc.get("action"), adaptations=tuple(doc.get("adaptations") or ()),
-            reason=doc.get("reason"),
+            reason=doc.get("reason"), parent_id=doc.get("parentId"),
+            children_listed={str(k): doc[_listed_field(k)] for k in CHILD_KINDS if doc.get(_listed_field(k))},
         )
 
     async def get_many(self, migration_id: str, kind: Kind, source_ids: Sequence[str]) -> dict[str, IdMapEntry]:
@@ -159,7 +166,31 @@ class CosmosIdMap:
             "updatedAt": _ts(entry.updated_at) or iso(datetime.now(UTC)),
             "adopted": entry.adopted, "depth": entry.depth, "writtenRunId": entry.written_run_id,
             "action": entry.action, "adaptations": list(entry.adaptations), "reason": entry.reason,
+            "parentId": entry.parent_id,
+            **{_listed_field(k): v for k, v in entry.children_listed.items()},
         })
+
+    async def children(self, migration_id: str, kind: Kind, parent_ids: Sequence[str]) -> builtins.list[IdMapEntry]:
+        """Entries of ``kind`` whose task is one of ``parent_ids`` (``IdMapChildren``)."""
+        if not parent_ids:
+            return []
+        docs = await self.repo.query_all(
+            "c.kind = @kind AND ARRAY_CONTAINS(@parents, c.parentId)",
+            {"kind": str(kind), "parents": list(dict.fromkeys(parent_ids))},
+        )
+        return [self._entry(d) for d in docs if d.get("migrationId") == migration_id]
+
+    async def set_listed(self, migration_id: str, kind: Kind, versions: Mapping[str, str]) -> None:
+        """One patch per task: the version its children of ``kind`` were listed at. A field
+        per kind (a patch cannot set a key inside an object the document lacks)."""
+        async def one(item: tuple[str, str]) -> None:
+            try:
+                await self.repo.patch(self.doc_id(Kind.TASK, item[0]),
+                                      [{"op": "set", "path": f"/{_listed_field(kind)}", "value": item[1]}])
+            except NotFoundError:
+                pass  # a task without an entry has nothing to remember
+
+        await bounded(versions.items(), one)
 
     async def mark_seen(self, migration_id: str, kind: Kind, source_ids: Sequence[str], run_id: str) -> None:
         async def one(sid: str) -> None:
