@@ -25,6 +25,7 @@ from shared.contract.clock import FakeClock as EngineClock
 from shared.contract.limits import RateLimit
 from shared.contract.model import Kind, Record, Task, UserRef
 from shared.contract.pacer import Pacer
+from shared.contract.runs import RunStatus
 from shared.errors import ValidationFailed
 from shared.net.http import build_client
 from simulators.common import FakeClock as SimClock
@@ -33,6 +34,7 @@ from simulators.jira import DEFAULT_EMAIL, OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET,
 from simulators.jira.spec import load_spec
 from tests.connectors.conformance import ConnectorConformance
 from tests.connectors.test_jira import _project_id, _spec_hook
+from tests.unit.engine.harness import Harness
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Use of allowEmptyValue:DeprecationWarning"),
@@ -240,3 +242,42 @@ def test_an_oauth_app_is_validated(auth: dict[str, str], field: str) -> None:
     errors = caught.value.extra["errors"]
     assert isinstance(errors, list) and [e["field"] for e in errors] == [field]
     assert "refresh-0123456789" not in str(caught.value.extra) and OAUTH_CLIENT_SECRET not in str(caught.value.extra)
+
+
+async def test_a_refused_refresh_pauses_the_run_and_a_reconnection_resumes_it(sim: tuple[Any, str]) -> None:
+    """Through the engine: a Jira source whose consent was revoked pauses the run with
+    Atlassian's reason; the connector reconnected (a new refresh token), the run resumes."""
+    app, base = sim
+    scope = _project_id(app)
+    h = Harness(scopes=(scope,))
+    revoked = mint(app)
+    with app.state.jira_store.lock:
+        app.state.jira_store.refresh_tokens.pop(revoked)
+    refused = JiraReader(_oauth_client_for(app, base, revoked))
+    h.reader = refused  # type: ignore[assignment]
+    try:
+        run = await h.run()
+    finally:
+        await refused.aclose()
+    assert h.status(run) is RunStatus.PAUSED
+    reason = h.state.reasons[run.run_id] or ""
+    assert "reconnect" in reason and "invalid_grant" in reason and revoked not in reason
+
+    reconnected = JiraReader(_oauth_client_for(app, base, mint(app)))
+    h.reader = reconnected  # type: ignore[assignment]
+    try:
+        await h.resume(run)
+    finally:
+        await reconnected.aclose()
+    assert h.status(run) is RunStatus.SUCCEEDED
+    issues = [i for i in app.state.jira_store.issues.values() if str(i.project_id) == scope]
+    assert h.dst.count(Kind.TASK) == len(issues)
+
+
+def _oauth_client_for(app: Any, base: str, token: str) -> JiraClient:
+    conn = oauth_connection(base, token, app.state.jira_store.cloud_id)
+    http = build_client("jira", allow_loopback=True, base_url=conn.effective_base_url())
+    clock = EngineClock()  # the refused grant's wait for a concurrent winner passes in virtual time
+    pacer = Pacer(RateLimit(requests=100_000, per_seconds=60, concurrency=8), clock=clock, rng=random.Random(7))
+    return JiraClient(http, credential_for(conn, http, keeper=MemoryKeeper(token), clock=clock), pacer=pacer,
+                      site=SITE)

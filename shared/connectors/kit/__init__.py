@@ -5,6 +5,8 @@
   becomes a typed ``shared.errors`` error, and the pacer's action table decides what to do.
 * ``auth``    — credentials as request headers; ``TokenSource`` for tokens that can be
   refreshed (OAuth refresh token, Entra client credentials / ROPC).
+* ``rotation`` — ``RotatingRefreshGrant``: refresh tokens that rotate, each stored through the
+  runtime's ``SecretKeeper`` before its access token is used.
 * ``http``    — ``ApiClient``: every call through the credential's pacer, checked by the
   vendor's table, refreshed once after a 401, idempotent deletes, streamed uploads and
   downloads (redirects followed without credentials).
