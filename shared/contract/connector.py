@@ -27,6 +27,8 @@ checks them):
 * Attachment bodies are streamed: never read a whole file into memory, no temp files.
 * What only the write reveals (an assignee who is not a member of the destination) is
   adapted, not failed: the writer returns ``Written(dest_id, notes)`` so it is reported.
+* A reader that lists children per task may skip unchanged tasks in a delta
+  (``ChildSkipReader``), only for child kinds whose every change moves the task's version.
 """
 
 from __future__ import annotations

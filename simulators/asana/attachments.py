@@ -135,6 +135,10 @@ def _touch_parent(store: AsanaStore, att: Attachment, me: str) -> None:
 def delete_attachment(store: AsanaStore, gid: str) -> None:
     att = store.attachment(gid)
     att.deleted = True
+    # the spec (TaskResponse.modified_at): "attachment is trashed on a task" moves it
+    task = store.tasks.get(att.parent)
+    if task is not None:
+        task.modified_at = store.stamp()
     if att.path and os.path.exists(att.path):
         os.unlink(att.path)
         att.path = None

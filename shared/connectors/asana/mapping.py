@@ -9,7 +9,7 @@ after it, and sent in the same request as the due date.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from shared.connectors.asana.api_types import (
@@ -90,6 +90,32 @@ def parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
     return datetime.fromisoformat(value)
+
+
+def modified_token(value: object) -> str | None:
+    """A task's ``modified_at`` as a short exact token (microseconds since 1970, base 36),
+    which the children cursor carries per pending task; None when there is none to trust."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    micros = (moment - _EPOCH) // timedelta(microseconds=1)
+    if micros < 0:
+        return None
+    digits = ""
+    while True:
+        micros, rest = divmod(micros, 36)
+        digits = _B36[rest] + digits
+        if not micros:
+            return digits
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 def parse_day(value: str | None) -> date | None:

@@ -34,6 +34,7 @@ from shared.connectors.asana.capabilities import asana_capabilities
 from shared.connectors.asana.client import VENDOR, AsanaClient
 from shared.connectors.asana.mapping import (
     attachment_to_record,
+    modified_token,
     project_to_record,
     section_to_record,
     story_to_comment,
@@ -50,12 +51,17 @@ from shared.connectors.asana.walk import (
     shared_step,
 )
 from shared.connectors.kit.cursor import CursorCodec
-from shared.contract.connector import Capabilities, Page
+from shared.contract.connector import Capabilities, ListedParents, Page
 from shared.contract.model import AnyRecord, Attachment, Comment, Container, Kind, UserRef
 from shared.errors import NotFoundError, SkippableItemError
 
 #: API calls one ``read`` may make while looking for records (keeps a chunk short).
 MAX_CALLS_PER_READ = 20
+#: Child kinds whose listing a delta skips under a task whose ``modified_at`` has not moved
+#: (``read_changed``). The spec (TaskResponse.modified_at) says an attachment added ("story
+#: is created"; the simulator adds an ``attachment_added`` story) or trashed moves it. An
+#: edited comment does not (no story is created), so comments are always listed.
+SKIPPED_WHEN_UNCHANGED = frozenset({Kind.ATTACHMENT})
 #: a presigned ``download_url`` from the attachment listing is used while younger than this
 #: (Asana: valid for about two minutes); an older one is asked for again
 FRESH_LINK_S = 60.0
@@ -67,11 +73,13 @@ class LabelsCursor(CursorState):
 
 class ChildrenCursor(CursorState):
     """Comments or attachments: the task walk (None: done), the tasks whose children come
-    next, and the position in the first one's listing."""
+    next, the position in the first one's listing, and (attachments) each pending task's
+    ``modified_at`` token as the walk read it ("" unknown; absent in older cursors)."""
 
     w: TaskWalkState | None = Field(default_factory=TaskWalkState)
     t: list[str] = Field(default_factory=list)
     c: ListPos = Field(default_factory=ListPos)
+    v: list[str] = Field(default_factory=list)
 
 
 SECTIONS = CursorCodec(VENDOR, ListPos)
@@ -135,7 +143,14 @@ class AsanaReader:
             return await self._labels_page(scope, cursor, limit)
         if kind is Kind.TASK:
             return await self._tasks(scope, cursor, limit)
-        return await self._children(kind, scope, cursor, limit)
+        return await self._children(kind, scope, cursor, limit, None)
+
+    async def read_changed(self, kind: Kind, scope: str, cursor: str | None, limit: int, listed: ListedParents) -> Page:
+        """``read``; attachments (``SKIPPED_WHEN_UNCHANGED``) are not listed under a task
+        whose ``modified_at`` is the one ``listed`` answers (``ChildSkipReader``)."""
+        if kind not in SKIPPED_WHEN_UNCHANGED:
+            return await self.read(kind, scope, cursor, limit)
+        return await self._children(kind, scope, cursor, max(1, limit), listed)
 
     async def _sections(self, scope: str, cursor: str | None, limit: int) -> Page:
         pos = SECTIONS.load(cursor)
@@ -183,12 +198,21 @@ class AsanaReader:
             )
         return Page(records=tuple(records), next_cursor=None if st.done() else TASKS.encode(st))
 
-    async def _children(self, kind: Kind, scope: str, cursor: str | None, limit: int) -> Page:
-        """Comments or attachments: walk the tasks, list each task's children."""
+    async def _children(
+        self, kind: Kind, scope: str, cursor: str | None, limit: int, listed: ListedParents | None
+    ) -> Page:
+        """Comments or attachments: walk the tasks, list each task's children. With
+        ``listed`` (attachments in a delta) a task whose ``modified_at`` token is the one the
+        engine answers is left out; a task whose listing ends here is reported with the
+        token the walk read before it was listed."""
         state = CHILDREN.load(cursor)
         walk_state, pending, pos = state.w, state.t, state.c
+        versioned = kind in SKIPPED_WHEN_UNCHANGED
+        tokens = state.v if versioned and len(state.v) == len(pending) else [""] * len(pending)
         people = await self.people(scope)
         records: list[AnyRecord] = []
+        unchanged: list[str] = []
+        complete: dict[str, str] = {}
         for _ in range(MAX_CALLS_PER_READ):
             if len(records) >= limit:
                 break
@@ -197,7 +221,7 @@ class AsanaReader:
                     walk_state = None
                     break
                 taken, walk_state = await shared_step(self._memo, self.client, scope, walk_state)
-                pending = [t["gid"] for t in taken]
+                pending, tokens = await self._to_list(taken, versioned, listed, unchanged)
                 if walk_state.done():
                     walk_state = None
                 continue
@@ -210,13 +234,35 @@ class AsanaReader:
                     records.append(rec)
             if after is None:
                 pending.pop(0)
+                if token := tokens.pop(0):
+                    complete[task] = token
                 pos = ListPos()
             else:
                 pos = after
+        found = {"records": tuple(records), "unchanged_parents": tuple(unchanged), "listed_parents": complete}
         if walk_state is None and not pending:
-            return Page(records=tuple(records))
-        nxt = ChildrenCursor(w=walk_state, t=pending, c=pos)
-        return Page(records=tuple(records), next_cursor=CHILDREN.encode(nxt))
+            return Page(**found)
+        nxt = ChildrenCursor(w=walk_state, t=pending, c=pos, v=tokens if versioned else [])
+        return Page(**found, next_cursor=CHILDREN.encode(nxt))
+
+    @staticmethod
+    async def _to_list(
+        taken: list[dict[str, Any]], versioned: bool, listed: ListedParents | None, unchanged: list[str]
+    ) -> tuple[list[str], list[str]]:
+        """The tasks of a walk step whose children must be listed, with their tokens; the
+        others (their token is the engine's) go to ``unchanged``."""
+        gids = [str(t["gid"]) for t in taken]
+        tokens = [(modified_token(t.get("modified_at")) or "") if versioned else "" for t in taken]
+        if listed is None or not gids:
+            return gids, tokens
+        answer = await listed([g for g, tok in zip(gids, tokens, strict=True) if tok])
+        keep: list[tuple[str, str]] = []
+        for gid, token in zip(gids, tokens, strict=True):
+            if token and answer.get(gid) == token:
+                unchanged.append(gid)
+            else:
+                keep.append((gid, token))
+        return [g for g, _ in keep], [tok for _, tok in keep]
 
     @staticmethod
     def _child_listing(kind: Kind, task: str) -> tuple[str, dict[str, Any]]:

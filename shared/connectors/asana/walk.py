@@ -108,8 +108,9 @@ class TaskWalk:
 
 
 #: what the shared walk asks for: the tags feed the labels, the gids the comments and
-#: attachments (the walk adds ``num_subtasks``)
-SHARED_WALK_FIELDS = "tags"
+#: attachments, ``modified_at`` the attachments a delta may skip (the walk adds
+#: ``num_subtasks``)
+SHARED_WALK_FIELDS = "tags,modified_at"
 
 
 class WalkMemo:
