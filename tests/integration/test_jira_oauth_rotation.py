@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import secrets
+import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, cast
 
@@ -33,6 +35,9 @@ from shared.vault.regional import vault_for
 from simulators.common import FakeClock as SimClock
 from simulators.common import serve
 from simulators.jira import DEFAULT_EMAIL, OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, SeedConfig, create_app
+from tests.conftest import project_root
+
+ROOT = project_root()
 
 ACTOR = "user:mem_test"
 PATH = "auth.refresh_token"
@@ -322,3 +327,35 @@ async def test_a_rotation_whose_answer_is_lost_pauses_with_the_reason(stores: An
     finally:
         await runtime.aclose()
     assert await _stored(ctx, cid) == token and token not in jira.live()
+
+
+async def _worker_process(local_env: dict[str, str], org_id: str, cid: str) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.integration.oauth_worker_process", org_id, cid,
+        env={**os.environ, **local_env}, cwd=str(ROOT),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode().strip().splitlines()[-1] if out.strip() else err.decode()[-2000:]
+
+
+async def test_worker_processes_take_the_stored_token_even_when_they_refresh_at_once(
+    stores: Any, local_env: dict[str, str], jira: Jira
+) -> None:
+    """Real processes: each knows only what is stored. Two start at once (both refresh the
+    same stored token); then this process's runtime, whose token died meanwhile, goes on."""
+    ctx = TenantContext.for_org(stores, new_org_id("eu"))
+    cid = await _create(ctx, jira, jira.mint())
+    here = await service.open_connector(ctx, cid)
+    try:
+        assert await _whoami(here) == DEFAULT_EMAIL
+        results = await asyncio.gather(*(_worker_process(local_env, ctx.tenant_id, cid) for _ in range(2)))
+        assert results == [(0, DEFAULT_EMAIL), (0, DEFAULT_EMAIL)], results
+        stored = await _stored(ctx, cid)
+        assert jira.live() == {stored}
+        jira.expire_access_tokens()
+        assert await _whoami(here) == DEFAULT_EMAIL  # refused, follows the stored one
+    finally:
+        await here.aclose()
+    assert jira.live() == {await _stored(ctx, cid)}
