@@ -138,9 +138,11 @@ class InMemoryBudget:
 
 class SlotQueue:
     """One process's reserved slots of a ``SharedBudget``, handed to its concurrent callers
-    in order. A reservation asks for as many slots as callers are waiting (at most
-    ``max_batch``), so a busy pacer makes one ledger round trip per several requests; a slot
-    not taken within ``slack_s`` of its time is dropped (it was counted, never sent: safe)."""
+    in order. A slot not taken within ``slack_s`` of its time is dropped (it was counted,
+    never sent: safe, but budget lost), so the batch a reservation asks for adapts: it
+    doubles (up to ``max_batch``) while every slot of the previous batch was used, and halves
+    when slots were dropped — a busy pacer makes one ledger round trip per many requests, an
+    occasional caller wastes little. It never asks for fewer than the callers waiting."""
 
     def __init__(self, budget: SharedBudget, clock: _WallClock, *, max_batch: int = 16) -> None:
         self.budget = budget
@@ -149,6 +151,8 @@ class SlotQueue:
         self._slots: deque[float] = deque()
         self._lock = asyncio.Lock()
         self._waiting = 0
+        self._batch = 1
+        self._dropped_since_refill = 0
         self.dropped = 0  # slots reserved and never used (benchmarks)
 
     async def take(self, max_wait_s: float) -> float | None:
@@ -174,9 +178,15 @@ class SlotQueue:
             while self._slots and self._slots[0] < now - slack:
                 self._slots.popleft()
                 self.dropped += 1
+                self._dropped_since_refill += 1
             if self._slots:
                 return self._slots.popleft(), None
-            want = min(self.max_batch, max(1, self._waiting))
+            if self._dropped_since_refill:
+                self._batch = max(1, self._batch // 2)
+            else:
+                self._batch = min(self.max_batch, self._batch * 2)
+            self._dropped_since_refill = 0
+            want = min(self.max_batch, max(self._batch, self._waiting))
             grant = await self.budget.reserve(want, now, max_wait_s)
             if not grant.slots and grant.wait_s > max_wait_s:
                 return 0.0, grant.wait_s
