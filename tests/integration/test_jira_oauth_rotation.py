@@ -359,3 +359,19 @@ async def test_worker_processes_take_the_stored_token_even_when_they_refresh_at_
     finally:
         await here.aclose()
     assert jira.live() == {await _stored(ctx, cid)}
+
+
+async def test_an_oauth_connector_reaches_only_atlassians_hosts(stores: Any, jira: Jira) -> None:
+    """Without a base URL the API root is Atlassian's gateway: a vendor host, not resolved at
+    create time; the site URL is not contacted at all (any value is only the workspace)."""
+    ctx = TenantContext.for_org(stores, new_org_id("eu"))
+
+    async def never(host: str, port: int) -> list[str]:
+        raise AssertionError(f"{host}: nothing is resolved for Atlassian's own hosts")
+
+    body = {**jira.connection("refresh-0123456789"), "base_url": None}
+    doc = await service.create_connector(ctx, name="c", connection=body, actor=ACTOR, allow_loopback=False,
+                                         resolver=never)
+    assert doc["public"]["auth"] == {"type": "oauth_app", "client_id": OAUTH_CLIENT_ID,
+                                     "cloud_id": jira.store.cloud_id}
+    assert sorted(doc["sealed"]) == ["auth.client_secret", "auth.refresh_token"]
