@@ -12,7 +12,9 @@ field + data-key version) before anything is stored, never returned (`public_con
 shows which secret fields are set, not their values), never logged and never put in a queue
 message (a message names the connector id; the worker opens the connection itself).
 Changing a connector re-seals every secret under fresh nonces; deleting it deletes the
-document and with it the ciphertext.
+document and with it the ciphertext. A secret the vendor rotates (Jira's OAuth refresh
+token) is sealed again by the runtime that received it (`rotation.StoredSecrets`, a
+compare-and-set on the document's ETag; `secretsRotatedAt` is set, `version` is not moved).
 
 The input mirrors the API body (`{"name", "connection": {…}}`), so every validation
 error names its field as the client sent it (`connection.site_url`).
