@@ -181,7 +181,5 @@ async def open_runtime(
     `UnsafeDestinationError` when the guard refuses the connection's base URL.
     """
     entry = _entry(connection.kind)
-    options = RuntimeOptions(
-        allow_loopback=allow_loopback, pacer=pacer or shared_pacer(connection), secrets=secrets
-    )
+    options = RuntimeOptions(allow_loopback=allow_loopback, pacer=pacer or shared_pacer(connection), secrets=secrets)
     return await entry.factory(connection, options)

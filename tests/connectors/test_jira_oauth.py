@@ -43,8 +43,9 @@ pytestmark = [
 
 SITE = "https://ferry-sim.atlassian.net"
 CLOUD_ID = "3f1b9c1e-5d0a-4c7e-9a11-0f0e5d7c2b10"
-SEED = SeedConfig(projects=1, issues_per_project=7, subtasks_every=3, comments_per_issue=2,
-                  attachment_sizes=[2048, 300_000], links=1)
+SEED = SeedConfig(
+    projects=1, issues_per_project=7, subtasks_every=3, comments_per_issue=2, attachment_sizes=[2048, 300_000], links=1
+)
 
 
 class MemoryKeeper:
@@ -107,8 +108,7 @@ def make_oauth_client(app: Any, base: str, keeper: MemoryKeeper | None = None) -
     conn = oauth_connection(base, token, app.state.jira_store.cloud_id)
     http = build_client("jira", allow_loopback=True, base_url=conn.effective_base_url())
     http.event_hooks["response"].append(_spec_hook)
-    pacer = Pacer(RateLimit(requests=100_000, per_seconds=60, concurrency=8), clock=EngineClock(),
-                  rng=random.Random(7))
+    pacer = Pacer(RateLimit(requests=100_000, per_seconds=60, concurrency=8), clock=EngineClock(), rng=random.Random(7))
     return JiraClient(http, credential_for(conn, http, keeper=keeper or MemoryKeeper(token)), pacer=pacer, site=SITE)
 
 
@@ -279,5 +279,4 @@ def _oauth_client_for(app: Any, base: str, token: str) -> JiraClient:
     http = build_client("jira", allow_loopback=True, base_url=conn.effective_base_url())
     clock = EngineClock()  # the refused grant's wait for a concurrent winner passes in virtual time
     pacer = Pacer(RateLimit(requests=100_000, per_seconds=60, concurrency=8), clock=clock, rng=random.Random(7))
-    return JiraClient(http, credential_for(conn, http, keeper=MemoryKeeper(token), clock=clock), pacer=pacer,
-                      site=SITE)
+    return JiraClient(http, credential_for(conn, http, keeper=MemoryKeeper(token), clock=clock), pacer=pacer, site=SITE)

@@ -41,8 +41,9 @@ ROOT = project_root()
 
 ACTOR = "user:mem_test"
 PATH = "auth.refresh_token"
-SEED = SeedConfig(projects=1, issues_per_project=2, subtasks_every=0, comments_per_issue=0, attachment_sizes=[],
-                  links=0)
+SEED = SeedConfig(
+    projects=1, issues_per_project=2, subtasks_every=0, comments_per_issue=0, attachment_sizes=[], links=0
+)
 
 
 class Jira:
@@ -319,8 +320,9 @@ async def test_a_rotation_whose_answer_is_lost_pauses_with_the_reason(stores: An
         )
         resp.raise_for_status()
     connection = await service.load_connection(ctx, cid)
-    runtime = await open_runtime(connection, allow_loopback=True, pacer=_quick_pacer(),
-                                 secrets=service.stored_secrets(ctx, cid))
+    runtime = await open_runtime(
+        connection, allow_loopback=True, pacer=_quick_pacer(), secrets=service.stored_secrets(ctx, cid)
+    )
     try:
         with pytest.raises(AuthRequiredError, match="invalid_grant"):
             await _whoami(runtime)
@@ -331,9 +333,15 @@ async def test_a_rotation_whose_answer_is_lost_pauses_with_the_reason(stores: An
 
 async def _worker_process(local_env: dict[str, str], org_id: str, cid: str) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.integration.oauth_worker_process", org_id, cid,
-        env={**os.environ, **local_env}, cwd=str(ROOT),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "tests.integration.oauth_worker_process",
+        org_id,
+        cid,
+        env={**os.environ, **local_env},
+        cwd=str(ROOT),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await proc.communicate()
     assert proc.returncode is not None
@@ -370,8 +378,8 @@ async def test_an_oauth_connector_reaches_only_atlassians_hosts(stores: Any, jir
         raise AssertionError(f"{host}: nothing is resolved for Atlassian's own hosts")
 
     body = {**jira.connection("refresh-0123456789"), "base_url": None}
-    doc = await service.create_connector(ctx, name="c", connection=body, actor=ACTOR, allow_loopback=False,
-                                         resolver=never)
-    assert doc["public"]["auth"] == {"type": "oauth_app", "client_id": OAUTH_CLIENT_ID,
-                                     "cloud_id": jira.store.cloud_id}
+    doc = await service.create_connector(
+        ctx, name="c", connection=body, actor=ACTOR, allow_loopback=False, resolver=never
+    )
+    assert doc["public"]["auth"] == {"type": "oauth_app", "client_id": OAUTH_CLIENT_ID, "cloud_id": jira.store.cloud_id}
     assert sorted(doc["sealed"]) == ["auth.client_secret", "auth.refresh_token"]

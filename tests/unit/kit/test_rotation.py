@@ -98,8 +98,9 @@ def _setup(keeper: MemoryKeeper | None, vendor: Vendor) -> tuple[ApiClient, Fake
     transport = httpx.MockTransport(vendor.handler)
     token_http = httpx.AsyncClient(transport=transport)
     form = {"grant_type": "refresh_token", "client_id": "c", "client_secret": SECRET, "refresh_token": "r0"}
-    grant = RotatingRefreshGrant(token_http, TOKEN_URL, form, vendor="Vendor", keeper=keeper, json_body=True,
-                                 clock=clock)
+    grant = RotatingRefreshGrant(
+        token_http, TOKEN_URL, form, vendor="Vendor", keeper=keeper, json_body=True, clock=clock
+    )
     api = ApiClient(
         httpx.AsyncClient(transport=transport, base_url="https://api.example.com"),
         pacer=Pacer(RateLimit(requests=1000, per_seconds=1, burst=1000), clock=clock),
@@ -116,8 +117,12 @@ async def test_the_rotated_token_is_stored_before_its_access_token_is_used() -> 
     # the API call arrived when the keeper already held the new refresh token
     assert vendor.on_api == ["r1"] and keeper.values[REFRESH_TOKEN_PATH] == "r1"
     assert keeper.replaces == [(frozenset({"r0"}), "r1")]
-    assert vendor.bodies[0] == {"grant_type": "refresh_token", "client_id": "c", "client_secret": SECRET,
-                                "refresh_token": "r0"}  # JSON, as Atlassian documents
+    assert vendor.bodies[0] == {
+        "grant_type": "refresh_token",
+        "client_id": "c",
+        "client_secret": SECRET,
+        "refresh_token": "r0",
+    }  # JSON, as Atlassian documents
 
 
 async def test_a_401_refreshes_from_the_stored_successor() -> None:
