@@ -226,7 +226,7 @@ def _iter_file(handle: BinaryIO, size: int) -> Iterator[bytes]:
 
 async def _spool(request: Request, limit: int) -> tuple[BinaryIO, int]:
     # The spool outlives this function: it becomes the stored file's content.
-    spool: BinaryIO = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # type: ignore[assignment]  # noqa: SIM115
+    spool: BinaryIO = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # type: ignore[assignment]
     size = 0
     async for chunk in request.stream():
         size += len(chunk)

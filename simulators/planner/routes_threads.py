@@ -117,3 +117,13 @@ async def reply(group_id: str, thread_id: str, request: Request,
     body = await request.json()
     _new_post(state, thread, body.get("post") if isinstance(body, dict) else None, who)
     return Response(status_code=202)
+
+
+@router.delete("/groups/{group_id}/threads/{thread_id}")
+async def delete_thread(group_id: str, thread_id: str, request: Request,
+                        who: Principal = Caller) -> Response:
+    """https://learn.microsoft.com/graph/api/conversationthread-delete: 204, its posts gone."""
+    state = sim_state(request)
+    thread = _thread(state, _group_for(state, group_id, who), thread_id)
+    del state.store.threads[thread.id]
+    return Response(status_code=204)

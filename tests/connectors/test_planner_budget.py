@@ -124,12 +124,12 @@ async def test_each_item_takes_at_most_two_calls(writer: PlannerWriter, sim: Sim
                                    make_marker(MIG, Kind.COMMENT, c.source_id)))
            for c in comments[:1]]
     first = await _stats(writer, sim)
-    # task read, thread made, one $batch (link + read); the plan's group is known from its
-    # create
+    # the writer made the task without a thread: one $batch makes the thread and reads the
+    # task, one links it and reads the thread (the plan's group is known from its create)
     assert first["by_route"] == {
-        "GET /v1.0/planner/tasks/{task_id}": {"200": 1},
-        "POST /v1.0/groups/{group_id}/threads": {"201": 1},
-        "POST /v1.0/$batch": {"200": 1},
+        "POST /v1.0/$batch": {"200": 2},
+        "$batch › POST /v1.0/groups/{group_id}/threads": {"201": 1},
+        "$batch › GET /v1.0/planner/tasks/{task_id}": {"200": 1},
         "$batch › PATCH /v1.0/planner/tasks/{task_id}": {"204": 1},
         "$batch › GET /v1.0/groups/{group_id}/threads/{thread_id}/posts": {"200": 1}}
     await _reset(writer, sim)
@@ -149,6 +149,32 @@ async def test_each_item_takes_at_most_two_calls(writer: PlannerWriter, sim: Sim
     await writer.upload_attachment(link, DestRefs(project=plan, task=task2),
                                    make_marker(MIG, Kind.ATTACHMENT, "a1"), None)
     assert (await _stats(writer, sim))["total"] == 1
+
+
+async def test_a_thread_someone_started_meanwhile_takes_the_first_comment(
+        writer: PlannerWriter, sim: Sim) -> None:
+    """The writer made the task without a thread, but someone commented on it since: the
+    thread made for the first comment is removed and the comment goes into the task's
+    thread; one thread, each post once."""
+    plan, _ = await _plan(writer, sim, "Meanwhile")
+    task = _id(await writer.create(Kind.TASK, _task("m"), DestRefs(project=plan),
+                                   make_marker(MIG, Kind.TASK, "m")))
+    other = PlannerWriter(sim.client(sim.creds("alice")))
+    try:
+        await other.create(Kind.COMMENT, Comment(source_id="x", version="1", project_id="p",
+                                                 task_id="m", text="Someone else"),
+                           DestRefs(project=plan, task=task), make_marker("other", Kind.COMMENT, "x"))
+    finally:
+        await other.client.aclose()
+    marker = make_marker(MIG, Kind.COMMENT, "mine")
+    dest = _id(await writer.create(Kind.COMMENT, Comment(
+        source_id="mine", version="1", project_id="p", task_id="m", text="Mine"),
+        DestRefs(project=plan, task=task), marker))
+    linked = await writer.client.get_json(f"/planner/tasks/{task}")
+    assert dest.split("|")[1] == linked["conversationThreadId"]
+    topics = [t for t in sim.store.threads.values() if t.topic == 'Comments on task "Task m"']
+    assert len(topics) == 1 and len(topics[0].posts) == 2
+    assert sum(marker in p.content for p in topics[0].posts) == 1
 
 
 async def test_a_lost_details_answer_and_a_stale_etag_end_in_one_task(writer: PlannerWriter,

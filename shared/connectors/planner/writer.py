@@ -9,7 +9,7 @@ one is idempotent). Plans, buckets and labels are reconciled by name (natural ke
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -85,6 +85,8 @@ class PlannerWriter:
         self._details_read: dict[str, dict[str, Any]] = {}
         #: plan id → its buckets as last read, with those this writer made since
         self._bucket_reads: dict[str, dict[str, PlannerBucket]] = {}
+        #: task id → title of a task this writer created without a comment thread
+        self._threadless: dict[str, str] = {}
         #: task id → (group, thread) of the task's comments, as written or read
         self._threads: dict[str, tuple[str, str]] = {}
         #: source positions of the buckets this writer created (bucket id → position)
@@ -327,6 +329,8 @@ class PlannerWriter:
             self._unplaced.discard(where)
             placed.add(record.position, created.get("orderHint"))
         task_id = str(created["id"])
+        if not created.get("conversationThreadId"):
+            _remember(self._threadless, task_id, str(created.get("title") or record.name))
         # The marker goes into the details, which exist only once the task does; a crash in
         # between leaves a task without marker (the engine's intent record narrows this).
         await self._write_details(task_id, record, marker, inputs)
@@ -404,10 +408,13 @@ class PlannerWriter:
                     return await self._reply(*known, post, marker)
                 except NotFoundError:
                     del self._threads[task_id]  # the thread was deleted: look at the task
+            title = self._threadless.pop(task_id, None)
+            if title is not None and refs.project:
+                return await self._first_comment(task_id, title, refs.project, post, marker)
             task = await self.directory.task(task_id)
             group = await self.directory.group_of(task.plan_id)
             if task.conversation_thread_id:
-                self._threads[task_id] = (group, task.conversation_thread_id)
+                _remember(self._threads, task_id, (group, task.conversation_thread_id))
                 return await self._reply(group, task.conversation_thread_id, post, marker)
             return await self._start_thread(task, group, post, marker)
 
@@ -423,7 +430,35 @@ class PlannerWriter:
         the task as just read) in one ``$batch`` with the read that finds the post."""
         created = await self.client.post(f"/groups/{group}/threads",
                                          {"topic": _thread_topic(task.title), "posts": [post]})
-        thread = str(created["id"])
+        return await self._link(task, group, str(created["id"]), marker)
+
+    async def _first_comment(self, task_id: str, title: str, plan: str, post: dict[str, Any],
+                             marker: str) -> str:
+        """The first comment of a task this writer created without a thread: the thread is
+        made and the task read (for its etag, and to see that nobody started a thread since)
+        in one ``$batch``, then linked as ``_start_thread`` does."""
+        group = await self.directory.group_of(plan)
+        made, read = await self.client.chain([
+            Sub("POST", f"/groups/{group}/threads",
+                {"topic": _thread_topic(title), "posts": [post]}),
+            Sub("GET", f"/planner/tasks/{task_id}")], idempotent=False)
+        thread = str(made.json()["id"])
+        if read.status_code == 404:  # the task is gone, and with it the use of its thread
+            await self.client.api.delete(f"/groups/{group}/threads/{thread}")
+            self.client.api.errors.check(read)
+        task = (PlannerTask.model_validate(read.json()) if read.status_code < 400
+                else await self.directory.task(task_id))
+        if task.conversation_thread_id and task.conversation_thread_id != thread:
+            # someone started the task's thread since this writer created the task: the
+            # comment goes there, and the thread made here is removed
+            await self.client.api.delete(f"/groups/{group}/threads/{thread}")
+            _remember(self._threads, task_id, (group, task.conversation_thread_id))
+            return await self._reply(group, task.conversation_thread_id, post, marker)
+        return await self._link(task, group, thread, marker)
+
+    async def _link(self, task: PlannerTask, group: str, thread: str, marker: str) -> str:
+        """Point the task at its new thread (under the etag of the task as read) in one
+        ``$batch`` with the read that finds the post."""
         link = {"conversationThreadId": thread}
         posts: httpx.Response | None
         try:
@@ -436,7 +471,7 @@ class PlannerWriter:
             # the task changed since it was read: read it again and link (one try left)
             await self.client.patch_etag(f"/planner/tasks/{task.id}", link, attempts=2)
             posts = None
-        self._threads[task.id] = (group, thread)
+        _remember(self._threads, task.id, (group, thread))
         return await self._new_post(group, thread, marker, posts)
 
     async def _new_post(self, group: str, thread: str, marker: str,
@@ -460,7 +495,7 @@ class PlannerWriter:
             if thread and not task.conversation_thread_id:
                 await self.client.patch_known(f"/planner/tasks/{task_id}",
                                               {"conversationThreadId": thread}, task.etag)
-                self._threads[task_id] = (comment_id.split("|")[0], thread)
+                _remember(self._threads, task_id, (comment_id.split("|")[0], thread))
 
     async def _find_post(self, group: str, thread: str, marker: str) -> str | None:
         try:
@@ -601,6 +636,20 @@ class PlannerWriter:
         except ITEM_ERRORS as exc:
             if status_of(exc) != 404:
                 raise
+
+
+#: entries a writer keeps per cache (a runtime lives as long as its worker process)
+CACHE_LIMIT = 10_000
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _remember(cache: dict[K, V], key: K, value: V) -> None:
+    """Put ``key`` in ``cache``, dropping the oldest entry beyond ``CACHE_LIMIT``."""
+    cache.pop(key, None)
+    if len(cache) >= CACHE_LIMIT:
+        del cache[next(iter(cache))]
+    cache[key] = value
 
 
 def _post_with(raw: list[dict[str, Any]], group: str, thread: str, marker: str) -> str | None:
