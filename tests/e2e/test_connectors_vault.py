@@ -1,17 +1,22 @@
 """Connector service + regional vault + runtime registry in this process, against the
 Cosmos stand-in, local key files and the Trello simulator: key rotation keeps every
 connector usable, and the SSRF guard as production runs it (loopback not allowed)."""
+
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import pytest
+from pydantic import SecretStr
 
 from shared.connections import service
+from shared.connectors import settings
+from shared.connectors.registry import available_kinds
 from shared.errors import AuthRequiredError, NotFoundError, ValidationFailed
+from shared.net import guard
 from shared.store.stores import Stores
 from shared.tenancy.context import TenantContext
 from shared.tenancy.ids import new_org_id
@@ -29,8 +34,17 @@ ACTOR = "user:mem_test"
 
 @pytest.fixture(scope="module")
 def trello() -> Iterator[str]:
-    app = create_app(SeedConfig(boards=1, cards_per_board=2, many_comments=1, members=1,
-                                attachment_sizes=(1024,), api_key=KEY, extra_tokens={TOKEN: "rotor"}))
+    app = create_app(
+        SeedConfig(
+            boards=1,
+            cards_per_board=2,
+            many_comments=1,
+            members=1,
+            attachment_sizes=(1024,),
+            api_key=KEY,
+            extra_tokens={TOKEN: "rotor"},
+        )
+    )
     with serve(app) as base:
         yield base
 
@@ -48,8 +62,12 @@ async def own_stores(settings: Any, tmp_path: Path) -> AsyncIterator[Stores]:
 
 
 def _conn(base: str, **overrides: Any) -> dict[str, Any]:
-    return {"kind": "trello", "base_url": f"{base}/1",
-            "auth": {"type": "api_key_token", "api_key": KEY, "token": TOKEN}, **overrides}
+    return {
+        "kind": "trello",
+        "base_url": f"{base}/1",
+        "auth": {"type": "api_key_token", "api_key": KEY, "token": TOKEN},
+        **overrides,
+    }
 
 
 async def _status(ctx: TenantContext, connector_id: str, **kw: Any) -> dict[str, Any]:
@@ -58,8 +76,10 @@ async def _status(ctx: TenantContext, connector_id: str, **kw: Any) -> dict[str,
 
 async def test_key_rotation_keeps_every_connector_usable(own_stores: Stores, trello: str) -> None:
     ctx = TenantContext.for_org(own_stores, new_org_id("eu"))
-    ids = [(await service.create_connector(ctx, name=f"c{i}", connection=_conn(trello), actor=ACTOR))["id"]
-           for i in range(2)]
+    ids = [
+        (await service.create_connector(ctx, name=f"c{i}", connection=_conn(trello), actor=ACTOR))["id"]
+        for i in range(2)
+    ]
     assert [(await _status(ctx, i))["status"] for i in ids] == ["ok", "ok"]
 
     # Rotate the key-encryption key, re-wrap the org's data keys, destroy the old version.
@@ -67,8 +87,11 @@ async def test_key_rotation_keeps_every_connector_usable(own_stores: Stores, tre
     old_kid, new_kid = await wrapper.current_kid(), await wrapper.rotate()
     assert old_kid != new_kid
     assert await vault_for(ctx).rotate(ctx.tenant_id) == new_kid
-    (Path(local_key_dir(own_stores.settings, "eu")) / own_stores.settings.keyvault_key_name
-     / f"{old_kid.rsplit('/', 1)[1]}.pem").unlink()
+    (
+        Path(local_key_dir(own_stores.settings, "eu"))
+        / own_stores.settings.keyvault_key_name
+        / f"{old_kid.rsplit('/', 1)[1]}.pem"
+    ).unlink()
     forget_vaults()  # as a fresh process: nothing unwrapped is cached any more
 
     # A new data-key version for new secrets; the old one still opens the old secrets.
@@ -101,8 +124,9 @@ async def test_guard_without_loopback_refuses_at_create_and_at_connect(stores: A
     ctx = TenantContext.for_org(stores, new_org_id("eu"))
 
     async def create(connection: dict[str, Any], **kw: Any) -> dict[str, Any]:
-        return await service.create_connector(ctx, name="g", connection=connection, actor=ACTOR,
-                                              allow_loopback=False, **kw)
+        return await service.create_connector(
+            ctx, name="g", connection=connection, actor=ACTOR, allow_loopback=False, **kw
+        )
 
     jira = {"kind": "jira", "auth": {"type": "api_token", "email": "a@b.example", "api_token": "t0ken-value"}}
     refused = {
@@ -137,25 +161,53 @@ async def test_guard_without_loopback_refuses_at_create_and_at_connect(stores: A
     assert (await create(vendor, resolver=never))["kind"] == "trello"
 
     # Stored while loopback was allowed, used where it is not: the guard refuses the call.
-    cid = (await service.create_connector(ctx, name="l", connection=_conn(trello), actor=ACTOR,
-                                          allow_loopback=True))["id"]
+    cid = (await service.create_connector(ctx, name="l", connection=_conn(trello), actor=ACTOR, allow_loopback=True))[
+        "id"
+    ]
     assert (await _status(ctx, cid, allow_loopback=True))["status"] == "ok"
     result = await _status(ctx, cid, allow_loopback=False)
     assert result["status"] == "unreachable" and "not allowed" in result["message"]
 
 
-async def test_kinds_without_runtime_cannot_be_tested(stores: Any) -> None:
+class _NotYetAuth(settings.AuthBase):
+    type: Literal["api_token"]
+    api_token: SecretStr
+
+
+class _NotYetConnection(settings.ConnectionBase):
+    """A kind whose connection model is registered but whose connector is not built (every
+    vendor Ferry names has one now, so the test brings its own)."""
+
+    kind: Literal["notyet"]
+    auth: _NotYetAuth
+    vendor_base_url: ClassVar[str | None] = "https://api.notyet.example"
+    vendor_hosts: ClassVar[tuple[str, ...]] = ("api.notyet.example",)
+
+
+@pytest.fixture
+def notyet_kind(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setitem(settings._REGISTRY, "notyet", _NotYetConnection)
+    monkeypatch.setitem(guard.VENDOR_HOSTS, "notyet", _NotYetConnection.vendor_hosts)
+    settings._adapter.cache_clear()
+    yield
+    monkeypatch.undo()
+    settings._adapter.cache_clear()
+
+
+async def test_kinds_without_runtime_cannot_be_tested(stores: Any, notyet_kind: None) -> None:
     ctx = TenantContext.for_org(stores, new_org_id("eu"))
-    monday = {"kind": "monday", "auth": {"type": "api_token", "api_token": "m0nday-token"}}
-    cid = (await service.create_connector(ctx, name="m", connection=monday, actor=ACTOR))["id"]
+    notyet = {"kind": "notyet", "auth": {"type": "api_token", "api_token": "n0tyet-token"}}
+    cid = (await service.create_connector(ctx, name="m", connection=notyet, actor=ACTOR))["id"]
     with pytest.raises(ValidationFailed):
         await service.run_connection_test(ctx, cid)
     with pytest.raises(NotFoundError):
         await service.run_connection_test(ctx, "con_missing")
+    assert "notyet" not in available_kinds()
 
 
-async def test_rotation_under_the_running_app(running_app: RunningApp, dev_issuer: Any, settings: Any,
-                                              stores: Any, trello: str) -> None:
+async def test_rotation_under_the_running_app(
+    running_app: RunningApp, dev_issuer: Any, settings: Any, stores: Any, trello: str
+) -> None:
     """The runner's own key files: rotate the key, re-wrap the org's data keys from here,
     then the API still opens the connector."""
     org = create_org(running_app, dev_issuer, country="DE")
