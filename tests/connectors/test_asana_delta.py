@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.connectors.asana import AsanaClient, AsanaReader
+from shared.connectors.asana import AsanaClient, AsanaReader, AsanaWriter
 from shared.connectors.asana.reader import CHILDREN, SKIPPED_WHEN_UNCHANGED, ChildrenCursor
 from shared.connectors.kit.auth import bearer
 from shared.connectors.memory import MemoryVendor, MemoryWriter, memory_capabilities
@@ -33,7 +33,7 @@ class _World:
     """An Asana source in process, a memory destination, the engine's in-memory ports, and
     the requests the reader sent, by path."""
 
-    def __init__(self, *, page_size: int = 50) -> None:
+    def __init__(self, *, page_size: int = 50, dest: str = "memory") -> None:
         self.app = create_app(
             SeedConfig(
                 projects=1,
@@ -68,7 +68,20 @@ class _World:
         self.scope = next(iter(self.store.projects))
         self.dst = MemoryVendor(name="dst", clock=self.clock)
         self.dst.add_workspace("dws", "Destination")
-        self.writer = MemoryWriter(self.dst, capabilities=memory_capabilities())
+        self.dest_workspace = "dws"
+        self.writer: Any = MemoryWriter(self.dst, capabilities=memory_capabilities())
+        if dest == "asana":  # a second simulator, read back by a verify
+            dst_app = create_app(SeedConfig(projects=0, tags_per_workspace=0), clock=SimClock(wall_start=1.77e9))
+            dst_transport = httpx.ASGITransport(app=dst_app)
+            self.dest_client = AsanaClient(
+                "http://dst/api/1.0",
+                bearer(DEFAULT_TOKEN, vendor="Asana"),
+                http=httpx.AsyncClient(transport=dst_transport, base_url="http://dst/api/1.0"),
+                files_http=httpx.AsyncClient(transport=dst_transport),
+                pacer=Pacer(RateLimit(requests=100_000, per_seconds=60), clock=self.clock),
+            )
+            self.writer = AsanaWriter(self.dest_client)
+            self.dest_workspace = next(iter(dst_app.state.asana_store.workspaces))
         self.id_map = InMemoryIdMap()
         self.state = InMemoryRunState(now=self.clock.now)
         self.queue = InMemoryQueue()
@@ -82,7 +95,7 @@ class _World:
             tenant_id="t1",
             migration_id="mig-asana",
             run_id=f"r{self.runs}",
-            dest_workspace="dws",
+            dest_workspace=self.dest_workspace,
             page_size=self.page_size,
             mode=mode,  # type: ignore[arg-type]
         )
@@ -211,3 +224,31 @@ async def test_comments_never_ask_for_listed_versions(world: _World) -> None:
 
     page = await world.reader.read_changed(Kind.COMMENT, world.scope, None, 50, listed)
     assert page.records and not page.unchanged_parents and not page.listed_parents
+
+
+async def test_verify_after_a_skipping_delta_finds_every_attachment() -> None:
+    """A verify reads both sides in full (never ``read_changed``): every attachment the delta
+    left unlisted is proven at the destination."""
+    from shared.engine.ports import VERIFY_DEFECTS
+    from shared.verify.scope import verify_scope
+
+    world = _World(dest="asana")
+    dest_reader = AsanaReader(world.dest_client)
+    try:
+        await world.run()
+        trashed = next(a for a in world.live_attachments() if a.resource_subtype == "external")
+        await world.client.delete(f"/attachments/{trashed.gid}")
+        delta = await world.run("delta")
+        assert world.sent["/attachments"] == 1 and delta["attachment.deleted_at_source"] == 1
+        verdict = await verify_scope(
+            world.reader, dest_reader, world.id_map, migration_id="mig-asana", scope=world.scope
+        )
+        assert verdict.counts["attachment.ok"] == len(world.live_attachments()), verdict.counts
+        defects = [(r.kind, r.dest_id, r.status) for r in verdict.rows if r.status in VERIFY_DEFECTS]
+        # the trashed one is kept at the destination (a delta deletes nothing there), and a
+        # verify names that copy: the only difference, as without skipping
+        kept = world.id_map.entries[("mig-asana", Kind.ATTACHMENT, trashed.gid)].dest_id
+        assert defects == [(Kind.ATTACHMENT, kept, "unexpected")], defects
+    finally:
+        await world.close()
+        await dest_reader.aclose()
