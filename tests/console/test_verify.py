@@ -17,6 +17,7 @@ import httpx
 from simulators.asana import DEFAULT_TOKEN as ASANA_TOKEN
 from tests.conftest import AUDIENCE
 from tests.console.conftest import ConsoleApp, PageWatch
+from tests.console.wizard_people import send_unmatched_to_fallback
 from tests.console.test_journey import (
     EMAIL,
     KEY,
@@ -63,6 +64,7 @@ def test_verify_after_run_and_defects(console_app: ConsoleApp, browser: Any, dev
         page.get_by_label("Destination (move to)").select_option(label="Verify Asana (Asana)")
         page.get_by_role("group", name="Source containers").get_by_role("checkbox").first.check()
         expect(page.get_by_label("Destination workspace")).to_be_visible()
+        send_unmatched_to_fallback(page, EMAIL)
         after = page.get_by_role("checkbox", name="Verify after each run")
         expect(after).not_to_be_checked()
         after.check()

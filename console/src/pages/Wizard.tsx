@@ -3,7 +3,9 @@ import { ApiProblem, api, call } from "../api/client";
 import type { Connector, Container, Org, Page } from "../api/types";
 import { kindLabel } from "../connectorKinds";
 import { navigate } from "../router";
+import { csvCell, mappingEmails, parseCsv, type Resolutions } from "../people";
 import { Empty, Field, Loading, ProblemMessage, Select, VendorName, saveBlob, useAsync } from "../ui";
+import { PeopleMapping, mappingReady, usePeople } from "./PeopleMapping";
 
 type Pair = { from: string; to: string };
 
@@ -16,6 +18,7 @@ export function WizardPage({ org }: { org: Org }) {
   const [scopes, setScopes] = useState<Set<string>>(new Set());
   const [workspace, setWorkspace] = useState("");
   const [users, setUsers] = useState<Pair[]>([]);
+  const [resolutions, setResolutions] = useState<Resolutions>({});
   const [fallback, setFallback] = useState("");
   const [labels, setLabels] = useState<Pair[]>([]);
   const [statuses, setStatuses] = useState<Pair[]>([]);
@@ -33,6 +36,11 @@ export function WizardPage({ org }: { org: Org }) {
   useEffect(() => {
     if (workspaces.length && !workspaces.some((w) => w.id === workspace)) setWorkspace(workspaces[0].id);
   }, [workspaces, workspace]);
+
+  const chosen = (srcContainers.data ?? []).filter((c) => c.kind !== "workspace" && scopes.has(c.id)).map((c) => c.id);
+  const sourcePeople = usePeople(orgId, source, chosen, chosen.length > 0);
+  const destPeople = usePeople(orgId, dest, [workspace || null], chosen.length > 0 && !dstContainers.loading);
+  const ready = mappingReady(sourcePeople, destPeople, resolutions, fallback);
 
   if (conns.loading && !conns.data) return <Loading what="connectors" />;
   if (conns.error) return <ProblemMessage error={conns.error} />;
@@ -56,7 +64,7 @@ export function WizardPage({ org }: { org: Org }) {
             destinationConnectorId: dest,
             scopes: movable.filter((c) => scopes.has(c.id)).map((c) => ({ id: c.id, name: c.name })),
             destinationWorkspace: workspace || null,
-            userMapping: { emails: pairs(users), fallback: fallback.trim() || null },
+            userMapping: { emails: mappingEmails(users, resolutions, fallback), fallback: fallback.trim() || null },
             labelMapping: pairs(labels),
             statusMapping: pairs(statuses),
             verifyAfterRun,
@@ -123,11 +131,23 @@ export function WizardPage({ org }: { org: Org }) {
         <fieldset>
           <legend>3. People</legend>
           <p className="hint">
-            People are matched by email automatically: someone who has the same email in both tools needs no row. Add a row
-            for each person whose email differs at the destination; anyone else who cannot be matched goes to the fallback
-            person.
+            People are matched by email automatically. Everyone in the chosen containers is listed with what becomes of them
+            at the destination: choose someone for each person nobody matches, or the fallback person, before the run.
           </p>
-          <PairTable label="User mapping" fromLabel="Source email" toLabel="Destination email" rows={users} setRows={setUsers} type="email" csvName="user-mapping.csv" />
+          {chosen.length === 0 ? (
+            <p className="hint">Choose what to move first: its people are listed here.</p>
+          ) : (
+            <PeopleMapping
+              source={sourcePeople}
+              dest={destPeople}
+              resolutions={resolutions}
+              setResolutions={setResolutions}
+              extra={users}
+              setExtra={setUsers}
+              fallback={fallback}
+            />
+          )}
+          <PairTable label="More mappings (people not listed)" fromLabel="Source email" toLabel="Destination email" rows={users} setRows={setUsers} type="email" />
           <Field label="Fallback person (destination email)" type="email" value={fallback} onChange={setFallback} hint="Gets what maps to nobody." error={problem?.forField("userMapping.fallback")} />
           {problem?.forField("userMapping") ? <p className="field-error">{problem.forField("userMapping")}</p> : null}
         </fieldset>
@@ -149,10 +169,11 @@ export function WizardPage({ org }: { org: Org }) {
           {problem?.forField("verifyAfterRun") ? <p className="field-error">{problem.forField("verifyAfterRun")}</p> : null}
         </fieldset>
         <ProblemMessage error={error} />
-        <button type="submit" disabled={busy || scopes.size === 0}>
+        <button type="submit" disabled={busy || scopes.size === 0 || !ready.ready}>
           {busy ? "Creating…" : "Create migration"}
         </button>
         {scopes.size === 0 ? <p className="hint">Choose at least one container to move.</p> : null}
+        {scopes.size > 0 && ready.why ? <p className="hint">{ready.why}</p> : null}
       </form>
     </>
   );
@@ -168,42 +189,6 @@ function useContainers(orgId: string, connectorId: string) {
   );
 }
 
-function csvCell(s: string) {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ",") {
-      row.push(cell);
-      cell = "";
-    } else if (ch === "\n" || ch === "\r") {
-      if (ch === "\r" && text[i + 1] === "\n") i++;
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = "";
-    } else cell += ch;
-  }
-  if (cell || row.length) {
-    row.push(cell);
-    rows.push(row);
-  }
-  return rows.filter((r) => r.some((c) => c.trim()));
-}
-
 function PairTable(props: {
   label: string;
   fromLabel: string;
@@ -211,7 +196,8 @@ function PairTable(props: {
   rows: Pair[];
   setRows: (r: Pair[]) => void;
   type?: string;
-  csvName: string;
+  /** CSV import/export of this table (the user mapping has its own, covering the listed people) */
+  csvName?: string;
 }) {
   const { rows, setRows } = props;
   const update = (i: number, p: Partial<Pair>) => setRows(rows.map((r, j) => (j === i ? { ...r, ...p } : r)));
@@ -222,7 +208,7 @@ function PairTable(props: {
   };
   const exportCsv = () => {
     const text = [`source,destination`, ...rows.map((r) => `${csvCell(r.from)},${csvCell(r.to)}`)].join("\n") + "\n";
-    saveBlob(new Blob([text], { type: "text/csv" }), props.csvName);
+    saveBlob(new Blob([text], { type: "text/csv" }), props.csvName ?? "mapping.csv");
   };
   return (
     <div className="pairs">
@@ -263,13 +249,17 @@ function PairTable(props: {
         <button type="button" className="secondary small" onClick={() => setRows([...rows, { from: "", to: "" }])}>
           Add row
         </button>
-        <label className="button secondary small filebutton">
-          Import CSV
-          <input type="file" accept=".csv,text/csv" className="sr-only" aria-label={`Import ${props.label} from CSV`} onChange={(e) => e.target.files?.[0] && void importCsv(e.target.files[0])} />
-        </label>
-        <button type="button" className="secondary small" onClick={exportCsv} disabled={rows.length === 0}>
-          Export CSV
-        </button>
+        {props.csvName ? (
+          <>
+            <label className="button secondary small filebutton">
+              Import CSV
+              <input type="file" accept=".csv,text/csv" className="sr-only" aria-label={`Import ${props.label} from CSV`} onChange={(e) => e.target.files?.[0] && void importCsv(e.target.files[0])} />
+            </label>
+            <button type="button" className="secondary small" onClick={exportCsv} disabled={rows.length === 0}>
+              Export CSV
+            </button>
+          </>
+        ) : null}
       </div>
     </div>
   );
