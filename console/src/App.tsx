@@ -24,6 +24,7 @@ import { MembersPage } from "./pages/Members";
 import { KeysPage } from "./pages/Keys";
 import { AuditPage } from "./pages/Audit";
 import { DataPage } from "./pages/Data";
+import { CONSENT_CALLBACK_PATH, ConsentCallback } from "./pages/ConsentCallback";
 
 let userSnapshot = currentUser();
 function subscribe(cb: () => void) {
@@ -107,7 +108,15 @@ function Shell({ path, email }: { path: string; email: string }) {
           Sign out
         </button>
       </header>
-      {orgMatch ? <OrgArea orgId={orgMatch.org} path={path} /> : <main id="main" className="content"><OrgsPage /></main>}
+      {path === CONSENT_CALLBACK_PATH ? (
+        <ConsentCallback />
+      ) : orgMatch ? (
+        <OrgArea orgId={orgMatch.org} path={path} />
+      ) : (
+        <main id="main" className="content">
+          <OrgsPage />
+        </main>
+      )}
     </>
   );
 }

@@ -49,12 +49,12 @@ export const KINDS: Record<string, KindDef> = {
       oauth_app: {
         label: "OAuth app",
         note:
-          "Ferry stores the app's credentials; the consent step (which yields the refresh token) is not part of the API yet, so paste a refresh token obtained with your app.",
+          "Save the app's credentials, then press “Sign in with the tool” on the connector: the tool asks you to allow access and Ferry keeps the refresh token it gives, encrypted. Register this console's /console/oauth/callback as the app's redirect URI (or name yours below).",
         fields: [
           { name: "client_id", label: "Client ID" },
           { name: "client_secret", label: "Client secret", secret: true },
           { name: "redirect_uri", label: "Redirect URI", type: "url", optional: true },
-          { name: "refresh_token", label: "Refresh token", secret: true, optional: true },
+          { name: "refresh_token", label: "Refresh token", secret: true, optional: true, hint: "optional: only to paste a token obtained elsewhere" },
         ],
       },
     },

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from functions.http_api.connector_consent import router as consent_router
 from functions.http_api.deps import authorize
 from functions.http_api.idempotency import IdempotencyKey, idempotent
 from functions.http_api.ids import ConnectorId
@@ -163,3 +164,7 @@ async def list_people(
         items=[Person(id=p.source_id, name=p.display_name, email=p.email) for p in page.items],
         continuation=page.continuation,
     )
+
+
+# The OAuth consent routes (functions/http_api/connector_consent.py) live under the same prefix.
+router.include_router(consent_router)

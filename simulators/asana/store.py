@@ -94,6 +94,10 @@ class AsanaStore:
         self.oauth_clients: dict[str, str] = {}
         self.refresh_tokens: dict[str, str] = {}
         self.auth_codes: dict[str, str] = {}
+        #: code → what the authorize page bound it to (client_id, redirect_uri, PKCE challenge)
+        self.code_grants: dict[str, dict[str, str]] = {}
+        #: client id → its registered redirect URIs (none registered: any http(s) URL)
+        self.oauth_redirect_uris: dict[str, list[str]] = {}
         self.workspaces: dict[str, Workspace] = {}
         self.users: dict[str, User] = {}
         self.projects: dict[str, Project] = {}

@@ -50,6 +50,8 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("POST", "/api/orgs/{orgId}/connectors/{connectorId}/test"): CONNECTOR_MANAGERS,
     ("GET", "/api/orgs/{orgId}/connectors/{connectorId}/containers"): INTERNAL_READ,
     ("GET", "/api/orgs/{orgId}/connectors/{connectorId}/people"): INTERNAL_READ,
+    ("POST", "/api/orgs/{orgId}/connectors/{connectorId}/consent"): CONNECTOR_MANAGERS,
+    ("POST", "/api/orgs/{orgId}/connectors/{connectorId}/consent/callback"): CONNECTOR_MANAGERS,
     ("GET", "/api/orgs/{orgId}/migrations"): EVERYONE,
     ("POST", "/api/orgs/{orgId}/migrations"): WORKERS,
     ("GET", "/api/orgs/{orgId}/migrations/{migrationId}"): EVERYONE,

@@ -3,6 +3,7 @@ import { ApiProblem, api, call } from "../api/client";
 import type { Connector, ConnectorTest, Container, Org, Page } from "../api/types";
 import { KINDS, kindLabel } from "../connectorKinds";
 import { Confirm, Empty, Field, Loading, ProblemMessage, Select, Time, VendorName, useAsync } from "../ui";
+import { startConsent } from "./ConsentCallback";
 
 export function ConnectorsPage({ org }: { org: Org }) {
   const orgId = org.id;
@@ -11,6 +12,8 @@ export function ConnectorsPage({ org }: { org: Org }) {
     [orgId],
   );
   const canManage = org.you.allowed.includes("connectors.manage");
+  const authorized = new URLSearchParams(location.search).get("authorized");
+  const justAuthorized = list.data?.items.find((c) => c.id === authorized);
   return (
     <>
       <h1>Connectors</h1>
@@ -18,6 +21,11 @@ export function ConnectorsPage({ org }: { org: Org }) {
         A connector is how Ferry reads from or writes to one of your tools. Secrets you enter are encrypted and never shown
         again: to change one, type a new value.
       </p>
+      {justAuthorized ? (
+        <p className="ok" role="status">
+          “{justAuthorized.name}” is connected: the tool granted access and Ferry keeps its refresh token, encrypted.
+        </p>
+      ) : null}
       {list.loading && !list.data ? <Loading what="connectors" /> : null}
       <ProblemMessage error={list.error} />
       {list.data && list.data.items.length === 0 ? <Empty>No connectors yet: add the tool you move from and the one you move to.</Empty> : null}
@@ -40,6 +48,9 @@ function ConnectorItem(props: { orgId: string; connector: Connector; canManage: 
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [editing, setEditing] = useState(false);
   const path = { orgId, connectorId: c.id };
+  const authType = String((c.connection?.auth as Record<string, unknown> | undefined)?.type ?? "");
+  const oauthApp = authType === "oauth_app";
+  const consented = c.secretFields.includes("auth.refresh_token");
   const run = async (what: string, fn: () => Promise<void>) => {
     setBusy(what);
     setError(null);
@@ -63,6 +74,11 @@ function ConnectorItem(props: { orgId: string; connector: Connector; canManage: 
           </span>
         </div>
         <div className="buttons">
+          {props.canManage && oauthApp ? (
+            <button type="button" className={consented ? "secondary" : ""} disabled={busy !== null} onClick={() => run("consent", () => startConsent(orgId, c.id))}>
+              {busy === "consent" ? "Opening the tool…" : consented ? `Sign in with ${kindLabel(c.kind)} again` : `Sign in with ${kindLabel(c.kind)}`}
+            </button>
+          ) : null}
           {props.canManage ? (
             <button
               type="button"
@@ -103,6 +119,9 @@ function ConnectorItem(props: { orgId: string; connector: Connector; canManage: 
           ) : null}
         </div>
       </div>
+      {oauthApp && !consented ? (
+        <p className="hint">Not connected yet: sign in with {kindLabel(c.kind)} to let Ferry use it.</p>
+      ) : null}
       {test ? (
         <p className={test.status === "ok" ? "ok" : "problem"} role="status">
           Test: <strong>{test.status === "ok" ? "connected" : test.status.replace(/_/g, " ")}</strong>
