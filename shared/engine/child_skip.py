@@ -51,6 +51,7 @@ class ChildSkip:
         self.kind = kind
         self._vouched: dict[str, str] = {}  # parent → the version answered
         self._kept: dict[str, list[IdMapEntry]] = {}  # parent → its DONE children
+        self._recorded: dict[str, str | None] = {}  # parent → its listed version in the id map
 
     async def __call__(self, parent_ids: Sequence[str]) -> Mapping[str, str]:
         """The parents (of ``parent_ids``) the reader may skip, with their listed version."""
@@ -61,6 +62,7 @@ class ChildSkip:
         candidates: dict[str, str] = {}
         for pid, entry in tasks.items():
             version = entry.children_listed.get(str(self.kind))
+            self._recorded[pid] = version
             if entry.state is IdState.DONE and version:
                 candidates[pid] = version
         if not candidates:
@@ -79,6 +81,11 @@ class ChildSkip:
         self._vouched.update(answer)
         self._kept.update({pid: kept[pid] for pid in answer})
         return answer
+
+    def to_record(self, listed: Mapping[str, str]) -> dict[str, str]:
+        """Of a page's ``listed_parents``, those the id map does not hold yet (a parent listed
+        again for a failed child, at the version already recorded, costs no write)."""
+        return {pid: v for pid, v in listed.items() if self._recorded.get(pid) != v}
 
     def kept_children(self, parents: Sequence[str]) -> list[IdMapEntry]:
         """The DONE children of the parents the reader skipped. A parent this ledger did not

@@ -235,11 +235,12 @@ class ChunkRunner:
         if stop is not None:
             stop.counts = counts
             raise stop
-        if skip is not None and page.listed_parents:
+        listed = skip.to_record(page.listed_parents) if skip is not None else {}
+        if listed:
             # every child of these parents is now processed: a later run may skip them while
             # their version holds (after the marks, so a crash in between lists them again)
             assert isinstance(self.id_map, IdMapChildren)
-            await self.id_map.set_listed(self.settings.migration_id, kind, page.listed_parents)
+            await self.id_map.set_listed(self.settings.migration_id, kind, listed)
         return counts, rows, page.next_cursor
 
     def _child_skip(self, kind: Kind) -> ChildSkip | None:
