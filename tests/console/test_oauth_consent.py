@@ -141,9 +141,10 @@ def test_oauth_app_consent_in_the_browser(console_app: ConsoleApp, browser: Any,
         elsewhere = api.post(base, json={"redirectUri": "https://attacker.example/callback"})
         assert elsewhere.status_code == 422 and elsewhere.json()["errors"][0]["field"] == "redirectUri"
         # a PAT connector has no consent step
-        pat = api.post(f"/api/orgs/{org['id']}/connectors", json={"name": "pat", "connection": {
-            "kind": "asana", "base_url": f"{sim}/api/1.0", "auth": {"type": "pat", "token": "x"}}}).raise_for_status().json()
-        assert api.post(f"/api/orgs/{org['id']}/connectors/{pat['id']}/consent", json={}).status_code == 422
+        pat_connection = {"kind": "asana", "base_url": f"{sim}/api/1.0", "auth": {"type": "pat", "token": "x"}}
+        pat = api.post(f"/api/orgs/{org['id']}/connectors", json={"name": "pat", "connection": pat_connection})
+        pat.raise_for_status()
+        assert api.post(f"/api/orgs/{org['id']}/connectors/{pat.json()['id']}/consent", json={}).status_code == 422
 
         # the vendor side of PKCE: a code is only exchanged with the verifier of its challenge
         verifier = "v" * 64

@@ -126,7 +126,8 @@ def test_people_are_matched_and_the_unmatched_resolved_before_the_run(
         row[mapped.email].get_by_role("combobox").select_option(label="Dest Person <dest.person@asana.example>")
         expect(row[mapped.email]).to_have_attribute("data-state", "mapped")
         imported = tmp_path / "mapping.csv"
-        imported.write_text(f"source email,source name,destination email\n{to_fallback.email},,fallback\n", encoding="utf-8")
+        imported.write_text(f"source email,source name,destination email\n{to_fallback.email},,fallback\n",
+                            encoding="utf-8")
         page.get_by_label("Import the user mapping from CSV").set_input_files(str(imported))
         expect(row[to_fallback.email]).to_have_attribute("data-state", "fallback")
         for p in people[3:]:  # any further board member: to the fallback as well

@@ -17,7 +17,6 @@ import httpx
 from simulators.asana import DEFAULT_TOKEN as ASANA_TOKEN
 from tests.conftest import AUDIENCE
 from tests.console.conftest import ConsoleApp, PageWatch
-from tests.console.wizard_people import send_unmatched_to_fallback
 from tests.console.test_journey import (
     EMAIL,
     KEY,
@@ -28,6 +27,7 @@ from tests.console.test_journey import (
     check_verify_page,
     vendors,  # noqa: F401  (the module's own simulators)
 )
+from tests.console.wizard_people import send_unmatched_to_fallback
 
 
 def test_verify_after_run_and_defects(console_app: ConsoleApp, browser: Any, dev_issuer: Any, vendors: Vendors) -> None:  # noqa: F811
