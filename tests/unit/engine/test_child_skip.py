@@ -281,3 +281,21 @@ async def test_a_reader_skipping_a_task_it_was_not_told_about_fails_the_run() ->
     assert h.status(s) is RunStatus.FAILED
     assert "p1-unknown" in (h.state.reasons.get(s.run_id) or "")
     assert not [r for r in h.rows(s) if r.status is ItemStatus.DELETED_AT_SOURCE]
+
+
+async def test_a_kind_the_vendor_does_not_version_on_the_task_is_always_read() -> None:
+    """Without a documented version move (``bumps_parent`` empty) a child added under a task
+    whose version stands still is read and migrated: the reader never skips that kind."""
+    h = Harness(scopes=("p1",))
+    seen = _Listings(h)
+    await h.run()
+    version = h.src.get(Kind.TASK, "p1-t1").version
+    h.src.put(
+        Attachment(source_id="p1-t1-late", version="v-late", project_id="p1", task_id="p1-t1", name="late.txt", size=4),
+        blob=b"late",
+    )
+    assert h.src.get(Kind.TASK, "p1-t1").version == version
+    seen.reset()
+    s = await h.run(mode="delta")
+    assert h.counts(s)["attachment.created"] == 1 and seen.skipped[ATT] == 0
+    assert seen.records[ATT] == _attachments(h)
