@@ -6,8 +6,9 @@
   Search Index Data Reader and Cognitive Services OpenAI User, nothing else); indexing and
   purging run as the stamp identity, which may write the index.
 * Local: `LocalSearchIndex` under the local data dir, all-MiniLM-L6-v2 embeddings in
-  numpy, and answers from `FERRY_ASSISTANT_CHAT_URL` (any OpenAI-compatible endpoint)
-  when set, else extractive answers (answer.py).
+  numpy (documentation vectors cached per machine: embedding_cache.py), and answers from
+  `FERRY_ASSISTANT_CHAT_URL` (any OpenAI-compatible endpoint) when set, else extractive
+  answers (answer.py).
 
 An org's records go to its own region's index and models (the org id names its region),
 so an EU org's questions and records are embedded and searched in the EU.
@@ -49,12 +50,34 @@ class ChatModel(Protocol):
     def stream(self, messages: list[dict[str, str]]) -> AsyncIterator[str]: ...
 
 
+class DocsUpkeep(StrEnum):
+    """Who brings the shared documentation part of the index up to date."""
+
+    #: Azure: the indexer, after the first message of each process (the answering identity
+    #: may only read the index); the service keeps the vectors, so a passage is embedded
+    #: once, when it first appears.
+    INDEXER = "indexer"
+    #: Local: the first question a process answers. The local index is a fresh file for
+    #: every demo and test runner, and a runner that is never asked should not load the
+    #: model for ~130 passages; their vectors come from the machine's cache
+    #: (embedding_cache.py), computed only when no process has computed them yet.
+    FIRST_ASK = "first-ask"
+
+
 @dataclass
 class Backends:
     region: str
     index: SearchIndex
     embedder: Embedder
     chat: ChatModel | None
+    #: the embedder of documentation passages, when not `embedder` (locally: `embedder`
+    #: behind the machine's vector cache)
+    doc_embedder: Embedder | None = None
+    docs_upkeep: DocsUpkeep = DocsUpkeep.INDEXER
+
+    @property
+    def embedder_for_docs(self) -> Embedder:
+        return self.doc_embedder or self.embedder
 
 
 class LocalEmbedder:
@@ -113,11 +136,16 @@ def build_backends(settings: Settings, region: str, role: Role) -> Backends:
         chat = OpenAICompatibleChat.for_url(
             settings.assistant_chat_url, settings.assistant_chat_model or "ferry", settings.assistant_chat_key
         )
+    from shared.assistant.embedding_cache import DiskCachedEmbedder
+
+    embedder = LocalEmbedder()
     return Backends(
         region=regional.name,
         index=LocalSearchIndex(local_index_path(settings, regional.name)),
-        embedder=LocalEmbedder(),
+        embedder=embedder,
         chat=chat,
+        doc_embedder=DiskCachedEmbedder(embedder),
+        docs_upkeep=DocsUpkeep.FIRST_ASK,
     )
 
 

@@ -4,27 +4,39 @@ Fed by the `assistant-index` queue (feed.py writes it as run logs are flushed; t
 trigger is functions/assistant/worker.py). Upserts are keyed by record id, so a message
 delivered twice, or lines indexed again, leave the same documents. Ferry's documentation
 is kept in the shared part by `sync_docs` (new passages upserted, removed ones deleted),
-checked once per process and region.
+checked once per process and region: by the indexer in Azure, by the first question
+locally (`docs_for_ask`; backends.DocsUpkeep says why).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from shared.assistant.backends import Backends
+from shared.assistant.backends import Backends, DocsUpkeep
 from shared.assistant.docs import doc_records
 from shared.assistant.records import SHARED_TENANT, SearchRecord, records_from_lines
 from shared.tenancy.ids import region_of
 
 log = logging.getLogger("ferry.assistant")
 _DOCS_SYNCED: set[tuple[int, str]] = set()
+_DOCS_TASKS: dict[tuple[int, str], asyncio.Future[int]] = {}
+#: How long a question waits for the documentation part (see docs_for_ask).
+DOCS_WAIT_S = 20.0
 
 
 async def embed_records(backends: Backends, records: Sequence[SearchRecord]) -> list[SearchRecord]:
     vectors = await backends.embedder.embed([r.content for r in records])
+    return [replace(r, vector=v) for r, v in zip(records, vectors, strict=True)]
+
+
+async def embed_docs(backends: Backends, records: Sequence[SearchRecord]) -> list[SearchRecord]:
+    """Documentation records with vectors, from the documentation embedder (locally the
+    machine's vector cache: a passage is computed once per machine, not per process)."""
+    vectors = await backends.embedder_for_docs.embed([r.content for r in records])
     return [replace(r, vector=v) for r, v in zip(records, vectors, strict=True)]
 
 
@@ -50,7 +62,7 @@ async def sync_docs(backends: Backends, *, force: bool = False) -> int:
     present = await backends.index.ids(SHARED_TENANT)
     new = [r for r in wanted if r.id not in present]
     stale = sorted(present - {r.id for r in wanted})
-    written = await backends.index.upsert(await embed_records(backends, new)) if new else 0
+    written = await backends.index.upsert(await embed_docs(backends, new)) if new else 0
     deleted = await backends.index.delete_ids(stale) if stale else 0
     _DOCS_SYNCED.add(key)
     if written or deleted:
@@ -65,5 +77,36 @@ async def handle_index_message(backends: Backends, message: Mapping[str, Any]) -
     if not isinstance(lines, list):
         raise TypeError("assistant-index message without a list of lines")
     written = await index_lines(backends, tenant_id, run_id, lines, mode=message.get("mode"))
-    await sync_docs(backends)  # after the org's records: they are what a member waits for
+    if backends.docs_upkeep is DocsUpkeep.INDEXER:
+        await sync_docs(backends)  # after the org's records: they are what a member waits for
     return written
+
+
+async def docs_for_ask(backends: Backends, *, wait_s: float = DOCS_WAIT_S) -> bool:
+    """Before a question (local upkeep): bring the documentation part up to date, once per
+    process and index. Waits at most `wait_s` for it; a sync still running after that goes
+    on in the background and the question is answered from what the index holds (its
+    records; the passages of an earlier sync). True when the docs are up to date.
+
+    On a machine whose vector cache is warm this takes a read of the cache and one upsert;
+    on a cold one the model computes the passages, which must not hold a question (or the
+    HTTP request carrying it) for minutes. A failed sync is logged and tried again by the
+    next question."""
+    if backends.docs_upkeep is not DocsUpkeep.FIRST_ASK:
+        return True
+    key = (id(backends.index), backends.region)
+    if key in _DOCS_SYNCED:
+        return True
+    task = _DOCS_TASKS.get(key)
+    stale = task is not None and task.get_loop() is not asyncio.get_running_loop()  # a test's closed loop
+    if task is None or stale or task.done() and (task.cancelled() or task.exception() is not None):
+        task = asyncio.ensure_future(sync_docs(backends))
+        task.add_done_callback(_log_failed_sync)
+        _DOCS_TASKS[key] = task
+    done, _ = await asyncio.wait({task}, timeout=wait_s)
+    return bool(done) and not task.cancelled() and task.exception() is None
+
+
+def _log_failed_sync(task: asyncio.Future[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("assistant docs not synced: %s", type(task.exception()).__name__)

@@ -14,6 +14,7 @@ from typing import Any
 from shared.assistant.answer import cited_refs, extractive, prompt_messages
 from shared.assistant.backends import Backends
 from shared.assistant.index import Hit
+from shared.assistant.indexer import docs_for_ask
 from shared.assistant.query import TenantFilter
 from shared.errors import ValidationFailed
 from shared.identity.access import Action
@@ -55,6 +56,7 @@ class Assistant:
     ) -> tuple[TenantFilter, list[Hit], dict[str, Any]]:
         trim = TenantFilter.for_caller(tenant_id, allowed)
         text = clean_question(question)
+        await docs_for_ask(self.backends)  # locally the first question brings the docs in
         [vector] = await self.backends.embedder.embed([text])
         hits = await self.backends.index.search(text, vector, trim, top=self.top)
         query = {

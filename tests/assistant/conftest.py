@@ -1,5 +1,6 @@
 """The assistant's test backends: the real local index (SQLite) and the real packaged
-MiniLM embeddings, loaded once per session; no chat model unless a test brings one."""
+MiniLM embeddings, loaded once per session (documentation vectors from the machine's
+cache, as the local backends take them); no chat model unless a test brings one."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from shared.assistant.backends import Backends, LocalEmbedder
+from shared.assistant.embedding_cache import DiskCachedEmbedder
 from shared.assistant.index import LocalSearchIndex
 from shared.assistant.indexer import index_lines, sync_docs
 from tests.assistant.seed import ORG_A, ORG_B, run_lines
@@ -34,7 +36,15 @@ def embedder() -> CachedEmbedder:
 
 
 def make_backends(path: Path, embedder: LocalEmbedder, region: str = "eu") -> Backends:
-    return Backends(region=region, index=LocalSearchIndex(path), embedder=embedder, chat=None)
+    """Backends as the local ones are built: documentation vectors through the machine's cache
+    (shared with other test sessions and the local runners), records through `embedder`."""
+    return Backends(
+        region=region,
+        index=LocalSearchIndex(path),
+        embedder=embedder,
+        chat=None,
+        doc_embedder=DiskCachedEmbedder(embedder),
+    )
 
 
 @pytest.fixture(scope="session")
