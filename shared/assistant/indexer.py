@@ -82,11 +82,12 @@ async def handle_index_message(backends: Backends, message: Mapping[str, Any]) -
     return written
 
 
-async def docs_for_ask(backends: Backends, *, wait_s: float = DOCS_WAIT_S) -> bool:
+async def docs_for_ask(backends: Backends, *, wait_s: float | None = None) -> bool:
     """Before a question (local upkeep): bring the documentation part up to date, once per
-    process and index. Waits at most `wait_s` for it; a sync still running after that goes
-    on in the background and the question is answered from what the index holds (its
-    records; the passages of an earlier sync). True when the docs are up to date.
+    process and index. Waits at most `wait_s` (default DOCS_WAIT_S) for it; a sync still
+    running then goes on in the background and the question is answered from what the
+    index holds (its records; the passages of an earlier sync). True when the docs are up
+    to date.
 
     On a machine whose vector cache is warm this takes a read of the cache and one upsert;
     on a cold one the model computes the passages, which must not hold a question (or the
@@ -103,7 +104,7 @@ async def docs_for_ask(backends: Backends, *, wait_s: float = DOCS_WAIT_S) -> bo
         task = asyncio.ensure_future(sync_docs(backends))
         task.add_done_callback(_log_failed_sync)
         _DOCS_TASKS[key] = task
-    done, _ = await asyncio.wait({task}, timeout=wait_s)
+    done, _ = await asyncio.wait({task}, timeout=DOCS_WAIT_S if wait_s is None else wait_s)
     return bool(done) and not task.cancelled() and task.exception() is None
 
 
