@@ -132,7 +132,7 @@ async def test_azure_backends_keep_their_indexer_path() -> None:
 
     settings = SimpleNamespace(openai_embedding_deployment="embedding", openai_chat_deployment="chat")
     region = RegionSettings(
-        name="eu",  # type: ignore[arg-type]
+        name="eu",
         cosmos_endpoint="https://cosmos.example",
         cosmos_database="ferry",
         search_endpoint="https://search.example",
