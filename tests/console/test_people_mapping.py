@@ -138,6 +138,11 @@ def test_people_are_matched_and_the_unmatched_resolved_before_the_run(
         page.get_by_label("Fallback person (destination email)").fill("lead@people.example")
         expect(create).to_be_enabled()
         j.check("p2-people-resolved")
+        page.set_viewport_size({"width": 390, "height": 844})  # a phone: the step fits, nothing scrolls sideways
+        expect(table).to_be_visible()
+        j.check("p3-people-phone")
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390 + 1
+        page.set_viewport_size({"width": 1280, "height": 800})
 
         create.click()
         expect(page.get_by_role("heading", name="People first", level=1)).to_be_visible()
