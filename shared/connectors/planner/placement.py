@@ -11,11 +11,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from typing import TypeVar
 
 from shared.errors import SkippableItemError
 
 #: position of items the writer did not place (already there): before anything it places
 BEFORE_ALL = float("-inf")
+#: entries the writer keeps per cache (a runtime lives as long as its worker process)
+CACHE_LIMIT = 10_000
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def remember(cache: dict[K, V], key: K, value: V) -> None:
+    """Put ``key`` in ``cache``, dropping the oldest entry beyond ``CACHE_LIMIT``."""
+    cache.pop(key, None)
+    if len(cache) >= CACHE_LIMIT:
+        del cache[next(iter(cache))]
+    cache[key] = value
 
 
 def need(value: str | None, what: str) -> str:

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from shared.connectors.planner.client import PlannerClient
 from shared.connectors.planner.directory import Directory
 from shared.connectors.planner.mapping import encode_reference_key
-from shared.connectors.planner.placement import KeyedLocks, need
+from shared.connectors.planner.placement import KeyedLocks, need, remember
 from shared.contract.connector import MAX_CHUNK_BYTES, DestRefs
 from shared.contract.model import Attachment
 from shared.errors import NotFoundError, SkippableItemError, TransientError
@@ -53,7 +53,7 @@ class Uploads:
         """Keep the etag of a details answer (a write of the task's description)."""
         etag = details.get("@odata.etag")
         if isinstance(etag, str):
-            self._details_etags[task_id] = etag
+            remember(self._details_etags, task_id, etag)
         else:
             self._details_etags.pop(task_id, None)
 

@@ -9,14 +9,11 @@ one is idempotent). Plans, buckets and labels are reconciled by name (natural ke
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, TypeVar
-
-import httpx
+from typing import Any
 
 from shared.connectors.kit.errors import status_of
 from shared.connectors.kit.markers import find_marker, with_footer
 from shared.connectors.planner.api_types import (
-    GroupPost,
     PlannerBucket,
     PlannerPlan,
     PlannerPlanDetails,
@@ -24,7 +21,8 @@ from shared.connectors.planner.api_types import (
     PlannerTaskDetails,
 )
 from shared.connectors.planner.capabilities import planner_capabilities
-from shared.connectors.planner.client import GRAPH_BASE_URL, ITEM_ERRORS, PlannerClient, Sub
+from shared.connectors.planner.client import GRAPH_BASE_URL, ITEM_ERRORS, PlannerClient
+from shared.connectors.planner.comments import Comments
 from shared.connectors.planner.directory import Directory
 from shared.connectors.planner.mapping import (
     CATEGORY_KEYS,
@@ -32,9 +30,7 @@ from shared.connectors.planner.mapping import (
     category_for_color,
     checklist_patch,
     encode_reference_key,
-    html_to_text,
     task_fields,
-    text_to_html,
 )
 from shared.connectors.planner.placement import (
     BEFORE_ALL,
@@ -78,6 +74,7 @@ class PlannerWriter:
         self.client = client
         self.directory = Directory(client)
         self.uploads = Uploads(client, self.directory)
+        self.comments = Comments(client, self.directory)
         self.capabilities = planner_capabilities()
         self._locks = KeyedLocks()
         #: plan id → its details (label categories) as last read or written: a label's write
@@ -85,10 +82,6 @@ class PlannerWriter:
         self._details_read: dict[str, dict[str, Any]] = {}
         #: plan id → its buckets as last read, with those this writer made since
         self._bucket_reads: dict[str, dict[str, PlannerBucket]] = {}
-        #: task id → title of a task this writer created without a comment thread
-        self._threadless: dict[str, str] = {}
-        #: task id → (group, thread) of the task's comments, as written or read
-        self._threads: dict[str, tuple[str, str]] = {}
         #: source positions of the buckets this writer created (bucket id → position)
         self._bucket_positions: dict[str, float] = {}
         #: per plan, per bucket id ("" = none): the tasks' (position, hint)
@@ -156,7 +149,7 @@ class PlannerWriter:
         if isinstance(record, Task):
             return await self._create_task(record, refs, marker)
         if isinstance(record, Comment):
-            return await self._create_comment(record, refs, marker)
+            return await self.comments.create(record, refs, marker)
         raise SkippableItemError(f"planner cannot create {kind}")
 
     async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs,
@@ -187,7 +180,7 @@ class PlannerWriter:
                 # Group posts cannot be edited through Graph: a changed comment stays as it
                 # was. What update can finish is the task's link to the comment's thread
                 # (lost when the thread was made but the task's PATCH failed).
-                await self._link_thread(need(refs.task, "task"), dest_id)
+                await self.comments.link(need(refs.task, "task"), dest_id)
         except ITEM_ERRORS as exc:
             if status_of(exc) == 404:
                 raise NotFoundError(f"{kind} {dest_id} is gone") from exc
@@ -329,8 +322,7 @@ class PlannerWriter:
             self._unplaced.discard(where)
             placed.add(record.position, created.get("orderHint"))
         task_id = str(created["id"])
-        if not created.get("conversationThreadId"):
-            _remember(self._threadless, task_id, str(created.get("title") or record.name))
+        self.comments.task_created(task_id, created)
         # The marker goes into the details, which exist only once the task does; a crash in
         # between leaves a task without marker (the engine's intent record narrows this).
         await self._write_details(task_id, record, marker, inputs)
@@ -389,123 +381,6 @@ class PlannerWriter:
                                                 existing.etag)
         self.uploads.remember_details(task_id, written)
 
-    # -- comments -------------------------------------------------------------------------
-
-    async def _create_comment(self, record: Comment, refs: DestRefs, marker: str) -> str:
-        """A post in the task's thread (the thread made with the task's first comment).
-
-        A reply and the read of the thread that finds the new post's id go in one ``$batch``;
-        the thread of a task is remembered, so later comments need nothing else."""
-        task_id = need(refs.task, "task")
-        content = text_to_html(with_footer(record.text, marker))
-        post = {"body": {"contentType": "html", "content": content}}
-        # One comment per task at a time: comments written at once would each see no
-        # conversationThreadId, each start a thread, and only the last set would be read back.
-        async with self._locks(f"comments|{task_id}"):
-            known = self._threads.get(task_id)
-            if known is not None:
-                try:
-                    return await self._reply(*known, post, marker)
-                except NotFoundError:
-                    del self._threads[task_id]  # the thread was deleted: look at the task
-            title = self._threadless.pop(task_id, None)
-            if title is not None and refs.project:
-                return await self._first_comment(task_id, title, refs.project, post, marker)
-            task = await self.directory.task(task_id)
-            group = await self.directory.group_of(task.plan_id)
-            if task.conversation_thread_id:
-                _remember(self._threads, task_id, (group, task.conversation_thread_id))
-                return await self._reply(group, task.conversation_thread_id, post, marker)
-            return await self._start_thread(task, group, post, marker)
-
-    async def _reply(self, group: str, thread: str, post: dict[str, Any], marker: str) -> str:
-        _, posts = await self.client.chain([
-            Sub("POST", f"/groups/{group}/threads/{thread}/reply", {"post": post}),
-            Sub("GET", f"/groups/{group}/threads/{thread}/posts")], idempotent=False)
-        return await self._new_post(group, thread, marker, posts)
-
-    async def _start_thread(self, task: PlannerTask, group: str, post: dict[str, Any],
-                            marker: str) -> str:
-        """A new thread for the task's first comment, linked to the task (under the etag of
-        the task as just read) in one ``$batch`` with the read that finds the post."""
-        created = await self.client.post(f"/groups/{group}/threads",
-                                         {"topic": _thread_topic(task.title), "posts": [post]})
-        return await self._link(task, group, str(created["id"]), marker)
-
-    async def _first_comment(self, task_id: str, title: str, plan: str, post: dict[str, Any],
-                             marker: str) -> str:
-        """The first comment of a task this writer created without a thread: the thread is
-        made and the task read (for its etag, and to see that nobody started a thread since)
-        in one ``$batch``, then linked as ``_start_thread`` does."""
-        group = await self.directory.group_of(plan)
-        made, read = await self.client.chain([
-            Sub("POST", f"/groups/{group}/threads",
-                {"topic": _thread_topic(title), "posts": [post]}),
-            Sub("GET", f"/planner/tasks/{task_id}")], idempotent=False)
-        thread = str(made.json()["id"])
-        if read.status_code == 404:  # the task is gone, and with it the use of its thread
-            await self.client.api.delete(f"/groups/{group}/threads/{thread}")
-            self.client.api.errors.check(read)
-        task = (PlannerTask.model_validate(read.json()) if read.status_code < 400
-                else await self.directory.task(task_id))
-        if task.conversation_thread_id and task.conversation_thread_id != thread:
-            # someone started the task's thread since this writer created the task: the
-            # comment goes there, and the thread made here is removed
-            await self.client.api.delete(f"/groups/{group}/threads/{thread}")
-            _remember(self._threads, task_id, (group, task.conversation_thread_id))
-            return await self._reply(group, task.conversation_thread_id, post, marker)
-        return await self._link(task, group, thread, marker)
-
-    async def _link(self, task: PlannerTask, group: str, thread: str, marker: str) -> str:
-        """Point the task at its new thread (under the etag of the task as read) in one
-        ``$batch`` with the read that finds the post."""
-        link = {"conversationThreadId": thread}
-        posts: httpx.Response | None
-        try:
-            _, posts = await self.client.chain([
-                Sub("PATCH", f"/planner/tasks/{task.id}", link, {"If-Match": task.etag}),
-                Sub("GET", f"/groups/{group}/threads/{thread}/posts")], idempotent=True)
-        except ITEM_ERRORS as exc:
-            if status_of(exc) not in (409, 412):
-                raise
-            # the task changed since it was read: read it again and link (one try left)
-            await self.client.patch_etag(f"/planner/tasks/{task.id}", link, attempts=2)
-            posts = None
-        _remember(self._threads, task.id, (group, thread))
-        return await self._new_post(group, thread, marker, posts)
-
-    async def _new_post(self, group: str, thread: str, marker: str,
-                        posts: httpx.Response | None) -> str:
-        """The id of the post carrying ``marker``: from the batched read of the thread when
-        it answered and holds it, else read again (all pages)."""
-        found = None
-        if posts is not None and posts.status_code < 400:
-            found = _post_with(posts.json().get("value", []), group, thread, marker)
-        if found is None:
-            found = await self._find_post(group, thread, marker)
-        if found is None:
-            raise SkippableItemError("the new comment was not found in its thread")
-        return found
-
-    async def _link_thread(self, task_id: str, comment_id: str) -> None:
-        """Point a task without a comment thread at the thread of one of its comments."""
-        thread = comment_id.split("|")[1] if comment_id.count("|") == 2 else ""
-        async with self._locks(f"comments|{task_id}"):
-            task = await self.directory.task(task_id)
-            if thread and not task.conversation_thread_id:
-                await self.client.patch_known(f"/planner/tasks/{task_id}",
-                                              {"conversationThreadId": thread}, task.etag)
-                _remember(self._threads, task_id, (comment_id.split("|")[0], thread))
-
-    async def _find_post(self, group: str, thread: str, marker: str) -> str | None:
-        try:
-            raw = await self.client.get_all(f"/groups/{group}/threads/{thread}/posts")
-        except ITEM_ERRORS as exc:
-            if status_of(exc) == 404:
-                return None
-            raise
-        return _post_with(raw, group, thread, marker)
-
     # -- reconciliation and deletes -------------------------------------------------------
 
     async def find_by_marker(self, kind: Kind, marker: str, record: Record,
@@ -530,31 +405,10 @@ class PlannerWriter:
                 found = await self._adopt_unmarked(refs.project, record, refs, marker)
             return found
         if kind is Kind.COMMENT and refs.task:
-            task = await self._task_or_none(refs.task)
-            if task is None:
-                return None
-            group = await self.directory.group_of(task.plan_id)
-            if task.conversation_thread_id:
-                return await self._find_post(group, task.conversation_thread_id, marker)
-            # a thread made for the task's first comment whose link to the task was not
-            # written: found by its topic (update then links it)
-            for thread in await self.client.get_all(f"/groups/{group}/threads"):
-                if thread.get("topic") == _thread_topic(task.title):
-                    found = await self._find_post(group, str(thread["id"]), marker)
-                    if found is not None:
-                        return found
-            return None
+            return await self.comments.find(refs.task, marker)
         if kind is Kind.ATTACHMENT and refs.task and isinstance(record, Attachment):
             return await self._find_reference(refs.task, record, marker)
         return None
-
-    async def _task_or_none(self, task_id: str) -> PlannerTask | None:
-        try:
-            return await self.directory.task(task_id)
-        except ITEM_ERRORS as exc:
-            if status_of(exc) == 404:
-                return None
-            raise
 
     async def _find_task(self, plan_id: str, marker: str) -> str | None:
         for raw in await self.client.get_all(f"/planner/plans/{plan_id}/tasks"):
@@ -636,33 +490,6 @@ class PlannerWriter:
         except ITEM_ERRORS as exc:
             if status_of(exc) != 404:
                 raise
-
-
-#: entries a writer keeps per cache (a runtime lives as long as its worker process)
-CACHE_LIMIT = 10_000
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-def _remember(cache: dict[K, V], key: K, value: V) -> None:
-    """Put ``key`` in ``cache``, dropping the oldest entry beyond ``CACHE_LIMIT``."""
-    cache.pop(key, None)
-    if len(cache) >= CACHE_LIMIT:
-        del cache[next(iter(cache))]
-    cache[key] = value
-
-
-def _post_with(raw: list[dict[str, Any]], group: str, thread: str, marker: str) -> str | None:
-    """The comment id of the post in ``raw`` whose text ends with ``marker``'s footer."""
-    for post in (GroupPost.model_validate(p) for p in raw):
-        if find_marker(html_to_text(post.body.content, post.body.content_type)) == marker:
-            return f"{group}|{thread}|{post.id}"
-    return None
-
-
-def _thread_topic(title: str) -> str:
-    """The topic of the group thread that holds a task's comments."""
-    return f'Comments on task "{title[:200]}"'
 
 
 def label_category(names: dict[str, str | None], record: Label) -> str | None:
