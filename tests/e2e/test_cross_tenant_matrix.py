@@ -52,6 +52,8 @@ ROUTES: dict[tuple[str, str], set[str]] = {
     ("GET", "/api/orgs/{orgId}/connectors/{connectorId}/people"): INTERNAL_READ,
     ("POST", "/api/orgs/{orgId}/connectors/{connectorId}/consent"): CONNECTOR_MANAGERS,
     ("POST", "/api/orgs/{orgId}/connectors/{connectorId}/consent/callback"): CONNECTOR_MANAGERS,
+    # issue 17: any member asks (externals get answers trimmed to what they may read)
+    ("POST", "/api/orgs/{orgId}/assistant/ask"): EVERYONE,
     ("GET", "/api/orgs/{orgId}/migrations"): EVERYONE,
     ("POST", "/api/orgs/{orgId}/migrations"): WORKERS,
     ("GET", "/api/orgs/{orgId}/migrations/{migrationId}"): EVERYONE,
