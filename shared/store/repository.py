@@ -19,6 +19,8 @@ from shared.store.cosmos import CONTAINERS, CosmosRegion
 
 T = TypeVar("T")
 MAX_PAGE = 200
+#: Operations per transactional batch (Cosmos DB's limit: 100 operations, 2 MB, one partition)
+BATCH_MAX = 100
 
 
 def utcnow() -> datetime:
@@ -98,6 +100,17 @@ class TenantRepository:
 
     async def upsert(self, doc: dict[str, Any]) -> dict[str, Any]:
         return dict(await self._container.upsert_item(self._stamp(doc)))
+
+    async def upsert_many(self, docs: Iterable[dict[str, Any]]) -> int:
+        """Upsert documents of this repository's partition in transactional batches (one
+        request per ``BATCH_MAX`` documents instead of one each). A batch either applies
+        whole or raises; upserts are idempotent, so a caller retries it whole. Returns how
+        many documents were written."""
+        stamped = [self._stamp(doc) for doc in docs]
+        for i in range(0, len(stamped), BATCH_MAX):
+            ops = [("upsert", (doc,)) for doc in stamped[i:i + BATCH_MAX]]
+            await self._container.execute_item_batch(ops, partition_key=self.pk)
+        return len(stamped)
 
     async def replace(self, doc: dict[str, Any], *, etag: str | None) -> dict[str, Any]:
         """Replace a document; with an etag the write fails (ConflictError) if it changed."""

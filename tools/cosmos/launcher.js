@@ -8,7 +8,8 @@
 //      loaded at start, written every few seconds when changed and at shutdown;
 //   5. query results accumulate in place (the query compiler's array spread is O(n²));
 //   6. a cross-partition query filtered by a field's equality is served from an index on it;
-//   7. a conditional patch's condition is evaluated as written on the addressed document only.
+//   7. a conditional patch's condition is evaluated as written on the addressed document only;
+//   8. a transactional batch takes its partition key from the request header.
 // Handlers must be patched before ./routes is required: the router captures them at load.
 "use strict";
 const path = require("path");
@@ -40,6 +41,27 @@ patchHandler("read-document", (original) => (account, req, res, params) => {
   }
   return original(account, req, res, params);
 });
+
+// (8) A transactional batch (the SDK's `execute_item_batch`) names its partition key once, in
+// the request's header; the library reads it from each operation (the bulk format) and failed
+// every batch ("Failed to parse x-ms-documentdb-partitionkey headers: undefined"). Operations
+// without their own key get the header's. (The library still applies a batch's operations one
+// by one, not atomically: Ferry batches only idempotent upserts, retried whole on a failure.)
+{
+  // The handlers read the body through ../json; a body read here already is handed over.
+  const jsonModule = require(path.join(lib, "json"));
+  const readJson = jsonModule.default;
+  jsonModule.default = async (req) => (req.ferryBody !== undefined ? req.ferryBody : readJson(req));
+  patchHandler("batch-documents", (original) => async (account, req, res, params) => {
+    const header = req.headers["x-ms-documentdb-partitionkey"];
+    if (!header) return original(account, req, res, params);
+    const body = await readJson(req);
+    req.ferryBody = Array.isArray(body)
+      ? body.map((op) => (op && op.partitionKey === undefined ? { ...op, partitionKey: header } : op))
+      : body;
+    return original(account, req, res, params);
+  });
+}
 
 // Items.query (the library's), over a subset of the container's documents (`subset`: a Map
 // of rid → item in container order, or undefined for none).
