@@ -5,6 +5,7 @@ The runs container belongs to the engine; this reads one document, scoped to the
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.contract.runs import FINAL_STATUSES
@@ -22,10 +23,36 @@ async def run_document(ctx: TenantContext, run_id: str) -> dict[str, Any] | None
     return await ctx.repo(_Runs).find(run_id)
 
 
-async def run_finished(ctx: TenantContext, run_id: str) -> bool:
-    """True when the run reached a final status (a missing run counts as finished)."""
+#: A run that ended this long ago counts as finished for its log even if the worker that ended
+#: it died before marking its log complete (the last lines are then as stored as they get).
+LOG_COMPLETE_GRACE = timedelta(seconds=30)
+
+
+async def run_finished(ctx: TenantContext, run_id: str, *, now: datetime | None = None) -> bool:
+    """True when no more lines will come: the run reached a final status and the worker that
+    ended it stored its last lines (``logComplete``), or ended it over a grace period ago. A
+    follower that stopped at the final status alone lost the run's end event. A missing run
+    counts as finished."""
     doc = await run_document(ctx, run_id)
-    return doc is None or str(doc.get("status")) in FINAL_STATUSES
+    if doc is None:
+        return True
+    if str(doc.get("status")) not in FINAL_STATUSES:
+        return False
+    if doc.get("logComplete"):
+        return True
+    ended = doc.get("finishedAt")
+    if not isinstance(ended, str):
+        return True
+    try:
+        at = datetime.fromisoformat(ended.replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    return (now or datetime.now(UTC)) - at >= LOG_COMPLETE_GRACE
+
+
+async def mark_log_complete(ctx: TenantContext, run_id: str) -> None:
+    """The run's last lines are stored (called by the worker after the final flush)."""
+    await ctx.repo(_Runs).patch(run_id, [{"op": "set", "path": "/logComplete", "value": True}])
 
 
 async def delete_run_logs(ctx: TenantContext, run_id: str) -> int:

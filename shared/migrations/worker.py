@@ -20,7 +20,7 @@ from shared.connections.service import ConnectorsRepository, open_connector
 from shared.connectors.registry import ConnectorRuntime
 from shared.contract.connector import DestinationWriter, SourceReader
 from shared.contract.model import Kind
-from shared.contract.runs import RunStatus
+from shared.contract.runs import FINAL_STATUSES, RunStatus
 from shared.engine.chunk import ChunkResult, ChunkRunner, Outcome, ScopeVerifier
 from shared.engine.plan import first_messages
 from shared.engine.ports import (
@@ -33,6 +33,7 @@ from shared.engine.ports import (
     ItemStatus,
 )
 from shared.logs.model import LogEvent, LogLevel
+from shared.logs.runs import mark_log_complete
 from shared.logs.writer import RunLogWriter
 from shared.migrations.credential_pacers import CredentialPacers
 from shared.migrations.ports_cosmos import (
@@ -98,6 +99,15 @@ def _verify_after(ctx: TenantContext, migration: Mapping[str, Any], run: Mapping
     return start
 
 
+async def _log_complete(ctx: TenantContext, run_id: str) -> None:
+    """Mark the ended run's log complete; on failure log followers wait out the grace period
+    (``shared.logs.runs.LOG_COMPLETE_GRACE``) instead: never a reason to repeat a chunk."""
+    try:
+        await mark_log_complete(ctx, run_id)
+    except Exception:
+        log.exception("could not mark the log of run %s complete", run_id)
+
+
 class MalformedChunk(ValueError):
     """A message that can never be processed; the host moves it to the poison queue."""
 
@@ -116,6 +126,8 @@ class LoggedRunState(CosmosRunState):
         self.run_log = run_log
         #: what follows a run's end (a verify pass, when the migration asks for one)
         self.after_final: Callable[[RunStatus], Awaitable[None]] | None = None
+        #: this delivery set the run's final status (it marks the log complete once flushed)
+        self.ended_run: str | None = None
         self._heartbeats: dict[tuple[str, str], asyncio.Task[None]] = {}
 
     async def claim(self, run_id: str, scope: str, expected: Checkpoint, token: str, until: datetime) -> ClaimResult:
@@ -166,12 +178,18 @@ class LoggedRunState(CosmosRunState):
                 self.run_log.report(row)
 
     async def set_status(self, run_id: str, status: RunStatus, reason: str | None = None) -> None:
+        if status in FINAL_STATUSES:
+            # Every line of the run's items is stored before anyone can see the run ended:
+            # a reader that finds it final finds its lines (the end event follows, and the
+            # log is marked complete after it: shared.logs.runs.run_finished).
+            await ChunkWorker.flush(self.run_log)
         await super().set_status(run_id, status, reason)
         if status is RunStatus.PAUSED:
             self.run_log.event(LogEvent.RUN_PAUSED, level=LogLevel.WARNING, message=reason)
 
     async def _final(self, run_id: str, status: RunStatus, reason: str | None) -> None:
         # Called once per run, by the delivery whose status change won (ETag).
+        self.ended_run = run_id
         event, level = _STATUS_EVENTS[status]
         counts = await self.get_counts(run_id)
         self.run_log.event(event, level=level, code=status.value, counts=counts, message=reason)
@@ -241,7 +259,8 @@ class ChunkWorker:
             raise
         finally:
             state.stop_heartbeats()
-            await self._flush(run_log)
+            if await self.flush(run_log) and state.ended_run is not None:
+                await _log_complete(ctx, state.ended_run)
 
     async def _runtime(self, ctx: TenantContext, connector_id: str) -> ConnectorRuntime:
         doc = await ctx.repo(ConnectorsRepository).get(connector_id)
@@ -271,11 +290,14 @@ class ChunkWorker:
             run_log.event(LogEvent.CHUNK_FINISHED, scope=msg.scope, phase=msg.phase.value, counts=counts or None)
 
     @staticmethod
-    async def _flush(run_log: RunLogWriter) -> None:
+    async def flush(run_log: RunLogWriter) -> bool:
+        """Store the buffered lines; False (logged) when the log store failed."""
         try:
             await run_log.flush()
         except Exception:  # a log outage must not fail (and so repeat) a chunk that succeeded
             log.exception("could not append run log lines")
+            return False
+        return True
 
     async def aclose(self) -> None:
         for runtime in self._runtimes.values():
@@ -315,7 +337,8 @@ async def handle_poison(stores: Stores, body: bytes | str) -> None:
                                                       scope=msg.scope, status=ItemStatus.FAILED, reason=reason)])
         if await state.open_scopes(msg.run_id) == 0:
             await state.set_status(msg.run_id, RunStatus.PARTIALLY_SUCCEEDED, reason)
-    await ChunkWorker._flush(run_log)
+    if await ChunkWorker.flush(run_log) and state.ended_run is not None:
+        await _log_complete(ctx, state.ended_run)
 
 
 _worker: ChunkWorker | None = None

@@ -206,3 +206,25 @@ async def test_report_rows_map_status_and_keep_reason_codes(stores: Any) -> None
         ("item.adapted", "info", "comment_author_prepended"),
         ("item.created", "info", None),
     ]
+
+
+async def test_a_run_counts_as_finished_for_its_log_once_its_last_lines_are_stored(stores: Any) -> None:
+    """A follower (the SSE stream, the console's tail) stops at `run_finished`: not at the
+    final status alone, which the worker writes before the run's end event."""
+    from datetime import UTC, datetime, timedelta
+
+    from shared.logs.runs import LOG_COMPLETE_GRACE, mark_log_complete, run_finished
+
+    ctx = ctx_for(stores)
+    rid = run_id()
+    ended = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    runs = stores.cosmos("eu").container("runs")
+    doc = {"id": rid, "tenantId": ctx.tenant_id, "pk": ctx.tenant_id, "status": "running"}
+    await runs.upsert_item(doc)
+    assert not await run_finished(ctx, rid, now=ended)
+    await runs.upsert_item({**doc, "status": "succeeded", "finishedAt": ended.isoformat()})
+    assert not await run_finished(ctx, rid, now=ended + timedelta(seconds=1))  # end event not stored yet
+    assert await run_finished(ctx, rid, now=ended + LOG_COMPLETE_GRACE)  # its worker died: stop anyway
+    await mark_log_complete(ctx, rid)
+    assert await run_finished(ctx, rid, now=ended + timedelta(seconds=1))
+    assert await run_finished(ctx, "run_missing", now=ended)
