@@ -22,6 +22,7 @@ from typing import Any
 DIMENSIONS = 384
 MAX_TOKENS = 256  # sentence_bert_config.json max_seq_length
 _BATCH = 32
+_BATCH_TOKENS = 2048  # 32 texts of 64 tokens (records), 8 of 256 (documentation passages)
 
 
 def model_dir() -> Path:
@@ -151,6 +152,21 @@ def _gelu(x: Any) -> Any:
     return tail
 
 
+def _batches(order: list[int], lengths: list[int]) -> list[list[int]]:
+    """Consecutive runs of `order` (shortest text first) of at most _BATCH texts and at most
+    _BATCH_TOKENS padded tokens: long passages go a few at a time, because the attention
+    scores of a batch take batch × 12 heads × length² floats (32 passages of 256 tokens:
+    100 MB per temporary, whose page faults cost as much system time as the products)."""
+    out: list[list[int]] = []
+    batch: list[int] = []
+    for i in order:
+        if batch and (len(batch) >= _BATCH or (len(batch) + 1) * lengths[i] > _BATCH_TOKENS):
+            out.append(batch)
+            batch = []
+        batch.append(i)
+    return out + ([batch] if batch else [])
+
+
 class MiniLmEmbedder:
     """Sentence embeddings (384 floats, unit length) of the packaged all-MiniLM-L6-v2."""
 
@@ -198,8 +214,7 @@ class MiniLmEmbedder:
         token_ids = [e.ids for e in encodings]
         order = sorted(range(len(texts)), key=lambda i: len(token_ids[i]))
         out: list[list[float]] = [[] for _ in texts]
-        for start in range(0, len(order), _BATCH):
-            chunk = order[start : start + _BATCH]
+        for chunk in _batches(order, [len(t) for t in token_ids]):
             vectors = self._embed_batch([token_ids[i] for i in chunk]).tolist()
             for i, vector in zip(chunk, vectors, strict=True):
                 out[i] = vector
