@@ -207,8 +207,9 @@ class EmbeddingCache:
 
 class DiskCachedEmbedder:
     """An embedder whose vectors are kept in an `EmbeddingCache` (documentation only: see the
-    module docstring). `cache` is built on first use: naming the model's identity reads the
-    model package's metadata, which a process that never embeds should not do."""
+    module docstring). Without `cache`, the cache of the local MiniLM model at `path`, built
+    on first use: naming the model's identity reads the model package's metadata, which a
+    process that never embeds should not do."""
 
     def __init__(self, inner: Embedder, cache: EmbeddingCache | None = None, *, path: Path = DEFAULT_PATH) -> None:
         self.inner = inner
