@@ -58,8 +58,8 @@ class Comparison:
 
 def reader_id(dest: str, kind: Kind, dest_id: str) -> str:
     """The id the destination reader gives an item the writer reported as ``dest_id``."""
-    if dest == "trello" and kind is Kind.ATTACHMENT:
-        return dest_id.partition(":")[2]  # "card:attachment"
+    if dest in ("trello", "monday") and kind is Kind.ATTACHMENT and ":" in dest_id:
+        return dest_id.partition(":")[2]  # "card:attachment", "item:asset", "link:update"
     if dest == "planner":
         if kind is Kind.LABEL:
             return dest_id.replace("|", ":", 1)  # "{plan}|categoryN" → "{plan}:categoryN"

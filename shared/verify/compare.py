@@ -16,7 +16,7 @@ from shared.connectors.asana.mapping import asana_color
 from shared.connectors.jira.mapping import label_name as jira_label_name
 from shared.connectors.trello.mapping import trello_color
 from shared.contract.connector import ChecklistSupport
-from shared.contract.model import Comment, Kind, Task
+from shared.contract.model import Attachment, Comment, Kind, Task
 from shared.contract.text import UNNAMED_LABEL, strip_marker_footer
 from shared.engine.ports import IdMapEntry, ItemReport
 from shared.verify.checks import _FOOTER, TRELLO_MAX_TEXT, Comparison, Diff, _increasing, _short
@@ -168,6 +168,8 @@ class Comparer(TaskChecks):
     def attachments(self) -> None:
         for s in self.src.attachments.values():
             where = f"attachment {s.name!r}"
+            if s.is_link and self.link_as_comment(s, where):
+                continue
             d = self.pair(Kind.ATTACHMENT, s.source_id, where)
             if d is None:
                 continue
@@ -182,11 +184,28 @@ class Comparer(TaskChecks):
             self.same("attachment.size", where, s.size, d.size)
             self.same("attachment.bytes", where, self.src.digests.get(s.source_id), self.dst.digests.get(d.source_id))
 
+    def link_as_comment(self, s: Attachment, where: str) -> bool:
+        """A link attachment a destination keeps as a comment naming it (monday.com: a Files
+        column holds no links): the comment is on the task and holds the link."""
+        dest_id = self.map.get((Kind.ATTACHMENT, s.source_id))
+        note = self.dst.comments.get(dest_id or "")
+        if note is None or not documented(self.dest, "attachment.link_as_update"):
+            return False
+        self.item(Kind.ATTACHMENT, s.source_id)
+        self.rule("attachment.link_as_update", where, "a comment naming the link")
+        self.same("attachment.task", where, self.map.get((Kind.TASK, s.task_id)), note.task_id)
+        self.same("attachment.url", where, f"[{s.name or s.url}]({s.url})",
+                  f"[{s.name or s.url}]({s.url})" if f"[{s.name or s.url}]({s.url})" in note.text
+                  else note.text)
+        return True
+
     def extras(self) -> None:
         """Destination items that no source item explains."""
         self.item(None)
         for kind in (Kind.SECTION, Kind.LABEL, Kind.TASK, Kind.COMMENT, Kind.ATTACHMENT):
             explained = {v for (k, _), v in self.map.items() if k is kind}
+            if kind is Kind.COMMENT:  # link attachments kept as comments
+                explained |= {v for (k, _), v in self.map.items() if k is Kind.ATTACHMENT}
             for dest_id, rec in self.dst.of(kind).items():
                 if dest_id in explained:
                     continue

@@ -29,6 +29,7 @@ UNKNOWN_ASSIGNEE = {
     "asana": ("task.assignee_not_in_workspace", "Assignee (not in Asana): {names}"),
     "planner": ("task.assignee_not_in_tenant", "Assigned in the source to: {names}"),
     "jira": ("task.assignee_not_in_jira", "Assignee (not in Jira): {names}"),
+    "monday": ("task.assignee_not_in_account", "Assignees (not in monday.com): {names}"),
 }
 
 

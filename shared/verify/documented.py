@@ -11,6 +11,7 @@ failure. Sources of the quotes:
 * ``shared/connectors/asana/README.md`` ("Reading", "Writing (documented adaptations)").
 * ``shared/connectors/planner/README.md`` ("Writing", "Reading").
 * ``shared/connectors/jira/README.md`` ("Reading", "Writing (documented adaptations)").
+* ``shared/connectors/monday/README.md`` ("What maps to what", "Adaptations", "Markers").
 * Generic engine adaptations: ``shared/engine/adapt.py`` ``SUMMARIES``.
 """
 
@@ -154,6 +155,29 @@ DOCUMENTED: dict[str, dict[str, str]] = {
         "the engine writes a page concurrently, so tasks are not in source order'",
         "section.project_default": "jira/README.md: 'statuses the new project already has keep "
         "their place on its board' (a new project's To Do, In Progress and Done)",
+    },
+    "monday": {
+        "comment.author_time_prepended": "monday/README.md: 'Comments are written by the "
+        "token's user: the engine puts the original author on top (comment.author_prepended); "
+        "the original time is kept.'",
+        "task.start_date_in_description": "monday/README.md: 'Start dates are not written (no "
+        "Timeline column): the engine moves them into the description.'",
+        "task.checklists_in_description": "monday/README.md: 'Checklists and custom fields go "
+        "to the description too.'",
+        "task.custom_fields_in_description": "monday/README.md: 'Checklists and custom fields "
+        "go to the description too.'",
+        "attachment.link_as_update": "monday/README.md: 'Link attachments cannot go into a "
+        "Files column: each is written as an update Link: [name](url) with its marker "
+        "(attachment.link_as_update); reading monday, such an update is a comment.'",
+        "task.assignee_not_in_account": "monday/README.md: 'Assignees without a monday "
+        "account are named in the description (Assignees (not in monday.com): …, "
+        "task.assignee_not_in_account)'",
+        "task.name_truncated": "monday/README.md: 'Names hold at most 255 characters (the "
+        "engine cuts longer ones).'",
+        "section.archived_dropped": ENGINE + " section.archived_dropped: 'archived sections "
+        "(lists) cannot be archived in the destination; they arrive active'",
+        "task.archived_dropped": ENGINE + " task.archived_dropped: 'archived tasks cannot be "
+        "archived in the destination; they arrive active'",
     },
 }
 

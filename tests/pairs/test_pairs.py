@@ -51,6 +51,8 @@ def must_match(out: Outcome) -> list[str | tuple[str, ...]]:
         blocked.add("task.checklists")
     if not src.start_dates or not dst.start_dates:
         blocked.add("task.start_on")
+    if not any(a.is_link for a in out.source.attachments.values()):
+        blocked.add("attachment.url")  # monday.com has no link attachments to read
     return [f for f in MUST_MATCH if f not in blocked]
 
 

@@ -10,21 +10,13 @@ import pytest
 from shared.contract.model import Kind, Task
 from shared.contract.runs import RunStatus
 from shared.contract.text import make_marker, marker_footer
-from shared.engine.ports import VERIFY_DEFECTS, ItemReport, ItemStatus
+from shared.engine.ports import VERIFY_DEFECTS, ItemStatus
 from tests.pairs.conftest import Outcomes
-from tests.pairs.known import KNOWN
+from tests.pairs.known import KNOWN, explained
 from tests.pairs.migrate import Migration
 from tests.pairs.scenario import PAIRS, pair_id
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use of allowEmptyValue:DeprecationWarning")
-
-
-def _known(row: ItemReport, known: dict[str, str]) -> bool:
-    """A ``different`` verdict whose every field is a known defect of the pair (known.py)."""
-    if row.status is not ItemStatus.DIFFERENT or not row.reason:
-        return False
-    fields = row.reason.removeprefix("fields: ").split(", ")
-    return bool(known) and set(fields) <= set(known)
 
 
 @pytest.mark.parametrize("pair", PAIRS, ids=pair_id)
@@ -39,13 +31,13 @@ async def test_verify_finds_every_migrated_item_ok(outcomes: Outcomes,
         await a.aclose()
         await b.aclose()
     known = KNOWN.get(pair_id(pair), {})
-    defects = [r for r in result.rows if r.status in VERIFY_DEFECTS and not _known(r, known)]
+    defects = [r for r in result.rows if r.status in VERIFY_DEFECTS and not explained(r, known)]
     assert not defects, "\n".join(f"  {r.kind} {r.source_id}: {r.status} {r.reason}"
                                   for r in defects[:20])
     if not known:
         assert result.status is RunStatus.SUCCEEDED, result.reason
     ok = Counter(str(r.kind) for r in result.rows
-                 if r.status is ItemStatus.OK or _known(r, known))
+                 if r.status is ItemStatus.OK or explained(r, known))
     for kind in ("project", "section", "task", "comment", "attachment"):
         assert ok[kind] > 0, f"{pair_id(pair)}: no {kind} verified ok: {dict(ok)}"
     # reads only: the verify wrote nothing (the id map and the destination are as they were)

@@ -24,7 +24,7 @@ from shared.connectors.registry import available_kinds
 from simulators.asana import DEFAULT_TOKEN
 from simulators.common import serve
 from tests.pairs.sim import FAST, Sim, VendorWorld
-from tests.pairs.vendors import asana, jira, planner, trello
+from tests.pairs.vendors import asana, jira, monday, planner, trello
 
 __all__ = ["FAST", "VENDORS", "Sim", "add_people", "running_sims"]
 
@@ -34,6 +34,7 @@ _WORLD: dict[str, VendorWorld] = {
     "asana": asana.WORLD,
     "planner": planner.WORLD,
     "jira": jira.WORLD,
+    "monday": monday.WORLD,
 }
 #: the vendors of the pair suite: the connector registry's, where the world can simulate them
 VENDORS = tuple(kind for kind in available_kinds() if kind in _WORLD)
