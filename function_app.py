@@ -1,4 +1,5 @@
 """Composition root: build the Functions app and register the trigger blueprints. Nothing else."""
+
 import azure.functions as func
 
 from functions import migration_worker, retention

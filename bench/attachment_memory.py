@@ -19,6 +19,7 @@ to show what it saves). For each size:
 Goals: peak ≤ 200 MB and flat (the 1 GiB peak close to the 64 MiB one), 0 bytes to disk.
 Figures and ratios only; no assertions on time.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,16 +46,37 @@ def serve_simulators(size: int) -> None:
     from simulators.trello import create_app as trello_app
     from simulators.trello.seed import SeedConfig as TrelloSeed
 
-    trello_cfg = TrelloSeed(boards=1, cards_per_board=3, attachment_sizes=(size,), link_attachment_every=0, labels_per_board=0,
-                            many_comments=0, comments_per_card=0, checklist_every=0, members=1)
+    trello_cfg = TrelloSeed(
+        boards=1,
+        cards_per_board=3,
+        attachment_sizes=(size,),
+        link_attachment_every=0,
+        labels_per_board=0,
+        many_comments=0,
+        comments_per_card=0,
+        checklist_every=0,
+        members=1,
+    )
     planner_cfg = PlannerSeed(plans_per_group=0, tasks_per_plan=0, deleted_tasks_per_plan=0)
     trello, planner = trello_app(trello_cfg), planner_app(planner_cfg)
     summary = trello.state.trello.summary
     with serve(trello) as t, serve(planner) as p:
         group = next(iter(planner.state.planner.store.groups))
-        print(json.dumps({"trello": t, "key": summary["key"], "token": summary["token"], "planner": p,
-                          "tenant": planner_cfg.tenant_domain, "client_id": planner_cfg.client_id,
-                          "password": planner_cfg.user_password, "group": group}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "trello": t,
+                    "key": summary["key"],
+                    "token": summary["token"],
+                    "planner": p,
+                    "tenant": planner_cfg.tenant_domain,
+                    "client_id": planner_cfg.client_id,
+                    "password": planner_cfg.user_password,
+                    "group": group,
+                }
+            ),
+            flush=True,
+        )
         sys.stdin.read()
 
 
@@ -86,21 +108,47 @@ async def _engine(sims: dict[str, Any], size: int) -> dict[str, Any]:
     from shared.engine.inmemory import InMemoryIdMap, InMemoryQueue, InMemoryRunState, drain
     from shared.engine.plan import RunSettings, begin
 
-    source = await open_runtime(parse_connection({
-        "kind": "trello", "base_url": f"{sims['trello']}/1",
-        "auth": {"type": "api_key_token", "api_key": sims["key"], "token": sims["token"]}}), allow_loopback=True)
-    dest = await open_runtime(parse_connection({
-        "kind": "planner", "base_url": f"{sims['planner']}/v1.0",
-        "auth": {"type": "username_password", "entra_tenant_id": sims["tenant"], "client_id": sims["client_id"],
-                 "username": f"zoe@{sims['tenant']}", "password": sims["password"]}}), allow_loopback=True)
+    source = await open_runtime(
+        parse_connection(
+            {
+                "kind": "trello",
+                "base_url": f"{sims['trello']}/1",
+                "auth": {"type": "api_key_token", "api_key": sims["key"], "token": sims["token"]},
+            }
+        ),
+        allow_loopback=True,
+    )
+    dest = await open_runtime(
+        parse_connection(
+            {
+                "kind": "planner",
+                "base_url": f"{sims['planner']}/v1.0",
+                "auth": {
+                    "type": "username_password",
+                    "entra_tenant_id": sims["tenant"],
+                    "client_id": sims["client_id"],
+                    "username": f"zoe@{sims['tenant']}",
+                    "password": sims["password"],
+                },
+            }
+        ),
+        allow_loopback=True,
+    )
     assert source.reader is not None and dest.writer is not None
     boards = [c for c in await source.reader.list_containers() if c.kind != "workspace"]
     group = sims["group"] or next(c.id for c in await dest.writer.list_containers() if c.kind == "workspace")
-    settings = RunSettings(tenant_id="bench", migration_id="bench-attachment", run_id="run1",
-                           dest_workspace=group, chunk_budget_s=3600.0)
+    settings = RunSettings(
+        tenant_id="bench", migration_id="bench-attachment", run_id="run1", dest_workspace=group, chunk_budget_s=3600.0
+    )
     state, queue = InMemoryRunState(), InMemoryQueue()
-    runner = ChunkRunner(reader=source.reader, writer=dest.writer, id_map=InMemoryIdMap(), run_state=state,
-                         queue=queue, settings=settings)
+    runner = ChunkRunner(
+        reader=source.reader,
+        writer=dest.writer,
+        id_map=InMemoryIdMap(),
+        run_state=state,
+        queue=queue,
+        settings=settings,
+    )
     for msg in await begin(state, settings, [boards[0].id]):
         await queue.enqueue(msg)
 
@@ -118,12 +166,21 @@ async def _engine(sims: dict[str, Any], size: int) -> dict[str, Any]:
     await dest.aclose()
     async with httpx.AsyncClient(timeout=60) as http:
         state_doc = (await http.get(f"{sims['planner']}/_sim/state")).text
-    return {"size": size, "status": str(state.status[settings.run_id]), "seconds": round(seconds, 2),
-            "rss_before_mb": round(rss_before, 1), "peak_mb": round(peak_mb, 1), "disk_write_bytes": written,
-            "attachments_created": counts.get("attachment.created", 0),
-            "destination_has_file": f'"size": {size}' in state_doc or f'"size":{size}' in state_doc,
-            "problems": [f"{r.kind} {r.status}: {r.reason}" for r in state.items[settings.run_id]
-                         if r.status in ("failed", "skipped")][:5]}
+    return {
+        "size": size,
+        "status": str(state.status[settings.run_id]),
+        "seconds": round(seconds, 2),
+        "rss_before_mb": round(rss_before, 1),
+        "peak_mb": round(peak_mb, 1),
+        "disk_write_bytes": written,
+        "attachments_created": counts.get("attachment.created", 0),
+        "destination_has_file": f'"size": {size}' in state_doc or f'"size":{size}' in state_doc,
+        "problems": [
+            f"{r.kind} {r.status}: {r.reason}"
+            for r in state.items[settings.run_id]
+            if r.status in ("failed", "skipped")
+        ][:5],
+    }
 
 
 def run_engine(size: int, sims_json: str) -> None:
@@ -143,13 +200,23 @@ def one(size_mib: int, *, collect: bool = True) -> dict[str, Any]:
     env = {**os.environ, "FERRY_ALLOW_LOOPBACK_CONNECTORS": "true"}
     if not collect:
         env["BENCH_NO_COLLECT"] = "1"
-    sims = subprocess.Popen([sys.executable, "-m", "bench.attachment_memory", "--serve", str(size)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    sims = subprocess.Popen(
+        [sys.executable, "-m", "bench.attachment_memory", "--serve", str(size)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert sims.stdout is not None
         coords = sims.stdout.readline()
-        out = subprocess.run([sys.executable, "-m", "bench.attachment_memory", "--engine", str(size), coords],
-                             capture_output=True, text=True, env=env, check=False)
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.attachment_memory", "--engine", str(size), coords],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
         if out.returncode != 0:
             raise RuntimeError(out.stderr[-3000:])
         return json.loads(out.stdout.strip().splitlines()[-1])
@@ -163,26 +230,32 @@ def one(size_mib: int, *, collect: bool = True) -> dict[str, Any]:
 
 
 def main(sizes: list[int], *, collect: bool = True) -> None:
-    print("attachment_memory: one file Trello sim → engine → Planner sim (upload session), simulators "
-          "in another process; figures of the engine process"
-          + ("" if collect else " — WITHOUT the periodic young-generation GC of shared.engine.streams"))
+    print(
+        "attachment_memory: one file Trello sim → engine → Planner sim (upload session), simulators "
+        "in another process; figures of the engine process"
+        + ("" if collect else " — WITHOUT the periodic young-generation GC of shared.engine.streams")
+    )
     results = []
     for mib in sizes:
         r = one(mib, collect=collect)
         results.append(r)
         rate = r["size"] / MIB / r["seconds"] if r["seconds"] else 0.0
-        print(f"  {mib:5d} MiB  status={r['status']:9s} attachment created={r['attachments_created']} "
-              f"file at destination={r['destination_has_file']}  time={r['seconds']:6.1f}s ({rate:5.1f} MiB/s)  "
-              f"RSS before={r['rss_before_mb']:6.1f} MB  peak={r['peak_mb']:6.1f} MB "
-              f"(peak − before = {r['peak_mb'] - r['rss_before_mb']:5.1f} MB)  "
-              f"disk writes={r['disk_write_bytes']} B  peak / 200 MB goal={r['peak_mb'] / GOAL_PEAK_MB:4.2f}")
+        print(
+            f"  {mib:5d} MiB  status={r['status']:9s} attachment created={r['attachments_created']} "
+            f"file at destination={r['destination_has_file']}  time={r['seconds']:6.1f}s ({rate:5.1f} MiB/s)  "
+            f"RSS before={r['rss_before_mb']:6.1f} MB  peak={r['peak_mb']:6.1f} MB "
+            f"(peak − before = {r['peak_mb'] - r['rss_before_mb']:5.1f} MB)  "
+            f"disk writes={r['disk_write_bytes']} B  peak / 200 MB goal={r['peak_mb'] / GOAL_PEAK_MB:4.2f}"
+        )
         for problem in r["problems"]:
             print(f"        {problem[:160]}")
     if len(results) >= 2:
         small, large = results[0], results[-1]
-        print(f"  flatness: file size ratio {large['size'] / small['size']:.0f}×, peak RSS ratio "
-              f"{large['peak_mb'] / small['peak_mb']:.3f}, growth above the pre-run RSS "
-              f"{large['peak_mb'] - large['rss_before_mb']:.1f} MB vs {small['peak_mb'] - small['rss_before_mb']:.1f} MB")
+        print(
+            f"  flatness: file size ratio {large['size'] / small['size']:.0f}×, peak RSS ratio "
+            f"{large['peak_mb'] / small['peak_mb']:.3f}, growth above the pre-run RSS "
+            f"{large['peak_mb'] - large['rss_before_mb']:.1f} MB vs {small['peak_mb'] - small['rss_before_mb']:.1f} MB"
+        )
 
 
 if __name__ == "__main__":

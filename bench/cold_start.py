@@ -3,6 +3,7 @@
 Prints the median of several runs and its ratio to the goal; no assertion on time.
     .venv/bin/python bench/cold_start.py
 """
+
 from __future__ import annotations
 
 import statistics

@@ -31,6 +31,7 @@ The issue's sizes: ``--boards 3 --cards 100`` for the pairs, ``--pairs trello:as
 --boards 10 --cards 100`` for the 1,000-card unchanged delta, ``--orgs 4 --multi-workers 4``.
 Figures only, no assertions: the machine's load changes the times.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -94,14 +95,18 @@ class RunFigures:
     def row(self) -> str:
         per_item = self.dest_requests / max(self.items, 1)
         cpu_ms = self.worker_cpu_s * 1000 / max(self.items, 1)
-        return (f"{self.label:<26} {self.status:<20} {self.seconds:8.1f} {self.items:6d} "
-                f"{self.source_requests:7d} {self.dest_requests:7d} {per_item:6.2f} "
-                f"{self.budget_share:6.2f} {self.actual_over_ideal:7.2f} "
-                f"{self.source_429:4d}/{self.dest_429:<4d} {cpu_ms:8.1f}")
+        return (
+            f"{self.label:<26} {self.status:<20} {self.seconds:8.1f} {self.items:6d} "
+            f"{self.source_requests:7d} {self.dest_requests:7d} {per_item:6.2f} "
+            f"{self.budget_share:6.2f} {self.actual_over_ideal:7.2f} "
+            f"{self.source_429:4d}/{self.dest_429:<4d} {cpu_ms:8.1f}"
+        )
 
 
-HEADER = (f"{'run':<26} {'status':<20} {'time s':>8} {'items':>6} {'src req':>7} {'dst req':>7} "
-          f"{'dst/it':>6} {'budget':>6} {'act/id':>7} {'429 s/d':>9} {'cpu ms/it':>8}")
+HEADER = (
+    f"{'run':<26} {'status':<20} {'time s':>8} {'items':>6} {'src req':>7} {'dst req':>7} "
+    f"{'dst/it':>6} {'budget':>6} {'act/id':>7} {'429 s/d':>9} {'cpu ms/it':>8}"
+)
 
 
 class Api:
@@ -148,18 +153,35 @@ def items_of(run: dict[str, Any]) -> int:
 
 def set_up(api: Api, name: str, source: SimProcess, dest: SimProcess) -> Migration:
     org = api.call("POST", "/api/orgs", json={"name": name, "country": "DE"})["id"]
-    s = api.call("POST", f"/api/orgs/{org}/connectors",
-                 json={"name": f"{source.kind} (source)", "connection": source.connection})
-    d = api.call("POST", f"/api/orgs/{org}/connectors",
-                 json={"name": f"{dest.kind} (destination)", "connection": dest.connection})
-    scopes = [x for x in api.call("GET", f"/api/orgs/{org}/connectors/{s['id']}/containers")["items"]
-              if x["kind"] != "workspace"]
-    targets = [x for x in api.call("GET", f"/api/orgs/{org}/connectors/{d['id']}/containers")["items"]
-               if x["kind"] == "workspace"]
-    mig = api.call("POST", f"/api/orgs/{org}/migrations", json={
-        "name": name, "sourceConnectorId": s["id"], "destinationConnectorId": d["id"],
-        "scopes": [{"id": x["id"]} for x in scopes],
-        "destinationWorkspace": targets[0]["id"] if targets else None})
+    s = api.call(
+        "POST", f"/api/orgs/{org}/connectors", json={"name": f"{source.kind} (source)", "connection": source.connection}
+    )
+    d = api.call(
+        "POST",
+        f"/api/orgs/{org}/connectors",
+        json={"name": f"{dest.kind} (destination)", "connection": dest.connection},
+    )
+    scopes = [
+        x
+        for x in api.call("GET", f"/api/orgs/{org}/connectors/{s['id']}/containers")["items"]
+        if x["kind"] != "workspace"
+    ]
+    targets = [
+        x
+        for x in api.call("GET", f"/api/orgs/{org}/connectors/{d['id']}/containers")["items"]
+        if x["kind"] == "workspace"
+    ]
+    mig = api.call(
+        "POST",
+        f"/api/orgs/{org}/migrations",
+        json={
+            "name": name,
+            "sourceConnectorId": s["id"],
+            "destinationConnectorId": d["id"],
+            "scopes": [{"id": x["id"]} for x in scopes],
+            "destinationWorkspace": targets[0]["id"] if targets else None,
+        },
+    )
     return Migration(api, org, f"/api/orgs/{org}/migrations/{mig['id']}", source, dest)
 
 
@@ -189,11 +211,20 @@ def run_all(migs: list[Migration], mode: str, cpu: WorkerCpu, labels: list[str])
         seconds, run = done[i]
         src, dst = m.source.stats(), m.dest.stats()
         items = items_of(run)
-        figures.append(RunFigures(
-            label=labels[i], status=run["status"], seconds=seconds, items=items,
-            source_requests=int(src["total"]), dest_requests=int(dst["total"]),
-            source_429=int(src["throttled"]), dest_429=int(dst["throttled"]),
-            worker_cpu_s=spent * items / max(all_items, 1), dest_kind=m.dest.kind))
+        figures.append(
+            RunFigures(
+                label=labels[i],
+                status=run["status"],
+                seconds=seconds,
+                items=items,
+                source_requests=int(src["total"]),
+                dest_requests=int(dst["total"]),
+                source_429=int(src["throttled"]),
+                dest_429=int(dst["throttled"]),
+                worker_cpu_s=spent * items / max(all_items, 1),
+                dest_kind=m.dest.kind,
+            )
+        )
     if cpu.lost:
         print(f"  note: {cpu.lost} worker process(es) ended during the run; their CPU is missing")
     return figures
@@ -218,9 +249,17 @@ def pairs_scenario(args: argparse.Namespace, env: dict[str, str], token: str, ou
             src_kind, dst_kind = pair.split(":")
             if args.warmup:
                 warm_up(api, cpu, src_kind, dst_kind, out)
-            with sim_process(src_kind, source=True, boards=args.boards, cards=args.cards,
-                             max_mb=args.max_attachment_mb, log=out / "sims.log") as src, \
-                    sim_process(dst_kind, source=False, log=out / "sims.log") as dst:
+            with (
+                sim_process(
+                    src_kind,
+                    source=True,
+                    boards=args.boards,
+                    cards=args.cards,
+                    max_mb=args.max_attachment_mb,
+                    log=out / "sims.log",
+                ) as src,
+                sim_process(dst_kind, source=False, log=out / "sims.log") as dst,
+            ):
                 mig = set_up(api, f"Bench {pair}", src, dst)
                 for mode in ("full", "delta"):
                     label = f"{src_kind}→{dst_kind} {mode}"
@@ -251,9 +290,16 @@ def multi_scenario(args: argparse.Namespace, env: dict[str, str], token: str, ou
             warm_up(api, WorkerCpu(pid), src_kind, dst_kind, out, runs=args.multi_workers)
         migs = []
         for n in range(args.orgs):
-            src = stack.enter_context(sim_process(src_kind, source=True, boards=args.multi_boards,
-                                                  cards=args.multi_cards, max_mb=args.max_attachment_mb,
-                                                  log=out / "sims.log"))
+            src = stack.enter_context(
+                sim_process(
+                    src_kind,
+                    source=True,
+                    boards=args.multi_boards,
+                    cards=args.multi_cards,
+                    max_mb=args.max_attachment_mb,
+                    log=out / "sims.log",
+                )
+            )
             dst = stack.enter_context(sim_process(dst_kind, source=False, log=out / "sims.log"))
             migs.append(set_up(api, f"Bench org {n + 1}", src, dst))
         labels = [f"org {n + 1} {src_kind}→{dst_kind}" for n in range(args.orgs)]
@@ -264,10 +310,15 @@ def multi_scenario(args: argparse.Namespace, env: dict[str, str], token: str, ou
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m bench.e2e_budget", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--pairs", default="trello:asana,asana:trello,trello:planner",
-                   type=lambda s: [x for x in s.split(",") if x], help="source:destination,… ('' skips)")
+    p = argparse.ArgumentParser(
+        prog="python -m bench.e2e_budget", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--pairs",
+        default="trello:asana,asana:trello,trello:planner",
+        type=lambda s: [x for x in s.split(",") if x],
+        help="source:destination,… ('' skips)",
+    )
     p.add_argument("--boards", type=int, default=3)
     p.add_argument("--cards", type=int, default=100, help="cards (tasks) per board")
     p.add_argument("--workers", type=int, default=1, help="queue workers for the pairs")
@@ -277,11 +328,18 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--multi-pair", default="trello:asana")
     p.add_argument("--multi-boards", type=int, default=1)
     p.add_argument("--multi-cards", type=int, default=100)
-    p.add_argument("--app", default="function_app:app",
-                   help="app the runner serves; bench.migration_app:app leaves the assistant's "
-                        "log indexing out of the workers' CPU")
-    p.add_argument("--no-warmup", dest="warmup", action="store_false",
-                   help="charge the workers' first-use imports to the first run of each pair")
+    p.add_argument(
+        "--app",
+        default="function_app:app",
+        help="app the runner serves; bench.migration_app:app leaves the assistant's "
+        "log indexing out of the workers' CPU",
+    )
+    p.add_argument(
+        "--no-warmup",
+        dest="warmup",
+        action="store_false",
+        help="charge the workers' first-use imports to the first run of each pair",
+    )
     p.add_argument("--json", type=Path, help="also write the figures here")
     return p.parse_args(argv)
 
@@ -300,9 +358,13 @@ def main(argv: list[str] | None = None) -> int:
         stack.callback(local.stop)
         issuer = DevIssuer(out / "dev-issuer")
         issuer_url = stack.enter_context(issuer.serve(0))
-        env = {**os.environ, **local_values(local.values(), loopback_connectors=True),
-               "FERRY_OIDC_ISSUERS": issuer_url, "FERRY_SETTINGS_FILE": os.devnull,
-               "FERRY_LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            **local_values(local.values(), loopback_connectors=True),
+            "FERRY_OIDC_ISSUERS": issuer_url,
+            "FERRY_SETTINGS_FILE": os.devnull,
+            "FERRY_LOG_LEVEL": "WARNING",
+        }
         token = issuer.mint("bench@ferry.example", "Bench", audience=AUDIENCE)
         print("budgets: " + "; ".join(v[2] for v in PUBLISHED.values()))
         if args.pairs:
@@ -310,8 +372,10 @@ def main(argv: list[str] | None = None) -> int:
             print(HEADER)
             results["pairs"] = [_as_dict(f) for f in pairs_scenario(args, env, token, out)]
         if args.orgs:
-            print(f"{args.orgs} orgs at once, {args.multi_boards} board(s) × {args.multi_cards} cards each, "
-                  f"{args.multi_workers} worker(s)")
+            print(
+                f"{args.orgs} orgs at once, {args.multi_boards} board(s) × {args.multi_cards} cards each, "
+                f"{args.multi_workers} worker(s)"
+            )
             print(HEADER)
             results["multi"] = [_as_dict(f) for f in multi_scenario(args, env, token, out)]
     if args.json:
@@ -320,8 +384,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _as_dict(fig: RunFigures) -> dict[str, Any]:
-    return {**asdict(fig), "budget_share": round(fig.budget_share, 3),
-            "actual_over_ideal": round(fig.actual_over_ideal, 3)}
+    return {
+        **asdict(fig),
+        "budget_share": round(fig.budget_share, 3),
+        "actual_over_ideal": round(fig.actual_over_ideal, 3),
+    }
 
 
 if __name__ == "__main__":

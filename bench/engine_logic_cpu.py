@@ -11,6 +11,7 @@ Run: ``python -m bench.engine_logic_cpu [tasks]``. Prints µs per migrated recor
 kinds) for a first run (everything created) and a re-run (everything unchanged). Figures
 only, no assertions: machine load changes them.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,23 +26,35 @@ from shared.engine.inmemory import InMemoryIdMap, InMemoryQueue, InMemoryRunStat
 from shared.engine.plan import RunSettings, first_messages
 
 
-async def one_run(src: MemoryVendor, dst: MemoryVendor, id_map: InMemoryIdMap,
-                  run_id: str, scopes: list[str]) -> tuple[float, float, int]:
+async def one_run(
+    src: MemoryVendor, dst: MemoryVendor, id_map: InMemoryIdMap, run_id: str, scopes: list[str]
+) -> tuple[float, float, int]:
     clock = FakeClock()
     state, queue = InMemoryRunState(), InMemoryQueue()
-    settings = RunSettings(tenant_id="t", migration_id="bench", run_id=run_id,
-                           dest_workspace="dws", page_size=100, item_concurrency=16)
-    runner = ChunkRunner(reader=MemoryReader(src), writer=MemoryWriter(dst), id_map=id_map,
-                         run_state=state, queue=queue, settings=settings, clock=clock)
+    settings = RunSettings(
+        tenant_id="t", migration_id="bench", run_id=run_id, dest_workspace="dws", page_size=100, item_concurrency=16
+    )
+    runner = ChunkRunner(
+        reader=MemoryReader(src),
+        writer=MemoryWriter(dst),
+        id_map=id_map,
+        run_state=state,
+        queue=queue,
+        settings=settings,
+        clock=clock,
+    )
     await state.start(run_id, scopes)
     for msg in first_messages(settings, scopes):
         await queue.enqueue(msg)
     wall0, cpu0 = time.perf_counter(), time.process_time()
     await drain(queue, runner.run)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    items = sum(v for k, v in state.counts[run_id].items()
-                if k.split(".")[0] in {x.value for x in Kind}
-                and k.endswith((".created", ".updated", ".unchanged", ".reconciled")))
+    items = sum(
+        v
+        for k, v in state.counts[run_id].items()
+        if k.split(".")[0] in {x.value for x in Kind}
+        and k.endswith((".created", ".updated", ".unchanged", ".reconciled"))
+    )
     return wall, cpu, items
 
 
@@ -52,13 +65,17 @@ async def main(tasks: int) -> None:
     for scope in scopes:
         seed_project(src, project=scope, tasks=tasks // len(scopes), attachment_size=2048)
     id_map = InMemoryIdMap()
-    print(f"engine_logic_cpu: {len(scopes)} projects, {sum(src.count(k) for k in Kind)} records "
-          "(tasks, subtasks, comments, labels, sections, attachments), zero latency")
+    print(
+        f"engine_logic_cpu: {len(scopes)} projects, {sum(src.count(k) for k in Kind)} records "
+        "(tasks, subtasks, comments, labels, sections, attachments), zero latency"
+    )
     for label, run_id in (("first run (create)", "r1"), ("re-run (unchanged)", "r2")):
         wall, cpu, items = await one_run(src, dst, id_map, run_id, scopes)
         us = cpu / max(items, 1) * 1e6
-        print(f"  {label:20s} items={items:6d} wall={wall:6.2f}s cpu={cpu:6.2f}s "
-              f"cpu/item={us:7.1f} µs (engine logic only)")
+        print(
+            f"  {label:20s} items={items:6d} wall={wall:6.2f}s cpu={cpu:6.2f}s "
+            f"cpu/item={us:7.1f} µs (engine logic only)"
+        )
 
 
 if __name__ == "__main__":

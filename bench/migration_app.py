@@ -6,6 +6,7 @@ run-log feed it registers on import), so with the full app the workers' CPU hold
 migration and the indexing of its log. This app isolates the migration path; the full app
 stays the default because in Azure both run in the same instances.
 """
+
 import azure.functions as func
 
 from functions import migration_worker, retention

@@ -4,6 +4,7 @@ The runner (``tools.devhost``) starts its ``--workers N`` queue workers with mul
 ``spawn`` context, so they are its children whose command line runs ``spawn_main``; the
 resource tracker that ``spawn`` also starts is not a worker and is left out.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,7 @@ def cpu_seconds(pid: int) -> float | None:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = stat[stat.rindex(")") + 2:].split()  # the name may hold spaces and parentheses
+    fields = stat[stat.rindex(")") + 2 :].split()  # the name may hold spaces and parentheses
     return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14 and 15)
 
 
@@ -45,7 +46,7 @@ def worker_pids(runner_pid: int) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
         if ppid == runner_pid and b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
             found.append(int(entry.name))
     return sorted(found)
@@ -61,13 +62,11 @@ class WorkerCpu:
     lost: int = 0
 
     def start(self) -> WorkerCpu:
-        self.before = {pid: cpu for pid in worker_pids(self.runner_pid)
-                       if (cpu := cpu_seconds(pid)) is not None}
+        self.before = {pid: cpu for pid in worker_pids(self.runner_pid) if (cpu := cpu_seconds(pid)) is not None}
         self.lost = 0
         return self
 
     def spent(self) -> float:
-        now = {pid: cpu for pid in worker_pids(self.runner_pid)
-               if (cpu := cpu_seconds(pid)) is not None}
+        now = {pid: cpu for pid in worker_pids(self.runner_pid) if (cpu := cpu_seconds(pid)) is not None}
         self.lost = sum(1 for pid in self.before if pid not in now)
         return sum(cpu - self.before.get(pid, 0.0) for pid, cpu in now.items())

@@ -11,6 +11,7 @@ Functions instances would, `batchSize` messages each) receive the jobs and run
 Leftovers are counted by one scan of every container and blob prefix. Prints figures and
 ratios; asserts nothing about time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,12 @@ GOAL_S = 600.0
 def _env(stack: object) -> dict[str, str]:
     import os
 
-    return {**stack.values(), "FERRY_OIDC_ISSUERS": "http://127.0.0.1:9",  # type: ignore[attr-defined]
-            "FERRY_OIDC_AUDIENCE": "api://ferry-local", "FERRY_SETTINGS_FILE": os.devnull}
+    return {
+        **stack.values(),
+        "FERRY_OIDC_ISSUERS": "http://127.0.0.1:9",  # type: ignore[attr-defined]
+        "FERRY_OIDC_AUDIENCE": "api://ferry-local",
+        "FERRY_SETTINGS_FILE": os.devnull,
+    }
 
 
 async def _seed(stores: Stores, n: int, *, last_activity: datetime, concurrency: int) -> list[str]:
@@ -78,11 +83,14 @@ async def _consume(stores: Stores, *, consumers: int, batch: int, now: datetime)
                 nonlocal done, failed, in_flight
                 in_flight += 1
                 try:
-                    outcomes = await handle_deletion_message(stores, json.loads(msg.content),  # type: ignore[attr-defined]
-                                                             now=lambda: now)
+                    outcomes = await handle_deletion_message(
+                        stores,
+                        json.loads(msg.content),  # type: ignore[attr-defined]
+                        now=lambda: now,
+                    )
                     done += outcomes.count("succeeded")
                     await queue.delete_message(msg)
-                except Exception as exc:  # noqa: BLE001 - retried after the visibility timeout, as the host does
+                except Exception as exc:
                     failed += 1
                     print(f"  job failed (retried in 5 s): {type(exc).__name__}", file=sys.stderr, flush=True)
                     await queue.update_message(msg, visibility_timeout=5)
@@ -110,14 +118,17 @@ def _consumer_process(values: dict[str, str], consumers: int, batch: int, now_is
     out.put(asyncio.run(run()))  # type: ignore[attr-defined]
 
 
-async def _consume_in_processes(values: dict[str, str], processes: int, consumers: int, batch: int,
-                                now: datetime) -> tuple[int, int]:
+async def _consume_in_processes(
+    values: dict[str, str], processes: int, consumers: int, batch: int, now: datetime
+) -> tuple[int, int]:
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
-    procs = [ctx.Process(target=_consumer_process, args=(values, consumers, batch, now.isoformat(), results))
-             for _ in range(processes)]
+    procs = [
+        ctx.Process(target=_consumer_process, args=(values, consumers, batch, now.isoformat(), results))
+        for _ in range(processes)
+    ]
     for p in procs:
         p.start()
     totals = [await asyncio.to_thread(results.get) for _ in procs]
@@ -135,8 +146,13 @@ async def _remaining(stores: Stores, tenant_ids: set[str]) -> dict[str, int]:
         if count:
             found[name] = count
     for container in ("logs", "exports"):
-        count = sum([1 async for b in stores.storage("eu").container(container).list_blobs()
-                     if b.name.split("/", 1)[0] in tenant_ids])
+        count = sum(
+            [
+                1
+                async for b in stores.storage("eu").container(container).list_blobs()
+                if b.name.split("/", 1)[0] in tenant_ids
+            ]
+        )
         if count:
             found[f"blob:{container}"] = count
     return found
@@ -153,8 +169,10 @@ async def main(orgs: int, processes: int, consumers: int, batch: int, seed_concu
         active = await _seed(stores, active_n, last_activity=BASE + timedelta(days=60), concurrency=seed_concurrency)
         seed_s = time.perf_counter() - t
         active_before = await _remaining(stores, set(active))
-        print(f"seeded {orgs} inactive + {active_n} active orgs in {seed_s:.1f} s "
-              f"(each: ~17 documents in 14 containers, 1 log segment, 1 export blob)")
+        print(
+            f"seeded {orgs} inactive + {active_n} active orgs in {seed_s:.1f} s "
+            f"(each: ~17 documents in 14 containers, 1 log segment, 1 export blob)"
+        )
 
         now = BASE + timedelta(days=91)
         t0 = time.perf_counter()
@@ -169,11 +187,15 @@ async def main(orgs: int, processes: int, consumers: int, batch: int, seed_concu
         active_after = await _remaining(stores, set(active))
         wall = t2 - t0
         print(f"sweep: {len(report.orgs_scheduled)} orgs scheduled in {t1 - t0:.1f} s")
-        print(f"jobs: {done} succeeded, {failed} failed attempts, {processes} process(es) x {consumers} consumers"
-              f" x batch {batch}, "
-              f"{t2 - t1:.1f} s")
-        print(f"purge wall time (sweep + jobs): {wall:.1f} s for {orgs} orgs = {orgs / wall:.1f} orgs/s, "
-              f"{wall / orgs * 1000:.1f} ms per org")
+        print(
+            f"jobs: {done} succeeded, {failed} failed attempts, {processes} process(es) x {consumers} consumers"
+            f" x batch {batch}, "
+            f"{t2 - t1:.1f} s"
+        )
+        print(
+            f"purge wall time (sweep + jobs): {wall:.1f} s for {orgs} orgs = {orgs / wall:.1f} orgs/s, "
+            f"{wall / orgs * 1000:.1f} ms per org"
+        )
         projected = wall / orgs * 10_000
         print(f"projected for 10,000 orgs: {projected:.0f} s; ratio to the 10-min goal: {projected / GOAL_S:.2f}")
         print(f"leftovers of purged orgs: {sum(left.values())} {left or ''} (goal 0)")
@@ -187,8 +209,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orgs", type=int, default=10_000)
     parser.add_argument("--processes", type=int, default=1, help="worker processes (Functions instances)")
-    parser.add_argument("--consumers", type=int, default=2,
-                        help="queue consumers per process (the single-threaded Cosmos stand-in times out above ~4)")
+    parser.add_argument(
+        "--consumers",
+        type=int,
+        default=2,
+        help="queue consumers per process (the single-threaded Cosmos stand-in times out above ~4)",
+    )
     parser.add_argument("--batch", type=int, default=1, help="messages per receive (a sweep message holds 500 orgs)")
     parser.add_argument("--seed-concurrency", type=int, default=32)
     args = parser.parse_args()

@@ -1,6 +1,7 @@
 """Seeding for the purge benchmark and the retention tests: an isolated local stack (the
 sweep reads across tenants, so it must not see other tests' orgs), orgs with a document in
 every container and blobs in every prefix, and a scan of what remains of an org."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,14 @@ CANARY_NAME = "Canary Org Ümlaut"
 
 
 def isolated_settings(stack: LocalStack) -> Any:
-    return settings_from_env({**stack.values(), "FERRY_OIDC_ISSUERS": "http://127.0.0.1:9",
-                              "FERRY_OIDC_AUDIENCE": "api://ferry-local", "FERRY_SETTINGS_FILE": os.devnull})
+    return settings_from_env(
+        {
+            **stack.values(),
+            "FERRY_OIDC_ISSUERS": "http://127.0.0.1:9",
+            "FERRY_OIDC_AUDIENCE": "api://ferry-local",
+            "FERRY_SETTINGS_FILE": os.devnull,
+        }
+    )
 
 
 @dataclass
@@ -40,8 +47,15 @@ class SeededOrg:
     run_id: str
 
 
-async def seed_org(stores: Stores, *, region: str = "eu", last_activity: datetime, run_status: str = "succeeded",
-                   log_lines: int = 3, export_blob: bool = True) -> SeededOrg:
+async def seed_org(
+    stores: Stores,
+    *,
+    region: str = "eu",
+    last_activity: datetime,
+    run_status: str = "succeeded",
+    log_lines: int = 3,
+    export_blob: bool = True,
+) -> SeededOrg:
     """An org with a document in every container of the region and blobs in every prefix."""
     org_id = new_org_id(region)
     ctx = TenantContext.for_org(stores, org_id)
@@ -54,15 +68,25 @@ async def seed_org(stores: Stores, *, region: str = "eu", last_activity: datetim
         await cosmos.container(container).upsert_item({**doc, "tenantId": org_id, "pk": pk or org_id})
 
     await put("tenants", {"id": org_id, "name": CANARY_NAME, "status": "active", "createdAt": at, "lastActivityAt": at})
-    await put("members", {"id": f"mem_{tag}", "email": email, "role": "admin", "memberType": "internal",
-                          "status": "active"})
+    await put(
+        "members", {"id": f"mem_{tag}", "email": email, "role": "admin", "memberType": "internal", "status": "active"}
+    )
     await Directory(cosmos).add_membership(email, org_id, f"mem_{tag}")
-    await put("apiKeys", {"id": f"key_{tag}", "name": "ci", "prefix": prefix, "digest": "d" * 64, "scopes": ["read"],
-                          "createdAt": at})
+    await put(
+        "apiKeys",
+        {"id": f"key_{tag}", "name": "ci", "prefix": prefix, "digest": "d" * 64, "scopes": ["read"], "createdAt": at},
+    )
     await Directory(cosmos).add_key(prefix, org_id, f"key_{tag}")
     await put("audit", {"id": f"aud_{tag}", "action": "org.created", "at": at, "actor": "user:x"})
-    await put("connectors", {"id": f"con_{tag}", "kind": "trello", "public": {"baseUrl": "https://api.trello.com"},
-                             "sealed": {"token": "v1.sealed-ciphertext-" + tag}})
+    await put(
+        "connectors",
+        {
+            "id": f"con_{tag}",
+            "kind": "trello",
+            "public": {"baseUrl": "https://api.trello.com"},
+            "sealed": {"token": "v1.sealed-ciphertext-" + tag},
+        },
+    )
     await put("dataKeys", {"id": f"datakey-{org_id}", "type": "dataKey", "keys": [{"version": 1, "wrapped": "AAAA"}]})
     await put("migrations", {"id": mig, "name": "Board move", "createdAt": at})
     await put("runs", {"id": run, "migrationId": mig, "status": run_status, "lastActivityAt": at})
@@ -85,9 +109,14 @@ async def footprint(stores: Stores, org_id: str, region: str) -> dict[str, int]:
     container (by tenantId, any partition) and of both blob prefixes."""
     found: dict[str, int] = {}
     for name in [*cosmos_order(), "deletions"]:
-        items = stores.cosmos(region).container(name).query_items(
-            "SELECT VALUE COUNT(1) FROM c WHERE c.tenantId = @t OR c.pk = @t OR STARTSWITH(c.pk, @tp)",
-            parameters=[{"name": "@t", "value": org_id}, {"name": "@tp", "value": f"{org_id}:"}])
+        items = (
+            stores.cosmos(region)
+            .container(name)
+            .query_items(
+                "SELECT VALUE COUNT(1) FROM c WHERE c.tenantId = @t OR c.pk = @t OR STARTSWITH(c.pk, @tp)",
+                parameters=[{"name": "@t", "value": org_id}, {"name": "@tp", "value": f"{org_id}:"}],
+            )
+        )
         count = await anext(aiter(items))
         if count:
             found[name] = count

@@ -9,6 +9,7 @@ loopback port with the vendor's real limits, prints one JSON line (``url`` and t
 Why a process: inside the benchmark's own process the simulators would share one GIL with the
 driver and with each other, so a run would measure Python thread scheduling as much as Ferry.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,15 +47,20 @@ class SimProcess:
 
 
 @contextmanager
-def sim_process(kind: str, *, source: bool, boards: int = 0, cards: int = 0, max_mb: int = 1,
-                log: Path | None = None) -> Iterator[SimProcess]:
+def sim_process(
+    kind: str, *, source: bool, boards: int = 0, cards: int = 0, max_mb: int = 1, log: Path | None = None
+) -> Iterator[SimProcess]:
     """Start the simulator of ``kind`` in a child process; stop it on exit."""
-    spec = json.dumps({"kind": kind, "source": source, "boards": boards, "cards": cards,
-                       "max_mb": max_mb})
+    spec = json.dumps({"kind": kind, "source": source, "boards": boards, "cards": cards, "max_mb": max_mb})
     with ExitStack() as files:  # the child keeps its own copy of the log's descriptor
         err = files.enter_context(open(log, "ab")) if log is not None else subprocess.DEVNULL
-        proc = subprocess.Popen([sys.executable, "-m", "bench.sim_server", spec], cwd=ROOT,
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.sim_server", spec],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err,
+        )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -76,8 +82,7 @@ def main(spec_json: str) -> None:
     from tools.demo import _seed, _start_vendor
 
     spec = json.loads(spec_json)
-    seed = _seed(spec["kind"], source=spec["source"], boards=spec["boards"], cards=spec["cards"],
-                 max_mb=spec["max_mb"])
+    seed = _seed(spec["kind"], source=spec["source"], boards=spec["boards"], cards=spec["cards"], max_mb=spec["max_mb"])
     with ExitStack() as stack:
         vendor = _start_vendor(stack, spec["kind"], seed)
         print(json.dumps({"url": vendor.url, "connection": vendor.connection}), flush=True)

@@ -1,4 +1,5 @@
 """Queue triggers of the migration engine: one chunk per message, and the poison queue."""
+
 from __future__ import annotations
 
 import azure.functions as func

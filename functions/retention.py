@@ -1,4 +1,5 @@
 """Retention triggers: the daily sweep (timer) and deletion jobs (queue `deletions`)."""
+
 from __future__ import annotations
 
 import json

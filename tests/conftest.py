@@ -1,5 +1,6 @@
 """Session fixtures: the real local stand-ins (Azurite + Cosmos stand-in) on free ports,
 the development issuer, and settings that reach them. Nothing here mocks Ferry's storage."""
+
 from __future__ import annotations
 
 import os
@@ -19,10 +20,14 @@ TESTS_DIR = Path(__file__).resolve().parent
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: a suite that starts stacks, browsers or worker processes "
-                                       f"({', '.join(sorted(SLOW_SUITES))}); deselect with -m 'not slow'")
-    config.addinivalue_line("markers", "crash: crash-point suite (worker processes killed); "
-                                       "deselect with -m 'not crash'")
+    config.addinivalue_line(
+        "markers",
+        "slow: a suite that starts stacks, browsers or worker processes "
+        f"({', '.join(sorted(SLOW_SUITES))}); deselect with -m 'not slow'",
+    )
+    config.addinivalue_line(
+        "markers", "crash: crash-point suite (worker processes killed); deselect with -m 'not crash'"
+    )
 
 
 def suite_of(path: Path) -> str | None:

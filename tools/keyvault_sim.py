@@ -21,6 +21,7 @@ Clients must be built with `verify_challenge_resource=False` (the resource is no
 Run alone: `python -m tools.keyvault_sim --port 8443 --cert-dir .ferry/keyvault-sim
 --state-dir .ferry/keyvault-sim/keys --key ferry-kek`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 SIM_TENANT = "00000000-0000-0000-0000-00000000cafe"
-CHALLENGE = (f'Bearer authorization="https://login.microsoftonline.com/{SIM_TENANT}", '
-             'resource="https://vault.azure.net"')
+CHALLENGE = f'Bearer authorization="https://login.microsoftonline.com/{SIM_TENANT}", resource="https://vault.azure.net"'
 KEY_OPS = ["encrypt", "decrypt", "wrapKey", "unwrapKey"]
 
 
@@ -67,8 +67,7 @@ def _int_bytes(n: int) -> bytes:
 
 def _padding(alg: str) -> padding.AsymmetricPadding | None:
     if alg == "RSA-OAEP-256":
-        return padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(),
-                            label=None)
+        return padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
     if alg == "RSA-OAEP":
         return padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
     if alg == "RSA1_5":
@@ -105,12 +104,10 @@ class KeyVaultSimulator:
             index = key_dir / "versions"
             for line in index.read_text("ascii").split() if index.exists() else []:
                 version, created = line.split(":")
-                private = serialization.load_pem_private_key(
-                    (key_dir / f"{version}.pem").read_bytes(), password=None)
+                private = serialization.load_pem_private_key((key_dir / f"{version}.pem").read_bytes(), password=None)
                 if not isinstance(private, rsa.RSAPrivateKey):
                     raise ValueError(f"{key_dir / version}.pem is not an RSA private key")
-                self.keys.setdefault(key_dir.name, []).append(
-                    KeyVersion(version, private, int(created)))
+                self.keys.setdefault(key_dir.name, []).append(KeyVersion(version, private, int(created)))
 
     def create_key(self, name: str) -> KeyVersion:
         """Add a new version of key `name` (creating the key); it becomes the latest."""
@@ -122,9 +119,11 @@ class KeyVaultSimulator:
                 key_dir = Path(self.state_dir) / name
                 key_dir.mkdir(parents=True, exist_ok=True)
                 pem = key_dir / f"{version.version}.pem"
-                pem.write_bytes(private.private_bytes(
-                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption()))
+                pem.write_bytes(
+                    private.private_bytes(
+                        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                    )
+                )
                 pem.chmod(0o600)
                 with (key_dir / "versions").open("a", encoding="ascii") as index:
                     index.write(f"{version.version}:{version.created}\n")
@@ -156,17 +155,26 @@ class KeyVaultSimulator:
     def _bundle(self, request: Request, name: str, kv: KeyVersion) -> dict[str, Any]:
         numbers = kv.private.public_key().public_numbers()
         return {
-            "key": {"kid": self._kid(request, name, kv.version), "kty": "RSA",
-                    "key_ops": KEY_OPS, "n": _b64u(_int_bytes(numbers.n)),
-                    "e": _b64u(_int_bytes(numbers.e))},
+            "key": {
+                "kid": self._kid(request, name, kv.version),
+                "kty": "RSA",
+                "key_ops": KEY_OPS,
+                "n": _b64u(_int_bytes(numbers.n)),
+                "e": _b64u(_int_bytes(numbers.e)),
+            },
             "attributes": self._attributes(kv),
         }
 
     @staticmethod
     def _attributes(kv: KeyVersion) -> dict[str, Any]:
-        return {"enabled": kv.enabled, "created": kv.created, "updated": kv.created,
-                "recoveryLevel": "Recoverable+Purgeable", "recoverableDays": 90,
-                "exportable": False}
+        return {
+            "enabled": kv.enabled,
+            "created": kv.created,
+            "updated": kv.created,
+            "recoveryLevel": "Recoverable+Purgeable",
+            "recoverableDays": 90,
+            "exportable": False,
+        }
 
     @staticmethod
     def _kid(request: Request, name: str, version: str | None = None) -> str:
@@ -204,9 +212,14 @@ class KeyVaultSimulator:
                 for path in key_dir.glob("*"):
                     path.unlink()
                 key_dir.rmdir()
-        return JSONResponse({**body, "recoveryId": f"{str(request.base_url).rstrip('/')}"
-                             f"/deletedkeys/{name}", "deletedDate": int(time.time()),
-                             "scheduledPurgeDate": int(time.time()) + 90 * 86400})
+        return JSONResponse(
+            {
+                **body,
+                "recoveryId": f"{str(request.base_url).rstrip('/')}/deletedkeys/{name}",
+                "deletedDate": int(time.time()),
+                "scheduledPurgeDate": int(time.time()) + 90 * 86400,
+            }
+        )
 
     async def _create(self, request: Request) -> Response:
         body = await _json(request)
@@ -227,16 +240,26 @@ class KeyVaultSimulator:
             versions = list(self.keys.get(name, []))
         if not versions:
             return _error(404, "KeyNotFound", f"A key with (name/id) {name} was not found")
-        return JSONResponse({"value": [{"kid": self._kid(request, name, v.version),
-                                        "attributes": self._attributes(v)} for v in versions],
-                             "nextLink": None})
+        return JSONResponse(
+            {
+                "value": [
+                    {"kid": self._kid(request, name, v.version), "attributes": self._attributes(v)} for v in versions
+                ],
+                "nextLink": None,
+            }
+        )
 
     async def _list_keys(self, request: Request) -> Response:
         with self._lock:
             latest = {name: versions[-1] for name, versions in self.keys.items() if versions}
-        return JSONResponse({"value": [{"kid": self._kid(request, name),
-                                        "attributes": self._attributes(v)}
-                                       for name, v in latest.items()], "nextLink": None})
+        return JSONResponse(
+            {
+                "value": [
+                    {"kid": self._kid(request, name), "attributes": self._attributes(v)} for name, v in latest.items()
+                ],
+                "nextLink": None,
+            }
+        )
 
     async def _operation(self, request: Request) -> Response:
         name, version, op = (request.path_params[k] for k in ("name", "version", "op"))
@@ -244,8 +267,7 @@ class KeyVaultSimulator:
             return _error(404, "NotFound", f"operation {op} is not simulated")
         kv = self._find(name, version)
         if kv is None:
-            return _error(404, "KeyNotFound", f"A key with (name/id) {name}/{version} "
-                                              "was not found")
+            return _error(404, "KeyNotFound", f"A key with (name/id) {name}/{version} was not found")
         body = await _json(request)
         pad = _padding(str(body.get("alg", "")))
         if pad is None:
@@ -283,8 +305,12 @@ class _AuthAndRecord:
         auth = headers.get(b"authorization", b"").decode("latin-1")
         token = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
         if not token or (self._sim.token_check and not self._sim.token_check(token)):
-            response = _error(401, "Unauthorized", "AKV10000: Request is missing a Bearer "
-                              "or PoP token.", headers={"WWW-Authenticate": CHALLENGE})
+            response = _error(
+                401,
+                "Unauthorized",
+                "AKV10000: Request is missing a Bearer or PoP token.",
+                headers={"WWW-Authenticate": CHALLENGE},
+            )
             await response(scope, receive, recording_send)
         else:
             await self._app(scope, receive, recording_send)
@@ -299,10 +325,8 @@ async def _json(request: Request) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def _error(status: int, code: str, message: str,
-           headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status,
-                        headers=headers)
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
 # --- TLS and serving ------------------------------------------------------------------
@@ -315,20 +339,28 @@ def generate_self_signed_cert(cert_dir: str | Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "keyvault-sim.local")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=365))
-            .add_extension(x509.SubjectAlternativeName([
-                x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")),
-                x509.DNSName("localhost")]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     key_path.chmod(0o600)
     return cert_path, key_path
 
@@ -344,9 +376,13 @@ class RunningSimulator:
 
 
 @contextmanager
-def serve(port: int = 0, cert_dir: str | Path = ".ferry/keyvault-sim", *,
-          sim: KeyVaultSimulator | None = None,
-          keys: tuple[str, ...] = ()) -> Iterator[RunningSimulator]:
+def serve(
+    port: int = 0,
+    cert_dir: str | Path = ".ferry/keyvault-sim",
+    *,
+    sim: KeyVaultSimulator | None = None,
+    keys: tuple[str, ...] = (),
+) -> Iterator[RunningSimulator]:
     """Serve the simulator over HTTPS on 127.0.0.1:`port` (0 = a free port) in a thread.
 
     `keys` are created before serving unless they exist. Stops the server when the block
@@ -358,15 +394,22 @@ def serve(port: int = 0, cert_dir: str | Path = ".ferry/keyvault-sim", *,
     for name in keys:
         sim.ensure_key(name)
     cert_file, key_file = generate_self_signed_cert(cert_dir)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # asyncio sets TCP_NODELAY only for IPPROTO_TCP
+    sock = socket.socket(
+        socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+    )  # asyncio sets TCP_NODELAY only for IPPROTO_TCP
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     actual_port = sock.getsockname()[1]
-    config = uvicorn.Config(sim.app, ssl_certfile=str(cert_file), ssl_keyfile=str(key_file),
-                            log_level="warning", lifespan="off", access_log=False)
+    config = uvicorn.Config(
+        sim.app,
+        ssl_certfile=str(cert_file),
+        ssl_keyfile=str(key_file),
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+    )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
-                              name="keyvault-sim", daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="keyvault-sim", daemon=True)
     thread.start()
     try:
         deadline = time.monotonic() + 15
@@ -387,8 +430,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8443)
     parser.add_argument("--cert-dir", default=".ferry/keyvault-sim")
     parser.add_argument("--key", action="append", default=[], help="key to create at start")
-    parser.add_argument("--state-dir", default=None,
-                        help="persist keys here (default: memory only)")
+    parser.add_argument("--state-dir", default=None, help="persist keys here (default: memory only)")
     args = parser.parse_args(argv)
     sim = KeyVaultSimulator(state_dir=Path(args.state_dir) if args.state_dir else None)
     with serve(args.port, args.cert_dir, sim=sim, keys=tuple(args.key)) as running:

@@ -8,6 +8,7 @@
   redelivered chunk overwrites rather than duplicates;
 - chunk queue: the region's `migration-chunks` queue, visibility delay for deferrals.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -68,17 +69,22 @@ def _literal(value: str | None) -> str:
 
 def _at_clause(expected: Checkpoint) -> str:
     """The condition ``CosmosRunState._at`` checks on a read document, as a filter predicate."""
-    cursor = ("(NOT IS_DEFINED(c.cursor) OR IS_NULL(c.cursor))" if expected.cursor is None
-              else f"c.cursor = {_literal(expected.cursor)}")
+    cursor = (
+        "(NOT IS_DEFINED(c.cursor) OR IS_NULL(c.cursor))"
+        if expected.cursor is None
+        else f"c.cursor = {_literal(expected.cursor)}"
+    )
     return f"{_OPEN} AND c.phase = {_literal(expected.phase.value)} AND {cursor}"
 
 
 def _lease_ops(token: str | None, until: datetime | None) -> list[dict[str, Any]]:
     """Patch operations setting (or clearing) a scope lease. ``leaseUntilTs`` (epoch seconds)
     is what a claim's condition compares: ISO text does not order when microseconds are 0."""
-    return [{"op": "set", "path": "/leaseToken", "value": token},
-            {"op": "set", "path": "/leaseUntil", "value": iso(until) if until else None},
-            {"op": "set", "path": "/leaseUntilTs", "value": until.timestamp() if until else None}]
+    return [
+        {"op": "set", "path": "/leaseToken", "value": token},
+        {"op": "set", "path": "/leaseUntil", "value": iso(until) if until else None},
+        {"op": "set", "path": "/leaseUntilTs", "value": until.timestamp() if until else None},
+    ]
 
 
 def _listed_field(kind: Kind | str) -> str:
@@ -139,13 +145,23 @@ class CosmosIdMap:
     @staticmethod
     def _entry(doc: Mapping[str, Any]) -> IdMapEntry:
         return IdMapEntry(
-            migration_id=doc["migrationId"], kind=Kind(doc["kind"]), source_id=doc["sourceId"], scope=doc["scope"],
-            marker=doc["marker"], state=IdState(doc["state"]), dest_id=doc.get("destId"),
-            source_version=doc.get("sourceVersion"), last_run_id=doc.get("lastRunId"),
-            updated_at=_dt(doc.get("updatedAt")), adopted=bool(doc.get("adopted")),
-            depth=int(doc.get("depth") or 0), written_run_id=doc.get("writtenRunId"),
-            action=doc.get("action"), adaptations=tuple(doc.get("adaptations") or ()),
-            reason=doc.get("reason"), parent_id=doc.get("parentId"),
+            migration_id=doc["migrationId"],
+            kind=Kind(doc["kind"]),
+            source_id=doc["sourceId"],
+            scope=doc["scope"],
+            marker=doc["marker"],
+            state=IdState(doc["state"]),
+            dest_id=doc.get("destId"),
+            source_version=doc.get("sourceVersion"),
+            last_run_id=doc.get("lastRunId"),
+            updated_at=_dt(doc.get("updatedAt")),
+            adopted=bool(doc.get("adopted")),
+            depth=int(doc.get("depth") or 0),
+            written_run_id=doc.get("writtenRunId"),
+            action=doc.get("action"),
+            adaptations=tuple(doc.get("adaptations") or ()),
+            reason=doc.get("reason"),
+            parent_id=doc.get("parentId"),
             children_listed={str(k): doc[_listed_field(k)] for k in CHILD_KINDS if doc.get(_listed_field(k))},
         )
 
@@ -159,16 +175,29 @@ class CosmosIdMap:
         return {d["sourceId"]: self._entry(d) for d in docs if d.get("migrationId") == migration_id}
 
     async def put(self, entry: IdMapEntry) -> None:
-        await self.repo.upsert({
-            "id": self.doc_id(entry.kind, entry.source_id), "migrationId": entry.migration_id, "kind": str(entry.kind),
-            "sourceId": entry.source_id, "scope": entry.scope, "marker": entry.marker, "state": str(entry.state),
-            "destId": entry.dest_id, "sourceVersion": entry.source_version, "lastRunId": entry.last_run_id,
-            "updatedAt": _ts(entry.updated_at) or iso(datetime.now(UTC)),
-            "adopted": entry.adopted, "depth": entry.depth, "writtenRunId": entry.written_run_id,
-            "action": entry.action, "adaptations": list(entry.adaptations), "reason": entry.reason,
-            "parentId": entry.parent_id,
-            **{_listed_field(k): v for k, v in entry.children_listed.items()},
-        })
+        await self.repo.upsert(
+            {
+                "id": self.doc_id(entry.kind, entry.source_id),
+                "migrationId": entry.migration_id,
+                "kind": str(entry.kind),
+                "sourceId": entry.source_id,
+                "scope": entry.scope,
+                "marker": entry.marker,
+                "state": str(entry.state),
+                "destId": entry.dest_id,
+                "sourceVersion": entry.source_version,
+                "lastRunId": entry.last_run_id,
+                "updatedAt": _ts(entry.updated_at) or iso(datetime.now(UTC)),
+                "adopted": entry.adopted,
+                "depth": entry.depth,
+                "writtenRunId": entry.written_run_id,
+                "action": entry.action,
+                "adaptations": list(entry.adaptations),
+                "reason": entry.reason,
+                "parentId": entry.parent_id,
+                **{_listed_field(k): v for k, v in entry.children_listed.items()},
+            }
+        )
 
     async def children(self, migration_id: str, kind: Kind, parent_ids: Sequence[str]) -> builtins.list[IdMapEntry]:
         """Entries of ``kind`` whose task is one of ``parent_ids`` (``IdMapChildren``)."""
@@ -183,10 +212,13 @@ class CosmosIdMap:
     async def set_listed(self, migration_id: str, kind: Kind, versions: Mapping[str, str]) -> None:
         """One patch per task: the version its children of ``kind`` were listed at. A field
         per kind (a patch cannot set a key inside an object the document lacks)."""
+
         async def one(item: tuple[str, str]) -> None:
             try:
-                await self.repo.patch(self.doc_id(Kind.TASK, item[0]),
-                                      [{"op": "set", "path": f"/{_listed_field(kind)}", "value": item[1]}])
+                await self.repo.patch(
+                    self.doc_id(Kind.TASK, item[0]),
+                    [{"op": "set", "path": f"/{_listed_field(kind)}", "value": item[1]}],
+                )
             except NotFoundError:
                 pass  # a task without an entry has nothing to remember
 
@@ -201,8 +233,9 @@ class CosmosIdMap:
 
         await bounded(dict.fromkeys(source_ids), one)
 
-    async def page(self, migration_id: str, *, scope: str, kind: Kind, depth: int | None,
-                   after: str | None, limit: int) -> builtins.list[IdMapEntry]:
+    async def page(
+        self, migration_id: str, *, scope: str, kind: Kind, depth: int | None, after: str | None, limit: int
+    ) -> builtins.list[IdMapEntry]:
         """Keyset page of (scope, kind[, depth]) by source id (``IdMapPages``, for rollbacks)."""
         where = "c.scope = @scope AND c.kind = @kind"
         params: dict[str, Any] = {"scope": scope, "kind": str(kind)}
@@ -216,8 +249,11 @@ class CosmosIdMap:
         return [self._entry(d) for d in page.items]
 
     async def max_depth(self, migration_id: str, *, scope: str, kind: Kind) -> int:
-        values = await self.repo.query_all("c.scope = @scope AND c.kind = @kind AND IS_DEFINED(c.depth)",
-                                           {"scope": scope, "kind": str(kind)}, select="VALUE MAX(c.depth)")
+        values = await self.repo.query_all(
+            "c.scope = @scope AND c.kind = @kind AND IS_DEFINED(c.depth)",
+            {"scope": scope, "kind": str(kind)},
+            select="VALUE MAX(c.depth)",
+        )
         return int(values[0] or 0) if values else 0
 
     async def list(self, migration_id: str, *, scope: str | None = None) -> AsyncIterator[IdMapEntry]:
@@ -235,8 +271,12 @@ class CosmosIdMap:
 class CosmosRunState:
     """Status, counters, report rows, and per-scope checkpoints with leases."""
 
-    def __init__(self, ctx: TenantContext, migration_id: str,
-                 on_final: Callable[[str, RunStatus, str | None], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self,
+        ctx: TenantContext,
+        migration_id: str,
+        on_final: Callable[[str, RunStatus, str | None], Awaitable[None]] | None = None,
+    ) -> None:
         self.runs = ctx.repo(RunsRepository)
         self.leases = ctx.repo(LeasesRepository)
         self.items = ctx.repo(RunItemsRepository, migration_id)
@@ -250,8 +290,16 @@ class CosmosRunState:
     async def start(self, run_id: str, scopes: Sequence[str]) -> None:
         async def one(scope: str) -> None:
             try:
-                await self.leases.create({"id": self.scope_id(run_id, scope), "runId": run_id, "scope": scope,
-                                          "phase": Phase.PROJECT.value, "cursor": None, "closed": False})
+                await self.leases.create(
+                    {
+                        "id": self.scope_id(run_id, scope),
+                        "runId": run_id,
+                        "scope": scope,
+                        "phase": Phase.PROJECT.value,
+                        "cursor": None,
+                        "closed": False,
+                    }
+                )
             except ConflictError:
                 pass  # start is idempotent: a scope already started keeps its checkpoint
 
@@ -287,7 +335,7 @@ class CosmosRunState:
     async def add_counts(self, run_id: str, counts: Mapping[str, int]) -> None:
         ops = [{"op": "incr", "path": f"/counts/{name}", "value": int(n)} for name, n in counts.items() if n]
         for i in range(0, len(ops), PATCH_OPS_MAX - 1):
-            batch = ops[i:i + PATCH_OPS_MAX - 1]
+            batch = ops[i : i + PATCH_OPS_MAX - 1]
             batch.append({"op": "set", "path": "/lastActivityAt", "value": iso(datetime.now(UTC))})
             await self.runs.patch(run_id, batch)
 
@@ -300,9 +348,15 @@ class CosmosRunState:
         # a chunk's report is one request, not one per item (issue 19 item 4).
         docs = {
             f"{run_id}.{row.kind}.{short_hash(row.source_id)}": {
-                "id": f"{run_id}.{row.kind}.{short_hash(row.source_id)}", "runId": run_id, "kind": str(row.kind),
-                "sourceId": row.source_id, "scope": row.scope, "status": str(row.status), "destId": row.dest_id,
-                "reason": row.reason, "adaptations": list(row.adaptations),
+                "id": f"{run_id}.{row.kind}.{short_hash(row.source_id)}",
+                "runId": run_id,
+                "kind": str(row.kind),
+                "sourceId": row.source_id,
+                "scope": row.scope,
+                "status": str(row.status),
+                "destId": row.dest_id,
+                "reason": row.reason,
+                "adaptations": list(row.adaptations),
             }
             for row in rows
         }  # one row per id, the last one winning, as one upsert after another would leave it
@@ -315,15 +369,16 @@ class CosmosRunState:
     async def set_counts(self, run_id: str, counts: Mapping[str, int]) -> None:
         ops = [{"op": "set", "path": f"/counts/{name}", "value": int(n)} for name, n in counts.items()]
         for i in range(0, len(ops), PATCH_OPS_MAX):
-            await self.runs.patch(run_id, ops[i:i + PATCH_OPS_MAX])
+            await self.runs.patch(run_id, ops[i : i + PATCH_OPS_MAX])
 
     async def _scope_doc(self, run_id: str, scope: str) -> dict[str, Any] | None:
         return await self.leases.find(self.scope_id(run_id, scope))
 
     @staticmethod
     def _at(doc: Mapping[str, Any], expected: Checkpoint) -> bool:
-        return (not doc.get("closed") and doc.get("phase") == expected.phase.value
-                and doc.get("cursor") == expected.cursor)
+        return (
+            not doc.get("closed") and doc.get("phase") == expected.phase.value and doc.get("cursor") == expected.cursor
+        )
 
     async def checkpoints(self, run_id: str) -> dict[str, Checkpoint]:
         docs = await self.leases.query_all("c.runId = @run AND c.closed = false", {"run": run_id})
@@ -333,11 +388,16 @@ class CosmosRunState:
         # One conditional patch when the scope is at `expected` and free (the usual case);
         # otherwise read it to say why (stale, busy until when) or to take a lease written
         # before leases carried `leaseUntilTs`.
-        free = (f"(NOT IS_DEFINED(c.leaseToken) OR IS_NULL(c.leaseToken) OR c.leaseToken = {_literal(token)}"
-                f" OR c.leaseUntilTs <= {datetime.now(UTC).timestamp()!r})")
+        free = (
+            f"(NOT IS_DEFINED(c.leaseToken) OR IS_NULL(c.leaseToken) OR c.leaseToken = {_literal(token)}"
+            f" OR c.leaseUntilTs <= {datetime.now(UTC).timestamp()!r})"
+        )
         try:
-            await self.leases.patch(self.scope_id(run_id, scope), _lease_ops(token, until),
-                                    condition=f"FROM c WHERE {_at_clause(expected)} AND {free}")
+            await self.leases.patch(
+                self.scope_id(run_id, scope),
+                _lease_ops(token, until),
+                condition=f"FROM c WHERE {_at_clause(expected)} AND {free}",
+            )
             return ClaimResult(outcome=Claim.CLAIMED)
         except NotFoundError:
             return self._stale(None, expected)
@@ -351,8 +411,10 @@ class CosmosRunState:
             if doc.get("leaseToken") not in (None, token) and held_until and held_until > datetime.now(UTC):
                 return ClaimResult(outcome=Claim.BUSY, busy_until=held_until)
             try:
-                await self.leases.replace({**doc, "leaseToken": token, "leaseUntil": iso(until),
-                                           "leaseUntilTs": until.timestamp()}, etag=doc["_etag"])
+                await self.leases.replace(
+                    {**doc, "leaseToken": token, "leaseUntil": iso(until), "leaseUntilTs": until.timestamp()},
+                    etag=doc["_etag"],
+                )
                 return ClaimResult(outcome=Claim.CLAIMED)
             except ConflictError:
                 continue
@@ -360,8 +422,11 @@ class CosmosRunState:
 
     async def release(self, run_id: str, scope: str, token: str) -> None:
         try:
-            await self.leases.patch(self.scope_id(run_id, scope), _lease_ops(None, None),
-                                    condition=f"FROM c WHERE c.leaseToken = {_literal(token)}")
+            await self.leases.patch(
+                self.scope_id(run_id, scope),
+                _lease_ops(None, None),
+                condition=f"FROM c WHERE c.leaseToken = {_literal(token)}",
+            )
         except (ConflictError, NotFoundError):
             return  # released, advanced or taken over meanwhile: not ours to clear
 
@@ -370,8 +435,11 @@ class CosmosRunState:
         ``shared.migrations.worker``); False once ``token`` holds it no more (released, advanced
         or taken over), so the heartbeat stops."""
         try:
-            await self.leases.patch(self.scope_id(run_id, scope), _lease_ops(token, until)[1:],
-                                    condition=f"FROM c WHERE c.leaseToken = {_literal(token)} AND {_OPEN}")
+            await self.leases.patch(
+                self.scope_id(run_id, scope),
+                _lease_ops(token, until)[1:],
+                condition=f"FROM c WHERE c.leaseToken = {_literal(token)} AND {_OPEN}",
+            )
             return True
         except (ConflictError, NotFoundError):
             return False
@@ -379,18 +447,21 @@ class CosmosRunState:
     async def advance(self, run_id: str, scope: str, expected: Checkpoint, new: Checkpoint | None) -> bool:
         # Remember which step got here, with its hand-off pending until `handed_off`; one
         # conditional patch: it applies only while the scope is still at `expected`.
-        ops = [*_lease_ops(None, None),
-               {"op": "set", "path": "/prevPhase", "value": expected.phase.value},
-               {"op": "set", "path": "/prevCursor", "value": expected.cursor},
-               {"op": "set", "path": "/handoffPending", "value": new is not None}]
+        ops = [
+            *_lease_ops(None, None),
+            {"op": "set", "path": "/prevPhase", "value": expected.phase.value},
+            {"op": "set", "path": "/prevCursor", "value": expected.cursor},
+            {"op": "set", "path": "/handoffPending", "value": new is not None},
+        ]
         if new is None:
             ops.append({"op": "set", "path": "/closed", "value": True})
         else:
-            ops += [{"op": "set", "path": "/phase", "value": new.phase.value},
-                    {"op": "set", "path": "/cursor", "value": new.cursor}]
+            ops += [
+                {"op": "set", "path": "/phase", "value": new.phase.value},
+                {"op": "set", "path": "/cursor", "value": new.cursor},
+            ]
         try:
-            await self.leases.patch(self.scope_id(run_id, scope), ops,
-                                    condition=f"FROM c WHERE {_at_clause(expected)}")
+            await self.leases.patch(self.scope_id(run_id, scope), ops, condition=f"FROM c WHERE {_at_clause(expected)}")
             return True
         except (ConflictError, NotFoundError):
             return False
@@ -398,8 +469,10 @@ class CosmosRunState:
     async def handed_off(self, run_id: str, scope: str, checkpoint: Checkpoint) -> None:
         try:
             await self.leases.patch(
-                self.scope_id(run_id, scope), [{"op": "set", "path": "/handoffPending", "value": False}],
-                condition=f"FROM c WHERE c.handoffPending = true AND {_at_clause(checkpoint)}")
+                self.scope_id(run_id, scope),
+                [{"op": "set", "path": "/handoffPending", "value": False}],
+                condition=f"FROM c WHERE c.handoffPending = true AND {_at_clause(checkpoint)}",
+            )
         except (ConflictError, NotFoundError):
             return  # moved on meanwhile: that step owns the flag now
 
@@ -419,7 +492,9 @@ class CosmosRunState:
         """(scope, lease end) of every open scope a delivery holds (read-only, for the run view)."""
         docs = await self.leases.query_all(
             "c.runId = @run AND c.closed = false AND IS_DEFINED(c.leaseToken) AND NOT IS_NULL(c.leaseToken)",
-            {"run": run_id}, select="c.scope, c.leaseUntil")
+            {"run": run_id},
+            select="c.scope, c.leaseUntil",
+        )
         return [(d["scope"], until) for d in docs if (until := _dt(d.get("leaseUntil"))) is not None]
 
     async def open_scopes(self, run_id: str) -> int:

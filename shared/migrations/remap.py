@@ -13,6 +13,7 @@ it what it needs from the source: the sections of a scope by id and name
 the source scope has no section of that name for — appended to the scope's last SECTION
 page, so the engine creates each once and tasks resolve to it like to any other section.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -34,13 +35,12 @@ class MappedReader:
         self._reader = reader
         users = migration.get("userMapping") or {}
         self.emails: dict[str, str] = {k.lower(): v.lower() for k, v in (users.get("emails") or {}).items()}
-        self.fallback: str | None = (users.get("fallback") or None)
+        self.fallback: str | None = users.get("fallback") or None
         self.labels: dict[str, str] = dict(migration.get("labelMapping") or {})
         self.status_map = parse_status_map(migration.get("statusMapping"))
         active = bool(self.emails or self.fallback or self.labels or self.status_map)
         status = {k: r.model_dump(mode="json") for k, r in self.status_map.items()}
-        spec = json.dumps([self.emails, self.fallback, self.labels] + ([status] if status else []),
-                          sort_keys=True)
+        spec = json.dumps([self.emails, self.fallback, self.labels] + ([status] if status else []), sort_keys=True)
         self.fingerprint = hashlib.sha256(spec.encode()).hexdigest()[:8] if active else None
         self._sections: dict[str, dict[str, Section]] = {}  # scope → source sections by id
         self._sections_lock = asyncio.Lock()
@@ -98,12 +98,19 @@ class MappedReader:
         if isinstance(record, Task):
             update["assignees"] = tuple(u for u in (self.map_user(a) for a in record.assignees) if u is not None)
             update["created_by"] = self.map_user(record.created_by)
-            update["labels"] = tuple(LabelRef(source_id=lab.source_id, name=self.labels.get(lab.name, lab.name))
-                                     for lab in record.labels)
+            update["labels"] = tuple(
+                LabelRef(source_id=lab.source_id, name=self.labels.get(lab.name, lab.name)) for lab in record.labels
+            )
             update["checklists"] = tuple(
-                cl.model_copy(update={"items": tuple(it.model_copy(update={"assignee": self.map_user(it.assignee)})
-                                                     for it in cl.items)})
-                for cl in record.checklists)
+                cl.model_copy(
+                    update={
+                        "items": tuple(
+                            it.model_copy(update={"assignee": self.map_user(it.assignee)}) for it in cl.items
+                        )
+                    }
+                )
+                for cl in record.checklists
+            )
         elif isinstance(record, Project):
             update["members"] = tuple(u for u in (self.map_user(m) for m in record.members) if u is not None)
         elif isinstance(record, Comment):

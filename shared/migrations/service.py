@@ -9,6 +9,7 @@ the run reads only the scopes and kinds that hold them, writing nothing else) or
 `rollback` (delete at the destination what the migration created, see
 `shared.engine.rollback`; started by `start_rollback`, not `start_run`).
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -47,12 +48,13 @@ STATUS_MAPPING_DOC = (
     "Where tasks go by their source status. Key: a source section (Trello list, Asana section, Planner "
     "bucket) by id or by name (names compare trimmed and case-insensitively; an id wins over a name), or "
     "`@completed` / `@open` for tasks by their source completion when no section key matched. Value: "
-    "`{\"section\": \"<destination section name>\", \"completed\": true|false}` (either or both); a bare "
-    "string is the older form of `{\"section\": …}` and is answered as an object. A target section the "
+    '`{"section": "<destination section name>", "completed": true|false}` (either or both); a bare '
+    'string is the older form of `{"section": …}` and is answered as an object. A target section the '
     "source scope has (by name) receives the tasks; any other is created once per scope, after the source "
     "sections. Subtasks keep their parent: only their completion is mapped. Without a rule a task keeps its "
     "section and its completion. The dry run counts what the mapping does (`adapt.task.status_*`); changing "
-    "the mapping makes the next delta update the affected tasks.")
+    "the mapping makes the next delta update the affected tasks."
+)
 
 
 class MigrationsRepository(TenantRepository):
@@ -68,9 +70,16 @@ class Scope(BaseModel):
     # Accepted so that clients written for earlier versions keep working, never stored nor
     # answered (exclude=True keeps it out of model_dump): names are read live from
     # GET …/connectors/{id}/containers.
-    name: str | None = Field(default=None, max_length=500, exclude=True, deprecated=True, description=(
-        "accepted for compatibility and not stored: Ferry keeps only the id; read names live from "
-        "`GET /api/orgs/{orgId}/connectors/{connectorId}/containers`"))
+    name: str | None = Field(
+        default=None,
+        max_length=500,
+        exclude=True,
+        deprecated=True,
+        description=(
+            "accepted for compatibility and not stored: Ferry keeps only the id; read names live from "
+            "`GET /api/orgs/{orgId}/connectors/{connectorId}/containers`"
+        ),
+    )
 
 
 class UserMapping(BaseModel):
@@ -91,18 +100,23 @@ class MigrationSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")  # an unknown field is a 422 naming it, never ignored
 
     name: DisplayName = Field(min_length=1, max_length=200)
-    sourceConnectorId: str  # noqa: N815 (API field names)
-    destinationConnectorId: str  # noqa: N815
+    sourceConnectorId: str
+    destinationConnectorId: str
     scopes: list[Scope] = Field(min_length=1, max_length=500)
-    destinationWorkspace: str | None = Field(default=None, max_length=512)  # noqa: N815
-    userMapping: UserMapping = Field(default_factory=UserMapping)  # noqa: N815
-    labelMapping: dict[str, str] = Field(default_factory=dict, max_length=1000)  # noqa: N815
+    destinationWorkspace: str | None = Field(default=None, max_length=512)
+    userMapping: UserMapping = Field(default_factory=UserMapping)
+    labelMapping: dict[str, str] = Field(default_factory=dict, max_length=1000)
     statusMapping: dict[str, StatusRule | str] = Field(
-        default_factory=dict, max_length=1000, description=STATUS_MAPPING_DOC)
-    pageSize: int = Field(default=50, ge=1, le=500)  # noqa: N815
-    verifyAfterRun: bool = Field(default=False, description=(
-        "when a full, delta or retry_failed run ends, start a `verify` run that reads both sides "
-        "and compares every migrated item (no writes)"))
+        default_factory=dict, max_length=1000, description=STATUS_MAPPING_DOC
+    )
+    pageSize: int = Field(default=50, ge=1, le=500)
+    verifyAfterRun: bool = Field(
+        default=False,
+        description=(
+            "when a full, delta or retry_failed run ends, start a `verify` run that reads both sides "
+            "and compares every migrated item (no writes)"
+        ),
+    )
 
     @field_validator("statusMapping")
     @classmethod
@@ -117,8 +131,22 @@ class MigrationSpec(BaseModel):
 
 
 def public_migration(doc: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "name", "sourceConnectorId", "destinationConnectorId", "scopes", "destinationWorkspace",
-            "userMapping", "labelMapping", "statusMapping", "pageSize", "verifyAfterRun", "createdAt", "createdBy", "lastRunId")
+    keys = (
+        "id",
+        "name",
+        "sourceConnectorId",
+        "destinationConnectorId",
+        "scopes",
+        "destinationWorkspace",
+        "userMapping",
+        "labelMapping",
+        "statusMapping",
+        "pageSize",
+        "verifyAfterRun",
+        "createdAt",
+        "createdBy",
+        "lastRunId",
+    )
     out = {k: doc.get(k) for k in keys}
     out["scopes"] = scope_ids(doc.get("scopes") or [])
     return out
@@ -130,22 +158,41 @@ def scope_ids(scopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def public_run(doc: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "migrationId", "mode", "status", "statusReason", "createdAt", "createdBy", "startedAt",
-            "finishedAt", "lastActivityAt", "counts", "scopes")
+    keys = (
+        "id",
+        "migrationId",
+        "mode",
+        "status",
+        "statusReason",
+        "createdAt",
+        "createdBy",
+        "startedAt",
+        "finishedAt",
+        "lastActivityAt",
+        "counts",
+        "scopes",
+    )
     return {k: doc.get(k) for k in keys}
 
 
 async def create_migration(ctx: TenantContext, spec: MigrationSpec, *, actor: str) -> dict[str, Any]:
     if spec.sourceConnectorId == spec.destinationConnectorId and not spec.destinationWorkspace:
         raise ValidationFailed("moving within one connector needs a destinationWorkspace", field="destinationWorkspace")
-    for field, connector_id in (("sourceConnectorId", spec.sourceConnectorId),
-                                ("destinationConnectorId", spec.destinationConnectorId)):
+    for field, connector_id in (
+        ("sourceConnectorId", spec.sourceConnectorId),
+        ("destinationConnectorId", spec.destinationConnectorId),
+    ):
         try:
             await get_connector(ctx, connector_id)
         except Exception as exc:
             raise ValidationFailed(f"{field}: no such connector in this organisation", field=field) from exc
-    doc = {"id": new_id("mig"), **spec.model_dump(mode="json"), "createdAt": iso(utcnow()), "createdBy": actor,
-           "lastRunId": None}
+    doc = {
+        "id": new_id("mig"),
+        **spec.model_dump(mode="json"),
+        "createdAt": iso(utcnow()),
+        "createdBy": actor,
+        "lastRunId": None,
+    }
     return await ctx.repo(MigrationsRepository).create(doc)
 
 
@@ -154,22 +201,25 @@ async def get_migration(ctx: TenantContext, migration_id: str) -> dict[str, Any]
     if any(set(s) - {"id"} for s in doc.get("scopes") or []):
         # a migration stored before Ferry kept ids only: drop the scope names it holds
         doc["scopes"] = scope_ids(doc["scopes"])
-        await ctx.repo(MigrationsRepository).patch(migration_id, [{"op": "set", "path": "/scopes",
-                                                                   "value": doc["scopes"]}])
+        await ctx.repo(MigrationsRepository).patch(
+            migration_id, [{"op": "set", "path": "/scopes", "value": doc["scopes"]}]
+        )
     return doc
 
 
 async def list_migrations(ctx: TenantContext, *, page_size: int, continuation: str | None) -> QueryPage[dict[str, Any]]:
-    return await ctx.repo(MigrationsRepository).query_page(order_by="c.createdAt DESC", page_size=page_size,
-                                                           continuation=continuation)
+    return await ctx.repo(MigrationsRepository).query_page(
+        order_by="c.createdAt DESC", page_size=page_size, continuation=continuation
+    )
 
 
 async def delete_migration(ctx: TenantContext, migration_id: str) -> None:
     """Delete the migration, its runs and its id map (destination items stay where they are)."""
     await get_migration(ctx, migration_id)
     runs = ctx.repo(RunsRepository)
-    active = await runs.query_all("c.migrationId = @m AND c.status IN ('queued','running','paused')",
-                                  {"m": migration_id})
+    active = await runs.query_all(
+        "c.migrationId = @m AND c.status IN ('queued','running','paused')", {"m": migration_id}
+    )
     if active:
         raise ConflictError("cancel the migration's active run first")
     for kind in (IdMapRepository, RunItemsRepository):
@@ -184,19 +234,27 @@ async def delete_migration(ctx: TenantContext, migration_id: str) -> None:
 def run_settings(ctx: TenantContext, migration: dict[str, Any], run: dict[str, Any]) -> RunSettings:
     mode = run["mode"]
     plan = run.get("retryPlan")
-    return RunSettings(tenant_id=ctx.tenant_id, migration_id=migration["id"], run_id=run["id"],
-                       dest_workspace=migration.get("destinationWorkspace"), dry_run=mode == "dry_run",
-                       mode=mode, sweep=mode in ("full", "delta"),
-                       retry_plan={scope: frozenset(Kind(k) for k in kinds) for scope, kinds in plan.items()}
-                       if plan is not None else None,
-                       page_size=int(migration.get("pageSize") or 50),
-                       status_map=parse_status_map(migration.get("statusMapping")),
-                       lease_s=ctx.stores.settings.chunk_lease_s)
+    return RunSettings(
+        tenant_id=ctx.tenant_id,
+        migration_id=migration["id"],
+        run_id=run["id"],
+        dest_workspace=migration.get("destinationWorkspace"),
+        dry_run=mode == "dry_run",
+        mode=mode,
+        sweep=mode in ("full", "delta"),
+        retry_plan={scope: frozenset(Kind(k) for k in kinds) for scope, kinds in plan.items()}
+        if plan is not None
+        else None,
+        page_size=int(migration.get("pageSize") or 50),
+        status_map=parse_status_map(migration.get("statusMapping")),
+        lease_s=ctx.stores.settings.chunk_lease_s,
+    )
 
 
 async def _refuse_if_active(ctx: TenantContext, migration_id: str) -> None:
     active = await ctx.repo(RunsRepository).query_all(
-        "c.migrationId = @m AND c.status IN ('queued','running','paused')", {"m": migration_id}, select="c.id")
+        "c.migrationId = @m AND c.status IN ('queued','running','paused')", {"m": migration_id}, select="c.id"
+    )
     if active:
         raise ConflictError(f"run {active[0]['id']} of this migration is still active", runId=active[0]["id"])
 
@@ -220,32 +278,62 @@ async def _rollback_scope_plan(ctx: TenantContext, migration: dict[str, Any]) ->
     scopes = [s["id"] for s in migration["scopes"]]
     per_kind: dict[str, int] = {}
     for kind in Kind:
-        n = await repo.count("c.kind = @k AND IS_DEFINED(c.destId) AND NOT IS_NULL(c.destId) "
-                             "AND c.state != 'rolled_back' AND (NOT IS_DEFINED(c.adopted) OR c.adopted = false)",
-                             {"k": str(kind)})
+        n = await repo.count(
+            "c.kind = @k AND IS_DEFINED(c.destId) AND NOT IS_NULL(c.destId) "
+            "AND c.state != 'rolled_back' AND (NOT IS_DEFINED(c.adopted) OR c.adopted = false)",
+            {"k": str(kind)},
+        )
         if n:
             per_kind[str(kind)] = n
     return list(dict.fromkeys(scopes)), per_kind
 
 
-async def _create_and_enqueue(ctx: TenantContext, migration: dict[str, Any], mode: str, scopes: list[str], *,
-                              actor: str, request: RequestInfo | None, extra: dict[str, Any]) -> dict[str, Any]:
+async def _create_and_enqueue(
+    ctx: TenantContext,
+    migration: dict[str, Any],
+    mode: str,
+    scopes: list[str],
+    *,
+    actor: str,
+    request: RequestInfo | None,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
     runs = ctx.repo(RunsRepository)
     now = iso(utcnow())
-    run = await runs.create({"id": sortable_id("run"), "migrationId": migration["id"], "mode": mode,
-                             "status": RunStatus.QUEUED.value, "counts": {}, "scopes": scopes, "createdAt": now,
-                             "createdBy": actor, "lastActivityAt": now, **extra})
+    run = await runs.create(
+        {
+            "id": sortable_id("run"),
+            "migrationId": migration["id"],
+            "mode": mode,
+            "status": RunStatus.QUEUED.value,
+            "counts": {},
+            "scopes": scopes,
+            "createdAt": now,
+            "createdBy": actor,
+            "lastActivityAt": now,
+            **extra,
+        }
+    )
     queue = StorageChunkQueue(ctx)
     for message in await begin(CosmosRunState(ctx, migration["id"]), run_settings(ctx, migration, run), scopes):
         await queue.enqueue(message)
-    await ctx.repo(MigrationsRepository).patch(migration["id"], [{"op": "set", "path": "/lastRunId", "value": run["id"]}])
-    await audit.record(ctx, "run.started", actor=actor, target=run["id"], request=request,
-                       detail={"migrationId": migration["id"], "mode": mode})
+    await ctx.repo(MigrationsRepository).patch(
+        migration["id"], [{"op": "set", "path": "/lastRunId", "value": run["id"]}]
+    )
+    await audit.record(
+        ctx,
+        "run.started",
+        actor=actor,
+        target=run["id"],
+        request=request,
+        detail={"migrationId": migration["id"], "mode": mode},
+    )
     return await runs.get(run["id"])
 
 
-async def start_run(ctx: TenantContext, migration_id: str, mode: RunMode, *, actor: str,
-                    request: RequestInfo | None) -> dict[str, Any]:
+async def start_run(
+    ctx: TenantContext, migration_id: str, mode: RunMode, *, actor: str, request: RequestInfo | None
+) -> dict[str, Any]:
     """Create a run and enqueue the first chunk of every scope (scopes fan out).
 
     ``retry_failed`` plans from the id map: only scopes holding failed or skipped items are
@@ -265,8 +353,9 @@ async def start_run(ctx: TenantContext, migration_id: str, mode: RunMode, *, act
     return await _create_and_enqueue(ctx, migration, mode, scopes, actor=actor, request=request, extra=extra)
 
 
-async def start_rollback(ctx: TenantContext, migration_id: str, *, actor: str,
-                         request: RequestInfo | None) -> dict[str, Any]:
+async def start_rollback(
+    ctx: TenantContext, migration_id: str, *, actor: str, request: RequestInfo | None
+) -> dict[str, Any]:
     """Queue a rollback run: delete at the destination what the migration created there.
 
     Same lifecycle, counters, report and logs as any run (mode ``rollback``). Items that
@@ -276,8 +365,9 @@ async def start_rollback(ctx: TenantContext, migration_id: str, *, actor: str,
     migration = await get_migration(ctx, migration_id)
     await _refuse_if_active(ctx, migration_id)
     scopes, per_kind = await _rollback_scope_plan(ctx, migration)
-    return await _create_and_enqueue(ctx, migration, "rollback", scopes, actor=actor, request=request,
-                                     extra={"plan": per_kind})
+    return await _create_and_enqueue(
+        ctx, migration, "rollback", scopes, actor=actor, request=request, extra={"plan": per_kind}
+    )
 
 
 async def get_run(ctx: TenantContext, migration_id: str, run_id: str) -> dict[str, Any]:
@@ -287,10 +377,12 @@ async def get_run(ctx: TenantContext, migration_id: str, run_id: str) -> dict[st
     return run
 
 
-async def list_runs(ctx: TenantContext, migration_id: str, *, page_size: int,
-                    continuation: str | None) -> QueryPage[dict[str, Any]]:
-    return await ctx.repo(RunsRepository).query_page("c.migrationId = @m", {"m": migration_id}, order_by="c.id DESC",
-                                                     page_size=page_size, continuation=continuation)
+async def list_runs(
+    ctx: TenantContext, migration_id: str, *, page_size: int, continuation: str | None
+) -> QueryPage[dict[str, Any]]:
+    return await ctx.repo(RunsRepository).query_page(
+        "c.migrationId = @m", {"m": migration_id}, order_by="c.id DESC", page_size=page_size, continuation=continuation
+    )
 
 
 async def pause_run(ctx: TenantContext, migration_id: str, run_id: str) -> dict[str, Any]:
@@ -317,8 +409,9 @@ async def resume_run(ctx: TenantContext, migration_id: str, run_id: str) -> dict
     return await get_run(ctx, migration_id, run_id)
 
 
-async def cancel_run(ctx: TenantContext, migration_id: str, run_id: str, *, actor: str,
-                     request: RequestInfo | None) -> dict[str, Any]:
+async def cancel_run(
+    ctx: TenantContext, migration_id: str, run_id: str, *, actor: str, request: RequestInfo | None
+) -> dict[str, Any]:
     run = await get_run(ctx, migration_id, run_id)
     if RunStatus(run["status"]) in FINAL_STATUSES:
         raise ConflictError(f"the run is already {run['status']}")
@@ -327,8 +420,9 @@ async def cancel_run(ctx: TenantContext, migration_id: str, run_id: str, *, acto
     return await get_run(ctx, migration_id, run_id)
 
 
-async def report_rows(ctx: TenantContext, migration_id: str, run_id: str,
-                      status: str | None = None) -> AsyncIterator[dict[str, Any]]:
+async def report_rows(
+    ctx: TenantContext, migration_id: str, run_id: str, status: str | None = None
+) -> AsyncIterator[dict[str, Any]]:
     """Every per-item row of a run (kind, source id, destination id, action, reason)."""
     await get_run(ctx, migration_id, run_id)
     repo = ctx.repo(RunItemsRepository, migration_id)
@@ -338,9 +432,15 @@ async def report_rows(ctx: TenantContext, migration_id: str, run_id: str,
     while True:
         page = await repo.query_page(where, params, page_size=200, continuation=token)
         for doc in page.items:
-            yield {"kind": doc["kind"], "sourceId": doc["sourceId"], "destinationId": doc.get("destId"),
-                   "action": doc["status"], "reason": doc.get("reason"), "adaptations": doc.get("adaptations") or [],
-                   "scope": doc.get("scope")}
+            yield {
+                "kind": doc["kind"],
+                "sourceId": doc["sourceId"],
+                "destinationId": doc.get("destId"),
+                "action": doc["status"],
+                "reason": doc.get("reason"),
+                "adaptations": doc.get("adaptations") or [],
+                "scope": doc.get("scope"),
+            }
         token = page.continuation
         if not token:
             return
@@ -360,8 +460,11 @@ async def _destination_limit(ctx: TenantContext, migration: dict[str, Any]) -> R
 async def latest_dry_run(ctx: TenantContext, migration_id: str) -> dict[str, Any] | None:
     """The migration's newest succeeded dry run, or None."""
     page = await ctx.repo(RunsRepository).query_page(
-        "c.migrationId = @m AND c.mode = 'dry_run' AND c.status = 'succeeded'", {"m": migration_id},
-        order_by="c.id DESC", page_size=1)
+        "c.migrationId = @m AND c.mode = 'dry_run' AND c.status = 'succeeded'",
+        {"m": migration_id},
+        order_by="c.id DESC",
+        page_size=1,
+    )
     return page.items[0] if page.items else None
 
 
@@ -402,10 +505,16 @@ async def redelivery_wait(ctx: TenantContext, migration_id: str, run: dict[str, 
     if not stalled:
         return None
     until = max(stalled)
-    free = (f"their scopes are free again at {iso(until)}, then their redelivered messages run" if until > now
-            else "their scopes are free; waiting for the queue to deliver their messages again")
-    return {"count": len(stalled), "until": iso(until) if until > now else None,
-            "reason": f"the worker running {len(stalled)} chunk(s) stopped; {free}"}
+    free = (
+        f"their scopes are free again at {iso(until)}, then their redelivered messages run"
+        if until > now
+        else "their scopes are free; waiting for the queue to deliver their messages again"
+    )
+    return {
+        "count": len(stalled),
+        "until": iso(until) if until > now else None,
+        "reason": f"the worker running {len(stalled)} chunk(s) stopped; {free}",
+    }
 
 
 async def get_run_view(ctx: TenantContext, migration_id: str, run_id: str) -> dict[str, Any]:
@@ -437,8 +546,13 @@ def run_view(run: dict[str, Any], *, eta: Eta | None = None, waiting: dict[str, 
     view["counts"] = per_kind
     started, ended = run.get("startedAt"), run.get("finishedAt") or run.get("lastActivityAt")
     if started and ended:
-        seconds = (datetime.fromisoformat(ended.replace("Z", "+00:00"))
-                   - datetime.fromisoformat(started.replace("Z", "+00:00"))).total_seconds()
-        view["throughput"] = {"items": processed, "seconds": round(seconds, 1),
-                              "itemsPerMinute": round(processed * 60 / seconds, 1) if seconds > 0 else None}
+        seconds = (
+            datetime.fromisoformat(ended.replace("Z", "+00:00"))
+            - datetime.fromisoformat(started.replace("Z", "+00:00"))
+        ).total_seconds()
+        view["throughput"] = {
+            "items": processed,
+            "seconds": round(seconds, 1),
+            "itemsPerMinute": round(processed * 60 / seconds, 1) if seconds > 0 else None,
+        }
     return view

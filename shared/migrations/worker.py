@@ -4,6 +4,7 @@ The trigger adapter (functions/migration_worker.py) only hands the message body 
 Messages carry ids and cursors; everything else (connectors, secrets, settings) is loaded
 from the org's region, so a message for a deleted org or migration is simply dropped.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -65,20 +66,19 @@ _STATUS_EVENTS = {
 _ROLLBACK_EVENTS = {ItemStatus.DELETED: "item.deleted", ItemStatus.KEPT: "item.kept"}
 
 
-def _verifier(reader: SourceReader, dest_reader: SourceReader, id_map: IdMap,
-              migration_id: str) -> ScopeVerifier:
+def _verifier(reader: SourceReader, dest_reader: SourceReader, id_map: IdMap, migration_id: str) -> ScopeVerifier:
     """A verify run's comparison of one scope (``shared.verify``), reads only."""
 
     async def verify(scope: str) -> tuple[Counter[str], list[ItemReport]]:
-        verdict = await verify_scope(reader, dest_reader, id_map, migration_id=migration_id,
-                                     scope=scope)
+        verdict = await verify_scope(reader, dest_reader, id_map, migration_id=migration_id, scope=scope)
         return verdict.counts, verdict.rows
 
     return verify
 
 
-def _verify_after(ctx: TenantContext, migration: Mapping[str, Any], run: Mapping[str, Any],
-                  run_log: RunLogWriter) -> Callable[[RunStatus], Awaitable[None]] | None:
+def _verify_after(
+    ctx: TenantContext, migration: Mapping[str, Any], run: Mapping[str, Any], run_log: RunLogWriter
+) -> Callable[[RunStatus], Awaitable[None]] | None:
     """With ``verifyAfterRun``, a run that wrote (full, delta, retry_failed) and ended is
     followed by a verify run. Called once per run, by the delivery that set its final status;
     a worker that dies right there leaves the verify to be started by hand."""
@@ -89,8 +89,7 @@ def _verify_after(ctx: TenantContext, migration: Mapping[str, Any], run: Mapping
         if status not in (RunStatus.SUCCEEDED, RunStatus.PARTIALLY_SUCCEEDED):
             return
         try:
-            verify = await start_run(ctx, str(migration["id"]), "verify", actor="ferry:verifyAfterRun",
-                                     request=None)
+            verify = await start_run(ctx, str(migration["id"]), "verify", actor="ferry:verifyAfterRun", request=None)
         except Exception as exc:  # the run is done: say why no verify follows
             run_log.failure(kind=None, source_id=None, error=exc, event="verify.not_started")
             return
@@ -154,8 +153,7 @@ class LoggedRunState(CosmosRunState):
                 if not await self.renew(run_id, scope, token, datetime.now(UTC) + timedelta(seconds=lease_s)):
                     return
             except Exception as exc:  # keep beating: one failed write must not give a live chunk's scope away
-                log.warning("could not renew the scope lease of run %s: %s", run_id, type(exc).__name__,
-                            exc_info=True)
+                log.warning("could not renew the scope lease of run %s: %s", run_id, type(exc).__name__, exc_info=True)
 
     def _stop_heartbeat(self, run_id: str, scope: str) -> None:
         task = self._heartbeats.pop((run_id, scope), None)
@@ -172,8 +170,14 @@ class LoggedRunState(CosmosRunState):
         await super().add_items(run_id, rows)
         for row in rows:
             if row.status in _ROLLBACK_EVENTS:
-                self.run_log.item(_ROLLBACK_EVENTS[row.status], kind=str(row.kind), source_id=row.source_id,
-                                  dest_id=row.dest_id, scope=row.scope, message=row.reason)
+                self.run_log.item(
+                    _ROLLBACK_EVENTS[row.status],
+                    kind=str(row.kind),
+                    source_id=row.source_id,
+                    dest_id=row.dest_id,
+                    scope=row.scope,
+                    message=row.reason,
+                )
             else:
                 self.run_log.report(row)
 
@@ -244,9 +248,13 @@ class ChunkWorker:
             if settings.mode == "verify" and destination.reader is not None:
                 verifier = _verifier(reader, destination.reader, id_map, migration["id"])
             runner = ChunkRunner(
-                reader=reader, writer=destination.writer,
-                id_map=id_map, run_state=state, queue=StorageChunkQueue(ctx),
-                settings=settings, verifier=verifier,
+                reader=reader,
+                writer=destination.writer,
+                id_map=id_map,
+                run_state=state,
+                queue=StorageChunkQueue(ctx),
+                settings=settings,
+                verifier=verifier,
             )
             first = first_messages(settings, [msg.scope])[0]
             if msg.checkpoint == first.checkpoint and msg.attempt == 0:
@@ -281,11 +289,21 @@ class ChunkWorker:
     def _log_result(run_log: RunLogWriter, msg: ChunkMessage, result: ChunkResult) -> None:
         counts: Mapping[str, int] = dict(result.counts)
         if result.outcome is Outcome.DEFERRED:
-            run_log.event(LogEvent.CHUNK_DEFERRED, level=LogLevel.WARNING, scope=msg.scope, phase=msg.phase.value,
-                          message=f"retry in {result.delay_s:.0f}s: {result.reason or ''}".strip())
+            run_log.event(
+                LogEvent.CHUNK_DEFERRED,
+                level=LogLevel.WARNING,
+                scope=msg.scope,
+                phase=msg.phase.value,
+                message=f"retry in {result.delay_s:.0f}s: {result.reason or ''}".strip(),
+            )
         elif result.outcome is Outcome.DROPPED:
-            run_log.event(LogEvent.CHUNK_STALE, level=LogLevel.DEBUG, scope=msg.scope, phase=msg.phase.value,
-                          message=result.reason)
+            run_log.event(
+                LogEvent.CHUNK_STALE,
+                level=LogLevel.DEBUG,
+                scope=msg.scope,
+                phase=msg.phase.value,
+                message=result.reason,
+            )
         else:
             run_log.event(LogEvent.CHUNK_FINISHED, scope=msg.scope, phase=msg.phase.value, counts=counts or None)
 
@@ -333,8 +351,18 @@ async def handle_poison(stores: Stores, body: bytes | str) -> None:
     closed = await state.advance(msg.run_id, msg.scope, msg.checkpoint, None)
     if closed:
         await state.add_counts(msg.run_id, {"scope.failed": 1})
-        await state.add_items(msg.run_id, [ItemReport(kind=msg.phase.kind or Kind.PROJECT, source_id=msg.scope,
-                                                      scope=msg.scope, status=ItemStatus.FAILED, reason=reason)])
+        await state.add_items(
+            msg.run_id,
+            [
+                ItemReport(
+                    kind=msg.phase.kind or Kind.PROJECT,
+                    source_id=msg.scope,
+                    scope=msg.scope,
+                    status=ItemStatus.FAILED,
+                    reason=reason,
+                )
+            ],
+        )
         if await state.open_scopes(msg.run_id) == 0:
             await state.set_status(msg.run_id, RunStatus.PARTIALLY_SUCCEEDED, reason)
     if await ChunkWorker.flush(run_log) and state.ended_run is not None:
@@ -349,5 +377,3 @@ def get_worker(stores: Stores) -> ChunkWorker:
     if _worker is None or _worker.stores is not stores:
         _worker = ChunkWorker(stores)
     return _worker
-
-

@@ -15,6 +15,7 @@ document in the `leases` container under a partition no tenant uses) so every in
 the region shares it; it is read once per process. A key lost or replaced only turns the
 tokens clients hold into 422s: they start the listing again.
 """
+
 from __future__ import annotations
 
 import base64
@@ -86,8 +87,9 @@ class ContinuationCodec:
 
 
 def _invalid() -> ValidationFailed:
-    return ValidationFailed("the continuation token is not valid for this list; start again without it",
-                            field="continuation")
+    return ValidationFailed(
+        "the continuation token is not valid for this list; start again without it", field="continuation"
+    )
 
 
 async def load_or_create_key(container: Any, doc_id: str = KEY_DOC_ID, partition: str = KEY_PARTITION) -> bytes:

@@ -4,6 +4,7 @@ Every container is partitioned by `/pk`. For most containers pk is the tenant id
 high-volume ones (id map, per-item reports) use `tenantId:migrationId` so one migration's
 items spread over their own logical partition. Containers are created idempotently at start.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -89,11 +90,11 @@ def open_region(settings: Settings, region: RegionSettings) -> CosmosRegion:
         if region.cosmos_key is None:
             raise ConfigError("the local Cosmos DB stand-in needs its key (COSMOS_KEY)")
         # The stand-in serves a self-signed certificate on loopback.
-        client = CosmosClient(region.cosmos_endpoint, credential=region.cosmos_key, connection_verify=False,
-                              transport=cosmos_transport())
+        client = CosmosClient(
+            region.cosmos_endpoint, credential=region.cosmos_key, connection_verify=False, transport=cosmos_transport()
+        )
     else:
         from azure.identity.aio import DefaultAzureCredential
 
-        client = CosmosClient(region.cosmos_endpoint, credential=DefaultAzureCredential(),
-                              transport=cosmos_transport())
+        client = CosmosClient(region.cosmos_endpoint, credential=DefaultAzureCredential(), transport=cosmos_transport())
     return CosmosRegion(region, client, client.get_database_client(region.cosmos_database))

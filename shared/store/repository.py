@@ -6,6 +6,7 @@ filter is right in Azure too). Lists page with continuation tokens, never OFFSET
 client's token is MAC'd and bound to its query (continuation.py).
 State changes use ETags (optimistic concurrency) or conditional patches.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -87,7 +88,8 @@ class TenantRepository:
     async def get(self, item_id: str) -> dict[str, Any]:
         doc = await self.find(item_id)
         if doc is None:
-            raise NotFoundError(f"{self.container_name[:-1] if self.container_name.endswith('s') else self.container_name} {item_id} not found")
+            name = self.container_name.removesuffix("s")
+            raise NotFoundError(f"{name} {item_id} not found")
         return doc
 
     async def create(self, doc: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +110,7 @@ class TenantRepository:
         many documents were written."""
         stamped = [self._stamp(doc) for doc in docs]
         for i in range(0, len(stamped), BATCH_MAX):
-            ops = [("upsert", (doc,)) for doc in stamped[i:i + BATCH_MAX]]
+            ops = [("upsert", (doc,)) for doc in stamped[i : i + BATCH_MAX]]
             await self._container.execute_item_batch(ops, partition_key=self.pk)
         return len(stamped)
 

@@ -5,6 +5,7 @@ org's blobs and queue messages can only be in the EU account). In Azure the acco
 and the managed identity are enough. Queue messages are base64 text, as the Functions
 queue extension expects (`host.json` → `extensions.queues.messageEncoding`).
 """
+
 from __future__ import annotations
 
 import json

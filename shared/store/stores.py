@@ -1,4 +1,5 @@
 """All regions' stores of this process, opened once and reused across invocations."""
+
 from __future__ import annotations
 
 import asyncio

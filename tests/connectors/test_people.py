@@ -2,6 +2,7 @@
 (``PeopleLister``), against its simulator: no scope (everyone the credential sees), a
 workspace (its users) and a project-level container (its members). The expected people come
 from the simulator's own state, not from the connector."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -128,8 +129,14 @@ async def _ado_people(base: str, scope: str | None) -> list[UserRef]:
     from shared.contract.pacer import Pacer
     from tests.pairs.sim import FAST
 
-    conn = parse_connection({"kind": "azure_devops", "organization_url": f"https://dev.azure.com/{ADO_ORG}",
-                             "base_url": f"{base}/{ADO_ORG}", "auth": {"type": "pat", "pat": DEFAULT_PAT}})
+    conn = parse_connection(
+        {
+            "kind": "azure_devops",
+            "organization_url": f"https://dev.azure.com/{ADO_ORG}",
+            "base_url": f"{base}/{ADO_ORG}",
+            "auth": {"type": "pat", "pat": DEFAULT_PAT},
+        }
+    )
     runtime = await open_runtime(conn, allow_loopback=True, pacer=Pacer(FAST))
     try:
         assert isinstance(runtime.reader, PeopleLister)

@@ -1,6 +1,7 @@
 """Trello connector and Custom Fields, against the Trello simulator: values read typed and
 named from the board's definitions, written natively (definitions created once per board,
 also when two writers race), updated and cleared, and Trello's limits reported."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,8 +20,16 @@ from simulators.common import serve
 from simulators.trello import SeedConfig, create_app
 from tests.connectors.test_trello import Sim, make_client
 
-SEED = SeedConfig(seed=5, boards=1, cards_per_board=8, many_comments=0, members=2, attachment_sizes=(),
-                  lists_per_board=2, custom_fields=True)
+SEED = SeedConfig(
+    seed=5,
+    boards=1,
+    cards_per_board=8,
+    many_comments=0,
+    members=2,
+    attachment_sizes=(),
+    lists_per_board=2,
+    custom_fields=True,
+)
 
 
 @pytest.fixture(scope="module")
@@ -72,17 +81,23 @@ async def test_reader_names_and_types_card_values(sim: Sim) -> None:
 
 async def _new_board(writer: TrelloWriter, sim: Sim, tag: str) -> str:
     project = Project(source_id=f"p-{tag}", version="1", name=f"Custom fields {tag}")
-    made = await writer.create(Kind.PROJECT, project, DestRefs(workspace=sim.state["organizations"][0]["id"]),
-                               make_marker("mig-cf", Kind.PROJECT, project.source_id))
+    made = await writer.create(
+        Kind.PROJECT,
+        project,
+        DestRefs(workspace=sim.state["organizations"][0]["id"]),
+        make_marker("mig-cf", Kind.PROJECT, project.source_id),
+    )
     return made if isinstance(made, str) else made.dest_id
 
 
-VALUES = (CustomFieldValue(name="Ticket", value="T-7"),
-          CustomFieldValue(name="Estimate", type=CustomFieldType.NUMBER, value=3.0),
-          CustomFieldValue(name="Due", type=CustomFieldType.DATE, value="2030-01-15"),
-          CustomFieldValue(name="Reviewed", type=CustomFieldType.BOOL, value=True),
-          CustomFieldValue(name="Priority", type=CustomFieldType.ENUM, value="High"),
-          CustomFieldValue(name="Teams", type=CustomFieldType.MULTI_ENUM, value=["Red", "Blue"]))
+VALUES = (
+    CustomFieldValue(name="Ticket", value="T-7"),
+    CustomFieldValue(name="Estimate", type=CustomFieldType.NUMBER, value=3.0),
+    CustomFieldValue(name="Due", type=CustomFieldType.DATE, value="2030-01-15"),
+    CustomFieldValue(name="Reviewed", type=CustomFieldType.BOOL, value=True),
+    CustomFieldValue(name="Priority", type=CustomFieldType.ENUM, value="High"),
+    CustomFieldValue(name="Teams", type=CustomFieldType.MULTI_ENUM, value=["Red", "Blue"]),
+)
 
 
 async def test_round_trip_update_and_clear(sim: Sim) -> None:
@@ -97,12 +112,23 @@ async def test_round_trip_update_and_clear(sim: Sim) -> None:
         assert isinstance(made, Written)
         assert [n.code for n in made.notes] == ["task.custom_field_as_text"]
         got = {cf.name: cf.value for t in await _tasks(reader, board) for cf in t.custom_fields}
-        assert got == {"Ticket": "T-7", "Estimate": 3.0, "Due": "2030-01-15T12:00:00.000Z", "Reviewed": True,
-                       "Priority": "High", "Teams": "Red, Blue"}
+        assert got == {
+            "Ticket": "T-7",
+            "Estimate": 3.0,
+            "Due": "2030-01-15T12:00:00.000Z",
+            "Reviewed": True,
+            "Priority": "High",
+            "Teams": "Red, Blue",
+        }
 
-        changed = task.model_copy(update={"custom_fields": (
-            CustomFieldValue(name="Ticket", value=None),
-            CustomFieldValue(name="Priority", type=CustomFieldType.ENUM, value="Low"))})
+        changed = task.model_copy(
+            update={
+                "custom_fields": (
+                    CustomFieldValue(name="Ticket", value=None),
+                    CustomFieldValue(name="Priority", type=CustomFieldType.ENUM, value="Low"),
+                )
+            }
+        )
         await writer.update(Kind.TASK, made.dest_id, changed, refs, make_marker("mig-cf", Kind.TASK, "t1"))
         reader = TrelloReader(make_client(sim))  # no cached definitions: Low is a new option
         got = {cf.name: cf.value for t in await _tasks(reader, board) for cf in t.custom_fields}
@@ -122,13 +148,25 @@ async def test_racing_writers_leave_one_definition_and_one_option(sim: Sim) -> N
     await setup.aclose()
     writers = [TrelloWriter(make_client(sim)) for _ in range(4)]  # no shared cache nor lock
     try:
-        tasks = [Task(source_id=f"t{n}", version="1", project_id="p", name=f"Card {n}",
-                      custom_fields=(CustomFieldValue(name="Stage", type=CustomFieldType.ENUM, value="Doing"),
-                                     CustomFieldValue(name="Size", type=CustomFieldType.NUMBER, value=n)))
-                 for n in range(4)]
-        made = await asyncio.gather(*(w.create(Kind.TASK, t, DestRefs(project=board),
-                                               make_marker("mig-cf", Kind.TASK, t.source_id))
-                                      for w, t in zip(writers, tasks, strict=True)))
+        tasks = [
+            Task(
+                source_id=f"t{n}",
+                version="1",
+                project_id="p",
+                name=f"Card {n}",
+                custom_fields=(
+                    CustomFieldValue(name="Stage", type=CustomFieldType.ENUM, value="Doing"),
+                    CustomFieldValue(name="Size", type=CustomFieldType.NUMBER, value=n),
+                ),
+            )
+            for n in range(4)
+        ]
+        made = await asyncio.gather(
+            *(
+                w.create(Kind.TASK, t, DestRefs(project=board), make_marker("mig-cf", Kind.TASK, t.source_id))
+                for w, t in zip(writers, tasks, strict=True)
+            )
+        )
     finally:
         for w in writers:
             await w.aclose()
@@ -139,8 +177,9 @@ async def test_racing_writers_leave_one_definition_and_one_option(sim: Sim) -> N
     assert [o["text"] for o in stage["options"]] == ["Doing"]
     cards = {m if isinstance(m, str) else m.dest_id for m in made}
     items = [i for i in state["customFieldItems"] if i["idCard"] in cards]
-    assert len(items) == 8 and {i["idValue"] for i in items if i["idCustomField"] == stage["id"]} == \
-        {stage["options"][0]["id"]}
+    assert len(items) == 8 and {i["idValue"] for i in items if i["idCustomField"] == stage["id"]} == {
+        stage["options"][0]["id"]
+    }
 
 
 async def test_a_full_board_reports_the_field_lost(sim: Sim) -> None:
@@ -149,12 +188,18 @@ async def test_a_full_board_reports_the_field_lost(sim: Sim) -> None:
         board = await _new_board(writer, sim, "full")
         client = make_client(sim)
         for n in range(50):
-            await client.post("/customFields", json={"idModel": board, "modelType": "board", "name": f"f{n}",
-                                                      "type": "text", "pos": "bottom"})
+            await client.post(
+                "/customFields",
+                json={"idModel": board, "modelType": "board", "name": f"f{n}", "type": "text", "pos": "bottom"},
+            )
         await client.aclose()
-        task = Task(source_id="t9", version="1", project_id="p", name="One too many",
-                    custom_fields=(CustomFieldValue(name="Late", value="x"),
-                                   CustomFieldValue(name="f3", value="kept")))
+        task = Task(
+            source_id="t9",
+            version="1",
+            project_id="p",
+            name="One too many",
+            custom_fields=(CustomFieldValue(name="Late", value="x"), CustomFieldValue(name="f3", value="kept")),
+        )
         made = await writer.create(Kind.TASK, task, DestRefs(project=board), make_marker("mig-cf", Kind.TASK, "t9"))
         assert isinstance(made, Written)
         assert [(n.code, n.loss) for n in made.notes] == [("task.custom_field_dropped", True)]
@@ -172,8 +217,10 @@ async def test_a_field_defined_after_the_first_read_is_read_too(sim: Sim) -> Non
     client = make_client(sim)
     try:
         await _tasks(reader, board)  # definitions cached
-        made = await client.post("/customFields", json={"idModel": board, "modelType": "board", "name": "Later",
-                                                        "type": "text", "pos": "bottom"})
+        made = await client.post(
+            "/customFields",
+            json={"idModel": board, "modelType": "board", "name": "Later", "type": "text", "pos": "bottom"},
+        )
         await client.put(f"/cards/{card}/customField/{made['id']}/item", json={"value": {"text": "new"}})
         task = next(t for t in await _tasks(reader, board) if t.source_id == card)
         assert {cf.name: cf.value for cf in task.custom_fields}["Later"] == "new"

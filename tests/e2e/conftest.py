@@ -1,10 +1,11 @@
 """The whole app served by the local runner (a subprocess, like `ferry up`), on free ports."""
+
 from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest

@@ -1,4 +1,5 @@
 """Helpers for e2e tests that need signed-in users, orgs, members and keys."""
+
 from __future__ import annotations
 
 import uuid
@@ -40,8 +41,9 @@ def create_org(app: RunningApp, issuer: Any, *, country: str = "DE", name: str =
     return org
 
 
-def add_member(app: RunningApp, issuer: Any, org: Org, tag: str, *, role: str = "member",
-               member_type: str = "internal") -> str:
+def add_member(
+    app: RunningApp, issuer: Any, org: Org, tag: str, *, role: str = "member", member_type: str = "internal"
+) -> str:
     address = email(tag)
     with app.client(org.admin_token) as c:
         r = c.post(f"/api/orgs/{org.id}/members", json={"email": address, "role": role, "memberType": member_type})

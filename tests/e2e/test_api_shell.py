@@ -1,4 +1,5 @@
 """The HTTP API as a client sees it through the local runner: health, docs, problem+json."""
+
 from __future__ import annotations
 
 from tests.e2e.conftest import RunningApp

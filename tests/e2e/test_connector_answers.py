@@ -1,6 +1,7 @@
 """A vendor that answers something its API does not document (a 302 with an empty body,
 `{}`, a token answer without `access_token`): `/test` reports it, and `/containers` fails
 with the matching problem and the same message, never a 500."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -36,8 +37,12 @@ def odd_vendor() -> Iterator[tuple[str, Script]]:
     script = Script()
 
     async def answer(request: Request) -> Response:
-        return Response(script.body, status_code=script.status, headers=script.headers,
-                        media_type="application/json" if script.body else None)
+        return Response(
+            script.body,
+            status_code=script.status,
+            headers=script.headers,
+            media_type="application/json" if script.body else None,
+        )
 
     app = Starlette(routes=[Route("/{path:path}", answer, methods=["GET", "POST"])])
     with serve(app) as base:
@@ -45,33 +50,50 @@ def odd_vendor() -> Iterator[tuple[str, Script]]:
 
 
 def _trello(base: str) -> dict[str, Any]:
-    return {"kind": "trello", "base_url": f"{base}/1",
-            "auth": {"type": "api_key_token", "api_key": "odd-key-0123456789", "token": "odd-token-0123456789"}}
+    return {
+        "kind": "trello",
+        "base_url": f"{base}/1",
+        "auth": {"type": "api_key_token", "api_key": "odd-key-0123456789", "token": "odd-token-0123456789"},
+    }
 
 
 def _planner(base: str) -> dict[str, Any]:
-    return {"kind": "planner", "base_url": f"{base}/v1.0",
-            "auth": {"type": "client_credentials", "entra_tenant_id": "00000000-0000-0000-0000-000000000001",
-                     "client_id": "00000000-0000-0000-0000-000000000002", "client_secret": "odd-secret-0123456789"}}
+    return {
+        "kind": "planner",
+        "base_url": f"{base}/v1.0",
+        "auth": {
+            "type": "client_credentials",
+            "entra_tenant_id": "00000000-0000-0000-0000-000000000001",
+            "client_id": "00000000-0000-0000-0000-000000000002",
+            "client_secret": "odd-secret-0123456789",
+        },
+    }
 
 
 EXPECTED: dict[str, type[FerryError]] = {
-    "authentication_failed": AuthRequiredError, "unreachable": TransientError, "error": RemoteError,
+    "authentication_failed": AuthRequiredError,
+    "unreachable": TransientError,
+    "error": RemoteError,
 }
 
 
-@pytest.mark.parametrize(("label", "connection", "script"), [
-    ("302 with an empty body", _trello, Script(status=302)),
-    ("an empty object", _trello, Script(body=b"{}")),
-    ("a token answer without access_token", _planner, Script(body=b'{"token_type":"Bearer","expires_in":3599}')),
-    ("not JSON at all", _trello, Script(body=b"<html>maintenance</html>")),
-])
-async def test_containers_fail_as_the_test_reports(stores: Any, odd_vendor: tuple[str, Script], label: str,
-                                                   connection: Any, script: Script) -> None:
+@pytest.mark.parametrize(
+    ("label", "connection", "script"),
+    [
+        ("302 with an empty body", _trello, Script(status=302)),
+        ("an empty object", _trello, Script(body=b"{}")),
+        ("a token answer without access_token", _planner, Script(body=b'{"token_type":"Bearer","expires_in":3599}')),
+        ("not JSON at all", _trello, Script(body=b"<html>maintenance</html>")),
+    ],
+)
+async def test_containers_fail_as_the_test_reports(
+    stores: Any, odd_vendor: tuple[str, Script], label: str, connection: Any, script: Script
+) -> None:
     base, current = odd_vendor
     ctx = TenantContext.for_org(stores, new_org_id("eu"))
-    cid = (await service.create_connector(ctx, name=label, connection=connection(base), actor=ACTOR,
-                                          allow_loopback=True))["id"]
+    cid = (
+        await service.create_connector(ctx, name=label, connection=connection(base), actor=ACTOR, allow_loopback=True)
+    )["id"]
     current.status, current.body, current.headers = script.status, script.body, script.headers
 
     tested = await service.run_connection_test(ctx, cid, allow_loopback=True)

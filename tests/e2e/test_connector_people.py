@@ -2,6 +2,7 @@
 Asana and Trello simulators: the people of a workspace and of a project, paged; who may ask
 (as `/containers`); problems naming what is wrong; and nothing of a person in the runner's
 output (people are personal data: nothing stored, nothing logged)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -33,8 +34,17 @@ class Sims:
 @pytest.fixture(scope="module")
 def sims() -> Iterator[Sims]:
     asana = asana_app(AsanaSeed(projects=2, tasks_per_project=1, attachment_sizes=[]))
-    trello = trello_app(TrelloSeed(boards=1, cards_per_board=1, members=3, attachment_sizes=(), api_key=KEY,
-                                   extra_tokens={TOKEN: "owner"}, enterprise_managed=True))
+    trello = trello_app(
+        TrelloSeed(
+            boards=1,
+            cards_per_board=1,
+            members=3,
+            attachment_sizes=(),
+            api_key=KEY,
+            extra_tokens={TOKEN: "owner"},
+            enterprise_managed=True,
+        )
+    )
     with serve(asana) as a, serve(trello) as t:
         yield Sims(a, asana, t, trello)
 
@@ -120,8 +130,11 @@ def test_who_may_list_people_and_the_problems(running_app: RunningApp, org: Org,
 
 
 def test_trello_board_members_with_their_emails(running_app: RunningApp, org: Org, sims: Sims) -> None:
-    conn = {"kind": "trello", "base_url": f"{sims.trello}/1",
-            "auth": {"type": "api_key_token", "api_key": KEY, "token": TOKEN}}
+    conn = {
+        "kind": "trello",
+        "base_url": f"{sims.trello}/1",
+        "auth": {"type": "api_key_token", "api_key": KEY, "token": TOKEN},
+    }
     cid = _connector(running_app, org, conn)
     store = sims.trello_app.state.trello.store
     board = next(iter(store.boards.values()))

@@ -5,6 +5,7 @@ loopback connectors, as local runs do). Secrets are canaries: random values that
 also the simulators' valid credentials, so the tests can prove they work *and* that
 they never come back out of the API, the logs, queue messages or Cosmos.
 """
+
 from __future__ import annotations
 
 import base64
@@ -39,32 +40,58 @@ CANARIES = (TRELLO_KEY, TRELLO_TOKEN, TRELLO_TOKEN_2, PLANNER_SECRET, BAD_SECRET
 
 
 class Sims:
-    def __init__(self, trello: str, asana: str, planner: str, planner_tenant: str, planner_client: str,
-                 trello_app: Any) -> None:
+    def __init__(
+        self, trello: str, asana: str, planner: str, planner_tenant: str, planner_client: str, trello_app: Any
+    ) -> None:
         self.trello, self.asana, self.planner, self.trello_app = trello, asana, planner, trello_app
         self.planner_tenant, self.planner_client = planner_tenant, planner_client
 
     def trello_conn(self, token: str = TRELLO_TOKEN, key: str = TRELLO_KEY, base: str | None = None) -> dict[str, Any]:
-        return {"kind": "trello", "base_url": base or f"{self.trello}/1",
-                "auth": {"type": "api_key_token", "api_key": key, "token": token}}
+        return {
+            "kind": "trello",
+            "base_url": base or f"{self.trello}/1",
+            "auth": {"type": "api_key_token", "api_key": key, "token": token},
+        }
 
     def asana_conn(self, token: str = ASANA_TOKEN, base: str | None = None) -> dict[str, Any]:
         return {"kind": "asana", "base_url": base or f"{self.asana}/api/1.0", "auth": {"type": "pat", "token": token}}
 
     def planner_conn(self, secret: str = PLANNER_SECRET) -> dict[str, Any]:
-        return {"kind": "planner", "base_url": f"{self.planner}/v1.0",
-                "auth": {"type": "client_credentials", "entra_tenant_id": self.planner_tenant,
-                         "client_id": self.planner_client, "client_secret": secret}}
+        return {
+            "kind": "planner",
+            "base_url": f"{self.planner}/v1.0",
+            "auth": {
+                "type": "client_credentials",
+                "entra_tenant_id": self.planner_tenant,
+                "client_id": self.planner_client,
+                "client_secret": secret,
+            },
+        }
 
 
 @pytest.fixture(scope="module")
 def sims() -> Iterator[Sims]:
-    trello = trello_app(TrelloSeed(boards=2, cards_per_board=3, many_comments=2, members=2,
-                                   attachment_sizes=(1024,), api_key=TRELLO_KEY,
-                                   extra_tokens={TRELLO_TOKEN: "canary", TRELLO_TOKEN_2: "canary2"}))
+    trello = trello_app(
+        TrelloSeed(
+            boards=2,
+            cards_per_board=3,
+            many_comments=2,
+            members=2,
+            attachment_sizes=(1024,),
+            api_key=TRELLO_KEY,
+            extra_tokens={TRELLO_TOKEN: "canary", TRELLO_TOKEN_2: "canary2"},
+        )
+    )
     asana = asana_app(AsanaSeed(projects=2, tasks_per_project=3, attachment_sizes=[1024], long_text_chars=100))
-    pseed = PlannerSeed(users=2, plans_per_group=2, tasks_per_plan=2, deleted_tasks_per_plan=0,
-                        attachment_sizes=[1024], long_text_chars=100, client_secret=PLANNER_SECRET)
+    pseed = PlannerSeed(
+        users=2,
+        plans_per_group=2,
+        tasks_per_plan=2,
+        deleted_tasks_per_plan=0,
+        attachment_sizes=[1024],
+        long_text_chars=100,
+        client_secret=PLANNER_SECRET,
+    )
     planner = planner_app(pseed)
     with serve(trello) as t, serve(asana) as a, serve(planner) as p:
         yield Sims(t, a, p, planner.state.planner.store.tenant_id, pseed.client_id, trello)
@@ -86,7 +113,9 @@ def _b64(text: str) -> str:
         return ""
 
 
-def _create(app: RunningApp, org: Org, connection: dict[str, Any], name: str = "c", token: str | None = None) -> dict[str, Any]:
+def _create(
+    app: RunningApp, org: Org, connection: dict[str, Any], name: str = "c", token: str | None = None
+) -> dict[str, Any]:
     with app.client(token or org.admin_token) as c:
         r = c.post(f"/api/orgs/{org.id}/connectors", json={"name": name, "connection": connection})
     assert r.status_code == 201, r.text
@@ -105,7 +134,11 @@ def test_create_show_list_patch_delete(running_app: RunningApp, org: Org, sims: 
     cid = created["id"]
     assert created["kind"] == "trello" and created["version"] == 1
     assert created["secretFields"] == ["auth.api_key", "auth.token"]
-    assert created["connection"] == {"kind": "trello", "base_url": f"{sims.trello}/1", "auth": {"type": "api_key_token"}}
+    assert created["connection"] == {
+        "kind": "trello",
+        "base_url": f"{sims.trello}/1",
+        "auth": {"type": "api_key_token"},
+    }
     with running_app.client(org.tokens["member"]) as c:
         assert c.get(f"/api/orgs/{org.id}/connectors/{cid}").json()["name"] == "Team boards"
         listed = c.get(f"/api/orgs/{org.id}/connectors", params={"pageSize": 200}).json()
@@ -113,7 +146,9 @@ def test_create_show_list_patch_delete(running_app: RunningApp, org: Org, sims: 
         renamed = c.patch(f"/api/orgs/{org.id}/connectors/{cid}", json={"name": "Renamed"})
         assert renamed.status_code == 200 and renamed.json()["version"] == 2
         # Only the token changes: the key is kept, the new token is what the vendor sees.
-        patched = c.patch(f"/api/orgs/{org.id}/connectors/{cid}", json={"connection": {"auth": {"token": TRELLO_TOKEN_2}}})
+        patched = c.patch(
+            f"/api/orgs/{org.id}/connectors/{cid}", json={"connection": {"auth": {"token": TRELLO_TOKEN_2}}}
+        )
         assert patched.status_code == 200, patched.text
         assert patched.json()["version"] == 3 and patched.json()["secretFields"] == ["auth.api_key", "auth.token"]
     result = _test(running_app, org, cid)
@@ -192,14 +227,54 @@ def test_containers_list_the_sources_boards(running_app: RunningApp, org: Org, s
     assert down.status_code == 502 and problem(down)["type"] == "urn:ferry:problem:remote-transient"
 
 
-@pytest.mark.parametrize(("connection", "field"), [
-    ({"kind": "jira", "site_url": "https://169.254.169.254", "auth": {"type": "api_token", "email": "a@b.example", "api_token": BAD_SECRET}}, "connection.site_url"),
-    ({"kind": "jira", "site_url": "https://10.20.30.40:8443", "auth": {"type": "api_token", "email": "a@b.example", "api_token": BAD_SECRET}}, "connection.site_url"),
-    ({"kind": "azure_devops", "organization_url": "https://[::ffff:10.0.0.1]/org", "auth": {"type": "pat", "pat": BAD_SECRET}}, "connection.organization_url"),
-    ({"kind": "azure_devops", "organization_url": "https://192.168.1.5/tfs", "auth": {"type": "pat", "pat": BAD_SECRET}}, "connection.organization_url"),
-    ({"kind": "trello", "base_url": "http://169.254.169.254/latest", "auth": {"type": "api_key_token", "api_key": BAD_SECRET, "token": BAD_SECRET}}, "connection.base_url"),
-])
-def test_ssrf_guard_refuses_private_addresses_at_create(running_app: RunningApp, org: Org, connection: dict[str, Any], field: str) -> None:
+@pytest.mark.parametrize(
+    ("connection", "field"),
+    [
+        (
+            {
+                "kind": "jira",
+                "site_url": "https://169.254.169.254",
+                "auth": {"type": "api_token", "email": "a@b.example", "api_token": BAD_SECRET},
+            },
+            "connection.site_url",
+        ),
+        (
+            {
+                "kind": "jira",
+                "site_url": "https://10.20.30.40:8443",
+                "auth": {"type": "api_token", "email": "a@b.example", "api_token": BAD_SECRET},
+            },
+            "connection.site_url",
+        ),
+        (
+            {
+                "kind": "azure_devops",
+                "organization_url": "https://[::ffff:10.0.0.1]/org",
+                "auth": {"type": "pat", "pat": BAD_SECRET},
+            },
+            "connection.organization_url",
+        ),
+        (
+            {
+                "kind": "azure_devops",
+                "organization_url": "https://192.168.1.5/tfs",
+                "auth": {"type": "pat", "pat": BAD_SECRET},
+            },
+            "connection.organization_url",
+        ),
+        (
+            {
+                "kind": "trello",
+                "base_url": "http://169.254.169.254/latest",
+                "auth": {"type": "api_key_token", "api_key": BAD_SECRET, "token": BAD_SECRET},
+            },
+            "connection.base_url",
+        ),
+    ],
+)
+def test_ssrf_guard_refuses_private_addresses_at_create(
+    running_app: RunningApp, org: Org, connection: dict[str, Any], field: str
+) -> None:
     with running_app.client(org.admin_token) as c:
         r = c.post(f"/api/orgs/{org.id}/connectors", json={"name": "x", "connection": connection})
     assert r.status_code == 422, r.text
@@ -220,10 +295,20 @@ def test_patch_to_a_private_address_is_refused(running_app: RunningApp, org: Org
 
 def test_invalid_connections_name_the_field_and_never_echo_secrets(running_app: RunningApp, org: Org) -> None:
     bodies = {
-        "connection.auth.token": {"kind": "trello", "auth": {"type": "api_key_token", "api_key": BAD_SECRET, "token": ""}},
+        "connection.auth.token": {
+            "kind": "trello",
+            "auth": {"type": "api_key_token", "api_key": BAD_SECRET, "token": ""},
+        },
         "connection.kind": {"kind": "notion", "auth": {"type": "pat", "token": BAD_SECRET}},
-        "connection.site_url": {"kind": "jira", "site_url": "ftp://x.example", "auth": {"type": "api_token", "email": "a@b.example", "api_token": BAD_SECRET}},
-        "connection.auth.surprise": {"kind": "asana", "auth": {"type": "pat", "token": BAD_SECRET, "surprise": BAD_SECRET}},
+        "connection.site_url": {
+            "kind": "jira",
+            "site_url": "ftp://x.example",
+            "auth": {"type": "api_token", "email": "a@b.example", "api_token": BAD_SECRET},
+        },
+        "connection.auth.surprise": {
+            "kind": "asana",
+            "auth": {"type": "pat", "token": BAD_SECRET, "surprise": BAD_SECRET},
+        },
     }
     with running_app.client(org.admin_token) as c:
         for field, connection in bodies.items():
@@ -233,8 +318,9 @@ def test_invalid_connections_name_the_field_and_never_echo_secrets(running_app: 
             assert BAD_SECRET not in r.text
 
 
-def test_external_members_never_see_connectors_and_other_orgs_get_404(running_app: RunningApp, dev_issuer: Any,
-                                                                       org: Org, sims: Sims) -> None:
+def test_external_members_never_see_connectors_and_other_orgs_get_404(
+    running_app: RunningApp, dev_issuer: Any, org: Org, sims: Sims
+) -> None:
     cid = _create(running_app, org, sims.trello_conn())["id"]
     with running_app.client(org.tokens["external"]) as c:
         assert c.get(f"/api/orgs/{org.id}/connectors").status_code == 403
@@ -260,15 +346,22 @@ async def test_canaries_never_leave_the_vault(running_app: RunningApp, org: Org,
             answers.append(r.text)
             cid = r.json()["id"]
             base = f"/api/orgs/{org.id}/connectors/{cid}"
-            answers += [c.get(base).text, c.post(f"{base}/test").text, c.get(f"{base}/containers").text,
-                        c.patch(base, json={"name": "scanned"}).text]
+            answers += [
+                c.get(base).text,
+                c.post(f"{base}/test").text,
+                c.get(f"{base}/containers").text,
+                c.patch(base, json={"name": "scanned"}).text,
+            ]
         answers.append(c.get(f"/api/orgs/{org.id}/connectors", params={"pageSize": 200}).text)
         answers.append(c.get(f"/api/orgs/{org.id}/audit", params={"pageSize": 200}).text)
     documents: list[str] = []
     for region in stores.regions:
         for name in CONTAINERS:
-            found = stores.cosmos(region).container(name).query_items(
-                "SELECT * FROM c WHERE c.tenantId = @t", parameters=[{"name": "@t", "value": org.id}])
+            found = (
+                stores.cosmos(region)
+                .container(name)
+                .query_items("SELECT * FROM c WHERE c.tenantId = @t", parameters=[{"name": "@t", "value": org.id}])
+            )
             documents += [str(d) async for d in found]
     messages: list[str] = []
     for region in stores.regions:
@@ -278,7 +371,11 @@ async def test_canaries_never_leave_the_vault(running_app: RunningApp, org: Org,
             for m in await client.peek_messages(max_messages=32):
                 messages += [str(m.content), _b64(str(m.content))]
     assert any("fv1." in d for d in documents) and any("datakey-" in d for d in documents)
-    places = {"API answers": "\n".join(answers), "runner log": running_app.output(),
-              "queue messages": "\n".join(messages), "Cosmos documents": "\n".join(documents)}
+    places = {
+        "API answers": "\n".join(answers),
+        "runner log": running_app.output(),
+        "queue messages": "\n".join(messages),
+        "Cosmos documents": "\n".join(documents),
+    }
     leaks = [f"{where}: {secret[:10]}…" for where, text in places.items() for secret in CANARIES if secret in text]
     assert not leaks, leaks

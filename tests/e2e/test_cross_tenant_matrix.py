@@ -4,6 +4,7 @@ A route that has no row in ROUTES fails the test, so a new route cannot skip thi
 Allowed callers are sent ids that do not exist and bodies that do not validate, so nothing
 is changed: their answer only has to show that authorization let them through.
 """
+
 from __future__ import annotations
 
 import re
@@ -76,8 +77,19 @@ PUBLIC_ROUTES: dict[tuple[str, str], int] = {
     ("GET", "/api/deletions/{jobId}"): 401,
 }
 
-CALLERS = [ADMIN, MEMBER, EXTERNAL, K_READ, K_WRITE, K_ADMIN, "foreign", "foreign_key", "deactivated", "revoked_key",
-           "anonymous"]
+CALLERS = [
+    ADMIN,
+    MEMBER,
+    EXTERNAL,
+    K_READ,
+    K_WRITE,
+    K_ADMIN,
+    "foreign",
+    "foreign_key",
+    "deactivated",
+    "revoked_key",
+    "anonymous",
+]
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +101,12 @@ def orgs(running_app: RunningApp, dev_issuer: Any) -> tuple[Org, Org]:
     for tag, scopes in ((K_READ, ["read"]), (K_WRITE, ["write"]), (K_ADMIN, ["admin"]), ("revoked_key", ["admin"])):
         add_key(running_app, a, tag, scopes)
     with running_app.client(a.admin_token) as c:
-        assert c.patch(f"/api/orgs/{a.id}/members/{a.member_ids['deactivated']}", json={"status": "deactivated"}).status_code == 200
+        assert (
+            c.patch(
+                f"/api/orgs/{a.id}/members/{a.member_ids['deactivated']}", json={"status": "deactivated"}
+            ).status_code
+            == 200
+        )
         assert c.delete(f"/api/orgs/{a.id}/keys/{a.key_ids['revoked_key']}").status_code == 200
     b = create_org(running_app, dev_issuer, country="US")
     # A key of another org in the same region as `a`: its org ids must look missing too.
@@ -115,7 +132,12 @@ def _url(path: str, org_id: str) -> str:
 
 def _served_routes(client: httpx.Client) -> list[tuple[str, str]]:
     spec = client.get("/api/openapi.json").json()
-    return [(m.upper(), p) for p, ops in spec["paths"].items() for m in ops if m in ("get", "post", "put", "patch", "delete")]
+    return [
+        (m.upper(), p)
+        for p, ops in spec["paths"].items()
+        for m in ops
+        if m in ("get", "post", "put", "patch", "delete")
+    ]
 
 
 def test_every_served_route_has_a_row(running_app: RunningApp) -> None:
@@ -150,8 +172,12 @@ def test_matrix(running_app: RunningApp, orgs: tuple[Org, Org], caller: str) -> 
     for (method, path), allowed in ROUTES.items():
         # Each request from its own address: the failed-authentication throttle is per client.
         with running_app.client(source=fresh_source()) as c:
-            r = c.request(method, _url(path, a.id), headers=_headers(caller, a, b),
-                          json={"__not_a_field__": True} if method in ("POST", "PATCH", "PUT") else None)
+            r = c.request(
+                method,
+                _url(path, a.id),
+                headers=_headers(caller, a, b),
+                json={"__not_a_field__": True} if method in ("POST", "PATCH", "PUT") else None,
+            )
             want = _expected(caller, allowed)
             org_hidden = r.status_code == 404 and "organisation not found" in r.text
             if want == "allowed":

@@ -1,5 +1,6 @@
 """Deleting an organisation on request: API → deletions queue → job in the runner's
 worker → nothing of the org left in any container or blob prefix; others untouched."""
+
 from __future__ import annotations
 
 import time
@@ -32,8 +33,11 @@ async def test_org_deleted_on_request_leaves_nothing(running_app: RunningApp, de
     add_member(running_app, dev_issuer, kept, "kim")
     for org in (doomed, kept):
         ctx = TenantContext.for_org(stores, org.id)
-        await stores.cosmos("eu").container("runs").upsert_item(
-            {"id": "run_1", "tenantId": org.id, "pk": org.id, "status": "succeeded"})
+        await (
+            stores.cosmos("eu")
+            .container("runs")
+            .upsert_item({"id": "run_1", "tenantId": org.id, "pk": org.id, "status": "succeeded"})
+        )
         async with RunLogWriter(ctx, "run_1") as log:
             log.event(LogEvent.RUN_FINISHED)
     with running_app.client(kept.admin_token) as c:

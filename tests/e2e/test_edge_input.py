@@ -1,5 +1,6 @@
 """Odd input at the edge: ids no store could hold and continuation tokens Ferry did not
 issue are 4xx problems at once, never a 500 (or a 500 after minutes of storage retries)."""
+
 from __future__ import annotations
 
 import re
@@ -60,8 +61,14 @@ def test_ids_outside_the_grammar_are_422_naming_the_parameter(running_app: Runni
                 failures.append(f"{method} {path}: {r.status_code} {r.text[:100]}")
                 continue
             fields = {e["field"] for e in r.json()["errors"]}
-            if not fields & {"path.runId", "path.connectorId", "path.migrationId", "path.memberId", "path.keyId",
-                             "path.exportId"}:
+            if not fields & {
+                "path.runId",
+                "path.connectorId",
+                "path.migrationId",
+                "path.memberId",
+                "path.keyId",
+                "path.exportId",
+            }:
                 failures.append(f"{method} {path}: errors name {fields}")
     assert not failures, "\n".join(failures)
 
@@ -80,11 +87,20 @@ def test_odd_org_and_job_ids_are_problems(running_app: RunningApp, org: Org, kin
 def test_every_path_parameter_declares_the_id_grammar(running_app: RunningApp) -> None:
     with running_app.client() as c:
         spec = c.get("/api/openapi.json").json()
-    params = [(path, method, p) for path, ops in spec["paths"].items() for method, op in ops.items()
-              if isinstance(op, dict) for p in op.get("parameters", []) if p.get("in") == "path"]
+    params = [
+        (path, method, p)
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+        if isinstance(op, dict)
+        for p in op.get("parameters", [])
+        if p.get("in") == "path"
+    ]
     assert params
-    loose = [f"{m.upper()} {path} {p['name']}" for path, m, p in params
-             if p["schema"].get("pattern") != ID_PATTERN or p["schema"].get("maxLength") != 100]
+    loose = [
+        f"{m.upper()} {path} {p['name']}"
+        for path, m, p in params
+        if p["schema"].get("pattern") != ID_PATTERN or p["schema"].get("maxLength") != 100
+    ]
     assert not loose, loose
 
 

@@ -1,4 +1,5 @@
 """GDPR export through the API: admins only, audited, one zip downloadable for a while."""
+
 from __future__ import annotations
 
 import io

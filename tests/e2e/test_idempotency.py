@@ -1,6 +1,7 @@
 """A client that retries a create after a lost answer creates nothing twice (issue 18, item 11):
 every creating POST takes `Idempotency-Key`; same key and body → the first answer again,
 another body → 409 problem; keys are per organisation (per person for new organisations)."""
+
 from __future__ import annotations
 
 import uuid
@@ -24,8 +25,16 @@ TRELLO_KEY, TRELLO_TOKEN = "idemkey0123456789", "idemtoken0123456789"
 
 @pytest.fixture(scope="module")
 def vendors() -> Iterator[tuple[str, str]]:
-    trello = trello_app(TrelloSeed(boards=2, cards_per_board=2, members=2, attachment_sizes=(2048,),
-                                   api_key=TRELLO_KEY, extra_tokens={TRELLO_TOKEN: "owner"}))
+    trello = trello_app(
+        TrelloSeed(
+            boards=2,
+            cards_per_board=2,
+            members=2,
+            attachment_sizes=(2048,),
+            api_key=TRELLO_KEY,
+            extra_tokens={TRELLO_TOKEN: "owner"},
+        )
+    )
     asana = asana_app(AsanaSeed(projects=0, tasks_per_project=0))
     with serve(trello) as t, serve(asana) as a:
         yield t, a
@@ -35,8 +44,11 @@ def _twice(c: httpx.Client, path: str, body: dict[str, Any]) -> tuple[httpx.Resp
     key = {"Idempotency-Key": str(uuid.uuid4())}
     first = c.post(path, json=body, headers=key)
     # The client lost the first answer and retries: same key, same body (other spelling of the JSON).
-    again = c.post(path, content=httpx.Request("POST", "/", json=dict(reversed(body.items()))).content,
-                   headers={**key, "Content-Type": "application/json"})
+    again = c.post(
+        path,
+        content=httpx.Request("POST", "/", json=dict(reversed(body.items()))).content,
+        headers={**key, "Content-Type": "application/json"},
+    )
     assert first.status_code in (201, 202), first.text
     assert "Idempotent-Replayed" not in first.headers
     assert again.status_code == first.status_code, again.text
@@ -49,8 +61,9 @@ def _ids(c: httpx.Client, path: str) -> list[str]:
     return [x["id"] for x in c.get(path, params={"pageSize": 200}).json()["items"]]
 
 
-def test_every_create_answers_a_retry_with_the_first_answer(running_app: RunningApp, dev_issuer: Any,
-                                                            vendors: tuple[str, str]) -> None:
+def test_every_create_answers_a_retry_with_the_first_answer(
+    running_app: RunningApp, dev_issuer: Any, vendors: tuple[str, str]
+) -> None:
     trello, asana = vendors
     person = token(dev_issuer, email("idem"))
     with running_app.client(person) as c:
@@ -59,20 +72,53 @@ def test_every_create_answers_a_retry_with_the_first_answer(running_app: Running
         assert [o["id"] for o in c.get("/api/me").json()["organisations"]] == [org]
         base = f"/api/orgs/{org}"
 
-        src, _ = _twice(c, f"{base}/connectors", {"name": "Trello", "connection": {
-            "kind": "trello", "base_url": f"{trello}/1",
-            "auth": {"type": "api_key_token", "api_key": TRELLO_KEY, "token": TRELLO_TOKEN}}})
-        dst, _ = _twice(c, f"{base}/connectors", {"name": "Asana", "connection": {
-            "kind": "asana", "base_url": f"{asana}/api/1.0", "auth": {"type": "pat", "token": ASANA_TOKEN}}})
+        src, _ = _twice(
+            c,
+            f"{base}/connectors",
+            {
+                "name": "Trello",
+                "connection": {
+                    "kind": "trello",
+                    "base_url": f"{trello}/1",
+                    "auth": {"type": "api_key_token", "api_key": TRELLO_KEY, "token": TRELLO_TOKEN},
+                },
+            },
+        )
+        dst, _ = _twice(
+            c,
+            f"{base}/connectors",
+            {
+                "name": "Asana",
+                "connection": {
+                    "kind": "asana",
+                    "base_url": f"{asana}/api/1.0",
+                    "auth": {"type": "pat", "token": ASANA_TOKEN},
+                },
+            },
+        )
         assert sorted(_ids(c, f"{base}/connectors")) == sorted([src.json()["id"], dst.json()["id"]])
 
-        board = next(x for x in c.get(f"{base}/connectors/{src.json()['id']}/containers").json()["items"]
-                     if x["kind"] != "workspace")
-        workspace = next(x for x in c.get(f"{base}/connectors/{dst.json()['id']}/containers").json()["items"]
-                         if x["kind"] == "workspace")
-        mig, _ = _twice(c, f"{base}/migrations", {
-            "name": "Idem", "sourceConnectorId": src.json()["id"], "destinationConnectorId": dst.json()["id"],
-            "scopes": [{"id": board["id"]}], "destinationWorkspace": workspace["id"]})
+        board = next(
+            x
+            for x in c.get(f"{base}/connectors/{src.json()['id']}/containers").json()["items"]
+            if x["kind"] != "workspace"
+        )
+        workspace = next(
+            x
+            for x in c.get(f"{base}/connectors/{dst.json()['id']}/containers").json()["items"]
+            if x["kind"] == "workspace"
+        )
+        mig, _ = _twice(
+            c,
+            f"{base}/migrations",
+            {
+                "name": "Idem",
+                "sourceConnectorId": src.json()["id"],
+                "destinationConnectorId": dst.json()["id"],
+                "scopes": [{"id": board["id"]}],
+                "destinationWorkspace": workspace["id"],
+            },
+        )
         assert _ids(c, f"{base}/migrations") == [mig.json()["id"]]
 
         runs = f"{base}/migrations/{mig.json()['id']}/runs"
@@ -122,8 +168,13 @@ def test_keys_belong_to_their_org_and_a_failed_create_frees_its_key(running_app:
     assert in_b.json()["id"] != in_a.json()["id"] and "Idempotent-Replayed" not in in_b.headers
 
     with running_app.client(a.admin_token) as c:
-        bad = {"name": "m", "sourceConnectorId": "con_missing", "destinationConnectorId": "con_missing2",
-               "scopes": [{"id": "b1"}], "destinationWorkspace": "w1"}
+        bad = {
+            "name": "m",
+            "sourceConnectorId": "con_missing",
+            "destinationConnectorId": "con_missing2",
+            "scopes": [{"id": "b1"}],
+            "destinationWorkspace": "w1",
+        }
         failed = c.post(f"/api/orgs/{a.id}/migrations", json=bad, headers={"Idempotency-Key": "mig-1"})
         assert failed.status_code in (404, 422), failed.text
         # Nothing was made, so the key is free: the corrected request (another body) is not a reuse.

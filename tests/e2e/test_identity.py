@@ -1,4 +1,5 @@
 """Organisations, members, roles, API keys and audit through the real API and runner."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,7 +21,9 @@ def test_signed_in_user_creates_an_org_and_becomes_admin(running_app: RunningApp
     assert [o["id"] for o in me["organisations"]] == [org.id]
 
 
-@pytest.mark.parametrize(("country", "region"), [("GB", "eu"), ("CH", "eu"), ("NO", "eu"), ("US", "us"), ("JP", "us"), ("br", "us")])
+@pytest.mark.parametrize(
+    ("country", "region"), [("GB", "eu"), ("CH", "eu"), ("NO", "eu"), ("US", "us"), ("JP", "us"), ("br", "us")]
+)
 def test_country_decides_region(running_app: RunningApp, dev_issuer: Any, country: str, region: str) -> None:
     assert create_org(running_app, dev_issuer, country=country).id.startswith(f"org_{region}_")
 
@@ -52,14 +55,21 @@ def test_member_lifecycle_and_last_admin_rule(running_app: RunningApp, dev_issue
     with running_app.client(org.admin_token) as c:
         assert c.patch(f"/api/orgs/{org.id}/members/{admin}", json={"role": "member"}).status_code == 409
         assert c.delete(f"/api/orgs/{org.id}/members/{admin}").status_code == 409
-        dup = c.post(f"/api/orgs/{org.id}/members", json={"email": "BOB@x.example", "role": "admin", "memberType": "external"})
+        dup = c.post(
+            f"/api/orgs/{org.id}/members", json={"email": "BOB@x.example", "role": "admin", "memberType": "external"}
+        )
         assert dup.status_code == 422  # an external admin is refused
-        assert c.patch(f"/api/orgs/{org.id}/members/{bob}", json={"status": "deactivated"}).json()["status"] == "deactivated"
+        assert (
+            c.patch(f"/api/orgs/{org.id}/members/{bob}", json={"status": "deactivated"}).json()["status"]
+            == "deactivated"
+        )
     with running_app.client(member_token) as c:
         refused = c.get(f"/api/orgs/{org.id}")
     assert refused.status_code == 403 and "deactivated" in problem(refused)["detail"]
     with running_app.client(org.admin_token) as c:
-        assert c.patch(f"/api/orgs/{org.id}/members/{bob}", json={"status": "active", "role": "admin"}).status_code == 200
+        assert (
+            c.patch(f"/api/orgs/{org.id}/members/{bob}", json={"status": "active", "role": "admin"}).status_code == 200
+        )
         # With bob an active admin, the first admin may step down.
         assert c.patch(f"/api/orgs/{org.id}/members/{admin}", json={"role": "member"}).json()["role"] == "member"
     with running_app.client(member_token) as c:
@@ -100,7 +110,9 @@ def test_audit_records_security_events_for_admins_only(running_app: RunningApp, 
         seen: list[dict[str, Any]] = []
         token_ = None
         while True:
-            r = c.get(f"/api/orgs/{org.id}/audit", params={"pageSize": 2, **({"continuation": token_} if token_ else {})})
+            r = c.get(
+                f"/api/orgs/{org.id}/audit", params={"pageSize": 2, **({"continuation": token_} if token_ else {})}
+            )
             assert r.status_code == 200, r.text
             seen += r.json()["items"]
             token_ = r.json()["continuation"]
@@ -125,6 +137,7 @@ def test_repeated_failed_sign_ins_get_429(running_app: RunningApp, dev_issuer: A
 def test_guessing_api_keys_gets_429(running_app: RunningApp, dev_issuer: Any) -> None:
     org = create_org(running_app, dev_issuer)
     with running_app.client(source=fresh_source()) as c:
-        codes = [c.get(f"/api/orgs/{org.id}", headers={"X-Ferry-Key": "ferry_" + "A" * 42}).status_code
-                 for _ in range(25)]
+        codes = [
+            c.get(f"/api/orgs/{org.id}", headers={"X-Ferry-Key": "ferry_" + "A" * 42}).status_code for _ in range(25)
+        ]
     assert codes[0] == 401 and codes[-1] == 429

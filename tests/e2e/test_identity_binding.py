@@ -1,5 +1,6 @@
 """Members are bound to (issuer, subject) once claimed; an invitation is claimed only with an
 e-mail the issuer verified. A token that merely carries someone's e-mail gets nothing of theirs."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,5 +1,6 @@
 """Run logs through the API and the local runner: pages, long-poll, live SSE with
 Last-Event-ID resume, failures view, deletion on request."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,8 +21,11 @@ from tests.e2e.identity_helpers import Org, add_member, create_org, problem
 async def _run(stores: Any, org: Org, status: str = "running") -> tuple[TenantContext, str]:
     ctx = TenantContext.for_org(stores, org.id)
     run_id = f"run_{uuid.uuid4().hex[:12]}"
-    await stores.cosmos(ctx.region).container("runs").upsert_item(
-        {"id": run_id, "tenantId": org.id, "pk": org.id, "status": status})
+    await (
+        stores.cosmos(ctx.region)
+        .container("runs")
+        .upsert_item({"id": run_id, "tenantId": org.id, "pk": org.id, "status": status})
+    )
     return ctx, run_id
 
 
@@ -48,8 +52,9 @@ def _events(lines: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-async def _read_events(client: httpx.AsyncClient, url: str, headers: dict[str, str], count: int | None,
-                       until_end: bool = False) -> list[dict[str, Any]]:
+async def _read_events(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], count: int | None, until_end: bool = False
+) -> list[dict[str, Any]]:
     got: list[dict[str, Any]] = []
     pending: list[str] = []
     async with client.stream("GET", url, headers={"Accept": "text/event-stream", **headers}) as r:
@@ -85,8 +90,8 @@ async def test_pages_levels_failures_and_unknown_runs(running_app: RunningApp, d
         failures = c.get(f"{base}/failures").json()
         bad_cursor = c.get(base, params={"after": "x;1"})
         missing = c.get(f"/api/orgs/{org.id}/runs/run_nope/logs")
-    assert [l["sourceId"] for l in seen] == [f"t{i}" for i in range(25)]
-    assert [l["sourceId"] for l in errors] == ["t0", "t10", "t20"]
+    assert [line["sourceId"] for line in seen] == [f"t{i}" for i in range(25)]
+    assert [line["sourceId"] for line in errors] == ["t0", "t10", "t20"]
     assert failures["summary"]["failures"] == 3 and failures["summary"]["byCode"] == {"over_size_limit": 3}
     assert bad_cursor.status_code == 422 and problem(bad_cursor)["type"] == "urn:ferry:problem:validation"
     assert missing.status_code == 404
@@ -98,8 +103,9 @@ async def test_long_poll_answers_when_a_line_arrives(running_app: RunningApp, de
     org = create_org(running_app, dev_issuer)
     ctx, run_id = await _run(stores, org)
     await _write(ctx, run_id, range(2))
-    async with httpx.AsyncClient(base_url=running_app.base_url, timeout=30,
-                                 headers={"Authorization": f"Bearer {org.admin_token}"}) as c:
+    async with httpx.AsyncClient(
+        base_url=running_app.base_url, timeout=30, headers={"Authorization": f"Bearer {org.admin_token}"}
+    ) as c:
         first = (await c.get(f"/api/orgs/{org.id}/runs/{run_id}/logs")).json()
 
         async def later() -> None:
@@ -109,17 +115,19 @@ async def test_long_poll_answers_when_a_line_arrives(running_app: RunningApp, de
         task = asyncio.create_task(later())
         r = await c.get(f"/api/orgs/{org.id}/runs/{run_id}/logs", params={"after": first["cursor"], "wait": 20})
         await task
-    assert [l["sourceId"] for l in r.json()["items"]] == ["t2"]
+    assert [line["sourceId"] for line in r.json()["items"]] == ["t2"]
 
 
-async def test_sse_streams_live_and_resumes_from_last_event_id(running_app: RunningApp, dev_issuer: Any,
-                                                               stores: Any) -> None:
+async def test_sse_streams_live_and_resumes_from_last_event_id(
+    running_app: RunningApp, dev_issuer: Any, stores: Any
+) -> None:
     org = create_org(running_app, dev_issuer)
     ctx, run_id = await _run(stores, org)
     await _write(ctx, run_id, range(10))
     url = f"/api/orgs/{org.id}/runs/{run_id}/logs"
-    async with httpx.AsyncClient(base_url=running_app.base_url, timeout=30,
-                                 headers={"Authorization": f"Bearer {org.admin_token}"}) as c:
+    async with httpx.AsyncClient(
+        base_url=running_app.base_url, timeout=30, headers={"Authorization": f"Bearer {org.admin_token}"}
+    ) as c:
         first = await _read_events(c, url, {}, count=4)  # the client drops after 4 lines
         last_id = [e for e in first if e["event"] == "log"][-1]["id"]
 
@@ -132,8 +140,11 @@ async def test_sse_streams_live_and_resumes_from_last_event_id(running_app: Runn
         second = await _read_events(c, url, {"Last-Event-ID": last_id}, count=11)
         await writer
         # The run ends: the stream sends what is left, then `end`.
-        await stores.cosmos(ctx.region).container("runs").upsert_item(
-            {"id": run_id, "tenantId": org.id, "pk": org.id, "status": "succeeded"})
+        await (
+            stores.cosmos(ctx.region)
+            .container("runs")
+            .upsert_item({"id": run_id, "tenantId": org.id, "pk": org.id, "status": "succeeded"})
+        )
         last_id = [e for e in second if e["event"] == "log"][-1]["id"]
         third = await _read_events(c, url, {"Last-Event-ID": last_id}, count=None, until_end=True)
     ids = [json.loads(e["data"])["sourceId"] for e in first + second + third if e["event"] == "log"]

@@ -1,5 +1,6 @@
 """A Trello → Asana migration through the public API, the queue and the worker (runner
 subprocess), against the vendor simulators: dry run, full run, delta with 0 writes, report."""
+
 from __future__ import annotations
 
 import csv
@@ -29,8 +30,11 @@ class Pair:
 
     def asana_writes(self) -> int:
         stats = httpx.get(f"{self.asana}/_sim/stats").json()
-        return sum(n for route, n in _flatten(stats).items() if route.split(" ")[0] in ("POST", "PUT", "DELETE")
-                   and "/_sim" not in route)
+        return sum(
+            n
+            for route, n in _flatten(stats).items()
+            if route.split(" ")[0] in ("POST", "PUT", "DELETE") and "/_sim" not in route
+        )
 
 
 def _flatten(stats: dict[str, Any]) -> dict[str, int]:
@@ -39,8 +43,17 @@ def _flatten(stats: dict[str, Any]) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def pair() -> Iterator[Pair]:
-    trello = trello_app(TrelloSeed(boards=2, cards_per_board=6, many_comments=3, members=2, attachment_sizes=(2048,),
-                                   api_key=TRELLO_KEY, extra_tokens={TRELLO_TOKEN: "owner"}))
+    trello = trello_app(
+        TrelloSeed(
+            boards=2,
+            cards_per_board=6,
+            many_comments=3,
+            members=2,
+            attachment_sizes=(2048,),
+            api_key=TRELLO_KEY,
+            extra_tokens={TRELLO_TOKEN: "owner"},
+        )
+    )
     asana = asana_app(AsanaSeed(projects=0, tasks_per_project=0))
     with serve(trello) as t, serve(asana) as a:
         yield Pair(t, a, asana)
@@ -63,20 +76,50 @@ def _wait_run(c: httpx.Client, base: str, run_id: str, timeout: float = 120) -> 
 
 def test_trello_to_asana_full_then_delta(running_app: RunningApp, org: Org, pair: Pair) -> None:
     with running_app.client(org.admin_token) as c:
-        src = c.post(f"/api/orgs/{org.id}/connectors", json={"name": "Trello", "connection": {
-            "kind": "trello", "base_url": f"{pair.trello}/1",
-            "auth": {"type": "api_key_token", "api_key": TRELLO_KEY, "token": TRELLO_TOKEN}}})
-        dst = c.post(f"/api/orgs/{org.id}/connectors", json={"name": "Asana", "connection": {
-            "kind": "asana", "base_url": f"{pair.asana}/api/1.0", "auth": {"type": "pat", "token": ASANA_TOKEN}}})
+        src = c.post(
+            f"/api/orgs/{org.id}/connectors",
+            json={
+                "name": "Trello",
+                "connection": {
+                    "kind": "trello",
+                    "base_url": f"{pair.trello}/1",
+                    "auth": {"type": "api_key_token", "api_key": TRELLO_KEY, "token": TRELLO_TOKEN},
+                },
+            },
+        )
+        dst = c.post(
+            f"/api/orgs/{org.id}/connectors",
+            json={
+                "name": "Asana",
+                "connection": {
+                    "kind": "asana",
+                    "base_url": f"{pair.asana}/api/1.0",
+                    "auth": {"type": "pat", "token": ASANA_TOKEN},
+                },
+            },
+        )
         assert src.status_code == 201 and dst.status_code == 201, (src.text, dst.text)
-        boards = [x for x in c.get(f"/api/orgs/{org.id}/connectors/{src.json()['id']}/containers").json()["items"]
-                  if x["kind"] != "workspace"]
-        workspace = next(x for x in c.get(f"/api/orgs/{org.id}/connectors/{dst.json()['id']}/containers").json()["items"]
-                         if x["kind"] == "workspace")
+        boards = [
+            x
+            for x in c.get(f"/api/orgs/{org.id}/connectors/{src.json()['id']}/containers").json()["items"]
+            if x["kind"] != "workspace"
+        ]
+        workspace = next(
+            x
+            for x in c.get(f"/api/orgs/{org.id}/connectors/{dst.json()['id']}/containers").json()["items"]
+            if x["kind"] == "workspace"
+        )
         assert len(boards) == 2
-        mig = c.post(f"/api/orgs/{org.id}/migrations", json={
-            "name": "Trello to Asana", "sourceConnectorId": src.json()["id"], "destinationConnectorId": dst.json()["id"],
-            "scopes": [{"id": b["id"], "name": b["name"]} for b in boards], "destinationWorkspace": workspace["id"]})
+        mig = c.post(
+            f"/api/orgs/{org.id}/migrations",
+            json={
+                "name": "Trello to Asana",
+                "sourceConnectorId": src.json()["id"],
+                "destinationConnectorId": dst.json()["id"],
+                "scopes": [{"id": b["id"], "name": b["name"]} for b in boards],
+                "destinationWorkspace": workspace["id"],
+            },
+        )
         assert mig.status_code == 201, mig.text
         base = f"/api/orgs/{org.id}/migrations/{mig.json()['id']}"
 
@@ -113,8 +156,10 @@ def test_trello_to_asana_full_then_delta(running_app: RunningApp, org: Org, pair
 
 def test_second_active_run_is_refused_and_bad_specs_are_422(running_app: RunningApp, org: Org) -> None:
     with running_app.client(org.admin_token) as c:
-        r = c.post(f"/api/orgs/{org.id}/migrations", json={"name": "x", "sourceConnectorId": "nope",
-                                                           "destinationConnectorId": "nope2", "scopes": [{"id": "b"}]})
+        r = c.post(
+            f"/api/orgs/{org.id}/migrations",
+            json={"name": "x", "sourceConnectorId": "nope", "destinationConnectorId": "nope2", "scopes": [{"id": "b"}]},
+        )
         assert r.status_code == 422 and "sourceConnectorId" in r.text
         r = c.post(f"/api/orgs/{org.id}/migrations", json={"name": "x"})
         assert r.status_code == 422

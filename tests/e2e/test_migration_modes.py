@@ -1,6 +1,7 @@
 """Run modes through the public API, the queue and the worker (runner subprocess), Trello →
 Asana on the simulators: the run ETA from a dry run, retry_failed touching only the items
 that failed, and rollback restoring the destination (then a no-op)."""
+
 from __future__ import annotations
 
 import time
@@ -31,8 +32,9 @@ class Sims:
     @staticmethod
     def _routes(base: str) -> dict[str, int]:
         stats = httpx.get(f"{base}/_sim/stats").json()
-        return {route: sum(by_status.values()) for route, by_status in stats["by_route"].items()
-                if "/_sim" not in route}
+        return {
+            route: sum(by_status.values()) for route, by_status in stats["by_route"].items() if "/_sim" not in route
+        }
 
     def asana_writes(self) -> int:
         return sum(n for route, n in self._routes(self.asana).items() if route.split(" ")[0] in WRITE_METHODS)
@@ -47,19 +49,33 @@ class Sims:
         projects = {g for g, p in state["projects"].items() if not p.get("deleted")}
         return {
             "projects": projects,
-            "sections": {g for g, s in state["sections"].items() if not s.get("deleted") and s.get("project") in projects},
+            "sections": {
+                g for g, s in state["sections"].items() if not s.get("deleted") and s.get("project") in projects
+            },
             "tasks": tasks,
             "tags": {g for g, t in state["tags"].items() if not t.get("deleted")},
             "stories": {g for g, s in state["stories"].items() if not s.get("deleted") and s.get("target") in tasks},
-            "attachments": {g for g, a in state["attachments"].items()
-                            if not a.get("deleted") and a.get("parent") in tasks | projects},
+            "attachments": {
+                g
+                for g, a in state["attachments"].items()
+                if not a.get("deleted") and a.get("parent") in tasks | projects
+            },
         }
 
 
 @pytest.fixture(scope="module")
 def sims() -> Iterator[Sims]:
-    trello = trello_app(TrelloSeed(boards=1, cards_per_board=6, many_comments=2, members=2, attachment_sizes=(1024,),
-                                   api_key=TRELLO_KEY, extra_tokens={TRELLO_TOKEN: "owner"}))
+    trello = trello_app(
+        TrelloSeed(
+            boards=1,
+            cards_per_board=6,
+            many_comments=2,
+            members=2,
+            attachment_sizes=(1024,),
+            api_key=TRELLO_KEY,
+            extra_tokens={TRELLO_TOKEN: "owner"},
+        )
+    )
     asana = asana_app(AsanaSeed(projects=1, tasks_per_project=3))  # content that predates Ferry
     with serve(trello) as t, serve(asana) as a:
         yield Sims(t, a)
@@ -81,20 +97,51 @@ def _wait(c: httpx.Client, base: str, run_id: str, timeout: float = 120) -> dict
 
 
 def _migration(c: httpx.Client, org: Org, sims: Sims, **extra: Any) -> str:
-    src = c.post(f"/api/orgs/{org.id}/connectors", json={"name": "Trello", "connection": {
-        "kind": "trello", "base_url": f"{sims.trello}/1",
-        "auth": {"type": "api_key_token", "api_key": TRELLO_KEY, "token": TRELLO_TOKEN}}})
-    dst = c.post(f"/api/orgs/{org.id}/connectors", json={"name": "Asana", "connection": {
-        "kind": "asana", "base_url": f"{sims.asana}/api/1.0", "auth": {"type": "pat", "token": ASANA_TOKEN}}})
+    src = c.post(
+        f"/api/orgs/{org.id}/connectors",
+        json={
+            "name": "Trello",
+            "connection": {
+                "kind": "trello",
+                "base_url": f"{sims.trello}/1",
+                "auth": {"type": "api_key_token", "api_key": TRELLO_KEY, "token": TRELLO_TOKEN},
+            },
+        },
+    )
+    dst = c.post(
+        f"/api/orgs/{org.id}/connectors",
+        json={
+            "name": "Asana",
+            "connection": {
+                "kind": "asana",
+                "base_url": f"{sims.asana}/api/1.0",
+                "auth": {"type": "pat", "token": ASANA_TOKEN},
+            },
+        },
+    )
     assert src.status_code == 201 and dst.status_code == 201, (src.text, dst.text)
-    boards = [x for x in c.get(f"/api/orgs/{org.id}/connectors/{src.json()['id']}/containers").json()["items"]
-              if x["kind"] != "workspace"]
-    workspace = next(x for x in c.get(f"/api/orgs/{org.id}/connectors/{dst.json()['id']}/containers").json()["items"]
-                     if x["kind"] == "workspace")
-    mig = c.post(f"/api/orgs/{org.id}/migrations", json={
-        "name": "modes", "sourceConnectorId": src.json()["id"], "destinationConnectorId": dst.json()["id"],
-        "scopes": [{"id": b["id"]} for b in boards], "destinationWorkspace": workspace["id"], "pageSize": 20,
-        **extra})
+    boards = [
+        x
+        for x in c.get(f"/api/orgs/{org.id}/connectors/{src.json()['id']}/containers").json()["items"]
+        if x["kind"] != "workspace"
+    ]
+    workspace = next(
+        x
+        for x in c.get(f"/api/orgs/{org.id}/connectors/{dst.json()['id']}/containers").json()["items"]
+        if x["kind"] == "workspace"
+    )
+    mig = c.post(
+        f"/api/orgs/{org.id}/migrations",
+        json={
+            "name": "modes",
+            "sourceConnectorId": src.json()["id"],
+            "destinationConnectorId": dst.json()["id"],
+            "scopes": [{"id": b["id"]} for b in boards],
+            "destinationWorkspace": workspace["id"],
+            "pageSize": 20,
+            **extra,
+        },
+    )
     assert mig.status_code == 201, mig.text
     return f"/api/orgs/{org.id}/migrations/{mig.json()['id']}"
 
@@ -110,9 +157,21 @@ def test_eta_retry_failed_and_rollback(running_app: RunningApp, org: Org, sims: 
         planned = sum(dry["counts"][k].get("would_create", 0) for k in dry["counts"] if k != "scope")
 
         # two comments are refused (400) by the destination: they fail alone
-        httpx.post(f"{sims.asana}/_sim/faults", json={"faults": [
-            {"kind": "status", "status": 400, "method": "POST", "path": "/stories$", "count": 2,
-             "body": '{"errors":[{"message":"text: simulated refusal"}]}'}]}).raise_for_status()
+        httpx.post(
+            f"{sims.asana}/_sim/faults",
+            json={
+                "faults": [
+                    {
+                        "kind": "status",
+                        "status": 400,
+                        "method": "POST",
+                        "path": "/stories$",
+                        "count": 2,
+                        "body": '{"errors":[{"message":"text: simulated refusal"}]}',
+                    }
+                ]
+            },
+        ).raise_for_status()
         started = c.post(f"{base}/runs", json={"mode": "full"})
         assert started.status_code == 202
         run_id = started.json()["id"]
@@ -176,15 +235,18 @@ def test_verify_run_and_verify_after_run(running_app: RunningApp, org: Org, sims
         defects = [r for r in c.get(f"{base}/runs/{clean['id']}/report").json()["items"] if r["action"] != "ok"]
         assert clean["status"] == "succeeded", "\n".join(f"{r['kind']} {r['action']} {r['reason']}" for r in defects)
         assert clean["counts"]["task"].get("ok", 0) >= 6, clean["counts"]
-        assert not any(k in v for v in clean["counts"].values()
-                       for k in ("missing", "different", "duplicate", "unexpected")), clean["counts"]
+        assert not any(
+            k in v for v in clean["counts"].values() for k in ("missing", "different", "duplicate", "unexpected")
+        ), clean["counts"]
         assert sims.asana_writes() == writes  # reads only
         # plant a defect at the destination: a migrated task renamed by someone
         report = c.get(f"{base}/runs/{full['id']}/report").json()["items"]
         task = next(r for r in report if r["kind"] == "task" and r["action"] == "created")
-        httpx.put(f"{sims.asana}/api/1.0/tasks/{task['destinationId']}",
-                  headers={"Authorization": f"Bearer {ASANA_TOKEN}"},
-                  json={"data": {"name": "Renamed at the destination"}}).raise_for_status()
+        httpx.put(
+            f"{sims.asana}/api/1.0/tasks/{task['destinationId']}",
+            headers={"Authorization": f"Bearer {ASANA_TOKEN}"},
+            json={"data": {"name": "Renamed at the destination"}},
+        ).raise_for_status()
         found = _wait(c, base, c.post(f"{base}/runs", json={"mode": "verify"}).json()["id"])
         assert found["status"] == "partially_succeeded", found
         assert found["counts"]["task"]["different"] == 1, found["counts"]

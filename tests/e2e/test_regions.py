@@ -1,4 +1,5 @@
 """An org's data lives only in its region's stores."""
+
 from __future__ import annotations
 
 from typing import Any

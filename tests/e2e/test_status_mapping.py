@@ -2,6 +2,7 @@
 simulators: validation errors name the field, the dry run says what the mapping will do, the
 full run puts tasks in the mapped sections with the mapped completion (a target the board
 has no list for is created once), and no scope name is kept."""
+
 from __future__ import annotations
 
 import time
@@ -26,10 +27,21 @@ FINAL = ("succeeded", "partially_succeeded", "failed", "cancelled")
 
 @pytest.fixture(scope="module")
 def sims() -> Iterator[tuple[str, str]]:
-    trello = trello_app(TrelloSeed(boards=1, lists_per_board=3, cards_per_board=12, many_comments=0,
-                                   comments_per_card=0, attachment_sizes=(), link_attachment_every=0,
-                                   closed_list=False, closed_card_every=0, api_key=TRELLO_KEY,
-                                   extra_tokens={TRELLO_TOKEN: "owner"}))
+    trello = trello_app(
+        TrelloSeed(
+            boards=1,
+            lists_per_board=3,
+            cards_per_board=12,
+            many_comments=0,
+            comments_per_card=0,
+            attachment_sizes=(),
+            link_attachment_every=0,
+            closed_list=False,
+            closed_card_every=0,
+            api_key=TRELLO_KEY,
+            extra_tokens={TRELLO_TOKEN: "owner"},
+        )
+    )
     asana = asana_app(AsanaSeed(projects=1, tasks_per_project=1))
     with serve(trello) as t, serve(asana) as a:
         yield t, a
@@ -53,22 +65,48 @@ def _wait(c: httpx.Client, base: str, run_id: str, timeout: float = 120) -> dict
 def test_status_mapping_end_to_end(running_app: RunningApp, org: Org, sims: tuple[str, str]) -> None:
     trello, asana = sims
     board = httpx.get(f"{trello}/_sim/state").json()["boards"][0]
-    lists = sorted((x for x in httpx.get(f"{trello}/_sim/state").json()["lists"] if x["idBoard"] == board["id"]),
-                   key=lambda x: x["pos"])
+    lists = sorted(
+        (x for x in httpx.get(f"{trello}/_sim/state").json()["lists"] if x["idBoard"] == board["id"]),
+        key=lambda x: x["pos"],
+    )
     first, second, third = lists
-    mapping = {first["name"].upper(): {"section": "Done (migrated)", "completed": True},
-               second["id"]: third["name"]}
+    mapping = {first["name"].upper(): {"section": "Done (migrated)", "completed": True}, second["id"]: third["name"]}
     with running_app.client(org.admin_token) as c:
-        src = c.post(f"/api/orgs/{org.id}/connectors", json={"name": "Trello", "connection": {
-            "kind": "trello", "base_url": f"{trello}/1",
-            "auth": {"type": "api_key_token", "api_key": TRELLO_KEY, "token": TRELLO_TOKEN}}})
-        dst = c.post(f"/api/orgs/{org.id}/connectors", json={"name": "Asana", "connection": {
-            "kind": "asana", "base_url": f"{asana}/api/1.0", "auth": {"type": "pat", "token": ASANA_TOKEN}}})
+        src = c.post(
+            f"/api/orgs/{org.id}/connectors",
+            json={
+                "name": "Trello",
+                "connection": {
+                    "kind": "trello",
+                    "base_url": f"{trello}/1",
+                    "auth": {"type": "api_key_token", "api_key": TRELLO_KEY, "token": TRELLO_TOKEN},
+                },
+            },
+        )
+        dst = c.post(
+            f"/api/orgs/{org.id}/connectors",
+            json={
+                "name": "Asana",
+                "connection": {
+                    "kind": "asana",
+                    "base_url": f"{asana}/api/1.0",
+                    "auth": {"type": "pat", "token": ASANA_TOKEN},
+                },
+            },
+        )
         assert src.status_code == 201 and dst.status_code == 201, (src.text, dst.text)
-        workspace = next(x for x in c.get(f"/api/orgs/{org.id}/connectors/{dst.json()['id']}/containers").json()
-                         ["items"] if x["kind"] == "workspace")
-        body = {"name": "status", "sourceConnectorId": src.json()["id"], "destinationConnectorId": dst.json()["id"],
-                "scopes": [{"id": board["id"], "name": board["name"]}], "destinationWorkspace": workspace["id"]}
+        workspace = next(
+            x
+            for x in c.get(f"/api/orgs/{org.id}/connectors/{dst.json()['id']}/containers").json()["items"]
+            if x["kind"] == "workspace"
+        )
+        body = {
+            "name": "status",
+            "sourceConnectorId": src.json()["id"],
+            "destinationConnectorId": dst.json()["id"],
+            "scopes": [{"id": board["id"], "name": board["name"]}],
+            "destinationWorkspace": workspace["id"],
+        }
 
         bad = c.post(f"/api/orgs/{org.id}/migrations", json={**body, "statusMapping": {"Done": {"colour": "red"}}})
         assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")

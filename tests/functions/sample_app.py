@@ -3,6 +3,7 @@
 Each invocation appends a JSON line (message id, process, start/end time) to the file named
 by SAMPLE_OUT, so tests can prove exactly-once processing and no concurrent double runs.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,10 @@ def sample_job(msg: func.QueueMessage) -> None:
     # Which process took the message, before it works on it (runner tests kill that process).
     _record("SAMPLE_STARTED", {"key": body["key"], "pid": os.getpid(), "dequeue": msg.dequeue_count})
     time.sleep(float(body.get("sleep", 0)))
-    _record("SAMPLE_OUT", {"key": body["key"], "pid": os.getpid(), "start": start, "end": time.time(),
-                           "dequeue": msg.dequeue_count})
+    _record(
+        "SAMPLE_OUT",
+        {"key": body["key"], "pid": os.getpid(), "start": start, "end": time.time(), "dequeue": msg.dequeue_count},
+    )
     if body.get("fail"):
         raise RuntimeError("asked to fail")
 

@@ -1,5 +1,6 @@
 """A function app for the front-door tests: its HTTP function forwards to a small ASGI app
 whose pace the test controls, so "streamed" can be told from "buffered" without timing."""
+
 from __future__ import annotations
 
 import asyncio
@@ -31,8 +32,13 @@ async def paced(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 201, "headers": [(b"x-size", str(size).encode())]})
         await send({"type": "http.response.body", "body": body})
         return
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/event-stream"), (b"x-route", path.encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/event-stream"), (b"x-route", path.encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": b"first\n", "more_body": True})
     try:
         await release.wait()

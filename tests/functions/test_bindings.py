@@ -1,4 +1,5 @@
 """Trigger and binding shapes of the real function app, read as the host reads them."""
+
 from __future__ import annotations
 
 import importlib
@@ -58,5 +59,7 @@ def test_core_never_imports_azure_functions() -> None:
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2] / "shared"
-    offenders = [p for p in root.rglob("*.py") if "azure.functions" in p.read_text() or "import azure.functions" in p.read_text()]
+    offenders = [
+        p for p in root.rglob("*.py") if "azure.functions" in p.read_text() or "import azure.functions" in p.read_text()
+    ]
     assert not offenders, offenders

@@ -1,4 +1,5 @@
 """The request-body limit answers 413 problem+json, for a declared and for a chunked body."""
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,9 @@ def _app(limit: int) -> Any:
 
 async def _post(app: Any, content: Any, headers: dict[str, str] | None = None) -> httpx.Response:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-        return await client.post("/echo", content=content, headers={"content-type": "application/json", **(headers or {})})
+        return await client.post(
+            "/echo", content=content, headers={"content-type": "application/json", **(headers or {})}
+        )
 
 
 async def test_a_body_within_the_limit_passes() -> None:

@@ -1,6 +1,7 @@
 """The HTTP front door streams: headers and each chunk reach the client as the ASGI app
 writes them, the body of a request reaches the app whole, and a client that leaves ends the
 app. Served the way the worker serves the streaming extension (`tools/devhost/http.py`)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,10 +27,11 @@ async def served() -> AsyncIterator[tuple[str, Any]]:
     module.cancelled.clear()
     http = [t for t in triggers(module.app) if t.kind == "httpTrigger" and t.name == "front"]
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(build_http_app(http, "api"), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(build_http_app(http, "api"), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to await
         await asyncio.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{port}", module
@@ -41,8 +43,10 @@ async def served() -> AsyncIterator[tuple[str, Any]]:
 
 async def test_chunks_arrive_while_the_app_is_still_writing(served: tuple[str, Any]) -> None:
     base, module = served
-    async with httpx.AsyncClient(base_url=base, timeout=20) as client, \
-            client.stream("GET", "/api/runs/r1/logs?x=1") as r:
+    async with (
+        httpx.AsyncClient(base_url=base, timeout=20) as client,
+        client.stream("GET", "/api/runs/r1/logs?x=1") as r,
+    ):
         assert r.status_code == 200
         assert r.headers["content-type"] == "text/event-stream"
         assert r.headers["x-route"] == "/api/runs/r1/logs"
@@ -66,7 +70,7 @@ async def test_request_body_reaches_the_app_whole(served: tuple[str, Any]) -> No
 
     async def chunks() -> AsyncIterator[bytes]:
         for i in range(0, len(payload), 65536):
-            yield payload[i:i + 65536]
+            yield payload[i : i + 65536]
 
     async with httpx.AsyncClient(base_url=base, timeout=20) as client:
         r = await client.post("/api/echo", content=chunks())

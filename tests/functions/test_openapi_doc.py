@@ -1,4 +1,5 @@
 """The served OpenAPI document declares its security, its problem answers and its links."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -58,8 +59,10 @@ def test_creates_link_to_the_read_update_and_delete_of_what_they_created(spec: d
     ids = {op["operationId"] for _, _, op in _operations(spec)}
     connectors = paths["/api/orgs/{orgId}/connectors"]["post"]["responses"]["201"]["links"]
     assert set(connectors) == {"GetCreated", "PatchCreated", "DeleteCreated"}
-    assert connectors["GetCreated"]["parameters"] == {"orgId": "$request.path.orgId",
-                                                      "connectorId": "$response.body#/id"}
+    assert connectors["GetCreated"]["parameters"] == {
+        "orgId": "$request.path.orgId",
+        "connectorId": "$response.body#/id",
+    }
     org = paths["/api/orgs"]["post"]["responses"]["201"]["links"]
     assert org["GetCreated"]["parameters"] == {"orgId": "$response.body#/id"}
     for name in ("/api/orgs/{orgId}/members", "/api/orgs/{orgId}/migrations", "/api/orgs/{orgId}/keys"):

@@ -36,8 +36,11 @@ def asana() -> Iterator[tuple[str, Any]]:
 
 async def _connector(stores: Any, base: str) -> tuple[TenantContext, str]:
     ctx = TenantContext.for_org(stores, new_org_id("eu"))
-    connection = {"kind": "asana", "base_url": f"{base}/api/1.0",
-                  "auth": {"type": "oauth_app", "client_id": OAUTH_CLIENT_ID, "client_secret": OAUTH_CLIENT_SECRET}}
+    connection = {
+        "kind": "asana",
+        "base_url": f"{base}/api/1.0",
+        "auth": {"type": "oauth_app", "client_id": OAUTH_CLIENT_ID, "client_secret": OAUTH_CLIENT_SECRET},
+    }
     doc = await connectors.create_connector(ctx, name="oauth", connection=connection, actor=ACTOR, allow_loopback=True)
     return ctx, str(doc["id"])
 
@@ -58,8 +61,12 @@ async def test_two_callbacks_of_one_state_serve_once(stores: Any, asana: tuple[s
     ctx, cid = await _connector(stores, base)
     answer = await _allowed(ctx, cid, base, app)
     results = await asyncio.gather(
-        *(consent.finish_consent(ctx, cid, code=answer["code"], state=answer["state"], actor=ACTOR,
-                                 allow_loopback=True) for _ in range(2)),
+        *(
+            consent.finish_consent(
+                ctx, cid, code=answer["code"], state=answer["state"], actor=ACTOR, allow_loopback=True
+            )
+            for _ in range(2)
+        ),
         return_exceptions=True,
     )
     done = [r for r in results if isinstance(r, dict)]
@@ -78,8 +85,9 @@ async def test_an_expired_state_is_refused_and_spent(stores: Any, asana: tuple[s
     record["expiresAt"] = iso(utcnow() - timedelta(seconds=1))
     await records.replace(record, etag=record["_etag"])
     with pytest.raises(ValidationFailed) as caught:
-        await consent.finish_consent(ctx, cid, code=answer["code"], state=answer["state"], actor=ACTOR,
-                                     allow_loopback=True)
+        await consent.finish_consent(
+            ctx, cid, code=answer["code"], state=answer["state"], actor=ACTOR, allow_loopback=True
+        )
     assert caught.value.extra["errors"][0]["field"] == "state"
     assert await records.find(consent._record_id(nonce)) is None
     assert "auth.refresh_token" not in (await connectors.get_connector(ctx, cid))["sealed"]
@@ -95,15 +103,17 @@ async def test_a_failing_token_endpoint_changes_nothing_and_a_new_consent_works(
     app.state.sim.faults = FaultPlan(faults=[rule])
     try:
         with pytest.raises(TransientError):
-            await consent.finish_consent(ctx, cid, code=answer["code"], state=answer["state"], actor=ACTOR,
-                                         allow_loopback=True)
+            await consent.finish_consent(
+                ctx, cid, code=answer["code"], state=answer["state"], actor=ACTOR, allow_loopback=True
+            )
     finally:
         app.state.sim.faults = FaultPlan()
     assert rule.seen == 1
     before = await connectors.get_connector(ctx, cid)
     assert "auth.refresh_token" not in before["sealed"] and before["version"] == 1
     again = await _allowed(ctx, cid, base, app)
-    done = await consent.finish_consent(ctx, cid, code=again["code"], state=again["state"], actor=ACTOR,
-                                        allow_loopback=True)
+    done = await consent.finish_consent(
+        ctx, cid, code=again["code"], state=again["state"], actor=ACTOR, allow_loopback=True
+    )
     assert "auth.refresh_token" in done["sealed"] and done["version"] == 2
     assert (await connectors.run_connection_test(ctx, cid, allow_loopback=True))["status"] == "ok"

@@ -195,8 +195,9 @@ async def test_an_entra_issuer_may_vouch_for_email_by_domain_ownership(
 
 def test_a_domain_verified_issuer_must_be_trusted() -> None:
     with pytest.raises(ConfigError):
-        OidcValidator(["https://login.example.com/t/v2.0"], AUD,
-                      domain_verified_issuers=["https://other.example.com/t/v2.0"])
+        OidcValidator(
+            ["https://login.example.com/t/v2.0"], AUD, domain_verified_issuers=["https://other.example.com/t/v2.0"]
+        )
 
 
 async def test_leeway_accepts_small_clock_skew(
