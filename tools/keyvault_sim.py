@@ -299,6 +299,8 @@ class _AuthAndRecord:
         async def recording_send(message: Any) -> None:
             if message["type"] == "http.response.start":
                 status.append(message["status"])
+                # recorded before the answer leaves: a client that has its answer finds the call
+                self._sim.calls.append((scope["method"], scope["path"], message["status"]))
             await send(message)
 
         headers = dict(scope.get("headers") or [])
@@ -314,7 +316,8 @@ class _AuthAndRecord:
             await response(scope, receive, recording_send)
         else:
             await self._app(scope, receive, recording_send)
-        self._sim.calls.append((scope["method"], scope["path"], status[0] if status else 0))
+        if not status:  # the app answered nothing (a dropped connection)
+            self._sim.calls.append((scope["method"], scope["path"], 0))
 
 
 async def _json(request: Request) -> dict[str, Any]:
