@@ -1,4 +1,5 @@
 """Microsoft Graph (Planner) + Entra ID token endpoint simulator. See README.md here."""
+
 from __future__ import annotations
 
 from simulators.planner.app import create_app

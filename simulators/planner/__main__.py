@@ -20,14 +20,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--plans", type=int, default=2)
     parser.add_argument("--tasks", type=int, default=20)
     args = parser.parse_args(argv)
-    config = SeedConfig(seed=args.seed, groups=args.groups, plans_per_group=args.plans,
-                        tasks_per_plan=args.tasks)
+    config = SeedConfig(seed=args.seed, groups=args.groups, plans_per_group=args.plans, tasks_per_plan=args.tasks)
     app = create_app(config)
     store = app.state.planner.store
     origin = f"http://{args.host}:{args.port}"
-    print(f"Planner simulator: graph {origin}/v1.0  login {origin}/{store.tenant_id}/oauth2/v2.0/token"
-          f"  client_id={config.client_id} client_secret={config.client_secret}"
-          f"  users=*@{config.tenant_domain} password={config.user_password}", flush=True)
+    print(
+        f"Planner simulator: graph {origin}/v1.0  login {origin}/{store.tenant_id}/oauth2/v2.0/token"
+        f"  client_id={config.client_id} client_secret={config.client_secret}"
+        f"  users=*@{config.tenant_domain} password={config.user_password}",
+        flush=True,
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 

@@ -8,6 +8,7 @@ Layout of the served URLs (one origin):
                                          pre-authenticated download / upload URLs
 - `{origin}/_sim/...`                    simulator controls (not Graph)
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -55,21 +56,17 @@ def create_app(
     """Build the simulator. `app_limit` = (requests, window seconds) per app (client id)."""
     clock = clock or SimClock()
     config = seed_config or SeedConfig()
-    runtime = SimRuntime(clock=clock,
-                         limiters={"app": WindowLimiter(app_limit[0], app_limit[1], clock)})
-    state = SimState(seed_store(config), clock, runtime, limits or PlannerLimits(),
-                     page_size=page_size)
+    runtime = SimRuntime(clock=clock, limiters={"app": WindowLimiter(app_limit[0], app_limit[1], clock)})
+    state = SimState(seed_store(config), clock, runtime, limits or PlannerLimits(), page_size=page_size)
 
     def reseed(params: dict[str, Any]) -> dict[str, Any]:
         state.store = seed_store(SeedConfig.from_dict(params))
-        return {"tenant": state.store.tenant_id, "tasks": len(state.store.tasks),
-                "plans": len(state.store.plans)}
+        return {"tenant": state.store.tenant_id, "tasks": len(state.store.tasks), "plans": len(state.store.plans)}
 
     runtime.state = lambda: dump_state(state.store)
     runtime.reseed = reseed
 
-    app = FastAPI(title="Microsoft Graph Planner simulator", openapi_url=None, docs_url=None,
-                  redoc_url=None)
+    app = FastAPI(title="Microsoft Graph Planner simulator", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.planner = state
     app.add_exception_handler(GraphError, graph_error_handler)
     app.add_exception_handler(AadError, aad_error_handler)
@@ -86,8 +83,7 @@ def create_app(
 
 
 async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse(graph_error_body(request, "BadRequest", f"Invalid request: {exc}"),
-                        status_code=400)
+    return JSONResponse(graph_error_body(request, "BadRequest", f"Invalid request: {exc}"), status_code=400)
 
 
 async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -100,9 +96,9 @@ async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
         )
     if exc.status_code == 405:
         return JSONResponse(
-            graph_error_body(request, "BadRequest",
-                             f"The HTTP method '{request.method}' is not supported for this resource."),
+            graph_error_body(
+                request, "BadRequest", f"The HTTP method '{request.method}' is not supported for this resource."
+            ),
             status_code=405,
         )
-    return JSONResponse(graph_error_body(request, "UnknownError", str(exc.detail)),
-                        status_code=exc.status_code)
+    return JSONResponse(graph_error_body(request, "UnknownError", str(exc.detail)), status_code=exc.status_code)

@@ -4,6 +4,7 @@
 and .../v2-oauth-ropc) issues opaque JWT-shaped tokens that the Graph routes accept; the token
 registry lives in the store, so a forged or foreign token is refused.
 """
+
 from __future__ import annotations
 
 import base64
@@ -57,41 +58,58 @@ async def token_endpoint(tenant: str, request: Request) -> JSONResponse:
     params = {k: str(v) for k, v in form.items()}
     grant_type = params.get("grant_type")
     if not grant_type:
-        raise AadError(400, "invalid_request", 900144,
-                       "The request body must contain the following parameter: 'grant_type'.")
+        raise AadError(
+            400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'."
+        )
     if not _tenant_known(state, tenant, grant_type):
         raise AadError(400, "invalid_request", 90002, f"Tenant '{tenant}' not found.")
     if grant_type not in ("client_credentials", "password", "refresh_token"):
-        raise AadError(400, "unsupported_grant_type", 70003,
-                       f"The app requested an unsupported grant type '{grant_type}'.")
+        raise AadError(
+            400, "unsupported_grant_type", 70003, f"The app requested an unsupported grant type '{grant_type}'."
+        )
     app_id = params.get("client_id", "")
     app = state.store.apps.get(app_id)
     if app is None:
-        raise AadError(400, "unauthorized_client", 700016,
-                       f"Application with identifier '{app_id}' was not found in the directory "
-                       f"'{state.store.tenant_domain}'.")
+        raise AadError(
+            400,
+            "unauthorized_client",
+            700016,
+            f"Application with identifier '{app_id}' was not found in the directory '{state.store.tenant_domain}'.",
+        )
     secret = params.get("client_secret")
     if grant_type == "client_credentials" and not secret:
-        raise AadError(401, "invalid_client", 7000218,
-                       "The request body must contain the following parameter: "
-                       "'client_assertion' or 'client_secret'.")
+        raise AadError(
+            401,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        )
     if secret is not None and secret != app.client_secret:
-        raise AadError(401, "invalid_client", 7000215,
-                       "Invalid client secret provided. Ensure the secret being sent in the "
-                       f"request is the client secret value, not the client secret ID, for a "
-                       f"secret added to app '{app_id}'.")
+        raise AadError(
+            401,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the "
+            f"request is the client secret value, not the client secret ID, for a "
+            f"secret added to app '{app_id}'.",
+        )
     if grant_type == "refresh_token":
         return _refresh(state, params)
     scope = params.get("scope")
     if not scope:
-        raise AadError(400, "invalid_request", 900144,
-                       "The request body must contain the following parameter: 'scope'.")
+        raise AadError(
+            400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'."
+        )
     if grant_type == "client_credentials":
         if not scope.strip().endswith("/.default"):
-            raise AadError(400, "invalid_scope", 1002012,
-                           f"The provided value for scope {scope} is not valid. Client credential "
-                           "flows must have a scope value with /.default suffixed to the "
-                           "resource identifier (application ID URI).")
+            raise AadError(
+                400,
+                "invalid_scope",
+                1002012,
+                f"The provided value for scope {scope} is not valid. Client credential "
+                "flows must have a scope value with /.default suffixed to the "
+                "resource identifier (application ID URI).",
+            )
         token = _mint(state, app_id, None, f"{GRAPH_RESOURCE}/.default")
         return _token_response(token, f"{GRAPH_RESOURCE}/.default")
     return _password(state, app_id, params, scope)
@@ -101,20 +119,27 @@ def _password(state: SimState, app_id: str, params: dict[str, str], scope: str) 
     username = params.get("username", "")
     user = state.store.user_by_key(username)
     if user is None:
-        raise AadError(400, "invalid_grant", 50034,
-                       f"The user account {username} does not exist in the "
-                       f"{state.store.tenant_id} directory. To sign into this application, the "
-                       "account must be added to the directory.")
+        raise AadError(
+            400,
+            "invalid_grant",
+            50034,
+            f"The user account {username} does not exist in the "
+            f"{state.store.tenant_id} directory. To sign into this application, the "
+            "account must be added to the directory.",
+        )
     if params.get("password") != user.password:
-        raise AadError(400, "invalid_grant", 50126,
-                       "Error validating credentials due to invalid username or password.")
+        raise AadError(400, "invalid_grant", 50126, "Error validating credentials due to invalid username or password.")
     if not user.account_enabled:
         raise AadError(400, "invalid_grant", 50057, "The user account is disabled.")
     if user.mfa_required:
-        raise AadError(400, "invalid_grant", 50076,
-                       "Due to a configuration change made by your administrator, or because "
-                       "you moved to a new location, you must use multi-factor authentication "
-                       f"to access '{GRAPH_RESOURCE}'.")
+        raise AadError(
+            400,
+            "invalid_grant",
+            50076,
+            "Due to a configuration change made by your administrator, or because "
+            "you moved to a new location, you must use multi-factor authentication "
+            f"to access '{GRAPH_RESOURCE}'.",
+        )
     granted = DELEGATED_SCOPES + (" offline_access" if "offline_access" in scope else "")
     token = _mint(state, app_id, user, granted)
     refresh = None
@@ -127,8 +152,7 @@ def _password(state: SimState, app_id: str, params: dict[str, str], scope: str) 
 def _refresh(state: SimState, params: dict[str, str]) -> JSONResponse:
     old = state.store.refresh_tokens.pop(params.get("refresh_token", ""), None)
     if old is None or old.app_id != params.get("client_id"):
-        raise AadError(400, "invalid_grant", 9002313,
-                       "Invalid request. Request is malformed or invalid.")
+        raise AadError(400, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
     user = state.store.users.get(old.user_id or "")
     if user is None or not user.account_enabled:
         raise AadError(400, "invalid_grant", 50057, "The user account is disabled.")
@@ -158,8 +182,7 @@ _CHALLENGE = (
 
 
 def _unauthorized(message: str) -> GraphError:
-    return GraphError(401, "InvalidAuthenticationToken", message,
-                      headers={"WWW-Authenticate": _CHALLENGE})
+    return GraphError(401, "InvalidAuthenticationToken", message, headers={"WWW-Authenticate": _CHALLENGE})
 
 
 def graph_principal(request: Request) -> Principal:
@@ -170,7 +193,8 @@ def graph_principal(request: Request) -> Principal:
     wait = limiter.hit(token.app_id) if limiter is not None and hasattr(limiter, "hit") else None
     if wait is not None:
         raise GraphError(
-            429, "TooManyRequests",
+            429,
+            "TooManyRequests",
             "Too many requests are being sent. Please retry after the time in Retry-After.",
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
@@ -197,6 +221,5 @@ def check_token(request: Request) -> Token:
 def require_user(principal: Principal) -> str:
     """Routes like /me need a delegated (user) token."""
     if principal.user_id is None:
-        raise GraphError(400, "BadRequest",
-                         "/me request is only valid with delegated authentication flow.")
+        raise GraphError(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
     return principal.user_id

@@ -5,6 +5,7 @@ Graph: `{"error": {"code", "message", "innerError": {"date", "request-id", "clie
 `error`, `error_description` ("AADSTSnnnn: ..."), `error_codes`, `timestamp`, `trace_id`,
 `correlation_id`, `error_uri`.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -44,8 +45,7 @@ def directory_not_found(key: str) -> GraphError:
     return GraphError(
         404,
         "Request_ResourceNotFound",
-        f"Resource '{key}' does not exist or one of its queried reference-property objects "
-        "are not present.",
+        f"Resource '{key}' does not exist or one of its queried reference-property objects are not present.",
     )
 
 

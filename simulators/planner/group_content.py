@@ -1,5 +1,6 @@
 """Group content next to Planner: conversation threads (task comments) and the group's
 document library (files behind task references), plus upload sessions."""
+
 from __future__ import annotations
 
 import base64
@@ -25,11 +26,7 @@ class Post:
 
     def to_graph(self, store: PlannerStore, conversation_id: str) -> dict[str, Any]:
         author = store.users.get(self.author_id or "")
-        address = (
-            {"emailAddress": {"name": author.display_name, "address": author.mail}}
-            if author
-            else None
-        )
+        address = {"emailAddress": {"name": author.display_name, "address": author.mail}} if author else None
         return {
             "id": self.id,
             "createdDateTime": iso(self.created),

@@ -3,6 +3,7 @@
 Paging is server-driven: a page carries `@odata.nextLink` (an absolute URL with an opaque
 `$skiptoken`) until the last page (https://learn.microsoft.com/graph/paging).
 """
+
 from __future__ import annotations
 
 import base64
@@ -49,8 +50,7 @@ def select(items: Sequence[Item], request: Request) -> list[Item]:
     if not raw:
         return list(items)
     wanted = {name.strip() for name in raw.split(",") if name.strip()}
-    return [{k: v for k, v in it.items() if k in wanted or k == "id" or k.startswith("@")}
-            for it in items]
+    return [{k: v for k, v in it.items() if k in wanted or k == "id" or k.startswith("@")} for it in items]
 
 
 def collection(request: Request, state: SimState, items: Sequence[Item], context: str) -> Item:
@@ -59,7 +59,7 @@ def collection(request: Request, state: SimState, items: Sequence[Item], context
     size = state.page_size if top is None else min(max(top, 1), state.max_page_size)
     token = request.query_params.get("$skiptoken")
     offset = _decode_token(token) if token else (_int_param(request, "$skip") or 0)
-    page = select(items[offset:offset + size], request)
+    page = select(items[offset : offset + size], request)
     body: Item = {"@odata.context": f"{GRAPH_ROOT}/$metadata#{context}"}
     if request.query_params.get("$count", "").lower() == "true":
         body["@odata.count"] = len(items)
@@ -106,8 +106,10 @@ def _clause_predicate(match: re.Match[str], fields: dict[str, Callable[[Any], An
     value = raw.replace("''", "'").lower()
     getter = fields.get(name)
     if getter is None:
-        raise bad_request(f"Unsupported or invalid query filter clause specified for property "
-                          f"'{name}'.", code="Request_UnsupportedQuery")
+        raise bad_request(
+            f"Unsupported or invalid query filter clause specified for property '{name}'.",
+            code="Request_UnsupportedQuery",
+        )
     if match.group("field"):
         return lambda obj: str(getter(obj) or "").lower() == value
     if match.group("sfield"):

@@ -17,6 +17,7 @@ that request with the rule's status, ``apply_then_status`` runs it first; a conn
 drop under one request of a batch, so ``drop`` / ``apply_then_drop`` answer it 504 there
 (unrun / run).
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,7 @@ router = APIRouter(prefix="/v1.0")
 
 MAX_REQUESTS = 20
 #: headers a request's answer carries in the batch answer, as Graph spells them
-ANSWER_HEADERS = {h.lower(): h for h in ("ETag", "Retry-After", "Location", "Content-Type",
-                                         "Preference-Applied")}
+ANSWER_HEADERS = {h.lower(): h for h in ("ETag", "Retry-After", "Location", "Content-Type", "Preference-Applied")}
 #: prefix of the stats route of a request served inside a batch
 BATCHED = "$batch ›"
 METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
@@ -64,14 +64,12 @@ def _requests(body: Any) -> list[dict[str, Any]]:
             raise bad_request(f"Batch request '{rid}' needs a URL relative to the version root.")
         depends = item.get("dependsOn", [])
         if not isinstance(depends, list) or any(d not in seen for d in depends):
-            raise bad_request(f"Batch request '{rid}' depends on a request that is not "
-                              "before it in the batch.")
+            raise bad_request(f"Batch request '{rid}' depends on a request that is not before it in the batch.")
         headers = item.get("headers") or {}
         if not isinstance(headers, dict):
             raise bad_request(f"Invalid headers in batch request '{rid}'.")
         if "body" in item and not any(k.lower() == "content-type" for k in headers):
-            raise bad_request(f"Content-Type header must be specified for the body of batch "
-                              f"request '{rid}'.")
+            raise bad_request(f"Content-Type header must be specified for the body of batch request '{rid}'.")
         seen.add(rid)
     return items
 
@@ -91,8 +89,13 @@ async def batch(request: Request) -> JSONResponse:
         failed = [d for d in item.get("dependsOn", []) if status[d] >= 400]
         if failed:
             status[rid] = 424
-            out.append({"id": rid, "status": 424, "body": graph_error_body(
-                request, "FailedDependency", f"Dependent request '{failed[0]}' failed.")})
+            out.append(
+                {
+                    "id": rid,
+                    "status": 424,
+                    "body": graph_error_body(request, "FailedDependency", f"Dependent request '{failed[0]}' failed."),
+                }
+            )
             continue
         answer = await _run(request, item)
         status[rid] = answer["status"]
@@ -125,12 +128,10 @@ def _faulted(rid: str, rule: Any, status: int) -> dict[str, Any]:
         body: Any = json.loads(rule.body)
     except ValueError:
         body = rule.body
-    return {"id": rid, "status": status,
-            "headers": {"Content-Type": "application/json", **rule.headers}, "body": body}
+    return {"id": rid, "status": status, "headers": {"Content-Type": "application/json", **rule.headers}, "body": body}
 
 
-async def _serve(outer: Request, item: dict[str, Any], method: str, path: str,
-                 query: str) -> dict[str, Any]:
+async def _serve(outer: Request, item: dict[str, Any], method: str, path: str, query: str) -> dict[str, Any]:
     headers = {k.lower(): str(v) for k, v in (item.get("headers") or {}).items()}
     auth = outer.headers.get("authorization")
     if auth:
@@ -142,10 +143,17 @@ async def _serve(outer: Request, item: dict[str, Any], method: str, path: str,
     # The batch call's scope (app, exception handlers, FastAPI's exit stacks) without what
     # routing set for the batch route itself.
     scope: dict[str, Any] = {
-        **{k: v for k, v in outer.scope.items()
-           if k not in ("route", "endpoint", "path_params", "headers", "query_string")},
-        "type": "http", "method": method, "path": path,
-        "raw_path": path.encode(), "root_path": "", "query_string": query.encode(),
+        **{
+            k: v
+            for k, v in outer.scope.items()
+            if k not in ("route", "endpoint", "path_params", "headers", "query_string")
+        },
+        "type": "http",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": query.encode(),
         "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
     }
     sent: dict[str, Any] = {"status": 500, "headers": {}, "body": b""}
@@ -168,21 +176,23 @@ async def _serve(outer: Request, item: dict[str, Any], method: str, path: str,
     try:
         await outer.app.router(scope, receive, send)
     except Exception:  # a route's own failure is that request's 500, as in Graph
-        sent.update(status=500, headers={"Content-Type": "application/json"},
-                    body=json.dumps(graph_error_body(outer, "InternalServerError",
-                                                     "The request failed.")).encode())
+        sent.update(
+            status=500,
+            headers={"Content-Type": "application/json"},
+            body=json.dumps(graph_error_body(outer, "InternalServerError", "The request failed.")).encode(),
+        )
     route = scope.get("route")
     stats = sim_state(outer).runtime.stats
     # Counted apart from the client's calls (``total`` counts the batch once); a throttled
     # request counts as a 429 all the same.
-    stats.by_route[f"{BATCHED} {scope['method']} {getattr(route, 'path', path)}"][
-        str(sent["status"])] += 1
+    stats.by_route[f"{BATCHED} {scope['method']} {getattr(route, 'path', path)}"][str(sent["status"])] += 1
     if sent["status"] == 429:
         stats.by_status["429"] += 1
-    answer: dict[str, Any] = {"id": item["id"], "status": sent["status"],
-                              "headers": {ANSWER_HEADERS[k.lower()]: v
-                                          for k, v in sent["headers"].items()
-                                          if k.lower() in ANSWER_HEADERS}}
+    answer: dict[str, Any] = {
+        "id": item["id"],
+        "status": sent["status"],
+        "headers": {ANSWER_HEADERS[k.lower()]: v for k, v in sent["headers"].items() if k.lower() in ANSWER_HEADERS},
+    }
     if sent["body"]:
         try:
             answer["body"] = json.loads(sent["body"])

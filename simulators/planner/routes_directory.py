@@ -1,4 +1,5 @@
 """Directory routes the connector needs: /me, /users (email <-> id), /groups, memberships."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -6,6 +6,7 @@ Upload: `PUT .../root:/{path}:/content` (simple upload, up to 4 MB here) or
 to a pre-authenticated URL (https://learn.microsoft.com/graph/api/driveitem-get-content).
 `GET /shares/{u!base64url(webUrl)}/driveItem` resolves a reference URL to its file.
 """
+
 from __future__ import annotations
 
 import base64
@@ -75,13 +76,15 @@ def _base(request: Request) -> str:
 async def group_drive(group_id: str, request: Request, who: Principal = Caller) -> JSONResponse:
     state = sim_state(request)
     group = _group(state, group_id, who)
-    return JSONResponse({
-        "id": group.drive_id,
-        "driveType": "documentLibrary",
-        "name": "Documents",
-        "webUrl": f"https://{state.store.sharepoint_host}/sites/{group.mail_nickname}/Shared%20Documents",
-        "owner": {"group": {"id": group.id, "displayName": group.display_name}},
-    })
+    return JSONResponse(
+        {
+            "id": group.drive_id,
+            "driveType": "documentLibrary",
+            "name": "Documents",
+            "webUrl": f"https://{state.store.sharepoint_host}/sites/{group.mail_nickname}/Shared%20Documents",
+            "owner": {"group": {"id": group.id, "displayName": group.display_name}},
+        }
+    )
 
 
 _PATH_OP = re.compile(r"^(?P<path>.+?):(?:/(?P<op>content|createUploadSession))?/?$")
@@ -95,14 +98,12 @@ def _split(rest: str) -> tuple[str, str | None]:
     if not path or any(part in ("", ".", "..") for part in path.split("/")):
         raise bad_request("The path is not valid.", code="invalidRequest")
     # SharePoint refuses these characters in file and folder names.
-    if any(ch in '"*:<>?\\|' for ch in path) or any(
-            part != part.strip(" ") for part in path.split("/")):
+    if any(ch in '"*:<>?\\|' for ch in path) or any(part != part.strip(" ") for part in path.split("/")):
         raise bad_request("The provided name contains invalid characters.", code="invalidRequest")
     return path, match.group("op")
 
 
-async def _path_route(state: SimState, request: Request, group: Group, rest: str,
-                      who: Principal) -> Response:
+async def _path_route(state: SimState, request: Request, group: Group, rest: str, who: Principal) -> Response:
     path, op = _split(rest)
     method = request.method
     if op is None and method == "GET":
@@ -155,8 +156,7 @@ async def get_item(drive_id: str, item_id: str, request: Request, who: Principal
 
 
 @router.get("/v1.0/drives/{drive_id}/items/{item_id}/content")
-async def get_item_content(drive_id: str, item_id: str, request: Request,
-                           who: Principal = Caller) -> Response:
+async def get_item_content(drive_id: str, item_id: str, request: Request, who: Principal = Caller) -> Response:
     state = sim_state(request)
     item = _item(state, drive_id, item_id, who)
     return RedirectResponse(download_url(state.store, item, _base(request)), status_code=302)
@@ -204,11 +204,15 @@ async def download(request: Request) -> Response:
     headers = {"ETag": f'"{{{item.id}}},{item.version}"'}
     if isinstance(item.content, BlobSource):
         blob = make_blob(item.content.size, item.content.seed)
-        return blob_response(blob, media_type=item.mime_type, filename=item.name,
-                             range_header=request.headers.get("range"), headers=headers)
+        return blob_response(
+            blob,
+            media_type=item.mime_type,
+            filename=item.name,
+            range_header=request.headers.get("range"),
+            headers=headers,
+        )
     headers["content-length"] = str(item.size)
-    return StreamingResponse(_iter_file(item.content, item.size), media_type=item.mime_type,
-                             headers=headers)
+    return StreamingResponse(_iter_file(item.content, item.size), media_type=item.mime_type, headers=headers)
 
 
 def _iter_file(handle: BinaryIO, size: int) -> Iterator[bytes]:
@@ -232,14 +236,14 @@ async def _spool(request: Request, limit: int) -> tuple[BinaryIO, int]:
         size += len(chunk)
         if size > limit:
             spool.close()
-            raise GraphError(413, "invalidRequest",
-                             "The request body is too large for this upload method.")
+            raise GraphError(413, "invalidRequest", "The request body is too large for this upload method.")
         spool.write(chunk)
     return spool, size
 
 
-def _commit(state: SimState, group: Group, path: str, content: BinaryIO, size: int,
-            conflict: str, who: Principal) -> tuple[DriveItem, bool]:
+def _commit(
+    state: SimState, group: Group, path: str, content: BinaryIO, size: int, conflict: str, who: Principal
+) -> tuple[DriveItem, bool]:
     """Store a file at `path`; returns (item, created)."""
     store = state.store
     parent, _, name = path.rpartition("/")
@@ -258,27 +262,24 @@ def _commit(state: SimState, group: Group, path: str, content: BinaryIO, size: i
         existing.content, existing.size, existing.modified = content, size, now
         existing.version += 1
         return existing, False
-    item = DriveItem(store.ids.planner(), group.drive_id, group.id, name, parent, size,
-                     _mime(name), now, now, who.identity, content)
+    item = DriveItem(
+        store.ids.planner(), group.drive_id, group.id, name, parent, size, _mime(name), now, now, who.identity, content
+    )
     store.drive_items[item.id] = item
     return item, True
 
 
-async def _simple_upload(state: SimState, request: Request, group: Group, path: str,
-                         who: Principal) -> Response:
+async def _simple_upload(state: SimState, request: Request, group: Group, path: str, who: Principal) -> Response:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > state.simple_upload_max:
-        raise GraphError(413, "invalidRequest",
-                         "The file is too large for a simple upload; use an upload session.")
+        raise GraphError(413, "invalidRequest", "The file is too large for a simple upload; use an upload session.")
     content, size = await _spool(request, state.simple_upload_max)
     conflict = request.query_params.get("@microsoft.graph.conflictBehavior", "replace")
     item, created = _commit(state, group, path, content, size, conflict, who)
-    return JSONResponse(drive_item_json(state.store, item, _base(request)),
-                        status_code=201 if created else 200)
+    return JSONResponse(drive_item_json(state.store, item, _base(request)), status_code=201 if created else 200)
 
 
-async def _create_session(state: SimState, request: Request, group: Group, path: str,
-                          who: Principal) -> Response:
+async def _create_session(state: SimState, request: Request, group: Group, path: str, who: Principal) -> Response:
     raw = await request.body()
     body: dict[str, Any] = {}
     if raw.strip():
@@ -289,13 +290,17 @@ async def _create_session(state: SimState, request: Request, group: Group, path:
         raise bad_request(f"Invalid conflictBehavior '{conflict}'.", code="invalidRequest")
     if conflict == "fail" and state.store.find_item_by_path(group.drive_id, path):
         raise GraphError(409, "nameAlreadyExists", "The specified item name already exists.")
-    session = UploadSession(secrets.token_hex(16), group.drive_id, group.id, path, conflict,
-                            state.now() + timedelta(days=1), who.identity)
+    session = UploadSession(
+        secrets.token_hex(16), group.drive_id, group.id, path, conflict, state.now() + timedelta(days=1), who.identity
+    )
     state.store.upload_sessions[session.id] = session
-    upload_url = (f"{_base(request)}/_api/v2.0/drives/{group.drive_id}/uploadSession"
-                  f"?guid={session.id}&tempauth={secrets.token_urlsafe(16)}")
-    return JSONResponse({"uploadUrl": upload_url, "expirationDateTime": iso(session.expires),
-                         "nextExpectedRanges": ["0-"]})
+    upload_url = (
+        f"{_base(request)}/_api/v2.0/drives/{group.drive_id}/uploadSession"
+        f"?guid={session.id}&tempauth={secrets.token_urlsafe(16)}"
+    )
+    return JSONResponse(
+        {"uploadUrl": upload_url, "expirationDateTime": iso(session.expires), "nextExpectedRanges": ["0-"]}
+    )
 
 
 _RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
@@ -308,8 +313,7 @@ async def upload_chunk(drive_id: str, request: Request) -> Response:
     session = state.store.upload_sessions.get(request.query_params.get("guid", ""))
     if session is None or session.drive_id != drive_id:
         raise item_not_found()
-    status = {"expirationDateTime": iso(session.expires),
-              "nextExpectedRanges": [f"{session.received}-"]}
+    status = {"expirationDateTime": iso(session.expires), "nextExpectedRanges": [f"{session.received}-"]}
     if request.method == "GET":
         return JSONResponse(status)
     if request.method == "DELETE":
@@ -320,17 +324,22 @@ async def upload_chunk(drive_id: str, request: Request) -> Response:
         raise bad_request("The Content-Range header is missing or malformed.", code="invalidRequest")
     start, end, total = (int(g) for g in match.groups())
     length = end - start + 1
-    if start != session.received or end < start or end >= total or (
-        session.total is not None and total != session.total
+    if (
+        start != session.received
+        or end < start
+        or end >= total
+        or (session.total is not None and total != session.total)
     ):
-        raise GraphError(416, "invalidRange",
-                         f"The uploaded fragment overlaps or is out of order; expected "
-                         f"{session.received}-.", inner={"nextExpectedRanges": [f"{session.received}-"]})
+        raise GraphError(
+            416,
+            "invalidRange",
+            f"The uploaded fragment overlaps or is out of order; expected {session.received}-.",
+            inner={"nextExpectedRanges": [f"{session.received}-"]},
+        )
     if length > MAX_CHUNK:
         raise GraphError(413, "invalidRequest", "The fragment is larger than 60 MiB.")
     if end + 1 < total and length % CHUNK_MULTIPLE:
-        raise bad_request("Fragments other than the last must be a multiple of 320 KiB.",
-                          code="invalidRequest")
+        raise bad_request("Fragments other than the last must be a multiple of 320 KiB.", code="invalidRequest")
     session.total = total
     written = 0
     session.buffer.seek(start)
@@ -345,13 +354,13 @@ async def upload_chunk(drive_id: str, request: Request) -> Response:
         raise bad_request("The body length does not match the Content-Range.", code="invalidRequest")
     session.received = end + 1
     if session.received < total:
-        return JSONResponse({"expirationDateTime": iso(session.expires),
-                             "nextExpectedRanges": [f"{session.received}-"]}, status_code=202)
+        return JSONResponse(
+            {"expirationDateTime": iso(session.expires), "nextExpectedRanges": [f"{session.received}-"]},
+            status_code=202,
+        )
     state.store.upload_sessions.pop(session.id, None)
     group = state.store.groups[session.group_id]
     who = Principal(app_id="", user_id=None)
-    item, created = _commit(state, group, session.path, session.buffer, total,
-                            session.conflict_behavior, who)
+    item, created = _commit(state, group, session.path, session.buffer, total, session.conflict_behavior, who)
     item.created_by = session.created_by
-    return JSONResponse(drive_item_json(state.store, item, _base(request)),
-                        status_code=201 if created else 200)
+    return JSONResponse(drive_item_json(state.store, item, _base(request)), status_code=201 if created else 200)

@@ -4,6 +4,7 @@ Writes follow Planner's concurrency model: PATCH and DELETE need `If-Match` with
 known etag (400 when absent or malformed, 412 when stale); PATCH answers 204, or 200 with the
 resource when the client sends `Prefer: return=representation`.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -55,15 +56,16 @@ def check_if_match(request: Request, current: str) -> None:
     if not value.startswith(('W/"', '"')) or not value.endswith('"'):
         raise bad_request("The If-Match header contains an invalid value.")
     if value.removeprefix("W/") != current.removeprefix("W/"):
-        raise GraphError(412, "PreconditionFailed",
-                         "The request is not valid as the If-Match etag is not the current "
-                         "version of the resource.")
+        raise GraphError(
+            412,
+            "PreconditionFailed",
+            "The request is not valid as the If-Match etag is not the current version of the resource.",
+        )
 
 
 def _written(request: Request, body: dict[str, Any], etag: str) -> Response:
     if "return=representation" in request.headers.get("prefer", ""):
-        return JSONResponse(body, headers={"ETag": etag,
-                                           "Preference-Applied": "return=representation"})
+        return JSONResponse(body, headers={"ETag": etag, "Preference-Applied": "return=representation"})
     return Response(status_code=204, headers={"ETag": etag})
 
 
@@ -119,8 +121,7 @@ async def list_group_plans(group_id: str, request: Request, who: Principal = Cal
 async def create_plan(request: Request, who: Principal = Caller) -> JSONResponse:
     state = sim_state(request)
     body = await _json_body(request)
-    check_known(body, {"title", "container", "owner"}, {"id", "createdDateTime", "createdBy"},
-                "plannerPlan")
+    check_known(body, {"title", "container", "owner"}, {"id", "createdDateTime", "createdBy"}, "plannerPlan")
     container = body.get("container") or {}
     group_id = container.get("containerId") or body.get("owner")
     if not group_id and isinstance(container.get("url"), str):
@@ -132,8 +133,15 @@ async def create_plan(request: Request, who: Principal = Caller) -> JSONResponse
     _check_member(state, group_id, who)
     title = check_title(body.get("title"), state.limits, required=True)
     store = state.store
-    plan = Plan(store.ids.planner(), group_id, title or "", state.now(), who.identity,
-                version=store.next_version(), details_version=store.next_version())
+    plan = Plan(
+        store.ids.planner(),
+        group_id,
+        title or "",
+        state.now(),
+        who.identity,
+        version=store.next_version(),
+        details_version=store.next_version(),
+    )
     store.plans[plan.id] = plan
     return _entity(plan_json(plan), 201)
 
@@ -149,8 +157,7 @@ async def update_plan(plan_id: str, request: Request, who: Principal = Caller) -
     plan = get_plan(state, plan_id, who)
     check_if_match(request, plan.etag())
     body = await _json_body(request)
-    check_known(body, {"title"}, {"id", "container", "owner", "createdDateTime", "createdBy"},
-                "plannerPlan")
+    check_known(body, {"title"}, {"id", "container", "owner", "createdDateTime", "createdBy"}, "plannerPlan")
     if "title" in body:
         plan.title = check_title(body["title"], state.limits, required=True) or plan.title
     plan.version = state.store.next_version()
@@ -190,8 +197,10 @@ async def update_plan_details(plan_id: str, request: Request, who: Principal = C
             raise bad_request("categoryDescriptions must be an object.")
         for key, name in strip_annotations(labels).items():
             if key not in CATEGORY_KEYS:
-                raise bad_request(f"Invalid JSON. A property with the name '{key}' was not found "
-                                  "on type 'microsoft.graph.plannerCategoryDescriptions'.")
+                raise bad_request(
+                    f"Invalid JSON. A property with the name '{key}' was not found "
+                    "on type 'microsoft.graph.plannerCategoryDescriptions'."
+                )
             if name is not None and not isinstance(name, str):
                 raise bad_request(f"The value of '{key}' must be a string or null.")
             plan.category_descriptions[key] = name
@@ -238,10 +247,12 @@ async def create_bucket(request: Request, who: Principal = Caller) -> JSONRespon
         raise too_many("MaximumBucketsInProject", "buckets per plan", state.limits.buckets_per_plan)
     # Without a hint the service puts the new bucket first (before the current first one).
     first = existing[0].order_hint if existing else None
-    hint = resolve_order_hint(body["orderHint"]) if body.get("orderHint") else \
-        resolve_order_hint(f" {first}!" if first else " !")
-    bucket = Bucket(state.store.ids.planner(), plan.id, name, hint,
-                    version=state.store.next_version())
+    hint = (
+        resolve_order_hint(body["orderHint"])
+        if body.get("orderHint")
+        else resolve_order_hint(f" {first}!" if first else " !")
+    )
+    bucket = Bucket(state.store.ids.planner(), plan.id, name, hint, version=state.store.next_version())
     state.store.buckets[bucket.id] = bucket
     return _entity(bucket_json(bucket), 201)
 

@@ -5,6 +5,7 @@ plan's Microsoft 365 group (https://learn.microsoft.com/graph/api/resources/conv
 Creating a comment = create a thread (first comment) and set the task's conversationThreadId,
 or reply to the existing thread. Posts are authored by the signed-in user.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -40,8 +41,7 @@ def _thread(state: SimState, group: Group, thread_id: str) -> Thread:
 
 def _post_body(raw: Any) -> tuple[str, str]:
     if not isinstance(raw, dict) or not isinstance(raw.get("body"), dict):
-        raise bad_request("A post needs a 'body' with 'contentType' and 'content'.",
-                          code="ErrorInvalidRequest")
+        raise bad_request("A post needs a 'body' with 'contentType' and 'content'.", code="ErrorInvalidRequest")
     body = raw["body"]
     content_type = str(body.get("contentType", "html"))
     if content_type.lower() not in ("html", "text"):
@@ -54,8 +54,7 @@ def _post_body(raw: Any) -> tuple[str, str]:
 
 def _new_post(state: SimState, thread: Thread, raw: Any, who: Principal) -> Post:
     content, content_type = _post_body(raw)
-    post = Post(state.store.ids.planner(), thread.id, content, content_type, who.user_id,
-                state.now())
+    post = Post(state.store.ids.planner(), thread.id, content, content_type, who.user_id, state.now())
     thread.posts.append(post)
     return post
 
@@ -78,30 +77,26 @@ async def create_thread(group_id: str, request: Request, who: Principal = Caller
     topic = body.get("topic") if isinstance(body, dict) else None
     posts = body.get("posts") if isinstance(body, dict) else None
     if not isinstance(topic, str) or not isinstance(posts, list) or len(posts) != 1:
-        raise bad_request("A new thread needs a 'topic' and exactly one post.",
-                          code="ErrorInvalidRequest")
+        raise bad_request("A new thread needs a 'topic' and exactly one post.", code="ErrorInvalidRequest")
     store = state.store
     thread = Thread(store.ids.planner(), group.id, topic, store.ids.planner())
     _new_post(state, thread, posts[0], who)
     store.threads[thread.id] = thread
     return JSONResponse(
-        {"@odata.context": f"{GRAPH_ROOT}/$metadata#groups('{group_id}')/threads/$entity",
-         **thread.to_graph(store)},
+        {"@odata.context": f"{GRAPH_ROOT}/$metadata#groups('{group_id}')/threads/$entity", **thread.to_graph(store)},
         status_code=201,
     )
 
 
 @router.get("/groups/{group_id}/threads/{thread_id}")
-async def get_thread(group_id: str, thread_id: str, request: Request,
-                     who: Principal = Caller) -> JSONResponse:
+async def get_thread(group_id: str, thread_id: str, request: Request, who: Principal = Caller) -> JSONResponse:
     state = sim_state(request)
     thread = _thread(state, _group_for(state, group_id, who), thread_id)
     return JSONResponse(thread.to_graph(state.store))
 
 
 @router.get("/groups/{group_id}/threads/{thread_id}/posts")
-async def list_posts(group_id: str, thread_id: str, request: Request,
-                     who: Principal = Caller) -> JSONResponse:
+async def list_posts(group_id: str, thread_id: str, request: Request, who: Principal = Caller) -> JSONResponse:
     state = sim_state(request)
     thread = _thread(state, _group_for(state, group_id, who), thread_id)
     items = [p.to_graph(state.store, thread.conversation_id) for p in thread.posts]
@@ -110,8 +105,7 @@ async def list_posts(group_id: str, thread_id: str, request: Request,
 
 
 @router.post("/groups/{group_id}/threads/{thread_id}/reply")
-async def reply(group_id: str, thread_id: str, request: Request,
-                who: Principal = Caller) -> Response:
+async def reply(group_id: str, thread_id: str, request: Request, who: Principal = Caller) -> Response:
     state = sim_state(request)
     thread = _thread(state, _group_for(state, group_id, who), thread_id)
     body = await request.json()
@@ -120,8 +114,7 @@ async def reply(group_id: str, thread_id: str, request: Request,
 
 
 @router.delete("/groups/{group_id}/threads/{thread_id}")
-async def delete_thread(group_id: str, thread_id: str, request: Request,
-                        who: Principal = Caller) -> Response:
+async def delete_thread(group_id: str, thread_id: str, request: Request, who: Principal = Caller) -> Response:
     """https://learn.microsoft.com/graph/api/conversationthread-delete: 204, its posts gone."""
     state = sim_state(request)
     thread = _thread(state, _group_for(state, group_id, who), thread_id)

@@ -5,6 +5,7 @@ Sources: plannerTask / plannerTaskDetails / plannerPlanDetails resource pages an
 Limits that are not in the v1.0 reference are configurable (`PlannerLimits`) and documented in
 simulators/planner/README.md.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,8 +48,7 @@ def check_known(body: dict[str, Any], allowed: set[str], read_only: set[str], ki
     for key in strip_annotations(body):
         if key not in allowed and key not in read_only:
             raise bad_request(
-                f"Invalid JSON. A property with the name '{key}' was not found on type "
-                f"'microsoft.graph.{kind}'."
+                f"Invalid JSON. A property with the name '{key}' was not found on type 'microsoft.graph.{kind}'."
             )
 
 
@@ -64,9 +64,7 @@ def parse_datetime(value: Any, name: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise bad_request(
-            f"Cannot convert the literal '{value}' to the expected type 'Edm.DateTimeOffset'."
-        ) from exc
+        raise bad_request(f"Cannot convert the literal '{value}' to the expected type 'Edm.DateTimeOffset'.") from exc
     if parsed.tzinfo is None:
         raise bad_request(f"The value of '{name}' must carry a time zone offset.")
     return parsed.astimezone(UTC)
@@ -173,9 +171,7 @@ def check_categories(value: Any, limits: PlannerLimits) -> dict[str, bool]:
 def decode_reference_key(key: str) -> str:
     """Reference keys are URLs with `%`, `.`, `:`, `@`, `#` percent-encoded (Planner docs)."""
     if any(ch in key for ch in ".:@#"):
-        raise bad_request(
-            f"The reference key '{key}' is not valid: '.', ':', '@' and '#' must be encoded."
-        )
+        raise bad_request(f"The reference key '{key}' is not valid: '.', ':', '@' and '#' must be encoded.")
     url = unquote(key)
     if not url.startswith(("https://", "http://")):
         raise bad_request(f"The reference key '{key}' is not a valid URL.")

@@ -4,6 +4,7 @@ Same `SeedConfig` → same ids, texts, dates and file bytes. Files referenced by
 the group's document library and are generated on demand (`make_blob`), so large sizes cost
 no memory.
 """
+
 from __future__ import annotations
 
 import urllib.parse
@@ -33,8 +34,12 @@ from simulators.planner.store import (
 
 BASE_TIME = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 PEOPLE = [
-    ("Alice", "Martin", "alice"), ("Bob", "Okafor", "bob"), ("Chloé", "Dubois", "chloe"),
-    ("Дмитрий", "Иванов", "dmitri"), ("王", "芳", "wang.fang"), ("Zoë", "O'Neil", "zoe"),
+    ("Alice", "Martin", "alice"),
+    ("Bob", "Okafor", "bob"),
+    ("Chloé", "Dubois", "chloe"),
+    ("Дмитрий", "Иванов", "dmitri"),
+    ("王", "芳", "wang.fang"),
+    ("Zoë", "O'Neil", "zoe"),
 ]
 LABELS = ["Urgent 🔥", "Design", "Backend", "Étiquette à accents", "日本語ラベル", "Blocked"]
 
@@ -94,24 +99,32 @@ def _seed_users(store: PlannerStore, config: SeedConfig) -> list[User]:
         if i >= len(PEOPLE):
             nick = f"{nick}{i}"
         mail = f"{nick}@{config.tenant_domain}"
-        user = User(store.ids.guid(), f"{first} {last}", mail, mail, config.user_password,
-                    first, last, job_title="Engineer")
+        user = User(
+            store.ids.guid(), f"{first} {last}", mail, mail, config.user_password, first, last, job_title="Engineer"
+        )
         store.users[user.id] = user
         users.append(user)
     # Two directory edge cases: a user who must use MFA (ROPC is refused) and an outsider.
     for nick, mfa in (("mfa.required", True), ("outsider", False)):
         mail = f"{nick}@{config.tenant_domain}"
-        extra = User(store.ids.guid(), nick.replace(".", " ").title(), mail, mail,
-                     config.user_password, mfa_required=mfa)
+        extra = User(
+            store.ids.guid(), nick.replace(".", " ").title(), mail, mail, config.user_password, mfa_required=mfa
+        )
         store.users[extra.id] = extra
     return users
 
 
 def _seed_group(store: PlannerStore, config: SeedConfig, index: int, users: list[User]) -> Group:
     nick = "ferryteam" if index == 0 else f"ferryteam{index}"
-    group = Group(store.ids.guid(), f"Ferry Team {index + 1} · Équipe", nick,
-                  f"{nick}@{config.tenant_domain}", "Seeded Microsoft 365 group",
-                  BASE_TIME, "b!" + store.ids.planner() + store.ids.planner()[:20])
+    group = Group(
+        store.ids.guid(),
+        f"Ferry Team {index + 1} · Équipe",
+        nick,
+        f"{nick}@{config.tenant_domain}",
+        "Seeded Microsoft 365 group",
+        BASE_TIME,
+        "b!" + store.ids.planner() + store.ids.planner()[:20],
+    )
     group.members = [u.id for u in users]
     group.owners = [users[0].id] if users else []
     store.groups[group.id] = group
@@ -125,8 +138,15 @@ def _at(rng: Any, days: int = 90) -> datetime:
 def _seed_plan(store: PlannerStore, config: SeedConfig, rng: Any, group: Group, index: int) -> None:
     owner = identity_set(group.members[0]) if group.members else None
     title = f"Plan {index + 1}: {words(rng, 2)}" + (f" {unicode_text(rng, 1)}" if index % 2 else "")
-    plan = Plan(store.ids.planner(), group.id, title, _at(rng), owner,
-                version=store.next_version(), details_version=store.next_version())
+    plan = Plan(
+        store.ids.planner(),
+        group.id,
+        title,
+        _at(rng),
+        owner,
+        version=store.next_version(),
+        details_version=store.next_version(),
+    )
     plan.category_descriptions = {f"category{i + 1}": name for i, name in enumerate(LABELS)}
     plan.category_descriptions["category25"] = "Last label (category25)"
     store.plans[plan.id] = plan
@@ -147,8 +167,16 @@ def _seed_plan(store: PlannerStore, config: SeedConfig, rng: Any, group: Group, 
         store.tasks[task.id] = task
 
 
-def _seed_task(store: PlannerStore, config: SeedConfig, rng: Any, group: Group, plan: Plan,
-               buckets: list[Bucket], t: int, hint: str) -> Task:
+def _seed_task(
+    store: PlannerStore,
+    config: SeedConfig,
+    rng: Any,
+    group: Group,
+    plan: Plan,
+    buckets: list[Bucket],
+    t: int,
+    hint: str,
+) -> Task:
     members = group.members
     creator = identity_set(rng.choice(members)) if members else None
     if t == 0:
@@ -158,9 +186,17 @@ def _seed_task(store: PlannerStore, config: SeedConfig, rng: Any, group: Group, 
     else:
         title = f"Task {t + 1}: {words(rng, 4)}"
     created = _at(rng)
-    task = Task(store.ids.planner(), plan.id, buckets[t % len(buckets)].id if buckets else None,
-                title, hint, created, creator, version=store.next_version(),
-                details_version=store.next_version())
+    task = Task(
+        store.ids.planner(),
+        plan.id,
+        buckets[t % len(buckets)].id if buckets else None,
+        title,
+        hint,
+        created,
+        creator,
+        version=store.next_version(),
+        details_version=store.next_version(),
+    )
     task.priority = rng.choice([1, 3, 5, 9])
     task.applied_categories = {f"category{i}": True for i in rng.sample(range(1, 7), rng.randint(0, 3))}
     if t % 7 == 3:
@@ -179,7 +215,11 @@ def _seed_task(store: PlannerStore, config: SeedConfig, rng: Any, group: Group, 
         item_hint = hint_between(item_hint, None)
         task.checklist[str(10000 + t * 100 + i)] = ChecklistItem(
             f"Step {i + 1}: {words(rng, 2)}" + (" ✔︎" if i % 4 == 0 else ""),
-            rng.random() < 0.4, item_hint, creator, created)
+            rng.random() < 0.4,
+            item_hint,
+            creator,
+            created,
+        )
     if rng.random() < config.reference_ratio or t == 4:
         _add_references(store, config, rng, group, task, t, creator, created)
     if rng.random() < config.comment_ratio or t == 1:
@@ -187,8 +227,7 @@ def _seed_task(store: PlannerStore, config: SeedConfig, rng: Any, group: Group, 
     return task
 
 
-def _finish(task: Task, rng: Any, config: SeedConfig, who: dict[str, Any] | None,
-            created: datetime) -> None:
+def _finish(task: Task, rng: Any, config: SeedConfig, who: dict[str, Any] | None, created: datetime) -> None:
     roll = rng.random()
     if roll < config.completed_ratio:
         task.percent_complete = 100
@@ -203,40 +242,58 @@ def _description(rng: Any, config: SeedConfig, t: int) -> str:
         return long_text(rng, config.long_text_chars)
     if t % 4 == 0:
         return ""
-    return f"{words(rng, 12)}\n\n{unicode_text(rng, 3)}\nLine with <b>markup-like</b> & \"quotes\"."
+    return f'{words(rng, 12)}\n\n{unicode_text(rng, 3)}\nLine with <b>markup-like</b> & "quotes".'
 
 
 def encode_reference_key(url: str) -> str:
     """Planner reference keys: the URL with '%', '.', ':', '@', '#' percent-encoded."""
-    return url.replace("%", "%25").replace(".", "%2E").replace(":", "%3A") \
-        .replace("@", "%40").replace("#", "%23")
+    return url.replace("%", "%25").replace(".", "%2E").replace(":", "%3A").replace("@", "%40").replace("#", "%23")
 
 
-def _add_references(store: PlannerStore, config: SeedConfig, rng: Any, group: Group, task: Task,
-                    t: int, who: dict[str, Any] | None, created: datetime) -> None:
+def _add_references(
+    store: PlannerStore,
+    config: SeedConfig,
+    rng: Any,
+    group: Group,
+    task: Task,
+    t: int,
+    who: dict[str, Any] | None,
+    created: datetime,
+) -> None:
     hint = hint_between("", None)
     link = f"https://example.com/docs/{urllib.parse.quote(words(rng, 1))}?id={t}#section"
-    task.references[encode_reference_key(link)] = ExternalReference(
-        "Spec on example.com", "Other", hint, who, created)
+    task.references[encode_reference_key(link)] = ExternalReference("Spec on example.com", "Other", hint, who, created)
     if config.attachment_sizes:
         size = config.attachment_sizes[len(store.drive_items) % len(config.attachment_sizes)]
         name = f"Task {t + 1} attachment {len(store.drive_items) + 1}.bin"
-        item = DriveItem(store.ids.planner(), group.drive_id, group.id, name, "Planner",
-                         size, "application/octet-stream", created, created, who,
-                         BlobSource(size, config.seed * 100_003 + len(store.drive_items)))
+        item = DriveItem(
+            store.ids.planner(),
+            group.drive_id,
+            group.id,
+            name,
+            "Planner",
+            size,
+            "application/octet-stream",
+            created,
+            created,
+            who,
+            BlobSource(size, config.seed * 100_003 + len(store.drive_items)),
+        )
         store.drive_items[item.id] = item
         task.references[encode_reference_key(store.web_url(item))] = ExternalReference(
-            name, "Other", hint_between(hint, None), who, created)
+            name, "Other", hint_between(hint, None), who, created
+        )
 
 
 def _add_comments(store: PlannerStore, rng: Any, group: Group, task: Task, created: datetime) -> None:
-    thread = Thread(store.ids.planner(), group.id, f'Comments on task "{task.title[:80]}"',
-                    store.ids.planner())
+    thread = Thread(store.ids.planner(), group.id, f'Comments on task "{task.title[:80]}"', store.ids.planner())
     for c in range(rng.randint(1, 4)):
         author = rng.choice(group.members) if group.members else None
-        text = f"<div>{words(rng, 8)} {unicode_text(rng, 1)}</div>" if c % 2 == 0 else \
-            f"<p>Reply {c}: {words(rng, 5)}</p>"
-        thread.posts.append(Post(store.ids.planner(), thread.id, text, "html", author,
-                                 created + timedelta(hours=c + 1)))
+        text = (
+            f"<div>{words(rng, 8)} {unicode_text(rng, 1)}</div>" if c % 2 == 0 else f"<p>Reply {c}: {words(rng, 5)}</p>"
+        )
+        thread.posts.append(
+            Post(store.ids.planner(), thread.id, text, "html", author, created + timedelta(hours=c + 1))
+        )
     store.threads[thread.id] = thread
     task.conversation_thread_id = thread.id

@@ -6,6 +6,7 @@ what Graph really sends — then validates httpx exchanges with openapi-core. On
 paths are covered by that file; directory, conversation and drive routes are not validated
 here, and neither are `/_sim/*` or the token endpoint.
 """
+
 from __future__ import annotations
 
 import copy
@@ -35,8 +36,10 @@ SPEC_FIXES: dict[str, str] = {
     "nullable complex properties": "Graph sends null for unset complex properties "
     "(completedBy, createdBy...), which a bare $ref cannot allow in OpenAPI 3.0",
 }
-_DT_PATTERN = (r"^[0-9]{4,}-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):"
-               r"[0-5][0-9]:[0-5][0-9]([.][0-9]{1,12})?(Z|[+-][0-9][0-9]:[0-9][0-9])$")
+_DT_PATTERN = (
+    r"^[0-9]{4,}-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):"
+    r"[0-5][0-9]:[0-5][0-9]([.][0-9]{1,12})?(Z|[+-][0-9][0-9]:[0-9][0-9])$"
+)
 _EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
 
 
@@ -127,7 +130,9 @@ class _Req:
         self.method = request.method.lower()
         self.parameters = RequestParameters(
             query=ImmutableMultiDict(list(request.url.params.multi_items())),
-            header=Headers(dict(request.headers)), cookie=ImmutableMultiDict())
+            header=Headers(dict(request.headers)),
+            cookie=ImmutableMultiDict(),
+        )
         self.content_type = request.headers.get("content-type", "").split(";")[0]
         try:
             self.body: bytes | None = request.content or None

@@ -1,4 +1,5 @@
 """The per-app simulator state handed to routes (store, clock, limits, runtime controls)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

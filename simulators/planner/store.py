@@ -4,6 +4,7 @@ Everything lives for the life of the process. Each Planner resource carries a ve
 feeds its `@odata.etag`; Planner versions every resource with etags and requires `If-Match`
 on updates and deletes (https://learn.microsoft.com/graph/api/resources/planner-overview).
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,9 +21,26 @@ GRAPH_ROOT = "https://graph.microsoft.com/v1.0"
 
 # Re-exported: routes and the seed import every entity from here.
 __all__ = [
-    "App", "Assignment", "BlobSource", "Bucket", "ChecklistItem", "DriveItem",
-    "ExternalReference", "Group", "IdFactory", "Plan", "PlannerStore", "Post", "Principal",
-    "Task", "Thread", "Token", "UploadSession", "User", "identity_set", "iso",
+    "App",
+    "Assignment",
+    "BlobSource",
+    "Bucket",
+    "ChecklistItem",
+    "DriveItem",
+    "ExternalReference",
+    "Group",
+    "IdFactory",
+    "Plan",
+    "PlannerStore",
+    "Post",
+    "Principal",
+    "Task",
+    "Thread",
+    "Token",
+    "UploadSession",
+    "User",
+    "identity_set",
+    "iso",
 ]
 
 
@@ -337,7 +355,4 @@ class PlannerStore:
         from urllib.parse import quote
 
         group = self.groups[item.group_id]
-        return (
-            f"https://{self.sharepoint_host}/sites/{group.mail_nickname}/Shared%20Documents/"
-            + quote(item.path)
-        )
+        return f"https://{self.sharepoint_host}/sites/{group.mail_nickname}/Shared%20Documents/" + quote(item.path)

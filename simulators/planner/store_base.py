@@ -1,4 +1,5 @@
 """Rendering helpers shared by the store modules."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

@@ -1,4 +1,5 @@
 """Applying create/update payloads to Planner tasks and task details, with Planner's rules."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,21 +27,42 @@ from simulators.planner.store import (
 )
 
 TASK_WRITABLE = {
-    "planId", "bucketId", "title", "orderHint", "assigneePriority", "percentComplete",
-    "priority", "startDateTime", "dueDateTime", "appliedCategories", "assignments",
-    "conversationThreadId", "previewType",
+    "planId",
+    "bucketId",
+    "title",
+    "orderHint",
+    "assigneePriority",
+    "percentComplete",
+    "priority",
+    "startDateTime",
+    "dueDateTime",
+    "appliedCategories",
+    "assignments",
+    "conversationThreadId",
+    "previewType",
 }
 TASK_READ_ONLY = {
-    "id", "createdDateTime", "createdBy", "completedDateTime", "completedBy", "hasDescription",
-    "referenceCount", "checklistItemCount", "activeChecklistItemCount", "details",
-    "assignedToTaskBoardFormat", "bucketTaskBoardFormat", "progressTaskBoardFormat",
+    "id",
+    "createdDateTime",
+    "createdBy",
+    "completedDateTime",
+    "completedBy",
+    "hasDescription",
+    "referenceCount",
+    "checklistItemCount",
+    "activeChecklistItemCount",
+    "details",
+    "assignedToTaskBoardFormat",
+    "bucketTaskBoardFormat",
+    "progressTaskBoardFormat",
 }
 DETAILS_WRITABLE = {"description", "previewType", "checklist", "references"}
 PREVIEW_TYPES = {"automatic", "noPreview", "checklist", "description", "reference"}
 
 
-def apply_task_fields(state: SimState, task: Task, body: dict[str, Any], principal: Principal,
-                      *, creating: bool) -> None:
+def apply_task_fields(
+    state: SimState, task: Task, body: dict[str, Any], principal: Principal, *, creating: bool
+) -> None:
     """Validate and apply writable plannerTask properties (the body is already an object)."""
     check_known(body, TASK_WRITABLE, TASK_READ_ONLY, "plannerTask")
     data = strip_annotations(body)
@@ -119,11 +141,9 @@ def _apply_assignments(state: SimState, task: Task, value: Any, principal: Princ
         existing = task.assignments.get(user_id)
         if existing is None:
             if "@odata.type" not in entry:
-                raise bad_request("New assignments must carry '@odata.type': "
-                                  "'#microsoft.graph.plannerAssignment'.")
+                raise bad_request("New assignments must carry '@odata.type': '#microsoft.graph.plannerAssignment'.")
             if len(task.assignments) >= state.limits.assignees_per_task:
-                raise too_many("MaximumAssigneesInTasks", "assignees per task",
-                               state.limits.assignees_per_task)
+                raise too_many("MaximumAssigneesInTasks", "assignees per task", state.limits.assignees_per_task)
             hint = resolve_order_hint(entry.get("orderHint", " !"))
             task.assignments[user_id] = Assignment(principal.identity, state.now(), hint)
         elif "orderHint" in entry:
@@ -158,17 +178,20 @@ def _apply_checklist(state: SimState, task: Task, value: Any, principal: Princip
         item = task.checklist.get(key)
         if item is None:
             if "@odata.type" not in entry:
-                raise bad_request("New checklist items must carry '@odata.type': "
-                                  "'#microsoft.graph.plannerChecklistItem'.")
+                raise bad_request(
+                    "New checklist items must carry '@odata.type': '#microsoft.graph.plannerChecklistItem'."
+                )
             if len(task.checklist) >= state.limits.checklist_items_per_task:
-                raise too_many("MaximumChecklistItemsOnTask", "checklist items per task",
-                               state.limits.checklist_items_per_task)
+                raise too_many(
+                    "MaximumChecklistItemsOnTask", "checklist items per task", state.limits.checklist_items_per_task
+                )
             title = entry.get("title")
             if not isinstance(title, str) or not title:
                 raise bad_request(f"The checklist item '{key}' needs a title.")
             last = max((i.order_hint for i in task.checklist.values()), default="")
-            item = ChecklistItem(title, False, resolve_order_hint(None, default_after=last),
-                                 principal.identity, state.now())
+            item = ChecklistItem(
+                title, False, resolve_order_hint(None, default_after=last), principal.identity, state.now()
+            )
             task.checklist[key] = item
         if "title" in entry:
             if not isinstance(entry["title"], str) or not entry["title"]:
@@ -196,14 +219,15 @@ def _apply_references(state: SimState, task: Task, value: Any, principal: Princi
         ref = task.references.get(key)
         if ref is None:
             if "@odata.type" not in entry:
-                raise bad_request("New references must carry '@odata.type': "
-                                  "'#microsoft.graph.plannerExternalReference'.")
+                raise bad_request(
+                    "New references must carry '@odata.type': '#microsoft.graph.plannerExternalReference'."
+                )
             if len(task.references) >= state.limits.references_per_task:
-                raise too_many("MaximumReferencesOnTask", "references per task",
-                               state.limits.references_per_task)
+                raise too_many("MaximumReferencesOnTask", "references per task", state.limits.references_per_task)
             last = max((r.preview_priority for r in task.references.values()), default="")
-            ref = ExternalReference(None, None, resolve_order_hint(None, default_after=last),
-                                    principal.identity, state.now())
+            ref = ExternalReference(
+                None, None, resolve_order_hint(None, default_after=last), principal.identity, state.now()
+            )
             task.references[key] = ref
         if "alias" in entry:
             ref.alias = entry["alias"]

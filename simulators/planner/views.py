@@ -1,4 +1,5 @@
 """Graph JSON renderings of Planner resources (field names as in Graph v1.0)."""
+
 from __future__ import annotations
 
 import secrets
@@ -38,9 +39,7 @@ def plan_details_json(plan: Plan) -> dict[str, Any]:
         "@odata.etag": plan.details_etag(),
         "id": plan.id,
         "sharedWith": dict(plan.shared_with),
-        "categoryDescriptions": {
-            key: plan.category_descriptions.get(key) for key in CATEGORY_KEYS
-        },
+        "categoryDescriptions": {key: plan.category_descriptions.get(key) for key in CATEGORY_KEYS},
     }
 
 
@@ -103,9 +102,7 @@ def download_url(store: PlannerStore, item: DriveItem, base_url: str) -> str:
 
 def drive_item_json(store: PlannerStore, item: DriveItem, base_url: str) -> dict[str, Any]:
     """A driveItem; `@microsoft.graph.downloadUrl` is a short-lived pre-authenticated URL."""
-    parent_path = f"/drives/{item.drive_id}/root:" + (
-        f"/{item.parent_path}" if item.parent_path else ""
-    )
+    parent_path = f"/drives/{item.drive_id}/root:" + (f"/{item.parent_path}" if item.parent_path else "")
     return {
         "@microsoft.graph.downloadUrl": download_url(store, item, base_url),
         "id": item.id,

@@ -3,6 +3,7 @@
 Every Graph exchange on a Planner path (request and response) is validated against
 Planner.yml by an httpx hook on the connector's own client.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -64,24 +65,25 @@ class Sim:
         self.store = app.state.planner.store
 
     def settings(self) -> PlannerSettings:
-        return PlannerSettings(base_url=f"{self.origin}/v1.0", login_base_url=self.origin,
-                               allow_loopback=True)
+        return PlannerSettings(base_url=f"{self.origin}/v1.0", login_base_url=self.origin, allow_loopback=True)
 
     def creds(self, user: str | None = "alice", secret: str | None = None) -> PlannerCredentials:
         if user is None:
-            return PlannerCredentials(self.store.tenant_id, CFG.client_id,
-                                      client_secret=secret or CFG.client_secret)
-        return PlannerCredentials(self.store.tenant_id, CFG.client_id,
-                                  username=f"{user}@{CFG.tenant_domain}",
-                                  password=secret or CFG.user_password)
+            return PlannerCredentials(self.store.tenant_id, CFG.client_id, client_secret=secret or CFG.client_secret)
+        return PlannerCredentials(
+            self.store.tenant_id,
+            CFG.client_id,
+            username=f"{user}@{CFG.tenant_domain}",
+            password=secret or CFG.user_password,
+        )
 
     def http(self) -> httpx.AsyncClient:
-        return build_client("planner", allow_loopback=True, base_url=f"{self.origin}/v1.0",
-                            event_hooks={"response": [_validate]})
+        return build_client(
+            "planner", allow_loopback=True, base_url=f"{self.origin}/v1.0", event_hooks={"response": [_validate]}
+        )
 
     def client(self, creds: PlannerCredentials, clock: Any = None) -> PlannerClient:
-        return connect(creds, self.settings(), pacer=_pacer(clock), http=self.http(),
-                       clock=clock)
+        return connect(creds, self.settings(), pacer=_pacer(clock), http=self.http(), clock=clock)
 
     @property
     def group_id(self) -> str:
@@ -142,21 +144,19 @@ async def test_reads_seeded_plan_faithfully(sim: Sim) -> None:
     try:
         plan = sim.plan_id
         labels = (await reader.read(Kind.LABEL, plan, None, 100)).records
-        assert [lab.name for lab in labels if isinstance(lab, Label)][:2] == \
-            ["Urgent 🔥", "Design"] and len(labels) == 7
-        tasks = [t for t in (await reader.read(Kind.TASK, plan, None, 100)).records
-                 if isinstance(t, Task)]
+        assert [lab.name for lab in labels if isinstance(lab, Label)][:2] == ["Urgent 🔥", "Design"] and len(
+            labels
+        ) == 7
+        tasks = [t for t in (await reader.read(Kind.TASK, plan, None, 100)).records if isinstance(t, Task)]
         assert len(tasks) == CFG.tasks_per_plan
         assert max(len(t.name) for t in tasks) == 255
         assert any(sum(len(c.items) for c in t.checklists) == 20 for t in tasks)
         assert any(t.completed and t.completed_at for t in tasks)
         assigned = [a for t in tasks for a in t.assignees]
         assert assigned and all(a.email and a.email.endswith(CFG.tenant_domain) for a in assigned)
-        comments = [c for c in (await reader.read(Kind.COMMENT, plan, None, 500)).records
-                    if isinstance(c, Comment)]
+        comments = [c for c in (await reader.read(Kind.COMMENT, plan, None, 500)).records if isinstance(c, Comment)]
         assert comments and all(c.author and c.author.email for c in comments)
-        atts = [a for a in (await reader.read(Kind.ATTACHMENT, plan, None, 500)).records
-                if isinstance(a, Attachment)]
+        atts = [a for a in (await reader.read(Kind.ATTACHMENT, plan, None, 500)).records if isinstance(a, Attachment)]
         files = [a for a in atts if not a.is_link]
         assert files and any(a.is_link for a in atts)
         seeded = {i.size: i for i in sim.store.drive_items.values()}
@@ -171,8 +171,7 @@ async def test_reads_seeded_plan_faithfully(sim: Sim) -> None:
 
 
 async def test_refused_credentials_raise_auth_required(sim: Sim) -> None:
-    for creds in (sim.creds(secret="wrong"), sim.creds("mfa.required"),
-                  sim.creds(None, secret="wrong")):
+    for creds in (sim.creds(secret="wrong"), sim.creds("mfa.required"), sim.creds(None, secret="wrong")):
         reader = PlannerReader(sim.client(creds))
         with pytest.raises(AuthRequiredError):
             await reader.whoami()
@@ -229,10 +228,21 @@ async def test_server_errors_and_dropped_connections_are_retried() -> None:
         sim = Sim(app, origin)
         clock = EngineClock()
         reader = PlannerReader(sim.client(sim.creds(), clock))
-        await reader.client.http.post(f"{origin}/_sim/faults", json={"faults": [
-            {"kind": "status", "status": 503, "path": "/tasks$", "count": 2,
-             "body": '{"error":{"code":"serviceNotAvailable","message":"Try again"}}'},
-            {"kind": "drop", "path": "/details$", "count": 1}]})
+        await reader.client.http.post(
+            f"{origin}/_sim/faults",
+            json={
+                "faults": [
+                    {
+                        "kind": "status",
+                        "status": 503,
+                        "path": "/tasks$",
+                        "count": 2,
+                        "body": '{"error":{"code":"serviceNotAvailable","message":"Try again"}}',
+                    },
+                    {"kind": "drop", "path": "/details$", "count": 1},
+                ]
+            },
+        )
         page = await reader.read(Kind.TASK, sim.plan_id, None, 100)
         assert len(page.records) == CFG.tasks_per_plan
         assert reader.client.pacer.retried >= 3 and len(clock.sleeps) >= 3
@@ -245,11 +255,19 @@ async def test_runtime_opens_from_a_connection_document(sim: Sim) -> None:
     from shared.connectors.registry import open_runtime
     from shared.connectors.settings import parse_connection
 
-    connection = parse_connection({
-        "kind": "planner", "base_url": f"{sim.origin}/v1.0",
-        "auth": {"type": "username_password", "entra_tenant_id": CFG.tenant_domain,
-                 "client_id": CFG.client_id, "username": f"zoe@{CFG.tenant_domain}",
-                 "password": CFG.user_password}})
+    connection = parse_connection(
+        {
+            "kind": "planner",
+            "base_url": f"{sim.origin}/v1.0",
+            "auth": {
+                "type": "username_password",
+                "entra_tenant_id": CFG.tenant_domain,
+                "client_id": CFG.client_id,
+                "username": f"zoe@{CFG.tenant_domain}",
+                "password": CFG.user_password,
+            },
+        }
+    )
     runtime = await open_runtime(connection, allow_loopback=True, pacer=_pacer())
     try:
         assert runtime.reader is not None and runtime.writer is not None
@@ -267,8 +285,7 @@ async def test_large_file_goes_through_an_upload_session(sim: Sim) -> None:
     writer = PlannerWriter(sim.client(sim.creds("bob")))
     reader = PlannerReader(sim.client(sim.creds("bob")))
     try:
-        task_id = next(t.id for t in sim.store.tasks.values()
-                       if t.plan_id == sim.plan_id and not t.deleted)
+        task_id = next(t.id for t in sim.store.tasks.values() if t.plan_id == sim.plan_id and not t.deleted)
         size = 5 * 1024 * 1024 + 12_345
         blob = make_blob(size, "big-upload")
 
@@ -276,14 +293,16 @@ async def test_large_file_goes_through_an_upload_session(sim: Sim) -> None:
             for part in blob.iter_bytes():
                 yield part
 
-        att = Attachment(source_id="src-big", version="1", project_id="p", task_id="t",
-                         name="big file.bin", size=size)
+        att = Attachment(source_id="src-big", version="1", project_id="p", task_id="t", name="big file.bin", size=size)
         marker = make_marker("mig1", Kind.ATTACHMENT, "src-big")
         refs = DestRefs(project=sim.plan_id, task=task_id)
         dest = await writer.upload_attachment(att, refs, marker, chunks())
         assert await writer.find_by_marker(Kind.ATTACHMENT, marker, att, refs) == dest
-        mine = [a for a in (await reader.read(Kind.ATTACHMENT, sim.plan_id, None, 500)).records
-                if isinstance(a, Attachment) and a.name == "big file.bin"]
+        mine = [
+            a
+            for a in (await reader.read(Kind.ATTACHMENT, sim.plan_id, None, 500)).records
+            if isinstance(a, Attachment) and a.name == "big file.bin"
+        ]
         assert mine and mine[0].size == size
         digest = hashlib.sha256()
         async for part in reader.open_attachment(mine[0]):
@@ -299,10 +318,8 @@ async def test_large_file_goes_through_an_upload_session(sim: Sim) -> None:
 async def test_file_names_are_made_sharepoint_safe(sim: Sim) -> None:
     writer = PlannerWriter(sim.client(sim.creds("bob")))
     try:
-        task_id = next(t.id for t in sim.store.tasks.values()
-                       if t.plan_id == sim.plan_id and not t.deleted)
-        att = Attachment(source_id="src-odd", version="1", project_id="p", task_id="t",
-                         name='notes: v2?*.txt ', size=3)
+        task_id = next(t.id for t in sim.store.tasks.values() if t.plan_id == sim.plan_id and not t.deleted)
+        att = Attachment(source_id="src-odd", version="1", project_id="p", task_id="t", name="notes: v2?*.txt ", size=3)
 
         async def body() -> AsyncIterator[bytes]:
             yield b"abc"
@@ -320,12 +337,17 @@ async def test_task_round_trip_keeps_planner_fields(sim: Sim) -> None:
     writer = PlannerWriter(sim.client(sim.creds("bob")))
     reader = PlannerReader(sim.client(sim.creds("bob")))
     try:
-        source = next(t for t in (await reader.read(Kind.TASK, sim.plan_id, None, 100)).records
-                      if isinstance(t, Task) and sum(len(c.items) for c in t.checklists) == 20)
+        source = next(
+            t
+            for t in (await reader.read(Kind.TASK, sim.plan_id, None, 100)).records
+            if isinstance(t, Task) and sum(len(c.items) for c in t.checklists) == 20
+        )
         labels = (await reader.read(Kind.LABEL, sim.plan_id, None, 100)).records
-        refs = DestRefs(project=sim.plan_id, section=source.section_id,
-                        labels={lab.source_id: f"{sim.plan_id}|{lab.source_id.split(':')[1]}"
-                                for lab in labels})
+        refs = DestRefs(
+            project=sim.plan_id,
+            section=source.section_id,
+            labels={lab.source_id: f"{sim.plan_id}|{lab.source_id.split(':')[1]}" for lab in labels},
+        )
         marker = make_marker("mig2", Kind.TASK, source.source_id)
         dest = await writer.create(Kind.TASK, source, refs, marker)
         assert await writer.find_by_marker(Kind.TASK, marker, source, refs) == dest
@@ -335,19 +357,28 @@ async def test_task_round_trip_keeps_planner_fields(sim: Sim) -> None:
         assert copy.name == source.name and copy.completed == source.completed
         assert {a.email for a in copy.assignees} == {a.email for a in source.assignees}
         assert [lab.name for lab in copy.labels] == [lab.name for lab in source.labels]
-        assert [i.name for i in copy.checklists[0].items] == \
-            [i.name for i in source.checklists[0].items]
+        assert [i.name for i in copy.checklists[0].items] == [i.name for i in source.checklists[0].items]
         assert copy.description.startswith(source.description)
         assert copy.due_at == source.due_at
         # a concurrent edit: the first PATCH of the task meets a stale etag (412) and is redone
-        await writer.client.http.post(f"{sim.origin}/_sim/faults", json={"faults": [
-            {"kind": "status", "status": 412, "method": "PATCH", "path": f"/tasks/{dest}$",
-             "count": 1, "body": '{"error":{"code":"PreconditionFailed","message":"stale"}}'}]})
-        await writer.update(Kind.TASK, dest, source.model_copy(update={"checklists": ()}),
-                            refs, marker)
+        await writer.client.http.post(
+            f"{sim.origin}/_sim/faults",
+            json={
+                "faults": [
+                    {
+                        "kind": "status",
+                        "status": 412,
+                        "method": "PATCH",
+                        "path": f"/tasks/{dest}$",
+                        "count": 1,
+                        "body": '{"error":{"code":"PreconditionFailed","message":"stale"}}',
+                    }
+                ]
+            },
+        )
+        await writer.update(Kind.TASK, dest, source.model_copy(update={"checklists": ()}), refs, marker)
         assert (await writer.client.http.get(f"{sim.origin}/_sim/faults")).json()["faults"] == []
-        again = (await reader._tasks(sim.plan_id,
-                                     [await reader.client.get_json(f"/planner/tasks/{dest}")]))[0]
+        again = (await reader._tasks(sim.plan_id, [await reader.client.get_json(f"/planner/tasks/{dest}")]))[0]
         assert isinstance(again, Task) and again.checklists == ()
     finally:
         await writer.client.aclose()
@@ -363,52 +394,95 @@ async def test_items_written_at_once_keep_source_order_and_own_categories(sim: S
     reader = PlannerReader(sim.client(sim.creds("bob")))
     mig = "mig-order"
     try:
-        plan = _dest(await writer.create(Kind.PROJECT, Project(source_id="p", version="1",
-                                                               name="Placed at once"),
-                                         DestRefs(workspace=sim.group_id),
-                                         make_marker(mig, Kind.PROJECT, "p")))
+        plan = _dest(
+            await writer.create(
+                Kind.PROJECT,
+                Project(source_id="p", version="1", name="Placed at once"),
+                DestRefs(workspace=sim.group_id),
+                make_marker(mig, Kind.PROJECT, "p"),
+            )
+        )
         refs = DestRefs(project=plan)
-        sections = [Section(source_id=f"s{i}", version="1", project_id="p", name=f"B{i}",
-                            position=float(i)) for i in (2, 0, 3, 1)]
-        buckets = [_dest(b) for b in await asyncio.gather(*(writer.create(
-            Kind.SECTION, s, refs, make_marker(mig, Kind.SECTION, s.source_id))
-            for s in sections))]
-        await writer.client.http.post(f"{sim.origin}/_sim/faults", json={"faults": [
-            {"kind": "status", "status": 412, "method": "PATCH", "path": "/details$",
-             "count": 1, "body": '{"error":{"code":"PreconditionFailed","message":"stale"}}'}]})
-        labels = [Label(source_id=f"l{i}", version="1", project_id="p", name=f"Label {i}")
-                  for i in range(4)]
-        await asyncio.gather(*(writer.create(Kind.LABEL, lab, refs,
-                                             make_marker(mig, Kind.LABEL, lab.source_id))
-                               for lab in labels))
+        sections = [
+            Section(source_id=f"s{i}", version="1", project_id="p", name=f"B{i}", position=float(i))
+            for i in (2, 0, 3, 1)
+        ]
+        buckets = [
+            _dest(b)
+            for b in await asyncio.gather(
+                *(writer.create(Kind.SECTION, s, refs, make_marker(mig, Kind.SECTION, s.source_id)) for s in sections)
+            )
+        ]
+        await writer.client.http.post(
+            f"{sim.origin}/_sim/faults",
+            json={
+                "faults": [
+                    {
+                        "kind": "status",
+                        "status": 412,
+                        "method": "PATCH",
+                        "path": "/details$",
+                        "count": 1,
+                        "body": '{"error":{"code":"PreconditionFailed","message":"stale"}}',
+                    }
+                ]
+            },
+        )
+        labels = [Label(source_id=f"l{i}", version="1", project_id="p", name=f"Label {i}") for i in range(4)]
+        await asyncio.gather(
+            *(writer.create(Kind.LABEL, lab, refs, make_marker(mig, Kind.LABEL, lab.source_id)) for lab in labels)
+        )
         bucket = buckets[1]  # "B0"
-        tasks = [Task(source_id=f"t{i}", version="1", project_id="p", section_id="s0",
-                      name=f"T{i}", description=f"About {i}", position=float(i))
-                 for i in (3, 0, 4, 1, 2)]
-        made = [_dest(t) for t in await asyncio.gather(*(writer.create(
-            Kind.TASK, t, DestRefs(project=plan, section=bucket),
-            make_marker(mig, Kind.TASK, t.source_id)) for t in tasks))]
-        comments = [Comment(source_id=f"c{i}", version="1", project_id="p", task_id="t0",
-                            text=f"Note {i}\n\nsecond paragraph") for i in range(3)]
-        await asyncio.gather(*(writer.create(
-            Kind.COMMENT, c, DestRefs(project=plan, task=made[1]),
-            make_marker(mig, Kind.COMMENT, c.source_id)) for c in comments))
+        tasks = [
+            Task(
+                source_id=f"t{i}",
+                version="1",
+                project_id="p",
+                section_id="s0",
+                name=f"T{i}",
+                description=f"About {i}",
+                position=float(i),
+            )
+            for i in (3, 0, 4, 1, 2)
+        ]
+        made = [
+            _dest(t)
+            for t in await asyncio.gather(
+                *(
+                    writer.create(
+                        Kind.TASK, t, DestRefs(project=plan, section=bucket), make_marker(mig, Kind.TASK, t.source_id)
+                    )
+                    for t in tasks
+                )
+            )
+        ]
+        comments = [
+            Comment(source_id=f"c{i}", version="1", project_id="p", task_id="t0", text=f"Note {i}\n\nsecond paragraph")
+            for i in range(3)
+        ]
+        await asyncio.gather(
+            *(
+                writer.create(
+                    Kind.COMMENT, c, DestRefs(project=plan, task=made[1]), make_marker(mig, Kind.COMMENT, c.source_id)
+                )
+                for c in comments
+            )
+        )
 
-        read_sections = [r for r in (await reader.read(Kind.SECTION, plan, None, 100)).records
-                         if isinstance(r, Section)]
-        assert [r.name for r in sorted(read_sections, key=lambda r: r.position)] == \
-            ["B0", "B1", "B2", "B3"]
+        read_sections = [
+            r for r in (await reader.read(Kind.SECTION, plan, None, 100)).records if isinstance(r, Section)
+        ]
+        assert [r.name for r in sorted(read_sections, key=lambda r: r.position)] == ["B0", "B1", "B2", "B3"]
         read_labels = (await reader.read(Kind.LABEL, plan, None, 100)).records
-        assert sorted(r.name for r in read_labels if isinstance(r, Label)) == \
-            [lab.name for lab in labels]
-        read_tasks = [r for r in (await reader.read(Kind.TASK, plan, None, 100)).records
-                      if isinstance(r, Task)]
+        assert sorted(r.name for r in read_labels if isinstance(r, Label)) == [lab.name for lab in labels]
+        read_tasks = [r for r in (await reader.read(Kind.TASK, plan, None, 100)).records if isinstance(r, Task)]
         ordered = sorted(read_tasks, key=lambda r: r.position)
         assert [r.name for r in ordered] == ["T0", "T1", "T2", "T3", "T4"]
         assert len({r.position for r in read_tasks}) == 5
         assert [r.description for r in ordered] == [f"About {i}" for i in range(5)]
-        read_comments = [r for r in (await reader.read(Kind.COMMENT, plan, None, 100)).records
-                         if isinstance(r, Comment)]
+        read_comments = [
+            r for r in (await reader.read(Kind.COMMENT, plan, None, 100)).records if isinstance(r, Comment)
+        ]
         assert sorted(r.text for r in read_comments) == sorted(c.text for c in comments)
     finally:
         await writer.client.aclose()
@@ -438,23 +512,27 @@ def test_mapping_helpers() -> None:
     url = "https://contoso.sharepoint.com/a b/x.pdf?q=1#frag@x%20"
     key = encode_reference_key(url)
     assert not set(".:@#") & set(key) and decode_reference_key(key) == url
-    assert html_to_text("<div>Hello<br>wörld &amp; <b>you</b></div><p>next</p>") == \
-        "Hello\nwörld & you\nnext"
-    text = "Ann, 2026-01-02:\n\nLine <1> & \"2\"\n\n\n  indented\n\n[ferry:m:comment:c1]"
+    assert html_to_text("<div>Hello<br>wörld &amp; <b>you</b></div><p>next</p>") == "Hello\nwörld & you\nnext"
+    text = 'Ann, 2026-01-02:\n\nLine <1> & "2"\n\n\n  indented\n\n[ferry:m:comment:c1]'
     assert html_to_text(text_to_html(text)) == text  # blank lines survive both ways
     assert html_to_text("<div>a<br><br>b</div>") == "a\n\nb"
     assert planner_datetime(date(2026, 3, 1), None) == "2026-03-01T12:00:00Z"
-    assert [priority_name(p) for p in (0, 1, 3, 5, 9)] == \
-        ["Urgent", "Urgent", "Important", "Medium", "Low"]
-    existing = PlannerTask.model_validate({
-        "id": "t", "@odata.etag": "W/\"1\"", "planId": "p", "title": "x",
-        "appliedCategories": {"category1": True, "category2": True},
-        "assignments": {"u1": {"orderHint": "a"}, "u2": {"orderHint": "b"}}})
+    assert [priority_name(p) for p in (0, 1, 3, 5, 9)] == ["Urgent", "Urgent", "Important", "Medium", "Low"]
+    existing = PlannerTask.model_validate(
+        {
+            "id": "t",
+            "@odata.etag": 'W/"1"',
+            "planId": "p",
+            "title": "x",
+            "appliedCategories": {"category1": True, "category2": True},
+            "assignments": {"u1": {"orderHint": "a"}, "u2": {"orderHint": "b"}},
+        }
+    )
     record = Task(source_id="s", version="1", project_id="p", name="x", completed=True)
-    body = task_fields(record, bucket_id=None, categories=["category2", "category3"],
-                       assignee_ids=["u2", "u3"], existing=existing)
-    assert body["appliedCategories"] == {"category2": True, "category3": True,
-                                         "category1": False}
+    body = task_fields(
+        record, bucket_id=None, categories=["category2", "category3"], assignee_ids=["u2", "u3"], existing=existing
+    )
+    assert body["appliedCategories"] == {"category2": True, "category3": True, "category1": False}
     assert body["assignments"]["u1"] is None and "u2" not in body["assignments"]
     assert body["assignments"]["u3"]["@odata.type"] == "#microsoft.graph.plannerAssignment"
     assert body["percentComplete"] == 100 and "bucketId" not in body
@@ -464,16 +542,21 @@ def test_writer_adapt_merges_checklists_and_drops_plan_description() -> None:
     from shared.contract.model import Checklist, ChecklistItem, Project
 
     writer = PlannerWriter.__new__(PlannerWriter)  # adapt is pure: no client needed
-    task = Task(source_id="s", version="1", project_id="p", name="x", checklists=(
-        Checklist(name="A", items=(ChecklistItem(source_id="1", name="one"),)),
-        Checklist(name="B", items=(ChecklistItem(source_id="2", name="two", checked=True),))))
+    task = Task(
+        source_id="s",
+        version="1",
+        project_id="p",
+        name="x",
+        checklists=(
+            Checklist(name="A", items=(ChecklistItem(source_id="1", name="one"),)),
+            Checklist(name="B", items=(ChecklistItem(source_id="2", name="two", checked=True),)),
+        ),
+    )
     adapted, notes = writer.adapt(Kind.TASK, task)
     assert isinstance(adapted, Task) and len(adapted.checklists) == 1
-    assert [(i.name, i.checked) for i in adapted.checklists[0].items] == \
-        [("A: one", False), ("B: two", True)]
+    assert [(i.name, i.checked) for i in adapted.checklists[0].items] == [("A: one", False), ("B: two", True)]
     assert [n.code for n in notes] == ["task.checklists_merged"]
-    project, notes = writer.adapt(Kind.PROJECT, Project(source_id="p", version="1", name="P",
-                                                        description="gone"))
+    project, notes = writer.adapt(Kind.PROJECT, Project(source_id="p", version="1", name="P", description="gone"))
     assert isinstance(project, Project) and project.description == ""
     assert notes[0].loss
 
@@ -500,29 +583,73 @@ async def test_update_finishes_a_task_whose_create_lost_its_answer_or_a_part(sim
     writer = PlannerWriter(sim.client(sim.creds("bob")))
     mig = "mig-parts"
     try:
-        plan = _dest(await writer.create(Kind.PROJECT, Project(
-            source_id="p", version="1", name="Parts"), DestRefs(workspace=sim.group_id),
-            make_marker(mig, Kind.PROJECT, "p")))
-        bucket = _dest(await writer.create(Kind.SECTION, Section(
-            source_id="s", version="1", project_id="p", name="B"), DestRefs(project=plan),
-            make_marker(mig, Kind.SECTION, "s")))
-        label = _dest(await writer.create(Kind.LABEL, Label(
-            source_id="l", version="1", project_id="p", name="bug", color="red"),
-            DestRefs(project=plan), make_marker(mig, Kind.LABEL, "l")))
+        plan = _dest(
+            await writer.create(
+                Kind.PROJECT,
+                Project(source_id="p", version="1", name="Parts"),
+                DestRefs(workspace=sim.group_id),
+                make_marker(mig, Kind.PROJECT, "p"),
+            )
+        )
+        bucket = _dest(
+            await writer.create(
+                Kind.SECTION,
+                Section(source_id="s", version="1", project_id="p", name="B"),
+                DestRefs(project=plan),
+                make_marker(mig, Kind.SECTION, "s"),
+            )
+        )
+        label = _dest(
+            await writer.create(
+                Kind.LABEL,
+                Label(source_id="l", version="1", project_id="p", name="bug", color="red"),
+                DestRefs(project=plan),
+                make_marker(mig, Kind.LABEL, "l"),
+            )
+        )
         refs = DestRefs(project=plan, section=bucket, labels={"l": label})
         body = '{"error":{"code":"%s","message":"simulated"}}'
         cases = (
-            ("lost-answer", {"kind": "apply_then_status", "status": 502, "method": "POST",
-                             "path": "/planner/tasks$", "body": body % "BadGateway"}),
-            ("details-refused", {"kind": "status", "status": 409, "method": "PATCH",
-                                 "path": "/planner/tasks/*/details$", "count": 3,
-                                 "body": body % "Conflict"}))
+            (
+                "lost-answer",
+                {
+                    "kind": "apply_then_status",
+                    "status": 502,
+                    "method": "POST",
+                    "path": "/planner/tasks$",
+                    "body": body % "BadGateway",
+                },
+            ),
+            (
+                "details-refused",
+                {
+                    "kind": "status",
+                    "status": 409,
+                    "method": "PATCH",
+                    "path": "/planner/tasks/*/details$",
+                    "count": 3,
+                    "body": body % "Conflict",
+                },
+            ),
+        )
         for name, fault in cases:
-            task = Task(source_id=name, version="1", project_id="p", section_id="s", name=name,
-                        description="About it", labels=(LabelRef(source_id="l", name="bug"),),
-                        checklists=(Checklist(name="", items=tuple(ChecklistItem(
-                            source_id=f"i{n}", name=f"item {n}", checked=n == 1)
-                            for n in range(3))),))
+            task = Task(
+                source_id=name,
+                version="1",
+                project_id="p",
+                section_id="s",
+                name=name,
+                description="About it",
+                labels=(LabelRef(source_id="l", name="bug"),),
+                checklists=(
+                    Checklist(
+                        name="",
+                        items=tuple(
+                            ChecklistItem(source_id=f"i{n}", name=f"item {n}", checked=n == 1) for n in range(3)
+                        ),
+                    ),
+                ),
+            )
             marker = make_marker(mig, Kind.TASK, name)
             await writer.client.http.post(f"{sim.origin}/_sim/faults", json={"faults": [fault]})
             with pytest.raises(TransientError if name == "lost-answer" else SkippableItemError):
@@ -536,15 +663,20 @@ async def test_update_finishes_a_task_whose_create_lost_its_answer_or_a_part(sim
                 assert [t.id for t in same] == [found], name
                 stored = same[0]
                 assert stored.bucket_id == bucket, name
-                assert {k for k, v in stored.applied_categories.items() if v} == \
-                    {label.partition("|")[2]}, name
+                assert {k for k, v in stored.applied_categories.items() if v} == {label.partition("|")[2]}, name
                 assert stored.description == "About it" + marker_footer(marker), name
                 items = sorted(stored.checklist.values(), key=lambda i: i.order_hint)
-                assert [(i.title, i.is_checked) for i in items] == \
-                    [(f"item {n}", n == 1) for n in range(3)], name
+                assert [(i.title, i.is_checked) for i in items] == [(f"item {n}", n == 1) for n in range(3)], name
         # a marker nobody wrote does not claim an unrelated task of another title
-        assert await writer.find_by_marker(Kind.TASK, make_marker(mig, Kind.TASK, "x"), Task(
-            source_id="x", version="1", project_id="p", name="nobody"), refs) is None
+        assert (
+            await writer.find_by_marker(
+                Kind.TASK,
+                make_marker(mig, Kind.TASK, "x"),
+                Task(source_id="x", version="1", project_id="p", name="nobody"),
+                refs,
+            )
+            is None
+        )
     finally:
         await writer.client.http.post(f"{sim.origin}/_sim/faults", json={})
         await writer.client.aclose()
@@ -561,14 +693,20 @@ async def test_labels_keep_their_identity_in_categories(sim: Sim) -> None:
     writer = PlannerWriter(sim.client(sim.creds("bob")))
     mig = "mig-labels"
     try:
-        plan = _dest(await writer.create(Kind.PROJECT, Project(
-            source_id="p", version="1", name="Labels"), DestRefs(workspace=sim.group_id),
-            make_marker(mig, Kind.PROJECT, "p")))
+        plan = _dest(
+            await writer.create(
+                Kind.PROJECT,
+                Project(source_id="p", version="1", name="Labels"),
+                DestRefs(workspace=sim.group_id),
+                make_marker(mig, Kind.PROJECT, "p"),
+            )
+        )
         refs = DestRefs(project=plan)
 
         def label(n: int, name: str, color: str | None) -> Label:
-            adapted, notes = writer.adapt(Kind.LABEL, Label(
-                source_id=f"l{n}", version="1", project_id="p", name=name, color=color))
+            adapted, notes = writer.adapt(
+                Kind.LABEL, Label(source_id=f"l{n}", version="1", project_id="p", name=name, color=color)
+            )
             assert [a.code for a in notes] == ([] if name else ["label.renamed_empty"])
             assert isinstance(adapted, Label)
             return adapted
@@ -590,19 +728,26 @@ async def test_labels_keep_their_identity_in_categories(sim: Sim) -> None:
         assert merged.dest_id == ids["l0"] and [a.code for a in merged.notes] == ["label.merged"]
         with pytest.raises(SkippableItemError):
             await writer.create(Kind.LABEL, label(98, "fresh", None), refs, "m")
-        task = Task(source_id="t", version="1", project_id="p", name="Both bugs",
-                    labels=(LabelRef(source_id="l0", name="bug"),
-                            LabelRef(source_id="l99", name="bug")))
-        written = await writer.create(Kind.TASK, task, refs.model_copy(update={"labels": {
-            "l0": ids["l0"], "l99": merged.dest_id}}), make_marker(mig, Kind.TASK, "t"))
+        task = Task(
+            source_id="t",
+            version="1",
+            project_id="p",
+            name="Both bugs",
+            labels=(LabelRef(source_id="l0", name="bug"), LabelRef(source_id="l99", name="bug")),
+        )
+        written = await writer.create(
+            Kind.TASK,
+            task,
+            refs.model_copy(update={"labels": {"l0": ids["l0"], "l99": merged.dest_id}}),
+            make_marker(mig, Kind.TASK, "t"),
+        )
         assert not isinstance(written, str)
         assert [a.code for a in written.notes] == ["task.labels_merged"]
     finally:
         await writer.client.aclose()
 
 
-async def test_a_comment_thread_whose_link_to_the_task_failed_is_found_and_linked(
-        sim: Sim) -> None:
+async def test_a_comment_thread_whose_link_to_the_task_failed_is_found_and_linked(sim: Sim) -> None:
     """The first comment of a task makes a group thread, then the task's
     conversationThreadId is set. When that second write fails, the comment is found again
     in the thread by its marker, update links the thread to the task, and the next comment
@@ -612,18 +757,40 @@ async def test_a_comment_thread_whose_link_to_the_task_failed_is_found_and_linke
     writer = PlannerWriter(sim.client(sim.creds("bob")))
     mig = "mig-thread"
     try:
-        plan = _dest(await writer.create(Kind.PROJECT, Project(
-            source_id="p", version="1", name="Thread"), DestRefs(workspace=sim.group_id),
-            make_marker(mig, Kind.PROJECT, "p")))
-        task = _dest(await writer.create(Kind.TASK, Task(
-            source_id="t", version="1", project_id="p", name="Talked about"),
-            DestRefs(project=plan), make_marker(mig, Kind.TASK, "t")))
+        plan = _dest(
+            await writer.create(
+                Kind.PROJECT,
+                Project(source_id="p", version="1", name="Thread"),
+                DestRefs(workspace=sim.group_id),
+                make_marker(mig, Kind.PROJECT, "p"),
+            )
+        )
+        task = _dest(
+            await writer.create(
+                Kind.TASK,
+                Task(source_id="t", version="1", project_id="p", name="Talked about"),
+                DestRefs(project=plan),
+                make_marker(mig, Kind.TASK, "t"),
+            )
+        )
         refs = DestRefs(project=plan, task=task)
         first = Comment(source_id="c1", version="1", project_id="p", task_id="t", text="One")
         marker = make_marker(mig, Kind.COMMENT, "c1")
-        await writer.client.http.post(f"{sim.origin}/_sim/faults", json={"faults": [
-            {"kind": "status", "status": 409, "method": "PATCH", "path": f"/tasks/{task}$",
-             "count": 3, "body": '{"error":{"code":"Conflict","message":"simulated"}}'}]})
+        await writer.client.http.post(
+            f"{sim.origin}/_sim/faults",
+            json={
+                "faults": [
+                    {
+                        "kind": "status",
+                        "status": 409,
+                        "method": "PATCH",
+                        "path": f"/tasks/{task}$",
+                        "count": 3,
+                        "body": '{"error":{"code":"Conflict","message":"simulated"}}',
+                    }
+                ]
+            },
+        )
         with pytest.raises(SkippableItemError):
             await writer.create(Kind.COMMENT, first, refs, marker)
         await writer.client.http.post(f"{sim.origin}/_sim/faults", json={})
@@ -631,14 +798,16 @@ async def test_a_comment_thread_whose_link_to_the_task_failed_is_found_and_linke
         assert found is not None
         await writer.update(Kind.COMMENT, found, first, refs, marker)
         second = Comment(source_id="c2", version="1", project_id="p", task_id="t", text="Two")
-        again = _dest(await writer.create(Kind.COMMENT, second, refs,
-                                          make_marker(mig, Kind.COMMENT, "c2")))
+        again = _dest(await writer.create(Kind.COMMENT, second, refs, make_marker(mig, Kind.COMMENT, "c2")))
         thread = found.split("|")[1]
         assert again.split("|")[1] == thread
         linked = await writer.client.get_json(f"/planner/tasks/{task}")
         assert linked["conversationThreadId"] == thread
-        topics = [t for t in await writer.client.get_all(f"/groups/{sim.group_id}/threads")
-                  if t.get("topic") == 'Comments on task "Talked about"']
+        topics = [
+            t
+            for t in await writer.client.get_all(f"/groups/{sim.group_id}/threads")
+            if t.get("topic") == 'Comments on task "Talked about"'
+        ]
         assert len(topics) == 1
         posts = await writer.client.get_all(f"/groups/{sim.group_id}/threads/{thread}/posts")
         assert len(posts) == 2
@@ -655,26 +824,43 @@ async def test_flattened_subtask_names_its_parent_and_headers_do_not_stack(sim: 
 
     writer = PlannerWriter(sim.client(sim.creds("bob")))
     try:
-        plan = _dest(await writer.create(Kind.PROJECT, Project(
-            source_id="p", version="1", name="Flattened"), DestRefs(workspace=sim.group_id),
-            make_marker("f", Kind.PROJECT, "p")))
+        plan = _dest(
+            await writer.create(
+                Kind.PROJECT,
+                Project(source_id="p", version="1", name="Flattened"),
+                DestRefs(workspace=sim.group_id),
+                make_marker("f", Kind.PROJECT, "p"),
+            )
+        )
         refs = DestRefs(project=plan)
-        parent = _dest(await writer.create(Kind.TASK, Task(
-            source_id="parent", version="1", project_id="p", name="Write the report"),
-            refs, make_marker("f", Kind.TASK, "parent")))
-        sub, _ = adapt(Task(source_id="sub", version="1", project_id="p", parent_id="parent",
-                            name="Find sources"), writer.capabilities, writer)
+        parent = _dest(
+            await writer.create(
+                Kind.TASK,
+                Task(source_id="parent", version="1", project_id="p", name="Write the report"),
+                refs,
+                make_marker("f", Kind.TASK, "parent"),
+            )
+        )
+        sub, _ = adapt(
+            Task(source_id="sub", version="1", project_id="p", parent_id="parent", name="Find sources"),
+            writer.capabilities,
+            writer,
+        )
         assert isinstance(sub, Task)
         marker = make_marker("f", Kind.TASK, "sub")
-        made = _dest(await writer.create(Kind.TASK, sub, refs.model_copy(
-            update={"flattened_parent": parent}), marker))
+        made = _dest(await writer.create(Kind.TASK, sub, refs.model_copy(update={"flattened_parent": parent}), marker))
         stored = next(t for t in sim.store.live_tasks(plan_id=plan) if t.id == made)
-        assert stored.description == 'Originally a subtask of "Write the report".' + \
-            marker_footer(marker)
+        assert stored.description == 'Originally a subtask of "Write the report".' + marker_footer(marker)
         hop1 = "Ada wrote on 2025-05-01 09:30 UTC:\n\nLooks good"
-        again = Comment(source_id="c", version="1", project_id="p", task_id="sub", text=hop1,
-                        author=UserRef(display_name="Bob"),
-                        created_at=datetime(2025, 6, 1, 10, 0, tzinfo=UTC))
+        again = Comment(
+            source_id="c",
+            version="1",
+            project_id="p",
+            task_id="sub",
+            text=hop1,
+            author=UserRef(display_name="Bob"),
+            created_at=datetime(2025, 6, 1, 10, 0, tzinfo=UTC),
+        )
         out, _ = adapt(again, writer.capabilities, writer)
         assert isinstance(out, Comment) and out.text == hop1
     finally:
@@ -689,17 +875,20 @@ async def test_a_cursor_this_reader_did_not_write_is_invalid(sim: Sim) -> None:
 
     reader = PlannerReader(sim.client(sim.creds()))
     try:
-        for kind, bad in ((Kind.SECTION, "not json"), (Kind.TASK, "[1, 2]"),
-                          (Kind.TASK, '{"url": 5}'), (Kind.LABEL, '{"off": -1}'),
-                          (Kind.COMMENT, '{"tc": "{\\"skip\\": \\"x\\"}"}'),
-                          (Kind.ATTACHMENT, '{"elsewhere": 1}')):
+        for kind, bad in (
+            (Kind.SECTION, "not json"),
+            (Kind.TASK, "[1, 2]"),
+            (Kind.TASK, '{"url": 5}'),
+            (Kind.LABEL, '{"off": -1}'),
+            (Kind.COMMENT, '{"tc": "{\\"skip\\": \\"x\\"}"}'),
+            (Kind.ATTACHMENT, '{"elsewhere": 1}'),
+        ):
             with pytest.raises(InvalidCursor):
                 await reader.read(kind, sim.plan_id, bad, 2)
         first = await reader.read(Kind.LABEL, sim.plan_id, None, 2)
         assert first.next_cursor is not None
         second = await reader.read(Kind.LABEL, sim.plan_id, first.next_cursor, 2)
-        assert {r.source_id for r in first.records}.isdisjoint(
-            r.source_id for r in second.records)
+        assert {r.source_id for r in first.records}.isdisjoint(r.source_id for r in second.records)
     finally:
         await reader.client.aclose()
 
@@ -717,9 +906,12 @@ def test_graph_403_refuses_one_object_not_the_credential() -> None:
     )
 
     def answer(status: int) -> httpx.Response:
-        return httpx.Response(status, json={"error": {"code": "x", "message": "y"}},
-                              headers={"Retry-After": "2"},
-                              request=httpx.Request("GET", "https://graph.microsoft.com/v1.0/x"))
+        return httpx.Response(
+            status,
+            json={"error": {"code": "x", "message": "y"}},
+            headers={"Retry-After": "2"},
+            request=httpx.Request("GET", "https://graph.microsoft.com/v1.0/x"),
+        )
 
     refused = PLANNER_ERRORS.error_for(answer(403))
     assert type(refused) is SkippableItemError and status_of(refused) == 403

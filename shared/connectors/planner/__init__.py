@@ -1,4 +1,5 @@
 """Microsoft Planner (Graph v1.0) connector: reader and writer. See README.md here."""
+
 from __future__ import annotations
 
 from shared.connectors.planner.auth import PlannerCredentials, credentials_from
@@ -7,6 +8,15 @@ from shared.connectors.planner.client import PlannerClient, PlannerSettings, con
 from shared.connectors.planner.reader import PlannerReader
 from shared.connectors.planner.writer import PlannerWriter
 
-__all__ = ["GRAPH_RATE_LIMIT", "PlannerClient", "PlannerCredentials", "PlannerReader",
-           "PlannerSettings", "PlannerWriter", "connect", "credentials_from",
-           "planner_capabilities", "settings_from"]
+__all__ = [
+    "GRAPH_RATE_LIMIT",
+    "PlannerClient",
+    "PlannerCredentials",
+    "PlannerReader",
+    "PlannerSettings",
+    "PlannerWriter",
+    "connect",
+    "credentials_from",
+    "planner_capabilities",
+    "settings_from",
+]

@@ -4,6 +4,7 @@ Only the fields the connector uses are declared; everything else is ignored. Ope
 dictionaries (`assignments`, `checklist`, `references`, `appliedCategories`) are typed after
 the CSDL complex types plannerAssignment / plannerChecklistItem / plannerExternalReference.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -64,8 +65,7 @@ class PlannerPlan(_Wire):
 class PlannerPlanDetails(_Wire):
     id: str
     etag: str = Field(alias="@odata.etag")
-    category_descriptions: dict[str, str | None] = Field(default_factory=dict,
-                                                         alias="categoryDescriptions")
+    category_descriptions: dict[str, str | None] = Field(default_factory=dict, alias="categoryDescriptions")
 
 
 class PlannerBucket(_Wire):

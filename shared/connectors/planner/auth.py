@@ -9,6 +9,7 @@ minute before ``expires_in``; a Graph 401 asks for a new one once (the kit's ``A
 Entra's 400/401 answers (``invalid_client``, ``invalid_grant``, MFA required — AADSTS50076)
 are ``AuthRequiredError``: the run pauses until the user fixes the connector.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -45,10 +46,12 @@ def credentials_from(connection: PlannerConnection) -> PlannerCredentials:
     """The credentials of a validated Planner connection document."""
     auth = connection.auth
     if isinstance(auth, PlannerClientCredentials):
-        return PlannerCredentials(auth.entra_tenant_id, auth.client_id,
-                                  client_secret=auth.client_secret.get_secret_value())
-    return PlannerCredentials(auth.entra_tenant_id, auth.client_id, username=auth.username,
-                              password=auth.password.get_secret_value())
+        return PlannerCredentials(
+            auth.entra_tenant_id, auth.client_id, client_secret=auth.client_secret.get_secret_value()
+        )
+    return PlannerCredentials(
+        auth.entra_tenant_id, auth.client_id, username=auth.username, password=auth.password.get_secret_value()
+    )
 
 
 def login_base_url_for(connection: PlannerConnection) -> str:
@@ -61,15 +64,17 @@ def login_base_url_for(connection: PlannerConnection) -> str:
     return f"{url.scheme}://{url.netloc.decode()}"
 
 
-def entra_grant(http: httpx.AsyncClient, credentials: PlannerCredentials, *,
-                login_base_url: str = LOGIN_BASE_URL,
-                ) -> Callable[[], Awaitable[tuple[str, float]]]:
+def entra_grant(
+    http: httpx.AsyncClient,
+    credentials: PlannerCredentials,
+    *,
+    login_base_url: str = LOGIN_BASE_URL,
+) -> Callable[[], Awaitable[tuple[str, float]]]:
     """The grant the ``TokenSource`` calls: client credentials, or ROPC when delegated."""
     url = f"{login_base_url.rstrip('/')}/{credentials.tenant}/oauth2/v2.0/token"
     form = {"client_id": credentials.client_id, "scope": GRAPH_SCOPE}
     if credentials.delegated:
-        form.update(grant_type="password", username=credentials.username or "",
-                    password=credentials.password or "")
+        form.update(grant_type="password", username=credentials.username or "", password=credentials.password or "")
     else:
         form["grant_type"] = "client_credentials"
     if credentials.client_secret:
@@ -78,18 +83,23 @@ def entra_grant(http: httpx.AsyncClient, credentials: PlannerCredentials, *,
     async def grant() -> tuple[str, float]:
         body = await token_request(http, url, form, vendor="Planner")
         return str(body["access_token"]), float(str(body.get("expires_in", EXPIRES_IN_S)))
+
     return grant
 
 
-def token_source(http: httpx.AsyncClient, credentials: PlannerCredentials, *,
-                 login_base_url: str = LOGIN_BASE_URL, clock: Clock | None = None) -> TokenSource:
+def token_source(
+    http: httpx.AsyncClient,
+    credentials: PlannerCredentials,
+    *,
+    login_base_url: str = LOGIN_BASE_URL,
+    clock: Clock | None = None,
+) -> TokenSource:
     """Bearer tokens for ``credentials`` (cached, refreshed once after a 401)."""
-    return TokenSource(entra_grant(http, credentials, login_base_url=login_base_url),
-                       clock=clock)
+    return TokenSource(entra_grant(http, credentials, login_base_url=login_base_url), clock=clock)
 
 
-def credential_for(connection: PlannerConnection, http: httpx.AsyncClient, *,
-                   clock: Clock | None = None) -> TokenSource:
+def credential_for(
+    connection: PlannerConnection, http: httpx.AsyncClient, *, clock: Clock | None = None
+) -> TokenSource:
     """The credential of a stored Planner connection."""
-    return token_source(http, credentials_from(connection),
-                        login_base_url=login_base_url_for(connection), clock=clock)
+    return token_source(http, credentials_from(connection), login_base_url=login_base_url_for(connection), clock=clock)

@@ -2,6 +2,7 @@
 
 See README.md here for the reasons behind each limit.
 """
+
 from __future__ import annotations
 
 from shared.contract.connector import Capabilities, ChecklistSupport, MarkerLocation

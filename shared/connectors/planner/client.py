@@ -6,6 +6,7 @@ without the bearer token). Collections follow ``@odata.nextLink`` with the kit's
 ``LinkPaging``. Planner versions every object: writes carry ``If-Match`` with its etag
 (https://learn.microsoft.com/graph/api/resources/planner-overview#planner-resource-versioning).
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -33,12 +34,15 @@ GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
 
 
 #: What Graph means differently from the kit's defaults.
-PLANNER_ERRORS = ErrorTable("Planner", [
-    # Graph's 403 refuses one object (a plan of a group the account is not a member of, a
-    # user or a shared file the app may not read), not the credential: that item fails
-    # alone and keeps its status, so look-ups can treat it as "not visible".
-    rule(403, becomes(SkippableItemError)),
-])
+PLANNER_ERRORS = ErrorTable(
+    "Planner",
+    [
+        # Graph's 403 refuses one object (a plan of a group the account is not a member of, a
+        # user or a shared file the app may not read), not the credential: that item fails
+        # alone and keeps its status, so look-ups can treat it as "not visible".
+        rule(403, becomes(SkippableItemError)),
+    ],
+)
 
 #: Per-item 4xx outcomes of the table (404/410 → NotFoundError, other 4xx → Skippable); both
 #: carry their status (``status_of``).
@@ -76,9 +80,11 @@ class PlannerSettings:
 
 def settings_from(connection: PlannerConnection, *, allow_loopback: bool) -> PlannerSettings:
     """Settings for a connection document (see ``auth.login_base_url_for``)."""
-    return PlannerSettings(base_url=connection.base_url or GRAPH_BASE_URL,
-                           login_base_url=login_base_url_for(connection),
-                           allow_loopback=allow_loopback)
+    return PlannerSettings(
+        base_url=connection.base_url or GRAPH_BASE_URL,
+        login_base_url=login_base_url_for(connection),
+        allow_loopback=allow_loopback,
+    )
 
 
 class PlannerClient:
@@ -117,11 +123,9 @@ class PlannerClient:
 
     async def get_all(self, path: str, params: Mapping[str, Any] | None = None) -> Records:
         """Every item of a collection."""
-        return await fetch_all(self._fetch, GRAPH_LISTING, path, page_size=0,
-                               params=dict(params or {}))
+        return await fetch_all(self._fetch, GRAPH_LISTING, path, page_size=0, params=dict(params or {}))
 
-    async def page(self, path: str, position: str | None, page_size: int) -> tuple[Records,
-                                                                                   str | None]:
+    async def page(self, path: str, position: str | None, page_size: int) -> tuple[Records, str | None]:
         """One page of a collection: its items and the next page's link (None at the end)."""
         return await fetch_page(self._fetch, GRAPH_PAGES, path, position, page_size=page_size)
 
@@ -130,28 +134,28 @@ class PlannerClient:
         data = await self.api.json("POST", path, json=body, idempotent=False)
         return data if isinstance(data, dict) else {}
 
-    async def patch_if_match(self, path: str, body: dict[str, Any],
-                             etag: str) -> dict[str, Any] | None:
+    async def patch_if_match(self, path: str, body: dict[str, Any], etag: str) -> dict[str, Any] | None:
         """One PATCH guarded by ``etag`` (a 412 means someone changed the object); the new
         representation, or None when the service ignored ``Prefer``."""
         response = await self.api.request(
-            "PATCH", path, json=body,
-            headers={"If-Match": etag, "Prefer": "return=representation"})
+            "PATCH", path, json=body, headers={"If-Match": etag, "Prefer": "return=representation"}
+        )
         if response.status_code == 204 or not response.content:
             return None
         data: dict[str, Any] = response.json()
         return data
 
-    async def patch_known(self, path: str, body: dict[str, Any], etag: str, *,
-                          etag_path: str | None = None) -> dict[str, Any]:
+    async def patch_known(
+        self, path: str, body: dict[str, Any], etag: str, *, etag_path: str | None = None
+    ) -> dict[str, Any]:
         """PATCH with an etag taken from an earlier answer (no read first); when it is stale
         (412, or 409) the object is read again and the write retried (``patch_etag``), so
         a PATCH whose answer was lost and that the pacer sent again ends the same way.
         Returns the new representation."""
         try:
             response = await self.api.request(
-                "PATCH", path, json=body,
-                headers={"If-Match": etag, "Prefer": "return=representation"})
+                "PATCH", path, json=body, headers={"If-Match": etag, "Prefer": "return=representation"}
+            )
         except ITEM_ERRORS as exc:
             if status_of(exc) not in (409, 412):
                 raise
@@ -202,22 +206,27 @@ class PlannerClient:
             request = self.api.http.build_request(call.method, call.path.lstrip("/"))
             body = answer.get("body")
             headers = {str(k): str(v) for k, v in (answer.get("headers") or {}).items()}
-            out.append(httpx.Response(int(answer.get("status", 500)), headers=headers,
-                                      json=body, request=request) if body is not None
-                       else httpx.Response(int(answer.get("status", 500)), headers=headers,
-                                           request=request))
+            out.append(
+                httpx.Response(int(answer.get("status", 500)), headers=headers, json=body, request=request)
+                if body is not None
+                else httpx.Response(int(answer.get("status", 500)), headers=headers, request=request)
+            )
         return out
 
-    async def patch_etag(self, path: str, body: dict[str, Any], *, etag_path: str | None = None,
-                         attempts: int = 3) -> dict[str, Any]:
+    async def patch_etag(
+        self, path: str, body: dict[str, Any], *, etag_path: str | None = None, attempts: int = 3
+    ) -> dict[str, Any]:
         """PATCH with ``If-Match``: read the etag, write, and on 412 (someone else changed
         it; 409 is treated alike) read again and retry. Returns the new representation."""
         for attempt in range(attempts):
             current = await self.get_json(etag_path or path)
             try:
                 response = await self.api.request(
-                    "PATCH", path, json=body,
-                    headers={"If-Match": current["@odata.etag"], "Prefer": "return=representation"})
+                    "PATCH",
+                    path,
+                    json=body,
+                    headers={"If-Match": current["@odata.etag"], "Prefer": "return=representation"},
+                )
             except ITEM_ERRORS as exc:
                 if status_of(exc) in (409, 412) and attempt + 1 < attempts:
                     continue
@@ -244,24 +253,22 @@ class PlannerClient:
 
     # -- files ----------------------------------------------------------------------------
 
-    async def put_stream(self, path: str, chunks: AsyncIterator[bytes], content_type: str,
-                         size: int) -> dict[str, Any]:
+    async def put_stream(self, path: str, chunks: AsyncIterator[bytes], content_type: str, size: int) -> dict[str, Any]:
         """Simple upload of a one-shot stream (not retried: the engine reconciles). The
         declared Content-Length makes a stream of another size fail instead of storing it."""
-        response = await self.api.upload("PUT", path, chunks, content_type=content_type,
-                                         length=size)
+        response = await self.api.upload("PUT", path, chunks, content_type=content_type, length=size)
         data: dict[str, Any] = response.json()
         return data
 
-    async def plain(self, method: str, url: str, *, content: bytes | None = None,
-                    headers: Mapping[str, str] | None = None) -> httpx.Response:
+    async def plain(
+        self, method: str, url: str, *, content: bytes | None = None, headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
         """A call to a pre-authenticated URL (an upload session): no bearer token, under the
         pacer, checked by the error table."""
         client = self.api.files or self.api.http
 
         async def attempt() -> httpx.Response:
-            request = client.build_request(method, url, content=content,
-                                           headers=dict(headers or {}))
+            request = client.build_request(method, url, content=content, headers=dict(headers or {}))
             return self.api.errors.check(await client.send(request))
 
         return await self.api.call(attempt)
@@ -271,15 +278,18 @@ class PlannerClient:
         return self.api.download(path)
 
 
-def connect(credentials: PlannerCredentials, settings: PlannerSettings | None = None, *,
-            pacer: Pacer, http: httpx.AsyncClient | None = None,
-            clock: Clock | None = None) -> PlannerClient:
+def connect(
+    credentials: PlannerCredentials,
+    settings: PlannerSettings | None = None,
+    *,
+    pacer: Pacer,
+    http: httpx.AsyncClient | None = None,
+    clock: Clock | None = None,
+) -> PlannerClient:
     """A ``PlannerClient`` for ``credentials`` (``http`` defaults to the guarded client of
     the ``planner`` kind with ``base_url`` set to Graph)."""
     settings = settings or PlannerSettings()
-    http = http or build_client("planner", allow_loopback=settings.allow_loopback,
-                                base_url=settings.base_url)
-    credential = token_source(http, credentials, login_base_url=settings.login_base_url,
-                              clock=clock)
+    http = http or build_client("planner", allow_loopback=settings.allow_loopback, base_url=settings.base_url)
+    credential = token_source(http, credentials, login_base_url=settings.login_base_url, clock=clock)
     api = ApiClient(http, pacer=pacer, errors=PLANNER_ERRORS, credential=credential)
     return PlannerClient(api, client_id=credentials.client_id, delegated=credentials.delegated)

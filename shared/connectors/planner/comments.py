@@ -7,6 +7,7 @@ reply with 202 and no body, so the new post's id is read from the thread — in 
 ``$batch`` as the reply. The task's thread is remembered, so a comment is one call once its
 task has a thread.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -72,35 +73,40 @@ class Comments:
             return await self._start_thread(task, group, post, marker)
 
     async def _reply(self, group: str, thread: str, post: dict[str, Any], marker: str) -> str:
-        _, posts = await self.client.chain([
-            Sub("POST", f"/groups/{group}/threads/{thread}/reply", {"post": post}),
-            Sub("GET", f"/groups/{group}/threads/{thread}/posts")], idempotent=False)
+        _, posts = await self.client.chain(
+            [
+                Sub("POST", f"/groups/{group}/threads/{thread}/reply", {"post": post}),
+                Sub("GET", f"/groups/{group}/threads/{thread}/posts"),
+            ],
+            idempotent=False,
+        )
         return await self._new_post(group, thread, marker, posts)
 
-    async def _start_thread(self, task: PlannerTask, group: str, post: dict[str, Any],
-                            marker: str) -> str:
+    async def _start_thread(self, task: PlannerTask, group: str, post: dict[str, Any], marker: str) -> str:
         """A new thread for the task's first comment, linked to the task (under the etag of
         the task as just read) in one ``$batch`` with the read that finds the post."""
-        created = await self.client.post(f"/groups/{group}/threads",
-                                         {"topic": thread_topic(task.title), "posts": [post]})
+        created = await self.client.post(
+            f"/groups/{group}/threads", {"topic": thread_topic(task.title), "posts": [post]}
+        )
         return await self._link_new(task, group, str(created["id"]), marker)
 
-    async def _first_comment(self, task_id: str, title: str, plan: str, post: dict[str, Any],
-                             marker: str) -> str:
+    async def _first_comment(self, task_id: str, title: str, plan: str, post: dict[str, Any], marker: str) -> str:
         """The first comment of a task this writer created without a thread: the thread is
         made and the task read (for its etag, and to see that nobody started a thread since)
         in one ``$batch``, then linked as ``_start_thread`` does."""
         group = await self.directory.group_of(plan)
-        made, read = await self.client.chain([
-            Sub("POST", f"/groups/{group}/threads",
-                {"topic": thread_topic(title), "posts": [post]}),
-            Sub("GET", f"/planner/tasks/{task_id}")], idempotent=False)
+        made, read = await self.client.chain(
+            [
+                Sub("POST", f"/groups/{group}/threads", {"topic": thread_topic(title), "posts": [post]}),
+                Sub("GET", f"/planner/tasks/{task_id}"),
+            ],
+            idempotent=False,
+        )
         thread = str(made.json()["id"])
         if read.status_code == 404:  # the task is gone, and with it the use of its thread
             await self.client.api.delete(f"/groups/{group}/threads/{thread}")
             self.client.api.errors.check(read)
-        task = (PlannerTask.model_validate(read.json()) if read.status_code < 400
-                else await self.directory.task(task_id))
+        task = PlannerTask.model_validate(read.json()) if read.status_code < 400 else await self.directory.task(task_id)
         if task.conversation_thread_id and task.conversation_thread_id != thread:
             # someone started the task's thread since this writer created the task: the
             # comment goes there, and the thread made here is removed
@@ -115,9 +121,13 @@ class Comments:
         link = {"conversationThreadId": thread}
         posts: httpx.Response | None
         try:
-            _, posts = await self.client.chain([
-                Sub("PATCH", f"/planner/tasks/{task.id}", link, {"If-Match": task.etag}),
-                Sub("GET", f"/groups/{group}/threads/{thread}/posts")], idempotent=True)
+            _, posts = await self.client.chain(
+                [
+                    Sub("PATCH", f"/planner/tasks/{task.id}", link, {"If-Match": task.etag}),
+                    Sub("GET", f"/groups/{group}/threads/{thread}/posts"),
+                ],
+                idempotent=True,
+            )
         except ITEM_ERRORS as exc:
             if status_of(exc) not in (409, 412):
                 raise
@@ -127,8 +137,7 @@ class Comments:
         remember(self._threads, task.id, (group, thread))
         return await self._new_post(group, thread, marker, posts)
 
-    async def _new_post(self, group: str, thread: str, marker: str,
-                        posts: httpx.Response | None) -> str:
+    async def _new_post(self, group: str, thread: str, marker: str, posts: httpx.Response | None) -> str:
         """The id of the post carrying ``marker``: from the batched read of the thread when
         it answered and holds it, else read again (all pages)."""
         found = None
@@ -146,8 +155,7 @@ class Comments:
         async with self._locks(f"comments|{task_id}"):
             task = await self.directory.task(task_id)
             if thread and not task.conversation_thread_id:
-                await self.client.patch_known(f"/planner/tasks/{task_id}",
-                                              {"conversationThreadId": thread}, task.etag)
+                await self.client.patch_known(f"/planner/tasks/{task_id}", {"conversationThreadId": thread}, task.etag)
                 remember(self._threads, task_id, (comment_id.split("|")[0], thread))
 
     async def find_post(self, group: str, thread: str, marker: str) -> str | None:

@@ -1,5 +1,6 @@
 """Who and where: the signed-in account, its groups and plans, and tenant users by id or
 e-mail — the look-ups reader and writer both make, cached for the life of one of them."""
+
 from __future__ import annotations
 
 import asyncio
@@ -28,11 +29,9 @@ class Directory:
         """The signed-in user (delegated) or the application (app-only token)."""
         if not self.client.delegated:
             await self.client.authorize()  # proves the secret works
-            return UserRef(source_id=f"app:{self.client.client_id}",
-                           display_name="Entra application")
+            return UserRef(source_id=f"app:{self.client.client_id}", display_name="Entra application")
         me = GraphUser.model_validate(await self.client.get_json("/me"))
-        return UserRef(email=me.mail or me.user_principal_name, display_name=me.display_name,
-                       source_id=me.id)
+        return UserRef(email=me.mail or me.user_principal_name, display_name=me.display_name, source_id=me.id)
 
     async def creator_id(self) -> str | None:
         """The id Planner records in ``createdBy`` for this credential's writes."""
@@ -45,22 +44,18 @@ class Directory:
         if self.client.delegated:
             raw = await self.client.get_all("/me/memberOf")
         else:
-            raw = await self.client.get_all(
-                "/groups", {"$filter": "groupTypes/any(c:c eq 'Unified')"})
+            raw = await self.client.get_all("/groups", {"$filter": "groupTypes/any(c:c eq 'Unified')"})
         groups = [GraphGroup.model_validate(g) for g in raw]
-        return [g for g in groups if g.odata_type in (None, "#microsoft.graph.group")
-                and "Unified" in g.group_types]
+        return [g for g in groups if g.odata_type in (None, "#microsoft.graph.group") and "Unified" in g.group_types]
 
     async def list_containers(self) -> list[Container]:
         out: list[Container] = []
         for group in await self.groups():
-            out.append(Container(id=group.id, name=group.display_name or group.id,
-                                 kind=ContainerKind.WORKSPACE))
+            out.append(Container(id=group.id, name=group.display_name or group.id, kind=ContainerKind.WORKSPACE))
             for raw in await self.client.get_all(f"/groups/{group.id}/planner/plans"):
                 plan = PlannerPlan.model_validate(raw)
                 self._plans[plan.id] = plan
-                out.append(Container(id=plan.id, name=plan.title, kind=ContainerKind.PLAN,
-                                     parent_id=group.id))
+                out.append(Container(id=plan.id, name=plan.title, kind=ContainerKind.PLAN, parent_id=group.id))
         return out
 
     async def plan(self, plan_id: str, *, fresh: bool = False) -> PlannerPlan:
@@ -83,18 +78,21 @@ class Directory:
 
     async def task(self, task_id: str) -> PlannerTask:
         """A task as it is now (not cached: its etag and thread change)."""
-        return PlannerTask.model_validate(
-            await self.client.get_json(f"/planner/tasks/{task_id}"))
+        return PlannerTask.model_validate(await self.client.get_json(f"/planner/tasks/{task_id}"))
 
     async def members(self, group_id: str | None) -> tuple[UserRef, ...]:
         """A group's people (sorted by e-mail for a stable version)."""
         if not group_id:
             return ()
         raw = await self.client.get_all(f"/groups/{group_id}/members", {"$select": USER_FIELDS})
-        users = [GraphUser.model_validate(u) for u in raw
-                 if u.get("@odata.type", "#microsoft.graph.user") == "#microsoft.graph.user"]
-        refs = [UserRef(email=u.mail or u.user_principal_name, display_name=u.display_name,
-                        source_id=u.id) for u in users]
+        users = [
+            GraphUser.model_validate(u)
+            for u in raw
+            if u.get("@odata.type", "#microsoft.graph.user") == "#microsoft.graph.user"
+        ]
+        refs = [
+            UserRef(email=u.mail or u.user_principal_name, display_name=u.display_name, source_id=u.id) for u in users
+        ]
         return tuple(sorted(refs, key=lambda r: (r.email or "", r.source_id or "")))
 
     async def users(self, user_ids: set[str]) -> dict[str, UserRef]:
@@ -110,8 +108,9 @@ class Directory:
                 self._users[uid] = UserRef(source_id=uid)
                 return
             user = GraphUser.model_validate(raw)
-            self._users[uid] = UserRef(email=user.mail or user.user_principal_name,
-                                       display_name=user.display_name, source_id=user.id)
+            self._users[uid] = UserRef(
+                email=user.mail or user.user_principal_name, display_name=user.display_name, source_id=user.id
+            )
 
         await asyncio.gather(*(one(uid) for uid in missing))
         return {uid: self._users[uid] for uid in user_ids}
@@ -123,9 +122,13 @@ class Directory:
             return None
         if email not in self._ids_by_email:
             quoted = email.replace("'", "''")
-            found = await self.client.get_json("/users", {
-                "$filter": f"mail eq '{quoted}' or userPrincipalName eq '{quoted}'",
-                "$select": "id,mail,userPrincipalName"})
+            found = await self.client.get_json(
+                "/users",
+                {
+                    "$filter": f"mail eq '{quoted}' or userPrincipalName eq '{quoted}'",
+                    "$select": "id,mail,userPrincipalName",
+                },
+            )
             values = found.get("value", [])
             self._ids_by_email[email] = str(values[0]["id"]) if values else None
         return self._ids_by_email[email]

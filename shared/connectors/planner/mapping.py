@@ -1,4 +1,5 @@
 """Pure mapping between Graph Planner wire types and the canonical model (no I/O)."""
+
 from __future__ import annotations
 
 import base64
@@ -40,17 +41,52 @@ from shared.contract.text import strip_marker_footer
 CATEGORY_KEYS = tuple(f"category{i}" for i in range(1, 26))
 #: The colours the Planner apps give category1..category25.
 CATEGORY_COLORS = (
-    "pink", "red", "yellow", "green", "blue", "purple", "bronze", "lime", "aqua", "gray",
-    "silver", "brown", "cranberry", "orange", "peach", "marigold", "light green", "dark green",
-    "teal", "light blue", "dark blue", "lavender", "plum", "light gray", "dark gray",
+    "pink",
+    "red",
+    "yellow",
+    "green",
+    "blue",
+    "purple",
+    "bronze",
+    "lime",
+    "aqua",
+    "gray",
+    "silver",
+    "brown",
+    "cranberry",
+    "orange",
+    "peach",
+    "marigold",
+    "light green",
+    "dark green",
+    "teal",
+    "light blue",
+    "dark blue",
+    "lavender",
+    "plum",
+    "light gray",
+    "dark gray",
 )
 #: Colours with another name in the sources' palettes (Trello, Asana) → the Planner colour.
 _COLOR_ALIASES = {
-    "sky": "light blue", "black": "dark gray", "grey": "gray", "dark red": "red",
-    "dark orange": "orange", "dark purple": "purple", "dark pink": "pink", "dark teal": "teal",
-    "dark brown": "brown", "light orange": "peach", "light purple": "lavender",
-    "light pink": "pink", "light teal": "aqua", "light brown": "bronze", "light red": "cranberry",
-    "dark warm gray": "dark gray", "light warm gray": "light gray", "yellow": "yellow",
+    "sky": "light blue",
+    "black": "dark gray",
+    "grey": "gray",
+    "dark red": "red",
+    "dark orange": "orange",
+    "dark purple": "purple",
+    "dark pink": "pink",
+    "dark teal": "teal",
+    "dark brown": "brown",
+    "light orange": "peach",
+    "light purple": "lavender",
+    "light pink": "pink",
+    "light teal": "aqua",
+    "light brown": "bronze",
+    "light red": "cranberry",
+    "dark warm gray": "dark gray",
+    "light warm gray": "light gray",
+    "yellow": "yellow",
 }
 #: plannerTask.priority (v1.0): 0-1 urgent, 2-4 important, 5-7 medium, 8-10 low.
 PRIORITY_NAMES = ((1, "Urgent"), (4, "Important"), (7, "Medium"), (10, "Low"))
@@ -127,8 +163,7 @@ def text_to_html(text: str) -> str:
 def encode_reference_key(url: str) -> str:
     """Planner reference keys are URLs with `%`, `.`, `:`, `@`, `#` percent-encoded
     (https://learn.microsoft.com/graph/api/resources/plannerexternalreferences)."""
-    return (url.replace("%", "%25").replace(".", "%2E").replace(":", "%3A")
-            .replace("@", "%40").replace("#", "%23"))
+    return url.replace("%", "%25").replace(".", "%2E").replace(":", "%3A").replace("@", "%40").replace("#", "%23")
 
 
 def decode_reference_key(key: str) -> str:
@@ -165,13 +200,24 @@ def user_ref(user_id: str | None, users: dict[str, UserRef]) -> UserRef | None:
 
 
 def plan_to_project(plan: PlannerPlan, members: tuple[UserRef, ...] = ()) -> Project:
-    return Project(source_id=plan.id, version=plan.etag, name=plan.title,
-                   workspace_id=plan.group_id, created_at=plan.created, members=members)
+    return Project(
+        source_id=plan.id,
+        version=plan.etag,
+        name=plan.title,
+        workspace_id=plan.group_id,
+        created_at=plan.created,
+        members=members,
+    )
 
 
 def bucket_to_section(bucket: PlannerBucket, plan_id: str) -> Section:
-    return Section(source_id=bucket.id, version=bucket.etag, project_id=plan_id,
-                   name=bucket.name, position=hint_position(bucket.order_hint))
+    return Section(
+        source_id=bucket.id,
+        version=bucket.etag,
+        project_id=plan_id,
+        name=bucket.name,
+        position=hint_position(bucket.order_hint),
+    )
 
 
 def plan_labels(plan_id: str, details: PlannerPlanDetails) -> list[Label]:
@@ -180,74 +226,114 @@ def plan_labels(plan_id: str, details: PlannerPlanDetails) -> list[Label]:
     for index, key in enumerate(CATEGORY_KEYS):
         name = details.category_descriptions.get(key)
         if name:
-            labels.append(Label(source_id=label_source_id(plan_id, key),
-                                version=content_version([key, name]), project_id=plan_id,
-                                name=name, color=CATEGORY_COLORS[index]))
+            labels.append(
+                Label(
+                    source_id=label_source_id(plan_id, key),
+                    version=content_version([key, name]),
+                    project_id=plan_id,
+                    name=name,
+                    color=CATEGORY_COLORS[index],
+                )
+            )
     return labels
 
 
-def task_to_record(task: PlannerTask, details: PlannerTaskDetails, users: dict[str, UserRef],
-                   label_names: dict[str, str]) -> Task:
+def task_to_record(
+    task: PlannerTask, details: PlannerTaskDetails, users: dict[str, UserRef], label_names: dict[str, str]
+) -> Task:
     """A Planner task (+ its details) as a canonical task."""
     items = sorted(details.checklist.items(), key=lambda kv: (kv[1].order_hint or "", kv[0]))
-    checklist = Checklist(name=CHECKLIST_NAME, items=tuple(
-        ChecklistItem(source_id=key, name=item.title, checked=item.is_checked,
-                      position=float(index))
-        for index, (key, item) in enumerate(items)))
+    checklist = Checklist(
+        name=CHECKLIST_NAME,
+        items=tuple(
+            ChecklistItem(source_id=key, name=item.title, checked=item.is_checked, position=float(index))
+            for index, (key, item) in enumerate(items)
+        ),
+    )
     labels = tuple(
         LabelRef(source_id=label_source_id(task.plan_id, key), name=label_names[key])
         for key in CATEGORY_KEYS
-        if task.applied_categories.get(key) and key in label_names)
-    unnamed = [CATEGORY_COLORS[CATEGORY_KEYS.index(k)] for k in CATEGORY_KEYS
-               if task.applied_categories.get(k) and k not in label_names]
+        if task.applied_categories.get(key) and key in label_names
+    )
+    unnamed = [
+        CATEGORY_COLORS[CATEGORY_KEYS.index(k)]
+        for k in CATEGORY_KEYS
+        if task.applied_categories.get(k) and k not in label_names
+    ]
     fields: list[CustomFieldValue] = []
     prio = priority_name(task.priority)
     if prio and prio != "Medium":
         fields.append(CustomFieldValue(name="Priority", type=CustomFieldType.ENUM, value=prio))
     if 0 < task.percent_complete < 100:
-        fields.append(CustomFieldValue(name="Progress", type=CustomFieldType.ENUM,
-                                       value="In progress"))
+        fields.append(CustomFieldValue(name="Progress", type=CustomFieldType.ENUM, value="In progress"))
     if unnamed:
-        fields.append(CustomFieldValue(name="Unnamed labels", type=CustomFieldType.MULTI_ENUM,
-                                       value=unnamed))
+        fields.append(CustomFieldValue(name="Unnamed labels", type=CustomFieldType.MULTI_ENUM, value=unnamed))
     assignees = tuple(u for u in (user_ref(uid, users) for uid in task.assignments) if u)
     creator = task.created_by.user.id if task.created_by and task.created_by.user else None
     return Task(
-        source_id=task.id, version=f"{task.etag}|{details.etag}", project_id=task.plan_id,
-        section_id=task.bucket_id, name=task.title,
+        source_id=task.id,
+        version=f"{task.etag}|{details.etag}",
+        project_id=task.plan_id,
+        section_id=task.bucket_id,
+        name=task.title,
         description=strip_marker_footer(details.description or ""),
-        completed=task.percent_complete >= 100, completed_at=task.completed,
+        completed=task.percent_complete >= 100,
+        completed_at=task.completed,
         start_on=task.start.date() if task.start else None,
-        due_on=task.due.date() if task.due else None, due_at=task.due,
-        assignees=assignees, labels=labels,
+        due_on=task.due.date() if task.due else None,
+        due_at=task.due,
+        assignees=assignees,
+        labels=labels,
         checklists=(checklist,) if checklist.items else (),
-        custom_fields=tuple(fields), position=hint_position(task.order_hint),
-        created_at=task.created, created_by=user_ref(creator, users))
+        custom_fields=tuple(fields),
+        position=hint_position(task.order_hint),
+        created_at=task.created,
+        created_by=user_ref(creator, users),
+    )
 
 
 def post_to_comment(post: GroupPost, plan_id: str, task_id: str) -> Comment:
     sender = post.sender.email_address if post.sender and post.sender.email_address else None
     author = UserRef(email=sender.address, display_name=sender.name) if sender else None
-    return Comment(source_id=post.id, version=post.change_key or str(post.modified),
-                   project_id=plan_id, task_id=task_id,
-                   text=strip_marker_footer(html_to_text(post.body.content,
-                                                         post.body.content_type)),
-                   author=author, created_at=post.created)
+    return Comment(
+        source_id=post.id,
+        version=post.change_key or str(post.modified),
+        project_id=plan_id,
+        task_id=task_id,
+        text=strip_marker_footer(html_to_text(post.body.content, post.body.content_type)),
+        author=author,
+        created_at=post.created,
+    )
 
 
-def reference_to_attachment(task: PlannerTask, key: str, ref: PlannerExternalReference,
-                            item: DriveItem | None) -> Attachment:
+def reference_to_attachment(
+    task: PlannerTask, key: str, ref: PlannerExternalReference, item: DriveItem | None
+) -> Attachment:
     """A reference: a file when it resolves to a SharePoint drive item, else a link."""
     url = decode_reference_key(key)
     source_id = attachment_source_id(task.id, key)
     if item is None:
-        return Attachment(source_id=source_id, version=content_version([key, ref.alias, ref.type]),
-                          project_id=task.plan_id, task_id=task.id,
-                          name=ref.alias or url, is_link=True, url=url, created_at=ref.modified)
-    return Attachment(source_id=source_id, version=item.etag or content_version([key, item.size]),
-                      project_id=task.plan_id, task_id=task.id, name=item.name, size=item.size,
-                      mime_type=item.file.mime_type if item.file else None, url=url,
-                      created_at=item.created)
+        return Attachment(
+            source_id=source_id,
+            version=content_version([key, ref.alias, ref.type]),
+            project_id=task.plan_id,
+            task_id=task.id,
+            name=ref.alias or url,
+            is_link=True,
+            url=url,
+            created_at=ref.modified,
+        )
+    return Attachment(
+        source_id=source_id,
+        version=item.etag or content_version([key, item.size]),
+        project_id=task.plan_id,
+        task_id=task.id,
+        name=item.name,
+        size=item.size,
+        mime_type=item.file.mime_type if item.file else None,
+        url=url,
+        created_at=item.created,
+    )
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -264,8 +350,14 @@ def planner_datetime(day: date | None, moment: datetime | None) -> str | None:
     return None
 
 
-def task_fields(record: Task, *, bucket_id: str | None, categories: list[str],
-                assignee_ids: list[str], existing: PlannerTask | None = None) -> dict[str, Any]:
+def task_fields(
+    record: Task,
+    *,
+    bucket_id: str | None,
+    categories: list[str],
+    assignee_ids: list[str],
+    existing: PlannerTask | None = None,
+) -> dict[str, Any]:
     """The plannerTask body for a create (existing None) or an update."""
     body: dict[str, Any] = {
         "title": record.name,
@@ -283,7 +375,9 @@ def task_fields(record: Task, *, bucket_id: str | None, categories: list[str],
     had = set(existing.assignments) if existing else set()
     assignments: dict[str, Any] = {
         uid: {"@odata.type": "#microsoft.graph.plannerAssignment", "orderHint": " !"}
-        for uid in assignee_ids if uid not in had}
+        for uid in assignee_ids
+        if uid not in had
+    }
     assignments.update(dict.fromkeys(had - set(assignee_ids)))
     if assignments:
         body["assignments"] = assignments
@@ -309,12 +403,14 @@ def checklist_patch(record: Task, existing: PlannerTaskDetails | None) -> dict[s
     for checklist in record.checklists:
         for item in checklist.items:
             key = hashlib.sha256(f"{record.source_id}|{item.source_id}".encode()).hexdigest()[:12]
-            patch[key] = {"@odata.type": "microsoft.graph.plannerChecklistItem",
-                          "title": item.name, "isChecked": item.checked,
-                          "orderHint": f"{index:03d}"}
+            patch[key] = {
+                "@odata.type": "microsoft.graph.plannerChecklistItem",
+                "title": item.name,
+                "isChecked": item.checked,
+                "orderHint": f"{index:03d}",
+            }
             index += 1
-    for key in (existing.checklist if existing else {}):
+    for key in existing.checklist if existing else {}:
         if key not in patch:
             patch[key] = None
     return patch
-

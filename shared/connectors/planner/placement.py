@@ -7,6 +7,7 @@ of one task) can read the same state and write over each other. Planner has no s
 sequences itself (one writer instance per runtime; other runtimes writing the same plan are
 covered by the etag checks).
 """
+
 from __future__ import annotations
 
 import asyncio

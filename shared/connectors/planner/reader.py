@@ -5,6 +5,7 @@ Scope = a plan id. Cursors (``CursorCodec``, anything else is ``InvalidCursor``)
 for comments/attachments ``{"tc": <task-page cursor>, "off": n}`` (the children of one page
 of 50 tasks at a time); labels ``{"off": n}``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -103,15 +104,17 @@ class PlannerReader:
             return Page(records=(plan_to_project(plan, members),))
         if kind is Kind.SECTION:
             raw, nxt = await self._page(f"/planner/plans/{scope}/buckets", cursor, limit)
-            return Page(records=tuple(bucket_to_section(PlannerBucket.model_validate(b), scope)
-                                      for b in raw), next_cursor=nxt)
+            return Page(
+                records=tuple(bucket_to_section(PlannerBucket.model_validate(b), scope) for b in raw), next_cursor=nxt
+            )
         if kind is Kind.LABEL:
             labels = plan_labels(scope, await self._plan_details(scope))
             offset = OffsetCursor.model_validate(OFFSET.decode(cursor)).off
             end = offset + limit
-            return Page(records=tuple(labels[offset:end]),
-                        next_cursor=OFFSET.encode(OffsetCursor(off=end))
-                        if end < len(labels) else None)
+            return Page(
+                records=tuple(labels[offset:end]),
+                next_cursor=OFFSET.encode(OffsetCursor(off=end)) if end < len(labels) else None,
+            )
         if kind is Kind.TASK:
             raw, nxt = await self._page(f"/planner/plans/{scope}/tasks", cursor, limit)
             return Page(records=tuple(await self._tasks(scope, raw)), next_cursor=nxt)
@@ -129,29 +132,27 @@ class PlannerReader:
 
     # -- paging -----------------------------------------------------------------------
 
-    async def _page(self, path: str, cursor: str | None,
-                    limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    async def _page(self, path: str, cursor: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
         """Up to ``limit`` items of a collection from ``cursor`` (a Graph page can hold more
         than one read's worth: ``skip`` counts what was returned of it)."""
         state = ListCursor.model_validate(LIST.decode(cursor))
         values, link = await self.client.page(path, state.url, max(1, min(limit, MAX_TOP)))
-        items = values[state.skip:state.skip + limit]
+        items = values[state.skip : state.skip + limit]
         if state.skip + limit < len(values):
             return items, LIST.encode(ListCursor(url=state.url, skip=state.skip + limit))
         return items, LIST.encode(ListCursor(url=link)) if link else None
 
-    async def _children(self, scope: str, cursor: str | None, limit: int,
-                        produce: Produce) -> Page:
+    async def _children(self, scope: str, cursor: str | None, limit: int, produce: Produce) -> Page:
         state = ChildCursor.model_validate(CHILDREN.decode(cursor))
         task_cursor, offset = state.tc, state.off
         while True:
-            raw, next_tasks = await self._page(f"/planner/plans/{scope}/tasks", task_cursor,
-                                               CHILD_TASK_BATCH)
+            raw, next_tasks = await self._page(f"/planner/plans/{scope}/tasks", task_cursor, CHILD_TASK_BATCH)
             records = await produce(scope, [PlannerTask.model_validate(t) for t in raw])
             if offset + limit < len(records):
-                return Page(records=tuple(records[offset:offset + limit]),
-                            next_cursor=CHILDREN.encode(ChildCursor(tc=task_cursor,
-                                                                    off=offset + limit)))
+                return Page(
+                    records=tuple(records[offset : offset + limit]),
+                    next_cursor=CHILDREN.encode(ChildCursor(tc=task_cursor, off=offset + limit)),
+                )
             if records[offset:] or next_tasks is None:
                 nxt = CHILDREN.encode(ChildCursor(tc=next_tasks)) if next_tasks else None
                 return Page(records=tuple(records[offset:]), next_cursor=nxt)
@@ -170,8 +171,7 @@ class PlannerReader:
     async def _tasks(self, plan_id: str, raw: list[dict[str, Any]]) -> list[AnyRecord]:
         tasks = [PlannerTask.model_validate(t) for t in raw]
         details = await asyncio.gather(*(self._details(t.id) for t in tasks))
-        names = {key: name for key, name in
-                 (await self._plan_details(plan_id)).category_descriptions.items() if name}
+        names = {key: name for key, name in (await self._plan_details(plan_id)).category_descriptions.items() if name}
         ids: set[str] = set()
         for task in tasks:
             ids.update(task.assignments)
@@ -188,8 +188,7 @@ class PlannerReader:
 
         async def posts(task: PlannerTask) -> list[AnyRecord]:
             try:
-                raw = await self.client.get_all(
-                    f"/groups/{group}/threads/{task.conversation_thread_id}/posts")
+                raw = await self.client.get_all(f"/groups/{group}/threads/{task.conversation_thread_id}/posts")
             except ITEM_ERRORS as exc:
                 if status_of(exc) == 404:  # thread deleted from the group
                     return []
@@ -204,8 +203,7 @@ class PlannerReader:
     async def _attachments(self, plan_id: str, tasks: list[PlannerTask]) -> list[AnyRecord]:
         async def refs(task: PlannerTask) -> list[AnyRecord]:
             details = await self._details(task.id)
-            ordered = sorted(details.references.items(),
-                             key=lambda kv: (kv[1].preview_priority or "", kv[0]))
+            ordered = sorted(details.references.items(), key=lambda kv: (kv[1].preview_priority or "", kv[0]))
             out: list[AnyRecord] = []
             for key, ref in ordered:
                 url = decode_reference_key(key)

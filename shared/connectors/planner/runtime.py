@@ -1,5 +1,6 @@
 """Registers the Planner runtime: a reader and a writer sharing one client (HTTP client,
 pacer and token)."""
+
 from __future__ import annotations
 
 from shared.connectors.kit.http import ApiClient
@@ -24,14 +25,11 @@ async def open_planner(connection: ConnectionBase, options: RuntimeOptions) -> C
     if not isinstance(connection, PlannerConnection):
         raise ValidationFailed("kind: not a planner connection")
     settings = settings_from(connection, allow_loopback=options.allow_loopback)
-    http = build_client("planner", allow_loopback=settings.allow_loopback,
-                        base_url=settings.base_url)
-    api = ApiClient(http, pacer=options.pacer, errors=PLANNER_ERRORS,
-                    credential=credential_for(connection, http))
+    http = build_client("planner", allow_loopback=settings.allow_loopback, base_url=settings.base_url)
+    api = ApiClient(http, pacer=options.pacer, errors=PLANNER_ERRORS, credential=credential_for(connection, http))
     account = credentials_from(connection)
     client = PlannerClient(api, client_id=account.client_id, delegated=account.delegated)
-    return SimpleRuntime(reader=PlannerReader(client), writer=PlannerWriter(client),
-                         closers=(client.aclose,))
+    return SimpleRuntime(reader=PlannerReader(client), writer=PlannerWriter(client), closers=(client.aclose,))
 
 
 register_runtime("planner", open_planner, rate_limit=GRAPH_RATE_LIMIT)

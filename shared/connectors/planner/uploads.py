@@ -1,5 +1,6 @@
 """File and link attachments of the Planner writer: task references, with files uploaded
 to the group's SharePoint library (simple PUT up to 4 MiB, upload sessions above)."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -57,8 +58,9 @@ class Uploads:
         else:
             self._details_etags.pop(task_id, None)
 
-    async def upload_attachment(self, record: Attachment, refs: DestRefs, marker: str,
-                                chunks: AsyncIterator[bytes] | None) -> str:
+    async def upload_attachment(
+        self, record: Attachment, refs: DestRefs, marker: str, chunks: AsyncIterator[bytes] | None
+    ) -> str:
         task_id = need(refs.task, "task")
         if record.is_link or chunks is None:
             url = record.url or ""
@@ -66,34 +68,31 @@ class Uploads:
         else:
             plan = refs.project or (await self.directory.task(task_id)).plan_id
             group = await self.directory.group_of(plan)
-            item = await self._upload(group, f"Ferry/{marker_dir(marker)}/{safe_file_name(record.name)}",
-                                      record, chunks)
+            item = await self._upload(
+                group, f"Ferry/{marker_dir(marker)}/{safe_file_name(record.name)}", record, chunks
+            )
             url = str(item["webUrl"])
             kind = "Other"
         key = encode_reference_key(url)
-        ref = {"@odata.type": "#microsoft.graph.plannerExternalReference",
-               "alias": record.name[:255], "type": kind}
+        ref = {"@odata.type": "#microsoft.graph.plannerExternalReference", "alias": record.name[:255], "type": kind}
         path = f"/planner/tasks/{task_id}/details"
         body = {"references": {key: ref}}
         async with self._locks(f"references|{task_id}"):
             etag = self._details_etags.pop(task_id, None)
-            written = await (self.client.patch_known(path, body, etag) if etag
-                             else self.client.patch_etag(path, body))
+            written = await (self.client.patch_known(path, body, etag) if etag else self.client.patch_etag(path, body))
             self.remember_details(task_id, written)
         return f"{task_id}|{key}"
 
-    async def _upload(self, group: str, path: str, record: Attachment,
-                      chunks: AsyncIterator[bytes]) -> dict[str, Any]:
+    async def _upload(self, group: str, path: str, record: Attachment, chunks: AsyncIterator[bytes]) -> dict[str, Any]:
         target = f"/groups/{group}/drive/root:/{quote(path)}"
         content_type = record.mime_type or "application/octet-stream"
         if record.size is not None and record.size <= SIMPLE_UPLOAD_MAX:
-            return await self.client.put_stream(f"{target}:/content", chunks, content_type,
-                                               record.size)
+            return await self.client.put_stream(f"{target}:/content", chunks, content_type, record.size)
         if record.size is None:
             raise SkippableItemError("a file of unknown size cannot be uploaded to SharePoint")
         session = await self.client.post(
-            f"{target}:/createUploadSession",
-            {"item": {"@microsoft.graph.conflictBehavior": "replace"}})
+            f"{target}:/createUploadSession", {"item": {"@microsoft.graph.conflictBehavior": "replace"}}
+        )
         upload_url = str(session["uploadUrl"])
         buffer = bytearray()
         sent = 0
@@ -109,16 +108,13 @@ class Uploads:
                 while len(buffer) >= FRAGMENT:  # at most one fragment + one chunk in memory
                     part = bytes(buffer[:FRAGMENT])
                     del buffer[:FRAGMENT]
-                    result = await self._send_fragment(upload_url, target, part, sent,
-                                                       record.size)
+                    result = await self._send_fragment(upload_url, target, part, sent, record.size)
                     sent += len(part)
             if buffer:
-                result = await self._send_fragment(upload_url, target, bytes(buffer), sent,
-                                                   record.size)
+                result = await self._send_fragment(upload_url, target, bytes(buffer), sent, record.size)
                 sent += len(buffer)
             if sent != record.size:
-                raise SkippableItemError(
-                    f"the file has {sent} bytes but {record.size} were declared")
+                raise SkippableItemError(f"the file has {sent} bytes but {record.size} were declared")
             if result is None or "webUrl" not in result:
                 raise SkippableItemError("the upload session did not complete")
         except Exception:
@@ -127,8 +123,9 @@ class Uploads:
         assert MAX_CHUNK_BYTES >= FRAGMENT
         return result
 
-    async def _send_fragment(self, upload_url: str, target: str, part: bytes, start: int,
-                             total: int) -> dict[str, Any] | None:
+    async def _send_fragment(
+        self, upload_url: str, target: str, part: bytes, start: int, total: int
+    ) -> dict[str, Any] | None:
         """Send one fragment: the driveItem when it completed the file, else None.
 
         A fragment whose answer was lost (connection reset, 5xx) may have landed all the
@@ -140,16 +137,17 @@ class Uploads:
         end = start + len(part)
         try:
             # the upload URL is pre-authenticated: no bearer token
-            response = await self.client.plain("PUT", upload_url, content=part, headers={
-                "Content-Range": f"bytes {start}-{end - 1}/{total}"})
+            response = await self.client.plain(
+                "PUT", upload_url, content=part, headers={"Content-Range": f"bytes {start}-{end - 1}/{total}"}
+            )
         except (TransientError, SkippableItemError, NotFoundError):
             expected = await self._next_expected(upload_url)
             if end < total and expected == end:
-                return None                      # it landed; only its 202 was lost
+                return None  # it landed; only its 202 was lost
             if end == total and expected is None:
                 item = await self._committed(target, total)
                 if item is not None:
-                    return item                  # committed; only its 201/200 was lost
+                    return item  # committed; only its 201/200 was lost
             raise
         if response.status_code in (200, 201):
             data: dict[str, Any] = response.json()

@@ -6,6 +6,7 @@ Markers: tasks carry a description footer; comments a footer line in the post; u
 live under `Ferry/<marker>/` in the group's library (links are keyed by URL, so re-adding
 one is idempotent). Plans, buckets and labels are reconciled by name (natural key).
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -97,8 +98,9 @@ class PlannerWriter:
     async def list_containers(self) -> list[Container]:
         return await self.directory.list_containers()
 
-    async def upload_attachment(self, record: Attachment, refs: DestRefs, marker: str,
-                                chunks: AsyncIterator[bytes] | None) -> str:
+    async def upload_attachment(
+        self, record: Attachment, refs: DestRefs, marker: str, chunks: AsyncIterator[bytes] | None
+    ) -> str:
         return await self.uploads.upload_attachment(record, refs, marker, chunks)
 
     # -- RecordAdapter ----------------------------------------------------------------
@@ -112,32 +114,43 @@ class PlannerWriter:
         if isinstance(record, Comment):
             return unstack_comment_header(record), []  # a second hop keeps the first header
         if isinstance(record, Project) and record.description:
-            notes.append(Adaptation(kind=kind, code="project.description_dropped",
-                                    message="Planner plans have no description", loss=True))
+            notes.append(
+                Adaptation(
+                    kind=kind,
+                    code="project.description_dropped",
+                    message="Planner plans have no description",
+                    loss=True,
+                )
+            )
             record = record.model_copy(update={"description": ""})
         if isinstance(record, Task) and len(record.checklists) > 1:
             items = tuple(
-                ChecklistItem(source_id=f"{cl.source_id or n}/{item.source_id}",
-                              name=f"{cl.name}: {item.name}", checked=item.checked,
-                              position=float(i))
+                ChecklistItem(
+                    source_id=f"{cl.source_id or n}/{item.source_id}",
+                    name=f"{cl.name}: {item.name}",
+                    checked=item.checked,
+                    position=float(i),
+                )
                 for n, cl in enumerate(record.checklists)
-                for i, item in enumerate(cl.items))
-            record = record.model_copy(update={"checklists": (Checklist(name=CHECKLIST_NAME,
-                                                                        items=items),)})
-            notes.append(Adaptation(kind=kind, code="task.checklists_merged",
-                                    message="several checklists merged into Planner's one "
-                                            "checklist (items prefixed by list name)"))
+                for i, item in enumerate(cl.items)
+            )
+            record = record.model_copy(update={"checklists": (Checklist(name=CHECKLIST_NAME, items=items),)})
+            notes.append(
+                Adaptation(
+                    kind=kind,
+                    code="task.checklists_merged",
+                    message="several checklists merged into Planner's one checklist (items prefixed by list name)",
+                )
+            )
         return record, notes
 
     # -- create / update ----------------------------------------------------------------
 
-    async def create(self, kind: Kind, record: Record, refs: DestRefs,
-                     marker: str) -> str | Written:
+    async def create(self, kind: Kind, record: Record, refs: DestRefs, marker: str) -> str | Written:
         if isinstance(record, Project):
             if not refs.workspace:
                 raise SkippableItemError("a destination group (workspace) is required")
-            body = {"title": record.name[:255],
-                    "container": {"url": f"{GRAPH_BASE_URL}/groups/{refs.workspace}"}}
+            body = {"title": record.name[:255], "container": {"url": f"{GRAPH_BASE_URL}/groups/{refs.workspace}"}}
             plan = PlannerPlan.model_validate(await self.client.post("/planner/plans", body))
             self.directory.remember_plan(plan)
             return plan.id
@@ -152,27 +165,25 @@ class PlannerWriter:
             return await self.comments.create(record, refs, marker)
         raise SkippableItemError(f"planner cannot create {kind}")
 
-    async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs,
-                     marker: str) -> Written | None:
+    async def update(self, kind: Kind, dest_id: str, record: Record, refs: DestRefs, marker: str) -> Written | None:
         """Overwrite migrated fields and finish a task's parts: bucket, categories and
         assignments (task), description with marker footer and checklist items (details,
         keyed by stable ids so a retry after any failure writes each item once)."""
         try:
             if isinstance(record, Project):
-                await self.client.patch_etag(f"/planner/plans/{dest_id}",
-                                            {"title": record.name[:255]})
+                await self.client.patch_etag(f"/planner/plans/{dest_id}", {"title": record.name[:255]})
             elif isinstance(record, Section):
                 plan = refs.project or ""
                 if (plan, f"bucket:{record.name}", record.position) in self._unplaced:
                     await self._replace_bucket(plan, dest_id, record)
                 else:
-                    await self.client.patch_etag(f"/planner/buckets/{dest_id}",
-                                                {"name": record.name})
+                    await self.client.patch_etag(f"/planner/buckets/{dest_id}", {"name": record.name})
             elif isinstance(record, Label):
                 plan, _, key = dest_id.partition("|")
                 record, _ = name_nameless_label(record)
                 self._details_read[plan] = await self.client.patch_etag(
-                    f"/planner/plans/{plan}/details", {"categoryDescriptions": {key: record.name}})
+                    f"/planner/plans/{plan}/details", {"categoryDescriptions": {key: record.name}}
+                )
             elif isinstance(record, Task):
                 notes = await self._write_task(dest_id, record, refs, marker)
                 return Written(dest_id=dest_id, notes=notes) if notes else None
@@ -211,10 +222,11 @@ class PlannerWriter:
         """A bucket placed by its source position among the plan's buckets (one create per
         plan at a time, so buckets written at once do not share a hint)."""
         async with self._locks(f"buckets|{plan}"):
-            placed = [(self._bucket_positions.get(b.id, BEFORE_ALL), b.order_hint or "")
-                      for b in await self._bucket_listing(plan)]
-            body = {"name": record.name, "planId": plan,
-                    "orderHint": order_hint_for(record.position, placed)}
+            placed = [
+                (self._bucket_positions.get(b.id, BEFORE_ALL), b.order_hint or "")
+                for b in await self._bucket_listing(plan)
+            ]
+            body = {"name": record.name, "planId": plan, "orderHint": order_hint_for(record.position, placed)}
             self._unplaced.add((plan, f"bucket:{record.name}", record.position))
             made = await self.client.post("/planner/buckets", body)
             self._unplaced.discard((plan, f"bucket:{record.name}", record.position))
@@ -227,10 +239,15 @@ class PlannerWriter:
         """A bucket whose create answer was lost: buckets placed since did not count it, so
         place it again by its source position (as a create does)."""
         async with self._locks(f"buckets|{plan}"):
-            placed = [(self._bucket_positions.get(b.id, BEFORE_ALL), b.order_hint or "")
-                      for b in await self._buckets(plan) if b.id != bucket_id]
-            await self.client.patch_etag(f"/planner/buckets/{bucket_id}", {
-                "name": record.name, "orderHint": order_hint_for(record.position, placed)})
+            placed = [
+                (self._bucket_positions.get(b.id, BEFORE_ALL), b.order_hint or "")
+                for b in await self._buckets(plan)
+                if b.id != bucket_id
+            ]
+            await self.client.patch_etag(
+                f"/planner/buckets/{bucket_id}",
+                {"name": record.name, "orderHint": order_hint_for(record.position, placed)},
+            )
             self._bucket_positions[bucket_id] = record.position
             self._unplaced.discard((plan, f"bucket:{record.name}", record.position))
 
@@ -250,25 +267,32 @@ class PlannerWriter:
                 cached = self._details_read.get(plan_id) if attempt == 0 else None
                 raw = cached or await self.client.get_json(path)
                 names = PlannerPlanDetails.model_validate(raw).category_descriptions
-                held = label_category(names, record) or (
-                    tried if tried and names.get(tried) == record.name else None)
+                held = label_category(names, record) or (tried if tried and names.get(tried) == record.name else None)
                 if held is not None:  # written by an earlier attempt whose answer was lost
                     return f"{plan_id}|{held}"
                 own = category_for_color(record.color)
-                free = own if own and not names.get(own) else next(
-                    (k for k in CATEGORY_KEYS if not names.get(k)), None)
+                free = own if own and not names.get(own) else next((k for k in CATEGORY_KEYS if not names.get(k)), None)
                 if free is None:
                     same = next((k for k in CATEGORY_KEYS if names.get(k) == record.name), None)
                     if same is None:
                         raise SkippableItemError("the plan already uses all 25 label categories")
-                    return Written(dest_id=f"{plan_id}|{same}", notes=(Adaptation(
-                        kind=Kind.LABEL, code="label.merged", loss=True,
-                        message=f"the plan's 25 categories are all used: merged into the "
-                                f"category also named {record.name!r}"),))
+                    return Written(
+                        dest_id=f"{plan_id}|{same}",
+                        notes=(
+                            Adaptation(
+                                kind=Kind.LABEL,
+                                code="label.merged",
+                                loss=True,
+                                message=f"the plan's 25 categories are all used: merged into the "
+                                f"category also named {record.name!r}",
+                            ),
+                        ),
+                    )
                 tried = free
                 try:
                     written = await self.client.patch_if_match(
-                        path, {"categoryDescriptions": {free: record.name}}, raw["@odata.etag"])
+                        path, {"categoryDescriptions": {free: record.name}}, raw["@odata.etag"]
+                    )
                 except ITEM_ERRORS as exc:
                     self._details_read.pop(plan_id, None)
                     if status_of(exc) in (409, 412) and attempt < 4:
@@ -286,13 +310,12 @@ class PlannerWriter:
         if not refs.flattened_parent or FLATTENED_LINE not in record.description:
             return record
         parent = await self.directory.task(refs.flattened_parent)
-        return record.model_copy(update={"description": name_flattened_parent(
-            record.description, parent.title)})
+        return record.model_copy(update={"description": name_flattened_parent(record.description, parent.title)})
 
-    async def _task_inputs(self, record: Task, refs: DestRefs
-                           ) -> tuple[list[str], list[str], list[str]]:
-        categories = list(dict.fromkeys(dest.partition("|")[2] for ref in record.labels
-                                        if (dest := refs.labels.get(ref.source_id))))
+    async def _task_inputs(self, record: Task, refs: DestRefs) -> tuple[list[str], list[str], list[str]]:
+        categories = list(
+            dict.fromkeys(dest.partition("|")[2] for ref in record.labels if (dest := refs.labels.get(ref.source_id)))
+        )
         ids: list[str] = []
         unknown: list[str] = []
         for person in record.assignees:
@@ -307,14 +330,12 @@ class PlannerWriter:
         plan = need(refs.project, "plan")
         record = await self._parent_named(record, refs)
         inputs = await self._task_inputs(record, refs)
-        body = task_fields(record, bucket_id=refs.section, categories=inputs[0],
-                           assignee_ids=inputs[1])
+        body = task_fields(record, bucket_id=refs.section, categories=inputs[0], assignee_ids=inputs[1])
         body["planId"] = plan
         # Without orderHint Planner puts a new task first; place it by source position among
         # the tasks of its bucket instead (one create per plan at a time, as for buckets).
         async with self._locks(f"tasks|{plan}"):
-            placed = (await self._task_lists(plan)).setdefault(refs.section or "",
-                                                               PlacedItems(()))
+            placed = (await self._task_lists(plan)).setdefault(refs.section or "", PlacedItems(()))
             body["orderHint"] = placed.hint_for(record.position)
             where = (plan, refs.section or "", record.position)
             self._unplaced.add(where)
@@ -338,23 +359,21 @@ class PlannerWriter:
             self._task_places[plan] = {b: PlacedItems(h) for b, h in hints.items()}
         return self._task_places[plan]
 
-    async def _write_task(self, task_id: str, record: Task, refs: DestRefs,
-                          marker: str) -> tuple[Adaptation, ...]:
+    async def _write_task(self, task_id: str, record: Task, refs: DestRefs, marker: str) -> tuple[Adaptation, ...]:
         record = await self._parent_named(record, refs)
         inputs = await self._task_inputs(record, refs)
         existing = await self.directory.task(task_id)
-        body = task_fields(record, bucket_id=refs.section, categories=inputs[0],
-                           assignee_ids=inputs[1], existing=existing)
+        body = task_fields(
+            record, bucket_id=refs.section, categories=inputs[0], assignee_ids=inputs[1], existing=existing
+        )
         where = (existing.plan_id, refs.section or "", record.position)
         if where in self._unplaced:
             # its create's answer was lost: tasks placed since did not count it, so place it
             # again among them, by source position (as a create does)
             async with self._locks(f"tasks|{existing.plan_id}"):
-                placed = (await self._task_lists(existing.plan_id)).setdefault(
-                    refs.section or "", PlacedItems(()))
+                placed = (await self._task_lists(existing.plan_id)).setdefault(refs.section or "", PlacedItems(()))
                 body["orderHint"] = placed.hint_for(record.position)
-                patched = await self.client.patch_known(f"/planner/tasks/{task_id}", body,
-                                                        existing.etag)
+                patched = await self.client.patch_known(f"/planner/tasks/{task_id}", body, existing.etag)
                 hint = patched.get("orderHint") if isinstance(patched, dict) else None
                 placed.add(record.position, hint or body["orderHint"])
                 self._unplaced.discard(where)
@@ -363,34 +382,33 @@ class PlannerWriter:
         await self._write_details(task_id, record, marker, inputs)
         return _merged_labels(record, refs)
 
-    async def _write_details(self, task_id: str, record: Task, marker: str,
-                             inputs: tuple[list[str], list[str], list[str]]) -> None:
-        existing = PlannerTaskDetails.model_validate(
-            await self.client.get_json(f"/planner/tasks/{task_id}/details"))
+    async def _write_details(
+        self, task_id: str, record: Task, marker: str, inputs: tuple[list[str], list[str], list[str]]
+    ) -> None:
+        existing = PlannerTaskDetails.model_validate(await self.client.get_json(f"/planner/tasks/{task_id}/details"))
         text = record.description
         if inputs[2]:  # people the destination tenant does not know: keep their names
             line = "Assigned in the source to: " + ", ".join(inputs[2])
             text = f"{text.rstrip()}\n\n{line}" if text.strip() else line
-        body: dict[str, Any] = {"description": with_footer(text, marker),
-                                "checklist": checklist_patch(record, existing)}
+        body: dict[str, Any] = {
+            "description": with_footer(text, marker),
+            "checklist": checklist_patch(record, existing),
+        }
         if not body["checklist"]:
             del body["checklist"]
         # the etag of the read above (no second read); its answer's etag serves the task's
         # attachments, which change the same details
-        written = await self.client.patch_known(f"/planner/tasks/{task_id}/details", body,
-                                                existing.etag)
+        written = await self.client.patch_known(f"/planner/tasks/{task_id}/details", body, existing.etag)
         self.uploads.remember_details(task_id, written)
 
     # -- reconciliation and deletes -------------------------------------------------------
 
-    async def find_by_marker(self, kind: Kind, marker: str, record: Record,
-                             refs: DestRefs) -> str | None:
+    async def find_by_marker(self, kind: Kind, marker: str, record: Record, refs: DestRefs) -> str | None:
         if kind is Kind.PROJECT:
             if not refs.workspace:
                 return None
             plans = await self.client.get_all(f"/groups/{refs.workspace}/planner/plans")
-            return next((p["id"] for p in plans if p.get("title") == getattr(record, "name", None)),
-                        None)
+            return next((p["id"] for p in plans if p.get("title") == getattr(record, "name", None)), None)
         if kind is Kind.SECTION and refs.project:
             buckets = await self._buckets(refs.project)
             return next((b.id for b in buckets if b.name == getattr(record, "name", None)), None)
@@ -419,8 +437,7 @@ class PlannerWriter:
                 return str(raw["id"])
         return None
 
-    async def _adopt_unmarked(self, plan_id: str, record: Task, refs: DestRefs,
-                              marker: str) -> str | None:
+    async def _adopt_unmarked(self, plan_id: str, record: Task, refs: DestRefs, marker: str) -> str | None:
         """A task whose create applied but whose answer was lost has no marker yet: the
         marker lives in the details, written after the task exists. Such a task is found
         by what the create wrote — this credential created it, its title and bucket, no
@@ -433,11 +450,16 @@ class PlannerWriter:
                 task = PlannerTask.model_validate(raw)
                 by = task.created_by
                 creator = (by.user.id if by and by.user else None) or (
-                    by.application.id if by and by.application else None)
-                if (task.has_description or task.title != record.name[:255]
-                        or (task.bucket_id or None) != (refs.section or None)
-                        or raw.get("checklistItemCount") or raw.get("referenceCount")
-                        or creator != me):
+                    by.application.id if by and by.application else None
+                )
+                if (
+                    task.has_description
+                    or task.title != record.name[:255]
+                    or (task.bucket_id or None) != (refs.section or None)
+                    or raw.get("checklistItemCount")
+                    or raw.get("referenceCount")
+                    or creator != me
+                ):
                     continue
                 details = await self.client.get_json(f"/planner/tasks/{task.id}/details")
                 if (details.get("description") or "").strip() or details.get("checklist"):
@@ -445,7 +467,9 @@ class PlannerWriter:
                 try:
                     await self.client.patch_if_match(
                         f"/planner/tasks/{task.id}/details",
-                        {"description": with_footer("", marker)}, details["@odata.etag"])
+                        {"description": with_footer("", marker)},
+                        details["@odata.etag"],
+                    )
                 except ITEM_ERRORS as exc:
                     if status_of(exc) in (409, 412):
                         continue  # claimed by another writer meanwhile
@@ -476,8 +500,7 @@ class PlannerWriter:
             await self.client.delete_etag(f"/planner/tasks/{dest_id}")
         elif kind is Kind.LABEL:
             plan, _, key = dest_id.partition("|")
-            await self._ignore_missing(f"/planner/plans/{plan}/details",
-                                       {"categoryDescriptions": {key: None}})
+            await self._ignore_missing(f"/planner/plans/{plan}/details", {"categoryDescriptions": {key: None}})
         elif kind is Kind.ATTACHMENT:
             task, _, key = dest_id.partition("|")
             await self._ignore_missing(f"/planner/tasks/{task}/details", {"references": {key: None}})
@@ -508,6 +531,11 @@ def _merged_labels(record: Task, refs: DestRefs) -> tuple[Adaptation, ...]:
     dests = [refs.labels[ref.source_id] for ref in record.labels if ref.source_id in refs.labels]
     if len(set(dests)) == len(dests):
         return ()
-    return (Adaptation(kind=Kind.TASK, code="task.labels_merged", loss=True,
-                       message="two of its labels share one Planner category (the plan's 25 "
-                               "categories are all used)"),)
+    return (
+        Adaptation(
+            kind=Kind.TASK,
+            code="task.labels_merged",
+            loss=True,
+            message="two of its labels share one Planner category (the plan's 25 categories are all used)",
+        ),
+    )
