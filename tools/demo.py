@@ -13,11 +13,14 @@ import argparse
 import os
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tools.demo_vendors import DEMO_VENDORS, SeedSize, Vendor
+
+__all__ = ["DEMO_VENDORS", "Vendor", "run_demo"]
 
 ROOT = Path(__file__).resolve().parent.parent
 FINAL = ("succeeded", "partially_succeeded", "failed", "cancelled")
@@ -25,100 +28,14 @@ KINDS = ("project", "section", "label", "task", "comment", "attachment")
 AUDIENCE = "api://ferry-local"
 
 
-@dataclass
-class Vendor:
-    """A running simulator and how to reach it as a connector."""
-
-    kind: str
-    url: str
-    connection: dict[str, Any]
-    app: Any
-
-    def edit(self, item_ids: list[str]) -> int:
-        return _EDITORS[self.kind](self, item_ids)
-
-
 def _seed(kind: str, *, source: bool, boards: int, cards: int, max_mb: int) -> Any:
-    big = max(1, max_mb) * 1024 * 1024
-    sizes = [2_048, 150_000, 1_500_000, big] if source else [1_024]
-    if kind == "trello":
-        from simulators.trello import SeedConfig
-
-        return SeedConfig(boards=boards if source else 0, cards_per_board=cards if source else 0,
-                          attachment_sizes=tuple(sizes), many_comments=30 if source else 0)
-    if kind == "asana":
-        from simulators.asana import SeedConfig as AsanaSeed
-
-        return AsanaSeed(projects=boards if source else 0, tasks_per_project=cards if source else 0,
-                         attachment_sizes=sizes, deleted_per_project=0 if not source else 2,
-                         archived_projects=0 if not source else 1)
-    from simulators.planner import SeedConfig as PlannerSeed
-
-    return PlannerSeed(plans_per_group=boards if source else 0, tasks_per_plan=cards if source else 0,
-                       attachment_sizes=[min(s, 5 * 1024 * 1024) for s in sizes])
+    """The seed of ``kind``'s simulator (also used by ``bench/sim_server.py``)."""
+    return DEMO_VENDORS[kind].seed(SeedSize(source, boards, cards, max_mb))
 
 
 def _start_vendor(stack: ExitStack, kind: str, seed: Any) -> Vendor:
-    from simulators.common import serve
-
-    if kind == "trello":
-        from simulators.trello import create_app
-        from simulators.trello.seed import owner_token
-
-        app = create_app(seed)
-        url = stack.enter_context(serve(app))
-        conn = {"kind": "trello", "base_url": f"{url}/1",
-                "auth": {"type": "api_key_token", "api_key": seed.api_key, "token": owner_token(seed)}}
-    elif kind == "asana":
-        from simulators.asana import DEFAULT_TOKEN
-        from simulators.asana import create_app as asana_app
-
-        app = asana_app(seed)
-        url = stack.enter_context(serve(app))
-        conn = {"kind": "asana", "base_url": f"{url}/api/1.0", "auth": {"type": "pat", "token": DEFAULT_TOKEN}}
-    else:
-        from simulators.planner import create_app as planner_app
-
-        app = planner_app(seed)
-        url = stack.enter_context(serve(app))
-        conn = {"kind": "planner", "base_url": f"{url}/v1.0",
-                "auth": {"type": "client_credentials", "entra_tenant_id": app.state.planner.store.tenant_id,
-                         "client_id": seed.client_id, "client_secret": seed.client_secret}}
-    return Vendor(kind, url, conn, app)
-
-
-def _edit_trello(v: Vendor, ids: list[str]) -> int:
-    auth = v.connection["auth"]
-    for n, card in enumerate(ids):
-        httpx.put(f"{v.url}/1/cards/{card}", params={"key": auth["api_key"], "token": auth["token"],
-                                                      "name": f"Edited in the demo #{n}"}).raise_for_status()
-    return len(ids)
-
-
-def _edit_asana(v: Vendor, ids: list[str]) -> int:
-    headers = {"Authorization": f"Bearer {v.connection['auth']['token']}"}
-    for n, gid in enumerate(ids):
-        httpx.put(f"{v.url}/api/1.0/tasks/{gid}", headers=headers,
-                  json={"data": {"name": f"Edited in the demo #{n}"}}).raise_for_status()
-    return len(ids)
-
-
-def _edit_planner(v: Vendor, ids: list[str]) -> int:
-    auth = v.connection["auth"]
-    token = httpx.post(f"{v.url}/{auth['entra_tenant_id']}/oauth2/v2.0/token", data={
-        "grant_type": "client_credentials", "client_id": auth["client_id"], "client_secret": auth["client_secret"],
-        "scope": "https://graph.microsoft.com/.default"}).json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
-    for n, tid in enumerate(ids):
-        task = httpx.get(f"{v.url}/v1.0/planner/tasks/{tid}", headers=headers).json()
-        httpx.patch(f"{v.url}/v1.0/planner/tasks/{tid}", json={"title": f"Edited in the demo #{n}"},
-                    headers={**headers, "If-Match": task["@odata.etag"]}).raise_for_status()
-    return len(ids)
-
-
-_EDITORS = {"trello": _edit_trello, "asana": _edit_asana, "planner": _edit_planner}
-#: the vendors the demo can simulate (seed, start, edit); the CLI offers those the registry has
-DEMO_VENDORS = frozenset(_EDITORS)
+    """``kind``'s simulator started on a free port, and its connection."""
+    return DEMO_VENDORS[kind].start(stack, seed)
 
 
 class Api:

@@ -13,6 +13,7 @@ import re
 from datetime import datetime
 
 from shared.connectors.asana.mapping import asana_color
+from shared.connectors.azure_devops.mapping import adapt_project as ado_adapt_project
 from shared.connectors.jira.mapping import label_name as jira_label_name
 from shared.connectors.trello.mapping import trello_color
 from shared.contract.connector import ChecklistSupport
@@ -25,6 +26,9 @@ from shared.verify.documented import documented
 from shared.verify.snapshot import Snapshot
 
 __all__ = ["Comparison", "Diff", "compare"]
+
+#: the id an Azure DevOps writer answers for a section it made an area (areas are not read)
+AREA = "area:"
 
 
 class Comparer(TaskChecks):
@@ -46,7 +50,12 @@ class Comparer(TaskChecks):
         renamed = re.fullmatch(re.escape(s.name[:74]) + r" \(\d+\)", d.name) or (
             len(s.name) > 80 and d.name == s.name[:80])
         if renamed and self.rule("project.renamed_for_jira", "project", f"named {d.name!r}"):
-            pass  # a name taken on the site (or too long) changed as documented
+            self.same("project.name", "project", d.name, d.name)  # the rename is the rule's
+        elif d.name != s.name and d.name == ado_adapt_project(s)[0].name and documented(
+            self.dest, "project.name_adapted"
+        ):
+            self.rule("project.name_adapted", "project", f"named {d.name!r}")
+            self.same("project.name", "project", ado_adapt_project(s)[0].name, d.name)
         else:
             self.same("project.name", "project", s.name, d.name)
         want = s.description
@@ -56,24 +65,34 @@ class Comparer(TaskChecks):
         self.same("project.description", "project", want, strip_marker_footer(d.description))
 
     def sections(self) -> None:
-        placed: list[tuple[float, float, str]] = []
+        placed: list[tuple[float, float, str, str]] = []
         for s in self.src.sections.values():
             where = f"section {s.name!r}"
+            if (self.map.get((Kind.SECTION, s.source_id)) or "").startswith(AREA) and documented(
+                self.dest, "section.as_area"
+            ):
+                self.item(Kind.SECTION, s.source_id)
+                self.rule("section.as_area", where, "an area, not read back")
+                continue
             d = self.pair(Kind.SECTION, s.source_id, where)
             if d is None:
                 continue
             if d.name != s.name and d.name.casefold() == s.name.strip().casefold():
                 self.rule("section.existing_status_reused", where, f"status {d.name!r}")
+            elif d.name != s.name and documented(self.dest, "section.mapped_to_state"):
+                self.rule("section.mapped_to_state", where, f"state {d.name!r}")
             else:
                 self.same("section.name", where, s.name, d.name)
             if s.archived and not d.archived and Kind.SECTION not in self.caps.archived_kinds:
                 self.rule("section.archived_dropped", where, "archived list arrives active")
             else:
                 self.same("section.archived", where, s.archived, d.archived)
-            placed.append((s.position, d.position, s.name))
+            placed.append((s.position, d.position, s.name, d.source_id))
         placed.sort()
         self.item(None)
-        if not _increasing([p[1] for p in placed]) and not self.unordered(
+        # several source sections written onto one destination section (a state) share a place
+        merged = [p for n, p in enumerate(placed) if n == 0 or p[3] != placed[n - 1][3]]
+        if not _increasing([p[1] for p in merged]) and not self.unordered(
             "section.order_not_kept", "sections"
         ):
             self.diff(

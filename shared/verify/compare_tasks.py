@@ -19,6 +19,7 @@ from shared.verify.checks import (
     _noon,
     _short,
 )
+from shared.verify.documented import documented
 
 #: destinations holding custom fields natively (``Capabilities.custom_fields``) whose subtasks
 #: cannot (Asana: a subtask has no project to hold fields, its values go to the notes)
@@ -94,10 +95,13 @@ class TaskChecks(Checks):
             else:
                 self.diff("task.section_default_list", where, f"a task without section lands in list {d.section_id!r}")
         elif d.section_id != want_section and d.section_id and s.completed == d.completed:
-            # a destination whose completion is the task's status (Jira) moves a task whose
-            # section says otherwise to a status that says what its completion says
-            self.rule("task.section_replaced_by_completion", where,
-                      f"in section {d.section_id!r}, not {want_section!r}")
+            # a destination whose completion is the task's status (Jira, Azure DevOps) puts a
+            # task whose section says otherwise, or that has none, in a status saying it
+            rule = ("task.state_from_completion" if documented(dest, "task.state_from_completion")
+                    else "task.section_replaced_by_completion")
+            self.rule(rule, where, f"in section {d.section_id!r}, not {want_section!r}")
+        elif s.parent_id and want_section and d.section_id is None and d.parent_id:
+            self.rule("task.subtask_without_section", where, "a subtask has no section here")
         else:
             self.same("task.section", where, want_section, d.section_id)
         self.same("task.completed", where, s.completed, d.completed)

@@ -12,6 +12,7 @@ failure. Sources of the quotes:
 * ``shared/connectors/planner/README.md`` ("Writing", "Reading").
 * ``shared/connectors/jira/README.md`` ("Reading", "Writing (documented adaptations)").
 * ``shared/connectors/monday/README.md`` ("What maps to what", "Adaptations", "Markers").
+* ``shared/connectors/azure_devops/README.md`` ("Reading", "Writing (documented adaptations)").
 * Generic engine adaptations: ``shared/engine/adapt.py`` ``SUMMARIES``.
 """
 
@@ -153,6 +154,8 @@ DOCUMENTED: dict[str, dict[str, str]] = {
         "column order can differ from the source's section order'",
         "task.order_not_kept": "jira/README.md: 'issues are listed in key (creation) order and "
         "the engine writes a page concurrently, so tasks are not in source order'",
+        "task.subtask_without_section": "jira/README.md (Reading): 'Sub-tasks have no section "
+        "(only their completion)'",
         "section.project_default": "jira/README.md: 'statuses the new project already has keep "
         "their place on its board' (a new project's To Do, In Progress and Done)",
     },
@@ -174,6 +177,45 @@ DOCUMENTED: dict[str, dict[str, str]] = {
         "task.assignee_not_in_account)'",
         "task.name_truncated": "monday/README.md: 'Names hold at most 255 characters (the "
         "engine cuts longer ones).'",
+        "section.archived_dropped": ENGINE + " section.archived_dropped: 'archived sections "
+        "(lists) cannot be archived in the destination; they arrive active'",
+        "task.archived_dropped": ENGINE + " task.archived_dropped: 'archived tasks cannot be "
+        "archived in the destination; they arrive active'",
+    },
+    "azure_devops": {
+        "comment.author_time_prepended": "azure_devops/README.md: 'Comments are written by "
+        "the connection's identity at the time of writing: the engine prepends the original "
+        "author and time'",
+        "project.name_adapted": "azure_devops/README.md: 'A name longer than 64 characters or "
+        "holding \\ / : * ? \" < > ; # $ { } , + = [ ] | % & @ is adjusted "
+        "(project.name_adapted)'",
+        "project.renamed_duplicate": "azure_devops/README.md: 'a name already used gets a "
+        "number (project.renamed_duplicate)'",
+        "section.mapped_to_state": "azure_devops/README.md: 'a name that means a state "
+        "category (Doing, In progress, Done, Backlog …) is the first state of that category "
+        "(section.mapped_to_state)'",
+        "task.state_from_completion": "azure_devops/README.md: 'a completed task whose column "
+        "is not a Completed state gets the type's first Completed state, an open task in a "
+        "Completed state its first Proposed state (task.state_from_completion). A task in an "
+        "area gets the state its completion says.'",
+        "task.assignees_truncated": "azure_devops/README.md: 'One assignee'; " + ENGINE
+        + " task.assignees_truncated",
+        "label.color_dropped": "azure_devops/README.md: 'colours are not kept'",
+        "section.as_area": "azure_devops/README.md: 'any other section becomes an area under "
+        "the project (System.AreaPath)'; Reading: 'Area and iteration paths are not read'",
+        "section.project_default": "azure_devops/README.md: 'Columns are never created or "
+        "deleted (they belong to the process)'; Reading: 'Sections are the board's columns: "
+        "the states of the project's work item types in process order'",
+        "label.renamed_empty": "azure_devops/README.md: 'a label without a name is named after "
+        "its colour (label.renamed_empty)'",
+        "label.unused_not_read": "azure_devops/README.md: 'Tags: a tag exists by being used'",
+        "task.checklists_in_description": "azure_devops/README.md: 'The engine moves into the "
+        "description what Azure Boards cannot hold here: checklists and custom field values.'",
+        "task.custom_fields_in_description": "azure_devops/README.md: 'The engine moves into "
+        "the description what Azure Boards cannot hold here: checklists and custom field "
+        "values.'",
+        "task.name_truncated": "azure_devops/README.md: 'names longer than 255 characters are "
+        "cut by the engine'",
         "section.archived_dropped": ENGINE + " section.archived_dropped: 'archived sections "
         "(lists) cannot be archived in the destination; they arrive active'",
         "task.archived_dropped": ENGINE + " task.archived_dropped: 'archived tasks cannot be "

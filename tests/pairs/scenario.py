@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
 
 from shared.contract.model import Kind, Task
 from shared.verify.compare import Comparison, compare
 from shared.verify.snapshot import Snapshot, snapshot
+from tests.pairs.known import BROKEN, BUGS
 from tests.pairs.migrate import Migration, RunResult
 from tests.pairs.world import VENDORS, Sim
 
@@ -18,6 +22,13 @@ PAIRS: tuple[tuple[str, str], ...] = tuple(
 
 def pair_id(pair: tuple[str, str]) -> str:
     return f"{pair[0]}->{pair[1]}"
+
+
+def pair_params() -> list[Any]:
+    """PAIRS as test parameters; a pair in ``known.BROKEN`` is a strict xfail naming its defect."""
+    return [pytest.param(pair, id=pair_id(pair), marks=[pytest.mark.xfail(
+                strict=True, reason=BUGS[BROKEN[pair_id(pair)]])] if pair_id(pair) in BROKEN else [])
+            for pair in PAIRS]
 
 
 @dataclass

@@ -34,22 +34,42 @@ pytestmark = pytest.mark.filterwarnings("ignore:Use of allowEmptyValue:Deprecati
 FAULT_PAIRS = tuple(("trello" if dest != "trello" else "asana", dest) for dest in VENDORS)
 SHAPES = ("status", "apply_then_drop")
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
+#: reads a vendor takes as a POST: monday.com's GraphQL queries, Azure DevOps' WIQL and batch
+READS_AS_POST = ("/query/", "/_apis/wit/wiql", "/_apis/wit/workitemsbatch")
 _counter = itertools.count()
+
+
+#: a path segment that is an id: digits, a GUID, a long hexadecimal or base64url token
+_ID_SEGMENT = re.compile(r"\d+|[0-9a-fA-F-]{32,36}|[0-9a-f]{24}|[A-Za-z0-9_-]{28}")
+
+
+def _template(route: str) -> str:
+    """``route`` with id segments as ``{id}``: a simulator that routes by its own dispatch
+    (Azure DevOps) reports concrete paths, which a later migration never requests again."""
+    method, path = route.split(" ", 1)
+    return method + " " + "/".join("{id}" if _ID_SEGMENT.fullmatch(seg) else seg
+                                   for seg in path.split("/"))
 
 
 def _routes(sim: Sim) -> Counter[str]:
     stats = httpx.get(f"{sim.base}/_sim/stats").json()
-    return Counter({route: sum(n.values()) for route, n in stats["by_route"].items()
-                    if route.split(" ")[0] in WRITES and "/_sim" not in route
-                    and "/query/" not in route})  # a GraphQL query is a read sent as a POST
+    seen: Counter[str] = Counter()
+    for route, n in stats["by_route"].items():
+        if (route.split(" ")[0] in WRITES and "/_sim" not in route
+                and not any(read in route for read in READS_AS_POST)):
+            seen[_template(route)] += sum(n.values())
+    return seen
 
 
 def _pattern(template: str) -> str:
-    """A route template as a fault path: each {param} one segment, anchored at the end (a
-    literal ``$``, as in Graph's ``/$batch``, escaped)."""
-    literal = template.replace("$", r"\$")
-    with_paths = re.sub(r"\{[^}:]+:path\}", ".+", literal)  # a {rest:path} spans segments
-    return re.sub(r"\{[^}]+\}", "*", with_paths) + "$"
+    """A route template as a fault path (a regex): each {param} one segment, a {rest:path}
+    any number, literal segments escaped ("$Task" in an Azure DevOps path), anchored at the end."""
+    def segment(seg: str) -> str:
+        if re.fullmatch(r"\{[^}:]+:path\}", seg):
+            return ".+"
+        return "*" if re.fullmatch(r"\{[^}]+\}", seg) else re.escape(seg)
+
+    return "/".join(segment(seg) for seg in template.split("/")) + "$"
 
 
 class _OwnProjectName:

@@ -14,12 +14,12 @@ from shared.engine.ports import VERIFY_DEFECTS, ItemStatus
 from tests.pairs.conftest import Outcomes
 from tests.pairs.known import KNOWN, explained
 from tests.pairs.migrate import Migration
-from tests.pairs.scenario import PAIRS, pair_id
+from tests.pairs.scenario import pair_id, pair_params
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use of allowEmptyValue:DeprecationWarning")
 
 
-@pytest.mark.parametrize("pair", PAIRS, ids=pair_id)
+@pytest.mark.parametrize("pair", pair_params())
 async def test_verify_finds_every_migrated_item_ok(outcomes: Outcomes,
                                                    pair: tuple[str, str]) -> None:
     out = await outcomes.get(pair)

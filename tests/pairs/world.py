@@ -24,7 +24,7 @@ from shared.connectors.registry import available_kinds
 from simulators.asana import DEFAULT_TOKEN
 from simulators.common import serve
 from tests.pairs.sim import FAST, Sim, VendorWorld
-from tests.pairs.vendors import asana, jira, monday, planner, trello
+from tests.pairs.vendors import asana, azure_devops, jira, monday, planner, trello
 
 __all__ = ["FAST", "VENDORS", "Sim", "add_people", "running_sims"]
 
@@ -35,6 +35,7 @@ _WORLD: dict[str, VendorWorld] = {
     "planner": planner.WORLD,
     "jira": jira.WORLD,
     "monday": monday.WORLD,
+    "azure_devops": azure_devops.WORLD,
 }
 #: the vendors of the pair suite: the connector registry's, where the world can simulate them
 VENDORS = tuple(kind for kind in available_kinds() if kind in _WORLD)
