@@ -236,10 +236,12 @@ def _azure_devops_start(stack: ExitStack, seed: Any) -> Vendor:
 
 
 def _azure_devops_edit(v: Vendor, ids: list[str]) -> int:
-    org = v.app.state.ado.store.organization
+    store = v.app.state.ado.store
     for n, wid in enumerate(ids):
         patch = [{"op": "add", "path": "/fields/System.Title", "value": f"Edited in the demo #{n}"}]
-        httpx.patch(f"{v.url}/{org}/_apis/wit/workitems/{wid}", params={"api-version": "7.1"},
+        project = store.work_items[int(wid)].project_id  # updates go through the project
+        httpx.patch(f"{v.url}/{store.organization}/{project}/_apis/wit/workitems/{wid}",
+                    params={"api-version": "7.1"},
                     auth=("", v.connection["auth"]["pat"]), content=json.dumps(patch).encode(),
                     headers={"Content-Type": "application/json-patch+json"}).raise_for_status()
     return len(ids)
