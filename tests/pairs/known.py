@@ -1,9 +1,11 @@
 """Undocumented differences the pair tests tolerate today, each a known defect.
 
-``KNOWN[pair]`` maps a difference code to the defect in ``BUGS`` behind it; the fidelity
-test tolerates exactly these (a pair not listed has none). All eleven defects the pair tests first found are fixed, so
-every pair must now match with documented adaptations only. A newly found defect goes here
-with a strict xfail reproduction (see ``test_repro.py``) until it is fixed.
+``KNOWN[pair]`` maps a difference code to the defect in ``BUGS`` behind it; the fidelity,
+verify and fault-matrix tests tolerate exactly these (a pair not listed has none). The eleven
+defects the pair tests first found (Trello, Asana, Planner) are fixed; the entries below came
+with Jira, monday.com and Azure DevOps (issue 16) and belong to those connectors' engineers.
+A pair whose run cannot finish is in ``BROKEN`` (its tests are strict xfails). A defect found
+goes here, ideally with a strict xfail reproduction in ``test_repro.py``, until it is fixed.
 """
 from __future__ import annotations
 
