@@ -16,8 +16,8 @@ BUGS: dict[str, str] = {
     "or an Azure DevOps work item completed at the source changes its status or state) lands "
     "at the end of its new section in Asana and Planner: the writer of the delta places a task "
     "among the positions it wrote itself, and a fresh writer knows none (seen in the delta "
-    "tests of jira->asana, jira->planner, azure_devops->asana, azure_devops->planner; no "
-    "separate reproduction yet)",
+    "tests of jira->asana, jira->planner, azure_devops->asana, azure_devops->planner; Asana's "
+    "reproduced in test_repro.py, Planner's seen in the delta tests only)",
     "monday-group-order": "monday.com destination: groups are not in the source's section "
     "order (trello->monday positions [0, 2, 1], jira->monday [2, 1, 0, 3]); the README "
     "documents no such adaptation",

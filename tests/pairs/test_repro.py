@@ -227,3 +227,40 @@ async def test_planner_orders_buckets_written_at_once(planner: ConnectorRuntime,
             if isinstance(s, Section)]
     positions = [s.position for s in sorted(read, key=lambda s: s.name)]
     assert all(a < b for a, b in itertools.pairwise(positions)), positions
+
+
+@pytest.mark.xfail(strict=True, reason="known.BUGS['delta-section-move-order']")
+async def test_asana_places_a_task_moved_by_a_later_run_by_its_source_position(
+        sims: dict[str, Sim]) -> None:
+    """A first run writes t1 and t3 into section A and t2 into B; a later run (a fresh
+    writer, as every delta has) moves t2 into A, where the source has it between t1 and t3
+    (a Jira issue or Azure DevOps work item completed at the source changes status)."""
+    sim = sims["asana"]
+    first = await sim.runtime()
+    try:
+        mig, project = await _new_project(first, sim)
+        assert first.writer is not None
+        sections = [_id(await first.writer.create(
+            Kind.SECTION, Section(source_id=f"s{n}", version="1", project_id="p", name=name,
+                                  position=float(n)),
+            DestRefs(project=project), make_marker(mig, Kind.SECTION, f"s{n}")))
+            for n, name in enumerate(("A", "B"))]
+        ids = {}
+        for n, section in ((1, sections[0]), (3, sections[0]), (2, sections[1])):
+            ids[n] = _id(await first.writer.create(
+                Kind.TASK, _task(n, "p"), DestRefs(project=project, section=section),
+                make_marker(mig, Kind.TASK, f"t{n}")))
+    finally:
+        await first.aclose()
+    later = await sim.runtime()
+    try:
+        assert later.writer is not None and later.reader is not None
+        await later.writer.update(Kind.TASK, ids[2], _task(2, "p"),
+                                  DestRefs(project=project, section=sections[0]),
+                                  make_marker(mig, Kind.TASK, "t2"))
+        tasks = [t for t in await read_all(later.reader, Kind.TASK, project)
+                 if isinstance(t, Task) and t.section_id == sections[0]]
+    finally:
+        await later.aclose()
+    in_a = [t.name for t in sorted(tasks, key=lambda t: t.position)]
+    assert in_a == ["Task 1", "Task 2", "Task 3"]
