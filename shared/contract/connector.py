@@ -33,6 +33,7 @@ checks them):
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -51,6 +52,12 @@ from shared.contract.model import (
 
 #: Upper bound of one attachment chunk anywhere in the pipeline (bytes).
 MAX_CHUNK_BYTES = 4 * 1024 * 1024
+#: What a record id (source or destination) may be: 1–512 characters, no whitespace and no
+#: control characters. Ids travel in queue messages, id-map keys, report rows and log lines;
+#: a connector encodes vendor names it uses as ids (e.g. percent-encoding).
+MAX_ID_CHARS = 512
+RECORD_ID = re.compile(rf"^[^\s\x00-\x1f\x7f]{{1,{MAX_ID_CHARS}}}$")
+
 #: Longest reader cursor (it travels in a queue message with the chunk's other fields).
 MAX_CURSOR_CHARS = 4096
 

@@ -23,11 +23,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.contract.connector import MAX_ID_CHARS, RECORD_ID
 from shared.logs.redaction import redact, redact_obj
 
 MAX_MESSAGE_CHARS = 500
-MAX_ID_CHARS = 512
-_ID = re.compile(rf"^[^\s\x00-\x1f]{{1,{MAX_ID_CHARS}}}$")
+_ID = RECORD_ID
 _EVENT = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,4}$")
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
 _COUNTER = re.compile(r"^[A-Za-z][A-Za-z0-9_.:-]{0,63}$")

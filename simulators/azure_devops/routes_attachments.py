@@ -17,7 +17,7 @@ from simulators.azure_devops.routes_core import get_project
 from simulators.azure_devops.state import origin, sim_state
 from simulators.azure_devops.store import Attachment, Identity, new_guid
 from simulators.azure_devops.workitems import attachment_url
-from simulators.common import blob_response
+from simulators.common import blob_response, content_disposition
 
 router = APIRouter()
 _RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
@@ -114,5 +114,5 @@ async def get_attachment(
     download = request.query_params.get("download", "").lower() == "true"
     if att.blob is not None:
         return blob_response(att.blob, filename=name if download else None, range_header=request.headers.get("range"))
-    headers = {"content-disposition": f'attachment; filename="{name}"'} if download else {}
+    headers = {"content-disposition": content_disposition(name)} if download else {}
     return Response(bytes(att.data or b""), media_type="application/octet-stream", headers=headers)

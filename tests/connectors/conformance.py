@@ -28,6 +28,7 @@ import pytest
 from shared.connectors.kit.cursor import InvalidCursor
 from shared.contract.connector import (
     MAX_CHUNK_BYTES,
+    RECORD_ID,
     Capabilities,
     ChecklistSupport,
     DestinationWriter,
@@ -225,6 +226,10 @@ class ConnectorConformance:
             assert sorted(ids) == sorted(r.source_id for r in big), f"{kind}: pages differ"
             for rec in small:
                 assert rec.kind is kind and rec.source_id and rec.version
+                # ids travel in queue messages, id-map keys and log lines (their grammar)
+                refs = [rec.source_id, getattr(rec, "section_id", None) or "x"]
+                refs += [ref.source_id for ref in getattr(rec, "labels", ())]
+                assert all(RECORD_ID.match(ref) for ref in refs), f"{kind}: an id breaks the id grammar: {refs}"
             if kind is Kind.PROJECT:
                 assert [r.source_id for r in small] == [source_scope]
 

@@ -44,8 +44,6 @@ BUGS: dict[str, str] = {
     "not read back; undocumented (a label.collision the writer does not report)",
     "subtask-section-undocumented": "a subtask that has a section at the source (an Azure "
     "DevOps child has a state) has none in Asana or monday.com; neither README documents it",
-    "ado-file-name-header": "Azure DevOps simulator: a file whose name is beyond Latin-1 (an "
-    "en dash from monday.com) answers its download with a 500 (Content-Disposition)",
 }
 
 KNOWN: dict[str, dict[str, str]] = {
@@ -83,8 +81,7 @@ KNOWN: dict[str, dict[str, str]] = {
     "monday->azure_devops": {"task.description": "ado-richtext", "comment.text": "ado-richtext",
                              "task.description_additions": "ado-marker-alone",
                              "task.order": "ado-item-order", "label.unreadable": "ado-tag-case",
-                             "task.labels": "ado-tag-case",
-                             "attachment.bytes": "ado-file-name-header"},
+                             "task.labels": "ado-tag-case"},
 }
 
 
@@ -102,6 +99,4 @@ def explained(row: ItemReport, known: dict[str, str]) -> bool:
 
 #: pairs whose run cannot finish today (a defect raises before the comparison): their tests
 #: are strict xfails naming the defect, so they turn red the day it is fixed
-BROKEN: dict[str, str] = {
-    "monday->azure_devops": "ado-file-name-header",
-}
+BROKEN: dict[str, str] = {}

@@ -14,6 +14,7 @@ import hashlib
 import re
 from datetime import UTC, datetime, time
 from typing import Any
+from urllib.parse import quote, unquote
 
 from shared.connectors.azure_devops.richtext import html_to_markdown, markdown_to_html
 from shared.connectors.kit.markers import without_footer
@@ -94,13 +95,14 @@ def tag_names(value: Any) -> list[str]:
 
 def label_id(name: str) -> str:
     """A tag's id, as reader and writer answer it: ``tag:<name>`` (Azure DevOps keeps one
-    spelling per tag and project, the first one used)."""
-    return "tag:" + name.strip()
+    spelling per tag and project, the first one used), percent-encoded: ids travel in queue
+    messages and log lines, whose grammar admits no spaces or control characters."""
+    return "tag:" + quote(name.strip(), safe="")
 
 
 def tag_of(label: str) -> str:
     """The tag name in a label id."""
-    return label[len("tag:") :] if label.startswith("tag:") else label
+    return unquote(label[len("tag:") :]) if label.startswith("tag:") else label
 
 
 # --- records out --------------------------------------------------------------------------
@@ -121,8 +123,14 @@ def label_record(name: str, project_id: str) -> Label:
 
 
 def state_section_id(state: str) -> str:
-    """A state's section id (states are unique by name, case-insensitively)."""
-    return "state:" + state.strip().lower()
+    """A state's section id (states are unique by name, case-insensitively), percent-encoded
+    like ``label_id`` ("To Do" is ``state:to%20do``)."""
+    return "state:" + quote(state.strip().lower(), safe="")
+
+
+def state_of_section_id(section_id: str) -> str | None:
+    """The (lower-cased) state a section id names; None for another kind of section."""
+    return unquote(section_id[len("state:") :]) if section_id.startswith("state:") else None
 
 
 def state_sections(types: list[dict[str, Any]], project_id: str) -> list[Section]:

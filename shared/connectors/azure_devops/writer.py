@@ -44,6 +44,7 @@ from shared.connectors.azure_devops.mapping import (
     link_key,
     patch_ops,
     state_for_section,
+    state_of_section_id,
     state_section_id,
     tag_of,
     task_fields,
@@ -719,9 +720,7 @@ class AzureDevOpsWriter:
 
 def _column(refs: DestRefs) -> str | None:
     """The state a task's section stands for (None for an area or no section)."""
-    if refs.section and refs.section.startswith("state:"):
-        return refs.section[len("state:") :]
-    return None
+    return state_of_section_id(refs.section) if refs.section else None
 
 
 def _relation_key(rel: dict[str, Any]) -> str:
