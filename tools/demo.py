@@ -7,6 +7,7 @@ connectors, plans the migration with a dry run, runs it while progress bars per 
 the run's log tail update, edits a few source items, runs a delta (nothing duplicated,
 only the edits updated) and prints the report summary.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,22 +50,30 @@ class Api:
         return r.json() if r.content else None
 
 
-def _watch(api: Api, base: str, org: str, run_id: str, title: str, plan: dict[str, dict[str, int]] | None) -> dict[str, Any]:
+def _watch(
+    api: Api, base: str, org: str, run_id: str, title: str, plan: dict[str, dict[str, int]] | None
+) -> dict[str, Any]:
     """Live progress per kind and the log tail until the run ends."""
     from rich.console import Group
     from rich.live import Live
     from rich.panel import Panel
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    progress = Progress(TextColumn("{task.description:>11}"), BarColumn(bar_width=36), MofNCompleteColumn(),
-                        TextColumn("{task.fields[detail]}"))
+    progress = Progress(
+        TextColumn("{task.description:>11}"),
+        BarColumn(bar_width=36),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+    )
     bars = {}
     for kind in KINDS:
         total = sum((plan or {}).get(kind, {}).values()) or None
         bars[kind] = progress.add_task(kind, total=total, detail="")
     tail: list[str] = []
     cursor: str | None = None
-    with Live(Group(Panel(progress, title=title), Panel("", title="log")), refresh_per_second=6, transient=False) as live:
+    with Live(
+        Group(Panel(progress, title=title), Panel("", title="log")), refresh_per_second=6, transient=False
+    ) as live:
         while True:
             run = api.call("GET", f"{base}/runs/{run_id}")
             for kind in KINDS:
@@ -75,12 +84,24 @@ def _watch(api: Api, base: str, org: str, run_id: str, title: str, plan: dict[st
             params = {"after": cursor} if cursor else {}
             page = api.call("GET", f"/api/orgs/{org}/runs/{run_id}/logs", params={**params, "level": "info"})
             for line in page.get("items", []):
-                ids = " ".join(x for x in (line.get("kind"), line.get("sourceId"), "→" if line.get("destId") else None,
-                                           line.get("destId")) if x)
-                tail.append(f"{line['time'][11:19]} {line['level']:<7} {line['event']:<22} {ids} {line.get('code') or ''}")
+                ids = " ".join(
+                    x
+                    for x in (
+                        line.get("kind"),
+                        line.get("sourceId"),
+                        "→" if line.get("destId") else None,
+                        line.get("destId"),
+                    )
+                    if x
+                )
+                tail.append(
+                    f"{line['time'][11:19]} {line['level']:<7} {line['event']:<22} {ids} {line.get('code') or ''}"
+                )
             cursor = page.get("next") or page.get("cursor") or cursor
             tail = tail[-10:]
-            live.update(Group(Panel(progress, title=f"{title} — {run['status']}"), Panel("\n".join(tail) or "…", title="log")))
+            live.update(
+                Group(Panel(progress, title=f"{title} — {run['status']}"), Panel("\n".join(tail) or "…", title="log"))
+            )
             if run["status"] in FINAL:
                 return run
             time.sleep(0.4)
@@ -104,32 +125,66 @@ def run_demo(args: argparse.Namespace) -> int:
         stack.callback(local.stop)
         issuer = DevIssuer(data / "dev-issuer")
         issuer_url = stack.enter_context(issuer.serve(0))
-        src = _start_vendor(stack, args.source, _seed(args.source, source=True, boards=args.boards, cards=args.cards,
-                                                      max_mb=args.max_attachment_mb))
+        src = _start_vendor(
+            stack,
+            args.source,
+            _seed(args.source, source=True, boards=args.boards, cards=args.cards, max_mb=args.max_attachment_mb),
+        )
         dst = _start_vendor(stack, args.destination, _seed(args.destination, source=False, boards=0, cards=0, max_mb=1))
         port = free_port()
         # Every port of the demo is a free one (stand-ins, issuer, simulators, runner): it runs beside
         # `ferry up`, the test suite and another checkout's demo.
-        env = {**os.environ, **local_values(local.values(), loopback_connectors=True, issuer=issuer_url),
-               "FERRY_SETTINGS_FILE": os.devnull, "FERRY_LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            **local_values(local.values(), loopback_connectors=True, issuer=issuer_url),
+            "FERRY_SETTINGS_FILE": os.devnull,
+            "FERRY_LOG_LEVEL": "WARNING",
+        }
         stack.enter_context(runner_process(env, port, data / "runner.log", workers=args.workers))
         api = Api(f"http://127.0.0.1:{port}", issuer.mint("demo@ferry.example", "Demo User", audience=AUDIENCE))
         org = api.call("POST", "/api/orgs", json={"name": "Demo Org", "country": "DE"})["id"]
         console.print(f"Signed in as demo@ferry.example; organisation [cyan]{org}[/] (region eu)")
-        s = api.call("POST", f"/api/orgs/{org}/connectors", json={"name": f"{args.source} (source)", "connection": src.connection})
-        d = api.call("POST", f"/api/orgs/{org}/connectors", json={"name": f"{args.destination} (destination)", "connection": dst.connection})
+        s = api.call(
+            "POST",
+            f"/api/orgs/{org}/connectors",
+            json={"name": f"{args.source} (source)", "connection": src.connection},
+        )
+        d = api.call(
+            "POST",
+            f"/api/orgs/{org}/connectors",
+            json={"name": f"{args.destination} (destination)", "connection": dst.connection},
+        )
         for c in (s, d):
             test = api.call("POST", f"/api/orgs/{org}/connectors/{c['id']}/test")
-            console.print(f"Connector {c['name']}: {test['status']} as {(test.get('account') or {}).get('displayName')}")
-        scopes = [x for x in api.call("GET", f"/api/orgs/{org}/connectors/{s['id']}/containers")["items"] if x["kind"] != "workspace"]
-        targets = [x for x in api.call("GET", f"/api/orgs/{org}/connectors/{d['id']}/containers")["items"] if x["kind"] == "workspace"]
-        mig = api.call("POST", f"/api/orgs/{org}/migrations", json={
-            "name": f"{args.source} → {args.destination}", "sourceConnectorId": s["id"], "destinationConnectorId": d["id"],
-            "scopes": [{"id": x["id"], "name": x["name"]} for x in scopes],
-            "destinationWorkspace": targets[0]["id"] if targets else None})
+            console.print(
+                f"Connector {c['name']}: {test['status']} as {(test.get('account') or {}).get('displayName')}"
+            )
+        scopes = [
+            x
+            for x in api.call("GET", f"/api/orgs/{org}/connectors/{s['id']}/containers")["items"]
+            if x["kind"] != "workspace"
+        ]
+        targets = [
+            x
+            for x in api.call("GET", f"/api/orgs/{org}/connectors/{d['id']}/containers")["items"]
+            if x["kind"] == "workspace"
+        ]
+        mig = api.call(
+            "POST",
+            f"/api/orgs/{org}/migrations",
+            json={
+                "name": f"{args.source} → {args.destination}",
+                "sourceConnectorId": s["id"],
+                "destinationConnectorId": d["id"],
+                "scopes": [{"id": x["id"], "name": x["name"]} for x in scopes],
+                "destinationWorkspace": targets[0]["id"] if targets else None,
+            },
+        )
         base = f"/api/orgs/{org}/migrations/{mig['id']}"
         console.print(f"Migration of {len(scopes)} containers: " + ", ".join(x["name"][:30] for x in scopes))
-        dry = _watch(api, base, org, api.call("POST", f"{base}/runs", json={"mode": "dry_run"})["id"], "Plan (dry run)", None)
+        dry = _watch(
+            api, base, org, api.call("POST", f"{base}/runs", json={"mode": "dry_run"})["id"], "Plan (dry run)", None
+        )
         plan = dry["counts"]
         started = time.monotonic()
         full = _watch(api, base, org, api.call("POST", f"{base}/runs", json={"mode": "full"})["id"], "Full run", plan)
@@ -137,11 +192,14 @@ def run_demo(args: argparse.Namespace) -> int:
         created = [r for r in _report(api, base, full["id"]) if r["kind"] == "task" and r["action"] == "created"]
         edited = src.edit([r["sourceId"] for r in created[:5] if "/" not in r["sourceId"]][:5])
         console.print(f"Edited {edited} {args.source} items at the source; running a delta…")
-        delta = _watch(api, base, org, api.call("POST", f"{base}/runs", json={"mode": "delta"})["id"], "Delta run", plan)
+        delta = _watch(
+            api, base, org, api.call("POST", f"{base}/runs", json={"mode": "delta"})["id"], "Delta run", plan
+        )
         _summary(console, api, base, full, delta, full_s, port)
         console.print("Verifying: reading both sides and comparing every migrated item (no writes)…")
-        verify = _watch(api, base, org, api.call("POST", f"{base}/runs", json={"mode": "verify"})["id"],
-                        "Verify run", None)
+        verify = _watch(
+            api, base, org, api.call("POST", f"{base}/runs", json={"mode": "verify"})["id"], "Verify run", None
+        )
         _verify_summary(console, api, base, verify)
         if args.keep:
             console.print(f"Console: http://127.0.0.1:{port}/console/orgs/{org} (sign in as demo@ferry.example)")
@@ -168,8 +226,9 @@ def _report(api: Api, base: str, run_id: str) -> list[dict[str, Any]]:
     return api.call("GET", f"{base}/runs/{run_id}/report")["items"]
 
 
-def _summary(console: Any, api: Api, base: str, full: dict[str, Any], delta: dict[str, Any], seconds: float,
-             port: int) -> None:
+def _summary(
+    console: Any, api: Api, base: str, full: dict[str, Any], delta: dict[str, Any], seconds: float, port: int
+) -> None:
     from rich.table import Table
 
     table = Table(title="Report summary")
@@ -186,7 +245,11 @@ def _summary(console: Any, api: Api, base: str, full: dict[str, Any], delta: dic
     rows = _report(api, base, delta["id"])
     created = sum(1 for r in rows if r["action"] == "created")
     updated = sum(1 for r in rows if r["action"] in ("updated", "reconciled"))
-    console.print(f"Full run: {full['status']} in {seconds:.1f} s. Delta: {delta['status']} — "
-                  f"{created} created (duplicates: 0 expected), {updated} updated, the rest unchanged.")
-    console.print(f"Per-item report: GET {base}/runs/{{runId}}/report?format=csv ; API docs at /api/docs "
-                  f"(run `./dev up` to keep the API running)")
+    console.print(
+        f"Full run: {full['status']} in {seconds:.1f} s. Delta: {delta['status']} — "
+        f"{created} created (duplicates: 0 expected), {updated} updated, the rest unchanged."
+    )
+    console.print(
+        f"Per-item report: GET {base}/runs/{{runId}}/report?format=csv ; API docs at /api/docs "
+        f"(run `./dev up` to keep the API running)"
+    )

@@ -48,11 +48,14 @@ class Comparer(TaskChecks):
         s, d = self.src.project, self.dst.project
         self.item(Kind.PROJECT, s.source_id)
         renamed = re.fullmatch(re.escape(s.name[:74]) + r" \(\d+\)", d.name) or (
-            len(s.name) > 80 and d.name == s.name[:80])
+            len(s.name) > 80 and d.name == s.name[:80]
+        )
         if renamed and self.rule("project.renamed_for_jira", "project", f"named {d.name!r}"):
             self.same("project.name", "project", d.name, d.name)  # the rename is the rule's
-        elif d.name != s.name and d.name == ado_adapt_project(s)[0].name and documented(
-            self.dest, "project.name_adapted"
+        elif (
+            d.name != s.name
+            and d.name == ado_adapt_project(s)[0].name
+            and documented(self.dest, "project.name_adapted")
         ):
             self.rule("project.name_adapted", "project", f"named {d.name!r}")
             self.same("project.name", "project", ado_adapt_project(s)[0].name, d.name)
@@ -92,9 +95,7 @@ class Comparer(TaskChecks):
         self.item(None)
         # several source sections written onto one destination section (a state) share a place
         merged = [p for n, p in enumerate(placed) if n == 0 or p[3] != placed[n - 1][3]]
-        if not _increasing([p[1] for p in merged]) and not self.unordered(
-            "section.order_not_kept", "sections"
-        ):
+        if not _increasing([p[1] for p in merged]) and not self.unordered("section.order_not_kept", "sections"):
             self.diff(
                 "section.order",
                 "sections",
@@ -213,9 +214,12 @@ class Comparer(TaskChecks):
         self.item(Kind.ATTACHMENT, s.source_id)
         self.rule("attachment.link_as_update", where, "a comment naming the link")
         self.same("attachment.task", where, self.map.get((Kind.TASK, s.task_id)), note.task_id)
-        self.same("attachment.url", where, f"[{s.name or s.url}]({s.url})",
-                  f"[{s.name or s.url}]({s.url})" if f"[{s.name or s.url}]({s.url})" in note.text
-                  else note.text)
+        self.same(
+            "attachment.url",
+            where,
+            f"[{s.name or s.url}]({s.url})",
+            f"[{s.name or s.url}]({s.url})" if f"[{s.name or s.url}]({s.url})" in note.text else note.text,
+        )
         return True
 
     def extras(self) -> None:
@@ -228,8 +232,12 @@ class Comparer(TaskChecks):
             for dest_id, rec in self.dst.of(kind).items():
                 if dest_id in explained:
                     continue
-                if (kind is Kind.TASK and self.caps.checklists is ChecklistSupport.AS_SUBTASKS
-                        and isinstance(rec, Task) and rec.parent_id):
+                if (
+                    kind is Kind.TASK
+                    and self.caps.checklists is ChecklistSupport.AS_SUBTASKS
+                    and isinstance(rec, Task)
+                    and rec.parent_id
+                ):
                     continue  # checklist subtasks, compared in checklists()
                 if (
                     kind is Kind.SECTION

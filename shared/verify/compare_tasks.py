@@ -97,8 +97,11 @@ class TaskChecks(Checks):
         elif d.section_id != want_section and d.section_id and s.completed == d.completed:
             # a destination whose completion is the task's status (Jira, Azure DevOps) puts a
             # task whose section says otherwise, or that has none, in a status saying it
-            rule = ("task.state_from_completion" if documented(dest, "task.state_from_completion")
-                    else "task.section_replaced_by_completion")
+            rule = (
+                "task.state_from_completion"
+                if documented(dest, "task.state_from_completion")
+                else "task.section_replaced_by_completion"
+            )
             self.rule(rule, where, f"in section {d.section_id!r}, not {want_section!r}")
         elif s.parent_id and want_section and d.section_id is None and d.parent_id:
             self.rule("task.subtask_without_section", where, "a subtask has no section here")
@@ -194,8 +197,9 @@ class TaskChecks(Checks):
         """Label names by name; labels that were not migrated go to the description
         (the engine's generic ``task.labels_missing_in_description``)."""
         # by the name of the label each became (its own rename is the label's check)
-        kept = [self._label_name(lab.source_id, lab.name) for lab in s.labels
-                if (Kind.LABEL, lab.source_id) in self.map]
+        kept = [
+            self._label_name(lab.source_id, lab.name) for lab in s.labels if (Kind.LABEL, lab.source_id) in self.map
+        ]
         missing = [lab.name for lab in s.labels if (Kind.LABEL, lab.source_id) not in self.map]
         got = sorted(lab.name for lab in d.labels)
         late = {lab.name for lab in s.labels if (Kind.LABEL, lab.source_id) in self.rows}

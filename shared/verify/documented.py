@@ -125,8 +125,7 @@ DOCUMENTED: dict[str, dict[str, str]] = {
         "loss: the section name)'",
         "task.assignee_not_in_jira": "jira/README.md: 'a person without an account on the "
         "site is named in the description (task.assignee_not_in_jira)'",
-        "task.assignees_truncated": "jira/README.md: 'One assignee'; " + ENGINE
-        + " task.assignees_truncated",
+        "task.assignees_truncated": "jira/README.md: 'One assignee'; " + ENGINE + " task.assignees_truncated",
         "label.renamed_for_jira": "jira/README.md: 'Labels cannot contain blanks: needs "
         "review becomes needs_review (label.renamed_for_jira)'",
         "label.color_dropped": "jira/README.md: 'Jira labels have no colour: a label's colour "
@@ -137,14 +136,14 @@ DOCUMENTED: dict[str, dict[str, str]] = {
         "label.renamed_empty": "jira/README.md: 'a label without a name is named after its "
         "colour (label.renamed_empty)'",
         "task.checklists_in_description": "jira/README.md: 'The engine moves into the "
-        "description what Jira cannot hold here: checklists, …'; " + ENGINE
-        + " task.checklists_in_description",
+        "description what Jira cannot hold here: checklists, …'; " + ENGINE + " task.checklists_in_description",
         "task.start_date_in_description": "jira/README.md: '… the start date (its custom "
         "field id differs per site) …'; " + ENGINE + " task.start_date_in_description",
         "task.due_time_dropped": "jira/README.md: '… a due time of day (duedate is a "
         "date) …'; " + ENGINE + " task.due_time_dropped",
         "task.custom_fields_in_description": "jira/README.md: '… and custom field values'; "
-        + ENGINE + " task.custom_fields_in_description",
+        + ENGINE
+        + " task.custom_fields_in_description",
         "task.name_truncated": "jira/README.md: 'Names longer than 255 characters and texts "
         "longer than 32,767 are cut by the engine'",
         "section.existing_status_reused": "jira/README.md: 'Sections: an existing status of "
@@ -154,8 +153,7 @@ DOCUMENTED: dict[str, dict[str, str]] = {
         "column order can differ from the source's section order'",
         "task.order_not_kept": "jira/README.md: 'issues are listed in key (creation) order and "
         "the engine writes a page concurrently, so tasks are not in source order'",
-        "task.subtask_without_section": "jira/README.md (Reading): 'Sub-tasks have no section "
-        "(only their completion)'",
+        "task.subtask_without_section": "jira/README.md (Reading): 'Sub-tasks have no section (only their completion)'",
         "section.project_default": "jira/README.md: 'statuses the new project already has keep "
         "their place on its board' (a new project's To Do, In Progress and Done)",
     },
@@ -165,8 +163,7 @@ DOCUMENTED: dict[str, dict[str, str]] = {
         "the original time is kept.'",
         "task.start_date_in_description": "monday/README.md: 'Start dates are not written (no "
         "Timeline column): the engine moves them into the description.'",
-        "task.checklists_in_description": "monday/README.md: 'Checklists and custom fields go "
-        "to the description too.'",
+        "task.checklists_in_description": "monday/README.md: 'Checklists and custom fields go to the description too.'",
         "task.custom_fields_in_description": "monday/README.md: 'Checklists and custom fields "
         "go to the description too.'",
         "attachment.link_as_update": "monday/README.md: 'Link attachments cannot go into a "
@@ -175,8 +172,7 @@ DOCUMENTED: dict[str, dict[str, str]] = {
         "task.assignee_not_in_account": "monday/README.md: 'Assignees without a monday "
         "account are named in the description (Assignees (not in monday.com): …, "
         "task.assignee_not_in_account)'",
-        "task.name_truncated": "monday/README.md: 'Names hold at most 255 characters (the "
-        "engine cuts longer ones).'",
+        "task.name_truncated": "monday/README.md: 'Names hold at most 255 characters (the engine cuts longer ones).'",
         "section.archived_dropped": ENGINE + " section.archived_dropped: 'archived sections "
         "(lists) cannot be archived in the destination; they arrive active'",
         "task.archived_dropped": ENGINE + " task.archived_dropped: 'archived tasks cannot be "
@@ -187,7 +183,7 @@ DOCUMENTED: dict[str, dict[str, str]] = {
         "the connection's identity at the time of writing: the engine prepends the original "
         "author and time'",
         "project.name_adapted": "azure_devops/README.md: 'A name longer than 64 characters or "
-        "holding \\ / : * ? \" < > ; # $ { } , + = [ ] | % & @ is adjusted "
+        'holding \\ / : * ? " < > ; # $ { } , + = [ ] | % & @ is adjusted '
         "(project.name_adapted)'",
         "project.renamed_duplicate": "azure_devops/README.md: 'a name already used gets a "
         "number (project.renamed_duplicate)'",
@@ -198,8 +194,7 @@ DOCUMENTED: dict[str, dict[str, str]] = {
         "is not a Completed state gets the type's first Completed state, an open task in a "
         "Completed state its first Proposed state (task.state_from_completion). A task in an "
         "area gets the state its completion says.'",
-        "task.assignees_truncated": "azure_devops/README.md: 'One assignee'; " + ENGINE
-        + " task.assignees_truncated",
+        "task.assignees_truncated": "azure_devops/README.md: 'One assignee'; " + ENGINE + " task.assignees_truncated",
         "label.color_dropped": "azure_devops/README.md: 'colours are not kept'",
         "section.as_area": "azure_devops/README.md: 'any other section becomes an area under "
         "the project (System.AreaPath)'; Reading: 'Area and iteration paths are not read'",
@@ -214,8 +209,7 @@ DOCUMENTED: dict[str, dict[str, str]] = {
         "task.custom_fields_in_description": "azure_devops/README.md: 'The engine moves into "
         "the description what Azure Boards cannot hold here: checklists and custom field "
         "values.'",
-        "task.name_truncated": "azure_devops/README.md: 'names longer than 255 characters are "
-        "cut by the engine'",
+        "task.name_truncated": "azure_devops/README.md: 'names longer than 255 characters are cut by the engine'",
         "section.archived_dropped": ENGINE + " section.archived_dropped: 'archived sections "
         "(lists) cannot be archived in the destination; they arrive active'",
         "task.archived_dropped": ENGINE + " task.archived_dropped: 'archived tasks cannot be "

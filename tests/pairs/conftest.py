@@ -1,4 +1,5 @@
 """Session fixtures: the three simulators, and each pair's first run computed once."""
+
 from __future__ import annotations
 
 import asyncio

@@ -7,6 +7,7 @@ with Jira, monday.com and Azure DevOps (issue 16) and belong to those connectors
 A pair whose run cannot finish is in ``BROKEN`` (its tests are strict xfails). A defect found
 goes here, ideally with a strict xfail reproduction in ``test_repro.py``, until it is fixed.
 """
+
 from __future__ import annotations
 
 from shared.engine.ports import ItemReport, ItemStatus
@@ -56,32 +57,48 @@ KNOWN: dict[str, dict[str, str]] = {
     "asana->asana": {},
     "jira->asana": {"task.order": "delta-section-move-order"},
     "jira->planner": {"task.order": "delta-section-move-order"},
-    **{f"{src}->monday": {"section.order": "monday-group-order",
-                          "task.order": "monday-item-order",
-                          "label.color": "monday-tag-colour",
-                          "label.renamed_empty": "monday-empty-label-name",
-                          "label.unreadable": "monday-unused-tag-unread"}
-       for src in ("trello", "asana", "planner", "jira", "azure_devops")},
-    **{f"{src}->azure_devops": {"task.description": "ado-richtext",
-                                "comment.text": "ado-richtext",
-                                "task.description_additions": "ado-marker-alone",
-                                "task.order": "ado-item-order",
-                                "label.unreadable": "ado-tag-case",
-                                "task.labels": "ado-tag-case"}
-       for src in ("trello", "asana", "planner", "jira")},
-    "azure_devops->asana": {"task.subtask_without_section": "subtask-section-undocumented",
-                            "task.order": "delta-section-move-order"},
+    **{
+        f"{src}->monday": {
+            "section.order": "monday-group-order",
+            "task.order": "monday-item-order",
+            "label.color": "monday-tag-colour",
+            "label.renamed_empty": "monday-empty-label-name",
+            "label.unreadable": "monday-unused-tag-unread",
+        }
+        for src in ("trello", "asana", "planner", "jira", "azure_devops")
+    },
+    **{
+        f"{src}->azure_devops": {
+            "task.description": "ado-richtext",
+            "comment.text": "ado-richtext",
+            "task.description_additions": "ado-marker-alone",
+            "task.order": "ado-item-order",
+            "label.unreadable": "ado-tag-case",
+            "task.labels": "ado-tag-case",
+        }
+        for src in ("trello", "asana", "planner", "jira")
+    },
+    "azure_devops->asana": {
+        "task.subtask_without_section": "subtask-section-undocumented",
+        "task.order": "delta-section-move-order",
+    },
     "azure_devops->planner": {"task.order": "delta-section-move-order"},
-    "azure_devops->monday": {"task.subtask_without_section": "subtask-section-undocumented",
-                             "section.order": "monday-group-order",
-                             "task.order": "monday-item-order",
-                             "label.color": "monday-tag-colour",
-                             "label.renamed_empty": "monday-empty-label-name",
-                             "label.unreadable": "monday-unused-tag-unread"},
-    "monday->azure_devops": {"task.description": "ado-richtext", "comment.text": "ado-richtext",
-                             "task.description_additions": "ado-marker-alone",
-                             "task.order": "ado-item-order", "label.unreadable": "ado-tag-case",
-                             "task.labels": "ado-tag-case"},
+    "azure_devops->monday": {
+        "task.subtask_without_section": "subtask-section-undocumented",
+        "section.order": "monday-group-order",
+        "task.order": "monday-item-order",
+        "label.color": "monday-tag-colour",
+        "label.renamed_empty": "monday-empty-label-name",
+        "label.unreadable": "monday-unused-tag-unread",
+    },
+    "monday->azure_devops": {
+        "task.description": "ado-richtext",
+        "comment.text": "ado-richtext",
+        "task.description_additions": "ado-marker-alone",
+        "task.order": "ado-item-order",
+        "label.unreadable": "ado-tag-case",
+        "task.labels": "ado-tag-case",
+    },
 }
 
 

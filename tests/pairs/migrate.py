@@ -5,6 +5,7 @@ subject is what the connectors write, so the ports are the in-memory ones of
 ``shared.engine.inmemory`` and the queue is drained in-process. Deferred chunks (rate
 limits) really wait, as the preview does.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -52,18 +53,25 @@ class Migration:
     state: InMemoryRunState = field(default_factory=InMemoryRunState)
     runs: int = 0
 
-    async def run(self, reader: SourceReader, writer: DestinationWriter, *,
-                  mode: RunMode = "full", chunk_backoff_s: float = 30.0) -> RunResult:
+    async def run(
+        self, reader: SourceReader, writer: DestinationWriter, *, mode: RunMode = "full", chunk_backoff_s: float = 30.0
+    ) -> RunResult:
         """One run (the first creates, later ones are deltas against the same id map)."""
         self.runs += 1
-        settings = RunSettings(tenant_id="t-pairs", migration_id=self.migration_id,
-                               run_id=f"{self.migration_id}-r{self.runs}", mode=mode,
-                               dest_workspace=self.dest_workspace, page_size=PAGE_SIZE,
-                               chunk_backoff_s=chunk_backoff_s,
-                               retry_plan=self._retry_plan() if mode == "retry_failed" else None)
+        settings = RunSettings(
+            tenant_id="t-pairs",
+            migration_id=self.migration_id,
+            run_id=f"{self.migration_id}-r{self.runs}",
+            mode=mode,
+            dest_workspace=self.dest_workspace,
+            page_size=PAGE_SIZE,
+            chunk_backoff_s=chunk_backoff_s,
+            retry_plan=self._retry_plan() if mode == "retry_failed" else None,
+        )
         queue = InMemoryQueue()
-        runner = ChunkRunner(reader=reader, writer=writer, id_map=self.id_map,
-                             run_state=self.state, queue=queue, settings=settings)
+        runner = ChunkRunner(
+            reader=reader, writer=writer, id_map=self.id_map, run_state=self.state, queue=queue, settings=settings
+        )
         await self.state.start(settings.run_id, [self.scope])
         for msg in first_messages(settings, [self.scope]):
             await queue.enqueue(msg)
@@ -73,46 +81,70 @@ class Migration:
 
         await drain(queue, runner.run, max_messages=2_000, on_wait=wait)
         rid = settings.run_id
-        return RunResult(rid, self.state.status[rid], self.state.reasons.get(rid),
-                         dict(self.state.counts.get(rid, Counter())),
-                         list(self.state.items.get(rid, [])))
+        return RunResult(
+            rid,
+            self.state.status[rid],
+            self.state.reasons.get(rid),
+            dict(self.state.counts.get(rid, Counter())),
+            list(self.state.items.get(rid, [])),
+        )
 
     async def verify(self, reader: SourceReader, dest_reader: SourceReader) -> RunResult:
         """A verify run (``shared.verify`` through the ChunkRunner, as the worker wires it)."""
         self.runs += 1
-        settings = RunSettings(tenant_id="t-pairs", migration_id=self.migration_id,
-                               run_id=f"{self.migration_id}-r{self.runs}", mode="verify",
-                               dest_workspace=self.dest_workspace, page_size=PAGE_SIZE)
+        settings = RunSettings(
+            tenant_id="t-pairs",
+            migration_id=self.migration_id,
+            run_id=f"{self.migration_id}-r{self.runs}",
+            mode="verify",
+            dest_workspace=self.dest_workspace,
+            page_size=PAGE_SIZE,
+        )
 
         async def verifier(scope: str) -> tuple[Counter[str], list[ItemReport]]:
-            verdict = await verify_scope(reader, dest_reader, self.id_map,
-                                         migration_id=self.migration_id, scope=scope,
-                                         with_bytes=True)
+            verdict = await verify_scope(
+                reader, dest_reader, self.id_map, migration_id=self.migration_id, scope=scope, with_bytes=True
+            )
             return verdict.counts, verdict.rows
 
         queue = InMemoryQueue()
-        runner = ChunkRunner(reader=reader, writer=dest_reader,  # type: ignore[arg-type]
-                             id_map=self.id_map, run_state=self.state, queue=queue,
-                             settings=settings, verifier=verifier)
+        runner = ChunkRunner(
+            reader=reader,
+            writer=dest_reader,  # type: ignore[arg-type]
+            id_map=self.id_map,
+            run_state=self.state,
+            queue=queue,
+            settings=settings,
+            verifier=verifier,
+        )
         await self.state.start(settings.run_id, [self.scope])
         for msg in first_messages(settings, [self.scope]):
             await queue.enqueue(msg)
         await drain(queue, runner.run, max_messages=10)
         rid = settings.run_id
-        return RunResult(rid, self.state.status[rid], self.state.reasons.get(rid),
-                         dict(self.state.counts.get(rid, Counter())),
-                         list(self.state.items.get(rid, [])))
+        return RunResult(
+            rid,
+            self.state.status[rid],
+            self.state.reasons.get(rid),
+            dict(self.state.counts.get(rid, Counter())),
+            list(self.state.items.get(rid, [])),
+        )
 
     def _retry_plan(self) -> dict[str, frozenset[Kind]]:
-        plan = retry_plan((e.scope, e.kind) for e in self.id_map.entries.values()
-                          if e.migration_id == self.migration_id and retryable(e))
+        plan = retry_plan(
+            (e.scope, e.kind)
+            for e in self.id_map.entries.values()
+            if e.migration_id == self.migration_id and retryable(e)
+        )
         return plan or {self.scope: frozenset()}
 
     def done_entries(self) -> dict[tuple[Kind, str], IdMapEntry]:
         """(kind, source id) → entry, for items written (state DONE)."""
-        return {(e.kind, unscoped(e)): e.model_copy(update={"source_id": unscoped(e)})
-                for e in self.id_map.entries.values()
-                if e.migration_id == self.migration_id and e.state is IdState.DONE}
+        return {
+            (e.kind, unscoped(e)): e.model_copy(update={"source_id": unscoped(e)})
+            for e in self.id_map.entries.values()
+            if e.migration_id == self.migration_id and e.state is IdState.DONE
+        }
 
     def dest_project(self) -> str:
         entry = self.done_entries().get((Kind.PROJECT, self.scope))

@@ -1,4 +1,5 @@
 """One pair end to end: migrate, read both sides back, compare; then edit and run a delta."""
+
 from __future__ import annotations
 
 import time
@@ -16,8 +17,8 @@ from tests.pairs.world import VENDORS, Sim
 
 #: every ordered pair of two vendors, and Asana → Asana (workspace to workspace)
 PAIRS: tuple[tuple[str, str], ...] = tuple(
-    [(a, b) for a in VENDORS for b in VENDORS if a != b]
-    + [("asana", "asana")] * ("asana" in VENDORS))
+    [(a, b) for a in VENDORS for b in VENDORS if a != b] + [("asana", "asana")] * ("asana" in VENDORS)
+)
 
 
 def pair_id(pair: tuple[str, str]) -> str:
@@ -26,9 +27,16 @@ def pair_id(pair: tuple[str, str]) -> str:
 
 def pair_params() -> list[Any]:
     """PAIRS as test parameters; a pair in ``known.BROKEN`` is a strict xfail naming its defect."""
-    return [pytest.param(pair, id=pair_id(pair), marks=[pytest.mark.xfail(
-                strict=True, reason=BUGS[BROKEN[pair_id(pair)]])] if pair_id(pair) in BROKEN else [])
-            for pair in PAIRS]
+    return [
+        pytest.param(
+            pair,
+            id=pair_id(pair),
+            marks=[pytest.mark.xfail(strict=True, reason=BUGS[BROKEN[pair_id(pair)]])]
+            if pair_id(pair) in BROKEN
+            else [],
+        )
+        for pair in PAIRS
+    ]
 
 
 @dataclass
@@ -60,10 +68,8 @@ async def first_run(src: Sim, dst: Sim) -> Outcome:
         await a.aclose()
         await b.aclose()
     source, dest = await read_both(src, dst, mig)
-    comparison = compare(source, dest, mig.done_entries(), result.rows,
-                         dst.people_emails(dest_ws))
-    return Outcome(src, dst, mig, result, source, dest, comparison,
-                   time.monotonic() - started)
+    comparison = compare(source, dest, mig.done_entries(), result.rows, dst.people_emails(dest_ws))
+    return Outcome(src, dst, mig, result, source, dest, comparison, time.monotonic() - started)
 
 
 async def read_both(src: Sim, dst: Sim, mig: Migration) -> tuple[Snapshot, Snapshot]:
@@ -71,8 +77,10 @@ async def read_both(src: Sim, dst: Sim, mig: Migration) -> tuple[Snapshot, Snaps
     a, b = await src.runtime(), await dst.runtime()
     try:
         assert a.reader is not None and b.reader is not None
-        return (await snapshot(src.vendor, a.reader, mig.scope),
-                await snapshot(dst.vendor, b.reader, mig.dest_project()))
+        return (
+            await snapshot(src.vendor, a.reader, mig.scope),
+            await snapshot(dst.vendor, b.reader, mig.dest_project()),
+        )
     finally:
         await a.aclose()
         await b.aclose()
@@ -80,8 +88,7 @@ async def read_both(src: Sim, dst: Sim, mig: Migration) -> tuple[Snapshot, Snaps
 
 def pick_edits(source: Snapshot, migrated: set[str]) -> tuple[Task, Task, Task]:
     """Three distinct migrated top-level tasks: to rename, to complete, to re-describe."""
-    tops = [t for t in source.tasks.values()
-            if not t.parent_id and not t.archived and t.source_id in migrated]
+    tops = [t for t in source.tasks.values() if not t.parent_id and not t.archived and t.source_id in migrated]
     tops.sort(key=lambda t: t.source_id)
     rename = tops[0]
     complete = next(t for t in tops if not t.completed and t is not rename)
@@ -105,8 +112,7 @@ async def delta_run(out: Outcome) -> tuple[RunResult, Snapshot, Snapshot]:
     migrated = {sid for kind, sid in out.migration.done_entries() if kind is Kind.TASK}
     rename, complete, describe = pick_edits(out.source, migrated)
     await edit_source(out.src, rename, complete, describe)
-    out.edited = {rename.source_id: "name", complete.source_id: "completed",
-                  describe.source_id: "description"}
+    out.edited = {rename.source_id: "name", complete.source_id: "completed", describe.source_id: "description"}
     a, b = await out.src.runtime(), await out.dst.runtime()
     try:
         assert a.reader is not None and b.writer is not None

@@ -5,6 +5,7 @@ which source container each pair reads, who its people are, who its destination 
 knows, and how to edit a source task through the vendor's API (the delta test's edits). The
 pair suite itself never names a vendor.
 """
+
 from __future__ import annotations
 
 import random

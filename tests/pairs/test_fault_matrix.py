@@ -7,6 +7,7 @@ answer is lost (connection reset) — then the run as a user would go on with it
 The write routes are not listed by hand: a clean migration of each pair is made first and
 every write route the destination simulator served for it becomes a row of the matrix, so a
 new write a connector starts making is under test at once."""
+
 from __future__ import annotations
 
 import itertools
@@ -47,16 +48,14 @@ def _template(route: str) -> str:
     """``route`` with id segments as ``{id}``: a simulator that routes by its own dispatch
     (Azure DevOps) reports concrete paths, which a later migration never requests again."""
     method, path = route.split(" ", 1)
-    return method + " " + "/".join("{id}" if _ID_SEGMENT.fullmatch(seg) else seg
-                                   for seg in path.split("/"))
+    return method + " " + "/".join("{id}" if _ID_SEGMENT.fullmatch(seg) else seg for seg in path.split("/"))
 
 
 def _routes(sim: Sim) -> Counter[str]:
     stats = httpx.get(f"{sim.base}/_sim/stats").json()
     seen: Counter[str] = Counter()
     for route, n in stats["by_route"].items():
-        if (route.split(" ")[0] in WRITES and "/_sim" not in route
-                and not any(read in route for read in READS_AS_POST)):
+        if route.split(" ")[0] in WRITES and "/_sim" not in route and not any(read in route for read in READS_AS_POST):
             seen[_template(route)] += sum(n.values())
     return seen
 
@@ -64,6 +63,7 @@ def _routes(sim: Sim) -> Counter[str]:
 def _pattern(template: str) -> str:
     """A route template as a fault path (a regex): each {param} one segment, a {rest:path}
     any number, literal segments escaped ("$Task" in an Azure DevOps path), anchored at the end."""
+
     def segment(seg: str) -> str:
         if re.fullmatch(r"\{[^}:]+:path\}", seg):
             return ".+"
@@ -88,14 +88,15 @@ class _OwnProjectName:
         page: Page = await self._inner.read(kind, scope, cursor, limit)
         if kind is not Kind.PROJECT:
             return page
-        records = tuple(r.model_copy(update={"name": f"{r.name} {self._suffix}"})
-                        if isinstance(r, Project) else r for r in page.records)
+        records = tuple(
+            r.model_copy(update={"name": f"{r.name} {self._suffix}"}) if isinstance(r, Project) else r
+            for r in page.records
+        )
         renamed: Page = page.model_copy(update={"records": records})
         return renamed
 
 
-async def _migrate(outcomes: Outcomes, pair: tuple[str, str],
-                   fault: dict[str, object] | None) -> Counter[str]:
+async def _migrate(outcomes: Outcomes, pair: tuple[str, str], fault: dict[str, object] | None) -> Counter[str]:
     """One cell; returns the destination's write-route counters as they were before the
     cell's clean-up (which deletes the project it made)."""
     out = await outcomes.get(pair)
@@ -117,8 +118,7 @@ async def _migrate(outcomes: Outcomes, pair: tuple[str, str],
                 assert injected, f"the fault {fault} never fired"
         notes.append(f"first {first.status}")
         if first.status is RunStatus.PARTIALLY_SUCCEEDED:
-            retry = await mig.run(source, b.writer, mode="retry_failed",
-                                  chunk_backoff_s=0.05)
+            retry = await mig.run(source, b.writer, mode="retry_failed", chunk_backoff_s=0.05)
             notes.append(f"retry {retry.status}")
             assert retry.status is RunStatus.SUCCEEDED, (notes, retry.reason, retry.counts)
         else:
@@ -131,15 +131,19 @@ async def _migrate(outcomes: Outcomes, pair: tuple[str, str],
         await a.aclose()
         await b.aclose()
     known = KNOWN.get(pair_id(pair), {})
-    defects = [f"{r.kind} {r.source_id}: {r.status} {r.reason}" for r in verdict.rows
-               if r.status in VERIFY_DEFECTS and not explained(r, known)]
+    defects = [
+        f"{r.kind} {r.source_id}: {r.status} {r.reason}"
+        for r in verdict.rows
+        if r.status in VERIFY_DEFECTS and not explained(r, known)
+    ]
     assert not defects, (notes, defects[:10])
     return seen
 
 
 @pytest.mark.parametrize("pair", FAULT_PAIRS, ids=pair_id)
 async def test_one_fault_at_any_destination_write_is_finished_or_reported(
-        outcomes: Outcomes, pair: tuple[str, str]) -> None:
+    outcomes: Outcomes, pair: tuple[str, str]
+) -> None:
     out = await outcomes.get(pair)
     before = _routes(out.dst)
     used = await _migrate(outcomes, pair, None) - before
@@ -148,12 +152,17 @@ async def test_one_fault_at_any_destination_write_is_finished_or_reported(
     for route, calls in sorted(used.items()):
         method, template = route.split(" ", 1)
         for shape in SHAPES:
-            fault = {"kind": shape, "status": 503, "method": method, "path": _pattern(template),
-                     "nth": 2 if calls >= 2 else 1, "count": 1}
+            fault = {
+                "kind": shape,
+                "status": 503,
+                "method": method,
+                "path": _pattern(template),
+                "nth": 2 if calls >= 2 else 1,
+                "count": 1,
+            }
             try:
                 await _migrate(outcomes, pair, fault)
             except AssertionError as exc:
-                raise AssertionError(f"{pair_id(pair)}: {shape} at the {fault['nth']}th "
-                                     f"{route}: {exc}") from exc
+                raise AssertionError(f"{pair_id(pair)}: {shape} at the {fault['nth']}th {route}: {exc}") from exc
             cells += 1
     print(f"\n{pair_id(pair)}: {cells} fault cells over {len(used)} write routes, all verified")

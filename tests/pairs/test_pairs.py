@@ -7,6 +7,7 @@ Undocumented differences found are listed in ``known.py`` with the defect behind
 fidelity test tolerates exactly those, and a strict xfail per deterministic one keeps it
 visible until it is fixed.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -27,14 +28,30 @@ pytestmark = pytest.mark.filterwarnings("ignore:Use of allowEmptyValue:Deprecati
 #: a tuple: any one of them (a date-only source due date is ``task.due_on`` where the
 #: destination keeps dates, ``task.due_at`` at noon where it keeps times)
 MUST_MATCH: tuple[str | tuple[str, ...], ...] = (
-    "project.name", "section.name", "label.name", "task.name", "task.completed",
-    "task.description", ("task.due_at", "task.due_on"), "task.start_on", "task.labels",
-    "task.assignees", "task.checklists", "comment.task", "comment.text", "attachment.url",
-    "attachment.size", "attachment.bytes")
+    "project.name",
+    "section.name",
+    "label.name",
+    "task.name",
+    "task.completed",
+    "task.description",
+    ("task.due_at", "task.due_on"),
+    "task.start_on",
+    "task.labels",
+    "task.assignees",
+    "task.checklists",
+    "comment.task",
+    "comment.text",
+    "attachment.url",
+    "attachment.size",
+    "attachment.bytes",
+)
 #: fields a known defect leaves with nothing equal to compare
-BLOCKED_BY = {"comment.blank_lines_lost": ("comment.text",),
-              "label.collision": ("label.name", "task.labels"),
-              "task.description": ("task.description",), "comment.text": ("comment.text",)}
+BLOCKED_BY = {
+    "comment.blank_lines_lost": ("comment.text",),
+    "label.collision": ("label.name", "task.labels"),
+    "task.description": ("task.description",),
+    "comment.text": ("comment.text",),
+}
 
 
 def must_match(out: Outcome) -> list[str | tuple[str, ...]]:
@@ -61,8 +78,7 @@ def must_match(out: Outcome) -> list[str | tuple[str, ...]]:
 
 def _never_matched(out: Outcome) -> list[str | tuple[str, ...]]:
     matched = out.comparison.matched
-    return [f for f in must_match(out)
-            if not any(matched[name] for name in ((f,) if isinstance(f, str) else f))]
+    return [f for f in must_match(out) if not any(matched[name] for name in ((f,) if isinstance(f, str) else f))]
 
 
 def _listing(diffs: list[Diff]) -> str:
@@ -70,31 +86,27 @@ def _listing(diffs: list[Diff]) -> str:
 
 
 @pytest.mark.parametrize("pair", pair_params())
-async def test_fields_match_but_for_documented_adaptations(outcomes: Outcomes,
-                                                           pair: tuple[str, str]) -> None:
+async def test_fields_match_but_for_documented_adaptations(outcomes: Outcomes, pair: tuple[str, str]) -> None:
     out = await outcomes.get(pair)
     known = KNOWN.get(pair_id(pair), {})
     undocumented = [d for d in out.comparison.diffs if d.code not in known]
     assert not undocumented, (
-        f"{pair_id(pair)}: differences no documented adaptation explains:\n"
-        f"{_listing(undocumented)}")
+        f"{pair_id(pair)}: differences no documented adaptation explains:\n{_listing(undocumented)}"
+    )
     # the rules used must all be documented for this destination (compare.py enforces it)
-    assert set(out.comparison.rules) <= set(DOCUMENTED[pair[1]]) | {
-        "task.labels_missing_in_description"}
+    assert set(out.comparison.rules) <= set(DOCUMENTED[pair[1]]) | {"task.labels_missing_in_description"}
     missing = _never_matched(out)
     assert not missing, f"{pair_id(pair)}: never compared equal: {missing}"
     assert out.first.status is RunStatus.SUCCEEDED, out.first.reason
 
 
 @pytest.mark.parametrize("pair", pair_params())
-async def test_delta_updates_exactly_the_edited_items(outcomes: Outcomes,
-                                                      pair: tuple[str, str]) -> None:
+async def test_delta_updates_exactly_the_edited_items(outcomes: Outcomes, pair: tuple[str, str]) -> None:
     out = await outcomes.get(pair)
     done_before = set(out.migration.done_entries())
     result, source, dest = await delta_run(out)
     updated = {r.source_id for r in result.rows_with(ItemStatus.UPDATED)}
-    assert updated == set(out.edited), (
-        f"updated {sorted(updated)}, edited {out.edited}; counts {result.counts}")
+    assert updated == set(out.edited), f"updated {sorted(updated)}, edited {out.edited}; counts {result.counts}"
     assert result.count_suffix("updated") == {"task.updated": 3}, result.counts
     created = {(r.kind, r.source_id) for r in result.rows_with(ItemStatus.CREATED)}
     assert not created & done_before, f"re-created: {sorted(created & done_before)}"
@@ -108,8 +120,13 @@ async def test_delta_updates_exactly_the_edited_items(outcomes: Outcomes,
     assert dest_task(out, dest, complete).completed is True
     assert dest_task(out, dest, describe).description.startswith(NEW_DESCRIPTION)
     # and the whole scope still compares as before
-    again = compare(source, dest, out.migration.done_entries(), out.first.rows + result.rows,
-                    out.dst.people_emails(out.migration.dest_workspace))
+    again = compare(
+        source,
+        dest,
+        out.migration.done_entries(),
+        out.first.rows + result.rows,
+        out.dst.people_emails(out.migration.dest_workspace),
+    )
     known = KNOWN.get(pair_id(pair), {})
     undocumented = [d for d in again.diffs if d.code not in known]
     assert not undocumented, _listing(undocumented)

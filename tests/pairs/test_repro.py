@@ -4,6 +4,7 @@ Each drives the real writer (opened through the registry) against the session's
 simulators and reads the result back through the real reader. Strict xfails: each fails
 while its defect exists (see ``known.BUGS``).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,15 +52,17 @@ async def _new_project(rt: ConnectorRuntime, sim: Sim) -> tuple[str, str]:
     mig = f"repro{uuid.uuid4().hex[:8]}"
     project = Project(source_id=f"p-{mig}", version="1", name=f"Repro {mig}")
     assert rt.writer is not None
-    dest = await rt.writer.create(Kind.PROJECT, project,
-                                  DestRefs(workspace=sim.dest_workspaces[sim.vendor]),
-                                  make_marker(mig, Kind.PROJECT, project.source_id))
+    dest = await rt.writer.create(
+        Kind.PROJECT,
+        project,
+        DestRefs(workspace=sim.dest_workspaces[sim.vendor]),
+        make_marker(mig, Kind.PROJECT, project.source_id),
+    )
     return mig, _id(dest)
 
 
 def _task(n: int, project: str) -> Task:
-    return Task(source_id=f"t{n}", version="1", project_id=project, name=f"Task {n}",
-                position=float(n))
+    return Task(source_id=f"t{n}", version="1", project_id=project, name=f"Task {n}", position=float(n))
 
 
 class HoldWrites:
@@ -69,8 +72,7 @@ class HoldWrites:
     reordered by it (its next read never comes while its write waits; the wait times out).
     """
 
-    def __init__(self, client: httpx.AsyncClient, *, read: str, write: str, reads: int,
-                 timeout: float = 3.0) -> None:
+    def __init__(self, client: httpx.AsyncClient, *, read: str, write: str, reads: int, timeout: float = 3.0) -> None:
         self.client, self.read, self.write = client, read, write
         self.reads, self.timeout = reads, timeout
         self.seen = 0
@@ -98,60 +100,70 @@ def _planner_http(rt: ConnectorRuntime) -> httpx.AsyncClient:
     return rt.writer.client.http  # type: ignore[union-attr,no-any-return]
 
 
-async def test_planner_plan_takes_more_than_six_tasks(planner: ConnectorRuntime,
-                                                      sims: dict[str, Sim]) -> None:
+async def test_planner_plan_takes_more_than_six_tasks(planner: ConnectorRuntime, sims: dict[str, Sim]) -> None:
     mig, plan = await _new_project(planner, sims["planner"])
     assert planner.writer is not None
     for n in range(8):  # one after the other: no concurrency involved
-        await planner.writer.create(Kind.TASK, _task(n, "p"), DestRefs(project=plan),
-                                    make_marker(mig, Kind.TASK, f"t{n}"))
+        await planner.writer.create(
+            Kind.TASK, _task(n, "p"), DestRefs(project=plan), make_marker(mig, Kind.TASK, f"t{n}")
+        )
 
 
-async def test_planner_keeps_every_comment_written_at_once(planner: ConnectorRuntime,
-                                                           sims: dict[str, Sim]) -> None:
+async def test_planner_keeps_every_comment_written_at_once(planner: ConnectorRuntime, sims: dict[str, Sim]) -> None:
     mig, plan = await _new_project(planner, sims["planner"])
     assert planner.writer is not None and planner.reader is not None
-    task = _id(await planner.writer.create(Kind.TASK, _task(0, "p"), DestRefs(project=plan),
-                                           make_marker(mig, Kind.TASK, "t0")))
-    comments = [Comment(source_id=f"c{i}", version="1", project_id="p", task_id="t0",
-                        text=f"Comment {i}") for i in range(3)]
-    with HoldWrites(_planner_http(planner), read=r"/planner/tasks/[^/]+$",
-                    write=r"/threads$", reads=3):
-        await asyncio.gather(*(planner.writer.create(
-            Kind.COMMENT, c, DestRefs(project=plan, task=task),
-            make_marker(mig, Kind.COMMENT, c.source_id)) for c in comments))
+    task = _id(
+        await planner.writer.create(Kind.TASK, _task(0, "p"), DestRefs(project=plan), make_marker(mig, Kind.TASK, "t0"))
+    )
+    comments = [
+        Comment(source_id=f"c{i}", version="1", project_id="p", task_id="t0", text=f"Comment {i}") for i in range(3)
+    ]
+    with HoldWrites(_planner_http(planner), read=r"/planner/tasks/[^/]+$", write=r"/threads$", reads=3):
+        await asyncio.gather(
+            *(
+                planner.writer.create(
+                    Kind.COMMENT, c, DestRefs(project=plan, task=task), make_marker(mig, Kind.COMMENT, c.source_id)
+                )
+                for c in comments
+            )
+        )
     read = await read_all(planner.reader, Kind.COMMENT, plan)
     assert len(read) == 3, [c.text for c in read if isinstance(c, Comment)]
 
 
 async def test_planner_gives_labels_written_at_once_their_own_category(
-        planner: ConnectorRuntime, sims: dict[str, Sim]) -> None:
+    planner: ConnectorRuntime, sims: dict[str, Sim]
+) -> None:
     mig, plan = await _new_project(planner, sims["planner"])
     assert planner.writer is not None and planner.reader is not None
-    labels = [Label(source_id=f"l{i}", version="1", project_id="p", name=f"Label {i}")
-              for i in range(4)]
-    with HoldWrites(_planner_http(planner), read=r"/plans/[^/]+/details$",
-                    write=r"/plans/[^/]+/details$", reads=2 * len(labels)):
-        made = await asyncio.gather(*(planner.writer.create(
-            Kind.LABEL, lab, DestRefs(project=plan),
-            make_marker(mig, Kind.LABEL, lab.source_id)) for lab in labels),
-            return_exceptions=True)
+    labels = [Label(source_id=f"l{i}", version="1", project_id="p", name=f"Label {i}") for i in range(4)]
+    with HoldWrites(
+        _planner_http(planner), read=r"/plans/[^/]+/details$", write=r"/plans/[^/]+/details$", reads=2 * len(labels)
+    ):
+        made = await asyncio.gather(
+            *(
+                planner.writer.create(
+                    Kind.LABEL, lab, DestRefs(project=plan), make_marker(mig, Kind.LABEL, lab.source_id)
+                )
+                for lab in labels
+            ),
+            return_exceptions=True,
+        )
     assert not [m for m in made if isinstance(m, BaseException)], made
     read = await read_all(planner.reader, Kind.LABEL, plan)
     names = sorted(lab.name for lab in read if isinstance(lab, Label))
     assert names == [lab.name for lab in labels]
 
 
-async def test_trello_places_lists_by_source_position(trello: ConnectorRuntime,
-                                                      sims: dict[str, Sim]) -> None:
+async def test_trello_places_lists_by_source_position(trello: ConnectorRuntime, sims: dict[str, Sim]) -> None:
     mig, board = await _new_project(trello, sims["trello"])
     assert trello.writer is not None and trello.reader is not None
     # the engine writes a page at once, so a later list may arrive first
     for pos in (2.0, 1.0):
-        section = Section(source_id=f"s{pos}", version="1", project_id="p",
-                          name=f"List at {pos}", position=pos)
-        await trello.writer.create(Kind.SECTION, section, DestRefs(project=board),
-                                   make_marker(mig, Kind.SECTION, section.source_id))
+        section = Section(source_id=f"s{pos}", version="1", project_id="p", name=f"List at {pos}", position=pos)
+        await trello.writer.create(
+            Kind.SECTION, section, DestRefs(project=board), make_marker(mig, Kind.SECTION, section.source_id)
+        )
     read = await read_all(trello.reader, Kind.SECTION, board)
     lists = sorted((s for s in read if isinstance(s, Section)), key=lambda s: s.position)
     ordered = [s.name for s in lists]
@@ -183,8 +195,7 @@ class HoldFirstComment:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    async def create(self, kind: Kind, record: Record, refs: DestRefs,
-                     marker: str) -> str | Written:
+    async def create(self, kind: Kind, record: Record, refs: DestRefs, marker: str) -> str | Written:
         if kind is not Kind.COMMENT:
             return await self.inner.create(kind, record, refs, marker)
         self._started += 1
@@ -197,14 +208,21 @@ class HoldFirstComment:
         return made
 
 
-async def test_comments_of_a_task_keep_their_order(trello: ConnectorRuntime,
-                                                   sims: dict[str, Sim]) -> None:
+async def test_comments_of_a_task_keep_their_order(trello: ConnectorRuntime, sims: dict[str, Sim]) -> None:
     vendor = MemoryVendor(name="src")
-    seed_project(vendor, project="p-order", sections=1, labels=0, tasks=1, subtasks_every=0,
-                 comments_per_task=3, attachments_every=0, multi_assignee_every=0)
+    seed_project(
+        vendor,
+        project="p-order",
+        sections=1,
+        labels=0,
+        tasks=1,
+        subtasks_every=0,
+        comments_per_task=3,
+        attachments_every=0,
+        multi_assignee_every=0,
+    )
     assert trello.writer is not None and trello.reader is not None
-    mig = Migration(f"mig-order-{uuid.uuid4().hex[:6]}", "p-order",
-                    sims["trello"].dest_workspaces["trello"])
+    mig = Migration(f"mig-order-{uuid.uuid4().hex[:6]}", "p-order", sims["trello"].dest_workspaces["trello"])
     result = await mig.run(MemoryReader(vendor), HoldFirstComment(trello.writer))
     assert result.count_suffix("created").get("comment.created") == 3, result.counts
     read = await read_all(trello.reader, Kind.COMMENT, mig.dest_project())
@@ -212,26 +230,30 @@ async def test_comments_of_a_task_keep_their_order(trello: ConnectorRuntime,
     assert bodies == ["Comment 0 💬", "Comment 1 💬", "Comment 2 💬"]
 
 
-async def test_planner_orders_buckets_written_at_once(planner: ConnectorRuntime,
-                                                      sims: dict[str, Sim]) -> None:
+async def test_planner_orders_buckets_written_at_once(planner: ConnectorRuntime, sims: dict[str, Sim]) -> None:
     mig, plan = await _new_project(planner, sims["planner"])
     assert planner.writer is not None and planner.reader is not None
-    sections = [Section(source_id=f"s{i}", version="1", project_id="p", name=f"Bucket {i}",
-                        position=float(i)) for i in range(3)]
-    with HoldWrites(_planner_http(planner), read=r"/plans/[^/]+/buckets$",
-                    write=r"/planner/buckets$", reads=len(sections)):
-        await asyncio.gather(*(planner.writer.create(
-            Kind.SECTION, sec, DestRefs(project=plan),
-            make_marker(mig, Kind.SECTION, sec.source_id)) for sec in sections))
-    read = [s for s in await read_all(planner.reader, Kind.SECTION, plan)
-            if isinstance(s, Section)]
+    sections = [
+        Section(source_id=f"s{i}", version="1", project_id="p", name=f"Bucket {i}", position=float(i)) for i in range(3)
+    ]
+    with HoldWrites(
+        _planner_http(planner), read=r"/plans/[^/]+/buckets$", write=r"/planner/buckets$", reads=len(sections)
+    ):
+        await asyncio.gather(
+            *(
+                planner.writer.create(
+                    Kind.SECTION, sec, DestRefs(project=plan), make_marker(mig, Kind.SECTION, sec.source_id)
+                )
+                for sec in sections
+            )
+        )
+    read = [s for s in await read_all(planner.reader, Kind.SECTION, plan) if isinstance(s, Section)]
     positions = [s.position for s in sorted(read, key=lambda s: s.name)]
     assert all(a < b for a, b in itertools.pairwise(positions)), positions
 
 
 @pytest.mark.xfail(strict=True, reason="known.BUGS['delta-section-move-order']")
-async def test_asana_places_a_task_moved_by_a_later_run_by_its_source_position(
-        sims: dict[str, Sim]) -> None:
+async def test_asana_places_a_task_moved_by_a_later_run_by_its_source_position(sims: dict[str, Sim]) -> None:
     """A first run writes t1 and t3 into section A and t2 into B; a later run (a fresh
     writer, as every delta has) moves t2 into A, where the source has it between t1 and t3
     (a Jira issue or Azure DevOps work item completed at the source changes status)."""
@@ -240,26 +262,44 @@ async def test_asana_places_a_task_moved_by_a_later_run_by_its_source_position(
     try:
         mig, project = await _new_project(first, sim)
         assert first.writer is not None
-        sections = [_id(await first.writer.create(
-            Kind.SECTION, Section(source_id=f"s{n}", version="1", project_id="p", name=name,
-                                  position=float(n)),
-            DestRefs(project=project), make_marker(mig, Kind.SECTION, f"s{n}")))
-            for n, name in enumerate(("A", "B"))]
+        sections = [
+            _id(
+                await first.writer.create(
+                    Kind.SECTION,
+                    Section(source_id=f"s{n}", version="1", project_id="p", name=name, position=float(n)),
+                    DestRefs(project=project),
+                    make_marker(mig, Kind.SECTION, f"s{n}"),
+                )
+            )
+            for n, name in enumerate(("A", "B"))
+        ]
         ids = {}
         for n, section in ((1, sections[0]), (3, sections[0]), (2, sections[1])):
-            ids[n] = _id(await first.writer.create(
-                Kind.TASK, _task(n, "p"), DestRefs(project=project, section=section),
-                make_marker(mig, Kind.TASK, f"t{n}")))
+            ids[n] = _id(
+                await first.writer.create(
+                    Kind.TASK,
+                    _task(n, "p"),
+                    DestRefs(project=project, section=section),
+                    make_marker(mig, Kind.TASK, f"t{n}"),
+                )
+            )
     finally:
         await first.aclose()
     later = await sim.runtime()
     try:
         assert later.writer is not None and later.reader is not None
-        await later.writer.update(Kind.TASK, ids[2], _task(2, "p"),
-                                  DestRefs(project=project, section=sections[0]),
-                                  make_marker(mig, Kind.TASK, "t2"))
-        tasks = [t for t in await read_all(later.reader, Kind.TASK, project)
-                 if isinstance(t, Task) and t.section_id == sections[0]]
+        await later.writer.update(
+            Kind.TASK,
+            ids[2],
+            _task(2, "p"),
+            DestRefs(project=project, section=sections[0]),
+            make_marker(mig, Kind.TASK, "t2"),
+        )
+        tasks = [
+            t
+            for t in await read_all(later.reader, Kind.TASK, project)
+            if isinstance(t, Task) and t.section_id == sections[0]
+        ]
     finally:
         await later.aclose()
     in_a = [t.name for t in sorted(tasks, key=lambda t: t.position)]

@@ -1,6 +1,7 @@
 """The ``verify`` run mode on every pair: the same comparison as the fidelity tests (one
 definition of "faithful"), given as per-item verdicts through the ChunkRunner; and it must see
 planted defects (a scorer that cannot see a planted defect is itself a defect)."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -20,8 +21,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Use of allowEmptyValue:Deprecati
 
 
 @pytest.mark.parametrize("pair", pair_params())
-async def test_verify_finds_every_migrated_item_ok(outcomes: Outcomes,
-                                                   pair: tuple[str, str]) -> None:
+async def test_verify_finds_every_migrated_item_ok(outcomes: Outcomes, pair: tuple[str, str]) -> None:
     out = await outcomes.get(pair)
     a, b = await out.src.runtime(), await out.dst.runtime()
     try:
@@ -32,12 +32,10 @@ async def test_verify_finds_every_migrated_item_ok(outcomes: Outcomes,
         await b.aclose()
     known = KNOWN.get(pair_id(pair), {})
     defects = [r for r in result.rows if r.status in VERIFY_DEFECTS and not explained(r, known)]
-    assert not defects, "\n".join(f"  {r.kind} {r.source_id}: {r.status} {r.reason}"
-                                  for r in defects[:20])
+    assert not defects, "\n".join(f"  {r.kind} {r.source_id}: {r.status} {r.reason}" for r in defects[:20])
     if not known:
         assert result.status is RunStatus.SUCCEEDED, result.reason
-    ok = Counter(str(r.kind) for r in result.rows
-                 if r.status is ItemStatus.OK or explained(r, known))
+    ok = Counter(str(r.kind) for r in result.rows if r.status is ItemStatus.OK or explained(r, known))
     for kind in ("project", "section", "task", "comment", "attachment"):
         assert ok[kind] > 0, f"{pair_id(pair)}: no {kind} verified ok: {dict(ok)}"
     # reads only: the verify wrote nothing (the id map and the destination are as they were)
@@ -58,15 +56,14 @@ async def test_verify_finds_planted_defects(outcomes: Outcomes) -> None:
         assert not [r for r in clean.rows if r.status in VERIFY_DEFECTS], "not clean before"
         client = b.writer.client  # type: ignore[attr-defined]
         project = mig.dest_project()
-        tasks = {sid: e.dest_id for (kind, sid), e in mig.done_entries().items()
-                 if kind is Kind.TASK}
+        tasks = {sid: e.dest_id for (kind, sid), e in mig.done_entries().items() if kind is Kind.TASK}
         source = {t.source_id: t for t in out.source.tasks.values()}
-        with_list = next(sid for sid in sorted(tasks)
-                         if sid in source and source[sid].checklists
-                         and source[sid].checklists[0].items)
-        edited, duplicated = [sid for sid in sorted(tasks)
-                              if sid != with_list and sid in source
-                              and not source[sid].parent_id][:2]
+        with_list = next(
+            sid for sid in sorted(tasks) if sid in source and source[sid].checklists and source[sid].checklists[0].items
+        )
+        edited, duplicated = [
+            sid for sid in sorted(tasks) if sid != with_list and sid in source and not source[sid].parent_id
+        ][:2]
         # 1. a checklist item's subtask deleted
         subs = await client.all(f"/tasks/{tasks[with_list]}/subtasks", opt_fields="name")
         await client.delete(f"/tasks/{subs[0]['gid']}")
@@ -74,12 +71,18 @@ async def test_verify_finds_planted_defects(outcomes: Outcomes) -> None:
         await client.put(f"/tasks/{tasks[edited]}", {"name": "Edited by someone"})
         # 3. a task duplicated (same name and marker, as a lost create answer would leave it)
         twin: Task = source[duplicated]
-        await client.post("/tasks", {"name": twin.name, "projects": [project],
-                                     "notes": marker_footer(make_marker(mig.migration_id,
-                                                                        Kind.TASK, "x"))})
+        await client.post(
+            "/tasks",
+            {
+                "name": twin.name,
+                "projects": [project],
+                "notes": marker_footer(make_marker(mig.migration_id, Kind.TASK, "x")),
+            },
+        )
         # 4. a stray item with a marker Ferry never wrote
-        await client.post("/tasks", {"name": "Stray", "projects": [project],
-                                     "notes": "[ferry:00000000:task:0000000000000000]"})
+        await client.post(
+            "/tasks", {"name": "Stray", "projects": [project], "notes": "[ferry:00000000:task:0000000000000000]"}
+        )
         planted = await mig.verify(a.reader, b.reader)
     finally:
         await a.aclose()

@@ -13,6 +13,7 @@ the card).
 Pacing: the simulators' rate limits are switched off and the runtimes get a fast pacer;
 pacing against the documented limits is covered by the connector suites (tests/connectors).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -63,8 +64,7 @@ def add_people(sims: dict[str, Sim]) -> None:
 #: each such source holds six tasks: the comparison then covers every item of a small plan.
 #: What stays still has a long description, a file, links, a checklist or subtasks, start
 #: dates, labels and people.
-TRIM_FOR_PLANNER = {"trello": ("Card 3 ", "Card 4 ", "Card 7 ", "Card 8 "),
-                    "asana": ("Task 3 ", "Task 4 ", "Task 5 ")}
+TRIM_FOR_PLANNER = {"trello": ("Card 3 ", "Card 4 ", "Card 7 ", "Card 8 "), "asana": ("Task 3 ", "Task 4 ", "Task 5 ")}
 
 
 def trim_planner_sources(sims: dict[str, Sim]) -> None:
@@ -72,8 +72,7 @@ def trim_planner_sources(sims: dict[str, Sim]) -> None:
     trello = sims["trello"]
     tstore = trello.app.state.trello.store
     summary = trello.app.state.trello.summary
-    oauth = (f'OAuth oauth_consumer_key="{summary["key"]}", '
-             f'oauth_token="{summary["token"]}"')
+    oauth = f'OAuth oauth_consumer_key="{summary["key"]}", oauth_token="{summary["token"]}"'
     board = trello.sources["planner"]
     with httpx.Client(base_url=trello.base, headers={"Authorization": oauth}) as http:
         for card in [c for c in tstore.cards.values() if c.id_board == board]:
@@ -82,11 +81,13 @@ def trim_planner_sources(sims: dict[str, Sim]) -> None:
     asana = sims["asana"]
     astore = asana.app.state.asana_store
     project = asana.sources["planner"]
-    with httpx.Client(base_url=asana.base,
-                      headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"}) as http:
+    with httpx.Client(base_url=asana.base, headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"}) as http:
         for task in list(astore.tasks.values()):
-            if (not task.deleted and task.name.startswith(TRIM_FOR_PLANNER["asana"])
-                    and any(m[0] == project for m in task.memberships)):
+            if (
+                not task.deleted
+                and task.name.startswith(TRIM_FOR_PLANNER["asana"])
+                and any(m[0] == project for m in task.memberships)
+            ):
                 http.delete(f"/api/1.0/tasks/{task.gid}").raise_for_status()
 
 

@@ -2,6 +2,7 @@
 ``tests.pairs.sim.VendorWorld``). ``SOURCES_FOR`` is the order in which every source
 simulator hands out its seeded containers: one per destination vendor, so the delta edits of
 one pair never touch what another pair migrates."""
+
 from __future__ import annotations
 
 #: destination vendors in the order a source's seeded containers are handed out

@@ -2,6 +2,7 @@
 workspaces (one account, two workspaces), so the token sees workspace 2 and its people are
 known in workspace 1, where every pair with an Asana destination writes (Asana → Asana moves
 project 1 of workspace 2 into workspace 1)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,25 +15,50 @@ from tests.pairs.sim import Sim, VendorWorld
 from tests.pairs.text import NEW_DESCRIPTION, NEW_NAME
 from tests.pairs.vendors import SOURCES_FOR
 
-SEED = SeedConfig(seed=7, workspaces=2, users_per_workspace=3, projects=3,
-                  sections_per_project=2, tasks_per_project=8, subtasks_every=3,
-                  subtasks_per_task=2, comments_per_task=2, tags_per_workspace=3,
-                  attachment_sizes=[2_048, 70_000], external_links=1, completed_every=4,
-                  deleted_per_project=1, archived_projects=0, long_text_chars=20_000)
+SEED = SeedConfig(
+    seed=7,
+    workspaces=2,
+    users_per_workspace=3,
+    projects=3,
+    sections_per_project=2,
+    tasks_per_project=8,
+    subtasks_every=3,
+    subtasks_per_task=2,
+    comments_per_task=2,
+    tags_per_workspace=3,
+    attachment_sizes=[2_048, 70_000],
+    external_links=1,
+    completed_every=4,
+    deleted_per_project=1,
+    archived_projects=0,
+    long_text_chars=20_000,
+)
 #: destination vendor → (workspace 1 or 2, project name prefix) of the source it reads
-SOURCES = {"trello": (0, "Project 1"), "planner": (0, "Project 2"), "asana": (1, "Project 1"),
-           "jira": (1, "Project 2"), "monday": (0, "Project 3"), "azure_devops": (1, "Project 3")}
+SOURCES = {
+    "trello": (0, "Project 1"),
+    "planner": (0, "Project 2"),
+    "asana": (1, "Project 1"),
+    "jira": (1, "Project 2"),
+    "monday": (0, "Project 3"),
+    "azure_devops": (1, "Project 3"),
+}
 
 
 def build(base: str, app: Any) -> Sim:
     store = app.state.asana_store
-    conn = parse_connection({"kind": "asana", "base_url": f"{base}/api/1.0",
-                             "auth": {"type": "pat", "token": DEFAULT_TOKEN}})
+    conn = parse_connection(
+        {"kind": "asana", "base_url": f"{base}/api/1.0", "auth": {"type": "pat", "token": DEFAULT_TOKEN}}
+    )
     workspaces = list(store.workspaces)[:2]
 
     def project(ws: str, prefix: str) -> str:
-        return str(next(p.gid for p in store.projects.values()
-                    if p.workspace == ws and not p.deleted and p.name.startswith(prefix)))
+        return str(
+            next(
+                p.gid
+                for p in store.projects.values()
+                if p.workspace == ws and not p.deleted and p.name.startswith(prefix)
+            )
+        )
 
     sim = Sim("asana", app, base, conn, WORLD)
     sim.sources = {v: project(workspaces[ws], prefix) for v, (ws, prefix) in SOURCES.items()}
@@ -59,13 +85,13 @@ def assignable(sim: Sim, dest_container: str) -> set[str]:
     return {store.users[g].email.lower() for g in store.workspaces[dest_container].user_gids}
 
 
-async def edit(sim: Sim, reader: SourceReader, rename: Task, complete: Task,
-               describe: Task) -> None:
+async def edit(sim: Sim, reader: SourceReader, rename: Task, complete: Task, describe: Task) -> None:
     client = reader.client  # type: ignore[attr-defined]
     await client.put(f"/tasks/{rename.source_id}", {"name": NEW_NAME})
     await client.put(f"/tasks/{complete.source_id}", {"completed": True})
     await client.put(f"/tasks/{describe.source_id}", {"notes": NEW_DESCRIPTION})
 
 
-WORLD = VendorWorld(start=lambda: create_app(SEED), build=build, people=people, enrol=enrol,
-                    assignable=assignable, edit=edit)
+WORLD = VendorWorld(
+    start=lambda: create_app(SEED), build=build, people=people, enrol=enrol, assignable=assignable, edit=edit
+)
