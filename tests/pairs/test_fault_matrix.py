@@ -161,7 +161,15 @@ async def test_one_fault_at_any_destination_write_is_finished_or_reported(
                 "count": 1,
             }
             try:
-                await _migrate(outcomes, pair, fault)
+                try:
+                    await _migrate(outcomes, pair, fault)
+                except AssertionError as exc:
+                    # A route whose count depends on a race (monday's default group is deleted by
+                    # whichever section write sees it first: once or twice) may not reach a 2nd
+                    # call in this run: the cell then faults its first call, so it still tests one.
+                    if fault["nth"] != 2 or "never fired" not in str(exc):
+                        raise
+                    await _migrate(outcomes, pair, {**fault, "nth": 1})
             except AssertionError as exc:
                 raise AssertionError(f"{pair_id(pair)}: {shape} at the {fault['nth']}th {route}: {exc}") from exc
             cells += 1
