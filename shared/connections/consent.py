@@ -29,7 +29,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from shared.connections.service import _allow_loopback, _unseal, get_connector, update_connector
+from shared.connections.service import allow_loopback_for, connection_of, get_connector, update_connector
 from shared.connectors.asana.auth import token_url_for
 from shared.connectors.kit.auth import token_request
 from shared.connectors.settings import AsanaConnection, AsanaOAuthApp, ConnectionBase
@@ -133,7 +133,7 @@ async def start_consent(
     """Begin the consent: `{"authorizeUrl", "redirectUri", "expiresAt"}` (nothing is audited
     until the consent changes the connector)."""
     doc = await get_connector(ctx, connector_id)
-    app = consent_app(await _unseal(ctx, doc))
+    app = consent_app(await connection_of(ctx, doc))
     chosen = check_redirect_uri(app, redirect_uri, api_origin)
     nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(64)
     state = f"{ctx.tenant_id}.{connector_id}.{nonce}"
@@ -195,7 +195,7 @@ async def finish_consent(
     if record.get("actor") != actor:
         raise PermissionDeniedError("this sign-in was started by someone else: start it again yourself")
     doc = await get_connector(ctx, connector_id)
-    connection = await _unseal(ctx, doc)
+    connection = await connection_of(ctx, doc)
     app = consent_app(connection)
     verifier = (await vault_for(ctx).decrypt_fields(ctx.tenant_id, connector_id, record.get("sealed", {})))[
         VERIFIER_FIELD
@@ -210,7 +210,9 @@ async def finish_consent(
     if app.pkce:
         form["code_verifier"] = verifier
     http = build_client(
-        connection.kind, allow_loopback=_allow_loopback(ctx, allow_loopback), base_url=connection.effective_base_url()
+        connection.kind,
+        allow_loopback=allow_loopback_for(ctx, allow_loopback),
+        base_url=connection.effective_base_url(),
     )
     try:
         body = await token_request(http, app.token_url, form, vendor=app.vendor)

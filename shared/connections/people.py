@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from shared.connections.service import (
     TEST_TIMEOUT_S,
-    _allow_loopback,
-    _unseal,
+    allow_loopback_for,
+    connection_of,
     describe_failure,
     failure_problem,
     get_connector,
@@ -116,9 +116,9 @@ async def list_people(
     doc = await get_connector(ctx, connector_id)
     runtime: ConnectorRuntime | None = None
     try:
-        connection = await _unseal(ctx, doc)
+        connection = await connection_of(ctx, doc)
         runtime = await open_runtime(
-            connection, allow_loopback=_allow_loopback(ctx, allow_loopback), pacer=probe_pacer(connection)
+            connection, allow_loopback=allow_loopback_for(ctx, allow_loopback), pacer=probe_pacer(connection)
         )  # a person is waiting: fail fast
         people = await asyncio.wait_for(_lister(runtime).list_people(scope), TEST_TIMEOUT_S)
     except ValidationFailed:

@@ -98,7 +98,7 @@ def public_connector(doc: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _allow_loopback(ctx: TenantContext, override: bool | None) -> bool:
+def allow_loopback_for(ctx: TenantContext, override: bool | None) -> bool:
     return ctx.stores.settings.allow_loopback_connectors if override is None else override
 
 
@@ -207,7 +207,7 @@ async def create_connector(
     """Validate, check the destination, seal the secrets and store a new connector."""
     model = validate_connection(connection)
     await ensure_room(ctx.repo(ConnectorsRepository), "connectors")
-    await check_destination(model, allow_loopback=_allow_loopback(ctx, allow_loopback), resolver=resolver)
+    await check_destination(model, allow_loopback=allow_loopback_for(ctx, allow_loopback), resolver=resolver)
     connector_id = new_id("con")
     public, sealed = await seal_connection(vault_for(ctx), ctx.tenant_id, connector_id, model)
     now = iso(utcnow())
@@ -305,7 +305,7 @@ async def update_connector(
             secrets = {}
         current = _joined_dict(doc.get("public", {}), secrets)
         model = validate_connection(_merge(current, {**connection, "kind": doc["kind"]}))
-        await check_destination(model, allow_loopback=_allow_loopback(ctx, allow_loopback), resolver=resolver)
+        await check_destination(model, allow_loopback=allow_loopback_for(ctx, allow_loopback), resolver=resolver)
         _require_secrets_for_new_host(doc, current, model, connection)
         public, sealed = await seal_connection(vault, ctx.tenant_id, connector_id, model)
         new["public"], new["sealed"] = public, sealed
@@ -389,7 +389,7 @@ async def delete_connector(
 UNREADABLE_SECRETS = "the stored secrets cannot be decrypted; enter them again"
 
 
-async def _unseal(ctx: TenantContext, doc: Mapping[str, Any]) -> ConnectionBase:
+async def connection_of(ctx: TenantContext, doc: Mapping[str, Any]) -> ConnectionBase:
     try:
         return await unseal_connection(
             vault_for(ctx), ctx.tenant_id, doc["id"], doc.get("public", {}), doc.get("sealed", {})
@@ -406,7 +406,7 @@ async def load_connection(ctx: TenantContext, connector_id: str) -> ConnectionBa
     NotFoundError when the org has no such connector; AuthRequiredError when its secrets
     cannot be decrypted any more.
     """
-    return await _unseal(ctx, await get_connector(ctx, connector_id))
+    return await connection_of(ctx, await get_connector(ctx, connector_id))
 
 
 async def open_connector(
@@ -423,7 +423,7 @@ async def open_connector(
     pacer = await pacer_for(connection) if pacer_for is not None else None
     return await open_runtime(
         connection,
-        allow_loopback=_allow_loopback(ctx, allow_loopback),
+        allow_loopback=allow_loopback_for(ctx, allow_loopback),
         pacer=pacer,
         secrets=stored_secrets(ctx, connector_id),
     )
@@ -487,10 +487,10 @@ async def run_connection_test(
     doc = await get_connector(ctx, connector_id)
     runtime: ConnectorRuntime | None = None
     try:
-        connection = await _unseal(ctx, doc)
+        connection = await connection_of(ctx, doc)
         runtime = await open_runtime(
             connection,
-            allow_loopback=_allow_loopback(ctx, allow_loopback),
+            allow_loopback=allow_loopback_for(ctx, allow_loopback),
             pacer=probe_pacer(connection),
             secrets=stored_secrets(ctx, connector_id),
         )
@@ -523,10 +523,10 @@ async def list_containers(
     doc = await get_connector(ctx, connector_id)
     runtime: ConnectorRuntime | None = None
     try:
-        connection = await _unseal(ctx, doc)
+        connection = await connection_of(ctx, doc)
         runtime = await open_runtime(
             connection,
-            allow_loopback=_allow_loopback(ctx, allow_loopback),
+            allow_loopback=allow_loopback_for(ctx, allow_loopback),
             pacer=probe_pacer(connection),
             secrets=stored_secrets(ctx, connector_id),
         )  # a person is waiting: fail fast
