@@ -8,7 +8,9 @@ find what nobody asked for, so it reads across tenants, and only for that:
   orgs stuck in `deleting` (a lost or poisoned message) get their job enqueued again;
 * `sweep_run_logs`: a run's log whose newest segment was last modified more than 90 days
   ago is deleted (blob last-modified is the log's activity: every append updates it);
-* `sweep_exports`: export archives past their `expiresAt` are deleted.
+* `sweep_exports`: export archives past their `expiresAt` are deleted;
+* request-budget ledgers idle for a day are deleted (`ledgers.py`: they carry no tenant id,
+  so deleting an org cannot find them).
 
 The clock is a parameter (`now`), so tests move time to 89 and 91 days. In Azure each
 stamp sweeps its own region; the local runner plays every stamp and sweeps all regions.
@@ -29,6 +31,7 @@ from shared.logs.segments import delete_prefix
 from shared.retention.batch import BATCH_SIZE, batch_message
 from shared.retention.deletion import ensure_job, parse_time, prepare_deletion, utcnow
 from shared.retention.jobs import DeletionMessage
+from shared.retention.ledgers import sweep_idle_budgets
 from shared.tenancy.context import TenantContext
 from shared.tenancy.idempotency import sweep_expired
 
@@ -49,6 +52,7 @@ class SweepReport:
     log_blobs_deleted: int = 0
     exports_deleted: int = 0
     idempotency_keys_deleted: int = 0
+    budget_ledgers_deleted: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -59,6 +63,7 @@ class SweepReport:
             "logBlobsDeleted": self.log_blobs_deleted,
             "exportsDeleted": self.exports_deleted,
             "idempotencyKeysDeleted": self.idempotency_keys_deleted,
+            "budgetLedgersDeleted": self.budget_ledgers_deleted,
         }
 
 
@@ -75,6 +80,7 @@ async def run_retention(stores: Any, *, now: Now = utcnow, inactivity: timedelta
         await sweep_run_logs(stores, region, now=now, inactivity=inactivity, report=report)
         await sweep_exports(stores, region, now=now, report=report)
         report.idempotency_keys_deleted += await sweep_expired(stores.cosmos(region), now=now())
+        report.budget_ledgers_deleted += await sweep_idle_budgets(stores.cosmos(region), now=now())
     log.info("retention sweep: %s", report.as_dict())
     return report
 

@@ -146,7 +146,9 @@ class CosmosBudget:
                 )
             return True
         except Exception as exc:
-            if _status(exc) in (409, 412):
+            # 409/412: another process wrote first; 404: the retention sweep deleted the idle
+            # document after it was read (``shared.retention.ledgers``) — read again either way
+            if _status(exc) in (404, 409, 412):
                 return False
             raise
 

@@ -69,3 +69,55 @@ async def test_credential_keys_are_stable_across_processes_and_hold_no_secret(st
     other = await _ledger(stores).credential_key("trello", public, {"auth.token": "another"})
     assert first == second != other
     assert "s3cret" not in first and first.startswith("trello:")
+
+
+async def test_the_retention_sweep_deletes_idle_ledgers_only_and_a_writer_starts_over(stores: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from shared.retention.ledgers import sweep_idle_budgets
+
+    ledger = _ledger(stores)
+    params = window_exact(LIMIT)
+    # far in the future so ledgers of other tests (real clock) are never idle against it
+    day = datetime(2101, 1, 2, tzinfo=UTC)
+    idle_key, busy_key = f"asana:{uuid.uuid4().hex}", f"asana:{uuid.uuid4().hex}"
+    idle, busy = ledger.budget(idle_key, params), ledger.budget(busy_key, params)
+    assert (await idle.reserve(1, (day - timedelta(days=2)).timestamp(), max_wait_s=5.0)).slots
+    assert (await busy.reserve(1, (day - timedelta(hours=2)).timestamp(), max_wait_s=5.0)).slots
+    stale = await idle._read()  # a process read the idle document just before the sweep
+    assert stale is not None
+
+    assert await sweep_idle_budgets(stores.cosmos("eu"), now=day) >= 1
+    assert await idle._read() is None
+    assert await busy._read() is not None  # used within the day: kept
+    assert await sweep_idle_budgets(stores.cosmos("eu"), now=day) == 0  # nothing idle is left
+
+    # the process that read before the sweep writes under the old ETag: refused, not raised
+    assert await idle._write(stale, day.timestamp()) is False
+    grant = await idle.reserve(1, day.timestamp(), max_wait_s=5.0)
+    assert grant.slots and await idle._read() is not None  # created afresh
+
+
+async def test_the_sweep_spares_a_ledger_moved_after_it_was_read(stores: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from azure.core import MatchConditions
+
+    ledger = _ledger(stores)
+    key = f"trello:{uuid.uuid4().hex}"
+    budget = ledger.budget(key, window_exact(LIMIT))
+    day = datetime(2101, 3, 2, tzinfo=UTC)
+    await budget.reserve(1, (day - timedelta(days=3)).timestamp(), max_wait_s=5.0)
+    read_by_sweep = await budget._read()
+    assert read_by_sweep is not None
+    await budget.reserve(1, (day - timedelta(days=2)).timestamp(), max_wait_s=5.0)  # moves the ETag
+    container = stores.cosmos("eu").container("leases")
+    with pytest.raises(Exception) as refused:  # what sweep_idle_budgets does with the old ETag
+        await container.delete_item(
+            "budget",
+            partition_key=budget.partition,
+            etag=read_by_sweep["_etag"],
+            match_condition=MatchConditions.IfNotModified,
+        )
+    assert getattr(refused.value, "status_code", None) == 412
+    assert await budget._read() is not None
