@@ -61,7 +61,25 @@ PUBLISHED: dict[str, tuple[int, float, str]] = {
     # Graph publishes no Planner quota (https://learn.microsoft.com/graph/throttling-limits);
     # this is Ferry's own Planner pacer, as in issue 19
     "planner": (600, 60.0, "Planner: Ferry's 600/min pacer"),
+    # Atlassian publishes no figure for API-token traffic, only "burst rate limits"
+    # (https://developer.atlassian.com/cloud/jira/platform/rate-limiting/): Ferry's own pacer
+    "jira": (20, 1.0, "Jira: Ferry's 20/s pacer (no published figure)"),
+    # Azure DevOps publishes no request rate, only 200 TSTUs per sliding 5 minutes
+    # (https://learn.microsoft.com/azure/devops/integrate/concepts/rate-limits): Ferry's own
+    # pacer here; the TSTU share is printed beside it (``tstu_share``)
+    "azure_devops": (10, 1.0, "Azure DevOps: Ferry's 10/s pacer (200 TSTU/5 min published)"),
+    # monday publishes a complexity budget (10M points/min per personal token) and a
+    # plan-dependent minute limit (https://developer.monday.com/api-reference/docs/rate-limits):
+    # Ferry's own request pacer here
+    "monday": (1000, 60.0, "monday: Ferry's 1,000/min pacer (10M complexity/min published)"),
 }
+
+#: Azure DevOps' published consumption limit: TSTUs per sliding window of seconds
+ADO_TSTU_LIMIT = (200.0, 300.0)
+
+#: Length of the busiest span the "peak" share is measured over (seconds): long enough that a
+#: burst adds little (Asana: 25 of 750), short enough to fit the destination-bound part of a run
+PEAK_SPAN_S = 30.0
 
 
 @dataclass
@@ -78,6 +96,8 @@ class RunFigures:
     dest_429: int
     worker_cpu_s: float
     dest_kind: str
+    peak_share: float = 0.0  # destination requests in the busiest PEAK_SPAN_S ÷ published rate
+    tstu_share: float | None = None  # Azure DevOps: TSTUs charged ÷ the published TSTU budget
 
     @property
     def ideal_s(self) -> float:
@@ -99,14 +119,52 @@ class RunFigures:
             f"{self.label:<26} {self.status:<20} {self.seconds:8.1f} {self.items:6d} "
             f"{self.source_requests:7d} {self.dest_requests:7d} {per_item:6.2f} "
             f"{self.budget_share:6.2f} {self.actual_over_ideal:7.2f} "
-            f"{self.source_429:4d}/{self.dest_429:<4d} {cpu_ms:8.1f}"
+            f"{self.source_429:4d}/{self.dest_429:<4d} {cpu_ms:8.1f} {self.peak_share:6.2f} "
+            f"{self.dest_requests / self.seconds if self.seconds else 0.0:6.1f}"
+            + (f" {self.tstu_share:6.2f}" if self.tstu_share is not None else "")
         )
 
 
 HEADER = (
     f"{'run':<26} {'status':<20} {'time s':>8} {'items':>6} {'src req':>7} {'dst req':>7} "
-    f"{'dst/it':>6} {'budget':>6} {'act/id':>7} {'429 s/d':>9} {'cpu ms/it':>8}"
+    f"{'dst/it':>6} {'budget':>6} {'act/id':>7} {'429 s/d':>9} {'cpu ms/it':>8} {'peak':>6} {'dst/s':>6}"
+    " [tstu]"
 )
+
+
+def peak_share(samples: list[tuple[float, int]], rate: float, span: float = PEAK_SPAN_S) -> float:
+    """Destination requests in the busiest stretch of about ``span`` seconds, as a share of
+    ``rate`` × its length. ``samples`` are (seconds since the start, requests so far), taken
+    while the run was polled; a run shorter than ``span`` is measured over its whole length.
+    The stretch runs from one sample to the last one at most ``span`` later, so it is as long
+    as the samples allow (a stretch much shorter than ``span`` would let a burst count as rate)."""
+    best = 0.0
+    if len(samples) < 2:
+        return best
+    span = min(span, samples[-1][0] - samples[0][0])
+    j = 0
+    for i, (t0, n0) in enumerate(samples):
+        j = max(j, i)
+        while j + 1 < len(samples) and samples[j + 1][0] - t0 <= span:
+            j += 1
+        t1, n1 = samples[j]
+        if t1 - t0 >= span * 0.9 and t1 > t0:
+            best = max(best, (n1 - n0) / (rate * (t1 - t0)))
+    return best
+
+
+def tstu_charged(stats: dict[str, Any]) -> float:
+    """TSTUs the Azure DevOps simulator charged for the requests in ``stats`` (its cost per
+    request class; a request its limiter refused with 429 was not charged)."""
+    from simulators.azure_devops.auth import request_class
+    from simulators.azure_devops.tstu import COSTS
+
+    total = 0.0
+    for route, statuses in stats["by_route"].items():
+        method, _, path = route.partition(" ")
+        charged = sum(int(n) for status, n in statuses.items() if status != "429")
+        total += charged * COSTS.get(request_class(method, path), COSTS["read"])
+    return total
 
 
 class Api:
@@ -196,11 +254,13 @@ def run_all(migs: list[Migration], mode: str, cpu: WorkerCpu, labels: list[str])
     started = time.monotonic()
     runs = {i: m.start(mode) for i, m in enumerate(migs)}
     done: dict[int, tuple[float, dict[str, Any]]] = {}
+    samples: dict[int, list[tuple[float, int]]] = {i: [(0.0, 0)] for i in range(len(migs))}
     while len(done) < len(migs):
         time.sleep(0.5)
         for i, m in enumerate(migs):
             if i in done:
                 continue
+            samples[i].append((time.monotonic() - started, int(m.dest.stats()["total"])))
             run = m.get(runs[i])
             if run["status"] in FINAL:
                 done[i] = (time.monotonic() - started, run)
@@ -211,6 +271,11 @@ def run_all(migs: list[Migration], mode: str, cpu: WorkerCpu, labels: list[str])
         seconds, run = done[i]
         src, dst = m.source.stats(), m.dest.stats()
         items = items_of(run)
+        limit, window, _ = PUBLISHED[m.dest.kind]
+        tstu = None
+        if m.dest.kind == "azure_devops":
+            tstu_limit, tstu_window = ADO_TSTU_LIMIT
+            tstu = tstu_charged(dst) / (tstu_limit * seconds / tstu_window) if seconds else 0.0
         figures.append(
             RunFigures(
                 label=labels[i],
@@ -223,6 +288,8 @@ def run_all(migs: list[Migration], mode: str, cpu: WorkerCpu, labels: list[str])
                 dest_429=int(dst["throttled"]),
                 worker_cpu_s=spent * items / max(all_items, 1),
                 dest_kind=m.dest.kind,
+                peak_share=peak_share(samples[i], limit / window),
+                tstu_share=tstu,
             )
         )
     if cpu.lost:

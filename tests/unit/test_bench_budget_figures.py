@@ -1,0 +1,39 @@
+"""The figures ``bench.e2e_budget`` derives from the simulators' counts (pure arithmetic)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.e2e_budget import peak_share, tstu_charged
+
+
+def test_peak_share_finds_the_busiest_span() -> None:
+    # 10 requests/s for the first 30 s (idle source reads would look like this), then 25/s for 30 s
+    samples = [(float(t), 10 * t) for t in range(31)]
+    samples += [(float(t), 300 + 25 * (t - 30)) for t in range(31, 61)]
+    assert peak_share(samples, rate=25.0, span=30.0) == pytest.approx(1.0)
+    assert peak_share(samples, rate=50.0, span=30.0) == pytest.approx(0.5)
+
+
+def test_peak_share_of_a_run_shorter_than_the_span_is_over_the_whole_run() -> None:
+    samples = [(0.0, 0), (5.0, 50), (10.0, 100)]
+    assert peak_share(samples, rate=20.0, span=30.0) == pytest.approx(0.5)
+
+
+def test_peak_share_ignores_stretches_too_short_to_hold_the_span() -> None:
+    # a 1 s burst of 100 then nothing for 29 s: a 1 s stretch would read as 4 × the rate
+    samples = [(0.0, 0), (1.0, 100), (30.0, 100)]
+    assert peak_share(samples, rate=25.0, span=30.0) == pytest.approx(100 / (25.0 * 30.0))
+    assert peak_share([(0.0, 0)], rate=25.0) == 0.0
+
+
+def test_tstu_charged_counts_every_answer_but_the_limiters_429s() -> None:
+    stats = {
+        "by_route": {
+            "GET /org/_apis/projects": {"200": 10},
+            "POST /org/proj/_apis/wit/wiql": {"200": 2},
+            "POST /org/proj/_apis/wit/workitems/$Issue": {"200": 20, "429": 5, "400": 1},
+            "POST /org/proj/_apis/wit/attachments": {"201": 3},
+        }
+    }
+    assert tstu_charged(stats) == pytest.approx(10 * 0.02 + 2 * 0.1 + 21 * 0.05 + 3 * 0.1)
