@@ -290,3 +290,46 @@ def test_a_killed_worker_is_logged_restarted_and_its_message_redelivered(
     assert f"released message {sent.id} of sample-jobs" in text, text
     assert new_pid != victim
     assert q.get_queue_properties().approximate_message_count == 0
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's parent may never reap it in a container)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def test_workers_stop_when_the_runner_is_killed(conn: str, runner_env: dict[str, str], tmp_path: Path) -> None:
+    """SIGKILL the runner itself (a test's timeout, an OOM kill): its worker processes must not
+    live on polling the queues of a stack that is gone (they used to be left behind)."""
+    log = tmp_path / "runner.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tools.devhost", "--app", APP, "--workers", "2", "--lease-seconds", "30"],
+            cwd=ROOT,
+            env=runner_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        started = _wait(
+            "both workers starting",
+            lambda: (
+                [
+                    int(line.rsplit(" ", 1)[1])
+                    for line in log.read_text(errors="replace").splitlines()
+                    if "started as pid" in line
+                ][:2]
+                if log.read_text(errors="replace").count("started as pid") >= 2
+                else None
+            ),
+            log,
+        )
+        assert all(_running(pid) for pid in started)
+    finally:
+        proc.kill()
+        proc.wait(timeout=60)
+    _wait("the orphaned workers stopping", lambda: not any(_running(pid) for pid in started), log)
+    assert "is gone: this worker" in log.read_text(errors="replace")

@@ -84,7 +84,24 @@ class _Server:
         self.server.should_exit = True
 
 
-async def _serve_queues(app_spec: str, lease_s: float, report: Connection | None = None) -> None:
+#: how often a worker process looks whether the runner that started it is still there
+PARENT_POLL_S = 1.0
+
+
+async def _stop_when_orphaned(parent: int, stop: Any) -> None:
+    """Stop as on SIGTERM once the runner is gone (SIGKILLed by a test's timeout, an OOM kill,
+    a closed terminal): an orphaned worker would poll the queues of a stack that no longer
+    exists, or of the next stack on the same ports, for ever (workers used to be left behind).
+    Polling the parent id is portable, unlike Linux's PR_SET_PDEATHSIG, and costs nothing."""
+    while os.getppid() == parent:  # noqa: ASYNC110 (no event tells of a parent's death)
+        await asyncio.sleep(PARENT_POLL_S)
+    log.warning("the runner (pid %d) is gone: this worker (pid %d) stops", parent, os.getpid())
+    stop()
+
+
+async def _serve_queues(
+    app_spec: str, lease_s: float, report: Connection | None = None, parent: int | None = None
+) -> None:
     app = load_app(app_spec)
     host = load_host_config(host_json())
     tell = report.send if report is not None else None
@@ -102,15 +119,20 @@ async def _serve_queues(app_spec: str, lease_s: float, report: Connection | None
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop)
-    await asyncio.gather(*(p.run() for p in pollers))
+    watch = asyncio.ensure_future(_stop_when_orphaned(parent if parent is not None else os.getppid(), stop))
+    try:
+        await asyncio.gather(*(p.run() for p in pollers))
+    finally:
+        watch.cancel()
 
 
-def worker_main(app_spec: str, lease_s: float, report: Connection | None = None) -> None:
-    """Entry of a queue worker process; `report` tells the supervisor which messages it holds."""
+def worker_main(app_spec: str, lease_s: float, report: Connection | None = None, parent: int | None = None) -> None:
+    """Entry of a queue worker process; `report` tells the supervisor which messages it holds;
+    the worker stops when process `parent` (default: the one that started it) is gone."""
     from tools.devhost.logsetup import configure_logging
 
     configure_logging()
-    asyncio.run(_serve_queues(app_spec, lease_s, report))
+    asyncio.run(_serve_queues(app_spec, lease_s, report, parent))
 
 
 @dataclass
@@ -187,7 +209,9 @@ class WorkerSupervisor:
         reader, writer = self._ctx.Pipe(duplex=False)
         proc = self._ctx.Process(
             target=worker_main,
-            args=(self.app_spec, self.lease_s, writer),
+            # the supervisor's id, not the child's getppid(): a runner killed before the
+            # child's first look would otherwise be missed
+            args=(self.app_spec, self.lease_s, writer, os.getpid()),
             daemon=False,
             name=f"ferry-queue-worker-{slot.number}",
         )
