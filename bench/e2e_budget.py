@@ -98,6 +98,7 @@ class RunFigures:
     dest_kind: str
     peak_share: float = 0.0  # destination requests in the busiest PEAK_SPAN_S ÷ published rate
     tstu_share: float | None = None  # Azure DevOps: TSTUs charged ÷ the published TSTU budget
+    graph_requests: int | None = None  # Planner: requests as Graph counts them (each in a $batch)
 
     @property
     def ideal_s(self) -> float:
@@ -121,14 +122,19 @@ class RunFigures:
             f"{self.budget_share:6.2f} {self.actual_over_ideal:7.2f} "
             f"{self.source_429:4d}/{self.dest_429:<4d} {cpu_ms:8.1f} {self.peak_share:6.2f} "
             f"{self.dest_requests / self.seconds if self.seconds else 0.0:6.1f}"
-            + (f" {self.tstu_share:6.2f}" if self.tstu_share is not None else "")
+            + (f" tstu {self.tstu_share:.2f}" if self.tstu_share is not None else "")
+            + (
+                f" graph {self.graph_requests} ({self.graph_requests / max(self.items, 1):.2f}/it)"
+                if self.graph_requests is not None
+                else ""
+            )
         )
 
 
 HEADER = (
     f"{'run':<26} {'status':<20} {'time s':>8} {'items':>6} {'src req':>7} {'dst req':>7} "
     f"{'dst/it':>6} {'budget':>6} {'act/id':>7} {'429 s/d':>9} {'cpu ms/it':>8} {'peak':>6} {'dst/s':>6}"
-    " [tstu]"
+    " [tstu share | graph requests]"
 )
 
 
@@ -151,6 +157,19 @@ def peak_share(samples: list[tuple[float, int]], rate: float, span: float = PEAK
         if t1 - t0 >= span * 0.9 and t1 > t0:
             best = max(best, (n1 - n0) / (rate * (t1 - t0)))
     return best
+
+
+def graph_requests(stats: dict[str, Any]) -> int:
+    """Requests as Graph counts them: a ``$batch`` call is the requests it holds (the Planner
+    simulator counts those apart, as ``"$batch › METHOD /route"``; ``total`` has the call once)."""
+    batch_calls = inner = 0
+    for route, statuses in stats["by_route"].items():
+        count = sum(int(n) for n in statuses.values())
+        if route.startswith("$batch ›"):
+            inner += count
+        elif route == "POST /v1.0/$batch":
+            batch_calls += count
+    return int(stats["total"]) - batch_calls + inner
 
 
 def tstu_charged(stats: dict[str, Any]) -> float:
@@ -276,6 +295,7 @@ def run_all(migs: list[Migration], mode: str, cpu: WorkerCpu, labels: list[str])
         if m.dest.kind == "azure_devops":
             tstu_limit, tstu_window = ADO_TSTU_LIMIT
             tstu = tstu_charged(dst) / (tstu_limit * seconds / tstu_window) if seconds else 0.0
+        graph = graph_requests(dst) if m.dest.kind == "planner" else None
         figures.append(
             RunFigures(
                 label=labels[i],
@@ -290,6 +310,7 @@ def run_all(migs: list[Migration], mode: str, cpu: WorkerCpu, labels: list[str])
                 dest_kind=m.dest.kind,
                 peak_share=peak_share(samples[i], limit / window),
                 tstu_share=tstu,
+                graph_requests=graph,
             )
         )
     if cpu.lost:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.e2e_budget import peak_share, tstu_charged
+from bench.e2e_budget import graph_requests, peak_share, tstu_charged
 
 
 def test_peak_share_finds_the_busiest_span() -> None:
@@ -37,3 +37,16 @@ def test_tstu_charged_counts_every_answer_but_the_limiters_429s() -> None:
         }
     }
     assert tstu_charged(stats) == pytest.approx(10 * 0.02 + 2 * 0.1 + 21 * 0.05 + 3 * 0.1)
+
+
+def test_graph_requests_count_what_a_batch_holds_instead_of_the_batch_call() -> None:
+    stats = {
+        "total": 12,
+        "by_route": {
+            "GET /v1.0/planner/plans/{plan_id}": {"200": 5},
+            "POST /v1.0/$batch": {"200": 7},
+            "$batch › POST /v1.0/groups/{group_id}/threads/{thread_id}/reply": {"202": 7},
+            "$batch › GET /v1.0/groups/{group_id}/threads/{thread_id}/posts": {"200": 6, "429": 1},
+        },
+    }
+    assert graph_requests(stats) == 5 + 14
