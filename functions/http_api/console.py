@@ -11,13 +11,18 @@
 - `/`: a redirect to the console.
 
 `python -m functions.http_api.console openapi` prints the OpenAPI document the console's
-typed client is generated from.
+typed client is generated from; `… static-site OUTPUTS OUT` lays out the same build for an
+Azure Static Web App (infra/bicep/modules/console.bicep): the files, the `config.json`
+naming the stamp's API, and a `staticwebapp.config.json` carrying this module's policy.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -66,9 +71,12 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def console_csp(issuers: tuple[str, ...]) -> str:
-    """The console's policy: nothing inline, nothing from elsewhere but the issuers' endpoints."""
-    others = " ".join(sorted({_origin(i) for i in issuers}))
+def console_csp(issuers: tuple[str, ...], api_origins: Iterable[str] = ()) -> str:
+    """The console's policy: nothing inline, nothing from elsewhere but the issuers' endpoints
+    (and the API's origin when the console is served from another one, a Static Web App)."""
+    issuer_origins = {_origin(i) for i in issuers}
+    others = " ".join(sorted(issuer_origins))
+    connect = " ".join(sorted(issuer_origins | {_origin(a) for a in api_origins}))
     return "; ".join(
         [
             "default-src 'none'",
@@ -76,7 +84,7 @@ def console_csp(issuers: tuple[str, ...]) -> str:
             "style-src 'self'",
             "img-src 'self' data:",
             "font-src 'self'",
-            f"connect-src 'self' {others}".strip(),
+            f"connect-src 'self' {connect}".strip(),
             f"form-action 'self' {others}".strip(),
             "base-uri 'none'",
             "frame-ancestors 'none'",
@@ -232,13 +240,114 @@ async def docs_asset(name: str) -> Response:
     return _typed(name, body, "public, max-age=86400")
 
 
+# --- The same build on an Azure Static Web App -------------------------------------------
+
+STATIC_SITE_CONFIG = "staticwebapp.config.json"
+# What the console's config.json holds; main.bicep's `consoleConfig` output gives each.
+CONSOLE_CONFIG_KEYS = ("issuer", "clientId", "scope", "audience", "apiBase")
+
+
+class StaticSiteError(ValueError):
+    """The deployment outputs cannot make a console site (a missing or non-HTTPS value)."""
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _https_url(value: object, name: str) -> str:
+    """An https URL (plain http only on loopback, for a site tried on this machine)."""
+    parts = urlsplit(value) if isinstance(value, str) else None
+    ok = (
+        parts is not None
+        and bool(parts.netloc)
+        and (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK))
+    )
+    if not ok or not isinstance(value, str):
+        raise StaticSiteError(f"consoleConfig.{name} must be an https:// URL, got {value!r}")
+    return value
+
+
+def static_site_console_config(outputs: Mapping[str, Any]) -> dict[str, str]:
+    """The console's `config.json` from main.bicep's outputs.
+
+    Takes what `az deployment group show --query properties.outputs` prints (each output as
+    ``{"type", "value"}``) or the `consoleConfig` object itself.
+    """
+    raw = outputs.get("consoleConfig", outputs)
+    config = raw.get("value", raw) if isinstance(raw, Mapping) else raw
+    if not isinstance(config, Mapping):
+        raise StaticSiteError("no consoleConfig object in the deployment outputs")
+    missing = [k for k in CONSOLE_CONFIG_KEYS if not isinstance(config.get(k), str) or not config[k].strip()]
+    if missing:
+        raise StaticSiteError(f"consoleConfig lacks {', '.join(missing)}")
+    _https_url(config["issuer"], "issuer")
+    api_base = _https_url(config["apiBase"], "apiBase").rstrip("/")
+    if not api_base.endswith("/api"):
+        raise StaticSiteError(f"consoleConfig.apiBase must end with /api (the API's route prefix), got {api_base!r}")
+    return {k: str(config[k]) for k in CONSOLE_CONFIG_KEYS} | {"apiBase": api_base}
+
+
+def static_web_app_config(config: Mapping[str, str]) -> dict[str, Any]:
+    """`staticwebapp.config.json`: the serving rules of this module, as Static Web Apps reads them.
+
+    The hashed assets are cached for a year, every other console path falls back to
+    index.html, and every answer carries the console's security headers; the CSP lets the
+    page reach the stamp's API (another origin here) and the issuer, nothing else.
+    """
+    headers = _security_headers(console_csp((config["issuer"],), (config["apiBase"],)))
+    return {
+        "routes": [
+            {"route": "/", "redirect": f"{CONSOLE_PATH}/", "statusCode": 302},
+            {"route": CONSOLE_PATH, "redirect": f"{CONSOLE_PATH}/", "statusCode": 301},
+            {"route": f"{CONSOLE_PATH}/assets/*", "headers": {"Cache-Control": ASSET_CACHE}},
+        ],
+        "navigationFallback": {
+            "rewrite": f"{CONSOLE_PATH}/index.html",
+            # A missing asset or top-level file is a 404, not the app's page.
+            "exclude": [f"{CONSOLE_PATH}/assets/*", f"{CONSOLE_PATH}/*.{{json,svg,png,ico,txt,map,woff2}}"],
+        },
+        # index.html and config.json are revalidated each time (the default for every path);
+        # the assets route above overrides Cache-Control only.
+        "globalHeaders": {"Cache-Control": "no-cache", **headers},
+    }
+
+
+def write_static_site(dist: Path, outputs: Mapping[str, Any], out: Path) -> Path:
+    """Lay out the built console for a Static Web App upload in `out` (replaced if present):
+    `console/` (the build, without the API docs' Swagger UI, which the app serves),
+    `console/config.json` and `staticwebapp.config.json`. Returns `out`."""
+    if not (dist / "index.html").is_file():
+        raise StaticSiteError(f"{dist} holds no built console: run `./dev console` first")
+    config = static_site_console_config(outputs)
+    if out.exists():
+        shutil.rmtree(out)
+    site = out / CONSOLE_PATH.strip("/")
+    shutil.copytree(dist, site, ignore=shutil.ignore_patterns("swagger", "config.json"))
+    (site / "config.json").write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
+    swa = json.dumps(static_web_app_config(config), indent=1)
+    (out / STATIC_SITE_CONFIG).write_text(swa + "\n", encoding="utf-8")
+    return out
+
+
+USAGE = """usage: python -m functions.http_api.console openapi [OUT]
+       python -m functions.http_api.console static-site OUTPUTS.json OUT_DIR"""
+
+
 def main(argv: list[str] | None = None) -> int:
-    import json
     import sys
 
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["static-site"] and len(args) == 3:
+        try:
+            outputs = json.loads(Path(args[1]).read_text(encoding="utf-8"))
+            write_static_site(dist_dir(), outputs, Path(args[2]))
+        except (OSError, ValueError) as exc:  # StaticSiteError and bad JSON are ValueErrors
+            print(f"static-site: {exc}", file=sys.stderr)
+            return 1
+        print(f"wrote {args[2]}: upload it to the Static Web App (infra/README.md)")
+        return 0
     if args[:1] != ["openapi"]:
-        print("usage: python -m functions.http_api.console openapi [OUT]", file=sys.stderr)
+        print(USAGE, file=sys.stderr)
         return 2
     from functions.http_api import create_api
 

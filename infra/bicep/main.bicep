@@ -137,6 +137,39 @@ param functionInstanceMemoryMB int = 2048
 @description('Zone-redundant Flex Consumption plan (billed always-ready instances; region must support it).')
 param functionZoneRedundant bool = false
 
+@description('Where the web console is served from: app (the Function App, under /console, on the API origin) or staticWebApp (also an Azure Static Web App calling this stamp API across origins; the app CORS admits it).')
+@allowed([
+  'app'
+  'staticWebApp'
+])
+param consoleHosting string = 'app'
+
+@description('Azure region of the console Static Web App resource (offered in a few regions only; it holds static files, no customer data, served from the global edge).')
+@allowed([
+  'westeurope'
+  'eastus2'
+  'centralus'
+  'westus2'
+  'eastasia'
+])
+param consoleLocation string = (stampRegion == 'eu') ? 'westeurope' : 'eastus2'
+
+@description('Static Web App plan of the console.')
+@allowed([
+  'Free'
+  'Standard'
+])
+param consoleSku string = 'Standard'
+
+@description('Custom domain of the console Static Web App (a CNAME to its default host name), or empty.')
+param consoleCustomDomain string = ''
+
+@description('OIDC client id of the console, a public (SPA) client of the first issuer (FERRY_CONSOLE_CLIENT_ID).')
+param consoleClientId string = 'ferry-console'
+
+@description('Scopes the console asks for (FERRY_CONSOLE_SCOPE); with Entra ID add the API scope, e.g. "openid profile email offline_access api://ferry/user_impersonation".')
+param consoleScope string = 'openid profile email'
+
 @description('Peer stamp: storage account name (FERRY_STORAGE_ACCOUNT_<peer>).')
 param peerStorageAccountName string
 
@@ -300,6 +333,22 @@ module peerRoles 'modules/roles.bicep' = if (!empty(peerPrincipalId)) {
   }
 }
 
+// The console on a Static Web App (consoleHosting = 'staticWebApp'). Its origins
+// join the API's CORS list; its headers and config.json come from this
+// deployment's outputs (infra/README.md, "The console on Static Web Apps").
+module consoleSite 'modules/console.bicep' = if (consoleHosting == 'staticWebApp') {
+  name: 'console'
+  params: {
+    name: 'swa-${base}'
+    location: consoleLocation
+    tags: allTags
+    skuName: consoleSku
+    customDomain: consoleCustomDomain
+  }
+}
+
+var consoleOrigins = (consoleHosting == 'staticWebApp') ? consoleSite.outputs.origins : []
+
 var ownStores = {
   cosmosEndpoint: cosmos.outputs.endpoint
   cosmosDatabase: cosmos.outputs.databaseName
@@ -340,7 +389,9 @@ module functionApp 'modules/functionapp.bicep' = {
     oidcAudience: oidcAudience
     openAiChatDeployment: openAi.outputs.chatDeploymentName
     openAiEmbeddingDeployment: openAi.outputs.embeddingDeploymentName
-    corsAllowedOrigins: corsAllowedOrigins
+    corsAllowedOrigins: union(corsAllowedOrigins, consoleOrigins)
+    consoleClientId: consoleClientId
+    consoleScope: consoleScope
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB
     zoneRedundant: functionZoneRedundant
@@ -364,3 +415,16 @@ output searchEndpoint string = search.outputs.endpoint
 output openAiEndpoint string = openAi.outputs.endpoint
 output functionAppName string = functionApp.outputs.name
 output functionAppUrl string = 'https://${functionApp.outputs.defaultHostName}'
+
+// The console: where people open it, and what its Static Web App upload needs
+// (`python -m functions.http_api.console static-site` reads these outputs).
+output consoleHosting string = consoleHosting
+output consoleUrl string = (consoleHosting == 'staticWebApp') ? consoleSite.outputs.url : 'https://${functionApp.outputs.defaultHostName}/console/'
+output consoleStaticWebAppName string = (consoleHosting == 'staticWebApp') ? consoleSite.outputs.name : ''
+output consoleConfig object = {
+  issuer: oidcIssuers[0]
+  clientId: consoleClientId
+  scope: consoleScope
+  audience: oidcAudience
+  apiBase: 'https://${functionApp.outputs.defaultHostName}/api'
+}

@@ -10,6 +10,7 @@ the templates (names, settings keys, fixed property values).
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -152,27 +153,72 @@ def stamp_stores(name_prefix: str, region: str) -> dict[str, str]:
 
 
 def evaluate(expression: Any, scope: dict[str, Any]) -> Any:
-    """Evaluate the small Bicep subset the app settings use, given identifier values.
+    """Evaluate the small Bicep subset the app settings and console wiring use.
 
     Handles identifiers and literals (pycep renders both as strings: a string that names
-    a scope entry is taken as that identifier), `${x}` interpolation, `a.b` property
-    access and `join(array, delimiter)`. Anything else fails loudly.
+    a scope entry is taken as that identifier), `${x}` interpolation (`x` may be a dotted
+    path given whole in the scope), array and object literals, `a.b.c` property access,
+    `a[0]`, `c ? x : y`, `==`, `!`, and the functions `join`, `union` (arrays) and `empty`.
+    Anything else fails loudly.
     """
     if isinstance(expression, (bool, int)):
         return expression
     if isinstance(expression, str):
         if expression in scope:
             return scope[expression]
-        out = expression
-        for key, value in scope.items():
-            if isinstance(value, str):
-                out = out.replace("${" + key + "}", value)
+        out = _INTERPOLATION.sub(lambda m: _interpolated(m.group(1), scope) or m.group(0), expression)
         assert "${" not in out, f"cannot evaluate {expression!r}"
         return out
-    if "operator" in expression and expression["operator"]["type"] == "property_accessor":
+    if isinstance(expression, list):
+        return [evaluate(item, scope) for item in expression]
+    if "operator" in expression:
+        kind = expression["operator"]["type"]
         operands = expression["operator"]["operands"]
-        return evaluate(operands["operand_1"], scope)[operands["operand_2"]]
-    if "function" in expression and expression["function"]["type"] == "join":
+        if kind == "property_accessor":
+            return _property(evaluate(operands["operand_1"], scope), operands["operand_2"])
+        if kind == "index_accessor":
+            return evaluate(operands["operand_1"], scope)[evaluate(operands["operand_2"], scope)]
+        if kind == "conditional":
+            chosen = "true_value" if evaluate(operands["condition"], scope) else "false_value"
+            return evaluate(operands[chosen], scope)
+        if kind == "equals":
+            return evaluate(operands["operand_1"], scope) == evaluate(operands["operand_2"], scope)
+        if kind == "not":
+            return not evaluate(operands["bool_value"], scope)
+        raise AssertionError(f"unsupported Bicep operator {kind!r}")
+    if "function" in expression:
+        kind = expression["function"]["type"]
         args = expression["function"]["parameters"]
-        return evaluate(args["delimiter"], {}).join(evaluate(args["input_array"], scope))
-    raise AssertionError(f"unsupported Bicep expression {expression!r}")
+        if kind == "join":
+            return evaluate(args["delimiter"], {}).join(evaluate(args["input_array"], scope))
+        if kind == "union":  # of arrays: each value once, in order of first appearance
+            merged: list[Any] = []
+            for key in sorted(args, key=lambda k: int(k.removeprefix("arg_"))):
+                merged += [v for v in evaluate(args[key], scope) if v not in merged]
+            return merged
+        if kind == "empty":
+            return not evaluate(args["item_to_test"], scope)
+        raise AssertionError(f"unsupported Bicep function {kind!r}")
+    return {key: evaluate(value, scope) for key, value in expression.items()}  # an object literal
+
+
+_INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+
+
+def _interpolated(path: str, scope: dict[str, Any]) -> str | None:
+    """The string a `${a.b.c}` placeholder stands for, or None when the scope lacks it."""
+    value: Any = scope
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value if isinstance(value, str) else None
+
+
+def _property(value: Any, accessor: Any) -> Any:
+    """`value.a` or, nested as pycep renders `x.a.b`, `value.a.b`."""
+    if isinstance(accessor, str):
+        return value[accessor]
+    operands = accessor["operator"]["operands"]
+    assert accessor["operator"]["type"] == "property_accessor", accessor
+    return _property(value[operands["operand_1"]], operands["operand_2"])

@@ -27,6 +27,7 @@ from tests.infra.bicep_model import (
 
 EXPECTED_MODULES = {
     "assistant.bicep",
+    "console.bicep",
     "cosmos.bicep",
     "functionapp.bicep",
     "identity.bicep",

@@ -69,6 +69,12 @@ param openAiEmbeddingDeployment string
 @description('Origins allowed to call the API from a browser; never "*".')
 param corsAllowedOrigins array = []
 
+@description('OIDC client id of the console served under /console (FERRY_CONSOLE_CLIENT_ID).')
+param consoleClientId string = 'ferry-console'
+
+@description('Scopes the console asks the issuer for (FERRY_CONSOLE_SCOPE).')
+param consoleScope string = 'openid profile email'
+
 @description('Upper bound of instances the plan scales out to.')
 @minValue(40)
 @maxValue(1000)
@@ -196,6 +202,15 @@ resource app 'Microsoft.Web/sites@2024-11-01' = {
         {
           name: 'FERRY_OIDC_AUDIENCE'
           value: oidcAudience
+        }
+        // What /console/config.json tells the console to sign in with.
+        {
+          name: 'FERRY_CONSOLE_CLIENT_ID'
+          value: consoleClientId
+        }
+        {
+          name: 'FERRY_CONSOLE_SCOPE'
+          value: consoleScope
         }
         {
           name: 'FERRY_SEARCH_ENDPOINT_EU'
