@@ -76,7 +76,9 @@ def _deploy(region: str, hosting: str, custom_domain: str = "") -> dict[str, Any
         scope["consoleSite"] = {"outputs": _site_outputs(custom_domain)}
     scope["consoleOrigins"] = evaluate(main["variables"]["consoleOrigins"]["value"], scope)
     scope["functionApp"] = {"outputs": {"defaultHostName": APP_HOST}}
-    outputs = {name: evaluate(out["value"], scope) for name, out in main["outputs"].items() if name.startswith("console")}
+    outputs = {
+        name: evaluate(out["value"], scope) for name, out in main["outputs"].items() if name.startswith("console")
+    }
     cors = evaluate(calls["functionApp"][1]["corsAllowedOrigins"], scope)
     return {"siteDeployed": deployed, "cors": cors, "outputs": outputs, "scope": scope}
 
@@ -123,7 +125,9 @@ def test_console_config_output_makes_the_static_site(hosting: str) -> None:
     site_config = static_site_console_config(as_az_prints_it)
     assert site_config["apiBase"] == f"https://{APP_HOST}/api"
     assert site_config["issuer"] == parameter_file("eu")["oidcIssuers"][0]
-    assert site_config["clientId"] == "ferry-console" and site_config["audience"] == parameter_file("eu")["oidcAudience"]
+    assert (
+        site_config["clientId"] == "ferry-console" and site_config["audience"] == parameter_file("eu")["oidcAudience"]
+    )
     swa = static_web_app_config(site_config)
     csp = dict(d.strip().split(" ", 1) for d in swa["globalHeaders"]["Content-Security-Policy"].split(";"))
     assert f"https://{APP_HOST}" in csp["connect-src"].split()
