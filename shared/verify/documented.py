@@ -173,6 +173,14 @@ DOCUMENTED: dict[str, dict[str, str]] = {
         "account are named in the description (Assignees (not in monday.com): …, "
         "task.assignee_not_in_account)'",
         "task.name_truncated": "monday/README.md: 'Names hold at most 255 characters (the engine cuts longer ones).'",
+        "label.renamed_empty": "monday/README.md: 'A label without a name is named after its "
+        "colour (label.renamed_empty).'",
+        "label.color_assigned": "monday/README.md: 'monday gives every tag its own colour and has "
+        "no argument or mutation that sets one, so the label's colour is not kept: the writer "
+        "reports each label whose colour is not the tag's (label.color_assigned).'",
+        "label.unused_not_read": "monday/README.md: 'A tag exists on a board by being used: a "
+        "label no task uses is written (create_or_get_tag) but not read back "
+        "(label.unused_not_read).'",
         "section.archived_dropped": ENGINE + " section.archived_dropped: 'archived sections "
         "(lists) cannot be archived in the destination; they arrive active'",
         "task.archived_dropped": ENGINE + " task.archived_dropped: 'archived tasks cannot be "
@@ -210,6 +218,12 @@ DOCUMENTED: dict[str, dict[str, str]] = {
         "the description what Azure Boards cannot hold here: checklists and custom field "
         "values.'",
         "task.name_truncated": "azure_devops/README.md: 'names longer than 255 characters are cut by the engine'",
+        "task.name_multiline": "azure_devops/README.md: 'a multi-line name keeps its first line "
+        "as the title and goes whole to the end of the description as the line Full name: … "
+        "(task.name_multiline)'",
+        "label.collision": "azure_devops/README.md: 'tags are case-insensitive: labels whose "
+        "names differ in case only are one tag, spelled as it was first used "
+        "(label.collision)'",
         "section.archived_dropped": ENGINE + " section.archived_dropped: 'archived sections "
         "(lists) cannot be archived in the destination; they arrive active'",
         "task.archived_dropped": ENGINE + " task.archived_dropped: 'archived tasks cannot be "

@@ -55,6 +55,35 @@ def _item(store: MondayStore, item_id: str | None) -> Item:
     return item
 
 
+def _group_items(store: MondayStore, board: Board, group_id: str, *, without: str | None = None) -> list[Item]:
+    """Top-level items of a group in board order (``without``: leave one item out)."""
+    return [i for i in store.board_items(board) if i.group_id == group_id and i.id != without]
+
+
+def _relative_position(
+    store: MondayStore, board: Board, anchor: Item, method: str | None, *, moving: str | None = None
+) -> float:
+    """A position right before (``before_at``) or after (``after_at``, the default) ``anchor``
+    among the items of its group (``moving``: the item being placed, not counted)."""
+    peers = _group_items(store, board, anchor.group_id, without=moving)
+    idx = next(n for n, i in enumerate(peers) if i.id == anchor.id)
+    if method == "before_at":
+        prev = peers[idx - 1].position if idx > 0 else anchor.position - 2.0
+        return (prev + anchor.position) / 2
+    nxt = peers[idx + 1].position if idx + 1 < len(peers) else anchor.position + 2.0
+    return (anchor.position + nxt) / 2
+
+
+def _anchor(store: MondayStore, board: Board, relative_to: str | None) -> Item | None:
+    """The item ``relative_to`` names: a live top-level item of the same board."""
+    if relative_to is None:
+        return None
+    anchor = store.live_item(str(relative_to))
+    if anchor is None or anchor.board_id != board.id or anchor.parent_id is not None:
+        raise not_found("item", str(relative_to))
+    return anchor
+
+
 def _check_name(name: str) -> None:
     if not name.strip():
         raise invalid_argument("item_name can't be empty")
@@ -213,6 +242,19 @@ def mutation_root(store: MondayStore) -> dict[str, Any]:
             group.color = new_value
         elif group_attribute == "position":
             group.position = float(new_value)
+        elif group_attribute in ("relative_position_after", "relative_position_before"):
+            # new_value names the group to place this one after (before)
+            others = [g for g in board.live_groups() if g.id != group.id]
+            anchor = next((g for g in others if g.id == new_value), None)
+            if anchor is None:
+                raise not_found("group", new_value)
+            idx = others.index(anchor)
+            if group_attribute == "relative_position_before":
+                prev = others[idx - 1].position if idx > 0 else anchor.position - 2.0
+                group.position = (prev + anchor.position) / 2
+            else:
+                nxt = others[idx + 1].position if idx + 1 < len(others) else anchor.position + 2.0
+                group.position = (anchor.position + nxt) / 2
         else:
             raise invalid_argument(f"group_attribute {group_attribute} is not supported here")
         return group_view(store, board, group)
@@ -261,19 +303,26 @@ def mutation_root(store: MondayStore) -> dict[str, Any]:
         group_id: str | None = None,
         column_values: Any = None,
         create_labels_if_missing: bool = False,
-        **_: Any,
+        relative_to: str | None = None,
+        position_relative_method: str | None = None,
     ) -> dict[str, Any]:
         board = _board(store, board_id)
         _check_name(item_name)
         groups = board.live_groups()
+        anchor = _anchor(store, board, relative_to)
         group = board.group(group_id) if group_id else (groups[0] if groups else None)
         if group is None:
             raise MondayError("Group not found", "InvalidGroupIdException", error_data={"group_id": group_id})
+        if anchor is not None and anchor.group_id != group.id:
+            if group_id:
+                raise invalid_argument("relative_to must be an item of the group group_id names")
+            group = board.group(anchor.group_id) or group
         now = store.now()
-        peers = [i.position for i in store.items.values() if i.board_id == board.id and i.group_id == group.id]
-        item = Item(
-            store.new_id(), board.id, group.id, item_name, info.context.user.id, now, now, max(peers, default=0.0) + 1.0
-        )
+        if anchor is not None:
+            position = _relative_position(store, board, anchor, position_relative_method)
+        else:  # at the bottom of the group
+            position = max((i.position for i in _group_items(store, board, group.id)), default=0.0) + 1.0
+        item = Item(store.new_id(), board.id, group.id, item_name, info.context.user.id, now, now, position)
         write_values(store, board, item, column_values, create_labels=create_labels_if_missing)
         store.items[item.id] = item
         board.updated_at = now
@@ -345,6 +394,43 @@ def mutation_root(store: MondayStore) -> dict[str, Any]:
         if board.group(group_id) is None:
             raise MondayError("Group not found", "InvalidGroupIdException")
         item.group_id = group_id
+        _touch(store, item)
+        return item_view(store, item)
+
+    def change_item_position(
+        _: Info,
+        item_id: str,
+        relative_to: str | None = None,
+        position_relative_method: str | None = None,
+        group_id: str | None = None,
+        group_top: bool | None = None,
+    ) -> dict[str, Any]:
+        """Next to another item of the board (``relative_to``, into its group) or at the top
+        or bottom of a group (``group_id`` + ``group_top``); the two are mutually exclusive."""
+        item = _item(store, item_id)
+        if item.parent_id is not None:
+            raise invalid_argument("subitems cannot be positioned this way")
+        board = store.boards[item.board_id]
+        if (relative_to is None) == (group_id is None):
+            raise invalid_argument("give either relative_to or group_id")
+        if relative_to is not None:
+            if group_top is not None:
+                raise invalid_argument("group_top is only allowed with group_id")
+            anchor = _anchor(store, board, relative_to)
+            assert anchor is not None
+            if anchor.id == item.id:
+                raise invalid_argument("an item cannot be positioned relative to itself")
+            item.position = _relative_position(store, board, anchor, position_relative_method, moving=item.id)
+            item.group_id = anchor.group_id
+        else:
+            if position_relative_method is not None:
+                raise invalid_argument("position_relative_method is only allowed with relative_to")
+            group = board.group(str(group_id))
+            if group is None:
+                raise MondayError("Group not found", "InvalidGroupIdException", error_data={"group_id": group_id})
+            peers = [i.position for i in _group_items(store, board, group.id, without=item.id)]
+            item.group_id = group.id
+            item.position = (min(peers, default=1.0) - 1.0) if group_top else (max(peers, default=0.0) + 1.0)
         _touch(store, item)
         return item_view(store, item)
 
@@ -460,6 +546,7 @@ def mutation_root(store: MondayStore) -> dict[str, Any]:
         "change_multiple_column_values": change_multiple_column_values,
         "change_column_value": change_column_value,
         "move_item_to_group": move_item_to_group,
+        "change_item_position": change_item_position,
         "archive_item": set_item_state("archived"),
         "delete_item": set_item_state("deleted"),
         "create_update": create_update,

@@ -6,7 +6,11 @@
   column (and in updates) the attachments; account tags (a Tags column) are the labels.
 * Columns Ferry writes, found by type on the board or created once: People (assignees,
   several), Status (the label "Done" is completion), Date (due date with a time), Tags,
-  Files, and a text column "Ferry marker" (id ``ferry_marker``) that holds the marker.
+  Files, and a text column "Ferry marker" (id ``ferry_marker``) that holds the marker; a
+  top-level item's source position is in "Ferry order" (``ferry_order``), so groups and
+  items keep the source's order (``placement.py``).
+* Labels are account tags: monday chooses their colour (``label.color_assigned``), a
+  nameless one is named after its colour, an unused one is not read back.
 * No start dates (a Timeline column is not written): the engine moves them into the
   description. No checklists (the engine moves them into the description), no custom fields
   (their values go to the description; a monday source's extra columns are read as custom

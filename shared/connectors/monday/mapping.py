@@ -34,6 +34,9 @@ from shared.contract.model import (
 
 MARKER_COLUMN = "ferry_marker"
 MARKER_TITLE = "Ferry marker"
+#: the text column holding a top-level item's source position (see placement.py)
+ORDER_COLUMN = "ferry_order"
+ORDER_TITLE = "Ferry order"
 DONE_LABEL = "Done"
 #: the column types Ferry writes, by role, and the id/title it gives a column it creates
 ROLES: dict[str, tuple[str, str, str]] = {
@@ -43,7 +46,10 @@ ROLES: dict[str, tuple[str, str, str]] = {
     "tags": ("tags", "ferry_tags", "Tags"),
     "file": ("file", "ferry_files", "Files"),
     "marker": ("text", MARKER_COLUMN, MARKER_TITLE),
+    "order": ("text", ORDER_COLUMN, ORDER_TITLE),
 }
+#: Ferry's own columns, found by their fixed id only (never a board's other text column)
+FIXED = {MARKER_COLUMN: "marker", ORDER_COLUMN: "order"}
 
 Users = Mapping[str, UserRef]
 
@@ -85,11 +91,11 @@ class Columns:
         for col in columns:
             cid, ctype = str(col["id"]), str(col["type"])
             titles[cid], types[cid] = str(col.get("title") or cid), ctype
-            if cid == MARKER_COLUMN:
-                by_role["marker"] = cid
+            if cid in FIXED:
+                by_role[FIXED[cid]] = cid
                 continue
             for role, (wanted, _, _) in ROLES.items():
-                if role != "marker" and ctype == wanted and role not in by_role:
+                if role not in FIXED.values() and ctype == wanted and role not in by_role:
                     by_role[role] = cid
             if ctype == "subtasks":
                 try:
@@ -180,7 +186,7 @@ def item_to_task(
     for tid in (tagv or {}).get("tag_ids") or []:
         labels.append(LabelRef(source_id=str(tid), name=tags.get(str(tid), str(tid))))
     for cid, cv in values.items():
-        if cid in (role.get("people"), role.get("date"), role.get("tags"), MARKER_COLUMN):
+        if cid in (role.get("people"), role.get("date"), role.get("tags"), MARKER_COLUMN, ORDER_COLUMN):
             continue
         ctype = columns.types.get(cid, cv.get("type"))
         if ctype == "status" and cv.get("label"):
@@ -267,10 +273,30 @@ def date_value(task: Task) -> dict[str, str] | None:
     return None
 
 
+def order_text(position: float) -> str:
+    """A source position as the ``ferry_order`` column holds it (``repr``: exact both ways)."""
+    return repr(float(position))
+
+
+def parse_order(text: str | None) -> float | None:
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
+
+
 def task_values(
-    task: Task, columns: Columns, *, people: list[str], tag_ids: list[str], marker: str | None, clear: bool
+    task: Task,
+    columns: Columns,
+    *,
+    people: list[str],
+    tag_ids: list[str],
+    marker: str | None,
+    clear: bool,
+    ordered: bool = False,
 ) -> dict[str, Any]:
-    """``column_values`` for a task; ``clear`` (an update) empties what the task lacks."""
+    """``column_values`` for a task; ``clear`` (an update) empties what the task lacks;
+    ``ordered`` (a top-level item in a group) writes its source position too."""
     role = columns.by_role
     out: dict[str, Any] = {}
 
@@ -284,6 +310,8 @@ def task_values(
     put("tags", {"tag_ids": [int(t) for t in tag_ids]} if tag_ids else None)
     if marker is not None and "marker" in role:
         out[role["marker"]] = marker
+    if ordered and "order" in role:
+        out[role["order"]] = order_text(task.position)
     return out
 
 

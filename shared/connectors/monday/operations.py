@@ -14,6 +14,8 @@ LIST_PAGE = 100
 UPDATES_PAGE = 100
 #: items per ``items_page`` request (monday allows 500; smaller pages keep queries light)
 ITEMS_PAGE = 100
+#: items per request when a group's items are listed with their order (monday's maximum)
+ORDER_PAGE = 500
 #: items per request when each carries a list (updates, files)
 NESTED_PAGE = 25
 
@@ -90,6 +92,12 @@ OPERATIONS: dict[str, str] = {
     items {{ id column_values(types: [tags]) {{ id ... on TagsValue {{ tag_ids }} }}
       subitems {{ id column_values(types: [tags]) {{ id ... on TagsValue {{ tag_ids }} }} }}
     }} }} }}""",
+    "order_first": f"""query($ids: [ID!], $group: [String], $cols: [String!], $limit: Int!) {{ {_C}
+  boards(ids: $ids) {{ groups(ids: $group) {{ items_page(limit: $limit) {{ cursor
+    items {{ id column_values(ids: $cols) {{ id text }} }} }} }} }} }}""",
+    "order_next": f"""query($cursor: String!, $cols: [String!], $limit: Int!) {{ {_C}
+  next_items_page(cursor: $cursor, limit: $limit) {{ cursor
+    items {{ id column_values(ids: $cols) {{ id text }} }} }} }}""",
     "asset_url": f"query($ids: [ID!]!) {{ {_C} assets(ids: $ids) {{ id public_url }} }}",
     "items_by_id": f"""query($ids: [ID!]) {{ {_C}
   items(ids: $ids) {{ ...ItemFields parent_item {{ id }}
@@ -119,18 +127,25 @@ OPERATIONS: dict[str, str] = {
     "create_column": f"mutation($board: ID!, $id: String, $title: String!, $type: ColumnType!) "
     f"{{ {_C} create_column(board_id: $board, id: $id, title: $title, "
     f"column_type: $type) {{ id title type settings_str }} }}",
-    "create_group": f"mutation($board: ID!, $name: String!, $after: String) {{ {_C} "
-    f"create_group(board_id: $board, group_name: $name, relative_to: $after, "
-    f"position_relative_method: after_at) {{ id }} }}",
+    "create_group": f"mutation($board: ID!, $name: String!, $anchor: String, $method: PositionRelative) "
+    f"{{ {_C} create_group(board_id: $board, group_name: $name, relative_to: $anchor, "
+    f"position_relative_method: $method) {{ id }} }}",
+    "place_group": f"mutation($board: ID!, $group: String!, $how: GroupAttributes!, $anchor: String!) "
+    f"{{ {_C} update_group(board_id: $board, group_id: $group, group_attribute: $how, "
+    f"new_value: $anchor) {{ id }} }}",
     "rename_group": f"mutation($board: ID!, $group: String!, $title: String!) {{ {_C} "
     f"update_group(board_id: $board, group_id: $group, group_attribute: title, "
     f"new_value: $title) {{ id }} }}",
     "delete_group": f"mutation($board: ID!, $group: String!) {{ {_C} "
     f"delete_group(board_id: $board, group_id: $group) {{ id }} }}",
-    "create_tag": f"mutation($name: String) {{ {_C} create_or_get_tag(tag_name: $name) {{ id name }} }}",
-    "create_item": f"mutation($board: ID!, $group: String, $name: String!, $values: JSON) "
-    f"{{ {_C} create_item(board_id: $board, group_id: $group, item_name: $name, "
-    f"column_values: $values, create_labels_if_missing: true) {{ id }} }}",
+    "create_tag": f"mutation($name: String) {{ {_C} create_or_get_tag(tag_name: $name) {{ id name color }} }}",
+    "create_item": f"mutation($board: ID!, $group: String, $name: String!, $values: JSON, $anchor: ID, "
+    f"$method: PositionRelative) {{ {_C} create_item(board_id: $board, group_id: $group, item_name: $name, "
+    f"column_values: $values, create_labels_if_missing: true, relative_to: $anchor, "
+    f"position_relative_method: $method) {{ id }} }}",
+    "place_item": f"mutation($item: ID!, $anchor: ID!, $method: PositionRelative!) {{ {_C} "
+    f"change_item_position(item_id: $item, relative_to: $anchor, position_relative_method: $method) "
+    f"{{ id }} }}",
     "create_subitem": f"mutation($parent: ID!, $name: String!, $values: JSON) {{ {_C} "
     f"create_subitem(parent_item_id: $parent, item_name: $name, "
     f"column_values: $values, create_labels_if_missing: true) "

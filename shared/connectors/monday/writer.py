@@ -27,6 +27,7 @@ from shared.connectors.monday import operations as ops
 from shared.connectors.monday.capabilities import monday_capabilities
 from shared.connectors.monday.client import LastGroup, MondayClient
 from shared.connectors.monday.mapping import (
+    ORDER_COLUMN,
     ROLES,
     Columns,
     comment_body,
@@ -36,6 +37,7 @@ from shared.connectors.monday.mapping import (
     task_values,
     unknown_people_note,
 )
+from shared.connectors.monday.placement import AFTER, BEFORE, GroupOrder, ItemOrder, anchor_for, in_place, put
 from shared.contract.connector import Adaptation, DestRefs, Written
 from shared.contract.model import (
     Attachment,
@@ -53,7 +55,9 @@ from shared.contract.text import name_nameless_label, unstack_comment_header
 from shared.errors import NotFoundError, SkippableItemError
 
 logger = logging.getLogger(__name__)
-TASK_ROLES = ("people", "status", "date", "tags", "marker")
+#: columns of an item; a subitem has no order column (monday cannot place subitems)
+TASK_ROLES = ("people", "status", "date", "tags", "marker", "order")
+SUBITEM_ROLES = ("people", "status", "date", "tags", "marker")
 #: a link attachment's destination id: the update that names it
 LINK_ID = "link:"
 LINK_PREFIX = "Link: "
@@ -69,6 +73,9 @@ class MondayWriter:
         self.capabilities = monday_capabilities()
         self._columns: dict[str, Columns] = {}
         self._workspaces: set[str] | None = None
+        #: source order of groups and items (see placement.py)
+        self._groups = GroupOrder()
+        self._items = ItemOrder(client)
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -163,16 +170,11 @@ class MondayWriter:
             return str(data["create_board"]["id"])
         if isinstance(record, Section):
             board = _need(refs.project, "project")
-            data = await self.client.run(
-                "create_group",
-                {"board": board, "name": record.name, "after": await self._last_group(board)},
-                mutation=True,
-            )
+            group = await self._create_group(board, record)
             await self._drop_default_group(board)
-            return section_id(board, str(data["create_group"]["id"]))
+            return section_id(board, group)
         if isinstance(record, Label):
-            data = await self.client.run("create_tag", {"name": record.name}, mutation=True)
-            return str(data["create_or_get_tag"]["id"])
+            return await self._tag(record)
         if isinstance(record, Task):
             return await self._create_task(record, refs, marker)
         if isinstance(record, Comment):
@@ -199,11 +201,11 @@ class MondayWriter:
         if isinstance(record, Section):
             board, group = split_section(dest_id)
             await self.client.run("rename_group", {"board": board, "group": group, "title": record.name}, mutation=True)
+            await self._keep_group_in_place(board, group, record.position)
             return None
         if isinstance(record, Label):
             # monday has no tag rename: the label is the tag of the new name
-            data = await self.client.run("create_tag", {"name": record.name}, mutation=True)
-            return Written(dest_id=str(data["create_or_get_tag"]["id"]))
+            return await self._tag(record)
         if isinstance(record, Task):
             return await self._update_task(dest_id, record, refs, marker)
         if isinstance(record, Comment):
@@ -221,6 +223,8 @@ class MondayWriter:
             name = getattr(record, "name", "")
             for group in board["groups"] or []:
                 if group["title"] == name:
+                    if isinstance(record, Section):  # its place is known from now on
+                        self._groups.known[refs.project].setdefault(str(group["id"]), record.position)
                     return section_id(refs.project, str(group["id"]))
             return None
         if kind is Kind.LABEL:
@@ -280,6 +284,21 @@ class MondayWriter:
         )
         return f"{item}:{data['add_file_to_column']['id']}"
 
+    async def _tag(self, label: Label) -> Written:
+        """The account tag of the label's name (``create_or_get_tag`` is idempotent). monday
+        gives a tag its own colour and has no argument or mutation to choose one, so a label
+        whose colour is not the tag's is reported (``label.color_assigned``)."""
+        tag = (await self.client.run("create_tag", {"name": label.name}, mutation=True))["create_or_get_tag"]
+        if tag.get("color") == label.color:
+            return Written(dest_id=str(tag["id"]))
+        note = Adaptation(
+            kind=Kind.LABEL,
+            code="label.color_assigned",
+            message="monday.com gives a tag its own colour; the label's colour is not kept",
+            loss=label.color is not None,
+        )
+        return Written(dest_id=str(tag["id"]), notes=(note,))
+
     async def _link_update(self, record: Attachment, item: str, marker: str) -> Written:
         """A Files column holds no links: a link attachment becomes an update naming it."""
         if not record.url:
@@ -323,7 +342,9 @@ class MondayWriter:
                 )
             )
         tag_ids = [refs.labels[ref.source_id] for ref in task.labels if ref.source_id in refs.labels]
-        values = task_values(task, cols, people=people, tag_ids=tag_ids, marker=marker, clear=clear)
+        values = task_values(
+            task, cols, people=people, tag_ids=tag_ids, marker=marker, clear=clear, ordered=ORDER_COLUMN in cols.titles
+        )
         return values, description, notes
 
     async def _create_task(self, task: Task, refs: DestRefs, marker: str) -> Written:
@@ -343,12 +364,11 @@ class MondayWriter:
         cols = await self.columns(board, TASK_ROLES)
         values, description, more = await self._prepare(task, refs, cols, marker, clear=False)
         group = split_section(refs.section)[1] if refs.section else None
-        data = await self.client.run(
-            "create_item",
-            {"board": board, "group": group, "name": task.name, "values": json.dumps(values)},
-            mutation=True,
-        )
-        item = str(data["create_item"]["id"])
+        variables: dict[str, Any] = {"board": board, "group": group, "name": task.name, "values": json.dumps(values)}
+        if group is None:  # monday's first group; no order to keep
+            item = str((await self.client.run("create_item", variables, mutation=True))["create_item"]["id"])
+        else:
+            item = await self._create_placed(board, group, task.position, variables)
         await self._describe(item, description)
         return Written(dest_id=item, notes=tuple(notes + more))
 
@@ -358,7 +378,7 @@ class MondayWriter:
         board = _need(refs.project, "project")
         sub_board = (await self.columns(board, (), fresh=True)).subitems_board
         if sub_board is not None:
-            cols = await self.columns(sub_board, TASK_ROLES)
+            cols = await self.columns(sub_board, SUBITEM_ROLES)
             values, description, more = await self._prepare(task, refs, cols, marker, clear=False)
             data = await self.client.run(
                 "create_subitem", {"parent": parent, "name": task.name, "values": json.dumps(values)}, mutation=True
@@ -368,7 +388,7 @@ class MondayWriter:
             data = await self.client.run("create_subitem", {"parent": parent, "name": task.name}, mutation=True)
             item = str(data["create_subitem"]["id"])
             sub_board = str(data["create_subitem"]["board"]["id"])
-            cols = await self.columns(sub_board, TASK_ROLES)
+            cols = await self.columns(sub_board, SUBITEM_ROLES)
             values, description, more = await self._prepare(task, refs, cols, marker, clear=False)
             await self.client.run(
                 "change_values", {"board": sub_board, "item": item, "values": json.dumps(values)}, mutation=True
@@ -379,16 +399,21 @@ class MondayWriter:
     async def _update_task(self, dest_id: str, task: Task, refs: DestRefs, marker: str) -> Written:
         meta = await self._item_meta(dest_id)
         board = str(meta["board"]["id"])
-        cols = await self.columns(board, TASK_ROLES)
+        top = not meta.get("parent_item")
+        cols = await self.columns(board, TASK_ROLES if top else SUBITEM_ROLES)
         values, description, notes = await self._prepare(task, refs, cols, marker, clear=True)
         values["name"] = task.name
         await self.client.run(
             "change_values", {"board": board, "item": dest_id, "values": json.dumps(values)}, mutation=True
         )
-        if refs.section and not meta.get("parent_item"):
+        if refs.section and top:
             group = split_section(refs.section)[1]
-            if (meta.get("group") or {}).get("id") != group:
+            now = str((meta.get("group") or {}).get("id") or "")
+            if now != group:
+                self._items.forget(board, now)
+                self._items.forget(board, group)
                 await self.client.run("move_item", {"item": dest_id, "group": group}, mutation=True)
+            await self._keep_item_in_place(board, group, dest_id, task.position)
         await self._describe(dest_id, description, always=True)
         return Written(dest_id=dest_id, notes=tuple(notes))
 
@@ -424,9 +449,91 @@ class MondayWriter:
                 except NotFoundError:
                     pass
 
-    async def _last_group(self, board: str) -> str | None:
+    # --- source order (placement.py) ------------------------------------------------------
+
+    async def _groups_in_order(self, board: str) -> list[str]:
         groups = sorted((await self._board(board))["groups"] or [], key=lambda g: float(g["position"]))
-        return str(groups[-1]["id"]) if groups else None
+        return [str(g["id"]) for g in groups]
+
+    async def _create_group(self, board: str, section: Section) -> str:
+        """A group before the nearest known group that comes later in the source, else after
+        the board's last group."""
+        async with self._groups.lock(board):
+            groups = await self._groups_in_order(board)
+            later = [(g, p) for g, p in self._groups.on_board(board, groups) if p > section.position]
+            anchor = anchor_for(section.position, later) if later else None
+            if anchor is None and groups:
+                anchor = (groups[-1], AFTER)
+            variables = {"board": board, "name": section.name, "anchor": None, "method": None}
+            if anchor is not None:
+                variables.update(anchor=anchor[0], method=anchor[1])
+            data = await self.client.run("create_group", variables, mutation=True)
+            group = str(data["create_group"]["id"])
+            self._groups.known[board][group] = section.position
+            return group
+
+    async def _keep_group_in_place(self, board: str, group: str, position: float) -> None:
+        """Move a group among the groups whose source place this writer knows, if it is not
+        between them where the source has it (a group whose create answer was lost may have
+        been passed by another section's create)."""
+        async with self._groups.lock(board):
+            self._groups.known[board][group] = position
+            placed = self._groups.on_board(board, await self._groups_in_order(board))
+            if in_place(group, placed):
+                return
+            anchor = anchor_for(position, [p for p in placed if p[0] != group])
+            if anchor is None:
+                return
+            how = "relative_position_before" if anchor[1] == BEFORE else "relative_position_after"
+            await self.client.run(
+                "place_group", {"board": board, "group": group, "how": how, "anchor": anchor[0]}, mutation=True
+            )
+
+    async def _create_placed(self, board: str, group: str, position: float, variables: dict[str, Any]) -> str:
+        """``create_item`` next to the item that keeps the source order (placement.py)."""
+        async with self._items.lock(board, group):
+            for attempt in (1, 2):
+                placed = await self._items.listing(board, group, fresh=attempt == 2)
+                anchor = anchor_for(position, placed)
+                variables.update(anchor=anchor[0] if anchor else None, method=anchor[1] if anchor else None)
+                try:
+                    data = await self.client.run("create_item", variables, mutation=True)
+                except NotFoundError:
+                    self._items.forget(board, group)
+                    if anchor is None or attempt == 2:
+                        raise
+                    continue  # the anchor went meanwhile: list the group again
+                except BaseException:
+                    self._items.forget(board, group)  # it may have been created: list again
+                    raise
+                item = str(data["create_item"]["id"])
+                put(placed, item, position, anchor)
+                return item
+        raise AssertionError("unreachable")
+
+    async def _keep_item_in_place(self, board: str, group: str, item: str, position: float) -> None:
+        """Move an item to its source place in its group if it is not there (found after a
+        lost create answer, moved to another group, or moved at the source)."""
+        async with self._items.lock(board, group):
+            placed = await self._items.listing(board, group)
+            if not any(pid == item for pid, _ in placed):
+                placed = await self._items.listing(board, group, fresh=True)
+            if not any(pid == item for pid, _ in placed):
+                return  # no order value (written before it was kept): nothing to go by
+            placed[:] = [(pid, position if pid == item else pos) for pid, pos in placed]
+            if in_place(item, placed):
+                return
+            anchor = anchor_for(position, [p for p in placed if p[0] != item])
+            if anchor is None:
+                return
+            try:
+                await self.client.run(
+                    "place_item", {"item": item, "anchor": anchor[0], "method": anchor[1]}, mutation=True
+                )
+            except BaseException:
+                self._items.forget(board, group)
+                raise
+            put(placed, item, position, anchor)
 
     # --- finding ----------------------------------------------------------------------------
 
