@@ -438,8 +438,12 @@ def main(argv: list[str] | None = None) -> int:
     from tools.stack import start_stack
 
     args = parse(argv)
-    out = ROOT / ".ferry" / "bench" / "e2e_budget"
-    out.mkdir(parents=True, exist_ok=True)
+    # a directory per run: two benchmarks started in one checkout must not share a stack
+    # (``start_stack(fresh=True)`` empties its directory, and two Azurites on one --location
+    # corrupt each other's queues: both runs then stalled with 500s on every receive)
+    out = ROOT / ".ferry" / "bench" / "e2e_budget" / f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    out.mkdir(parents=True)
+    print(f"logs and stack: {out.relative_to(ROOT)}")
     results: dict[str, list[dict[str, Any]]] = {}
     with ExitStack() as stack:
         local = start_stack(out / "stack", fresh=True)
