@@ -19,17 +19,6 @@ BUGS: dict[str, str] = {
     "among the positions it wrote itself, and a fresh writer knows none (seen in the delta "
     "tests of jira->asana, jira->planner, azure_devops->asana, azure_devops->planner; Asana's "
     "reproduced in test_repro.py, Planner's seen in the delta tests only)",
-    "monday-group-order": "monday.com destination: groups are not in the source's section "
-    "order (trello->monday positions [0, 2, 1], jira->monday [2, 1, 0, 3]); the README "
-    "documents no such adaptation",
-    "monday-item-order": "monday.com destination: items of a group are not in the source's "
-    "order (every pair into monday); the README documents no such adaptation",
-    "monday-tag-colour": "monday.com destination: a tag's colour is monday's own (hex, e.g. "
-    "'#00c875' for 'yellow'), not the label's; undocumented in monday/README.md",
-    "monday-empty-label-name": "monday.com destination: a nameless label is named after its "
-    "colour (the writer does it) but monday/README.md does not document label.renamed_empty",
-    "monday-unused-tag-unread": "monday.com: a tag no item uses is not read back (tags are read "
-    "from the items' Tags values); undocumented in monday/README.md 'Reading'",
     "ado-richtext": "Azure DevOps destination: a tab in a description or comment reads back as "
     "a space (HTML round trip); azure_devops/README.md says text reads back unchanged but for "
     "newline runs and list spacing",
@@ -57,16 +46,7 @@ KNOWN: dict[str, dict[str, str]] = {
     "asana->asana": {},
     "jira->asana": {"task.order": "delta-section-move-order"},
     "jira->planner": {"task.order": "delta-section-move-order"},
-    **{
-        f"{src}->monday": {
-            "section.order": "monday-group-order",
-            "task.order": "monday-item-order",
-            "label.color": "monday-tag-colour",
-            "label.renamed_empty": "monday-empty-label-name",
-            "label.unreadable": "monday-unused-tag-unread",
-        }
-        for src in ("trello", "asana", "planner", "jira", "azure_devops")
-    },
+    **{f"{src}->monday": {} for src in ("trello", "asana", "planner", "jira")},
     **{
         f"{src}->azure_devops": {
             "task.description": "ado-richtext",
@@ -83,14 +63,7 @@ KNOWN: dict[str, dict[str, str]] = {
         "task.order": "delta-section-move-order",
     },
     "azure_devops->planner": {"task.order": "delta-section-move-order"},
-    "azure_devops->monday": {
-        "task.subtask_without_section": "subtask-section-undocumented",
-        "section.order": "monday-group-order",
-        "task.order": "monday-item-order",
-        "label.color": "monday-tag-colour",
-        "label.renamed_empty": "monday-empty-label-name",
-        "label.unreadable": "monday-unused-tag-unread",
-    },
+    "azure_devops->monday": {"task.subtask_without_section": "subtask-section-undocumented"},
     "monday->azure_devops": {
         "task.description": "ado-richtext",
         "comment.text": "ado-richtext",
