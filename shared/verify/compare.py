@@ -114,11 +114,17 @@ class Comparer(TaskChecks):
                 self.collided.update(sids)
                 self.item(Kind.LABEL, sids[-1])
                 names = [self.src.labels[sid].name for sid in sids]
-                self.diff("label.collision", f"label {dest_id}", f"source labels {names} all became this one label")
+                # documented (a destination whose labels ignore case), else a Diff
+                self.rule("label.collision", f"label {dest_id}", f"source labels {names} all became this one label")
         for s in self.src.labels.values():
             where = f"label {s.name!r}"
             d = self.pair(Kind.LABEL, s.source_id, where)
-            if d is None or s.source_id in self.collided:
+            if d is None:
+                continue
+            if s.source_id in self.collided:
+                if documented(self.dest, "label.collision") and s.name.strip():
+                    # one label for names that differ in case only: its name is one of them
+                    self.same("label.name", where, s.name.strip().lower(), d.name.strip().lower())
                 continue
             if not s.name.strip() and d.name == (s.color or UNNAMED_LABEL):
                 self.rule("label.renamed_empty", where, f"a nameless label named {d.name!r}")

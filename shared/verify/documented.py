@@ -218,6 +218,12 @@ DOCUMENTED: dict[str, dict[str, str]] = {
         "the description what Azure Boards cannot hold here: checklists and custom field "
         "values.'",
         "task.name_truncated": "azure_devops/README.md: 'names longer than 255 characters are cut by the engine'",
+        "task.name_multiline": "azure_devops/README.md: 'A title holds one line: a multi-line "
+        "name keeps its first line … as the title and goes whole to the end of the description "
+        "as the line Full name: … (task.name_multiline)'",
+        "label.collision": "azure_devops/README.md: 'tags are case-insensitive: labels whose "
+        "names differ in case only are one tag, spelled as it was first used "
+        "(label.collision)'",
         "section.archived_dropped": ENGINE + " section.archived_dropped: 'archived sections "
         "(lists) cannot be archived in the destination; they arrive active'",
         "task.archived_dropped": ENGINE + " task.archived_dropped: 'archived tasks cannot be "

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+STACK_RANK = "Microsoft.VSTS.Common.StackRank"
+BACKLOG_PRIORITY = "Microsoft.VSTS.Common.BacklogPriority"
+#: the order field of each system process (Agile, Basic and CMMI rank, Scrum prioritises)
+RANK_FIELDS = (STACK_RANK, BACKLOG_PRIORITY)
+
 
 @dataclass(frozen=True)
 class FieldDef:
@@ -43,6 +48,11 @@ FIELDS: dict[str, FieldDef] = {
         FieldDef("System.Tags", "Tags", "plainText"),
         FieldDef("System.History", "History", "html"),
         FieldDef("Microsoft.VSTS.Common.Priority", "Priority", "integer"),
+        # the backlog order: lower ranks first (the Bug type's field list in the REST
+        # reference, "Work first on items with lower-valued stack rank"); Scrum names it
+        # Backlog Priority. A work item never placed on a backlog has neither.
+        FieldDef(STACK_RANK, "Stack Rank", "double"),
+        FieldDef(BACKLOG_PRIORITY, "Backlog Priority", "double"),
         FieldDef("Microsoft.VSTS.Common.ClosedDate", "Closed Date", "dateTime", bypass=True),
         FieldDef("Microsoft.VSTS.Common.StateChangeDate", "State Change Date", "dateTime", readonly=True),
         FieldDef("Microsoft.VSTS.Scheduling.StartDate", "Start Date", "dateTime"),

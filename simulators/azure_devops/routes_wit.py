@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from simulators.azure_devops.auth import caller
 from simulators.azure_devops.errors import AdoError, not_found_work_item
-from simulators.azure_devops.fields import CHILD, FIELDS, MAX_BATCH, MAX_WIQL, PARENT
+from simulators.azure_devops.fields import CHILD, FIELDS, MAX_BATCH, MAX_WIQL, PARENT, RANK_FIELDS
 from simulators.azure_devops.routes_core import get_project
 from simulators.azure_devops.state import SimState, origin, sim_state
 from simulators.azure_devops.store import Identity, Node, Project, WorkItem, new_guid
@@ -39,6 +39,22 @@ def _collection(value: list[Any]) -> JSONResponse:
 # --- types and states --------------------------------------------------------------------
 
 
+def _type_fields(state: SimState, base: str, project: Project) -> list[dict[str, Any]]:
+    """The fields of a type (``WorkItemTypeFieldInstance``): every field the simulator knows
+    but the order field of the other processes."""
+    rank = state.store.process_of(project).rank_field
+    return [
+        {
+            "alwaysRequired": f.reference == "System.Title",
+            "referenceName": f.reference,
+            "name": f.name,
+            "url": f"{base}/{state.store.organization}/_apis/wit/fields/{f.reference}",
+        }
+        for f in FIELDS.values()
+        if f.reference not in RANK_FIELDS or f.reference == rank
+    ]
+
+
 def _type_body(state: SimState, base: str, project: Project, name: str) -> dict[str, Any]:
     wit = state.store.process_of(project).type(name)
     if wit is None:
@@ -50,6 +66,7 @@ def _type_body(state: SimState, base: str, project: Project, name: str) -> dict[
         "description": "",
         "isDisabled": False,
         "states": [{"name": s.name, "color": s.color, "category": s.category} for s in wit.states],
+        "fields": _type_fields(state, base, project),
         "url": f"{base}/{state.store.organization}/{project.id}/_apis/wit/workItemTypes/{wit.name}",
     }
 
@@ -620,4 +637,5 @@ async def delete_tag(project: str, tag: str, request: Request, _: Annotated[Iden
                 else:
                     wi.fields.pop("System.Tags")
         proj.tags.pop(key, None)
+        proj.tag_names.pop(key, None)
     return Response(status_code=204)

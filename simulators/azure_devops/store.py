@@ -64,6 +64,9 @@ class Process:
     id: str
     name: str
     types: list[WorkItemTypeDef]
+    #: the field that orders its backlogs (``Microsoft.VSTS.Common.StackRank``, Scrum's
+    #: ``BacklogPriority``); the other order field is not on its types
+    rank_field: str = "Microsoft.VSTS.Common.StackRank"
 
     def type(self, name: str) -> WorkItemTypeDef | None:
         return next((t for t in self.types if t.name.lower() == name.lower()), None)
@@ -103,6 +106,8 @@ class Project:
     revision: int = 1
     last_update: str = ""
     tags: dict[str, str] = field(default_factory=dict)  # tag name (lower) → tag id
+    #: tag name (lower) → its spelling: the first one used (tags are case-insensitive)
+    tag_names: dict[str, str] = field(default_factory=dict)
 
     def root(self, structure: str) -> Node:
         return self.area if structure == "area" else self.iteration

@@ -20,6 +20,7 @@ from simulators.azure_devops.fields import (
     CHILD,
     FIELDS,
     PARENT,
+    RANK_FIELDS,
     RELATION_TYPES,
     TITLE_MAX,
     FieldDef,
@@ -123,7 +124,8 @@ class PatchContext:
 
     def _field(self, name: str) -> FieldDef:
         found = FIELDS.get(name.lower())
-        if found is None:
+        rank = self.store.process_of(self.project).rank_field
+        if found is None or (found.reference in RANK_FIELDS and found.reference != rank):
             raise AdoError(400, f"TF51535: Cannot find field {name}.", "WorkItemFieldInvalidException")
         return found
 
@@ -172,12 +174,20 @@ class PatchContext:
             except (TypeError, ValueError):
                 raise rule_error(fdef.name, "InvalidType") from None
         if fdef.type == "plainText":
-            return normalise_tags(str(value))
+            return self._tags(normalise_tags(str(value)))
         if fdef.type == "treePath":
             return self._tree_path(fdef, str(value))
         if not isinstance(value, str):
             raise rule_error(fdef.name, "InvalidType")
         return value
+
+    def _tags(self, value: str) -> str:
+        """Tags are the project's, case-insensitively: a tag the project has keeps the
+        spelling it was first used with ("backend" on an item of a project that has
+        "Backend" is "Backend")."""
+        names = [n.strip() for n in value.split(";") if n.strip()]
+        known = self.project.tag_names
+        return "; ".join(known.setdefault(n.lower(), n) for n in names)
 
     def _tree_path(self, fdef: FieldDef, value: str) -> str:
         parts = [p for p in value.strip("\\").split("\\") if p]

@@ -5,7 +5,8 @@ Work item fields used: ``System.Title``, ``System.Description`` (HTML, see
 completion), ``System.AreaPath`` (a section that is no state), ``System.AssignedTo``,
 ``System.Tags``, ``System.Parent``,
 ``System.CreatedDate``/``CreatedBy``, ``Microsoft.VSTS.Common.ClosedDate``,
-``Microsoft.VSTS.Scheduling.StartDate`` and ``TargetDate``.
+``Microsoft.VSTS.Scheduling.StartDate`` and ``TargetDate``, and the backlog order
+``Microsoft.VSTS.Common.StackRank`` (Agile, Basic, CMMI) or ``BacklogPriority`` (Scrum).
 """
 
 from __future__ import annotations
@@ -50,9 +51,14 @@ FIELDS = [
     "Microsoft.VSTS.Common.ClosedDate",
     "Microsoft.VSTS.Scheduling.StartDate",
     "Microsoft.VSTS.Scheduling.TargetDate",
+    "Microsoft.VSTS.Common.StackRank",
+    "Microsoft.VSTS.Common.BacklogPriority",
 ]
 START = "Microsoft.VSTS.Scheduling.StartDate"
 TARGET = "Microsoft.VSTS.Scheduling.TargetDate"
+#: the fields that order a backlog, lower first ("Work first on items with lower-valued stack
+#: rank", the field's help text in the REST reference): a type has one of them
+RANK_FIELDS = ("Microsoft.VSTS.Common.StackRank", "Microsoft.VSTS.Common.BacklogPriority")
 #: characters Azure DevOps refuses in project and area names, and their lengths
 _BAD_PROJECT = re.compile(r"[\\/:*?\"<>;#$*{},+=\[\]|%&@\x00-\x1f]")
 _BAD_NODE = re.compile(r"[\\/$?*:\"&<>#%|+\x00-\x1f]")
@@ -61,6 +67,8 @@ NODE_NAME_MAX = 255
 #: the states categories mean (https://learn.microsoft.com/azure/devops/boards/work-items/
 #: workflow-and-state-categories)
 COMPLETED, PROPOSED, REMOVED = "Completed", "Proposed", "Removed"
+#: a text that is nothing but a marker paragraph (the footer of an empty text)
+_MARKER_ALONE = re.compile(rf"\s*\[{re.escape(MARKER_PREFIX)}:[^\[\]\s]+\]\s*")
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -94,15 +102,21 @@ def tag_names(value: Any) -> list[str]:
 
 
 def label_id(name: str) -> str:
-    """A tag's id, as reader and writer answer it: ``tag:<name>`` (Azure DevOps keeps one
-    spelling per tag and project, the first one used), percent-encoded: ids travel in queue
-    messages and log lines, whose grammar admits no spaces or control characters."""
-    return "tag:" + quote(name.strip(), safe="")
+    """A tag's id, as reader and writer answer it: ``tag:<name in lower case>``. Tags are
+    case-insensitive (a project keeps one spelling of a tag, the first one used), so two
+    labels that differ in case only are one tag, with one id. Percent-encoded: ids travel
+    in queue messages and log lines, whose grammar admits no spaces or control characters."""
+    return "tag:" + quote(name.strip().lower(), safe="")
 
 
 def tag_of(label: str) -> str:
-    """The tag name in a label id."""
+    """The tag name in a label id (in lower case: the spelling is the label's name)."""
     return unquote(label[len("tag:") :]) if label.startswith("tag:") else label
+
+
+def tag_name(name: str) -> str:
+    """A label's name as a tag: ``;`` separates tags in ``System.Tags``, so it becomes ``,``."""
+    return name.replace(";", ",").strip()
 
 
 # --- records out --------------------------------------------------------------------------
@@ -211,7 +225,7 @@ def task_record(item: dict[str, Any], project_id: str, categories: dict[tuple[st
         section_id=state_section_id(state) if state else None,
         parent_id=str(parent) if parent else None,
         name=str(f.get("System.Title") or ""),
-        description=without_footer(html_to_markdown(f.get("System.Description"))),
+        description=text_without_marker(f.get("System.Description")),
         completed=category == COMPLETED,
         archived=category == REMOVED,
         completed_at=parse_time(f.get("Microsoft.VSTS.Common.ClosedDate")) if category == COMPLETED else None,
@@ -220,10 +234,31 @@ def task_record(item: dict[str, Any], project_id: str, categories: dict[tuple[st
         due_at=due_at,
         assignees=(assignee,) if assignee else (),
         labels=tuple(LabelRef(source_id=label_id(t), name=t) for t in tag_names(f.get("System.Tags"))),
-        position=float(item["id"]),
+        position=position_of(item),
         created_at=parse_time(f.get("System.CreatedDate")),
         created_by=identity(f.get("System.CreatedBy")),
     )
+
+
+def text_without_marker(content: Any) -> str:
+    """An HTML field's canonical text without the marker paragraph a writer added. The
+    paragraph is dropped whole, so a marker alone (an item written with an empty text)
+    leaves no text, as Jira's ``text_without_marker`` does."""
+    return _strip_marker(html_to_markdown(str(content or "")))
+
+
+def _strip_marker(text: str) -> str:
+    if _MARKER_ALONE.fullmatch(text):
+        return ""
+    return without_footer(text)
+
+
+def position_of(item: dict[str, Any]) -> float:
+    """A work item's place: its backlog rank; a work item never ranked (never placed on a
+    backlog) has its id, as before ranks were read."""
+    f = item.get("fields") or {}
+    rank = next((f[name] for name in RANK_FIELDS if isinstance(f.get(name), int | float)), None)
+    return float(rank) if rank is not None else float(item["id"])
 
 
 def comment_record(raw: dict[str, Any], project_id: str, task_id: str) -> Comment:
@@ -234,7 +269,7 @@ def comment_record(raw: dict[str, Any], project_id: str, task_id: str) -> Commen
         version=f"v:{raw.get('version', 1)}",
         project_id=project_id,
         task_id=task_id,
-        text=without_footer(body),
+        text=_strip_marker(body),
         author=identity(raw.get("createdBy")),
         created_at=parse_time(raw.get("createdDate")),
     )
@@ -335,25 +370,39 @@ def adapt_section(section: Section) -> tuple[Section, list[Adaptation]]:
 
 
 def adapt_task(task: Task) -> tuple[Task, list[Adaptation]]:
-    """A title is one line in Azure DevOps; a multi-line name keeps its first line as the
-    title and goes whole into the description."""
+    """A title is one line in Azure DevOps: a multi-line name keeps its first line (the first
+    that is not blank) as the title, and the whole name goes to the end of the description
+    as the line ``Full name: …`` (the engine's words for a name it had to cut)."""
     if "\n" not in task.name and "\r" not in task.name:
         return task, []
-    first = task.name.replace("\r", "\n").split("\n", 1)[0].strip() or "Untitled"
-    description = f"{task.name}\n\n{task.description}".strip()
+    name = task.name.replace("\r\n", "\n").replace("\r", "\n")
+    first = next((line.strip() for line in name.split("\n") if line.strip()), "") or "Untitled"
+    line = f"Full name: {name}"
+    description = task.description.rstrip()
+    # a name the engine cut ("…") already has its full name in the description
+    if not (name.endswith("…") and f"Full name: {name[:-1]}" in description):
+        description = f"{description}\n\n{line}" if description else line
     return task.model_copy(update={"name": first, "description": description}), [
         Adaptation(
             kind=Kind.TASK,
             code="task.name_multiline",
-            message="a title holds one line: the first line is the title, the whole name is in the description",
+            message="a title holds one line: the first line is the title, the whole name ends the description",
         )
     ]
 
 
 def task_fields(
-    task: Task, area_path: str, state: str | None, marker: str, assignee: str | None, tags: list[str]
+    task: Task,
+    area_path: str,
+    state: str | None,
+    marker: str,
+    assignee: str | None,
+    tags: list[str],
+    rank_field: str | None = None,
 ) -> dict[str, Any]:
-    """Field values of a work item for ``task`` (None removes the field)."""
+    """Field values of a work item for ``task`` (None removes the field). The task's source
+    position is its rank (``rank_field``, the type's order field): lower ranks come first,
+    so the backlog keeps the source order whatever order the work items were written in."""
     values: dict[str, Any] = {
         "System.Title": task.name,
         "System.Description": html_with_footer(task.description, marker),
@@ -367,6 +416,8 @@ def task_fields(
     }
     if state:
         values["System.State"] = state
+    if rank_field:
+        values[rank_field] = float(task.position)
     return values
 
 

@@ -8,6 +8,13 @@ and italic, block quotes. A mention (``<a data-vss-mention=…>@Name</a>``) beco
 ``@Name``: a mention names an identity of the source organization, which means nothing
 elsewhere. Images become links to their source. Anything else keeps its text.
 
+Whitespace: HTML collapses a run of spaces and tabs into one space when it is shown (and
+so does this reader), so the writer puts every tab and every run of spaces in a
+``<span style="white-space:pre-wrap">`` — the CSS that tells a browser, and this reader, to
+keep them as they are. ``&nbsp;`` is a space that HTML never collapses: each one reads as a
+space. A fenced code block keeps its language (```` ```python ````) as the class
+``language-python`` of its ``<code>``, the HTML convention for it.
+
 Plain text survives a round trip exactly (``html_to_markdown(markdown_to_html(t)) == t``),
 except that runs of three or more newlines collapse to one blank line and a list that
 directly follows a line of text gets a blank line before it.
@@ -20,6 +27,16 @@ import re
 from html.parser import HTMLParser
 
 _BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "pre", "blockquote", "table", "tr"}
+#: stands for a space that must survive the clean-up of trailing spaces (a kept space, an
+#: ``&nbsp;``) until the text is finished: a Unicode noncharacter, never meant to be in text
+_KEPT_SPACE = "\ufdd0"
+#: a ``style`` that keeps spaces and tabs as written (CSS ``white-space: pre`` / ``pre-wrap``)
+_KEEPS_SPACES = re.compile(r"white-space\s*:\s*(pre|pre-wrap|break-spaces)\b", re.IGNORECASE)
+#: what HTML collapses: ASCII whitespace only (``&nbsp;`` is U+00A0 and never collapses)
+_COLLAPSED = re.compile(r"[ \t\n\r\f]+")
+#: whitespace the writer must protect: a tab, or two or more spaces and tabs in a row
+_TO_KEEP = re.compile(r"[ \t]*\t[ \t]*| {2,}")
+_KEEP_STYLE = "white-space:pre-wrap"
 
 
 class _ToMarkdown(HTMLParser):
@@ -30,6 +47,7 @@ class _ToMarkdown(HTMLParser):
         self.links: list[str | None] = []
         self.pre = 0
         self.quote = 0
+        self.spans: list[bool] = []  # per open <span>: whether it keeps its whitespace
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -48,7 +66,9 @@ class _ToMarkdown(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
-        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+        if tag == "span":
+            self.spans.append(bool(_KEEPS_SPACES.search(a.get("style") or "")))
+        elif tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
             self._block_break()
             self.out.append("#" * int(tag[1]) + " ")
         elif tag in ("p", "div", "blockquote", "table", "tr"):
@@ -79,6 +99,13 @@ class _ToMarkdown(HTMLParser):
             self._block_break()
             self.out.append("```\n")
             self.pre += 1
+        elif tag == "code" and self.pre:
+            # <pre><code class="language-python">: the fence's language
+            language = next(
+                (c[len("language-") :] for c in (a.get("class") or "").split() if c.startswith("language-")), ""
+            )
+            if language and self.out and self.out[-1] == "```\n":
+                self.out[-1] = f"```{language}\n"
         elif tag == "code" and not self.pre:
             self.out.append("`")
         elif tag in ("b", "strong"):
@@ -96,7 +123,10 @@ class _ToMarkdown(HTMLParser):
             self.out.append(f"[{a.get('alt') or 'image'}]({src})" if src else "")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("h1", "h2", "h3", "h4", "h5", "h6", "p", "div", "table"):
+        if tag == "span":
+            if self.spans:
+                self.spans.pop()
+        elif tag in ("h1", "h2", "h3", "h4", "h5", "h6", "p", "div", "table"):
             if not self.lists:
                 self._block_break()
         elif tag == "tr":
@@ -128,8 +158,11 @@ class _ToMarkdown(HTMLParser):
         if self.pre:
             self.out.append(data)
             return
+        if any(self.spans):  # white-space: pre-wrap keeps spaces and tabs as written
+            self.out.append(data.replace(" ", _KEPT_SPACE).replace("\xa0", _KEPT_SPACE))
+            return
         # HTML collapses whitespace; a line break is a <br>, not a newline in the source
-        self.out.append(re.sub(r"\s+", " ", data))
+        self.out.append(_COLLAPSED.sub(" ", data).replace("\xa0", _KEPT_SPACE))
 
 
 def html_to_markdown(content: str | None) -> str:
@@ -142,7 +175,7 @@ def html_to_markdown(content: str | None) -> str:
     text = parser._text()
     lines = [line.rstrip(" ") for line in text.split("\n")]
     text = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n").replace(_KEPT_SPACE, " ")
 
 
 # --- Markdown → HTML ----------------------------------------------------------------------
@@ -151,13 +184,19 @@ _LIST = re.compile(r"^( *)([-*+]|\d+[.)]) (.*)$")
 _HEADING = re.compile(r"^(#{1,6}) (.*)$")
 
 
+def _keep_spaces(escaped: str) -> str:
+    """Tabs and runs of spaces of escaped text wrapped so that HTML keeps them."""
+    return _TO_KEEP.sub(lambda m: f'<span style="{_KEEP_STYLE}">{m.group(0)}</span>', escaped)
+
+
 def _inline(text: str) -> str:
-    """Escape, then code spans, links, bold and italic (code spans are left alone)."""
+    """Escape, then code spans, links, bold and italic (code spans are left alone), then the
+    whitespace HTML would collapse."""
     parts = re.split(r"(`[^`]+`)", text)
     out: list[str] = []
     for part in parts:
         if len(part) > 1 and part.startswith("`") and part.endswith("`"):
-            out.append(f"<code>{html.escape(part[1:-1], quote=False)}</code>")
+            out.append(f"<code>{_keep_spaces(html.escape(part[1:-1], quote=False))}</code>")
             continue
         piece = html.escape(part, quote=False)
         piece = re.sub(
@@ -167,7 +206,8 @@ def _inline(text: str) -> str:
         )
         piece = re.sub(r"\*\*(\S(?:.*?\S)?)\*\*", r"<strong>\1</strong>", piece)
         piece = re.sub(r"(?<![*\w])\*(\S(?:.*?\S)?)\*(?![*\w])", r"<em>\1</em>", piece)
-        out.append(piece)
+        # last: the tags made above hold single spaces only, which this leaves alone
+        out.append(_keep_spaces(piece))
     return "".join(out)
 
 
@@ -193,12 +233,14 @@ def markdown_to_html(text: str) -> str:
         if line.startswith("```"):
             flush()
             close_lists()
+            language = line[3:].strip()
+            opening = f'<code class="language-{html.escape(language)}">' if language else "<code>"
             body: list[str] = []
             i += 1
             while i < len(lines) and not lines[i].startswith("```"):
                 body.append(lines[i])
                 i += 1
-            out.append("<pre><code>" + html.escape("\n".join(body), quote=False) + "</code></pre>")
+            out.append("<pre>" + opening + html.escape("\n".join(body), quote=False) + "</code></pre>")
             i += 1
             continue
         heading = _HEADING.match(line)

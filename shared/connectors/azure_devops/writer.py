@@ -33,6 +33,7 @@ from shared.connectors.azure_devops.client import (
     segment,
 )
 from shared.connectors.azure_devops.mapping import (
+    RANK_FIELDS,
     START,
     TARGET,
     adapt_project,
@@ -46,6 +47,7 @@ from shared.connectors.azure_devops.mapping import (
     state_for_section,
     state_of_section_id,
     state_section_id,
+    tag_name,
     tag_of,
     task_fields,
 )
@@ -87,6 +89,8 @@ class _Process:
     child_type: str
     #: type (lower) → [(state, category)] in the process's order
     states: dict[str, list[tuple[str, str]]]
+    #: type (lower) → its backlog order field (``RANK_FIELDS``), None when it has none
+    ranks: dict[str, str | None]
 
     def state_for(
         self, type_name: str, completed: bool, current: str | None, column: str | None = None
@@ -137,6 +141,9 @@ class AzureDevOpsWriter:
         self._areas: dict[str, dict[str, str]] = {}  # project → node id → name
         self._item_project: dict[str, str] = {}  # work item id → project id
         self._unknown_people: set[str] = set()
+        #: project → tag (lower case) → the spelling the project has, or a label of this
+        #: writer claimed first (tags are case-insensitive: see ``_tag_label``)
+        self._tags: dict[str, dict[str, str]] = {}
         self._area_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._default_process: str | None = None
 
@@ -166,7 +173,7 @@ class AzureDevOpsWriter:
                         kind=Kind.LABEL, code="label.name_adapted", message="a tag cannot hold ';': it became ','"
                     )
                 )
-                label = label.model_copy(update={"name": label.name.replace(";", ",")})
+                label = label.model_copy(update={"name": tag_name(label.name)})
             return label, notes
         if isinstance(record, Comment):
             return unstack_comment_header(record), []
@@ -197,6 +204,7 @@ class AzureDevOpsWriter:
                     name: [(str(s["name"]), str(s.get("category") or "")) for s in t.get("states") or []]
                     for name, t in types.items()
                 },
+                {name: _rank_field(t) for name, t in types.items()},
             )
         return self._processes[project]
 
@@ -229,6 +237,30 @@ class AzureDevOpsWriter:
             self._item_project[wid] = str(item["fields"]["System.TeamProject"])
         return self._item_project[wid]
 
+    async def _project_tags(self, project: str) -> dict[str, str]:
+        """The project's tags (lower case → spelling), read once per writer."""
+        if project not in self._tags:
+            body = await self.client.get(f"{segment(project)}/_apis/wit/tags")
+            have = {str(t["name"]).lower(): str(t["name"]) for t in body.get("value") or [] if t.get("name")}
+            self._tags.setdefault(project, have)  # a concurrent call may have loaded them meanwhile
+        return self._tags[project]
+
+    async def _tag_label(self, record: Label, refs: DestRefs) -> tuple[str, str | None]:
+        """A label's tag id, and the other spelling of that tag if one holds it already.
+
+        Azure DevOps tags are case-insensitive: "Backend" and "backend" are one tag, spelled
+        as it was first used. The first label of a spelling claims it (in this writer, or as
+        a tag the project has); a label that differs from it in case only is the same tag
+        (``label.collision``: its own spelling is lost)."""
+        label, _ = self.adapt(Kind.LABEL, record)
+        assert isinstance(label, Label)
+        dest_id = label_id(label.name)
+        if not refs.project:
+            return dest_id, None
+        tags = await self._project_tags(refs.project)
+        held = tags.setdefault(label.name.strip().lower(), label.name.strip())
+        return dest_id, (held if held != label.name.strip() else None)
+
     def _parent_url(self, wid: str) -> str:
         return f"{self.client.org_url}/_apis/wit/workItems/{wid}"
 
@@ -240,9 +272,19 @@ class AzureDevOpsWriter:
         if isinstance(record, Section):
             return await self._create_section(record, _need(refs.project, "project"))
         if isinstance(record, Label):
+            # a tag exists by being used: nothing to create, only a spelling to claim
+            dest_id, collides = await self._tag_label(record, refs)
+            if not collides:
+                return dest_id
             label, _ = self.adapt(Kind.LABEL, record)
             assert isinstance(label, Label)
-            return label_id(label.name)  # a tag exists by being used: nothing to create
+            note = Adaptation(
+                kind=Kind.LABEL,
+                code="label.collision",
+                message=f"tags are case-insensitive: the label {label.name!r} is the tag "
+                f"{collides!r}, which another label (or a tag of the project) already spells so",
+            )
+            return Written(dest_id=dest_id, notes=(note,))
         if isinstance(record, Task):
             return await self._create_task(record, refs, marker)
         if isinstance(record, Comment):
@@ -369,7 +411,7 @@ class AzureDevOpsWriter:
         process = await self._process(project)
         type_name = process.child_type if refs.parent_task else process.top_type
         state, note = process.state_for(type_name, task.completed, None, _column(refs))
-        values, notes = await self._values(task, refs, project, marker, state)
+        values, notes = await self._values(task, refs, project, marker, state, process.ranks.get(type_name.lower()))
         notes += [note] if note else []
         extra = []
         if refs.parent_task:
@@ -390,16 +432,26 @@ class AzureDevOpsWriter:
         return Written(dest_id=wid, notes=tuple(notes)) if notes else wid
 
     async def _values(
-        self, task: Task, refs: DestRefs, project: str, marker: str, state: str | None
+        self, task: Task, refs: DestRefs, project: str, marker: str, state: str | None, rank_field: str | None
     ) -> tuple[dict[str, Any], list[Adaptation]]:
         notes: list[Adaptation] = []
         email = next((a.email for a in task.assignees if a.email), None)
         if email and email.lower() in self._unknown_people:
             notes.append(_unknown_person(email))
             email = None
-        tags = [tag_of(refs.labels[lab.source_id]) for lab in task.labels if lab.source_id in refs.labels]
+        tags: dict[str, str] = {}  # lower case → spelling: a tag once, however spelled
+        for lab in task.labels:
+            if lab.source_id not in refs.labels:
+                continue  # the engine names it in the description
+            # the tag is the label's destination id (in lower case); the task's reference
+            # spells it, unless it names another tag (a nameless label, a label renamed since
+            # its tag was made): then the spelling the project (or this writer) gave it
+            key, name = tag_of(refs.labels[lab.source_id]).lower(), tag_name(lab.name)
+            if name.lower() != key:
+                name = (await self._project_tags(project)).get(key, key)
+            tags.setdefault(key, name)
         area = await self._area_path(project, refs.section)
-        return task_fields(task, area, state, marker, email, tags), notes
+        return task_fields(task, area, state, marker, email, list(tags.values()), rank_field), notes
 
     async def _tolerant(
         self, send: Any, values: dict[str, Any], current: dict[str, Any] | None, notes: list[Adaptation]
@@ -495,13 +547,11 @@ class AzureDevOpsWriter:
         item = await self.client.get(f"{segment(project)}/_apis/wit/workitems/{wid}", **{"$expand": "relations"})
         fields = item.get("fields") or {}
         process = await self._process(project)
+        type_name = str(fields.get("System.WorkItemType") or "")
         state, note = process.state_for(
-            str(fields.get("System.WorkItemType") or ""),
-            task.completed,
-            str(fields.get("System.State") or "") or None,
-            _column(refs),
+            type_name, task.completed, str(fields.get("System.State") or "") or None, _column(refs)
         )
-        values, notes = await self._values(task, refs, project, marker, state)
+        values, notes = await self._values(task, refs, project, marker, state, process.ranks.get(type_name.lower()))
         notes += [note] if note else []
         extra: list[dict[str, Any]] = []
         relations = item.get("relations") or []
@@ -545,8 +595,10 @@ class AzureDevOpsWriter:
                 return state_section_id(column)
             return await self._find_area(refs.project, adapt_section(record)[0].name)
         if kind is Kind.LABEL and isinstance(record, Label):
-            label, _ = self.adapt(Kind.LABEL, record)
-            return label_id(label.name) if isinstance(label, Label) else None
+            dest_id, collides = await self._tag_label(record, refs)
+            # a label whose tag another spelling holds is "not found", so that the engine
+            # creates it and the create reports the collision (find has no way to)
+            return None if collides else dest_id
         if kind is Kind.TASK and refs.project:
             return await self._find_task(refs.project, marker, record)
         if kind is Kind.COMMENT and refs.project and refs.task:
@@ -716,6 +768,12 @@ class AzureDevOpsWriter:
             await self.client.patch_work_item(project, task, [{"op": "add", "path": "/relations/-", "value": relation}])
         except RelationExistsError:
             return
+
+
+def _rank_field(wtype: dict[str, Any]) -> str | None:
+    """The order field among a type's fields (``WorkItemType.fields``)."""
+    names = {str(f.get("referenceName")) for f in wtype.get("fields") or [] if isinstance(f, dict)}
+    return next((f for f in RANK_FIELDS if f in names), None)
 
 
 def _column(refs: DestRefs) -> str | None:
