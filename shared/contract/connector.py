@@ -143,6 +143,16 @@ class Page(BaseModel):
     listed_parents: Mapping[str, str] = Field(default_factory=dict)
 
 
+class Sibling(BaseModel):
+    """A task already at the destination that sits next to another one in its section at the
+    source: its destination id and its source position (comparable with ``Task.position``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dest_id: str
+    position: float
+
+
 class DestRefs(BaseModel):
     """Destination ids of a record's parents, resolved by the engine from the id map."""
 
@@ -157,6 +167,35 @@ class DestRefs(BaseModel):
     flattened_parent: str | None = None
     task: str | None = None  # for comments and attachments
     labels: Mapping[str, str] = Field(default_factory=dict)  # label source id → dest id
+    #: top-level tasks in a section: the nearest source siblings of the same section that are
+    #: already at the destination, the one before the task (``after``) and the one after it
+    #: (``before``), from the id map, so that any writer (a later run's, another worker's, the
+    #: one retrying after a fault) can place the task among items it did not write itself
+    after: Sibling | None = None
+    before: Sibling | None = None
+    #: the source moved the task since it was written (new, another section or another
+    #: position, or an earlier create may not have placed it): place it by its source
+    #: position even when it is already in its section
+    reposition: bool = False
+
+    def anchors(self, position: float, placed: Mapping[str, float], itself: str = "") -> tuple[str | None, str | None]:
+        """Where a task at source ``position`` goes: (the destination id to put it right
+        after, else the one to put it right before), nearest first, from ``after``/``before``
+        and the writer's own ``placed`` items of the section (destination id → source
+        position; the engine's positions win, they are the newer). (None, None): nothing in
+        the section is known, the writer's default applies."""
+        known = dict(placed)
+        for sib in (self.after, self.before):
+            if sib is not None:
+                known[sib.dest_id] = sib.position
+        known.pop(itself, None)
+        earlier = [(pos, dest) for dest, pos in known.items() if pos < position]
+        later = [(pos, dest) for dest, pos in known.items() if pos > position]
+        if earlier:
+            return max(earlier)[1], None
+        if later:
+            return None, min(later)[1]
+        return None, None
 
 
 class Adaptation(BaseModel):

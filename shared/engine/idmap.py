@@ -104,6 +104,9 @@ def not_migrated(
         action=state.value,
         reason=reason[:REASON_CHARS] if reason else None,
         parent_id=parent_task(record),
+        # the destination item (if any) is still where it was placed
+        section_id=previous.section_id if previous and previous.dest_id else None,
+        position=previous.position if previous and previous.dest_id else None,
     )
 
 
@@ -120,9 +123,12 @@ def done(
     depth: int = 0,
     action: str | None = None,
     adaptations: tuple[str, ...] = (),
+    section_id: str | None = None,
+    position: float | None = None,
 ) -> IdMapEntry:
     """The entry written after a successful create/update (``adopted``: the item was found
-    at the destination by its natural key, not created by this migration)."""
+    at the destination by its natural key, not created by this migration; ``section_id``
+    and ``position``: where a top-level task was placed, ``shared.engine.placement``)."""
     return IdMapEntry(
         migration_id=migration_id,
         kind=record.kind,
@@ -140,6 +146,8 @@ def done(
         action=action,
         adaptations=adaptations,
         parent_id=parent_task(record),
+        section_id=section_id,
+        position=position,
     )
 
 

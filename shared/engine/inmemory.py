@@ -17,12 +17,14 @@ from datetime import UTC, datetime
 
 from shared.contract.model import Kind
 from shared.contract.runs import RunStatus, can_transition
+from shared.engine.placement import select_around
 from shared.engine.ports import (
     Checkpoint,
     ChunkMessage,
     Claim,
     ClaimResult,
     IdMapEntry,
+    IdState,
     ItemReport,
     Phase,
 )
@@ -76,6 +78,23 @@ class InMemoryIdMap:
             if entry is not None:
                 listed = {**entry.children_listed, str(kind): version}
                 self.entries[key] = entry.model_copy(update={"children_listed": listed})
+
+    async def siblings(
+        self, migration_id: str, *, scope: str, section: str, low: float, high: float, exclude: Sequence[str]
+    ) -> builtins.list[IdMapEntry]:
+        """``IdMapSiblings``: the scope's placed tasks of ``section`` around [low, high]."""
+        skip = set(exclude)
+        mine = [
+            e
+            for key in sorted(self._by_scope.get((migration_id, scope), ()))
+            if (e := self.entries.get(key)) is not None
+            and e.kind is Kind.TASK
+            and e.state is IdState.DONE
+            and e.dest_id
+            and e.section_id == section
+            and e.source_id not in skip
+        ]
+        return select_around(mine, low, high)
 
     async def list(self, migration_id: str, *, scope: str | None = None) -> AsyncIterator[IdMapEntry]:
         if scope is not None:

@@ -36,6 +36,7 @@ from shared.engine.idmap import (
     parent_task,
     retryable,
 )
+from shared.engine.placement import TaskPlacement, placed_task
 from shared.engine.plan import RunSettings
 from shared.engine.ports import IdMap, IdMapEntry, IdState, ItemStatus
 from shared.engine.scoped_ids import SCOPED_KINDS, scoped
@@ -118,6 +119,9 @@ class ItemProcessor:
         self.ctx = ctx
         self.caps = ctx.writer.capabilities
         self.resolver = ParentResolver(ctx.id_map, ctx.settings.migration_id, ctx.settings.dest_workspace)
+        self.placement = TaskPlacement(
+            ctx.id_map, ctx.settings.migration_id, ctx.scope, status_mapped=bool(ctx.settings.status_map)
+        )
         #: source ids with an entry that this run saw without writing it (→ mark_seen)
         self.seen: dict[Kind, list[str]] = {}
         self._stopped = False
@@ -137,6 +141,8 @@ class ItemProcessor:
             if not records:
                 return []
         await self.resolver.prefetch(records)
+        if kind is Kind.TASK:
+            self.placement.start_page(records, entries)
         sem = asyncio.Semaphore(self.ctx.settings.item_concurrency)
         results: list[ItemResult | BaseException] = []
 
@@ -188,10 +194,16 @@ class ItemProcessor:
         if delta is Delta.UNCHANGED:
             assert entry is not None
             parent = parent_task(rec)
-            if parent is not None and entry.parent_id != parent and not ctx.settings.dry_run:
+            fixed = entry
+            if parent is not None and entry.parent_id != parent:
                 # an entry written before parents were kept: name it once, so that a later
                 # delta may skip listing this task's children (``shared.engine.child_skip``)
-                await ctx.id_map.put(entry.model_copy(update={"parent_id": parent, "last_run_id": ctx.run_id}))
+                fixed = entry.model_copy(update={"parent_id": parent})
+            # a task the source now lists elsewhere without a new version: its siblings'
+            # anchors must see where it is (``shared.engine.placement``)
+            fixed = self.placement.refreshed(fixed, rec) or fixed
+            if fixed is not entry and not ctx.settings.dry_run:
+                await ctx.id_map.put(fixed.model_copy(update={"last_run_id": ctx.run_id}))
                 if sid in self.seen.get(kind, ()):
                     self.seen[kind].remove(sid)
             return result(ItemStatus.UNCHANGED, dest_id=entry.dest_id, counted=not already, report=False)
@@ -217,6 +229,9 @@ class ItemProcessor:
                 status = ItemStatus.WOULD_UPDATE if delta is Delta.CHANGED else ItemStatus.WOULD_CREATE
                 return result(status, adaptations=codes, report=bool(codes))
             refs = self.resolver.refs(adapted)
+            if isinstance(adapted, Task) and refs.section:
+                placing = await self.placement.refs_for(adapted, entry, delta)
+                refs = refs.model_copy(update=placing) if placing else refs
             if isinstance(rec, Task) and rec.parent_id and not getattr(adapted, "parent_id", None):
                 # flattened: the writer may name the parent in the text (None: not migrated)
                 refs = refs.model_copy(update={"flattened_parent": self.resolver.known(Kind.TASK, rec.parent_id)})
@@ -241,6 +256,8 @@ class ItemProcessor:
                 depth=depth,
                 action=status.value,
                 adaptations=tuple(codes),
+                section_id=adapted.section_id if placed_task(adapted) else None,
+                position=adapted.position if placed_task(adapted) else None,
             )
         )
         if sid in self.seen.get(kind, ()):

@@ -79,6 +79,11 @@ class IdMapEntry(BaseModel):
     #: tasks: child kind → the task's version when its children of that kind were last
     #: listed completely (``shared.engine.child_skip``); a rewritten entry starts without
     children_listed: Mapping[str, str] = Field(default_factory=dict)
+    #: top-level tasks: the (status-mapped) source section and the source position the task
+    #: was last written or seen at: the placement anchors of its siblings
+    #: (``shared.engine.placement``); None for other kinds and for entries written before
+    section_id: str | None = None
+    position: float | None = None
 
 
 class IdMap(Protocol):
@@ -112,6 +117,21 @@ class IdMapChildren(Protocol):
     async def set_listed(self, migration_id: str, kind: Kind, versions: Mapping[str, str]) -> None:
         """On the TASK entries of ``versions``' keys, set ``children_listed[kind]`` to the
         version; a task without an entry is left alone."""
+        ...
+
+
+@runtime_checkable
+class IdMapSiblings(Protocol):
+    """Optional id-map feature: the placed tasks of one section around a range of source
+    positions (``shared.engine.placement``). An id map without it is read through
+    ``IdMap.list`` and filtered in memory, which is fine for small maps only."""
+
+    async def siblings(
+        self, migration_id: str, *, scope: str, section: str, low: float, high: float, exclude: Sequence[str]
+    ) -> list[IdMapEntry]:
+        """DONE task entries of ``scope`` with ``section_id == section`` and a destination
+        id, but for the source ids in ``exclude``: those whose ``position`` lies in
+        [``low``, ``high``], and the nearest one below ``low`` and above ``high``."""
         ...
 
 

@@ -15,10 +15,12 @@ source id (the report repair and the verify do so for the entries they list).
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator, Sequence
 
 from shared.contract.model import Kind
-from shared.engine.ports import IdMap, IdMapEntry
+from shared.engine.placement import siblings_from_list
+from shared.engine.ports import IdMap, IdMapEntry, IdMapSiblings
 
 SCOPED_KINDS = frozenset({Kind.LABEL})
 _SEP = "|"
@@ -62,3 +64,15 @@ class ScopedIdMap:
 
     def list(self, migration_id: str, *, scope: str | None = None) -> AsyncIterator[IdMapEntry]:
         return self.inner.list(migration_id, scope=scope)
+
+    async def siblings(
+        self, migration_id: str, *, scope: str, section: str, low: float, high: float, exclude: Sequence[str]
+    ) -> builtins.list[IdMapEntry]:
+        """Tasks are not scoped: the inner map's ``IdMapSiblings`` (or its listing)."""
+        if isinstance(self.inner, IdMapSiblings):
+            return await self.inner.siblings(
+                migration_id, scope=scope, section=section, low=low, high=high, exclude=exclude
+            )
+        return await siblings_from_list(
+            self.inner, migration_id, scope=scope, section=section, low=low, high=high, exclude=exclude
+        )

@@ -163,6 +163,8 @@ class CosmosIdMap:
             reason=doc.get("reason"),
             parent_id=doc.get("parentId"),
             children_listed={str(k): doc[_listed_field(k)] for k in CHILD_KINDS if doc.get(_listed_field(k))},
+            section_id=doc.get("sectionId"),
+            position=doc.get("position"),
         )
 
     async def get_many(self, migration_id: str, kind: Kind, source_ids: Sequence[str]) -> dict[str, IdMapEntry]:
@@ -195,9 +197,39 @@ class CosmosIdMap:
                 "adaptations": list(entry.adaptations),
                 "reason": entry.reason,
                 "parentId": entry.parent_id,
+                "sectionId": entry.section_id,
+                "position": entry.position,
                 **{_listed_field(k): v for k, v in entry.children_listed.items()},
             }
         )
+
+    async def siblings(
+        self, migration_id: str, *, scope: str, section: str, low: float, high: float, exclude: Sequence[str]
+    ) -> builtins.list[IdMapEntry]:
+        """Placed tasks of one section around [low, high] (``IdMapSiblings``): three queries
+        on the scope's task entries, the range and the nearest one on either side."""
+        where = (
+            "c.scope = @scope AND c.kind = @kind AND c.state = @done AND c.sectionId = @section"
+            " AND IS_DEFINED(c.destId) AND NOT IS_NULL(c.destId) AND NOT ARRAY_CONTAINS(@exclude, c.sourceId)"
+        )
+        params: dict[str, Any] = {
+            "scope": scope,
+            "kind": str(Kind.TASK),
+            "done": str(IdState.DONE),
+            "section": section,
+            "exclude": list(dict.fromkeys(exclude)),
+        }
+        inside = await self.repo.query_all(
+            f"{where} AND c.position >= @low AND c.position <= @high", {**params, "low": low, "high": high}
+        )
+        below = await self.repo.query_page(
+            f"{where} AND c.position < @low", {**params, "low": low}, order_by="c.position DESC", page_size=1
+        )
+        above = await self.repo.query_page(
+            f"{where} AND c.position > @high", {**params, "high": high}, order_by="c.position", page_size=1
+        )
+        docs = [*inside, *below.items[:1], *above.items[:1]]
+        return [self._entry(d) for d in docs if d.get("migrationId") == migration_id]
 
     async def children(self, migration_id: str, kind: Kind, parent_ids: Sequence[str]) -> builtins.list[IdMapEntry]:
         """Entries of ``kind`` whose task is one of ``parent_ids`` (``IdMapChildren``)."""

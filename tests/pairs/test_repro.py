@@ -1,8 +1,8 @@
 """Deterministic reproductions of the defects the pair runs show only through races.
 
 Each drives the real writer (opened through the registry) against the session's
-simulators and reads the result back through the real reader. Strict xfails: each fails
-while its defect exists (see ``known.BUGS``).
+simulators and reads the result back through the real reader. A defect still open is a
+strict xfail naming it (see ``known.BUGS``); a fixed one's reproduction stays as a test.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from shared.connectors.memory import MemoryReader, MemoryVendor, seed_project
 from shared.connectors.registry import ConnectorRuntime
 from shared.contract.connector import Adaptation, DestinationWriter, DestRefs, Written
 from shared.contract.model import Comment, Kind, Label, Project, Record, Section, Task
+from shared.contract.runs import RunStatus
 from shared.contract.text import make_marker
 from shared.verify.snapshot import read_all
 from tests.pairs.conftest import Outcomes
@@ -252,55 +253,75 @@ async def test_planner_orders_buckets_written_at_once(planner: ConnectorRuntime,
     assert all(a < b for a, b in itertools.pairwise(positions)), positions
 
 
-@pytest.mark.xfail(strict=True, reason="known.BUGS['delta-section-move-order']")
-async def test_asana_places_a_task_moved_by_a_later_run_by_its_source_position(sims: dict[str, Sim]) -> None:
-    """A first run writes t1 and t3 into section A and t2 into B; a later run (a fresh
-    writer, as every delta has) moves t2 into A, where the source has it between t1 and t3
-    (a Jira issue or Azure DevOps work item completed at the source changes status)."""
-    sim = sims["asana"]
+#: the route of the write that moves a task in a delta (its update), per destination
+MOVE_ROUTE = {"asana": ("PUT", "/tasks/[^/]+$"), "planner": ("PATCH", "/planner/tasks/[^/]+$")}
+
+
+@pytest.mark.parametrize("fault", [None, "status", "apply_then_drop"])
+@pytest.mark.parametrize("dest", ["asana", "planner"])
+async def test_a_task_a_later_run_moves_lands_at_its_source_position(
+    sims: dict[str, Sim], dest: str, fault: str | None
+) -> None:
+    """A first run writes 14 tasks into two sections; the source then moves three of them
+    into the other section (as a Jira issue or Azure DevOps work item whose status changes),
+    one of them after a task of the previous page. A later run, with a fresh writer as every
+    delta has, places each where the source has it; a fault at its first move (refused:
+    the item fails and a retry run moves it; applied with the answer lost) changes nothing."""
+    vendor = MemoryVendor(name="src")
+    project = f"p-move-{uuid.uuid4().hex[:6]}"
+    seed_project(
+        vendor,
+        project=project,
+        sections=2,
+        labels=0,
+        tasks=14,
+        subtasks_every=0,
+        comments_per_task=0,
+        attachments_every=0,
+        multi_assignee_every=0,
+    )
+    sim = sims[dest]
+    mig = Migration(f"mv{uuid.uuid4().hex[:6]}x-move", project, sim.dest_workspaces[dest])
     first = await sim.runtime()
     try:
-        mig, project = await _new_project(first, sim)
         assert first.writer is not None
-        sections = [
-            _id(
-                await first.writer.create(
-                    Kind.SECTION,
-                    Section(source_id=f"s{n}", version="1", project_id="p", name=name, position=float(n)),
-                    DestRefs(project=project),
-                    make_marker(mig, Kind.SECTION, f"s{n}"),
-                )
-            )
-            for n, name in enumerate(("A", "B"))
-        ]
-        ids = {}
-        for n, section in ((1, sections[0]), (3, sections[0]), (2, sections[1])):
-            ids[n] = _id(
-                await first.writer.create(
-                    Kind.TASK,
-                    _task(n, "p"),
-                    DestRefs(project=project, section=section),
-                    make_marker(mig, Kind.TASK, f"t{n}"),
-                )
-            )
+        assert (await mig.run(MemoryReader(vendor), first.writer)).status is RunStatus.SUCCEEDED
     finally:
         await first.aclose()
+    s0, s1 = f"{project}-s0", f"{project}-s1"
+    for n, section in ((1, s0), (7, s0), (10, s1)):  # t10: its new predecessor t9 is on page 1
+        vendor.edit(Kind.TASK, f"{project}-t{n}", section_id=section)
     later = await sim.runtime()
     try:
         assert later.writer is not None and later.reader is not None
-        await later.writer.update(
-            Kind.TASK,
-            ids[2],
-            _task(2, "p"),
-            DestRefs(project=project, section=sections[0]),
-            make_marker(mig, Kind.TASK, "t2"),
-        )
-        tasks = [
-            t
-            for t in await read_all(later.reader, Kind.TASK, project)
-            if isinstance(t, Task) and t.section_id == sections[0]
-        ]
+        async with httpx.AsyncClient(base_url=f"{sim.base}/_sim") as controls:
+            if fault is not None:
+                method, path = MOVE_ROUTE[dest]
+                plan = {"kind": fault, "status": 400, "method": method, "path": path, "nth": 1, "count": 1}
+                (await controls.post("/faults", json={"faults": [plan]})).raise_for_status()
+            delta = await mig.run(MemoryReader(vendor), later.writer, mode="delta", chunk_backoff_s=0.05)
+            if fault is not None:
+                assert (await controls.get("/faults")).json().get("injected"), "the fault never fired"
+                (await controls.post("/faults", json={"faults": []})).raise_for_status()
+        if delta.status is RunStatus.PARTIALLY_SUCCEEDED:
+            assert fault == "status", delta.counts
+            retry = await mig.run(MemoryReader(vendor), later.writer, mode="retry_failed", chunk_backoff_s=0.05)
+            assert retry.status is RunStatus.SUCCEEDED, retry.counts
+        else:
+            assert delta.status is RunStatus.SUCCEEDED, (delta.reason, delta.counts)
+        read = [t for t in await read_all(later.reader, Kind.TASK, mig.dest_project()) if isinstance(t, Task)]
     finally:
         await later.aclose()
-    in_a = [t.name for t in sorted(tasks, key=lambda t: t.position)]
-    assert in_a == ["Task 1", "Task 2", "Task 3"]
+    entries = mig.done_entries()
+    source_of = {e.dest_id: sid for (kind, sid), e in entries.items() if kind is Kind.TASK}
+    section_of = {e.dest_id: sid for (kind, sid), e in entries.items() if kind is Kind.SECTION}
+    landed: dict[str, list[str]] = {}
+    for task in sorted(read, key=lambda t: t.position):
+        if task.parent_id:  # Asana: checklist items as subtasks
+            continue
+        landed.setdefault(section_of[task.section_id or ""], []).append(source_of[task.source_id])
+    want: dict[str, list[str]] = {}
+    for task in sorted(vendor.items[Kind.TASK].values(), key=lambda t: t.position):
+        assert isinstance(task, Task) and task.section_id
+        want.setdefault(task.section_id, []).append(task.source_id)
+    assert landed == want

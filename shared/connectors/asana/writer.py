@@ -191,15 +191,32 @@ class AsanaWriter:
         placed[str(created["gid"])] = section.position
         return str(created["gid"])
 
-    async def _place_task(self, gid: str, section: str, position: float) -> None:
-        """Put a new task into ``section`` in source order (addTask with insert_before)."""
+    async def _place_task(self, gid: str, refs: DestRefs, position: float) -> None:
+        """Put the task into its section at its source position: right after the nearest
+        earlier source sibling already there, else right before the nearest later one
+        (addTask with insert_after / insert_before). The siblings are the engine's
+        (``DestRefs.after``/``before``, from the id map: a later run or another worker's
+        writer knows them too) and the ones this writer is placing in the same page."""
+        section = _need(refs.section, "section")
         async with self._section_locks[section]:
             placed = self._positions[section]
+            after, before = refs.anchors(position, placed, gid)
             data: dict[str, Any] = {"task": gid}
-            anchor = _next_after(placed, position, None)
-            if anchor:
-                data["insert_before"] = anchor
-            await self.client.post(f"/sections/{section}/addTask", data, idempotent=True)
+            if after:
+                data["insert_after"] = after
+            elif before:
+                data["insert_before"] = before
+            try:
+                await self.client.post(f"/sections/{section}/addTask", data, idempotent=True)
+            except (SkippableItemError, NotFoundError):
+                if len(data) == 1:
+                    raise
+                # the anchor left the section meanwhile (moved or deleted by someone else):
+                # the task still goes into its section, at the end
+                logger.info("asana: placement anchor no longer in section %s; task added at its end", section)
+                await self.client.post(f"/sections/{section}/addTask", {"task": gid}, idempotent=True)
+            for other in self._positions.values():
+                other.pop(gid, None)  # it left the section it was in
             placed[gid] = position
 
     async def _create_task(self, task: Task, refs: DestRefs, marker: str) -> str | Written:
@@ -219,7 +236,7 @@ class AsanaWriter:
                 self._unplaced.add((refs.section, task.position))
             created = await self.client.post("/tasks", data)
             if refs.section:
-                await self._place_task(str(created["gid"]), refs.section, task.position)
+                await self._place_task(str(created["gid"]), refs, task.position)
                 self._unplaced.discard((refs.section, task.position))
         gid = str(created["gid"])
         await self._sync_checklists(gid, task, marker, [])
@@ -291,10 +308,12 @@ class AsanaWriter:
                 None,
             )
             unplaced = (refs.section, task.position) in self._unplaced
-            if current != refs.section or unplaced:
-                # placed by source position, as a create places it (a create whose answer
-                # was lost never got that far)
-                await self._place_task(gid, refs.section, task.position)
+            # the source moved it (another section or position: ``DestRefs.reposition``, also
+            # set when a create may have stopped before placing it), or it is not where the
+            # source has it: placed by source position, as a create places it
+            moved = refs.reposition and refs.anchors(task.position, self._positions[refs.section], gid) != (None, None)
+            if current != refs.section or unplaced or moved:
+                await self._place_task(gid, refs, task.position)
                 self._unplaced.discard((refs.section, task.position))
         want = {refs.labels[lab.source_id] for lab in task.labels if lab.source_id in refs.labels}
         have = {t.gid for t in now.tags}

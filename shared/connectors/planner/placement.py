@@ -11,9 +11,10 @@ covered by the etag checks).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
+from shared.contract.connector import DestRefs
 from shared.errors import SkippableItemError
 
 #: position of items the writer did not place (already there): before anything it places
@@ -65,15 +66,41 @@ def order_hint_for(position: float, placed: Iterable[tuple[float, str]]) -> str:
 
 
 class PlacedItems:
-    """(source position, order hint) of the items of one list: those found there first (at
-    `BEFORE_ALL`) and those this writer placed since."""
+    """The tasks of one list (a plan's bucket): task id → (source position, order hint).
+    Tasks found there first have no known position (`BEFORE_ALL`) until the engine names one
+    as an anchor (`DestRefs.after`/`before`) or this writer places it."""
 
-    def __init__(self, hints: Iterable[str]) -> None:
-        self.items: list[tuple[float, str]] = [(BEFORE_ALL, h) for h in hints if h]
+    def __init__(self, hints: Mapping[str, str]) -> None:
+        self.items: dict[str, tuple[float, str]] = {i: (BEFORE_ALL, h) for i, h in hints.items() if h}
 
-    def hint_for(self, position: float) -> str:
-        return order_hint_for(position, self.items)
+    def knows(self, refs: DestRefs) -> bool:
+        """Every anchor the engine gives is in this list (else the list was read before
+        another writer put it there)."""
+        return all(sib.dest_id in self.items for sib in (refs.after, refs.before) if sib is not None)
 
-    def add(self, position: float, hint: str | None) -> None:
+    def hint_for(self, position: float, refs: DestRefs, itself: str = "") -> str:
+        """The `"<previous> <next>!"` hint that puts a task at source ``position`` right
+        after its nearest earlier sibling in the list, else right before its nearest later
+        one, among the engine's anchors and the tasks this writer placed
+        (https://learn.microsoft.com/graph/api/resources/planner-order-hint-format); with
+        none known, after every task of the list."""
+        for sib in (refs.after, refs.before):
+            if sib is not None and sib.dest_id in self.items:
+                self.items[sib.dest_id] = (sib.position, self.items[sib.dest_id][1])
+        known = {i: p for i, (p, _) in self.items.items() if p != BEFORE_ALL}
+        after, before = DestRefs().anchors(position, known, itself)
+        hints = sorted(h for i, (_, h) in self.items.items() if i != itself)
+        if after:
+            prev = self.items[after][1]
+            return f"{prev} {min((h for h in hints if h > prev), default='')}!"
+        if before:
+            nxt = self.items[before][1]
+            return f"{max((h for h in hints if h < nxt), default='')} {nxt}!"
+        return f"{max(hints, default='')} !"
+
+    def add(self, task_id: str, position: float, hint: str | None) -> None:
         if hint:
-            self.items.append((position, hint))
+            self.items[task_id] = (position, hint)
+
+    def drop(self, task_id: str) -> None:
+        self.items.pop(task_id, None)

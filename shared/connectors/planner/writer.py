@@ -335,13 +335,13 @@ class PlannerWriter:
         # Without orderHint Planner puts a new task first; place it by source position among
         # the tasks of its bucket instead (one create per plan at a time, as for buckets).
         async with self._locks(f"tasks|{plan}"):
-            placed = (await self._task_lists(plan)).setdefault(refs.section or "", PlacedItems(()))
-            body["orderHint"] = placed.hint_for(record.position)
+            placed = await self._bucket_tasks(plan, refs)
+            body["orderHint"] = placed.hint_for(record.position, refs)
             where = (plan, refs.section or "", record.position)
             self._unplaced.add(where)
             created = await self.client.post("/planner/tasks", body)
             self._unplaced.discard(where)
-            placed.add(record.position, created.get("orderHint"))
+            placed.add(str(created["id"]), record.position, created.get("orderHint"))
         task_id = str(created["id"])
         self.comments.task_created(task_id, created)
         # The marker goes into the details, which exist only once the task does; a crash in
@@ -350,14 +350,23 @@ class PlannerWriter:
         notes = _merged_labels(record, refs)
         return Written(dest_id=task_id, notes=notes) if notes else task_id
 
-    async def _task_lists(self, plan: str) -> dict[str, PlacedItems]:
-        """The plan's tasks by bucket, read once per writer; later creates are added."""
-        if plan not in self._task_places:
-            hints: dict[str, list[str]] = {}
+    async def _bucket_tasks(self, plan: str, refs: DestRefs) -> PlacedItems:
+        """The tasks of the bucket a task goes to: the plan's tasks read once per writer,
+        later placements added, read again when an anchor the engine gives is not in it
+        (another writer put it there since)."""
+        bucket = refs.section or ""
+        lists = self._task_places.get(plan)
+        if lists is None or not lists.setdefault(bucket, PlacedItems({})).knows(refs):
+            hints: dict[str, dict[str, str]] = {}
             for raw in await self.client.get_all(f"/planner/plans/{plan}/tasks"):
-                hints.setdefault(raw.get("bucketId") or "", []).append(raw.get("orderHint") or "")
-            self._task_places[plan] = {b: PlacedItems(h) for b, h in hints.items()}
-        return self._task_places[plan]
+                hints.setdefault(raw.get("bucketId") or "", {})[str(raw["id"])] = raw.get("orderHint") or ""
+            fresh = {b: PlacedItems(h) for b, h in hints.items()}
+            for b, items in (lists or {}).items():  # keep the source positions it learnt
+                for task_id, (position, _) in items.items.items():
+                    if b in fresh and task_id in fresh[b].items:
+                        fresh[b].add(task_id, position, fresh[b].items[task_id][1])
+            self._task_places[plan] = fresh
+        return self._task_places[plan].setdefault(bucket, PlacedItems({}))
 
     async def _write_task(self, task_id: str, record: Task, refs: DestRefs, marker: str) -> tuple[Adaptation, ...]:
         record = await self._parent_named(record, refs)
@@ -367,15 +376,23 @@ class PlannerWriter:
             record, bucket_id=refs.section, categories=inputs[0], assignee_ids=inputs[1], existing=existing
         )
         where = (existing.plan_id, refs.section or "", record.position)
-        if where in self._unplaced:
-            # its create's answer was lost: tasks placed since did not count it, so place it
-            # again among them, by source position (as a create does)
+        moved = (existing.bucket_id or "") != (refs.section or "") and refs.section is not None
+        if where in self._unplaced or moved or (refs.reposition and (refs.after or refs.before)):
+            # placed by source position, as a create places it: the source moved it (another
+            # bucket, or another position: ``DestRefs.reposition``, also set when a create
+            # may have stopped before placing it), or its create's answer was lost (tasks
+            # placed since did not count it). Without a hint a task keeps the one it had in
+            # its old bucket, which says nothing about its place in the new one.
             async with self._locks(f"tasks|{existing.plan_id}"):
-                placed = (await self._task_lists(existing.plan_id)).setdefault(refs.section or "", PlacedItems(()))
-                body["orderHint"] = placed.hint_for(record.position)
+                lists = self._task_places.get(existing.plan_id, {})
+                for other in lists.values():
+                    other.drop(task_id)  # it is placed anew (and may leave its bucket)
+                placed = await self._bucket_tasks(existing.plan_id, refs)
+                placed.drop(task_id)
+                body["orderHint"] = placed.hint_for(record.position, refs, task_id)
                 patched = await self.client.patch_known(f"/planner/tasks/{task_id}", body, existing.etag)
                 hint = patched.get("orderHint") if isinstance(patched, dict) else None
-                placed.add(record.position, hint or body["orderHint"])
+                placed.add(task_id, record.position, hint or body["orderHint"])
                 self._unplaced.discard(where)
         else:
             await self.client.patch_known(f"/planner/tasks/{task_id}", body, existing.etag)
