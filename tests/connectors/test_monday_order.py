@@ -247,6 +247,37 @@ async def test_an_item_the_source_moved_is_moved(sim: Sim, writer: MondayWriter)
     assert board.item_names(sections["Done"]) == ["d1", "t2", "d3"]
 
 
+async def test_positions_read_are_board_wide_whatever_the_page_size(sim: Sim) -> None:  # noqa: F811
+    """A destination orders a monday source's items by these positions, and verify compares
+    a monday destination's by them: a page boundary must not start them again."""
+    board = sim.boards()[0]
+    reader = MondayReader(make_client(sim))
+    try:
+        pages: list[list[Task]] = []
+        for limit in (3, 500):
+            tasks: list[Task] = []
+            cursor: str | None = None
+            while True:
+                page = await reader.read(Kind.TASK, board, cursor, limit)
+                tasks += [r for r in page.records if isinstance(r, Task)]
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+            pages.append(tasks)
+    finally:
+        await reader.aclose()
+    small, whole = pages
+    assert [(t.source_id, t.position) for t in small] == [(t.source_id, t.position) for t in whole]
+    tops = [t.position for t in whole if t.parent_id is None]
+    assert tops == [float(i) for i in range(len(tops))] and len(tops) > 3
+    subs = [t for t in whole if t.parent_id is not None]
+    assert subs, "the seed has subitems"
+    for parent in {t.parent_id for t in subs}:
+        assert [t.position for t in subs if t.parent_id == parent] == [
+            float(i) for i in range(sum(1 for t in subs if t.parent_id == parent))
+        ]
+
+
 # -- tags --------------------------------------------------------------------------------------
 
 

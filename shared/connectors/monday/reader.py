@@ -10,6 +10,9 @@ Streams and their cursors (opaque to the engine; each page is a checkpoint):
   item within the page, "d": records of that item already emitted}``. monday's cursors
   expire after 60 minutes: an expired one is replaced by walking again to item ``n``.
 
+Task positions are board-wide, whatever the page size: a top-level item's place on the
+board, a subitem's among its parent's subitems.
+
 Descriptions are item documents exported as Markdown (``export_markdown_from_doc``), 25 per
 request. Users (for assignees and authors by e-mail) are read once per reader.
 Cursors go through the kit's ``CursorCodec``: one that does not fit is ``InvalidCursor``.
@@ -73,6 +76,8 @@ class MondayReader:
         self._tags: dict[str, str] | None = None
         #: item descriptions (markdown) read ahead for the items of the current page
         self._md: dict[str, str] = {}
+        #: top-level items of the board before the page being read (positions are board-wide)
+        self._before = 0
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -190,6 +195,7 @@ class MondayReader:
             for item in items:
                 flat.append((item, None))
                 flat += [(sub, str(item["id"])) for sub in item.get("subitems") or [] if sub]
+            self._before = before
             while index < len(flat):
                 records = (await per_item(scope, flat, index))[done:]
                 room = limit - len(out)
@@ -226,7 +232,7 @@ class MondayReader:
                 await self.users(),
                 tags,
                 description=descriptions.get(str(item["id"]), ""),
-                position=index,
+                position=_position(flat, index, self._before),
                 parent_id=parent,
             )
         ]
@@ -287,6 +293,15 @@ class MondayReader:
             raise NotFoundError(f"monday.com: file {attachment.source_id} not found", status=404)
         async for chunk in self.client.download(url):
             yield chunk
+
+
+def _position(flat: list[Flat], index: int, before: int) -> int:
+    """A top-level item's place on the board (``before`` items came on earlier pages), a
+    subitem's among its parent's subitems: the same whatever page size the walk reads."""
+    parent = flat[index][1]
+    if parent is None:
+        return before + sum(1 for _, p in flat[:index] if p is None)
+    return sum(1 for _, p in flat[:index] if p == parent)
 
 
 def _has_tags(item: Mapping[str, Any]) -> bool:
