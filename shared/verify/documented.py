@@ -51,6 +51,8 @@ DOCUMENTED: dict[str, dict[str, str]] = {
     "asana": {
         "marker.footer": "asana/README.md: 'Markers: last line [ferry:…] of project/task "
         "notes, tag notes and comment text'",
+        "task.subtask_without_section": "asana/README.md: 'Subtasks belong to their parent "
+        "task, not to a section: a source subtask in a section … loses it'",
         "comment.author_time_prepended": "asana/README.md: 'Comments are written by the "
         "token's user now: the engine prepends author and "
         "time.'",

@@ -106,7 +106,8 @@ class AsanaWriter:
         if isinstance(record, Task):
             record, notes = adapt_task_dates(record)
             record, more = subtask_fields_to_notes(record)  # no project to hold them
-            return record, notes + more
+            record, sectionless = subtask_without_section(record)
+            return record, notes + more + sectionless
         if isinstance(record, Label):
             return name_nameless_label(record)
         if isinstance(record, Comment):
@@ -396,6 +397,20 @@ class AsanaWriter:
             (record.name or "attachment", record.mime_type or "application/octet-stream", chunks, record.size),
         )
         return str(created["gid"])
+
+
+def subtask_without_section(task: Task) -> tuple[Task, list[Adaptation]]:
+    """A subtask lives under its parent task, in none of the project's sections: the section
+    a source gives it (an Azure DevOps child's state) is not kept. Its completion is."""
+    if not task.parent_id or not task.section_id:
+        return task, []
+    note = Adaptation(
+        kind=Kind.TASK,
+        code="task.subtask_without_section",
+        message="Asana subtasks belong to their parent task, not to a section: its source section is not kept",
+        loss=True,
+    )
+    return task.model_copy(update={"section_id": None}), [note]
 
 
 def _next_after(placed: dict[str, float], position: float, live: set[str] | None) -> str | None:
