@@ -4,6 +4,8 @@
 // Renewal: a refresh-token grant shortly before the access token expires; when that fails,
 // a silent `prompt=none` round trip to the issuer (its session), else the sign-in page.
 
+import { setApiBase } from "./api/origin";
+
 export interface ConsoleConfig {
   issuer: string;
   clientId: string;
@@ -82,6 +84,7 @@ export async function loadConfig(): Promise<ConsoleConfig> {
   const r = await fetch("/console/config.json", { cache: "no-cache" });
   if (!r.ok) throw new Error(`the console's configuration did not load (${r.status})`);
   config = (await r.json()) as ConsoleConfig;
+  setApiBase(config.apiBase);
   const d = await fetch(`${config.issuer.replace(/\/$/, "")}/.well-known/openid-configuration`);
   if (!d.ok) throw new Error(`the sign-in service did not answer (${d.status})`);
   discovery = (await d.json()) as Discovery;

@@ -3,6 +3,7 @@
 // every problem+json answer becomes an ApiProblem with the fields it names.
 import createClient from "openapi-fetch";
 import { accessToken, renew } from "../auth";
+import { apiUrl, toApiOrigin } from "./origin";
 import type { paths } from "./schema";
 
 export const api = createClient<paths>({ baseUrl: "" });
@@ -11,7 +12,7 @@ api.use({
   async onRequest({ request }) {
     const token = await accessToken();
     if (token) request.headers.set("Authorization", `Bearer ${token}`);
-    return request;
+    return toApiOrigin(request);
   },
 });
 
@@ -70,7 +71,7 @@ export async function call<T>(p: Promise<Result>): Promise<T> {
 /** A raw authenticated GET (downloads, streams): the Response, or an ApiProblem thrown. */
 export async function rawGet(path: string, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
   const token = await accessToken();
-  const r = await fetch(path, { headers: { ...headers, ...(token ? { Authorization: `Bearer ${token}` } : {}) }, signal });
+  const r = await fetch(apiUrl(path), { headers: { ...headers, ...(token ? { Authorization: `Bearer ${token}` } : {}) }, signal });
   if (!r.ok) throw ApiProblem.from(r.status, await r.json().catch(() => ({})));
   return r;
 }

@@ -4,6 +4,7 @@
 // Accept: text/event-stream); everything shown comes from the API and is rendered as text.
 import { useRef, useState } from "react";
 import { ApiProblem } from "../api/client";
+import { apiUrl } from "../api/origin";
 import { accessToken } from "../auth";
 import { ProblemMessage } from "../ui";
 
@@ -80,7 +81,7 @@ export function AssistantPanel({ orgId, runId }: { orgId: string; runId: string 
     setQuery(null);
     try {
       const token = await accessToken();
-      const r = await fetch(`/api/orgs/${encodeURIComponent(orgId)}/assistant/ask`, {
+      const r = await fetch(apiUrl(`/api/orgs/${encodeURIComponent(orgId)}/assistant/ask`), {
         method: "POST",
         headers: {
           "Content-Type": "application/json",

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
 import { api, call, rawGet } from "../api/client";
+import { apiUrl } from "../api/origin";
 import type { Org } from "../api/types";
 import { Confirm, ProblemMessage, Time, saveBlob } from "../ui";
 
@@ -91,7 +92,7 @@ function DeletePanel({ org, onDeleted }: { org: Org; onDeleted: () => void }) {
     if (!job || job.status === "succeeded" || job.status === "done" || job.finishedAt) return;
     const t = window.setTimeout(async () => {
       try {
-        const r = await fetch(job.statusUrl, { headers: { [job.tokenHeader]: job.token } });
+        const r = await fetch(apiUrl(job.statusUrl), { headers: { [job.tokenHeader]: job.token } });
         if (r.ok) setJob({ ...job, ...((await r.json()) as Partial<Deletion>) });
       } catch (e) {
         setError(e);
