@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from shared.connectors.azure_devops.mapping import html_with_footer, state_for_section
+from shared.connectors.azure_devops.mapping import (
+    adapt_task,
+    html_with_footer,
+    label_id,
+    position_of,
+    state_for_section,
+    text_without_marker,
+)
 from shared.connectors.azure_devops.richtext import html_to_markdown, markdown_to_html
 from shared.connectors.kit.markers import find_marker, without_footer
+from shared.contract.model import Task
 
 ROUND_TRIPS = [
     "Line one\nLine two",
@@ -20,6 +28,11 @@ ROUND_TRIPS = [
     "a < b && c > d; 2*3*4 snake_case_name",
     "Start date: 2026-01-01\n\nAlso assigned: Ada <ada@example.com>",
     "",
+    # whitespace HTML collapses: tabs, runs of spaces, at the start or end of a line
+    'tab\tand "quotes" <tag> & amp',
+    "two  spaces,   three, a trailing tab\t\n  leading spaces",
+    "- item\twith a tab\n- `code  with  spaces`\n\n# Head\ttab\n\n> quoted\ttab",
+    "```python\nprint(1)\n\tindented\n```",
 ]
 
 
@@ -57,6 +70,46 @@ def test_marker_footer_survives_html() -> None:
     text = html_to_markdown(html)
     assert find_marker(text) == marker
     assert without_footer(text) == "Some *text*"
+
+
+def test_whitespace_reads_as_a_browser_shows_it() -> None:
+    """Collapsed outside pre-wrap and <pre>; &nbsp; is a space that never collapses; a
+    code block's language class is the fence's."""
+    html = (
+        "<p>a \t\n b&nbsp;&nbsp;c <span style='white-space: pre'>d\t \te</span></p>"
+        '<pre><code class="hljs language-js">x\t= 1</code></pre>'
+    )
+    assert html_to_markdown(html) == "a b  c d\t \te\n\n```js\nx\t= 1\n```"
+
+
+def test_a_marker_alone_reads_as_no_text() -> None:
+    marker = "ferry:abc12345:task:0123456789abcdef"
+    assert text_without_marker(html_with_footer("", marker)) == ""
+    assert text_without_marker(html_with_footer("Kept", marker)) == "Kept"
+    assert text_without_marker(f"<p>[{marker}] and more</p>") == f"[{marker}] and more"
+
+
+def test_a_multi_line_name_is_its_first_line_and_ends_the_description() -> None:
+    task = Task(source_id="t", version="1", project_id="p", name="\n  First \r\nsecond", description="Body")
+    adapted, notes = adapt_task(task)
+    assert isinstance(adapted, Task) and adapted.name == "First"
+    assert adapted.description == "Body\n\nFull name: \n  First \nsecond"
+    assert [n.code for n in notes] == ["task.name_multiline"]
+    # a name the engine cut already has its "Full name:" line: not twice
+    cut = task.model_copy(update={"name": "One\ntw…", "description": "Body\n\nFull name: One\ntwo three"})
+    adapted, _ = adapt_task(cut)
+    assert isinstance(adapted, Task) and adapted.description == cut.description and adapted.name == "One"
+    one_line = task.model_copy(update={"name": "One line"})
+    assert adapt_task(one_line) == (one_line, [])
+
+
+def test_tags_are_one_id_whatever_their_case_and_ranks_are_positions() -> None:
+    assert label_id("Backend") == label_id(" backend ") == "tag:backend"
+    assert label_id("Needs Review") == "tag:needs%20review"
+    ranked = {"id": 7, "fields": {"Microsoft.VSTS.Common.StackRank": 2.5}}
+    scrum = {"id": 7, "fields": {"Microsoft.VSTS.Common.BacklogPriority": 3}}
+    assert position_of(ranked) == 2.5 and position_of(scrum) == 3.0
+    assert position_of({"id": 7, "fields": {}}) == 7.0
 
 
 def test_list_right_after_text_gets_a_blank_line() -> None:

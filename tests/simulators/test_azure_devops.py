@@ -490,6 +490,44 @@ async def test_types_and_states(client: httpx.AsyncClient) -> None:
     assert [(s["name"], s["category"]) for s in states][-2:] == [("Closed", "Completed"), ("Removed", "Removed")]
 
 
+async def test_types_list_their_fields_with_the_process_order_field(client: httpx.AsyncClient) -> None:
+    """The REST reference's example answer lists each type's fields, StackRank among them;
+    Scrum's BacklogPriority is not a field of these processes' types."""
+    for name, type_name in (("Ferry Basic", "Issue"), ("Ferry Agile", "User Story")):
+        pid = await project_id(client, name)
+        body = (await client.get(f"/{ORG}/{pid}/_apis/wit/workitemtypes/{type_name}", params=V)).json()
+        fields = {f["referenceName"] for f in body["fields"]}
+        assert "Microsoft.VSTS.Common.StackRank" in fields and "System.Title" in fields
+        assert "Microsoft.VSTS.Common.BacklogPriority" not in fields
+    pid = await project_id(client, "Ferry Agile")
+    ranked = await create_item(client, pid, "Ranked", "User Story", Microsoft_VSTS_Common_StackRank=2.5)
+    assert ranked["fields"]["Microsoft.VSTS.Common.StackRank"] == 2.5
+    assert "Microsoft.VSTS.Common.StackRank" not in (await create_item(client, pid, "Unranked", "User Story"))["fields"]
+    r = await client.post(
+        f"/{ORG}/{pid}/_apis/wit/workitems/$User Story",
+        params=V,
+        headers=PATCH,
+        json=[{"op": "add", "path": "/fields/Microsoft.VSTS.Common.BacklogPriority", "value": 1.0}],
+    )
+    assert r.status_code == 400 and "TF51535" in r.text
+
+
+async def test_tags_are_case_insensitive_per_project(client: httpx.AsyncClient) -> None:
+    """A tag keeps the spelling it was first used with in its project; another project may
+    spell it otherwise."""
+    basic_pid, agile_pid = await project_id(client), await project_id(client, "Ferry Agile")
+    first = await create_item(client, basic_pid, "First", System_Tags="CaseTag")
+    assert first["fields"]["System.Tags"] == "CaseTag"
+    second = await create_item(client, basic_pid, "Second", System_Tags="casetag; Other")
+    assert second["fields"]["System.Tags"] == "CaseTag; Other"
+    both = await create_item(client, basic_pid, "Both", System_Tags="CASETAG; casetag")
+    assert both["fields"]["System.Tags"] == "CaseTag"
+    tags = (await client.get(f"/{ORG}/{basic_pid}/_apis/wit/tags", params=V)).json()["value"]
+    assert [t["name"] for t in tags if t["name"].lower() == "casetag"] == ["CaseTag"]
+    elsewhere = await create_item(client, agile_pid, "Elsewhere", "User Story", System_Tags="casetag")
+    assert elsewhere["fields"]["System.Tags"] == "casetag"
+
+
 # --- TSTU limit ----------------------------------------------------------------------------------
 
 
