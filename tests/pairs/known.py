@@ -19,19 +19,6 @@ BUGS: dict[str, str] = {
     "among the positions it wrote itself, and a fresh writer knows none (seen in the delta "
     "tests of jira->asana, jira->planner, azure_devops->asana, azure_devops->planner; Asana's "
     "reproduced in test_repro.py, Planner's seen in the delta tests only)",
-    "ado-richtext": "Azure DevOps destination: a tab in a description or comment reads back as "
-    "a space (HTML round trip); azure_devops/README.md says text reads back unchanged but for "
-    "newline runs and list spacing",
-    "ado-marker-alone": "Azure DevOps reader: a work item written with an empty description "
-    "holds only the marker paragraph and reads back as '[ferry:…]' (the Jira reader had the "
-    "same defect, fixed in mapping.text_without_marker)",
-    "ado-multiline-name": "Azure DevOps: a multi-line name goes whole into the description "
-    "(task.name_multiline, documented) but verify does not model that line yet",
-    "ado-item-order": "Azure DevOps destination: work items of a state are not in source order "
-    "(read by ascending id, written a page at a time); undocumented in its README",
-    "ado-tag-case": "Azure DevOps destination: tags are case-insensitive, so two labels that "
-    "differ only in case ('Backend', 'backend' from Jira) become one tag and one of them is "
-    "not read back; undocumented (a label.collision the writer does not report)",
     "subtask-section-undocumented": "a subtask that has a section at the source (an Azure "
     "DevOps child has a state) has none in Asana or monday.com; neither README documents it",
 }
@@ -47,31 +34,13 @@ KNOWN: dict[str, dict[str, str]] = {
     "jira->asana": {"task.order": "delta-section-move-order"},
     "jira->planner": {"task.order": "delta-section-move-order"},
     **{f"{src}->monday": {} for src in ("trello", "asana", "planner", "jira")},
-    **{
-        f"{src}->azure_devops": {
-            "task.description": "ado-richtext",
-            "comment.text": "ado-richtext",
-            "task.description_additions": "ado-marker-alone",
-            "task.order": "ado-item-order",
-            "label.unreadable": "ado-tag-case",
-            "task.labels": "ado-tag-case",
-        }
-        for src in ("trello", "asana", "planner", "jira")
-    },
+    **{f"{src}->azure_devops": {} for src in ("trello", "asana", "planner", "jira", "monday")},
     "azure_devops->asana": {
         "task.subtask_without_section": "subtask-section-undocumented",
         "task.order": "delta-section-move-order",
     },
     "azure_devops->planner": {"task.order": "delta-section-move-order"},
     "azure_devops->monday": {"task.subtask_without_section": "subtask-section-undocumented"},
-    "monday->azure_devops": {
-        "task.description": "ado-richtext",
-        "comment.text": "ado-richtext",
-        "task.description_additions": "ado-marker-alone",
-        "task.order": "ado-item-order",
-        "label.unreadable": "ado-tag-case",
-        "task.labels": "ado-tag-case",
-    },
 }
 
 
