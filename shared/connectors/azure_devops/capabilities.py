@@ -4,13 +4,16 @@
   process). Sections are the board's columns, i.e. states: a section named like a state of
   the backlog type (or meaning one: "Doing" → Active) is that state; any other becomes an
   area directly under the project (areas have no order). Labels are work item tags (per
-  project, no colour). Read back, a project's sections are its states.
+  project, no colour, case-insensitive: labels differing in case only are one tag,
+  ``label.collision``). Read back, a project's sections are its states.
 - Tasks are work items (the process's backlog type: User Story, Product Backlog Item, Issue
   or Requirement); subtasks are child ``Task`` work items (parent/child links). One
   assignee (``System.AssignedTo``). Completion decides the state's category: the column's
   state when it agrees, else the type's first Completed state, or its first Proposed state
   when reopened. Start and due dates are
-  ``Microsoft.VSTS.Scheduling.StartDate`` / ``TargetDate`` (with their time of day).
+  ``Microsoft.VSTS.Scheduling.StartDate`` / ``TargetDate`` (with their time of day). A
+  task's position is its backlog rank (``Microsoft.VSTS.Common.StackRank``, Scrum's
+  ``BacklogPriority``). A title is one line (``task.name_multiline``).
 - Checklists have no place of their own: the engine writes them into the description.
 - Comments are written by the connection's identity at the time of writing (the engine
   puts the original author and time on top). Attachments up to 130 MB (one simple upload),
