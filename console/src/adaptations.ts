@@ -4,6 +4,8 @@
 const SENTENCES: Record<string, string> = {
   "task.assignees_truncated": "{n} tasks have several assignees; the destination keeps fewer, the others go to the description",
   "task.start_date_in_description": "{n} tasks have a start date; the destination has none, it goes to the description",
+  "task.due_time_in_description": "{n} tasks have a due time; the destination keeps the date, the time of day goes to the description",
+  // runs before the time of day went to the description
   "task.due_time_dropped": "{n} tasks have a due time; the destination keeps the date only",
   "task.checklists_in_description": "{n} tasks have checklists; the destination has none, they go to the description",
   "task.checklists_as_subtasks": "{n} tasks have checklists; they become subtasks",

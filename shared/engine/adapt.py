@@ -9,6 +9,7 @@ adaptations through the optional ``RecordAdapter`` protocol.
 from __future__ import annotations
 
 import functools
+from datetime import UTC, date, datetime
 from typing import TypeVar, cast
 
 from shared.contract.connector import (
@@ -34,7 +35,8 @@ SUMMARIES: dict[str, str] = {
     "{limit}, the others go to the description",
     "task.start_date_in_description": "{n} tasks have a start date; the destination has none, "
     "it goes to the description",
-    "task.due_time_dropped": "{n} tasks have a due time; the destination keeps the date only",
+    "task.due_time_in_description": "{n} tasks have a due time; the destination keeps the date, "
+    "the time of day goes to the description",
     "task.checklists_in_description": "{n} tasks have checklists; the destination has none, they go to the description",
     "task.checklists_as_subtasks": "{n} tasks have checklists; they become subtasks",
     "task.checklist_items_truncated": "{n} tasks have more than {limit} checklist items; the "
@@ -109,6 +111,13 @@ def fit_description(task: Task, caps: Capabilities) -> tuple[Task, list[Adaptati
     return _cut(task, "description", caps.max_description_chars, "task.description_truncated", room)
 
 
+def due_time_in_text(due_at: datetime, due_on: date | None) -> tuple[date, str]:
+    """A due time where the destination keeps the date only: the date (the source's own,
+    else the day in UTC) and the description line that keeps the time of day."""
+    utc = due_at.astimezone(UTC) if due_at.tzinfo else due_at.replace(tzinfo=UTC)
+    return due_on or utc.date(), f"Due time: {utc:%Y-%m-%d %H:%M} UTC"
+
+
 def _adapt_task(task: Task, caps: Capabilities) -> tuple[Task, list[Adaptation]]:
     notes: list[Adaptation] = []
     extra: list[str] = []
@@ -134,9 +143,11 @@ def _adapt_task(task: Task, caps: Capabilities) -> tuple[Task, list[Adaptation]]
         extra.append(f"Start date: {task.start_on.isoformat()}")
         notes.append(_note(k, "task.start_date_in_description", "start date in description"))
     if task.due_at and not caps.due_times:
+        day, line = due_time_in_text(task.due_at, task.due_on)
         update["due_at"] = None
-        update["due_on"] = task.due_on or task.due_at.date()
-        notes.append(_note(k, "task.due_time_dropped", f"due time {task.due_at.isoformat()} kept as a date", loss=True))
+        update["due_on"] = day
+        extra.append(line)
+        notes.append(_note(k, "task.due_time_in_description", "due date kept, its time of day in the description"))
     if task.checklists:
         if caps.checklists is ChecklistSupport.NONE:
             update["checklists"] = ()

@@ -8,6 +8,7 @@ from collections import Counter
 
 from shared.contract.connector import ChecklistSupport
 from shared.contract.model import CustomFieldType, Kind, Task
+from shared.engine.adapt import due_time_in_text
 from shared.verify.checks import (
     _FOOTER,
     PLANNER_MAX_CHECKLIST,
@@ -170,10 +171,13 @@ class TaskChecks(Checks):
         return []
 
     def dates(self, s: Task, d: Task, where: str) -> list[str]:
-        if s.due_at is not None and not self.caps.due_times:
-            self.rule("task.due_time_dropped", where, f"due {s.due_at} kept as its date")
-            self.same("task.due_on", where, s.due_on or s.due_at.date(), d.due_on)
+        lines: list[str] = []
+        if s.due_at is not None and not self.caps.due_times:  # the engine's line
+            day, line = due_time_in_text(s.due_at, s.due_on)
+            self.rule("task.due_time_in_description", where, f"due {s.due_at}: its date, the time in text")
+            self.same("task.due_on", where, day, d.due_on)
             self.same("task.due_at", where, None, d.due_at)
+            lines.append(line)
         elif s.due_at is not None:
             self.same("task.due_at", where, s.due_at, d.due_at)
         elif s.due_on is not None:
@@ -188,13 +192,13 @@ class TaskChecks(Checks):
         if s.start_on is not None and not self.caps.start_dates:  # the engine's line
             self.rule("task.start_date_in_description", where, "start date in the description")
             self.same("task.start_on", where, None, d.start_on)
-            return [f"Start date: {s.start_on.isoformat()}"]
+            return [f"Start date: {s.start_on.isoformat()}", *lines]
         if self.dest == "asana" and s.start_on is not None and (due is None or s.start_on > due):
             self.rule("task.start_date_in_description", where, "start date in the notes")
             self.same("task.start_on", where, None, d.start_on)
-            return [f"Start date: {s.start_on.isoformat()}"]
+            return [f"Start date: {s.start_on.isoformat()}", *lines]
         self.same("task.start_on", where, s.start_on, d.start_on)
-        return []
+        return lines
 
     def assignees(self, s: Task, d: Task, where: str) -> list[str]:
         people = list(s.assignees)

@@ -139,10 +139,10 @@ DOCUMENTED: dict[str, dict[str, str]] = {
         "colour (label.renamed_empty)'",
         "task.checklists_in_description": "jira/README.md: 'The engine moves into the "
         "description what Jira cannot hold here: checklists, …'; " + ENGINE + " task.checklists_in_description",
-        "task.start_date_in_description": "jira/README.md: '… the start date (its custom "
-        "field id differs per site) …'; " + ENGINE + " task.start_date_in_description",
-        "task.due_time_dropped": "jira/README.md: '… a due time of day (duedate is a "
-        "date) …'; " + ENGINE + " task.due_time_dropped",
+        "task.start_date_in_description": "jira/README.md: 'a site without such a field gets "
+        "the start date as a line of the description (task.start_date_in_description)'",
+        "task.due_time_in_description": "jira/README.md: '… a due time of day (duedate is a "
+        "date: the day is kept, the time goes to a line Due time: …) …'; " + ENGINE + " task.due_time_in_description",
         "task.custom_fields_in_description": "jira/README.md: '… and custom field values'; "
         + ENGINE
         + " task.custom_fields_in_description",

@@ -32,6 +32,12 @@ def _page(ctx: CtxDep, path: str, values: list[Any], start: int, size: int) -> d
     return out
 
 
+@router.get("/field")
+async def fields(ctx: CtxDep) -> JSONResponse:
+    """The site's fields (system and custom), as ``GET /field`` lists them."""
+    return JSONResponse(views.fields())
+
+
 @router.get("/myself")
 async def myself(ctx: CtxDep) -> JSONResponse:
     return JSONResponse(views.user(ctx.base, ctx.me))

@@ -50,6 +50,49 @@ ISSUE_FIELDS = (
 START_DATE_FIELD = "customfield_10015"
 
 
+def _field(fid: str, name: str, schema: dict[str, Any], *, custom: bool = False) -> dict[str, Any]:
+    return {
+        "id": fid,
+        "key": fid,
+        "name": name,
+        "custom": custom,
+        "orderable": True,
+        "navigable": True,
+        "searchable": True,
+        "clauseNames": [f"cf[{fid.rsplit('_', 1)[1]}]", name] if custom else [fid],
+        "schema": schema,
+    }
+
+
+def fields() -> list[dict[str, Any]]:
+    """``GET /field``: the system fields the simulator keeps and the team-managed "Start
+    date" (a custom date picker whose id differs per site; this site's is 10015)."""
+    system = [
+        ("summary", "Summary", "string"),
+        ("description", "Description", "string"),
+        ("duedate", "Due date", "date"),
+        ("labels", "Labels", "array"),
+        ("assignee", "Assignee", "user"),
+        ("status", "Status", "status"),
+        ("priority", "Priority", "priority"),
+        ("resolutiondate", "Resolved", "datetime"),
+    ]
+    out = [_field(fid, name, {"type": kind, "system": fid}) for fid, name, kind in system]
+    out.append(
+        _field(
+            START_DATE_FIELD,
+            "Start date",
+            {
+                "type": "date",
+                "custom": "com.atlassian.jira.plugin.system.customfieldtypes:datepicker",
+                "customId": int(START_DATE_FIELD.rsplit("_", 1)[1]),
+            },
+            custom=True,
+        )
+    )
+    return out
+
+
 def avatars(base: str, seed: str) -> dict[str, str]:
     return {f"{n}x{n}": f"{base}/secure/useravatar?size={n}&avatarId={seed}" for n in (16, 24, 32, 48)}
 

@@ -11,6 +11,7 @@ import hashlib
 import random
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import date
 from typing import Any
 
 import httpx
@@ -455,3 +456,36 @@ async def test_the_writer_answers_the_ids_the_reader_reads(
         for kind in (Kind.LABEL, Kind.TASK, Kind.COMMENT, Kind.ATTACHMENT)
     }
     assert read == {Kind.LABEL: {lid}, Kind.TASK: {iid}, Kind.COMMENT: {cid}, Kind.ATTACHMENT: {aid}}
+
+
+async def test_start_dates_are_the_sites_start_date_field(
+    sim: tuple[Any, str], writer: JiraWriter, reader: JiraReader
+) -> None:
+    """Read from and written to the field named "Start date" in ``GET /field`` (its id
+    differs per site); a site without one gets the date as a line of the description."""
+    store = sim[0].state.jira_store
+    scope = _project_id(sim[0])
+    tasks = [t for t in await _read_all(reader, Kind.TASK, scope, limit=50) if isinstance(t, Task)]
+    seeded = {iid: i.startdate for iid, i in store.issues.items() if i.project_id == scope}
+    assert any(seeded.values()), "the seed holds start dates"
+    assert {t.source_id: t.start_on.isoformat() if t.start_on else None for t in tasks} == seeded
+
+    pid, run = await _new_project(writer, sim[1])
+    refs = DestRefs(project=pid)
+    task = Task(source_id=f"{run}-s", version="1", project_id="p", name="Starts", start_on=date(2026, 1, 2))
+    made = await writer.create(Kind.TASK, task, refs, "m-start")
+    assert isinstance(made, str) and store.issues[made].startdate == "2026-01-02"
+    await writer.update(Kind.TASK, made, task.model_copy(update={"start_on": None}), refs, "m-start")
+    assert store.issues[made].startdate is None  # removed at the source, removed here
+
+    async def no_field() -> None:
+        return None
+
+    writer.client.start_date_field = no_field  # type: ignore[method-assign]
+    other = await writer.create(Kind.TASK, task.model_copy(update={"source_id": f"{run}-n"}), refs, "m-nofield")
+    assert isinstance(other, Written)
+    assert [n.code for n in other.notes] == ["task.start_date_in_description"]
+    issue = store.issues[other.dest_id]
+    assert issue.startdate is None
+    back = issue_to_task(await writer.client.get(f"/issue/{other.dest_id}", fields=TASK_FIELDS), "p", 0)
+    assert "Start date: 2026-01-02" in back.description.splitlines()

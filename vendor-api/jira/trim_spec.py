@@ -26,6 +26,7 @@ from typing import Any
 #: path → methods the simulator serves and the connector calls
 KEEP: dict[str, tuple[str, ...]] = {
     "/rest/api/3/myself": ("get",),
+    "/rest/api/3/field": ("get",),
     "/rest/api/3/user/search": ("get",),
     "/rest/api/3/user/assignable/search": ("get",),
     "/rest/api/3/project": ("post",),

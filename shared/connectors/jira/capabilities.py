@@ -7,9 +7,11 @@
 - Labels: Jira labels (no blanks; per site, not per project) — see ``mapping.label_name``.
 - Comments are written by the credential's account at the time of writing; the engine
   prepends the original author and time.
-- No checklists, no start date (its custom field id differs per site), no time of day on
-  the due date (``duedate`` is a date), no custom fields (priority is read as a field value):
-  the engine moves those into the description.
+- Start dates in the site's "Start date" field (a custom date field whose id differs per
+  site, found by name in ``GET /field``; a site without one gets the date in the
+  description, ``task.start_date_in_description``).
+- No checklists, no time of day on the due date (``duedate`` is a date), no custom fields
+  (priority is read as a field value): the engine moves those into the description.
 - Markers: the last paragraph ``[ferry:…]`` of project descriptions (plain text), issue
   descriptions and comments (ADF); web links carry it as their ``globalId``. Statuses and
   labels are found by name, file attachments by name and size.
@@ -48,7 +50,7 @@ def jira_capabilities() -> Capabilities:
         checklists=ChecklistSupport.NONE,
         subtasks=True,
         sections=True,
-        start_dates=False,
+        start_dates=True,
         due_times=False,
         custom_fields=False,
         link_attachments=True,

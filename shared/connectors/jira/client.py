@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import httpx
 
+from shared.connectors.jira.mapping import start_date_field
 from shared.connectors.kit.auth import Credential
 from shared.connectors.kit.errors import ErrorTable
 from shared.connectors.kit.http import ApiClient
@@ -50,6 +51,15 @@ class JiraClient:
         self.pacer = pacer
         #: the site URL (the workspace); through the OAuth gateway it is not the API root
         self.site = (site or str(http.base_url)).rstrip("/")
+        #: the site's start date field id ("" when it has none), once read
+        self._start_field: str | None = None
+
+    async def start_date_field(self) -> str | None:
+        """The id of the site's "Start date" field (``GET /field``, read once per client:
+        the reader and the writer of a runtime share it), or None when the site has none."""
+        if self._start_field is None:
+            self._start_field = start_date_field(list(await self.get("/field") or [])) or ""
+        return self._start_field or None
 
     async def aclose(self) -> None:
         await self.api.aclose()

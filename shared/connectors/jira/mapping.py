@@ -40,6 +40,20 @@ TASK_FIELDS = (
     "summary,description,status,issuetype,priority,assignee,reporter,labels,"
     "components,parent,duedate,created,updated,resolutiondate"
 )
+#: the name of the start date field in ``GET /field`` (casefolded): a custom date field
+#: (Jira Software's "Start date", the timeline's; its id, e.g. ``customfield_10015``, differs
+#: per site)
+START_DATE_NAME = "start date"
+
+
+def start_date_field(fields: list[Json]) -> str | None:
+    """The id of the site's start date field among ``GET /field``'s answer, or None."""
+    for field in fields:
+        schema = field.get("schema") or {}
+        named = str(field.get("name") or "").strip().casefold() == START_DATE_NAME
+        if field.get("custom") and schema.get("type") == "date" and named and field.get("id"):
+            return str(field["id"])
+    return None
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -113,9 +127,10 @@ def text_without_marker(doc: Any) -> str:
     return strip_marker_footer(adf_to_text(doc))
 
 
-def issue_to_task(issue: Json, project_id: str, position: int) -> Task:
-    """An issue (``fields`` as ``TASK_FIELDS`` asks) as a task; sub-task types get their
-    parent. The priority travels as a field value (no canonical priority)."""
+def issue_to_task(issue: Json, project_id: str, position: int, start_field: str | None = None) -> Task:
+    """An issue (``fields`` as ``TASK_FIELDS`` asks, with the site's start date field
+    ``start_field`` when it has one) as a task; sub-task types get their parent. The
+    priority travels as a field value (no canonical priority)."""
     f: Json = issue.get("fields") or {}
     is_sub = bool((f.get("issuetype") or {}).get("subtask"))
     parent = (f.get("parent") or {}).get("id") if is_sub else None
@@ -132,6 +147,7 @@ def issue_to_task(issue: Json, project_id: str, position: int) -> Task:
         description=text_without_marker(f.get("description")),
         completed=is_done(status),
         completed_at=parse_time(f.get("resolutiondate")),
+        start_on=parse_day(f.get(start_field)) if start_field else None,
         due_on=due,
         assignees=tuple(u for u in [user_ref(f.get("assignee"))] if u),
         labels=tuple(LabelRef(source_id=sid, name=name) for sid, name in issue_labels(f)),
@@ -240,15 +256,35 @@ def description_doc(text: str, marker: str) -> dict[str, Any]:
     return with_marker(strip_marker_footer(text), marker)
 
 
-def task_fields(task: Task, marker: str, assignee: str | None, labels: list[str]) -> dict[str, Any]:
-    """Fields an edit writes (create adds project, issue type and parent)."""
-    return {
+def task_fields(
+    task: Task, marker: str, assignee: str | None, labels: list[str], start_field: str | None = None
+) -> dict[str, Any]:
+    """Fields an edit writes (create adds project, issue type and parent); the start date
+    goes to the site's start date field ``start_field`` (None: the site has none)."""
+    fields = {
         "summary": task.name[:255],
         "description": description_doc(task.description, marker),
         "assignee": {"accountId": assignee} if assignee else None,
         "labels": labels,
         "duedate": task.due_on.isoformat() if task.due_on else None,
     }
+    if start_field:
+        fields[start_field] = task.start_on.isoformat() if task.start_on else None
+    return fields
+
+
+def start_date_note(task: Task) -> tuple[Task, list[Adaptation]]:
+    """A start date on a site without a start date field: a line of the description, as
+    the engine writes it where a destination has no start dates."""
+    if task.start_on is None:
+        return task, []
+    text = f"{task.description.rstrip()}\n\nStart date: {task.start_on.isoformat()}".lstrip()
+    note = Adaptation(
+        kind=Kind.TASK,
+        code="task.start_date_in_description",
+        message="this Jira site has no 'Start date' field: the start date is in the description",
+    )
+    return task.model_copy(update={"description": text, "start_on": None}), [note]
 
 
 def unknown_assignee_note(task: Task, user: UserRef) -> Task:

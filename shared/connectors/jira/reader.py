@@ -188,9 +188,11 @@ class JiraReader(JiraBase):
                 st = IssueCursor(p=st.p + 1, n=st.n)
                 continue
             room = limit - len(records)
-            issues, last = await self.client.search(_jql(scope, phases[st.p], st.k), TASK_FIELDS, room)
+            start = await self.client.start_date_field()
+            wanted = f"{TASK_FIELDS},{start}" if start else TASK_FIELDS
+            issues, last = await self.client.search(_jql(scope, phases[st.p], st.k), wanted, room)
             for issue in issues[:room]:
-                records.append(issue_to_task(issue, scope, st.n))
+                records.append(issue_to_task(issue, scope, st.n, start))
                 st.n += 1
                 st.k = str(issue["key"])
             if last and len(issues) <= room:  # this phase is done

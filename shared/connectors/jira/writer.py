@@ -33,6 +33,7 @@ from shared.connectors.jira.mapping import (
     link_id,
     project_description,
     project_key,
+    start_date_note,
     status_category_for,
     task_fields,
     unknown_assignee_note,
@@ -122,6 +123,15 @@ class JiraWriter(JiraBase):
             message=f"{user.label()} has no Jira account on this site; named in the description instead",
         )
         return None, unknown_assignee_note(task, user), [note]
+
+    async def _start_date(self, task: Task) -> tuple[Task, str | None, list[Adaptation]]:
+        """The site's start date field, or (a site without one) the start date moved to the
+        description, reported as the engine reports it for destinations without start dates."""
+        start = await self.client.start_date_field()
+        if start is not None:
+            return task, start, []
+        task, notes = start_date_note(task)
+        return task, None, notes
 
     async def statuses(self, project: str, *, fresh: bool = False) -> list[dict[str, Any]]:
         """The project's workflow statuses in board order (cached per writer)."""
@@ -228,7 +238,9 @@ class JiraWriter(JiraBase):
         project = _need(refs.project, "project")
         standard, subtask = await self.issue_types(project)
         account, task, notes = await self._assignee(task)
-        fields = task_fields(task, marker, account, _label_names(task, refs))
+        task, start, more = await self._start_date(task)
+        notes += more
+        fields = task_fields(task, marker, account, _label_names(task, refs), start)
         fields["project"] = {"id": project}
         if refs.parent_task and subtask:
             fields["issuetype"] = {"id": subtask[0]}
@@ -310,7 +322,10 @@ class JiraWriter(JiraBase):
     async def _update_task(self, iid: str, task: Task, refs: DestRefs, marker: str) -> list[Adaptation]:
         project = _need(refs.project, "project")
         account, task, notes = await self._assignee(task)
-        await self.client.put(f"/issue/{iid}", {"fields": task_fields(task, marker, account, _label_names(task, refs))})
+        task, start, more = await self._start_date(task)
+        notes += more
+        fields = task_fields(task, marker, account, _label_names(task, refs), start)
+        await self.client.put(f"/issue/{iid}", {"fields": fields})
         now = await self.client.get(f"/issue/{iid}", fields="status")
         current = str(((now.get("fields") or {}).get("status") or {}).get("id") or "") or None
         return notes + await self._place(iid, project, task, refs, current)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tracemalloc
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -71,9 +71,27 @@ def test_everything_unsupported_goes_to_description() -> None:
     out, notes = adapt(t, caps)
     assert out.start_on is None and out.due_at is None and str(out.due_on) == "2025-01-05"
     assert out.parent_id is None and out.labels == () and out.custom_fields == ()
-    for text in ("Start date: 2025-01-02", "Points: 3.0", "Labels: urgent", "Originally a subtask."):
+    for text in (
+        "Start date: 2025-01-02",
+        "Due time: 2025-01-05 14:00 UTC",
+        "Points: 3.0",
+        "Labels: urgent",
+        "Originally a subtask.",
+    ):
         assert text in out.description
-    assert {n.code for n in notes if n.loss} == {"task.due_time_dropped"}
+    assert "task.due_time_in_description" in {n.code for n in notes}
+    assert not [n.code for n in notes if n.loss]  # everything moved, nothing dropped
+
+
+def test_a_due_time_keeps_its_day_in_utc() -> None:
+    """The day kept is the source's date when it gives one, else the day in UTC; the line
+    names the time in UTC."""
+    caps = memory_capabilities(due_times=False)
+    late = datetime(2025, 1, 5, 23, 30, tzinfo=timezone(timedelta(hours=-5)))
+    out, _ = adapt(_task(due_at=late), caps)
+    assert str(out.due_on) == "2025-01-06" and "Due time: 2025-01-06 04:30 UTC" in out.description
+    out, _ = adapt(_task(due_at=late, due_on=late.date()), caps)
+    assert str(out.due_on) == "2025-01-05" and "Due time: 2025-01-06 04:30 UTC" in out.description
 
 
 def test_comment_author_prepended_when_not_kept() -> None:
