@@ -103,9 +103,16 @@ class TaskPlacement:
 
     def refreshed(self, entry: IdMapEntry, record: Record) -> IdMapEntry | None:
         """The entry of a task seen unchanged, when the source now has it elsewhere (its
-        position, or its section where no status mapping decides it); else None."""
-        if not placed_task(record) or not _known(entry):
+        position, or its section where no status mapping decides it), or when the entry
+        was written before positions were kept (then filled in once, so that its siblings
+        find it; not under a status mapping, which decides the section at write time);
+        else None."""
+        if not placed_task(record) or entry.state is not IdState.DONE:
             return None
+        if not _known(entry):
+            if self.status_mapped or entry.section_id is not None:
+                return None
+            return entry.model_copy(update={"section_id": record.section_id, "position": record.position})
         update: dict[str, object] = {}
         if entry.position != record.position:
             update["position"] = record.position
