@@ -40,7 +40,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +99,10 @@ class RunFigures:
     peak_share: float = 0.0  # destination requests in the busiest PEAK_SPAN_S ÷ published rate
     tstu_share: float | None = None  # Azure DevOps: TSTUs charged ÷ the published TSTU budget
     graph_requests: int | None = None  # Planner: requests as Graph counts them (each in a $batch)
+    # for --json only: where the requests went, and the destination's requests over time
+    source_routes: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
+    dest_routes: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
+    dest_samples: list[tuple[float, int]] = field(default_factory=list, repr=False)
 
     @property
     def ideal_s(self) -> float:
@@ -311,6 +315,9 @@ def run_all(migs: list[Migration], mode: str, cpu: WorkerCpu, labels: list[str])
                 peak_share=peak_share(samples[i], limit / window),
                 tstu_share=tstu,
                 graph_requests=graph,
+                source_routes=src["by_route"],
+                dest_routes=dst["by_route"],
+                dest_samples=[(round(t, 2), n) for t, n in samples[i]],
             )
         )
     if cpu.lost:

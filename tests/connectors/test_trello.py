@@ -25,6 +25,7 @@ from shared.connectors.trello import (
     TrelloWriter,
     trello_client,
 )
+from shared.connectors.trello import reader as trello_reader
 from shared.connectors.trello.api_types import TCard
 from shared.connectors.trello.auth import key_and_token
 from shared.connectors.trello.mapping import card_to_task
@@ -228,6 +229,44 @@ async def test_comments_and_attachments_are_read_board_wide_not_per_card(sim: Si
             # ids + one page of actions / one card listing
             assert pacer.calls - pacer.throttled - pacer.retried - before <= 3, kind
         assert len(cards) > 3
+    finally:
+        await reader.aclose()
+
+
+async def test_a_streams_later_pages_reuse_the_listing_its_first_page_read(
+    sim: Sim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19: the pages after a board-wide stream's first read no more requests (every
+    page of 50 re-read the whole board: 9 of 17 requests per board in an unchanged delta),
+    yet give the same records; a first page reads afresh, and so does a page whose listing
+    is older than ``LISTING_TTL_S``."""
+    board = sim.state["boards"][0]["id"]
+    client = make_client(sim)
+    reader = TrelloReader(client)
+
+    def answered() -> int:  # requests answered, retries of a 429 aside
+        return client.pacer.calls - client.pacer.throttled - client.pacer.retried
+
+    try:
+        for kind in (Kind.COMMENT, Kind.ATTACHMENT):
+            whole = await reader.read(kind, board, None, 500)
+            assert whole.next_cursor is None and len(whole.records) > 3
+            first = await reader.read(kind, board, None, 2)
+            after_first = answered()
+            records, cursor = list(first.records), first.next_cursor
+            while cursor is not None:
+                page = await reader.read(kind, board, cursor, 2)
+                records += page.records
+                cursor = page.next_cursor
+            assert answered() == after_first, kind
+            assert [r.source_id for r in records] == [r.source_id for r in whole.records]
+            await reader.read(kind, board, None, 2)
+            assert answered() > after_first, kind  # a new stream does not start from the old listing
+        monkeypatch.setattr(trello_reader, "LISTING_TTL_S", -1.0)
+        first = await reader.read(Kind.COMMENT, board, None, 2)
+        before = answered()
+        await reader.read(Kind.COMMENT, board, first.next_cursor, 2)
+        assert answered() > before  # too old: read again
     finally:
         await reader.aclose()
 
