@@ -37,6 +37,40 @@ def test_window_exact_budget_never_exceeds_the_window(limit: RateLimit) -> None:
     assert params.rate / limit.rate >= 0.95  # the price of exactness stays small
 
 
+@pytest.mark.parametrize(
+    "limit",
+    [
+        RateLimit(requests=20, per_seconds=1, burst=40, concurrency=8),  # Jira's pacer
+        RateLimit(requests=10, per_seconds=1, burst=20, concurrency=8),  # Azure DevOps' pacer
+    ],
+)
+def test_a_burst_above_the_windows_requests_is_a_token_bucket_kept_whole(limit: RateLimit) -> None:
+    params = window_exact(limit)
+    assert (params.rate, params.burst) == (limit.rate, limit.burst)
+    # slots asked for as fast as they come never overdraw the bucket (capacity = burst,
+    # refilled at the rate), and the burst and the rate are all used
+    tat: float | None = None
+    now, slots = 0.0, []
+    while now < 30:
+        new_tat, grant = gcra_reserve(tat, now, 8, params, max_wait_s=0.5)
+        if new_tat is not None:
+            tat = new_tat
+        slots.extend(grant.slots)
+        now = max(now + 0.01, grant.slots[-1] if grant.slots else now + grant.wait_s)
+    tokens, last = float(limit.capacity), 0.0
+    for slot in slots:
+        tokens = min(limit.capacity, tokens + (slot - last) * limit.rate) - 1
+        last = slot
+        assert tokens >= -1e-6
+    assert sum(1 for s in slots if s < 0.1) >= limit.burst  # the burst went at once
+    assert len(slots) >= limit.burst + limit.rate * 29.5
+
+
+def test_a_sliding_window_limit_is_not_read_as_a_bucket() -> None:
+    params = window_exact(TRELLO)  # burst 9 of a window of 90: a sliding window
+    assert params.burst < TRELLO.capacity and params.worst_window() <= TRELLO.requests + 1e-9
+
+
 def test_gcra_slots_respect_every_window() -> None:
     """Slots reserved at random moments: no window of W seconds (shifted by the slack) holds
     more than burst + rate · (W + slack)."""
