@@ -144,10 +144,26 @@ def test_people_are_matched_and_the_unmatched_resolved_before_the_run(
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 390 + 1
         page.set_viewport_size({"width": 1280, "height": 800})
 
+        # labels and statuses: one label typed in, the statuses imported from a CSV
+        labels = page.locator(".pairs").filter(has=page.get_by_role("heading", name="Label mapping"))
+        labels.get_by_role("button", name="Add row").click()
+        labels.get_by_label("Source label 1").fill("Urgent")
+        labels.get_by_label("Destination label 1").fill("P1")
+        statuses_csv = tmp_path / "status-mapping.csv"
+        statuses_csv.write_text("source,destination\nDoing,In progress\nDone,Complete\n", encoding="utf-8")
+        page.get_by_label("Import Status mapping from CSV").set_input_files(str(statuses_csv))
+        expect(page.get_by_label("Destination status 2")).to_have_value("Complete")
+
         create.click()
         expect(page.get_by_role("heading", name="People first", level=1)).to_be_visible()
         migration_id = page.url.rstrip("/").rsplit("/", 1)[-1]
-        stored = api.get(f"/api/orgs/{org['id']}/migrations/{migration_id}").raise_for_status().json()["userMapping"]
+        made = api.get(f"/api/orgs/{org['id']}/migrations/{migration_id}").raise_for_status().json()
+        assert made["labelMapping"] == {"Urgent": "P1"}
+        assert made["statusMapping"] == {  # stored in its full form: a destination section, completion unset
+            "Doing": {"section": "In progress", "completed": None},
+            "Done": {"section": "Complete", "completed": None},
+        }
+        stored = made["userMapping"]
         want = {mapped.email.lower(): "dest.person@asana.example"}
         want |= {p.email.lower(): "lead@people.example" for p in people[2:]}
         assert stored == {"emails": want, "fallback": "lead@people.example"}
