@@ -23,6 +23,7 @@ from typing import Any
 from tools.devhost.host_config import HostConfig, load_host_config
 from tools.devhost.http import MAX_HEAD_BYTES, build_http_app, problem_h11_protocol
 from tools.devhost.loader import load_app, triggers
+from tools.devhost.profiling import profiled
 from tools.devhost.queues import QueuePoller
 from tools.devhost.timers import TimerRunner
 
@@ -132,7 +133,8 @@ def worker_main(app_spec: str, lease_s: float, report: Connection | None = None,
     from tools.devhost.logsetup import configure_logging
 
     configure_logging()
-    asyncio.run(_serve_queues(app_spec, lease_s, report, parent))
+    with profiled("queue-worker"):  # FERRY_PROFILE_DIR only (tools/devhost/profiling.py)
+        asyncio.run(_serve_queues(app_spec, lease_s, report, parent))
 
 
 @dataclass
