@@ -13,14 +13,9 @@ from __future__ import annotations
 from shared.engine.ports import ItemReport, ItemStatus
 
 BUGS: dict[str, str] = {
-    "delta-section-move-order": "a task a delta run moves into another section (a Jira issue "
-    "or an Azure DevOps work item completed at the source changes its status or state) lands "
-    "at the end of its new section in Asana and Planner: the writer of the delta places a task "
-    "among the positions it wrote itself, and a fresh writer knows none (seen in the delta "
-    "tests of jira->asana, jira->planner, azure_devops->asana, azure_devops->planner; Asana's "
-    "reproduced in test_repro.py, Planner's seen in the delta tests only)",
     "subtask-section-undocumented": "a subtask that has a section at the source (an Azure "
-    "DevOps child has a state) has none in Asana or monday.com; neither README documents it",
+    "DevOps child has a state) has none in monday.com; its README does not document it (Asana "
+    "reports and documents it: task.subtask_without_section)",
 }
 
 KNOWN: dict[str, dict[str, str]] = {
@@ -31,15 +26,12 @@ KNOWN: dict[str, dict[str, str]] = {
     "planner->trello": {},
     "planner->asana": {},
     "asana->asana": {},
-    "jira->asana": {"task.order": "delta-section-move-order"},
-    "jira->planner": {"task.order": "delta-section-move-order"},
+    "jira->asana": {},
+    "jira->planner": {},
     **{f"{src}->monday": {} for src in ("trello", "asana", "planner", "jira")},
     **{f"{src}->azure_devops": {} for src in ("trello", "asana", "planner", "jira", "monday")},
-    "azure_devops->asana": {
-        "task.subtask_without_section": "subtask-section-undocumented",
-        "task.order": "delta-section-move-order",
-    },
-    "azure_devops->planner": {"task.order": "delta-section-move-order"},
+    "azure_devops->asana": {},
+    "azure_devops->planner": {},
     "azure_devops->monday": {"task.subtask_without_section": "subtask-section-undocumented"},
 }
 
