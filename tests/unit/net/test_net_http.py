@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from shared.errors import UnsafeDestinationError
-from shared.net.http import build_client, outbound_ssl_context
+from shared.net.http import build_client, outbound_ssl_context, shared_ssl_context
 from tests.unit.net.conftest import CountingServer, RecordingBackend, start_counting_server
 
 REFUSED = [
@@ -235,3 +235,19 @@ async def test_slow_resolver_is_bounded_by_the_connect_timeout(recording_backend
         with pytest.raises(httpx.ConnectTimeout):
             await client.post("https://api.monday.com/v2", json={"query": "{ me { id } }"})
     assert recording_backend.dials == []
+
+
+def test_clients_share_one_tls_context_per_trust_store(tmp_path: Path) -> None:
+    # loading the trust store is the costly part of a client (issue 19 item 4): built once
+    first, second = build_client("trello"), build_client("asana")
+    assert first._transport._pool._ssl_context is second._transport._pool._ssl_context  # type: ignore[attr-defined]
+    assert shared_ssl_context() is shared_ssl_context()
+    assert shared_ssl_context().verify_mode == ssl.CERT_REQUIRED
+    import certifi
+
+    ca = tmp_path / "simulator-ca.pem"
+    ca.write_text(Path(certifi.where()).read_text())
+    with_ca = shared_ssl_context(str(ca))
+    assert with_ca is not shared_ssl_context() and with_ca is shared_ssl_context(str(ca))
+    ca.write_text(ca.read_text() + "\n")  # the CA file changed on disk: a new context trusts it
+    assert shared_ssl_context(str(ca)) is not with_ca
