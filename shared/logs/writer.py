@@ -19,6 +19,7 @@ Append Block is atomic and every batch holds whole lines.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Self
@@ -50,6 +51,23 @@ def _error_code(exc: BaseException) -> str:
     return str(getattr(exc, "error_code", "") or "")
 
 
+#: Where each run's log was last appended in this process: (tenant, run) → (segment, committed
+#: blocks, bytes). A worker builds a writer per chunk; without this every chunk listed the run's
+#: segments and read the newest one's properties before its one append (2 of its 3 storage
+#: calls, issue 19 item 4). A position another process moved on is corrected by the append
+#: itself: its answer carries the committed block count and offset, and a segment another
+#: writer sealed or filled answers an error that rolls over, as for a fresh writer.
+_POSITIONS: OrderedDict[tuple[str, str], tuple[int, int, int]] = OrderedDict()
+_POSITIONS_MAX = 4096
+
+
+def _remember(key: tuple[str, str], position: tuple[int, int, int]) -> None:
+    _POSITIONS[key] = position
+    _POSITIONS.move_to_end(key)
+    while len(_POSITIONS) > _POSITIONS_MAX:
+        _POSITIONS.popitem(last=False)
+
+
 class RunLogWriter:
     """Buffered, typed writer of one run's log (bound to the run's tenant and region)."""
 
@@ -75,6 +93,7 @@ class RunLogWriter:
         self._segment: int | None = None
         self._segment_blocks = 0
         self._segment_bytes = 0
+        self._key = (self.tenant_id, run_id)
         self.lines_written = 0
 
     # --- recording (no I/O) ----------------------------------------------------------
@@ -270,10 +289,15 @@ class RunLogWriter:
             self._segment_bytes = int(result.get("blob_append_offset") or 0) + len(payload)
             if self._segment_blocks >= self.limits.max_blocks:
                 await self._roll_over()
+            _remember(self._key, (self._segment, self._segment_blocks, self._segment_bytes))
             return
         raise RuntimeError("could not append to the run log after 20 roll-overs")
 
     async def _open_latest(self) -> None:
+        known = _POSITIONS.get(self._key)
+        if known is not None:
+            self._segment, self._segment_blocks, self._segment_bytes = known
+            return
         segments = await list_segments(self._container, self.tenant_id, self.run_id)
         if not segments:
             self._segment = 1

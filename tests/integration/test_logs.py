@@ -228,3 +228,37 @@ async def test_a_run_counts_as_finished_for_its_log_once_its_last_lines_are_stor
     await mark_log_complete(ctx, rid)
     assert await run_finished(ctx, rid, now=ended + timedelta(seconds=1))
     assert await run_finished(ctx, "run_missing", now=ended)
+
+
+async def test_writers_of_one_process_continue_where_the_last_appended(
+    stores: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer per chunk does not list the run's segments again (issue 19 item 4); a position
+    another process moved on (here: segments sealed behind this process's back) costs a
+    roll-over, never a line."""
+    import shared.logs.writer as writer_module
+
+    ctx, run = ctx_for(stores), run_id()
+    limits = SegmentLimits(max_blocks=2, max_append_bytes=1024)
+    listed: list[str] = []
+    real_list = writer_module.list_segments
+
+    async def counting_list(*args: Any) -> Any:
+        listed.append(run)
+        return await real_list(*args)
+
+    monkeypatch.setattr(writer_module, "list_segments", counting_list)
+    for chunk in range(3):
+        async with RunLogWriter(ctx, run, limits=limits) as log:
+            log.event(LogEvent.CHUNK_FINISHED, counts={"chunk": chunk})
+    assert len(listed) == 1  # the first writer of the run in this process only
+    stale = writer_module._POSITIONS[(ctx.tenant_id, run)]
+    async with RunLogWriter(ctx, run, limits=SegmentLimits(max_blocks=1, max_append_bytes=1024)) as other:
+        other.event(LogEvent.CHUNK_FINISHED, counts={"chunk": 3})  # fills and seals its segment
+    writer_module._POSITIONS[(ctx.tenant_id, run)] = stale  # as if that writer ran elsewhere
+    async with RunLogWriter(ctx, run, limits=limits) as log:
+        log.event(LogEvent.CHUNK_FINISHED, counts={"chunk": 4})
+    chunks = [line["counts"]["chunk"] for line in await read_all(RunLogReader(ctx, run))]
+    assert chunks == [0, 1, 2, 3, 4]
+    segments = await list_segments(logs_container(ctx.storage), ctx.tenant_id, run)
+    assert all(s.sealed for s in segments[:-1]) and not segments[-1].sealed
