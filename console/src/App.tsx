@@ -113,7 +113,7 @@ function Shell({ path, email }: { path: string; email: string }) {
       ) : orgMatch ? (
         <OrgArea orgId={orgMatch.org} path={path} />
       ) : (
-        <main id="main" className="content">
+        <main id="main" className="content" tabIndex={-1}>
           <OrgsPage />
         </main>
       )}
@@ -128,8 +128,8 @@ function prefix(path: string): Record<string, string> | null {
 
 function OrgArea({ orgId, path }: { orgId: string; path: string }) {
   const org = useAsync(() => call<Org>(api.GET("/api/orgs/{orgId}", { params: { path: { orgId } } })), [orgId]);
-  if (org.loading && !org.data) return <main id="main" className="content"><Loading what="the organisation" /></main>;
-  if (org.error || !org.data) return <main id="main" className="content"><ProblemMessage error={org.error} /><Link to="/console/">All organisations</Link></main>;
+  if (org.loading && !org.data) return <main id="main" className="content" tabIndex={-1}><Loading what="the organisation" /></main>;
+  if (org.error || !org.data) return <main id="main" className="content" tabIndex={-1}><ProblemMessage error={org.error} /><Link to="/console/">All organisations</Link></main>;
   const o = org.data;
   const can = (a: string) => o.you.allowed.includes(a);
   const base = `/console/orgs/${encodeURIComponent(orgId)}`;
@@ -179,7 +179,7 @@ function OrgArea({ orgId, path }: { orgId: string; path: string }) {
             ))}
         </ul>
       </nav>
-      <main id="main" className="content">
+      <main id="main" className="content" tabIndex={-1}>
         {page}
       </main>
     </div>

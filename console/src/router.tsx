@@ -8,6 +8,9 @@ export function navigate(to: string, replace = false) {
   else history.pushState(null, "", to);
   for (const l of listeners) l();
   window.scrollTo(0, 0);
+  // A page load would start keyboard and screen-reader users at the top of the new page: so
+  // does a navigation here, by moving the focus to its content (after React has rendered it).
+  if (!replace) window.setTimeout(() => document.getElementById("main")?.focus({ preventScroll: true }), 0);
 }
 
 window.addEventListener("popstate", () => {

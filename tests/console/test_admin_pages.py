@@ -98,8 +98,11 @@ def test_members_keys_export_and_deletion(
         page.keyboard.press("Tab")
         assert page.evaluate("() => document.getElementById('main').contains(document.activeElement)")
 
-        # --- members ----------------------------------------------------------------------
+        # --- members (reached by a link: the focus moves to the new page's content) ----------
         pages.open("Members")
+        assert page.evaluate("() => document.activeElement === document.getElementById('main')")
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.getElementById('main').contains(document.activeElement)")
         add = page.get_by_role("region", name="Add a member")
         email = add.get_by_label("Email")
         email.fill("someone@localhost")  # the browser takes it; the API does not (no dot in the domain)

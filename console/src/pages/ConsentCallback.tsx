@@ -56,7 +56,7 @@ export function ConsentCallback() {
   else if (error) body = <ProblemMessage error={error} />;
   else body = <Loading what="the connection (exchanging the code)" />;
   return (
-    <main id="main" className="content">
+    <main id="main" className="content" tabIndex={-1}>
       <h1>Connecting the tool</h1>
       {body}
       {denied || error || !params.get("code") ? <Link to={connectors}>Back to the connectors</Link> : null}
