@@ -61,6 +61,61 @@ SUMMARIES: dict[str, str] = {
     "attachment.too_large": "{n} attachments are larger than the destination's limit ({limit} bytes) and are skipped",
 }
 
+#: Codes a destination's writer reports (its README documents each); the same sentences
+#: serve the dry-run preview, the report and the assistant, so none reads as a bare code.
+SUMMARIES.update(
+    {
+        "attachment.link_as_update": "{n} link attachments become updates (comments) holding the link",
+        "label.collision": "{n} labels differ from another only in letter case; the destination's "
+        "tags ignore case, so they share one tag",
+        "label.color_assigned": "{n} labels get the destination's own tag colour; their colour is not kept",
+        "label.color_mapped": "{n} label colours have no exact match; the nearest colour is used",
+        "label.merged": "{n} labels do not fit the destination's 25 categories; each is merged "
+        "into the category of the same name",
+        "label.name_adapted": "{n} label names hold characters the destination refuses; they are replaced",
+        "label.renamed_empty": "{n} labels have no name; each is named after its colour",
+        "label.renamed_for_jira": "{n} label names contain spaces, which Jira labels cannot hold; "
+        "the spaces are replaced",
+        "project.description_dropped": "{n} project descriptions cannot be kept: the destination has none",
+        "project.left_open": "{n} archived boards are created open so their items can be written",
+        "project.name_adapted": "{n} project names are too long or hold refused characters; they are adjusted",
+        "project.renamed_duplicate": "{n} project names are taken at the destination; a number is added",
+        "project.renamed_for_jira": "{n} project names are taken or too long for Jira; they are adjusted",
+        "section.mapped_to_state": "{n} sections become board columns of a work item state",
+        "section.name_adapted": "{n} section names hold characters the destination refuses; they are replaced",
+        "task.assignee_not_in_account": "{n} tasks have assignees without an account at the "
+        "destination; they are named in the description",
+        "task.assignee_not_in_jira": "{n} tasks have assignees without a Jira account on the site; "
+        "they are named in the description",
+        "task.assignee_not_in_workspace": "{n} tasks have assignees who are not in the destination "
+        "workspace; they are named in the notes",
+        "task.assignee_not_member": "{n} tasks have assignees who are not users of the destination "
+        "organization; the tasks are left unassigned",
+        "task.assignee_not_on_board": "{n} tasks have assignees who are not board members; they "
+        "are named in the description",
+        "task.checklists_merged": "{n} tasks have several checklists; they merge into one, items "
+        "prefixed by their list's name",
+        "task.custom_field_as_text": "{n} tasks have custom field values the destination cannot "
+        "hold as such; they are written as text",
+        "task.custom_field_dropped": "{n} tasks have custom fields beyond what the destination "
+        "holds; those values are not kept",
+        "task.custom_field_renamed": "{n} tasks have custom fields whose name is taken by another "
+        "type at the destination; a field of another name is used",
+        "task.dates_dropped": "{n} tasks have dates the destination's process has no field for; they are not kept",
+        "task.description_cut_for_note": "{n} task descriptions are cut so the assignee note fits",
+        "task.labels_merged": "{n} tasks have two labels that share one category at the destination",
+        "task.name_multiline": "{n} task names have several lines; the first is the title, the "
+        "whole name ends the description",
+        "task.section_replaced_by_completion": "{n} tasks are in a status that contradicts their "
+        "completion; the status follows the completion",
+        "task.state_from_completion": "{n} tasks are in a column that contradicts their "
+        "completion; the state follows the completion",
+        "task.subtask_lifted": "{n} sub-subtasks become subtasks of the top-level task (the "
+        "destination nests one level only)",
+        "task.subtask_without_section": "{n} subtasks are in a section at the source; the "
+        "destination's subtasks belong to their parent, so the section is not kept",
+    }
+)
 SUMMARIES.update(STATUS_SUMMARIES)  # the status mapping's codes (shared.engine.status_map)
 
 _LIMIT_FIELDS = {
