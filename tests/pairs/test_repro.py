@@ -325,3 +325,78 @@ async def test_a_task_a_later_run_moves_lands_at_its_source_position(
         assert isinstance(task, Task) and task.section_id
         want.setdefault(task.section_id, []).append(task.source_id)
     assert landed == want
+
+
+class HoldListing:
+    """A look-up answered by the vendor before a bucket create but seen by the writer after
+    it: the first bucket create waits until the ``nth`` bucket listing is answered, and that
+    answer reaches its caller once ``release`` is set (each wait at most 3 s)."""
+
+    def __init__(self, client: httpx.AsyncClient, nth: int, release: asyncio.Event) -> None:
+        self.client, self.nth, self.release = client, nth, release
+        self.listings = 0
+        self._listed = asyncio.Event()
+
+    async def _request(self, request: httpx.Request) -> None:
+        if request.method == "POST" and request.url.path.endswith("/planner/buckets"):
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._listed.wait(), 3.0)
+
+    async def _response(self, response: httpx.Response) -> None:
+        request = response.request
+        if request.method == "GET" and re.search(r"/plans/[^/]+/buckets$", request.url.path):
+            self.listings += 1
+            if self.listings == self.nth:
+                self._listed.set()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self.release.wait(), 3.0)
+
+    def __enter__(self) -> Self:
+        self.client.event_hooks["request"].append(self._request)
+        self.client.event_hooks["response"].append(self._response)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.event_hooks["request"].remove(self._request)
+        self.client.event_hooks["response"].remove(self._response)
+
+
+async def test_planner_places_a_bucket_whose_look_up_answered_after_another_create(
+    planner: ConnectorRuntime, sims: dict[str, Sim]
+) -> None:
+    """The engine looks every bucket of a page up by name at once, then creates the missing
+    ones: a look-up answered after an earlier bucket's create must not hide that bucket
+    from the next one's placement."""
+    mig, plan = await _new_project(planner, sims["planner"])
+    assert planner.writer is not None and planner.reader is not None
+    sections = [
+        Section(source_id=f"s{i}", version="1", project_id="p", name=f"Bucket {i}", position=float(i)) for i in range(2)
+    ]
+    refs = DestRefs(project=plan)
+
+    async def look_up(sec: Section) -> str:
+        assert planner.writer is not None
+        marker = make_marker(mig, Kind.SECTION, sec.source_id)
+        assert await planner.writer.find_by_marker(Kind.SECTION, marker, sec, refs) is None
+        return marker
+
+    async def later_bucket() -> None:  # looked up first, created first
+        assert planner.writer is not None
+        marker = await look_up(sections[1])
+        looked_up.set()
+        await planner.writer.create(Kind.SECTION, sections[1], refs, marker)  # waits for the 2nd look-up
+        made.set()
+
+    async def earlier_bucket() -> None:  # its look-up is answered before, seen after that create
+        assert planner.writer is not None
+        await looked_up.wait()
+        marker = await look_up(sections[0])
+        await made.wait()
+        await planner.writer.create(Kind.SECTION, sections[0], refs, marker)
+
+    looked_up, made = asyncio.Event(), asyncio.Event()
+    with HoldListing(_planner_http(planner), nth=2, release=made):
+        await asyncio.gather(later_bucket(), earlier_bucket())
+    read = [s for s in await read_all(planner.reader, Kind.SECTION, plan) if isinstance(s, Section)]
+    positions = [s.position for s in sorted(read, key=lambda s: s.name)]
+    assert all(a < b for a, b in itertools.pairwise(positions)), positions

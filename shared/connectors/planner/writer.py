@@ -201,7 +201,16 @@ class PlannerWriter:
     async def _buckets(self, plan_id: str) -> list[PlannerBucket]:
         raw = await self.client.get_all(f"/planner/plans/{plan_id}/buckets")
         buckets = [PlannerBucket.model_validate(b) for b in raw]
-        self._bucket_reads[plan_id] = {b.id: b for b in buckets}
+        # a listing sent before a bucket create of this writer may answer after it: the
+        # engine looks up every bucket of a page by name at once, so keep the buckets this
+        # writer made that the listing does not show yet (else the next bucket is placed
+        # as if they were not there)
+        made = [
+            b
+            for b in self._bucket_reads.get(plan_id, {}).values()
+            if b.id in self._bucket_positions and b.id not in {x.id for x in buckets}
+        ]
+        self._bucket_reads[plan_id] = {b.id: b for b in buckets + made}
         return buckets
 
     async def _bucket_listing(self, plan_id: str) -> list[PlannerBucket]:
@@ -384,11 +393,9 @@ class PlannerWriter:
             # placed since did not count it). Without a hint a task keeps the one it had in
             # its old bucket, which says nothing about its place in the new one.
             async with self._locks(f"tasks|{existing.plan_id}"):
-                lists = self._task_places.get(existing.plan_id, {})
-                for other in lists.values():
-                    other.drop(task_id)  # it is placed anew (and may leave its bucket)
                 placed = await self._bucket_tasks(existing.plan_id, refs)
-                placed.drop(task_id)
+                for other in self._task_places.get(existing.plan_id, {}).values():
+                    other.drop(task_id)  # it is placed anew (and may leave its bucket)
                 body["orderHint"] = placed.hint_for(record.position, refs, task_id)
                 patched = await self.client.patch_known(f"/planner/tasks/{task_id}", body, existing.etag)
                 hint = patched.get("orderHint") if isinstance(patched, dict) else None
@@ -513,6 +520,9 @@ class PlannerWriter:
             await self.client.delete_etag(f"/planner/plans/{dest_id}")
         elif kind is Kind.SECTION:
             await self.client.delete_etag(f"/planner/buckets/{dest_id}")
+            self._bucket_positions.pop(dest_id, None)
+            for known in self._bucket_reads.values():
+                known.pop(dest_id, None)
         elif kind is Kind.TASK:
             await self.client.delete_etag(f"/planner/tasks/{dest_id}")
         elif kind is Kind.LABEL:
