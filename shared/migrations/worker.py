@@ -128,6 +128,19 @@ class LoggedRunState(CosmosRunState):
         #: this delivery set the run's final status (it marks the log complete once flushed)
         self.ended_run: str | None = None
         self._heartbeats: dict[tuple[str, str], asyncio.Task[None]] = {}
+        #: the run's status as the delivery read it a moment ago (answers the first look only)
+        self._fresh_status: tuple[str, RunStatus] | None = None
+
+    def read_just_now(self, run: Mapping[str, Any]) -> None:
+        """The run document this delivery has just read: the chunk runner's first status look
+        is answered from it instead of reading the run again (one Cosmos read per chunk)."""
+        self._fresh_status = (str(run["id"]), RunStatus(run["status"]))
+
+    async def get_status(self, run_id: str) -> RunStatus:
+        fresh, self._fresh_status = self._fresh_status, None
+        if fresh is not None and fresh[0] == run_id:
+            return fresh[1]
+        return await super().get_status(run_id)
 
     async def claim(self, run_id: str, scope: str, expected: Checkpoint, token: str, until: datetime) -> ClaimResult:
         result = await super().claim(run_id, scope, expected, token, until)
@@ -230,6 +243,7 @@ class ChunkWorker:
             return None
         run_log = RunLogWriter(ctx, msg.run_id)
         state = LoggedRunState(ctx, migration["id"], run_log)
+        state.read_just_now(run)
         state.after_final = _verify_after(ctx, migration, run, run_log)
         try:
             settings = run_settings(ctx, migration, run)

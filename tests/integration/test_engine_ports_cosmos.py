@@ -159,3 +159,19 @@ async def test_a_lost_hand_off_is_resumed_by_the_step_that_advanced(stores: Any)
     assert await state.advance("r1", "s", second, None)
     closing = await state.claim("r1", "s", second, "t5", until)
     assert closing.outcome is Claim.STALE and closing.closed_by_it
+
+
+async def test_worker_state_answers_the_first_status_look_from_the_run_it_just_read(stores: Any) -> None:
+    # the delivery read the run document a moment ago: the chunk's first look needs no read
+    from shared.logs.writer import RunLogWriter
+    from shared.migrations.worker import LoggedRunState
+
+    ctx = _ctx(stores)
+    await _new_run(ctx, "r1")
+    state = LoggedRunState(ctx, "mig", RunLogWriter(ctx, "r1"))
+    state.read_just_now({"id": "r1", "status": "queued"})
+    await ctx.repo(RunsRepository).patch("r1", [{"op": "set", "path": "/status", "value": "running"}])
+    assert await state.get_status("r1") is RunStatus.QUEUED  # as read, not read again
+    assert await state.get_status("r1") is RunStatus.RUNNING  # later looks read the store
+    state.read_just_now({"id": "r1", "status": "paused"})
+    assert await state.get_status("other-run") is RunStatus.QUEUED  # absent run: read, not taken from r1
