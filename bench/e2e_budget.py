@@ -20,15 +20,25 @@ Per pair (``--pairs trello:asana,asana:trello,trello:planner``) it runs a full m
   the local runner's queue polling runs in the workers too, which the Functions host does
   in Azure).
 
+- peak: destination requests in the busiest 30 s ÷ (published rate × 30 s) — the share of
+  the budget the pacer reaches while the run waits on the destination;
+- for Azure DevOps the TSTUs charged as a share of the published 200 per 5 minutes, for
+  Planner the requests as Graph counts them (each request of a ``$batch``).
+
 Then ``--orgs`` organisations migrate at once on ``--multi-workers`` workers (each with its
-own pair of simulators, so its own credentials), with 429s and budget share per org.
+own pair of simulators, so its own credentials), with 429s and budget share per org; with
+``--one-token`` they share one simulator per side (one credential, one budget) and print as
+one row. ``--json`` also keeps each run's requests per route and the destination's samples.
 
 Run (a small run takes a few minutes on 2 busy cores):
 
     .venv/bin/python -m bench.e2e_budget --boards 1 --cards 20 --orgs 2 --multi-workers 2
 
 The issue's sizes: ``--boards 3 --cards 100`` for the pairs, ``--pairs trello:asana
---boards 10 --cards 100`` for the 1,000-card unchanged delta, ``--orgs 4 --multi-workers 4``.
+--boards 10 --cards 100`` for the 1,000-card unchanged delta, ``--orgs 4 --multi-workers 4``;
+the new destinations: ``--pairs trello:jira,trello:azure_devops,trello:monday``. Each run
+keeps its stack and logs in a directory of its own under ``.ferry/bench/e2e_budget/``.
+Results: ``bench/RESULTS.md``.
 Figures only, no assertions: the machine's load changes the times.
 """
 
@@ -40,7 +50,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -384,24 +394,43 @@ def multi_scenario(args: argparse.Namespace, env: dict[str, str], token: str, ou
         if args.warmup:
             warm_up(api, WorkerCpu(pid), src_kind, dst_kind, out, runs=args.multi_workers)
         migs = []
+        src = dst = None
         for n in range(args.orgs):
-            src = stack.enter_context(
-                sim_process(
-                    src_kind,
-                    source=True,
-                    boards=args.multi_boards,
-                    cards=args.multi_cards,
-                    max_mb=args.max_attachment_mb,
-                    log=out / "sims.log",
+            if src is None or not args.one_token:
+                src = stack.enter_context(
+                    sim_process(
+                        src_kind,
+                        source=True,
+                        boards=args.multi_boards,
+                        cards=args.multi_cards,
+                        max_mb=args.max_attachment_mb,
+                        log=out / "sims.log",
+                    )
                 )
-            )
-            dst = stack.enter_context(sim_process(dst_kind, source=False, log=out / "sims.log"))
+                dst = stack.enter_context(sim_process(dst_kind, source=False, log=out / "sims.log"))
+            assert dst is not None
             migs.append(set_up(api, f"Bench org {n + 1}", src, dst))
         labels = [f"org {n + 1} {src_kind}→{dst_kind}" for n in range(args.orgs)]
         figures = run_all(migs, "full", WorkerCpu(pid), labels)
+        if args.one_token:
+            figures = [one_token_figures(figures, f"{args.orgs} orgs, one token each side")]
         for fig in figures:
             print(fig.row(), flush=True)
     return figures
+
+
+def one_token_figures(figures: list[RunFigures], label: str) -> RunFigures:
+    """The orgs' runs as one: with one simulator per side, every run's request counts are the
+    whole's, read once all were final; the run that ended last was sampled throughout."""
+    last = max(figures, key=lambda f: f.seconds)
+    statuses = sorted({f.status for f in figures})
+    return replace(
+        last,
+        label=label,
+        status="/".join(statuses),
+        items=sum(f.items for f in figures),
+        worker_cpu_s=sum(f.worker_cpu_s for f in figures),
+    )
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -423,6 +452,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--multi-pair", default="trello:asana")
     p.add_argument("--multi-boards", type=int, default=1)
     p.add_argument("--multi-cards", type=int, default=100)
+    p.add_argument(
+        "--one-token",
+        action="store_true",
+        help="the orgs share one source and one destination simulator, i.e. one credential "
+        "each side and so one request budget (the shared ledger's case); printed as one row",
+    )
     p.add_argument(
         "--app",
         default="function_app:app",
@@ -473,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.orgs:
             print(
                 f"{args.orgs} orgs at once, {args.multi_boards} board(s) × {args.multi_cards} cards each, "
-                f"{args.multi_workers} worker(s)"
+                f"{args.multi_workers} worker(s)" + (", one token each side" if args.one_token else "")
             )
             print(HEADER)
             results["multi"] = [_as_dict(f) for f in multi_scenario(args, env, token, out)]

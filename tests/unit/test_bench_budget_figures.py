@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.e2e_budget import graph_requests, peak_share, tstu_charged
+from bench.e2e_budget import RunFigures, graph_requests, one_token_figures, peak_share, tstu_charged
 
 
 def test_peak_share_finds_the_busiest_span() -> None:
@@ -50,3 +50,12 @@ def test_graph_requests_count_what_a_batch_holds_instead_of_the_batch_call() -> 
         },
     }
     assert graph_requests(stats) == 5 + 14
+
+
+def test_orgs_on_one_token_are_one_run_with_everyones_items_and_cpu() -> None:
+    def fig(label: str, seconds: float, items: int, status: str = "succeeded") -> RunFigures:
+        return RunFigures(label, status, seconds, items, 100, 900, 0, 0, 1.0, "asana", peak_share=0.5)
+
+    whole = one_token_figures([fig("a", 30.0, 10), fig("b", 40.0, 20, "partially_succeeded")], "both")
+    assert (whole.label, whole.seconds, whole.items, whole.worker_cpu_s) == ("both", 40.0, 30, 2.0)
+    assert whole.status == "partially_succeeded/succeeded" and whole.dest_requests == 900
