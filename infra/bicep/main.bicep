@@ -342,7 +342,7 @@ module consoleSite 'modules/console.bicep' = if (consoleHosting == 'staticWebApp
     name: 'swa-${base}'
     location: consoleLocation
     tags: allTags
-    skuName: consoleSku
+    plan: consoleSku
     customDomain: consoleCustomDomain
   }
 }

@@ -142,14 +142,14 @@ def test_the_static_web_app_has_no_repository_and_no_preview_environments() -> N
     site = one_resource(console, "Microsoft.Web/staticSites")
     assert site["properties"]["provider"] == "None"
     assert site["properties"]["stagingEnvironmentPolicy"] == "Disabled"
-    assert site["sku"] == {"name": "skuName", "tier": "skuName"}
+    assert site["sku"] == {"name": "plan", "tier": "plan"}
     domain = one_resource(console, "Microsoft.Web/staticSites/customDomains")
     assert domain["properties"]["validationMethod"] == "cname-delegation"
     assert console["resources"]["domain"]["config"]["condition"]["operator"]["type"] == "not"  # only when named
     # main's choices are exactly what the module accepts
     main = parse(MAIN)
     assert decorator(main, "consoleLocation", "allowed") == decorator(console, "location", "allowed")
-    assert decorator(main, "consoleSku", "allowed") == decorator(console, "skuName", "allowed")
+    assert decorator(main, "consoleSku", "allowed") == decorator(console, "plan", "allowed")
     assert evaluate(parameter_default(main, "consoleLocation"), {"stampRegion": "eu"}) == "westeurope"
     assert evaluate(parameter_default(main, "consoleLocation"), {"stampRegion": "us"}) == "eastus2"
 

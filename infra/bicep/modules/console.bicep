@@ -26,12 +26,14 @@ param location string
 @description('Tags applied to the Static Web App.')
 param tags object
 
+// Not `skuName`: checkov resolves a parameter by its name across modules, and the storage
+// module's `skuName` then took this value (CKV_AZURE_206 failed on the storage account).
 @description('Plan: Free (no SLA) or Standard (SLA, larger limits).')
 @allowed([
   'Free'
   'Standard'
 ])
-param skuName string = 'Standard'
+param plan string = 'Standard'
 
 @description('Custom domain (a CNAME to the default host name, validated by that CNAME), or empty for none.')
 param customDomain string = ''
@@ -41,8 +43,8 @@ resource site 'Microsoft.Web/staticSites@2024-11-01' = {
   location: location
   tags: tags
   sku: {
-    name: skuName
-    tier: skuName
+    name: plan
+    tier: plan
   }
   properties: {
     // No linked repository: the build is uploaded with the site's deployment token
