@@ -1,5 +1,6 @@
-"""The admin pages' actions in headless Chromium, which the main journey only visits: members
-(add by email as admin and external, change role and type, deactivate, remove after a
+"""The admin pages' actions in headless Chromium, which the main journey only visits: the
+connector form for a Microsoft 365 sign-in and an OAuth app, members (added by email, the
+API refusing an external admin, role and type changed, deactivated, removed after a
 confirmation that Escape cancels), API keys (scopes, the key shown once with a working copy
 button, revoke), the data export downloaded, and deleting the organisation (its name typed)
 followed to its receipt — each checked against the API, with axe-core on every page, an API
@@ -84,6 +85,20 @@ def test_members_keys_export_and_deletion(
             timeout=30,
             headers={"Authorization": f"Bearer {dev_issuer.mint(EMAIL, audience=AUDIENCE)}"},
         )
+
+        # --- the connector form per tool and sign-in method: secrets are password fields ------
+        add = page.get_by_role("region", name="Add a connector")
+        add.get_by_label("Tool").select_option("planner")
+        add.get_by_label("Sign-in method").select_option(label="Microsoft 365 username and password")
+        expect(add.get_by_label("Username")).to_have_attribute("type", "email")
+        expect(add.get_by_label("Password (secret)")).to_have_attribute("type", "password")
+        expect(add.get_by_label("Password (secret)")).to_have_attribute("autocomplete", "new-password")
+        add.get_by_label("Tool").select_option("asana")
+        add.get_by_label("Sign-in method").select_option(label="OAuth app")
+        expect(add.get_by_label("Client ID")).to_be_visible()
+        expect(add.get_by_label("Client secret (secret)")).to_have_attribute("type", "password")
+        expect(add.get_by_label("Password (secret)")).to_have_count(0)  # the form follows the method
+        pages.check("connector-forms")
 
         # --- a reload signs in silently (the issuer's session) and comes back here; from the
         # top, the first Tab reaches the skip link, and following it the next Tab lands in the
