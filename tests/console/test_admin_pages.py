@@ -4,7 +4,8 @@ API refusing an external admin, role and type changed, deactivated, removed afte
 confirmation that Escape cancels), API keys (scopes, the key shown once with a working copy
 button, revoke), the data export downloaded, and deleting the organisation (its name typed)
 followed to its receipt — each checked against the API, with axe-core on every page, an API
-problem shown at the field it names, and times shown in the browser's time zone."""
+problem shown at the field it names, times shown in the browser's time zone, and the pages at
+a phone's width."""
 
 from __future__ import annotations
 
@@ -213,6 +214,14 @@ def test_members_keys_export_and_deletion(
         added = events.get_by_role("row").filter(has=page.get_by_role("cell", name="member.added", exact=True))
         expect(added).to_contain_text(helper["id"])  # the member's id, not their e-mail
         pages.check("audit")
+
+        # --- a phone: the admin pages fit its width, nothing scrolls sideways --------------
+        page.set_viewport_size({"width": 390, "height": 844})
+        for link in ("Audit log", "Members", "API keys"):
+            pages.open(link)
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= 390 + 1, link
+        pages.check("phone-keys")
+        page.set_viewport_size({"width": 1280, "height": 800})
 
         # --- data export, then the organisation deleted and followed to its receipt ---------
         pages.open("Data & deletion")
