@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.app_runner import RunningApp, serve_app
 from tools.stack import LocalStack, start_stack
 
 AUDIENCE = "api://ferry-local"
@@ -113,6 +114,16 @@ def app_env(local_env: dict[str, str]) -> Iterator[dict[str, str]]:
         os.environ.update(saved)
         get_settings.cache_clear()
         reset_stores()
+
+
+@pytest.fixture(scope="session")
+def running_app(local_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    """The whole app under the local runner, one for the session: the e2e, console and
+    assistant suites share it (each test makes an org of its own). Defined here, not in a
+    suite's conftest, so that every suite gets this one instance: a fixture imported into a
+    test module is another definition, with a runner of its own."""
+    with serve_app(local_env, tmp_path_factory.mktemp("runner") / "runner.log") as app:
+        yield app
 
 
 def project_root() -> Path:

@@ -20,7 +20,7 @@ from shared.logs.listeners import add_flush_listener, remove_flush_listener
 from shared.logs.writer import RunLogWriter
 from shared.tenancy.context import TenantContext
 from tests.assistant.seed import run_lines
-from tests.e2e.conftest import RunningApp, running_app  # noqa: F401 - the fixture
+from tests.e2e.conftest import RunningApp
 from tests.e2e.identity_helpers import Org, add_member, create_org
 
 pytestmark = pytest.mark.slow
@@ -70,7 +70,7 @@ def _ask_until_cited(app: RunningApp, org: Org, run_id: str, timeout: float = 60
 
 
 async def test_ask_answers_for_the_org_only_then_deletion_empties_it(
-    running_app: RunningApp,  # noqa: F811
+    running_app: RunningApp,
     dev_issuer: Any,
     stores: Any,
     settings: Any,

@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from tools.devhost.process import runner_process
-from tools.stack import free_port
+from tests.app_runner import RunningApp
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "console" / "dist"
@@ -30,14 +29,12 @@ class ConsoleApp:
 
 
 @pytest.fixture(scope="session")
-def console_app(local_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleApp]:
+def console_app(running_app: RunningApp) -> ConsoleApp:
+    """The session's runner (tests/conftest.py), which serves the console too: no runner of
+    the suite's own (each test signs in and makes an org of its own)."""
     if not (DIST / "index.html").is_file():
         pytest.fail("console/dist is missing: `./dev test` builds the console before running the tests")
-    port = free_port()
-    log = tmp_path_factory.mktemp("console-runner") / "runner.log"
-    env = {**os.environ, **local_env, "FERRY_RUNNER_LEASE_SECONDS": "20"}
-    with runner_process(env, port, log, workers=1) as proc:
-        yield ConsoleApp(f"http://127.0.0.1:{port}", proc, log)
+    return ConsoleApp(running_app.base_url, running_app.proc, running_app.log)
 
 
 def artifacts_dir() -> Path:
@@ -54,10 +51,12 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """Module-scoped: Playwright's sync API keeps its event loop running in this thread while
-    it is open, which the asyncio tests that run later in the session must not find."""
+    """One Chromium for the console suite (each test opens a context of its own: no cookie or
+    storage is shared), closed when the suite ends: Playwright's sync API keeps its event loop
+    running in this thread while it is open, which the asyncio tests of later suites must not
+    find (the console suite has none)."""
     path = chromium_path()
     if path is None:
         pytest.skip("Debian's chromium is not installed (./dev test installs it with apt-get as root)")
