@@ -180,6 +180,9 @@ DOCUMENTED: dict[str, dict[str, str]] = {
         "label.color_assigned": "monday/README.md: 'monday gives every tag its own colour and has "
         "no argument or mutation that sets one, so the label's colour is not kept: the writer "
         "reports each label whose colour is not the tag's (label.color_assigned).'",
+        "task.subtask_without_section": "monday/README.md: 'Subitems have no group: … a section "
+        "a source gives a subtask (an Azure DevOps child's state) is not kept "
+        "(task.subtask_without_section, a loss)'",
         "label.unused_not_read": "monday/README.md: 'A tag exists on a board by being used: a "
         "label no task uses is written (create_or_get_tag) but not read back "
         "(label.unused_not_read).'",

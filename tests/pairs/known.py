@@ -2,8 +2,8 @@
 
 ``KNOWN[pair]`` maps a difference code to the defect in ``BUGS`` behind it; the fidelity,
 verify and fault-matrix tests tolerate exactly these (a pair not listed has none). The eleven
-defects the pair tests first found (Trello, Asana, Planner) are fixed; the entries below came
-with Jira, monday.com and Azure DevOps (issue 16) and belong to those connectors' engineers.
+defects the pair tests first found (Trello, Asana, Planner) are fixed, and so are the twelve
+that came with Jira, monday.com and Azure DevOps (issue 16): no pair tolerates anything today.
 A pair whose run cannot finish is in ``BROKEN`` (its tests are strict xfails). A defect found
 goes here, ideally with a strict xfail reproduction in ``test_repro.py``, until it is fixed.
 """
@@ -12,11 +12,7 @@ from __future__ import annotations
 
 from shared.engine.ports import ItemReport, ItemStatus
 
-BUGS: dict[str, str] = {
-    "subtask-section-undocumented": "a subtask that has a section at the source (an Azure "
-    "DevOps child has a state) has none in monday.com; its README does not document it (Asana "
-    "reports and documents it: task.subtask_without_section)",
-}
+BUGS: dict[str, str] = {}
 
 KNOWN: dict[str, dict[str, str]] = {
     "trello->asana": {},
@@ -32,7 +28,7 @@ KNOWN: dict[str, dict[str, str]] = {
     **{f"{src}->azure_devops": {} for src in ("trello", "asana", "planner", "jira", "monday")},
     "azure_devops->asana": {},
     "azure_devops->planner": {},
-    "azure_devops->monday": {"task.subtask_without_section": "subtask-section-undocumented"},
+    "azure_devops->monday": {},
 }
 
 

@@ -28,6 +28,7 @@ from shared.connectors.asana.mapping import (
     unknown_assignee_note,
 )
 from shared.connectors.kit.markers import find_marker
+from shared.connectors.kit.subtasks import subtask_without_section
 from shared.contract.connector import Adaptation, Capabilities, DestRefs, Written
 from shared.contract.model import (
     Attachment,
@@ -106,7 +107,7 @@ class AsanaWriter:
         if isinstance(record, Task):
             record, notes = adapt_task_dates(record)
             record, more = subtask_fields_to_notes(record)  # no project to hold them
-            record, sectionless = subtask_without_section(record)
+            record, sectionless = subtask_without_section(record, "Asana")
             return record, notes + more + sectionless
         if isinstance(record, Label):
             return name_nameless_label(record)
@@ -397,20 +398,6 @@ class AsanaWriter:
             (record.name or "attachment", record.mime_type or "application/octet-stream", chunks, record.size),
         )
         return str(created["gid"])
-
-
-def subtask_without_section(task: Task) -> tuple[Task, list[Adaptation]]:
-    """A subtask lives under its parent task, in none of the project's sections: the section
-    a source gives it (an Azure DevOps child's state) is not kept. Its completion is."""
-    if not task.parent_id or not task.section_id:
-        return task, []
-    note = Adaptation(
-        kind=Kind.TASK,
-        code="task.subtask_without_section",
-        message="Asana subtasks belong to their parent task, not to a section: its source section is not kept",
-        loss=True,
-    )
-    return task.model_copy(update={"section_id": None}), [note]
 
 
 def _next_after(placed: dict[str, float], position: float, live: set[str] | None) -> str | None:

@@ -14,6 +14,7 @@
   ``InvalidCursor``.
 * ``paging``  — declarative paginators (cursor token, offset, link) with loop detection.
 * ``markers`` — finding and writing the source marker in a description footer.
+* ``subtasks`` — adaptations of destinations whose subtasks hang under their parent.
 * ``definitions`` — "define once" under races (two workers create the same definition:
   both keep the one with the smallest id).
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from shared.connectors.kit.definitions import define_once
 from shared.connectors.kit.markers import find_marker, with_footer
+from shared.connectors.kit.subtasks import subtask_without_section
 from shared.connectors.monday import operations as ops
 from shared.connectors.monday.capabilities import monday_capabilities
 from shared.connectors.monday.client import LastGroup, MondayClient
@@ -148,8 +149,11 @@ class MondayWriter:
     # --- the contract ------------------------------------------------------------------------
 
     def adapt(self, kind: Kind, record: Record) -> tuple[Record, list[Adaptation]]:
-        """monday-only adaptations (pure): a tag needs a name (a colour-only label is named
-        after its colour); a comment Ferry moved before keeps its first author header only."""
+        """monday-only adaptations (pure): a subitem has no group of its own; a tag needs a
+        name (a colour-only label is named after its colour); a comment Ferry moved before
+        keeps its first author header only."""
+        if isinstance(record, Task):
+            return subtask_without_section(record, "monday.com")
         if isinstance(record, Label):
             return name_nameless_label(record)
         if isinstance(record, Comment):
