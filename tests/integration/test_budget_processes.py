@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import queue
 import time
 from collections.abc import Iterator
+from threading import Event
 from typing import Any
 
 import httpx
@@ -27,10 +29,15 @@ KEY, TOKEN = "ledgerkey0123456789abcd", "ledgertoken0123456789ab"
 LIMIT, WINDOW_S = 20, 10.0
 PROCESSES = 4
 RUN_S = 25.0
+#: how long a process may take to come up (imports, stores) before the run gives up on it
+READY_TIMEOUT_S = 120.0
 
 
-def _hammer(env: dict[str, str], url: str, shared: bool, start_at: float, credential: str) -> dict[str, int]:
-    """One process: a pacer (8 callers) calling Trello without pause from ``start_at`` on."""
+def _hammer(
+    env: dict[str, str], url: str, shared: bool, credential: str, ready: queue.Queue[int], go: Event, start: Any
+) -> dict[str, int]:
+    """One process: once up, it says so on ``ready`` and waits for ``go``; then a pacer
+    (8 callers) calls Trello without pause from ``start.value`` on (the same instant for all)."""
     from shared.config import settings_from_env
     from shared.contract.budget import InMemoryBudget, window_exact
     from shared.contract.limits import RateLimit
@@ -48,6 +55,10 @@ def _hammer(env: dict[str, str], url: str, shared: bool, start_at: float, creden
         pacer = Pacer(limit, budget=budget)
         served = 0
         async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            ready.put(1)
+            if not await asyncio.to_thread(go.wait, READY_TIMEOUT_S):
+                raise TimeoutError("the other processes did not come up")
+            start_at = float(start.value)
 
             async def call() -> httpx.Response:
                 return await client.get("/1/members/me", params={"key": KEY, "token": TOKEN})
@@ -83,9 +94,24 @@ def trello() -> Iterator[str]:
 def _run(local_env: dict[str, str], url: str, *, shared: bool, credential: str) -> list[dict[str, int]]:
     httpx.post(f"{url}/_sim/stats/reset").raise_for_status()
     ctx = multiprocessing.get_context("spawn")
-    start_at = time.time() + 20.0  # every process is up (imports, stores) before any sends
-    with ctx.Pool(PROCESSES) as pool:
-        return pool.starmap(_hammer, [(local_env, url, shared, start_at, credential)] * PROCESSES)
+    # Every process is up (imports, stores) before any sends: each reports ready, then all
+    # start at one instant (a fixed head start would wait longer than needed, or too little
+    # on a busy machine).
+    with ctx.Manager() as manager, ctx.Pool(PROCESSES) as pool:
+        ready, go, start = manager.Queue(), manager.Event(), manager.Value("d", 0.0)
+        pending = pool.starmap_async(_hammer, [(local_env, url, shared, credential, ready, go, start)] * PROCESSES)
+        deadline, up = time.monotonic() + READY_TIMEOUT_S, 0
+        while up < PROCESSES:
+            if pending.ready():  # a process failed before it was up: raise its error
+                return pending.get()
+            assert time.monotonic() < deadline, f"{up} of {PROCESSES} processes up after {READY_TIMEOUT_S:.0f}s"
+            try:
+                up += ready.get(timeout=0.5)
+            except queue.Empty:
+                continue
+        start.value = time.time() + 0.2
+        go.set()
+        return pending.get(timeout=READY_TIMEOUT_S + RUN_S)
 
 
 def test_four_processes_on_one_ledger_get_no_429(local_env: dict[str, str], trello: str, stores: Any) -> None:
