@@ -62,6 +62,7 @@ STARTS_RUNS = (
 #: 5xx the document declares for routes that call the vendor while the client waits: the
 #: connectors here point at a closed local port, so their vendor is unreachable (502).
 VENDOR_PROBLEMS = re.compile(r"urn:ferry:problem:remote(-[a-z]+)?")
+VENDOR_ROUTES = re.compile(r"/api/orgs/[^/]+/connectors/[^/]+/(containers|people|consent/callback)$")
 
 CHECKS = "content_type_conformance,unsupported_method,allow_header_conformance,missing_required_header,"
 CHECKS += "negative_data_rejection"
@@ -139,7 +140,11 @@ def _wrong_answers(entries: list[dict[str, Any]]) -> list[str]:
     bad = []
     for e in entries:
         status, mime = e["response"]["status"], str(e["response"]["content"].get("mimeType", ""))
-        vendor = status in (502, 503) and "/connectors/" in _path(e) and VENDOR_PROBLEMS.fullmatch(_problem_type(e))
+        vendor = (
+            status in (502, 503)
+            and VENDOR_ROUTES.search(_path(e)) is not None
+            and VENDOR_PROBLEMS.fullmatch(_problem_type(e)) is not None
+        )
         if (status >= 500 and not vendor) or (status >= 400 and not mime.startswith("application/problem+json")):
             bad.append(f"{e['request']['method']} {e['request']['url'][:150]} → {status} {mime} {_problem_type(e)}")
     return bad
