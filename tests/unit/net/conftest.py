@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 import httpcore
 import pytest
 
+# The guard learns each kind's hosts when its connection model registers
+# (shared.connectors.settings); production always imports the models before building a client.
+# Imported here so these tests do not depend on another directory's tests having done it
+# (tests/unit/net alone failed 47 tests: "no outbound hosts are registered").
+import shared.connectors.settings  # noqa: F401
+
 
 @dataclass
 class CountingServer:
