@@ -825,7 +825,10 @@ def serve(app: ASGIApp, port: int = 0, *, host: str = "127.0.0.1") -> Iterator[s
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     actual_port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+    # On exit, a request still in flight (a slow_body fault dripping to a worker a test killed)
+    # is cancelled after a short grace: uvicorn would otherwise wait for it without end, and
+    # the join below gave up only after its 10 s, leaving the thread serving it.
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False, timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"sim-server-{actual_port}"
