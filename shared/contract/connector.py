@@ -112,6 +112,10 @@ class Capabilities(BaseModel):
     custom_fields: bool = False
     link_attachments: bool = True
     completion: bool = True
+    #: places a top-level task among its section's items by the siblings the engine reads
+    #: from the id map (``DestRefs.after``/``before``/``reposition``: Asana, Planner); for
+    #: other writers the engine neither queries those siblings nor keeps positions fresh
+    sibling_anchors: bool = False
     #: kinds whose archived (closed) state it keeps; the engine reports the others
     #: (``section.archived_dropped`` / ``task.archived_dropped``, loss)
     archived_kinds: frozenset[Kind] = frozenset()

@@ -120,7 +120,11 @@ class ItemProcessor:
         self.caps = ctx.writer.capabilities
         self.resolver = ParentResolver(ctx.id_map, ctx.settings.migration_id, ctx.settings.dest_workspace)
         self.placement = TaskPlacement(
-            ctx.id_map, ctx.settings.migration_id, ctx.scope, status_mapped=bool(ctx.settings.status_map)
+            ctx.id_map,
+            ctx.settings.migration_id,
+            ctx.scope,
+            status_mapped=bool(ctx.settings.status_map),
+            anchored=self.caps.sibling_anchors,
         )
         #: source ids with an entry that this run saw without writing it (→ mark_seen)
         self.seen: dict[Kind, list[str]] = {}

@@ -70,8 +70,12 @@ def select_around(entries: Sequence[IdMapEntry], low: float, high: float) -> lis
 class TaskPlacement:
     """The placement anchors of one chunk's page of tasks."""
 
-    def __init__(self, id_map: IdMap, migration_id: str, scope: str, *, status_mapped: bool) -> None:
+    def __init__(self, id_map: IdMap, migration_id: str, scope: str, *, status_mapped: bool, anchored: bool) -> None:
         self.id_map = id_map
+        #: the writer places by anchors (``Capabilities.sibling_anchors``); for one that does
+        #: not, the sibling queries and the position refreshes would cost id-map requests
+        #: per chunk and per moved task for nothing
+        self.anchored = anchored
         self.migration_id = migration_id
         self.scope = scope
         #: with a status mapping the section a task goes to is only known once it is mapped
@@ -107,7 +111,7 @@ class TaskPlacement:
         was written before positions were kept (then filled in once, so that its siblings
         find it; not under a status mapping, which decides the section at write time);
         else None."""
-        if not placed_task(record) or entry.state is not IdState.DONE:
+        if not self.anchored or not placed_task(record) or entry.state is not IdState.DONE:
             return None
         if not _known(entry):
             if self.status_mapped or entry.section_id is not None:
@@ -124,7 +128,7 @@ class TaskPlacement:
         """``DestRefs`` fields placing ``task`` (adapted and status-mapped): its anchors and
         whether the source moved it (an entry written before positions were kept says
         nothing: the writer then moves it only into another section)."""
-        if not placed_task(task) or task.section_id is None:
+        if not self.anchored or not placed_task(task) or task.section_id is None:
             return {}
         reposition = (
             delta in (Delta.NEW, Delta.RECONCILE)

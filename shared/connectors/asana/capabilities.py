@@ -45,6 +45,7 @@ def asana_capabilities(plan: str = "paid") -> Capabilities:
         checklists=ChecklistSupport.AS_SUBTASKS,
         subtasks=True,
         sections=True,
+        sibling_anchors=True,
         start_dates=True,
         due_times=True,
         custom_fields=plan != "free",

@@ -33,6 +33,7 @@ def planner_capabilities() -> Capabilities:
         checklists=ChecklistSupport.NATIVE,
         subtasks=False,
         sections=True,
+        sibling_anchors=True,
         start_dates=True,
         due_times=True,
         custom_fields=False,

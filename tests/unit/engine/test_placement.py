@@ -43,8 +43,8 @@ class Recording:
         return await self.inner.update(kind, dest_id, record, refs, marker)
 
 
-def _harness() -> tuple[Harness, Recording]:
-    h = Harness(caps=memory_capabilities(), seed=SEED)
+def _harness(*, anchored: bool = True) -> tuple[Harness, Recording]:
+    h = Harness(caps=memory_capabilities(sibling_anchors=anchored), seed=SEED)
     recording = Recording(h.writer)
     h.writer = recording  # type: ignore[assignment]
     return h, recording
@@ -125,6 +125,32 @@ async def test_entries_from_before_positions_were_kept() -> None:
     assert not refs.reposition
     assert h.id_map.entries[("mig-0001", Kind.TASK, "p1-t1")].position == 1.0
     assert h.id_map.entries[("mig-0001", Kind.TASK, "p1-t4")].section_id == "p1-s1"
+
+
+async def test_a_writer_without_sibling_anchors_costs_no_sibling_reads_nor_refreshes() -> None:
+    """monday.com, Azure DevOps, Jira and Trello place by other means (their own column,
+    rank or none): the engine neither queries the id map for their siblings per section and
+    chunk nor rewrites the entries of tasks the source shifted without a new version."""
+    h, writer = _harness(anchored=False)
+    calls: list[str] = []
+    inner = h.id_map.siblings
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs["section"])
+        return await inner(*args, **kwargs)
+
+    h.id_map.siblings = counted  # type: ignore[method-assign]
+    await h.run()
+    t3 = h.src.get(Kind.TASK, "p1-t3")
+    h.src.put(t3.model_copy(update={"position": 9.5}))  # same version: seen unchanged
+    h.src.edit(Kind.TASK, "p1-t7", section_id="p1-s0")
+    writer.refs.clear()
+    settings = await h.run(mode="delta")
+    assert h.counts(settings).get("task.updated") == 1
+    (refs,) = writer.refs["p1-t7"]
+    assert (refs.after, refs.before, refs.reposition) == (None, None, False)
+    assert calls == []
+    assert h.id_map.entries[("mig-0001", Kind.TASK, "p1-t3")].position == 3.0  # not rewritten
 
 
 def test_anchors_prefer_the_nearest_earlier_sibling() -> None:
