@@ -91,3 +91,18 @@ async def test_the_in_memory_map_and_the_fallback_agree() -> None:
     fallback = _ListOnly()
     assert not isinstance(fallback, IdMapSiblings)
     assert await _answers(fallback) == WANT  # type: ignore[arg-type]
+
+
+async def test_siblings_stay_within_the_tenant_and_the_migration(stores: Any) -> None:
+    """Another org's map of a migration with the same id, and another migration of the same
+    org, hold nearer siblings of a section with the same id: neither is an anchor (the
+    stand-in ignores a query's partition key, so this checks the WHERE clause's tenant and
+    partition, ``shared.store.repository``)."""
+    org = f"org_eu_{uuid.uuid4().hex[:20]}"
+    neighbours = [_task("x4", "A", 4.0), _task("x6", "A", 6.0), _task("x12", "A", 12.0)]
+    other_org = CosmosIdMap(TenantContext.for_org(stores, f"org_eu_{uuid.uuid4().hex[:20]}"), "mig1")
+    other_migration = CosmosIdMap(TenantContext.for_org(stores, org), "mig2")
+    for entry in neighbours:
+        await other_org.put(entry)
+        await other_migration.put(entry.model_copy(update={"migration_id": "mig2"}))
+    assert await _answers(CosmosIdMap(TenantContext.for_org(stores, org), "mig1")) == WANT
