@@ -31,6 +31,8 @@ from shared.contract.limits import RateLimit
 
 #: How late after its slot a request may still go out (event-loop lag, a busy machine).
 DEFAULT_SLACK_S = 0.25
+#: Slots a caller may wake too late for in a row before it gives up for now
+MAX_LATE_WAKES = 16
 
 
 @dataclass(frozen=True)
@@ -166,19 +168,31 @@ class SlotQueue:
 
     async def take(self, max_wait_s: float) -> float | None:
         """Wait for this caller's slot. Returns None when it may send now, or the wait (in
-        seconds) when the next slot is further than ``max_wait_s`` away (nothing is taken)."""
-        self._waiting += 1
-        try:
-            async with self._lock:
-                slot, too_long = await self._next(max_wait_s)
-        finally:
-            self._waiting -= 1
-        if too_long is not None:
-            return too_long
-        delay = slot - self.clock.now().timestamp()
-        if delay > 0:
-            await self.clock.sleep(delay)
-        return None
+        seconds) when the next slot is further than ``max_wait_s`` away (nothing is taken).
+
+        A caller that wakes later than ``slack_s`` after its slot (a busy event loop, a
+        loaded machine) does not use it: sent that late, it would land in the same vendor
+        window as the slots after it, which is how an Asana run at the full rate on a quiet
+        machine got 2 429s (bench.e2e_budget, 2026-12-06). It drops the slot and takes
+        another, as ``_next`` drops slots found stale."""
+        slack = self.budget.params.slack_s
+        for _ in range(MAX_LATE_WAKES):
+            self._waiting += 1
+            try:
+                async with self._lock:
+                    slot, too_long = await self._next(max_wait_s)
+            finally:
+                self._waiting -= 1
+            if too_long is not None:
+                return too_long
+            delay = slot - self.clock.now().timestamp()
+            if delay > 0:
+                await self.clock.sleep(delay)
+            if self.clock.now().timestamp() - slot <= slack:
+                return None
+            self.dropped += 1
+            self._dropped_since_refill += 1
+        return slack  # woke late every time: the caller tries again shortly (DeferChunk)
 
     async def _next(self, max_wait_s: float) -> tuple[float, float | None]:
         slack = self.budget.params.slack_s

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,6 +14,7 @@ from shared.contract.budget import (
     BudgetParams,
     InMemoryBudget,
     SharedBudget,
+    SlotQueue,
     gcra_reserve,
     window_exact,
 )
@@ -192,3 +194,31 @@ class _Counting(WindowLimiter):
         if wait is not None:
             self.refused += 1
         return wait
+
+
+class _OversleepingClock:
+    """Wall time that moves only when slept; the sleeps listed in ``late`` wake that much late."""
+
+    def __init__(self, late: list[float]) -> None:
+        self.t = 0.0
+        self.late = late
+
+    def now(self) -> datetime:
+        return datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=self.t)
+
+    async def sleep(self, seconds: float) -> None:
+        self.t += seconds + (self.late.pop(0) if self.late else 0.0)
+
+
+async def test_a_caller_that_wakes_past_the_slack_does_not_use_its_slot() -> None:
+    """Sent that late, the request would share a vendor window with the next slot's (two
+    requests at t = 2 s on a 1/s budget); it takes a fresh slot instead."""
+    params = BudgetParams(rate=1.0, burst=1.0, window_s=10.0, slack_s=0.25)
+    clock = _OversleepingClock(late=[1.0])  # the first sleep wakes 1 s late
+    queue = SlotQueue(InMemoryBudget(params), clock, max_batch=2)
+    sent = []
+    for _ in range(3):
+        assert await queue.take(max_wait_s=5.0) is None
+        sent.append(clock.t)
+    # slot 0 at once; slot 1 slept for, woken at 2.0: dropped, slot 2 used at 2.0; then slot 3
+    assert sent == [0.0, 2.0, 3.0] and queue.dropped == 1
