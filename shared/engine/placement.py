@@ -128,7 +128,7 @@ class TaskPlacement:
         """``DestRefs`` fields placing ``task`` (adapted and status-mapped): its anchors and
         whether the source moved it (an entry written before positions were kept says
         nothing: the writer then moves it only into another section)."""
-        if not self.anchored or not placed_task(task) or task.section_id is None:
+        if not placed_task(task) or task.section_id is None:
             return {}
         reposition = (
             delta in (Delta.NEW, Delta.RECONCILE)
@@ -136,6 +136,10 @@ class TaskPlacement:
             or entry.dest_id is None
             or (_known(entry) and (entry.section_id, entry.position) != (task.section_id, task.position))
         )
+        if not self.anchored:
+            # no id-map read: a writer that keeps order by its own means (monday.com) still
+            # learns whether to look at the task's place at all
+            return {"reposition": reposition}
         earlier: tuple[float, str] | None = None
         later: tuple[float, str] | None = None
         for sib in await self._siblings(task.section_id):

@@ -10,6 +10,7 @@ import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -218,7 +219,8 @@ async def test_an_item_whose_create_answer_was_lost_is_found_and_kept_in_place(
     marker = board.marker(Kind.TASK, lost.source_id)
     found = await writer.find_by_marker(Kind.TASK, marker, lost, refs)
     assert found is not None
-    await writer.update(Kind.TASK, found, lost, refs, marker)  # what the engine does next
+    # what the engine does next (an entry without a destination id: ``reposition``)
+    await writer.update(Kind.TASK, found, lost, refs.model_copy(update={"reposition": True}), marker)
     assert board.item_names(section) == ["t0", "t2", "t3", "t3.5", "t4"]
 
 
@@ -230,11 +232,12 @@ async def test_an_item_the_source_moved_is_moved(sim: Sim, writer: MondayWriter)
     await board.create(writer, board.task("d3", 3.0), sections["Done"])
     delta = await fresh_writer(sim)
     try:
-        # t0 now comes last in its section; t2 went to "Done", between d1 and d3
-        refs = board.refs.model_copy(update={"section": sections["Doing"]})
+        # t0 now comes last in its section; t2 went to "Done", between d1 and d3 (the engine
+        # says the source moved them: ``DestRefs.reposition``)
+        refs = board.refs.model_copy(update={"section": sections["Doing"], "reposition": True})
         moved = board.task("t0", 9.0)
         await delta.update(Kind.TASK, ids[0], moved, refs, board.marker(Kind.TASK, moved.source_id))
-        refs = board.refs.model_copy(update={"section": sections["Done"]})
+        refs = board.refs.model_copy(update={"section": sections["Done"], "reposition": True})
         across = board.task("t2", 2.0)
         await delta.update(Kind.TASK, ids[2], across, refs, board.marker(Kind.TASK, across.source_id))
         # an unmoved item is left alone (no position change)
@@ -245,6 +248,36 @@ async def test_an_item_the_source_moved_is_moved(sim: Sim, writer: MondayWriter)
         await delta.aclose()
     assert board.item_names(sections["Doing"]) == ["t1", "t3", "t0"]
     assert board.item_names(sections["Done"]) == ["d1", "t2", "d3"]
+
+
+async def test_an_edit_in_place_lists_no_group(sim: Sim, writer: MondayWriter) -> None:  # noqa: F811
+    """An update the source did not move (no ``reposition``, same group) leaves the item
+    where it is without listing its group's order; a moved one lists it once per writer."""
+    board = await _board(writer, sim)
+    section = (await _sections(writer, board, ["Doing"]))["Doing"]
+    ids = {i: await board.create(writer, board.task(f"t{i}", float(i)), section) for i in range(3)}
+    delta = await fresh_writer(sim)
+    ops: list[str] = []
+    run = delta.client.run
+
+    async def counted(op: str, *args: Any, **kwargs: Any) -> Any:
+        ops.append(op)
+        return await run(op, *args, **kwargs)
+
+    delta.client.run = counted  # type: ignore[method-assign]
+    refs = board.refs.model_copy(update={"section": section})
+    try:
+        for i in range(3):
+            edited = board.task(f"t{i}", float(i)).model_copy(update={"description": "edited"})
+            await delta.update(Kind.TASK, ids[i], edited, refs, board.marker(Kind.TASK, edited.source_id))
+        assert "order_first" not in ops and "place_item" not in ops, ops
+        moved = board.task("t0", 9.0)
+        moving = refs.model_copy(update={"reposition": True})
+        await delta.update(Kind.TASK, ids[0], moved, moving, board.marker(Kind.TASK, moved.source_id))
+    finally:
+        await delta.aclose()
+    assert ops.count("order_first") == 1 and ops.count("place_item") == 1, ops
+    assert board.item_names(section) == ["t1", "t2", "t0"]
 
 
 async def test_positions_read_are_board_wide_whatever_the_page_size(sim: Sim) -> None:  # noqa: F811

@@ -417,7 +417,11 @@ class MondayWriter:
                 self._items.forget(board, now)
                 self._items.forget(board, group)
                 await self.client.run("move_item", {"item": dest_id, "group": group}, mutation=True)
-            await self._keep_item_in_place(board, group, dest_id, task.position)
+            if now != group or refs.reposition:
+                # an edit in place leaves the item where it is: listing its group to check
+                # would cost a listing per group and writer (and per item written before
+                # ferry_order existed, which no listing holds)
+                await self._keep_item_in_place(board, group, dest_id, task.position)
         await self._describe(dest_id, description, always=True)
         return Written(dest_id=dest_id, notes=tuple(notes))
 

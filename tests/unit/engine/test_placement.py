@@ -130,7 +130,8 @@ async def test_entries_from_before_positions_were_kept() -> None:
 async def test_a_writer_without_sibling_anchors_costs_no_sibling_reads_nor_refreshes() -> None:
     """monday.com, Azure DevOps, Jira and Trello place by other means (their own column,
     rank or none): the engine neither queries the id map for their siblings per section and
-    chunk nor rewrites the entries of tasks the source shifted without a new version."""
+    chunk nor rewrites the entries of tasks the source shifted without a new version; it
+    still says whether the source moved a task (``reposition``, from the task's own entry)."""
     h, writer = _harness(anchored=False)
     calls: list[str] = []
     inner = h.id_map.siblings
@@ -148,7 +149,7 @@ async def test_a_writer_without_sibling_anchors_costs_no_sibling_reads_nor_refre
     settings = await h.run(mode="delta")
     assert h.counts(settings).get("task.updated") == 1
     (refs,) = writer.refs["p1-t7"]
-    assert (refs.after, refs.before, refs.reposition) == (None, None, False)
+    assert (refs.after, refs.before, refs.reposition) == (None, None, True)  # it moved: only that is said
     assert calls == []
     assert h.id_map.entries[("mig-0001", Kind.TASK, "p1-t3")].position == 3.0  # not rewritten
 
