@@ -25,7 +25,7 @@ from shared.connectors.planner import (
 )
 from shared.connectors.planner.uploads import marker_dir as _marker_dir
 from shared.contract.clock import FakeClock as EngineClock
-from shared.contract.connector import DestRefs
+from shared.contract.connector import DestRefs, Sibling
 from shared.contract.limits import RateLimit
 from shared.contract.model import (
     Attachment,
@@ -569,6 +569,60 @@ def _dest(value: object) -> str:
 
     assert isinstance(value, (str, Written))
     return value if isinstance(value, str) else value.dest_id
+
+
+async def test_an_anchor_deleted_at_the_destination_is_read_for_once(sim: Sim) -> None:
+    """The engine names a sibling the id map places in the bucket, which someone deleted in
+    Planner: the writer reads the plan's tasks once to look for it, not once per task placed
+    by it, and places the tasks by the anchors that are there."""
+    writer = PlannerWriter(sim.client(sim.creds("bob")))
+    mig = "mig-gone"
+    plan = _dest(
+        await writer.create(
+            Kind.PROJECT,
+            Project(source_id="p", version="1", name="Anchor gone"),
+            DestRefs(workspace=sim.group_id),
+            make_marker(mig, Kind.PROJECT, "p"),
+        )
+    )
+    bucket = _dest(
+        await writer.create(
+            Kind.SECTION,
+            Section(source_id="s0", version="1", project_id="p", name="B0", position=0.0),
+            DestRefs(project=plan),
+            make_marker(mig, Kind.SECTION, "s0"),
+        )
+    )
+    refs = DestRefs(project=plan, section=bucket)
+
+    def task(n: float) -> Task:
+        return Task(source_id=f"t{n}", version="1", project_id="p", section_id="s0", name=f"T{n}", position=n)
+
+    made = {
+        n: _dest(await writer.create(Kind.TASK, task(n), refs, make_marker(mig, Kind.TASK, f"t{n}"))) for n in (0, 2, 4)
+    }
+    await writer.delete(Kind.TASK, made[2])
+    await writer.client.aclose()
+    later = PlannerWriter(sim.client(sim.creds("bob")))  # a delta's writer
+    reads: list[str] = []
+    get_all = later.client.get_all
+
+    async def counted(path: str, *args: Any, **kwargs: Any) -> Any:
+        reads.append(path)
+        return await get_all(path, *args, **kwargs)
+
+    later.client.get_all = counted  # type: ignore[method-assign]
+    anchors = {"after": Sibling(dest_id=made[2], position=2.0), "before": Sibling(dest_id=made[4], position=4.0)}
+    try:
+        for n in (3.0, 2.5, 3.5):
+            await later.create(
+                Kind.TASK, task(n), refs.model_copy(update=anchors), make_marker(mig, Kind.TASK, f"t{n}")
+            )
+    finally:
+        await later.client.aclose()
+    assert reads.count(f"/planner/plans/{plan}/tasks") == 1, reads
+    live = [t for t in sim.store.tasks.values() if t.plan_id == plan and t.bucket_id == bucket and not t.deleted]
+    assert [t.title for t in sorted(live, key=lambda t: t.order_hint)] == ["T0", "T2.5", "T3.0", "T3.5", "T4"]
 
 
 async def test_update_finishes_a_task_whose_create_lost_its_answer_or_a_part(sim: Sim) -> None:

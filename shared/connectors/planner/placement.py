@@ -72,11 +72,24 @@ class PlacedItems:
 
     def __init__(self, hints: Mapping[str, str]) -> None:
         self.items: dict[str, tuple[float, str]] = {i: (BEFORE_ALL, h) for i, h in hints.items() if h}
+        #: anchors the engine gave that a read of the plan made for them did not find in this
+        #: list (deleted or moved away at the destination): not read for again
+        self.absent: set[str] = set()
 
     def knows(self, refs: DestRefs) -> bool:
-        """Every anchor the engine gives is in this list (else the list was read before
-        another writer put it there)."""
-        return all(sib.dest_id in self.items for sib in (refs.after, refs.before) if sib is not None)
+        """Every anchor the engine gives is in this list or known to be absent from it
+        (else the list was read before another writer put it there)."""
+        return all(
+            sib.dest_id in self.items or sib.dest_id in self.absent
+            for sib in (refs.after, refs.before)
+            if sib is not None
+        )
+
+    def missing(self, refs: DestRefs) -> None:
+        """After a fresh read: the anchors of ``refs`` it did not find are absent."""
+        for sib in (refs.after, refs.before):
+            if sib is not None and sib.dest_id not in self.items:
+                self.absent.add(sib.dest_id)
 
     def hint_for(self, position: float, refs: DestRefs, itself: str = "") -> str:
         """The `"<previous> <next>!"` hint that puts a task at source ``position`` right

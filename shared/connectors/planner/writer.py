@@ -374,6 +374,11 @@ class PlannerWriter:
                 for task_id, (position, _) in items.items.items():
                     if b in fresh and task_id in fresh[b].items:
                         fresh[b].add(task_id, position, fresh[b].items[task_id][1])
+                if b in fresh:
+                    fresh[b].absent |= items.absent - fresh[b].items.keys()
+            # an anchor deleted at the destination is in no read: one read says so, or every
+            # task placed by it would read the whole plan again
+            fresh.setdefault(bucket, PlacedItems({})).missing(refs)
             self._task_places[plan] = fresh
         return self._task_places[plan].setdefault(bucket, PlacedItems({}))
 
