@@ -7,6 +7,7 @@ fails the call loudly.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 import uuid
@@ -456,6 +457,25 @@ async def test_the_writer_answers_the_ids_the_reader_reads(
         for kind in (Kind.LABEL, Kind.TASK, Kind.COMMENT, Kind.ATTACHMENT)
     }
     assert read == {Kind.LABEL: {lid}, Kind.TASK: {iid}, Kind.COMMENT: {cid}, Kind.ATTACHMENT: {aid}}
+
+
+async def test_the_start_date_field_is_looked_up_once_for_a_page_written_at_once(sim: tuple[Any, str]) -> None:
+    """The engine writes a page's tasks concurrently: one ``GET /field`` for all of them."""
+    client = make_client(sim[1])
+    paths: list[str] = []
+    get = client.get
+
+    async def counted(path: str, *args: Any, **kwargs: Any) -> Any:
+        paths.append(path)
+        return await get(path, *args, **kwargs)
+
+    client.get = counted  # type: ignore[method-assign]
+    try:
+        found = await asyncio.gather(*(client.start_date_field() for _ in range(6)))
+    finally:
+        await client.aclose()
+    assert len(set(found)) == 1 and found[0] is not None
+    assert paths == ["/field"]
 
 
 async def test_start_dates_are_the_sites_start_date_field(

@@ -14,6 +14,7 @@ from ``/attachment/content/{id}?redirect=false``, which answers the bytes itself
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
@@ -53,12 +54,15 @@ class JiraClient:
         self.site = (site or str(http.base_url)).rstrip("/")
         #: the site's start date field id ("" when it has none), once read
         self._start_field: str | None = None
+        #: a page's tasks are written at once: the first of them reads, the others wait
+        self._start_lock = asyncio.Lock()
 
     async def start_date_field(self) -> str | None:
         """The id of the site's "Start date" field (``GET /field``, read once per client:
         the reader and the writer of a runtime share it), or None when the site has none."""
-        if self._start_field is None:
-            self._start_field = start_date_field(list(await self.get("/field") or [])) or ""
+        async with self._start_lock:
+            if self._start_field is None:
+                self._start_field = start_date_field(list(await self.get("/field") or [])) or ""
         return self._start_field or None
 
     async def aclose(self) -> None:
