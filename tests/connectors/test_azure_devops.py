@@ -8,6 +8,7 @@ documented SPEC_FIXES); a mismatch fails the call loudly.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -210,6 +211,39 @@ async def _project(writer: AzureDevOpsWriter, run: str) -> tuple[str, DestRefs]:
     )
     pid = made if isinstance(made, str) else made.dest_id
     return pid, DestRefs(workspace=ORG, project=pid)
+
+
+async def test_labels_written_at_once_read_the_projects_tags_once(sim: tuple[Any, str]) -> None:
+    """A page's labels are written concurrently: one read of the project's tags serves them
+    all, and of the labels that differ in case only all but the first spelling are
+    reported as that tag (``label.collision``)."""
+    from shared.contract.model import Label
+
+    writer = AzureDevOpsWriter(make_client(sim[1]), poll_s=0.01)
+    run = uuid.uuid4().hex[:8]
+    try:
+        _, refs = await _project(writer, run)
+        paths: list[str] = []
+        get = writer.client.get
+
+        async def counted(path: str, *args: Any, **kwargs: Any) -> Any:
+            paths.append(path)
+            return await get(path, *args, **kwargs)
+
+        writer.client.get = counted  # type: ignore[method-assign]
+        names = ["Backend", "backend", "Frontend", "BACKEND"]
+        made = await asyncio.gather(
+            *(
+                writer.create(Kind.LABEL, Label(source_id=f"l{i}", version="1", project_id="p", name=n), refs, f"m{i}")
+                for i, n in enumerate(names)
+            )
+        )
+    finally:
+        await writer.client.aclose()
+    assert len([p for p in paths if p.endswith("/_apis/wit/tags")]) == 1, paths
+    collided = [n for n, m in zip(names, made, strict=True) if isinstance(m, Written)]
+    assert len(collided) == 2 and "Frontend" not in collided, collided
+    assert len({m if isinstance(m, str) else m.dest_id for m in made}) == 2  # backend and frontend
 
 
 async def test_task_round_trip_rich_text_status_and_assignee(sim: tuple[Any, str]) -> None:

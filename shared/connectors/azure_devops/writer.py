@@ -52,6 +52,7 @@ from shared.connectors.azure_devops.mapping import (
     task_fields,
 )
 from shared.connectors.kit.errors import status_of
+from shared.connectors.kit.loaded_once import LoadedOnce
 from shared.connectors.kit.markers import find_marker, with_footer
 from shared.contract.connector import Adaptation, Capabilities, DestRefs, Written
 from shared.contract.model import (
@@ -143,7 +144,7 @@ class AzureDevOpsWriter:
         self._unknown_people: set[str] = set()
         #: project → tag (lower case) → the spelling the project has, or a label of this
         #: writer claimed first (tags are case-insensitive: see ``_tag_label``)
-        self._tags: dict[str, dict[str, str]] = {}
+        self._tags: LoadedOnce[str, dict[str, str]] = LoadedOnce(self._read_tags)
         self._area_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._default_process: str | None = None
 
@@ -238,12 +239,13 @@ class AzureDevOpsWriter:
         return self._item_project[wid]
 
     async def _project_tags(self, project: str) -> dict[str, str]:
-        """The project's tags (lower case → spelling), read once per writer."""
-        if project not in self._tags:
-            body = await self.client.get(f"{segment(project)}/_apis/wit/tags")
-            have = {str(t["name"]).lower(): str(t["name"]) for t in body.get("value") or [] if t.get("name")}
-            self._tags.setdefault(project, have)  # a concurrent call may have loaded them meanwhile
-        return self._tags[project]
+        """The project's tags (lower case → spelling), read once per writer (a page's labels
+        are written at once: one read for all of them)."""
+        return await self._tags.get(project)
+
+    async def _read_tags(self, project: str) -> dict[str, str]:
+        body = await self.client.get(f"{segment(project)}/_apis/wit/tags")
+        return {str(t["name"]).lower(): str(t["name"]) for t in body.get("value") or [] if t.get("name")}
 
     async def _tag_label(self, record: Label, refs: DestRefs) -> tuple[str, str | None]:
         """A label's tag id, and the other spelling of that tag if one holds it already.

@@ -14,7 +14,6 @@ from ``/attachment/content/{id}?redirect=false``, which answers the bytes itself
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +24,7 @@ from shared.connectors.jira.mapping import start_date_field
 from shared.connectors.kit.auth import Credential
 from shared.connectors.kit.errors import ErrorTable
 from shared.connectors.kit.http import ApiClient
+from shared.connectors.kit.loaded_once import LoadedOnce
 from shared.connectors.kit.multipart import FilePart, multipart
 from shared.connectors.kit.paging import OffsetPaging, Paginator, TokenPaging, fetch_all, fetch_page
 from shared.contract.pacer import Pacer
@@ -52,18 +52,16 @@ class JiraClient:
         self.pacer = pacer
         #: the site URL (the workspace); through the OAuth gateway it is not the API root
         self.site = (site or str(http.base_url)).rstrip("/")
-        #: the site's start date field id ("" when it has none), once read
-        self._start_field: str | None = None
-        #: a page's tasks are written at once: the first of them reads, the others wait
-        self._start_lock = asyncio.Lock()
+        #: the site's start date field id ("" when it has none), read once
+        self._start_field: LoadedOnce[str, str] = LoadedOnce(self._read_start_field)
 
     async def start_date_field(self) -> str | None:
         """The id of the site's "Start date" field (``GET /field``, read once per client:
         the reader and the writer of a runtime share it), or None when the site has none."""
-        async with self._start_lock:
-            if self._start_field is None:
-                self._start_field = start_date_field(list(await self.get("/field") or [])) or ""
-        return self._start_field or None
+        return await self._start_field.get("") or None
+
+    async def _read_start_field(self, _: str) -> str:
+        return start_date_field(list(await self.get("/field") or [])) or ""
 
     async def aclose(self) -> None:
         await self.api.aclose()

@@ -17,6 +17,8 @@
 * ``subtasks`` — adaptations of destinations whose subtasks hang under their parent.
 * ``definitions`` — "define once" under races (two workers create the same definition:
   both keep the one with the smallest id).
+* ``loaded_once`` — ``LoadedOnce``: a look-up a writer makes once per key (per project,
+  per site) even when a page's concurrent writes all ask for it first.
 
 ``shared/connectors/README.md`` says how a vendor is put together from these parts.
 """
