@@ -17,7 +17,7 @@ import pytest
 from shared.connectors.monday import MondayReader, MondayWriter
 from shared.connectors.monday.mapping import ORDER_COLUMN, split_section
 from shared.connectors.monday.placement import AFTER, BEFORE, anchor_for, in_place, put
-from shared.contract.connector import DestRefs, Written
+from shared.contract.connector import DestRefs, Sibling, Written
 from shared.contract.model import Kind, Label, Project, Section, Task
 from shared.contract.text import make_marker
 from shared.errors import TransientError
@@ -194,6 +194,45 @@ async def test_a_later_writer_puts_new_items_in_place(sim: Sim, writer: MondayWr
     assert all(not t.custom_fields for t in tasks), [t.custom_fields for t in tasks]
     item = sim.store.items[next(i for i, it in sim.store.items.items() if it.name == "t3" and it.board_id == board.id)]
     assert item.values[ORDER_COLUMN] == "3.0"
+
+
+async def test_a_writer_that_wrote_into_a_group_before_sees_another_workers_items(
+    sim: Sim,  # noqa: F811
+    writer: MondayWriter,
+) -> None:
+    """Writers live as long as their worker process: one that listed a group in an earlier
+    chunk does not know the items another worker's writer has put there since. The engine's
+    siblings (``DestRefs.after``/``before``, from the id map) name them: a sibling missing
+    from the listing makes the writer list the group again (once, not for a sibling
+    deleted at the destination)."""
+    board = await _board(writer, sim)
+    section = (await _sections(writer, board, ["Doing"]))["Doing"]
+    made = {i: await board.create(writer, board.task(f"t{i}", float(i)), section) for i in (0, 2)}
+    other = await fresh_writer(sim)
+    try:
+        made.update({i: await board.create(other, board.task(f"t{i}", float(i)), section) for i in (4, 6, 8)})
+    finally:
+        await other.aclose()
+    await writer.delete(Kind.TASK, made[8])
+    ops: list[str] = []
+    run = writer.client.run
+
+    async def counted(op: str, *args: Any, **kwargs: Any) -> Any:
+        ops.append(op)
+        return await run(op, *args, **kwargs)
+
+    writer.client.run = counted  # type: ignore[method-assign]
+    for n, after, before in ((5.0, 4, 6), (7.0, 6, 8), (9.0, 8, None)):
+        sibs = {"after": Sibling(dest_id=made[after], position=float(after))}
+        if before is not None:
+            sibs["before"] = Sibling(dest_id=made[before], position=float(before))
+        task = board.task(f"t{n:g}", n)
+        refs = board.refs.model_copy(update={"section": section, **sibs})
+        await writer.create(Kind.TASK, task, refs, board.marker(Kind.TASK, task.source_id))
+    assert board.item_names(section) == ["t0", "t2", "t4", "t5", "t6", "t7", "t9"]
+    # listed again for t4/t6 (another worker's), and once for t8 (deleted at the
+    # destination): not again for t9, which names t8 too
+    assert ops.count("order_first") == 2, ops
 
 
 async def test_an_item_whose_create_answer_was_lost_is_found_and_kept_in_place(

@@ -59,6 +59,7 @@ def monday_capabilities() -> Capabilities:
         custom_fields=False,
         link_attachments=True,
         completion=True,
+        sibling_anchors=True,  # to list a group again when another worker wrote into it
         marker_location=MarkerLocation.CUSTOM_FIELD,
         marker_kinds=frozenset({Kind.PROJECT, Kind.TASK, Kind.COMMENT}),
         natural_key_kinds=frozenset({Kind.SECTION, Kind.LABEL, Kind.ATTACHMENT}),

@@ -9,8 +9,9 @@ positions of what a group or board already holds:
 * **items** carry theirs in Ferry's ``ferry_order`` text column, written with the item's
   other values. Any writer — a later chunk's, a delta's, one after a lost answer — lists a
   group's items in board order with their positions (``ItemOrder``, one listing per group
-  and writer, kept up to date as it writes) and puts an item before the nearest one with a
-  higher position, else after the nearest with a lower one.
+  and writer, kept up to date as it writes, listed again when a sibling the engine names is
+  not in it: another worker's writer put it there) and puts an item before the nearest one
+  with a higher position, else after the nearest with a lower one.
 * **groups** have no field to hold it: the writer remembers the source position of every
   group it created, found by name or updated (``GroupOrder``) and puts a new group before
   the nearest known group with a higher position, else after the board's last group. The
@@ -75,11 +76,16 @@ def put(placed: Placed, entry: str, position: float, anchor: tuple[str, str] | N
 
 class ItemOrder:
     """Ferry's items of each group in board order with their source positions, listed once
-    per group (``ferry_order`` values) and kept as this writer places items."""
+    per group (``ferry_order`` values) and kept as this writer places items; listed again
+    when the engine names a sibling the listing lacks (the writer lives as long as its
+    worker: another worker's writer may have written into the group since)."""
 
     def __init__(self, client: MondayClient) -> None:
         self.client = client
         self._groups: dict[tuple[str, str], Placed] = {}
+        #: siblings the engine named that a listing made for them did not hold (deleted or
+        #: moved away at the destination): not listed for again
+        self._absent: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
         self._locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def lock(self, board: str, group: str) -> asyncio.Lock:
@@ -89,10 +95,16 @@ class ItemOrder:
         """After a write whose outcome is unknown: list the group again next time."""
         self._groups.pop((board, group), None)
 
-    async def listing(self, board: str, group: str, *, fresh: bool = False) -> Placed:
+    async def listing(self, board: str, group: str, *, fresh: bool = False, siblings: Sequence[str] = ()) -> Placed:
+        """The group's items; ``siblings``: destination ids the engine says are there."""
         key = (board, group)
+        if not fresh and key in self._groups:
+            held = {pid for pid, _ in self._groups[key]} | self._absent[key]
+            fresh = any(s not in held for s in siblings)
         if fresh or key not in self._groups:
             self._groups[key] = await self._list(board, group)
+            held = {pid for pid, _ in self._groups[key]}
+            self._absent[key].update(s for s in siblings if s not in held)
         return self._groups[key]
 
     async def _list(self, board: str, group: str) -> Placed:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from shared.connectors.kit.definitions import define_once
@@ -372,7 +372,7 @@ class MondayWriter:
         if group is None:  # monday's first group; no order to keep
             item = str((await self.client.run("create_item", variables, mutation=True))["create_item"]["id"])
         else:
-            item = await self._create_placed(board, group, task.position, variables)
+            item = await self._create_placed(board, group, task.position, variables, _siblings(refs))
         await self._describe(item, description)
         return Written(dest_id=item, notes=tuple(notes + more))
 
@@ -421,7 +421,7 @@ class MondayWriter:
                 # an edit in place leaves the item where it is: listing its group to check
                 # would cost a listing per group and writer (and per item written before
                 # ferry_order existed, which no listing holds)
-                await self._keep_item_in_place(board, group, dest_id, task.position)
+                await self._keep_item_in_place(board, group, dest_id, task.position, _siblings(refs))
         await self._describe(dest_id, description, always=True)
         return Written(dest_id=dest_id, notes=tuple(notes))
 
@@ -497,11 +497,13 @@ class MondayWriter:
                 "place_group", {"board": board, "group": group, "how": how, "anchor": anchor[0]}, mutation=True
             )
 
-    async def _create_placed(self, board: str, group: str, position: float, variables: dict[str, Any]) -> str:
+    async def _create_placed(
+        self, board: str, group: str, position: float, variables: dict[str, Any], siblings: Sequence[str]
+    ) -> str:
         """``create_item`` next to the item that keeps the source order (placement.py)."""
         async with self._items.lock(board, group):
             for attempt in (1, 2):
-                placed = await self._items.listing(board, group, fresh=attempt == 2)
+                placed = await self._items.listing(board, group, fresh=attempt == 2, siblings=siblings)
                 anchor = anchor_for(position, placed)
                 variables.update(anchor=anchor[0] if anchor else None, method=anchor[1] if anchor else None)
                 try:
@@ -519,11 +521,13 @@ class MondayWriter:
                 return item
         raise AssertionError("unreachable")
 
-    async def _keep_item_in_place(self, board: str, group: str, item: str, position: float) -> None:
+    async def _keep_item_in_place(
+        self, board: str, group: str, item: str, position: float, siblings: Sequence[str]
+    ) -> None:
         """Move an item to its source place in its group if it is not there (found after a
         lost create answer, moved to another group, or moved at the source)."""
         async with self._items.lock(board, group):
-            placed = await self._items.listing(board, group)
+            placed = await self._items.listing(board, group, siblings=siblings)
             if not any(pid == item for pid, _ in placed):
                 placed = await self._items.listing(board, group, fresh=True)
             if not any(pid == item for pid, _ in placed):
@@ -632,3 +636,9 @@ def _need(value: str | None, what: str) -> str:
 
 def _iso(value: Any) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def _siblings(refs: DestRefs) -> list[str]:
+    """The destination ids of the engine's placement siblings (``DestRefs.after``/``before``):
+    items another writer may have put into the group since this one listed it."""
+    return [sib.dest_id for sib in (refs.after, refs.before) if sib is not None]
