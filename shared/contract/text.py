@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import date
 
 from shared.contract.connector import Adaptation
-from shared.contract.model import Comment, Kind, Label
+from shared.contract.model import Comment, Kind, Label, Task
 
 # --- adaptations writers share ------------------------------------------------------------
 
@@ -31,6 +32,23 @@ def name_nameless_label(label: Label) -> tuple[Label, list[Adaptation]]:
         else f"a label without a name or colour is named {name!r}",
     )
     return label.model_copy(update={"name": name}), [note]
+
+
+def start_date_line(day: date) -> str:
+    """The description line that keeps a start date the destination does not hold (the
+    engine's adaptation, Asana's and Jira's writers; verify expects it)."""
+    return f"Start date: {day.isoformat()}"
+
+
+def start_date_in_description(task: Task, message: str) -> tuple[Task, list[Adaptation]]:
+    """A writer's own ``task.start_date_in_description``: the start date leaves the task for
+    a last line of its description (Asana: a start after the due date; Jira: a site without
+    a start date field)."""
+    if task.start_on is None:
+        return task, []
+    text = f"{task.description.rstrip()}\n\n{start_date_line(task.start_on)}".lstrip()
+    note = Adaptation(kind=Kind.TASK, code="task.start_date_in_description", message=message)
+    return task.model_copy(update={"description": text, "start_on": None}), [note]
 
 
 #: the line the engine adds to a subtask the destination cannot hold as one (adapt.py)

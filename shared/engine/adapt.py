@@ -21,7 +21,7 @@ from shared.contract.connector import (
     RecordAdapter,
 )
 from shared.contract.model import Attachment, Comment, Kind, Project, Record, Section, Task
-from shared.contract.text import marker_footer
+from shared.contract.text import marker_footer, start_date_line
 from shared.engine.status_map import SUMMARIES as STATUS_SUMMARIES
 
 R = TypeVar("R", bound=Record)
@@ -195,7 +195,7 @@ def _adapt_task(task: Task, caps: Capabilities) -> tuple[Task, list[Adaptation]]
         )
     if task.start_on and not caps.start_dates:
         update["start_on"] = None
-        extra.append(f"Start date: {task.start_on.isoformat()}")
+        extra.append(start_date_line(task.start_on))
         notes.append(_note(k, "task.start_date_in_description", "start date in description"))
     if task.due_at and not caps.due_times:
         day, line = due_time_in_text(task.due_at, task.due_on)

@@ -8,6 +8,7 @@ from collections import Counter
 
 from shared.contract.connector import ChecklistSupport
 from shared.contract.model import CustomFieldType, Kind, Task
+from shared.contract.text import start_date_line
 from shared.engine.adapt import due_time_in_text
 from shared.verify.checks import (
     _FOOTER,
@@ -192,11 +193,11 @@ class TaskChecks(Checks):
         if s.start_on is not None and not self.caps.start_dates:  # the engine's line
             self.rule("task.start_date_in_description", where, "start date in the description")
             self.same("task.start_on", where, None, d.start_on)
-            return [f"Start date: {s.start_on.isoformat()}", *lines]
+            return [start_date_line(s.start_on), *lines]
         if self.dest == "asana" and s.start_on is not None and (due is None or s.start_on > due):
             self.rule("task.start_date_in_description", where, "start date in the notes")
             self.same("task.start_on", where, None, d.start_on)
-            return [f"Start date: {s.start_on.isoformat()}", *lines]
+            return [start_date_line(s.start_on), *lines]
         self.same("task.start_on", where, s.start_on, d.start_on)
         return lines
 

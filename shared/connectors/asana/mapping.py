@@ -28,7 +28,6 @@ from shared.contract.model import (
     Comment,
     CustomFieldType,
     CustomFieldValue,
-    Kind,
     Label,
     LabelRef,
     Project,
@@ -37,6 +36,7 @@ from shared.contract.model import (
     UserRef,
     content_version,
 )
+from shared.contract.text import start_date_in_description
 
 #: Asana's palette (ProjectResponse.color / TagResponse.color); canonical names map onto it.
 ASANA_COLORS = (
@@ -322,11 +322,7 @@ def adapt_task_dates(task: Task) -> tuple[Task, list[Adaptation]]:
     if task.start_on is None or (due is not None and task.start_on <= due):
         return task, []
     why = "no due date" if due is None else "it is after the due date"
-    text = f"{task.description.rstrip()}\n\nStart date: {task.start_on.isoformat()}".lstrip()
-    note = Adaptation(
-        kind=Kind.TASK, code="task.start_date_in_description", message=f"start date moved to the description ({why})"
-    )
-    return task.model_copy(update={"start_on": None, "description": text}), [note]
+    return start_date_in_description(task, f"start date moved to the description ({why})")
 
 
 def unknown_assignee_note(task: Task, user: UserRef) -> str:

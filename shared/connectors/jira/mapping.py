@@ -28,7 +28,7 @@ from shared.contract.model import (
     UserRef,
     content_version,
 )
-from shared.contract.text import marker_footer, strip_marker_footer
+from shared.contract.text import marker_footer, start_date_in_description, strip_marker_footer
 
 Json = dict[str, Any]
 #: source ids of the two things a Jira issue is tagged with
@@ -276,15 +276,9 @@ def task_fields(
 def start_date_note(task: Task) -> tuple[Task, list[Adaptation]]:
     """A start date on a site without a start date field: a line of the description, as
     the engine writes it where a destination has no start dates."""
-    if task.start_on is None:
-        return task, []
-    text = f"{task.description.rstrip()}\n\nStart date: {task.start_on.isoformat()}".lstrip()
-    note = Adaptation(
-        kind=Kind.TASK,
-        code="task.start_date_in_description",
-        message="this Jira site has no 'Start date' field: the start date is in the description",
+    return start_date_in_description(
+        task, "this Jira site has no 'Start date' field: the start date is in the description"
     )
-    return task.model_copy(update={"description": text, "start_on": None}), [note]
 
 
 def unknown_assignee_note(task: Task, user: UserRef) -> Task:
