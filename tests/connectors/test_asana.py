@@ -22,7 +22,7 @@ from shared.connectors.asana.writer import checklist_marker
 from shared.connectors.kit.auth import bearer
 from shared.connectors.kit.markers import find_marker
 from shared.contract.clock import FakeClock as EngineClock
-from shared.contract.connector import DestRefs, Written
+from shared.contract.connector import DestRefs, Sibling, Written
 from shared.contract.limits import RateLimit
 from shared.contract.model import (
     Attachment,
@@ -962,3 +962,44 @@ async def test_comment_headers_do_not_stack_on_a_second_hop() -> None:
     assert isinstance(out, Comment)
     assert out.text == "Ferry wrote on 2025-06-01 10:00 UTC:\n\nAda wrote: hi"
     await writer.aclose()  # never used the network: adapt is pure
+
+
+async def test_a_refused_anchor_gives_way_to_the_other_sibling_not_the_sections_end(
+    sim: tuple[Any, str], writer: AsanaWriter
+) -> None:
+    """The engine names a task's source neighbours in the section; someone moved one of them
+    to another section in Asana since (addTask refuses it as an anchor): the task goes right
+    before the other one, not to the section's end."""
+    ws, _ = await _project_ids(writer.client)
+    run = uuid.uuid4().hex[:8]
+    project = _dest(
+        await writer.create(
+            Kind.PROJECT,
+            Project(source_id=f"{run}-p", version="1", name=f"Anchors {run}"),
+            DestRefs(workspace=ws),
+            "mp",
+        )
+    )
+    refs = DestRefs(workspace=ws, project=project)
+    section = _dest(
+        await writer.create(
+            Kind.SECTION, Section(source_id=f"{run}-s", version="1", project_id="p", name="Doing"), refs, "ms"
+        )
+    )
+    refs = refs.model_copy(update={"section": section})
+
+    def task(n: int) -> Task:
+        return Task(source_id=f"{run}-t{n}", version="1", project_id="p", name=f"T{n}", position=float(n))
+
+    made = {n: _dest(await writer.create(Kind.TASK, task(n), refs, f"m{run}{n}")) for n in (0, 2, 4, 6)}
+    other = await writer.client.post(f"/projects/{project}/sections", {"name": "Elsewhere"})
+    await writer.client.post(f"/sections/{other['gid']}/addTask", {"task": made[2]})
+    later = AsanaWriter(make_client(sim[1]))  # another worker's writer
+    try:
+        sibs = {"after": Sibling(dest_id=made[2], position=2.0), "before": Sibling(dest_id=made[4], position=4.0)}
+        await later.create(Kind.TASK, task(3), refs.model_copy(update=sibs), f"m{run}3")
+    finally:
+        await later.aclose()
+    store = sim[0].state.asana_store
+    names = [store.tasks[g].name for g in store.sections[section].task_gids if not store.tasks[g].deleted]
+    assert names == ["T0", "T3", "T4", "T6"]

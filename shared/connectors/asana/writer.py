@@ -202,21 +202,29 @@ class AsanaWriter:
         section = _need(refs.section, "section")
         async with self._section_locks[section]:
             placed = self._positions[section]
-            after, before = refs.anchors(position, placed, gid)
-            data: dict[str, Any] = {"task": gid}
-            if after:
-                data["insert_after"] = after
-            elif before:
-                data["insert_before"] = before
-            try:
-                await self.client.post(f"/sections/{section}/addTask", data, idempotent=True)
-            except (SkippableItemError, NotFoundError):
-                if len(data) == 1:
-                    raise
-                # the anchor left the section meanwhile (moved or deleted by someone else):
-                # the task still goes into its section, at the end
-                logger.info("asana: placement anchor no longer in section %s; task added at its end", section)
-                await self.client.post(f"/sections/{section}/addTask", {"task": gid}, idempotent=True)
+            # an anchor Asana refuses left the section (moved or deleted by someone else, or
+            # this writer's memory of it is from an earlier run): the next nearest is tried
+            # once (the engine's other sibling: the task still lands beside its source
+            # neighbour), then the section's end
+            for attempt in range(3):
+                after, before = refs.anchors(position, placed, gid) if attempt < 2 else (None, None)
+                data: dict[str, Any] = {"task": gid}
+                if after:
+                    data["insert_after"] = after
+                elif before:
+                    data["insert_before"] = before
+                try:
+                    await self.client.post(f"/sections/{section}/addTask", data, idempotent=True)
+                    break
+                except (SkippableItemError, NotFoundError):
+                    if len(data) == 1:
+                        raise
+                    gone = after or before
+                    logger.info("asana: placement anchor %s no longer in section %s", gone, section)
+                    placed.pop(str(gone), None)
+                    refs = refs.model_copy(
+                        update={k: None for k in ("after", "before") if (s := getattr(refs, k)) and s.dest_id == gone}
+                    )
             for other in self._positions.values():
                 other.pop(gid, None)  # it left the section it was in
             placed[gid] = position
