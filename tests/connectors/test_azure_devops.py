@@ -36,6 +36,7 @@ from shared.net.http import build_client
 from simulators.azure_devops import DEFAULT_PAT, SeedConfig, create_app
 from simulators.azure_devops.spec import validate_response
 from simulators.common import serve
+from tests.connectors.calls import record_calls
 from tests.connectors.conformance import ConnectorConformance
 
 SEED = SeedConfig(items_per_project=10)
@@ -223,14 +224,7 @@ async def test_labels_written_at_once_read_the_projects_tags_once(sim: tuple[Any
     run = uuid.uuid4().hex[:8]
     try:
         _, refs = await _project(writer, run)
-        paths: list[str] = []
-        get = writer.client.get
-
-        async def counted(path: str, *args: Any, **kwargs: Any) -> Any:
-            paths.append(path)
-            return await get(path, *args, **kwargs)
-
-        writer.client.get = counted  # type: ignore[method-assign]
+        paths = record_calls(writer.client, "get")
         names = ["Backend", "backend", "Frontend", "BACKEND"]
         made = await asyncio.gather(
             *(

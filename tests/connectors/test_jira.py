@@ -47,6 +47,7 @@ from simulators.common import FakeClock as SimClock
 from simulators.common import serve
 from simulators.jira import DEFAULT_EMAIL, DEFAULT_TOKEN, SeedConfig, create_app
 from simulators.jira.spec import is_vendor_path, load_spec, validate_request, validate_response
+from tests.connectors.calls import record_calls
 from tests.connectors.conformance import ConnectorConformance, _chunks, digest_of
 
 pytestmark = pytest.mark.filterwarnings("ignore:Use of allowEmptyValue:DeprecationWarning")
@@ -462,14 +463,7 @@ async def test_the_writer_answers_the_ids_the_reader_reads(
 async def test_the_start_date_field_is_looked_up_once_for_a_page_written_at_once(sim: tuple[Any, str]) -> None:
     """The engine writes a page's tasks concurrently: one ``GET /field`` for all of them."""
     client = make_client(sim[1])
-    paths: list[str] = []
-    get = client.get
-
-    async def counted(path: str, *args: Any, **kwargs: Any) -> Any:
-        paths.append(path)
-        return await get(path, *args, **kwargs)
-
-    client.get = counted  # type: ignore[method-assign]
+    paths = record_calls(client, "get")
     try:
         found = await asyncio.gather(*(client.start_date_field() for _ in range(6)))
     finally:

@@ -10,7 +10,6 @@ import asyncio
 import random
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
@@ -21,6 +20,7 @@ from shared.contract.connector import DestRefs, Sibling, Written
 from shared.contract.model import Kind, Label, Project, Section, Task
 from shared.contract.text import make_marker
 from shared.errors import TransientError
+from tests.connectors.calls import record_calls
 from tests.connectors.test_monday import Sim, make_client, sim  # noqa: F401  (the module's simulator)
 
 
@@ -214,14 +214,7 @@ async def test_a_writer_that_wrote_into_a_group_before_sees_another_workers_item
     finally:
         await other.aclose()
     await writer.delete(Kind.TASK, made[8])
-    ops: list[str] = []
-    run = writer.client.run
-
-    async def counted(op: str, *args: Any, **kwargs: Any) -> Any:
-        ops.append(op)
-        return await run(op, *args, **kwargs)
-
-    writer.client.run = counted  # type: ignore[method-assign]
+    ops = record_calls(writer.client, "run")
     for n, after, before in ((5.0, 4, 6), (7.0, 6, 8), (9.0, 8, None)):
         sibs = {"after": Sibling(dest_id=made[after], position=float(after))}
         if before is not None:
@@ -296,14 +289,7 @@ async def test_an_edit_in_place_lists_no_group(sim: Sim, writer: MondayWriter) -
     section = (await _sections(writer, board, ["Doing"]))["Doing"]
     ids = {i: await board.create(writer, board.task(f"t{i}", float(i)), section) for i in range(3)}
     delta = await fresh_writer(sim)
-    ops: list[str] = []
-    run = delta.client.run
-
-    async def counted(op: str, *args: Any, **kwargs: Any) -> Any:
-        ops.append(op)
-        return await run(op, *args, **kwargs)
-
-    delta.client.run = counted  # type: ignore[method-assign]
+    ops = record_calls(delta.client, "run")
     refs = board.refs.model_copy(update={"section": section})
     try:
         for i in range(3):

@@ -45,6 +45,7 @@ from simulators.common import FakeClock as SimFakeClock
 from simulators.common import make_blob, serve
 from simulators.planner import SeedConfig, create_app
 from simulators.planner.spec_check import validate_exchange
+from tests.connectors.calls import record_calls
 from tests.connectors.conformance import ConnectorConformance
 
 CFG = SeedConfig(tasks_per_plan=8, deleted_tasks_per_plan=1, plans_per_group=1)
@@ -604,14 +605,7 @@ async def test_an_anchor_deleted_at_the_destination_is_read_for_once(sim: Sim) -
     await writer.delete(Kind.TASK, made[2])
     await writer.client.aclose()
     later = PlannerWriter(sim.client(sim.creds("bob")))  # a delta's writer
-    reads: list[str] = []
-    get_all = later.client.get_all
-
-    async def counted(path: str, *args: Any, **kwargs: Any) -> Any:
-        reads.append(path)
-        return await get_all(path, *args, **kwargs)
-
-    later.client.get_all = counted  # type: ignore[method-assign]
+    reads = record_calls(later.client, "get_all")
     anchors = {"after": Sibling(dest_id=made[2], position=2.0), "before": Sibling(dest_id=made[4], position=4.0)}
     try:
         for n in (3.0, 2.5, 3.5):
