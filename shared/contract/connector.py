@@ -113,7 +113,8 @@ class Capabilities(BaseModel):
     link_attachments: bool = True
     completion: bool = True
     #: places a top-level task among its section's items by the siblings the engine reads
-    #: from the id map (``DestRefs.after``/``before``/``reposition``: Asana, Planner); for
+    #: from the id map (``DestRefs.after``/``before``/``reposition``: Asana, Planner, and
+    #: monday.com, to see that its own listing of a group is stale); for
     #: other writers the engine neither queries those siblings nor keeps positions fresh
     sibling_anchors: bool = False
     #: kinds whose archived (closed) state it keeps; the engine reports the others

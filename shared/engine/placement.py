@@ -137,8 +137,8 @@ class TaskPlacement:
             or (_known(entry) and (entry.section_id, entry.position) != (task.section_id, task.position))
         )
         if not self.anchored:
-            # no id-map read: a writer that keeps order by its own means (monday.com) still
-            # learns whether to look at the task's place at all
+            # no id-map read: a writer that keeps order by its own means (a rank or position
+            # field written from the source's) still learns whether the source moved the task
             return {"reposition": reposition}
         earlier: tuple[float, str] | None = None
         later: tuple[float, str] | None = None
