@@ -128,8 +128,8 @@ async def test_entries_from_before_positions_were_kept() -> None:
 
 
 async def test_a_writer_without_sibling_anchors_costs_no_sibling_reads_nor_refreshes() -> None:
-    """monday.com, Azure DevOps, Jira and Trello place by other means (their own column,
-    rank or none): the engine neither queries the id map for their siblings per section and
+    """Azure DevOps, Jira and Trello place by other means (a rank or position field written
+    from the source's, or not at all): the engine neither queries the id map for their siblings per section and
     chunk nor rewrites the entries of tasks the source shifted without a new version; it
     still says whether the source moved a task (``reposition``, from the task's own entry)."""
     h, writer = _harness(anchored=False)
