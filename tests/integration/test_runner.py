@@ -160,6 +160,19 @@ def _start_runner(env: dict[str, str], workers: int, lease: float) -> subprocess
     )
 
 
+def _start_logged_runner(env: dict[str, str], *, workers: int, lease: float, log: Path) -> subprocess.Popen:
+    """The runner with its output in `log` (read while it runs, e.g. for worker pids)."""
+    command = [sys.executable, "-m", "tools.devhost", "--app", APP, "--workers", str(workers)]
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            [*command, "--lease-seconds", str(lease)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
 @pytest.fixture()
 def runner_env(local_env: dict[str, str], fresh_queue: Path, tmp_path: Path) -> dict[str, str]:
     host = tmp_path / "host.json"
@@ -256,14 +269,7 @@ def test_a_killed_worker_is_logged_restarted_and_its_message_redelivered(
     started = tmp_path / "started.jsonl"
     env = {**runner_env, "SAMPLE_STARTED": str(started)}
     log = tmp_path / "runner.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tools.devhost", "--app", APP, "--workers", "2", "--lease-seconds", "300"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    proc = _start_logged_runner(env, workers=2, lease=300, log=log)
     try:
         sent = q.send_message(base64.b64encode(json.dumps({"key": "held", "sleep": 4}).encode()).decode())
         first = _wait("a worker taking the message", lambda: [r for r in _rows(started) if r["key"] == "held"], log)[0]
@@ -305,14 +311,7 @@ def test_workers_stop_when_the_runner_is_killed(conn: str, runner_env: dict[str,
     """SIGKILL the runner itself (a test's timeout, an OOM kill): its worker processes must not
     live on polling the queues of a stack that is gone (they used to be left behind)."""
     log = tmp_path / "runner.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tools.devhost", "--app", APP, "--workers", "2", "--lease-seconds", "30"],
-            cwd=ROOT,
-            env=runner_env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    proc = _start_logged_runner(runner_env, workers=2, lease=30, log=log)
     try:
         started = _wait(
             "both workers starting",
