@@ -2,6 +2,7 @@
 on a free port, the vendor simulators in this process, and headless Chromium driven by
 Playwright. The browser is Debian's `chromium` (`executable_path`): nothing is downloaded.
 Screenshots go to `.ferry/test-artifacts/console/` (git-ignored), or `$FERRY_TEST_ARTIFACTS`."""
+
 from __future__ import annotations
 
 import os
@@ -63,8 +64,9 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, headless=True,
-                               args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
+        b = pw.chromium.launch(
+            executable_path=path, headless=True, args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"]
+        )
         try:
             yield b
         finally:
@@ -96,6 +98,8 @@ def run_axe(page: Any) -> list[dict[str, Any]]:
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")
     result = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
-    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
-             "nodes": [n["target"] for n in v["nodes"]][:5]}
-            for v in result if v.get("impact") in ("serious", "critical")]
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result
+        if v.get("impact") in ("serious", "critical")
+    ]

@@ -4,6 +4,7 @@ run on its page; the streamed answer and its numbered sources show this run (ind
 runner's own worker from the run's log), what was searched names the org's filter, a
 question carrying a script tag is shown as text, and axe-core finds no serious violation.
 Waits are on conditions (the sources naming the run), never sleeps."""
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,12 @@ EMAIL = "asker@console.example"
 INDEX_TIMEOUT_S = 600  # the runner's worker loads the model and embeds the run's records
 
 
-def test_assistant_panel_on_the_run_view(console_app: ConsoleApp, browser: Any, dev_issuer: Any,
-                                         vendors: Vendors) -> None:  # noqa: F811
+def test_assistant_panel_on_the_run_view(
+    console_app: ConsoleApp,
+    browser: Any,
+    dev_issuer: Any,
+    vendors: Vendors,  # noqa: F811  (the fixture imported above)
+) -> None:
     from playwright.sync_api import expect
 
     token = dev_issuer.mint(EMAIL, audience=AUDIENCE)
@@ -38,20 +43,45 @@ def test_assistant_panel_on_the_run_view(console_app: ConsoleApp, browser: Any, 
     org = api.post("/api/orgs", json={"name": "Asking Org", "country": "FR"}).raise_for_status().json()
     ids = []
     for name, connection in (
-        ("Ask Trello", {"kind": "trello", "base_url": f"{vendors.trello}/1",
-                        "auth": {"type": "api_key_token", "api_key": KEY, "token": TOKEN}}),
-        ("Ask Asana", {"kind": "asana", "base_url": f"{vendors.asana}/api/1.0",
-                       "auth": {"type": "pat", "token": ASANA_TOKEN}}),
+        (
+            "Ask Trello",
+            {
+                "kind": "trello",
+                "base_url": f"{vendors.trello}/1",
+                "auth": {"type": "api_key_token", "api_key": KEY, "token": TOKEN},
+            },
+        ),
+        (
+            "Ask Asana",
+            {"kind": "asana", "base_url": f"{vendors.asana}/api/1.0", "auth": {"type": "pat", "token": ASANA_TOKEN}},
+        ),
     ):
         r = api.post(f"/api/orgs/{org['id']}/connectors", json={"name": name, "connection": connection})
         ids.append(r.raise_for_status().json()["id"])
-    boards = [x for x in api.get(f"/api/orgs/{org['id']}/connectors/{ids[0]}/containers").json()["items"]
-              if x["kind"] != "workspace"]
-    workspace = next(x for x in api.get(f"/api/orgs/{org['id']}/connectors/{ids[1]}/containers").json()["items"]
-                     if x["kind"] == "workspace")
-    migration = api.post(f"/api/orgs/{org['id']}/migrations", json={
-        "name": "Asked", "sourceConnectorId": ids[0], "destinationConnectorId": ids[1],
-        "scopes": [{"id": boards[0]["id"]}], "destinationWorkspace": workspace["id"]}).raise_for_status().json()
+    boards = [
+        x
+        for x in api.get(f"/api/orgs/{org['id']}/connectors/{ids[0]}/containers").json()["items"]
+        if x["kind"] != "workspace"
+    ]
+    workspace = next(
+        x
+        for x in api.get(f"/api/orgs/{org['id']}/connectors/{ids[1]}/containers").json()["items"]
+        if x["kind"] == "workspace"
+    )
+    migration = (
+        api.post(
+            f"/api/orgs/{org['id']}/migrations",
+            json={
+                "name": "Asked",
+                "sourceConnectorId": ids[0],
+                "destinationConnectorId": ids[1],
+                "scopes": [{"id": boards[0]["id"]}],
+                "destinationWorkspace": workspace["id"],
+            },
+        )
+        .raise_for_status()
+        .json()
+    )
     base = f"/api/orgs/{org['id']}/migrations/{migration['id']}"
     run_id = api.post(f"{base}/runs", json={"mode": "full"}).raise_for_status().json()["id"]
     deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000

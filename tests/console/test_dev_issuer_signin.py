@@ -1,5 +1,6 @@
 """The development issuer as the console's OIDC provider: authorization code + PKCE (S256),
 refresh-token rotation, prompt=none, sign-out — and tokens the API's validator accepts."""
+
 from __future__ import annotations
 
 import base64
@@ -24,8 +25,17 @@ def _pkce() -> tuple[str, str]:
 
 
 def _authorize_params(challenge: str, **extra: str) -> dict[str, str]:
-    return {"client_id": "ferry-console", "redirect_uri": REDIRECT, "response_type": "code", "scope": "openid email",
-            "state": "st-1", "nonce": "n-1", "code_challenge": challenge, "code_challenge_method": "S256", **extra}
+    return {
+        "client_id": "ferry-console",
+        "redirect_uri": REDIRECT,
+        "response_type": "code",
+        "scope": "openid email",
+        "state": "st-1",
+        "nonce": "n-1",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **extra,
+    }
 
 
 @pytest.fixture()
@@ -37,8 +47,9 @@ def _sign_in(client: TestClient, challenge: str, email: str = "ada@example.com")
     page = client.get("/authorize", params=_authorize_params(challenge))
     assert page.status_code == 200 and 'name="email"' in page.text
     assert "script" not in page.text.lower() and "default-src 'none'" in page.headers["content-security-policy"]
-    answer = client.post("/authorize", data={**_authorize_params(challenge), "email": email, "action": "sign-in"},
-                         follow_redirects=False)
+    answer = client.post(
+        "/authorize", data={**_authorize_params(challenge), "email": email, "action": "sign-in"}, follow_redirects=False
+    )
     assert answer.status_code == 302
     back = urlsplit(answer.headers["location"])
     assert f"{back.scheme}://{back.netloc}{back.path}" == REDIRECT
@@ -51,8 +62,16 @@ def test_code_flow_with_pkce_issues_tokens_for_the_api(issuer: DevIssuer) -> Non
     client = TestClient(issuer.app)
     verifier, challenge = _pkce()
     code = _sign_in(client, challenge)
-    r = client.post("/token", data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-                                    "client_id": "ferry-console", "code_verifier": verifier})
+    r = client.post(
+        "/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "client_id": "ferry-console",
+            "code_verifier": verifier,
+        },
+    )
     assert r.status_code == 200, r.text
     assert r.headers["access-control-allow-origin"] == "*" and r.headers["cache-control"] == "no-store"
     body = r.json()
@@ -62,15 +81,27 @@ def test_code_flow_with_pkce_issues_tokens_for_the_api(issuer: DevIssuer) -> Non
     assert access["email"] == "ada@example.com" and access["iss"] == issuer.issuer
     assert ident["nonce"] == "n-1"
     # A code works once.
-    again = client.post("/token", data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-                                        "client_id": "ferry-console", "code_verifier": verifier})
+    again = client.post(
+        "/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "client_id": "ferry-console",
+            "code_verifier": verifier,
+        },
+    )
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
     # Refresh rotates: the new refresh token works, the used one does not.
-    r2 = client.post("/token", data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"],
-                                     "client_id": "ferry-console"})
+    r2 = client.post(
+        "/token",
+        data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"], "client_id": "ferry-console"},
+    )
     assert r2.status_code == 200 and r2.json()["refresh_token"] != body["refresh_token"]
-    r3 = client.post("/token", data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"],
-                                     "client_id": "ferry-console"})
+    r3 = client.post(
+        "/token",
+        data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"], "client_id": "ferry-console"},
+    )
     assert r3.status_code == 400
     assert issuer.token_grants == {"authorization_code": 1, "refresh_token": 1}
 
@@ -80,8 +111,16 @@ def test_wrong_verifier_and_bad_requests_are_refused(issuer: DevIssuer) -> None:
     _, challenge = _pkce()
     code = _sign_in(client, challenge)
     other, _ = _pkce()
-    r = client.post("/token", data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-                                    "client_id": "ferry-console", "code_verifier": other})
+    r = client.post(
+        "/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "client_id": "ferry-console",
+            "code_verifier": other,
+        },
+    )
     assert r.status_code == 400 and "PKCE" in r.json()["error_description"]
     no_pkce = _authorize_params(challenge)
     del no_pkce["code_challenge"]
@@ -99,8 +138,9 @@ def test_prompt_none_needs_a_session_and_logout_ends_it(issuer: DevIssuer) -> No
     _sign_in(client, challenge)
     silent = client.get("/authorize", params=_authorize_params(challenge, prompt="none"), follow_redirects=False)
     assert "code" in parse_qs(urlsplit(silent.headers["location"]).query)
-    out = client.get("/logout", params={"post_logout_redirect_uri": "http://127.0.0.1:7071/console/"},
-                     follow_redirects=False)
+    out = client.get(
+        "/logout", params={"post_logout_redirect_uri": "http://127.0.0.1:7071/console/"}, follow_redirects=False
+    )
     assert out.status_code == 302 and out.headers["location"] == "http://127.0.0.1:7071/console/"
     silent = client.get("/authorize", params=_authorize_params(challenge, prompt="none"), follow_redirects=False)
     assert "login_required" in silent.headers["location"]

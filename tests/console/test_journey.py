@@ -6,6 +6,7 @@ card, run a delta, download the report, roll back — asserting on what the page
 the Asana simulator's state. Each page is checked with axe-core (no serious or critical
 violation) and saved as a screenshot; vendor-supplied hostile names must render as text.
 Every wait is on a condition (a locator, a status), never a sleep."""
+
 from __future__ import annotations
 
 import csv
@@ -56,15 +57,26 @@ class Vendors:
 
 @pytest.fixture(scope="module")
 def vendors() -> Iterator[Vendors]:
-    trello = trello_app(TrelloSeed(boards=3, cards_per_board=3, lists_per_board=2, many_comments=2, members=2,
-                                   comments_per_card=1, attachment_sizes=(1024,), link_attachment_every=0,
-                                   api_key=KEY, extra_tokens={TOKEN: "owner"}))
+    trello = trello_app(
+        TrelloSeed(
+            boards=3,
+            cards_per_board=3,
+            lists_per_board=2,
+            many_comments=2,
+            members=2,
+            comments_per_card=1,
+            attachment_sizes=(1024,),
+            link_attachment_every=0,
+            api_key=KEY,
+            extra_tokens={TOKEN: "owner"},
+        )
+    )
     asana = asana_app(AsanaSeed(projects=0, tasks_per_project=0))
     with serve(trello) as t, serve(asana) as a:
         v = Vendors(t, a, asana)
         boards = v.trello_call("GET", "members/me/boards")
         # Vendor-supplied names a person could have typed: they must show as text.
-        for board, name in zip(boards, (HOSTILE_SCRIPT, HOSTILE_RTL, LONG_NAME)):
+        for board, name in zip(boards, (HOSTILE_SCRIPT, HOSTILE_RTL, LONG_NAME), strict=False):
             v.trello_call("PUT", f"boards/{board['id']}", name=name)
         yield v
 
@@ -126,11 +138,23 @@ def check_verify_page(page: Any, base_url: str, token: str, *, tasks: int) -> No
     for i in range(len(defects)):
         tr = shown.nth(i)
         cells = tr.locator("td")
-        seen.add((cells.nth(0).inner_text(), tr.get_attribute("data-verdict"), cells.nth(2).inner_text(),
-                  cells.nth(4).inner_text().replace("\n", ", ")))
-    want = {(r["kind"], r["action"], r["sourceId"],
-             (r["reason"] or "—").removeprefix("fields: ") if r["action"] == "different" else (r["reason"] or "—"))
-            for r in defects}
+        seen.add(
+            (
+                cells.nth(0).inner_text(),
+                tr.get_attribute("data-verdict"),
+                cells.nth(2).inner_text(),
+                cells.nth(4).inner_text().replace("\n", ", "),
+            )
+        )
+    want = {
+        (
+            r["kind"],
+            r["action"],
+            r["sourceId"],
+            (r["reason"] or "—").removeprefix("fields: ") if r["action"] == "different" else (r["reason"] or "—"),
+        )
+        for r in defects
+    }
     assert seen == want, (seen, want)
 
     # the report filtered by verdict
@@ -147,22 +171,36 @@ def check_verify_page(page: Any, base_url: str, token: str, *, tasks: int) -> No
     verdict = results.locator("p.verdict")
     if defects:
         expect(page.get_by_role("heading", level=1).locator(".status")).to_have_text("partially succeeded")
-        expect(verdict).to_have_text(re.compile(rf"^Verify found {len(defects)} defects? in {len(rows)} items compared"))
-        print("verify defects:", *(f"{r['kind']} {r['action']} {r['sourceId']} {r['reason']}" for r in defects), sep="\n  ")
+        expect(verdict).to_have_text(
+            re.compile(rf"^Verify found {len(defects)} defects? in {len(rows)} items compared")
+        )
+        print(
+            "verify defects:",
+            *(f"{r['kind']} {r['action']} {r['sourceId']} {r['reason']}" for r in defects),
+            sep="\n  ",
+        )
     else:
         expect(page.get_by_role("heading", level=1).locator(".status")).to_have_text("succeeded")
-        expect(verdict).to_have_text(f"Every migrated item is at the destination as the source says ({len(rows)} items compared).")
-        expect(results.get_by_text("No defects: nothing is missing, different, duplicated or unexpected.")).to_be_visible()
-        expect(results.get_by_role("list", name="Verdicts in words").get_by_text(
-            re.compile(rf"^{counts['task']['ok']} tasks are at the destination as the source says\.$"))).to_be_visible()
+        expect(verdict).to_have_text(
+            f"Every migrated item is at the destination as the source says ({len(rows)} items compared)."
+        )
+        expect(
+            results.get_by_text("No defects: nothing is missing, different, duplicated or unexpected.")
+        ).to_be_visible()
+        expect(
+            results.get_by_role("list", name="Verdicts in words").get_by_text(
+                re.compile(rf"^{counts['task']['ok']} tasks are at the destination as the source says\.$")
+            )
+        ).to_be_visible()
 
 
 def test_main_journey(console_app: ConsoleApp, browser: Any, dev_issuer: Any, vendors: Vendors) -> None:
     from playwright.sync_api import expect
 
     dev_issuer.access_ttl = 20  # the console must renew silently (refresh token) during the journey
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True,
-                                  timezone_id="Europe/Amsterdam")
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800}, accept_downloads=True, timezone_id="Europe/Amsterdam"
+    )
     page = context.new_page()
     page.set_default_timeout(30_000)
     watch = PageWatch()
@@ -263,7 +301,9 @@ def test_main_journey(console_app: ConsoleApp, browser: Any, dev_issuer: Any, ve
         page.goto(migration_url) if False else page.get_by_role("link", name="Back to the migration").click()
         page.get_by_role("button", name="Run migration").click()
         expect(page.get_by_role("heading", name="Progress")).to_be_visible()
-        expect(page.get_by_role("list", name="Log lines").locator("li.lvl-info").first).to_be_visible(timeout=RUN_TIMEOUT_MS)
+        expect(page.get_by_role("list", name="Log lines").locator("li.lvl-info").first).to_be_visible(
+            timeout=RUN_TIMEOUT_MS
+        )
         j.wait_status("succeeded")
         expect(page.locator("tr[data-kind=task] .num")).to_have_text(re.compile(r"^9$"))
         j.check("05-run")
@@ -308,8 +348,12 @@ def test_main_journey(console_app: ConsoleApp, browser: Any, dev_issuer: Any, ve
         assert [t for t in vendors.asana_live_tasks() if t.parent is None] == []
 
         # --- the other pages ----------------------------------------------------------------
-        for link, heading, shot in (("Members", "Members", "08-members"), ("API keys", "API keys", "09-keys"),
-                                    ("Audit log", "Audit log", "10-audit"), ("Data & deletion", "Data & deletion", "11-data")):
+        for link, heading, shot in (
+            ("Members", "Members", "08-members"),
+            ("API keys", "API keys", "09-keys"),
+            ("Audit log", "Audit log", "10-audit"),
+            ("Data & deletion", "Data & deletion", "11-data"),
+        ):
             page.get_by_role("navigation", name="Organisation").get_by_role("link", name=link).click()
             expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
             expect(page.get_by_role("status").filter(has_text="Loading")).to_have_count(0)

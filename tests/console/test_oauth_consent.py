@@ -5,6 +5,7 @@ again silently) hands code and state to the API; the refresh token is then seale
 connector and the connector's test passes as the consenting Asana user. Deny is shown as
 such. Through the API: a state serves once, only its caller may finish it, and a code
 exchanged without the PKCE verifier is refused by the vendor."""
+
 from __future__ import annotations
 
 import base64
@@ -43,8 +44,9 @@ def _allow(sim: str, authorize_url: str, email: str, decision: str = "allow") ->
     return {k: v[0] for k, v in parse_qs(urlsplit(r.headers["location"]).query).items()}
 
 
-def test_oauth_app_consent_in_the_browser(console_app: ConsoleApp, browser: Any, dev_issuer: Any,
-                                          asana: tuple[str, Any]) -> None:
+def test_oauth_app_consent_in_the_browser(
+    console_app: ConsoleApp, browser: Any, dev_issuer: Any, asana: tuple[str, Any]
+) -> None:
     from playwright.sync_api import expect
 
     sim, sim_app = asana
@@ -53,8 +55,9 @@ def test_oauth_app_consent_in_the_browser(console_app: ConsoleApp, browser: Any,
     token = dev_issuer.mint(EMAIL, audience=AUDIENCE)
     api = httpx.Client(base_url=console_app.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     org = api.post("/api/orgs", json={"name": "Consent Org", "country": "NL"}).raise_for_status().json()
-    api.post(f"/api/orgs/{org['id']}/members", json={"email": OTHER, "role": "member", "memberType": "internal"}
-             ).raise_for_status()
+    api.post(
+        f"/api/orgs/{org['id']}/members", json={"email": OTHER, "role": "member", "memberType": "internal"}
+    ).raise_for_status()
 
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
@@ -118,8 +121,11 @@ def test_oauth_app_consent_in_the_browser(console_app: ConsoleApp, browser: Any,
         context.close()
 
     try:
-        connector = next(c for c in api.get(f"/api/orgs/{org['id']}/connectors").raise_for_status().json()["items"]
-                         if c["name"] == "Asana by OAuth")
+        connector = next(
+            c
+            for c in api.get(f"/api/orgs/{org['id']}/connectors").raise_for_status().json()["items"]
+            if c["name"] == "Asana by OAuth"
+        )
         assert "auth.refresh_token" in connector["secretFields"]
         assert not any(v == consenting.gid for v in connector["connection"].values())
         base = f"/api/orgs/{org['id']}/connectors/{connector['id']}/consent"
@@ -130,8 +136,11 @@ def test_oauth_app_consent_in_the_browser(console_app: ConsoleApp, browser: Any,
         # a state serves its own caller only, and once: the colleague's attempt spends it
         started = api.post(base, json={}).raise_for_status().json()
         answer = _allow(sim, started["authorizeUrl"], consenting.email)
-        colleague = httpx.Client(base_url=console_app.base_url, timeout=30,
-                                 headers={"Authorization": f"Bearer {dev_issuer.mint(OTHER, audience=AUDIENCE)}"})
+        colleague = httpx.Client(
+            base_url=console_app.base_url,
+            timeout=30,
+            headers={"Authorization": f"Bearer {dev_issuer.mint(OTHER, audience=AUDIENCE)}"},
+        )
         with colleague:
             theirs = colleague.post(f"{base}/callback", json=answer)
         assert theirs.status_code == 403, theirs.text
@@ -149,11 +158,19 @@ def test_oauth_app_consent_in_the_browser(console_app: ConsoleApp, browser: Any,
         # the vendor side of PKCE: a code is only exchanged with the verifier of its challenge
         verifier = "v" * 64
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-        url = (f"{sim}/-/oauth_authorize?client_id={OAUTH_CLIENT_ID}&redirect_uri=http://127.0.0.1/cb"
-               f"&response_type=code&state=s&code_challenge={challenge}&code_challenge_method=S256")
+        url = (
+            f"{sim}/-/oauth_authorize?client_id={OAUTH_CLIENT_ID}&redirect_uri=http://127.0.0.1/cb"
+            f"&response_type=code&state=s&code_challenge={challenge}&code_challenge_method=S256"
+        )
         code = _allow(sim, url, consenting.email)["code"]
-        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": "http://127.0.0.1/cb",
-                "client_id": OAUTH_CLIENT_ID, "client_secret": OAUTH_CLIENT_SECRET, "code_verifier": "w" * 64}
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "http://127.0.0.1/cb",
+            "client_id": OAUTH_CLIENT_ID,
+            "client_secret": OAUTH_CLIENT_SECRET,
+            "code_verifier": "w" * 64,
+        }
         refused = httpx.post(f"{sim}/-/oauth_token", data=form)
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
     finally:

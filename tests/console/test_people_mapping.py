@@ -4,6 +4,7 @@ users, the unmatched ones block the run until each is resolved — one mapped to
 Asana in the page, one sent to the fallback by a CSV import — and the CSV export holds the
 whole mapping. The migration the API stores carries exactly those choices. The org and
 connectors are made through the API (the journey test covers those pages)."""
+
 from __future__ import annotations
 
 import csv
@@ -36,9 +37,19 @@ class World:
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
     # an Enterprise-managed Trello shows every member's e-mail; every member is on the board
-    trello = trello_app(TrelloSeed(boards=1, cards_per_board=1, lists_per_board=1, members=3, attachment_sizes=(),
-                                   link_attachment_every=0, api_key=KEY, extra_tokens={TOKEN: "owner"},
-                                   enterprise_managed=True))
+    trello = trello_app(
+        TrelloSeed(
+            boards=1,
+            cards_per_board=1,
+            lists_per_board=1,
+            members=3,
+            attachment_sizes=(),
+            link_attachment_every=0,
+            api_key=KEY,
+            extra_tokens={TOKEN: "owner"},
+            enterprise_managed=True,
+        )
+    )
     asana = asana_app(AsanaSeed(projects=0, tasks_per_project=0))
     with serve(trello) as t, serve(asana) as a:
         yield World(t, trello, a, asana)
@@ -70,10 +81,18 @@ def test_people_are_matched_and_the_unmatched_resolved_before_the_run(
     api = httpx.Client(base_url=console_app.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     org = api.post("/api/orgs", json={"name": "People Org", "country": "NL"}).raise_for_status().json()
     for name, connection in (
-        ("People Trello", {"kind": "trello", "base_url": f"{world.trello}/1",
-                           "auth": {"type": "api_key_token", "api_key": KEY, "token": TOKEN}}),
-        ("People Asana", {"kind": "asana", "base_url": f"{world.asana}/api/1.0",
-                          "auth": {"type": "pat", "token": ASANA_TOKEN}}),
+        (
+            "People Trello",
+            {
+                "kind": "trello",
+                "base_url": f"{world.trello}/1",
+                "auth": {"type": "api_key_token", "api_key": KEY, "token": TOKEN},
+            },
+        ),
+        (
+            "People Asana",
+            {"kind": "asana", "base_url": f"{world.asana}/api/1.0", "auth": {"type": "pat", "token": ASANA_TOKEN}},
+        ),
     ):
         api.post(f"/api/orgs/{org['id']}/connectors", json={"name": name, "connection": connection}).raise_for_status()
 
@@ -119,15 +138,17 @@ def test_people_are_matched_and_the_unmatched_resolved_before_the_run(
             page.get_by_role("button", name="Export CSV").first.click()
         exported = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
         assert {r["source email"]: r["destination email"] for r in exported} == {
-            p.email: (p.email.lower() if p is matched else "") for p in people}
+            p.email: (p.email.lower() if p is matched else "") for p in people
+        }
         assert next(r for r in exported if r["source email"] == matched.email)["source name"] == HOSTILE_SCRIPT
 
         # one resolved in the page, one by a CSV import (to the fallback)
         row[mapped.email].get_by_role("combobox").select_option(label="Dest Person <dest.person@asana.example>")
         expect(row[mapped.email]).to_have_attribute("data-state", "mapped")
         imported = tmp_path / "mapping.csv"
-        imported.write_text(f"source email,source name,destination email\n{to_fallback.email},,fallback\n",
-                            encoding="utf-8")
+        imported.write_text(
+            f"source email,source name,destination email\n{to_fallback.email},,fallback\n", encoding="utf-8"
+        )
         page.get_by_label("Import the user mapping from CSV").set_input_files(str(imported))
         expect(row[to_fallback.email]).to_have_attribute("data-state", "fallback")
         for p in people[3:]:  # any further board member: to the fallback as well

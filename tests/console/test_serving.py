@@ -1,6 +1,7 @@
 """How the app serves the console and the API docs: a stable path, hashed assets cached for a
 year, index.html revalidated with a strict Content-Security-Policy, Swagger UI from local
 files (no CDN, no inline script), and a first load under 250 KB of gzipped JavaScript."""
+
 from __future__ import annotations
 
 import gzip
@@ -15,7 +16,9 @@ def _client(app: ConsoleApp) -> httpx.Client:
     return httpx.Client(base_url=app.base_url, timeout=30)
 
 
-def test_console_index_has_a_strict_csp_and_no_inline_script(console_app: ConsoleApp, local_env: dict[str, str]) -> None:
+def test_console_index_has_a_strict_csp_and_no_inline_script(
+    console_app: ConsoleApp, local_env: dict[str, str]
+) -> None:
     with _client(console_app) as c:
         root = c.get("/", follow_redirects=False)
         page = c.get("/console/")

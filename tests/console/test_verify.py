@@ -6,6 +6,7 @@ say so in words, defects first, the renamed task's row names `task.name`, and th
 by verdict. Everything the page shows is checked against the API's run and report. The org
 and connectors are made through the API (the journey test covers those pages); waits are on
 conditions, never sleeps."""
+
 from __future__ import annotations
 
 import re
@@ -37,10 +38,18 @@ def test_verify_after_run_and_defects(console_app: ConsoleApp, browser: Any, dev
     api = httpx.Client(base_url=console_app.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     org = api.post("/api/orgs", json={"name": "Verify Org", "country": "NL"}).raise_for_status().json()
     for name, connection in (
-        ("Verify Trello", {"kind": "trello", "base_url": f"{vendors.trello}/1",
-                           "auth": {"type": "api_key_token", "api_key": KEY, "token": TOKEN}}),
-        ("Verify Asana", {"kind": "asana", "base_url": f"{vendors.asana}/api/1.0",
-                          "auth": {"type": "pat", "token": ASANA_TOKEN}}),
+        (
+            "Verify Trello",
+            {
+                "kind": "trello",
+                "base_url": f"{vendors.trello}/1",
+                "auth": {"type": "api_key_token", "api_key": KEY, "token": TOKEN},
+            },
+        ),
+        (
+            "Verify Asana",
+            {"kind": "asana", "base_url": f"{vendors.asana}/api/1.0", "auth": {"type": "pat", "token": ASANA_TOKEN}},
+        ),
     ):
         api.post(f"/api/orgs/{org['id']}/connectors", json={"name": name, "connection": connection}).raise_for_status()
 
@@ -73,7 +82,10 @@ def test_verify_after_run_and_defects(console_app: ConsoleApp, browser: Any, dev
         expect(page.get_by_role("heading", name="Verified", level=1)).to_be_visible()
         expect(page.get_by_text("yes: each full, delta or retry run is followed by a verify")).to_be_visible()
         migration_id = re.search(r"/migrations/([^/?#]+)$", page.url).group(1)  # type: ignore[union-attr]
-        assert api.get(f"/api/orgs/{org['id']}/migrations/{migration_id}").raise_for_status().json()["verifyAfterRun"] is True
+        assert (
+            api.get(f"/api/orgs/{org['id']}/migrations/{migration_id}").raise_for_status().json()["verifyAfterRun"]
+            is True
+        )
 
         # --- the full run, then the verify the worker started on its own --------------------
         page.get_by_role("button", name="Run migration").click()
@@ -99,14 +111,23 @@ def test_verify_after_run_and_defects(console_app: ConsoleApp, browser: Any, dev
 
         # --- damage the destination: one task renamed, one deleted --------------------------
         org_id, run_id = org["id"], re.search(r"/runs/([^/?#]+)$", page.url).group(1)  # type: ignore[union-attr]
-        rows = api.get(f"/api/orgs/{org_id}/migrations/{migration_id}/runs/{run_id}/report").raise_for_status().json()["items"]
+        rows = (
+            api.get(f"/api/orgs/{org_id}/migrations/{migration_id}/runs/{run_id}/report")
+            .raise_for_status()
+            .json()["items"]
+        )
         store = vendors.asana_app.state.asana_store
-        tasks = [r for r in rows if r["kind"] == "task" and r["action"] == "ok"
-                 and store.tasks[r["destinationId"]].parent is None]  # top-level: no subtask goes with it
+        tasks = [
+            r
+            for r in rows
+            if r["kind"] == "task" and r["action"] == "ok" and store.tasks[r["destinationId"]].parent is None
+        ]  # top-level: no subtask goes with it
         assert len(tasks) >= 2, rows
         renamed, deleted = tasks[0], tasks[1]
         asana = httpx.Client(base_url=f"{vendors.asana}/api/1.0", headers={"Authorization": f"Bearer {ASANA_TOKEN}"})
-        asana.put(f"/tasks/{renamed['destinationId']}", json={"data": {"name": "Renamed behind Ferry's back"}}).raise_for_status()
+        asana.put(
+            f"/tasks/{renamed['destinationId']}", json={"data": {"name": "Renamed behind Ferry's back"}}
+        ).raise_for_status()
         asana.delete(f"/tasks/{deleted['destinationId']}").raise_for_status()
 
         # --- the Verify action finds both ----------------------------------------------------
@@ -117,10 +138,14 @@ def test_verify_after_run_and_defects(console_app: ConsoleApp, browser: Any, dev
         results = page.get_by_role("region", name="Verify results")
         sentences = results.get_by_role("list", name="Verdicts in words").get_by_role("listitem")
         expect(sentences.first).to_have_text(re.compile(r"^\d+ tasks? (is|are) missing at the destination\.$"))
-        expect(sentences.filter(has_text=re.compile(r"^1 task differs from the source in task\.name\b"))).to_have_count(1)
+        expect(sentences.filter(has_text=re.compile(r"^1 task differs from the source in task\.name\b"))).to_have_count(
+            1
+        )
         defects = results.locator("table.defect-table tbody tr")
         expect(defects.filter(has_text=renamed["sourceId"])).to_have_attribute("data-verdict", "different")
-        expect(defects.filter(has_text=renamed["sourceId"]).get_by_role("list", name="Fields that differ")).to_contain_text("task.name")
+        expect(
+            defects.filter(has_text=renamed["sourceId"]).get_by_role("list", name="Fields that differ")
+        ).to_contain_text("task.name")
         expect(defects.filter(has_text=deleted["sourceId"])).to_have_attribute("data-verdict", "missing")
         expect(defects.first).to_have_attribute("data-verdict", "missing")  # defects first, missing before different
         report = page.get_by_role("region", name="Report")

@@ -1,5 +1,6 @@
 """What every browser test that creates a migration in the wizard does with its people step:
 send whoever matches nobody at the destination to the fallback person."""
+
 from __future__ import annotations
 
 from typing import Any
