@@ -16,6 +16,7 @@ import pytest
 from shared.assistant.backends import local_index_path
 from shared.assistant.feed import feed_run_lines
 from shared.assistant.index import LocalSearchIndex
+from shared.config import QUEUE_ASSISTANT
 from shared.logs.listeners import add_flush_listener, remove_flush_listener
 from shared.logs.writer import RunLogWriter
 from shared.tenancy.context import TenantContext
@@ -69,6 +70,20 @@ def _ask_until_cited(app: RunningApp, org: Org, run_id: str, timeout: float = 60
             time.sleep(2)  # waiting for the queue worker, not timing it
 
 
+async def _indexing_settled(stores: Any, timeout: float = 600) -> None:
+    """Until no region's `assistant-index` queue holds a message, visible or in flight."""
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = [
+            (await stores.storage(region).queue(QUEUE_ASSISTANT).get_queue_properties()).approximate_message_count
+            for region in stores.regions
+        ]
+        if not any(counts):
+            return
+        assert time.monotonic() < deadline, f"assistant-index still holds {counts} message(s)"
+        await asyncio.sleep(1)  # waiting for the queue worker, not timing it
+
+
 async def test_ask_answers_for_the_org_only_then_deletion_empties_it(
     running_app: RunningApp,
     dev_issuer: Any,
@@ -81,6 +96,11 @@ async def test_ask_answers_for_the_org_only_then_deletion_empties_it(
     await _write_runs(stores, org_a, "a")
     await _write_runs(stores, org_b, "b")
 
+    _ask_until_cited(running_app, org_a, "run_a_full01")
+    # The first answer citing the run can come while other messages (the rest of the run's
+    # lines, org B's, doc passages) are still being indexed, and a later answer would then
+    # retrieve more: the answer the stream is compared with below is asked once all is in.
+    await _indexing_settled(stores)
     body = _ask_until_cited(running_app, org_a, "run_a_full01")
     cited = [c for c in body["citations"] if c["type"] != "doc"]
     assert cited and all(c["runId"] == "run_a_full01" for c in cited), body
