@@ -13,14 +13,11 @@ from typing import Any
 
 import httpx
 
-from simulators.asana import DEFAULT_TOKEN as ASANA_TOKEN
 from tests.conftest import AUDIENCE
 from tests.console.conftest import ConsoleApp, PageWatch
 from tests.console.test_journey import (
     HOSTILE_SCRIPT,
-    KEY,
     RUN_TIMEOUT_MS,
-    TOKEN,
     Journey,
     Vendors,
     vendors,  # noqa: F401  (the module's own simulators)
@@ -41,23 +38,7 @@ def test_assistant_panel_on_the_run_view(
     token = dev_issuer.mint(EMAIL, audience=AUDIENCE)
     api = httpx.Client(base_url=console_app.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
     org = api.post("/api/orgs", json={"name": "Asking Org", "country": "FR"}).raise_for_status().json()
-    ids = []
-    for name, connection in (
-        (
-            "Ask Trello",
-            {
-                "kind": "trello",
-                "base_url": f"{vendors.trello}/1",
-                "auth": {"type": "api_key_token", "api_key": KEY, "token": TOKEN},
-            },
-        ),
-        (
-            "Ask Asana",
-            {"kind": "asana", "base_url": f"{vendors.asana}/api/1.0", "auth": {"type": "pat", "token": ASANA_TOKEN}},
-        ),
-    ):
-        r = api.post(f"/api/orgs/{org['id']}/connectors", json={"name": name, "connection": connection})
-        ids.append(r.raise_for_status().json()["id"])
+    ids = vendors.connect(api, org["id"], "Ask")
     boards = [
         x
         for x in api.get(f"/api/orgs/{org['id']}/connectors/{ids[0]}/containers").json()["items"]

@@ -50,6 +50,30 @@ class Vendors:
         r.raise_for_status()
         return r.json()
 
+    def connect(self, api: httpx.Client, org_id: str, prefix: str) -> tuple[str, str]:
+        """A Trello and an Asana connector to these simulators, made through the API (for
+        the tests whose subject is a later page): their ids, Trello's first."""
+        from simulators.asana import DEFAULT_TOKEN as ASANA_TOKEN
+
+        ids = []
+        for name, connection in (
+            (
+                f"{prefix} Trello",
+                {
+                    "kind": "trello",
+                    "base_url": f"{self.trello}/1",
+                    "auth": {"type": "api_key_token", "api_key": KEY, "token": TOKEN},
+                },
+            ),
+            (
+                f"{prefix} Asana",
+                {"kind": "asana", "base_url": f"{self.asana}/api/1.0", "auth": {"type": "pat", "token": ASANA_TOKEN}},
+            ),
+        ):
+            made = api.post(f"/api/orgs/{org_id}/connectors", json={"name": name, "connection": connection})
+            ids.append(made.raise_for_status().json()["id"])
+        return ids[0], ids[1]
+
     def asana_live_tasks(self) -> list[Any]:
         store = self.asana_app.state.asana_store
         return [t for t in store.tasks.values() if not getattr(t, "deleted", False)]

@@ -23,13 +23,10 @@ from typing import Any
 
 import httpx
 
-from simulators.asana import DEFAULT_TOKEN as ASANA_TOKEN
 from tests.conftest import AUDIENCE
 from tests.console.conftest import ConsoleApp, PageWatch
 from tests.console.test_journey import (
-    KEY,
     RUN_TIMEOUT_MS,
-    TOKEN,
     Journey,
     Vendors,
     vendors,  # noqa: F401  (the module's own simulators)
@@ -82,31 +79,15 @@ class Stamp:
 def _stamp(api: httpx.Client, vendors: Vendors) -> Stamp:  # noqa: F811
     """An org, both connectors and a one-board migration."""
     org = api.post("/api/orgs", json={"name": "Run View Org", "country": "NL"}).raise_for_status().json()["id"]
-    ids = {}
-    for name, connection in (
-        (
-            "Runs Trello",
-            {
-                "kind": "trello",
-                "base_url": f"{vendors.trello}/1",
-                "auth": {"type": "api_key_token", "api_key": KEY, "token": TOKEN},
-            },
-        ),
-        (
-            "Runs Asana",
-            {"kind": "asana", "base_url": f"{vendors.asana}/api/1.0", "auth": {"type": "pat", "token": ASANA_TOKEN}},
-        ),
-    ):
-        made = api.post(f"/api/orgs/{org}/connectors", json={"name": name, "connection": connection})
-        ids[name] = made.raise_for_status().json()["id"]
-    containers = api.get(f"/api/orgs/{org}/connectors/{ids['Runs Trello']}/containers").raise_for_status().json()
+    trello_id, asana_id = vendors.connect(api, org, "Runs")
+    containers = api.get(f"/api/orgs/{org}/connectors/{trello_id}/containers").raise_for_status().json()
     board = next(c for c in containers["items"] if c["kind"] != "workspace")
-    spaces = api.get(f"/api/orgs/{org}/connectors/{ids['Runs Asana']}/containers").raise_for_status().json()
+    spaces = api.get(f"/api/orgs/{org}/connectors/{asana_id}/containers").raise_for_status().json()
     workspace = next(c for c in spaces["items"] if c["kind"] == "workspace")
     body = {
         "name": "Run view",
-        "sourceConnectorId": ids["Runs Trello"],
-        "destinationConnectorId": ids["Runs Asana"],
+        "sourceConnectorId": trello_id,
+        "destinationConnectorId": asana_id,
         "scopes": [{"id": board["id"]}],
         "destinationWorkspace": workspace["id"],
     }

@@ -20,9 +20,7 @@ from tests.conftest import AUDIENCE
 from tests.console.conftest import ConsoleApp, PageWatch
 from tests.console.test_journey import (
     EMAIL,
-    KEY,
     RUN_TIMEOUT_MS,
-    TOKEN,
     Journey,
     Vendors,
     check_verify_page,
@@ -37,21 +35,7 @@ def test_verify_after_run_and_defects(console_app: ConsoleApp, browser: Any, dev
     token = dev_issuer.mint(EMAIL, audience=AUDIENCE)
     api = httpx.Client(base_url=console_app.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     org = api.post("/api/orgs", json={"name": "Verify Org", "country": "NL"}).raise_for_status().json()
-    for name, connection in (
-        (
-            "Verify Trello",
-            {
-                "kind": "trello",
-                "base_url": f"{vendors.trello}/1",
-                "auth": {"type": "api_key_token", "api_key": KEY, "token": TOKEN},
-            },
-        ),
-        (
-            "Verify Asana",
-            {"kind": "asana", "base_url": f"{vendors.asana}/api/1.0", "auth": {"type": "pat", "token": ASANA_TOKEN}},
-        ),
-    ):
-        api.post(f"/api/orgs/{org['id']}/connectors", json={"name": name, "connection": connection}).raise_for_status()
+    vendors.connect(api, org["id"], "Verify")
 
     context = browser.new_context(viewport={"width": 1280, "height": 800}, timezone_id="Europe/Amsterdam")
     page = context.new_page()
