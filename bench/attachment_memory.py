@@ -12,7 +12,7 @@ to show what it saves). For each size:
 * a fresh **engine process** (so ``ru_maxrss`` is that run's own peak) opens the Trello
   reader and Planner writer through the connector registry, runs the chunk runner on
   in-memory ports over the board, and reports: RSS before the run, peak RSS
-  (``getrusage(RUSAGE_SELF).ru_maxrss``), ``write_bytes`` from ``/proc/self/io`` (bytes
+  (``getrusage(RUSAGE_SELF).ru_maxrss``), ``write_bytes`` from the process I/O counters (psutil; bytes
   this process caused to be written to storage), wall time and throughput, and whether the
   destination holds a file of the right size.
 
@@ -30,6 +30,8 @@ import subprocess
 import sys
 import time
 from typing import Any
+
+import psutil
 
 MIB = 1024 * 1024
 GOAL_PEAK_MB = 200.0
@@ -84,19 +86,15 @@ def serve_simulators(size: int) -> None:
 
 
 def _io_write_bytes() -> int:
-    with open("/proc/self/io") as f:
-        for line in f:
-            if line.startswith("write_bytes:"):
-                return int(line.split()[1])
-    return -1
+    """Bytes this process caused to be written to storage (Linux, FreeBSD; -1 elsewhere)."""
+    process = psutil.Process()
+    if not hasattr(process, "io_counters"):
+        return -1
+    return int(process.io_counters().write_bytes)
 
 
 def _rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return -1.0
+    return psutil.Process().memory_info().rss / (1024 * 1024)
 
 
 async def _engine(sims: dict[str, Any], size: int) -> dict[str, Any]:

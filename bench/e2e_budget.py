@@ -15,7 +15,7 @@ Per pair (``--pairs trello:asana,asana:trello,trello:planner``) it runs a full m
 - actual ÷ ideal: full-run time ÷ (requests ÷ published rate) — 1.00 means the run was paced
   exactly at the vendor's limit the whole time;
 - 429s the source and the destination answered;
-- worker CPU per item (user + system of the runner's queue workers, ``/proc``; each pair
+- worker CPU per item (user + system of the runner's queue workers, psutil; each pair
   starts after an unreported 2-card warm-up run, so first-use imports are not charged to it;
   the local runner's queue polling runs in the workers too, which the Functions host does
   in Azure).

@@ -1,4 +1,4 @@
-"""CPU seconds of the local runner's queue workers, read from ``/proc`` (Linux).
+"""CPU seconds of the local runner's queue workers (psutil: the process table of any OS).
 
 The runner (``tools.devhost``) starts its ``--workers N`` queue workers with multiprocessing's
 ``spawn`` context, so they are its children whose command line runs ``spawn_main``; the
@@ -7,48 +7,34 @@ resource tracker that ``spawn`` also starts is not a worker and is left out.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
-_TICKS = os.sysconf("SC_CLK_TCK")
+import psutil
 
 
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU of ``pid`` so far; None once it is gone."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.Error:
         return None
-    fields = stat[stat.rindex(")") + 2 :].split()  # the name may hold spaces and parentheses
-    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14 and 15)
-
-
-def rss_bytes(pid: int) -> int | None:
-    """Resident set size of ``pid`` now; None once it is gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
+    return float(times.user + times.system)
 
 
 def worker_pids(runner_pid: int) -> list[int]:
     """The runner's queue worker processes."""
+    try:
+        children = psutil.Process(runner_pid).children()
+    except psutil.Error:
+        return []
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for child in children:
         try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-        except OSError:
-            continue
-        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-        if ppid == runner_pid and b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
-            found.append(int(entry.name))
+            cmdline = " ".join(child.cmdline())
+        except psutil.Error:
+            continue  # gone meanwhile
+        if "spawn_main" in cmdline and "resource_tracker" not in cmdline:
+            found.append(child.pid)
     return sorted(found)
 
 
