@@ -12,13 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
-from simulators.asana import DEFAULT_TOKEN as ASANA_TOKEN
 from simulators.asana import SeedConfig as AsanaSeed
 from simulators.asana import create_app as asana_app
 from simulators.common import serve
 from simulators.trello import SeedConfig as TrelloSeed
 from simulators.trello import create_app as trello_app
 from tests.e2e.conftest import RunningApp
+from tests.e2e.connectors import post_trello_and_asana
 from tests.e2e.identity_helpers import Org, create_org
 
 TRELLO_KEY, TRELLO_TOKEN = "migrationkey0123456789", "migrationtoken0123456789"
@@ -76,27 +76,8 @@ def _wait_run(c: httpx.Client, base: str, run_id: str, timeout: float = 120) -> 
 
 def test_trello_to_asana_full_then_delta(running_app: RunningApp, org: Org, pair: Pair) -> None:
     with running_app.client(org.admin_token) as c:
-        src = c.post(
-            f"/api/orgs/{org.id}/connectors",
-            json={
-                "name": "Trello",
-                "connection": {
-                    "kind": "trello",
-                    "base_url": f"{pair.trello}/1",
-                    "auth": {"type": "api_key_token", "api_key": TRELLO_KEY, "token": TRELLO_TOKEN},
-                },
-            },
-        )
-        dst = c.post(
-            f"/api/orgs/{org.id}/connectors",
-            json={
-                "name": "Asana",
-                "connection": {
-                    "kind": "asana",
-                    "base_url": f"{pair.asana}/api/1.0",
-                    "auth": {"type": "pat", "token": ASANA_TOKEN},
-                },
-            },
+        src, dst = post_trello_and_asana(
+            c, org.id, trello=pair.trello, asana=pair.asana, trello_key=TRELLO_KEY, trello_token=TRELLO_TOKEN
         )
         assert src.status_code == 201 and dst.status_code == 201, (src.text, dst.text)
         boards = [

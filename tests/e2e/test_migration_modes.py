@@ -18,6 +18,7 @@ from simulators.common import serve
 from simulators.trello import SeedConfig as TrelloSeed
 from simulators.trello import create_app as trello_app
 from tests.e2e.conftest import RunningApp
+from tests.e2e.connectors import post_trello_and_asana
 from tests.e2e.identity_helpers import Org, create_org
 
 TRELLO_KEY, TRELLO_TOKEN = "modeskey0123456789abc", "modestoken0123456789abc"
@@ -97,27 +98,8 @@ def _wait(c: httpx.Client, base: str, run_id: str, timeout: float = 120) -> dict
 
 
 def _migration(c: httpx.Client, org: Org, sims: Sims, **extra: Any) -> str:
-    src = c.post(
-        f"/api/orgs/{org.id}/connectors",
-        json={
-            "name": "Trello",
-            "connection": {
-                "kind": "trello",
-                "base_url": f"{sims.trello}/1",
-                "auth": {"type": "api_key_token", "api_key": TRELLO_KEY, "token": TRELLO_TOKEN},
-            },
-        },
-    )
-    dst = c.post(
-        f"/api/orgs/{org.id}/connectors",
-        json={
-            "name": "Asana",
-            "connection": {
-                "kind": "asana",
-                "base_url": f"{sims.asana}/api/1.0",
-                "auth": {"type": "pat", "token": ASANA_TOKEN},
-            },
-        },
+    src, dst = post_trello_and_asana(
+        c, org.id, trello=sims.trello, asana=sims.asana, trello_key=TRELLO_KEY, trello_token=TRELLO_TOKEN
     )
     assert src.status_code == 201 and dst.status_code == 201, (src.text, dst.text)
     boards = [
