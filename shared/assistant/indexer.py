@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from shared.assistant.backends import Backends, DocsUpkeep
+from shared.assistant.backends import Backends, DocsUpkeep, Embedder
 from shared.assistant.docs import doc_records
 from shared.assistant.records import SHARED_TENANT, SearchRecord, records_from_lines
 from shared.tenancy.ids import region_of
@@ -28,8 +30,45 @@ _DOCS_TASKS: dict[tuple[int, str], asyncio.Future[int]] = {}
 DOCS_WAIT_S = 20.0
 
 
+class VectorCache:
+    """Vectors of recently embedded texts, per embedder object, in this process (least
+    recently used first out). Run records repeat a handful of sentences
+    (``SearchRecord.meaning``): a batch embeds each distinct one once, and a later batch
+    none it has seen. Keyed weakly by the embedder, so a new embedder (another model or
+    deployment) never gets another's vectors."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._vectors: weakref.WeakKeyDictionary[Any, OrderedDict[str, list[float]]] = weakref.WeakKeyDictionary()
+        #: texts the model was asked for, and texts answered from here (for tests and figures)
+        self.embedded = 0
+        self.hits = 0
+
+    async def embed(self, embedder: Embedder, texts: Sequence[str]) -> list[list[float]]:
+        known = self._vectors.get(embedder)
+        if known is None:
+            known = self._vectors[embedder] = OrderedDict()
+        distinct = list(dict.fromkeys(texts))
+        # taken before the model is awaited: another batch may evict entries meanwhile
+        vectors = {t: known[t] for t in distinct if t in known}
+        missing = [t for t in distinct if t not in vectors]
+        self.hits += len(texts) - len(missing)
+        if missing:
+            vectors.update(zip(missing, await embedder.embed(missing), strict=True))
+            self.embedded += len(missing)
+        for text, vector in vectors.items():
+            known[text] = vector
+            known.move_to_end(text)
+        while len(known) > self.size:
+            known.popitem(last=False)
+        return [vectors[t] for t in texts]
+
+
+VECTORS = VectorCache()
+
+
 async def embed_records(backends: Backends, records: Sequence[SearchRecord]) -> list[SearchRecord]:
-    vectors = await backends.embedder.embed([r.content for r in records])
+    vectors = await VECTORS.embed(backends.embedder, [r.vector_text for r in records])
     return [replace(r, vector=v) for r, v in zip(records, vectors, strict=True)]
 
 

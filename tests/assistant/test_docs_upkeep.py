@@ -19,7 +19,7 @@ from shared.assistant.docs import doc_records
 from shared.assistant.embedding_cache import DiskCachedEmbedder
 from shared.assistant.index import LocalSearchIndex
 from shared.assistant.indexer import docs_for_ask, handle_index_message
-from shared.assistant.records import SHARED_TENANT
+from shared.assistant.records import SHARED_TENANT, records_from_lines
 from shared.assistant.service import Assistant
 from shared.identity.access import Action
 from tests.assistant.conftest import CachedEmbedder
@@ -65,7 +65,8 @@ async def test_a_local_runner_never_asked_embeds_no_documentation(tmp_path: Path
     backends, records, docs = local_backends(tmp_path / "index.sqlite3", embedder, DocsUpkeep.FIRST_ASK)
     assert await handle_index_message(backends, message()) > 0
     assert docs.texts == [] and await backends.index.count(SHARED_TENANT) == 0
-    assert records.texts and all("run_a_full01" in t for t in records.texts)  # the org's records only
+    run_records = records_from_lines(ORG_A, "run_a_full01", run_lines("a")["run_a_full01"])
+    assert records.texts and set(records.texts) <= {r.vector_text for r in run_records}  # the org's records only
 
     answer = await Assistant(backends).ask(ORG_A, EVERYONE, DOC_QUESTION)  # the first question
     assert await backends.index.count(SHARED_TENANT) == len(doc_records())
