@@ -46,6 +46,17 @@ class InMemoryIdMap:
                 out[sid] = entry
         return out
 
+    async def put_many(self, entries: Sequence[IdMapEntry]) -> list[Exception | None]:
+        outcomes: list[Exception | None] = []
+        for entry in entries:
+            try:
+                await self.put(entry)  # through ``put``: a test that replaces it sees these too
+            except Exception as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+        return outcomes
+
     async def put(self, entry: IdMapEntry) -> None:
         self.writes += 1
         key = (entry.migration_id, entry.kind, entry.source_id)

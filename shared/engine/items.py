@@ -9,7 +9,7 @@ propagate to the chunk runner.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -128,6 +128,10 @@ class ItemProcessor:
         )
         #: source ids with an entry that this run saw without writing it (→ mark_seen)
         self.seen: dict[Kind, list[str]] = {}
+        #: source ids whose intent this wave wrote up front (``_write_intents``)
+        self._intended: set[str] = set()
+        #: entries of items written in this wave, stored together when it ends (``_store_written``)
+        self._written: list[IdMapEntry] = []
         self._stopped = False
         self.out_of_time = False  # the chunk budget ran out before every item started
         self._started = ctx.clock.monotonic()
@@ -177,12 +181,77 @@ class ItemProcessor:
 
         for wave in _waves(records):
             lanes = _lanes(wave)
+            await self._write_intents(wave, entries)
             done = await asyncio.gather(*(lane([wave[i] for i in idx]) for idx in lanes))
+            unstored = await self._store_written()
+            if unstored:
+                # an item whose result was not kept ends as that error (the chunk is retried
+                # and its next delivery finds the item by marker), as a lone put's failure did
+                done = [
+                    [unstored.get((r.kind, r.source_id), r) if isinstance(r, ItemResult) else r for r in out]
+                    for out in done
+                ]
             placed = {i: r for idx, out in zip(lanes, done, strict=True) for i, r in zip(idx, out, strict=True)}
             results.extend(r for i in range(len(wave)) if (r := placed[i]) is not None)
             if self._stopped or self.out_of_time:
                 break
         return results
+
+    async def _write_intents(self, wave: list[Record], entries: Mapping[str, IdMapEntry]) -> None:
+        """The intents of the wave's items that will be created, in one request (issue 19:
+        two id-map writes per item were a fifth of a worker's CPU). An intent is what makes
+        a redelivered chunk look for an item by its marker before creating it again, so it
+        must be stored before the item's vendor write — here, before any of the wave's.
+
+        The same items ``_write`` would write an intent for (new, or an intent whose outcome
+        is unknown), less those it may find instead that turn out present: an intent for an
+        item then found by its natural key or marker is overwritten by its result. Items the
+        wave does not reach (the chunk ran out of time) keep theirs: the next delivery looks
+        for them by marker first, as after a crash."""
+        self._intended.clear()
+        ctx = self.ctx
+        if ctx.settings.dry_run:
+            return
+        intents = []
+        for rec in wave:
+            entry = entries.get(rec.source_id)
+            if decide(entry, rec) not in (Delta.NEW, Delta.RECONCILE):
+                continue
+            if (
+                entry is not None
+                and entry.last_run_id == ctx.run_id
+                and entry.state in (IdState.FAILED, IdState.SKIPPED)
+            ):
+                continue  # settled earlier in this run: _process returns before writing
+            if skip_reason(rec, self.caps) is not None:
+                continue
+            intents.append(
+                intent(
+                    ctx.settings.migration_id,
+                    ctx.scope,
+                    rec,
+                    self._marker(rec),
+                    ctx.run_id,
+                    ctx.clock.now(),
+                    entry,
+                    depth=self.resolver.depth(rec),
+                )
+            )
+        if intents:
+            outcomes = await ctx.id_map.put_many(intents)
+            # an intent not stored is written again by its item, before its vendor write
+            self._intended.update(e.source_id for e, exc in zip(intents, outcomes, strict=True) if exc is None)
+
+    async def _store_written(self) -> dict[tuple[Kind, str], Exception]:
+        """The results of the wave's written items, in one request per ``BATCH_MAX``. Until
+        they are stored each item has its intent, so a worker that dies first leaves items
+        the next delivery finds by marker (every kind of every writer is findable:
+        ``Capabilities.marker_kinds`` / ``natural_key_kinds``), never duplicates."""
+        written, self._written = self._written, []
+        if not written:
+            return {}
+        outcomes = await self.ctx.id_map.put_many(written)
+        return {(e.kind, e.source_id): exc for e, exc in zip(written, outcomes, strict=True) if exc is not None}
 
     async def _process(self, rec: Record, entry: IdMapEntry | None) -> ItemResult:
         ctx = self.ctx
@@ -247,7 +316,7 @@ class ItemProcessor:
             await self._not_migrated(rec, entry, IdState.FAILED, _reason(exc))
             return result(ItemStatus.FAILED, reason=_reason(exc))
         depth = self.resolver.depth(rec)
-        await ctx.id_map.put(
+        self._written.append(
             done(
                 ctx.settings.migration_id,
                 ctx.scope,
@@ -323,18 +392,19 @@ class ItemProcessor:
                 # by natural key, a same-named item may predate the migration: keep it safe
                 adopted = kind not in caps.marker_kinds
                 return found, ItemStatus.RECONCILED, adopted
-        await ctx.id_map.put(
-            intent(
-                ctx.settings.migration_id,
-                ctx.scope,
-                rec,
-                marker,
-                ctx.run_id,
-                ctx.clock.now(),
-                entry,
-                depth=self.resolver.depth(rec),
+        if rec.source_id not in self._intended:  # e.g. an update whose item was gone
+            await ctx.id_map.put(
+                intent(
+                    ctx.settings.migration_id,
+                    ctx.scope,
+                    rec,
+                    marker,
+                    ctx.run_id,
+                    ctx.clock.now(),
+                    entry,
+                    depth=self.resolver.depth(rec),
+                )
             )
-        )
         return await self._create(rec, adapted, refs, marker, late), ItemStatus.CREATED, False
 
     async def _update(self, dest_id: str, rec: Record, adapted: Record, refs: DestRefs, late: list[str]) -> str:

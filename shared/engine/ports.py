@@ -95,6 +95,12 @@ class IdMap(Protocol):
         """Upsert by (migration_id, kind, source_id)."""
         ...
 
+    async def put_many(self, entries: Sequence[IdMapEntry]) -> list[Exception | None]:
+        """Upsert several entries (distinct keys) in as few requests as the store allows.
+        Returns once each has an outcome: per entry, in order, None if it is stored, else
+        the error that kept it out (one refused entry never fails the others)."""
+        ...
+
     async def mark_seen(self, migration_id: str, kind: Kind, source_ids: Sequence[str], run_id: str) -> None:
         """Set ``last_run_id = run_id`` on existing entries (one batch per chunk)."""
         ...

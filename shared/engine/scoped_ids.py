@@ -54,10 +54,16 @@ class ScopedIdMap:
         found = await self.inner.get_many(migration_id, kind, list(keys))
         return {keys[key]: entry.model_copy(update={"source_id": keys[key]}) for key, entry in found.items()}
 
-    async def put(self, entry: IdMapEntry) -> None:
+    def _stored(self, entry: IdMapEntry) -> IdMapEntry:
         if entry.kind in SCOPED_KINDS:
-            entry = entry.model_copy(update={"source_id": self._key(entry.kind, entry.source_id)})
-        await self.inner.put(entry)
+            return entry.model_copy(update={"source_id": self._key(entry.kind, entry.source_id)})
+        return entry
+
+    async def put(self, entry: IdMapEntry) -> None:
+        await self.inner.put(self._stored(entry))
+
+    async def put_many(self, entries: Sequence[IdMapEntry]) -> builtins.list[Exception | None]:
+        return await self.inner.put_many([self._stored(e) for e in entries])
 
     async def mark_seen(self, migration_id: str, kind: Kind, source_ids: Sequence[str], run_id: str) -> None:
         await self.inner.mark_seen(migration_id, kind, [self._key(kind, sid) for sid in source_ids], run_id)

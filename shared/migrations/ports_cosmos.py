@@ -151,16 +151,39 @@ class GroupCommit:
         self.documents = 0
 
     async def put(self, doc: dict[str, Any]) -> None:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((doc, done))
+        (outcome,) = await self.put_many([doc])
+        if outcome is not None:
+            raise outcome
+
+    async def put_many(self, docs: Sequence[dict[str, Any]]) -> list[Exception | None]:
+        """The documents stored, batched with whatever else is pending; per document, in
+        order, None once stored or the error that kept it out."""
+        loop = asyncio.get_running_loop()
+        waits: list[asyncio.Future[None]] = []
+        for doc in docs:
+            done: asyncio.Future[None] = loop.create_future()
+            self._pending.append((doc, done))
+            waits.append(done)
+        if not waits:
+            return []
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_pending())
+        together = asyncio.gather(*waits, return_exceptions=True)
         try:
-            await asyncio.shield(done)  # a cancelled caller does not cancel the shared write
+            outcomes = await asyncio.shield(together)  # a cancelled caller does not cancel the shared write
         except asyncio.CancelledError:
-            # nobody reads this outcome any more: take it, so it is not reported as lost
-            done.add_done_callback(lambda f: f.cancelled() or f.exception())
+            # nobody reads these outcomes any more: take them, so none is reported as lost
+            together.add_done_callback(lambda f: f.cancelled() or f.exception())
             raise
+        out: list[Exception | None] = []
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):
+                out.append(outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome  # a cancelled write: nothing to hand back
+            else:
+                out.append(None)
+        return out
 
     async def _write_pending(self) -> None:
         while self._pending:
@@ -239,31 +262,36 @@ class CosmosIdMap:
         return {d["sourceId"]: self._entry(d) for d in docs if d.get("migrationId") == migration_id}
 
     async def put(self, entry: IdMapEntry) -> None:
-        await self.writes.put(
-            {
-                "id": self.doc_id(entry.kind, entry.source_id),
-                "migrationId": entry.migration_id,
-                "kind": str(entry.kind),
-                "sourceId": entry.source_id,
-                "scope": entry.scope,
-                "marker": entry.marker,
-                "state": str(entry.state),
-                "destId": entry.dest_id,
-                "sourceVersion": entry.source_version,
-                "lastRunId": entry.last_run_id,
-                "updatedAt": _ts(entry.updated_at) or iso(datetime.now(UTC)),
-                "adopted": entry.adopted,
-                "depth": entry.depth,
-                "writtenRunId": entry.written_run_id,
-                "action": entry.action,
-                "adaptations": list(entry.adaptations),
-                "reason": entry.reason,
-                "parentId": entry.parent_id,
-                "sectionId": entry.section_id,
-                "position": entry.position,
-                **{_listed_field(k): v for k, v in entry.children_listed.items()},
-            }
-        )
+        await self.writes.put(self._doc(entry))
+
+    async def put_many(self, entries: Sequence[IdMapEntry]) -> builtins.list[Exception | None]:
+        """One transactional batch per ``BATCH_MAX`` entries (``GroupCommit.put_many``)."""
+        return await self.writes.put_many([self._doc(e) for e in entries])
+
+    def _doc(self, entry: IdMapEntry) -> dict[str, Any]:
+        return {
+            "id": self.doc_id(entry.kind, entry.source_id),
+            "migrationId": entry.migration_id,
+            "kind": str(entry.kind),
+            "sourceId": entry.source_id,
+            "scope": entry.scope,
+            "marker": entry.marker,
+            "state": str(entry.state),
+            "destId": entry.dest_id,
+            "sourceVersion": entry.source_version,
+            "lastRunId": entry.last_run_id,
+            "updatedAt": _ts(entry.updated_at) or iso(datetime.now(UTC)),
+            "adopted": entry.adopted,
+            "depth": entry.depth,
+            "writtenRunId": entry.written_run_id,
+            "action": entry.action,
+            "adaptations": list(entry.adaptations),
+            "reason": entry.reason,
+            "parentId": entry.parent_id,
+            "sectionId": entry.section_id,
+            "position": entry.position,
+            **{_listed_field(k): v for k, v in entry.children_listed.items()},
+        }
 
     async def siblings(
         self, migration_id: str, *, scope: str, section: str, low: float, high: float, exclude: Sequence[str]
