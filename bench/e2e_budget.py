@@ -18,7 +18,9 @@ Per pair (``--pairs trello:asana,asana:trello,trello:planner``) it runs a full m
 - worker CPU per item (user + system of the runner's queue workers, psutil; each pair
   starts after an unreported 2-card warm-up run, so first-use imports are not charged to it;
   the local runner's queue polling runs in the workers too, which the Functions host does
-  in Azure).
+  in Azure), and ``sys%``, the share of it spent in the kernel (every call to a simulator,
+  the Cosmos stand-in or Azurite is a loopback TCP exchange, whose receiving side the
+  kernel processes on the sender's CPU);
 
 - peak: destination requests in the busiest 30 s ÷ (published rate × 30 s) — the share of
   the budget the pacer reaches while the run waits on the destination;
@@ -106,6 +108,7 @@ class RunFigures:
     dest_429: int
     worker_cpu_s: float
     dest_kind: str
+    worker_sys_share: float = 0.0  # of worker_cpu_s, the share spent in the kernel
     peak_share: float = 0.0  # destination requests in the busiest PEAK_SPAN_S ÷ published rate
     tstu_share: float | None = None  # Azure DevOps: TSTUs charged ÷ the published TSTU budget
     graph_requests: int | None = None  # Planner: requests as Graph counts them (each in a $batch)
@@ -134,7 +137,8 @@ class RunFigures:
             f"{self.label:<26} {self.status:<20} {self.seconds:8.1f} {self.items:6d} "
             f"{self.source_requests:7d} {self.dest_requests:7d} {per_item:6.2f} "
             f"{self.budget_share:6.2f} {self.actual_over_ideal:7.2f} "
-            f"{self.source_429:4d}/{self.dest_429:<4d} {cpu_ms:8.1f} {self.peak_share:6.2f} "
+            f"{self.source_429:4d}/{self.dest_429:<4d} {cpu_ms:8.1f} {self.worker_sys_share * 100:4.0f} "
+            f"{self.peak_share:6.2f} "
             f"{self.dest_requests / self.seconds if self.seconds else 0.0:6.1f}"
             + (f" tstu {self.tstu_share:.2f}" if self.tstu_share is not None else "")
             + (
@@ -147,7 +151,7 @@ class RunFigures:
 
 HEADER = (
     f"{'run':<26} {'status':<20} {'time s':>8} {'items':>6} {'src req':>7} {'dst req':>7} "
-    f"{'dst/it':>6} {'budget':>6} {'act/id':>7} {'429 s/d':>9} {'cpu ms/it':>8} {'peak':>6} {'dst/s':>6}"
+    f"{'dst/it':>6} {'budget':>6} {'act/id':>7} {'429 s/d':>9} {'cpu ms/it':>8} {'sys%':>4} {'peak':>6} {'dst/s':>6}"
     " [tstu share | graph requests]"
 )
 
@@ -321,6 +325,7 @@ def run_all(migs: list[Migration], mode: str, cpu: WorkerCpu, labels: list[str])
                 source_429=int(src["throttled"]),
                 dest_429=int(dst["throttled"]),
                 worker_cpu_s=spent * items / max(all_items, 1),
+                worker_sys_share=cpu.system_share,
                 dest_kind=m.dest.kind,
                 peak_share=peak_share(samples[i], limit / window),
                 tstu_share=tstu,

@@ -14,11 +14,17 @@ import psutil
 
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU of ``pid`` so far; None once it is gone."""
+    split = cpu_split(pid)
+    return None if split is None else split[0] + split[1]
+
+
+def cpu_split(pid: int) -> tuple[float, float] | None:
+    """(user, system) CPU seconds of ``pid`` so far; None once it is gone."""
     try:
         times = psutil.Process(pid).cpu_times()
     except psutil.Error:
         return None
-    return float(times.user + times.system)
+    return float(times.user), float(times.system)
 
 
 def worker_pids(runner_pid: int) -> list[int]:
@@ -44,15 +50,21 @@ class WorkerCpu:
     from zero. A worker that died meanwhile is lost from the sum (``lost`` counts them)."""
 
     runner_pid: int
-    before: dict[int, float] = field(default_factory=dict)
+    before: dict[int, tuple[float, float]] = field(default_factory=dict)
     lost: int = 0
+    #: of the CPU the last ``spent()`` counted, the share spent in the kernel (on loopback
+    #: the kernel's TCP work for the receiving end is charged to the sender)
+    system_share: float = 0.0
 
     def start(self) -> WorkerCpu:
-        self.before = {pid: cpu for pid in worker_pids(self.runner_pid) if (cpu := cpu_seconds(pid)) is not None}
+        self.before = {pid: cpu for pid in worker_pids(self.runner_pid) if (cpu := cpu_split(pid)) is not None}
         self.lost = 0
         return self
 
     def spent(self) -> float:
-        now = {pid: cpu for pid in worker_pids(self.runner_pid) if (cpu := cpu_seconds(pid)) is not None}
+        now = {pid: cpu for pid in worker_pids(self.runner_pid) if (cpu := cpu_split(pid)) is not None}
         self.lost = sum(1 for pid in self.before if pid not in now)
-        return sum(cpu - self.before.get(pid, 0.0) for pid, cpu in now.items())
+        user = sum(u - self.before.get(pid, (0.0, 0.0))[0] for pid, (u, _) in now.items())
+        system = sum(s - self.before.get(pid, (0.0, 0.0))[1] for pid, (_, s) in now.items())
+        self.system_share = system / (user + system) if user + system > 0 else 0.0
+        return user + system
