@@ -1,29 +1,49 @@
 """The only way connectors get an HTTP client: `build_client`, with the SSRF guard built in.
 
+Connectors see plain httpx (`httpx.AsyncClient`, `httpx.Response`, httpx exceptions,
+`client.stream`, async byte-stream uploads, httpx timeouts); the bytes go through aiohttp
+(`httpx_aiohttp.AiohttpTransport` over our own `aiohttp.ClientSession`), which costs about
+half the CPU per request of httpcore (issue 19 item 4; README "Worker CPU").
+
 The guard sits below anything a connector can change:
 
 * `GuardedTransport.handle_async_request` checks scheme, host and port of every request
-  (`DestinationPolicy.check_url`) and refuses a redirect to another origin;
-* `GuardedNetworkBackend.connect_tcp` resolves the host once, checks every address, then
-  connects to the checked IP itself; httpcore still sends SNI and `Host` for the original
-  name and verifies the certificate against it, so DNS rebinding between check and
-  connect is impossible;
-* no proxies from the environment (`trust_env=False`): a proxy would connect for us;
-* TLS 1.2 or newer, certificate verification always on (a local simulator CA can be
-  added in local mode only).
+  (`DestinationPolicy.check_url`, which also refuses every non-public IP literal) and
+  refuses a redirect to another origin (`GuardedAsyncClient` marks it) and a request that
+  asks for another TLS name (`sni_hostname`);
+* the session's `aiohttp.TCPConnector` resolves names only through `GuardedResolver`:
+  our `Resolver` (default `system_resolver`), bounded by the request's connect timeout,
+  then `DestinationPolicy.check_addresses` on every address; the connector connects only
+  to the addresses the resolver returned, and its DNS cache is off, so every new
+  connection is a fresh, checked lookup. aiohttp still sends SNI and `Host` for the
+  original name and verifies the certificate against it, so DNS rebinding between check
+  and connect is impossible (IP literals skip the resolver; `check_url` has judged them);
+* only TCP: the connector is a `TCPConnector`, never a unix socket;
+* no proxies and no .netrc from the environment (`trust_env=False`): a proxy would connect
+  for us; no cookie jar in aiohttp (httpx keeps the client's cookies);
+* TLS 1.2 or newer, certificate verification always on, with the process's shared
+  `SSLContext` (a local simulator CA can be added in local mode only).
+
+aiohttp's exceptions reach connectors as httpx transport errors (`_AIOHTTP_ERRORS`), so
+`shared.contract.pacer` and the connectors' error tables treat them as before.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import logging
 import os
+import socket
 import ssl
-import typing
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import anyio
-import httpcore
+import aiohttp
 import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
+from httpx_aiohttp import AiohttpTransport
 
 from shared.errors import UnsafeDestinationError
 from shared.net.guard import DestinationPolicy, Resolver, policy_for, system_resolver
@@ -33,64 +53,131 @@ logger = logging.getLogger(__name__)
 _CROSS_ORIGIN = "ferry.cross_origin_redirect"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=20, keepalive_expiry=30.0)
+#: Longest response status line / header line accepted (aiohttp's default is 8190 bytes;
+#: h11, which httpx used before, accepted a 16 KiB header block).
+MAX_HEADER_LINE = 16 * 1024
+
+#: The connect timeout of the request being sent: aiohttp gives a resolver no timeout, and
+#: its own `connect` timeout is httpx's pool timeout (httpx_aiohttp), so the transport
+#: hands the connect timeout to `GuardedResolver` here (set and read in the same task).
+_CONNECT_TIMEOUT: contextvars.ContextVar[float | None] = contextvars.ContextVar("ferry_connect_timeout", default=None)
+
+_RESOLVED_FLAGS = socket.AI_NUMERICHOST | socket.AI_NUMERICSERV
 
 
-class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
-    """Resolve once, check every address, connect to a checked address."""
+class GuardedResolver(AbstractResolver):
+    """aiohttp resolver: resolve once (bounded by the connect timeout), check every address,
+    return only checked addresses; the connector connects to nothing else."""
 
-    def __init__(
-        self,
-        policy: DestinationPolicy,
-        *,
-        resolver: Resolver | None = None,
-        inner: httpcore.AsyncNetworkBackend | None = None,
-    ) -> None:
+    def __init__(self, policy: DestinationPolicy, resolver: Resolver | None = None) -> None:
         self._policy = policy
         self._resolve = resolver or system_resolver
-        self._inner = inner or httpcore.AnyIOBackend()
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_UNSPEC
+    ) -> list[ResolveResult]:
         try:
             # the connect timeout covers the lookup too: a slow resolver must not hang a chunk
-            with anyio.fail_after(timeout):
+            async with asyncio.timeout(_CONNECT_TIMEOUT.get()):
                 addresses = await self._resolve(host, port)
         except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
+            raise httpx.ConnectTimeout(f"resolving {host} timed out") from exc
         except OSError as exc:
-            raise httpcore.ConnectError(f"could not resolve {host}") from exc
+            raise httpx.ConnectError(f"could not resolve {host}") from exc
         self._policy.check_addresses(host, addresses)
-        last: Exception | None = None
-        for address in addresses:  # try each checked address, never a fresh lookup
-            try:
-                return await self._inner.connect_tcp(
-                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                last = exc
-        assert last is not None
-        raise last
+        return [
+            {
+                "hostname": host,
+                "host": address,
+                "port": port,
+                "family": socket.AF_INET6 if ":" in address else socket.AF_INET,
+                "proto": 0,
+                "flags": _RESOLVED_FLAGS,
+            }
+            for address in addresses
+        ]
 
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise UnsafeDestinationError("unix sockets are not an allowed destination")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+    async def close(self) -> None:
+        return None
 
 
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx transport whose connection pool dials only through `GuardedNetworkBackend`."""
+#: aiohttp exception → the httpx exception httpcore raised for the same failure; first
+#: match wins (subclasses first). Every target is an `httpx.TransportError`, which the pacer
+#: retries. Finer than httpx_aiohttp's own table, which calls a server disconnect a
+#: `ConnectTimeout` and lets a malformed response through as a bare aiohttp error.
+_AIOHTTP_ERRORS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
+    (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),  # pool wait + connect
+    (aiohttp.ServerTimeoutError, httpx.ReadTimeout),  # no byte within the read timeout
+    (aiohttp.ClientConnectorError, httpx.ConnectError),  # refused, unreachable, TLS handshake, certificate
+    (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),  # closed without (a full) answer
+    (aiohttp.ClientPayloadError, httpx.ReadError),  # body cut short or malformed
+    (aiohttp.ClientResponseError, httpx.RemoteProtocolError),  # malformed status line or headers
+    (aiohttp.ClientConnectionResetError, httpx.WriteError),
+    (aiohttp.ClientOSError, httpx.NetworkError),  # e.g. reset while sending the body
+    (aiohttp.InvalidURL, httpx.UnsupportedProtocol),
+    (aiohttp.ClientConnectionError, httpx.NetworkError),
+    (aiohttp.ClientError, httpx.TransportError),
+)
+
+
+class _RequestBody(httpx.AsyncByteStream):
+    """A streamed upload. aiohttp reports an error of the caller's own byte iterator (say,
+    an attachment shorter than declared) as a connection error; this remembers it so the
+    caller gets its own exception back, as it did from httpcore."""
+
+    def __init__(self, inner: httpx.AsyncByteStream) -> None:
+        self._inner = inner
+        self.error: Exception | None = None
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._inner:
+                yield chunk
+        except Exception as exc:
+            self.error = exc
+            raise
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+@contextlib.contextmanager
+def _as_httpx_errors(body: _RequestBody | None = None) -> Iterator[None]:
+    """Re-raise aiohttp's errors (bare, or as httpx_aiohttp mapped them) per `_AIOHTTP_ERRORS`,
+    or the upload iterator's own error that caused one; anything else (UnsafeDestinationError,
+    our resolver's httpx errors) passes unchanged."""
+    try:
+        yield
+    except (httpx.TransportError, aiohttp.ClientError) as exc:
+        if body is not None and body.error is not None:
+            raise body.error from None
+        cause = exc if isinstance(exc, aiohttp.ClientError) else exc.__cause__
+        if not isinstance(cause, aiohttp.ClientError):
+            raise
+        target = next(target for source, target in _AIOHTTP_ERRORS if isinstance(cause, source))
+        raise target(str(cause) or type(cause).__name__) from cause
+
+
+class _ResponseBody(httpx.AsyncByteStream):
+    """The response stream, with aiohttp errors while reading mapped like the request's."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, body: _RequestBody | None) -> None:
+        self._inner = inner
+        self._body = body
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _as_httpx_errors(self._body):
+            async for chunk in self._inner:
+                yield chunk
+
+    async def aclose(self) -> None:
+        with _as_httpx_errors(self._body):
+            await self._inner.aclose()
+
+
+class GuardedTransport(AiohttpTransport):
+    """httpx transport over an aiohttp session whose connector resolves only through
+    `GuardedResolver`; checks every request's URL first."""
 
     def __init__(
         self,
@@ -99,27 +186,62 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         ssl_context: ssl.SSLContext,
         limits: httpx.Limits = DEFAULT_LIMITS,
         resolver: Resolver | None = None,
-        network_backend: httpcore.AsyncNetworkBackend | None = None,
+        socket_factory: aiohttp.SocketFactoryType | None = None,
     ) -> None:
-        super().__init__(verify=ssl_context, trust_env=False, limits=limits)
+        # the session is made on first use, inside the event loop (aiohttp needs a running loop)
+        super().__init__(verify=ssl_context, trust_env=False, limits=limits, client=self._new_session)
         self.policy = policy
-        # replace the pool httpx built with one that uses the guarded backend
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=True,
-            http2=False,
-            retries=0,
-            network_backend=GuardedNetworkBackend(policy, resolver=resolver, inner=network_backend),
+        self.resolver = GuardedResolver(policy, resolver)
+        self._socket_factory = socket_factory
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            resolver=self.resolver,
+            use_dns_cache=False,  # every new connection resolves (and is checked) again
+            ssl=self.ssl_context,
+            limit=self.limits.max_connections or 0,  # 0: no limit, like httpx's None
+            keepalive_timeout=self.limits.keepalive_expiry,
+            socket_factory=self._socket_factory,
         )
+        session = aiohttp.ClientSession(
+            connector=connector,
+            trust_env=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,  # httpx decodes (the transport also asks per request)
+            max_line_size=MAX_HEADER_LINE,
+            max_field_size=MAX_HEADER_LINE,
+        )
+        # aiohttp silently re-sends an idempotent request once when a kept-alive connection
+        # drops; httpcore did not, and the pacer must see (count, back off from) every drop.
+        # (The switch aiohttp's own test client uses; tests/connectors/test_planner.py checks.)
+        session._retry_connection = False
+        return session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.extensions.get(_CROSS_ORIGIN):
             raise UnsafeDestinationError(f"redirect to another host refused: {request.url.scheme}://{request.url.host}")
+        if request.extensions.get("sni_hostname"):
+            raise UnsafeDestinationError("a TLS name other than the URL's host is not allowed")
         self.policy.check_url(request.url)
-        return await super().handle_async_request(request)
+        body = None
+        try:
+            request.content  # noqa: B018 -- raises for a body not read into memory
+        except httpx.RequestNotRead:
+            if isinstance(request.stream, httpx.ByteStream):
+                # bytes already in memory, e.g. the copy of the body a redirect carries (b""
+                # for a GET): read, so aiohttp sends them as they are, not as a chunked upload
+                await request.aread()
+            elif isinstance(request.stream, httpx.AsyncByteStream):
+                body = request.stream = _RequestBody(request.stream)  # streamed upload
+        token = _CONNECT_TIMEOUT.set(request.extensions.get("timeout", {}).get("connect"))
+        try:
+            with _as_httpx_errors(body):
+                response = await super().handle_async_request(request)
+        finally:
+            _CONNECT_TIMEOUT.reset(token)
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _ResponseBody(response.stream, body)
+        return response
 
 
 class GuardedAsyncClient(httpx.AsyncClient):
@@ -181,7 +303,7 @@ def build_client(
     headers: dict[str, str] | None = None,
     local_ca_file: str | None = None,
     resolver: Resolver | None = None,
-    network_backend: httpcore.AsyncNetworkBackend | None = None,
+    socket_factory: aiohttp.SocketFactoryType | None = None,
     **client_kwargs: Any,
 ) -> httpx.AsyncClient:
     """An `httpx.AsyncClient` for connector `kind` that can only reach allowed hosts.
@@ -189,9 +311,10 @@ def build_client(
     `allow_loopback` (local mode only, off by default) permits loopback simulators and
     logs a warning. `base_url` is the API root the connector uses (vendor default,
     self-hosted site, or simulator). `local_ca_file` trusts a simulator's CA and is
-    refused unless `allow_loopback`. `resolver` / `network_backend` are test seams: the
-    guard still checks what the resolver returns, and the backend is only ever asked to
-    connect to checked addresses. Raises UnsafeDestinationError for a refused base URL.
+    refused unless `allow_loopback`. `resolver` / `socket_factory` are test seams: the
+    guard still checks what the resolver returns, and the connector asks the socket factory
+    (aiohappyeyeballs: one socket per address it dials) only for checked addresses.
+    Raises UnsafeDestinationError for a refused base URL.
     """
     if allow_loopback:
         logger.warning("SSRF guard: loopback destinations allowed for %s (local mode only)", kind)
@@ -206,7 +329,7 @@ def build_client(
         ssl_context=shared_ssl_context(local_ca_file),
         limits=limits,
         resolver=resolver,
-        network_backend=network_backend,
+        socket_factory=socket_factory,
     )
     return GuardedAsyncClient(
         transport=transport,

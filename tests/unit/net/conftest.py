@@ -1,14 +1,14 @@
-"""Loopback servers that count connections, and a network backend that records dials."""
+"""Loopback servers that count connections, and a socket factory that records dials."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
-import typing
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-import httpcore
+import aiohttp
 import pytest
 
 # The guard learns each kind's hosts when its connection model registers
@@ -71,31 +71,23 @@ async def counting_server() -> AsyncIterator[CountingServer]:
         await server.wait_closed()
 
 
-class RecordingBackend(httpcore.AsyncNetworkBackend):
-    """Records every dial; dials for real only when `connect` is True."""
+class RecordingSockets:
+    """Socket factory for the connector (`build_client(socket_factory=...)`): aiohappyeyeballs
+    asks it for one socket per address the connector dials. Records every dial; hands out a
+    real socket (which then connects) only when `connect` is True."""
 
     def __init__(self, connect: bool = False) -> None:
         self.dials: list[tuple[str, int]] = []
         self._connect = connect
-        self._inner = httpcore.AnyIOBackend()
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        self.dials.append((host, port))
+    def __call__(self, addr_info: aiohttp.AddrInfoType) -> socket.socket:
+        family, type_, proto, _canonname, address = addr_info
+        self.dials.append((str(address[0]), int(address[1])))
         if not self._connect:
-            raise httpcore.ConnectError("recording backend does not connect")
-        return await self._inner.connect_tcp(host, port, timeout=timeout)
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+            raise OSError("recording socket factory does not connect")
+        return socket.socket(family=family, type=type_, proto=proto)
 
 
 @pytest.fixture
-def recording_backend() -> RecordingBackend:
-    return RecordingBackend()
+def recording_sockets() -> RecordingSockets:
+    return RecordingSockets()

@@ -1,14 +1,18 @@
 """build_client: every refused destination is refused before any connection is made.
 
 Proof of "no request leaves the process": a loopback server counts TCP connections
-(it must see 0), and a recording network backend counts dials (it must see 0).
+(it must see 0), and a recording socket factory, which the connector asks for one socket
+per address it dials, counts dials (it must see 0).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import ssl
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -20,7 +24,7 @@ from cryptography.x509.oid import NameOID
 
 from shared.errors import UnsafeDestinationError
 from shared.net.http import build_client, outbound_ssl_context, shared_ssl_context
-from tests.unit.net.conftest import CountingServer, RecordingBackend, start_counting_server
+from tests.unit.net.conftest import CountingServer, RecordingSockets, start_counting_server
 
 REFUSED = [
     "http://127.0.0.1:{port}/",
@@ -58,19 +62,19 @@ async def resolve_to_loopback(host: str, port: int) -> list[str]:
 
 @pytest.mark.parametrize("template", REFUSED)
 async def test_refused_destinations_never_connect(
-    template: str, counting_server: CountingServer, recording_backend: RecordingBackend
+    template: str, counting_server: CountingServer, recording_sockets: RecordingSockets
 ) -> None:
     url = template.format(port=counting_server.port)
     # httpx itself rejects a dotted quad with an octal part ("0177.0.0.1") as InvalidURL
     refused = (UnsafeDestinationError, httpx.InvalidURL)
     # every name resolves to the counting server: a guard that forgot to check would hit it
-    async with build_client("trello", resolver=resolve_to_loopback, network_backend=recording_backend) as client:
+    async with build_client("trello", resolver=resolve_to_loopback, socket_factory=recording_sockets) as client:
         with pytest.raises(refused):
             await client.get(url)
     async with build_client("trello", resolver=resolve_to_loopback) as client:
         with pytest.raises(refused):
             await client.get(url)
-    assert recording_backend.dials == []
+    assert recording_sockets.dials == []
     assert counting_server.connections == 0
 
 
@@ -85,15 +89,15 @@ async def test_refused_destinations_never_connect(
     ],
 )
 async def test_names_resolving_to_private_addresses_are_refused(
-    kind: str, base_url: str | None, addresses: list[str], recording_backend: RecordingBackend
+    kind: str, base_url: str | None, addresses: list[str], recording_sockets: RecordingSockets
 ) -> None:
     async def resolver(host: str, port: int) -> list[str]:
         return addresses
 
-    async with build_client(kind, base_url=base_url, resolver=resolver, network_backend=recording_backend) as client:
+    async with build_client(kind, base_url=base_url, resolver=resolver, socket_factory=recording_sockets) as client:
         with pytest.raises(UnsafeDestinationError):
             await client.get(base_url or "https://api.trello.com/1/members/me")
-    assert recording_backend.dials == []
+    assert recording_sockets.dials == []
 
 
 async def test_allowed_vendor_call_dials_the_checked_address() -> None:
@@ -103,11 +107,14 @@ async def test_allowed_vendor_call_dials_the_checked_address() -> None:
         calls.append(host)
         return ["8.8.8.8", "8.8.4.4"] if len(calls) == 1 else ["127.0.0.1"]
 
-    backend = RecordingBackend()
-    async with build_client("trello", resolver=public, network_backend=backend) as client:
+    sockets = RecordingSockets()
+    async with build_client("trello", resolver=public, socket_factory=sockets) as client:
         with pytest.raises(httpx.ConnectError):
             await client.get("https://api.trello.com/1/members/me")
-    assert backend.dials == [("8.8.8.8", 443), ("8.8.4.4", 443)]  # IPs, never the name
+    # IPs in resolver order, never the name and nothing else; aiohttp then tries the addresses
+    # after the first once more on its own (8.8.4.4 again): still only checked addresses
+    assert sockets.dials[:2] == [("8.8.8.8", 443), ("8.8.4.4", 443)]
+    assert set(sockets.dials) == {("8.8.8.8", 443), ("8.8.4.4", 443)}
     assert calls == ["api.trello.com"]  # resolved once per connection attempt
 
 
@@ -222,7 +229,7 @@ def test_guard_cannot_be_replaced_or_weakened() -> None:
     assert client._trust_env is False  # no proxy from the environment dials for us
 
 
-async def test_slow_resolver_is_bounded_by_the_connect_timeout(recording_backend: RecordingBackend) -> None:
+async def test_slow_resolver_is_bounded_by_the_connect_timeout(recording_sockets: RecordingSockets) -> None:
     import anyio
 
     async def hanging(host: str, port: int) -> list[str]:
@@ -230,17 +237,20 @@ async def test_slow_resolver_is_bounded_by_the_connect_timeout(recording_backend
         return []
 
     async with build_client(
-        "monday", resolver=hanging, network_backend=recording_backend, timeout=httpx.Timeout(5.0, connect=0.05)
+        "monday", resolver=hanging, socket_factory=recording_sockets, timeout=httpx.Timeout(5.0, connect=0.05)
     ) as client:
+        started = time.monotonic()
         with pytest.raises(httpx.ConnectTimeout):
             await client.post("https://api.monday.com/v2", json={"query": "{ me { id } }"})
-    assert recording_backend.dials == []
+    # the connect timeout, not the 5 s pool/read timeout, ended the lookup
+    assert time.monotonic() - started < 2.0
+    assert recording_sockets.dials == []
 
 
 def test_clients_share_one_tls_context_per_trust_store(tmp_path: Path) -> None:
     # loading the trust store is the costly part of a client (issue 19 item 4): built once
     first, second = build_client("trello"), build_client("asana")
-    assert first._transport._pool._ssl_context is second._transport._pool._ssl_context  # type: ignore[attr-defined]
+    assert first._transport.ssl_context is second._transport.ssl_context is shared_ssl_context()  # type: ignore[attr-defined]
     assert shared_ssl_context() is shared_ssl_context()
     assert shared_ssl_context().verify_mode == ssl.CERT_REQUIRED
     import certifi
@@ -251,3 +261,120 @@ def test_clients_share_one_tls_context_per_trust_store(tmp_path: Path) -> None:
     assert with_ca is not shared_ssl_context() and with_ca is shared_ssl_context(str(ca))
     ca.write_text(ca.read_text() + "\n")  # the CA file changed on disk: a new context trusts it
     assert shared_ssl_context(str(ca)) is not with_ca
+
+
+async def _serve_once(answer: bytes) -> tuple[asyncio.Server, int]:
+    """A loopback server that reads one request head, writes `answer`, and hangs up."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (b"", httpx.RemoteProtocolError),  # disconnected without an answer
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", httpx.ReadError),  # body cut short
+        (b"NOT HTTP AT ALL\r\n\r\n", httpx.RemoteProtocolError),  # malformed status line
+    ],
+)
+async def test_transport_failures_are_httpx_transport_errors_the_pacer_retries(
+    answer: bytes, expected: type[httpx.TransportError]
+) -> None:
+    from shared.contract.pacer import Action, classify
+
+    server, port = await _serve_once(answer)
+    try:
+        async with build_client("monday", allow_loopback=True, base_url=f"http://127.0.0.1:{port}") as client:
+            with pytest.raises(httpx.TransportError) as caught:
+                await client.post("/v2", json={"query": "{ me { id } }"})
+        assert isinstance(caught.value, expected) and classify(caught.value) is Action.RETRY
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_tls_failure_is_a_connect_error(tmp_path: Path) -> None:
+    cert, key = _cert_for("other.example.test", tmp_path)  # certificate for another name
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    state, server = await start_counting_server(server_ctx)
+
+    async def resolver(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    try:
+        async with build_client(
+            "jira",
+            allow_loopback=True,
+            base_url=f"https://jira.example.test:{state.port}",
+            resolver=resolver,
+            local_ca_file=str(cert),
+        ) as client:
+            with pytest.raises(httpx.ConnectError):
+                await client.get("/rest/api/2/myself")
+        assert state.requests == []
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_request_cannot_ask_for_another_tls_name() -> None:
+    async with build_client("trello", resolver=resolve_to_loopback) as client:
+        with pytest.raises(UnsafeDestinationError):
+            await client.get("https://api.trello.com/1/members/me", extensions={"sni_hostname": "evil.example"})
+
+
+async def test_streams_both_ways_in_chunks(counting_server: CountingServer) -> None:
+    """Uploads from an async iterable of bytes and `client.stream` downloads still work."""
+    from aiohttp import web
+
+    received: list[int] = []
+
+    async def echo(request: web.Request) -> web.StreamResponse:
+        async for chunk in request.content.iter_chunked(64 * 1024):
+            received.append(len(chunk))
+        response = web.StreamResponse()
+        await response.prepare(request)
+        for _ in range(8):
+            await response.write(b"x" * 100_000)
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_post("/upload", echo)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(16):
+            yield b"y" * 65536
+
+    try:
+        async with build_client("monday", allow_loopback=True, base_url=f"http://127.0.0.1:{port}") as client:
+            async with client.stream("POST", "/upload", content=body()) as response:
+                chunks = [len(chunk) async for chunk in response.aiter_bytes()]
+        assert sum(received) == 16 * 65536
+        assert sum(chunks) == 800_000 and max(chunks) < 800_000  # read in pieces, not at once
+
+        class ShortAttachment(Exception):
+            pass
+
+        async def failing() -> AsyncIterator[bytes]:
+            yield b"y" * 65536
+            raise ShortAttachment("the upload iterator's own error reaches the caller unchanged")
+
+        async with build_client("monday", allow_loopback=True, base_url=f"http://127.0.0.1:{port}") as client:
+            with pytest.raises(ShortAttachment):
+                await client.post("/upload", content=failing())
+    finally:
+        await runner.cleanup()
