@@ -37,7 +37,7 @@ import logging
 import os
 import socket
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any
 
 import aiohttp
@@ -123,19 +123,28 @@ _AIOHTTP_ERRORS: tuple[tuple[type[BaseException], type[httpx.TransportError]], .
 class _RequestBody(httpx.AsyncByteStream):
     """A streamed upload. aiohttp reports an error of the caller's own byte iterator (say,
     an attachment shorter than declared) as a connection error; this remembers it so the
-    caller gets its own exception back, as it did from httpcore."""
+    caller gets its own exception back, as it did from httpcore. It also notes since when
+    aiohttp holds a chunk it has not finished writing (``writing_since``): aiohttp has no
+    write timeout, and a peer that stops reading would hold the upload until TCP gives up
+    (``GuardedTransport`` enforces httpx's ``write`` timeout on it)."""
 
     def __init__(self, inner: httpx.AsyncByteStream) -> None:
         self._inner = inner
         self.error: Exception | None = None
+        self.writing_since: float | None = None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
         try:
             async for chunk in self._inner:
-                yield chunk
+                self.writing_since = loop.time()
+                yield chunk  # aiohttp asks for the next chunk once this one is written
+                self.writing_since = None
         except Exception as exc:
             self.error = exc
             raise
+        finally:
+            self.writing_since = None
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -233,15 +242,44 @@ class GuardedTransport(AiohttpTransport):
                 await request.aread()
             elif isinstance(request.stream, httpx.AsyncByteStream):
                 body = request.stream = _RequestBody(request.stream)  # streamed upload
-        token = _CONNECT_TIMEOUT.set(request.extensions.get("timeout", {}).get("connect"))
+        timeouts = request.extensions.get("timeout", {})
+        token = _CONNECT_TIMEOUT.set(timeouts.get("connect"))
         try:
             with _as_httpx_errors(body):
-                response = await super().handle_async_request(request)
+                sending = super().handle_async_request(request)
+                write_timeout = timeouts.get("write")
+                if body is None or write_timeout is None:
+                    response = await sending
+                else:
+                    response = await _within_write_timeout(sending, body, write_timeout)
         finally:
             _CONNECT_TIMEOUT.reset(token)
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = _ResponseBody(response.stream, body)
         return response
+
+
+async def _within_write_timeout(
+    sending: Coroutine[Any, Any, httpx.Response], body: _RequestBody, timeout: float
+) -> httpx.Response:
+    """``sending``, failed with ``httpx.WriteTimeout`` when one chunk of ``body`` takes longer
+    than ``timeout`` to write (httpcore's write timeout, per write, as before). Reading the
+    next chunk from its source does not count: that is the source's read timeout."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(sending)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=min(1.0, timeout))
+            if done:
+                return task.result()
+            since = body.writing_since
+            if since is not None and loop.time() - since > timeout:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                raise httpx.WriteTimeout(f"no upload progress for {timeout:g} s: the server stopped reading")
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
 
 
 class GuardedAsyncClient(httpx.AsyncClient):

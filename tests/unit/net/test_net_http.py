@@ -378,3 +378,41 @@ async def test_streams_both_ways_in_chunks(counting_server: CountingServer) -> N
                 await client.post("/upload", content=failing())
     finally:
         await runner.cleanup()
+
+
+async def test_an_upload_to_a_server_that_stops_reading_ends_with_a_write_timeout() -> None:
+    """aiohttp has no write timeout: the transport enforces httpx's on streamed uploads, per
+    chunk written, so a peer that never reads cannot hold a chunk for ever. A slow source
+    (the next chunk read from the other vendor) is not counted against it."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def never_reads(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)  # holds the connection open and reads nothing
+
+    server = await asyncio.start_server(never_reads, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+
+    async def big() -> AsyncIterator[bytes]:
+        for _ in range(1024):  # 64 MiB: far more than the loopback socket buffers hold
+            yield b"z" * 65536
+
+    async def slow_source() -> AsyncIterator[bytes]:
+        for _ in range(3):
+            await asyncio.sleep(0.6)  # longer than the write timeout between chunks
+            yield b"s" * 1024
+
+    timeout = httpx.Timeout(30.0, write=0.5)
+    try:
+        async with build_client("monday", allow_loopback=True, base_url=f"http://127.0.0.1:{port}") as client:
+            started = time.monotonic()
+            with pytest.raises(httpx.WriteTimeout):
+                await client.post("/upload", content=big(), timeout=timeout)
+            assert time.monotonic() - started < 10
+            # the same timeout does not fire while the source is slow: the read times out instead
+            with pytest.raises(httpx.ReadTimeout):
+                await client.post("/upload", content=slow_source(), timeout=httpx.Timeout(1.0, write=0.5))
+    finally:
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()
