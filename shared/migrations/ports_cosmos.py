@@ -347,13 +347,26 @@ class CosmosIdMap:
         await bounded(versions.items(), one)
 
     async def mark_seen(self, migration_id: str, kind: Kind, source_ids: Sequence[str], run_id: str) -> None:
+        """One transactional batch of patches per ``BATCH_MAX`` entries (an unchanged delta
+        marks every entry it saw: one patch request each was most of its time, issue 19); a
+        batch that fails (one entry gone meanwhile fails its whole batch) is marked entry by
+        entry, where a missing entry is skipped."""
+        ops = [{"op": "set", "path": "/lastRunId", "value": run_id}]
+        sids = list(dict.fromkeys(source_ids))
+
         async def one(sid: str) -> None:
             try:
-                await self.repo.patch(self.doc_id(kind, sid), [{"op": "set", "path": "/lastRunId", "value": run_id}])
+                await self.repo.patch(self.doc_id(kind, sid), ops)
             except NotFoundError:
                 pass  # only entries that exist are marked
 
-        await bounded(dict.fromkeys(source_ids), one)
+        async def batch(part: builtins.list[str]) -> None:
+            try:
+                await self.repo.patch_many([(self.doc_id(kind, sid), ops) for sid in part])
+            except Exception:  # any failure: each entry alone, with its own outcome
+                await bounded(part, one)
+
+        await bounded([sids[i : i + BATCH_MAX] for i in range(0, len(sids), BATCH_MAX)], batch)
 
     async def page(
         self, migration_id: str, *, scope: str, kind: Kind, depth: int | None, after: str | None, limit: int

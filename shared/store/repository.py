@@ -9,7 +9,7 @@ State changes use ETags (optimistic concurrency) or conditional patches.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
@@ -113,6 +113,14 @@ class TenantRepository:
             ops = [("upsert", (doc,)) for doc in stamped[i : i + BATCH_MAX]]
             await self._container.execute_item_batch(ops, partition_key=self.pk)
         return len(stamped)
+
+    async def patch_many(self, patches: Sequence[tuple[str, list[dict[str, Any]]]]) -> None:
+        """Patch documents of this repository's partition in transactional batches (one
+        request per ``BATCH_MAX``). A batch applies whole or raises (in Cosmos one missing
+        document fails its batch): the caller decides what to try again alone."""
+        for i in range(0, len(patches), BATCH_MAX):
+            ops = [("patch", (item_id, operations)) for item_id, operations in patches[i : i + BATCH_MAX]]
+            await self._container.execute_item_batch(ops, partition_key=self.pk)
 
     async def replace(self, doc: dict[str, Any], *, etag: str | None) -> dict[str, Any]:
         """Replace a document; with an etag the write fails (ConflictError) if it changed."""

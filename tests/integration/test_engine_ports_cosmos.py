@@ -175,3 +175,42 @@ async def test_worker_state_answers_the_first_status_look_from_the_run_it_just_r
     assert await state.get_status("r1") is RunStatus.RUNNING  # later looks read the store
     state.read_just_now({"id": "r1", "status": "paused"})
     assert await state.get_status("other-run") is RunStatus.QUEUED  # absent run: read, not taken from r1
+
+
+async def test_marking_entries_seen_goes_in_batches_and_survives_a_missing_entry(stores: Any) -> None:
+    """An unchanged delta marks every entry it saw: one batch of patches per 100 entries (the
+    Cosmos stand-in serves patches in a batch, tools/cosmos/launcher.js (9)); a batch that
+    names an entry gone meanwhile is marked entry by entry, the missing one skipped."""
+    ctx = _ctx(stores)
+    ids = CosmosIdMap(ctx, "mig1")
+    sids = [f"t{n:03d}" for n in range(250)]
+    entries = [
+        IdMapEntry(
+            migration_id="mig1", kind=Kind.TASK, source_id=s, scope="p1", marker=f"m{s}",
+            state=IdState.DONE, dest_id=f"d{s}", source_version="v1", last_run_id="run1",
+        )
+        for s in sids
+    ]  # fmt: skip
+    assert await ids.put_many(entries) == [None] * 250
+    calls = {"batches": 0, "alone": 0}
+    real_many, real_one = ids.repo.patch_many, ids.repo.patch
+
+    async def patch_many(patches):  # type: ignore[no-untyped-def]
+        calls["batches"] += 1
+        return await real_many(patches)
+
+    async def patch(item_id, operations, **kw):  # type: ignore[no-untyped-def]
+        calls["alone"] += 1
+        return await real_one(item_id, operations, **kw)
+
+    ids.repo.patch_many, ids.repo.patch = patch_many, patch  # type: ignore[method-assign]
+    await ids.mark_seen("mig1", Kind.TASK, sids, "run2")
+    assert calls == {"batches": 3, "alone": 0}
+    got = await ids.get_many("mig1", Kind.TASK, sids)
+    assert {e.last_run_id for e in got.values()} == {"run2"} and len(got) == 250
+
+    calls.update(batches=0, alone=0)
+    await ids.mark_seen("mig1", Kind.TASK, [*sids[:10], "gone"], "run3")  # "gone" has no entry
+    assert calls == {"batches": 1, "alone": 11}
+    got = await ids.get_many("mig1", Kind.TASK, sids[:12])
+    assert [e.last_run_id for e in (got[s] for s in sids[:12])] == ["run3"] * 10 + ["run2"] * 2

@@ -9,7 +9,8 @@
 //   5. query results accumulate in place (the query compiler's array spread is O(n²));
 //   6. a cross-partition query filtered by a field's equality is served from an index on it;
 //   7. a conditional patch's condition is evaluated as written on the addressed document only;
-//   8. a transactional batch takes its partition key from the request header.
+//   8. a transactional batch takes its partition key from the request header;
+//   9. a transactional batch may hold patch operations (and marks the data to be saved).
 // Handlers must be patched before ./routes is required: the router captures them at load.
 "use strict";
 const path = require("path");
@@ -59,8 +60,59 @@ patchHandler("read-document", (original) => (account, req, res, params) => {
     req.ferryBody = Array.isArray(body)
       ? body.map((op) => (op && op.partitionKey === undefined ? { ...op, partitionKey: header } : op))
       : body;
+    if (Array.isArray(req.ferryBody) && req.ferryBody.some((op) => op && op.operationType === "Patch")) {
+      return patchBatch(account, req, res, params, req.ferryBody);
+    }
     return original(account, req, res, params);
   });
+}
+
+// (9) Patch operations in a transactional batch (Cosmos supports them; the library's batch
+// answers 400 "not supported"): applied one by one with the library's own operations (the
+// conditional-patch fix (7) included), stopping at the first failure like the library's batch
+// (later operations answer 424). Not atomic, as the library's batch is not.
+function patchBatch(account, req, res, { dbId, collId }, ops) {
+  const documentOperations = require(path.join(lib, "handler", "_document-operations"));
+  const patchOps = require(path.join(lib, "handler", "_patch-operations"));
+  const collection = account.database(dbId).collection(collId);
+  if (!collection.read()) {
+    res.statusCode = 404;
+    return {};
+  }
+  const byType = {
+    Create: documentOperations.createOperation,
+    Upsert: documentOperations.upsertOperation,
+    Read: documentOperations.readOperation,
+    Delete: documentOperations.deleteOperation,
+    Replace: documentOperations.replaceOperation,
+    Patch: (coll, input) => patchOps.patchOperation(coll, {
+      id: input.id,
+      partitionKey: input.partitionKey,
+      ifMatch: input.ifMatch,
+      operations: (input.resourceBody || {}).operations,
+      condition: (input.resourceBody || {}).condition,
+    }),
+  };
+  const out = [];
+  let failed = false;
+  for (const input of ops) {
+    if (failed) {
+      out.push({ statusCode: 424, requestCharge: 0 });
+      continue;
+    }
+    const apply = input && byType[input.operationType];
+    if (!apply) {
+      res.statusCode = 400;
+      return { message: `Operation type '${input && input.operationType}' is not supported in Batch.` };
+    }
+    const result = apply(collection, input);
+    failed = result.statusCode >= 400;
+    out.push(failed
+      ? { statusCode: result.statusCode, requestCharge: 0 }
+      : { statusCode: result.statusCode, requestCharge: 1, eTag: result.body ? result.body._etag : undefined,
+          resourceBody: result.body });
+  }
+  return out;
 }
 
 // Items.query (the library's), over a subset of the container's documents (`subset`: a Map
@@ -283,7 +335,7 @@ patchHandler("read-meta", (original) => (acc, req, res, params) => {
   return original(acc, req, res, params);
 });
 for (const name of ["create-document", "upsert-document", "replace-document", "delete-document",
-                    "patch-document", "create-collection", "delete-collection", "create-database",
+                    "patch-document", "batch-documents", "create-collection", "delete-collection", "create-database",
                     "delete-database", "replace-collection"]) {
   patchHandler(name, (original) => (acc, req, res, params) => {
     account = acc;
