@@ -225,18 +225,7 @@ class ItemProcessor:
                 continue  # settled earlier in this run: _process returns before writing
             if skip_reason(rec, self.caps) is not None:
                 continue
-            intents.append(
-                intent(
-                    ctx.settings.migration_id,
-                    ctx.scope,
-                    rec,
-                    self._marker(rec),
-                    ctx.run_id,
-                    ctx.clock.now(),
-                    entry,
-                    depth=self.resolver.depth(rec),
-                )
-            )
+            intents.append(self._intent(rec, entry))
         if intents:
             outcomes = await ctx.id_map.put_many(intents)
             # an intent not stored is written again by its item, before its vendor write
@@ -359,6 +348,20 @@ class ItemProcessor:
         if rec.source_id in self.seen.get(rec.kind, ()):
             self.seen[rec.kind].remove(rec.source_id)
 
+    def _intent(self, rec: Record, entry: IdMapEntry | None) -> IdMapEntry:
+        """The entry stored before ``rec``'s create: a redelivery looks for it by marker first."""
+        ctx = self.ctx
+        return intent(
+            ctx.settings.migration_id,
+            ctx.scope,
+            rec,
+            self._marker(rec),
+            ctx.run_id,
+            ctx.clock.now(),
+            entry,
+            depth=self.resolver.depth(rec),
+        )
+
     def _marker(self, rec: Record) -> str:
         sid = rec.source_id
         if self.caps.labels_per_project and rec.kind in SCOPED_KINDS:
@@ -393,18 +396,7 @@ class ItemProcessor:
                 adopted = kind not in caps.marker_kinds
                 return found, ItemStatus.RECONCILED, adopted
         if rec.source_id not in self._intended:  # e.g. an update whose item was gone
-            await ctx.id_map.put(
-                intent(
-                    ctx.settings.migration_id,
-                    ctx.scope,
-                    rec,
-                    marker,
-                    ctx.run_id,
-                    ctx.clock.now(),
-                    entry,
-                    depth=self.resolver.depth(rec),
-                )
-            )
+            await ctx.id_map.put(self._intent(rec, entry))
         return await self._create(rec, adapted, refs, marker, late), ItemStatus.CREATED, False
 
     async def _update(self, dest_id: str, rec: Record, adapted: Record, refs: DestRefs, late: list[str]) -> str:

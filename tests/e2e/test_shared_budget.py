@@ -21,13 +21,13 @@ import httpx
 import pytest
 
 from shared.connectors.trello import TRELLO_RATE_LIMIT
-from simulators.asana import DEFAULT_TOKEN as ASANA_TOKEN
 from simulators.asana import SeedConfig as AsanaSeed
 from simulators.asana import create_app as asana_app
 from simulators.common import serve
 from simulators.trello import SeedConfig as TrelloSeed
 from simulators.trello import create_app as trello_app
 from tests.e2e.conftest import RunningApp
+from tests.e2e.connectors import post_trello_and_asana
 from tests.e2e.identity_helpers import create_org
 from tools.devhost.process import runner_process
 from tools.stack import free_port, start_stack
@@ -78,27 +78,8 @@ def sims() -> Iterator[tuple[str, str]]:
 
 
 def _migration(c: httpx.Client, org_id: str, asana: str, trello: str, project: int) -> str:
-    src = c.post(
-        f"/api/orgs/{org_id}/connectors",
-        json={
-            "name": "Asana",
-            "connection": {
-                "kind": "asana",
-                "base_url": f"{asana}/api/1.0",
-                "auth": {"type": "pat", "token": ASANA_TOKEN},
-            },
-        },
-    )
-    dst = c.post(
-        f"/api/orgs/{org_id}/connectors",
-        json={
-            "name": "Trello",
-            "connection": {
-                "kind": "trello",
-                "base_url": f"{trello}/1",
-                "auth": {"type": "api_key_token", "api_key": TRELLO_KEY, "token": TRELLO_TOKEN},
-            },
-        },
+    dst, src = post_trello_and_asana(
+        c, org_id, trello=trello, asana=asana, trello_key=TRELLO_KEY, trello_token=TRELLO_TOKEN
     )
     assert src.status_code == 201 and dst.status_code == 201, (src.text, dst.text)
     projects = sorted(
