@@ -20,7 +20,8 @@ The guard sits below anything a connector can change:
   and connect is impossible (IP literals skip the resolver; `check_url` has judged them);
 * only TCP: the connector is a `TCPConnector`, never a unix socket;
 * no proxies and no .netrc from the environment (`trust_env=False`): a proxy would connect
-  for us; no cookie jar in aiohttp (httpx keeps the client's cookies);
+  for us; no cookie jar at all (`_NoCookies`; aiohttp's is a dummy): vendor APIs authenticate
+  every request by its token, so nothing a vendor sets is kept or sent back;
 * TLS 1.2 or newer, certificate verification always on, with the process's shared
   `SSLContext` (a local simulator CA can be added in local mode only).
 
@@ -282,12 +283,42 @@ async def _within_write_timeout(
         raise
 
 
+class _NoCookies(httpx.Cookies):
+    """The client's cookie jar, which keeps nothing.
+
+    Every vendor API authenticates each request by its token or OAuth header; a cookie a
+    vendor sets (load-balancer affinity, an XSRF or session cookie of its web app) is neither
+    needed nor wanted in later requests of the connector. httpx parses every response's
+    ``Set-Cookie`` through ``http.cookiejar`` whether or not one is there: ~6 % of a queue
+    worker's CPU (py-spy, issue 19 item 4).
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        return None
+
+
 class GuardedAsyncClient(httpx.AsyncClient):
-    """AsyncClient that marks redirects to another origin so the transport refuses them.
+    """AsyncClient that marks redirects to another origin so the transport refuses them,
+    and keeps no cookies (`_NoCookies`).
 
     Marking (instead of raising here) keeps `follow_redirects=False` callers able to read
     a 3xx response; only sending the marked request is refused.
     """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._cookies = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        raise TypeError("a connector's client keeps no cookies")
 
     def _build_redirect_request(self, request: httpx.Request, response: httpx.Response) -> httpx.Request:
         new = super()._build_redirect_request(request, response)
@@ -361,6 +392,8 @@ def build_client(
     for reserved in ("transport", "mounts", "proxy", "verify", "trust_env", "follow_redirects"):
         if reserved in client_kwargs:
             raise TypeError(f"build_client does not accept {reserved!r}: the guard owns it")
+    if "cookies" in client_kwargs:
+        raise TypeError("build_client does not accept 'cookies': a connector's client keeps none")
     policy = policy_for(kind, allow_loopback=allow_loopback, base_url=base_url)
     transport = GuardedTransport(
         policy,

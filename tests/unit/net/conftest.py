@@ -23,13 +23,15 @@ class CountingServer:
     """Minimal HTTP/1.1 server on 127.0.0.1: counts TCP connections and requests.
 
     `/redirect-other` answers 302 to `http://localhost:<port>/target` (another origin),
-    `/redirect-same` 302 to `/target`; anything else 200 with the Host header as body.
+    `/redirect-same` 302 to `/target`, `/set-cookie` 200 with a `Set-Cookie`; anything else
+    200 with the Host header as body. `cookies` holds each request's `Cookie` header.
     """
 
     port: int = 0
     connections: int = 0
     requests: list[str] = field(default_factory=list)
     sni: list[str | None] = field(default_factory=list)
+    cookies: list[str | None] = field(default_factory=list)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -40,10 +42,15 @@ class CountingServer:
                 path = lines[0].split(" ")[1]
                 host = next((ln.split(":", 1)[1].strip() for ln in lines if ln.lower().startswith("host:")), "")
                 self.requests.append(path)
+                self.cookies.append(
+                    next((ln.split(":", 1)[1].strip() for ln in lines if ln.lower().startswith("cookie:")), None)
+                )
                 if path == "/redirect-other":
                     status, extra, body = "302 Found", (f"Location: http://localhost:{self.port}/target\r\n"), b""
                 elif path == "/redirect-same":
                     status, extra, body = "302 Found", "Location: /target\r\n", b""
+                elif path == "/set-cookie":
+                    status, extra, body = "200 OK", "Set-Cookie: session=abc123; Path=/\r\n", b""
                 else:
                     status, extra, body = "200 OK", "", f"host={host}".encode()
                 writer.write(f"HTTP/1.1 {status}\r\n{extra}Content-Length: {len(body)}\r\n\r\n".encode() + body)

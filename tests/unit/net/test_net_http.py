@@ -213,6 +213,21 @@ async def test_redirect_to_another_host_is_refused(counting_server: CountingServ
     assert counting_server.requests == ["/redirect-same", "/target", "/redirect-other", "/redirect-other"]
 
 
+async def test_the_client_keeps_no_cookies(counting_server: CountingServer) -> None:
+    # vendor APIs authenticate each request by its token: a cookie one sets is not sent back
+    base = f"http://127.0.0.1:{counting_server.port}"
+    async with build_client("asana", allow_loopback=True, base_url=base) as client:
+        first = await client.get("/set-cookie")
+        assert first.headers["set-cookie"].startswith("session=abc123")
+        await client.get("/next")
+        assert not client.cookies
+        with pytest.raises(TypeError):
+            client.cookies = {"session": "abc123"}
+    assert counting_server.cookies == [None, None]
+    with pytest.raises(TypeError):
+        build_client("asana", cookies={"session": "abc123"})
+
+
 def test_tls_is_verified_and_at_least_1_2() -> None:
     context = outbound_ssl_context()
     assert context.minimum_version >= ssl.TLSVersion.TLSv1_2
