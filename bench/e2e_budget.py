@@ -50,6 +50,7 @@ import argparse
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -112,6 +113,7 @@ class RunFigures:
     peak_share: float = 0.0  # destination requests in the busiest PEAK_SPAN_S ÷ published rate
     tstu_share: float | None = None  # Azure DevOps: TSTUs charged ÷ the published TSTU budget
     graph_requests: int | None = None  # Planner: requests as Graph counts them (each in a $batch)
+    chunks: Counter[str] = field(default_factory=Counter)  # chunk deliveries by outcome (run log)
     # for --json only: where the requests went, and the destination's requests over time
     source_routes: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
     dest_routes: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
@@ -146,13 +148,18 @@ class RunFigures:
                 if self.graph_requests is not None
                 else ""
             )
+            + (f" chunks {sum(self.chunks.values())} ({_outcomes(self.chunks)})" if self.chunks else "")
         )
+
+
+def _outcomes(chunks: Counter[str]) -> str:
+    return ", ".join(f"{n} {event.removeprefix('chunk.')}" for event, n in chunks.most_common())
 
 
 HEADER = (
     f"{'run':<26} {'status':<20} {'time s':>8} {'items':>6} {'src req':>7} {'dst req':>7} "
     f"{'dst/it':>6} {'budget':>6} {'act/id':>7} {'429 s/d':>9} {'cpu ms/it':>8} {'sys%':>4} {'peak':>6} {'dst/s':>6}"
-    " [tstu share | graph requests]"
+    " [tstu share | graph requests] chunks (by outcome)"
 )
 
 
@@ -235,6 +242,19 @@ class Migration:
     def get(self, run_id: str) -> dict[str, Any]:
         return dict(self.api.call("GET", f"{self.base}/runs/{run_id}"))
 
+    def chunk_outcomes(self, run_id: str) -> Counter[str]:
+        """The run's chunk deliveries by outcome, from its log: each delivery costs the same
+        bookkeeping (claim, checkpoint, queue, log) however many items it holds."""
+        outcomes: Counter[str] = Counter()
+        path = f"/api/orgs/{self.org}/runs/{run_id}/logs"
+        after = None
+        while True:
+            page = self.api.call("GET", path, params={"limit": 1000, **({"after": after} if after else {})})
+            outcomes.update(x["event"] for x in page["items"] if str(x.get("event", "")).startswith("chunk."))
+            if not page["more"] or not page["items"]:
+                return outcomes
+            after = page["cursor"]
+
 
 def items_of(run: dict[str, Any]) -> int:
     """Records the run counted, every kind and action (not adaptations, skips or scopes)."""
@@ -246,7 +266,7 @@ def items_of(run: dict[str, Any]) -> int:
     return total
 
 
-def set_up(api: Api, name: str, source: SimProcess, dest: SimProcess) -> Migration:
+def set_up(api: Api, name: str, source: SimProcess, dest: SimProcess, page_size: int | None = None) -> Migration:
     org = api.call("POST", "/api/orgs", json={"name": name, "country": "DE"})["id"]
     s = api.call(
         "POST", f"/api/orgs/{org}/connectors", json={"name": f"{source.kind} (source)", "connection": source.connection}
@@ -275,6 +295,7 @@ def set_up(api: Api, name: str, source: SimProcess, dest: SimProcess) -> Migrati
             "destinationConnectorId": d["id"],
             "scopes": [{"id": x["id"]} for x in scopes],
             "destinationWorkspace": targets[0]["id"] if targets else None,
+            **({"pageSize": page_size} if page_size else {}),
         },
     )
     return Migration(api, org, f"/api/orgs/{org}/migrations/{mig['id']}", source, dest)
@@ -314,6 +335,7 @@ def run_all(migs: list[Migration], mode: str, cpu: WorkerCpu, labels: list[str])
             tstu_limit, tstu_window = ADO_TSTU_LIMIT
             tstu = tstu_charged(dst) / (tstu_limit * seconds / tstu_window) if seconds else 0.0
         graph = graph_requests(dst) if m.dest.kind == "planner" else None
+        chunks = m.chunk_outcomes(runs[i])
         figures.append(
             RunFigures(
                 label=labels[i],
@@ -327,6 +349,7 @@ def run_all(migs: list[Migration], mode: str, cpu: WorkerCpu, labels: list[str])
                 worker_cpu_s=spent * items / max(all_items, 1),
                 worker_sys_share=cpu.system_share,
                 dest_kind=m.dest.kind,
+                chunks=chunks,
                 peak_share=peak_share(samples[i], limit / window),
                 tstu_share=tstu,
                 graph_requests=graph,
@@ -370,7 +393,7 @@ def pairs_scenario(args: argparse.Namespace, env: dict[str, str], token: str, ou
                 ) as src,
                 sim_process(dst_kind, source=False, log=out / "sims.log") as dst,
             ):
-                mig = set_up(api, f"Bench {pair}", src, dst)
+                mig = set_up(api, f"Bench {pair}", src, dst, args.page_size)
                 for mode in ("full", "delta"):
                     label = f"{src_kind}→{dst_kind} {mode}"
                     fig = run_all([mig], mode, cpu, [label])[0]
@@ -414,7 +437,7 @@ def multi_scenario(args: argparse.Namespace, env: dict[str, str], token: str, ou
                 )
                 dst = stack.enter_context(sim_process(dst_kind, source=False, log=out / "sims.log"))
             assert dst is not None
-            migs.append(set_up(api, f"Bench org {n + 1}", src, dst))
+            migs.append(set_up(api, f"Bench org {n + 1}", src, dst, args.page_size))
         labels = [f"org {n + 1} {src_kind}→{dst_kind}" for n in range(args.orgs)]
         figures = run_all(migs, "full", WorkerCpu(pid), labels)
         if args.one_token:
@@ -451,6 +474,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--boards", type=int, default=3)
     p.add_argument("--cards", type=int, default=100, help="cards (tasks) per board")
     p.add_argument("--workers", type=int, default=1, help="queue workers for the pairs")
+    p.add_argument(
+        "--page-size", type=int, help="the migrations' pageSize (items per chunk; default: the API's default)"
+    )
     p.add_argument("--max-attachment-mb", type=int, default=1)
     p.add_argument("--orgs", type=int, default=4, help="organisations migrating at once (0 skips)")
     p.add_argument("--multi-workers", type=int, default=2)
@@ -525,6 +551,7 @@ def main(argv: list[str] | None = None) -> int:
 def _as_dict(fig: RunFigures) -> dict[str, Any]:
     return {
         **asdict(fig),
+        "chunks": dict(fig.chunks),  # asdict would rebuild the Counter from (key, count) pairs
         "budget_share": round(fig.budget_share, 3),
         "actual_over_ideal": round(fig.actual_over_ideal, 3),
     }
