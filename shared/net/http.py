@@ -2,8 +2,10 @@
 
 Connectors see plain httpx (`httpx.AsyncClient`, `httpx.Response`, httpx exceptions,
 `client.stream`, async byte-stream uploads, httpx timeouts); the bytes go through aiohttp
-(`httpx_aiohttp.AiohttpTransport` over our own `aiohttp.ClientSession`), which costs about
-half the CPU per request of httpcore (issue 19 item 4; README "Worker CPU").
+(`GuardedTransport`, an httpx transport that sends each request on our own
+`aiohttp.ClientSession`; `httpx_aiohttp.AiohttpTransport`, its base, holds and closes the
+session), which costs about half the CPU per request of httpcore (issue 19 item 4; README
+"Worker CPU"). Small answers of known length are read at once (`GuardedTransport`).
 
 The guard sits below anything a connector can change:
 
@@ -169,25 +171,38 @@ def _as_httpx_errors(body: _RequestBody | None = None) -> Iterator[None]:
 
 
 class _ResponseBody(httpx.AsyncByteStream):
-    """The response stream, with aiohttp errors while reading mapped like the request's."""
+    """A streamed response body (large, or of unknown length), read from aiohttp in chunks,
+    with aiohttp errors while reading mapped like the request's."""
 
-    def __init__(self, inner: httpx.AsyncByteStream, body: _RequestBody | None) -> None:
-        self._inner = inner
+    CHUNK = 64 * 1024
+
+    def __init__(self, response: aiohttp.ClientResponse, body: _RequestBody | None) -> None:
+        self._response = response
         self._body = body
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         with _as_httpx_errors(self._body):
-            async for chunk in self._inner:
+            async for chunk in self._response.content.iter_chunked(self.CHUNK):
                 yield chunk
 
     async def aclose(self) -> None:
         with _as_httpx_errors(self._body):
-            await self._inner.aclose()
+            await self._response.__aexit__(None, None, None)  # back to the pool, or closed
 
 
 class GuardedTransport(AiohttpTransport):
     """httpx transport over an aiohttp session whose connector resolves only through
-    `GuardedResolver`; checks every request's URL first."""
+    `GuardedResolver`; checks every request's URL first.
+
+    A response body of known length up to `EAGER_BODY_MAX` (every JSON answer of a vendor
+    API, a small attachment) is read in one go and handed to httpx as content: the layers of
+    async iterators a streamed body goes through (aiohttp's reader, the stream, httpx's
+    decoders and byte chunker) cost more CPU than the request itself (issue 19 item 4). A
+    caller that streams still gets the bytes through ``aiter_bytes``, in memory already.
+    Larger bodies, and bodies without a length, stream as they arrive.
+    """
+
+    EAGER_BODY_MAX = 1024 * 1024
 
     def __init__(
         self,
@@ -233,36 +248,76 @@ class GuardedTransport(AiohttpTransport):
         if request.extensions.get("sni_hostname"):
             raise UnsafeDestinationError("a TLS name other than the URL's host is not allowed")
         self.policy.check_url(request.url)
+        if not isinstance(self.client, aiohttp.ClientSession):
+            self.client = self.get_client()
         body = None
+        data: bytes | _RequestBody | None
         try:
-            request.content  # noqa: B018 -- raises for a body not read into memory
+            data = request.content or None
         except httpx.RequestNotRead:
             if isinstance(request.stream, httpx.ByteStream):
                 # bytes already in memory, e.g. the copy of the body a redirect carries (b""
                 # for a GET): read, so aiohttp sends them as they are, not as a chunked upload
-                await request.aread()
-            elif isinstance(request.stream, httpx.AsyncByteStream):
-                body = request.stream = _RequestBody(request.stream)  # streamed upload
+                data = await request.aread() or None
+            elif isinstance(request.stream, httpx.AsyncByteStream):  # a streamed upload
+                data = body = _RequestBody(request.stream)
+                request.headers.pop("transfer-encoding", None)  # aiohttp chunks it itself
+            else:
+                raise TypeError("an async client cannot send a synchronous body") from None
         timeouts = request.extensions.get("timeout", {})
         token = _CONNECT_TIMEOUT.set(timeouts.get("connect"))
         try:
             with _as_httpx_errors(body):
-                sending = super().handle_async_request(request)
+                sending = self.client.request(
+                    request.method,
+                    str(request.url),
+                    headers=request.headers.multi_items(),  # repeated headers stay apart
+                    data=data,
+                    allow_redirects=False,  # httpx follows, and the guard sees each hop
+                    auto_decompress=False,
+                    compress=False,
+                    # aiohttp's `connect` is the wait for a pooled connection plus the connect
+                    timeout=aiohttp.ClientTimeout(
+                        sock_connect=timeouts.get("connect"),
+                        sock_read=timeouts.get("read"),
+                        connect=timeouts.get("pool"),
+                    ),
+                ).__aenter__()
                 write_timeout = timeouts.get("write")
                 if body is None or write_timeout is None:
                     response = await sending
                 else:
                     response = await _within_write_timeout(sending, body, write_timeout)
+                extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
+                if response.reason:
+                    extensions["reason_phrase"] = response.reason.encode()
+                length = response.content_length
+                if request.method != "HEAD" and length is not None and length <= self.EAGER_BODY_MAX:
+                    try:
+                        content = await response.read()
+                    finally:
+                        response.release()
+                    return httpx.Response(
+                        response.status,
+                        headers=response.raw_headers,
+                        content=content,  # httpx decodes it (Content-Encoding) as it would a stream
+                        request=request,
+                        extensions=extensions,
+                    )
         finally:
             _CONNECT_TIMEOUT.reset(token)
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        response.stream = _ResponseBody(response.stream, body)
-        return response
+        return httpx.Response(
+            response.status,
+            headers=response.raw_headers,
+            stream=_ResponseBody(response, body),
+            request=request,
+            extensions=extensions,
+        )
 
 
 async def _within_write_timeout(
-    sending: Coroutine[Any, Any, httpx.Response], body: _RequestBody, timeout: float
-) -> httpx.Response:
+    sending: Coroutine[Any, Any, aiohttp.ClientResponse], body: _RequestBody, timeout: float
+) -> aiohttp.ClientResponse:
     """``sending``, failed with ``httpx.WriteTimeout`` when one chunk of ``body`` takes longer
     than ``timeout`` to write (httpcore's write timeout, per write, as before). Reading the
     next chunk from its source does not count: that is the source's read timeout."""

@@ -395,6 +395,64 @@ async def test_streams_both_ways_in_chunks(counting_server: CountingServer) -> N
         await runner.cleanup()
 
 
+async def test_bodies_of_known_length_read_at_once_or_streamed_by_size(counting_server: CountingServer) -> None:
+    """A small answer of known length is read in one go (GuardedTransport.EAGER_BODY_MAX),
+    decoded as httpx would a stream, and its connection goes back to the pool; a large one
+    of known length (an attachment) still streams in pieces. Repeated request headers stay
+    apart on the way to aiohttp."""
+    import gzip
+
+    from aiohttp import web
+
+    from shared.net.http import GuardedTransport
+
+    payload = b'{"data": [' + b", ".join([b'{"gid": "1"}'] * 200) + b"]}"
+    big = GuardedTransport.EAGER_BODY_MAX * 3
+
+    async def small_gzip(request: web.Request) -> web.Response:
+        return web.Response(body=gzip.compress(payload), headers={"Content-Encoding": "gzip"})
+
+    async def large(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Length": str(big)})
+        await response.prepare(request)
+        for _ in range(big // 65536):
+            await response.write(b"a" * 65536)
+        await response.write_eof()
+        return response
+
+    async def echo_repeated(request: web.Request) -> web.Response:
+        return web.json_response(request.headers.getall("X-Repeated"))
+
+    app = web.Application()
+    app.router.add_get("/small", small_gzip)
+    app.router.add_get("/large", large)
+    app.router.add_get("/repeated", echo_repeated)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with build_client("asana", allow_loopback=True, base_url=f"http://127.0.0.1:{port}") as client:
+            small = await client.get("/small")
+            assert small.content == payload and small.json()["data"][0]["gid"] == "1"
+            async with client.stream("GET", "/small") as streamed_small:
+                assert b"".join([c async for c in streamed_small.aiter_bytes()]) == payload
+            async with client.stream("GET", "/large") as response:
+                assert response.headers["content-length"] == str(big)
+                chunks = [len(chunk) async for chunk in response.aiter_bytes()]
+            assert sum(chunks) == big and max(chunks) < big  # in pieces, not held whole
+            repeated = await client.get("/repeated", headers=[("X-Repeated", "1"), ("X-Repeated", "2")])
+            assert repeated.json() == ["1", "2"]  # a repeated header is sent as two lines
+    finally:
+        await runner.cleanup()
+    base = f"http://127.0.0.1:{counting_server.port}"
+    async with build_client("asana", allow_loopback=True, base_url=base) as client:
+        for path in ("/a", "/b", "/c"):
+            assert (await client.get(path)).content == f"host=127.0.0.1:{counting_server.port}".encode()
+    assert counting_server.connections == 1  # each read-at-once answer let its connection go
+
+
 async def test_an_upload_to_a_server_that_stops_reading_ends_with_a_write_timeout() -> None:
     """aiohttp has no write timeout: the transport enforces httpx's on streamed uploads, per
     chunk written, so a peer that never reads cannot hold a chunk for ever. A slow source
