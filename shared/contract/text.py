@@ -4,6 +4,7 @@ comment headers, and the name of a label that has none."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from datetime import date
@@ -89,11 +90,13 @@ def unstack_comment_header(comment: Comment) -> Comment:
 MARKER_PREFIX = "ferry"
 
 
+@functools.lru_cache(maxsize=4096)
 def make_marker(migration_id: str, kind: Kind, source_id: str) -> str:
     """A short, stable marker: ``ferry:<migration 8>:<kind>:<sha256(source id) 16>``.
 
     Stable across runs of one migration (so a re-run finds items of an earlier run) and
-    free of vendor ids (so it is safe to show in a description footer).
+    free of vendor ids (so it is safe to show in a description footer). Cached: the engine
+    asks for an item's marker several times while it writes the item.
     """
     digest = hashlib.sha256(source_id.encode()).hexdigest()[:16]
     mig = "".join(ch for ch in migration_id if ch.isalnum())[:8] or "x"
