@@ -66,8 +66,11 @@ class QueuePoller:
     def _client(self, name: str) -> Any:
         from azure.storage.queue.aio import QueueClient
 
+        from shared.store.transport import CLIENT_OPTIONS
+
         # Raw text both ways: the runner decodes base64 itself to tell a malformed message apart.
-        return QueueClient.from_connection_string(self.connection, name)
+        # No proxy or .netrc lookups from the environment on every poll (as Ferry's own clients).
+        return QueueClient.from_connection_string(self.connection, name, **CLIENT_OPTIONS)
 
     async def run(self) -> None:
         from azure.core.exceptions import ResourceExistsError
