@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from shared.contract.connector import DestRefs
 from shared.contract.model import Attachment, Comment, Kind, Record, Task
-from shared.engine.ports import IdMap, IdMapEntry, IdState
+from shared.engine.ports import IdMap, IdMapEntry, IdState, ItemStatus
 from shared.errors import SkippableItemError
 
 #: A failure reason kept in an id-map entry is cut to this many characters.
@@ -172,17 +172,28 @@ def retry_plan(entries: Iterable[tuple[str, Kind | str]]) -> dict[str, frozenset
 class ParentResolver:
     """Resolves a record's parent source ids to destination ids, batching id-map reads."""
 
-    def __init__(self, id_map: IdMap, migration_id: str, workspace: str | None) -> None:
+    def __init__(self, id_map: IdMap, migration_id: str, workspace: str | None, run_id: str | None = None) -> None:
         self.id_map = id_map
         self.migration_id = migration_id
         self.workspace = workspace
+        self.run_id = run_id
         self._cache: dict[tuple[Kind, str], str | None] = {}
         self._depths: dict[str, int] = {}  # task source id → subtask depth
+        self._created: set[str] = set()  # tasks (source ids) this run created at the destination
 
-    def remember(self, kind: Kind, source_id: str, dest_id: str | None, depth: int = 0) -> None:
+    def remember(
+        self, kind: Kind, source_id: str, dest_id: str | None, depth: int = 0, *, created: bool = False
+    ) -> None:
         self._cache[(kind, source_id)] = dest_id
         if kind is Kind.TASK:
             self._depths[source_id] = depth
+            if created:
+                self._created.add(source_id)
+
+    def created_this_run(self, task_source_id: str) -> bool:
+        """Whether this run created the task at the destination (a new item, not one found
+        there): nothing but this run can have put anything on it yet."""
+        return task_source_id in self._created
 
     def known(self, kind: Kind, source_id: str) -> str | None:
         """The destination id of a prefetched or remembered parent, or None."""
@@ -209,6 +220,9 @@ class ParentResolver:
                 self._cache[(kind, sid)] = entry.dest_id if ok and entry else None
                 if kind is Kind.TASK and entry is not None:
                     self._depths[sid] = entry.depth
+                    created = entry.written_run_id == self.run_id and entry.action == ItemStatus.CREATED
+                    if ok and self.run_id and created:
+                        self._created.add(sid)
 
     def refs(self, record: Record) -> DestRefs:
         """DestRefs for ``record``; SkippableItemError when a required parent is missing."""

@@ -118,7 +118,7 @@ class ItemProcessor:
     def __init__(self, ctx: ItemContext) -> None:
         self.ctx = ctx
         self.caps = ctx.writer.capabilities
-        self.resolver = ParentResolver(ctx.id_map, ctx.settings.migration_id, ctx.settings.dest_workspace)
+        self.resolver = ParentResolver(ctx.id_map, ctx.settings.migration_id, ctx.settings.dest_workspace, ctx.run_id)
         self.placement = TaskPlacement(
             ctx.id_map,
             ctx.settings.migration_id,
@@ -324,7 +324,7 @@ class ItemProcessor:
         )
         if sid in self.seen.get(kind, ()):
             self.seen[kind].remove(sid)
-        self.resolver.remember(kind, sid, dest_id, depth)
+        self.resolver.remember(kind, sid, dest_id, depth, created=status is ItemStatus.CREATED)
         return result(status, dest_id=dest_id, adaptations=codes)
 
     async def _not_migrated(self, rec: Record, entry: IdMapEntry | None, state: IdState, reason: str) -> None:
@@ -387,7 +387,7 @@ class ItemProcessor:
             except NotFoundError:
                 delta = Delta.NEW  # gone at the destination: create it again
         findable = kind in caps.marker_kinds or kind in caps.natural_key_kinds
-        if findable and (delta is Delta.RECONCILE or kind in caps.natural_key_kinds):
+        if findable and (delta is Delta.RECONCILE or (kind in caps.natural_key_kinds and not self._fresh(delta, rec))):
             found = await writer.find_by_marker(kind, marker, adapted, refs)
             if found is not None:
                 if delta is Delta.RECONCILE:  # the earlier attempt may have written partly
@@ -398,6 +398,16 @@ class ItemProcessor:
         if rec.source_id not in self._intended:  # e.g. an update whose item was gone
             await ctx.id_map.put(self._intent(rec, entry))
         return await self._create(rec, adapted, refs, marker, late), ItemStatus.CREATED, False
+
+    def _fresh(self, delta: Delta, rec: Record) -> bool:
+        """A new item (never tried by this migration: no id-map entry) whose task this run
+        created: nothing of the same natural key can be there to adopt (a same-named
+        attachment on a task made minutes ago by this run), so the look before the create
+        is skipped. An item tried before has an entry (its intent is stored before the write)
+        and is looked for as ``Delta.RECONCILE``. Saves one request per attachment (Asana:
+        a listing of the task's attachments, 7 % of a Trello → Asana run's requests)."""
+        task = getattr(rec, "task_id", None)
+        return delta is Delta.NEW and bool(task) and self.resolver.created_this_run(str(task))
 
     async def _update(self, dest_id: str, rec: Record, adapted: Record, refs: DestRefs, late: list[str]) -> str:
         marker = self._marker(rec)
