@@ -8,12 +8,14 @@ per address it dials, counts dials (it must see 0).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import ssl
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -346,6 +348,21 @@ async def test_a_request_cannot_ask_for_another_tls_name() -> None:
             await client.get("https://api.trello.com/1/members/me", extensions={"sni_hostname": "evil.example"})
 
 
+@contextlib.asynccontextmanager
+async def _serving(app: Any) -> AsyncIterator[int]:
+    """Serve an aiohttp ``web.Application`` on a free loopback port for the block."""
+    from aiohttp import web
+
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    finally:
+        await runner.cleanup()
+
+
 async def test_streams_both_ways_in_chunks(counting_server: CountingServer) -> None:
     """Uploads from an async iterable of bytes and `client.stream` downloads still work."""
     from aiohttp import web
@@ -364,17 +381,12 @@ async def test_streams_both_ways_in_chunks(counting_server: CountingServer) -> N
 
     app = web.Application()
     app.router.add_post("/upload", echo)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def body() -> AsyncIterator[bytes]:
         for _ in range(16):
             yield b"y" * 65536
 
-    try:
+    async with _serving(app) as port:
         async with build_client("monday", allow_loopback=True, base_url=f"http://127.0.0.1:{port}") as client:
             async with client.stream("POST", "/upload", content=body()) as response:
                 chunks = [len(chunk) async for chunk in response.aiter_bytes()]
@@ -391,8 +403,6 @@ async def test_streams_both_ways_in_chunks(counting_server: CountingServer) -> N
         async with build_client("monday", allow_loopback=True, base_url=f"http://127.0.0.1:{port}") as client:
             with pytest.raises(ShortAttachment):
                 await client.post("/upload", content=failing())
-    finally:
-        await runner.cleanup()
 
 
 async def test_bodies_of_known_length_read_at_once_or_streamed_by_size(counting_server: CountingServer) -> None:
@@ -427,12 +437,7 @@ async def test_bodies_of_known_length_read_at_once_or_streamed_by_size(counting_
     app.router.add_get("/small", small_gzip)
     app.router.add_get("/large", large)
     app.router.add_get("/repeated", echo_repeated)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
+    async with _serving(app) as port:
         async with build_client("asana", allow_loopback=True, base_url=f"http://127.0.0.1:{port}") as client:
             small = await client.get("/small")
             assert small.content == payload and small.json()["data"][0]["gid"] == "1"
@@ -444,8 +449,6 @@ async def test_bodies_of_known_length_read_at_once_or_streamed_by_size(counting_
             assert sum(chunks) == big and max(chunks) < big  # in pieces, not held whole
             repeated = await client.get("/repeated", headers=[("X-Repeated", "1"), ("X-Repeated", "2")])
             assert repeated.json() == ["1", "2"]  # a repeated header is sent as two lines
-    finally:
-        await runner.cleanup()
     base = f"http://127.0.0.1:{counting_server.port}"
     async with build_client("asana", allow_loopback=True, base_url=base) as client:
         for path in ("/a", "/b", "/c"):
