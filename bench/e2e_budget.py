@@ -59,6 +59,7 @@ from typing import Any
 
 from bench.proc_cpu import WorkerCpu
 from bench.sim_server import SimProcess, sim_process
+from shared.config import QUEUE_ASSISTANT
 
 ROOT = Path(__file__).resolve().parent.parent
 AUDIENCE = "api://ferry-local"
@@ -381,7 +382,7 @@ def pairs_scenario(args: argparse.Namespace, env: dict[str, str], token: str, ou
         for pair in args.pairs:
             src_kind, dst_kind = pair.split(":")
             if args.warmup:
-                warm_up(api, cpu, src_kind, dst_kind, out)
+                warm_up(api, cpu, src_kind, dst_kind, out, env)
             with (
                 sim_process(
                     src_kind,
@@ -402,10 +403,15 @@ def pairs_scenario(args: argparse.Namespace, env: dict[str, str], token: str, ou
     return figures
 
 
-def warm_up(api: Api, cpu: WorkerCpu, src_kind: str, dst_kind: str, out: Path, runs: int = 1) -> None:
+def warm_up(
+    api: Api, cpu: WorkerCpu, src_kind: str, dst_kind: str, out: Path, env: dict[str, str], runs: int = 1
+) -> None:
     """``runs`` 2-card migrations of the pair at once, not reported: a fresh worker process
-    imports the connectors, opens its clients and compiles on first use, a one-time cost
-    per process that would otherwise be charged to the first run's items."""
+    imports the connectors, opens its clients, loads the assistant's embedding model and
+    compiles on first use, a one-time cost per process that would otherwise be charged to the
+    first run's items. Waits until the warm-up's log lines are indexed too (the assistant's
+    queue is empty): the index worker loads its model on its first message, which otherwise
+    lands in the measured run."""
     with ExitStack() as stack:
         migs = []
         for n in range(runs):
@@ -413,6 +419,30 @@ def warm_up(api: Api, cpu: WorkerCpu, src_kind: str, dst_kind: str, out: Path, r
             dst = stack.enter_context(sim_process(dst_kind, source=False, log=out / "sims.log"))
             migs.append(set_up(api, f"Warm-up {n} {src_kind}:{dst_kind}", src, dst))
         run_all(migs, "full", cpu, ["warm-up"] * runs)
+    wait_until_drained(env, QUEUE_ASSISTANT)
+
+
+def wait_until_drained(env: dict[str, str], queue: str, timeout_s: float = 120.0) -> None:
+    """Until ``queue`` holds no message (in flight ones included) in every region's storage."""
+    from azure.core.exceptions import ResourceNotFoundError
+    from azure.storage.queue import QueueClient
+
+    conns = {v for k, v in env.items() if k.startswith("FERRY_STORAGE_CONNECTION_") or k == "AzureWebJobsStorage"}
+    started = time.monotonic()
+    deadline = started + timeout_s
+    for conn in conns:
+        with QueueClient.from_connection_string(conn, queue) as client:
+            while time.monotonic() < deadline:
+                try:
+                    left = client.get_queue_properties().approximate_message_count
+                except ResourceNotFoundError:
+                    left = 0
+                if not left:
+                    break
+                time.sleep(0.5)
+            else:
+                print(f"  note: {queue} still held messages after {timeout_s:.0f} s of warm-up")
+    print(f"  warm-up: {queue} empty after {time.monotonic() - started:.1f} s", flush=True)
 
 
 def multi_scenario(args: argparse.Namespace, env: dict[str, str], token: str, out: Path) -> list[RunFigures]:
@@ -420,7 +450,7 @@ def multi_scenario(args: argparse.Namespace, env: dict[str, str], token: str, ou
     with ExitStack() as stack, runner(env, args.multi_workers, out / "runner-multi.log", args.app) as (port, pid):
         api = Api(f"http://127.0.0.1:{port}", token)
         if args.warmup:
-            warm_up(api, WorkerCpu(pid), src_kind, dst_kind, out, runs=args.multi_workers)
+            warm_up(api, WorkerCpu(pid), src_kind, dst_kind, out, env, runs=args.multi_workers)
         migs = []
         src = dst = None
         for n in range(args.orgs):
