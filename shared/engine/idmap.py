@@ -172,7 +172,7 @@ def retry_plan(entries: Iterable[tuple[str, Kind | str]]) -> dict[str, frozenset
 class ParentResolver:
     """Resolves a record's parent source ids to destination ids, batching id-map reads."""
 
-    def __init__(self, id_map: IdMap, migration_id: str, workspace: str | None, run_id: str | None = None) -> None:
+    def __init__(self, id_map: IdMap, migration_id: str, workspace: str | None, run_id: str) -> None:
         self.id_map = id_map
         self.migration_id = migration_id
         self.workspace = workspace
@@ -220,8 +220,7 @@ class ParentResolver:
                 self._cache[(kind, sid)] = entry.dest_id if ok and entry else None
                 if kind is Kind.TASK and entry is not None:
                     self._depths[sid] = entry.depth
-                    created = entry.written_run_id == self.run_id and entry.action == ItemStatus.CREATED
-                    if ok and self.run_id and created:
+                    if ok and entry.written_run_id == self.run_id and entry.action == ItemStatus.CREATED:
                         self._created.add(sid)
 
     def refs(self, record: Record) -> DestRefs:

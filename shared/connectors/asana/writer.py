@@ -69,6 +69,12 @@ def checklist_marker(marker: str, item_source_id: str) -> str:
     return f"{marker}:cl{hashlib.sha256(item_source_id.encode()).hexdigest()[:10]}"
 
 
+#: ``opt_fields`` of a create whose answer is read for its gid alone: Asana always returns the
+#: gid, and ``created_at`` (in every create's ``opt_fields`` list, unlike ``gid``) keeps the
+#: answer to two fields instead of the whole new object (``AsanaClient.post``).
+ID_ONLY = "created_at"
+
+
 class AsanaWriter:
     """Creates, updates, finds and deletes Asana objects for the engine."""
 
@@ -156,25 +162,20 @@ class AsanaWriter:
         notes when the write had to adapt, e.g. an assignee outside the workspace)."""
         if isinstance(record, Project):
             data = {**project_payload(record, marker), "workspace": await self._workspace(refs)}
-            return str((await self.client.post("/projects", data, opt_fields="created_at"))["gid"])
+            return str((await self.client.post("/projects", data, opt_fields=ID_ONLY))["gid"])
         if isinstance(record, Section):
             return await self._create_section(record, _need(refs.project, "project"))
         if isinstance(record, Label):
             ws = await self._workspace(refs)
             record, _ = name_nameless_label(record)  # as adapt() did (callers may skip it)
-            return str(
-                (
-                    await self.client.post(
-                        f"/workspaces/{ws}/tags", tag_payload(record, marker), opt_fields="created_at"
-                    )
-                )["gid"]
-            )
+            created = await self.client.post(f"/workspaces/{ws}/tags", tag_payload(record, marker), opt_fields=ID_ONLY)
+            return str(created["gid"])
         if isinstance(record, Task):
             return await self._create_task(record, refs, marker)
         if isinstance(record, Comment):
             task = _need(refs.task, "task")
             created = await self.client.post(
-                f"/tasks/{task}/stories", {"text": marked_text(record.text, marker)}, opt_fields="created_at"
+                f"/tasks/{task}/stories", {"text": marked_text(record.text, marker)}, opt_fields=ID_ONLY
             )
             return str(created["gid"])
         raise SkippableItemError(f"asana writer cannot create {kind} this way", status=400)
@@ -197,7 +198,7 @@ class AsanaWriter:
         anchor = _next_after(placed, section.position, {str(s["gid"]) for s in sections})
         if anchor:
             data["insert_before"] = anchor
-        created = await self.client.post(f"/projects/{project}/sections", data, opt_fields="created_at")
+        created = await self.client.post(f"/projects/{project}/sections", data, opt_fields=ID_ONLY)
         placed[str(created["gid"])] = section.position
         return str(created["gid"])
 
@@ -245,14 +246,14 @@ class AsanaWriter:
         if tags:
             data["tags"] = tags
         if refs.parent_task:
-            created = await self.client.post(f"/tasks/{refs.parent_task}/subtasks", data, opt_fields="created_at")
+            created = await self.client.post(f"/tasks/{refs.parent_task}/subtasks", data, opt_fields=ID_ONLY)
         else:
             # TaskCreateRequest marks `memberships` read-only, so: `projects`, then the
             # section through addTask (the documented way to place a task in a section).
             data["projects"] = [_need(refs.project, "project")]
             if refs.section:
                 self._unplaced.add((refs.section, task.position))
-            created = await self.client.post("/tasks", data, opt_fields="created_at")
+            created = await self.client.post("/tasks", data, opt_fields=ID_ONLY)
             if refs.section:
                 await self._place_task(str(created["gid"]), refs, task.position)
                 self._unplaced.discard((refs.section, task.position))
@@ -286,7 +287,7 @@ class AsanaWriter:
                     await self.client.post(
                         f"/tasks/{gid}/subtasks",
                         {"name": name, "completed": item.checked, "notes": marked_text("", mk)},
-                        opt_fields="created_at",
+                        opt_fields=ID_ONLY,
                     )
                     continue
                 first, *again = copies
