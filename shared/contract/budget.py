@@ -15,22 +15,35 @@ keeps one number, the theoretical arrival time ``tat``. With emission interval
 length ``W`` then holds at most ``burst + rate · W`` slots. Vendors count requests in a
 sliding window of ``W`` seconds (and Asana counts the ones it refused too), so the budget is
 sized *window-exact*: ``burst + rate · (W + slack) ≤ limit``, where ``slack`` is how late
-after its slot a request may still be sent (a slot older than that is dropped unused, so
-lateness can never pile requests of two slots' worth into one window).
+after its slot a request may still reach the vendor (a slot older than that is dropped
+unused, so lateness can never pile requests of two slots' worth into one window).
+
+The slack is spent twice: between the slot and the moment the request is written (the caller's
+wake-up, building the request, a busy event loop) and between the write and the vendor's
+counter (the network, the vendor's own queue). So a request may be *written* at most
+``slack - transit`` after its slot, and that is checked where it is written: the pacer hands the
+paced call a ``SendWindow`` (a context variable) that the HTTP transport claims right before its
+first request goes out; past the deadline it raises ``SlotMissed`` — nothing was sent — and the
+pacer takes a fresh slot. Checked only when the slot was handed out, a request could leave well
+after it on a loaded machine: 4 worker processes on one Trello token drew one 429 in 403
+requests from a simulator held to the exact limit (CI, 2026-12-06).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from shared.contract.limits import RateLimit
 
-#: How late after its slot a request may still go out (event-loop lag, a busy machine).
+#: How late after its slot a request may still reach the vendor (event-loop lag, a busy machine).
 DEFAULT_SLACK_S = 0.25
+#: Of the slack, what is kept for the way from the socket to the vendor's counter.
+DEFAULT_TRANSIT_S = 0.1
 #: Slots a caller may wake too late for in a row before it gives up for now
 MAX_LATE_WAKES = 16
 
@@ -42,7 +55,17 @@ class BudgetParams:
     rate: float  # slots per second
     burst: float  # slots that may go at once after a quiet spell (≥ 1)
     window_s: float  # the vendor's window
-    slack_s: float  # lateness allowed after a slot
+    slack_s: float  # lateness allowed after a slot, at the vendor
+    transit_s: float = DEFAULT_TRANSIT_S  # of which the way from our socket to the vendor
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.transit_s < self.slack_s:
+            raise ValueError(f"transit {self.transit_s} s must be less than the slack {self.slack_s} s")
+
+    @property
+    def send_late_s(self) -> float:
+        """How late after its slot a request may still be written."""
+        return self.slack_s - self.transit_s
 
     @property
     def emission_s(self) -> float:
@@ -76,6 +99,49 @@ def window_exact(limit: RateLimit, slack_s: float = DEFAULT_SLACK_S) -> BudgetPa
     if rate <= 0:
         raise ValueError(f"limit {limit} leaves no rate after a burst of {burst}")
     return BudgetParams(rate=rate, burst=burst, window_s=window, slack_s=slack_s)
+
+
+class SlotMissed(Exception):
+    """Raised by the transport instead of writing a request past its ``SendWindow``: nothing
+    was sent. Only the pacer that set the window sees it (it takes a fresh slot)."""
+
+
+class SendWindow:
+    """The latest instant (``send_by``, epoch seconds on ``clock``) the first request of one
+    paced call may be written. Later requests of the same call (a redirect hop, a token
+    refresh's resend) are not checked: the slot was spent on the first."""
+
+    __slots__ = ("_clock", "_open", "send_by")
+
+    def __init__(self, send_by: float, clock: _WallClock) -> None:
+        self.send_by = send_by
+        self._clock = clock
+        self._open = True
+
+    def claim(self) -> None:
+        """Called by the transport right before it writes; raises ``SlotMissed`` when late."""
+        if not self._open:
+            return
+        self._open = False
+        if self._clock.now().timestamp() > self.send_by:
+            raise SlotMissed(f"written {self._clock.now().timestamp() - self.send_by:.3f} s past its window")
+
+    def close(self) -> None:
+        """The paced call is over: a task it started that sends later is not checked."""
+        self._open = False
+
+
+#: The window of the paced call running in this context (None: unpaced, or not by a slot).
+SEND_WINDOW: ContextVar[SendWindow | None] = ContextVar("ferry_send_window", default=None)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A caller's turn: it may write until ``send_by`` (epoch seconds), or — ``send_by`` None —
+    the next slot is further than it may wait, ``wait_s`` from now."""
+
+    send_by: float | None = None
+    wait_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -166,16 +232,16 @@ class SlotQueue:
         self._dropped_since_refill = 0
         self.dropped = 0  # slots reserved and never used (benchmarks)
 
-    async def take(self, max_wait_s: float) -> float | None:
-        """Wait for this caller's slot. Returns None when it may send now, or the wait (in
-        seconds) when the next slot is further than ``max_wait_s`` away (nothing is taken).
+    async def take(self, max_wait_s: float) -> Turn:
+        """Wait for this caller's slot. Returns the turn: write by ``send_by``, or — the next
+        slot further than ``max_wait_s`` away — nothing taken and the wait in ``wait_s``.
 
-        A caller that wakes later than ``slack_s`` after its slot (a busy event loop, a
+        A caller that wakes later than ``send_late_s`` after its slot (a busy event loop, a
         loaded machine) does not use it: sent that late, it would land in the same vendor
         window as the slots after it, which is how an Asana run at the full rate on a quiet
         machine got 2 429s (bench.e2e_budget, 2026-12-06). It drops the slot and takes
         another, as ``_next`` drops slots found stale."""
-        slack = self.budget.params.slack_s
+        late_s = self.budget.params.send_late_s
         for _ in range(MAX_LATE_WAKES):
             self._waiting += 1
             try:
@@ -184,21 +250,26 @@ class SlotQueue:
             finally:
                 self._waiting -= 1
             if too_long is not None:
-                return too_long
+                return Turn(wait_s=too_long)
             delay = slot - self.clock.now().timestamp()
             if delay > 0:
                 await self.clock.sleep(delay)
-            if self.clock.now().timestamp() - slot <= slack:
-                return None
-            self.dropped += 1
-            self._dropped_since_refill += 1
-        return slack  # woke late every time: the caller tries again shortly (DeferChunk)
+            if self.clock.now().timestamp() - slot <= late_s:
+                return Turn(send_by=slot + late_s)
+            self.missed()
+        # woke late every time: the caller tries again shortly (DeferChunk)
+        return Turn(wait_s=self.budget.params.slack_s)
+
+    def missed(self) -> None:
+        """A slot handed out was not used in time (counted, never sent: budget lost)."""
+        self.dropped += 1
+        self._dropped_since_refill += 1
 
     async def _next(self, max_wait_s: float) -> tuple[float, float | None]:
-        slack = self.budget.params.slack_s
+        late_s = self.budget.params.send_late_s
         for _ in range(4):
             now = self.clock.now().timestamp()
-            while self._slots and self._slots[0] < now - slack:
+            while self._slots and self._slots[0] < now - late_s:
                 self._slots.popleft()
                 self.dropped += 1
                 self._dropped_since_refill += 1
@@ -216,7 +287,7 @@ class SlotQueue:
             if not grant.slots:  # a short wait (a contended ledger): wait, then ask again
                 await self.clock.sleep(grant.wait_s)
             self._slots.extend(grant.slots)
-        return 0.0, slack  # no usable grant after several tries: try again shortly
+        return 0.0, self.budget.params.slack_s  # no usable grant after several tries: try again shortly
 
 
 class _WallClock(Protocol):

@@ -12,7 +12,8 @@ that visibility delay and its cursor.
 With a ``SharedBudget`` (``shared.contract.budget``) the pacer sends only at slots drawn
 from the credential's ledger, which every process using the credential shares; its own
 token bucket is then unused. A slot is taken once a concurrency slot is held, right before
-the request goes, so a request never waits on anything between its slot and its send.
+the request goes, so a request never waits on anything between its slot and its send; and the
+transport checks, right before it writes, that the slot is still fresh (``SendWindow``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import TypeVar
 
 import httpx
 
-from shared.contract.budget import SharedBudget, SlotQueue
+from shared.contract.budget import MAX_LATE_WAKES, SEND_WINDOW, SendWindow, SharedBudget, SlotMissed, SlotQueue
 from shared.contract.clock import Clock, SystemClock
 from shared.contract.httperrors import MAX_RETRY_AFTER_S, raise_for_response
 from shared.contract.limits import RateLimit
@@ -167,20 +168,39 @@ class Pacer:
         """
         retries = 0
         throttles = 0
+        missed = 0
         while True:
             if self.slots is None:
                 await self._acquire()
             error: BaseException | None = None
+            late = False
             async with self._sem:
-                if self.slots is not None:
-                    await self._take_slot()
-                self.calls += 1
+                window = await self._take_slot() if self.slots is not None else None
+                # A one-shot body is not checked at the socket: its attempt may have started
+                # reading the source by then, and could not run again.
+                bound = SEND_WINDOW.set(window if replayable else None)
                 try:
                     result = await fn()
                     if isinstance(result, httpx.Response):
                         raise_for_response(result, self.clock.now())
+                except SlotMissed:
+                    late = True
                 except Exception as exc:
                     error = exc
+                finally:
+                    SEND_WINDOW.reset(bound)
+                    if window is not None:
+                        window.close()
+            if late:  # the transport found the slot gone by: nothing was written
+                assert self.slots is not None
+                self.slots.missed()
+                missed += 1
+                if missed >= MAX_LATE_WAKES:
+                    raise DeferChunk(
+                        self.slots.budget.params.slack_s, "every slot went by before the request was written"
+                    )
+                continue
+            self.calls += 1
             if error is None:
                 self._on_success()
                 return result
@@ -242,14 +262,16 @@ class Pacer:
         await self.clock.sleep(wait)
         await self._wait_block(threshold)  # a 429 may have arrived while we waited
 
-    async def _take_slot(self) -> None:
-        """The next slot of the shared budget (after any Retry-After block)."""
+    async def _take_slot(self) -> SendWindow:
+        """The next slot of the shared budget (after any Retry-After block), as the window the
+        request must be written in."""
         assert self.slots is not None
         threshold = self.settings.defer_threshold_s
         await self._wait_block(threshold)
-        too_long = await self.slots.take(threshold)
-        if too_long is not None:
-            raise DeferChunk(too_long, "the credential's shared request budget is spent for now")
+        turn = await self.slots.take(threshold)
+        if turn.send_by is None:
+            raise DeferChunk(turn.wait_s, "the credential's shared request budget is spent for now")
+        return SendWindow(turn.send_by, self.clock)
 
     async def _wait_block(self, threshold: float) -> None:
         while True:

@@ -48,6 +48,7 @@ import httpx
 from aiohttp.abc import AbstractResolver, ResolveResult
 from httpx_aiohttp import AiohttpTransport
 
+from shared.contract.budget import SEND_WINDOW
 from shared.errors import UnsafeDestinationError
 from shared.net.guard import DestinationPolicy, Resolver, policy_for, system_resolver
 
@@ -264,6 +265,9 @@ class GuardedTransport(AiohttpTransport):
                 request.headers.pop("transfer-encoding", None)  # aiohttp chunks it itself
             else:
                 raise TypeError("an async client cannot send a synchronous body") from None
+        window = SEND_WINDOW.get()
+        if window is not None:  # the last moment before the write: is the pacer's slot still fresh?
+            window.claim()
         timeouts = request.extensions.get("timeout", {})
         token = _CONNECT_TIMEOUT.set(timeouts.get("connect"))
         try:

@@ -492,3 +492,34 @@ async def test_an_upload_to_a_server_that_stops_reading_ends_with_a_write_timeou
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_a_request_past_its_send_window_is_not_written(counting_server: CountingServer) -> None:
+    """The pacer's window is checked right before the write: past it, ``SlotMissed`` and the
+    server sees nothing; in time, the first request claims the window and later requests of
+    the same paced call (a redirect hop, a resend after a refresh) go unchecked."""
+    from datetime import UTC, datetime
+
+    from shared.contract.budget import SEND_WINDOW, SendWindow, SlotMissed
+    from shared.contract.clock import SystemClock
+
+    base = f"http://127.0.0.1:{counting_server.port}"
+    now = datetime.now(UTC).timestamp()
+    async with build_client("asana", allow_loopback=True, base_url=base) as client:
+        bound = SEND_WINDOW.set(SendWindow(now - 1.0, SystemClock()))
+        try:
+            with pytest.raises(SlotMissed):
+                await client.get("/late")
+        finally:
+            SEND_WINDOW.reset(bound)
+        assert counting_server.requests == []
+        bound = SEND_WINDOW.set(SendWindow(now + 60.0, SystemClock()))
+        try:
+            assert (await client.get("/in-time")).status_code == 200
+            window = SEND_WINDOW.get()
+            assert window is not None
+            window.send_by = now - 1.0  # the same call's next request is not checked again
+            assert (await client.get("/same-call")).status_code == 200
+        finally:
+            SEND_WINDOW.reset(bound)
+    assert counting_server.requests == ["/in-time", "/same-call"]
