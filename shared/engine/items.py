@@ -250,6 +250,8 @@ class ItemProcessor:
             return ItemResult(kind=kind, source_id=sid, scope=ctx.scope, status=status, **kw)
 
         delta = decide(entry, rec)
+        if delta in (Delta.UNCHANGED, Delta.CHANGED) and entry is not None and self._orphaned(entry, rec):
+            delta = Delta.NEW
         already = entry is not None and entry.last_run_id == ctx.run_id
         if entry is not None and not already:
             self.seen.setdefault(kind, []).append(sid)
@@ -398,6 +400,16 @@ class ItemProcessor:
         if rec.source_id not in self._intended:  # e.g. an update whose item was gone
             await ctx.id_map.put(self._intent(rec, entry))
         return await self._create(rec, adapted, refs, marker, late), ItemStatus.CREATED, False
+
+    def _orphaned(self, entry: IdMapEntry, rec: Record) -> bool:
+        """A comment or attachment written by an earlier run under a task this run created:
+        the task was deleted at the destination and created again (its update answered 404),
+        and what was written under the old copy went with it. Its entry still says done, so
+        without this the run skipped it as unchanged and "succeeded" with the task's comments
+        and attachments missing. Written by this run (a redelivered chunk), it is kept; an
+        intent (no destination id yet) is still looked for by its marker (RECONCILE)."""
+        task = parent_task(rec)
+        return task is not None and entry.written_run_id != self.ctx.run_id and self.resolver.created_this_run(task)
 
     def _fresh(self, delta: Delta, rec: Record) -> bool:
         """A new item (never tried by this migration: no id-map entry) whose task this run
