@@ -15,12 +15,14 @@ Per pair (``--pairs trello:asana,asana:trello,trello:planner``) it runs a full m
 - actual ÷ ideal: full-run time ÷ (requests ÷ published rate) — 1.00 means the run was paced
   exactly at the vendor's limit the whole time;
 - 429s the source and the destination answered;
-- worker CPU per item (user + system of the runner's queue workers, psutil; each pair
-  starts after an unreported 2-card warm-up run, so first-use imports are not charged to it;
-  the local runner's queue polling runs in the workers too, which the Functions host does
-  in Azure), and ``sys%``, the share of it spent in the kernel (every call to a simulator,
-  the Cosmos stand-in or Azurite is a loopback TCP exchange, whose receiving side the
-  kernel processes on the sender's CPU);
+- worker CPU per item (user + system of the runner's queue workers, psutil, less their
+  ``ferry-host`` threads; each pair starts after an unreported 2-card warm-up run, so
+  first-use imports are not charged to it), and ``sys%``, the share of it spent in the
+  kernel (every call to a simulator, the Cosmos stand-in or Azurite is a loopback TCP
+  exchange, whose receiving side the kernel processes on the sender's CPU);
+- host CPU per item: the workers' ``ferry-host`` threads, where the local runner does the
+  Functions host's queue work (polling, leases, deletes: a process apart from the Python
+  worker in Azure; ``tools.devhost.host_thread``), printed so nothing is left out;
 
 - peak: destination requests in the busiest 30 s ÷ (published rate × 30 s) — the share of
   the budget the pacer reaches while the run waits on the destination;
@@ -110,6 +112,7 @@ class RunFigures:
     dest_429: int
     worker_cpu_s: float
     dest_kind: str
+    host_cpu_s: float = 0.0  # the workers' host threads (queue polling, leases)
     worker_sys_share: float = 0.0  # of worker_cpu_s, the share spent in the kernel
     peak_share: float = 0.0  # destination requests in the busiest PEAK_SPAN_S ÷ published rate
     tstu_share: float | None = None  # Azure DevOps: TSTUs charged ÷ the published TSTU budget
@@ -136,11 +139,13 @@ class RunFigures:
     def row(self) -> str:
         per_item = self.dest_requests / max(self.items, 1)
         cpu_ms = self.worker_cpu_s * 1000 / max(self.items, 1)
+        host_ms = self.host_cpu_s * 1000 / max(self.items, 1)
         return (
             f"{self.label:<26} {self.status:<20} {self.seconds:8.1f} {self.items:6d} "
             f"{self.source_requests:7d} {self.dest_requests:7d} {per_item:6.2f} "
             f"{self.budget_share:6.2f} {self.actual_over_ideal:7.2f} "
             f"{self.source_429:4d}/{self.dest_429:<4d} {cpu_ms:8.1f} {self.worker_sys_share * 100:4.0f} "
+            f"{host_ms:7.2f} "
             f"{self.peak_share:6.2f} "
             f"{self.dest_requests / self.seconds if self.seconds else 0.0:6.1f}"
             + (f" tstu {self.tstu_share:.2f}" if self.tstu_share is not None else "")
@@ -159,7 +164,8 @@ def _outcomes(chunks: Counter[str]) -> str:
 
 HEADER = (
     f"{'run':<26} {'status':<20} {'time s':>8} {'items':>6} {'src req':>7} {'dst req':>7} "
-    f"{'dst/it':>6} {'budget':>6} {'act/id':>7} {'429 s/d':>9} {'cpu ms/it':>8} {'sys%':>4} {'peak':>6} {'dst/s':>6}"
+    f"{'dst/it':>6} {'budget':>6} {'act/id':>7} {'429 s/d':>9} {'cpu ms/it':>8} {'sys%':>4} {'host ms':>7} "
+    f"{'peak':>6} {'dst/s':>6}"
     " [tstu share | graph requests] chunks (by outcome)"
 )
 
@@ -349,6 +355,7 @@ def run_all(migs: list[Migration], mode: str, cpu: WorkerCpu, labels: list[str])
                 dest_429=int(dst["throttled"]),
                 worker_cpu_s=spent * items / max(all_items, 1),
                 worker_sys_share=cpu.system_share,
+                host_cpu_s=cpu.host_s * items / max(all_items, 1),
                 dest_kind=m.dest.kind,
                 chunks=chunks,
                 peak_share=peak_share(samples[i], limit / window),
@@ -488,6 +495,7 @@ def one_token_figures(figures: list[RunFigures], label: str) -> RunFigures:
         status="/".join(statuses),
         items=sum(f.items for f in figures),
         worker_cpu_s=sum(f.worker_cpu_s for f in figures),
+        host_cpu_s=sum(f.host_cpu_s for f in figures),
     )
 
 

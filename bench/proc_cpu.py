@@ -3,13 +3,25 @@
 The runner (``tools.devhost``) starts its ``--workers N`` queue workers with multiprocessing's
 ``spawn`` context, so they are its children whose command line runs ``spawn_main``; the
 resource tracker that ``spawn`` also starts is not a worker and is left out.
+
+Each worker process runs the Functions host's half of the queue triggers (polling, leases,
+deletes: in Azure a process of its own) on a thread named ``ferry-host``
+(``tools.devhost.host_thread``). Its CPU is counted apart: ``WorkerCpu.spent`` is the
+functions' CPU (the process less that thread), ``WorkerCpu.host_s`` the host thread's. Where
+thread names cannot be read (no ``/proc``), nothing is split and ``host_s`` stays 0.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psutil
+
+from tools.devhost.host_thread import HOST_THREAD_NAME
+
+#: (user, system, host thread's user, host thread's system) CPU seconds of one worker
+_Times = tuple[float, float, float, float]
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -25,6 +37,30 @@ def cpu_split(pid: int) -> tuple[float, float] | None:
     except psutil.Error:
         return None
     return float(times.user), float(times.system)
+
+
+def host_thread_split(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of the ``ferry-host`` thread of worker ``pid``; (0, 0) when
+    it has none or thread names cannot be read."""
+    try:
+        threads = psutil.Process(pid).threads()
+    except psutil.Error:
+        return 0.0, 0.0
+    for thread in threads:
+        try:
+            name = Path(f"/proc/{pid}/task/{thread.id}/comm").read_text().strip()
+        except OSError:
+            continue
+        if name == HOST_THREAD_NAME:
+            return float(thread.user_time), float(thread.system_time)
+    return 0.0, 0.0
+
+
+def _times(pid: int) -> _Times | None:
+    split = cpu_split(pid)
+    if split is None:
+        return None
+    return (*split, *host_thread_split(pid))
 
 
 def worker_pids(runner_pid: int) -> list[int]:
@@ -50,21 +86,27 @@ class WorkerCpu:
     from zero. A worker that died meanwhile is lost from the sum (``lost`` counts them)."""
 
     runner_pid: int
-    before: dict[int, tuple[float, float]] = field(default_factory=dict)
+    before: dict[int, _Times] = field(default_factory=dict)
     lost: int = 0
     #: of the CPU the last ``spent()`` counted, the share spent in the kernel (on loopback
     #: the kernel's TCP work for the receiving end is charged to the sender)
     system_share: float = 0.0
+    #: the host threads' CPU over the same span (queue polling, leases: the host's in Azure)
+    host_s: float = 0.0
 
     def start(self) -> WorkerCpu:
-        self.before = {pid: cpu for pid in worker_pids(self.runner_pid) if (cpu := cpu_split(pid)) is not None}
+        self.before = {pid: t for pid in worker_pids(self.runner_pid) if (t := _times(pid)) is not None}
         self.lost = 0
         return self
 
     def spent(self) -> float:
-        now = {pid: cpu for pid in worker_pids(self.runner_pid) if (cpu := cpu_split(pid)) is not None}
+        """The functions' CPU (the workers less their host threads) since ``start()``."""
+        now = {pid: t for pid, t in ((pid, _times(pid)) for pid in worker_pids(self.runner_pid)) if t is not None}
         self.lost = sum(1 for pid in self.before if pid not in now)
-        user = sum(u - self.before.get(pid, (0.0, 0.0))[0] for pid, (u, _) in now.items())
-        system = sum(s - self.before.get(pid, (0.0, 0.0))[1] for pid, (_, s) in now.items())
+        zero = (0.0, 0.0, 0.0, 0.0)
+        deltas = [tuple(a - b for a, b in zip(t, self.before.get(pid, zero), strict=True)) for pid, t in now.items()]
+        user = sum(d[0] - d[2] for d in deltas)
+        system = sum(d[1] - d[3] for d in deltas)
+        self.host_s = sum(d[2] + d[3] for d in deltas)
         self.system_share = system / (user + system) if user + system > 0 else 0.0
         return user + system

@@ -14,7 +14,10 @@
   are abandoned and become visible again when their lease runs out): nothing is lost;
 - with a `report` callback (worker processes of `--workers N`), every message held, every
   renewed pop receipt and every message let go is told to the runner's supervisor, which
-  releases what a dead worker held, as the host fails the invocations of a dead language worker.
+  releases what a dead worker held, as the host fails the invocations of a dead language worker;
+- with `invoke_in` (a worker process's loop), the poller runs on another loop (the host's
+  thread, `tools.devhost.host_thread`) and each function runs on `invoke_in`, as the host hands
+  invocations to the language worker.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class QueuePoller:
         min_poll_s: float = 0.1,
         grace_s: float = 30.0,
         report: Report | None = None,
+        invoke_in: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.trigger = trigger
         self.queue_name = str(trigger.binding["queueName"])
@@ -57,6 +61,7 @@ class QueuePoller:
         self.min_poll_s = min_poll_s
         self.grace_s = grace_s
         self.report = report
+        self.invoke_in = invoke_in
         self._stop = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
 
@@ -214,7 +219,10 @@ class QueuePoller:
         fn = self.trigger.function
         kwargs = {self.trigger.arg_name: fmsg}
         if inspect.iscoroutinefunction(fn):
-            await fn(**kwargs)
+            if self.invoke_in is None:
+                await fn(**kwargs)
+            else:  # on the worker's loop; cancelling this (a timeout, a stop) cancels it there
+                await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(fn(**kwargs), self.invoke_in))
         else:
             await asyncio.to_thread(fn, **kwargs)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.devhost.host_config import HostConfig, load_host_config
+from tools.devhost.host_thread import HostThread
 from tools.devhost.http import MAX_HEAD_BYTES, build_http_app, problem_h11_protocol
 from tools.devhost.loader import load_app, triggers
 from tools.devhost.profiling import profiled
@@ -106,23 +107,22 @@ async def _serve_queues(
     app = load_app(app_spec)
     host = load_host_config(host_json())
     tell = report.send if report is not None else None
-    pollers = [
-        QueuePoller(t, conn, host, lease_s=lease_s, report=tell)
-        for t in triggers(app)
-        if t.kind == "queueTrigger"
-        for conn in queue_connections(t.binding, os.environ)
-    ]
     loop = asyncio.get_running_loop()
-
-    def stop() -> None:
-        for p in pollers:
-            p.stop()
-
+    # the host's half (polling, leases, deletes) on a thread of its own; the functions here
+    host_side = HostThread(
+        [
+            QueuePoller(t, conn, host, lease_s=lease_s, report=tell, invoke_in=loop)
+            for t in triggers(app)
+            if t.kind == "queueTrigger"
+            for conn in queue_connections(t.binding, os.environ)
+        ]
+    )
+    host_side.start()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop)
-    watch = asyncio.ensure_future(_stop_when_orphaned(parent if parent is not None else os.getppid(), stop))
+        loop.add_signal_handler(sig, host_side.stop)
+    watch = asyncio.ensure_future(_stop_when_orphaned(parent if parent is not None else os.getppid(), host_side.stop))
     try:
-        await asyncio.gather(*(p.run() for p in pollers))
+        await host_side.wait()
     finally:
         watch.cancel()
 
