@@ -47,6 +47,7 @@ from shared.migrations.ports_cosmos import (
 from shared.migrations.remap import MappedReader
 from shared.migrations.service import MigrationsRepository, run_settings, start_run
 from shared.retention.active import org_is_active
+from shared.shutdown import on_shutdown
 from shared.store.stores import Stores
 from shared.tenancy.context import TenantContext
 from shared.verify.scope import verify_scope
@@ -391,3 +392,13 @@ def get_worker(stores: Stores) -> ChunkWorker:
     if _worker is None or _worker.stores is not stores:
         _worker = ChunkWorker(stores)
     return _worker
+
+
+@on_shutdown
+async def close_worker() -> None:
+    """Close the connectors' clients the process-wide worker holds (see ``shared.shutdown``);
+    runs before the Stores close (registered after them), as the worker uses them."""
+    global _worker
+    if _worker is not None:
+        worker, _worker = _worker, None
+        await worker.aclose()

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from shared.config import Settings, get_settings
+from shared.shutdown import on_shutdown
 from shared.store.cosmos import CosmosRegion, open_region
 from shared.store.storage import RegionStorage, open_storage
 
@@ -88,6 +89,15 @@ def get_stores() -> Stores:
     if _stores is None:
         _stores = Stores(get_settings())
     return _stores
+
+
+@on_shutdown
+async def close_stores() -> None:
+    """Close the process-wide Stores' clients (a stopping worker; see ``shared.shutdown``)."""
+    global _stores
+    if _stores is not None:
+        stores, _stores = _stores, None
+        await stores.close()
 
 
 def reset_stores() -> None:

@@ -20,6 +20,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from shared.shutdown import close_all
 from tools.devhost.host_config import HostConfig, load_host_config
 from tools.devhost.host_thread import HostThread
 from tools.devhost.http import MAX_HEAD_BYTES, build_http_app, problem_h11_protocol
@@ -125,6 +126,7 @@ async def _serve_queues(
         await host_side.wait()
     finally:
         watch.cancel()
+        await close_all()  # the clients the functions kept open (Cosmos, Storage, vendors)
 
 
 def worker_main(app_spec: str, lease_s: float, report: Connection | None = None, parent: int | None = None) -> None:
