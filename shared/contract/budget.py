@@ -123,8 +123,9 @@ class SendWindow:
         if not self._open:
             return
         self._open = False
-        if self._clock.now().timestamp() > self.send_by:
-            raise SlotMissed(f"written {self._clock.now().timestamp() - self.send_by:.3f} s past its window")
+        late = self._clock.now().timestamp() - self.send_by
+        if late > 0:
+            raise SlotMissed(f"written {late:.3f} s past its window")
 
     def close(self) -> None:
         """The paced call is over: a task it started that sends later is not checked."""

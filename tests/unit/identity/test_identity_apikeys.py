@@ -113,6 +113,8 @@ KEY = apikeys.generate().plaintext
         ("Bearer eyJhbGciOi.x.y", None, Credential("bearer", "eyJhbGciOi.x.y")),
         ("", f" {KEY} ", Credential("api_key", KEY)),
     ],
+    # named, not shown: KEY is made anew per process (ids must match across xdist workers)
+    ids=["bearer", "bearer-spaced", "x-key", "both-same", "token", "x-key-spaced"],
 )
 def test_credential_from_headers(authorization: str | None, x_key: str | None, expected: Credential) -> None:
     assert credential_from_headers(authorization, x_key) == expected
@@ -127,6 +129,7 @@ def test_credential_from_headers(authorization: str | None, x_key: str | None, e
         ("Bearer", None, "Bearer"),
         ("Bearer eyJ.x.y", KEY, "conflicting"),
     ],
+    ids=["none", "blank", "basic", "bearer-empty", "conflicting"],
 )
 def test_credential_from_headers_refusals(authorization: str | None, x_key: str | None, reason: str) -> None:
     with pytest.raises(AuthenticationError, match=reason):
