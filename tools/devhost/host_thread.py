@@ -72,8 +72,10 @@ class HostThread:
                 return
 
     async def wait(self) -> None:
-        """Until every poller has stopped (and its in-flight invocations are over)."""
+        """Until every poller has stopped (and its in-flight invocations are over) and the
+        thread has ended."""
         await asyncio.wrap_future(self._done)
+        await asyncio.to_thread(self._thread.join)  # only its loop's closing is left by now
 
     def _run(self) -> None:
         name_os_thread(HOST_THREAD_NAME)
