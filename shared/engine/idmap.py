@@ -180,20 +180,37 @@ class ParentResolver:
         self._cache: dict[tuple[Kind, str], str | None] = {}
         self._depths: dict[str, int] = {}  # task source id → subtask depth
         self._created: set[str] = set()  # tasks (source ids) this run created at the destination
+        self._remade: set[str] = set()  # … or found by marker after a create (see remade_this_run)
 
     def remember(
-        self, kind: Kind, source_id: str, dest_id: str | None, depth: int = 0, *, created: bool = False
+        self, kind: Kind, source_id: str, dest_id: str | None, depth: int = 0, *, action: str | None = None
     ) -> None:
+        """A record this run wrote: its destination id and, for a task, its depth and what
+        was done (``ItemStatus``)."""
         self._cache[(kind, source_id)] = dest_id
         if kind is Kind.TASK:
             self._depths[source_id] = depth
-            if created:
-                self._created.add(source_id)
+            self._note(source_id, action)
+
+    def _note(self, task_source_id: str, action: str | None) -> None:
+        if action == ItemStatus.CREATED:
+            self._created.add(task_source_id)
+        if action in (ItemStatus.CREATED, ItemStatus.RECONCILED):
+            self._remade.add(task_source_id)
 
     def created_this_run(self, task_source_id: str) -> bool:
         """Whether this run created the task at the destination (a new item, not one found
         there): nothing but this run can have put anything on it yet."""
         return task_source_id in self._created
+
+    def remade_this_run(self, task_source_id: str) -> bool:
+        """Whether the task's destination copy is one this run created, or found by its marker
+        after a create whose outcome was unknown (its entry was an intent: a crash between the
+        create and its id-map entry). Either way the copy is not the one an earlier run wrote
+        the task's comments and attachments under — an entry written by an earlier run loses
+        its destination id only when its task is found deleted at the destination (its update
+        answered 404) and created again."""
+        return task_source_id in self._remade
 
     def known(self, kind: Kind, source_id: str) -> str | None:
         """The destination id of a prefetched or remembered parent, or None."""
@@ -220,8 +237,8 @@ class ParentResolver:
                 self._cache[(kind, sid)] = entry.dest_id if ok and entry else None
                 if kind is Kind.TASK and entry is not None:
                     self._depths[sid] = entry.depth
-                    if ok and entry.written_run_id == self.run_id and entry.action == ItemStatus.CREATED:
-                        self._created.add(sid)
+                    if ok and entry.written_run_id == self.run_id:
+                        self._note(sid, entry.action)
 
     def refs(self, record: Record) -> DestRefs:
         """DestRefs for ``record``; SkippableItemError when a required parent is missing."""

@@ -326,7 +326,7 @@ class ItemProcessor:
         )
         if sid in self.seen.get(kind, ()):
             self.seen[kind].remove(sid)
-        self.resolver.remember(kind, sid, dest_id, depth, created=status is ItemStatus.CREATED)
+        self.resolver.remember(kind, sid, dest_id, depth, action=status)
         return result(status, dest_id=dest_id, adaptations=codes)
 
     async def _not_migrated(self, rec: Record, entry: IdMapEntry | None, state: IdState, reason: str) -> None:
@@ -402,14 +402,15 @@ class ItemProcessor:
         return await self._create(rec, adapted, refs, marker, late), ItemStatus.CREATED, False
 
     def _orphaned(self, entry: IdMapEntry, rec: Record) -> bool:
-        """A comment or attachment written by an earlier run under a task this run created:
-        the task was deleted at the destination and created again (its update answered 404),
-        and what was written under the old copy went with it. Its entry still says done, so
-        without this the run skipped it as unchanged and "succeeded" with the task's comments
-        and attachments missing. Written by this run (a redelivered chunk), it is kept; an
-        intent (no destination id yet) is still looked for by its marker (RECONCILE)."""
+        """A comment or attachment written by an earlier run under a task this run created
+        anew: the task was deleted at the destination and created again (its update answered
+        404; or found by marker after such a create, when the worker died before recording
+        it), and what was written under the old copy went with it. Its entry still says done,
+        so without this the run skipped it as unchanged and "succeeded" with the task's
+        comments and attachments missing. Written by this run (a redelivered chunk), it is
+        kept; an intent (no destination id yet) is still looked for by its marker."""
         task = parent_task(rec)
-        return task is not None and entry.written_run_id != self.ctx.run_id and self.resolver.created_this_run(task)
+        return task is not None and entry.written_run_id != self.ctx.run_id and self.resolver.remade_this_run(task)
 
     def _fresh(self, delta: Delta, rec: Record) -> bool:
         """A new item (never tried by this migration: no id-map entry) whose task this run
