@@ -419,8 +419,8 @@ class ItemProcessor:
         is skipped. An item tried before has an entry (its intent is stored before the write)
         and is looked for as ``Delta.RECONCILE``. Saves one request per attachment (Asana:
         a listing of the task's attachments, 7 % of a Trello → Asana run's requests)."""
-        task = getattr(rec, "task_id", None)
-        return delta is Delta.NEW and bool(task) and self.resolver.created_this_run(str(task))
+        task = parent_task(rec)
+        return delta is Delta.NEW and task is not None and self.resolver.created_this_run(task)
 
     async def _update(self, dest_id: str, rec: Record, adapted: Record, refs: DestRefs, late: list[str]) -> str:
         marker = self._marker(rec)
