@@ -27,6 +27,12 @@ first request goes out; past the deadline it raises ``SlotMissed`` — nothing w
 pacer takes a fresh slot. Checked only when the slot was handed out, a request could leave well
 after it on a loaded machine: 4 worker processes on one Trello token drew one 429 in 403
 requests from a simulator held to the exact limit (CI, 2026-12-06).
+
+A call that the vendor counts as ``k`` requests (a batch of ``k`` actions) takes ``k`` slots
+and is written by the last one's deadline. Its first ``k - 1`` actions then reach the vendor
+after their slots, so a window that starts between its first and last slot holds up to
+``k - 1`` actions more than the ledger planned; the tolerance is cut by that much
+(``max_cost``), which keeps ``burst + rate · (W + slack)`` the most any window sees.
 """
 
 from __future__ import annotations
@@ -57,10 +63,13 @@ class BudgetParams:
     window_s: float  # the vendor's window
     slack_s: float  # lateness allowed after a slot, at the vendor
     transit_s: float = DEFAULT_TRANSIT_S  # of which the way from our socket to the vendor
+    max_cost: int = 1  # most slots one call may take (a vendor batch), at most the burst
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.transit_s < self.slack_s:
             raise ValueError(f"transit {self.transit_s} s must be less than the slack {self.slack_s} s")
+        if not 1 <= self.max_cost <= self.burst:
+            raise ValueError(f"a call of {self.max_cost} slots needs a burst of as many, not {self.burst}")
 
     @property
     def send_late_s(self) -> float:
@@ -73,7 +82,8 @@ class BudgetParams:
 
     @property
     def tolerance_s(self) -> float:
-        return (self.burst - 1.0) * self.emission_s
+        """GCRA's tolerance, less the ``max_cost - 1`` slots a batch may carry into a later window."""
+        return (self.burst - self.max_cost) * self.emission_s
 
     def worst_window(self) -> float:
         """The most requests one vendor window can see: ``burst + rate · (window + slack)``."""
@@ -93,12 +103,21 @@ def window_exact(limit: RateLimit, slack_s: float = DEFAULT_SLACK_S) -> BudgetPa
     paced at 15.2/s instead of 20/s, Azure DevOps at 7.2/s instead of 10/s."""
     requests, window = float(limit.requests), float(limit.per_seconds)
     if limit.burst is not None and limit.burst > requests:
-        return BudgetParams(rate=limit.rate, burst=float(limit.burst), window_s=window, slack_s=slack_s)
+        burst = float(limit.burst)
+        return BudgetParams(
+            rate=limit.rate, burst=burst, window_s=window, slack_s=slack_s, max_cost=_max_cost(limit, burst)
+        )
     burst = max(1.0, min(limit.capacity, requests * 0.02))
     rate = (requests - burst) / (window + slack_s)
     if rate <= 0:
         raise ValueError(f"limit {limit} leaves no rate after a burst of {burst}")
-    return BudgetParams(rate=rate, burst=burst, window_s=window, slack_s=slack_s)
+    return BudgetParams(rate=rate, burst=burst, window_s=window, slack_s=slack_s, max_cost=_max_cost(limit, burst))
+
+
+def _max_cost(limit: RateLimit, burst: float) -> int:
+    """The largest batch the budget takes: the vendor's (``RateLimit.batch``), at most the
+    burst (a batch's slots come out of it: Asana's free plan, a burst of 3, batches 3)."""
+    return max(1, min(limit.batch, int(burst)))
 
 
 class SlotMissed(Exception):
@@ -233,23 +252,28 @@ class SlotQueue:
         self._dropped_since_refill = 0
         self.dropped = 0  # slots reserved and never used (benchmarks)
 
-    async def take(self, max_wait_s: float) -> Turn:
-        """Wait for this caller's slot. Returns the turn: write by ``send_by``, or — the next
-        slot further than ``max_wait_s`` away — nothing taken and the wait in ``wait_s``.
+    async def take(self, max_wait_s: float, cost: int = 1) -> Turn:
+        """Wait for this caller's slot (``cost`` slots for a call the vendor counts as that
+        many requests: it is written by the last one's deadline). Returns the turn: write by
+        ``send_by``, or — the next slot further than ``max_wait_s`` away — nothing taken and
+        the wait in ``wait_s``.
 
         A caller that wakes later than ``send_late_s`` after its slot (a busy event loop, a
         loaded machine) does not use it: sent that late, it would land in the same vendor
         window as the slots after it, which is how an Asana run at the full rate on a quiet
         machine got 2 429s (bench.e2e_budget, 2026-12-06). It drops the slot and takes
         another, as ``_next`` drops slots found stale."""
-        late_s = self.budget.params.send_late_s
+        params = self.budget.params
+        if not 1 <= cost <= params.max_cost:
+            raise ValueError(f"a call may take 1 to {params.max_cost} slots of this budget, not {cost}")
+        late_s = params.send_late_s
         for _ in range(MAX_LATE_WAKES):
-            self._waiting += 1
+            self._waiting += cost
             try:
                 async with self._lock:
-                    slot, too_long = await self._next(max_wait_s)
+                    slot, too_long = await self._take_slots(cost, max_wait_s)
             finally:
-                self._waiting -= 1
+                self._waiting -= cost
             if too_long is not None:
                 return Turn(wait_s=too_long)
             delay = slot - self.clock.now().timestamp()
@@ -257,14 +281,35 @@ class SlotQueue:
                 await self.clock.sleep(delay)
             if self.clock.now().timestamp() - slot <= late_s:
                 return Turn(send_by=slot + late_s)
-            self.missed()
+            self.missed(cost)
         # woke late every time: the caller tries again shortly (DeferChunk)
         return Turn(wait_s=self.budget.params.slack_s)
 
-    def missed(self) -> None:
-        """A slot handed out was not used in time (counted, never sent: budget lost)."""
-        self.dropped += 1
-        self._dropped_since_refill += 1
+    def missed(self, slots: int = 1) -> None:
+        """Slots handed out were not used in time (counted, never sent: budget lost)."""
+        self.dropped += slots
+        self._dropped_since_refill += slots
+
+    async def _take_slots(self, cost: int, max_wait_s: float) -> tuple[float, float | None]:
+        """The instant of this caller's slot, or (0, the wait) when it is too far. A call of
+        several slots reserves them together, straight from the ledger: consecutive there,
+        they leave no other caller's slot between its first and its last, so at most one
+        batch's early actions reach into any window (the cut in ``tolerance_s``). Slots of a
+        grant that came short go to the single callers."""
+        if cost == 1:
+            return await self._next(max_wait_s)
+        for _ in range(4):
+            now = self.clock.now().timestamp()
+            grant = await self.budget.reserve(cost, now, max_wait_s)
+            if len(grant.slots) == cost:
+                return grant.slots[-1], None
+            if grant.slots:
+                self._slots = deque(sorted([*self._slots, *grant.slots]))
+                return 0.0, grant.slots[-1] + self.budget.params.emission_s - now
+            if grant.wait_s > max_wait_s:
+                return 0.0, grant.wait_s
+            await self.clock.sleep(grant.wait_s)  # a contended ledger: ask again shortly
+        return 0.0, self.budget.params.slack_s
 
     async def _next(self, max_wait_s: float) -> tuple[float, float | None]:
         late_s = self.budget.params.send_late_s

@@ -19,6 +19,10 @@ class RateLimit(BaseModel):
     per_seconds: float = Field(gt=0)
     burst: float | None = Field(default=None, gt=0)
     concurrency: int = Field(default=8, ge=1)
+    #: Most requests one call may count as: a vendor's batch endpoint (Asana ``/batch``: 10
+    #: actions, each counted against the limit as a request of its own). The pacer charges
+    #: such a call its actions (``Pacer.call(cost=…)``).
+    batch: int = Field(default=1, ge=1)
 
     @property
     def rate(self) -> float:

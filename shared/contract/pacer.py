@@ -14,14 +14,19 @@ from the credential's ledger, which every process using the credential shares; i
 token bucket is then unused. A slot is taken once a concurrency slot is held, right before
 the request goes, so a request never waits on anything between its slot and its send; and the
 transport checks, right before it writes, that the slot is still fresh (``SendWindow``).
+
+A call the vendor counts as several requests (a batch endpoint: Asana's ``/batch`` counts
+each action against both its rate and its concurrency limits) is charged that ``cost``:
+as many tokens, concurrency slots and budget slots.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
@@ -139,6 +144,9 @@ class Pacer:
         self.settings = settings or PacerSettings()
         self.mapping = mapping
         self._sem = asyncio.Semaphore(limit.concurrency)
+        #: held while a call of cost > 1 gathers its concurrency slots, so two such calls
+        #: never each hold part of what both need
+        self._gathering = asyncio.Lock()
         self._tokens = limit.capacity
         self._last = self.clock.monotonic()
         self._blocked_until = 0.0
@@ -152,12 +160,25 @@ class Pacer:
     # -- public --------------------------------------------------------------------
 
     @property
+    def max_cost(self) -> int:
+        """The most requests one call may count as (``RateLimit.batch``, bounded by the
+        burst and the concurrency the pacer keeps to)."""
+        if self.slots is not None:
+            return min(self.slots.budget.params.max_cost, self.limit.concurrency)
+        return max(1, min(self.limit.batch, int(self.limit.capacity), self.limit.concurrency))
+
+    @property
     def current_rate(self) -> float:
         """Requests per second the bucket currently refills at."""
         return self.limit.rate * self.rate_factor
 
-    async def call(self, fn: Callable[[], Awaitable[T]], *, idempotent: bool = True, replayable: bool = True) -> T:
+    async def call(
+        self, fn: Callable[[], Awaitable[T]], *, idempotent: bool = True, replayable: bool = True, cost: int = 1
+    ) -> T:
         """Run ``fn`` under the pacer (see class docstring). May raise ``DeferChunk``.
+
+        ``cost``: how many requests the vendor counts the call as (a batch of that many
+        actions; at most ``max_cost``).
 
         ``idempotent=False`` (creates, uploads): a 5xx or network error is ambiguous (the
         item may exist now), so it is re-raised for the engine to reconcile by marker;
@@ -166,16 +187,18 @@ class Pacer:
         throttling still slows the pacer down, and the error goes to the engine, which
         reconciles and re-opens the source stream.
         """
+        if cost != 1 and not 1 <= cost <= self.max_cost:
+            raise ValueError(f"a call may count as 1 to {self.max_cost} requests here, not {cost}")
         retries = 0
         throttles = 0
         missed = 0
         while True:
             if self.slots is None:
-                await self._acquire()
+                await self._acquire(cost)
             error: BaseException | None = None
             late = False
-            async with self._sem:
-                window = await self._take_slot() if self.slots is not None else None
+            async with self._sem if cost == 1 else self._in_flight(cost):
+                window = await self._take_slot(cost) if self.slots is not None else None
                 # A one-shot body is not checked at the socket: its attempt may have started
                 # reading the source by then, and could not run again.
                 bound = SEND_WINDOW.set(window if replayable else None)
@@ -193,7 +216,7 @@ class Pacer:
                         window.close()
             if late:  # the transport found the slot gone by: nothing was written
                 assert self.slots is not None
-                self.slots.missed()
+                self.slots.missed(cost)
                 missed += 1
                 if missed >= MAX_LATE_WAKES:
                     raise DeferChunk(
@@ -246,29 +269,43 @@ class Pacer:
         self._tokens = min(self.limit.capacity, self._tokens + elapsed * self.current_rate)
         self._last = now
 
-    async def _acquire(self) -> None:
-        """Take one token (reserving ahead when empty) and respect a Retry-After block."""
+    @contextlib.asynccontextmanager
+    async def _in_flight(self, cost: int) -> AsyncIterator[None]:
+        """Hold ``cost`` of the concurrency slots while the call runs."""
+        held = 0
+        try:
+            async with self._gathering:
+                for _ in range(cost):
+                    await self._sem.acquire()
+                    held += 1
+            yield
+        finally:
+            for _ in range(held):
+                self._sem.release()
+
+    async def _acquire(self, cost: int = 1) -> None:
+        """Take ``cost`` tokens (reserving ahead when empty) and respect a Retry-After block."""
         threshold = self.settings.defer_threshold_s
         await self._wait_block(threshold)
         now = self.clock.monotonic()
         self._refill(now)
-        self._tokens -= 1
+        self._tokens -= cost
         if self._tokens >= 0:
             return
         wait = -self._tokens / self.current_rate
         if wait > threshold:
-            self._tokens += 1  # give the reservation back: this chunk goes to the queue
+            self._tokens += cost  # give the reservation back: this chunk goes to the queue
             raise DeferChunk(wait, "rate limit budget exhausted")
         await self.clock.sleep(wait)
         await self._wait_block(threshold)  # a 429 may have arrived while we waited
 
-    async def _take_slot(self) -> SendWindow:
-        """The next slot of the shared budget (after any Retry-After block), as the window the
-        request must be written in."""
+    async def _take_slot(self, cost: int = 1) -> SendWindow:
+        """The next ``cost`` slots of the shared budget (after any Retry-After block), as the
+        window the request must be written in."""
         assert self.slots is not None
         threshold = self.settings.defer_threshold_s
         await self._wait_block(threshold)
-        turn = await self.slots.take(threshold)
+        turn = await self.slots.take(threshold, cost)
         if turn.send_by is None:
             raise DeferChunk(turn.wait_s, "the credential's shared request budget is spent for now")
         return SendWindow(turn.send_by, self.clock)

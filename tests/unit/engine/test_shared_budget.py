@@ -7,6 +7,7 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -299,3 +300,132 @@ async def test_a_call_that_is_always_written_late_defers_its_chunk() -> None:
         await task
     # each miss drops its slot (and a batch may hold more that went stale meanwhile)
     assert written == 0 and pacer.slots is not None and pacer.slots.dropped >= MAX_LATE_WAKES
+
+
+#: Asana paid, as its connector declares it: a ``/batch`` call carries up to 10 actions
+ASANA_BATCH = RateLimit(requests=1500, per_seconds=60, burst=25, concurrency=15, batch=10)
+
+
+async def _drive_batches(params: BudgetParams, seconds: float, clock: EventClock) -> tuple[int, int]:
+    """4 processes on one budget, 8 callers each, sending batches of 1 to 10 actions without
+    pause to a vendor that counts each action and refuses a whole batch when any action is
+    over (Asana's ``/batch``). Returns (actions served, actions refused)."""
+    vendor = _Counting(CountingWindowLimiter(1500, 60.0, _Monotonic(clock)))  # type: ignore[arg-type]
+    served = refused_before = 0
+    rng = random.Random(11)
+    shared = InMemoryBudget(params)
+
+    async def caller(pacer: Pacer) -> None:
+        nonlocal served
+        while clock.monotonic() < seconds:
+            cost = rng.randint(1, 10)
+
+            async def batch(cost: int = cost) -> int:
+                await clock.sleep(0.05)  # the request travels
+                waits = [vendor.hit("token") for _ in range(cost)]
+                if any(w is not None for w in waits):
+                    raise ThrottledError(retry_after=1.0)
+                return cost
+
+            try:
+                done = await pacer.call(batch, cost=cost)
+            except DeferChunk as exc:
+                await clock.sleep(exc.delay_s)
+            else:
+                served += done
+
+    pacers = [Pacer(ASANA_BATCH, clock=clock, rng=random.Random(n), budget=shared) for n in range(4)]
+    tasks = [asyncio.create_task(caller(p)) for p in pacers for _ in range(8)]
+    await clock.run(seconds)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return served, vendor.refused - refused_before
+
+
+def test_a_batch_budget_takes_its_actions_from_the_burst() -> None:
+    params = window_exact(ASANA_BATCH)
+    assert params.max_cost == 10 and params.tolerance_s == pytest.approx(15 * params.emission_s)
+    # Asana's free plan keeps a burst of 3 of its 150 a minute: batches of 3 at most there
+    assert window_exact(ASANA_BATCH.model_copy(update={"requests": 150, "burst": 10})).max_cost == 3
+    with pytest.raises(ValueError):
+        BudgetParams(rate=1.0, burst=2.0, window_s=10.0, slack_s=0.25, max_cost=3)
+
+
+async def test_batches_from_four_processes_get_no_429() -> None:
+    """Each batch is written at its last slot, so its first actions reach the vendor late; the
+    tolerance cut by ``max_cost - 1`` absorbs that, and the budget is still used."""
+    clock = EventClock()
+    served, refused = await _drive_batches(window_exact(ASANA_BATCH), 120.0, clock)
+    assert refused == 0
+    assert served >= 0.95 * 1500 * 2 - 30
+
+
+def test_batches_sent_at_their_last_slot_respect_every_window() -> None:
+    """Reservations of 1 to 10 slots at random moments, each sent whole at its last slot (a
+    batch): no window of W seconds (shifted by the slack) holds more than the budget's worst
+    window — the early actions of a batch are paid for by the tolerance cut."""
+    params = window_exact(RateLimit(requests=300, per_seconds=10, burst=30, batch=10))
+    assert params.max_cost == 6  # 2 % of 300: the burst caps the batch
+    rng = random.Random(5)
+    tat: float | None = None
+    now, sent = 0.0, []
+    while now < 60:
+        cost = rng.randint(1, params.max_cost)
+        new_tat, grant = gcra_reserve(tat, now, cost, params, max_wait_s=30.0)
+        if new_tat is not None:
+            tat = new_tat
+        if len(grant.slots) == cost:
+            sent.extend([grant.slots[-1]] * cost)
+        now += rng.choice((0.0, 0.0, 0.0, 0.0, 0.02, 0.05, 1.0))
+    sent.sort()
+    fullest = 0
+    for start in sent:
+        inside = sum(1 for s in sent if start <= s < start + params.window_s + params.slack_s)
+        assert inside <= params.worst_window() + 1e-9
+        fullest = max(fullest, inside)
+    assert fullest >= params.worst_window() - params.max_cost  # the budget was pressed that hard
+
+
+async def test_a_batch_holds_as_many_concurrency_slots_as_it_has_actions() -> None:
+    clock = EventClock()
+    pacer = Pacer(ASANA_BATCH, clock=clock)
+    in_flight = peak = 0
+
+    async def call(cost: int) -> None:
+        nonlocal in_flight, peak
+        in_flight += cost
+        peak = max(peak, in_flight)
+        await clock.sleep(0.5)
+        in_flight -= cost
+
+    tasks = [asyncio.create_task(pacer.call(lambda c=c: call(c), cost=c)) for c in (10, 10, 1, 4, 9)]
+    await clock.run(30.0)
+    await asyncio.gather(*tasks)
+    assert peak <= ASANA_BATCH.concurrency
+    with pytest.raises(ValueError):
+        await pacer.call(lambda: call(11), cost=11)
+
+
+async def test_a_batch_takes_consecutive_slots_of_one_reservation() -> None:
+    """Slots the queue holds for single calls would leave other callers' slots between a
+    batch's first and last; the batch reserves its own, together, and is written at the last."""
+    params = BudgetParams(rate=1.0, burst=10.0, window_s=60.0, slack_s=0.25, max_cost=4)
+    budget = InMemoryBudget(params)
+    grants: list[tuple[float, ...]] = []
+    reserve = budget.reserve
+
+    async def recorded(count: int, now: float, max_wait_s: float) -> Any:
+        grant = await reserve(count, now, max_wait_s)
+        grants.append(grant.slots)
+        return grant
+
+    budget.reserve = recorded  # type: ignore[method-assign]
+    clock = _OversleepingClock(late=[])
+    queue = SlotQueue(budget, clock, max_batch=8)
+    await queue.take(max_wait_s=30.0)  # a single call: the queue reserves a few ahead
+    await queue.take(max_wait_s=30.0)
+    held = len(queue._slots)
+    turn = await queue.take(max_wait_s=30.0, cost=4)
+    assert len(grants[-1]) == 4 and held == len(queue._slots)  # its own four, the singles' kept
+    assert turn.send_by == pytest.approx(grants[-1][-1] + params.send_late_s)
