@@ -26,8 +26,10 @@ Per pair (``--pairs trello:asana,asana:trello,trello:planner``) it runs a full m
 
 - peak: destination requests in the busiest 30 s ÷ (published rate × 30 s) — the share of
   the budget the pacer reaches while the run waits on the destination;
-- for Azure DevOps the TSTUs charged as a share of the published 200 per 5 minutes, for
-  Planner the requests as Graph counts them (each request of a ``$batch``).
+- for Azure DevOps the TSTUs charged as a share of the published 200 per 5 minutes;
+- ``counted``: where a destination takes batch calls (Graph's ``$batch``, Asana's ``/batch``),
+  the requests as the vendor counts them against its limit — each one a batch holds. Budget
+  share, actual ÷ ideal and peak are figured from these; ``dst req`` are the HTTP requests.
 
 Then ``--orgs`` organisations migrate at once on ``--multi-workers`` workers (each with its
 own pair of simulators, so its own credentials), with 429s and budget share per org; with
@@ -116,7 +118,9 @@ class RunFigures:
     worker_sys_share: float = 0.0  # of worker_cpu_s, the share spent in the kernel
     peak_share: float = 0.0  # destination requests in the busiest PEAK_SPAN_S ÷ published rate
     tstu_share: float | None = None  # Azure DevOps: TSTUs charged ÷ the published TSTU budget
-    graph_requests: int | None = None  # Planner: requests as Graph counts them (each in a $batch)
+    #: requests as the vendor counts them against its limit: each action of a batch call
+    #: (Asana's ``/batch``, Graph's ``$batch``) instead of the call (None: as ``dest_requests``)
+    counted_requests: int | None = None
     chunks: Counter[str] = field(default_factory=Counter)  # chunk deliveries by outcome (run log)
     # for --json only: where the requests went, and the destination's requests over time
     source_routes: dict[str, dict[str, int]] = field(default_factory=dict, repr=False)
@@ -124,9 +128,13 @@ class RunFigures:
     dest_samples: list[tuple[float, int]] = field(default_factory=list, repr=False)
 
     @property
+    def dest_counted(self) -> int:
+        return self.dest_requests if self.counted_requests is None else self.counted_requests
+
+    @property
     def ideal_s(self) -> float:
         limit, window, _ = PUBLISHED[self.dest_kind]
-        return self.dest_requests / (limit / window)
+        return self.dest_counted / (limit / window)
 
     @property
     def budget_share(self) -> float:
@@ -150,8 +158,8 @@ class RunFigures:
             f"{self.dest_requests / self.seconds if self.seconds else 0.0:6.1f}"
             + (f" tstu {self.tstu_share:.2f}" if self.tstu_share is not None else "")
             + (
-                f" graph {self.graph_requests} ({self.graph_requests / max(self.items, 1):.2f}/it)"
-                if self.graph_requests is not None
+                f" counted {self.counted_requests} ({self.counted_requests / max(self.items, 1):.2f}/it)"
+                if self.counted_requests is not None and self.counted_requests != self.dest_requests
                 else ""
             )
             + (f" chunks {sum(self.chunks.values())} ({_outcomes(self.chunks)})" if self.chunks else "")
@@ -191,15 +199,22 @@ def peak_share(samples: list[tuple[float, int]], rate: float, span: float = PEAK
     return best
 
 
-def graph_requests(stats: dict[str, Any]) -> int:
-    """Requests as Graph counts them: a ``$batch`` call is the requests it holds (the Planner
-    simulator counts those apart, as ``"$batch › METHOD /route"``; ``total`` has the call once)."""
+#: batch calls, whose requests (actions) the simulators count apart as ``"<prefix> › METHOD /route"``
+BATCH_CALLS = {"POST /v1.0/$batch": "$batch ›", "POST /batch": "batch ›", "POST /api/1.0/batch": "batch ›"}
+
+
+def counted_requests(stats: dict[str, Any]) -> int:
+    """Requests as the vendor counts them: a batch call is the requests it holds (Graph's
+    ``$batch``, Asana's ``/batch``: each action counts against the limit; the simulators count
+    those apart, as ``"$batch › METHOD /route"`` / ``"batch › METHOD /route"``, and ``total``
+    has the call once)."""
+    inner_prefixes = tuple(set(BATCH_CALLS.values()))
     batch_calls = inner = 0
     for route, statuses in stats["by_route"].items():
         count = sum(int(n) for n in statuses.values())
-        if route.startswith("$batch ›"):
+        if route.startswith(inner_prefixes):
             inner += count
-        elif route == "POST /v1.0/$batch":
+        elif route in BATCH_CALLS:
             batch_calls += count
     return int(stats["total"]) - batch_calls + inner
 
@@ -325,7 +340,7 @@ def run_all(migs: list[Migration], mode: str, cpu: WorkerCpu, labels: list[str])
         for i, m in enumerate(migs):
             if i in done:
                 continue
-            samples[i].append((time.monotonic() - started, int(m.dest.stats()["total"])))
+            samples[i].append((time.monotonic() - started, counted_requests(m.dest.stats())))
             run = m.get(runs[i])
             if run["status"] in FINAL:
                 done[i] = (time.monotonic() - started, run)
@@ -341,7 +356,7 @@ def run_all(migs: list[Migration], mode: str, cpu: WorkerCpu, labels: list[str])
         if m.dest.kind == "azure_devops":
             tstu_limit, tstu_window = ADO_TSTU_LIMIT
             tstu = tstu_charged(dst) / (tstu_limit * seconds / tstu_window) if seconds else 0.0
-        graph = graph_requests(dst) if m.dest.kind == "planner" else None
+        counted = counted_requests(dst)
         chunks = m.chunk_outcomes(runs[i])
         figures.append(
             RunFigures(
@@ -360,7 +375,7 @@ def run_all(migs: list[Migration], mode: str, cpu: WorkerCpu, labels: list[str])
                 chunks=chunks,
                 peak_share=peak_share(samples[i], limit / window),
                 tstu_share=tstu,
-                graph_requests=graph,
+                counted_requests=counted,
                 source_routes=src["by_route"],
                 dest_routes=dst["by_route"],
                 dest_samples=[(round(t, 2), n) for t, n in samples[i]],

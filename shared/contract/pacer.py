@@ -244,11 +244,11 @@ class Pacer:
                 continue  # _acquire waits for the block or defers
             if action is Action.RETRY:
                 if not (idempotent and replayable):
-                    raise _transient(error)  # ambiguous: the engine reconciles by marker
+                    raise as_transient(error)  # ambiguous: the engine reconciles by marker
                 retries += 1
                 self.retried += 1
                 if retries > self.settings.max_retries:
-                    raise _transient(error)
+                    raise as_transient(error)
                 delay = self.backoff(retries)
                 if delay > self.settings.defer_threshold_s:
                     raise DeferChunk(delay, f"retry {retries} after {error}") from error
@@ -366,7 +366,7 @@ class PacerRegistry:
         return pacer
 
 
-def _transient(error: BaseException) -> BaseException:
+def as_transient(error: BaseException) -> BaseException:
     """A network-level failure (a reset, a timeout) as the ``TransientError`` the engine
     handles: a dropped answer to a create is the case the engine reconciles by marker, so it
     must not reach it as a bare ``httpx`` exception (which failed the item instead)."""

@@ -12,6 +12,7 @@ from simulators.asana.api import API_PREFIX
 from simulators.asana.gate import AsanaGate, make_limiters
 from simulators.asana.models import AsanaApiError
 from simulators.asana.oauth import router as oauth_router
+from simulators.asana.routes_batch import router as batch_router
 from simulators.asana.routes_core import router as core_router
 from simulators.asana.routes_custom_fields import router as custom_fields_router
 from simulators.asana.routes_tasks import downloads
@@ -45,9 +46,10 @@ def create_app(
     runtime = SimRuntime(clock=clock, state=store.dump, reseed=reseed, limiters=dict(make_limiters(plan, clock)))
     app = FastAPI(title="Asana simulator", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.asana_store = store
-    app.include_router(core_router, prefix=API_PREFIX)
-    app.include_router(tasks_router, prefix=API_PREFIX)
-    app.include_router(custom_fields_router, prefix=API_PREFIX)
+    # the routers of /api/1.0 (the batch API looks an action's route template up in them)
+    app.state.asana_api_routers = (core_router, tasks_router, custom_fields_router, batch_router)
+    for api_router in app.state.asana_api_routers:
+        app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(downloads)
     app.include_router(oauth_router)
 

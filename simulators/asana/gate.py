@@ -5,17 +5,29 @@ domains and 1,500/minute on paid ones; at most 50 concurrent GETs and 15 concurr
 (POST/PUT/PATCH/DELETE). Over a limit the API answers 429 with ``Retry-After`` (seconds).
 Limits are ``runtime.limiters["requests" | "reads" | "writes"]`` so ``/_sim/limits`` can
 change or disable them at runtime.
+
+A batch (``POST /batch``, tag "Batch API" in asana_oas.yaml) "counts against both the
+standard rate limiter and the concurrent request limiter as though you had made a separate
+HTTP request for every individual action … The batch request itself incurs no cost. If any
+of the actions in a batch request would exceed any of the enforced limits, the entire
+request will fail with a 429". So the gate reads the batch's body (and replays it to the
+app) to count its actions: one window hit per action (all recorded, as rejected requests
+are), one concurrency slot per action held while the batch runs (GET actions are reads, the
+others writes); any refusal answers 429 for the whole batch before any action runs. A body
+that is not a valid batch counts as one write and reaches the route, which answers 400.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from contextlib import AsyncExitStack
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulators.asana.api import API_PREFIX
 from simulators.asana.models import AsanaApiError
+from simulators.asana.routes_batch import BATCH_PATH, action_kinds
 from simulators.asana.store import CALLER, AsanaStore
 from simulators.common import ConcurrencyLimiter, SimClock, SimRuntime, WindowLimiter
 
@@ -75,23 +87,49 @@ class AsanaGate:
         if user is None:
             await _answer(send, AsanaApiError(401, "Not Authorized"))
             return
+        kinds: list[str] | None = None
+        if scope["method"] == "POST" and scope["path"].rstrip("/") == API_PREFIX + BATCH_PATH:
+            body, receive = await _buffer(receive)
+            kinds = action_kinds(body)
+        if kinds is None:
+            kinds = ["reads" if scope["method"] in ("GET", "HEAD", "OPTIONS") else "writes"]
         window = self.runtime.limiters["requests"]
         assert isinstance(window, WindowLimiter)
-        wait = window.hit(token)
-        if wait is not None:
-            retry = str(max(1, math.ceil(wait)))
+        # every hit is made (and recorded), also after one was refused
+        waits = [w for w in [window.hit(token) for _ in kinds] if w is not None]
+        if waits:
+            retry = str(max(1, math.ceil(max(waits))))
             await _answer(send, AsanaApiError(429, TOO_MANY, headers={"Retry-After": retry}))
             return
-        kind = "reads" if scope["method"] in ("GET", "HEAD", "OPTIONS") else "writes"
-        gate = self.runtime.limiters[kind]
-        assert isinstance(gate, ConcurrencyLimiter)
-        async with gate.slot(token) as ok:
-            if not ok:
-                await _answer(send, AsanaApiError(429, TOO_MANY, headers={"Retry-After": "1"}))
-                return
+        async with AsyncExitStack() as slots:
+            for kind in kinds:
+                gate = self.runtime.limiters[kind]
+                assert isinstance(gate, ConcurrencyLimiter)
+                if not await slots.enter_async_context(gate.slot(token)):
+                    # leaving the stack gives back the slots already taken
+                    await _answer(send, AsanaApiError(429, TOO_MANY, headers={"Retry-After": "1"}))
+                    return
             scope.setdefault("state", {})["asana_user"] = user.gid
             token_var = CALLER.set(user.gid)
             try:
                 await self.app(scope, receive, send)
             finally:
                 CALLER.reset(token_var)
+
+
+async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
+    """Read a request's whole body; return it and a ``receive`` that replays it to the app."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+
+    async def replay() -> Message:
+        if messages:
+            return messages.pop(0)
+        return await receive()
+
+    return body, replay

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import yaml
+import yaml  # type: ignore[import-untyped]
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
@@ -32,6 +32,7 @@ SERVED_PREFIXES = (
     "/attachments",
     "/tags",
     "/custom_fields",
+    "/batch",
 )
 API_HOST = "https://app.asana.com"
 

@@ -77,7 +77,7 @@ class View:
             return {k: self._shape(v, None) for k, v in full.items() if k not in OPT_IN}
         return self._select(full, opt_fields)
 
-    def many(self, kind: str, objs: list[Any], opt_fields: FieldTree | None) -> list[dict]:
+    def many(self, kind: str, objs: list[Any], opt_fields: FieldTree | None) -> list[dict[str, Any]]:
         """Compact records (or the opt_fields selection) of ``objs``."""
         if opt_fields is None:
             return [self.compact(kind, o) for o in objs]

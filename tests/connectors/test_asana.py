@@ -17,6 +17,7 @@ import pytest
 
 from shared.connectors.asana import AsanaClient, AsanaReader, AsanaWriter, asana_capabilities
 from shared.connectors.asana.api_types import TASK_FIELDS, AsanaTask
+from shared.connectors.asana.capabilities import MAX_BATCH
 from shared.connectors.asana.mapping import marked_text, task_to_record
 from shared.connectors.asana.writer import checklist_marker
 from shared.connectors.kit.auth import bearer
@@ -86,7 +87,7 @@ def make_client(
     base: str, token: str = DEFAULT_TOKEN, *, clock: EngineClock | None = None, limit: RateLimit | None = None
 ) -> AsanaClient:
     pacer = Pacer(
-        limit or RateLimit(requests=100_000, per_seconds=60, concurrency=8),
+        limit or RateLimit(requests=100_000, per_seconds=60, concurrency=15, batch=MAX_BATCH),
         clock=clock or EngineClock(),
         rng=random.Random(7),
     )

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from shared.connectors.planner import (
+    GRAPH_RATE_LIMIT,
     PlannerClient,
     PlannerCredentials,
     PlannerReader,
@@ -49,7 +50,7 @@ from tests.connectors.calls import record_calls
 from tests.connectors.conformance import ConnectorConformance
 
 CFG = SeedConfig(tasks_per_plan=8, deleted_tasks_per_plan=1, plans_per_group=1)
-FAST = RateLimit(requests=10_000, per_seconds=1, burst=1_000, concurrency=8)
+FAST = RateLimit(requests=10_000, per_seconds=1, burst=1_000, concurrency=8, batch=GRAPH_RATE_LIMIT.batch)
 
 
 async def _validate(response: httpx.Response) -> None:

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from shared.connectors.planner import (
+    GRAPH_RATE_LIMIT,
     PlannerCredentials,
     PlannerSettings,
     PlannerWriter,
@@ -42,7 +43,7 @@ from simulators.planner import SeedConfig, create_app
 CFG = SeedConfig(
     tasks_per_plan=40, deleted_tasks_per_plan=0, plans_per_group=1, reference_ratio=0.0, attachment_sizes=[]
 )
-FAST = RateLimit(requests=10_000, per_seconds=1, burst=1_000, concurrency=8)
+FAST = RateLimit(requests=10_000, per_seconds=1, burst=1_000, concurrency=8, batch=GRAPH_RATE_LIMIT.batch)
 KIB_320 = 320 * 1024
 SIZES = sorted(
     {

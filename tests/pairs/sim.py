@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.connectors.registry import ConnectorRuntime, open_runtime
+from shared.connectors.registry import ConnectorRuntime, open_runtime, rate_limit_of
 from shared.connectors.settings import ConnectionBase
 from shared.contract.connector import SourceReader
 from shared.contract.limits import RateLimit
@@ -61,7 +61,8 @@ class Sim:
 
     async def runtime(self) -> ConnectorRuntime:
         """A fresh runtime (fresh reader caches) through the connector registry."""
-        pacer = Pacer(FAST, rng=random.Random(7))
+        # fast, but with what the vendor's limit says about batches (their calls' cost)
+        pacer = Pacer(FAST.model_copy(update={"batch": rate_limit_of(self.vendor).batch}), rng=random.Random(7))
         return await open_runtime(self.connection, allow_loopback=True, pacer=pacer)
 
     def people_emails(self, dest_container: str) -> set[str]:

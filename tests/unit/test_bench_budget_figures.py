@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.e2e_budget import RunFigures, graph_requests, one_token_figures, peak_share, tstu_charged
+from bench.e2e_budget import RunFigures, counted_requests, one_token_figures, peak_share, tstu_charged
 
 
 def test_peak_share_finds_the_busiest_span() -> None:
@@ -39,7 +39,7 @@ def test_tstu_charged_counts_every_answer_but_the_limiters_429s() -> None:
     assert tstu_charged(stats) == pytest.approx(10 * 0.02 + 2 * 0.1 + 21 * 0.05 + 3 * 0.1)
 
 
-def test_graph_requests_count_what_a_batch_holds_instead_of_the_batch_call() -> None:
+def test_counted_requests_are_what_a_batch_holds_instead_of_the_batch_call() -> None:
     stats = {
         "total": 12,
         "by_route": {
@@ -49,7 +49,19 @@ def test_graph_requests_count_what_a_batch_holds_instead_of_the_batch_call() -> 
             "$batch › GET /v1.0/groups/{group_id}/threads/{thread_id}/posts": {"200": 6, "429": 1},
         },
     }
-    assert graph_requests(stats) == 5 + 14
+    assert counted_requests(stats) == 5 + 14
+    asana = {
+        "total": 9,
+        "by_route": {
+            "POST /attachments": {"200": 3},
+            "POST /batch": {"200": 5, "429": 1},
+            "batch › POST /api/1.0/tasks/{task_gid}/stories": {"201": 30},
+            "batch › PUT /api/1.0/tasks/{task_gid}": {"200": 8, "500": 1},
+        },
+    }
+    assert counted_requests(asana) == 3 + 39
+    fig = RunFigures("a", "succeeded", 60.0, 10, 0, 9, 0, 0, 1.0, "asana", counted_requests=42)
+    assert fig.ideal_s == pytest.approx(42 / 25.0)  # Asana: 1,500 a minute, each action counted
 
 
 def test_orgs_on_one_token_are_one_run_with_everyones_items_and_cpu() -> None:

@@ -24,12 +24,17 @@ from shared.contract.model import Kind
 MAX_ATTACHMENT_BYTES = 100 * 1024 * 1024
 #: requests per minute per token (https://developers.asana.com/docs/rate-limits)
 PLANS = {"free": 150, "paid": 1500}
+#: actions in one ``/batch`` request (https://developers.asana.com/reference/createbatchrequest)
+MAX_BATCH = 10
 
 
 def asana_rate_limit(plan: str = "paid") -> RateLimit:
     """The documented per-token limit of a plan ("free" or "paid"). Asana also allows 50
-    concurrent reads and 15 concurrent writes: the pacer's concurrency is the write cap."""
-    return RateLimit(requests=PLANS[plan], per_seconds=60, burst=25 if plan == "paid" else 10, concurrency=15)
+    concurrent reads and 15 concurrent writes: the pacer's concurrency is the write cap.
+    A ``/batch`` call holds up to 10 actions, each counted as a request against both."""
+    return RateLimit(
+        requests=PLANS[plan], per_seconds=60, burst=25 if plan == "paid" else 10, concurrency=15, batch=MAX_BATCH
+    )
 
 
 def asana_capabilities(plan: str = "paid") -> Capabilities:

@@ -13,19 +13,21 @@ without the bearer token, through a second guarded client whose allowed hosts ar
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from shared.connectors.asana.capabilities import asana_rate_limit
+from shared.connectors.asana.capabilities import MAX_BATCH, asana_rate_limit
 from shared.connectors.kit.auth import Credential
+from shared.connectors.kit.batching import Coalescer
 from shared.connectors.kit.errors import ErrorTable, becomes, rule
 from shared.connectors.kit.http import ApiClient
 from shared.connectors.kit.paging import TokenPaging, fetch_all, fetch_page
-from shared.contract.pacer import Pacer
-from shared.errors import SkippableItemError
+from shared.contract.pacer import Action, Pacer, as_transient, classify
+from shared.errors import SkippableItemError, TransientError
 from shared.net.guard import register_vendor_hosts
 from shared.net.http import build_client
 
@@ -74,6 +76,33 @@ def _data(body: Any) -> Any:
     return body.get("data") if isinstance(body, dict) else None
 
 
+@dataclass(frozen=True)
+class Write:
+    """A JSON write: alone, ``METHOD path?opt_fields=…`` with ``{"data": data}``; in a
+    ``/batch``, one of its actions."""
+
+    method: str
+    path: str
+    data: dict[str, Any]
+    fields: str | None  # opt_fields
+    idempotent: bool
+
+    def wire(self) -> dict[str, Any]:
+        """The batch action (https://developers.asana.com/reference/createbatchrequest)."""
+        action: dict[str, Any] = {"relative_path": self.path, "method": self.method.lower(), "data": self.data}
+        if self.fields:
+            action["options"] = {"fields": self.fields.split(",")}
+        return action
+
+
+class _SendAgain(Exception):
+    """An idempotent action whose batch answer says "try again" (a 5xx): it goes in a later batch."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class AsanaClient:
     """Thin async client of the Asana REST API. ``base_url`` is the ``…/api/1.0`` root."""
 
@@ -97,6 +126,10 @@ class AsanaClient:
             # No bearer token there: download links are presigned and may point elsewhere.
             files=files_http or build_client(FILES_KIND, allow_loopback=allow_loopback),
         )
+        #: writes made at the same time go out as one ``/batch`` (``shared.connectors.kit.batching``)
+        self._batches: Coalescer[Write] = Coalescer(
+            self._send_batch, max_size=lambda: min(MAX_BATCH, self.pacer.max_cost)
+        )
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -107,6 +140,7 @@ class AsanaClient:
         return self.api.pacer
 
     async def aclose(self) -> None:
+        await self._batches.aclose()
         await self.api.aclose()
 
     # --- JSON calls --------------------------------------------------------------------------
@@ -136,11 +170,75 @@ class AsanaClient:
         ``created_at`` (a field every create answer may be narrowed to; ``gid`` itself is not
         in the spec's list): a task otherwise comes back with every field, which both sides
         spend CPU encoding and parsing."""
-        params = {"opt_fields": opt_fields} if opt_fields else None
-        return _data(await self.api.json("POST", path, params=params, json={"data": data}, idempotent=idempotent))
+        return await self._write(Write("POST", path, data, opt_fields, idempotent))
 
     async def put(self, path: str, data: dict[str, Any]) -> Any:
-        return _data(await self.api.json("PUT", path, json={"data": data}))
+        return await self._write(Write("PUT", path, data, None, True))
+
+    async def _write(self, action: Write) -> Any:
+        """A JSON write, in a ``/batch`` with the writes made at the same time when the pacer
+        lets a call count as several requests. An action that failed in a way the pacer
+        retries (a 5xx) is sent again in a later batch when it is idempotent, as the pacer
+        would have resent it alone; a create's is ambiguous and goes to the engine."""
+        if min(MAX_BATCH, self.pacer.max_cost) < 2:
+            return await self._single(action)
+        retries = 0
+        while True:
+            try:
+                return await self._batches.submit(action)
+            except _SendAgain as again:
+                retries += 1
+                if retries > self.pacer.settings.max_retries:
+                    raise again.error from None
+                await self.pacer.clock.sleep(self.pacer.backoff(retries))
+
+    async def _single(self, action: Write) -> Any:
+        params = {"opt_fields": action.fields} if action.fields else None
+        body = {"data": action.data}
+        return _data(
+            await self.api.json(action.method, action.path, params=params, json=body, idempotent=action.idempotent)
+        )
+
+    async def _send_batch(self, actions: Sequence[Write]) -> list[Any]:
+        """One ``POST /batch``: each action's ``data``, or the exception its caller raises."""
+        idempotent = all(a.idempotent for a in actions)
+        body = {"data": {"actions": [a.wire() for a in actions]}}
+
+        async def attempt() -> list[Any]:
+            resp = await self.api.send_checked("POST", "/batch", json=body)
+            try:
+                results = resp.json()["data"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise TransientError(f"{VENDOR}: a /batch answer that is not a list of results") from exc
+            if not isinstance(results, list) or len(results) != len(actions):
+                raise TransientError(f"{VENDOR}: a /batch answer without a result for every action")
+            return results
+
+        try:
+            results = await self.api.call(attempt, idempotent=idempotent, cost=len(actions))
+        except Exception as exc:
+            if idempotent or classify(exc) is not Action.RETRY:
+                raise  # the pacer has done what it does with this failure
+            # ambiguous for the creates; the updates are sent again, as alone they would be
+            return [_SendAgain(exc) if a.idempotent else as_transient(exc) for a in actions]
+        return [self._outcome(a, r) for a, r in zip(actions, results, strict=True)]
+
+    def _outcome(self, action: Write, result: Any) -> Any:
+        """An action's result: its ``data``, or the error its answer means (the error table's)."""
+        status = result.get("status_code") if isinstance(result, dict) else None
+        body = result.get("body") if isinstance(result, dict) else None
+        if isinstance(status, int) and 200 <= status < 300:
+            return _data(body)
+        request = self.api.http.build_request(action.method, action.path.lstrip("/"))
+        answer = httpx.Response(status if isinstance(status, int) else 502, json=body, request=request)
+        try:
+            self.api.errors.check(answer)
+        except Exception as exc:
+            kind = classify(exc)
+            if kind in (Action.RETRY, Action.RATE_LIMITED):
+                return _SendAgain(exc) if action.idempotent else as_transient(exc)
+            return exc
+        return TransientError(f"{VENDOR}: a /batch action answered {status}")
 
     async def delete(self, path: str) -> None:
         """Idempotent: a missing object is already deleted."""

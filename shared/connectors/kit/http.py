@@ -108,10 +108,18 @@ class ApiClient:
 
         return await self.pacer.call(attempt, idempotent=idempotent, replayable=replayable)
 
-    async def call(self, attempt: Callable[[], Awaitable[T]], *, idempotent: bool = True, replayable: bool = True) -> T:
+    async def call(
+        self,
+        attempt: Callable[[], Awaitable[T]],
+        *,
+        idempotent: bool = True,
+        replayable: bool = True,
+        cost: int = 1,
+    ) -> T:
         """Run a connector-built attempt under the pacer (for calls ``request`` cannot
-        express, such as a GraphQL body whose errors come back with status 200)."""
-        return await self.pacer.call(attempt, idempotent=idempotent, replayable=replayable)
+        express, such as a GraphQL body whose errors come back with status 200, or a batch
+        the vendor counts as ``cost`` requests)."""
+        return await self.pacer.call(attempt, idempotent=idempotent, replayable=replayable, cost=cost)
 
     async def send_checked(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """``_send`` + the error table, without the pacer: for use inside ``call``."""

@@ -11,8 +11,9 @@ from shared.contract.model import Kind
 
 #: Graph publishes no Planner-specific quota; its global limit is 130,000 requests / 10 s per
 #: app (https://learn.microsoft.com/graph/throttling-limits). Planner throttles far earlier in
-#: practice, so the pacer starts at 10 requests/s and adapts to 429 + Retry-After.
-GRAPH_RATE_LIMIT = RateLimit(requests=600, per_seconds=60, burst=20, concurrency=8)
+#: practice, so the pacer starts at 10 requests/s and adapts to 429 + Retry-After. A ``$batch``
+#: holds up to 20 requests, each counted (the pacer charges them: ``PlannerClient.chain``).
+GRAPH_RATE_LIMIT = RateLimit(requests=600, per_seconds=60, burst=20, concurrency=8, batch=20)
 
 ALL_KINDS = frozenset(Kind)
 

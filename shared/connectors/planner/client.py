@@ -170,7 +170,8 @@ class PlannerClient:
         each run after the one before (``dependsOn``). The first call's error is raised (then
         nothing of the batch was applied, so the pacer may send a throttled batch again);
         the others' answers come back as they are, to be checked by the caller (after a
-        failed one the rest answer 424). Graph counts each request against its limits."""
+        failed one the rest answer 424). Graph counts each request against its limits, and so
+        does the pacer (``cost``)."""
         if not 0 < len(calls) <= MAX_BATCH:
             raise ValueError(f"a $batch holds 1 to {MAX_BATCH} requests, not {len(calls)}")
         requests: list[dict[str, Any]] = []
@@ -192,7 +193,7 @@ class PlannerClient:
             self.api.errors.check(answers[0])
             return answers
 
-        return await self.api.call(attempt, idempotent=idempotent)
+        return await self.api.call(attempt, idempotent=idempotent, cost=len(calls))
 
     def _answers(self, resp: httpx.Response, calls: Sequence[Sub]) -> list[httpx.Response]:
         """The batch answer as one ``httpx.Response`` per call, in the order of ``calls``."""
