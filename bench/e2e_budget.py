@@ -174,7 +174,7 @@ HEADER = (
     f"{'run':<26} {'status':<20} {'time s':>8} {'items':>6} {'src req':>7} {'dst req':>7} "
     f"{'dst/it':>6} {'budget':>6} {'act/id':>7} {'429 s/d':>9} {'cpu ms/it':>8} {'sys%':>4} {'host ms':>7} "
     f"{'peak':>6} {'dst/s':>6}"
-    " [tstu share | graph requests] chunks (by outcome)"
+    " [tstu share | counted requests] chunks (by outcome)"
 )
 
 

@@ -241,7 +241,9 @@ class SlotQueue:
     when slots were dropped — a busy pacer makes one ledger round trip per many requests, an
     occasional caller wastes little. It never asks for fewer than the callers waiting."""
 
-    def __init__(self, budget: SharedBudget, clock: _WallClock, *, max_batch: int = 16) -> None:
+    MAX_BATCH = 16
+
+    def __init__(self, budget: SharedBudget, clock: _WallClock, *, max_batch: int = MAX_BATCH) -> None:
         self.budget = budget
         self.clock = clock
         self.max_batch = max_batch
@@ -267,13 +269,16 @@ class SlotQueue:
         if not 1 <= cost <= params.max_cost:
             raise ValueError(f"a call may take 1 to {params.max_cost} slots of this budget, not {cost}")
         late_s = params.send_late_s
+        # the callers the queue reserves ahead for: a batch reserves its own slots, and
+        # counted here it made single callers reserve slots nobody took (budget lost)
+        waiting = 1 if cost == 1 else 0
         for _ in range(MAX_LATE_WAKES):
-            self._waiting += cost
+            self._waiting += waiting
             try:
                 async with self._lock:
                     slot, too_long = await self._take_slots(cost, max_wait_s)
             finally:
-                self._waiting -= cost
+                self._waiting -= waiting
             if too_long is not None:
                 return Turn(wait_s=too_long)
             delay = slot - self.clock.now().timestamp()

@@ -127,9 +127,7 @@ class AsanaClient:
             files=files_http or build_client(FILES_KIND, allow_loopback=allow_loopback),
         )
         #: writes made at the same time go out as one ``/batch`` (``shared.connectors.kit.batching``)
-        self._batches: Coalescer[Write] = Coalescer(
-            self._send_batch, max_size=lambda: min(MAX_BATCH, self.pacer.max_cost)
-        )
+        self._batches: Coalescer[Write] = Coalescer(self._send_batch, max_size=self._batch_size)
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -174,6 +172,10 @@ class AsanaClient:
 
     async def put(self, path: str, data: dict[str, Any]) -> Any:
         return await self._write(Write("PUT", path, data, None, True))
+
+    def _batch_size(self) -> int:
+        """Up to 10 actions, as many as the pacer lets one call count as."""
+        return max(1, min(MAX_BATCH, self.pacer.max_cost))
 
     async def _write(self, action: Write) -> Any:
         """A JSON write, in a ``/batch`` with the writes made at the same time when the pacer

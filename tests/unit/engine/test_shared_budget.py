@@ -429,3 +429,30 @@ async def test_a_batch_takes_consecutive_slots_of_one_reservation() -> None:
     turn = await queue.take(max_wait_s=30.0, cost=4)
     assert len(grants[-1]) == 4 and held == len(queue._slots)  # its own four, the singles' kept
     assert turn.send_by == pytest.approx(grants[-1][-1] + params.send_late_s)
+
+
+async def test_single_calls_of_a_batching_credential_take_only_their_own_slot() -> None:
+    """Writes go in batches there, so single calls (reads, uploads) are few and far apart:
+    slots reserved ahead for them went stale unused (44 slots of one 3 × 100 run). Each single
+    call reserves just its own, and none is dropped."""
+    clock = EventClock()
+    budget = InMemoryBudget(window_exact(ASANA_BATCH))
+    pacer = Pacer(ASANA_BATCH, clock=clock, budget=budget)
+    assert pacer.slots is not None and pacer.slots.max_batch == 1
+
+    async def call() -> str:
+        await clock.sleep(2.0)  # far apart
+        return "ok"
+
+    async def calls() -> None:
+        for _ in range(5):
+            await pacer.call(call)
+        await pacer.call(call, cost=6)
+
+    task = asyncio.create_task(calls())
+    await clock.run(60.0)
+    await task
+    assert budget.reservations == 6 and pacer.slots.dropped == 0
+    # a credential without batches still reserves ahead for its busy callers
+    trello = Pacer(TRELLO, clock=clock, budget=InMemoryBudget(window_exact(TRELLO)))
+    assert trello.slots is not None and trello.slots.max_batch == 16
