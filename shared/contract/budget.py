@@ -239,14 +239,19 @@ class SlotQueue:
     never sent: safe, but budget lost), so the batch a reservation asks for adapts: it
     doubles (up to ``max_batch``) while every slot of the previous batch was used, and halves
     when slots were dropped — a busy pacer makes one ledger round trip per many requests, an
-    occasional caller wastes little. It never asks for fewer than the callers waiting."""
+    occasional caller wastes little. It never asks for fewer than the callers waiting.
+    Without ``ahead`` it asks for just those (a credential whose writes go in batches makes
+    few single calls, far apart: slots reserved ahead for them mostly went stale)."""
 
     MAX_BATCH = 16
 
-    def __init__(self, budget: SharedBudget, clock: _WallClock, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self, budget: SharedBudget, clock: _WallClock, *, max_batch: int = MAX_BATCH, ahead: bool = True
+    ) -> None:
         self.budget = budget
         self.clock = clock
         self.max_batch = max_batch
+        self.ahead = ahead
         self._slots: deque[float] = deque()
         self._lock = asyncio.Lock()
         self._waiting = 0
@@ -326,7 +331,9 @@ class SlotQueue:
                 self._dropped_since_refill += 1
             if self._slots:
                 return self._slots.popleft(), None
-            if self._dropped_since_refill:
+            if not self.ahead:
+                self._batch = 1
+            elif self._dropped_since_refill:
                 self._batch = max(1, self._batch // 2)
             else:
                 self._batch = min(self.max_batch, self._batch * 2)

@@ -153,9 +153,8 @@ class Pacer:
         self.rate_factor = 1.0
         # A credential whose writes go in batches makes few single calls (reads, uploads), far
         # apart: slots reserved ahead for them mostly went stale unused, 44 slots (1.8 s of
-        # Asana's budget) in a 3 × 100 run; each takes just its own then.
-        ahead = 1 if limit.batch > 1 else SlotQueue.MAX_BATCH
-        self.slots = SlotQueue(budget, self.clock, max_batch=ahead) if budget is not None else None
+        # Asana's budget) in a 3 × 100 run; they reserve for the callers waiting only then.
+        self.slots = SlotQueue(budget, self.clock, ahead=limit.batch == 1) if budget is not None else None
         # counters for benchmarks and logs
         self.calls = 0
         self.throttled = 0

@@ -15,6 +15,7 @@ from shared.contract.budget import (
     MAX_LATE_WAKES,
     SEND_WINDOW,
     BudgetParams,
+    Grant,
     InMemoryBudget,
     SharedBudget,
     SlotQueue,
@@ -438,7 +439,7 @@ async def test_single_calls_of_a_batching_credential_take_only_their_own_slot() 
     clock = EventClock()
     budget = InMemoryBudget(window_exact(ASANA_BATCH))
     pacer = Pacer(ASANA_BATCH, clock=clock, budget=budget)
-    assert pacer.slots is not None and pacer.slots.max_batch == 1
+    assert pacer.slots is not None and not pacer.slots.ahead
 
     async def call() -> str:
         await clock.sleep(2.0)  # far apart
@@ -455,4 +456,29 @@ async def test_single_calls_of_a_batching_credential_take_only_their_own_slot() 
     assert budget.reservations == 6 and pacer.slots.dropped == 0
     # a credential without batches still reserves ahead for its busy callers
     trello = Pacer(TRELLO, clock=clock, budget=InMemoryBudget(window_exact(TRELLO)))
-    assert trello.slots is not None and trello.slots.max_batch == 16
+    assert trello.slots is not None and trello.slots.ahead
+
+
+class _RemoteBudget(InMemoryBudget):
+    """A ledger that answers after a round trip, as the Cosmos one does."""
+
+    async def reserve(self, count: int, now: float, max_wait_s: float) -> Grant:
+        await asyncio.sleep(0)
+        return await super().reserve(count, now, max_wait_s)
+
+
+async def test_single_calls_waiting_together_share_one_reservation_without_reserving_ahead() -> None:
+    clock = EventClock()
+    budget = _RemoteBudget(window_exact(ASANA_BATCH))
+    pacer = Pacer(ASANA_BATCH, clock=clock, budget=budget)
+
+    async def call() -> str:
+        await clock.sleep(0.01)
+        return "ok"
+
+    tasks = [asyncio.create_task(pacer.call(call)) for _ in range(8)]  # an attachments page's uploads
+    await clock.run(5.0)
+    await asyncio.gather(*tasks)
+    assert pacer.slots is not None
+    # the first reserves alone; the seven that queued meanwhile share the next reservation
+    assert budget.reservations == 2 and pacer.slots.dropped == 0
