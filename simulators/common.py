@@ -370,6 +370,63 @@ class FaultPlan:
             self.injected.append(entry)
 
 
+# --------------------------------------------------------------------------- batch calls
+
+
+@dataclass
+class InnerAnswer:
+    """What one request inside a batch call was answered (header names lower case), and the
+    scope it ran in (routing sets ``route`` there)."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    scope: dict[str, Any]
+
+
+async def serve_inner(
+    outer: Request, method: str, path: str, query: bytes, headers: Mapping[str, str], body: bytes
+) -> InnerAnswer:
+    """Serve one request of a batch call (Graph's ``$batch``, Asana's ``/batch``) through the
+    app's own routes, as if it had been sent alone. It runs in the batch call's scope (app,
+    state, exception handlers) without what routing set for the batch route itself
+    (``fastapi`` holds FastAPI's per-request routing state: shared, the inner request's routing
+    would overwrite the batch call's). A route's own exception propagates to the caller."""
+    scope: dict[str, Any] = {
+        **{
+            k: v
+            for k, v in outer.scope.items()
+            if k not in ("route", "endpoint", "path_params", "headers", "query_string", "fastapi")
+        },
+        "type": "http",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": query,
+        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+    }
+    answer = InnerAnswer(status=500, headers={}, body=b"", scope=scope)
+    delivered = False
+
+    async def receive() -> Message:
+        nonlocal delivered
+        if delivered:
+            return {"type": "http.disconnect"}
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            answer.status = message["status"]
+            answer.headers = {k.decode().lower(): v.decode() for k, v in message.get("headers", [])}
+        elif message["type"] == "http.response.body":
+            answer.body += message.get("body", b"")
+
+    await outer.app.router(scope, receive, send)
+    return answer
+
+
 # --------------------------------------------------------------------------- runtime + stats
 
 

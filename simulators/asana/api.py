@@ -70,7 +70,11 @@ CtxDep = Annotated[Ctx, Depends(get_ctx)]
 
 async def body_data(request: Request) -> dict[str, Any]:
     """The ``data`` object of a JSON body, or 400 as Asana answers."""
-    raw = await request.body()
+    return data_of(await request.body())
+
+
+def data_of(raw: bytes) -> dict[str, Any]:
+    """The ``data`` object of a JSON body (a request's, a batch's), or 400 as Asana answers."""
     if not raw.strip():
         raise bad_request("data: Missing input")
     try:

@@ -37,11 +37,10 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
-from starlette.types import Message
 
-from simulators.asana.api import API_PREFIX, CtxDep
+from simulators.asana.api import API_PREFIX, CtxDep, data_of
 from simulators.asana.models import AsanaApiError, bad_request
-from simulators.common import FaultRule, SimRuntime
+from simulators.common import FaultRule, InnerAnswer, SimRuntime, serve_inner
 
 router = APIRouter()
 
@@ -61,16 +60,7 @@ _OPTIONS_IN_DATA = ("opt_fields", "opt_pretty", "limit", "offset")
 
 def batch_actions(raw: bytes) -> list[Any]:
     """The ``actions`` of a batch body, or the 400 that fails the whole call."""
-    if not raw.strip():
-        raise bad_request("data: Missing input")
-    try:
-        payload = json.loads(raw)
-    except ValueError as exc:
-        raise bad_request("Could not parse request data, invalid JSON") from exc
-    data = payload.get("data") if isinstance(payload, dict) else None
-    if not isinstance(data, dict):
-        raise bad_request("data: Missing input")
-    actions = data.get("actions")
+    actions = data_of(raw).get("actions")
     if not isinstance(actions, list):
         raise bad_request("actions: Missing input")
     if not actions:
@@ -237,43 +227,10 @@ async def _serve(
     if body is not None:
         headers["content-type"] = "application/json"
         headers["content-length"] = str(len(body))
-    # The batch call's scope (app, state with the caller, exception handlers) without what
-    # routing set for the batch route itself (``fastapi`` holds FastAPI's per-request routing
-    # state: shared, the actions' routing would overwrite the batch call's).
-    scope: dict[str, Any] = {
-        **{
-            k: v
-            for k, v in outer.scope.items()
-            if k not in ("route", "endpoint", "path_params", "headers", "query_string", "fastapi")
-        },
-        "type": "http",
-        "method": method,
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": urlencode(query).encode(),
-        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
-    }
-    sent: dict[str, Any] = {"status": 500, "headers": {}, "body": b""}
-    delivered = False
-
-    async def receive() -> Message:
-        nonlocal delivered
-        if delivered:
-            return {"type": "http.disconnect"}
-        delivered = True
-        return {"type": "http.request", "body": body or b"", "more_body": False}
-
-    async def send(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            sent["status"] = message["status"]
-            sent["headers"] = {k.decode().lower(): v.decode() for k, v in message.get("headers", [])}
-        elif message["type"] == "http.response.body":
-            sent["body"] += message.get("body", b"")
-
     failure: AsanaApiError | None = None
+    sent = InnerAnswer(status=500, headers={}, body=b"", scope={})
     try:
-        await outer.app.router(scope, receive, send)
+        sent = await serve_inner(outer, method, path, urlencode(query).encode(), headers, body or b"")
     except StarletteHTTPException as exc:  # no such route or method: answered like the API
         failure = AsanaApiError(exc.status_code, str(exc.detail))
     except AsanaApiError as exc:
@@ -281,12 +238,12 @@ async def _serve(
     except Exception:  # a route's own failure is that action's 500
         failure = AsanaApiError(500, "Server Error")
     if failure is not None:
-        sent.update(status=failure.status, headers={}, body=json.dumps(failure.body()).encode())
+        sent = InnerAnswer(status=failure.status, headers={}, body=json.dumps(failure.body()).encode(), scope={})
     answer: Any = None
-    if sent["body"]:
+    if sent.body:
         try:
-            answer = json.loads(sent["body"])
+            answer = json.loads(sent.body)
         except ValueError:
-            answer = sent["body"].decode(errors="replace")
-    kept = {k: v for k, v in sent["headers"].items() if k in RESULT_HEADERS}
-    return _result(sent["status"], kept, answer)
+            answer = sent.body.decode(errors="replace")
+    kept = {k: v for k, v in sent.headers.items() if k in RESULT_HEADERS}
+    return _result(sent.status, kept, answer)

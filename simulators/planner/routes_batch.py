@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
-from starlette.types import Message
 
+from simulators.common import InnerAnswer, serve_inner
 from simulators.planner.auth import check_token
 from simulators.planner.errors import bad_request, graph_error_body
 from simulators.planner.state import sim_state
@@ -140,62 +140,26 @@ async def _serve(outer: Request, item: dict[str, Any], method: str, path: str, q
     if "body" in item:
         body = json.dumps(item["body"]).encode()
         headers["content-length"] = str(len(body))
-    # The batch call's scope (app, exception handlers, FastAPI's exit stacks) without what
-    # routing set for the batch route itself.
-    scope: dict[str, Any] = {
-        **{
-            k: v
-            for k, v in outer.scope.items()
-            if k not in ("route", "endpoint", "path_params", "headers", "query_string")
-        },
-        "type": "http",
-        "method": method,
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": query.encode(),
-        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
-    }
-    sent: dict[str, Any] = {"status": 500, "headers": {}, "body": b""}
-    delivered = False
-
-    async def receive() -> Message:
-        nonlocal delivered
-        if delivered:
-            return {"type": "http.disconnect"}
-        delivered = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            sent["status"] = message["status"]
-            sent["headers"] = {k.decode(): v.decode() for k, v in message.get("headers", [])}
-        elif message["type"] == "http.response.body":
-            sent["body"] += message.get("body", b"")
-
     try:
-        await outer.app.router(scope, receive, send)
+        sent = await serve_inner(outer, method, path, query.encode(), headers, body)
     except Exception:  # a route's own failure is that request's 500, as in Graph
-        sent.update(
-            status=500,
-            headers={"Content-Type": "application/json"},
-            body=json.dumps(graph_error_body(outer, "InternalServerError", "The request failed.")).encode(),
-        )
-    route = scope.get("route")
+        failure = json.dumps(graph_error_body(outer, "InternalServerError", "The request failed.")).encode()
+        sent = InnerAnswer(status=500, headers={"content-type": "application/json"}, body=failure, scope={})
+    route = sent.scope.get("route")
     stats = sim_state(outer).runtime.stats
     # Counted apart from the client's calls (``total`` counts the batch once); a throttled
     # request counts as a 429 all the same.
-    stats.by_route[f"{BATCHED} {scope['method']} {getattr(route, 'path', path)}"][str(sent["status"])] += 1
-    if sent["status"] == 429:
+    stats.by_route[f"{BATCHED} {method} {getattr(route, 'path', path)}"][str(sent.status)] += 1
+    if sent.status == 429:
         stats.by_status["429"] += 1
     answer: dict[str, Any] = {
         "id": item["id"],
-        "status": sent["status"],
-        "headers": {ANSWER_HEADERS[k.lower()]: v for k, v in sent["headers"].items() if k.lower() in ANSWER_HEADERS},
+        "status": sent.status,
+        "headers": {ANSWER_HEADERS[k]: v for k, v in sent.headers.items() if k in ANSWER_HEADERS},
     }
-    if sent["body"]:
+    if sent.body:
         try:
-            answer["body"] = json.loads(sent["body"])
+            answer["body"] = json.loads(sent.body)
         except ValueError:
-            answer["body"] = sent["body"].decode(errors="replace")
+            answer["body"] = sent.body.decode(errors="replace")
     return answer
