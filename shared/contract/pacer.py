@@ -151,10 +151,7 @@ class Pacer:
         self._last = self.clock.monotonic()
         self._blocked_until = 0.0
         self.rate_factor = 1.0
-        # A credential whose writes go in batches makes few single calls (reads, uploads), far
-        # apart: slots reserved ahead for them mostly went stale unused, 44 slots (1.8 s of
-        # Asana's budget) in a 3 × 100 run; they reserve for the callers waiting only then.
-        self.slots = SlotQueue(budget, self.clock, ahead=limit.batch == 1) if budget is not None else None
+        self.slots = SlotQueue(budget, self.clock) if budget is not None else None
         # counters for benchmarks and logs
         self.calls = 0
         self.throttled = 0

@@ -58,7 +58,7 @@ class CosmosBudget:
         self.round_trips = 0  # Cosmos calls made (benchmarks)
         self._seen_tat = 0.0  # the newest tat this process saw: an idle ledger skips the patch
 
-    async def reserve(self, count: int, now: float, max_wait_s: float) -> Grant:
+    async def reserve(self, count: int, now: float, max_wait_s: float, *, whole: bool = False) -> Grant:
         count = max(1, count)
         for _ in range(MAX_TRIES):
             if self._seen_tat - self.params.tolerance_s >= now:  # busy when last seen: one patch
@@ -68,7 +68,7 @@ class CosmosBudget:
             doc = await self._read()
             tat = float(doc["tat"]) if doc is not None else None
             self._seen_tat = tat or 0.0
-            new_tat, grant = gcra_reserve(tat, now, count, self.params, max_wait_s)
+            new_tat, grant = gcra_reserve(tat, now, count, self.params, max_wait_s, whole=whole)
             if new_tat is None:
                 return grant
             if await self._write(doc, new_tat):

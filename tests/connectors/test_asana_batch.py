@@ -138,3 +138,24 @@ async def test_a_throttled_batch_is_sent_again_whole_and_applies_once(
         k: v for k, v in (await _stats(sim[1]))["by_route"].items() if k.startswith("POST ") and k.endswith("/batch")
     }
     assert sum(v.get("429", 0) for v in answered.values()) == 1 and sum(v.get("200", 0) for v in answered.values()) == 1
+
+
+async def test_an_action_refused_with_429_is_sent_again_even_a_create(
+    client: AsanaClient,
+    sim: tuple[Any, str],  # noqa: F811
+) -> None:
+    """A 429 means the action did not run: a create is sent again, not left to reconcile."""
+    task = await _a_task(client)
+    fault = {
+        "kind": "status",
+        "status": 429,
+        "method": "POST",
+        "path": "/tasks/*/stories",
+        "count": 1,
+        "headers": {"Retry-After": "0"},
+    }
+    await _sim(sim[1], "/faults", {"faults": [fault]})
+    made = await asyncio.gather(*(client.post(f"/tasks/{task}/stories", {"text": f"again {n}"}) for n in range(2)))
+    assert all(m["gid"] for m in made)
+    stories = await client.get(f"/tasks/{task}/stories", opt_fields="text,type")
+    assert sorted(s["text"] for s in stories if s["type"] == "comment") == ["again 0", "again 1"]

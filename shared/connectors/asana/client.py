@@ -26,7 +26,7 @@ from shared.connectors.kit.batching import Coalescer
 from shared.connectors.kit.errors import ErrorTable, becomes, rule
 from shared.connectors.kit.http import ApiClient
 from shared.connectors.kit.paging import TokenPaging, fetch_all, fetch_page
-from shared.contract.pacer import Action, Pacer, as_transient, classify
+from shared.contract.pacer import Action, DeferChunk, Pacer, as_transient, classify
 from shared.errors import SkippableItemError, TransientError
 from shared.net.guard import register_vendor_hosts
 from shared.net.http import build_client
@@ -96,11 +96,14 @@ class Write:
 
 
 class _SendAgain(Exception):
-    """An idempotent action whose batch answer says "try again" (a 5xx): it goes in a later batch."""
+    """An action whose batch answer says "try again": an update refused with a 5xx, or any
+    action refused with a 429 (Asana did not run it). It goes in a later batch, after
+    ``retry_after`` when the answer said so."""
 
-    def __init__(self, error: Exception) -> None:
+    def __init__(self, error: Exception, retry_after: float | None = None) -> None:
         super().__init__(str(error))
         self.error = error
+        self.retry_after = retry_after
 
 
 class AsanaClient:
@@ -184,15 +187,19 @@ class AsanaClient:
         would have resent it alone; a create's is ambiguous and goes to the engine."""
         if min(MAX_BATCH, self.pacer.max_cost) < 2:
             return await self._single(action)
+        settings = self.pacer.settings
         retries = 0
         while True:
             try:
                 return await self._batches.submit(action)
             except _SendAgain as again:
                 retries += 1
-                if retries > self.pacer.settings.max_retries:
+                if retries > settings.max_retries:
                     raise again.error from None
-                await self.pacer.clock.sleep(self.pacer.backoff(retries))
+                wait = max(self.pacer.backoff(retries), again.retry_after or 0.0)
+                if wait > settings.defer_threshold_s:  # as the pacer: no long sleep in a function
+                    raise DeferChunk(wait, f"retry {retries} after {again.error}") from again.error
+                await self.pacer.clock.sleep(wait)
 
     async def _single(self, action: Write) -> Any:
         params = {"opt_fields": action.fields} if action.fields else None
@@ -232,12 +239,20 @@ class AsanaClient:
         if isinstance(status, int) and 200 <= status < 300:
             return _data(body)
         request = self.api.http.build_request(action.method, action.path.lstrip("/"))
-        answer = httpx.Response(status if isinstance(status, int) else 502, json=body, request=request)
+        headers = result.get("headers") if isinstance(result, dict) else None
+        answer = httpx.Response(
+            status if isinstance(status, int) else 502,
+            json=body,
+            headers={str(k): str(v) for k, v in headers.items()} if isinstance(headers, dict) else None,
+            request=request,
+        )
         try:
             self.api.errors.check(answer)
         except Exception as exc:
             kind = classify(exc)
-            if kind in (Action.RETRY, Action.RATE_LIMITED):
+            if kind is Action.RATE_LIMITED:  # not run (Asana refuses a whole batch instead, though)
+                return _SendAgain(exc, getattr(exc, "retry_after", None))
+            if kind is Action.RETRY:
                 return _SendAgain(exc) if action.idempotent else as_transient(exc)
             return exc
         return TransientError(f"{VENDOR}: a /batch action answered {status}")

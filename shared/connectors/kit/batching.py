@@ -13,14 +13,17 @@ waits for it, so two writes of which one waits for the other (a task, then its m
 section; the comments of one task, written one after the other) are never in one batch.
 
 A batch is formed once the callers that were woken together have had a few passes of the
-event loop to submit (``linger``), or as soon as it is full; at most ``max_in_flight``
-batches are on their way at once (the rest gather meanwhile, so batches fill up when the
-vendor's budget, not the caller, is what everyone waits for).
+event loop to submit (``linger``), or as soon as it is full. A batch that is not full waits
+while ``max_in_flight`` batches are on their way (more callers join it meanwhile, so batches
+fill up when the vendor's budget, not the caller, is what everyone waits for); a full one
+goes at once — the pacer bounds what is actually sent.
 
 What a batch's answer means for each action is the vendor's ``send`` function's business:
 it returns, per action, the result or the exception the caller gets. A whole batch that
-fails hands its exception to every caller. A caller that is cancelled before its batch
-left is taken out of it.
+fails hands its exception to every caller. A caller cancelled before its batch is formed is
+taken out of it; once formed, the batch goes whole, and a cancelled caller's write may still
+apply, unanswered — as a request on its way when its caller was cancelled: the engine finds
+it by its marker.
 """
 
 from __future__ import annotations
@@ -68,12 +71,15 @@ class Coalescer(Generic[A]):
         self._in_flight = 0
         self._landed = asyncio.Event()  # set whenever a batch comes back
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
         # figures for benchmarks and tests
         self.batches = 0
         self.actions = 0
 
     async def submit(self, action: A) -> Any:
         """Send ``action`` with whatever else is waiting; its result (or its exception)."""
+        if self._closed:
+            raise RuntimeError("the client was closed: its batches take no more writes")
         waiting = _Waiting(action)
         self._pending.append(waiting)
         if self._flusher is None or self._flusher.done():
@@ -81,9 +87,16 @@ class Coalescer(Generic[A]):
         return await waiting.future
 
     async def aclose(self) -> None:
-        """Wait for the batches on their way (their callers are waiting for them)."""
-        while self._tasks or (self._flusher is not None and not self._flusher.done()):
-            await asyncio.gather(*self._tasks, *([self._flusher] if self._flusher else []), return_exceptions=True)
+        """Take no more writes and wait for those already submitted to be sent and answered
+        (their callers wait for them). Writers still submitting through this client get an
+        error, as a closed HTTP client gives them — closing does not wait for them to finish.
+        Cancelled, it leaves the batches to finish on their own."""
+        self._closed = True
+        while True:
+            running = [*self._tasks, *([self._flusher] if self._flusher and not self._flusher.done() else [])]
+            if not running:
+                return
+            await asyncio.wait(running)  # unlike gather, a cancelled wait cancels none of them
 
     async def _flush(self) -> None:
         """Form and dispatch batches while actions are pending."""

@@ -11,9 +11,12 @@ from shared.contract.model import Kind
 
 #: Graph publishes no Planner-specific quota; its global limit is 130,000 requests / 10 s per
 #: app (https://learn.microsoft.com/graph/throttling-limits). Planner throttles far earlier in
-#: practice, so the pacer starts at 10 requests/s and adapts to 429 + Retry-After. A ``$batch``
-#: holds up to 20 requests, each counted (the pacer charges them: ``PlannerClient.chain``).
-GRAPH_RATE_LIMIT = RateLimit(requests=600, per_seconds=60, burst=20, concurrency=8, batch=20)
+#: practice, so the pacer starts at 10 requests/s and adapts to 429 + Retry-After. Graph
+#: counts each request of a ``$batch``, and so does the pacer (``PlannerClient.chain``); the
+#: chains Ferry sends hold 2 (a reply and the read that finds it). Declared larger, the
+#: budget would give up that much of its burst for batches that never come.
+MAX_CHAIN = 2
+GRAPH_RATE_LIMIT = RateLimit(requests=600, per_seconds=60, burst=20, concurrency=8, batch=MAX_CHAIN)
 
 ALL_KINDS = frozenset(Kind)
 

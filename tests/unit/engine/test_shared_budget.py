@@ -416,8 +416,8 @@ async def test_a_batch_takes_consecutive_slots_of_one_reservation() -> None:
     grants: list[tuple[float, ...]] = []
     reserve = budget.reserve
 
-    async def recorded(count: int, now: float, max_wait_s: float) -> Any:
-        grant = await reserve(count, now, max_wait_s)
+    async def recorded(count: int, now: float, max_wait_s: float, *, whole: bool = False) -> Any:
+        grant = await reserve(count, now, max_wait_s, whole=whole)
         grants.append(grant.slots)
         return grant
 
@@ -432,39 +432,36 @@ async def test_a_batch_takes_consecutive_slots_of_one_reservation() -> None:
     assert turn.send_by == pytest.approx(grants[-1][-1] + params.send_late_s)
 
 
-async def test_single_calls_of_a_batching_credential_take_only_their_own_slot() -> None:
-    """Writes go in batches there, so single calls (reads, uploads) are few and far apart:
-    slots reserved ahead for them went stale unused (44 slots of one 3 × 100 run). Each single
-    call reserves just its own, and none is dropped."""
+@pytest.mark.parametrize("limit", [ASANA_BATCH, TRELLO])
+async def test_single_calls_far_apart_take_only_their_own_slot(limit: RateLimit) -> None:
+    """Callers one at a time, far apart (the reads and uploads of a credential whose writes
+    go in batches): slots reserved ahead for them went stale unused every other time (44 of
+    one 3 × 100 run). Each reserves just its own, and none is dropped."""
     clock = EventClock()
-    budget = InMemoryBudget(window_exact(ASANA_BATCH))
-    pacer = Pacer(ASANA_BATCH, clock=clock, budget=budget)
-    assert pacer.slots is not None and not pacer.slots.ahead
+    budget = InMemoryBudget(window_exact(limit))
+    pacer = Pacer(limit, clock=clock, budget=budget)
 
     async def call() -> str:
         await clock.sleep(2.0)  # far apart
         return "ok"
 
     async def calls() -> None:
-        for _ in range(5):
+        for _ in range(6):
             await pacer.call(call)
-        await pacer.call(call, cost=6)
 
     task = asyncio.create_task(calls())
     await clock.run(60.0)
     await task
+    assert pacer.slots is not None
     assert budget.reservations == 6 and pacer.slots.dropped == 0
-    # a credential without batches still reserves ahead for its busy callers
-    trello = Pacer(TRELLO, clock=clock, budget=InMemoryBudget(window_exact(TRELLO)))
-    assert trello.slots is not None and trello.slots.ahead
 
 
 class _RemoteBudget(InMemoryBudget):
     """A ledger that answers after a round trip, as the Cosmos one does."""
 
-    async def reserve(self, count: int, now: float, max_wait_s: float) -> Grant:
+    async def reserve(self, count: int, now: float, max_wait_s: float, *, whole: bool = False) -> Grant:
         await asyncio.sleep(0)
-        return await super().reserve(count, now, max_wait_s)
+        return await super().reserve(count, now, max_wait_s, whole=whole)
 
 
 async def test_single_calls_waiting_together_share_one_reservation_without_reserving_ahead() -> None:
@@ -482,3 +479,15 @@ async def test_single_calls_waiting_together_share_one_reservation_without_reser
     assert pacer.slots is not None
     # the first reserves alone; the seven that queued meanwhile share the next reservation
     assert budget.reservations == 2 and pacer.slots.dropped == 0
+
+
+def test_a_batch_takes_all_its_slots_or_none() -> None:
+    """Part of a batch's slots would only go stale (its call cannot go with fewer): a whole
+    reservation that does not fit the wait takes nothing and says when it would."""
+    params = BudgetParams(rate=1.0, burst=4.0, window_s=60.0, slack_s=0.25, max_cost=4)
+    tat, grant = gcra_reserve(10.0, 0.0, 4, params, max_wait_s=10.0, whole=True)
+    assert tat is None and grant.slots == () and grant.wait_s == pytest.approx(3.0)  # last at 10 + 3 - 0
+    tat, grant = gcra_reserve(10.0, 0.0, 4, params, max_wait_s=10.0)
+    assert tat is not None and len(grant.slots) == 1  # not whole: what fits
+    tat, grant = gcra_reserve(None, 0.0, 4, params, max_wait_s=10.0, whole=True)
+    assert len(grant.slots) == 4

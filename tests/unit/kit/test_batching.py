@@ -109,3 +109,39 @@ async def test_close_waits_for_the_batches_on_their_way() -> None:
     vendor.gate.set()
     await closing
     assert call.done() and call.result() == "A"
+
+
+async def test_closing_does_not_wait_for_writers_that_keep_writing() -> None:
+    """A runtime closed while a chunk still writes through it (its connector was edited):
+    closing waits for what was submitted, not for the writer to stop; the writer's next
+    write fails as a closed HTTP client's would."""
+    vendor = _Vendor()
+    batches = Coalescer(vendor.send, max_size=lambda: 10)
+    written = 0
+
+    async def writer() -> None:
+        nonlocal written
+        for n in range(100):
+            await batches.submit(f"w{n}")
+            written += 1
+
+    task = asyncio.create_task(writer())
+    for _ in range(10):
+        await asyncio.sleep(0)
+    await batches.aclose()
+    with pytest.raises(RuntimeError):
+        await task
+    assert 0 < written < 100
+
+
+async def test_a_cancelled_close_leaves_the_batches_to_finish() -> None:
+    vendor = _Vendor(hold=True)
+    batches = Coalescer(vendor.send, max_size=lambda: 10)
+    call = asyncio.create_task(batches.submit("a"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    closing = asyncio.create_task(batches.aclose())
+    await asyncio.sleep(0)
+    closing.cancel()
+    vendor.gate.set()
+    assert await call == "A"  # its caller still gets its answer
