@@ -314,11 +314,8 @@ class SlotQueue:
         for _ in range(4):
             now = self.clock.now().timestamp()
             grant = await self.budget.reserve(cost, now, max_wait_s, whole=True)
-            if len(grant.slots) == cost:
+            if grant.slots:  # whole: all ``cost`` of them
                 return grant.slots[-1], None
-            if grant.slots:  # a ledger that does not know ``whole``: keep them for single callers
-                self._slots = deque(sorted([*self._slots, *grant.slots]))
-                return 0.0, grant.slots[-1] + self.budget.params.emission_s - now
             if grant.wait_s > max_wait_s:
                 return 0.0, grant.wait_s
             await self.clock.sleep(grant.wait_s)  # a contended ledger: ask again shortly

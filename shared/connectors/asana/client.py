@@ -185,7 +185,7 @@ class AsanaClient:
         lets a call count as several requests. An action that failed in a way the pacer
         retries (a 5xx) is sent again in a later batch when it is idempotent, as the pacer
         would have resent it alone; a create's is ambiguous and goes to the engine."""
-        if min(MAX_BATCH, self.pacer.max_cost) < 2:
+        if self._batch_size() < 2:
             return await self._single(action)
         settings = self.pacer.settings
         retries = 0

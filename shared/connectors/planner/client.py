@@ -172,11 +172,9 @@ class PlannerClient:
         the others' answers come back as they are, to be checked by the caller (after a
         failed one the rest answer 424). Graph counts each request against its limits, and so
         does the pacer (``cost``)."""
-        if not 0 < len(calls) <= min(MAX_BATCH, self.pacer.max_cost):
-            # Graph takes 20; the pacer charges what the connector declared (MAX_CHAIN)
-            raise ValueError(
-                f"a $batch here holds 1 to {min(MAX_BATCH, self.pacer.max_cost)} requests, not {len(calls)}"
-            )
+        most = min(MAX_BATCH, self.pacer.max_cost)  # Graph takes 20; the pacer, what was declared
+        if not 0 < len(calls) <= most:
+            raise ValueError(f"a $batch here holds 1 to {most} requests, not {len(calls)}")
         requests: list[dict[str, Any]] = []
         for n, call in enumerate(calls, 1):
             item: dict[str, Any] = {"id": str(n), "method": call.method, "url": call.path}

@@ -97,7 +97,8 @@ async def test_a_caller_cancelled_before_its_batch_left_is_not_sent() -> None:
     assert vendor.batches == [["kept"]]
 
 
-async def test_close_waits_for_the_batches_on_their_way() -> None:
+async def _closing_while_held() -> tuple[_Vendor, asyncio.Task[Any], asyncio.Task[None]]:
+    """A call whose batch the vendor holds, and a close started meanwhile."""
     vendor = _Vendor(hold=True)
     batches = Coalescer(vendor.send, max_size=lambda: 10)
     call = asyncio.create_task(batches.submit("a"))
@@ -105,6 +106,11 @@ async def test_close_waits_for_the_batches_on_their_way() -> None:
         await asyncio.sleep(0)
     closing = asyncio.create_task(batches.aclose())
     await asyncio.sleep(0)
+    return vendor, call, closing
+
+
+async def test_close_waits_for_the_batches_on_their_way() -> None:
+    vendor, call, closing = await _closing_while_held()
     assert not closing.done()
     vendor.gate.set()
     await closing
@@ -135,13 +141,7 @@ async def test_closing_does_not_wait_for_writers_that_keep_writing() -> None:
 
 
 async def test_a_cancelled_close_leaves_the_batches_to_finish() -> None:
-    vendor = _Vendor(hold=True)
-    batches = Coalescer(vendor.send, max_size=lambda: 10)
-    call = asyncio.create_task(batches.submit("a"))
-    for _ in range(5):
-        await asyncio.sleep(0)
-    closing = asyncio.create_task(batches.aclose())
-    await asyncio.sleep(0)
+    vendor, call, closing = await _closing_while_held()
     closing.cancel()
     vendor.gate.set()
     assert await call == "A"  # its caller still gets its answer
