@@ -11,8 +11,11 @@ behave as Cosmos's since ``tools/cosmos/launcher.js`` fix 7).
   leaves all ``n`` slots inside the wait the caller accepts. The patched document tells where
   the slots are (``tat`` before the patch = after − ``n · T``); patches are atomic, so two
   processes never get the same slot.
-- Otherwise (idle, first use, or too far ahead) the document is read, the grant computed and
-  the document replaced under its ETag (or created); a lost race is tried again.
+- While it is idle (``tat`` at or before now) it is one conditional patch too: ``set`` of
+  ``tat`` to where the grant leaves it, on the condition that it is still at or before now.
+- Otherwise (first use, a lost race, or ``tat`` within the tolerance of now) the document is
+  read, the grant computed and the document replaced under its ETag (or created); a lost
+  race is tried again.
 
 The credential key is an HMAC of the connection's fields and secrets under a region-wide key
 kept in the same container (created on first use, like the continuation key), so every
@@ -65,6 +68,10 @@ class CosmosBudget:
                 grant = await self._reserve_busy(count, now, max_wait_s)
                 if grant is not None:
                     return grant
+            elif self._seen_tat <= now:  # idle when last seen: one patch sets it
+                grant = await self._reserve_idle(count, now, max_wait_s, whole=whole)
+                if grant is not None:
+                    return grant
             doc = await self._read()
             tat = float(doc["tat"]) if doc is not None else None
             self._seen_tat = tat or 0.0
@@ -110,6 +117,31 @@ class CosmosBudget:
         self._seen_tat = float(doc["tat"])
         first = self._seen_tat - count * emission - tolerance
         return Grant(slots=tuple(first + i * emission for i in range(count)))
+
+    async def _reserve_idle(self, count: int, now: float, max_wait_s: float, *, whole: bool) -> Grant | None:
+        """The one-patch path while ``tat ≤ now``; None when it does not apply.
+
+        Every ``tat`` at or before ``now`` grants the same slots (the bucket is full: the first
+        slot is ``now``), so the grant is computed here and stored by a patch that sets ``tat``
+        on that condition. Without it, a credential used now and then (a source read while the
+        destination is the bottleneck) cost a read and a replace per reservation."""
+        new_tat, grant = gcra_reserve(now, now, count, self.params, max_wait_s, whole=whole)
+        if new_tat is None:
+            return grant
+        self.round_trips += 1
+        try:
+            doc = await self.container.patch_item(
+                BUDGET_DOC_ID,
+                partition_key=self.partition,
+                patch_operations=[{"op": "set", "path": "/tat", "value": new_tat}],
+                filter_predicate=f"FROM c WHERE c.tat <= {now!r}",
+            )
+        except Exception as exc:
+            if _status(exc) in (404, 412):  # no document yet, or another process moved it on
+                return None
+            raise
+        self._seen_tat = float(doc["tat"])
+        return grant
 
     async def _read(self) -> dict[str, Any] | None:
         self.round_trips += 1

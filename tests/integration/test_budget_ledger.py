@@ -49,6 +49,34 @@ async def test_racing_processes_get_distinct_slots_within_every_window(stores: A
     assert len(grant.slots) == 3 and busy.round_trips == trips + 1
 
 
+async def test_an_idle_ledger_grants_in_one_patch_and_racers_at_idle_share_no_slot(stores: Any) -> None:
+    ledger = _ledger(stores)
+    key = f"trello:{uuid.uuid4().hex}"
+    params = window_exact(LIMIT)
+    one = ledger.budget(key, params)
+    now = 1_900_000_000.0
+    first = await one.reserve(2, now, max_wait_s=5.0)  # first use: the document is created
+    assert first.slots == (now, now)
+    trips = one.round_trips
+    later = now + 60.0  # long idle: the ledger's tat is behind the clock
+    again = await one.reserve(2, later, max_wait_s=5.0)
+    assert again.slots == (later, later) and one.round_trips == trips + 1
+    # four processes that last saw the ledger idle reserve at one instant: one patch wins,
+    # the others find the condition false and read; no slot is handed out twice
+    racers = [ledger.budget(key, params) for _ in range(4)]
+    for racer in racers:
+        racer._seen_tat = later  # as if each had seen it idle
+    at = later + 60.0
+    grants = await asyncio.gather(*(r.reserve(6, at, max_wait_s=30.0) for r in racers))
+    slots = sorted(s for g in grants for s in g.slots)
+    assert len(slots) == 24
+    for start in slots:
+        inside = sum(1 for s in slots if start <= s < start + params.window_s + params.slack_s)
+        assert inside <= params.worst_window() + 1e-6
+    # a burst's slots are at once; beyond it, one emission interval apart from every grant
+    assert slots[-1] - at == pytest.approx(23 * params.emission_s - params.tolerance_s)
+
+
 async def test_a_far_slot_is_a_wait_and_hold_until_is_shared(stores: Any) -> None:
     ledger = _ledger(stores)
     key = f"asana:{uuid.uuid4().hex}"
