@@ -22,6 +22,7 @@ How it is wired (`install_redaction`):
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -73,8 +74,11 @@ _HEADER_NAMES = (
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
-    """True when a field, parameter or header called `name` holds a secret."""
+    """True when a field, parameter or header called `name` holds a secret.
+
+    Remembered per name: a run log asks it of the same few field names on every line."""
     lowered = name.lower()
     if lowered in _EXACT_SECRET_NAMES:
         return True
@@ -173,6 +177,9 @@ def clear_registered_secrets() -> None:
 
 def _known_pattern() -> re.Pattern[str] | None:
     global _known_re
+    pattern = _known_re  # one reference read: the lock is for building it, not for using it
+    if pattern is not None or not _known:
+        return pattern
     with _lock:
         if _known_re is None and _known:
             # longest first, so a secret containing another is masked whole
