@@ -25,7 +25,7 @@ from shared.contract.runs import FINAL_STATUSES, RunStatus
 from shared.display_names import DisplayName
 from shared.engine.eta import Eta, estimate, plan_from_dry_run, plan_of_writes
 from shared.engine.idmap import RETRY_STATES, retry_plan
-from shared.engine.plan import RunSettings, begin, resume_messages
+from shared.engine.plan import DEFAULT_PAGE_SIZE, RunSettings, begin, resume_messages
 from shared.engine.status_map import StatusRule, key_problems, parse_status_map
 from shared.errors import ConflictError, NotFoundError, ValidationFailed
 from shared.migrations.ports_cosmos import (
@@ -109,7 +109,7 @@ class MigrationSpec(BaseModel):
     statusMapping: dict[str, StatusRule | str] = Field(
         default_factory=dict, max_length=1000, description=STATUS_MAPPING_DOC
     )
-    pageSize: int = Field(default=50, ge=1, le=500)
+    pageSize: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=500, description="records per chunk (one page of the source)")
     verifyAfterRun: bool = Field(
         default=False,
         description=(
@@ -245,7 +245,7 @@ def run_settings(ctx: TenantContext, migration: dict[str, Any], run: dict[str, A
         retry_plan={scope: frozenset(Kind(k) for k in kinds) for scope, kinds in plan.items()}
         if plan is not None
         else None,
-        page_size=int(migration.get("pageSize") or 50),
+        page_size=int(migration.get("pageSize") or DEFAULT_PAGE_SIZE),
         status_map=parse_status_map(migration.get("statusMapping")),
         lease_s=ctx.stores.settings.chunk_lease_s,
     )
