@@ -1,10 +1,11 @@
-"""Composition root: build the Functions app and register the trigger blueprints. Nothing else."""
+"""Composition root: build the Functions app, register the trigger blueprints, settle the process."""
 
 import azure.functions as func
 
 from functions import migration_worker, retention
 from functions.assistant import worker as assistant_worker
 from functions.http_api import front_door
+from functions.startup import settle_imports
 from shared.logs.redaction import install_redaction
 
 install_redaction()  # before any handler can log: secrets are masked on every log record
@@ -13,3 +14,4 @@ app.register_functions(front_door.bp)
 app.register_functions(migration_worker.bp)
 app.register_functions(retention.bp)
 app.register_functions(assistant_worker.bp)
+settle_imports()  # last: everything imported above lives as long as the process

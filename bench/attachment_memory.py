@@ -183,6 +183,9 @@ async def _engine(sims: dict[str, Any], size: int) -> dict[str, Any]:
 
 def run_engine(size: int, sims_json: str) -> None:
     """Child: one engine run; prints its figures as JSON on the last line."""
+    from functions.startup import settle_imports
+
+    settle_imports()  # the collector as a Functions worker has it (function_app.py)
     if os.environ.get("BENCH_NO_COLLECT"):  # to show what the periodic young-GC pass saves
         from shared.engine import streams
 

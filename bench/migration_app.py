@@ -11,6 +11,7 @@ import azure.functions as func
 
 from functions import migration_worker, retention
 from functions.http_api import front_door
+from functions.startup import settle_imports
 from shared.logs.redaction import install_redaction
 
 install_redaction()
@@ -18,3 +19,4 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 app.register_functions(front_door.bp)
 app.register_functions(migration_worker.bp)
 app.register_functions(retention.bp)
+settle_imports()  # last: everything imported above lives as long as the process

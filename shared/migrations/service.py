@@ -109,7 +109,9 @@ class MigrationSpec(BaseModel):
     statusMapping: dict[str, StatusRule | str] = Field(
         default_factory=dict, max_length=1000, description=STATUS_MAPPING_DOC
     )
-    pageSize: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=500, description="records per chunk (one page of the source)")
+    pageSize: int = Field(
+        default=DEFAULT_PAGE_SIZE, ge=1, le=500, description="records per chunk (one page of the source)"
+    )
     verifyAfterRun: bool = Field(
         default=False,
         description=(
