@@ -102,19 +102,9 @@ class CosmosBudget:
         highest = now + tolerance + max_wait_s - (count - 1) * emission
         if highest < lowest:
             return None
-        self.round_trips += 1
-        try:
-            doc = await self.container.patch_item(
-                BUDGET_DOC_ID,
-                partition_key=self.partition,
-                patch_operations=[{"op": "incr", "path": "/tat", "value": count * emission}],
-                filter_predicate=f"FROM c WHERE c.tat >= {lowest!r} AND c.tat <= {highest!r}",
-            )
-        except Exception as exc:
-            if _status(exc) in (404, 412):
-                return None
-            raise
-        self._seen_tat = float(doc["tat"])
+        op = {"op": "incr", "path": "/tat", "value": count * emission}
+        if not await self._patch_tat(op, f"c.tat >= {lowest!r} AND c.tat <= {highest!r}"):
+            return None
         first = self._seen_tat - count * emission - tolerance
         return Grant(slots=tuple(first + i * emission for i in range(count)))
 
@@ -128,20 +118,27 @@ class CosmosBudget:
         new_tat, grant = gcra_reserve(now, now, count, self.params, max_wait_s, whole=whole)
         if new_tat is None:
             return grant
+        if not await self._patch_tat({"op": "set", "path": "/tat", "value": new_tat}, f"c.tat <= {now!r}"):
+            return None
+        return grant
+
+    async def _patch_tat(self, op: dict[str, Any], condition: str) -> bool:
+        """Apply ``op`` to ``tat`` if ``condition`` holds (then ``_seen_tat`` is the new one);
+        False when it does not, or when there is no document yet."""
         self.round_trips += 1
         try:
             doc = await self.container.patch_item(
                 BUDGET_DOC_ID,
                 partition_key=self.partition,
-                patch_operations=[{"op": "set", "path": "/tat", "value": new_tat}],
-                filter_predicate=f"FROM c WHERE c.tat <= {now!r}",
+                patch_operations=[op],
+                filter_predicate=f"FROM c WHERE {condition}",
             )
         except Exception as exc:
             if _status(exc) in (404, 412):  # no document yet, or another process moved it on
-                return None
+                return False
             raise
         self._seen_tat = float(doc["tat"])
-        return grant
+        return True
 
     async def _read(self) -> dict[str, Any] | None:
         self.round_trips += 1
