@@ -38,6 +38,24 @@ async def _stats(base: str) -> dict[str, Any]:
     return stats
 
 
+def _throttled_once(path: str) -> dict[str, Any]:
+    """A simulator fault: the next POST matching ``path`` answers 429, Retry-After 0."""
+    return {
+        "kind": "status",
+        "status": 429,
+        "method": "POST",
+        "path": path,
+        "count": 1,
+        "headers": {"Retry-After": "0"},
+    }
+
+
+async def _comments(client: AsanaClient, task: str) -> list[str]:
+    """The texts of the task's comment stories, in Asana's order."""
+    stories = await client.get(f"/tasks/{task}/stories", opt_fields="text,type")
+    return [s["text"] for s in stories if s["type"] == "comment"]
+
+
 async def _a_task(client: AsanaClient) -> str:
     ws = (await client.get("/workspaces"))[0]["gid"]
     project = (await client.get("/projects", workspace=ws))[0]["gid"]
@@ -58,8 +76,7 @@ async def test_writes_made_together_are_one_batch_and_land_as_single_calls_would
     assert stats["total"] == 1 and stats["by_route"]["POST /batch"] == {"200": 1}
     assert stats["by_route"]["batch › POST /api/1.0/tasks/{task_gid}/stories"] == {"201": 6}
     assert all(m["gid"] for m in made[:6]) and made[6]["notes"] == "updated"
-    stories = await client.get(f"/tasks/{task}/stories", opt_fields="text,type")
-    assert sorted(s["text"] for s in stories if s["type"] == "comment") == [f"comment {n}" for n in range(6)]
+    assert sorted(await _comments(client, task)) == [f"comment {n}" for n in range(6)]
 
 
 async def test_one_write_after_another_is_never_in_the_same_batch(
@@ -71,8 +88,7 @@ async def test_one_write_after_another_is_never_in_the_same_batch(
     for n in range(3):
         await client.post(f"/tasks/{task}/stories", {"text": f"in order {n}"})
     assert (await _stats(sim[1]))["by_route"]["POST /batch"] == {"200": 3}
-    stories = await client.get(f"/tasks/{task}/stories", opt_fields="text,type")
-    assert [s["text"] for s in stories if s["type"] == "comment"] == [f"in order {n}" for n in range(3)]
+    assert await _comments(client, task) == [f"in order {n}" for n in range(3)]
 
 
 async def test_an_update_refused_before_it_applied_is_sent_again_and_a_create_is_ambiguous(
@@ -112,8 +128,7 @@ async def test_a_batch_whose_answer_is_lost_leaves_every_create_to_the_engine(
         return_exceptions=True,
     )
     assert all(isinstance(r, TransientError) for r in results)  # ambiguous: not sent again
-    stories = await client.get(f"/tasks/{task}/stories", opt_fields="text,type")
-    assert sorted(s["text"] for s in stories if s["type"] == "comment") == [f"dropped {n}" for n in range(3)]
+    assert sorted(await _comments(client, task)) == [f"dropped {n}" for n in range(3)]
 
 
 async def test_a_throttled_batch_is_sent_again_whole_and_applies_once(
@@ -122,18 +137,10 @@ async def test_a_throttled_batch_is_sent_again_whole_and_applies_once(
 ) -> None:
     task = await _a_task(client)
     await _sim(sim[1], "/stats/reset")
-    fault = {
-        "kind": "status",
-        "status": 429,
-        "method": "POST",
-        "path": "/batch$",
-        "count": 1,
-        "headers": {"Retry-After": "0"},
-    }
+    fault = _throttled_once("/batch$")
     await _sim(sim[1], "/faults", {"faults": [fault]})
     await asyncio.gather(*(client.post(f"/tasks/{task}/stories", {"text": f"throttled {n}"}) for n in range(4)))
-    stories = await client.get(f"/tasks/{task}/stories", opt_fields="text,type")
-    assert sorted(s["text"] for s in stories if s["type"] == "comment") == [f"throttled {n}" for n in range(4)]
+    assert sorted(await _comments(client, task)) == [f"throttled {n}" for n in range(4)]
     answered = {
         k: v for k, v in (await _stats(sim[1]))["by_route"].items() if k.startswith("POST ") and k.endswith("/batch")
     }
@@ -146,16 +153,8 @@ async def test_an_action_refused_with_429_is_sent_again_even_a_create(
 ) -> None:
     """A 429 means the action did not run: a create is sent again, not left to reconcile."""
     task = await _a_task(client)
-    fault = {
-        "kind": "status",
-        "status": 429,
-        "method": "POST",
-        "path": "/tasks/*/stories",
-        "count": 1,
-        "headers": {"Retry-After": "0"},
-    }
+    fault = _throttled_once("/tasks/*/stories")
     await _sim(sim[1], "/faults", {"faults": [fault]})
     made = await asyncio.gather(*(client.post(f"/tasks/{task}/stories", {"text": f"again {n}"}) for n in range(2)))
     assert all(m["gid"] for m in made)
-    stories = await client.get(f"/tasks/{task}/stories", opt_fields="text,type")
-    assert sorted(s["text"] for s in stories if s["type"] == "comment") == ["again 0", "again 1"]
+    assert sorted(await _comments(client, task)) == ["again 0", "again 1"]
