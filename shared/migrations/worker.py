@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -53,6 +53,9 @@ from shared.tenancy.context import TenantContext
 from shared.verify.scope import verify_scope
 
 log = logging.getLogger("ferry.worker")
+
+#: migration specs a worker process keeps (``ChunkWorker._migration``)
+MIGRATIONS_KEPT = 256
 
 _STATUS_EVENTS = {
     RunStatus.SUCCEEDED: (LogEvent.RUN_FINISHED, LogLevel.INFO),
@@ -223,6 +226,8 @@ class ChunkWorker:
     def __init__(self, stores: Stores) -> None:
         self.stores = stores
         self._runtimes: dict[tuple[str, str, str], ConnectorRuntime] = {}
+        #: migration specs by (tenant, migration id), newest use last (``_migration``)
+        self._migrations: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
         self._lock = asyncio.Lock()
         #: one pacer per credential, on the credential's budget shared by every process
         self._pacers = CredentialPacers()
@@ -237,8 +242,8 @@ class ChunkWorker:
         if not await org_is_active(ctx):
             log.info("dropping a chunk of an organisation that no longer exists")
             return None
-        migration = await ctx.repo(MigrationsRepository).find(msg.migration_id)
         run = await ctx.repo(RunsRepository).find(msg.run_id)
+        migration = await self._migration(ctx, msg.migration_id) if run is not None else None
         if migration is None or run is None:
             log.info("dropping a chunk of a deleted migration or run")
             return None
@@ -284,6 +289,25 @@ class ChunkWorker:
             state.stop_heartbeats()
             if await self.flush(run_log) and state.ended_run is not None:
                 await _log_complete(ctx, state.ended_run)
+
+    async def _migration(self, ctx: TenantContext, migration_id: str) -> dict[str, Any] | None:
+        """The migration's stored spec, read once per process: a chunk's fields of it (its
+        connectors, mapping, options) never change after it is created — there is no update,
+        and ``lastRunId``, which a run start sets, is not read here — so every delivery of
+        every chunk re-read the same document (one of a chunk's ~16 Cosmos calls, issue 19).
+        A deleted migration is seen through its run: deleting it deletes its runs first, and
+        refuses while one is active."""
+        key = (ctx.tenant_id, migration_id)
+        doc = self._migrations.get(key)
+        if doc is not None:
+            self._migrations.move_to_end(key)
+            return doc
+        doc = await ctx.repo(MigrationsRepository).find(migration_id)
+        if doc is not None:
+            self._migrations[key] = doc
+            while len(self._migrations) > MIGRATIONS_KEPT:
+                self._migrations.popitem(last=False)
+        return doc
 
     async def _runtime(self, ctx: TenantContext, connector_id: str) -> ConnectorRuntime:
         doc = await ctx.repo(ConnectorsRepository).get(connector_id)
