@@ -30,9 +30,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from dataclasses import replace
 from typing import Any
 
-from shared.contract.budget import BudgetParams, Grant, gcra_reserve
+from shared.contract.budget import BudgetParams, Grant, follows, gcra_reserve
 from shared.store.continuation import load_or_create_key
 from shared.store.cosmos import CosmosRegion
 
@@ -61,11 +62,13 @@ class CosmosBudget:
         self.round_trips = 0  # Cosmos calls made (benchmarks)
         self._seen_tat = 0.0  # the newest tat this process saw: an idle ledger skips the patch
 
-    async def reserve(self, count: int, now: float, max_wait_s: float, *, whole: bool = False) -> Grant:
+    async def reserve(
+        self, count: int, now: float, max_wait_s: float, *, whole: bool = False, after: float | None = None
+    ) -> Grant:
         count = max(1, count)
         for _ in range(MAX_TRIES):
             if self._seen_tat - self.params.tolerance_s >= now:  # busy when last seen: one patch
-                grant = await self._reserve_busy(count, now, max_wait_s)
+                grant = await self._reserve_busy(count, now, max_wait_s, after)
                 if grant is not None:
                     return grant
             elif self._seen_tat <= now:  # idle when last seen: one patch sets it
@@ -80,7 +83,7 @@ class CosmosBudget:
                 return grant
             if await self._write(doc, new_tat):
                 self._seen_tat = new_tat
-                return grant
+                return replace(grant, tat=new_tat, adjacent=follows(tat, after, self.params))
             # another process moved it on by a slot at least: likely busy now, so the
             # atomic patch (which cannot lose a race) is tried first next time round
             self._seen_tat = (tat or now) + self.params.emission_s + self.params.tolerance_s
@@ -95,8 +98,10 @@ class CosmosBudget:
             if await self._write(doc, floor):
                 return
 
-    async def _reserve_busy(self, count: int, now: float, max_wait_s: float) -> Grant | None:
-        """The one-patch path while ``tat - tolerance ≥ now``; None when it does not apply."""
+    async def _reserve_busy(self, count: int, now: float, max_wait_s: float, after: float | None) -> Grant | None:
+        """The one-patch path while ``tat - tolerance ≥ now``; None when it does not apply.
+        The ledger stood at the answer's ``tat`` less the increment: ``adjacent`` when that is
+        where the caller's previous grant left it."""
         emission, tolerance = self.params.emission_s, self.params.tolerance_s
         lowest = now + tolerance
         highest = now + tolerance + max_wait_s - (count - 1) * emission
@@ -105,8 +110,13 @@ class CosmosBudget:
         op = {"op": "incr", "path": "/tat", "value": count * emission}
         if not await self._patch_tat(op, f"c.tat >= {lowest!r} AND c.tat <= {highest!r}"):
             return None
-        first = self._seen_tat - count * emission - tolerance
-        return Grant(slots=tuple(first + i * emission for i in range(count)))
+        before = self._seen_tat - count * emission
+        first = before - tolerance
+        return Grant(
+            slots=tuple(first + i * emission for i in range(count)),
+            tat=self._seen_tat,
+            adjacent=follows(before, after, self.params),
+        )
 
     async def _reserve_idle(self, count: int, now: float, max_wait_s: float, *, whole: bool) -> Grant | None:
         """The one-patch path while ``tat ≤ now``; None when it does not apply.
@@ -120,7 +130,9 @@ class CosmosBudget:
             return grant
         if not await self._patch_tat({"op": "set", "path": "/tat", "value": new_tat}, f"c.tat <= {now!r}"):
             return None
-        return grant
+        # where the ledger stood is not known (at or before now): not ``adjacent``, which
+        # only costs a batch the caller's leftover slots, stale by now or nearly
+        return replace(grant, tat=new_tat)
 
     async def _patch_tat(self, op: dict[str, Any], condition: str) -> bool:
         """Apply ``op`` to ``tat`` if ``condition`` holds (then ``_seen_tat`` is the new one);

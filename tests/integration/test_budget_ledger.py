@@ -77,6 +77,30 @@ async def test_an_idle_ledger_grants_in_one_patch_and_racers_at_idle_share_no_sl
     assert slots[-1] - at == pytest.approx(23 * params.emission_s - params.tolerance_s)
 
 
+async def test_a_grant_says_whether_it_follows_the_callers_previous_one(stores: Any) -> None:
+    """A batch may start with the slots left of its process's previous grant only when no
+    other process reserved in between: the ledger tells, on every path (created, busy, read)."""
+    ledger = _ledger(stores)
+    key = f"asana:{uuid.uuid4().hex}"
+    params = window_exact(LIMIT)
+    one, other = ledger.budget(key, params), ledger.budget(key, params)
+    now = 1_900_000_000.0
+    first = await one.reserve(20, now, max_wait_s=30.0)  # first use: read, then created
+    assert first.slots and not first.adjacent and first.tat is not None
+    trips = one.round_trips
+    second = await one.reserve(3, now, max_wait_s=30.0, after=first.tat)  # busy: one patch
+    assert one.round_trips == trips + 1
+    assert second.adjacent and second.slots[0] == pytest.approx(first.slots[-1] + params.emission_s)
+    between = await other.reserve(1, now, max_wait_s=30.0)  # another process's slot
+    third = await one.reserve(3, now, max_wait_s=30.0, after=second.tat)
+    assert between.slots and not third.adjacent
+    assert third.slots[0] > between.slots[0] > second.slots[-1]
+    # the read path (a lost race, a stale view of the ledger) tells it as well
+    one._seen_tat = 0.0
+    fourth = await one.reserve(2, now, max_wait_s=30.0, after=third.tat)
+    assert fourth.adjacent and fourth.slots[0] == pytest.approx(third.slots[-1] + params.emission_s)
+
+
 async def test_a_far_slot_is_a_wait_and_hold_until_is_shared(stores: Any) -> None:
     ledger = _ledger(stores)
     key = f"asana:{uuid.uuid4().hex}"

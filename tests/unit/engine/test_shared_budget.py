@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from shared.contract.budget import (
+    FOLLOWED_TO_REACH_AHEAD,
     MAX_LATE_WAKES,
     SEND_WINDOW,
     BudgetParams,
@@ -416,8 +417,10 @@ async def test_a_batch_takes_consecutive_slots_of_one_reservation() -> None:
     grants: list[tuple[float, ...]] = []
     reserve = budget.reserve
 
-    async def recorded(count: int, now: float, max_wait_s: float, *, whole: bool = False) -> Any:
-        grant = await reserve(count, now, max_wait_s, whole=whole)
+    async def recorded(
+        count: int, now: float, max_wait_s: float, *, whole: bool = False, after: float | None = None
+    ) -> Any:
+        grant = await reserve(count, now, max_wait_s, whole=whole, after=after)
         grants.append(grant.slots)
         return grant
 
@@ -426,10 +429,64 @@ async def test_a_batch_takes_consecutive_slots_of_one_reservation() -> None:
     queue = SlotQueue(budget, clock, max_batch=8)
     await queue.take(max_wait_s=30.0)  # a single call: the queue reserves a few ahead
     await queue.take(max_wait_s=30.0)
-    held = len(queue._slots)
+    held = queue.held
     turn = await queue.take(max_wait_s=30.0, cost=4)
-    assert len(grants[-1]) == 4 and held == len(queue._slots)  # its own four, the singles' kept
+    assert len(grants[-1]) == 4 and held == queue.held  # its own four, the singles' kept
     assert turn.send_by == pytest.approx(grants[-1][-1] + params.send_late_s)
+
+
+async def test_batches_that_follow_one_another_share_reservations_and_lose_no_slot() -> None:
+    """Batches one after another (a coalescer's lane while the vendor is the bottleneck):
+    each reserving its own made one ledger round trip per batch. A batch that finds the
+    queue's run too short reserves the next one's slots too; what the next batch does not
+    use starts the one after it (the reservation follows directly), so nothing goes stale."""
+    params = window_exact(ASANA_BATCH)
+    budget = InMemoryBudget(params)
+    clock = _OversleepingClock(late=[])
+    queue = SlotQueue(budget, clock)
+    costs = [10, 9, 10, 8, 10, 7, 10, 10, 9, 3] * 6
+    sent: list[float] = []
+    for cost in costs:
+        turn = await queue.take(max_wait_s=5.0, cost=cost)
+        assert turn.send_by is not None
+        sent.extend([clock.t] * cost)  # written whole, at its last slot
+        await clock.sleep(0.05)  # the batch travels and is answered
+    assert queue.dropped == 0
+    assert budget.reservations <= len(costs) // 2
+    for start in sent:
+        inside = sum(1 for s in sent if start <= s < start + params.window_s + params.slack_s)
+        assert inside <= params.worst_window() + 1e-9
+
+
+@pytest.mark.parametrize(("foreign", "last"), [(False, 26.0), (True, 28.0)])
+async def test_a_batch_starts_with_slots_left_over_only_when_no_other_process_reserved_since(
+    foreign: bool, last: float
+) -> None:
+    """One slot left of the queue's run, then a batch of four: it starts with that slot when
+    the ledger stands where the run left it (slots 23-26); after another process's slot (24)
+    it takes four of a fresh run (25-28) — spanning the other's slot, its early actions and
+    the other's request could both reach into one window, which the budget does not allow
+    for. The slot left over stays for single callers."""
+    params = BudgetParams(rate=1.0, burst=4.0, window_s=60.0, slack_s=0.25, max_cost=4)  # slots 1 s apart
+    budget = InMemoryBudget(params)
+    clock = _OversleepingClock(late=[])
+    queue = SlotQueue(budget, clock)
+    zero = clock.now().timestamp()  # slot instants are epoch seconds; the clock starts here
+    for _ in range(FOLLOWED_TO_REACH_AHEAD + 1):  # slots 0-15, a reservation each
+        await queue.take(max_wait_s=30.0, cost=4)
+    assert budget.reservations == FOLLOWED_TO_REACH_AHEAD + 1 and queue.held == 0
+    await queue.take(max_wait_s=30.0, cost=4)  # alone on the ledger a while: 16-19, and 20-23 ahead
+    await queue.take(max_wait_s=30.0, cost=3)  # 20-22 of those; 23 left
+    assert budget.reservations == FOLLOWED_TO_REACH_AHEAD + 2
+    assert clock.t == 22.0 and queue.held == 1
+    if foreign:
+        other = await budget.reserve(1, zero + clock.t, max_wait_s=30.0)  # another process
+        assert other.slots == (zero + 24.0,)
+    turn = await queue.take(max_wait_s=30.0, cost=4)
+    assert turn.send_by == pytest.approx(zero + last + params.send_late_s)
+    if foreign:
+        single = await queue.take(max_wait_s=30.0)  # slot 23 went by while the batch waited
+        assert queue.dropped == 1 and single.send_by == pytest.approx(zero + 29.0 + params.send_late_s)
 
 
 @pytest.mark.parametrize("limit", [ASANA_BATCH, TRELLO])
@@ -459,9 +516,11 @@ async def test_single_calls_far_apart_take_only_their_own_slot(limit: RateLimit)
 class _RemoteBudget(InMemoryBudget):
     """A ledger that answers after a round trip, as the Cosmos one does."""
 
-    async def reserve(self, count: int, now: float, max_wait_s: float, *, whole: bool = False) -> Grant:
+    async def reserve(
+        self, count: int, now: float, max_wait_s: float, *, whole: bool = False, after: float | None = None
+    ) -> Grant:
         await asyncio.sleep(0)
-        return await super().reserve(count, now, max_wait_s, whole=whole)
+        return await super().reserve(count, now, max_wait_s, whole=whole, after=after)
 
 
 async def test_single_calls_waiting_together_share_one_reservation_without_reserving_ahead() -> None:
