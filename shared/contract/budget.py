@@ -356,22 +356,22 @@ class SlotQueue:
         for _ in range(4):
             now = self.clock.now().timestamp()
             self._drop_stale(now)
-            if len(self._run) >= cost:
-                for _ in range(cost - 1):
-                    self._run.popleft()
-                self._batch_last = self._run.popleft()
-                return self._batch_last, None
-            ahead = self._ahead_for(cost, now)
-            grant = await self.budget.reserve(cost + ahead, now, max_wait_s, whole=True, after=self._end_tat)
-            if grant.slots:  # whole: all of them, so the run now holds this batch's
-                self._refilled(grant)
-                continue
-            if ahead:  # the slots ahead do not fit the wait: just its own, and none ahead for now
-                self._ahead = 0
-                continue
-            if grant.wait_s > max_wait_s:
-                return 0.0, grant.wait_s
-            await self.clock.sleep(grant.wait_s)  # a contended ledger: ask again shortly
+            if len(self._run) < cost:
+                ahead = self._ahead_for(cost, now)
+                grant = await self.budget.reserve(cost + ahead, now, max_wait_s, whole=True, after=self._end_tat)
+                if not grant.slots:
+                    if ahead:  # the slots ahead do not fit the wait: just its own, none ahead for now
+                        self._ahead = 0
+                    elif grant.wait_s > max_wait_s:
+                        return 0.0, grant.wait_s
+                    else:
+                        await self.clock.sleep(grant.wait_s)  # a contended ledger: ask again shortly
+                    continue
+                self._refilled(grant)  # whole: the run now holds all of this batch's slots
+            for _ in range(cost - 1):
+                self._run.popleft()
+            self._batch_last = self._run.popleft()
+            return self._batch_last, None
         return 0.0, self.budget.params.slack_s
 
     async def _next(self, max_wait_s: float) -> tuple[float, float | None]:
