@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shared.contract.budget import window_exact
+from shared.contract.budget import gcra_reserve, window_exact
 from shared.contract.limits import RateLimit
 from shared.store.budget_ledger import CosmosBudgetLedger
 
@@ -75,6 +75,25 @@ async def test_an_idle_ledger_grants_in_one_patch_and_racers_at_idle_share_no_sl
         assert inside <= params.worst_window() + 1e-6
     # a burst's slots are at once; beyond it, one emission interval apart from every grant
     assert slots[-1] - at == pytest.approx(23 * params.emission_s - params.tolerance_s)
+
+
+async def test_a_ledger_within_its_tolerance_of_now_grants_in_one_patch(stores: Any) -> None:
+    """``tat`` just ahead of now, by less than the tolerance (a credential used now and then):
+    the patch that moves it by the slots' emission intervals grants them, the first at once,
+    the same slots GCRA computes; it used to take a read and a replace."""
+    ledger = _ledger(stores)
+    params = window_exact(LIMIT)
+    one = ledger.budget(f"trello:{uuid.uuid4().hex}", params)
+    now = 1_900_000_000.0
+    first = await one.reserve(3, now, max_wait_s=5.0)
+    assert first.tat is not None
+    at = first.tat - params.tolerance_s / 2
+    trips = one.round_trips
+    grant = await one.reserve(3, at, max_wait_s=5.0)
+    assert one.round_trips == trips + 1
+    expected_tat, expected = gcra_reserve(first.tat, at, 3, params, 5.0)
+    assert grant.slots == pytest.approx(expected.slots) and grant.tat == pytest.approx(expected_tat)
+    assert grant.slots[0] == at
 
 
 async def test_a_grant_says_whether_it_follows_the_callers_previous_one(stores: Any) -> None:
