@@ -202,8 +202,8 @@ def gcra_reserve(
     first = max(now, current - tolerance)
     if first - now > max_wait_s:
         return None, Grant(wait_s=first - now)
-    if whole:
-        last = max(now, current + (max(1, count) - 1) * emission - tolerance)
+    if whole:  # the slots below start from the later of tat and now
+        last = max(now, max(current, now) + (max(1, count) - 1) * emission - tolerance)
         if last - now > max_wait_s:
             return None, Grant(wait_s=last - now - max_wait_s)
     slots: list[float] = []
@@ -251,7 +251,9 @@ class InMemoryBudget:
             new_tat, grant = gcra_reserve(self.tat, now, count, self.params, max_wait_s, whole=whole)
             if new_tat is None:
                 return grant
-            adjacent = follows(self.tat, after, self.params)
+            # as the Cosmos ledger tells it on its one-patch paths: only from a ledger at or
+            # after now (an idle one's patch does not learn where it stood)
+            adjacent = self.tat is not None and self.tat >= now and follows(self.tat, after, self.params)
             self.tat = new_tat
             return replace(grant, tat=new_tat, adjacent=adjacent)
 
@@ -282,7 +284,7 @@ class SlotQueue:
     extends it, any other starts a new run and the old one's leftovers go to ``_loose``, for
     single callers only. A batch takes its slots from the run; one that finds the run too
     short reserves its own plus, while batches follow one another and nobody else reserves
-    on the ledger, the next one's (``_ahead``). One ledger round trip per batch was most of
+    on the ledger, slots for the batches after it (``_ahead``). One ledger round trip per batch was most of
     the ledger's cost (issue 19: 212 of a 3 × 100 run's 459 ledger calls, ~11 % of the
     worker's CPU); and leftovers are not lost when the next reservation follows directly —
     the next batch starts with them."""
@@ -353,15 +355,17 @@ class SlotQueue:
         """The instant of this caller's (last) slot, or (0, the wait) when it is too far."""
         if cost == 1:
             return await self._next(max_wait_s)
+        spare = True  # whether this batch may reserve ahead for the next
         for _ in range(4):
             now = self.clock.now().timestamp()
             self._drop_stale(now)
             if len(self._run) < cost:
-                ahead = self._ahead_for(cost, now)
+                ahead = self._ahead_for(cost, now, max_wait_s) if spare else 0
                 grant = await self.budget.reserve(cost + ahead, now, max_wait_s, whole=True, after=self._end_tat)
                 if not grant.slots:
-                    if ahead:  # the slots ahead do not fit the wait: just its own, none ahead for now
+                    if ahead:  # the slots ahead do not fit the wait: just its own, and none ahead for now
                         self._ahead = 0
+                        spare = False
                     elif grant.wait_s > max_wait_s:
                         return 0.0, grant.wait_s
                     else:
@@ -397,27 +401,35 @@ class SlotQueue:
                 self._refilled(grant)
         return 0.0, self.budget.params.slack_s  # no usable grant after several tries: try again shortly
 
-    def _ahead_for(self, cost: int, now: float) -> int:
-        """What a batch that must reserve asks for past its own ``cost``: one more batch's
-        worth (up to ``max_batch``) while batches follow one another (the last one's slots
-        ended within the slack, nothing dropped since) on a ledger nobody else reserves on
-        (``FOLLOWED_TO_REACH_AHEAD`` grants in a row were ``adjacent``); half as much once
-        slots went stale unused; none for the first batch in a while, nor while other
-        processes reserve in between. Their grants split this queue's into runs, and what a
-        batch reserved ahead was left to single callers: growing on one adjacent grant, four
-        processes of batches on one budget served 88 % of it instead of 98 % (most of the
-        slots reserved ahead went stale); on three in a row, 97 %."""
+    def _ahead_for(self, cost: int, now: float, max_wait_s: float) -> int:
+        """What a batch that must reserve asks for past its own ``cost``: ``cost`` more each
+        time (up to ``max_batch`` slots, for the batches after it) while batches follow one
+        another (the last one's slots ended within the slack, nothing dropped since) on a
+        ledger nobody else reserves on (``FOLLOWED_TO_REACH_AHEAD`` grants in a row were
+        ``adjacent``); half as much once slots went stale unused; none for the first batch in
+        a while, nor while other processes reserve in between. Their grants split this
+        queue's into runs, and what a batch reserved ahead was left to single callers: growing
+        on one adjacent grant, four processes of batches on one budget served 88 % of it
+        instead of 98 % (most of the slots reserved ahead went stale; on three in a row, 97 %).
+        Never more than fits the wait from where this queue left the ledger: on a slow budget
+        (Asana's free plan, 2.5 requests a second) a reservation ahead past the wait was
+        refused again and again."""
+        params = self.budget.params
         if self._dropped_since_refill:
             self._ahead //= 2
         elif (
             self._followed >= FOLLOWED_TO_REACH_AHEAD
             and self._batch_last is not None
-            and self._batch_last >= now - self.budget.params.slack_s
+            and self._batch_last >= now - params.slack_s
         ):
             self._ahead = min(self.max_batch, self._ahead + cost)
         else:
             self._ahead = 0
         self._dropped_since_refill = 0
+        if self._ahead and self._end_tat is not None:
+            # the last slot of cost + ahead from here: max(tat, now) + (n - 1)·T - tolerance
+            room = (now + max_wait_s + params.tolerance_s - max(self._end_tat, now)) / params.emission_s + 1
+            self._ahead = max(0, min(self._ahead, int(room) - cost))
         return self._ahead
 
     def _refilled(self, grant: Grant) -> None:

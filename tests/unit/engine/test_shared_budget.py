@@ -489,6 +489,34 @@ async def test_a_batch_starts_with_slots_left_over_only_when_no_other_process_re
         assert queue.dropped == 1 and single.send_by == pytest.approx(zero + 29.0 + params.send_late_s)
 
 
+async def test_a_batch_whose_slots_ahead_do_not_fit_the_wait_still_gets_its_own() -> None:
+    """Another process's slot moved the ledger past where this queue left it, so what the
+    batch would reserve ahead no longer fits the wait: refused once, it reserves just its
+    own four (which fit) — it used to ask again for as many ahead until it gave up."""
+    params = BudgetParams(rate=1.0, burst=4.0, window_s=60.0, slack_s=0.25, max_cost=4)  # slots 1 s apart
+    budget = InMemoryBudget(params)
+    clock = _OversleepingClock(late=[])
+    queue = SlotQueue(budget, clock)
+    for _ in range(FOLLOWED_TO_REACH_AHEAD + 1):  # batches back to back, alone on the ledger
+        await queue.take(max_wait_s=5.0, cost=4)
+    zero = clock.now().timestamp() - clock.t
+    assert (await budget.reserve(1, zero + clock.t, max_wait_s=5.0)).slots  # another process
+    before = budget.reservations
+    turn = await queue.take(max_wait_s=5.0, cost=4)
+    assert turn.send_by is not None and budget.reservations == before + 2
+    assert queue.held == 0  # its own four, nothing ahead
+
+
+def test_a_whole_reservation_on_an_idle_ledger_counts_its_slots_from_now() -> None:
+    """An idle ledger (tat behind now) grants from now on: four slots 1 s apart end 3 s from
+    now, past a wait of 2 s — none, not the first three of them."""
+    params = BudgetParams(rate=1.0, burst=4.0, window_s=60.0, slack_s=0.25, max_cost=4)
+    tat, grant = gcra_reserve(97.0, 100.0, 4, params, max_wait_s=2.0, whole=True)
+    assert tat is None and grant.slots == () and grant.wait_s == pytest.approx(1.0)
+    tat, grant = gcra_reserve(97.0, 100.0, 4, params, max_wait_s=3.0, whole=True)
+    assert grant.slots == (100.0, 101.0, 102.0, 103.0) and tat == pytest.approx(104.0)
+
+
 @pytest.mark.parametrize("limit", [ASANA_BATCH, TRELLO])
 async def test_single_calls_far_apart_take_only_their_own_slot(limit: RateLimit) -> None:
     """Callers one at a time, far apart (the reads and uploads of a credential whose writes
