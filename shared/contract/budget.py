@@ -284,10 +284,10 @@ class SlotQueue:
     extends it, any other starts a new run and the old one's leftovers go to ``_loose``, for
     single callers only. A batch takes its slots from the run; one that finds the run too
     short reserves its own plus, while batches follow one another and nobody else reserves
-    on the ledger, slots for the batches after it (``_ahead``). One ledger round trip per batch was most of
-    the ledger's cost (issue 19: 212 of a 3 × 100 run's 459 ledger calls, ~11 % of the
-    worker's CPU); and leftovers are not lost when the next reservation follows directly —
-    the next batch starts with them."""
+    on the ledger, slots for the batches after it (``_ahead``). One ledger round trip per
+    batch was most of the ledger's cost (issue 19: 212 of a 3 × 100 run's 459 ledger calls,
+    ~11 % of the worker's CPU); and leftovers are not lost when the next reservation follows
+    directly — the next batch starts with them."""
 
     def __init__(self, budget: SharedBudget, clock: _WallClock, *, max_batch: int = 16) -> None:
         self.budget = budget

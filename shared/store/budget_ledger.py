@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -74,7 +75,7 @@ class CosmosBudget:
                 grant = await self._reserve_busy(count, now, max_wait_s, after)
                 if grant is not None:
                     return grant
-            elif self._seen_tat <= now:  # idle when last seen: one patch sets it
+            else:  # idle when last seen: one patch sets it
                 grant = await self._reserve_idle(count, now, max_wait_s, whole=whole)
                 if grant is not None:
                     return grant
@@ -117,11 +118,10 @@ class CosmosBudget:
         if not await self._patch_tat(op, f"c.tat >= {now!r} AND c.tat <= {highest!r}"):
             return None
         before = self._seen_tat - count * emission
-        return Grant(
-            slots=tuple(max(now, before + i * emission - tolerance) for i in range(count)),
-            tat=self._seen_tat,
-            adjacent=follows(before, after, self.params),
-        )
+        # the slots GCRA grants from `before`; the condition already kept them inside the wait
+        # (no second cut here, which rounding could make drop the last slot of a batch)
+        _, grant = gcra_reserve(before, now, count, self.params, math.inf)
+        return replace(grant, tat=self._seen_tat, adjacent=follows(before, after, self.params))
 
     async def _reserve_idle(self, count: int, now: float, max_wait_s: float, *, whole: bool) -> Grant | None:
         """The one-patch path while ``tat ≤ now``; None when it does not apply.
